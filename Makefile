@@ -1,0 +1,50 @@
+# Réseaux — the two commands are `make run` and `make test`; everything else is a step of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+STAMP := $(VENV)/.installed-stamp
+VENDOR_STAMP := static/vendor/.stamp
+
+.PHONY: run test setup vendor browser demo check bench clean
+
+run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: setup browser ## Install what the tests need, then run the whole suite
+	$(PY) -m pytest
+
+setup: $(STAMP) $(VENDOR_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+# Leaflet and its plugins come from the npm registry (package-lock.json pins them) and are
+# copied where Streamlit serves static files; they are never committed.
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf static/vendor && mkdir -p static/vendor
+	cp -r node_modules/leaflet/dist static/vendor/leaflet
+	cp -r node_modules/leaflet.markercluster/dist static/vendor/leaflet.markercluster
+	touch $@
+vendor: $(VENDOR_STAMP)
+
+# Browser tests drive Debian's Chromium through Playwright (never a browser download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+demo: setup ## Rewrite data/actors.csv from the deterministic demo generator
+	$(PY) scripts/make_demo_actors.py
+
+check: setup ## Validate the directory
+	$(PY) -m reseaux check data/actors.csv
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

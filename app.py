@@ -1,0 +1,12 @@
+"""Réseaux — entry point: page set-up and navigation. Run with `make run`."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Réseaux — carte du réseau", page_icon="🗺️", layout="wide")
+
+pages = [
+    st.Page("pages/carte.py", title="Carte du réseau", icon="🗺️", default=True),
+    st.Page("pages/qualite.py", title="Qualité de l'annuaire", icon="✅"),
+    st.Page("pages/sources.py", title="Sources et crédits", icon="📚"),
+]
+st.navigation(pages).run()

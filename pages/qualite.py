@@ -1,0 +1,11 @@
+"""Qualité de l'annuaire: every problem of the directory file, by spreadsheet line."""
+
+import streamlit as st
+
+from reseaux import ui
+
+ref, terr, acts = ui.load_or_stop()
+st.title("Qualité de l'annuaire")
+st.caption("Chaque ligne inutilisable est écartée, comptée et montrée ici : rien n'est perdu. "
+           "Corrigez le fichier puis rechargez la page.")
+ui.quality_report(acts)

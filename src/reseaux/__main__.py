@@ -1,0 +1,3 @@
+from reseaux.cli import main
+
+raise SystemExit(main())

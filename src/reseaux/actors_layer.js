@@ -1,0 +1,82 @@
+/* Réseaux: draws the actors in bulk in a marker cluster and builds each fiche on demand.
+ * Every text goes through textContent, so a field holding HTML shows as text. */
+function rxFiche(fiche, fields) {
+  var root = document.createElement("div");
+  root.className = "rx-fiche";
+  var title = document.createElement("div");
+  title.className = "rx-fiche-title";
+  title.textContent = fiche[0];
+  root.appendChild(title);
+  for (var i = 1; i < fields.length; i++) {
+    var value = fiche[i];
+    if (value === "" || value === null || value === undefined) continue;
+    var kind = fields[i][0], label = fields[i][1];
+    var row = document.createElement("div");
+    row.className = "rx-fiche-row";
+    if (kind === "fictif") {
+      row.className += " rx-fiche-fictif";
+      row.textContent = value;
+      root.appendChild(row);
+      continue;
+    }
+    var name = document.createElement("span");
+    name.className = "rx-fiche-label";
+    name.textContent = label + " : ";
+    row.appendChild(name);
+    var target = document.createElement(kind === "text" ? "span" : "a");
+    target.textContent = value;
+    if (kind === "tel") target.href = "tel:" + value.replace(/[^0-9+]/g, "");
+    if (kind === "mail") target.href = "mailto:" + value;
+    if (kind === "url") {
+      if (/^https?:\/\//i.test(value)) {
+        target.href = value;
+        target.target = "_blank";
+        target.rel = "noopener noreferrer";
+      } else {
+        target = document.createElement("span");
+        target.textContent = value;
+      }
+    }
+    row.appendChild(target);
+    root.appendChild(row);
+  }
+  return root;
+}
+
+function rxActorCluster(payload, options) {
+  var cluster = L.markerClusterGroup(Object.assign({
+    showCoverageOnHover: false,
+    maxClusterRadius: 45,
+    chunkedLoading: true,
+    iconCreateFunction: function (c) {
+      var n = c.getChildCount();
+      var size = n < 10 ? 30 : n < 100 ? 38 : n < 1000 ? 46 : 54;
+      return L.divIcon({
+        html: "<div><span>" + n + "</span></div>",
+        className: "rx-cluster",
+        iconSize: L.point(size, size)
+      });
+    }
+  }, options || {}));
+  var icons = payload.colors.map(function (color) {
+    return L.divIcon({
+      className: "rx-pin",
+      html: '<span style="background:' + color + '"></span>',
+      iconSize: [16, 16],
+      iconAnchor: [8, 8],
+      popupAnchor: [0, -8]
+    });
+  });
+  var markers = new Array(payload.points.length);
+  for (var i = 0; i < payload.points.length; i++) {
+    var p = payload.points[i];
+    var marker = L.marker([p[0], p[1]], {icon: icons[p[2]], keyboard: false});
+    marker.rxIndex = i;
+    marker.bindPopup(function (layer) {
+      return rxFiche(payload.fiches[layer.rxIndex], payload.fields);
+    }, {maxWidth: 340});
+    markers[i] = marker;
+  }
+  cluster.addLayers(markers);
+  return cluster;
+}

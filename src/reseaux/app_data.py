@@ -1,0 +1,84 @@
+"""Everything the pages read, loaded once: referential, layers, directory, place names.
+
+Plain Python (no Streamlit): the UI module caches :func:`load_territory` and
+:func:`load_actors`, tests call them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from reseaux import config
+from reseaux.directory import Directory, load_directory
+from reseaux.filters import search_text
+from reseaux.layers import LayerSpec, load_layers, load_registry
+from reseaux.referential import Referential, load_referential
+
+
+@dataclass
+class Territory:
+    """The perimeter layers and what is derived from them."""
+
+    specs: list[LayerSpec]
+    layers: dict[str, gpd.GeoDataFrame]
+    commune_epci: dict[str, str]
+    place_names: dict[str, str]
+    home_bounds: tuple[float, float, float, float]
+
+    def spec(self, layer_id: str) -> LayerSpec:
+        return next(s for s in self.specs if s.id == layer_id)
+
+    def perimeter_options(self, layer_ids: list[str]) -> dict[str, str]:
+        """``{"layer:code": "Label — nom"}`` for the perimeters of ``layer_ids``."""
+        return {key: name for key, name in self.place_names.items()
+                if key.partition(":")[0] in layer_ids}
+
+
+@dataclass
+class Actors:
+    directory: Directory
+    search: pd.Series
+
+
+def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
+                   home_epci: str | None = None) -> Territory:
+    """Load the registry and every layer; raise RegistryError with every problem at once."""
+    layers_path = layers_path or config.path("layers")
+    geo_dir = geo_dir or config.path("geo_dir")
+    home_epci = home_epci or config.get("home_epci")
+    specs = load_registry(layers_path)
+    layers = load_layers(specs, geo_dir)
+    communes = pd.read_csv(geo_dir / "communes_normandie_population.csv", dtype=str, keep_default_na=False)
+    names: dict[str, str] = {}
+    names.update({f"commune:{c}": n for c, n in zip(communes["code_insee"], communes["nom"], strict=True)})
+    names.update({f"epci:{c}": n for c, n in zip(communes["epci_siren"], communes["epci_nom"], strict=True)})
+    for spec in specs:
+        frame = layers[spec.id]
+        names.update({f"{spec.id}:{c}": f"{spec.label} — {n}" for c, n in zip(frame["code"], frame["nom"], strict=True)})
+    home = communes[communes["epci_siren"] == home_epci]["code_insee"]
+    all_communes = next((layers[s.id] for s in specs if s.file.startswith("communes") and len(layers[s.id]) > 100), None)
+    if all_communes is not None and not home.empty:
+        bounds = tuple(all_communes[all_communes["code"].isin(set(home))].total_bounds)
+    else:
+        bounds = tuple(pd.concat([layers[s.id] for s in specs]).total_bounds)
+    return Territory(
+        specs=specs,
+        layers=layers,
+        commune_epci=dict(zip(communes["code_insee"], communes["epci_siren"], strict=True)),
+        place_names=names,
+        home_bounds=tuple(float(b) for b in bounds),
+    )
+
+
+def load_referential_file(path: Path | None = None) -> Referential:
+    return load_referential(path or config.path("referential"))
+
+
+def load_actors(path: Path | None, referential: Referential) -> Actors:
+    """Load and validate the directory; raises DirectoryError when it cannot be read at all."""
+    directory = load_directory(path or config.path("actors"), referential)
+    return Actors(directory=directory, search=search_text(directory.actors))

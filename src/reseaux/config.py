@@ -1,0 +1,62 @@
+"""Every setting of the app in one place: name, environment variable, default and help.
+
+Paths are relative to the project root (the folder holding ``app.py``) unless absolute.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "actors": Setting(
+        "RESEAUX_ACTORS", "data/actors.csv", "Annuaire des acteurs (CSV) affiché par l'application."
+    ),
+    "referential": Setting(
+        "RESEAUX_REFERENTIAL",
+        "data/referentiel.csv",
+        "Référentiel des thématiques, professions, types, publics, modalités et accessibilité.",
+    ),
+    "geo_dir": Setting("RESEAUX_GEO_DIR", "geo", "Dossier des couches de périmètres."),
+    "layers": Setting(
+        "RESEAUX_LAYERS", "geo/layers.toml", "Registre des couches de périmètres (une entrée par couche)."
+    ),
+    "home_epci": Setting(
+        "RESEAUX_HOME_EPCI",
+        "200023414",
+        "SIREN de l'EPCI sur lequel la carte s'ouvre (Métropole Rouen Normandie par défaut).",
+    ),
+    "title": Setting(
+        "RESEAUX_TITLE",
+        "Réseau santé sexuelle — Métropole Rouen Normandie",
+        "Titre affiché en tête de la carte.",
+    ),
+    "geocoder_url": Setting(
+        "RESEAUX_GEOCODER_URL",
+        "https://data.geopf.fr/geocodage",
+        "Adresse du géocodeur (API de la Base Adresse Nationale ou addok).",
+    ),
+}
+
+
+def get(name: str) -> str:
+    """Return the value of setting ``name``: its environment variable, else its default."""
+    setting = SETTINGS[name]
+    return os.environ.get(setting.env) or setting.default
+
+
+def path(name: str) -> Path:
+    """Return setting ``name`` as a path, resolved against the project root when relative."""
+    value = Path(get(name))
+    return value if value.is_absolute() else PROJECT_ROOT / value

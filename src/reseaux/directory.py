@@ -1,0 +1,469 @@
+"""Loading and validating the directory of actors (``data/actors.csv``).
+
+The file is what coordinators open in a spreadsheet, so loading is forgiving about form
+(UTF-8 with or without BOM, Windows-1252, ``,`` or ``;``, headers in any case) and strict about
+content: every problem is an :class:`Issue` with the spreadsheet line (header = line 1), the
+column, the value and what to do. Rows with an error are kept aside in ``Directory.rejected``;
+nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from rapidfuzz import process
+
+from reseaux.referential import CATEGORIES, UNKNOWN, Referential
+from reseaux.text import normalize, split_cell
+
+#: The columns of the directory, in file order, with their French help (README, forms).
+COLUMNS: dict[str, str] = {
+    "id": "identifiant stable et unique",
+    "nom": "nom de la personne, de la structure ou de l'action",
+    "type": "structure | professionnel | action d'aller-vers | point de distribution",
+    "profession": "profession (pour un·e professionnel·le)",
+    "structure": "structure d'exercice",
+    "thematiques": "thématiques, séparées par |",
+    "publics": "publics accueillis, séparés par |",
+    "modalites": "modalités (sur rendez-vous, sans rendez-vous, gratuit, anonyme…)",
+    "accessibilite": "accessibilité (PMR, LSF…)",
+    "langues": "langues parlées, séparées par |",
+    "specialites": "spécialités et formations complémentaires, séparées par |",
+    "description": "description libre",
+    "adresse": "numéro et voie",
+    "code_postal": "code postal (5 chiffres)",
+    "commune": "commune",
+    "code_insee": "code INSEE de la commune",
+    "latitude": "latitude WGS84 (ex. 49.4431)",
+    "longitude": "longitude WGS84 (ex. 1.0993)",
+    "telephone": "téléphone",
+    "email": "adresse électronique",
+    "site_web": "site web (https://…)",
+    "zone_intervention": "pour une action d'aller-vers : codes INSEE ou QPV couverts, séparés par |",
+    "date_maj": "date de mise à jour (AAAA-MM-JJ)",
+    "fictif": "oui si la fiche est fictive (données de démonstration)",
+}
+REQUIRED = ("id", "nom", "type")
+#: Columns validated against the referential, and whether they hold several values.
+REFERENTIAL_COLUMNS: dict[str, tuple[str, bool]] = {
+    column: (category, column != "type" and column != "profession")
+    for category, (column, _label) in CATEGORIES.items()
+}
+FREE_MULTI_COLUMNS = ("langues", "specialites", "zone_intervention")
+MULTI_COLUMNS = tuple(c for c, (_, multi) in REFERENTIAL_COLUMNS.items() if multi) + FREE_MULTI_COLUMNS
+
+ERROR = "erreur"
+WARNING = "avertissement"
+
+# Bounding boxes (lat_min, lat_max, lon_min, lon_max) of metropolitan France and the DROM.
+_FRANCE_BOXES = (
+    (41.3, 51.2, -5.3, 9.7),
+    (15.8, 16.6, -61.9, -60.9),
+    (14.3, 14.95, -61.3, -60.75),
+    (2.1, 5.8, -54.7, -51.5),
+    (-21.45, -20.85, 55.2, 55.9),
+    (-13.1, -12.6, 44.95, 45.35),
+)
+_POSTCODE = re.compile(r"^\d{5}$")
+_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_QPV = re.compile(r"^QN\d{5}[A-Z]$")
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
+_TRUE = {"oui", "o", "vrai", "true", "1", "x", "yes"}
+_FALSE = {"non", "n", "faux", "false", "0", "no", ""}
+
+
+class DirectoryError(Exception):
+    """The file cannot be read at all (missing, empty, required columns absent). French text."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in the directory, located as a spreadsheet shows it."""
+
+    line: int | None
+    column: str | None
+    value: str
+    message: str
+    severity: str = ERROR
+
+    def __str__(self) -> str:
+        where = []
+        if self.line is not None:
+            where.append(f"ligne {self.line}")
+        if self.column:
+            where.append(f"colonne « {self.column} »")
+        prefix = ", ".join(where)
+        return f"{prefix} : {self.message}" if prefix else self.message
+
+
+@dataclass
+class Directory:
+    """A loaded directory: usable actors, rows kept aside, and every issue found."""
+
+    actors: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    issues: list[Issue] = field(default_factory=list)
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == WARNING]
+
+    @property
+    def placed(self) -> gpd.GeoDataFrame:
+        """The actors that have a position (those the map can draw)."""
+        return self.actors[self.actors.geometry.notna()]
+
+    @property
+    def n_unplaced(self) -> int:
+        return len(self.actors) - len(self.placed)
+
+
+def read_table(data: bytes) -> tuple[list[list[str]], str, str]:
+    """Decode and split a CSV export of a spreadsheet.
+
+    Returns ``(rows, encoding, delimiter)``; ``rows[0]`` is the header. The encoding is UTF-8
+    (with or without BOM), else Windows-1252, else charset-normalizer's best guess. The
+    delimiter is the one of ``;``, ``,`` and tab that makes the most known column headers.
+    """
+    text, encoding = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    best = (",", -1)
+    for delimiter in (";", ",", "\t"):
+        header = next(csv.reader([first_line], delimiter=delimiter), [])
+        known = sum(1 for h in header if _canonical_header(h) in COLUMNS)
+        score = known * 1000 + len(header)
+        if score > best[1]:
+            best = (delimiter, score)
+    delimiter = best[0]
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return rows, encoding, delimiter
+
+
+def load_directory(source: Path | bytes, referential: Referential) -> Directory:
+    """Load and validate a directory file (a path or the raw bytes of an upload).
+
+    Returns a :class:`Directory`. Raises :class:`DirectoryError` when the file cannot be used
+    at all (unreadable, empty, a required column missing).
+    """
+    if isinstance(source, Path | str):
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise DirectoryError(f"Impossible de lire l'annuaire « {source} » : {exc.strerror}.") from exc
+    else:
+        data = source
+    rows, encoding, delimiter = read_table(data)
+    rows = [r for r in rows]
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise DirectoryError("L'annuaire est vide : la première ligne doit donner les noms de colonnes.")
+    header, issues = _map_header(rows[0])
+    validator = _RowValidator(referential)
+    records: list[dict] = []
+    rejected: list[dict] = []
+    first_line_of_id: dict[str, int] = {}
+    for index, cells in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
+        row_issues = []
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            row_issues.append(Issue(index, None, "", (
+                f"la ligne a {len(cells)} cellules pour {len(header)} colonnes : une cellule "
+                "contient sans doute le séparateur sans guillemets ; corrigez-la dans le tableur"
+            )))
+        record, found = validator.validate(raw, index)
+        row_issues.extend(found)
+        actor_id = record.get("id", "")
+        if actor_id and actor_id in first_line_of_id:
+            row_issues.append(Issue(index, "id", actor_id, (
+                f"l'identifiant « {actor_id} » est déjà utilisé ligne {first_line_of_id[actor_id]} ; "
+                "donnez-lui un identifiant unique"
+            )))
+        issues.extend(row_issues)
+        if any(i.severity == ERROR for i in row_issues):
+            rejected.append({"ligne": index, **{k: v for k, v in raw.items() if k},
+                             "erreurs": " ; ".join(str(i) for i in row_issues if i.severity == ERROR)})
+        else:
+            first_line_of_id.setdefault(actor_id, index)
+            record["ligne"] = index
+            records.append(record)
+    return Directory(
+        actors=_to_geodataframe(records),
+        rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
+        issues=issues,
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+
+
+def to_table(actors: pd.DataFrame) -> pd.DataFrame:
+    """Return ``actors`` as the file stores them: one string per cell, multi-values joined by |."""
+    out = pd.DataFrame(index=actors.index)
+    for column in COLUMNS:
+        values = actors[column] if column in actors else pd.Series("", index=actors.index)
+        if column in MULTI_COLUMNS:
+            out[column] = values.map(lambda v: "|".join(v) if isinstance(v, tuple | list) else (v or ""))
+        elif column == "fictif":
+            out[column] = values.map(lambda v: "oui" if v is True else "non")
+        elif column in ("latitude", "longitude"):
+            out[column] = values.map(lambda v: "" if v is None or pd.isna(v) else f"{v:.6f}")
+        else:
+            out[column] = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+    return out
+
+
+# --- private helpers -------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        guess = from_bytes(data).best()
+        if guess is None:
+            raise DirectoryError(
+                "Encodage du fichier non reconnu : enregistrez-le en « CSV UTF-8 » depuis le tableur."
+            ) from None
+        return str(guess), guess.encoding
+
+
+def _canonical_header(name: str) -> str:
+    return normalize(name).replace(" ", "_")
+
+
+_HEADER_ALIASES = {
+    "thematique": "thematiques", "public": "publics", "modalite": "modalites",
+    "specialite": "specialites", "langue": "langues", "site": "site_web", "site_internet": "site_web",
+    "cp": "code_postal", "ville": "commune", "tel": "telephone", "mail": "email", "courriel": "email",
+    "lat": "latitude", "lon": "longitude", "lng": "longitude", "insee": "code_insee",
+    "date_de_mise_a_jour": "date_maj", "mise_a_jour": "date_maj",
+}
+
+
+def _map_header(cells: list[str]) -> tuple[list[str], list[Issue]]:
+    issues: list[Issue] = []
+    header: list[str] = []
+    for cell in cells:
+        key = _canonical_header(cell)
+        key = _HEADER_ALIASES.get(key, key)
+        if key in header:
+            issues.append(Issue(1, cell, cell, "colonne en double : seule la première est lue", WARNING))
+            key = ""
+        elif key and key not in COLUMNS:
+            close = process.extractOne(key, list(COLUMNS), score_cutoff=80)
+            hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+            issues.append(Issue(1, cell, cell, f"colonne inconnue, conservée telle quelle{hint}", WARNING))
+        header.append(key)
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        names = ", ".join(f"« {c} »" for c in missing)
+        raise DirectoryError(
+            f"ligne 1 : colonne(s) obligatoire(s) absente(s) : {names}. La première ligne doit "
+            f"nommer les colonnes ; colonnes attendues : {', '.join(COLUMNS)}."
+        )
+    absent = [c for c in COLUMNS if c not in header]
+    if absent:
+        issues.append(Issue(1, None, "", "colonnes absentes, considérées vides : " + ", ".join(absent), WARNING))
+    return header, issues
+
+
+def _in_france(lat: float, lon: float) -> bool:
+    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in _FRANCE_BOXES)
+
+
+def _parse_float(text: str) -> float | None:
+    try:
+        return float(text.replace(",", ".").replace(" ", ""))
+    except ValueError:
+        return None
+
+
+class _RowValidator:
+    """Validates one raw row; caches referential look-ups, which repeat across rows."""
+
+    def __init__(self, referential: Referential) -> None:
+        self.referential = referential
+        self._cache: dict[tuple[str, str], str | None] = {}
+
+    def _resolve(self, category: str, value: str) -> str | None:
+        key = (category, value)
+        if key not in self._cache:
+            self._cache[key] = self.referential.resolve(category, value)
+        return self._cache[key]
+
+    def validate(self, raw: dict[str, str], line: int) -> tuple[dict, list[Issue]]:
+        issues: list[Issue] = []
+        record: dict = {c: raw.get(c, "") for c in COLUMNS}
+        for extra, value in raw.items():
+            if extra and extra not in COLUMNS:
+                record[extra] = value
+
+        for column in REQUIRED:
+            if not record[column]:
+                issues.append(Issue(line, column, "", f"la colonne « {column} » est obligatoire ; remplissez-la"))
+
+        for column, (category, multi) in REFERENTIAL_COLUMNS.items():
+            record[column], found = self._referential_cell(category, column, record[column], multi, line)
+            issues.extend(found)
+        for column in FREE_MULTI_COLUMNS:
+            record[column] = tuple(split_cell(record[column]))
+
+        issues.extend(self._check_codes(record, line))
+        issues.extend(self._check_position(record, line))
+        issues.extend(self._check_contacts(record, line))
+        record["date_maj"], found = self._parse_date(record["date_maj"], line)
+        issues.extend(found)
+        fictif = normalize(record["fictif"])
+        if fictif not in _TRUE | _FALSE:
+            issues.append(Issue(line, "fictif", record["fictif"], "valeur attendue : oui ou non", WARNING))
+        record["fictif"] = fictif in _TRUE
+        if record["type"] == "professionnel" and not record["profession"]:
+            issues.append(Issue(line, "profession", "", "un·e professionnel·le devrait avoir une profession", WARNING))
+        if record["type"] == "aller_vers" and not record["zone_intervention"]:
+            issues.append(Issue(line, "zone_intervention", "", (
+                "une action d'aller-vers devrait indiquer les codes INSEE ou QPV qu'elle couvre"), WARNING))
+        return record, issues
+
+    def _referential_cell(self, category: str, column: str, value: str, multi: bool, line: int):
+        issues: list[Issue] = []
+        if not value:
+            return (() if multi else ""), issues
+        if multi:
+            parts = split_cell(value)
+            if len(parts) == 1 and "," in value:
+                # A comma splits only when every piece is a known entry (labels may hold commas).
+                pieces = [p.strip() for p in value.split(",") if p.strip()]
+                if all(self._resolve(category, p) for p in pieces):
+                    parts = pieces
+        else:
+            parts = [value]
+        codes: list[str] = []
+        for part in parts:
+            code = self._resolve(category, part)
+            if code is None:
+                suggestion = self.referential.suggest(category, part)
+                hint = (f" ; vouliez-vous dire « {suggestion} » ?" if suggestion
+                        else " ; choisissez une valeur du référentiel (data/referentiel.csv)")
+                issues.append(Issue(line, column, part, f"« {part} » : {UNKNOWN[category]}{hint}"))
+            elif code not in codes:
+                codes.append(code)
+        return (tuple(codes) if multi else (codes[0] if codes else "")), issues
+
+    @staticmethod
+    def _check_codes(record: dict, line: int) -> list[Issue]:
+        issues = []
+        postcode = record["code_postal"].replace(" ", "")
+        if postcode and not _POSTCODE.match(postcode):
+            hint = (f" ; le tableur a peut-être supprimé le zéro initial : « {postcode.zfill(5)} » ?"
+                    if postcode.isdigit() and len(postcode) == 4 else "")
+            issues.append(Issue(line, "code_postal", record["code_postal"],
+                                f"« {record['code_postal']} » n'est pas un code postal (5 chiffres){hint}"))
+        record["code_postal"] = postcode
+        insee = record["code_insee"].strip().upper()
+        if insee and not _INSEE.match(insee):
+            issues.append(Issue(line, "code_insee", record["code_insee"],
+                                f"« {record['code_insee']} » n'est pas un code INSEE de commune (5 caractères)"))
+        record["code_insee"] = insee
+        bad = [z for z in record["zone_intervention"] if not (_INSEE.match(z) or _QPV.match(z.upper()))]
+        for zone in bad:
+            issues.append(Issue(line, "zone_intervention", zone,
+                                f"« {zone} » n'est ni un code INSEE (ex. 76540) ni un code QPV (ex. QN07619M)"))
+        record["zone_intervention"] = tuple(z.upper() for z in record["zone_intervention"])
+        return issues
+
+    @staticmethod
+    def _check_position(record: dict, line: int) -> list[Issue]:
+        lat_text, lon_text = record["latitude"], record["longitude"]
+        record["latitude"] = record["longitude"] = None
+        if not lat_text and not lon_text:
+            return []
+        issues = []
+        lat, lon = _parse_float(lat_text), _parse_float(lon_text)
+        for column, text, value in (("latitude", lat_text, lat), ("longitude", lon_text, lon)):
+            if text and value is None:
+                issues.append(Issue(line, column, text, f"« {text} » n'est pas un nombre décimal (ex. 49.4431)"))
+        if issues:
+            return issues
+        if lat is None or lon is None:
+            missing = "longitude" if lon is None else "latitude"
+            return [Issue(line, missing, "", "latitude et longitude vont ensemble : remplissez les deux ou aucune")]
+        if not _in_france(lat, lon):
+            if _in_france(lon, lat):
+                return [Issue(line, "latitude", lat_text,
+                              f"latitude {lat_text} et longitude {lon_text} semblent inversées : échangez-les")]
+            return [Issue(line, "latitude", lat_text,
+                          f"la position ({lat_text}, {lon_text}) est hors de France : vérifiez-la ou "
+                          "videz latitude et longitude pour géocoder l'adresse")]
+        record["latitude"], record["longitude"] = lat, lon
+        return []
+
+    @staticmethod
+    def _check_contacts(record: dict, line: int) -> list[Issue]:
+        issues = []
+        email = record["email"]
+        if email and not _EMAIL.match(email):
+            issues.append(Issue(line, "email", email, f"« {email} » n'est pas une adresse électronique valide", WARNING))
+            record["email"] = ""
+        site = record["site_web"]
+        if site:
+            lowered = site.lower()
+            if lowered.startswith("www."):
+                record["site_web"] = "https://" + site
+            elif not lowered.startswith(("http://", "https://")):
+                issues.append(Issue(line, "site_web", site,
+                                    f"« {site} » n'est pas une adresse web (https://…) : lien non affiché", WARNING))
+                record["site_web"] = ""
+        phone = record["telephone"]
+        digits = re.sub(r"\D", "", phone)
+        if phone and not (len(digits) == 10 or (digits.startswith("33") and len(digits) == 11)):
+            issues.append(Issue(line, "telephone", phone,
+                                f"« {phone} » n'est pas un numéro à 10 chiffres", WARNING))
+        return issues
+
+    @staticmethod
+    def _parse_date(value: str, line: int) -> tuple[str, list[Issue]]:
+        if not value:
+            return "", []
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d %H:%M:%S"):
+            try:
+                parsed = datetime.strptime(value, fmt).date()
+            except ValueError:
+                continue
+            if parsed > date.today():
+                return value, [Issue(line, "date_maj", value, "date dans le futur", WARNING)]
+            return parsed.isoformat(), []
+        return value, [Issue(line, "date_maj", value, f"« {value} » n'est pas une date (AAAA-MM-JJ)", WARNING)]
+
+
+def _to_geodataframe(records: list[dict]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(records)
+    if frame.empty:
+        frame = pd.DataFrame(columns=[*COLUMNS, "ligne"])
+    lat = pd.to_numeric(frame["latitude"], errors="coerce")
+    lon = pd.to_numeric(frame["longitude"], errors="coerce")
+    frame["latitude"], frame["longitude"] = lat, lon
+    placed = lat.notna() & lon.notna()
+    geometry = gpd.GeoSeries([None] * len(frame), index=frame.index, crs="EPSG:4326")
+    geometry[placed] = gpd.points_from_xy(lon[placed], lat[placed], crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")

@@ -1,0 +1,398 @@
+"""Map rendering: the base map (tiles, perimeter layers, legend) and the actors' layer.
+
+Builders return folium objects; tests inspect them and their HTML without a browser. The
+actors are drawn in bulk by one script (``actors_layer.js``) from a compact JSON payload —
+never one ``folium.Marker`` per actor — and each fiche is built on click, as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+from reseaux.assets import CLUSTER_CSS, CLUSTER_JS, local, use_local_assets
+from reseaux.layers import LayerSpec
+from reseaux.referential import Referential
+
+
+@dataclass(frozen=True)
+class Basemap:
+    label: str
+    url: str
+    attribution: str
+
+
+BASEMAPS: dict[str, Basemap | None] = {
+    "osmfr": Basemap(
+        "OpenStreetMap France",
+        "https://{s}.tile.openstreetmap.fr/osmfr/{z}/{x}/{y}.png",
+        '&copy; OpenStreetMap France | &copy; <a href="https://www.openstreetmap.org/copyright">'
+        "les contributeurs d'OpenStreetMap</a>",
+    ),
+    "osm": Basemap(
+        "OpenStreetMap",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d\'OpenStreetMap</a>',
+    ),
+    "positron": Basemap(
+        "CartoDB Positron (clair, pour projeter)",
+        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> &copy; CARTO',
+    ),
+    "ign": Basemap(
+        "IGN Plan",
+        "https://data.geopf.fr/wmts?SERVICE=WMTS&VERSION=1.0.0&REQUEST=GetTile&STYLE=normal"
+        "&TILEMATRIXSET=PM&FORMAT=image/png&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}",
+        '&copy; <a href="https://www.ign.fr/">IGN</a> Géoplateforme',
+    ),
+    "aucun": None,
+}
+BASEMAP_LABELS = {key: (b.label if b else "Aucun fond") for key, b in BASEMAPS.items()}
+
+#: colour-by choice -> (directory column, referential category, French label)
+COLOR_BY: dict[str, tuple[str, str, str]] = {
+    "type": ("type", "type", "Type d'acteur"),
+    "thematique": ("thematiques", "thematique", "Thématique"),
+    "profession": ("profession", "profession", "Profession"),
+}
+OTHER_COLOR = "#9E9E9E"
+
+#: What a fiche shows, in order: (column, kind, French label). Kind drives the link.
+FICHE_FIELDS: list[tuple[str, str, str]] = [
+    ("nom", "text", "Nom"),
+    ("type", "text", "Type"),
+    ("profession", "text", "Profession"),
+    ("structure", "text", "Structure"),
+    ("specialites", "text", "Spécialités et formations"),
+    ("thematiques", "text", "Thématiques"),
+    ("publics", "text", "Publics"),
+    ("modalites", "text", "Modalités"),
+    ("accessibilite", "text", "Accessibilité"),
+    ("langues", "text", "Langues"),
+    ("description", "text", "Description"),
+    ("adresse_complete", "text", "Adresse"),
+    ("telephone", "tel", "Téléphone"),
+    ("email", "mail", "Courriel"),
+    ("site_web", "url", "Site web"),
+    ("zone_intervention", "text", "Zone d'intervention"),
+    ("date_maj", "text", "Mise à jour"),
+    ("fictif", "fictif", ""),
+]
+_REFERENTIAL_FIELDS = {"type": "type", "profession": "profession", "thematiques": "thematique",
+                       "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the map shows besides the actors: layers, base map, colouring. Lives in the URL."""
+
+    layers: tuple[str, ...]
+    basemap: str = "osmfr"
+    color_by: str = "type"
+
+    def to_query(self) -> dict[str, str]:
+        return {"couches": ",".join(self.layers) or "-", "fond": self.basemap, "couleur": self.color_by}
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str], specs: Sequence[LayerSpec]) -> MapView:
+        known = [s.id for s in specs]
+        if "couches" in query:
+            layers = tuple(c for c in str(query["couches"]).split(",") if c in known)
+        else:
+            layers = tuple(s.id for s in specs if s.visible)
+        basemap = query.get("fond", "osmfr")
+        color_by = query.get("couleur", "type")
+        return cls(
+            layers=layers,
+            basemap=basemap if basemap in BASEMAPS else "osmfr",
+            color_by=color_by if color_by in COLOR_BY else "type",
+        )
+
+
+def build_base_map(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    specs: Sequence[LayerSpec],
+    view: MapView,
+    referential: Referential,
+    bounds: tuple[float, float, float, float],
+    *,
+    legend_codes: Sequence[str] = (),
+    height: str | int = "100%",
+) -> folium.Map:
+    """Build the static part of the map: tiles, chosen perimeter layers, legend, attribution.
+
+    ``bounds`` is (min lon, min lat, max lon, max lat) of the home territory;
+    ``legend_codes`` are the codes of the colour-by category present in the directory.
+    """
+    minx, miny, maxx, maxy = bounds
+    fmap = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=11,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+        height=height,
+    )
+    for key, basemap in BASEMAPS.items():
+        if basemap is None:
+            continue
+        folium.TileLayer(
+            basemap.url, attr=basemap.attribution, name=basemap.label,
+            show=(key == view.basemap), max_zoom=19,
+        ).add_to(fmap)
+    by_id = {s.id: s for s in specs}
+    for layer_id in view.layers:
+        spec = by_id.get(layer_id)
+        if spec is not None and layer_id in layers:
+            _perimeter_layer(layers[layer_id], spec).add_to(fmap)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    shown = [by_id[i] for i in view.layers if i in by_id]
+    fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
+    Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
+    _Attribution(shown).add_to(fmap)
+    use_local_assets(fmap)
+    return fmap
+
+
+def build_actor_layer(
+    actors: gpd.GeoDataFrame,
+    referential: Referential,
+    color_by: str = "type",
+    *,
+    highlight: Sequence[str] = (),
+    name: str | None = None,
+) -> folium.FeatureGroup:
+    """Return a feature group drawing ``actors`` (those with a position) in one cluster.
+
+    ``highlight`` are codes of the colour-by category to prefer when an actor has several
+    (the themes the user filtered on, say).
+    """
+    placed = actors[actors.geometry.notna()]
+    group = folium.FeatureGroup(name=name or f"Acteurs ({len(placed)})", show=True)
+    ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight)).add_to(group)
+    use_local_assets(group)
+    return group
+
+
+def build_map(
+    actors: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    specs: Sequence[LayerSpec],
+    view: MapView,
+    referential: Referential,
+    bounds: tuple[float, float, float, float],
+    *,
+    highlight: Sequence[str] = (),
+) -> folium.Map:
+    """Return the whole map (base and actors) as one folium object, with its layer control."""
+    fmap = build_base_map(layers, specs, view, referential, bounds, legend_codes=legend_codes(actors, view.color_by))
+    build_actor_layer(actors, referential, view.color_by, highlight=highlight).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
+
+
+def legend_codes(actors: pd.DataFrame, color_by: str) -> list[str]:
+    """Codes of the colour-by category that appear in ``actors`` (for the legend)."""
+    column = COLOR_BY[color_by][0]
+    seen: set[str] = set()
+    for value in actors[column]:
+        seen.update(value if isinstance(value, tuple | list) else ([value] if value else []))
+    return sorted(seen)
+
+
+def actor_payload(
+    actors: gpd.GeoDataFrame, referential: Referential, color_by: str, *, highlight: Sequence[str] = ()
+) -> dict:
+    """Return the compact data the browser needs: points, colour table, fiche fields, fiches."""
+    column, category, _ = COLOR_BY[color_by]
+    palette = [referential.color(category, c) for c in referential.codes(category)] + [OTHER_COLOR]
+    position = {c: i for i, c in enumerate(referential.codes(category))}
+    preferred = set(highlight)
+
+    def color_index(value) -> int:
+        codes = list(value) if isinstance(value, tuple | list) else ([value] if value else [])
+        codes = sorted(codes, key=lambda c: (c not in preferred, codes.index(c)))
+        return position.get(codes[0], len(palette) - 1) if codes else len(palette) - 1
+
+    points = [
+        [round(geom.y, 5), round(geom.x, 5), color_index(value)]
+        for geom, value in zip(actors.geometry, actors[column], strict=True)
+    ]
+    return {
+        "points": points,
+        "colors": palette,
+        "fields": [[kind, label] for _, kind, label in FICHE_FIELDS],
+        "fiches": _fiches(actors, referential),
+    }
+
+
+def legend_html(
+    referential: Referential, color_by: str, codes: Sequence[str], layers: Sequence[LayerSpec]
+) -> str:
+    """Return the legend as escaped HTML: actor colours, then each shown perimeter layer."""
+    _, category, title = COLOR_BY[color_by]
+    parts = ['<div class="rx-legend"><h4>Légende</h4>', f'<div class="rx-sec">Acteurs — {html.escape(title)}</div>']
+    for code in referential.codes(category):
+        if code in codes:
+            color = html.escape(referential.color(category, code))
+            label = html.escape(referential.label(category, code))
+            parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{color}"></span>{label}</div>')
+    if layers:
+        parts.append('<div class="rx-sec">Périmètres</div>')
+    for spec in layers:
+        style = "dashed" if spec.dash else "solid"
+        color = html.escape(spec.color)
+        parts.append(
+            f'<div class="rx-item"><span class="rx-swatch" style="border-color:{color};'
+            f'border-style:{style};background:{color}22"></span>{html.escape(spec.label)}</div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+class Legend(MacroElement):
+    """A Leaflet control (bottom right) holding the legend's HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomright"});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div");
+            div.innerHTML = {{ this.html_json }};
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html_json = _script_json(legend)
+
+
+class ActorCluster(JSCSSMixin, MacroElement):
+    """All actors in one marker cluster, drawn by ``rxActorCluster`` from a JSON payload."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.js_source }}
+        var {{ this.get_name() }} = rxActorCluster({{ this.payload_json }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js = CLUSTER_JS
+    default_css = CLUSTER_CSS
+
+    def __init__(self, payload: dict) -> None:
+        super().__init__()
+        self._name = "ActorCluster"
+        self.default_js = local(CLUSTER_JS)
+        self.default_css = local(CLUSTER_CSS)
+        self.js_source = _read("actors_layer.js")
+        self.payload_json = _script_json(payload)
+        self.count = len(payload["points"])
+
+
+class _Attribution(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, specs: Sequence[LayerSpec]) -> None:
+        super().__init__()
+        sources = sorted({s.source.split(" (via")[0].split(",")[0] for s in specs if not s.example})
+        text = "Périmètres : " + " ; ".join(sources) if sources else ""
+        if any(s.example for s in specs):
+            text += " ; périmètres « exemple » non officiels"
+        self.text_json = _script_json(html.escape(text))
+
+
+def _perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=spec.label, show=True)
+    data = frame[["code", "nom", "geometry"]].copy()
+    data["nom"] = data["nom"].map(html.escape)
+    data["code"] = data["code"].map(html.escape)
+    if (data.geometry.geom_type == "Point").all():
+        folium.GeoJson(
+            data,
+            marker=folium.CircleMarker(radius=4, color=spec.color, fill=True, fill_opacity=0.8, weight=1),
+            tooltip=folium.GeoJsonTooltip(fields=["nom", "code"], aliases=["Nom", "Code"]),
+            name=spec.label,
+        ).add_to(group)
+        return group
+    style = {
+        "color": spec.color,
+        "weight": 2 if not spec.dash else 2.5,
+        "dashArray": "6 4" if spec.dash else None,
+        "fillColor": spec.color,
+        "fillOpacity": 0.12 if spec.id.startswith("qpv") else 0.04,
+    }
+    folium.GeoJson(
+        data,
+        style_function=lambda _feature, style=style: style,
+        highlight_function=lambda _feature: {"weight": 4, "fillOpacity": 0.25},
+        tooltip=folium.GeoJsonTooltip(fields=["nom", "code"], aliases=[spec.label, "Code"]),
+        name=spec.label,
+        smooth_factor=1.0,
+    ).add_to(group)
+    return group
+
+
+def _fiches(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[str]]:
+    columns: dict[str, list[str]] = {}
+    for column, _, _ in FICHE_FIELDS:
+        if column == "adresse_complete":
+            columns[column] = [
+                ", ".join(p for p in (a, " ".join(x for x in (cp, c) if x)) if p)
+                for a, cp, c in zip(_col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune"), strict=True)
+            ]
+        elif column == "fictif":
+            columns[column] = ["Fiche fictive (données de démonstration)" if v is True else ""
+                               for v in _col(actors, "fictif", default=False)]
+        elif column in _REFERENTIAL_FIELDS:
+            category = _REFERENTIAL_FIELDS[column]
+            columns[column] = [
+                ", ".join(referential.label(category, c) for c in (v if isinstance(v, tuple | list) else [v]) if c)
+                for v in _col(actors, column)
+            ]
+        else:
+            columns[column] = [
+                ", ".join(v) if isinstance(v, tuple | list) else ("" if v is None or v != v else str(v))
+                for v in _col(actors, column)
+            ]
+    return [list(row) for row in zip(*columns.values(), strict=True)] if len(actors) else []
+
+
+def _col(frame: pd.DataFrame, column: str, default="") -> list:
+    return frame[column].tolist() if column in frame else [default] * len(frame)
+
+
+def _script_json(value) -> str:
+    """JSON safe inside a <script> element: no « </script> », no HTML comment openers."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _read(name: str) -> str:
+    return resources.files("reseaux").joinpath(name).read_text(encoding="utf-8")

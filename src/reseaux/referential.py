@@ -1,0 +1,139 @@
+"""The referential: themes, professions, types, publics, modalities and accessibility.
+
+One CSV file (``data/referentiel.csv``) declares each entry once with its code, French label,
+colour, optional icon and aliases. Validation, filters and legends all read it from here.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from reseaux.text import normalize
+
+#: Categories, the directory column each one validates, and its French name.
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "type": ("type", "type d'acteur"),
+    "thematique": ("thematiques", "thématique"),
+    "profession": ("profession", "profession"),
+    "public": ("publics", "public"),
+    "modalite": ("modalites", "modalité"),
+    "accessibilite": ("accessibilite", "accessibilité"),
+}
+#: « … inconnu(e) » with the right agreement, for error messages.
+UNKNOWN: dict[str, str] = {
+    "type": "type d'acteur inconnu",
+    "thematique": "thématique inconnue",
+    "profession": "profession inconnue",
+    "public": "public inconnu",
+    "modalite": "modalité inconnue",
+    "accessibilite": "accessibilité inconnue",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    category: str
+    code: str
+    label: str
+    color: str
+    icon: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Referential:
+    """Entries by category, with a lookup that ignores case, accents and spacing."""
+
+    entries: dict[str, list[Entry]]
+    _index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for category, items in self.entries.items():
+            index: dict[str, str] = {}
+            for entry in items:
+                for key in (entry.code, entry.label, *entry.aliases):
+                    index.setdefault(normalize(key), entry.code)
+            self._index[category] = index
+
+    def codes(self, category: str) -> list[str]:
+        return [e.code for e in self.entries.get(category, [])]
+
+    def entry(self, category: str, code: str) -> Entry:
+        for e in self.entries.get(category, []):
+            if e.code == code:
+                return e
+        raise KeyError(f"{category}:{code}")
+
+    def label(self, category: str, code: str) -> str:
+        try:
+            return self.entry(category, code).label
+        except KeyError:
+            return code
+
+    def color(self, category: str, code: str, default: str = "#555555") -> str:
+        try:
+            return self.entry(category, code).color
+        except KeyError:
+            return default
+
+    def labels(self, category: str) -> dict[str, str]:
+        """Return ``{code: label}`` for ``category``, in file order."""
+        return {e.code: e.label for e in self.entries.get(category, [])}
+
+    def resolve(self, category: str, value: str) -> str | None:
+        """Return the code that ``value`` names (a code, label or alias), or None."""
+        return self._index.get(category, {}).get(normalize(value))
+
+    def suggest(self, category: str, value: str) -> str | None:
+        """Return the label closest to ``value``, for an error message, or None."""
+        choices = {e.code: e.label for e in self.entries.get(category, [])}
+        keys = {normalize(k): code for k, code in self._index.get(category, {}).items()}
+        if not keys:
+            return None
+        best = process.extractOne(normalize(value), list(keys), scorer=fuzz.WRatio)
+        if best is None or best[1] < 60:
+            return None
+        return choices[keys[best[0]]]
+
+
+def load_referential(path: Path) -> Referential:
+    """Read the referential CSV at ``path``.
+
+    Raises ``ValueError`` (in French) listing every malformed line at once.
+    """
+    entries: dict[str, list[Entry]] = {c: [] for c in CATEGORIES}
+    problems: list[str] = []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            category = (row.get("categorie") or "").strip()
+            code = (row.get("code") or "").strip()
+            if category not in CATEGORIES:
+                problems.append(
+                    f"ligne {line} : catégorie « {category} » inconnue "
+                    f"(attendu : {', '.join(CATEGORIES)})"
+                )
+                continue
+            if not code or not (row.get("libelle") or "").strip():
+                problems.append(f"ligne {line} : code et libellé sont obligatoires")
+                continue
+            if code in {e.code for e in entries[category]}:
+                problems.append(f"ligne {line} : code « {code} » déjà déclaré pour « {category} »")
+                continue
+            aliases = tuple(a.strip() for a in (row.get("alias") or "").split("|") if a.strip())
+            entries[category].append(
+                Entry(
+                    category=category,
+                    code=code,
+                    label=row["libelle"].strip(),
+                    color=(row.get("couleur") or "#555555").strip(),
+                    icon=(row.get("icone") or "").strip(),
+                    aliases=aliases,
+                )
+            )
+    if problems:
+        raise ValueError(f"Référentiel {path} invalide :\n" + "\n".join(problems))
+    return Referential(entries)

@@ -1,0 +1,269 @@
+"""The one module that speaks Streamlit: cached loaders, sidebar widgets, map and tables.
+
+Pages call these functions and render what they return; the work itself lives in the plain
+modules (filters, mapview, directory…).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from reseaux import config
+from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory
+from reseaux.assets import MissingAssetsError
+from reseaux.directory import DirectoryError, to_table
+from reseaux.exports import to_csv_bytes
+from reseaux.filters import FACETS, ActorFilter, FilterResult, apply_filter
+from reseaux.layers import RegistryError
+from reseaux.mapview import BASEMAP_LABELS, COLOR_BY, MapView, build_actor_layer, build_base_map, legend_codes
+from reseaux.referential import Referential
+
+FACET_LABELS = {
+    "themes": "Thématiques",
+    "professions": "Professions",
+    "types": "Types d'acteurs",
+    "publics": "Publics",
+    "modalites": "Modalités (toutes requises)",
+    "accessibilite": "Accessibilité (toutes requises)",
+}
+TABLE_COLUMNS = {
+    "nom": "Nom", "type": "Type", "profession": "Profession", "structure": "Structure",
+    "thematiques": "Thématiques", "commune": "Commune", "telephone": "Téléphone",
+    "email": "Courriel", "site_web": "Site web", "date_maj": "Mise à jour",
+}
+
+
+# --- cached loaders --------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Chargement des périmètres…")
+def territory() -> Territory:
+    return load_territory()
+
+
+@st.cache_resource
+def referential() -> Referential:
+    return load_referential_file()
+
+
+@st.cache_resource(show_spinner="Chargement de l'annuaire…")
+def _actors(path: str, _mtime: float) -> Actors:
+    return load_actors(Path(path), referential())
+
+
+def actors() -> Actors:
+    """The directory named by RESEAUX_ACTORS, reloaded when the file changes on disk."""
+    path = config.path("actors")
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    return _actors(str(path), mtime)
+
+
+def load_or_stop() -> tuple[Referential, Territory, Actors]:
+    """Load everything; on a problem, show it in French and stop the page (no stack trace)."""
+    try:
+        return referential(), territory(), actors()
+    except (DirectoryError, RegistryError, ValueError, OSError) as exc:
+        st.error(f"**Impossible de charger les données.** {exc}")
+        st.stop()
+        raise
+
+
+# --- sidebar ---------------------------------------------------------------------------------
+
+
+def _init_from_url(ref: Referential, terr: Territory) -> None:
+    """On a session's first run, seed the widgets from the URL so a shared link reproduces it."""
+    if st.session_state.get("_rx_init"):
+        return
+    query = {k: st.query_params.get(k) for k in st.query_params}
+    flt = ActorFilter.from_query(query, ref)
+    view = MapView.from_query(query, terr.specs)
+    for facet in FACETS:
+        st.session_state[f"f_{facet}"] = list(getattr(flt, facet))
+    st.session_state["f_communes"] = list(flt.communes)
+    st.session_state["f_epci"] = list(flt.epci)
+    st.session_state["f_perimeter"] = flt.perimeter or None
+    st.session_state["f_text"] = flt.text
+    st.session_state["v_layers"] = list(view.layers)
+    st.session_state["v_basemap"] = view.basemap
+    st.session_state["v_color"] = view.color_by
+    st.session_state["_rx_init"] = True
+
+
+def _reset_filters() -> None:
+    for facet in FACETS:
+        st.session_state[f"f_{facet}"] = []
+    st.session_state.update(f_communes=[], f_epci=[], f_perimeter=None, f_text="")
+
+
+def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[ActorFilter, MapView]:
+    """Draw the filters and map settings; return them, and mirror them in the URL."""
+    _init_from_url(ref, terr)
+    frame = acts.directory.actors
+    with st.sidebar:
+        st.header("Filtres")
+        text = st.text_input("Recherche (nom, structure, description)", key="f_text",
+                             placeholder="ex. planning, IVG médicamenteuse…")
+        chosen = {}
+        for facet in ("themes", "professions", "types"):
+            chosen[facet] = _facet_widget(ref, facet)
+        with st.expander("Publics, modalités, accessibilité"):
+            for facet in ("publics", "modalites", "accessibilite"):
+                chosen[facet] = _facet_widget(ref, facet)
+        with st.expander("Lieu"):
+            present = sorted(set(frame["code_insee"]) - {""},
+                             key=lambda c: terr.place_names.get(f"commune:{c}", c))
+            communes = st.multiselect("Communes", present, key="f_communes",
+                                      format_func=lambda c: terr.place_names.get(f"commune:{c}", c))
+            epcis = sorted({terr.commune_epci.get(c, "") for c in present} - {""})
+            epci = st.multiselect("EPCI", epcis, key="f_epci",
+                                  format_func=lambda c: terr.place_names.get(f"epci:{c}", c))
+            layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
+            options = terr.perimeter_options(layer_ids)
+            if st.session_state.get("f_perimeter") not in options:
+                st.session_state["f_perimeter"] = None
+            perimeter = st.selectbox("Dans le périmètre", list(options), key="f_perimeter",
+                                     format_func=options.get, index=None,
+                                     placeholder="Choisir un QPV, une CPTS, un CLS…")
+        st.button("Réinitialiser les filtres", on_click=_reset_filters, width="stretch")
+
+        st.header("Carte")
+        color_by = st.radio("Couleur des acteurs", list(COLOR_BY), key="v_color", horizontal=True,
+                            format_func=lambda k: COLOR_BY[k][2])
+        layers = st.multiselect(
+            "Périmètres affichés", [s.id for s in terr.specs], key="v_layers",
+            format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}",
+        )
+        basemap = st.selectbox("Fond de carte", list(BASEMAP_LABELS), key="v_basemap",
+                               format_func=BASEMAP_LABELS.get)
+    flt = ActorFilter(
+        communes=tuple(communes), epci=tuple(epci), perimeter=perimeter or "", text=text or "",
+        **{facet: tuple(values) for facet, values in chosen.items()},
+    )
+    view = MapView(layers=tuple(layers), basemap=basemap, color_by=color_by)
+    st.query_params.from_dict({**flt.to_query(), **view.to_query()})
+    return flt, view
+
+
+def _facet_widget(ref: Referential, facet: str) -> list[str]:
+    category = FACETS[facet][1]
+    labels = ref.labels(category)
+    return st.multiselect(FACET_LABELS[facet], list(labels), key=f"f_{facet}", format_func=labels.get)
+
+
+# --- main area -------------------------------------------------------------------------------
+
+
+def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) -> FilterResult:
+    return apply_filter(
+        acts.directory.actors, flt, ref, perimeters=terr.layers, commune_epci=terr.commune_epci,
+        place_names=terr.place_names, search=acts.search,
+    )
+
+
+def header(acts: Actors, result: FilterResult) -> None:
+    """Title, the fictional-data banner, the load report and the count sentence."""
+    directory = acts.directory
+    st.title(config.get("title"))
+    n_fictive = int(directory.actors["fictif"].sum()) if len(directory.actors) else 0
+    if n_fictive:
+        st.warning(
+            f"**Données de démonstration** : {n_fictive} fiche(s) sur {len(directory.actors)} sont "
+            "fictives (personnes, structures, adresses, téléphones et courriels inventés).",
+            icon="🧪",
+        )
+    problems = []
+    if len(directory.rejected):
+        problems.append(f"{len(directory.rejected)} ligne(s) écartée(s) pour erreur")
+    if directory.n_unplaced:
+        problems.append(f"{directory.n_unplaced} acteur(s) sans position, absents de la carte")
+    if problems:
+        st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon="⚠️")
+    shown = result.actors
+    placed = int(shown.geometry.notna().sum())
+    st.markdown(f"**{len(shown)} acteurs sur {len(directory.actors)}** · {result.sentence}"
+                + (f" ({len(shown) - placed} sans position)" if placed < len(shown) else ""))
+
+
+def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
+             result: FilterResult, flt: ActorFilter) -> None:
+    """The map: a constant base (tiles, perimeters, legend) and the actors' layer on top.
+
+    The base map's script does not depend on the filters, so streamlit-folium keeps the same
+    map across a filter change and only swaps the actors' layer.
+    """
+    try:
+        base = build_base_map(
+            terr.layers, terr.specs, view, ref, terr.home_bounds,
+            legend_codes=legend_codes(acts.directory.actors, view.color_by),
+        )
+        highlight = flt.themes if view.color_by == "thematique" else flt.professions
+        actor_group = build_actor_layer(result.actors, ref, view.color_by, highlight=highlight,
+                                        name="Acteurs")
+    except MissingAssetsError as exc:
+        st.error(str(exc))
+        return
+    st_folium(
+        base,
+        feature_group_to_add=actor_group,
+        layer_control=folium.LayerControl(collapsed=True),
+        key="carte",
+        height=640,
+        use_container_width=True,
+        returned_objects=[],
+    )
+
+
+def actor_table(ref: Referential, result: FilterResult) -> None:
+    """The filtered list, readable, with a CSV download for Excel."""
+    frame = to_table(result.actors)
+    for column, (category, _) in {"type": ("type", 0), "profession": ("profession", 0)}.items():
+        frame[column] = result.actors[column].map(lambda c, cat=category: ref.label(cat, c) if c else "")
+    frame["thematiques"] = result.actors["thematiques"].map(
+        lambda codes: ", ".join(ref.label("thematique", c) for c in codes))
+    st.subheader(f"Liste des acteurs affichés ({len(frame)})")
+    st.dataframe(
+        frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS),
+        hide_index=True, width="stretch", height=320,
+        column_config={"Site web": st.column_config.LinkColumn("Site web")},
+    )
+    st.download_button(
+        "Télécharger la liste (CSV pour Excel)", to_csv_bytes(result.actors),
+        file_name="acteurs_filtres.csv", mime="text/csv",
+    )
+
+
+def sources(terr: Territory) -> None:
+    """Sources, licences and vintages of every layer: the attribution the data requires."""
+    rows = [
+        {"Couche": s.label, "Groupe": s.group, "Source": s.source, "Licence": s.licence, "Millésime": s.vintage}
+        for s in terr.specs
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def quality_report(acts: Actors) -> None:
+    """Counts, every problem by spreadsheet line, and the rows kept aside."""
+    directory = acts.directory
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Acteurs chargés", len(directory.actors))
+    c2.metric("Lignes écartées", len(directory.rejected))
+    c3.metric("Sans position", directory.n_unplaced)
+    c4.metric("Avertissements", len(directory.warnings))
+    if not directory.issues:
+        st.success("Aucun problème : toutes les lignes sont utilisables.")
+        return
+    issues = pd.DataFrame(
+        [{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value, "Gravité": i.severity, "Message": i.message}
+         for i in directory.issues]
+    )
+    st.subheader("Problèmes, par ligne du tableur")
+    st.dataframe(issues, hide_index=True, width="stretch")
+    if len(directory.rejected):
+        st.subheader("Lignes écartées (conservées ici, à corriger dans le fichier)")
+        st.dataframe(directory.rejected, hide_index=True, width="stretch")
