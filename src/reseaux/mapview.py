@@ -141,7 +141,6 @@ def build_base_map(
         zoom_start=11,
         tiles=None,
         control_scale=True,
-        prefer_canvas=True,
         height=height,
     )
     for key, basemap in BASEMAPS.items():
@@ -152,10 +151,8 @@ def build_base_map(
             show=(key == view.basemap), max_zoom=19,
         ).add_to(fmap)
     by_id = {s.id: s for s in specs}
-    for layer_id in view.layers:
-        spec = by_id.get(layer_id)
-        if spec is not None and layer_id in layers:
-            _perimeter_layer(layers[layer_id], spec).add_to(fmap)
+    for spec in _drawing_order([by_id[i] for i in view.layers if i in by_id and i in layers], layers):
+        _perimeter_layer(layers[spec.id], spec).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     shown = [by_id[i] for i in view.layers if i in by_id]
     fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
@@ -326,6 +323,15 @@ class _Attribution(MacroElement):
         if any(s.example for s in specs):
             text += " ; périmètres « exemple » non officiels"
         self.text_json = _script_json(html.escape(text))
+
+
+def _drawing_order(specs: list[LayerSpec], layers: Mapping[str, gpd.GeoDataFrame]) -> list[LayerSpec]:
+    """Large territories first, the most specific perimeters (QPV) on top, points last."""
+    def is_points(spec: LayerSpec) -> bool:
+        return bool(len(layers[spec.id])) and (layers[spec.id].geom_type == "Point").all()
+
+    rank = {s.id: i for i, s in enumerate(specs)}
+    return sorted(specs, key=lambda s: (is_points(s), -rank[s.id]))
 
 
 def _perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec) -> folium.FeatureGroup:

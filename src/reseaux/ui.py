@@ -119,10 +119,10 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[ActorFilte
             present = sorted(set(frame["code_insee"]) - {""},
                              key=lambda c: terr.place_names.get(f"commune:{c}", c))
             communes = st.multiselect("Communes", present, key="f_communes",
-                                      format_func=lambda c: terr.place_names.get(f"commune:{c}", c))
+                                      format_func=lambda c: terr.place_names.get(f"commune:{c}", c), placeholder="Toutes")
             epcis = sorted({terr.commune_epci.get(c, "") for c in present} - {""})
             epci = st.multiselect("EPCI", epcis, key="f_epci",
-                                  format_func=lambda c: terr.place_names.get(f"epci:{c}", c))
+                                  format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous")
             layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
             options = terr.perimeter_options(layer_ids)
             if st.session_state.get("f_perimeter") not in options:
@@ -137,7 +137,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[ActorFilte
                             format_func=lambda k: COLOR_BY[k][2])
         layers = st.multiselect(
             "Périmètres affichés", [s.id for s in terr.specs], key="v_layers",
-            format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}",
+            format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}", placeholder="Aucun",
         )
         basemap = st.selectbox("Fond de carte", list(BASEMAP_LABELS), key="v_basemap",
                                format_func=BASEMAP_LABELS.get)
@@ -153,7 +153,8 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[ActorFilte
 def _facet_widget(ref: Referential, facet: str) -> list[str]:
     category = FACETS[facet][1]
     labels = ref.labels(category)
-    return st.multiselect(FACET_LABELS[facet], list(labels), key=f"f_{facet}", format_func=labels.get)
+    return st.multiselect(FACET_LABELS[facet], list(labels), key=f"f_{facet}", format_func=labels.get,
+                          placeholder="Toutes")
 
 
 # --- main area -------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def header(acts: Actors, result: FilterResult) -> None:
         st.warning(
             f"**Données de démonstration** : {n_fictive} fiche(s) sur {len(directory.actors)} sont "
             "fictives (personnes, structures, adresses, téléphones et courriels inventés).",
-            icon="🧪",
+            icon=":material/science:",
         )
     problems = []
     if len(directory.rejected):
@@ -183,7 +184,7 @@ def header(acts: Actors, result: FilterResult) -> None:
     if directory.n_unplaced:
         problems.append(f"{directory.n_unplaced} acteur(s) sans position, absents de la carte")
     if problems:
-        st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon="⚠️")
+        st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon=":material/warning:")
     shown = result.actors
     placed = int(shown.geometry.notna().sum())
     st.markdown(f"**{len(shown)} acteurs sur {len(directory.actors)}** · {result.sentence}"
