@@ -142,6 +142,8 @@ def build_base_map(
         tiles=None,
         control_scale=True,
         height=height,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
     )
     for key, basemap in BASEMAPS.items():
         if basemap is None:
@@ -153,7 +155,7 @@ def build_base_map(
     by_id = {s.id: s for s in specs}
     for spec in _drawing_order([by_id[i] for i in view.layers if i in by_id and i in layers], layers):
         _perimeter_layer(layers[spec.id], spec).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
     shown = [by_id[i] for i in view.layers if i in by_id]
     fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
     Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)

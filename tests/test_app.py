@@ -1,0 +1,87 @@
+"""AppTest smoke tests of every page, on the demo data and on a broken file."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reseaux.app_data import load_actors
+from reseaux.filters import ActorFilter, apply_filter
+from tests.conftest import ROOT
+
+TIMEOUT = 90
+
+
+def app(monkeypatch, actors=None, **query):
+    if actors:
+        monkeypatch.setenv("RESEAUX_ACTORS", str(actors))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def count_line(at):
+    return next(m.value for m in at.markdown if "acteurs sur" in m.value)
+
+
+def expected(referential, flt):
+    actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
+    return len(apply_filter(actors, flt, referential).actors)
+
+
+def test_map_page_shows_the_demo_network(monkeypatch):
+    at = app(monkeypatch)
+    assert not at.exception
+    assert count_line(at).startswith("**185 acteurs sur 185**")
+    assert any("Données de démonstration" in w.value for w in at.warning)
+    assert at.get("download_button")
+
+
+def test_choosing_a_theme_filters_and_writes_the_url(monkeypatch, referential):
+    at = app(monkeypatch)
+    at.multiselect(key="f_themes").set_value(["ivg"]).run()
+    n = expected(referential, ActorFilter(themes=("ivg",)))
+    assert 0 < n < 185
+    assert count_line(at).startswith(f"**{n} acteurs sur 185**")
+    assert "sur la thématique « IVG »" in count_line(at)
+    assert at.query_params["theme"] == "ivg"
+
+
+def test_a_shared_link_reproduces_the_filters(monkeypatch, referential):
+    at = app(monkeypatch, theme="ist_vih", type="structure", couches="qpv,cls", fond="positron")
+    n = expected(referential, ActorFilter(themes=("ist_vih",), types=("structure",)))
+    assert count_line(at).startswith(f"**{n} acteurs sur 185**")
+    assert at.multiselect(key="v_layers").value == ["qpv", "cls"]
+    assert at.selectbox(key="v_basemap").value == "positron"
+
+
+def test_perimeter_filter_from_the_sidebar(monkeypatch):
+    at = app(monkeypatch)
+    at.selectbox(key="f_perimeter").set_value("qpv:QN07620M").run()
+    assert "dans le périmètre « QPV 2024 (Métropole) — Les Hauts de Rouen »" in count_line(at)
+
+
+def test_quality_page_lists_problems_by_line(monkeypatch, tmp_path):
+    bad = tmp_path / "actors.csv"
+    bad.write_text("id,nom,type,thematiques\na,A,structure,IVG\nb,B,structure,foot\n", encoding="utf-8")
+    at = app(monkeypatch, actors=bad)
+    at.switch_page("pages/qualite.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Acteurs chargés"] == "1" and metrics["Lignes écartées"] == "1"
+    assert any(len(df.value) == 1 for df in at.dataframe)
+
+
+def test_unreadable_directory_shows_a_french_error_not_a_trace(monkeypatch, tmp_path):
+    bad = tmp_path / "actors.csv"
+    bad.write_text("nom;ville\nA;Rouen\n", encoding="utf-8")
+    at = app(monkeypatch, actors=bad)
+    assert not at.exception
+    assert any("colonne(s) obligatoire(s) absente(s)" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("page", ["pages/qualite.py", "pages/sources.py"])
+def test_other_pages_render(monkeypatch, page):
+    at = app(monkeypatch)
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.title

@@ -1,0 +1,81 @@
+"""The main journey in headless Chromium: the app on a free port, the Leaflet map, the layers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame
+
+pytestmark = pytest.mark.browser
+QPV_STROKE = "#D55E00"
+
+
+@pytest.fixture(scope="module")
+def served():
+    with ServedApp() as app:
+        yield app
+
+
+def open_map(page, url):
+    page.goto(url)
+    frame = map_frame(page)
+    frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    frame.locator(".rx-cluster").first.wait_for(timeout=60_000)
+    return frame
+
+
+def test_map_shows_actor_clusters_and_the_16_qpv(page, served):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    frame = open_map(page, served.url)
+    assert frame.locator(".rx-cluster").count() >= 5
+    counts = [int(t) for t in frame.locator(".rx-cluster span").all_inner_texts()]
+    singles = frame.locator(".rx-pin").count()
+    assert sum(counts) + singles == 185  # every demo actor is on the map, clustered or alone
+    assert frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]').count() == 16
+    assert frame.locator(".rx-legend").inner_text().startswith("Légende")
+    # Leaflet itself came from the app's own server, not a CDN.
+    assert frame.locator("script[src*='/app/static/vendor/leaflet/leaflet.js']").count() == 1
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / "carte.png"), full_page=True)
+
+
+def test_a_fiche_opens_on_click_and_shows_html_as_text(page, tmp_path):
+    actors = tmp_path / "actors.csv"
+    text = (ROOT / "tests" / "data" / "actors_small.csv").read_text(encoding="utf-8")
+    actors.write_text(text.replace("Camille Exemple", "<img src=x onerror=alert(1)>"), encoding="utf-8")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with ServedApp({"RESEAUX_ACTORS": str(actors)}) as app:
+        page.goto(app.url + "/?type=professionnel")
+        frame = map_frame(page)
+        pin = frame.locator(".rx-pin").first
+        pin.wait_for(timeout=60_000)
+        pin.click()
+        popup = frame.locator(".rx-fiche")
+        popup.wait_for(timeout=10_000)
+        assert popup.locator(".rx-fiche-title").inner_text() == "<img src=x onerror=alert(1)>"
+        assert popup.locator("a[href='tel:0261910001']").inner_text() == "02 61 91 00 01"
+        assert popup.locator("a[href='mailto:camille.exemple@example.org']").count() == 1
+        assert popup.locator("a[href='https://example.org/camille']").get_attribute("rel") == "noopener noreferrer"
+        assert "Fiche fictive" in popup.inner_text()
+        assert frame.locator(".rx-fiche img").count() == 0
+    assert dialogs == []
+
+
+def test_a_filter_change_keeps_the_map_and_swaps_the_actors(page, served):
+    frame = open_map(page, served.url)
+    frame.locator(".leaflet-container").evaluate("el => { el.dataset.rxMarker = 'same-map'; }")
+    page.get_by_label("Types d'acteurs").click()
+    page.get_by_role("option", name="Action d'aller-vers").click()
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        """() => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
+                   const d = f && f.contentDocument; if (!d) return false;
+                   const n = d.querySelectorAll('.rx-pin').length;
+                   const c = [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0);
+                   return n + c === 7; }""",
+        timeout=30_000,
+    )
+    # Same Leaflet container: the base map was not rebuilt, only the actors' layer.
+    assert frame.locator(".leaflet-container[data-rx-marker='same-map']").count() == 1
+    assert "type=aller_vers" in page.url

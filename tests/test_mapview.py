@@ -1,0 +1,111 @@
+"""Map builders, inspected as folium objects and as rendered HTML (no browser)."""
+
+import json
+import re
+
+import folium
+
+from reseaux.directory import load_directory
+from reseaux.layers import load_layers, load_registry
+from reseaux.mapview import MapView, actor_payload, build_map, legend_codes
+from tests.conftest import DATA
+
+GEO = DATA / "geo"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def fixture(referential, tmp_path, name=XSS):
+    text = (DATA / "actors_small.csv").read_text(encoding="utf-8").replace("Camille Exemple", name)
+    path = tmp_path / "actors.csv"
+    path.write_text(text, encoding="utf-8")
+    actors = load_directory(path, referential).actors
+    specs = load_registry(GEO / "layers.toml")
+    return actors, specs, load_layers(specs, GEO)
+
+
+def walk(element):
+    yield element
+    for child in element._children.values():
+        yield from walk(child)
+
+
+def render(fmap):
+    return fmap.get_root().render()
+
+
+def test_actors_are_drawn_in_bulk_never_one_marker_each(referential, tmp_path):
+    actors, specs, layers = fixture(referential, tmp_path)
+    fmap = build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45))
+    assert not any(isinstance(e, folium.Marker) for e in walk(fmap))
+    html = render(fmap)
+    payload = json.loads(re.search(r"rxActorCluster\((\{.*?\})\);", html).group(1))
+    assert len(payload["points"]) == 3
+    assert payload["points"][0][:2] == [49.443, 1.099]
+
+
+def test_map_loads_leaflet_locally_not_from_a_cdn(referential, tmp_path):
+    actors, specs, layers = fixture(referential, tmp_path)
+    html = render(build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45)))
+    scripts = re.findall(r'<script src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert "/app/static/vendor/leaflet/leaflet.js" in scripts
+    assert "/app/static/vendor/leaflet.markercluster/leaflet.markercluster.js" in scripts
+    assert all(s.startswith("/app/static/vendor/") for s in scripts), scripts
+
+
+def test_html_in_a_field_never_reaches_the_page_as_markup(referential, tmp_path):
+    actors, specs, layers = fixture(referential, tmp_path, name=XSS + "</script><script>alert(2)</script>")
+    html = render(build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45)))
+    assert "<img src=x" not in html
+    assert "</script><script>alert(2)" not in html
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html  # carried as text, built with textContent
+
+
+def test_fiche_has_every_filled_field_with_labels(referential, tmp_path):
+    actors, _, _ = fixture(referential, tmp_path, name="Camille Exemple")
+    payload = actor_payload(actors, referential, "type")
+    fields = [label for _, label in payload["fields"]]
+    fiche = dict(zip(fields, payload["fiches"][0], strict=True))
+    assert fiche["Nom"] == "Camille Exemple"
+    assert fiche["Profession"] == "Sage-femme"
+    assert fiche["Thématiques"] == "IVG, Contraception"
+    assert fiche["Modalités"] == "Sur rendez-vous, Gratuit"
+    assert fiche["Adresse"] == "1 rue Fictive, 76000 Rouen"
+    assert fiche["Téléphone"] == "02 61 91 00 01"
+    assert fiche["Site web"] == "https://example.org/camille"
+    assert fiche[""] == "Fiche fictive (données de démonstration)"
+    kinds = dict(payload["fields"][i] for i in range(len(fields)))
+    assert kinds["tel"] == "Téléphone" and kinds["mail"] == "Courriel" and kinds["url"] == "Site web"
+
+
+def test_colour_follows_the_chosen_category_and_prefers_filtered_themes(referential, tmp_path):
+    actors, _, _ = fixture(referential, tmp_path)
+    by_type = actor_payload(actors, referential, "type")
+    colors = [by_type["colors"][p[2]] for p in by_type["points"]]
+    assert colors == [referential.color("type", t) for t in ("professionnel", "structure", "aller_vers")]
+    themed = actor_payload(actors, referential, "thematique", highlight=("contraception",))
+    assert themed["colors"][themed["points"][0][2]] == referential.color("thematique", "contraception")
+    assert themed["colors"][themed["points"][1][2]] == referential.color("thematique", "ist_vih")
+
+
+def test_legend_and_layers_and_base_maps(referential, tmp_path):
+    actors, specs, layers = fixture(referential, tmp_path)
+    view = MapView(layers=("carres", "table"), basemap="positron", color_by="type")
+    fmap = build_map(actors, layers, specs, view, referential, (1.09, 49.43, 1.13, 49.45))
+    html = render(fmap)
+    for label in ("Professionnel·le", "Structure", "Action d\\u0027aller-vers", "Carrés", "Table"):
+        assert label in html or label.replace("\\u0027", "'") in html
+    assert "Point de distribution" not in html  # absent from the directory, absent from the legend
+    tiles = [e for e in walk(fmap) if isinstance(e, folium.TileLayer)]
+    assert [t.layer_name for t in tiles] == [
+        "OpenStreetMap France", "OpenStreetMap", "CartoDB Positron (clair, pour projeter)", "IGN Plan"]
+    assert [t.show for t in tiles] == [False, False, True, False]
+    assert legend_codes(actors, "thematique") == ["contraception", "ist_vih", "ivg", "precarite_menstruelle"]
+
+
+def test_view_round_trips_through_the_query_string():
+    specs = load_registry(GEO / "layers.toml")
+    view = MapView(layers=("table",), basemap="ign", color_by="profession")
+    assert MapView.from_query(view.to_query(), specs) == view
+    assert MapView.from_query({}, specs).layers == ("carres",)  # visible = true by default
+    assert MapView.from_query({"couches": "-"}, specs).layers == ()
+    assert MapView.from_query({"fond": "evil", "couleur": "x"}, specs) == MapView(layers=("carres",))
