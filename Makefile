@@ -7,12 +7,12 @@ PORT ?= 8501
 STAMP := $(VENV)/.installed-stamp
 VENDOR_STAMP := static/vendor/.stamp
 
-.PHONY: run test setup vendor browser demo check bench clean
+.PHONY: run test setup vendor system-deps demo check bench clean
 
 run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-test: setup browser ## Install what the tests need, then run the whole suite
+test: setup system-deps ## Install what the tests need, then run the whole suite
 	$(PY) -m pytest
 
 setup: $(STAMP) $(VENDOR_STAMP)
@@ -36,9 +36,12 @@ $(VENDOR_STAMP): package.json package-lock.json
 	touch $@
 vendor: $(VENDOR_STAMP)
 
-# Browser tests drive Debian's Chromium through Playwright (never a browser download).
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# Browser tests drive Debian's Chromium through Playwright (never a browser download); the
+# geocoding integration test runs addok (from PyPI) on Debian's redis-server.
+SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server
+system-deps:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 demo: setup ## Rewrite data/actors.csv from the deterministic demo generator
 	$(PY) scripts/make_demo_actors.py

@@ -1,4 +1,4 @@
-"""Command line: ``python -m reseaux check FILE`` (more commands join as issues land)."""
+"""Command line: ``python -m reseaux check FILE``, ``python -m reseaux geocode FILE``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,32 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if directory.errors else 0
 
 
+def _geocode(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from reseaux.geocode_file import geocode_file
+
+    bar = tqdm(total=0, unit="adresse", desc="Géocodage", file=sys.stderr, disable=args.quiet)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        summary = geocode_file(Path(args.file), offline=args.offline, min_score=args.min_score,
+                               force=args.force, progress=progress)
+    except (DirectoryError, OSError) as exc:
+        bar.close()
+        print(f"{args.file} : {exc}", file=sys.stderr)
+        return 1
+    bar.close()
+    for line, message in summary.problems:
+        print(f"{args.file}:ligne {line} : {message}")
+    print(f"{args.file} : {summary.sentence()}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reseaux", description="Outils de l'annuaire Réseaux.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--referential", default=str(config.path("referential")),
                        help="référentiel des thématiques, professions… (défaut : %(default)s)")
     check.set_defaults(func=_check)
+    geocode = sub.add_parser("geocode", help="géocoder les acteurs sans position et réécrire le fichier")
+    geocode.add_argument("file", help="fichier CSV de l'annuaire (réécrit de façon atomique)")
+    geocode.add_argument("--offline", action="store_true",
+                         help="sans réseau : cache, puis position de la commune")
+    geocode.add_argument("--min-score", type=float, default=0.5,
+                         help="score minimal d'une réponse du géocodeur (défaut : %(default)s)")
+    geocode.add_argument("--force", action="store_true",
+                         help="regéocoder toutes les lignes (les positions « manuel » restent)")
+    geocode.add_argument("--quiet", action="store_true", help="sans barre de progression")
+    geocode.set_defaults(func=_geocode)
     return parser
 
 

@@ -47,6 +47,16 @@ SETTINGS: dict[str, Setting] = {
         "https://data.geopf.fr/geocodage",
         "Adresse du géocodeur (API de la Base Adresse Nationale ou addok).",
     ),
+    "geocache": Setting(
+        "RESEAUX_GEOCACHE",
+        "data/.cache/geocodage.sqlite",
+        "Cache persistant des réponses du géocodeur (une adresse déjà vue ne coûte plus de requête).",
+    ),
+    "communes_table": Setting(
+        "RESEAUX_COMMUNES",
+        "geo/communes_normandie_population.csv",
+        "Table des communes (mairie, point intérieur) pour placer une adresse à sa commune hors ligne.",
+    ),
 }
 
 

@@ -49,7 +49,14 @@ COLUMNS: dict[str, str] = {
     "zone_intervention": "pour une action d'aller-vers : codes INSEE ou QPV couverts, séparés par |",
     "date_maj": "date de mise à jour (AAAA-MM-JJ)",
     "fictif": "oui si la fiche est fictive (données de démonstration)",
+    "geocodage_score": "score du géocodage (0 à 1), écrit par python -m reseaux geocode",
+    "geocodage_type": "précision : housenumber, street, locality, municipality",
+    "geocodage_label": "adresse reconnue par le géocodeur",
+    "geocodage_source": "origine de la position : ban, cache, commune (approximative) ou manuel",
 }
+#: Columns written by the tools, not by people: their absence is not worth a warning.
+TOOL_COLUMNS = ("geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
+GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel")
 REQUIRED = ("id", "nom", "type")
 #: Columns validated against the referential, and whether they hold several values.
 REFERENTIAL_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -169,7 +176,7 @@ def load_directory(source: Path | bytes, referential: Referential) -> Directory:
     rows = [r for r in rows]
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise DirectoryError("L'annuaire est vide : la première ligne doit donner les noms de colonnes.")
-    header, issues = _map_header(rows[0])
+    header, issues = map_header(rows[0])
     validator = _RowValidator(referential)
     records: list[dict] = []
     rejected: list[dict] = []
@@ -218,6 +225,8 @@ def to_table(actors: pd.DataFrame) -> pd.DataFrame:
             out[column] = values.map(lambda v: "|".join(v) if isinstance(v, tuple | list) else (v or ""))
         elif column == "fictif":
             out[column] = values.map(lambda v: "oui" if v is True else "non")
+        elif column == "geocodage_score":
+            out[column] = values.map(lambda v: "" if v is None or pd.isna(v) else f"{v:.2f}")
         elif column in ("latitude", "longitude"):
             out[column] = values.map(lambda v: "" if v is None or pd.isna(v) else f"{v:.6f}")
         else:
@@ -261,7 +270,8 @@ _HEADER_ALIASES = {
 }
 
 
-def _map_header(cells: list[str]) -> tuple[list[str], list[Issue]]:
+def map_header(cells: list[str]) -> tuple[list[str], list[Issue]]:
+    """Name each header cell by its column (``""`` for a duplicate); raise when one is required."""
     issues: list[Issue] = []
     header: list[str] = []
     for cell in cells:
@@ -282,7 +292,7 @@ def _map_header(cells: list[str]) -> tuple[list[str], list[Issue]]:
             f"ligne 1 : colonne(s) obligatoire(s) absente(s) : {names}. La première ligne doit "
             f"nommer les colonnes ; colonnes attendues : {', '.join(COLUMNS)}."
         )
-    absent = [c for c in COLUMNS if c not in header]
+    absent = [c for c in COLUMNS if c not in header and c not in TOOL_COLUMNS]
     if absent:
         issues.append(Issue(1, None, "", "colonnes absentes, considérées vides : " + ", ".join(absent), WARNING))
     return header, issues
@@ -332,6 +342,7 @@ class _RowValidator:
         issues.extend(self._check_codes(record, line))
         issues.extend(self._check_position(record, line))
         issues.extend(self._check_contacts(record, line))
+        issues.extend(self._check_geocoding(record, line))
         record["date_maj"], found = self._parse_date(record["date_maj"], line)
         issues.extend(found)
         fictif = normalize(record["fictif"])
@@ -439,6 +450,22 @@ class _RowValidator:
         if phone and not (len(digits) == 10 or (digits.startswith("33") and len(digits) == 11)):
             issues.append(Issue(line, "telephone", phone,
                                 f"« {phone} » n'est pas un numéro à 10 chiffres", WARNING))
+        return issues
+
+    @staticmethod
+    def _check_geocoding(record: dict, line: int) -> list[Issue]:
+        issues = []
+        source = record["geocodage_source"].strip().lower()
+        if source and source not in GEOCODING_SOURCES:
+            issues.append(Issue(line, "geocodage_source", source,
+                                f"« {source} » : source inconnue (ban, cache, commune ou manuel)", WARNING))
+        record["geocodage_source"] = source
+        score = _parse_float(record["geocodage_score"]) if record["geocodage_score"] else None
+        if record["geocodage_score"] and (score is None or not 0 <= score <= 1):
+            issues.append(Issue(line, "geocodage_score", record["geocodage_score"],
+                                "le score doit être un nombre entre 0 et 1", WARNING))
+            score = None
+        record["geocodage_score"] = score
         return issues
 
     @staticmethod

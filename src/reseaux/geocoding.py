@@ -1,0 +1,375 @@
+"""Geocoding French addresses with the API of the Base Adresse Nationale (or addok).
+
+Three ways to a position, tried in order for every address:
+
+1. the persistent cache (:class:`GeoCache`), keyed by the normalised address — a second run of
+   the same file makes no request, « not found » answers included;
+2. the geocoder (:class:`Geocoder`): ``/search/csv`` for batches, ``/search`` for one address,
+   at most 50 requests per second, with a timeout and retries with backoff;
+3. the commune (:class:`CommuneLocator`) when the geocoder cannot be reached or finds nothing
+   good enough: the address is placed at its commune, source ``commune``, with a low score.
+
+A position whose source is ``manuel`` (moved by hand), or a position typed in the file with no
+source, is never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+import pandas as pd
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from reseaux.text import normalize
+
+SOURCES = ("ban", "cache", "commune", "manuel")
+RESULT_COLUMNS = ("geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
+COMMUNE_SCORE = 0.1
+DEFAULT_MIN_SCORE = 0.5
+BATCH_SIZE = 500
+
+
+class GeocoderUnavailable(Exception):
+    """The geocoder could not be reached or kept failing (after retries)."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A geocoder's best answer for one address."""
+
+    latitude: float
+    longitude: float
+    score: float
+    type: str
+    label: str
+    citycode: str = ""
+
+
+@dataclass
+class Summary:
+    """How each row ended; one row falls in exactly one of the first five counters."""
+
+    geocoded: int = 0
+    from_cache: int = 0
+    commune: int = 0
+    below_min_score: int = 0
+    not_found: int = 0
+    skipped_manual: int = 0
+    requests: int = 0
+    offline: bool = False
+    #: (spreadsheet line, French message) for every address not placed precisely.
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    def sentence(self) -> str:
+        text = (
+            f"{self.geocoded} géocodée(s), {self.from_cache} depuis le cache, "
+            f"{self.commune} placée(s) à leur commune, {self.below_min_score} sous le score minimal, "
+            f"{self.not_found} introuvable(s)"
+        )
+        if self.skipped_manual:
+            text += f" ; {self.skipped_manual} position(s) saisie(s) à la main conservée(s)"
+        if self.offline:
+            text += " — géocodeur injoignable : positions approximatives à la commune"
+        return text + "."
+
+
+# --- the geocoder ----------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``rate`` calls per second, shared by threads."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            time.sleep(delay)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (429, 500, 502, 503, 504)
+
+
+class Geocoder:
+    """A client of the BAN / addok API at ``base_url`` (e.g. ``https://data.geopf.fr/geocodage``)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, attempts: int = 3, rate: float = 50.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.attempts = attempts
+        self.limiter = RateLimiter(rate)
+        self.requests = 0
+        self.client = httpx.Client(timeout=httpx.Timeout(timeout, read=max(timeout, 60.0)), transport=transport,
+                                   headers={"User-Agent": "reseaux-carte/0.1"})
+
+    def search(self, query: str, *, postcode: str = "", citycode: str = "", limit: int = 1) -> list[Match]:
+        """Return up to ``limit`` matches for one address, best first (empty when none)."""
+        params = {"q": query[:200], "limit": str(limit)}
+        if postcode:
+            params["postcode"] = postcode
+        if citycode:
+            params["citycode"] = citycode
+        response = self._call("GET", "/search", params=params)
+        return [parse_feature(f) for f in response.json().get("features", [])]
+
+    def search_csv(self, rows: list[dict[str, str]]) -> list[Match | None]:
+        """Geocode ``rows`` (keys ``adresse``, ``code_postal``, ``commune``) in one ``/search/csv``."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["rx_id", "adresse", "code_postal", "commune"])
+        writer.writeheader()
+        for index, row in enumerate(rows):
+            writer.writerow({"rx_id": index, **{k: row.get(k, "") for k in ("adresse", "code_postal", "commune")}})
+        data = {"columns": ["adresse", "code_postal", "commune"]}
+        files = {"data": ("adresses.csv", buffer.getvalue().encode("utf-8"), "text/csv")}
+        response = self._call("POST", "/search/csv", data=data, files=files)
+        return parse_csv_answer(response.content.decode("utf-8-sig"), len(rows))
+
+    def _call(self, method: str, path: str, **kwargs) -> httpx.Response:
+        @retry(retry=retry_if_exception(_retryable), stop=stop_after_attempt(self.attempts),
+               wait=wait_exponential(multiplier=0.5, max=4), reraise=True)
+        def attempt() -> httpx.Response:
+            self.limiter.wait()
+            self.requests += 1
+            response = self.client.request(method, self.base_url + path, **kwargs)
+            response.raise_for_status()
+            return response
+
+        try:
+            return attempt()
+        except (httpx.TransportError, httpx.HTTPStatusError) as exc:
+            raise GeocoderUnavailable(f"géocodeur {self.base_url} injoignable ({type(exc).__name__}: {exc})") from exc
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def parse_feature(feature: dict) -> Match:
+    """Read one GeoJSON feature of a ``/search`` answer."""
+    lon, lat = feature["geometry"]["coordinates"][:2]
+    props = feature.get("properties", {})
+    return Match(latitude=float(lat), longitude=float(lon), score=float(props.get("score", 0.0)),
+                 type=str(props.get("type", "")), label=str(props.get("label", "")),
+                 citycode=str(props.get("citycode", "") or ""))
+
+
+def parse_csv_answer(text: str, expected: int) -> list[Match | None]:
+    """Read a ``/search/csv`` answer; rows come back in order, with ``rx_id`` to be sure."""
+    results: list[Match | None] = [None] * expected
+    for row in csv.DictReader(io.StringIO(text)):
+        index = int(row["rx_id"])
+        if not row.get("latitude") or not row.get("longitude"):
+            continue
+        results[index] = Match(
+            latitude=float(row["latitude"]), longitude=float(row["longitude"]),
+            score=float(row.get("result_score") or 0.0), type=row.get("result_type", ""),
+            label=row.get("result_label", ""), citycode=row.get("result_citycode", "") or "",
+        )
+    return results
+
+
+# --- cache and commune fallback --------------------------------------------------------------
+
+
+def address_key(row: dict[str, str]) -> str:
+    """The cache key: address, postcode and commune, folded (accents, case, spacing)."""
+    return "|".join((normalize(row.get("adresse", "")), row.get("code_postal", "").replace(" ", ""),
+                     normalize(row.get("commune", ""))))
+
+
+class GeoCache:
+    """A persistent cache in SQLite; ``None`` answers (not found) are cached too."""
+
+    _MISSING = object()
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT, stored REAL)")
+        self.db.commit()
+
+    def get(self, key: str):
+        """Return the cached Match, ``None`` for a cached « not found », or ``GeoCache.MISSING``."""
+        row = self.db.execute("SELECT answer FROM answers WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return self._MISSING
+        return None if row[0] is None else Match(**json.loads(row[0]))
+
+    def put_many(self, items: Iterable[tuple[str, Match | None]]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?)",
+                [(k, None if m is None else json.dumps(asdict(m)), time.time()) for k, m in items],
+            )
+
+    def forget(self, keys: Iterable[str]) -> None:
+        with self.db:
+            self.db.executemany("DELETE FROM answers WHERE key = ?", [(k,) for k in keys])
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+GeoCache.MISSING = GeoCache._MISSING
+
+
+class CommuneLocator:
+    """Places an address at its commune, from the commune table (town hall, else inner point)."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self.by_code: dict[str, tuple[float, float, str]] = {}
+        self.by_name: dict[tuple[str, str], str] = {}
+        for row in table.itertuples(index=False):
+            lon = row.mairie_lon if row.mairie_lon == row.mairie_lon and row.mairie_lon != "" else row.point_lon
+            lat = row.mairie_lat if row.mairie_lat == row.mairie_lat and row.mairie_lat != "" else row.point_lat
+            if lon == "" or lat == "" or lon != lon:
+                continue
+            self.by_code[row.code_insee] = (float(lat), float(lon), row.nom)
+            for postcode in str(row.codes_postaux).replace(";", " ").replace(",", " ").split():
+                self.by_name[(postcode, normalize(row.nom))] = row.code_insee
+
+    @classmethod
+    def from_csv(cls, path: Path) -> CommuneLocator:
+        return cls(pd.read_csv(path, dtype=str, keep_default_na=False))
+
+    def locate(self, row: dict[str, str]) -> tuple[str, Match] | None:
+        """Return ``(code_insee, match)`` for the row's commune, or None when unknown."""
+        code = row.get("code_insee", "").strip()
+        if code not in self.by_code:
+            code = self.by_name.get((row.get("code_postal", "").replace(" ", ""), normalize(row.get("commune", ""))), "")
+        if code not in self.by_code:
+            return None
+        lat, lon, name = self.by_code[code]
+        return code, Match(lat, lon, COMMUNE_SCORE, "municipality", name, code)
+
+
+# --- geocoding a table -----------------------------------------------------------------------
+
+
+def needs_geocoding(row: dict[str, str], force: bool) -> bool:
+    """Rows without a position, or placed at their commune, or all with ``force`` — never by hand."""
+    source = row.get("geocodage_source", "").strip()
+    has_position = bool(row.get("latitude", "").strip() and row.get("longitude", "").strip())
+    if source == "manuel" or (has_position and not source):
+        return False
+    if not row.get("adresse", "").strip() and not row.get("commune", "").strip() and not row.get("code_insee", "").strip():
+        return False
+    return force or not has_position or source == "commune"
+
+
+def geocode_rows(
+    rows: list[dict[str, str]],
+    *,
+    geocoder: Geocoder | None,
+    cache: GeoCache,
+    communes: CommuneLocator,
+    min_score: float = DEFAULT_MIN_SCORE,
+    force: bool = False,
+    first_line: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> Summary:
+    """Geocode ``rows`` in place (string cells, as read from the file) and return the summary.
+
+    ``geocoder=None`` means offline: only the cache and the commune fallback are used.
+    ``first_line`` is the spreadsheet line of ``rows[0]``, for the problems reported.
+    """
+    summary = Summary(offline=geocoder is None)
+    todo = [i for i, row in enumerate(rows) if needs_geocoding(row, force)]
+    summary.skipped_manual = sum(1 for r in rows if r.get("geocodage_source") == "manuel"
+                                 or (r.get("latitude") and r.get("longitude") and not r.get("geocodage_source")))
+    answers: dict[str, Match | None] = {}
+    cached: set[str] = set()
+    for i in todo:
+        key = address_key(rows[i])
+        hit = cache.get(key)
+        if hit is not GeoCache.MISSING:
+            answers[key] = hit
+            cached.add(key)
+    pending = list(dict.fromkeys(address_key(rows[i]) for i in todo if address_key(rows[i]) not in answers))
+    sample = {address_key(rows[i]): rows[i] for i in todo}
+    done = len(todo) - sum(1 for i in todo if address_key(rows[i]) in pending)
+    if progress:
+        progress(done, len(todo))
+    for start in range(0, len(pending), BATCH_SIZE):
+        if geocoder is None:
+            break
+        chunk = pending[start:start + BATCH_SIZE]
+        try:
+            matches = geocoder.search_csv([sample[k] for k in chunk])
+        except GeocoderUnavailable:
+            summary.offline = True
+            geocoder = None
+            break
+        cache.put_many(zip(chunk, matches, strict=True))
+        answers.update(zip(chunk, matches, strict=True))
+        done += sum(1 for i in todo if address_key(rows[i]) in set(chunk))
+        if progress:
+            progress(done, len(todo))
+    if geocoder is not None:
+        summary.requests = geocoder.requests
+    for i in todo:
+        _apply(rows[i], i + first_line, address_key(rows[i]), answers, cached, communes, min_score, summary)
+    if progress:
+        progress(len(todo), len(todo))
+    return summary
+
+
+def _apply(row, line, key, answers, cached, communes, min_score, summary) -> None:
+    match = answers.get(key)
+    known = key in answers
+    if match is not None and match.score >= min_score:
+        _set(row, match, "cache" if key in cached else "ban")
+        if match.citycode:
+            row["code_insee"] = match.citycode
+        if key in cached:
+            summary.from_cache += 1
+        else:
+            summary.geocoded += 1
+        return
+    fallback = communes.locate(row)
+    if fallback is not None:
+        _set(row, fallback[1], "commune")
+        row["code_insee"] = row.get("code_insee") or fallback[0]
+    placed = " ; placée à sa commune" if fallback else " ; commune inconnue, acteur absent de la carte"
+    if match is not None:
+        summary.below_min_score += 1
+        summary.problems.append((line, f"score {match.score:.2f} < {min_score:.2f} pour « {match.label} » : "
+                                       f"vérifiez l'adresse{placed}"))
+    elif known:
+        summary.not_found += 1
+        summary.problems.append((line, f"adresse introuvable{placed}"))
+    else:
+        summary.commune += 1 if fallback else 0
+        summary.not_found += 0 if fallback else 1
+        if not fallback:
+            summary.problems.append((line, "géocodeur injoignable et commune inconnue : acteur absent de la carte"))
+
+
+def _set(row: dict[str, str], match: Match, source: str) -> None:
+    row["latitude"] = f"{match.latitude:.6f}"
+    row["longitude"] = f"{match.longitude:.6f}"
+    row["geocodage_score"] = f"{match.score:.2f}"
+    row["geocodage_type"] = match.type
+    row["geocodage_label"] = match.label
+    row["geocodage_source"] = source
