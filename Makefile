@@ -49,5 +49,8 @@ demo: setup ## Rewrite data/actors.csv from the deterministic demo generator
 check: setup ## Validate the directory
 	$(PY) -m reseaux check data/actors.csv
 
+bench: setup system-deps ## Benchmarks (not part of `make test`): medians, machine described
+	$(PY) bench/bench_geocoding.py | tee bench/out-geocoding.md
+
 clean:
 	rm -rf $(VENV) node_modules static/vendor

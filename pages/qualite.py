@@ -9,3 +9,4 @@ st.title("Qualité de l'annuaire")
 st.caption("Chaque ligne inutilisable est écartée, comptée et montrée ici : rien n'est perdu. "
            "Corrigez le fichier puis rechargez la page.")
 ui.quality_report(acts)
+ui.geocoding_panel(acts)

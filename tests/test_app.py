@@ -85,3 +85,31 @@ def test_other_pages_render(monkeypatch, page):
     at.switch_page(page).run()
     assert not at.exception
     assert at.title
+
+
+def test_a_file_geocoded_offline_opens_with_actors_at_their_communes_and_a_notice(monkeypatch, tmp_path):
+    from reseaux.geocode_file import geocode_file
+
+    path = tmp_path / "actors.csv"
+    path.write_text("id;nom;type;adresse;code_postal;commune\n"
+                    "a;A (fictif);structure;1 rue X;76000;Rouen\n"
+                    "b;B (fictif);structure;2 rue Y;76120;Le Grand-Quevilly\n", encoding="utf-8")
+    geocode_file(path, offline=True, cache_path=tmp_path / "c.sqlite")
+    at = app(monkeypatch, actors=path)
+    assert not at.exception
+    assert count_line(at).startswith("**2 acteurs sur 2**")  # both placed, none « sans position »
+    assert any("2 acteur(s) placé(s) au centre de leur commune" in i.value for i in at.info)
+
+
+def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_text("id;nom;type;adresse;code_postal;commune\na;A (fictif);structure;1 rue X;76000;Rouen\n",
+                    encoding="utf-8")
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
+    at = app(monkeypatch, actors=path)
+    at.switch_page("pages/qualite.py").run()
+    at.checkbox(key="geo_offline").check().run()
+    next(b for b in at.button if b.label.startswith("Géocoder")).click().run()
+    assert not at.exception
+    assert any("1 placée(s) à leur commune" in w.value for w in at.warning)
+    assert ";commune" in path.read_text(encoding="utf-8")

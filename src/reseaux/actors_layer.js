@@ -13,7 +13,7 @@ function rxFiche(fiche, fields) {
     var kind = fields[i][0], label = fields[i][1];
     var row = document.createElement("div");
     row.className = "rx-fiche-row";
-    if (kind === "fictif") {
+    if (kind === "badge") {
       row.className += " rx-fiche-fictif";
       row.textContent = value;
       root.appendChild(row);

@@ -66,6 +66,8 @@ class Summary:
     skipped_manual: int = 0
     requests: int = 0
     offline: bool = False
+    #: Why the geocoder was given up, when it was.
+    error: str = ""
     #: (spreadsheet line, French message) for every address not placed precisely.
     problems: list[tuple[int, str]] = field(default_factory=list)
 
@@ -79,6 +81,8 @@ class Summary:
             text += f" ; {self.skipped_manual} position(s) saisie(s) à la main conservée(s)"
         if self.offline:
             text += " — géocodeur injoignable : positions approximatives à la commune"
+            if self.error:
+                text += f" ({self.error})"
         return text + "."
 
 
@@ -137,7 +141,8 @@ class Geocoder:
         writer.writeheader()
         for index, row in enumerate(rows):
             writer.writerow({"rx_id": index, **{k: row.get(k, "") for k in ("adresse", "code_postal", "commune")}})
-        data = {"columns": ["adresse", "code_postal", "commune"]}
+        # The delimiter is said, not sniffed: the server's sniffer can guess wrong on some chunks.
+        data = {"columns": ["adresse", "code_postal", "commune"], "delimiter": ","}
         files = {"data": ("adresses.csv", buffer.getvalue().encode("utf-8"), "text/csv")}
         response = self._call("POST", "/search/csv", data=data, files=files)
         return parse_csv_answer(response.content.decode("utf-8-sig"), len(rows))
@@ -154,8 +159,12 @@ class Geocoder:
 
         try:
             return attempt()
-        except (httpx.TransportError, httpx.HTTPStatusError) as exc:
-            raise GeocoderUnavailable(f"géocodeur {self.base_url} injoignable ({type(exc).__name__}: {exc})") from exc
+        except httpx.TransportError as exc:
+            raise GeocoderUnavailable(f"géocodeur {self.base_url} injoignable ({type(exc).__name__})") from exc
+        except httpx.HTTPStatusError as exc:
+            detail = exc.response.text[:200]
+            raise GeocoderUnavailable(
+                f"le géocodeur {self.base_url} a répondu {exc.response.status_code} ({detail})") from exc
 
     def close(self) -> None:
         self.client.close()
@@ -317,8 +326,9 @@ def geocode_rows(
         chunk = pending[start:start + BATCH_SIZE]
         try:
             matches = geocoder.search_csv([sample[k] for k in chunk])
-        except GeocoderUnavailable:
+        except GeocoderUnavailable as exc:
             summary.offline = True
+            summary.error = str(exc)
             geocoder = None
             break
         cache.put_many(zip(chunk, matches, strict=True))

@@ -87,7 +87,8 @@ FICHE_FIELDS: list[tuple[str, str, str]] = [
     ("site_web", "url", "Site web"),
     ("zone_intervention", "text", "Zone d'intervention"),
     ("date_maj", "text", "Mise à jour"),
-    ("fictif", "fictif", ""),
+    ("position", "badge", ""),
+    ("fictif", "badge", ""),
 ]
 _REFERENTIAL_FIELDS = {"type": "type", "profession": "profession", "thematiques": "thematique",
                        "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
@@ -375,6 +376,9 @@ def _fiches(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[str
                 ", ".join(p for p in (a, " ".join(x for x in (cp, c) if x)) if p)
                 for a, cp, c in zip(_col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune"), strict=True)
             ]
+        elif column == "position":
+            columns[column] = ["Position approximative : centre de la commune" if v == "commune" else ""
+                               for v in _col(actors, "geocodage_source")]
         elif column == "fictif":
             columns[column] = ["Fiche fictive (données de démonstration)" if v is True else ""
                                for v in _col(actors, "fictif", default=False)]

@@ -183,6 +183,10 @@ def header(acts: Actors, result: FilterResult) -> None:
         problems.append(f"{len(directory.rejected)} ligne(s) écartée(s) pour erreur")
     if directory.n_unplaced:
         problems.append(f"{directory.n_unplaced} acteur(s) sans position, absents de la carte")
+    approximate = int((directory.actors["geocodage_source"] == "commune").sum()) if len(directory.actors) else 0
+    if approximate:
+        problems.append(f"{approximate} acteur(s) placé(s) au centre de leur commune, faute de géocodage précis "
+                        "(géocodeur injoignable ou adresse introuvable)")
     if problems:
         st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon=":material/warning:")
     shown = result.actors
@@ -246,6 +250,32 @@ def sources(terr: Territory) -> None:
         for s in terr.specs
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def geocoding_panel(acts: Actors) -> None:
+    """Geocode the actors without a position, with a progress bar and the summary."""
+    from reseaux.geocode_file import geocode_file
+
+    directory = acts.directory
+    todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
+    st.subheader("Géocodage")
+    st.caption(f"Géocodeur : {config.get('geocoder_url')} — les positions « manuel » ne sont jamais modifiées.")
+    offline = st.checkbox("Hors ligne : placer les adresses à leur commune", key="geo_offline")
+    if not st.button(f"Géocoder les {todo} acteur(s) sans position précise", disabled=todo == 0 and not len(directory.rejected)):
+        return
+    bar = st.progress(0.0, text="Géocodage…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}")
+
+    try:
+        summary = geocode_file(config.path("actors"), offline=offline, progress=progress)
+    except (DirectoryError, OSError) as exc:
+        st.error(f"Géocodage impossible : {exc}")
+        return
+    (st.warning if summary.offline else st.success)(summary.sentence())
+    if summary.problems:
+        st.dataframe(pd.DataFrame(summary.problems, columns=["Ligne", "Problème"]), hide_index=True, width="stretch")
 
 
 def quality_report(acts: Actors) -> None:
