@@ -173,7 +173,24 @@ def load_directory(source: Path | bytes, referential: Referential) -> Directory:
     else:
         data = source
     rows, encoding, delimiter = read_table(data)
-    rows = [r for r in rows]
+    directory = validate_rows(rows, referential)
+    directory.encoding, directory.delimiter = encoding, delimiter
+    return directory
+
+
+def validate_table(table: pd.DataFrame, referential: Referential) -> Directory:
+    """Validate a table of strings (one column per directory column), as if it were a file."""
+    rows = [list(table.columns)] + table.fillna("").astype(str).values.tolist()
+    return validate_rows(rows, referential)
+
+
+def validate_record(raw: dict[str, str], referential: Referential, line: int = 2) -> tuple[dict, list[Issue]]:
+    """Validate one actor given as ``{column: text}`` (a form, an imported row)."""
+    return _RowValidator(referential).validate({c: str(raw.get(c, "") or "").strip() for c in raw}, line)
+
+
+def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
+    """Validate rows of cells; ``rows[0]`` is the header (spreadsheet line 1)."""
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise DirectoryError("L'annuaire est vide : la première ligne doit donner les noms de colonnes.")
     header, issues = map_header(rows[0])
@@ -211,9 +228,25 @@ def load_directory(source: Path | bytes, referential: Referential) -> Directory:
         actors=_to_geodataframe(records),
         rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
         issues=issues,
-        encoding=encoding,
-        delimiter=delimiter,
     )
+
+
+def table_from_rows(rows: list[list[str]]) -> pd.DataFrame:
+    """Every non-blank row as strings, columns named as the directory names them.
+
+    Unknown columns keep their header; a duplicated column is dropped (only its first copy is
+    read, as when loading). Raises DirectoryError when a required column is missing.
+    """
+    header, _ = map_header(rows[0])
+    names = [h if h else "" for h in header]
+    keep = [i for i, h in enumerate(names) if h]
+    body = [[(cells[i] if i < len(cells) else "") for i in keep] for cells in rows[1:] if any(c.strip() for c in cells)]
+    table = pd.DataFrame(body, columns=[names[i] for i in keep], dtype=object)
+    for column in COLUMNS:
+        if column not in table:
+            table[column] = ""
+    ordered = [c for c in COLUMNS] + [c for c in table.columns if c not in COLUMNS]
+    return table[ordered].reset_index(drop=True)
 
 
 def to_table(actors: pd.DataFrame) -> pd.DataFrame:

@@ -1,11 +1,13 @@
-"""Exports of the directory: CSV for Excel in French, written atomically to disk when asked."""
+"""Exports of the directory (CSV for Excel in French, XLSX, GeoJSON) and atomic writes."""
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from reseaux.directory import to_table
@@ -37,3 +39,30 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def to_xlsx_bytes(actors: pd.DataFrame, sheet: str = "Annuaire") -> bytes:
+    """Return ``actors`` as an Excel workbook (formulas neutralised, one sheet)."""
+    buffer = io.BytesIO()
+    table = neutralize_formulas(to_table(actors))
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, sheet_name=sheet)
+        columns = writer.sheets[sheet].column_dimensions
+        for i, column in enumerate(table.columns, start=1):
+            width = max([len(str(column)), *table[column].astype(str).str.len().head(200).tolist()] or [8])
+            columns[_letter(i)].width = min(max(width + 2, 8), 50)
+    return buffer.getvalue()
+
+
+def to_geojson_bytes(actors: gpd.GeoDataFrame) -> bytes:
+    """Return the actors that have a position as GeoJSON (WGS84), multi-values joined by |."""
+    placed = actors[actors.geometry.notna()]
+    table = to_table(placed)
+    frame = gpd.GeoDataFrame(table, geometry=placed.geometry.values, crs="EPSG:4326")
+    return frame.to_json(ensure_ascii=False, drop_id=True).encode("utf-8")
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)

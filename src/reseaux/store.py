@@ -1,0 +1,264 @@
+"""Saving the directory safely: versions, conflicts, dated backups and an append-only journal.
+
+The canonical file stays ``data/actors.csv`` (people open it in a spreadsheet). A save:
+
+1. takes an exclusive lock (``actors.csv.lock``), so two saves never interleave;
+2. refuses when the file on disk is no longer the version the editor loaded — another
+   coordinator saved first — and returns what they changed (:class:`ConflictError`);
+3. copies the current file to ``.backups/actors-<date>.csv`` and keeps the last N;
+4. writes the new file to a temporary file and renames it (a crash leaves the old one whole);
+5. appends one JSON line per changed fiche to the journal (when, who, what).
+
+Tables are DataFrames of strings, one column per directory column, every row kept — rows
+with errors included, so editing one fiche never loses another.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from reseaux.directory import read_table, table_from_rows
+from reseaux.exports import write_atomic
+
+ID = "id"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A version of the file: its table, its hash (the version) and how to write it back."""
+
+    table: pd.DataFrame
+    version: str
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+
+@dataclass
+class Change:
+    """One fiche added, removed or modified: ``fields`` maps column -> (before, after)."""
+
+    kind: str  # "ajout", "suppression", "modification"
+    id: str
+    nom: str
+    fields: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.kind == "modification":
+            detail = ", ".join(f"{c} : « {a} » → « {b} »" for c, (a, b) in self.fields.items())
+            return f"{self.nom} ({self.id}) modifiée — {detail}"
+        return f"{self.nom} ({self.id}) : {self.kind}"
+
+
+class ConflictError(Exception):
+    """The file changed on disk since it was loaded; ``theirs`` lists what the other save did."""
+
+    def __init__(self, theirs: list[Change], current: Snapshot) -> None:
+        self.theirs = theirs
+        self.current = current
+        super().__init__(
+            f"L'annuaire a été enregistré par quelqu'un d'autre depuis votre chargement "
+            f"({len(theirs)} fiche(s) changée(s)) : vos modifications ne sont pas perdues, "
+            "rechargez-les sur la nouvelle version avant d'enregistrer."
+        )
+
+
+def version_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class DirectoryStore:
+    """The directory file, its backups folder and its journal."""
+
+    def __init__(self, path: Path, *, backups: Path | None = None, journal: Path | None = None,
+                 keep: int = 20) -> None:
+        self.path = Path(path)
+        self.backups = backups or self.path.parent / ".backups"
+        self.journal = journal or self.path.parent / "journal.jsonl"
+        self.keep = keep
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+
+    # -- reading --
+
+    def load(self) -> Snapshot:
+        """Read the file as it is now. Raises DirectoryError when it cannot be read."""
+        return self._snapshot(self.path.read_bytes())
+
+    @staticmethod
+    def _snapshot(data: bytes) -> Snapshot:
+        rows, encoding, delimiter = read_table(data)
+        return Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
+
+    # -- writing --
+
+    def save(self, table: pd.DataFrame, base: Snapshot, who: str, *, action: str = "modification") -> Snapshot:
+        """Write ``table`` if the file is still at ``base.version``; return the new snapshot.
+
+        Raises :class:`ConflictError` (nothing written) when the file changed meanwhile.
+        """
+        if not action.startswith("restauration"):
+            table = stamp_changes(base.table, table)
+        changes = diff(base.table, table)
+        with self._locked():
+            current = self._snapshot(self.path.read_bytes()) if self.path.exists() else None
+            if current is not None and current.version != base.version:
+                raise ConflictError(diff(base.table, current.table), current)
+            data = encode_table(table, base.delimiter, base.encoding)
+            if current is not None:
+                self._backup()
+            write_atomic(self.path, data)
+            self._log(changes, who, action)
+        return Snapshot(table.reset_index(drop=True), version_of(data), base.delimiter, base.encoding)
+
+    def list_backups(self) -> list[Path]:
+        """Backups, newest first."""
+        if not self.backups.exists():
+            return []
+        return sorted(self.backups.glob(f"{self.path.stem}-*.csv"), reverse=True)
+
+    def restore(self, backup: Path, base: Snapshot, who: str) -> Snapshot:
+        """Make ``backup`` the current file (the current one is backed up first)."""
+        old = self._snapshot(Path(backup).read_bytes())
+        return self.save(old.table, base, who, action=f"restauration de {Path(backup).name}")
+
+    def read_journal(self) -> list[dict]:
+        if not self.journal.exists():
+            return []
+        with open(self.journal, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    # -- private --
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _backup(self) -> None:
+        self.backups.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+        write_atomic(self.backups / f"{self.path.stem}-{stamp}.csv", self.path.read_bytes())
+        for old in self.list_backups()[self.keep:]:
+            old.unlink(missing_ok=True)
+
+    def _log(self, changes: list[Change], who: str, action: str) -> None:
+        now = datetime.now().isoformat(timespec="seconds")
+        lines = [json.dumps({"quand": now, "qui": who, "action": action, "type": c.kind, "id": c.id,
+                             "nom": c.nom, "champs": {k: list(v) for k, v in c.fields.items()}},
+                            ensure_ascii=False) for c in changes]
+        if not lines:
+            return
+        self.journal.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.journal, "a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
+    """Set ``date_maj`` to today on every fiche added or modified from ``before`` to ``after``."""
+    stamp = (today or date.today()).isoformat()
+    changed = {c.id for c in diff(before, after) if c.kind != "suppression"}
+    out = after.copy()
+    if "date_maj" not in out:
+        out["date_maj"] = ""
+    mask = out[ID].astype(str).isin(changed)
+    out.loc[mask, "date_maj"] = stamp
+    return out
+
+
+def stale(table: pd.DataFrame, days: int = 365, today: date | None = None) -> pd.DataFrame:
+    """Fiches whose ``date_maj`` is older than ``days`` (or missing), oldest first."""
+    limit = (today or date.today()) - timedelta(days=days)
+    dates = pd.to_datetime(table["date_maj"], errors="coerce", format="mixed", dayfirst=True)
+    out = table[(dates.dt.date < limit) | dates.isna()].copy()
+    return out.assign(_d=dates[out.index]).sort_values("_d", na_position="first").drop(columns="_d")
+
+
+def encode_table(table: pd.DataFrame, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(list(table.columns))
+    writer.writerows(table.fillna("").astype(str).values.tolist())
+    try:
+        return buffer.getvalue().encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return buffer.getvalue().encode("utf-8-sig")
+
+
+def _by_id(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    records = table.fillna("").astype(str).to_dict("records")
+    out: dict[str, dict[str, str]] = {}
+    for number, record in enumerate(records):
+        out[record.get(ID) or f"(ligne {number + 2} sans id)"] = record
+    return out
+
+
+def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
+    """What changed from ``before`` to ``after``, fiche by fiche (matched by id)."""
+    old, new = _by_id(before), _by_id(after)
+    changes: list[Change] = []
+    for key, record in new.items():
+        if key not in old:
+            changes.append(Change("ajout", key, record.get("nom", "")))
+            continue
+        fields = {c: (old[key].get(c, ""), v) for c, v in record.items() if old[key].get(c, "") != v}
+        fields.update({c: (v, "") for c, v in old[key].items() if c not in record and v})
+        if fields:
+            changes.append(Change("modification", key, record.get("nom", ""), fields))
+    changes.extend(Change("suppression", key, record.get("nom", "")) for key, record in old.items() if key not in new)
+    return changes
+
+
+def rebase(base: pd.DataFrame, mine: pd.DataFrame, theirs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Replay my changes (base → mine) on their version; return the result and the conflicts.
+
+    A conflict is a field both sides changed to different values, or a fiche one side deleted
+    and the other modified; on a conflict their value stays and the conflict is listed, so the
+    user decides — nothing is silently overwritten.
+    """
+    result = _by_id(theirs)
+    conflicts: list[str] = []
+    their_changes = {c.id: c for c in diff(base, theirs)}
+    for change in diff(base, mine):
+        other = their_changes.get(change.id)
+        if change.kind == "ajout":
+            if change.id in result and other is not None:
+                conflicts.append(f"{change.id} : ajouté des deux côtés ; leur fiche est gardée")
+            else:
+                result[change.id] = _by_id(mine)[change.id]
+        elif change.kind == "suppression":
+            if other is not None and other.kind == "modification":
+                conflicts.append(f"{change.id} : supprimé chez vous, modifié par l'autre ; gardé")
+            else:
+                result.pop(change.id, None)
+        else:
+            if change.id not in result:
+                conflicts.append(f"{change.id} : modifié chez vous, supprimé par l'autre ; non recréé")
+                continue
+            for column, (_, value) in change.fields.items():
+                theirs_value = result[change.id].get(column, "")
+                base_value = change.fields[column][0]
+                if theirs_value not in (base_value, value):
+                    conflicts.append(f"{change.id}, {column} : « {value} » chez vous, « {theirs_value} » chez l'autre")
+                else:
+                    result[change.id][column] = value
+    columns = list(dict.fromkeys([*theirs.columns, *mine.columns]))
+    table = pd.DataFrame(list(result.values()), columns=columns).fillna("")
+    return table, conflicts

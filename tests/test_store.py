@@ -1,0 +1,143 @@
+"""Safe saves: conflicts between sessions, crash mid-write, backups, journal, date_maj."""
+
+import json
+import os
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale, stamp_changes
+from tests.conftest import DATA
+
+TODAY = date.today().isoformat()
+
+
+@pytest.fixture()
+def store(tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_bytes((DATA / "actors_small.csv").read_bytes())
+    return DirectoryStore(path, keep=3)
+
+
+def edit(table, actor_id, **values):
+    out = table.copy()
+    for column, value in values.items():
+        out.loc[out["id"] == actor_id, column] = value
+    return out
+
+
+def test_save_writes_backs_up_and_journals(store):
+    base = store.load()
+    saved = store.save(edit(base.table, "t1", telephone="02 61 91 00 09"), base, who="Alice")
+    again = store.load()
+    assert again.version == saved.version
+    assert again.table.set_index("id").loc["t1", "telephone"] == "02 61 91 00 09"
+    assert again.table.set_index("id").loc["t1", "date_maj"] == TODAY  # every change stamps date_maj
+    assert again.table.set_index("id").loc["t2", "date_maj"] == "2024-06-01"  # untouched fiches keep theirs
+    assert len(store.list_backups()) == 1
+    assert store.list_backups()[0].read_bytes() == (DATA / "actors_small.csv").read_bytes()
+    entry = store.read_journal()[-1]
+    assert (entry["qui"], entry["type"], entry["id"]) == ("Alice", "modification", "t1")
+    assert entry["champs"]["telephone"] == ["02 61 91 00 01", "02 61 91 00 09"]
+
+
+def test_two_sessions_the_second_save_is_refused_and_nothing_is_lost(store):
+    alice = store.load()
+    bob = store.load()
+    alice_table = edit(alice.table, "t1", telephone="02 61 91 00 11")
+    store.save(alice_table, alice, who="Alice")
+    bob_table = edit(bob.table, "t2", nom="Centre Santé Élan (renommé)")
+    with pytest.raises(ConflictError) as info:
+        store.save(bob_table, bob, who="Bob")
+    # Bob is told what Alice changed; the file still holds Alice's change.
+    assert [c.id for c in info.value.theirs] == ["t1"]
+    assert store.load().table.set_index("id").loc["t1", "telephone"] == "02 61 91 00 11"
+    # Bob's change replays on Alice's version without conflict, then saves: both changes kept.
+    merged, conflicts = rebase(bob.table, bob_table, info.value.current.table)
+    assert conflicts == []
+    store.save(merged, info.value.current, who="Bob")
+    final = store.load().table.set_index("id")
+    assert final.loc["t1", "telephone"] == "02 61 91 00 11"
+    assert final.loc["t2", "nom"] == "Centre Santé Élan (renommé)"
+    assert [e["qui"] for e in store.read_journal()] == ["Alice", "Bob"]
+
+
+def test_rebase_reports_a_field_changed_on_both_sides(store):
+    base = store.load().table
+    mine = edit(base, "t1", telephone="A")
+    theirs = edit(base, "t1", telephone="B")
+    merged, conflicts = rebase(base, mine, theirs)
+    assert merged.set_index("id").loc["t1", "telephone"] == "B"
+    assert conflicts and "t1, telephone" in conflicts[0]
+
+
+def test_a_crash_mid_write_leaves_the_old_file_whole(store, monkeypatch):
+    before = store.path.read_bytes()
+    base = store.load()
+    real_fsync = os.fsync
+    calls = []
+
+    def crash(fd):
+        # The first fsync is the backup's; the second is the new file's, halfway written.
+        real_fsync(fd)
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError("coupure de courant (simulée)")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError):
+        store.save(edit(base.table, "t1", nom="X"), base, who="Alice")
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert len(calls) == 2
+    assert store.path.read_bytes() == before
+    assert not [p for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
+    # The refused save can be made again: the base version is still current.
+    store.save(edit(base.table, "t1", nom="X"), base, who="Alice")
+    assert store.load().table.set_index("id").loc["t1", "nom"] == "X"
+
+
+def test_backups_rotate_and_restore(store):
+    snapshot = store.load()
+    for n in range(5):
+        snapshot = store.save(edit(snapshot.table, "t1", nom=f"Nom {n}"), snapshot, who="Alice")
+    backups = store.list_backups()
+    assert len(backups) == 3  # keep = 3
+    oldest_kept = backups[-1]
+    restored = store.restore(oldest_kept, snapshot, who="Alice")
+    assert store.load().table.set_index("id").loc["t1", "nom"] == "Nom 1"
+    assert restored.version == store.load().version
+    assert store.read_journal()[-1]["action"].startswith("restauration de ")
+
+
+def test_rows_with_errors_survive_a_save(tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_text("id,nom,type,thematiques\na,A,structure,ivg\nb,B,structure,football\n", encoding="utf-8")
+    store = DirectoryStore(path)
+    base = store.load()
+    store.save(edit(base.table, "a", nom="A2"), base, who="Alice")
+    assert "football" in path.read_text(encoding="utf-8")
+
+
+def test_diff_added_removed_modified():
+    before = pd.DataFrame({"id": ["a", "b"], "nom": ["A", "B"]})
+    after = pd.DataFrame({"id": ["a", "c"], "nom": ["A2", "C"]})
+    changes = {(c.kind, c.id) for c in diff(before, after)}
+    assert changes == {("modification", "a"), ("ajout", "c"), ("suppression", "b")}
+
+
+def test_stamp_and_stale():
+    before = pd.DataFrame({"id": ["a", "b"], "nom": ["A", "B"], "date_maj": ["2020-01-01", "2026-11-01"]})
+    after = before.assign(nom=["A2", "B"])
+    stamped = stamp_changes(before, after, today=date(2026, 11, 23))
+    assert list(stamped["date_maj"]) == ["2026-11-23", "2026-11-01"]
+    old = stale(before, today=date(2026, 11, 23))
+    assert list(old["id"]) == ["a"]
+
+
+def test_journal_is_append_only_json_lines(store):
+    base = store.load()
+    base = store.save(edit(base.table, "t1", nom="X"), base, who="Alice")
+    store.save(edit(base.table, "t2", nom="Y"), base, who="Bob")
+    lines = store.journal.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["qui"] for line in lines] == ["Alice", "Bob"]
