@@ -5,8 +5,9 @@ import streamlit as st
 st.set_page_config(page_title="Réseaux — carte du réseau", page_icon="🗺️", layout="wide")
 
 pages = [
-    st.Page("pages/carte.py", title="Carte du réseau", icon=":material/map:", default=True),
-    st.Page("pages/qualite.py", title="Qualité de l'annuaire", icon=":material/fact_check:"),
-    st.Page("pages/sources.py", title="Sources et crédits", icon=":material/menu_book:"),
+    st.Page("views/carte.py", title="Carte du réseau", icon=":material/map:", default=True),
+    st.Page("views/annuaire.py", title="Annuaire", icon=":material/contacts:"),
+    st.Page("views/qualite.py", title="Qualité de l'annuaire", icon=":material/fact_check:"),
+    st.Page("views/sources.py", title="Sources et crédits", icon=":material/menu_book:"),
 ]
 st.navigation(pages).run()

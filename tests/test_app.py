@@ -64,7 +64,7 @@ def test_quality_page_lists_problems_by_line(monkeypatch, tmp_path):
     bad = tmp_path / "actors.csv"
     bad.write_text("id,nom,type,thematiques\na,A,structure,IVG\nb,B,structure,foot\n", encoding="utf-8")
     at = app(monkeypatch, actors=bad)
-    at.switch_page("pages/qualite.py").run()
+    at.switch_page("views/qualite.py").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Acteurs chargés"] == "1" and metrics["Lignes écartées"] == "1"
@@ -79,7 +79,7 @@ def test_unreadable_directory_shows_a_french_error_not_a_trace(monkeypatch, tmp_
     assert any("colonne(s) obligatoire(s) absente(s)" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("page", ["pages/qualite.py", "pages/sources.py"])
+@pytest.mark.parametrize("page", ["views/qualite.py", "views/sources.py"])
 def test_other_pages_render(monkeypatch, page):
     at = app(monkeypatch)
     at.switch_page(page).run()
@@ -107,7 +107,7 @@ def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tm
                     encoding="utf-8")
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
     at = app(monkeypatch, actors=path)
-    at.switch_page("pages/qualite.py").run()
+    at.switch_page("views/qualite.py").run()
     at.checkbox(key="geo_offline").check().run()
     next(b for b in at.button if b.label.startswith("Géocoder")).click().run()
     assert not at.exception

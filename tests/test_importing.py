@@ -7,8 +7,8 @@ import pytest
 from openpyxl import Workbook
 
 from reseaux.directory import COLUMNS
-from reseaux.importing import (UploadError, apply_import, apply_mapping, find_duplicates, guess_mapping,
-                               merge_records, read_upload)
+from reseaux.importing import (UploadError, apply_import, apply_mapping, drop_blank, find_duplicates,
+                               guess_mapping, merge_records, read_upload)
 
 
 def existing():
@@ -35,8 +35,8 @@ def test_a_column_is_mapped_once():
 def test_mapping_gives_ids_and_keeps_values():
     rows = [["Nom", "Ville"], ["Léa Martin", "Rouen"], ["Léa Martin", "Elbeuf"], ["", ""]]
     table = apply_mapping(rows, {"Nom": "nom", "Ville": "commune"}, existing_ids={"lea-martin"})
-    assert list(table["id"]) == ["lea-martin-2", "lea-martin-3"]
-    assert list(table["commune"]) == ["Rouen", "Elbeuf"]
+    assert list(table["id"]) == ["lea-martin-2", "lea-martin-3", ""]  # blank row kept: lines stay aligned
+    assert list(drop_blank(table)["commune"]) == ["Rouen", "Elbeuf"]
 
 
 def test_duplicates_same_id_or_close_name_and_address():

@@ -57,6 +57,12 @@ SETTINGS: dict[str, Setting] = {
         "geo/communes_normandie_population.csv",
         "Table des communes (mairie, point intérieur) pour placer une adresse à sa commune hors ligne.",
     ),
+    "backups": Setting(
+        "RESEAUX_BACKUPS", "20", "Nombre de sauvegardes datées de l'annuaire conservées (data/.backups)."
+    ),
+    "stale_days": Setting(
+        "RESEAUX_STALE_DAYS", "365", "Une fiche non mise à jour depuis ce nombre de jours est signalée."
+    ),
 }
 
 

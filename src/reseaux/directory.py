@@ -54,6 +54,18 @@ COLUMNS: dict[str, str] = {
     "geocodage_label": "adresse reconnue par le géocodeur",
     "geocodage_source": "origine de la position : ban, cache, commune (approximative) ou manuel",
 }
+#: French labels of the columns, for forms and tables.
+LABELS: dict[str, str] = {
+    "id": "Identifiant", "nom": "Nom", "type": "Type", "profession": "Profession", "structure": "Structure",
+    "thematiques": "Thématiques", "publics": "Publics", "modalites": "Modalités", "accessibilite": "Accessibilité",
+    "langues": "Langues", "specialites": "Spécialités et formations", "description": "Description",
+    "adresse": "Adresse", "code_postal": "Code postal", "commune": "Commune", "code_insee": "Code INSEE",
+    "latitude": "Latitude", "longitude": "Longitude", "telephone": "Téléphone", "email": "Courriel",
+    "site_web": "Site web", "zone_intervention": "Zone d'intervention", "date_maj": "Mise à jour",
+    "fictif": "Fiche fictive (oui/non)", "geocodage_score": "Score du géocodage",
+    "geocodage_type": "Précision du géocodage", "geocodage_label": "Adresse reconnue",
+    "geocodage_source": "Origine de la position",
+}
 #: Columns written by the tools, not by people: their absence is not worth a warning.
 TOOL_COLUMNS = ("geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
 GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel")

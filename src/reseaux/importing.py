@@ -120,14 +120,19 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
 
 
 def apply_mapping(rows: list[list[str]], mapping: dict[str, str], existing_ids: set[str]) -> pd.DataFrame:
-    """Turn uploaded rows into a directory table; give an id to rows that have none."""
+    """Turn uploaded rows into a directory table; give an id to rows that have none.
+
+    Blank rows stay (blank) so that row ``i`` is line ``i + 2`` of the file in every report;
+    :func:`drop_blank` removes them before the import is applied.
+    """
     header = rows[0]
     records = []
     taken = set(existing_ids)
     for cells in rows[1:]:
-        if not any(str(c).strip() for c in cells):
-            continue
         record = dict.fromkeys(COLUMNS, "")
+        if not any(str(c).strip() for c in cells):
+            records.append(record)  # kept blank so row n stays spreadsheet line n + 2
+            continue
         for i, source in enumerate(header):
             target = mapping.get(source, "")
             if target and i < len(cells):
@@ -138,6 +143,10 @@ def apply_mapping(rows: list[list[str]], mapping: dict[str, str], existing_ids: 
         taken.add(record["id"])
         records.append(record)
     return pd.DataFrame(records, columns=list(COLUMNS), dtype=object)
+
+
+def drop_blank(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table.astype(str).apply(lambda r: r.str.strip().ne("").any(), axis=1)].reset_index(drop=True)
 
 
 def _new_id(name: str, taken: set[str]) -> str:

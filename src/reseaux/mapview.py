@@ -408,3 +408,17 @@ def _script_json(value) -> str:
 
 def _read(name: str) -> str:
     return resources.files("reseaux").joinpath(name).read_text(encoding="utf-8")
+
+
+def position_picker(lat: float, lon: float, *, home: tuple[float, float] = (49.4431, 1.0993)) -> folium.Map:
+    """A small map to move one fiche: centred on its position (a marker) or on the home city."""
+    placed = lat == lat and lon == lon and lat is not None and lon is not None
+    fmap = folium.Map(location=[lat, lon] if placed else list(home), zoom_start=16 if placed else 12,
+                      tiles=None, control_scale=True)
+    basemap = BASEMAPS["osmfr"]
+    folium.TileLayer(basemap.url, attr=basemap.attribution, name=basemap.label, max_zoom=19).add_to(fmap)
+    if placed:
+        folium.CircleMarker([lat, lon], radius=8, color="#7B2D8E", fill=True, fill_opacity=0.8,
+                            tooltip="Position actuelle").add_to(fmap)
+    use_local_assets(fmap)
+    return fmap

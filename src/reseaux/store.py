@@ -95,6 +95,10 @@ class DirectoryStore:
         """Read the file as it is now. Raises DirectoryError when it cannot be read."""
         return self._snapshot(self.path.read_bytes())
 
+    def current_version(self) -> str:
+        """The version (hash) of the file on disk now, ``""`` when it is missing."""
+        return version_of(self.path.read_bytes()) if self.path.exists() else ""
+
     @staticmethod
     def _snapshot(data: bytes) -> Snapshot:
         rows, encoding, delimiter = read_table(data)

@@ -1,4 +1,4 @@
-"""The one module that speaks Streamlit: cached loaders, sidebar widgets, map and tables.
+"""The Streamlit edge (the only package that imports Streamlit): cached loaders, sidebar, map, tables.
 
 Pages call these functions and render what they return; the work itself lives in the plain
 modules (filters, mapview, directory…).
@@ -52,7 +52,7 @@ def referential() -> Referential:
 
 
 @st.cache_resource(show_spinner="Chargement de l'annuaire…")
-def _actors(path: str, _mtime: float) -> Actors:
+def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a saved file reloads
     return load_actors(Path(path), referential())
 
 

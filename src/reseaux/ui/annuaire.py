@@ -1,0 +1,363 @@
+"""Streamlit widgets of the « Annuaire » page: fiches, form, import, save, backups, exports.
+
+The session holds the version loaded from disk (``ann_base``) and a working copy
+(``ann_work``); nothing reaches the file before « Enregistrer », and a save that would
+overwrite another coordinator's is refused (see :mod:`reseaux.store`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from reseaux import config
+from reseaux.directory import COLUMNS, LABELS, MULTI_COLUMNS, DirectoryError, validate_record, validate_table
+from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
+from reseaux.geocoding import CommuneLocator, GeoCache, Geocoder, geocode_rows
+from reseaux.importing import (UploadError, apply_import, apply_mapping, drop_blank, find_duplicates,
+                               guess_mapping, read_upload)
+from reseaux.mapview import position_picker
+from reseaux.referential import Referential
+from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
+from reseaux.text import split_cell
+
+DECISIONS = ["fusionner", "garder les deux", "ignorer"]
+FORM_REFERENTIAL = {"type": "type", "profession": "profession", "thematiques": "thematique",
+                    "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
+FORM_HIDDEN = ("latitude", "longitude", "geocodage_score", "geocodage_type", "geocodage_label",
+               "geocodage_source", "date_maj")
+
+
+def store() -> DirectoryStore:
+    return DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+
+
+def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
+    """The store, the loaded version and the working copy (loaded on first use)."""
+    directory_store = store()
+    if "ann_base" not in st.session_state:
+        try:
+            base = directory_store.load()
+        except (DirectoryError, OSError) as exc:
+            st.error(f"Impossible de lire l'annuaire : {exc}")
+            st.stop()
+        st.session_state["ann_base"] = base
+        st.session_state["ann_work"] = base.table.copy()
+    base, work = st.session_state["ann_base"], st.session_state["ann_work"]
+    on_disk = directory_store.current_version()
+    if on_disk != base.version:
+        if diff(base.table, work):
+            st.warning("Le fichier a été modifié par ailleurs depuis votre chargement : à l'enregistrement, "
+                       "vos modifications seront rejouées sur la nouvelle version.")
+        else:  # nothing pending: simply follow the file
+            st.session_state.pop("ann_base")
+            return state()
+    return directory_store, base, work
+
+
+def set_work(table: pd.DataFrame) -> None:
+    st.session_state["ann_work"] = table.reset_index(drop=True)
+
+
+# --- save panel ------------------------------------------------------------------------------
+
+
+def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame) -> None:
+    """Pending changes, who makes them, and the save; a refused save explains and offers a replay."""
+    changes = diff(base.table, work)
+    who = st.sidebar.text_input("Votre nom (inscrit au journal des modifications)", key="ann_who",
+                                placeholder="ex. Coordination PF76")
+    if not changes:
+        st.caption("Aucune modification en attente : l'annuaire est tel qu'enregistré.")
+        return
+    with st.container(border=True):
+        st.markdown(f"**{len(changes)} modification(s) en attente** — rien n'est écrit avant « Enregistrer ».")
+        with st.expander("Voir les différences"):
+            for change in changes:
+                st.markdown(f"- {change.describe()}")
+        cols = st.columns([1, 1, 3])
+        if cols[0].button("Enregistrer", type="primary", disabled=not who.strip(), key="ann_save"):
+            try:
+                saved = directory_store.save(work, base, who.strip())
+            except ConflictError as exc:
+                st.session_state["ann_conflict"] = exc
+            else:
+                st.session_state["ann_base"] = saved
+                set_work(saved.table)
+                st.session_state.pop("ann_conflict", None)
+                st.success(f"Enregistré : {len(changes)} modification(s) ; sauvegarde de l'ancienne version faite.")
+                st.rerun()
+        if cols[1].button("Annuler mes modifications", key="ann_discard"):
+            set_work(base.table)
+            st.rerun()
+        if not who.strip():
+            cols[2].caption("Indiquez votre nom dans la barre latérale pour enregistrer.")
+    conflict: ConflictError | None = st.session_state.get("ann_conflict")
+    if conflict is not None:
+        st.error(str(conflict))
+        for change in conflict.theirs:
+            st.markdown(f"- {change.describe()}")
+        if st.button("Rejouer mes modifications sur la nouvelle version", key="ann_rebase"):
+            merged, conflicts = rebase(base.table, work, conflict.current.table)
+            st.session_state["ann_base"] = conflict.current
+            set_work(merged)
+            st.session_state.pop("ann_conflict")
+            st.session_state["ann_rebase_conflicts"] = conflicts
+            st.rerun()
+    for message in st.session_state.pop("ann_rebase_conflicts", []):
+        st.warning(f"Conflit : {message}")
+
+
+# --- fiches ----------------------------------------------------------------------------------
+
+
+def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
+    """The whole directory as a sortable, searchable table; select a row to edit its fiche."""
+    report = validate_table(work, ref)
+    bad_lines = set(report.rejected["ligne"]) if len(report.rejected) else set()
+    view = work.assign(statut=["erreur" if i + 2 in bad_lines else "ok" for i in range(len(work))])
+    query = st.text_input("Rechercher une fiche", key="ann_search", placeholder="nom, commune, profession…")
+    if query.strip():
+        needle = query.strip().lower()
+        view = view[view.astype(str).apply(lambda r: r.str.lower().str.contains(needle, regex=False).any(), axis=1)]
+    shown = ["statut", "id", "nom", "type", "profession", "structure", "commune", "telephone", "date_maj"]
+    readable = view[shown].assign(
+        type=view["type"].map(lambda v: ref.label("type", ref.resolve("type", v) or v) if v else ""),
+        profession=view["profession"].map(lambda v: ref.label("profession", ref.resolve("profession", v) or v) if v else ""),
+    ).rename(columns={**LABELS, "statut": "Statut"})
+    event = st.dataframe(readable, hide_index=True, width="stretch", height=300, key="ann_table",
+                         on_select="rerun", selection_mode="single-row")
+    cols = st.columns(3)
+    if cols[0].button("Nouvelle fiche", key="ann_new"):
+        st.session_state["ann_edit"] = None
+        st.session_state["ann_errors"] = {}
+    selected = event.selection.rows if event and event.selection else []
+    if selected:
+        st.session_state["ann_edit"] = str(view.iloc[selected[0]]["id"])
+    if "ann_edit" in st.session_state:
+        fiche_form(ref, work, st.session_state["ann_edit"], report)
+
+
+def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, report) -> None:
+    """Add or edit one fiche; the same rules as `python -m reseaux check`, messages by the field."""
+    is_new = actor_id is None
+    rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
+    current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(COLUMNS, "")
+    errors: dict[str, str] = st.session_state.get("ann_errors", {})
+    st.subheader("Nouvelle fiche" if is_new else f"Fiche « {current.get('nom', '')} »")
+    if not is_new and len(rows):
+        line_issues = [i for i in report.issues if i.line == rows[0] + 2]
+        for issue in line_issues:
+            (st.error if issue.severity == "erreur" else st.warning)(str(issue))
+    values: dict[str, str] = {}
+    with st.form(f"ann_form_{actor_id}"):
+        left, right = st.columns(2)
+        for number, column in enumerate(c for c in COLUMNS if c not in FORM_HIDDEN):
+            target = left if number % 2 == 0 else right
+            with target:
+                values[column] = _field(ref, column, current.get(column, ""), disabled=(column == "id" and not is_new))
+                if column in errors:
+                    st.markdown(f":red[{errors[column]}]")
+        submitted = st.form_submit_button("Valider la fiche", type="primary")
+    if submitted:
+        _submit(ref, work, current, values, is_new, rows)
+    if not is_new and len(rows):
+        position_editor(work, rows[0], current)
+        if st.button("Supprimer cette fiche", key=f"ann_del_{actor_id}"):
+            set_work(work.drop(index=rows[0]))
+            st.session_state.pop("ann_edit", None)
+            st.rerun()
+
+
+def _field(ref: Referential, column: str, value: str, *, disabled: bool = False) -> str:
+    label = LABELS.get(column, column)
+    key = f"ann_f_{column}"
+    help_text = COLUMNS.get(column)
+    if column in FORM_REFERENTIAL:
+        category = FORM_REFERENTIAL[column]
+        labels = ref.labels(category)
+        current = [ref.resolve(category, v) or v for v in split_cell(value)]
+        if column in MULTI_COLUMNS:
+            chosen = st.multiselect(label, list(labels), default=[c for c in current if c in labels],
+                                    format_func=labels.get, key=key, placeholder="Aucune", help=help_text)
+            return "|".join(chosen)
+        options = ["", *labels]
+        index = options.index(current[0]) if current and current[0] in options else 0
+        return st.selectbox(label, options, index=index, format_func=lambda c: labels.get(c, "—"), key=key,
+                            help=help_text)
+    if column == "description":
+        return st.text_area(label, value=value, key=key, help=help_text)
+    return st.text_input(label, value=value, key=key, disabled=disabled, help=help_text)
+
+
+def _submit(ref, work, current, values, is_new, rows) -> None:
+    record = {**current, **values}
+    if is_new:
+        record["id"] = record["id"].strip()
+    _, issues = validate_record(record, ref)
+    errors = {i.column: i.message for i in issues if i.severity == "erreur" and i.column}
+    if is_new and record["id"] in set(work["id"].astype(str)):
+        errors["id"] = f"l'identifiant « {record['id']} » est déjà utilisé : choisissez-en un autre"
+    st.session_state["ann_errors"] = errors
+    if errors:
+        st.error("La fiche n'est pas enregistrée : corrigez les champs signalés en rouge.")
+        st.rerun()
+    if is_new:
+        set_work(pd.concat([work, pd.DataFrame([record])], ignore_index=True).fillna(""))
+    else:
+        table = work.copy()
+        table.loc[rows[0], list(record)] = list(record.values())
+        set_work(table)
+    st.session_state["ann_edit"] = record["id"]
+    st.session_state["ann_errors"] = {}
+    st.rerun()
+
+
+def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
+    """Click on the small map to move the fiche: its position becomes « manuel »."""
+    with st.expander("Déplacer sur la carte (la position devient « manuel »)"):
+        lat = pd.to_numeric(current.get("latitude"), errors="coerce")
+        lon = pd.to_numeric(current.get("longitude"), errors="coerce")
+        clicked = st_folium(position_picker(lat, lon), height=320, key=f"ann_pick_{current.get('id')}",
+                            returned_objects=["last_clicked"], use_container_width=True)
+        point = (clicked or {}).get("last_clicked")
+        if point and st.button(f"Placer ici ({point['lat']:.5f}, {point['lng']:.5f})", key="ann_place"):
+            table = work.copy()
+            table.loc[row, ["latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type",
+                            "geocodage_label"]] = [f"{point['lat']:.6f}", f"{point['lng']:.6f}", "manuel", "", "", ""]
+            set_work(table)
+            st.rerun()
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def import_panel(ref: Referential, work: pd.DataFrame) -> None:
+    """Upload, map the columns, check, geocode, resolve duplicates, add to the working copy."""
+    upload = st.file_uploader("Tableau des nouveaux partenaires (.csv ou .xlsx)", type=["csv", "xlsx"],
+                              key="ann_upload")
+    if upload is None:
+        return
+    try:
+        rows = read_upload(upload.name, upload.getvalue())
+    except (UploadError, DirectoryError) as exc:
+        st.error(str(exc))
+        return
+    header = rows[0]
+    guesses = guess_mapping(header)
+    with st.expander("Correspondance des colonnes", expanded=True):
+        mapping = {}
+        cols = st.columns(3)
+        options = ["", *COLUMNS]
+        for number, source in enumerate(header):
+            mapping[source] = cols[number % 3].selectbox(
+                f"« {source} »", options, index=options.index(guesses.get(source, "")),
+                format_func=lambda c: c or "(ne pas importer)", key=f"ann_map_{number}")
+    if "nom" not in mapping.values():
+        st.warning("Choisissez au moins la colonne qui donne le nom.")
+        return
+    key = (upload.name, upload.size, tuple(mapping.items()))
+    if st.session_state.get("ann_import_key") != key:
+        st.session_state["ann_import_key"] = key
+        st.session_state["ann_import"] = apply_mapping(rows, mapping, set(work["id"].astype(str)))
+    new = st.session_state["ann_import"]
+    report = validate_table(new, ref)
+    n_rows = len(drop_blank(new))
+    st.markdown(f"**{n_rows} ligne(s) lue(s)** : {n_rows - len(report.rejected)} sans erreur, "
+                f"{len(report.rejected)} avec erreur (importées quand même, à corriger dans « Fiches »), "
+                f"{len(report.warnings)} avertissement(s).")
+    if report.issues:
+        st.dataframe(pd.DataFrame([{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value,
+                                    "Gravité": i.severity, "Message": i.message} for i in report.issues]),
+                     hide_index=True, width="stretch")
+    _geocode_import(new)
+    new = drop_blank(st.session_state["ann_import"])
+    duplicates = find_duplicates(new, work)
+    decisions = {}
+    if duplicates:
+        st.markdown(f"**{len(duplicates)} doublon(s) probable(s)**")
+        existing = work.set_index(work["id"].astype(str))
+        for dup in duplicates:
+            old = existing.loc[dup.existing_id]
+            incoming = new.iloc[dup.new_index]
+            st.markdown(f"« {incoming['nom']} » ({incoming['adresse']} {incoming['commune']}) ↔ fiche existante "
+                        f"« {old['nom']} » ({old['adresse']} {old['commune']}) — {dup.reason}")
+            decisions[dup.new_index] = st.radio("Que faire ?", DECISIONS, horizontal=True,
+                                                key=f"ann_dup_{dup.new_index}")
+    if st.button("Ajouter à l'annuaire (à enregistrer ensuite)", type="primary", key="ann_apply_import"):
+        set_work(apply_import(work, new, decisions, duplicates))
+        st.session_state.pop("ann_import_key", None)
+        st.success("Import ajouté à votre copie de travail : vérifiez les différences puis enregistrez.")
+        st.rerun()
+
+
+def _geocode_import(new: pd.DataFrame) -> None:
+    missing = int((new["latitude"].astype(str).str.strip() == "").sum() - (new["nom"].astype(str) == "").sum())
+    if missing <= 0:
+        return
+    offline = st.checkbox("Hors ligne : placer à la commune", key="ann_geo_offline")
+    if not st.button(f"Géocoder les {missing} adresse(s) sans position", key="ann_geocode"):
+        return
+    bar = st.progress(0.0, text="Géocodage…")
+    records = new.to_dict("records")
+    cache = GeoCache(config.path("geocache"))
+    geocoder = None if offline else Geocoder(config.get("geocoder_url"))
+    try:
+        summary = geocode_rows(
+            records, geocoder=geocoder, cache=cache,
+            communes=CommuneLocator.from_csv(config.path("communes_table")),
+            progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}"),
+        )
+    finally:
+        cache.close()
+    st.session_state["ann_import"] = pd.DataFrame(records, columns=new.columns)
+    (st.warning if summary.offline else st.success)(summary.sentence())
+
+
+# --- backups, journal, exports, stale fiches -------------------------------------------------
+
+
+def backups_panel(directory_store: DirectoryStore, base) -> None:
+    backups = directory_store.list_backups()
+    if not backups:
+        st.caption("Aucune sauvegarde pour l'instant : chaque enregistrement garde la version précédente.")
+    else:
+        choice = st.selectbox("Sauvegardes (la plus récente d'abord)", backups, format_func=lambda p: p.name,
+                              key="ann_backup")
+        who = st.session_state.get("ann_who", "").strip()
+        if st.button("Restaurer cette sauvegarde", disabled=not who, key="ann_restore"):
+            try:
+                saved = directory_store.restore(choice, base, who)
+            except ConflictError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["ann_base"] = saved
+                set_work(saved.table)
+                st.success(f"{choice.name} restaurée ; la version remplacée est sauvegardée à son tour.")
+                st.rerun()
+    journal = directory_store.read_journal()
+    if journal:
+        st.markdown("**Journal des modifications** (le plus récent d'abord)")
+        st.dataframe(pd.DataFrame(journal[::-1])[["quand", "qui", "action", "type", "id", "nom"]],
+                     hide_index=True, width="stretch", height=240)
+
+
+def exports_panel(actors) -> None:
+    cols = st.columns(3)
+    cols[0].download_button("CSV (Excel, ;)", to_csv_bytes(actors), "annuaire.csv", "text/csv", key="ann_x_csv")
+    cols[1].download_button("Excel (.xlsx)", to_xlsx_bytes(actors), "annuaire.xlsx",
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ann_x_xlsx")
+    cols[2].download_button("GeoJSON", to_geojson_bytes(actors), "annuaire.geojson", "application/geo+json",
+                            key="ann_x_geojson")
+
+
+def stale_panel(work: pd.DataFrame) -> None:
+    days = int(config.get("stale_days"))
+    old = stale(work, days=days)
+    if old.empty:
+        st.success(f"Toutes les fiches ont été mises à jour depuis moins de {days} jours.")
+        return
+    st.markdown(f"**{len(old)} fiche(s) non mise(s) à jour depuis plus de {days} jours** (ou sans date)")
+    st.dataframe(old[["id", "nom", "type", "commune", "telephone", "email", "date_maj"]],
+                 hide_index=True, width="stretch")

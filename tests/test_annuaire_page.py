@@ -1,0 +1,81 @@
+"""AppTest of the « Annuaire » page: add a fiche through the form, save, conflicts."""
+
+from streamlit.testing.v1 import AppTest
+
+from reseaux.store import DirectoryStore
+from tests.conftest import DATA, ROOT
+
+
+def page(monkeypatch, tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_bytes((DATA / "actors_small.csv").read_bytes())
+    monkeypatch.setenv("RESEAUX_ACTORS", str(path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.switch_page("views/annuaire.py").run()
+    assert not at.exception
+    return at, path
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def fill_new_fiche(at, **values):
+    button(at, "Nouvelle fiche").click().run()
+    for column, value in values.items():
+        if column == "type":
+            at.selectbox(key="ann_f_type").set_value(value)
+        elif column == "thematiques":
+            at.multiselect(key="ann_f_thematiques").set_value(value)
+        else:
+            at.text_input(key=f"ann_f_{column}").input(value)
+    at.button(key="FormSubmitter:ann_form_None-Valider la fiche").click().run()
+
+
+def test_form_refuses_an_invalid_fiche_with_messages_by_the_field(monkeypatch, tmp_path):
+    at, path = page(monkeypatch, tmp_path)
+    before = path.read_bytes()
+    fill_new_fiche(at, id="t1", nom="Doublon", type="structure", code_postal="7600")
+    messages = " ".join(m.value for m in at.markdown)
+    assert "déjà utilisé" in messages and "n'est pas un code postal" in messages
+    assert path.read_bytes() == before  # nothing written
+
+
+def test_add_a_fiche_then_save_writes_the_file_and_the_journal(monkeypatch, tmp_path):
+    at, path = page(monkeypatch, tmp_path)
+    fill_new_fiche(at, id="t4", nom="Nouvelle Sage-Femme (fictive)", type="professionnel",
+                   thematiques=["ivg"], code_postal="76000", commune="Rouen")
+    assert any("1 modification(s) en attente" in m.value for m in at.markdown)
+    at.sidebar.text_input(key="ann_who").input("Alice").run()
+    button(at, "Enregistrer").click().run()
+    assert not at.exception
+    text = path.read_text(encoding="utf-8")
+    assert "Nouvelle Sage-Femme (fictive)" in text
+    store = DirectoryStore(path)
+    assert store.read_journal()[-1]["qui"] == "Alice"
+    assert len(store.list_backups()) == 1
+
+
+def test_a_save_after_someone_else_saved_is_refused_and_can_be_replayed(monkeypatch, tmp_path):
+    at, path = page(monkeypatch, tmp_path)
+    fill_new_fiche(at, id="t4", nom="Ajout de Bob (fictif)", type="structure")
+    # Meanwhile, Alice saves from another session.
+    store = DirectoryStore(path)
+    alice = store.load()
+    table = alice.table.copy()
+    table.loc[table["id"] == "t1", "telephone"] = "02 61 91 00 99"
+    store.save(table, alice, who="Alice")
+    at.sidebar.text_input(key="ann_who").input("Bob").run()
+    button(at, "Enregistrer").click().run()
+    assert any("enregistré par quelqu'un d'autre" in e.value for e in at.error)
+    assert "Ajout de Bob" not in path.read_text(encoding="utf-8")
+    button(at, "Rejouer mes modifications sur la nouvelle version").click().run()
+    button(at, "Enregistrer").click().run()
+    text = path.read_text(encoding="utf-8")
+    assert "Ajout de Bob (fictif)" in text and "02 61 91 00 99" in text  # both changes kept
+
+
+def test_stale_tab_lists_old_fiches(monkeypatch, tmp_path):
+    at, _ = page(monkeypatch, tmp_path)
+    # t2 (2024-06-01) and t3 (2025-03-10) are more than a year old in November 2026.
+    assert any("non mise(s) à jour depuis plus de 365 jours" in m.value for m in at.markdown)

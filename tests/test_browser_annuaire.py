@@ -1,0 +1,56 @@
+"""Browser journey: a coordinator imports a small XLSX, saves, and sees the new actors on the map."""
+
+from __future__ import annotations
+
+import pytest
+from openpyxl import Workbook
+
+from tests.conftest import DATA, SCREENSHOTS, ServedApp, map_frame
+
+pytestmark = pytest.mark.browser
+
+COUNT_MARKERS = """() => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
+  const d = f && f.contentDocument; if (!d) return -1;
+  const pins = d.querySelectorAll('.rx-pin').length;
+  const grouped = [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0);
+  return pins + grouped; }"""
+
+
+def xlsx(path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Nom", "Type", "Thèmes", "Adresse", "CP", "Ville", "Latitude", "Longitude"])
+    sheet.append(["Cabinet Import Un (fictif)", "structure", "IVG", "5 rue Fictive", 76000, "Rouen", 49.4452, 1.0901])
+    sheet.append(["Cabinet Import Deux (fictif)", "structure", "Contraception", "6 rue Fictive", 76100, "Rouen",
+                  49.4301, 1.0795])
+    book.save(path)
+
+
+def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, tmp_path):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    actors = tmp_path / "actors.csv"
+    actors.write_bytes((DATA / "actors_small.csv").read_bytes())
+    upload = tmp_path / "nouveaux.xlsx"
+    xlsx(upload)
+    with ServedApp({"RESEAUX_ACTORS": str(actors)}) as app:
+        page.goto(app.url + "/annuaire")  # a direct link, first visit after the server started
+        page.get_by_role("tab", name="Importer").wait_for(timeout=60_000)
+        assert "Carte du réseau" in page.get_by_test_id("stSidebarNav").inner_text()
+        page.get_by_label("Votre nom (inscrit au journal des modifications)").fill("Coordination test")
+        page.keyboard.press("Enter")
+        page.get_by_role("tab", name="Importer").click()
+        page.locator("input[type=file]").set_input_files(str(upload))
+        page.get_by_text("2 ligne(s) lue(s)").wait_for(timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "annuaire-import.png"), full_page=True)
+        page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)").click()
+        page.get_by_text("2 modification(s) en attente").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Enregistrer", exact=True).click()
+        page.get_by_text("Aucune modification en attente").wait_for(timeout=30_000)
+        assert "Cabinet Import Deux (fictif)" in actors.read_text(encoding="utf-8")
+
+        page.goto(app.url + "/")
+        map_frame(page).locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SCREENSHOTS / "carte-apres-import.png"), full_page=True)
+        page.wait_for_function(f"() => ({COUNT_MARKERS})() === 5", timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "carte-apres-import.png"), full_page=True)

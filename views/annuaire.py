@@ -1,0 +1,23 @@
+"""Annuaire: keep the directory alive — fiches, import, save safely, backups, exports."""
+
+import streamlit as st
+
+from reseaux import ui
+from reseaux.ui import annuaire
+
+ref, terr, acts = ui.load_or_stop()
+st.title("Annuaire du réseau")
+directory_store, base, work = annuaire.state()
+annuaire.save_panel(directory_store, base, work)
+fiches, imports, backups, exports, old = st.tabs(
+    ["Fiches", "Importer", "Sauvegardes et journal", "Exporter", "À mettre à jour"])
+with fiches:
+    annuaire.fiches_panel(ref, work)
+with imports:
+    annuaire.import_panel(ref, work)
+with backups:
+    annuaire.backups_panel(directory_store, base)
+with exports:
+    annuaire.exports_panel(acts.directory.actors)
+with old:
+    annuaire.stale_panel(work)
