@@ -89,6 +89,12 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture()
+def page_browser(page):
+    """The browser page, for modules where ``page`` names something else."""
+    return page
+
+
 def map_frame(page):
     """The streamlit-folium iframe holding the Leaflet map."""
     page.wait_for_selector("iframe[title='streamlit_folium.st_folium']", timeout=60_000)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m reseaux check FILE``, ``python -m reseaux geocode FILE``."""
+"""Command line: ``python -m reseaux check|geocode|nearest`` (``--help`` on each)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,36 @@ def _geocode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nearest(args: argparse.Namespace) -> int:
+    import csv
+
+    from reseaux.filters import ActorFilter
+    from reseaux.proximity import ProximityIndex, nearest
+
+    try:
+        referential = load_referential(Path(args.referential))
+        directory = load_directory(Path(args.actors), referential)
+    except (DirectoryError, ValueError) as exc:
+        print(f"{args.actors} : {exc}", file=sys.stderr)
+        return 1
+    unknown = [t for t in args.theme if t not in referential.codes("thematique")]
+    unknown += [p for p in args.profession if p not in referential.codes("profession")]
+    if unknown:
+        print("code(s) inconnu(s) : " + ", ".join(unknown) + " (voir data/referentiel.csv)", file=sys.stderr)
+        return 2
+    from reseaux.filters import apply_filter
+
+    index = ProximityIndex.build(directory.actors)
+    flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession))
+    mask = apply_filter(index.frame, flt, referential).mask
+    found = nearest(index, args.lat, args.lon, mask=mask.to_numpy(), k=args.k,
+                    radius_m=args.radius_km * 1000 if args.radius_km is not None else None)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["id", "nom", "distance_m"])
+    writer.writerows(found[["id", "nom", "distance_m"]].itertuples(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reseaux", description="Outils de l'annuaire Réseaux.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="regéocoder toutes les lignes (les positions « manuel » restent)")
     geocode.add_argument("--quiet", action="store_true", help="sans barre de progression")
     geocode.set_defaults(func=_geocode)
+    near = sub.add_parser("nearest", help="les acteurs les plus proches d'un point (CSV : id, nom, distance_m)")
+    near.add_argument("--lat", type=float, required=True, help="latitude WGS84")
+    near.add_argument("--lon", type=float, required=True, help="longitude WGS84")
+    near.add_argument("--theme", nargs="*", default=[], help="codes de thématiques (une au moins)")
+    near.add_argument("--profession", nargs="*", default=[], help="codes de professions (une au moins)")
+    near.add_argument("-k", type=int, default=10, help="nombre d'acteurs (défaut : %(default)s)")
+    near.add_argument("--radius-km", type=float, default=10.0, help="rayon en km (défaut : %(default)s)")
+    near.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
+    near.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
+    near.set_defaults(func=_nearest)
     return parser
 
 

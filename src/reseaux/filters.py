@@ -45,6 +45,8 @@ class ActorFilter:
     #: ``"layer_id:code"`` of a perimeter the actors must stand in.
     perimeter: str = ""
     text: str = ""
+    #: Languages spoken (free values of the directory, compared folded); any one suffices.
+    langues: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -63,6 +65,8 @@ class ActorFilter:
             query["perimetre"] = self.perimeter
         if self.text:
             query["q"] = self.text
+        if self.langues:
+            query["langue"] = ",".join(self.langues)
         return query
 
     @classmethod
@@ -82,11 +86,12 @@ class ActorFilter:
             kwargs[name] = values(key)
         kwargs["perimeter"] = ",".join(values("perimetre")[:1])
         kwargs["text"] = str(query.get("q", "") or "")
+        kwargs["langues"] = values("langue")
         return cls(**kwargs)
 
     def without(self, facet: str) -> ActorFilter:
         """Return a copy with ``facet`` cleared (to say which filter empties a list)."""
-        empty = "" if facet in ("perimeter", "text") else ()
+        empty = "" if facet in ("perimeter", "text") else ()  # every other field is a tuple
         return replace(self, **{facet: empty})
 
 
@@ -141,6 +146,9 @@ def apply_filter(
         mask &= actors["code_insee"].map(lambda c: lookup.get(c, "")).isin(flt.epci)
     if flt.perimeter:
         mask &= _perimeter_mask(actors, flt.perimeter, perimeters or {})
+    if flt.langues and "langues" in actors:
+        wanted = {normalize(lang) for lang in flt.langues}
+        mask &= actors["langues"].map(lambda spoken: not wanted.isdisjoint(normalize(s) for s in spoken))
     if flt.text.strip():
         folded = search if search is not None else search_text(actors)
         for word in normalize(flt.text).split():
@@ -174,6 +182,8 @@ def describe(flt: ActorFilter, referential: Referential, place_names: Mapping[st
         clauses.append(f"dans l'EPCI {_join(names, 'ou')}")
     if flt.perimeter:
         clauses.append(f"dans le périmètre « {place_names.get(flt.perimeter, flt.perimeter)} »")
+    if flt.langues:
+        clauses.append(f"parlant {_join([f'« {lang} »' for lang in flt.langues], 'ou')}")
     if flt.text.strip():
         clauses.append(f"dont le nom, la structure ou la description contient « {flt.text.strip()} »")
     return "Acteurs " + ", ".join(clauses) + "."

@@ -422,3 +422,34 @@ def position_picker(lat: float, lon: float, *, home: tuple[float, float] = (49.4
                             tooltip="Position actuelle").add_to(fmap)
     use_local_assets(fmap)
     return fmap
+
+
+def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[float, float] | None,
+                     radius_km: float, shown: pd.DataFrame | None) -> folium.Map:
+    """The « Trouver un partenaire » map: the starting point, the radius, numbered results.
+
+    At most a few dozen results, so each is its own marker with its number (as in the list).
+    """
+    minx, miny, maxx, maxy = bounds
+    center = list(origin) if origin else [(miny + maxy) / 2, (minx + maxx) / 2]
+    fmap = folium.Map(location=center, zoom_start=13 if origin else 11, tiles=None, control_scale=True)
+    basemap = BASEMAPS["osmfr"]
+    folium.TileLayer(basemap.url, attr=basemap.attribution, name=basemap.label, max_zoom=19).add_to(fmap)
+    if origin:
+        folium.Circle(origin, radius=radius_km * 1000, color="#7B2D8E", weight=2, fill=True,
+                      fill_opacity=0.05).add_to(fmap)
+        folium.CircleMarker(origin, radius=9, color="#fff", weight=3, fill=True, fill_color="#D55E00",
+                            fill_opacity=1, tooltip="Point de départ").add_to(fmap)
+    if shown is not None and len(shown):
+        for number, row in enumerate(shown.itertuples(), start=1):
+            folium.Marker(
+                [row.geometry.y, row.geometry.x],
+                icon=folium.DivIcon(html=f'<div class="rx-num">{number}</div>', icon_size=(26, 26),
+                                    icon_anchor=(13, 13)),
+                tooltip=html.escape(f"{number}. {row.nom}"),
+            ).add_to(fmap)
+        points = [[r.geometry.y, r.geometry.x] for r in shown.itertuples()] + ([list(origin)] if origin else [])
+        fmap.fit_bounds(points, padding=(30, 30))
+    fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
+    use_local_assets(fmap)
+    return fmap

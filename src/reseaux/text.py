@@ -27,3 +27,11 @@ def split_cell(value: str, *, separators: str = "|;") -> list[str]:
         if sep in text:
             return [part.strip() for part in text.split(sep) if part.strip()]
     return [text]
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md_escape(value: str) -> str:
+    """Escape ``value`` for Streamlit markdown: a fiche's text shows as typed, never as markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value or "")).replace("\n", " ")

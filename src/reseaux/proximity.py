@@ -1,0 +1,168 @@
+"""« Trouver un partenaire »: the nearest actors to a point, in metres in Lambert-93.
+
+The index is the actors' Lambert-93 coordinates in two NumPy arrays, built once per directory
+version (the app caches it). A query computes the exact distance to every candidate in one
+vectorised pass and keeps the k closest within the radius: at 100,000 actors that is a few
+milliseconds, with filters applied as a boolean mask and no approximation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS, Transformer
+from shapely.geometry import Point
+
+from reseaux.filters import FACETS, ActorFilter, apply_filter
+from reseaux.layers import LayerSpec
+from reseaux.referential import Referential
+
+METRIC_CRS = "EPSG:2154"
+_TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+#: Layers named in the « this point is in… » sentence, with their French article.
+PERIMETER_ARTICLES = {"qpv": "le QPV", "qpv_hors_metropole": "le QPV", "cpts": "la CPTS", "utas": "l'UTAS",
+                      "cls": "le CLS", "asv": "l'ASV", "cms": "le", "rtps": "le RTPS"}
+
+
+class GeographicCRSError(ValueError):
+    """A distance was asked in a geographic CRS (degrees): refuse rather than mislead."""
+
+
+@dataclass(frozen=True)
+class ProximityIndex:
+    """Projected coordinates of the actors that have a position, aligned with ``frame``."""
+
+    frame: gpd.GeoDataFrame
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def build(cls, actors: gpd.GeoDataFrame) -> ProximityIndex:
+        placed = actors[actors.geometry.notna()]
+        metric = placed.geometry.to_crs(METRIC_CRS)
+        check_metric_crs(metric.crs)
+        return cls(placed, metric.x.to_numpy(dtype=float), metric.y.to_numpy(dtype=float))
+
+
+@dataclass
+class SearchResult:
+    """The k nearest actors (``actors`` with ``distance_m``, closest first) and what explains them."""
+
+    actors: pd.DataFrame
+    sentence: str
+    #: When nothing matched: the facet whose removal gives results, and those results.
+    blocking: list[str] = field(default_factory=list)
+    without_blocking: pd.DataFrame | None = None
+
+
+def check_metric_crs(crs) -> None:
+    """Raise :class:`GeographicCRSError` if ``crs`` is geographic (distances would be in degrees)."""
+    if crs is None or CRS.from_user_input(crs).is_geographic:
+        raise GeographicCRSError(f"distance demandée dans un système géographique ({crs}) : projetez en Lambert-93")
+
+
+def to_metric(lat: float, lon: float) -> tuple[float, float]:
+    return _TO_METRIC.transform(lon, lat)
+
+
+def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray | pd.Series | None = None,
+            k: int = 10, radius_m: float | None = 10_000.0) -> pd.DataFrame:
+    """Return the ``k`` actors closest to (lat, lon) within ``radius_m`` (None: no limit).
+
+    ``mask`` (aligned with ``index.frame``) keeps only the matching actors. The result is a
+    copy of the rows with a ``distance_m`` column (rounded to the metre), closest first; ties
+    are broken by the order of the directory so answers are stable.
+    """
+    if k <= 0:
+        raise ValueError("k doit être positif")
+    x0, y0 = to_metric(lat, lon)
+    distances = np.hypot(index.x - x0, index.y - y0)
+    keep = np.ones(len(distances), dtype=bool) if mask is None else np.array(mask, dtype=bool)
+    if radius_m is not None:
+        # 1 cm of slack: a partner exactly on the circle stays in despite the float round trip
+        # through WGS84.
+        keep &= distances <= radius_m + 0.01
+    candidates = np.flatnonzero(keep)
+    if len(candidates) > k:
+        part = np.argpartition(distances[candidates], k - 1)[:k]
+        candidates = candidates[part]
+    order = candidates[np.lexsort((candidates, distances[candidates]))]
+    out = index.frame.iloc[order].copy()
+    out["distance_m"] = np.rint(distances[order]).astype(int)
+    return out
+
+
+def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, referential: Referential, *,
+           k: int = 10, radius_m: float = 10_000.0, **filter_context) -> SearchResult:
+    """Nearest actors matching ``flt``; when none match, say which filter empties the list."""
+    result = apply_filter(index.frame, flt, referential, **filter_context)
+    found = nearest(index, lat, lon, mask=result.mask.to_numpy(), k=k, radius_m=radius_m)
+    outcome = SearchResult(found, result.sentence)
+    if found.empty and not flt.is_empty:
+        for facet in [*FACETS, "langues", "communes", "epci", "perimeter", "text"]:
+            if not getattr(flt, facet):
+                continue
+            relaxed = apply_filter(index.frame, flt.without(facet), referential, **filter_context)
+            alternative = nearest(index, lat, lon, mask=relaxed.mask.to_numpy(), k=k, radius_m=radius_m)
+            if not alternative.empty:
+                outcome.blocking.append(facet)
+                if outcome.without_blocking is None:
+                    outcome.without_blocking = alternative
+    return outcome
+
+
+def containing_perimeters(lat: float, lon: float, layers: Mapping[str, gpd.GeoDataFrame],
+                          specs: list[LayerSpec]) -> list[tuple[LayerSpec, str, str]]:
+    """(layer, code, name) of every perimeter that contains the point, in registry order."""
+    point = Point(lon, lat)
+    found = []
+    for spec in specs:
+        layer = layers.get(spec.id)
+        if layer is None or layer.empty or (layer.geom_type == "Point").all():
+            continue
+        hits = layer.iloc[layer.sindex.query(point, predicate="within")] if hasattr(layer, "sindex") else layer
+        for row in hits.itertuples():
+            found.append((spec, row.code, row.nom))
+    return found
+
+
+def perimeter_sentence(found: list[tuple[LayerSpec, str, str]]) -> str:
+    """« Ce point est dans le QPV Les Hauts de Rouen, la CPTS … » for the coordination layers."""
+    parts = []
+    seen = set()
+    order = list(PERIMETER_ARTICLES)
+    for spec, _code, name in sorted(found, key=lambda f: order.index(f[0].id) if f[0].id in order else 99):
+        article = PERIMETER_ARTICLES.get(spec.id)
+        if article is None or (spec.id, name) in seen:
+            continue
+        seen.add((spec.id, name))
+        determiner, _, acronym = article.partition(" ") if not article.startswith("l'") else ("l'", "", article[2:])
+        if acronym and name.split(" ")[0] == acronym:  # « CLS Métropole… » is already named
+            article = determiner
+        parts.append(f"{article}{name}" if article.endswith("'") else f"{article} {name}")
+    if not parts:
+        return ""
+    return "Ce point est dans " + ", ".join(parts[:-1]) + (" et " if len(parts) > 1 else "") + parts[-1] + "."
+
+
+def outreach_covering(actors: pd.DataFrame, commune_code: str | None, qpv_codes: set[str]) -> pd.DataFrame:
+    """Outreach actions (aller-vers) whose ``zone_intervention`` names the commune or a QPV."""
+    codes = set(qpv_codes) | ({commune_code} if commune_code else set())
+    if not codes:
+        return actors.iloc[0:0]
+    outreach = actors[actors["type"] == "aller_vers"]
+    return outreach[outreach["zone_intervention"].map(lambda zone: not codes.isdisjoint(zone))]
+
+
+def directions_links(from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> dict[str, str]:
+    """Itinerary links (walking on OpenStreetMap, any mode on Google Maps)."""
+    return {
+        "OpenStreetMap": ("https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
+                          f"&route={from_lat:.5f}%2C{from_lon:.5f}%3B{to_lat:.5f}%2C{to_lon:.5f}"),
+        "Google Maps": ("https://www.google.com/maps/dir/?api=1"
+                        f"&origin={from_lat:.5f},{from_lon:.5f}&destination={to_lat:.5f},{to_lon:.5f}"),
+    }

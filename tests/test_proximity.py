@@ -1,0 +1,136 @@
+"""Nearest partners on hand-placed actors whose distances are known by construction."""
+
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Point
+
+from reseaux.filters import ActorFilter
+from reseaux.layers import load_layers, load_registry
+from reseaux.proximity import (GeographicCRSError, ProximityIndex, check_metric_crs, containing_perimeters,
+                               directions_links, nearest, outreach_covering, perimeter_sentence, search)
+from tests.conftest import DATA, ROOT
+
+X0, Y0 = 562500.0, 6928500.0  # centre of square commune A (Lambert-93)
+
+
+def actors():
+    offsets = {"a": (100, 0), "b": (0, 300), "c": (3000, 4000), "d": (-300, 0), "e": (0, 0)}
+    points = gpd.GeoSeries([Point(X0 + dx, Y0 + dy) for dx, dy in offsets.values()], crs=2154).to_crs(4326)
+    frame = gpd.GeoDataFrame({
+        "id": list(offsets), "nom": [f"Acteur {k}" for k in offsets],
+        "type": ["professionnel", "structure", "professionnel", "professionnel", "aller_vers"],
+        "profession": ["sage_femme", "", "sage_femme", "medecin_generaliste", ""],
+        "thematiques": [("ivg",), ("ivg", "ist_vih"), ("ivg",), ("contraception",), ("ist_vih",)],
+        "modalites": [("sur_rdv",), ("sans_rdv",), ("sans_rdv",), (), ()],
+        "zone_intervention": [(), (), (), (), ("S1", "00002")],
+        "code_insee": ["00001"] * 5,
+    }, geometry=points, crs=4326)
+    # One actor without a position: never in a result.
+    return gpd.GeoDataFrame(
+        gpd.pd.concat([frame, gpd.GeoDataFrame({"id": ["z"], "nom": ["Sans position"], "type": ["structure"],
+                                                 "profession": [""], "thematiques": [("ivg",)],
+                                                 "modalites": [()], "zone_intervention": [()],
+                                                 "code_insee": [""]}, geometry=[None], crs=4326)]),
+        crs=4326).reset_index(drop=True)
+
+
+def origin():
+    point = gpd.GeoSeries([Point(X0, Y0)], crs=2154).to_crs(4326).iloc[0]
+    return point.y, point.x
+
+
+def test_exact_distances_and_order():
+    index = ProximityIndex.build(actors())
+    lat, lon = origin()
+    found = nearest(index, lat, lon, k=10, radius_m=None)
+    assert list(found["id"]) == ["e", "a", "b", "d", "c"]
+    assert list(found["distance_m"]) == [0, 100, 300, 300, 5000]  # b and d tie: directory order
+
+
+def test_k_and_radius_edges():
+    index = ProximityIndex.build(actors())
+    lat, lon = origin()
+    assert list(nearest(index, lat, lon, k=2)["id"]) == ["e", "a"]
+    assert list(nearest(index, lat, lon, k=10, radius_m=300)["id"]) == ["e", "a", "b", "d"]  # 300 m included
+    assert list(nearest(index, lat, lon, k=10, radius_m=299)["id"]) == ["e", "a"]
+    assert list(nearest(index, lat, lon, k=10, radius_m=5000)["id"])[-1] == "c"
+    assert nearest(index, 49.0, 1.0, k=3, radius_m=1000).empty
+    with pytest.raises(ValueError):
+        nearest(index, lat, lon, k=0)
+
+
+def test_filters_and_what_empties_the_list(referential):
+    index = ProximityIndex.build(actors())
+    lat, lon = origin()
+    result = search(index, lat, lon, ActorFilter(themes=("ivg",), professions=("sage_femme",)), referential)
+    assert list(result.actors["id"]) == ["a", "c"]
+    result = search(index, lat, lon, ActorFilter(themes=("ivg",), modalites=("sans_rdv",)), referential, radius_m=1000)
+    assert list(result.actors["id"]) == ["b"]
+    # No sage-femme « sans rendez-vous » within 1 km: the modality is what empties the list.
+    result = search(index, lat, lon, ActorFilter(professions=("sage_femme",), modalites=("sans_rdv",)),
+                    referential, radius_m=1000)
+    assert result.actors.empty
+    assert result.blocking == ["professions", "modalites"]
+    assert list(result.without_blocking["id"]) == ["b"]  # without « sage-femme »
+
+
+def test_distances_are_refused_in_degrees():
+    with pytest.raises(GeographicCRSError):
+        check_metric_crs("EPSG:4326")
+    check_metric_crs("EPSG:2154")
+
+
+def test_perimeters_containing_the_point_and_outreach():
+    specs = load_registry(DATA / "geo" / "layers.toml")
+    layers = load_layers(specs, DATA / "geo")
+    lat, lon = origin()
+    found = containing_perimeters(lat, lon, layers, specs)
+    assert [(s.id, code) for s, code, _ in found] == [("carres", "S1"), ("table", "Périmètre P")]
+    frame = actors()
+    assert list(outreach_covering(frame, "00009", {"S1"})["id"]) == ["e"]
+    assert list(outreach_covering(frame, "00002", set())["id"]) == ["e"]
+    assert outreach_covering(frame, "00001", set()).empty
+
+
+def test_perimeter_sentence_on_the_real_layers():
+    specs = load_registry(ROOT / "geo" / "layers.toml")
+    layers = load_layers(specs, ROOT / "geo")
+    # A point inside the QPV « Les Hauts de Rouen »
+    qpv = layers["qpv"].set_index("code").loc["QN07620M", "geometry"]
+    point = qpv.representative_point()
+    sentence = perimeter_sentence(containing_perimeters(point.y, point.x, layers, specs))
+    assert sentence.startswith("Ce point est dans le QPV Les Hauts de Rouen, ")
+    assert "la CPTS Rouen Centre et Plateaux Nord (exemple)" in sentence
+    assert "l'UTAS Agglomération de Rouen (exemple)" in sentence
+    assert "le CLS Métropole Rouen Normandie" in sentence and "l'ASV Rouen" in sentence
+    assert perimeter_sentence(containing_perimeters(48.0, -4.0, layers, specs)) == ""
+
+
+def test_directions_links():
+    links = directions_links(49.44, 1.09, 49.45, 1.10)
+    assert links["OpenStreetMap"].startswith("https://www.openstreetmap.org/directions?")
+    assert "destination=49.45000,1.10000" in links["Google Maps"]
+
+
+def test_cli_nearest_prints_csv_in_increasing_distance():
+    result = subprocess.run([sys.executable, "-m", "reseaux", "nearest", "--lat", "49.4431", "--lon", "1.0993",
+                             "--theme", "ivg", "-k", "5", "--radius-km", "3"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "id,nom,distance_m" and len(lines) == 6
+    distances = [int(line.rsplit(",", 1)[1]) for line in lines[1:]]
+    assert distances == sorted(distances) and distances[-1] <= 3000
+    bad = subprocess.run([sys.executable, "-m", "reseaux", "nearest", "--lat", "49.4", "--lon", "1.1",
+                          "--theme", "astronomie"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "inconnu" in bad.stderr
+
+
+def test_index_ignores_actors_without_position():
+    index = ProximityIndex.build(actors())
+    assert len(index.frame) == 5 and "z" not in set(index.frame["id"])
+    assert np.isfinite(index.x).all()

@@ -1,0 +1,17 @@
+"""Trouver un partenaire: the nearest partners to an address, a click or my position."""
+
+import streamlit as st
+
+from reseaux import ui
+from reseaux.ui import trouver
+
+ref, terr, acts = ui.load_or_stop()
+st.title("Trouver un partenaire")
+flt, k, radius = trouver.sidebar(ref, acts)
+trouver.starting_point()
+left, right = st.columns([2, 3])
+with left:
+    shown, origin = trouver.results(ref, terr, acts, flt, k, radius)
+with right:
+    trouver.show_map(terr, shown, origin, radius)
+trouver.write_url(flt, k, radius)
