@@ -1,4 +1,4 @@
-"""Command line: ``python -m reseaux check|geocode|nearest`` (``--help`` on each)."""
+"""Command line: ``python -m reseaux check|geocode|nearest|coverage`` (``--help`` on each)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,36 @@ def _nearest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _coverage(args: argparse.Namespace) -> int:
+    from reseaux.app_data import load_territory
+    from reseaux.coverage import PreparedLayer, actor_points, coverage_table, summary_sentence
+    from reseaux.filters import ActorFilter, apply_filter
+
+    try:
+        referential = load_referential(Path(args.referential))
+        directory = load_directory(Path(args.actors), referential)
+        territory = load_territory()
+    except (DirectoryError, ValueError) as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 1
+    if args.layer not in territory.layers:
+        print(f"couche inconnue « {args.layer} » : choisissez parmi {', '.join(territory.layers)}", file=sys.stderr)
+        return 2
+    flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession), types=tuple(args.type))
+    result = apply_filter(directory.actors, flt, referential)
+    table = coverage_table(PreparedLayer.build(territory.layers[args.layer]), actor_points(result.actors),
+                           distance_m=args.distance_m)
+    columns = ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
+    from reseaux.exports import write_atomic
+
+    write_atomic(Path(args.out), table[columns].to_csv(index=False).encode("utf-8"))
+    labels = [f"« {referential.label('thematique', t)} »" for t in args.theme]
+    labels += [f"« {referential.label('profession', p)} »" for p in args.profession]
+    print(summary_sentence(table, territory.spec(args.layer).label, " ou ".join(labels), args.distance_m),
+          file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reseaux", description="Outils de l'annuaire Réseaux.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     near.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
     near.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     near.set_defaults(func=_nearest)
+    cover = sub.add_parser("coverage", help="couverture d'une couche de périmètres (un périmètre par ligne)")
+    cover.add_argument("--layer", required=True, help="identifiant de couche (geo/layers.toml), ex. qpv")
+    cover.add_argument("--theme", nargs="*", default=[], help="codes de thématiques")
+    cover.add_argument("--profession", nargs="*", default=[], help="codes de professions")
+    cover.add_argument("--type", nargs="*", default=[], help="codes de types d'acteurs")
+    cover.add_argument("--distance-m", type=float, default=1000.0, help="distance au bord (défaut : %(default)s)")
+    cover.add_argument("--out", required=True, help="fichier CSV écrit")
+    cover.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
+    cover.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
+    cover.set_defaults(func=_coverage)
     return parser
 
 

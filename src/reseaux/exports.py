@@ -66,3 +66,11 @@ def _letter(index: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(index)
+
+
+def write_table_xlsx(table: pd.DataFrame, sheet: str) -> bytes:
+    """Any table as an Excel workbook (formulas neutralised)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        neutralize_formulas(table).to_excel(writer, index=False, sheet_name=sheet)
+    return buffer.getvalue()

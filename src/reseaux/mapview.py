@@ -139,7 +139,7 @@ def build_base_map(
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=11,
+        zoom_start=zoom_for_bounds(bounds),
         tiles=None,
         control_scale=True,
         height=height,
@@ -453,3 +453,90 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
     fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
     use_local_assets(fmap)
     return fmap
+
+
+#: Viridis, 5 classes: ordered, readable by colour-blind people and in greyscale.
+SEQUENTIAL = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
+GAP_STYLE = {"fillColor": "#ffffff", "fillOpacity": 0.85, "color": "#000000", "weight": 3, "dashArray": "6 4"}
+
+
+def build_coverage_map(layer: gpd.GeoDataFrame, table: pd.DataFrame, measure: str, measure_label: str,
+                       breaks: Sequence[float], bounds: tuple[float, float, float, float],
+                       *, gap_label: str, basemap: str = "positron") -> folium.Map:
+    """A choropleth of ``measure`` over ``layer`` (WGS84), gaps drawn white with a thick dashed edge.
+
+    ``table`` is aligned with ``layer`` (one row per perimeter, see coverage.coverage_table);
+    ``breaks`` are the class limits (n + 1 values for n classes).
+    """
+    total = layer.total_bounds if len(layer) else bounds
+    fmap = folium.Map(location=[(total[1] + total[3]) / 2, (total[0] + total[2]) / 2],
+                      zoom_start=zoom_for_bounds(total), tiles=None, control_scale=True, zoom_snap=0.25)
+    tiles = BASEMAPS.get(basemap)
+    if tiles is not None:
+        folium.TileLayer(tiles.url, attr=tiles.attribution, name=tiles.label, max_zoom=19).add_to(fmap)
+    data = layer[["code", "nom", "geometry"]].copy()
+    data["nom"] = data["nom"].map(html.escape)
+    data["code"] = data["code"].map(html.escape)
+    values = table[measure].to_numpy(dtype=float)
+    data["rx_value"] = [("—" if v != v else f"{v:g}") for v in values]
+    data["rx_within"] = table["n_within"].to_numpy()
+    data["rx_style"] = [
+        json.dumps(GAP_STYLE if gap else {"fillColor": _class_color(v, breaks), "fillOpacity": 0.75,
+                                          "color": "#333333", "weight": 1})
+        for v, gap in zip(values, table["gap"], strict=True)
+    ]
+    folium.GeoJson(
+        data,
+        name=measure_label,
+        style_function=lambda feature: json.loads(feature["properties"]["rx_style"]),
+        highlight_function=lambda _feature: {"weight": 4},
+        tooltip=folium.GeoJsonTooltip(fields=["nom", "code", "rx_value", "rx_within"],
+                                      aliases=["Nom", "Code", measure_label, "Acteurs à distance"]),
+    ).add_to(fmap)
+    fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
+    Legend(coverage_legend_html(measure_label, breaks, gap_label)).add_to(fmap)
+    use_local_assets(fmap)
+    return fmap
+
+
+def zoom_for_bounds(bounds: Sequence[float], width_px: int = 820, height_px: int = 520) -> float:
+    """The Web-Mercator zoom (by quarters) at which ``bounds`` (lon/lat) fit in the map's box.
+
+    Computed here rather than left to ``fitBounds``, which the embedded map does not always
+    apply before its first paint.
+    """
+    import math
+
+    minx, miny, maxx, maxy = bounds
+
+    def mercator_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    span_x = max(maxx - minx, 1e-6) / 360
+    span_y = max(mercator_y(maxy) - mercator_y(miny), 1e-6) / (2 * math.pi)
+    zoom = min(math.log2(width_px / 256 / span_x), math.log2(height_px / 256 / span_y))
+    return max(1.0, min(18.0, math.floor(zoom * 4) / 4))
+
+
+def _class_color(value: float, breaks: Sequence[float]) -> str:
+    if value != value:  # NaN: no value (population unknown…)
+        return "#bdbdbd"
+    for index in range(1, len(breaks)):
+        if value <= breaks[index]:
+            return SEQUENTIAL[min(index - 1, len(SEQUENTIAL) - 1)]
+    return SEQUENTIAL[min(len(breaks) - 2, len(SEQUENTIAL) - 1)]
+
+
+def coverage_legend_html(title: str, breaks: Sequence[float], gap_label: str) -> str:
+    parts = ['<div class="rx-legend">', f"<h4>{html.escape(title)}</h4>"]
+    for index in range(1, len(breaks)):
+        low, high = breaks[index - 1], breaks[index]
+        color = SEQUENTIAL[min(index - 1, len(SEQUENTIAL) - 1)]
+        text = f"≤ {high:g}" if index == 1 else f"> {low:g} à {high:g}"
+        parts.append(f'<div class="rx-item"><span class="rx-swatch" style="background:{color};border-color:#333"></span>'
+                     f"{text}</div>")
+    parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000"></span>'
+                 f"<b>{html.escape(gap_label)}</b></div>")
+    parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333"></span>'
+                 "sans valeur (population inconnue)</div></div>")
+    return "".join(parts)

@@ -1,0 +1,66 @@
+"""Deterministic synthetic directories for the benchmarks: n actors over Normandie's 2,644 communes.
+
+Communes are drawn with their population as weight; each actor stands near its commune's inner
+point; themes, professions, types, publics and modalities are drawn from the referential.
+Every row is a valid directory row (the loader accepts it). Nothing here is real: names are
+« Acteur synthétique n ».
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from reseaux.directory import COLUMNS
+from reseaux.referential import load_referential
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic_table(n: int, seed: int = 28) -> pd.DataFrame:
+    """The directory as the file holds it (strings), ``n`` rows."""
+    rng = np.random.default_rng(seed)
+    ref = load_referential(ROOT / "data" / "referentiel.csv")
+    communes = pd.read_csv(ROOT / "geo" / "communes_normandie_population.csv", dtype={"code_insee": str,
+                                                                                      "codes_postaux": str})
+    weights = communes["population"] / communes["population"].sum()
+    picks = rng.choice(len(communes), size=n, p=weights)
+    chosen = communes.iloc[picks]
+    lon = chosen["point_lon"].to_numpy() + rng.normal(0, 0.01, n)
+    lat = chosen["point_lat"].to_numpy() + rng.normal(0, 0.007, n)
+    types = rng.choice(ref.codes("type"), size=n, p=[0.25, 0.65, 0.04, 0.06])
+    professions = np.where(types == "professionnel", rng.choice(ref.codes("profession"), size=n), "")
+
+    def draw(category: str, low: int, high: int) -> list[str]:
+        codes = ref.codes(category)
+        return ["|".join(rng.choice(codes, size=rng.integers(low, high + 1), replace=False)) for _ in range(n)]
+
+    table = pd.DataFrame({c: "" for c in COLUMNS}, index=range(n))
+    table["id"] = [f"syn-{i:06d}" for i in range(n)]
+    table["nom"] = [f"Acteur synthétique {i}" for i in range(n)]
+    table["type"] = types
+    table["profession"] = professions
+    table["thematiques"] = draw("thematique", 1, 3)
+    table["publics"] = draw("public", 1, 2)
+    table["modalites"] = draw("modalite", 1, 3)
+    table["code_postal"] = chosen["codes_postaux"].str.split(r"[;, ]", regex=True).str[0].fillna("").to_numpy()
+    table["commune"] = chosen["nom"].to_numpy()
+    table["code_insee"] = chosen["code_insee"].to_numpy()
+    table["latitude"] = [f"{v:.6f}" for v in lat]
+    table["longitude"] = [f"{v:.6f}" for v in lon]
+    table["telephone"] = [f"02 61 91 {i % 100:02d} {(i // 100) % 100:02d}" for i in range(n)]
+    table["fictif"] = "oui"
+    return table
+
+
+def synthetic_actors(n: int, seed: int = 28) -> gpd.GeoDataFrame:
+    """The same rows, loaded and validated like the real directory."""
+    from reseaux.directory import load_directory
+    from reseaux.store import encode_table
+
+    directory = load_directory(encode_table(synthetic_table(n, seed)), load_referential(ROOT / "data" / "referentiel.csv"))
+    assert not directory.errors, directory.errors[:3]
+    return directory.actors

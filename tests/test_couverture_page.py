@@ -1,0 +1,69 @@
+"""« Couverture » page: AppTest of the summary and table, browser test of the choropleth."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reseaux.app_data import load_actors, load_territory
+from reseaux.coverage import PreparedLayer, actor_points, coverage_table
+from reseaux.filters import ActorFilter, apply_filter
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame
+
+
+def gaps(referential, layer_id, flt, distance=1000):
+    actors = apply_filter(load_actors(ROOT / "data" / "actors.csv", referential).directory.actors, flt,
+                          referential).actors
+    layer = PreparedLayer.build(load_territory().layers[layer_id])
+    return int(coverage_table(layer, actor_points(actors), distance_m=distance)["gap"].sum())
+
+
+def page(**query):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page("views/couverture.py")
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_summary_sentence_and_table(referential):
+    at = page(couche="qpv", theme="transidentite", distance="500")
+    assert not at.exception
+    n = gaps(referential, "qpv", ActorFilter(themes=("transidentite",)), 500)
+    message = (at.error or at.success)[0].value
+    assert message.startswith(f"{n} « QPV 2024 » sur 16 ") and "« Transidentité » à moins de 500 m" in message
+    table = at.dataframe[0].value
+    assert len(table) == 16 and (table["Manque"] == "oui").sum() == n
+    assert at.get("download_button")
+
+
+def test_switching_layer(referential):
+    at = page(couche="qpv")
+    at.selectbox(key="cv_layer").set_value("cpts").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 5
+    assert "Périmètres d'exemple" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.browser
+def test_switching_theme_changes_the_choropleth(page_browser, referential):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    all_gaps = gaps(referential, "qpv", ActorFilter())
+    trans_gaps = gaps(referential, "qpv", ActorFilter(themes=("transidentite",)))
+    assert trans_gaps > all_gaps  # the fixture makes the change visible
+    with ServedApp() as app:
+        page_browser.goto(app.url + "/couverture?couche=qpv")
+        frame = map_frame(page_browser)
+        frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+        assert frame.locator("path.leaflet-interactive").count() == 16
+        assert frame.locator('path.leaflet-interactive[fill="#ffffff"]').count() == all_gaps
+        page_browser.get_by_role("combobox", name="Thématiques").click()
+        page_browser.get_by_role("option", name="Transidentité").click()
+        page_browser.keyboard.press("Escape")
+        page_browser.wait_for_function(
+            """(n) => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
+                        const d = f && f.contentDocument; if (!d) return false;
+                        return d.querySelectorAll('path.leaflet-interactive[fill="#ffffff"]').length === n; }""",
+            arg=trans_gaps, timeout=30_000)
+        page_browser.wait_for_timeout(500)
+        page_browser.screenshot(path=str(SCREENSHOTS / "couverture.png"), full_page=True)
