@@ -28,9 +28,12 @@ def test_map_shows_actor_clusters_and_the_16_qpv(page, served):
     SCREENSHOTS.mkdir(exist_ok=True)
     frame = open_map(page, served.url)
     assert frame.locator(".rx-cluster").count() >= 5
-    counts = [int(t) for t in frame.locator(".rx-cluster span").all_inner_texts()]
-    singles = frame.locator(".rx-pin").count()
-    assert sum(counts) + singles == 185  # every demo actor is on the map, clustered or alone
+    # Every demo actor is on the map, clustered or alone (waited for: clusters animate at start).
+    page.wait_for_function(
+        """() => { const d = document.querySelector("iframe[title='streamlit_folium.st_folium']").contentDocument;
+                   return d.querySelectorAll('.rx-pin').length +
+                     [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === 185; }""",
+        timeout=15_000)
     assert frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]').count() == 16
     assert frame.locator(".rx-legend").inner_text().startswith("Légende")
     # Leaflet itself came from the app's own server, not a CDN.

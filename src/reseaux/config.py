@@ -60,6 +60,7 @@ SETTINGS: dict[str, Setting] = {
     "backups": Setting(
         "RESEAUX_BACKUPS", "20", "Nombre de sauvegardes datées de l'annuaire conservées (data/.backups)."
     ),
+    "scenes": Setting("RESEAUX_SCENES", "data/scenes.json", "Scènes de présentation (vues enregistrées, dans l'ordre)."),
     "stale_days": Setting(
         "RESEAUX_STALE_DAYS", "365", "Une fiche non mise à jour depuis ce nombre de jours est signalée."
     ),

@@ -130,6 +130,8 @@ def build_base_map(
     *,
     legend_codes: Sequence[str] = (),
     height: str | int = "100%",
+    center: Sequence[float] | None = None,
+    zoom: float | None = None,
 ) -> folium.Map:
     """Build the static part of the map: tiles, chosen perimeter layers, legend, attribution.
 
@@ -138,8 +140,8 @@ def build_base_map(
     """
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=zoom_for_bounds(bounds),
+        location=list(center) if center else [(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=zoom if zoom else zoom_for_bounds(bounds),
         tiles=None,
         control_scale=True,
         height=height,
@@ -156,7 +158,8 @@ def build_base_map(
     by_id = {s.id: s for s in specs}
     for spec in _drawing_order([by_id[i] for i in view.layers if i in by_id and i in layers], layers):
         _perimeter_layer(layers[spec.id], spec).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    if not center:
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
     shown = [by_id[i] for i in view.layers if i in by_id]
     fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
     Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
@@ -194,9 +197,12 @@ def build_map(
     bounds: tuple[float, float, float, float],
     *,
     highlight: Sequence[str] = (),
+    center: Sequence[float] | None = None,
+    zoom: float | None = None,
 ) -> folium.Map:
     """Return the whole map (base and actors) as one folium object, with its layer control."""
-    fmap = build_base_map(layers, specs, view, referential, bounds, legend_codes=legend_codes(actors, view.color_by))
+    fmap = build_base_map(layers, specs, view, referential, bounds, legend_codes=legend_codes(actors, view.color_by),
+                          center=center, zoom=zoom)
     build_actor_layer(actors, referential, view.color_by, highlight=highlight).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
@@ -248,6 +254,9 @@ def legend_html(
             color = html.escape(referential.color(category, code))
             label = html.escape(referential.label(category, code))
             parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{color}"></span>{label}</div>')
+    if color_by != "type":
+        parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{OTHER_COLOR}"></span>'
+                     f"{'sans profession (structure, action…)' if color_by == 'profession' else 'sans thématique'}</div>")
     if layers:
         parts.append('<div class="rx-sec">Périmètres</div>')
     for spec in layers:

@@ -80,7 +80,12 @@ def _init_from_url(ref: Referential, terr: Territory) -> None:
     """On a session's first run, seed the widgets from the URL so a shared link reproduces it."""
     if st.session_state.get("_rx_init"):
         return
-    query = {k: st.query_params.get(k) for k in st.query_params}
+    apply_query({k: st.query_params.get(k) for k in st.query_params}, ref, terr)
+    st.session_state["_rx_init"] = True
+
+
+def apply_query(query: dict, ref: Referential, terr: Territory) -> None:
+    """Set the map widgets (filters, layers, base map, colour) from a query-string dict."""
     flt = ActorFilter.from_query(query, ref)
     view = MapView.from_query(query, terr.specs)
     for facet in FACETS:
@@ -92,7 +97,6 @@ def _init_from_url(ref: Referential, terr: Territory) -> None:
     st.session_state["v_layers"] = list(view.layers)
     st.session_state["v_basemap"] = view.basemap
     st.session_state["v_color"] = view.color_by
-    st.session_state["_rx_init"] = True
 
 
 def _reset_filters() -> None:
@@ -101,7 +105,7 @@ def _reset_filters() -> None:
     st.session_state.update(f_communes=[], f_epci=[], f_perimeter=None, f_text="")
 
 
-def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[ActorFilter, MapView]:
+def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool = True) -> tuple[ActorFilter, MapView]:
     """Draw the filters and map settings; return them, and mirror them in the URL."""
     _init_from_url(ref, terr)
     frame = acts.directory.actors
@@ -146,7 +150,8 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[ActorFilte
         **{facet: tuple(values) for facet, values in chosen.items()},
     )
     view = MapView(layers=tuple(layers), basemap=basemap, color_by=color_by)
-    st.query_params.from_dict({**flt.to_query(), **view.to_query()})
+    if write_url:
+        st.query_params.from_dict({**flt.to_query(), **view.to_query()})
     return flt, view
 
 

@@ -1,0 +1,160 @@
+"""Exports of a map view that work anywhere: one standalone HTML file, a PNG, a text alternative.
+
+The HTML file carries Leaflet, its plugins, the layers, the legend and the actors inline: it
+opens from disk with no server and no internet (only the background tiles need the network).
+The PNG is that file rendered by headless Chromium when it is installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import folium
+import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
+
+from reseaux.assets import URL_PREFIX, vendor_path
+from reseaux.layers import LayerSpec
+from reseaux.referential import Referential
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+class ChromiumMissing(RuntimeError):
+    """No headless Chromium here: the PNG export cannot run. The message says what to install."""
+
+
+class MapTitle(MacroElement):
+    """A large title and subtitle over the map (top centre), readable from a shared screen."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .rx-title { position:absolute; z-index:1000; top:12px; left:50%; transform:translateX(-50%);
+            background:rgba(255,255,255,.94); padding:10px 22px; border-radius:8px; text-align:center;
+            box-shadow:0 1px 6px rgba(0,0,0,.3); font-family:system-ui,sans-serif; max-width:70%; }
+          .rx-title h1 { margin:0; font-size:26px; color:#3b1046; }
+          .rx-title p { margin:4px 0 0; font-size:16px; color:#333; }
+          .rx-alt { position:absolute; z-index:1000; left:10px; bottom:28px; max-width:380px; max-height:40%;
+            overflow:auto; background:rgba(255,255,255,.95); border-radius:6px; padding:4px 10px;
+            font:12px/1.4 system-ui,sans-serif; box-shadow:0 1px 4px rgba(0,0,0,.3); }
+        </style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+        <div class="rx-title" role="heading" aria-level="1"><h1>{{ this.title }}</h1>
+          {% if this.subtitle %}<p>{{ this.subtitle }}</p>{% endif %}</div>
+        {% if this.alt_text %}<details class="rx-alt"><summary>Texte alternatif : ce que montre la carte</summary>
+          <pre style="white-space:pre-wrap;font:inherit">{{ this.alt_text }}</pre></details>{% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, subtitle: str = "", alt_text: str = "") -> None:
+        super().__init__()
+        self._name = "MapTitle"
+        self.title = html.escape(title)
+        self.subtitle = html.escape(subtitle)
+        self.alt_text = html.escape(alt_text)
+
+
+def alt_text(title: str, sentence: str, actors: pd.DataFrame, layers: Sequence[LayerSpec],
+             referential: Referential, *, limit: int = 200) -> str:
+    """What the map shows, as plain text: the text alternative under every exported image."""
+    lines = [title, sentence, f"{len(actors)} acteur(s) affiché(s)."]
+    counts = actors["type"].value_counts() if len(actors) else pd.Series(dtype=int)
+    for code, count in counts.items():
+        lines.append(f"- {referential.label('type', code)} : {count}")
+    if layers:
+        lines.append("Périmètres : " + ", ".join(s.label for s in layers) + ".")
+    lines.append("Acteurs :")
+    for row in actors.head(limit).itertuples():
+        role = referential.label("profession", row.profession) if row.profession else referential.label("type", row.type)
+        lines.append(f"- {row.nom} — {role}{', ' + row.commune if row.commune else ''}")
+    if len(actors) > limit:
+        lines.append(f"… et {len(actors) - limit} autre(s) (voir l'export CSV).")
+    return "\n".join(lines)
+
+
+def standalone_html(fmap: folium.Map, *, title: str, subtitle: str = "", alt: str = "") -> str:
+    """Render ``fmap`` as one self-contained HTML file (scripts, styles and icons inlined)."""
+    MapTitle(title, subtitle, alt).add_to(fmap)
+    page = fmap.get_root().render()
+    page = re.sub(r'<script src="([^"]+)"></script>', _inline_script, page)
+    page = re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', _inline_style, page)
+    page = page.replace("<head>", f"<head>\n<title>{html.escape(title)}</title>", 1)
+    return page
+
+
+def _inline_script(match: re.Match) -> str:
+    url = match.group(1)
+    if not url.startswith(URL_PREFIX):
+        return match.group(0)
+    code = vendor_path(url).read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return f"<script>{code}</script>"
+
+
+def _inline_style(match: re.Match) -> str:
+    url = match.group(1)
+    if not url.startswith(URL_PREFIX):
+        return match.group(0)
+    path = vendor_path(url)
+    css = path.read_text(encoding="utf-8")
+
+    def data_uri(found: re.Match) -> str:
+        image = path.parent / found.group(1)
+        if not image.exists():
+            return found.group(0)
+        return f"url(data:image/png;base64,{base64.b64encode(image.read_bytes()).decode()})"
+
+    css = re.sub(r"url\((images/[^)]+\.png)\)", data_uri, css)
+    return f"<style>{css}</style>"
+
+
+def chromium_path() -> str | None:
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
+def render_png(page: str, *, width: int = 1600, height: int = 1000) -> bytes:
+    """Render a standalone map page to PNG with headless Chromium (network cut but for tiles).
+
+    Raises :class:`ChromiumMissing` when Chromium or Playwright is not installed.
+    """
+    executable = chromium_path()
+    if executable is None:
+        raise ChromiumMissing("L'export en image a besoin de Chromium (paquet Debian « chromium ») : "
+                              "installez-le, ou exportez la carte en HTML et faites une capture d'écran.")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - playwright is in requirements.txt
+        raise ChromiumMissing("L'export en image a besoin de Playwright (pip install playwright).") from exc
+    # In a thread of its own: Playwright's sync API refuses a thread that runs an event loop.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_render, sync_playwright, executable, page, width, height).result()
+
+
+def _render(sync_playwright, executable: str, page: str, width: int, height: int) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "carte.html"
+        path.write_text(page, encoding="utf-8")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            try:
+                view = browser.new_page(viewport={"width": width, "height": height})
+                view.goto(path.as_uri())
+                view.wait_for_selector(".leaflet-container", timeout=30_000)
+                view.wait_for_timeout(1200)  # markers and clusters settle
+                return view.screenshot(type="png")
+            finally:
+                browser.close()
