@@ -50,6 +50,7 @@ check: setup ## Validate the directory
 	$(PY) -m reseaux check data/actors.csv
 
 bench: setup system-deps ## Benchmarks (not part of `make test`): medians, machine described
+	$(PY) bench/bench_scale.py
 	$(PY) bench/bench_nearest.py | tee bench/out-nearest.md
 	$(PY) bench/bench_coverage.py | tee bench/out-coverage.md
 	$(PY) bench/bench_geocoding.py | tee bench/out-geocoding.md

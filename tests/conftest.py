@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reseaux.accounts import AccountStore
 from reseaux.referential import load_referential
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +97,39 @@ def page_browser(page):
 
 
 def map_frame(page):
-    """The streamlit-folium iframe holding the Leaflet map."""
-    page.wait_for_selector("iframe[title='streamlit_folium.st_folium']", timeout=60_000)
-    return page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    """The streamlit-folium iframe holding the Leaflet map (the newest, while a rerun swaps it)."""
+    selector = "iframe[title='streamlit_folium.st_folium']"
+    page.locator(selector).last.wait_for(timeout=60_000)
+    return page.frame_locator(selector).last
+
+
+PASSWORD = "mot-de-passe-de-test"
+ROLES_FOR_TESTS = {"membre": "membre", "coord": "coordinateur", "admin": "administrateur"}
+
+
+@pytest.fixture()
+def accounts_file(tmp_path, monkeypatch):
+    """Built-in accounts for each role (fictional people), in a file the app is pointed at."""
+    path = tmp_path / "comptes.json"
+    store = AccountStore(path)
+    for name, role in ROLES_FOR_TESTS.items():
+        store.add(name, PASSWORD, role, f"{name}@example.org")
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(path))
+    return path
+
+
+def sign_in(at, name: str, password: str = PASSWORD):
+    """Sign in through the sidebar form of an AppTest, as a person would."""
+    at.text_input(key="auth_name").input(name)
+    at.text_input(key="auth_password").input(password)
+    at.button(key="FormSubmitter:auth_form-Se connecter").click().run()
+    return at
+
+
+def visible_demo(referential, role: str = "visiteur"):
+    """The demo actors ``role`` may see (the app's own rule)."""
+    from reseaux.access import visible_actors
+    from reseaux.app_data import load_actors
+
+    actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
+    return visible_actors(actors, role, "public")

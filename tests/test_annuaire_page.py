@@ -3,14 +3,17 @@
 from streamlit.testing.v1 import AppTest
 
 from reseaux.store import DirectoryStore
-from tests.conftest import DATA, ROOT
+from reseaux.accounts import AccountStore
+from tests.conftest import DATA, PASSWORD, ROOT, sign_in
 
 
 def page(monkeypatch, tmp_path):
     path = tmp_path / "actors.csv"
     path.write_bytes((DATA / "actors_small.csv").read_bytes())
     monkeypatch.setenv("RESEAUX_ACTORS", str(path))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run(), "coord")
     at.switch_page("views/annuaire.py").run()
     assert not at.exception
     return at, path

@@ -3,9 +3,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.app_data import load_actors
 from reseaux.filters import ActorFilter, apply_filter
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sign_in, visible_demo
 
 TIMEOUT = 90
 
@@ -24,14 +23,15 @@ def count_line(at):
 
 
 def expected(referential, flt):
-    actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
-    return len(apply_filter(actors, flt, referential).actors)
+    return len(apply_filter(visible_demo(referential), flt, referential).actors)
 
 
-def test_map_page_shows_the_demo_network(monkeypatch):
+def test_map_page_shows_the_demo_network(monkeypatch, referential):
     at = app(monkeypatch)
     assert not at.exception
-    assert count_line(at).startswith("**185 acteurs sur 185**")
+    public = len(visible_demo(referential))
+    assert 0 < public < 185  # a visitor sees the public view only
+    assert count_line(at).startswith(f"**{public} acteurs sur {public}**")
     assert any("Données de démonstration" in w.value for w in at.warning)
     assert at.get("download_button")
 
@@ -40,8 +40,9 @@ def test_choosing_a_theme_filters_and_writes_the_url(monkeypatch, referential):
     at = app(monkeypatch)
     at.multiselect(key="f_themes").set_value(["ivg"]).run()
     n = expected(referential, ActorFilter(themes=("ivg",)))
-    assert 0 < n < 185
-    assert count_line(at).startswith(f"**{n} acteurs sur 185**")
+    total = len(visible_demo(referential))
+    assert 0 < n < total
+    assert count_line(at).startswith(f"**{n} acteurs sur {total}**")
     assert "sur la thématique « IVG »" in count_line(at)
     assert at.query_params["theme"] == "ivg"
 
@@ -49,7 +50,7 @@ def test_choosing_a_theme_filters_and_writes_the_url(monkeypatch, referential):
 def test_a_shared_link_reproduces_the_filters(monkeypatch, referential):
     at = app(monkeypatch, theme="ist_vih", type="structure", couches="qpv,cls", fond="positron")
     n = expected(referential, ActorFilter(themes=("ist_vih",), types=("structure",)))
-    assert count_line(at).startswith(f"**{n} acteurs sur 185**")
+    assert count_line(at).startswith(f"**{n} acteurs sur {len(visible_demo(referential))}**")
     assert at.multiselect(key="v_layers").value == ["qpv", "cls"]
     assert at.selectbox(key="v_basemap").value == "positron"
 
@@ -60,10 +61,10 @@ def test_perimeter_filter_from_the_sidebar(monkeypatch):
     assert "dans le périmètre « QPV 2024 (Métropole) — Les Hauts de Rouen »" in count_line(at)
 
 
-def test_quality_page_lists_problems_by_line(monkeypatch, tmp_path):
+def test_quality_page_lists_problems_by_line(monkeypatch, tmp_path, accounts_file):
     bad = tmp_path / "actors.csv"
     bad.write_text("id,nom,type,thematiques\na,A,structure,IVG\nb,B,structure,foot\n", encoding="utf-8")
-    at = app(monkeypatch, actors=bad)
+    at = sign_in(app(monkeypatch, actors=bad), "coord")
     at.switch_page("views/qualite.py").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -79,9 +80,10 @@ def test_unreadable_directory_shows_a_french_error_not_a_trace(monkeypatch, tmp_
     assert any("colonne(s) obligatoire(s) absente(s)" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("page", ["views/qualite.py", "views/sources.py"])
-def test_other_pages_render(monkeypatch, page):
-    at = app(monkeypatch)
+@pytest.mark.parametrize("page", ["views/qualite.py", "views/sources.py", "views/rgpd.py", "views/comptes.py",
+                                  "views/couverture.py", "views/trouver.py", "views/presentation.py"])
+def test_other_pages_render(monkeypatch, page, accounts_file):
+    at = sign_in(app(monkeypatch), "admin")
     at.switch_page(page).run()
     assert not at.exception
     assert at.title
@@ -106,7 +108,12 @@ def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tm
     path.write_text("id;nom;type;adresse;code_postal;commune\na;A (fictif);structure;1 rue X;76000;Rouen\n",
                     encoding="utf-8")
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
-    at = app(monkeypatch, actors=path)
+    accounts = tmp_path / "comptes.json"
+    from reseaux.accounts import AccountStore
+
+    AccountStore(accounts).add("coord", "mot-de-passe-de-test", "coordinateur")
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(accounts))
+    at = sign_in(app(monkeypatch, actors=path), "coord")
     at.switch_page("views/qualite.py").run()
     at.checkbox(key="geo_offline").check().run()
     next(b for b in at.button if b.label.startswith("Géocoder")).click().run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo
 
 pytestmark = pytest.mark.browser
 QPV_STROKE = "#D55E00"
@@ -24,16 +24,17 @@ def open_map(page, url):
     return frame
 
 
-def test_map_shows_actor_clusters_and_the_16_qpv(page, served):
+def test_map_shows_actor_clusters_and_the_16_qpv(page, served, referential):
     SCREENSHOTS.mkdir(exist_ok=True)
+    public = len(visible_demo(referential))  # a visitor: the public view
     frame = open_map(page, served.url)
     assert frame.locator(".rx-cluster").count() >= 5
-    # Every demo actor is on the map, clustered or alone (waited for: clusters animate at start).
+    # Every visible actor is on the map, clustered or alone (waited for: clusters animate at start).
     page.wait_for_function(
-        """() => { const d = document.querySelector("iframe[title='streamlit_folium.st_folium']").contentDocument;
+        """(n) => { const d = document.querySelector("iframe[title='streamlit_folium.st_folium']").contentDocument;
                    return d.querySelectorAll('.rx-pin').length +
-                     [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === 185; }""",
-        timeout=15_000)
+                     [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n; }""",
+        arg=public, timeout=15_000)
     assert frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]').count() == 16
     assert frame.locator(".rx-legend").inner_text().startswith("Légende")
     # Leaflet itself came from the app's own server, not a CDN.

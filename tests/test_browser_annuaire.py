@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from openpyxl import Workbook
 
-from tests.conftest import DATA, SCREENSHOTS, ServedApp, map_frame
+from reseaux.accounts import AccountStore
+from tests.conftest import DATA, PASSWORD, SCREENSHOTS, ServedApp, map_frame
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +33,16 @@ def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, tmp_path):
     actors.write_bytes((DATA / "actors_small.csv").read_bytes())
     upload = tmp_path / "nouveaux.xlsx"
     xlsx(upload)
-    with ServedApp({"RESEAUX_ACTORS": str(actors)}) as app:
-        page.goto(app.url + "/annuaire")  # a direct link, first visit after the server started
+    AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
+    with ServedApp({"RESEAUX_ACTORS": str(actors), "RESEAUX_ACCOUNTS": str(tmp_path / "comptes.json")}) as app:
+        page.goto(app.url + "/")
+        # Not signed in: the Annuaire is not offered; sign in from the sidebar.
+        page.get_by_text("Se connecter (membres du réseau)").click()
+        page.get_by_label("Identifiant").fill("coord")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.get_by_text("Connecté·e : coord").wait_for(timeout=30_000)
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Annuaire", exact=True).click()
         page.get_by_role("tab", name="Importer").wait_for(timeout=60_000)
         assert "Carte du réseau" in page.get_by_test_id("stSidebarNav").inner_text()
         page.get_by_label("Votre nom (inscrit au journal des modifications)").fill("Coordination test")
@@ -48,7 +57,7 @@ def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, tmp_path):
         page.get_by_text("Aucune modification en attente").wait_for(timeout=30_000)
         assert "Cabinet Import Deux (fictif)" in actors.read_text(encoding="utf-8")
 
-        page.goto(app.url + "/")
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Carte du réseau").click()  # same session: still signed in
         map_frame(page).locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SCREENSHOTS / "carte-apres-import.png"), full_page=True)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.app_data import load_actors, load_territory
+from reseaux.app_data import load_territory
 from reseaux.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.filters import ActorFilter, apply_filter
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo
 
 
 def gaps(referential, layer_id, flt, distance=1000):
-    actors = apply_filter(load_actors(ROOT / "data" / "actors.csv", referential).directory.actors, flt,
-                          referential).actors
+    actors = apply_filter(visible_demo(referential), flt, referential).actors  # as a visitor sees them
     layer = PreparedLayer.build(load_territory().layers[layer_id])
     return int(coverage_table(layer, actor_points(actors), distance_m=distance)["gap"].sum())
 

@@ -1,13 +1,17 @@
 """Map builders, inspected as folium objects and as rendered HTML (no browser)."""
 
+import base64
+import gzip
 import json
 import re
+
+from html import unescape
 
 import folium
 
 from reseaux.directory import load_directory
 from reseaux.layers import load_layers, load_registry
-from reseaux.mapview import MapView, actor_payload, build_map, legend_codes
+from reseaux.mapview import MapView, actor_payload, build_map, fiche_blob, legend_codes
 from tests.conftest import DATA
 
 GEO = DATA / "geo"
@@ -33,6 +37,12 @@ def render(fmap):
     return fmap.get_root().render()
 
 
+def unpack(html):
+    """The fiches the page carries (gzip + base64, as the browser inflates them)."""
+    blob = re.search(r'window.rxFicheBlob = "([A-Za-z0-9+/=]+)"', html).group(1)
+    return json.loads(gzip.decompress(base64.b64decode(blob)))
+
+
 def test_actors_are_drawn_in_bulk_never_one_marker_each(referential, tmp_path):
     actors, specs, layers = fixture(referential, tmp_path)
     fmap = build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45))
@@ -40,7 +50,9 @@ def test_actors_are_drawn_in_bulk_never_one_marker_each(referential, tmp_path):
     html = render(fmap)
     payload = json.loads(re.search(r"rxActorCluster\((\{.*?\})\);", html).group(1))
     assert len(payload["points"]) == 3
-    assert payload["points"][0][:2] == [49.443, 1.099]
+    assert payload["points"][0] == [49.443, 1.099, 1, 0]  # lat, lon, colour (professionnel), fiche row
+    fiches = unpack(html)
+    assert [f[0] for f in fiches["fiches"]] == [XSS, "Centre Santé Élan", "Maraude Exemple"]
 
 
 def test_map_loads_leaflet_locally_not_from_a_cdn(referential, tmp_path):
@@ -57,12 +69,13 @@ def test_html_in_a_field_never_reaches_the_page_as_markup(referential, tmp_path)
     html = render(build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45)))
     assert "<img src=x" not in html
     assert "</script><script>alert(2)" not in html
-    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html  # carried as text, built with textContent
+    # Carried as data (compressed), shown with textContent by the page's script.
+    assert unpack(html)["fiches"][0][0] == XSS + "</script><script>alert(2)</script>"
 
 
 def test_fiche_has_every_filled_field_with_labels(referential, tmp_path):
     actors, _, _ = fixture(referential, tmp_path, name="Camille Exemple")
-    payload = actor_payload(actors, referential, "type")
+    payload = json.loads(gzip.decompress(base64.b64decode(fiche_blob(actors, referential))))
     fields = [label for _, label in payload["fields"]]
     fiche = dict(zip(fields, payload["fiches"][0], strict=True))
     assert fiche["Nom"] == "Camille Exemple"
@@ -91,10 +104,11 @@ def test_legend_and_layers_and_base_maps(referential, tmp_path):
     actors, specs, layers = fixture(referential, tmp_path)
     view = MapView(layers=("carres", "table"), basemap="positron", color_by="type")
     fmap = build_map(actors, layers, specs, view, referential, (1.09, 49.43, 1.13, 49.45))
-    html = render(fmap)
-    for label in ("Professionnel·le", "Structure", "Action d\\u0027aller-vers", "Carrés", "Table"):
-        assert label in html or label.replace("\\u0027", "'") in html
-    assert "Point de distribution" not in html  # absent from the directory, absent from the legend
+    page = render(fmap)
+    legend = unescape(json.loads(re.search(r"div.innerHTML = (\".*?\");", page).group(1)))
+    for label in ("Professionnel·le", "Structure", "Action d'aller-vers", "Carrés", "Table"):
+        assert label in legend
+    assert "Point de distribution" not in legend  # absent from the directory, absent from the legend
     tiles = [e for e in walk(fmap) if isinstance(e, folium.TileLayer)]
     assert [t.layer_name for t in tiles] == [
         "OpenStreetMap France", "OpenStreetMap", "CartoDB Positron (clair, pour projeter)", "IGN Plan"]

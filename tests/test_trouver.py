@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.app_data import load_actors
 from reseaux.filters import ActorFilter, apply_filter
 from reseaux.proximity import ProximityIndex, nearest
 from reseaux.text import md_escape
 from tests.addok_server import AddokServer, documents, finess_addresses
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo
 
 ROUEN = (49.4431, 1.0993)
 
@@ -25,7 +24,7 @@ def page(**query):
 
 
 def expected(referential, lat, lon, flt, k=10, radius_m=10_000):
-    actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
+    actors = visible_demo(referential)  # AppTest runs as a visitor
     index = ProximityIndex.build(actors)
     mask = apply_filter(index.frame, flt, referential).mask.to_numpy()
     return nearest(index, lat, lon, mask=mask, k=k, radius_m=radius_m)

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from reseaux import ui
+from reseaux.ui import auth
 from reseaux.ui import annuaire
 
+auth.require(auth.current()[0], "modifier")
 ref, terr, acts = ui.load_or_stop()
 st.title("Annuaire du réseau")
 directory_store, base, work = annuaire.state()

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from reseaux import ui
+from reseaux.ui import auth
 
+auth.require(auth.current()[0], "modifier")
 ref, terr, acts = ui.load_or_stop()
 st.title("Qualité de l'annuaire")
 st.caption("Chaque ligne inutilisable est écartée, comptée et montrée ici : rien n'est perdu. "

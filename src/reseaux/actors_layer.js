@@ -43,6 +43,20 @@ function rxFiche(fiche, fields) {
   return root;
 }
 
+function rxLoadFiches() {
+  /* The fiches travel gzip-compressed in base64 (window.rxFicheBlob); inflated on first use. */
+  if (window.rxFicheCache) return Promise.resolve(window.rxFicheCache);
+  if (!window.rxFicheBlob) return Promise.reject(new Error("fiches absentes"));
+  var binary = atob(window.rxFicheBlob);
+  var bytes = new Uint8Array(binary.length);
+  for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).text().then(function (text) {
+    window.rxFicheCache = JSON.parse(text);
+    return window.rxFicheCache;
+  });
+}
+
 function rxActorCluster(payload, options) {
   var cluster = L.markerClusterGroup(Object.assign({
     showCoverageOnHover: false,
@@ -71,10 +85,16 @@ function rxActorCluster(payload, options) {
   for (var i = 0; i < payload.points.length; i++) {
     var p = payload.points[i];
     var marker = L.marker([p[0], p[1]], {icon: icons[p[2]], keyboard: false});
-    marker.rxIndex = i;
-    marker.bindPopup(function (layer) {
-      return rxFiche(payload.fiches[layer.rxIndex], payload.fields);
-    }, {maxWidth: 340});
+    marker.rxRow = p[3];
+    marker.bindPopup("Chargement de la fiche…", {maxWidth: 340});
+    marker.on("popupopen", function (event) {
+      var row = event.target.rxRow;
+      rxLoadFiches().then(function (data) {
+        event.popup.setContent(rxFiche(data.fiches[row], data.fields));
+      }, function () {
+        event.popup.setContent("Fiche indisponible.");
+      });
+    });
     markers[i] = marker;
   }
   cluster.addLayers(markers);

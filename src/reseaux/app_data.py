@@ -42,6 +42,15 @@ class Territory:
 class Actors:
     directory: Directory
     search: pd.Series
+    _fiches: str | None = None
+
+    def fiches(self, referential: Referential) -> str:
+        """The fiche blob of the whole directory, computed once per loaded version."""
+        if self._fiches is None:
+            from reseaux.mapview import fiche_blob
+
+            self._fiches = fiche_blob(self.directory.actors, referential)
+        return self._fiches
 
 
 def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,

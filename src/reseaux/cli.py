@@ -116,6 +116,44 @@ def _coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounts(args: argparse.Namespace) -> int:
+    import getpass
+
+    from reseaux.accounts import AccountError, AccountStore
+
+    store = AccountStore(config.path("accounts"))
+
+    def password() -> str:
+        if args.password_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        first = getpass.getpass("Mot de passe : ")
+        if getpass.getpass("Encore : ") != first:
+            raise AccountError("Les deux saisies diffèrent.")
+        return first
+
+    try:
+        if args.action == "liste":
+            for account in store.load().values():
+                locked = " (verrouillé)" if account.locked_until else ""
+                print(f"{account.name}\t{account.role}\t{account.email}{locked}")
+        elif args.action == "ajouter":
+            store.add(args.name, password(), args.role, args.email)
+        elif args.action == "motdepasse":
+            store.set_password(args.name, password())
+        elif args.action == "role":
+            store.set_role(args.name, args.role)
+        elif args.action == "deverrouiller":
+            store.unlock(args.name)
+        elif args.action == "supprimer":
+            store.remove(args.name)
+    except AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if args.action != "liste":
+        print(f"{args.action} : fait ({store.path}).", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reseaux", description="Outils de l'annuaire Réseaux.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     cover.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
     cover.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     cover.set_defaults(func=_coverage)
+    comptes = sub.add_parser("comptes", help="gérer les comptes intégrés (fichier RESEAUX_ACCOUNTS)")
+    comptes.add_argument("action", choices=["liste", "ajouter", "motdepasse", "role", "deverrouiller", "supprimer"])
+    comptes.add_argument("name", nargs="?", default="", help="identifiant")
+    comptes.add_argument("--role", default="membre", help="membre, coordinateur ou administrateur")
+    comptes.add_argument("--email", default="", help="courriel (connexion par l'organisation)")
+    comptes.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
+    comptes.set_defaults(func=_accounts)
     return parser
 
 

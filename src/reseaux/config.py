@@ -61,6 +61,24 @@ SETTINGS: dict[str, Setting] = {
         "RESEAUX_BACKUPS", "20", "Nombre de sauvegardes datées de l'annuaire conservées (data/.backups)."
     ),
     "scenes": Setting("RESEAUX_SCENES", "data/scenes.json", "Scènes de présentation (vues enregistrées, dans l'ordre)."),
+    "accounts": Setting(
+        "RESEAUX_ACCOUNTS", "~/.config/reseaux/comptes.json",
+        "Comptes intégrés (empreintes Argon2), hors du dépôt ; gérés par « python -m reseaux comptes » et la page Comptes.",
+    ),
+    "visitors": Setting(
+        "RESEAUX_VISITORS", "public",
+        "Ce que voit une personne non connectée : « public » (structures, actions, points de distribution et "
+        "personnes ayant accepté d'être publiques) ou « rien » (connexion obligatoire).",
+    ),
+    "session_minutes": Setting("RESEAUX_SESSION_MINUTES", "30", "Déconnexion après ce nombre de minutes d'inactivité."),
+    "oidc_role": Setting(
+        "RESEAUX_OIDC_ROLE", "membre",
+        "Rôle d'une personne connectée par OpenID Connect dont le courriel n'a pas de compte (membre par défaut).",
+    ),
+    "privacy_contact": Setting(
+        "RESEAUX_CONTACT_RGPD", "la coordination du réseau (adresse à renseigner dans RESEAUX_CONTACT_RGPD)",
+        "Contact pour les questions de données personnelles (RGPD), affiché dans la page Données personnelles.",
+    ),
     "stale_days": Setting(
         "RESEAUX_STALE_DAYS", "365", "Une fiche non mise à jour depuis ce nombre de jours est signalée."
     ),
@@ -75,5 +93,5 @@ def get(name: str) -> str:
 
 def path(name: str) -> Path:
     """Return setting ``name`` as a path, resolved against the project root when relative."""
-    value = Path(get(name))
+    value = Path(get(name)).expanduser()
     return value if value.is_absolute() else PROJECT_ROOT / value

@@ -238,6 +238,7 @@ def _slug(text: str) -> str:
 def make_demo_actors(seed: int = 76) -> pd.DataFrame:
     """Return the demo directory: 185 rows of strings, columns in the order of ``COLUMNS``."""
     rng = random.Random(seed)
+    consent = random.Random(seed + 1)  # own stream: the other fields stay as they were
     communes, qpv = load_geography()
     qpv_l93 = qpv.to_crs(2154).geometry
     places = _places(rng)
@@ -268,6 +269,8 @@ def make_demo_actors(seed: int = 76) -> pd.DataFrame:
             "email": f"contact.{actor_id}@example.org", "site_web": f"https://example.org/{actor_id}",
             "date_maj": (first_day + timedelta(days=rng.randint(0, days))).isoformat(),
         }
+        # Places and actions are public; 40 % of the people agreed to be shown to visitors.
+        row["visibilite"] = "public" if kind != "professionnel" or consent.random() < 0.4 else "membres"
         if kind == "professionnel":
             (first, last), profession = people[n], professions[n]
             _, label, themes, specialities, workplaces = PROFESSIONS[profession]

@@ -49,6 +49,7 @@ COLUMNS: dict[str, str] = {
     "zone_intervention": "pour une action d'aller-vers : codes INSEE ou QPV couverts, séparés par |",
     "date_maj": "date de mise à jour (AAAA-MM-JJ)",
     "fictif": "oui si la fiche est fictive (données de démonstration)",
+    "visibilite": "public (visible sans connexion) ou membres (par défaut, réservée aux membres)",
     "geocodage_score": "score du géocodage (0 à 1), écrit par python -m reseaux geocode",
     "geocodage_type": "précision : housenumber, street, locality, municipality",
     "geocodage_label": "adresse reconnue par le géocodeur",
@@ -62,12 +63,12 @@ LABELS: dict[str, str] = {
     "adresse": "Adresse", "code_postal": "Code postal", "commune": "Commune", "code_insee": "Code INSEE",
     "latitude": "Latitude", "longitude": "Longitude", "telephone": "Téléphone", "email": "Courriel",
     "site_web": "Site web", "zone_intervention": "Zone d'intervention", "date_maj": "Mise à jour",
-    "fictif": "Fiche fictive (oui/non)", "geocodage_score": "Score du géocodage",
+    "fictif": "Fiche fictive (oui/non)", "visibilite": "Visibilité", "geocodage_score": "Score du géocodage",
     "geocodage_type": "Précision du géocodage", "geocodage_label": "Adresse reconnue",
     "geocodage_source": "Origine de la position",
 }
-#: Columns written by the tools, not by people: their absence is not worth a warning.
-TOOL_COLUMNS = ("geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
+#: Columns whose absence is not worth a warning (written by tools, or with a safe default).
+TOOL_COLUMNS = ("visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
 GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel")
 REQUIRED = ("id", "nom", "type")
 #: Columns validated against the referential, and whether they hold several values.
@@ -388,6 +389,14 @@ class _RowValidator:
         issues.extend(self._check_position(record, line))
         issues.extend(self._check_contacts(record, line))
         issues.extend(self._check_geocoding(record, line))
+        visibility = normalize(record["visibilite"]) or "membres"
+        if visibility in ("membre", "prive", "privee", "reserve", "reservee"):
+            visibility = "membres"
+        if visibility not in ("public", "membres"):
+            issues.append(Issue(line, "visibilite", record["visibilite"],
+                                "valeur attendue : public ou membres ; la fiche reste réservée aux membres", WARNING))
+            visibility = "membres"
+        record["visibilite"] = visibility
         record["date_maj"], found = self._parse_date(record["date_maj"], line)
         issues.extend(found)
         fictif = normalize(record["fictif"])

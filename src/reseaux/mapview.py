@@ -7,6 +7,8 @@ never one ``folium.Marker`` per actor — and each fiche is built on click, as t
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 from collections.abc import Mapping, Sequence
@@ -132,11 +134,14 @@ def build_base_map(
     height: str | int = "100%",
     center: Sequence[float] | None = None,
     zoom: float | None = None,
+    fiches: str | None = None,
 ) -> folium.Map:
     """Build the static part of the map: tiles, chosen perimeter layers, legend, attribution.
 
     ``bounds`` is (min lon, min lat, max lon, max lat) of the home territory;
-    ``legend_codes`` are the codes of the colour-by category present in the directory.
+    ``legend_codes`` are the codes of the colour-by category present in the directory;
+    ``fiches`` is :func:`fiche_blob` of the directory: the fiches travel once, with the base,
+    and a filter change only sends positions.
     """
     minx, miny, maxx, maxy = bounds
     fmap = folium.Map(
@@ -164,8 +169,21 @@ def build_base_map(
     fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
     Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
     _Attribution(shown).add_to(fmap)
+    if fiches is not None:
+        FicheStore(fiches).add_to(fmap)
     use_local_assets(fmap)
     return fmap
+
+
+def fiche_blob(actors: gpd.GeoDataFrame, referential: Referential) -> str:
+    """Every fiche of ``actors`` (in row order), as gzip-compressed JSON in base64.
+
+    Fiches are text-heavy and repetitive: compressed, 100,000 of them weigh a few megabytes.
+    The browser inflates them (DecompressionStream) the first time a fiche is opened.
+    """
+    data = json.dumps({"fields": [[kind, label] for _, kind, label in FICHE_FIELDS],
+                       "fiches": _fiches(actors, referential)}, ensure_ascii=False, separators=(",", ":"))
+    return base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
 
 
 def build_actor_layer(
@@ -178,12 +196,15 @@ def build_actor_layer(
 ) -> folium.FeatureGroup:
     """Return a feature group drawing ``actors`` (those with a position) in one cluster.
 
+    The index labels of ``actors`` are their rows in the frame the base map's
+    :func:`fiche_blob` was built from (a filtered directory keeps its index).
     ``highlight`` are codes of the colour-by category to prefer when an actor has several
     (the themes the user filtered on, say).
     """
     placed = actors[actors.geometry.notna()]
     group = folium.FeatureGroup(name=name or f"Acteurs ({len(placed)})", show=True)
-    ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight)).add_to(group)
+    ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight,
+                               rows=placed.index.tolist())).add_to(group)
     use_local_assets(group)
     return group
 
@@ -200,9 +221,13 @@ def build_map(
     center: Sequence[float] | None = None,
     zoom: float | None = None,
 ) -> folium.Map:
-    """Return the whole map (base and actors) as one folium object, with its layer control."""
+    """Return the whole map (base and actors) as one folium object, with its layer control.
+
+    Only the fiches of ``actors`` travel with it (an export holds what it shows, nothing more).
+    """
+    actors = actors.reset_index(drop=True)
     fmap = build_base_map(layers, specs, view, referential, bounds, legend_codes=legend_codes(actors, view.color_by),
-                          center=center, zoom=zoom)
+                          center=center, zoom=zoom, fiches=fiche_blob(actors, referential))
     build_actor_layer(actors, referential, view.color_by, highlight=highlight).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
@@ -218,9 +243,10 @@ def legend_codes(actors: pd.DataFrame, color_by: str) -> list[str]:
 
 
 def actor_payload(
-    actors: gpd.GeoDataFrame, referential: Referential, color_by: str, *, highlight: Sequence[str] = ()
+    actors: gpd.GeoDataFrame, referential: Referential, color_by: str, *, highlight: Sequence[str] = (),
+    rows: Sequence[int] | None = None,
 ) -> dict:
-    """Return the compact data the browser needs: points, colour table, fiche fields, fiches."""
+    """Return the compact data the browser needs: ``[lat, lon, colour, fiche row]`` and the colours."""
     column, category, _ = COLOR_BY[color_by]
     palette = [referential.color(category, c) for c in referential.codes(category)] + [OTHER_COLOR]
     position = {c: i for i, c in enumerate(referential.codes(category))}
@@ -231,16 +257,12 @@ def actor_payload(
         codes = sorted(codes, key=lambda c: (c not in preferred, codes.index(c)))
         return position.get(codes[0], len(palette) - 1) if codes else len(palette) - 1
 
+    rows = list(range(len(actors))) if rows is None else list(rows)
     points = [
-        [round(geom.y, 5), round(geom.x, 5), color_index(value)]
-        for geom, value in zip(actors.geometry, actors[column], strict=True)
+        [round(geom.y, 5), round(geom.x, 5), color_index(value), row]
+        for geom, value, row in zip(actors.geometry, actors[column], rows, strict=True)
     ]
-    return {
-        "points": points,
-        "colors": palette,
-        "fields": [[kind, label] for _, kind, label in FICHE_FIELDS],
-        "fiches": _fiches(actors, referential),
-    }
+    return {"points": points, "colors": palette}
 
 
 def legend_html(
@@ -317,6 +339,23 @@ class ActorCluster(JSCSSMixin, MacroElement):
         self.js_source = _read("actors_layer.js")
         self.payload_json = _script_json(payload)
         self.count = len(payload["points"])
+
+
+class FicheStore(MacroElement):
+    """The directory's fiches (see :func:`fiche_blob`), kept by the page for the popups."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.rxFicheBlob = "{{ this.blob }}"; window.rxFicheCache = null;
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, blob: str) -> None:
+        super().__init__()
+        self._name = "FicheStore"
+        self.blob = blob  # base64: no quote, no markup
 
 
 class _Attribution(MacroElement):

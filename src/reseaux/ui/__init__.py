@@ -16,12 +16,14 @@ from streamlit_folium import st_folium
 from reseaux import config
 from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory
 from reseaux.assets import MissingAssetsError
-from reseaux.directory import DirectoryError, to_table
+from reseaux.access import can, visible_actors
+from reseaux.directory import Directory, DirectoryError, to_table
 from reseaux.exports import to_csv_bytes
 from reseaux.filters import FACETS, ActorFilter, FilterResult, apply_filter
 from reseaux.layers import RegistryError
 from reseaux.mapview import BASEMAP_LABELS, COLOR_BY, MapView, build_actor_layer, build_base_map, legend_codes
 from reseaux.referential import Referential
+from reseaux.ui import auth
 
 FACET_LABELS = {
     "themes": "Thématiques",
@@ -56,11 +58,24 @@ def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a s
     return load_actors(Path(path), referential())
 
 
+@st.cache_resource(show_spinner=False)
+def _visible(path: str, mtime: float, role: str, visitors: str) -> Actors:  # one cached view per role
+    full = _actors(path, mtime)
+    shown = visible_actors(full.directory.actors, role, visitors)
+    # Rows kept aside and problems hold raw rows of people: not for those who cannot see them all.
+    directory = Directory(actors=shown, rejected=full.directory.rejected.iloc[0:0], issues=[])
+    return Actors(directory=directory, search=full.search[shown.index])
+
+
 def actors() -> Actors:
-    """The directory named by RESEAUX_ACTORS, reloaded when the file changes on disk."""
+    """The directory named by RESEAUX_ACTORS as the session's role may see it (one rule:
+    access.visible_actors), reloaded when the file changes on disk."""
     path = config.path("actors")
     mtime = path.stat().st_mtime if path.exists() else 0.0
-    return _actors(str(path), mtime)
+    role, _ = auth.current()
+    if can(role, "voir_toutes_les_fiches"):
+        return _actors(str(path), mtime)
+    return _visible(str(path), mtime, role, config.get("visitors"))
 
 
 def load_or_stop() -> tuple[Referential, Territory, Actors]:
@@ -210,7 +225,7 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     try:
         base = build_base_map(
             terr.layers, terr.specs, view, ref, terr.home_bounds,
-            legend_codes=legend_codes(acts.directory.actors, view.color_by),
+            legend_codes=legend_codes(acts.directory.actors, view.color_by), fiches=acts.fiches(ref),
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions
         actor_group = build_actor_layer(result.actors, ref, view.color_by, highlight=highlight,
@@ -303,3 +318,22 @@ def quality_report(acts: Actors) -> None:
     if len(directory.rejected):
         st.subheader("Lignes écartées (conservées ici, à corriger dans le fichier)")
         st.dataframe(directory.rejected, hide_index=True, width="stretch")
+
+
+def privacy_panel(who: str) -> None:
+    """Erase a fiche for good (file, backups, journal content, caches), after confirmation."""
+    from reseaux.privacy import purge_actor
+    from reseaux.store import DirectoryStore
+
+    st.subheader("Supprimer définitivement une fiche")
+    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+    table = store.load().table
+    labels = dict(zip(table["id"].astype(str), table["nom"].astype(str), strict=True))
+    chosen = st.selectbox("Fiche", list(labels), format_func=lambda i: f"{labels[i]} ({i})", index=None,
+                          key="gdpr_id", placeholder="Choisir la fiche à effacer")
+    confirm = st.checkbox("Je confirme : la fiche sera effacée partout, sans retour possible.", key="gdpr_ok")
+    if st.button("Effacer définitivement", type="primary", disabled=not (chosen and confirm), key="gdpr_go"):
+        report = purge_actor(store, chosen, who, geocache=config.path("geocache"))
+        st.cache_resource.clear()
+        st.session_state.pop("ann_base", None)
+        st.success(report.sentence(chosen))

@@ -45,13 +45,17 @@ GEOLOCATION_CSS = """.rx-geo { font: inherit; padding: .4rem .8rem; border-radiu
 
 
 @st.cache_resource(show_spinner=False)
-def _index(path: str, mtime: float, _actors: Actors) -> ProximityIndex:  # rebuilt when the file changes
+def _index(path: str, mtime: float, role: str, _actors: Actors) -> ProximityIndex:
+    # Keyed by file version AND role: each role has its own visible actors (see access.py).
     return ProximityIndex.build(_actors.directory.actors)
 
 
 def proximity_index(acts: Actors) -> ProximityIndex:
+    from reseaux.ui import auth
+
     path = config.path("actors")
-    return _index(str(path), path.stat().st_mtime if path.exists() else 0.0, acts)
+    role, _ = auth.current()
+    return _index(str(path), path.stat().st_mtime if path.exists() else 0.0, role, acts)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)

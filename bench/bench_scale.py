@@ -1,0 +1,171 @@
+"""Réseaux at the scale of a region: 1,000 / 10,000 / 100,000 synthetic actors over Normandie.
+
+For each size: load + validate the file; a filter change; the map built (and its HTML size);
+a nearest query; the coverage of all communes and of the QPV; and the same map built the naive
+way (one folium.Marker with its popup per actor in a MarkerCluster), with the ratio. Then, in
+headless Chromium, the time from navigation to the first cluster and to the QPV drawn.
+Medians over several runs; results in bench/results.md. Run with `make bench`.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import folium
+import numpy as np
+from folium.plugins import MarkerCluster
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import describe  # noqa: E402
+from bench.synthetic import synthetic_table  # noqa: E402
+from reseaux.app_data import load_territory  # noqa: E402
+from reseaux.coverage import PreparedLayer, actor_points, coverage_table  # noqa: E402
+from reseaux.directory import load_directory  # noqa: E402
+from reseaux.filters import ActorFilter, apply_filter, search_text  # noqa: E402
+from reseaux.mapview import MapView, build_actor_layer, build_base_map, fiche_blob, legend_codes  # noqa: E402
+from reseaux.proximity import ProximityIndex, nearest  # noqa: E402
+from reseaux.referential import load_referential  # noqa: E402
+from reseaux.store import encode_table  # noqa: E402
+
+SIZES = (1_000, 10_000, 100_000)
+RUNS = {1_000: 5, 10_000: 5, 100_000: 3}
+NAIVE_RUNS = {1_000: 3, 10_000: 3, 100_000: 1}
+
+
+def median_time(function, runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def naive_map(actors, bounds) -> str:
+    """What people usually write: one Marker with an HTML popup per actor, in a MarkerCluster."""
+    minx, miny, maxx, maxy = bounds
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=9)
+    cluster = MarkerCluster().add_to(fmap)
+    for row in actors.itertuples():
+        popup = f"<b>{html.escape(row.nom)}</b><br>{html.escape(row.commune)}<br>{html.escape(row.telephone)}"
+        folium.Marker([row.geometry.y, row.geometry.x], popup=folium.Popup(popup, max_width=300)).add_to(cluster)
+    return fmap.get_root().render()
+
+
+def our_map(actors, ref, territory, view) -> str:
+    base = build_base_map(territory.layers, territory.specs, view, ref, territory.home_bounds,
+                          legend_codes=legend_codes(actors, view.color_by), fiches=fiche_blob(actors, ref))
+    build_actor_layer(actors, ref, view.color_by).add_to(base)
+    return base.get_root().render()
+
+
+def measure(n: int, ref, territory, folder: Path) -> dict:
+    runs = RUNS[n]
+    path = folder / f"actors_{n}.csv"
+    path.write_bytes(encode_table(synthetic_table(n)))
+    row = {"n": n, "file_mb": path.stat().st_size / 1e6}
+    row["load"], directory = median_time(lambda: load_directory(path, ref), runs)
+    actors = directory.actors
+    search = search_text(actors)
+    # A typical change: one theme and one modality (about a tenth of the actors stay).
+    flt = ActorFilter(themes=("ivg",), modalites=("gratuit",))
+    row["filter"], result = median_time(lambda: apply_filter(actors, flt, ref, search=search), runs)
+    view = MapView(layers=("qpv", "communes"), basemap="positron")
+    row["map"], page = median_time(lambda: our_map(actors, ref, territory, view), runs)
+    row["map_mb"] = len(page.encode("utf-8")) / 1e6
+    # A filter change in the app rebuilds only the actors' layer (the base map is kept).
+    row["layer"], group = median_time(lambda: build_actor_layer(result.actors, ref, "type"), runs)
+    row["layer_mb"] = sum(len(child.payload_json) for child in group._children.values()) / 1e6
+    index = ProximityIndex.build(actors)
+    rng = np.random.default_rng(3)
+    queries = [(rng.uniform(48.9, 49.7), rng.uniform(-0.5, 1.6)) for _ in range(200)]
+    times = []
+    for lat, lon in queries:
+        start = time.perf_counter()
+        nearest(index, lat, lon, k=10, radius_m=10_000)
+        times.append(time.perf_counter() - start)
+    row["nearest_ms"] = statistics.median(times) * 1000
+    points = actor_points(actors)
+    communes = PreparedLayer.build(territory.layers["communes_normandie"])
+    qpv = PreparedLayer.build(territory.layers["qpv"])
+    row["cov_communes"], _ = median_time(lambda: coverage_table(communes, points, distance_m=1000), runs)
+    row["cov_qpv"], _ = median_time(lambda: coverage_table(qpv, points, distance_m=1000), runs)
+    row["naive"], naive_page = median_time(lambda: naive_map(actors, territory.home_bounds), NAIVE_RUNS[n])
+    row["naive_mb"] = len(naive_page.encode("utf-8")) / 1e6
+    row["ratio"] = row["naive"] / row["map"]
+    row["path"] = path
+    return row
+
+
+def browser_times(path: Path) -> dict:
+    """Seconds from navigation to the first cluster and to the 16 QPV, cold then warm."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ServedApp
+
+    script = """() => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
+        const d = f && f.contentDocument; if (!d) return false;
+        return d.querySelector(SELECTOR) !== null; }"""
+    qpv = "'path.leaflet-interactive[stroke=\\"#D55E00\\"]'"
+    out = {}
+    with ServedApp({"RESEAUX_ACTORS": str(path)}) as app, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for visit in ("froid", "chaud"):
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            start = time.perf_counter()
+            page.goto(app.url + "/?couches=qpv,communes")
+            page.wait_for_function(script.replace("SELECTOR", qpv), timeout=300_000)
+            qpv_time = time.perf_counter() - start
+            page.wait_for_function(script.replace("SELECTOR", "'.rx-cluster'"), timeout=300_000)
+            out[visit] = (time.perf_counter() - start, qpv_time)
+            page.close()
+        browser.close()
+    return out
+
+
+def main() -> None:
+    ref = load_referential(ROOT / "data" / "referentiel.csv")
+    territory = load_territory()
+    lines = [f"# Mesures — Réseaux à l'échelle\n\nMachine : {describe()}.\n",
+             "Annuaires synthétiques (`bench/synthetic.py`, graine fixe) répartis sur les 2 644 communes de "
+             "Normandie selon leur population. Médianes de 5 passages (3 à 100 000 ; carte naïve : 3, et 1 "
+             "à 100 000).\n",
+             "| Acteurs | Fichier | Charger + valider | Filtre | Couche acteurs (changement de filtre, taille) | "
+             "Carte complète | Taille HTML | Plus proches | Couverture 2 644 communes | Couverture 16 QPV | "
+             "Carte naïve | Taille naïve | Naïve / nous |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in SIZES:
+            row = measure(n, ref, territory, Path(folder))
+            rows.append(row)
+            lines.append(
+                f"| {n:_} | {row['file_mb']:.1f} Mo | {row['load']:.2f} s | {row['filter'] * 1000:.0f} ms | "
+                f"{row['layer'] * 1000:.0f} ms, {row['layer_mb']:.1f} Mo | {row['map']:.2f} s | {row['map_mb']:.1f} Mo | "
+                f"{row['nearest_ms']:.1f} ms | {row['cov_communes']:.2f} s | {row['cov_qpv'] * 1000:.0f} ms | "
+                f"{row['naive']:.1f} s | {row['naive_mb']:.1f} Mo | × {row['ratio']:.0f} |".replace("_", " "))
+            print(lines[-1], flush=True)
+        lines += ["", "## Dans le navigateur (Chromium headless, page « Carte », QPV et communes affichés)", "",
+                  "| Acteurs | Visite | Premier groupe d'acteurs visible | 16 QPV dessinés |", "|---|---|---|---|"]
+        for row in rows:
+            if row["n"] < 10_000:
+                continue
+            times = browser_times(row["path"])
+            for visit, (cluster, qpv) in times.items():
+                lines.append(f"| {row['n']:_} | {visit} | {cluster:.1f} s | {qpv:.1f} s |".replace("_", " "))
+                print(lines[-1], flush=True)
+    lines += ["", "« froid » : première visite après le démarrage du serveur (lecture et validation de "
+              "l'annuaire comprises) ; « chaud » : visite suivante (annuaire en cache)."]
+    (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Who sees what, decided in one place.
+
+Roles, from least to most trusted: visiteur (not signed in), membre, coordinateur,
+administrateur. Members see every fiche; a visitor sees nothing or the public view
+(structures, outreach actions, distribution points, and only the people whose fiche says
+``visibilite = public``), as the ``RESEAUX_VISITORS`` setting says. Every page, export and
+command that shows actors goes through :func:`visible_actors`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ROLES = ("visiteur", "membre", "coordinateur", "administrateur")
+ROLE_LABELS = {"visiteur": "Visiteur·se (non connecté·e)", "membre": "Membre du réseau",
+               "coordinateur": "Coordination", "administrateur": "Administration"}
+#: Actor types a visitor may see whatever their fiche says: places and actions, not people.
+PUBLIC_TYPES = ("structure", "aller_vers", "distribution")
+VISIBILITY_VALUES = ("public", "membres")
+DEFAULT_VISIBILITY = "membres"
+#: action -> the least role allowed to do it
+ACTIONS = {
+    "voir_carte": "visiteur",        # subject to the visitors setting, see can_see_map
+    "voir_toutes_les_fiches": "membre",
+    "modifier": "coordinateur",
+    "importer": "coordinateur",
+    "restaurer": "coordinateur",
+    "supprimer_definitivement": "coordinateur",
+    "gerer_comptes": "administrateur",
+}
+
+
+def rank(role: str) -> int:
+    return ROLES.index(role) if role in ROLES else 0
+
+
+def can(role: str, action: str) -> bool:
+    """Whether ``role`` may do ``action`` (an entry of :data:`ACTIONS`)."""
+    return rank(role) >= rank(ACTIONS[action])
+
+
+def can_see_map(role: str, visitors: str) -> bool:
+    """Visitors see the map only when the setting is « public »."""
+    return role != "visiteur" or visitors == "public"
+
+
+def visible_actors(actors: pd.DataFrame, role: str, visitors: str = "public") -> pd.DataFrame:
+    """The actors ``role`` may see (rows kept whole: a visible fiche is shown entirely).
+
+    ``visitors`` is the setting for people not signed in: « public » or « rien ».
+    """
+    if can(role, "voir_toutes_les_fiches"):
+        return actors
+    if visitors != "public":
+        return actors.iloc[0:0]
+    visibility = actors["visibilite"] if "visibilite" in actors else pd.Series(DEFAULT_VISIBILITY, index=actors.index)
+    public = actors["type"].isin(PUBLIC_TYPES) | (visibility == "public")
+    return actors[public]

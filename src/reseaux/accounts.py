@@ -1,0 +1,142 @@
+"""Built-in accounts: Argon2 password hashes in a JSON file kept outside the repository.
+
+The file (``RESEAUX_ACCOUNTS``, by default ``~/.config/reseaux/comptes.json``) holds, per
+account, the hash, the role, an optional e-mail (to give a role to someone who signs in
+through OpenID Connect) and the lock-out state. After :data:`MAX_FAILURES` wrong passwords in
+a row, the account is locked for :data:`LOCK_MINUTES`. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from reseaux.access import ROLES
+from reseaux.exports import write_atomic
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD = 10
+_NAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
+_hasher = PasswordHasher()
+
+
+class AccountError(Exception):
+    """A refused sign-in or account change; the message is for the user, in French."""
+
+
+@dataclass
+class Account:
+    name: str
+    role: str
+    hash: str
+    email: str = ""
+    failures: int = 0
+    locked_until: float = 0.0
+
+
+class AccountStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).expanduser()
+
+    def load(self) -> dict[str, Account]:
+        if not self.path.exists():
+            return {}
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return {name: Account(name=name, **data) for name, data in raw.get("comptes", {}).items()}
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise AccountError(f"Fichier des comptes {self.path} illisible ({exc}).") from exc
+
+    def _save(self, accounts: dict[str, Account]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"comptes": {a.name: {k: v for k, v in asdict(a).items() if k != "name"} for a in accounts.values()}}
+        write_atomic(self.path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+        self.path.chmod(0o600)
+
+    def add(self, name: str, password: str, role: str, email: str = "") -> Account:
+        name = name.strip().lower()
+        if not _NAME.match(name):
+            raise AccountError("Identifiant invalide : 2 à 64 caractères parmi a-z, 0-9, . _ @ -.")
+        if role not in ROLES[1:]:
+            raise AccountError(f"Rôle inconnu « {role} » : membre, coordinateur ou administrateur.")
+        accounts = self.load()
+        if name in accounts:
+            raise AccountError(f"Le compte « {name} » existe déjà.")
+        _check_password(password)
+        accounts[name] = Account(name, role, _hasher.hash(password), email.strip().lower())
+        self._save(accounts)
+        return accounts[name]
+
+    def set_password(self, name: str, password: str) -> None:
+        accounts = self._existing(name)
+        _check_password(password)
+        account = accounts[name]
+        account.hash, account.failures, account.locked_until = _hasher.hash(password), 0, 0.0
+        self._save(accounts)
+
+    def set_role(self, name: str, role: str) -> None:
+        if role not in ROLES[1:]:
+            raise AccountError(f"Rôle inconnu « {role} ».")
+        accounts = self._existing(name)
+        accounts[name].role = role
+        self._save(accounts)
+
+    def remove(self, name: str) -> None:
+        accounts = self._existing(name)
+        del accounts[name]
+        self._save(accounts)
+
+    def unlock(self, name: str) -> None:
+        accounts = self._existing(name)
+        accounts[name].failures, accounts[name].locked_until = 0, 0.0
+        self._save(accounts)
+
+    def role_for_email(self, email: str) -> str | None:
+        """The role granted to an e-mail (for people signing in through OpenID Connect)."""
+        email = (email or "").strip().lower()
+        return next((a.role for a in self.load().values() if email and a.email == email), None)
+
+    def authenticate(self, name: str, password: str, *, now: float | None = None) -> Account:
+        """Return the account, or raise AccountError (same message for unknown name and wrong password)."""
+        now = time.time() if now is None else now
+        name = name.strip().lower()
+        accounts = self.load()
+        account = accounts.get(name)
+        if account is None:
+            _hasher.hash(password)  # same cost as a real check: timing says nothing
+            raise AccountError("Identifiant ou mot de passe incorrect.")
+        if account.locked_until > now:
+            minutes = int((account.locked_until - now) // 60) + 1
+            raise AccountError(f"Compte verrouillé après {MAX_FAILURES} essais : réessayez dans {minutes} min "
+                               "ou demandez à l'administration de le déverrouiller.")
+        try:
+            _hasher.verify(account.hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            account.failures += 1
+            if account.failures >= MAX_FAILURES:
+                account.locked_until = now + LOCK_MINUTES * 60
+                account.failures = 0
+            self._save(accounts)
+            raise AccountError("Identifiant ou mot de passe incorrect.") from None
+        if account.failures or account.locked_until:
+            account.failures, account.locked_until = 0, 0.0
+            self._save(accounts)
+        return account
+
+    def _existing(self, name: str) -> dict[str, Account]:
+        accounts = self.load()
+        if name not in accounts:
+            raise AccountError(f"Aucun compte « {name} ».")
+        return accounts
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"Mot de passe trop court : {MIN_PASSWORD} caractères au moins.")
