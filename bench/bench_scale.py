@@ -79,6 +79,8 @@ def measure(n: int, ref, territory, folder: Path) -> dict:
     row["filter"], result = median_time(lambda: apply_filter(actors, flt, ref, search=search), runs)
     view = MapView(layers=("qpv", "communes"), basemap="positron")
     row["map"], page = median_time(lambda: our_map(actors, ref, territory, view), runs)
+    # Of which: the fiches, compressed once per directory version (cached by the app).
+    row["fiches"], _ = median_time(lambda: fiche_blob(actors, ref), runs)
     row["map_mb"] = len(page.encode("utf-8")) / 1e6
     # A filter change in the app rebuilds only the actors' layer (the base map is kept).
     row["layer"], group = median_time(lambda: build_actor_layer(result.actors, ref, "type"), runs)
@@ -105,15 +107,13 @@ def measure(n: int, ref, territory, folder: Path) -> dict:
 
 
 def browser_times(path: Path) -> dict:
-    """Seconds from navigation to the first cluster and to the 16 QPV, cold then warm."""
+    """Seconds from navigation to the 16 QPV drawn and to the first cluster, cold then warm."""
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ServedApp
 
-    script = """() => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
-        const d = f && f.contentDocument; if (!d) return false;
-        return d.querySelector(SELECTOR) !== null; }"""
-    qpv = "'path.leaflet-interactive[stroke=\\"#D55E00\\"]'"
+    script = """(selector) => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
+        const d = f && f.contentDocument; return !!(d && d.querySelector(selector)); }"""
     out = {}
     with ServedApp({"RESEAUX_ACTORS": str(path)}) as app, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -121,16 +121,36 @@ def browser_times(path: Path) -> dict:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             start = time.perf_counter()
             page.goto(app.url + "/?couches=qpv,communes")
-            page.wait_for_function(script.replace("SELECTOR", qpv), timeout=300_000)
+            page.wait_for_function(script, arg='path.leaflet-interactive[stroke="#D55E00"]', timeout=300_000)
             qpv_time = time.perf_counter() - start
-            page.wait_for_function(script.replace("SELECTOR", "'.rx-cluster'"), timeout=300_000)
+            page.wait_for_function(script, arg=".rx-cluster", timeout=300_000)
             out[visit] = (time.perf_counter() - start, qpv_time)
             page.close()
         browser.close()
     return out
 
 
+def browser_section(sizes=(10_000, 100_000)) -> list[str]:
+    lines = ["## Dans le navigateur (Chromium headless, page « Carte », QPV et communes affichés)", "",
+             "| Acteurs | Visite | 16 QPV dessinés | Premier groupe d'acteurs visible |", "|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            path = Path(folder) / f"actors_{n}.csv"
+            path.write_bytes(encode_table(synthetic_table(n)))
+            for visit, (cluster, qpv) in browser_times(path).items():
+                lines.append(f"| {n:_} | {visit} | {qpv:.1f} s | {cluster:.1f} s |".replace("_", " "))
+                print(lines[-1], flush=True)
+    lines += ["", "« froid » : première visite après le démarrage du serveur (lecture et validation de "
+              "l'annuaire comprises) ; « chaud » : visite suivante (annuaire en cache)."]
+    return lines
+
+
 def main() -> None:
+    if "--navigateur" in sys.argv:  # only the browser part, appended to bench/results.md
+        lines = browser_section()
+        with open(ROOT / "bench" / "results.md", "a", encoding="utf-8") as handle:
+            handle.write("\n" + "\n".join(lines) + "\n")
+        return
     ref = load_referential(ROOT / "data" / "referentiel.csv")
     territory = load_territory()
     lines = [f"# Mesures — Réseaux à l'échelle\n\nMachine : {describe()}.\n",
@@ -138,7 +158,7 @@ def main() -> None:
              "Normandie selon leur population. Médianes de 5 passages (3 à 100 000 ; carte naïve : 3, et 1 "
              "à 100 000).\n",
              "| Acteurs | Fichier | Charger + valider | Filtre | Couche acteurs (changement de filtre, taille) | "
-             "Carte complète | Taille HTML | Plus proches | Couverture 2 644 communes | Couverture 16 QPV | "
+             "Carte complète (dont fiches) | Taille HTML | Plus proches | Couverture 2 644 communes | Couverture 16 QPV | "
              "Carte naïve | Taille naïve | Naïve / nous |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     rows = []
@@ -148,21 +168,11 @@ def main() -> None:
             rows.append(row)
             lines.append(
                 f"| {n:_} | {row['file_mb']:.1f} Mo | {row['load']:.2f} s | {row['filter'] * 1000:.0f} ms | "
-                f"{row['layer'] * 1000:.0f} ms, {row['layer_mb']:.1f} Mo | {row['map']:.2f} s | {row['map_mb']:.1f} Mo | "
+                f"{row['layer'] * 1000:.0f} ms, {row['layer_mb'] * 1000:.0f} ko | {row['map']:.2f} s ({row['fiches']:.2f} s) | {row['map_mb']:.1f} Mo | "
                 f"{row['nearest_ms']:.1f} ms | {row['cov_communes']:.2f} s | {row['cov_qpv'] * 1000:.0f} ms | "
                 f"{row['naive']:.1f} s | {row['naive_mb']:.1f} Mo | × {row['ratio']:.0f} |".replace("_", " "))
             print(lines[-1], flush=True)
-        lines += ["", "## Dans le navigateur (Chromium headless, page « Carte », QPV et communes affichés)", "",
-                  "| Acteurs | Visite | Premier groupe d'acteurs visible | 16 QPV dessinés |", "|---|---|---|---|"]
-        for row in rows:
-            if row["n"] < 10_000:
-                continue
-            times = browser_times(row["path"])
-            for visit, (cluster, qpv) in times.items():
-                lines.append(f"| {row['n']:_} | {visit} | {cluster:.1f} s | {qpv:.1f} s |".replace("_", " "))
-                print(lines[-1], flush=True)
-    lines += ["", "« froid » : première visite après le démarrage du serveur (lecture et validation de "
-              "l'annuaire comprises) ; « chaud » : visite suivante (annuaire en cache)."]
+    lines += ["", *browser_section()]
     (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

@@ -53,6 +53,7 @@ def synthetic_table(n: int, seed: int = 28) -> pd.DataFrame:
     table["longitude"] = [f"{v:.6f}" for v in lon]
     table["telephone"] = [f"02 61 91 {i % 100:02d} {(i // 100) % 100:02d}" for i in range(n)]
     table["fictif"] = "oui"
+    table["visibilite"] = "public"  # the browser benchmark runs as a visitor: show everything
     return table
 
 

@@ -17,6 +17,7 @@ from importlib import resources
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
@@ -183,7 +184,7 @@ def fiche_blob(actors: gpd.GeoDataFrame, referential: Referential) -> str:
     """
     data = json.dumps({"fields": [[kind, label] for _, kind, label in FICHE_FIELDS],
                        "fiches": _fiches(actors, referential)}, ensure_ascii=False, separators=(",", ":"))
-    return base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
+    return base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=3, mtime=0)).decode("ascii")
 
 
 def build_actor_layer(
@@ -248,20 +249,23 @@ def actor_payload(
 ) -> dict:
     """Return the compact data the browser needs: ``[lat, lon, colour, fiche row]`` and the colours."""
     column, category, _ = COLOR_BY[color_by]
-    palette = [referential.color(category, c) for c in referential.codes(category)] + [OTHER_COLOR]
-    position = {c: i for i, c in enumerate(referential.codes(category))}
-    preferred = set(highlight)
+    codes_in_order = referential.codes(category)
+    palette = [referential.color(category, c) for c in codes_in_order] + [OTHER_COLOR]
+    position = {c: i for i, c in enumerate(codes_in_order)}
+    other = len(palette) - 1
+    preferred = [c for c in highlight if c in position]
 
     def color_index(value) -> int:
-        codes = list(value) if isinstance(value, tuple | list) else ([value] if value else [])
-        codes = sorted(codes, key=lambda c: (c not in preferred, codes.index(c)))
-        return position.get(codes[0], len(palette) - 1) if codes else len(palette) - 1
+        if isinstance(value, tuple | list):
+            chosen = next((c for c in preferred if c in value), value[0] if value else None)
+            return position.get(chosen, other)
+        return position.get(value, other)
 
     rows = list(range(len(actors))) if rows is None else list(rows)
-    points = [
-        [round(geom.y, 5), round(geom.x, 5), color_index(value), row]
-        for geom, value, row in zip(actors.geometry, actors[column], rows, strict=True)
-    ]
+    lats = np.round(actors.geometry.y.to_numpy(), 5).tolist()
+    lons = np.round(actors.geometry.x.to_numpy(), 5).tolist()
+    colors = [color_index(v) for v in actors[column].tolist()]
+    points = [list(p) for p in zip(lats, lons, colors, rows, strict=True)]
     return {"points": points, "colors": palette}
 
 
@@ -431,11 +435,16 @@ def _fiches(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[str
             columns[column] = ["Fiche fictive (données de démonstration)" if v is True else ""
                                for v in _col(actors, "fictif", default=False)]
         elif column in _REFERENTIAL_FIELDS:
-            category = _REFERENTIAL_FIELDS[column]
-            columns[column] = [
-                ", ".join(referential.label(category, c) for c in (v if isinstance(v, tuple | list) else [v]) if c)
-                for v in _col(actors, column)
-            ]
+            labels = referential.labels(_REFERENTIAL_FIELDS[column])
+            joined: dict = {}  # the same combinations come back again and again
+
+            def label_of(value, labels=labels, joined=joined) -> str:
+                if value not in joined:
+                    codes = value if isinstance(value, tuple | list) else [value]
+                    joined[value] = ", ".join(labels.get(c, c) for c in codes if c)
+                return joined[value]
+
+            columns[column] = [label_of(v) for v in _col(actors, column)]
         else:
             columns[column] = [
                 ", ".join(v) if isinstance(v, tuple | list) else ("" if v is None or v != v else str(v))

@@ -50,8 +50,10 @@ class Referential:
 
     entries: dict[str, list[Entry]]
     _index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _by_code: dict[tuple[str, str], Entry] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        self._by_code = {(e.category, e.code): e for items in self.entries.values() for e in items}
         for category, items in self.entries.items():
             index: dict[str, str] = {}
             for entry in items:
@@ -63,10 +65,10 @@ class Referential:
         return [e.code for e in self.entries.get(category, [])]
 
     def entry(self, category: str, code: str) -> Entry:
-        for e in self.entries.get(category, []):
-            if e.code == code:
-                return e
-        raise KeyError(f"{category}:{code}")
+        try:
+            return self._by_code[(category, code)]
+        except KeyError:
+            raise KeyError(f"{category}:{code}") from None
 
     def label(self, category: str, code: str) -> str:
         try:
