@@ -1,0 +1,114 @@
+"""Hostile input: script strings in every field, formulas in exports, erasure, uploads."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from reseaux.directory import COLUMNS, load_directory
+from reseaux.exports import to_csv_bytes, to_xlsx_bytes
+from reseaux.privacy import ERASED, purge_actor
+from reseaux.store import DirectoryStore
+from tests.conftest import DATA, SCREENSHOTS, ServedApp, map_frame
+
+PAYLOADS = [line for line in (DATA / "xss.txt").read_text(encoding="utf-8").splitlines() if line]
+TEXT_FIELDS = ("nom", "structure", "description", "specialites", "langues", "adresse", "commune")
+
+
+def hostile_directory(path):
+    """One public structure per payload, near Rouen, the payload in every free-text field."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        for i, payload in enumerate(PAYLOADS):
+            row = dict.fromkeys(COLUMNS, "")
+            row.update({f: payload for f in TEXT_FIELDS})
+            row.update(id=f"x{i}", type="structure", thematiques="ivg", code_postal="76000",
+                       # a grid 5 to 6 km apart: every fiche stands alone on the map, no cluster
+                       latitude=f"{49.30 + (i // 4) * 0.05:.4f}", longitude=f"{0.95 + (i % 4) * 0.08:.4f}",
+                       site_web="javascript:alert(1)", email=payload, telephone="=1+1", fictif="oui",
+                       visibilite="public")
+            writer.writerow(row)
+
+
+def test_formulas_are_neutralised_in_csv_and_xlsx(tmp_path, referential):
+    path = tmp_path / "actors.csv"
+    path.write_text("id,nom,type,description,telephone\n"
+                    'a,=HYPERLINK("http://example.org";"x"),structure,+33 cmd,@SUM(1)\n'
+                    "b,-2+3,structure,normal,02 61 91 00 01\n", encoding="utf-8")
+    actors = load_directory(path, referential).actors
+    text = to_csv_bytes(actors).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "'+33 cmd" in text and "'-2+3" in text and "'@SUM(1)" in text
+    sheet = load_workbook(io.BytesIO(to_xlsx_bytes(actors))).active
+    values = [c.value for row in sheet.iter_rows(min_row=2) for c in row if c.value]
+    assert "'=HYPERLINK(\"http://example.org\";\"x\")" in values
+    assert not any(str(v).startswith(("=", "+", "@")) for v in values)
+    assert sheet["A2"].data_type == "s"
+
+
+def test_erasure_removes_a_fiche_from_file_backups_journal_and_cache(tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_bytes((DATA / "actors_small.csv").read_bytes())
+    store = DirectoryStore(path)
+    base = store.load()
+    changed = base.table.copy()
+    changed.loc[changed["id"] == "t1", "telephone"] = "02 61 91 00 42"
+    store.save(changed, base, who="Alice")  # a backup holding t1, a journal line naming her
+    from reseaux.geocoding import GeoCache, Match, address_key
+
+    cache = GeoCache(tmp_path / "cache.sqlite")
+    cache.put_many([(address_key(base.table.iloc[0].to_dict()), Match(49.4, 1.1, 0.9, "housenumber", "x"))])
+    cache.close()
+    report = purge_actor(store, "t1", "Alice", geocache=tmp_path / "cache.sqlite")
+    assert report.backups >= 1 and report.journal_entries >= 1 and report.cache_entries == 1
+    everything = path.read_text(encoding="utf-8") + "".join(b.read_text(encoding="utf-8") for b in store.list_backups())
+    everything += store.journal.read_text(encoding="utf-8")
+    assert "Camille Exemple" not in everything and "02 61 91 00 42" not in everything
+    assert ERASED in store.journal.read_text(encoding="utf-8")
+    assert store.read_journal()[-1]["action"] == "suppression définitive (RGPD)"
+    with pytest.raises(KeyError):
+        purge_actor(store, "t1", "Alice")
+
+
+@pytest.mark.browser
+def test_script_strings_show_as_text_everywhere(page, tmp_path):
+    path = tmp_path / "actors.csv"
+    hostile_directory(path)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with ServedApp({"RESEAUX_ACTORS": str(path), "RESEAUX_GEOCODER_URL": "http://127.0.0.1:9"}) as app:
+        page.goto(app.url + "/?couches=qpv")
+        frame = map_frame(page)
+        frame.locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(800)
+        assert frame.locator(".rx-pin").count() == len(PAYLOADS)
+        opened = 0
+        for index in range(frame.locator(".rx-pin").count()):
+            frame.locator(".rx-pin").nth(index).click(force=True)
+            fiche = frame.locator(".rx-fiche").last
+            fiche.wait_for(timeout=10_000)
+            title = fiche.locator(".rx-fiche-title").inner_text()
+            assert title in PAYLOADS
+            assert fiche.locator("img, svg, iframe, script, details, b").count() == 0
+            assert fiche.locator("a[href^='javascript']").count() == 0
+            opened += 1
+            frame.locator(".leaflet-popup-close-button").last.click()
+            frame.locator(".rx-fiche").first.wait_for(state="detached", timeout=5_000)
+        assert opened == len(PAYLOADS)
+        # « Trouver un partenaire »: the list is Markdown; the strings stay text there too.
+        page.goto(app.url + "/trouver?lat=49.42&lon=1.05&rayon=20&k=20")
+        page.get_by_text("partenaire(s) le(s) plus proche(s)").wait_for(timeout=60_000)
+        main = page.get_by_test_id("stMain")
+        texts = main.get_by_test_id("stMarkdownContainer")  # where the fiches' text is written
+        assert texts.count() > len(PAYLOADS)
+        # (the only svg allowed is Streamlit's own « link to heading » icon)
+        assert texts.locator("img, iframe, script, details, b, svg:not([aria-label='Link to heading'] svg)").count() == 0
+        assert main.locator("a[href^='javascript']").count() == 0
+        assert "<img src=x onerror=alert(1)>" in main.inner_text()
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "xss-trouver.png"), full_page=True)
+    assert dialogs == []

@@ -1,0 +1,42 @@
+"""Sign-in through OpenID Connect (st.login) against a real provider started on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from reseaux.accounts import AccountStore
+from tests.conftest import PASSWORD, SCREENSHOTS, ServedApp, free_port
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_in_with_the_organisation_account(page, tmp_path):
+    from oidc_provider_mock import run_server_in_thread
+
+    # An account file gives the coordinator role to this e-mail; other people get « membre ».
+    AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur", "coord@example.org")
+    with run_server_in_thread(port=free_port()) as provider:
+        issuer = f"http://localhost:{provider.server_port}"
+        app = ServedApp({"RESEAUX_ACCOUNTS": str(tmp_path / "comptes.json")},
+                        args=["--secrets.files", str(tmp_path / "secrets.toml")])
+        (tmp_path / "secrets.toml").write_text(
+            "[auth]\n"
+            f'redirect_uri = "{app.url}/oauth2callback"\n'
+            'cookie_secret = "un-secret-de-test-assez-long-pour-signer"\n'
+            'client_id = "reseaux-test"\n'
+            'client_secret = "secret-client-de-test"\n'
+            f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n', encoding="utf-8")
+        with app:
+            page.goto(app.url)
+            page.get_by_text("Se connecter (membres du réseau)").click()
+            page.get_by_role("button", name="Se connecter avec le compte de mon organisation").click()
+            page.wait_for_url(f"{issuer}/**", timeout=30_000)
+            page.locator("input[name=sub]").fill("coord@example.org")
+            page.get_by_role("button", name="Authorize").click()
+            page.get_by_text("Connecté·e : coord@example.org").wait_for(timeout=60_000)
+            assert "Coordination" in page.get_by_test_id("stSidebar").inner_text()
+            nav = page.get_by_test_id("stSidebarNav").inner_text()
+            assert "Annuaire" in nav and "Comptes" not in nav  # coordinator, not administrator
+            page.get_by_text("acteurs sur 185").wait_for(timeout=30_000)  # members see every fiche
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "connexion-oidc.png"))
