@@ -142,3 +142,21 @@ def test_session_timeout(monkeypatch, accounts_file):
 def test_wrong_password_is_said_in_french(monkeypatch, accounts_file):
     at = sign_in(app_test(), "membre", "pas le bon")
     assert any("Identifiant ou mot de passe incorrect" in e.value for e in at.sidebar.error)
+
+
+def test_a_visitor_view_keeps_fiches_and_map_rows_aligned(referential):
+    import base64
+    import gzip
+    import json
+
+    from reseaux.app_data import visible_view
+    from reseaux.mapview import actor_payload
+
+    full = load_actors(ROOT / "data" / "actors.csv", referential)
+    view = visible_view(full, "visiteur", "public")
+    fiches = json.loads(gzip.decompress(base64.b64decode(view.fiches(referential))))["fiches"]
+    actors = view.directory.actors
+    payload = actor_payload(actors, referential, "type", rows=actors.index.tolist())
+    for (_, _, _, row), name in zip(payload["points"], actors["nom"], strict=True):
+        assert fiches[row][0] == name  # the popup of each point is that actor's own fiche
+    assert len(view.search) == len(actors) and view.facets.size == len(actors)

@@ -105,3 +105,15 @@ def test_without_says_which_facet_to_drop(referential):
     flt = ActorFilter(themes=("ivg",), types=("aller_vers",))
     assert ids(apply_filter(actors(), flt, referential)) == []
     assert ids(apply_filter(actors(), flt.without("types"), referential)) == ["a", "b"]
+
+
+def test_facet_index_gives_the_same_answers(referential):
+    from reseaux.filters import FacetIndex
+
+    frame = actors()
+    index = FacetIndex.build(frame)
+    for flt in (ActorFilter(themes=("ivg", "contraception")), ActorFilter(modalites=("sans_rdv", "gratuit")),
+                ActorFilter(types=("structure",), publics=("jeunes", "femmes")), ActorFilter(themes=("vif",))):
+        with_index = apply_filter(frame, flt, referential, facets=index)
+        without = apply_filter(frame, flt, referential)
+        assert ids(with_index) == ids(without)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from reseaux import config
 from reseaux.directory import Directory, load_directory
-from reseaux.filters import search_text
+from reseaux.filters import FacetIndex, search_text
 from reseaux.layers import LayerSpec, load_layers, load_registry
 from reseaux.referential import Referential, load_referential
 
@@ -43,6 +43,14 @@ class Actors:
     directory: Directory
     search: pd.Series
     _fiches: str | None = None
+    _facets: FacetIndex | None = None
+
+    @property
+    def facets(self) -> FacetIndex:
+        """Masks per referential code, built once per loaded version (fast filter changes)."""
+        if self._facets is None:
+            self._facets = FacetIndex.build(self.directory.actors)
+        return self._facets
 
     def fiches(self, referential: Referential) -> str:
         """The fiche blob of the whole directory, computed once per loaded version."""
@@ -91,3 +99,14 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
     """Load and validate the directory; raises DirectoryError when it cannot be read at all."""
     directory = load_directory(path or config.path("actors"), referential)
     return Actors(directory=directory, search=search_text(directory.actors))
+
+
+def visible_view(full: Actors, role: str, visitors: str) -> Actors:
+    """The part of ``full`` that ``role`` may see, as its own :class:`Actors` (rows renumbered
+    0..n-1, so fiches, facets and map rows all refer to the same positions)."""
+    from reseaux.access import visible_actors
+
+    shown = visible_actors(full.directory.actors, role, visitors)
+    # Rows kept aside and problems hold raw rows of people: not for those who cannot see them all.
+    directory = Directory(actors=shown.reset_index(drop=True), rejected=full.directory.rejected.iloc[0:0], issues=[])
+    return Actors(directory=directory, search=full.search[shown.index].reset_index(drop=True))

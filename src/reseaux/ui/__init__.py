@@ -14,10 +14,10 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
-from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory
+from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
 from reseaux.assets import MissingAssetsError
-from reseaux.access import can, visible_actors
-from reseaux.directory import Directory, DirectoryError, to_table
+from reseaux.access import can
+from reseaux.directory import DirectoryError, to_table
 from reseaux.exports import to_csv_bytes
 from reseaux.filters import FACETS, ActorFilter, FilterResult, apply_filter
 from reseaux.layers import RegistryError
@@ -60,11 +60,7 @@ def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a s
 
 @st.cache_resource(show_spinner=False)
 def _visible(path: str, mtime: float, role: str, visitors: str) -> Actors:  # one cached view per role
-    full = _actors(path, mtime)
-    shown = visible_actors(full.directory.actors, role, visitors)
-    # Rows kept aside and problems hold raw rows of people: not for those who cannot see them all.
-    directory = Directory(actors=shown, rejected=full.directory.rejected.iloc[0:0], issues=[])
-    return Actors(directory=directory, search=full.search[shown.index])
+    return visible_view(_actors(path, mtime), role, visitors)
 
 
 def actors() -> Actors:
@@ -183,7 +179,7 @@ def _facet_widget(ref: Referential, facet: str) -> list[str]:
 def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) -> FilterResult:
     return apply_filter(
         acts.directory.actors, flt, ref, perimeters=terr.layers, commune_epci=terr.commune_epci,
-        place_names=terr.place_names, search=acts.search,
+        place_names=terr.place_names, search=acts.search, facets=acts.facets,
     )
 
 
