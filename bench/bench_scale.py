@@ -28,7 +28,7 @@ from bench.synthetic import synthetic_table  # noqa: E402
 from reseaux.app_data import load_territory  # noqa: E402
 from reseaux.coverage import PreparedLayer, actor_points, coverage_table  # noqa: E402
 from reseaux.directory import load_directory  # noqa: E402
-from reseaux.filters import ActorFilter, apply_filter, search_text  # noqa: E402
+from reseaux.filters import ActorFilter, FacetIndex, apply_filter, search_text  # noqa: E402
 from reseaux.mapview import MapView, build_actor_layer, build_base_map, fiche_blob, legend_codes  # noqa: E402
 from reseaux.proximity import ProximityIndex, nearest  # noqa: E402
 from reseaux.referential import load_referential  # noqa: E402
@@ -74,9 +74,10 @@ def measure(n: int, ref, territory, folder: Path) -> dict:
     row["load"], directory = median_time(lambda: load_directory(path, ref), runs)
     actors = directory.actors
     search = search_text(actors)
+    facets = FacetIndex.build(actors)  # once per directory version, like the search text
     # A typical change: one theme and one modality (about a tenth of the actors stay).
     flt = ActorFilter(themes=("ivg",), modalites=("gratuit",))
-    row["filter"], result = median_time(lambda: apply_filter(actors, flt, ref, search=search), runs)
+    row["filter"], result = median_time(lambda: apply_filter(actors, flt, ref, search=search, facets=facets), runs)
     view = MapView(layers=("qpv", "communes"), basemap="positron")
     row["map"], page = median_time(lambda: our_map(actors, ref, territory, view), runs)
     # Of which: the fiches, compressed once per directory version (cached by the app).

@@ -11,13 +11,21 @@ from reseaux.directory import DirectoryError, load_directory
 from reseaux.referential import load_referential
 
 
-def _check(args: argparse.Namespace) -> int:
+def _load(file: str, referential_path: str):
+    """(referential, directory), or None after saying why in French on stderr."""
     try:
-        referential = load_referential(Path(args.referential))
-        directory = load_directory(Path(args.file), referential)
+        referential = load_referential(Path(referential_path))
+        return referential, load_directory(Path(file), referential)
     except (DirectoryError, ValueError) as exc:
-        print(f"{args.file} : {exc}", file=sys.stderr)
+        print(f"{file} : {exc}", file=sys.stderr)
+        return None
+
+
+def _check(args: argparse.Namespace) -> int:
+    loaded = _load(args.file, args.referential)
+    if loaded is None:
         return 1
+    _, directory = loaded
     for issue in directory.issues:
         print(f"{args.file}:{issue.severity}: {issue}")
     n_rows = len(directory.actors) + len(directory.rejected)
@@ -62,12 +70,10 @@ def _nearest(args: argparse.Namespace) -> int:
     from reseaux.filters import ActorFilter
     from reseaux.proximity import ProximityIndex, nearest
 
-    try:
-        referential = load_referential(Path(args.referential))
-        directory = load_directory(Path(args.actors), referential)
-    except (DirectoryError, ValueError) as exc:
-        print(f"{args.actors} : {exc}", file=sys.stderr)
+    loaded = _load(args.actors, args.referential)
+    if loaded is None:
         return 1
+    referential, directory = loaded
     unknown = [t for t in args.theme if t not in referential.codes("thematique")]
     unknown += [p for p in args.profession if p not in referential.codes("profession")]
     if unknown:
@@ -91,12 +97,16 @@ def _coverage(args: argparse.Namespace) -> int:
     from reseaux.coverage import PreparedLayer, actor_points, coverage_table, summary_sentence
     from reseaux.filters import ActorFilter, apply_filter
 
+    loaded = _load(args.actors, args.referential)
+    if loaded is None:
+        return 1
+    referential, directory = loaded
+    from reseaux.layers import RegistryError
+
     try:
-        referential = load_referential(Path(args.referential))
-        directory = load_directory(Path(args.actors), referential)
         territory = load_territory()
-    except (DirectoryError, ValueError) as exc:
-        print(f"{exc}", file=sys.stderr)
+    except RegistryError as exc:
+        print(str(exc), file=sys.stderr)
         return 1
     if args.layer not in territory.layers:
         print(f"couche inconnue « {args.layer} » : choisissez parmi {', '.join(territory.layers)}", file=sys.stderr)
