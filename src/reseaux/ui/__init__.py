@@ -205,6 +205,9 @@ def header(acts: Actors, result: FilterResult) -> None:
                         "(géocodeur injoignable ou adresse introuvable)")
     if problems:
         st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon=":material/warning:")
+    if not can(auth.current()[0], "voir_toutes_les_fiches"):
+        st.caption("Vue publique : structures, actions d'aller-vers, points de distribution et professionnel·les "
+                   "ayant accepté une fiche publique. Les membres du réseau se connectent pour voir toutes les fiches.")
     shown = result.actors
     placed = int(shown.geometry.notna().sum())
     st.markdown(f"**{len(shown)} acteurs sur {len(directory.actors)}** · {result.sentence}"
