@@ -167,7 +167,7 @@ def build_base_map(
     if not center:
         fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
     shown = [by_id[i] for i in view.layers if i in by_id]
-    fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
+    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
     Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
     _Attribution(shown).add_to(fmap)
     if fiches is not None:
@@ -340,7 +340,7 @@ class ActorCluster(JSCSSMixin, MacroElement):
         self._name = "ActorCluster"
         self.default_js = local(CLUSTER_JS)
         self.default_css = local(CLUSTER_CSS)
-        self.js_source = _read("actors_layer.js")
+        self.js_source = asset_text("actors_layer.js")
         self.payload_json = _script_json(payload)
         self.count = len(payload["points"])
 
@@ -463,7 +463,7 @@ def _script_json(value) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _read(name: str) -> str:
+def asset_text(name: str) -> str:
     return resources.files("reseaux").joinpath(name).read_text(encoding="utf-8")
 
 
@@ -507,51 +507,7 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
             ).add_to(fmap)
         points = [[r.geometry.y, r.geometry.x] for r in shown.itertuples()] + ([list(origin)] if origin else [])
         fmap.fit_bounds(points, padding=(30, 30))
-    fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
-    use_local_assets(fmap)
-    return fmap
-
-
-#: Viridis, 5 classes: ordered, readable by colour-blind people and in greyscale.
-SEQUENTIAL = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
-GAP_STYLE = {"fillColor": "#ffffff", "fillOpacity": 0.85, "color": "#000000", "weight": 3, "dashArray": "6 4"}
-
-
-def build_coverage_map(layer: gpd.GeoDataFrame, table: pd.DataFrame, measure: str, measure_label: str,
-                       breaks: Sequence[float], bounds: tuple[float, float, float, float],
-                       *, gap_label: str, basemap: str = "positron") -> folium.Map:
-    """A choropleth of ``measure`` over ``layer`` (WGS84), gaps drawn white with a thick dashed edge.
-
-    ``table`` is aligned with ``layer`` (one row per perimeter, see coverage.coverage_table);
-    ``breaks`` are the class limits (n + 1 values for n classes).
-    """
-    total = layer.total_bounds if len(layer) else bounds
-    fmap = folium.Map(location=[(total[1] + total[3]) / 2, (total[0] + total[2]) / 2],
-                      zoom_start=zoom_for_bounds(total), tiles=None, control_scale=True, zoom_snap=0.25)
-    tiles = BASEMAPS.get(basemap)
-    if tiles is not None:
-        folium.TileLayer(tiles.url, attr=tiles.attribution, name=tiles.label, max_zoom=19).add_to(fmap)
-    data = layer[["code", "nom", "geometry"]].copy()
-    data["nom"] = data["nom"].map(html.escape)
-    data["code"] = data["code"].map(html.escape)
-    values = table[measure].to_numpy(dtype=float)
-    data["rx_value"] = [("—" if v != v else f"{v:g}") for v in values]
-    data["rx_within"] = table["n_within"].to_numpy()
-    data["rx_style"] = [
-        json.dumps(GAP_STYLE if gap else {"fillColor": _class_color(v, breaks), "fillOpacity": 0.75,
-                                          "color": "#333333", "weight": 1})
-        for v, gap in zip(values, table["gap"], strict=True)
-    ]
-    folium.GeoJson(
-        data,
-        name=measure_label,
-        style_function=lambda feature: json.loads(feature["properties"]["rx_style"]),
-        highlight_function=lambda _feature: {"weight": 4},
-        tooltip=folium.GeoJsonTooltip(fields=["nom", "code", "rx_value", "rx_within"],
-                                      aliases=["Nom", "Code", measure_label, "Acteurs à distance"]),
-    ).add_to(fmap)
-    fmap.get_root().header.add_child(Element(f"<style>{_read('map.css')}</style>"), name="rx_css")
-    Legend(coverage_legend_html(measure_label, breaks, gap_label)).add_to(fmap)
+    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
     use_local_assets(fmap)
     return fmap
 
@@ -573,27 +529,3 @@ def zoom_for_bounds(bounds: Sequence[float], width_px: int = 820, height_px: int
     span_y = max(mercator_y(maxy) - mercator_y(miny), 1e-6) / (2 * math.pi)
     zoom = min(math.log2(width_px / 256 / span_x), math.log2(height_px / 256 / span_y))
     return max(1.0, min(18.0, math.floor(zoom * 4) / 4))
-
-
-def _class_color(value: float, breaks: Sequence[float]) -> str:
-    if value != value:  # NaN: no value (population unknown…)
-        return "#bdbdbd"
-    for index in range(1, len(breaks)):
-        if value <= breaks[index]:
-            return SEQUENTIAL[min(index - 1, len(SEQUENTIAL) - 1)]
-    return SEQUENTIAL[min(len(breaks) - 2, len(SEQUENTIAL) - 1)]
-
-
-def coverage_legend_html(title: str, breaks: Sequence[float], gap_label: str) -> str:
-    parts = ['<div class="rx-legend">', f"<h4>{html.escape(title)}</h4>"]
-    for index in range(1, len(breaks)):
-        low, high = breaks[index - 1], breaks[index]
-        color = SEQUENTIAL[min(index - 1, len(SEQUENTIAL) - 1)]
-        text = f"≤ {high:g}" if index == 1 else f"> {low:g} à {high:g}"
-        parts.append(f'<div class="rx-item"><span class="rx-swatch" style="background:{color};border-color:#333"></span>'
-                     f"{text}</div>")
-    parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000"></span>'
-                 f"<b>{html.escape(gap_label)}</b></div>")
-    parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333"></span>'
-                 "sans valeur (population inconnue)</div></div>")
-    return "".join(parts)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -12,7 +11,7 @@ from reseaux.coverage import (LABELS, MEASURES, PreparedLayer, actor_points, cla
                               outreach_zones, summary_sentence, theme_matrix)
 from reseaux.exports import neutralize_formulas, write_table_xlsx
 from reseaux.filters import FACETS, ActorFilter, apply_filter
-from reseaux.mapview import build_coverage_map
+from reseaux.choropleth import build_coverage_map
 from reseaux.referential import Referential
 from reseaux.ui import FACET_LABELS
 
