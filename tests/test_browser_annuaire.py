@@ -49,7 +49,7 @@ def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, tmp_path):
         page.keyboard.press("Enter")
         page.get_by_role("tab", name="Importer").click()
         page.locator("input[type=file]").set_input_files(str(upload))
-        page.get_by_text("2 ligne(s) lue(s)").wait_for(timeout=30_000)
+        page.get_by_text("2 ligne(s) lue(s)").wait_for(timeout=60_000)
         page.screenshot(path=str(SCREENSHOTS / "annuaire-import.png"), full_page=True)
         page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)").click()
         page.get_by_text("2 modification(s) en attente").wait_for(timeout=30_000)

@@ -86,22 +86,17 @@ function rxActorCluster(payload, options) {
     var p = payload.points[i];
     var marker = L.marker([p[0], p[1]], {icon: icons[p[2]], keyboard: false});
     marker.rxRow = p[3];
+    marker.bindPopup("Chargement de la fiche…", {maxWidth: 340});
+    marker.on("popupopen", function (event) {
+      var row = event.target.rxRow;
+      rxLoadFiches().then(function (data) {
+        event.popup.setContent(rxFiche(data.fiches[row], data.fields));
+      }, function () {
+        event.popup.setContent("Fiche indisponible.");
+      });
+    });
     markers[i] = marker;
   }
-  // One handler for the whole layer, and a popup made on click: no Popup object per actor.
-  cluster.on("click", function (event) {
-    var marker = event.layer;
-    if (marker.rxRow === undefined) return;
-    var popup = L.popup({maxWidth: 340, offset: [0, -8]})
-      .setLatLng(marker.getLatLng())
-      .setContent("Chargement de la fiche…")
-      .openOn(cluster._map);
-    rxLoadFiches().then(function (data) {
-      popup.setContent(rxFiche(data.fiches[marker.rxRow], data.fields));
-    }, function () {
-      popup.setContent("Fiche indisponible.");
-    });
-  });
   cluster.addLayers(markers);
   return cluster;
 }
