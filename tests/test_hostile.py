@@ -112,3 +112,14 @@ def test_script_strings_show_as_text_everywhere(page, tmp_path):
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "xss-trouver.png"), full_page=True)
     assert dialogs == []
+
+
+def test_any_exported_table_neutralises_formulas():
+    import pandas as pd
+
+    from reseaux.exports import table_csv_bytes, table_xlsx_bytes
+
+    table = pd.DataFrame({"nom": ["=CMD()", "Quartier Saint-Julien"], "code": ["+1", "QN07627N"]})
+    assert "'=CMD()" in table_csv_bytes(table).decode("utf-8-sig")
+    sheet = load_workbook(io.BytesIO(table_xlsx_bytes(table, "Périmètres"))).active
+    assert [c.value for c in sheet[2]] == ["'=CMD()", "'+1"]

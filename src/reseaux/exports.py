@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from reseaux.directory import to_table
 
@@ -20,10 +21,32 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
 
 
+def table_csv_bytes(table: pd.DataFrame) -> bytes:
+    """Any table as CSV for Excel in French: UTF-8 with BOM, ``;``, formulas neutralised."""
+    return neutralize_formulas(table).to_csv(index=False, sep=";").encode("utf-8-sig")
+
+
+def table_xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
+    """Any table as an Excel workbook: one sheet, formulas neutralised, readable column widths."""
+    buffer = io.BytesIO()
+    table = neutralize_formulas(table)
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, sheet_name=sheet)
+        columns = writer.sheets[sheet].column_dimensions
+        for i, column in enumerate(table.columns, start=1):
+            width = max([len(str(column)), *table[column].astype(str).str.len().head(200).tolist()])
+            columns[get_column_letter(i)].width = min(max(width + 2, 8), 50)
+    return buffer.getvalue()
+
+
 def to_csv_bytes(actors: pd.DataFrame) -> bytes:
-    """Return ``actors`` as CSV for Excel in French: UTF-8 with BOM, ``;`` separator."""
-    table = neutralize_formulas(to_table(actors))
-    return table.to_csv(index=False, sep=";").encode("utf-8-sig")
+    """The actors as the directory file holds them, as CSV for Excel in French."""
+    return table_csv_bytes(to_table(actors))
+
+
+def to_xlsx_bytes(actors: pd.DataFrame, sheet: str = "Annuaire") -> bytes:
+    """The actors as the directory file holds them, as an Excel workbook."""
+    return table_xlsx_bytes(to_table(actors), sheet)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -41,36 +64,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def to_xlsx_bytes(actors: pd.DataFrame, sheet: str = "Annuaire") -> bytes:
-    """Return ``actors`` as an Excel workbook (formulas neutralised, one sheet)."""
-    buffer = io.BytesIO()
-    table = neutralize_formulas(to_table(actors))
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name=sheet)
-        columns = writer.sheets[sheet].column_dimensions
-        for i, column in enumerate(table.columns, start=1):
-            width = max([len(str(column)), *table[column].astype(str).str.len().head(200).tolist()] or [8])
-            columns[_letter(i)].width = min(max(width + 2, 8), 50)
-    return buffer.getvalue()
-
-
 def to_geojson_bytes(actors: gpd.GeoDataFrame) -> bytes:
     """Return the actors that have a position as GeoJSON (WGS84), multi-values joined by |."""
     placed = actors[actors.geometry.notna()]
     table = to_table(placed)
     frame = gpd.GeoDataFrame(table, geometry=placed.geometry.values, crs="EPSG:4326")
     return frame.to_json(ensure_ascii=False, drop_id=True).encode("utf-8")
-
-
-def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index)
-
-
-def write_table_xlsx(table: pd.DataFrame, sheet: str) -> bytes:
-    """Any table as an Excel workbook (formulas neutralised)."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        neutralize_formulas(table).to_excel(writer, index=False, sheet_name=sheet)
-    return buffer.getvalue()

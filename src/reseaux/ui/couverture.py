@@ -9,7 +9,7 @@ from streamlit_folium import st_folium
 from reseaux.app_data import Actors, Territory
 from reseaux.coverage import (LABELS, MEASURES, PreparedLayer, actor_points, classes, coverage_table,
                               outreach_zones, summary_sentence, theme_matrix)
-from reseaux.exports import neutralize_formulas, write_table_xlsx
+from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import FACETS, ActorFilter, apply_filter
 from reseaux.choropleth import build_coverage_map
 from reseaux.referential import Referential
@@ -84,9 +84,9 @@ def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: 
     st.dataframe(readable, hide_index=True, width="stretch", height=360)
     cols = st.columns(2)
     cols[0].download_button("Télécharger (CSV pour Excel)",
-                            neutralize_formulas(readable).to_csv(index=False, sep=";").encode("utf-8-sig"),
+                            table_csv_bytes(readable),
                             f"couverture_{layer_id}.csv", "text/csv", key="cv_csv")
-    cols[1].download_button("Télécharger (Excel)", write_table_xlsx(readable, "Couverture"),
+    cols[1].download_button("Télécharger (Excel)", table_xlsx_bytes(readable, "Couverture"),
                             f"couverture_{layer_id}.xlsx",
                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="cv_xlsx")
     matrix_chart(ref, layer, acts, distance, len(table))

@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 from reseaux import config
 from reseaux.app_data import Actors, Territory
 from reseaux.export_map import ChromiumMissing, alt_text, render_png, standalone_html
-from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, write_table_xlsx
+from reseaux.exports import table_csv_bytes, table_xlsx_bytes, to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.filters import ActorFilter, FilterResult
 from reseaux.mapview import MapView, build_actor_layer, build_base_map, build_map, legend_codes
 from reseaux.referential import Referential
@@ -189,9 +189,9 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, view: MapVi
         perimeters = pd.concat(frames, ignore_index=True)
         table = perimeters.drop(columns="geometry")
         cols = st.columns(3)
-        cols[0].download_button("Périmètres (CSV)", table.to_csv(index=False, sep=";").encode("utf-8-sig"),
+        cols[0].download_button("Périmètres (CSV)", table_csv_bytes(table),
                                 "perimetres.csv", "text/csv", key="pr_p_csv")
-        cols[1].download_button("Périmètres (Excel)", write_table_xlsx(table, "Périmètres"), "perimetres.xlsx",
+        cols[1].download_button("Périmètres (Excel)", table_xlsx_bytes(table, "Périmètres"), "perimetres.xlsx",
                                 key="pr_p_xlsx")
         cols[2].download_button("Périmètres (GeoJSON)", perimeters.to_json(drop_id=True).encode("utf-8"),
                                 "perimetres.geojson", "application/geo+json", key="pr_p_geojson")
