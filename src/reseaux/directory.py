@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 from rapidfuzz import process
 
+from reseaux.access import DEFAULT_VISIBILITY, VISIBILITY_VALUES
 from reseaux.referential import CATEGORIES, UNKNOWN, Referential
 from reseaux.text import normalize, split_cell
 
@@ -389,13 +390,13 @@ class _RowValidator:
         issues.extend(self._check_position(record, line))
         issues.extend(self._check_contacts(record, line))
         issues.extend(self._check_geocoding(record, line))
-        visibility = normalize(record["visibilite"]) or "membres"
+        visibility = normalize(record["visibilite"]) or DEFAULT_VISIBILITY
         if visibility in ("membre", "prive", "privee", "reserve", "reservee"):
-            visibility = "membres"
-        if visibility not in ("public", "membres"):
+            visibility = DEFAULT_VISIBILITY
+        if visibility not in VISIBILITY_VALUES:
             issues.append(Issue(line, "visibilite", record["visibilite"],
                                 "valeur attendue : public ou membres ; la fiche reste réservée aux membres", WARNING))
-            visibility = "membres"
+            visibility = DEFAULT_VISIBILITY
         record["visibilite"] = visibility
         record["date_maj"], found = self._parse_date(record["date_maj"], line)
         issues.extend(found)

@@ -31,8 +31,6 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 
 from reseaux.text import normalize
 
-SOURCES = ("ban", "cache", "commune", "manuel")
-RESULT_COLUMNS = ("geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
 COMMUNE_SCORE = 0.1
 DEFAULT_MIN_SCORE = 0.5
 BATCH_SIZE = 500

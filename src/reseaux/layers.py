@@ -108,10 +108,6 @@ def load_layer(spec: LayerSpec, geo_dir: Path, communes: gpd.GeoDataFrame | None
     return frame
 
 
-def example_specs(specs: list[LayerSpec]) -> list[LayerSpec]:
-    return [s for s in specs if s.example]
-
-
 # --- private helpers -------------------------------------------------------------------------
 
 

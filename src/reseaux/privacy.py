@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reseaux.exports import write_atomic
 from reseaux.geocoding import GeoCache, address_key
-from reseaux.store import DirectoryStore, encode_table
+from reseaux.store import DirectoryStore, encode_table, snapshot
 
 ERASED = "[effacé à la demande de la personne]"
 
@@ -39,10 +39,10 @@ def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Pat
                action="suppression définitive (RGPD)")
     backups = 0
     for backup in store.list_backups():
-        snapshot = store._snapshot(backup.read_bytes())
-        kept = snapshot.table[snapshot.table["id"].astype(str) != actor_id]
-        if len(kept) != len(snapshot.table):
-            write_atomic(backup, encode_table(kept, snapshot.delimiter, snapshot.encoding))
+        old = snapshot(backup.read_bytes())
+        kept = old.table[old.table["id"].astype(str) != actor_id]
+        if len(kept) != len(old.table):
+            write_atomic(backup, encode_table(kept, old.delimiter, old.encoding))
             backups += 1
     entries = _scrub_journal(store.journal, actor_id)
     cache_entries = 0

@@ -74,6 +74,12 @@ class ConflictError(Exception):
         )
 
 
+def snapshot(data: bytes) -> Snapshot:
+    """The table, version and format of a directory file's bytes (the file, or a backup)."""
+    rows, encoding, delimiter = read_table(data)
+    return Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
+
+
 def version_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -93,16 +99,12 @@ class DirectoryStore:
 
     def load(self) -> Snapshot:
         """Read the file as it is now. Raises DirectoryError when it cannot be read."""
-        return self._snapshot(self.path.read_bytes())
+        return snapshot(self.path.read_bytes())
 
     def current_version(self) -> str:
         """The version (hash) of the file on disk now, ``""`` when it is missing."""
         return version_of(self.path.read_bytes()) if self.path.exists() else ""
 
-    @staticmethod
-    def _snapshot(data: bytes) -> Snapshot:
-        rows, encoding, delimiter = read_table(data)
-        return Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
 
     # -- writing --
 
@@ -115,7 +117,7 @@ class DirectoryStore:
             table = stamp_changes(base.table, table)
         changes = diff(base.table, table)
         with self._locked():
-            current = self._snapshot(self.path.read_bytes()) if self.path.exists() else None
+            current = snapshot(self.path.read_bytes()) if self.path.exists() else None
             if current is not None and current.version != base.version:
                 raise ConflictError(diff(base.table, current.table), current)
             data = encode_table(table, base.delimiter, base.encoding)
@@ -133,7 +135,7 @@ class DirectoryStore:
 
     def restore(self, backup: Path, base: Snapshot, who: str) -> Snapshot:
         """Make ``backup`` the current file (the current one is backed up first)."""
-        old = self._snapshot(Path(backup).read_bytes())
+        old = snapshot(Path(backup).read_bytes())
         return self.save(old.table, base, who, action=f"restauration de {Path(backup).name}")
 
     def read_journal(self) -> list[dict]:
