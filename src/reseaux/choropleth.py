@@ -14,10 +14,9 @@ from collections.abc import Sequence
 import folium
 import geopandas as gpd
 import pandas as pd
-from branca.element import Element
 
 from reseaux.assets import use_local_assets
-from reseaux.mapview import BASEMAPS, Legend, asset_text, zoom_for_bounds
+from reseaux.mapview import Legend, bounds_center, simple_map, zoom_for_bounds
 
 #: Viridis, 5 classes: ordered, readable by colour-blind people and in greyscale.
 SEQUENTIAL = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
@@ -33,11 +32,7 @@ def build_coverage_map(layer: gpd.GeoDataFrame, table: pd.DataFrame, measure: st
     ``breaks`` are the class limits (n + 1 values for n classes).
     """
     total = layer.total_bounds if len(layer) else bounds
-    fmap = folium.Map(location=[(total[1] + total[3]) / 2, (total[0] + total[2]) / 2],
-                      zoom_start=zoom_for_bounds(total), tiles=None, control_scale=True, zoom_snap=0.25)
-    tiles = BASEMAPS.get(basemap)
-    if tiles is not None:
-        folium.TileLayer(tiles.url, attr=tiles.attribution, name=tiles.label, max_zoom=19).add_to(fmap)
+    fmap = simple_map(bounds_center(total), zoom_for_bounds(total), basemap=basemap, zoom_snap=0.25)
     data = layer[["code", "nom", "geometry"]].copy()
     data["nom"] = data["nom"].map(html.escape)
     data["code"] = data["code"].map(html.escape)
@@ -57,7 +52,6 @@ def build_coverage_map(layer: gpd.GeoDataFrame, table: pd.DataFrame, measure: st
         tooltip=folium.GeoJsonTooltip(fields=["nom", "code", "rx_value", "rx_within"],
                                       aliases=["Nom", "Code", measure_label, "Acteurs à distance"]),
     ).add_to(fmap)
-    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
     Legend(coverage_legend_html(measure_label, breaks, gap_label)).add_to(fmap)
     use_local_assets(fmap)
     return fmap

@@ -467,13 +467,28 @@ def asset_text(name: str) -> str:
     return resources.files("reseaux").joinpath(name).read_text(encoding="utf-8")
 
 
-def position_picker(lat: float, lon: float, *, home: tuple[float, float] = (49.4431, 1.0993)) -> folium.Map:
-    """A small map to move one fiche: centred on its position (a marker) or on the home city."""
+def simple_map(center: Sequence[float], zoom: float, *, basemap: str = "osmfr", **options) -> folium.Map:
+    """A map with one base map and the project's styles, for the single-purpose maps
+    (position picker, search, coverage). Callers finish with :func:`use_local_assets`."""
+    fmap = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True, **options)
+    tiles = BASEMAPS.get(basemap)
+    if tiles is not None:
+        folium.TileLayer(tiles.url, attr=tiles.attribution, name=tiles.label, max_zoom=19).add_to(fmap)
+    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
+    return fmap
+
+
+def bounds_center(bounds: Sequence[float]) -> list[float]:
+    """[lat, lon] of the middle of (min lon, min lat, max lon, max lat)."""
+    minx, miny, maxx, maxy = bounds
+    return [(miny + maxy) / 2, (minx + maxx) / 2]
+
+
+def position_picker(lat: float, lon: float, bounds: tuple[float, float, float, float]) -> folium.Map:
+    """A small map to move one fiche: centred on its position (a marker) or on the home territory."""
     placed = lat == lat and lon == lon and lat is not None and lon is not None
-    fmap = folium.Map(location=[lat, lon] if placed else list(home), zoom_start=16 if placed else 12,
-                      tiles=None, control_scale=True)
-    basemap = BASEMAPS["osmfr"]
-    folium.TileLayer(basemap.url, attr=basemap.attribution, name=basemap.label, max_zoom=19).add_to(fmap)
+    fmap = simple_map([lat, lon] if placed else bounds_center(bounds),
+                      16 if placed else zoom_for_bounds(bounds, 600, 320))
     if placed:
         folium.CircleMarker([lat, lon], radius=8, color="#7B2D8E", fill=True, fill_opacity=0.8,
                             tooltip="Position actuelle").add_to(fmap)
@@ -487,11 +502,7 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
 
     At most a few dozen results, so each is its own marker with its number (as in the list).
     """
-    minx, miny, maxx, maxy = bounds
-    center = list(origin) if origin else [(miny + maxy) / 2, (minx + maxx) / 2]
-    fmap = folium.Map(location=center, zoom_start=13 if origin else 11, tiles=None, control_scale=True)
-    basemap = BASEMAPS["osmfr"]
-    folium.TileLayer(basemap.url, attr=basemap.attribution, name=basemap.label, max_zoom=19).add_to(fmap)
+    fmap = simple_map(list(origin) if origin else bounds_center(bounds), 13 if origin else zoom_for_bounds(bounds))
     if origin:
         folium.Circle(origin, radius=radius_km * 1000, color="#7B2D8E", weight=2, fill=True,
                       fill_opacity=0.05).add_to(fmap)
@@ -507,7 +518,6 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
             ).add_to(fmap)
         points = [[r.geometry.y, r.geometry.x] for r in shown.itertuples()] + ([list(origin)] if origin else [])
         fmap.fit_bounds(points, padding=(30, 30))
-    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
     use_local_assets(fmap)
     return fmap
 

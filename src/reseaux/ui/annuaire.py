@@ -219,7 +219,9 @@ def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
     with st.expander("Déplacer sur la carte (la position devient « manuel »)"):
         lat = pd.to_numeric(current.get("latitude"), errors="coerce")
         lon = pd.to_numeric(current.get("longitude"), errors="coerce")
-        clicked = st_folium(position_picker(lat, lon), height=320, key=f"ann_pick_{current.get('id')}",
+        from reseaux.ui import territory
+
+        clicked = st_folium(position_picker(lat, lon, territory().home_bounds), height=320, key=f"ann_pick_{current.get('id')}",
                             returned_objects=["last_clicked"], use_container_width=True)
         point = (clicked or {}).get("last_clicked")
         if point and st.button(f"Placer ici ({point['lat']:.5f}, {point['lng']:.5f})", key="ann_place"):
