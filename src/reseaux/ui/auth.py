@@ -44,7 +44,10 @@ def current() -> tuple[str, str]:
     user = _oidc_user()
     if user:
         email = str(user.get("email", "") or "")
-        role = accounts().role_for_email(email) or config.get("oidc_role")
+        key = f"auth_oidc_role:{email}"
+        if key not in st.session_state:  # read the accounts file once per session, not every rerun
+            st.session_state[key] = accounts().role_for_email(email) or config.get("oidc_role")
+        role = st.session_state[key]
         return role, str(user.get("name") or email or user.get("sub", "compte externe"))
     return "visiteur", ""
 

@@ -120,10 +120,10 @@ def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, vi
                 scene = Scene(title.strip(), comment.strip(), flt.to_query(), list(view.layers), view.basemap,
                               view.color_by, [center["lat"], center["lng"]] if center else None,
                               (state or {}).get("zoom"))
-                store().add(scene)
+                scenes = store().add(scene)
                 st.success(f"Scène « {scene.title} » ajoutée.")
     _scene_list(scenes)
-    exports(ref, terr, result, view, flt)
+    exports(ref, terr, result, view, scenes)
 
 
 def _scene_list(scenes: list[Scene]) -> None:
@@ -149,7 +149,7 @@ def _scene_list(scenes: list[Scene]) -> None:
 # --- exports ---------------------------------------------------------------------------------
 
 
-def exports(ref: Referential, terr: Territory, result: FilterResult, view: MapView, flt: ActorFilter) -> None:
+def exports(ref: Referential, terr: Territory, result: FilterResult, view: MapView, scenes: list[Scene]) -> None:
     """The current view as a standalone HTML file, a PNG, tables; and the embeddable URL."""
     st.subheader("Exporter cette vue")
     title = st.text_input("Titre de l'export", value=config.get("title"), key="pr_export_title")
@@ -195,7 +195,6 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, view: MapVi
                                 key="pr_p_xlsx")
         cols[2].download_button("Périmètres (GeoJSON)", perimeters.to_json(drop_id=True).encode("utf-8"),
                                 "perimetres.geojson", "application/geo+json", key="pr_p_geojson")
-    scenes = load_scenes()
     if scenes:
         base = str(st.context.url).split("?")[0].rstrip("/")
         base = base.rsplit("/", 1)[0] if base.endswith("presentation") else base

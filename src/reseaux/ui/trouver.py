@@ -60,10 +60,13 @@ def proximity_index(acts: Actors) -> ProximityIndex:
 
 @st.cache_data(show_spinner=False, ttl=3600)
 def _geocode(query: str) -> tuple[list[Match], str]:
+    geocoder = Geocoder(config.get("geocoder_url"), timeout=5, attempts=2)
     try:
-        return Geocoder(config.get("geocoder_url"), timeout=5, attempts=2).search(query, limit=5), ""
+        return geocoder.search(query, limit=5), ""
     except GeocoderUnavailable as exc:
         return [], str(exc)
+    finally:
+        geocoder.close()
 
 
 def _init_from_url(ref: Referential) -> None:
