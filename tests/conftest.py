@@ -134,3 +134,14 @@ def visible_demo(referential, role: str = "visiteur"):
 
     actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
     return visible_actors(actors, role, "public")
+
+
+def open_page(view: str, **query):
+    """An AppTest of app.py opened on ``views/<view>.py`` with ``query`` in the URL."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.switch_page(f"views/{view}.py")
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()

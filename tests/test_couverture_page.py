@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from reseaux.app_data import load_territory
 from reseaux.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.filters import ActorFilter, apply_filter
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo
+from tests.conftest import SCREENSHOTS, ServedApp, map_frame, open_page, visible_demo
 
 
 def gaps(referential, layer_id, flt, distance=1000):
@@ -18,11 +17,7 @@ def gaps(referential, layer_id, flt, distance=1000):
 
 
 def page(**query):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.switch_page("views/couverture.py")
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page("couverture", **query)
 
 
 def test_summary_sentence_and_table(referential):

@@ -4,23 +4,18 @@ and a browser journey typing an address into a real local geocoder."""
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from reseaux.filters import ActorFilter, apply_filter
 from reseaux.proximity import ProximityIndex, nearest
 from reseaux.text import md_escape
 from tests.addok_server import AddokServer, documents, finess_addresses
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo
+from tests.conftest import SCREENSHOTS, ServedApp, map_frame, open_page, visible_demo
 
 ROUEN = (49.4431, 1.0993)
 
 
 def page(**query):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.switch_page("views/trouver.py")
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page("trouver", **query)
 
 
 def expected(referential, lat, lon, flt, k=10, radius_m=10_000):
