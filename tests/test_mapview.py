@@ -123,3 +123,18 @@ def test_view_round_trips_through_the_query_string():
     assert MapView.from_query({}, specs).layers == ("carres",)  # visible = true by default
     assert MapView.from_query({"couches": "-"}, specs).layers == ()
     assert MapView.from_query({"fond": "evil", "couleur": "x"}, specs) == MapView(layers=("carres",))
+
+
+def test_precomputed_layers_draw_the_same_map(referential, tmp_path):
+    from reseaux.mapview import build_base_map, display_geojson
+
+    actors, specs, layers = fixture(referential, tmp_path)
+    view = MapView(layers=("carres", "table"))
+    bounds = (1.09, 49.43, 1.13, 49.45)
+    cached = {layer_id: display_geojson(frame) for layer_id, frame in layers.items()}
+
+    def perimeters(fmap):
+        return [e.data for e in walk(fmap) if isinstance(e, folium.GeoJson)]
+
+    assert perimeters(build_base_map(layers, specs, view, referential, bounds, geojson=cached)) == \
+        perimeters(build_base_map(layers, specs, view, referential, bounds))

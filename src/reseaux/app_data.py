@@ -6,7 +6,7 @@ Plain Python (no Streamlit): the UI module caches :func:`load_territory` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,6 +28,18 @@ class Territory:
     commune_epci: dict[str, str]
     place_names: dict[str, str]
     home_bounds: tuple[float, float, float, float]
+    _geojson: dict[str, dict] = field(default_factory=dict, repr=False)
+
+    @property
+    def geojson(self) -> dict[str, dict]:
+        """Layers as the map draws them, converted on first use and kept (read-only)."""
+        if len(self._geojson) < len(self.layers):
+            from reseaux.mapview import display_geojson
+
+            for layer_id, frame in self.layers.items():
+                if layer_id not in self._geojson:
+                    self._geojson[layer_id] = display_geojson(frame)
+        return self._geojson
 
     def spec(self, layer_id: str) -> LayerSpec:
         return next(s for s in self.specs if s.id == layer_id)

@@ -225,6 +225,7 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
         base = build_base_map(
             terr.layers, terr.specs, view, ref, terr.home_bounds,
             legend_codes=legend_codes(acts.directory.actors, view.color_by), fiches=acts.fiches(ref),
+            geojson=terr.geojson,
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions
         actor_group = build_actor_layer(result.actors, ref, view.color_by, highlight=highlight,

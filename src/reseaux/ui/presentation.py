@@ -65,7 +65,8 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
     result = filtered(ref, terr, acts, flt)
     fmap = build_base_map(terr.layers, terr.specs, view, ref, terr.home_bounds,
                           legend_codes=legend_codes(acts.directory.actors, view.color_by),
-                          center=scene.center, zoom=scene.zoom, fiches=acts.fiches(ref))
+                          center=scene.center, zoom=scene.zoom, fiches=acts.fiches(ref),
+                          geojson=terr.geojson)
     fmap.options["zoomControl"] = False  # a presenter's screen: no controls, the legend stays
     group = build_actor_layer(result.actors, ref, view.color_by, name="Acteurs")
     st_folium(fmap, feature_group_to_add=group, key=f"stage_{scene.id}", height=760, use_container_width=True,
@@ -103,7 +104,8 @@ def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, vi
     saved_view = st.session_state.get("pr_view", {})
     fmap = build_base_map(terr.layers, terr.specs, view, ref, terr.home_bounds,
                           legend_codes=legend_codes(acts.directory.actors, view.color_by),
-                          center=saved_view.get("center"), zoom=saved_view.get("zoom"), fiches=acts.fiches(ref))
+                          center=saved_view.get("center"), zoom=saved_view.get("zoom"), fiches=acts.fiches(ref),
+                          geojson=terr.geojson)
     group = build_actor_layer(result.actors, ref, view.color_by, name="Acteurs")
     state = st_folium(fmap, feature_group_to_add=group, key="pr_map", height=560, use_container_width=True,
                       returned_objects=["center", "zoom"])
