@@ -34,12 +34,12 @@ PERIMETERS = {
         "CPTS Elbeuf Seine Sud (exemple)": ELBEUF,
     },
     "CMS": {
-        "Secteur CMS Rouen (exemple)": "76540",
-        "Secteur CMS Rive gauche (exemple)": "76322 76498 76681 76497 76319 76717 76350 76550 76634",
-        "Secteur CMS Saint-Étienne-du-Rouvray (exemple)": "76575 76484 76005 76039",
-        "Secteur CMS Plateaux (exemple)": " ".join([EAST, "76095 76108 76377 76617 76273"]),
-        "Secteur CMS Cailly (exemple)": " ".join([CAILLY, "76451 76367"]),
-        "Secteur CMS Elbeuf (exemple)": ELBEUF,
+        "CMS Rouen (exemple)": "76540",
+        "CMS Rive gauche (exemple)": "76322 76498 76681 76497 76319 76717 76350 76550 76634",
+        "CMS Saint-Étienne-du-Rouvray (exemple)": "76575 76484 76005 76039",
+        "CMS Plateaux (exemple)": " ".join([EAST, "76095 76108 76377 76617 76273"]),
+        "CMS Cailly (exemple)": " ".join([CAILLY, "76451 76367"]),
+        "CMS Elbeuf (exemple)": ELBEUF,
     },
 }
 

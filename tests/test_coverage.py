@@ -89,3 +89,10 @@ def test_cli_coverage_writes_the_table(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "reseaux", "coverage", "--layer", "lune", "--out", str(out)],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "couche inconnue" in bad.stderr
+
+
+def test_counts_get_whole_number_classes():
+    # quantiles 4, 5.6, 7.8, 10.6, 14.4, 20 rounded up to whole actors
+    assert classes(pd.Series([13, 20, 9, 6, 4])) == [4, 6, 8, 11, 15, 20]
+    assert all(b == int(b) for b in classes(pd.Series([0, 1, 2, 3, 50, 120])))
+    assert classes(pd.Series([0.5, 1.25, 2.0])) == sorted(set(classes(pd.Series([0.5, 1.25, 2.0]))))

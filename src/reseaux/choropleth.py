@@ -52,7 +52,7 @@ def build_coverage_map(layer: gpd.GeoDataFrame, table: pd.DataFrame, measure: st
         tooltip=folium.GeoJsonTooltip(fields=["nom", "code", "rx_value", "rx_within"],
                                       aliases=["Nom", "Code", measure_label, "Acteurs à distance"]),
     ).add_to(fmap)
-    Legend(coverage_legend_html(measure_label, breaks, gap_label)).add_to(fmap)
+    Legend(coverage_legend_html(measure_label, breaks, gap_label, missing=bool(pd.isna(values).any()))).add_to(fmap)
     use_local_assets(fmap)
     return fmap
 
@@ -66,7 +66,7 @@ def _class_color(value: float, breaks: Sequence[float]) -> str:
     return SEQUENTIAL[min(len(breaks) - 2, len(SEQUENTIAL) - 1)]
 
 
-def coverage_legend_html(title: str, breaks: Sequence[float], gap_label: str) -> str:
+def coverage_legend_html(title: str, breaks: Sequence[float], gap_label: str, *, missing: bool = False) -> str:
     parts = ['<div class="rx-legend">', f"<h4>{html.escape(title)}</h4>"]
     for index in range(1, len(breaks)):
         low, high = breaks[index - 1], breaks[index]
@@ -76,6 +76,8 @@ def coverage_legend_html(title: str, breaks: Sequence[float], gap_label: str) ->
                      f"{text}</div>")
     parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000"></span>'
                  f"<b>{html.escape(gap_label)}</b></div>")
-    parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333"></span>'
-                 "sans valeur (population inconnue)</div></div>")
+    if missing:
+        parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333">'
+                     "</span>sans valeur (population inconnue)</div>")
+    parts.append("</div>")
     return "".join(parts)

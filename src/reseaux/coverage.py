@@ -136,9 +136,14 @@ def summary_sentence(table: pd.DataFrame, layer_label: str, what: str, distance_
 
 
 def classes(values: pd.Series, n: int = 5) -> list[float]:
-    """Class breaks (quantiles, deduplicated) for the choropleth; the first break is the minimum."""
+    """Class breaks (quantiles, deduplicated) for the choropleth; the first break is the minimum.
+
+    Counts and metres get whole-number breaks (« > 5 à 7 », not « > 5.2 à 7.2 »).
+    """
     finite = values.replace([np.inf, -np.inf], np.nan).dropna()
     if finite.empty:
         return [0.0, 1.0]
-    breaks = sorted(set(np.quantile(finite, np.linspace(0, 1, n + 1)).round(2)))
+    quantiles = np.quantile(finite, np.linspace(0, 1, n + 1))
+    whole = bool((finite == finite.round()).all())
+    breaks = sorted({float(b) for b in (np.ceil(quantiles) if whole else quantiles.round(2))})
     return breaks if len(breaks) > 1 else [breaks[0], breaks[0] + 1]

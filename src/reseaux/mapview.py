@@ -509,12 +509,17 @@ def position_picker(lat: float, lon: float, bounds: tuple[float, float, float, f
 
 
 def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[float, float] | None,
-                     radius_km: float, shown: pd.DataFrame | None) -> folium.Map:
+                     radius_km: float, shown: pd.DataFrame | None,
+                     context: Sequence[tuple[LayerSpec, gpd.GeoDataFrame, dict | None]] = ()) -> folium.Map:
     """The « Trouver un partenaire » map: the starting point, the radius, numbered results.
 
-    At most a few dozen results, so each is its own marker with its number (as in the list).
+    ``context`` are perimeter layers drawn beneath (spec, layer, its display GeoJSON), so the
+    point reads against its communes and QPV even before the tiles arrive. At most a few dozen
+    results, so each is its own marker with its number (as in the list).
     """
     fmap = simple_map(list(origin) if origin else bounds_center(bounds), 13 if origin else zoom_for_bounds(bounds))
+    for spec, frame, data in context:
+        _perimeter_layer(frame, spec, data).add_to(fmap)
     if origin:
         folium.Circle(origin, radius=radius_km * 1000, color="#7B2D8E", weight=2, fill=True,
                       fill_opacity=0.05).add_to(fmap)

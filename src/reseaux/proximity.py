@@ -25,7 +25,7 @@ METRIC_CRS = "EPSG:2154"
 _TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 #: Layers named in the « this point is in… » sentence, with their French article.
 PERIMETER_ARTICLES = {"qpv": "le QPV", "qpv_hors_metropole": "le QPV", "cpts": "la CPTS", "utas": "l'UTAS",
-                      "cls": "le CLS", "asv": "l'ASV", "cms": "le", "rtps": "le RTPS"}
+                      "cls": "le CLS", "asv": "l'ASV", "cms": "le secteur", "rtps": "le RTPS"}
 
 
 class GeographicCRSError(ValueError):

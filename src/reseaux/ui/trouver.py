@@ -236,7 +236,8 @@ def _result_list(ref: Referential, shown: pd.DataFrame, lat: float, lon: float) 
 
 def show_map(terr: Territory, shown: pd.DataFrame | None, origin: tuple[float, float] | None, radius: float) -> None:
     """The point, the radius and the numbered results; a click moves the starting point."""
-    fmap = build_search_map(terr.home_bounds, origin, radius, shown)
+    context = [(terr.spec(i), terr.layers[i], terr.geojson.get(i)) for i in ("communes", "qpv") if i in terr.layers]
+    fmap = build_search_map(terr.home_bounds, origin, radius, shown, context)
     clicked = st_folium(fmap, key="tp_map", height=520, use_container_width=True, returned_objects=["last_clicked"])
     point = (clicked or {}).get("last_clicked")
     if point and st.session_state.get("tp_last_click") != point:
