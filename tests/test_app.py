@@ -120,3 +120,8 @@ def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tm
     assert not at.exception
     assert any("1 placée(s) à leur commune" in w.value for w in at.warning)
     assert ";commune" in path.read_text(encoding="utf-8")
+    from reseaux.store import DirectoryStore
+
+    entry = DirectoryStore(path).read_journal()[-1]  # saved like any change: journal, backup
+    assert (entry["qui"], entry["action"]) == ("coord", "géocodage")
+    assert len(DirectoryStore(path).list_backups()) == 1

@@ -45,8 +45,6 @@ def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, tmp_path):
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Annuaire", exact=True).click()
         page.get_by_role("tab", name="Importer").wait_for(timeout=60_000)
         assert "Carte du réseau" in page.get_by_test_id("stSidebarNav").inner_text()
-        page.get_by_label("Votre nom (inscrit au journal des modifications)").fill("Coordination test")
-        page.keyboard.press("Enter")
         page.get_by_role("tab", name="Importer").click()
         page.locator("input[type=file]").set_input_files(str(upload))
         page.get_by_text("2 ligne(s) lue(s)").wait_for(timeout=60_000)

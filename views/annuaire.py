@@ -6,11 +6,12 @@ from reseaux import ui
 from reseaux.ui import auth
 from reseaux.ui import annuaire
 
-auth.require(auth.current()[0], "modifier")
+role, who = auth.current()
+auth.require(role, "modifier")
 ref, terr, acts = ui.load_or_stop()
 st.title("Annuaire du réseau")
 directory_store, base, work = annuaire.state()
-annuaire.save_panel(directory_store, base, work)
+annuaire.save_panel(directory_store, base, work, who)
 fiches, imports, backups, exports, old = st.tabs(
     ["Fiches", "Importer", "Sauvegardes et journal", "Exporter", "À mettre à jour"])
 with fiches:
@@ -18,7 +19,7 @@ with fiches:
 with imports:
     annuaire.import_panel(ref, work)
 with backups:
-    annuaire.backups_panel(directory_store, base)
+    annuaire.backups_panel(directory_store, base, who)
 with exports:
     annuaire.exports_panel(acts.directory.actors)
 with old:

@@ -5,10 +5,11 @@ import streamlit as st
 from reseaux import ui
 from reseaux.ui import auth
 
-auth.require(auth.current()[0], "modifier")
+role, who = auth.current()
+auth.require(role, "modifier")
 ref, terr, acts = ui.load_or_stop()
 st.title("Qualité de l'annuaire")
 st.caption("Chaque ligne inutilisable est écartée, comptée et montrée ici : rien n'est perdu. "
            "Corrigez le fichier puis rechargez la page.")
 ui.quality_report(acts)
-ui.geocoding_panel(acts)
+ui.geocoding_panel(acts, who)

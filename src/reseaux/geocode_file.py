@@ -21,6 +21,37 @@ WRITTEN = ("latitude", "longitude", "code_insee", "geocodage_score", "geocodage_
            "geocodage_label", "geocodage_source")
 
 
+def geocode_records(
+    records: list[dict[str, str]],
+    *,
+    offline: bool = False,
+    min_score: float = DEFAULT_MIN_SCORE,
+    force: bool = False,
+    geocoder_url: str | None = None,
+    cache_path: Path | None = None,
+    communes_path: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    first_line: int = 2,
+) -> Summary:
+    """Geocode ``records`` in place with the configured geocoder, cache and commune table.
+
+    The one place that opens and closes them: the command line, the import and the quality
+    page all come through here.
+    """
+    cache = GeoCache(cache_path or config.path("geocache"))
+    geocoder = None if offline else Geocoder(geocoder_url or config.get("geocoder_url"))
+    try:
+        return geocode_rows(
+            records, geocoder=geocoder, cache=cache,
+            communes=CommuneLocator.from_csv(communes_path or config.path("communes_table")),
+            min_score=min_score, force=force, progress=progress, first_line=first_line,
+        )
+    finally:
+        cache.close()
+        if geocoder is not None:
+            geocoder.close()
+
+
 def geocode_file(
     path: Path,
     *,
@@ -52,18 +83,8 @@ def geocode_file(
     work = [row for row, empty in zip(rows, blank, strict=True) if not empty]
     lines = [i + 2 for i, empty in enumerate(blank) if not empty]
 
-    cache = GeoCache(cache_path or config.path("geocache"))
-    geocoder = None if offline else Geocoder(geocoder_url or config.get("geocoder_url"))
-    try:
-        summary = geocode_rows(
-            work, geocoder=geocoder, cache=cache,
-            communes=CommuneLocator.from_csv(communes_path or config.path("communes_table")),
-            min_score=min_score, force=force, progress=progress,
-        )
-    finally:
-        cache.close()
-        if geocoder is not None:
-            geocoder.close()
+    summary = geocode_records(work, offline=offline, min_score=min_score, force=force, geocoder_url=geocoder_url,
+                              cache_path=cache_path, communes_path=communes_path, progress=progress)
     # Problems were numbered as if rows were contiguous; give them their spreadsheet line.
     summary.problems = [(lines[line - 2], message) for line, message in summary.problems]
 

@@ -272,9 +272,21 @@ def sources(terr: Territory) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def geocoding_panel(acts: Actors) -> None:
-    """Geocode the actors without a position, with a progress bar and the summary."""
-    from reseaux.geocode_file import geocode_file
+def progress_bar(bar):
+    """A geocoding progress callback drawing on ``bar`` (an ``st.progress``)."""
+    def update(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}")
+    return update
+
+
+def geocoding_panel(acts: Actors, who: str) -> None:
+    """Geocode the actors without a precise position, with a progress bar and the summary.
+
+    Saved like any change of the directory: under the lock, refused if the file changed,
+    backed up and written to the journal in the name of ``who``.
+    """
+    from reseaux.geocode_file import geocode_records
+    from reseaux.store import ConflictError, DirectoryStore
 
     directory = acts.directory
     todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
@@ -284,12 +296,15 @@ def geocoding_panel(acts: Actors) -> None:
     if not st.button(f"Géocoder les {todo} acteur(s) sans position précise", disabled=todo == 0 and not len(directory.rejected)):
         return
     bar = st.progress(0.0, text="Géocodage…")
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}")
-
+    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
     try:
-        summary = geocode_file(config.path("actors"), offline=offline, progress=progress)
+        base = store.load()
+        records = base.table.to_dict("records")
+        summary = geocode_records(records, offline=offline, progress=progress_bar(bar))
+        store.save(pd.DataFrame(records, columns=base.table.columns), base, who, action="géocodage")
+    except ConflictError as exc:
+        st.error(str(exc))
+        return
     except (DirectoryError, OSError) as exc:
         st.error(f"Géocodage impossible : {exc}")
         return

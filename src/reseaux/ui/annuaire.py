@@ -14,13 +14,14 @@ from streamlit_folium import st_folium
 from reseaux import config
 from reseaux.directory import COLUMNS, LABELS, MULTI_COLUMNS, DirectoryError, validate_record, validate_table
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
-from reseaux.geocoding import CommuneLocator, GeoCache, Geocoder, geocode_rows
+from reseaux.geocode_file import geocode_records
 from reseaux.importing import (UploadError, apply_import, apply_mapping, drop_blank, find_duplicates,
                                guess_mapping, read_upload)
 from reseaux.mapview import position_picker
 from reseaux.referential import Referential
 from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
-from reseaux.text import split_cell
+from reseaux.text import md_escape, split_cell
+from reseaux.ui import progress_bar
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
 FORM_REFERENTIAL = {"type": "type", "profession": "profession", "thematiques": "thematique",
@@ -63,11 +64,10 @@ def set_work(table: pd.DataFrame) -> None:
 # --- save panel ------------------------------------------------------------------------------
 
 
-def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame) -> None:
-    """Pending changes, who makes them, and the save; a refused save explains and offers a replay."""
+def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: str) -> None:
+    """Pending changes and the save, in the name of the signed-in person (the journal's « qui »);
+    a refused save explains what the other coordinator changed and offers a replay."""
     changes = diff(base.table, work)
-    who = st.sidebar.text_input("Votre nom (inscrit au journal des modifications)", key="ann_who",
-                                placeholder="ex. Coordination PF76")
     if not changes:
         st.caption("Aucune modification en attente : l'annuaire est tel qu'enregistré.")
         return
@@ -75,11 +75,11 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame) -> Non
         st.markdown(f"**{len(changes)} modification(s) en attente** — rien n'est écrit avant « Enregistrer ».")
         with st.expander("Voir les différences"):
             for change in changes:
-                st.markdown(f"- {change.describe()}")
+                st.markdown(f"- {md_escape(change.describe())}")
         cols = st.columns([1, 1, 3])
-        if cols[0].button("Enregistrer", type="primary", disabled=not who.strip(), key="ann_save"):
+        if cols[0].button("Enregistrer", type="primary", key="ann_save"):
             try:
-                saved = directory_store.save(work, base, who.strip())
+                saved = directory_store.save(work, base, who)
             except ConflictError as exc:
                 st.session_state["ann_conflict"] = exc
             else:
@@ -91,13 +91,12 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame) -> Non
         if cols[1].button("Annuler mes modifications", key="ann_discard"):
             set_work(base.table)
             st.rerun()
-        if not who.strip():
-            cols[2].caption("Indiquez votre nom dans la barre latérale pour enregistrer.")
+        cols[2].caption(f"Inscrit au journal au nom de {who}.")
     conflict: ConflictError | None = st.session_state.get("ann_conflict")
     if conflict is not None:
         st.error(str(conflict))
         for change in conflict.theirs:
-            st.markdown(f"- {change.describe()}")
+            st.markdown(f"- {md_escape(change.describe())}")
         if st.button("Rejouer mes modifications sur la nouvelle version", key="ann_rebase"):
             merged, conflicts = rebase(base.table, work, conflict.current.table)
             st.session_state["ann_base"] = conflict.current
@@ -106,7 +105,7 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame) -> Non
             st.session_state["ann_rebase_conflicts"] = conflicts
             st.rerun()
     for message in st.session_state.pop("ann_rebase_conflicts", []):
-        st.warning(f"Conflit : {message}")
+        st.warning(f"Conflit : {md_escape(message)}")
 
 
 # --- fiches ----------------------------------------------------------------------------------
@@ -283,8 +282,8 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         for dup in duplicates:
             old = existing.loc[dup.existing_id]
             incoming = new.iloc[dup.new_index]
-            st.markdown(f"« {incoming['nom']} » ({incoming['adresse']} {incoming['commune']}) ↔ fiche existante "
-                        f"« {old['nom']} » ({old['adresse']} {old['commune']}) — {dup.reason}")
+            st.markdown(md_escape(f"« {incoming['nom']} » ({incoming['adresse']} {incoming['commune']}) ↔ fiche "
+                                  f"existante « {old['nom']} » ({old['adresse']} {old['commune']}) — {dup.reason}"))
             decisions[dup.new_index] = st.radio("Que faire ?", DECISIONS, horizontal=True,
                                                 key=f"ann_dup_{dup.new_index}")
     if st.button("Ajouter à l'annuaire (à enregistrer ensuite)", type="primary", key="ann_apply_import"):
@@ -303,16 +302,7 @@ def _geocode_import(new: pd.DataFrame) -> None:
         return
     bar = st.progress(0.0, text="Géocodage…")
     records = new.to_dict("records")
-    cache = GeoCache(config.path("geocache"))
-    geocoder = None if offline else Geocoder(config.get("geocoder_url"))
-    try:
-        summary = geocode_rows(
-            records, geocoder=geocoder, cache=cache,
-            communes=CommuneLocator.from_csv(config.path("communes_table")),
-            progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}"),
-        )
-    finally:
-        cache.close()
+    summary = geocode_records(records, offline=offline, progress=progress_bar(bar))
     st.session_state["ann_import"] = pd.DataFrame(records, columns=new.columns)
     (st.warning if summary.offline else st.success)(summary.sentence())
 
@@ -320,15 +310,14 @@ def _geocode_import(new: pd.DataFrame) -> None:
 # --- backups, journal, exports, stale fiches -------------------------------------------------
 
 
-def backups_panel(directory_store: DirectoryStore, base) -> None:
+def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
     backups = directory_store.list_backups()
     if not backups:
         st.caption("Aucune sauvegarde pour l'instant : chaque enregistrement garde la version précédente.")
     else:
         choice = st.selectbox("Sauvegardes (la plus récente d'abord)", backups, format_func=lambda p: p.name,
                               key="ann_backup")
-        who = st.session_state.get("ann_who", "").strip()
-        if st.button("Restaurer cette sauvegarde", disabled=not who, key="ann_restore"):
+        if st.button("Restaurer cette sauvegarde", key="ann_restore"):
             try:
                 saved = directory_store.restore(choice, base, who)
             except ConflictError as exc:
