@@ -125,3 +125,16 @@ def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tm
     entry = DirectoryStore(path).read_journal()[-1]  # saved like any change: journal, backup
     assert (entry["qui"], entry["action"]) == ("coord", "géocodage")
     assert len(DirectoryStore(path).list_backups()) == 1
+
+
+def test_filters_and_layers_survive_a_visit_to_another_page(monkeypatch, referential):
+    at = app(monkeypatch)
+    at.multiselect(key="f_themes").set_value(["ivg"]).run()
+    at.multiselect(key="v_layers").set_value(["qpv", "cls"]).run()
+    at.switch_page("views/sources.py").run()
+    assert "v_layers" not in at.session_state  # Streamlit forgot the widget on the other page…
+    at.switch_page("views/carte.py").run()
+    # …and the map page comes back as it was left.
+    assert at.multiselect(key="v_layers").value == ["qpv", "cls"]
+    assert at.multiselect(key="f_themes").value == ["ivg"]
+    assert "sur la thématique « IVG »" in count_line(at)

@@ -87,12 +87,27 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
 # --- sidebar ---------------------------------------------------------------------------------
 
 
+def seeding_query(page: str, sentinel: str) -> dict | None:
+    """The query to seed a page's widgets from, or None when they are already in the session.
+
+    Widgets are seeded from the URL (a shared link reproduces the view), else from the page's
+    last state: Streamlit forgets a widget's value once a run goes by without it, so leaving
+    for another page and coming back would otherwise lose the filters and layers.
+    """
+    if sentinel in st.session_state:
+        return None
+    return {k: st.query_params.get(k) for k in st.query_params} or st.session_state.get(f"_{page}_query", {})
+
+
+def remember_query(page: str, query: dict) -> None:
+    """Keep the page's state as a query (outside widget state, which Streamlit clears)."""
+    st.session_state[f"_{page}_query"] = dict(query)
+
+
 def _init_from_url(ref: Referential, terr: Territory) -> None:
-    """On a session's first run, seed the widgets from the URL so a shared link reproduces it."""
-    if st.session_state.get("_rx_init"):
-        return
-    apply_query({k: st.query_params.get(k) for k in st.query_params}, ref, terr)
-    st.session_state["_rx_init"] = True
+    query = seeding_query("carte", "v_layers")
+    if query is not None:
+        apply_query(query, ref, terr)
 
 
 def apply_query(query: dict, ref: Referential, terr: Territory) -> None:
@@ -161,8 +176,10 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
         **{facet: tuple(values) for facet, values in chosen.items()},
     )
     view = MapView(layers=tuple(layers), basemap=basemap, color_by=color_by)
+    query = {**flt.to_query(), **view.to_query()}
+    remember_query("carte", query)
     if write_url:
-        st.query_params.from_dict({**flt.to_query(), **view.to_query()})
+        st.query_params.from_dict(query)
     return flt, view
 
 

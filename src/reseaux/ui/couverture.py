@@ -13,7 +13,7 @@ from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import FACETS, ActorFilter, apply_filter
 from reseaux.choropleth import build_coverage_map
 from reseaux.referential import Referential
-from reseaux.ui import FACET_LABELS
+from reseaux.ui import FACET_LABELS, remember_query, seeding_query
 
 
 @st.cache_resource(show_spinner="Préparation de la couche…")
@@ -26,8 +26,8 @@ def polygon_layers(terr: Territory) -> list[str]:
 
 
 def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float, str]:
-    if not st.session_state.get("_cv_init"):
-        query = {k: st.query_params.get(k) for k in st.query_params}
+    query = seeding_query("couverture", "cv_layer")
+    if query is not None:
         flt = ActorFilter.from_query(query, ref)
         for facet in ("themes", "professions", "types"):
             st.session_state[f"cv_{facet}"] = list(getattr(flt, facet))
@@ -37,7 +37,6 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
         st.session_state["cv_distance"] = int(distance) if str(distance).isdigit() else 1000
         measure = query.get("mesure", "n_within")
         st.session_state["cv_measure"] = measure if measure in MEASURES else "n_within"
-        st.session_state["_cv_init"] = True
     with st.sidebar:
         st.header("Couverture")
         layer = st.selectbox("Périmètres", polygon_layers(terr), key="cv_layer",
@@ -51,7 +50,9 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
                              help="Un QPV est petit : il est servi par ce qui est à côté de lui.")
         measure = st.radio("Mesure cartographiée", list(MEASURES), key="cv_measure", format_func=MEASURES.get)
     flt = ActorFilter(**{facet: tuple(values) for facet, values in chosen.items()})
-    st.query_params.from_dict({**flt.to_query(), "couche": layer, "distance": str(distance), "mesure": measure})
+    query = {**flt.to_query(), "couche": layer, "distance": str(distance), "mesure": measure}
+    remember_query("couverture", query)
+    st.query_params.from_dict(query)
     return layer, flt, float(distance), measure
 
 

@@ -19,7 +19,7 @@ from reseaux.proximity import (ProximityIndex, containing_perimeters, directions
                                perimeter_sentence, search)
 from reseaux.referential import Referential
 from reseaux.text import md_escape
-from reseaux.ui import FACET_LABELS
+from reseaux.ui import FACET_LABELS, remember_query, seeding_query
 
 FACET_NAMES = {"types": "type", "themes": "thématique", "professions": "profession", "publics": "public",
                "modalites": "modalité", "accessibilite": "accessibilité", "langues": "langue",
@@ -70,9 +70,9 @@ def _geocode(query: str) -> tuple[list[Match], str]:
 
 
 def _init_from_url(ref: Referential) -> None:
-    if st.session_state.get("_tp_init"):
+    query = seeding_query("trouver", "tp_k")
+    if query is None:
         return
-    query = {k: st.query_params.get(k) for k in st.query_params}
     flt = ActorFilter.from_query(query, ref)
     for facet in (*FACETS, "langues"):
         st.session_state[f"tp_{facet}"] = list(getattr(flt, facet))
@@ -83,7 +83,6 @@ def _init_from_url(ref: Referential) -> None:
     st.session_state["tp_k"] = int(query.get("k", 10)) if str(query.get("k", "10")).isdigit() else 10
     st.session_state["tp_radius"] = float(query.get("rayon", 10)) if _is_number(query.get("rayon", 10)) else 10.0
     st.session_state["tp_address"] = query.get("adresse", "")
-    st.session_state["_tp_init"] = True
 
 
 def _is_number(value) -> bool:
@@ -121,6 +120,7 @@ def write_url(flt: ActorFilter, k: int, radius: float) -> None:
         query.update(lat=f"{point[0]:.6f}", lon=f"{point[1]:.6f}", lieu=point[2])
     if st.session_state.get("tp_address"):
         query["adresse"] = st.session_state["tp_address"]
+    remember_query("trouver", query)
     st.query_params.from_dict(query)
 
 
