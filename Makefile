@@ -10,7 +10,7 @@ VENDOR_STAMP := static/vendor/.stamp
 .PHONY: run test setup vendor system-deps demo check bench clean
 
 run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run serve.py --server.port $(PORT)
 
 test: setup system-deps ## Install what the tests need, then run the whole suite
 	$(PY) -m pytest

@@ -23,6 +23,7 @@ ACTIONS = {
     "voir_carte": "visiteur",        # subject to the visitors setting, see can_see_map
     "voir_toutes_les_fiches": "membre",
     "modifier": "coordinateur",
+    "modifier_scenes": "coordinateur",  # the shared scenes every presenter uses
     "importer": "coordinateur",
     "restaurer": "coordinateur",
     "supprimer_definitivement": "coordinateur",

@@ -1,0 +1,14 @@
+"""Réseaux served as an ASGI app (`make run` runs this file): Streamlit's pages (app.py) plus
+the few HTTP routes a page cannot offer — setting the sign-in cookie, which must be HttpOnly.
+
+An error that escapes a page is logged with its traceback on the server and shown to the
+person in French, without the trace (see ``reseaux.web``).
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from reseaux.web import on_script_error, routes
+
+app = st.App(str(Path(__file__).with_name("app.py")), routes=routes(), on_script_error=on_script_error)

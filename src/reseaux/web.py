@@ -1,0 +1,36 @@
+"""What serve.py adds to Streamlit: HTTP routes beside the pages, and the French message shown
+when a page fails.
+
+This module must not import ``reseaux.ui`` (nor streamlit-folium): serve.py imports it before
+Streamlit's runtime exists, and a component declared then would be registered nowhere (its
+iframe answers 404).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.routing import BaseRoute
+
+LOG = logging.getLogger("reseaux")
+#: Shown instead of a trace; the browser tests look for it (and for Streamlit's own error box).
+ERROR_MESSAGE = ("**Une erreur inattendue a interrompu cette page.** Rien n'a été enregistré par cette action. "
+                 "Rechargez la page ; si l'erreur revient, signalez-la à la coordination du réseau "
+                 "(le détail technique est dans le journal du serveur).")
+
+
+def on_script_error(exc: Exception) -> bool:
+    """Log ``exc`` with its traceback on the server, show :data:`ERROR_MESSAGE`; True hides the trace."""
+    import streamlit as st
+
+    LOG.error("Erreur dans une page", exc_info=exc)
+    try:
+        st.error(ERROR_MESSAGE, icon=":material/error:")
+    except Exception:  # noqa: BLE001 — the page is already failing: never fail twice
+        pass
+    return True
+
+
+def routes() -> list[BaseRoute]:
+    """The routes Réseaux adds to Streamlit's own."""
+    return []
