@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import logging
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from reseaux.sessions import COOKIE, SESSIONS
 
 LOG = logging.getLogger("reseaux")
 #: Shown instead of a trace; the browser tests look for it (and for Streamlit's own error box).
 ERROR_MESSAGE = ("**Une erreur inattendue a interrompu cette page.** Rien n'a été enregistré par cette action. "
                  "Rechargez la page ; si l'erreur revient, signalez-la à la coordination du réseau "
                  "(le détail technique est dans le journal du serveur).")
+SESSION_PATH = "/_reseaux/session"
 
 
 def on_script_error(exc: Exception) -> bool:
@@ -31,6 +36,23 @@ def on_script_error(exc: Exception) -> bool:
     return True
 
 
+async def session_cookie(request: Request) -> Response:
+    """POST a ticket: set the session cookie it stands for. DELETE: remove the cookie."""
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    if request.method == "DELETE":
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+    body = await request.body()
+    token = SESSIONS.redeem(body[:200].decode("ascii", "replace"))
+    if token is None:
+        return Response("Ticket de connexion inconnu ou expiré.", status_code=403,
+                        media_type="text/plain; charset=utf-8")
+    # No Max-Age: a browser-session cookie; the inactivity timeout is enforced on the server.
+    response.set_cookie(COOKIE, token, path="/", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
 def routes() -> list[BaseRoute]:
     """The routes Réseaux adds to Streamlit's own."""
-    return []
+    return [Route(SESSION_PATH, session_cookie, methods=["POST", "DELETE"])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import streamlit as st
@@ -9,6 +10,7 @@ import streamlit as st
 from reseaux import config
 from reseaux.access import ROLE_LABELS, can
 from reseaux.accounts import AccountError, AccountStore
+from reseaux.sessions import COOKIE, SESSIONS
 
 
 def accounts() -> AccountStore:
@@ -31,16 +33,23 @@ def _oidc_user() -> dict | None:
 
 
 def current() -> tuple[str, str]:
-    """(role, name) of the session: built-in account, OpenID Connect, or visitor."""
+    """(role, name) of the session: built-in account, OpenID Connect, or visitor.
+
+    A built-in sign-in lives in the tab's state and, across reloads and tabs, in the server's
+    session store found again through the HttpOnly cookie (see :mod:`reseaux.sessions`).
+    """
     now = time.time()
     timeout = float(config.get("session_minutes")) * 60
     if st.session_state.get("auth_user"):
-        if now - st.session_state.get("auth_seen", now) > timeout:
-            st.session_state.pop("auth_user")
+        alive = SESSIONS.resume(st.session_state.get("auth_token"), timeout, now=now)
+        if now - st.session_state.get("auth_seen", now) > timeout or (st.session_state.get("auth_token") and not alive):
+            _forget()
             st.session_state["auth_notice"] = "Session expirée après inactivité : reconnectez-vous."
         else:
             st.session_state["auth_seen"] = now
             return st.session_state["auth_role"], st.session_state["auth_user"]
+    elif _resume_from_cookie(timeout, now):
+        return st.session_state["auth_role"], st.session_state["auth_user"]
     user = _oidc_user()
     if user:
         email = str(user.get("email", "") or "")
@@ -52,26 +61,78 @@ def current() -> tuple[str, str]:
     return "visiteur", ""
 
 
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser behind this session (AppTest, bare mode)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _resume_from_cookie(timeout: float, now: float) -> bool:
+    """A reload or a new tab: the cookie's session, if alive and its account still exists."""
+    if st.session_state.get("auth_signed_out"):  # the cookie of a tab that signed out stays unused
+        return False
+    token = _cookie()
+    name = SESSIONS.resume(token, timeout, now=now)
+    if not name:
+        return False
+    account = accounts().load().get(name)
+    if account is None:  # removed since: the session ends with it
+        SESSIONS.close(token)
+        return False
+    st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=now, auth_token=token)
+    return True
+
+
+def _forget() -> None:
+    SESSIONS.close(st.session_state.get("auth_token"))
+    for key in ("auth_user", "auth_role", "auth_seen", "auth_token", "auth_ticket"):
+        st.session_state.pop(key, None)
+
+
 def sign_in(name: str, password: str) -> str | None:
     """Try a built-in sign-in; return an error message, or None when signed in."""
     try:
         account = accounts().authenticate(name, password)
     except AccountError as exc:
         return str(exc)
-    st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=time.time())
+    token, ticket = SESSIONS.open(account.name)
+    st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=time.time(),
+                            auth_token=token, auth_ticket=ticket)
+    st.session_state.pop("auth_signed_out", None)
     return None
 
 
 def sign_out() -> None:
-    for key in ("auth_user", "auth_role", "auth_seen"):
-        st.session_state.pop(key, None)
+    _forget()
+    st.session_state["auth_signed_out"] = True
+    st.session_state["auth_clear_cookie"] = True
     if _oidc_user():
         st.logout()
+
+
+def _cookie_script() -> None:
+    """Hand the browser its session cookie after a sign-in (or remove it after a sign-out).
+
+    The page only ever sees a one-time ticket; the route answers with the HttpOnly cookie.
+    """
+    from reseaux.web import SESSION_PATH
+
+    ticket = st.session_state.pop("auth_ticket", None)
+    clear = st.session_state.pop("auth_clear_cookie", None)
+    if not (ticket or clear):
+        return
+    request = ('{method: "POST", body: %s, credentials: "same-origin"}' % json.dumps(ticket) if ticket
+               else '{method: "DELETE", credentials: "same-origin"}')
+    st.html(f"<script>fetch({json.dumps(SESSION_PATH)}, {request});</script>", unsafe_allow_javascript=True,
+            width="content")
 
 
 def sidebar_box(role: str, name: str) -> None:
     """Who is signed in, and the way in or out."""
     with st.sidebar:
+        _cookie_script()
         notice = st.session_state.pop("auth_notice", None)
         if notice:
             st.warning(notice)

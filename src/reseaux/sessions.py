@@ -1,0 +1,92 @@
+"""Sign-in sessions that survive a page reload: a random token in an HttpOnly cookie.
+
+Streamlit keeps a signed-in person in the state of one browser tab's session, lost on every
+reload. Here, a successful sign-in opens a :class:`Session` kept in this server process; the
+browser receives its token in a cookie set by an HTTP route of serve.py (``HttpOnly``: no
+script of the page can read it, ``SameSite=Strict``: no other site can send it), and a new tab
+or a reload finds the session again through ``st.context.cookies``.
+
+The page never holds the token itself: it receives a one-time **ticket**, valid one minute,
+which the route exchanges for the cookie. Sessions live in memory: a server restart signs
+everyone out, which is the safe default for a small team's server; the inactivity timeout
+(``RESEAUX_SESSION_MINUTES``) is checked here, on the server, not by the cookie's lifetime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+COOKIE = "reseaux_session"
+TICKET_SECONDS = 60.0
+
+
+@dataclass
+class Session:
+    name: str
+    last_seen: float
+
+
+def _digest(token: str) -> str:
+    # Only digests are kept: a memory dump gives no usable cookie.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class SessionStore:
+    """Open sessions and pending tickets, safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[str, Session] = {}
+        self._tickets: dict[str, tuple[str, float]] = {}
+
+    def open(self, name: str, *, now: float | None = None) -> tuple[str, str]:
+        """Open a session for account ``name``; return (token, one-time ticket)."""
+        now = time.time() if now is None else now
+        token, ticket = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[_digest(token)] = Session(name, now)
+            self._tickets[_digest(ticket)] = (token, now + TICKET_SECONDS)
+            self._tickets = {k: v for k, v in self._tickets.items() if v[1] > now}
+        return token, ticket
+
+    def redeem(self, ticket: str, *, now: float | None = None) -> str | None:
+        """The token a ticket stands for, once; None for an unknown, used or expired ticket."""
+        now = time.time() if now is None else now
+        with self._lock:
+            token, expires = self._tickets.pop(_digest(ticket or ""), (None, 0.0))
+        return token if token and expires > now else None
+
+    def resume(self, token: str | None, timeout_s: float, *, now: float | None = None) -> str | None:
+        """The account name of a live session (and mark it seen); None if unknown or idle too long."""
+        if not isinstance(token, str) or not token:
+            return None
+        now = time.time() if now is None else now
+        key = _digest(token)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                return None
+            if now - session.last_seen > timeout_s:
+                del self._sessions[key]
+                return None
+            session.last_seen = now
+            return session.name
+
+    def close(self, token: str | None) -> None:
+        """End a session (sign-out): its cookie no longer opens anything."""
+        if token:
+            with self._lock:
+                self._sessions.pop(_digest(token), None)
+
+    def close_account(self, name: str) -> None:
+        """End every session of an account (removed, or its password changed)."""
+        with self._lock:
+            self._sessions = {k: s for k, s in self._sessions.items() if s.name != name}
+
+
+#: The process's sessions: the routes of serve.py and the pages share this one store.
+SESSIONS = SessionStore()
