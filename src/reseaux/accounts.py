@@ -17,6 +17,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from reseaux.sessions import SESSIONS
 from reseaux.access import ROLES
 from reseaux.exports import write_atomic
 
@@ -80,6 +81,7 @@ class AccountStore:
         account = accounts[name]
         account.hash, account.failures, account.locked_until = _hasher.hash(password), 0, 0.0
         self._save(accounts)
+        SESSIONS.close_account(name)  # a new password signs the account out everywhere
 
     def set_role(self, name: str, role: str) -> None:
         if role not in ROLES[1:]:
@@ -92,6 +94,7 @@ class AccountStore:
         accounts = self._existing(name)
         del accounts[name]
         self._save(accounts)
+        SESSIONS.close_account(name)
 
     def unlock(self, name: str) -> None:
         accounts = self._existing(name)
