@@ -145,3 +145,10 @@ def open_page(view: str, **query):
     for key, value in query.items():
         at.query_params[key] = value
     return at.run()
+
+
+@pytest.fixture(scope="session")
+def territory():
+    from reseaux.app_data import load_territory
+
+    return load_territory()

@@ -98,5 +98,10 @@ function rxActorCluster(payload, options) {
     markers[i] = marker;
   }
   cluster.addLayers(markers);
+  window.rxActorIndex = {cluster: cluster, markers: markers};  /* for the search control */
   return cluster;
 }
+
+/* streamlit-folium evaluates this layer's script inside a function: declarations stay local.
+ * The map's controls (search) need the fiches too. */
+window.rxLoadFiches = rxLoadFiches;

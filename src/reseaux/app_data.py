@@ -44,6 +44,15 @@ class Territory:
     def spec(self, layer_id: str) -> LayerSpec:
         return next(s for s in self.specs if s.id == layer_id)
 
+    def perimeter_geojson(self, key: str) -> dict | None:
+        """GeoJSON of the perimeter ``"layer:code"`` (to outline it on the map), None if unknown."""
+        layer_id, _, code = key.partition(":")
+        frame = self.layers.get(layer_id)
+        if frame is None:
+            return None
+        chosen = frame[frame["code"].astype(str) == code]
+        return chosen[["geometry"]].__geo_interface__ if len(chosen) else None
+
     def perimeter_options(self, layer_ids: list[str]) -> dict[str, str]:
         """``{"layer:code": "Label — nom"}`` for the perimeters of ``layer_ids``."""
         return {key: name for key, name in self.place_names.items()

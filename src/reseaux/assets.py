@@ -26,6 +26,11 @@ CLUSTER_CSS = [
     ("markerclusterdefaultcss", "leaflet.markercluster/MarkerCluster.Default.css"),
 ]
 
+FULLSCREEN_JS = [("fullscreen", "leaflet.fullscreen/Control.FullScreen.umd.js")]
+FULLSCREEN_CSS = [("fullscreen_css", "leaflet.fullscreen/Control.FullScreen.css")]
+LOCATE_JS = [("locatecontrol", "leaflet.locatecontrol/L.Control.Locate.umd.js")]
+LOCATE_CSS = [("locatecontrol_css", "leaflet.locatecontrol/L.Control.Locate.min.css")]
+
 
 class MissingAssetsError(RuntimeError):
     """Leaflet was not installed (run ``make setup``)."""

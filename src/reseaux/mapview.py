@@ -23,7 +23,8 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from reseaux.assets import CLUSTER_CSS, CLUSTER_JS, local, use_local_assets
+from reseaux.assets import (CLUSTER_CSS, CLUSTER_JS, FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, local,
+                            use_local_assets)
 from reseaux.layers import LayerSpec
 from reseaux.referential import Referential
 
@@ -131,17 +132,20 @@ def build_base_map(
     referential: Referential,
     bounds: tuple[float, float, float, float],
     *,
-    legend_codes: Sequence[str] = (),
+    legend_codes: Sequence[str] | None = (),
     height: str | int = "100%",
     center: Sequence[float] | None = None,
     zoom: float | None = None,
     fiches: str | None = None,
     geojson: Mapping[str, dict] | None = None,
+    controls: bool = False,
 ) -> folium.Map:
     """Build the static part of the map: tiles, chosen perimeter layers, legend, attribution.
 
     ``bounds`` is (min lon, min lat, max lon, max lat) of the home territory;
-    ``legend_codes`` are the codes of the colour-by category present in the directory;
+    ``legend_codes`` are the codes of the colour-by category present in the directory (None:
+    no legend here — the actors' layer carries one that follows the filters, see
+    :func:`build_actor_layer`); ``controls`` adds full screen, my position and the search box;
     ``fiches`` is :func:`fiche_blob` of the directory: the fiches travel once, with the base,
     and a filter change only sends positions; ``geojson`` maps layer ids to
     :func:`display_geojson` already computed.
@@ -151,7 +155,7 @@ def build_base_map(
         location=list(center) if center else [(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=zoom if zoom else zoom_for_bounds(bounds),
         tiles=None,
-        control_scale=True,
+        control_scale=not controls,  # with the controls, a metric-only scale (see map_controls.js)
         height=height,
         zoom_snap=0.25,
         zoom_delta=0.5,
@@ -170,8 +174,11 @@ def build_base_map(
         fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
     shown = [by_id[i] for i in view.layers if i in by_id]
     fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
-    Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
+    if legend_codes is not None:
+        Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
     _Attribution(shown).add_to(fmap)
+    if controls:
+        MapControls(search=fiches is not None).add_to(fmap)
     if fiches is not None:
         FicheStore(fiches).add_to(fmap)
     use_local_assets(fmap)
@@ -196,18 +203,24 @@ def build_actor_layer(
     *,
     highlight: Sequence[str] = (),
     name: str | None = None,
+    legend: str | None = None,
+    focus: tuple[str, dict] | None = None,
 ) -> folium.FeatureGroup:
     """Return a feature group drawing ``actors`` (those with a position) in one cluster.
 
     The index labels of ``actors`` are their rows in the frame the base map's
     :func:`fiche_blob` was built from (a filtered directory keeps its index).
     ``highlight`` are codes of the colour-by category to prefer when an actor has several
-    (the themes the user filtered on, say).
+    (the themes the user filtered on, say). ``legend`` is :func:`legend_html` for what is
+    shown (it replaces the map's legend when the layer changes); ``focus`` is (key, GeoJSON) of
+    a perimeter to outline, zoomed to when the key changes.
     """
     placed = actors[actors.geometry.notna()]
     group = folium.FeatureGroup(name=name or f"Acteurs ({len(placed)})", show=True)
     ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight,
                                rows=placed.index.tolist())).add_to(group)
+    if legend is not None or focus is not None:
+        LayerExtras(legend, focus).add_to(group)
     use_local_assets(group)
     return group
 
@@ -237,11 +250,15 @@ def build_map(
 
 
 def legend_codes(actors: pd.DataFrame, color_by: str) -> list[str]:
-    """Codes of the colour-by category that appear in ``actors`` (for the legend)."""
+    """Codes of the colour-by category that appear in ``actors`` (for the legend); ``""`` when
+    some actor has none (the legend then explains the grey dot)."""
     column = COLOR_BY[color_by][0]
     seen: set[str] = set()
     for value in actors[column]:
-        seen.update(value if isinstance(value, tuple | list) else ([value] if value else []))
+        if isinstance(value, tuple | list):
+            seen.update(value or [""])
+        else:
+            seen.add(value or "")
     return sorted(seen)
 
 
@@ -276,13 +293,14 @@ def legend_html(
 ) -> str:
     """Return the legend as escaped HTML: actor colours, then each shown perimeter layer."""
     _, category, title = COLOR_BY[color_by]
-    parts = ['<div class="rx-legend"><h4>Légende</h4>', f'<div class="rx-sec">Acteurs — {html.escape(title)}</div>']
+    parts = ['<details class="rx-legend" open><summary>Légende</summary>',
+             f'<div class="rx-sec">Acteurs — {html.escape(title)}</div>']
     for code in referential.codes(category):
         if code in codes:
             color = html.escape(referential.color(category, code))
             label = html.escape(referential.label(category, code))
             parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{color}"></span>{label}</div>')
-    if color_by != "type":
+    if color_by != "type" and "" in codes:
         parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{OTHER_COLOR}"></span>'
                      f"{'sans profession (structure, action…)' if color_by == 'profession' else 'sans thématique'}</div>")
     if layers:
@@ -294,7 +312,7 @@ def legend_html(
             f'<div class="rx-item"><span class="rx-swatch" style="border-color:{color};'
             f'border-style:{style};background:{color}22"></span>{html.escape(spec.label)}</div>'
         )
-    parts.append("</div>")
+    parts.append("</details>")
     return "".join(parts)
 
 
@@ -362,6 +380,50 @@ class FicheStore(MacroElement):
         super().__init__()
         self._name = "FicheStore"
         self.blob = blob  # base64: no quote, no markup
+
+
+class MapControls(JSCSSMixin, MacroElement):
+    """Zoom in French, full screen, « Me localiser », and a search box over the drawn actors."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.js_source }}
+        rxMapControls({{ this._parent.get_name() }}, {{ this.options_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, search: bool = True) -> None:
+        super().__init__()
+        self._name = "MapControls"
+        self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS)
+        self.default_css = local(FULLSCREEN_CSS) + local(LOCATE_CSS)
+        self.js_source = asset_text("map_controls.js")
+        columns = [c for c, _, _ in FICHE_FIELDS]
+        fields = [columns.index(c) for c in ("nom", "structure", "adresse_complete")] if search else None
+        self.options_json = _script_json({"fullscreen": True, "locate": True, "searchFields": fields})
+
+
+class LayerExtras(MacroElement):
+    """What follows the filters besides the points: the legend, the chosen perimeter's outline."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {% if this.legend_json %}rxSetLegend({{ this._parent._parent.get_name() }}, {{ this.legend_json }}, 560);{% endif %}
+        rxFocus({{ this._parent._parent.get_name() }}, {{ this.focus_key }}, {{ this.focus_json }},
+                {color: "#111", weight: 3.5, dashArray: "8 5", fill: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend: str | None, focus: tuple[str, dict] | None) -> None:
+        super().__init__()
+        self._name = "LayerExtras"
+        self.legend_json = _script_json(legend) if legend is not None else ""
+        self.focus_key = _script_json(focus[0] if focus else None)
+        self.focus_json = _script_json(focus[1] if focus else None)
 
 
 class _Attribution(MacroElement):

@@ -17,12 +17,15 @@ from reseaux import config
 from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
 from reseaux.assets import MissingAssetsError
 from reseaux.access import can
-from reseaux.directory import DirectoryError, to_table
-from reseaux.exports import to_csv_bytes
+from reseaux.directory import LABELS, DirectoryError
+from reseaux.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.listing import people_table
 from reseaux.filters import FACETS, ActorFilter, FilterResult, apply_filter
 from reseaux.layers import RegistryError
-from reseaux.mapview import BASEMAP_LABELS, COLOR_BY, MapView, build_actor_layer, build_base_map, legend_codes
+from reseaux.mapview import (BASEMAP_LABELS, COLOR_BY, MapView, build_actor_layer, build_base_map, legend_codes,
+                             legend_html)
 from reseaux.referential import Referential
+from reseaux.text import fr_number, plural
 from reseaux.ui import auth
 
 FACET_LABELS = {
@@ -33,11 +36,19 @@ FACET_LABELS = {
     "modalites": "Modalités (toutes requises)",
     "accessibilite": "Accessibilité (toutes requises)",
 }
-TABLE_COLUMNS = {
-    "nom": "Nom", "type": "Type", "profession": "Profession", "structure": "Structure",
-    "thematiques": "Thématiques", "commune": "Commune", "telephone": "Téléphone",
-    "email": "Courriel", "site_web": "Site web", "date_maj": "Mise à jour",
+#: Columns of the on-screen list (the download has every column of :mod:`reseaux.listing`).
+TABLE_COLUMNS = ("nom", "type", "profession", "structure", "thematiques", "commune", "telephone", "email",
+                 "site_web", "date_maj")
+
+
+#: On a phone the map fits the screen under the title (the iframe's height is set by the
+#: component; CSS wins over it) and the page title shrinks.
+MAP_CSS = """<style>
+@media (max-width: 640px) {
+  iframe[title="streamlit_folium.st_folium"] { height: 72vh !important; }
+  h1 { font-size: 1.6rem !important; }
 }
+</style>"""
 
 
 # --- cached loaders --------------------------------------------------------------------------
@@ -149,10 +160,12 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
             present = sorted(set(frame["code_insee"]) - {""},
                              key=lambda c: terr.place_names.get(f"commune:{c}", c))
             communes = st.multiselect("Communes", present, key="f_communes",
-                                      format_func=lambda c: terr.place_names.get(f"commune:{c}", c), placeholder="Toutes")
+                                      format_func=lambda c: terr.place_names.get(f"commune:{c}", c),
+                                      placeholder="Toutes", select_all=False)
             epcis = sorted({terr.commune_epci.get(c, "") for c in present} - {""})
             epci = st.multiselect("EPCI", epcis, key="f_epci",
-                                  format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous")
+                                  format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous",
+                                  select_all=False)
             layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
             options = terr.perimeter_options(layer_ids)
             if st.session_state.get("f_perimeter") not in options:
@@ -168,6 +181,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
         layers = st.multiselect(
             "Périmètres affichés", [s.id for s in terr.specs], key="v_layers",
             format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}", placeholder="Aucun",
+            select_all=False,
         )
         basemap = st.selectbox("Fond de carte", list(BASEMAP_LABELS), key="v_basemap",
                                format_func=BASEMAP_LABELS.get)
@@ -187,7 +201,7 @@ def _facet_widget(ref: Referential, facet: str) -> list[str]:
     category = FACETS[facet][1]
     labels = ref.labels(category)
     return st.multiselect(FACET_LABELS[facet], list(labels), key=f"f_{facet}", format_func=labels.get,
-                          placeholder="Toutes")
+                          placeholder="Toutes", select_all=False)
 
 
 # --- main area -------------------------------------------------------------------------------
@@ -201,34 +215,39 @@ def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) 
 
 
 def header(acts: Actors, result: FilterResult) -> None:
-    """Title, the fictional-data banner, the load report and the count sentence."""
+    """Title, the count sentence, and short notices (demonstration data, public view, problems).
+
+    Kept short: on a phone the map must start in the first screen.
+    """
     directory = acts.directory
+    total = len(directory.actors)
     st.title(config.get("title"))
-    n_fictive = int(directory.actors["fictif"].sum()) if len(directory.actors) else 0
+    n_fictive = int(directory.actors["fictif"].sum()) if total else 0
     if n_fictive:
-        st.warning(
-            f"**Données de démonstration** : {n_fictive} fiche(s) sur {len(directory.actors)} sont "
-            "fictives (personnes, structures, adresses, téléphones et courriels inventés).",
-            icon=":material/science:",
-        )
+        every = "Toutes les fiches sont fictives" if n_fictive == total else \
+            f"{plural(n_fictive, 'fiche fictive', 'fiches fictives')} sur {fr_number(total)}"
+        st.warning(f"**Données de démonstration** — {every} (personnes, adresses, téléphones et courriels "
+                   "inventés).", icon=":material/science:")
     problems = []
     if len(directory.rejected):
-        problems.append(f"{len(directory.rejected)} ligne(s) écartée(s) pour erreur")
+        problems.append(f"{plural(len(directory.rejected), 'ligne écartée', 'lignes écartées')} pour erreur")
     if directory.n_unplaced:
-        problems.append(f"{directory.n_unplaced} acteur(s) sans position, absents de la carte")
-    approximate = int((directory.actors["geocodage_source"] == "commune").sum()) if len(directory.actors) else 0
+        n = directory.n_unplaced
+        problems.append(f"{plural(n, 'acteur sans position', 'acteurs sans position')}, "
+                        f"{'absent' if n < 2 else 'absents'} de la carte")
+    approximate = int((directory.actors["geocodage_source"] == "commune").sum()) if total else 0
     if approximate:
-        problems.append(f"{approximate} acteur(s) placé(s) au centre de leur commune, faute de géocodage précis "
-                        "(géocodeur injoignable ou adresse introuvable)")
+        problems.append(f"{plural(approximate, 'acteur placé', 'acteurs placés')} au centre de la commune, faute "
+                        "de géocodage précis")
     if problems:
         st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon=":material/warning:")
     if not can(auth.current()[0], "voir_toutes_les_fiches"):
-        st.caption("Vue publique : structures, actions d'aller-vers, points de distribution et professionnel·les "
-                   "ayant accepté une fiche publique. Les membres du réseau se connectent pour voir toutes les fiches.")
+        st.caption("Vue publique : structures, actions d'aller-vers, points de distribution et fiches publiques. "
+                   "Les membres du réseau se connectent pour voir toutes les fiches.")
     shown = result.actors
     placed = int(shown.geometry.notna().sum())
-    st.markdown(f"**{len(shown)} acteurs sur {len(directory.actors)}** · {result.sentence}"
-                + (f" ({len(shown) - placed} sans position)" if placed < len(shown) else ""))
+    unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
+    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {result.sentence}{unplaced}")
 
 
 def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
@@ -240,16 +259,19 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     """
     try:
         base = build_base_map(
-            terr.layers, terr.specs, view, ref, terr.home_bounds,
-            legend_codes=legend_codes(acts.directory.actors, view.color_by), fiches=acts.fiches(ref),
-            geojson=terr.geojson,
+            terr.layers, terr.specs, view, ref, terr.home_bounds, legend_codes=None, fiches=acts.fiches(ref),
+            geojson=terr.geojson, controls=True,
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions
-        actor_group = build_actor_layer(result.actors, ref, view.color_by, highlight=highlight,
-                                        name="Acteurs")
+        shown = [terr.spec(i) for i in view.layers if any(s.id == i for s in terr.specs)]
+        legend = legend_html(ref, view.color_by, legend_codes(result.actors, view.color_by), shown)
+        focus = terr.perimeter_geojson(flt.perimeter) if flt.perimeter else None
+        actor_group = build_actor_layer(result.actors, ref, view.color_by, highlight=highlight, name="Acteurs",
+                                        legend=legend, focus=(flt.perimeter, focus) if focus else None)
     except MissingAssetsError as exc:
         st.error(str(exc))
         return
+    st.markdown(MAP_CSS, unsafe_allow_html=True)
     st_folium(
         base,
         feature_group_to_add=actor_group,
@@ -262,22 +284,20 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
 
 
 def actor_table(ref: Referential, result: FilterResult) -> None:
-    """The filtered list, readable, with a CSV download for Excel."""
-    frame = to_table(result.actors)
-    for column, (category, _) in {"type": ("type", 0), "profession": ("profession", 0)}.items():
-        frame[column] = result.actors[column].map(lambda c, cat=category: ref.label(cat, c) if c else "")
-    frame["thematiques"] = result.actors["thematiques"].map(
-        lambda codes: ", ".join(ref.label("thematique", c) for c in codes))
-    st.subheader(f"Liste des acteurs affichés ({len(frame)})")
+    """The filtered list as people read it (labels, French dates), downloadable for Excel."""
+    table = people_table(result.actors, ref)
+    st.subheader(f"Liste des acteurs affichés ({fr_number(len(table))})")
     st.dataframe(
-        frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS),
+        table[[LABELS[c] for c in TABLE_COLUMNS]],
         hide_index=True, width="stretch", height=320,
         column_config={"Site web": st.column_config.LinkColumn("Site web")},
     )
-    st.download_button(
-        "Télécharger la liste (CSV pour Excel)", to_csv_bytes(result.actors),
-        file_name="acteurs_filtres.csv", mime="text/csv",
-    )
+    left, right = st.columns(2)
+    left.download_button("Télécharger la liste (CSV pour Excel)", table_csv_bytes(table),
+                         file_name="acteurs_filtres.csv", mime="text/csv", key="carte_csv")
+    right.download_button("Télécharger la liste (Excel)", table_xlsx_bytes(table, "Acteurs"),
+                          file_name="acteurs_filtres.xlsx", key="carte_xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def sources(terr: Territory) -> None:

@@ -1,0 +1,152 @@
+/* Réseaux: the map's controls in French — zoom, full screen, my position, search an actor —
+ * and the dynamic layer's helpers (legend, focus on a perimeter). Texts go through
+ * textContent: a name holding HTML shows as text. */
+(function () {
+  if (window.rxControlsReady) return;
+  window.rxControlsReady = true;
+  /* Leaflet writes « Layers » on the layer control's button: say it in French. */
+  var initLayout = L.Control.Layers.prototype._initLayout;
+  L.Control.Layers.prototype._initLayout = function () {
+    initLayout.call(this);
+    var toggle = this._container.querySelector(".leaflet-control-layers-toggle");
+    if (toggle) { toggle.title = "Couches affichées"; toggle.setAttribute("aria-label", "Couches affichées"); }
+  };
+})();
+
+window.rxFold = function (text) {
+  return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
+window.rxNotice = function (map, text) {
+  /* A short message on the map (e.g. « position refusée »), gone after a few seconds. */
+  var box = L.DomUtil.create("div", "rx-notice", map.getContainer());
+  box.setAttribute("role", "status");
+  box.textContent = text;
+  setTimeout(function () { box.remove(); }, 6000);
+}
+
+window.RX_GEO_ERRORS = {
+  1: "Position refusée : autorisez la localisation dans votre navigateur pour l'utiliser.",
+  2: "Position indisponible : le navigateur ne parvient pas à vous situer.",
+  3: "Position introuvable à temps : réessayez."
+};
+
+window.rxMapControls = function (map, options) {
+  if (map.zoomControl) {
+    map.zoomControl._zoomInButton.title = "Zoom avant";
+    map.zoomControl._zoomOutButton.title = "Zoom arrière";
+    map.zoomControl._zoomInButton.setAttribute("aria-label", "Zoom avant");
+    map.zoomControl._zoomOutButton.setAttribute("aria-label", "Zoom arrière");
+  }
+  L.control.scale({imperial: false}).addTo(map);
+  if (options.fullscreen && L.Control.FullScreen) {
+    map.addControl(new L.Control.FullScreen({
+      position: "topleft", title: "Plein écran", titleCancel: "Quitter le plein écran"
+    }));
+  }
+  if (options.locate && L.control.locate) {
+    L.control.locate({
+      position: "topleft",
+      flyTo: false,
+      showPopup: false,
+      locateOptions: {maxZoom: 15, enableHighAccuracy: true},
+      strings: {title: "Me localiser", metersUnit: "mètres", feetUnit: "pieds",
+                popup: "Vous êtes à moins de {distance} {unit} de ce point",
+                outsideMapBoundsMsg: "Vous semblez être hors de la carte"},
+      onLocationError: function (err) { rxNotice(map, window.RX_GEO_ERRORS[err.code] || "Position indisponible."); }
+    }).addTo(map);
+  }
+  if (options.searchFields) rxSearchControl(map, options.searchFields).addTo(map);
+}
+
+window.rxSearchControl = function (map, fields) {
+  /* Search the actors drawn on the map (window.rxActorIndex) in the fiche columns ``fields``
+   * (name first, address last). */
+  var Control = L.Control.extend({
+    options: {position: "topleft"},
+    onAdd: function () {
+      var box = L.DomUtil.create("div", "rx-search leaflet-bar");
+      var input = L.DomUtil.create("input", "", box);
+      input.type = "search";
+      input.placeholder = "Chercher un acteur…";
+      input.setAttribute("aria-label", "Chercher un acteur sur la carte");
+      var list = L.DomUtil.create("ul", "", box);
+      list.setAttribute("role", "listbox");
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      var run = function () {
+        list.textContent = "";
+        var query = rxFold(input.value).trim();
+        var index = window.rxActorIndex;
+        if (query.length < 2 || !index) return;
+        rxLoadFiches().then(function (data) {
+          if (rxFold(input.value).trim() !== query) return;
+          var words = query.split(/\s+/), found = 0;
+          list.textContent = "";
+          for (var i = 0; i < index.markers.length && found < 8; i++) {
+            var fiche = data.fiches[index.markers[i].rxRow];
+            var text = rxFold(fields.map(function (f) { return fiche[f]; }).join(" "));
+            if (!words.every(function (w) { return text.indexOf(w) >= 0; })) continue;
+            found++;
+            var item = L.DomUtil.create("li", "", list);
+            item.setAttribute("role", "option");
+            item.tabIndex = 0;
+            var name = L.DomUtil.create("strong", "", item);
+            name.textContent = fiche[fields[0]];
+            var address = fiche[fields[fields.length - 1]];
+            var where = L.DomUtil.create("span", "", item);
+            where.textContent = address ? " — " + address : "";
+            var open = (function (marker) {
+              return function () {
+                list.textContent = "";
+                index.cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
+              };
+            })(index.markers[i]);
+            item.onclick = open;
+            item.onkeydown = function (e) { if (e.key === "Enter") this.onclick(); };
+          }
+          if (!found) {
+            var none = L.DomUtil.create("li", "rx-none", list);
+            none.textContent = "Aucun acteur affiché ne correspond.";
+          }
+        });
+      };
+      input.addEventListener("input", run);
+      input.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && list.firstChild && list.firstChild.onclick) list.firstChild.onclick();
+        if (e.key === "Escape") { input.value = ""; list.textContent = ""; }
+      });
+      return box;
+    }
+  });
+  return new Control();
+}
+
+window.rxSetLegend = function (map, html, collapsedBelow) {
+  /* One legend per map, replaced when the actors' layer changes; folded on small maps. */
+  if (map.rxLegend) map.rxLegend.remove();
+  var control = L.control({position: "bottomright"});
+  control.onAdd = function () {
+    var div = L.DomUtil.create("div");
+    div.innerHTML = html;  /* built server-side from escaped text */
+    var details = div.querySelector("details");
+    if (details && map.getSize().x < collapsedBelow) details.open = false;
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  map.rxLegend = control.addTo(map);
+}
+
+window.rxFocus = function (map, key, geojson, style) {
+  /* Outline the perimeter chosen in the filters; zoom to it when the choice changes. */
+  if (map.rxFocusLayer) { map.removeLayer(map.rxFocusLayer); map.rxFocusLayer = null; }
+  if (!geojson) { map.rxFocusKey = null; return; }
+  map.rxFocusLayer = L.geoJSON(geojson, {style: style, interactive: false}).addTo(map);
+  if (map.rxFocusKey !== key) {
+    map.rxFocusKey = key;
+    var bounds = map.rxFocusLayer.getBounds();
+    /* After the page has laid the map out: a fit computed on a map still being sized is lost. */
+    setTimeout(function () { map.invalidateSize(); map.fitBounds(bounds, {padding: [30, 30], maxZoom: 15}); }, 300);
+  }
+}

@@ -1,0 +1,136 @@
+"""The map's journey in Chromium, as a visitor and on a phone: what they see, what they click.
+
+Choose a perimeter in the filters (the map zooms to it and outlines it), find an actor with
+the map's search box and open its fiche, read the legend (only what is shown), download the
+list (labels, not codes); on a phone, the map starts in the first screen and the legend
+does not hide it. Controls speak French.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from reseaux.filters import ActorFilter, apply_filter
+from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
+
+pytestmark = pytest.mark.browser
+ERRORS = "[data-testid='stException']"
+
+
+@pytest.fixture(scope="module")
+def served():
+    with ServedApp() as app:
+        yield app
+
+
+def _open(page, url):
+    page.goto(url)
+    frame = map_frame(page)
+    frame.locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
+    return frame
+
+
+def _settle(page) -> None:
+    """Wait until Streamlit has finished running the page (a rerun closes an open list)."""
+    page.wait_for_function("""() => !document.querySelector("[data-testid='stStatusWidget']")""", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def _choose(page, label: str, text: str) -> None:
+    """Pick ``text`` in the select box labelled ``label``, as a person types it."""
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    for _attempt in range(3):
+        _settle(page)
+        box.locator("input").click()
+        try:
+            page.get_by_role("listbox").wait_for(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 — the list closed under a late rerun: open it again
+            continue
+    box.locator("input").press_sequentially(text, delay=20)
+    page.get_by_role("option", name=text).first.click()
+
+
+def _zoom(page) -> float:
+    return page.evaluate("""() => document.querySelector("iframe[title='streamlit_folium.st_folium']")
+                                  .contentWindow.map.getZoom()""")
+
+
+def test_controls_speak_french(page, served):
+    frame = _open(page, served.url)
+    assert frame.locator("a.leaflet-control-zoom-in").get_attribute("title") == "Zoom avant"
+    assert frame.locator("a.leaflet-control-zoom-out").get_attribute("title") == "Zoom arrière"
+    assert frame.locator(".leaflet-control-layers-toggle").get_attribute("title") == "Couches affichées"
+    assert frame.get_by_title("Plein écran").count() == 1
+    assert frame.get_by_title("Me localiser").count() == 1
+    assert frame.get_by_placeholder("Chercher un acteur…").count() == 1
+    assert page.locator(ERRORS).count() == 0
+
+
+def test_choosing_a_perimeter_zooms_to_it_and_outlines_it(page, served, referential, territory):
+    frame = _open(page, served.url)
+    home = _zoom(page)
+    page.get_by_text("Lieu", exact=True).click()
+    _choose(page, "Dans le périmètre", "Arts et Fleurs")
+    key = next(k for k, v in territory.place_names.items() if k.startswith("qpv:") and "Arts et Fleurs" in v)
+    expected = apply_filter(visible_demo(referential), ActorFilter(perimeter=key), referential,
+                            perimeters=territory.layers).actors
+    page.get_by_text(f"{len(expected)} acteur").first.wait_for(timeout=30_000)
+    outline = frame.locator('path[stroke="#111"][stroke-dasharray]')
+    outline.first.wait_for(timeout=30_000)
+    page.wait_for_function(f"""() => document.querySelector("iframe[title='streamlit_folium.st_folium']")
+                                     .contentWindow.map.getZoom() > {home + 1}""", timeout=10_000)
+    assert "perimetre=" in page.url
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / "carte-perimetre.png"))
+    assert page.locator(ERRORS).count() == 0
+
+
+def test_the_search_box_finds_an_actor_and_opens_its_fiche(page, served, referential):
+    frame = _open(page, served.url)
+    name = sorted(visible_demo(referential)["nom"])[0]
+    frame.get_by_placeholder("Chercher un acteur…").fill(name.split(" (")[0][:18])
+    item = frame.locator(".rx-search li").filter(has_text=name).first
+    item.wait_for(timeout=10_000)
+    item.click()
+    title = frame.locator(".rx-fiche-title")
+    title.first.wait_for(timeout=15_000)
+    assert title.first.inner_text() == name
+    frame.get_by_placeholder("Chercher un acteur…").fill("zzzz introuvable")
+    frame.get_by_text("Aucun acteur affiché ne correspond.").wait_for(timeout=5_000)
+
+
+def test_the_legend_lists_only_what_is_shown(page, served):
+    frame = _open(page, served.url + "/?type=distribution&couleur=type")
+    legend = frame.locator(".rx-legend")
+    page.wait_for_function("""() => { const d = document.querySelector("iframe[title='streamlit_folium.st_folium']")
+        .contentDocument; const l = d.querySelector('.rx-legend'); return l && l.innerText.includes('Point'); }""",
+                           timeout=30_000)
+    text = legend.inner_text()
+    assert "Point de distribution" in text
+    assert "Structure" not in text and "Professionnel" not in text
+
+
+def test_the_downloaded_list_has_labels_not_codes(page, served):
+    _open(page, served.url + "/?type=professionnel&profession=sage_femme")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Télécharger la liste (CSV pour Excel)").click()
+    rows = list(csv.DictReader(io.StringIO(info.value.path().read_bytes().decode("utf-8-sig")), delimiter=";"))
+    assert rows, "the list is empty"
+    assert {r["Profession"] for r in rows} == {"Sage-femme"}
+    assert not any("sur_rdv" in r["Modalités"] or "_" in r["Type"] for r in rows)
+
+
+def test_on_a_phone_the_map_starts_in_the_first_screen(browser, served):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", is_mobile=True)
+    page = context.new_page()
+    _open(page, served.url)
+    frame_box = page.locator("iframe[title='streamlit_folium.st_folium']").bounding_box()
+    assert frame_box["y"] < 844 * 0.6, f"the map starts at {frame_box['y']} px"
+    legend = map_frame(page).locator(".rx-legend").bounding_box()
+    assert legend["height"] * legend["width"] < frame_box["height"] * frame_box["width"] / 6
+    page.screenshot(path=str(SCREENSHOTS / "carte-telephone.png"))
+    context.close()
