@@ -209,6 +209,9 @@ def starting_point() -> None:
     if not typed or found is None:
         st.caption("Ou cliquez sur la carte pour choisir le point de départ.")
         return
+    point = st.session_state.get("tp_point")
+    if found.chosen and point and point[2] not in {_point_of(m, found.offline)[2] for m in found.matches}:
+        return  # the point has moved since (map click, my position): what the address gave no longer applies
     _say_what_was_found(typed, found)
 
 
