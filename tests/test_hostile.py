@@ -101,7 +101,7 @@ def test_script_strings_show_as_text_everywhere(page, tmp_path):
         assert opened == len(PAYLOADS)
         # « Trouver un partenaire »: the list is Markdown; the strings stay text there too.
         page.goto(app.url + "/trouver?lat=49.42&lon=1.05&rayon=20&k=20")
-        page.get_by_text("partenaire(s) le(s) plus proche(s)").wait_for(timeout=60_000)
+        page.get_by_text("partenaires les plus proches").wait_for(timeout=60_000)
         main = page.get_by_test_id("stMain")
         texts = main.get_by_test_id("stMarkdownContainer")  # where the fiches' text is written
         assert texts.count() > len(PAYLOADS)

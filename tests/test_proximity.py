@@ -10,8 +10,9 @@ from shapely.geometry import Point
 
 from reseaux.filters import ActorFilter
 from reseaux.layers import load_layers, load_registry
+from reseaux.filters import search_text
 from reseaux.proximity import (GeographicCRSError, ProximityIndex, check_metric_crs, containing_perimeters,
-                               directions_links, nearest, outreach_covering, perimeter_sentence, search)
+                               directions_links, nearest, outreach_covering, partners, perimeter_sentence, search)
 from tests.conftest import DATA, ROOT
 
 X0, Y0 = 562500.0, 6928500.0  # centre of square commune A (Lambert-93)
@@ -134,3 +135,48 @@ def test_index_ignores_actors_without_position():
     index = ProximityIndex.build(actors())
     assert len(index.frame) == 5 and "z" not in set(index.frame["id"])
     assert np.isfinite(index.x).all()
+
+
+def described_actors():
+    frame = actors()
+    frame["structure"] = ["Cabinet A (fictif)", "", "", "", ""] + [""]
+    frame["specialites"] = [("IVG médicamenteuse", "Pose de DIU"), (), ("IVG instrumentale",), (), (), ()]
+    frame["description"] = ["", "Centre de planification", "", "", "", ""]
+    frame["publics"] = [("jeunes",), (), (), (), (), ()]
+    frame["accessibilite"] = [("pmr", "lsf"), (), (), (), (), ()]
+    frame["langues"] = [("français", "anglais"), (), (), (), (), ()]
+    frame["adresse"], frame["code_postal"], frame["commune"] = "1 rue Fictive", "76000", "Rouen"
+    frame["telephone"] = ["02 61 91 00 01", "", "", "", "", ""]
+    frame["email"] = ["a@example.org", "", "", "", "", ""]
+    frame["site_web"] = ["https://example.org/a", "javascript:alert(1)", "", "", "", ""]
+    frame["geocodage_source"] = ["", "commune", "", "", "", ""]
+    return frame
+
+
+def test_free_text_search_goes_through_the_index(referential):
+    frame = described_actors()
+    index = ProximityIndex.build(frame, search_text(frame))
+    lat, lon = origin()
+    found = search(index, lat, lon, ActorFilter(text="ivg medicamenteuse"), referential, radius_m=None)
+    assert list(found.actors["id"]) == ["a"]  # « IVG instrumentale » (c) lacks the second word
+    assert list(search(index, lat, lon, ActorFilter(text="PLANIFICATION"), referential).actors["id"]) == ["b"]
+    # Without the folded text given, the index folds it itself, to the same answer.
+    assert list(search(ProximityIndex.build(frame), lat, lon, ActorFilter(text="Médicamenteuse"),
+                       referential, radius_m=None).actors["id"]) == ["a"]
+
+
+def test_a_result_reads_as_labels_with_every_link(referential):
+    index = ProximityIndex.build(described_actors())
+    lat, lon = origin()
+    first, second = partners(nearest(index, lat, lon, k=3)[lambda f: f["id"].isin(["a", "b"])], referential,
+                             (lat, lon))
+    assert (first.number, first.name, first.role, first.distance) == (1, "Acteur a", "Sage-femme", "100 m")
+    assert dict(first.details()) == {
+        "Thématiques": "IVG", "Spécialités": "IVG médicamenteuse, Pose de DIU", "Modalités": "Sur rendez-vous",
+        "Publics": "Jeunes (moins de 26 ans)", "Accessibilité": "Accessible PMR, Langue des signes (LSF)",
+        "Langues": "français, anglais"}
+    assert first.phone_uri == "tel:0261910001" and first.website == "https://example.org/a"
+    assert first.address == "1 rue Fictive 76000 Rouen" and not first.approximate
+    assert f"destination={first.latitude:.5f},{first.longitude:.5f}" in first.directions["Google Maps"]
+    assert f"route={lat:.5f}%2C{lon:.5f}" in first.directions["OpenStreetMap"]
+    assert second.role == "Structure" and second.website == "" and second.approximate  # never a javascript: link

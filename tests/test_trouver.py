@@ -1,17 +1,21 @@
-"""« Trouver un partenaire »: AppTest with the point from a link or a (simulated) map click,
-and a browser journey typing an address into a real local geocoder."""
+"""« Trouver un partenaire »: AppTest with the point from a link, a (simulated) map click or a typed
+address while the geocoder is down; the offline commune matching on real names; the map's
+numbered markers and popups. The browser journey is in test_journey_professional.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from reseaux.filters import ActorFilter, apply_filter
-from reseaux.proximity import ProximityIndex, nearest
-from reseaux.text import md_escape
-from tests.addok_server import AddokServer, documents, finess_addresses
-from tests.conftest import SCREENSHOTS, ServedApp, map_frame, open_page, visible_demo
+from reseaux.filters import ActorFilter, apply_filter, search_text
+from reseaux.geocoding import CommuneLocator, clear_choice
+from reseaux.proximity import Partner, ProximityIndex, nearest
+from reseaux.search_map import build_search_map, popup_html
+from reseaux.text import fr_distance, md_escape
+from tests.conftest import ROOT, open_page, visible_demo
 
 ROUEN = (49.4431, 1.0993)
+PETIT_QUEVILLY_HALL = (49.430302, 1.05256)  # town hall, geo/communes_normandie_population.csv
+OFFLINE = "http://127.0.0.1:9"  # nothing listens there
 
 
 def page(**query):
@@ -21,7 +25,7 @@ def page(**query):
 def expected(referential, lat, lon, flt, k=10, radius_m=10_000):
     actors = visible_demo(referential)  # AppTest runs as a visitor
     index = ProximityIndex.build(actors)
-    mask = apply_filter(index.frame, flt, referential).mask.to_numpy()
+    mask = apply_filter(index.frame, flt, referential, search=search_text(index.frame)).mask.to_numpy()
     return nearest(index, lat, lon, mask=mask, k=k, radius_m=radius_m)
 
 
@@ -30,20 +34,38 @@ def headings(at):
 
 
 def test_a_link_reproduces_the_search(monkeypatch, referential):
-    monkeypatch.setenv("RESEAUX_GEOCODER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
     at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), theme="ivg", profession="sage_femme", k="3", rayon="5")
     assert not at.exception
     want = expected(referential, *ROUEN, ActorFilter(themes=("ivg",), professions=("sage_femme",)), k=3, radius_m=5000)
     got = headings(at)
     assert len(got) == len(want) == 3
     for number, (line, row) in enumerate(zip(got, want.itertuples(), strict=True), start=1):
-        shown = f"{row.distance_m} m" if row.distance_m < 1000 else f"{row.distance_m / 1000:.1f} km".replace(".", ",")
-        assert line.startswith(f"**{number}. {md_escape(row.nom)}**") and line.endswith(f"**{shown}**")
-    assert any(i.value.startswith("Ce point est dans ") for i in at.info)
+        assert line.startswith(f"**{number}. {md_escape(row.nom)}** — Sage\\-femme")
+        assert line.endswith(f"**{fr_distance(row.distance_m)}**")
+    assert any(m.value.startswith("**3 partenaires les plus proches** à moins de 5 km") for m in at.markdown)
+    assert any("Ce point est dans " in c.value for c in at.caption)
+    assert at.select_slider(key="tp_radius").value == 5.0
+
+
+def test_free_text_search_from_the_link(monkeypatch, referential):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), q="IVG médicamenteuse", rayon="50")
+    assert not at.exception
+    assert at.text_input(key="tp_text").value == "IVG médicamenteuse"
+    want = expected(referential, *ROUEN, ActorFilter(text="IVG médicamenteuse"), radius_m=50_000)
+    assert 0 < len(want) and all("IVG médicamenteuse" in row.specialites for row in want.itertuples())
+    assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
+                                                       for n, name in enumerate(want["nom"], start=1)]
+    details = [m.value for m in at.markdown if "**Spécialités** : " in m.value]
+    assert len(details) == len(want) and all("IVG médicamenteuse" in d for d in details)
+    at.text_input(key="tp_text").set_value("zzz introuvable").run()
+    assert at.query_params["q"] == "zzz introuvable"
+    assert any("C'est le filtre « recherche libre » qui vide la liste" in m.value for m in at.markdown)
 
 
 def test_a_map_click_sets_the_starting_point(monkeypatch, referential):
-    monkeypatch.setenv("RESEAUX_GEOCODER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
     at = page()
     assert any("Choisissez un point de départ" in i.value for i in at.info)
     # What the map's click handler stores (st_folium's last_clicked is not rendered by AppTest).
@@ -53,36 +75,114 @@ def test_a_map_click_sets_the_starting_point(monkeypatch, referential):
     assert at.query_params["lat"] == "49.401600"
 
 
+def test_geocoder_down_places_the_address_at_its_commune(monkeypatch, referential):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    at = page(theme="ivg")
+    at.text_input(key="tp_address").input("76140 Le Petit-Quevilly").run()
+    assert not at.exception
+    assert any(w.value.startswith("**Position approximative : centre de la commune** (Le Petit\\-Quevilly \\(76140\\))")
+               and "géocodeur national ne répond pas" in w.value for w in at.warning)
+    lat, lon, label = at.session_state["tp_point"]
+    assert (lat, lon) == PETIT_QUEVILLY_HALL and "position approximative" in label
+    want = expected(referential, *PETIT_QUEVILLY_HALL, ActorFilter(themes=("ivg",)))
+    assert headings(at)[0].startswith(f"**1. {md_escape(want.iloc[0]['nom'])}**")
+
+
+def test_geocoder_down_and_several_communes_asks_which(monkeypatch):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    at = page()
+    at.text_input(key="tp_address").input("saint aubin").run()
+    assert any("plusieurs communes correspondent" in w.value for w in at.warning)
+    choice = at.selectbox(key="tp_suggest")
+    assert "Saint-Aubin-lès-Elbeuf (76410)" in choice.options and at.session_state["tp_point"] is None
+    choice.set_value(choice.options.index("Saint-Aubin-lès-Elbeuf (76410)")).run()
+    assert at.session_state["tp_point"][2].startswith("Saint-Aubin-lès-Elbeuf (76410), centre de la commune")
+    assert headings(at)
+
+
 def test_nothing_matches_says_which_filter_and_offers_the_rest(monkeypatch):
-    monkeypatch.setenv("RESEAUX_GEOCODER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
     # The demo has no transidentité partner offering téléconsultation and LSF within 1 km of Rouen.
     at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), theme="transidentite", modalite="teleconsultation",
               acces="lsf", rayon="1")
-    assert any("Aucun partenaire ne correspond" in w.value for w in at.warning)
-    assert any("Le filtre qui vide la liste" in m.value for m in at.markdown)
+    assert any(w.value.startswith("Aucun partenaire ne correspond à moins de 1 km.") for w in at.warning)
+    assert any("vide la liste" in m.value and "les plus proches sont" in m.value for m in at.markdown)
 
 
 def test_outside_every_layer_warns(monkeypatch):
-    monkeypatch.setenv("RESEAUX_GEOCODER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
     at = page(lat="43.3", lon="5.4")  # Marseille
     assert any("en dehors de toutes les couches" in w.value for w in at.warning)
 
 
-@pytest.mark.browser
-def test_type_an_address_and_see_numbered_results(page_browser, tmp_path):
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with AddokServer(tmp_path / "addok", documents(finess_addresses())) as addok, \
-            ServedApp({"RESEAUX_GEOCODER_URL": addok.url}) as app:
-        page_browser.goto(app.url + "/trouver?theme=ivg&k=5")
-        box = page_browser.get_by_label("Adresse du patient ou du lieu de départ")
-        box.wait_for(timeout=60_000)
-        box.fill("1 rue de Germont Rouen")
-        box.press("Enter")
-        page_browser.get_by_text("Départ : 1 Rue De Germont").wait_for(timeout=30_000)
-        page_browser.get_by_text("5 partenaire(s) le(s) plus proche(s)").wait_for(timeout=30_000)
-        frame = map_frame(page_browser)
-        frame.locator(".rx-num").first.wait_for(timeout=30_000)
-        assert frame.locator(".rx-num").all_inner_texts() == ["1", "2", "3", "4", "5"]
-        assert "lat=49.44" in page_browser.url and "adresse=" in page_browser.url
-        page_browser.wait_for_timeout(800)
-        page_browser.screenshot(path=str(SCREENSHOTS / "trouver.png"), full_page=True)
+# --- the offline commune matching, on the real table of Normandy's communes -------------------
+
+
+@pytest.fixture(scope="module")
+def communes():
+    return CommuneLocator.from_csv(ROOT / "geo" / "communes_normandie_population.csv")
+
+
+@pytest.mark.parametrize("typed", [
+    "76140 Le Petit-Quevilly", "petit quevilly", "PETIT-QUEVILLY", "Le Petit Quevilly", "76140",
+    "12 rue Saint-Julien, 76140 Le Petit-Quevilly", "1 rue de Rouen, Le Petit-Quevilly",
+    "Place Henri-Barbusse, 76141 Le Petit-Quevilly Cedex",  # the town hall's CEDEX code names no commune
+    "petit quevily",  # a typo
+])
+def test_le_petit_quevilly_however_it_is_typed(communes, typed):
+    best = clear_choice(communes.search(typed))
+    assert best is not None and best.citycode == "76498" and best.label == "Le Petit-Quevilly (76140)"
+    assert (best.latitude, best.longitude) == PETIT_QUEVILLY_HALL
+
+
+@pytest.mark.parametrize("typed, code", [
+    ("st etienne du rouvray", "76575"),  # not Rouvray (27), whose name it contains
+    ("Saint-Étienne-du-Rouvray", "76575"), ("ST-ETIENNE-DU-ROUVRAY 76800", "76575"),
+    ("mont st aignan", "76451"), ("ste marguerite sur duclair", "76608"),
+    ("Evreux", "27229"), ("76100 rouen", "76540"), ("12 rue Jeanne d'Arc 76000", "76540"),
+    ("sotteville les rouen", "76681"), ("Eu", "76255"),
+])
+def test_accents_case_saint_and_postcodes(communes, typed, code):
+    best = clear_choice(communes.search(typed))
+    assert best is not None and best.citycode == code
+
+
+def test_ambiguous_or_unknown_text_is_not_guessed(communes):
+    several = communes.search("76160")  # Darnétal, Saint-Léger-du-Bourg-Denis, Préaux…
+    assert clear_choice(several) is None and len(several) == 5
+    assert {m.label for m in several} >= {"Darnétal (76160)", "Saint-Léger-du-Bourg-Denis (76160)"}
+    assert clear_choice(communes.search("saint aubin")) is None
+    assert communes.search("12 rue de la République") == []
+    assert communes.search("zzzz") == [] and communes.search("76999") == [] and communes.search("") == []
+
+
+# --- the map --------------------------------------------------------------------------------------
+
+
+def partner(number, name="Camille Exemple (fictif)", lat=49.43, lon=1.05):
+    return Partner(number=number, name=name, role="Sage-femme", distance="1,2 km", latitude=lat, longitude=lon,
+                   phone="02 61 91 00 01", phone_uri="tel:0261910001", website="https://example.org/c",
+                   directions={"OpenStreetMap": "https://www.openstreetmap.org/directions?x=1&y=2"})
+
+
+def test_popup_says_number_name_role_distance_and_links():
+    text = popup_html(partner(3))
+    assert "3. Camille Exemple (fictif)" in text and "Sage-femme · <b>1,2 km</b>" in text
+    assert 'href="tel:0261910001"' in text and ">Appeler le 02 61 91 00 01<" in text
+    assert 'href="https://www.openstreetmap.org/directions?x=1&amp;y=2" target="_blank"' in text
+    assert 'href="https://example.org/c" target="_blank"' in text
+
+
+def test_search_map_escapes_names_and_speaks_french(tmp_path):
+    hostile = '<img src=x onerror="alert(1)"></script>${alert(2)}`\\u{'
+    results = [partner(1, hostile), partner(2, lat=49.4301, lon=1.0501), partner(3, lat=49.45, lon=1.10)]
+    fmap = build_search_map((0.9, 49.3, 1.2, 49.5), (49.44, 1.06), 10, results)
+    page = fmap.get_root().render()
+    assert "<img src=x" not in page and "</script>${" not in page
+    assert "\\u003cimg src=x" not in page  # the markup is escaped before it is put in JSON…
+    assert "&amp;lt;img" not in page  # …once, not twice
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page.replace("\\u0026", "&")
+    assert page.count("L.marker(") == 1 and '"n":3' in page  # one script draws the numbered markers
+    assert "markerClusterGroup" in page and "spiderfy" in page
+    assert '"Zoom avant"' in page and "imperial: false" in page and "L.control.scale()" not in page
+    assert "cdn" not in page.lower()

@@ -11,7 +11,7 @@ flt, k, radius = trouver.sidebar(ref, acts)
 trouver.starting_point()
 left, right = st.columns([2, 3])
 with left:
-    shown, origin = trouver.results(ref, terr, acts, flt, k, radius)
+    found, origin = trouver.results(ref, terr, acts, flt, k, radius)
 with right:
-    trouver.show_map(terr, shown, origin, radius)
+    trouver.show_map(terr, found, origin, radius)
 trouver.write_url(flt, k, radius)

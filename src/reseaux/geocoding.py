@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+from rapidfuzz import fuzz, process
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from reseaux.text import normalize
@@ -242,19 +244,38 @@ GeoCache.MISSING = GeoCache._MISSING
 
 
 class CommuneLocator:
-    """Places an address at its commune, from the commune table (town hall, else inner point)."""
+    """Places an address at its commune, from the commune table (town hall, else inner point).
+
+    Two uses, one table: :meth:`locate` for a row of a file (code INSEE, or postcode and
+    commune), :meth:`search` for what a person typed when the geocoder cannot answer.
+    """
 
     def __init__(self, table: pd.DataFrame) -> None:
         self.by_code: dict[str, tuple[float, float, str]] = {}
         self.by_name: dict[tuple[str, str], str] = {}
+        self.postcodes: dict[str, list[str]] = {}
+        self.by_postcode: dict[str, list[str]] = {}
+        self.population: dict[str, int] = {}
+        #: (code INSEE, folded name) pairs, with and without the article (« petit quevilly »).
+        self._names: list[tuple[str, str]] = []
         for row in table.itertuples(index=False):
             lon = row.mairie_lon if row.mairie_lon == row.mairie_lon and row.mairie_lon != "" else row.point_lon
             lat = row.mairie_lat if row.mairie_lat == row.mairie_lat and row.mairie_lat != "" else row.point_lat
             if lon == "" or lat == "" or lon != lon:
                 continue
             self.by_code[row.code_insee] = (float(lat), float(lon), row.nom)
-            for postcode in str(row.codes_postaux).replace(";", " ").replace(",", " ").split():
+            postcodes = str(row.codes_postaux).replace(";", " ").replace(",", " ").split()
+            self.postcodes[row.code_insee] = postcodes
+            for postcode in postcodes:
                 self.by_name[(postcode, normalize(row.nom))] = row.code_insee
+                self.by_postcode.setdefault(postcode, []).append(row.code_insee)
+            population = str(getattr(row, "population", "") or "0")
+            self.population[row.code_insee] = int(population) if population.isdigit() else 0
+            folded = fold_place(row.nom)
+            self._names.append((row.code_insee, folded))
+            bare = _ARTICLE.sub("", folded)
+            if bare != folded:
+                self._names.append((row.code_insee, bare))
 
     @classmethod
     def from_csv(cls, path: Path) -> CommuneLocator:
@@ -269,6 +290,88 @@ class CommuneLocator:
             return None
         lat, lon, name = self.by_code[code]
         return code, Match(lat, lon, COMMUNE_SCORE, "municipality", name, code)
+
+    def search(self, text: str, limit: int = 5) -> list[Match]:
+        """The communes ``text`` names, best first: a postcode, a commune name, or an address
+        that ends with them (« 12 rue Saint-Julien 76140 Le Petit-Quevilly »).
+
+        Names are compared folded (accents, case, hyphens; « St » read as « Saint », « Cedex »
+        ignored), then approximately (typos). A postcode that names no commune (a CEDEX code
+        such as 76141) still favours its department. Each :class:`Match` is placed at the town
+        hall, labelled « Commune (code postal) », type ``municipality``, with a ``score`` in
+        0..1 that only ranks the candidates (see :func:`clear_choice`). Empty when nothing fits.
+        """
+        postcode_match = _POSTCODE.search(text or "")
+        postcode = "".join(postcode_match.groups()) if postcode_match else ""
+        words = [w for w in fold_place(_POSTCODE.sub(" ", text or "")).split() if not w.isdigit()]
+        typed = " ".join(words)
+        scores: dict[str, float] = {}
+        if typed:
+            self._score_names(typed, scores)
+        known_postcode = postcode in self.by_postcode
+        for code in self.by_postcode.get(postcode, []):
+            scores[code] = scores.get(code, 0.0) + (0.5 if typed and code in scores else 0.6)
+        if postcode and not known_postcode:
+            for code in scores:
+                if code.startswith(postcode[:2]):
+                    scores[code] += 0.15
+        ranked = sorted(scores, key=lambda c: (-round(scores[c], 3), -self.population.get(c, 0), c))[:limit]
+        top = max(scores.values(), default=1.0)
+        return [self._match(code, min(1.0, scores[code] / max(top, 1.0)), postcode) for code in ranked]
+
+    def _score_names(self, typed: str, scores: dict[str, float]) -> None:
+        padded = f" {typed} "
+        exact: list[tuple[int, int, str]] = []
+        for code, name in self._names:
+            at = padded.find(f" {name} ")
+            if at >= 0:
+                exact.append((at, at + len(name) + 1, code))
+            elif len(typed) >= 3 and name.startswith(typed):
+                scores[code] = max(scores.get(code, 0.0), 0.85)  # « saint aubin » → every Saint-Aubin-…
+        for start, end, code in exact:
+            if any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in exact):
+                continue  # « rouvray » inside « saint etienne du rouvray »
+            # The commune comes last in an address: a name nearer the end wins
+            # (« 1 rue de Rouen, Le Petit-Quevilly » is in Le Petit-Quevilly).
+            scores[code] = max(scores.get(code, 0.0), 0.9 + 0.1 * end / len(padded))
+        if exact:
+            return
+        # Typos: each run of consecutive words, compared whole with every name.
+        words = typed.split()
+        windows = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + 6, len(words)) + 1)}
+        names = [name for _, name in self._names]
+        for window in (w for w in windows if len(w) >= 4):
+            for _, ratio, index in process.extract(window, names, scorer=fuzz.ratio, score_cutoff=85, limit=5):
+                code = self._names[index][0]
+                scores[code] = max(scores.get(code, 0.0), 0.85 * ratio / 100)
+
+    def _match(self, code: str, score: float, postcode: str) -> Match:
+        lat, lon, name = self.by_code[code]
+        postcodes = self.postcodes.get(code) or [""]
+        shown = postcode if postcode in postcodes else postcodes[0]
+        return Match(lat, lon, round(score, 3), "municipality", f"{name} ({shown})" if shown else name, code)
+
+
+#: Written forms of « Saint » and the like, read as the full word when comparing names.
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+_ARTICLE = re.compile(r"^(le|la|les|l) ")
+_POSTCODE = re.compile(r"(?<!\d)(\d{2}) ?(\d{3})(?!\d)")
+#: How far ahead the best commune must be to be taken without asking.
+CLEAR_LEAD = 0.04
+
+
+def fold_place(value: str) -> str:
+    """A place name folded for comparison: « St-Étienne-du-Rouvray CEDEX » → « saint etienne du rouvray »."""
+    return " ".join(_ABBREVIATIONS.get(w, w) for w in normalize(value).split() if w != "cedex")
+
+
+def clear_choice(matches: list[Match]) -> Match | None:
+    """The first of ``matches`` when it is clearly ahead of the others, else None (ask)."""
+    if not matches:
+        return None
+    if len(matches) == 1 or matches[0].score - matches[1].score >= CLEAR_LEAD:
+        return matches[0]
+    return None
 
 
 # --- geocoding a table -----------------------------------------------------------------------

@@ -570,37 +570,6 @@ def position_picker(lat: float, lon: float, bounds: tuple[float, float, float, f
     return fmap
 
 
-def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[float, float] | None,
-                     radius_km: float, shown: pd.DataFrame | None,
-                     context: Sequence[tuple[LayerSpec, gpd.GeoDataFrame, dict | None]] = ()) -> folium.Map:
-    """The « Trouver un partenaire » map: the starting point, the radius, numbered results.
-
-    ``context`` are perimeter layers drawn beneath (spec, layer, its display GeoJSON), so the
-    point reads against its communes and QPV even before the tiles arrive. At most a few dozen
-    results, so each is its own marker with its number (as in the list).
-    """
-    fmap = simple_map(list(origin) if origin else bounds_center(bounds), 13 if origin else zoom_for_bounds(bounds))
-    for spec, frame, data in context:
-        _perimeter_layer(frame, spec, data).add_to(fmap)
-    if origin:
-        folium.Circle(origin, radius=radius_km * 1000, color="#7B2D8E", weight=2, fill=True,
-                      fill_opacity=0.05).add_to(fmap)
-        folium.CircleMarker(origin, radius=9, color="#fff", weight=3, fill=True, fill_color="#D55E00",
-                            fill_opacity=1, tooltip="Point de départ").add_to(fmap)
-    if shown is not None and len(shown):
-        for number, row in enumerate(shown.itertuples(), start=1):
-            folium.Marker(
-                [row.geometry.y, row.geometry.x],
-                icon=folium.DivIcon(html=f'<div class="rx-num">{number}</div>', icon_size=(26, 26),
-                                    icon_anchor=(13, 13)),
-                tooltip=html.escape(f"{number}. {row.nom}"),
-            ).add_to(fmap)
-        points = [[r.geometry.y, r.geometry.x] for r in shown.itertuples()] + ([list(origin)] if origin else [])
-        fmap.fit_bounds(points, padding=(30, 30))
-    use_local_assets(fmap)
-    return fmap
-
-
 def zoom_for_bounds(bounds: Sequence[float], width_px: int = 820, height_px: int = 520) -> float:
     """The Web-Mercator zoom (by quarters) at which ``bounds`` (lon/lat) fit in the map's box.
 

@@ -17,9 +17,10 @@ import pandas as pd
 from pyproj import CRS, Transformer
 from shapely.geometry import Point
 
-from reseaux.filters import FACETS, ActorFilter, apply_filter
+from reseaux.filters import FACETS, ActorFilter, apply_filter, search_text
 from reseaux.layers import LayerSpec
 from reseaux.referential import Referential
+from reseaux.text import fr_distance
 
 METRIC_CRS = "EPSG:2154"
 _TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
@@ -39,13 +40,18 @@ class ProximityIndex:
     frame: gpd.GeoDataFrame
     x: np.ndarray
     y: np.ndarray
+    #: The folded text of the free-text filter (:func:`reseaux.filters.search_text`), aligned with ``frame``.
+    text: pd.Series | None = None
 
     @classmethod
-    def build(cls, actors: gpd.GeoDataFrame) -> ProximityIndex:
+    def build(cls, actors: gpd.GeoDataFrame, text: pd.Series | None = None) -> ProximityIndex:
+        """Index the actors that have a position; ``text`` is their searched text when already
+        folded (``Actors.search``, aligned with ``actors``), else it is folded here."""
         placed = actors[actors.geometry.notna()]
         metric = placed.geometry.to_crs(METRIC_CRS)
         check_metric_crs(metric.crs)
-        return cls(placed, metric.x.to_numpy(dtype=float), metric.y.to_numpy(dtype=float))
+        folded = text.loc[placed.index] if text is not None else search_text(placed)
+        return cls(placed, metric.x.to_numpy(dtype=float), metric.y.to_numpy(dtype=float), folded)
 
 
 @dataclass
@@ -99,6 +105,7 @@ def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray |
 def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, referential: Referential, *,
            k: int = 10, radius_m: float = 10_000.0, **filter_context) -> SearchResult:
     """Nearest actors matching ``flt``; when none match, say which filter empties the list."""
+    filter_context.setdefault("search", index.text)
     result = apply_filter(index.frame, flt, referential, **filter_context)
     found = nearest(index, lat, lon, mask=result.mask.to_numpy(), k=k, radius_m=radius_m)
     outcome = SearchResult(found, result.sentence)
@@ -166,3 +173,80 @@ def directions_links(from_lat: float, from_lon: float, to_lat: float, to_lon: fl
         "Google Maps": ("https://www.google.com/maps/dir/?api=1"
                         f"&origin={from_lat:.5f},{from_lon:.5f}&destination={to_lat:.5f},{to_lon:.5f}"),
     }
+
+
+#: The fields of a result, in reading order: (attribute of :class:`Partner`, French label).
+PARTNER_DETAILS = [("themes", "Thématiques"), ("specialties", "Spécialités"), ("modalities", "Modalités"),
+                   ("publics", "Publics"), ("accessibility", "Accessibilité"), ("languages", "Langues")]
+#: (directory column, referential category) of the coded fields, shown by their labels.
+_CODED = {"themes": ("thematiques", "thematique"), "modalities": ("modalites", "modalite"),
+          "publics": ("publics", "public"), "accessibility": ("accessibilite", "accessibilite")}
+
+
+@dataclass(frozen=True)
+class Partner:
+    """One result as a professional reads it: plain text (labels, not codes), links ready.
+
+    The list and the map's popups are both drawn from this, so they say the same thing.
+    """
+
+    number: int
+    name: str
+    role: str
+    distance: str
+    latitude: float
+    longitude: float
+    structure: str = ""
+    address: str = ""
+    themes: str = ""
+    specialties: str = ""
+    modalities: str = ""
+    publics: str = ""
+    accessibility: str = ""
+    languages: str = ""
+    phone: str = ""
+    #: ``tel:`` link (digits and « + » only), empty without a phone number.
+    phone_uri: str = ""
+    email: str = ""
+    #: Only an http(s) address; anything else is not a link.
+    website: str = ""
+    #: Placed at the centre of its commune (no precise geocoding).
+    approximate: bool = False
+    directions: dict[str, str] = field(default_factory=dict)
+
+    def details(self) -> list[tuple[str, str]]:
+        """(French label, text) of the filled detail fields, in :data:`PARTNER_DETAILS` order."""
+        return [(label, getattr(self, name)) for name, label in PARTNER_DETAILS if getattr(self, name)]
+
+
+def partners(shown: pd.DataFrame, referential: Referential, origin: tuple[float, float]) -> list[Partner]:
+    """The rows of a search result (closest first, with ``distance_m``) as numbered :class:`Partner`."""
+    return [_partner(number, row._asdict(), referential, origin)
+            for number, row in enumerate(shown.itertuples(index=False), start=1)]
+
+
+def _partner(number: int, row: dict, referential: Referential, origin: tuple[float, float]) -> Partner:
+    def text(column: str) -> str:
+        value = row.get(column, "")
+        if isinstance(value, tuple | list):
+            return ", ".join(str(v) for v in value if v)
+        return "" if value is None or value != value else str(value).strip()
+
+    coded = {name: ", ".join(referential.label(category, code) for code in row.get(column) or () if code)
+             for name, (column, category) in _CODED.items()}
+    role = (referential.label("profession", row["profession"]) if row.get("profession")
+            else referential.label("type", row.get("type", "")))
+    phone = text("telephone")
+    digits = "".join(c for c in phone if c.isdigit() or c == "+")
+    website = text("site_web")
+    point = row["geometry"]
+    return Partner(
+        number=number, name=text("nom"), role=role, distance=fr_distance(row.get("distance_m")),
+        latitude=point.y, longitude=point.x, structure=text("structure"),
+        address=" ".join(p for p in (text("adresse"), text("code_postal"), text("commune")) if p),
+        specialties=text("specialites"), languages=text("langues"), phone=phone,
+        phone_uri=f"tel:{digits}" if digits else "", email=text("email"),
+        website=website if website.lower().startswith(("http://", "https://")) else "",
+        approximate=row.get("geocodage_source") == "commune",
+        directions=directions_links(origin[0], origin[1], point.y, point.x), **coded,
+    )
