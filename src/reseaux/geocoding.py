@@ -72,13 +72,17 @@ class Summary:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
     def sentence(self) -> str:
+        from reseaux.text import plural
+
         text = (
-            f"{self.geocoded} géocodée(s), {self.from_cache} depuis le cache, "
-            f"{self.commune} placée(s) à leur commune, {self.below_min_score} sous le score minimal, "
-            f"{self.not_found} introuvable(s)"
+            f"{plural(self.geocoded, 'adresse géocodée', 'adresses géocodées')}, {self.from_cache} depuis le cache, "
+            f"{plural(self.commune, 'placée', 'placées')} à leur commune, "
+            f"{self.below_min_score} sous le score minimal, {plural(self.not_found, 'introuvable')}"
         )
         if self.skipped_manual:
-            text += f" ; {self.skipped_manual} position(s) saisie(s) à la main conservée(s)"
+            kept = plural(self.skipped_manual, "position saisie à la main conservée",
+                          "positions saisies à la main conservées")
+            text += f" ; {kept}"
         if self.offline:
             text += " — géocodeur injoignable : positions approximatives à la commune"
             if self.error:

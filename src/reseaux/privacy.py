@@ -20,9 +20,11 @@ class PurgeReport:
     cache_entries: int
 
     def sentence(self, actor_id: str) -> str:
-        return (f"Fiche « {actor_id} » supprimée définitivement : fichier, {self.backups} sauvegarde(s), "
-                f"{self.journal_entries} ligne(s) du journal anonymisée(s), {self.cache_entries} entrée(s) du cache "
-                "de géocodage.")
+        from reseaux.text import plural
+
+        return (f"Fiche « {actor_id} » supprimée définitivement : fichier, {plural(self.backups, 'sauvegarde')}, "
+                f"{plural(self.journal_entries, 'ligne du journal anonymisée', 'lignes du journal anonymisées')}, "
+                f"{plural(self.cache_entries, 'entrée', 'entrées')} du cache de géocodage.")
 
 
 def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None) -> PurgeReport:

@@ -330,7 +330,7 @@ def geocoding_panel(acts: Actors, who: str) -> None:
     st.subheader("Géocodage")
     st.caption(f"Géocodeur : {config.get('geocoder_url')} — les positions « manuel » ne sont jamais modifiées.")
     offline = st.checkbox("Hors ligne : placer les adresses à leur commune", key="geo_offline")
-    if not st.button(f"Géocoder les {todo} acteur(s) sans position précise", disabled=todo == 0 and not len(directory.rejected)):
+    if not st.button(f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}", disabled=todo == 0 and not len(directory.rejected)):
         return
     bar = st.progress(0.0, text="Géocodage…")
     store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
