@@ -215,4 +215,4 @@ def test_cli_geocode_offline(tmp_path):
     result = subprocess.run([sys.executable, "-m", "reseaux", "geocode", str(path), "--offline", "--quiet"],
                             capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
-    assert "2 placée(s) à leur commune" in result.stderr and "Traceback" not in result.stderr
+    assert "2 placées à leur commune" in result.stderr and "Traceback" not in result.stderr
