@@ -120,7 +120,7 @@ def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tm
     at.checkbox(key="geo_offline").check().run()
     next(b for b in at.button if b.label.startswith("Géocoder")).click().run()
     assert not at.exception
-    assert any("1 placée(s) à leur commune" in w.value for w in at.warning)
+    assert any("1 placée à leur commune" in w.value for w in at.warning)
     assert ";commune" in path.read_text(encoding="utf-8")
     from reseaux.store import DirectoryStore
 
