@@ -4,9 +4,10 @@ import streamlit as st
 
 from reseaux import config
 from reseaux.access import can, can_see_map
-from reseaux.ui import auth
+from reseaux.ui import auth, page_style
 
 st.set_page_config(page_title="Réseaux — carte du réseau", page_icon="🗺️", layout="wide")
+page_style()
 
 role, name = auth.current()
 pages = []

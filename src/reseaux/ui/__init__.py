@@ -41,14 +41,26 @@ TABLE_COLUMNS = ("nom", "type", "profession", "structure", "thematiques", "commu
                  "site_web", "date_maj")
 
 
-#: On a phone the map fits the screen under the title (the iframe's height is set by the
-#: component; CSS wins over it) and the page title shrinks.
+#: The map fits the first screen under the title and the count (the iframe's height is set by
+#: the component; CSS wins over it); on a phone the page title shrinks.
 MAP_CSS = """<style>
+iframe[title="streamlit_folium.st_folium"] { height: max(440px, calc(100vh - 370px)) !important; }
 @media (max-width: 640px) {
   iframe[title="streamlit_folium.st_folium"] { height: 72vh !important; }
   h1 { font-size: 1.6rem !important; }
 }
 </style>"""
+
+
+#: Every page: less empty space above the title, so the map and tables come up sooner.
+PAGE_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+@media (max-width: 640px) { [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; } }
+</style>"""
+
+
+def page_style() -> None:
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
 
 # --- cached loaders --------------------------------------------------------------------------
