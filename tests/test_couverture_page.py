@@ -25,10 +25,22 @@ def test_summary_sentence_and_table(referential):
     assert not at.exception
     n = gaps(referential, "qpv", ActorFilter(themes=("transidentite",)), 500)
     message = (at.error or at.success)[0].value
-    assert message.startswith(f"{n} « QPV 2024 » sur 16 ") and "« Transidentité » à moins de 500 m" in message
+    assert message == f"QPV 2024 : {n} sur 16 n'ont aucun acteur de thématique « Transidentité » à moins de 500 m."
     table = at.dataframe[0].value
     assert len(table) == 16 and (table["Manque"] == "oui").sum() == n
+    assert table["Acteurs à moins de 500 m (dedans compris)"].dtype.kind in "iu"  # numbers stay numbers
     assert at.get("download_button")
+
+
+def test_theme_and_profession_are_both_required(referential):
+    at = page(couche="qpv", theme="ivg", profession="sage_femme")
+    assert not at.exception
+    n = gaps(referential, "qpv", ActorFilter(themes=("ivg",), professions=("sage_femme",)))
+    assert (at.error or at.success)[0].value == \
+        f"QPV 2024 : {n} sur 16 n'ont aucun acteur de thématique « IVG » et de profession « Sage-femme » à moins de 1 km."
+    assert " ou " not in (at.error or at.success)[0].value
+    captions = " ".join(c.value for c in at.caption)
+    assert "d'acteurs de profession « Sage-femme » à moins de 1 km" in captions  # what the heat map counts
 
 
 def test_switching_layer(referential):

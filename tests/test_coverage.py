@@ -1,5 +1,7 @@
-"""Coverage on two square perimeters and actors placed at known distances (Lambert-93)."""
+"""Coverage on two square perimeters and actors placed at known distances (Lambert-93); its sentence,
+legend and exports."""
 
+import io
 import subprocess
 import sys
 
@@ -8,7 +10,11 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point, box
 
-from reseaux.coverage import PreparedLayer, classes, coverage_table, summary_sentence, theme_matrix
+from reseaux.choropleth import build_coverage_map, class_labels, coverage_legend_html, shapes_json
+from reseaux.coverage import (MEASURES, PreparedLayer, classes, coverage_table, filter_phrase, readable_table,
+                              summary_sentence, theme_matrix)
+from reseaux.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.filters import ActorFilter
 from tests.conftest import ROOT
 
 X0, Y0 = 562000.0, 6928000.0
@@ -46,7 +52,8 @@ def test_no_actor_at_all():
     table = coverage_table(squares(), points(), distance_m=1000)
     assert table["gap"].all() and table["n_within"].eq(0).all()
     assert table["distance_nearest_m"].isna().all()
-    assert summary_sentence(table, "Carrés", "« IVG »", 1000) == "2 « Carrés » sur 2 n'ont aucun acteur « IVG » à moins de 1 km."
+    assert summary_sentence(table, "Carrés", "de thématique « IVG »", 1000) == \
+        "Carrés : 2 sur 2 n'ont aucun acteur de thématique « IVG » à moins de 1 km."
 
 
 def test_distance_is_adjustable():
@@ -67,14 +74,15 @@ def test_theme_matrix_and_summary():
     matrix = theme_matrix(squares(), actors, ["ivg", "ist_vih", "vif"], {"ivg": "IVG", "ist_vih": "IST", "vif": "VIF"})
     assert matrix.loc["Carré 1"].tolist() == [1, 0, 0] and matrix.loc["Carré 2"].tolist() == [1, 1, 0]
     table = coverage_table(squares(), pts)
-    assert summary_sentence(table, "Carrés", "", 1000) == "Tous les périmètres « Carrés » (2) ont au moins un acteur à moins de 1 km."
-    assert summary_sentence(table.assign(gap=[True, False]), "QPV", "« IVG »", 500) == \
-        "1 « QPV » sur 2 n'a aucun acteur « IVG » à moins de 500 m."
+    assert summary_sentence(table, "Carrés", "", 1000) == "Carrés : les 2 ont au moins un acteur à moins de 1 km."
+    assert summary_sentence(table.assign(gap=[True, False]), "QPV", "de thématique « IVG »", 500) == \
+        "QPV : 1 sur 2 n'a aucun acteur de thématique « IVG » à moins de 500 m."
 
 
 def test_classes():
     assert classes(pd.Series([0, 0, 1, 2, 3, 10])) == sorted(set(classes(pd.Series([0, 0, 1, 2, 3, 10]))))
-    assert classes(pd.Series([np.nan])) == [0.0, 1.0]
+    assert classes(pd.Series([np.nan])) == []
+    assert classes(pd.Series([3, 3, np.nan])) == [3, 3]  # one value, one class
 
 
 def test_cli_coverage_writes_the_table(tmp_path):
@@ -96,3 +104,98 @@ def test_counts_get_whole_number_classes():
     assert classes(pd.Series([13, 20, 9, 6, 4])) == [4, 6, 8, 11, 15, 20]
     assert all(b == int(b) for b in classes(pd.Series([0, 1, 2, 3, 50, 120])))
     assert classes(pd.Series([0.5, 1.25, 2.0])) == sorted(set(classes(pd.Series([0.5, 1.25, 2.0]))))
+
+
+# --- what the sentence says --------------------------------------------------------------------
+
+
+def test_the_sentence_says_and_between_facets_or_within_one(referential):
+    assert filter_phrase(referential, ActorFilter()) == ""
+    assert filter_phrase(referential, ActorFilter(themes=("ivg",), professions=("sage_femme",))) == \
+        "de thématique « IVG » et de profession « Sage-femme »"
+    assert filter_phrase(referential, ActorFilter(themes=("ivg", "contraception"))) == \
+        "de thématique « IVG » ou « Contraception »"
+    assert filter_phrase(referential, ActorFilter(themes=("ivg",), professions=("sage_femme", "gynecologue"),
+                                                  types=("professionnel",))) == \
+        "de thématique « IVG », de profession « Sage-femme » ou « Gynécologue » et de type « Professionnel·le »"
+
+
+def test_sentence_numbers_and_distances_in_french():
+    table = pd.DataFrame({"gap": [True] * 2_600 + [False] * 44})
+    assert summary_sentence(table, "Communes de Normandie", "", 1500) == \
+        "Communes de Normandie : 2\u202f600 sur 2\u202f644 n'ont aucun acteur à moins de 1,5 km."
+    assert summary_sentence(table.head(1).assign(gap=False), "CLS", "", 0) == \
+        "CLS : le seul périmètre a au moins un acteur à moins de 0 m."
+    assert summary_sentence(table.head(0), "CLS", "", 100) == "CLS : aucun périmètre dans cette couche."
+
+
+# --- legend ----------------------------------------------------------------------------------
+
+
+def test_legend_labels_french_numbers_with_units():
+    assert class_labels(MEASURES["n_within"], [1, 2, 4, 9]) == ["1 à 2 acteurs", "3 à 4 acteurs", "5 à 9 acteurs"]
+    assert class_labels(MEASURES["n_within"], [0, 1, 2]) == ["0 à 1 acteur", "2 acteurs"]
+    assert class_labels(MEASURES["n_within"], [1, 1]) == ["1 acteur"]
+    assert class_labels(MEASURES["distance_nearest_m"], [0, 350, 24877]) == ["≤ 350 m", "> 350 à 24\u202f877 m"]
+    assert class_labels(MEASURES["per_10k"], [0.01, 0.05, 1.25]) == \
+        ["≤ 0,05 acteur pour 10\u202f000 hab.", "> 0,05 à 1,25 acteur pour 10\u202f000 hab."]
+
+
+def test_legend_shows_only_what_is_on_the_map():
+    legend = coverage_legend_html(MEASURES["n_within"], [1, 2, 4, 9], "manque", present={0, 2}, gaps=False)
+    assert "1 à 2 acteurs" in legend and "5 à 9 acteurs" in legend and "3 à 4" not in legend
+    assert "manque" not in legend and "sans valeur" not in legend
+    assert "sans valeur" in coverage_legend_html(MEASURES["per_10k"], [], "manque", present=set(), missing=True)
+
+
+def test_map_styles_gaps_apart_and_keeps_classes_for_the_rest():
+    layer = squares()
+    actors = points((500, 500), (600, 500))
+    table = coverage_table(layer, actors)
+    geojson = layer.frame.to_crs(4326)[["code", "nom", "geometry"]].__geo_interface__
+    fmap = build_coverage_map(shapes_json(geojson), layer.frame.to_crs(4326).total_bounds, table, "n_within",
+                              MEASURES["n_within"], classes(table["n_within"].where(~table["gap"])),
+                              title="Acteurs à moins de 1 km", within_label="Acteurs à moins de 1 km",
+                              gap_label="manque : aucun acteur à moins de 1 km")
+    page = fmap.get_root().render()
+    assert '"rx_i":1' in page and "Carré 2" in page
+    assert "2 acteurs" in page and "manque : aucun acteur à moins de 1 km" in page
+    assert "≤" not in page.split("rxCoverageShapes")[-1]  # counts read « 2 acteurs », not « ≤ 2 »
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def demo_table():
+    frame = squares().frame.assign(population=[2159.0, np.nan])
+    table = coverage_table(PreparedLayer(frame), points((500, 500), (1900, 500)), distance_m=1000)
+    return readable_table(table, 1000)  # per_10k: 2 / 2,159 × 10,000 = 9.26
+
+
+def test_csv_for_french_excel_writes_numbers_right():
+    text = table_csv_bytes(demo_table()).decode("utf-8-sig")
+    header, first, second = text.splitlines()
+    assert header.split(";")[:6] == ["Code", "Nom", "Acteurs dans le périmètre",
+                                     "Acteurs à moins de 1 km (dedans compris)", "Population (habitants)",
+                                     "Acteurs pour 10 000 habitants"]
+    assert first.split(";") == ["S1", "Carré 1", "1", "2", "2159", "9,26", "0", "non", "non"]
+    assert second.split(";") == ["S2", "Carré 2", "0", "0", "", "", "3100", "non", "oui"]
+    assert "None" not in text and "nan" not in text and ".0" not in text
+    back = pd.read_csv(io.StringIO(text), sep=";", decimal=",")
+    assert back["Population (habitants)"].tolist()[0] == 2159 and back["Acteurs pour 10 000 habitants"][0] == 9.26
+
+
+def test_csv_writer_on_any_numbers():
+    table = pd.DataFrame({"entier": [2159.0, np.nan], "décimal": [0.05, -1.5], "texte": [None, "=1+1"],
+                          "vrai": [True, False], "mêlé": [3.0, 0.25]}).astype({"mêlé": object})
+    rows = [line.split(";") for line in table_csv_bytes(table).decode("utf-8-sig").splitlines()]
+    assert rows[1] == ["2159", "0,05", "", "oui", "3"] and rows[2] == ["", "-1,5", "'=1+1", "non", "0,25"]
+
+
+def test_excel_keeps_real_numbers():
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(table_xlsx_bytes(demo_table(), "Couverture"))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:7] == ("S1", "Carré 1", 1, 2, 2159, 9.26, 0)
+    assert rows[2][4] is None and rows[2][5] is None and rows[2][6] == 3100

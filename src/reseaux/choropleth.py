@@ -3,81 +3,209 @@
 Colours are viridis in 5 classes (ordered, readable by colour-blind people and in greyscale);
 a gap — no matching actor within the distance — is white with a thick dashed edge, so it
 stands out by its shape as well as its colour.
+
+The map comes in two parts, as the network map does: a **base** that depends on the layer only
+(tiles, the perimeters' shapes, an empty legend box) and an **overlay** that depends on the
+filters (one style and one tooltip line per perimeter, the legend's text). streamlit-folium
+keeps the base in the browser while only the overlay changes, so a theme change sends a few
+kilobytes instead of the layer's shapes (2.6 MB for the 2,644 communes of Normandie).
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 
 import folium
-import geopandas as gpd
+import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from reseaux.assets import use_local_assets
-from reseaux.mapview import Legend, bounds_center, simple_map, zoom_for_bounds
+from reseaux.coverage import Measure
+from reseaux.mapview import Legend, _script_json, bounds_center, simple_map, zoom_for_bounds
+from reseaux.text import fr_number
 
 #: Viridis, 5 classes: ordered, readable by colour-blind people and in greyscale.
 SEQUENTIAL = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
 GAP_STYLE = {"fillColor": "#ffffff", "fillOpacity": 0.85, "color": "#000000", "weight": 3, "dashArray": "6 4"}
+NO_VALUE_STYLE = {"fillColor": "#bdbdbd", "fillOpacity": 0.75, "color": "#333333", "weight": 1}
+NO_VALUE_TEXT = "sans valeur (population inconnue)"
+#: Legend box of the base map; the overlay writes into it. On a phone it stays small and folds.
+_LEGEND_BOX = ('<details class="rx-legend rx-cov-legend" open><summary></summary><div class="rx-cov-body"></div>'
+               "</details><style>.rx-cov-legend summary{font-weight:700;font-size:13px;cursor:pointer}"
+               ".rx-cov-legend .rx-cov-body{margin-top:4px}"
+               "@media (max-width:520px){.rx-cov-legend{font-size:11px;min-width:0;max-width:170px;"
+               "max-height:30vh;padding:4px 6px}.rx-cov-legend summary{font-size:12px}}</style>")
 
 
-def build_coverage_map(layer: gpd.GeoDataFrame, table: pd.DataFrame, measure: str, measure_label: str,
-                       breaks: Sequence[float], bounds: tuple[float, float, float, float],
-                       *, gap_label: str, basemap: str = "positron") -> folium.Map:
-    """A choropleth of ``measure`` over ``layer`` (WGS84), gaps drawn white with a thick dashed edge.
+def shapes_json(geojson: dict) -> str:
+    """The layer's GeoJSON (``Territory.geojson``) as the base map embeds it: each feature numbered
+    (``rx_i``) so the overlay can style it. Computed once per layer by the app."""
+    features = [{**feature, "properties": {**feature.get("properties", {}), "rx_i": i}}
+                for i, feature in enumerate(geojson.get("features", []))]
+    return _script_json({"type": "FeatureCollection", "features": features})
 
-    ``table`` is aligned with ``layer`` (one row per perimeter, see coverage.coverage_table);
-    ``breaks`` are the class limits (n + 1 values for n classes).
+
+class CoverageShapes(MacroElement):
+    """The perimeters drawn once (neutral style) and an empty legend; :class:`CoverageStyle` fills both."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var shapes = L.geoJson({{ this.data }}, {style: {color: "#333333", weight: 1, fillOpacity: 0}});
+            shapes.bindTooltip(function (layer) { return layer.rxTip || layer.feature.properties.nom; },
+                               {sticky: true});
+            shapes.on("mouseover", function (e) { e.layer.setStyle({weight: 4}); });
+            shapes.on("mouseout", function (e) { if (e.layer.rxStyle) { e.layer.setStyle(e.layer.rxStyle); } });
+            shapes.addTo({{ this._parent.get_name() }});
+            window.rxCoverageShapes = shapes;
+            if (window.rxCoveragePending) { window.rxCoveragePending(); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: str) -> None:
+        super().__init__()
+        self._name = "CoverageShapes"
+        self.data = data
+
+
+class CoverageStyle(MacroElement):
+    """Styles, tooltips and legend text of one coverage result, applied to :class:`CoverageShapes`."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var payload = {{ this.payload }};
+            function apply() {
+                var shapes = window.rxCoverageShapes;
+                if (!shapes) { return false; }
+                shapes.eachLayer(function (layer) {
+                    var row = payload.rows[layer.feature.properties.rx_i];
+                    var p = layer.feature.properties;
+                    layer.rxStyle = payload.styles[row[0]];
+                    layer.setStyle(layer.rxStyle);
+                    layer.rxTip = "<b>" + p.nom + "</b> (" + p.code + ")<br>" + payload.measure + " : " + row[1]
+                        + "<br>" + payload.within + " : " + row[2];
+                });
+                var box = document.querySelector(".rx-cov-legend");
+                if (box) {
+                    box.querySelector("summary").innerHTML = payload.title;
+                    box.querySelector(".rx-cov-body").innerHTML = payload.legend;
+                }
+                return true;
+            }
+            if (!apply()) { window.rxCoveragePending = apply; }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, payload: dict) -> None:
+        super().__init__()
+        self._name = "CoverageStyle"
+        self.payload = _script_json(payload)
+
+
+def coverage_base_map(shapes: str, total_bounds: Sequence[float], *, basemap: str = "positron") -> folium.Map:
+    """The part of the coverage map that depends on the layer only (see the module's docstring).
+
+    ``shapes`` comes from :func:`shapes_json`; ``total_bounds`` is the layer's extent (WGS84).
     """
-    total = layer.total_bounds if len(layer) else bounds
-    fmap = simple_map(bounds_center(total), zoom_for_bounds(total), basemap=basemap, zoom_snap=0.25)
-    data = layer[["code", "nom", "geometry"]].copy()
-    data["nom"] = data["nom"].map(html.escape)
-    data["code"] = data["code"].map(html.escape)
-    values = table[measure].to_numpy(dtype=float)
-    data["rx_value"] = [("—" if v != v else f"{v:g}") for v in values]
-    data["rx_within"] = table["n_within"].to_numpy()
-    data["rx_style"] = [
-        json.dumps(GAP_STYLE if gap else {"fillColor": _class_color(v, breaks), "fillOpacity": 0.75,
-                                          "color": "#333333", "weight": 1})
-        for v, gap in zip(values, table["gap"], strict=True)
-    ]
-    folium.GeoJson(
-        data,
-        name=measure_label,
-        style_function=lambda feature: json.loads(feature["properties"]["rx_style"]),
-        highlight_function=lambda _feature: {"weight": 4},
-        tooltip=folium.GeoJsonTooltip(fields=["nom", "code", "rx_value", "rx_within"],
-                                      aliases=["Nom", "Code", measure_label, "Acteurs à distance"]),
-    ).add_to(fmap)
-    Legend(coverage_legend_html(measure_label, breaks, gap_label, missing=bool(pd.isna(values).any()))).add_to(fmap)
+    fmap = simple_map(bounds_center(total_bounds), zoom_for_bounds(total_bounds), basemap=basemap, zoom_snap=0.25)
+    CoverageShapes(shapes).add_to(fmap)
+    Legend(_LEGEND_BOX).add_to(fmap)
     use_local_assets(fmap)
     return fmap
 
 
-def _class_color(value: float, breaks: Sequence[float]) -> str:
-    if value != value:  # NaN: no value (population unknown…)
-        return "#bdbdbd"
+def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: Sequence[float], *,
+                     title: str, within_label: str, gap_label: str) -> folium.FeatureGroup:
+    """The part that depends on the result: one style and tooltip per perimeter, the legend.
+
+    ``table`` is aligned with the layer (coverage.coverage_table); ``breaks`` the class limits
+    (see coverage.classes). A gap (``table["gap"]``) is drawn as a gap whatever its value.
+    """
+    values = table[measure].to_numpy(dtype=float)
+    gaps = table["gap"].to_numpy(dtype=bool)
+    decimals = 0 if spec.count or measure == "distance_nearest_m" else 2
+    styles = [GAP_STYLE, NO_VALUE_STYLE] + [
+        {"fillColor": color, "fillOpacity": 0.75, "color": "#333333", "weight": 1} for color in SEQUENTIAL]
+    rows = []
+    for value, gap, within in zip(values, gaps, table["n_within"].to_numpy(), strict=True):
+        style = 0 if gap else (1 if value != value else 2 + class_index(value, breaks))
+        rows.append([style, "—" if value != value else spec.with_unit(value, decimals), fr_number(int(within))])
+    present = {class_index(v, breaks) for v, gap in zip(values, gaps, strict=True) if not gap and v == v}
+    legend = coverage_legend_html(spec, breaks, gap_label, present=present, gaps=bool(gaps.any()),
+                                  missing=bool((~gaps & np.isnan(values)).any()))
+    group = folium.FeatureGroup(name=title, control=False)
+    CoverageStyle({"rows": rows, "styles": styles, "legend": legend, "title": html.escape(title),
+                   "measure": html.escape(spec.label), "within": html.escape(within_label)}).add_to(group)
+    return group
+
+
+def build_coverage_map(shapes: str, total_bounds: Sequence[float], table: pd.DataFrame, measure: str,
+                       spec: Measure, breaks: Sequence[float], *, title: str, within_label: str,
+                       gap_label: str, basemap: str = "positron") -> folium.Map:
+    """Base and overlay in one map (exports, tests); the page passes them apart to st_folium."""
+    fmap = coverage_base_map(shapes, total_bounds, basemap=basemap)
+    coverage_overlay(table, measure, spec, breaks, title=title, within_label=within_label,
+                     gap_label=gap_label).add_to(fmap)
+    return fmap
+
+
+def class_index(value: float, breaks: Sequence[float]) -> int:
+    """The class (0..4) of ``value``: class i holds breaks[i] < value ≤ breaks[i + 1], class 0 from breaks[0]."""
+    last = max(min(len(breaks) - 2, len(SEQUENTIAL) - 1), 0)
     for index in range(1, len(breaks)):
         if value <= breaks[index]:
-            return SEQUENTIAL[min(index - 1, len(SEQUENTIAL) - 1)]
-    return SEQUENTIAL[min(len(breaks) - 2, len(SEQUENTIAL) - 1)]
+            return min(index - 1, last)
+    return last
 
 
-def coverage_legend_html(title: str, breaks: Sequence[float], gap_label: str, *, missing: bool = False) -> str:
-    parts = ['<div class="rx-legend">', f"<h4>{html.escape(title)}</h4>"]
+def class_labels(spec: Measure, breaks: Sequence[float]) -> list[str]:
+    """One label per class, French numbers with the measure's unit.
+
+    Counts: whole actors, « 0 à 2 acteurs », « 3 à 5 acteurs », « 6 acteurs »; other measures:
+    « ≤ 350 m », « > 350 à 1 200 m », « > 0,05 à 0,12 acteur pour 10 000 hab. ».
+    """
+    if len(breaks) == 2 and breaks[0] == breaks[1]:
+        return [spec.with_unit(breaks[0], 0 if spec.count else 2)]
+    labels = []
     for index in range(1, len(breaks)):
         low, high = breaks[index - 1], breaks[index]
-        color = SEQUENTIAL[min(index - 1, len(SEQUENTIAL) - 1)]
-        text = f"≤ {high:g}" if index == 1 else f"> {low:g} à {high:g}"
-        parts.append(f'<div class="rx-item"><span class="rx-swatch" style="background:{color};border-color:#333"></span>'
-                     f"{text}</div>")
-    parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000"></span>'
-                 f"<b>{html.escape(gap_label)}</b></div>")
+        if spec.count:
+            first = int(low) if index == 1 else int(low) + 1
+            last = int(high)
+            labels.append(spec.with_unit(last) if first >= last else f"{fr_number(first)} à {spec.with_unit(last)}")
+        else:
+            decimals = 0 if float(high).is_integer() and float(low).is_integer() else 2
+            labels.append(f"≤ {spec.with_unit(high, decimals)}" if index == 1
+                          else f"> {fr_number(low, decimals)} à {spec.with_unit(high, decimals)}")
+    return labels
+
+
+def coverage_legend_html(spec: Measure, breaks: Sequence[float], gap_label: str, *, present: set[int] | None = None,
+                         gaps: bool = True, missing: bool = False) -> str:
+    """The legend's lines: the classes that are on the map (``present``, all when None), the gap
+    line when there is a gap, the « no value » line when a perimeter has none."""
+    parts = []
+    for index, text in enumerate(class_labels(spec, breaks)):
+        if present is not None and index not in present:
+            continue
+        color = SEQUENTIAL[min(index, len(SEQUENTIAL) - 1)]
+        parts.append(f'<div class="rx-item"><span class="rx-swatch" style="background:{color};border-color:#333">'
+                     f"</span>{html.escape(text)}</div>")
+    if gaps:
+        parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000">'
+                     f"</span><b>{html.escape(gap_label)}</b></div>")
     if missing:
         parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333">'
-                     "</span>sans valeur (population inconnue)</div>")
-    parts.append("</div>")
+                     f"</span>{NO_VALUE_TEXT}</div>")
     return "".join(parts)
+

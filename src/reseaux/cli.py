@@ -94,7 +94,7 @@ def _nearest(args: argparse.Namespace) -> int:
 
 def _coverage(args: argparse.Namespace) -> int:
     from reseaux.app_data import load_territory
-    from reseaux.coverage import PreparedLayer, actor_points, coverage_table, summary_sentence
+    from reseaux.coverage import PreparedLayer, actor_points, coverage_table, filter_phrase, summary_sentence
     from reseaux.filters import ActorFilter, apply_filter
 
     loaded = _load(args.actors, args.referential)
@@ -119,9 +119,7 @@ def _coverage(args: argparse.Namespace) -> int:
     from reseaux.exports import write_atomic
 
     write_atomic(Path(args.out), table[columns].to_csv(index=False).encode("utf-8"))
-    labels = [f"« {referential.label('thematique', t)} »" for t in args.theme]
-    labels += [f"« {referential.label('profession', p)} »" for p in args.profession]
-    print(summary_sentence(table, territory.spec(args.layer).label, " ou ".join(labels), args.distance_m),
+    print(summary_sentence(table, territory.spec(args.layer).label, filter_phrase(referential, flt), args.distance_m),
           file=sys.stderr)
     return 0
 

@@ -22,8 +22,40 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_csv_bytes(table: pd.DataFrame) -> bytes:
-    """Any table as CSV for Excel in French: UTF-8 with BOM, ``;``, formulas neutralised."""
-    return neutralize_formulas(table).to_csv(index=False, sep=";").encode("utf-8-sig")
+    """Any table as CSV for Excel in French: UTF-8 with BOM, ``;``, formulas neutralised.
+
+    Numbers are written as French Excel reads them: whole numbers as integers (« 2159 », not
+    « 2159.0 »), decimals with a comma (« 0,05 »), no thousands separator; a missing value is an
+    empty cell (never « None » or « nan »); true/false are « oui »/« non ».
+    """
+    return _plain_cells(neutralize_formulas(table)).to_csv(
+        index=False, sep=";", decimal=",", na_rep="", float_format="%.15g").encode("utf-8-sig")
+
+
+def _plain_cells(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_bool_dtype(values):
+            out[column] = values.map({True: "oui", False: "non"})
+        elif pd.api.types.is_float_dtype(values):
+            values = values.replace([float("inf"), float("-inf")], float("nan"))
+            finite = values.dropna()
+            out[column] = values.astype("Int64") if (finite == finite.round()).all() else values
+        elif values.dtype == object:
+            out[column] = values.map(_plain_cell)
+    return out
+
+
+def _plain_cell(value):
+    """One cell of a text column: None/NaN empty, 2159.0 → « 2159 », 0.05 → « 0,05 »."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.15g}".replace(".", ",")
+    return value
 
 
 def table_xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:

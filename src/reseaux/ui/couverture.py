@@ -1,24 +1,43 @@
-"""Streamlit widgets of « Couverture »: layer, themes, distance; the choropleth, the table, the matrix."""
+"""Streamlit widgets of « Couverture »: layer, filters, distance; the sentence, the choropleth, the
+table and its exports, the themes × perimeters matrix."""
 
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux.app_data import Actors, Territory
-from reseaux.coverage import (LABELS, MEASURES, PreparedLayer, actor_points, classes, coverage_table,
-                              outreach_zones, summary_sentence, theme_matrix)
+from reseaux.choropleth import coverage_base_map, coverage_overlay, shapes_json
+from reseaux.coverage import (MEASURES, PreparedLayer, actor_points, classes, coverage_table, filter_phrase,
+                              outreach_codes, readable_table, summary_sentence, table_labels, theme_matrix,
+                              zones_of_codes)
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import FACETS, ActorFilter, apply_filter
-from reseaux.choropleth import build_coverage_map
 from reseaux.referential import Referential
+from reseaux.text import fr_distance, plural
 from reseaux.ui import FACET_LABELS, remember_query, seeding_query
+
+DISTANCES = list(range(0, 5001, 100))
+MATRIX_MAX = 80  # perimeters: beyond, the matrix is unreadable
 
 
 @st.cache_resource(show_spinner="Préparation de la couche…")
 def prepared(layer_id: str, _terr: Territory) -> PreparedLayer:
     return PreparedLayer.build(_terr.layers[layer_id])
+
+
+@st.cache_resource(show_spinner=False)
+def base_shapes(layer_id: str, _terr: Territory) -> str:
+    """The layer's shapes as the base map embeds them: serialised once per layer, not per rerun."""
+    return shapes_json(_terr.geojson[layer_id])
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def outreach_areas(codes: frozenset[str], _terr: Territory):
+    """The outreach actions' areas, computed once per set of zones (so once per directory version)."""
+    return zones_of_codes(codes, _terr.layers["communes_normandie"], _terr.layers["qpv"])
 
 
 def polygon_layers(terr: Territory) -> list[str]:
@@ -33,8 +52,8 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
             st.session_state[f"cv_{facet}"] = list(getattr(flt, facet))
         layer = query.get("couche", "qpv")
         st.session_state["cv_layer"] = layer if layer in polygon_layers(terr) else polygon_layers(terr)[0]
-        distance = query.get("distance", "1000")
-        st.session_state["cv_distance"] = int(distance) if str(distance).isdigit() else 1000
+        distance = str(query.get("distance", "1000"))
+        st.session_state["cv_distance"] = int(distance) if distance.isdigit() and int(distance) in DISTANCES else 1000
         measure = query.get("mesure", "n_within")
         st.session_state["cv_measure"] = measure if measure in MEASURES else "n_within"
     with st.sidebar:
@@ -45,10 +64,12 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
         for facet in ("themes", "professions", "types"):
             labels = ref.labels(FACETS[facet][1])
             chosen[facet] = st.multiselect(FACET_LABELS[facet], list(labels), key=f"cv_{facet}",
-                                           format_func=labels.get, placeholder="Toutes")
-        distance = st.slider("Distance au bord du périmètre (m)", 0, 5000, step=100, key="cv_distance",
-                             help="Un QPV est petit : il est servi par ce qui est à côté de lui.")
-        measure = st.radio("Mesure cartographiée", list(MEASURES), key="cv_measure", format_func=MEASURES.get)
+                                           format_func=labels.get, placeholder="Tous" if facet == "types" else "Toutes")
+        distance = st.select_slider("Distance au bord du périmètre", DISTANCES, key="cv_distance",
+                                    format_func=fr_distance,
+                                    help="Un QPV est petit : il est servi par ce qui est à côté de lui.")
+        measure = st.radio("Mesure cartographiée", list(MEASURES), key="cv_measure",
+                           format_func=lambda m: MEASURES[m].label)
     flt = ActorFilter(**{facet: tuple(values) for facet, values in chosen.items()})
     query = {**flt.to_query(), "couche": layer, "distance": str(distance), "mesure": measure}
     remember_query("couverture", query)
@@ -56,63 +77,95 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
     return layer, flt, float(distance), measure
 
 
-def what(ref: Referential, flt: ActorFilter) -> str:
-    parts = [f"« {ref.label('thematique', t)} »" for t in flt.themes]
-    parts += [f"« {ref.label('profession', p)} »" for p in flt.professions]
-    parts += [f"« {ref.label('type', t)} »" for t in flt.types]
-    return " ou ".join(parts)
-
-
 def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: ActorFilter,
            distance: float, measure: str) -> None:
     spec = terr.spec(layer_id)
     layer = prepared(layer_id, terr)
-    actors = apply_filter(acts.directory.actors, flt, ref).actors
-    zones = outreach_zones(acts.directory.actors, terr.layers["communes_normandie"], terr.layers["qpv"])
+    actors = apply_filter(acts.directory.actors, flt, ref, facets=acts.facets).actors
+    zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
     table = coverage_table(layer, actor_points(actors), distance_m=distance, outreach_zones=zones)
-    label = spec.label.split(" (")[0]
-    sentence = summary_sentence(table, label, what(ref, flt), distance)
+    what = filter_phrase(ref, flt)
+    sentence = summary_sentence(table, spec.label.split(" (")[0], what, distance)
     (st.error if table["gap"].any() else st.success)(sentence)
     if spec.example:
         st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (voir le README).")
-    gap_label = f"manque : aucun acteur à moins de {distance:g} m"
-    fmap = build_coverage_map(terr.layers[layer_id], table, measure, MEASURES[measure], classes(table[measure]),
-                              terr.home_bounds, gap_label=gap_label)
-    st_folium(fmap, key="cv_map", height=560, use_container_width=True, returned_objects=[])
+    coverage_map(terr, layer_id, table, measure, what, distance)
+    coverage_table_panel(table, layer_id, distance)
+    matrix_chart(ref, layer, acts, flt, distance, len(table))
+
+
+def coverage_map(terr: Territory, layer_id: str, table: pd.DataFrame, measure: str, what: str,
+                 distance: float) -> None:
+    """The choropleth: the base (shapes) stays in the browser, only the overlay changes."""
+    spec = MEASURES[measure]
+    within = f"Acteurs à moins de {fr_distance(distance)}"
+    title = within if measure == "n_within" else spec.label
+    mapped = table[measure].where(~table["gap"])  # gaps are drawn apart: they do not shape the classes
+    overlay = coverage_overlay(table, measure, spec, classes(mapped), title=title, within_label=within,
+                               gap_label=f"manque : aucun {'de ces acteurs' if what else 'acteur'} à moins "
+                                         f"de {fr_distance(distance)}")
+    base = coverage_base_map(base_shapes(layer_id, terr), terr.layers[layer_id].total_bounds)
+    st_folium(base, feature_group_to_add=overlay, key="cv_map", height=520, use_container_width=True,
+              returned_objects=[])
+
+
+def coverage_table_panel(table: pd.DataFrame, layer_id: str, distance: float) -> None:
     st.subheader("Tableau par périmètre")
-    readable = table.assign(outreach=table["outreach"].map({True: "oui", False: "non"}),
-                            gap=table["gap"].map({True: "oui", False: "non"})).rename(columns=LABELS)
-    st.dataframe(readable, hide_index=True, width="stretch", height=360)
+    readable = readable_table(table, distance)
+    labels = table_labels(distance)
+    number = {labels[c]: st.column_config.NumberColumn(labels[c], format="localized")
+              for c in ("n_inside", "n_within", "population", "per_10k", "distance_nearest_m")}
+    st.dataframe(readable, hide_index=True, width="stretch", height=360, column_config=number, placeholder="—")
+    st.caption("« — » : sans objet — population inconnue (c'est le cas des QPV), ou aucun acteur correspondant "
+               "dans l'annuaire. Les nombres suivent la langue de votre navigateur.")
     cols = st.columns(2)
-    cols[0].download_button("Télécharger (CSV pour Excel)",
-                            table_csv_bytes(readable),
-                            f"couverture_{layer_id}.csv", "text/csv", key="cv_csv")
-    cols[1].download_button("Télécharger (Excel)", table_xlsx_bytes(readable, "Couverture"),
+    # Built when clicked, not on every rerun (the Excel file of 2,644 communes takes 0.5 s).
+    cols[0].download_button("Télécharger (CSV pour Excel)", lambda: table_csv_bytes(readable),
+                            f"couverture_{layer_id}.csv", "text/csv", key="cv_csv", on_click="ignore")
+    cols[1].download_button("Télécharger (Excel)", lambda: table_xlsx_bytes(readable, "Couverture"),
                             f"couverture_{layer_id}.xlsx",
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="cv_xlsx")
-    matrix_chart(ref, layer, acts, distance, len(table))
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="cv_xlsx",
+                            on_click="ignore")
 
 
-def matrix_chart(ref: Referential, layer: PreparedLayer, acts: Actors, distance: float, n: int) -> None:
+def matrix_chart(ref: Referential, layer: PreparedLayer, acts: Actors, flt: ActorFilter, distance: float,
+                 n: int) -> None:
+    """Themes × perimeters, counting the actors that pass the profession and type filters."""
     st.subheader("Thématiques × périmètres")
-    if n > 80:
-        st.caption(f"{n} périmètres : la matrice n'est tracée que pour 80 périmètres au plus ; choisissez une "
-                   "couche plus petite (QPV, CPTS, CLS…).")
+    if n > MATRIX_MAX:
+        st.caption(f"{plural(n, 'périmètre')} : la matrice n'est tracée que pour {MATRIX_MAX} périmètres au plus ; "
+                   "choisissez une couche plus petite (QPV, CPTS, CLS…).")
         return
+    others = ActorFilter(professions=flt.professions, types=flt.types)
+    actors = apply_filter(acts.directory.actors, others, ref, facets=acts.facets).actors
     labels = ref.labels("thematique")
-    matrix = theme_matrix(layer, acts.directory.actors, list(labels), labels, distance_m=distance)
+    matrix = theme_matrix(layer, actors, list(labels), labels, distance_m=distance)
     long = matrix.reset_index(names="Périmètre").melt(id_vars="Périmètre", var_name="Thématique",
                                                       value_name="Acteurs")
-    chart = alt.Chart(long).mark_rect(stroke="white").encode(
-        x=alt.X("Thématique:N", sort=list(labels.values()), axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("Périmètre:N"),
-        color=alt.Color("Acteurs:Q", scale=alt.Scale(scheme="viridis", reverse=True)),
-        tooltip=["Périmètre", "Thématique", "Acteurs"],
-    ).properties(height=max(200, 22 * n))
-    text = alt.Chart(long).mark_text(fontSize=11).encode(
-        x=alt.X("Thématique:N", sort=list(labels.values())), y="Périmètre:N",
-        text="Acteurs:Q", color=alt.condition(alt.datum.Acteurs > matrix.values.max() / 2,
-                                              alt.value("white"), alt.value("black")))
-    st.altair_chart(chart + text, width="stretch")
-    st.caption(f"Nombre d'acteurs de chaque thématique à moins de {distance:g} m de chaque périmètre ; "
-               "0 = aucun acteur.")
+    order = list(labels.values())
+    x = alt.X("Thématique:N", sort=order, title=None,
+              axis=alt.Axis(labelAngle=-40, labelOverlap=False, labelLimit=220, orient="top",
+                            labelFontSize=12, labelColor="#222222"))
+    y = alt.Y("Périmètre:N", sort=list(dict.fromkeys(matrix.index)), title=None,
+              axis=alt.Axis(labelOverlap=False, labelLimit=320, labelFontSize=12, labelColor="#222222"))
+    scale = alt.Scale(scheme="viridis", reverse=True, domainMin=1)
+    cells = alt.Chart(long).mark_rect(stroke="white").encode(
+        x=x, y=y, tooltip=["Périmètre", "Thématique", "Acteurs"],
+        # 0 is a gap: light grey, apart from the colour scale, as the map draws gaps apart
+        color=alt.condition(alt.datum.Acteurs == 0, alt.value("#eeeeee"),
+                            alt.Color("Acteurs:Q", scale=scale,
+                                      legend=alt.Legend(title="Acteurs", format="d", tickMinStep=1))))
+    numbers = alt.Chart(long).mark_text(fontSize=11).encode(
+        x=x, y=y, text="Acteurs:Q",
+        color=alt.condition(alt.datum.Acteurs > max(int(matrix.values.max()), 1) / 2,
+                            alt.value("white"), alt.value("#222222")))
+    chart = alt.layer(cells, numbers).properties(height=alt.Step(26), width=alt.Step(44))
+    with st.container(key="cv_matrix"):
+        # A phone is narrower than 12 readable columns: the matrix scrolls sideways, not the page.
+        st.html("<style>.st-key-cv_matrix [data-testid='stFullScreenFrame']{overflow-x:auto}</style>")
+        st.altair_chart(chart, width="content")
+    scope = filter_phrase(ref, others)
+    st.caption(f"Pour chaque thématique et chaque périmètre : nombre d'acteurs {scope + ' ' if scope else ''}"
+               f"à moins de {fr_distance(distance)} (dedans compris) ; case grise = aucun. "
+               + ("Les filtres de profession et de type s'appliquent ; celui des thématiques, non : chaque colonne "
+                  "est une thématique." if scope else "Toutes professions et tous types d'acteurs."))

@@ -1,0 +1,134 @@
+"""Browser journey: the coordinator shows where the network has gaps (« Couverture »).
+
+As a visitor, then as a signed-in coordinator: choose the layer, a theme and a profession, set the
+distance, read the sentence (its numbers are computed here with reseaux.coverage on the actors
+that role sees), download the CSV and read it back, find every heat-map row label.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import pytest
+from playwright.sync_api import expect
+
+from reseaux.app_data import load_territory
+from reseaux.coverage import PreparedLayer, actor_points, coverage_table, filter_phrase, summary_sentence
+from reseaux.filters import ActorFilter, apply_filter
+from reseaux.web import ERROR_MESSAGE
+from tests.conftest import PASSWORD, SCREENSHOTS, ServedApp, map_frame, visible_demo
+
+pytestmark = pytest.mark.browser
+
+CHOSEN = ActorFilter(themes=("ivg",), professions=("sage_femme",))
+DISTANCE = 500
+ERROR_START = ERROR_MESSAGE.split("**")[1]  # « Une erreur inattendue a interrompu cette page. »
+
+
+def expected(referential, role: str, layer_id: str = "qpv") -> tuple[str, pd.DataFrame]:
+    """The sentence and table the page must show, computed apart from the page."""
+    actors = visible_demo(referential, role)
+    assert len(actors) == (118 if role == "visiteur" else 185)
+    chosen = apply_filter(actors, CHOSEN, referential).actors
+    table = coverage_table(PreparedLayer.build(load_territory().layers[layer_id]), actor_points(chosen),
+                           distance_m=DISTANCE)
+    return summary_sentence(table, "QPV 2024", filter_phrase(referential, CHOSEN), DISTANCE), table
+
+
+def settle(page) -> None:
+    """Wait until the page has finished its run, then check that nothing failed."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState "
+                           "!== 'running'", timeout=90_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert ERROR_START not in page.inner_text("body")
+
+
+def pick(page, box: str, option: str) -> None:
+    page.get_by_role("combobox", name=box).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+    settle(page)
+
+
+def heat_map_labels(page) -> set[str]:
+    chart = page.get_by_test_id("stVegaLiteChart").last
+    chart.locator("svg text").first.wait_for(timeout=60_000)
+    return {t.strip() for t in chart.locator("svg text").evaluate_all("els => els.map(e => e.textContent)")}
+
+
+def journey(page, referential, role: str) -> None:
+    sentence, table = expected(referential, role)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Couverture").click()
+    map_frame(page).locator("path.leaflet-interactive").first.wait_for(timeout=90_000)
+    settle(page)
+
+    # A layer of few perimeters first: every heat-map row is labelled, whole.
+    pick(page, "Périmètres", "Dispositifs de santé — Contrats locaux de santé (CLS)")
+    cls = load_territory().layers["cls"]
+    labels = heat_map_labels(page)
+    assert set(cls["nom"]) <= labels, set(cls["nom"]) - labels
+    page.screenshot(path=str(SCREENSHOTS / f"couverture-cls-{role}.png"))
+
+    pick(page, "Périmètres", "Politique de la ville — QPV 2024 (Métropole)")
+    pick(page, "Thématiques", "IVG")
+    pick(page, "Professions", "Sage-femme")
+    slider = page.get_by_role("slider", name=re.compile("Distance au bord"))
+    slider.focus()
+    for _ in range(5):  # 1 km → 500 m, 100 m a step
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_url(re.compile(f"distance={DISTANCE}"), timeout=30_000)
+    settle(page)
+
+    alert = page.get_by_test_id("stMain").get_by_test_id("stAlert").first
+    expect(alert).to_contain_text(f"à moins de {DISTANCE} m", timeout=60_000)
+    assert alert.inner_text().strip() == sentence
+    gaps = int(re.search(r"QPV 2024 : (\d+) sur (\d+)", sentence).group(1))
+    assert gaps == int(table["gap"].sum()) and " ou " not in sentence
+    white = map_frame(page).locator('path.leaflet-interactive[fill="#ffffff"]')
+    expect(white).to_have_count(gaps, timeout=30_000)  # the map draws the same gaps
+
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Télécharger (CSV pour Excel)").click()
+    raw = open(download.value.path(), "rb").read()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    csv = pd.read_csv(io.StringIO(text), sep=";", dtype=str, keep_default_na=False)
+    assert not csv.isin(["None", "nan", "NaN", "<NA>"]).any().any()
+    assert len(csv) == 16
+    within = csv[f"Acteurs à moins de {DISTANCE} m (dedans compris)"]
+    assert within.str.fullmatch(r"\d+").all()  # integers written as integers
+    assert within.astype(int).tolist() == table["n_within"].tolist()
+    distance = csv["Distance à l'acteur le plus proche (m)"]
+    assert distance.str.fullmatch(r"\d*").all()
+    assert (csv["Manque"] == "oui").sum() == gaps
+
+    names = set(load_territory().layers["qpv"]["nom"])
+    labels = heat_map_labels(page)
+    assert names <= labels, names - labels  # every row labelled, none cut short
+    page.get_by_test_id("stMain").evaluate("(main) => main.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / f"couverture-{role}.png"))
+    settle(page)
+
+
+def test_visitor_and_coordinator_find_the_gaps(browser, referential, accounts_file):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with ServedApp() as app:
+        for role in ("visiteur", "coordinateur"):
+            context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR",
+                                          accept_downloads=True)
+            page = context.new_page()
+            try:
+                page.goto(app.url + "/")
+                settle(page)
+                if role == "coordinateur":
+                    page.get_by_text("Se connecter (membres du réseau)").click()
+                    page.get_by_label("Identifiant").fill("coord")
+                    page.get_by_label("Mot de passe").fill(PASSWORD)
+                    page.get_by_role("button", name="Se connecter").click()
+                    page.get_by_text("Connecté·e : coord").wait_for(timeout=30_000)
+                journey(page, referential, role)
+            finally:
+                context.close()
