@@ -1,4 +1,4 @@
-/* Réseaux: the map's controls in French — zoom, full screen, my position, search an actor —
+/* Réseaux: the map's controls in French — full screen, my position, search an actor —
  * and the dynamic layer's helpers (legend, focus on a perimeter). Texts go through
  * textContent: a name holding HTML shows as text. */
 (function () {
@@ -32,13 +32,26 @@ window.RX_GEO_ERRORS = {
 };
 
 window.rxMapControls = function (map, options) {
-  if (map.zoomControl) {
-    map.zoomControl._zoomInButton.title = "Zoom avant";
-    map.zoomControl._zoomOutButton.title = "Zoom arrière";
-    map.zoomControl._zoomInButton.setAttribute("aria-label", "Zoom avant");
-    map.zoomControl._zoomOutButton.setAttribute("aria-label", "Zoom arrière");
+  if (options.fillFrame && document.getElementById("map_div")) {
+    /* The page sizes the map's frame to the screen (CSS on the iframe): the map fills its frame. */
+    map.getContainer().style.setProperty("height", "100vh", "important");
+    map.invalidateSize();
+    if (options.homeBounds) {
+      /* The frame reaches its final height a moment later: frame the territory again then,
+       * unless the person has already moved the map. */
+      var touched = false;
+      ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (type) {
+        map.getContainer().addEventListener(type, function () { touched = true; }, {once: true});
+      });
+      [0, 700, 2000].forEach(function (delay) {
+        setTimeout(function () {
+          if (touched) return;
+          map.invalidateSize();
+          map.fitBounds(options.homeBounds, {padding: [10, 10], animate: false});
+        }, delay);
+      });
+    }
   }
-  L.control.scale({imperial: false}).addTo(map);
   if (options.fullscreen && L.Control.FullScreen) {
     map.addControl(new L.Control.FullScreen({
       position: "topleft", title: "Plein écran", titleCancel: "Quitter le plein écran"

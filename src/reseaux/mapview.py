@@ -155,7 +155,7 @@ def build_base_map(
         location=list(center) if center else [(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=zoom if zoom else zoom_for_bounds(bounds),
         tiles=None,
-        control_scale=not controls,  # with the controls, a metric-only scale (see map_controls.js)
+        control_scale=False,  # FrenchControls: metric only
         height=height,
         zoom_snap=0.25,
         zoom_delta=0.5,
@@ -177,8 +177,10 @@ def build_base_map(
     if legend_codes is not None:
         Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
     _Attribution(shown).add_to(fmap)
+    FrenchControls().add_to(fmap)
     if controls:
-        MapControls(search=fiches is not None).add_to(fmap)
+        MapControls(search=fiches is not None,
+                    home=None if center else [[miny, minx], [maxy, maxx]]).add_to(fmap)
     if fiches is not None:
         FicheStore(fiches).add_to(fmap)
     use_local_assets(fmap)
@@ -382,6 +384,28 @@ class FicheStore(MacroElement):
         self.blob = blob  # base64: no quote, no markup
 
 
+class FrenchControls(MacroElement):
+    """Every map: zoom buttons titled in French, a metric-only scale (Leaflet's are English, in miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+          if (map.zoomControl) {
+            [[map.zoomControl._zoomInButton, "Zoom avant"], [map.zoomControl._zoomOutButton, "Zoom arrière"]]
+              .forEach(function (b) { b[0].title = b[1]; b[0].setAttribute("aria-label", b[1]); });
+          }
+          L.control.scale({imperial: false}).addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "FrenchControls"
+
+
 class MapControls(JSCSSMixin, MacroElement):
     """Zoom in French, full screen, « Me localiser », and a search box over the drawn actors."""
 
@@ -394,7 +418,7 @@ class MapControls(JSCSSMixin, MacroElement):
         """
     )
 
-    def __init__(self, *, search: bool = True) -> None:
+    def __init__(self, *, search: bool = True, home: list | None = None) -> None:
         super().__init__()
         self._name = "MapControls"
         self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS)
@@ -402,7 +426,8 @@ class MapControls(JSCSSMixin, MacroElement):
         self.js_source = asset_text("map_controls.js")
         columns = [c for c, _, _ in FICHE_FIELDS]
         fields = [columns.index(c) for c in ("nom", "structure", "adresse_complete")] if search else None
-        self.options_json = _script_json({"fullscreen": True, "locate": True, "searchFields": fields})
+        self.options_json = _script_json({"fullscreen": True, "locate": True, "searchFields": fields,
+                                          "fillFrame": True, "homeBounds": home})
 
 
 class LayerExtras(MacroElement):
@@ -544,7 +569,8 @@ def asset_text(name: str) -> str:
 def simple_map(center: Sequence[float], zoom: float, *, basemap: str = "osmfr", **options) -> folium.Map:
     """A map with one base map and the project's styles, for the single-purpose maps
     (position picker, search, coverage). Callers finish with :func:`use_local_assets`."""
-    fmap = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True, **options)
+    fmap = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=False, **options)
+    FrenchControls().add_to(fmap)
     tiles = BASEMAPS.get(basemap)
     if tiles is not None:
         folium.TileLayer(tiles.url, attr=tiles.attribution, name=tiles.label, max_zoom=19).add_to(fmap)

@@ -90,19 +90,6 @@ class NumberedMarkers(JSCSSMixin, MacroElement):
         ])
 
 
-class _FrenchControls(MacroElement):
-    """Zoom buttons titled in French and a metric-only scale (Leaflet's defaults are English, with miles)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.zoom({zoomInTitle: "Zoom avant", zoomOutTitle: "Zoom arrière"}).addTo({{ this._parent.get_name() }});
-        L.control.scale({imperial: false, position: "topright"}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-
 def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[float, float] | None,
                      radius_km: float, results: Sequence[Partner] = (),
                      context: Sequence[tuple[LayerSpec, gpd.GeoDataFrame, dict | None]] = ()) -> folium.Map:
@@ -116,13 +103,11 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
     if len(points) > 1:
         lats, lons = [p[0] for p in points], [p[1] for p in points]
         framed = (min(lons), min(lats), max(lons), max(lats))
-        fmap = simple_map(bounds_center(framed), min(16.0, zoom_for_bounds(framed, 560, 440)), zoom_control=False)
+        fmap = simple_map(bounds_center(framed), min(16.0, zoom_for_bounds(framed, 560, 440)))
     elif origin:
-        fmap = simple_map(list(origin), 13, zoom_control=False)
+        fmap = simple_map(list(origin), 13)
     else:
-        fmap = simple_map(bounds_center(bounds), zoom_for_bounds(bounds), zoom_control=False)
-    fmap.control_scale = False  # replaced by a metric-only scale
-    fmap.add_child(_FrenchControls())
+        fmap = simple_map(bounds_center(bounds), zoom_for_bounds(bounds))
     fmap.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="rx_search_css")
     for spec, frame, data in context:
         _perimeter_layer(frame, spec, data).add_to(fmap)

@@ -64,7 +64,8 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
         for facet in ("themes", "professions", "types"):
             labels = ref.labels(FACETS[facet][1])
             chosen[facet] = st.multiselect(FACET_LABELS[facet], list(labels), key=f"cv_{facet}",
-                                           format_func=labels.get, placeholder="Tous" if facet == "types" else "Toutes")
+                                           format_func=labels.get, placeholder="Tous" if facet == "types" else "Toutes",
+                                           select_all=False)
         distance = st.select_slider("Distance au bord du périmètre", DISTANCES, key="cv_distance",
                                     format_func=fr_distance,
                                     help="Un QPV est petit : il est servi par ce qui est à côté de lui.")

@@ -163,10 +163,11 @@ def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
             category = FACETS[facet][1]
             labels = ref.labels(category)
             chosen[facet] = st.multiselect(FACET_LABELS[facet], list(labels), key=f"tp_{facet}",
-                                           format_func=labels.get, placeholder="Toutes")
+                                           format_func=labels.get, placeholder="Toutes", select_all=False)
         spoken = sorted({lang for langs in acts.directory.actors["langues"] for lang in langs})
         st.session_state["tp_langues"] = [v for v in st.session_state.get("tp_langues", []) if v in spoken]
-        chosen["langues"] = st.multiselect("Langues parlées", spoken, key="tp_langues", placeholder="Toutes")
+        chosen["langues"] = st.multiselect("Langues parlées", spoken, key="tp_langues", placeholder="Toutes",
+                                           select_all=False)
         k = st.slider("Nombre de partenaires", 1, 50, key="tp_k")
         radius = st.select_slider("Rayon", RADII_KM, key="tp_radius", format_func=radius_label)
     flt = ActorFilter(text=(text or "").strip(), **{facet: tuple(values) for facet, values in chosen.items()})
