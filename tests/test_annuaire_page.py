@@ -48,7 +48,7 @@ def test_add_a_fiche_then_save_writes_the_file_and_the_journal(monkeypatch, tmp_
     at, path = page(monkeypatch, tmp_path)
     fill_new_fiche(at, id="t4", nom="Nouvelle Sage-Femme (fictive)", type="professionnel",
                    thematiques=["ivg"], code_postal="76000", commune="Rouen")
-    assert any("1 modification(s) en attente" in m.value for m in at.markdown)
+    assert any("1 modification en attente" in m.value for m in at.markdown)
     button(at, "Enregistrer").click().run()
     assert not at.exception
     text = path.read_text(encoding="utf-8")
@@ -79,4 +79,4 @@ def test_a_save_after_someone_else_saved_is_refused_and_can_be_replayed(monkeypa
 def test_stale_tab_lists_old_fiches(monkeypatch, tmp_path):
     at, _ = page(monkeypatch, tmp_path)
     # t2 (2024-06-01) and t3 (2025-03-10) are more than a year old in November 2026.
-    assert any("non mise(s) à jour depuis plus de 365 jours" in m.value for m in at.markdown)
+    assert any("2 fiches non mises à jour depuis plus de 365 jours" in m.value for m in at.markdown)

@@ -135,6 +135,14 @@ def test_stamp_and_stale():
     assert list(old["id"]) == ["a"]
 
 
+def test_stale_reads_iso_dates_year_first_and_lists_the_oldest_first():
+    # « 2025-12-01 » is 1 December 2025 (not 12 January): eleven months old, not stale.
+    table = pd.DataFrame({"id": ["dec", "sep", "jan", "fr", "none"],
+                          "date_maj": ["2025-12-01", "2024-09-01", "2024-01-28", "15/02/2024", ""]})
+    old = stale(table, days=365, today=date(2026, 11, 1))
+    assert list(old["id"]) == ["none", "jan", "fr", "sep"]
+
+
 def test_journal_is_append_only_json_lines(store):
     base = store.load()
     base = store.save(edit(base.table, "t1", nom="X"), base, who="Alice")

@@ -10,8 +10,9 @@ role, who = auth.current()
 auth.require(role, "modifier")
 ref, terr, acts = ui.load_or_stop()
 st.title("Annuaire du réseau")
-directory_store, base, work = annuaire.state()
-annuaire.save_panel(directory_store, base, work, who)
+with st.container():  # one place whatever it shows: the open tab stays open (see save_panel)
+    directory_store, base, work = annuaire.state()
+    annuaire.save_panel(directory_store, base, work, who)
 fiches, imports, backups, exports, old = st.tabs(
     ["Fiches", "Importer", "Sauvegardes et journal", "Exporter", "À mettre à jour"])
 with fiches:
@@ -23,4 +24,4 @@ with backups:
 with exports:
     annuaire.exports_panel(acts.directory.actors)
 with old:
-    annuaire.stale_panel(work)
+    annuaire.stale_panel(ref, work)

@@ -527,15 +527,29 @@ class _RowValidator:
     def _parse_date(value: str, line: int) -> tuple[str, list[Issue]]:
         if not value:
             return "", []
-        for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d %H:%M:%S"):
-            try:
-                parsed = datetime.strptime(value, fmt).date()
-            except ValueError:
-                continue
-            if parsed > date.today():
-                return value, [Issue(line, "date_maj", value, "date dans le futur", WARNING)]
-            return parsed.isoformat(), []
-        return value, [Issue(line, "date_maj", value, f"« {value} » n'est pas une date (AAAA-MM-JJ)", WARNING)]
+        parsed = parse_date(value)
+        if parsed is None:
+            return value, [Issue(line, "date_maj", value, f"« {value} » n'est pas une date (AAAA-MM-JJ)", WARNING)]
+        if parsed > date.today():
+            return value, [Issue(line, "date_maj", value, "date dans le futur", WARNING)]
+        return parsed.isoformat(), []
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d %H:%M:%S")
+
+
+def parse_date(value: str) -> date | None:
+    """The date a ``date_maj`` cell gives (``AAAA-MM-JJ`` or ``JJ/MM/AAAA``), or None.
+
+    One reading for validation, the stale list and display: a generic parser told « day
+    first » reads « 2023-09-01 » as 9 January.
+    """
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(str(value).strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 def _to_geodataframe(records: list[dict]) -> gpd.GeoDataFrame:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reseaux.directory import read_table, table_from_rows
+from reseaux.directory import parse_date, read_table, table_from_rows
 from reseaux.exports import write_atomic
 
 ID = "id"
@@ -133,6 +133,13 @@ class DirectoryStore:
             return []
         return sorted(self.backups.glob(f"{self.path.stem}-*.csv"), reverse=True)
 
+    def backup_time(self, backup: Path) -> datetime | None:
+        """When ``backup`` was made (its name carries the moment), or None for a foreign name."""
+        try:
+            return datetime.strptime(Path(backup).stem.removeprefix(f"{self.path.stem}-"), "%Y%m%dT%H%M%S%f")
+        except ValueError:
+            return None
+
     def restore(self, backup: Path, base: Snapshot, who: str) -> Snapshot:
         """Make ``backup`` the current file (the current one is backed up first)."""
         old = snapshot(Path(backup).read_bytes())
@@ -192,9 +199,9 @@ def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None 
 def stale(table: pd.DataFrame, days: int = 365, today: date | None = None) -> pd.DataFrame:
     """Fiches whose ``date_maj`` is older than ``days`` (or missing), oldest first."""
     limit = (today or date.today()) - timedelta(days=days)
-    dates = pd.to_datetime(table["date_maj"], errors="coerce", format="mixed", dayfirst=True)
+    dates = pd.to_datetime(table["date_maj"].map(parse_date), errors="coerce")
     out = table[(dates.dt.date < limit) | dates.isna()].copy()
-    return out.assign(_d=dates[out.index]).sort_values("_d", na_position="first").drop(columns="_d")
+    return out.assign(_d=dates[out.index]).sort_values("_d", na_position="first", kind="stable").drop(columns="_d")
 
 
 def encode_table(table: pd.DataFrame, delimiter: str = ",", encoding: str = "utf-8") -> bytes:

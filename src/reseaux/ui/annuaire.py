@@ -12,7 +12,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
-from reseaux.directory import COLUMNS, LABELS, MULTI_COLUMNS, DirectoryError, validate_record, validate_table
+from reseaux.directory import (COLUMNS, LABELS, MULTI_COLUMNS, DirectoryError, parse_date, validate_record,
+                               validate_table)
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.geocode_file import geocode_records
 from reseaux.importing import (UploadError, apply_import, apply_mapping, drop_blank, find_duplicates,
@@ -20,7 +21,7 @@ from reseaux.importing import (UploadError, apply_import, apply_mapping, drop_bl
 from reseaux.mapview import position_picker
 from reseaux.referential import Referential
 from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
-from reseaux.text import md_escape, split_cell
+from reseaux.text import fr_date, md_escape, plural, split_cell
 from reseaux.ui import progress_bar
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
@@ -28,6 +29,20 @@ FORM_REFERENTIAL = {"type": "type", "profession": "profession", "thematiques": "
                     "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
 FORM_HIDDEN = ("latitude", "longitude", "geocodage_score", "geocodage_type", "geocodage_label",
                "geocodage_source", "date_maj")
+JOURNAL_COLUMNS = {"quand": "Quand", "qui": "Qui", "action": "Action", "type": "Changement", "id": "Identifiant",
+                   "nom": "Nom"}
+# Streamlit 1.67 has no French for its file uploader: its button says « Upload », its hint
+# « 10MB per file • CSV, XLSX » and a chosen file shows its size as « 381.0B ». The uploader
+# keeps its upload path (size limit, no copy on disk); these rules, on its data-testid
+# elements only, write the button in French and hide the hint and the size (the label says
+# both). A browser test checks that no English word is left (tests/test_journey_coordinator.py).
+UPLOADER_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "Choisir un fichier"; font-size: 1rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileChipName"] + * { display: none; }
+</style>"""
 
 
 def store() -> DirectoryStore:
@@ -61,18 +76,41 @@ def set_work(table: pd.DataFrame) -> None:
     st.session_state["ann_work"] = table.reset_index(drop=True)
 
 
+def _day(value: str) -> str:
+    """A ``date_maj`` cell as people read it (« 11 juin 2026 »); an unreadable one as it is."""
+    parsed = parse_date(value)
+    return fr_date(parsed) if parsed else str(value or "")
+
+
+def _moment(value) -> str:
+    """A moment as people read it: « 11 juin 2026 à 14 h 05 »."""
+    if isinstance(value, str):
+        try:
+            value = pd.Timestamp(value).to_pydatetime()
+        except ValueError:
+            return value
+    return f"{fr_date(value)} à {value.hour} h {value.minute:02d}"
+
+
 # --- save panel ------------------------------------------------------------------------------
 
 
 def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: str) -> None:
     """Pending changes and the save, in the name of the signed-in person (the journal's « qui »);
-    a refused save explains what the other coordinator changed and offers a replay."""
+    a refused save explains what the other coordinator changed and offers a replay.
+
+    The page draws it in one container with :func:`state`'s warning, so that the tabs below
+    keep their place whatever it shows: Streamlit then keeps the open tab (a message that
+    comes and goes above them sent the coordinator back to « Fiches » at the next click)."""
     changes = diff(base.table, work)
+    saved = st.session_state.pop("ann_saved", None)
+    if saved:  # said after the rerun that follows the save (a message before st.rerun is never seen)
+        st.success(saved)
     if not changes:
         st.caption("Aucune modification en attente : l'annuaire est tel qu'enregistré.")
         return
     with st.container(border=True):
-        st.markdown(f"**{len(changes)} modification(s) en attente** — rien n'est écrit avant « Enregistrer ».")
+        st.markdown(f"**{plural(len(changes), 'modification')} en attente** — rien n'est écrit avant « Enregistrer ».")
         with st.expander("Voir les différences"):
             for change in changes:
                 st.markdown(f"- {md_escape(change.describe())}")
@@ -86,7 +124,8 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
                 st.session_state["ann_base"] = saved
                 set_work(saved.table)
                 st.session_state.pop("ann_conflict", None)
-                st.success(f"Enregistré : {len(changes)} modification(s) ; sauvegarde de l'ancienne version faite.")
+                st.session_state["ann_saved"] = (f"Enregistré : {plural(len(changes), 'modification')}, notée au "
+                                                 f"journal au nom de {who} ; l'ancienne version est sauvegardée.")
                 st.rerun()
         if cols[1].button("Annuler mes modifications", key="ann_discard"):
             set_work(base.table)
@@ -121,21 +160,35 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
         needle = query.strip().lower()
         view = view[view.astype(str).apply(lambda r: r.str.lower().str.contains(needle, regex=False).any(), axis=1)]
     shown = ["statut", "id", "nom", "type", "profession", "structure", "commune", "telephone", "date_maj"]
-    readable = view[shown].assign(
-        type=view["type"].map(lambda v: ref.label("type", ref.resolve("type", v) or v) if v else ""),
-        profession=view["profession"].map(lambda v: ref.label("profession", ref.resolve("profession", v) or v) if v else ""),
-    ).rename(columns={**LABELS, "statut": "Statut"})
-    event = st.dataframe(readable, hide_index=True, width="stretch", height=300, key="ann_table",
+    readable = _readable(ref, view[shown]).rename(columns={**LABELS, "statut": "Statut"})
+    # The selection is a row number of this table: a new search makes a new table (new key),
+    # so that row 1 of « Rouen » never opens row 1 of the previous list.
+    event = st.dataframe(readable, hide_index=True, width="stretch", height=300, key=f"ann_table_{query.strip()}",
                          on_select="rerun", selection_mode="single-row")
     cols = st.columns(3)
-    if cols[0].button("Nouvelle fiche", key="ann_new"):
+    selected = event.selection.rows if event and event.selection else []
+    picked = str(view.iloc[selected[0]]["id"]) if selected and selected[0] < len(view) else None
+    if picked != st.session_state.get("ann_picked"):  # a row newly chosen opens its fiche
+        st.session_state["ann_picked"] = picked
+        if picked is not None:
+            st.session_state["ann_edit"] = picked
+            st.session_state["ann_errors"] = {}
+    if cols[0].button("Nouvelle fiche", key="ann_new"):  # wins over a row still ticked in the table
         st.session_state["ann_edit"] = None
         st.session_state["ann_errors"] = {}
-    selected = event.selection.rows if event and event.selection else []
-    if selected:
-        st.session_state["ann_edit"] = str(view.iloc[selected[0]]["id"])
     if "ann_edit" in st.session_state:
         fiche_form(ref, work, st.session_state["ann_edit"], report)
+
+
+def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
+    """Codes as their labels, dates as « 11 juin 2026 »: the table as a coordinator reads it."""
+    out = table.copy()
+    for column in ("type", "profession"):
+        if column in out:
+            out[column] = out[column].map(lambda v, c=column: ref.label(c, ref.resolve(c, v) or v) if v else "")
+    if "date_maj" in out:
+        out["date_maj"] = out["date_maj"].map(_day)
+    return out
 
 
 def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, report) -> None:
@@ -236,8 +289,9 @@ def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
 
 def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     """Upload, map the columns, check, geocode, resolve duplicates, add to the working copy."""
-    upload = st.file_uploader("Tableau des nouveaux partenaires (.csv ou .xlsx)", type=["csv", "xlsx"],
-                              key="ann_upload")
+    st.html(UPLOADER_CSS)
+    # No ``type=``: the uploader would refuse another file in English; read_upload says it in French.
+    upload = st.file_uploader("Tableau des nouveaux partenaires (.csv ou .xlsx, 10 Mo au plus)", key="ann_upload")
     if upload is None:
         return
     try:
@@ -265,9 +319,10 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     new = st.session_state["ann_import"]
     report = validate_table(new, ref)
     n_rows = len(drop_blank(new))
-    st.markdown(f"**{n_rows} ligne(s) lue(s)** : {n_rows - len(report.rejected)} sans erreur, "
+    st.markdown(f"**{plural(n_rows, 'ligne lue', 'lignes lues')}** dans « {md_escape(upload.name)} » : "
+                f"{n_rows - len(report.rejected)} sans erreur, "
                 f"{len(report.rejected)} avec erreur (importées quand même, à corriger dans « Fiches »), "
-                f"{len(report.warnings)} avertissement(s).")
+                f"{plural(len(report.warnings), 'avertissement')}.")
     if report.issues:
         st.dataframe(pd.DataFrame([{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value,
                                     "Gravité": i.severity, "Message": i.message} for i in report.issues]),
@@ -277,7 +332,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     duplicates = find_duplicates(new, work)
     decisions = {}
     if duplicates:
-        st.markdown(f"**{len(duplicates)} doublon(s) probable(s)**")
+        st.markdown(f"**{plural(len(duplicates), 'doublon probable', 'doublons probables')}**")
         existing = work.set_index(work["id"].astype(str))
         for dup in duplicates:
             old = existing.loc[dup.existing_id]
@@ -315,8 +370,11 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
     if not backups:
         st.caption("Aucune sauvegarde pour l'instant : chaque enregistrement garde la version précédente.")
     else:
-        choice = st.selectbox("Sauvegardes (la plus récente d'abord)", backups, format_func=lambda p: p.name,
-                              key="ann_backup")
+        def label(path):
+            moment = directory_store.backup_time(path)
+            return f"Version remplacée le {_moment(moment)}" if moment else path.name
+
+        choice = st.selectbox("Sauvegardes (la plus récente d'abord)", backups, format_func=label, key="ann_backup")
         if st.button("Restaurer cette sauvegarde", key="ann_restore"):
             try:
                 saved = directory_store.restore(choice, base, who)
@@ -325,13 +383,15 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
             else:
                 st.session_state["ann_base"] = saved
                 set_work(saved.table)
-                st.success(f"{choice.name} restaurée ; la version remplacée est sauvegardée à son tour.")
+                st.session_state["ann_saved"] = (f"{label(choice)} : restaurée ; la version qu'elle remplace est "
+                                                 "sauvegardée à son tour.")
                 st.rerun()
     journal = directory_store.read_journal()
     if journal:
         st.markdown("**Journal des modifications** (le plus récent d'abord)")
-        st.dataframe(pd.DataFrame(journal[::-1])[["quand", "qui", "action", "type", "id", "nom"]],
-                     hide_index=True, width="stretch", height=240)
+        entries = pd.DataFrame(journal[::-1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
+        entries["quand"] = entries["quand"].map(_moment)
+        st.dataframe(entries.rename(columns=JOURNAL_COLUMNS), hide_index=True, width="stretch", height=240)
 
 
 def exports_panel(actors) -> None:
@@ -343,12 +403,13 @@ def exports_panel(actors) -> None:
                             key="ann_x_geojson")
 
 
-def stale_panel(work: pd.DataFrame) -> None:
+def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
     days = int(config.get("stale_days"))
     old = stale(work, days=days)
     if old.empty:
         st.success(f"Toutes les fiches ont été mises à jour depuis moins de {days} jours.")
         return
-    st.markdown(f"**{len(old)} fiche(s) non mise(s) à jour depuis plus de {days} jours** (ou sans date)")
-    st.dataframe(old[["id", "nom", "type", "commune", "telephone", "email", "date_maj"]],
-                 hide_index=True, width="stretch")
+    st.markdown(f"**{plural(len(old), 'fiche non mise', 'fiches non mises')} à jour depuis plus de "
+                f"{plural(days, 'jour')}** (ou sans date), la plus ancienne d'abord")
+    columns = ["id", "nom", "type", "commune", "telephone", "email", "date_maj"]
+    st.dataframe(_readable(ref, old[columns]).rename(columns=LABELS), hide_index=True, width="stretch")

@@ -1,0 +1,150 @@
+"""Browser helpers shared by the journey tests and the crawler (headless Chromium, Playwright).
+
+- :func:`data_folder` copies the demo data into a temporary folder and returns the
+  ``RESEAUX_*`` settings that point the app at it (the repository's files are never touched);
+- :class:`LoggedApp` is :class:`tests.conftest.ServedApp` whose server output is read as it
+  comes (a full pipe would block the server) and kept, to report a page's exception;
+- :func:`sign_in`, :func:`sign_out`, :func:`open_nav_page`, :func:`nav_titles` do what a
+  person does in the sidebar;
+- :func:`settle` waits until Streamlit has finished the run a click started;
+- :func:`page_errors` lists what a person would see of a failure: Streamlit's exception box,
+  a « Traceback », or the French message of ``reseaux.web.on_script_error``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+from pathlib import Path
+
+from reseaux.accounts import AccountStore
+from reseaux.web import ERROR_MESSAGE
+from tests.conftest import PASSWORD, ROLES_FOR_TESTS, ROOT, ServedApp
+
+#: Built-in account of each role (see ``conftest.ROLES_FOR_TESTS``); visitors have none.
+ACCOUNT_OF_ROLE = {role: name for name, role in ROLES_FOR_TESTS.items()}
+#: What a person reads when a page fails: the bold sentence of the French message.
+ERROR_SENTENCE = ERROR_MESSAGE.split("**")[1]
+
+_SETTLED = """(quietMs) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app) return false;
+  const state = app.getAttribute("data-test-script-state");
+  const busy = state === "running" || state === "rerunRequested"
+    || document.querySelector("[data-testid='stSpinner'], [data-testid='stStatusWidgetRunningIcon'], "
+                              + "[data-testid='stStatusWidgetRunningManIcon'], [data-testid='stSkeleton']");
+  const now = performance.now();
+  if (busy || window.__rxQuietSince === undefined || window.__rxQuietSince === null) {
+    window.__rxQuietSince = busy ? null : now;
+    return false;
+  }
+  return now - window.__rxQuietSince >= quietMs;
+}"""
+
+_ERRORS = """(sentence) => {
+  const found = [];
+  document.querySelectorAll("[data-testid='stException']").forEach(
+    e => found.push("boîte d'exception de Streamlit : " + e.innerText.trim().slice(0, 400)));
+  const text = document.body.innerText;
+  if (text.includes("Traceback")) found.push("« Traceback » dans la page");
+  if (text.includes(sentence)) found.push("message d'erreur de l'application : « " + sentence + " »");
+  const app = document.querySelector("[data-testid='stApp']");
+  const connection = app && app.getAttribute("data-test-connection-state");
+  if (connection && connection !== "CONNECTED") found.push("connexion au serveur : " + connection);
+  return found;
+}"""
+
+
+def data_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Copies of the demo directory and scenes, the test accounts, a geocoding cache: all in
+    ``tmp_path/donnees``. Returns the folder and the settings that point the app at it."""
+    folder = tmp_path / "donnees"
+    folder.mkdir()
+    for name in ("actors.csv", "scenes.json"):
+        shutil.copy2(ROOT / "data" / name, folder / name)
+    accounts = AccountStore(folder / "comptes.json")
+    for name, role in ROLES_FOR_TESTS.items():
+        accounts.add(name, PASSWORD, role, f"{name}@example.org")
+    env = {"RESEAUX_ACTORS": str(folder / "actors.csv"), "RESEAUX_SCENES": str(folder / "scenes.json"),
+           "RESEAUX_ACCOUNTS": str(folder / "comptes.json"),
+           "RESEAUX_GEOCACHE": str(folder / ".cache" / "geocodage.sqlite")}
+    return folder, env
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (a new, changed or removed file changes it)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class LoggedApp(ServedApp):
+    """A served app whose output is drained by a thread into :attr:`lines`."""
+
+    def __enter__(self) -> LoggedApp:
+        super().__enter__()
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        return self
+
+    def _drain(self) -> None:
+        for raw in self.process.stdout:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip())
+
+    def mark(self) -> int:
+        return len(self.lines)
+
+    def exception_since(self, mark: int) -> str:
+        """The last exception line logged after ``mark`` (« KeyError: 'x' »), or ""."""
+        new = self.lines[mark:]
+        ends = [line for line in new if line and not line.startswith((" ", "Traceback")) and ":" in line
+                and ("Error" in line.split(":")[0] or "Exception" in line.split(":")[0])]
+        return ends[-1].strip() if ends else ""
+
+
+# --- what a person does --------------------------------------------------------------------
+
+
+def settle(page, *, quiet_ms: int = 300, timeout: float = 90_000) -> None:
+    """Wait until the app is idle (no script run, spinner or skeleton) for ``quiet_ms``."""
+    page.evaluate("() => { window.__rxQuietSince = null; }")
+    page.wait_for_function(_SETTLED, arg=quiet_ms, timeout=timeout, polling=50)
+
+
+def page_errors(page) -> list[str]:
+    """What shows that the page failed (empty when all is well)."""
+    return page.evaluate(_ERRORS, ERROR_SENTENCE)
+
+
+def sign_in(page, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the sidebar form « Se connecter (membres du réseau) »."""
+    sidebar = page.get_by_test_id("stSidebar")
+    if not sidebar.get_by_label("Identifiant").is_visible():
+        sidebar.get_by_text("Se connecter (membres du réseau)").click()
+    sidebar.get_by_label("Identifiant").fill(name)
+    sidebar.get_by_label("Mot de passe").fill(password)
+    sidebar.get_by_role("button", name="Se connecter", exact=True).click()
+    sidebar.get_by_text(f"Connecté·e : {name}").wait_for(timeout=30_000)
+    settle(page)
+
+
+def sign_out(page) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Se déconnecter").click()
+    page.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=30_000)
+    settle(page)
+
+
+def nav_titles(page) -> list[str]:
+    """The titles of the pages offered in the sidebar navigation, in order."""
+    links = page.get_by_test_id("stSidebarNav").locator("[data-testid='stSidebarNavLink'] [data-testid='stMarkdownContainer']")
+    return [t.strip() for t in links.all_inner_texts()]
+
+
+def open_nav_page(page, title: str) -> None:
+    """Open a page by its link in the sidebar navigation (the session, and its sign-in, is kept)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    page.wait_for_function(
+        "(t) => { const a = document.querySelector(\"[data-testid='stSidebarNavLink'][aria-current='page'] \""
+        " + \"[data-testid='stMarkdownContainer']\"); return a && a.innerText.trim() === t; }", arg=title, timeout=30_000)
+    settle(page)
