@@ -98,7 +98,15 @@ def actors() -> Actors:
 
 
 def load_or_stop() -> tuple[Referential, Territory, Actors]:
-    """Load everything; on a problem, show it in French and stop the page (no stack trace)."""
+    """Load everything; on a problem, show it in French and stop the page (no stack trace).
+
+    A map page opened by link when visitors see nothing (``RESEAUX_VISITORS=rien``) says so.
+    """
+    from reseaux.access import can_see_map
+
+    if not can_see_map(auth.current()[0], config.get("visitors")):
+        st.warning("Cette carte est réservée aux membres du réseau : connectez-vous (barre latérale).")
+        st.stop()
     try:
         return referential(), territory(), actors()
     except (DirectoryError, RegistryError, ValueError, OSError) as exc:

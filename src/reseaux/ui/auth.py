@@ -162,5 +162,7 @@ def sign_in_form() -> None:
 def require(role: str, action: str) -> None:
     """Stop the page, in French, when ``role`` may not do ``action``."""
     if not can(role, action):
-        st.warning("Cette page est réservée à la coordination du réseau : connectez-vous avec un compte habilité.")
+        who = "l'administration" if action == "gerer_comptes" else "la coordination"
+        st.warning(f"Cette page est réservée à {who} du réseau : connectez-vous avec un compte habilité "
+                   "(barre latérale, « Se connecter »).")
         st.stop()
