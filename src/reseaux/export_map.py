@@ -51,7 +51,7 @@ class MapTitle(MacroElement):
             box-shadow:0 1px 6px rgba(0,0,0,.3); font-family:system-ui,sans-serif; max-width:70%; }
           .rx-title h1 { margin:0; font-size:26px; color:#3b1046; }
           .rx-title p { margin:4px 0 0; font-size:16px; color:#333; }
-          .rx-alt { position:absolute; z-index:1000; left:10px; bottom:28px; max-width:380px; max-height:40%;
+          .rx-alt { position:absolute; z-index:1000; left:10px; bottom:64px; max-width:380px; max-height:40%;
             overflow:auto; background:rgba(255,255,255,.95); border-radius:6px; padding:4px 10px;
             font:12px/1.4 system-ui,sans-serif; box-shadow:0 1px 4px rgba(0,0,0,.3); }
         </style>

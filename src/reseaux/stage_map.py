@@ -42,7 +42,8 @@ from reseaux.referential import Referential
 FRAME_CSS = """html, body { margin:0; padding:0; overflow:hidden; } #map_div { height:100vh !important; }
 .rx-legend { font-size: clamp(12px, .95vw, 17px); max-height: calc(100vh - 48px); }
 .rx-legend h4 { font-size: 1.1em; }
-@media (max-width: 600px) { .rx-legend { font-size: 10px; max-height: 38vh; min-width: 0; } }"""
+@media (max-width: 600px) { .rx-legend { font-size: 10px; max-height: 38vh; min-width: 0; }
+  .leaflet-control-attribution { font-size: 9px; } }"""
 #: Keys the stage answers to, forwarded from the map's frame to the page (a presenter who
 #: clicked on the map still moves with ← →; Échap leaves full screen).
 STAGE_KEYS = ("ArrowLeft", "ArrowRight", "Escape")

@@ -27,6 +27,7 @@ from reseaux.stage_map import scene_groups, stage_base_map
 from reseaux.text import md_escape, plural
 from reseaux.ui import apply_query, auth, filtered
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Full screen: no Streamlit chrome; title, map and scene bar share the window's height — the
 #: page is a column as high as the window and the map's block takes what the others leave.
 STAGE_CSS = """<style>
@@ -48,7 +49,11 @@ iframe[title="streamlit_folium.st_folium"] { height: 100% !important; display: b
   line-height: 1.15; }
 .rx-stage p { font-size: clamp(1rem, .8vw + .6rem, 1.35rem); margin: .15rem 0 0; color: #222; }
 .rx-bar { text-align: center; font-size: 1.05rem; color: #333; }
+.st-key-stage_bar [data-testid="stMarkdownContainer"] { margin-bottom: 0 !important; }
 </style>"""
+
+#: The editor: Streamlit's English hint under a text field (« Press Enter to apply ») is hidden.
+EDITOR_CSS = """<style>[data-testid="InputInstructions"] { display: none; }</style>"""
 
 
 def store() -> SceneStore:
@@ -203,6 +208,7 @@ def _on_choose(ref: Referential, terr: Territory) -> None:
 def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, view: MapView) -> None:
     """Pick a scene, see the current view, present it, export it; coordination also saves,
     reorders and deletes scenes."""
+    st.markdown(EDITOR_CSS, unsafe_allow_html=True)
     scenes = load_scenes()
     editable = may_edit_scenes()
     result = filtered(ref, terr, acts, flt)
@@ -248,8 +254,10 @@ def _editor_map(ref: Referential, terr: Territory, acts: Actors, view: MapView, 
     except MissingAssetsError as exc:
         st.error(str(exc))
         return {}
+    # The view (centre, zoom) is sent back only to those who save scenes: each move reruns the page.
+    returned = ["center", "zoom"] if may_edit_scenes() else []
     return st_folium(fmap, feature_group_to_add=group, key="pr_map", height=560, use_container_width=True,
-                     returned_objects=["center", "zoom"]) or {}
+                     returned_objects=returned) or {}
 
 
 def _new_scene_form(scenes: list[Scene], flt: ActorFilter, view: MapView, state: dict) -> list[Scene]:
@@ -346,26 +354,33 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
 
     st.markdown("**La carte**")
     cols = st.columns(2)
-    # Built on request only: inlining Leaflet and the data is not work for every rerun.
-    if cols[0].button("Préparer la carte autonome (.html)", key="pr_html_make", width="stretch",
-                      help="Un seul fichier : s'ouvre sans serveur ni internet (sauf le fond de carte)."):
+    # Built on request only (inlining Leaflet and the data is not work for every rerun). The
+    # request is remembered by the button's callback, not read from its value: a rerun that
+    # interrupts the work (the map reporting its view) does it again instead of losing it.
+    cols[0].button("Préparer la carte autonome (.html)", key="pr_html_make", width="stretch",
+                   help="Un seul fichier : s'ouvre sans serveur ni internet (sauf le fond de carte).",
+                   on_click=_want, args=("html",))
+    cols[1].button("Préparer l'image (.png)", key="pr_png_make", width="stretch",
+                   help="La même carte, avec son titre et sa légende, en image de 1 600 × 1 000 pixels.",
+                   on_click=_want, args=("png",))
+    if made.get("want_html") or made.get("want_png"):
         with st.spinner("Préparation de la carte autonome…"):
             page()
     if "html" in made:
-        cols[0].download_button("Télécharger la carte (.html)", made["html"].encode("utf-8"), "carte_reseau.html",
-                                "text/html", key="pr_html_dl", icon=":material/download:", width="stretch")
-    if cols[1].button("Préparer l'image (.png)", key="pr_png_make", width="stretch",
-                      help="La même carte, avec son titre et sa légende, en image de 1 600 × 1 000 pixels."):
+        _download(cols[0], "Télécharger la carte (.html)", made["html"].encode("utf-8"), "carte_reseau.html",
+                  "text/html", "pr_html_dl", icon=":material/download:")
+    if made.get("want_png") and "png" not in made:
         with st.spinner("Chromium dessine l'image (quelques secondes)…"):
             try:
                 made["png"] = render_png(page())
             except ExportError as exc:
+                made.pop("want_png")
                 st.error(str(exc))
     if "png" in made:
-        cols[1].download_button("Télécharger l'image (.png)", made["png"], "carte_reseau.png", "image/png",
-                                key="pr_png_dl", icon=":material/download:", width="stretch")
-        cols[1].download_button("Texte alternatif de l'image (.txt)", alt.encode("utf-8"), "carte_reseau.txt",
-                                "text/plain", key="pr_alt_txt", width="stretch")
+        _download(cols[1], "Télécharger l'image (.png)", made["png"], "carte_reseau.png", "image/png", "pr_png_dl",
+                  icon=":material/download:")
+        _download(cols[1], "Texte alternatif de l'image (.txt)", alt.encode("utf-8"), "carte_reseau.txt",
+                  "text/plain", "pr_alt_txt")
         st.image(made["png"], caption="Aperçu de l'image exportée", alt=alt)
         with st.expander("Texte alternatif de l'image (ce que montre la carte)"):
             st.text(alt)
@@ -374,35 +389,44 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
         _embed_code(scene)
 
 
+def _want(what: str) -> None:
+    st.session_state.setdefault("pr_made", {})[f"want_{what}"] = True
+
+
 def _prepared(signature: str) -> dict:
     """What was prepared for this exact view (title, filters, layers, role); a new view starts afresh."""
-    made = st.session_state.get("pr_made")
-    if not made or made.get("signature") != signature:
-        made = st.session_state["pr_made"] = {"signature": signature}
+    made = st.session_state.get("pr_made") or {}
+    if made.get("signature") != signature:
+        # Another view: start afresh, keeping only a request made before any view was recorded.
+        asked = {k: v for k, v in made.items() if k.startswith("want_")} if "signature" not in made else {}
+        made = st.session_state["pr_made"] = {"signature": signature, **asked}
     return made
 
 
 def _tables(result: FilterResult, terr: Territory, shown: list) -> None:
     st.markdown(f"**Les acteurs affichés** ({plural(len(result.actors), 'acteur')})")
     cols = st.columns(3)
-    cols[0].download_button("Acteurs (CSV)", to_csv_bytes(result.actors), "acteurs.csv", "text/csv", key="pr_csv",
-                            width="stretch")
-    cols[1].download_button("Acteurs (Excel)", to_xlsx_bytes(result.actors), "acteurs.xlsx", key="pr_xlsx",
-                            width="stretch")
-    cols[2].download_button("Acteurs (GeoJSON)", to_geojson_bytes(result.actors), "acteurs.geojson",
-                            "application/geo+json", key="pr_geojson", width="stretch")
+    _download(cols[0], "Acteurs (CSV)", to_csv_bytes(result.actors), "acteurs.csv", "text/csv", "pr_csv")
+    _download(cols[1], "Acteurs (Excel)", to_xlsx_bytes(result.actors), "acteurs.xlsx", XLSX, "pr_xlsx")
+    _download(cols[2], "Acteurs (GeoJSON)", to_geojson_bytes(result.actors), "acteurs.geojson",
+              "application/geo+json", "pr_geojson")
     if not shown:
         return
     perimeters = shown_perimeters(terr.layers, shown)
     table = perimeters.drop(columns="geometry")
     st.markdown(f"**Les périmètres affichés** ({plural(len(table), 'périmètre')})")
     cols = st.columns(3)
-    cols[0].download_button("Périmètres (CSV)", table_csv_bytes(table), "perimetres.csv", "text/csv", key="pr_p_csv",
-                            width="stretch")
-    cols[1].download_button("Périmètres (Excel)", table_xlsx_bytes(table, "Périmètres"), "perimetres.xlsx",
-                            key="pr_p_xlsx", width="stretch")
-    cols[2].download_button("Périmètres (GeoJSON)", perimeters.to_json(drop_id=True).encode("utf-8"),
-                            "perimetres.geojson", "application/geo+json", key="pr_p_geojson", width="stretch")
+    _download(cols[0], "Périmètres (CSV)", table_csv_bytes(table), "perimetres.csv", "text/csv", "pr_p_csv")
+    _download(cols[1], "Périmètres (Excel)", table_xlsx_bytes(table, "Périmètres"), "perimetres.xlsx", XLSX,
+              "pr_p_xlsx")
+    _download(cols[2], "Périmètres (GeoJSON)", perimeters.to_json(drop_id=True).encode("utf-8"),
+              "perimetres.geojson", "application/geo+json", "pr_p_geojson")
+
+
+def _download(where, label: str, data: bytes, file_name: str, mime: str, key: str, **options) -> None:
+    """A download that does not rerun the page: a rerun renews every file's address, and a second
+    download clicked meanwhile would be cancelled by the browser."""
+    where.download_button(label, data, file_name, mime, key=key, on_click="ignore", width="stretch", **options)
 
 
 def _embed_code(scene: Scene) -> None:
