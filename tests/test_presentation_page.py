@@ -101,6 +101,15 @@ def test_an_unknown_scene_shows_the_first_and_says_so(scenes):
     assert any("n'existe plus" in t.value for t in at.toast)
 
 
+def test_without_scenes_the_stage_says_so_and_leads_back(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESEAUX_SCENES", str(tmp_path / "aucune.json"))
+    at = stage()
+    assert not at.exception
+    assert "Aucune scène enregistrée" in at.warning[0].value
+    at.button(key="stage_quit").click().run()
+    assert not at.exception and at.title[0].value == "Présentation et exports"
+
+
 # --- the editor --------------------------------------------------------------------------------
 
 
