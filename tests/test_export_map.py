@@ -1,4 +1,5 @@
-"""Scenes round-trip through their file; the standalone HTML opens from disk offline; the PNG."""
+"""Scenes round-trip through their file and count for the viewer; the stage's map swaps a scene's
+layers on one base; the standalone HTML opens from disk offline; the PNG; the text alternative."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import re
 
 import pytest
 
+import folium
+import streamlit_folium
+
 from reseaux.app_data import load_actors, load_territory
-from reseaux.export_map import alt_text, chromium_path, render_png, standalone_html
-from reseaux.mapview import MapView, build_map
-from reseaux.scenes import Scene, SceneError, SceneStore
+from reseaux.export_map import alt_text, chromium_path, render_png, shown_perimeters, standalone_html
+from reseaux.mapview import MapView, build_map, fiche_blob, legend_codes
+from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
+from reseaux.stage_map import scene_groups, stage_base_map
+from reseaux.text import NBSP
 from tests.conftest import ROOT, SCREENSHOTS
 
 
@@ -28,17 +34,96 @@ def test_scenes_round_trip_reorder_and_delete(tmp_path):
     assert a.query() == {"theme": "ivg", "couches": "qpv", "fond": "positron", "couleur": "type"}
 
 
+def test_moving_a_scene_deleted_meanwhile_changes_nothing(tmp_path):
+    store = SceneStore(tmp_path / "scenes.json")
+    store.save([Scene("Un", id="un"), Scene("Deux", id="deux")])
+    assert [s.id for s in store.move("disparue", +1)] == ["un", "deux"]
+
+
+def test_the_count_placeholder_is_written_in_french_for_the_viewer():
+    assert fill_count("{n} (fiches fictives)", 118) == "118 partenaires (fiches fictives)"
+    assert fill_count("{n}", 1) == "1 partenaire" and fill_count("{n}", 0) == "0 partenaire"
+    assert fill_count("Où sont les {n} ?", 24877) == f"Où sont les 24{NBSP}877 partenaires ?"
+    scene = Scene("IVG : {n}", "{n} « IVG »", {"theme": "ivg"})
+    assert scene.title_for(32) == "IVG : 32 partenaires" and scene.comment_for(2) == "2 partenaires « IVG »"
+    assert fill_count("Sans nombre {x}", 5) == "Sans nombre {x}"
+
+
 def test_a_broken_scenes_file_is_a_clear_error(tmp_path):
     path = tmp_path / "scenes.json"
     path.write_text("{pas du json", encoding="utf-8")
     with pytest.raises(SceneError, match="illisible"):
         SceneStore(path).load()
+    path.write_text('{"scenes": [{"title": "IVG", "filters": ["ivg"]}]}', encoding="utf-8")
+    with pytest.raises(SceneError, match=r"scène 1 \(« IVG »\) : « filters »"):
+        SceneStore(path).load()
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, referential):
-    territory = load_territory()
-    actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
+def territory():
+    return load_territory()
+
+
+@pytest.fixture(scope="module")
+def demo_actors(referential):
+    return load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
+
+
+def test_the_stage_base_map_is_the_same_for_every_scene(territory, demo_actors, referential):
+    # streamlit-folium keys its frame on the base map's script: the same script, the same map,
+    # whatever scene comes with it (only the layers change, not the frame).
+    fiches = fiche_blob(demo_actors, referential)
+    hashes = set()
+    for _ in range(2):
+        base = stage_base_map(territory.home_bounds, fiches)
+        base.get_root().render()
+        hashes.add(streamlit_folium.generate_js_hash(streamlit_folium._get_map_string(base), "stage"))
+    assert len(hashes) == 1
+    page = base.get_root().render()
+    assert "tile.openstreetmap" not in page and "basemaps.cartocdn" not in page  # tiles come with the scene
+    assert "imperial: false" in page and '"keyboard": false' in page
+
+
+def test_a_scene_brings_its_tiles_perimeters_legend_view_and_actors(territory, demo_actors, referential):
+    view = MapView(layers=("qpv", "asv"), basemap="positron", color_by="type")
+    actors = demo_actors[demo_actors["type"].isin(["aller_vers", "distribution"])]
+    groups = scene_groups(actors, view, referential, territory.layers, territory.specs, territory.home_bounds,
+                          legend_codes=legend_codes(actors, "type"), geojson=territory.geojson)
+    fmap = stage_base_map(territory.home_bounds, None)
+    for group in groups:
+        group.add_to(fmap)
+    page = fmap.get_root().render()
+    assert [g.layer_name for g in groups] == ["Fond de carte", "Ateliers santé ville (ASV)", "QPV 2024 (Métropole)",
+                                              "Légende", "Acteurs"]
+    assert "basemaps.cartocdn.com/light_all" in page
+    assert "Ateliers santé ville (ASV)" in page and "RDV Santé en QPV #1" in page  # legend, attribution
+    decor = next(iter(groups[3]._children.values()))
+    assert "Point de distribution" in decor.legend_json and "Structure" not in decor.legend_json  # what is shown
+    payload = next(c for g in groups for c in g._children.values() if type(c).__name__ == "ActorCluster")
+    assert payload.count == len(actors) == 16
+    assert '"bounds":' in page and '"center"' not in page  # no saved view: the map fits the territory
+    saved = scene_groups(actors, view, referential, territory.layers, territory.specs, territory.home_bounds,
+                         center=[49.44, 1.09], zoom=13.5)
+    decor = next(iter(saved[-2]._children.values()))
+    assert '"center":[49.44,1.09]' in decor.view_json and '"zoom":13.5' in decor.view_json
+
+
+def test_shown_perimeters_are_one_table_naming_their_layer(territory):
+    table = shown_perimeters(territory.layers, [territory.spec("qpv"), territory.spec("cpts")])
+    assert len(table) == 16 + 5 and set(table["couche"]) == {"QPV 2024 (Métropole)", "CPTS (exemple)"}
+    assert len(shown_perimeters(territory.layers, [])) == 0
+
+
+def test_the_text_alternative_is_plain_french(demo_actors, territory, referential):
+    one = alt_text("Titre", "Phrase.", demo_actors.head(1), [territory.spec("qpv")], referential)
+    assert "1 acteur affiché." in one and "(s)" not in one
+    many = alt_text("Titre", "Phrase.", demo_actors, [], referential, limit=183)
+    assert "185 acteurs affichés." in many and "… et 2 autres (voir l'export CSV)." in many
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, referential, territory, demo_actors):
+    actors = demo_actors
     view = MapView(layers=("qpv", "cpts"), basemap="positron")
     fmap = build_map(actors, territory.layers, territory.specs, view, referential, territory.home_bounds)
     alt = alt_text("Le réseau", "Tous les acteurs.", actors, [territory.spec("qpv")], referential)

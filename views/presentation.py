@@ -6,9 +6,10 @@ from reseaux import ui
 from reseaux.ui import presentation
 
 ref, terr, acts = ui.load_or_stop()
-if st.query_params.get("plein_ecran") == "1":
+if presentation.full_screen():
     presentation.stage(ref, terr, acts)
 else:
     st.title("Présentation et exports")
+    presentation.open_scene_from_url(ref, terr)  # before the sidebar: the scene's filters fill its widgets
     flt, view = ui.sidebar(ref, terr, acts, write_url=False)
     presentation.editor(ref, terr, acts, flt, view)

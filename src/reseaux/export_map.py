@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import folium
+import geopandas as gpd
 import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
@@ -23,13 +24,18 @@ from jinja2 import Template
 from reseaux.assets import URL_PREFIX, vendor_path
 from reseaux.layers import LayerSpec
 from reseaux.referential import Referential
+from reseaux.text import fr_number, plural
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
-class ChromiumMissing(RuntimeError):
+class ExportError(RuntimeError):
+    """An export could not be made; the message says why and what to do, in French."""
+
+
+class ChromiumMissing(ExportError):
     """No headless Chromium here: the PNG export cannot run. The message says what to install."""
 
 
@@ -45,7 +51,7 @@ class MapTitle(MacroElement):
             box-shadow:0 1px 6px rgba(0,0,0,.3); font-family:system-ui,sans-serif; max-width:70%; }
           .rx-title h1 { margin:0; font-size:26px; color:#3b1046; }
           .rx-title p { margin:4px 0 0; font-size:16px; color:#333; }
-          .rx-alt { position:absolute; z-index:1000; left:10px; bottom:28px; max-width:380px; max-height:40%;
+          .rx-alt { position:absolute; z-index:1000; left:10px; bottom:64px; max-width:380px; max-height:40%;
             overflow:auto; background:rgba(255,255,255,.95); border-radius:6px; padding:4px 10px;
             font:12px/1.4 system-ui,sans-serif; box-shadow:0 1px 4px rgba(0,0,0,.3); }
         </style>
@@ -70,10 +76,10 @@ class MapTitle(MacroElement):
 def alt_text(title: str, sentence: str, actors: pd.DataFrame, layers: Sequence[LayerSpec],
              referential: Referential, *, limit: int = 200) -> str:
     """What the map shows, as plain text: the text alternative under every exported image."""
-    lines = [title, sentence, f"{len(actors)} acteur(s) affiché(s)."]
+    lines = [title, sentence, f"{plural(len(actors), 'acteur affiché', 'acteurs affichés')}."]
     counts = actors["type"].value_counts() if len(actors) else pd.Series(dtype=int)
     for code, count in counts.items():
-        lines.append(f"- {referential.label('type', code)} : {count}")
+        lines.append(f"- {referential.label('type', code)} : {fr_number(count)}")
     if layers:
         lines.append("Périmètres : " + ", ".join(s.label for s in layers) + ".")
     lines.append("Acteurs :")
@@ -81,7 +87,7 @@ def alt_text(title: str, sentence: str, actors: pd.DataFrame, layers: Sequence[L
         role = referential.label("profession", row.profession) if row.profession else referential.label("type", row.type)
         lines.append(f"- {row.nom} — {role}{', ' + row.commune if row.commune else ''}")
     if len(actors) > limit:
-        lines.append(f"… et {len(actors) - limit} autre(s) (voir l'export CSV).")
+        lines.append(f"… et {plural(len(actors) - limit, 'autre')} (voir l'export CSV).")
     return "\n".join(lines)
 
 
@@ -120,6 +126,14 @@ def _inline_style(match: re.Match) -> str:
     return f"<style>{css}</style>"
 
 
+def shown_perimeters(layers: dict[str, gpd.GeoDataFrame], specs: Sequence[LayerSpec]) -> gpd.GeoDataFrame:
+    """The perimeters of the layers ``specs`` in one table, with the layer's name (« couche »)."""
+    frames = [layers[s.id].assign(couche=s.label) for s in specs]
+    if not frames:
+        return gpd.GeoDataFrame({"couche": []}, geometry=gpd.GeoSeries([]), crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+
+
 def chromium_path() -> str | None:
     return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 
@@ -127,7 +141,8 @@ def chromium_path() -> str | None:
 def render_png(page: str, *, width: int = 1600, height: int = 1000) -> bytes:
     """Render a standalone map page to PNG with headless Chromium (network cut but for tiles).
 
-    Raises :class:`ChromiumMissing` when Chromium or Playwright is not installed.
+    Raises :class:`ChromiumMissing` when Chromium or Playwright is not installed, and
+    :class:`ExportError` when Chromium fails to draw the page.
     """
     executable = chromium_path()
     if executable is None:
@@ -141,7 +156,11 @@ def render_png(page: str, *, width: int = 1600, height: int = 1000) -> bytes:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_render, sync_playwright, executable, page, width, height).result()
+        try:
+            return pool.submit(_render, sync_playwright, executable, page, width, height).result()
+        except Exception as exc:  # Playwright's errors (launch, timeout) carry English traces: say it in French
+            raise ExportError("Chromium n'a pas pu dessiner l'image (" + type(exc).__name__ + ") : réessayez ; "
+                              "si cela recommence, exportez la carte en HTML et faites une capture d'écran.") from exc
 
 
 def _render(sync_playwright, executable: str, page: str, width: int, height: int) -> bytes:

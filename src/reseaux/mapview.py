@@ -462,11 +462,7 @@ class _Attribution(MacroElement):
 
     def __init__(self, specs: Sequence[LayerSpec]) -> None:
         super().__init__()
-        sources = sorted({s.source.split(" (via")[0].split(",")[0] for s in specs if not s.example})
-        text = "Périmètres : " + " ; ".join(sources) if sources else ""
-        if any(s.example for s in specs):
-            text += " ; périmètres « exemple » non officiels"
-        self.text_json = _script_json(html.escape(text))
+        self.text_json = _script_json(html.escape(attribution_text(specs)))
 
 
 def _drawing_order(specs: list[LayerSpec], layers: Mapping[str, gpd.GeoDataFrame]) -> list[LayerSpec]:
@@ -613,3 +609,23 @@ def zoom_for_bounds(bounds: Sequence[float], width_px: int = 820, height_px: int
     span_y = max(mercator_y(maxy) - mercator_y(miny), 1e-6) / (2 * math.pi)
     zoom = min(math.log2(width_px / 256 / span_x), math.log2(height_px / 256 / span_y))
     return max(1.0, min(18.0, math.floor(zoom * 4) / 4))
+
+
+# --- for a map that swaps its perimeters without being rebuilt (the presentation stage) -------
+
+
+def perimeter_groups(layers: Mapping[str, gpd.GeoDataFrame], specs: Sequence[LayerSpec], view: MapView,
+                     geojson: Mapping[str, dict] | None = None) -> list[folium.FeatureGroup]:
+    """The perimeter layers ``view`` shows, in drawing order, one feature group each."""
+    by_id = {s.id: s for s in specs}
+    chosen = [by_id[i] for i in view.layers if i in by_id and i in layers]
+    return [_perimeter_layer(layers[s.id], s, (geojson or {}).get(s.id)) for s in _drawing_order(chosen, layers)]
+
+
+def attribution_text(specs: Sequence[LayerSpec]) -> str:
+    """The sources of the perimeter layers ``specs``, as the map's attribution says them."""
+    sources = sorted({s.source.split(" (via")[0].split(",")[0] for s in specs if not s.example})
+    text = "Périmètres : " + " ; ".join(sources) if sources else ""
+    if any(s.example for s in specs):
+        text += " ; périmètres « exemple » non officiels"
+    return text

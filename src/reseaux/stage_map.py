@@ -1,0 +1,201 @@
+"""The presentation stage's map: one map for every scene, whose layers change with the scene.
+
+A webinar moves from scene to scene with ← →. Rebuilding the map each time (a new frame,
+Leaflet loaded and evaluated again) made each step take seconds and flash a grey box. So the
+stage keeps one base map that does not depend on the scene — no tiles, no perimeters, no
+legend, only the fiches and the controls — and each scene brings its layers: the background
+tiles, its perimeters, a « decor » layer (legend, attribution, the scene's view) and its
+actors. streamlit-folium swaps those layers in the same Leaflet map (``feature_group_to_add``).
+
+Builders return folium objects; tests inspect them and their HTML without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import folium
+import geopandas as gpd
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from reseaux.assets import use_local_assets
+from reseaux.layers import LayerSpec
+from reseaux.mapview import (
+    BASEMAPS,
+    FicheStore,
+    MapView,
+    _script_json,
+    asset_text,
+    attribution_text,
+    bounds_center,
+    build_actor_layer,
+    legend_html,
+    perimeter_groups,
+    zoom_for_bounds,
+)
+from reseaux.referential import Referential
+
+#: Inside the map's frame: the map fills the frame, whatever height the page gives it.
+#: The legend reads from the back of a room and is shown whole on a laptop (smaller on a phone).
+FRAME_CSS = """html, body { margin:0; padding:0; overflow:hidden; } #map_div { height:100vh !important; }
+.rx-legend { font-size: clamp(12px, .95vw, 17px); max-height: calc(100vh - 48px); }
+.rx-legend h4 { font-size: 1.1em; }
+@media (max-width: 600px) { .rx-legend { font-size: 10px; max-height: 38vh; min-width: 0; }
+  .leaflet-control-attribution { font-size: 9px; } }"""
+#: Keys the stage answers to, forwarded from the map's frame to the page (a presenter who
+#: clicked on the map still moves with ← →; Échap leaves full screen).
+STAGE_KEYS = ("ArrowLeft", "ArrowRight", "Escape")
+
+
+class _MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (Leaflet's default adds miles and feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+class _KeyRelay(MacroElement):
+    """Forward ← → and Échap pressed inside the map's frame to the page and its buttons."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        ["keydown", "keyup"].forEach(function (type) {  // both: the page tracks which keys are held
+          document.addEventListener(type, function (event) {
+            if ({{ this.keys_json }}.indexOf(event.key) < 0) return;
+            try {
+              var page = window.parent;  // an event of the page itself, made by its own class
+              page.document.dispatchEvent(new page.KeyboardEvent(type,
+                {key: event.key, code: event.code, bubbles: true, cancelable: true}));
+            } catch (error) { /* a page of another origin: the keys stay in the map */ }
+          });
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_json = _script_json(list(STAGE_KEYS))
+
+
+class SceneDecor(MacroElement):
+    """The scene's legend and attribution, and its view, as one layer of the map.
+
+    Added with the scene, removed with it: the legend control and the attribution text go
+    with the layer. ``center``/``zoom`` give the scene's saved view; without them the map
+    fits ``bounds`` (min lon, min lat, max lon, max lat), again when the frame is resized
+    (a presenter who switches the browser to full screen).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+          var legend = L.control({position: "bottomright"});
+          legend.onAdd = function () {
+            var div = L.DomUtil.create("div");
+            div.innerHTML = {{ this.legend_json }};
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          var attribution = {{ this.attribution_json }};
+          var view = {{ this.view_json }};
+          function show(map) {
+            if (view.center) { map.setView(view.center, view.zoom, {animate: false}); }
+            else { map.fitBounds(view.bounds, {padding: [12, 12], animate: false}); }
+          }
+          function refit() { if (!view.center && this._map) show(this._map); }
+          var Decor = L.Layer.extend({
+            onAdd: function (map) {
+              legend.addTo(map);
+              if (attribution && map.attributionControl) map.attributionControl.addAttribution(attribution);
+              map.on("resize", refit, this);
+              show(map);
+            },
+            onRemove: function (map) {
+              legend.remove();
+              if (attribution && map.attributionControl) map.attributionControl.removeAttribution(attribution);
+              map.off("resize", refit, this);
+            }
+          });
+          return new Decor();
+        })();
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend: str, attribution: str, *, bounds: Sequence[float],
+                 center: Sequence[float] | None = None, zoom: float | None = None) -> None:
+        super().__init__()
+        self._name = "SceneDecor"
+        minx, miny, maxx, maxy = bounds
+        self.legend_json = _script_json(legend)
+        self.attribution_json = _script_json(html.escape(attribution))
+        view = {"bounds": [[miny, minx], [maxy, maxx]]}
+        if center and zoom:
+            view.update(center=list(center), zoom=zoom)
+        self.view_json = _script_json(view)
+
+
+def stage_base_map(bounds: tuple[float, float, float, float], fiches: str | None) -> folium.Map:
+    """The part of the stage's map that no scene changes: controls, styles, the fiches.
+
+    ``bounds`` (min lon, min lat, max lon, max lat) is where the map opens before the first
+    scene's layers arrive; ``fiches`` is :func:`reseaux.mapview.fiche_blob` of the actors the
+    viewer may see (the same for every scene, so it travels once).
+    """
+    fmap = folium.Map(location=bounds_center(bounds), zoom_start=zoom_for_bounds(bounds), tiles=None,
+                      zoom_control=False, control_scale=False, keyboard=False, zoom_snap=0.25,
+                      zoom_delta=0.5, height="100%")
+    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}{FRAME_CSS}</style>"),
+                                     name="rx_css")
+    _MetricScale().add_to(fmap)
+    _KeyRelay().add_to(fmap)
+    if fiches is not None:
+        FicheStore(fiches).add_to(fmap)
+    use_local_assets(fmap)
+    return fmap
+
+
+def scene_groups(
+    actors: gpd.GeoDataFrame,
+    view: MapView,
+    referential: Referential,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    specs: Sequence[LayerSpec],
+    bounds: tuple[float, float, float, float],
+    *,
+    legend_codes: Sequence[str] = (),
+    center: Sequence[float] | None = None,
+    zoom: float | None = None,
+    geojson: Mapping[str, dict] | None = None,
+) -> list[folium.FeatureGroup]:
+    """Everything one scene adds to :func:`stage_base_map`, as feature groups, bottom to top:
+    background tiles, perimeters, decor (legend, attribution, view), actors.
+
+    ``actors`` are the scene's actors, indexed by their rows in the frame the base map's
+    fiches were built from; ``legend_codes`` the colour-by codes present in that frame.
+    """
+    groups = []
+    basemap = BASEMAPS.get(view.basemap)
+    if basemap is not None:
+        tiles = folium.FeatureGroup(name="Fond de carte")
+        folium.TileLayer(basemap.url, attr=basemap.attribution, name=basemap.label, max_zoom=19).add_to(tiles)
+        groups.append(tiles)
+    groups += perimeter_groups(layers, specs, view, geojson)
+    shown = [s for s in specs if s.id in view.layers]
+    decor = folium.FeatureGroup(name="Légende")
+    SceneDecor(legend_html(referential, view.color_by, legend_codes, shown), attribution_text(shown),
+               bounds=bounds, center=center, zoom=zoom).add_to(decor)
+    groups.append(decor)
+    groups.append(build_actor_layer(actors, referential, view.color_by, name="Acteurs"))
+    return groups
