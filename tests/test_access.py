@@ -115,8 +115,10 @@ def app_test():
 def test_pages_offered_by_role(monkeypatch, accounts_file):
     at = app_test()
     assert not at.exception
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("views/annuaire.py")  # not a page of a visitor's app
+    # A visitor following a link to the Annuaire: a French refusal, no directory, no English error.
+    at.switch_page("views/annuaire.py").run()
+    assert not at.exception and not at.title
+    assert any("réservée à la coordination" in w.value for w in at.warning)
     at = sign_in(app_test(), "coord")
     at.switch_page("views/annuaire.py").run()
     assert not at.exception and "Annuaire du réseau" in [t.value for t in at.title]

@@ -58,10 +58,7 @@ FULL = os.environ.get("RESEAUX_CRAWL_FULL") == "1"
 #: TEMPORARY — failures already known in pages being mended elsewhere, as (page, control) with
 #: « * » for any control. The lead empties this list as the fixes are merged; a known failure
 #: that no longer happens is printed, so that its entry can go.
-KNOWN_BROKEN: set[tuple[str, str]] = {
-    ("Présentation", "selectbox « Scènes enregistrées »"),  # StreamlitWidgetAlreadyInstantiatedError f_types
-    ("Présentation", "button « Préparer la carte autonome (.html) »"),  # pr_html is a widget key: read-only
-}
+KNOWN_BROKEN: set[tuple[str, str]] = set()  # (page, control) of a known defect, while it is mended
 UPLOAD = DATA / "actors_small.csv"
 
 # Every reachable control of the page, in the order of the page, as {kind, label}; the n-th
