@@ -135,7 +135,12 @@ def assert_fits(page, width: int, height: int, name: str) -> None:
 
 
 def press(page, key: str, n: int, url_part: str) -> float:
-    """Press ``key`` and return the seconds until the new scene's n markers are drawn."""
+    """Press ``key`` and return the seconds until the new scene's n markers are drawn.
+
+    As a presenter does, once the page has finished drawing (a key pressed while Streamlit is
+    still running the page can be lost by its shortcut handler)."""
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
+    page.wait_for_timeout(300)
     page.evaluate(MARK_OLD_JS)
     start = time.monotonic()
     page.keyboard.press(key)
@@ -215,8 +220,9 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(page, browser, 
                press(page, "ArrowRight", outreach, "scene=aller-vers"),
                press(page, "ArrowLeft", ivg, "scene=ivg"),
                press(page, "ArrowRight", outreach, "scene=aller-vers")]
-    assert page.locator(".rx-stage h1").inner_text() == "Aller-vers et box de protections périodiques"
-    assert page.locator(".rx-bar").inner_text() == f"Scène 3 / 4 · {outreach} acteurs"
+    # The title, then the scene bar, are redrawn in that order: wait for both to show the scene.
+    expect(page.locator(".rx-stage h1")).to_have_text("Aller-vers et box de protections périodiques")
+    expect(page.locator(".rx-bar")).to_have_text(f"Scène 3 / 4 · {outreach} acteurs", timeout=10_000)
     assert page.locator(MAP).evaluate("f => f.contentDocument.body.dataset.rxSame") == "oui"  # not rebuilt
     TIMINGS.write_text(json.dumps({"seconds": [round(t, 3) for t in timings],
                                    "median": round(statistics.median(timings), 3)}), encoding="utf-8")
