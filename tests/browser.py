@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
 from pathlib import Path
 
 from reseaux.accounts import AccountStore
@@ -79,18 +78,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 
 
 class LoggedApp(ServedApp):
-    """A served app whose output is drained by a thread into :attr:`lines`."""
-
-    def __enter__(self) -> LoggedApp:
-        super().__enter__()
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-        return self
-
-    def _drain(self) -> None:
-        for raw in self.process.stdout:
-            self.lines.append(raw.decode("utf-8", "replace").rstrip())
+    """A served app whose output (:attr:`lines`, read by :class:`ServedApp`) is searched for errors."""
 
     def mark(self) -> int:
         return len(self.lines)

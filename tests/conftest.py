@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -35,7 +36,11 @@ def free_port() -> int:
 
 
 class ServedApp:
-    """A Streamlit server on loopback, started for a test and stopped after it."""
+    """A Streamlit server on loopback, started for a test and stopped after it.
+
+    Its output is read as it comes (into :attr:`lines`): a pipe nobody reads fills up and
+    blocks a server that logs a lot.
+    """
 
     def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         self.port = free_port()
@@ -51,6 +56,8 @@ class ServedApp:
              "--server.headless", "true", "--browser.gatherUsageStats", "false", *self.args],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
+        self.lines: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -60,7 +67,11 @@ class ServedApp:
             except OSError:
                 time.sleep(0.3)
         self.__exit__(None, None, None)
-        raise RuntimeError("Streamlit did not start within 60 s")
+        raise RuntimeError("Streamlit did not start within 60 s:\n" + "\n".join(self.lines[-30:]))
+
+    def _drain(self) -> None:
+        for raw in self.process.stdout:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip())
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:

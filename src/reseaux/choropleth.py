@@ -24,7 +24,7 @@ from jinja2 import Template
 
 from reseaux.assets import use_local_assets
 from reseaux.coverage import Measure
-from reseaux.mapview import Legend, _script_json, bounds_center, simple_map, zoom_for_bounds
+from reseaux.mapview import Legend, script_json, bounds_center, simple_map, zoom_for_bounds
 from reseaux.text import fr_number
 
 #: Viridis, 5 classes: ordered, readable by colour-blind people and in greyscale.
@@ -45,7 +45,7 @@ def shapes_json(geojson: dict) -> str:
     (``rx_i``) so the overlay can style it. Computed once per layer by the app."""
     features = [{**feature, "properties": {**feature.get("properties", {}), "rx_i": i}}
                 for i, feature in enumerate(geojson.get("features", []))]
-    return _script_json({"type": "FeatureCollection", "features": features})
+    return script_json({"type": "FeatureCollection", "features": features})
 
 
 class CoverageShapes(MacroElement):
@@ -109,7 +109,7 @@ class CoverageStyle(MacroElement):
     def __init__(self, payload: dict) -> None:
         super().__init__()
         self._name = "CoverageStyle"
-        self.payload = _script_json(payload)
+        self.payload = script_json(payload)
 
 
 def coverage_base_map(shapes: str, total_bounds: Sequence[float], *, basemap: str = "positron") -> folium.Map:

@@ -169,7 +169,7 @@ def build_base_map(
         ).add_to(fmap)
     by_id = {s.id: s for s in specs}
     for spec in _drawing_order([by_id[i] for i in view.layers if i in by_id and i in layers], layers):
-        _perimeter_layer(layers[spec.id], spec, (geojson or {}).get(spec.id)).add_to(fmap)
+        perimeter_layer(layers[spec.id], spec, (geojson or {}).get(spec.id)).add_to(fmap)
     if not center:
         fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
     shown = [by_id[i] for i in view.layers if i in by_id]
@@ -339,7 +339,7 @@ class Legend(MacroElement):
     def __init__(self, legend: str) -> None:
         super().__init__()
         self._name = "Legend"
-        self.html_json = _script_json(legend)
+        self.html_json = script_json(legend)
 
 
 class ActorCluster(JSCSSMixin, MacroElement):
@@ -363,7 +363,7 @@ class ActorCluster(JSCSSMixin, MacroElement):
         self.default_js = local(CLUSTER_JS)
         self.default_css = local(CLUSTER_CSS)
         self.js_source = asset_text("actors_layer.js")
-        self.payload_json = _script_json(payload)
+        self.payload_json = script_json(payload)
         self.count = len(payload["points"])
 
 
@@ -426,7 +426,7 @@ class MapControls(JSCSSMixin, MacroElement):
         self.js_source = asset_text("map_controls.js")
         columns = [c for c, _, _ in FICHE_FIELDS]
         fields = [columns.index(c) for c in ("nom", "structure", "adresse_complete")] if search else None
-        self.options_json = _script_json({"fullscreen": True, "locate": True, "searchFields": fields,
+        self.options_json = script_json({"fullscreen": True, "locate": True, "searchFields": fields,
                                           "fillFrame": True, "homeBounds": home})
 
 
@@ -446,9 +446,9 @@ class LayerExtras(MacroElement):
     def __init__(self, legend: str | None, focus: tuple[str, dict] | None) -> None:
         super().__init__()
         self._name = "LayerExtras"
-        self.legend_json = _script_json(legend) if legend is not None else ""
-        self.focus_key = _script_json(focus[0] if focus else None)
-        self.focus_json = _script_json(focus[1] if focus else None)
+        self.legend_json = script_json(legend) if legend is not None else ""
+        self.focus_key = script_json(focus[0] if focus else None)
+        self.focus_json = script_json(focus[1] if focus else None)
 
 
 class _Attribution(MacroElement):
@@ -462,7 +462,7 @@ class _Attribution(MacroElement):
 
     def __init__(self, specs: Sequence[LayerSpec]) -> None:
         super().__init__()
-        self.text_json = _script_json(html.escape(attribution_text(specs)))
+        self.text_json = script_json(html.escape(attribution_text(specs)))
 
 
 def _drawing_order(specs: list[LayerSpec], layers: Mapping[str, gpd.GeoDataFrame]) -> list[LayerSpec]:
@@ -486,7 +486,7 @@ def display_geojson(frame: gpd.GeoDataFrame) -> dict:
     return data.__geo_interface__
 
 
-def _perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None = None) -> folium.FeatureGroup:
+def perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None = None) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name=spec.label, show=True)
     data = data if data is not None else display_geojson(frame)
     if len(frame) and (frame.geometry.geom_type == "Point").all():
@@ -552,7 +552,7 @@ def _col(frame: pd.DataFrame, column: str, default="") -> list:
     return frame[column].tolist() if column in frame else [default] * len(frame)
 
 
-def _script_json(value) -> str:
+def script_json(value) -> str:
     """JSON safe inside a <script> element: no « </script> », no HTML comment openers."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -619,7 +619,7 @@ def perimeter_groups(layers: Mapping[str, gpd.GeoDataFrame], specs: Sequence[Lay
     """The perimeter layers ``view`` shows, in drawing order, one feature group each."""
     by_id = {s.id: s for s in specs}
     chosen = [by_id[i] for i in view.layers if i in by_id and i in layers]
-    return [_perimeter_layer(layers[s.id], s, (geojson or {}).get(s.id)) for s in _drawing_order(chosen, layers)]
+    return [perimeter_layer(layers[s.id], s, (geojson or {}).get(s.id)) for s in _drawing_order(chosen, layers)]
 
 
 def attribution_text(specs: Sequence[LayerSpec]) -> str:

@@ -20,7 +20,7 @@ from jinja2 import Template
 
 from reseaux.assets import CLUSTER_CSS, CLUSTER_JS, local, use_local_assets
 from reseaux.layers import LayerSpec
-from reseaux.mapview import _perimeter_layer, _script_json, bounds_center, simple_map, zoom_for_bounds
+from reseaux.mapview import perimeter_layer, script_json, bounds_center, simple_map, zoom_for_bounds
 from reseaux.proximity import Partner
 
 ORIGIN_COLOR = "#D55E00"
@@ -84,7 +84,7 @@ class NumberedMarkers(JSCSSMixin, MacroElement):
         self.default_js = local(CLUSTER_JS)
         self.default_css = local(CLUSTER_CSS)
         self.merge_px = MERGE_PX
-        self.partners_json = _script_json([
+        self.partners_json = script_json([
             {"n": p.number, "lat": p.latitude, "lon": p.longitude,
              "tooltip": _text(f"{p.number}. {p.name}"), "popup": popup_html(p)} for p in results
         ])
@@ -110,7 +110,7 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
         fmap = simple_map(bounds_center(bounds), zoom_for_bounds(bounds))
     fmap.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="rx_search_css")
     for spec, frame, data in context:
-        _perimeter_layer(frame, spec, data).add_to(fmap)
+        perimeter_layer(frame, spec, data).add_to(fmap)
     if origin:
         folium.Circle(origin, radius=radius_km * 1000, color=RADIUS_COLOR, weight=2, fill=True,
                       fill_opacity=0.05, interactive=False).add_to(fmap)

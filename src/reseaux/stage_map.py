@@ -26,7 +26,7 @@ from reseaux.mapview import (
     BASEMAPS,
     FicheStore,
     MapView,
-    _script_json,
+    script_json,
     asset_text,
     attribution_text,
     bounds_center,
@@ -83,7 +83,7 @@ class _KeyRelay(MacroElement):
 
     def __init__(self) -> None:
         super().__init__()
-        self.keys_json = _script_json(list(STAGE_KEYS))
+        self.keys_json = script_json(list(STAGE_KEYS))
 
 
 class SceneDecor(MacroElement):
@@ -138,12 +138,12 @@ class SceneDecor(MacroElement):
         super().__init__()
         self._name = "SceneDecor"
         minx, miny, maxx, maxy = bounds
-        self.legend_json = _script_json(legend)
-        self.attribution_json = _script_json(html.escape(attribution))
+        self.legend_json = script_json(legend)
+        self.attribution_json = script_json(html.escape(attribution))
         view = {"bounds": [[miny, minx], [maxy, maxx]]}
         if center and zoom:
             view.update(center=list(center), zoom=zoom)
-        self.view_json = _script_json(view)
+        self.view_json = script_json(view)
 
 
 def stage_base_map(bounds: tuple[float, float, float, float], fiches: str | None) -> folium.Map:

@@ -314,9 +314,9 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
     )
     left, right = st.columns(2)
     left.download_button("Télécharger la liste (CSV pour Excel)", table_csv_bytes(table),
-                         file_name="acteurs_filtres.csv", mime="text/csv", key="carte_csv")
+                         file_name="acteurs_filtres.csv", mime="text/csv", key="carte_csv", on_click="ignore")
     right.download_button("Télécharger la liste (Excel)", table_xlsx_bytes(table, "Acteurs"),
-                          file_name="acteurs_filtres.xlsx", key="carte_xlsx",
+                          file_name="acteurs_filtres.xlsx", key="carte_xlsx", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
