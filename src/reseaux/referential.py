@@ -32,6 +32,13 @@ UNKNOWN: dict[str, str] = {
     "modalite": "modalité inconnue",
     "accessibilite": "accessibilité inconnue",
 }
+#: The type an actor gets when its type is missing or unknown (an entry of the referential).
+UNCLASSIFIED = "a_classer"
+#: Similarity (0–100, rapidfuzz ``ratio``) above which a misspelling is suggested: strict on
+#: purpose, a wrong suggestion misleads more than none.
+SPELLING_CUTOFF = 85
+#: Shortest synonym looked for inside a longer value (two letters, « sf », match by chance).
+_MIN_HELD = 3
 
 
 @dataclass(frozen=True)
@@ -91,15 +98,23 @@ class Referential:
         return self._index.get(category, {}).get(normalize(value))
 
     def suggest(self, category: str, value: str) -> str | None:
-        """Return the label closest to ``value``, for an error message, or None."""
-        choices = {e.code: e.label for e in self.entries.get(category, [])}
-        keys = {normalize(k): code for k, code in self._index.get(category, {}).items()}
-        if not keys:
+        """Return the label ``value`` most likely means, for a warning, or None.
+
+        Curated words first: the longest code, label or synonym that ``value`` holds as whole
+        words (« Cabinet accessible fauteuil » → « Accessible PMR »). Then spelling only, above
+        a strict similarity, so that a short unknown word never lands on an unrelated entry
+        (PrEP must not become « Précarité menstruelle »).
+        """
+        target = normalize(value)
+        index = self._index.get(category, {})
+        if not target or not index:
             return None
-        best = process.extractOne(normalize(value), list(keys), scorer=fuzz.WRatio)
-        if best is None or best[1] < 60:
-            return None
-        return choices[keys[best[0]]]
+        padded = f" {target} "
+        held = [key for key in index if len(key) >= _MIN_HELD and f" {key} " in padded]
+        if held:
+            return self.label(category, index[max(held, key=len)])
+        best = process.extractOne(target, list(index), scorer=fuzz.ratio, score_cutoff=SPELLING_CUTOFF)
+        return self.label(category, index[best[0]]) if best else None
 
 
 def load_referential(path: Path) -> Referential:
@@ -139,3 +154,4 @@ def load_referential(path: Path) -> Referential:
     if problems:
         raise ValueError(f"Référentiel {path} invalide :\n" + "\n".join(problems))
     return Referential(entries)
+
