@@ -148,3 +148,21 @@ def test_good_phone_numbers_are_kept(tmp_path, referential, written):
     path = directory_file(tmp_path, {"id": "a", "nom": "A", "type": "structure", "telephone": written})
     directory = load_directory(path, referential)
     assert directory.actors.iloc[0]["telephone"] == written and directory.warnings == []
+
+
+def test_a_slash_splits_only_known_values(tmp_path, referential):
+    path = directory_file(tmp_path, {"id": "a", "nom": "A", "type": "laboratoire", "publics": "Tout public/Enfants 0-3 ans",
+                                     "thematiques": "IST/VIH"},
+                          {"id": "b", "nom": "B", "type": "laboratoire", "publics": "Tout public/Militaires"})
+    directory = load_directory(path, referential)
+    publics = dict(zip(directory.actors["id"], directory.actors["publics"], strict=True))
+    assert publics == {"a": ("tout_public", "enfants"), "b": ("Tout public/Militaires",)}
+    assert directory.actors.iloc[0]["thematiques"] == ("ist_vih",)
+
+
+@pytest.mark.parametrize("written", ["Centre Hospitalier (C.H.)", "Centre Hospitalier Régional (C.H.R.)",
+                                     "Centre hospitalier, ex Hôpital local",
+                                     "Centre Hospitalier Spécialisé lutte Maladies Mentales",
+                                     "Etablissement de santé privé autorisé en SSR", "Centre de Lutte Contre Cancer"])
+def test_finess_categories_are_hospitals(referential, written):
+    assert referential.resolve("type", written) == "hopital"

@@ -430,11 +430,14 @@ class _RowValidator:
             return (() if multi else ""), issues
         if multi:
             parts = split_cell(value)
-            if len(parts) == 1 and "," in value:
-                # A comma splits only when every piece is a known entry (labels may hold commas).
-                pieces = [p.strip() for p in value.split(",") if p.strip()]
-                if all(self._resolve(category, p) for p in pieces):
-                    parts = pieces
+            if len(parts) == 1 and not self._resolve(category, value):
+                # A comma or a slash (« Tout public/Enfants 0-3 ans » in Santé.fr files) splits
+                # only when every piece is a known entry: labels may hold both (« IST/VIH »).
+                for separator in (",", "/"):
+                    pieces = [p.strip() for p in value.split(separator) if p.strip()]
+                    if len(pieces) > 1 and all(self._resolve(category, p) for p in pieces):
+                        parts = pieces
+                        break
         else:
             parts = [value]
         codes: list[str] = []
