@@ -38,9 +38,9 @@ def fill_new_fiche(at, **values):
 def test_form_refuses_an_invalid_fiche_with_messages_by_the_field(monkeypatch, tmp_path):
     at, path = page(monkeypatch, tmp_path)
     before = path.read_bytes()
-    fill_new_fiche(at, id="t1", nom="Doublon", type="structure", code_postal="7600")
+    fill_new_fiche(at, id="t1", nom="Doublon", type="structure")  # and nothing to place it by
     messages = " ".join(m.value for m in at.markdown)
-    assert "déjà utilisé" in messages and "n'est pas un code postal" in messages
+    assert "déjà utilisé" in messages and "rien pour placer l'acteur" in messages
     assert path.read_bytes() == before  # nothing written
 
 
@@ -60,7 +60,7 @@ def test_add_a_fiche_then_save_writes_the_file_and_the_journal(monkeypatch, tmp_
 
 def test_a_save_after_someone_else_saved_is_refused_and_can_be_replayed(monkeypatch, tmp_path):
     at, path = page(monkeypatch, tmp_path)
-    fill_new_fiche(at, id="t4", nom="Ajout de Bob (fictif)", type="structure")
+    fill_new_fiche(at, id="t4", nom="Ajout de Bob (fictif)", type="structure", commune="Rouen")
     # Meanwhile, Alice saves from another session.
     store = DirectoryStore(path)
     alice = store.load()

@@ -65,7 +65,8 @@ def test_perimeter_filter_from_the_sidebar(monkeypatch):
 
 def test_quality_page_lists_problems_by_line(monkeypatch, tmp_path, accounts_file):
     bad = tmp_path / "actors.csv"
-    bad.write_text("id,nom,type,thematiques\na,A,structure,IVG\nb,B,structure,foot\n", encoding="utf-8")
+    bad.write_text("id,nom,type,thematiques,commune\na,A,structure,IVG,Rouen\nb,B,structure,foot,\n",
+                   encoding="utf-8")  # b has nothing to place it by: kept aside
     at = sign_in(app(monkeypatch, actors=bad), "coord")
     at.switch_page("views/qualite.py").run()
     assert not at.exception

@@ -35,9 +35,11 @@ def test_deterministic_and_committed_file_is_the_generator_output(actors, tmp_pa
 def test_content(actors):
     assert len(actors) == 185 and actors["id"].is_unique
     assert set(actors["fictif"]) == {"oui"}
-    assert set(actors["type"]) == set(REFERENTIAL.codes("type"))
-    assert _values(actors["profession"]) == set(REFERENTIAL.codes("profession"))
-    assert _values(actors["thematiques"]) == set(REFERENTIAL.codes("thematique"))
+    # The demo uses the four broad types and the first themes and professions of the
+    # referential; the field vocabulary added since (PrEP, pharmacie, IPA…) is for real files.
+    assert set(actors["type"]) == {"structure", "professionnel", "aller_vers", "distribution"}
+    assert _values(actors["profession"]) == set(REFERENTIAL.codes("profession")[:11])
+    assert _values(actors["thematiques"]) == set(REFERENTIAL.codes("thematique")[:12])
     outreach = actors[actors["type"] == "aller_vers"]
     assert len(outreach) >= 6 and (outreach["zone_intervention"] != "").all()
 
@@ -45,6 +47,7 @@ def test_content(actors):
 def test_loads_without_error():
     directory = load_directory(ACTORS, REFERENTIAL)
     assert directory.errors == [] and len(directory.actors) == 185
+    assert [str(w) for w in directory.warnings] == []
 
 
 def test_every_point_is_inside_its_commune(actors):

@@ -14,7 +14,7 @@ HEADER = ",".join(COLUMNS)
 
 def row(**values) -> str:
     base = {c: "" for c in COLUMNS}
-    base.update(id="x", nom="Nom", type="structure")
+    base.update(id="x", nom="Nom", type="structure", commune="Rouen")
     base.update(values)
     return ",".join(f'"{v}"' if "," in v else v for v in base.values())
 
@@ -66,7 +66,7 @@ def test_french_decimal_comma_in_positions(tmp_path, referential):
     assert (actor.geometry.y, actor.geometry.x) == (49.44, 1.09)
 
 
-def test_every_bad_row_is_reported_by_spreadsheet_line_and_kept_aside(tmp_path, referential):
+def test_only_a_row_that_cannot_be_an_actor_is_kept_aside(tmp_path, referential):
     path = write(
         tmp_path,
         row(id="ok", latitude="49.44", longitude="1.09"),                 # line 2
@@ -78,24 +78,31 @@ def test_every_bad_row_is_reported_by_spreadsheet_line_and_kept_aside(tmp_path, 
         row(id="", nom=""),                                               # line 8
         row(id="type", type="structre"),                                  # line 9
         row(id="half", latitude="49.44"),                                 # line 10
+        row(id="nowhere", commune=""),                                    # line 11
     )
     directory = load_directory(path, referential)
     found = messages(directory)
-    assert "ligne 3, colonne « thematiques » : « contracepton » : thématique inconnue ; vouliez-vous dire « Contraception » ?" in found
-    assert any(m.startswith("ligne 4, colonne « latitude »") and "inversées" in m for m in found)
-    assert any(m.startswith("ligne 5, colonne « latitude »") and "hors de France" in m for m in found)
+    assert ("ligne 3, colonne « thematiques » : « contracepton » : thématique inconnue, valeur gardée telle quelle ; "
+            "vouliez-vous dire « Contraception » ?") in found
+    assert any(m.startswith("ligne 4, colonne « latitude »") and "inversées : échangées" in m for m in found)
+    assert any(m.startswith("ligne 5, colonne « latitude »") and "hors de France : position ignorée" in m for m in found)
     assert any(m.startswith("ligne 6, colonne « code_postal » : « 7600 » n'est pas un code postal (5 chiffres)") for m in found)
     assert any(m.startswith("ligne 7, colonne « id »") and "déjà utilisé ligne 2" in m for m in found)
     assert any(m.startswith("ligne 8, colonne « id »") and "obligatoire" in m for m in found)
     assert any(m.startswith("ligne 8, colonne « nom »") for m in found)
-    assert any(m.startswith("ligne 9, colonne « type »") and "« Structure »" in m for m in found)
+    assert any(m.startswith("ligne 9, colonne « type »") and "« À classer »" in m and "« Structure »" in m for m in found)
     assert any(m.startswith("ligne 10, colonne « longitude »") for m in found)
-    assert list(directory.actors["id"]) == ["ok"]
-    assert sorted(directory.rejected["ligne"]) == [3, 4, 5, 6, 7, 8, 9, 10]
-    assert len(directory.actors) + len(directory.rejected) == 9
+    assert "ligne 11, colonne « adresse » : rien pour placer l'acteur" in " ".join(found)
+    assert list(directory.actors["id"]) == ["ok", "theme", "swap", "far", "cp", "type", "half"]
+    assert sorted(directory.rejected["ligne"]) == [7, 8, 11]
+    assert {i.line for i in directory.errors} == {7, 8, 11}
     kept = directory.rejected.set_index("ligne")
     assert kept.loc[7, "nom"] == "Doublon"  # the raw row is kept, not lost
-    assert "contracepton" in kept.loc[3, "thematiques"]
+    actors = directory.actors.set_index("id")
+    assert actors.loc["theme", "thematiques"] == ("ivg", "contracepton")
+    assert actors.loc["type", "type"] == "a_classer"
+    assert (actors.loc["swap", "latitude"], actors.loc["swap", "longitude"]) == (49.44, 1.09)
+    assert pd.isna(actors.loc["far", "latitude"]) and pd.isna(actors.loc["half", "latitude"])
 
 
 def test_warnings_keep_the_row(tmp_path, referential):
@@ -115,7 +122,7 @@ def test_multi_values_accept_semicolons_and_unambiguous_commas(tmp_path, referen
                  row(id="c", thematiques="IVG, football"))
     directory = load_directory(path, referential)
     themes = dict(zip(directory.actors["id"], directory.actors["thematiques"], strict=True))
-    assert themes == {"a": ("ivg", "contraception"), "b": ("ivg", "addictions")}
+    assert themes == {"a": ("ivg", "contraception"), "b": ("ivg", "addictions"), "c": ("IVG, football",)}
     # A comma that does not split into known themes is one unknown value, reported whole.
     assert any("« IVG, football »" in m for m in messages(directory))
 
@@ -142,8 +149,8 @@ def test_headers_in_any_case_and_common_aliases(tmp_path, referential):
 
 
 def test_missing_required_column_is_a_clear_error(tmp_path, referential):
-    path = write(tmp_path, "a,Nom", header="id,nom")
-    with pytest.raises(DirectoryError, match="colonne\\(s\\) obligatoire\\(s\\) absente\\(s\\) : « type »"):
+    path = write(tmp_path, "Rouen", header="commune")
+    with pytest.raises(DirectoryError, match="colonne\\(s\\) obligatoire\\(s\\) absente\\(s\\) : « id », « nom »"):
         load_directory(path, referential)
 
 
@@ -170,12 +177,11 @@ def test_cli_check_exits_0_on_the_demo_and_1_on_errors(tmp_path):
     ok = run_check(ROOT / "data" / "actors.csv")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "185 acteur(s) utilisable(s), 0 écartée(s)" in ok.stderr
-    bad = write(tmp_path, row(id="a"), row(id="b", code_postal="7600"), row(id="c", thematiques="foot"))
+    bad = write(tmp_path, row(id="a"), row(id="b", commune=""), row(id="c", thematiques="foot"))
     result = run_check(bad)
     assert result.returncode == 1
-    lines = result.stdout.strip().splitlines()
-    assert any("erreur: ligne 3, colonne « code_postal »" in line for line in lines)
-    assert any("erreur: ligne 4, colonne « thematiques »" in line for line in lines)
+    assert "erreur: ligne 3, colonne « adresse » : rien pour placer l'acteur" in result.stdout
+    assert "ligne 4, colonne « thematiques »" in result.stdout
     assert "Traceback" not in result.stderr
 
 
@@ -186,7 +192,7 @@ def test_cli_check_on_an_unreadable_file_says_so_without_traceback(tmp_path):
 
 
 def test_rejected_rows_frame_has_line_and_errors(tmp_path, referential):
-    directory = load_directory(write(tmp_path, row(id="a", type="?")), referential)
+    directory = load_directory(write(tmp_path, row(id="a", nom="")), referential)
     assert isinstance(directory.rejected, pd.DataFrame)
     assert list(directory.rejected.columns[:2]) == ["ligne", "id"]
-    assert directory.rejected.iloc[0]["erreurs"].startswith("ligne 2, colonne « type »")
+    assert directory.rejected.iloc[0]["erreurs"].startswith("ligne 2, colonne « nom »")

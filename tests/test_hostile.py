@@ -37,9 +37,9 @@ def hostile_directory(path):
 
 def test_formulas_are_neutralised_in_csv_and_xlsx(tmp_path, referential):
     path = tmp_path / "actors.csv"
-    path.write_text("id,nom,type,description,telephone\n"
-                    'a,=HYPERLINK("http://example.org";"x"),structure,+33 cmd,@SUM(1)\n'
-                    "b,-2+3,structure,normal,02 61 91 00 01\n", encoding="utf-8")
+    path.write_text("id,nom,type,description,telephone,commune\n"
+                    'a,=HYPERLINK("http://example.org";"x"),structure,+33 cmd,@SUM(1),Rouen\n'
+                    "b,-2+3,structure,normal,02 61 91 00 01,Rouen\n", encoding="utf-8")
     actors = load_directory(path, referential).actors
     text = to_csv_bytes(actors).decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "'+33 cmd" in text and "'-2+3" in text and "'@SUM(1)" in text

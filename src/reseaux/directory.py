@@ -3,8 +3,10 @@
 The file is what coordinators open in a spreadsheet, so loading is forgiving about form
 (UTF-8 with or without BOM, Windows-1252, ``,`` or ``;``, headers in any case) and strict about
 content: every problem is an :class:`Issue` with the spreadsheet line (header = line 1), the
-column, the value and what to do. Rows with an error are kept aside in ``Directory.rejected``;
-nothing is dropped silently.
+column, the value and what to do. Only a row that cannot be an actor at all (no name, no
+identifier, nothing to place it by) is an error, kept aside in ``Directory.rejected``; anything
+else is a warning and the actor stays usable (an unrecognised referential value is kept as
+written, an unknown type becomes « À classer »). Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ import pandas as pd
 from rapidfuzz import process
 
 from reseaux.access import DEFAULT_VISIBILITY, VISIBILITY_VALUES
-from reseaux.referential import CATEGORIES, UNKNOWN, Referential
+from reseaux.referential import CATEGORIES, UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import normalize, split_cell
 
 #: The columns of the directory, in file order, with their French help (README, forms).
 COLUMNS: dict[str, str] = {
     "id": "identifiant stable et unique",
     "nom": "nom de la personne, de la structure ou de l'action",
-    "type": "structure | professionnel | action d'aller-vers | point de distribution",
+    "type": ("structure | professionnel | action d'aller-vers | point de distribution | hôpital | pharmacie | "
+             "laboratoire ; vide ou inconnu : à classer"),
     "profession": "profession (pour un·e professionnel·le)",
     "structure": "structure d'exercice",
     "thematiques": "thématiques, séparées par |",
@@ -71,7 +74,9 @@ LABELS: dict[str, str] = {
 #: Columns whose absence is not worth a warning (written by tools, or with a safe default).
 TOOL_COLUMNS = ("visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
 GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel")
-REQUIRED = ("id", "nom", "type")
+REQUIRED = ("id", "nom")
+#: Columns of which one at least must be filled for the actor to be placed (or geocoded).
+PLACE_COLUMNS = ("latitude", "adresse", "code_postal", "commune", "code_insee", "zone_intervention")
 #: Columns validated against the referential, and whether they hold several values.
 REFERENTIAL_COLUMNS: dict[str, tuple[str, bool]] = {
     column: (category, column != "type" and column != "profession")
@@ -96,6 +101,7 @@ _POSTCODE = re.compile(r"^\d{5}$")
 _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _QPV = re.compile(r"^QN\d{5}[A-Z]$")
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
+_FLOAT_TAIL = re.compile(r"\.0+\s*$")
 _TRUE = {"oui", "o", "vrai", "true", "1", "x", "yes"}
 _FALSE = {"non", "n", "faux", "false", "0", "no", ""}
 
@@ -383,6 +389,9 @@ class _RowValidator:
         for column, (category, multi) in REFERENTIAL_COLUMNS.items():
             record[column], found = self._referential_cell(category, column, record[column], multi, line)
             issues.extend(found)
+        if not record["type"]:
+            issues.append(Issue(line, "type", "", "type d'acteur absent : la fiche est « À classer »", WARNING))
+            record["type"] = UNCLASSIFIED
         for column in FREE_MULTI_COLUMNS:
             record[column] = tuple(split_cell(record[column]))
 
@@ -390,6 +399,10 @@ class _RowValidator:
         issues.extend(self._check_position(record, line))
         issues.extend(self._check_contacts(record, line))
         issues.extend(self._check_geocoding(record, line))
+        if not any(record[c] for c in PLACE_COLUMNS) and record["nom"]:
+            issues.append(Issue(line, "adresse", "", (
+                "rien pour placer l'acteur : remplissez l'adresse, le code postal, la commune "
+                "ou la latitude et la longitude")))
         visibility = normalize(record["visibilite"]) or DEFAULT_VISIBILITY
         if visibility in ("membre", "prive", "privee", "reserve", "reservee"):
             visibility = DEFAULT_VISIBILITY
@@ -417,24 +430,34 @@ class _RowValidator:
             return (() if multi else ""), issues
         if multi:
             parts = split_cell(value)
-            if len(parts) == 1 and "," in value:
-                # A comma splits only when every piece is a known entry (labels may hold commas).
-                pieces = [p.strip() for p in value.split(",") if p.strip()]
-                if all(self._resolve(category, p) for p in pieces):
-                    parts = pieces
+            if len(parts) == 1 and not self._resolve(category, value):
+                # A comma or a slash (« Tout public/Enfants 0-3 ans » in Santé.fr files) splits
+                # only when every piece is a known entry: labels may hold both (« IST/VIH »).
+                for separator in (",", "/"):
+                    pieces = [p.strip() for p in value.split(separator) if p.strip()]
+                    if len(pieces) > 1 and all(self._resolve(category, p) for p in pieces):
+                        parts = pieces
+                        break
         else:
             parts = [value]
         codes: list[str] = []
         for part in parts:
             code = self._resolve(category, part)
             if code is None:
-                suggestion = self.referential.suggest(category, part)
-                hint = (f" ; vouliez-vous dire « {suggestion} » ?" if suggestion
-                        else " ; choisissez une valeur du référentiel (data/referentiel.csv)")
-                issues.append(Issue(line, column, part, f"« {part} » : {UNKNOWN[category]}{hint}"))
-            elif code not in codes:
+                issues.append(self._unknown(category, column, part, line))
+                # Kept as written: the fiche shows it, and no filter code ever equals it. A
+                # type must be a referential entry (colour, legend): it becomes « À classer ».
+                code = UNCLASSIFIED if category == "type" else part
+            if code not in codes:
                 codes.append(code)
         return (tuple(codes) if multi else (codes[0] if codes else "")), issues
+
+    def _unknown(self, category: str, column: str, value: str, line: int) -> Issue:
+        suggestion = self.referential.suggest(category, value)
+        hint = (f" ; vouliez-vous dire « {suggestion} » ?" if suggestion
+                else " ; ajoutez-la au référentiel ou recodez-la (page « Qualité de l'annuaire »)")
+        kept = "fiche « À classer »" if category == "type" else "valeur gardée telle quelle"
+        return Issue(line, column, value, f"« {value} » : {UNKNOWN[category]}, {kept}{hint}", WARNING)
 
     @staticmethod
     def _check_codes(record: dict, line: int) -> list[Issue]:
@@ -444,22 +467,26 @@ class _RowValidator:
             hint = (f" ; le tableur a peut-être supprimé le zéro initial : « {postcode.zfill(5)} » ?"
                     if postcode.isdigit() and len(postcode) == 4 else "")
             issues.append(Issue(line, "code_postal", record["code_postal"],
-                                f"« {record['code_postal']} » n'est pas un code postal (5 chiffres){hint}"))
+                                f"« {record['code_postal']} » n'est pas un code postal (5 chiffres){hint}", WARNING))
         record["code_postal"] = postcode
         insee = record["code_insee"].strip().upper()
         if insee and not _INSEE.match(insee):
             issues.append(Issue(line, "code_insee", record["code_insee"],
-                                f"« {record['code_insee']} » n'est pas un code INSEE de commune (5 caractères)"))
+                                f"« {record['code_insee']} » n'est pas un code INSEE de commune (5 caractères), "
+                                "ignoré", WARNING))
+            insee = ""
         record["code_insee"] = insee
         bad = [z for z in record["zone_intervention"] if not (_INSEE.match(z) or _QPV.match(z.upper()))]
         for zone in bad:
             issues.append(Issue(line, "zone_intervention", zone,
-                                f"« {zone} » n'est ni un code INSEE (ex. 76540) ni un code QPV (ex. QN07619M)"))
-        record["zone_intervention"] = tuple(z.upper() for z in record["zone_intervention"])
+                                f"« {zone} » n'est ni un code INSEE (ex. 76540) ni un code QPV (ex. QN07619M), "
+                                "ignoré", WARNING))
+        record["zone_intervention"] = tuple(z.upper() for z in record["zone_intervention"] if z not in bad)
         return issues
 
     @staticmethod
     def _check_position(record: dict, line: int) -> list[Issue]:
+        """Keep a valid position; a bad one is ignored with a warning (the address can place it)."""
         lat_text, lon_text = record["latitude"], record["longitude"]
         record["latitude"] = record["longitude"] = None
         if not lat_text and not lon_text:
@@ -468,19 +495,23 @@ class _RowValidator:
         lat, lon = _parse_float(lat_text), _parse_float(lon_text)
         for column, text, value in (("latitude", lat_text, lat), ("longitude", lon_text, lon)):
             if text and value is None:
-                issues.append(Issue(line, column, text, f"« {text} » n'est pas un nombre décimal (ex. 49.4431)"))
+                issues.append(Issue(line, column, text,
+                                    f"« {text} » n'est pas un nombre décimal (ex. 49.4431) : position ignorée", WARNING))
         if issues:
             return issues
         if lat is None or lon is None:
             missing = "longitude" if lon is None else "latitude"
-            return [Issue(line, missing, "", "latitude et longitude vont ensemble : remplissez les deux ou aucune")]
+            return [Issue(line, missing, "", "latitude et longitude vont ensemble : remplissez les deux ou aucune ; "
+                          "position ignorée", WARNING)]
         if not _in_france(lat, lon):
             if _in_france(lon, lat):
+                record["latitude"], record["longitude"] = lon, lat
                 return [Issue(line, "latitude", lat_text,
-                              f"latitude {lat_text} et longitude {lon_text} semblent inversées : échangez-les")]
+                              f"latitude {lat_text} et longitude {lon_text} semblent inversées : échangées ; "
+                              "corrigez le fichier", WARNING)]
             return [Issue(line, "latitude", lat_text,
-                          f"la position ({lat_text}, {lon_text}) est hors de France : vérifiez-la ou "
-                          "videz latitude et longitude pour géocoder l'adresse")]
+                          f"la position ({lat_text}, {lon_text}) est hors de France : position ignorée ; vérifiez-la "
+                          "ou videz latitude et longitude pour géocoder l'adresse", WARNING)]
         record["latitude"], record["longitude"] = lat, lon
         return []
 
@@ -501,8 +532,15 @@ class _RowValidator:
                                     f"« {site} » n'est pas une adresse web (https://…) : lien non affiché", WARNING))
                 record["site_web"] = ""
         phone = record["telephone"]
-        digits = re.sub(r"\D", "", phone)
-        if phone and not (len(digits) == 10 or (digits.startswith("33") and len(digits) == 11)):
+        digits = re.sub(r"\D", "", _FLOAT_TAIL.sub("", phone))
+        if phone and len(digits) == 9 and not digits.startswith("0") and not phone.lstrip().startswith("+"):
+            # A spreadsheet read the number as a number: the leading 0 (and maybe a « .0 ») went.
+            fixed = " ".join(("0" + digits)[i:i + 2] for i in range(0, 10, 2))
+            issues.append(Issue(line, "telephone", phone,
+                                f"« {phone} » : le zéro initial manquait, numéro lu « {fixed} » ; corrigez le fichier",
+                                WARNING))
+            record["telephone"] = fixed
+        elif phone and not (len(digits) == 10 or (digits.startswith("33") and len(digits) == 11)):
             issues.append(Issue(line, "telephone", phone,
                                 f"« {phone} » n'est pas un numéro à 10 chiffres", WARNING))
         return issues

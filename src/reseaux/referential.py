@@ -7,6 +7,7 @@ colour, optional icon and aliases. Validation, filters and legends all read it f
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,13 @@ UNKNOWN: dict[str, str] = {
     "modalite": "modalité inconnue",
     "accessibilite": "accessibilité inconnue",
 }
+#: The type an actor gets when its type is missing or unknown (an entry of the referential).
+UNCLASSIFIED = "a_classer"
+#: Similarity (0–100, rapidfuzz ``ratio``) above which a misspelling is suggested: strict on
+#: purpose, a wrong suggestion misleads more than none.
+SPELLING_CUTOFF = 85
+#: Shortest synonym looked for inside a longer value (two letters, « sf », match by chance).
+_MIN_HELD = 3
 
 
 @dataclass(frozen=True)
@@ -91,15 +99,23 @@ class Referential:
         return self._index.get(category, {}).get(normalize(value))
 
     def suggest(self, category: str, value: str) -> str | None:
-        """Return the label closest to ``value``, for an error message, or None."""
-        choices = {e.code: e.label for e in self.entries.get(category, [])}
-        keys = {normalize(k): code for k, code in self._index.get(category, {}).items()}
-        if not keys:
+        """Return the label ``value`` most likely means, for a warning, or None.
+
+        Curated words first: the longest code, label or synonym that ``value`` holds as whole
+        words (« Cabinet accessible fauteuil » → « Accessible PMR »). Then spelling only, above
+        a strict similarity, so that a short unknown word never lands on an unrelated entry
+        (PrEP must not become « Précarité menstruelle »).
+        """
+        target = normalize(value)
+        index = self._index.get(category, {})
+        if not target or not index:
             return None
-        best = process.extractOne(normalize(value), list(keys), scorer=fuzz.WRatio)
-        if best is None or best[1] < 60:
-            return None
-        return choices[keys[best[0]]]
+        padded = f" {target} "
+        held = [key for key in index if len(key) >= _MIN_HELD and f" {key} " in padded]
+        if held:
+            return self.label(category, index[max(held, key=len)])
+        best = process.extractOne(target, list(index), scorer=fuzz.ratio, score_cutoff=SPELLING_CUTOFF)
+        return self.label(category, index[best[0]]) if best else None
 
 
 def load_referential(path: Path) -> Referential:
@@ -139,3 +155,49 @@ def load_referential(path: Path) -> Referential:
     if problems:
         raise ValueError(f"Référentiel {path} invalide :\n" + "\n".join(problems))
     return Referential(entries)
+
+
+def add_synonym(path: Path, category: str, code: str, value: str) -> None:
+    """Remember ``value`` as a synonym of ``category:code`` in the referential CSV at ``path``.
+
+    Every later load reads it (a coordinator's recoding, made once for every file). The file is
+    rewritten atomically, other lines unchanged. Raises ``KeyError`` for an unknown entry and
+    ``ValueError`` (in French) when ``value`` already names another entry of the category.
+    """
+    from reseaux.exports import write_atomic  # exports imports the directory, which imports us
+
+    value = " ".join(str(value).split())
+    current = load_referential(path)
+    current.entry(category, code)
+    named = current.resolve(category, value)
+    if named == code:
+        return
+    if named is not None or not value:
+        raise ValueError(f"« {value} » désigne déjà « {current.label(category, named or '')} »")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    at = {name: i for i, name in enumerate(header)}
+    for row in rows[1:]:
+        if len(row) > at["code"] and row[at["categorie"]].strip() == category and row[at["code"]].strip() == code:
+            row.extend([""] * (len(header) - len(row)))
+            aliases = [a for a in row[at["alias"]].split("|") if a.strip()]
+            row[at["alias"]] = "|".join([*aliases, value.replace("|", " ")])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    write_atomic(Path(path), out.getvalue().encode("utf-8"))
+
+
+def unrecognised_values(issues, referential: Referential) -> list[tuple[str, str, str, int]]:
+    """``(column, category, value, count)`` of every value the referential did not know.
+
+    ``issues`` are a directory's :class:`~reseaux.directory.Issue`; the most frequent first.
+    """
+    columns = {column: category for category, (column, _) in CATEGORIES.items()}
+    counts: dict[tuple[str, str, str], int] = {}
+    for issue in issues:
+        category = columns.get(issue.column or "")
+        if category and issue.value and referential.resolve(category, issue.value) is None:
+            key = (issue.column, category, issue.value)
+            counts[key] = counts.get(key, 0) + 1
+    return [(*key, n) for key, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]

@@ -370,17 +370,21 @@ def geocoding_panel(acts: Actors, who: str) -> None:
         st.dataframe(pd.DataFrame(summary.problems, columns=["Ligne", "Problème"]), hide_index=True, width="stretch")
 
 
-def quality_report(acts: Actors) -> None:
-    """Counts, every problem by spreadsheet line, and the rows kept aside."""
+def quality_report(acts: Actors, ref: Referential | None = None) -> None:
+    """Counts, every problem by spreadsheet line, the rows kept aside, and the values to recode."""
     directory = acts.directory
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Acteurs chargés", len(directory.actors))
     c2.metric("Lignes écartées", len(directory.rejected))
     c3.metric("Sans position", directory.n_unplaced)
     c4.metric("Avertissements", len(directory.warnings))
+    if done := st.session_state.pop("recode_done", None):
+        st.success(done)
     if not directory.issues:
         st.success("Aucun problème : toutes les lignes sont utilisables.")
         return
+    if ref is not None:
+        _recode_panel(directory.issues, ref)
     issues = pd.DataFrame(
         [{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value, "Gravité": i.severity, "Message": i.message}
          for i in directory.issues]
@@ -390,6 +394,44 @@ def quality_report(acts: Actors) -> None:
     if len(directory.rejected):
         st.subheader("Lignes écartées (conservées ici, à corriger dans le fichier)")
         st.dataframe(directory.rejected, hide_index=True, width="stretch")
+
+
+def _recode_panel(issues, ref: Referential) -> None:
+    """Values the referential does not know, with their counts; recode one as a synonym of a code."""
+    from reseaux.referential import add_synonym, unrecognised_values
+
+    values = unrecognised_values(issues, ref)
+    if not values:
+        return
+    st.subheader("Valeurs non reconnues")
+    st.caption("Gardées telles qu'écrites et montrées sur les fiches, mais aucun filtre ne les retient. "
+               "Recodez-en une : le choix est retenu comme synonyme dans le référentiel, pour ce fichier "
+               "et tous les suivants.")
+    st.dataframe(pd.DataFrame([{"Colonne": c, "Valeur": v, "Lignes": n} for c, _, v, n in values]),
+                 hide_index=True, width="stretch")
+    chosen = st.selectbox("Valeur à recoder", range(len(values)), key="recode_value", index=None,
+                          format_func=lambda i: f"{values[i][0]} : « {values[i][2]} » ({values[i][3]})",
+                          placeholder="Choisir une valeur")
+    if chosen is None:
+        return
+    column, category, value, count = values[chosen]
+    labels = ref.labels(category)
+    suggestion = ref.suggest(category, value)
+    codes = list(labels)
+    default = next((i for i, c in enumerate(codes) if labels[c] == suggestion), None)
+    code = st.selectbox("Code du référentiel", codes, index=default, key=f"recode_code_{chosen}",
+                        format_func=labels.get, placeholder="Choisir un code")
+    if st.button("Retenir comme synonyme", type="primary", disabled=code is None, key="recode_go"):
+        try:
+            add_synonym(config.path("referential"), category, code, value)
+        except ValueError as exc:
+            st.error(f"Non retenu : {exc}.")
+            return
+        st.cache_resource.clear()
+        st.session_state["recode_done"] = (
+            f"« {value} » est maintenant un synonyme de « {labels[code]} » "
+            f"({plural(count, 'ligne reconnue', 'lignes reconnues')}).")
+        st.rerun()
 
 
 def privacy_panel(who: str) -> None:
