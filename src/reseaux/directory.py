@@ -70,7 +70,7 @@ LABELS: dict[str, str] = {
 }
 #: Columns whose absence is not worth a warning (written by tools, or with a safe default).
 TOOL_COLUMNS = ("visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
-GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel")
+GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel", "fichier")
 REQUIRED = ("id", "nom", "type")
 #: Columns validated against the referential, and whether they hold several values.
 REFERENTIAL_COLUMNS: dict[str, tuple[str, bool]] = {
