@@ -8,6 +8,7 @@ warning, which can only raise them).
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from reseaux import config
@@ -23,7 +24,7 @@ FILES = [("anct_france_services_extrait.geojson", 152, 149),
          ("gisco_healthcare_services_FR_extrait.csv", 150, 150)]
 
 
-def imported(name: str, **spec) -> "pd.DataFrame":  # noqa: F821
+def imported(name: str, **spec) -> pd.DataFrame:
     rows = read_upload(name, (REAL / name).read_bytes())
     return drop_blank(apply_mapping(rows, ImportSpec(mapping=guess_mapping(rows[0]), **spec), set()))
 
