@@ -23,7 +23,7 @@ def test_geojson_properties_flattened_and_point_kept_with_its_source():
     rows = read_upload("carte.geojson", data)
     assert rows == [["title", "contact.tel", "tags", "latitude", "longitude"],
                     ["Boîte à dons", "02 35 00 00 00", "a|b", "49.443100", "1.099300"]]
-    table = apply_mapping(rows, guess_mapping(rows[0]), set())
+    table = apply_mapping(rows, guess_mapping(rows[0], extra=True), set())
     assert table.loc[0, ["nom", "latitude", "geocodage_source"]].tolist() == ["Boîte à dons", "49.443100", "fichier"]
 
 
@@ -52,7 +52,7 @@ def test_ods_is_read():
 
 def test_open_data_headers_are_guessed_and_public_is_not_publics():
     mapping = guess_mapping(["hospital_name", "street", "house_number", "postcode", "city", "tel", "url",
-                             "rs", "public", "tel_rdv", "web_rdv", "com_nom", "com_cp", "finess", "lib_com"])
+                             "rs", "public", "tel_rdv", "web_rdv", "com_nom", "com_cp", "finess", "lib_com"], extra=True)
     assert mapping == {"hospital_name": "nom", "street": "adresse", "house_number": "numero",
                        "postcode": "code_postal", "city": "commune", "tel": "telephone", "url": "site_web",
                        "rs": "", "public": "", "tel_rdv": "", "web_rdv": "", "com_nom": "", "com_cp": "",
@@ -143,3 +143,8 @@ def test_check_json_and_grouped_messages(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     grouped = [line for line in out if "colonne « nom »" in line]
     assert len(grouped) == 1 and "7 lignes : colonne « nom »" in grouped[0] and "(lignes 2, 3, 4, 5, 6…)" in grouped[0]
+
+
+def test_targets_that_are_not_columns_are_guessed_only_for_a_caller_that_offers_them():
+    assert guess_mapping(["street", "house_number", "finess"]) == {"street": "adresse", "house_number": "",
+                                                                   "finess": ""}

@@ -26,7 +26,7 @@ FILES = [("anct_france_services_extrait.geojson", 152, 149),
 
 def imported(name: str, **spec) -> pd.DataFrame:
     rows = read_upload(name, (REAL / name).read_bytes())
-    return drop_blank(apply_mapping(rows, ImportSpec(mapping=guess_mapping(rows[0]), **spec), set()))
+    return drop_blank(apply_mapping(rows, ImportSpec(mapping=guess_mapping(rows[0], extra=True), **spec), set()))
 
 
 @pytest.mark.parametrize(("name", "n_rows", "_"), FILES)

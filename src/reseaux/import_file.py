@@ -53,7 +53,7 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     Raises :class:`reseaux.directory.DirectoryError` (French) when a file cannot be read.
     """
     rows = read_upload(source.name, source.read_bytes())
-    spec = spec or ImportSpec(mapping=guess_mapping(rows[0]))
+    spec = spec or ImportSpec(mapping=guess_mapping(rows[0], extra=True))
     for header in rows[0]:
         spec.mapping.setdefault(header, "")
     spec.constants.update(constants or {})

@@ -112,16 +112,19 @@ class Duplicate:
     reason: str
 
 
-def guess_mapping(headers: list[str]) -> dict[str, str]:
+def guess_mapping(headers: list[str], *, extra: bool = False) -> dict[str, str]:
     """Guess, for each source header, the directory column it holds (``""``: not imported).
 
     A column that joins values (description, multi-valued cells) may take several sources; any
-    other column takes the first source that names it.
+    other column takes the first source that names it. ``extra`` allows the targets that are not
+    columns (``numero``, ``finess``, ``siret``, ``rpps``): for a caller that offers them.
     """
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for header in headers:
         target = _guess(normalize(header))
+        if target in EXTRA_TARGETS and not extra:
+            target = ""
         if target in used and target not in JOINED:
             target = ""
         mapping[header] = target
