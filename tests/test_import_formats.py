@@ -148,3 +148,9 @@ def test_check_json_and_grouped_messages(tmp_path, capsys):
 def test_targets_that_are_not_columns_are_guessed_only_for_a_caller_that_offers_them():
     assert guess_mapping(["street", "house_number", "finess"]) == {"street": "adresse", "house_number": "",
                                                                    "finess": ""}
+
+
+def test_identifiers_must_look_like_one_and_sites_of_one_finess_get_their_own_id():
+    rows = [["rs", "finess"], ["Site A", "130043706"], ["Site B", "130043706"], ["Drive", "DRIVE"], ["Autre", "AUTRE"]]
+    table = apply_mapping(rows, {"rs": "nom", "finess": "finess"}, {"finess-130043706"})
+    assert table["id"].tolist() == ["finess-130043706", "finess-130043706-2", "drive", "autre"]

@@ -23,6 +23,9 @@ from reseaux.text import normalize, split_cell
 #: identifiers that give the fiche a stable id (``finess-010001733``) so a re-import finds it.
 NUMBER = "numero"
 IDENTIFIERS = ("finess", "siret", "rpps")
+#: What each identifier looks like once spaces are removed; a placeholder (« AUTRE ») gives no id.
+_IDENTIFIER_SHAPES = {"finess": re.compile(r"^(\d{9}|2[AB]\d{7})$"), "siret": re.compile(r"^\d{14}$"),
+                      "rpps": re.compile(r"^\d{11}$")}
 EXTRA_TARGETS = (NUMBER, *IDENTIFIERS)
 #: Headers seen in partners' spreadsheets and in open data, folded, and the column they mean.
 HEADER_GUESSES: dict[str, str] = {
@@ -165,6 +168,7 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
     recodings = {column: {normalize(k): v for k, v in table.items()} for column, table in spec.recodings.items()}
     records = []
     taken = set(existing_ids)
+    in_file: set[str] = set()
     for cells in rows[1:]:
         record = dict.fromkeys(COLUMNS, "")
         if not any(str(c).strip() for c in cells):
@@ -182,7 +186,11 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
         _finish(record, extra, recodings, spec.constants)
         if not record["id"]:
             record["id"] = _new_id(record["nom"], taken)
+        elif record["id"] in in_file and any(record["id"].startswith(f"{n}-") for n in IDENTIFIERS):
+            # several sites of one FINESS entity: each keeps a stable id, in file order
+            record["id"] = _new_id(record["id"], in_file)
         taken.add(record["id"])
+        in_file.add(record["id"])
         records.append(record)
     return pd.DataFrame(records, columns=list(COLUMNS), dtype=object)
 
@@ -219,8 +227,9 @@ def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, 
             record[column] = value
     if not record["id"]:
         for name in IDENTIFIERS:
-            if extra.get(name):
-                record["id"] = f"{name}-{re.sub(r'[^A-Za-z0-9]+', '', extra[name])}"
+            value = re.sub(r"\s+", "", extra.get(name, "")).upper()
+            if _IDENTIFIER_SHAPES[name].match(value):
+                record["id"] = f"{name}-{value.lower()}"
                 break
     if record["latitude"] and record["longitude"] and not record["geocodage_source"]:
         record["geocodage_source"] = FILE_SOURCE
