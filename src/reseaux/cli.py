@@ -1,4 +1,4 @@
-"""Command line: ``python -m reseaux check|geocode|nearest|coverage`` (``--help`` on each)."""
+"""Command line: ``python -m reseaux check|import|geocode|nearest|coverage|comptes`` (``--help`` on each)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,18 @@ def _check(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     _, directory = loaded
-    for issue in directory.issues:
-        print(f"{args.file}:{issue.severity}: {issue}")
     n_rows = len(directory.actors) + len(directory.rejected)
+    if args.json:
+        import json
+
+        print(json.dumps({"rows": n_rows, "actors": len(directory.actors), "placed": len(directory.placed),
+                          "errors": len(directory.errors), "warnings": len(directory.warnings),
+                          "messages": [{"line": i.line, "column": i.column, "value": i.value,
+                                        "severity": i.severity, "message": i.message} for i in directory.issues]},
+                         ensure_ascii=False, indent=1))
+        return 1 if directory.errors else 0
+    for line in grouped_messages(directory.issues):
+        print(f"{args.file}:{line}")
     print(
         f"{n_rows} ligne(s) lue(s) : {len(directory.actors)} acteur(s) utilisable(s), "
         f"{len(directory.rejected)} écartée(s) pour erreur, {len(directory.warnings)} avertissement(s), "
@@ -36,6 +45,55 @@ def _check(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if directory.errors else 0
+
+
+def grouped_messages(issues, shown: int = 5) -> list[str]:
+    """One line per distinct (severity, column, message): alone as before, or
+    « 148 lignes : colonne « type » : … (lignes 2, 3, 5…) »."""
+    groups: dict[tuple, list] = {}
+    for issue in issues:
+        groups.setdefault((issue.severity, issue.column, issue.message), []).append(issue)
+    lines = []
+    for (severity, column, message), members in groups.items():
+        if len(members) == 1:
+            lines.append(f"{severity}: {members[0]}")
+            continue
+        numbers = [str(i.line) for i in members if i.line is not None]
+        where = ", ".join(numbers[:shown]) + ("…" if len(numbers) > shown else "")
+        col = f"colonne « {column} » : " if column else ""
+        lines.append(f"{severity}: {len(members)} lignes : {col}{message} (lignes {where})")
+    return lines
+
+
+def _import(args: argparse.Namespace) -> int:
+    from reseaux.import_file import import_file
+    from reseaux.importing import targets
+    from reseaux.profiles import ProfileError, load_profile, save_profile
+
+    constants = {}
+    for item in args.set:
+        column, sep, value = item.partition("=")
+        if not sep or column.strip() not in targets():
+            print(f"--set « {item} » : écrivez COLONNE=VALEUR avec une colonne de l'annuaire (ex. type=structure)",
+                  file=sys.stderr)
+            return 2
+        constants[column.strip()] = value.strip()
+    try:
+        referential = load_referential(Path(args.referential))
+        spec = load_profile(Path(args.profile)) if args.profile else None
+        result = import_file(Path(args.source), Path(args.into), referential, spec=spec, constants=constants,
+                             offline=args.offline, dry_run=args.dry_run)
+    except (DirectoryError, ProfileError, OSError, ValueError) as exc:
+        print(f"{args.source} : {exc}", file=sys.stderr)
+        return 1
+    for line in grouped_messages(result.report.issues):
+        print(f"{args.source}:{line}")
+    for sentence in result.sentences():
+        print(sentence, file=sys.stderr)
+    if args.save_profile:
+        save_profile(result.spec, Path(args.save_profile))
+        print(f"Profil enregistré : {args.save_profile}", file=sys.stderr)
+    return 0 if result.imported else 1
 
 
 def _geocode(args: argparse.Namespace) -> int:
@@ -169,7 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", help="fichier CSV de l'annuaire")
     check.add_argument("--referential", default=str(config.path("referential")),
                        help="référentiel des thématiques, professions… (défaut : %(default)s)")
+    check.add_argument("--json", action="store_true",
+                       help='résumé JSON : {"rows", "actors", "placed", "errors", "warnings", "messages"}')
     check.set_defaults(func=_check)
+    imp = sub.add_parser("import", help="importer un fichier (CSV, XLSX, ODS, GeoJSON) dans un annuaire")
+    imp.add_argument("source", help="fichier à importer")
+    imp.add_argument("--into", required=True, help="annuaire CSV (créé s'il n'existe pas, sinon fusionné)")
+    imp.add_argument("--profile", default="", help="profil d'import (data/imports/NOM.toml)")
+    imp.add_argument("--set", action="append", default=[], metavar="COLONNE=VALEUR",
+                     help="valeur donnée à chaque ligne du fichier (répétable), ex. type=structure")
+    imp.add_argument("--save-profile", default="", help="enregistrer la correspondance utilisée dans ce profil")
+    imp.add_argument("--offline", action="store_true", help="sans réseau : cache, puis position de la commune")
+    imp.add_argument("--dry-run", action="store_true", help="tout faire sauf écrire l'annuaire")
+    imp.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
+    imp.set_defaults(func=_import)
     geocode = sub.add_parser("geocode", help="géocoder les acteurs sans position et réécrire le fichier")
     geocode.add_argument("file", help="fichier CSV de l'annuaire (réécrit de façon atomique)")
     geocode.add_argument("--offline", action="store_true",

@@ -57,7 +57,7 @@ COLUMNS: dict[str, str] = {
     "geocodage_score": "score du géocodage (0 à 1), écrit par python -m reseaux geocode",
     "geocodage_type": "précision : housenumber, street, locality, municipality",
     "geocodage_label": "adresse reconnue par le géocodeur",
-    "geocodage_source": "origine de la position : ban, cache, commune (approximative) ou manuel",
+    "geocodage_source": "origine de la position : ban, cache, commune (approximative), manuel ou fichier (donnée par l'éditeur du fichier)",
 }
 #: French labels of the columns, for forms and tables.
 LABELS: dict[str, str] = {
@@ -73,7 +73,7 @@ LABELS: dict[str, str] = {
 }
 #: Columns whose absence is not worth a warning (written by tools, or with a safe default).
 TOOL_COLUMNS = ("visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
-GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel")
+GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel", "fichier")
 REQUIRED = ("id", "nom")
 #: Columns of which one at least must be filled for the actor to be placed (or geocoded).
 PLACE_COLUMNS = ("latitude", "adresse", "code_postal", "commune", "code_insee", "zone_intervention")
@@ -551,7 +551,7 @@ class _RowValidator:
         source = record["geocodage_source"].strip().lower()
         if source and source not in GEOCODING_SOURCES:
             issues.append(Issue(line, "geocodage_source", source,
-                                f"« {source} » : source inconnue (ban, cache, commune ou manuel)", WARNING))
+                                f"« {source} » : source inconnue (ban, cache, commune, manuel ou fichier)", WARNING))
         record["geocodage_source"] = source
         score = _parse_float(record["geocodage_score"]) if record["geocodage_score"] else None
         if record["geocodage_score"] and (score is None or not 0 <= score <= 1):

@@ -382,10 +382,11 @@ def clear_choice(matches: list[Match]) -> Match | None:
 
 
 def needs_geocoding(row: dict[str, str], force: bool) -> bool:
-    """Rows without a position, or placed at their commune, or all with ``force`` — never by hand."""
+    """Rows without a position, or placed at their commune, or all with ``force`` — never a
+    position placed by hand, nor one given by the file's publisher."""
     source = row.get("geocodage_source", "").strip()
     has_position = bool(row.get("latitude", "").strip() and row.get("longitude", "").strip())
-    if source == "manuel" or (has_position and not source):
+    if source in ("manuel", "fichier") or (has_position and not source):
         return False
     if not row.get("adresse", "").strip() and not row.get("commune", "").strip() and not row.get("code_insee", "").strip():
         return False

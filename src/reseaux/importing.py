@@ -1,4 +1,7 @@
-"""Importing a partner's spreadsheet: read CSV or XLSX, guess the columns, find duplicates, merge.
+"""Importing a partner's file: guess the columns, map, recode, find duplicates, merge.
+
+Files are read by :mod:`reseaux.reading` (CSV, XLSX, ODS, GeoJSON); profiles (a source's saved
+:class:`ImportSpec`) by :mod:`reseaux.profiles`.
 
 Nothing here writes: the page shows what an import would change, the user decides, and
 :mod:`reseaux.store` saves.
@@ -6,47 +9,102 @@ Nothing here writes: the page shows what an import would change, the user decide
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
 
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from reseaux.directory import COLUMNS, MULTI_COLUMNS, DirectoryError, read_table
+from reseaux.directory import COLUMNS, MULTI_COLUMNS
+from reseaux.reading import MAX_UPLOAD_BYTES, UploadError, read_upload  # noqa: F401  (the page imports them here)
 from reseaux.text import normalize, split_cell
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-#: Headers seen in partners' spreadsheets, folded, and the column they mean.
+#: Targets that are not directory columns: a house number put before the street, and national
+#: identifiers that give the fiche a stable id (``finess-010001733``) so a re-import finds it.
+NUMBER = "numero"
+IDENTIFIERS = ("finess", "siret", "rpps")
+#: What each identifier looks like once spaces are removed; a placeholder (« AUTRE ») gives no id.
+_IDENTIFIER_SHAPES = {"finess": re.compile(r"^(\d{9}|2[AB]\d{7})$"), "siret": re.compile(r"^\d{14}$"),
+                      "rpps": re.compile(r"^\d{11}$")}
+EXTRA_TARGETS = (NUMBER, *IDENTIFIERS)
+#: Headers seen in partners' spreadsheets and in open data, folded, and the column they mean.
 HEADER_GUESSES: dict[str, str] = {
     "nom": "nom", "nom prenom": "nom", "nom et prenom": "nom", "prenom nom": "nom", "raison sociale": "nom",
+    "title": "nom", "name": "nom", "rs": "nom", "hospital name": "nom", "libelle": "nom", "denomination": "nom",
+    "nom structure": "nom", "nom du lieu": "nom", "lieu": "nom",
     "identifiant": "id", "id": "id", "ref": "id", "reference": "id",
-    "adresse": "adresse", "adresse postale": "adresse", "rue": "adresse", "voie": "adresse",
-    "cp": "code_postal", "code postal": "code_postal", "codepostal": "code_postal",
-    "ville": "commune", "commune": "commune", "localite": "commune",
-    "insee": "code_insee", "code insee": "code_insee", "code commune": "code_insee",
+    "finess": "finess", "n finess": "finess", "numero finess": "finess", "finess et": "finess",
+    "siret": "siret", "rpps": "rpps",
+    "adresse": "adresse", "adresse postale": "adresse", "rue": "adresse", "voie": "adresse", "street": "adresse",
+    "address": "adresse", "adr voie": "adresse", "nom voie": "adresse",
+    "numero": NUMBER, "house number": NUMBER, "housenumber": NUMBER, "adr num": NUMBER, "num voie": NUMBER,
+    "numero voie": NUMBER, "n voie": NUMBER,
+    "cp": "code_postal", "code postal": "code_postal", "codepostal": "code_postal", "postcode": "code_postal",
+    "com cp": "code_postal", "zip": "code_postal", "postal code": "code_postal",
+    "ville": "commune", "commune": "commune", "localite": "commune", "city": "commune", "town": "commune",
+    "libelle commune": "commune", "lib com": "commune", "com nom": "commune", "nom commune": "commune",
+    "insee": "code_insee", "code insee": "code_insee", "code commune": "code_insee", "com insee": "code_insee",
+    "insee com": "code_insee", "citycode": "code_insee",
     "specialite": "specialites", "specialites": "specialites", "formations": "specialites",
     "formation": "specialites", "competences": "specialites",
     "tel": "telephone", "telephone": "telephone", "tel fixe": "telephone", "portable": "telephone",
+    "phone": "telephone", "tel rdv": "telephone", "lieu tel": "telephone", "rdv tel": "telephone",
     "mail": "email", "e mail": "email", "email": "email", "courriel": "email", "adresse mail": "email",
-    "site": "site_web", "site web": "site_web", "site internet": "site_web", "url": "site_web",
+    "contact mail": "email",
+    "site": "site_web", "site web": "site_web", "site internet": "site_web", "url": "site_web", "web": "site_web",
+    "website": "site_web", "web rdv": "site_web", "rdv site web": "site_web",
     "profession": "profession", "metier": "profession", "fonction": "profession",
     "structure": "structure", "lieu d exercice": "structure", "etablissement": "structure",
+    "structure rais": "structure",
     "theme": "thematiques", "themes": "thematiques", "thematique": "thematiques", "thematiques": "thematiques",
-    "public": "publics", "publics": "publics", "public accueilli": "publics",
-    "modalites": "modalites", "modalite": "modalites", "rdv": "modalites", "rendez vous": "modalites",
-    "accessibilite": "accessibilite", "langues": "langues", "langue": "langues",
+    # « public » alone is free text in open data (« Tout public ») : not guessed onto publics.
+    "publics": "publics", "public accueilli": "publics", "publics accueillis": "publics",
+    "modalites": "modalites", "modalite": "modalites", "rendez vous": "modalites",
+    "check rdv": "modalites",
+    "accessibilite": "accessibilite", "lieu accessibilite": "accessibilite", "langues": "langues", "langue": "langues",
     "description": "description", "commentaire": "description", "presentation": "description",
-    "type": "type", "categorie": "type", "latitude": "latitude", "lat": "latitude",
-    "longitude": "longitude", "lon": "longitude", "lng": "longitude",
+    "info": "description", "infos": "description", "informations": "description", "rdv modalites": "description",
+    "type": "type", "categorie": "type", "facility type": "type", "latitude": "latitude", "lat": "latitude",
+    "lat coor1": "latitude", "longitude": "longitude", "lon": "longitude", "lng": "longitude",
+    "long": "longitude", "long coor1": "longitude",
     "zone": "zone_intervention", "zone d intervention": "zone_intervention",
-    "mise a jour": "date_maj", "date de mise a jour": "date_maj", "maj": "date_maj",
+    "mise a jour": "date_maj", "date de mise a jour": "date_maj", "maj": "date_maj", "date modif": "date_maj",
+    "horaires": "horaires", "horaire": "horaires", "opening hours": "horaires", "heures d ouverture": "horaires",
 }
+#: Headers never guessed, not even by a close spelling: « public » is free text (« Tout public »),
+#: « rdv » a yes/no flag, the others describe the publisher's legal entity, not the place.
+NOT_GUESSED = ("public", "rdv", "structure type", "structure siren", "structure num", "structure voie",
+               "structure cp", "structure insee", "structure com", "id ej")
+#: Columns that several source columns may fill together, and how their values are joined.
+JOINED = {**{c: "|" for c in MULTI_COLUMNS}, "description": " ; ", "horaires": " ; "}
+#: Columns that keep their first value when two sources give one (a position, a code).
+FIRST_ONLY = ("id", "type", "latitude", "longitude", "code_postal", "code_insee", "date_maj", "fictif",
+              "visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
+#: A position's precision, by its source: an import never replaces one by a coarser one.
+PRECISION = {"manuel": 4, "fichier": 3, "": 3, "ban": 2, "cache": 2, "commune": 1}
+POSITION = ("latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type", "geocodage_label")
+FILE_SOURCE = "fichier"
+_ONE_CELL_ADDRESS = re.compile(r"^(?P<street>.*?)[\s,]+(?P<cp>\d{5})\s+(?P<commune>\D.*)$")
+PROFILES_DIR = "imports"
 
 
-class UploadError(DirectoryError):
-    """An upload that cannot be read; the message says why in French."""
+@dataclass
+class ImportSpec:
+    """How a source becomes directory rows — what the page shows and a profile saves.
+
+    ``mapping``: source header → directory column (or ``numero``, ``finess``, ``siret``, ``rpps``;
+    ``""`` not imported). ``constants``: column → value given to every row of the file (it
+    wins over a mapped column). ``recodings``: column → {value as written → value to keep}, compared folded.
+    """
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    recodings: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def targets() -> list[str]:
+    """Everything a source column can be mapped to, ``""`` (not imported) first."""
+    return ["", *COLUMNS, *EXTRA_TARGETS]
 
 
 @dataclass(frozen=True)
@@ -57,61 +115,20 @@ class Duplicate:
     reason: str
 
 
-def read_upload(name: str, data: bytes) -> list[list[str]]:
-    """Rows of cells (``rows[0]`` is the header) from a CSV or XLSX upload."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"Fichier trop gros ({len(data) // 1024} Ko) : la limite est "
-                           f"{MAX_UPLOAD_BYTES // 1024 // 1024} Mo.")
-    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
-    if suffix == "xlsx":
-        return _read_xlsx(data)
-    if suffix in ("csv", "txt"):
-        rows, _, _ = read_table(data)
-        if not rows:
-            raise UploadError("Le fichier est vide.")
-        return rows
-    raise UploadError(f"Format « .{suffix} » non pris en charge : importez un fichier .csv ou .xlsx.")
+def guess_mapping(headers: list[str], *, extra: bool = False) -> dict[str, str]:
+    """Guess, for each source header, the directory column it holds (``""``: not imported).
 
-
-def _read_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
-                           "au format .xlsx ou en CSV.") from exc
-    sheet = book.worksheets[0]
-    rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    book.close()
-    while rows and not any(c.strip() for c in rows[-1]):
-        rows.pop()
-    if not rows:
-        raise UploadError("La première feuille du classeur est vide.")
-    return rows
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.strftime("%Y-%m-%d")
-    return str(value).strip()
-
-
-def guess_mapping(headers: list[str]) -> dict[str, str]:
-    """Guess, for each source header, the directory column it holds (``""``: not imported)."""
+    A column that joins values (description, multi-valued cells) may take several sources; any
+    other column takes the first source that names it. ``extra`` allows the targets that are not
+    columns (``numero``, ``finess``, ``siret``, ``rpps``): for a caller that offers them.
+    """
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for header in headers:
-        key = normalize(header)
-        target = HEADER_GUESSES.get(key) or (key.replace(" ", "_") if key.replace(" ", "_") in COLUMNS else "")
-        if not target and key:
-            best = process.extractOne(key, list(HEADER_GUESSES), scorer=fuzz.ratio, score_cutoff=85)
-            target = HEADER_GUESSES[best[0]] if best else ""
-        if target in used:
+        target = _guess(normalize(header))
+        if target in EXTRA_TARGETS and not extra:
+            target = ""
+        if target in used and target not in JOINED:
             target = ""
         mapping[header] = target
         if target:
@@ -119,30 +136,103 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
     return mapping
 
 
-def apply_mapping(rows: list[list[str]], mapping: dict[str, str], existing_ids: set[str]) -> pd.DataFrame:
+def _guess(key: str) -> str:
+    allowed = set(targets())
+    if key in NOT_GUESSED:
+        return ""
+    target = HEADER_GUESSES.get(key, "")
+    if not target and key.replace(" ", "_") in COLUMNS:
+        target = key.replace(" ", "_")
+    if not target and re.match(r"^lib(elle)? ", key):  # « lib_com », « libellé commune », « lib_france_services »
+        target = "commune" if re.search(r"\bcom(mune)?\b", key) else "nom"
+    if not target and key:
+        best = process.extractOne(key, list(HEADER_GUESSES), scorer=fuzz.ratio, score_cutoff=85)
+        target = HEADER_GUESSES[best[0]] if best else ""
+    return target if target in allowed else ""  # « horaires » only once the schema has it
+
+
+def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], existing_ids: set[str]) -> pd.DataFrame:
     """Turn uploaded rows into a directory table; give an id to rows that have none.
+
+    ``spec`` is an :class:`ImportSpec` (or only its mapping). Several sources into one column
+    are joined, never overwritten; a house number goes before its street; a one-cell address
+    « 12 rue X 76000 Rouen » is split; recodings then constants are applied; a position given by
+    the file gets the source ``fichier``.
 
     Blank rows stay (blank) so that row ``i`` is line ``i + 2`` of the file in every report;
     :func:`drop_blank` removes them before the import is applied.
     """
+    if not isinstance(spec, ImportSpec):
+        spec = ImportSpec(mapping=dict(spec))
     header = rows[0]
+    recodings = {column: {normalize(k): v for k, v in table.items()} for column, table in spec.recodings.items()}
     records = []
     taken = set(existing_ids)
+    in_file: set[str] = set()
     for cells in rows[1:]:
         record = dict.fromkeys(COLUMNS, "")
         if not any(str(c).strip() for c in cells):
             records.append(record)  # kept blank so row n stays spreadsheet line n + 2
             continue
+        extra: dict[str, str] = {}
         for i, source in enumerate(header):
-            target = mapping.get(source, "")
-            if target and i < len(cells):
+            target = spec.mapping.get(source, "")
+            if target and i < len(cells) and str(cells[i]).strip():
                 value = str(cells[i]).strip()
-                record[target] = f"{record[target]}|{value}" if record[target] and target in MULTI_COLUMNS else value
+                if target in COLUMNS:
+                    record[target] = _join(target, record[target], value)
+                else:
+                    extra[target] = extra.get(target) or value
+        _finish(record, extra, recodings, spec.constants)
         if not record["id"]:
             record["id"] = _new_id(record["nom"], taken)
+        elif record["id"] in in_file and any(record["id"].startswith(f"{n}-") for n in IDENTIFIERS):
+            # several sites of one FINESS entity: each keeps a stable id, in file order
+            record["id"] = _new_id(record["id"], in_file)
         taken.add(record["id"])
+        in_file.add(record["id"])
         records.append(record)
     return pd.DataFrame(records, columns=list(COLUMNS), dtype=object)
+
+
+def _join(column: str, old: str, value: str) -> str:
+    if not old:
+        return value
+    if column in FIRST_ONLY:
+        return old
+    separator = JOINED.get(column, " ; ")
+    parts = split_cell(old) if separator == "|" else old.split(separator)
+    new = split_cell(value) if separator == "|" else [value]
+    return separator.join(parts + [p for p in new if p not in parts])
+
+
+def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, dict[str, str]],
+            constants: dict[str, str]) -> None:
+    number = extra.get(NUMBER, "")
+    if number and record["adresse"] and not normalize(record["adresse"]).startswith(normalize(number)):
+        record["adresse"] = f"{number} {record['adresse']}"
+    elif number and not record["adresse"]:
+        record["adresse"] = number
+    found = _ONE_CELL_ADDRESS.match(record["adresse"])
+    if found and not record["code_postal"] and not record["commune"]:
+        record["adresse"] = found["street"].strip(" ,")
+        record["code_postal"], record["commune"] = found["cp"], found["commune"].strip()
+    for column, table in recodings.items():
+        if column in record and record[column]:
+            values = split_cell(record[column]) if column in MULTI_COLUMNS else [record[column]]
+            recoded = [table.get(normalize(v), v) for v in values]
+            record[column] = "|".join(dict.fromkeys(r for r in recoded if r))
+    for column, value in constants.items():
+        if column in record:
+            record[column] = value
+    if not record["id"]:
+        for name in IDENTIFIERS:
+            value = re.sub(r"\s+", "", extra.get(name, "")).upper()
+            if _IDENTIFIER_SHAPES[name].match(value):
+                record["id"] = f"{name}-{value.lower()}"
+                break
+    if record["latitude"] and record["longitude"] and not record["geocodage_source"]:
+        record["geocodage_source"] = FILE_SOURCE
 
 
 def drop_blank(table: pd.DataFrame) -> pd.DataFrame:
@@ -185,16 +275,17 @@ def find_duplicates(new: pd.DataFrame, existing: pd.DataFrame, *, threshold: flo
 
 
 def merge_records(existing: dict[str, str], new: dict[str, str]) -> dict[str, str]:
-    """Merge an imported fiche into an existing one: the id and a hand-placed position stay;
-    multi-valued cells are united; other filled cells of the import replace the old ones."""
+    """Merge an imported fiche into an existing one.
+
+    The id stays; a blank never replaces a value; a position gives way only to one at least as
+    precise (manuel > fichier > géocodeur > commune); multi-valued cells are united; other
+    filled cells of the import replace the old ones.
+    """
     merged = dict(existing)
-    manual = existing.get("geocodage_source") == "manuel"
+    keep_position = _precision(existing) > _precision(new)
     for column, value in new.items():
         value = "" if value is None else str(value).strip()
-        if not value or column == "id":
-            continue
-        if manual and column in ("latitude", "longitude", "geocodage_source", "geocodage_score",
-                                 "geocodage_type", "geocodage_label"):
+        if not value or column == "id" or (keep_position and column in POSITION):
             continue
         if column in MULTI_COLUMNS and merged.get(column):
             parts = split_cell(merged[column]) + [p for p in split_cell(value) if p not in split_cell(merged[column])]
@@ -202,6 +293,12 @@ def merge_records(existing: dict[str, str], new: dict[str, str]) -> dict[str, st
         else:
             merged[column] = value
     return merged
+
+
+def _precision(record: dict[str, str]) -> int:
+    if not str(record.get("latitude") or "").strip() or not str(record.get("longitude") or "").strip():
+        return 0
+    return PRECISION.get(str(record.get("geocodage_source") or "").strip(), 2)
 
 
 def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int, str],

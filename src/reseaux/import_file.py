@@ -1,0 +1,83 @@
+"""Import a file into a directory from the command line: the page's steps, without a page.
+
+Read (:mod:`reseaux.reading`), map with a profile or the guesses (:mod:`reseaux.importing`),
+validate, geocode what has no position, merge duplicates, save through the store (backup,
+journal). ``dry_run`` does everything but the save.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from reseaux.directory import COLUMNS, Directory, validate_table
+from reseaux.geocode_file import geocode_records
+from reseaux.importing import ImportSpec, apply_import, apply_mapping, drop_blank, find_duplicates, guess_mapping
+from reseaux.reading import read_upload
+from reseaux.referential import Referential
+from reseaux.store import DirectoryStore, Snapshot
+from reseaux.text import plural
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    merged: int = 0
+    unplaced: int = 0
+    report: Directory | None = None
+    spec: ImportSpec = field(default_factory=ImportSpec)
+    geocoding: str = ""
+    saved: bool = False
+
+    def sentences(self) -> list[str]:
+        errors = len(self.report.rejected) if self.report is not None else 0
+        warnings = len(self.report.warnings) if self.report is not None else 0
+        return [
+            f"{plural(self.rows, 'ligne lue', 'lignes lues')}, {plural(self.imported, 'fiche importée', 'fiches importées')} "
+            f"dont {plural(self.merged, 'doublon fusionné', 'doublons fusionnés')} avec une fiche existante.",
+            f"{plural(errors, 'ligne avec erreur', 'lignes avec erreur')} (importées quand même, à corriger), "
+            f"{plural(warnings, 'avertissement')}, {plural(self.unplaced, 'fiche sans position', 'fiches sans position')}.",
+            *([self.geocoding] if self.geocoding else []),
+            "Simulation : rien n'a été écrit." if not self.saved else "Annuaire enregistré (sauvegarde et journal).",
+        ]
+
+
+def import_file(source: Path, into: Path, referential: Referential, *, spec: ImportSpec | None = None,
+                constants: dict[str, str] | None = None, offline: bool = False, dry_run: bool = False,
+                who: str = "ligne de commande") -> ImportReport:
+    """Import ``source`` into the directory file ``into`` (created when missing).
+
+    Raises :class:`reseaux.directory.DirectoryError` (French) when a file cannot be read.
+    """
+    rows = read_upload(source.name, source.read_bytes())
+    spec = spec or ImportSpec(mapping=guess_mapping(rows[0], extra=True))
+    for header in rows[0]:
+        spec.mapping.setdefault(header, "")
+    spec.constants.update(constants or {})
+    store = DirectoryStore(into)
+    if into.exists():
+        base = store.load()
+    else:
+        base = Snapshot(pd.DataFrame(columns=list(COLUMNS), dtype=object), "", ",", "utf-8")
+    existing = base.table
+    new = apply_mapping(rows, spec, set(existing["id"].astype(str)))
+    result = ImportReport(rows=len(drop_blank(new)), spec=spec)
+    result.report = validate_table(new, referential)
+    new = drop_blank(new)
+    records = new.to_dict("records")
+    if any(not (r["latitude"] and r["longitude"]) for r in records):
+        result.geocoding = geocode_records(records, offline=offline).sentence()
+        new = pd.DataFrame(records, columns=new.columns)
+    result.unplaced = int(((new["latitude"] == "") | (new["longitude"] == "")).sum())
+    duplicates = find_duplicates(new, existing)
+    result.merged = len(duplicates)
+    result.imported = len(new)
+    table = apply_import(existing, new, {}, duplicates)
+    if not dry_run and result.imported:
+        into.parent.mkdir(parents=True, exist_ok=True)
+        store.save(table, base, who, action=f"import de {source.name}")
+        result.saved = True
+    return result
