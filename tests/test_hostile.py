@@ -104,6 +104,7 @@ def test_script_strings_show_as_text_everywhere(page, tmp_path):
         page.get_by_text("partenaires les plus proches").wait_for(timeout=60_000)
         main = page.get_by_test_id("stMain")
         texts = main.get_by_test_id("stMarkdownContainer")  # where the fiches' text is written
+        texts.nth(len(PAYLOADS)).wait_for(timeout=30_000)  # the cards are written one after the other
         assert texts.count() > len(PAYLOADS)
         # (the only svg allowed is Streamlit's own « link to heading » icon)
         assert texts.locator("img, iframe, script, details, b, svg:not([aria-label='Link to heading'] svg)").count() == 0

@@ -134,7 +134,9 @@ def test_cli_dry_run_writes_nothing_and_bad_set_is_refused(tmp_path, capsys):
 
 def test_check_json_and_grouped_messages(tmp_path, capsys):
     path = tmp_path / "a.csv"
-    rows = ["id,nom,type,latitude,longitude"] + [f"a{i},,structure,49.4,1.1" for i in range(7)] + ["b,B,structure,,"]
+    # seven rows without a name (errors), one with only its commune (usable, not yet placed)
+    rows = ["id,nom,type,latitude,longitude,commune"] + [f"a{i},,structure,49.4,1.1," for i in range(7)] + \
+        ["b,B,structure,,,Rouen"]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert main(["check", str(path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)

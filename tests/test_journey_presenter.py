@@ -304,10 +304,12 @@ def test_a_visitor_presents_and_exports_but_changes_no_file(page, served, data, 
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.goto(served.url + "/presentation")
     page.get_by_text("seule la coordination").wait_for(timeout=60_000)
+    # every scene can be presented (waited for: the list is drawn after the sentence) …
+    expect(page.get_by_role("link", name="Présenter", exact=True)).to_have_count(4)
+    # … and, the list drawn, none can be changed
     for label in ("↑", "↓", "✕", "Ajouter la scène"):
         assert page.get_by_role("button", name=label, exact=True).count() == 0, label
     assert page.get_by_label("Titre (grand, lisible à l'écran)").count() == 0
-    assert page.get_by_role("link", name="Présenter", exact=True).count() == 4  # every scene can be presented
 
     choose_scene(page, "3. Aller-vers et box de protections périodiques")
     wait_markers(page, outreach)
