@@ -52,3 +52,13 @@ def test_street_and_number_assembled_and_no_empty_column():
                                                                          "10786879"]
     header = read_upload("v.csv", (REAL / "datagouv_centres_vaccination_extrait.csv").read_bytes())[0]
     assert "" not in header and header[-1] == "rdv_consultation_prevaccination"
+
+
+@pytest.mark.parametrize(("name", "n_rows", "_"), FILES)
+def test_as_published_95_percent_usable_and_placed(name, n_rows, _):
+    """No option at all: unknown types and values are kept (« À classer », warnings), not rejected."""
+    report = validate_table(imported(name), load_referential(config.path("referential")))
+    with_name_and_position = imported(name).query("nom != '' and latitude != '' and longitude != ''")
+    placed = report.placed
+    assert len(placed) >= 0.95 * len(with_name_and_position), (len(placed), len(with_name_and_position))
+    assert len(report.rejected) <= 0.05 * n_rows

@@ -16,8 +16,9 @@ from reseaux.directory import (COLUMNS, LABELS, MULTI_COLUMNS, DirectoryError, p
                                validate_table)
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.geocode_file import geocode_records
-from reseaux.importing import (UploadError, apply_import, apply_mapping, drop_blank, find_duplicates,
-                               guess_mapping, read_upload)
+from reseaux.importing import (PROFILES_DIR, ImportSpec, UploadError, apply_import, apply_mapping, drop_blank,
+                               find_duplicates, guess_mapping, read_upload, targets)
+from reseaux.profiles import ProfileError, load_profile, save_profile
 from reseaux.mapview import position_picker
 from reseaux.referential import Referential
 from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
@@ -287,11 +288,18 @@ def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
 # --- import ----------------------------------------------------------------------------------
 
 
+def profiles_dir():
+    """Where import profiles live: ``imports/`` beside the directory file."""
+    return config.path("actors").parent / PROFILES_DIR
+
+
 def import_panel(ref: Referential, work: pd.DataFrame) -> None:
-    """Upload, map the columns, check, geocode, resolve duplicates, add to the working copy."""
+    """Upload, map the columns (or apply a saved profile), set values for the whole file, check,
+    geocode, resolve duplicates, add to the working copy."""
     st.html(UPLOADER_CSS)
     # No ``type=``: the uploader would refuse another file in English; read_upload says it in French.
-    upload = st.file_uploader("Tableau des nouveaux partenaires (.csv ou .xlsx, 10 Mo au plus)", key="ann_upload")
+    upload = st.file_uploader("Tableau ou carte des nouveaux partenaires (.csv, .xlsx, .ods ou .geojson, "
+                              "10 Mo au plus)", key="ann_upload")
     if upload is None:
         return
     try:
@@ -300,22 +308,53 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         st.error(str(exc))
         return
     header = rows[0]
-    guesses = guess_mapping(header)
+    saved = sorted(p.stem for p in profiles_dir().glob("*.toml")) if profiles_dir().is_dir() else []
+    profile_name = st.selectbox("Profil d'import (correspondances déjà enregistrées pour cette source)",
+                                ["", *saved], format_func=lambda n: n or "(aucun : colonnes devinées)",
+                                key="ann_profile") if saved else ""
+    base = ImportSpec(mapping=guess_mapping(header, extra=True))
+    if profile_name:
+        try:
+            base = load_profile(profiles_dir() / f"{profile_name}.toml")
+        except ProfileError as exc:
+            st.error(str(exc))
     with st.expander("Correspondance des colonnes", expanded=True):
         mapping = {}
         cols = st.columns(3)
-        options = ["", *COLUMNS]
+        options = targets()
         for number, source in enumerate(header):
+            guess = base.mapping.get(source, "")
             mapping[source] = cols[number % 3].selectbox(
-                f"« {source} »", options, index=options.index(guesses.get(source, "")),
-                format_func=lambda c: c or "(ne pas importer)", key=f"ann_map_{number}")
+                f"« {source} »", options, index=options.index(guess) if guess in options else 0,
+                format_func=lambda c: LABELS.get(c, c) if c else "(ne pas importer)",
+                key=f"ann_map_{profile_name}_{number}")
+    constants = dict(base.constants)
+    with st.expander("Valeurs pour tout le fichier", expanded=not constants):
+        types = ref.labels("type")
+        chosen = st.selectbox("Type de tous ces acteurs", ["", *types], format_func=lambda c: types.get(c, "(selon le "
+                              "fichier, sinon « À classer »)"), key=f"ann_const_type_{profile_name}",
+                              index=(["", *types].index(constants["type"]) if constants.get("type") in types else 0))
+        if chosen:
+            constants["type"] = chosen
+        else:
+            constants.pop("type", None)
+    spec = ImportSpec(mapping=mapping, constants=constants, recodings=base.recodings)
+    with st.expander("Enregistrer ces correspondances comme profil (pour le prochain fichier de cette source)"):
+        name = st.text_input("Nom du profil (lettres, chiffres, tirets)", value=profile_name, key="ann_profile_name")
+        if st.button("Enregistrer le profil", key="ann_profile_save"):
+            clean = "".join(c for c in name.strip().lower().replace(" ", "-") if c.isalnum() or c in "-_")
+            if not clean:
+                st.error("Donnez un nom au profil.")
+            else:
+                save_profile(spec, profiles_dir() / f"{clean}.toml")
+                st.success(f"Profil « {clean} » enregistré : il sera proposé au prochain import.")
     if "nom" not in mapping.values():
         st.warning("Choisissez au moins la colonne qui donne le nom.")
         return
-    key = (upload.name, upload.size, tuple(mapping.items()))
+    key = (upload.name, upload.size, tuple(mapping.items()), tuple(constants.items()), str(spec.recodings))
     if st.session_state.get("ann_import_key") != key:
         st.session_state["ann_import_key"] = key
-        st.session_state["ann_import"] = apply_mapping(rows, mapping, set(work["id"].astype(str)))
+        st.session_state["ann_import"] = apply_mapping(rows, spec, set(work["id"].astype(str)))
     new = st.session_state["ann_import"]
     report = validate_table(new, ref)
     n_rows = len(drop_blank(new))
