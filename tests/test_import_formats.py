@@ -156,3 +156,11 @@ def test_identifiers_must_look_like_one_and_sites_of_one_finess_get_their_own_id
     rows = [["rs", "finess"], ["Site A", "130043706"], ["Site B", "130043706"], ["Drive", "DRIVE"], ["Autre", "AUTRE"]]
     table = apply_mapping(rows, {"rs": "nom", "finess": "finess"}, {"finess-130043706"})
     assert table["id"].tolist() == ["finess-130043706", "finess-130043706-2", "drive", "autre"]
+
+
+def test_opening_hours_by_day_join_into_one_column_with_their_days():
+    header = ["Nom", "h_lundi", "h_mardi", "latitude", "longitude"]
+    mapping = guess_mapping(header, extra=True)
+    assert mapping["h_lundi"] == mapping["h_mardi"] == "horaires"
+    table = apply_mapping([header, ["Lieu (fictif)", "9h-12h", "fermé", "49.4", "1.1"]], mapping, set())
+    assert table.loc[0, "horaires"] == "lundi : 9h-12h ; mardi : fermé"

@@ -66,7 +66,8 @@ if accounts:
         act(store.set_role, who, new_role, message=f"« {who} » a désormais le rôle « {ROLE_LABELS[new_role]} ».")
     new_password = cols[1].text_input("Nouveau mot de passe", type="password", key="acc_pw")
     if cols[1].button("Changer le mot de passe", key="acc_set_pw"):
-        act(store.set_password, who, new_password, message=f"Mot de passe de « {who} » changé.")
+        act(lambda w, p: (store.set_password(w, p), auth.renew_session(w)), who, new_password,
+            message=f"Mot de passe de « {who} » changé (ses autres connexions sont fermées).")
     if cols[2].button("Déverrouiller", key="acc_unlock"):
         act(store.unlock, who, message=f"« {who} » peut de nouveau se connecter.")
     confirm = cols[3].checkbox(f"Je confirme la suppression de « {who} »", key=f"acc_confirm_{who}",

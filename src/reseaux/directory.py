@@ -50,6 +50,7 @@ COLUMNS: dict[str, str] = {
     "telephone": "téléphone",
     "email": "adresse électronique",
     "site_web": "site web (https://…)",
+    "horaires": "horaires d'ouverture, texte libre (« lundi : 9 h-12 h ; mardi : … »)",
     "zone_intervention": "pour une action d'aller-vers : codes INSEE ou QPV couverts, séparés par |",
     "date_maj": "date de mise à jour (AAAA-MM-JJ)",
     "fictif": "oui si la fiche est fictive (données de démonstration)",
@@ -66,13 +67,14 @@ LABELS: dict[str, str] = {
     "langues": "Langues", "specialites": "Spécialités et formations", "description": "Description",
     "adresse": "Adresse", "code_postal": "Code postal", "commune": "Commune", "code_insee": "Code INSEE",
     "latitude": "Latitude", "longitude": "Longitude", "telephone": "Téléphone", "email": "Courriel",
-    "site_web": "Site web", "zone_intervention": "Zone d'intervention", "date_maj": "Mise à jour",
+    "site_web": "Site web", "horaires": "Horaires", "zone_intervention": "Zone d'intervention", "date_maj": "Mise à jour",
     "fictif": "Fiche fictive (oui/non)", "visibilite": "Visibilité", "geocodage_score": "Score du géocodage",
     "geocodage_type": "Précision du géocodage", "geocodage_label": "Adresse reconnue",
     "geocodage_source": "Origine de la position",
 }
 #: Columns whose absence is not worth a warning (written by tools, or with a safe default).
-TOOL_COLUMNS = ("visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
+TOOL_COLUMNS = ("visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source",
+                "horaires")  # horaires: added to the schema in 2026, older files lack it
 GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel", "fichier")
 REQUIRED = ("id", "nom")
 #: Columns of which one at least must be filled for the actor to be placed (or geocoded).

@@ -28,7 +28,13 @@ _IDENTIFIER_SHAPES = {"finess": re.compile(r"^(\d{9}|2[AB]\d{7})$"), "siret": re
                       "rpps": re.compile(r"^\d{11}$")}
 EXTRA_TARGETS = (NUMBER, *IDENTIFIERS)
 #: Headers seen in partners' spreadsheets and in open data, folded, and the column they mean.
+#: Day columns of opening hours (« h_lundi », « rdv_mardi »…): joined into ``horaires``, each with its day.
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 HEADER_GUESSES: dict[str, str] = {
+    "horaires": "horaires", "horaire": "horaires", "heures d ouverture": "horaires", "opening hours": "horaires",
+    "horaires d ouverture": "horaires", "hours": "horaires",
+    **{f"h {day}": "horaires" for day in DAYS}, **{f"horaires {day}": "horaires" for day in DAYS},
+    **{f"rdv {day}": "horaires" for day in DAYS},
     "nom": "nom", "nom prenom": "nom", "nom et prenom": "nom", "prenom nom": "nom", "raison sociale": "nom",
     "title": "nom", "name": "nom", "rs": "nom", "hospital name": "nom", "libelle": "nom", "denomination": "nom",
     "nom structure": "nom", "nom du lieu": "nom", "lieu": "nom",
@@ -179,6 +185,9 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
             target = spec.mapping.get(source, "")
             if target and i < len(cells) and str(cells[i]).strip():
                 value = str(cells[i]).strip()
+                day = next((d for d in DAYS if normalize(source).endswith(d)), None)
+                if target == "horaires" and day:
+                    value = f"{day} : {value}"
                 if target in COLUMNS:
                     record[target] = _join(target, record[target], value)
                 else:

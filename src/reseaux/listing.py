@@ -16,7 +16,7 @@ from reseaux.text import fr_date
 #: Columns of the people's list, in order.
 COLUMNS = ("nom", "type", "profession", "structure", "specialites", "thematiques", "publics", "modalites",
            "accessibilite", "langues", "adresse", "code_postal", "commune", "telephone", "email", "site_web",
-           "date_maj")
+           "horaires", "date_maj")
 
 
 def people_table(actors: pd.DataFrame, referential: Referential, columns=COLUMNS) -> pd.DataFrame:

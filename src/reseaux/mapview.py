@@ -89,6 +89,7 @@ FICHE_FIELDS: list[tuple[str, str, str]] = [
     ("telephone", "tel", "Téléphone"),
     ("email", "mail", "Courriel"),
     ("site_web", "url", "Site web"),
+    ("horaires", "text", "Horaires"),
     ("zone_intervention", "text", "Zone d'intervention"),
     ("date_maj", "text", "Mise à jour"),
     ("position", "badge", ""),

@@ -104,6 +104,14 @@ def sign_in(name: str, password: str) -> str | None:
     return None
 
 
+def renew_session(name: str) -> None:
+    """After ``name``'s password changed (which ends all its sessions): if that is the person
+    here, this tab stays signed in with a new session (and a new cookie)."""
+    if st.session_state.get("auth_user") == name:
+        token, ticket = SESSIONS.open(name)
+        st.session_state.update(auth_token=token, auth_ticket=ticket, auth_seen=time.time())
+
+
 def sign_out() -> None:
     _forget()
     st.session_state["auth_signed_out"] = True
