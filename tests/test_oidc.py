@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reseaux.accounts import AccountStore
+from tests.browser import settle
 from tests.conftest import PASSWORD, SCREENSHOTS, ServedApp, free_port
 
 pytestmark = pytest.mark.browser
@@ -28,7 +29,9 @@ def test_sign_in_with_the_organisation_account(page, tmp_path):
             f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n', encoding="utf-8")
         with app:
             page.goto(app.url)
+            settle(page)  # a click while the page is still being drawn can be lost in the rerun
             page.get_by_text("Se connecter (membres du réseau)").click()
+            settle(page)
             page.get_by_role("button", name="Se connecter avec le compte de mon organisation").click()
             page.wait_for_url(f"{issuer}/**", timeout=30_000)
             page.locator("input[name=sub]").fill("coord@example.org")
