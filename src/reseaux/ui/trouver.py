@@ -168,6 +168,11 @@ def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
         st.session_state["tp_langues"] = [v for v in st.session_state.get("tp_langues", []) if v in spoken]
         chosen["langues"] = st.multiselect("Langues parlées", spoken, key="tp_langues", placeholder="Toutes",
                                            select_all=False)
+        # Never let a slider fall back to its minimum (1 partner, 500 m) for want of a value.
+        if st.session_state.get("tp_k") is None:
+            st.session_state["tp_k"] = 10
+        if st.session_state.get("tp_radius") not in RADII_KM:
+            st.session_state["tp_radius"] = DEFAULT_RADIUS_KM
         k = st.slider("Nombre de partenaires", 1, 50, key="tp_k")
         radius = st.select_slider("Rayon", RADII_KM, key="tp_radius", format_func=radius_label)
     flt = ActorFilter(text=(text or "").strip(), **{facet: tuple(values) for facet, values in chosen.items()})
