@@ -80,3 +80,22 @@ def test_stale_tab_lists_old_fiches(monkeypatch, tmp_path):
     at, _ = page(monkeypatch, tmp_path)
     # t2 (2024-06-01) and t3 (2025-03-10) are more than a year old in November 2026.
     assert any("2 fiches non mises à jour depuis plus de 365 jours" in m.value for m in at.markdown)
+
+
+def test_editing_a_fiche_keeps_a_value_outside_the_referential(monkeypatch, tmp_path):
+    """A theme the referential does not know is kept as written when the file is read; opening the
+    fiche and validating it unchanged must not drop it (the form offers it as it is)."""
+    at, path = page(monkeypatch, tmp_path)
+    text = path.read_text(encoding="utf-8").replace("IVG|contraception", "IVG|Ateliers bien-être", 1)
+    path.write_text(text, encoding="utf-8")
+    at.run()
+    at.session_state["ann_edit"] = "t1"
+    at.run()
+    chosen = at.multiselect(key="ann_f_thematiques").value
+    assert "Ateliers bien-être" in chosen and "ivg" in chosen
+    at.text_input(key="ann_f_telephone").input("02 61 91 00 99")
+    at.button(key="FormSubmitter:ann_form_t1-Valider la fiche").click().run()
+    button(at, "Enregistrer").click().run()
+    assert not at.exception
+    row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("t1,"))
+    assert "Ateliers bien-être" in row and "02 61 91 00 99" in row

@@ -23,7 +23,7 @@ from reseaux.mapview import position_picker
 from reseaux.referential import Referential
 from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
 from reseaux.text import fr_date, md_escape, plural, split_cell
-from reseaux.ui import progress_bar
+from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
 FORM_REFERENTIAL = {"type": "type", "profession": "profession", "thematiques": "thematique",
@@ -232,8 +232,11 @@ def _field(ref: Referential, column: str, value: str, *, disabled: bool = False)
         labels = ref.labels(category)
         current = [ref.resolve(category, v) or v for v in split_cell(value)]
         if column in MULTI_COLUMNS:
-            chosen = st.multiselect(label, list(labels), default=[c for c in current if c in labels],
-                                    format_func=labels.get, key=key, placeholder="Aucune", help=help_text)
+            # A value outside the referential (kept as written since it was read) stays an option:
+            # saving the fiche must not drop it.
+            options = list(labels) + [c for c in current if c not in labels]
+            chosen = choose_many(label, options, default=current, format_func=lambda c: labels.get(c, c), key=key,
+                                 placeholder="Aucune", help=help_text)
             return "|".join(chosen)
         options = ["", *labels]
         index = options.index(current[0]) if current and current[0] in options else 0
@@ -434,12 +437,12 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
 
 
 def exports_panel(actors) -> None:
+    """The whole directory in three formats, each written only when its button is clicked."""
     cols = st.columns(3)
-    cols[0].download_button("CSV (Excel, ;)", to_csv_bytes(actors), "annuaire.csv", "text/csv", key="ann_x_csv")
-    cols[1].download_button("Excel (.xlsx)", to_xlsx_bytes(actors), "annuaire.xlsx",
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="ann_x_xlsx")
-    cols[2].download_button("GeoJSON", to_geojson_bytes(actors), "annuaire.geojson", "application/geo+json",
-                            key="ann_x_geojson")
+    download(cols[0], "CSV (Excel, ;)", lambda: to_csv_bytes(actors), "annuaire.csv", "text/csv", "ann_x_csv")
+    download(cols[1], "Excel (.xlsx)", lambda: to_xlsx_bytes(actors), "annuaire.xlsx", XLSX_MIME, "ann_x_xlsx")
+    download(cols[2], "GeoJSON", lambda: to_geojson_bytes(actors), "annuaire.geojson", "application/geo+json",
+             "ann_x_geojson")
 
 
 def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
