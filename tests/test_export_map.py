@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-import folium
 import streamlit_folium
 
 from reseaux.app_data import load_actors, load_territory

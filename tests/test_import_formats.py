@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from reseaux.cli import main
-from reseaux.directory import COLUMNS
 from reseaux.importing import ImportSpec, apply_mapping, guess_mapping, merge_records
 from reseaux.profiles import dump_profile, load_profile
 from reseaux.reading import read_upload

@@ -9,7 +9,6 @@ Everything runs against copies of the demo directory and scenes (RESEAUX_ACTORS,
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import shutil

@@ -27,9 +27,9 @@ IDENTIFIERS = ("finess", "siret", "rpps")
 _IDENTIFIER_SHAPES = {"finess": re.compile(r"^(\d{9}|2[AB]\d{7})$"), "siret": re.compile(r"^\d{14}$"),
                       "rpps": re.compile(r"^\d{11}$")}
 EXTRA_TARGETS = (NUMBER, *IDENTIFIERS)
-#: Headers seen in partners' spreadsheets and in open data, folded, and the column they mean.
 #: Day columns of opening hours (« h_lundi », « rdv_mardi »…): joined into ``horaires``, each with its day.
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+#: Headers seen in partners' spreadsheets and in open data, folded, and the column they mean.
 HEADER_GUESSES: dict[str, str] = {
     "horaires": "horaires", "horaire": "horaires", "heures d ouverture": "horaires", "opening hours": "horaires",
     "horaires d ouverture": "horaires", "hours": "horaires",
@@ -75,7 +75,6 @@ HEADER_GUESSES: dict[str, str] = {
     "long": "longitude", "long coor1": "longitude",
     "zone": "zone_intervention", "zone d intervention": "zone_intervention",
     "mise a jour": "date_maj", "date de mise a jour": "date_maj", "maj": "date_maj", "date modif": "date_maj",
-    "horaires": "horaires", "horaire": "horaires", "opening hours": "horaires", "heures d ouverture": "horaires",
 }
 #: Headers never guessed, not even by a close spelling: « public » is free text (« Tout public »),
 #: « rdv » a yes/no flag, the others describe the publisher's legal entity, not the place.

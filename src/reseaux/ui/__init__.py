@@ -36,6 +36,7 @@ FACET_LABELS = {
     "modalites": "Modalités (toutes requises)",
     "accessibilite": "Accessibilité (toutes requises)",
 }
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Columns of the on-screen list (the download has every column of :mod:`reseaux.listing`).
 TABLE_COLUMNS = ("nom", "type", "profession", "structure", "thematiques", "commune", "telephone", "email",
                  "site_web", "date_maj")
@@ -52,15 +53,39 @@ iframe[title="streamlit_folium.st_folium"] { height: max(440px, calc(100vh - 370
 </style>"""
 
 
-#: Every page: less empty space above the title, so the map and tables come up sooner.
+#: Every page: less empty space above the title, so the map and tables come up sooner; and no
+#: « Press Enter to apply » under a text field (Streamlit's English; our placeholders say « Entrée »).
 PAGE_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+[data-testid="InputInstructions"] { display: none; }
 @media (max-width: 640px) { [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; } }
 </style>"""
 
 
 def page_style() -> None:
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
+
+
+# --- widgets every page uses the same way ----------------------------------------------------
+
+
+def choose_many(label: str, options, **kwargs) -> list:
+    """``st.multiselect`` without Streamlit's English « Select all » entry (no French for it)."""
+    return st.multiselect(label, options, select_all=False, **kwargs)
+
+
+def facet_select(ref: Referential, facet: str, key: str) -> list[str]:
+    """The multiselect of one filter facet (themes, professions, types…), labels from the referential."""
+    labels = ref.labels(FACETS[facet][1])
+    return choose_many(FACET_LABELS[facet], list(labels), key=key, format_func=labels.get,
+                       placeholder="Tous" if facet == "types" else "Toutes")
+
+
+def download(where, label: str, data, file_name: str, mime: str, key: str, **options) -> None:
+    """A download button that does not rerun the page: a rerun renews every file's address, and a
+    second download clicked meanwhile would be cancelled by the browser. ``data`` may be a callable,
+    then built only when clicked."""
+    where.download_button(label, data, file_name, mime, key=key, on_click="ignore", **options)
 
 
 # --- cached loaders --------------------------------------------------------------------------
@@ -172,20 +197,18 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
                              placeholder="ex. planning, IVG médicamenteuse…")
         chosen = {}
         for facet in ("themes", "professions", "types"):
-            chosen[facet] = _facet_widget(ref, facet)
+            chosen[facet] = facet_select(ref, facet, f"f_{facet}")
         with st.expander("Publics, modalités, accessibilité"):
             for facet in ("publics", "modalites", "accessibilite"):
-                chosen[facet] = _facet_widget(ref, facet)
+                chosen[facet] = facet_select(ref, facet, f"f_{facet}")
         with st.expander("Lieu"):
             present = sorted(set(frame["code_insee"]) - {""},
                              key=lambda c: terr.place_names.get(f"commune:{c}", c))
-            communes = st.multiselect("Communes", present, key="f_communes",
-                                      format_func=lambda c: terr.place_names.get(f"commune:{c}", c),
-                                      placeholder="Toutes", select_all=False)
+            communes = choose_many("Communes", present, key="f_communes",
+                                   format_func=lambda c: terr.place_names.get(f"commune:{c}", c), placeholder="Toutes")
             epcis = sorted({terr.commune_epci.get(c, "") for c in present} - {""})
-            epci = st.multiselect("EPCI", epcis, key="f_epci",
-                                  format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous",
-                                  select_all=False)
+            epci = choose_many("EPCI", epcis, key="f_epci",
+                               format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous")
             layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
             options = terr.perimeter_options(layer_ids)
             if st.session_state.get("f_perimeter") not in options:
@@ -198,10 +221,9 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
         st.header("Carte")
         color_by = st.radio("Couleur des acteurs", list(COLOR_BY), key="v_color", horizontal=True,
                             format_func=lambda k: COLOR_BY[k][2])
-        layers = st.multiselect(
+        layers = choose_many(
             "Périmètres affichés", [s.id for s in terr.specs], key="v_layers",
             format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}", placeholder="Aucun",
-            select_all=False,
         )
         basemap = st.selectbox("Fond de carte", list(BASEMAP_LABELS), key="v_basemap",
                                format_func=BASEMAP_LABELS.get)
@@ -215,13 +237,6 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
     if write_url:
         st.query_params.from_dict(query)
     return flt, view
-
-
-def _facet_widget(ref: Referential, facet: str) -> list[str]:
-    category = FACETS[facet][1]
-    labels = ref.labels(category)
-    return st.multiselect(FACET_LABELS[facet], list(labels), key=f"f_{facet}", format_func=labels.get,
-                          placeholder="Toutes", select_all=False)
 
 
 # --- main area -------------------------------------------------------------------------------
@@ -313,11 +328,10 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
         column_config={"Site web": st.column_config.LinkColumn("Site web")},
     )
     left, right = st.columns(2)
-    left.download_button("Télécharger la liste (CSV pour Excel)", table_csv_bytes(table),
-                         file_name="acteurs_filtres.csv", mime="text/csv", key="carte_csv", on_click="ignore")
-    right.download_button("Télécharger la liste (Excel)", table_xlsx_bytes(table, "Acteurs"),
-                          file_name="acteurs_filtres.xlsx", key="carte_xlsx", on_click="ignore",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    download(left, "Télécharger la liste (CSV pour Excel)", lambda: table_csv_bytes(table), "acteurs_filtres.csv",
+             "text/csv", "carte_csv")
+    download(right, "Télécharger la liste (Excel)", lambda: table_xlsx_bytes(table, "Acteurs"),
+             "acteurs_filtres.xlsx", XLSX_MIME, "carte_xlsx")
 
 
 def sources(terr: Territory) -> None:

@@ -14,10 +14,10 @@ from reseaux.coverage import (MEASURES, PreparedLayer, actor_points, classes, co
                               outreach_codes, readable_table, summary_sentence, table_labels, theme_matrix,
                               zones_of_codes)
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
-from reseaux.filters import FACETS, ActorFilter, apply_filter
+from reseaux.filters import ActorFilter, apply_filter
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, plural
-from reseaux.ui import FACET_LABELS, remember_query, seeding_query
+from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
 
 DISTANCES = list(range(0, 5001, 100))
 MATRIX_MAX = 80  # perimeters: beyond, the matrix is unreadable
@@ -62,10 +62,7 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
                              format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}")
         chosen = {}
         for facet in ("themes", "professions", "types"):
-            labels = ref.labels(FACETS[facet][1])
-            chosen[facet] = st.multiselect(FACET_LABELS[facet], list(labels), key=f"cv_{facet}",
-                                           format_func=labels.get, placeholder="Tous" if facet == "types" else "Toutes",
-                                           select_all=False)
+            chosen[facet] = facet_select(ref, facet, f"cv_{facet}")
         distance = st.select_slider("Distance au bord du périmètre", DISTANCES, key="cv_distance",
                                     format_func=fr_distance,
                                     help="Un QPV est petit : il est servi par ce qui est à côté de lui.")
@@ -121,12 +118,10 @@ def coverage_table_panel(table: pd.DataFrame, layer_id: str, distance: float) ->
                "dans l'annuaire. Les nombres suivent la langue de votre navigateur.")
     cols = st.columns(2)
     # Built when clicked, not on every rerun (the Excel file of 2,644 communes takes 0.5 s).
-    cols[0].download_button("Télécharger (CSV pour Excel)", lambda: table_csv_bytes(readable),
-                            f"couverture_{layer_id}.csv", "text/csv", key="cv_csv", on_click="ignore")
-    cols[1].download_button("Télécharger (Excel)", lambda: table_xlsx_bytes(readable, "Couverture"),
-                            f"couverture_{layer_id}.xlsx",
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="cv_xlsx",
-                            on_click="ignore")
+    download(cols[0], "Télécharger (CSV pour Excel)", lambda: table_csv_bytes(readable),
+             f"couverture_{layer_id}.csv", "text/csv", "cv_csv")
+    download(cols[1], "Télécharger (Excel)", lambda: table_xlsx_bytes(readable, "Couverture"),
+             f"couverture_{layer_id}.xlsx", XLSX_MIME, "cv_xlsx")
 
 
 def matrix_chart(ref: Referential, layer: PreparedLayer, acts: Actors, flt: ActorFilter, distance: float,

@@ -6,6 +6,7 @@ and administration (``access.can(role, "modifier_scenes")``) add, reorder and de
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from urllib.parse import urlencode
@@ -25,9 +26,11 @@ from reseaux.referential import Referential
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
 from reseaux.stage_map import scene_groups, stage_base_map
 from reseaux.text import md_escape, plural
-from reseaux.ui import apply_query, auth, filtered
+from reseaux.ui import XLSX_MIME as XLSX, apply_query, auth, download as _plain_download, filtered
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Export buttons fill their column.
+_download = functools.partial(_plain_download, width="stretch")
+
 #: Full screen: no Streamlit chrome; title, map and scene bar share the window's height — the
 #: page is a column as high as the window and the map's block takes what the others leave.
 STAGE_CSS = """<style>
@@ -52,8 +55,6 @@ iframe[title="streamlit_folium.st_folium"] { height: 100% !important; display: b
 .st-key-stage_bar [data-testid="stMarkdownContainer"] { margin-bottom: 0 !important; }
 </style>"""
 
-#: The editor: Streamlit's English hint under a text field (« Press Enter to apply ») is hidden.
-EDITOR_CSS = """<style>[data-testid="InputInstructions"] { display: none; }</style>"""
 
 
 def store() -> SceneStore:
@@ -208,7 +209,6 @@ def _on_choose(ref: Referential, terr: Territory) -> None:
 def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, view: MapView) -> None:
     """Pick a scene, see the current view, present it, export it; coordination also saves,
     reorders and deletes scenes."""
-    st.markdown(EDITOR_CSS, unsafe_allow_html=True)
     scenes = load_scenes()
     editable = may_edit_scenes()
     result = filtered(ref, terr, acts, flt)
@@ -421,12 +421,6 @@ def _tables(result: FilterResult, terr: Territory, shown: list) -> None:
               "pr_p_xlsx")
     _download(cols[2], "Périmètres (GeoJSON)", perimeters.to_json(drop_id=True).encode("utf-8"),
               "perimetres.geojson", "application/geo+json", "pr_p_geojson")
-
-
-def _download(where, label: str, data: bytes, file_name: str, mime: str, key: str, **options) -> None:
-    """A download that does not rerun the page: a rerun renews every file's address, and a second
-    download clicked meanwhile would be cancelled by the browser."""
-    where.download_button(label, data, file_name, mime, key=key, on_click="ignore", width="stretch", **options)
 
 
 def _embed_code(scene: Scene) -> None:

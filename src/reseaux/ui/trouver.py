@@ -23,7 +23,7 @@ from reseaux.proximity import (Partner, ProximityIndex, containing_perimeters, o
 from reseaux.referential import Referential
 from reseaux.search_map import build_search_map
 from reseaux.text import fr_distance, md_escape, plural
-from reseaux.ui import FACET_LABELS, remember_query, seeding_query
+from reseaux.ui import choose_many, facet_select, remember_query, seeding_query
 
 FACET_NAMES = {"types": "type", "themes": "thématique", "professions": "profession", "publics": "public",
                "modalites": "modalité", "accessibilite": "accessibilité", "langues": "langue",
@@ -60,9 +60,6 @@ GEOLOCATION_HTML = '<button type="button" class="rx-geo">Utiliser ma position</b
 GEOLOCATION_CSS = """.rx-geo { font: inherit; padding: .4rem .8rem; border-radius: .5rem; border: 1px solid #ccc;
   background: white; cursor: pointer; } .rx-geo:hover { border-color: #7B2D8E; color: #7B2D8E; }
   .rx-geo-status { display: block; font-size: .85rem; color: #7a2e00; margin-top: .25rem; }"""
-#: Streamlit writes « Press Enter to apply » under a text field being typed in: English, and the
-#: placeholders already say « puis Entrée ».
-PAGE_CSS = "<style>[data-testid='InputInstructions'] { display: none; }</style>"
 
 
 @dataclass(frozen=True)
@@ -153,21 +150,16 @@ def radius_label(km: float) -> str:
 def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
     """Filters, number of results and radius; mirrored in the URL with the point."""
     _init_from_url(ref)
-    st.html(PAGE_CSS)
     with st.sidebar:
         st.header("Ce que vous cherchez")
         text = st.text_input("Recherche libre (nom, structure, spécialités, description)", key="tp_text",
                              placeholder="ex. IVG médicamenteuse")
         chosen = {}
         for facet in ("themes", "professions", "types", "modalites", "publics", "accessibilite"):
-            category = FACETS[facet][1]
-            labels = ref.labels(category)
-            chosen[facet] = st.multiselect(FACET_LABELS[facet], list(labels), key=f"tp_{facet}",
-                                           format_func=labels.get, placeholder="Toutes", select_all=False)
+            chosen[facet] = facet_select(ref, facet, f"tp_{facet}")
         spoken = sorted({lang for langs in acts.directory.actors["langues"] for lang in langs})
         st.session_state["tp_langues"] = [v for v in st.session_state.get("tp_langues", []) if v in spoken]
-        chosen["langues"] = st.multiselect("Langues parlées", spoken, key="tp_langues", placeholder="Toutes",
-                                           select_all=False)
+        chosen["langues"] = choose_many("Langues parlées", spoken, key="tp_langues", placeholder="Toutes")
         # Never let a slider fall back to its minimum (1 partner, 500 m) for want of a value.
         if st.session_state.get("tp_k") is None:
             st.session_state["tp_k"] = 10
