@@ -20,6 +20,8 @@ from reseaux.text import fr_distance, plural
 from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
 
 DISTANCES = list(range(0, 5001, 100))
+#: Also the widget's default: a browser that lost the value seeded from the URL falls back here, not to 0 m.
+DEFAULT_DISTANCE = 1000
 MATRIX_MAX = 80  # perimeters: beyond, the matrix is unreadable
 
 
@@ -52,8 +54,9 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
             st.session_state[f"cv_{facet}"] = list(getattr(flt, facet))
         layer = query.get("couche", "qpv")
         st.session_state["cv_layer"] = layer if layer in polygon_layers(terr) else polygon_layers(terr)[0]
-        distance = str(query.get("distance", "1000"))
-        st.session_state["cv_distance"] = int(distance) if distance.isdigit() and int(distance) in DISTANCES else 1000
+        distance = str(query.get("distance", DEFAULT_DISTANCE))
+        known = distance.isdigit() and int(distance) in DISTANCES
+        st.session_state["cv_distance"] = int(distance) if known else DEFAULT_DISTANCE
         measure = query.get("mesure", "n_within")
         st.session_state["cv_measure"] = measure if measure in MEASURES else "n_within"
     with st.sidebar:
@@ -63,7 +66,8 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
         chosen = {}
         for facet in ("themes", "professions", "types"):
             chosen[facet] = facet_select(ref, facet, f"cv_{facet}")
-        distance = st.select_slider("Distance au bord du périmètre", DISTANCES, key="cv_distance",
+        distance = st.select_slider("Distance au bord du périmètre", DISTANCES, value=DEFAULT_DISTANCE,
+                                    key="cv_distance",
                                     format_func=fr_distance,
                                     help="Un QPV est petit : il est servi par ce qui est à côté de lui.")
         measure = st.radio("Mesure cartographiée", list(MEASURES), key="cv_measure",

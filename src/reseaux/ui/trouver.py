@@ -32,6 +32,7 @@ FACET_NAMES = {"types": "type", "themes": "thématique", "professions": "profess
 MATCH_TYPES = {"housenumber": "adresse", "street": "rue", "locality": "lieu-dit", "municipality": "commune"}
 RADII_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 DEFAULT_RADIUS_KM = 10.0
+DEFAULT_K = 10
 MIN_SCORE = 0.5
 GEOLOCATION_JS = """
 export default function(component) {
@@ -128,7 +129,7 @@ def _init_from_url(ref: Referential) -> None:
         st.session_state["tp_point"] = (float(query["lat"]), float(query["lon"]), query.get("lieu", ""))
     except (KeyError, TypeError, ValueError):
         st.session_state["tp_point"] = None
-    st.session_state["tp_k"] = min(50, max(1, int(query["k"]))) if str(query.get("k", "")).isdigit() else 10
+    st.session_state["tp_k"] = min(50, max(1, int(query["k"]))) if str(query.get("k", "")).isdigit() else DEFAULT_K
     st.session_state["tp_radius"] = _nearest_radius(query.get("rayon"))
     st.session_state["tp_address"] = query.get("adresse", "") or ""
     # The point in the link wins over geocoding its address again (it may come from a click).
@@ -160,13 +161,11 @@ def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
         spoken = sorted({lang for langs in acts.directory.actors["langues"] for lang in langs})
         st.session_state["tp_langues"] = [v for v in st.session_state.get("tp_langues", []) if v in spoken]
         chosen["langues"] = choose_many("Langues parlées", spoken, key="tp_langues", placeholder="Toutes")
-        # Never let a slider fall back to its minimum (1 partner, 500 m) for want of a value.
-        if st.session_state.get("tp_k") is None:
-            st.session_state["tp_k"] = 10
-        if st.session_state.get("tp_radius") not in RADII_KM:
-            st.session_state["tp_radius"] = DEFAULT_RADIUS_KM
-        k = st.slider("Nombre de partenaires", 1, 50, key="tp_k")
-        radius = st.select_slider("Rayon", RADII_KM, key="tp_radius", format_func=radius_label)
+        # Seeded from the URL, with a default besides: a browser that lost the seeded value (a first
+        # run cut short by the person's first click) falls back to 10, not to 1 partner and 500 m.
+        k = st.slider("Nombre de partenaires", 1, 50, value=DEFAULT_K, key="tp_k")
+        radius = st.select_slider("Rayon", RADII_KM, value=DEFAULT_RADIUS_KM, key="tp_radius",
+                                  format_func=radius_label)
     flt = ActorFilter(text=(text or "").strip(), **{facet: tuple(values) for facet, values in chosen.items()})
     return flt, k, radius
 
