@@ -25,6 +25,7 @@ from reseaux.layers import LayerSpec
 from reseaux.mapview import (
     BASEMAPS,
     FicheStore,
+    FrenchControls,
     MapView,
     script_json,
     asset_text,
@@ -47,18 +48,6 @@ FRAME_CSS = """html, body { margin:0; padding:0; overflow:hidden; } #map_div { h
 #: Keys the stage answers to, forwarded from the map's frame to the page (a presenter who
 #: clicked on the map still moves with ← →; Échap leaves full screen).
 STAGE_KEYS = ("ArrowLeft", "ArrowRight", "Escape")
-
-
-class _MetricScale(MacroElement):
-    """A scale bar in metres and kilometres only (Leaflet's default adds miles and feet)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
 
 
 class _KeyRelay(MacroElement):
@@ -158,7 +147,7 @@ def stage_base_map(bounds: tuple[float, float, float, float], fiches: str | None
                       zoom_delta=0.5, height="100%")
     fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}{FRAME_CSS}</style>"),
                                      name="rx_css")
-    _MetricScale().add_to(fmap)
+    FrenchControls().add_to(fmap)  # no zoom buttons on a presenter's screen: only the metric scale
     _KeyRelay().add_to(fmap)
     if fiches is not None:
         FicheStore(fiches).add_to(fmap)
