@@ -105,6 +105,44 @@ def page_errors(page) -> list[str]:
     return page.evaluate(_ERRORS, ERROR_SENTENCE)
 
 
+def no_error(page) -> None:
+    """Fail when the page shows that it failed (exception box, « Traceback », our French message)."""
+    errors = page_errors(page)
+    assert not errors, errors
+
+
+# The index (plus one, so that a match is truthy) of the first pin wholly inside the viewport.
+_PIN_IN_VIEW = """() => 1 + [...document.querySelectorAll('.rx-pin')].findIndex(e => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight; })"""
+
+
+def click_pin_in_view(scope, *, timeout: float = 15_000) -> None:
+    """Click, as a person would, a pin that is on screen (the cluster layer keeps pins a little
+    outside the view in the page, and `.first` may be one of them)."""
+    index = scope.wait_for_function(_PIN_IN_VIEW, timeout=timeout).json_value() - 1
+    scope.locator(".rx-pin").nth(index).click()
+
+
+def choose(page, label: str, option: str, *, exact: bool = True) -> None:
+    """Pick ``option`` in the select box or multiselect labelled ``label``, as a person types it.
+
+    The list is opened once the page is idle, and again if a late rerun closed it."""
+    box = page.locator("[data-testid='stSelectbox'], [data-testid='stMultiSelect']").filter(has_text=label).first
+    for _attempt in range(3):
+        settle(page)
+        box.locator("input").click()
+        try:
+            page.get_by_role("listbox").wait_for(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 — the list closed under a late rerun: open it again
+            continue
+    box.locator("input").press_sequentially(option, delay=20)
+    page.get_by_role("option", name=option, exact=exact).first.click()
+    if page.get_by_role("listbox").is_visible():  # a multiselect stays open: close it
+        page.keyboard.press("Escape")
+
+
 def sign_in(page, name: str, password: str = PASSWORD) -> None:
     """Sign in through the sidebar form « Se connecter (membres du réseau) »."""
     sidebar = page.get_by_test_id("stSidebar")

@@ -16,6 +16,7 @@ from reseaux.mapview import MapView, build_map, fiche_blob, legend_codes
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
 from reseaux.stage_map import scene_groups, stage_base_map
 from reseaux.text import NBSP
+from tests.browser import click_pin_in_view
 from tests.conftest import ROOT, SCREENSHOTS
 
 
@@ -96,14 +97,14 @@ def test_a_scene_brings_its_tiles_perimeters_legend_view_and_actors(territory, d
                                               "Légende", "Acteurs"]
     assert "basemaps.cartocdn.com/light_all" in page
     assert "Ateliers santé ville (ASV)" in page and "RDV Santé en QPV #1" in page  # legend, attribution
-    decor = next(iter(groups[3]._children.values()))
-    assert "Point de distribution" in decor.legend_json and "Structure" not in decor.legend_json  # what is shown
+    legend = next(c for c in groups[3]._children.values() if type(c).__name__ == "LegendLayer")
+    assert "Point de distribution" in legend.legend_json and "Structure" not in legend.legend_json  # what is shown
     payload = next(c for g in groups for c in g._children.values() if type(c).__name__ == "ActorCluster")
     assert payload.count == len(actors) == 16
     assert '"bounds":' in page and '"center"' not in page  # no saved view: the map fits the territory
     saved = scene_groups(actors, view, referential, territory.layers, territory.specs, territory.home_bounds,
                          center=[49.44, 1.09], zoom=13.5)
-    decor = next(iter(saved[-2]._children.values()))
+    decor = next(c for c in saved[-2]._children.values() if type(c).__name__ == "SceneDecor")
     assert '"center":[49.44,1.09]' in decor.view_json and '"zoom":13.5' in decor.view_json
 
 
@@ -165,7 +166,7 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
     assert all("tile" in url or "basemaps" in url or "geopf" in url for url in requests), requests
     page.locator(".rx-cluster").first.click()
     page.wait_for_timeout(600)
-    page.locator(".rx-pin").first.click()
+    click_pin_in_view(page)
     page.locator(".rx-fiche").wait_for(timeout=5_000)
 
 

@@ -14,10 +14,10 @@ import io
 import pytest
 
 from reseaux.filters import ActorFilter, apply_filter
+from tests.browser import choose, no_error
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
 
 pytestmark = pytest.mark.browser
-ERRORS = "[data-testid='stException']"
 
 
 @pytest.fixture(scope="module")
@@ -33,27 +33,6 @@ def _open(page, url):
     return frame
 
 
-def _settle(page) -> None:
-    """Wait until Streamlit has finished running the page (a rerun closes an open list)."""
-    page.wait_for_function("""() => !document.querySelector("[data-testid='stStatusWidget']")""", timeout=60_000)
-    page.wait_for_timeout(300)
-
-
-def _choose(page, label: str, text: str) -> None:
-    """Pick ``text`` in the select box labelled ``label``, as a person types it."""
-    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
-    for _attempt in range(3):
-        _settle(page)
-        box.locator("input").click()
-        try:
-            page.get_by_role("listbox").wait_for(timeout=5_000)
-            break
-        except Exception:  # noqa: BLE001 — the list closed under a late rerun: open it again
-            continue
-    box.locator("input").press_sequentially(text, delay=20)
-    page.get_by_role("option", name=text).first.click()
-
-
 def _zoom(page) -> float:
     return page.evaluate("""() => document.querySelector("iframe[title='streamlit_folium.st_folium']")
                                   .contentWindow.map.getZoom()""")
@@ -67,14 +46,14 @@ def test_controls_speak_french(page, served):
     assert frame.get_by_title("Plein écran").count() == 1
     assert frame.get_by_title("Me localiser").count() == 1
     assert frame.get_by_placeholder("Chercher un acteur…").count() == 1
-    assert page.locator(ERRORS).count() == 0
+    no_error(page)
 
 
 def test_choosing_a_perimeter_zooms_to_it_and_outlines_it(page, served, referential, territory):
     frame = _open(page, served.url)
     home = _zoom(page)
     page.get_by_text("Lieu", exact=True).click()
-    _choose(page, "Dans le périmètre", "Arts et Fleurs")
+    choose(page, "Dans le périmètre", "Arts et Fleurs", exact=False)
     key = next(k for k, v in territory.place_names.items() if k.startswith("qpv:") and "Arts et Fleurs" in v)
     expected = apply_filter(visible_demo(referential), ActorFilter(perimeter=key), referential,
                             perimeters=territory.layers).actors
@@ -86,7 +65,7 @@ def test_choosing_a_perimeter_zooms_to_it_and_outlines_it(page, served, referent
     assert "perimetre=" in page.url
     page.wait_for_timeout(800)
     page.screenshot(path=str(SCREENSHOTS / "carte-perimetre.png"))
-    assert page.locator(ERRORS).count() == 0
+    no_error(page)
 
 
 def test_the_search_box_finds_an_actor_and_opens_its_fiche(page, served, referential):

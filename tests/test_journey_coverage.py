@@ -17,14 +17,13 @@ from playwright.sync_api import expect
 from reseaux.app_data import load_territory
 from reseaux.coverage import PreparedLayer, actor_points, coverage_table, filter_phrase, summary_sentence
 from reseaux.filters import ActorFilter, apply_filter
-from reseaux.web import ERROR_MESSAGE
-from tests.conftest import PASSWORD, SCREENSHOTS, ServedApp, map_frame, visible_demo
+from tests.browser import no_error, settle, sign_in
+from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
 
 pytestmark = pytest.mark.browser
 
 CHOSEN = ActorFilter(themes=("ivg",), professions=("sage_femme",))
 DISTANCE = 500
-ERROR_START = ERROR_MESSAGE.split("**")[1]  # « Une erreur inattendue a interrompu cette page. »
 
 
 def expected(referential, role: str, layer_id: str = "qpv") -> tuple[str, pd.DataFrame]:
@@ -37,20 +36,12 @@ def expected(referential, role: str, layer_id: str = "qpv") -> tuple[str, pd.Dat
     return summary_sentence(table, "QPV 2024", filter_phrase(referential, CHOSEN), DISTANCE), table
 
 
-def settle(page) -> None:
-    """Wait until the page has finished its run, then check that nothing failed."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState "
-                           "!== 'running'", timeout=90_000)
-    assert page.locator("[data-testid='stException']").count() == 0
-    assert ERROR_START not in page.inner_text("body")
-
-
 def pick(page, box: str, option: str) -> None:
     page.get_by_role("combobox", name=box).click()
     page.get_by_role("option", name=option, exact=True).click()
     page.keyboard.press("Escape")
     settle(page)
+    no_error(page)
 
 
 def heat_map_labels(page) -> set[str]:
@@ -64,6 +55,7 @@ def journey(page, referential, role: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Couverture").click()
     map_frame(page).locator("path.leaflet-interactive").first.wait_for(timeout=90_000)
     settle(page)
+    no_error(page)
 
     # A layer of few perimeters first: every heat-map row is labelled, whole.
     pick(page, "Périmètres", "Dispositifs de santé — Contrats locaux de santé (CLS)")
@@ -81,6 +73,7 @@ def journey(page, referential, role: str) -> None:
         page.keyboard.press("ArrowLeft")
     page.wait_for_url(re.compile(f"distance={DISTANCE}"), timeout=30_000)
     settle(page)
+    no_error(page)
 
     alert = page.get_by_test_id("stMain").get_by_test_id("stAlert").first
     expect(alert).to_contain_text(f"à moins de {DISTANCE} m", timeout=60_000)
@@ -111,6 +104,7 @@ def journey(page, referential, role: str) -> None:
     page.get_by_test_id("stMain").evaluate("(main) => main.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"couverture-{role}.png"))
     settle(page)
+    no_error(page)
 
 
 def test_visitor_and_coordinator_find_the_gaps(browser, referential, accounts_file):
@@ -124,11 +118,7 @@ def test_visitor_and_coordinator_find_the_gaps(browser, referential, accounts_fi
                 page.goto(app.url + "/")
                 settle(page)
                 if role == "coordinateur":
-                    page.get_by_text("Se connecter (membres du réseau)").click()
-                    page.get_by_label("Identifiant").fill("coord")
-                    page.get_by_label("Mot de passe").fill(PASSWORD)
-                    page.get_by_role("button", name="Se connecter").click()
-                    page.get_by_text("Connecté·e : coord").wait_for(timeout=30_000)
+                    sign_in(page, "coord")
                 journey(page, referential, role)
             finally:
                 context.close()

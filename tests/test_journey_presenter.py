@@ -24,8 +24,8 @@ from reseaux.app_data import load_actors, load_territory, visible_view
 from reseaux.filters import ActorFilter
 from reseaux.scenes import SceneStore
 from reseaux.ui import filtered
-from reseaux.web import ERROR_MESSAGE
-from tests.conftest import PASSWORD, ROOT, SCREENSHOTS, ServedApp
+from tests.browser import no_error, sign_in
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp
 
 pytestmark = pytest.mark.browser
 
@@ -92,24 +92,9 @@ def expected(referential, territory, data, scene_id: str, role: str) -> int:
     return len(filtered(referential, territory, acts, ActorFilter.from_query(scene.filters, referential)).actors)
 
 
-def no_error(page) -> None:
-    """No Streamlit exception box, no « Une erreur inattendue… » message."""
-    page.wait_for_timeout(200)
-    assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_text(ERROR_MESSAGE.split("**")[1]).count() == 0
-
-
 def wait_markers(page, n: int, timeout: float = 60_000) -> None:
     page.locator(MAP).last.wait_for(timeout=timeout)
     page.wait_for_function(f"() => ({COUNT_JS})() === {n}", timeout=timeout)
-
-
-def sign_in(page, name: str) -> None:
-    page.get_by_text("Se connecter (membres du réseau)").click()
-    page.get_by_label("Identifiant").fill(name)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter", exact=True).click()
-    page.get_by_text("Connecté·e").wait_for(timeout=30_000)
 
 
 def choose_scene(page, label: str) -> None:

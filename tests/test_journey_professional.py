@@ -15,19 +15,12 @@ import pytest
 from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.proximity import ProximityIndex, nearest
 from reseaux.text import fr_distance
-from reseaux.web import ERROR_MESSAGE
 from tests.addok_server import AddokServer, documents, finess_addresses
+from tests.browser import choose, no_error
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame
 
 pytestmark = pytest.mark.browser
 ADDRESS_LABEL = "Adresse du patient ou du lieu de départ"
-FIRST_ERROR_WORDS = ERROR_MESSAGE.split("**")[1]  # « Une erreur inattendue a interrompu cette page. »
-
-
-def no_error(page) -> None:
-    """Neither Streamlit's exception box nor the app's French error message is on the page."""
-    assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_text(FIRST_ERROR_WORDS).count() == 0
 
 
 def point_in_url(page) -> tuple[float, float]:
@@ -51,15 +44,6 @@ def type_address(page, text: str) -> None:
     box.wait_for(timeout=60_000)
     box.fill(text)
     box.press("Enter")
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick ``option`` in the sidebar's multiselect ``label``, as a person does (type, Entrée)."""
-    widget = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text=label)
-    widget.locator("input").click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
 
 
 def wait_for_results(page, count_text: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from reseaux.sessions import COOKIE, SessionStore
-from tests.conftest import PASSWORD, ServedApp
+from tests.browser import sign_in
+from tests.conftest import ServedApp
 
 pytestmark = pytest.mark.browser
 
@@ -30,20 +31,12 @@ def test_a_ticket_opens_one_cookie_once_and_idle_sessions_end():
     assert store.resume(other, 60) is None
 
 
-def _sign_in(page, name: str) -> None:
-    page.get_by_text("Se connecter (membres du réseau)").click()
-    page.get_by_label("Identifiant").fill(name)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.get_by_text(f"Connecté·e : {name}").wait_for(timeout=30_000)
-
-
 def test_sign_in_survives_a_reload_and_a_new_tab_until_sign_out(browser, accounts_file):
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
     page = context.new_page()
     with ServedApp({"RESEAUX_ACCOUNTS": str(accounts_file)}) as app:
         page.goto(app.url + "/")
-        _sign_in(page, "coord")
+        sign_in(page, "coord")
         cookie = None
         for _ in range(50):  # the cookie arrives from the route right after the sign-in
             cookie = next((c for c in context.cookies() if c["name"] == COOKIE), None)
@@ -83,7 +76,7 @@ def test_an_idle_session_does_not_come_back_on_reload(browser, accounts_file):
     # 0.1 minute = 6 s of inactivity
     with ServedApp({"RESEAUX_ACCOUNTS": str(accounts_file), "RESEAUX_SESSION_MINUTES": "0.1"}) as app:
         page.goto(app.url + "/")
-        _sign_in(page, "membre")
+        sign_in(page, "membre")
         page.wait_for_timeout(1500)
         page.reload()
         page.get_by_text("Connecté·e : membre").wait_for(timeout=60_000)

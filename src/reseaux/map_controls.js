@@ -1,5 +1,5 @@
 /* Réseaux: the map's controls in French — full screen, my position, search an actor —
- * and the dynamic layer's helpers (legend, focus on a perimeter). Texts go through
+ * and the focus on a chosen perimeter. Texts go through
  * textContent: a name holding HTML shows as text. */
 (function () {
   if (window.rxControlsReady) return;
@@ -133,22 +133,6 @@ window.rxSearchControl = function (map, fields) {
     }
   });
   return new Control();
-}
-
-window.rxSetLegend = function (map, html, collapsedBelow) {
-  /* One legend per map, replaced when the actors' layer changes; folded on small maps. */
-  if (map.rxLegend) map.rxLegend.remove();
-  var control = L.control({position: "bottomright"});
-  control.onAdd = function () {
-    var div = L.DomUtil.create("div");
-    div.innerHTML = html;  /* built server-side from escaped text */
-    var details = div.querySelector("details");
-    if (details && map.getSize().x < collapsedBelow) details.open = false;
-    L.DomEvent.disableClickPropagation(div);
-    L.DomEvent.disableScrollPropagation(div);
-    return div;
-  };
-  map.rxLegend = control.addTo(map);
 }
 
 window.rxFocus = function (map, key, geojson, style) {

@@ -222,8 +222,10 @@ def build_actor_layer(
     group = folium.FeatureGroup(name=name or f"Acteurs ({len(placed)})", show=True)
     ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight,
                                rows=placed.index.tolist())).add_to(group)
+    if legend is not None:
+        LegendLayer(legend, fold_below=560).add_to(group)
     if legend is not None or focus is not None:
-        LayerExtras(legend, focus).add_to(group)
+        PerimeterFocus(focus).add_to(group)  # also run without a focus: it clears the last one
     use_local_assets(group)
     return group
 
@@ -431,23 +433,60 @@ class MapControls(JSCSSMixin, MacroElement):
                                           "fillFrame": True, "homeBounds": home})
 
 
-class LayerExtras(MacroElement):
-    """What follows the filters besides the points: the legend, the chosen perimeter's outline."""
+class LegendLayer(MacroElement):
+    """A legend that comes and goes with the layer it belongs to (a Leaflet layer whose onAdd shows
+    the legend control and onRemove takes it away): when the actors' layer or a scene is swapped,
+    its legend goes with it. Folded (« ▸ Légende ») on a map narrower than ``fold_below`` px."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        {% if this.legend_json %}rxSetLegend({{ this._parent._parent.get_name() }}, {{ this.legend_json }}, 560);{% endif %}
+        var {{ this.get_name() }} = (function (html, foldBelow) {
+          var legend = L.control({position: "bottomright"});
+          legend.onAdd = function (map) {
+            var div = L.DomUtil.create("div");
+            div.innerHTML = html;  /* built server-side from escaped text */
+            var details = div.querySelector("details");
+            if (details && foldBelow && map.getSize().x < foldBelow) details.open = false;
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          var Layer = L.Layer.extend({
+            onAdd: function (map) { legend.addTo(map); },
+            onRemove: function () { legend.remove(); },
+            getBounds: function () { return L.latLngBounds([]); }  /* no extent of its own */
+          });
+          return new Layer();
+        })({{ this.legend_json }}, {{ this.fold_below }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend: str, *, fold_below: int = 0) -> None:
+        super().__init__()
+        self._name = "LegendLayer"
+        self.legend_json = script_json(legend)
+        self.fold_below = int(fold_below)
+
+
+class PerimeterFocus(MacroElement):
+    """The perimeter chosen in the filters, outlined; the map zooms to it when the choice changes
+    (and only then: the person's own panning is not undone by every filter change)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
         rxFocus({{ this._parent._parent.get_name() }}, {{ this.focus_key }}, {{ this.focus_json }},
                 {color: "#111", weight: 3.5, dashArray: "8 5", fill: false});
         {% endmacro %}
         """
     )
 
-    def __init__(self, legend: str | None, focus: tuple[str, dict] | None) -> None:
+    def __init__(self, focus: tuple[str, dict] | None) -> None:
         super().__init__()
-        self._name = "LayerExtras"
-        self.legend_json = script_json(legend) if legend is not None else ""
+        self._name = "PerimeterFocus"
         self.focus_key = script_json(focus[0] if focus else None)
         self.focus_json = script_json(focus[1] if focus else None)
 

@@ -26,6 +26,7 @@ from reseaux.mapview import (
     BASEMAPS,
     FicheStore,
     FrenchControls,
+    LegendLayer,
     MapView,
     script_json,
     asset_text,
@@ -76,10 +77,10 @@ class _KeyRelay(MacroElement):
 
 
 class SceneDecor(MacroElement):
-    """The scene's legend and attribution, and its view, as one layer of the map.
+    """The scene's attribution and view, as one layer of the map (its legend is a
+    :class:`reseaux.mapview.LegendLayer` in the same group).
 
-    Added with the scene, removed with it: the legend control and the attribution text go
-    with the layer. ``center``/``zoom`` give the scene's saved view; without them the map
+    Added with the scene, removed with it: the attribution text goes with the layer. ``center``/``zoom`` give the scene's saved view; without them the map
     fits ``bounds`` (min lon, min lat, max lon, max lat), again when the frame is resized
     (a presenter who switches the browser to full screen).
     """
@@ -88,13 +89,6 @@ class SceneDecor(MacroElement):
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
-          var legend = L.control({position: "bottomright"});
-          legend.onAdd = function () {
-            var div = L.DomUtil.create("div");
-            div.innerHTML = {{ this.legend_json }};
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-          };
           var attribution = {{ this.attribution_json }};
           var view = {{ this.view_json }};
           function show(map) {
@@ -104,13 +98,11 @@ class SceneDecor(MacroElement):
           function refit() { if (!view.center && this._map) show(this._map); }
           var Decor = L.Layer.extend({
             onAdd: function (map) {
-              legend.addTo(map);
               if (attribution && map.attributionControl) map.attributionControl.addAttribution(attribution);
               map.on("resize", refit, this);
               show(map);
             },
             onRemove: function (map) {
-              legend.remove();
               if (attribution && map.attributionControl) map.attributionControl.removeAttribution(attribution);
               map.off("resize", refit, this);
             }
@@ -122,12 +114,11 @@ class SceneDecor(MacroElement):
         """
     )
 
-    def __init__(self, legend: str, attribution: str, *, bounds: Sequence[float],
+    def __init__(self, attribution: str, *, bounds: Sequence[float],
                  center: Sequence[float] | None = None, zoom: float | None = None) -> None:
         super().__init__()
         self._name = "SceneDecor"
         minx, miny, maxx, maxy = bounds
-        self.legend_json = script_json(legend)
         self.attribution_json = script_json(html.escape(attribution))
         view = {"bounds": [[miny, minx], [maxy, maxx]]}
         if center and zoom:
@@ -183,8 +174,8 @@ def scene_groups(
     groups += perimeter_groups(layers, specs, view, geojson)
     shown = [s for s in specs if s.id in view.layers]
     decor = folium.FeatureGroup(name="Légende")
-    SceneDecor(legend_html(referential, view.color_by, legend_codes, shown), attribution_text(shown),
-               bounds=bounds, center=center, zoom=zoom).add_to(decor)
+    LegendLayer(legend_html(referential, view.color_by, legend_codes, shown)).add_to(decor)
+    SceneDecor(attribution_text(shown), bounds=bounds, center=center, zoom=zoom).add_to(decor)
     groups.append(decor)
     groups.append(build_actor_layer(actors, referential, view.color_by, name="Acteurs"))
     return groups
