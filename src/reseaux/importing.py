@@ -16,6 +16,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from reseaux.directory import COLUMNS, MULTI_COLUMNS
+from reseaux.france import fill_communes
 from reseaux.reading import MAX_UPLOAD_BYTES, UploadError, read_upload  # noqa: F401  (the page imports them here)
 from reseaux.text import normalize, split_cell
 
@@ -316,6 +317,8 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
     ``decisions`` maps the index of a new row that has a duplicate to « fusionner », « garder
     les deux » or « ignorer »; rows without a duplicate are added.
     """
+    new = new.copy()
+    fill_communes(new)  # a file with coordinates seldom gives the commune: filters need it
     table = existing.copy().reset_index(drop=True)
     for column in new.columns:
         if column not in table:

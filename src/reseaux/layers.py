@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 STANDARD_COLUMNS = ["code", "nom", "population", "geometry"]
 COMMUNES_FILE = "communes_normandie.geojson"
@@ -106,6 +108,21 @@ def load_layer(spec: LayerSpec, geo_dir: Path, communes: gpd.GeoDataFrame | None
     # A 1e-6° grid (about 10 cm) keeps every shape and halves the size of the map's payload.
     frame["geometry"] = frame.geometry.set_precision(1e-6)
     return frame
+
+
+def polygonal(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Repair ``shapes`` keeping only their polygonal parts: an invalid polygon made valid may
+    become a collection holding lines or points, which no map or area can use. A shape left
+    with nothing polygonal becomes empty."""
+    fixed = shapely.make_valid(np.asarray(shapes.values))
+    out = []
+    for shape in fixed:
+        if shape is None or shape.geom_type in ("Polygon", "MultiPolygon"):
+            out.append(shape)
+            continue
+        parts = [p for p in shapely.get_parts(shape) if p.geom_type in ("Polygon", "MultiPolygon")]
+        out.append(shapely.union_all(parts) if parts else shapely.Polygon())
+    return gpd.GeoSeries(out, index=shapes.index, crs=shapes.crs)
 
 
 # --- private helpers -------------------------------------------------------------------------

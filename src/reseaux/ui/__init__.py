@@ -256,7 +256,7 @@ def header(acts: Actors, result: FilterResult) -> None:
     """
     directory = acts.directory
     total = len(directory.actors)
-    st.title(config.get("title"))
+    st.title(territory().title)
     n_fictive = int(directory.actors["fictif"].sum()) if total else 0
     if n_fictive:
         every = "Toutes les fiches sont fictives" if n_fictive == total else \
@@ -294,7 +294,8 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     """
     try:
         base = build_base_map(
-            terr.layers, terr.specs, view, ref, terr.home_bounds, legend_codes=None, fiches=acts.fiches(ref),
+            terr.layers, terr.specs, view, ref, terr.opening_bounds(acts.directory.actors), legend_codes=None,
+            fiches=acts.fiches(ref),
             geojson=terr.geojson, controls=True,
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions

@@ -39,7 +39,7 @@ def base_shapes(layer_id: str, _terr: Territory) -> str:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def outreach_areas(codes: frozenset[str], _terr: Territory):
     """The outreach actions' areas, computed once per set of zones (so once per directory version)."""
-    return zones_of_codes(codes, _terr.layers["communes_normandie"], _terr.layers["qpv"])
+    return zones_of_codes(codes)
 
 
 def polygon_layers(terr: Territory) -> list[str]:

@@ -124,8 +124,9 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
                 + (f"<p>{html.escape(comment)}</p>" if comment else "") + "</div>", unsafe_allow_html=True)
     view = MapView.from_query(scene.query(), terr.specs)
     try:
-        base = stage_base_map(terr.home_bounds, acts.fiches(ref))
-        groups = scene_groups(result.actors, view, ref, terr.layers, terr.specs, terr.home_bounds,
+        home = terr.opening_bounds(acts.directory.actors)
+        base = stage_base_map(home, acts.fiches(ref))
+        groups = scene_groups(result.actors, view, ref, terr.layers, terr.specs, home,
                               legend_codes=legend_codes(result.actors, view.color_by),  # what is on screen
                               center=scene.center, zoom=scene.zoom, geojson=terr.geojson)
     except MissingAssetsError as exc:
@@ -246,7 +247,7 @@ def _scene_picker(scenes: list[Scene], ref: Referential, terr: Territory) -> Sce
 def _editor_map(ref: Referential, terr: Territory, acts: Actors, view: MapView, result: FilterResult) -> dict:
     saved_view = st.session_state.get("pr_view", {})
     try:
-        fmap = build_base_map(terr.layers, terr.specs, view, ref, terr.home_bounds,
+        fmap = build_base_map(terr.layers, terr.specs, view, ref, terr.opening_bounds(acts.directory.actors),
                               legend_codes=legend_codes(acts.directory.actors, view.color_by),
                               center=saved_view.get("center"), zoom=saved_view.get("zoom"), fiches=acts.fiches(ref),
                               geojson=terr.geojson)
@@ -337,10 +338,10 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
         st.error(notice)
     st.subheader("Exporter cette vue")
     if "pr_export_title" not in st.session_state:
-        st.session_state["pr_export_title"] = config.get("title")
+        st.session_state["pr_export_title"] = terr.title
     raw_title = st.text_input("Titre de l'export", key="pr_export_title",
                               help="« {n} » s'écrit « 118 partenaires » (le nombre d'acteurs exportés).")
-    title = fill_count(raw_title, len(result.actors)) or config.get("title")
+    title = fill_count(raw_title, len(result.actors)) or terr.title
     shown = [terr.spec(i) for i in view.layers]
     alt = alt_text(title, result.sentence, result.actors, shown, ref)
     made = _prepared(json.dumps([title, flt.to_query(), view.to_query(), auth.current()[0],
@@ -348,7 +349,7 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
 
     def page() -> str:
         if "html" not in made:
-            fmap = build_map(result.actors, terr.layers, terr.specs, view, ref, terr.home_bounds)
+            fmap = build_map(result.actors, terr.layers, terr.specs, view, ref, terr.opening_bounds(result.actors))
             made["html"] = standalone_html(fmap, title=title, subtitle=result.sentence, alt=alt)
         return made["html"]
 

@@ -11,19 +11,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.app_data import Actors, Territory
 from reseaux.filters import FACETS, ActorFilter
+from reseaux.france import commune_at
 from reseaux.geocoding import CommuneLocator, Geocoder, GeocoderUnavailable, Match, clear_choice
 from reseaux.proximity import (Partner, ProximityIndex, containing_perimeters, outreach_covering, partners,
                                perimeter_sentence, search)
 from reseaux.referential import Referential
 from reseaux.search_map import build_search_map
 from reseaux.text import fr_distance, md_escape, plural
-from reseaux.ui import choose_many, facet_select, remember_query, seeding_query
+from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
 
 FACET_NAMES = {"types": "type", "themes": "thématique", "professions": "profession", "publics": "public",
                "modalites": "modalité", "accessibilite": "accessibilité", "langues": "langue",
@@ -102,12 +104,13 @@ def _geocode(query: str) -> list[Match]:
         geocoder.close()
 
 
-def lookup(address: str) -> Lookup:
-    """Geocode ``address``; when the geocoder does not answer, find its commune instead."""
+def lookup(address: str, prefer: frozenset[str] = frozenset()) -> Lookup:
+    """Geocode ``address``; when the geocoder does not answer, find its commune instead (the
+    communes of the network's territory, ``prefer``, first)."""
     try:
         matches = _geocode(address)
     except GeocoderUnavailable:
-        communes = commune_locator(str(config.path("communes_table"))).search(address)
+        communes = commune_locator(str(config.path("communes_table"))).search(address, prefer=prefer)
         return Lookup(communes, True, clear_choice(communes))
     return Lookup(matches, False, matches[0] if matches and matches[0].score >= MIN_SCORE else None)
 
@@ -199,7 +202,7 @@ def starting_point() -> None:
         for key in ("tp_choice", "tp_suggest"):
             st.session_state.pop(key, None)
         with st.spinner("Recherche de l'adresse…"):
-            found = st.session_state["tp_lookup"] = lookup(typed)
+            found = st.session_state["tp_lookup"] = lookup(typed, territory().home_communes)
         if found.chosen:
             st.session_state["tp_point"] = _point_of(found.chosen, found.offline)
     found = st.session_state.get("tp_lookup")
@@ -267,7 +270,7 @@ def results(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, k
     if not found:
         st.warning("Ce point est en dehors de toutes les couches chargées (hors du territoire couvert) : "
                    "les résultats peuvent manquer.")
-    commune = next((code for spec, code, _ in found if spec.id == "communes_normandie"), None)
+    commune = commune_at(pd.Series([lon]), pd.Series([lat])).iloc[0] or None
     qpv = {code for spec, code, _ in found if spec.id.startswith("qpv")}
     outreach = outreach_covering(acts.directory.actors, commune, qpv)
     if len(outreach):

