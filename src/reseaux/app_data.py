@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from reseaux import config, france
-from reseaux.territory import NetworkTerritory
+from reseaux.territory import NetworkTerritory, default_layers
 from reseaux.territory import load as load_network
 from reseaux.directory import Directory, load_directory
 from reseaux.filters import FacetIndex, search_text
@@ -124,8 +124,11 @@ def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
     if layers_path is None:
         layers_path = config.path("layers") if os.environ.get(config.SETTINGS["layers"].env) else network.registry
     geo_dir = geo_dir or config.path("geo_dir")
-    specs = load_registry(layers_path) if layers_path else []
-    layers = load_layers(specs, geo_dir)
+    if layers_path:
+        specs = load_registry(layers_path)
+        layers = load_layers(specs, geo_dir)
+    else:  # no registry: the territory's communes, EPCI and QPV from the national data
+        specs, layers = default_layers(network)
     communes = france.communes()
     names: dict[str, str] = {}
     names.update({f"commune:{c}": n for c, n in zip(communes["code_insee"], communes["nom"], strict=True)})

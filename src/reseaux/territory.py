@@ -84,6 +84,46 @@ def load(path: Path | None = None) -> NetworkTerritory:
     )
 
 
+def default_layers(network: NetworkTerritory) -> tuple[list, dict]:
+    """The layers drawn for a territory whose file names no registry: its communes, its EPCI
+    and its QPV 2024, from the national reference data (specs, ``{id: GeoDataFrame}``)."""
+    import geopandas as gpd
+
+    from reseaux.layers import STANDARD_COLUMNS, LayerSpec
+
+    if not network.communes:
+        return [], {}
+    table = france.communes()
+    members = table[table["code_insee"].isin(network.communes)]
+    lon, lat = pd.to_numeric(members["point_lon"]), pd.to_numeric(members["point_lat"])
+    around = (float(lon.min()) - 0.5, float(lat.min()) - 0.5, float(lon.max()) + 0.5, float(lat.max()) + 0.5)
+    shapes = france.outlines(bbox=around, codes=set(network.communes)).merge(
+        members[["code_insee", "epci_nom"]], on="code_insee", how="left")
+    communes = gpd.GeoDataFrame({"code": shapes["code_insee"], "nom": shapes["nom"],
+                                 "population": pd.to_numeric(shapes["population"], errors="coerce")},
+                                geometry=shapes.geometry, crs="EPSG:4326")
+    epci = shapes.assign(population=pd.to_numeric(shapes["population"], errors="coerce")).dissolve(
+        by=["epci_siren", "epci_nom"], aggfunc={"population": "sum"}).reset_index()
+    epci = gpd.GeoDataFrame({"code": epci["epci_siren"], "nom": epci["epci_nom"], "population": epci["population"]},
+                            geometry=epci.geometry, crs="EPSG:4326")
+    epci = epci[epci["code"] != ""]
+    quartiers = france.qpv()
+    touches = quartiers["insee_com"].fillna("").str.split(";").map(lambda codes: bool(set(codes) & network.communes))
+    qpv = quartiers[touches].assign(population=float("nan"))[STANDARD_COLUMNS]
+    common = {"kind": "reference", "file": "", "licence": "Licence Ouverte / Etalab 2.0"}
+    specs = [
+        LayerSpec(id="qpv", label="QPV 2024", group="Politique de la ville", color="#D55E00", visible=True,
+                  source="ANCT, contours des QPV 2024", vintage="2024", **common),
+        LayerSpec(id="communes", label="Communes", group="Territoire", color="#555555", visible=True,
+                  source="IGN ADMIN EXPRESS, INSEE COG (référentiel national)", vintage="COG 2026", **common),
+        LayerSpec(id="epci", label="Intercommunalités (EPCI)", group="Territoire", color="#0072B2", dash=True,
+                  source="INSEE COG, DGCL (référentiel national)", vintage="COG 2026", **common),
+    ]
+    frames = {"qpv": qpv.reset_index(drop=True), "communes": communes.reset_index(drop=True),
+              "epci": epci.reset_index(drop=True)}
+    return specs, frames
+
+
 def _resolve(area: dict, path: Path) -> frozenset[str]:
     wanted = {level: [_code(v, width) for v in _as_list(area.get(level, []))]
               for level, (_, width) in LEVELS.items()}

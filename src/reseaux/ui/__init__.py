@@ -21,10 +21,12 @@ from reseaux.directory import LABELS, DirectoryError
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.listing import people_table
 from reseaux.filters import FACETS, ActorFilter, FilterResult, apply_filter
+from reseaux.france import FranceDataMissing
 from reseaux.layers import RegistryError
 from reseaux.mapview import (BASEMAP_LABELS, COLOR_BY, MapView, build_actor_layer, build_base_map, legend_codes,
                              legend_html)
 from reseaux.referential import Referential
+from reseaux.territory import TerritoryError
 from reseaux.text import fr_number, plural
 from reseaux.ui import auth
 
@@ -134,7 +136,7 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
         st.stop()
     try:
         return referential(), territory(), actors()
-    except (DirectoryError, RegistryError, ValueError, OSError) as exc:
+    except (DirectoryError, RegistryError, TerritoryError, FranceDataMissing, ValueError, OSError) as exc:
         st.error(f"**Impossible de charger les données.** {exc}")
         st.stop()
         raise
@@ -342,6 +344,35 @@ def sources(terr: Territory) -> None:
         for s in terr.specs
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.subheader("Référentiel national")
+    st.caption("Sert à placer une adresse à sa commune hors ligne, à retrouver la commune d'un acteur "
+               "d'après sa position, et à dessiner le territoire du réseau, partout en France.")
+    st.dataframe(pd.DataFrame(france_sources()), hide_index=True, width="stretch")
+
+
+def france_sources() -> list[dict[str, str]]:
+    """The national reference data and where it comes from (the packages actually built)."""
+    import json
+
+    from reseaux import france
+
+    built = france.folder() / france.SOURCES
+    info = json.loads(built.read_text(encoding="utf-8")) if built.exists() else {}
+    absent = "non construit (lancez « make setup »)"
+    return [
+        {"Données": f"Communes, codes postaux, population, EPCI, anciennes communes ({info.get('communes', 0)} communes)",
+         "Source": f"INSEE, Code officiel géographique, via {info.get('cog', absent)}",
+         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "COG 2026"},
+        {"Données": "Contours des communes, positions des mairies",
+         "Source": f"IGN ADMIN EXPRESS et annuaire de l'administration (DILA), via {info.get('outlines', absent)}",
+         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024–2025"},
+        {"Données": "QPV 2024 de toute la France (1 584 quartiers)",
+         "Source": "ANCT, contours des QPV 2024 (via bpineau/gazetteer), arrondis à 11 m",
+         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024"},
+        {"Données": "Codes CEDEX et communes desservies (non exhaustif)",
+         "Source": "INSEE SIRENE, liste des CEDEX (via cquest/geocodage-spd)",
+         "Licence": "Licence Ouverte", "Millésime": "2017"},
+    ]
 
 
 def progress_bar(bar):
