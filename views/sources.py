@@ -6,11 +6,12 @@ from reseaux import ui
 
 ref, terr, acts = ui.load_or_stop()
 st.title("Sources et crédits")
+examples = [s.label for s in terr.specs if s.example]
 st.markdown(
-    "Les périmètres viennent de données ouvertes (ANCT, IGN, INSEE, DGCL, DREES/FINESS). "
-    "Les couches marquées **« exemple »** (CPTS, UTAS, secteurs des CMS) ne sont pas officielles : "
-    "aucun fichier ouvert ne donne leur composition ; remplacez-les par les listes officielles "
-    "(voir le README). Fonds de carte : © les contributeurs d'OpenStreetMap, OpenStreetMap France, "
-    "CARTO, IGN Géoplateforme."
+    "Les périmètres viennent de données ouvertes ; chaque couche dit sa source, sa licence et son millésime. "
+    + (f"Les couches marquées **« exemple »** ({', '.join(examples)}) ne sont pas officielles : aucun fichier "
+       "ouvert ne donne leur composition ; remplacez-les par les listes officielles (voir le README). "
+       if examples else "")
+    + "Fonds de carte : © les contributeurs d'OpenStreetMap, OpenStreetMap France, CARTO, IGN Géoplateforme."
 )
 ui.sources(terr)

@@ -360,17 +360,17 @@ def france_sources() -> list[dict[str, str]]:
     info = json.loads(built.read_text(encoding="utf-8")) if built.exists() else {}
     absent = "non construit (lancez « make setup »)"
     return [
-        {"Données": f"Communes, codes postaux, population, EPCI, anciennes communes ({info.get('communes', 0)} communes)",
-         "Source": f"INSEE, Code officiel géographique, via {info.get('cog', absent)}",
+        {"Données": f"{fr_number(info.get('communes', 0))} communes : codes postaux, EPCI, anciennes communes",
+         "Source": f"INSEE, COG, via {info.get('cog', absent)}",
          "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "COG 2026"},
-        {"Données": "Contours des communes, positions des mairies",
-         "Source": f"IGN ADMIN EXPRESS et annuaire de l'administration (DILA), via {info.get('outlines', absent)}",
+        {"Données": "Contours des communes, mairies",
+         "Source": f"IGN ADMIN EXPRESS, annuaire de l'administration, via {info.get('outlines', absent)}",
          "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024–2025"},
-        {"Données": "QPV 2024 de toute la France (1 584 quartiers)",
-         "Source": "ANCT, contours des QPV 2024 (via bpineau/gazetteer), arrondis à 11 m",
+        {"Données": "QPV 2024 de toute la France",
+         "Source": "ANCT (via bpineau/gazetteer), arrondis à 11 m",
          "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024"},
-        {"Données": "Codes CEDEX et communes desservies (non exhaustif)",
-         "Source": "INSEE SIRENE, liste des CEDEX (via cquest/geocodage-spd)",
+        {"Données": "Codes CEDEX (non exhaustif)",
+         "Source": "INSEE SIRENE (via cquest/geocodage-spd)",
          "Licence": "Licence Ouverte", "Millésime": "2017"},
     ]
 
