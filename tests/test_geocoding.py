@@ -186,6 +186,8 @@ def test_geocode_file_offline_keeps_every_row_and_column(tmp_path):
     write_directory(path)
     summary = geocode_file(path, offline=True, cache_path=tmp_path / "c.sqlite", communes_path=COMMUNES)
     assert summary.commune == 2 and summary.offline
+    # Offline was asked for: nobody is blamed.
+    assert "hors ligne, comme demandé" in summary.sentence() and "injoignable" not in summary.sentence()
     text = path.read_text(encoding="cp1252")
     lines = text.splitlines()
     assert lines[0].endswith("colonne_perso;code_insee;geocodage_score;geocodage_type;geocodage_label;geocodage_source")

@@ -66,6 +66,7 @@ class Summary:
     not_found: int = 0
     skipped_manual: int = 0
     requests: int = 0
+    #: No geocoder answered: asked for (``error`` empty) or given up (``error`` says why).
     offline: bool = False
     #: Why the geocoder was given up, when it was.
     error: str = ""
@@ -84,10 +85,10 @@ class Summary:
             kept = plural(self.skipped_manual, "position saisie à la main conservée",
                           "positions saisies à la main conservées")
             text += f" ; {kept}"
-        if self.offline:
-            text += " — géocodeur injoignable : positions approximatives à la commune"
-            if self.error:
-                text += f" ({self.error})"
+        if self.offline and self.error:
+            text += f" — géocodeur injoignable ({self.error}) : positions approximatives à la commune"
+        elif self.offline:
+            text += " — hors ligne, comme demandé : positions approximatives à la mairie de la commune"
         return text + "."
 
 
@@ -554,7 +555,9 @@ def _apply(row, line, key, answers, cached, communes, min_score, summary) -> Non
         summary.commune += 1 if fallback else 0
         summary.not_found += 0 if fallback else 1
         if not fallback:
-            summary.problems.append((line, "géocodeur injoignable et commune inconnue : acteur absent de la carte"))
+            why = "géocodeur injoignable" if summary.error else "hors ligne"
+            summary.problems.append((line, f"{why} et commune introuvable (vérifiez le code postal et la commune, "
+                                           "ou ajoutez le code INSEE) : acteur absent de la carte"))
 
 
 def _set(row: dict[str, str], match: Match, source: str) -> None:
