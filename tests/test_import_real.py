@@ -62,3 +62,22 @@ def test_as_published_95_percent_usable_and_placed(name, n_rows, _):
     placed = report.placed
     assert len(placed) >= 0.95 * len(with_name_and_position), (len(placed), len(with_name_and_position))
     assert len(report.rejected) <= 0.05 * n_rows
+
+
+@pytest.mark.parametrize(("name", "n_rows", "_"), FILES)
+def test_without_coordinates_rows_are_placed_offline_in_the_right_commune(name, n_rows, _, tmp_path):
+    """The same files with their positions and commune codes removed, placed offline from the
+    postcode and the commune as written (« ST », « CEDEX », capitals, old names…). The right
+    answer is the commune holding the publisher's own position."""
+    from reseaux.france import commune_at
+    from reseaux.geocode_file import geocode_records
+
+    table = imported(name)
+    truth = commune_at(table["longitude"], table["latitude"])
+    blind = table.assign(latitude="", longitude="", geocodage_source="", code_insee="")
+    records = blind.to_dict("records")
+    summary = geocode_records(records, offline=True, cache_path=tmp_path / "cache.sqlite")
+    placed = pd.DataFrame(records)
+    assert summary.commune >= 0.99 * n_rows and set(placed["geocodage_source"]) <= {"commune", ""}
+    right = (placed["code_insee"] == truth) & (truth != "")
+    assert right.sum() >= 0.98 * n_rows, placed.loc[~right, ["code_postal", "commune", "code_insee"]]

@@ -339,8 +339,11 @@ class CommuneLocator:
         name = fold_place(_POSTCODE.sub(" ", commune))
         if name:
             named = self.by_name.get(name, set()) | self.by_name.get(_ARTICLE.sub("", name), set())
+            # A shortened name among the postcode's communes (« Saint-Remy-en-Bouzemont » for
+            # « Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson »).
+            shortened = {c for c in served if any(n.startswith(name + " ") for k, n in self._names if k == c)}
             for pool in (named & served, {c for c in named if postcode and c.startswith(_department(postcode))},
-                         named if not postcode else set()):
+                         named if not postcode else set(), shortened):
                 if len(pool) == 1:
                     return next(iter(pool))
             return ""
