@@ -1,8 +1,12 @@
-"""Sources et crédits: where each layer comes from, its licence and vintage."""
+"""Sources et crédits: where each layer comes from, its licence and vintage; coordinators add
+perimeter layers here."""
 
 import streamlit as st
 
 from reseaux import ui
+from reseaux.access import can
+from reseaux.ui import auth
+from reseaux.ui.layers_form import add_layer_form
 
 ref, terr, acts = ui.load_or_stop()
 st.title("Sources et crédits")
@@ -15,3 +19,6 @@ st.markdown(
     + "Fonds de carte : © les contributeurs d'OpenStreetMap, OpenStreetMap France, CARTO, IGN Géoplateforme."
 )
 ui.sources(terr)
+
+if can(auth.current()[0], "ajouter_couches"):
+    add_layer_form(terr)

@@ -25,6 +25,7 @@ ACTIONS = {
     "modifier": "coordinateur",
     "modifier_scenes": "coordinateur",  # the shared scenes every presenter uses
     "importer": "coordinateur",
+    "ajouter_couches": "coordinateur",
     "restaurer": "coordinateur",
     "supprimer_definitivement": "coordinateur",
     "gerer_comptes": "administrateur",

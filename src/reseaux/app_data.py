@@ -18,7 +18,7 @@ from reseaux.territory import NetworkTerritory, default_layers
 from reseaux.territory import load as load_network
 from reseaux.directory import Directory, load_directory
 from reseaux.filters import FacetIndex, search_text
-from reseaux.layers import LayerSpec, load_layers, load_registry
+from reseaux.layers import LayerSpec, load_layers_safely, read_registry
 from reseaux.referential import Referential, load_referential
 
 
@@ -36,6 +36,8 @@ class Territory:
     place_names: dict[str, str]
     home_bounds: tuple[float, float, float, float]
     network: NetworkTerritory | None = None
+    #: (layer, reason) of each declared layer left out because it cannot be used.
+    broken: list[tuple[str, str]] = field(default_factory=list)
     _geojson: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @property
@@ -121,12 +123,14 @@ def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
     ``RESEAUX_LAYERS`` overrides its registry. Communes and EPCI are named from the national
     reference data, wherever the actors are."""
     network = network or load_network()
-    if layers_path is None:
-        layers_path = config.path("layers") if os.environ.get(config.SETTINGS["layers"].env) else network.registry
+    layers_path = layers_path or registry_path(network)
     geo_dir = geo_dir or config.path("geo_dir")
+    broken: list[tuple[str, str]] = []
     if layers_path:
-        specs = load_registry(layers_path)
-        layers = load_layers(specs, geo_dir)
+        specs, broken = read_registry(layers_path)
+        layers, unusable = load_layers_safely(specs, geo_dir)
+        broken += unusable
+        specs = [s for s in specs if s.id in layers]
     else:  # no registry: the territory's communes, EPCI and QPV from the national data
         specs, layers = default_layers(network)
     communes = france.communes()
@@ -147,7 +151,13 @@ def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
         place_names=names,
         home_bounds=tuple(float(b) for b in bounds),
         network=network,
+        broken=broken,
     )
+
+
+def registry_path(network: NetworkTerritory) -> Path | None:
+    """The layer registry in use: ``RESEAUX_LAYERS`` when set, else the territory file's."""
+    return config.path("layers") if os.environ.get(config.SETTINGS["layers"].env) else network.registry
 
 
 def load_referential_file(path: Path | None = None) -> Referential:

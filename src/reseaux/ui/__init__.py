@@ -135,11 +135,16 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
         st.warning("Cette carte est réservée aux membres du réseau : connectez-vous (barre latérale).")
         st.stop()
     try:
-        return referential(), territory(), actors()
+        loaded = referential(), territory(), actors()
     except (DirectoryError, RegistryError, TerritoryError, FranceDataMissing, ValueError, OSError) as exc:
         st.error(f"**Impossible de charger les données.** {exc}")
         st.stop()
         raise
+    if loaded[1].broken:
+        names = ", ".join(f"« {name} »" for name, _ in loaded[1].broken)
+        st.warning(f"{plural(len(loaded[1].broken), 'couche écartée', 'couches écartées')} car inutilisable(s) : "
+                   f"{names} — la raison est dans « Sources et crédits ».", icon=":material/layers_clear:")
+    return loaded
 
 
 # --- sidebar ---------------------------------------------------------------------------------
@@ -344,6 +349,11 @@ def sources(terr: Territory) -> None:
         for s in terr.specs
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if terr.broken:
+        st.subheader("Couches écartées")
+        st.caption("Déclarées dans le registre mais inutilisables : corrigez le registre (ou le fichier), "
+                   "la couche revient au prochain démarrage.")
+        st.dataframe(pd.DataFrame(terr.broken, columns=["Couche", "Raison"]), hide_index=True, width="stretch")
     st.subheader("Référentiel national")
     st.caption("Sert à placer une adresse à sa commune hors ligne, à retrouver la commune d'un acteur "
                "d'après sa position, et à dessiner le territoire du réseau, partout en France.")

@@ -1,0 +1,157 @@
+"""Adding a perimeter layer from a file anyone may have: one function for the command line
+(``python -m reseaux layers add``) and the coordinators' form (« Sources et crédits »).
+
+The file is checked (fields, selection), repaired (invalid polygons keep their polygonal parts),
+copied into the geo folder under the layer's id, and declared at the end of the registry — both
+writes atomic, the registry last, so a failure leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from reseaux.exports import write_atomic
+from reseaux.layers import (DEFAULT_GROUP, NOT_GIVEN, LayerError, LayerSpec, _apply_where, _readable, check_fields,
+                            load_layer, polygonal, read_registry)
+
+#: What the form and the command accept.
+GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
+TABLE_SUFFIXES = (".csv",)
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass
+class AddedLayer:
+    spec: LayerSpec
+    perimeters: int
+    repaired: int
+    dropped: int
+
+    def sentence(self) -> str:
+        from reseaux.text import plural
+
+        text = f"Couche « {self.spec.label} » ajoutée : {plural(self.perimeters, 'périmètre')}"
+        if self.repaired:
+            text += f", {plural(self.repaired, 'polygone réparé', 'polygones réparés')}"
+        if self.dropped:
+            text += f", {plural(self.dropped, 'écarté', 'écartés')} (aucune surface une fois réparé)"
+        return text + "."
+
+
+def fields_of(path: Path) -> list[str]:
+    """The fields of a perimeter file (to offer them in the form)."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return list(_read_table(path).columns)
+    import pyogrio
+
+    return list(pyogrio.read_info(_readable(path))["fields"])
+
+
+def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, registry: Path, geo_dir: Path,
+              label: str = "", group: str = "", where: dict | None = None, color: str = "",
+              source: str = "", licence: str = "", vintage: str = "", commune_field: str = "") -> AddedLayer:
+    """Add the perimeters of ``path`` as layer ``layer_id``; raise :class:`LayerError` (French)."""
+    where = where or {}
+    suffix = path.suffix.lower()
+    if suffix not in GEO_SUFFIXES + TABLE_SUFFIXES:
+        raise LayerError(f"format {suffix or 'sans extension'} non pris en charge : GeoJSON, GeoPackage, "
+                         "shapefile zippé (.zip) ou CSV de codes de communes")
+    if not _ID.match(layer_id):
+        raise LayerError(f"identifiant « {layer_id} » invalide : lettres minuscules, chiffres et _ "
+                         "(ex. qpv_occitanie), en commençant par une lettre")
+    specs, broken = read_registry(registry) if registry.exists() else ([], [])
+    taken = {s.id for s in specs} | set(_declared_ids(registry))
+    if layer_id in taken:
+        raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
+    common = {"id": layer_id, "label": label or layer_id, "group": group or DEFAULT_GROUP,
+              "color": color, "source": source or NOT_GIVEN, "licence": licence or NOT_GIVEN,
+              "vintage": vintage or NOT_GIVEN, "id_field": code_field, "name_field": name_field}
+    if suffix in TABLE_SUFFIXES:
+        if not commune_field:
+            raise LayerError("un CSV de périmètres donne une ligne par (périmètre, commune) : "
+                             "indiquez la colonne du code INSEE de la commune")
+        table = _read_table(path)
+        check_fields(table.columns, {"code": code_field, "nom": name_field, "commune": commune_field}, path.name)
+        table = _apply_where(table, where, path.name)
+        target = geo_dir / f"{layer_id}.csv"
+        spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
+        write_atomic(target, table.to_csv(index=False).encode("utf-8"))
+        repaired = dropped = 0
+    else:
+        try:
+            frame = gpd.read_file(_readable(path))
+        except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
+            raise LayerError(f"{path.name} illisible comme fichier de contours ({exc})") from exc
+        check_fields(frame.columns, {"code": code_field, "nom": name_field}, path.name)
+        frame = _apply_where(frame, where, path.name)
+        frame = frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
+        invalid = ~frame.geometry.is_valid
+        frame["geometry"] = polygonal(frame.geometry)
+        empty = frame.geometry.is_empty | frame.geometry.isna()
+        repaired, dropped = int((invalid & ~empty).sum()), int(empty.sum())
+        frame = frame[~empty]
+        if frame.empty:
+            raise LayerError(f"{path.name} ne contient aucun polygone utilisable")
+        keep = list(dict.fromkeys([code_field, name_field, *where]))
+        out = gpd.GeoDataFrame({c: frame[c].astype(str).str.removesuffix(".0") for c in keep},
+                               geometry=frame.geometry, crs="EPSG:4326")
+        target = geo_dir / f"{layer_id}.geojson"
+        write_atomic(target, out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"))
+        spec = LayerSpec(kind="file", file=target.name, **common)
+    if where:
+        spec = LayerSpec(**{**spec.__dict__, "where": where})
+    try:
+        loaded = load_layer(spec, geo_dir)
+    except LayerError:
+        target.unlink(missing_ok=True)
+        raise
+    if loaded.empty:
+        target.unlink(missing_ok=True)
+        raise LayerError("aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
+                         "colonne des codes INSEE (5 caractères, zéro initial compris)")
+    text = registry.read_text(encoding="utf-8") if registry.exists() else ""
+    write_atomic(registry, (text.rstrip("\n") + "\n\n" + toml_entry(spec)).lstrip("\n").encode("utf-8"))
+    return AddedLayer(spec, len(loaded), repaired, dropped)
+
+
+def toml_entry(spec: LayerSpec) -> str:
+    """The registry entry of ``spec`` (only what differs from the defaults, plus the attribution)."""
+    defaults = LayerSpec(id="", label="", kind="", file="")
+    lines = ["[[layer]]"]
+    for key, value in spec.__dict__.items():
+        if key in ("id", "label", "kind", "file", "source", "licence", "vintage", "group") or \
+                value != getattr(defaults, key):
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
+
+
+def _declared_ids(registry: Path) -> list[str]:
+    import tomllib
+
+    try:
+        return [str(e.get("id")) for e in tomllib.loads(registry.read_text(encoding="utf-8")).get("layer", [])]
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    from reseaux.reading import read_upload
+
+    rows = read_upload(path.name, path.read_bytes())
+    return pd.DataFrame(rows[1:], columns=rows[0]).astype(str)

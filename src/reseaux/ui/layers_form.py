@@ -1,0 +1,75 @@
+"""« Ajouter une couche de périmètres », for coordinators (page « Sources et crédits »): the
+same function as ``python -m reseaux layers add``, with the file's own fields to choose from."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from reseaux import config
+from reseaux.add_layer import GEO_SUFFIXES, TABLE_SUFFIXES, add_layer, fields_of
+from reseaux.app_data import Territory, registry_path
+from reseaux.layers import DEFAULT_GROUP, LayerError
+from reseaux.reading import MAX_UPLOAD_BYTES
+
+
+def add_layer_form(terr: Territory) -> None:
+    st.subheader("Ajouter une couche de périmètres")
+    registry = registry_path(terr.network) if terr.network else None
+    if registry is None:
+        st.info("Ce territoire n'a pas de registre de couches : ajoutez `registre = \"layers.toml\"` à son fichier "
+                f"({terr.network.source if terr.network else 'RESEAUX_TERRITORY'}) pour en ajouter.")
+        return
+    st.caption("GeoJSON, GeoPackage, shapefile zippé (.zip), ou CSV d'une ligne par (périmètre, commune). "
+               "Les polygones invalides sont réparés ; les codes gardent leurs zéros.")
+    upload = st.file_uploader("Fichier des périmètres", type=[s.lstrip(".") for s in GEO_SUFFIXES + TABLE_SUFFIXES
+                                                             if s != ".shp"], key="ly_file")
+    if upload is None:
+        return
+    if upload.size > MAX_UPLOAD_BYTES:
+        st.error(f"Fichier trop gros ({upload.size // 1024} Ko) : la limite est {MAX_UPLOAD_BYTES // 1024} Ko.")
+        return
+    folder = Path(tempfile.mkdtemp(prefix="reseaux-couche-"))
+    path = folder / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    try:
+        fields = fields_of(path)
+    except Exception as exc:  # noqa: BLE001 — any reader's failure, said in French
+        st.error(f"Fichier illisible : {exc}")
+        return
+    is_table = path.suffix.lower() in TABLE_SUFFIXES
+    with st.form("ly_form"):
+        left, right = st.columns(2)
+        code_field = left.selectbox("Champ du code de chaque périmètre", fields, key="ly_code")
+        name_field = right.selectbox("Champ du nom", fields, index=min(1, len(fields) - 1), key="ly_name")
+        commune_field = left.selectbox("Colonne du code INSEE de la commune", fields, key="ly_commune") \
+            if is_table else ""
+        layer_id = left.text_input("Identifiant (lettres minuscules, chiffres, _)", key="ly_id",
+                                   value=Path(upload.name).stem.lower().replace("-", "_").replace(" ", "_")[:40])
+        label = right.text_input("Libellé affiché", key="ly_label", value=Path(upload.name).stem)
+        group = left.text_input("Groupe dans la légende", value=DEFAULT_GROUP, key="ly_group")
+        licence = right.text_input("Licence", key="ly_licence")
+        source = left.text_input("Source (producteur, adresse)", key="ly_source")
+        vintage = right.text_input("Millésime", key="ly_vintage")
+        where_field = left.selectbox("Ne garder que les périmètres dont… (facultatif)", ["—", *fields],
+                                     key="ly_where_field")
+        where_value = right.text_input("… ce champ vaut", key="ly_where_value")
+        submitted = st.form_submit_button("Ajouter la couche", type="primary")
+    if not submitted:
+        return
+    where = {where_field: where_value.strip()} if where_field != "—" and where_value.strip() else {}
+    try:
+        added = add_layer(path, layer_id=layer_id.strip(), code_field=code_field, name_field=name_field,
+                          commune_field=commune_field, registry=registry, geo_dir=config.path("geo_dir"),
+                          label=label.strip(), group=group.strip(), where=where, source=source.strip(),
+                          licence=licence.strip(), vintage=vintage.strip())
+    except LayerError as exc:
+        st.error(f"Couche non ajoutée : {exc}.")
+        return
+    from reseaux.ui import territory
+
+    territory.clear()
+    st.success(added.sentence() + " Sur la carte, choisissez-la dans « Périmètres affichés » ; elle est aussi dans "
+               "« Couverture » et dans « Dans le périmètre ».")

@@ -1,0 +1,125 @@
+"""Perimeter layers anyone can add: checked, repaired, declared; a broken layer never takes a
+page down. On small files written here, whose right answers are known by construction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from reseaux.add_layer import add_layer
+from reseaux.app_data import load_territory
+from reseaux.cli import main
+from reseaux.layers import LayerError, read_registry
+from tests.conftest import ROOT
+
+# Three perimeters near Rouen: a bow-tie (made valid: two triangles), a square with a spike
+# (made valid: a collection of a polygon and a line, whose line must go), a flat one (a line
+# once made valid: nothing left, dropped).
+BOW_TIE = [[1.08, 49.43], [1.12, 49.46], [1.12, 49.43], [1.08, 49.46], [1.08, 49.43]]
+SPIKE = [[1.0, 49.40], [1.02, 49.40], [1.02, 49.42], [1.0, 49.42], [1.0, 49.40], [0.98, 49.40], [1.0, 49.40]]
+FLAT = [[1.0, 49.0], [1.1, 49.0], [1.2, 49.0], [1.0, 49.0]]
+
+
+def perimeters(path, features=((BOW_TIE, "01", "Nœud", "76"), (SPIKE, "02", "Pointe", "76"), (FLAT, "03", "Plat", "09"))):
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"CODE_P": code, "NOM_P": name, "DEP": dep},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}} for ring, code, name, dep in features]}),
+        encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def geo(tmp_path, monkeypatch):
+    """A copy of the demo's geo folder, used through the settings like the app does."""
+    folder = tmp_path / "geo"
+    shutil.copytree(ROOT / "geo", folder)
+    monkeypatch.setenv("RESEAUX_GEO_DIR", str(folder))
+    monkeypatch.setenv("RESEAUX_LAYERS", str(folder / "layers.toml"))
+    return folder
+
+
+def test_a_file_with_invalid_polygons_is_repaired_and_declared(geo, tmp_path, capsys):
+    source = perimeters(tmp_path / "secteurs.geojson")
+    before = (geo / "layers.toml").read_text(encoding="utf-8")
+    code = main(["layers", "add", str(source), "--id", "secteurs", "--code-field", "CODE_P", "--name-field", "NOM_P",
+                 "--label", "Secteurs test"])
+    said = capsys.readouterr().out
+    assert code == 0 and "2 périmètres" in said and "2 polygones réparés" in said and "1 écarté" in said
+    registry = (geo / "layers.toml").read_text(encoding="utf-8")
+    assert registry.startswith(before.rstrip("\n")) and 'id = "secteurs"' in registry
+    specs, broken = read_registry(geo / "layers.toml")
+    spec = next(s for s in specs if s.id == "secteurs")
+    assert (spec.group, spec.source, spec.licence, spec.vintage) == ("Périmètres ajoutés",) + ("non renseigné",) * 3
+    assert spec.color and spec.color not in {s.color for s in specs if s.id != "secteurs"} and not broken
+    layer = load_territory().layers["secteurs"]
+    assert list(layer["code"]) == ["01", "02"]  # codes kept as text, leading zero included
+    assert layer.geom_type.isin(["Polygon", "MultiPolygon"]).all() and layer.is_valid.all()
+    assert layer.to_crs(2154).area.gt(0).all()
+
+
+def test_coverage_works_on_the_added_layer(geo, tmp_path, capsys):
+    source = perimeters(tmp_path / "secteurs.geojson")
+    assert main(["layers", "add", str(source), "--id", "secteurs", "--code-field", "CODE_P",
+                 "--name-field", "NOM_P"]) == 0
+    out = tmp_path / "couverture.csv"
+    assert main(["coverage", "--layer", "secteurs", "--out", str(out)]) == 0
+    table = pd.read_csv(out, dtype={"code": str})
+    assert list(table["code"]) == ["01", "02"] and "secteurs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--code-field", "CODE_QP", "--name-field", "NOM_P"],
+     "champ « CODE_QP » (code) absent de secteurs.geojson ; champs disponibles : CODE_P, NOM_P, DEP"),
+    (["--code-field", "CODE_P", "--name-field", "NOM_P", "--where", "DEP=44"],
+     "la sélection DEP = 44 ne garde aucun périmètre ; valeurs présentes : « 76 », « 09 »"),
+    (["--code-field", "CODE_P", "--name-field", "NOM_P", "--id", "qpv"], "identifiant « qpv » déjà utilisé"),
+])
+def test_a_wrong_add_says_what_to_fix_and_changes_nothing(geo, tmp_path, capsys, args, message):
+    source = perimeters(tmp_path / "secteurs.geojson")
+    before = (geo / "layers.toml").read_bytes()
+    full = ["layers", "add", str(source), *(args if "--id" in args else ["--id", "secteurs", *args])]
+    assert main(full) == 1
+    assert message in capsys.readouterr().err
+    assert (geo / "layers.toml").read_bytes() == before and not (geo / "secteurs.geojson").exists()
+
+
+def test_a_number_in_where_matches_a_code_with_its_leading_zero(geo, tmp_path):
+    source = perimeters(tmp_path / "secteurs.geojson", features=((BOW_TIE, "01", "Ariège", "09"),
+                                                                 (SPIKE, "02", "Rouen", "76")))
+    added = add_layer(source, layer_id="ariege", code_field="CODE_P", name_field="NOM_P", where={"DEP": 9},
+                      registry=geo / "layers.toml", geo_dir=geo)
+    assert added.perimeters == 1 and list(load_territory().layers["ariege"]["nom"]) == ["Ariège"]
+
+
+def test_a_csv_of_communes_per_perimeter_anywhere_in_france(geo, tmp_path):
+    source = tmp_path / "cls_vienne.csv"
+    source.write_text("contrat;nom_contrat;insee\nCLS1;CLS Grand Poitiers;86194\nCLS1;CLS Grand Poitiers;86062\n"
+                      "CLS2;CLS Châtellerault;86066\n", encoding="utf-8")
+    added = add_layer(source, layer_id="cls_vienne", code_field="contrat", name_field="nom_contrat",
+                      commune_field="insee", registry=geo / "layers.toml", geo_dir=geo)
+    assert added.perimeters == 2
+    layer = load_territory().layers["cls_vienne"].set_index("code")
+    assert layer.loc["CLS1", "population"] > 90_000  # Poitiers and Chasseneuil-du-Poitou, COG 2026
+    with pytest.raises(LayerError, match="colonne des codes INSEE"):
+        source.write_text("contrat;nom_contrat;insee\nX;X;99999\n", encoding="utf-8")
+        add_layer(source, layer_id="rien", code_field="contrat", name_field="nom_contrat", commune_field="insee",
+                  registry=geo / "layers.toml", geo_dir=geo)
+
+
+def test_a_broken_layer_is_left_out_and_said(geo, capsys):
+    with (geo / "layers.toml").open("a", encoding="utf-8") as registry:
+        registry.write('\n[[layer]]\nid = "faute"\nlabel = "QPV mal déclarés"\nkind = "file"\n'
+                       'file = "qpv2024_metropole_rouen.geojson"\nid_field = "CODE_QP"\nname_field = "lib_qp"\n'
+                       '\n[[layer]]\nid = "vide"\nlabel = "Sélection vide"\nkind = "file"\n'
+                       'file = "qpv2024_metropole_rouen.geojson"\nid_field = "code_qp"\nname_field = "lib_qp"\n'
+                       'where = { code_qp = "QN09999X" }\n')
+    territory = load_territory()
+    assert "faute" not in territory.layers and "vide" not in territory.layers and len(territory.layers["qpv"]) == 16
+    reasons = dict(territory.broken)
+    assert "champ « CODE_QP » (code) absent" in reasons["QPV mal déclarés"] and "code_qp" in reasons["QPV mal déclarés"]
+    assert "ne garde aucun périmètre" in reasons["Sélection vide"]
+    assert main(["layers", "list"]) == 1
+    assert "écartée : champ « CODE_QP »" in capsys.readouterr().out

@@ -1,0 +1,53 @@
+"""Browser journey: a coordinator adds a perimeter file with invalid polygons from « Sources et
+crédits », choosing its fields from the file's own; the layer is then on the map and in
+« Couverture ». A visitor is not offered the form."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.browser import (ACCOUNT_OF_ROLE, LoggedApp, choose, data_folder, fingerprint, no_error, open_nav_page,
+                           settle, sign_in)
+from tests.conftest import ROOT, SCREENSHOTS, map_frame
+from tests.test_add_layer import perimeters
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_coordinator_adds_a_layer_and_finds_it_on_the_map(page, tmp_path):
+    folder, env = data_folder(tmp_path)
+    geo = folder / "geo"
+    shutil.copytree(ROOT / "geo", geo)
+    env |= {"RESEAUX_GEO_DIR": str(geo), "RESEAUX_LAYERS": str(geo / "layers.toml")}
+    source = perimeters(tmp_path / "secteurs-test.geojson")
+    shipped = fingerprint(ROOT / "geo")
+    with LoggedApp(env) as app:
+        page.goto(app.url + "/sources")
+        settle(page)
+        assert page.get_by_text("Ajouter une couche de périmètres").count() == 0  # not for visitors
+        sign_in(page, ACCOUNT_OF_ROLE["coordinateur"])
+        open_nav_page(page, "Sources et crédits")
+        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(source))
+        page.get_by_role("button", name="Ajouter la couche").wait_for(timeout=30_000)
+        choose(page, "Champ du code de chaque périmètre", "CODE_P")
+        choose(page, "Champ du nom", "NOM_P")
+        page.get_by_label("Libellé affiché").fill("Secteurs test")
+        page.get_by_label("Licence").fill("Licence Ouverte 2.0")
+        page.get_by_role("button", name="Ajouter la couche").click()
+        page.get_by_text("Couche « Secteurs test » ajoutée : 2 périmètres, 2 polygones réparés, 1 écarté").wait_for(
+            timeout=30_000)
+        no_error(page)
+        page.screenshot(path=str(SCREENSHOTS / "couche-ajoutee.png"), full_page=True)
+        assert 'id = "secteurs_test"' in (geo / "layers.toml").read_text(encoding="utf-8")
+        assert (geo / "secteurs_test.geojson").exists()
+        open_nav_page(page, "Carte du réseau")
+        choose(page, "Périmètres affichés", "Périmètres ajoutés — Secteurs test")
+        frame = map_frame(page)
+        frame.locator(".rx-legend").get_by_text("Secteurs test").wait_for(timeout=30_000)
+        open_nav_page(page, "Couverture")
+        page.get_by_test_id("stSelectbox").filter(has_text="Périmètres").locator("input").click()
+        page.get_by_role("option", name="Périmètres ajoutés — Secteurs test").wait_for(timeout=10_000)
+        no_error(page)
+    assert fingerprint(ROOT / "geo") == shipped  # the repository's files were not touched
