@@ -334,6 +334,21 @@ class CommuneLocator:
         lat, lon, name = self.by_code[code]
         return code, Match(lat, lon, COMMUNE_SCORE, "municipality", name, code)
 
+    def _misspelt(self, name: str, served: set[str], postcode: str) -> str:
+        """A misspelt or variant name (« ST ANDRE DE LA NOCHE », « SAINT MARTIN DE VESUBIE ») among
+        the communes of the postcode, else of its département: taken when one is clearly closest."""
+        prefixes = _department(postcode) if postcode else ()
+        for pool in (served, {c for c, _ in self._names if prefixes and c.startswith(prefixes)}):
+            candidates = [(c, n) for c, n in self._names if c in pool]
+            if not candidates:
+                continue
+            scored = sorted(((fuzz.ratio(name, n), c) for c, n in candidates), reverse=True)
+            best, code = scored[0]
+            runner_up = next((r for r, c in scored[1:] if c != code), 0)
+            if best >= 88 and best - runner_up >= 3:
+                return code
+        return ""
+
     def _by_postcode_and_name(self, postcode: str, commune: str) -> str:
         served = set(self.by_postcode.get(postcode, [])) | self.cedex.get(postcode, set())
         name = fold_place(_POSTCODE.sub(" ", commune))
@@ -343,10 +358,11 @@ class CommuneLocator:
             # « Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson »).
             shortened = {c for c in served if any(n.startswith(name + " ") for k, n in self._names if k == c)}
             for pool in (named & served, {c for c in named if postcode and c.startswith(_department(postcode))},
-                         named if not postcode else set(), shortened):
+                         named if not postcode else set(), shortened,
+                         named):  # a name unique in France, under a wrong postcode (« 4200 VALDOULE », in 05)
                 if len(pool) == 1:
                     return next(iter(pool))
-            return ""
+            return self._misspelt(name, served, postcode) if not named else ""
         # A postcode alone: the commune it serves, or the most populous of those it serves.
         return max(sorted(served), key=lambda c: self.population.get(c, 0)) if served else ""
 
