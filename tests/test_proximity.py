@@ -180,3 +180,14 @@ def test_a_result_reads_as_labels_with_every_link(referential):
     assert f"destination={first.latitude:.5f},{first.longitude:.5f}" in first.directions["Google Maps"]
     assert f"route={lat:.5f}%2C{lon:.5f}" in first.directions["OpenStreetMap"]
     assert second.role == "Structure" and second.website == "" and second.approximate  # never a javascript: link
+
+
+def test_a_layer_added_by_the_network_is_named_by_its_label():
+    from reseaux.layers import LayerSpec
+
+    added = LayerSpec(id="qpv_marseille", label="QPV 2015 (Marseille)", kind="file", file="x.geojson")
+    communes = LayerSpec(id="communes", label="Communes", kind="file", file="c.geojson", group="Territoire")
+    qpv = LayerSpec(id="qpv", label="QPV", kind="file", file="q.geojson")
+    sentence = perimeter_sentence([(qpv, "QN1", "Les Hauts"), (added, "QP013058", "La Cabucelle"),
+                                   (communes, "13055", "Marseille")])
+    assert sentence == "Ce point est dans le QPV Les Hauts et QPV 2015 (Marseille) : La Cabucelle."

@@ -25,6 +25,8 @@ from reseaux.text import fr_distance
 METRIC_CRS = "EPSG:2154"
 _TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 #: Layers named in the « this point is in… » sentence, with their French article.
+#: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence.
+CONTEXT_GROUPS = {"Territoires", "Territoire", "Référence santé"}
 PERIMETER_ARTICLES = {"qpv": "le QPV", "qpv_hors_metropole": "le QPV", "cpts": "la CPTS", "utas": "l'UTAS",
                       "cls": "le CLS", "asv": "l'ASV", "cms": "le secteur", "rtps": "le RTPS"}
 
@@ -144,7 +146,11 @@ def perimeter_sentence(found: list[tuple[LayerSpec, str, str]]) -> str:
     order = list(PERIMETER_ARTICLES)
     for spec, _code, name in sorted(found, key=lambda f: order.index(f[0].id) if f[0].id in order else 99):
         article = PERIMETER_ARTICLES.get(spec.id)
-        if article is None or (spec.id, name) in seen:
+        if (spec.id, name) in seen or (article is None and spec.group in CONTEXT_GROUPS):
+            continue
+        if article is None:  # a layer added by the network: named by its label
+            seen.add((spec.id, name))
+            parts.append(f"{spec.label} : {name}")
             continue
         seen.add((spec.id, name))
         determiner, _, acronym = article.partition(" ") if not article.startswith("l'") else ("l'", "", article[2:])
