@@ -34,6 +34,7 @@ $(VENDOR_STAMP): package.json package-lock.json
 	rm -rf static/vendor && mkdir -p static/vendor
 	cp -r node_modules/leaflet/dist static/vendor/leaflet
 	cp -r node_modules/leaflet.markercluster/dist static/vendor/leaflet.markercluster
+	cp -r node_modules/supercluster/dist static/vendor/supercluster
 	cp -r node_modules/leaflet.fullscreen/dist static/vendor/leaflet.fullscreen
 	cp -r node_modules/leaflet.locatecontrol/dist static/vendor/leaflet.locatecontrol
 	touch $@

@@ -31,7 +31,8 @@ def synthetic_table(n: int, seed: int = 28) -> pd.DataFrame:
     chosen = communes.iloc[picks]
     lon = chosen["point_lon"].to_numpy() + rng.normal(0, 0.01, n)
     lat = chosen["point_lat"].to_numpy() + rng.normal(0, 0.007, n)
-    types = rng.choice(ref.codes("type"), size=n, p=[0.25, 0.65, 0.04, 0.06])
+    shares = {"structure": 0.25, "professionnel": 0.65, "aller_vers": 0.04, "distribution": 0.06}
+    types = rng.choice(list(shares), size=n, p=list(shares.values()))  # the demo's four kinds of actors
     professions = np.where(types == "professionnel", rng.choice(ref.codes("profession"), size=n), "")
 
     def draw(category: str, low: int, high: int) -> list[str]:

@@ -42,7 +42,9 @@ class ServedApp:
     blocks a server that logs a lot.
     """
 
-    def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None,
+                 script: Path | None = None) -> None:
+        self.script = script or ROOT / "serve.py"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
@@ -51,7 +53,7 @@ class ServedApp:
 
     def __enter__(self) -> ServedApp:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
+            [sys.executable, "-m", "streamlit", "run", str(self.script),
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false", *self.args],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

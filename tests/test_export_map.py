@@ -137,7 +137,7 @@ def test_standalone_html_has_no_external_script_or_style(exported):
     _, page = exported
     assert not re.findall(r'<script src=', page)
     assert not re.findall(r'<link rel="stylesheet"', page)
-    assert "L.markerClusterGroup" in page and "rxActorCluster" in page
+    assert "new Supercluster" in page and "rxActorCluster" in page
     assert "Réseau santé sexuelle &lt;Rouen&gt;" in page  # the title is escaped
     assert "Texte alternatif" in page
     # Nothing is fetched from elsewhere (the browser test below checks the requests themselves).

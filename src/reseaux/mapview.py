@@ -23,7 +23,7 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from reseaux.assets import (CLUSTER_CSS, CLUSTER_JS, FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, local,
+from reseaux.assets import (FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, SUPERCLUSTER_JS, local,
                             use_local_assets)
 from reseaux.layers import LayerSpec
 from reseaux.referential import Referential
@@ -346,7 +346,8 @@ class Legend(MacroElement):
 
 
 class ActorCluster(JSCSSMixin, MacroElement):
-    """All actors in one marker cluster, drawn by ``rxActorCluster`` from a JSON payload."""
+    """All actors, drawn by ``rxActorCluster`` from a JSON payload through a spatial index
+    (supercluster): only the clusters and pins in view become markers."""
 
     _template = Template(
         """
@@ -357,14 +358,14 @@ class ActorCluster(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js = CLUSTER_JS
-    default_css = CLUSTER_CSS
+    default_js = SUPERCLUSTER_JS
+    default_css: list = []
 
     def __init__(self, payload: dict) -> None:
         super().__init__()
         self._name = "ActorCluster"
-        self.default_js = local(CLUSTER_JS)
-        self.default_css = local(CLUSTER_CSS)
+        self.default_js = local(SUPERCLUSTER_JS)
+        self.default_css = []
         self.js_source = asset_text("actors_layer.js")
         self.payload_json = script_json(payload)
         self.count = len(payload["points"])
