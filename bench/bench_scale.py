@@ -3,7 +3,8 @@
 For each size: load + validate the file; a filter change; the map built (and its HTML size);
 a nearest query; the coverage of all communes and of the QPV; and the same map built the naive
 way (one folium.Marker with its popup per actor in a MarkerCluster), with the ratio. Then, in
-headless Chromium, the time from navigation to the first cluster and to the QPV drawn.
+headless Chromium, the first marker and a filter change as ratios to the floor of the stack
+(bench/bench_browser.py).
 Medians over several runs; results in bench/results.md. Run with `make bench`.
 """
 
@@ -23,6 +24,7 @@ from folium.plugins import MarkerCluster
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_browser import browser_section  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.synthetic import synthetic_table  # noqa: E402
 from reseaux.app_data import load_territory  # noqa: E402
@@ -105,45 +107,6 @@ def measure(n: int, ref, territory, folder: Path) -> dict:
     row["ratio"] = row["naive"] / row["map"]
     row["path"] = path
     return row
-
-
-def browser_times(path: Path) -> dict:
-    """Seconds from navigation to the 16 QPV drawn and to the first cluster, cold then warm."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ServedApp
-
-    script = """(selector) => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
-        const d = f && f.contentDocument; return !!(d && d.querySelector(selector)); }"""
-    out = {}
-    with ServedApp({"RESEAUX_ACTORS": str(path)}) as app, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        for visit in ("froid", "chaud"):
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            start = time.perf_counter()
-            page.goto(app.url + "/?couches=qpv,communes")
-            page.wait_for_function(script, arg='path.leaflet-interactive[stroke="#D55E00"]', timeout=300_000)
-            qpv_time = time.perf_counter() - start
-            page.wait_for_function(script, arg=".rx-cluster", timeout=300_000)
-            out[visit] = (time.perf_counter() - start, qpv_time)
-            page.close()
-        browser.close()
-    return out
-
-
-def browser_section(sizes=(10_000, 100_000)) -> list[str]:
-    lines = ["## Dans le navigateur (Chromium headless, page « Carte », QPV et communes affichés)", "",
-             "| Acteurs | Visite | 16 QPV dessinés | Premier groupe d'acteurs visible |", "|---|---|---|---|"]
-    with tempfile.TemporaryDirectory() as folder:
-        for n in sizes:
-            path = Path(folder) / f"actors_{n}.csv"
-            path.write_bytes(encode_table(synthetic_table(n)))
-            for visit, (cluster, qpv) in browser_times(path).items():
-                lines.append(f"| {n:_} | {visit} | {qpv:.1f} s | {cluster:.1f} s |".replace("_", " "))
-                print(lines[-1], flush=True)
-    lines += ["", "« froid » : première visite après le démarrage du serveur (lecture et validation de "
-              "l'annuaire comprises) ; « chaud » : visite suivante (annuaire en cache)."]
-    return lines
 
 
 def main() -> None:

@@ -72,9 +72,10 @@ def data_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folder`` (a new, changed or removed file changes it)."""
+    """SHA-256 of every file under ``folder`` (a new, changed or removed file changes it), but
+    the caches of ``.cache/`` (derived from the data, rebuilt at will: not the people's data)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".cache" not in p.relative_to(folder).parts}
 
 
 class LoggedApp(ServedApp):

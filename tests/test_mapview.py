@@ -60,7 +60,7 @@ def test_map_loads_leaflet_locally_not_from_a_cdn(referential, tmp_path):
     html = render(build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45)))
     scripts = re.findall(r'<script src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
     assert "/app/static/vendor/leaflet/leaflet.js" in scripts
-    assert "/app/static/vendor/leaflet.markercluster/leaflet.markercluster.js" in scripts
+    assert "/app/static/vendor/supercluster/supercluster.min.js" in scripts
     assert all(s.startswith("/app/static/vendor/") for s in scripts), scripts
 
 
