@@ -89,7 +89,14 @@ def measure(env: dict, script: Path | None, selector: str, *, with_filter: bool)
 
 
 def browser_section(sizes=(10_000, 100_000)) -> list[str]:
-    floor = measure({}, ROOT / "bench" / "floor_app.py", ".leaflet-marker-icon", with_filter=False)
+    # Streamlit serves static files from beside the script: the floor runs from the project root,
+    # like serve.py, so both load the same local Leaflet.
+    floor_script = ROOT / ".floor_app.py"
+    floor_script.write_text((ROOT / "bench" / "floor_app.py").read_text(encoding="utf-8"), encoding="utf-8")
+    try:
+        floor = measure({}, floor_script, ".leaflet-marker-icon", with_filter=False)
+    finally:
+        floor_script.unlink(missing_ok=True)
     rows = [("Plancher : Streamlit + streamlit-folium, 1 marqueur", floor)]
     print(f"plancher {floor}", flush=True)
     rows.append(("Réseaux, annuaire de démonstration (185)", measure({}, None, ".rx-pin, .rx-cluster", with_filter=True)))

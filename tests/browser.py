@@ -56,7 +56,7 @@ _ERRORS = """(sentence) => {
 
 
 def data_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """Copies of the demo directory and scenes, the test accounts, a geocoding cache: all in
+    """Copies of the demo directory, scenes and perimeter layers, the test accounts, a geocoding cache: all in
     ``tmp_path/donnees``. Returns the folder and the settings that point the app at it."""
     folder = tmp_path / "donnees"
     folder.mkdir()
@@ -65,7 +65,10 @@ def data_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     accounts = AccountStore(folder / "comptes.json")
     for name, role in ROLES_FOR_TESTS.items():
         accounts.add(name, PASSWORD, role, f"{name}@example.org")
+    # The perimeter layers too: a coordinator's click on « Ajouter la couche » writes there.
+    shutil.copytree(ROOT / "geo", folder / "geo")
     env = {"RESEAUX_ACTORS": str(folder / "actors.csv"), "RESEAUX_SCENES": str(folder / "scenes.json"),
+           "RESEAUX_GEO_DIR": str(folder / "geo"), "RESEAUX_LAYERS": str(folder / "geo" / "layers.toml"),
            "RESEAUX_ACCOUNTS": str(folder / "comptes.json"),
            "RESEAUX_GEOCACHE": str(folder / ".cache" / "geocodage.sqlite")}
     return folder, env

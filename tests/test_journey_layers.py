@@ -4,8 +4,6 @@ crédits », choosing its fields from the file's own; the layer is then on the m
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from tests.browser import (ACCOUNT_OF_ROLE, LoggedApp, choose, data_folder, fingerprint, no_error, open_nav_page,
@@ -19,8 +17,6 @@ pytestmark = pytest.mark.browser
 def test_a_coordinator_adds_a_layer_and_finds_it_on_the_map(page, tmp_path):
     folder, env = data_folder(tmp_path)
     geo = folder / "geo"
-    shutil.copytree(ROOT / "geo", geo)
-    env |= {"RESEAUX_GEO_DIR": str(geo), "RESEAUX_LAYERS": str(geo / "layers.toml")}
     source = perimeters(tmp_path / "secteurs-test.geojson")
     shipped = fingerprint(ROOT / "geo")
     with LoggedApp(env) as app:

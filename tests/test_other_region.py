@@ -89,7 +89,7 @@ def test_the_map_opens_on_the_directory_and_draws_the_layer(paca, page, tmp_path
     geo, actors, _ = paca
     folder, env = data_folder(tmp_path)
     shutil.copy(actors, folder / "actors.csv")
-    env |= {"RESEAUX_GEO_DIR": str(geo), "RESEAUX_LAYERS": str(geo / "layers.toml")}
+    env |= {"RESEAUX_GEO_DIR": str(geo), "RESEAUX_LAYERS": str(geo / "layers.toml")}  # with the added layer
     with LoggedApp(env) as app:
         page.goto(app.url)
         settle(page)
