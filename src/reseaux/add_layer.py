@@ -17,8 +17,8 @@ import geopandas as gpd
 import pandas as pd
 
 from reseaux.exports import write_atomic
-from reseaux.layers import (DEFAULT_GROUP, NOT_GIVEN, LayerError, LayerSpec, _apply_where, _readable, check_fields,
-                            load_layer, polygonal, read_registry)
+from reseaux.layers import (DEFAULT_GROUP, NOT_GIVEN, LayerError, LayerSpec, apply_where, check_fields,
+                            load_layer, polygonal, read_registry, readable)
 
 #: What the form and the command accept.
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
@@ -50,7 +50,7 @@ def fields_of(path: Path) -> list[str]:
         return list(_read_table(path).columns)
     import pyogrio
 
-    return list(pyogrio.read_info(_readable(path))["fields"])
+    return list(pyogrio.read_info(readable(path))["fields"])
 
 
 def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, registry: Path, geo_dir: Path,
@@ -78,18 +78,18 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
                              "indiquez la colonne du code INSEE de la commune")
         table = _read_table(path)
         check_fields(table.columns, {"code": code_field, "nom": name_field, "commune": commune_field}, path.name)
-        table = _apply_where(table, where, path.name)
+        table = apply_where(table, where, path.name)
         target = geo_dir / f"{layer_id}.csv"
         spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
         write_atomic(target, table.to_csv(index=False).encode("utf-8"))
         repaired = dropped = 0
     else:
         try:
-            frame = gpd.read_file(_readable(path))
+            frame = gpd.read_file(readable(path))
         except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
             raise LayerError(f"{path.name} illisible comme fichier de contours ({exc})") from exc
         check_fields(frame.columns, {"code": code_field, "nom": name_field}, path.name)
-        frame = _apply_where(frame, where, path.name)
+        frame = apply_where(frame, where, path.name)
         frame = frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
         invalid = ~frame.geometry.is_valid
         frame["geometry"] = polygonal(frame.geometry)

@@ -171,12 +171,16 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
     the referential and of the code that reads them: a cold start on an unchanged file reads it
     back instead of validating every row again (100,000 rows: 0.3 s instead of 5 s)."""
     path = path or config.path("actors")
-    key = _directory_key(path, referential)
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        data = None  # load_directory says why, in French
+    key = _directory_key(data, referential) if data is not None else ""
     cached = _cached_directory(key) if key else None
     if cached is not None:
         directory, search = cached
     else:
-        directory = load_directory(path, referential)
+        directory = load_directory(data if data is not None else path, referential)
         france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
         search = search_text(directory.actors)
         if key:
@@ -188,13 +192,10 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
 _READERS = ("directory.py", "france.py", "referential.py", "text.py")
 
 
-def _directory_key(path: Path, referential: Referential) -> str:
+def _directory_key(data: bytes, referential: Referential) -> str:
     import hashlib
 
-    try:
-        digest = hashlib.sha256(Path(path).read_bytes())
-    except OSError:
-        return ""  # load_directory says why, in French
+    digest = hashlib.sha256(data)
     here = Path(__file__).parent
     for name in _READERS:
         digest.update((here / name).read_bytes())

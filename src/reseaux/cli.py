@@ -65,19 +65,27 @@ def grouped_messages(issues, shown: int = 5) -> list[str]:
     return lines
 
 
+def _pairs(items: list[str], option: str, form: str, allowed: set[str] | None = None) -> dict[str, str] | None:
+    """``NAME=VALUE`` options as a dict; None after saying in French which one is wrong."""
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or (allowed is not None and name.strip() not in allowed):
+            print(f"{option} « {item} » : écrivez {form}", file=sys.stderr)
+            return None
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
 def _import(args: argparse.Namespace) -> int:
     from reseaux.import_file import import_file
     from reseaux.importing import targets
     from reseaux.profiles import ProfileError, load_profile, save_profile
 
-    constants = {}
-    for item in args.set:
-        column, sep, value = item.partition("=")
-        if not sep or column.strip() not in targets():
-            print(f"--set « {item} » : écrivez COLONNE=VALEUR avec une colonne de l'annuaire (ex. type=structure)",
-                  file=sys.stderr)
-            return 2
-        constants[column.strip()] = value.strip()
+    constants = _pairs(args.set, "--set", "COLONNE=VALEUR avec une colonne de l'annuaire (ex. type=structure)",
+                       allowed=set(targets()))
+    if constants is None:
+        return 2
     try:
         referential = load_referential(Path(args.referential))
         spec = load_profile(Path(args.profile)) if args.profile else None
@@ -225,14 +233,11 @@ def _layers(args: argparse.Namespace) -> int:
         print("Le fichier du territoire ne nomme pas de registre de couches : ajoutez-y "
               "registre = \"layers.toml\", ou passez --registry.", file=sys.stderr)
         return 1
-    where = {}
-    for item in args.where:
-        name, sep, value = item.partition("=")
-        if not sep:
-            print(f"--where {item} : écrivez CHAMP=VALEUR", file=sys.stderr)
-            return 2
-        # 9 also matches « 09 »; « 09 » is kept as written (see layers._apply_where).
-        where[name.strip()] = int(value) if value.isdigit() and not value.startswith("0") else value
+    where = _pairs(args.where, "--where", "CHAMP=VALEUR")
+    if where is None:
+        return 2
+    # 9 also matches « 09 »; « 09 » is kept as written (see layers.apply_where).
+    where = {k: int(v) if v.isdigit() and not v.startswith("0") else v for k, v in where.items()}
     try:
         added = add_layer(Path(args.file), layer_id=args.id, code_field=args.code_field, name_field=args.name_field,
                           registry=registry, geo_dir=config.path("geo_dir"), label=args.label, group=args.group,

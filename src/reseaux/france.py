@@ -101,6 +101,19 @@ def outlines(bbox: tuple[float, float, float, float] | None = None, codes: set[s
     return frame.reset_index(drop=True)
 
 
+def outlines_of(codes: set[str] | frozenset[str], where: Path | None = None) -> gpd.GeoDataFrame:
+    """The outlines of the communes ``codes``, read through the spatial index around their
+    points (a few milliseconds for a département, instead of reading all of France)."""
+    table = communes(where)
+    chosen = table[table["code_insee"].isin(codes)]
+    if chosen.empty:
+        return outlines(bbox=(0.0, 0.0, 0.0, 0.0), where=where).iloc[0:0]
+    lon, lat = pd.to_numeric(chosen["point_lon"]), pd.to_numeric(chosen["point_lat"])
+    # An outline reaches beyond its inner point: half a degree covers the largest commune.
+    around = (float(lon.min()) - 0.5, float(lat.min()) - 0.5, float(lon.max()) + 0.5, float(lat.max()) + 0.5)
+    return outlines(bbox=around, codes=set(codes), where=where)
+
+
 def commune_at(lon: pd.Series, lat: pd.Series, where: Path | None = None) -> pd.Series:
     """The INSEE code of the commune holding each point ("" outside every commune or unknown).
 
@@ -140,16 +153,10 @@ def qpv() -> gpd.GeoDataFrame:
 def zones(codes: set[str] | frozenset[str]) -> gpd.GeoSeries:
     """The areas named by ``codes`` — INSEE codes of communes (or of former communes) and QPV
     codes — in EPSG:4326, wherever they are in France."""
-    table = communes()
     former = former_communes()
     wanted = {c for c in codes if not c.startswith("Q")}
     current = wanted | set(former.loc[former["code"].isin(wanted), "code_insee"])
-    chosen = table[table["code_insee"].isin(current)]
-    parts = []
-    if len(chosen):
-        lon, lat = pd.to_numeric(chosen["point_lon"]), pd.to_numeric(chosen["point_lat"])
-        around = (float(lon.min()) - 0.5, float(lat.min()) - 0.5, float(lon.max()) + 0.5, float(lat.max()) + 0.5)
-        parts.append(outlines(bbox=around, codes=current).geometry)
+    parts = [outlines_of(current).geometry]
     quartiers = qpv()
     parts.append(quartiers.loc[quartiers["code"].isin(codes), "geometry"])
     return gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs="EPSG:4326")

@@ -272,6 +272,8 @@ class CommuneLocator:
         self.cedex: dict[str, set[str]] = {}
         #: (code INSEE, folded name) pairs, with and without the article (« petit quevilly »).
         self._names: list[tuple[str, str]] = []
+        #: The same names by code.
+        self._names_of: dict[str, list[str]] = {}
         for row in table.itertuples(index=False):
             lon = row.mairie_lon if row.mairie_lon == row.mairie_lon and row.mairie_lon != "" else row.point_lon
             lat = row.mairie_lat if row.mairie_lat == row.mairie_lat and row.mairie_lat != "" else row.point_lat
@@ -300,6 +302,7 @@ class CommuneLocator:
             self.by_name.setdefault(variant, set()).add(code)
             if listed:
                 self._names.append((code, variant))
+                self._names_of.setdefault(code, []).append(variant)
 
     @classmethod
     def from_csv(cls, path: Path, *, cedex: Path | None = None) -> CommuneLocator:
@@ -338,11 +341,10 @@ class CommuneLocator:
         """A misspelt or variant name (« ST ANDRE DE LA NOCHE », « SAINT MARTIN DE VESUBIE ») among
         the communes of the postcode, else of its département: taken when one is clearly closest."""
         prefixes = _department(postcode) if postcode else ()
-        for pool in (served, {c for c, _ in self._names if prefixes and c.startswith(prefixes)}):
-            candidates = [(c, n) for c, n in self._names if c in pool]
-            if not candidates:
+        for pool in (served, {c for c in self._names_of if prefixes and c.startswith(prefixes)}):
+            scored = sorted(((fuzz.ratio(name, n), c) for c in pool for n in self._names_of.get(c, [])), reverse=True)
+            if not scored:
                 continue
-            scored = sorted(((fuzz.ratio(name, n), c) for c, n in candidates), reverse=True)
             best, code = scored[0]
             runner_up = next((r for r, c in scored[1:] if c != code), 0)
             if best >= 88 and best - runner_up >= 3:
@@ -356,7 +358,7 @@ class CommuneLocator:
             named = self.by_name.get(name, set()) | self.by_name.get(_ARTICLE.sub("", name), set())
             # A shortened name among the postcode's communes (« Saint-Remy-en-Bouzemont » for
             # « Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson »).
-            shortened = {c for c in served if any(n.startswith(name + " ") for k, n in self._names if k == c)}
+            shortened = {c for c in served if any(n.startswith(name + " ") for n in self._names_of.get(c, []))}
             for pool in (named & served, {c for c in named if postcode and c.startswith(_department(postcode))},
                          named if not postcode else set(), shortened,
                          named):  # a name unique in France, under a wrong postcode (« 4200 VALDOULE », in 05)

@@ -190,7 +190,7 @@ def polygonal(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
 # --- private helpers -------------------------------------------------------------------------
 
 
-def _readable(path: Path) -> str:
+def readable(path: Path) -> str:
     """A zipped shapefile is read inside its archive."""
     return f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
 
@@ -209,10 +209,7 @@ def _with_national(communes: gpd.GeoDataFrame, insee: set[str], siren: set[str])
                           "code_insee"])
     if not codes:
         return communes
-    chosen = table[table["code_insee"].isin(codes)]
-    lon, lat = pd.to_numeric(chosen["point_lon"]), pd.to_numeric(chosen["point_lat"])
-    around = (float(lon.min()) - 0.5, float(lat.min()) - 0.5, float(lon.max()) + 0.5, float(lat.max()) + 0.5)
-    extra = france.outlines(bbox=around, codes=codes)
+    extra = france.outlines_of(codes)
     extra["population"] = pd.to_numeric(extra["population"], errors="coerce").fillna(0)
     return pd.concat([communes, extra[["code_insee", "epci_siren", "population", "geometry"]]], ignore_index=True)
 
@@ -227,7 +224,7 @@ def _read_communes(geo_dir: Path) -> gpd.GeoDataFrame:
     return gpd.read_file(path).to_crs("EPSG:4326")
 
 
-def _apply_where(frame: pd.DataFrame, where: dict, file_name: str = "") -> pd.DataFrame:
+def apply_where(frame: pd.DataFrame, where: dict, file_name: str = "") -> pd.DataFrame:
     """Keep the rows whose fields equal ``where``'s values, compared as text: « 09 » stays « 09 »;
     a number (``9`` in TOML) also matches a code written with leading zeros (« 09 », « 009 »)."""
     check_fields(frame.columns, {f"sélection {c}": c for c in where}, file_name)
@@ -252,10 +249,10 @@ def _where_text(where: dict) -> str:
 
 
 def _load_file_layer(spec: LayerSpec, geo_dir: Path) -> gpd.GeoDataFrame:
-    frame = gpd.read_file(_readable(geo_dir / spec.file))
+    frame = gpd.read_file(readable(geo_dir / spec.file))
     check_fields(frame.columns, {"code": spec.id_field, "nom": spec.name_field,
                                  "population": spec.population_field}, spec.file)
-    frame = _apply_where(frame, spec.where, spec.file)
+    frame = apply_where(frame, spec.where, spec.file)
     frame = frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
     population = (
         pd.to_numeric(frame[spec.population_field], errors="coerce")
@@ -281,7 +278,7 @@ def _load_table_layer(spec: LayerSpec, geo_dir: Path, communes: gpd.GeoDataFrame
                                  "niveau": "niveau" if not spec.level else ""}, spec.file)
     if spec.table_layer:
         table = table[table["couche"] == spec.table_layer]
-    table = _apply_where(table, spec.where, spec.file)
+    table = apply_where(table, spec.where, spec.file)
     level = table["niveau"] if not spec.level else pd.Series(spec.level, index=table.index)
     communes = _with_national(communes, set(table.loc[level == "commune", spec.code_field]),
                               set(table.loc[level == "epci", spec.code_field]))

@@ -49,12 +49,7 @@ class NetworkTerritory:
         """(min lon, min lat, max lon, max lat) of the territory's communes, from their outlines."""
         if not self.communes:
             return None
-        table = france.communes()
-        chosen = table[table["code_insee"].isin(self.communes)]
-        lon = pd.to_numeric(chosen["point_lon"])
-        lat = pd.to_numeric(chosen["point_lat"])
-        around = (float(lon.min()) - 0.3, float(lat.min()) - 0.3, float(lon.max()) + 0.3, float(lat.max()) + 0.3)
-        shapes = france.outlines(bbox=around, codes=set(self.communes))
+        shapes = france.outlines_of(self.communes)
         return tuple(float(v) for v in shapes.total_bounds) if len(shapes) else None
 
 
@@ -95,9 +90,7 @@ def default_layers(network: NetworkTerritory) -> tuple[list, dict]:
         return [], {}
     table = france.communes()
     members = table[table["code_insee"].isin(network.communes)]
-    lon, lat = pd.to_numeric(members["point_lon"]), pd.to_numeric(members["point_lat"])
-    around = (float(lon.min()) - 0.5, float(lat.min()) - 0.5, float(lon.max()) + 0.5, float(lat.max()) + 0.5)
-    shapes = france.outlines(bbox=around, codes=set(network.communes)).merge(
+    shapes = france.outlines_of(network.communes).merge(
         members[["code_insee", "epci_nom"]], on="code_insee", how="left")
     communes = gpd.GeoDataFrame({"code": shapes["code_insee"], "nom": shapes["nom"],
                                  "population": pd.to_numeric(shapes["population"], errors="coerce")},

@@ -3,6 +3,7 @@ same function as ``python -m reseaux layers add``, with the file's own fields to
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,9 +32,7 @@ def add_layer_form(terr: Territory) -> None:
     if upload.size > MAX_UPLOAD_BYTES:
         st.error(f"Fichier trop gros ({upload.size // 1024} Ko) : la limite est {MAX_UPLOAD_BYTES // 1024} Ko.")
         return
-    folder = Path(tempfile.mkdtemp(prefix="reseaux-couche-"))
-    path = folder / Path(upload.name).name
-    path.write_bytes(upload.getvalue())
+    path = _saved(upload)
     try:
         fields = fields_of(path)
     except Exception as exc:  # noqa: BLE001 — any reader's failure, said in French
@@ -73,3 +72,17 @@ def add_layer_form(terr: Territory) -> None:
     territory.clear()
     st.success(added.sentence() + " Sur la carte, choisissez-la dans « Périmètres affichés » ; elle est aussi dans "
                "« Couverture » et dans « Dans le périmètre ».")
+
+
+def _saved(upload) -> Path:
+    """The uploaded file on disk (the readers want a path), written once per upload and not at
+    every rerun of the page; the previous upload's copy is removed."""
+    kept = st.session_state.get("ly_saved")
+    if kept and kept[0] == upload.file_id and Path(kept[1]).exists():
+        return Path(kept[1])
+    if kept:
+        shutil.rmtree(Path(kept[1]).parent, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(prefix="reseaux-couche-")) / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    st.session_state["ly_saved"] = (upload.file_id, str(path))
+    return path
