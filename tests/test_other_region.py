@@ -103,6 +103,15 @@ def test_the_map_opens_on_the_directory_and_draws_the_layer(paca, page, tmp_path
         frame.locator(".rx-legend").get_by_text("QPV 2015 (Marseille)").wait_for(timeout=30_000)
         page.wait_for_timeout(800)
         page.screenshot(path=str(SCREENSHOTS / "autre-region.png"))
+        # Four Marseille sites placed offline at the town hall share one place: no zoom parts them,
+        # the search box opens the list of the actors there, and each name opens its fiche.
+        frame.get_by_placeholder("Chercher un acteur…").fill("Malpassé")
+        frame.locator(".rx-search li").filter(has_text="Malpassé").first.click()
+        shared = frame.locator(".rx-leaves li")
+        shared.first.wait_for(timeout=15_000)
+        assert sorted(shared.all_inner_texts()) == ["Bon Secours St Gabriel", "Huveaune", "Malpassé", "Panier"]
+        shared.filter(has_text="Malpassé").locator("a").click()
+        frame.locator(".rx-fiche-title").filter(has_text="Malpassé").wait_for(timeout=10_000)
         no_error(page)
 
 
