@@ -14,7 +14,7 @@ import io
 import pytest
 
 from reseaux.filters import ActorFilter, apply_filter
-from tests.browser import choose, no_error
+from tests.browser import choose, no_error, settle
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
 
 pytestmark = pytest.mark.browser
@@ -27,9 +27,12 @@ def served():
 
 
 def _open(page, url):
+    """Open the map and wait, as a person does, until the page has finished drawing: a late rerun
+    redraws the actors' layer and closes a fiche opened meanwhile (CI under load, once)."""
     page.goto(url)
     frame = map_frame(page)
     frame.locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
+    settle(page)
     return frame
 
 
