@@ -152,7 +152,7 @@ def test_a_visitor_view_keeps_fiches_and_map_rows_aligned(referential):
     import json
 
     from reseaux.app_data import visible_view
-    from reseaux.mapview import actor_payload
+    from reseaux.actor_layer import actor_payload
 
     full = load_actors(ROOT / "data" / "actors.csv", referential)
     view = visible_view(full, "visiteur", "public")

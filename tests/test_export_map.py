@@ -12,7 +12,9 @@ import streamlit_folium
 
 from reseaux.app_data import load_actors, load_territory
 from reseaux.export_map import alt_text, chromium_path, render_png, shown_perimeters, standalone_html
-from reseaux.mapview import MapView, build_map, fiche_blob, legend_codes
+from reseaux.actor_layer import fiche_blob
+from reseaux.legend import legend_codes
+from reseaux.mapview import MapView, build_map
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
 from reseaux.stage_map import scene_groups, stage_base_map
 from reseaux.text import NBSP

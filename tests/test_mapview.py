@@ -11,7 +11,9 @@ import folium
 
 from reseaux.directory import load_directory
 from reseaux.layers import load_layers, load_registry
-from reseaux.mapview import MapView, actor_payload, build_map, fiche_blob, legend_codes
+from reseaux.actor_layer import actor_payload, fiche_blob
+from reseaux.legend import legend_codes
+from reseaux.mapview import MapView, build_map
 from tests.conftest import DATA
 
 GEO = DATA / "geo"
@@ -126,7 +128,8 @@ def test_view_round_trips_through_the_query_string():
 
 
 def test_precomputed_layers_draw_the_same_map(referential, tmp_path):
-    from reseaux.mapview import build_base_map, display_geojson
+    from reseaux.mapview import build_base_map
+    from reseaux.perimeters import display_geojson
 
     actors, specs, layers = fixture(referential, tmp_path)
     view = MapView(layers=("carres", "table"))

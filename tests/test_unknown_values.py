@@ -11,7 +11,7 @@ import pytest
 
 from reseaux.directory import COLUMNS, load_directory
 from reseaux.filters import ActorFilter, apply_filter
-from reseaux.mapview import fiche_blob
+from reseaux.actor_layer import fiche_blob
 from reseaux.referential import load_referential
 
 HEADER = ",".join(COLUMNS)

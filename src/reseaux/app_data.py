@@ -44,7 +44,7 @@ class Territory:
     def geojson(self) -> dict[str, dict]:
         """Layers as the map draws them, converted on first use and kept (read-only)."""
         if len(self._geojson) < len(self.layers):
-            from reseaux.mapview import display_geojson
+            from reseaux.perimeters import display_geojson
 
             for layer_id, frame in self.layers.items():
                 if layer_id not in self._geojson:
@@ -109,7 +109,7 @@ class Actors:
     def fiches(self, referential: Referential) -> str:
         """The fiche blob of the whole directory, computed once per loaded version."""
         if self._fiches is None:
-            from reseaux.mapview import fiche_blob
+            from reseaux.actor_layer import fiche_blob
 
             self._fiches = fiche_blob(self.directory.actors, referential)
         return self._fiches

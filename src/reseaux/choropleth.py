@@ -24,7 +24,8 @@ from jinja2 import Template
 
 from reseaux.assets import use_local_assets
 from reseaux.coverage import Measure
-from reseaux.mapview import Legend, script_json, bounds_center, simple_map, zoom_for_bounds
+from reseaux.legend import Legend
+from reseaux.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
 from reseaux.text import fr_number
 
 #: Viridis, 5 classes: ordered, readable by colour-blind people and in greyscale.

@@ -159,7 +159,6 @@ def _nearest(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from reseaux.app_data import load_territory
     from reseaux.coverage import PreparedLayer, actor_points, coverage_table, filter_phrase, summary_sentence
     from reseaux.filters import ActorFilter, apply_filter
 

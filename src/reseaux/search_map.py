@@ -20,7 +20,8 @@ from jinja2 import Template
 
 from reseaux.assets import CLUSTER_CSS, CLUSTER_JS, local, use_local_assets
 from reseaux.layers import LayerSpec
-from reseaux.mapview import perimeter_layer, script_json, bounds_center, simple_map, zoom_for_bounds
+from reseaux.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
+from reseaux.perimeters import perimeter_layer
 from reseaux.proximity import Partner
 
 ORIGIN_COLOR = "#D55E00"

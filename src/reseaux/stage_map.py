@@ -22,21 +22,11 @@ from jinja2 import Template
 
 from reseaux.assets import use_local_assets
 from reseaux.layers import LayerSpec
-from reseaux.mapview import (
-    BASEMAPS,
-    FicheStore,
-    FrenchControls,
-    LegendLayer,
-    MapView,
-    script_json,
-    asset_text,
-    attribution_text,
-    bounds_center,
-    build_actor_layer,
-    legend_html,
-    perimeter_groups,
-    zoom_for_bounds,
-)
+from reseaux.actor_layer import FicheStore, build_actor_layer
+from reseaux.legend import LegendLayer, legend_html
+from reseaux.mapbits import BASEMAPS, FrenchControls, asset_text, bounds_center, script_json, zoom_for_bounds
+from reseaux.mapview import MapView
+from reseaux.perimeters import attribution_text, perimeter_groups
 from reseaux.referential import Referential
 
 #: Inside the map's frame: the map fills the frame, whatever height the page gives it.
@@ -78,7 +68,7 @@ class _KeyRelay(MacroElement):
 
 class SceneDecor(MacroElement):
     """The scene's attribution and view, as one layer of the map (its legend is a
-    :class:`reseaux.mapview.LegendLayer` in the same group).
+    :class:`reseaux.legend.LegendLayer` in the same group).
 
     Added with the scene, removed with it: the attribution text goes with the layer. ``center``/``zoom`` give the scene's saved view; without them the map
     fits ``bounds`` (min lon, min lat, max lon, max lat), again when the frame is resized
@@ -130,7 +120,7 @@ def stage_base_map(bounds: tuple[float, float, float, float], fiches: str | None
     """The part of the stage's map that no scene changes: controls, styles, the fiches.
 
     ``bounds`` (min lon, min lat, max lon, max lat) is where the map opens before the first
-    scene's layers arrive; ``fiches`` is :func:`reseaux.mapview.fiche_blob` of the actors the
+    scene's layers arrive; ``fiches`` is :func:`reseaux.actor_layer.fiche_blob` of the actors the
     viewer may see (the same for every scene, so it travels once).
     """
     fmap = folium.Map(location=bounds_center(bounds), zoom_start=zoom_for_bounds(bounds), tiles=None,
@@ -171,7 +161,7 @@ def scene_groups(
         tiles = folium.FeatureGroup(name="Fond de carte")
         folium.TileLayer(basemap.url, attr=basemap.attribution, name=basemap.label, max_zoom=19).add_to(tiles)
         groups.append(tiles)
-    groups += perimeter_groups(layers, specs, view, geojson)
+    groups += perimeter_groups(layers, specs, view.layers, geojson)
     shown = [s for s in specs if s.id in view.layers]
     decor = folium.FeatureGroup(name="Légende")
     LegendLayer(legend_html(referential, view.color_by, legend_codes, shown)).add_to(decor)

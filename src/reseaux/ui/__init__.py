@@ -23,8 +23,10 @@ from reseaux.listing import people_table
 from reseaux.filters import FACETS, ActorFilter, FilterResult, apply_filter
 from reseaux.france import FranceDataMissing
 from reseaux.layers import RegistryError
-from reseaux.mapview import (BASEMAP_LABELS, COLOR_BY, MapView, build_actor_layer, build_base_map, legend_codes,
-                             legend_html)
+from reseaux.actor_layer import build_actor_layer
+from reseaux.legend import COLOR_BY, legend_codes, legend_html
+from reseaux.mapbits import BASEMAP_LABELS
+from reseaux.mapview import MapView, build_base_map
 from reseaux.referential import Referential
 from reseaux.territory import TerritoryError
 from reseaux.text import fr_number, plural

@@ -19,7 +19,7 @@ from reseaux.geocode_file import geocode_records
 from reseaux.importing import (PROFILES_DIR, ImportSpec, UploadError, apply_import, apply_mapping, drop_blank,
                                find_duplicates, guess_mapping, read_upload, targets)
 from reseaux.profiles import ProfileError, load_profile, save_profile
-from reseaux.mapview import position_picker
+from reseaux.mapbits import position_picker
 from reseaux.referential import Referential
 from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
 from reseaux.text import fr_date, md_escape, plural, split_cell

@@ -21,7 +21,9 @@ from reseaux.assets import MissingAssetsError
 from reseaux.export_map import ExportError, alt_text, render_png, shown_perimeters, standalone_html
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes, to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.filters import ActorFilter, FilterResult
-from reseaux.mapview import MapView, build_actor_layer, build_base_map, build_map, legend_codes
+from reseaux.actor_layer import build_actor_layer
+from reseaux.legend import legend_codes
+from reseaux.mapview import MapView, build_base_map, build_map
 from reseaux.referential import Referential
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
 from reseaux.stage_map import scene_groups, stage_base_map

@@ -1,0 +1,219 @@
+"""The actors on a map: a spatial index drawn by one script (``actors_layer.js``) from a compact
+payload — never one ``folium.Marker`` per actor — and the fiches, built on click.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+from reseaux.assets import SUPERCLUSTER_JS, local, use_local_assets
+from reseaux.legend import COLOR_BY, OTHER_COLOR, LegendLayer
+from reseaux.mapbits import asset_text, script_json
+from reseaux.referential import Referential
+
+#: What a fiche shows, in order: (column, kind, French label). Kind drives the link.
+FICHE_FIELDS: list[tuple[str, str, str]] = [
+    ("nom", "text", "Nom"),
+    ("type", "text", "Type"),
+    ("profession", "text", "Profession"),
+    ("structure", "text", "Structure"),
+    ("specialites", "text", "Spécialités et formations"),
+    ("thematiques", "text", "Thématiques"),
+    ("publics", "text", "Publics"),
+    ("modalites", "text", "Modalités"),
+    ("accessibilite", "text", "Accessibilité"),
+    ("langues", "text", "Langues"),
+    ("description", "text", "Description"),
+    ("adresse_complete", "text", "Adresse"),
+    ("telephone", "tel", "Téléphone"),
+    ("email", "mail", "Courriel"),
+    ("site_web", "url", "Site web"),
+    ("horaires", "text", "Horaires"),
+    ("zone_intervention", "text", "Zone d'intervention"),
+    ("date_maj", "text", "Mise à jour"),
+    ("position", "badge", ""),
+    ("fictif", "badge", ""),
+]
+
+
+_REFERENTIAL_FIELDS = {"type": "type", "profession": "profession", "thematiques": "thematique",
+                       "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
+
+
+def build_actor_layer(
+    actors: gpd.GeoDataFrame,
+    referential: Referential,
+    color_by: str = "type",
+    *,
+    highlight: Sequence[str] = (),
+    name: str | None = None,
+    legend: str | None = None,
+    focus: tuple[str, dict] | None = None,
+) -> folium.FeatureGroup:
+    """Return a feature group drawing ``actors`` (those with a position) in one cluster.
+
+    The index labels of ``actors`` are their rows in the frame the base map's
+    :func:`fiche_blob` was built from (a filtered directory keeps its index).
+    ``highlight`` are codes of the colour-by category to prefer when an actor has several
+    (the themes the user filtered on, say). ``legend`` is :func:`legend_html` for what is
+    shown (it replaces the map's legend when the layer changes); ``focus`` is (key, GeoJSON) of
+    a perimeter to outline, zoomed to when the key changes.
+    """
+    placed = actors[actors.geometry.notna()]
+    group = folium.FeatureGroup(name=name or f"Acteurs ({len(placed)})", show=True)
+    ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight,
+                               rows=placed.index.tolist())).add_to(group)
+    if legend is not None:
+        LegendLayer(legend, fold_below=560).add_to(group)
+    if legend is not None or focus is not None:
+        PerimeterFocus(focus).add_to(group)  # also run without a focus: it clears the last one
+    use_local_assets(group)
+    return group
+
+
+def actor_payload(
+    actors: gpd.GeoDataFrame, referential: Referential, color_by: str, *, highlight: Sequence[str] = (),
+    rows: Sequence[int] | None = None,
+) -> dict:
+    """Return the compact data the browser needs: ``[lat, lon, colour, fiche row]`` and the colours."""
+    column, category, _ = COLOR_BY[color_by]
+    codes_in_order = referential.codes(category)
+    palette = [referential.color(category, c) for c in codes_in_order] + [OTHER_COLOR]
+    position = {c: i for i, c in enumerate(codes_in_order)}
+    other = len(palette) - 1
+    preferred = [c for c in highlight if c in position]
+
+    def color_index(value) -> int:
+        if isinstance(value, tuple | list):
+            chosen = next((c for c in preferred if c in value), value[0] if value else None)
+            return position.get(chosen, other)
+        return position.get(value, other)
+
+    rows = list(range(len(actors))) if rows is None else list(rows)
+    lats = np.round(actors.geometry.y.to_numpy(), 5).tolist()
+    lons = np.round(actors.geometry.x.to_numpy(), 5).tolist()
+    colors = [color_index(v) for v in actors[column].tolist()]
+    points = [list(p) for p in zip(lats, lons, colors, rows, strict=True)]
+    return {"points": points, "colors": palette}
+
+
+class ActorCluster(JSCSSMixin, MacroElement):
+    """All actors, drawn by ``rxActorCluster`` from a JSON payload through a spatial index
+    (supercluster): only the clusters and pins in view become markers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.js_source }}
+        var {{ this.get_name() }} = rxActorCluster({{ this.payload_json }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js = SUPERCLUSTER_JS
+    default_css: list = []
+
+    def __init__(self, payload: dict) -> None:
+        super().__init__()
+        self._name = "ActorCluster"
+        self.default_js = local(SUPERCLUSTER_JS)
+        self.default_css = []
+        self.js_source = asset_text("actors_layer.js")
+        self.payload_json = script_json(payload)
+        self.count = len(payload["points"])
+
+
+def fiche_blob(actors: gpd.GeoDataFrame, referential: Referential) -> str:
+    """Every fiche of ``actors`` (in row order), as gzip-compressed JSON in base64.
+
+    Fiches are text-heavy and repetitive: compressed, 100,000 of them weigh a few megabytes.
+    The browser inflates them (DecompressionStream) the first time a fiche is opened.
+    """
+    data = json.dumps({"fields": [[kind, label] for _, kind, label in FICHE_FIELDS],
+                       "fiches": _fiches(actors, referential)}, ensure_ascii=False, separators=(",", ":"))
+    return base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=3, mtime=0)).decode("ascii")
+
+
+class FicheStore(MacroElement):
+    """The directory's fiches (see :func:`fiche_blob`), kept by the page for the popups."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.rxFicheBlob = "{{ this.blob }}"; window.rxFicheCache = null;
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, blob: str) -> None:
+        super().__init__()
+        self._name = "FicheStore"
+        self.blob = blob  # base64: no quote, no markup
+
+
+class PerimeterFocus(MacroElement):
+    """The perimeter chosen in the filters, outlined; the map zooms to it when the choice changes
+    (and only then: the person's own panning is not undone by every filter change)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        rxFocus({{ this._parent._parent.get_name() }}, {{ this.focus_key }}, {{ this.focus_json }},
+                {color: "#111", weight: 3.5, dashArray: "8 5", fill: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, focus: tuple[str, dict] | None) -> None:
+        super().__init__()
+        self._name = "PerimeterFocus"
+        self.focus_key = script_json(focus[0] if focus else None)
+        self.focus_json = script_json(focus[1] if focus else None)
+
+
+def _fiches(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[str]]:
+    columns: dict[str, list[str]] = {}
+    for column, _, _ in FICHE_FIELDS:
+        if column == "adresse_complete":
+            columns[column] = [
+                ", ".join(p for p in (a, " ".join(x for x in (cp, c) if x)) if p)
+                for a, cp, c in zip(_col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune"), strict=True)
+            ]
+        elif column == "position":
+            columns[column] = ["Position approximative : centre de la commune" if v == "commune" else ""
+                               for v in _col(actors, "geocodage_source")]
+        elif column == "fictif":
+            columns[column] = ["Fiche fictive (données de démonstration)" if v is True else ""
+                               for v in _col(actors, "fictif", default=False)]
+        elif column in _REFERENTIAL_FIELDS:
+            labels = referential.labels(_REFERENTIAL_FIELDS[column])
+            joined: dict = {}  # the same combinations come back again and again
+
+            def label_of(value, labels=labels, joined=joined) -> str:
+                if value not in joined:
+                    codes = value if isinstance(value, tuple | list) else [value]
+                    joined[value] = ", ".join(labels.get(c, c) for c in codes if c)
+                return joined[value]
+
+            columns[column] = [label_of(v) for v in _col(actors, column)]
+        else:
+            columns[column] = [
+                ", ".join(v) if isinstance(v, tuple | list) else ("" if v is None or v != v else str(v))
+                for v in _col(actors, column)
+            ]
+    return [list(row) for row in zip(*columns.values(), strict=True)] if len(actors) else []
+
+
+def _col(frame: pd.DataFrame, column: str, default="") -> list:
+    return frame[column].tolist() if column in frame else [default] * len(frame)

@@ -1,0 +1,131 @@
+"""The legend: what the actors' colours and the perimeters drawn mean.
+
+A legend is built server-side as escaped HTML (:func:`legend_html`) and shown by a Leaflet
+control, either fixed (:class:`Legend`) or coming and going with a layer (:class:`LegendLayer`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
+
+from reseaux.layers import LayerSpec
+from reseaux.mapbits import script_json
+from reseaux.referential import Referential
+
+#: colour-by choice -> (directory column, referential category, French label)
+COLOR_BY: dict[str, tuple[str, str, str]] = {
+    "type": ("type", "type", "Type d'acteur"),
+    "thematique": ("thematiques", "thematique", "Thématique"),
+    "profession": ("profession", "profession", "Profession"),
+}
+
+
+OTHER_COLOR = "#9E9E9E"
+
+
+def legend_codes(actors: pd.DataFrame, color_by: str) -> list[str]:
+    """Codes of the colour-by category that appear in ``actors`` (for the legend); ``""`` when
+    some actor has none (the legend then explains the grey dot)."""
+    column = COLOR_BY[color_by][0]
+    seen: set[str] = set()
+    for value in actors[column]:
+        if isinstance(value, tuple | list):
+            seen.update(value or [""])
+        else:
+            seen.add(value or "")
+    return sorted(seen)
+
+
+def legend_html(
+    referential: Referential, color_by: str, codes: Sequence[str], layers: Sequence[LayerSpec]
+) -> str:
+    """Return the legend as escaped HTML: actor colours, then each shown perimeter layer."""
+    _, category, title = COLOR_BY[color_by]
+    parts = ['<details class="rx-legend" open><summary>Légende</summary>',
+             f'<div class="rx-sec">Acteurs — {html.escape(title)}</div>']
+    for code in referential.codes(category):
+        if code in codes:
+            color = html.escape(referential.color(category, code))
+            label = html.escape(referential.label(category, code))
+            parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{color}"></span>{label}</div>')
+    if color_by != "type" and "" in codes:
+        parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{OTHER_COLOR}"></span>'
+                     f"{'sans profession (structure, action…)' if color_by == 'profession' else 'sans thématique'}</div>")
+    if layers:
+        parts.append('<div class="rx-sec">Périmètres</div>')
+    for spec in layers:
+        style = "dashed" if spec.dash else "solid"
+        color = html.escape(spec.color)
+        parts.append(
+            f'<div class="rx-item"><span class="rx-swatch" style="border-color:{color};'
+            f'border-style:{style};background:{color}22"></span>{html.escape(spec.label)}</div>'
+        )
+    parts.append("</details>")
+    return "".join(parts)
+
+
+class Legend(MacroElement):
+    """A Leaflet control (bottom right) holding the legend's HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomright"});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div");
+            div.innerHTML = {{ this.html_json }};
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html_json = script_json(legend)
+
+
+class LegendLayer(MacroElement):
+    """A legend that comes and goes with the layer it belongs to (a Leaflet layer whose onAdd shows
+    the legend control and onRemove takes it away): when the actors' layer or a scene is swapped,
+    its legend goes with it. Folded (« ▸ Légende ») on a map narrower than ``fold_below`` px."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function (html, foldBelow) {
+          var legend = L.control({position: "bottomright"});
+          legend.onAdd = function (map) {
+            var div = L.DomUtil.create("div");
+            div.innerHTML = html;  /* built server-side from escaped text */
+            var details = div.querySelector("details");
+            if (details && foldBelow && map.getSize().x < foldBelow) details.open = false;
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          var Layer = L.Layer.extend({
+            onAdd: function (map) { legend.addTo(map); },
+            onRemove: function () { legend.remove(); },
+            getBounds: function () { return L.latLngBounds([]); }  /* no extent of its own */
+          });
+          return new Layer();
+        })({{ this.legend_json }}, {{ this.fold_below }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend: str, *, fold_below: int = 0) -> None:
+        super().__init__()
+        self._name = "LegendLayer"
+        self.legend_json = script_json(legend)
+        self.fold_below = int(fold_below)

@@ -1,0 +1,136 @@
+"""What every map of the app is made of: base maps (tiles), French controls, the project's styles,
+a map's opening view, and JSON safe inside a script.
+
+The single-purpose maps (position picker, search, coverage) and the main map all start here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from reseaux.assets import use_local_assets
+
+
+@dataclass(frozen=True)
+class Basemap:
+    label: str
+    url: str
+    attribution: str
+
+
+BASEMAPS: dict[str, Basemap | None] = {
+    "osmfr": Basemap(
+        "OpenStreetMap France",
+        "https://{s}.tile.openstreetmap.fr/osmfr/{z}/{x}/{y}.png",
+        '&copy; OpenStreetMap France | &copy; <a href="https://www.openstreetmap.org/copyright">'
+        "les contributeurs d'OpenStreetMap</a>",
+    ),
+    "osm": Basemap(
+        "OpenStreetMap",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">les contributeurs d\'OpenStreetMap</a>',
+    ),
+    "positron": Basemap(
+        "CartoDB Positron (clair, pour projeter)",
+        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> &copy; CARTO',
+    ),
+    "ign": Basemap(
+        "IGN Plan",
+        "https://data.geopf.fr/wmts?SERVICE=WMTS&VERSION=1.0.0&REQUEST=GetTile&STYLE=normal"
+        "&TILEMATRIXSET=PM&FORMAT=image/png&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}",
+        '&copy; <a href="https://www.ign.fr/">IGN</a> Géoplateforme',
+    ),
+    "aucun": None,
+}
+
+
+BASEMAP_LABELS = {key: (b.label if b else "Aucun fond") for key, b in BASEMAPS.items()}
+
+
+class FrenchControls(MacroElement):
+    """Every map: zoom buttons titled in French, a metric-only scale (Leaflet's are English, in miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+          if (map.zoomControl) {
+            [[map.zoomControl._zoomInButton, "Zoom avant"], [map.zoomControl._zoomOutButton, "Zoom arrière"]]
+              .forEach(function (b) { b[0].title = b[1]; b[0].setAttribute("aria-label", b[1]); });
+          }
+          L.control.scale({imperial: false}).addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "FrenchControls"
+
+
+def simple_map(center: Sequence[float], zoom: float, *, basemap: str = "osmfr", **options) -> folium.Map:
+    """A map with one base map and the project's styles, for the single-purpose maps
+    (position picker, search, coverage). Callers finish with :func:`use_local_assets`."""
+    fmap = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=False, **options)
+    FrenchControls().add_to(fmap)
+    tiles = BASEMAPS.get(basemap)
+    if tiles is not None:
+        folium.TileLayer(tiles.url, attr=tiles.attribution, name=tiles.label, max_zoom=19).add_to(fmap)
+    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
+    return fmap
+
+
+def position_picker(lat: float, lon: float, bounds: tuple[float, float, float, float]) -> folium.Map:
+    """A small map to move one fiche: centred on its position (a marker) or on the home territory."""
+    placed = lat == lat and lon == lon and lat is not None and lon is not None
+    fmap = simple_map([lat, lon] if placed else bounds_center(bounds),
+                      16 if placed else zoom_for_bounds(bounds, 600, 320))
+    if placed:
+        folium.CircleMarker([lat, lon], radius=8, color="#7B2D8E", fill=True, fill_opacity=0.8,
+                            tooltip="Position actuelle").add_to(fmap)
+    use_local_assets(fmap)
+    return fmap
+
+
+def bounds_center(bounds: Sequence[float]) -> list[float]:
+    """[lat, lon] of the middle of (min lon, min lat, max lon, max lat)."""
+    minx, miny, maxx, maxy = bounds
+    return [(miny + maxy) / 2, (minx + maxx) / 2]
+
+
+def zoom_for_bounds(bounds: Sequence[float], width_px: int = 820, height_px: int = 520) -> float:
+    """The Web-Mercator zoom (by quarters) at which ``bounds`` (lon/lat) fit in the map's box.
+
+    Computed here rather than left to ``fitBounds``, which the embedded map does not always
+    apply before its first paint.
+    """
+    minx, miny, maxx, maxy = bounds
+
+    def mercator_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    span_x = max(maxx - minx, 1e-6) / 360
+    span_y = max(mercator_y(maxy) - mercator_y(miny), 1e-6) / (2 * math.pi)
+    zoom = min(math.log2(width_px / 256 / span_x), math.log2(height_px / 256 / span_y))
+    return max(1.0, min(18.0, math.floor(zoom * 4) / 4))
+
+
+def script_json(value) -> str:
+    """JSON safe inside a <script> element: no « </script> », no HTML comment openers."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def asset_text(name: str) -> str:
+    return resources.files("reseaux").joinpath(name).read_text(encoding="utf-8")

@@ -1,0 +1,96 @@
+"""Perimeter layers on a map (QPV, CPTS, communes…): their GeoJSON, style, drawing order and the
+attribution of their sources."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import folium
+import geopandas as gpd
+from branca.element import MacroElement
+from jinja2 import Template
+
+from reseaux.layers import LayerSpec
+from reseaux.mapbits import script_json
+
+
+def display_geojson(frame: gpd.GeoDataFrame) -> dict:
+    """A layer as the map draws it: GeoJSON with only ``code`` and ``nom``, escaped.
+
+    Converting a layer is the slow part of drawing it (0.4 s for the 2,644 communes): the app
+    computes this once per layer (``Territory.geojson``), not on every rerun.
+    """
+    data = frame[["code", "nom", "geometry"]].copy()
+    data["nom"] = data["nom"].map(html.escape)
+    data["code"] = data["code"].map(html.escape)
+    return data.__geo_interface__
+
+
+def perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None = None) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=spec.label, show=True)
+    data = data if data is not None else display_geojson(frame)
+    if len(frame) and (frame.geometry.geom_type == "Point").all():
+        folium.GeoJson(
+            data,
+            marker=folium.CircleMarker(radius=4, color=spec.color, fill=True, fill_opacity=0.8, weight=1),
+            tooltip=folium.GeoJsonTooltip(fields=["nom", "code"], aliases=["Nom", "Code"]),
+            name=spec.label,
+        ).add_to(group)
+        return group
+    style = {
+        "color": spec.color,
+        "weight": 2 if not spec.dash else 2.5,
+        "dashArray": "6 4" if spec.dash else None,
+        "fillColor": spec.color,
+        "fillOpacity": 0.12 if spec.id.startswith("qpv") else 0.04,
+    }
+    folium.GeoJson(
+        data,
+        style_function=lambda _feature, style=style: style,
+        highlight_function=lambda _feature: {"weight": 4, "fillOpacity": 0.25},
+        tooltip=folium.GeoJsonTooltip(fields=["nom", "code"], aliases=[spec.label, "Code"]),
+        name=spec.label,
+        smooth_factor=1.0,
+    ).add_to(group)
+    return group
+
+
+def perimeter_groups(layers: Mapping[str, gpd.GeoDataFrame], specs: Sequence[LayerSpec], shown: Sequence[str],
+                     geojson: Mapping[str, dict] | None = None) -> list[folium.FeatureGroup]:
+    """The perimeter layers whose ids are ``shown``, in drawing order, one feature group each."""
+    by_id = {s.id: s for s in specs}
+    chosen = [by_id[i] for i in shown if i in by_id and i in layers]
+    return [perimeter_layer(layers[s.id], s, (geojson or {}).get(s.id)) for s in _drawing_order(chosen, layers)]
+
+
+def _drawing_order(specs: list[LayerSpec], layers: Mapping[str, gpd.GeoDataFrame]) -> list[LayerSpec]:
+    """Large territories first, the most specific perimeters (QPV) on top, points last."""
+    def is_points(spec: LayerSpec) -> bool:
+        return bool(len(layers[spec.id])) and (layers[spec.id].geom_type == "Point").all()
+
+    rank = {s.id: i for i, s in enumerate(specs)}
+    return sorted(specs, key=lambda s: (is_points(s), -rank[s.id]))
+
+
+def attribution_text(specs: Sequence[LayerSpec]) -> str:
+    """The sources of the perimeter layers ``specs``, as the map's attribution says them."""
+    sources = sorted({s.source.split(" (via")[0].split(",")[0] for s in specs if not s.example})
+    text = "Périmètres : " + " ; ".join(sources) if sources else ""
+    if any(s.example for s in specs):
+        text += " ; périmètres « exemple » non officiels"
+    return text
+
+
+class _Attribution(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, specs: Sequence[LayerSpec]) -> None:
+        super().__init__()
+        self.text_json = script_json(html.escape(attribution_text(specs)))
