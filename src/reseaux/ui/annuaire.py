@@ -12,14 +12,31 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
-from reseaux.directory import (COLUMNS, LABELS, MULTI_COLUMNS, DirectoryError, parse_date, validate_record,
-                               validate_table)
+from reseaux.directory import (
+    COLUMNS,
+    LABELS,
+    MULTI_COLUMNS,
+    DirectoryError,
+    parse_date,
+    validate_record,
+    validate_table,
+)
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.geocode_file import geocode_records
-from reseaux.importing import (PROFILES_DIR, ImportSpec, UploadError, apply_import, apply_mapping, drop_blank,
-                               find_duplicates, guess_mapping, read_upload, targets)
-from reseaux.profiles import ProfileError, load_profile, save_profile
+from reseaux.importing import (
+    PROFILES_DIR,
+    ImportSpec,
+    UploadError,
+    apply_import,
+    apply_mapping,
+    drop_blank,
+    find_duplicates,
+    guess_mapping,
+    read_upload,
+    targets,
+)
 from reseaux.mapbits import position_picker
+from reseaux.profiles import ProfileError, load_profile, save_profile
 from reseaux.referential import Referential
 from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
 from reseaux.text import fr_date, md_escape, plural, split_cell

@@ -10,9 +10,20 @@ from streamlit_folium import st_folium
 
 from reseaux.app_data import Actors, Territory
 from reseaux.choropleth import coverage_base_map, coverage_overlay, shapes_json
-from reseaux.coverage import (MEASURES, PreparedLayer, actor_points, classes, coverage_table, filter_phrase,
-                              outreach_codes, readable_table, summary_sentence, table_labels, theme_matrix,
-                              zones_of_codes)
+from reseaux.coverage import (
+    MEASURES,
+    PreparedLayer,
+    actor_points,
+    classes,
+    coverage_table,
+    filter_phrase,
+    outreach_codes,
+    readable_table,
+    summary_sentence,
+    table_labels,
+    theme_matrix,
+    zones_of_codes,
+)
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import ActorFilter, apply_filter
 from reseaux.referential import Referential

@@ -16,19 +16,21 @@ from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.access import can
+from reseaux.actor_layer import build_actor_layer
 from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
 from reseaux.export_map import ExportError, alt_text, render_png, shown_perimeters, standalone_html
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes, to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.filters import ActorFilter, FilterResult
-from reseaux.actor_layer import build_actor_layer
 from reseaux.legend import legend_codes
 from reseaux.mapview import MapView, build_base_map, build_map
 from reseaux.referential import Referential
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
 from reseaux.stage_map import scene_groups, stage_base_map
 from reseaux.text import md_escape, plural
-from reseaux.ui import XLSX_MIME as XLSX, apply_query, auth, download as _plain_download, filtered
+from reseaux.ui import XLSX_MIME as XLSX
+from reseaux.ui import apply_query, auth, filtered
+from reseaux.ui import download as _plain_download
 
 #: Export buttons fill their column.
 _download = functools.partial(_plain_download, width="stretch")

@@ -20,8 +20,15 @@ from reseaux.app_data import Actors, Territory
 from reseaux.filters import FACETS, ActorFilter
 from reseaux.france import commune_at
 from reseaux.geocoding import CommuneLocator, Geocoder, GeocoderUnavailable, Match, clear_choice
-from reseaux.proximity import (Partner, ProximityIndex, containing_perimeters, outreach_covering, partners,
-                               perimeter_sentence, search)
+from reseaux.proximity import (
+    Partner,
+    ProximityIndex,
+    containing_perimeters,
+    outreach_covering,
+    partners,
+    perimeter_sentence,
+    search,
+)
 from reseaux.referential import Referential
 from reseaux.search_map import build_search_map
 from reseaux.text import fr_distance, md_escape, plural

@@ -1,0 +1,132 @@
+"""The main map page: the count and notices, the map (a constant base and the actors' layer), and
+the list of the actors shown."""
+
+from __future__ import annotations
+
+import folium
+import streamlit as st
+from streamlit_folium import st_folium
+
+from reseaux.access import can
+from reseaux.actor_layer import build_actor_layer
+from reseaux.app_data import Actors, Territory
+from reseaux.assets import MissingAssetsError
+from reseaux.directory import LABELS
+from reseaux.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.filters import ActorFilter, FilterResult, apply_filter
+from reseaux.legend import legend_codes, legend_html
+from reseaux.listing import people_table
+from reseaux.mapview import MapView, build_base_map
+from reseaux.referential import Referential
+from reseaux.text import fr_number, plural
+from reseaux.ui import auth
+from reseaux.ui.loading import territory
+from reseaux.ui.widgets import XLSX_MIME, download
+
+#: Columns of the on-screen list (the download has every column of :mod:`reseaux.listing`).
+TABLE_COLUMNS = ("nom", "type", "profession", "structure", "thematiques", "commune", "telephone", "email",
+                 "site_web", "date_maj")
+
+
+#: The map fits the first screen under the title and the count (the iframe's height is set by
+#: the component; CSS wins over it); on a phone the page title shrinks.
+MAP_CSS = """<style>
+iframe[title="streamlit_folium.st_folium"] { height: max(440px, calc(100vh - 370px)) !important; }
+@media (max-width: 640px) {
+  iframe[title="streamlit_folium.st_folium"] { height: 72vh !important; }
+  h1 { font-size: 1.6rem !important; }
+}
+</style>"""
+
+
+def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) -> FilterResult:
+    return apply_filter(
+        acts.directory.actors, flt, ref, perimeters=terr.layers, commune_epci=terr.commune_epci,
+        place_names=terr.place_names, search=acts.search, facets=acts.facets,
+    )
+
+
+def header(acts: Actors, result: FilterResult) -> None:
+    """Title, the count sentence, and short notices (demonstration data, public view, problems).
+
+    Kept short: on a phone the map must start in the first screen.
+    """
+    directory = acts.directory
+    total = len(directory.actors)
+    st.title(territory().title)
+    n_fictive = int(directory.actors["fictif"].sum()) if total else 0
+    if n_fictive:
+        every = "Toutes les fiches sont fictives" if n_fictive == total else \
+            f"{plural(n_fictive, 'fiche fictive', 'fiches fictives')} sur {fr_number(total)}"
+        st.warning(f"**Données de démonstration** — {every} (personnes, adresses, téléphones et courriels "
+                   "inventés).", icon=":material/science:")
+    problems = []
+    if len(directory.rejected):
+        problems.append(f"{plural(len(directory.rejected), 'ligne écartée', 'lignes écartées')} pour erreur")
+    if directory.n_unplaced:
+        n = directory.n_unplaced
+        problems.append(f"{plural(n, 'acteur sans position', 'acteurs sans position')}, "
+                        f"{'absent' if n < 2 else 'absents'} de la carte")
+    approximate = int((directory.actors["geocodage_source"] == "commune").sum()) if total else 0
+    if approximate:
+        problems.append(f"{plural(approximate, 'acteur placé', 'acteurs placés')} au centre de la commune, faute "
+                        "de géocodage précis")
+    if problems:
+        st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon=":material/warning:")
+    if not can(auth.current()[0], "voir_toutes_les_fiches"):
+        st.caption("Vue publique : structures, actions d'aller-vers, points de distribution et fiches publiques. "
+                   "Les membres du réseau se connectent pour voir toutes les fiches.")
+    shown = result.actors
+    placed = int(shown.geometry.notna().sum())
+    unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
+    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {result.sentence}{unplaced}")
+
+
+def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
+             result: FilterResult, flt: ActorFilter) -> None:
+    """The map: a constant base (tiles, perimeters, legend) and the actors' layer on top.
+
+    The base map's script does not depend on the filters, so streamlit-folium keeps the same
+    map across a filter change and only swaps the actors' layer.
+    """
+    try:
+        base = build_base_map(
+            terr.layers, terr.specs, view, ref, terr.opening_bounds(acts.directory.actors), legend_codes=None,
+            fiches=acts.fiches(ref),
+            geojson=terr.geojson, controls=True,
+        )
+        highlight = flt.themes if view.color_by == "thematique" else flt.professions
+        shown = [terr.spec(i) for i in view.layers if any(s.id == i for s in terr.specs)]
+        legend = legend_html(ref, view.color_by, legend_codes(result.actors, view.color_by), shown)
+        focus = terr.perimeter_geojson(flt.perimeter) if flt.perimeter else None
+        actor_group = build_actor_layer(result.actors, ref, view.color_by, highlight=highlight, name="Acteurs",
+                                        legend=legend, focus=(flt.perimeter, focus) if focus else None)
+    except MissingAssetsError as exc:
+        st.error(str(exc))
+        return
+    st.markdown(MAP_CSS, unsafe_allow_html=True)
+    st_folium(
+        base,
+        feature_group_to_add=actor_group,
+        layer_control=folium.LayerControl(collapsed=True),
+        key="carte",
+        height=640,
+        use_container_width=True,
+        returned_objects=[],
+    )
+
+
+def actor_table(ref: Referential, result: FilterResult) -> None:
+    """The filtered list as people read it (labels, French dates), downloadable for Excel."""
+    table = people_table(result.actors, ref)
+    st.subheader(f"Liste des acteurs affichés ({fr_number(len(table))})")
+    st.dataframe(
+        table[[LABELS[c] for c in TABLE_COLUMNS]],
+        hide_index=True, width="stretch", height=320,
+        column_config={"Site web": st.column_config.LinkColumn("Site web")},
+    )
+    left, right = st.columns(2)
+    download(left, "Télécharger la liste (CSV pour Excel)", lambda: table_csv_bytes(table), "acteurs_filtres.csv",
+             "text/csv", "carte_csv")
+    download(right, "Télécharger la liste (Excel)", lambda: table_xlsx_bytes(table, "Acteurs"),
+             "acteurs_filtres.xlsx", XLSX_MIME, "carte_xlsx")

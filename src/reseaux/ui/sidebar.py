@@ -1,0 +1,110 @@
+"""The map's sidebar (filters and map settings) and how a page keeps its state: in the URL, so a
+shared link reproduces the view, and in the session, so leaving a page and coming back keeps it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from reseaux.app_data import Actors, Territory
+from reseaux.filters import FACETS, ActorFilter
+from reseaux.legend import COLOR_BY
+from reseaux.mapbits import BASEMAP_LABELS
+from reseaux.mapview import MapView
+from reseaux.referential import Referential
+from reseaux.ui.widgets import choose_many, facet_select
+
+
+def seeding_query(page: str, sentinel: str) -> dict | None:
+    """The query to seed a page's widgets from, or None when they are already in the session.
+
+    Widgets are seeded from the URL (a shared link reproduces the view), else from the page's
+    last state: Streamlit forgets a widget's value once a run goes by without it, so leaving
+    for another page and coming back would otherwise lose the filters and layers.
+    """
+    if sentinel in st.session_state:
+        return None
+    return {k: st.query_params.get(k) for k in st.query_params} or st.session_state.get(f"_{page}_query", {})
+
+
+def remember_query(page: str, query: dict) -> None:
+    """Keep the page's state as a query (outside widget state, which Streamlit clears)."""
+    st.session_state[f"_{page}_query"] = dict(query)
+
+
+def _init_from_url(ref: Referential, terr: Territory) -> None:
+    query = seeding_query("carte", "v_layers")
+    if query is not None:
+        apply_query(query, ref, terr)
+
+
+def apply_query(query: dict, ref: Referential, terr: Territory) -> None:
+    """Set the map widgets (filters, layers, base map, colour) from a query-string dict."""
+    flt = ActorFilter.from_query(query, ref)
+    view = MapView.from_query(query, terr.specs)
+    for facet in FACETS:
+        st.session_state[f"f_{facet}"] = list(getattr(flt, facet))
+    st.session_state["f_communes"] = list(flt.communes)
+    st.session_state["f_epci"] = list(flt.epci)
+    st.session_state["f_perimeter"] = flt.perimeter or None
+    st.session_state["f_text"] = flt.text
+    st.session_state["v_layers"] = list(view.layers)
+    st.session_state["v_basemap"] = view.basemap
+    st.session_state["v_color"] = view.color_by
+
+
+def _reset_filters() -> None:
+    for facet in FACETS:
+        st.session_state[f"f_{facet}"] = []
+    st.session_state.update(f_communes=[], f_epci=[], f_perimeter=None, f_text="")
+
+
+def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool = True) -> tuple[ActorFilter, MapView]:
+    """Draw the filters and map settings; return them, and mirror them in the URL."""
+    _init_from_url(ref, terr)
+    frame = acts.directory.actors
+    with st.sidebar:
+        st.header("Filtres")
+        text = st.text_input("Recherche (nom, structure, description)", key="f_text",
+                             placeholder="ex. planning, IVG médicamenteuse…")
+        chosen = {}
+        for facet in ("themes", "professions", "types"):
+            chosen[facet] = facet_select(ref, facet, f"f_{facet}")
+        with st.expander("Publics, modalités, accessibilité"):
+            for facet in ("publics", "modalites", "accessibilite"):
+                chosen[facet] = facet_select(ref, facet, f"f_{facet}")
+        with st.expander("Lieu"):
+            present = sorted(set(frame["code_insee"]) - {""},
+                             key=lambda c: terr.place_names.get(f"commune:{c}", c))
+            communes = choose_many("Communes", present, key="f_communes",
+                                   format_func=lambda c: terr.place_names.get(f"commune:{c}", c), placeholder="Toutes")
+            epcis = sorted({terr.commune_epci.get(c, "") for c in present} - {""})
+            epci = choose_many("EPCI", epcis, key="f_epci",
+                               format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous")
+            layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
+            options = terr.perimeter_options(layer_ids)
+            if st.session_state.get("f_perimeter") not in options:
+                st.session_state["f_perimeter"] = None
+            perimeter = st.selectbox("Dans le périmètre", list(options), key="f_perimeter",
+                                     format_func=options.get, index=None,
+                                     placeholder="Choisir un QPV, une CPTS, un CLS…")
+        st.button("Réinitialiser les filtres", on_click=_reset_filters, width="stretch")
+
+        st.header("Carte")
+        color_by = st.radio("Couleur des acteurs", list(COLOR_BY), key="v_color", horizontal=True,
+                            format_func=lambda k: COLOR_BY[k][2])
+        layers = choose_many(
+            "Périmètres affichés", [s.id for s in terr.specs], key="v_layers",
+            format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}", placeholder="Aucun",
+        )
+        basemap = st.selectbox("Fond de carte", list(BASEMAP_LABELS), key="v_basemap",
+                               format_func=BASEMAP_LABELS.get)
+    flt = ActorFilter(
+        communes=tuple(communes), epci=tuple(epci), perimeter=perimeter or "", text=text or "",
+        **{facet: tuple(values) for facet, values in chosen.items()},
+    )
+    view = MapView(layers=tuple(layers), basemap=basemap, color_by=color_by)
+    query = {**flt.to_query(), **view.to_query()}
+    remember_query("carte", query)
+    if write_url:
+        st.query_params.from_dict(query)
+    return flt, view

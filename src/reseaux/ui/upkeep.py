@@ -1,0 +1,174 @@
+"""Keeping the directory good: geocoding, the quality report and its recoding, GDPR erasure, and
+the sources and credits of the data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from reseaux import config
+from reseaux.app_data import Actors, Territory
+from reseaux.directory import DirectoryError
+from reseaux.referential import Referential
+from reseaux.text import fr_number, plural
+from reseaux.ui.widgets import progress_bar
+
+
+def sources(terr: Territory) -> None:
+    """Sources, licences and vintages of every layer: the attribution the data requires."""
+    rows = [
+        {"Couche": s.label, "Groupe": s.group, "Source": s.source, "Licence": s.licence, "Millésime": s.vintage}
+        for s in terr.specs
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if terr.broken:
+        st.subheader("Couches écartées")
+        st.caption("Déclarées dans le registre mais inutilisables : corrigez le registre (ou le fichier), "
+                   "la couche revient au prochain démarrage.")
+        st.dataframe(pd.DataFrame(terr.broken, columns=["Couche", "Raison"]), hide_index=True, width="stretch")
+    st.subheader("Référentiel national")
+    st.caption("Sert à placer une adresse à sa commune hors ligne, à retrouver la commune d'un acteur "
+               "d'après sa position, et à dessiner le territoire du réseau, partout en France.")
+    st.dataframe(pd.DataFrame(france_sources()), hide_index=True, width="stretch")
+
+
+def france_sources() -> list[dict[str, str]]:
+    """The national reference data and where it comes from (the packages actually built)."""
+    import json
+
+    from reseaux import france
+
+    built = france.folder() / france.SOURCES
+    info = json.loads(built.read_text(encoding="utf-8")) if built.exists() else {}
+    absent = "non construit (lancez « make setup »)"
+    return [
+        {"Données": f"{fr_number(info.get('communes', 0))} communes : codes postaux, EPCI, anciennes communes",
+         "Source": f"INSEE, COG, via {info.get('cog', absent)}",
+         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "COG 2026"},
+        {"Données": "Contours des communes, mairies",
+         "Source": f"IGN ADMIN EXPRESS, annuaire de l'administration, via {info.get('outlines', absent)}",
+         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024–2025"},
+        {"Données": "QPV 2024 de toute la France",
+         "Source": "ANCT (via bpineau/gazetteer), arrondis à 11 m",
+         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024"},
+        {"Données": "Codes CEDEX (non exhaustif)",
+         "Source": "INSEE SIRENE (via cquest/geocodage-spd)",
+         "Licence": "Licence Ouverte", "Millésime": "2017"},
+    ]
+
+
+def geocoding_panel(acts: Actors, who: str) -> None:
+    """Geocode the actors without a precise position, with a progress bar and the summary.
+
+    Saved like any change of the directory: under the lock, refused if the file changed,
+    backed up and written to the journal in the name of ``who``.
+    """
+    from reseaux.geocode_file import geocode_records
+    from reseaux.store import ConflictError, DirectoryStore
+
+    directory = acts.directory
+    todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
+    st.subheader("Géocodage")
+    st.caption(f"Géocodeur : {config.get('geocoder_url')} — les positions « manuel » ne sont jamais modifiées.")
+    offline = st.checkbox("Hors ligne : placer les adresses à leur commune", key="geo_offline")
+    if not st.button(f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}", disabled=todo == 0 and not len(directory.rejected)):
+        return
+    bar = st.progress(0.0, text="Géocodage…")
+    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+    try:
+        base = store.load()
+        records = base.table.to_dict("records")
+        summary = geocode_records(records, offline=offline, progress=progress_bar(bar))
+        store.save(pd.DataFrame(records, columns=base.table.columns), base, who, action="géocodage")
+    except ConflictError as exc:
+        st.error(str(exc))
+        return
+    except (DirectoryError, OSError) as exc:
+        st.error(f"Géocodage impossible : {exc}")
+        return
+    (st.warning if summary.offline else st.success)(summary.sentence())
+    if summary.problems:
+        st.dataframe(pd.DataFrame(summary.problems, columns=["Ligne", "Problème"]), hide_index=True, width="stretch")
+
+
+def quality_report(acts: Actors, ref: Referential | None = None) -> None:
+    """Counts, every problem by spreadsheet line, the rows kept aside, and the values to recode."""
+    directory = acts.directory
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Acteurs chargés", len(directory.actors))
+    c2.metric("Lignes écartées", len(directory.rejected))
+    c3.metric("Sans position", directory.n_unplaced)
+    c4.metric("Avertissements", len(directory.warnings))
+    if done := st.session_state.pop("recode_done", None):
+        st.success(done)
+    if not directory.issues:
+        st.success("Aucun problème : toutes les lignes sont utilisables.")
+        return
+    if ref is not None:
+        _recode_panel(directory.issues, ref)
+    issues = pd.DataFrame(
+        [{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value, "Gravité": i.severity, "Message": i.message}
+         for i in directory.issues]
+    )
+    st.subheader("Problèmes, par ligne du tableur")
+    st.dataframe(issues, hide_index=True, width="stretch")
+    if len(directory.rejected):
+        st.subheader("Lignes écartées (conservées ici, à corriger dans le fichier)")
+        st.dataframe(directory.rejected, hide_index=True, width="stretch")
+
+
+def _recode_panel(issues, ref: Referential) -> None:
+    """Values the referential does not know, with their counts; recode one as a synonym of a code."""
+    from reseaux.referential import add_synonym, unrecognised_values
+
+    values = unrecognised_values(issues, ref)
+    if not values:
+        return
+    st.subheader("Valeurs non reconnues")
+    st.caption("Gardées telles qu'écrites et montrées sur les fiches, mais aucun filtre ne les retient. "
+               "Recodez-en une : le choix est retenu comme synonyme dans le référentiel, pour ce fichier "
+               "et tous les suivants.")
+    st.dataframe(pd.DataFrame([{"Colonne": c, "Valeur": v, "Lignes": n} for c, _, v, n in values]),
+                 hide_index=True, width="stretch")
+    chosen = st.selectbox("Valeur à recoder", range(len(values)), key="recode_value", index=None,
+                          format_func=lambda i: f"{values[i][0]} : « {values[i][2]} » ({values[i][3]})",
+                          placeholder="Choisir une valeur")
+    if chosen is None:
+        return
+    column, category, value, count = values[chosen]
+    labels = ref.labels(category)
+    suggestion = ref.suggest(category, value)
+    codes = list(labels)
+    default = next((i for i, c in enumerate(codes) if labels[c] == suggestion), None)
+    code = st.selectbox("Code du référentiel", codes, index=default, key=f"recode_code_{chosen}",
+                        format_func=labels.get, placeholder="Choisir un code")
+    if st.button("Retenir comme synonyme", type="primary", disabled=code is None, key="recode_go"):
+        try:
+            add_synonym(config.path("referential"), category, code, value)
+        except ValueError as exc:
+            st.error(f"Non retenu : {exc}.")
+            return
+        st.cache_resource.clear()
+        st.session_state["recode_done"] = (
+            f"« {value} » est maintenant un synonyme de « {labels[code]} » "
+            f"({plural(count, 'ligne reconnue', 'lignes reconnues')}).")
+        st.rerun()
+
+
+def privacy_panel(who: str) -> None:
+    """Erase a fiche for good (file, backups, journal content, caches), after confirmation."""
+    from reseaux.privacy import purge_actor
+    from reseaux.store import DirectoryStore
+
+    st.subheader("Supprimer définitivement une fiche")
+    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+    table = store.load().table
+    labels = dict(zip(table["id"].astype(str), table["nom"].astype(str), strict=True))
+    chosen = st.selectbox("Fiche", list(labels), format_func=lambda i: f"{labels[i]} ({i})", index=None,
+                          key="gdpr_id", placeholder="Choisir la fiche à effacer")
+    confirm = st.checkbox("Je confirme : la fiche sera effacée partout, sans retour possible.", key="gdpr_ok")
+    if st.button("Effacer définitivement", type="primary", disabled=not (chosen and confirm), key="gdpr_go"):
+        report = purge_actor(store, chosen, who, geocache=config.path("geocache"))
+        st.cache_resource.clear()
+        st.session_state.pop("ann_base", None)
+        st.success(report.sentence(chosen))

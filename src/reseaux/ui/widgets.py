@@ -1,0 +1,59 @@
+"""Widgets and styles every page uses the same way."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from reseaux.filters import FACETS
+from reseaux.referential import Referential
+
+FACET_LABELS = {
+    "themes": "Thématiques",
+    "professions": "Professions",
+    "types": "Types d'acteurs",
+    "publics": "Publics",
+    "modalites": "Modalités (toutes requises)",
+    "accessibilite": "Accessibilité (toutes requises)",
+}
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+#: Every page: less empty space above the title, so the map and tables come up sooner; and no
+#: « Press Enter to apply » under a text field (Streamlit's English; our placeholders say « Entrée »).
+PAGE_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+[data-testid="InputInstructions"] { display: none; }
+@media (max-width: 640px) { [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; } }
+</style>"""
+
+
+def page_style() -> None:
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+
+
+def choose_many(label: str, options, **kwargs) -> list:
+    """``st.multiselect`` without Streamlit's English « Select all » entry (no French for it)."""
+    return st.multiselect(label, options, select_all=False, **kwargs)
+
+
+def facet_select(ref: Referential, facet: str, key: str) -> list[str]:
+    """The multiselect of one filter facet (themes, professions, types…), labels from the referential."""
+    labels = ref.labels(FACETS[facet][1])
+    return choose_many(FACET_LABELS[facet], list(labels), key=key, format_func=labels.get,
+                       placeholder="Tous" if facet == "types" else "Toutes")
+
+
+def download(where, label: str, data, file_name: str, mime: str, key: str, **options) -> None:
+    """A download button that does not rerun the page: a rerun renews every file's address, and a
+    second download clicked meanwhile would be cancelled by the browser. ``data`` may be a callable,
+    then built only when clicked."""
+    where.download_button(label, data, file_name, mime, key=key, on_click="ignore", **options)
+
+
+def progress_bar(bar):
+    """A geocoding progress callback drawing on ``bar`` (an ``st.progress``)."""
+    def update(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}")
+    return update
