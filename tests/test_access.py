@@ -52,7 +52,7 @@ def test_a_visitor_never_receives_a_private_phone_number(demo, referential):
     import re
 
     page = fmap.get_root().render()
-    blob = re.search(r'window.rxFicheBlob = "([^"]+)"', page).group(1)
+    blob = re.search(r'rxBlobFiches\("([^"]+)"', page).group(1)
     everything = page + gzip.decompress(base64.b64decode(blob)).decode("utf-8")
     assert phones and not any(phone in everything for phone in phones)
     assert not any(name in everything for name in names)
@@ -147,18 +147,17 @@ def test_wrong_password_is_said_in_french(monkeypatch, accounts_file):
 
 
 def test_a_visitor_view_keeps_fiches_and_map_rows_aligned(referential):
-    import base64
-    import gzip
-    import json
-
+    from reseaux.actor_layer import actor_payload, decode_payload
     from reseaux.app_data import visible_view
-    from reseaux.actor_layer import actor_payload
+    from reseaux.fiche_service import FicheService
 
     full = load_actors(ROOT / "data" / "actors.csv", referential)
     view = visible_view(full, "visiteur", "public")
-    fiches = json.loads(gzip.decompress(base64.b64decode(view.fiches(referential))))["fiches"]
     actors = view.directory.actors
-    payload = actor_payload(actors, referential, "type", rows=actors.index.tolist())
-    for (_, _, _, row), name in zip(payload["points"], actors["nom"], strict=True):
-        assert fiches[row][0] == name  # the popup of each point is that actor's own fiche
+    service = FicheService()
+    token = service.register("a session", actors, referential, ttl_s=60)
+    payload = decode_payload(actor_payload(actors, referential, "type", rows=actors.index.tolist()))
+    fiches = service.fiches(token, [row for *_, row in payload])["fiches"]
+    for fiche, name in zip(fiches, actors["nom"], strict=True):
+        assert fiche[0] == name  # the popup of each point is that actor's own fiche
     assert len(view.search) == len(actors) and view.facets.size == len(actors)

@@ -11,7 +11,7 @@ import folium
 
 from reseaux.directory import load_directory
 from reseaux.layers import load_layers, load_registry
-from reseaux.actor_layer import actor_payload, fiche_blob
+from reseaux.actor_layer import actor_payload, decode_payload, fiche_blob
 from reseaux.legend import legend_codes
 from reseaux.mapview import MapView, build_map
 from tests.conftest import DATA
@@ -41,7 +41,7 @@ def render(fmap):
 
 def unpack(html):
     """The fiches the page carries (gzip + base64, as the browser inflates them)."""
-    blob = re.search(r'window.rxFicheBlob = "([A-Za-z0-9+/=]+)"', html).group(1)
+    blob = re.search(r'rxBlobFiches\("([A-Za-z0-9+/=]+)"', html).group(1)
     return json.loads(gzip.decompress(base64.b64decode(blob)))
 
 
@@ -51,8 +51,10 @@ def test_actors_are_drawn_in_bulk_never_one_marker_each(referential, tmp_path):
     assert not any(isinstance(e, folium.Marker) for e in walk(fmap))
     html = render(fmap)
     payload = json.loads(re.search(r"rxActorCluster\((\{.*?\})\);", html).group(1))
-    assert len(payload["points"]) == 3
-    assert payload["points"][0] == [49.443, 1.099, 1, 0]  # lat, lon, colour (professionnel), fiche row
+    points = decode_payload(payload)
+    assert len(points) == payload["n"] == 3
+    assert points[0] == (49.443, 1.099, 1, 0)  # lat, lon, colour (professionnel), fiche row
+    assert len(payload["data"]) < 100  # a few bytes an actor, compressed
     fiches = unpack(html)
     assert [f[0] for f in fiches["fiches"]] == [XSS, "Centre Santé Élan", "Maraude Exemple"]
 
@@ -95,11 +97,12 @@ def test_fiche_has_every_filled_field_with_labels(referential, tmp_path):
 def test_colour_follows_the_chosen_category_and_prefers_filtered_themes(referential, tmp_path):
     actors, _, _ = fixture(referential, tmp_path)
     by_type = actor_payload(actors, referential, "type")
-    colors = [by_type["colors"][p[2]] for p in by_type["points"]]
+    colors = [by_type["colors"][p[2]] for p in decode_payload(by_type)]
     assert colors == [referential.color("type", t) for t in ("professionnel", "structure", "aller_vers")]
     themed = actor_payload(actors, referential, "thematique", highlight=("contraception",))
-    assert themed["colors"][themed["points"][0][2]] == referential.color("thematique", "contraception")
-    assert themed["colors"][themed["points"][1][2]] == referential.color("thematique", "ist_vih")
+    points = decode_payload(themed)
+    assert themed["colors"][points[0][2]] == referential.color("thematique", "contraception")
+    assert themed["colors"][points[1][2]] == referential.color("thematique", "ist_vih")
 
 
 def test_legend_and_layers_and_base_maps(referential, tmp_path):

@@ -17,9 +17,9 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from reseaux.sessions import SESSIONS
 from reseaux.access import ROLES
 from reseaux.exports import write_atomic
+from reseaux.sessions import SESSIONS
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15

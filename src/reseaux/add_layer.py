@@ -17,8 +17,18 @@ import geopandas as gpd
 import pandas as pd
 
 from reseaux.exports import write_atomic
-from reseaux.layers import (DEFAULT_GROUP, NOT_GIVEN, LayerError, LayerSpec, apply_where, check_fields,
-                            load_layer, polygonal, read_registry, readable)
+from reseaux.layers import (
+    DEFAULT_GROUP,
+    NOT_GIVEN,
+    LayerError,
+    LayerSpec,
+    apply_where,
+    check_fields,
+    load_layer,
+    polygonal,
+    read_registry,
+    readable,
+)
 
 #: What the form and the command accept.
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")

@@ -14,13 +14,12 @@ import geopandas as gpd
 import pandas as pd
 
 from reseaux import config, france
-from reseaux.territory import NetworkTerritory, default_layers
-from reseaux.territory import load as load_network
 from reseaux.directory import Directory, load_directory
 from reseaux.filters import FacetIndex, search_text
 from reseaux.layers import LayerSpec, load_layers_safely, read_registry
 from reseaux.referential import Referential, load_referential
-
+from reseaux.territory import NetworkTerritory, default_layers
+from reseaux.territory import load as load_network
 
 #: Metropolitan France (min lon, min lat, max lon, max lat): the view when nothing else is known.
 FRANCE_BOUNDS = (-5.2, 41.3, 9.6, 51.1)
@@ -96,7 +95,6 @@ class Territory:
 class Actors:
     directory: Directory
     search: pd.Series
-    _fiches: str | None = None
     _facets: FacetIndex | None = None
 
     @property
@@ -105,14 +103,6 @@ class Actors:
         if self._facets is None:
             self._facets = FacetIndex.build(self.directory.actors)
         return self._facets
-
-    def fiches(self, referential: Referential) -> str:
-        """The fiche blob of the whole directory, computed once per loaded version."""
-        if self._fiches is None:
-            from reseaux.actor_layer import fiche_blob
-
-            self._fiches = fiche_blob(self.directory.actors, referential)
-        return self._fiches
 
 
 def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,

@@ -13,10 +13,6 @@
   };
 })();
 
-window.rxFold = function (text) {
-  return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-}
-
 window.rxNotice = function (map, text) {
   /* A short message on the map (e.g. « position refusée »), gone after a few seconds. */
   var box = L.DomUtil.create("div", "rx-notice", map.getContainer());
@@ -69,12 +65,12 @@ window.rxMapControls = function (map, options) {
       onLocationError: function (err) { rxNotice(map, window.RX_GEO_ERRORS[err.code] || "Position indisponible."); }
     }).addTo(map);
   }
-  if (options.searchFields) rxSearchControl(map, options.searchFields).addTo(map);
+  if (options.search) rxSearchControl(map).addTo(map);
 }
 
-window.rxSearchControl = function (map, fields) {
-  /* Search the actors drawn on the map (window.rxActorIndex) in the fiche columns ``fields``
-   * (name first, address last). */
+window.rxSearchControl = function (map) {
+  /* Search the actors drawn on the map by name, structure or address: the fiche source
+   * (fiches.js) finds the rows, the actors' layer (window.rxActorIndex) keeps those it draws. */
   var Control = L.Control.extend({
     options: {position: "topleft"},
     onAdd: function () {
@@ -87,42 +83,55 @@ window.rxSearchControl = function (map, fields) {
       list.setAttribute("role", "listbox");
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
+      var asked = 0;
+      function say(text) {
+        var line = L.DomUtil.create("li", "rx-none", list);
+        line.textContent = text;
+      }
       var run = function () {
         list.textContent = "";
-        var query = rxFold(input.value).trim();
-        var index = window.rxActorIndex;
-        if (query.length < 2 || !index) return;
-        rxLoadFiches().then(function (data) {
-          if (rxFold(input.value).trim() !== query) return;
-          var words = query.split(/\s+/), found = 0;
+        var query = input.value.trim(), ticket = ++asked;
+        var index = window.rxActorIndex, source = window.rxFicheSource;
+        if (rxFold(query).length < 2 || !index || !source) return;
+        index.ready.then(function () { return source.search(query); }).then(function (found) {
+          var drawn = [];
+          for (var k = 0; k < found.rows.length && drawn.length < 8; k++) {
+            var i = index.find(found.rows[k]);
+            if (i >= 0) drawn.push([i, found.rows[k]]);
+          }
+          if (!drawn.length) return {drawn: drawn, more: found.more};
+          return source.get(drawn.map(function (d) { return d[1]; })).then(function (data) {
+            return {drawn: drawn, more: found.more, data: data};
+          });
+        }).then(function (answer) {
+          if (ticket !== asked) return;  /* the person has typed on */
           list.textContent = "";
-          for (var i = 0; i < index.rows.length && found < 8; i++) {
-            var fiche = data.fiches[index.rows[i]];
-            var text = rxFold(fields.map(function (f) { return fiche[f]; }).join(" "));
-            if (!words.every(function (w) { return text.indexOf(w) >= 0; })) continue;
-            found++;
+          if (!answer.drawn.length) {
+            say(answer.more ? "Trop d'acteurs correspondent : précisez la recherche."
+                            : "Aucun acteur affiché ne correspond.");
+            return;
+          }
+          answer.drawn.forEach(function (d, k) {
+            var fiche = answer.data.fiches[k], fields = answer.data.fields;
             var item = L.DomUtil.create("li", "", list);
             item.setAttribute("role", "option");
             item.tabIndex = 0;
             var name = L.DomUtil.create("strong", "", item);
-            name.textContent = fiche[fields[0]];
-            var address = fiche[fields[fields.length - 1]];
+            name.textContent = fiche[0];
+            var address = fiche[fields.findIndex(function (f) { return f[1] === "Adresse"; })];
             var where = L.DomUtil.create("span", "", item);
             where.textContent = address ? " — " + address : "";
-            var open = (function (actor) {
-              return function () {
-                list.textContent = "";
-                /* After this click has ended: the map closes popups on a click that reaches it. */
-                setTimeout(function () { index.show(actor); }, 0);
-              };
-            })(i);
-            item.onclick = open;
+            item.onclick = function () {
+              list.textContent = "";
+              /* After this click has ended: the map closes popups on a click that reaches it. */
+              setTimeout(function () { index.show(d[0]); }, 0);
+            };
             item.onkeydown = function (e) { if (e.key === "Enter") this.onclick(); };
-          }
-          if (!found) {
-            var none = L.DomUtil.create("li", "rx-none", list);
-            none.textContent = "Aucun acteur affiché ne correspond.";
-          }
+          });
+        }, function (error) {
+          if (ticket !== asked) return;
+          list.textContent = "";
+          say(rxFicheMessage(error));
         });
       };
       input.addEventListener("input", run);

@@ -17,7 +17,7 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from reseaux.actor_layer import FICHE_FIELDS, FicheStore, build_actor_layer, fiche_blob
+from reseaux.actor_layer import FicheStore, build_actor_layer, fiche_blob
 from reseaux.assets import FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, local, use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.legend import COLOR_BY, Legend, legend_codes, legend_html
@@ -64,7 +64,7 @@ def build_base_map(
     height: str | int = "100%",
     center: Sequence[float] | None = None,
     zoom: float | None = None,
-    fiches: str | None = None,
+    fiches: FicheStore | None = None,
     geojson: Mapping[str, dict] | None = None,
     controls: bool = False,
 ) -> folium.Map:
@@ -74,8 +74,8 @@ def build_base_map(
     ``legend_codes`` are the codes of the colour-by category present in the directory (None:
     no legend here — the actors' layer carries one that follows the filters, see
     :func:`build_actor_layer`); ``controls`` adds full screen, my position and the search box;
-    ``fiches`` is :func:`fiche_blob` of the directory: the fiches travel once, with the base,
-    and a filter change only sends positions; ``geojson`` maps layer ids to
+    ``fiches`` says where the popups and the search box find the fiches (:class:`FicheStore`:
+    asked of the server on click in the app, carried by a standalone export); ``geojson`` maps layer ids to
     :func:`display_geojson` already computed.
     """
     minx, miny, maxx, maxy = bounds
@@ -110,7 +110,7 @@ def build_base_map(
         MapControls(search=fiches is not None,
                     home=None if center else [[miny, minx], [maxy, maxx]]).add_to(fmap)
     if fiches is not None:
-        FicheStore(fiches).add_to(fmap)
+        fiches.add_to(fmap)
     use_local_assets(fmap)
     return fmap
 
@@ -133,7 +133,7 @@ def build_map(
     """
     actors = actors.reset_index(drop=True)
     fmap = build_base_map(layers, specs, view, referential, bounds, legend_codes=legend_codes(actors, view.color_by),
-                          center=center, zoom=zoom, fiches=fiche_blob(actors, referential))
+                          center=center, zoom=zoom, fiches=FicheStore(blob=fiche_blob(actors, referential)))
     build_actor_layer(actors, referential, view.color_by, highlight=highlight).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
@@ -157,7 +157,5 @@ class MapControls(JSCSSMixin, MacroElement):
         self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS)
         self.default_css = local(FULLSCREEN_CSS) + local(LOCATE_CSS)
         self.js_source = asset_text("map_controls.js")
-        columns = [c for c, _, _ in FICHE_FIELDS]
-        fields = [columns.index(c) for c in ("nom", "structure", "adresse_complete")] if search else None
-        self.options_json = script_json({"fullscreen": True, "locate": True, "searchFields": fields,
+        self.options_json = script_json({"fullscreen": True, "locate": True, "search": search,
                                           "fillFrame": True, "homeBounds": home})

@@ -20,9 +20,9 @@ import geopandas as gpd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from reseaux.actor_layer import FicheStore, build_actor_layer
 from reseaux.assets import use_local_assets
 from reseaux.layers import LayerSpec
-from reseaux.actor_layer import FicheStore, build_actor_layer
 from reseaux.legend import LegendLayer, legend_html
 from reseaux.mapbits import BASEMAPS, FrenchControls, asset_text, bounds_center, script_json, zoom_for_bounds
 from reseaux.mapview import MapView
@@ -116,12 +116,12 @@ class SceneDecor(MacroElement):
         self.view_json = script_json(view)
 
 
-def stage_base_map(bounds: tuple[float, float, float, float], fiches: str | None) -> folium.Map:
+def stage_base_map(bounds: tuple[float, float, float, float], fiches: FicheStore | None) -> folium.Map:
     """The part of the stage's map that no scene changes: controls, styles, the fiches.
 
     ``bounds`` (min lon, min lat, max lon, max lat) is where the map opens before the first
-    scene's layers arrive; ``fiches`` is :func:`reseaux.actor_layer.fiche_blob` of the actors the
-    viewer may see (the same for every scene, so it travels once).
+    scene's layers arrive; ``fiches`` is where the popups find the fiches of the actors the viewer may
+    see (:class:`reseaux.actor_layer.FicheStore`, the same for every scene).
     """
     fmap = folium.Map(location=bounds_center(bounds), zoom_start=zoom_for_bounds(bounds), tiles=None,
                       zoom_control=False, control_scale=False, keyboard=False, zoom_snap=0.25,
@@ -131,7 +131,7 @@ def stage_base_map(bounds: tuple[float, float, float, float], fiches: str | None
     FrenchControls().add_to(fmap)  # no zoom buttons on a presenter's screen: only the metric scale
     _KeyRelay().add_to(fmap)
     if fiches is not None:
-        FicheStore(fiches).add_to(fmap)
+        fiches.add_to(fmap)
     use_local_assets(fmap)
     return fmap
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reseaux.fiche_service import MAX_ROWS, SERVICE
 from reseaux.sessions import COOKIE, SESSIONS
 
 LOG = logging.getLogger("reseaux")
@@ -22,6 +23,9 @@ ERROR_MESSAGE = ("**Une erreur inattendue a interrompu cette page.** Rien n'a é
                  "Rechargez la page ; si l'erreur revient, signalez-la à la coordination du réseau "
                  "(le détail technique est dans le journal du serveur).")
 SESSION_PATH = "/_reseaux/session"
+#: Fiches on demand (see reseaux.fiche_service): /_reseaux/carte/<token>/fiches?lignes=… and /recherche?q=…
+FICHES_PATH = "/_reseaux/carte"
+PRIVATE = {"Cache-Control": "no-store"}
 
 
 def on_script_error(exc: Exception) -> bool:
@@ -53,6 +57,33 @@ async def session_cookie(request: Request) -> Response:
     return response
 
 
+def _refused(message: str, status: int) -> Response:
+    return Response(message, status_code=status, media_type="text/plain; charset=utf-8", headers=PRIVATE)
+
+
+def fiches(request: Request) -> Response:
+    """GET ?lignes=3,17,42: those fiches of the directory the page's token was registered with."""
+    text = request.query_params.get("lignes", "")[:MAX_ROWS * 8]
+    try:
+        rows = [int(part) for part in text.split(",") if part.strip()]
+        answer = SERVICE.fiches(request.path_params["token"], rows)
+    except (ValueError, IndexError) as exc:
+        return _refused(f"Demande de fiches invalide : {exc}.", 400)
+    if answer is None:
+        return _refused("Page expirée : rechargez-la.", 404)
+    return JSONResponse(answer, headers=PRIVATE)
+
+
+def search(request: Request) -> Response:
+    """GET ?q=texte: the rows whose name, structure or address hold every word."""
+    answer = SERVICE.search(request.path_params["token"], request.query_params.get("q", ""))
+    if answer is None:
+        return _refused("Page expirée : rechargez-la.", 404)
+    return JSONResponse(answer, headers=PRIVATE)
+
+
 def routes() -> list[BaseRoute]:
-    """The routes Réseaux adds to Streamlit's own."""
-    return [Route(SESSION_PATH, session_cookie, methods=["POST", "DELETE"])]
+    """The routes Réseaux adds to Streamlit's own (sync ones run in a worker thread)."""
+    return [Route(SESSION_PATH, session_cookie, methods=["POST", "DELETE"]),
+            Route(FICHES_PATH + "/{token}/fiches", fiches, methods=["GET"]),
+            Route(FICHES_PATH + "/{token}/recherche", search, methods=["GET"])]

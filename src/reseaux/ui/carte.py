@@ -20,7 +20,7 @@ from reseaux.mapview import MapView, build_base_map
 from reseaux.referential import Referential
 from reseaux.text import fr_number, plural
 from reseaux.ui import auth
-from reseaux.ui.loading import territory
+from reseaux.ui.loading import fiche_store, territory
 from reseaux.ui.widgets import XLSX_MIME, download
 
 #: Columns of the on-screen list (the download has every column of :mod:`reseaux.listing`).
@@ -92,7 +92,7 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     try:
         base = build_base_map(
             terr.layers, terr.specs, view, ref, terr.opening_bounds(acts.directory.actors), legend_codes=None,
-            fiches=acts.fiches(ref),
+            fiches=fiche_store(acts, ref),
             geojson=terr.geojson, controls=True,
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions

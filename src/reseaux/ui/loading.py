@@ -3,20 +3,24 @@ French when it cannot be loaded."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import streamlit as st
 
 from reseaux import config
 from reseaux.access import can
+from reseaux.actor_layer import FicheStore
 from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
 from reseaux.directory import DirectoryError
+from reseaux.fiche_service import SERVICE
 from reseaux.france import FranceDataMissing
 from reseaux.layers import RegistryError
 from reseaux.referential import Referential
 from reseaux.territory import TerritoryError
 from reseaux.text import plural
 from reseaux.ui import auth
+from reseaux.web import FICHES_PATH
 
 
 @st.cache_resource(show_spinner="Chargement des périmètres…")
@@ -71,3 +75,13 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
         st.warning(f"{plural(len(loaded[1].broken), 'couche écartée', 'couches écartées')} car inutilisable(s) : "
                    f"{names} — la raison est dans « Sources et crédits ».", icon=":material/layers_clear:")
     return loaded
+
+
+def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
+    """Where this page's map asks for its fiches: the server, with a token for the directory as
+    this session may see it (``acts``; see :mod:`reseaux.fiche_service`). The same token from
+    one run to the next (the map is kept), a new one when the session's view changes."""
+    owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))
+    token = SERVICE.register(owner, acts.directory.actors, ref, ttl_s=60 * float(config.get("session_minutes")))
+    base = st.get_option("server.baseUrlPath").strip("/")
+    return FicheStore(url=f"{'/' + base if base else ''}{FICHES_PATH}/{token}")

@@ -31,6 +31,7 @@ from reseaux.text import md_escape, plural
 from reseaux.ui import XLSX_MIME as XLSX
 from reseaux.ui import apply_query, auth, filtered
 from reseaux.ui import download as _plain_download
+from reseaux.ui.loading import fiche_store
 
 #: Export buttons fill their column.
 _download = functools.partial(_plain_download, width="stretch")
@@ -129,7 +130,7 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
     view = MapView.from_query(scene.query(), terr.specs)
     try:
         home = terr.opening_bounds(acts.directory.actors)
-        base = stage_base_map(home, acts.fiches(ref))
+        base = stage_base_map(home, fiche_store(acts, ref))
         groups = scene_groups(result.actors, view, ref, terr.layers, terr.specs, home,
                               legend_codes=legend_codes(result.actors, view.color_by),  # what is on screen
                               center=scene.center, zoom=scene.zoom, geojson=terr.geojson)
@@ -253,7 +254,7 @@ def _editor_map(ref: Referential, terr: Territory, acts: Actors, view: MapView, 
     try:
         fmap = build_base_map(terr.layers, terr.specs, view, ref, terr.opening_bounds(acts.directory.actors),
                               legend_codes=legend_codes(acts.directory.actors, view.color_by),
-                              center=saved_view.get("center"), zoom=saved_view.get("zoom"), fiches=acts.fiches(ref),
+                              center=saved_view.get("center"), zoom=saved_view.get("zoom"), fiches=fiche_store(acts, ref),
                               geojson=terr.geojson)
         group = build_actor_layer(result.actors, ref, view.color_by, name="Acteurs")
     except MissingAssetsError as exc:

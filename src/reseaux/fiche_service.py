@@ -1,0 +1,133 @@
+"""Fiches on demand: a map page carries positions and colours only; what a click needs (one
+fiche, the actors sharing a place, the search box's matches) is asked of the server then.
+
+Why routes beside the app rather than a round trip through streamlit-folium: a round trip reruns
+the whole page script for one popup (and redraws the map's layers, closing the popup it was
+for), where a route answers in milliseconds without touching the page.
+
+The visibility rule is the page's own: when a page draws its map, it registers the directory
+*as its viewer may see it* (``ui.actors()``: one rule, ``access.visible_actors``) and gets an
+unguessable token for it; the routes answer only from what a token was registered with. A
+visitor's page gets a token of the public view: no row number, guessed or not, reaches a
+member's fiche. A token belongs to one browser session (``owner``), is replaced when that
+session's view changes (a sign-in or sign-out, a saved directory), and expires after the
+sessions' inactivity timeout.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
+from reseaux.referential import Referential
+
+#: At most this many fiches in one answer (a list of actors sharing a place is rarely longer).
+MAX_ROWS = 500
+#: At most this many rows found by one search (the map keeps those it draws).
+MAX_FOUND = 20_000
+MAX_QUERY = 200
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, as the browser's search box folds (``rxFold``)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not ("\u0300" <= c <= "\u036f")).lower()
+
+
+@dataclass
+class _Entry:
+    owner: str
+    frame: pd.DataFrame
+    referential: Referential
+    expires: float
+    _haystack: pd.Series | None = field(default=None, repr=False)
+
+    def haystack(self) -> pd.Series:
+        """Name, structure and address of every row, folded (built on the first search)."""
+        if self._haystack is None:
+            texts = [" ".join(fiche[i] for i in SEARCH_FIELDS) for fiche in fiche_rows(self.frame, self.referential)]
+            self._haystack = pd.Series([fold(t) for t in texts], dtype=object)
+        return self._haystack
+
+
+class FicheService:
+    """The tokens of the pages drawn, and the fiches each may receive."""
+
+    def __init__(self, *, max_entries: int = 1000) -> None:
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._by_owner: dict[str, tuple[int, str]] = {}
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def register(self, owner: str, frame: pd.DataFrame, referential: Referential, ttl_s: float,
+                 *, now: float | None = None) -> str:
+        """The token for ``owner`` (one browser session) to ask fiches of ``frame`` (the
+        directory as that session may see it, rows numbered 0..n-1): the same token while the
+        frame is the same object, so the page's map does not change from one run to the next."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._expire(now)
+            known = self._by_owner.get(owner)
+            if known and known[0] == id(frame) and known[1] in self._entries:
+                entry = self._entries[known[1]]
+                entry.expires = now + ttl_s
+                self._entries.move_to_end(known[1])
+                return known[1]
+            if known:  # this session's view changed: its former token answers no more
+                self._entries.pop(known[1], None)
+            token = secrets.token_urlsafe(18)
+            self._entries[token] = _Entry(owner, frame, referential, now + ttl_s)
+            self._by_owner[owner] = (id(frame), token)
+            while len(self._entries) > self.max_entries:
+                _, oldest = self._entries.popitem(last=False)
+                self._by_owner.pop(oldest.owner, None)
+            return token
+
+    def _entry(self, token: str, now: float | None = None) -> _Entry | None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._expire(now)
+            return self._entries.get(token)
+
+    def _expire(self, now: float) -> None:
+        for token in [t for t, e in self._entries.items() if e.expires < now]:
+            entry = self._entries.pop(token)
+            if self._by_owner.get(entry.owner, (0, ""))[1] == token:
+                del self._by_owner[entry.owner]
+
+    def fiches(self, token: str, rows: list[int], *, now: float | None = None) -> dict | None:
+        """``{"fields", "fiches"}`` for ``rows`` (in that order), or None for an unknown or
+        expired token. Rows outside the view raise IndexError."""
+        entry = self._entry(token, now)
+        if entry is None:
+            return None
+        if len(rows) > MAX_ROWS or any(r < 0 or r >= len(entry.frame) for r in rows):
+            raise IndexError(f"lignes hors de l'annuaire affiché (0 à {len(entry.frame) - 1}, au plus {MAX_ROWS})")
+        return {"fields": fiche_fields(), "fiches": fiche_rows(entry.frame.iloc[rows], entry.referential)}
+
+    def search(self, token: str, text: str, *, now: float | None = None) -> dict | None:
+        """``{"rows", "more"}``: the rows whose name, structure or address hold every word of
+        ``text`` (folded), at most :data:`MAX_FOUND`; None for an unknown or expired token."""
+        entry = self._entry(token, now)
+        if entry is None:
+            return None
+        words = fold(text[:MAX_QUERY]).split()
+        if not words:
+            return {"rows": [], "more": False}
+        hay = entry.haystack()
+        mask = np.ones(len(hay), dtype=bool)
+        for word in words:
+            mask &= hay.str.contains(word, regex=False).to_numpy(dtype=bool)
+        rows = np.flatnonzero(mask)
+        return {"rows": rows[:MAX_FOUND].tolist(), "more": bool(len(rows) > MAX_FOUND)}
+
+
+SERVICE = FicheService()
