@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 
 import folium
 import geopandas as gpd
+import numpy as np
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
@@ -15,13 +17,25 @@ from reseaux.layers import LayerSpec
 from reseaux.mapbits import script_json
 
 
+#: Outlines are drawn simplified to this many degrees (about 5 m: below what a screen shows at
+#: street level) with coordinates to 1e-5° (about 1 m). A layer added as published (the QPV of
+#: Marseille cut from the official file) weighs four times less; the shipped layers, already
+#: simplified, barely change.
+DISPLAY_TOLERANCE = 5e-5
+
+
 def display_geojson(frame: gpd.GeoDataFrame) -> dict:
-    """A layer as the map draws it: GeoJSON with only ``code`` and ``nom``, escaped.
+    """A layer as the map draws it: GeoJSON with only ``code`` and ``nom``, escaped, outlines
+    simplified to :data:`DISPLAY_TOLERANCE` (shapes kept valid, none vanishes).
 
     Converting a layer is the slow part of drawing it (0.4 s for the 2,644 communes): the app
-    computes this once per layer (``Territory.geojson``), not on every rerun.
+    computes this once per layer and per server (``Territory.geojson``), not on every rerun.
     """
     data = frame[["code", "nom", "geometry"]].copy()
+    shapes = data.geometry.values
+    if len(data) and not (data.geom_type == "Point").all():
+        shapes = shapely.simplify(shapes, DISPLAY_TOLERANCE, preserve_topology=True)
+    data["geometry"] = shapely.transform(shapes, lambda xy: np.round(xy, 5))
     data["nom"] = data["nom"].map(html.escape)
     data["code"] = data["code"].map(html.escape)
     return data.__geo_interface__
