@@ -141,3 +141,25 @@ def test_filters_and_layers_survive_a_visit_to_another_page(monkeypatch, referen
     assert at.multiselect(key="v_layers").value == ["qpv", "cls"]
     assert at.multiselect(key="f_themes").value == ["ivg"]
     assert "sur la thématique « IVG »" in count_line(at)
+
+
+def test_a_large_directory_lists_its_first_thousand_rows_on_screen(monkeypatch, tmp_path):
+    """1,500 public synthetic actors: the on-screen list stops at 1,000 and says so; the map and
+    the count hold all 1,500 (a list of 100,000 rows sent to the browser at every filter change
+    was the page's largest cost)."""
+    from bench.synthetic import synthetic_table
+    from reseaux.store import encode_table
+    from reseaux.ui.carte import TABLE_ROWS
+
+    path = tmp_path / "actors.csv"
+    table = synthetic_table(1500)
+    table["type"] = "structure"  # public: a visitor sees them all
+    path.write_bytes(encode_table(table))
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache.sqlite"))
+    at = app(monkeypatch, actors=path)
+    assert not at.exception
+    texts = [m.value.replace("\u202f", " ").replace("\xa0", " ") for m in [*at.markdown, *at.subheader, *at.caption]]
+    assert any(t.startswith("**1 500 acteurs sur 1 500**") for t in texts), texts
+    assert "Liste des acteurs affichés (1 500)" in texts
+    assert "Les 1 000 premiers ci-dessous ; la liste complète se télécharge." in texts
+    assert len(at.dataframe[0].value) == TABLE_ROWS == 1000
