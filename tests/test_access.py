@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from reseaux.access import can, visible_actors
-from reseaux.accounts import MAX_FAILURES, AccountError, AccountStore
+from reseaux.accounts import MAX_FAILURES, REFUSED, AccountError, AccountStore
 from reseaux.app_data import load_actors, load_territory
 from reseaux.exports import to_csv_bytes, to_xlsx_bytes
 from reseaux.mapview import MapView, build_map
@@ -75,9 +75,9 @@ def test_passwords_are_hashed_and_checked(tmp_path):
     assert oct((tmp_path / "comptes.json").stat().st_mode)[-3:] == "600"
     assert store.authenticate("Alice", PASSWORD).role == "coordinateur"
     with pytest.raises(AccountError, match="incorrect"):
-        store.authenticate("alice", "mauvais mot de passe")
+        store.authenticate("alice", "mauvais mot de passe", delay=False)
     with pytest.raises(AccountError, match="incorrect"):
-        store.authenticate("personne", PASSWORD)  # same message: no hint that the name exists
+        store.authenticate("personne", PASSWORD, delay=False)  # same message: no hint that the name exists
     with pytest.raises(AccountError, match="trop court"):
         store.add("bob", "court", "membre")
     assert store.role_for_email("ALICE@example.org") == "coordinateur"
@@ -89,9 +89,13 @@ def test_lock_out_after_repeated_failures_then_time_unlocks(tmp_path):
     now = 1_000_000.0
     for _ in range(MAX_FAILURES):
         with pytest.raises(AccountError, match="incorrect"):
-            store.authenticate("alice", "faux", now=now)
-    with pytest.raises(AccountError, match="verrouillé"):
-        store.authenticate("alice", PASSWORD, now=now + 60)  # even the right password
+            store.authenticate("alice", "faux", now=now, delay=False)
+    with pytest.raises(AccountError) as locked:
+        store.authenticate("alice", PASSWORD, now=now + 60, delay=False)  # even the right password
+    with pytest.raises(AccountError) as unknown:
+        store.authenticate("personne", PASSWORD, now=now + 60, delay=False)
+    assert str(locked.value) == str(unknown.value) == REFUSED  # a locked account does not say it exists
+    assert store.is_locked("alice", now=now + 60)
     assert store.authenticate("alice", PASSWORD, now=now + 16 * 60).name == "alice"
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -79,6 +82,20 @@ def to_csv_bytes(actors: pd.DataFrame) -> bytes:
 def to_xlsx_bytes(actors: pd.DataFrame, sheet: str = "Annuaire") -> bytes:
     """The actors as the directory file holds them, as an Excel workbook."""
     return table_xlsx_bytes(to_table(actors), sheet)
+
+
+@contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created if needed) for the ``with`` block:
+    every process and thread that takes it waits its turn (``flock``, released if the holder dies)."""
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

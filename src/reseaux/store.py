@@ -16,13 +16,10 @@ with errors included, so editing one fiche never loses another.
 from __future__ import annotations
 
 import csv
-import fcntl
 import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -30,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from reseaux.directory import parse_date, read_table, table_from_rows
-from reseaux.exports import write_atomic
+from reseaux.exports import file_lock, write_atomic
 
 ID = "id"
 
@@ -153,15 +150,8 @@ class DirectoryStore:
 
     # -- private --
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self):
+        return file_lock(self.lock_path)
 
     def _backup(self) -> None:
         self.backups.mkdir(parents=True, exist_ok=True)
