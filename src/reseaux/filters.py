@@ -31,6 +31,10 @@ FACETS: dict[str, tuple[str, str, str, bool]] = {
 _PLACE_KEYS = {"communes": "commune", "epci": "epci"}
 
 
+#: Longest query-string value read (a link longer than this is cut, not obeyed).
+MAX_QUERY_TEXT = 4000
+
+
 @dataclass(frozen=True)
 class ActorFilter:
     """What the user asked for. Empty fields filter nothing."""
@@ -77,7 +81,8 @@ class ActorFilter:
         def values(key: str) -> tuple[str, ...]:
             raw = query.get(key, "")
             items = raw if isinstance(raw, list) else [raw]
-            return tuple(v.strip() for item in items for v in str(item).split(",") if v.strip())
+            found = (v.strip() for item in items for v in str(item)[:MAX_QUERY_TEXT].split(",") if v.strip())
+            return tuple(dict.fromkeys(found))  # each value once (a link may repeat one thousands of times)
 
         kwargs: dict = {}
         for facet, (_, category, key, _) in FACETS.items():
@@ -86,7 +91,7 @@ class ActorFilter:
         for name, key in _PLACE_KEYS.items():
             kwargs[name] = values(key)
         kwargs["perimeter"] = ",".join(values("perimetre")[:1])
-        kwargs["text"] = str(query.get("q", "") or "")
+        kwargs["text"] = str(query.get("q", "") or "")[:200]
         kwargs["langues"] = values("langue")
         return cls(**kwargs)
 

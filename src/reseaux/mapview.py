@@ -26,6 +26,10 @@ from reseaux.perimeters import _Attribution, perimeter_groups
 from reseaux.referential import Referential
 
 
+#: Longest query-string value read (a link longer than this is cut, not obeyed).
+MAX_QUERY_TEXT = 4000
+
+
 @dataclass(frozen=True)
 class MapView:
     """What the map shows besides the actors: layers, base map, colouring. Lives in the URL."""
@@ -41,7 +45,8 @@ class MapView:
     def from_query(cls, query: Mapping[str, str], specs: Sequence[LayerSpec]) -> MapView:
         known = [s.id for s in specs]
         if "couches" in query:
-            layers = tuple(c for c in str(query["couches"]).split(",") if c in known)
+            asked = str(query["couches"])[:MAX_QUERY_TEXT].split(",")
+            layers = tuple(dict.fromkeys(c for c in asked if c in known))  # each layer once, in order
         else:
             layers = tuple(s.id for s in specs if s.visible)
         basemap = query.get("fond", "osmfr")

@@ -7,6 +7,8 @@ geocoder does not answer), a click on the map, or the browser's position; the wh
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -135,15 +137,24 @@ def _init_from_url(ref: Referential) -> None:
     for facet in (*FACETS, "langues"):
         st.session_state[f"tp_{facet}"] = list(getattr(flt, facet))
     st.session_state["tp_text"] = flt.text
-    try:
-        st.session_state["tp_point"] = (float(query["lat"]), float(query["lon"]), query.get("lieu", ""))
-    except (KeyError, TypeError, ValueError):
-        st.session_state["tp_point"] = None
+    st.session_state["tp_point"] = _point_from(query)
     st.session_state["tp_k"] = min(50, max(1, int(query["k"]))) if str(query.get("k", "")).isdigit() else DEFAULT_K
     st.session_state["tp_radius"] = _nearest_radius(query.get("rayon"))
     st.session_state["tp_address"] = query.get("adresse", "") or ""
     # The point in the link wins over geocoding its address again (it may come from a click).
     st.session_state["tp_geocoded"] = st.session_state["tp_address"]
+
+
+def _point_from(query) -> tuple[float, float, str] | None:
+    """The point of a link, when it is one on Earth (a ``nan``, ``inf`` or out-of-range value is
+    dropped: the page then asks for a starting point)."""
+    try:
+        lat, lon = float(query["lat"]), float(query["lon"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon, str(query.get("lieu", "") or "")[:200]
 
 
 def _nearest_radius(value) -> float:
