@@ -123,4 +123,21 @@ def test_any_exported_table_neutralises_formulas():
     table = pd.DataFrame({"nom": ["=CMD()", "Quartier Saint-Julien"], "code": ["+1", "QN07627N"]})
     assert "'=CMD()" in table_csv_bytes(table).decode("utf-8-sig")
     sheet = load_workbook(io.BytesIO(table_xlsx_bytes(table, "Périmètres"))).active
-    assert [c.value for c in sheet[2]] == ["'=CMD()", "'+1"]
+    assert [c.value for c in sheet[2]] == ["'=CMD()", "+1"]  # a number runs nothing: left as it is
+
+
+def test_an_export_reimports_unchanged_numbers_and_phones_included(tmp_path, referential):
+    """Neutralising formulas once turned a longitude of -1.09 into « '-1.090000 » and a phone
+    « +33… » into « '+33… », and the re-imported row was rejected."""
+    path = tmp_path / "actors.csv"
+    path.write_text("id,nom,type,telephone,commune,latitude,longitude\n"
+                    "a,Centre Ouest,structure,+33 2 35 00 00 00,Cherbourg-en-Cotentin,49.6337,-1.6222\n"
+                    "b,=CMD(),structure,(0)2 35 00 00 01,Rouen,49.44,1.09\n", encoding="utf-8")
+    first = load_directory(path, referential)
+    again = tmp_path / "export.csv"
+    again.write_bytes(to_csv_bytes(first.actors))
+    second = load_directory(again, referential)
+    assert len(second.rejected) == 0 and len(second.actors) == 2
+    for column in ("telephone", "latitude", "longitude"):
+        assert second.actors[column].tolist() == first.actors[column].tolist(), column
+    assert second.actors["nom"].tolist() == ["Centre Ouest", "'=CMD()"]  # the formula stays defused

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +20,20 @@ from reseaux.directory import to_table
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: A number or a phone number (« -1.09 », « +33 2 35 00 00 00 », « (0)2 35… »): nothing a
+#: spreadsheet could run, written as it is (prefixing it corrupted numbers and phones).
+_NUMBER_LIKE = re.compile(r"^[+-]?[\d\s.,()/-]*\d[\d\s.,()/-]*$")
+
+
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix with ``'`` every cell a spreadsheet would run as a formula (=, +, -, @)."""
-    return frame.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    """Prefix with ``'`` every cell a spreadsheet would run as a formula (=, +, -, @, tab,
+    return at its start), except numbers and phone numbers, which run nothing."""
+    def safe(value):
+        if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER_LIKE.match(value):
+            return "'" + value
+        return value
+
+    return frame.map(safe)
 
 
 def table_csv_bytes(table: pd.DataFrame) -> bytes:
