@@ -141,3 +141,20 @@ def test_an_export_reimports_unchanged_numbers_and_phones_included(tmp_path, ref
     for column in ("telephone", "latitude", "longitude"):
         assert second.actors[column].tolist() == first.actors[column].tolist(), column
     assert second.actors["nom"].tolist() == ["Centre Ouest", "'=CMD()"]  # the formula stays defused
+
+
+def test_a_cell_longer_than_the_csv_limit_is_kept_aside_and_the_rest_loads(tmp_path, referential):
+    """A 200,000-character cell once made every page fail with « field larger than field limit »."""
+    from reseaux.directory import MAX_CELL, validate_record
+
+    path = tmp_path / "actors.csv"
+    path.write_text("id,nom,type,description,commune\n"
+                    f"a,Centre long,structure,{'x' * 200_000},Rouen\n"
+                    "b,Centre court,structure,normal,Rouen\n", encoding="utf-8")
+    directory = load_directory(path, referential)
+    assert directory.actors["nom"].tolist() == ["Centre court"]
+    assert len(directory.rejected) == 1
+    problem = next(i for i in directory.issues if i.column == "description")
+    assert problem.line == 2 and "200\u202f000 caractères" in problem.message and "raccourcissez" in problem.message
+    _, issues = validate_record({"id": "c", "nom": "y" * (MAX_CELL + 1), "type": "structure"}, referential)
+    assert any(i.column == "nom" and "au plus" in i.message for i in issues)  # the form refuses it too

@@ -160,6 +160,11 @@ class Directory:
         return len(self.actors) - len(self.placed)
 
 
+#: Longest cell of a directory row (a description is a few hundred characters; a longer cell is
+#: a mistake or an attack, kept aside with the row).
+MAX_CELL = 10_000
+
+
 def read_table(data: bytes) -> tuple[list[list[str]], str, str]:
     """Decode and split a CSV export of a spreadsheet.
 
@@ -177,7 +182,14 @@ def read_table(data: bytes) -> tuple[list[list[str]], str, str]:
         if score > best[1]:
             best = (delimiter, score)
     delimiter = best[0]
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # Python's csv stops at 131,072 characters a cell, and the whole file then failed to load
+    # (on every page, for everyone): read longer cells, the validation keeps them aside.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise DirectoryError(f"Fichier CSV illisible ({exc}) : ouvrez-le dans un tableur et "
+                             "enregistrez-le de nouveau au format CSV.") from exc
     return rows, encoding, delimiter
 
 
@@ -208,7 +220,22 @@ def validate_table(table: pd.DataFrame, referential: Referential) -> Directory:
 
 def validate_record(raw: dict[str, str], referential: Referential, line: int = 2) -> tuple[dict, list[Issue]]:
     """Validate one actor given as ``{column: text}`` (a form, an imported row)."""
-    return _RowValidator(referential).validate({c: str(raw.get(c, "") or "").strip() for c in raw}, line)
+    cells = {c: str(raw.get(c, "") or "").strip() for c in raw}
+    long = _too_long(cells, line)
+    record, issues = _RowValidator(referential).validate(cells, line)
+    return record, long + issues
+
+
+def _too_long(cells: dict[str, str], line: int) -> list[Issue]:
+    """An error for each cell longer than :data:`MAX_CELL` (cut to it in ``cells``)."""
+    found = []
+    for name, value in cells.items():
+        if len(value) > MAX_CELL:
+            found.append(Issue(line, name, value[:60] + "…", (
+                f"cellule de {len(value):_} caractères (au plus {MAX_CELL:_}) : raccourcissez-la "
+                "ou mettez le texte long sur le site de la structure").replace("_", "\u202f")))
+            cells[name] = value[:MAX_CELL]
+    return found
 
 
 def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
@@ -230,6 +257,7 @@ def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
                 f"la ligne a {len(cells)} cellules pour {len(header)} colonnes : une cellule "
                 "contient sans doute le séparateur sans guillemets ; corrigez-la dans le tableur"
             )))
+        row_issues.extend(_too_long(raw, index))
         record, found = validator.validate(raw, index)
         row_issues.extend(found)
         actor_id = record.get("id", "")
