@@ -181,3 +181,19 @@ def test_a_member_cannot_change_the_scenes_either(scenes, accounts_file):
     sign_in(at, "membre")
     assert not [b for b in at.button if b.key and b.key.startswith(("pr_up_", "pr_down_", "pr_del_"))]
     assert digest(scenes.path) == before
+
+
+def test_members_only_fiches_leave_the_app_with_the_coordination_only(scenes, referential, accounts_file):
+    """A member sees members-only phones on screen but exports public fiches only; the
+    coordination exports every fiche (README, « Qui voit quoi »)."""
+    from reseaux.access import EXPORT_NOTICE, exportable_actors
+
+    everyone = visible_demo(referential, "coordinateur")
+    public = visible_demo(referential, "visiteur")
+    assert len(exportable_actors(everyone, "membre")) == len(public) < len(everyone)
+    assert len(exportable_actors(everyone, "coordinateur")) == len(everyone)
+    member = sign_in(app().run(), "membre")
+    assert EXPORT_NOTICE in [c.value for c in member.caption]
+    coordination = sign_in(app().run(), "coord")
+    assert EXPORT_NOTICE not in [c.value for c in coordination.caption]
+    assert not member.exception and not coordination.exception

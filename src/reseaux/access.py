@@ -22,6 +22,7 @@ DEFAULT_VISIBILITY = "membres"
 ACTIONS = {
     "voir_carte": "visiteur",        # subject to the visitors setting, see can_see_map
     "voir_toutes_les_fiches": "membre",
+    "exporter_fiches_reservees": "coordinateur",  # a file leaves the app: members-only fiches by the coordination
     "modifier": "coordinateur",
     "modifier_scenes": "coordinateur",  # the shared scenes every presenter uses
     "importer": "coordinateur",
@@ -58,3 +59,17 @@ def visible_actors(actors: pd.DataFrame, role: str, visitors: str = "public") ->
     visibility = actors["visibilite"] if "visibilite" in actors else pd.Series(DEFAULT_VISIBILITY, index=actors.index)
     public = actors["type"].isin(PUBLIC_TYPES) | (visibility == "public")
     return actors[public]
+
+
+#: Said under an export to those who export public fiches only.
+EXPORT_NOTICE = ("Les exports ne contiennent que les fiches publiques (structures, aller-vers, distribution, "
+                 "fiches « public ») : les fiches réservées aux membres s'exportent par la coordination.")
+
+
+def exportable_actors(actors: pd.DataFrame, role: str) -> pd.DataFrame:
+    """The actors ``role`` may put in a file that leaves the app (export, standalone map, image):
+    every fiche for the coordination, else the public ones only — a member sees members-only
+    phones and e-mails on screen but does not take them away."""
+    if can(role, "exporter_fiches_reservees"):
+        return actors
+    return visible_actors(actors, "visiteur", "public")

@@ -7,7 +7,7 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from reseaux.access import can
+from reseaux.access import EXPORT_NOTICE, can, exportable_actors
 from reseaux.actor_layer import build_actor_layer
 from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
@@ -134,8 +134,11 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
         hide_index=True, width="stretch", height=320,
         column_config={"Site web": st.column_config.LinkColumn("Site web")},
     )
+    exported = exportable_actors(shown, auth.current()[0])
+    if len(exported) < len(shown):
+        st.caption(EXPORT_NOTICE)
     left, right = st.columns(2)
-    download(left, "Télécharger la liste (CSV pour Excel)", lambda: table_csv_bytes(people_table(shown, ref)),
+    download(left, "Télécharger la liste (CSV pour Excel)", lambda: table_csv_bytes(people_table(exported, ref)),
              "acteurs_filtres.csv", "text/csv", "carte_csv")
-    download(right, "Télécharger la liste (Excel)", lambda: table_xlsx_bytes(people_table(shown, ref), "Acteurs"),
+    download(right, "Télécharger la liste (Excel)", lambda: table_xlsx_bytes(people_table(exported, ref), "Acteurs"),
              "acteurs_filtres.xlsx", XLSX_MIME, "carte_xlsx")

@@ -9,18 +9,31 @@ from __future__ import annotations
 import functools
 import html
 import json
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
-from reseaux.access import can
+from reseaux.access import EXPORT_NOTICE, can, exportable_actors
 from reseaux.actor_layer import build_actor_layer
 from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
-from reseaux.export_map import ExportError, alt_text, render_png, shown_perimeters, standalone_html
-from reseaux.exports import table_csv_bytes, table_xlsx_bytes, to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
+from reseaux.export_map import (
+    ExportError,
+    alt_text,
+    render_png,
+    shown_perimeters,
+    standalone_html,
+)
+from reseaux.exports import (
+    table_csv_bytes,
+    table_xlsx_bytes,
+    to_csv_bytes,
+    to_geojson_bytes,
+    to_xlsx_bytes,
+)
 from reseaux.filters import ActorFilter, FilterResult
 from reseaux.legend import legend_codes
 from reseaux.mapview import MapView, build_base_map, build_map
@@ -342,6 +355,11 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
     if notice:
         st.error(notice)
     st.subheader("Exporter cette vue")
+    role = auth.current()[0]
+    kept = exportable_actors(result.actors, role)
+    if len(kept) < len(result.actors):
+        st.caption(EXPORT_NOTICE)
+    result = replace(result, actors=kept)
     if "pr_export_title" not in st.session_state:
         st.session_state["pr_export_title"] = terr.title
     raw_title = st.text_input("Titre de l'export", key="pr_export_title",
