@@ -165,3 +165,15 @@ def test_a_visitor_view_keeps_fiches_and_map_rows_aligned(referential):
     for fiche, name in zip(fiches, actors["nom"], strict=True):
         assert fiche[0] == name  # the popup of each point is that actor's own fiche
     assert len(view.search) == len(actors) and view.facets.size == len(actors)
+
+
+def test_an_oidc_email_maps_to_a_role_only_when_verified(monkeypatch):
+    from reseaux.ui.auth import oidc_role
+
+    monkeypatch.setenv("RESEAUX_OIDC_ROLE", "membre")
+    roles = {"coord@example.org": "coordinateur"}.get
+    assert oidc_role({"email": "coord@example.org", "email_verified": True}, roles) == "coordinateur"
+    assert oidc_role({"email": "coord@example.org", "email_verified": "true"}, roles) == "coordinateur"
+    assert oidc_role({"email": "coord@example.org", "email_verified": False}, roles) == "membre"
+    assert oidc_role({"email": "coord@example.org"}, roles) == "membre"  # not said verified: not trusted
+    assert oidc_role({"email": "autre@example.org", "email_verified": True}, roles) == "membre"

@@ -18,6 +18,13 @@ def test_sign_in_with_the_organisation_account(page, tmp_path):
     AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur", "coord@example.org")
     with run_server_in_thread(port=free_port()) as provider:
         issuer = f"http://localhost:{provider.server_port}"
+        # The provider vouches for this address (only a verified e-mail is given its role).
+        import json
+        import urllib.request
+
+        claims = json.dumps({"email": "coord@example.org", "email_verified": True}).encode()
+        urllib.request.urlopen(urllib.request.Request(f"{issuer}/users/coord@example.org", data=claims, method="PUT",
+                                                      headers={"Content-Type": "application/json"}), timeout=10)
         app = ServedApp({"RESEAUX_ACCOUNTS": str(tmp_path / "comptes.json")},
                         args=["--secrets.files", str(tmp_path / "secrets.toml")])
         (tmp_path / "secrets.toml").write_text(

@@ -186,3 +186,15 @@ def test_search_map_escapes_names_and_speaks_french(tmp_path):
     assert "markerClusterGroup" in page and "spiderfy" in page
     assert '"Zoom avant"' in page and "imperial: false" in page and "L.control.scale()" not in page
     assert "cdn" not in page.lower()
+
+
+def test_links_in_results_are_built_from_valid_addresses_only():
+    from reseaux.proximity import valid_email, valid_website
+
+    assert valid_email("accueil@planning76.example.org") and valid_email("o'neil@example.fr")
+    for bad in ("a@b.c) [x](javascript:alert(1)", "x@y", "pas une adresse", "a@b.fr <b>", "[a](b)@c.fr"):
+        assert not valid_email(bad), bad
+    assert valid_website("https://example.org/ivg?x=1") and valid_website("http://exemple.fr")
+    for bad in ("javascript:alert(1)", "https://x.org) [pwn](https://evil.example", "https://", "ftp://x.org",
+                "https://x.org/<script>", "www.example.org"):
+        assert not valid_website(bad), bad

@@ -8,8 +8,10 @@ milliseconds, with filters applied as a boolean mask and no approximation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +23,25 @@ from reseaux.filters import FACETS, ActorFilter, apply_filter, search_text
 from reseaux.layers import LayerSpec
 from reseaux.referential import Referential
 from reseaux.text import fr_distance
+
+#: An e-mail address a link may be built from: one @, no space, no bracket, no markup.
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def valid_email(value: str) -> bool:
+    """Whether ``value`` is a plain e-mail address (links in results are built from these only)."""
+    return bool(_EMAIL.match(value or ""))
+
+
+def valid_website(value: str) -> bool:
+    """Whether ``value`` is an http(s) address with a host and nothing that could end a link."""
+    if not value or any(c in value for c in " \t\n<>[]()\"'`\\"):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 METRIC_CRS = "EPSG:2154"
 _TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
@@ -251,8 +272,8 @@ def _partner(number: int, row: dict, referential: Referential, origin: tuple[flo
         latitude=point.y, longitude=point.x, structure=text("structure"),
         address=" ".join(p for p in (text("adresse"), text("code_postal"), text("commune")) if p),
         specialties=text("specialites"), languages=text("langues"), phone=phone,
-        phone_uri=f"tel:{digits}" if digits else "", email=text("email"),
-        website=website if website.lower().startswith(("http://", "https://")) else "",
+        phone_uri=f"tel:{digits}" if digits else "", email=text("email") if valid_email(text("email")) else "",
+        website=website if valid_website(website) else "",
         approximate=row.get("geocodage_source") == "commune",
         directions=directions_links(origin[0], origin[1], point.y, point.x), **coded,
     )

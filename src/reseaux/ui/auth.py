@@ -52,13 +52,35 @@ def current() -> tuple[str, str]:
         return st.session_state["auth_role"], st.session_state["auth_user"]
     user = _oidc_user()
     if user:
+        seen = st.session_state.get("auth_oidc_seen", now)
+        if now - seen > timeout:  # inactive too long: signed out, like a built-in session
+            st.session_state.pop("auth_oidc_seen", None)
+            st.session_state["auth_notice"] = "Session expirée après inactivité : reconnectez-vous."
+            try:
+                st.logout()
+            except Exception:  # noqa: BLE001 — no identity provider behind this session (tests)
+                pass
+            return "visiteur", ""
+        st.session_state["auth_oidc_seen"] = now
         email = str(user.get("email", "") or "")
         key = f"auth_oidc_role:{email}"
         if key not in st.session_state:  # read the accounts file once per session, not every rerun
-            st.session_state[key] = accounts().role_for_email(email) or config.get("oidc_role")
+            st.session_state[key] = oidc_role(user, accounts().role_for_email)
         role = st.session_state[key]
         return role, str(user.get("name") or email or user.get("sub", "compte externe"))
     return "visiteur", ""
+
+
+def oidc_role(user: dict, role_for_email) -> str:
+    """The role of someone signed in through OpenID Connect: the role an account gives their
+    e-mail, only when the provider says the e-mail is verified (else anyone could claim a
+    coordinator's address); otherwise the default role (``RESEAUX_OIDC_ROLE``)."""
+    verified = user.get("email_verified")
+    if verified is True or str(verified).lower() == "true":
+        granted = role_for_email(str(user.get("email", "") or ""))
+        if granted:
+            return granted
+    return config.get("oidc_role")
 
 
 def _cookie() -> str | None:
