@@ -35,5 +35,5 @@ pages += [
     st.Page("views/rgpd.py", title="Données personnelles", icon=":material/shield_person:"),
     st.Page("views/sources.py", title="Sources et crédits", icon=":material/menu_book:"),
 ]
-auth.sidebar_box(role, name)
+auth.sidebar_box(role, name, form=map_ok)
 st.navigation(pages).run()

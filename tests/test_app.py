@@ -163,3 +163,15 @@ def test_a_large_directory_lists_its_first_thousand_rows_on_screen(monkeypatch, 
     assert "Liste des acteurs affichés (1 500)" in texts
     assert "Les 1 000 premiers ci-dessous ; la liste complète se télécharge." in texts
     assert len(at.dataframe[0].value) == TABLE_ROWS == 1000
+
+
+def test_when_visitors_see_nothing_the_landing_page_has_one_sign_in_form(monkeypatch, accounts_file):
+    """RESEAUX_VISITORS=rien once failed the landing page (the form in the sidebar and on the page:
+    duplicate key « auth_form »)."""
+    monkeypatch.setenv("RESEAUX_VISITORS", "rien")
+    at = app(monkeypatch)
+    assert not at.exception
+    assert any("accès réservé" in t.value for t in at.title)
+    assert len([w for w in at.text_input if w.key == "auth_name"]) == 1
+    sign_in(at, "membre")
+    assert not at.exception and count_line(at)  # signed in: the map and its count

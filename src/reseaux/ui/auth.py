@@ -159,8 +159,9 @@ def _cookie_script() -> None:
             width="content")
 
 
-def sidebar_box(role: str, name: str) -> None:
-    """Who is signed in, and the way in or out."""
+def sidebar_box(role: str, name: str, *, form: bool = True) -> None:
+    """Who is signed in, and the way in or out (``form``: the sign-in form, unless the page
+    itself shows it — the connexion page, when visitors see nothing: one form, not two)."""
     with st.sidebar:
         _cookie_script()
         notice = st.session_state.pop("auth_notice", None)
@@ -170,8 +171,9 @@ def sidebar_box(role: str, name: str) -> None:
             st.caption(f"Connecté·e : **{name}** — {ROLE_LABELS[role]}")
             st.button("Se déconnecter", on_click=sign_out, key="auth_logout")
             return
-        with st.expander("Se connecter (membres du réseau)", expanded=False):
-            sign_in_form()
+        if form:
+            with st.expander("Se connecter (membres du réseau)", expanded=False):
+                sign_in_form()
 
 
 def sign_in_form() -> None:
