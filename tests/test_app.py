@@ -175,3 +175,13 @@ def test_when_visitors_see_nothing_the_landing_page_has_one_sign_in_form(monkeyp
     assert len([w for w in at.text_input if w.key == "auth_name"]) == 1
     sign_in(at, "membre")
     assert not at.exception and count_line(at)  # signed in: the map and its count
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '{"comptes": {"x": {"role": 3}}}', '{"comptes": []}', "\x00\xff"])
+def test_a_malformed_accounts_file_gives_a_french_error_at_sign_in(monkeypatch, tmp_path, content):
+    path = tmp_path / "comptes.json"
+    path.write_text(content, encoding="latin-1")
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(path))
+    at = sign_in(app(monkeypatch), "membre")
+    assert not at.exception
+    assert any("Fichier des comptes" in e.value for e in at.sidebar.error)

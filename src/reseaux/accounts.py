@@ -73,9 +73,13 @@ class AccountStore:
             return {}
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return {name: Account(name=name, **data) for name, data in raw.get("comptes", {}).items()}
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise AccountError(f"Fichier des comptes {self.path} illisible ({exc}).") from exc
+            accounts = {name: Account(name=name, **data) for name, data in raw.get("comptes", {}).items()}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
+            raise AccountError(f"Fichier des comptes {self.path.name} illisible ou mal formé : "
+                               "l'administration doit le corriger ou le restaurer.") from exc
+        if not all(isinstance(a.hash, str) and isinstance(a.role, str) for a in accounts.values()):
+            raise AccountError(f"Fichier des comptes {self.path.name} mal formé : l'administration doit le corriger.")
+        return accounts
 
     def _save(self, accounts: dict[str, Account]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
