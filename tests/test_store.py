@@ -149,3 +149,55 @@ def test_journal_is_append_only_json_lines(store):
     store.save(edit(base.table, "t2", nom="Y"), base, who="Bob")
     lines = store.journal.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["qui"] for line in lines] == ["Alice", "Bob"]
+
+
+def test_erasure_holds_the_store_lock_while_another_process_saves(tmp_path):
+    """GDPR erasure once read the file outside the lock: with one concurrent writer, 8 of 9 erasures
+    failed midway and left the name in the journal. Five erasures while another process saves
+    again and again: each succeeds, and the names are gone from the file, backups and journal."""
+    import multiprocessing
+    import time
+
+    from reseaux.privacy import purge_actor
+    from reseaux.store import ConflictError, DirectoryStore
+
+    path = tmp_path / "actors.csv"
+    rows = ["id,nom,type,description,commune"] + [f"p{i},Personne Effacable {i},structure,x,Rouen" for i in range(5)]
+    rows += [f"k{i},Structure gardée {i},structure,0,Rouen" for i in range(3)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    stop = multiprocessing.get_context("fork").Event()
+
+    def writer() -> None:
+        store = DirectoryStore(path)
+        n = 0
+        while not stop.is_set():
+            base = store.load()
+            table = base.table.copy()
+            n += 1
+            table.loc[table["id"] == "k0", "description"] = str(n)
+            try:
+                store.save(table, base, who="Autre session")
+            except ConflictError:
+                continue
+
+    process = multiprocessing.get_context("fork").Process(target=writer)
+    process.start()
+    try:
+        store = DirectoryStore(path)
+
+        def written() -> int:
+            return int(store.load().table.set_index("id").loc["k0", "description"])
+
+        for i in range(5):
+            seen = written()
+            deadline = time.monotonic() + 20
+            while written() == seen and time.monotonic() < deadline:  # the writer is at work
+                time.sleep(0.01)
+            purge_actor(store, f"p{i}", "Coordination")
+    finally:
+        stop.set()
+        process.join(30)
+    everything = path.read_text(encoding="utf-8") + store.journal.read_text(encoding="utf-8")
+    everything += "".join(b.read_text(encoding="utf-8") for b in store.list_backups())
+    assert "Personne Effacable" not in everything
+    assert written() >= 5  # the writer saved between the erasures

@@ -32,21 +32,22 @@ def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Pat
 
     The journal keeps that a fiche was erased, when and by whom, but no longer its content.
     """
-    base = store.load()
-    rows = base.table[base.table["id"].astype(str) == actor_id]
-    if rows.empty:
-        raise KeyError(actor_id)
-    record = rows.iloc[0].to_dict()
-    store.save(base.table[base.table["id"].astype(str) != actor_id], base, who,
-               action="suppression définitive (RGPD)")
-    backups = 0
-    for backup in store.list_backups():
-        old = snapshot(backup.read_bytes())
-        kept = old.table[old.table["id"].astype(str) != actor_id]
-        if len(kept) != len(old.table):
-            write_atomic(backup, encode_table(kept, old.delimiter, old.encoding))
-            backups += 1
-    entries = _scrub_journal(store.journal, actor_id)
+    with store.locked():  # no other save between reading the file and scrubbing the journal
+        base = store.load()
+        rows = base.table[base.table["id"].astype(str) == actor_id]
+        if rows.empty:
+            raise KeyError(actor_id)
+        record = rows.iloc[0].to_dict()
+        store.save(base.table[base.table["id"].astype(str) != actor_id], base, who,
+                   action="suppression définitive (RGPD)")
+        backups = 0
+        for backup in store.list_backups():
+            old = snapshot(backup.read_bytes())
+            kept = old.table[old.table["id"].astype(str) != actor_id]
+            if len(kept) != len(old.table):
+                write_atomic(backup, encode_table(kept, old.delimiter, old.encoding))
+                backups += 1
+        entries = _scrub_journal(store.journal, actor_id)
     cache_entries = 0
     if geocache is not None and Path(geocache).exists():
         cache = GeoCache(geocache)

@@ -20,6 +20,9 @@ import hashlib
 import io
 import json
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -91,6 +94,7 @@ class DirectoryStore:
         self.journal = journal or self.path.parent / "journal.jsonl"
         self.keep = keep
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._held = threading.local()
 
     # -- reading --
 
@@ -150,8 +154,25 @@ class DirectoryStore:
 
     # -- private --
 
-    def _locked(self):
-        return file_lock(self.lock_path)
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The store's lock, for a change made of several writes (erasure: file, backups,
+        journal); re-entrant for this store object, so :meth:`save` may be called inside."""
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
+        with file_lock(self.lock_path):
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
+
+    _locked = locked
 
     def _backup(self) -> None:
         self.backups.mkdir(parents=True, exist_ok=True)

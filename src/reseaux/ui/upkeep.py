@@ -168,7 +168,15 @@ def privacy_panel(who: str) -> None:
                           key="gdpr_id", placeholder="Choisir la fiche à effacer")
     confirm = st.checkbox("Je confirme : la fiche sera effacée partout, sans retour possible.", key="gdpr_ok")
     if st.button("Effacer définitivement", type="primary", disabled=not (chosen and confirm), key="gdpr_go"):
-        report = purge_actor(store, chosen, who, geocache=config.path("geocache"))
+        try:
+            report = purge_actor(store, chosen, who, geocache=config.path("geocache"))
+        except KeyError:
+            st.error(f"La fiche « {chosen} » n'est plus dans l'annuaire (effacée ou modifiée entre-temps) : rien "
+                     "n'a été fait ; rechargez la page.")
+            return
+        except (DirectoryError, OSError) as exc:
+            st.error(f"Effacement impossible, rien n'a été modifié dans l'annuaire : {exc}")
+            return
         st.cache_resource.clear()
         st.session_state.pop("ann_base", None)
         st.success(report.sentence(chosen))
