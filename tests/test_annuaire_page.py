@@ -99,3 +99,28 @@ def test_editing_a_fiche_keeps_a_value_outside_the_referential(monkeypatch, tmp_
     assert not at.exception
     row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("t1,"))
     assert "Ateliers bien-être" in row and "02 61 91 00 99" in row
+
+
+def test_an_unreadable_directory_keeps_the_map_up_and_the_backups_within_reach(monkeypatch, tmp_path):
+    """actors.csv broken on disk (here: binary junk after a good save): the map keeps showing the
+    last version it could read, with a banner; the Annuaire page says why and restores a backup,
+    keeping the unreadable file among the backups."""
+    at, path = page(monkeypatch, tmp_path)
+    fill_new_fiche(at, id="t4", nom="Nouvelle Structure (fictive)", type="structure", code_postal="76000",
+                   commune="Rouen")
+    button(at, "Enregistrer").click().run()  # a good save: a backup exists
+    at.switch_page("views/carte.py").run()
+    assert not at.exception
+    path.write_bytes(b"\x00\x01\x02" * 1000)  # broken by hand
+    at.switch_page("views/carte.py").run()
+    assert not at.exception
+    assert any("illisible" in w.value for w in at.warning)  # the last readable version, said so
+    assert any("acteurs sur" in m.value for m in at.markdown)
+    at.switch_page("views/annuaire.py").run()
+    assert not at.exception and any("ne peut pas être lu" in e.value for e in at.error)
+    at.button(key="ann_rescue_go").click().run()
+    assert not at.exception
+    assert b"Centre" in path.read_bytes() or b"Camille" in path.read_bytes()  # a readable version again
+    store = DirectoryStore(path)
+    assert any(b.read_bytes().startswith(b"\x00\x01\x02") for b in store.list_backups())  # nothing lost
+    assert "fichier illisible" in store.read_journal()[-1]["action"]

@@ -8,6 +8,8 @@ from reseaux.ui import annuaire
 
 role, who = auth.current()
 auth.require(role, "modifier")
+if not annuaire.readable_or_rescue(who):
+    st.stop()
 ref, terr, acts = ui.load_or_stop()
 st.title("Annuaire du réseau")
 with st.container():  # one place whatever it shows: the open tab stays open (see save_panel)

@@ -146,6 +146,19 @@ class DirectoryStore:
         old = snapshot(Path(backup).read_bytes())
         return self.save(old.table, base, who, action=f"restauration de {Path(backup).name}")
 
+    def rescue(self, backup: Path, who: str) -> Snapshot:
+        """Make ``backup`` the current file when the current one cannot be read (no version to
+        compare): the unreadable file is kept among the backups, the journal says it."""
+        old = snapshot(Path(backup).read_bytes())
+        with self._locked():
+            if self.path.exists():
+                self._backup()
+            data = Path(backup).read_bytes()
+            write_atomic(self.path, data)
+            self._log([Change("restauration", "", "", {})], who,
+                      f"restauration de {Path(backup).name} (fichier illisible)")
+        return Snapshot(old.table, version_of(data), old.delimiter, old.encoding)
+
     def read_journal(self) -> list[dict]:
         if not self.journal.exists():
             return []

@@ -67,6 +67,40 @@ def store() -> DirectoryStore:
     return DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
 
 
+def readable_or_rescue(who: str) -> bool:
+    """True when the directory file can be read; else say why and offer its backups (the way
+    back from a file broken by hand or cut short), and return False."""
+    directory_store = store()
+    try:
+        directory_store.load()
+        return True
+    except (DirectoryError, OSError) as exc:
+        problem = exc
+    st.error(f"**L'annuaire ne peut pas être lu** : {problem}", icon=":material/error:")
+    backups = directory_store.list_backups()
+    if not backups:
+        st.info("Aucune sauvegarde : corrigez le fichier dans un tableur (ou importez-en un bon) et rechargez.")
+        return False
+    st.markdown("Restaurez une sauvegarde : le fichier illisible est gardé parmi les sauvegardes.")
+
+    def label(path):
+        moment = directory_store.backup_time(path)
+        return f"Version remplacée le {_moment(moment)}" if moment else path.name
+
+    choice = st.selectbox("Sauvegardes (la plus récente d'abord)", backups, format_func=label, key="ann_rescue")
+    if st.button("Restaurer cette sauvegarde", key="ann_rescue_go", type="primary"):
+        try:
+            directory_store.rescue(choice, who)
+        except (DirectoryError, OSError) as exc:
+            st.error(f"Restauration impossible, rien n'a changé : {exc}")
+            return False
+        st.cache_resource.clear()
+        st.session_state.pop("ann_base", None)
+        st.session_state["ann_saved"] = f"{label(choice)} : restaurée à la place du fichier illisible."
+        st.rerun()
+    return False
+
+
 def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
     """The store, the loaded version and the working copy (loaded on first use)."""
     directory_store = store()

@@ -43,11 +43,28 @@ def _visible(path: str, mtime: float, role: str, visitors: str) -> Actors:  # on
     return visible_view(_actors(path, mtime), role, visitors)
 
 
+#: The last version of each directory file that could be read: served, with a banner, while the
+#: file on disk cannot be (a broken save by hand, a truncated copy), so the map stays up.
+_LAST_GOOD: dict[str, float] = {}
+
+
 def actors() -> Actors:
     """The directory named by RESEAUX_ACTORS as the session's role may see it (one rule:
-    access.visible_actors), reloaded when the file changes on disk."""
+    access.visible_actors), reloaded when the file changes on disk; the last version that could
+    be read while the file cannot be (with a banner saying so)."""
     path = config.path("actors")
     mtime = path.stat().st_mtime if path.exists() else 0.0
+    try:
+        _actors(str(path), mtime)
+    except (DirectoryError, OSError) as exc:
+        good = _LAST_GOOD.get(str(path))
+        if good is None:
+            raise
+        st.warning(f"**L'annuaire sur le disque est illisible** ({exc}) : la carte montre la dernière version "
+                   "lisible. La coordination peut restaurer une sauvegarde (page « Annuaire »).",
+                   icon=":material/warning:")
+        mtime = good
+    _LAST_GOOD[str(path)] = mtime
     role, _ = auth.current()
     if can(role, "voir_toutes_les_fiches"):
         return _actors(str(path), mtime)
