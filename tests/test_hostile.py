@@ -158,3 +158,56 @@ def test_a_cell_longer_than_the_csv_limit_is_kept_aside_and_the_rest_loads(tmp_p
     assert problem.line == 2 and "200\u202f000 caractères" in problem.message and "raccourcissez" in problem.message
     _, issues = validate_record({"id": "c", "nom": "y" * (MAX_CELL + 1), "type": "structure"}, referential)
     assert any(i.column == "nom" and "au plus" in i.message for i in issues)  # the form refuses it too
+
+
+def _xlsx_with(sheet_xml_edit) -> bytes:
+    """A real workbook (openpyxl) whose first sheet's XML is rewritten by ``sheet_xml_edit``."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["id", "nom", "type", "commune"])
+    book.active.append(["x1", "Centre (fictif)", "structure", "Rouen"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = sheet_xml_edit(data)
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return out.getvalue()
+
+
+def test_a_sheet_declaring_a_million_rows_reads_the_two_it_holds():
+    """A 5 KB workbook declaring A1:XFD1048576 once exhausted memory on import."""
+    import re
+
+    from reseaux.reading import read_upload
+
+    data = _xlsx_with(lambda xml: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml))
+    assert len(data) < 10_000
+    assert read_upload("bombe.xlsx", data) == [["id", "nom", "type", "commune"],
+                                                ["x1", "Centre (fictif)", "structure", "Rouen"]]
+
+
+def test_a_spreadsheet_that_unpacks_to_gigabytes_is_refused_before_unpacking():
+    from reseaux.reading import MAX_UNPACKED_BYTES, UploadError, read_upload
+
+    padding = b" " * (MAX_UNPACKED_BYTES + 1024)
+    data = _xlsx_with(lambda xml: xml.replace(b"<sheetData>", padding + b"<sheetData>", 1))
+    assert len(data) < 1_000_000  # small on disk
+    with pytest.raises(UploadError, match="se décompresse en"):
+        read_upload("bombe.xlsx", data)
+
+
+def test_an_import_of_more_rows_than_the_limit_is_refused_with_the_count(monkeypatch):
+    from reseaux import reading
+
+    monkeypatch.setattr(reading, "MAX_ROWS", 1000)
+    text = "id,nom,type,commune\n" + "".join(f"x{i},Centre {i},structure,Rouen\n" for i in range(1500))
+    with pytest.raises(reading.UploadError, match="1\u202f500 lignes"):
+        reading.read_upload("grand.csv", text.encode("utf-8"))

@@ -15,6 +15,11 @@ from datetime import date, datetime
 from reseaux.directory import DirectoryError, read_table
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+#: A spreadsheet (a zip) may unpack to this much at most: a 10 MB « zip bomb » unpacks to gigabytes.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+#: Rows and columns read from an import (a sheet may declare A1:XFD1048576 and hold one cell).
+MAX_ROWS = 200_000
+MAX_COLUMNS = 300
 FORMATS = ("csv", "txt", "xlsx", "ods", "geojson", "json")
 #: Columns a GeoJSON Point adds to its feature's properties.
 GEOMETRY_COLUMNS = ("latitude", "longitude")
@@ -47,7 +52,25 @@ def read_upload(name: str, data: bytes) -> list[list[str]]:
     rows = _drop_empty_columns(_drop_trailing_blank(rows))
     if not rows:
         raise UploadError("Le fichier est vide.")
+    if len(rows) > MAX_ROWS + 1:
+        raise UploadError(f"{len(rows) - 1:_} lignes : la limite d'un import est {MAX_ROWS:_} lignes ; coupez le "
+                          "fichier en plusieurs parties.".replace("_", "\u202f"))
     return rows
+
+
+def _check_archive(data: bytes, kind: str) -> None:
+    """Refuse a spreadsheet whose parts unpack beyond :data:`MAX_UNPACKED_BYTES` (read from the
+    archive's directory, before anything is unpacked)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise UploadError(f"Classeur {kind} illisible (archive abîmée) : enregistrez-le de nouveau.") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UploadError(f"Classeur {kind} refusé : il se décompresse en {unpacked // 1024 // 1024} Mo (au plus "
+                          f"{MAX_UNPACKED_BYTES // 1024 // 1024} Mo). Enregistrez les données utiles en CSV.")
 
 
 def _drop_trailing_blank(rows: list[list[str]]) -> list[list[str]]:
@@ -71,13 +94,19 @@ def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
 def _read_xlsx(data: bytes) -> list[list[str]]:
     from openpyxl import load_workbook
 
+    _check_archive(data, "Excel")
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
                            "au format .xlsx ou en CSV.") from exc
     sheet = book.worksheets[0]
-    rows = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    sheet.reset_dimensions()  # the size the sheet declares may be a lie (A1:XFD1048576): read what is there
+    rows = []
+    for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+        rows.append([cell_text(v) for v in row])
+        if len(rows) > MAX_ROWS + 1:
+            break
     book.close()
     if not _drop_trailing_blank(rows):
         raise UploadError("La première feuille du classeur est vide.")
@@ -87,6 +116,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
 def _read_ods(data: bytes) -> list[list[str]]:
     import pandas as pd
 
+    _check_archive(data, "OpenDocument")
     try:
         frame = pd.read_excel(io.BytesIO(data), engine="odf", header=None, dtype=object)
     except ImportError as exc:
