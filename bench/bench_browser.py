@@ -580,9 +580,11 @@ def section(rows: list[Row], scenes: list[float], themes: list[float], *, runs: 
     lines += ["", "Pour mémoire, 100 000 froid sans cache : "
               + (f"× {ratio(k100.first, f_cold):.2f}." if k100 is not None and k100.first else "non mesuré.")]
     if f_payload and k100 is not None and k100.payload:
-        lines.append(f"Charge utile : le plancher seul reçoit déjà {f_payload:.2f} Mo (les scripts de Streamlit, "
-                     f"servis sans compression) ; à 100 000, Réseaux reçoit {k100.payload_mb - f_payload:.2f} Mo de "
-                     f"plus que le plancher, dont {k100.payload[1] / 1e6:.2f} Mo de trames websocket.")
+        http, frames, kinds = k100.payload
+        lines.append(f"Charge utile : le plancher seul reçoit déjà {f_payload:.2f} Mo, presque tout en HTTP (les "
+                     f"scripts de Streamlit) ; à 100 000, Réseaux reçoit {k100.payload_mb:.2f} Mo : "
+                     f"{http / 1e6:.2f} Mo en HTTP (plancher : {floor.payload[0] / 1e6:.2f}) et {frames / 1e6:.2f} Mo "
+                     f"de trames websocket, dont {kinds.get('component_instance', 0) / 1e6:.2f} Mo pour la carte.")
     failed = [row for row in rows if row.error]
     if failed:
         lines += ["", *[f"Incident — {row.label} : {row.error}." for row in failed]]
