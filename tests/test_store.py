@@ -201,3 +201,50 @@ def test_erasure_holds_the_store_lock_while_another_process_saves(tmp_path):
     everything += "".join(b.read_text(encoding="utf-8") for b in store.list_backups())
     assert "Personne Effacable" not in everything
     assert written() >= 5  # the writer saved between the erasures
+
+
+@pytest.mark.parametrize("fails", ["journal", "replace"])
+def test_a_save_that_cannot_be_written_changes_nothing(tmp_path, monkeypatch, fails):
+    """A full disk once left the file replaced while the save was reported failed, and a cut line
+    in the journal: now the file and its journal line go together or not at all."""
+    import errno
+    import os
+
+    from reseaux import store as store_module
+    from reseaux.store import DirectoryStore
+
+    path = tmp_path / "actors.csv"
+    path.write_text("id,nom,type,commune\na,Centre A (fictif),structure,Rouen\n", encoding="utf-8")
+    store = DirectoryStore(path)
+    base = store.load()
+    first = base.table.copy()
+    first.loc[0, "nom"] = "Centre A renommé (fictif)"
+    base = store.save(first, base, who="Coordination")  # a journal to keep intact
+    before = (path.read_bytes(), store.journal.read_bytes())
+    changed = base.table.copy()
+    changed.loc[0, "nom"] = "Centre A encore renommé (fictif)"
+
+    def full_disk(*_args, **_kwargs):
+        if fails == "journal":  # half a line written, then the disk is full
+            with open(store.journal, "a", encoding="utf-8") as handle:
+                handle.write('{"quand": "2026-12-03T11:00:00", "qui": "Coord')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if fails == "journal":
+        monkeypatch.setattr(DirectoryStore, "_log", full_disk)
+    else:
+        monkeypatch.setattr(store_module.os, "replace", full_disk)
+    with pytest.raises(OSError):
+        store.save(changed, base, who="Coordination")
+    assert (path.read_bytes(), store.journal.read_bytes()) == before
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temporary file left
+
+
+def test_the_page_says_a_failed_save_in_french():
+    import errno
+
+    from reseaux.ui.annuaire import write_failure
+
+    assert "le disque est plein" in write_failure(OSError(errno.ENOSPC, "No space left on device"))
+    assert "lecture seule" in write_failure(OSError(errno.EROFS, "Read-only file system"))
+    assert "Rien n'a changé" in write_failure(OSError(errno.EIO, "I/O error"))

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,11 +123,39 @@ class DirectoryStore:
             if current is not None and current.version != base.version:
                 raise ConflictError(diff(base.table, current.table), current)
             data = encode_table(table, base.delimiter, base.encoding)
-            if current is not None:
-                self._backup()
-            write_atomic(self.path, data)
-            self._log(changes, who, action)
+            self._commit(data, changes, who, action, backup=current is not None)
         return Snapshot(table.reset_index(drop=True), version_of(data), base.delimiter, base.encoding)
+
+    def _commit(self, data: bytes, changes: list[Change], who: str, action: str, *, backup: bool) -> None:
+        """Write ``data`` and its journal lines together or not at all (a full disk, a folder
+        turned read-only): the new file is written aside first, then the journal line, then the
+        file takes its place; on any failure the journal is cut back and the old file stays."""
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        journal_size = self.journal.stat().st_size if self.journal.exists() else None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if backup:
+                self._backup()
+            self._log(changes, who, action)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            self._cut_journal(journal_size)
+            raise
+
+    def _cut_journal(self, size: int | None) -> None:
+        """Put the journal back as it was (``size`` bytes; None: it did not exist)."""
+        try:
+            if size is None:
+                self.journal.unlink(missing_ok=True)
+            elif self.journal.exists() and self.journal.stat().st_size != size:
+                with open(self.journal, "r+b") as handle:
+                    handle.truncate(size)
+        except OSError:  # noqa: S110 — the save already failed and says so; never fail twice
+            pass
 
     def list_backups(self) -> list[Path]:
         """Backups, newest first."""

@@ -67,6 +67,19 @@ def store() -> DirectoryStore:
     return DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
 
 
+def write_failure(exc: OSError) -> str:
+    """What a person reads when a save cannot be written (nothing has changed: see DirectoryStore)."""
+    import errno
+
+    why = {errno.ENOSPC: "le disque est plein", errno.EROFS: "le dossier est en lecture seule",
+           errno.EACCES: "le serveur n'a pas le droit d'écrire dans le dossier des données",
+           errno.EPERM: "le serveur n'a pas le droit d'écrire dans le dossier des données"}.get(exc.errno,
+                                                                                       exc.strerror or str(exc))
+    return (f"**Enregistrement impossible : {why}.** Rien n'a changé : l'annuaire et son journal sont tels "
+            "qu'avant, vos modifications restent en attente ici. Prévenez l'administration du serveur, puis "
+            "réessayez.")
+
+
 def readable_or_rescue(who: str) -> bool:
     """True when the directory file can be read; else say why and offer its backups (the way
     back from a file broken by hand or cut short), and return False."""
@@ -172,6 +185,8 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
                 saved = directory_store.save(work, base, who)
             except ConflictError as exc:
                 st.session_state["ann_conflict"] = exc
+            except OSError as exc:
+                st.error(write_failure(exc))
             else:
                 st.session_state["ann_base"] = saved
                 set_work(saved.table)
@@ -473,6 +488,8 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
                 saved = directory_store.restore(choice, base, who)
             except ConflictError as exc:
                 st.error(str(exc))
+            except OSError as exc:
+                st.error(write_failure(exc))
             else:
                 st.session_state["ann_base"] = saved
                 set_work(saved.table)
