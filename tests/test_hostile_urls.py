@@ -50,3 +50,13 @@ def test_a_point_off_the_earth_is_dropped():
     assert _point_from({"lat": "49.44", "lon": "1.09"}) == (49.44, 1.09, "")
     for lat, lon in (("nan", "1"), ("inf", "1"), ("95", "1"), ("49", "400"), ("1e400", "1"), ("x", "1")):
         assert _point_from({"lat": lat, "lon": lon}) is None
+
+
+@pytest.mark.parametrize("text", ['[[couche]\nid = "qpv"\nfichier = ', "\x00\x01binaire", '[[couche]]\nid = 3\n'])
+def test_a_malformed_layer_registry_shows_a_french_message_not_a_traceback(monkeypatch, tmp_path, text):
+    registry = tmp_path / "layers.toml"
+    registry.write_text(text, encoding="latin-1")
+    monkeypatch.setenv("RESEAUX_LAYERS", str(registry))
+    for view in ("carte", "trouver", "couverture", "presentation", "sources"):
+        at = open_page(view)
+        assert not at.exception, (view, at.exception)

@@ -58,6 +58,11 @@ def polygon_layers(terr: Territory) -> list[str]:
 
 
 def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float, str]:
+    if not polygon_layers(terr):
+        st.warning("Aucune couche de périmètres utilisable : la couverture se compte par périmètre (QPV, "
+                   "communes, CPTS…). Voyez « Sources et crédits » pour la raison, puis corrigez le registre.",
+                   icon=":material/layers_clear:")
+        st.stop()
     query = seeding_query("couverture", "cv_layer")
     if query is not None:
         flt = ActorFilter.from_query(query, ref)
