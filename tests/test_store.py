@@ -248,3 +248,22 @@ def test_the_page_says_a_failed_save_in_french():
     assert "le disque est plein" in write_failure(OSError(errno.ENOSPC, "No space left on device"))
     assert "lecture seule" in write_failure(OSError(errno.EROFS, "Read-only file system"))
     assert "Rien n'a changé" in write_failure(OSError(errno.EIO, "I/O error"))
+
+
+def test_a_save_clears_the_temporary_files_a_killed_save_left(tmp_path):
+    """kill -9 during a save once left temporary files, one still holding an erased fiche."""
+    from reseaux.store import DirectoryStore
+
+    path = tmp_path / "actors.csv"
+    path.write_text("id,nom,type,commune\na,Centre A (fictif),structure,Rouen\n", encoding="utf-8")
+    leftover = tmp_path / ".actors.csv.abc123.tmp"
+    leftover.write_text("id,nom\nz,Personne Effacée (fictive)\n", encoding="utf-8")
+    other = tmp_path / ".scenes.json.abc.tmp"  # another file's: not this store's business
+    other.write_text("{}", encoding="utf-8")
+    store = DirectoryStore(path)
+    base = store.load()
+    changed = base.table.copy()
+    changed.loc[0, "nom"] = "Centre A renommé (fictif)"
+    store.save(changed, base, who="Coordination")
+    assert not leftover.exists() and other.exists()
+    assert not list(tmp_path.glob(".actors.csv.*.tmp"))

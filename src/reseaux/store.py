@@ -130,6 +130,10 @@ class DirectoryStore:
         """Write ``data`` and its journal lines together or not at all (a full disk, a folder
         turned read-only): the new file is written aside first, then the journal line, then the
         file takes its place; on any failure the journal is cut back and the old file stays."""
+        # Under the lock no other save is writing: a temporary file here was left by a save killed
+        # midway (kill -9, power cut) and may hold a fiche since erased. Gone.
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         journal_size = self.journal.stat().st_size if self.journal.exists() else None
         try:
