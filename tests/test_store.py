@@ -143,6 +143,14 @@ def test_stale_reads_iso_dates_year_first_and_lists_the_oldest_first():
     assert list(old["id"]) == ["none", "jan", "fr", "sep"]
 
 
+def test_stale_lists_every_fiche_of_a_directory_without_any_date():
+    # A directory imported without « date_maj » (none is a date): the page's « À mettre à jour »
+    # tab failed on it (comparing a column of no dates with a date).
+    table = pd.DataFrame({"id": ["a", "b", "c"], "date_maj": ["", "", "pas une date"]})
+    assert list(stale(table, today=date(2026, 11, 1))["id"]) == ["a", "b", "c"]
+    assert stale(table.iloc[:0], today=date(2026, 11, 1)).empty
+
+
 def test_journal_is_append_only_json_lines(store):
     base = store.load()
     base = store.save(edit(base.table, "t1", nom="X"), base, who="Alice")

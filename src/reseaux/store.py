@@ -256,8 +256,10 @@ def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None 
 def stale(table: pd.DataFrame, days: int = 365, today: date | None = None) -> pd.DataFrame:
     """Fiches whose ``date_maj`` is older than ``days`` (or missing), oldest first."""
     limit = (today or date.today()) - timedelta(days=days)
+    # Compared as timestamps: ``.dt.date`` of a column where no cell is a date (a directory
+    # imported without dates) is no longer a column of dates, and comparing it with one failed.
     dates = pd.to_datetime(table["date_maj"].map(parse_date), errors="coerce")
-    out = table[(dates.dt.date < limit) | dates.isna()].copy()
+    out = table[(dates < pd.Timestamp(limit)) | dates.isna()].copy()
     return out.assign(_d=dates[out.index]).sort_values("_d", na_position="first", kind="stable").drop(columns="_d")
 
 
