@@ -124,3 +124,26 @@ def test_an_unreadable_directory_keeps_the_map_up_and_the_backups_within_reach(m
     store = DirectoryStore(path)
     assert any(b.read_bytes().startswith(b"\x00\x01\x02") for b in store.list_backups())  # nothing lost
     assert "fichier illisible" in store.read_journal()[-1]["action"]
+
+
+def test_opening_another_fiche_shows_its_own_values_and_validating_it_changes_only_it(monkeypatch, tmp_path):
+    """Streamlit keeps a keyed field's value when its default changes: the form of t2 opened after
+    t1 showed t1's name and id, and « Valider la fiche » wrote them onto t2."""
+    at, path = page(monkeypatch, tmp_path)
+    table = DirectoryStore(path).load().table.set_index("id")
+    at.session_state["ann_edit"] = "t1"
+    at.run()
+    assert at.text_input(key="ann_f_nom").value == table.loc["t1", "nom"]
+    at.session_state["ann_edit"] = "t2"
+    at.run()
+    assert at.text_input(key="ann_f_nom").value == table.loc["t2", "nom"] != table.loc["t1", "nom"]
+    assert at.text_input(key="ann_f_id").value == "t2"
+    button(at, "Nouvelle fiche").click().run()
+    assert at.text_input(key="ann_f_nom").value == at.text_input(key="ann_f_id").value == ""
+    at.session_state["ann_edit"] = "t2"
+    at.run()
+    at.text_input(key="ann_f_telephone").input("02 61 91 00 98")
+    at.button(key="FormSubmitter:ann_form_t2-Valider la fiche").click().run()
+    work = at.session_state["ann_work"].set_index("id")
+    assert work.loc["t2", "telephone"] == "02 61 91 00 98" and work.loc["t2", "nom"] == table.loc["t2", "nom"]
+    assert work.loc["t1"].to_dict() == table.loc["t1"].to_dict()

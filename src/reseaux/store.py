@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reseaux.directory import parse_date, read_table, table_from_rows
@@ -274,7 +275,7 @@ def encode_table(table: pd.DataFrame, delimiter: str = ",", encoding: str = "utf
         return buffer.getvalue().encode("utf-8-sig")
 
 
-def _by_id(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+def _records_by_id(table: pd.DataFrame) -> dict[str, dict[str, str]]:
     records = table.fillna("").astype(str).to_dict("records")
     out: dict[str, dict[str, str]] = {}
     for number, record in enumerate(records):
@@ -282,19 +283,75 @@ def _by_id(table: pd.DataFrame) -> dict[str, dict[str, str]]:
     return out
 
 
+def _cells(table: pd.DataFrame) -> np.ndarray:
+    """The table's cells as a 2-D array of strings (a missing cell is ``""``, anything else its
+    ``str``), column by column: tables are strings already, so nothing is converted cell by cell."""
+    out = np.empty(table.shape, dtype=object)
+    for j in range(table.shape[1]):
+        values = table.iloc[:, j].to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # a NaN, a number…
+            values = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in values],
+                              dtype=object)
+        out[:, j] = values
+    return out
+
+
+def _by_id(table: pd.DataFrame) -> tuple[pd.Index, np.ndarray, list[str]]:
+    """The fiches of a table: their keys (the id, or « (ligne N sans id) »), their cells and the
+    column names. A fiche given twice counts once, at its first place, with its last values (as a
+    dict built row by row would)."""
+    cells = _cells(table)
+    columns = [str(c) for c in table.columns]
+    ids = cells[:, columns.index(ID)].copy() if ID in columns else np.full(len(cells), "", dtype=object)
+    blank = np.flatnonzero(ids == "")
+    if len(blank):
+        ids[blank] = [f"(ligne {n + 2} sans id)" for n in blank]
+    keys = pd.Index(ids, dtype=object)
+    if keys.is_unique:
+        return keys, cells, columns
+    last = pd.Series(np.arange(len(keys)), index=keys).groupby(level=0, sort=False).last()
+    return pd.Index(last.index, dtype=object), cells[last.to_numpy()], columns
+
+
 def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
-    """What changed from ``before`` to ``after``, fiche by fiche (matched by id)."""
-    old, new = _by_id(before), _by_id(after)
+    """What changed from ``before`` to ``after``, fiche by fiche (matched by id).
+
+    Compared as whole arrays: at 200,000 fiches the Annuaire page asks it after every edit
+    (13 s a call row by row; a fraction of a second so)."""
+    if before is after:
+        return []
+    old_keys, old_cells, old_columns = _by_id(before)
+    new_keys, new_cells, new_columns = _by_id(after)
+    columns = new_columns + [c for c in old_columns if c not in new_columns]
+
+    def widened(cells: np.ndarray, names: list[str], rows: np.ndarray) -> np.ndarray:
+        out = np.full((len(rows), len(columns)), "", dtype=object)
+        for j, name in enumerate(names):
+            out[:, columns.index(name)] = cells[rows, j]
+        return out
+
+    in_old = old_keys.get_indexer(new_keys)
+    kept = np.flatnonzero(in_old >= 0)
+    mine = widened(new_cells, new_columns, kept)
+    theirs = widened(old_cells, old_columns, in_old[kept])
+    differs = mine != theirs
+    changed_rows = np.flatnonzero(differs.any(axis=1))
+    modified = {int(kept[r]): r for r in changed_rows}
+    name_at = new_columns.index("nom") if "nom" in new_columns else None
     changes: list[Change] = []
-    for key, record in new.items():
-        if key not in old:
-            changes.append(Change("ajout", key, record.get("nom", "")))
+    for position in sorted([*modified, *np.flatnonzero(in_old < 0).tolist()]):
+        key = new_keys[position]
+        nom = new_cells[position, name_at] if name_at is not None else ""
+        if position not in modified:
+            changes.append(Change("ajout", key, nom))
             continue
-        fields = {c: (old[key].get(c, ""), v) for c, v in record.items() if old[key].get(c, "") != v}
-        fields.update({c: (v, "") for c, v in old[key].items() if c not in record and v})
-        if fields:
-            changes.append(Change("modification", key, record.get("nom", ""), fields))
-    changes.extend(Change("suppression", key, record.get("nom", "")) for key, record in old.items() if key not in new)
+        r = modified[position]
+        fields = {c: (theirs[r, j], mine[r, j]) for j, c in enumerate(columns) if differs[r, j]}
+        changes.append(Change("modification", key, nom, fields))
+    old_name_at = old_columns.index("nom") if "nom" in old_columns else None
+    for position in np.flatnonzero(~old_keys.isin(new_keys)):
+        changes.append(Change("suppression", old_keys[position],
+                              old_cells[position, old_name_at] if old_name_at is not None else ""))
     return changes
 
 
@@ -305,7 +362,8 @@ def rebase(base: pd.DataFrame, mine: pd.DataFrame, theirs: pd.DataFrame) -> tupl
     and the other modified; on a conflict their value stays and the conflict is listed, so the
     user decides — nothing is silently overwritten.
     """
-    result = _by_id(theirs)
+    result = _records_by_id(theirs)
+    mine_by_id = _records_by_id(mine)
     conflicts: list[str] = []
     their_changes = {c.id: c for c in diff(base, theirs)}
     for change in diff(base, mine):
@@ -314,7 +372,7 @@ def rebase(base: pd.DataFrame, mine: pd.DataFrame, theirs: pd.DataFrame) -> tupl
             if change.id in result and other is not None:
                 conflicts.append(f"{change.id} : ajouté des deux côtés ; leur fiche est gardée")
             else:
-                result[change.id] = _by_id(mine)[change.id]
+                result[change.id] = mine_by_id[change.id]
         elif change.kind == "suppression":
             if other is not None and other.kind == "modification":
                 conflicts.append(f"{change.id} : supprimé chez vous, modifié par l'autre ; gardé")

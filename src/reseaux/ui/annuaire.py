@@ -39,7 +39,8 @@ from reseaux.mapbits import position_picker
 from reseaux.profiles import ProfileError, load_profile, save_profile
 from reseaux.referential import Referential
 from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
-from reseaux.text import fr_date, md_escape, plural, split_cell
+from reseaux.table_check import TableCheck, check_table
+from reseaux.text import fr_date, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
@@ -63,6 +64,11 @@ UPLOADER_CSS = """<style>
 </style>"""
 
 
+#: Rows of a table drawn on the page (the fiches, the stale ones, the journal): a large directory
+#: stays quick to use; the search narrows the list, the exports hold everything.
+TABLE_ROWS = 1000
+
+
 def store() -> DirectoryStore:
     return DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
 
@@ -84,11 +90,17 @@ def readable_or_rescue(who: str) -> bool:
     """True when the directory file can be read; else say why and offer its backups (the way
     back from a file broken by hand or cut short), and return False."""
     directory_store = store()
+    base = st.session_state.get("ann_base")
     try:
-        directory_store.load()
-        return True
+        if base is not None and directory_store.current_version() == base.version:
+            return True  # read already, unchanged since (reading 200,000 fiches again is seconds)
+        loaded = directory_store.load()
     except (DirectoryError, OSError) as exc:
         problem = exc
+    else:
+        if base is None:  # what state() would read next
+            st.session_state["ann_base"], st.session_state["ann_work"] = loaded, loaded.table
+        return True
     st.error(f"**L'annuaire ne peut pas être lu** : {problem}", icon=":material/error:")
     backups = directory_store.list_backups()
     if not backups:
@@ -124,11 +136,11 @@ def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
             st.error(f"Impossible de lire l'annuaire : {exc}")
             st.stop()
         st.session_state["ann_base"] = base
-        st.session_state["ann_work"] = base.table.copy()
+        st.session_state["ann_work"] = base.table  # never changed in place: see set_work
     base, work = st.session_state["ann_base"], st.session_state["ann_work"]
     on_disk = directory_store.current_version()
     if on_disk != base.version:
-        if diff(base.table, work):
+        if pending(base, work):
             st.warning("Le fichier a été modifié par ailleurs depuis votre chargement : à l'enregistrement, "
                        "vos modifications seront rejouées sur la nouvelle version.")
         else:  # nothing pending: simply follow the file
@@ -138,7 +150,43 @@ def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
 
 
 def set_work(table: pd.DataFrame) -> None:
+    """Replace the working copy (it is never changed in place: what is computed from it is kept
+    as long as it is the same object, see :func:`_kept`)."""
     st.session_state["ann_work"] = table.reset_index(drop=True)
+
+
+def _kept(name: str, compute, *sources):
+    """``compute()``, kept in the session as long as ``sources`` are the same objects.
+
+    The working copy is replaced, never changed in place (:func:`set_work`), so what is
+    computed from it — pending changes, validation, search text, stale fiches — is computed
+    once per version of it, not at every click (at 200,000 fiches each is seconds of work)."""
+    held = st.session_state.get(f"ann_kept_{name}")
+    if held is not None and len(held[0]) == len(sources) and all(a is b for a, b in zip(held[0], sources)):
+        return held[1]
+    value = compute()
+    st.session_state[f"ann_kept_{name}"] = (sources, value)
+    return value
+
+
+def pending(base, work: pd.DataFrame) -> list:
+    """The changes of the working copy not saved yet."""
+    return _kept("diff", lambda: diff(base.table, work), base, work)
+
+
+def checked(ref: Referential, work: pd.DataFrame) -> TableCheck:
+    """The working copy validated; after an edit only the fiches it changed are checked again."""
+    held = st.session_state.get("ann_kept_check")
+    return _kept("check", lambda: check_table(work, ref, previous=held[1] if held else None), work)
+
+
+def _search_text(work: pd.DataFrame) -> pd.Series:
+    """Each fiche's cells in lower case, joined: what the search box looks into."""
+    text = work.fillna("").astype(str)
+    joined = text.iloc[:, 0].str.lower()
+    for column in text.columns[1:]:
+        joined = joined + "\x1f" + text[column].str.lower()
+    return joined
 
 
 def _day(value: str) -> str:
@@ -167,7 +215,7 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
     The page draws it in one container with :func:`state`'s warning, so that the tabs below
     keep their place whatever it shows: Streamlit then keeps the open tab (a message that
     comes and goes above them sent the coordinator back to « Fiches » at the next click)."""
-    changes = diff(base.table, work)
+    changes = pending(base, work)
     saved = st.session_state.pop("ann_saved", None)
     if saved:  # said after the rerun that follows the save (a message before st.rerun is never seen)
         st.success(saved)
@@ -218,20 +266,32 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
 
 
 def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
-    """The whole directory as a sortable, searchable table; select a row to edit its fiche."""
-    report = validate_table(work, ref)
-    bad_lines = set(report.rejected["ligne"]) if len(report.rejected) else set()
-    view = work.assign(statut=["erreur" if i + 2 in bad_lines else "ok" for i in range(len(work))])
+    """The directory as a sortable table (its first :data:`TABLE_ROWS` rows, searched or not);
+    select a row to edit its fiche."""
+    check = checked(ref, work)
     query = st.text_input("Rechercher une fiche", key="ann_search", placeholder="nom, commune, profession…")
+    keep = pd.Series(True, index=work.index)
     if query.strip():
-        needle = query.strip().lower()
-        view = view[view.astype(str).apply(lambda r: r.str.lower().str.contains(needle, regex=False).any(), axis=1)]
-    shown = ["statut", "id", "nom", "type", "profession", "structure", "commune", "telephone", "date_maj"]
-    readable = _readable(ref, view[shown]).rename(columns={**LABELS, "statut": "Statut"})
+        text = _kept("search", lambda: _search_text(work), work)
+        keep &= text.str.contains(query.strip().lower(), regex=False).to_numpy()
+    only_bad = False
+    if check.n_bad:
+        only_bad = st.toggle(f"Seulement les fiches en erreur ({fr_number(check.n_bad)})", key="ann_only_bad")
+        if only_bad:
+            keep &= check.bad
+    view = work[keep.to_numpy()]
+    if len(view) > TABLE_ROWS:
+        st.caption(f"Les {fr_number(TABLE_ROWS)} premières fiches sur {fr_number(len(view))} : précisez la "
+                   "recherche pour trouver les autres (les exports les contiennent toutes).")
+    view = view.iloc[:TABLE_ROWS]
+    status = pd.Series(check.bad[view.index.to_numpy()], index=view.index).map({True: "erreur", False: "ok"})
+    shown = ["id", "nom", "type", "profession", "structure", "commune", "telephone", "date_maj"]
+    readable = _readable(ref, view[shown]).assign(statut=status)[["statut", *shown]]
+    readable = readable.rename(columns={**LABELS, "statut": "Statut"})
     # The selection is a row number of this table: a new search makes a new table (new key),
     # so that row 1 of « Rouen » never opens row 1 of the previous list.
-    event = st.dataframe(readable, hide_index=True, width="stretch", height=300, key=f"ann_table_{query.strip()}",
-                         on_select="rerun", selection_mode="single-row")
+    event = st.dataframe(readable, hide_index=True, width="stretch", height=300,
+                         key=f"ann_table_{query.strip()}_{only_bad}", on_select="rerun", selection_mode="single-row")
     cols = st.columns(3)
     selected = event.selection.rows if event and event.selection else []
     picked = str(view.iloc[selected[0]]["id"]) if selected and selected[0] < len(view) else None
@@ -244,7 +304,7 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
         st.session_state["ann_edit"] = None
         st.session_state["ann_errors"] = {}
     if "ann_edit" in st.session_state:
-        fiche_form(ref, work, st.session_state["ann_edit"], report)
+        fiche_form(ref, work, st.session_state["ann_edit"], check)
 
 
 def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
@@ -258,16 +318,22 @@ def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, report) -> None:
+def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check: TableCheck) -> None:
     """Add or edit one fiche; the same rules as `python -m reseaux check`, messages by the field."""
     is_new = actor_id is None
+    if st.session_state.get("ann_form_of", "") != actor_id:
+        # Streamlit 1.67 keeps a keyed widget's value when its default changes: the fields of the
+        # fiche opened before (or of « Nouvelle fiche ») stayed in the form, and validating it
+        # wrote them onto this fiche. A newly opened fiche starts from its own values.
+        for key in [k for k in st.session_state if str(k).startswith("ann_f_")]:
+            del st.session_state[key]
+        st.session_state["ann_form_of"] = actor_id
     rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
     current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(COLUMNS, "")
     errors: dict[str, str] = st.session_state.get("ann_errors", {})
     st.subheader("Nouvelle fiche" if is_new else f"Fiche « {current.get('nom', '')} »")
     if not is_new and len(rows):
-        line_issues = [i for i in report.issues if i.line == rows[0] + 2]
-        for issue in line_issues:
+        for issue in check.issues_of(int(rows[0])):
             (st.error if issue.severity == "erreur" else st.warning)(str(issue))
     values: dict[str, str] = {}
     with st.form(f"ann_form_{actor_id}"):
@@ -499,7 +565,10 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
     journal = directory_store.read_journal()
     if journal:
         st.markdown("**Journal des modifications** (le plus récent d'abord)")
-        entries = pd.DataFrame(journal[::-1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
+        if len(journal) > TABLE_ROWS:
+            st.caption(f"Les {fr_number(TABLE_ROWS)} dernières lignes sur {fr_number(len(journal))} ; le journal "
+                       f"complet est le fichier « {directory_store.journal.name} » du dossier des données.")
+        entries = pd.DataFrame(journal[:-TABLE_ROWS - 1:-1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
         entries["quand"] = entries["quand"].map(_moment)
         st.dataframe(entries.rename(columns=JOURNAL_COLUMNS), hide_index=True, width="stretch", height=240)
 
@@ -515,11 +584,15 @@ def exports_panel(actors) -> None:
 
 def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
     days = int(config.get("stale_days"))
-    old = stale(work, days=days)
+    old = _kept("stale", lambda: stale(work, days=days), work)
     if old.empty:
         st.success(f"Toutes les fiches ont été mises à jour depuis moins de {days} jours.")
         return
     st.markdown(f"**{plural(len(old), 'fiche non mise', 'fiches non mises')} à jour depuis plus de "
                 f"{plural(days, 'jour')}** (ou sans date), la plus ancienne d'abord")
+    if len(old) > TABLE_ROWS:
+        st.caption(f"Les {fr_number(TABLE_ROWS)} plus anciennes ci-dessous ; les exports (onglet « Exporter ») "
+                   "contiennent toutes les fiches, avec leur date de mise à jour.")
     columns = ["id", "nom", "type", "commune", "telephone", "email", "date_maj"]
-    st.dataframe(_readable(ref, old[columns]).rename(columns=LABELS), hide_index=True, width="stretch")
+    st.dataframe(_readable(ref, old[columns].iloc[:TABLE_ROWS]).rename(columns=LABELS), hide_index=True,
+                 width="stretch")
