@@ -49,7 +49,8 @@ def test_sign_in_survives_a_reload_and_a_new_tab_until_sign_out(browser, account
 
         page.reload()
         page.get_by_text("Connecté·e : coord").wait_for(timeout=60_000)
-        assert page.get_by_test_id("stSidebarNav").get_by_role("link", name="Annuaire", exact=True).count() == 1
+        # The sidebar's « Connecté·e » is written before the page list (app.py): wait for the list too.
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Annuaire", exact=True).wait_for(timeout=30_000)
 
         second = context.new_page()  # a new tab of the same browser
         second.goto(app.url + "/annuaire")
