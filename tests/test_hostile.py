@@ -211,3 +211,122 @@ def test_an_import_of_more_rows_than_the_limit_is_refused_with_the_count(monkeyp
     text = "id,nom,type,commune\n" + "".join(f"x{i},Centre {i},structure,Rouen\n" for i in range(1500))
     with pytest.raises(reading.UploadError, match="1\u202f500 lignes"):
         reading.read_upload("grand.csv", text.encode("utf-8"))
+
+
+ENTITIES = (b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">'
+            b'<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">'
+            b'<!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;"><!ENTITY h "&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;">'
+            b'<!ENTITY i "&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;"><!ENTITY j "&i;&i;&i;&i;&i;&i;&i;&i;&i;&i;">'
+            b'<!ENTITY k SYSTEM "file:///etc/passwd">]>')
+
+
+def _with_entities(xml: bytes, name: bytes) -> bytes:
+    """The XML part with a DTD declaring the « billion laughs » (10 characters × 10⁹) and an
+    external entity, and the cell « Centre (fictif) » replaced by a reference to them."""
+    import re
+
+    xml = re.sub(rb"^<\?xml[^>]*\?>", b"", xml.lstrip())
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + ENTITIES + xml.replace(b"Centre (fictif)", name)
+
+
+@pytest.mark.parametrize("reference", [b"&j;", b"&k;"], ids=["billion-laughs", "entite-externe"])
+def test_a_spreadsheet_declaring_xml_entities_is_refused_before_expanding_them(reference):
+    """A few kilobytes that expand to 10 GB, or a cell that reads a server file: refused at once
+    with a French message, for Excel and OpenDocument alike."""
+    import re
+    import resource
+    import zipfile
+
+    import pandas as pd
+
+    from reseaux.reading import UploadError, read_upload
+
+    def inline(xml):  # openpyxl writes shared strings: the sheet gets an inline-string cell
+        xml = _with_entities(xml, b"")
+        return re.sub(rb'<c r="B2"[^>]*>.*?</c>', b'<c r="B2" t="inlineStr"><is><t>' + reference + b"</t></is></c>",
+                      xml, count=1, flags=re.S)
+
+    xlsx = _xlsx_with(inline)
+    buffer = io.BytesIO()
+    pd.DataFrame({"id": ["x1"], "nom": ["Centre (fictif)"], "type": ["structure"]}).to_excel(
+        buffer, engine="odf", index=False)
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            target.writestr(info, _with_entities(data, reference) if info.filename == "content.xml" else data)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for name, data in (("bombe.xlsx", xlsx), ("bombe.ods", out.getvalue())):
+        assert len(data) < 20_000
+        with pytest.raises(UploadError, match="refusé : son XML déclare des entités"):
+            read_upload(name, data)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # kB: nothing expanded
+
+
+def test_an_excel_unicode_text_export_reads_like_utf8():
+    """Excel's « Texte Unicode » is UTF-16 LE with a byte-order mark, tab-separated: it was read
+    as one column of NUL-riddled names. Without the mark (some exporters), too."""
+    from reseaux.reading import read_upload
+
+    text = "id\tnom\ttype\tcommune\r\nx1\tCentre Émile (fictif)\tstructure\tÉvreux\r\n"
+    expected = [["id", "nom", "type", "commune"], ["x1", "Centre Émile (fictif)", "structure", "Évreux"]]
+    assert read_upload("export.txt", text.encode("utf-16")) == expected  # with the mark
+    assert read_upload("export.csv", text.encode("utf-16-le")) == expected
+    assert read_upload("export.csv", text.encode("utf-16-be")) == expected
+    assert read_upload("export.csv", text.replace("\t", ",").encode("utf-32")) == expected
+
+
+def test_stray_nul_bytes_are_removed_and_a_binary_file_is_refused(tmp_path, referential):
+    from reseaux.directory import DirectoryError
+    from reseaux.reading import read_upload
+
+    # A file cut short on a crash may end in NUL bytes, as may a cell pasted from another program.
+    damaged = b"id,nom,type,commune\nx1,Cen\x00tre (fictif),structure,Rouen\n" + b"\x00" * 6
+    assert read_upload("a.csv", damaged)[1] == ["x1", "Centre (fictif)", "structure", "Rouen"]
+    path = tmp_path / "actors.csv"
+    path.write_bytes(damaged)
+    assert load_directory(path, referential).actors["nom"].tolist() == ["Centre (fictif)"]
+    for binary in (b"\x00" * 5000, bytes(range(256)) * 100, b"PK\x03\x04" + b"\x00" * 2000):
+        with pytest.raises(DirectoryError, match="n'est pas un texte CSV : il contient"):
+            read_upload("classeur.csv", binary)
+
+
+def test_a_one_megabyte_cell_in_an_import_is_kept_aside_with_its_line(referential):
+    from reseaux.directory import validate_rows
+    from reseaux.reading import read_upload
+
+    data = ("id,nom,type,description,commune\n"
+            f"x1,Centre long (fictif),structure,{'y' * 1_000_000},Rouen\n"
+            "x2,Centre court (fictif),structure,ok,Rouen\n").encode()
+    checked = validate_rows(read_upload("grand.csv", data), referential)
+    assert checked.actors["nom"].tolist() == ["Centre court (fictif)"]
+    problem = next(i for i in checked.issues if i.column == "description")
+    assert problem.line == 2 and "1\u202f000\u202f000 caractères" in problem.message
+
+
+@pytest.mark.parametrize("document", [b"[" * 200_000, b'{"type": "FeatureCollection", "features": [' * 50_000],
+                         ids=["listes", "objets"])
+def test_a_geojson_nested_beyond_reason_is_refused(document):
+    from reseaux.reading import UploadError, read_upload
+
+    with pytest.raises(UploadError, match="imbriquées sur des milliers de niveaux"):
+        read_upload("carte.geojson", document)
+
+
+def test_deep_geojson_properties_stay_one_cell():
+    import json
+
+    from reseaux.reading import read_upload
+
+    deep: dict = {"v": 1}
+    for _ in range(500):
+        deep = {"a": deep}
+    document = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nom": "Centre (fictif)", "contact": {"tel": "02 35 00 00 00"},
+                                           "profond": deep},
+         "geometry": {"type": "Point", "coordinates": [1.09, 49.44]}}]}
+    rows = read_upload("carte.geojson", json.dumps(document).encode())
+    assert rows[0][:2] == ["nom", "contact.tel"] and rows[1][:2] == ["Centre (fictif)", "02 35 00 00 00"]
+    assert rows[0] == ["nom", "contact.tel", "profond.a.a.a", "latitude", "longitude"]
+    assert json.loads(rows[1][2])["a"]["a"]["a"]  # below four levels: one cell, its JSON text

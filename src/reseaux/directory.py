@@ -320,7 +320,28 @@ def to_table(actors: pd.DataFrame) -> pd.DataFrame:
 # --- private helpers -------------------------------------------------------------------------
 
 
+#: Byte-order marks of the UTF-16 and UTF-32 texts spreadsheets write (Excel's « Texte Unicode »
+#: is UTF-16 LE with its mark, tab-separated); UTF-32's first, it begins like UTF-16 LE's.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
+
+
 def _decode(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file and its encoding.
+
+    UTF-8 (with or without mark), UTF-16/32 with a mark, UTF-16 without one (told by its zero
+    bytes), Windows-1252, else charset-normalizer's guess. A few stray NUL characters (a file cut
+    short and padded by the disk) are removed; a file made of them (binary, or a spreadsheet
+    renamed .csv) is refused."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                raise DirectoryError(f"Fichier {encoding.upper()} abîmé : enregistrez-le de nouveau en "
+                                     "« CSV UTF-8 » depuis le tableur.") from None
+    if b"\x00" in data:
+        data = _without_nul(data)
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     try:
@@ -338,6 +359,25 @@ def _decode(data: bytes) -> tuple[str, str]:
                 "Encodage du fichier non reconnu : enregistrez-le en « CSV UTF-8 » depuis le tableur."
             ) from None
         return str(guess), guess.encoding
+
+
+def _without_nul(data: bytes) -> bytes:
+    """The bytes of a text with NUL bytes: UTF-16 without a mark re-encoded in UTF-8, a few
+    stray NULs removed; else :class:`DirectoryError` (a binary file)."""
+    head = data[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    for encoding, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros > len(head) // 4 and others < zeros // 20:  # one zero byte a character: ASCII in UTF-16
+            try:
+                return data.decode(encoding).encode("utf-8")
+            except UnicodeDecodeError:
+                break
+    nul = data.count(0)
+    if nul > max(8, len(data) // 1000):
+        raise DirectoryError(f"Ce fichier n'est pas un texte CSV : il contient {nul:_} octets nuls (un fichier "
+                             "binaire, ou un classeur renommé en .csv ?). Ouvrez-le dans un tableur et "
+                             "enregistrez-le en « CSV UTF-8 ».".replace("_", "\u202f"))
+    return data.replace(b"\x00", b"")
 
 
 def _canonical_header(name: str) -> str:

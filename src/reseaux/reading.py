@@ -73,6 +73,24 @@ def _check_archive(data: bytes, kind: str) -> None:
                           f"{MAX_UNPACKED_BYTES // 1024 // 1024} Mo). Enregistrez les données utiles en CSV.")
 
 
+def _refuse_entities(exc: BaseException, kind: str) -> None:
+    """Say so when a spreadsheet was refused for declaring XML entities.
+
+    openpyxl and odfpy parse through defusedxml (a dependency, see requirements.txt), which
+    refuses entity declarations before expanding any: the « billion laughs » (a few kilobytes
+    that expand to gigabytes) and external entities (which would read a server file) never run.
+    No spreadsheet program writes them."""
+    from defusedxml import DefusedXmlException
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, DefusedXmlException):
+            raise UploadError(f"Classeur {kind} refusé : son XML déclare des entités (une construction qu'aucun "
+                              "tableur n'écrit, utilisée pour saturer un serveur ou lire ses fichiers). "
+                              "Enregistrez les données utiles en CSV.") from exc
+        seen = seen.__cause__ or seen.__context__
+
+
 def _drop_trailing_blank(rows: list[list[str]]) -> list[list[str]]:
     while rows and not any(str(c).strip() for c in rows[-1]):
         rows.pop()
@@ -98,6 +116,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        _refuse_entities(exc, "Excel")
         raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
                            "au format .xlsx ou en CSV.") from exc
     sheet = book.worksheets[0]
@@ -123,6 +142,7 @@ def _read_ods(data: bytes) -> list[list[str]]:
         raise UploadError("Lecture des classeurs .ods indisponible (paquet odfpy absent) : "
                            "enregistrez le classeur en .xlsx ou en CSV.") from exc
     except Exception as exc:  # odfpy raises many kinds for a damaged file
+        _refuse_entities(exc, "OpenDocument")
         raise UploadError(f"Classeur OpenDocument illisible ({type(exc).__name__}) : enregistrez-le de "
                            "nouveau au format .ods, .xlsx ou CSV.") from exc
     rows = [[cell_text(v) for v in row] for row in frame.itertuples(index=False)]
@@ -136,6 +156,9 @@ def _read_geojson(data: bytes) -> list[list[str]]:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise UploadError(f"GeoJSON illisible ({exc}) : le fichier doit être du JSON en UTF-8.") from exc
+    except RecursionError as exc:  # « [[[[… » nested beyond Python's stack: no map export does that
+        raise UploadError("GeoJSON refusé : ses valeurs sont imbriquées sur des milliers de niveaux, ce "
+                          "qu'aucune carte n'exporte.") from exc
     features = _features(document)
     records: list[dict[str, str]] = []
     for feature in features:
@@ -147,6 +170,9 @@ def _read_geojson(data: bytes) -> list[list[str]]:
     if not records:
         raise UploadError("Le GeoJSON ne contient aucun objet (« features » vide).")
     header = list(dict.fromkeys(k for r in records for k in r if k not in GEOMETRY_COLUMNS))
+    if len(header) > MAX_COLUMNS:
+        raise UploadError(f"GeoJSON refusé : ses objets ont {len(header):_} propriétés différentes (au plus "
+                          f"{MAX_COLUMNS}). Exportez seulement les champs utiles.".replace("_", "\u202f"))
     header += [c for c in GEOMETRY_COLUMNS if any(c in r for r in records)]
     return [header, *[[r.get(h, "") for h in header] for r in records]]
 
@@ -169,19 +195,26 @@ def _features(document) -> list:
     raise UploadError("Le GeoJSON doit être une FeatureCollection (aucune liste « features » trouvée).")
 
 
-def flatten(value, prefix: str = "") -> dict[str, str]:
+#: Levels of nested properties spread into columns; deeper values stay one cell of JSON text.
+MAX_DEPTH = 4
+
+
+def flatten(value, prefix: str = "", depth: int = 0) -> dict[str, str]:
     """Nested properties as one level: ``{"a": {"b": 1}}`` → ``{"a.b": "1"}``; a list of plain values
-    becomes one cell joined with ``|``."""
+    becomes one cell joined with ``|``; below :data:`MAX_DEPTH` levels, a value is one cell (its
+    JSON text)."""
     flat: dict[str, str] = {}
-    if isinstance(value, dict):
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        flat[prefix] = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, dict):
         for key, item in value.items():
-            flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+            flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key), depth + 1))
     elif isinstance(value, list):
         if all(not isinstance(v, dict | list) for v in value):
             flat[prefix] = "|".join(cell_text(v) for v in value if cell_text(v))
         else:
             for i, item in enumerate(value):
-                flat.update(flatten(item, f"{prefix}.{i}"))
+                flat.update(flatten(item, f"{prefix}.{i}", depth + 1))
     else:
         flat[prefix] = cell_text(value)
     return flat
