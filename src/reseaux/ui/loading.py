@@ -23,9 +23,39 @@ from reseaux.ui import auth
 from reseaux.web import FICHES_PATH
 
 
-@st.cache_resource(show_spinner="Chargement des périmètres…")
-def territory() -> Territory:
+@st.cache_resource(show_spinner="Chargement des périmètres…", max_entries=2)
+def _territory(stamp: tuple) -> Territory:  # stamp is the key: an edited file reloads
     return load_territory()
+
+
+def territory() -> Territory:
+    """The perimeter layers, read again when the registry, the territory file or a file of the
+    geo folder changes (an edit by hand is seen at the next click, a file broken by hand too,
+    with its French message, not at the next server start)."""
+    return _territory(_geo_stamp())
+
+
+territory.clear = _territory.clear  # the layer form clears it after adding a layer
+
+
+def _geo_stamp() -> tuple:
+    """Name, size and modification time of every file the perimeters are read from (a few
+    dozen ``stat``, well under a millisecond)."""
+    stamp = []
+    folder = config.path("geo_dir")
+    files = [config.path("layers"), config.path("territory")]
+    try:
+        files += sorted(p for p in folder.iterdir() if p.is_file())
+    except OSError:
+        pass
+    for path in files:
+        try:
+            info = path.stat()
+        except OSError:
+            stamp.append((str(path), None))
+            continue
+        stamp.append((str(path), info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
 
 
 @st.cache_resource
@@ -50,25 +80,50 @@ _LAST_GOOD: dict[str, float] = {}
 
 def actors() -> Actors:
     """The directory named by RESEAUX_ACTORS as the session's role may see it (one rule:
-    access.visible_actors), reloaded when the file changes on disk; the last version that could
-    be read while the file cannot be (with a banner saying so)."""
+    access.visible_actors), reloaded when the file changes on disk.
+
+    While the file cannot be read (a broken save by hand, a copy cut short by a crash), the page
+    shows the last version this server could read, else the newest backup that can be read,
+    with a banner saying so and the way back; with neither, a French error."""
     path = config.path("actors")
-    mtime = path.stat().st_mtime if path.exists() else 0.0
+    source, mtime = path, path.stat().st_mtime if path.exists() else 0.0
     try:
-        _actors(str(path), mtime)
+        _actors(str(source), mtime)
     except (DirectoryError, OSError) as exc:
-        good = _LAST_GOOD.get(str(path))
-        if good is None:
-            raise
-        st.warning(f"**L'annuaire sur le disque est illisible** ({exc}) : la carte montre la dernière version "
-                   "lisible. La coordination peut restaurer une sauvegarde (page « Annuaire »).",
-                   icon=":material/warning:")
-        mtime = good
-    _LAST_GOOD[str(path)] = mtime
+        source, mtime, shown = _last_readable(path)
+        if source is None:
+            raise DirectoryError(f"L'annuaire (fichier « {path.name} ») ne peut pas être lu : {exc} La coordination "
+                                 "peut restaurer une sauvegarde ou importer un bon fichier depuis la page "
+                                 "« Annuaire ».") from exc
+        st.warning(f"**L'annuaire sur le disque est illisible** ({exc}) : la carte montre {shown}. La "
+                   "coordination peut restaurer une sauvegarde (page « Annuaire »).", icon=":material/warning:")
+    else:
+        _LAST_GOOD[str(path)] = mtime
     role, _ = auth.current()
     if can(role, "voir_toutes_les_fiches"):
-        return _actors(str(path), mtime)
-    return _visible(str(path), mtime, role, config.get("visitors"))
+        return _actors(str(source), mtime)
+    return _visible(str(source), mtime, role, config.get("visitors"))
+
+
+def _last_readable(path: Path) -> tuple[Path | None, float, str]:
+    """What to show while ``path`` cannot be read: the version this server read last, else the
+    newest backup that reads; ``(None, 0, "")`` when there is none."""
+    from reseaux.store import DirectoryStore
+
+    good = _LAST_GOOD.get(str(path))
+    if good is not None:
+        return path, good, "la dernière version lisible"
+    backups = DirectoryStore(path)
+    for backup in backups.list_backups():
+        try:
+            mtime = backup.stat().st_mtime
+            _actors(str(backup), mtime)
+        except (DirectoryError, OSError):
+            continue
+        moment = backups.backup_time(backup)
+        when = f" (version remplacée le {moment:%d/%m/%Y à %H:%M})" if moment else ""
+        return backup, mtime, f"la dernière sauvegarde lisible{when}"
+    return None, 0.0, ""
 
 
 def load_or_stop() -> tuple[Referential, Territory, Actors]:

@@ -1,0 +1,107 @@
+"""Accidents and hostile addresses, played in Chromium (issue 16): the page says what is wrong in
+French and offers the way forward; never a traceback, never a server path.
+
+- the directory file cut short on a crash (NUL bytes where its end was): every map page serves
+  the newest readable backup and says so; a coordinator restores it from the Annuaire page;
+- a perimeter file broken (truncated GeoJSON), then the layer registry cut mid-line while the
+  server runs: the map pages keep serving, with a French message;
+- addresses with out-of-range, malformed or huge parameters.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reseaux.store import DirectoryStore
+from tests.browser import LoggedApp, data_folder, no_error, open_nav_page, settle, sign_in
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+MAP_PAGES = ("/", "/trouver", "/couverture", "/presentation")
+
+
+def _no_server_path(page) -> None:
+    text = page.locator("body").inner_text()
+    assert str(ROOT) not in text and "site-packages" not in text and ".py\", line" not in text
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_test_id("stApp").wait_for(timeout=60_000)
+    settle(page)
+    no_error(page)
+    _no_server_path(page)
+
+
+def test_a_directory_cut_short_says_so_everywhere_and_a_coordinator_restores_it(page, tmp_path):
+    folder, env = data_folder(tmp_path)
+    actors = folder / "actors.csv"
+    store = DirectoryStore(actors)
+    good = store.load()
+    store.save(good.table, good, "test")  # a backup of the good file exists, as after any save
+    size = actors.stat().st_size
+    actors.write_bytes(actors.read_bytes()[: size // 2] + b"\x00" * (size // 2))  # a crash: the end is zeros
+    with LoggedApp(env) as app:
+        for path in MAP_PAGES:  # each page serves the newest readable backup, and says so
+            _open(page, app.url + path)
+            banner = page.get_by_test_id("stAlert").filter(has_text="L'annuaire sur le disque est illisible")
+            assert banner.count() == 1, path
+            assert "n'est pas un texte CSV" in banner.inner_text() and "dernière sauvegarde lisible" in banner.inner_text()
+        page.goto(app.url + "/")
+        page.frame_locator("iframe").first.locator(".leaflet-container").wait_for(timeout=60_000)
+
+        sign_in(page, "coord")
+        open_nav_page(page, "Annuaire")
+        page.get_by_text("L'annuaire ne peut pas être lu").wait_for(timeout=60_000)
+        no_error(page)
+        page.get_by_role("button", name="Restaurer cette sauvegarde").click()
+        page.get_by_text("restaurée à la place du fichier illisible").wait_for(timeout=60_000)
+        settle(page)
+        no_error(page)
+        assert page.get_by_role("tab", name="Fiches").count() == 1
+        assert store.load().table.equals(good.table)  # the good version is back, the broken one kept aside
+        assert any(b.read_bytes().endswith(b"\x00" * 64) for b in store.list_backups())
+
+        open_nav_page(page, "Carte du réseau")
+        page.frame_locator("iframe").first.locator(".leaflet-container").wait_for(timeout=60_000)
+        no_error(page)
+
+
+def test_a_broken_perimeter_file_then_a_cut_registry_keep_the_pages_serving(page, tmp_path):
+    folder, env = data_folder(tmp_path)
+    qpv = folder / "geo" / "qpv2024_metropole_rouen.geojson"
+    assert qpv.exists()
+    qpv.write_bytes(qpv.read_bytes()[:5000])  # a download cut short
+    with LoggedApp(env) as app:
+        for path in MAP_PAGES:
+            _open(page, app.url + path)
+        _open(page, app.url + "/?couches=qpv")
+        banner = page.get_by_test_id("stAlert").filter(has_text="couche écartée")
+        assert "QPV 2024 (Métropole)" in banner.inner_text()
+        _open(page, app.url + "/sources")  # where the banner sends: the reason, layer by layer
+        page.get_by_text("Couches écartées").wait_for(timeout=30_000)
+
+        registry = folder / "geo" / "layers.toml"
+        text = registry.read_text(encoding="utf-8")
+        registry.write_text(text[: len(text) // 2].rsplit("\n", 1)[0] + '\nfile = "', encoding="utf-8")
+        for path in MAP_PAGES:
+            _open(page, app.url + path)
+            assert page.get_by_text("layers.toml", exact=False).count() > 0, path
+
+
+HOSTILE = [
+    "/trouver?k=0&rayon=-5", "/trouver?rayon=1e400&lat=nan&lon=1.09", "/trouver?lat=95&lon=400&k=99999999999999999999",
+    "/couverture?distance=999999&couche=%3Cscript%3E", "/?couches=" + ",".join(["qpv"] * 2000),
+    "/?theme=" + "x" * 5000 + "&fond=%00&couleur=%3F", "/presentation?scene=inconnue&plein_ecran=1",
+    "/annuaire?onglet=%27%3B--", "/page-qui-n-existe-pas",
+]
+
+
+def test_hostile_addresses_answer_in_french_without_a_trace(page, tmp_path):
+    _, env = data_folder(tmp_path)
+    with LoggedApp(env) as app:
+        for path in HOSTILE:
+            mark = app.mark()
+            _open(page, app.url + path)
+            assert not app.exception_since(mark), (path, app.exception_since(mark))
