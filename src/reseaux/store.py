@@ -120,11 +120,13 @@ class DirectoryStore:
             table = stamp_changes(base.table, table)
         changes = diff(base.table, table)
         with self._locked():
-            current = snapshot(self.path.read_bytes()) if self.path.exists() else None
-            if current is not None and current.version != base.version:
+            on_disk = self.path.read_bytes() if self.path.exists() else None
+            # Parsed only when it changed: at 200,000 fiches parsing is seconds, hashing a fraction.
+            if on_disk is not None and version_of(on_disk) != base.version:
+                current = snapshot(on_disk)
                 raise ConflictError(diff(base.table, current.table), current)
             data = encode_table(table, base.delimiter, base.encoding)
-            self._commit(data, changes, who, action, backup=current is not None)
+            self._commit(data, changes, who, action, backup=on_disk is not None)
         return Snapshot(table.reset_index(drop=True), version_of(data), base.delimiter, base.encoding)
 
     def _commit(self, data: bytes, changes: list[Change], who: str, action: str, *, backup: bool) -> None:
