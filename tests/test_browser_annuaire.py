@@ -90,3 +90,45 @@ def test_a_real_open_data_file_imports_as_published(page, coordination):
     assert "52 RUE GEORGES GIRERD" in set(new["adresse"])
     open_nav_page(page, "Carte du réseau")
     page.get_by_text(f"{len(saved)} acteurs sur {len(saved)}").wait_for(timeout=60_000)
+
+
+def test_hostile_uploads_get_a_french_message_and_change_nothing(page, coordination, tmp_path):
+    """Issue 16, in the browser: a workbook that would expand to gigabytes (declared dimensions,
+    zip bomb, billion laughs), a binary file renamed .csv and a GeoJSON nested beyond reason are
+    refused with a French message; Excel's « Texte Unicode » (UTF-16) is read; the directory file
+    never changes."""
+    import re
+
+    from reseaux.reading import MAX_UNPACKED_BYTES
+    from tests.test_hostile import _xlsx_with, entity_workbooks
+
+    app, actors = coordination
+    before = actors.read_bytes()
+    laughs, _ = entity_workbooks(b"&j;")
+    unicode_text = ("id\tnom\ttype\tcommune\tlatitude\tlongitude\r\n"
+                    "u1\tCentre Émile (fictif)\tstructure\tRouen\t49.44\t1.09\r\n").encode("utf-16")
+    cases = [
+        ("dimensions.xlsx", _xlsx_with(lambda x: re.sub(rb'<dimension ref="[^"]*"/>',
+                                                        b'<dimension ref="A1:XFD1048576"/>', x)), "1 ligne lue"),
+        ("zip.xlsx", _xlsx_with(lambda x: x.replace(b"<sheetData>", b" " * (MAX_UNPACKED_BYTES + 1024) + b"<sheetData>", 1)),
+         "se décompresse en"),
+        ("rires.xlsx", laughs, "son XML déclare des entités"),
+        ("binaire.csv", bytes(range(256)) * 100, "n'est pas un texte CSV"),
+        ("profond.geojson", b"[" * 200_000, "imbriquées sur des milliers de niveaux"),
+        ("texte-unicode.txt", unicode_text, "1 ligne lue"),
+    ]
+    page.goto(app.url + "/")
+    settle(page)
+    sign_in(page, "coord")
+    open_nav_page(page, "Annuaire")
+    page.get_by_role("tab", name="Importer").click()
+    for name, data, said in cases:
+        path = tmp_path / name
+        path.write_bytes(data)
+        page.locator("input[type=file]").set_input_files(str(path))
+        page.get_by_text(said).first.wait_for(timeout=60_000)
+        settle(page)
+        no_error(page)
+        assert str(tmp_path) not in page.locator("body").inner_text()
+    assert page.get_by_text("1 sans erreur, 0 avec erreur").count() == 1  # the UTF-16 row, usable as it is
+    assert actors.read_bytes() == before

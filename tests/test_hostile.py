@@ -230,24 +230,18 @@ def _with_entities(xml: bytes, name: bytes) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>' + ENTITIES + xml.replace(b"Centre (fictif)", name)
 
 
-@pytest.mark.parametrize("reference", [b"&j;", b"&k;"], ids=["billion-laughs", "entite-externe"])
-def test_a_spreadsheet_declaring_xml_entities_is_refused_before_expanding_them(reference):
-    """A few kilobytes that expand to 10 GB, or a cell that reads a server file: refused at once
-    with a French message, for Excel and OpenDocument alike."""
+def entity_workbooks(reference: bytes) -> tuple[bytes, bytes]:
+    """An XLSX and an ODS whose XML declares :data:`ENTITIES` and uses ``reference`` in a cell."""
     import re
-    import resource
     import zipfile
 
     import pandas as pd
-
-    from reseaux.reading import UploadError, read_upload
 
     def inline(xml):  # openpyxl writes shared strings: the sheet gets an inline-string cell
         xml = _with_entities(xml, b"")
         return re.sub(rb'<c r="B2"[^>]*>.*?</c>', b'<c r="B2" t="inlineStr"><is><t>' + reference + b"</t></is></c>",
                       xml, count=1, flags=re.S)
 
-    xlsx = _xlsx_with(inline)
     buffer = io.BytesIO()
     pd.DataFrame({"id": ["x1"], "nom": ["Centre (fictif)"], "type": ["structure"]}).to_excel(
         buffer, engine="odf", index=False)
@@ -256,8 +250,20 @@ def test_a_spreadsheet_declaring_xml_entities_is_refused_before_expanding_them(r
         for info in source.infolist():
             data = source.read(info.filename)
             target.writestr(info, _with_entities(data, reference) if info.filename == "content.xml" else data)
+    return _xlsx_with(inline), out.getvalue()
+
+
+@pytest.mark.parametrize("reference", [b"&j;", b"&k;"], ids=["billion-laughs", "entite-externe"])
+def test_a_spreadsheet_declaring_xml_entities_is_refused_before_expanding_them(reference):
+    """A few kilobytes that expand to 10 GB, or a cell that reads a server file: refused at once
+    with a French message, for Excel and OpenDocument alike."""
+    import resource
+
+    from reseaux.reading import UploadError, read_upload
+
+    xlsx, ods = entity_workbooks(reference)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for name, data in (("bombe.xlsx", xlsx), ("bombe.ods", out.getvalue())):
+    for name, data in (("bombe.xlsx", xlsx), ("bombe.ods", ods)):
         assert len(data) < 20_000
         with pytest.raises(UploadError, match="refusé : son XML déclare des entités"):
             read_upload(name, data)
