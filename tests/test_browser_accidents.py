@@ -10,6 +10,8 @@ French and offers the way forward; never a traceback, never a server path.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from reseaux.store import DirectoryStore
@@ -105,3 +107,44 @@ def test_hostile_addresses_answer_in_french_without_a_trace(page, tmp_path):
             mark = app.mark()
             _open(page, app.url + path)
             assert not app.exception_since(mark), (path, app.exception_since(mark))
+
+
+def test_a_save_on_a_full_disk_changes_nothing_says_so_then_goes_through(page, tmp_path):
+    """The disk is full when the coordinator saves an import: the page says so in French, the
+    directory and its journal are as before, the changes stay pending; once there is room, the
+    same click saves them."""
+    folder, env = data_folder(tmp_path)
+    full = folder / "disque-plein"
+    full.touch()
+    actors, journal = folder / "actors.csv", folder / "journal.jsonl"
+    before = actors.read_bytes(), journal.read_bytes() if journal.exists() else b""
+    upload = tmp_path / "nouveaux.csv"
+    upload.write_text("nom,type,commune,latitude,longitude\nCentre Disque Plein (fictif),structure,Rouen,49.44,1.09\n",
+                      encoding="utf-8")
+    faults = {"RESEAUX_TEST_DISK_FULL": str(full),
+              "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "faults"), os.environ.get("PYTHONPATH", "")])}
+    with LoggedApp({**env, **faults}) as app:
+        page.goto(app.url + "/")
+        settle(page)
+        sign_in(page, "coord")
+        open_nav_page(page, "Annuaire")
+        page.get_by_role("tab", name="Importer").click()
+        page.locator("input[type=file]").set_input_files(str(upload))
+        page.get_by_text("1 ligne lue").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)").click()
+        page.get_by_text("1 modification en attente").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Enregistrer", exact=True).click()
+        page.get_by_text("Enregistrement impossible : le disque est plein.").wait_for(timeout=60_000)
+        settle(page)
+        no_error(page)
+        _no_server_path(page)
+        assert (actors.read_bytes(), journal.read_bytes() if journal.exists() else b"") == before
+        assert not list(folder.glob(".actors.csv.*.tmp"))
+        assert page.get_by_text("1 modification en attente").count() == 1
+
+        full.unlink()  # room again
+        page.get_by_role("button", name="Enregistrer", exact=True).click()
+        page.get_by_text("Aucune modification en attente").wait_for(timeout=60_000)
+        no_error(page)
+        assert b"Centre Disque Plein (fictif)" in actors.read_bytes()
+        assert b"Centre Disque Plein (fictif)" in journal.read_bytes()
