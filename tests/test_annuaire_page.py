@@ -147,3 +147,34 @@ def test_opening_another_fiche_shows_its_own_values_and_validating_it_changes_on
     work = at.session_state["ann_work"].set_index("id")
     assert work.loc["t2", "telephone"] == "02 61 91 00 98" and work.loc["t2", "nom"] == table.loc["t2", "nom"]
     assert work.loc["t1"].to_dict() == table.loc["t1"].to_dict()
+
+
+def test_a_large_directory_draws_a_thousand_rows_and_search_and_errors_reach_the_others(monkeypatch, tmp_path):
+    """Issue 16: 200,000 fiches made every click take minutes. The table draws its first 1,000
+    rows and says so; the search and the « en erreur » switch look through every fiche."""
+    import csv
+    import io
+
+    at_rows = list(csv.DictReader(io.StringIO((DATA / "actors_small.csv").read_text(encoding="utf-8"))))
+    model = next(r for r in at_rows if r["id"] == "t2")
+    path = tmp_path / "big.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(model))
+        writer.writeheader()
+        for i in range(2500):
+            writer.writerow({**model, "id": f"b{i:04d}", "nom": "" if i == 2400 else f"Centre Banc {i} (fictif)"})
+    at, _ = page(monkeypatch, tmp_path)
+    monkeypatch.setenv("RESEAUX_ACTORS", str(path))
+    del at.session_state["ann_base"]  # as after a reload: the page reads the large file
+    at.run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "Les 1\u202f000 premières fiches sur 2\u202f500" in captions
+    assert len(at.dataframe[0].value) == 1000
+    at.text_input(key="ann_search").input("banc 1999 (").run()  # beyond the first thousand
+    assert at.dataframe[0].value["Nom"].tolist() == ["Centre Banc 1999 (fictif)"]
+    at.text_input(key="ann_search").input("").run()
+    switch = next(t for t in at.toggle if t.key == "ann_only_bad")
+    assert switch.label == "Seulement les fiches en erreur (1)"
+    switch.set_value(True).run()
+    assert at.dataframe[0].value["Identifiant"].tolist() == ["b2400"]
