@@ -275,3 +275,44 @@ def test_a_save_clears_the_temporary_files_a_killed_save_left(tmp_path):
     store.save(changed, base, who="Coordination")
     assert not leftover.exists() and other.exists()
     assert not list(tmp_path.glob(".actors.csv.*.tmp"))
+
+
+KILLED_SAVE = """
+import os, sys
+import pandas as pd
+from reseaux import store as module
+
+real = os.replace
+# The process dies between its journal line and the directory's swap (backups are swapped too).
+module.os.replace = lambda src, dst, *rest: os._exit(9) if str(dst) == sys.argv[1] else real(src, dst, *rest)
+directory = module.DirectoryStore(module.Path(sys.argv[1]))
+base = directory.load()
+row = base.table.iloc[[0]].assign(id="tue", nom="Centre jamais enregistré (fictif)")
+directory.save(pd.concat([base.table, row], ignore_index=True), base, "processus tué")
+"""
+
+
+def test_the_journal_lines_of_a_save_killed_before_the_swap_are_cut_by_the_next_save(store):
+    """kill -9 between the journal line and the file's swap left the journal naming a change the
+    file never had; the chaos bench counted one such line in 364."""
+    import subprocess
+    import sys
+
+    base = store.load()
+    store.save(edit(base.table, "t1", nom="Premier (fictif)"), base, "coord")
+    killed = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(store.path)], capture_output=True)
+    assert killed.returncode == 9
+    assert any(e["id"] == "tue" for e in store.read_journal())  # the line of a change that never happened
+    assert "tue" not in store.load().table["id"].tolist() and list(store.path.parent.glob(".actors.csv.*.tmp"))
+
+    base = store.load()
+    store.save(edit(base.table, "t2", nom="Deuxième (fictif)"), base, "coord")
+    journal = store.read_journal()
+    assert [e["id"] for e in journal] == ["t1", "t2"] and not any(e["id"] == "tue" for e in journal)
+    assert not list(store.path.parent.glob(".actors.csv.*.tmp"))
+
+    # A file changed by hand is no killed save: the journal's last lines stay.
+    store.path.write_bytes(store.path.read_bytes() + b"main,Ajout a la main (fictif),structure\n")
+    base = store.load()
+    store.save(edit(base.table, "t3", nom="Troisième (fictif)"), base, "coord")
+    assert [e["id"] for e in store.read_journal()] == ["t1", "t2", "t3"]  # t2 kept

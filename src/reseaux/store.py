@@ -132,11 +132,26 @@ class DirectoryStore:
     def _commit(self, data: bytes, changes: list[Change], who: str, action: str, *, backup: bool) -> None:
         """Write ``data`` and its journal lines together or not at all (a full disk, a folder
         turned read-only): the new file is written aside first, then the journal line, then the
-        file takes its place; on any failure the journal is cut back and the old file stays."""
-        # Under the lock no other save is writing: a temporary file here was left by a save killed
-        # midway (kill -9, power cut) and may hold a fiche since erased. Gone.
-        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            leftover.unlink(missing_ok=True)
+        file takes its place; on any failure the journal is cut back and the old file stays.
+
+        A save killed midway (kill -9, power cut) cannot cut anything back: it may leave its file
+        written aside and, if it died after its journal lines, lines for a change that never
+        happened. Each journal line names the version its save wrote; the next save (under the
+        lock: no other save is running) cuts the journal's last lines when their version is that
+        of a file left aside, then removes those files (one may hold a fiche since erased)."""
+        leftovers = list(self.path.parent.glob(f".{self.path.name}.*.tmp"))
+        if leftovers:
+            aside = set()
+            for leftover in leftovers:
+                try:
+                    aside.add(version_of(leftover.read_bytes()))
+                except OSError:
+                    pass
+            orphan = self._orphan_start(aside)
+            if orphan is not None:
+                self._cut_journal(orphan)
+            for leftover in leftovers:
+                leftover.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         journal_size = self.journal.stat().st_size if self.journal.exists() else None
         try:
@@ -146,12 +161,48 @@ class DirectoryStore:
                 os.fsync(handle.fileno())
             if backup:
                 self._backup()
-            self._log(changes, who, action)
+            self._log(changes, who, action, version_of(data))
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             self._cut_journal(journal_size)
             raise
+
+    def _orphan_start(self, aside: set[str]) -> int | None:
+        """Where the journal's last lines start when they name one of the versions ``aside`` (files
+        written by a save killed before they took their place, see :meth:`_commit`); ``None``
+        when the journal ends otherwise."""
+        try:
+            size = self.journal.stat().st_size
+        except OSError:
+            return None
+
+        def version_at_end(tail: bytes) -> str:
+            last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            try:
+                return str(json.loads(last).get("version", ""))
+            except (ValueError, AttributeError):
+                return ""
+
+        with open(self.journal, "rb") as handle:
+            handle.seek(max(0, size - 65_536))
+            orphan = version_at_end(handle.read())
+            if orphan not in aside:
+                return None
+            # The lines of that save, from the end back to the first line of another save.
+            handle.seek(0)
+            offset, start = 0, None
+            for line in handle:
+                try:
+                    named = json.loads(line).get("version", "") if line.strip() else ""
+                except (ValueError, AttributeError):
+                    named = ""
+                if named != orphan:
+                    start = None
+                elif start is None:
+                    start = offset
+                offset += len(line)
+        return start
 
     def _cut_journal(self, size: int | None) -> None:
         """Put the journal back as it was (``size`` bytes; None: it did not exist)."""
@@ -230,10 +281,11 @@ class DirectoryStore:
         for old in self.list_backups()[self.keep:]:
             old.unlink(missing_ok=True)
 
-    def _log(self, changes: list[Change], who: str, action: str) -> None:
+    def _log(self, changes: list[Change], who: str, action: str, version: str = "") -> None:
         now = datetime.now().isoformat(timespec="seconds")
+        extra = {"version": version} if version else {}
         lines = [json.dumps({"quand": now, "qui": who, "action": action, "type": c.kind, "id": c.id,
-                             "nom": c.nom, "champs": {k: list(v) for k, v in c.fields.items()}},
+                             "nom": c.nom, "champs": {k: list(v) for k, v in c.fields.items()}, **extra},
                             ensure_ascii=False) for c in changes]
         if not lines:
             return
