@@ -65,6 +65,9 @@ bench: setup system-deps ## Benchmarks (not part of `make test`): medians, machi
 	$(PY) bench/bench_nearest.py | tee bench/out-nearest.md
 	$(PY) bench/bench_coverage.py | tee bench/out-coverage.md
 	$(PY) bench/bench_geocoding.py | tee bench/out-geocoding.md
+	$(PY) bench/bench_load.py
+	$(PY) bench/bench_chaos.py
+	$(PY) bench/bench_webinar.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor build
