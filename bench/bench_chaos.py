@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe  # noqa: E402
+from bench.report import replace_section  # noqa: E402
 
 ACTORS = 2_000
 WORKERS = 3
@@ -170,17 +171,6 @@ def section(seconds: float) -> list[str]:
             "le processus n'a pas pu le noter) — attendu, ce n'est pas une perte."]
 
 
-def replace_section(lines: list[str], title: str = TITLE) -> None:
-    """Put the section in bench/results.md in place of the previous one (or at the end)."""
-    results = ROOT / "bench" / "results.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else ""
-    if title in text:
-        head, rest = text.split(title, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + ("## " + tail[1] if len(tail) > 1 else "")
-    results.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--secondes", type=float, default=SECONDS)
@@ -192,7 +182,7 @@ def main() -> None:
         return
     lines = section(args.secondes)
     print("\n".join(lines))
-    replace_section(lines)
+    replace_section(lines, TITLE)
 
 
 if __name__ == "__main__":

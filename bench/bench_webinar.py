@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe  # noqa: E402
+from bench.report import replace_section  # noqa: E402
 
 VIEWERS = 200
 WAVE = 10
@@ -179,17 +180,6 @@ def _wait_for(url: str) -> None:
     raise RuntimeError(f"le serveur statique ne répond pas : {url}")
 
 
-def replace_section(lines: list[str]) -> None:
-    """Put the section in bench/results.md in place of the previous one (or at the end)."""
-    results = ROOT / "bench" / "results.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else ""
-    if TITLE in text:
-        head, rest = text.split(TITLE, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + ("## " + tail[1] if len(tail) > 1 else "")
-    results.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spectateurs", type=int, default=VIEWERS)
@@ -197,7 +187,7 @@ def main() -> None:
     args = parser.parse_args()
     lines = section(args.spectateurs, args.vague)
     print("\n".join(lines))
-    replace_section(lines)
+    replace_section(lines, TITLE)
 
 
 if __name__ == "__main__":
