@@ -148,3 +148,23 @@ def test_a_save_on_a_full_disk_changes_nothing_says_so_then_goes_through(page, t
         no_error(page)
         assert b"Centre Disque Plein (fictif)" in actors.read_bytes()
         assert b"Centre Disque Plein (fictif)" in journal.read_bytes()
+
+
+def test_a_members_only_map_with_a_broken_accounts_file_says_so_at_sign_in(page, tmp_path):
+    """RESEAUX_VISITORS=rien once failed the landing page (a duplicate widget key); a structurally
+    wrong accounts file once showed a traceback at sign-in."""
+    folder, env = data_folder(tmp_path)
+    (folder / "comptes.json").write_text('{"comptes": {"coord": {"role": 3}}}', encoding="utf-8")
+    with LoggedApp({**env, "RESEAUX_VISITORS": "rien"}) as app:
+        _open(page, app.url + "/")
+        page.get_by_text("accès réservé", exact=False).first.wait_for(timeout=30_000)
+        assert page.get_by_label("Identifiant").count() == 1  # one sign-in form, not two
+        page.get_by_label("Identifiant").fill("coord")
+        page.get_by_label("Mot de passe").fill("un mot de passe")
+        page.get_by_role("button", name="Se connecter", exact=True).click()
+        page.get_by_text("Fichier des comptes comptes.json illisible ou mal formé").wait_for(timeout=30_000)
+        settle(page)
+        no_error(page)
+        _no_server_path(page)
+        for path in ("/trouver", "/couverture?distance=999999", "/annuaire"):
+            _open(page, app.url + path)
