@@ -86,6 +86,9 @@ def test_a_coordinator_changes_a_phone_number_and_it_is_saved_and_journaled(chro
             # The journal tab says it in French: who, and when as « 23 novembre 2026 à 11 h 05 ».
             page.get_by_role("tab", name="Sauvegardes et journal").click()
             browser.settle(page)
+            # A tab is shown by the browser alone (no rerun): its table is drawn a moment later.
+            page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+                                   ".some(c => c.innerText.trim() === 'coord')", timeout=30_000)
             journal_cells = cells(page)
             assert "coord" in journal_cells and any(" à " in c and " h " in c for c in journal_cells)
             assert not any(c[:4].isdigit() and c[4:5] == "-" for c in journal_cells), journal_cells
