@@ -25,8 +25,20 @@ def test_a_coordinator_adds_a_layer_and_finds_it_on_the_map(page, tmp_path):
         assert page.get_by_text("Ajouter une couche de périmètres").count() == 0  # not for visitors
         sign_in(page, ACCOUNT_OF_ROLE["coordinateur"])
         open_nav_page(page, "Sources et crédits")
-        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(source))
+        # A first file, the wrong one, its form touched; then the right one: the form is the new
+        # file's (the fiche form of the Annuaire once kept the values of the fiche opened before).
+        first = tmp_path / "mauvais-fichier.geojson"
+        first.write_bytes(source.read_bytes())
+        uploader = page.get_by_test_id("stFileUploader").locator("input[type=file]")
+        uploader.set_input_files(str(first))
         page.get_by_role("button", name="Ajouter la couche").wait_for(timeout=30_000)
+        assert page.get_by_label("Libellé affiché").input_value() == "mauvais-fichier"
+        page.get_by_label("Source (producteur, adresse)").fill("source du mauvais fichier")
+        uploader.set_input_files(str(source))
+        page.get_by_label("Libellé affiché").and_(page.locator("[value='secteurs-test']")).wait_for(timeout=30_000)
+        settle(page)
+        assert page.get_by_label("Identifiant (lettres minuscules, chiffres, _)").input_value() == "secteurs_test"
+        assert page.get_by_label("Source (producteur, adresse)").input_value() == ""
         choose(page, "Champ du code de chaque périmètre", "CODE_P")
         choose(page, "Champ du nom", "NOM_P")
         page.get_by_label("Libellé affiché").fill("Secteurs test")
