@@ -8,10 +8,10 @@ from reseaux.ui import annuaire
 
 role, who = auth.current()
 auth.require(role, "modifier")
+st.title("Annuaire du réseau")
 if not annuaire.readable_or_rescue(who):
     st.stop()
 ref, terr, acts = ui.load_or_stop()
-st.title("Annuaire du réseau")
 with st.container():  # one place whatever it shows: the open tab stays open (see save_panel)
     directory_store, base, work = annuaire.state()
     annuaire.save_panel(directory_store, base, work, who)
