@@ -316,3 +316,29 @@ def test_the_journal_lines_of_a_save_killed_before_the_swap_are_cut_by_the_next_
     base = store.load()
     store.save(edit(base.table, "t3", nom="Troisième (fictif)"), base, "coord")
     assert [e["id"] for e in store.read_journal()] == ["t1", "t2", "t3"]  # t2 kept
+
+
+def test_a_diff_among_the_changed_fiches_is_the_whole_diff():
+    """A save compares again only the fiches it stamped: the same changes, in the same order, as
+    comparing the whole tables — and the whole tables when ids are missing or repeated."""
+    import random
+
+    from reseaux.store import diff_among
+
+    rng = random.Random(16)
+    base = pd.DataFrame({"id": [f"a{i}" for i in range(60)], "nom": [f"Centre {i} (fictif)" for i in range(60)],
+                         "telephone": ["" if i % 3 else f"02 35 00 00 {i:02d}" for i in range(60)]})
+    for trial in range(30):
+        after = base.copy()
+        for row in rng.sample(range(60), 5):
+            after.loc[row, rng.choice(["nom", "telephone"])] = f"changé {trial}"
+        after = after.drop(index=rng.sample(range(60), 3))
+        after = pd.concat([after, pd.DataFrame({"id": [f"n{trial}"], "nom": ["Nouveau (fictif)"], "telephone": [""]})])
+        if trial % 5 == 0:
+            after = after.assign(date_maj="")  # a column the base does not have
+        if trial % 7 == 0:
+            after.iloc[0, 0] = after.iloc[1, 0]  # a repeated id: the whole tables are compared
+        if trial % 11 == 0:
+            after.iloc[2, 0] = ""  # a missing id too
+        ids = {c.id for c in diff(base, after)}
+        assert diff_among(base, after, ids) == diff(base, after), trial

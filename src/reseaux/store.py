@@ -116,9 +116,11 @@ class DirectoryStore:
 
         Raises :class:`ConflictError` (nothing written) when the file changed meanwhile.
         """
-        if not action.startswith("restauration"):
-            table = stamp_changes(base.table, table)
         changes = diff(base.table, table)
+        if not action.startswith("restauration"):
+            table = stamp_changes(base.table, table, changes=changes)
+            # Stamping changed only those fiches: compare them again, not the whole directory.
+            changes = diff_among(base.table, table, {c.id for c in changes})
         with self._locked():
             on_disk = self.path.read_bytes() if self.path.exists() else None
             # Parsed only when it changed: at 200,000 fiches parsing is seconds, hashing a fraction.
@@ -296,10 +298,13 @@ class DirectoryStore:
             os.fsync(handle.fileno())
 
 
-def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
-    """Set ``date_maj`` to today on every fiche added or modified from ``before`` to ``after``."""
+def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None = None, *,
+                  changes: list[Change] | None = None) -> pd.DataFrame:
+    """Set ``date_maj`` to today on every fiche added or modified from ``before`` to ``after``
+    (``changes``: that diff, when it is known already)."""
     stamp = (today or date.today()).isoformat()
-    changed = {c.id for c in diff(before, after) if c.kind != "suppression"}
+    changes = diff(before, after) if changes is None else changes
+    changed = {c.id for c in changes if c.kind != "suppression"}
     out = after.copy()
     if "date_maj" not in out:
         out["date_maj"] = ""
@@ -322,7 +327,7 @@ def encode_table(table: pd.DataFrame, delimiter: str = ",", encoding: str = "utf
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(list(table.columns))
-    writer.writerows(table.fillna("").astype(str).values.tolist())
+    writer.writerows(_cells(table).tolist())  # as fillna("").astype(str), without converting string columns
     try:
         return buffer.getvalue().encode(encoding)
     except (UnicodeEncodeError, LookupError):
@@ -344,8 +349,8 @@ def _cells(table: pd.DataFrame) -> np.ndarray:
     for j in range(table.shape[1]):
         values = table.iloc[:, j].to_numpy(dtype=object)
         if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # a NaN, a number…
-            values = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in values],
-                              dtype=object)
+            values = np.array(["" if v is None or (np.isscalar(v) or v is pd.NA or v is pd.NaT) and pd.isna(v)
+                               else str(v) for v in values], dtype=object)
         out[:, j] = values
     return out
 
@@ -407,6 +412,22 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
         changes.append(Change("suppression", old_keys[position],
                               old_cells[position, old_name_at] if old_name_at is not None else ""))
     return changes
+
+
+def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list[Change]:
+    """``diff(before, after)`` when only the fiches ``ids`` may differ: their rows alone are
+    compared (at 200,000 fiches, a second of a save). When ids are missing or repeated, a row's
+    key depends on its place (« ligne N sans id ») or on the rows around it: the whole tables are
+    compared."""
+    keys = []
+    for table in (before, after):
+        if ID not in table.columns:
+            return diff(before, after)
+        column = table[ID].fillna("").astype(str)
+        if not column.is_unique or (column == "").any():
+            return diff(before, after)
+        keys.append(column.isin(ids).to_numpy())
+    return diff(before[keys[0]], after[keys[1]])
 
 
 def rebase(base: pd.DataFrame, mine: pd.DataFrame, theirs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
