@@ -193,6 +193,12 @@ def read_table(data: bytes) -> tuple[list[list[str]], str, str]:
     return rows, encoding, delimiter
 
 
+def taken_id_issue(line: int, actor_id: str, first_line: int) -> Issue:
+    """The error of a row whose id an earlier row (``first_line``) already holds."""
+    return Issue(line, "id", actor_id, f"l'identifiant « {actor_id} » est déjà utilisé ligne {first_line} ; "
+                                       "donnez-lui un identifiant unique")
+
+
 def load_directory(source: Path | bytes, referential: Referential) -> Directory:
     """Load and validate a directory file (a path or the raw bytes of an upload).
 
@@ -262,10 +268,7 @@ def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
         row_issues.extend(found)
         actor_id = record.get("id", "")
         if actor_id and actor_id in first_line_of_id:
-            row_issues.append(Issue(index, "id", actor_id, (
-                f"l'identifiant « {actor_id} » est déjà utilisé ligne {first_line_of_id[actor_id]} ; "
-                "donnez-lui un identifiant unique"
-            )))
+            row_issues.append(taken_id_issue(index, actor_id, first_line_of_id[actor_id]))
         issues.extend(row_issues)
         if any(i.severity == ERROR for i in row_issues):
             rejected.append({"ligne": index, **{k: v for k, v in raw.items() if k},

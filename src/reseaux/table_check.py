@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from reseaux.directory import ERROR, Issue, _RowValidator, _too_long, map_header
+from reseaux.directory import ERROR, Issue, _RowValidator, _too_long, map_header, taken_id_issue
 from reseaux.referential import Referential
 from reseaux.store import diff
 
@@ -39,10 +39,7 @@ class TableCheck:
         line = row + 2
         found = [replace(i, line=line) for i in self.own[row]]
         if row in self.taken:
-            actor_id = str(self.table.iloc[row][ID]).strip()
-            found.append(Issue(line, "id", actor_id, (
-                f"l'identifiant « {actor_id} » est déjà utilisé ligne {self.taken[row]} ; "
-                "donnez-lui un identifiant unique")))
+            found.append(taken_id_issue(line, str(self.table.iloc[row][ID]).strip(), self.taken[row]))
         return found
 
     @property
