@@ -176,8 +176,9 @@ def pending(base, work: pd.DataFrame) -> list:
 
 def checked(ref: Referential, work: pd.DataFrame) -> TableCheck:
     """The working copy validated; after an edit only the fiches it changed are checked again."""
-    held = st.session_state.get("ann_kept_check")
-    return _kept("check", lambda: check_table(work, ref, previous=held[1] if held else None), work)
+    held = st.session_state.get("ann_kept_check")  # (sources, check): reused only under the same referential
+    previous = held[1] if held and held[0][-1] is ref else None
+    return _kept("check", lambda: check_table(work, ref, previous=previous), work, ref)
 
 
 def _search_text(work: pd.DataFrame) -> pd.Series:
