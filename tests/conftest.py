@@ -88,8 +88,11 @@ class ServedApp:
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() waits for its condition; 5 s (Playwright's default) is short for a page redrawn
+    # while the machine's two cores are busy.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo
 
@@ -28,17 +29,17 @@ def test_map_shows_actor_clusters_and_the_16_qpv(page, served, referential):
     SCREENSHOTS.mkdir(exist_ok=True)
     public = len(visible_demo(referential))  # a visitor: the public view
     frame = open_map(page, served.url)
-    assert frame.locator(".rx-cluster").count() >= 5
+    expect(frame.locator(".rx-cluster").nth(4)).to_be_attached()  # at least five clusters
     # Every visible actor is on the map, clustered or alone (waited for: clusters animate at start).
     page.wait_for_function(
         """(n) => { const d = document.querySelector("iframe[title='streamlit_folium.st_folium']").contentDocument;
                    return d.querySelectorAll('.rx-pin').length +
                      [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n; }""",
         arg=public, timeout=15_000)
-    assert frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]').count() == 16
+    expect(frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]')).to_have_count(16)
     assert frame.locator(".rx-legend").inner_text().startswith("Légende")
     # Leaflet itself came from the app's own server, not a CDN.
-    assert frame.locator("script[src*='/app/static/vendor/leaflet/leaflet.js']").count() == 1
+    expect(frame.locator("script[src*='/app/static/vendor/leaflet/leaflet.js']")).to_have_count(1)
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / "carte.png"), full_page=True)
 
@@ -59,7 +60,7 @@ def test_a_fiche_opens_on_click_and_shows_html_as_text(page, tmp_path):
         popup.wait_for(timeout=10_000)
         assert popup.locator(".rx-fiche-title").inner_text() == "<img src=x onerror=alert(1)>"
         assert popup.locator("a[href='tel:0261910001']").inner_text() == "02 61 91 00 01"
-        assert popup.locator("a[href='mailto:camille.exemple@example.org']").count() == 1
+        expect(popup.locator("a[href='mailto:camille.exemple@example.org']")).to_have_count(1)
         assert popup.locator("a[href='https://example.org/camille']").get_attribute("rel") == "noopener noreferrer"
         assert "Fiche fictive" in popup.inner_text()
         assert frame.locator(".rx-fiche img").count() == 0
@@ -81,5 +82,5 @@ def test_a_filter_change_keeps_the_map_and_swaps_the_actors(page, served):
         timeout=30_000,
     )
     # Same Leaflet container: the base map was not rebuilt, only the actors' layer.
-    assert frame.locator(".leaflet-container[data-rx-marker='same-map']").count() == 1
+    expect(frame.locator(".leaflet-container[data-rx-marker='same-map']")).to_have_count(1)
     assert "type=aller_vers" in page.url

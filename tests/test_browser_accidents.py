@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from reseaux.store import DirectoryStore
 from tests.browser import LoggedApp, data_folder, no_error, open_nav_page, settle, sign_in
@@ -48,7 +49,7 @@ def test_a_directory_cut_short_says_so_everywhere_and_a_coordinator_restores_it(
         for path in MAP_PAGES:  # each page serves the newest readable backup, and says so
             _open(page, app.url + path)
             banner = page.get_by_test_id("stAlert").filter(has_text="L'annuaire sur le disque est illisible")
-            assert banner.count() == 1, path
+            expect(banner, path).to_have_count(1)  # waits for the banner to be drawn
             assert "n'est pas un texte CSV" in banner.inner_text() and "dernière sauvegarde lisible" in banner.inner_text()
         page.goto(app.url + "/")
         page.frame_locator("iframe").first.locator(".leaflet-container").wait_for(timeout=60_000)
@@ -61,7 +62,7 @@ def test_a_directory_cut_short_says_so_everywhere_and_a_coordinator_restores_it(
         page.get_by_text("restaurée à la place du fichier illisible").wait_for(timeout=60_000)
         settle(page)
         no_error(page)
-        assert page.get_by_role("tab", name="Fiches").count() == 1
+        expect(page.get_by_role("tab", name="Fiches")).to_have_count(1)
         assert store.load().table.equals(good.table)  # the good version is back, the broken one kept aside
         assert any(b.read_bytes().endswith(b"\x00" * 64) for b in store.list_backups())
 
@@ -89,7 +90,7 @@ def test_a_broken_perimeter_file_then_a_cut_registry_keep_the_pages_serving(page
         registry.write_text(text[: len(text) // 2].rsplit("\n", 1)[0] + '\nfile = "', encoding="utf-8")
         for path in MAP_PAGES:
             _open(page, app.url + path)
-            assert page.get_by_text("layers.toml", exact=False).count() > 0, path
+            expect(page.get_by_text("layers.toml", exact=False).first).to_be_attached()
 
 
 HOSTILE = [
@@ -140,7 +141,7 @@ def test_a_save_on_a_full_disk_changes_nothing_says_so_then_goes_through(page, t
         _no_server_path(page)
         assert (actors.read_bytes(), journal.read_bytes() if journal.exists() else b"") == before
         assert not list(folder.glob(".actors.csv.*.tmp"))
-        assert page.get_by_text("1 modification en attente").count() == 1
+        expect(page.get_by_text("1 modification en attente")).to_have_count(1)
 
         full.unlink()  # room again
         page.get_by_role("button", name="Enregistrer", exact=True).click()
@@ -158,7 +159,7 @@ def test_a_members_only_map_with_a_broken_accounts_file_says_so_at_sign_in(page,
     with LoggedApp({**env, "RESEAUX_VISITORS": "rien"}) as app:
         _open(page, app.url + "/")
         page.get_by_text("accès réservé", exact=False).first.wait_for(timeout=30_000)
-        assert page.get_by_label("Identifiant").count() == 1  # one sign-in form, not two
+        expect(page.get_by_label("Identifiant")).to_have_count(1)  # one sign-in form, not two
         page.get_by_label("Identifiant").fill("coord")
         page.get_by_label("Mot de passe").fill("un mot de passe")
         page.get_by_role("button", name="Se connecter", exact=True).click()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 from openpyxl import Workbook
 
 from reseaux.accounts import AccountStore
@@ -51,7 +52,7 @@ def import_and_save(page, app, upload, n_rows: int, screenshot: str) -> None:
     page.locator("input[type=file]").set_input_files(str(upload))
     page.get_by_text(f"{n_rows} lignes lues").wait_for(timeout=60_000)
     settle(page)
-    assert page.get_by_text(f"{n_rows} sans erreur, 0 avec erreur").count() == 1  # every row usable
+    expect(page.get_by_text(f"{n_rows} sans erreur, 0 avec erreur")).to_have_count(1)  # every row usable
     page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
     page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)").click()
     page.get_by_text(f"{n_rows} modifications en attente").wait_for(timeout=60_000)
@@ -134,5 +135,5 @@ def test_hostile_uploads_get_a_french_message_and_change_nothing(page, coordinat
         no_error(page)
         assert str(tmp_path) not in page.locator("body").inner_text()
         if name == "texte-unicode.txt":  # the UTF-16 row, usable as it is
-            assert page.get_by_text("1 sans erreur, 0 avec erreur").count() == 1
+            expect(page.get_by_text("1 sans erreur, 0 avec erreur")).to_have_count(1)
     assert actors.read_bytes() == before

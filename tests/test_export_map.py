@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 import streamlit_folium
 
@@ -162,8 +163,8 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
         [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === 185""",
                            timeout=15_000)
     assert page.locator(".rx-legend").inner_text().startswith("Légende")
-    assert page.locator('path.leaflet-interactive[stroke="#D55E00"]').count() == 16
-    assert page.locator(".leaflet-control-layers").count() == 1
+    expect(page.locator('path.leaflet-interactive[stroke="#D55E00"]')).to_have_count(16)
+    expect(page.locator(".leaflet-control-layers")).to_have_count(1)
     assert all("tile" in url or "basemaps" in url or "geopf" in url for url in requests), requests
     page.locator(".rx-cluster").first.click()
     page.wait_for_timeout(600)

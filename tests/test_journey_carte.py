@@ -12,6 +12,7 @@ import csv
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from reseaux.filters import ActorFilter, apply_filter
 from tests.browser import choose, no_error, settle
@@ -46,9 +47,9 @@ def test_controls_speak_french(page, served):
     assert frame.locator("a.leaflet-control-zoom-in").get_attribute("title") == "Zoom avant"
     assert frame.locator("a.leaflet-control-zoom-out").get_attribute("title") == "Zoom arrière"
     assert frame.locator(".leaflet-control-layers-toggle").get_attribute("title") == "Couches affichées"
-    assert frame.get_by_title("Plein écran").count() == 1
-    assert frame.get_by_title("Me localiser").count() == 1
-    assert frame.get_by_placeholder("Chercher un acteur…").count() == 1
+    expect(frame.get_by_title("Plein écran")).to_have_count(1)
+    expect(frame.get_by_title("Me localiser")).to_have_count(1)
+    expect(frame.get_by_placeholder("Chercher un acteur…")).to_have_count(1)
     no_error(page)
 
 
