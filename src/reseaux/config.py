@@ -88,6 +88,33 @@ SETTINGS: dict[str, Setting] = {
         "RESEAUX_CONTACT_RGPD", "la coordination du réseau (adresse à renseigner dans RESEAUX_CONTACT_RGPD)",
         "Contact pour les questions de données personnelles (RGPD), affiché dans la page Données personnelles.",
     ),
+    "trusted_proxy": Setting(
+        "RESEAUX_TRUSTED_PROXY", "non",
+        "« oui » quand un proxy inverse (nginx, Caddy…) est seul à joindre l'application : l'adresse de la personne est "
+        "alors lue dans X-Forwarded-For et le HTTPS dans X-Forwarded-Proto (sinon ces en-têtes sont ignorés).",
+    ),
+    "rate_fiches": Setting(
+        "RESEAUX_RATE_FICHES", "240",
+        "Demandes de fiches (clics sur la carte) par minute et par adresse ; le quart d'un coup ; 0 : sans limite.",
+    ),
+    "rate_search": Setting(
+        "RESEAUX_RATE_SEARCH", "120",
+        "Recherches de la carte (une par touche frappée) par minute et par adresse ; le quart d'un coup ; 0 : sans limite.",
+    ),
+    "rate_session": Setting(
+        "RESEAUX_RATE_SESSION", "30", "Poses du cookie de connexion par minute et par adresse ; 0 : sans limite.",
+    ),
+    "signin_failures": Setting(
+        "RESEAUX_SIGNIN_FAILURES", "20",
+        "Connexions manquées permises à une adresse en 15 minutes, tous comptes confondus ; au-delà, elle est refusée.",
+    ),
+    "png_wait": Setting(
+        "RESEAUX_PNG_WAIT", "60",
+        "Secondes qu'une image (.png) attend son tour quand une autre est en cours (une seule à la fois).",
+    ),
+    "png_timeout": Setting(
+        "RESEAUX_PNG_TIMEOUT", "90", "Secondes laissées à Chromium pour dessiner une image ; au-delà, il est arrêté.",
+    ),
     "stale_days": Setting(
         "RESEAUX_STALE_DAYS", "365", "Une fiche non mise à jour depuis ce nombre de jours est signalée."
     ),

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reseaux.clients import client_address, is_https, same_origin
 from reseaux.fiche_service import MAX_ROWS, SERVICE
+from reseaux.ratelimit import LIMITS, refusal
 from reseaux.sessions import COOKIE, SESSIONS
 
 LOG = logging.getLogger("reseaux")
@@ -41,10 +43,18 @@ def on_script_error(exc: Exception) -> bool:
 
 
 async def session_cookie(request: Request) -> Response:
-    """POST a ticket: set the session cookie it stands for. DELETE: remove the cookie."""
+    """POST a ticket: set the session cookie it stands for. DELETE: remove the cookie.
+
+    Only from a page of this site (another site's page is refused: it could otherwise sign a
+    visitor in under its own account, or out), Secure when the person's connection is HTTPS."""
+    if not same_origin(request.headers):
+        return _refused("Demande refusée : elle ne vient pas d'une page de ce site.", 403)
+    if (limited := _over_limit(request, "session")) is not None:
+        return limited
+    secure = is_https(request.url.scheme, request.headers)
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
     if request.method == "DELETE":
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=secure)
         return response
     body = await request.body()
     token = SESSIONS.redeem(body[:200].decode("ascii", "replace"))
@@ -52,17 +62,29 @@ async def session_cookie(request: Request) -> Response:
         return Response("Ticket de connexion inconnu ou expiré.", status_code=403,
                         media_type="text/plain; charset=utf-8")
     # No Max-Age: a browser-session cookie; the inactivity timeout is enforced on the server.
-    response.set_cookie(COOKIE, token, path="/", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(COOKIE, token, path="/", httponly=True, samesite="strict", secure=secure)
     return response
 
 
-def _refused(message: str, status: int) -> Response:
-    return Response(message, status_code=status, media_type="text/plain; charset=utf-8", headers=PRIVATE)
+def _refused(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(message, status_code=status, media_type="text/plain; charset=utf-8",
+                    headers={**PRIVATE, **(headers or {})})
+
+
+def _over_limit(request: Request, family: str) -> Response | None:
+    """A 429 answer when the request's client is over its limit in ``family``, else None."""
+    client = client_address(request.client.host if request.client else None, request.headers)
+    seconds = LIMITS.wait_for(family, client)
+    if not seconds:
+        return None
+    message, retry = refusal(seconds)
+    return _refused(message, 429, {"Retry-After": str(retry)})
 
 
 def fiches(request: Request) -> Response:
     """GET ?lignes=3,17,42: those fiches of the directory the page's token was registered with."""
+    if (limited := _over_limit(request, "fiches")) is not None:
+        return limited
     text = request.query_params.get("lignes", "")[:MAX_ROWS * 8]
     try:
         rows = [int(part) for part in text.split(",") if part.strip()]
@@ -76,6 +98,8 @@ def fiches(request: Request) -> Response:
 
 def search(request: Request) -> Response:
     """GET ?q=texte: the rows whose name, structure or address hold every word."""
+    if (limited := _over_limit(request, "recherche")) is not None:
+        return limited
     answer = SERVICE.search(request.path_params["token"], request.query_params.get("q", ""))
     if answer is None:
         return _refused("Page expirée : rechargez-la.", 404)
