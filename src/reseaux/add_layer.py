@@ -8,27 +8,35 @@ writes atomic, the registry last, so a failure leaves the registry as it was.
 
 from __future__ import annotations
 
-import json
+import logging
 import re
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from reseaux.exports import write_atomic
+from reseaux.layer_files import check_archive, check_size, unreadable
 from reseaux.layers import (
     DEFAULT_GROUP,
     NOT_GIVEN,
     LayerError,
     LayerSpec,
+    RegistryError,
     apply_where,
     check_fields,
     load_layer,
+    parse_registry,
     polygonal,
     read_registry,
     readable,
 )
+
+LOG = logging.getLogger("reseaux")
 
 #: What the form and the command accept.
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
@@ -55,12 +63,30 @@ class AddedLayer:
 
 
 def fields_of(path: Path) -> list[str]:
-    """The fields of a perimeter file (to offer them in the form)."""
+    """The fields of a perimeter file (to offer them in the form). Raises :class:`LayerError`
+    (French) for a file too big to read or that GDAL cannot read."""
     if path.suffix.lower() in TABLE_SUFFIXES:
         return list(_read_table(path).columns)
     import pyogrio
 
-    return list(pyogrio.read_info(readable(path))["fields"])
+    check_archive(path)
+    try:
+        info = pyogrio.read_info(readable(path))
+    except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
+        raise unreadable(path.name, exc) from exc
+    check_size(path, int(info.get("features", -1)))
+    return [str(f) for f in info["fields"]]
+
+
+@contextmanager
+def upload_on_disk(name: str, data: bytes) -> Iterator[Path]:
+    """``data`` as a file named ``name`` (its folder part dropped) in a private temporary folder,
+    for the ``with`` block only: the readers want a path, and a copy kept for the session stayed
+    on the server after it (one folder per upload, never removed)."""
+    with tempfile.TemporaryDirectory(prefix="reseaux-couche-") as folder:
+        path = Path(folder) / (Path(name).name or "couche")
+        path.write_bytes(data)
+        yield path
 
 
 def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, registry: Path, geo_dir: Path,
@@ -75,7 +101,10 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
     if not _ID.match(layer_id):
         raise LayerError(f"identifiant « {layer_id} » invalide : lettres minuscules, chiffres et _ "
                          "(ex. qpv_occitanie), en commençant par une lettre")
-    specs, broken = read_registry(registry) if registry.exists() else ([], [])
+    try:
+        specs, broken = read_registry(registry) if registry.exists() else ([], [])
+    except RegistryError as exc:
+        raise LayerError(f"{exc} : corrigez-le avant d'ajouter une couche") from exc
     taken = {s.id for s in specs} | set(_declared_ids(registry))
     if layer_id in taken:
         raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
@@ -94,10 +123,11 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
         write_atomic(target, table.to_csv(index=False).encode("utf-8"))
         repaired = dropped = 0
     else:
+        fields_of(path)  # bounded (archive, number of perimeters) before the whole file is read
         try:
             frame = gpd.read_file(readable(path))
         except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
-            raise LayerError(f"{path.name} illisible comme fichier de contours ({exc})") from exc
+            raise unreadable(path.name, exc) from exc
         check_fields(frame.columns, {"code": code_field, "nom": name_field}, path.name)
         frame = apply_where(frame, where, path.name)
         frame = frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
@@ -125,30 +155,76 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
         target.unlink(missing_ok=True)
         raise LayerError("aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
                          "colonne des codes INSEE (5 caractères, zéro initial compris)")
-    text = registry.read_text(encoding="utf-8") if registry.exists() else ""
-    write_atomic(registry, (text.rstrip("\n") + "\n\n" + toml_entry(spec)).lstrip("\n").encode("utf-8"))
+    try:
+        _declare(registry, spec)
+    except LayerError:
+        target.unlink(missing_ok=True)
+        raise
     return AddedLayer(spec, len(loaded), repaired, dropped)
 
 
-def toml_entry(spec: LayerSpec) -> str:
-    """The registry entry of ``spec`` (only what differs from the defaults, plus the attribution)."""
+def toml_entry(spec: LayerSpec) -> dict:
+    """The registry entry of ``spec``: what differs from the defaults, plus the attribution."""
     defaults = LayerSpec(id="", label="", kind="", file="")
-    lines = ["[[layer]]"]
-    for key, value in spec.__dict__.items():
-        if key in ("id", "label", "kind", "file", "source", "licence", "vintage", "group") or \
-                value != getattr(defaults, key):
-            lines.append(f"{key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
+    return {key: value for key, value in spec.__dict__.items()
+            if key in ("id", "label", "kind", "file", "source", "licence", "vintage", "group")
+            or value != getattr(defaults, key)}
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
+def registry_text(old: str, spec: LayerSpec) -> str:
+    """The registry text ``old`` with ``spec`` declared at the end of its ``[[layer]]`` array, written
+    by tomlkit: any key or value is quoted and escaped as TOML wants (a field « région », a label
+    holding quotes or a newline), and the comments and layout of ``old`` are kept."""
+    import tomlkit
+    from tomlkit.items import AoT
+
+    document = tomlkit.parse(old)
+    table = tomlkit.table()
+    for key, value in toml_entry(spec).items():
+        table.add(key, _inline(value) if isinstance(value, dict) else value)
+    if old.strip():
+        table.trivia.indent = "\n"  # a blank line between two layers
+    if "layer" not in document:
+        document.append("layer", tomlkit.aot())
+    if not isinstance(document["layer"], AoT):
+        raise LayerError("« layer » n'y est pas une suite de blocs [[layer]]")
+    document["layer"].append(table)
+    return tomlkit.dumps(document)
+
+
+def _declare(registry: Path, spec: LayerSpec) -> None:
+    """Append ``spec`` to ``registry`` if, read back, the new text gives every layer it gave before
+    plus exactly ``spec``; otherwise raise :class:`LayerError` and leave the file as it was: a
+    registry that cannot be read takes every page down, for visitors too."""
+    import tomllib
+
+    old = registry.read_text(encoding="utf-8") if registry.exists() else ""
+    try:
+        new = registry_text(old, spec)
+        before = tomllib.loads(old).get("layer", [])
+        after = tomllib.loads(new).get("layer", [])
+        specs, broken = parse_registry(new, registry.parent, registry.name)
+    except (LayerError, RegistryError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+        LOG.error("Registre %s : la couche %s ne s'y écrit pas : %r", registry, spec.id, exc)
+        raise LayerError(f"{registry.name} n'a pas pu être complété sans risque ({exc}) : il est inchangé ; "
+                         "corrigez-le ou déclarez la couche à la main") from exc
+    declared = next((s for s in specs if s.id == spec.id), None)
+    if declared is None and broken and broken[-1][0] == spec.label:
+        raise LayerError(f"{broken[-1][1]} : {registry.name} est inchangé")
+    if after != [*before, toml_entry(spec)] or declared is None or \
+            replace(declared, color=spec.color) != spec:
+        LOG.error("Registre %s : relu, la couche %s n'est pas celle écrite", registry, spec.id)
+        raise LayerError(f"{registry.name}, relu, ne redonne pas la couche « {spec.label} » : il est inchangé ; "
+                         "déclarez la couche à la main")
+    write_atomic(registry, new.encode("utf-8"))
+
+
+def _inline(values: dict):
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    table.update(values)
+    return table
 
 
 def _declared_ids(registry: Path) -> list[str]:

@@ -7,6 +7,7 @@ the filters and the coverage analysis handle any layer alike.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ import shapely
 STANDARD_COLUMNS = ["code", "nom", "population", "geometry"]
 COMMUNES_FILE = "communes_normandie.geojson"
 _KINDS = ("file", "table")
+LOG = logging.getLogger("reseaux")
 
 
 class RegistryError(Exception):
@@ -74,17 +76,34 @@ def read_registry(path: Path) -> tuple[list[LayerSpec], list[tuple[str, str]]]:
     """Read the registry at ``path``: the usable entries, and ``(layer, reason)`` for each
     entry that is not (unknown key, missing key, unknown kind, missing file, duplicate id).
 
-    Raises :class:`RegistryError` only when the file itself cannot be read."""
+    Raises :class:`RegistryError` only when the file itself cannot be read; its message names the
+    file by its name alone (it is shown to visitors), the server log has the whole path."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RegistryError(f"Registre des couches illisible ({path}) : {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        LOG.error("Registre des couches illisible : %s : %s", path, exc)
+        raise RegistryError(f"Registre des couches {path.name} illisible : "
+                            f"{getattr(exc, 'strerror', None) or 'encodage autre que UTF-8'}") from exc
+    return parse_registry(text, path.parent, path.name)
+
+
+def parse_registry(text: str, folder: Path, name: str = "layers.toml"
+                   ) -> tuple[list[LayerSpec], list[tuple[str, str]]]:
+    """:func:`read_registry` of the registry text ``text``, whose layer files are in ``folder``."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        LOG.error("Registre des couches illisible : %s : %s", folder / name, exc)
+        raise RegistryError(f"Registre des couches {name} illisible : {exc}") from exc
+    entries = raw.get("layer", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RegistryError(f"Registre des couches {name} mal formé : chaque couche est un bloc [[layer]]")
     known = set(LayerSpec.__dataclass_fields__)
     specs: list[LayerSpec] = []
     broken: list[tuple[str, str]] = []
-    used_colors = {e.get("color") for e in raw.get("layer", [])}
+    used_colors = {e.get("color") for e in entries}
     free_colors = iter([c for c in PALETTE if c not in used_colors] or PALETTE)
-    for number, entry in enumerate(raw.get("layer", []), start=1):
+    for number, entry in enumerate(entries, start=1):
         name = str(entry.get("label") or entry.get("id") or f"n° {number}")
         unknown = set(entry) - known
         missing = [k for k in ("id", "label", "kind", "file") if not entry.get(k)]
@@ -101,8 +120,8 @@ def read_registry(path: Path) -> tuple[list[LayerSpec], list[tuple[str, str]]]:
         reasons = []
         if spec.kind not in _KINDS:
             reasons.append(f"kind « {spec.kind} » inconnu (file ou table)")
-        if not (path.parent / spec.file).exists():
-            reasons.append(f"fichier {path.parent / spec.file} introuvable")
+        if not (folder / spec.file).exists():
+            reasons.append(f"fichier {spec.file} introuvable dans le dossier des couches")
         if spec.id in {s.id for s in specs}:
             reasons.append(f"identifiant « {spec.id} » déjà utilisé")
         if reasons:
@@ -144,7 +163,9 @@ def load_layers_safely(specs: list[LayerSpec], geo_dir: Path
         except LayerError as exc:
             broken.append((spec.label, str(exc)))
         except Exception as exc:  # noqa: BLE001 — an unreadable file, whatever the library says
-            broken.append((spec.label, f"fichier {spec.file} illisible ({type(exc).__name__} : {exc})"))
+            from reseaux.layer_files import unreadable
+
+            broken.append((spec.label, str(unreadable(spec.file, exc))))
     return layers, broken
 
 

@@ -3,17 +3,19 @@ same function as ``python -m reseaux layers add``, with the file's own fields to
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import logging
 from pathlib import Path
 
 import streamlit as st
 
 from reseaux import config
-from reseaux.add_layer import GEO_SUFFIXES, TABLE_SUFFIXES, add_layer, fields_of
+from reseaux.add_layer import GEO_SUFFIXES, TABLE_SUFFIXES, add_layer, fields_of, upload_on_disk
 from reseaux.app_data import Territory, registry_path
+from reseaux.directory import DirectoryError
 from reseaux.layers import DEFAULT_GROUP, LayerError
 from reseaux.reading import MAX_UPLOAD_BYTES
+
+LOG = logging.getLogger("reseaux")
 
 
 def add_layer_form(terr: Territory) -> None:
@@ -21,7 +23,7 @@ def add_layer_form(terr: Territory) -> None:
     registry = registry_path(terr.network) if terr.network else None
     if registry is None:
         st.info("Ce territoire n'a pas de registre de couches : ajoutez `registre = \"layers.toml\"` à son fichier "
-                f"({terr.network.source if terr.network else 'RESEAUX_TERRITORY'}) pour en ajouter.")
+                f"({terr.network.source.name if terr.network else 'RESEAUX_TERRITORY'}) pour en ajouter.")
         return
     st.caption("GeoJSON, GeoPackage, shapefile zippé (.zip), ou CSV d'une ligne par (périmètre, commune). "
                "Les polygones invalides sont réparés ; les codes gardent leurs zéros.")
@@ -32,11 +34,21 @@ def add_layer_form(terr: Territory) -> None:
     if upload.size > MAX_UPLOAD_BYTES:
         st.error(f"Fichier trop gros ({upload.size // 1024} Ko) : la limite est {MAX_UPLOAD_BYTES // 1024} Ko.")
         return
-    path = _saved(upload)
+    # On disk for this run only: the folder goes at the end of the run, whatever happens in it.
+    with upload_on_disk(upload.name, upload.getvalue()) as path:
+        _form(registry, upload.name, path)
+
+
+def _form(registry: Path, name: str, path: Path) -> None:
     try:
         fields = fields_of(path)
-    except Exception as exc:  # noqa: BLE001 — any reader's failure, said in French
-        st.error(f"Fichier illisible : {exc}")
+    except (LayerError, DirectoryError) as exc:
+        st.error(f"Fichier non utilisable : {str(exc).rstrip('.')}.")
+        return
+    except Exception:  # noqa: BLE001 — any reader's failure, said in French; the detail goes to the log
+        LOG.exception("Couche : %s illisible", name)
+        st.error(f"{Path(name).name} illisible : vérifiez qu'il s'agit d'un GeoJSON, d'un GeoPackage, d'un "
+                 "shapefile zippé ou d'un CSV, puis ajoutez-le de nouveau.")
         return
     is_table = path.suffix.lower() in TABLE_SUFFIXES
     with st.form("ly_form"):
@@ -46,8 +58,8 @@ def add_layer_form(terr: Territory) -> None:
         commune_field = left.selectbox("Colonne du code INSEE de la commune", fields, key="ly_commune") \
             if is_table else ""
         layer_id = left.text_input("Identifiant (lettres minuscules, chiffres, _)", key="ly_id",
-                                   value=Path(upload.name).stem.lower().replace("-", "_").replace(" ", "_")[:40])
-        label = right.text_input("Libellé affiché", key="ly_label", value=Path(upload.name).stem)
+                                   value=Path(name).stem.lower().replace("-", "_").replace(" ", "_")[:40])
+        label = right.text_input("Libellé affiché", key="ly_label", value=Path(name).stem)
         group = left.text_input("Groupe dans la légende", value=DEFAULT_GROUP, key="ly_group")
         licence = right.text_input("Licence", key="ly_licence")
         source = left.text_input("Source (producteur, adresse)", key="ly_source")
@@ -73,16 +85,3 @@ def add_layer_form(terr: Territory) -> None:
     st.success(added.sentence() + " Sur la carte, choisissez-la dans « Périmètres affichés » ; elle est aussi dans "
                "« Couverture » et dans « Dans le périmètre ».")
 
-
-def _saved(upload) -> Path:
-    """The uploaded file on disk (the readers want a path), written once per upload and not at
-    every rerun of the page; the previous upload's copy is removed."""
-    kept = st.session_state.get("ly_saved")
-    if kept and kept[0] == upload.file_id and Path(kept[1]).exists():
-        return Path(kept[1])
-    if kept:
-        shutil.rmtree(Path(kept[1]).parent, ignore_errors=True)
-    path = Path(tempfile.mkdtemp(prefix="reseaux-couche-")) / Path(upload.name).name
-    path.write_bytes(upload.getvalue())
-    st.session_state["ly_saved"] = (upload.file_id, str(path))
-    return path
