@@ -96,6 +96,19 @@ def test_a_missing_layer_file_is_said_by_its_name_alone(geo, tmp_path):
     assert broken == [("A", "fichier a.geojson introuvable dans le dossier des couches")]
 
 
+@pytest.mark.parametrize("text", [None, 'titre = "x\n'])
+def test_a_wrong_territory_file_is_said_by_its_name_alone(tmp_path, text):
+    from reseaux.territory import TerritoryError, load
+
+    path = tmp_path / "territoire.toml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(TerritoryError) as caught:
+        load(path)
+    said = str(caught.value)
+    assert said.startswith("Fichier du territoire territoire.toml ") and str(tmp_path) not in said
+
+
 def test_an_upload_is_on_disk_for_the_block_only(tmp_path):
     with upload_on_disk("../../dossier/secteurs.geojson", b"{}") as path:
         assert path.name == "secteurs.geojson" and path.read_bytes() == b"{}"

@@ -17,6 +17,7 @@ read with its leading zero (« 09 »), as a département or région code is writ
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from reseaux import config, france
+
+LOG = logging.getLogger("reseaux")
 
 #: Keys of [territoire] and the column of the national commune table each one selects on.
 LEVELS = {"communes": ("code_insee", 5), "epci": ("epci_siren", 9), "departements": ("code_dep", 2),
@@ -56,12 +59,17 @@ class NetworkTerritory:
 def load(path: Path | None = None) -> NetworkTerritory:
     """Read and resolve the territory file; raise :class:`TerritoryError` with a French message."""
     path = path or config.path("territory")
+    # The messages are shown on every page, to visitors too: the file by its name, its path in the log.
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise TerritoryError(f"Fichier du territoire introuvable ({path}) : {exc.strerror}.") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise TerritoryError(f"Fichier du territoire illisible ({path}) : {exc}.") from exc
+        LOG.error("Fichier du territoire introuvable ou illisible : %s : %s", path, exc)
+        why = "introuvable" if isinstance(exc, FileNotFoundError) else "illisible (droits d'accès ?)"
+        raise TerritoryError(f"Fichier du territoire {path.name} {why} : vérifiez le réglage "
+                             "RESEAUX_TERRITORY.") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        LOG.error("Fichier du territoire illisible : %s : %s", path, exc)
+        raise TerritoryError(f"Fichier du territoire {path.name} illisible : {exc}.") from exc
     area = raw.get("territoire", {})
     unknown = set(area) - set(LEVELS) - {"nom"}
     if unknown:
