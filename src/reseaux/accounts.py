@@ -29,7 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from reseaux.access import ROLES
-from reseaux.exports import file_lock, write_atomic
+from reseaux.exports import file_lock, private_folder, write_atomic
 from reseaux.sessions import SESSIONS
 
 MAX_FAILURES = 5
@@ -82,7 +82,7 @@ class AccountStore:
         return accounts
 
     def _save(self, accounts: dict[str, Account]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
         data = {"comptes": {a.name: {k: v for k, v in asdict(a).items() if k != "name"} for a in accounts.values()}}
         write_atomic(self.path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
         self.path.chmod(0o600)

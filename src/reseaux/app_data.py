@@ -211,11 +211,11 @@ def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
 def _keep_directory(key: str, directory: tuple[Directory, pd.Series]) -> None:
     import pickle
 
-    from reseaux.exports import write_atomic
+    from reseaux.exports import private_folder, write_atomic
 
     folder = _cache_folder()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)  # the fiches of people, parsed: private (and the file, new, is 0600)
         for old in sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-3]:
             old.unlink(missing_ok=True)  # the last few versions only
         write_atomic(folder / f"{key}.pickle", pickle.dumps(directory, protocol=pickle.HIGHEST_PROTOCOL))

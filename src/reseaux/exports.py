@@ -6,6 +6,7 @@ import fcntl
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,7 +102,7 @@ def file_lock(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock_path`` (created if needed) for the ``with`` block:
     every process and thread that takes it waits its turn (``flock``, released if the holder dies)."""
     lock_path = Path(lock_path)
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(lock_path.parent)
     with open(lock_path, "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -110,12 +111,22 @@ def file_lock(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+#: Modes of what the app creates for its data (fiches of people, their history, accounts): the
+#: server's user alone reads them. A file that exists keeps its own mode when it is rewritten.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing."""
+    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing, the
+    rename itself made durable (the folder is synced). A new file is private
+    (:data:`PRIVATE_FILE`); a file replaced keeps its mode (a directory readable by a group stays so)."""
     path = Path(path)
+    mode = kept_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -123,6 +134,54 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    sync_folder(path.parent)
+
+
+def kept_mode(path: Path) -> int:
+    """The permission bits a rewrite of ``path`` must keep: its own, :data:`PRIVATE_FILE` when new."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return PRIVATE_FILE
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the names in ``folder`` durable (a rename or a new file survives a power cut). A file
+    system that cannot sync a folder is not an error: the data itself is synced already."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def private_folder(folder: Path) -> Path:
+    """Create ``folder`` and its missing parents as :data:`PRIVATE_FOLDER`; a folder that exists
+    keeps its mode. Returns ``folder``."""
+    target = Path(folder)
+    missing, folder = [], target
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir(mode=PRIVATE_FOLDER)
+        except FileExistsError:  # made meanwhile by another process
+            continue
+        new.chmod(PRIVATE_FOLDER)  # mkdir's mode passes through the umask
+    return target
+
+
+def open_private(path: Path, mode: str = "a"):
+    """``open(path, mode)`` for text in UTF-8, a new file created :data:`PRIVATE_FILE` (``open``
+    would create it readable by all, through the umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, PRIVATE_FILE), mode, encoding="utf-8")
 
 
 def to_geojson_bytes(actors: gpd.GeoDataFrame) -> bytes:

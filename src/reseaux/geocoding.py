@@ -19,6 +19,7 @@ import csv
 import functools
 import io
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -32,6 +33,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from reseaux.exports import PRIVATE_FILE, private_folder
 from reseaux.text import normalize
 
 COMMUNE_SCORE = 0.1
@@ -216,7 +218,10 @@ class GeoCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        # Addresses of people: created private (SQLite would create it through the umask, and
+        # gives its journal the database's mode).
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT, stored REAL)")
         self.db.commit()

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux.directory import parse_date, read_table, table_from_rows
-from reseaux.exports import file_lock, write_atomic
+from reseaux.exports import file_lock, kept_mode, open_private, private_folder, sync_folder, write_atomic
 
 ID = "id"
 
@@ -154,10 +154,12 @@ class DirectoryStore:
                 self._cut_journal(orphan)
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
+        mode = kept_mode(self.path)  # a directory readable by a group stays so (issue 22: it became 0600)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         journal_size = self.journal.stat().st_size if self.journal.exists() else None
         try:
             with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), mode)
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -169,6 +171,7 @@ class DirectoryStore:
             Path(tmp).unlink(missing_ok=True)
             self._cut_journal(journal_size)
             raise
+        sync_folder(self.path.parent)
 
     def _orphan_start(self, aside: set[str]) -> int | None:
         """Where the journal's last lines start when they name one of the versions ``aside`` (files
@@ -277,7 +280,7 @@ class DirectoryStore:
     _locked = locked
 
     def _backup(self) -> None:
-        self.backups.mkdir(parents=True, exist_ok=True)
+        private_folder(self.backups)
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
         write_atomic(self.backups / f"{self.path.stem}-{stamp}.csv", self.path.read_bytes())
         for old in self.list_backups()[self.keep:]:
@@ -291,11 +294,14 @@ class DirectoryStore:
                             ensure_ascii=False) for c in changes]
         if not lines:
             return
-        self.journal.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.journal, "a", encoding="utf-8") as handle:
+        private_folder(self.journal.parent)
+        new = not self.journal.exists()
+        with open_private(self.journal, "a") as handle:
             handle.write("\n".join(lines) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        if new:
+            sync_folder(self.journal.parent)
 
 
 def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None = None, *,

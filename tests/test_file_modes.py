@@ -1,0 +1,107 @@
+"""Files of people's data are private when the app creates them (0600, folders 0700), and a file
+it rewrites keeps its mode: a directory readable by a group stays so after a save (issue 22)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from reseaux.exports import private_folder, write_atomic
+from reseaux.store import DirectoryStore
+from tests.conftest import DATA
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture(autouse=True)
+def usual_umask():
+    """The umask of most servers (022: new files readable by all), whatever the test runner's."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture()
+def store(tmp_path):
+    path = tmp_path / "data" / "actors.csv"
+    path.parent.mkdir()
+    path.write_bytes((DATA / "actors_small.csv").read_bytes())
+    path.chmod(0o644)
+    return DirectoryStore(path)
+
+
+def save_once(store):
+    base = store.load()
+    table = base.table.copy()
+    table.loc[table["id"] == "t1", "telephone"] = "02 61 91 00 09"
+    store.save(table, base, who="Alice")
+
+
+def test_a_save_creates_a_private_journal_and_backups_and_keeps_the_directory_mode(store):
+    save_once(store)
+    assert mode(store.path) == 0o644  # it was 0644; a save made it 0600
+    assert mode(store.journal) == 0o600
+    assert mode(store.backups) == 0o700
+    (backup,) = store.list_backups()
+    assert mode(backup) == 0o600
+
+
+@pytest.mark.parametrize("kept", [0o640, 0o600, 0o664])
+def test_a_rewritten_file_keeps_its_mode_and_a_new_one_is_private(tmp_path, kept):
+    old = tmp_path / "layers.toml"
+    old.write_text("a = 1\n")
+    old.chmod(kept)
+    write_atomic(old, b"a = 2\n")
+    assert mode(old) == kept and old.read_bytes() == b"a = 2\n"
+    write_atomic(tmp_path / "nouveau.geojson", b"{}")
+    assert mode(tmp_path / "nouveau.geojson") == 0o600
+
+
+def test_the_folder_is_synced_after_the_rename(tmp_path, monkeypatch):
+    synced = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    write_atomic(tmp_path / "f.csv", b"x")
+    assert synced == [False, True]  # the data, then the folder holding its new name
+
+
+def test_new_folders_are_private_and_existing_ones_keep_their_mode(tmp_path):
+    (tmp_path / "data").mkdir(mode=0o755)
+    private_folder(tmp_path / "data" / ".cache" / "annuaire")
+    assert mode(tmp_path / "data") == 0o755
+    assert mode(tmp_path / "data" / ".cache") == mode(tmp_path / "data" / ".cache" / "annuaire") == 0o700
+
+
+def test_the_geocoding_cache_is_private(tmp_path):
+    from reseaux.geocoding import GeoCache
+
+    cache = GeoCache(tmp_path / "data" / ".cache" / "geocodage.sqlite")
+    cache.put_many([("1 rue x|76000|rouen", None)])
+    assert mode(cache.path) == 0o600 and mode(cache.path.parent) == 0o700
+
+
+def test_the_parsed_directory_cache_is_private(tmp_path, monkeypatch):
+    from reseaux import app_data
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "data" / ".cache" / "geocodage.sqlite"))
+    app_data._keep_directory("cle", ("annuaire", "recherche"))
+    folder = tmp_path / "data" / ".cache" / "annuaire"
+    assert mode(folder) == mode(folder.parent) == 0o700 and mode(folder / "cle.pickle") == 0o600
+
+
+def test_a_new_accounts_folder_is_private(tmp_path):
+    from reseaux.accounts import AccountStore
+
+    accounts = AccountStore(tmp_path / "config" / "reseaux" / "comptes.json")
+    accounts.add("alice", "un mot de passe long", "coordinateur")
+    assert mode(accounts.path) == 0o600
+    assert mode(tmp_path / "config") == mode(tmp_path / "config" / "reseaux") == 0o700
