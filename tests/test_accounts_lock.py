@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from reseaux.accounts import MAX_FAILURES, REFUSED, AccountError, AccountStore
+from reseaux import accounts
+from reseaux.accounts import MAX_DELAY, MAX_FAILURES, REFUSED, AccountError, AccountStore
 from tests.conftest import PASSWORD
 
 CONTEXT = multiprocessing.get_context("fork")
@@ -52,7 +53,9 @@ def burst(path, wrong: int, changes: tuple[str, ...] = ()) -> list[str]:
 
 
 @pytest.fixture()
-def store(tmp_path):
+def store(tmp_path, monkeypatch):
+    monkeypatch.setattr(accounts, "_recent_failures", {})  # each test starts with no failure in memory
+    monkeypatch.setattr(accounts, "_client_failures", {})
     store = AccountStore(tmp_path / "comptes.json")
     store.add("alice", PASSWORD, "membre")
     return store
@@ -95,3 +98,52 @@ def test_each_failure_for_a_name_makes_the_next_answer_slower(store):
         spent.append(time.perf_counter() - start)
     assert spent[0] >= 0.25 and spent[2] >= 0.75  # 0.25 s more per recent failure, 2 s at most
     store.authenticate("alice", PASSWORD)  # a success answers at once and clears the count for its name
+
+
+ATTACKER, PERSON = "203.0.113.66", "198.51.100.7"
+
+
+def test_an_attacker_from_one_address_cannot_lock_the_real_person_out_from_another(store):
+    for _ in range(MAX_FAILURES * 2):
+        with pytest.raises(AccountError, match="incorrect") as refused:
+            store.authenticate("alice", "devinette", client=ATTACKER, delay=False)
+    assert str(refused.value) == REFUSED
+    with pytest.raises(AccountError) as locked:
+        store.authenticate("alice", PASSWORD, client=ATTACKER, delay=False)  # locked for the attacker's address
+    assert str(locked.value) == REFUSED and store.is_locked("alice")  # the administration sees the lock
+    assert store.authenticate("alice", PASSWORD, client=PERSON, delay=False).name == "alice"
+    with pytest.raises(AccountError):  # her success did not lift the attacker's lock
+        store.authenticate("alice", PASSWORD, client=ATTACKER, delay=False)
+    assert ATTACKER not in store.path.read_text(encoding="utf-8")  # a digest, not the address
+    store.unlock("alice")
+    assert store.authenticate("alice", PASSWORD, client=ATTACKER, delay=False).name == "alice"
+
+
+def test_an_address_over_its_limit_is_refused_for_every_name_without_a_password_check(store, monkeypatch):
+    monkeypatch.setenv("RESEAUX_SIGNIN_FAILURES", "6")
+    now = 5_000_000.0
+    for number in range(6):  # one wrong password on six names: no account is locked
+        with pytest.raises(AccountError):
+            store.authenticate(f"nom{number}", "devinette", client="192.0.2.9", now=now, delay=False)
+    start = time.perf_counter()
+    with pytest.raises(AccountError) as refused:
+        store.authenticate("alice", PASSWORD, client="192.0.2.9", now=now + 60, delay=False)
+    assert str(refused.value) == REFUSED and time.perf_counter() - start < 0.02  # no Argon2, no file lock
+    assert not store.is_locked("alice")
+    assert store.authenticate("alice", PASSWORD, client=PERSON, now=now + 60, delay=False).name == "alice"
+    # LOCK_MINUTES later the address may try again.
+    assert store.authenticate("alice", PASSWORD, client="192.0.2.9", now=now + 16 * 60, delay=False).name == "alice"
+
+
+def test_an_attackers_failures_do_not_slow_the_real_persons_answers(store, monkeypatch):
+    for _ in range(8):
+        with pytest.raises(AccountError):
+            store.authenticate("alice", "devinette", client=ATTACKER, delay=False)
+    slept = []
+    monkeypatch.setattr(accounts.time, "sleep", slept.append)  # the delays asked, without waiting them
+    with pytest.raises(AccountError):
+        store.authenticate("alice", "une faute de frappe", client=PERSON)
+    with pytest.raises(AccountError):
+        store.authenticate("alice", "devinette", client=ATTACKER)
+    # Her first mistake waits 0.25 s (the name's 8 failures from elsewhere made it 2 s); the attacker waits 2 s.
+    assert slept == [0.25, MAX_DELAY]

@@ -3,7 +3,14 @@
 The file (``RESEAUX_ACCOUNTS``, by default ``~/.config/reseaux/comptes.json``) holds, per
 account, the hash, the role, an optional e-mail (to give a role to someone who signs in
 through OpenID Connect) and the lock-out state. After :data:`MAX_FAILURES` wrong passwords in
-a row, the account is locked for :data:`LOCK_MINUTES`. Writes are atomic.
+a row from one client (an address, see :mod:`reseaux.clients`), the account is locked for
+:data:`LOCK_MINUTES` for that client only: an attacker who locked a name from their address
+has not locked the real person out from theirs. A client is named in the file by a digest of
+its address, kept only until its count clears. A client with more than ``RESEAUX_SIGNIN_FAILURES``
+failures in :data:`LOCK_MINUTES`, whatever the names, is refused outright, before any password
+is checked (one address cannot try five passwords on every name, nor keep the file locked).
+When the address is unknown (:data:`reseaux.clients.UNKNOWN`), every sign-in is one client, as
+before per-client counts. Writes are atomic.
 
 Every read-modify-write of the file (a sign-in that counts a failure, an account added,
 changed, removed, unlocked) holds an exclusive lock (``comptes.json.lock``), across processes
@@ -14,21 +21,28 @@ so attempts on the file are counted one after the other, whatever the concurrenc
 
 Every refused sign-in gets the same answer, whether the name exists, the password is wrong or
 the account is locked (:data:`REFUSED`: no way to learn which names exist), and each failure
-for a name makes the next answer for that name a little slower (:func:`_slow_down`).
+for a name from a client makes the next answer for that name and client a little slower
+(:func:`_slow_down`) — never the answer to someone else signing in from elsewhere.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from reseaux import config
 from reseaux.access import ROLES
+from reseaux.clients import UNKNOWN
 from reseaux.exports import file_lock, private_folder, write_atomic
 from reseaux.sessions import SESSIONS
 
@@ -38,10 +52,16 @@ MIN_PASSWORD = 10
 #: The one answer to a refused sign-in.
 REFUSED = (f"Identifiant ou mot de passe incorrect. Après {MAX_FAILURES} essais manqués, le compte est verrouillé "
            f"{LOCK_MINUTES} min (l'administration peut le déverrouiller).")
-#: Seconds added to a refused answer per recent failure of the same name, at most MAX_DELAY.
+#: Seconds added to a refused answer per recent failure of the same name and client, at most MAX_DELAY.
 DELAY_STEP = 0.25
 MAX_DELAY = 2.0
-_recent_failures: dict[str, int] = {}
+#: (name, client) → recent failures, for the delay; client → times of its failures, for its limit.
+_recent_failures: dict[tuple[str, str], int] = {}
+_client_failures: dict[str, list[float]] = {}
+_memory = threading.Lock()
+#: One password check at a time per client (striped by digest): ten threads of one address
+#: cost one Argon2 hash at a time, not ten, and the others wait without using the processors.
+_TURNS = [threading.Lock() for _ in range(64)]
 _NAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
 _hasher = PasswordHasher()
 
@@ -56,8 +76,18 @@ class Account:
     role: str
     hash: str
     email: str = ""
-    failures: int = 0
-    locked_until: float = 0.0
+    #: Client digest → [failures in a row, locked until (epoch seconds)].
+    clients: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> int:
+        """The longest run of failures of one client not yet locked out."""
+        return int(max((entry[0] for entry in self.clients.values()), default=0))
+
+    @property
+    def locked_until(self) -> float:
+        """When the last lock of any client ends (0.0: none was set)."""
+        return max((entry[1] for entry in self.clients.values()), default=0.0)
 
 
 class AccountStore:
@@ -73,7 +103,7 @@ class AccountStore:
             return {}
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            accounts = {name: Account(name=name, **data) for name, data in raw.get("comptes", {}).items()}
+            accounts = {name: Account(name=name, **_current(data)) for name, data in raw.get("comptes", {}).items()}
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
             raise AccountError(f"Fichier des comptes {self.path.name} illisible ou mal formé : "
                                "l'administration doit le corriger ou le restaurer.") from exc
@@ -109,7 +139,7 @@ class AccountStore:
         with self._locked():
             accounts = self._existing(name)
             account = accounts[name]
-            account.hash, account.failures, account.locked_until = hashed, 0, 0.0
+            account.hash, account.clients = hashed, {}
             self._save(accounts)
         SESSIONS.close_account(name)  # a new password signs the account out everywhere
 
@@ -131,54 +161,71 @@ class AccountStore:
     def unlock(self, name: str) -> None:
         with self._locked():
             accounts = self._existing(name)
-            accounts[name].failures, accounts[name].locked_until = 0, 0.0
+            accounts[name].clients = {}
             self._save(accounts)
-        _recent_failures.pop(name, None)
+        with _memory:
+            for key in [key for key in _recent_failures if key[0] == name]:
+                del _recent_failures[key]
 
     def role_for_email(self, email: str) -> str | None:
         """The role granted to an e-mail (for people signing in through OpenID Connect)."""
         email = (email or "").strip().lower()
         return next((a.role for a in self.load().values() if email and a.email == email), None)
 
-    def authenticate(self, name: str, password: str, *, now: float | None = None, delay: bool = True) -> Account:
+    def authenticate(self, name: str, password: str, *, client: str = UNKNOWN, now: float | None = None,
+                     delay: bool = True) -> Account:
         """Return the account, or raise AccountError(:data:`REFUSED`) — the same answer for an
-        unknown name, a wrong password and a locked account. ``delay`` slows each refusal."""
+        unknown name, a wrong password, an account locked for ``client`` and a client over its
+        limit. ``client`` is the address asking (:func:`reseaux.clients.client_address`);
+        ``delay`` slows each refusal."""
         now = time.time() if now is None else now
         name = name.strip().lower()
+        key = _digest(client)
         try:
-            with self._locked():
-                account = self._check(name, password, now)
+            with _turn(key):
+                if _over_client_limit(key, now):
+                    raise AccountError(REFUSED)  # before the lock and the hash: costs nobody anything
+                account = self._check(name, password, key, now)
         except AccountError:
-            _recent_failures[name] = _recent_failures.get(name, 0) + 1
-            if len(_recent_failures) > 10_000:
-                _recent_failures.clear()
+            count = _count_failure(name, key, now)
             if delay:
-                time.sleep(min(MAX_DELAY, DELAY_STEP * _recent_failures[name]))
+                _slow_down(count)
             raise
-        _recent_failures.pop(name, None)
+        with _memory:
+            _recent_failures.pop((name, key), None)
         return account
 
-    def _check(self, name: str, password: str, now: float) -> Account:
-        """Under the lock: check, count a failure, lock after :data:`MAX_FAILURES` in a row."""
-        accounts = self.load()
-        account = accounts.get(name)
-        if account is None:
+    def _check(self, name: str, password: str, client: str, now: float) -> Account:
+        """Refuse an unknown name or an account locked for ``client`` without taking the file
+        lock (the file is written atomically: a read sees a whole version), so that attempts
+        bound to fail do not make everyone else's sign-in wait; check the rest under the lock."""
+        account = self.load().get(name)
+        if account is None or _locked_for(account, client, now):
             _hasher.hash(password)  # same cost as a real check: timing says nothing
             raise AccountError(REFUSED)
-        if account.locked_until > now:
+        with self._locked():
+            return self._verify(name, password, client, now)
+
+    def _verify(self, name: str, password: str, client: str, now: float) -> Account:
+        """Under the lock: check, count a failure of ``client``, lock the account for that client
+        after :data:`MAX_FAILURES` in a row."""
+        accounts = self.load()
+        account = accounts.get(name)
+        if account is None or _locked_for(account, client, now):  # changed since the first look
             _hasher.hash(password)
             raise AccountError(REFUSED)
         try:
             _hasher.verify(account.hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            account.failures += 1
-            if account.failures >= MAX_FAILURES:
-                account.locked_until = now + LOCK_MINUTES * 60
-                account.failures = 0
+            account.clients = {c: e for c, e in account.clients.items() if e[0] or e[1] > now}  # expired locks go
+            entry = account.clients.setdefault(client, [0, 0.0])
+            entry[0] += 1
+            if entry[0] >= MAX_FAILURES:
+                entry[:] = [0, now + LOCK_MINUTES * 60]
             self._save(accounts)
             raise AccountError(REFUSED) from None
-        if account.failures or account.locked_until:
-            account.failures, account.locked_until = 0, 0.0
+        if client in account.clients:  # other clients' counts and locks stay: they may be an attacker's
+            del account.clients[client]
             self._save(accounts)
         return account
 
@@ -192,6 +239,71 @@ class AccountStore:
         if name not in accounts:
             raise AccountError(f"Aucun compte « {name} ».")
         return accounts
+
+
+def _current(data: dict) -> dict:
+    """An account's fields as read from the file; the one lock state of files written before
+    per-client counts (``failures``, ``locked_until``) is dropped: at worst a lock ends early."""
+    return {k: v for k, v in data.items() if k not in ("failures", "locked_until")}
+
+
+def _locked_for(account: Account, client: str, now: float) -> bool:
+    entry = account.clients.get(client)
+    return bool(entry and entry[1] > now)
+
+
+def _digest(client: str) -> str:
+    """The name of ``client`` in the accounts file and in memory: no address in clear."""
+    return hashlib.sha256((client or UNKNOWN).encode("utf-8")).hexdigest()[:16]
+
+
+_UNKNOWN_DIGEST = _digest(UNKNOWN)
+
+
+def _client_limit() -> int:
+    try:
+        return max(1, int(config.get("signin_failures")))
+    except ValueError:
+        return int(config.SETTINGS["signin_failures"].default)
+
+
+@contextmanager
+def _turn(client: str) -> Iterator[None]:
+    """Hold ``client``'s turn for a sign-in; an unknown address is everyone: it waits for nobody."""
+    if client == _UNKNOWN_DIGEST:
+        yield
+        return
+    with _TURNS[int(client, 16) % len(_TURNS)]:
+        yield
+
+
+def _over_client_limit(client: str, now: float) -> bool:
+    """True when ``client`` failed more than its limit in the last :data:`LOCK_MINUTES`. An
+    unknown address is everyone at once: it has no limit of its own (it would lock everyone)."""
+    if client == _UNKNOWN_DIGEST:
+        return False
+    with _memory:
+        recent = [t for t in _client_failures.get(client, ()) if now - LOCK_MINUTES * 60 < t <= now]
+    return len(recent) >= _client_limit()
+
+
+def _count_failure(name: str, client: str, now: float) -> int:
+    """Count a refused sign-in of ``name`` from ``client``; return its recent failures for the delay."""
+    with _memory:
+        if len(_recent_failures) > 10_000 or len(_client_failures) > 10_000:
+            _recent_failures.clear()
+            _client_failures.clear()
+        count = _recent_failures[(name, client)] = _recent_failures.get((name, client), 0) + 1
+        if client != _UNKNOWN_DIGEST:
+            times = _client_failures.setdefault(client, [])
+            times.append(now)
+            del times[:-_client_limit()]  # the most recent are enough to know the limit is reached
+    return count
+
+
+def _slow_down(count: int) -> None:
+    """Sleep a little more for each recent failure of the same name and client (outside every lock)."""
+    time.sleep(min(MAX_DELAY, DELAY_STEP * count))
 
 
 def _check_password(password: str) -> None:

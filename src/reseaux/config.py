@@ -91,7 +91,8 @@ SETTINGS: dict[str, Setting] = {
     "trusted_proxy": Setting(
         "RESEAUX_TRUSTED_PROXY", "non",
         "« oui » quand un proxy inverse (nginx, Caddy…) est seul à joindre l'application : l'adresse de la personne est "
-        "alors lue dans X-Forwarded-For et le HTTPS dans X-Forwarded-Proto (sinon ces en-têtes sont ignorés).",
+        "alors lue dans X-Forwarded-For et le HTTPS dans X-Forwarded-Proto (sinon ces en-têtes sont ignorés, et toutes "
+        "les personnes passant par un proxy partagent les mêmes limites).",
     ),
     "rate_fiches": Setting(
         "RESEAUX_RATE_FICHES", "240",
