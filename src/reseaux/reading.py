@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 
 from reseaux.directory import DirectoryError, read_table
+from reseaux.sheet_limits import Deadline, count_elements
+from reseaux.text import fr_number
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: A spreadsheet (a zip) may unpack to this much at most: a 10 MB « zip bomb » unpacks to gigabytes.
@@ -20,6 +23,16 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 #: Rows and columns read from an import (a sheet may declare A1:XFD1048576 and hold one cell).
 MAX_ROWS = 200_000
 MAX_COLUMNS = 300
+#: Cells of a workbook's first sheet, empty styled ones included (counted in its XML before it is
+#: read: openpyxl parses some 200,000 a second), and shared strings of a workbook.
+MAX_CELLS = 2_000_000
+#: Seconds a workbook may take to read, checked between its rows.
+READ_SECONDS = 30.0
+#: Rows read between two calls of a reader's ``progress``.
+PROGRESS_ROWS = 2_000
+#: What to do with a workbook too heavy to read here.
+AS_CSV = ("Enregistrez la feuille utile seule en CSV (dans le tableur : Fichier › Enregistrer sous › CSV), "
+          "puis importez ce fichier.")
 FORMATS = ("csv", "txt", "xlsx", "ods", "geojson", "json")
 #: Columns a GeoJSON Point adds to its feature's properties.
 GEOMETRY_COLUMNS = ("latitude", "longitude")
@@ -29,17 +42,20 @@ class UploadError(DirectoryError):
     """An upload that cannot be read; the message says why in French."""
 
 
-def read_upload(name: str, data: bytes) -> list[list[str]]:
+def read_upload(name: str, data: bytes, *,
+                progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
     """Rows of cells (``rows[0]`` is the header) from a CSV, XLSX, ODS or GeoJSON upload.
 
-    Raises :class:`UploadError` (French) for a file too big, empty, damaged or of another format.
+    ``progress(rows read, rows in the sheet)`` is called while a workbook is read.
+    Raises :class:`UploadError` (French) for a file too big, empty, damaged or of another format,
+    or a workbook beyond :data:`MAX_CELLS` cells or :data:`READ_SECONDS` seconds of reading.
     """
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(f"Fichier trop gros ({len(data) // 1024} Ko) : la limite est "
                            f"{MAX_UPLOAD_BYTES // 1024 // 1024} Mo.")
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix == "xlsx":
-        rows = _read_xlsx(data)
+        rows = _read_xlsx(data, progress)
     elif suffix == "ods":
         rows = _read_ods(data)
     elif suffix in ("geojson", "json"):
@@ -109,26 +125,67 @@ def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
     return [[r[i] if i < len(r) else "" for i in keep] for r in rows]
 
 
-def _read_xlsx(data: bytes) -> list[list[str]]:
+def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
+    """The first sheet's rows, refused before parsing when its XML holds more than :data:`MAX_CELLS`
+    cells (or the workbook as many shared strings), and while reading past :data:`READ_SECONDS`."""
+    import zipfile
+
     from openpyxl import load_workbook
 
     _check_archive(data, "Excel")
+    counts = count_elements(zipfile.ZipFile(io.BytesIO(data)))
+    if counts.total("si") > MAX_CELLS:  # openpyxl reads them all before the first row
+        raise UploadError(f"Classeur Excel refusé : il contient {fr_number(counts.total('si'))} textes (au plus "
+                          f"{fr_number(MAX_CELLS)}). {AS_CSV}")
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         _refuse_entities(exc, "Excel")
         raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
                            "au format .xlsx ou en CSV.") from exc
-    sheet = book.worksheets[0]
-    sheet.reset_dimensions()  # the size the sheet declares may be a lie (A1:XFD1048576): read what is there
-    rows = []
-    for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-        rows.append([cell_text(v) for v in row])
-        if len(rows) > MAX_ROWS + 1:
-            break
-    book.close()
-    if not _drop_trailing_blank(rows):
+    try:
+        sheet = book.worksheets[0]
+        part = getattr(sheet, "_worksheet_path", None)  # unknown: the largest sheet counts
+        if counts.of(part, "c") > MAX_CELLS:
+            raise UploadError(f"Classeur Excel refusé : sa première feuille compte {fr_number(counts.of(part, 'c'))} "
+                              f"cellules, vides mises en forme comprises (au plus {fr_number(MAX_CELLS)}). {AS_CSV}")
+        sheet.reset_dimensions()  # the size the sheet declares may be a lie (A1:XFD1048576): read what is there
+        rows = _sheet_rows(sheet, counts.of(part, "row"), progress)
+    except UploadError:
+        raise
+    except Exception as exc:  # a damaged sheet (a shared string that does not exist…) fails while read
+        _refuse_entities(exc, "Excel")
+        raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
+                          "au format .xlsx ou en CSV.") from exc
+    finally:
+        book.close()
+    if not rows:
         raise UploadError("La première feuille du classeur est vide.")
+    return rows
+
+
+def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | None) -> list[list[str]]:
+    """Rows of a read-only sheet as text, trailing blank rows left out, within :data:`MAX_ROWS`
+    rows and :data:`READ_SECONDS` seconds."""
+    deadline = Deadline(READ_SECONDS)
+    rows: list[list[str]] = []
+    blanks: list[list[str]] = []  # blank rows kept only when a filled one follows (lines stay aligned)
+    for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
+        if deadline.passed():
+            raise UploadError(f"Lecture du classeur arrêtée au bout de {fr_number(READ_SECONDS)} s (ligne "
+                              f"{fr_number(number)}) : il est trop lourd pour être lu ici. {AS_CSV}")
+        if progress and number % PROGRESS_ROWS == 0:
+            progress(number, max(expected, number))
+        cells = [cell_text(v) for v in row]
+        if not any(cells):
+            blanks.append(cells if len(blanks) < 1 else blanks[0])  # one list shared by a run of blanks
+            continue
+        if len(rows) + len(blanks) >= MAX_ROWS + 1:
+            raise UploadError(f"Plus de {fr_number(MAX_ROWS)} lignes : la limite d'un import est "
+                              f"{fr_number(MAX_ROWS)} lignes ; coupez le fichier en plusieurs parties.")
+        rows.extend(blanks)
+        blanks = []
+        rows.append(cells)
     return rows
 
 

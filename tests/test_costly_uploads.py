@@ -1,0 +1,117 @@
+"""Issue 21, finding 8: uploads that cost minutes. A workbook of a few hundred kilobytes whose XML
+holds millions of cells, a sheet that reads forever, an import's duplicate search over 200,000
+rows, and the review of thousands of duplicates."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import pytest
+
+from reseaux import reading
+from reseaux.reading import UploadError, read_upload
+from tests.test_hostile import _xlsx_with
+
+HEADER = [["id", "nom", "type", "commune"], ["x1", "Centre (fictif)", "structure", "Rouen"]]
+
+
+def _with_rows(rows: bytes):
+    """A sheet edit appending ``rows`` (XML of ``<row>`` elements) after the two rows it holds."""
+    return lambda xml: xml.replace(b"</sheetData>", rows + b"</sheetData>", 1)
+
+
+def _styled_empty_rows(n_rows: int, n_cells: int, first: int = 3) -> bytes:
+    """Rows of empty cells that only carry a style: nothing to read, all of it to parse."""
+    return b"".join(b'<row r="%d">' % r + b'<c s="0"/>' * n_cells + b"</row>" for r in range(first, first + n_rows))
+
+
+def test_a_sheet_of_empty_styled_cells_beyond_the_budget_is_refused_before_it_is_read(monkeypatch):
+    monkeypatch.setattr(reading, "MAX_CELLS", 1000)
+    data = _xlsx_with(_with_rows(_styled_empty_rows(20, 100)))
+    with pytest.raises(UploadError, match="première feuille compte 2\u202f008 cellules.*au plus 1\u202f000.*"
+                                          "feuille utile seule en CSV"):
+        read_upload("bombe.xlsx", data)
+
+
+def test_two_million_styled_empty_cells_are_refused_in_a_few_seconds():
+    """At the real limit: 2.1 million empty cells (21 MB of XML, 60 KB zipped) took 8 CPU seconds
+    to read into two rows; counting them takes a fraction of that."""
+    data = _xlsx_with(_with_rows(_styled_empty_rows(7_000, 300)))
+    assert len(data) < 200_000
+    start = time.process_time()
+    with pytest.raises(UploadError, match="2\u202f100\u202f008 cellules"):
+        read_upload("bombe.xlsx", data)
+    assert time.process_time() - start < 3
+
+
+def _with_shared_strings(data: bytes, n_strings: int) -> bytes:
+    """``data`` with a shared-strings part of ``n_strings`` strings, declared as Excel declares it."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               + b"".join(b"<si><t>t%d</t></si>" % i for i in range(n_strings)) + b"</sst>")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                part = part.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                part = part.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxml'
+                                    b'formats.org/officeDocument/2006/relationships/sharedStrings" '
+                                    b'Target="sharedStrings.xml"/></Relationships>')
+            target.writestr(info, part)
+        target.writestr("xl/sharedStrings.xml", strings)
+    return out.getvalue()
+
+
+def test_a_workbook_of_more_shared_strings_than_the_budget_is_refused(monkeypatch):
+    data = _with_shared_strings(_xlsx_with(lambda xml: xml), 1500)
+    assert read_upload("textes.xlsx", data) == HEADER  # read as Excel would: the strings are declared
+    monkeypatch.setattr(reading, "MAX_CELLS", 1000)
+    with pytest.raises(UploadError, match="1\u202f500 textes.*au plus 1\u202f000"):
+        read_upload("textes.xlsx", data)
+
+
+def test_a_sheet_read_past_the_deadline_is_refused_with_the_line_reached(monkeypatch):
+    monkeypatch.setattr(reading, "READ_SECONDS", 0)
+    with pytest.raises(UploadError, match="arrêtée au bout de 0 s \\(ligne 1\\).*feuille utile seule en CSV"):
+        read_upload("lent.xlsx", _xlsx_with(lambda xml: xml))
+
+
+def test_reading_a_workbook_reports_its_progress(monkeypatch):
+    monkeypatch.setattr(reading, "PROGRESS_ROWS", 2)
+    rows = b"".join(b'<row r="%d"><c t="inlineStr"><is><t>y%d</t></is></c></row>' % (r, r) for r in range(3, 9))
+    seen = []
+    read_upload("suivi.xlsx", _xlsx_with(_with_rows(rows)), progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 8), (4, 8), (6, 8), (8, 8)]
+
+
+def test_a_filled_row_far_below_the_row_limit_is_refused_not_dropped(monkeypatch):
+    """Rows 1, 2 and 5000 of a sheet: reading stopped at the limit, then dropped the trailing
+    blanks, and row 5000 with them — silently."""
+    monkeypatch.setattr(reading, "MAX_ROWS", 1000)
+    far = b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x9</t></is></c></row>'
+    with pytest.raises(UploadError, match="Plus de 1\u202f000 lignes"):
+        read_upload("loin.xlsx", _xlsx_with(_with_rows(far)))
+    assert read_upload("proche.xlsx", _xlsx_with(_with_rows(far.replace(b"5000", b"6")))) == [
+        *HEADER, ["", "", "", ""], ["", "", "", ""], ["", "", "", ""], ["x9", "", "", ""]]
+
+
+def test_a_sheet_naming_a_shared_string_that_does_not_exist_gets_a_french_message():
+    data = _xlsx_with(_with_rows(b'<row r="3"><c r="A3" t="s"><v>7</v></c></row>'))
+    with pytest.raises(UploadError, match="Classeur Excel illisible \\(IndexError\\)"):
+        read_upload("abime.xlsx", data)
+
+
+def test_counting_the_elements_of_a_part_sees_prefixes_and_tags_cut_between_chunks(monkeypatch):
+    from reseaux import sheet_limits
+
+    monkeypatch.setattr(sheet_limits, "_CHUNK", 7)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("s.xml", b'<x:sheetData><x:row r="1"><x:c r="A1"/><c>1</c><cols/><col/></x:row>'
+                                  b"<row><c\n/></row></x:sheetData><sst><si><t>a</t></si></sst>")
+    counts = sheet_limits.count_elements(zipfile.ZipFile(buffer))
+    assert dict(counts.parts["s.xml"]) == {"row": 2, "c": 3, "si": 1}
