@@ -69,7 +69,7 @@ def test_rebase_reports_a_field_changed_on_both_sides(store):
     theirs = edit(base, "t1", telephone="B")
     merged, conflicts = rebase(base, mine, theirs)
     assert merged.set_index("id").loc["t1", "telephone"] == "B"
-    assert conflicts and "t1, telephone" in conflicts[0]
+    assert [(c.id, c.column, c.mine, c.theirs) for c in conflicts] == [("t1", "telephone", "A", "B")]
 
 
 def test_a_crash_mid_write_leaves_the_old_file_whole(store, monkeypatch):
