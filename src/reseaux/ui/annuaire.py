@@ -38,7 +38,7 @@ from reseaux.importing import (
 from reseaux.mapbits import position_picker
 from reseaux.profiles import ProfileError, load_profile, save_profile
 from reseaux.referential import Referential
-from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale
+from reseaux.store import Conflict, ConflictError, DirectoryStore, diff, rebase, resolve, stale
 from reseaux.table_check import TableCheck, check_table
 from reseaux.text import fr_date, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
@@ -140,7 +140,7 @@ def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
     base, work = st.session_state["ann_base"], st.session_state["ann_work"]
     on_disk = directory_store.current_version()
     if on_disk != base.version:
-        if pending(base, work):
+        if pending(base, work) or replay_waiting():
             st.warning("Le fichier a été modifié par ailleurs depuis votre chargement : à l'enregistrement, "
                        "vos modifications seront rejouées sur la nouvelle version.")
         else:  # nothing pending: simply follow the file
@@ -211,25 +211,33 @@ def _moment(value) -> str:
 
 def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: str) -> None:
     """Pending changes and the save, in the name of the signed-in person (the journal's « qui »);
-    a refused save explains what the other coordinator changed and offers a replay.
+    a refused save explains what the other coordinator changed and offers a replay, whose
+    conflicts wait here for the person's choice (see :func:`conflicts_block`).
 
     The page draws it in one container with :func:`state`'s warning, so that the tabs below
     keep their place whatever it shows: Streamlit then keeps the open tab (a message that
     comes and goes above them sent the coordinator back to « Fiches » at the next click)."""
     changes = pending(base, work)
+    replay = replay_of(base)
     saved = st.session_state.pop("ann_saved", None)
     if saved:  # said after the rerun that follows the save (a message before st.rerun is never seen)
         st.success(saved)
-    if not changes:
+    if not changes and replay is None:
         st.caption("Aucune modification en attente : l'annuaire est tel qu'enregistré.")
         return
+    undecided = len(replay["conflicts"]) - len(replay["choices"]) if replay else 0
     with st.container(border=True):
-        st.markdown(f"**{plural(len(changes), 'modification')} en attente** — rien n'est écrit avant « Enregistrer ».")
-        with st.expander("Voir les différences"):
-            for change in changes:
-                st.markdown(f"- {md_escape(change.describe())}")
+        if changes:
+            st.markdown(f"**{plural(len(changes), 'modification')} en attente** — rien n'est écrit avant "
+                        "« Enregistrer ».")
+            with st.expander("Voir les différences"):
+                for change in changes:
+                    st.markdown(f"- {md_escape(change.describe())}")
+        if replay:
+            conflicts_block(replay)
         cols = st.columns([1, 1, 3])
-        if cols[0].button("Enregistrer", type="primary", key="ann_save"):
+        if changes and cols[0].button("Enregistrer", type="primary", key="ann_save", disabled=undecided > 0,
+                                      help="Choisissez d'abord pour chaque conflit." if undecided else None):
             try:
                 saved = directory_store.save(work, base, who)
             except ConflictError as exc:
@@ -240,11 +248,16 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
                 st.session_state["ann_base"] = saved
                 set_work(saved.table)
                 st.session_state.pop("ann_conflict", None)
+                st.session_state.pop("ann_replay", None)
                 st.session_state["ann_saved"] = (f"Enregistré : {plural(len(changes), 'modification')}, notée au "
                                                  f"journal au nom de {who} ; l'ancienne version est sauvegardée.")
                 st.rerun()
+        if not changes and not undecided and cols[0].button("Terminer", type="primary", key="ann_replay_done"):
+            st.session_state.pop("ann_replay", None)  # every conflict settled for their value: nothing to write
+            st.rerun()
         if cols[1].button("Annuler mes modifications", key="ann_discard"):
             set_work(base.table)
+            st.session_state.pop("ann_replay", None)
             st.rerun()
         cols[2].caption(f"Inscrit au journal au nom de {who}.")
     conflict: ConflictError | None = st.session_state.get("ann_conflict")
@@ -257,10 +270,112 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
             st.session_state["ann_base"] = conflict.current
             set_work(merged)
             st.session_state.pop("ann_conflict")
-            st.session_state["ann_rebase_conflicts"] = conflicts
+            if conflicts:
+                st.session_state["ann_replay"] = {"version": conflict.current.version, "conflicts": conflicts,
+                                                  "choices": {}}
+            else:
+                st.session_state.pop("ann_replay", None)
+                st.session_state["ann_saved"] = ("Vos modifications sont rejouées sur la nouvelle version, sans "
+                                                 "conflit : enregistrez-les.")
             st.rerun()
-    for message in st.session_state.pop("ann_rebase_conflicts", []):
-        st.warning(f"Conflit : {md_escape(message)}")
+
+
+#: The two answers to a conflict of a replay.
+KEEP_MINE, KEEP_THEIRS = "garder la mienne", "garder la sienne"
+#: Conflicts drawn one by one (each a choice); beyond, the « partout » buttons settle them all.
+CONFLICTS_SHOWN = 50
+
+
+def replay_of(base) -> dict | None:
+    """The last replay on ``base`` that has conflicts: ``{"version", "conflicts", "choices"}``,
+    ``choices`` mapping a conflict's number to True (keep mine) or False (keep theirs). None
+    when there is none, or when it was made on another version (saved since)."""
+    replay = st.session_state.get("ann_replay")
+    if replay is None or replay["version"] != base.version:
+        st.session_state.pop("ann_replay", None)
+        return None
+    return replay
+
+
+def replay_waiting() -> bool:
+    """True while a conflict of the last replay waits for a choice (the working copy then still
+    differs from the file even when nothing else is pending: see :func:`state`)."""
+    replay = st.session_state.get("ann_replay")
+    return bool(replay) and len(replay["choices"]) < len(replay["conflicts"])
+
+
+def conflicts_block(replay: dict) -> None:
+    """Each conflict of a replay with both values and a choice; a choice applies at once to the
+    working copy (« la mienne » becomes a pending change, « la sienne » leaves theirs)."""
+    conflicts, choices = replay["conflicts"], replay["choices"]
+    undecided = len(conflicts) - len(choices)
+    st.markdown(f"**{plural(len(conflicts), 'conflit')}** — l'autre personne a changé les mêmes valeurs que "
+                "vous ; choisissez pour chacun ce qui est gardé"
+                + (f" ({plural(undecided, 'choix', 'choix')} à faire)." if undecided else " : tout est choisi."))
+    for number, conflict in enumerate(conflicts[:CONFLICTS_SHOWN]):
+        key = _choice_key(replay, number)
+        if key not in st.session_state and number in choices:  # the radio forgotten on another page
+            st.session_state[key] = KEEP_MINE if choices[number] else KEEP_THEIRS
+        st.markdown(describe_conflict(conflict))
+        st.radio(f"Conflit {number + 1} : que garder ?", [KEEP_MINE, KEEP_THEIRS], index=None, horizontal=True,
+                 key=key, on_change=_choose, args=(number,), label_visibility="collapsed")
+    if len(conflicts) > CONFLICTS_SHOWN:
+        st.caption(f"… et {plural(len(conflicts) - CONFLICTS_SHOWN, 'autre conflit', 'autres conflits')} : "
+                   "les boutons ci-dessous les règlent tous.")
+    if len(conflicts) > 1:
+        cols = st.columns(2)
+        cols[0].button("Garder partout la mienne", key="ann_replay_all_mine", on_click=_choose_all, args=(True,))
+        cols[1].button("Garder partout la sienne", key="ann_replay_all_theirs", on_click=_choose_all, args=(False,))
+
+
+def describe_conflict(conflict: Conflict) -> str:
+    """A conflict in French markdown: the fiche by its name, the column by its label, both values."""
+    fiche = f"« {md_escape(conflict.nom)} » ({md_escape(conflict.id)})"
+    if conflict.column:
+        label = md_escape(LABELS.get(conflict.column, conflict.column))
+        return (f"- **{label}** de la fiche {fiche} — votre valeur : {_quoted(conflict.mine)} ; valeur de l'autre "
+                f"personne : {_quoted(conflict.theirs)} (avant : {_quoted(conflict.base)}).")
+    return (f"- La fiche {fiche} — votre valeur : {_fiche_state(conflict.mine, conflict)} ; valeur de l'autre "
+            f"personne : {_fiche_state(conflict.theirs, conflict)}.")
+
+
+def _quoted(value) -> str:
+    return f"« {md_escape(value)} »" if value else "(vide)"
+
+
+def _fiche_state(record: dict | None, conflict: Conflict) -> str:
+    """One side of a whole-fiche conflict: deleted, or added / modified with the fields that differ
+    from the other side (or from the base)."""
+    if record is None:
+        return "fiche supprimée" if conflict.base is not None else "pas de fiche"
+    other = conflict.base if conflict.base is not None else (
+        conflict.theirs if record is conflict.mine else conflict.mine) or {}
+    fields = [f"{md_escape(LABELS.get(c, c))} {_quoted(v)}" for c, v in record.items() if v != other.get(c, "")]
+    verb = "fiche ajoutée" if conflict.base is None else "fiche modifiée"
+    return f"{verb} ({', '.join(fields)})" if fields else verb
+
+
+def _choice_key(replay: dict, number: int) -> str:
+    return f"ann_replay_{replay['version'][:16]}_{number}"
+
+
+def _choose(number: int) -> None:
+    """A conflict's radio changed: apply the choice to the working copy and remember it."""
+    replay = st.session_state["ann_replay"]
+    answer = st.session_state.get(_choice_key(replay, number))
+    if answer is None:
+        return
+    keep_mine = answer == KEEP_MINE
+    replay["choices"][number] = keep_mine
+    set_work(resolve(st.session_state["ann_work"], [(replay["conflicts"][number], keep_mine)]))
+
+
+def _choose_all(keep_mine: bool) -> None:
+    replay = st.session_state["ann_replay"]
+    for number in range(len(replay["conflicts"])):
+        replay["choices"][number] = keep_mine
+        st.session_state[_choice_key(replay, number)] = KEEP_MINE if keep_mine else KEEP_THEIRS
+    set_work(resolve(st.session_state["ann_work"], [(c, keep_mine) for c in replay["conflicts"]]))
 
 
 # --- fiches ----------------------------------------------------------------------------------
