@@ -101,3 +101,22 @@ def test_a_choice_survives_a_rerun_and_can_be_changed(monkeypatch, tmp_path, kee
     choices(at)[0].set_value(other).run()
     pending = any("1 modification en attente" in m.value for m in at.markdown)
     assert pending == (other == "garder la mienne")
+
+
+def test_a_conflict_waiting_for_a_choice_survives_another_save_on_disk(monkeypatch, tmp_path):
+    """With nothing else pending, the page follows a file changed on disk: not while a conflict waits."""
+    at, path = replayed_after_a_conflict(monkeypatch, tmp_path, telephone=MINE)
+    store = DirectoryStore(path)
+    alice = store.load()
+    store.save(alice.table.assign(commune=alice.table["commune"].where(alice.table["id"] != "t3", "Darnétal")),
+               alice, who="Alice")
+    at.run()
+    said = everything_said(at)
+    assert MINE in said and THEIRS in said and "Aucune modification en attente" not in said
+    choices(at)[0].set_value("garder la mienne").run()
+    button(at, "Enregistrer").click().run()  # refused: the file changed again; replayed without conflict
+    button(at, "Rejouer mes modifications sur la nouvelle version").click().run()
+    button(at, "Enregistrer").click().run()
+    assert not at.exception
+    assert on_disk(path, "telephone") == MINE
+    assert DirectoryStore(path).load().table.set_index("id").loc["t3", "commune"] == "Darnétal"
