@@ -23,7 +23,6 @@ from reseaux.assets import MissingAssetsError
 from reseaux.export_map import (
     ExportError,
     alt_text,
-    render_png,
     shown_perimeters,
     standalone_html,
 )
@@ -37,6 +36,7 @@ from reseaux.exports import (
 from reseaux.filters import ActorFilter, FilterResult
 from reseaux.legend import legend_codes
 from reseaux.mapview import MapView, build_base_map, build_map
+from reseaux.png_turn import render_png_in_turn
 from reseaux.referential import Referential
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
 from reseaux.stage_map import scene_groups, stage_base_map
@@ -395,11 +395,13 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
                   "text/html", "pr_html_dl", icon=":material/download:")
     if made.get("want_png") and "png" not in made:
         with st.spinner("Chromium dessine l'image (quelques secondes)…"):
+            waiting = st.empty()  # « en attente » while another session's image is drawn (one at a time)
             try:
-                made["png"] = render_png(page())
+                made["png"] = render_png_in_turn(page(), on_wait=waiting.info)
             except ExportError as exc:
                 made.pop("want_png")
                 st.error(str(exc))
+            waiting.empty()
     if "png" in made:
         _download(cols[1], "Télécharger l'image (.png)", made["png"], "carte_reseau.png", "image/png", "pr_png_dl",
                   icon=":material/download:")
