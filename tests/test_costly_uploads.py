@@ -115,3 +115,61 @@ def test_counting_the_elements_of_a_part_sees_prefixes_and_tags_cut_between_chun
                                   b"<row><c\n/></row></x:sheetData><sst><si><t>a</t></si></sst>")
     counts = sheet_limits.count_elements(zipfile.ZipFile(buffer))
     assert dict(counts.parts["s.xml"]) == {"row": 2, "c": 3, "si": 1}
+
+
+# --- duplicate search ------------------------------------------------------------------------
+
+
+def _fiches(rows: list[tuple[str, str, str, str]], prefix: str):
+    """A directory table from (name, address, commune, postcode) tuples, ids ``prefix1``, ``prefix2``…"""
+    import pandas as pd
+
+    from reseaux.directory import COLUMNS
+
+    return pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"{prefix}{i}", "nom": n, "adresse": a, "commune": c,
+                                                       "code_postal": p}
+                         for i, (n, a, c, p) in enumerate(rows, start=1)], dtype=object)
+
+
+def test_duplicates_are_looked_for_in_the_same_commune_written_another_way():
+    from reseaux.importing import find_duplicates
+
+    existing = _fiches([("Marie Dupont", "12 rue des Tilleuls", "Rouen", "76000"),
+                        ("Centre Élan", "3 place Verte", "Saint-Étienne-du-Rouvray", ""),
+                        ("Paul Martin", "5 rue Haute", "", "76500")], "e")
+    new = _fiches([("DUPONT Marie", "12, rue des Tilleuls", "ROUEN CEDEX", ""),
+                   ("Centre Elan", "3 pl. Verte", "St Etienne du Rouvray", ""),
+                   ("Martin Paul", "5 rue Haute", "Elbeuf", "76500"),
+                   ("Marie Dupont", "40 avenue Nue", "Dieppe", ""),  # same name elsewhere: another person
+                   ("Marie Dupond", "", "", "")],  # neither address nor place: only the same words would do
+                  "n")
+    found = {(d.new_index, d.existing_id) for d in find_duplicates(new, existing)}
+    assert found == {(0, "e1"), (1, "e2"), (2, "e3")}
+
+
+def test_the_duplicate_search_compares_within_blocks_not_every_pair():
+    """2,000 rows against 2,000 fiches in 40 communes: 4 million pairs before, a tenth at most now
+    (the names share two words: all the fiches of a commune are compared with its rows)."""
+    from reseaux.importing import find_duplicates
+
+    communes = [f"Bourg {chr(97 + i)}{chr(97 + i % 7)}" for i in range(40)]
+    fiches = [(f"Personne {i:04d} Nom{i % 97}", f"{i} rue Longue", communes[i % 40], "") for i in range(2000)]
+    existing, new = _fiches(fiches, "e"), _fiches([(n.upper(), a, c, p) for n, a, c, p in fiches], "n")
+    seen = []
+    found = find_duplicates(new, existing, progress=lambda done, planned: seen.append((done, planned)))
+    assert len(found) == 2000 and found.unchecked == 0
+    assert all(d.existing_id == f"e{d.new_index + 1}" for d in found)
+    assert seen[-1][0] == seen[-1][1] < 2000 * 2000 / 10
+
+
+def test_the_duplicate_search_stops_at_its_budget_and_counts_the_rows_left(monkeypatch):
+    from reseaux import duplicates
+
+    rouen = [(f"Cabinet {i}", f"{i} rue Longue", "Rouen", "") for i in range(50)]
+    elbeuf = [("Centre Élan", "3 place Verte", "Elbeuf", "")]
+    existing = _fiches(rouen + elbeuf, "e")
+    new = _fiches([(n.replace("Cabinet", "Cabinets"), a, c, p) for n, a, c, p in rouen] + elbeuf, "n")
+    assert len(duplicates.find_duplicates(new, existing)) == 51
+    monkeypatch.setattr(duplicates, "MAX_COMPARISONS", 100)  # the Élan block (1 × 1) fits, Rouen (50 × 50) not
+    found = duplicates.find_duplicates(new, existing)
+    assert [d.existing_id for d in found] == ["e51"] and found.unchecked == 50

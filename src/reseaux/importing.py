@@ -16,6 +16,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from reseaux.directory import COLUMNS, MULTI_COLUMNS
+from reseaux.duplicates import Duplicate, Duplicates, find_duplicates  # noqa: F401  (callers import them here)
 from reseaux.france import fill_communes
 from reseaux.reading import MAX_UPLOAD_BYTES, UploadError, read_upload  # noqa: F401  (the page imports them here)
 from reseaux.text import normalize, split_cell
@@ -111,14 +112,6 @@ class ImportSpec:
 def targets() -> list[str]:
     """Everything a source column can be mapped to, ``""`` (not imported) first."""
     return ["", *COLUMNS, *EXTRA_TARGETS]
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    new_index: int
-    existing_id: str
-    score: float
-    reason: str
 
 
 def guess_mapping(headers: list[str], *, extra: bool = False) -> dict[str, str]:
@@ -256,33 +249,6 @@ def _new_id(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def find_duplicates(new: pd.DataFrame, existing: pd.DataFrame, *, threshold: float = 88.0) -> list[Duplicate]:
-    """Likely duplicates of existing fiches: the same id, or a close name at a close address.
-
-    Names and addresses are compared folded (accents, case), with rapidfuzz's token-set ratio
-    so « Dr Marie Dupont » matches « DUPONT Marie ».
-    """
-    found: list[Duplicate] = []
-    existing_ids = set(existing["id"].astype(str))
-    names = [normalize(n) for n in existing["nom"].astype(str)]
-    places = [normalize(f"{a} {c}") for a, c in zip(existing["adresse"].astype(str), existing["commune"].astype(str), strict=True)]
-    ids = existing["id"].astype(str).tolist()
-    for index, record in enumerate(new.to_dict("records")):
-        if str(record["id"]) in existing_ids:
-            found.append(Duplicate(index, str(record["id"]), 100.0, "même identifiant"))
-            continue
-        name = normalize(record["nom"])
-        place = normalize(f"{record['adresse']} {record['commune']}")
-        matches = process.extract(name, names, scorer=fuzz.token_set_ratio, score_cutoff=threshold, limit=5)
-        for _, name_score, position in matches:
-            place_score = fuzz.token_set_ratio(place, places[position]) if place.strip() and places[position].strip() else 0
-            if place_score >= 80 or (not record["adresse"] and normalize(record["commune"]) in places[position]):
-                found.append(Duplicate(index, ids[position], round((name_score + place_score) / 2, 1),
-                                       f"nom proche ({name_score:.0f} %) et adresse proche ({place_score:.0f} %)"))
-                break
-    return found
-
-
 def merge_records(existing: dict[str, str], new: dict[str, str]) -> dict[str, str]:
     """Merge an imported fiche into an existing one.
 
@@ -325,6 +291,7 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
             table[column] = ""
     by_new = {d.new_index: d for d in duplicates}
     taken = set(table["id"].astype(str))
+    positions = {identifier: position for position, identifier in enumerate(table["id"].astype(str))}
     additions = []
     for index, record in enumerate(new.to_dict("records")):
         duplicate = by_new.get(index)
@@ -332,7 +299,7 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
         if decision == "ignorer":
             continue
         if decision == "fusionner":
-            position = table.index[table["id"].astype(str) == duplicate.existing_id][0]
+            position = positions[duplicate.existing_id]  # ids do not change while merging
             merged = merge_records(table.loc[position].to_dict(), record)
             table.loc[position, list(merged)] = list(merged.values())
             continue
