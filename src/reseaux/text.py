@@ -29,12 +29,21 @@ def split_cell(value: str, *, separators: str = "|;") -> list[str]:
     return [text]
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:@&])")
+#: Where Streamlit's Markdown (remark-gfm) finds a bare address in text already unescaped:
+#: « https:// », « www. » and the « @ » of an e-mail. A word joiner (U+2060, invisible) after
+#: each keeps the regex from matching: a backslash cannot, it is gone by the time that runs.
+_BARE_LINK = re.compile(r"(://|www(?=\.)|@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 
 def md_escape(value: str) -> str:
-    """Escape ``value`` for Streamlit markdown: a fiche's text shows as typed, never as markup."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value or "")).replace("\n", " ")
+    """``value`` as literal text in Streamlit Markdown (st.markdown, st.caption, st.error…, widget
+    labels): no emphasis, heading, list, table, link, image, autolink, address made a link
+    (``https://…``, ``www.…``, ``a@b.fr``), HTML, LaTeX, colour, icon nor line break. What comes
+    from a URL, a file or a fiche goes through here before it reaches a Markdown string."""
+    text = re.sub(r"[\r\n]+", " ", str(value or ""))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _BARE_LINK.sub(r"\1" + WORD_JOINER, text))
 
 
 # --- French formatting: one place for numbers, distances, dates and plurals -------------------

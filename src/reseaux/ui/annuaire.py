@@ -447,10 +447,10 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
     rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
     current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(COLUMNS, "")
     errors: dict[str, str] = st.session_state.get("ann_errors", {})
-    st.subheader("Nouvelle fiche" if is_new else f"Fiche « {current.get('nom', '')} »")
+    st.subheader("Nouvelle fiche" if is_new else f"Fiche « {md_escape(current.get('nom', ''))} »")
     if not is_new and len(rows):
         for issue in check.issues_of(int(rows[0])):
-            (st.error if issue.severity == "erreur" else st.warning)(str(issue))
+            (st.error if issue.severity == "erreur" else st.warning)(md_escape(issue))
     values: dict[str, str] = {}
     with st.form(f"ann_form_{actor_id}"):
         left, right = st.columns(2)
@@ -459,7 +459,7 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
             with target:
                 values[column] = _field(ref, column, current.get(column, ""), disabled=(column == "id" and not is_new))
                 if column in errors:
-                    st.markdown(f":red[{errors[column]}]")
+                    st.markdown(f":red[{md_escape(errors[column])}]")
         submitted = st.form_submit_button("Valider la fiche", type="primary")
     if submitted:
         _submit(ref, work, current, values, is_new, rows)
@@ -576,7 +576,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         for number, source in enumerate(header):
             guess = base.mapping.get(source, "")
             mapping[source] = cols[number % 3].selectbox(
-                f"« {source} »", options, index=options.index(guess) if guess in options else 0,
+                f"« {md_escape(source)} »", options, index=options.index(guess) if guess in options else 0,
                 format_func=lambda c: LABELS.get(c, c) if c else "(ne pas importer)",
                 key=f"ann_map_{profile_name}_{number}")
     constants = dict(base.constants)

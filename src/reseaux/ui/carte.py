@@ -18,7 +18,7 @@ from reseaux.legend import legend_codes, legend_html
 from reseaux.listing import people_table
 from reseaux.mapview import MapView, build_base_map
 from reseaux.referential import Referential
-from reseaux.text import fr_number, plural
+from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import auth
 from reseaux.ui.loading import fiche_store, territory
 from reseaux.ui.widgets import XLSX_MIME, download
@@ -81,7 +81,7 @@ def header(acts: Actors, result: FilterResult) -> None:
     shown = result.actors
     placed = int(shown.geometry.notna().sum())
     unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
-    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {result.sentence}{unplaced}")
+    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}")
 
 
 def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,

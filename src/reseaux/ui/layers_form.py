@@ -14,6 +14,7 @@ from reseaux.app_data import Territory, registry_path
 from reseaux.directory import DirectoryError
 from reseaux.layers import DEFAULT_GROUP, LayerError
 from reseaux.reading import MAX_UPLOAD_BYTES
+from reseaux.text import md_escape
 
 LOG = logging.getLogger("reseaux")
 
@@ -43,11 +44,11 @@ def _form(registry: Path, name: str, path: Path) -> None:
     try:
         fields = fields_of(path)
     except (LayerError, DirectoryError) as exc:
-        st.error(f"Fichier non utilisable : {str(exc).rstrip('.')}.")
+        st.error(f"Fichier non utilisable : {md_escape(str(exc).rstrip('.'))}.")
         return
     except Exception:  # noqa: BLE001 — any reader's failure, said in French; the detail goes to the log
         LOG.exception("Couche : %s illisible", name)
-        st.error(f"{Path(name).name} illisible : vérifiez qu'il s'agit d'un GeoJSON, d'un GeoPackage, d'un "
+        st.error(f"{md_escape(Path(name).name)} illisible : vérifiez qu'il s'agit d'un GeoJSON, d'un GeoPackage, d'un "
                  "shapefile zippé ou d'un CSV, puis ajoutez-le de nouveau.")
         return
     is_table = path.suffix.lower() in TABLE_SUFFIXES
@@ -77,11 +78,11 @@ def _form(registry: Path, name: str, path: Path) -> None:
                           label=label.strip(), group=group.strip(), where=where, source=source.strip(),
                           licence=licence.strip(), vintage=vintage.strip())
     except LayerError as exc:
-        st.error(f"Couche non ajoutée : {exc}.")
+        st.error(f"Couche non ajoutée : {md_escape(exc)}.")
         return
     from reseaux.ui import territory
 
     territory.clear()
-    st.success(added.sentence() + " Sur la carte, choisissez-la dans « Périmètres affichés » ; elle est aussi dans "
+    st.success(md_escape(added.sentence()) + " Sur la carte, choisissez-la dans « Périmètres affichés » ; elle est aussi dans "
                "« Couverture » et dans « Dans le périmètre ».")
 

@@ -115,7 +115,7 @@ def scene_index(scenes: list[Scene]) -> int:
     index = next((i for i, s in enumerate(scenes) if s.id == wanted), None)
     if index is None:
         if wanted:
-            st.toast(f"La scène « {wanted} » n'existe plus : voici la première.", icon=":material/info:")
+            st.toast(f"La scène « {md_escape(wanted)} » n'existe plus : voici la première.", icon=":material/info:")
         index = 0
     st.query_params["scene"] = scenes[index].id  # written during the run, so the address bar follows
     return index
@@ -199,7 +199,7 @@ def open_scene_from_url(ref: Referential, terr: Territory) -> None:
         return
     scene = _find(load_scenes(), wanted)
     if scene is None:
-        st.warning(f"La scène « {wanted} » n'existe pas (ou plus) : choisissez-en une dans la liste.")
+        st.warning(f"La scène « {md_escape(wanted)} » n'existe pas (ou plus) : choisissez-en une dans la liste.")
         st.query_params.pop("scene", None)
         return
     _apply(scene, ref, terr)
@@ -233,7 +233,7 @@ def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, vi
     result = filtered(ref, terr, acts, flt)
     chosen = _scene_picker(scenes, ref, terr)
     state = _editor_map(ref, terr, acts, view, result)
-    st.caption(f"{plural(len(result.actors), 'acteur')} · {result.sentence}")
+    st.caption(f"{plural(len(result.actors), 'acteur')} · {md_escape(result.sentence)}")
     if editable:
         scenes = _new_scene_form(scenes, flt, view, state)
     else:
