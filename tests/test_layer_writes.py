@@ -145,12 +145,19 @@ def test_a_zip_of_too_many_members_is_refused(tmp_path):
 @pytest.mark.parametrize(("members", "meaning"), [
     ({"lisez-moi.txt": "bonjour"}, "format non reconnu"),
     ({"secteurs.geojson": '{"type": "FeatureCollection", "features": ['}, "contenu mal formé"),
+    ({"secteurs.geojson": json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"n": n}, "geometry": {"type": "Point", "coordinates": [n, n]}}
+        for n in range(2000)]})}, "archive zip endommagée"),
 ])
 def test_what_gdal_cannot_read_is_said_in_french_without_a_path(tmp_path, members, meaning):
     path = tmp_path / "secteurs.zip"
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in members.items():
             archive.writestr(name, text)
+    if meaning == "archive zip endommagée":  # its table of contents is whole, its member is not
+        data = bytearray(path.read_bytes())
+        data[100:300] = bytes(b ^ 0x55 for b in data[100:300])
+        path.write_bytes(bytes(data))
     for attempt in (lambda: fields_of(path), lambda: add(path, tmp_path, layer_id="s")):
         with pytest.raises(LayerError) as caught:
             attempt()
@@ -164,3 +171,26 @@ def test_a_file_that_is_not_a_zip_is_said_in_french(tmp_path):
     path.write_bytes(b"pas un zip")
     with pytest.raises(LayerError, match="secteurs.zip n'est pas une archive zip lisible : zippez de nouveau"):
         fields_of(path)
+
+
+def test_a_shapefile_zipped_without_its_companions_is_said_in_french(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    gpd.GeoDataFrame({"CODE": ["01"]}, geometry=[box(1.0, 49.4, 1.02, 49.42)], crs=4326).to_file(tmp_path / "s.shp")
+    path = tmp_path / "secteurs.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(tmp_path / "s.shp", "s.shp")  # no .shx, .dbf, .prj
+    with pytest.raises(LayerError) as caught:
+        fields_of(path)
+    assert str(caught.value) == ("secteurs.zip : le shapefile s.shp est incomplet, il manque s.shx et s.dbf : "
+                                 "zippez ensemble les fichiers .shp, .shx, .dbf et .prj de la couche, puis "
+                                 "ajoutez-la de nouveau")
+
+
+def test_a_layer_of_too_many_perimeters_is_refused_before_reading(tmp_path, monkeypatch):
+    import reseaux.layer_files as layer_files
+
+    monkeypatch.setattr(layer_files, "MAX_FEATURES", 1)
+    with pytest.raises(LayerError, match=r"^secteurs.geojson contient 2 périmètres \(au plus 1\) : gardez"):
+        fields_of(two_squares(tmp_path / "secteurs.geojson"))

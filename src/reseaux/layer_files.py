@@ -31,7 +31,7 @@ _KNOWN = (
     (re.compile(r"\.shx|\.dbf", re.I), "shapefile incomplet (il manque le .shx ou le .dbf)"),
     # pyogrio's words when GDAL opened the file and found no layer in it (a .shp without its .shx)
     (re.compile(r"out of bounds|no layers", re.I), "aucune couche de contours trouvée dedans"),
-    (re.compile(r"zip|inflate|crc", re.I), "archive zip endommagée"),
+    (re.compile(r"decompress|inflate|crc|corrupt", re.I), "archive zip endommagée"),
     (re.compile(r"no such file", re.I), "fichier introuvable"),
     (re.compile(r"json|parse|syntax", re.I), "contenu mal formé"),
 )
@@ -39,8 +39,9 @@ _PATH = re.compile(r"(?:zip://|/vsizip/)?(?:/[^\s'\":,()]+)+")
 
 
 def check_archive(path: Path) -> None:
-    """Refuse, before GDAL reads it, a zip that is damaged, holds too many members or unpacks
-    beyond :data:`MAX_UNPACKED_BYTES` (as its table of contents declares). Other files pass.
+    """Refuse, before GDAL reads it, a zip that is damaged, holds too many members, unpacks
+    beyond :data:`MAX_UNPACKED_BYTES` (as its table of contents declares) or holds a shapefile
+    without its .shx or .dbf (GDAL then says the format is unknown). Other files pass.
 
     Raises :class:`reseaux.layers.LayerError` (French), naming the file and what to do."""
     from reseaux.layers import LayerError
@@ -62,6 +63,13 @@ def check_archive(path: Path) -> None:
         raise LayerError(f"{path.name} se décompresse en {unpacked // 1024 // 1024} Mo (au plus "
                          f"{MAX_UNPACKED_BYTES // 1024 // 1024} Mo) : simplifiez les contours ou gardez seulement "
                          "les périmètres utiles (QGIS : Vecteur › Géométrie › Simplifier), puis ajoutez-le de nouveau")
+    names = {m.filename.lower() for m in members}
+    for shp in sorted(n for n in names if n.endswith(".shp")):
+        lacking = [shp[:-4] + s for s in (".shx", ".dbf") if shp[:-4] + s not in names]
+        if lacking:
+            raise LayerError(f"{path.name} : le shapefile {Path(shp).name} est incomplet, il manque "
+                             f"{' et '.join(Path(n).name for n in lacking)} : zippez ensemble les fichiers .shp, "
+                             ".shx, .dbf et .prj de la couche, puis ajoutez-la de nouveau")
 
 
 def check_size(path: Path, features: int) -> None:
@@ -82,7 +90,7 @@ def unreadable(name: str, exc: BaseException):
 
     said = str(exc)
     LOG.warning("couche : %s illisible : %s", name, said)
-    meaning = next((text for pattern, text in _KNOWN if pattern.search(said)), "fichier illisible")
     detail = _PATH.sub(lambda m: Path(m.group(0).removeprefix("zip://")).name, said).strip()
+    meaning = next((text for pattern, text in _KNOWN if pattern.search(detail)), "fichier illisible")
     detail = f" (détail technique : {detail[:200]})" if detail else ""
     return LayerError(f"{name} : {meaning} ; {_HOW_TO}{detail}")
