@@ -173,3 +173,48 @@ def test_the_duplicate_search_stops_at_its_budget_and_counts_the_rows_left(monke
     monkeypatch.setattr(duplicates, "MAX_COMPARISONS", 100)  # the Élan block (1 × 1) fits, Rouen (50 × 50) not
     found = duplicates.find_duplicates(new, existing)
     assert [d.existing_id for d in found] == ["e51"] and found.unchecked == 50
+
+
+# --- duplicates review -----------------------------------------------------------------------
+
+
+def _review_script():
+    import pandas as pd
+    import streamlit as st
+
+    from reseaux.directory import COLUMNS
+    from reseaux.importing import find_duplicates
+    from reseaux.ui.annuaire import duplicates_review
+
+    work = pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"e{i}", "nom": f"Cabinet {i}", "adresse": f"{i} rue Longue",
+                                                       "commune": "Rouen"} for i in range(45)], dtype=object)
+    new = work.assign(id=[f"n{i}" for i in range(45)])
+    if "found" not in st.session_state:  # the page keeps its duplicates as long as the import and the directory
+        st.session_state["found"] = find_duplicates(new, work)
+    st.session_state["decided"] = duplicates_review(new, work, st.session_state["found"])
+
+
+def test_duplicates_are_reviewed_twenty_a_page_and_decisions_survive_the_pages():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_review_script, default_timeout=60).run()
+    assert not at.exception
+    assert "**45 doublons probables**" in at.markdown[0].value
+    assert len(at.radio) == 20 and at.radio[0].key == "ann_dup_0"
+    assert "Doublons 1 à 20 sur 45 (page 1 sur 3)" in [c.value for c in at.caption]
+    at.radio(key="ann_dup_0").set_value("ignorer").run()
+    at.button(key="ann_dup_next").click().run()
+    assert [r.key for r in at.radio][:2] == ["ann_dup_20", "ann_dup_21"] and len(at.radio) == 20
+    at.radio(key="ann_dup_20").set_value("garder les deux").run()
+    at.button(key="ann_dup_next").click().run()
+    assert len(at.radio) == 5 and at.button(key="ann_dup_next").disabled
+    at.button(key="ann_dup_prev").click().run()
+    at.button(key="ann_dup_prev").click().run()
+    assert at.radio(key="ann_dup_0").value == "ignorer"  # kept while its page was not drawn
+    decided = at.session_state["decided"]
+    assert decided == {**{i: "fusionner" for i in range(45) if i not in (0, 20)}, 0: "ignorer", 20: "garder les deux"}
+    assert "fusionner : 43 · garder les deux : 1 · ignorer : 1" in [c.value for c in at.caption]
+    at.selectbox(key="ann_dup_all").set_value("ignorer")
+    at.button(key="ann_dup_all_go").click().run()
+    assert all(r.value == "ignorer" for r in at.radio)
+    assert set(at.session_state["decided"].values()) == {"ignorer"} and len(at.session_state["decided"]) == 45

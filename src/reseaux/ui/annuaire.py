@@ -25,6 +25,7 @@ from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.geocode_file import geocode_records
 from reseaux.importing import (
     PROFILES_DIR,
+    Duplicates,
     ImportSpec,
     UploadError,
     apply_import,
@@ -553,10 +554,9 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
                               "10 Mo au plus)", key="ann_upload")
     if upload is None:
         return
-    try:
-        rows = read_upload(upload.name, upload.getvalue())
-    except (UploadError, DirectoryError) as exc:
-        st.error(str(exc))
+    rows = _read(upload)
+    if isinstance(rows, str):
+        st.error(rows)
         return
     header = rows[0]
     saved = sorted(p.stem for p in profiles_dir().glob("*.toml")) if profiles_dir().is_dir() else []
@@ -607,35 +607,132 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         st.session_state["ann_import_key"] = key
         st.session_state["ann_import"] = apply_mapping(rows, spec, set(work["id"].astype(str)))
     new = st.session_state["ann_import"]
-    report = validate_table(new, ref)
-    n_rows = len(drop_blank(new))
+    report = _kept("import_check", lambda: validate_table(new, ref), new, ref)
+    n_rows = len(_kept("import_rows", lambda: drop_blank(new), new))
     st.markdown(f"**{plural(n_rows, 'ligne lue', 'lignes lues')}** dans « {md_escape(upload.name)} » : "
                 f"{n_rows - len(report.rejected)} sans erreur, "
                 f"{len(report.rejected)} avec erreur (importées quand même, à corriger dans « Fiches »), "
                 f"{plural(len(report.warnings), 'avertissement')}.")
     if report.issues:
+        if len(report.issues) > TABLE_ROWS:
+            st.caption(f"Les {fr_number(TABLE_ROWS)} premiers problèmes sur {fr_number(len(report.issues))} : "
+                       "après l'import, « Seulement les fiches en erreur » (onglet « Fiches ») les montre tous.")
         st.dataframe(pd.DataFrame([{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value,
-                                    "Gravité": i.severity, "Message": i.message} for i in report.issues]),
+                                    "Gravité": i.severity, "Message": i.message} for i in report.issues[:TABLE_ROWS]]),
                      hide_index=True, width="stretch")
     _geocode_import(new)
-    new = drop_blank(st.session_state["ann_import"])
-    duplicates = find_duplicates(new, work)
-    decisions = {}
-    if duplicates:
-        st.markdown(f"**{plural(len(duplicates), 'doublon probable', 'doublons probables')}**")
-        existing = work.set_index(work["id"].astype(str))
-        for dup in duplicates:
-            old = existing.loc[dup.existing_id]
-            incoming = new.iloc[dup.new_index]
-            st.markdown(md_escape(f"« {incoming['nom']} » ({incoming['adresse']} {incoming['commune']}) ↔ fiche "
-                                  f"existante « {old['nom']} » ({old['adresse']} {old['commune']}) — {dup.reason}"))
-            decisions[dup.new_index] = st.radio("Que faire ?", DECISIONS, horizontal=True,
-                                                key=f"ann_dup_{dup.new_index}")
+    imported = st.session_state["ann_import"]
+    new = _kept("import_rows", lambda: drop_blank(imported), imported)
+    duplicates = _kept("duplicates", lambda: _search_duplicates(new, work), new, work)
+    decisions = duplicates_review(new, work, duplicates)
     if st.button("Ajouter à l'annuaire (à enregistrer ensuite)", type="primary", key="ann_apply_import"):
         set_work(apply_import(work, new, decisions, duplicates))
         st.session_state.pop("ann_import_key", None)
         st.success("Import ajouté à votre copie de travail : vérifiez les différences puis enregistrez.")
         st.rerun()
+
+
+def _read(upload) -> list[list[str]] | str:
+    """The uploaded file's rows, or what the person reads when it cannot be read (in French).
+
+    Read once per file, with a progress bar for a workbook, and kept: every click of the page
+    reruns it, and a large workbook takes seconds to read."""
+    key = (getattr(upload, "file_id", None), upload.name, upload.size)
+    held = st.session_state.get("ann_read")
+    if held is not None and held[0] == key:
+        return held[1]
+    bar = st.progress(0.0, text=f"Lecture de « {md_escape(upload.name)} »…")
+
+    def advance(done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0,
+                     text=f"Lecture de « {md_escape(upload.name)} » : ligne {fr_number(done)} sur {fr_number(total)}")
+
+    try:
+        result = read_upload(upload.name, upload.getvalue(), progress=advance)
+    except (UploadError, DirectoryError) as exc:
+        result = str(exc)
+    bar.empty()
+    st.session_state["ann_read"] = (key, result)
+    return result
+
+
+def _search_duplicates(new: pd.DataFrame, work: pd.DataFrame) -> Duplicates:
+    bar = st.progress(0.0, text="Recherche des doublons…")
+
+    def advance(done: int, planned: int) -> None:
+        bar.progress(min(done / planned, 1.0) if planned else 1.0,
+                     text=f"Recherche des doublons : {fr_number(done)} comparaisons sur {fr_number(planned)}")
+
+    found = find_duplicates(new, work, progress=advance)
+    bar.empty()
+    return found
+
+
+#: Duplicates reviewed on one page of the import: thousands of radio buttons make a page no one
+#: can use (nor a browser draw).
+REVIEW_PAGE = 20
+
+
+def duplicates_review(new: pd.DataFrame, work: pd.DataFrame, duplicates: Duplicates) -> dict[int, str]:
+    """The decision for each duplicate, reviewed :data:`REVIEW_PAGE` at a time, with one choice for
+    them all; « fusionner » unless changed. Decisions are kept across pages, for this list of
+    duplicates (a new file or a new mapping starts again)."""
+    if duplicates.unchecked:
+        st.info(f"Recherche des doublons bornée : pour {plural(duplicates.unchecked, 'ligne')} du fichier, les "
+                "fiches proches n'ont pas toutes été comparées (l'annuaire et le fichier en ont trop dans les mêmes "
+                "communes). Ces lignes seront ajoutées comme nouvelles fiches : importez le fichier en plusieurs "
+                "parties pour les comparer toutes.")
+    if not duplicates:
+        return {}
+    held = st.session_state.get("ann_dup_decisions")
+    if held is None or held[0] is not duplicates:
+        held = (duplicates, {})
+        st.session_state["ann_dup_decisions"] = held
+        st.session_state["ann_dup_page"] = 0
+    decisions: dict[int, str] = held[1]
+    st.markdown(f"**{plural(len(duplicates), 'doublon probable', 'doublons probables')}** : chaque ligne est "
+                "fusionnée avec la fiche existante, sauf choix contraire ci-dessous.")
+    cols = st.columns([2, 1])
+    cols[0].selectbox("Pour tous les doublons", DECISIONS, key="ann_dup_all")
+    cols[1].button("Appliquer à tous", key="ann_dup_all_go", on_click=_decide_all, args=(duplicates,))
+    if len(set(decisions.values())) > 1 or (decisions and "fusionner" not in decisions.values()):
+        counted = {d: sum(1 for dup in duplicates if decisions.get(dup.new_index, "fusionner") == d) for d in DECISIONS}
+        st.caption(" · ".join(f"{d} : {fr_number(n)}" for d, n in counted.items() if n))
+    pages = (len(duplicates) - 1) // REVIEW_PAGE + 1
+    page = min(max(int(st.session_state.get("ann_dup_page", 0)), 0), pages - 1)
+    positions = _kept("id_positions", lambda: {i: p for p, i in enumerate(work["id"].astype(str))}, work)
+    first = page * REVIEW_PAGE
+    for dup in duplicates[first:first + REVIEW_PAGE]:
+        old = work.iloc[positions[dup.existing_id]]
+        incoming = new.iloc[dup.new_index]
+        st.markdown(md_escape(f"« {incoming['nom']} » ({incoming['adresse']} {incoming['commune']}) ↔ fiche "
+                              f"existante « {old['nom']} » ({old['adresse']} {old['commune']}) — {dup.reason}"))
+        decisions[dup.new_index] = st.radio("Que faire ?", DECISIONS, horizontal=True, key=f"ann_dup_{dup.new_index}",
+                                            index=DECISIONS.index(decisions.get(dup.new_index, "fusionner")))
+    if pages > 1:
+        cols = st.columns([1, 2, 1])
+        cols[0].button("Page précédente", key="ann_dup_prev", disabled=page == 0, on_click=_turn, args=(page - 1,))
+        cols[1].caption(f"Doublons {fr_number(first + 1)} à {fr_number(min(first + REVIEW_PAGE, len(duplicates)))} "
+                        f"sur {fr_number(len(duplicates))} (page {fr_number(page + 1)} sur {fr_number(pages)})")
+        cols[2].button("Page suivante", key="ann_dup_next", disabled=page == pages - 1, on_click=_turn,
+                       args=(page + 1,))
+    return dict(decisions)
+
+
+def _turn(page: int) -> None:
+    st.session_state["ann_dup_page"] = page
+
+
+def _decide_all(duplicates: Duplicates) -> None:
+    """The decision chosen « pour tous les doublons », for every one; the radios drawn are set
+    again from it. (Read here: the button's arguments are those of the run before the choice.)"""
+    decision = st.session_state.get("ann_dup_all", DECISIONS[0])
+    held = st.session_state.get("ann_dup_decisions")
+    if held is None or held[0] is not duplicates:
+        return
+    for dup in duplicates:
+        held[1][dup.new_index] = decision
+        st.session_state.pop(f"ann_dup_{dup.new_index}", None)
 
 
 def _geocode_import(new: pd.DataFrame) -> None:
