@@ -181,7 +181,7 @@ def test_search_map_escapes_names_and_speaks_french(tmp_path):
     assert "<img src=x" not in page and "</script>${" not in page
     assert "\\u003cimg src=x" not in page  # the markup is escaped before it is put in JSON…
     assert "&amp;lt;img" not in page  # …once, not twice
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page.replace("\\u0026", "&")
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.replace("\\u0026", "&")
     assert page.count("L.marker(") == 1 and '"n":3' in page  # one script draws the numbered markers
     assert "markerClusterGroup" in page and "spiderfy" in page
     assert '"Zoom avant"' in page and "imperial: false" in page and "L.control.scale()" not in page

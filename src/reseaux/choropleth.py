@@ -13,7 +13,6 @@ kilobytes instead of the layer's shapes (2.6 MB for the 2,644 communes of Norman
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import folium
@@ -26,6 +25,7 @@ from reseaux.assets import use_local_assets
 from reseaux.coverage import Measure
 from reseaux.legend import Legend
 from reseaux.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
+from reseaux.markup import Markup, render, text
 from reseaux.text import fr_number
 
 #: Viridis, 5 classes: ordered, readable by colour-blind people and in greyscale.
@@ -145,8 +145,8 @@ def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: S
     legend = coverage_legend_html(spec, breaks, gap_label, present=present, gaps=bool(gaps.any()),
                                   missing=bool((~gaps & np.isnan(values)).any()))
     group = folium.FeatureGroup(name=title, control=False)
-    CoverageStyle({"rows": rows, "styles": styles, "legend": legend, "title": html.escape(title),
-                   "measure": html.escape(spec.label), "within": html.escape(within_label)}).add_to(group)
+    CoverageStyle({"rows": rows, "styles": styles, "legend": legend, "title": text(title),
+                   "measure": text(spec.label), "within": text(within_label)}).add_to(group)
     return group
 
 
@@ -191,22 +191,20 @@ def class_labels(spec: Measure, breaks: Sequence[float]) -> list[str]:
     return labels
 
 
+_COVERAGE_LEGEND = """\
+{%- for color, label in classes %}<div class="rx-item"><span class="rx-swatch" style="background:{{ color }};\
+border-color:#333"></span>{{ label }}</div>{% endfor %}
+{%- if gap_label %}<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000">\
+</span><b>{{ gap_label }}</b></div>{% endif %}
+{%- if no_value %}<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333">\
+</span>{{ no_value }}</div>{% endif %}"""
+
+
 def coverage_legend_html(spec: Measure, breaks: Sequence[float], gap_label: str, *, present: set[int] | None = None,
-                         gaps: bool = True, missing: bool = False) -> str:
+                         gaps: bool = True, missing: bool = False) -> Markup:
     """The legend's lines: the classes that are on the map (``present``, all when None), the gap
     line when there is a gap, the « no value » line when a perimeter has none."""
-    parts = []
-    for index, text in enumerate(class_labels(spec, breaks)):
-        if present is not None and index not in present:
-            continue
-        color = SEQUENTIAL[min(index, len(SEQUENTIAL) - 1)]
-        parts.append(f'<div class="rx-item"><span class="rx-swatch" style="background:{color};border-color:#333">'
-                     f"</span>{html.escape(text)}</div>")
-    if gaps:
-        parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000">'
-                     f"</span><b>{html.escape(gap_label)}</b></div>")
-    if missing:
-        parts.append('<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333">'
-                     f"</span>{NO_VALUE_TEXT}</div>")
-    return "".join(parts)
-
+    classes = [(SEQUENTIAL[min(index, len(SEQUENTIAL) - 1)], label)
+               for index, label in enumerate(class_labels(spec, breaks)) if present is None or index in present]
+    return render(_COVERAGE_LEGEND, classes=classes, gap_label=gap_label if gaps else "",
+                  no_value=NO_VALUE_TEXT if missing else "")

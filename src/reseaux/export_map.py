@@ -8,7 +8,7 @@ The PNG is that file rendered by headless Chromium when it is installed.
 from __future__ import annotations
 
 import base64
-import html
+import hashlib
 import re
 import shutil
 import tempfile
@@ -23,6 +23,7 @@ from jinja2 import Template
 
 from reseaux.assets import URL_PREFIX, vendor_path
 from reseaux.layers import LayerSpec
+from reseaux.markup import render, text
 from reseaux.referential import Referential
 from reseaux.text import fr_number, plural
 
@@ -68,9 +69,10 @@ class MapTitle(MacroElement):
     def __init__(self, title: str, subtitle: str = "", alt_text: str = "") -> None:
         super().__init__()
         self._name = "MapTitle"
-        self.title = html.escape(title)
-        self.subtitle = html.escape(subtitle)
-        self.alt_text = html.escape(alt_text)
+        # folium's templates do not escape: the values arrive as text made safe by reseaux.markup.
+        self.title = text(title)
+        self.subtitle = text(subtitle)
+        self.alt_text = text(alt_text)
 
 
 def alt_text(title: str, sentence: str, actors: pd.DataFrame, layers: Sequence[LayerSpec],
@@ -97,8 +99,22 @@ def standalone_html(fmap: folium.Map, *, title: str, subtitle: str = "", alt: st
     page = fmap.get_root().render()
     page = re.sub(r'<script src="([^"]+)"></script>', _inline_script, page)
     page = re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', _inline_style, page)
-    page = page.replace("<head>", f"<head>\n<title>{html.escape(title)}</title>", 1)
-    return page
+    head = render('<meta http-equiv="Content-Security-Policy" content="{{ policy }}">\n<title>{{ title }}</title>',
+                  policy=export_policy(page), title=title)
+    return page.replace("<head>", f"<head>\n{head}", 1)
+
+
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S)
+
+
+def export_policy(page: str) -> str:
+    """The Content-Security-Policy of a standalone export: its own inline scripts only (each
+    named by its SHA-256), no other script, no event-handler attribute, no request but the
+    tiles' images; a script slipped into the page by some text would not run."""
+    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode() + "'"
+                     for code in _INLINE_SCRIPT.findall(page)})
+    return ("default-src 'none'; script-src " + " ".join(hashes) + "; style-src 'unsafe-inline'; "
+            "img-src data: blob: https:; font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'")
 
 
 def _inline_script(match: re.Match) -> str:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from reseaux.markup import is_color
+
 STANDARD_COLUMNS = ["code", "nom", "population", "geometry"]
 COMMUNES_FILE = "communes_normandie.geojson"
 _KINDS = ("file", "table")
@@ -120,6 +122,8 @@ def parse_registry(text: str, folder: Path, name: str = "layers.toml"
         reasons = []
         if spec.kind not in _KINDS:
             reasons.append(f"kind « {spec.kind} » inconnu (file ou table)")
+        if not is_color(spec.color):  # written into style attributes: a colour, nothing else
+            reasons.append(f"couleur « {spec.color} » invalide (écrivez-la #RRGGBB, par exemple #CC79A7)")
         if not (folder / spec.file).exists():
             reasons.append(f"fichier {spec.file} introuvable dans le dossier des couches")
         if spec.id in {s.id for s in specs}:

@@ -1,12 +1,11 @@
 """The legend: what the actors' colours and the perimeters drawn mean.
 
-A legend is built server-side as escaped HTML (:func:`legend_html`) and shown by a Leaflet
+A legend is built server-side from an autoescaping template (:func:`legend_html`) and shown by a Leaflet
 control, either fixed (:class:`Legend`) or coming and going with a layer (:class:`LegendLayer`).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import pandas as pd
@@ -15,6 +14,7 @@ from jinja2 import Template
 
 from reseaux.layers import LayerSpec
 from reseaux.mapbits import script_json
+from reseaux.markup import Markup, render
 from reseaux.referential import Referential
 
 #: colour-by choice -> (directory column, referential category, French label)
@@ -41,32 +41,28 @@ def legend_codes(actors: pd.DataFrame, color_by: str) -> list[str]:
     return sorted(seen)
 
 
+_LEGEND = """\
+<details class="rx-legend" open><summary>Légende</summary><div class="rx-sec">Acteurs — {{ title }}</div>
+{%- for color, label in items %}<div class="rx-item"><span class="rx-dot" style="background:{{ color }}"></span>{{ label }}</div>{% endfor %}
+{%- if other %}<div class="rx-item"><span class="rx-dot" style="background:{{ other_color }}"></span>{{ other }}</div>{% endif %}
+{%- if layers %}<div class="rx-sec">Périmètres</div>{% endif %}
+{%- for color, style, label in layers %}<div class="rx-item"><span class="rx-swatch" style="border-color:{{ color }};\
+border-style:{{ style }};background:{{ color }}22"></span>{{ label }}</div>{% endfor %}</details>"""
+
+
 def legend_html(
     referential: Referential, color_by: str, codes: Sequence[str], layers: Sequence[LayerSpec]
-) -> str:
-    """Return the legend as escaped HTML: actor colours, then each shown perimeter layer."""
+) -> Markup:
+    """Return the legend's HTML (every label escaped by the template): actor colours, then each
+    shown perimeter layer."""
     _, category, title = COLOR_BY[color_by]
-    parts = ['<details class="rx-legend" open><summary>Légende</summary>',
-             f'<div class="rx-sec">Acteurs — {html.escape(title)}</div>']
-    for code in referential.codes(category):
-        if code in codes:
-            color = html.escape(referential.color(category, code))
-            label = html.escape(referential.label(category, code))
-            parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{color}"></span>{label}</div>')
+    items = [(referential.color(category, code), referential.label(category, code))
+             for code in referential.codes(category) if code in codes]
+    other = ""
     if color_by != "type" and "" in codes:
-        parts.append(f'<div class="rx-item"><span class="rx-dot" style="background:{OTHER_COLOR}"></span>'
-                     f"{'sans profession (structure, action…)' if color_by == 'profession' else 'sans thématique'}</div>")
-    if layers:
-        parts.append('<div class="rx-sec">Périmètres</div>')
-    for spec in layers:
-        style = "dashed" if spec.dash else "solid"
-        color = html.escape(spec.color)
-        parts.append(
-            f'<div class="rx-item"><span class="rx-swatch" style="border-color:{color};'
-            f'border-style:{style};background:{color}22"></span>{html.escape(spec.label)}</div>'
-        )
-    parts.append("</details>")
-    return "".join(parts)
+        other = "sans profession (structure, action…)" if color_by == "profession" else "sans thématique"
+    shown = [(spec.color, "dashed" if spec.dash else "solid", spec.label) for spec in layers]
+    return render(_LEGEND, title=title, items=items, other=other, other_color=OTHER_COLOR, layers=shown)
 
 
 class Legend(MacroElement):

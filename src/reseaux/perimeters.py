@@ -3,7 +3,6 @@ attribution of their sources."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 
 import folium
@@ -15,6 +14,7 @@ from jinja2 import Template
 
 from reseaux.layers import LayerSpec
 from reseaux.mapbits import script_json
+from reseaux.markup import text
 
 
 #: Outlines are drawn simplified to this many degrees (about 5 m: below what a screen shows at
@@ -36,20 +36,24 @@ def display_geojson(frame: gpd.GeoDataFrame) -> dict:
     if len(data) and not (data.geom_type == "Point").all():
         shapes = shapely.simplify(shapes, DISPLAY_TOLERANCE, preserve_topology=True)
     data["geometry"] = shapely.transform(shapes, lambda xy: np.round(xy, 5))
-    data["nom"] = data["nom"].map(html.escape)
-    data["code"] = data["code"].map(html.escape)
+    # Leaflet's tooltips write these with innerHTML: text, never markup.
+    data["nom"] = data["nom"].map(text)
+    data["code"] = data["code"].map(text)
     return data.__geo_interface__
 
 
 def perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None = None) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=spec.label, show=True)
+    """One layer's outlines (or points), named by its label as text: Leaflet's layer control and
+    tooltips write names with innerHTML, and a label is whatever a coordinator typed."""
+    label = text(spec.label)
+    group = folium.FeatureGroup(name=label, show=True)
     data = data if data is not None else display_geojson(frame)
     if len(frame) and (frame.geometry.geom_type == "Point").all():
         folium.GeoJson(
             data,
             marker=folium.CircleMarker(radius=4, color=spec.color, fill=True, fill_opacity=0.8, weight=1),
             tooltip=folium.GeoJsonTooltip(fields=["nom", "code"], aliases=["Nom", "Code"]),
-            name=spec.label,
+            name=label,
         ).add_to(group)
         return group
     style = {
@@ -63,8 +67,8 @@ def perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None 
         data,
         style_function=lambda _feature, style=style: style,
         highlight_function=lambda _feature: {"weight": 4, "fillOpacity": 0.25},
-        tooltip=folium.GeoJsonTooltip(fields=["nom", "code"], aliases=[spec.label, "Code"]),
-        name=spec.label,
+        tooltip=folium.GeoJsonTooltip(fields=["nom", "code"], aliases=[label, "Code"]),
+        name=label,
         smooth_factor=1.0,
     ).add_to(group)
     return group
@@ -107,4 +111,4 @@ class _Attribution(MacroElement):
 
     def __init__(self, specs: Sequence[LayerSpec]) -> None:
         super().__init__()
-        self.text_json = script_json(html.escape(attribution_text(specs)))
+        self.text_json = script_json(text(attribution_text(specs)))

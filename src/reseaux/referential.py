@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from reseaux.markup import is_color
 from reseaux.text import normalize
 
 #: Categories, the directory column each one validates, and its French name.
@@ -141,13 +142,17 @@ def load_referential(path: Path) -> Referential:
             if code in {e.code for e in entries[category]}:
                 problems.append(f"ligne {line} : code « {code} » déjà déclaré pour « {category} »")
                 continue
+            color = (row.get("couleur") or "#555555").strip()
+            if not is_color(color):  # written into style attributes: a colour, nothing else
+                problems.append(f"ligne {line} : couleur « {color} » invalide (écrivez-la #RRGGBB)")
+                continue
             aliases = tuple(a.strip() for a in (row.get("alias") or "").split("|") if a.strip())
             entries[category].append(
                 Entry(
                     category=category,
                     code=code,
                     label=row["libelle"].strip(),
-                    color=(row.get("couleur") or "#555555").strip(),
+                    color=color,
                     icon=(row.get("icone") or "").strip(),
                     aliases=aliases,
                 )

@@ -9,7 +9,6 @@ handed to the script as JSON, never as markup in the page: a name with HTML show
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import folium
@@ -21,6 +20,7 @@ from jinja2 import Template
 from reseaux.assets import CLUSTER_CSS, CLUSTER_JS, local, use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
+from reseaux.markup import Markup, render, text
 from reseaux.perimeters import perimeter_layer
 from reseaux.proximity import Partner
 
@@ -87,7 +87,7 @@ class NumberedMarkers(JSCSSMixin, MacroElement):
         self.merge_px = MERGE_PX
         self.partners_json = script_json([
             {"n": p.number, "lat": p.latitude, "lon": p.longitude,
-             "tooltip": _text(f"{p.number}. {p.name}"), "popup": popup_html(p)} for p in results
+             "tooltip": text(f"{p.number}. {p.name}"), "popup": popup_html(p)} for p in results
         ])
 
 
@@ -125,30 +125,24 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
     return fmap
 
 
-def popup_html(partner: Partner) -> str:
-    """The popup of one result: number, name, role, distance, where, and what to click."""
-    rows = [f'<div class="rx-popup-title">{partner.number}. {_text(partner.name)}</div>',
-            f'<div class="rx-popup-row">{_text(partner.role)} · <b>{_text(partner.distance)}</b></div>']
-    for value in (partner.structure, partner.address):
-        if value:
-            rows.append(f'<div class="rx-popup-row">{_text(value)}</div>')
-    if partner.approximate:
-        rows.append('<div class="rx-popup-row"><span class="rx-popup-note">'
-                    "Position approximative : centre de la commune</span></div>")
-    links = [_link(url, f"Itinéraire ({name})") for name, url in partner.directions.items()]
+_POPUP = """\
+<div class="rx-popup"><div class="rx-popup-title">{{ p.number }}. {{ p.name }}</div>\
+<div class="rx-popup-row">{{ p.role }} · <b>{{ p.distance }}</b></div>
+{%- for value in (p.structure, p.address) if value %}<div class="rx-popup-row">{{ value }}</div>{% endfor %}
+{%- if p.approximate %}<div class="rx-popup-row"><span class="rx-popup-note">\
+Position approximative : centre de la commune</span></div>{% endif %}
+<div class="rx-popup-row">
+{%- for url, label, new_tab in links %}{% if not loop.first %} · {% endif %}<a href="{{ url }}"
+{%- if new_tab %} target="_blank" rel="noopener noreferrer"{% endif %}>{{ label }}</a>{% endfor %}</div></div>"""
+
+
+def popup_html(partner: Partner) -> Markup:
+    """The popup of one result: number, name, role, distance, where, and what to click.
+
+    The map lives in an iframe: every link but the phone's opens in a new tab to leave it."""
+    links = [(url, f"Itinéraire ({name})", True) for name, url in partner.directions.items()]
     if partner.phone_uri:
-        links.insert(0, _link(partner.phone_uri, f"Appeler le {partner.phone}", new_tab=False))
+        links.insert(0, (partner.phone_uri, f"Appeler le {partner.phone}", False))
     if partner.website:
-        links.append(_link(partner.website, "Site web"))
-    rows.append(f'<div class="rx-popup-row">{" · ".join(links)}</div>')
-    return f'<div class="rx-popup">{"".join(rows)}</div>'
-
-
-def _link(url: str, label: str, *, new_tab: bool = True) -> str:
-    # The map lives in an iframe: a link must open in a new tab to leave it.
-    target = ' target="_blank" rel="noopener noreferrer"' if new_tab else ""
-    return f'<a href="{html.escape(url, quote=True)}"{target}>{_text(label)}</a>'
-
-
-def _text(value: str) -> str:
-    return html.escape(str(value or ""), quote=True)
+        links.append((partner.website, "Site web", True))
+    return render(_POPUP, p=partner, links=links)

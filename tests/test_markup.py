@@ -1,0 +1,127 @@
+"""Nothing a coordinator types becomes markup (issue 21, finding 1): a layer's label written as
+``<img src=x onerror=…>`` was HTML in the layer control of every map, the stage and the export.
+
+Each surface is rendered with a hostile label and read as the browser would read its scripts'
+strings (JSON escapes undone): the label must stand there as text (``&lt;img``), never as a tag.
+The same label is played in Chromium, as a member opening a link, in test_browser_xss.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import replace
+from html import unescape
+
+import pandas as pd
+
+from reseaux.choropleth import coverage_overlay, coverage_legend_html
+from reseaux.coverage import MEASURES
+from reseaux.directory import load_directory
+from reseaux.export_map import export_policy, standalone_html
+from reseaux.layers import load_layers, load_registry, read_registry
+from reseaux.legend import legend_html
+from reseaux.markup import is_color, render, text
+from reseaux.mapview import MapView, build_map
+from reseaux.search_map import build_search_map
+from reseaux.stage_map import scene_groups
+from tests.conftest import DATA, ROOT
+
+GEO = DATA / "geo"
+HOSTILE = '<img src=x onerror="window.top.pwned=1">'
+TAG = re.compile(r"<img src=x", re.I)
+
+
+def as_read(page: str) -> str:
+    """The page with the escapes of JSON strings undone (\\u003c → <): what a script then writes."""
+    return re.sub(r"\\u00([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), page).replace('\\"', '"')
+
+
+def hostile_layers():
+    specs = [replace(s, label=HOSTILE, source=HOSTILE) for s in load_registry(GEO / "layers.toml")]
+    return specs, load_layers(specs, GEO)
+
+
+def actors(referential, tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_text((DATA / "actors_small.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    return load_directory(path, referential).actors
+
+
+def test_the_label_is_text_on_the_main_map_its_control_tooltips_legend_and_attribution(referential, tmp_path):
+    specs, layers = hostile_layers()
+    fmap = build_map(actors(referential, tmp_path), layers, specs, MapView(layers=("carres",)), referential,
+                     (1.09, 49.43, 1.13, 49.45))
+    page = as_read(fmap.get_root().render())
+    assert not TAG.search(page)
+    assert "&lt;img src=x onerror=&#34;window.top.pwned=1&#34;&gt;" in page  # there, as text
+    assert "&amp;lt;" not in page  # escaped once, not twice
+
+
+def test_the_label_is_text_on_the_stage_and_in_the_search_map(referential, tmp_path):
+    specs, layers = hostile_layers()
+    view = MapView(layers=("carres",))
+    groups = scene_groups(actors(referential, tmp_path), view, referential, layers, specs, (1.09, 49.43, 1.13, 49.45))
+    import folium
+
+    fmap = folium.Map()
+    for group in groups:
+        group.add_to(fmap)
+    assert not TAG.search(as_read(fmap.get_root().render()))
+    search = build_search_map((1.09, 49.43, 1.13, 49.45), (49.44, 1.1), 5, [],
+                              context=[(specs[0], layers[specs[0].id], None)])
+    assert not TAG.search(as_read(search.get_root().render()))
+
+
+def test_the_coverage_overlay_and_legend_keep_titles_as_text():
+    table = pd.DataFrame({"n_inside": [0.0, 2.0], "gap": [True, False], "n_within": [0, 2]})
+    group = coverage_overlay(table, "n_inside", MEASURES["n_inside"], [1.0, 2.0], title=HOSTILE,
+                             within_label=HOSTILE, gap_label=HOSTILE)
+    import folium
+
+    fmap = folium.Map()
+    group.add_to(fmap)
+    assert not TAG.search(as_read(fmap.get_root().render()))
+    assert not TAG.search(coverage_legend_html(MEASURES["n_inside"], [1.0, 2.0], HOSTILE))
+
+
+def test_the_standalone_export_runs_its_own_scripts_only(referential, tmp_path):
+    specs, layers = hostile_layers()
+    fmap = build_map(actors(referential, tmp_path), layers, specs, MapView(layers=("carres",)), referential,
+                     (1.09, 49.43, 1.13, 49.45))
+    page = standalone_html(fmap, title=HOSTILE, subtitle=HOSTILE, alt=HOSTILE)
+    assert not TAG.search(as_read(page))
+    policy = unescape(re.search(r"<meta http-equiv=\"Content-Security-Policy\" content=\"([^\"]+)\">", page).group(1))
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]  # no injected script runs
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", page, re.S)
+    assert scripts and all(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" in policy
+                           for s in scripts)  # every script the export needs may run
+    assert "<script src=" not in page  # and nothing comes from elsewhere
+    assert export_policy("<p>no script</p>").startswith("default-src 'none'; script-src ;")
+
+
+def test_the_legend_is_rendered_by_the_autoescaping_template(referential):
+    specs, _ = hostile_layers()
+    html = legend_html(referential, "type", ["structure"], specs[:1])
+    assert not TAG.search(html) and "&lt;img src=x" in html
+
+
+def test_a_colour_is_a_colour_or_the_layer_is_set_aside(tmp_path):
+    folder = tmp_path / "geo"
+    folder.mkdir()
+    (folder / "squares.geojson").write_bytes((GEO / "squares.geojson").read_bytes())
+    (folder / "layers.toml").write_text(
+        '[[layer]]\nid = "a"\nlabel = "A"\nkind = "file"\nfile = "squares.geojson"\n'
+        'color = "red;background:url(https://example.org/x)"\n', encoding="utf-8")
+    specs, broken = read_registry(folder / "layers.toml")
+    assert specs == [] and "couleur" in broken[0][1] and "#RRGGBB" in broken[0][1]
+    assert is_color("#CC79A7") and is_color("#abc") and not is_color("red") and not is_color("#12345")
+
+
+def test_one_escaping_mechanism_in_the_code():
+    """No HTML written by hand with html.escape: every fragment comes from reseaux.markup."""
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "src" / "reseaux").rglob("*.py")
+                 if p.name != "markup.py" and re.search(r"\bhtml\.escape\(|^import html$", p.read_text(encoding="utf-8"), re.M)]
+    assert offenders == []
+    assert render("<b>{{ v }}</b>", v="<i>") == "<b>&lt;i&gt;</b>" and text("a&b") == "a&amp;b"
