@@ -89,6 +89,27 @@ def test_the_geocoding_cache_is_private(tmp_path):
     assert mode(cache.path) == 0o600 and mode(cache.path.parent) == 0o700
 
 
+def test_an_existing_geocoding_cache_is_opened_as_it_is(tmp_path):
+    from reseaux.geocoding import GeoCache
+
+    GeoCache(tmp_path / "geocodage.sqlite").put_many([("1 rue x|76000|rouen", None)])
+    (tmp_path / "geocodage.sqlite").chmod(0o444)  # a read-only copy: read, never reopened for writing
+    assert GeoCache(tmp_path / "geocodage.sqlite").get("1 rue x|76000|rouen") is None
+    assert mode(tmp_path / "geocodage.sqlite") == 0o444
+
+
+def test_an_added_layer_is_private_and_the_registry_keeps_its_mode(tmp_path):
+    from tests.test_layer_writes import REGISTRY, add, two_squares
+
+    folder = tmp_path / "geo"
+    folder.mkdir()
+    two_squares(folder / "a.geojson")
+    (folder / "layers.toml").write_text(REGISTRY, encoding="utf-8")
+    (folder / "layers.toml").chmod(0o644)
+    add(two_squares(tmp_path / "secteurs.geojson"), folder)
+    assert mode(folder / "secteurs.geojson") == 0o600 and mode(folder / "layers.toml") == 0o644
+
+
 def test_the_parsed_directory_cache_is_private(tmp_path, monkeypatch):
     from reseaux import app_data
 

@@ -220,8 +220,11 @@ class GeoCache:
         self.path = Path(path)
         private_folder(self.path.parent)
         # Addresses of people: created private (SQLite would create it through the umask, and
-        # gives its journal the database's mode).
-        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+        # gives its journal the database's mode). One that exists is left as it is (maybe read-only).
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+        except FileExistsError:
+            pass
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT, stored REAL)")
         self.db.commit()
