@@ -7,6 +7,9 @@ are read with a clock of our own where the answer depends on time.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -135,3 +138,50 @@ def test_same_origin_reads_the_forwarded_host_only_behind_a_trusted_proxy(monkey
 def test_the_cookie_route_is_limited_too(client):
     codes = [client.post(SESSION_PATH, content="x").status_code for _ in range(12)]
     assert codes[:7] == [403] * 7 and codes[-1] == 429  # 30 a minute: 7.5 at once
+
+
+def test_a_client_gets_three_requests_served_at_once_not_ten(client, token, monkeypatch):
+    release, inside, most, lock = threading.Event(), [0], [0], threading.Lock()
+
+    def slow_search(token, text):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        release.wait(30)
+        with lock:
+            inside[0] -= 1
+        return {"rows": [], "more": False}
+
+    monkeypatch.setattr(SERVICE, "search", slow_search)
+    codes = []
+    threads = [threading.Thread(target=lambda: codes.append(client.get(f"{FICHES_PATH}/{token}/recherche?q=a")
+                                                            .status_code)) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for _ in range(300):  # until the seven beyond the three at once have been answered
+        if len(codes) == 7:
+            break
+        time.sleep(0.05)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(codes) == [200] * 3 + [429] * 7 and most[0] == 3
+
+
+def test_a_costly_search_spends_the_clients_server_time_then_waits(client, token, monkeypatch):
+    spent = [0.0]
+    monkeypatch.setattr(LIMITS, "work_clock", lambda: spent[0])
+
+    def costly_search(token, text):  # what a hundred one-letter words cost on 200,000 fiches
+        spent[0] += 2.2
+        return {"rows": [], "more": False}
+
+    monkeypatch.setattr(SERVICE, "search", costly_search)
+    url = f"{FICHES_PATH}/{token}/recherche?q=" + "+".join("abcdefghij" * 10)
+    codes = [client.get(url).status_code for _ in range(8)]
+    assert codes == [200] * 5 + [429] * 3  # 10 s a minute: five searches of 2.2 s, then 1 s owed
+    refused = client.get(url)
+    assert refused.headers["Retry-After"] == "9"  # back to half a second of credit at 10 s a minute
+    monkeypatch.setattr(LIMITS, "clock", lambda: 1009.0)
+    assert client.get(url).status_code == 200
+    assert client.get(f"{FICHES_PATH}/{token}/fiches?lignes=0").status_code == 429  # the debt is the client's

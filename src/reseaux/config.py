@@ -102,6 +102,11 @@ SETTINGS: dict[str, Setting] = {
         "RESEAUX_RATE_SEARCH", "120",
         "Recherches de la carte (une par touche frappée) par minute et par adresse ; le quart d'un coup ; 0 : sans limite.",
     ),
+    "work_seconds": Setting(
+        "RESEAUX_WORK_SECONDS", "10",
+        "Secondes de calcul du serveur par minute et par adresse pour les fiches et la recherche de la carte "
+        "(une recherche ordinaire en coûte quelques millièmes) ; 0 : sans limite.",
+    ),
     "rate_session": Setting(
         "RESEAUX_RATE_SESSION", "30", "Poses du cookie de connexion par minute et par adresse ; 0 : sans limite.",
     ),

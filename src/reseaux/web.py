@@ -8,7 +8,9 @@ iframe answers 404).
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -71,20 +73,43 @@ def _refused(message: str, status: int, headers: dict[str, str] | None = None) -
                     headers={**PRIVATE, **(headers or {})})
 
 
-def _over_limit(request: Request, family: str) -> Response | None:
-    """A 429 answer when the request's client is over its limit in ``family``, else None."""
-    client = client_address(request.client.host if request.client else None, request.headers)
-    seconds = LIMITS.wait_for(family, client)
-    if not seconds:
-        return None
+def _client(request: Request) -> str:
+    return client_address(request.client.host if request.client else None, request.headers)
+
+
+def _too_many(seconds: float) -> Response:
     message, retry = refusal(seconds)
     return _refused(message, 429, {"Retry-After": str(retry)})
 
 
+def _over_limit(request: Request, family: str) -> Response | None:
+    """A 429 answer when the request's client is over its count in ``family``, else None."""
+    seconds = LIMITS.wait_for(family, _client(request))
+    return _too_many(seconds) if seconds else None
+
+
+def _limited(family: str) -> Callable[[Callable[[Request], Response]], Callable[[Request], Response]]:
+    """Serve a (sync) route within its client's limits (see reseaux.ratelimit): count, requests
+    at once, processor time — charged with what the route took."""
+    def wrap(route: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        @functools.wraps(route)
+        def guarded(request: Request) -> Response:
+            client = _client(request)
+            seconds = LIMITS.admit(family, client)
+            if seconds:
+                return _too_many(seconds)
+            start = LIMITS.work_clock()
+            try:
+                return route(request)
+            finally:
+                LIMITS.done(client, LIMITS.work_clock() - start)
+        return guarded
+    return wrap
+
+
+@_limited("fiches")
 def fiches(request: Request) -> Response:
     """GET ?lignes=3,17,42: those fiches of the directory the page's token was registered with."""
-    if (limited := _over_limit(request, "fiches")) is not None:
-        return limited
     text = request.query_params.get("lignes", "")[:MAX_ROWS * 8]
     try:
         rows = [int(part) for part in text.split(",") if part.strip()]
@@ -96,10 +121,9 @@ def fiches(request: Request) -> Response:
     return JSONResponse(answer, headers=PRIVATE)
 
 
+@_limited("recherche")
 def search(request: Request) -> Response:
     """GET ?q=texte: the rows whose name, structure or address hold every word."""
-    if (limited := _over_limit(request, "recherche")) is not None:
-        return limited
     answer = SERVICE.search(request.path_params["token"], request.query_params.get("q", ""))
     if answer is None:
         return _refused("Page expirée : rechargez-la.", 404)
