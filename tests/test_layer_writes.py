@@ -90,6 +90,23 @@ def test_an_unreadable_registry_is_said_by_its_name_alone(geo, tmp_path):
     assert str(tmp_path) not in str(caught.value)
 
 
+def test_a_layer_that_cannot_be_written_is_said_in_french_and_changes_nothing(geo, tmp_path, monkeypatch):
+    import errno
+
+    import reseaux.add_layer as module
+
+    def refused(path, data):  # a geo folder the server may not write into (tests run as root)
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    before = (geo / "layers.toml").read_bytes()
+    monkeypatch.setattr(module, "write_atomic", refused)
+    with pytest.raises(LayerError) as caught:
+        add(two_squares(tmp_path / "secteurs.geojson"), geo)
+    assert str(caught.value) == ("secteurs.geojson ne peut pas être écrit dans le dossier des couches (droits "
+                                 "d'écriture manquants) : l'administration du serveur doit le permettre")
+    assert (geo / "layers.toml").read_bytes() == before
+
+
 def test_a_missing_layer_file_is_said_by_its_name_alone(geo, tmp_path):
     (geo / "a.geojson").unlink()
     _, broken = read_registry(geo / "layers.toml")

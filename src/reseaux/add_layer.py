@@ -8,6 +8,7 @@ writes atomic, the registry last, so a failure leaves the registry as it was.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import tempfile
@@ -120,7 +121,7 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
         table = apply_where(table, where, path.name)
         target = geo_dir / f"{layer_id}.csv"
         spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
-        write_atomic(target, table.to_csv(index=False).encode("utf-8"))
+        _write(target, table.to_csv(index=False).encode("utf-8"))
         repaired = dropped = 0
     else:
         fields_of(path)  # bounded (archive, number of perimeters) before the whole file is read
@@ -142,7 +143,7 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
         out = gpd.GeoDataFrame({c: frame[c].astype(str).str.removesuffix(".0") for c in keep},
                                geometry=frame.geometry, crs="EPSG:4326")
         target = geo_dir / f"{layer_id}.geojson"
-        write_atomic(target, out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"))
+        _write(target, out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"))
         spec = LayerSpec(kind="file", file=target.name, **common)
     if where:
         spec = LayerSpec(**{**spec.__dict__, "where": where})
@@ -216,7 +217,22 @@ def _declare(registry: Path, spec: LayerSpec) -> None:
         LOG.error("Registre %s : relu, la couche %s n'est pas celle écrite", registry, spec.id)
         raise LayerError(f"{registry.name}, relu, ne redonne pas la couche « {spec.label} » : il est inchangé ; "
                          "déclarez la couche à la main")
-    write_atomic(registry, new.encode("utf-8"))
+    _write(registry, new.encode("utf-8"))
+
+
+_WRITE_FAILURES = {errno.ENOSPC: "disque plein", errno.EACCES: "droits d'écriture manquants",
+                   errno.EPERM: "droits d'écriture manquants", errno.EROFS: "disque en lecture seule"}
+
+
+def _write(path: Path, data: bytes) -> None:
+    """:func:`write_atomic`, a failure said in French by the file's name (the path goes to the log)."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        LOG.error("Couche : écriture de %s impossible : %s", path, exc)
+        why = _WRITE_FAILURES.get(exc.errno, "erreur du disque")
+        raise LayerError(f"{path.name} ne peut pas être écrit dans le dossier des couches ({why}) : "
+                         "l'administration du serveur doit le permettre") from exc
 
 
 def _inline(values: dict):

@@ -84,8 +84,9 @@ def read_registry(path: Path) -> tuple[list[LayerSpec], list[tuple[str, str]]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         LOG.error("Registre des couches illisible : %s : %s", path, exc)
-        raise RegistryError(f"Registre des couches {path.name} illisible : "
-                            f"{getattr(exc, 'strerror', None) or 'encodage autre que UTF-8'}") from exc
+        why = ("fichier introuvable" if isinstance(exc, FileNotFoundError) else "encodage autre que UTF-8"
+               if isinstance(exc, UnicodeDecodeError) else "droits de lecture manquants ou erreur du disque")
+        raise RegistryError(f"Registre des couches {path.name} illisible : {why}") from exc
     return parse_registry(text, path.parent, path.name)
 
 
