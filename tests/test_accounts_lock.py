@@ -9,6 +9,7 @@ row lock the account, whatever the concurrency, and no administration change is 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 
 import pytest
@@ -147,3 +148,49 @@ def test_an_attackers_failures_do_not_slow_the_real_persons_answers(store, monke
         store.authenticate("alice", "devinette", client=ATTACKER)
     # Her first mistake waits 0.25 s (the name's 8 failures from elsewhere made it 2 s); the attacker waits 2 s.
     assert slept == [0.25, MAX_DELAY]
+
+
+class CountingHasher:
+    """Argon2's stand-in: each check takes 0.1 s; how many ran at once is recorded."""
+
+    def __init__(self, real) -> None:
+        self.real, self.now, self.most, self.lock = real, 0, 0, threading.Lock()
+
+    def _timed(self, work):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.1)
+        try:
+            return work()
+        finally:
+            with self.lock:
+                self.now -= 1
+
+    def hash(self, password):
+        return self._timed(lambda: self.real.hash(password))
+
+    def verify(self, hashed, password):
+        return self._timed(lambda: self.real.verify(hashed, password))
+
+
+def test_ten_threads_from_one_address_cost_one_password_check_at_a_time(store, monkeypatch):
+    hasher = CountingHasher(accounts._hasher)
+    monkeypatch.setattr(accounts, "_hasher", hasher)
+
+    def attempts(clients):
+        """One sign-in per client, all at once, each on a name of its own (no file lock taken)."""
+        def attempt(number, client):
+            with pytest.raises(AccountError):
+                store.authenticate(f"nom{number}", "devinette", client=client, delay=False)
+
+        threads = [threading.Thread(target=attempt, args=pair) for pair in enumerate(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+
+    attempts([ATTACKER] * 10)
+    assert hasher.most == 1  # the others waited their turn without using the processors
+    attempts([f"192.0.2.{n}" for n in range(4)])
+    assert hasher.most > 1  # different addresses are not made to wait for each other

@@ -105,7 +105,7 @@ SETTINGS: dict[str, Setting] = {
     "work_seconds": Setting(
         "RESEAUX_WORK_SECONDS", "10",
         "Secondes de calcul du serveur par minute et par adresse pour les fiches et la recherche de la carte "
-        "(une recherche ordinaire en coûte quelques millièmes) ; 0 : sans limite.",
+        "(une recherche ordinaire en coûte quelques centièmes) ; 0 : sans limite.",
     ),
     "rate_session": Setting(
         "RESEAUX_RATE_SESSION", "30", "Poses du cookie de connexion par minute et par adresse ; 0 : sans limite.",
