@@ -27,7 +27,7 @@ from reseaux.coverage import (
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import ActorFilter, apply_filter
 from reseaux.referential import Referential
-from reseaux.text import fr_distance, plural
+from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
 
 DISTANCES = list(range(0, 5001, 100))
@@ -103,7 +103,7 @@ def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: 
     zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
     table = coverage_table(layer, actor_points(actors), distance_m=distance, outreach_zones=zones)
     what = filter_phrase(ref, flt)
-    sentence = summary_sentence(table, spec.label.split(" (")[0], what, distance)
+    sentence = summary_sentence(table, md_escape(spec.label.split(" (")[0]), what, distance)
     (st.error if table["gap"].any() else st.success)(sentence)
     if spec.example:
         st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (voir le README).")

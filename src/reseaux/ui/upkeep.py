@@ -10,7 +10,7 @@ from reseaux import config
 from reseaux.app_data import Actors, Territory
 from reseaux.directory import DirectoryError
 from reseaux.referential import Referential
-from reseaux.text import fr_number, plural
+from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui.widgets import progress_bar
 
 
@@ -171,7 +171,7 @@ def privacy_panel(who: str) -> None:
         try:
             report = purge_actor(store, chosen, who, geocache=config.path("geocache"))
         except KeyError:
-            st.error(f"La fiche « {chosen} » n'est plus dans l'annuaire (effacée ou modifiée entre-temps) : rien "
+            st.error(f"La fiche « {md_escape(chosen)} » n'est plus dans l'annuaire (effacée ou modifiée entre-temps) : rien "
                      "n'a été fait ; rechargez la page.")
             return
         except (DirectoryError, OSError) as exc:
@@ -179,4 +179,4 @@ def privacy_panel(who: str) -> None:
             return
         st.cache_resource.clear()
         st.session_state.pop("ann_base", None)
-        st.success(report.sentence(chosen))
+        st.success(report.sentence(md_escape(chosen)))
