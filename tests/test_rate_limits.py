@@ -89,6 +89,11 @@ def test_forged_forwarded_addresses_do_not_escape_the_limit_unless_the_proxy_is_
     codes = [client.get(url, headers={"X-Forwarded-For": f"6.6.6.6, 10.0.0.{i % 2}"}).status_code
              for i in range(130)]
     assert codes.count(429) == 10  # two clients behind the proxy, 60 each; the forged first entry is ignored
+    LIMITS.clear()
+    twice = [("X-Forwarded-For", "10.0.0.9"), ("X-Forwarded-For", "203.0.113.5")]  # the proxy's line comes last
+    codes = [client.get(url, headers=[(k, v if k != "X-Forwarded-For" or n else f"{v}{i}") for n, (k, v)
+                                      in enumerate(twice)]).status_code for i in range(70)]
+    assert codes.count(429) == 10
 
 
 def test_the_client_address_is_the_peer_or_what_the_trusted_proxy_appended(monkeypatch):

@@ -62,7 +62,9 @@ def same_origin(headers: Mapping[str, str]) -> bool:
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), "")
-    return str(value or "")
+    """Every value of header ``name``, joined by commas: a header sent twice is read whole (both
+    Starlette's and Streamlit's mappings answer ``get`` with the first one only)."""
+    for method in ("getlist", "get_all"):  # Starlette, Streamlit
+        if callable(every := getattr(headers, method, None)):
+            return ", ".join(str(v) for v in every(name))
+    return ", ".join(str(v) for k, v in headers.items() if k.lower() == name)
