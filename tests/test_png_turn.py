@@ -119,3 +119,19 @@ def test_a_real_drawing_goes_through_the_turn():
     page = "<html><body style='margin:0;background:#7b2d8e'><div class='leaflet-container'>carte</div></body></html>"
     data = render_png_in_turn(page, width=320, height=200)
     assert Image.open(io.BytesIO(data)).size == (320, 200)
+
+
+def test_the_presentation_page_says_when_another_image_holds_the_turn(monkeypatch, tmp_path):
+    from reseaux.scenes import Scene, SceneStore
+    from tests.test_presentation_page import app
+
+    store = SceneStore(tmp_path / "scenes.json")
+    store.save([Scene("Deuxième", "IVG", {"theme": "ivg"}, ["qpv"], id="deux")])
+    monkeypatch.setenv("RESEAUX_SCENES", str(store.path))
+    monkeypatch.setenv("RESEAUX_PNG_WAIT", "0.3")
+    at = app(scene="deux").run()
+    with png_turn._TURN:  # another session's image is being drawn
+        at.button(key="pr_png_make").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [BUSY.format(wait="0,3")]
+    assert not at.info or all("En attente" not in i.value for i in at.info)  # the notice went with the wait
