@@ -59,35 +59,36 @@ class RateLimiter:
     def wait_for(self, family: str, client: str, *, now: float | None = None) -> float:
         """Spend one request of ``client`` in ``family``: 0.0 when allowed, else the seconds to
         wait before the next one is. Raises KeyError for an unknown family."""
-        per_minute = limit(family)
-        if per_minute <= 0:
-            return 0.0  # 0 turns the limit off
         now = self.clock() if now is None else now
         with self._lock:
-            bucket = self._refilled((family, client), max(1.0, per_minute / 4.0), per_minute / 60.0, now)
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / (per_minute / 60.0)
+            return self._take(family, client, now)
 
     def admit(self, family: str, client: str) -> float:
         """Start serving a request of ``client`` in ``family``: 0.0 when allowed (then call
         :meth:`done` when it is served), else the seconds to wait."""
-        now = self.clock()
-        budget = work_seconds()
-        with self._lock:
+        now, budget = self.clock(), work_seconds()
+        with self._lock:  # one critical section: ten threads at once cannot all see two served
             if self._serving.get(client, 0) >= MAX_AT_ONCE:
                 return 1.0
             if budget > 0:
                 work = self._refilled((_WORK, client), budget, budget / 60.0, now)
                 if work.tokens <= 0:
                     return (0.5 - work.tokens) / (budget / 60.0)  # back to half a second of credit
-        seconds = self.wait_for(family, client, now=now)
-        if seconds:
+            seconds = self._take(family, client, now)
+            if not seconds:
+                self._serving[client] = self._serving.get(client, 0) + 1
             return seconds
-        with self._lock:
-            self._serving[client] = self._serving.get(client, 0) + 1
-        return 0.0
+
+    def _take(self, family: str, client: str, now: float) -> float:
+        """Under the lock: :meth:`wait_for`."""
+        per_minute = limit(family)
+        if per_minute <= 0:
+            return 0.0  # 0 turns the limit off
+        bucket = self._refilled((family, client), max(1.0, per_minute / 4.0), per_minute / 60.0, now)
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / (per_minute / 60.0)
 
     def done(self, client: str, spent: float) -> None:
         """A request admitted by :meth:`admit` was served in ``spent`` processor seconds."""
