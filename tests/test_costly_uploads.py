@@ -218,3 +218,27 @@ def test_duplicates_are_reviewed_twenty_a_page_and_decisions_survive_the_pages()
     at.button(key="ann_dup_all_go").click().run()
     assert all(r.value == "ignorer" for r in at.radio)
     assert set(at.session_state["decided"].values()) == {"ignorer"} and len(at.session_state["decided"]) == 45
+
+
+# --- applying an import ----------------------------------------------------------------------
+
+
+def test_merging_thousands_of_duplicates_and_dropping_blank_rows_take_a_second_not_minutes():
+    """4,000 merges were 4,000 row assignments (1 ms each, 8 ms in columns of pandas strings: 83 s for
+    20,000) and blank rows were found row by row (5.5 s for 20,000 rows, 55 s for 200,000)."""
+    from reseaux.importing import apply_import, drop_blank, find_duplicates
+
+    fiches = [(f"Cabinet {i:04d}", f"{i} rue Longue", f"Bourg {chr(97 + i % 26)}", "") for i in range(4000)]
+    existing, new = _fiches(fiches, "e"), _fiches([(n.upper(), a, c, p) for n, a, c, p in fiches], "n")
+    new.loc[len(new)] = ""  # a blank row, dropped
+    found = find_duplicates(drop_blank(new), existing)
+    start = time.process_time()
+    table = apply_import(existing, drop_blank(new), {0: "garder les deux", 1: "ignorer"}, found)
+    assert time.process_time() - start < 1.5
+    assert len(table) == 4001 and table["nom"].iloc[2] == "CABINET 0002" and table["id"].iloc[-1] == "n1"
+    assert table["nom"].iloc[1] == "Cabinet 0001"  # ignored: the fiche as it was
+    big = _fiches(fiches * 5, "b")
+    big.loc[[5, 7, 9], :] = ""
+    start = time.process_time()
+    assert len(drop_blank(big)) == 19_997
+    assert time.process_time() - start < 1

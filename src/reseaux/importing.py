@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -168,17 +169,18 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
     records = []
     taken = set(existing_ids)
     in_file: set[str] = set()
+    # each mapped source once: (position, target, day of opening hours or None)
+    sources = [(i, spec.mapping[source], next((d for d in DAYS if normalize(source).endswith(d)), None))
+               for i, source in enumerate(header) if spec.mapping.get(source, "")]
     for cells in rows[1:]:
         record = dict.fromkeys(COLUMNS, "")
         if not any(str(c).strip() for c in cells):
             records.append(record)  # kept blank so row n stays spreadsheet line n + 2
             continue
         extra: dict[str, str] = {}
-        for i, source in enumerate(header):
-            target = spec.mapping.get(source, "")
-            if target and i < len(cells) and str(cells[i]).strip():
+        for i, target, day in sources:
+            if i < len(cells) and str(cells[i]).strip():
                 value = str(cells[i]).strip()
-                day = next((d for d in DAYS if normalize(source).endswith(d)), None)
                 if target == "horaires" and day:
                     value = f"{day} : {value}"
                 if target in COLUMNS:
@@ -238,7 +240,11 @@ def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, 
 
 
 def drop_blank(table: pd.DataFrame) -> pd.DataFrame:
-    return table[table.astype(str).apply(lambda r: r.str.strip().ne("").any(), axis=1)].reset_index(drop=True)
+    """``table`` without its rows of blank cells (column by column: row by row took 55 s at 200,000 rows)."""
+    filled = np.zeros(len(table), dtype=bool)
+    for column in table.columns:
+        filled |= table[column].astype(str).str.strip().ne("").to_numpy(dtype=bool)
+    return table[filled].reset_index(drop=True)
 
 
 def _new_id(name: str, taken: set[str]) -> str:
@@ -292,6 +298,8 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
     by_new = {d.new_index: d for d in duplicates}
     taken = set(table["id"].astype(str))
     positions = {identifier: position for position, identifier in enumerate(table["id"].astype(str))}
+    merging = sorted({positions[d.existing_id] for d in duplicates if decisions.get(d.new_index, "fusionner") == "fusionner"})
+    merged = dict(zip(merging, table.iloc[merging].to_dict("records"), strict=True))  # fiche → merged so far
     additions = []
     for index, record in enumerate(new.to_dict("records")):
         duplicate = by_new.get(index)
@@ -300,13 +308,16 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
             continue
         if decision == "fusionner":
             position = positions[duplicate.existing_id]  # ids do not change while merging
-            merged = merge_records(table.loc[position].to_dict(), record)
-            table.loc[position, list(merged)] = list(merged.values())
+            merged[position] = merge_records(merged[position], record)
             continue
         if record["id"] in taken:
             record = {**record, "id": _new_id(record["nom"], taken)}
         taken.add(record["id"])
         additions.append(record)
+    if merged:  # written once, column by column: a row at a time took 8 ms a fiche (83 s for 20,000)
+        values = pd.DataFrame(list(merged.values()), columns=table.columns)
+        for number, column in enumerate(table.columns):
+            table.iloc[list(merged), number] = values[column].to_numpy()
     if additions:
         table = pd.concat([table, pd.DataFrame(additions, dtype=object)], ignore_index=True).fillna("")
     return table
