@@ -194,3 +194,17 @@ def test_ten_threads_from_one_address_cost_one_password_check_at_a_time(store, m
     assert hasher.most == 1  # the others waited their turn without using the processors
     attempts([f"192.0.2.{n}" for n in range(4)])
     assert hasher.most > 1  # different addresses are not made to wait for each other
+
+
+def test_failures_from_a_thousand_addresses_do_not_grow_the_file_without_end(store, monkeypatch):
+    monkeypatch.setattr(accounts, "MAX_CLIENTS", 3)
+    monkeypatch.setattr(accounts, "_hasher", type("Fast", (), {  # no Argon2 cost for this count
+        "hash": staticmethod(lambda p: "x"),
+        "verify": staticmethod(lambda h, p: (_ for _ in ()).throw(accounts.VerifyMismatchError()))})())
+    for number in range(6):
+        with pytest.raises(AccountError):
+            store.authenticate("alice", "devinette", client=f"192.0.2.{number}", now=1000.0 + number, delay=False)
+    assert len(store.load()["alice"].clients) == 3  # the three most recent
+    with pytest.raises(AccountError):
+        store.authenticate("alice", "devinette", client="192.0.2.9", now=1000.0 + 25 * 3600, delay=False)
+    assert len(store.load()["alice"].clients) == 1  # a day later, the old counts are forgotten

@@ -49,6 +49,10 @@ from reseaux.sessions import SESSIONS
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD = 10
+#: A client's failures on an account are forgotten after this many hours without another one.
+FORGET_HOURS = 24
+#: Clients kept per account (the most recent): room for every real person, not for a botnet.
+MAX_CLIENTS = 1_000
 #: The one answer to a refused sign-in.
 REFUSED = (f"Identifiant ou mot de passe incorrect. Après {MAX_FAILURES} essais manqués, le compte est verrouillé "
            f"{LOCK_MINUTES} min (l'administration peut le déverrouiller).")
@@ -76,7 +80,7 @@ class Account:
     role: str
     hash: str
     email: str = ""
-    #: Client digest → [failures in a row, locked until (epoch seconds)].
+    #: Client digest → [failures in a row, locked until, last failure] (epoch seconds).
     clients: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -217,11 +221,11 @@ class AccountStore:
         try:
             _hasher.verify(account.hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            account.clients = {c: e for c, e in account.clients.items() if e[0] or e[1] > now}  # expired locks go
-            entry = account.clients.setdefault(client, [0, 0.0])
-            entry[0] += 1
+            entry = account.clients.setdefault(client, [0, 0.0, now])
+            entry[:] = [entry[0] + 1, entry[1], now]
             if entry[0] >= MAX_FAILURES:
-                entry[:] = [0, now + LOCK_MINUTES * 60]
+                entry[:] = [0, now + LOCK_MINUTES * 60, now]
+            account.clients = _pruned(account.clients, now)
             self._save(accounts)
             raise AccountError(REFUSED) from None
         if client in account.clients:  # other clients' counts and locks stay: they may be an attacker's
@@ -245,6 +249,14 @@ def _current(data: dict) -> dict:
     """An account's fields as read from the file; the one lock state of files written before
     per-client counts (``failures``, ``locked_until``) is dropped: at worst a lock ends early."""
     return {k: v for k, v in data.items() if k not in ("failures", "locked_until")}
+
+
+def _pruned(clients: dict[str, list[float]], now: float) -> dict[str, list[float]]:
+    """The clients worth keeping: a lock still running, or failures within :data:`FORGET_HOURS`;
+    the :data:`MAX_CLIENTS` most recent at most (addresses by the thousand must not fill the file)."""
+    kept = [(c, e) for c, e in clients.items() if e[1] > now or (e[0] and now - e[-1] < FORGET_HOURS * 3600)]
+    kept.sort(key=lambda pair: pair[1][-1], reverse=True)
+    return dict(kept[:MAX_CLIENTS])
 
 
 def _locked_for(account: Account, client: str, now: float) -> bool:
