@@ -242,3 +242,48 @@ def test_merging_thousands_of_duplicates_and_dropping_blank_rows_take_a_second_n
     start = time.process_time()
     assert len(drop_blank(big)) == 19_997
     assert time.process_time() - start < 1
+
+
+# --- OpenDocument ----------------------------------------------------------------------------
+
+
+def _ods_with(rows_xml: bytes) -> bytes:
+    """A real OpenDocument workbook (pandas, odfpy) with ``rows_xml`` appended to its first table."""
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"id": ["x1"], "nom": ["Centre (fictif)"], "type": ["structure"]}).to_excel(
+        buffer, engine="odf", index=False)
+    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "content.xml":
+                part = part.replace(b"</table:table>", rows_xml + b"</table:table>", 1)
+            target.writestr(info, part)
+    return out.getvalue()
+
+
+def _repeated(rows: int, cells: int, value: bytes = b'office:value-type="string"><text:p>x</text:p>') -> bytes:
+    cell = (b'<table:table-cell table:number-columns-repeated="%d" ' % cells + value
+            + (b"" if value.endswith(b"/>") else b"</table:table-cell>"))
+    return b'<table:table-row table:number-rows-repeated="%d">' % rows + cell + b"</table:table-row>"
+
+
+def test_an_ods_row_repeated_a_billion_times_is_refused_before_pandas_expands_it():
+    """1.6 KB on disk; pandas' reader builds one list entry per repetition (8 GB)."""
+    data = _ods_with(_repeated(1_000_000_000, 3))
+    assert len(data) < 5_000
+    start = time.process_time()
+    with pytest.raises(UploadError, match="au moins 1\u202f000\u202f000\u202f001 lignes"):
+        read_upload("bombe.ods", data)
+    assert time.process_time() - start < 1
+
+
+def test_an_ods_beyond_its_cell_budget_is_refused_and_a_trailing_blank_area_is_not_counted(monkeypatch):
+    monkeypatch.setattr(reading, "MAX_ODS_CELLS", 100)
+    blank_area = _repeated(1_048_000, 1024, b"/>")  # what LibreOffice writes below the data
+    assert read_upload("normal.ods", _ods_with(blank_area)) == [["id", "nom", "type"],
+                                                                ["x1", "Centre (fictif)", "structure"]]
+    with pytest.raises(UploadError, match="compte au moins 110 cellules \\(au plus 100 dans un classeur .ods\\)"):
+        read_upload("large.ods", _ods_with(_repeated(20, 5)))  # 22 rows of 5 cells (pandas makes it square)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from reseaux.directory import DirectoryError, read_table
-from reseaux.sheet_limits import Deadline, count_elements
+from reseaux.sheet_limits import Deadline, count_elements, ods_extent
 from reseaux.text import fr_number
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -26,6 +26,9 @@ MAX_COLUMNS = 300
 #: Cells of a workbook's first sheet, empty styled ones included (counted in its XML before it is
 #: read: openpyxl parses some 200,000 a second), and shared strings of a workbook.
 MAX_CELLS = 2_000_000
+#: Cells of an OpenDocument sheet as pandas expands them (« repeated » rows and cells included):
+#: odfpy builds the whole document in memory, some 70 µs a cell (15 s for 200,000).
+MAX_ODS_CELLS = 200_000
 #: Seconds a workbook may take to read, checked between its rows.
 READ_SECONDS = 30.0
 #: Rows read between two calls of a reader's ``progress``.
@@ -193,6 +196,7 @@ def _read_ods(data: bytes) -> list[list[str]]:
     import pandas as pd
 
     _check_archive(data, "OpenDocument")
+    _check_ods_extent(data)
     try:
         frame = pd.read_excel(io.BytesIO(data), engine="odf", header=None, dtype=object)
     except ImportError as exc:
@@ -206,6 +210,26 @@ def _read_ods(data: bytes) -> list[list[str]]:
     if not _drop_trailing_blank(rows):
         raise UploadError("La première feuille du classeur est vide.")
     return rows
+
+
+def _check_ods_extent(data: bytes) -> None:
+    """Refuse an OpenDocument sheet that would expand beyond :data:`MAX_ROWS` rows or
+    :data:`MAX_ODS_CELLS` cells: one row « repeated » a billion times is 1.6 KB on disk."""
+    import zipfile
+
+    try:
+        extent = ods_extent(zipfile.ZipFile(io.BytesIO(data)), max_rows=MAX_ROWS + 1, max_cells=MAX_ODS_CELLS)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise UploadError("Classeur OpenDocument illisible (contenu absent) : enregistrez-le de nouveau au "
+                          "format .ods, .xlsx ou CSV.") from exc
+    at_least = "" if extent.complete else "au moins "
+    if extent.rows > MAX_ROWS + 1:
+        raise UploadError(f"Classeur OpenDocument refusé : sa première feuille compte {at_least}"
+                          f"{fr_number(extent.rows - 1)} lignes (au plus {fr_number(MAX_ROWS)}). {AS_CSV}")
+    if not extent.complete or extent.cells > MAX_ODS_CELLS:
+        cells = max(extent.cells, extent.elements)
+        raise UploadError(f"Classeur OpenDocument refusé : sa première feuille compte {at_least}{fr_number(cells)} "
+                          f"cellules (au plus {fr_number(MAX_ODS_CELLS)} dans un classeur .ods). {AS_CSV}")
 
 
 def _read_geojson(data: bytes) -> list[list[str]]:

@@ -70,3 +70,81 @@ class Deadline:
 
     def passed(self) -> bool:
         return time.monotonic() > self._end
+
+
+#: An OpenDocument table's rows and cells, with the attributes that repeat them.
+_ODS_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>")
+_REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\"']")
+
+
+@dataclass
+class OdsExtent:
+    """What pandas would build from an OpenDocument sheet: ``rows`` × ``width`` cells (it makes the
+    table square), from ``elements`` cell elements; ``complete`` is False when counting stopped
+    at a bound (the figures are then at least that)."""
+
+    rows: int = 0
+    width: int = 0
+    elements: int = 0
+    complete: bool = True
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.width
+
+
+def ods_extent(archive: zipfile.ZipFile, *, max_rows: int, max_cells: int) -> OdsExtent:
+    """The extent of the first table of ``content.xml``, counted as pandas' reader expands it:
+    a cell or row « repeated » a billion times is a billion cells, but empty rows and cells count
+    only before a filled one (a sheet's trailing blank area is not read). Stops past a bound."""
+    extent, state = OdsExtent(), {"tables": 0, "repeat": 1, "length": 0, "empty_cells": 0, "empty_rows": 0}
+    pending = b""
+    with archive.open("content.xml") as source:
+        while chunk := source.read(_CHUNK):
+            text = pending + chunk
+            cut = text.rfind(b"<")
+            if cut < 0 or text.find(b">", cut) >= 0:
+                cut = len(text)
+            if len(text) - cut > _CHUNK:  # a tag of more than a megabyte: no spreadsheet writes one
+                extent.complete = False
+                return extent
+            for match in _ODS_TAG.finditer(text, 0, cut):
+                if not _ods_step(match, extent, state) or extent.rows > max_rows or extent.cells > max_cells \
+                        or extent.elements > max_cells:
+                    extent.complete = extent.rows <= max_rows and extent.cells <= max_cells \
+                        and extent.elements <= max_cells
+                    return extent
+            pending = text[cut:]
+    return extent
+
+
+def _ods_step(match: re.Match, extent: OdsExtent, state: dict) -> bool:
+    """Account for one tag; False once the first table is over."""
+    closing, name, attributes = match.group(1), match.group(2), match.group(3)
+    found = _REPEAT.search(attributes)
+    repeat = int(found.group(1)) if found else 1
+    if name == b"table":
+        state["tables"] += 0 if closing or attributes.endswith(b"/") else 1
+        return not closing and state["tables"] <= 1
+    if name == b"table-row" and not closing:
+        state.update(repeat=repeat, length=0, empty_cells=0)
+        if attributes.endswith(b"/"):
+            state["empty_rows"] += repeat
+        return True
+    if name == b"table-row":  # its end: a filled row brings the blank rows before it
+        if state["length"]:
+            extent.rows += state["empty_rows"] + state["repeat"]
+            extent.width = max(extent.width, state["length"])
+            state["empty_rows"] = 0
+        else:
+            state["empty_rows"] += state["repeat"]
+        return True
+    if closing:
+        return True
+    extent.elements += 1
+    if not attributes.endswith(b"/") or b"value-type" in attributes:  # may hold a value: counted (pandas may not)
+        state["length"] += state["empty_cells"] + repeat
+        state["empty_cells"] = 0
+    else:
+        state["empty_cells"] += repeat
+    return True
