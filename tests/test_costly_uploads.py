@@ -36,8 +36,8 @@ def test_a_sheet_of_empty_styled_cells_beyond_the_budget_is_refused_before_it_is
 
 
 def test_two_million_styled_empty_cells_are_refused_in_a_few_seconds():
-    """At the real limit: 2.1 million empty cells (21 MB of XML, 60 KB zipped) took 8 CPU seconds
-    to read into two rows; counting them takes a fraction of that."""
+    """Beyond the real limit: 2.1 million empty cells (21 MB of XML, 60 KB zipped) took 8 CPU
+    seconds to read into two rows; counting them takes a fraction of that."""
     data = _xlsx_with(_with_rows(_styled_empty_rows(7_000, 300)))
     assert len(data) < 200_000
     start = time.process_time()
