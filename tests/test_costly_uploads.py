@@ -287,3 +287,21 @@ def test_an_ods_beyond_its_cell_budget_is_refused_and_a_trailing_blank_area_is_n
                                                                 ["x1", "Centre (fictif)", "structure"]]
     with pytest.raises(UploadError, match="compte au moins 110 cellules \\(au plus 100 dans un classeur .ods\\)"):
         read_upload("large.ods", _ods_with(_repeated(20, 5)))  # 22 rows of 5 cells (pandas makes it square)
+
+
+def test_the_command_line_import_reports_its_steps_and_a_bounded_duplicate_search(tmp_path, monkeypatch, referential):
+    from reseaux import duplicates
+    from reseaux.import_file import import_file
+
+    into = tmp_path / "actors.csv"
+    _fiches([(f"Cabinet {i}", f"{i} rue Longue", "Rouen", "") for i in range(30)], "e").to_csv(into, index=False)
+    source = tmp_path / "nouveaux.csv"
+    _fiches([(f"Cabinets {i}", f"{i} rue Longue", "Rouen", "") for i in range(30)], "n").to_csv(source, index=False)
+    steps = []
+    result = import_file(source, into, referential, offline=True, dry_run=True,
+                         progress=lambda step, done, total: steps.append(step))
+    assert result.merged == 30 and result.unchecked == 0 and "doublons" in steps
+    monkeypatch.setattr(duplicates, "MAX_COMPARISONS", 10)
+    result = import_file(source, into, referential, offline=True, dry_run=True)
+    assert result.unchecked == 30
+    assert any("Recherche des doublons bornée : pour 30 lignes" in s for s in result.sentences())

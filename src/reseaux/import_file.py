@@ -7,6 +7,7 @@ journal). ``dry_run`` does everything but the save.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class ImportReport:
     imported: int = 0
     merged: int = 0
     unplaced: int = 0
+    unchecked: int = 0  # rows the bounded duplicate search did not compare with every close fiche
     report: Directory | None = None
     spec: ImportSpec = field(default_factory=ImportSpec)
     geocoding: str = ""
@@ -41,18 +43,24 @@ class ImportReport:
             f"{plural(errors, 'ligne avec erreur', 'lignes avec erreur')} (importées quand même, à corriger), "
             f"{plural(warnings, 'avertissement')}, {plural(self.unplaced, 'fiche sans position', 'fiches sans position')}.",
             *([self.geocoding] if self.geocoding else []),
+            *([f"Recherche des doublons bornée : pour {plural(self.unchecked, 'ligne')}, les fiches proches n'ont "
+               "pas toutes été comparées ; importez le fichier en plusieurs parties pour les comparer toutes."]
+              if self.unchecked else []),
             "Simulation : rien n'a été écrit." if not self.saved else "Annuaire enregistré (sauvegarde et journal).",
         ]
 
 
 def import_file(source: Path, into: Path, referential: Referential, *, spec: ImportSpec | None = None,
                 constants: dict[str, str] | None = None, offline: bool = False, dry_run: bool = False,
-                who: str = "ligne de commande") -> ImportReport:
+                who: str = "ligne de commande",
+                progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
     """Import ``source`` into the directory file ``into`` (created when missing).
 
+    ``progress(step, done, total)`` follows the long steps: ``"lecture"`` (rows of a workbook) and
+    ``"doublons"`` (name comparisons).
     Raises :class:`reseaux.directory.DirectoryError` (French) when a file cannot be read.
     """
-    rows = read_upload(source.name, source.read_bytes())
+    rows = read_upload(source.name, source.read_bytes(), progress=_step(progress, "lecture"))
     spec = spec or ImportSpec(mapping=guess_mapping(rows[0], extra=True))
     for header in rows[0]:
         spec.mapping.setdefault(header, "")
@@ -72,8 +80,9 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
         result.geocoding = geocode_records(records, offline=offline).sentence()
         new = pd.DataFrame(records, columns=new.columns)
     result.unplaced = int(((new["latitude"] == "") | (new["longitude"] == "")).sum())
-    duplicates = find_duplicates(new, existing)
+    duplicates = find_duplicates(new, existing, progress=_step(progress, "doublons"))
     result.merged = len(duplicates)
+    result.unchecked = duplicates.unchecked
     result.imported = len(new)
     table = apply_import(existing, new, {}, duplicates)
     if not dry_run and result.imported:
@@ -81,3 +90,7 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
         store.save(table, base, who, action=f"import de {source.name}")
         result.saved = True
     return result
+
+
+def _step(progress: Callable[[str, int, int], None] | None, step: str) -> Callable[[int, int], None] | None:
+    return (lambda done, total: progress(step, done, total)) if progress else None
