@@ -305,3 +305,17 @@ def test_the_command_line_import_reports_its_steps_and_a_bounded_duplicate_searc
     result = import_file(source, into, referential, offline=True, dry_run=True)
     assert result.unchecked == 30
     assert any("Recherche des doublons bornée : pour 30 lignes" in s for s in result.sentences())
+
+
+def test_a_sheet_part_named_otherwise_is_counted_all_the_same(monkeypatch):
+    """The sheet's path comes from the workbook's relations: « feuille.bin » is read as well."""
+    source, out = zipfile.ZipFile(io.BytesIO(_xlsx_with(_with_rows(_styled_empty_rows(20, 100))))), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            name = "xl/worksheets/feuille.bin" if info.filename == "xl/worksheets/sheet1.xml" else info.filename
+            target.writestr(name, part.replace(b"worksheets/sheet1.xml", b"worksheets/feuille.bin"))
+    assert len(read_upload("renomme.xlsx", out.getvalue())) == 2  # openpyxl follows the relations
+    monkeypatch.setattr(reading, "MAX_CELLS", 1000)
+    with pytest.raises(UploadError, match="2\u202f008 cellules"):
+        read_upload("renomme.xlsx", out.getvalue())
