@@ -319,3 +319,13 @@ def test_a_sheet_part_named_otherwise_is_counted_all_the_same(monkeypatch):
     monkeypatch.setattr(reading, "MAX_CELLS", 1000)
     with pytest.raises(UploadError, match="2\u202f008 cellules"):
         read_upload("renomme.xlsx", out.getvalue())
+
+
+def test_a_merge_into_a_repeated_id_goes_to_its_first_fiche():
+    from reseaux.importing import apply_import, find_duplicates
+
+    existing = _fiches([("Centre Élan", "3 place Verte", "Elbeuf", ""), ("Autre", "", "Rouen", "")], "e")
+    existing["id"] = ["dup", "dup"]
+    new = _fiches([("Centre Élan", "3 place Verte", "Elbeuf", "76500")], "n")
+    table = apply_import(existing, new, {}, find_duplicates(new, existing))
+    assert table["code_postal"].tolist() == ["76500", ""]
