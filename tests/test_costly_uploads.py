@@ -186,8 +186,9 @@ def _review_script():
     from reseaux.importing import find_duplicates
     from reseaux.ui.annuaire import duplicates_review
 
-    work = pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"e{i}", "nom": f"Cabinet {i}", "adresse": f"{i} rue Longue",
-                                                       "commune": "Rouen"} for i in range(45)], dtype=object)
+    work = pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"e{i}", "nom": f"Cabinet {i}",
+                                                       "adresse": f"{i} rue Longue", "commune": "Rouen"}
+                         for i in range(45)], dtype=object)
     new = work.assign(id=[f"n{i}" for i in range(45)])
     if "found" not in st.session_state:  # the page keeps its duplicates as long as the import and the directory
         st.session_state["found"] = find_duplicates(new, work)

@@ -300,7 +300,8 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
     positions: dict[str, int] = {}
     for position, identifier in enumerate(table["id"].astype(str)):
         positions.setdefault(identifier, position)  # a repeated id: its first fiche, as before
-    merging = sorted({positions[d.existing_id] for d in duplicates if decisions.get(d.new_index, "fusionner") == "fusionner"})
+    merging = sorted({positions[d.existing_id] for d in duplicates
+                      if decisions.get(d.new_index, "fusionner") == "fusionner"})
     merged = dict(zip(merging, table.iloc[merging].to_dict("records"), strict=True))  # fiche → merged so far
     additions = []
     for index, record in enumerate(new.to_dict("records")):

@@ -678,10 +678,10 @@ def duplicates_review(new: pd.DataFrame, work: pd.DataFrame, duplicates: Duplica
     them all; « fusionner » unless changed. Decisions are kept across pages, for this list of
     duplicates (a new file or a new mapping starts again)."""
     if duplicates.unchecked:
-        st.info(f"Recherche des doublons bornée : pour {plural(duplicates.unchecked, 'ligne')} du fichier, les "
-                "fiches proches n'ont pas toutes été comparées (l'annuaire et le fichier en ont trop dans les mêmes "
-                "communes). Ces lignes seront ajoutées comme nouvelles fiches : importez le fichier en plusieurs "
-                "parties pour les comparer toutes.")
+        st.info(f"Recherche des doublons bornée : pour {plural(duplicates.unchecked, 'ligne')} du fichier, "
+                "les fiches proches n'ont pas toutes été comparées (l'annuaire et le fichier en ont trop dans les "
+                "mêmes communes). Ces lignes seront ajoutées comme nouvelles fiches : importez le fichier en "
+                "plusieurs parties pour les comparer toutes.")
     if not duplicates:
         return {}
     held = st.session_state.get("ann_dup_decisions")
