@@ -8,10 +8,11 @@ process:
   minute's worth (the burst: a search-as-you-type sends one request per key) and refills at the
   rate;
 - **requests at once**: at most :data:`MAX_AT_ONCE` of one client served at the same time
-  (ten threads of one address get three workers, not ten);
+  (ten threads of one address get four workers, not ten; a fast typist on a large directory
+  has two or three requests under way);
 - **server time**: ``RESEAUX_WORK_SECONDS`` seconds of processor time a minute (a bucket of
   seconds, refilled at that rate): a request costs what it took. A person's searches cost
-  milliseconds; a hundred-word search over 200,000 fiches cost 2.2 s, and no count of requests
+  hundredths of a second; a hundred-word search over 200,000 fiches cost 2.2 s, and no count of requests
   alone could bound that.
 
 A request over a limit is not served: the route answers 429 with :data:`MESSAGE` and
@@ -32,7 +33,7 @@ from reseaux import config
 FAMILIES = {"fiches": "rate_fiches", "recherche": "rate_search", "session": "rate_session"}
 MESSAGE = "Trop de demandes en peu de temps depuis votre adresse : réessayez dans {seconds} s."
 #: Requests of one client served at the same time, all families together.
-MAX_AT_ONCE = 3
+MAX_AT_ONCE = 4
 #: More clients than this in memory: the full buckets (clients idle long enough) are forgotten.
 MAX_CLIENTS = 20_000
 _WORK = "travail"
