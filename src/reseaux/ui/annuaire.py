@@ -605,9 +605,11 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     key = (upload.name, upload.size, tuple(mapping.items()), tuple(constants.items()), str(spec.recodings))
     if st.session_state.get("ann_import_key") != key:
         st.session_state["ann_import_key"] = key
-        st.session_state["ann_import"] = apply_mapping(rows, spec, set(work["id"].astype(str)))
+        with st.spinner(f"Mise en forme de {plural(len(rows) - 1, 'ligne')}…"):
+            st.session_state["ann_import"] = apply_mapping(rows, spec, set(work["id"].astype(str)))
     new = st.session_state["ann_import"]
-    report = _kept("import_check", lambda: validate_table(new, ref), new, ref)
+    with st.spinner("Vérification des lignes…"):  # seconds at 200,000 rows, once per import
+        report = _kept("import_check", lambda: validate_table(new, ref), new, ref)
     n_rows = len(_kept("import_rows", lambda: drop_blank(new), new))
     st.markdown(f"**{plural(n_rows, 'ligne lue', 'lignes lues')}** dans « {md_escape(upload.name)} » : "
                 f"{n_rows - len(report.rejected)} sans erreur, "
