@@ -23,8 +23,8 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 #: Rows and columns read from an import (a sheet may declare A1:XFD1048576 and hold one cell).
 MAX_ROWS = 200_000
 MAX_COLUMNS = 300
-#: Cells of a workbook's first sheet, empty styled ones included (counted in its XML before it is
-#: read), and shared strings of a workbook. openpyxl reads some 80,000 filled cells a CPU second
+#: Cells and rows of a workbook's first sheet, empty styled ones included (counted in its XML before
+#: it is read), and shared strings of a workbook. openpyxl reads some 80,000 filled cells a CPU second
 #: (63,000 rows × 30 columns: 23.5 s): a million is a dozen seconds, with a progress bar.
 MAX_CELLS = 1_000_000
 #: Cells of an OpenDocument sheet as pandas expands them (« repeated » rows and cells included):
@@ -150,11 +150,13 @@ def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) 
     try:
         sheet = book.worksheets[0]
         part = getattr(sheet, "_worksheet_path", None)  # unknown: the largest sheet counts
-        if counts.of(part, "c") > MAX_CELLS:
-            raise UploadError(f"Classeur Excel refusé : sa première feuille compte {fr_number(counts.of(part, 'c'))} "
-                              f"cellules, vides mises en forme comprises (au plus {fr_number(MAX_CELLS)}). {AS_CSV}")
+        cells, lines = counts.of(part, "c"), counts.of(part, "row")
+        if cells + lines > MAX_CELLS:  # each is an XML element to parse: a million empty rows is 22 s
+            raise UploadError(f"Classeur Excel refusé : sa première feuille compte {fr_number(cells)} cellules sur "
+                              f"{fr_number(lines)} lignes, vides mises en forme comprises (au plus "
+                              f"{fr_number(MAX_CELLS)} cellules et lignes en tout). {AS_CSV}")
         sheet.reset_dimensions()  # the size the sheet declares may be a lie (A1:XFD1048576): read what is there
-        rows = _sheet_rows(sheet, counts.of(part, "row"), progress)
+        rows = _sheet_rows(sheet, lines, progress)
     except UploadError:
         raise
     except Exception as exc:  # a damaged sheet (a shared string that does not exist…) fails while read
