@@ -120,6 +120,44 @@ def map_frame(page):
     return page.frame_locator(selector).last
 
 
+def _map_document(page, selector: str):
+    page.locator(selector).last.wait_for(timeout=60_000)
+    return page.locator(selector).last.element_handle().content_frame()
+
+
+def wait_in_map(page, script: str, arg=None, *, timeout: float = 30_000,
+                selector: str = "iframe[title='streamlit_folium.st_folium']"):
+    """Wait until ``script`` (a JavaScript function of ``arg``, run *inside* the newest map frame,
+    where ``document`` is the map's) returns a truthy value; returns it.
+
+    The map's frame runs in an opaque origin (reseaux.security_headers): the page around it
+    cannot read ``contentDocument``, so a test asks the frame itself. A frame replaced by a
+    rerun while waiting is found again."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            frame = _map_document(page, selector)
+            remaining = max(1.0, (deadline - time.monotonic()) * 1000)
+            if frame is None:  # the element is there, its document not yet: wait for it to load
+                page.locator(selector).last.element_handle().wait_for_element_state("visible", timeout=remaining)
+                page.wait_for_load_state(timeout=remaining)
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"pas de document dans le cadre {selector}")
+                continue
+            return frame.wait_for_function(script, arg=arg, timeout=remaining).json_value()
+        except Error as exc:
+            gone = "detached" in str(exc) or "destroyed" in str(exc) or "NoneType" in str(exc)
+            if not gone or time.monotonic() > deadline:
+                raise
+
+
+def evaluate_in_map(page, script: str, arg=None, *, selector: str = "iframe[title='streamlit_folium.st_folium']"):
+    """``script`` (a JavaScript function of ``arg``) evaluated inside the newest map frame."""
+    return wait_in_map(page, f"(arg) => ({{value: ({script})(arg)}})", arg, selector=selector).get("value")
+
+
 PASSWORD = "mot-de-passe-de-test"
 ROLES_FOR_TESTS = {"membre": "membre", "coord": "coordinateur", "admin": "administrateur"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo, wait_in_map
 
 pytestmark = pytest.mark.browser
 QPV_STROKE = "#D55E00"
@@ -31,11 +31,9 @@ def test_map_shows_actor_clusters_and_the_16_qpv(page, served, referential):
     frame = open_map(page, served.url)
     expect(frame.locator(".rx-cluster").nth(4)).to_be_attached()  # at least five clusters
     # Every visible actor is on the map, clustered or alone (waited for: clusters animate at start).
-    page.wait_for_function(
-        """(n) => { const d = document.querySelector("iframe[title='streamlit_folium.st_folium']").contentDocument;
-                   return d.querySelectorAll('.rx-pin').length +
-                     [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n; }""",
-        arg=public, timeout=15_000)
+    wait_in_map(page, """(n) => document.querySelectorAll('.rx-pin').length +
+                     [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n""",
+                public, timeout=15_000)
     expect(frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]')).to_have_count(16)
     assert frame.locator(".rx-legend").inner_text().startswith("Légende")
     # Leaflet itself came from the app's own server, not a CDN.
@@ -73,14 +71,9 @@ def test_a_filter_change_keeps_the_map_and_swaps_the_actors(page, served):
     page.get_by_label("Types d'acteurs").click()
     page.get_by_role("option", name="Action d'aller-vers").click()
     page.keyboard.press("Escape")
-    page.wait_for_function(
-        """() => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
-                   const d = f && f.contentDocument; if (!d) return false;
-                   const n = d.querySelectorAll('.rx-pin').length;
-                   const c = [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0);
-                   return n + c === 7; }""",
-        timeout=30_000,
-    )
+    wait_in_map(page, """() => { const n = document.querySelectorAll('.rx-pin').length;
+                   const c = [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0);
+                   return n + c === 7; }""", timeout=30_000)
     # Same Leaflet container: the base map was not rebuilt, only the actors' layer.
     expect(frame.locator(".leaflet-container[data-rx-marker='same-map']")).to_have_count(1)
     assert "type=aller_vers" in page.url

@@ -10,14 +10,13 @@ from openpyxl import Workbook
 
 from reseaux.accounts import AccountStore
 from tests.browser import no_error, open_nav_page, settle, sign_in
-from tests.conftest import DATA, PASSWORD, SCREENSHOTS, ServedApp, map_frame
+from tests.conftest import DATA, PASSWORD, SCREENSHOTS, ServedApp, map_frame, wait_in_map
 
 pytestmark = pytest.mark.browser
 
-COUNT_MARKERS = """() => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
-  const d = f && f.contentDocument; if (!d) return -1;
-  const pins = d.querySelectorAll('.rx-pin').length;
-  const grouped = [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0);
+#: Markers on the map, run inside its frame (its own origin): single pins plus the numbers in the clusters.
+COUNT_MARKERS = """() => { const pins = document.querySelectorAll('.rx-pin').length;
+  const grouped = [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0);
   return pins + grouped; }"""
 
 
@@ -71,7 +70,7 @@ def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, coordination, tm
 
     open_nav_page(page, "Carte du réseau")  # same session: still signed in
     map_frame(page).locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
-    page.wait_for_function(f"() => ({COUNT_MARKERS})() === 5", timeout=30_000)
+    wait_in_map(page, f"() => ({COUNT_MARKERS})() === 5", timeout=30_000)
     page.screenshot(path=str(SCREENSHOTS / "carte-apres-import.png"), full_page=True)
 
 

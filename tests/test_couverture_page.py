@@ -7,7 +7,7 @@ import pytest
 from reseaux.app_data import load_territory
 from reseaux.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.filters import ActorFilter, apply_filter
-from tests.conftest import SCREENSHOTS, ServedApp, map_frame, open_page, visible_demo
+from tests.conftest import SCREENSHOTS, ServedApp, map_frame, open_page, visible_demo, wait_in_map
 
 
 def gaps(referential, layer_id, flt, distance=1000):
@@ -66,10 +66,8 @@ def test_switching_theme_changes_the_choropleth(page_browser, referential):
         page_browser.get_by_role("combobox", name="Thématiques").click()
         page_browser.get_by_role("option", name="Transidentité").click()
         page_browser.keyboard.press("Escape")
-        page_browser.wait_for_function(
-            """(n) => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
-                        const d = f && f.contentDocument; if (!d) return false;
-                        return d.querySelectorAll('path.leaflet-interactive[fill="#ffffff"]').length === n; }""",
-            arg=trans_gaps, timeout=30_000)
+        wait_in_map(page_browser,
+                    """(n) => document.querySelectorAll('path.leaflet-interactive[fill="#ffffff"]').length === n""",
+                    trans_gaps, timeout=30_000)
         page_browser.wait_for_timeout(500)
         page_browser.screenshot(path=str(SCREENSHOTS / "couverture.png"), full_page=True)

@@ -20,7 +20,7 @@ from reseaux.access import visible_actors
 from reseaux.app_data import load_actors, visible_view
 from reseaux.fiche_service import MAX_ROWS, FicheService, fold
 from tests.browser import data_folder, settle
-from tests.conftest import ROOT, ServedApp, map_frame
+from tests.conftest import ROOT, ServedApp, evaluate_in_map, map_frame
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +92,7 @@ def test_a_visitors_page_can_fetch_no_members_fiche(page, tmp_path, demo):
         frame = map_frame(page)
         frame.locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
         settle(page)
-        source = page.evaluate("""() => [...document.querySelectorAll("iframe[title='streamlit_folium.st_folium']")]
-            .map(f => f.contentDocument.documentElement.innerHTML).join("\\n")""")
+        source = evaluate_in_map(page, "() => document.documentElement.innerHTML")
         path = re.search(r'rxHttpFiches\("([^"]+)"\)', source).group(1)
         assert not re.search(r"rxBlobFiches\(\"", source)  # the page itself carries no fiche
         visitor = visible_actors(demo.directory.actors, "visiteur", "public")

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from reseaux.filters import ActorFilter, apply_filter
 from tests.browser import choose, no_error, settle
-from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
+from tests.conftest import SCREENSHOTS, ServedApp, evaluate_in_map, map_frame, visible_demo, wait_in_map
 
 pytestmark = pytest.mark.browser
 
@@ -38,8 +38,7 @@ def _open(page, url):
 
 
 def _zoom(page) -> float:
-    return page.evaluate("""() => document.querySelector("iframe[title='streamlit_folium.st_folium']")
-                                  .contentWindow.map.getZoom()""")
+    return evaluate_in_map(page, "() => window.map.getZoom()")
 
 
 def test_controls_speak_french(page, served):
@@ -64,8 +63,7 @@ def test_choosing_a_perimeter_zooms_to_it_and_outlines_it(page, served, referent
     page.get_by_text(f"{len(expected)} acteur").first.wait_for(timeout=30_000)
     outline = frame.locator('path[stroke="#111"][stroke-dasharray]')
     outline.first.wait_for(timeout=30_000)
-    page.wait_for_function(f"""() => document.querySelector("iframe[title='streamlit_folium.st_folium']")
-                                     .contentWindow.map.getZoom() > {home + 1}""", timeout=10_000)
+    wait_in_map(page, "(home) => window.map.getZoom() > home + 1", home, timeout=10_000)
     assert "perimetre=" in page.url
     page.wait_for_timeout(800)
     page.screenshot(path=str(SCREENSHOTS / "carte-perimetre.png"))
@@ -89,9 +87,8 @@ def test_the_search_box_finds_an_actor_and_opens_its_fiche(page, served, referen
 def test_the_legend_lists_only_what_is_shown(page, served):
     frame = _open(page, served.url + "/?type=distribution&couleur=type")
     legend = frame.locator(".rx-legend")
-    page.wait_for_function("""() => { const d = document.querySelector("iframe[title='streamlit_folium.st_folium']")
-        .contentDocument; const l = d.querySelector('.rx-legend'); return l && l.innerText.includes('Point'); }""",
-                           timeout=30_000)
+    wait_in_map(page, "() => { const l = document.querySelector('.rx-legend'); return l && l.innerText.includes('Point'); }",
+                timeout=30_000)
     text = legend.inner_text()
     assert "Point de distribution" in text
     assert "Structure" not in text and "Professionnel" not in text

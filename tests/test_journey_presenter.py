@@ -9,6 +9,7 @@ Everything runs against copies of the demo directory and scenes (RESEAUX_ACTORS,
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -25,40 +26,49 @@ from reseaux.filters import ActorFilter
 from reseaux.scenes import SceneStore
 from reseaux.ui import filtered
 from tests.browser import no_error, sign_in
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, evaluate_in_map, wait_in_map
 
 pytestmark = pytest.mark.browser
 
 MAP = "iframe[title='streamlit_folium.st_folium']"
-#: Markers on the newest map frame: single pins plus the numbers in the clusters.
-COUNT_JS = """() => { const frames = document.querySelectorAll("%s"); const f = frames[frames.length - 1];
-  const d = f && f.contentDocument; if (!d) return -1;
-  return d.querySelectorAll('.rx-pin').length +
-    [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0); }""" % MAP
+#: Markers on the map, run inside its frame: single pins plus the numbers in the clusters.
+COUNT_JS = """() => document.querySelectorAll('.rx-pin').length +
+    [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0)"""
 #: The markers on the map are all new (none left from before the key press) and there are n of them.
-SWAPPED_JS = """(n) => { const f = document.querySelector("%s"); const d = f && f.contentDocument; if (!d) return false;
-  const all = d.querySelectorAll('.rx-pin, .rx-cluster'); if (!all.length) return false;
+SWAPPED_JS = """(n) => { const all = document.querySelectorAll('.rx-pin, .rx-cluster'); if (!all.length) return false;
   for (const e of all) if (e.dataset.old) return false;
-  return (%s)() === n; }""" % (MAP, COUNT_JS)
-MARK_OLD_JS = """() => { const d = document.querySelector("%s").contentDocument;
-  d.querySelectorAll('.rx-pin, .rx-cluster').forEach(e => { e.dataset.old = '1'; }); }""" % MAP
-#: Where everything of the stage is, in the page's coordinates (the legend and the attribution
-#: are inside the map's frame: moved by the frame's position).
-STAGE_BOXES_JS = """() => {
-  const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
-                     return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height}; };
-  const frame = document.querySelector("%s"); const f = box(frame); const d = frame.contentDocument;
-  const inner = s => { const b = box(d.querySelector(s)); return b && {top: b.top + f.top, bottom: b.bottom + f.top,
-                       left: b.left + f.left, right: b.right + f.left, height: b.height}; };
+  return (%s)() === n; }""" % COUNT_JS
+MARK_OLD_JS = "() => { document.querySelectorAll('.rx-pin, .rx-cluster').forEach(e => { e.dataset.old = '1'; }); }"
+#: Where everything of the stage is, in the page's coordinates. The legend and the attribution
+#: are inside the map's frame (its own origin: asked of the frame, then moved by its position).
+BOX_JS = """const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+                     return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height}; };"""
+STAGE_BOXES_JS = """() => { %s
   const button = t => box([...document.querySelectorAll('button')].find(b => b.innerText.includes(t)));
   const main = document.querySelector('[data-testid=stMain]');
   return {width: innerWidth, height: innerHeight, scroll: [document.scrollingElement.scrollHeight,
           main.scrollHeight, main.clientHeight],
           boxes: {title: box(document.querySelector('.rx-stage h1')), subtitle: box(document.querySelector('.rx-stage p')),
-                  map: f, legend: inner('.rx-legend'), attribution: inner('.leaflet-control-attribution'),
-                  scale: inner('.leaflet-control-scale'), previous: button('Précédente'),
+                  map: box(document.querySelector("%s")), previous: button('Précédente'),
                   bar: box(document.querySelector('.rx-bar')), next: button('Suivante'),
-                  quit: button('Quitter le plein écran')}}; }""" % MAP
+                  quit: button('Quitter le plein écran')}}; }""" % (BOX_JS, MAP)
+IN_MAP_BOXES_JS = """() => { %s
+  return {legend: box(document.querySelector('.rx-legend')),
+          attribution: box(document.querySelector('.leaflet-control-attribution')),
+          scale: box(document.querySelector('.leaflet-control-scale'))}; }""" % BOX_JS
+
+
+def stage_boxes(page) -> dict:
+    """:data:`STAGE_BOXES_JS` with the boxes inside the map moved into the page's coordinates."""
+    found = page.evaluate(STAGE_BOXES_JS)
+    frame = found["boxes"]["map"]
+    for name, b in evaluate_in_map(page, IN_MAP_BOXES_JS).items():
+        found["boxes"][name] = b and {"top": b["top"] + frame["top"], "bottom": b["bottom"] + frame["top"],
+                                      "left": b["left"] + frame["left"], "right": b["right"] + frame["left"],
+                                      "height": b["height"]}
+    return found
+
+
 TIMINGS = SCREENSHOTS / "presentation_timings.json"
 
 
@@ -93,8 +103,7 @@ def expected(referential, territory, data, scene_id: str, role: str) -> int:
 
 
 def wait_markers(page, n: int, timeout: float = 60_000) -> None:
-    page.locator(MAP).last.wait_for(timeout=timeout)
-    page.wait_for_function(f"() => ({COUNT_JS})() === {n}", timeout=timeout)
+    wait_in_map(page, f"(n) => ({COUNT_JS})() === n", n, timeout=timeout)
 
 
 def choose_scene(page, label: str) -> None:
@@ -106,7 +115,7 @@ def assert_fits(page, width: int, height: int, name: str) -> None:
     """Title, subtitle, map with legend, attribution and scale, scene bar: all inside the window."""
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_timeout(1200)  # the page relays out, the map follows its frame
-    found = page.evaluate(STAGE_BOXES_JS)
+    found = stage_boxes(page)
     page.screenshot(path=str(SCREENSHOTS / f"presentation_{name}_{width}x{height}.png"))
     for what, box in found["boxes"].items():
         assert box is not None and box["height"] > 0, what
@@ -125,10 +134,10 @@ def press(page, key: str, n: int, url_part: str) -> float:
     still running the page can be lost by its shortcut handler)."""
     page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
     page.wait_for_timeout(300)
-    page.evaluate(MARK_OLD_JS)
+    evaluate_in_map(page, MARK_OLD_JS)
     start = time.monotonic()
     page.keyboard.press(key)
-    page.wait_for_function(SWAPPED_JS, arg=n, timeout=30_000)
+    wait_in_map(page, SWAPPED_JS, n, timeout=30_000)
     elapsed = time.monotonic() - start
     page.wait_for_url(re.compile(re.escape(url_part)), timeout=10_000)
     return elapsed
@@ -198,7 +207,7 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(page, browser, 
     no_error(page)
 
     # ← → move between scenes in the same map; the address follows.
-    page.locator(MAP).evaluate("f => { f.contentDocument.body.dataset.rxSame = 'oui'; }")
+    evaluate_in_map(page, "() => { document.body.dataset.rxSame = 'oui'; }")
     timings = [press(page, "ArrowRight", outreach, "scene=aller-vers"),
                press(page, "ArrowLeft", ivg, "scene=ivg"),
                press(page, "ArrowRight", outreach, "scene=aller-vers"),
@@ -207,7 +216,7 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(page, browser, 
     # The title, then the scene bar, are redrawn in that order: wait for both to show the scene.
     expect(page.locator(".rx-stage h1")).to_have_text("Aller-vers et box de protections périodiques")
     expect(page.locator(".rx-bar")).to_have_text(f"Scène 3 / 4 · {outreach} acteurs", timeout=10_000)
-    assert page.locator(MAP).evaluate("f => f.contentDocument.body.dataset.rxSame") == "oui"  # not rebuilt
+    assert evaluate_in_map(page, "() => document.body.dataset.rxSame") == "oui"  # not rebuilt
     TIMINGS.write_text(json.dumps({"seconds": [round(t, 3) for t in timings],
                                    "median": round(statistics.median(timings), 3)}), encoding="utf-8")
     assert statistics.median(timings) < 5  # generous: the target (< 1 s) is measured, reported in the README
@@ -260,7 +269,7 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(page, browser, 
     code.locator("button").last.click()
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert copied == code.inner_text().strip() and copied.startswith("<iframe src=")
-    url = re.search(r'src="([^"]+)"', copied).group(1)
+    url = html.unescape(re.search(r'src="([^"]+)"', copied).group(1))  # « &amp; » in HTML is « & »
     assert "scene=ivg" in url and "embed=true" in url and "plein_ecran=1" in url
     visitor = browser.new_context(viewport={"width": 1280, "height": 800})
     try:

@@ -18,7 +18,7 @@ from reseaux.app_data import load_actors, load_referential_file, load_territory
 from reseaux.cli import main
 from reseaux.france import commune_at
 from tests.browser import LoggedApp, choose, data_folder, no_error, settle
-from tests.conftest import DATA, ROOT, SCREENSHOTS, map_frame
+from tests.conftest import DATA, ROOT, SCREENSHOTS, evaluate_in_map, map_frame
 
 REAL = DATA / "real"
 QPV = REAL / "qpv2015_arrondissement_marseille_13.gpkg"
@@ -96,8 +96,7 @@ def test_the_map_opens_on_the_directory_and_draws_the_layer(paca, page, tmp_path
         page.get_by_text("62 acteurs sur 62").wait_for(timeout=60_000)
         frame = map_frame(page)
         frame.locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
-        center = page.evaluate("""() => document.querySelector("iframe[title='streamlit_folium.st_folium']")
-                                      .contentWindow.map.getCenter()""")
+        center = evaluate_in_map(page, "() => window.map.getCenter()")
         assert 42.9 < center["lat"] < 45.2 and 4.2 < center["lng"] < 7.8, center  # PACA, not Rouen
         choose(page, "Périmètres affichés", "Périmètres ajoutés — QPV 2015 (Marseille)")
         frame.locator(".rx-legend").get_by_text("QPV 2015 (Marseille)").wait_for(timeout=30_000)

@@ -12,7 +12,6 @@ Builders return folium objects; tests inspect them and their HTML without a brow
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 
 import folium
@@ -26,6 +25,7 @@ from reseaux.layers import LayerSpec
 from reseaux.legend import LegendLayer, legend_html
 from reseaux.mapbits import BASEMAPS, FrenchControls, asset_text, bounds_center, script_json, zoom_for_bounds
 from reseaux.mapview import MapView
+from reseaux.markup import text
 from reseaux.perimeters import attribution_text, perimeter_groups
 from reseaux.referential import Referential
 
@@ -42,7 +42,11 @@ STAGE_KEYS = ("ArrowLeft", "ArrowRight", "Escape")
 
 
 class _KeyRelay(MacroElement):
-    """Forward ← → and Échap pressed inside the map's frame to the page and its buttons."""
+    """Forward ← → and Échap pressed inside the map's frame to the page and its buttons.
+
+    The frame has its own (opaque) origin and cannot touch the page: it posts the key's name,
+    and the page's :data:`KEY_LISTENER` — which accepts it only from a frame of its own and only
+    for :data:`STAGE_KEYS` — presses it there."""
 
     _template = Template(
         """
@@ -50,11 +54,7 @@ class _KeyRelay(MacroElement):
         ["keydown", "keyup"].forEach(function (type) {  // both: the page tracks which keys are held
           document.addEventListener(type, function (event) {
             if ({{ this.keys_json }}.indexOf(event.key) < 0) return;
-            try {
-              var page = window.parent;  // an event of the page itself, made by its own class
-              page.document.dispatchEvent(new page.KeyboardEvent(type,
-                {key: event.key, code: event.code, bubbles: true, cancelable: true}));
-            } catch (error) { /* a page of another origin: the keys stay in the map */ }
+            window.parent.postMessage({rxStageKey: {type: type, key: event.key, code: event.code}}, "*");
           });
         });
         {% endmacro %}
@@ -64,6 +64,24 @@ class _KeyRelay(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self.keys_json = script_json(list(STAGE_KEYS))
+
+
+#: The page's half of :class:`_KeyRelay` (drawn once by the stage page).
+KEY_LISTENER = """<script>
+if (!window.rxStageKeys) {
+  window.rxStageKeys = true;
+  window.addEventListener("message", function (event) {
+    var data = event.data && event.data.rxStageKey;
+    if (!data || %s.indexOf(data.key) < 0 || ["keydown", "keyup"].indexOf(data.type) < 0) return;
+    // A key pressed comes from a frame of this page; its release may come once that frame is
+    // gone (Échap left the stage): the page must still hear it, or it thinks the key held.
+    var ours = Array.prototype.some.call(document.querySelectorAll("iframe"), function (f) {
+      return f.contentWindow === event.source; });
+    if (!ours && data.type === "keydown") return;
+    document.dispatchEvent(new KeyboardEvent(data.type, {key: data.key, code: data.code, bubbles: true, cancelable: true}));
+  });
+}
+</script>""" % script_json(list(STAGE_KEYS))
 
 
 class SceneDecor(MacroElement):
@@ -109,7 +127,7 @@ class SceneDecor(MacroElement):
         super().__init__()
         self._name = "SceneDecor"
         minx, miny, maxx, maxy = bounds
-        self.attribution_json = script_json(html.escape(attribution))
+        self.attribution_json = script_json(text(attribution))
         view = {"bounds": [[miny, minx], [maxy, maxx]]}
         if center and zoom:
             view.update(center=list(center), zoom=zoom)

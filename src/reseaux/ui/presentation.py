@@ -7,7 +7,6 @@ and administration (``access.can(role, "modifier_scenes")``) add, reorder and de
 from __future__ import annotations
 
 import functools
-import html
 import json
 from dataclasses import replace
 from urllib.parse import urlencode
@@ -36,10 +35,11 @@ from reseaux.exports import (
 from reseaux.filters import ActorFilter, FilterResult
 from reseaux.legend import legend_codes
 from reseaux.mapview import MapView, build_base_map, build_map
+from reseaux.markup import render
 from reseaux.png_turn import render_png_in_turn
 from reseaux.referential import Referential
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
-from reseaux.stage_map import scene_groups, stage_base_map
+from reseaux.stage_map import KEY_LISTENER, scene_groups, stage_base_map
 from reseaux.text import md_escape, plural
 from reseaux.ui import XLSX_MIME as XLSX
 from reseaux.ui import apply_query, auth, filtered
@@ -138,8 +138,8 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
     result = _scene_result(ref, terr, acts, scene)
     count = len(result.actors)
     comment = scene.comment_for(count)
-    st.markdown(f'<div class="rx-stage"><h1>{html.escape(scene.title_for(count))}</h1>'
-                + (f"<p>{html.escape(comment)}</p>" if comment else "") + "</div>", unsafe_allow_html=True)
+    st.markdown(render('<div class="rx-stage"><h1>{{ title }}</h1>{% if comment %}<p>{{ comment }}</p>{% endif %}</div>',
+                       title=scene.title_for(count), comment=comment), unsafe_allow_html=True)
     view = MapView.from_query(scene.query(), terr.specs)
     try:
         home = terr.opening_bounds(acts.directory.actors)
@@ -170,6 +170,8 @@ def _scene_bar(scenes: list[Scene], index: int, count: int) -> None:
             # Échap is its shortcut; the key's English label (« Esc ») is hidden, the French one is in the label.
             st.button("Quitter le plein écran (Échap)", shortcut="Escape", key="stage_quit", icon=":material/close_fullscreen:",
                       on_click=_quit, args=(current,), help="Revenir à la page Présentation sur cette scène (Échap)")
+        # The map's frame posts ← → Échap pressed inside it; this presses them here (stage_map._KeyRelay).
+        st.html(KEY_LISTENER, unsafe_allow_javascript=True, width="content")
 
 
 def _go(scene_id: str) -> None:
@@ -456,5 +458,5 @@ def _embed_code(scene: Scene) -> None:
     st.markdown(f"**Intégrer la scène « {md_escape(scene.title)} » dans un site partenaire** (plein écran, sans "
                 "barre latérale ni menus ; les flèches ← → passent d'une scène à l'autre). Copiez ce code "
                 "(bouton à droite du cadre) :")
-    st.code(f'<iframe src="{url}" width="100%" height="800" style="border:0" '
-            f'title="{html.escape(scene.title)}" allow="fullscreen"></iframe>', language="html", wrap_lines=True)
+    st.code(render('<iframe src="{{ url }}" width="100%" height="800" style="border:0" title="{{ title }}" '
+                   'allow="fullscreen"></iframe>', url=url, title=scene.title), language="html", wrap_lines=True)
