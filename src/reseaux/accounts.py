@@ -94,6 +94,16 @@ class Account:
         return max((entry[1] for entry in self.clients.values()), default=0.0)
 
 
+def account_stamp(account: Account) -> str:
+    """A digest of what grants an account its powers (password hash and role)."""
+    return hashlib.sha256(f"{account.role}\n{account.hash}".encode("utf-8")).hexdigest()[:32]
+
+
+#: Per accounts file: ((path, mtime, size), {name: stamp}), so a click does not parse the file.
+_STAMPS: dict[str, tuple[tuple, dict[str, str]]] = {}
+_STAMPS_LOCK = threading.Lock()
+
+
 class AccountStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path).expanduser()
@@ -114,6 +124,25 @@ class AccountStore:
         if not all(isinstance(a.hash, str) and isinstance(a.role, str) for a in accounts.values()):
             raise AccountError(f"Fichier des comptes {self.path.name} mal formé : l'administration doit le corriger.")
         return accounts
+
+    def stamp(self, name: str) -> str | None:
+        """What a session of ``name`` was opened for: a digest of its password hash and role, or
+        None when the account no longer exists. A session whose stamp is no longer the account's
+        (password or role changed, here or by the command line in another process) is over at
+        the next click; the file is read again only when it changed."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        key = (str(self.path), stat.st_mtime_ns, stat.st_size)
+        with _STAMPS_LOCK:
+            known = _STAMPS.get(str(self.path))
+        if known is None or known[0] != key:
+            stamps = {a.name: account_stamp(a) for a in self.load().values()}
+            with _STAMPS_LOCK:
+                _STAMPS[str(self.path)] = (key, stamps)
+            known = (key, stamps)
+        return known[1].get(name)
 
     def _save(self, accounts: dict[str, Account]) -> None:
         private_folder(self.path.parent)

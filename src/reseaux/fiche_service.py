@@ -10,8 +10,10 @@ The visibility rule is the page's own: when a page draws its map, it registers t
 unguessable token for it; the routes answer only from what a token was registered with. A
 visitor's page gets a token of the public view: no row number, guessed or not, reaches a
 member's fiche. A token belongs to one browser session (``owner``), is replaced when that
-session's view changes (a sign-in or sign-out, a saved directory), and expires after the
-sessions' inactivity timeout.
+session's view changes (a sign-in or sign-out, a saved directory), expires after the
+sessions' inactivity timeout, and — for a member — asks at every request whether the sign-in it
+was given for still holds (``check``): a sign-out, a password or role changed or an account
+removed ends it at once, whichever tab or process did it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +37,10 @@ MAX_ROWS = 500
 #: At most this many rows found by one search (the map keeps those it draws).
 MAX_FOUND = 20_000
 MAX_QUERY = 200
+#: A search uses at most this many distinct words of at least MIN_WORD letters: 100 one-letter
+#: words cost 2.2 s of server time on 200,000 fiches, and find nothing a person looks for.
+MAX_WORDS = 6
+MIN_WORD = 2
 
 
 def fold(text: str) -> str:
@@ -48,6 +55,10 @@ class _Entry:
     frame: pd.DataFrame
     referential: Referential
     expires: float
+    #: Asked at every request: does the sign-in this token was given for still hold? (None: a
+    #: visitor's public view.) A sign-out in another tab, a password or role changed, an account
+    #: removed: the token answers no more.
+    check: Callable[[], bool] | None = None
     _haystack: pd.Series | None = field(default=None, repr=False)
 
     def haystack(self) -> pd.Series:
@@ -68,7 +79,7 @@ class FicheService:
         self.max_entries = max_entries
 
     def register(self, owner: str, frame: pd.DataFrame, referential: Referential, ttl_s: float,
-                 *, now: float | None = None) -> str:
+                 *, check: Callable[[], bool] | None = None, now: float | None = None) -> str:
         """The token for ``owner`` (one browser session) to ask fiches of ``frame`` (the
         directory as that session may see it, rows numbered 0..n-1): the same token while the
         frame is the same object, so the page's map does not change from one run to the next."""
@@ -79,23 +90,44 @@ class FicheService:
             if known and known[0] == id(frame) and known[1] in self._entries:
                 entry = self._entries[known[1]]
                 entry.expires = now + ttl_s
+                entry.check = check
                 self._entries.move_to_end(known[1])
                 return known[1]
             if known:  # this session's view changed: its former token answers no more
                 self._entries.pop(known[1], None)
             token = secrets.token_urlsafe(18)
-            self._entries[token] = _Entry(owner, frame, referential, now + ttl_s)
+            self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check)
             self._by_owner[owner] = (id(frame), token)
             while len(self._entries) > self.max_entries:
                 _, oldest = self._entries.popitem(last=False)
                 self._by_owner.pop(oldest.owner, None)
             return token
 
+    def revoke_owner(self, owner: str | None) -> None:
+        """The tokens of browser session ``owner`` answer no more (its person signed out)."""
+        with self._lock:
+            known = self._by_owner.pop(owner or "", None)
+            if known:
+                self._entries.pop(known[1], None)
+
+    def revoke_all(self) -> None:
+        """Every token answers no more (a fiche was erased): each page registers its view again."""
+        with self._lock:
+            self._entries.clear()
+            self._by_owner.clear()
+
     def _entry(self, token: str, now: float | None = None) -> _Entry | None:
         now = time.monotonic() if now is None else now
         with self._lock:
             self._expire(now)
-            return self._entries.get(token)
+            entry = self._entries.get(token)
+        if entry is not None and entry.check is not None and not entry.check():
+            with self._lock:
+                self._entries.pop(token, None)
+                if self._by_owner.get(entry.owner, (0, ""))[1] == token:
+                    del self._by_owner[entry.owner]
+            return None
+        return entry
 
     def _expire(self, now: float) -> None:
         for token in [t for t, e in self._entries.items() if e.expires < now]:
@@ -119,7 +151,7 @@ class FicheService:
         entry = self._entry(token, now)
         if entry is None:
             return None
-        words = fold(text[:MAX_QUERY]).split()
+        words = [w for w in dict.fromkeys(fold(text[:MAX_QUERY]).split()) if len(w) >= MIN_WORD][:MAX_WORDS]
         if not words:
             return {"rows": [], "more": False}
         hay = entry.haystack()

@@ -18,6 +18,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 COOKIE = "reseaux_session"
@@ -28,6 +29,9 @@ TICKET_SECONDS = 60.0
 class Session:
     name: str
     last_seen: float
+    #: What the account was when the session opened (``AccountStore.stamp``): a session whose
+    #: account changed since (password, role, removal) is over.
+    stamp: str = ""
 
 
 def _digest(token: str) -> str:
@@ -43,12 +47,12 @@ class SessionStore:
         self._sessions: dict[str, Session] = {}
         self._tickets: dict[str, tuple[str, float]] = {}
 
-    def open(self, name: str, *, now: float | None = None) -> tuple[str, str]:
-        """Open a session for account ``name``; return (token, one-time ticket)."""
+    def open(self, name: str, *, stamp: str = "", now: float | None = None) -> tuple[str, str]:
+        """Open a session for account ``name`` as it is now (``stamp``); return (token, one-time ticket)."""
         now = time.time() if now is None else now
         token, ticket = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self._lock:
-            self._sessions[_digest(token)] = Session(name, now)
+            self._sessions[_digest(token)] = Session(name, now, stamp)
             self._tickets[_digest(ticket)] = (token, now + TICKET_SECONDS)
             self._tickets = {k: v for k, v in self._tickets.items() if v[1] > now}
         return token, ticket
@@ -60,20 +64,35 @@ class SessionStore:
             token, expires = self._tickets.pop(_digest(ticket or ""), (None, 0.0))
         return token if token and expires > now else None
 
-    def resume(self, token: str | None, timeout_s: float, *, now: float | None = None) -> str | None:
-        """The account name of a live session (and mark it seen); None if unknown or idle too long."""
+    def resume(self, token: str | None, timeout_s: float, *, stamp_of: Callable[[str], str | None] | None = None,
+               now: float | None = None) -> str | None:
+        """The account name of a live session (and mark it seen); None if unknown, idle too long,
+        or — with ``stamp_of`` (``AccountStore.stamp``) — if its account changed or is gone."""
         if not isinstance(token, str) or not token:
             return None
-        now = time.time() if now is None else now
-        key = _digest(token)
+        return self._alive(_digest(token), timeout_s, stamp_of, time.time() if now is None else now, touch=True)
+
+    def key(self, token: str | None) -> str:
+        """The digest a session is kept under: what a fiche token holds to ask :meth:`alive`."""
+        return _digest(token) if isinstance(token, str) and token else ""
+
+    def alive(self, key: str, timeout_s: float, *, stamp_of: Callable[[str], str | None] | None = None,
+              now: float | None = None) -> bool:
+        """Whether the session kept under ``key`` is still open, for the same account (not marked seen)."""
+        return self._alive(key, timeout_s, stamp_of, time.time() if now is None else now, touch=False) is not None
+
+    def _alive(self, key: str, timeout_s: float, stamp_of, now: float, *, touch: bool) -> str | None:
         with self._lock:
             session = self._sessions.get(key)
-            if session is None:
+        if session is None:
+            return None
+        changed = stamp_of is not None and stamp_of(session.name) != session.stamp
+        with self._lock:
+            if changed or now - session.last_seen > timeout_s:
+                self._sessions.pop(key, None)
                 return None
-            if now - session.last_seen > timeout_s:
-                del self._sessions[key]
-                return None
-            session.last_seen = now
+            if touch:
+                session.last_seen = now
             return session.name
 
     def close(self, token: str | None) -> None:

@@ -41,10 +41,15 @@ def current() -> tuple[str, str]:
     now = time.time()
     timeout = float(config.get("session_minutes")) * 60
     if st.session_state.get("auth_user"):
-        alive = SESSIONS.resume(st.session_state.get("auth_token"), timeout, now=now)
-        if now - st.session_state.get("auth_seen", now) > timeout or (st.session_state.get("auth_token") and not alive):
+        # Every click asks again: the account as it is now (another tab, an administrator or the
+        # command line may have changed its password or role, or removed it) and the session.
+        changed = _stamp_of(st.session_state["auth_user"]) != st.session_state.get("auth_stamp")
+        alive = not changed and SESSIONS.resume(st.session_state.get("auth_token"), timeout, stamp_of=_stamp_of, now=now)
+        if changed or not alive or now - st.session_state.get("auth_seen", now) > timeout:
             _forget()
-            st.session_state["auth_notice"] = "Session expirée après inactivité : reconnectez-vous."
+            st.session_state["auth_notice"] = (
+                "Votre compte a changé (mot de passe, rôle ou suppression) : reconnectez-vous." if changed
+                else "Session expirée ou fermée : reconnectez-vous.")
         else:
             st.session_state["auth_seen"] = now
             return st.session_state["auth_role"], st.session_state["auth_user"]
@@ -63,10 +68,10 @@ def current() -> tuple[str, str]:
             return "visiteur", ""
         st.session_state["auth_oidc_seen"] = now
         email = str(user.get("email", "") or "")
-        key = f"auth_oidc_role:{email}"
-        if key not in st.session_state:  # read the accounts file once per session, not every rerun
-            st.session_state[key] = oidc_role(user, accounts().role_for_email)
-        role = st.session_state[key]
+        try:  # read at every click: a role taken away is gone at the next one
+            role = oidc_role(user, accounts().role_for_email)
+        except AccountError:
+            role = config.get("oidc_role")
         return role, str(user.get("name") or email or user.get("sub", "compte externe"))
     return "visiteur", ""
 
@@ -96,32 +101,59 @@ def _resume_from_cookie(timeout: float, now: float) -> bool:
     if st.session_state.get("auth_signed_out"):  # the cookie of a tab that signed out stays unused
         return False
     token = _cookie()
-    name = SESSIONS.resume(token, timeout, now=now)
+    name = SESSIONS.resume(token, timeout, stamp_of=_stamp_of, now=now)  # removed or changed since: over
     if not name:
         return False
-    account = accounts().load().get(name)
-    if account is None:  # removed since: the session ends with it
+    try:
+        account = accounts().load().get(name)
+    except AccountError:
+        account = None
+    if account is None:
         SESSIONS.close(token)
         return False
-    st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=now, auth_token=token)
+    st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=now, auth_token=token,
+                            auth_stamp=_stamp_of(account.name))
     return True
 
 
+def _stamp_of(name: str) -> str | None:
+    """The account's stamp now (None: removed, or the accounts file unreadable — signed out)."""
+    try:
+        return accounts().stamp(name)
+    except AccountError:
+        return None
+
+
+def token_check():
+    """For a map token registered by this page (:mod:`reseaux.fiche_service`): a function that
+    says, at each of its requests, whether this page's sign-in still holds — the session open,
+    its account unchanged. None for a visitor (the public view needs no sign-in)."""
+    key = SESSIONS.key(st.session_state.get("auth_token"))
+    if not key:
+        return None
+    timeout = float(config.get("session_minutes")) * 60
+    return lambda: SESSIONS.alive(key, timeout, stamp_of=_stamp_of)
+
+
 def _forget() -> None:
+    from reseaux.fiche_service import SERVICE
+
     SESSIONS.close(st.session_state.get("auth_token"))
-    for key in ("auth_user", "auth_role", "auth_seen", "auth_token", "auth_ticket"):
+    SERVICE.revoke_owner(st.session_state.get("_fiche_owner"))  # this tab's map tokens answer no more
+    for key in ("auth_user", "auth_role", "auth_seen", "auth_token", "auth_ticket", "auth_stamp"):
         st.session_state.pop(key, None)
 
 
 def sign_in(name: str, password: str) -> str | None:
     """Try a built-in sign-in; return an error message, or None when signed in."""
     try:
-        account = accounts().authenticate(name, password)
+        account = accounts().authenticate(name, password, client=_client())
     except AccountError as exc:
         return str(exc)
-    token, ticket = SESSIONS.open(account.name)
+    stamp = _stamp_of(account.name)
+    token, ticket = SESSIONS.open(account.name, stamp=stamp or "")
     st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=time.time(),
-                            auth_token=token, auth_ticket=ticket)
+                            auth_token=token, auth_ticket=ticket, auth_stamp=stamp)
     st.session_state.pop("auth_signed_out", None)
     return None
 
@@ -130,8 +162,28 @@ def renew_session(name: str) -> None:
     """After ``name``'s password changed (which ends all its sessions): if that is the person
     here, this tab stays signed in with a new session (and a new cookie)."""
     if st.session_state.get("auth_user") == name:
-        token, ticket = SESSIONS.open(name)
-        st.session_state.update(auth_token=token, auth_ticket=ticket, auth_seen=time.time())
+        stamp = _stamp_of(name)
+        token, ticket = SESSIONS.open(name, stamp=stamp or "")
+        st.session_state.update(auth_token=token, auth_ticket=ticket, auth_seen=time.time(), auth_stamp=stamp)
+
+
+def _client() -> str:
+    """Who is signing in, as far as the lock-out is concerned (see reseaux.clients)."""
+    from reseaux.clients import client_address
+
+    from reseaux.clients import UNKNOWN
+
+    try:
+        peer, headers = st.context.ip_address, st.context.headers
+    except Exception:  # noqa: BLE001 — no browser behind this session (AppTest)
+        return UNKNOWN
+    if not isinstance(peer, str):  # AppTest and bare runs have no connection
+        return UNKNOWN
+    try:
+        address = client_address(peer, dict(headers or {}))
+    except (TypeError, ValueError):
+        return UNKNOWN
+    return address if isinstance(address, str) else UNKNOWN
 
 
 def sign_out() -> None:

@@ -154,6 +154,7 @@ def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
     this session may see it (``acts``; see :mod:`reseaux.fiche_service`). The same token from
     one run to the next (the map is kept), a new one when the session's view changes."""
     owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))
-    token = SERVICE.register(owner, acts.directory.actors, ref, ttl_s=60 * float(config.get("session_minutes")))
+    token = SERVICE.register(owner, acts.directory.actors, ref, ttl_s=60 * float(config.get("session_minutes")),
+                             check=auth.token_check())
     base = st.get_option("server.baseUrlPath").strip("/")
     return FicheStore(url=f"{'/' + base if base else ''}{FICHES_PATH}/{token}")
