@@ -174,7 +174,7 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
         france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
         search = search_text(directory.actors)
         if key:
-            _keep_directory(key, (directory, search))
+            _keep_directory(key, (directory, search), Path(path), data)
     return Actors(directory=directory, search=search)
 
 
@@ -193,7 +193,8 @@ def _directory_key(data: bytes, referential: Referential) -> str:
     return digest.hexdigest()[:32]
 
 
-def _cache_folder() -> Path:
+def parse_cache_folder() -> Path:
+    """Where parsed directories are kept (beside the geocoding cache); an erasure empties it."""
     return config.path("geocache").parent / "annuaire"
 
 
@@ -203,22 +204,31 @@ def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
     import pickle
 
     try:
-        return pickle.loads((_cache_folder() / f"{key}.pickle").read_bytes())  # noqa: S301 — our own file
+        return pickle.loads((parse_cache_folder() / f"{key}.pickle").read_bytes())  # noqa: S301 — our own file
     except Exception:  # noqa: BLE001 — absent, truncated or from another version: read the file again
         return None
 
 
-def _keep_directory(key: str, directory: tuple[Directory, pd.Series]) -> None:
+def _keep_directory(key: str, directory: tuple[Directory, pd.Series], source: Path, data: bytes) -> None:
+    """Keep ``directory``, parsed from ``data`` (the bytes of ``source``), for :func:`_cached_directory`.
+
+    An erasure empties the folder once the file is saved (:func:`reseaux.privacy.purge_actor`);
+    a load that read the file before the erasure and writes here after it would bring the erased
+    fiche back: once written, what the file holds now is compared with ``data``, and the copy is
+    removed when the file changed meanwhile."""
     import pickle
 
     from reseaux.exports import private_folder, write_atomic
 
-    folder = _cache_folder()
+    folder = parse_cache_folder()
     try:
         private_folder(folder)  # the fiches of people, parsed: private (and the file, new, is 0600)
         for old in sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-3]:
             old.unlink(missing_ok=True)  # the last few versions only
-        write_atomic(folder / f"{key}.pickle", pickle.dumps(directory, protocol=pickle.HIGHEST_PROTOCOL))
+        kept = folder / f"{key}.pickle"
+        write_atomic(kept, pickle.dumps(directory, protocol=pickle.HIGHEST_PROTOCOL))
+        if source.read_bytes() != data:  # saved meanwhile (maybe erased): this one is stale
+            kept.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only data folder: no cache, nothing lost
 

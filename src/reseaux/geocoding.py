@@ -244,6 +244,8 @@ class GeoCache:
             )
 
     def forget(self, keys: Iterable[str]) -> None:
+        """Remove ``keys``, their bytes overwritten in the file (an erased person's address)."""
+        self.db.execute("PRAGMA secure_delete = ON")
         with self.db:
             self.db.executemany("DELETE FROM answers WHERE key = ?", [(k,) for k in keys])
 

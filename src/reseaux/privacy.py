@@ -1,4 +1,6 @@
-"""GDPR (RGPD): removing an actor for good — from the file, its backups, the journal and caches."""
+"""GDPR (RGPD): removing an actor for good — from the file, its backups, the journal, the
+temporary files of a save killed midway, the parsed-directory cache, the geocoding cache and
+the map tokens handed out before."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from reseaux.geocoding import GeoCache, address_key
 from reseaux.store import DirectoryStore, encode_table, snapshot
 
 ERASED = "[effacé à la demande de la personne]"
+#: The columns an address key is made of (see :func:`reseaux.geocoding.address_key`).
+ADDRESS = ("adresse", "code_postal", "commune")
 
 
 @dataclass
@@ -18,45 +22,114 @@ class PurgeReport:
     backups: int
     journal_entries: int
     cache_entries: int
+    #: Geocoding entries of her address(es) kept because another fiche has the same address.
+    shared_addresses: int = 0
 
     def sentence(self, actor_id: str) -> str:
         from reseaux.text import plural
 
+        shared = (f" ({plural(self.shared_addresses, 'adresse gardée', 'adresses gardées')} : "
+                  "une autre fiche y est)") if self.shared_addresses else ""
         return (f"Fiche « {actor_id} » supprimée définitivement : fichier, {plural(self.backups, 'sauvegarde')}, "
                 f"{plural(self.journal_entries, 'ligne du journal anonymisée', 'lignes du journal anonymisées')}, "
-                f"{plural(self.cache_entries, 'entrée', 'entrées')} du cache de géocodage.")
+                f"{plural(self.cache_entries, 'entrée', 'entrées')} du cache de géocodage{shared}, "
+                "cache de l'annuaire et liens des cartes ouvertes.")
 
 
-def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None) -> PurgeReport:
+def erase(actor_id: str, who: str) -> PurgeReport:
+    """Erase ``actor_id`` from the directory the configuration names, as the « Données
+    personnelles » page and ``reseaux effacer`` do: :func:`purge_actor` on its file, caches and
+    geocoding cache, then every map token handed out before answers no more (a page open before
+    the erasure draws its map again, without her). Raises KeyError when there is no such fiche,
+    DirectoryError or OSError when the file cannot be read or written (nothing erased then)."""
+    from reseaux import config
+    from reseaux.app_data import parse_cache_folder
+    from reseaux.fiche_service import SERVICE
+
+    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+    try:
+        return purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())
+    finally:
+        SERVICE.revoke_all()  # even half done (a backup that could not be rewritten): her file is gone
+
+
+def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None,
+                parse_cache: Path | None = None) -> PurgeReport:
     """Remove ``actor_id`` everywhere it is kept. Raises KeyError when there is no such fiche.
 
     The journal keeps that a fiche was erased, when and by whom, but no longer its content.
+    Under the store's lock (no save in between): the file, the backups, the journal, the
+    temporary files a killed save left beside them (the save itself removes those of the file),
+    and every parsed directory of ``parse_cache`` (rebuilt at the next load). Then the geocoding
+    entries of every address her fiche had (file, backups, journal), unless another fiche has it.
     """
     with store.locked():  # no other save between reading the file and scrubbing the journal
         base = store.load()
         rows = base.table[base.table["id"].astype(str) == actor_id]
         if rows.empty:
             raise KeyError(actor_id)
-        record = rows.iloc[0].to_dict()
-        store.save(base.table[base.table["id"].astype(str) != actor_id], base, who,
-                   action="suppression définitive (RGPD)")
+        versions = [rows.iloc[0].to_dict()]
+        kept_table = base.table[base.table["id"].astype(str) != actor_id]
+        store.save(kept_table, base, who, action="suppression définitive (RGPD)")
         backups = 0
         for backup in store.list_backups():
             old = snapshot(backup.read_bytes())
             kept = old.table[old.table["id"].astype(str) != actor_id]
             if len(kept) != len(old.table):
+                versions += old.table[old.table["id"].astype(str) == actor_id].to_dict("records")
                 write_atomic(backup, encode_table(kept, old.delimiter, old.encoding))
                 backups += 1
+        versions += _journal_versions(store, actor_id, versions[0])
         entries = _scrub_journal(store.journal, actor_id)
-    cache_entries = 0
+        _remove_leftovers(store)
+        if parse_cache is not None:
+            forget_parsed(Path(parse_cache))
+    forgotten, shared = 0, 0
     if geocache is not None and Path(geocache).exists():
+        keys = {address_key({c: str(r.get(c, "")) for c in ADDRESS}) for r in versions} - {address_key({})}
         cache = GeoCache(geocache)
-        key = address_key(record)
-        if cache.get(key) is not GeoCache.MISSING:
-            cache.forget([key])
-            cache_entries = 1
-        cache.close()
-    return PurgeReport(backups, entries, cache_entries)
+        try:
+            known = [k for k in keys if cache.get(k) is not GeoCache.MISSING]
+            others = {address_key(r) for r in kept_table.reindex(columns=list(ADDRESS), fill_value="")
+                      .fillna("").astype(str).to_dict("records")} if known else set()
+            shared = sum(k in others for k in known)
+            cache.forget([k for k in known if k not in others])
+            forgotten = len(known) - shared
+        finally:
+            cache.close()
+    return PurgeReport(backups, entries, forgotten, shared)
+
+
+def forget_parsed(folder: Path) -> None:
+    """Remove the parsed directories kept in ``folder`` and their half-written files: each may
+    hold a fiche since erased (the next load parses the file again)."""
+    for path in [*folder.glob("*.pickle"), *folder.glob(".*.tmp")]:
+        path.unlink(missing_ok=True)
+
+
+def _remove_leftovers(store: DirectoryStore) -> None:
+    """Temporary files of a backup or a journal rewrite killed midway (under the store's lock,
+    no write of them is under way): copies of fiches."""
+    for folder, name in ((store.backups, f"{store.path.stem}-"), (store.journal.parent, store.journal.name)):
+        if folder.exists():
+            for path in folder.glob(f".{name}*.tmp"):
+                path.unlink(missing_ok=True)
+
+
+def _journal_versions(store: DirectoryStore, actor_id: str, current: dict) -> list[dict]:
+    """Her fiche's former addresses the journal tells of (older than any backup): from the
+    current fiche back, each modification of an address column undone in turn."""
+    record = {c: str(current.get(c, "")) for c in ADDRESS}
+    out = []
+    for entry in reversed(store.read_journal()):
+        fields = entry.get("champs") or {}
+        if entry.get("id") != actor_id or not any(c in fields for c in ADDRESS):
+            continue
+        for column in ADDRESS:
+            if column in fields:
+                record[column] = str(fields[column][0])
+        out.append(dict(record))
+    return out
 
 
 def _scrub_journal(journal: Path, actor_id: str) -> int:

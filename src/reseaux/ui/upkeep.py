@@ -156,8 +156,8 @@ def _recode_panel(issues, ref: Referential) -> None:
 
 
 def privacy_panel(who: str) -> None:
-    """Erase a fiche for good (file, backups, journal content, caches), after confirmation."""
-    from reseaux.privacy import purge_actor
+    """Erase a fiche for good (file, backups, journal content, caches, map tokens), after confirmation."""
+    from reseaux.privacy import erase
     from reseaux.store import DirectoryStore
 
     st.subheader("Supprimer définitivement une fiche")
@@ -169,7 +169,7 @@ def privacy_panel(who: str) -> None:
     confirm = st.checkbox("Je confirme : la fiche sera effacée partout, sans retour possible.", key="gdpr_ok")
     if st.button("Effacer définitivement", type="primary", disabled=not (chosen and confirm), key="gdpr_go"):
         try:
-            report = purge_actor(store, chosen, who, geocache=config.path("geocache"))
+            report = erase(chosen, who)
         except KeyError:
             st.error(f"La fiche « {md_escape(chosen)} » n'est plus dans l'annuaire (effacée ou modifiée entre-temps) : rien "
                      "n'a été fait ; rechargez la page.")
@@ -177,6 +177,6 @@ def privacy_panel(who: str) -> None:
         except (DirectoryError, OSError) as exc:
             st.error(f"Effacement impossible, rien n'a été modifié dans l'annuaire : {exc}")
             return
-        st.cache_resource.clear()
+        st.cache_resource.clear()  # the directories parsed in memory, with her: none served again
         st.session_state.pop("ann_base", None)
         st.success(report.sentence(md_escape(chosen)))

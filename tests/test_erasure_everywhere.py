@@ -1,0 +1,128 @@
+"""GDPR erasure reaches everything the app keeps (issue 21, finding 4): the file, its backups, the
+journal, the parsed-directory cache, the geocoding cache, the temporary files of a killed save,
+the pages' memory and the map tokens handed out before the erasure.
+
+A fictional person is added to a copy of the demo directory, seen by every part of the app, then
+erased through the « Données personnelles » page; every file under the data folder is read back
+(decompressed when it is) and the tokens asked, for her name, phone, e-mail and address."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import shutil
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import pandas as pd
+
+from reseaux.fiche_service import SERVICE
+from reseaux.geocoding import GeoCache, Match, address_key
+from reseaux.store import DirectoryStore, encode_table
+from tests.conftest import ROOT, open_page, sign_in
+
+PERSON = {
+    "id": "zeph1", "nom": "Zéphyrine Effacementtest", "type": "professionnel", "profession": "sage-femme",
+    "adresse": "3 allée des Effacetests", "code_postal": "76000", "commune": "Rouen", "code_insee": "76540",
+    "latitude": "49.4431", "longitude": "1.0991", "telephone": "02 61 91 77 35",
+    "email": "zephyrine.effacementtest@example.org", "date_maj": "2026-11-02", "fictif": "oui",
+    "visibilite": "membres",
+}
+NEW_PHONE = "02 61 91 77 36"
+#: What must be found nowhere once she is erased (bytes compared case-insensitively).
+TRACES = ["Zéphyrine", "zephyrine", "Effacementtest", "0261917735", "0261917736", "02 61 91 77 35",
+          "02 61 91 77 36", "effacetests", "zephyrine.effacementtest@example.org"]
+
+
+def _texts(path: Path) -> list[bytes]:
+    """The file's bytes, and its content decompressed when it is compressed (gzip, bz2, xz, zip)."""
+    data = path.read_bytes()
+    out = [data]
+    for magic, opener in ((b"\x1f\x8b", gzip.decompress), (b"BZh", bz2.decompress), (b"\xfd7zXZ", lzma.decompress)):
+        if data.startswith(magic):
+            out.append(opener(data))
+    if data.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            out += [archive.read(name) for name in archive.namelist()]
+    return out
+
+
+def _traces_in(folder: Path) -> dict[str, list[str]]:
+    """File (relative to ``folder``) → the traces of her it holds, for every file under ``folder``."""
+    found = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        blobs = [blob.lower() for blob in _texts(path)]
+        hits = [t for t in TRACES if any(t.lower().encode("utf-8") in blob for blob in blobs)]
+        if hits:
+            found[str(path.relative_to(folder))] = hits
+    return found
+
+
+def _demo_with_her(data: Path) -> DirectoryStore:
+    """The demo directory copied to ``data``, with her added then her phone changed (two saves:
+    a backup and journal lines hold her)."""
+    data.mkdir()
+    shutil.copy(ROOT / "data" / "actors.csv", data / "actors.csv")
+    store = DirectoryStore(data / "actors.csv")
+    base = store.load()
+    added = pd.concat([base.table, pd.DataFrame([PERSON])], ignore_index=True).fillna("")
+    base = store.save(added, base, "coord")
+    changed = base.table.copy()
+    changed.loc[changed["id"] == "zeph1", "telephone"] = NEW_PHONE
+    store.save(changed, base, "coord")
+    return store
+
+
+def _killed_saves(store: DirectoryStore) -> None:
+    """Files a save killed midway leaves: the file written aside, a backup and a journal half-written."""
+    data = encode_table(store.load().table, ",", "utf-8")
+    (store.path.parent / f".{store.path.name}.k1ll3d.tmp").write_bytes(data)
+    (store.backups / f".{store.path.stem}-20261101T000000000000.csv.k1ll3d.tmp").write_bytes(data)
+    (store.journal.parent / f".{store.journal.name}.k1ll3d.tmp").write_bytes(store.journal.read_bytes())
+
+
+def _her_rows(token: str) -> list[str]:
+    """Her name among what ``token`` answers (search on her first name, then those fiches)."""
+    found = SERVICE.search(token, "Zéphyrine")
+    if found is None or not found["rows"]:
+        return []
+    answer = SERVICE.fiches(token, found["rows"])
+    return [str(f) for f in (answer or {"fiches": []})["fiches"] if "Effacementtest" in str(f)]
+
+
+def test_an_erased_person_is_in_no_file_and_no_token(tmp_path, monkeypatch, accounts_file):
+    data = tmp_path / "data"
+    store = _demo_with_her(data)
+    monkeypatch.setenv("RESEAUX_ACTORS", str(store.path))
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(data / ".cache" / "geocodage.sqlite"))
+    monkeypatch.setenv("RESEAUX_SCENES", str(data / "scenes.json"))
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", "http://127.0.0.1:9")
+    cache = GeoCache(data / ".cache" / "geocodage.sqlite")  # her address was geocoded once
+    cache.put_many([(address_key(PERSON), Match(49.4431, 1.0991, 0.9, "housenumber", PERSON["adresse"]))])
+    cache.close()
+    _killed_saves(store)
+
+    # A member's map: the page loads the directory (its parse cache is written) and gets a token.
+    member = sign_in(open_page("carte"), "membre")
+    assert not member.exception
+    token = SERVICE._by_owner[member.session_state["_fiche_owner"]][1]  # the token her page asks with
+    assert _her_rows(token), "before the erasure, the member's map finds her"
+    assert list((data / ".cache" / "annuaire").glob("*.pickle"))
+    assert set(_traces_in(data)) >= {"actors.csv", "journal.jsonl", ".cache/geocodage.sqlite"}
+
+    # The coordination erases her on the « Données personnelles » page.
+    coord = sign_in(open_page("rgpd"), "coord")
+    coord.selectbox(key="gdpr_id").select("zeph1").run()
+    coord.checkbox(key="gdpr_ok").check().run()
+    coord.button(key="gdpr_go").click().run()
+    assert not coord.exception and coord.success, [e.value for e in coord.error]
+
+    assert sorted(_traces_in(data)) == [], sorted(_traces_in(data))
+    assert _her_rows(token) == []  # the member's open map finds her no more
+    member.run()  # … nor the page drawn again, from the server's memory
+    again = SERVICE._by_owner[member.session_state["_fiche_owner"]][1]
+    assert _her_rows(again) == []
+    assert SERVICE.search(again, "Rouen")["rows"], "the others are still found"
+    assert not (store.load().table["id"] == "zeph1").any()
