@@ -11,7 +11,10 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -126,3 +129,38 @@ def test_an_erased_person_is_in_no_file_and_no_token(tmp_path, monkeypatch, acco
     assert _her_rows(again) == []
     assert SERVICE.search(again, "Rouen")["rows"], "the others are still found"
     assert not (store.load().table["id"] == "zeph1").any()
+
+
+def test_an_erasure_by_the_command_line_ends_the_tokens_of_a_running_server(tmp_path, monkeypatch, referential):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from reseaux.app_data import load_actors
+    from reseaux.privacy import revoke_after_erasure
+    from reseaux.web import FICHES_PATH, routes
+
+    data = tmp_path / "data"
+    store = _demo_with_her(data)
+    env = {"RESEAUX_ACTORS": str(store.path), "RESEAUX_GEOCACHE": str(data / ".cache" / "geocodage.sqlite")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # This process plays the server (started with this configuration: it has seen no erasure
+    # mark yet); a member's page registered the directory, with her.
+    revoke_after_erasure()
+    token = SERVICE.register("member's page", load_actors(store.path, referential).directory.actors, referential,
+                             ttl_s=600)
+    client = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test")
+    url = f"{FICHES_PATH}/{token}/recherche"
+    assert client.get(url, params={"q": "Zéphyrine"}).json()["rows"]
+
+    erased = subprocess.run([sys.executable, "-m", "reseaux", "effacer", "zeph1", "--par", "Coordination"],
+                            cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert erased.returncode == 0, erased.stderr
+    assert "supprimée définitivement" in erased.stdout
+
+    assert sorted(_traces_in(data)) == []
+    answer = client.get(url, params={"q": "Zéphyrine"})
+    assert answer.status_code == 404 and "Page expirée" in answer.text
+    again = subprocess.run([sys.executable, "-m", "reseaux", "effacer", "zeph1"], cwd=ROOT, env={**os.environ, **env},
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "Aucune fiche « zeph1 »" in again.stderr

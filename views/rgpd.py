@@ -26,7 +26,8 @@ Seule la coordination modifie l'annuaire ; chaque modification est inscrite au j
 un an sont signalées à la coordination. Les sauvegardes gardent les {config.get("backups")} dernières versions.
 
 **Vos droits.** Accès, rectification, opposition et effacement : écrivez à {config.get("privacy_contact")}.
-Un effacement retire la fiche du fichier, de ses sauvegardes, du cache et du contenu du journal.
+Un effacement retire la fiche du fichier, de ses sauvegardes, des caches, des cartes déjà ouvertes
+et du contenu du journal.
 """)
 if can(role, "supprimer_definitivement"):
     privacy_panel(name or "coordination")

@@ -1,4 +1,5 @@
-"""Command line: ``python -m reseaux check|import|geocode|nearest|coverage|comptes`` (``--help`` on each)."""
+"""Command line: ``python -m reseaux check|import|geocode|nearest|coverage|layers|comptes|effacer``
+(``--help`` on each)."""
 
 from __future__ import annotations
 
@@ -287,6 +288,21 @@ def _accounts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase(args: argparse.Namespace) -> int:
+    from reseaux.privacy import erase
+
+    try:
+        report = erase(args.id, args.by)
+    except KeyError:
+        print(f"Aucune fiche « {args.id} » dans {config.path('actors')} : rien n'a été fait.", file=sys.stderr)
+        return 1
+    except (DirectoryError, OSError) as exc:
+        print(f"Effacement impossible ou inachevé : {exc}", file=sys.stderr)
+        return 1
+    print(report.sentence(args.id))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reseaux", description="Outils de l'annuaire Réseaux.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -362,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     comptes.add_argument("--email", default="", help="courriel (connexion par l'organisation)")
     comptes.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
     comptes.set_defaults(func=_accounts)
+    erase = sub.add_parser("effacer", help="supprimer définitivement une fiche (RGPD) : fichier, sauvegardes, "
+                           "journal, caches, cartes ouvertes (annuaire RESEAUX_ACTORS)")
+    erase.add_argument("id", help="identifiant de la fiche (colonne « id »)")
+    erase.add_argument("--par", dest="by", default="ligne de commande", metavar="NOM",
+                       help="qui efface (inscrit au journal)")
+    erase.set_defaults(func=_erase)
     return parser
 
 

@@ -5,10 +5,11 @@ the map tokens handed out before."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reseaux.exports import write_atomic
+from reseaux.exports import private_folder, write_atomic
 from reseaux.geocoding import GeoCache, address_key
 from reseaux.store import DirectoryStore, encode_table, snapshot
 
@@ -38,10 +39,12 @@ class PurgeReport:
 
 def erase(actor_id: str, who: str) -> PurgeReport:
     """Erase ``actor_id`` from the directory the configuration names, as the « Données
-    personnelles » page and ``reseaux effacer`` do: :func:`purge_actor` on its file, caches and
-    geocoding cache, then every map token handed out before answers no more (a page open before
-    the erasure draws its map again, without her). Raises KeyError when there is no such fiche,
-    DirectoryError or OSError when the file cannot be read or written (nothing erased then)."""
+    personnelles » page and ``python -m reseaux effacer`` do: :func:`purge_actor` on its file,
+    caches and geocoding cache, then every map token handed out before answers no more — in this
+    process at once, in the others (a server, when the command line erased) at their next fiche
+    request (:func:`revoke_after_erasure`). A page open before the erasure draws its map again,
+    without her. Raises KeyError when there is no such fiche, DirectoryError or OSError when the
+    file cannot be read or written."""
     from reseaux import config
     from reseaux.app_data import parse_cache_folder
     from reseaux.fiche_service import SERVICE
@@ -49,8 +52,43 @@ def erase(actor_id: str, who: str) -> PurgeReport:
     store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
     try:
         return purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())
-    finally:
-        SERVICE.revoke_all()  # even half done (a backup that could not be rewritten): her file is gone
+    finally:  # even half done (a backup that could not be rewritten): her file may be saved already
+        try:
+            private_folder(erasure_mark().parent)
+            write_atomic(erasure_mark(), f"{time.time()}\n".encode("ascii"))
+        except OSError:  # noqa: S110 — a read-only cache folder: this process's tokens go all the same
+            pass
+        _SEEN[0] = _mark_time()
+        SERVICE.revoke_all()
+
+
+def erasure_mark() -> Path:
+    """A file rewritten at each erasure (it holds the time, nothing of a fiche), beside the caches."""
+    from reseaux import config
+
+    return config.path("geocache").parent / "effacement"
+
+
+def _mark_time() -> int:
+    try:
+        return erasure_mark().stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+#: The erasure mark as this process last saw it (at import: a server's start).
+_SEEN = [_mark_time()]
+
+
+def revoke_after_erasure() -> None:
+    """Drop every map token of this process when another process erased a fiche since this one
+    last looked (one ``stat``; the fiche routes ask it at every request)."""
+    seen = _mark_time()
+    if seen != _SEEN[0]:
+        from reseaux.fiche_service import SERVICE
+
+        _SEEN[0] = seen
+        SERVICE.revoke_all()
 
 
 def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None,
