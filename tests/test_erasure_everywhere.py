@@ -164,3 +164,29 @@ def test_an_erasure_by_the_command_line_ends_the_tokens_of_a_running_server(tmp_
     again = subprocess.run([sys.executable, "-m", "reseaux", "effacer", "zeph1"], cwd=ROOT, env={**os.environ, **env},
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "Aucune fiche « zeph1 »" in again.stderr
+
+
+def test_her_addresses_leave_the_geocoding_cache_unless_another_fiche_has_one(tmp_path):
+    from reseaux.privacy import purge_actor
+
+    store = DirectoryStore(tmp_path / "actors.csv")
+    store.path.write_bytes((ROOT / "tests" / "data" / "actors_small.csv").read_bytes())
+    base = store.load()
+    table = base.table.copy()
+    her = table.index[table["id"] == "t1"][0]
+    former = table.loc[her].to_dict()  # her address before she moved, told by the journal only
+    table.loc[her, ["adresse", "code_postal", "commune"]] = ["2 rue Fictive", "76120", "Le Grand-Quevilly"]
+    base = store.save(table, base, "coord")  # she moved to the address of t2
+    for backup in store.list_backups():
+        backup.unlink()  # the journal alone remembers the former address
+    cache = GeoCache(tmp_path / "geocodage.sqlite")
+    shared = address_key(table.loc[her].to_dict())
+    cache.put_many([(address_key(former), Match(49.443, 1.099, 0.9, "housenumber", "1 Rue Fictive")),
+                    (shared, Match(49.41, 1.03, 0.9, "housenumber", "2 Rue Fictive"))])
+    cache.close()
+    report = purge_actor(store, "t1", "coord", geocache=tmp_path / "geocodage.sqlite")
+    assert (report.cache_entries, report.shared_addresses) == (1, 1)
+    cache = GeoCache(tmp_path / "geocodage.sqlite")
+    assert cache.get(address_key(former)) is GeoCache.MISSING and cache.get(shared) is not GeoCache.MISSING
+    cache.close()
+    assert "1 adresse gardée" in report.sentence("t1")
