@@ -190,3 +190,24 @@ def test_her_addresses_leave_the_geocoding_cache_unless_another_fiche_has_one(tm
     assert cache.get(address_key(former)) is GeoCache.MISSING and cache.get(shared) is not GeoCache.MISSING
     cache.close()
     assert "1 adresse gardée" in report.sentence("t1")
+
+
+def test_a_load_that_read_the_file_before_an_erasure_keeps_no_copy_of_it(tmp_path, monkeypatch, referential):
+    from reseaux import app_data
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / ".cache" / "geocodage.sqlite"))
+    path = tmp_path / "actors.csv"
+    path.write_bytes((ROOT / "tests" / "data" / "actors_small.csv").read_bytes())
+    parse = app_data.search_text
+
+    def erased_meanwhile(actors):  # the erasure saves the file while this load parses it
+        path.write_text(path.read_text(encoding="utf-8").replace("Camille Exemple", "Camille Autre"),
+                        encoding="utf-8")
+        return parse(actors)
+
+    monkeypatch.setattr(app_data, "search_text", erased_meanwhile)
+    app_data.load_actors(path, referential)
+    assert list((tmp_path / ".cache" / "annuaire").glob("*.pickle")) == []
+    monkeypatch.setattr(app_data, "search_text", parse)
+    app_data.load_actors(path, referential)  # unchanged since read: kept
+    assert len(list((tmp_path / ".cache" / "annuaire").glob("*.pickle"))) == 1
