@@ -21,7 +21,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import pandas as pd
 
 from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
 from reseaux.referential import Referential
+from reseaux.text import fold
 
 #: At most this many fiches in one answer (a list of actors sharing a place is rarely longer).
 MAX_ROWS = 500
@@ -41,12 +41,6 @@ MAX_QUERY = 200
 #: words cost 2.2 s of server time on 200,000 fiches, and find nothing a person looks for.
 MAX_WORDS = 6
 MIN_WORD = 2
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, as the browser's search box folds (``rxFold``)."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not ("\u0300" <= c <= "\u036f")).lower()
 
 
 @dataclass

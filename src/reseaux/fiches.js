@@ -52,9 +52,21 @@ window.rxFiche = function (fiche, fields) {
   return root;
 };
 
-window.rxFold = function (text) {
-  return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-};
+/* The one folding of text, as reseaux.text.fold does it on the server (the same cases test both:
+ * tests/data/folding_cases.json): lower case, NFKD without its marks, œ æ ß… written out, every
+ * run of what is neither a letter nor a digit (apostrophes, hyphens, slashes, no-break spaces…)
+ * one space, none at either end. « Sœurs » is found as « soeurs », « d’IVG » as « d'IVG ». */
+window.rxFold = (function () {
+  /* Kept in step with _LETTERS of reseaux/text.py. */
+  var letters = {"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
+                 "ı": "i", "ʼ": " ", "ʻ": " "};
+  return function (text) {
+    return String(text === null || text === undefined ? "" : text).toLowerCase().normalize("NFKD")
+      .replace(/\p{Mn}/gu, "")
+      .replace(/[œæßøłđðþıʼʻ]/g, function (c) { return letters[c]; })
+      .replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+  };
+})();
 
 window.rxInflate = function (base64) {
   /* gzip-compressed bytes in base64 -> ArrayBuffer (the browser's own DecompressionStream). */

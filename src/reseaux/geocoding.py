@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from reseaux.exports import PRIVATE_FILE, private_folder
-from reseaux.text import normalize
+from reseaux.text import fold
 
 COMMUNE_SCORE = 0.1
 DEFAULT_MIN_SCORE = 0.5
@@ -207,8 +207,8 @@ def parse_csv_answer(text: str, expected: int) -> list[Match | None]:
 
 def address_key(row: dict[str, str]) -> str:
     """The cache key: address, postcode and commune, folded (accents, case, spacing)."""
-    return "|".join((normalize(row.get("adresse", "")), row.get("code_postal", "").replace(" ", ""),
-                     normalize(row.get("commune", ""))))
+    return "|".join((fold(row.get("adresse", "")), row.get("code_postal", "").replace(" ", ""),
+                     fold(row.get("commune", ""))))
 
 
 class GeoCache:
@@ -472,8 +472,10 @@ def _department(postcode: str) -> tuple[str, ...]:
 
 
 def fold_place(value: str) -> str:
-    """A place name folded for comparison: « St-Étienne-du-Rouvray CEDEX » → « saint etienne du rouvray »."""
-    return " ".join(_ABBREVIATIONS.get(w, w) for w in normalize(value).split() if w != "cedex")
+    """A place name folded for comparison: « St-Étienne-du-Rouvray CEDEX » → « saint etienne du rouvray ».
+    The one folding of text (``text.fold``), then two rules of place names on top: « St », « Ste »…
+    written out, the word CEDEX dropped."""
+    return " ".join(_ABBREVIATIONS.get(w, w) for w in fold(value).split() if w != "cedex")
 
 
 def clear_choice(matches: list[Match]) -> Match | None:

@@ -41,7 +41,7 @@ from reseaux.profiles import ProfileError, load_profile, save_profile
 from reseaux.referential import Referential
 from reseaux.store import Conflict, ConflictError, DirectoryStore, diff, rebase, resolve, stale
 from reseaux.table_check import TableCheck, check_table
-from reseaux.text import fr_date, fr_number, md_escape, plural, split_cell
+from reseaux.text import fold, fr_date, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
@@ -183,11 +183,13 @@ def checked(ref: Referential, work: pd.DataFrame) -> TableCheck:
 
 
 def _search_text(work: pd.DataFrame) -> pd.Series:
-    """Each fiche's cells in lower case, joined: what the search box looks into."""
+    """Each fiche's cells folded (``text.fold``, as the sidebar and the map's search box fold),
+    joined: what the search box looks into. A column's repeated values are folded once."""
     text = work.fillna("").astype(str)
-    joined = text.iloc[:, 0].str.lower()
-    for column in text.columns[1:]:
-        joined = joined + "\x1f" + text[column].str.lower()
+    folded = [text[column].map({value: fold(value) for value in text[column].unique()}) for column in text.columns]
+    joined = folded[0]
+    for column in folded[1:]:
+        joined = joined + " " + column
     return joined
 
 
@@ -388,9 +390,11 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
     check = checked(ref, work)
     query = st.text_input("Rechercher une fiche", key="ann_search", placeholder="nom, commune, profession…")
     keep = pd.Series(True, index=work.index)
-    if query.strip():
+    words = fold(query).split()
+    if words:  # every word, anywhere in the fiche: « sage-femme », « Sœurs » as people type them
         text = _kept("search", lambda: _search_text(work), work)
-        keep &= text.str.contains(query.strip().lower(), regex=False).to_numpy()
+        for word in words:
+            keep &= text.str.contains(word, regex=False).to_numpy()
     only_bad = False
     if check.n_bad:
         only_bad = st.toggle(f"Seulement les fiches en erreur ({fr_number(check.n_bad)})", key="ann_only_bad")

@@ -1,0 +1,83 @@
+"""One folding of text (issue 22, item 7): ``reseaux.text.fold`` on the server and ``rxFold`` in
+the map's browser code give the same answer on the same table of cases
+(tests/data/folding_cases.json), and the search, the filters, the referential and the place
+names all fold through it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from reseaux.fiche_service import FicheService
+from reseaux.filters import ActorFilter, apply_filter, search_text
+from reseaux.geocoding import fold_place
+from reseaux.text import fold, normalize
+from tests.conftest import ROOT
+
+CASES = json.loads((ROOT / "tests" / "data" / "folding_cases.json").read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.mark.parametrize(("text", "folded"), CASES, ids=[repr(c[0]) for c in CASES])
+def test_fold_gives_each_case_of_the_table(text, folded):
+    assert fold(text) == folded
+
+
+def test_the_browser_folds_the_same_table():
+    """tests/js/folding.test.mjs loads fiches.js in Node and checks rxFold on the same cases."""
+    node = shutil.which("node")
+    assert node, "node is needed for the browser's tests (it comes with npm, which `make setup` uses)"
+    done = subprocess.run([node, "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_there_is_one_folding():
+    assert normalize is fold
+    assert fold(None) == ""
+    # place names: « Saint » written out and CEDEX dropped, on top of the same folding
+    assert fold_place("St-Étienne-du-Rouvray CEDEX") == fold("Saint-Étienne-du-Rouvray")
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"nom": ["Centre des Sœurs", "Cabinet Martin", "Laboratoire Élan"],
+                         "structure": ["Consultation d’IVG", "Sage femme", "Dépistage IST/VIH"],
+                         "adresse": ["", "", ""],
+                         "code_postal": ["76000", "76100", "76000"],
+                         "commune": ["Rouen", "Rouen", "Saint-Étienne-du-Rouvray"]})
+
+
+@pytest.mark.parametrize(("query", "row"), [("soeurs", 0), ("SŒURS", 0), ("d'IVG", 0), ("sage-femme", 1),
+                                             ("Sage‑Femme", 1), ("elan", 2), ("ist vih", 2), ("IST/VIH", 2),
+                                             ("saint-etienne", 2), ("sœurs sage", None)])
+def test_the_maps_search_finds_what_people_type(referential, query, row):
+    """The map's search box asks fiche_service.search: « soeurs » missed « Sœurs » before, and
+    « d'IVG » missed « d’IVG », « sage-femme » missed « Sage femme »."""
+    service = FicheService()
+    token = service.register("s", _frame(), referential, ttl_s=60)
+    assert service.search(token, query)["rows"] == ([] if row is None else [row])
+
+
+@pytest.mark.parametrize("query", ["soeurs", "d'IVG", "sage-femme", "elan", "IST/VIH"])
+def test_the_sidebar_finds_what_the_map_finds(referential, query):
+    frame = _frame()
+    found = apply_filter(frame, ActorFilter(text=query), referential, search=search_text(frame)).actors
+    service = FicheService()
+    token = service.register("s", _frame(), referential, ttl_s=60)
+    assert found.index.tolist() == service.search(token, query)["rows"] != []
+
+
+@pytest.mark.parametrize(("query", "names"), [("centre sante elan", ["Centre Santé Élan"]),
+                                              ("Sage femme", ["Camille Exemple"]),
+                                              ("ELAN  grand-quevilly", ["Centre Santé Élan"])])
+def test_the_directorys_table_finds_what_people_type(monkeypatch, tmp_path, query, names):
+    """The Annuaire page's search box: lower case only before, so « centre sante elan » missed
+    « Centre Santé Élan » and « Sage femme » missed a sage-femme."""
+    from tests.test_annuaire_page import page
+
+    at, _ = page(monkeypatch, tmp_path)
+    at.text_input(key="ann_search").input(query).run()
+    assert not at.exception
+    assert at.dataframe[0].value["Nom"].tolist() == names
