@@ -3,21 +3,28 @@
 For each perimeter of a layer: the actors inside, the actors within a distance of its edge
 (inside included), the population and actors per 10,000 inhabitants, the distance to the
 nearest matching actor, whether an outreach action covers it, and a gap flag when nothing
-matches within the distance. Everything is computed in metres in Lambert-93 with shapely's
-STRtree (one bulk query per measure), so a layer of 2,644 communes answers in milliseconds.
+matches within the distance. Everything is computed in metres in the metric system of the
+perimeter's territory (:mod:`reseaux.metric`: Lambert-93 on the mainland, the official UTM
+systems overseas) with shapely's STRtree (one bulk query per measure and territory), so a layer
+of 2,644 communes answers in milliseconds. An actor in another territory is only ever « the
+nearest », measured on the ellipsoid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely import STRtree
 
 from reseaux.filters import ActorFilter
-from reseaux.proximity import METRIC_CRS, check_metric_crs
+from reseaux.metric import METRIC_CRS, WGS84, Zone, check_metric_crs, geodesic_m, to_zone, \
+    zone_by_epsg, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, fr_number
 
@@ -77,63 +84,193 @@ def _whole(values: pd.Series) -> bool:
 
 
 @dataclass(frozen=True)
-class PreparedLayer:
-    """A perimeter layer projected to Lambert-93 once (the app caches it)."""
+class Part:
+    """The perimeters of a layer that lie in one territory, projected in its metric system."""
 
-    frame: gpd.GeoDataFrame  # code, nom, population, geometry in EPSG:2154
+    zone: Zone
+    #: Their positions in :attr:`PreparedLayer.frame`.
+    rows: np.ndarray
+    frame: gpd.GeoDataFrame
+    #: A point inside each perimeter, in WGS84 (lon, lat): where far actors are measured from.
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+@dataclass(frozen=True)
+class PreparedLayer:
+    """A perimeter layer projected once, each perimeter in its territory's system (the app caches it)."""
+
+    #: code, nom, population, geometry: in the territory's system when the whole layer lies in one
+    #: (Lambert-93 on the mainland), else in WGS84.
+    frame: gpd.GeoDataFrame
+    parts: tuple[Part, ...] = field(default=(), repr=False)
+
+    def __post_init__(self):
+        if not self.parts and len(self.frame):
+            object.__setattr__(self, "parts", _parts(self.frame.reset_index(drop=True)))
 
     @classmethod
     def build(cls, layer: gpd.GeoDataFrame) -> PreparedLayer:
-        metric = layer.to_crs(METRIC_CRS).reset_index(drop=True)
-        check_metric_crs(metric.crs)
-        return cls(metric)
+        frame = layer.reset_index(drop=True)
+        if not len(frame):
+            return cls(frame.to_crs(METRIC_CRS))
+        parts = _parts(frame)
+        return cls(parts[0].frame if len(parts) == 1 else frame.to_crs(WGS84), parts)
+
+
+def _parts(frame: gpd.GeoDataFrame) -> tuple[Part, ...]:
+    inner = frame.geometry.to_crs(WGS84).representative_point()
+    lon, lat = inner.x.to_numpy(dtype=float), inner.y.to_numpy(dtype=float)
+    epsg = zones_of(lon, lat)
+    parts = []
+    for code in np.unique(epsg):
+        rows = np.flatnonzero(epsg == code)
+        zone = zone_by_epsg(code) or zone_of(lon[rows[0]], lat[rows[0]])
+        chosen = frame.iloc[rows]
+        projected = chosen if _same_crs(frame.crs, zone.crs) else chosen.to_crs(zone.crs)
+        check_metric_crs(projected.crs, (lon[rows].min(), lat[rows].min(), lon[rows].max(), lat[rows].max()))
+        parts.append(Part(zone, rows, projected.reset_index(drop=True), lon[rows], lat[rows]))
+    return tuple(parts)
+
+
+def _same_crs(crs, other: str) -> bool:
+    return crs is not None and crs == other
 
 
 def actor_points(actors: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """The actors' positions in Lambert-93 (those without a position are left out)."""
-    return actors.geometry[actors.geometry.notna()].to_crs(METRIC_CRS)
+    """The actors' positions in WGS84 (those without a position are left out); :func:`coverage_table`
+    projects each into the system of the territory it is measured in."""
+    return actors.geometry[actors.geometry.notna()].to_crs(WGS84)
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Actors' positions: as given, in WGS84, and the EPSG code of each one's territory."""
+
+    given: gpd.GeoSeries
+    lon: np.ndarray
+    lat: np.ndarray
+    epsg: np.ndarray
+
+    @classmethod
+    def of(cls, points: gpd.GeoSeries) -> _Points:
+        if len(points) and points.crs is None:
+            raise ValueError("positions des acteurs sans système de coordonnées : impossible de mesurer")
+        wgs84 = points.to_crs(WGS84) if len(points) else points
+        lon, lat = np.asarray(wgs84.x, dtype=float), np.asarray(wgs84.y, dtype=float)
+        return cls(points, lon, lat, zones_of(lon, lat) if len(points) else np.zeros(0, dtype=int))
+
+    def local(self, part: Part) -> np.ndarray:
+        """The positions of the actors in the part's territory, in its system (shapely points)."""
+        mine = self.epsg == part.zone.epsg
+        if _same_crs(self.given.crs, part.zone.crs):  # no round trip: a point on an edge stays on it
+            return np.asarray(self.given.values)[mine]
+        return shapely.points(*to_zone(self.lon[mine], self.lat[mine], part.zone.epsg))
+
+
+def reach(points: gpd.GeoSeries, distance_m: float) -> gpd.GeoSeries:
+    """The area within ``distance_m`` of each point — what « à moins de la distance » counts —
+    drawn in the system of each point's territory and returned in WGS84 (for display and checks)."""
+    given = _Points.of(points)
+    out = []
+    for lon, lat, epsg in zip(given.lon, given.lat, given.epsg, strict=True):
+        disc = gpd.GeoSeries(shapely.points(*to_zone([lon], [lat], int(epsg))), crs=f"EPSG:{epsg}")
+        out.append(disc.buffer(distance_m, quad_segs=64).to_crs(WGS84).iloc[0])
+    return gpd.GeoSeries(out, index=points.index, crs=WGS84)
 
 
 def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries, *, distance_m: float = 1000.0,
                    outreach_zones: gpd.GeoSeries | None = None) -> pd.DataFrame:
     """One row per perimeter with :data:`COLUMNS`.
 
-    ``points`` are the matching actors in Lambert-93 (see :func:`actor_points`);
-    ``outreach_zones`` the areas covered by outreach actions, in Lambert-93.
+    ``points`` are the matching actors, in any CRS (see :func:`actor_points`); ``outreach_zones``
+    the areas covered by outreach actions, in any CRS. Raises ``ValueError`` for points without a CRS.
     """
-    check_metric_crs(points.crs if len(points) else METRIC_CRS)
     frame = layer.frame
     n = len(frame)
-    geoms = np.asarray(frame.geometry.values)
-    coords = np.asarray(points.values)
+    given = _Points.of(points)
     inside = np.zeros(n, dtype=int)
     within = np.zeros(n, dtype=int)
     nearest = np.full(n, np.nan)
-    if len(coords):
-        tree = frame.sindex
-        hits = tree.query(coords, predicate="intersects")  # (point, perimeter) pairs; an edge counts as inside
-        inside = np.bincount(hits[1], minlength=n)
-        close = tree.query(coords, predicate="dwithin", distance=distance_m)
-        within = np.bincount(close[1], minlength=n)
-        from shapely import STRtree
-
-        point_tree = STRtree(coords)
-        pairs, distances = point_tree.query_nearest(geoms, return_distance=True, all_matches=False)
-        nearest[pairs[0]] = np.rint(distances)
+    covered = np.zeros(n, dtype=bool)
+    zones = _wgs84(outreach_zones)
+    for part in layer.parts:
+        tree = part.frame.sindex
+        m = len(part.rows)
+        coords = given.local(part)
+        if len(coords):
+            hits = tree.query(coords, predicate="intersects")  # (point, perimeter) pairs; an edge counts as inside
+            inside[part.rows] = np.bincount(hits[1], minlength=m)
+            close = tree.query(coords, predicate="dwithin", distance=distance_m)
+            within[part.rows] = np.bincount(close[1], minlength=m)
+            pairs, distances = STRtree(coords).query_nearest(np.asarray(part.frame.geometry.values),
+                                                             return_distance=True, all_matches=False)
+            nearest[part.rows[pairs[0]]] = distances
+        away = given.epsg != part.zone.epsg
+        if away.any():
+            far = _far_nearest(part, given.lon[away], given.lat[away], nearest[part.rows])
+            nearest[part.rows] = np.fmin(nearest[part.rows], far)
+        if zones is not None:
+            mine = zones[zones.intersects(shapely.box(*part.zone.bounds))]
+            if len(mine):
+                pairs = tree.query(np.asarray(mine.to_crs(part.zone.crs).values), predicate="intersects")
+                covered[part.rows[np.unique(pairs[1])]] = True
     population = frame["population"].astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         per_10k = np.where(population > 0, within / population * 10_000, np.nan)
-    covered = np.zeros(n, dtype=bool)
-    if outreach_zones is not None and len(outreach_zones):
-        pairs = frame.sindex.query(np.asarray(outreach_zones.values), predicate="intersects")
-        covered[np.unique(pairs[1])] = True
     table = pd.DataFrame({
         "code": frame["code"].to_numpy(), "nom": frame["nom"].to_numpy(),
         "n_inside": inside, "n_within": within, "population": population,
-        "per_10k": np.round(per_10k, 2), "distance_nearest_m": nearest,
+        "per_10k": np.round(per_10k, 2), "distance_nearest_m": np.rint(nearest),
         "outreach": covered, "gap": within == 0,
     })
     return table[COLUMNS]
+
+
+def _wgs84(zones: gpd.GeoSeries | None) -> gpd.GeoSeries | None:
+    if zones is None or not len(zones):
+        return None
+    return zones.to_crs(WGS84) if zones.crs is not None else gpd.GeoSeries(zones.values, crs=WGS84)
+
+
+#: Far actors are first grouped in cells of this many degrees; no actor lies farther than
+#: :data:`_CELL_RADIUS` metres from its cell's centre (0.025° × √2 × 111.7 km).
+_CELL = 0.05
+_CELL_RADIUS = 4_000.0
+
+
+def _far_nearest(part: Part, lon: np.ndarray, lat: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Metres from each perimeter of ``part`` to the nearest of actors in other territories
+    (``lon``, ``lat``), on the ellipsoid; NaN where an actor of its own territory, at ``local``
+    metres, is certainly nearer.
+
+    For each perimeter: geodesic distances from its inner point to cells of actors bound, by the
+    triangle inequality, which actors can be the nearest (the perimeter is at most ``size`` across);
+    those few are measured to the outline in an azimuthal equidistant projection centred on the
+    perimeter, exact from its centre and within metres of the outline at these distances.
+    """
+    keys, cell_of = np.unique(np.column_stack([np.round(lon / _CELL), np.round(lat / _CELL)]), axis=0,
+                              return_inverse=True)
+    cell_of = cell_of.ravel()
+    cell_lon, cell_lat = keys[:, 0] * _CELL, keys[:, 1] * _CELL
+    bounds = part.frame.geometry.bounds.to_numpy()
+    size = np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) * 1.01
+    out = np.full(len(part.rows), np.nan)
+    for i in range(len(part.rows)):
+        to_cells = geodesic_m(part.lon[i], part.lat[i], cell_lon, cell_lat)
+        best = to_cells.min()
+        if best - _CELL_RADIUS - size[i] >= local[i]:
+            continue
+        cells = np.flatnonzero(to_cells <= best + 2 * _CELL_RADIUS + size[i] + 1)
+        chosen = np.isin(cell_of, cells)
+        aeqd = f"+proj=aeqd +lat_0={float(part.lat[i])} +lon_0={float(part.lon[i])} +ellps=GRS80 +units=m"
+        points = shapely.points(*Transformer.from_crs(WGS84, aeqd, always_xy=True).transform(lon[chosen],
+                                                                                              lat[chosen]))
+        to_aeqd = Transformer.from_crs(part.zone.crs, aeqd, always_xy=True)
+        outline = shapely.transform(part.frame.geometry.iloc[i],
+                                    lambda xy: np.column_stack(to_aeqd.transform(xy[:, 0], xy[:, 1])))
+        out[i] = shapely.distance(outline, points).min()
+    return out
 
 
 def outreach_codes(actors: pd.DataFrame) -> frozenset[str]:
@@ -143,14 +280,15 @@ def outreach_codes(actors: pd.DataFrame) -> frozenset[str]:
 
 
 def zones_of_codes(codes: frozenset[str]) -> gpd.GeoSeries:
-    """The areas of ``codes`` (communes and QPV, anywhere in France), in Lambert-93."""
+    """The areas of ``codes`` (communes and QPV, anywhere in France), in WGS84: :func:`coverage_table`
+    projects those of each territory into its system."""
     from reseaux.france import zones
 
-    return zones(codes).to_crs(METRIC_CRS)
+    return zones(codes).to_crs(WGS84)
 
 
 def outreach_zones(actors: pd.DataFrame) -> gpd.GeoSeries:
-    """The areas named by the outreach actions' ``zone_intervention`` (INSEE or QPV codes), Lambert-93."""
+    """The areas named by the outreach actions' ``zone_intervention`` (INSEE or QPV codes), WGS84."""
     return zones_of_codes(outreach_codes(actors))
 
 
@@ -162,10 +300,15 @@ def theme_matrix(layer: PreparedLayer, actors: gpd.GeoDataFrame, themes: Sequenc
     each theme then only counts its own pairs.
     """
     placed = actors[actors.geometry.notna()]
-    points = np.asarray(actor_points(actors).values)
+    given = _Points.of(placed.geometry)
     n = len(layer.frame)
-    pairs = layer.frame.sindex.query(points, predicate="dwithin", distance=distance_m) if len(points) else \
-        np.empty((2, 0), dtype=int)
+    pairs = [np.empty(0, dtype=int), np.empty(0, dtype=int)]  # (actor, perimeter) within the distance
+    for part in layer.parts:
+        coords = given.local(part)
+        if len(coords):
+            hits = part.frame.sindex.query(coords, predicate="dwithin", distance=distance_m)
+            pairs[0] = np.concatenate([pairs[0], np.flatnonzero(given.epsg == part.zone.epsg)[hits[0]]])
+            pairs[1] = np.concatenate([pairs[1], part.rows[hits[1]]])
     themes_of = placed["thematiques"].to_numpy()
     columns = {}
     for theme in themes:

@@ -1,9 +1,11 @@
-"""« Trouver un partenaire »: the nearest actors to a point, in metres in Lambert-93.
+"""« Trouver un partenaire »: the nearest actors to a point, in metres.
 
-The index is the actors' Lambert-93 coordinates in two NumPy arrays, built once per directory
-version (the app caches it). A query computes the exact distance to every candidate in one
-vectorised pass and keeps the k closest within the radius: at 100,000 actors that is a few
-milliseconds, with filters applied as a boolean mask and no approximation.
+The index is the actors' coordinates in the metric system of each one's territory
+(:mod:`reseaux.metric`: Lambert-93 on the mainland, the official UTM systems overseas) in two
+NumPy arrays, built once per directory version (the app caches it). A query computes the exact
+distance to every candidate of the origin's territory in one vectorised pass (the others, in
+another territory, on the ellipsoid) and keeps the k closest within the radius: at 100,000 actors
+that is a few milliseconds, with filters applied as a boolean mask and no approximation.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS, Transformer
 from shapely.geometry import Point
 
 from reseaux.filters import FACETS, ActorFilter, apply_filter, search_text
 from reseaux.layers import LayerSpec
+from reseaux.metric import METRIC_CRS, GeographicCRSError, check_metric_crs  # noqa: F401 (imported from here too)
+from reseaux.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance
 
@@ -43,8 +46,6 @@ def valid_website(value: str) -> bool:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
-METRIC_CRS = "EPSG:2154"
-_TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 #: Layers named in the « this point is in… » sentence, with their French article.
 #: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence.
 CONTEXT_GROUPS = {"Territoires", "Territoire", "Référence santé"}
@@ -52,29 +53,37 @@ PERIMETER_ARTICLES = {"qpv": "le QPV", "qpv_hors_metropole": "le QPV", "cpts": "
                       "cls": "le CLS", "asv": "l'ASV", "cms": "le secteur", "rtps": "le RTPS"}
 
 
-class GeographicCRSError(ValueError):
-    """A distance was asked in a geographic CRS (degrees): refuse rather than mislead."""
-
-
 @dataclass(frozen=True)
 class ProximityIndex:
-    """Projected coordinates of the actors that have a position, aligned with ``frame``."""
+    """Projected coordinates of the actors that have a position, aligned with ``frame``: each
+    actor in the metric system of its own territory (``epsg``), with its WGS84 position."""
 
     frame: gpd.GeoDataFrame
     x: np.ndarray
     y: np.ndarray
     #: The folded text of the free-text filter (:func:`reseaux.filters.search_text`), aligned with ``frame``.
     text: pd.Series | None = None
+    #: The EPSG code of the system ``x`` and ``y`` are in, per actor (:func:`reseaux.metric.zones_of`).
+    epsg: np.ndarray | None = None
+    lon: np.ndarray | None = None
+    lat: np.ndarray | None = None
 
     @classmethod
     def build(cls, actors: gpd.GeoDataFrame, text: pd.Series | None = None) -> ProximityIndex:
         """Index the actors that have a position; ``text`` is their searched text when already
         folded (``Actors.search``, aligned with ``actors``), else it is folded here."""
         placed = actors[actors.geometry.notna()]
-        metric = placed.geometry.to_crs(METRIC_CRS)
-        check_metric_crs(metric.crs)
+        wgs84 = placed.geometry.to_crs(WGS84)
+        lon, lat = wgs84.x.to_numpy(dtype=float), wgs84.y.to_numpy(dtype=float)
+        epsg = zones_of(lon, lat)
+        x, y = np.full(len(placed), np.nan), np.full(len(placed), np.nan)
+        for code in np.unique(epsg):
+            rows = epsg == code
+            metric = placed.geometry[rows].to_crs(code)
+            check_metric_crs(metric.crs)
+            x[rows], y[rows] = metric.x.to_numpy(dtype=float), metric.y.to_numpy(dtype=float)
         folded = text.loc[placed.index] if text is not None else search_text(placed)
-        return cls(placed, metric.x.to_numpy(dtype=float), metric.y.to_numpy(dtype=float), folded)
+        return cls(placed, x, y, folded, epsg, lon, lat)
 
 
 @dataclass
@@ -88,19 +97,42 @@ class SearchResult:
     without_blocking: pd.DataFrame | None = None
 
 
-def check_metric_crs(crs) -> None:
-    """Raise :class:`GeographicCRSError` if ``crs`` is geographic (distances would be in degrees)."""
-    if crs is None or CRS.from_user_input(crs).is_geographic:
-        raise GeographicCRSError(f"distance demandée dans un système géographique ({crs}) : projetez en Lambert-93")
-
-
 def to_metric(lat: float, lon: float) -> tuple[float, float]:
-    return _TO_METRIC.transform(lon, lat)
+    """(x, y) in metres of a WGS84 point, in the metric system of its territory."""
+    return to_zone(lon, lat, zone_of(lon, lat).epsg)
+
+
+def _distances(index: ProximityIndex, lat: float, lon: float, keep: np.ndarray, k: int,
+               radius_m: float | None) -> np.ndarray:
+    """Metres from (lat, lon) to each kept actor (``inf`` for the others).
+
+    Actors in the origin's territory: in its system. Actors elsewhere (another continent, the
+    other side of an ocean): on the ellipsoid, after a spherical pre-filter that only drops those
+    certainly beyond the radius or beyond ``k`` closer ones (the sphere is within 0.6 % of the
+    ellipsoid: 2 % of slack is safe).
+    """
+    zone = zone_of(lon, lat)
+    x0, y0 = to_zone(lon, lat, zone.epsg)
+    distances = np.full(len(index.x), np.inf)
+    same = keep & (index.epsg == zone.epsg)
+    distances[same] = np.hypot(index.x[same] - x0, index.y[same] - y0)
+    away = np.flatnonzero(keep & ~same)
+    if len(away):
+        rough = sphere_m(lon, lat, index.lon[away], index.lat[away])
+        limit = np.inf if radius_m is None else radius_m * 1.02 + 1
+        if len(away) > k:
+            limit = min(limit, np.partition(rough, k - 1)[k - 1] * 1.02 + 1)
+        away = away[rough <= limit]
+        distances[away] = geodesic_m(lon, lat, index.lon[away], index.lat[away])
+    return distances
 
 
 def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray | pd.Series | None = None,
             k: int = 10, radius_m: float | None = 10_000.0) -> pd.DataFrame:
     """Return the ``k`` actors closest to (lat, lon) within ``radius_m`` (None: no limit).
+
+    Distances are true in every territory: measured in the origin's territory system
+    (:func:`reseaux.metric.zone_of`), on the ellipsoid for actors in another territory.
 
     ``mask`` (aligned with ``index.frame``) keeps only the matching actors. The result is a
     copy of the rows with a ``distance_m`` column (rounded to the metre), closest first; ties
@@ -108,9 +140,9 @@ def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray |
     """
     if k <= 0:
         raise ValueError("k doit être positif")
-    x0, y0 = to_metric(lat, lon)
-    distances = np.hypot(index.x - x0, index.y - y0)
-    keep = np.ones(len(distances), dtype=bool) if mask is None else np.array(mask, dtype=bool)
+    keep = np.ones(len(index.x), dtype=bool) if mask is None else np.array(mask, dtype=bool)
+    distances = _distances(index, lat, lon, keep, k, radius_m)
+    keep &= np.isfinite(distances)
     if radius_m is not None:
         # 1 cm of slack: a partner exactly on the circle stays in despite the float round trip
         # through WGS84.
