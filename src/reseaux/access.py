@@ -1,23 +1,47 @@
 """Who sees what, decided in one place.
 
 Roles, from least to most trusted: visiteur (not signed in), membre, coordinateur,
-administrateur. Members see every fiche; a visitor sees nothing or the public view
-(structures, outreach actions, distribution points, and only the people whose fiche says
-``visibilite = public``), as the ``RESEAUX_VISITORS`` setting says. Every page, export and
-command that shows actors goes through :func:`visible_actors`.
+administrateur. Members see every fiche; a visitor sees nothing or the public fiches, as the
+``RESEAUX_VISITORS`` setting says. Visibility follows the person, not a list of types: a fiche
+that describes a person (type professionnel, or a profession given) is members-only unless it
+says ``visibilite = public``; an establishment (any other known type) is public unless it says
+``membres``; an « À classer » fiche is public only when it carries an establishment's sign (a
+FINESS or SIRET number, a name such as « Centre hospitalier », « LBM », « Pharmacie »).
+:func:`default_visibility` decides an empty cell; every page, export and command that shows
+actors goes through :func:`visible_actors`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 import pandas as pd
+
+from reseaux.referential import UNCLASSIFIED
+from reseaux.text import normalize, plural
 
 ROLES = ("visiteur", "membre", "coordinateur", "administrateur")
 ROLE_LABELS = {"visiteur": "Visiteur·se (non connecté·e)", "membre": "Membre du réseau",
                "coordinateur": "Coordination", "administrateur": "Administration"}
-#: Actor types a visitor may see whatever their fiche says: places and actions, not people.
-PUBLIC_TYPES = ("structure", "aller_vers", "distribution")
 VISIBILITY_VALUES = ("public", "membres")
+#: The visibility of a fiche that describes a person, or that nothing shows to be an establishment.
 DEFAULT_VISIBILITY = "membres"
+PERSON_TYPE = "professionnel"
+#: Words of a name (folded, whole words) that say an « À classer » fiche is an establishment.
+ESTABLISHMENT_WORDS = (
+    "centre hospitalier", "ch", "chu", "chr", "chru", "chi", "chs", "gh", "ghu", "ap hp", "hopital", "hospitalier",
+    "hospices", "clinique", "polyclinique", "maternite", "ihu", "pharmacie", "officine", "laboratoire", "lbm",
+    "biologie medicale", "centre", "centres", "cdv", "association", "associations", "maison de sante", "msp", "cpts",
+    "maison medicale", "cabinet medical", "pole medical", "medipole", "planning familial", "pmi", "cegidd", "csapa",
+    "caarud", "cmp", "ehpad", "institut", "fondation", "mutualite", "croix rouge", "france services", "mairie",
+    "ville de", "communaute de communes", "ccas", "unite mobile", "salle", "gymnase", "espace",
+)
+_ESTABLISHMENT_NAME = re.compile(r"\b(" + "|".join(re.escape(w) for w in ESTABLISHMENT_WORDS) + r")\b")
+#: Ids the importer gives from a national identifier of an establishment (reseaux.importing).
+_ESTABLISHMENT_IDS = ("finess-", "siret-")
+#: Extra columns (kept as the file names them) that hold an establishment's number.
+_ESTABLISHMENT_COLUMNS = re.compile(r"finess|siret")
 #: action -> the least role allowed to do it
 ACTIONS = {
     "voir_carte": "visiteur",        # subject to the visitors setting, see can_see_map
@@ -47,6 +71,48 @@ def can_see_map(role: str, visitors: str) -> bool:
     return role != "visiteur" or visitors == "public"
 
 
+def is_person(record: Mapping) -> bool:
+    """Whether a fiche describes a person: type professionnel, or a profession given."""
+    return record.get("type") == PERSON_TYPE or bool(str(record.get("profession") or "").strip())
+
+
+def has_establishment_sign(record: Mapping, written_type: str = "") -> bool:
+    """Whether the row says it is an establishment: a FINESS or SIRET number (an id the importer
+    made from one, or a column of the file), or a name — or the type as the file wrote it, when
+    the referential does not know it (« Association de quartier ») — with an establishment's word."""
+    if str(record.get("id") or "").lower().startswith(_ESTABLISHMENT_IDS):
+        return True
+    if any(_ESTABLISHMENT_COLUMNS.search(str(column).lower()) and str(value or "").strip()
+           for column, value in record.items()):
+        return True
+    return any(_ESTABLISHMENT_NAME.search(normalize(str(text or ""))) for text in (record.get("nom"), written_type))
+
+
+def default_visibility(record: Mapping, written_type: str = "") -> str:
+    """The visibility of a fiche whose « visibilite » cell is empty (``record``: a validated row,
+    its type a referential code): members-only for a person, public for an establishment (any
+    other known type), and for an « À classer » fiche public only with an establishment's sign
+    (``written_type``: the type cell as written, before the referential made it « À classer »)."""
+    if is_person(record):
+        return DEFAULT_VISIBILITY
+    if record.get("type") and record.get("type") != UNCLASSIFIED:
+        return "public"
+    return "public" if has_establishment_sign(record, written_type) else DEFAULT_VISIBILITY
+
+
+def visibility(actors: pd.DataFrame) -> pd.Series:
+    """Each fiche's visibility: its « visibilite » cell when it says public or membres, else
+    :func:`default_visibility` (a loaded directory has every cell filled; a bare table may not)."""
+    given = actors["visibilite"] if "visibilite" in actors else pd.Series("", index=actors.index)
+    given = given.fillna("").astype(str)
+    missing = ~given.isin(VISIBILITY_VALUES)
+    if not missing.any():
+        return given
+    result = given.copy()
+    result[missing] = [default_visibility(r) for r in actors[missing].to_dict("records")]
+    return result
+
+
 def visible_actors(actors: pd.DataFrame, role: str, visitors: str = "public") -> pd.DataFrame:
     """The actors ``role`` may see (rows kept whole: a visible fiche is shown entirely).
 
@@ -56,14 +122,41 @@ def visible_actors(actors: pd.DataFrame, role: str, visitors: str = "public") ->
         return actors
     if visitors != "public":
         return actors.iloc[0:0]
-    visibility = actors["visibilite"] if "visibilite" in actors else pd.Series(DEFAULT_VISIBILITY, index=actors.index)
-    public = actors["type"].isin(PUBLIC_TYPES) | (visibility == "public")
-    return actors[public]
+    return actors[visibility(actors) == "public"]
+
+
+def reserved_sentence(reserved: int) -> str:
+    """What a visitor reads beside the count: how many fiches she does not see, and why ("" if none)."""
+    if not reserved:
+        return ""
+    verb = "est réservée" if reserved == 1 else "sont réservées"
+    return f"{plural(reserved, 'fiche')} {verb} aux membres du réseau (connectez-vous pour les voir)."
+
+
+def hidden_sentence(actors: pd.DataFrame) -> str:
+    """For a coordinator (import, Qualité): how many fiches a visitor will not see, why, and how to
+    change it ("" when every fiche is public). ``actors``: a validated directory."""
+    if actors.empty:
+        return ""
+    hidden = actors[visibility(actors) == "membres"]
+    if hidden.empty:
+        return ""
+    profession = hidden["profession"].astype(str).str.strip() if "profession" in hidden else ""
+    people = (hidden["type"] == PERSON_TYPE) | (profession != "")
+    unclassified = ~people & (hidden["type"] == UNCLASSIFIED)
+    marked = len(hidden) - int(people.sum()) - int(unclassified.sum())
+    parts = [plural(int(people.sum()), "personne"), plural(int(unclassified.sum()), "fiche à classer",
+                                                           "fiches à classer"),
+             plural(marked, "établissement marqué « membres »", "établissements marqués « membres »")]
+    why = ", ".join(p for p, n in zip(parts, (int(people.sum()), int(unclassified.sum()), marked)) if n)
+    verb = "ne sera pas visible" if len(hidden) == 1 else "ne seront pas visibles"
+    return (f"{plural(len(hidden), 'fiche')} {verb} sans connexion ({why}) : donnez-leur un type ou écrivez "
+            "public dans « visibilite ».")
 
 
 #: Said under an export to those who export public fiches only.
-EXPORT_NOTICE = ("Les exports ne contiennent que les fiches publiques (structures, aller-vers, distribution, "
-                 "fiches « public ») : les fiches réservées aux membres s'exportent par la coordination.")
+EXPORT_NOTICE = ("Les exports ne contiennent que les fiches publiques (établissements, actions, fiches « public ») : "
+                 "les fiches réservées aux membres s'exportent par la coordination.")
 
 
 def exportable_actors(actors: pd.DataFrame, role: str) -> pd.DataFrame:

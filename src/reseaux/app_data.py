@@ -96,6 +96,8 @@ class Actors:
     directory: Directory
     search: pd.Series
     _facets: FacetIndex | None = None
+    #: Fiches of the whole directory this view leaves out (members-only, for a visitor): said beside the count.
+    reserved: int = 0
 
     @property
     def facets(self) -> FacetIndex:
@@ -179,7 +181,7 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
 
 
 #: What the parsed directory depends on besides the file: the code that reads and completes it.
-_READERS = ("directory.py", "france.py", "referential.py", "text.py")
+_READERS = ("directory.py", "access.py", "france.py", "referential.py", "text.py")  # access: empty visibilite
 
 
 def _directory_key(data: bytes, referential: Referential) -> str:
@@ -241,4 +243,5 @@ def visible_view(full: Actors, role: str, visitors: str) -> Actors:
     shown = visible_actors(full.directory.actors, role, visitors)
     # Rows kept aside and problems hold raw rows of people: not for those who cannot see them all.
     directory = Directory(actors=shown.reset_index(drop=True), rejected=full.directory.rejected.iloc[0:0], issues=[])
-    return Actors(directory=directory, search=full.search[shown.index].reset_index(drop=True))
+    return Actors(directory=directory, search=full.search[shown.index].reset_index(drop=True),
+                  reserved=len(full.directory.actors) - len(shown))

@@ -22,7 +22,7 @@ import geopandas as gpd
 import pandas as pd
 from rapidfuzz import process
 
-from reseaux.access import DEFAULT_VISIBILITY, VISIBILITY_VALUES
+from reseaux.access import DEFAULT_VISIBILITY, VISIBILITY_VALUES, default_visibility, is_person
 from reseaux.referential import CATEGORIES, UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import normalize, split_cell
 
@@ -54,7 +54,8 @@ COLUMNS: dict[str, str] = {
     "zone_intervention": "pour une action d'aller-vers : codes INSEE ou QPV couverts, séparés par |",
     "date_maj": "date de mise à jour (AAAA-MM-JJ)",
     "fictif": "oui si la fiche est fictive (données de démonstration)",
-    "visibilite": "public (visible sans connexion) ou membres (par défaut, réservée aux membres)",
+    "visibilite": ("public (visible sans connexion) ou membres (réservée aux membres) ; vide : membres pour une "
+                   "personne ou une fiche à classer, public pour un établissement"),
     "geocodage_score": "score du géocodage (0 à 1), écrit par python -m reseaux geocode",
     "geocodage_type": "précision : housenumber, street, locality, municipality",
     "geocodage_label": "adresse reconnue par le géocodeur",
@@ -476,14 +477,8 @@ class _RowValidator:
             issues.append(Issue(line, "adresse", "", (
                 "rien pour placer l'acteur : remplissez l'adresse, le code postal, la commune "
                 "ou la latitude et la longitude")))
-        visibility = normalize(record["visibilite"]) or DEFAULT_VISIBILITY
-        if visibility in ("membre", "prive", "privee", "reserve", "reservee"):
-            visibility = DEFAULT_VISIBILITY
-        if visibility not in VISIBILITY_VALUES:
-            issues.append(Issue(line, "visibilite", record["visibilite"],
-                                "valeur attendue : public ou membres ; la fiche reste réservée aux membres", WARNING))
-            visibility = DEFAULT_VISIBILITY
-        record["visibilite"] = visibility
+        record["visibilite"], found = self._visibility(record, raw.get("type", ""), line)
+        issues.extend(found)
         record["date_maj"], found = self._parse_date(record["date_maj"], line)
         issues.extend(found)
         fictif = normalize(record["fictif"])
@@ -496,6 +491,25 @@ class _RowValidator:
             issues.append(Issue(line, "zone_intervention", "", (
                 "une action d'aller-vers devrait indiquer les codes INSEE ou QPV qu'elle couvre"), WARNING))
         return record, issues
+
+    @staticmethod
+    def _visibility(record: dict, written_type: str, line: int) -> tuple[str, list[Issue]]:
+        """The cell as written when it says public or membres; else the rule of :mod:`reseaux.access`."""
+        written = normalize(record["visibilite"])
+        if written in ("membre", "prive", "privee", "reserve", "reservee"):
+            written = "membres"
+        if written in VISIBILITY_VALUES:
+            return written, []
+        if written:
+            return DEFAULT_VISIBILITY, [Issue(line, "visibilite", record["visibilite"],
+                                              "valeur attendue : public ou membres ; la fiche reste réservée aux "
+                                              "membres", WARNING)]
+        visibility = default_visibility(record, written_type)
+        if visibility == DEFAULT_VISIBILITY and record["type"] == UNCLASSIFIED and not is_person(record):
+            return visibility, [Issue(line, "visibilite", "", (
+                "fiche à classer, rien n'y dit un établissement : elle ne sera pas visible sans connexion ; "
+                "donnez-lui un type ou écrivez public dans « visibilite »"), WARNING)]
+        return visibility, []
 
     def _referential_cell(self, category: str, column: str, value: str, multi: bool, line: int):
         issues: list[Issue] = []

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from reseaux.access import hidden_sentence
 from reseaux.directory import COLUMNS, Directory, validate_table
 from reseaux.geocode_file import geocode_records
 from reseaux.importing import ImportSpec, apply_import, apply_mapping, drop_blank, find_duplicates, guess_mapping
@@ -34,6 +35,10 @@ class ImportReport:
     geocoding: str = ""
     saved: bool = False
 
+    def hidden(self) -> str:
+        """How many imported fiches a visitor will not see, and how to change it ("" if none)."""
+        return hidden_sentence(self.report.actors) if self.report is not None else ""
+
     def sentences(self) -> list[str]:
         errors = len(self.report.rejected) if self.report is not None else 0
         warnings = len(self.report.warnings) if self.report is not None else 0
@@ -43,6 +48,7 @@ class ImportReport:
             f"{plural(errors, 'ligne avec erreur', 'lignes avec erreur')} (importées quand même, à corriger), "
             f"{plural(warnings, 'avertissement')}, {plural(self.unplaced, 'fiche sans position', 'fiches sans position')}.",
             *([self.geocoding] if self.geocoding else []),
+            *([hidden] if (hidden := self.hidden()) else []),
             *([f"Recherche des doublons bornée : pour {plural(self.unchecked, 'ligne')}, les fiches proches n'ont "
                "pas toutes été comparées ; importez le fichier en plusieurs parties pour les comparer toutes."]
               if self.unchecked else []),

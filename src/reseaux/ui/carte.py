@@ -7,7 +7,7 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from reseaux.access import EXPORT_NOTICE, can, exportable_actors
+from reseaux.access import EXPORT_NOTICE, can, exportable_actors, reserved_sentence
 from reseaux.actor_layer import build_actor_layer
 from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
@@ -76,12 +76,14 @@ def header(acts: Actors, result: FilterResult) -> None:
     if problems:
         st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon=":material/warning:")
     if not can(auth.current()[0], "voir_toutes_les_fiches"):
-        st.caption("Vue publique : structures, actions d'aller-vers, points de distribution et fiches publiques. "
+        st.caption("Vue publique : établissements, actions et fiches publiques. "
                    "Les membres du réseau se connectent pour voir toutes les fiches.")
     shown = result.actors
     placed = int(shown.geometry.notna().sum())
     unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
-    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}")
+    reserved = f" · {reserved_sentence(acts.reserved)}" if acts.reserved else ""
+    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}"
+                f"{reserved}")
 
 
 def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from reseaux import config
+from reseaux.access import hidden_sentence
 from reseaux.app_data import Actors, Territory
 from reseaux.directory import DirectoryError
 from reseaux.referential import Referential
@@ -99,6 +100,8 @@ def quality_report(acts: Actors, ref: Referential | None = None) -> None:
     c2.metric("Lignes écartées", len(directory.rejected))
     c3.metric("Sans position", directory.n_unplaced)
     c4.metric("Avertissements", len(directory.warnings))
+    if hidden := hidden_sentence(directory.actors):
+        st.info(hidden, icon=":material/visibility_off:")
     if done := st.session_state.pop("recode_done", None):
         st.success(done)
     if not directory.issues:
