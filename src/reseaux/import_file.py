@@ -90,7 +90,7 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     result.merged = len(duplicates)
     result.unchecked = duplicates.unchecked
     result.imported = len(new)
-    table = apply_import(existing, new, {}, duplicates)
+    table = apply_import(existing, new, {}, duplicates, referential)
     if not dry_run and result.imported:
         into.parent.mkdir(parents=True, exist_ok=True)
         store.save(table, base, who, action=f"import de {source.name}")

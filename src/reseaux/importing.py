@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from reseaux.directory import COLUMNS, MULTI_COLUMNS
+from reseaux.directory import COLUMNS, MULTI_COLUMNS, REFERENTIAL_COLUMNS
 from reseaux.duplicates import Duplicate, Duplicates, find_duplicates  # noqa: F401  (callers import them here)
 from reseaux.france import fill_communes
 from reseaux.reading import MAX_UPLOAD_BYTES, UploadError, read_upload  # noqa: F401  (the page imports them here)
+from reseaux.referential import Referential
 from reseaux.text import normalize, split_cell
 
 #: Targets that are not directory columns: a house number put before the street, and national
@@ -255,12 +256,15 @@ def _new_id(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def merge_records(existing: dict[str, str], new: dict[str, str]) -> dict[str, str]:
+def merge_records(existing: dict[str, str], new: dict[str, str], referential: Referential | None = None) -> dict[str, str]:
     """Merge an imported fiche into an existing one.
 
     The id stays; a blank never replaces a value; a position gives way only to one at least as
     precise (manuel > fichier > géocodeur > commune); multi-valued cells are united; other
-    filled cells of the import replace the old ones.
+    filled cells of the import replace the old ones. Values are compared as they mean, not as
+    they are written (the code a referential value resolves to, else the folded text): « IVG »
+    merged into « contraception|ivg » adds nothing, « ROUEN » does not replace « Rouen » — a merge
+    that brings nothing new changes nothing (and the fiche's date of update stays).
     """
     merged = dict(existing)
     keep_position = _precision(existing) > _precision(new)
@@ -268,12 +272,27 @@ def merge_records(existing: dict[str, str], new: dict[str, str]) -> dict[str, st
         value = "" if value is None else str(value).strip()
         if not value or column == "id" or (keep_position and column in POSITION):
             continue
-        if column in MULTI_COLUMNS and merged.get(column):
-            parts = split_cell(merged[column]) + [p for p in split_cell(value) if p not in split_cell(merged[column])]
-            merged[column] = "|".join(parts)
-        else:
+        old = str(merged.get(column) or "")
+        if column in MULTI_COLUMNS and old:
+            known = {_meaning(referential, column, part) for part in split_cell(old)}
+            added = []
+            for part in split_cell(value):
+                meaning = _meaning(referential, column, part)
+                if meaning not in known:
+                    known.add(meaning)
+                    added.append(part)
+            if added:
+                merged[column] = "|".join([*split_cell(old), *added])
+        elif _meaning(referential, column, value) != _meaning(referential, column, old):
             merged[column] = value
     return merged
+
+
+def _meaning(referential: Referential | None, column: str, value: str) -> str:
+    """What a cell says: its referential code when it names one, else its folded text."""
+    category = REFERENTIAL_COLUMNS.get(column, (None, False))[0]
+    code = referential.resolve(category, value) if referential is not None and category else None
+    return code or normalize(value)
 
 
 def _precision(record: dict[str, str]) -> int:
@@ -283,8 +302,8 @@ def _precision(record: dict[str, str]) -> int:
 
 
 def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int, str],
-                 duplicates: list[Duplicate]) -> pd.DataFrame:
-    """Return ``existing`` with the import applied.
+                 duplicates: list[Duplicate], referential: Referential | None = None) -> pd.DataFrame:
+    """Return ``existing`` with the import applied (``referential``: values compared by code when merging).
 
     ``decisions`` maps the index of a new row that has a duplicate to « fusionner », « garder
     les deux » or « ignorer »; rows without a duplicate are added.
@@ -311,7 +330,7 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
             continue
         if decision == "fusionner":
             position = positions[duplicate.existing_id]  # ids do not change while merging
-            merged[position] = merge_records(merged[position], record)
+            merged[position] = merge_records(merged[position], record, referential)
             continue
         if record["id"] in taken:
             record = {**record, "id": _new_id(record["nom"], taken)}
