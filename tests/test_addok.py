@@ -9,6 +9,7 @@ from shapely.geometry import Point
 
 from reseaux.geocode_file import geocode_file
 from reseaux.geocoding import Geocoder
+from reseaux.store import DirectoryStore
 from tests.addok_server import AddokServer, documents, finess_addresses
 from tests.conftest import ROOT
 
@@ -92,8 +93,10 @@ def test_geocoding_a_file_twice_makes_no_request_the_second_time(addok, addresse
     assert summary.geocoded == 25 and summary.requests == 1
     assert summary.below_min_score + summary.not_found == 1
     assert summary.skipped_manual == 1
-    text = first.read_text(encoding="utf-8")
-    assert "1 RUE DE GERMONT;76038;ROUEN;49.5;1.2;manuel" in text
+    # Saved through the store (columns in the directory's order): the manual position is untouched.
+    moved = DirectoryStore(first).load().table.set_index("id").loc["m"]
+    assert (moved["adresse"], moved["latitude"], moved["longitude"], moved["geocodage_source"]) == (
+        "1 RUE DE GERMONT", "49.5", "1.2", "manuel")
 
     second = tmp_path / "second.csv"
     directory(second, addresses)

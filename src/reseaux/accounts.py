@@ -33,7 +33,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from reseaux import config
 from reseaux.access import ROLES
 from reseaux.clients import UNKNOWN
-from reseaux.exports import file_lock, private_folder, write_atomic
+from reseaux.exports import LockTimeout, file_lock, private_folder, write_atomic
 from reseaux.sessions import SESSIONS
 
 MAX_FAILURES = 5
@@ -105,12 +105,25 @@ _STAMPS_LOCK = threading.Lock()
 
 
 class AccountStore:
-    def __init__(self, path: Path) -> None:
+    #: How long a sign-in or an account change waits for another one to finish (seconds).
+    LOCK_TIMEOUT = 10.0
+
+    def __init__(self, path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.path = Path(path).expanduser()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lock_timeout = lock_timeout
 
-    def _locked(self):
-        return file_lock(self.lock_path)
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The accounts file's lock; a holder stuck longer than ``lock_timeout`` makes this an
+        :class:`AccountError` in French (nothing read or written), not a wait for ever."""
+        with ExitStack() as held:
+            try:
+                held.enter_context(file_lock(self.lock_path, self.lock_timeout))
+            except LockTimeout as exc:
+                message = str(exc)
+                raise AccountError(message[:1].upper() + message[1:] + ".") from exc
+            yield
 
     def load(self) -> dict[str, Account]:
         if not self.path.exists():

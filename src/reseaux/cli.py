@@ -82,6 +82,7 @@ def _import(args: argparse.Namespace) -> int:
     from reseaux.import_file import import_file
     from reseaux.importing import targets
     from reseaux.profiles import ProfileError, load_profile, save_profile
+    from reseaux.store import ConflictError
 
     constants = _pairs(args.set, "--set", "COLONNE=VALEUR avec une colonne de l'annuaire (ex. type=structure)",
                        allowed=set(targets()))
@@ -92,6 +93,11 @@ def _import(args: argparse.Namespace) -> int:
         spec = load_profile(Path(args.profile)) if args.profile else None
         result = import_file(Path(args.source), Path(args.into), referential, spec=spec, constants=constants,
                              offline=args.offline, dry_run=args.dry_run)
+    except ConflictError as exc:
+        print(f"{args.into} : l'annuaire a été enregistré par quelqu'un d'autre pendant l'import "
+              f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été importé, ses modifications sont gardées. "
+              "Relancez la commande.", file=sys.stderr)
+        return 1
     except (DirectoryError, ProfileError, OSError, ValueError) as exc:
         print(f"{args.source} : {exc}", file=sys.stderr)
         return 1
@@ -109,6 +115,7 @@ def _geocode(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from reseaux.geocode_file import geocode_file
+    from reseaux.store import ConflictError
 
     bar = tqdm(total=0, unit="adresse", desc="Géocodage", file=sys.stderr, disable=args.quiet)
 
@@ -120,6 +127,12 @@ def _geocode(args: argparse.Namespace) -> int:
     try:
         summary = geocode_file(Path(args.file), offline=args.offline, min_score=args.min_score,
                                force=args.force, progress=progress)
+    except ConflictError as exc:
+        bar.close()
+        print(f"{args.file} : l'annuaire a été enregistré par quelqu'un d'autre pendant le géocodage "
+              f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été écrit, ses modifications sont gardées. "
+              "Relancez la commande : les adresses déjà trouvées sont en cache, ce sera rapide.", file=sys.stderr)
+        return 1
     except (DirectoryError, OSError) as exc:
         bar.close()
         print(f"{args.file} : {exc}", file=sys.stderr)

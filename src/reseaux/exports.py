@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,14 +98,47 @@ def to_xlsx_bytes(actors: pd.DataFrame, sheet: str = "Annuaire") -> bytes:
     return table_xlsx_bytes(to_table(actors), sheet)
 
 
+class LockTimeout(TimeoutError):
+    """Another save held the lock longer than the caller would wait; nothing was written.
+
+    A :class:`TimeoutError` (so an :class:`OSError`): callers that already report a failed
+    write say this one too, in French."""
+
+    def __init__(self, lock_path: Path, timeout: float) -> None:
+        self.lock_path = Path(lock_path)
+        self.timeout = timeout
+        super().__init__(
+            f"un autre enregistrement est en cours (verrou « {self.lock_path.name} » tenu depuis plus de "
+            f"{timeout:g} s) ; rien n'a été écrit, réessayez dans un instant"
+        )
+
+
+#: How long a save waits for the lock by default: longer than any normal save, short enough
+#: that one stuck holder does not block every later save for ever.
+LOCK_TIMEOUT = 30.0
+
+
 @contextmanager
-def file_lock(lock_path: Path) -> Iterator[None]:
+def file_lock(lock_path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold an exclusive lock on ``lock_path`` (created if needed) for the ``with`` block:
-    every process and thread that takes it waits its turn (``flock``, released if the holder dies)."""
+    every process and thread that takes it waits its turn (``flock``, released if the holder dies).
+
+    Raises :class:`LockTimeout` when the lock is still held by another after ``timeout`` seconds."""
     lock_path = Path(lock_path)
     private_folder(lock_path.parent)
     with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        deadline = time.monotonic() + timeout
+        pause = 0.005
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LockTimeout(lock_path, timeout) from None
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 0.1)
         try:
             yield
         finally:

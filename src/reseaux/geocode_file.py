@@ -1,25 +1,21 @@
-"""Geocode a directory file in place: read it raw, geocode, write it back atomically.
+"""Geocode a directory file in place, saved through the store like every write of the directory.
 
-The file is handled as the spreadsheet holds it — every row, valid or not, every column,
-unknown ones included, in its separator — so geocoding never loses anything; only the
-position and ``geocodage_*`` cells change, and new columns are appended when missing.
+Every row, valid or not, and every column, unknown ones included, is kept, in the file's
+separator and encoding; only the position and ``geocodage_*`` cells (and ``date_maj`` of the
+fiches placed) change.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from reseaux import config
-from reseaux.directory import map_header, read_table
-from reseaux.exports import write_atomic
+from reseaux.directory import read_table, table_from_rows
 from reseaux.geocoding import DEFAULT_MIN_SCORE, CommuneLocator, GeoCache, Geocoder, Summary, geocode_rows
-
-WRITTEN = ("latitude", "longitude", "code_insee", "geocodage_score", "geocodage_type",
-           "geocodage_label", "geocodage_source")
-
+from reseaux.store import DirectoryStore, Snapshot, version_of
 
 def geocode_records(
     records: list[dict[str, str]],
@@ -62,45 +58,27 @@ def geocode_file(
     cache_path: Path | None = None,
     communes_path: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    who: str = "ligne de commande (geocode)",
+    store: DirectoryStore | None = None,
 ) -> Summary:
-    """Geocode the rows of the directory at ``path`` that need it and rewrite the file.
+    """Geocode the rows of the directory at ``path`` that need it and save it through the store.
 
-    Raises DirectoryError when the file cannot be read. The write is atomic: a crash leaves
-    the previous file whole.
+    Saved as the app saves (issue 22, one write path): under the store's lock, refused when the
+    file changed while geocoding ran (:class:`~reseaux.store.ConflictError`, nothing written: run
+    it again, the cache makes the second run quick), backed up, journalled in the name of ``who``.
+    Raises DirectoryError when the file cannot be read, LockTimeout when another save holds the
+    lock too long.
     """
-    data = Path(path).read_bytes()
-    table, encoding, delimiter = read_table(data)
-    header, _ = map_header(table[0])
-    names = list(header)
-    raw_header = list(table[0])
-    for column in WRITTEN:
-        if column not in names:
-            names.append(column)
-            raw_header.append(column)
-    rows = [dict(zip(names, cells + [""] * (len(names) - len(cells)), strict=False))
-            for cells in table[1:]]
-    blank = [not any(v.strip() for v in row.values()) for row in rows]
-    work = [row for row, empty in zip(rows, blank, strict=True) if not empty]
-    lines = [i + 2 for i, empty in enumerate(blank) if not empty]
+    store = store or DirectoryStore(Path(path), keep=int(config.get("backups")))
+    data = store.path.read_bytes()
+    rows, encoding, delimiter = read_table(data)
+    base = Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
+    # The table drops blank rows: problems are given their spreadsheet line.
+    lines = [number + 2 for number, cells in enumerate(rows[1:]) if any(c.strip() for c in cells)]
 
-    summary = geocode_records(work, offline=offline, min_score=min_score, force=force, geocoder_url=geocoder_url,
+    records = base.table.to_dict("records")
+    summary = geocode_records(records, offline=offline, min_score=min_score, force=force, geocoder_url=geocoder_url,
                               cache_path=cache_path, communes_path=communes_path, progress=progress)
-    # Problems were numbered as if rows were contiguous; give them their spreadsheet line.
     summary.problems = [(lines[line - 2], message) for line, message in summary.problems]
-
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n" if b"\r\n" in data[:4096] else "\n")
-    writer.writerow(raw_header)
-    for cells, row in zip(table[1:], rows, strict=True):
-        out = [row[name] if name else (cells[i] if i < len(cells) else "") for i, name in enumerate(names)]
-        writer.writerow(out + cells[len(names):])  # cells beyond the header are kept too
-    write_atomic(Path(path), _encode(buffer.getvalue(), encoding))
+    store.save(pd.DataFrame(records, columns=base.table.columns), base, who, action="géocodage")
     return summary
-
-
-def _encode(text: str, encoding: str) -> bytes:
-    """Write back in the file's encoding; fall back to UTF-8 with BOM (Excel reads it)."""
-    try:
-        return text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return text.encode("utf-8-sig")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux.directory import parse_date, read_table, table_from_rows
-from reseaux.exports import file_lock, kept_mode, open_private, private_folder, sync_folder, write_atomic
+from reseaux.exports import LOCK_TIMEOUT, file_lock, kept_mode, open_private, private_folder, sync_folder, write_atomic
 
 ID = "id"
 
@@ -90,8 +90,9 @@ class DirectoryStore:
     """The directory file, its backups folder and its journal."""
 
     def __init__(self, path: Path, *, backups: Path | None = None, journal: Path | None = None,
-                 keep: int = 20) -> None:
+                 keep: int = 20, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.path = Path(path)
+        self.lock_timeout = lock_timeout
         self.backups = backups or self.path.parent / ".backups"
         self.journal = journal or self.path.parent / "journal.jsonl"
         self.keep = keep
@@ -114,7 +115,8 @@ class DirectoryStore:
     def save(self, table: pd.DataFrame, base: Snapshot, who: str, *, action: str = "modification") -> Snapshot:
         """Write ``table`` if the file is still at ``base.version``; return the new snapshot.
 
-        Raises :class:`ConflictError` (nothing written) when the file changed meanwhile.
+        Raises :class:`ConflictError` (nothing written) when the file changed meanwhile, and
+        :class:`~reseaux.exports.LockTimeout` when another save holds the lock too long.
         """
         changes = diff(base.table, table)
         if not action.startswith("restauration"):
@@ -262,7 +264,10 @@ class DirectoryStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """The store's lock, for a change made of several writes (erasure: file, backups,
-        journal); re-entrant for this store object, so :meth:`save` may be called inside."""
+        journal); re-entrant for this store object, so :meth:`save` may be called inside.
+
+        Raises :class:`~reseaux.exports.LockTimeout` (an OSError, message in French) when another
+        save holds it longer than ``lock_timeout`` seconds: nothing is written."""
         if getattr(self._held, "depth", 0):
             self._held.depth += 1
             try:
@@ -270,7 +275,7 @@ class DirectoryStore:
             finally:
                 self._held.depth -= 1
             return
-        with file_lock(self.lock_path):
+        with file_lock(self.lock_path, self.lock_timeout):
             self._held.depth = 1
             try:
                 yield
