@@ -58,7 +58,7 @@ def erase(actor_id: str, who: str) -> PurgeReport:
             write_atomic(erasure_mark(), f"{time.time()}\n".encode("ascii"))
         except OSError:  # noqa: S110 — a read-only cache folder: this process's tokens go all the same
             pass
-        _SEEN[0] = _mark_time()
+        _SEEN[str(erasure_mark())] = _mark_time()
         SERVICE.revoke_all()
 
 
@@ -76,18 +76,21 @@ def _mark_time() -> int:
         return 0
 
 
-#: The erasure mark as this process last saw it (at import: a server's start).
-_SEEN = [_mark_time()]
+#: The erasure mark as this process last saw it, by the mark's path (at import: a server's
+#: start). Keyed by path: a process whose settings point elsewhere (tests) has not seen an
+#: erasure because it looks at another folder for the first time.
+_SEEN = {str(erasure_mark()): _mark_time()}
 
 
 def revoke_after_erasure() -> None:
     """Drop every map token of this process when another process erased a fiche since this one
     last looked (one ``stat``; the fiche routes ask it at every request)."""
-    seen = _mark_time()
-    if seen != _SEEN[0]:
+    path, seen = str(erasure_mark()), _mark_time()
+    known = _SEEN.setdefault(path, seen)
+    if seen != known:
         from reseaux.fiche_service import SERVICE
 
-        _SEEN[0] = seen
+        _SEEN[path] = seen
         SERVICE.revoke_all()
 
 
