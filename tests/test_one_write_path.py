@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import stat
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -92,6 +93,21 @@ def hold(lock_path, held, release):
         release.wait(30)
 
 
+@contextmanager
+def stuck_holder(lock_path):
+    """Another process holds ``lock_path`` for the block's length; yields when it has it."""
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    holder = context.Process(target=hold, args=(lock_path, held, release))
+    holder.start()
+    try:
+        assert held.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
 def test_a_stuck_holder_makes_a_save_fail_in_time_in_french(tmp_path):
     path = tmp_path / "actors.csv"
     write_directory(path)
@@ -101,19 +117,11 @@ def test_a_stuck_holder_makes_a_save_fail_in_time_in_french(tmp_path):
     table = base.table.copy()
     table.loc[0, "telephone"] = "02 35 00 00 00"
 
-    context = multiprocessing.get_context("spawn")
-    held, release = context.Event(), context.Event()
-    holder = context.Process(target=hold, args=(store.lock_path, held, release))
-    holder.start()
-    try:
-        assert held.wait(30)
+    with stuck_holder(store.lock_path):
         started = time.monotonic()
         with pytest.raises(LockTimeout) as caught:
             store.save(table, base, "Camille")
         assert time.monotonic() - started < 2
-    finally:
-        release.set()
-        holder.join(30)
     assert "un autre enregistrement est en cours" in str(caught.value)
     assert "réessayez dans un instant" in str(caught.value)
     assert isinstance(caught.value, OSError)  # the app's "Enregistrement impossible" shows it
@@ -128,18 +136,10 @@ def test_a_stuck_holder_of_the_accounts_lock_refuses_a_sign_in_in_french_in_time
     store = AccountStore(tmp_path / "accounts.json", lock_timeout=0.5)
     store.add("alice", PASSWORD, "coordinateur")
     before = store.path.read_bytes()
-    context = multiprocessing.get_context("spawn")
-    held, release = context.Event(), context.Event()
-    holder = context.Process(target=hold, args=(store.lock_path, held, release))
-    holder.start()
-    try:
-        assert held.wait(30)
+    with stuck_holder(store.lock_path):
         started = time.monotonic()
         with pytest.raises(AccountError, match="n autre enregistrement est en cours"):
             store.authenticate("alice", PASSWORD, delay=False)
         assert time.monotonic() - started < 2
-    finally:
-        release.set()
-        holder.join(30)
     assert store.path.read_bytes() == before  # no failure counted, no lock-out
     assert store.authenticate("alice", PASSWORD, delay=False).name == "alice"

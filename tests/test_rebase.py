@@ -72,12 +72,20 @@ def test_a_changed_cell_of_a_column_they_removed_is_a_conflict():
     assert conflicts == [Conflict("a", "Alpha", "email", mine="a@mine.org", theirs="", base="a@x.org")]
 
 
-def test_whole_fiche_conflicts_carry_the_records():
-    added = {"id": "c", "nom": "Gamma", "telephone": "03", "email": ""}
-    mine = pd.concat([edit(BASE, "a", telephone="mine")[lambda t: t["id"] != "b"], pd.DataFrame([added])])
+#: Fiche c added on both sides (differently), a modified by me and deleted by them, b the other way.
+ADDED = {"id": "c", "nom": "Gamma", "telephone": "03", "email": ""}
+
+
+def whole_fiche_replay():
+    mine = pd.concat([edit(BASE, "a", telephone="mine")[lambda t: t["id"] != "b"], pd.DataFrame([ADDED])])
     theirs = pd.concat([edit(BASE, "b", telephone="theirs")[lambda t: t["id"] != "a"],
-                        pd.DataFrame([{**added, "telephone": "33"}])])
-    merged, conflicts = rebase(BASE, mine, theirs)
+                        pd.DataFrame([{**ADDED, "telephone": "33"}])])
+    return rebase(BASE, mine, theirs)
+
+
+def test_whole_fiche_conflicts_carry_the_records():
+    added = ADDED
+    merged, conflicts = whole_fiche_replay()
     record = {"id": "a", "nom": "Alpha", "telephone": "01", "email": "a@x.org"}
     assert conflicts == [
         Conflict("a", "Alpha", "", mine={**record, "telephone": "mine"}, theirs=None, base=record),
@@ -103,11 +111,7 @@ def test_resolve_applies_mine_or_theirs_and_can_go_back():
 
 
 def test_resolve_whole_fiches():
-    added = {"id": "c", "nom": "Gamma", "telephone": "03", "email": ""}
-    mine = pd.concat([edit(BASE, "a", telephone="mine")[lambda t: t["id"] != "b"], pd.DataFrame([added])])
-    theirs = pd.concat([edit(BASE, "b", telephone="theirs")[lambda t: t["id"] != "a"],
-                        pd.DataFrame([{**added, "telephone": "33"}])])
-    merged, conflicts = rebase(BASE, mine, theirs)
+    merged, conflicts = whole_fiche_replay()
     all_mine = resolve(merged, [(c, True) for c in conflicts])
     assert list(all_mine["id"]) == ["c", "a"]  # b deleted as I did, a recreated at the end
     assert cell(all_mine, "a", "telephone") == "mine" and cell(all_mine, "c", "telephone") == "03"
