@@ -160,7 +160,7 @@ def test_a_large_directory_lists_its_first_thousand_rows_on_screen(monkeypatch, 
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache.sqlite"))
     at = app(monkeypatch, actors=path)
     assert not at.exception
-    texts = [m.value.replace("\u202f", " ").replace("\xa0", " ") for m in [*at.markdown, *at.subheader, *at.caption]]
+    texts = [m.value.replace("\u202f", " ").replace("\xa0", " ") for m in [*at.markdown, *at.header, *at.caption]]
     assert any(t.startswith("**1 500 acteurs sur 1 500**") for t in texts), texts
     assert "Liste des acteurs affichés (1 500)" in texts
     assert "Les 1 000 premiers ci-dessous ; la liste complète se télécharge." in texts

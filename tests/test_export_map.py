@@ -142,6 +142,9 @@ def test_standalone_html_has_no_external_script_or_style(exported):
     assert "new Supercluster" in page and "rxActorCluster" in page
     assert "Réseau santé sexuelle &lt;Rouen&gt;" in page  # the title is escaped
     assert "Texte alternatif" in page
+    # A person may zoom the export on a phone (folium's page said user-scalable=no).
+    viewport = re.search(r'<meta name="viewport" content="([^"]+)"', page).group(1)
+    assert "width=device-width" in viewport and "user-scalable" not in viewport and "maximum-scale" not in viewport
     # Nothing is fetched from elsewhere (the browser test below checks the requests themselves).
     assert not re.findall(r'src="https?://', page) and "url(http" not in page and "@import" not in page
 

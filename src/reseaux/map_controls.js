@@ -81,6 +81,7 @@ window.rxSearchControl = function (map) {
       input.setAttribute("aria-label", "Chercher un acteur sur la carte");
       var list = L.DomUtil.create("ul", "", box);
       list.setAttribute("role", "listbox");
+      list.setAttribute("aria-label", "Acteurs trouvés");
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       var asked = 0;

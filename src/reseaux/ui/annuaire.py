@@ -452,7 +452,7 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
     rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
     current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(COLUMNS, "")
     errors: dict[str, str] = st.session_state.get("ann_errors", {})
-    st.subheader("Nouvelle fiche" if is_new else f"Fiche « {md_escape(current.get('nom', ''))} »")
+    st.header("Nouvelle fiche" if is_new else f"Fiche « {md_escape(current.get('nom', ''))} »")
     if not is_new and len(rows):
         for issue in check.issues_of(int(rows[0])):
             (st.error if issue.severity == "erreur" else st.warning)(md_escape(issue))

@@ -127,7 +127,7 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
     20 MB sent to the browser at every filter change, for a table nobody scrolls; the downloads
     hold every row and are built only when clicked."""
     shown = result.actors
-    st.subheader(f"Liste des acteurs affichés ({fr_number(len(shown))})")
+    st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
     if len(shown) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} premiers ci-dessous ; la liste complète se télécharge.")
     table = people_table(shown.iloc[:TABLE_ROWS], ref)

@@ -128,7 +128,7 @@ def coverage_map(terr: Territory, layer_id: str, table: pd.DataFrame, measure: s
 
 
 def coverage_table_panel(table: pd.DataFrame, layer_id: str, distance: float) -> None:
-    st.subheader("Tableau par périmètre")
+    st.header("Tableau par périmètre")
     readable = readable_table(table, distance)
     labels = table_labels(distance)
     number = {labels[c]: st.column_config.NumberColumn(labels[c], format="localized")
@@ -147,7 +147,7 @@ def coverage_table_panel(table: pd.DataFrame, layer_id: str, distance: float) ->
 def matrix_chart(ref: Referential, layer: PreparedLayer, acts: Actors, flt: ActorFilter, distance: float,
                  n: int) -> None:
     """Themes × perimeters, counting the actors that pass the profession and type filters."""
-    st.subheader("Thématiques × périmètres")
+    st.header("Thématiques × périmètres")
     if n > MATRIX_MAX:
         st.caption(f"{plural(n, 'périmètre')} : la matrice n'est tracée que pour {MATRIX_MAX} périmètres au plus ; "
                    "choisissez une couche plus petite (QPV, CPTS, CLS…).")

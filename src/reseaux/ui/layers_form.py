@@ -20,7 +20,7 @@ LOG = logging.getLogger("reseaux")
 
 
 def add_layer_form(terr: Territory) -> None:
-    st.subheader("Ajouter une couche de périmètres")
+    st.header("Ajouter une couche de périmètres")
     registry = registry_path(terr.network) if terr.network else None
     if registry is None:
         st.info("Ce territoire n'a pas de registre de couches : ajoutez `registre = \"layers.toml\"` à son fichier "

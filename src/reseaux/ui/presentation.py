@@ -308,7 +308,7 @@ def _new_scene_form(scenes: list[Scene], flt: ActorFilter, view: MapView, state:
 def _scene_list(ref: Referential, terr: Territory, acts: Actors, scenes: list[Scene], editable: bool) -> None:
     if not scenes:
         return
-    st.subheader("Les scènes, dans l'ordre de la présentation")
+    st.header("Les scènes, dans l'ordre de la présentation")
     for index, scene in enumerate(scenes):
         count = len(_scene_result(ref, terr, acts, scene).actors)
         with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"pr_row_{scene.id}"):
@@ -356,7 +356,7 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
     notice = st.session_state.pop("pr_notice", None)
     if notice:
         st.error(notice)
-    st.subheader("Exporter cette vue")
+    st.header("Exporter cette vue")
     role = auth.current()[0]
     kept = exportable_actors(result.actors, role)
     if len(kept) < len(result.actors):

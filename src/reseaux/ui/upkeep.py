@@ -23,11 +23,11 @@ def sources(terr: Territory) -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if terr.broken:
-        st.subheader("Couches écartées")
+        st.header("Couches écartées")
         st.caption("Déclarées dans le registre mais inutilisables : corrigez le registre (ou le fichier), "
                    "la couche revient au prochain démarrage.")
         st.dataframe(pd.DataFrame(terr.broken, columns=["Couche", "Raison"]), hide_index=True, width="stretch")
-    st.subheader("Référentiel national")
+    st.header("Référentiel national")
     st.caption("Sert à placer une adresse à sa commune hors ligne, à retrouver la commune d'un acteur "
                "d'après sa position, et à dessiner le territoire du réseau, partout en France.")
     st.dataframe(pd.DataFrame(france_sources()), hide_index=True, width="stretch")
@@ -69,7 +69,7 @@ def geocoding_panel(acts: Actors, who: str) -> None:
 
     directory = acts.directory
     todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
-    st.subheader("Géocodage")
+    st.header("Géocodage")
     st.caption(f"Géocodeur : {config.get('geocoder_url')} — les positions « manuel » ne sont jamais modifiées.")
     offline = st.checkbox("Hors ligne : placer les adresses à leur commune", key="geo_offline")
     if not st.button(f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}", disabled=todo == 0 and not len(directory.rejected)):
@@ -113,10 +113,10 @@ def quality_report(acts: Actors, ref: Referential | None = None) -> None:
         [{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value, "Gravité": i.severity, "Message": i.message}
          for i in directory.issues]
     )
-    st.subheader("Problèmes, par ligne du tableur")
+    st.header("Problèmes, par ligne du tableur")
     st.dataframe(issues, hide_index=True, width="stretch")
     if len(directory.rejected):
-        st.subheader("Lignes écartées (conservées ici, à corriger dans le fichier)")
+        st.header("Lignes écartées (conservées ici, à corriger dans le fichier)")
         st.dataframe(directory.rejected, hide_index=True, width="stretch")
 
 
@@ -127,7 +127,7 @@ def _recode_panel(issues, ref: Referential) -> None:
     values = unrecognised_values(issues, ref)
     if not values:
         return
-    st.subheader("Valeurs non reconnues")
+    st.header("Valeurs non reconnues")
     st.caption("Gardées telles qu'écrites et montrées sur les fiches, mais aucun filtre ne les retient. "
                "Recodez-en une : le choix est retenu comme synonyme dans le référentiel, pour ce fichier "
                "et tous les suivants.")
@@ -163,7 +163,7 @@ def privacy_panel(who: str) -> None:
     from reseaux.privacy import erase
     from reseaux.store import DirectoryStore
 
-    st.subheader("Supprimer définitivement une fiche")
+    st.header("Supprimer définitivement une fiche")
     store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
     table = store.load().table
     labels = dict(zip(table["id"].astype(str), table["nom"].astype(str), strict=True))
