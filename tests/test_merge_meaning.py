@@ -33,3 +33,18 @@ def test_a_merge_that_brings_nothing_keeps_the_date_of_update(referential):
     after = apply_import(table, new, {}, [duplicate], referential)
     assert not diff(table, after)  # no modification counted
     assert stamp_changes(table, after)["date_maj"].tolist() == ["2024-01-15"]
+
+
+def test_a_corrected_email_or_website_replaces_the_old_one(referential):
+    """Punctuation is part of an address: « marie_dupont » is not « marie.dupont », and
+    « cmp-rouen » is not « cmp.rouen » — folding them alike dropped the correction."""
+    existing = {**EXISTING, "email": "marie_dupont@x.fr", "site_web": "www.cmp.rouen.fr"}
+    merged = merge_records(existing, {"email": "marie.dupont@x.fr", "site_web": "www.cmp-rouen.fr"}, referential)
+    assert merged["email"] == "marie.dupont@x.fr"
+    assert merged["site_web"] == "www.cmp-rouen.fr"
+
+
+def test_case_and_spacing_alone_change_nothing(referential):
+    existing = {**EXISTING, "email": "Marie.Dupont@x.fr", "telephone": "02 35 00 00 00"}
+    same = {"email": "  marie.dupont@X.FR ", "telephone": "02  35 00 00\u00a000", "commune": "rouen"}
+    assert merge_records(existing, same, referential) == existing

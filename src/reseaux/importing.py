@@ -262,9 +262,10 @@ def merge_records(existing: dict[str, str], new: dict[str, str], referential: Re
     The id stays; a blank never replaces a value; a position gives way only to one at least as
     precise (manuel > fichier > géocodeur > commune); multi-valued cells are united; other
     filled cells of the import replace the old ones. Values are compared as they mean, not as
-    they are written (the code a referential value resolves to, else the folded text): « IVG »
-    merged into « contraception|ivg » adds nothing, « ROUEN » does not replace « Rouen » — a merge
-    that brings nothing new changes nothing (and the fiche's date of update stays).
+    they are written (the code a referential value resolves to, else the text with its case and
+    spacing ignored): « IVG » merged into « contraception|ivg » adds nothing, « ROUEN » does not
+    replace « Rouen » — a merge that brings nothing new changes nothing (and the fiche's date of
+    update stays). Punctuation counts: « marie.dupont@x.fr » replaces « marie_dupont@x.fr ».
     """
     merged = dict(existing)
     keep_position = _precision(existing) > _precision(new)
@@ -289,10 +290,12 @@ def merge_records(existing: dict[str, str], new: dict[str, str], referential: Re
 
 
 def _meaning(referential: Referential | None, column: str, value: str) -> str:
-    """What a cell says: its referential code when it names one, else its folded text."""
+    """What a cell says: its referential code when it names one, else its text without case and
+    with its spaces made single. Not :func:`~reseaux.text.fold`, which makes punctuation a space:
+    an e-mail or a web address corrected by one dot or hyphen would look unchanged and be dropped."""
     category = REFERENTIAL_COLUMNS.get(column, (None, False))[0]
     code = referential.resolve(category, value) if referential is not None and category else None
-    return code or normalize(value)
+    return code or " ".join(value.casefold().split())
 
 
 def _precision(record: dict[str, str]) -> int:
