@@ -105,6 +105,29 @@ def test_the_client_address_is_the_peer_or_what_the_trusted_proxy_appended(monke
     assert client_address("127.0.0.1", {}) == "127.0.0.1"
 
 
+def test_sign_in_counts_the_address_the_trusted_proxy_appended(monkeypatch):
+    """Streamlit gives no peer address (None) for a loopback connection — the proxy on the same
+    host — and a header sent twice is one value in ``dict(headers)``, the first: the client's."""
+    from types import SimpleNamespace
+
+    from streamlit.runtime.context import StreamlitHeaders
+
+    from reseaux.ui import auth
+
+    def signing_in_with(peer, headers):
+        monkeypatch.setattr(auth.st, "context", SimpleNamespace(ip_address=peer, headers=StreamlitHeaders(headers)))
+        return auth._client()
+
+    forwarded = [("X-Forwarded-For", "203.0.113.7")]
+    assert signing_in_with(None, forwarded) == "inconnu"  # no trusted proxy: the header proves nothing
+    assert signing_in_with("192.0.2.1", forwarded) == "192.0.2.1"
+    monkeypatch.setenv("RESEAUX_TRUSTED_PROXY", "oui")
+    assert signing_in_with(None, forwarded) == "203.0.113.7"
+    twice = [("X-Forwarded-For", "10.0.0.9"), ("X-Forwarded-For", "203.0.113.5")]  # the client's, then the proxy's
+    assert signing_in_with(None, twice) == "203.0.113.5"
+    assert signing_in_with(None, []) == "inconnu"
+
+
 def _ticket() -> str:
     return SESSIONS.open("coord")[1]
 

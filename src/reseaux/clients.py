@@ -26,7 +26,12 @@ def proxy_trusted() -> bool:
 
 def client_address(peer: str | None, headers: Mapping[str, str]) -> str:
     """The address to count a request against: the last ``X-Forwarded-For`` entry behind a
-    trusted proxy, else ``peer`` (the connection's own address), else :data:`UNKNOWN`."""
+    trusted proxy, else ``peer`` (the connection's own address), else :data:`UNKNOWN`.
+
+    The one reading of a request's client, for the routes (:mod:`reseaux.web`) and the sign-in
+    (:mod:`reseaux.ui.auth`). ``peer`` may be None behind a proxy on the same host (Streamlit
+    names no loopback peer); ``headers`` is the request's own mapping, a header sent twice read
+    whole (a plain ``dict`` of it keeps the first value: the client's, not the proxy's)."""
     if proxy_trusted():
         forwarded = _header(headers, "x-forwarded-for").split(",")[-1].strip()
         if forwarded:

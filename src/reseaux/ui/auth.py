@@ -168,22 +168,16 @@ def renew_session(name: str) -> None:
 
 
 def _client() -> str:
-    """Who is signing in, as far as the lock-out is concerned (see reseaux.clients)."""
-    from reseaux.clients import client_address
-
-    from reseaux.clients import UNKNOWN
+    """Who is signing in, as far as the lock-out is concerned (see reseaux.clients). Behind a
+    proxy on the same host Streamlit says no address (None: a loopback peer); the headers go
+    whole to :func:`~reseaux.clients.client_address`, which reads a repeated one to its last value."""
+    from reseaux.clients import UNKNOWN, client_address
 
     try:
         peer, headers = st.context.ip_address, st.context.headers
     except Exception:  # noqa: BLE001 — no browser behind this session (AppTest)
         return UNKNOWN
-    if not isinstance(peer, str):  # AppTest and bare runs have no connection
-        return UNKNOWN
-    try:
-        address = client_address(peer, dict(headers or {}))
-    except (TypeError, ValueError):
-        return UNKNOWN
-    return address if isinstance(address, str) else UNKNOWN
+    return client_address(peer if isinstance(peer, str) else None, headers)
 
 
 def sign_out() -> None:
