@@ -340,3 +340,47 @@ def test_a_sheet_of_empty_styled_rows_beyond_the_budget_is_refused(monkeypatch):
     with pytest.raises(UploadError, match="compte 8 cellules sur 1\u202f502 lignes.*au plus 1\u202f000 cellules et "
                                           "lignes en tout"):
         read_upload("lignes.xlsx", _xlsx_with(_with_rows(rows)))
+
+
+def _damaged(data: bytes, part: str, how: str) -> bytes:
+    """``data`` (a zip) with its member ``part`` damaged: ``deflate`` garbles its compressed bytes,
+    ``method`` declares a compression no reader knows, ``encrypted`` marks it encrypted."""
+    import struct
+
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(part)
+    damaged = bytearray(data)
+    local = info.header_offset
+    name_length, extra_length = struct.unpack_from("<HH", damaged, local + 26)
+    start = local + 30 + name_length + extra_length
+    central = data.index(b"PK\x01\x02")  # the central directory: its entry for ``part``
+    while data[central + 46:central + 46 + len(part)] != part.encode():
+        central = data.index(b"PK\x01\x02", central + 1)
+    if how == "deflate":
+        damaged[start:start + info.compress_size] = b"\xff" * info.compress_size
+    elif how == "method":
+        struct.pack_into("<H", damaged, local + 8, 99)
+        struct.pack_into("<H", damaged, central + 10, 99)
+    else:
+        for flags in (local + 6, central + 8):
+            struct.pack_into("<H", damaged, flags, struct.unpack_from("<H", damaged, flags)[0] | 0x1)
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("how", ["deflate", "method", "encrypted"])
+def test_a_workbook_whose_archive_is_damaged_gets_a_french_message(how):
+    """A garbled deflate stream (zlib.error), an unknown compression (NotImplementedError) or an
+    encrypted part (RuntimeError) came out of the cell count as a traceback."""
+    data = _damaged(_xlsx_with(lambda xml: xml), "xl/worksheets/sheet1.xml", how)
+    with pytest.raises(UploadError, match="Classeur Excel illisible : archive abîmée.*enregistrez-le de nouveau"):
+        read_upload("abime.xlsx", data)
+
+
+@pytest.mark.parametrize("how", ["deflate", "method", "encrypted"])
+def test_an_opendocument_whose_archive_is_damaged_gets_a_french_message(how):
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame(HEADER[1:], columns=HEADER[0]).to_excel(buffer, engine="odf", index=False)
+    data = _damaged(buffer.getvalue(), "content.xml", how)
+    with pytest.raises(UploadError, match="Classeur OpenDocument illisible : archive abîmée"):
+        read_upload("abime.ods", data)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
+import zipfile
+import zlib
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
 
 from reseaux.directory import DirectoryError, read_table
 from reseaux.sheet_limits import Deadline, count_elements, ods_extent
@@ -46,6 +50,14 @@ class UploadError(DirectoryError):
     """An upload that cannot be read; the message says why in French."""
 
 
+T = TypeVar("T")
+#: What reading a damaged zip raises: not a zip, a bad CRC (BadZipFile); a garbled stream (zlib,
+#: lzma, bz2's OSError); a stream cut short (EOFError); an unknown compression
+#: (NotImplementedError); an encrypted part (RuntimeError); a part missing (KeyError).
+_DAMAGED_ARCHIVE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, NotImplementedError,
+                    RuntimeError, KeyError, ValueError)
+
+
 def read_upload(name: str, data: bytes, *,
                 progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
     """Rows of cells (``rows[0]`` is the header) from a CSV, XLSX, ODS or GeoJSON upload.
@@ -78,19 +90,26 @@ def read_upload(name: str, data: bytes, *,
     return rows
 
 
-def _check_archive(data: bytes, kind: str) -> None:
-    """Refuse a spreadsheet whose parts unpack beyond :data:`MAX_UNPACKED_BYTES` (read from the
-    archive's directory, before anything is unpacked)."""
-    import zipfile
+def _measure_archive(data: bytes, kind: str, measure: Callable[[zipfile.ZipFile], T]) -> T:
+    """``measure(archive)`` of a spreadsheet's zip, once its parts are known to unpack to
+    :data:`MAX_UNPACKED_BYTES` at most (read from the archive's directory, before anything is
+    unpacked).
 
+    The one place a spreadsheet's archive is opened before it is read: a damaged one — not a zip,
+    a garbled deflate stream (``zlib.error``), a compression no reader knows
+    (``NotImplementedError``), an encrypted part (``RuntimeError``), a part cut short, a part
+    missing — raises :class:`UploadError` in French, never a traceback."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise UploadError(f"Classeur {kind} illisible (archive abîmée) : enregistrez-le de nouveau.") from exc
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise UploadError(f"Classeur {kind} refusé : il se décompresse en {unpacked // 1024 // 1024} Mo (au plus "
-                          f"{MAX_UNPACKED_BYTES // 1024 // 1024} Mo). Enregistrez les données utiles en CSV.")
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise UploadError(f"Classeur {kind} refusé : il se décompresse en {unpacked // 1024 // 1024} Mo "
+                                  f"(au plus {MAX_UNPACKED_BYTES // 1024 // 1024} Mo). Enregistrez les données "
+                                  "utiles en CSV.")
+            return measure(archive)
+    except _DAMAGED_ARCHIVE as exc:
+        raise UploadError(f"Classeur {kind} illisible : archive abîmée ou protégée par un mot de passe ; "
+                          "enregistrez-le de nouveau depuis le tableur (sans mot de passe), ou en CSV.") from exc
 
 
 def _refuse_entities(exc: BaseException, kind: str) -> None:
@@ -132,12 +151,9 @@ def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
 def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
     """The first sheet's rows, refused before parsing when its XML holds more than :data:`MAX_CELLS`
     cells (or the workbook as many shared strings), and while reading past :data:`READ_SECONDS`."""
-    import zipfile
-
     from openpyxl import load_workbook
 
-    _check_archive(data, "Excel")
-    counts = count_elements(zipfile.ZipFile(io.BytesIO(data)))
+    counts = _measure_archive(data, "Excel", count_elements)
     if counts.total("si") > MAX_CELLS:  # openpyxl reads them all before the first row
         raise UploadError(f"Classeur Excel refusé : il contient {fr_number(counts.total('si'))} textes (au plus "
                           f"{fr_number(MAX_CELLS)}). {AS_CSV}")
@@ -198,7 +214,6 @@ def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | Non
 def _read_ods(data: bytes) -> list[list[str]]:
     import pandas as pd
 
-    _check_archive(data, "OpenDocument")
     _check_ods_extent(data)
     try:
         frame = pd.read_excel(io.BytesIO(data), engine="odf", header=None, dtype=object)
@@ -218,13 +233,8 @@ def _read_ods(data: bytes) -> list[list[str]]:
 def _check_ods_extent(data: bytes) -> None:
     """Refuse an OpenDocument sheet that would expand beyond :data:`MAX_ROWS` rows or
     :data:`MAX_ODS_CELLS` cells: one row « repeated » a billion times is 1.6 KB on disk."""
-    import zipfile
-
-    try:
-        extent = ods_extent(zipfile.ZipFile(io.BytesIO(data)), max_rows=MAX_ROWS + 1, max_cells=MAX_ODS_CELLS)
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise UploadError("Classeur OpenDocument illisible (contenu absent) : enregistrez-le de nouveau au "
-                          "format .ods, .xlsx ou CSV.") from exc
+    extent = _measure_archive(data, "OpenDocument",
+                              lambda archive: ods_extent(archive, max_rows=MAX_ROWS + 1, max_cells=MAX_ODS_CELLS))
     at_least = "" if extent.complete else "au moins "
     if extent.rows > MAX_ROWS + 1:
         raise UploadError(f"Classeur OpenDocument refusé : sa première feuille compte {at_least}"
