@@ -82,6 +82,24 @@ def test_the_cookie_of_a_session_whose_password_changed_opens_nothing(accounts_f
     assert store.resume(token, 600) is None  # and the session is gone, not just refused once
 
 
+def test_a_session_closed_while_its_account_is_read_is_not_resumed():
+    """``stamp_of`` reads the accounts file between the store's two looks at a session: a sign-out
+    (or a removal, a password change) made meanwhile in another tab must hold."""
+    store = SessionStore()
+    for end in ("close", "close_account"):
+        token, _ = store.open("coord", stamp="s", now=1000.0)
+
+        def stamp_of(name, token=token, end=end):
+            store.close(token) if end == "close" else store.close_account(name)
+            return "s"  # the account itself is unchanged
+
+        assert store.resume(token, 600, stamp_of=stamp_of, now=1010.0) is None
+        assert not store.alive(store.key(token), 600, now=1010.0)
+        reopened, _ = store.open("coord", stamp="s", now=1000.0)
+        assert not store.alive(store.key(reopened), 600, stamp_of=lambda name: store.close(reopened) or "s",
+                               now=1010.0)
+
+
 def test_a_map_token_answers_only_while_its_sign_in_holds(referential, accounts_file):
     from reseaux.accounts import AccountStore
     from reseaux.app_data import load_actors

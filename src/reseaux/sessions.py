@@ -86,8 +86,10 @@ class SessionStore:
             session = self._sessions.get(key)
         if session is None:
             return None
-        changed = stamp_of is not None and stamp_of(session.name) != session.stamp
+        changed = stamp_of is not None and stamp_of(session.name) != session.stamp  # reads a file: unlocked
         with self._lock:
+            if self._sessions.get(key) is not session:  # closed meanwhile (a sign-out, a removal)
+                return None
             if changed or now - session.last_seen > timeout_s:
                 self._sessions.pop(key, None)
                 return None
