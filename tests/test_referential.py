@@ -105,12 +105,12 @@ def test_the_referential_speaks_the_field(referential, category, value, code):
 
 
 def test_no_synonym_names_two_entries_of_a_category(referential):
-    from reseaux.text import normalize
+    from reseaux.text import fold
 
     for category, entries in referential.entries.items():
         seen: dict[str, str] = {}
         for entry in entries:
-            for key in {normalize(k) for k in (entry.code, entry.label, *entry.aliases)}:
+            for key in {fold(k) for k in (entry.code, entry.label, *entry.aliases)}:
                 assert seen.setdefault(key, entry.code) == entry.code, (category, key)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from reseaux.referential import UNCLASSIFIED
-from reseaux.text import normalize, plural
+from reseaux.text import fold, plural
 
 ROLES = ("visiteur", "membre", "coordinateur", "administrateur")
 ROLE_LABELS = {"visiteur": "Visiteur·se (non connecté·e)", "membre": "Membre du réseau",
@@ -85,7 +85,7 @@ def has_establishment_sign(record: Mapping, written_type: str = "") -> bool:
     if any(_ESTABLISHMENT_COLUMNS.search(str(column).lower()) and str(value or "").strip()
            for column, value in record.items()):
         return True
-    return any(_ESTABLISHMENT_NAME.search(normalize(str(text or ""))) for text in (record.get("nom"), written_type))
+    return any(_ESTABLISHMENT_NAME.search(fold(str(text or ""))) for text in (record.get("nom"), written_type))
 
 
 def default_visibility(record: Mapping, written_type: str = "") -> str:

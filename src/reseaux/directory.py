@@ -24,7 +24,7 @@ from rapidfuzz import process
 
 from reseaux.access import DEFAULT_VISIBILITY, VISIBILITY_VALUES, default_visibility, is_person
 from reseaux.referential import CATEGORIES, UNCLASSIFIED, UNKNOWN, Referential
-from reseaux.text import normalize, split_cell
+from reseaux.text import fold, split_cell
 
 #: The columns of the directory, in file order, with their French help (README, forms).
 COLUMNS: dict[str, str] = {
@@ -385,7 +385,7 @@ def _without_nul(data: bytes) -> bytes:
 
 
 def _canonical_header(name: str) -> str:
-    return normalize(name).replace(" ", "_")
+    return fold(name).replace(" ", "_")
 
 
 _HEADER_ALIASES = {
@@ -481,7 +481,7 @@ class _RowValidator:
         issues.extend(found)
         record["date_maj"], found = self._parse_date(record["date_maj"], line)
         issues.extend(found)
-        fictif = normalize(record["fictif"])
+        fictif = fold(record["fictif"])
         if fictif not in _TRUE | _FALSE:
             issues.append(Issue(line, "fictif", record["fictif"], "valeur attendue : oui ou non", WARNING))
         record["fictif"] = fictif in _TRUE
@@ -495,7 +495,7 @@ class _RowValidator:
     @staticmethod
     def _visibility(record: dict, written_type: str, line: int) -> tuple[str, list[Issue]]:
         """The cell as written when it says public or membres; else the rule of :mod:`reseaux.access`."""
-        written = normalize(record["visibilite"])
+        written = fold(record["visibilite"])
         if written in ("membre", "prive", "privee", "reserve", "reservee"):
             written = "membres"
         if written in VISIBILITY_VALUES:

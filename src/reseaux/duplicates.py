@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from reseaux.text import normalize
+from reseaux.text import fold
 
 #: Name comparisons a search makes at most (rapidfuzz's token-set ratio: some 0.35 µs each).
 MAX_COMPARISONS = 20_000_000
@@ -64,9 +64,9 @@ class _Rows:
             return table[name].fillna("").astype(str).tolist() if name in table else [""] * len(table)
 
         addresses, communes = column("adresse"), column("commune")
-        folded = {c: normalize(c) for c in set(communes)}  # a few hundred communes for 200,000 rows
-        return cls(ids=column("id"), names=[normalize(n) for n in column("nom")],
-                   places=[f"{normalize(a)} {folded[c]}".strip() for a, c in zip(addresses, communes, strict=True)],
+        folded = {c: fold(c) for c in set(communes)}  # a few hundred communes for 200,000 rows
+        return cls(ids=column("id"), names=[fold(n) for n in column("nom")],
+                   places=[f"{fold(a)} {folded[c]}".strip() for a, c in zip(addresses, communes, strict=True)],
                    addresses=addresses, communes=[folded[c] for c in communes],
                    postcodes=[re.sub(r"\s+", "", p) for p in column("code_postal")])
 

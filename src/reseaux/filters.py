@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux.referential import Referential
-from reseaux.text import normalize
+from reseaux.text import fold
 
 SEARCH_COLUMNS = ("nom", "structure", "description", "specialites")
 
@@ -151,7 +151,7 @@ def search_text(actors: pd.DataFrame) -> pd.Series:
     if not parts:
         return pd.Series("", index=actors.index)
     joined = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
-    return joined.map(normalize)
+    return joined.map(fold)
 
 
 def apply_filter(
@@ -188,11 +188,11 @@ def apply_filter(
     if flt.perimeter:
         mask &= _perimeter_mask(actors, flt.perimeter, perimeters or {})
     if flt.langues and "langues" in actors:
-        wanted = {normalize(lang) for lang in flt.langues}
-        mask &= actors["langues"].map(lambda spoken: not wanted.isdisjoint(normalize(s) for s in spoken))
+        wanted = {fold(lang) for lang in flt.langues}
+        mask &= actors["langues"].map(lambda spoken: not wanted.isdisjoint(fold(s) for s in spoken))
     if flt.text.strip():
         folded = search if search is not None else search_text(actors)
-        for word in normalize(flt.text).split():
+        for word in fold(flt.text).split():
             mask &= folded.str.contains(word, regex=False)
     return FilterResult(actors[mask], describe(flt, referential, place_names or {}), mask)
 

@@ -21,7 +21,7 @@ from reseaux.duplicates import Duplicate, Duplicates, find_duplicates  # noqa: F
 from reseaux.france import fill_communes
 from reseaux.reading import MAX_UPLOAD_BYTES, UploadError, read_upload  # noqa: F401  (the page imports them here)
 from reseaux.referential import Referential
-from reseaux.text import normalize, split_cell
+from reseaux.text import fold, split_cell
 
 #: Targets that are not directory columns: a house number put before the street, and national
 #: identifiers that give the fiche a stable id (``finess-010001733``) so a re-import finds it.
@@ -126,7 +126,7 @@ def guess_mapping(headers: list[str], *, extra: bool = False) -> dict[str, str]:
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for header in headers:
-        target = _guess(normalize(header))
+        target = _guess(fold(header))
         if target in EXTRA_TARGETS and not extra:
             target = ""
         if target in used and target not in JOINED:
@@ -166,12 +166,12 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
     if not isinstance(spec, ImportSpec):
         spec = ImportSpec(mapping=dict(spec))
     header = rows[0]
-    recodings = {column: {normalize(k): v for k, v in table.items()} for column, table in spec.recodings.items()}
+    recodings = {column: {fold(k): v for k, v in table.items()} for column, table in spec.recodings.items()}
     records = []
     taken = set(existing_ids)
     in_file: set[str] = set()
     # each mapped source once: (position, target, day of opening hours or None)
-    sources = [(i, spec.mapping[source], next((d for d in DAYS if normalize(source).endswith(d)), None))
+    sources = [(i, spec.mapping[source], next((d for d in DAYS if fold(source).endswith(d)), None))
                for i, source in enumerate(header) if spec.mapping.get(source, "")]
     for cells in rows[1:]:
         record = dict.fromkeys(COLUMNS, "")
@@ -214,7 +214,7 @@ def _join(column: str, old: str, value: str) -> str:
 def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, dict[str, str]],
             constants: dict[str, str]) -> None:
     number = extra.get(NUMBER, "")
-    if number and record["adresse"] and not normalize(record["adresse"]).startswith(normalize(number)):
+    if number and record["adresse"] and not fold(record["adresse"]).startswith(fold(number)):
         record["adresse"] = f"{number} {record['adresse']}"
     elif number and not record["adresse"]:
         record["adresse"] = number
@@ -225,7 +225,7 @@ def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, 
     for column, table in recodings.items():
         if column in record and record[column]:
             values = split_cell(record[column]) if column in MULTI_COLUMNS else [record[column]]
-            recoded = [table.get(normalize(v), v) for v in values]
+            recoded = [table.get(fold(v), v) for v in values]
             record[column] = "|".join(dict.fromkeys(r for r in recoded if r))
     for column, value in constants.items():
         if column in record:
@@ -249,7 +249,7 @@ def drop_blank(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _new_id(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", normalize(name)).strip("-")[:24] or "acteur"
+    base = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:24] or "acteur"
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from reseaux.markup import is_color
-from reseaux.text import normalize
+from reseaux.text import fold
 
 #: Categories, the directory column each one validates, and its French name.
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -67,7 +67,7 @@ class Referential:
             index: dict[str, str] = {}
             for entry in items:
                 for key in (entry.code, entry.label, *entry.aliases):
-                    index.setdefault(normalize(key), entry.code)
+                    index.setdefault(fold(key), entry.code)
             self._index[category] = index
 
     def codes(self, category: str) -> list[str]:
@@ -97,7 +97,7 @@ class Referential:
 
     def resolve(self, category: str, value: str) -> str | None:
         """Return the code that ``value`` names (a code, label or alias), or None."""
-        return self._index.get(category, {}).get(normalize(value))
+        return self._index.get(category, {}).get(fold(value))
 
     def suggest(self, category: str, value: str) -> str | None:
         """Return the label ``value`` most likely means, for a warning, or None.
@@ -107,7 +107,7 @@ class Referential:
         a strict similarity, so that a short unknown word never lands on an unrelated entry
         (PrEP must not become « Précarité menstruelle »).
         """
-        target = normalize(value)
+        target = fold(value)
         index = self._index.get(category, {})
         if not target or not index:
             return None

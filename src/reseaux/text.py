@@ -57,11 +57,6 @@ def fold(value: object) -> str:
     return _NOT_LETTER.sub(" ", text).strip()
 
 
-#: The same function under its former name, which validation, import, duplicates and the
-#: referential call: there is one folding, not two.
-normalize = fold
-
-
 def split_cell(value: str, *, separators: str = "|;") -> list[str]:
     """Split a multi-valued cell on the first of ``separators`` it contains; drop empty parts."""
     text = str(value or "").strip()
