@@ -27,8 +27,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
-#: The component iframes (streamlit-folium's map).
-COMPONENT_PREFIX = "/component/"
+#: The component iframes (streamlit-folium's map): ``/component/…``, or ``/<base>/component/…``
+#: when Streamlit serves under a base path (``server.baseUrlPath``, one segment or more).
+COMPONENT_SEGMENT = "/component/"
 COMPONENT_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self' 'unsafe-inline' 'unsafe-eval'",  # streamlit-folium evaluates the map's code
@@ -43,7 +44,7 @@ _COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-
 
 def headers_for(path: str) -> list[tuple[bytes, bytes]]:
     """The security headers of the answer to ``path``."""
-    if path.startswith(COMPONENT_PREFIX):
+    if COMPONENT_SEGMENT in path:  # whatever the base path; a policy too many is only stricter
         return [*_COMMON, (b"content-security-policy", COMPONENT_POLICY.encode())]
     return list(_COMMON)
 
