@@ -20,6 +20,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from reseaux.fiche_service import SERVICE
 from reseaux.geocoding import GeoCache, Match, address_key
@@ -136,7 +137,6 @@ def test_an_erasure_by_the_command_line_ends_the_tokens_of_a_running_server(tmp_
     from starlette.testclient import TestClient
 
     from reseaux.app_data import load_actors
-    from reseaux.privacy import revoke_after_erasure
     from reseaux.web import FICHES_PATH, routes
 
     data = tmp_path / "data"
@@ -144,11 +144,10 @@ def test_an_erasure_by_the_command_line_ends_the_tokens_of_a_running_server(tmp_
     env = {"RESEAUX_ACTORS": str(store.path), "RESEAUX_GEOCACHE": str(data / ".cache" / "geocodage.sqlite")}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    # This process plays the server (started with this configuration: it has seen no erasure
-    # mark yet); a member's page registered the directory, with her.
-    revoke_after_erasure()
+    # This process plays the server: a member's page registered the directory it read, with her,
+    # and the version of the file it read (as ui.loading.fiche_store does).
     token = SERVICE.register("member's page", load_actors(store.path, referential).directory.actors, referential,
-                             ttl_s=600)
+                             ttl_s=600, source=(str(store.path), store.path.stat().st_mtime))
     client = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test")
     url = f"{FICHES_PATH}/{token}/recherche"
     assert client.get(url, params={"q": "Zéphyrine"}).json()["rows"]
@@ -211,3 +210,40 @@ def test_a_load_that_read_the_file_before_an_erasure_keeps_no_copy_of_it(tmp_pat
     monkeypatch.setattr(app_data, "search_text", parse)
     app_data.load_actors(path, referential)  # unchanged since read: kept
     assert len(list((tmp_path / ".cache" / "annuaire").glob("*.pickle"))) == 1
+
+
+def test_an_erasure_cut_short_is_said_and_finished_by_erasing_again(tmp_path, monkeypatch):
+    """A geocoding cache that cannot be opened stops the erasure before anything is written (the
+    page's « rien n'a été modifié » is then true); a backup that cannot be rewritten once the file
+    was saved without her is said « Effacement inachevé », and erasing the same fiche again —
+    though she is no longer in the file — finishes it."""
+    from reseaux import privacy
+    from reseaux.privacy import ErasureIncomplete, purge_actor
+
+    data = tmp_path / "data"
+    store = _demo_with_her(data)
+    base = store.load()
+    store.save(base.table.assign(telephone=base.table["telephone"] + " "), base, "coord")  # a backup holds her
+    before = store.path.read_bytes()
+    broken = data / ".cache" / "geocodage.sqlite"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_bytes(b"ceci n'est pas une base SQLite" * 100)
+    with pytest.raises(OSError, match="cache de géocodage") as caught:
+        purge_actor(store, "zeph1", "coord", geocache=broken)
+    assert not isinstance(caught.value, ErasureIncomplete) and store.path.read_bytes() == before
+    broken.unlink()
+
+    real = privacy.write_atomic
+    def full_disk(path, data):
+        if path.parent == store.backups:
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+    monkeypatch.setattr(privacy, "write_atomic", full_disk)
+    with pytest.raises(ErasureIncomplete, match="Effacement inachevé"):
+        purge_actor(store, "zeph1", "coord")
+    assert not (store.load().table["id"] == "zeph1").any() and _traces_in(data)  # out of the file, not of the backups
+    monkeypatch.setattr(privacy, "write_atomic", real)
+    purge_actor(store, "zeph1", "coord")  # finished: nothing of her left
+    assert sorted(_traces_in(data)) == []
+    with pytest.raises(KeyError):  # and then she is nowhere: a third erasure says so
+        purge_actor(store, "zeph1", "coord")

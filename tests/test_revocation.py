@@ -136,3 +136,21 @@ def test_a_search_uses_a_few_words_of_two_letters_or_more(referential):
     found = service.search(token, "rouen " * 50)["rows"]
     assert found == service.search(token, "rouen")["rows"] and found
     assert MAX_WORDS <= 8
+
+
+def test_a_map_token_answers_no_more_once_its_file_changed(referential, tmp_path):
+    """A fiche made members-only (or erased) by a save — in this process or another — must not be
+    served by a token of before: the token holds the file's version it was read from."""
+    from reseaux.app_data import load_actors
+    from reseaux.store import DirectoryStore
+
+    path = tmp_path / "actors.csv"
+    path.write_bytes((ROOT / "data" / "actors.csv").read_bytes())
+    service = FicheService()
+    token = service.register("tab", load_actors(path, referential).directory.actors, referential, 600,
+                             source=(str(path), path.stat().st_mtime))
+    assert service.fiches(token, [0]) is not None
+    store = DirectoryStore(path)
+    base = store.load()
+    store.save(base.table.assign(visibilite="membres"), base, "coord")  # everything made members-only
+    assert service.fiches(token, [0]) is None and service.search(token, "rouen") is None

@@ -18,6 +18,7 @@ removed ends it at once, whichever tab or process did it.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -53,6 +54,10 @@ class _Entry:
     #: visitor's public view.) A sign-out in another tab, a password or role changed, an account
     #: removed: the token answers no more.
     check: Callable[[], bool] | None = None
+    #: The file ``frame`` was read from and its modification time then: once the file changed
+    #: (a save, an import, an erasure, by this process or another), the token answers no more —
+    #: its rows may hold a fiche erased or made members-only since. None: not from a file.
+    source: tuple[str, float] | None = None
     _haystack: pd.Series | None = field(default=None, repr=False)
 
     def haystack(self) -> pd.Series:
@@ -73,7 +78,8 @@ class FicheService:
         self.max_entries = max_entries
 
     def register(self, owner: str, frame: pd.DataFrame, referential: Referential, ttl_s: float,
-                 *, check: Callable[[], bool] | None = None, now: float | None = None) -> str:
+                 *, check: Callable[[], bool] | None = None, source: tuple[str, float] | None = None,
+                 now: float | None = None) -> str:
         """The token for ``owner`` (one browser session) to ask fiches of ``frame`` (the
         directory as that session may see it, rows numbered 0..n-1): the same token while the
         frame is the same object, so the page's map does not change from one run to the next."""
@@ -84,13 +90,13 @@ class FicheService:
             if known and known[0] == id(frame) and known[1] in self._entries:
                 entry = self._entries[known[1]]
                 entry.expires = now + ttl_s
-                entry.check = check
+                entry.check, entry.source = check, source
                 self._entries.move_to_end(known[1])
                 return known[1]
             if known:  # this session's view changed: its former token answers no more
                 self._entries.pop(known[1], None)
             token = secrets.token_urlsafe(18)
-            self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check)
+            self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check, source)
             self._by_owner[owner] = (id(frame), token)
             while len(self._entries) > self.max_entries:
                 _, oldest = self._entries.popitem(last=False)
@@ -104,18 +110,12 @@ class FicheService:
             if known:
                 self._entries.pop(known[1], None)
 
-    def revoke_all(self) -> None:
-        """Every token answers no more (a fiche was erased): each page registers its view again."""
-        with self._lock:
-            self._entries.clear()
-            self._by_owner.clear()
-
     def _entry(self, token: str, now: float | None = None) -> _Entry | None:
         now = time.monotonic() if now is None else now
         with self._lock:
             self._expire(now)
             entry = self._entries.get(token)
-        if entry is not None and entry.check is not None and not entry.check():
+        if entry is not None and (not _unchanged(entry.source) or (entry.check is not None and not entry.check())):
             with self._lock:
                 self._entries.pop(token, None)
                 if self._by_owner.get(entry.owner, (0, ""))[1] == token:
@@ -154,6 +154,16 @@ class FicheService:
             mask &= hay.str.contains(word, regex=False).to_numpy(dtype=bool)
         rows = np.flatnonzero(mask)
         return {"rows": rows[:MAX_FOUND].tolist(), "more": bool(len(rows) > MAX_FOUND)}
+
+
+def _unchanged(source: tuple[str, float] | None) -> bool:
+    """Whether the file a token's rows were read from is as it was then (one ``stat``)."""
+    if source is None:
+        return True
+    try:
+        return os.stat(source[0]).st_mtime == source[1]
+    except OSError:
+        return False
 
 
 SERVICE = FicheService()

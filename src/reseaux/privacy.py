@@ -5,11 +5,11 @@ the map tokens handed out before."""
 from __future__ import annotations
 
 import json
-import time
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from reseaux.exports import private_folder, write_atomic
+from reseaux.exports import write_atomic
 from reseaux.geocoding import GeoCache, address_key
 from reseaux.store import DirectoryStore, encode_table, snapshot
 
@@ -40,58 +40,16 @@ class PurgeReport:
 def erase(actor_id: str, who: str) -> PurgeReport:
     """Erase ``actor_id`` from the directory the configuration names, as the « Données
     personnelles » page and ``python -m reseaux effacer`` do: :func:`purge_actor` on its file,
-    caches and geocoding cache, then every map token handed out before answers no more — in this
-    process at once, in the others (a server, when the command line erased) at their next fiche
-    request (:func:`revoke_after_erasure`). A page open before the erasure draws its map again,
-    without her. Raises KeyError when there is no such fiche, DirectoryError or OSError when the
-    file cannot be read or written."""
+    caches and geocoding cache. Every map token handed out before answers no more, in this process
+    and in a server the command line erased beside: a token answers only while the file it was read
+    from is unchanged (:mod:`reseaux.fiche_service`). A page open before the erasure draws its map
+    again, without her. Raises KeyError when there is no such fiche, DirectoryError or OSError
+    when the file cannot be read or written."""
     from reseaux import config
     from reseaux.app_data import parse_cache_folder
-    from reseaux.fiche_service import SERVICE
 
     store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
-    try:
-        return purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())
-    finally:  # even half done (a backup that could not be rewritten): her file may be saved already
-        try:
-            private_folder(erasure_mark().parent)
-            write_atomic(erasure_mark(), f"{time.time()}\n".encode("ascii"))
-        except OSError:  # noqa: S110 — a read-only cache folder: this process's tokens go all the same
-            pass
-        _SEEN[str(erasure_mark())] = _mark_time()
-        SERVICE.revoke_all()
-
-
-def erasure_mark() -> Path:
-    """A file rewritten at each erasure (it holds the time, nothing of a fiche), beside the caches."""
-    from reseaux import config
-
-    return config.path("geocache").parent / "effacement"
-
-
-def _mark_time() -> int:
-    try:
-        return erasure_mark().stat().st_mtime_ns
-    except OSError:
-        return 0
-
-
-#: The erasure mark as this process last saw it, by the mark's path (at import: a server's
-#: start). Keyed by path: a process whose settings point elsewhere (tests) has not seen an
-#: erasure because it looks at another folder for the first time.
-_SEEN = {str(erasure_mark()): _mark_time()}
-
-
-def revoke_after_erasure() -> None:
-    """Drop every map token of this process when another process erased a fiche since this one
-    last looked (one ``stat``; the fiche routes ask it at every request)."""
-    path, seen = str(erasure_mark()), _mark_time()
-    known = _SEEN.setdefault(path, seen)
-    if seen != known:
-        from reseaux.fiche_service import SERVICE
-
-        _SEEN[path] = seen
-        SERVICE.revoke_all()
+    return purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())
 
 
 def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None,
@@ -106,39 +64,86 @@ def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Pat
     """
     with store.locked():  # no other save between reading the file and scrubbing the journal
         base = store.load()
-        rows = base.table[base.table["id"].astype(str) == actor_id]
-        if rows.empty:
+        hers = base.table["id"].astype(str) == actor_id
+        kept_table = base.table[~hers]
+        versions = base.table[hers].to_dict("records") + _backup_versions(store, actor_id)
+        if not versions and not any(_unscrubbed(e, actor_id) for e in store.read_journal()):
             raise KeyError(actor_id)
-        versions = [rows.iloc[0].to_dict()]
-        kept_table = base.table[base.table["id"].astype(str) != actor_id]
-        store.save(kept_table, base, who, action="suppression définitive (RGPD)")
-        backups = 0
-        for backup in store.list_backups():
-            old = snapshot(backup.read_bytes())
-            kept = old.table[old.table["id"].astype(str) != actor_id]
-            if len(kept) != len(old.table):
-                versions += old.table[old.table["id"].astype(str) == actor_id].to_dict("records")
-                write_atomic(backup, encode_table(kept, old.delimiter, old.encoding))
-                backups += 1
-        versions += _journal_versions(store, actor_id, versions[0])
-        entries = _scrub_journal(store.journal, actor_id)
-        _remove_leftovers(store)
-        if parse_cache is not None:
-            forget_parsed(Path(parse_cache))
-    forgotten, shared = 0, 0
-    if geocache is not None and Path(geocache).exists():
-        keys = {address_key({c: str(r.get(c, "")) for c in ADDRESS}) for r in versions} - {address_key({})}
-        cache = GeoCache(geocache)
+        if versions:
+            versions += _journal_versions(store, actor_id, versions[0])
+        # Her addresses first, while every copy still tells them: a failure here changes nothing.
+        forgotten, shared = 0, 0
+        if geocache is not None and Path(geocache).exists():
+            try:
+                forgotten, shared = _forget_addresses(Path(geocache), versions, kept_table)
+            except sqlite3.Error as exc:
+                raise OSError(f"le cache de géocodage ne peut pas être ouvert ({exc})") from exc
+        if hers.any():
+            store.save(kept_table, base, who, action="suppression définitive (RGPD)")
+        # Not in the file but still in a backup or the journal: an erasure cut short, finished now.
         try:
-            known = [k for k in keys if cache.get(k) is not GeoCache.MISSING]
-            others = {address_key(r) for r in kept_table.reindex(columns=list(ADDRESS), fill_value="")
-                      .fillna("").astype(str).to_dict("records")} if known else set()
-            shared = sum(k in others for k in known)
-            cache.forget([k for k in known if k not in others])
-            forgotten = len(known) - shared
-        finally:
-            cache.close()
+            backups = _scrub_backups(store, actor_id)
+            entries = _scrub_journal(store.journal, actor_id)
+            _remove_leftovers(store)
+            if parse_cache is not None:
+                forget_parsed(Path(parse_cache))
+        except OSError as exc:
+            raise ErasureIncomplete(actor_id, "ses sauvegardes ou le journal", exc) from exc
     return PurgeReport(backups, entries, forgotten, shared)
+
+
+class ErasureIncomplete(OSError):
+    """The fiche left the directory file, but a copy of it could not be removed from ``where``:
+    erasing the same fiche again finishes the work (French message for the person)."""
+
+    def __init__(self, actor_id: str, where: str, cause: Exception) -> None:
+        super().__init__(f"Effacement inachevé : la fiche « {actor_id} » est retirée de l'annuaire, mais {where} "
+                         f"n'ont pas pu être nettoyés ({cause}). Effacez de nouveau la même fiche pour terminer.")
+        self.actor_id = actor_id
+
+
+def _unscrubbed(entry: dict, actor_id: str) -> bool:
+    """A journal line about ``actor_id`` that still tells something of her."""
+    return entry.get("id") == actor_id and (entry.get("nom") != ERASED or bool(entry.get("champs")))
+
+
+def _backup_versions(store: DirectoryStore, actor_id: str) -> list[dict]:
+    """Her fiche as every backup holds it."""
+    versions = []
+    for backup in store.list_backups():
+        data = backup.read_bytes()
+        if actor_id.encode("utf-8") in data:
+            table = snapshot(data).table
+            versions += table[table["id"].astype(str) == actor_id].to_dict("records")
+    return versions
+
+
+def _scrub_backups(store: DirectoryStore, actor_id: str) -> int:
+    """Remove ``actor_id`` from every backup; return how many held her."""
+    count = 0
+    for backup in store.list_backups():
+        old = snapshot(backup.read_bytes())
+        hers = old.table["id"].astype(str) == actor_id
+        if hers.any():
+            write_atomic(backup, encode_table(old.table[~hers], old.delimiter, old.encoding))
+            count += 1
+    return count
+
+
+def _forget_addresses(geocache: Path, versions: list[dict], kept_table) -> tuple[int, int]:
+    """Remove from the geocoding cache every address of her ``versions`` no other fiche has;
+    return (removed, kept because shared)."""
+    keys = {address_key({c: str(r.get(c, "")) for c in ADDRESS}) for r in versions} - {address_key({})}
+    cache = GeoCache(geocache)
+    try:
+        known = [k for k in keys if cache.get(k) is not GeoCache.MISSING]
+        others = {address_key(r) for r in kept_table.reindex(columns=list(ADDRESS), fill_value="")
+                  .fillna("").astype(str).to_dict("records")} if known else set()
+        shared = sum(k in others for k in known)
+        cache.forget([k for k in known if k not in others])
+        return len(known) - shared, shared
+    finally:
+        cache.close()
 
 
 def forget_parsed(folder: Path) -> None:
@@ -182,7 +187,7 @@ def _scrub_journal(journal: Path, actor_id: str) -> int:
         if not line.strip():
             continue
         entry = json.loads(line)
-        if entry.get("id") == actor_id and (entry.get("nom") != ERASED or entry.get("champs")):
+        if _unscrubbed(entry, actor_id):
             entry["nom"], entry["champs"] = ERASED, {}
             count += 1
         out.append(json.dumps(entry, ensure_ascii=False))

@@ -18,7 +18,6 @@ from starlette.routing import BaseRoute, Route
 
 from reseaux.clients import client_address, is_https, same_origin
 from reseaux.fiche_service import MAX_ROWS, SERVICE
-from reseaux.privacy import revoke_after_erasure
 from reseaux.ratelimit import LIMITS, refusal
 from reseaux.sessions import COOKIE, SESSIONS
 
@@ -114,7 +113,6 @@ def fiches(request: Request) -> Response:
     text = request.query_params.get("lignes", "")[:MAX_ROWS * 8]
     try:
         rows = [int(part) for part in text.split(",") if part.strip()]
-        revoke_after_erasure()  # erased by the command line: no token of before answers
         answer = SERVICE.fiches(request.path_params["token"], rows)
     except (ValueError, IndexError) as exc:
         return _refused(f"Demande de fiches invalide : {exc}.", 400)
@@ -126,7 +124,6 @@ def fiches(request: Request) -> Response:
 @_limited("recherche")
 def search(request: Request) -> Response:
     """GET ?q=texte: the rows whose name, structure or address hold every word."""
-    revoke_after_erasure()
     answer = SERVICE.search(request.path_params["token"], request.query_params.get("q", ""))
     if answer is None:
         return _refused("Page expirée : rechargez-la.", 404)

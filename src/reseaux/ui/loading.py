@@ -73,6 +73,13 @@ def _visible(path: str, mtime: float, role: str, visitors: str) -> Actors:  # on
     return visible_view(_actors(path, mtime), role, visitors)
 
 
+def forget_directories() -> None:
+    """Drop the directories parsed in this server's memory (after an erasure: none of them is
+    served again, nor kept in memory); the referential and the layers stay."""
+    _actors.clear()
+    _visible.clear()
+
+
 #: The last version of each directory file that could be read: served, with a banner, while the
 #: file on disk cannot be (a broken save by hand, a truncated copy), so the map stays up.
 _LAST_GOOD: dict[str, float] = {}
@@ -99,6 +106,8 @@ def actors() -> Actors:
                    "coordination peut restaurer une sauvegarde (page « Annuaire »).", icon=":material/warning:")
     else:
         _LAST_GOOD[str(path)] = mtime
+    # The version this run shows: its map's token answers while the file is still that one.
+    st.session_state["_directory_source"] = (str(source), mtime)
     role, _ = auth.current()
     if can(role, "voir_toutes_les_fiches"):
         return _actors(str(source), mtime)
@@ -152,9 +161,10 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
 def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
     """Where this page's map asks for its fiches: the server, with a token for the directory as
     this session may see it (``acts``; see :mod:`reseaux.fiche_service`). The same token from
-    one run to the next (the map is kept), a new one when the session's view changes."""
+    one run to the next (the map is kept), a new one when the session's view changes; it answers
+    only while the file is the version this run read (:func:`actors`) and the sign-in holds."""
     owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))
     token = SERVICE.register(owner, acts.directory.actors, ref, ttl_s=60 * float(config.get("session_minutes")),
-                             check=auth.token_check())
+                             check=auth.token_check(), source=st.session_state.get("_directory_source"))
     base = st.get_option("server.baseUrlPath").strip("/")
     return FicheStore(url=f"{'/' + base if base else ''}{FICHES_PATH}/{token}")

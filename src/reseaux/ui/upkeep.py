@@ -159,14 +159,17 @@ def _recode_panel(issues, ref: Referential) -> None:
 
 
 def privacy_panel(who: str) -> None:
-    """Erase a fiche for good (file, backups, journal content, caches, map tokens), after confirmation."""
-    from reseaux.privacy import erase
-    from reseaux.store import DirectoryStore
+    """Erase a fiche for good (file, backups, journal content, caches, map tokens), after
+    confirmation; an erasure cut short is offered to be finished."""
+    from reseaux.privacy import ErasureIncomplete, erase
+    from reseaux.ui.loading import actors, forget_directories
 
     st.header("Supprimer définitivement une fiche")
-    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
-    table = store.load().table
-    labels = dict(zip(table["id"].astype(str), table["nom"].astype(str), strict=True))
+    table = actors().directory.actors  # the page's cached directory: no parse of the file at each click
+    labels = dict(zip(table["id"].astype(str), table["nom"].astype(str), strict=False))
+    unfinished = st.session_state.get("gdpr_unfinished")
+    if unfinished and unfinished not in labels:
+        labels[unfinished] = "effacement inachevé"
     chosen = st.selectbox("Fiche", list(labels), format_func=lambda i: f"{labels[i]} ({i})", index=None,
                           key="gdpr_id", placeholder="Choisir la fiche à effacer")
     confirm = st.checkbox("Je confirme : la fiche sera effacée partout, sans retour possible.", key="gdpr_ok")
@@ -177,9 +180,15 @@ def privacy_panel(who: str) -> None:
             st.error(f"La fiche « {md_escape(chosen)} » n'est plus dans l'annuaire (effacée ou modifiée entre-temps) : rien "
                      "n'a été fait ; rechargez la page.")
             return
-        except (DirectoryError, OSError) as exc:
-            st.error(f"Effacement impossible, rien n'a été modifié dans l'annuaire : {exc}")
+        except ErasureIncomplete as exc:  # she left the file: offer to finish (she is no longer in the list)
+            st.session_state["gdpr_unfinished"] = chosen
+            forget_directories()
+            st.error(md_escape(str(exc)))
             return
-        st.cache_resource.clear()  # the directories parsed in memory, with her: none served again
+        except (DirectoryError, OSError) as exc:
+            st.error(f"Effacement impossible, rien n'a été modifié dans l'annuaire : {md_escape(str(exc))}")
+            return
+        st.session_state.pop("gdpr_unfinished", None)
+        forget_directories()  # the directories parsed in memory, with her: none served again
         st.session_state.pop("ann_base", None)
         st.success(report.sentence(md_escape(chosen)))
