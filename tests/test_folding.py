@@ -36,6 +36,38 @@ def test_the_browser_folds_the_same_table():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+#: Loads fiches.js as the page does (a classic script assigning to window) and prints what the
+#: expression ``answer(input)`` gives for the JSON read on stdin.
+_NODE_SCRIPT = """
+const fs = require("node:fs"), vm = require("node:vm");
+const context = vm.createContext({});
+context.window = context;
+vm.runInContext(fs.readFileSync("src/reseaux/fiches.js", "utf-8"), context, {filename: "fiches.js"});
+const answer = vm.runInContext("(" + process.argv[1] + ")", context);
+process.stdout.write(JSON.stringify(answer(JSON.parse(fs.readFileSync(0, "utf-8")))));
+"""
+
+
+def in_browser(function: str, value: object) -> object:
+    """What the JavaScript ``function`` (run where fiches.js was loaded) answers for ``value``."""
+    node = shutil.which("node")
+    assert node, "node is needed for the browser's tests (it comes with npm, which `make setup` uses)"
+    done = subprocess.run([node, "-e", _NODE_SCRIPT, function], cwd=ROOT, input=json.dumps(value),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_every_letter_the_server_writes_out_the_browser_writes_the_same():
+    """The letters are written twice (text._LETTERS, and rxFold in fiches.js, which cannot import
+    Python): the same map, and each letter folded the same, in a word and in capitals."""
+    texts = [case(f"a{letter}b") for letter in _LETTERS for case in (str, str.upper)]
+    answer = in_browser("(texts) => ({letters: rxFold.letters, folded: texts.map(rxFold)})", texts)
+    assert answer["letters"] == _LETTERS
+    assert answer["folded"] == [fold(t) for t in texts]
+    assert [fold(f"a{letter}b") for letter in _LETTERS] == [" ".join(f"a{v}b".split()) for v in _LETTERS.values()]
+
+
 def test_there_is_one_folding():
     assert fold(None) == ""
     # place names: « Saint » written out and CEDEX dropped, on top of the same folding

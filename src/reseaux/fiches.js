@@ -57,15 +57,18 @@ window.rxFiche = function (fiche, fields) {
  * run of what is neither a letter nor a digit (apostrophes, hyphens, slashes, no-break spaces…)
  * one space, none at either end. « Sœurs » is found as « soeurs », « d’IVG » as « d'IVG ». */
 window.rxFold = (function () {
-  /* Kept in step with _LETTERS of reseaux/text.py. */
+  /* The same as _LETTERS of reseaux/text.py (tests/test_folding.py compares them). */
   var letters = {"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
                  "ı": "i", "ʼ": " ", "ʻ": " "};
-  return function (text) {
+  var written = new RegExp("[" + Object.keys(letters).join("") + "]", "gu");
+  function rxFold(text) {
     return String(text === null || text === undefined ? "" : text).toLowerCase().normalize("NFKD")
       .replace(/\p{Mn}/gu, "")
-      .replace(/[œæßøłđðþıʼʻ]/g, function (c) { return letters[c]; })
+      .replace(written, function (c) { return letters[c]; })
       .replace(/[^\p{L}\p{N}]+/gu, " ").trim();
-  };
+  }
+  rxFold.letters = letters;
+  return rxFold;
 })();
 
 window.rxInflate = function (base64) {

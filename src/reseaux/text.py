@@ -7,7 +7,7 @@ import unicodedata
 
 #: What the folding writes for a letter that no decomposition takes apart, and for the
 #: apostrophes Unicode counts as letters (ʼ ʻ): « Sœurs » is found as « soeurs », « d’IVG » as
-#: « d'IVG ». Kept in step with the letters of ``rxFold`` in ``fiches.js`` (tests/data/folding_cases.json).
+#: « d'IVG ». The same map as ``rxFold``'s in ``fiches.js`` (tests/test_folding.py compares them).
 _LETTERS = {"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
             "ı": "i", "ʼ": " ", "ʻ": " "}
 
