@@ -4,11 +4,12 @@ way than the projections the code uses. Lambert-93 read a true 958 m in Saint-De
 as about 1.8 km."""
 
 import math
+import time
 
 import geopandas as gpd
 import numpy as np
 import pytest
-from pyproj import CRS, Geod
+from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point, box
 
 from reseaux.coverage import PreparedLayer, actor_points, coverage_table, reach, theme_matrix
@@ -37,6 +38,14 @@ PAIRS = [("barachois", "jardin_etat"), ("barachois", "sainte_clotilde"), ("palmi
 
 def truth(a, b) -> float:
     return GEOD.inv(*a, *b)[2]
+
+
+def haversine_m(a, b) -> float:
+    """Great-circle metres between two (lon, lat) on a sphere of the Earth's mean radius, 6,371,008.8 m:
+    within 0.5 % of the ellipsoid between territories (0.25 % at most between the places above)."""
+    (lon1, lat1), (lon2, lat2) = (map(math.radians, p) for p in (a, b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
 
 
 def directory() -> gpd.GeoDataFrame:
@@ -211,3 +220,25 @@ def test_outreach_zones_overseas_cover_their_perimeter():
     table = coverage_table(layer, gpd.GeoSeries([], crs=4326), outreach_zones=zone)
     assert table["outreach"].tolist() == [True, False]
     assert np.isnan(table["distance_nearest_m"]).all()
+
+
+def test_a_far_nearest_actor_costs_no_projection_per_perimeter(monkeypatch):
+    """The page froze (89 s for the 2,644 Normandy communes) when the filter kept only overseas
+    actors: two projections were built for each perimeter at every rerun."""
+    corners = [(1.0 + 0.01 * i, 49.4 + 0.01 * j) for i in range(10) for j in range(10)]
+    layer = PreparedLayer.build(gpd.GeoDataFrame(
+        {"code": [f"C{k}" for k in range(100)], "nom": "carré", "population": 100.0},
+        geometry=[box(lon, lat, lon + 0.01, lat + 0.01) for lon, lat in corners], crs=4326))
+    actors = gpd.GeoSeries([Point(*PLACES["barachois"])], crs=4326)
+    coverage_table(layer, actors)  # a first rerun may build a territory's transformer, once
+    made = []
+    build = Transformer.from_crs
+    monkeypatch.setattr(Transformer, "from_crs", staticmethod(lambda *a, **k: made.append(a) or build(*a, **k)))
+    start = time.perf_counter()
+    table = coverage_table(layer, actors)
+    assert time.perf_counter() - start < 0.5  # was 2.5 s for these 100 squares
+    assert made == []
+    # From each square's centre, a great circle computed by hand: within the sphere/ellipsoid gap
+    # (0.5 %, 47 km here), far beyond the 1 km between a square's centre and its outline.
+    for (lon, lat), got in zip(corners, table["distance_nearest_m"], strict=True):
+        assert got == pytest.approx(haversine_m((lon + 0.005, lat + 0.005), PLACES["barachois"]), rel=0.005)

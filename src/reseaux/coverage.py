@@ -19,7 +19,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 from shapely import STRtree
 
 from reseaux.filters import ActorFilter
@@ -237,6 +236,8 @@ def _wgs84(zones: gpd.GeoSeries | None) -> gpd.GeoSeries | None:
 #: :data:`_CELL_RADIUS` metres from its cell's centre (0.025° × √2 × 111.7 km).
 _CELL = 0.05
 _CELL_RADIUS = 4_000.0
+#: Perimeter × cell distances computed in one call at most (memory: 8 MB a million).
+_BATCH = 1_000_000
 
 
 def _far_nearest(part: Part, lon: np.ndarray, lat: np.ndarray, local: np.ndarray) -> np.ndarray:
@@ -244,32 +245,35 @@ def _far_nearest(part: Part, lon: np.ndarray, lat: np.ndarray, local: np.ndarray
     (``lon``, ``lat``), on the ellipsoid; NaN where an actor of its own territory, at ``local``
     metres, is certainly nearer.
 
-    For each perimeter: geodesic distances from its inner point to cells of actors bound, by the
-    triangle inequality, which actors can be the nearest (the perimeter is at most ``size`` across);
-    those few are measured to the outline in an azimuthal equidistant projection centred on the
-    perimeter, exact from its centre and within metres of the outline at these distances.
+    Measured from the perimeter's inner point, not from its outline: the error is at most the
+    perimeter's size (a few kilometres for a commune), immaterial at the hundreds or thousands of
+    kilometres between two territories. Two vectorised geodesic calls, no projection: perimeters
+    to the cells of far actors (the cost follows the area the far actors cover, not their number),
+    then to the actors of the cells that can hold the nearest (within twice a cell's radius of the
+    best cell, by the triangle inequality).
     """
     keys, cell_of = np.unique(np.column_stack([np.round(lon / _CELL), np.round(lat / _CELL)]), axis=0,
                               return_inverse=True)
     cell_of = cell_of.ravel()
-    cell_lon, cell_lat = keys[:, 0] * _CELL, keys[:, 1] * _CELL
-    bounds = part.frame.geometry.bounds.to_numpy()
-    size = np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) * 1.01
-    out = np.full(len(part.rows), np.nan)
-    for i in range(len(part.rows)):
-        to_cells = geodesic_m(part.lon[i], part.lat[i], cell_lon, cell_lat)
-        best = to_cells.min()
-        if best - _CELL_RADIUS - size[i] >= local[i]:
-            continue
-        cells = np.flatnonzero(to_cells <= best + 2 * _CELL_RADIUS + size[i] + 1)
-        chosen = np.isin(cell_of, cells)
-        aeqd = f"+proj=aeqd +lat_0={float(part.lat[i])} +lon_0={float(part.lon[i])} +ellps=GRS80 +units=m"
-        points = shapely.points(*Transformer.from_crs(WGS84, aeqd, always_xy=True).transform(lon[chosen],
-                                                                                              lat[chosen]))
-        to_aeqd = Transformer.from_crs(part.zone.crs, aeqd, always_xy=True)
-        outline = shapely.transform(part.frame.geometry.iloc[i],
-                                    lambda xy: np.column_stack(to_aeqd.transform(xy[:, 0], xy[:, 1])))
-        out[i] = shapely.distance(outline, points).min()
+    n, c = len(part.rows), len(keys)
+    to_cells = np.empty((n, c))
+    step = max(1, _BATCH // c)
+    for start in range(0, n, step):
+        rows = slice(start, start + step)
+        to_cells[rows] = geodesic_m(part.lon[rows, None], part.lat[rows, None], keys[:, 0] * _CELL,
+                                    keys[:, 1] * _CELL)
+    best = to_cells.min(axis=1)
+    open_ = ~(best - _CELL_RADIUS >= local)  # NaN local (no actor of its own territory): open
+    perimeter, cell = np.nonzero((to_cells <= best[:, None] + 2 * _CELL_RADIUS + 1) & open_[:, None])
+    # Each (perimeter, cell) pair becomes one (perimeter, actor) pair per actor of the cell.
+    by_cell = np.argsort(cell_of, kind="stable")
+    first = np.searchsorted(cell_of[by_cell], np.arange(c))
+    sizes = np.bincount(cell_of, minlength=c)[cell]
+    offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    actor = by_cell[np.repeat(first[cell], sizes) + offsets]
+    perimeter = np.repeat(perimeter, sizes)
+    out = np.full(n, np.nan)
+    np.fmin.at(out, perimeter, geodesic_m(part.lon[perimeter], part.lat[perimeter], lon[actor], lat[actor]))
     return out
 
 

@@ -119,13 +119,13 @@ def to_zone(lon, lat, epsg: int) -> tuple[np.ndarray, np.ndarray]:
     return transformer(WGS84, f"EPSG:{epsg}").transform(lon, lat)
 
 
-def geodesic_m(lon0: float, lat0: float, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Distances in metres on the GRS80 ellipsoid from one point to many."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    if not len(lon):
-        return np.zeros(0)
-    _, _, dist = GEOD.inv(np.full(len(lon), lon0), np.full(len(lat), lat0), lon, lat)
+def geodesic_m(lon0, lat0, lon, lat) -> np.ndarray:
+    """Distances in metres on the GRS80 ellipsoid from one point to many, or pair by pair (the four
+    arguments are broadcast together, as NumPy does), in one vectorised call."""
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (lon0, lat0, lon, lat)))
+    if not arrays[0].size:
+        return np.zeros(arrays[0].shape)
+    _, _, dist = GEOD.inv(*(np.ascontiguousarray(a) for a in arrays))
     return np.asarray(dist, dtype=float)
 
 
