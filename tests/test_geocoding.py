@@ -10,6 +10,7 @@ import sys
 import httpx
 import pytest
 
+from reseaux.directory import DirectoryError
 from reseaux.geocode_file import geocode_file
 from reseaux.geocoding import (CommuneLocator, GeoCache, Geocoder, Match, address_key, geocode_rows,
                                parse_csv_answer, parse_feature)
@@ -197,6 +198,43 @@ def test_geocode_file_offline_keeps_every_row_and_column(tmp_path):
             "geocodage_source"} <= set(header)
     assert "football" in lines[2] and "moi aussi" in lines[2]  # a row with an error is not lost
     assert ";commune" in lines[1] and "76540" in lines[1]
+
+
+@pytest.mark.parametrize("header, row, named", [
+    ("id;nom;type;commune;", "a;A;structure;Rouen;mot de passe", "colonne E (5e), sans nom"),
+    ("id;nom;type;commune;nom", "a;A;structure;Rouen;Autre nom", "seconde colonne « nom » (colonne E)"),
+    ("id;nom;type;commune", "a;A;structure;Rouen;au-delà", "cellules au-delà de la dernière colonne (colonne E)"),
+])
+def test_geocode_file_refuses_a_column_it_could_not_keep_and_writes_nothing(tmp_path, header, row, named):
+    """A column without a name, the second copy of a repeated name, cells beyond the header: the
+    table the store saves has no place for them, and the command deleted them without a word."""
+    path = tmp_path / "actors.csv"
+    path.write_text(f"{header}\n{row}\nb;B;structure;Rouen\n", encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(DirectoryError) as refused:
+        geocode_file(path, offline=True, cache_path=tmp_path / "c.sqlite", communes_path=COMMUNES)
+    message = str(refused.value)
+    assert named in message and "ligne 2" in message and "rien n'a été écrit" in message
+    assert "donnez-lui un nom" in message or "renommez" in message
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["actors.csv"]  # no backup, no journal
+
+
+def test_geocode_file_keeps_an_empty_column_without_a_name_out_of_its_way(tmp_path):
+    """A column without a name and without values (a line ending with « ; ») is nothing to lose."""
+    path = tmp_path / "actors.csv"
+    path.write_text("id;nom;type;commune;\na;A;structure;Rouen;\n", encoding="utf-8")
+    assert geocode_file(path, offline=True, cache_path=tmp_path / "c.sqlite", communes_path=COMMUNES).commune == 1
+
+
+def test_the_command_names_the_column_it_would_lose(tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_text("id;nom;type;commune;\na;A;structure;Rouen;secret\n", encoding="utf-8")
+    env = {**os.environ, "RESEAUX_GEOCACHE": str(tmp_path / "c.sqlite")}
+    result = subprocess.run([sys.executable, "-m", "reseaux", "geocode", str(path), "--offline", "--quiet"],
+                            capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "colonne E (5e), sans nom" in result.stderr and "secret" in path.read_text(encoding="utf-8")
 
 
 def test_a_crash_while_writing_leaves_the_old_file_whole(tmp_path, monkeypatch):

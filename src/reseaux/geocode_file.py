@@ -1,8 +1,10 @@
 """Geocode a directory file in place, saved through the store like every write of the directory.
 
-Every row, valid or not, and every column, unknown ones included, is kept, in the file's
+Every row, valid or not, and every named column, unknown ones included, is kept, in the file's
 separator and encoding; only the position and ``geocodage_*`` cells (and ``date_maj`` of the
-fiches placed) change.
+fiches placed) change. A file holding values the saved table has no place for (a column without
+a name, the second copy of a repeated name, cells beyond the last column) is refused before
+anything is done: its columns are named and nothing is written.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from reseaux import config
-from reseaux.directory import read_table, table_from_rows
+from reseaux.directory import DirectoryError, map_header, read_table, table_from_rows
 from reseaux.geocoding import DEFAULT_MIN_SCORE, CommuneLocator, GeoCache, Geocoder, Summary, geocode_rows
 from reseaux.store import DirectoryStore, Snapshot, version_of
 
@@ -66,12 +68,14 @@ def geocode_file(
     Saved as the app saves (issue 22, one write path): under the store's lock, refused when the
     file changed while geocoding ran (:class:`~reseaux.store.ConflictError`, nothing written: run
     it again, the cache makes the second run quick), backed up, journalled in the name of ``who``.
-    Raises DirectoryError when the file cannot be read, LockTimeout when another save holds the
-    lock too long.
+    Raises DirectoryError when the file cannot be read or holds values in a column the store
+    cannot keep (:func:`_refuse_unkept_columns`, before geocoding: nothing is written),
+    LockTimeout when another save holds the lock too long.
     """
     store = store or DirectoryStore(Path(path), keep=int(config.get("backups")))
     data = store.path.read_bytes()
     rows, encoding, delimiter = read_table(data)
+    _refuse_unkept_columns(rows)
     base = Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
     # The table drops blank rows: problems are given their spreadsheet line.
     lines = [number + 2 for number, cells in enumerate(rows[1:]) if any(c.strip() for c in cells)]
@@ -82,3 +86,44 @@ def geocode_file(
     summary.problems = [(lines[line - 2], message) for line, message in summary.problems]
     store.save(pd.DataFrame(records, columns=base.table.columns), base, who, action="géocodage")
     return summary
+
+
+def _refuse_unkept_columns(rows: list[list[str]]) -> None:
+    """Raise DirectoryError (French) naming every column whose values the saved table would lose.
+
+    The store saves the table :func:`~reseaux.directory.table_from_rows` reads, which has no
+    place for a column without a name, for the second copy of a repeated name, or for cells
+    beyond the last named column: saved, their values would be gone. A column of blank cells
+    (a line ending with the separator) loses nothing and passes.
+    """
+    header, _ = map_header(rows[0])
+    problems = []
+    for index in range(max(len(cells) for cells in rows)):
+        line = next((number for number, cells in enumerate(rows[1:], start=2)
+                     if index < len(cells) and cells[index].strip()), None)
+        if line is None or (index < len(header) and header[index]):
+            continue
+        letter = _letter(index)
+        if index >= len(rows[0]):
+            problems.append(f"cellules au-delà de la dernière colonne (colonne {letter}), remplies dès la ligne "
+                            f"{line} : donnez-lui un nom dans la première ligne")
+        elif not rows[0][index].strip():
+            problems.append(f"colonne {letter} ({index + 1}e), sans nom, remplie dès la ligne {line} : "
+                            "donnez-lui un nom dans la première ligne")
+        else:
+            problems.append(f"seconde colonne « {rows[0][index].strip()} » (colonne {letter}), remplie dès la "
+                            f"ligne {line} : renommez-la, ou reportez ses valeurs dans la première")
+    if problems:
+        raise DirectoryError("géocodage refusé, rien n'a été écrit : l'annuaire enregistré perdrait ces valeurs — "
+                             + " ; ".join(problems) + " (ou supprimez la colonne si elle est inutile), puis "
+                             "relancez la commande.")
+
+
+def _letter(index: int) -> str:
+    """A column's letters as a spreadsheet shows them: 0 → « A », 26 → « AA »."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
