@@ -8,6 +8,7 @@ import sys
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
 from reseaux.choropleth import build_coverage_map, class_labels, coverage_legend_html, shapes_json
@@ -20,12 +21,15 @@ from tests.conftest import ROOT
 X0, Y0 = 562000.0, 6928000.0
 
 
-def squares():
+def square_frame():
     # S1: 1 km square with population 5,000; S2: 1 km square 5 km east, population unknown.
-    frame = gpd.GeoDataFrame({"code": ["S1", "S2"], "nom": ["Carré 1", "Carré 2"], "population": [5000.0, np.nan]},
-                             geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)],
-                             crs=2154)
-    return PreparedLayer.build(frame.to_crs(4326))
+    return gpd.GeoDataFrame({"code": ["S1", "S2"], "nom": ["Carré 1", "Carré 2"], "population": [5000.0, np.nan]},
+                            geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)],
+                            crs=2154)
+
+
+def squares():
+    return PreparedLayer.build(square_frame().to_crs(4326))
 
 
 def points(*xy):
@@ -46,6 +50,15 @@ def test_inside_on_the_edge_within_and_just_beyond():
     assert table.loc["S2", "distance_nearest_m"] == 2900
     assert table.loc["S2", "gap"]
     assert np.isnan(table.loc["S2", "per_10k"])  # population unknown: no ratio, not zero
+
+
+def test_a_prepared_layer_keeps_the_table_apart_from_the_geometries():
+    layer = squares()
+    assert_frame_equal(layer.frame, pd.DataFrame({"code": ["S1", "S2"], "nom": ["Carré 1", "Carré 2"],
+                                                  "population": [5000.0, np.nan]}))
+    assert [(p.zone.epsg, p.rows.tolist(), p.frame.crs) for p in layer.parts] == [(2154, [0, 1], "EPSG:2154")]
+    empty = PreparedLayer.build(square_frame().iloc[0:0])
+    assert empty.parts == () and coverage_table(empty, points((0, 0))).empty
 
 
 def test_no_actor_at_all():
@@ -149,11 +162,11 @@ def test_legend_shows_only_what_is_on_the_map():
 
 
 def test_map_styles_gaps_apart_and_keeps_classes_for_the_rest():
-    layer = squares()
+    shapes = square_frame().to_crs(4326)
     actors = points((500, 500), (600, 500))
-    table = coverage_table(layer, actors)
-    geojson = layer.frame.to_crs(4326)[["code", "nom", "geometry"]].__geo_interface__
-    fmap = build_coverage_map(shapes_json(geojson), layer.frame.to_crs(4326).total_bounds, table, "n_within",
+    table = coverage_table(PreparedLayer.build(shapes), actors)
+    geojson = shapes[["code", "nom", "geometry"]].__geo_interface__
+    fmap = build_coverage_map(shapes_json(geojson), shapes.total_bounds, table, "n_within",
                               MEASURES["n_within"], classes(table["n_within"].where(~table["gap"])),
                               title="Acteurs à moins de 1 km", within_label="Acteurs à moins de 1 km",
                               gap_label="manque : aucun acteur à moins de 1 km")
@@ -167,8 +180,8 @@ def test_map_styles_gaps_apart_and_keeps_classes_for_the_rest():
 
 
 def demo_table():
-    frame = squares().frame.assign(population=[2159.0, np.nan])
-    table = coverage_table(PreparedLayer(frame), points((500, 500), (1900, 500)), distance_m=1000)
+    layer = PreparedLayer.build(square_frame().assign(population=[2159.0, np.nan]))
+    table = coverage_table(layer, points((500, 500), (1900, 500)), distance_m=1000)
     return readable_table(table, 1000)  # per_10k: 2 / 2,159 × 10,000 = 9.26
 
 

@@ -22,7 +22,7 @@ import shapely
 from shapely import STRtree
 
 from reseaux.filters import ActorFilter
-from reseaux.metric import METRIC_CRS, WGS84, Zone, check_metric_crs, geodesic_m, to_zone, \
+from reseaux.metric import WGS84, Zone, check_metric_crs, geodesic_m, to_zone, \
     zone_by_epsg, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, fr_number
@@ -97,24 +97,19 @@ class Part:
 
 @dataclass(frozen=True)
 class PreparedLayer:
-    """A perimeter layer projected once, each perimeter in its territory's system (the app caches it)."""
+    """A perimeter layer projected once, each perimeter in its territory's system (the app caches
+    it); made by :meth:`build`."""
 
-    #: code, nom, population, geometry: in the territory's system when the whole layer lies in one
-    #: (Lambert-93 on the mainland), else in WGS84.
-    frame: gpd.GeoDataFrame
-    parts: tuple[Part, ...] = field(default=(), repr=False)
-
-    def __post_init__(self):
-        if not self.parts and len(self.frame):
-            object.__setattr__(self, "parts", _parts(self.frame.reset_index(drop=True)))
+    #: code, nom, population of each perimeter: the table's rows, in the layer's order.
+    frame: pd.DataFrame
+    #: The geometries, territory by territory.
+    parts: tuple[Part, ...] = field(repr=False)
 
     @classmethod
     def build(cls, layer: gpd.GeoDataFrame) -> PreparedLayer:
+        """Split ``layer`` (code, nom, population, geometry; any CRS) by territory and project each part."""
         frame = layer.reset_index(drop=True)
-        if not len(frame):
-            return cls(frame.to_crs(METRIC_CRS))
-        parts = _parts(frame)
-        return cls(parts[0].frame if len(parts) == 1 else frame.to_crs(WGS84), parts)
+        return cls(pd.DataFrame(frame.drop(columns=frame.geometry.name)), _parts(frame) if len(frame) else ())
 
 
 def _parts(frame: gpd.GeoDataFrame) -> tuple[Part, ...]:
