@@ -156,3 +156,22 @@ def test_the_quality_page_says_what_a_visitor_will_not_see(tmp_path, monkeypatch
     at.switch_page("views/qualite.py").run()
     assert not at.exception
     assert any(i.value.startswith("4 fiches ne seront pas visibles sans connexion (2 personnes") for i in at.info)
+
+
+def test_a_table_that_was_not_validated_is_refused(referential):
+    """One rule decides an empty « visibilite »: the validation's. A table that was not validated
+    (the column absent, a cell empty) is refused, not decided again by a weaker rule — which made
+    « Association de quartier » members-only there and public once validated."""
+    import io
+
+    import pandas as pd
+
+    text = HEADER + "a,Les Copains (fictif),Association de quartier,,1 rue X,76000,Rouen,49.44,1.1,,\n"
+    validated = load_directory(text.encode("utf-8"), referential).actors
+    assert set(visible_actors(validated, "visiteur", "public")["id"]) == {"a"}
+    bare = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    with pytest.raises(ValueError, match="visibilite"):
+        visible_actors(bare, "visiteur", "public")
+    with pytest.raises(ValueError, match="visibilite"):
+        visible_actors(bare.drop(columns="visibilite"), "visiteur", "public")
+    assert len(visible_actors(bare, "membre", "public")) == 1  # members see every row: nothing to decide

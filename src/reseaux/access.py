@@ -101,16 +101,20 @@ def default_visibility(record: Mapping, written_type: str = "") -> str:
 
 
 def visibility(actors: pd.DataFrame) -> pd.Series:
-    """Each fiche's visibility: its « visibilite » cell when it says public or membres, else
-    :func:`default_visibility` (a loaded directory has every cell filled; a bare table may not)."""
-    given = actors["visibilite"] if "visibilite" in actors else pd.Series("", index=actors.index)
-    given = given.fillna("").astype(str)
-    missing = ~given.isin(VISIBILITY_VALUES)
-    if not missing.any():
-        return given
-    result = given.copy()
-    result[missing] = [default_visibility(r) for r in actors[missing].to_dict("records")]
-    return result
+    """Each fiche's visibility, « public » or « membres », as the validation of the directory
+    decided it (:mod:`reseaux.directory` fills every cell, an empty one by :func:`default_visibility`).
+
+    Raises ``ValueError`` for a table that was not validated (no « visibilite » column, or a cell
+    that says neither): deciding again here would be a second rule, which the first one contradicts.
+    """
+    if "visibilite" not in actors:
+        raise ValueError("not a validated directory: no « visibilite » column")
+    given = actors["visibilite"]
+    undecided = ~given.isin(VISIBILITY_VALUES)
+    if undecided.any():
+        raise ValueError(f"not a validated directory: {int(undecided.sum())} « visibilite » cell(s) neither "
+                         f"public nor membres (first: {given[undecided].iloc[0]!r})")
+    return given
 
 
 def visible_actors(actors: pd.DataFrame, role: str, visitors: str = "public") -> pd.DataFrame:
