@@ -190,6 +190,14 @@ def two_territories_layer() -> PreparedLayer:
     return PreparedLayer.build(frame)
 
 
+def test_a_perimeter_astride_two_territories_is_refused_by_name():
+    frame = gpd.GeoDataFrame({"code": ["RUN", "MER"], "nom": ["Saint-Denis", "Large"], "population": [1.0, 1.0]},
+                             geometry=[square_around("barachois"), box(55.3, -21.0, 59.0, -20.5)], crs=4326)
+    with pytest.raises(GeographicCRSError, match=r"« Large » \(MER\) hors de La Réunion") as refused:
+        PreparedLayer.build(frame)  # its inner point is in La Réunion, its east end 4° beyond RGR92's zone
+    assert "Saint-Denis" not in str(refused.value)
+
+
 def test_coverage_counts_true_metres_in_reunion():
     layer = two_territories_layer()
     assert {p.zone.epsg for p in layer.parts} == {2975, 2154}

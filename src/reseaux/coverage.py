@@ -22,8 +22,7 @@ import shapely
 from shapely import STRtree
 
 from reseaux.filters import ActorFilter
-from reseaux.metric import WGS84, Zone, check_metric_crs, geodesic_m, to_zone, \
-    zone_by_epsg, zone_of, zones_of
+from reseaux.metric import WGS84, GeographicCRSError, Zone, geodesic_m, to_zone, zone_by_epsg, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, fr_number
 
@@ -113,17 +112,29 @@ class PreparedLayer:
 
 
 def _parts(frame: gpd.GeoDataFrame) -> tuple[Part, ...]:
-    inner = frame.geometry.to_crs(WGS84).representative_point()
+    """The layer split by territory (the one of each perimeter's inner point), each part projected.
+
+    Raises :class:`GeographicCRSError` naming every perimeter that reaches out of its territory's
+    zone: its system would not measure it true.
+    """
+    wgs84 = frame.geometry.to_crs(WGS84)
+    inner = wgs84.representative_point()
     lon, lat = inner.x.to_numpy(dtype=float), inner.y.to_numpy(dtype=float)
+    west, south, east, north = wgs84.bounds.to_numpy().T
     epsg = zones_of(lon, lat)
-    parts = []
+    parts, astride = [], []
     for code in np.unique(epsg):
         rows = np.flatnonzero(epsg == code)
         zone = zone_by_epsg(code) or zone_of(lon[rows[0]], lat[rows[0]])
+        inside = zone.contains(west[rows], south[rows]) & zone.contains(east[rows], north[rows])
+        astride += [f"« {frame['nom'].iloc[i]} » ({frame['code'].iloc[i]}) hors de {zone.name}"
+                    for i in rows[~inside]]
         chosen = frame.iloc[rows]
         projected = chosen if _same_crs(frame.crs, zone.crs) else chosen.to_crs(zone.crs)
-        check_metric_crs(projected.crs, (lon[rows].min(), lat[rows].min(), lon[rows].max(), lat[rows].max()))
         parts.append(Part(zone, rows, projected.reset_index(drop=True), lon[rows], lat[rows]))
+    if astride:
+        raise GeographicCRSError("périmètres à cheval sur deux territoires, qu'aucun système ne mesure juste : "
+                                 + " ; ".join(astride) + ". Découpez-les par territoire dans la couche.")
     return tuple(parts)
 
 

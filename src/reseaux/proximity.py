@@ -79,8 +79,7 @@ class ProximityIndex:
         x, y = np.full(len(placed), np.nan), np.full(len(placed), np.nan)
         for code in np.unique(epsg):
             rows = epsg == code
-            metric = placed.geometry[rows].to_crs(code)
-            check_metric_crs(metric.crs)
+            metric = placed.geometry[rows].to_crs(code)  # the zone of their own position: true there
             x[rows], y[rows] = metric.x.to_numpy(dtype=float), metric.y.to_numpy(dtype=float)
         folded = text.loc[placed.index] if text is not None else search_text(placed)
         return cls(placed, x, y, folded, epsg, lon, lat)
