@@ -8,6 +8,8 @@ grandchild of its own; one real drawing through the turn checks the whole path.
 from __future__ import annotations
 
 import io
+import os
+import signal
 import sys
 import threading
 import time
@@ -24,6 +26,14 @@ import sys, time
 from pathlib import Path
 Path(sys.argv[1]).with_name("running").touch()
 time.sleep(float(sys.argv[3]))
+Path(sys.argv[2]).write_bytes(b"PNG")
+"""
+LATE_FORK = """
+import subprocess, sys
+from pathlib import Path
+# A Chromium forked late and left behind: it keeps the child's stderr open after the child is done.
+lingering = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+Path(sys.argv[4]).write_text(str(lingering.pid))
 Path(sys.argv[2]).write_bytes(b"PNG")
 """
 HANG = """
@@ -110,6 +120,40 @@ def test_a_stuck_drawing_is_killed_with_what_it_started(monkeypatch, tmp_path):
             break
         time.sleep(0.1)
     assert not _alive(grandchild)
+
+
+def test_a_process_left_behind_by_the_drawing_does_not_hold_the_turn(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESEAUX_PNG_TIMEOUT", "2")
+    record = tmp_path / "lingering.pid"
+    monkeypatch.setattr(png_turn, "_command", lambda source, target, width, height:
+                        [sys.executable, "-c", LATE_FORK, str(source), str(target), "x", str(record)])
+    try:
+        start = time.monotonic()
+        assert render_png_in_turn("<html></html>") == b"PNG"  # the child is done: so is the image
+        assert time.monotonic() - start < 2
+        assert png_turn._TURN.acquire(blocking=False)  # and the turn is free for the next one
+        png_turn._TURN.release()
+    finally:
+        if record.exists():
+            try:
+                os.kill(int(record.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_a_missing_chromium_is_said_at_once_not_after_the_turn(monkeypatch):
+    from reseaux import export_map
+    from reseaux.export_map import ChromiumMissing
+
+    monkeypatch.setattr(export_map, "chromium_path", lambda: None)
+    monkeypatch.setattr(png_turn, "chromium_path", lambda: None)
+    monkeypatch.setenv("RESEAUX_PNG_WAIT", "5")
+    told = []
+    with png_turn._TURN:  # another session's image is being drawn
+        start = time.monotonic()
+        with pytest.raises(ChromiumMissing, match="besoin de Chromium"):
+            render_png_in_turn("<html></html>", on_wait=told.append)
+        assert time.monotonic() - start < 1 and told == []
 
 
 @pytest.mark.browser

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reseaux import config
-from reseaux.export_map import ExportError, render_png
+from reseaux.export_map import ExportError, chromium_path, render_png
 from reseaux.text import fr_number
 
 WAITING = "En attente : une autre image est en cours ; la vôtre suit (une seule à la fois)."
@@ -44,8 +44,13 @@ def render_png_in_turn(page: str, *, width: int = 1600, height: int = 1000,
 
     ``on_wait`` is called with :data:`WAITING` if the turn is taken, before waiting for it.
     Raises :class:`ExportBusy` after ``RESEAUX_PNG_WAIT`` seconds of waiting, and :class:`ExportError`
-    when Chromium is missing, fails or outlives ``RESEAUX_PNG_TIMEOUT`` (the message says which).
+    when Chromium is missing (said at once, without waiting), fails or outlives ``RESEAUX_PNG_TIMEOUT``
+    (the message says which).
     """
+    if chromium_path() is None:
+        # render_png's first check raises ChromiumMissing with its message, drawing nothing (were
+        # Chromium installed at this very moment, one image would be drawn outside the turn).
+        return render_png(page, width=width, height=height)
     wait = _seconds("png_wait")
     if not _TURN.acquire(blocking=False):
         if on_wait is not None:
@@ -59,20 +64,26 @@ def render_png_in_turn(page: str, *, width: int = 1600, height: int = 1000,
 
 
 def _draw(page: str, width: int, height: int, timeout: float) -> bytes:
-    """Draw in a child process; kill it and its descendants when it outlives ``timeout``."""
+    """Draw in a child process; kill it and its descendants when it outlives ``timeout``.
+
+    Its stderr goes to a file, not a pipe: a process it leaves behind (a Chromium forked late)
+    would keep a pipe open, and reading it to the end would hold the turn as long as that lives."""
     with tempfile.TemporaryDirectory(prefix="reseaux-png-") as folder:
         source, target = Path(folder) / "carte.html", Path(folder) / "carte.png"
         source.write_text(page, encoding="utf-8")
-        child = subprocess.Popen(_command(source, target, width, height), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            _, errors = child.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(child.pid)
-            child.communicate()
-            raise ExportError(STUCK.format(timeout=fr_number(timeout, 1))) from None
+        with open(Path(folder) / "erreurs.txt", "w+b") as errors:
+            child = subprocess.Popen(_command(source, target, width, height), stdout=subprocess.DEVNULL,
+                                     stderr=errors, start_new_session=True)
+            try:
+                child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_tree(child.pid)
+                child.wait(timeout=10)  # killed: it is gone at once
+                raise ExportError(STUCK.format(timeout=fr_number(timeout, 1))) from None
+            errors.seek(0)
+            said = errors.read()
         if child.returncode != 0 or not target.exists():
-            message = errors.decode("utf-8", "replace").strip().splitlines()
+            message = said.decode("utf-8", "replace").strip().splitlines()
             raise ExportError(message[-1] if message and child.returncode == 3 else
                               "Chromium n'a pas pu dessiner l'image : réessayez ; si cela recommence, exportez "
                               "la carte en HTML et faites une capture d'écran.")
@@ -85,8 +96,13 @@ def _command(source: Path, target: Path, width: int, height: int) -> list[str]:
 
 def _kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and every process it started, whatever their process group (Playwright
-    starts Chromium in a group of its own)."""
-    family = [pid, *_descendants(pid)]
+    starts Chromium in a group of its own), and its group (one already orphaned by a descendant
+    that ended). ``pid`` is not reaped yet: its number, and its group's, are still its own."""
+    family = [pid, *_descendants(pid)]  # before any kill: a killed parent's children are re-parented
+    try:
+        os.killpg(pid, signal.SIGKILL)  # started with start_new_session: the group is pid's
+    except (ProcessLookupError, PermissionError):
+        pass
     for member in family:
         try:
             os.kill(member, signal.SIGKILL)
