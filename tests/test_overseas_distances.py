@@ -12,9 +12,9 @@ import pytest
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point, box
 
-from reseaux.coverage import PreparedLayer, actor_points, coverage_table, reach, theme_matrix
-from reseaux.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of, zone_of_bounds
-from reseaux.proximity import ProximityIndex, nearest, to_metric
+from reseaux.coverage import PreparedLayer, actor_points, coverage_table, theme_matrix
+from reseaux.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of
+from reseaux.proximity import ProximityIndex, nearest
 
 GEOD = Geod(ellps="GRS80")
 
@@ -89,12 +89,6 @@ def test_the_system_follows_the_position(lon, lat, epsg):
     assert zone_of(lon, lat).epsg == epsg
 
 
-def test_an_extent_has_one_system_or_none():
-    assert zone_of_bounds((55.2, -21.4, 55.9, -20.8)).epsg == 2975
-    assert zone_of_bounds((1.0, 49.0, 1.2, 49.5)).epsg == 2154
-    assert zone_of_bounds((1.0, -21.0, 55.5, 49.5)) is None
-
-
 def test_lambert93_is_refused_outside_its_area():
     check_metric_crs("EPSG:2154", (1.0, 49.0, 1.2, 49.5))
     with pytest.raises(GeographicCRSError):
@@ -146,20 +140,7 @@ def test_an_origin_in_reunion_sees_far_partners_only_without_radius():
     assert rouen == pytest.approx(truth(PLACES["barachois"], PLACES["chu_rouen"]), rel=0.001)
 
 
-def test_mainland_coordinates_are_still_lambert93():
-    x, y = to_metric(49.4403, 1.0950)
-    assert CRS.from_epsg(2154).area_of_use.bounds[0] < 1.0950
-    assert (x, y) == pytest.approx((562_300, 6_928_600), abs=2_000)  # Rouen in Lambert-93
-
-
 # --- coverage -------------------------------------------------------------------------------
-
-
-def test_a_coverage_buffer_of_1000_m_in_reunion_is_a_true_disc():
-    disc = reach(gpd.GeoSeries([Point(*PLACES["barachois"])], crs=4326), 1000).iloc[0]
-    area, perimeter = GEOD.geometry_area_perimeter(disc)
-    assert abs(area) == pytest.approx(math.pi * 1000 ** 2, rel=0.01)
-    assert perimeter == pytest.approx(2 * math.pi * 1000, rel=0.01)
 
 
 def square_around(place: str, side: float = 1000.0) -> tuple[Point, object]:

@@ -173,17 +173,6 @@ class _Points:
         return shapely.points(*to_zone(self.lon[mine], self.lat[mine], part.zone.epsg))
 
 
-def reach(points: gpd.GeoSeries, distance_m: float) -> gpd.GeoSeries:
-    """The area within ``distance_m`` of each point — what « à moins de la distance » counts —
-    drawn in the system of each point's territory and returned in WGS84 (for display and checks)."""
-    given = _Points.of(points)
-    out = []
-    for lon, lat, epsg in zip(given.lon, given.lat, given.epsg, strict=True):
-        disc = gpd.GeoSeries(shapely.points(*to_zone([lon], [lat], int(epsg))), crs=f"EPSG:{epsg}")
-        out.append(disc.buffer(distance_m, quad_segs=64).to_crs(WGS84).iloc[0])
-    return gpd.GeoSeries(out, index=points.index, crs=WGS84)
-
-
 def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries, *, distance_m: float = 1000.0,
                    outreach_zones: gpd.GeoSeries | None = None) -> pd.DataFrame:
     """One row per perimeter with :data:`COLUMNS`.

@@ -83,15 +83,6 @@ def zone_of(lon: float, lat: float) -> Zone:
     return utm_zone(lon, lat)
 
 
-def zone_of_bounds(bounds: Sequence[float]) -> Zone | None:
-    """The one zone holding a whole extent (west, south, east, north in degrees), or None when it
-    spans several (the mainland and La Réunion): measure then each part in its own zone."""
-    west, south, east, north = bounds
-    first = zone_of(west, south)
-    return first if first == zone_of(east, north) and first.contains(east, south) and first.contains(west, north) \
-        else None
-
-
 def zones_of(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """The EPSG code of the zone of each point (vectorised :func:`zone_of`)."""
     lon = np.asarray(lon, dtype=float)

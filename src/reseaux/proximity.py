@@ -96,11 +96,6 @@ class SearchResult:
     without_blocking: pd.DataFrame | None = None
 
 
-def to_metric(lat: float, lon: float) -> tuple[float, float]:
-    """(x, y) in metres of a WGS84 point, in the metric system of its territory."""
-    return to_zone(lon, lat, zone_of(lon, lat).epsg)
-
-
 def _distances(index: ProximityIndex, lat: float, lon: float, keep: np.ndarray, k: int,
                radius_m: float | None) -> np.ndarray:
     """Metres from (lat, lon) to each kept actor (``inf`` for the others).
