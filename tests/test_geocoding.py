@@ -3,9 +3,12 @@ retries, atomic rewrite. The real geocoder is exercised in test_addok.py."""
 
 import csv
 import io
+import json
 import os
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -260,3 +263,41 @@ def test_cli_geocode_offline(tmp_path):
                             capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
     assert "2 placées à leur commune" in result.stderr and "Traceback" not in result.stderr
+
+
+def _old_cache(path, rows):
+    """A cache file as written before the keys were folded by text.fold (its user_version 0)."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE answers (key TEXT PRIMARY KEY, answer TEXT, stored REAL)")
+    db.executemany("INSERT INTO answers VALUES (?, ?, ?)", [(k, a, 0.0) for k, a in rows])
+    db.commit()
+    db.close()
+
+
+def test_a_cache_written_with_the_former_keys_is_emptied_when_opened(tmp_path):
+    """Unidecode wrote « N° 12 rue de la Paix » as « ndeg 12 … » (text.fold gives « n 12 … »): that
+    row was never found again, and an erasure, which looks her address up by today's key, left
+    her address and position in the file. The addresses are not stored, only their keys: the
+    rows go, and are asked again."""
+    old = "ndeg 12 rue de la paix|76000|rouen"
+    _old_cache(tmp_path / "c.sqlite", [(old, json.dumps({"latitude": 49.4, "longitude": 1.1, "score": 0.9,
+                                                          "type": "housenumber", "label": "12 Rue de la Paix"})),
+                                         ("5 eur rue|76000|rouen", None)])
+    store = GeoCache(tmp_path / "c.sqlite")
+    assert len(store) == 0 and store.get(old) is GeoCache.MISSING
+    store.put_many([(address_key({"adresse": "N° 12 rue de la Paix", "code_postal": "76000", "commune": "Rouen"}),
+                     None)])
+    store.close()
+    assert len(GeoCache(tmp_path / "c.sqlite")) == 1  # marked current: kept at the next opening
+    db = sqlite3.connect(tmp_path / "c.sqlite")
+    assert db.execute("SELECT key FROM answers").fetchall() == [("n 12 rue de la paix|76000|rouen",)]
+    assert b"ndeg" not in (tmp_path / "c.sqlite").read_bytes()  # overwritten, not only unlinked
+
+
+def test_a_read_only_cache_of_the_former_keys_is_opened_as_it_is(tmp_path, monkeypatch):
+    """A copy the process may not write (opened read-only here: the tests may run as root, whom a
+    file's mode does not stop) is read as it is, not refused."""
+    _old_cache(tmp_path / "c.sqlite", [("1 rue x|76000|rouen", None)])
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda path, **kw: connect(f"{Path(path).as_uri()}?mode=ro", uri=True, **kw))
+    assert GeoCache(tmp_path / "c.sqlite").get("1 rue x|76000|rouen") is None

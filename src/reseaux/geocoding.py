@@ -215,6 +215,12 @@ class GeoCache:
     """A persistent cache in SQLite; ``None`` answers (not found) are cached too."""
 
     _MISSING = object()
+    #: How the keys are written (the database's ``user_version``): 1 is :func:`address_key` with
+    #: ``text.fold``. Before, Unidecode folded them (« N° 12 » was « ndeg 12 », « € » was « eur »):
+    #: those rows are no longer found, and an erasure, which looks an address up by its key today,
+    #: would leave them. Only the keys are stored, not the addresses, so they cannot be written
+    #: again: a cache of an older version is emptied when opened (its addresses are asked again).
+    KEY_VERSION = 1
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -228,6 +234,27 @@ class GeoCache:
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT, stored REAL)")
         self.db.commit()
+        if self._version() < self.KEY_VERSION:
+            self._empty_outdated()
+
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _empty_outdated(self) -> None:
+        """Remove every row of a cache whose keys were written another way, their bytes overwritten
+        (addresses of people), and mark it current; under a write lock, so that two processes
+        opening it together do not both empty it. A read-only copy is left as it is."""
+        self.db.execute("PRAGMA secure_delete = ON")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            if self._version() < self.KEY_VERSION:
+                self.db.execute("DELETE FROM answers")
+                self.db.execute(f"PRAGMA user_version = {int(self.KEY_VERSION)}")
+            self.db.commit()
+        except sqlite3.OperationalError as exc:
+            self.db.rollback()
+            if exc.sqlite_errorcode != sqlite3.SQLITE_READONLY:  # read-only: it cannot be written to either
+                raise
 
     def get(self, key: str):
         """Return the cached Match, ``None`` for a cached « not found », or ``GeoCache.MISSING``."""
