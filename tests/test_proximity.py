@@ -11,8 +11,9 @@ from shapely.geometry import Point
 from reseaux.filters import ActorFilter
 from reseaux.layers import load_layers, load_registry
 from reseaux.filters import search_text
-from reseaux.proximity import (GeographicCRSError, ProximityIndex, check_metric_crs, containing_perimeters,
-                               directions_links, nearest, outreach_covering, partners, perimeter_sentence, search)
+from reseaux.metric import GeographicCRSError, check_metric_crs
+from reseaux.proximity import (ProximityIndex, containing_perimeters, directions_links, nearest, outreach_covering,
+                               partners, perimeter_sentence, search)
 from tests.conftest import DATA, ROOT
 
 X0, Y0 = 562500.0, 6928500.0  # centre of square commune A (Lambert-93)
@@ -135,6 +136,9 @@ def test_index_ignores_actors_without_position():
     index = ProximityIndex.build(actors())
     assert len(index.frame) == 5 and "z" not in set(index.frame["id"])
     assert np.isfinite(index.x).all()
+    # An index without the actors' territories and positions could only answer nothing: it cannot be made.
+    with pytest.raises(TypeError):
+        ProximityIndex(index.frame, index.x, index.y, index.text)
 
 
 def described_actors():

@@ -22,7 +22,6 @@ from shapely.geometry import Point
 
 from reseaux.filters import FACETS, ActorFilter, apply_filter, search_text
 from reseaux.layers import LayerSpec
-from reseaux.metric import METRIC_CRS, GeographicCRSError, check_metric_crs  # noqa: F401 (imported from here too)
 from reseaux.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance
@@ -62,11 +61,11 @@ class ProximityIndex:
     x: np.ndarray
     y: np.ndarray
     #: The folded text of the free-text filter (:func:`reseaux.filters.search_text`), aligned with ``frame``.
-    text: pd.Series | None = None
+    text: pd.Series
     #: The EPSG code of the system ``x`` and ``y`` are in, per actor (:func:`reseaux.metric.zones_of`).
-    epsg: np.ndarray | None = None
-    lon: np.ndarray | None = None
-    lat: np.ndarray | None = None
+    epsg: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
 
     @classmethod
     def build(cls, actors: gpd.GeoDataFrame, text: pd.Series | None = None) -> ProximityIndex:
