@@ -175,3 +175,35 @@ def test_a_table_that_was_not_validated_is_refused(referential):
     with pytest.raises(ValueError, match="visibilite"):
         visible_actors(bare.drop(columns="visibilite"), "visiteur", "public")
     assert len(visible_actors(bare, "membre", "public")) == 1  # members see every row: nothing to decide
+
+
+SIGN_HEADER = "id,nom,type,profession,adresse,code_postal,commune,latitude,longitude,visibilite,siret\n"
+
+
+def test_a_person_like_name_is_no_establishment_sign(referential):
+    """A word of the referential's types inside a person's name (« salle », « centre », « Ch. »), a
+    SIRET (self-employed health workers have one) or an id made from it say no establishment."""
+    rows = ["jean,Jean Salle,,,1 rue X,76000,Rouen,49.44,1.1,,",
+            "martin,Dr Ch. Martin,,,2 rue X,76000,Rouen,49.44,1.1,,",
+            "charles,Ch. Martin,,,2 rue X,76000,Rouen,49.44,1.1,,",
+            "anne,Anne Espace,,,3 rue X,76000,Rouen,49.44,1.1,,",
+            "paul,Paul Centre,,,4 rue X,76000,Rouen,49.44,1.1,,",
+            "nadia,Nadia Laboratoire,,,4 rue X,76000,Rouen,49.44,1.1,,",
+            "liberal,Sacha Durand,,,5 rue X,76000,Rouen,49.44,1.1,,12345678901234",
+            "siret-12345678901234,Alex Durand,,,6 rue X,76000,Rouen,49.44,1.1,,"]
+    directory = load_directory((SIGN_HEADER + "\n".join(rows) + "\n").encode("utf-8"), referential)
+    assert set(directory.actors["type"]) == {"a_classer"} and len(directory.actors) == len(rows)
+    assert seen(directory) == set()
+    assert [i.line for i in directory.issues if i.column == "visibilite"] == list(range(2, 2 + len(rows)))
+
+
+def test_a_name_that_begins_with_an_establishment_type_is_a_sign(referential):
+    """The referential's types other than a person (their labels and aliases) at the start of the
+    name, as whole words: « Centre Hospitalier », « CHU », « Pharmacie », « LBM »."""
+    names = {"ch": "Centre Hospitalier de Dieppe", "chu": "CHU Rouen", "pha": "Pharmacie du Centre",
+             "lbm": "LBM Biolab", "asso": "Association Aides", "chx": "CH Antibes", "cabinet": "Cabinet médical Durand",
+             "chocolat": "Chocolaterie Centrale", "lab": "Labo Martin"}
+    rows = [f"{i},{name},,,1 rue X,76000,Rouen,49.44,1.1,," for i, name in names.items()]
+    directory = load_directory((SIGN_HEADER + "\n".join(rows) + "\n").encode("utf-8"), referential)
+    # a cabinet is a person's type in the referential; « Chocolaterie » only begins with the letters « ch »
+    assert seen(directory) == {"ch", "chu", "pha", "lbm", "asso", "chx", "lab"}

@@ -6,7 +6,8 @@ administrateur. Members see every fiche; a visitor sees nothing or the public fi
 that describes a person (type professionnel, or a profession given) is members-only unless it
 says ``visibilite = public``; an establishment (any other known type) is public unless it says
 ``membres``; an « À classer » fiche is public only when it carries an establishment's sign (a
-FINESS or SIRET number, a name such as « Centre hospitalier », « LBM », « Pharmacie »).
+FINESS number, or a name that begins with a type of the referential other than a person's, such as
+« Centre hospitalier », « CHU », « LBM », « Pharmacie »).
 :func:`default_visibility` decides an empty cell; every page, export and command that shows
 actors goes through :func:`visible_actors`.
 """
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from reseaux.referential import UNCLASSIFIED
+from reseaux.referential import UNCLASSIFIED, Referential
 from reseaux.text import fold, plural
 
 ROLES = ("visiteur", "membre", "coordinateur", "administrateur")
@@ -28,20 +29,14 @@ VISIBILITY_VALUES = ("public", "membres")
 #: The visibility of a fiche that describes a person, or that nothing shows to be an establishment.
 DEFAULT_VISIBILITY = "membres"
 PERSON_TYPE = "professionnel"
-#: Words of a name (folded, whole words) that say an « À classer » fiche is an establishment.
-ESTABLISHMENT_WORDS = (
-    "centre hospitalier", "ch", "chu", "chr", "chru", "chi", "chs", "gh", "ghu", "ap hp", "hopital", "hospitalier",
-    "hospices", "clinique", "polyclinique", "maternite", "ihu", "pharmacie", "officine", "laboratoire", "lbm",
-    "biologie medicale", "centre", "centres", "cdv", "association", "associations", "maison de sante", "msp", "cpts",
-    "maison medicale", "cabinet medical", "pole medical", "medipole", "planning familial", "pmi", "cegidd", "csapa",
-    "caarud", "cmp", "ehpad", "institut", "fondation", "mutualite", "croix rouge", "france services", "mairie",
-    "ville de", "communaute de communes", "ccas", "unite mobile", "salle", "gymnase", "espace",
-)
-_ESTABLISHMENT_NAME = re.compile(r"\b(" + "|".join(re.escape(w) for w in ESTABLISHMENT_WORDS) + r")\b")
-#: Ids the importer gives from a national identifier of an establishment (reseaux.importing).
-_ESTABLISHMENT_IDS = ("finess-", "siret-")
-#: Extra columns (kept as the file names them) that hold an establishment's number.
-_ESTABLISHMENT_COLUMNS = re.compile(r"finess|siret")
+#: Ids the importer makes from a FINESS number, the national number of a health or social
+#: establishment (reseaux.importing). A SIRET says no establishment: a self-employed nurse has one.
+_FINESS_ID = "finess-"
+#: What the header of an extra column (kept as the file names it) holds when it gives a FINESS number.
+_FINESS_COLUMN = "finess"
+#: A name begins with an abbreviation of fewer letters only when written in capitals (« CH Antibes »;
+#: « Ch. Martin » is a person): two letters match by chance, as the referential says of its own search.
+_SHORT = 3
 #: action -> the least role allowed to do it
 ACTIONS = {
     "voir_carte": "visiteur",        # subject to the visitors setting, see can_see_map
@@ -76,19 +71,63 @@ def is_person(record: Mapping) -> bool:
     return record.get("type") == PERSON_TYPE or bool(str(record.get("profession") or "").strip())
 
 
-def has_establishment_sign(record: Mapping, written_type: str = "") -> bool:
-    """Whether the row says it is an establishment: a FINESS or SIRET number (an id the importer
-    made from one, or a column of the file), or a name — or the type as the file wrote it, when
-    the referential does not know it (« Association de quartier ») — with an establishment's word."""
-    if str(record.get("id") or "").lower().startswith(_ESTABLISHMENT_IDS):
-        return True
-    if any(_ESTABLISHMENT_COLUMNS.search(str(column).lower()) and str(value or "").strip()
-           for column, value in record.items()):
-        return True
-    return any(_ESTABLISHMENT_NAME.search(fold(str(text or ""))) for text in (record.get("nom"), written_type))
+#: The last referential read and its establishment types by folded name (see _type_names).
+_TYPE_NAMES: tuple[Referential | None, dict[str, str], int] = (None, {}, 0)
 
 
-def default_visibility(record: Mapping, written_type: str = "") -> str:
+def _type_names(referential: Referential) -> tuple[dict[str, str], int]:
+    """``{folded code, label or alias: type}`` of the referential's types other than a person's
+    (read through ``resolve``: a name that two entries give means the first one, as everywhere),
+    and the most words one has. Kept for the last referential: a row is checked in microseconds."""
+    global _TYPE_NAMES
+    last, names, longest = _TYPE_NAMES
+    if last is not referential:
+        names = {}
+        for entry in referential.entries.get("type", []):
+            for name in (entry.code, entry.label, *entry.aliases):
+                code = referential.resolve("type", name)
+                if code not in (None, PERSON_TYPE, UNCLASSIFIED):
+                    names[fold(name)] = code
+        longest = max((len(name.split()) for name in names), default=0)
+        _TYPE_NAMES = (referential, names, longest)
+    return names, longest
+
+
+def _name_begins_with_type(name: str, referential: Referential) -> bool:
+    """Whether the first words of ``name`` are a code, label or alias of an establishment type
+    of the referential (whole words: « Chocolaterie » does not begin with « CH »)."""
+    names, longest = _type_names(referential)
+    words = fold(name).split(maxsplit=longest)
+    for n in range(1, min(len(words), longest) + 1):
+        begins = " ".join(words[:n])
+        if begins in names and (len(begins.replace(" ", "")) >= _SHORT or _in_capitals(name, n)):
+            return True
+    return False
+
+
+def _in_capitals(name: str, n: int) -> bool:
+    """Whether the first ``n`` words of ``name`` are written in capitals."""
+    written = [w for w in re.split(r"[\W_]+", name) if w][:n]
+    return len(written) == n and all(w.isupper() for w in written)
+
+
+def has_establishment_sign(record: Mapping, referential: Referential, written_type: str = "") -> bool:
+    """Whether an « À classer » row says it is an establishment: a FINESS number (an id the importer
+    made from one, or a column of the file), a name that begins with an establishment type of the
+    referential (« Centre hospitalier de Dieppe », « CHU Rouen », « Pharmacie du Centre », « LBM
+    Biolab »), or a type cell the referential did not know but takes for an establishment type
+    (« Association de quartier » → Structure, as its warning suggests)."""
+    if str(record.get("id") or "").lower().startswith(_FINESS_ID):
+        return True
+    if any(_FINESS_COLUMN in str(column).lower() and str(value or "").strip() for column, value in record.items()):
+        return True
+    if _name_begins_with_type(str(record.get("nom") or ""), referential):
+        return True
+    suggested = referential.suggest("type", written_type) if str(written_type or "").strip() else None
+    return suggested is not None and fold(suggested) in _type_names(referential)[0]
+
+
+def default_visibility(record: Mapping, referential: Referential, written_type: str = "") -> str:
     """The visibility of a fiche whose « visibilite » cell is empty (``record``: a validated row,
     its type a referential code): members-only for a person, public for an establishment (any
     other known type), and for an « À classer » fiche public only with an establishment's sign
@@ -97,7 +136,7 @@ def default_visibility(record: Mapping, written_type: str = "") -> str:
         return DEFAULT_VISIBILITY
     if record.get("type") and record.get("type") != UNCLASSIFIED:
         return "public"
-    return "public" if has_establishment_sign(record, written_type) else DEFAULT_VISIBILITY
+    return "public" if has_establishment_sign(record, referential, written_type) else DEFAULT_VISIBILITY
 
 
 def visibility(actors: pd.DataFrame) -> pd.Series:

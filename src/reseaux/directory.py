@@ -492,8 +492,7 @@ class _RowValidator:
                 "une action d'aller-vers devrait indiquer les codes INSEE ou QPV qu'elle couvre"), WARNING))
         return record, issues
 
-    @staticmethod
-    def _visibility(record: dict, written_type: str, line: int) -> tuple[str, list[Issue]]:
+    def _visibility(self, record: dict, written_type: str, line: int) -> tuple[str, list[Issue]]:
         """The cell as written when it says public or membres; else the rule of :mod:`reseaux.access`."""
         written = fold(record["visibilite"])
         if written in ("membre", "prive", "privee", "reserve", "reservee"):
@@ -504,7 +503,7 @@ class _RowValidator:
             return DEFAULT_VISIBILITY, [Issue(line, "visibilite", record["visibilite"],
                                               "valeur attendue : public ou membres ; la fiche reste réservée aux "
                                               "membres", WARNING)]
-        visibility = default_visibility(record, written_type)
+        visibility = default_visibility(record, self.referential, written_type)
         if visibility == DEFAULT_VISIBILITY and record["type"] == UNCLASSIFIED and not is_person(record):
             return visibility, [Issue(line, "visibilite", "", (
                 "fiche à classer, rien n'y dit un établissement : elle ne sera pas visible sans connexion ; "
