@@ -110,6 +110,42 @@ def test_backups_rotate_and_restore(store):
     assert store.read_journal()[-1]["action"].startswith("restauration de ")
 
 
+def test_a_save_that_changes_nothing_writes_nothing(store):
+    """Three geocodings that placed nobody made three identical backups, pushing real ones out of
+    ``keep``, and wrote the file again each time."""
+    snapshot = store.save(edit(store.load().table, "t1", nom="Vrai changement"), store.load(), who="Alice")
+    written, backups, journal = store.path.read_bytes(), store.list_backups(), store.read_journal()
+    for _ in range(3):
+        again = store.save(snapshot.table.copy(), snapshot, who="géocodage", action="géocodage")
+        assert again is snapshot
+    assert store.path.read_bytes() == written
+    assert store.list_backups() == backups and store.read_journal() == journal
+
+
+def test_a_change_to_the_first_copy_of_a_repeated_id_is_still_written(tmp_path):
+    """The diff sees one fiche per id (its last copy): a save it finds empty is skipped only when
+    the file's bytes would not change either."""
+    path = tmp_path / "actors.csv"
+    path.write_text("id,nom,type\na,A,structure\na,A bis,structure\n", encoding="utf-8")
+    store = DirectoryStore(path)
+    base = store.load()
+    table = base.table.copy()
+    table.loc[0, "nom"] = "A corrigé"
+    store.save(table, base, who="Alice")
+    assert store.load().table["nom"].tolist() == ["A corrigé", "A bis"]
+
+
+def test_a_restoration_is_written_even_when_it_changes_nothing(store):
+    """A restoration is asked for by a person: the current file is backed up and replaced."""
+    base = store.load()
+    store.save(edit(base.table, "t1", nom="X"), base, who="Alice")
+    original = store.list_backups()[0]
+    store.restore(original, store.load(), who="Alice")
+    backups = len(store.list_backups())
+    store.restore(original, store.load(), who="Alice")  # the same content again
+    assert len(store.list_backups()) == backups + 1
+
+
 def test_rows_with_errors_survive_a_save(tmp_path):
     path = tmp_path / "actors.csv"
     path.write_text("id,nom,type,thematiques\na,A,structure,ivg\nb,B,structure,football\n", encoding="utf-8")

@@ -115,11 +115,17 @@ class DirectoryStore:
     def save(self, table: pd.DataFrame, base: Snapshot, who: str, *, action: str = "modification") -> Snapshot:
         """Write ``table`` if the file is still at ``base.version``; return the new snapshot.
 
+        A save that changes no fiche (a geocoding that placed nobody) writes nothing and returns
+        ``base`` itself: no backup pushing a real one out of ``keep``, no journal line. A
+        restoration is always written (a person asked for it), and so is the first save of a file
+        that does not exist yet.
+
         Raises :class:`ConflictError` (nothing written) when the file changed meanwhile, and
         :class:`~reseaux.exports.LockTimeout` when another save holds the lock too long.
         """
+        restoring = action.startswith("restauration")
         changes = diff(base.table, table)
-        if not action.startswith("restauration"):
+        if not restoring:
             table = stamp_changes(base.table, table, changes=changes)
             # Stamping changed only those fiches: compare them again, not the whole directory.
             changes = diff_among(base.table, table, {c.id for c in changes})
@@ -130,6 +136,8 @@ class DirectoryStore:
                 current = snapshot(on_disk)
                 raise ConflictError(diff(base.table, current.table), current)
             data = encode_table(table, base.delimiter, base.encoding)
+            if on_disk is not None and not restoring and not changes and _unchanged(base.table, table, data, on_disk):
+                return base
             self._commit(data, changes, who, action, backup=on_disk is not None)
         return Snapshot(table.reset_index(drop=True), version_of(data), base.delimiter, base.encoding)
 
@@ -307,6 +315,14 @@ class DirectoryStore:
             os.fsync(handle.fileno())
         if new:
             sync_folder(self.journal.parent)
+
+
+def _unchanged(before: pd.DataFrame, after: pd.DataFrame, data: bytes, on_disk: bytes) -> bool:
+    """Whether a save whose diff is empty changes nothing: :func:`diff` sees one fiche per id
+    (its last copy), so where ids repeat, only the file's bytes can tell."""
+    if all(ID in t.columns and t[ID].fillna("").astype(str).is_unique for t in (before, after)):
+        return True
+    return data == on_disk
 
 
 def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None = None, *,
