@@ -14,7 +14,8 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from reseaux.fiche_service import FicheService
+from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
+from reseaux.fiche_service import MAX_FOUND, MAX_QUERY, MAX_WORDS, MIN_WORD, FicheService
 from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.geocoding import fold_place
 from reseaux.text import _LETTERS, _FoldTable, fold
@@ -37,14 +38,16 @@ def test_the_browser_folds_the_same_table():
 
 
 #: Loads fiches.js as the page does (a classic script assigning to window) and prints what the
-#: expression ``answer(input)`` gives for the JSON read on stdin.
+#: function ``answer`` gives (once its promise is kept) for the JSON read on stdin.
 _NODE_SCRIPT = """
 const fs = require("node:fs"), vm = require("node:vm");
 const context = vm.createContext({});
 context.window = context;
 vm.runInContext(fs.readFileSync("src/reseaux/fiches.js", "utf-8"), context, {filename: "fiches.js"});
+Object.assign(context, {TextEncoder, TextDecoder});
 const answer = vm.runInContext("(" + process.argv[1] + ")", context);
-process.stdout.write(JSON.stringify(answer(JSON.parse(fs.readFileSync(0, "utf-8")))));
+Promise.resolve(answer(JSON.parse(fs.readFileSync(0, "utf-8"))))
+  .then((value) => process.stdout.write(JSON.stringify(value)));
 """
 
 
@@ -115,6 +118,27 @@ def test_the_sidebar_finds_what_the_map_finds(referential, query):
     service = FicheService()
     token = service.register("s", _frame(), referential, ttl_s=60)
     assert found.index.tolist() == service.search(token, query)["rows"] != []
+
+
+def test_a_standalone_maps_search_takes_words_as_the_server_does(referential):
+    """A standalone export searches its own fiches (rxBlobFiches) where the app asks the server
+    (FicheService.search): one-letter words kept, words repeated and more than six of them made
+    them answer differently. The same rules, and the same rows for the same queries."""
+    rules = in_browser("() => rxSearchWords.rules", None)
+    assert rules == {"maxQuery": MAX_QUERY, "minWord": MIN_WORD, "maxWords": MAX_WORDS, "maxFound": MAX_FOUND}
+    frame = _frame()
+    queries = ["e", "so", "d", "sage femme x", "x sage", "soeurs soeurs", "SAGE-FEMME", "d’IVG", "", "   ",
+               "centre des soeurs consultation ivg rouen zzz", "zzz centre des soeurs consultation ivg",
+               "ist vih", "é l a n", "elan " + "ab " * 100 + "zzz", "z" * 300, "saint etienne"]
+    service = FicheService()
+    token = service.register("s", frame, referential, ttl_s=60)
+    data = {"fields": fiche_fields(), "fiches": fiche_rows(frame, referential)}
+    found = in_browser("""({data, fields, queries}) => {
+        rxInflate = () => Promise.resolve(new TextEncoder().encode(JSON.stringify(data)));
+        const source = rxBlobFiches("", fields);
+        return Promise.all(queries.map((q) => source.search(q)));
+    }""", {"data": data, "fields": SEARCH_FIELDS, "queries": queries})
+    assert dict(zip(queries, found, strict=True)) == {q: service.search(token, q) for q in queries}
 
 
 @pytest.mark.parametrize(("query", "names"), [("centre sante elan", ["Centre Santé Élan"]),

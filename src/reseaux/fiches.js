@@ -80,8 +80,27 @@ window.rxInflate = function (base64) {
   return new Response(stream).arrayBuffer();
 };
 
+/* How a search's text becomes words, as the server's search does it (reseaux.fiche_service:
+ * tests/test_folding.py compares the numbers, and both searches on the same queries): its first
+ * maxQuery characters folded, each word once, none shorter than minWord letters (a one-letter word
+ * finds nothing a person looks for), at most maxWords of them. */
+window.rxSearchWords = (function () {
+  var rules = {maxQuery: 200, minWord: 2, maxWords: 6, maxFound: 20000};
+  function rxSearchWords(text) {
+    var head = Array.from(String(text === null || text === undefined ? "" : text)).slice(0, rules.maxQuery);
+    var seen = new Set();
+    return rxFold(head.join("")).split(" ").filter(function (word) {
+      if (seen.has(word)) return false;
+      seen.add(word);
+      return Array.from(word).length >= rules.minWord;
+    }).slice(0, rules.maxWords);
+  }
+  rxSearchWords.rules = rules;
+  return rxSearchWords;
+})();
+
 window.rxBlobFiches = function (blob, searchFields) {
-  var loaded = null;
+  var loaded = null, haystack = null;
   function load() {
     if (!loaded) {
       loaded = rxInflate(blob).then(function (buffer) {
@@ -90,6 +109,15 @@ window.rxBlobFiches = function (blob, searchFields) {
     }
     return loaded;
   }
+  function folded(fiches) {
+    /* Name, structure and address of every fiche, folded at the first search, not at every key. */
+    if (!haystack) {
+      haystack = fiches.map(function (fiche) {
+        return rxFold(searchFields.map(function (f) { return fiche[f]; }).join(" "));
+      });
+    }
+    return haystack;
+  }
   return {
     get: function (rows) {
       return load().then(function (data) {
@@ -97,14 +125,15 @@ window.rxBlobFiches = function (blob, searchFields) {
       });
     },
     search: function (text) {
-      var words = rxFold(text).trim().split(/\s+/);
+      var words = rxSearchWords(text), most = rxSearchWords.rules.maxFound;
+      if (!words.length) return Promise.resolve({rows: [], more: false});
       return load().then(function (data) {
-        var rows = [];
-        data.fiches.forEach(function (fiche, r) {
-          var hay = rxFold(searchFields.map(function (f) { return fiche[f]; }).join(" "));
-          if (words.every(function (w) { return hay.indexOf(w) >= 0; })) rows.push(r);
-        });
-        return {rows: rows, more: false};
+        var hay = folded(data.fiches), rows = [], found = 0;
+        for (var r = 0; r < hay.length; r++) {
+          if (!words.every(function (w) { return hay[r].indexOf(w) >= 0; })) continue;
+          if (++found <= most) rows.push(r);
+        }
+        return {rows: rows, more: found > most};
       });
     }
   };

@@ -47,3 +47,32 @@ test("a standalone map's search finds « Sœurs », « d’IVG », « Sage femme
   assert.deepEqual(await found("sage-femme"), [1]);
   assert.deepEqual(await found("ist vih"), [2]);
 });
+
+test("a search's words are taken as the server takes them", () => {
+  const { rxSearchWords } = loadFiches();
+  const words = (text) => Array.from(rxSearchWords(text));
+  assert.deepEqual(words("a  Sœurs soeurs SOEURS d’IVG"), ["soeurs", "ivg"]);  // one-letter words out, each once
+  assert.deepEqual(words("un deux trois quatre cinq six sept"), ["un", "deux", "trois", "quatre", "cinq", "six"]);
+  assert.deepEqual(words("x"), []);
+  assert.deepEqual(words(null), []);
+  assert.deepEqual(words("ab".repeat(100) + " zz"), ["ab".repeat(100)]);  // its first 200 characters
+});
+
+test("a standalone map folds its fiches once, not at every key typed", async () => {
+  const fiches = [["Centre des Sœurs", "Consultation d’IVG"], ["Cabinet", "Sage femme"], ["Autre", "IST/VIH"]];
+  const context = loadFiches();
+  context.rxInflate = async () => new TextEncoder().encode(JSON.stringify({ fields: [], fiches }));
+  context.TextDecoder = TextDecoder;
+  const fold = context.rxFold;
+  let calls = 0;
+  context.rxFold = (text) => { calls += 1; return fold(text); };
+  const source = context.rxBlobFiches("", [0, 1]);
+  const found = async (text) => Array.from((await source.search(text)).rows);
+  assert.deepEqual(await found("so"), [0]);
+  const first = calls;
+  assert.deepEqual(await found("soe"), [0]);
+  assert.deepEqual(await found("soeu"), [0]);
+  assert.equal(calls - first, 2);  // the two texts typed, no fiche
+  assert.deepEqual(await found("sage femme x"), [1]);  // « x » is no word, as on the server
+  assert.deepEqual(await found("e"), []);
+});
