@@ -12,8 +12,8 @@ from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
 from reseaux.choropleth import build_coverage_map, class_labels, coverage_legend_html, shapes_json
-from reseaux.coverage import (MEASURES, PreparedLayer, classes, coverage_table, filter_phrase, readable_table,
-                              summary_sentence, theme_matrix)
+from reseaux.coverage import (MEASURES, OutreachAreas, PreparedLayer, classes, coverage_table, filter_phrase,
+                              readable_table, summary_sentence, theme_matrix)
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import ActorFilter
 from tests.conftest import ROOT
@@ -79,6 +79,17 @@ def test_outreach_covers_a_perimeter():
     zone = gpd.GeoSeries([box(X0 + 5500, Y0 + 200, X0 + 7000, Y0 + 300)], crs=2154)
     table = coverage_table(squares(), points(), outreach_zones=zone)
     assert table["outreach"].tolist() == [False, True]
+
+
+def test_outreach_areas_are_projected_once_per_territory(monkeypatch):
+    areas = OutreachAreas(gpd.GeoSeries([box(X0 + 5500, Y0 + 200, X0 + 7000, Y0 + 300)], crs=2154).to_crs(4326))
+    layer = squares()
+    assert coverage_table(layer, points(), outreach_zones=areas)["outreach"].tolist() == [False, True]
+
+    def reprojected(*args, **kwargs):
+        raise AssertionError("areas projected again at a rerun")
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", reprojected)
+    assert coverage_table(layer, points(), outreach_zones=areas)["outreach"].tolist() == [False, True]
 
 
 def test_theme_matrix_and_summary():

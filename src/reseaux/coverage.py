@@ -174,11 +174,12 @@ class _Points:
 
 
 def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries, *, distance_m: float = 1000.0,
-                   outreach_zones: gpd.GeoSeries | None = None) -> pd.DataFrame:
+                   outreach_zones: gpd.GeoSeries | OutreachAreas | None = None) -> pd.DataFrame:
     """One row per perimeter with :data:`COLUMNS`.
 
     ``points`` are the matching actors, in any CRS (see :func:`actor_points`); ``outreach_zones``
-    the areas covered by outreach actions, in any CRS. Raises ``ValueError`` for points without a CRS.
+    the areas covered by outreach actions, in any CRS, or as :class:`OutreachAreas` (projected once
+    per territory, for the page to keep from one rerun to the next). Raises ``ValueError`` for points without a CRS.
     """
     frame = layer.frame
     n = len(frame)
@@ -187,7 +188,7 @@ def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries, *, distance_m: f
     within = np.zeros(n, dtype=int)
     nearest = np.full(n, np.nan)
     covered = np.zeros(n, dtype=bool)
-    zones = _wgs84(outreach_zones)
+    areas = outreach_zones if isinstance(outreach_zones, OutreachAreas) else OutreachAreas(outreach_zones)
     for part in layer.parts:
         tree = part.frame.sindex
         m = len(part.rows)
@@ -204,11 +205,9 @@ def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries, *, distance_m: f
         if away.any():
             far = _far_nearest(part, given.lon[away], given.lat[away], nearest[part.rows])
             nearest[part.rows] = np.fmin(nearest[part.rows], far)
-        if zones is not None:
-            mine = zones[zones.intersects(shapely.box(*part.zone.bounds))]
-            if len(mine):
-                pairs = tree.query(np.asarray(mine.to_crs(part.zone.crs).values), predicate="intersects")
-                covered[part.rows[np.unique(pairs[1])]] = True
+        mine = areas.in_zone(part.zone)
+        if len(mine):
+            covered[part.rows[np.unique(tree.query(mine, predicate="intersects")[1])]] = True
     population = frame["population"].astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         per_10k = np.where(population > 0, within / population * 10_000, np.nan)
@@ -221,10 +220,24 @@ def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries, *, distance_m: f
     return table[COLUMNS]
 
 
-def _wgs84(zones: gpd.GeoSeries | None) -> gpd.GeoSeries | None:
-    if zones is None or not len(zones):
-        return None
-    return zones.to_crs(WGS84) if zones.crs is not None else gpd.GeoSeries(zones.values, crs=WGS84)
+class OutreachAreas:
+    """Areas covered by outreach actions, projected into a territory's system the first time a
+    layer of that territory asks, then kept: the page caches this object, so a click reprojects
+    nothing."""
+
+    def __init__(self, areas: gpd.GeoSeries | None):
+        """``areas`` in any CRS (WGS84 when it has none); None or empty: no area."""
+        if areas is None or not len(areas):
+            areas = gpd.GeoSeries([], crs=WGS84)
+        self.wgs84 = areas.to_crs(WGS84) if areas.crs is not None else gpd.GeoSeries(areas.values, crs=WGS84)
+        self._by_epsg: dict[int, np.ndarray] = {}
+
+    def in_zone(self, zone: Zone) -> np.ndarray:
+        """The areas that reach into ``zone``, in its system (shapely geometries)."""
+        if zone.epsg not in self._by_epsg:
+            mine = self.wgs84[self.wgs84.intersects(shapely.box(*zone.bounds))]
+            self._by_epsg[zone.epsg] = np.asarray(mine.to_crs(zone.crs).values) if len(mine) else np.empty(0, object)
+        return self._by_epsg[zone.epsg]
 
 
 #: Far actors are first grouped in cells of this many degrees; no actor lies farther than

@@ -12,6 +12,7 @@ from reseaux.app_data import Actors, Territory
 from reseaux.choropleth import coverage_base_map, coverage_overlay, shapes_json
 from reseaux.coverage import (
     MEASURES,
+    OutreachAreas,
     PreparedLayer,
     actor_points,
     classes,
@@ -48,9 +49,10 @@ def base_shapes(layer_id: str, _terr: Territory) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def outreach_areas(codes: frozenset[str], _terr: Territory):
-    """The outreach actions' areas, computed once per set of zones (so once per directory version)."""
-    return zones_of_codes(codes)
+def outreach_areas(codes: frozenset[str], _terr: Territory) -> OutreachAreas:
+    """The outreach actions' areas, computed once per set of zones (so once per directory version),
+    and projected once per territory system."""
+    return OutreachAreas(zones_of_codes(codes))
 
 
 def polygon_layers(terr: Territory) -> list[str]:
