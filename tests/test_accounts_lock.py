@@ -8,14 +8,17 @@ row lock the account, whatever the concurrency, and no administration change is 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
 from reseaux import accounts
 from reseaux.accounts import MAX_DELAY, MAX_FAILURES, REFUSED, AccountError, AccountStore
+from reseaux.exports import LockTimeout
 from tests.conftest import PASSWORD
 
 CONTEXT = multiprocessing.get_context("fork")
@@ -208,3 +211,46 @@ def test_failures_from_a_thousand_addresses_do_not_grow_the_file_without_end(sto
     with pytest.raises(AccountError):
         store.authenticate("alice", "devinette", client="192.0.2.9", now=1000.0 + 25 * 3600, delay=False)
     assert len(store.load()["alice"].clients) == 1  # a day later, the old counts are forgotten
+
+
+def test_attempts_at_once_from_one_address_stop_at_its_limit(store, monkeypatch):
+    """Each refusal is counted before the client's turn passes to its next attempt."""
+    monkeypatch.setenv("RESEAUX_SIGNIN_FAILURES", "3")
+    checked = []
+    monkeypatch.setattr(accounts, "_hasher", type("Fast", (), {"hash": staticmethod(checked.append)})())
+    counted = accounts._count_failure
+
+    def paused_then_counted(*args):  # as a scheduler may pause a thread right after its refusal
+        time.sleep(0.05)
+        return counted(*args)
+
+    monkeypatch.setattr(accounts, "_count_failure", paused_then_counted)
+
+    def attempt(number):
+        with pytest.raises(AccountError):
+            store.authenticate(f"nom{number}", "devinette", client=ATTACKER, delay=False)
+
+    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(checked) == 3  # three passwords tried; the seven others refused before any check
+
+
+def test_a_busy_accounts_file_gets_the_one_answer_at_sign_in(store, monkeypatch, caplog):
+    """Only an existing name reaches the file's lock: its own message would say the name exists."""
+    @contextmanager
+    def stuck(lock_path, timeout):
+        raise LockTimeout(lock_path, timeout)
+        yield
+
+    monkeypatch.setattr(accounts, "file_lock", stuck)
+    for name in ("alice", "personne"):
+        with pytest.raises(AccountError) as refused, caplog.at_level(logging.WARNING, logger="reseaux"):
+            store.authenticate(name, PASSWORD, delay=False)
+        assert str(refused.value) == REFUSED
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Connexion refusée : {LockTimeout(store.lock_path, store.lock_timeout)}"]  # the cause, on the server
+    with pytest.raises(AccountError, match="n autre enregistrement est en cours"):  # an administrator is told
+        store.set_role("alice", "coordinateur")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -66,12 +67,18 @@ _memory = threading.Lock()
 #: One password check at a time per client (striped by digest): ten threads of one address
 #: cost one Argon2 hash at a time, not ten, and the others wait without using the processors.
 _TURNS = [threading.Lock() for _ in range(64)]
+LOG = logging.getLogger("reseaux")
 _NAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
 _hasher = PasswordHasher()
 
 
 class AccountError(Exception):
     """A refused sign-in or account change; the message is for the user, in French."""
+
+
+class _Busy(AccountError):
+    """The accounts file's lock was held too long by another; said to an administrator, never
+    to a person signing in (only an existing name reaches the lock)."""
 
 
 @dataclass
@@ -122,7 +129,7 @@ class AccountStore:
                 held.enter_context(file_lock(self.lock_path, self.lock_timeout))
             except LockTimeout as exc:
                 message = str(exc)
-                raise AccountError(message[:1].upper() + message[1:] + ".") from exc
+                raise _Busy(message[:1].upper() + message[1:] + ".") from exc
             yield
 
     def load(self) -> dict[str, Account]:
@@ -223,23 +230,32 @@ class AccountStore:
         """Return the account, or raise AccountError(:data:`REFUSED`) — the same answer for an
         unknown name, a wrong password, an account locked for ``client`` and a client over its
         limit. ``client`` is the address asking (:func:`reseaux.clients.client_address`);
-        ``delay`` slows each refusal."""
-        now = time.time() if now is None else now
+        ``delay`` slows each refusal. A cause of refusal that is not the person's (the accounts
+        file's lock held too long) is logged on the server; a file unreadable is said as it is
+        (it says nothing of the name: every name is refused alike)."""
         name = name.strip().lower()
         key = _digest(client)
-        try:
-            with _turn(key):
+        with _turn(key):
+            now = time.time() if now is None else now  # read in the turn: after the failures counted before it
+            try:
                 if _over_client_limit(key, now):
                     raise AccountError(REFUSED)  # before the lock and the hash: costs nobody anything
                 account = self._check(name, password, key, now)
-        except AccountError:
-            count = _count_failure(name, key, now)
-            if delay:
-                _slow_down(count)
-            raise
-        with _memory:
-            _recent_failures.pop((name, key), None)
-        return account
+            except AccountError as exc:
+                # Counted before the turn passes: the client's next attempt, waiting for it, sees it.
+                refusal, count = exc, _count_failure(name, key, now)
+            else:
+                refusal, count = None, 0
+                with _memory:
+                    _recent_failures.pop((name, key), None)
+        if refusal is None:
+            return account
+        if delay:
+            _slow_down(count)  # outside the turn: a sleeping refusal holds nobody up
+        if isinstance(refusal, _Busy):
+            LOG.warning("Connexion refusée : %s", refusal.__cause__ or refusal)
+            raise AccountError(REFUSED) from refusal
+        raise refusal
 
     def _check(self, name: str, password: str, client: str, now: float) -> Account:
         """Refuse an unknown name or an account locked for ``client`` without taking the file
