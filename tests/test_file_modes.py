@@ -127,3 +127,27 @@ def test_a_new_accounts_folder_is_private(tmp_path):
     accounts.add("alice", "un mot de passe long", "coordinateur")
     assert mode(accounts.path) == 0o600
     assert mode(tmp_path / "config") == mode(tmp_path / "config" / "reseaux") == 0o700
+
+
+def test_an_import_into_a_new_folder_makes_it_private_and_keeps_the_backups_setting(tmp_path, monkeypatch, referential):
+    """The import made the data folder with mkdir (0755 through the umask) before the store could
+    make it 0700, and kept 20 backups whatever the setting said."""
+    from reseaux.import_file import import_file
+
+    monkeypatch.setenv("RESEAUX_BACKUPS", "1")
+    into = tmp_path / "nouveau" / "actors.csv"
+    for n in range(3):
+        source = tmp_path / f"partenaire{n}.csv"
+        source.write_text(f"id,nom,type,commune,latitude,longitude\np{n},Centre {n} (fictif),structure,Rouen,"
+                          "49.44,1.09\n", encoding="utf-8")
+        assert import_file(source, into, referential, offline=True).saved
+    assert mode(into.parent) == 0o700
+    assert len(DirectoryStore.configured(into).list_backups()) == 1
+
+
+def test_the_configured_store_is_the_directory_of_the_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESEAUX_ACTORS", str(tmp_path / "annuaire.csv"))
+    monkeypatch.setenv("RESEAUX_BACKUPS", "7")
+    store = DirectoryStore.configured()
+    assert (store.path, store.keep) == (tmp_path / "annuaire.csv", 7)
+    assert DirectoryStore.configured(tmp_path / "autre.csv").path == tmp_path / "autre.csv"

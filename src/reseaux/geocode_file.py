@@ -72,7 +72,7 @@ def geocode_file(
     cannot keep (:func:`_refuse_unkept_columns`, before geocoding: nothing is written),
     LockTimeout when another save holds the lock too long.
     """
-    store = store or DirectoryStore(Path(path), keep=int(config.get("backups")))
+    store = store or DirectoryStore.configured(Path(path))
     data = store.path.read_bytes()
     rows, encoding, delimiter = read_table(data)
     _refuse_unkept_columns(rows)

@@ -60,7 +60,8 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
                 constants: dict[str, str] | None = None, offline: bool = False, dry_run: bool = False,
                 who: str = "ligne de commande",
                 progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
-    """Import ``source`` into the directory file ``into`` (created when missing).
+    """Import ``source`` into the directory file ``into`` (created when missing, with its folder,
+    private, by the store).
 
     ``progress(step, done, total)`` follows the long steps: ``"lecture"`` (rows of a workbook) and
     ``"doublons"`` (name comparisons).
@@ -71,7 +72,7 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     for header in rows[0]:
         spec.mapping.setdefault(header, "")
     spec.constants.update(constants or {})
-    store = DirectoryStore(into)
+    store = DirectoryStore.configured(into)
     if into.exists():
         base = store.load()
     else:
@@ -92,7 +93,6 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     result.imported = len(new)
     table = apply_import(existing, new, {}, duplicates, referential)
     if not dry_run and result.imported:
-        into.parent.mkdir(parents=True, exist_ok=True)
         store.save(table, base, who, action=f"import de {source.name}")
         result.saved = True
     return result

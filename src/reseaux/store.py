@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reseaux import config
 from reseaux.directory import parse_date, read_table, table_from_rows
 from reseaux.exports import LOCK_TIMEOUT, file_lock, kept_mode, open_private, private_folder, sync_folder, write_atomic
 
@@ -98,6 +99,12 @@ class DirectoryStore:
         self.keep = keep
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._held = threading.local()
+
+    @classmethod
+    def configured(cls, path: Path | None = None) -> DirectoryStore:
+        """The store as the settings make it: the directory at ``path`` (the ``actors`` setting
+        when None), keeping as many backups as the ``backups`` setting says."""
+        return cls(Path(path) if path is not None else config.path("actors"), keep=int(config.get("backups")))
 
     # -- reading --
 

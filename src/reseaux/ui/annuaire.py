@@ -71,7 +71,7 @@ TABLE_ROWS = 1000
 
 
 def store() -> DirectoryStore:
-    return DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+    return DirectoryStore.configured()
 
 
 def write_failure(exc: OSError) -> str:

@@ -75,7 +75,7 @@ def geocoding_panel(acts: Actors, who: str) -> None:
     if not st.button(f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}", disabled=todo == 0 and not len(directory.rejected)):
         return
     bar = st.progress(0.0, text="Géocodage…")
-    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+    store = DirectoryStore.configured()
     try:
         base = store.load()
         records = base.table.to_dict("records")
