@@ -72,8 +72,39 @@ def test_everything_visible_to_members(directory):
 def test_the_hidden_sentence_counts_each_cause(directory):
     # hidden: pro, nurse (people), person (à classer), hop_membres (marked)
     assert hidden_sentence(directory.actors) == (
-        "4 fiches ne seront pas visibles sans connexion (2 personnes, 1 fiche à classer, 1 établissement "
-        "marqué « membres ») : donnez-leur un type ou écrivez public dans « visibilite ».")
+        "4 fiches ne seront pas visibles sans connexion (2 personnes, 1 fiche à classer, 1 fiche marquée "
+        "« membres ») : une personne n'est visible que si « visibilite » dit public, avec son accord (son type "
+        "n'y change rien) ; donnez son type à une fiche à classer (un établissement devient public) ou écrivez "
+        "public dans « visibilite » ; une fiche marquée « membres » le reste tant que « visibilite » ne dit pas "
+        "public.")
+
+
+def test_the_hidden_sentence_says_the_reason_the_validation_gave(referential):
+    """Counted by hand: 2 people (one by her type, one by her profession), 1 « À classer » row with
+    no sign, 2 rows marked « membres » (one « À classer », one hospital), 1 unreadable cell; the
+    hospital without a cell is public. An « À classer » fiche written « membres » is marked, not
+    « à classer », and gets no warning; no advice tells to give a person a type."""
+    rows = ["pro,Camille Exemple,professionnel,,1 rue X,76000,Rouen,49.44,1.1,,",
+            "nurse,Sacha Exemple,,infirmier,2 rue X,76000,Rouen,49.44,1.1,,",
+            "nobody,Dominique Martin,,,3 rue X,76000,Rouen,49.44,1.1,,",
+            "asked,Les Voisins (fictif),,,4 rue X,76000,Rouen,49.44,1.1,membres,",
+            "closed,Clinique Fermée (fictive),hopital,,5 rue X,76000,Rouen,49.44,1.1,membres,",
+            "odd,Clinique Douteuse (fictive),hopital,,6 rue X,76000,Rouen,49.44,1.1,peut-être,",
+            "open,Clinique Ouverte (fictive),hopital,,7 rue X,76000,Rouen,49.44,1.1,,"]
+    directory = load_directory((HEADER + "\n".join(rows) + "\n").encode("utf-8"), referential)
+    assert seen(directory) == {"open"}
+    sentence = hidden_sentence(directory.actors)
+    assert sentence.startswith(
+        "6 fiches ne seront pas visibles sans connexion (2 personnes, 1 fiche à classer, 2 fiches marquées "
+        "« membres », 1 fiche à la visibilité illisible) : une personne n'est visible que si « visibilite » dit "
+        "public, avec son accord (son type n'y change rien) ; donnez son type à une fiche à classer"), sentence
+    assert "donnez-leur un type" not in sentence
+    said = {i.line: i.value for i in directory.issues if i.column == "visibilite"}
+    assert said == {4: "", 7: "peut-être"}  # « nobody » (no sign) and « odd » (unreadable), not « asked »
+    assert hidden_sentence(directory.actors[directory.actors["id"] == "open"]) == ""
+    assert hidden_sentence(directory.actors[directory.actors["id"] == "asked"]) == (
+        "1 fiche ne sera pas visible sans connexion (1 fiche marquée « membres ») : une fiche marquée « membres » "
+        "le reste tant que « visibilite » ne dit pas public.")
 
 
 def test_a_visitor_reads_how_many_fiches_are_reserved(referential, tmp_path):

@@ -37,6 +37,28 @@ _FINESS_COLUMN = "finess"
 #: A name begins with an abbreviation of fewer letters only when written in capitals (« CH Antibes »;
 #: « Ch. Martin » is a person): two letters match by chance, as the referential says of its own search.
 _SHORT = 3
+#: Why a fiche has its visibility: what :func:`default_visibility` says with it, and the validator for
+#: a written cell; the validated directory keeps it in :data:`REASON_COLUMN`, which the warnings and
+#: :func:`hidden_sentence` read instead of deciding again.
+WRITTEN = "ecrite"  # the cell says public or membres (or privé, réservé…)
+UNREADABLE = "illisible"  # the cell says something else: members-only, with a warning
+PERSON = "personne"  # empty cell: a person (type professionnel, or a profession given)
+ESTABLISHMENT = "etablissement"  # empty cell: a type of the referential other than a person's
+SIGN = "signe"  # empty cell: « À classer » with an establishment's sign
+NO_SIGN = "sans_signe"  # empty cell: « À classer », nothing says an establishment
+REASON_COLUMN = "visibilite_motif"
+#: For each reason a fiche is members-only: what it is called, in the singular and the plural, and
+#: what a coordinator does to show it (a type never makes a person public).
+_HIDDEN = {
+    PERSON: ("personne", "personnes", "une personne n'est visible que si « visibilite » dit public, avec son "
+                                      "accord (son type n'y change rien)"),
+    NO_SIGN: ("fiche à classer", "fiches à classer", "donnez son type à une fiche à classer (un établissement "
+                                                     "devient public) ou écrivez public dans « visibilite »"),
+    WRITTEN: ("fiche marquée « membres »", "fiches marquées « membres »", "une fiche marquée « membres » le "
+                                                                          "reste tant que « visibilite » ne dit pas public"),
+    UNREADABLE: ("fiche à la visibilité illisible", "fiches à la visibilité illisible", "écrivez public ou membres "
+                                                                                       "là où « visibilite » est illisible"),
+}
 #: action -> the least role allowed to do it
 ACTIONS = {
     "voir_carte": "visiteur",        # subject to the visitors setting, see can_see_map
@@ -127,16 +149,22 @@ def has_establishment_sign(record: Mapping, referential: Referential, written_ty
     return suggested is not None and fold(suggested) in _type_names(referential)[0]
 
 
-def default_visibility(record: Mapping, referential: Referential, written_type: str = "") -> str:
-    """The visibility of a fiche whose « visibilite » cell is empty (``record``: a validated row,
-    its type a referential code): members-only for a person, public for an establishment (any
-    other known type), and for an « À classer » fiche public only with an establishment's sign
-    (``written_type``: the type cell as written, before the referential made it « À classer »)."""
+def default_visibility(record: Mapping, referential: Referential, written_type: str = "") -> tuple[str, str]:
+    """The visibility of a fiche whose « visibilite » cell is empty, and why: ``(visibility, reason)``.
+
+    ``record`` is a validated row (its type a referential code): members-only for a person
+    (:data:`PERSON`), public for an establishment, any other known type (:data:`ESTABLISHMENT`);
+    an « À classer » fiche is public with an establishment's sign (:data:`SIGN`), else members-only
+    (:data:`NO_SIGN`). ``written_type``: the type cell as written, before the referential made it
+    « À classer ».
+    """
     if is_person(record):
-        return DEFAULT_VISIBILITY
+        return DEFAULT_VISIBILITY, PERSON
     if record.get("type") and record.get("type") != UNCLASSIFIED:
-        return "public"
-    return "public" if has_establishment_sign(record, referential, written_type) else DEFAULT_VISIBILITY
+        return "public", ESTABLISHMENT
+    if has_establishment_sign(record, referential, written_type):
+        return "public", SIGN
+    return DEFAULT_VISIBILITY, NO_SIGN
 
 
 def visibility(actors: pd.DataFrame) -> pd.Series:
@@ -177,24 +205,22 @@ def reserved_sentence(reserved: int) -> str:
 
 
 def hidden_sentence(actors: pd.DataFrame) -> str:
-    """For a coordinator (import, Qualité): how many fiches a visitor will not see, why, and how to
-    change it ("" when every fiche is public). ``actors``: a validated directory."""
+    """For a coordinator (import, Qualité): how many fiches a visitor will not see, why (the reasons
+    the validation gave, :data:`REASON_COLUMN`), and what to do for each ("" when every fiche is
+    public). ``actors``: a validated directory; raises ``ValueError`` for another table."""
     if actors.empty:
         return ""
-    hidden = actors[visibility(actors) == "membres"]
-    if hidden.empty:
+    if REASON_COLUMN not in actors:
+        raise ValueError(f"not a validated directory: no « {REASON_COLUMN} » column")
+    counts = actors.loc[visibility(actors) == "membres", REASON_COLUMN].value_counts()
+    if counts.empty:
         return ""
-    profession = hidden["profession"].astype(str).str.strip() if "profession" in hidden else ""
-    people = (hidden["type"] == PERSON_TYPE) | (profession != "")
-    unclassified = ~people & (hidden["type"] == UNCLASSIFIED)
-    marked = len(hidden) - int(people.sum()) - int(unclassified.sum())
-    parts = [plural(int(people.sum()), "personne"), plural(int(unclassified.sum()), "fiche à classer",
-                                                           "fiches à classer"),
-             plural(marked, "établissement marqué « membres »", "établissements marqués « membres »")]
-    why = ", ".join(p for p, n in zip(parts, (int(people.sum()), int(unclassified.sum()), marked)) if n)
-    verb = "ne sera pas visible" if len(hidden) == 1 else "ne seront pas visibles"
-    return (f"{plural(len(hidden), 'fiche')} {verb} sans connexion ({why}) : donnez-leur un type ou écrivez "
-            "public dans « visibilite ».")
+    found = [(reason, int(counts[reason])) for reason in _HIDDEN if reason in counts]
+    why = ", ".join(plural(n, *_HIDDEN[reason][:2]) for reason, n in found)
+    advice = " ; ".join(_HIDDEN[reason][2] for reason, _ in found)
+    total = int(counts.sum())
+    verb = "ne sera pas visible" if total == 1 else "ne seront pas visibles"
+    return f"{plural(total, 'fiche')} {verb} sans connexion ({why}) : {advice}."
 
 
 #: Said under an export to those who export public fiches only.

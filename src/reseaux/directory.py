@@ -22,7 +22,8 @@ import geopandas as gpd
 import pandas as pd
 from rapidfuzz import process
 
-from reseaux.access import DEFAULT_VISIBILITY, VISIBILITY_VALUES, default_visibility, is_person
+from reseaux.access import (DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, VISIBILITY_VALUES, WRITTEN,
+                            default_visibility)
 from reseaux.referential import CATEGORIES, UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import fold, split_cell
 
@@ -477,7 +478,7 @@ class _RowValidator:
             issues.append(Issue(line, "adresse", "", (
                 "rien pour placer l'acteur : remplissez l'adresse, le code postal, la commune "
                 "ou la latitude et la longitude")))
-        record["visibilite"], found = self._visibility(record, raw.get("type", ""), line)
+        record["visibilite"], record[REASON_COLUMN], found = self._visibility(record, raw.get("type", ""), line)
         issues.extend(found)
         record["date_maj"], found = self._parse_date(record["date_maj"], line)
         issues.extend(found)
@@ -492,23 +493,25 @@ class _RowValidator:
                 "une action d'aller-vers devrait indiquer les codes INSEE ou QPV qu'elle couvre"), WARNING))
         return record, issues
 
-    def _visibility(self, record: dict, written_type: str, line: int) -> tuple[str, list[Issue]]:
-        """The cell as written when it says public or membres; else the rule of :mod:`reseaux.access`."""
+    def _visibility(self, record: dict, written_type: str, line: int) -> tuple[str, str, list[Issue]]:
+        """``(visibility, reason, issues)``: the cell as written when it says public or membres;
+        else the rule of :mod:`reseaux.access`, with a warning when it keeps an « À classer » fiche
+        from visitors."""
         written = fold(record["visibilite"])
         if written in ("membre", "prive", "privee", "reserve", "reservee"):
             written = "membres"
         if written in VISIBILITY_VALUES:
-            return written, []
+            return written, WRITTEN, []
         if written:
-            return DEFAULT_VISIBILITY, [Issue(line, "visibilite", record["visibilite"],
-                                              "valeur attendue : public ou membres ; la fiche reste réservée aux "
-                                              "membres", WARNING)]
-        visibility = default_visibility(record, self.referential, written_type)
-        if visibility == DEFAULT_VISIBILITY and record["type"] == UNCLASSIFIED and not is_person(record):
-            return visibility, [Issue(line, "visibilite", "", (
+            return DEFAULT_VISIBILITY, UNREADABLE, [Issue(line, "visibilite", record["visibilite"],
+                                                          "valeur attendue : public ou membres ; la fiche reste "
+                                                          "réservée aux membres", WARNING)]
+        visibility, reason = default_visibility(record, self.referential, written_type)
+        if reason == NO_SIGN:
+            return visibility, reason, [Issue(line, "visibilite", "", (
                 "fiche à classer, rien n'y dit un établissement : elle ne sera pas visible sans connexion ; "
                 "donnez-lui un type ou écrivez public dans « visibilite »"), WARNING)]
-        return visibility, []
+        return visibility, reason, []
 
     def _referential_cell(self, category: str, column: str, value: str, multi: bool, line: int):
         issues: list[Issue] = []
