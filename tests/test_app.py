@@ -187,3 +187,24 @@ def test_a_malformed_accounts_file_gives_a_french_error_at_sign_in(monkeypatch, 
     at = sign_in(app(monkeypatch), "membre")
     assert not at.exception
     assert any("Fichier des comptes" in e.value for e in at.sidebar.error)
+
+
+def test_quality_page_geocoding_names_the_spreadsheet_line_of_a_problem(monkeypatch, tmp_path):
+    """The page geocoded the loaded table, whose blank rows are gone: a problem on line 4 of a file
+    with a blank line 3 was said to be on line 3."""
+    path = tmp_path / "actors.csv"
+    path.write_text("id;nom;type;adresse;code_postal;commune\na;A (fictif);structure;1 rue X;76000;Rouen\n;;;;;\n"
+                    "b;B (fictif);structure;2 rue Y;99999;Nulle-Part\n", encoding="utf-8")
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
+    accounts = tmp_path / "comptes.json"
+    from reseaux.accounts import AccountStore
+
+    AccountStore(accounts).add("coord", "mot-de-passe-de-test", "coordinateur")
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(accounts))
+    at = sign_in(app(monkeypatch, actors=path), "coord")
+    at.switch_page("views/qualite.py").run()
+    at.checkbox(key="geo_offline").check().run()
+    next(b for b in at.button if b.label.startswith("Géocoder")).click().run()
+    assert not at.exception
+    problems = next(d.value for d in at.dataframe if "Ligne" in d.value.columns and "Problème" in d.value.columns)
+    assert problems["Ligne"].tolist() == [4] and "commune introuvable" in problems["Problème"].item()

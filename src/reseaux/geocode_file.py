@@ -61,9 +61,9 @@ def geocode_file(
     communes_path: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     who: str = "ligne de commande (geocode)",
-    store: DirectoryStore | None = None,
 ) -> Summary:
-    """Geocode the rows of the directory at ``path`` that need it and save it through the store.
+    """Geocode the rows of the directory at ``path`` that need it and save it through the store:
+    the command line and the Qualité page both come through here.
 
     Saved as the app saves (issue 22, one write path): under the store's lock, refused when the
     file changed while geocoding ran (:class:`~reseaux.store.ConflictError`, nothing written: run
@@ -72,7 +72,7 @@ def geocode_file(
     cannot keep (:func:`_refuse_unkept_columns`, before geocoding: nothing is written),
     LockTimeout when another save holds the lock too long.
     """
-    store = store or DirectoryStore.configured(Path(path))
+    store = DirectoryStore.configured(Path(path))
     data = store.path.read_bytes()
     rows, encoding, delimiter = read_table(data)
     _refuse_unkept_columns(rows)
@@ -116,7 +116,7 @@ def _refuse_unkept_columns(rows: list[list[str]]) -> None:
     if problems:
         raise DirectoryError("géocodage refusé, rien n'a été écrit : l'annuaire enregistré perdrait ces valeurs — "
                              + " ; ".join(problems) + " (ou supprimez la colonne si elle est inutile), puis "
-                             "relancez la commande.")
+                             "relancez le géocodage.")
 
 
 def _letter(index: int) -> str:

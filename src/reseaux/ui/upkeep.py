@@ -61,11 +61,12 @@ def france_sources() -> list[dict[str, str]]:
 def geocoding_panel(acts: Actors, who: str) -> None:
     """Geocode the actors without a precise position, with a progress bar and the summary.
 
-    Saved like any change of the directory: under the lock, refused if the file changed,
-    backed up and written to the journal in the name of ``who``.
+    Geocoded and saved as the command line does (:func:`~reseaux.geocode_file.geocode_file`):
+    under the lock, refused if the file changed, backed up and written to the journal in the
+    name of ``who``; a problem is given its spreadsheet line.
     """
-    from reseaux.geocode_file import geocode_records
-    from reseaux.store import ConflictError, DirectoryStore
+    from reseaux.geocode_file import geocode_file
+    from reseaux.store import ConflictError
 
     directory = acts.directory
     todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
@@ -75,17 +76,13 @@ def geocoding_panel(acts: Actors, who: str) -> None:
     if not st.button(f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}", disabled=todo == 0 and not len(directory.rejected)):
         return
     bar = st.progress(0.0, text="Géocodage…")
-    store = DirectoryStore.configured()
     try:
-        base = store.load()
-        records = base.table.to_dict("records")
-        summary = geocode_records(records, offline=offline, progress=progress_bar(bar))
-        store.save(pd.DataFrame(records, columns=base.table.columns), base, who, action="géocodage")
+        summary = geocode_file(config.path("actors"), offline=offline, progress=progress_bar(bar), who=who)
     except ConflictError as exc:
         st.error(str(exc))
         return
     except (DirectoryError, OSError) as exc:
-        st.error(f"Géocodage impossible : {exc}")
+        st.error(f"Géocodage impossible : {md_escape(str(exc))}")  # it may quote the file's headers
         return
     (st.warning if summary.offline else st.success)(summary.sentence())
     if summary.problems:
