@@ -606,7 +606,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     if "nom" not in mapping.values():
         st.warning("Choisissez au moins la colonne qui donne le nom.")
         return
-    key = (upload.name, upload.size, tuple(mapping.items()), tuple(constants.items()), str(spec.recodings))
+    key = (_upload_key(upload), tuple(mapping.items()), tuple(constants.items()), str(spec.recodings))
     if st.session_state.get("ann_import_key") != key:
         st.session_state["ann_import_key"] = key
         with st.spinner(f"Mise en forme de {plural(len(rows) - 1, 'ligne')}…"):
@@ -643,7 +643,7 @@ def _read(upload) -> list[list[str]] | str:
 
     Read once per file, with a progress bar for a workbook, and kept: every click of the page
     reruns it, and a large workbook takes seconds to read."""
-    key = (getattr(upload, "file_id", None), upload.name, upload.size)
+    key = _upload_key(upload)
     held = st.session_state.get("ann_read")
     if held is not None and held[0] == key:
         return held[1]
@@ -660,6 +660,12 @@ def _read(upload) -> list[list[str]] | str:
     bar.empty()
     st.session_state["ann_read"] = (key, result)
     return result
+
+
+def _upload_key(upload) -> tuple:
+    """Which upload this is, for what the page keeps of it: its ``file_id`` (new at each upload)
+    first — a file corrected and uploaded again may keep its name and size."""
+    return (getattr(upload, "file_id", None), upload.name, upload.size)
 
 
 def _search_duplicates(new: pd.DataFrame, work: pd.DataFrame) -> Duplicates:

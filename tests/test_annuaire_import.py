@@ -1,0 +1,63 @@
+"""The Annuaire page's import, run in AppTest with a stand-in for the uploader (AppTest has no
+file uploader): what the page keeps between reruns belongs to the file uploaded now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+@dataclass
+class Upload:
+    """What the page reads of an uploaded file (streamlit's UploadedFile)."""
+
+    file_id: str
+    name: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+def _import_script():
+    import pandas as pd
+    import streamlit as st
+
+    from reseaux.directory import COLUMNS
+    from reseaux.referential import load_referential
+    from reseaux.ui import annuaire
+
+    work = st.session_state.setdefault("work", pd.DataFrame([dict.fromkeys(COLUMNS, "") | {
+        "id": "e1", "nom": "Centre Existant (fictif)", "commune": "Rouen"}], dtype=object))
+    uploader = st.file_uploader
+    st.file_uploader = lambda *args, **kwargs: st.session_state["upload"]
+    try:
+        annuaire.import_panel(load_referential(st.session_state["referential"]), work)
+    finally:
+        st.file_uploader = uploader
+
+
+def test_a_corrected_file_of_the_same_name_and_size_is_the_one_imported(tmp_path, monkeypatch):
+    """The rows were mapped again only when the name, the size or the mapping changed: a file
+    corrected with as many characters (« Alpha » → « Alphb ») imported the old rows."""
+    monkeypatch.setenv("RESEAUX_ACTORS", str(tmp_path / "actors.csv"))
+    first = Upload("1", "partenaires.csv", "nom,commune\nCentre Alpha (fictif),Rouen\n".encode())
+    second = Upload("2", "partenaires.csv", "nom,commune\nCentre Alphb (fictif),Rouen\n".encode())
+    assert first.size == second.size
+    at = AppTest.from_function(_import_script, default_timeout=60)
+    at.session_state["referential"] = str(ROOT / "data" / "referentiel.csv")
+    at.session_state["upload"] = first
+    at.run()
+    assert not at.exception
+    assert at.session_state["ann_import"]["nom"].tolist() == ["Centre Alpha (fictif)"]
+    at.session_state["upload"] = second
+    at.run()
+    assert not at.exception
+    assert at.session_state["ann_import"]["nom"].tolist() == ["Centre Alphb (fictif)"]
