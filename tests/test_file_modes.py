@@ -151,3 +151,15 @@ def test_the_configured_store_is_the_directory_of_the_settings(tmp_path, monkeyp
     store = DirectoryStore.configured()
     assert (store.path, store.keep) == (tmp_path / "annuaire.csv", 7)
     assert DirectoryStore.configured(tmp_path / "autre.csv").path == tmp_path / "autre.csv"
+
+
+def test_a_file_written_aside_has_the_mode_of_the_file_it_will_replace(tmp_path):
+    from reseaux.exports import write_aside
+
+    old = tmp_path / "actors.csv"
+    old.write_bytes(b"id\n")
+    old.chmod(0o640)
+    aside = write_aside(old, b"id\na\n")
+    assert aside.parent == tmp_path and aside.name.startswith(".actors.csv.") and aside.suffix == ".tmp"
+    assert (aside.read_bytes(), mode(aside), old.read_bytes()) == (b"id\na\n", 0o640, b"id\n")
+    assert mode(write_aside(tmp_path / "nouveau.csv", b"")) == 0o600

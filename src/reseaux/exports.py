@@ -156,6 +156,21 @@ def write_atomic(path: Path, data: bytes) -> None:
     rename itself made durable (the folder is synced). A new file is private
     (:data:`PRIVATE_FILE`); a file replaced keeps its mode (a directory readable by a group stays so)."""
     path = Path(path)
+    aside = write_aside(path, data)
+    try:
+        os.replace(aside, path)
+    except BaseException:
+        aside.unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
+
+
+def write_aside(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a new temporary file beside ``path`` (``.<name>.<random>.tmp``), with the
+    mode ``path`` must keep (:func:`kept_mode`), flushed to disk; return it, for the caller to
+    rename over ``path`` (and to remove should anything fail first). Nothing is left behind when
+    the write itself fails."""
+    path = Path(path)
     mode = kept_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -164,11 +179,10 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    sync_folder(path.parent)
+    return Path(tmp)
 
 
 def kept_mode(path: Path) -> int:

@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +32,8 @@ import pandas as pd
 
 from reseaux import config
 from reseaux.directory import parse_date, read_table, table_from_rows
-from reseaux.exports import LOCK_TIMEOUT, file_lock, kept_mode, open_private, private_folder, sync_folder, write_atomic
+from reseaux.exports import (LOCK_TIMEOUT, file_lock, open_private, private_folder, sync_folder, write_aside,
+                             write_atomic)
 
 ID = "id"
 
@@ -171,21 +171,16 @@ class DirectoryStore:
                 self._cut_journal(orphan)
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
-        mode = kept_mode(self.path)  # a directory readable by a group stays so (issue 22: it became 0600)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         journal_size = self.journal.stat().st_size if self.journal.exists() else None
+        # The mode is the file's own: a directory readable by a group stays so (issue 22: it became 0600).
+        aside = write_aside(self.path, data)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), mode)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             if backup:
                 self._backup()
             self._log(changes, who, action, version_of(data))
-            os.replace(tmp, self.path)
+            os.replace(aside, self.path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            aside.unlink(missing_ok=True)
             self._cut_journal(journal_size)
             raise
         sync_folder(self.path.parent)
