@@ -8,12 +8,13 @@ import sys
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
 from reseaux.choropleth import build_coverage_map, class_labels, coverage_legend_html, shapes_json
-from reseaux.coverage import (MEASURES, OutreachAreas, PreparedLayer, classes, coverage_table, filter_phrase,
-                              readable_table, summary_sentence, theme_matrix)
+from reseaux.coverage import (MEASURES, OutreachAreas, Positions, PreparedLayer, actor_points, classes, coverage_table,
+                              filter_phrase, readable_table, summary_sentence, theme_matrix)
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import ActorFilter
 from tests.conftest import ROOT
@@ -90,6 +91,25 @@ def test_outreach_areas_are_projected_once_per_territory(monkeypatch):
         raise AssertionError("areas projected again at a rerun")
     monkeypatch.setattr(gpd.GeoSeries, "to_crs", reprojected)
     assert coverage_table(layer, points(), outreach_zones=areas)["outreach"].tolist() == [False, True]
+
+
+def test_positions_measured_once_serve_table_and_matrix_without_projecting(monkeypatch):
+    pts = points((500, 500), (5500, 500), (1900, 500))
+    actors = gpd.GeoDataFrame({"thematiques": [("ivg",), ("ist_vih", "ivg"), ("vif",)]}, geometry=pts.to_crs(4326).values,
+                              crs=4326, index=[10, 11, 12])
+    placed = Positions.of(actor_points(actors))
+    layer = squares()
+
+    def projected(*args, **kwargs):
+        raise AssertionError("actors projected again at a rerun")
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", projected)
+    monkeypatch.setattr("reseaux.coverage.to_zone", projected)
+    table = coverage_table(layer, placed.of_actors(actors.loc[[10, 11]]), distance_m=1000)
+    assert table["n_within"].tolist() == [1, 1] and table["distance_nearest_m"].tolist() == [0, 0]
+    matrix = theme_matrix(layer, actors, ["ivg", "vif"], {}, positions=placed)
+    assert matrix.loc["Carré 1"].tolist() == [1, 1] and matrix.loc["Carré 2"].tolist() == [1, 0]
+    with pytest.raises(ValueError, match="autre version"):  # positions of another directory: refused, not shifted
+        placed.of_actors(actors.set_axis([10, 11, 13]))
 
 
 def test_theme_matrix_and_summary():

@@ -12,7 +12,7 @@ import pytest
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point, box
 
-from reseaux.coverage import PreparedLayer, actor_points, coverage_table, theme_matrix
+from reseaux.coverage import Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
 from reseaux.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of
 from reseaux.proximity import ProximityIndex, nearest
 
@@ -121,6 +121,13 @@ def test_radius_keeps_what_is_truly_within(origin, partner):
     within = nearest(index, lat, lon, k=5, radius_m=expected * 1.005)["id"].tolist()
     assert partner in within
     assert partner not in nearest(index, lat, lon, k=5, radius_m=expected * 0.995)["id"].tolist()
+
+
+def test_coverage_reuses_the_positions_the_proximity_index_measured():
+    index = ProximityIndex.build(directory())
+    reused, measured = Positions.of_index(index), Positions.of(directory().geometry)
+    assert reused.labels.equals(measured.labels) and (reused.epsg == measured.epsg).all()
+    assert np.allclose(reused.x, measured.x, atol=1e-6) and np.allclose(reused.y, measured.y, atol=1e-6)
 
 
 def test_a_partner_4_km_away_in_reunion_is_found_within_5_km():

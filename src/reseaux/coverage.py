@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +26,9 @@ from reseaux.filters import ActorFilter
 from reseaux.metric import WGS84, GeographicCRSError, Zone, geodesic_m, to_zone, zone_by_epsg, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, fr_number
+
+if TYPE_CHECKING:
+    from reseaux.proximity import ProximityIndex
 
 COLUMNS = ["code", "nom", "n_inside", "n_within", "population", "per_10k", "distance_nearest_m",
            "outreach", "gap"]
@@ -149,41 +153,72 @@ def actor_points(actors: gpd.GeoDataFrame) -> gpd.GeoSeries:
 
 
 @dataclass(frozen=True)
-class _Points:
-    """Actors' positions: as given, in WGS84, and the EPSG code of each one's territory."""
+class Positions:
+    """Actors' positions measured once, labelled by the actors' index: in WGS84, the EPSG code of
+    each one's territory, and its coordinates in that territory's system. The page takes them from
+    the app's cached proximity index (:meth:`of_index`), so a rerun projects no actor."""
 
-    given: gpd.GeoSeries
+    labels: pd.Index
     lon: np.ndarray
     lat: np.ndarray
     epsg: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
 
     @classmethod
-    def of(cls, points: gpd.GeoSeries) -> _Points:
+    def of(cls, points: gpd.GeoSeries) -> Positions:
+        """``points`` in any CRS, none missing (see :func:`actor_points`).
+
+        Raises ``ValueError`` for points without a CRS."""
         if len(points) and points.crs is None:
             raise ValueError("positions des acteurs sans système de coordonnées : impossible de mesurer")
         wgs84 = points.to_crs(WGS84) if len(points) else points
         lon, lat = np.asarray(wgs84.x, dtype=float), np.asarray(wgs84.y, dtype=float)
-        return cls(points, lon, lat, zones_of(lon, lat) if len(points) else np.zeros(0, dtype=int))
+        epsg = zones_of(lon, lat) if len(points) else np.zeros(0, dtype=int)
+        x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
+        for code in np.unique(epsg):
+            rows = epsg == code
+            if _same_crs(points.crs, f"EPSG:{code}"):  # no round trip: a point on an edge stays on it
+                x[rows], y[rows] = np.asarray(points.x, dtype=float)[rows], np.asarray(points.y, dtype=float)[rows]
+            else:
+                x[rows], y[rows] = to_zone(lon[rows], lat[rows], int(code))
+        return cls(points.index, lon, lat, epsg, x, y)
+
+    @classmethod
+    def of_index(cls, index: ProximityIndex) -> Positions:
+        """The positions a proximity index has already measured (the same systems, by position)."""
+        return cls(index.frame.index, index.lon, index.lat, index.epsg, index.x, index.y)
+
+    def of_actors(self, actors: pd.DataFrame) -> Positions:
+        """The positions of ``actors`` (those without a position left out), in their order.
+
+        Raises ``ValueError`` if an actor with a position is not among these positions (another
+        version of the directory)."""
+        wanted = actors.index[actors.geometry.notna()]
+        rows = self.labels.get_indexer(wanted)
+        if (rows < 0).any():
+            raise ValueError(f"{int((rows < 0).sum())} acteurs placés sans position mesurée : "
+                             "positions d'une autre version de l'annuaire")
+        return Positions(wanted, self.lon[rows], self.lat[rows], self.epsg[rows], self.x[rows], self.y[rows])
 
     def local(self, part: Part) -> np.ndarray:
         """The positions of the actors in the part's territory, in its system (shapely points)."""
         mine = self.epsg == part.zone.epsg
-        if _same_crs(self.given.crs, part.zone.crs):  # no round trip: a point on an edge stays on it
-            return np.asarray(self.given.values)[mine]
-        return shapely.points(*to_zone(self.lon[mine], self.lat[mine], part.zone.epsg))
+        return shapely.points(self.x[mine], self.y[mine])
 
 
-def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries, *, distance_m: float = 1000.0,
+def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries | Positions, *, distance_m: float = 1000.0,
                    outreach_zones: gpd.GeoSeries | OutreachAreas | None = None) -> pd.DataFrame:
     """One row per perimeter with :data:`COLUMNS`.
 
-    ``points`` are the matching actors, in any CRS (see :func:`actor_points`); ``outreach_zones``
+    ``points`` are the matching actors, in any CRS (see :func:`actor_points`) or already measured
+    (:class:`Positions`); ``outreach_zones``
     the areas covered by outreach actions, in any CRS, or as :class:`OutreachAreas` (projected once
     per territory, for the page to keep from one rerun to the next). Raises ``ValueError`` for points without a CRS.
     """
     frame = layer.frame
     n = len(frame)
-    given = _Points.of(points)
+    given = points if isinstance(points, Positions) else Positions.of(points)
     inside = np.zeros(n, dtype=int)
     within = np.zeros(n, dtype=int)
     nearest = np.full(n, np.nan)
@@ -228,8 +263,9 @@ class OutreachAreas:
     def __init__(self, areas: gpd.GeoSeries | None):
         """``areas`` in any CRS (WGS84 when it has none); None or empty: no area."""
         if areas is None or not len(areas):
-            areas = gpd.GeoSeries([], crs=WGS84)
-        self.wgs84 = areas.to_crs(WGS84) if areas.crs is not None else gpd.GeoSeries(areas.values, crs=WGS84)
+            self.wgs84 = gpd.GeoSeries([], crs=WGS84)
+        else:
+            self.wgs84 = areas.to_crs(WGS84) if areas.crs is not None else gpd.GeoSeries(areas.values, crs=WGS84)
         self._by_epsg: dict[int, np.ndarray] = {}
 
     def in_zone(self, zone: Zone) -> np.ndarray:
@@ -305,14 +341,18 @@ def outreach_zones(actors: pd.DataFrame) -> gpd.GeoSeries:
 
 
 def theme_matrix(layer: PreparedLayer, actors: gpd.GeoDataFrame, themes: Sequence[str],
-                 labels: Mapping[str, str], *, distance_m: float = 1000.0) -> pd.DataFrame:
+                 labels: Mapping[str, str], *, distance_m: float = 1000.0,
+                 positions: Positions | None = None) -> pd.DataFrame:
     """Perimeters × themes: the number of actors of each theme within the distance.
+
+    ``positions``: the actors' positions already measured (a superset, see :class:`Positions`),
+    else measured here.
 
     One spatial query for all actors gives the (actor, perimeter) pairs within the distance;
     each theme then only counts its own pairs.
     """
     placed = actors[actors.geometry.notna()]
-    given = _Points.of(placed.geometry)
+    given = positions.of_actors(actors) if positions is not None else Positions.of(placed.geometry)
     n = len(layer.frame)
     pairs = [np.empty(0, dtype=int), np.empty(0, dtype=int)]  # (actor, perimeter) within the distance
     for part in layer.parts:

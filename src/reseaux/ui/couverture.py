@@ -13,8 +13,8 @@ from reseaux.choropleth import coverage_base_map, coverage_overlay, shapes_json
 from reseaux.coverage import (
     MEASURES,
     OutreachAreas,
+    Positions,
     PreparedLayer,
-    actor_points,
     classes,
     coverage_table,
     filter_phrase,
@@ -30,6 +30,7 @@ from reseaux.filters import ActorFilter, apply_filter
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
+from reseaux.ui.trouver import proximity_index
 
 DISTANCES = list(range(0, 5001, 100))
 #: Also the widget's default: a browser that lost the value seeded from the URL falls back here, not to 0 m.
@@ -103,7 +104,10 @@ def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: 
     layer = prepared(layer_id, terr)
     actors = apply_filter(acts.directory.actors, flt, ref, facets=acts.facets).actors
     zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
-    table = coverage_table(layer, actor_points(actors), distance_m=distance, outreach_zones=zones)
+    # The actors' territories and projected positions, measured once per directory version (the
+    # proximity index Trouver keeps), not at every rerun, nor twice (table and matrix).
+    placed = Positions.of_index(proximity_index(acts))
+    table = coverage_table(layer, placed.of_actors(actors), distance_m=distance, outreach_zones=zones)
     what = filter_phrase(ref, flt)
     sentence = summary_sentence(table, md_escape(spec.label.split(" (")[0]), what, distance)
     (st.error if table["gap"].any() else st.success)(sentence)
@@ -111,7 +115,7 @@ def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: 
         st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (voir le README).")
     coverage_map(terr, layer_id, table, measure, what, distance)
     coverage_table_panel(table, layer_id, distance)
-    matrix_chart(ref, layer, acts, flt, distance, len(table))
+    matrix_chart(ref, layer, acts, flt, distance, len(table), placed)
 
 
 def coverage_map(terr: Territory, layer_id: str, table: pd.DataFrame, measure: str, what: str,
@@ -147,7 +151,7 @@ def coverage_table_panel(table: pd.DataFrame, layer_id: str, distance: float) ->
 
 
 def matrix_chart(ref: Referential, layer: PreparedLayer, acts: Actors, flt: ActorFilter, distance: float,
-                 n: int) -> None:
+                 n: int, placed: Positions) -> None:
     """Themes × perimeters, counting the actors that pass the profession and type filters."""
     st.header("Thématiques × périmètres")
     if n > MATRIX_MAX:
@@ -157,7 +161,7 @@ def matrix_chart(ref: Referential, layer: PreparedLayer, acts: Actors, flt: Acto
     others = ActorFilter(professions=flt.professions, types=flt.types)
     actors = apply_filter(acts.directory.actors, others, ref, facets=acts.facets).actors
     labels = ref.labels("thematique")
-    matrix = theme_matrix(layer, actors, list(labels), labels, distance_m=distance)
+    matrix = theme_matrix(layer, actors, list(labels), labels, distance_m=distance, positions=placed)
     long = matrix.reset_index(names="Périmètre").melt(id_vars="Périmètre", var_name="Thématique",
                                                       value_name="Acteurs")
     order = list(labels.values())
