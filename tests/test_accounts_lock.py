@@ -60,6 +60,9 @@ def burst(path, wrong: int, changes: tuple[str, ...] = ()) -> list[str]:
 def store(tmp_path, monkeypatch):
     monkeypatch.setattr(accounts, "_recent_failures", {})  # each test starts with no failure in memory
     monkeypatch.setattr(accounts, "_client_failures", {})
+    monkeypatch.setattr(accounts, "_account_failures", {})
+    monkeypatch.setattr(accounts, "_signed_in", {})
+    monkeypatch.setattr(accounts, "_next_sweep", 0.0)
     store = AccountStore(tmp_path / "comptes.json")
     store.add("alice", PASSWORD, "membre")
     return store
@@ -254,3 +257,66 @@ def test_a_busy_accounts_file_gets_the_one_answer_at_sign_in(store, monkeypatch,
         f"Connexion refusée : {LockTimeout(store.lock_path, store.lock_timeout)}"]  # the cause, on the server
     with pytest.raises(AccountError, match="n autre enregistrement est en cours"):  # an administrator is told
         store.set_role("alice", "coordinateur")
+
+
+def refuses(store, password, client, now, name="alice") -> bool:
+    try:
+        store.authenticate(name, password, client=client, now=now, delay=False)
+    except AccountError as exc:
+        assert str(exc) == REFUSED
+        return True
+    return False
+
+
+def test_the_addresses_of_one_ipv6_network_are_one_client(store):
+    """An IPv6 subscriber holds a whole /64: one address each try would never be locked out."""
+    now = 6_000_000.0
+    for number in range(MAX_FAILURES):
+        assert refuses(store, "devinette", f"2001:db8:0:1::{number + 1}", now)
+    assert refuses(store, PASSWORD, "2001:db8:0:1:ffff::99", now)  # locked for the whole network
+    assert not refuses(store, PASSWORD, "2001:db8:0:2::1", now)  # the next network is someone else
+    assert not refuses(store, PASSWORD, "::ffff:192.0.2.1", now) and refuses(store, PASSWORD, "2001:db8:0:1::7", now)
+
+
+def test_an_account_tried_from_many_addresses_accepts_only_those_it_knows(store, monkeypatch):
+    monkeypatch.setenv("RESEAUX_ACCOUNT_FAILURES", "6")
+    now = 7_000_000.0
+    assert not refuses(store, PASSWORD, PERSON, now - 7200)  # she signed in from her address before
+    for number in range(6):  # one wrong password from each of six addresses: no address is locked
+        assert refuses(store, "devinette", f"192.0.2.{number}", now + number)
+    assert refuses(store, PASSWORD, "198.51.100.200", now + 60)  # a new address, even right: the one answer
+    assert refuses(store, "devinette", "192.0.2.0", now + 60) and refuses(store, PASSWORD, "192.0.2.0", now + 60)
+    assert not refuses(store, PASSWORD, PERSON, now + 60)  # her own address still opens it
+    assert not refuses(store, PASSWORD, "198.51.100.200", now + 3601 + 6)  # an hour later, open again
+    for number in range(6):
+        assert refuses(store, "devinette", f"192.0.2.{number}", now + 7200 + number)
+    assert refuses(store, PASSWORD, "203.0.113.1", now + 7260)
+    store.unlock("alice")  # the administration lets everyone try again
+    assert not refuses(store, PASSWORD, "203.0.113.1", now + 7260)
+
+
+def test_a_running_lock_is_kept_whatever_the_failures_from_other_addresses(store, monkeypatch):
+    monkeypatch.setattr(accounts, "MAX_CLIENTS", 3)
+    now = 8_000_000.0
+    for _ in range(MAX_FAILURES):
+        assert refuses(store, "devinette", ATTACKER, now)
+    for number in range(6):  # newer failures than the attacker's, from more addresses than are kept
+        assert refuses(store, "devinette", f"192.0.2.{number}", now + 1 + number)
+    assert refuses(store, PASSWORD, ATTACKER, now + 60)  # still locked out
+    assert len(store.load()["alice"].clients) == 1 + 3  # the lock, and the three most recent counts
+
+
+def test_ten_thousand_addresses_do_not_wipe_an_attackers_count(store, monkeypatch):
+    monkeypatch.setenv("RESEAUX_SIGNIN_FAILURES", "3")
+    checked = []
+    monkeypatch.setattr(accounts, "_hasher", type("Fast", (), {"hash": staticmethod(checked.append)})())
+    now = 9_000_000.0
+    for number in range(3):
+        assert refuses(store, "devinette", ATTACKER, now, name=f"nom{number}")
+    for number in range(10_001):  # memory must stay bounded, not be cleared for everyone at once
+        assert refuses(store, "devinette", f"10.{number // 65536}.{number // 256 % 256}.{number % 256}", now,
+                       name="personne")
+    before = len(checked)
+    assert refuses(store, "devinette", ATTACKER, now + 60, name="nom9") and len(checked) == before  # still over
+    assert refuses(store, "devinette", PERSON, now + 16 * 60, name="personne")
+    assert len(accounts._client_failures) == 1 and len(accounts._recent_failures) == 1  # the old ones forgotten

@@ -5,12 +5,18 @@ account, the hash, the role, an optional e-mail (to give a role to someone who s
 through OpenID Connect) and the lock-out state. After :data:`MAX_FAILURES` wrong passwords in
 a row from one client (an address, see :mod:`reseaux.clients`), the account is locked for
 :data:`LOCK_MINUTES` for that client only: an attacker who locked a name from their address
-has not locked the real person out from theirs. A client is named in the file by a digest of
-its address, kept only until its count clears. A client with more than ``RESEAUX_SIGNIN_FAILURES``
-failures in :data:`LOCK_MINUTES`, whatever the names, is refused outright, before any password
-is checked (one address cannot try five passwords on every name, nor keep the file locked).
-When the address is unknown (:data:`reseaux.clients.UNKNOWN`), every sign-in is one client, as
-before per-client counts. Writes are atomic.
+has not locked the real person out from theirs. A client is an IPv4 address or an IPv6 /64
+network (:func:`reseaux.clients.counted_as`: one subscriber holds a whole /64), named in the file
+by a digest, kept only until its count clears; a lock still running is never forgotten. A client
+with more than ``RESEAUX_SIGNIN_FAILURES`` failures in :data:`LOCK_MINUTES`, whatever the names,
+is refused outright, before any password is checked (one address cannot try five passwords on
+every name, nor keep the file locked). An account whose password was missed more than
+``RESEAUX_ACCOUNT_FAILURES`` times in :data:`BUDGET_MINUTES`, from any addresses, accepts only the
+clients it was signed in from since the server started (a thousand addresses cannot try five
+passwords each), until the window passes or the administration unlocks it. When the address is
+unknown (:data:`reseaux.clients.UNKNOWN`), every sign-in is one client, as before per-client
+counts, and that client has no limit of its own nor an account's budget (it is everyone). Writes
+are atomic.
 
 Every read-modify-write of the file (a sign-in that counts a failure, an account added,
 changed, removed, unlocked) holds an exclusive lock (``comptes.json.lock``), across processes
@@ -43,7 +49,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from reseaux import config
 from reseaux.access import ROLES
-from reseaux.clients import UNKNOWN
+from reseaux.clients import UNKNOWN, counted_as
 from reseaux.exports import LockTimeout, file_lock, private_folder, write_atomic
 from reseaux.sessions import SESSIONS
 
@@ -52,18 +58,30 @@ LOCK_MINUTES = 15
 MIN_PASSWORD = 10
 #: A client's failures on an account are forgotten after this many hours without another one.
 FORGET_HOURS = 24
-#: Clients kept per account (the most recent): room for every real person, not for a botnet.
+#: Counts kept per account (the most recent) besides the locks still running: room for every real
+#: person, not for a botnet.
 MAX_CLIENTS = 1_000
+#: The window of an account's budget of missed passwords (``RESEAUX_ACCOUNT_FAILURES``).
+BUDGET_MINUTES = 60
+#: Clients an account was last signed in from, remembered to let them past its spent budget.
+KNOWN_CLIENTS = 20
 #: The one answer to a refused sign-in.
 REFUSED = (f"Identifiant ou mot de passe incorrect. Après {MAX_FAILURES} essais manqués, le compte est verrouillé "
            f"{LOCK_MINUTES} min (l'administration peut le déverrouiller).")
 #: Seconds added to a refused answer per recent failure of the same name and client, at most MAX_DELAY.
 DELAY_STEP = 0.25
 MAX_DELAY = 2.0
-#: (name, client) → recent failures, for the delay; client → times of its failures, for its limit.
-_recent_failures: dict[tuple[str, str], int] = {}
+#: In memory, each forgotten :data:`LOCK_MINUTES` (an account's failures: :data:`BUDGET_MINUTES`)
+#: after its last failure: (name, client) → [recent failures, last one], for the delay; client →
+#: times of its failures, for its limit; account → times of its missed passwords, for its budget;
+#: account → {client it was signed in from: when}.
+_recent_failures: dict[tuple[str, str], list[float]] = {}
 _client_failures: dict[str, list[float]] = {}
+_account_failures: dict[str, list[float]] = {}
+_signed_in: dict[str, dict[str, float]] = {}
 _memory = threading.Lock()
+#: When the memory is next swept of what it no longer needs (at most once a minute).
+_next_sweep = 0.0
 #: One password check at a time per client (striped by digest): ten threads of one address
 #: cost one Argon2 hash at a time, not ten, and the others wait without using the processors.
 _TURNS = [threading.Lock() for _ in range(64)]
@@ -209,6 +227,9 @@ class AccountStore:
             accounts = self._existing(name)
             del accounts[name]
             self._save(accounts)
+        with _memory:  # a new account of that name starts afresh
+            _account_failures.pop(name, None)
+            _signed_in.pop(name, None)
         SESSIONS.close_account(name)
 
     def unlock(self, name: str) -> None:
@@ -219,6 +240,7 @@ class AccountStore:
         with _memory:
             for key in [key for key in _recent_failures if key[0] == name]:
                 del _recent_failures[key]
+            _account_failures.pop(name, None)  # every client may try again
 
     def role_for_email(self, email: str) -> str | None:
         """The role granted to an e-mail (for people signing in through OpenID Connect)."""
@@ -228,9 +250,9 @@ class AccountStore:
     def authenticate(self, name: str, password: str, *, client: str = UNKNOWN, now: float | None = None,
                      delay: bool = True) -> Account:
         """Return the account, or raise AccountError(:data:`REFUSED`) — the same answer for an
-        unknown name, a wrong password, an account locked for ``client`` and a client over its
-        limit. ``client`` is the address asking (:func:`reseaux.clients.client_address`);
-        ``delay`` slows each refusal. A cause of refusal that is not the person's (the accounts
+        unknown name, a wrong password, an account locked for ``client``, a client over its limit
+        and an account over its budget for a client it does not know. ``client`` is the address
+        asking (:func:`reseaux.clients.client_address`); ``delay`` slows each refusal. A cause of refusal that is not the person's (the accounts
         file's lock held too long) is logged on the server; a file unreadable is said as it is
         (it says nothing of the name: every name is refused alike)."""
         name = name.strip().lower()
@@ -246,8 +268,7 @@ class AccountStore:
                 refusal, count = exc, _count_failure(name, key, now)
             else:
                 refusal, count = None, 0
-                with _memory:
-                    _recent_failures.pop((name, key), None)
+                _count_success(name, key, now)
         if refusal is None:
             return account
         if delay:
@@ -262,7 +283,7 @@ class AccountStore:
         lock (the file is written atomically: a read sees a whole version), so that attempts
         bound to fail do not make everyone else's sign-in wait; check the rest under the lock."""
         account = self.load().get(name)
-        if account is None or _locked_for(account, client, now):
+        if account is None or _locked_for(account, client, now) or _over_budget(name, client, now):
             _hasher.hash(password)  # same cost as a real check: timing says nothing
             raise AccountError(REFUSED)
         with self._locked():
@@ -273,12 +294,14 @@ class AccountStore:
         after :data:`MAX_FAILURES` in a row."""
         accounts = self.load()
         account = accounts.get(name)
-        if account is None or _locked_for(account, client, now):  # changed since the first look
+        # Changed since the first look: removed, locked for this client, its budget spent.
+        if account is None or _locked_for(account, client, now) or _over_budget(name, client, now):
             _hasher.hash(password)
             raise AccountError(REFUSED)
         try:
             _hasher.verify(account.hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
+            _count_missed(name, now)  # under the lock: attempts at once from many clients cannot overshoot
             entry = account.clients.setdefault(client, [0, 0.0, now])
             entry[:] = [entry[0] + 1, entry[1], now]
             if entry[0] >= MAX_FAILURES:
@@ -310,11 +333,15 @@ def _current(data: dict) -> dict:
 
 
 def _pruned(clients: dict[str, list[float]], now: float) -> dict[str, list[float]]:
-    """The clients worth keeping: a lock still running, or failures within :data:`FORGET_HOURS`;
-    the :data:`MAX_CLIENTS` most recent at most (addresses by the thousand must not fill the file)."""
-    kept = [(c, e) for c, e in clients.items() if e[1] > now or (e[0] and now - e[-1] < FORGET_HOURS * 3600)]
-    kept.sort(key=lambda pair: pair[1][-1], reverse=True)
-    return dict(kept[:MAX_CLIENTS])
+    """The clients worth keeping: every lock still running (newer failures from other addresses
+    must not free an attacker), and the :data:`MAX_CLIENTS` most recent counts within
+    :data:`FORGET_HOURS` (addresses by the thousand must not fill the file; the account's budget
+    bounds the locks)."""
+    locks = {c: e for c, e in clients.items() if e[1] > now}
+    counts = [(c, e) for c, e in clients.items()
+              if c not in locks and e[0] and now - e[-1] < FORGET_HOURS * 3600]
+    counts.sort(key=lambda pair: pair[1][-1], reverse=True)
+    return {**locks, **dict(counts[:MAX_CLIENTS])}
 
 
 def _locked_for(account: Account, client: str, now: float) -> bool:
@@ -323,18 +350,27 @@ def _locked_for(account: Account, client: str, now: float) -> bool:
 
 
 def _digest(client: str) -> str:
-    """The name of ``client`` in the accounts file and in memory: no address in clear."""
-    return hashlib.sha256((client or UNKNOWN).encode("utf-8")).hexdigest()[:16]
+    """The name of ``client`` (its IPv6 network, see :func:`reseaux.clients.counted_as`) in the
+    accounts file and in memory: no address in clear."""
+    return hashlib.sha256(counted_as(client or UNKNOWN).encode("utf-8")).hexdigest()[:16]
 
 
 _UNKNOWN_DIGEST = _digest(UNKNOWN)
 
 
 def _client_limit() -> int:
+    return _setting("signin_failures")
+
+
+def _account_budget() -> int:
+    return _setting("account_failures")
+
+
+def _setting(name: str) -> int:
     try:
-        return max(1, int(config.get("signin_failures")))
+        return max(1, int(config.get(name)))
     except ValueError:
-        return int(config.SETTINGS["signin_failures"].default)
+        return int(config.SETTINGS[name].default)
 
 
 @contextmanager
@@ -357,18 +393,64 @@ def _over_client_limit(client: str, now: float) -> bool:
     return len(recent) >= _client_limit()
 
 
+def _over_budget(name: str, client: str, now: float) -> bool:
+    """True when ``name``'s passwords were missed :func:`_account_budget` times in the last
+    :data:`BUDGET_MINUTES` and ``client`` is not one it was signed in from (nor unknown: everyone)."""
+    if client == _UNKNOWN_DIGEST:
+        return False
+    with _memory:
+        if client in _signed_in.get(name, {}):
+            return False
+        recent = [t for t in _account_failures.get(name, ()) if now - BUDGET_MINUTES * 60 < t <= now]
+    return len(recent) >= _account_budget()
+
+
+def _count_missed(name: str, now: float) -> None:
+    """Count a wrong password given for the existing account ``name`` (from any client)."""
+    with _memory:
+        times = _account_failures.setdefault(name, [])
+        times.append(now)
+        del times[:-_account_budget()]  # the most recent are enough to know the budget is spent
+
+
+def _count_success(name: str, client: str, now: float) -> None:
+    """``name`` signed in from ``client``: its delay ends, and it is let past a spent budget."""
+    with _memory:
+        _recent_failures.pop((name, client), None)
+        known = _signed_in.setdefault(name, {})
+        known[client] = now
+        for old in sorted(known, key=known.get)[:-KNOWN_CLIENTS]:
+            del known[old]
+
+
 def _count_failure(name: str, client: str, now: float) -> int:
     """Count a refused sign-in of ``name`` from ``client``; return its recent failures for the delay."""
     with _memory:
-        if len(_recent_failures) > 10_000 or len(_client_failures) > 10_000:
-            _recent_failures.clear()
-            _client_failures.clear()
-        count = _recent_failures[(name, client)] = _recent_failures.get((name, client), 0) + 1
+        _sweep(now)
+        entry = _recent_failures.setdefault((name, client), [0, now])
+        entry[:] = [entry[0] + 1, now]
         if client != _UNKNOWN_DIGEST:
             times = _client_failures.setdefault(client, [])
             times.append(now)
             del times[:-_client_limit()]  # the most recent are enough to know the limit is reached
-    return count
+    return int(entry[0])
+
+
+def _sweep(now: float) -> None:
+    """Under ``_memory``, at most once a minute: forget the failures too old to count (never
+    everyone's at once: that would free an attacker). The memory stays bounded by the failures
+    of a window, each of which cost an Argon2 hash."""
+    global _next_sweep
+    if now < _next_sweep:
+        return
+    _next_sweep = now + 60
+    horizon, budget_horizon = now - LOCK_MINUTES * 60, now - BUDGET_MINUTES * 60
+    for key in [key for key, (_, last) in _recent_failures.items() if last <= horizon]:
+        del _recent_failures[key]
+    for client in [client for client, times in _client_failures.items() if not times or times[-1] <= horizon]:
+        del _client_failures[client]
+    for name in [name for name, times in _account_failures.items() if not times or times[-1] <= budget_horizon]:
+        del _account_failures[name]
 
 
 def _slow_down(count: int) -> None:

@@ -10,6 +10,7 @@ When the proxy is not trusted these headers are ignored: anyone can write them.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 
 from reseaux import config
@@ -37,6 +38,19 @@ def client_address(peer: str | None, headers: Mapping[str, str]) -> str:
         if forwarded:
             return forwarded[:64]
     return (peer or "").strip()[:64] or UNKNOWN
+
+
+def counted_as(address: str) -> str:
+    """What ``address`` is counted as: an IPv6 address as its /64 network (one subscriber, one
+    site, holds a whole /64: one address per try would never be counted twice), an IPv4 address
+    (also written ``::ffff:a.b.c.d``) as itself, anything else (:data:`UNKNOWN`) as it is."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])  # without an IPv6 zone (fe80::1%eth0)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
 def is_https(scheme: str, headers: Mapping[str, str]) -> bool:

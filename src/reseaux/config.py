@@ -114,6 +114,12 @@ SETTINGS: dict[str, Setting] = {
         "RESEAUX_SIGNIN_FAILURES", "20",
         "Connexions manquées permises à une adresse en 15 minutes, tous comptes confondus ; au-delà, elle est refusée.",
     ),
+    "account_failures": Setting(
+        "RESEAUX_ACCOUNT_FAILURES", "50",
+        "Mots de passe manqués permis à un compte en une heure, toutes adresses confondues ; au-delà, le compte "
+        "n'accepte plus que les adresses d'où il s'est déjà connecté depuis le démarrage du serveur, jusqu'à ce que "
+        "l'heure passe ou que l'administration le déverrouille.",
+    ),
     "png_wait": Setting(
         "RESEAUX_PNG_WAIT", "60",
         "Secondes qu'une image (.png) attend son tour quand une autre est en cours (une seule à la fois).",
