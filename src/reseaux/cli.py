@@ -281,7 +281,7 @@ def _accounts(args: argparse.Namespace) -> int:
     try:
         if args.action == "liste":
             for account in store.load().values():
-                locked = " (verrouillé)" if account.locked_until else ""
+                locked = " (verrouillé)" if store.is_locked(account.name) else ""
                 print(f"{account.name}\t{account.role}\t{account.email}{locked}")
         elif args.action == "ajouter":
             store.add(args.name, password(), args.role, args.email)
