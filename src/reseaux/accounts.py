@@ -109,11 +109,6 @@ class Account:
     clients: dict[str, list[float]] = field(default_factory=dict)
 
     @property
-    def failures(self) -> int:
-        """The longest run of failures of one client not yet locked out."""
-        return int(max((entry[0] for entry in self.clients.values()), default=0))
-
-    @property
     def locked_until(self) -> float:
         """When the last lock of any client ends (0.0: none was set)."""
         return max((entry[1] for entry in self.clients.values()), default=0.0)
