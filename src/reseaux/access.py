@@ -50,14 +50,16 @@ REASON_COLUMN = "visibilite_motif"
 #: For each reason a fiche is members-only: what it is called, in the singular and the plural, and
 #: what a coordinator does to show it (a type never makes a person public).
 _HIDDEN = {
-    PERSON: ("personne", "personnes", "une personne n'est visible que si « visibilite » dit public, avec son "
-                                      "accord (son type n'y change rien)"),
-    NO_SIGN: ("fiche à classer", "fiches à classer", "donnez son type à une fiche à classer (un établissement "
-                                                     "devient public) ou écrivez public dans « visibilite »"),
-    WRITTEN: ("fiche marquée « membres »", "fiches marquées « membres »", "une fiche marquée « membres » le "
-                                                                          "reste tant que « visibilite » ne dit pas public"),
-    UNREADABLE: ("fiche à la visibilité illisible", "fiches à la visibilité illisible", "écrivez public ou membres "
-                                                                                       "là où « visibilite » est illisible"),
+    PERSON: ("personne", "personnes",
+             "une personne n'est visible que si « visibilite » dit public, avec son accord "
+             "(son type n'y change rien)"),
+    NO_SIGN: ("fiche à classer", "fiches à classer",
+              "donnez son type à une fiche à classer (un établissement devient public) ou écrivez public dans "
+              "« visibilite »"),
+    WRITTEN: ("fiche marquée « membres »", "fiches marquées « membres »",
+              "une fiche marquée « membres » le reste tant que « visibilite » ne dit pas public"),
+    UNREADABLE: ("fiche à la visibilité illisible", "fiches à la visibilité illisible",
+                 "écrivez public ou membres là où « visibilite » est illisible"),
 }
 #: action -> the least role allowed to do it
 ACTIONS = {
