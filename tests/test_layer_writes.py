@@ -211,3 +211,30 @@ def test_a_layer_of_too_many_perimeters_is_refused_before_reading(tmp_path, monk
     monkeypatch.setattr(layer_files, "MAX_FEATURES", 1)
     with pytest.raises(LayerError, match=r"^secteurs.geojson contient 2 périmètres \(au plus 1\) : gardez"):
         fields_of(two_squares(tmp_path / "secteurs.geojson"))
+
+
+def test_two_layers_added_at_once_are_both_declared(geo, tmp_path, monkeypatch):
+    """Two coordinators adding a layer at the same moment: each read the registry, added its
+    layer to what it had read and wrote it back — the second write lost the first layer."""
+    import threading
+
+    import reseaux.add_layer as module
+
+    written = module.registry_text
+    threads: list[threading.Thread] = []
+
+    def meanwhile_another_addition(old, spec):
+        if spec.id == "secteurs":  # between reading the registry and writing it, another adds « autres »
+            thread = threading.Thread(target=add, args=(two_squares(tmp_path / "autres.geojson"), geo),
+                                      kwargs={"layer_id": "autres"})
+            thread.start()
+            thread.join(timeout=1)  # it runs to its end unless it waits for this addition
+            threads.append(thread)
+        return written(old, spec)
+
+    monkeypatch.setattr(module, "registry_text", meanwhile_another_addition)
+    add(two_squares(tmp_path / "secteurs.geojson"), geo)
+    threads[0].join(timeout=30)
+    ids = [e["id"] for e in tomllib.loads((geo / "layers.toml").read_text(encoding="utf-8"))["layer"]]
+    assert sorted(ids) == ["a", "autres", "secteurs"]
+    assert {s.id for s in read_registry(geo / "layers.toml")[0]} == {"a", "autres", "secteurs"}

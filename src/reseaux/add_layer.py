@@ -3,7 +3,8 @@
 
 The file is checked (fields, selection), repaired (invalid polygons keep their polygonal parts),
 copied into the geo folder under the layer's id, and declared at the end of the registry — both
-writes atomic, the registry last, so a failure leaves the registry as it was.
+writes atomic, the registry last, so a failure leaves the registry as it was; all of it under the
+registry's lock (``layers.toml.lock``), so that two additions at once both end up declared.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from reseaux.exports import write_atomic
+from reseaux.exports import LockTimeout, file_lock, write_atomic
 from reseaux.layer_files import check_archive, check_size, unreadable
 from reseaux.layers import (
     DEFAULT_GROUP,
@@ -33,7 +34,6 @@ from reseaux.layers import (
     load_layer,
     parse_registry,
     polygonal,
-    read_registry,
     readable,
 )
 
@@ -102,24 +102,41 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
     if not _ID.match(layer_id):
         raise LayerError(f"identifiant « {layer_id} » invalide : lettres minuscules, chiffres et _ "
                          "(ex. qpv_occitanie), en commençant par une lettre")
-    try:
-        specs, broken = read_registry(registry) if registry.exists() else ([], [])
-    except RegistryError as exc:
-        raise LayerError(f"{exc} : corrigez-le avant d'ajouter une couche") from exc
-    taken = {s.id for s in specs} | set(_declared_ids(registry))
-    if layer_id in taken:
-        raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
     common = {"id": layer_id, "label": label or layer_id, "group": group or DEFAULT_GROUP,
               "color": color, "source": source or NOT_GIVEN, "licence": licence or NOT_GIVEN,
               "vintage": vintage or NOT_GIVEN, "id_field": code_field, "name_field": name_field}
-    if suffix in TABLE_SUFFIXES:
+    # Under the registry's lock from the id check to the declaration: two additions at once each
+    # wrote back the registry they had read, and the second lost the first one's layer.
+    with _registry_locked(registry):
+        old, entries = _read_registry(registry)
+        if layer_id in {str(e.get("id")) for e in entries}:
+            raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
+        spec, target, repaired, dropped = _write_layer_file(path, common, geo_dir, where, commune_field)
+        try:
+            loaded = load_layer(spec, geo_dir)
+            if loaded.empty:
+                raise LayerError("aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
+                                 "colonne des codes INSEE (5 caractères, zéro initial compris)")
+            _declare(registry, old, entries, spec)
+        except LayerError:
+            target.unlink(missing_ok=True)
+            raise
+    return AddedLayer(spec, len(loaded), repaired, dropped)
+
+
+def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict,
+                      commune_field: str) -> tuple[LayerSpec, Path, int, int]:
+    """Check ``path``, keep its selected perimeters and write them into ``geo_dir`` under the
+    layer's id; return the layer's spec, the file written, and the polygons repaired and dropped."""
+    code_field, name_field = common["id_field"], common["name_field"]
+    if path.suffix.lower() in TABLE_SUFFIXES:
         if not commune_field:
             raise LayerError("un CSV de périmètres donne une ligne par (périmètre, commune) : "
                              "indiquez la colonne du code INSEE de la commune")
         table = _read_table(path)
         check_fields(table.columns, {"code": code_field, "nom": name_field, "commune": commune_field}, path.name)
         table = apply_where(table, where, path.name)
-        target = geo_dir / f"{layer_id}.csv"
+        target = geo_dir / f"{common['id']}.csv"
         spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
         _write(target, table.to_csv(index=False).encode("utf-8"))
         repaired = dropped = 0
@@ -142,26 +159,12 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
         keep = list(dict.fromkeys([code_field, name_field, *where]))
         out = gpd.GeoDataFrame({c: frame[c].astype(str).str.removesuffix(".0") for c in keep},
                                geometry=frame.geometry, crs="EPSG:4326")
-        target = geo_dir / f"{layer_id}.geojson"
+        target = geo_dir / f"{common['id']}.geojson"
         _write(target, out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"))
         spec = LayerSpec(kind="file", file=target.name, **common)
     if where:
         spec = LayerSpec(**{**spec.__dict__, "where": where})
-    try:
-        loaded = load_layer(spec, geo_dir)
-    except LayerError:
-        target.unlink(missing_ok=True)
-        raise
-    if loaded.empty:
-        target.unlink(missing_ok=True)
-        raise LayerError("aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
-                         "colonne des codes INSEE (5 caractères, zéro initial compris)")
-    try:
-        _declare(registry, spec)
-    except LayerError:
-        target.unlink(missing_ok=True)
-        raise
-    return AddedLayer(spec, len(loaded), repaired, dropped)
+    return spec, target, repaired, dropped
 
 
 def toml_entry(spec: LayerSpec) -> dict:
@@ -193,16 +196,15 @@ def registry_text(old: str, spec: LayerSpec) -> str:
     return tomlkit.dumps(document)
 
 
-def _declare(registry: Path, spec: LayerSpec) -> None:
-    """Append ``spec`` to ``registry`` if, read back, the new text gives every layer it gave before
-    plus exactly ``spec``; otherwise raise :class:`LayerError` and leave the file as it was: a
-    registry that cannot be read takes every page down, for visitors too."""
+def _declare(registry: Path, old: str, before: list[dict], spec: LayerSpec) -> None:
+    """Append ``spec`` to ``registry`` (whose text is ``old``, its entries ``before``) if, read
+    back, the new text gives every layer it gave before plus exactly ``spec``; otherwise raise
+    :class:`LayerError` and leave the file as it was: a registry that cannot be read takes every
+    page down, for visitors too."""
     import tomllib
 
-    old = registry.read_text(encoding="utf-8") if registry.exists() else ""
     try:
         new = registry_text(old, spec)
-        before = tomllib.loads(old).get("layer", [])
         after = tomllib.loads(new).get("layer", [])
         specs, broken = parse_registry(new, registry.parent, registry.name)
     except (LayerError, RegistryError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
@@ -243,13 +245,40 @@ def _inline(values: dict):
     return table
 
 
-def _declared_ids(registry: Path) -> list[str]:
+@contextmanager
+def _registry_locked(registry: Path) -> Iterator[None]:
+    """Hold the registry's lock (``layers.toml.lock`` beside it) for the block; a lock that cannot
+    be taken is said in French (:class:`LayerError`), nothing written."""
+    lock = file_lock(registry.with_name(registry.name + ".lock"))
+    try:
+        lock.__enter__()
+    except LockTimeout as exc:
+        raise LayerError("une autre couche est en cours d'ajout : réessayez dans un instant") from exc
+    except OSError as exc:
+        LOG.error("Couche : verrou du registre %s impossible : %s", registry, exc)
+        raise LayerError(f"{registry.name} ne peut pas être verrouillé dans le dossier des couches "
+                         f"({_WRITE_FAILURES.get(exc.errno, 'erreur du disque')}) : l'administration du serveur doit le permettre") from exc
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _read_registry(registry: Path) -> tuple[str, list[dict]]:
+    """The registry's text (``""`` when it does not exist yet) and its ``[[layer]]`` entries, read
+    once. Raises :class:`LayerError` (French, the file named by its name) when it cannot be read."""
     import tomllib
 
     try:
-        return [str(e.get("id")) for e in tomllib.loads(registry.read_text(encoding="utf-8")).get("layer", [])]
-    except (OSError, tomllib.TOMLDecodeError):
-        return []
+        old = registry.read_text(encoding="utf-8") if registry.exists() else ""
+        parse_registry(old, registry.parent, registry.name)  # its entries each a [[layer]] block
+    except (OSError, UnicodeDecodeError) as exc:
+        LOG.error("Registre des couches illisible : %s : %s", registry, exc)
+        raise LayerError(f"Registre des couches {registry.name} illisible : corrigez-le avant d'ajouter une "
+                         "couche") from exc
+    except RegistryError as exc:
+        raise LayerError(f"{exc} : corrigez-le avant d'ajouter une couche") from exc
+    return old, tomllib.loads(old).get("layer", [])
 
 
 def _read_table(path: Path) -> pd.DataFrame:
