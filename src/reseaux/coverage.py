@@ -335,11 +335,6 @@ def zones_of_codes(codes: frozenset[str]) -> gpd.GeoSeries:
     return zones(codes).to_crs(WGS84)
 
 
-def outreach_zones(actors: pd.DataFrame) -> gpd.GeoSeries:
-    """The areas named by the outreach actions' ``zone_intervention`` (INSEE or QPV codes), WGS84."""
-    return zones_of_codes(outreach_codes(actors))
-
-
 def theme_matrix(layer: PreparedLayer, actors: gpd.GeoDataFrame, themes: Sequence[str],
                  labels: Mapping[str, str], *, distance_m: float = 1000.0,
                  positions: Positions | None = None) -> pd.DataFrame:
