@@ -102,8 +102,9 @@ def test_a_layer_that_cannot_be_written_is_said_in_french_and_changes_nothing(ge
     monkeypatch.setattr(module, "write_atomic", refused)
     with pytest.raises(LayerError) as caught:
         add(two_squares(tmp_path / "secteurs.geojson"), geo)
-    assert str(caught.value) == ("secteurs.geojson ne peut pas être écrit dans le dossier des couches (droits "
-                                 "d'écriture manquants) : l'administration du serveur doit le permettre")
+    assert str(caught.value) == ("secteurs.geojson ne peut pas être écrit dans le dossier des couches (le serveur "
+                                 "n'a pas le droit d'écrire dans ce dossier) : l'administration du serveur doit le "
+                                 "permettre")
     assert (geo / "layers.toml").read_bytes() == before
 
 

@@ -292,6 +292,18 @@ def test_the_page_says_a_failed_save_in_french():
     assert "le disque est plein" in write_failure(OSError(errno.ENOSPC, "No space left on device"))
     assert "lecture seule" in write_failure(OSError(errno.EROFS, "Read-only file system"))
     assert "Rien n'a changé" in write_failure(OSError(errno.EIO, "I/O error"))
+    assert "le serveur n'a pas le droit d'écrire" in write_failure(PermissionError(errno.EACCES, "Permission denied"))
+
+
+def test_a_layer_and_a_save_say_a_failed_write_the_same_way():
+    import errno
+
+    from reseaux.exports import why_not_written
+    from reseaux.ui.annuaire import write_failure
+
+    for number in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO):
+        assert why_not_written(OSError(number, "x")) in write_failure(OSError(number, "x"))
+    assert why_not_written(OSError(errno.EIO, "I/O error")) == "erreur du disque (I/O error)"
 
 
 def test_a_save_clears_the_temporary_files_a_killed_save_left(tmp_path):

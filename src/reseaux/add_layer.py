@@ -9,7 +9,6 @@ registry's lock (``layers.toml.lock``), so that two additions at once both end u
 
 from __future__ import annotations
 
-import errno
 import logging
 import re
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from reseaux.exports import LockTimeout, file_lock, write_atomic
+from reseaux.exports import LockTimeout, file_lock, why_not_written, write_atomic
 from reseaux.layer_files import check_archive, check_size, unreadable
 from reseaux.layers import (
     DEFAULT_GROUP,
@@ -222,19 +221,14 @@ def _declare(registry: Path, old: str, before: list[dict], spec: LayerSpec) -> N
     _write(registry, new.encode("utf-8"))
 
 
-_WRITE_FAILURES = {errno.ENOSPC: "disque plein", errno.EACCES: "droits d'écriture manquants",
-                   errno.EPERM: "droits d'écriture manquants", errno.EROFS: "disque en lecture seule"}
-
-
 def _write(path: Path, data: bytes) -> None:
     """:func:`write_atomic`, a failure said in French by the file's name (the path goes to the log)."""
     try:
         write_atomic(path, data)
     except OSError as exc:
         LOG.error("Couche : écriture de %s impossible : %s", path, exc)
-        why = _WRITE_FAILURES.get(exc.errno, "erreur du disque")
-        raise LayerError(f"{path.name} ne peut pas être écrit dans le dossier des couches ({why}) : "
-                         "l'administration du serveur doit le permettre") from exc
+        raise LayerError(f"{path.name} ne peut pas être écrit dans le dossier des couches "
+                         f"({why_not_written(exc)}) : l'administration du serveur doit le permettre") from exc
 
 
 def _inline(values: dict):
@@ -257,7 +251,7 @@ def _registry_locked(registry: Path) -> Iterator[None]:
     except OSError as exc:
         LOG.error("Couche : verrou du registre %s impossible : %s", registry, exc)
         raise LayerError(f"{registry.name} ne peut pas être verrouillé dans le dossier des couches "
-                         f"({_WRITE_FAILURES.get(exc.errno, 'erreur du disque')}) : l'administration du serveur doit le permettre") from exc
+                         f"({why_not_written(exc)}) : l'administration du serveur doit le permettre") from exc
     try:
         yield
     finally:

@@ -185,6 +185,18 @@ def write_aside(path: Path, data: bytes) -> Path:
     return Path(tmp)
 
 
+def why_not_written(exc: OSError) -> str:
+    """Why a file could not be written, as a person reads it (French, no path: it may be shown
+    to anyone): « le disque est plein », « le dossier est en lecture seule »…"""
+    import errno
+
+    return {errno.ENOSPC: "le disque est plein", errno.EDQUOT: "le quota du disque est atteint",
+            errno.EROFS: "le dossier est en lecture seule",
+            errno.EACCES: "le serveur n'a pas le droit d'écrire dans ce dossier",
+            errno.EPERM: "le serveur n'a pas le droit d'écrire dans ce dossier"}.get(
+        exc.errno, f"erreur du disque ({exc.strerror})" if exc.strerror else "erreur du disque")
+
+
 def kept_mode(path: Path) -> int:
     """The permission bits a rewrite of ``path`` must keep: its own, :data:`PRIVATE_FILE` when new."""
     try:

@@ -21,7 +21,7 @@ from reseaux.directory import (
     validate_record,
     validate_table,
 )
-from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
+from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
 from reseaux.geocode_file import geocode_records
 from reseaux.importing import (
     PROFILES_DIR,
@@ -76,14 +76,8 @@ def store() -> DirectoryStore:
 
 def write_failure(exc: OSError) -> str:
     """What a person reads when a save cannot be written (nothing has changed: see DirectoryStore)."""
-    import errno
-
-    why = {errno.ENOSPC: "le disque est plein", errno.EROFS: "le dossier est en lecture seule",
-           errno.EACCES: "le serveur n'a pas le droit d'écrire dans le dossier des données",
-           errno.EPERM: "le serveur n'a pas le droit d'écrire dans le dossier des données"}.get(exc.errno,
-                                                                                       exc.strerror or str(exc))
-    return (f"**Enregistrement impossible : {why}.** Rien n'a changé : l'annuaire et son journal sont tels "
-            "qu'avant, vos modifications restent en attente ici. Prévenez l'administration du serveur, puis "
+    return (f"**Enregistrement impossible : {why_not_written(exc)}.** Rien n'a changé : l'annuaire et son "
+            "journal sont tels qu'avant, vos modifications restent en attente ici. Prévenez l'administration du serveur, puis "
             "réessayez.")
 
 
