@@ -78,10 +78,10 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     else:
         base = Snapshot(pd.DataFrame(columns=list(COLUMNS), dtype=object), "", ",", "utf-8")
     existing = base.table
-    new = apply_mapping(rows, spec, set(existing["id"].astype(str)))
-    result = ImportReport(rows=len(drop_blank(new)), spec=spec)
-    result.report = validate_table(new, referential)
-    new = drop_blank(new)
+    mapped = apply_mapping(rows, spec, set(existing["id"].astype(str)))
+    new = drop_blank(mapped)
+    result = ImportReport(rows=len(new), spec=spec)
+    result.report = validate_table(mapped, referential)  # blank rows kept: each problem has its file line
     records = new.to_dict("records")
     if any(not (r["latitude"] and r["longitude"]) for r in records):
         result.geocoding = geocode_records(records, offline=offline).sentence()
