@@ -61,3 +61,39 @@ def test_a_corrected_file_of_the_same_name_and_size_is_the_one_imported(tmp_path
     at.run()
     assert not at.exception
     assert at.session_state["ann_import"]["nom"].tolist() == ["Centre Alphb (fictif)"]
+
+
+def _review_of_a_repeated_id():
+    import pandas as pd
+    import streamlit as st
+
+    from reseaux.directory import COLUMNS
+    from reseaux.duplicates import Duplicate, Duplicates
+    from reseaux.ui.annuaire import duplicates_review
+
+    fiche = dict.fromkeys(COLUMNS, "")
+    work = pd.DataFrame([fiche | {"id": "e1", "nom": "Cabinet Premier"}, fiche | {"id": "e1", "nom": "Cabinet Second"}],
+                        dtype=object)
+    new = pd.DataFrame([fiche | {"id": "n1", "nom": "Cabinet Premier"}], dtype=object)
+    found = st.session_state.setdefault("found", Duplicates([Duplicate(0, "e1", 100.0, "même nom")]))
+    duplicates_review(new, work, found)
+
+
+def test_the_review_of_a_duplicate_shows_the_fiche_it_is_merged_into():
+    """Where an id is repeated, the import merges into its first fiche; the review showed the last."""
+    import pandas as pd
+
+    from reseaux.directory import COLUMNS
+    from reseaux.duplicates import Duplicate
+    from reseaux.importing import apply_import
+
+    at = AppTest.from_function(_review_of_a_repeated_id, default_timeout=60).run()
+    assert not at.exception
+    shown = next(m.value for m in at.markdown if "↔" in m.value)
+    assert "existante « Cabinet Premier »" in shown
+    fiche = dict.fromkeys(COLUMNS, "")
+    work = pd.DataFrame([fiche | {"id": "e1", "nom": "Cabinet Premier"}, fiche | {"id": "e1", "nom": "Cabinet Second"}],
+                        dtype=object)
+    new = pd.DataFrame([fiche | {"id": "n1", "nom": "Cabinet Premier", "telephone": "02 35 00 00 00"}], dtype=object)
+    merged = apply_import(work, new, {}, [Duplicate(0, "e1", 100.0, "même nom")])
+    assert merged["telephone"].tolist() == ["02 35 00 00 00", ""]  # into the fiche the review showed

@@ -10,6 +10,7 @@ Nothing here writes: the page shows what an import would change, the user decide
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -304,6 +305,15 @@ def _precision(record: dict[str, str]) -> int:
     return PRECISION.get(str(record.get("geocodage_source") or "").strip(), 2)
 
 
+def first_positions(ids: Iterable[str]) -> dict[str, int]:
+    """Each id's position among ``ids``; a repeated id, its first: the fiche an imported duplicate
+    is merged into (:func:`apply_import`), and so the one the page shows for it."""
+    positions: dict[str, int] = {}
+    for position, identifier in enumerate(ids):
+        positions.setdefault(identifier, position)
+    return positions
+
+
 def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int, str],
                  duplicates: list[Duplicate], referential: Referential | None = None) -> pd.DataFrame:
     """Return ``existing`` with the import applied (``referential``: values compared by code when merging).
@@ -319,9 +329,7 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
             table[column] = ""
     by_new = {d.new_index: d for d in duplicates}
     taken = set(table["id"].astype(str))
-    positions: dict[str, int] = {}
-    for position, identifier in enumerate(table["id"].astype(str)):
-        positions.setdefault(identifier, position)  # a repeated id: its first fiche, as before
+    positions = first_positions(table["id"].astype(str))
     merging = sorted({positions[d.existing_id] for d in duplicates
                       if decisions.get(d.new_index, "fusionner") == "fusionner"})
     merged = dict(zip(merging, table.iloc[merging].to_dict("records"), strict=True))  # fiche → merged so far

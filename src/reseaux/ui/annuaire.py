@@ -32,6 +32,7 @@ from reseaux.importing import (
     apply_mapping,
     drop_blank,
     find_duplicates,
+    first_positions,
     guess_mapping,
     read_upload,
     targets,
@@ -706,7 +707,7 @@ def duplicates_review(new: pd.DataFrame, work: pd.DataFrame, duplicates: Duplica
         st.caption(" · ".join(f"{d} : {fr_number(n)}" for d, n in counted.items() if n))
     pages = (len(duplicates) - 1) // REVIEW_PAGE + 1
     page = min(max(int(st.session_state.get("ann_dup_page", 0)), 0), pages - 1)
-    positions = _kept("id_positions", lambda: {i: p for p, i in enumerate(work["id"].astype(str))}, work)
+    positions = _kept("id_positions", lambda: first_positions(work["id"].astype(str)), work)
     first = page * REVIEW_PAGE
     for dup in duplicates[first:first + REVIEW_PAGE]:
         old = work.iloc[positions[dup.existing_id]]
