@@ -132,7 +132,7 @@ def _fiches(rows: list[tuple[str, str, str, str]], prefix: str):
 
 
 def test_duplicates_are_looked_for_in_the_same_commune_written_another_way():
-    from reseaux.importing import find_duplicates
+    from reseaux.duplicates import find_duplicates
 
     existing = _fiches([("Marie Dupont", "12 rue des Tilleuls", "Rouen", "76000"),
                         ("Centre Élan", "3 place Verte", "Saint-Étienne-du-Rouvray", ""),
@@ -150,7 +150,7 @@ def test_duplicates_are_looked_for_in_the_same_commune_written_another_way():
 def test_the_duplicate_search_compares_within_blocks_not_every_pair():
     """2,000 rows against 2,000 fiches in 40 communes: 4 million pairs before, a tenth at most now
     (the names share two words: all the fiches of a commune are compared with its rows)."""
-    from reseaux.importing import find_duplicates
+    from reseaux.duplicates import find_duplicates
 
     communes = [f"Bourg {chr(97 + i)}{chr(97 + i % 7)}" for i in range(40)]
     fiches = [(f"Personne {i:04d} Nom{i % 97}", f"{i} rue Longue", communes[i % 40], "") for i in range(2000)]
@@ -183,7 +183,7 @@ def _review_script():
     import streamlit as st
 
     from reseaux.directory import COLUMNS
-    from reseaux.importing import find_duplicates
+    from reseaux.duplicates import find_duplicates
     from reseaux.ui.annuaire import duplicates_review
 
     work = pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"e{i}", "nom": f"Cabinet {i}",
@@ -227,7 +227,8 @@ def test_duplicates_are_reviewed_twenty_a_page_and_decisions_survive_the_pages()
 def test_merging_thousands_of_duplicates_and_dropping_blank_rows_take_a_second_not_minutes():
     """4,000 merges were 4,000 row assignments (1 ms each, 8 ms in columns of pandas strings: 83 s for
     20,000) and blank rows were found row by row (5.5 s for 20,000 rows, 55 s for 200,000)."""
-    from reseaux.importing import apply_import, drop_blank, find_duplicates
+    from reseaux.duplicates import find_duplicates
+    from reseaux.importing import apply_import, drop_blank
 
     fiches = [(f"Cabinet {i:04d}", f"{i} rue Longue", f"Bourg {chr(97 + i % 26)}", "") for i in range(4000)]
     existing, new = _fiches(fiches, "e"), _fiches([(n.upper(), a, c, p) for n, a, c, p in fiches], "n")
@@ -324,7 +325,8 @@ def test_a_sheet_part_named_otherwise_is_counted_all_the_same(monkeypatch):
 
 
 def test_a_merge_into_a_repeated_id_goes_to_its_first_fiche():
-    from reseaux.importing import apply_import, find_duplicates
+    from reseaux.duplicates import find_duplicates
+    from reseaux.importing import apply_import
 
     existing = _fiches([("Centre Élan", "3 place Verte", "Elbeuf", ""), ("Autre", "", "Rouen", "")], "e")
     existing["id"] = ["dup", "dup"]

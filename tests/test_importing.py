@@ -7,8 +7,9 @@ import pytest
 from openpyxl import Workbook
 
 from reseaux.directory import COLUMNS
-from reseaux.importing import (UploadError, apply_import, apply_mapping, drop_blank, find_duplicates,
-                               guess_mapping, merge_records, read_upload)
+from reseaux.duplicates import find_duplicates
+from reseaux.importing import apply_import, apply_mapping, drop_blank, guess_mapping, merge_records
+from reseaux.reading import UploadError, read_upload
 
 
 def existing():

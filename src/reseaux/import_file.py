@@ -16,7 +16,8 @@ import pandas as pd
 from reseaux.access import hidden_sentence
 from reseaux.directory import COLUMNS, Directory, validate_table
 from reseaux.geocode_file import geocode_records
-from reseaux.importing import ImportSpec, apply_import, apply_mapping, drop_blank, find_duplicates, guess_mapping
+from reseaux.duplicates import find_duplicates
+from reseaux.importing import ImportSpec, apply_import, apply_mapping, drop_blank, guess_mapping
 from reseaux.reading import read_upload
 from reseaux.referential import Referential
 from reseaux.store import DirectoryStore, Snapshot

@@ -18,9 +18,8 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from reseaux.directory import COLUMNS, MULTI_COLUMNS, REFERENTIAL_COLUMNS
-from reseaux.duplicates import Duplicate, Duplicates, find_duplicates  # noqa: F401  (callers import them here)
+from reseaux.duplicates import Duplicate
 from reseaux.france import fill_communes
-from reseaux.reading import MAX_UPLOAD_BYTES, UploadError, read_upload  # noqa: F401  (the page imports them here)
 from reseaux.referential import Referential
 from reseaux.text import fold, split_cell
 

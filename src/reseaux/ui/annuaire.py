@@ -21,24 +21,22 @@ from reseaux.directory import (
     validate_record,
     validate_table,
 )
+from reseaux.duplicates import Duplicates, find_duplicates
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
 from reseaux.geocode_file import geocode_records
 from reseaux.importing import (
     PROFILES_DIR,
-    Duplicates,
     ImportSpec,
-    UploadError,
     apply_import,
     apply_mapping,
     drop_blank,
-    find_duplicates,
     first_positions,
     guess_mapping,
-    read_upload,
     targets,
 )
 from reseaux.mapbits import position_picker
 from reseaux.profiles import ProfileError, load_profile, save_profile
+from reseaux.reading import UploadError, read_upload
 from reseaux.referential import Referential
 from reseaux.store import Conflict, ConflictError, DirectoryStore, diff, rebase, resolve, stale
 from reseaux.table_check import TableCheck, check_table
