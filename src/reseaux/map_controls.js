@@ -93,7 +93,7 @@ window.rxSearchControl = function (map) {
         list.textContent = "";
         var query = input.value.trim(), ticket = ++asked;
         var index = window.rxActorIndex, source = window.rxFicheSource;
-        if (rxFold(query).length < 2 || !index || !source) return;
+        if (!rxSearchWords(query).length || !index || !source) return;
         index.ready.then(function () { return source.search(query); }).then(function (found) {
           var drawn = [];
           for (var k = 0; k < found.rows.length && drawn.length < 8; k++) {

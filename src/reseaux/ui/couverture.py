@@ -30,7 +30,7 @@ from reseaux.filters import ActorFilter, apply_filter
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
-from reseaux.ui.trouver import proximity_index
+from reseaux.ui.loading import proximity_index
 
 DISTANCES = list(range(0, 5001, 100))
 #: Also the widget's default: a browser that lost the value seeded from the URL falls back here, not to 0 m.

@@ -15,6 +15,7 @@ from reseaux.app_data import Actors, Territory, load_actors, load_referential_fi
 from reseaux.directory import DirectoryError
 from reseaux.fiche_service import SERVICE
 from reseaux.france import FranceDataMissing
+from reseaux.proximity import ProximityIndex
 from reseaux.layers import RegistryError
 from reseaux.referential import Referential
 from reseaux.territory import TerritoryError
@@ -73,11 +74,26 @@ def _visible(path: str, mtime: float, role: str, visitors: str) -> Actors:  # on
     return visible_view(_actors(path, mtime), role, visitors)
 
 
+@st.cache_resource(show_spinner=False)
+def _index(source: str, mtime: float, role: str, _actors: Actors) -> ProximityIndex:
+    # Keyed by the version this run read AND the role: each role has its own visible actors.
+    return ProximityIndex.build(_actors.directory.actors, _actors.search)
+
+
+def proximity_index(acts: Actors) -> ProximityIndex:
+    """The proximity index of ``acts`` (the directory this run shows, see :func:`actors`), built
+    once per file version and role and shared by the pages (Trouver, Couverture)."""
+    role, _ = auth.current()
+    source, mtime = st.session_state.get("_directory_source", (str(config.path("actors")), 0.0))
+    return _index(source, mtime, role, acts)
+
+
 def forget_directories() -> None:
     """Drop the directories parsed in this server's memory (after an erasure: none of them is
     served again, nor kept in memory); the referential and the layers stay."""
     _actors.clear()
     _visible.clear()
+    _index.clear()
 
 
 #: The last version of each directory file that could be read: served, with a banner, while the

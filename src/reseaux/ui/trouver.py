@@ -24,7 +24,6 @@ from reseaux.france import commune_at
 from reseaux.geocoding import CommuneLocator, Geocoder, GeocoderUnavailable, Match, clear_choice
 from reseaux.proximity import (
     Partner,
-    ProximityIndex,
     containing_perimeters,
     outreach_covering,
     partners,
@@ -35,6 +34,7 @@ from reseaux.referential import Referential
 from reseaux.search_map import build_search_map
 from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
+from reseaux.ui.loading import proximity_index
 
 FACET_NAMES = {"types": "type", "themes": "thématique", "professions": "profession", "publics": "public",
                "modalites": "modalité", "accessibilite": "accessibilité", "langues": "langue",
@@ -82,20 +82,6 @@ class Lookup:
     matches: list[Match]
     offline: bool
     chosen: Match | None
-
-
-@st.cache_resource(show_spinner=False)
-def _index(path: str, mtime: float, role: str, _actors: Actors) -> ProximityIndex:
-    # Keyed by file version AND role: each role has its own visible actors (see access.py).
-    return ProximityIndex.build(_actors.directory.actors, _actors.search)
-
-
-def proximity_index(acts: Actors) -> ProximityIndex:
-    from reseaux.ui import auth
-
-    path = config.path("actors")
-    role, _ = auth.current()
-    return _index(str(path), path.stat().st_mtime if path.exists() else 0.0, role, acts)
 
 
 @st.cache_resource(show_spinner=False)
