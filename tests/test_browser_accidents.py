@@ -42,7 +42,9 @@ def test_a_directory_cut_short_says_so_everywhere_and_a_coordinator_restores_it(
     actors = folder / "actors.csv"
     store = DirectoryStore(actors)
     good = store.load()
-    store.save(good.table, good, "test")  # a backup of the good file exists, as after any save
+    edited = good.table.copy()
+    edited.loc[0, "telephone"] = "02 35 00 00 00"
+    store.save(edited, good, "test")  # a real change: the good file becomes a backup, as after any save
     size = actors.stat().st_size
     actors.write_bytes(actors.read_bytes()[: size // 2] + b"\x00" * (size // 2))  # a crash: the end is zeros
     with LoggedApp(env) as app:
