@@ -163,3 +163,32 @@ def test_opening_hours_by_day_join_into_one_column_with_their_days():
     assert mapping["h_lundi"] == mapping["h_mardi"] == "horaires"
     table = apply_mapping([header, ["Lieu (fictif)", "9h-12h", "fermé", "49.4", "1.1"]], mapping, set())
     assert table.loc[0, "horaires"] == "lundi : 9h-12h ; mardi : fermé"
+
+
+def test_the_import_counts_the_fiches_without_position_as_check_and_the_map_do(tmp_path, capsys, referential):
+    """Six fiches of Rouen, their positions read by hand: a good one (placed), « abc » (not a number:
+    ignored), 0,0 (off France: ignored), empty (placed at the commune, offline), longitude and
+    latitude swapped (placed, swapped back), a latitude alone (placed at the commune) — 2 without
+    position. The import looked at empty cells only after the geocoding and said 0: a position the
+    validation ignores is no position on the map."""
+    from reseaux.app_data import load_actors
+    from reseaux.import_file import import_file
+
+    source = tmp_path / "positions.csv"
+    source.write_text("id,nom,type,commune,latitude,longitude\n"
+                      "p1,Centre A,structure,Rouen,49.4431,1.0993\n"
+                      "p2,Centre B,structure,Rouen,abc,1.0993\n"
+                      "p3,Centre C,structure,Rouen,0,0\n"
+                      "p4,Centre D,structure,Rouen,,\n"
+                      "p5,Centre E,structure,Rouen,1.0993,49.4431\n"
+                      "p6,Centre F,structure,Rouen,49.4431,\n", encoding="utf-8")
+    into = tmp_path / "actors.csv"
+    report = import_file(source, into, referential, offline=True)
+    assert report.saved and report.imported == 6 and len(report.report.rejected) == 0
+    assert report.unplaced == 2
+    assert "2 fiches sans position" in " ".join(report.sentences())
+    assert main(["check", str(into), "--json"]) == 0
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["actors"] - checked["placed"] == 2
+    unplaced = load_actors(into, referential).directory.actors.query("latitude != latitude")
+    assert sorted(unplaced["id"]) == ["p2", "p3"]

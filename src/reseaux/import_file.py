@@ -80,14 +80,17 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
         base = Snapshot(pd.DataFrame(columns=list(COLUMNS), dtype=object), "", ",", "utf-8")
     existing = base.table
     mapped = apply_mapping(rows, spec, set(existing["id"].astype(str)))
-    new = drop_blank(mapped)
-    result = ImportReport(rows=len(new), spec=spec)
-    result.report = validate_table(mapped, referential)  # blank rows kept: each problem has its file line
-    records = new.to_dict("records")
+    records = mapped.to_dict("records")  # blank rows kept: each problem has its file line
+    geocoding = ""
     if any(not (r["latitude"] and r["longitude"]) for r in records):
-        result.geocoding = geocode_records(records, offline=offline).sentence()
-        new = pd.DataFrame(records, columns=new.columns)
-    result.unplaced = int(((new["latitude"] == "") | (new["longitude"] == "")).sum())
+        geocoding = geocode_records(records, offline=offline).sentence()
+        mapped = pd.DataFrame(records, columns=mapped.columns)
+    new = drop_blank(mapped)
+    result = ImportReport(rows=len(new), spec=spec, geocoding=geocoding)
+    result.report = validate_table(mapped, referential)  # after the geocoding: the positions saved
+    # Counted as the map and `check` count: a position the validation ignores (« abc », off France,
+    # a latitude alone) is no position, though its cells are not empty.
+    result.unplaced = result.report.n_unplaced
     duplicates = find_duplicates(new, existing, progress=_step(progress, "doublons"))
     result.merged = len(duplicates)
     result.unchecked = duplicates.unchecked
