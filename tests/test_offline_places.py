@@ -23,6 +23,7 @@ from pyproj import Transformer
 from reseaux import france
 from reseaux.geocoding import CommuneLocator
 from reseaux.ui.upkeep import france_sources
+from tests.conftest import ROOT
 
 #: The official projected system of each overseas département or collectivity (IGN, EPSG).
 OVERSEAS_EPSG = {"971": 5490, "972": 5490, "977": 5490, "978": 5490, "973": 2972, "974": 2975, "976": 4471,
@@ -113,3 +114,84 @@ def test_a_town_hall_outside_its_commune_is_brought_inside():
     per_degree = np.radians(1) * a * np.cos(phi) / np.sqrt(1 - e2 * np.sin(phi) ** 2)
     assert corrections.loc[1, "distance_m"] == pytest.approx(0.01 * per_degree, rel=0.01)
     assert corrections.loc[2, "distance_m"] == pytest.approx(0.1 * per_degree, rel=0.01)
+
+
+# --- names several communes bear, CEDEX ---------------------------------------------------------
+# The right communes are their INSEE codes, read in the Code officiel géographique 2026
+# (node_modules/@etalab/decoupage-administratif/data/communes.json).
+
+@pytest.fixture(scope="module")
+def locator() -> CommuneLocator:
+    return CommuneLocator.from_csv(france.folder() / france.COMMUNES)
+
+
+@pytest.mark.parametrize(("row", "expected"), [
+    ({"code_postal": "14500", "commune": "VIRE CEDEX"}, "14762"),  # Vire Normandie, not Viré (71), 504 km away
+    ({"code_postal": "", "commune": "14504 VIRE CEDEX"}, "14762"),  # a CEDEX code the table does not know
+    ({"code_postal": "14504", "commune": "VIRE"}, "14762"),
+    ({"code_postal": "91024", "commune": "EVRY CEDEX"}, "91228"),  # Évry-Courcouronnes, not Évry (89)
+    ({"code_postal": "06001", "commune": "NICE CEDEX 1"}, "06088"),
+    ({"code_postal": "", "commune": "06000 NICE CEDEX 1"}, "06088"),
+    ({"code_postal": "", "commune": "NICE CEDEX 1"}, "06088"),  # one Nice in France
+    ({"code_postal": "81108", "commune": "CASTRES CEDEX"}, "81065"),  # Castres (Tarn), not Castres (Aisne)
+    # CEDEX codes the table (geo/cedex_liste_2017.csv) does not know: their first two digits rule
+    ({"code_postal": "91098", "commune": "EVRY CEDEX"}, "91228"),
+    ({"code_postal": "14598", "commune": "VIRE CEDEX"}, "14762"),
+    ({"code_postal": "81199", "commune": "CASTRES CEDEX"}, "81065"),
+    ({"code_postal": "06298", "commune": "NICE CEDEX 3"}, "06088"),
+])
+def test_cedex_words_and_numbers_never_change_the_departement(locator, row, expected):
+    unknown = pd.read_csv(ROOT / "geo" / "cedex_liste_2017.csv", dtype=str)["cedex"]
+    assert not unknown.isin(["91098", "14598", "81199", "06298"]).any()
+    code, match = locator.locate(row)
+    assert code == expected and match.citycode == expected
+
+
+def _offline(rows, **territory):
+    from reseaux.geocoding import geocode_rows
+
+    return geocode_rows(rows, geocoder=None, cache=_NoCache(), communes=CommuneLocator.from_csv(
+        france.folder() / france.COMMUNES), **territory)
+
+
+class _NoCache:
+    """A cache that never holds an answer (offline placing asks it nothing else)."""
+
+    def get(self, key):
+        from reseaux.geocoding import GeoCache
+
+        return GeoCache.MISSING
+
+
+def _rows(pairs):
+    return [{"nom": f"Site {i} (fictif)", "adresse": "", "code_postal": cp, "commune": name, "code_insee": "",
+             "latitude": "", "longitude": ""} for i, (cp, name) in enumerate(pairs)]
+
+
+@pytest.mark.parametrize(("name", "neighbours", "expected"), [
+    ("CASTRES", [("81000", "ALBI"), ("81100", "CASTRES"), ("81200", "MAZAMET")], "81065"),  # Tarn
+    ("CASTRES", [("02000", "LAON"), ("02100", "SAINT-QUENTIN")], "02142"),  # Aisne
+    ("MASSY", [("91000", "EVRY-COURCOURONNES"), ("91300", "MASSY"), ("91120", "PALAISEAU")], "91377"),  # Essonne
+    ("MASSY", [("76000", "ROUEN"), ("76270", "NEUFCHATEL-EN-BRAY")], "76415"),  # Seine-Maritime
+    ("PERTUIS", [("84000", "AVIGNON"), ("84120", "PERTUIS"), ("84300", "CAVAILLON")], "84089"),  # Vaucluse
+    ("VIRE CEDEX", [("14000", "CAEN"), ("14100", "LISIEUX")], "14762"),  # a Calvados file
+])
+def test_a_name_several_communes_bear_is_taken_in_the_files_departement(name, neighbours, expected):
+    rows = _rows([("", name), *neighbours])
+    summary = _offline(rows)
+    assert rows[0]["code_insee"] == expected and rows[0]["geocodage_source"] == "commune"
+    assert summary.commune == len(rows) and not summary.problems
+
+
+def test_else_in_the_networks_territory_else_the_candidates_are_named():
+    rows = _rows([("", "MASSY"), ("", "PERTUIS")])  # nothing says a département
+    _offline(rows, territory={"91", "84"})
+    assert [r["code_insee"] for r in rows] == ["91377", "84089"]
+    rows = _rows([("", "CASTRES"), ("", "MASSY")])
+    summary = _offline(rows)
+    assert [r["latitude"] for r in rows] == ["", ""] and summary.not_found == 2
+    (line, castres), (_, massy) = summary.problems
+    assert line == 2 and castres == ("hors ligne et commune « CASTRES » ambiguë, 2 communes portent ce nom : "
+                                      "Castres (Aisne, 02), Castres (Tarn, 81) — ajoutez le code postal ou le "
+                                      "code INSEE : acteur absent de la carte")
+    assert "Massy (Seine-Maritime, 76)" in massy and "Massy (Essonne, 91)" in massy

@@ -43,11 +43,26 @@ def geocode_records(
             records, geocoder=geocoder, cache=cache,
             communes=CommuneLocator.from_csv(communes_path or config.path("communes_table")),
             min_score=min_score, force=force, progress=progress, first_line=first_line,
+            territory=territory_departments(),
         )
     finally:
         cache.close()
         if geocoder is not None:
             geocoder.close()
+
+
+def territory_departments() -> set[str]:
+    """The départements of the network's territory (geo/territoire.toml), to choose between
+    communes of one name; empty when the territory is all France or cannot be read (the
+    application says why at start-up)."""
+    from reseaux import france, territory
+
+    try:
+        network = territory.load()
+    except (territory.TerritoryError, france.FranceDataMissing, OSError):  # said where the app loads it
+        return set()
+    table = CommuneLocator.from_csv(config.path("communes_table")).department
+    return {table[code][0] for code in network.communes if code in table}
 
 
 def geocode_file(

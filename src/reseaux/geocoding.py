@@ -24,7 +24,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -301,6 +302,8 @@ class CommuneLocator:
         self.postcodes: dict[str, list[str]] = {}
         self.by_postcode: dict[str, list[str]] = {}
         self.population: dict[str, int] = {}
+        #: INSEE code → (département code, département name).
+        self.department: dict[str, tuple[str, str]] = {}
         #: folded name (with and without its article) → INSEE codes of the communes so named.
         self.by_name: dict[str, set[str]] = {}
         #: a former commune's code → the current commune holding it.
@@ -323,6 +326,8 @@ class CommuneLocator:
                 self.by_postcode.setdefault(postcode, []).append(row.code_insee)
             population = str(getattr(row, "population", "") or "0")
             self.population[row.code_insee] = int(population) if population.isdigit() else 0
+            self.department[row.code_insee] = (str(getattr(row, "code_dep", "") or _department_of_code(row.code_insee)),
+                                               str(getattr(row, "nom_dep", "") or ""))
             self._add_name(row.code_insee, row.nom, listed=True)
         for row in (former if former is not None else pd.DataFrame()).itertuples(index=False):
             if row.code_insee in self.by_code:
@@ -352,27 +357,74 @@ class CommuneLocator:
         files = (path, path.with_name("anciennes_communes.csv"), cedex)
         return _locator(files, tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files))
 
-    def locate(self, row: dict[str, str]) -> tuple[str, Match] | None:
-        """Return ``(code_insee, match)`` for the row's commune, or None when unknown.
+    def locate(self, row: dict[str, str], prefer: Sequence[Collection[str]] = ()) -> tuple[str, Match] | None:
+        """Return ``(code_insee, match)`` for the row's commune, or None when unknown or ambiguous
+        (:meth:`candidates` then names the communes it could be).
 
         In order: the code INSEE (a former commune's code leads to the commune that holds it
         now); the commune's name among the communes of the postcode — or of the CEDEX code —
-        compared folded (accents, case, hyphens, « St »/« Ste », « CEDEX » ignored), former names
-        included; the name alone when it is unique in the postcode's département (or in France);
-        the postcode alone (its most populous commune when it serves several); last, the whole address read as one
-        text (« 12 rue X 86000 Poitiers »), taken only when one commune is clearly ahead."""
-        code = row.get("code_insee", "").strip()
-        code = self.former_code.get(code, code)
-        if code not in self.by_code:
-            code = self._by_postcode_and_name(_postcode(row.get("code_postal", "")), row.get("commune", ""))
-        if not code:
-            text = " ".join(row.get(k, "") for k in ("adresse", "code_postal", "commune")).strip()
-            match = clear_choice(self.search(text)) if text else None
-            code = match.citycode if match is not None and match.score >= 0.8 else ""
+        compared folded (accents, case, hyphens, « St »/« Ste », « CEDEX » and its number ignored),
+        former names included; the name alone when it is unique in the postcode's département (a
+        CEDEX code, known or not, never leaves its département: its first two digits, three
+        overseas, name it) or in France; a name borne by several communes: the one in the first
+        set of départements of ``prefer`` holding exactly one of them (the file's département,
+        then the network's); the postcode alone (its most populous commune when it serves
+        several); last, for a name no commune bears, the whole address read as one text (« 12 rue
+        X 86000 Poitiers »), taken only when one commune is clearly ahead, in the postcode's
+        département."""
+        code, candidates = self._resolve(row, prefer)
+        if not code and not candidates:
+            code = self._by_text(row)
         if code not in self.by_code:
             return None
         lat, lon, name = self.by_code[code]
         return code, Match(lat, lon, COMMUNE_SCORE, "municipality", name, code)
+
+    def candidates(self, row: dict[str, str], prefer: Sequence[Collection[str]] = ()) -> list[str]:
+        """« Castres (Aisne, 02) »… : the communes a name the row cannot choose between could be
+        (empty when the row is placed or its name is unknown)."""
+        code, candidates = self._resolve(row, prefer)
+        if code:
+            return []
+        return [f"{self.by_code[c][2]} ({self.department[c][1]}, {self.department[c][0]})"
+                if self.department[c][1] else f"{self.by_code[c][2]} ({self.department[c][0]})"
+                for c in sorted(candidates, key=lambda c: (self.department[c][0], self.by_code[c][2]))]
+
+    def department_of(self, row: dict[str, str]) -> str:
+        """The département a row says it is in, by its code INSEE or its postcode alone ("" when
+        they say none): the file's département is the one most of its rows say."""
+        code = row.get("code_insee", "").strip()
+        code = self.former_code.get(code, code)
+        if code in self.department:
+            return self.department[code][0]
+        postcode = _postcode(row.get("code_postal", "")) or _postcode_in(row.get("commune", ""))
+        served = set(self.by_postcode.get(postcode, [])) | self.cedex.get(postcode, set())
+        departments = {self.department[c][0] for c in served}
+        if len(departments) == 1:
+            return departments.pop()
+        prefixes = _department(postcode) if postcode else ()
+        return prefixes[0] if len(prefixes) == 1 else ""
+
+    def _resolve(self, row: dict[str, str], prefer: Sequence[Collection[str]]) -> tuple[str, set[str]]:
+        """The row's commune, or "" and the communes its name could be."""
+        code = row.get("code_insee", "").strip()
+        code = self.former_code.get(code, code)
+        if code in self.by_code:
+            return code, set()
+        commune = row.get("commune", "")
+        postcode = _postcode(row.get("code_postal", "")) or _postcode_in(commune)
+        return self._by_postcode_and_name(postcode, commune, prefer)
+
+    def _by_text(self, row: dict[str, str]) -> str:
+        text = " ".join(row.get(k, "") for k in ("adresse", "code_postal", "commune")).strip()
+        match = clear_choice(self.search(text)) if text else None
+        if match is None or match.score < 0.8:
+            return ""
+        postcode = _postcode(row.get("code_postal", "")) or _postcode_in(text)
+        # A postcode's département stands: « VIRE » under 14500 is not Viré (Saône-et-Loire).
+        if postcode and not match.citycode.startswith(_department(postcode)):
+            return ""
+        return match.citycode
 
     def _misspelt(self, name: str, served: set[str], postcode: str) -> str:
         """A misspelt or variant name (« ST ANDRE DE LA NOCHE », « SAINT MARTIN DE VESUBIE ») among
@@ -388,22 +440,39 @@ class CommuneLocator:
                 return code
         return ""
 
-    def _by_postcode_and_name(self, postcode: str, commune: str) -> str:
+    def _by_postcode_and_name(self, postcode: str, commune: str,
+                              prefer: Sequence[Collection[str]] = ()) -> tuple[str, set[str]]:
+        """The commune, or "" and the communes the name could be (several: ambiguous)."""
         served = set(self.by_postcode.get(postcode, [])) | self.cedex.get(postcode, set())
         name = fold_place(_POSTCODE.sub(" ", commune))
-        if name:
-            named = self.by_name.get(name, set()) | self.by_name.get(_ARTICLE.sub("", name), set())
-            # A shortened name among the postcode's communes (« Saint-Remy-en-Bouzemont » for
-            # « Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson »).
-            shortened = {c for c in served if any(n.startswith(name + " ") for n in self._names_of.get(c, []))}
-            for pool in (named & served, {c for c in named if postcode and c.startswith(_department(postcode))},
-                         named if not postcode else set(), shortened,
-                         named):  # a name unique in France, under a wrong postcode (« 4200 VALDOULE », in 05)
-                if len(pool) == 1:
-                    return next(iter(pool))
-            return self._misspelt(name, served, postcode) if not named else ""
-        # A postcode alone: the commune it serves, or the most populous of those it serves.
-        return max(sorted(served), key=lambda c: self.population.get(c, 0)) if served else ""
+        if not name:
+            # A postcode alone: the commune it serves, or the most populous of those it serves.
+            return (max(sorted(served), key=lambda c: self.population.get(c, 0)) if served else ""), set()
+        named = self.by_name.get(name, set()) | self.by_name.get(_ARTICLE.sub("", name), set())
+        # A code that is no postcode (a CEDEX code, known or not) says the département, and only it.
+        in_department = {c for c in named if c.startswith(_department(postcode))} if postcode else named
+        # A shortened name among the postcode's communes (« Saint-Remy-en-Bouzemont » for
+        # « Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson »), else of its département when the code
+        # is a CEDEX (« EVRY » under 91024 is Évry-Courcouronnes).
+        shortened = {c for c in served if any(n.startswith(name + " ") for n in self._names_of.get(c, []))}
+        if postcode and not shortened and postcode not in self.by_postcode:
+            shortened = {c for c, names in self._names_of.items() if c.startswith(_department(postcode))
+                         and any(n.startswith(name + " ") for n in names)}
+        pools = [named & served, in_department, shortened]
+        if postcode in self.by_postcode:
+            pools.append(named)  # a name unique in France, under a wrong postcode (« 4200 VALDOULE », in 05)
+        for pool in pools:
+            if len(pool) == 1:
+                return next(iter(pool)), set()
+        if in_department:
+            for departments in prefer:  # the file's département, then the network's
+                chosen = {c for c in in_department if self.department[c][0] in departments}
+                if len(chosen) == 1:
+                    return next(iter(chosen)), set()
+            return "", in_department
+        if named:
+            return "", set()
+        return self._misspelt(name, served, postcode), set()
 
     def search(self, text: str, limit: int = 5, prefer: frozenset[str] = frozenset()) -> list[Match]:
         """The communes ``text`` names, best first: a postcode, a commune name, or an address
@@ -479,6 +548,7 @@ def _locator(files: tuple[Path, Path, Path], _versions: tuple[int, ...]) -> Comm
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _ARTICLE = re.compile(r"^(le|la|les|l) ")
 _POSTCODE = re.compile(r"(?<!\d)(\d{2}) ?(\d{3})(?!\d)")
+_CEDEX = re.compile(r" cedex(?: \d{1,3})?(?= )")
 #: How far ahead the best commune must be to be taken without asking.
 CLEAR_LEAD = 0.04
 #: The CEDEX codes and the communes they serve (not exhaustive; see geo/PROVENANCE.md).
@@ -492,17 +562,31 @@ def _postcode(value: str) -> str:
 
 
 def _department(postcode: str) -> tuple[str, ...]:
-    """The INSEE-code prefixes of a postcode's département (« 20 » is Corse: 2A or 2B; 97x overseas)."""
+    """The INSEE-code prefixes of a postcode's département (« 20 » is Corse: 2A or 2B; 97x overseas,
+    where Saint-Barthélemy and Saint-Martin keep the Guadeloupe's 971 postcodes)."""
     if postcode.startswith("20"):
         return ("2A", "2B")
+    if postcode.startswith("971"):
+        return ("971", "977", "978")
     return (postcode[:3],) if postcode.startswith("97") else (postcode[:2],)
+
+
+def _department_of_code(code: str) -> str:
+    """The département of an INSEE code (three characters overseas)."""
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def _postcode_in(text: str) -> str:
+    """A postcode written in a commune's cell (« 14504 VIRE CEDEX »), "" when none."""
+    found = _POSTCODE.search(text or "")
+    return "".join(found.groups()) if found else ""
 
 
 def fold_place(value: str) -> str:
     """A place name folded for comparison: « St-Étienne-du-Rouvray CEDEX » → « saint etienne du rouvray ».
     The one folding of text (``text.fold``), then two rules of place names on top: « St », « Ste »…
-    written out, the word CEDEX dropped."""
-    return " ".join(_ABBREVIATIONS.get(w, w) for w in fold(value).split() if w != "cedex")
+    written out, the word CEDEX and its number (« NICE CEDEX 1 », « CEDEX 09 ») dropped."""
+    return " ".join(_ABBREVIATIONS.get(w, w) for w in _CEDEX.sub(" ", f" {fold(value)} ").split())
 
 
 def clear_choice(matches: list[Match]) -> Match | None:
@@ -539,13 +623,17 @@ def geocode_rows(
     force: bool = False,
     first_line: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    territory: Collection[str] = (),
 ) -> Summary:
     """Geocode ``rows`` in place (string cells, as read from the file) and return the summary.
 
     ``geocoder=None`` means offline: only the cache and the commune fallback are used.
     ``first_line`` is the spreadsheet line of ``rows[0]``, for the problems reported.
+    A commune name several communes bear is taken in the département most of the file's rows
+    are in, else in the network's ``territory`` (its départements' codes).
     """
     summary = Summary(offline=geocoder is None)
+    prefer = [departments for departments in (file_departments(rows, communes), set(territory)) if departments]
     todo = [i for i, row in enumerate(rows) if needs_geocoding(row, force)]
     summary.skipped_manual = sum(1 for r in rows if r.get("geocodage_source") == "manuel"
                                  or (r.get("latitude") and r.get("longitude") and not r.get("geocodage_source")))
@@ -581,13 +669,22 @@ def geocode_rows(
     if geocoder is not None:
         summary.requests = geocoder.requests
     for i in todo:
-        _apply(rows[i], i + first_line, address_key(rows[i]), answers, cached, communes, min_score, summary)
+        _apply(rows[i], i + first_line, address_key(rows[i]), answers, cached, communes, min_score, summary, prefer)
     if progress:
         progress(len(todo), len(todo))
     return summary
 
 
-def _apply(row, line, key, answers, cached, communes, min_score, summary) -> None:
+def file_departments(rows: list[dict[str, str]], communes: CommuneLocator) -> set[str]:
+    """The département most of ``rows`` say they are in (by code INSEE or postcode), as a set;
+    empty when no row says one, or when two départements are equally frequent."""
+    counts = Counter(d for d in (communes.department_of(r) for r in rows) if d).most_common(2)
+    if not counts or (len(counts) == 2 and counts[0][1] == counts[1][1]):
+        return set()
+    return {counts[0][0]}
+
+
+def _apply(row, line, key, answers, cached, communes, min_score, summary, prefer=()) -> None:
     match = answers.get(key)
     known = key in answers
     if match is not None and match.score >= min_score:
@@ -599,11 +696,16 @@ def _apply(row, line, key, answers, cached, communes, min_score, summary) -> Non
         else:
             summary.geocoded += 1
         return
-    fallback = communes.locate(row)
+    fallback = communes.locate(row, prefer)
     if fallback is not None:
         _set(row, fallback[1], "commune")
         row["code_insee"] = row.get("code_insee") or fallback[0]
-    placed = " ; placée à sa commune" if fallback else " ; commune inconnue, acteur absent de la carte"
+    candidates = [] if fallback else communes.candidates(row, prefer)
+    if candidates:
+        placed = (f" ; commune « {row.get('commune', '').strip()} » ambiguë, {len(candidates)} communes portent ce nom : "
+                  f"{', '.join(candidates)} — ajoutez le code postal ou le code INSEE : acteur absent de la carte")
+    else:
+        placed = " ; placée à sa commune" if fallback else " ; commune inconnue, acteur absent de la carte"
     if match is not None:
         summary.below_min_score += 1
         summary.problems.append((line, f"score {match.score:.2f} < {min_score:.2f} pour « {match.label} » : "
@@ -616,8 +718,11 @@ def _apply(row, line, key, answers, cached, communes, min_score, summary) -> Non
         summary.not_found += 0 if fallback else 1
         if not fallback:
             why = "géocodeur injoignable" if summary.error else "hors ligne"
-            summary.problems.append((line, f"{why} et commune introuvable (vérifiez le code postal et la commune, "
-                                           "ou ajoutez le code INSEE) : acteur absent de la carte"))
+            if candidates:
+                summary.problems.append((line, f"{why}{placed.replace(' ; ', ' et ', 1)}"))
+            else:
+                summary.problems.append((line, f"{why} et commune introuvable (vérifiez le code postal et la commune, "
+                                               "ou ajoutez le code INSEE) : acteur absent de la carte"))
 
 
 def _set(row: dict[str, str], match: Match, source: str) -> None:
