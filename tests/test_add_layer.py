@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -123,3 +124,97 @@ def test_a_broken_layer_is_left_out_and_said(geo, capsys):
     assert "ne garde aucun périmètre" in reasons["Sélection vide"]
     assert main(["layers", "list"]) == 1
     assert "écartée : champ « CODE_QP »" in capsys.readouterr().out
+
+
+# Cantons numbered within each département, as a canton list is written: « 01 » and « 02 » exist in
+# both the Seine-Maritime (76) and the Eure (27), « 03 » in the Seine-Maritime only. Read by hand:
+# 3 perimeters by the code alone (the communes of both départements merged), 5 by département and code.
+CANTONS = ("canton;nom;insee\n01;Canton 1;76540\n01;Canton 1;76451\n01;Canton 1;27229\n"
+           "02;Canton 2;76216\n02;Canton 2;27284\n02;Canton 2;27681\n03;Canton 3;76322\n")
+
+
+def test_a_commune_list_whose_codes_repeat_across_departements_says_so_and_offers_both_keys(geo, tmp_path, capsys):
+    from reseaux.add_layer import RepeatedCodesError
+
+    source = tmp_path / "cantons.csv"
+    source.write_text(CANTONS, encoding="utf-8")
+    args = ["layers", "add", str(source), "--id", "cantons", "--code-field", "canton", "--name-field", "nom",
+            "--commune-field", "insee"]
+    before = (geo / "layers.toml").read_text(encoding="utf-8")
+    assert main(args) == 1
+    said = capsys.readouterr().err
+    assert "2 codes de périmètre regroupent des communes de plusieurs départements (« 01 », « 02 »)" in said
+    assert "par le code seul, 3 périmètres" in said and "par le département et le code, 5 périmètres" in said
+    assert "--cle departement" in said and (geo / "layers.toml").read_text(encoding="utf-8") == before
+    with pytest.raises(RepeatedCodesError) as caught:
+        add_layer(source, layer_id="cantons", code_field="canton", name_field="nom", commune_field="insee",
+                  registry=geo / "layers.toml", geo_dir=geo)
+    assert (caught.value.repeated.by_code, caught.value.repeated.by_departement) == (3, 5)
+
+    assert main([*args, "--cle", "departement"]) == 0
+    assert "5 périmètres" in capsys.readouterr().out
+    assert main([*args[:4], "cantons_code", *args[5:], "--cle", "code"]) == 0
+    assert "3 périmètres" in capsys.readouterr().out
+    layers = load_territory().layers
+    by_dep, by_code = layers["cantons"].set_index("code"), layers["cantons_code"].set_index("code")
+    assert set(by_dep.index) == {"76-01", "27-01", "76-02", "27-02", "76-03"}
+    assert by_dep.loc["27-01", "nom"] == "Canton 1 (27)"
+    communes = gpd.read_file(geo / "communes_normandie.geojson").set_index("code_insee")
+    inside = {c: communes.loc[c].geometry.representative_point() for c in ("76540", "27229", "76216", "27284")}
+    assert by_dep.loc["76-01"].geometry.contains(inside["76540"]) and not by_dep.loc["76-01"].geometry.contains(inside["27229"])
+    assert by_dep.loc["27-02"].geometry.contains(inside["27284"]) and not by_dep.loc["27-02"].geometry.contains(inside["76216"])
+    assert by_code.loc["01"].geometry.contains(inside["76540"]) and by_code.loc["01"].geometry.contains(inside["27229"])
+
+
+def test_a_list_whose_codes_stay_in_one_departement_needs_no_key(geo, tmp_path):
+    source = tmp_path / "secteurs.csv"
+    source.write_text("secteur;nom;insee\nS1;Nord;76540\nS1;Nord;76451\nS2;Sud;76322\n", encoding="utf-8")
+    added = add_layer(source, layer_id="secteurs_76", code_field="secteur", name_field="nom", commune_field="insee",
+                      registry=geo / "layers.toml", geo_dir=geo)
+    assert added.perimeters == 2 and list(load_territory().layers["secteurs_76"]["code"]) == ["S1", "S2"]
+
+
+REGIONS_TOPOJSON = ROOT / "tests" / "data" / "real" / "cget_regions2016.topojson"
+
+
+def test_a_real_topojson_of_the_cget_is_added(geo, tmp_path, capsys):
+    """The régions 2016 as the CGET (now ANCT) drew them in TopoJSON: 18 régions (13 of the mainland
+    and Corse placed where they are, the 5 overseas drawn as insets near the mainland), counted by
+    reading the file's « geometries »; Rouen lies in Normandie (28), Marseille in Provence-Alpes-Côte
+    d'Azur (93)."""
+    from shapely.geometry import Point
+
+    objects = json.loads(REGIONS_TOPOJSON.read_text(encoding="utf-8"))["objects"]
+    expected = {g["properties"]["id_reg"] for o in objects.values() for g in o["geometries"]}
+    assert len(expected) == 18
+    code = main(["layers", "add", str(REGIONS_TOPOJSON), "--id", "regions", "--code-field", "id_reg",
+                 "--name-field", "nom_reg", "--label", "Régions 2016"])
+    assert code == 0 and "18 périmètres" in capsys.readouterr().out
+    layer = load_territory().layers["regions"].set_index("code")
+    assert set(layer.index) == expected
+    assert layer.loc["28"].geometry.contains(Point(1.0993, 49.4431)) and layer.loc["28", "nom"] == "Normandie"
+    assert layer.loc["93"].geometry.contains(Point(5.3698, 43.2965))
+
+
+def test_a_file_of_several_layers_asks_which_one_and_reads_the_one_chosen(geo, tmp_path, capsys):
+    """A GeoPackage of two layers, made here from two real files: the QPV 2015 of Marseille (37) and
+    the CGET régions (18). Read without a choice it gave its first layer, silently."""
+    from reseaux.add_layer import file_layers, fields_of
+
+    package = tmp_path / "deux_couches.gpkg"
+    gpd.read_file(ROOT / "tests" / "data" / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(
+        package, layer="qpv", driver="GPKG")
+    gpd.read_file(REGIONS_TOPOJSON).set_crs("EPSG:4326").to_file(package, layer="regions", driver="GPKG")
+    assert file_layers(package) == [("qpv", 37), ("regions", 18)]
+    assert "id_reg" in fields_of(package, "regions") and "CODE_QP" in fields_of(package, "qpv")
+    args = ["layers", "add", str(package), "--id", "regions", "--code-field", "id_reg", "--name-field", "nom_reg"]
+    assert main(args) == 1
+    said = capsys.readouterr().err
+    assert "2 couches : « qpv » (37 périmètres), « regions » (18 périmètres)" in said and "--couche-fichier" in said
+    assert main([*args, "--couche-fichier", "regions"]) == 0
+    assert "18 périmètres" in capsys.readouterr().out
+    assert main([*args[:4], "qpv_marseille", "--code-field", "CODE_QP", "--name-field", "NOM_QP",
+                 "--couche-fichier", "qpv"]) == 0
+    assert "37 périmètres" in capsys.readouterr().out
+    assert main([*args[:4], "autre", *args[5:], "--couche-fichier", "communes"]) == 1
+    assert "n'a pas de couche « communes »" in capsys.readouterr().err

@@ -38,10 +38,15 @@ from reseaux.layers import (
 
 LOG = logging.getLogger("reseaux")
 
-#: What the form and the command accept.
-GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
+#: What the form and the command accept (TopoJSON, as ANCT publishes its maps, through GDAL's driver).
+GEO_SUFFIXES = (".geojson", ".json", ".topojson", ".gpkg", ".zip", ".shp")
 TABLE_SUFFIXES = (".csv",)
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+#: How a commune-list layer keys its perimeters: the file's code alone, or the département of each
+#: commune and the code (the cantons of two départements share numbers).
+KEYS = {"code": "le code seul", "departement": "le département et le code"}
+#: Columns written into a layer keyed by département and code.
+DEP_CODE, DEP_NAME = "perimetre_departement_code", "perimetre_departement_nom"
 
 
 @dataclass
@@ -62,20 +67,109 @@ class AddedLayer:
         return text + "."
 
 
-def fields_of(path: Path) -> list[str]:
-    """The fields of a perimeter file (to offer them in the form). Raises :class:`LayerError`
-    (French) for a file too big to read or that GDAL cannot read."""
+@dataclass(frozen=True)
+class RepeatedCodes:
+    """Perimeter codes of a commune list whose communes lie in several départements."""
+
+    codes: list[str]
+    #: Perimeters the file gives keyed by its code alone, and by département and code.
+    by_code: int
+    by_departement: int
+
+    def sentence(self) -> str:
+        from reseaux.text import plural
+
+        shown = ", ".join(f"« {c} »" for c in self.codes[:5]) + (", …" if len(self.codes) > 5 else "")
+        return (f"{plural(len(self.codes), 'code de périmètre regroupe', 'codes de périmètre regroupent')} des "
+                f"communes de plusieurs départements ({shown}) : par le code seul, "
+                f"{plural(self.by_code, 'périmètre')} (les communes de même code fusionnées) ; par le département "
+                f"et le code, {plural(self.by_departement, 'périmètre')}. Choisissez la clé des périmètres : "
+                "le département et le code (des cantons, des secteurs numérotés dans chaque département), ou le "
+                "code seul (un périmètre qui déborde vraiment d'un département)")
+
+
+class RepeatedCodesError(LayerError):
+    """A commune list whose codes repeat across départements, added without choosing its key."""
+
+    def __init__(self, repeated: RepeatedCodes) -> None:
+        super().__init__(repeated.sentence())
+        self.repeated = repeated
+
+
+def departement_of(insee: str) -> str:
+    """The département of an INSEE commune code: three characters overseas (971…976), else two
+    (« 2A » for Corse-du-Sud)."""
+    insee = str(insee).strip()
+    return insee[:3] if insee.startswith("97") else insee[:2]
+
+
+def repeated_codes(table: pd.DataFrame, code_field: str, name_field: str, commune_field: str) -> RepeatedCodes | None:
+    """The codes of ``table`` (one row per perimeter and commune) whose communes lie in several
+    départements, with the perimeters each key gives (grouped as the loader groups them: by code and
+    name); None when no code repeats."""
+    deps = table[commune_field].map(departement_of)
+    per_code = deps.groupby([table[code_field], table[name_field]]).nunique()
+    repeated = per_code[per_code > 1]
+    if repeated.empty:
+        return None
+    codes = list(dict.fromkeys(str(code) for code, _ in repeated.index))
+    by_departement = len(pd.DataFrame({"d": deps, "c": table[code_field], "n": table[name_field]}).drop_duplicates())
+    return RepeatedCodes(codes, len(per_code), by_departement)
+
+
+def file_layers(path: Path) -> list[tuple[str, int]]:
+    """The layers of a vector file (a GeoPackage may hold several, a TopoJSON one per object), each
+    with its number of features; ``[]`` for a table. Raises :class:`LayerError` (French) for a file
+    GDAL cannot read."""
     if path.suffix.lower() in TABLE_SUFFIXES:
-        return list(_read_table(path).columns)
+        return []
     import pyogrio
 
     check_archive(path)
     try:
-        info = pyogrio.read_info(readable(path))
+        names = [str(row[0]) for row in pyogrio.list_layers(readable(path))]
+        return [(name, int(pyogrio.read_info(readable(path), layer=name).get("features", -1))) for name in names]
+    except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
+        raise unreadable(path.name, exc) from exc
+
+
+def layers_text(layers: list[tuple[str, int]]) -> str:
+    """« « qpv » (37 périmètres), « communes » (12 périmètres) »."""
+    from reseaux.text import plural
+
+    return ", ".join(f"« {name} » ({plural(count, 'périmètre')})" for name, count in layers)
+
+
+def fields_of(path: Path, file_layer: str = "") -> list[str]:
+    """The fields of a perimeter file (to offer them in the form), of its layer ``file_layer`` when it
+    holds several. Raises :class:`LayerError` (French) for a file too big to read, that GDAL cannot
+    read, or holding several layers when none (or an unknown one) is chosen."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return list(_read_table(path).columns)
+    import pyogrio
+
+    layer = _chosen_layer(path, file_layer)
+    try:
+        info = pyogrio.read_info(readable(path), layer=layer)
     except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
         raise unreadable(path.name, exc) from exc
     check_size(path, int(info.get("features", -1)))
     return [str(f) for f in info["fields"]]
+
+
+def _chosen_layer(path: Path, file_layer: str) -> str | None:
+    """The layer of ``path`` to read: ``file_layer``, or the only one. A file of several layers
+    read without a choice gave its first layer, silently."""
+    layers = file_layers(path)
+    names = [name for name, _ in layers]
+    if file_layer:
+        if file_layer not in names:
+            raise LayerError(f"{path.name} n'a pas de couche « {file_layer} » ; ses couches : {layers_text(layers)}")
+        return file_layer
+    if len(layers) > 1:
+        raise LayerError(f"{path.name} contient {len(layers)} couches : {layers_text(layers)} ; choisissez celle "
+                         "à ajouter (formulaire : « Couche du fichier » ; commande : --couche-fichier NOM)")
+    return names[0] if names else None
 
 
 @contextmanager
@@ -91,13 +185,21 @@ def upload_on_disk(name: str, data: bytes) -> Iterator[Path]:
 
 def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, registry: Path, geo_dir: Path,
               label: str = "", group: str = "", where: dict | None = None, color: str = "",
-              source: str = "", licence: str = "", vintage: str = "", commune_field: str = "") -> AddedLayer:
-    """Add the perimeters of ``path`` as layer ``layer_id``; raise :class:`LayerError` (French)."""
+              source: str = "", licence: str = "", vintage: str = "", commune_field: str = "",
+              file_layer: str = "", key: str = "") -> AddedLayer:
+    """Add the perimeters of ``path`` as layer ``layer_id``; raise :class:`LayerError` (French).
+
+    ``file_layer`` names the layer to read in a file that holds several (GeoPackage, TopoJSON).
+    ``key`` (a commune list only) is how its perimeters are keyed (:data:`KEYS`): left empty, a list
+    whose codes repeat across départements raises :class:`RepeatedCodesError`, which says how many
+    perimeters each key gives."""
     where = where or {}
     suffix = path.suffix.lower()
     if suffix not in GEO_SUFFIXES + TABLE_SUFFIXES:
-        raise LayerError(f"format {suffix or 'sans extension'} non pris en charge : GeoJSON, GeoPackage, "
+        raise LayerError(f"format {suffix or 'sans extension'} non pris en charge : GeoJSON, TopoJSON, GeoPackage, "
                          "shapefile zippé (.zip) ou CSV de codes de communes")
+    if key and key not in KEYS:
+        raise LayerError(f"clé « {key} » inconnue : {' ou '.join(KEYS)}")
     if not _ID.match(layer_id):
         raise LayerError(f"identifiant « {layer_id} » invalide : lettres minuscules, chiffres et _ "
                          "(ex. qpv_occitanie), en commençant par une lettre")
@@ -110,7 +212,8 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
         old, entries = _read_registry(registry)
         if layer_id in {str(e.get("id")) for e in entries}:
             raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
-        spec, target, repaired, dropped = _write_layer_file(path, common, geo_dir, where, commune_field)
+        spec, target, repaired, dropped = _write_layer_file(path, common, geo_dir, where, commune_field,
+                                                            file_layer, key)
         try:
             loaded = load_layer(spec, geo_dir)
             if loaded.empty:
@@ -123,8 +226,8 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
     return AddedLayer(spec, len(loaded), repaired, dropped)
 
 
-def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict,
-                      commune_field: str) -> tuple[LayerSpec, Path, int, int]:
+def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict, commune_field: str,
+                      file_layer: str = "", key: str = "") -> tuple[LayerSpec, Path, int, int]:
     """Check ``path``, keep its selected perimeters and write them into ``geo_dir`` under the
     layer's id; return the layer's spec, the file written, and the polygons repaired and dropped."""
     code_field, name_field = common["id_field"], common["name_field"]
@@ -135,14 +238,23 @@ def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict,
         table = _read_table(path)
         check_fields(table.columns, {"code": code_field, "nom": name_field, "commune": commune_field}, path.name)
         table = apply_where(table, where, path.name)
+        repeated = repeated_codes(table, code_field, name_field, commune_field)
+        if repeated and not key:
+            raise RepeatedCodesError(repeated)
+        if repeated and key == "departement":
+            deps = table[commune_field].map(departement_of)
+            table = table.assign(**{DEP_CODE: deps + "-" + table[code_field],
+                                    DEP_NAME: table[name_field] + " (" + deps + ")"})
+            common = {**common, "id_field": DEP_CODE, "name_field": DEP_NAME}
         target = geo_dir / f"{common['id']}.csv"
         spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
         _write(target, table.to_csv(index=False).encode("utf-8"))
         repaired = dropped = 0
     else:
-        fields_of(path)  # bounded (archive, number of perimeters) before the whole file is read
+        layer = _chosen_layer(path, file_layer)
+        fields_of(path, layer or "")  # bounded (archive, number of perimeters) before the whole file is read
         try:
-            frame = gpd.read_file(readable(path))
+            frame = gpd.read_file(readable(path), layer=layer)
         except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
             raise unreadable(path.name, exc) from exc
         check_fields(frame.columns, {"code": code_field, "nom": name_field}, path.name)

@@ -220,7 +220,7 @@ def _territory():
 
 
 def _layers(args: argparse.Namespace) -> int:
-    from reseaux.add_layer import add_layer
+    from reseaux.add_layer import RepeatedCodesError, add_layer
     from reseaux.app_data import registry_path
     from reseaux.layers import LayerError
     from reseaux.territory import TerritoryError, load
@@ -255,7 +255,11 @@ def _layers(args: argparse.Namespace) -> int:
         added = add_layer(Path(args.file), layer_id=args.id, code_field=args.code_field, name_field=args.name_field,
                           registry=registry, geo_dir=config.path("geo_dir"), label=args.label, group=args.group,
                           where=where, color=args.color, source=args.source, licence=args.licence,
-                          vintage=args.vintage, commune_field=args.commune_field)
+                          vintage=args.vintage, commune_field=args.commune_field, file_layer=args.couche_fichier,
+                          key=args.cle)
+    except RepeatedCodesError as exc:
+        print(f"Couche non ajoutée : {exc} (--cle departement ou --cle code).", file=sys.stderr)
+        return 1
     except LayerError as exc:
         print(f"Couche non ajoutée : {exc}.", file=sys.stderr)
         return 1
@@ -382,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     layers.add_argument("--source", default="", help="producteur et adresse de la donnée")
     layers.add_argument("--licence", default="", help="licence de la donnée")
     layers.add_argument("--vintage", default="", help="millésime")
+    layers.add_argument("--couche-fichier", default="", metavar="NOM",
+                        help="la couche à lire dans un fichier qui en a plusieurs (GeoPackage, TopoJSON)")
+    layers.add_argument("--cle", default="", choices=["code", "departement"],
+                        help="CSV de communes dont les codes se répètent d'un département à l'autre : un périmètre "
+                             "par département et code (departement) ou par code seul (code)")
     layers.add_argument("--registry", default="", help="registre (défaut : celui du territoire ou RESEAUX_LAYERS)")
     layers.set_defaults(func=_layers)
     comptes = sub.add_parser("comptes", help="gérer les comptes intégrés (fichier RESEAUX_ACCOUNTS)")

@@ -9,12 +9,13 @@ from pathlib import Path
 import streamlit as st
 
 from reseaux import config
-from reseaux.add_layer import GEO_SUFFIXES, TABLE_SUFFIXES, add_layer, fields_of, upload_on_disk
+from reseaux.add_layer import (GEO_SUFFIXES, KEYS, TABLE_SUFFIXES, RepeatedCodesError, add_layer, fields_of,
+                                file_layers, upload_on_disk)
 from reseaux.app_data import Territory, registry_path
 from reseaux.directory import DirectoryError
 from reseaux.layers import DEFAULT_GROUP, LayerError
 from reseaux.reading import MAX_UPLOAD_BYTES
-from reseaux.text import md_escape
+from reseaux.text import md_escape, plural
 
 LOG = logging.getLogger("reseaux")
 
@@ -26,7 +27,7 @@ def add_layer_form(terr: Territory) -> None:
         st.info("Ce territoire n'a pas de registre de couches : ajoutez `registre = \"layers.toml\"` à son fichier "
                 f"({terr.network.source.name if terr.network else 'RESEAUX_TERRITORY'}) pour en ajouter.")
         return
-    st.caption("GeoJSON, GeoPackage, shapefile zippé (.zip), ou CSV d'une ligne par (périmètre, commune). "
+    st.caption("GeoJSON, TopoJSON, GeoPackage, shapefile zippé (.zip), ou CSV d'une ligne par (périmètre, commune). "
                "Les polygones invalides sont réparés ; les codes gardent leurs zéros.")
     upload = st.file_uploader("Fichier des périmètres", type=[s.lstrip(".") for s in GEO_SUFFIXES + TABLE_SUFFIXES
                                                              if s != ".shp"], key="ly_file")
@@ -40,9 +41,21 @@ def add_layer_form(terr: Territory) -> None:
         _form(registry, upload.name, path)
 
 
+#: The choice of a commune list's key: « tell me » first, so that nothing is merged silently.
+KEY_CHOICES = {"": "me signaler les codes répétés d'un département à l'autre",
+               **{key: f"un périmètre par {label}" for key, label in KEYS.items()}}
+
+
 def _form(registry: Path, name: str, path: Path) -> None:
     try:
-        fields = fields_of(path)
+        layers = file_layers(path)
+        file_layer = ""
+        if len(layers) > 1:  # a GeoPackage of several layers: chosen here, not the first one read silently
+            counts = dict(layers)
+            file_layer = st.selectbox("Couche du fichier", list(counts), key="ly_file_layer",
+                                      format_func=lambda n: f"{n} ({plural(counts[n], 'périmètre')})",
+                                      help=f"Ce fichier contient {len(layers)} couches : choisissez celle à ajouter.")
+        fields = fields_of(path, file_layer)
     except (LayerError, DirectoryError) as exc:
         st.error(f"Fichier non utilisable : {md_escape(str(exc).rstrip('.'))}.")
         return
@@ -68,6 +81,9 @@ def _form(registry: Path, name: str, path: Path) -> None:
         where_field = left.selectbox("Ne garder que les périmètres dont… (facultatif)", ["—", *fields],
                                      key="ly_where_field")
         where_value = right.text_input("… ce champ vaut", key="ly_where_value")
+        key = st.radio("Si un même code de périmètre a des communes dans plusieurs départements (des cantons "
+                       "numérotés dans chaque département)", list(KEY_CHOICES), format_func=KEY_CHOICES.get,
+                       key="ly_key") if is_table else ""
         submitted = st.form_submit_button("Ajouter la couche", type="primary")
     if not submitted:
         return
@@ -76,7 +92,11 @@ def _form(registry: Path, name: str, path: Path) -> None:
         added = add_layer(path, layer_id=layer_id.strip(), code_field=code_field, name_field=name_field,
                           commune_field=commune_field, registry=registry, geo_dir=config.path("geo_dir"),
                           label=label.strip(), group=group.strip(), where=where, source=source.strip(),
-                          licence=licence.strip(), vintage=vintage.strip())
+                          licence=licence.strip(), vintage=vintage.strip(), file_layer=file_layer, key=key)
+    except RepeatedCodesError as exc:
+        st.warning(f"Couche non ajoutée : {md_escape(exc)}. Choisissez ci-dessus « un périmètre par le département et "
+                   "le code » ou « un périmètre par le code seul », puis ajoutez de nouveau.")
+        return
     except LayerError as exc:
         st.error(f"Couche non ajoutée : {md_escape(exc)}.")
         return
