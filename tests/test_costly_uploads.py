@@ -30,7 +30,7 @@ def _styled_empty_rows(n_rows: int, n_cells: int, first: int = 3) -> bytes:
 def test_a_sheet_of_empty_styled_cells_beyond_the_budget_is_refused_before_it_is_read(monkeypatch):
     monkeypatch.setattr(reading, "MAX_CELLS", 1000)
     data = _xlsx_with(_with_rows(_styled_empty_rows(20, 100)))
-    with pytest.raises(UploadError, match="première feuille compte 2\u202f008 cellules.*au plus 1\u202f000.*"
+    with pytest.raises(UploadError, match="feuille « Sheet » compte 2\u202f008 cellules.*au plus 1\u202f000.*"
                                           "feuille utile seule en CSV"):
         read_upload("bombe.xlsx", data)
 
@@ -76,7 +76,7 @@ def test_a_workbook_of_more_shared_strings_than_the_budget_is_refused(monkeypatc
 
 def test_a_sheet_read_past_the_deadline_is_refused_with_the_line_reached(monkeypatch):
     monkeypatch.setattr(reading, "READ_SECONDS", 0)
-    with pytest.raises(UploadError, match="arrêtée au bout de 0 s \\(ligne 1\\).*feuille utile seule en CSV"):
+    with pytest.raises(UploadError, match="arrêtée au bout de 0 s \\(feuille « Sheet », ligne 1\\).*feuille utile seule en CSV"):
         read_upload("lent.xlsx", _xlsx_with(lambda xml: xml))
 
 
@@ -93,7 +93,7 @@ def test_a_filled_row_far_below_the_row_limit_is_refused_not_dropped(monkeypatch
     blanks, and row 5000 with them — silently."""
     monkeypatch.setattr(reading, "MAX_ROWS", 1000)
     far = b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x9</t></is></c></row>'
-    with pytest.raises(UploadError, match="Plus de 1\u202f000 lignes"):
+    with pytest.raises(UploadError, match="Feuille « Sheet » : plus de 1\u202f000 lignes"):
         read_upload("loin.xlsx", _xlsx_with(_with_rows(far)))
     assert read_upload("proche.xlsx", _xlsx_with(_with_rows(far.replace(b"5000", b"6")))) == [
         *HEADER, ["", "", "", ""], ["", "", "", ""], ["", "", "", ""], ["x9", "", "", ""]]
@@ -288,7 +288,7 @@ def test_an_ods_beyond_its_cell_budget_is_refused_and_a_trailing_blank_area_is_n
     blank_area = _repeated(1_048_000, 1024, b"/>")  # what LibreOffice writes below the data
     assert read_upload("normal.ods", _ods_with(blank_area)) == [["id", "nom", "type"],
                                                                 ["x1", "Centre (fictif)", "structure"]]
-    with pytest.raises(UploadError, match="compte au moins 110 cellules \\(au plus 100 dans un classeur .ods\\)"):
+    with pytest.raises(UploadError, match="comptent au moins 110 cellules \\(au plus 100 dans un classeur .ods\\)"):
         read_upload("large.ods", _ods_with(_repeated(20, 5)))  # 22 rows of 5 cells (pandas makes it square)
 
 

@@ -54,8 +54,8 @@ def test_open_data_headers_are_guessed_and_public_is_not_publics():
                              "rs", "public", "tel_rdv", "web_rdv", "com_nom", "com_cp", "finess", "lib_com"], extra=True)
     assert mapping == {"hospital_name": "nom", "street": "adresse", "house_number": "numero",
                        "postcode": "code_postal", "city": "commune", "tel": "telephone", "url": "site_web",
-                       "rs": "", "public": "", "tel_rdv": "", "web_rdv": "", "com_nom": "", "com_cp": "",
-                       "finess": "finess", "lib_com": ""}
+                       "rs": "", "public": "", "tel_rdv": "", "web_rdv": "", "com_nom": "commune", "com_cp": "",
+                       "finess": "finess", "lib_com": "commune"}  # a commune may come from several: the first name
 
 
 def test_sources_are_joined_number_assembled_address_split_and_ids_from_finess():

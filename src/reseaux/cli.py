@@ -92,7 +92,7 @@ def _import(args: argparse.Namespace) -> int:
         referential = load_referential(Path(args.referential))
         spec = load_profile(Path(args.profile)) if args.profile else None
         result = import_file(Path(args.source), Path(args.into), referential, spec=spec, constants=constants,
-                             offline=args.offline, dry_run=args.dry_run)
+                             offline=args.offline, dry_run=args.dry_run, sheet=args.sheet, keep=args.keep)
     except ConflictError as exc:
         print(f"{args.into} : l'annuaire a été enregistré par quelqu'un d'autre pendant l'import "
               f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été importé, ses modifications sont gardées. "
@@ -336,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--profile", default="", help="profil d'import (data/imports/NOM.toml)")
     imp.add_argument("--set", action="append", default=[], metavar="COLONNE=VALEUR",
                      help="valeur donnée à chaque ligne du fichier (répétable), ex. type=structure")
+    imp.add_argument("--feuille", "--sheet", dest="sheet", default=None, metavar="NOM|NUMÉRO",
+                     help="feuille du classeur à importer (par défaut : celle dont l'en-tête est le mieux reconnu)")
+    imp.add_argument("--garder", "--keep", dest="keep", action="append", default=[], metavar="COLONNE",
+                     help="colonne du fichier non importée à garder dans la description de chaque fiche (répétable)")
     imp.add_argument("--save-profile", default="", help="enregistrer la correspondance utilisée dans ce profil")
     imp.add_argument("--offline", action="store_true", help="sans réseau : cache, puis position de la commune")
     imp.add_argument("--dry-run", action="store_true", help="tout faire sauf écrire l'annuaire")

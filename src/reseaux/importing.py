@@ -23,14 +23,27 @@ from reseaux.france import fill_communes
 from reseaux.referential import Referential
 from reseaux.text import fold, split_cell
 
-#: Targets that are not directory columns: a house number put before the street, and national
-#: identifiers that give the fiche a stable id (``finess-010001733``) so a re-import finds it.
+#: Targets that are not directory columns: a house number and a street type (« R », « AV ») put
+#: before the street, and national identifiers that give the fiche a stable id
+#: (``finess-010001733``) so a re-import finds it. FINESS first: a FINESS géographique is the
+#: establishment's own number, a SIRET may be shared by the sites of one employer.
 NUMBER = "numero"
+STREET_TYPE = "type_voie"
 IDENTIFIERS = ("finess", "siret", "rpps")
 #: What each identifier looks like once spaces are removed; a placeholder (« AUTRE ») gives no id.
 _IDENTIFIER_SHAPES = {"finess": re.compile(r"^(\d{9}|2[AB]\d{7})$"), "siret": re.compile(r"^\d{14}$"),
                       "rpps": re.compile(r"^\d{11}$")}
-EXTRA_TARGETS = (NUMBER, *IDENTIFIERS)
+EXTRA_TARGETS = (NUMBER, STREET_TYPE, *IDENTIFIERS)
+#: Street types as the FINESS and the INSEE abbreviate them (« typvoie »), written out; an
+#: abbreviation not listed is kept as written.
+STREET_TYPES = {
+    "all": "allée", "av": "avenue", "bd": "boulevard", "car": "carrefour", "che": "chemin", "chem": "chemin",
+    "chs": "chaussée", "cite": "cité", "cor": "corniche", "crs": "cours", "dom": "domaine", "esp": "esplanade",
+    "fg": "faubourg", "gr": "grande rue", "ham": "hameau", "imp": "impasse", "ld": "lieu-dit", "lot": "lotissement",
+    "mte": "montée", "pass": "passage", "pl": "place", "prom": "promenade", "qua": "quartier", "quai": "quai",
+    "r": "rue", "res": "résidence", "rpt": "rond-point", "rte": "route", "sen": "sentier", "sq": "square",
+    "tra": "traverse", "vla": "villa", "vlge": "village",
+}
 #: Day columns of opening hours (« h_lundi », « rdv_mardi »…): joined into ``horaires``, each with its day.
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 #: Headers seen in partners' spreadsheets and in open data, folded, and the column they mean.
@@ -41,18 +54,25 @@ HEADER_GUESSES: dict[str, str] = {
     **{f"rdv {day}": "horaires" for day in DAYS},
     "nom": "nom", "nom prenom": "nom", "nom et prenom": "nom", "prenom nom": "nom", "raison sociale": "nom",
     "title": "nom", "name": "nom", "rs": "nom", "hospital name": "nom", "libelle": "nom", "denomination": "nom",
-    "nom structure": "nom", "nom du lieu": "nom", "lieu": "nom",
+    "nom structure": "nom", "nom du lieu": "nom", "lieu": "nom", "hopital": "nom", "nom etablissement": "nom",
+    "nom de l etablissement": "nom",
     "identifiant": "id", "id": "id", "ref": "id", "reference": "id",
-    "finess": "finess", "n finess": "finess", "numero finess": "finess", "finess et": "finess",
-    "siret": "siret", "rpps": "rpps",
+    "finess": "finess", "n finess": "finess", "numero finess": "finess", "finess et": "finess", "fi": "finess",
+    "nofinesset": "finess", "no finess et": "finess", "finessg": "finess", "finess g": "finess",
+    "finess geographique": "finess", "n finess geographique": "finess", "finess etablissement": "finess",
+    "siret": "siret", "n siret": "siret", "numero siret": "siret", "no siret": "siret", "rpps": "rpps",
     "adresse": "adresse", "adresse postale": "adresse", "rue": "adresse", "voie": "adresse", "street": "adresse",
-    "address": "adresse", "adr voie": "adresse", "nom voie": "adresse",
+    "address": "adresse", "adr voie": "adresse", "nom voie": "adresse", "libvoie": "adresse",
+    "lib voie": "adresse", "libelle voie": "adresse", "libelle de la voie": "adresse",
     "numero": NUMBER, "house number": NUMBER, "housenumber": NUMBER, "adr num": NUMBER, "num voie": NUMBER,
-    "numero voie": NUMBER, "n voie": NUMBER,
+    "numero voie": NUMBER, "n voie": NUMBER, "numvoie": NUMBER, "no voie": NUMBER,
+    "typvoie": STREET_TYPE, "typvoi": STREET_TYPE, "typevoie": STREET_TYPE, "type voie": STREET_TYPE,
+    "type de voie": STREET_TYPE,
     "cp": "code_postal", "code postal": "code_postal", "codepostal": "code_postal", "postcode": "code_postal",
-    "com cp": "code_postal", "zip": "code_postal", "postal code": "code_postal",
+    "com cp": "code_postal", "zip": "code_postal", "postal code": "code_postal", "cpo": "code_postal",
     "ville": "commune", "commune": "commune", "localite": "commune", "city": "commune", "town": "commune",
     "libelle commune": "commune", "lib com": "commune", "com nom": "commune", "nom commune": "commune",
+    "ligneacheminement": "commune", "ligne acheminement": "commune", "libelle routage": "commune", "cog": "code_insee",
     "insee": "code_insee", "code insee": "code_insee", "code commune": "code_insee", "com insee": "code_insee",
     "insee com": "code_insee", "citycode": "code_insee",
     "specialite": "specialites", "specialites": "specialites", "formations": "specialites",
@@ -75,6 +95,7 @@ HEADER_GUESSES: dict[str, str] = {
     "description": "description", "commentaire": "description", "presentation": "description",
     "info": "description", "infos": "description", "informations": "description", "rdv modalites": "description",
     "type": "type", "categorie": "type", "facility type": "type", "latitude": "latitude", "lat": "latitude",
+    "libcategetab": "type", "categorie d etablissement": "type", "cat": "type", "catr": "type", "categetab": "type",
     "lat coor1": "latitude", "longitude": "longitude", "lon": "longitude", "lng": "longitude",
     "long": "longitude", "long coor1": "longitude",
     "zone": "zone_intervention", "zone d intervention": "zone_intervention",
@@ -83,7 +104,19 @@ HEADER_GUESSES: dict[str, str] = {
 #: Headers never guessed, not even by a close spelling: « public » is free text (« Tout public »),
 #: « rdv » a yes/no flag, the others describe the publisher's legal entity, not the place.
 NOT_GUESSED = ("public", "rdv", "structure type", "structure siren", "structure num", "structure voie",
-               "structure cp", "structure insee", "structure com", "id ej")
+               "structure cp", "structure insee", "structure com", "id ej",
+               # the FINESS juridique numbers the legal entity, shared by its sites: never the place's id
+               "nofinessej", "no finess ej", "finessj", "finess j", "finess ej", "finess juridique",
+               "n finess juridique", "siren",
+               # the FINESS aggregate category (« Centres Hospitaliers »): the fiche's type is its own category
+               "categagretab", "libcategagretab")
+#: Columns that may be guessed from several headers, the first well-formed value counting: an
+#: identifier (FINESS « finess » holds the record type, « nofinesset » the number), and the columns
+#: where a file may give a code before its label (FINESS « categetab » 355 before « libcategetab »
+#: Centre Hospitalier; « commune » 53, its number in the département, before « ligneacheminement »).
+SEVERAL_SOURCES = (*IDENTIFIERS, "type", "commune")
+#: Shortest header compared by close spelling: « ZONEP » is not « zone » mistyped.
+FUZZY_MIN_LENGTH = 6
 #: Columns that several source columns may fill together, and how their values are joined.
 JOINED = {**{c: "|" for c in MULTI_COLUMNS}, "description": " ; ", "horaires": " ; "}
 #: Columns that keep their first value when two sources give one (a position, a code).
@@ -94,6 +127,8 @@ PRECISION = {"manuel": 4, "fichier": 3, "": 3, "ban": 2, "cache": 2, "commune": 
 POSITION = ("latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type", "geocodage_label")
 FILE_SOURCE = "fichier"
 _ONE_CELL_ADDRESS = re.compile(r"^(?P<street>.*?)[\s,]+(?P<cp>\d{5})\s+(?P<commune>\D.*)$")
+#: A postal line « 01012 BOURG EN BRESSE CEDEX » (FINESS « ligneacheminement ») in the commune cell.
+_POSTAL_LINE = re.compile(r"^(?P<cp>\d{5})\s+(?P<commune>\D.*?)(?:\s+CEDEX(?:\s+\d+)?)?$", re.IGNORECASE)
 PROFILES_DIR = "imports"
 
 
@@ -101,14 +136,21 @@ PROFILES_DIR = "imports"
 class ImportSpec:
     """How a source becomes directory rows — what the page shows and a profile saves.
 
-    ``mapping``: source header → directory column (or ``numero``, ``finess``, ``siret``, ``rpps``;
-    ``""`` not imported). ``constants``: column → value given to every row of the file (it
-    wins over a mapped column). ``recodings``: column → {value as written → value to keep}, compared folded.
+    ``mapping``: source header → directory column (or ``numero``, ``type_voie``, ``finess``,
+    ``siret``, ``rpps``; ``""`` not imported). ``constants``: column → value given to every row of
+    the file (it wins over a mapped column). ``recodings``: column → {value as written → value to
+    keep}, compared folded. ``keep``: source headers not imported whose values are kept on the
+    fiche anyway, in its description (« catr : 1102 »).
     """
 
     mapping: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     recodings: dict[str, dict[str, str]] = field(default_factory=dict)
+    keep: list[str] = field(default_factory=list)
+
+    def unused(self, header: list[str]) -> list[str]:
+        """The headers of ``header`` neither imported nor kept in the description, in file order."""
+        return [h for h in header if h.strip() and not self.mapping.get(h) and h not in self.keep]
 
 
 def targets() -> list[str]:
@@ -129,7 +171,7 @@ def guess_mapping(headers: list[str], *, extra: bool = False) -> dict[str, str]:
         target = _guess(fold(header))
         if target in EXTRA_TARGETS and not extra:
             target = ""
-        if target in used and target not in JOINED:
+        if target in used and target not in JOINED and target not in SEVERAL_SOURCES:
             target = ""
         mapping[header] = target
         if target:
@@ -146,7 +188,9 @@ def _guess(key: str) -> str:
         target = key.replace(" ", "_")
     if not target and re.match(r"^lib(elle)? ", key):  # « lib_com », « libellé commune », « lib_france_services »
         target = "commune" if re.search(r"\bcom(mune)?\b", key) else "nom"
-    if not target and key:
+    if not target and len(key) < FUZZY_MIN_LENGTH and key.endswith("s"):  # « mails », « sites »: a plural
+        target = HEADER_GUESSES.get(key[:-1], "")
+    if not target and len(key) >= FUZZY_MIN_LENGTH:
         best = process.extractOne(key, list(HEADER_GUESSES), scorer=fuzz.ratio, score_cutoff=85)
         target = HEADER_GUESSES[best[0]] if best else ""
     return target if target in allowed else ""  # « horaires » only once the schema has it
@@ -173,6 +217,7 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
     # each mapped source once: (position, target, day of opening hours or None)
     sources = [(i, spec.mapping[source], next((d for d in DAYS if fold(source).endswith(d)), None))
                for i, source in enumerate(header) if spec.mapping.get(source, "")]
+    kept = [i for i, source in enumerate(header) if source in spec.keep and not spec.mapping.get(source, "")]
     for cells in rows[1:]:
         record = dict.fromkeys(COLUMNS, "")
         if not any(str(c).strip() for c in cells):
@@ -186,8 +231,12 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
                     value = f"{day} : {value}"
                 if target in COLUMNS:
                     record[target] = _join(target, record[target], value)
-                else:
-                    extra[target] = extra.get(target) or value
+                elif not _well_formed(target, extra.get(target, "")):
+                    extra[target] = value
+        for i in kept:
+            if i < len(cells) and str(cells[i]).strip():
+                record["description"] = _join("description", record["description"],
+                                              f"{header[i]} : {str(cells[i]).strip()}")
         _finish(record, extra, recodings, spec.constants)
         if not record["id"]:
             record["id"] = _new_id(record["nom"], taken)
@@ -203,6 +252,8 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
 def _join(column: str, old: str, value: str) -> str:
     if not old:
         return value
+    if column in SEVERAL_SOURCES:
+        return value if old.isdigit() and not value.isdigit() else old  # a code gives way to its label
     if column in FIRST_ONLY:
         return old
     separator = JOINED.get(column, " ; ")
@@ -214,6 +265,9 @@ def _join(column: str, old: str, value: str) -> str:
 def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, dict[str, str]],
             constants: dict[str, str]) -> None:
     number = extra.get(NUMBER, "")
+    street_type = extra.get(STREET_TYPE, "")
+    if street_type and record["adresse"] and not fold(record["adresse"]).startswith(fold(street_type) + " "):
+        record["adresse"] = f"{_street_type(street_type, record['adresse'])} {record['adresse']}"
     if number and record["adresse"] and not fold(record["adresse"]).startswith(fold(number)):
         record["adresse"] = f"{number} {record['adresse']}"
     elif number and not record["adresse"]:
@@ -222,6 +276,10 @@ def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, 
     if found and not record["code_postal"] and not record["commune"]:
         record["adresse"] = found["street"].strip(" ,")
         record["code_postal"], record["commune"] = found["cp"], found["commune"].strip()
+    postal = _POSTAL_LINE.match(record["commune"])
+    if postal:
+        record["commune"] = postal["commune"].strip()
+        record["code_postal"] = record["code_postal"] or postal["cp"]
     for column, table in recodings.items():
         if column in record and record[column]:
             values = split_cell(record[column]) if column in MULTI_COLUMNS else [record[column]]
@@ -232,12 +290,27 @@ def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, 
             record[column] = value
     if not record["id"]:
         for name in IDENTIFIERS:
-            value = re.sub(r"\s+", "", extra.get(name, "")).upper()
-            if _IDENTIFIER_SHAPES[name].match(value):
-                record["id"] = f"{name}-{value.lower()}"
+            if _well_formed(name, extra.get(name, "")):
+                record["id"] = f"{name}-{''.join(extra[name].split()).lower()}"
                 break
     if record["latitude"] and record["longitude"] and not record["geocodage_source"]:
         record["geocodage_source"] = FILE_SOURCE
+
+
+def _well_formed(target: str, value: str) -> bool:
+    """Whether ``value`` is an identifier of kind ``target`` (``finess``…); any other target's
+    value is well formed when it is not blank."""
+    if target not in IDENTIFIERS:
+        return bool(value)
+    return bool(_IDENTIFIER_SHAPES[target].match(re.sub(r"\s+", "", value).upper()))
+
+
+def _street_type(abbreviation: str, street: str) -> str:
+    """« R » → « rue » (« RUE » before a street written in capitals); an unknown one as written."""
+    written = STREET_TYPES.get(fold(abbreviation).replace(" ", ""))
+    if not written:
+        return abbreviation
+    return written.upper() if street.isupper() else written
 
 
 def drop_blank(table: pd.DataFrame) -> pd.DataFrame:

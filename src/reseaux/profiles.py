@@ -1,9 +1,10 @@
-"""Import profiles: a source's mapping, constants and recodings saved as ``data/imports/NAME.toml``.
+"""Import profiles: a source's mapping, constants, recodings and kept columns saved as ``data/imports/NAME.toml``.
 
 Next month's file from the same publisher then imports in one step, from the page or with
 ``python -m reseaux import FILE --profile data/imports/NAME.toml``. The file is meant to be
 read and edited by a coordinator::
 
+    garder = ["catr"]          # not imported, kept in the fiche's description
     [colonnes]
     "hospital_name" = "nom"
     [constantes]
@@ -44,12 +45,15 @@ def load_profile(path: Path) -> ImportSpec:
         constants={str(k): str(v) for k, v in document.get("constantes", {}).items()},
         recodings={str(c): {str(k): str(v) for k, v in table.items()}
                    for c, table in document.get("recodages", {}).items()},
+        keep=[str(h) for h in document.get("garder", [])],
     )
 
 
 def dump_profile(spec: ImportSpec) -> str:
     """The TOML text of ``spec`` (only the columns that are imported)."""
-    lines = ["# Profil d'import Réseaux : colonne du fichier = colonne de l'annuaire", "[colonnes]"]
+    lines = ["# Colonnes du fichier non importées mais gardées dans la description de la fiche",
+             f"garder = [{', '.join(_q(h) for h in spec.keep)}]", "",
+             "# Profil d'import Réseaux : colonne du fichier = colonne de l'annuaire", "[colonnes]"]
     lines += [f"{_q(k)} = {_q(v)}" for k, v in spec.mapping.items() if v]
     lines += ["", "# Valeur donnée à chaque ligne du fichier", "[constantes]"]
     lines += [f"{_q(k)} = {_q(v)}" for k, v in spec.constants.items()]

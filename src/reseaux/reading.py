@@ -1,7 +1,9 @@
 """Reading an uploaded directory as rows of text cells: CSV, XLSX, ODS and GeoJSON.
 
-Every format comes out the same way — ``rows[0]`` is the header, every cell a stripped string —
-so column guessing and mapping (:mod:`reseaux.importing`) never care where a file came from.
+Every format comes out the same way — sheets of rows, every cell a stripped string — so column
+guessing and mapping (:mod:`reseaux.importing`) never care where a file came from. A workbook
+gives all its sheets (:func:`read_sheets`; :mod:`reseaux.workbook` finds the one to import and
+its header row); a CSV or a GeoJSON is one sheet without a name.
 A GeoJSON FeatureCollection (a map export: uMap, GoGoCarto, QGIS) gives one row per feature, its
 properties flattened (``contact.tel``) and its Point as ``latitude`` and ``longitude`` columns.
 """
@@ -14,6 +16,7 @@ import lzma
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -27,14 +30,14 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 #: Rows and columns read from an import (a sheet may declare A1:XFD1048576 and hold one cell).
 MAX_ROWS = 200_000
 MAX_COLUMNS = 300
-#: Cells and rows of a workbook's first sheet, empty styled ones included (counted in its XML before
+#: Cells and rows of each sheet of a workbook, empty styled ones included (counted in its XML before
 #: it is read), and shared strings of a workbook. openpyxl reads some 80,000 filled cells a CPU second
 #: (63,000 rows × 30 columns: 23.5 s): a million is a dozen seconds, with a progress bar.
 MAX_CELLS = 1_000_000
-#: Cells of an OpenDocument sheet as pandas expands them (« repeated » rows and cells included):
-#: odfpy builds the whole document in memory, some 70 µs a cell (15 s for 200,000).
+#: Cells of an OpenDocument workbook, all sheets together, as pandas expands them (« repeated » rows
+#: and cells included): odfpy builds the whole document in memory, some 70 µs a cell (15 s for 200,000).
 MAX_ODS_CELLS = 200_000
-#: Seconds a workbook may take to read, checked between its rows.
+#: Seconds a workbook may take to read, all its sheets together, checked between its rows.
 READ_SECONDS = 30.0
 #: Rows read between two calls of a reader's ``progress``.
 PROGRESS_ROWS = 2_000
@@ -58,36 +61,62 @@ _DAMAGED_ARCHIVE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOF
                     RuntimeError, KeyError, ValueError)
 
 
+@dataclass
+class Sheet:
+    """One sheet of an upload: its name (``""`` for a CSV or a GeoJSON) and its rows of text,
+    trailing blank rows and empty columns left out (``[]``: an empty sheet)."""
+
+    name: str
+    rows: list[list[str]]
+
+
 def read_upload(name: str, data: bytes, *,
                 progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
-    """Rows of cells (``rows[0]`` is the header) from a CSV, XLSX, ODS or GeoJSON upload.
+    """Rows of cells (``rows[0]`` is the header) of a CSV, GeoJSON, or a workbook's first sheet.
+
+    For a directory import, :func:`reseaux.workbook.find_table` chooses among all the sheets.
+    Raises :class:`UploadError` as :func:`read_sheets` does, and when the first sheet is empty.
+    """
+    first = read_sheets(name, data, progress=progress)[0]
+    if not first.rows:
+        raise UploadError(f"La première feuille du classeur (« {first.name} ») est vide.")
+    return first.rows
+
+
+def read_sheets(name: str, data: bytes, *,
+                progress: Callable[[int, int], None] | None = None) -> list[Sheet]:
+    """Every sheet of a CSV, XLSX, ODS or GeoJSON upload, in the workbook's order.
 
     ``progress(rows read, rows in the sheet)`` is called while a workbook is read.
     Raises :class:`UploadError` (French) for a file too big, empty, damaged or of another format,
-    or a workbook beyond :data:`MAX_CELLS` cells or :data:`READ_SECONDS` seconds of reading.
+    a sheet beyond :data:`MAX_CELLS` cells or :data:`MAX_ROWS` rows, or a workbook beyond
+    :data:`READ_SECONDS` seconds of reading.
     """
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(f"Fichier trop gros ({len(data) // 1024} Ko) : la limite est "
                            f"{MAX_UPLOAD_BYTES // 1024 // 1024} Mo.")
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix == "xlsx":
-        rows = _read_xlsx(data, progress)
+        sheets = _read_xlsx(data, progress)
     elif suffix == "ods":
-        rows = _read_ods(data)
+        sheets = _read_ods(data)
     elif suffix in ("geojson", "json"):
-        rows = _read_geojson(data)
+        sheets = [Sheet("", _read_geojson(data))]
     elif suffix in ("csv", "txt"):
-        rows, _, _ = read_table(data)
+        sheets = [Sheet("", read_table(data)[0])]
     else:
         raise UploadError(f"Format « .{suffix} » non pris en charge : importez un fichier "
                            ".csv, .xlsx, .ods ou .geojson.")
-    rows = _drop_empty_columns(_drop_trailing_blank(rows))
-    if not rows:
-        raise UploadError("Le fichier est vide.")
-    if len(rows) > MAX_ROWS + 1:
-        raise UploadError(f"{len(rows) - 1:_} lignes : la limite d'un import est {MAX_ROWS:_} lignes ; coupez le "
-                          "fichier en plusieurs parties.".replace("_", "\u202f"))
-    return rows
+    for sheet in sheets:
+        sheet.rows = _drop_empty_columns(_drop_trailing_blank(sheet.rows))
+        if len(sheet.rows) > MAX_ROWS + 1:
+            where = f"La feuille « {sheet.name} » compte " if sheet.name else ""
+            raise UploadError(f"{where}{len(sheet.rows) - 1:_} lignes : la limite d'un import est {MAX_ROWS:_} "
+                              "lignes ; coupez le fichier en plusieurs parties.".replace("_", "\u202f"))
+    if not any(sheet.rows for sheet in sheets):
+        raise UploadError("Le fichier est vide." if len(sheets) < 2 else
+                          f"Les {len(sheets)} feuilles du classeur sont vides.")
+    return sheets
 
 
 def _measure_archive(data: bytes, kind: str, measure: Callable[[zipfile.ZipFile], T]) -> T:
@@ -148,9 +177,10 @@ def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
     return [[r[i] if i < len(r) else "" for i in keep] for r in rows]
 
 
-def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
-    """The first sheet's rows, refused before parsing when its XML holds more than :data:`MAX_CELLS`
-    cells (or the workbook as many shared strings), and while reading past :data:`READ_SECONDS`."""
+def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) -> list[Sheet]:
+    """Every worksheet's rows; a sheet whose XML holds more than :data:`MAX_CELLS` cells (or a
+    workbook with as many shared strings) is refused before parsing, and the whole reading past
+    :data:`READ_SECONDS`."""
     from openpyxl import load_workbook
 
     counts = _measure_archive(data, "Excel", count_elements)
@@ -163,16 +193,18 @@ def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) 
         _refuse_entities(exc, "Excel")
         raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
                            "au format .xlsx ou en CSV.") from exc
+    deadline = Deadline(READ_SECONDS)  # one for the workbook: 27 sheets do not get 27 times the time
+    sheets: list[Sheet] = []
     try:
-        sheet = book.worksheets[0]
-        part = getattr(sheet, "_worksheet_path", None)  # unknown: the largest sheet counts
-        cells, lines = counts.of(part, "c"), counts.of(part, "row")
-        if cells + lines > MAX_CELLS:  # each is an XML element to parse: a million empty rows is 22 s
-            raise UploadError(f"Classeur Excel refusé : sa première feuille compte {fr_number(cells)} cellules sur "
-                              f"{fr_number(lines)} lignes, vides mises en forme comprises (au plus "
-                              f"{fr_number(MAX_CELLS)} cellules et lignes en tout). {AS_CSV}")
-        sheet.reset_dimensions()  # the size the sheet declares may be a lie (A1:XFD1048576): read what is there
-        rows = _sheet_rows(sheet, lines, progress)
+        for sheet in book.worksheets:
+            part = getattr(sheet, "_worksheet_path", None)  # unknown: the largest sheet counts
+            cells, lines = counts.of(part, "c"), counts.of(part, "row")
+            if cells + lines > MAX_CELLS:  # each is an XML element to parse: a million empty rows is 22 s
+                raise UploadError(f"Classeur Excel refusé : sa feuille « {sheet.title} » compte {fr_number(cells)} "
+                                  f"cellules sur {fr_number(lines)} lignes, vides mises en forme comprises (au plus "
+                                  f"{fr_number(MAX_CELLS)} cellules et lignes en tout). {AS_CSV}")
+            sheet.reset_dimensions()  # the size the sheet declares may be a lie (A1:XFD1048576): read what is there
+            sheets.append(Sheet(str(sheet.title), _sheet_rows(sheet, lines, progress, deadline)))
     except UploadError:
         raise
     except Exception as exc:  # a damaged sheet (a shared string that does not exist…) fails while read
@@ -181,21 +213,21 @@ def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) 
                           "au format .xlsx ou en CSV.") from exc
     finally:
         book.close()
-    if not rows:
-        raise UploadError("La première feuille du classeur est vide.")
-    return rows
+    if not sheets:
+        raise UploadError("Le classeur ne contient aucune feuille de calcul (seulement des graphiques).")
+    return sheets
 
 
-def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | None) -> list[list[str]]:
+def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | None,
+                deadline: Deadline) -> list[list[str]]:
     """Rows of a read-only sheet as text, trailing blank rows left out, within :data:`MAX_ROWS`
-    rows and :data:`READ_SECONDS` seconds."""
-    deadline = Deadline(READ_SECONDS)
+    rows and the workbook's ``deadline``."""
     rows: list[list[str]] = []
     blanks: list[list[str]] = []  # blank rows kept only when a filled one follows (lines stay aligned)
     for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
         if deadline.passed():
-            raise UploadError(f"Lecture du classeur arrêtée au bout de {fr_number(READ_SECONDS)} s (ligne "
-                              f"{fr_number(number)}) : il est trop lourd pour être lu ici. {AS_CSV}")
+            raise UploadError(f"Lecture du classeur arrêtée au bout de {fr_number(READ_SECONDS)} s (feuille "
+                              f"« {sheet.title} », ligne {fr_number(number)}) : il est trop lourd pour être lu ici. {AS_CSV}")
         if progress and number % PROGRESS_ROWS == 0:
             progress(number, max(expected, number))
         cells = [cell_text(v) for v in row]
@@ -203,7 +235,7 @@ def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | Non
             blanks.append(cells if len(blanks) < 1 else blanks[0])  # one list shared by a run of blanks
             continue
         if len(rows) + len(blanks) >= MAX_ROWS + 1:
-            raise UploadError(f"Plus de {fr_number(MAX_ROWS)} lignes : la limite d'un import est "
+            raise UploadError(f"Feuille « {sheet.title} » : plus de {fr_number(MAX_ROWS)} lignes : la limite d'un import est "
                               f"{fr_number(MAX_ROWS)} lignes ; coupez le fichier en plusieurs parties.")
         rows.extend(blanks)
         blanks = []
@@ -211,12 +243,12 @@ def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | Non
     return rows
 
 
-def _read_ods(data: bytes) -> list[list[str]]:
+def _read_ods(data: bytes) -> list[Sheet]:
     import pandas as pd
 
     _check_ods_extent(data)
     try:
-        frame = pd.read_excel(io.BytesIO(data), engine="odf", header=None, dtype=object)
+        frames = pd.read_excel(io.BytesIO(data), engine="odf", header=None, dtype=object, sheet_name=None)
     except ImportError as exc:
         raise UploadError("Lecture des classeurs .ods indisponible (paquet odfpy absent) : "
                            "enregistrez le classeur en .xlsx ou en CSV.") from exc
@@ -224,24 +256,23 @@ def _read_ods(data: bytes) -> list[list[str]]:
         _refuse_entities(exc, "OpenDocument")
         raise UploadError(f"Classeur OpenDocument illisible ({type(exc).__name__}) : enregistrez-le de "
                            "nouveau au format .ods, .xlsx ou CSV.") from exc
-    rows = [[cell_text(v) for v in row] for row in frame.itertuples(index=False)]
-    if not _drop_trailing_blank(rows):
-        raise UploadError("La première feuille du classeur est vide.")
-    return rows
+    return [Sheet(str(name), [[cell_text(v) for v in row] for row in frame.itertuples(index=False)])
+            for name, frame in frames.items()]
 
 
 def _check_ods_extent(data: bytes) -> None:
-    """Refuse an OpenDocument sheet that would expand beyond :data:`MAX_ROWS` rows or
-    :data:`MAX_ODS_CELLS` cells: one row « repeated » a billion times is 1.6 KB on disk."""
+    """Refuse an OpenDocument workbook with a sheet that would expand beyond :data:`MAX_ROWS` rows,
+    or sheets beyond :data:`MAX_ODS_CELLS` cells together: one row « repeated » a billion times is
+    1.6 KB on disk."""
     extent = _measure_archive(data, "OpenDocument",
                               lambda archive: ods_extent(archive, max_rows=MAX_ROWS + 1, max_cells=MAX_ODS_CELLS))
     at_least = "" if extent.complete else "au moins "
     if extent.rows > MAX_ROWS + 1:
-        raise UploadError(f"Classeur OpenDocument refusé : sa première feuille compte {at_least}"
+        raise UploadError(f"Classeur OpenDocument refusé : une de ses feuilles compte {at_least}"
                           f"{fr_number(extent.rows - 1)} lignes (au plus {fr_number(MAX_ROWS)}). {AS_CSV}")
     if not extent.complete or extent.cells > MAX_ODS_CELLS:
         cells = max(extent.cells, extent.elements)
-        raise UploadError(f"Classeur OpenDocument refusé : sa première feuille compte {at_least}{fr_number(cells)} "
+        raise UploadError(f"Classeur OpenDocument refusé : ses feuilles comptent {at_least}{fr_number(cells)} "
                           f"cellules (au plus {fr_number(MAX_ODS_CELLS)} dans un classeur .ods). {AS_CSV}")
 
 

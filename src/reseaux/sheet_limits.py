@@ -77,24 +77,27 @@ _REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\
 
 @dataclass
 class OdsExtent:
-    """What pandas would build from an OpenDocument sheet: ``rows`` × ``width`` cells (it makes the
-    table square), from ``elements`` cell elements; ``complete`` is False when counting stopped
-    at a bound (the figures are then at least that)."""
+    """What pandas would build from an OpenDocument workbook: for the sheet being counted,
+    ``rows`` × ``width`` cells (it makes each table square), after ``before`` cells of the sheets
+    before it; ``elements`` cell elements in all; ``complete`` is False when counting stopped at
+    a bound (the figures are then at least that)."""
 
     rows: int = 0
     width: int = 0
     elements: int = 0
     complete: bool = True
+    before: int = 0
 
     @property
     def cells(self) -> int:
-        return self.rows * self.width
+        return self.before + self.rows * self.width
 
 
 def ods_extent(archive: zipfile.ZipFile, *, max_rows: int, max_cells: int) -> OdsExtent:
-    """The extent of the first table of ``content.xml``, counted as pandas' reader expands it:
-    a cell or row « repeated » a billion times is a billion cells, but empty rows and cells count
-    only before a filled one (a sheet's trailing blank area is not read). Stops past a bound."""
+    """The extent of the tables of ``content.xml`` (every sheet: pandas reads them all), counted as
+    pandas' reader expands them: a cell or row « repeated » a billion times is a billion cells, but
+    empty rows and cells count only before a filled one (a sheet's trailing blank area is not
+    read). Stops past a bound: ``max_rows`` in one sheet, ``max_cells`` in all."""
     extent, state = OdsExtent(), {"tables": 0, "repeat": 1, "length": 0, "empty_cells": 0, "empty_rows": 0}
     pending = b""
     with archive.open("content.xml") as source:
@@ -117,13 +120,17 @@ def ods_extent(archive: zipfile.ZipFile, *, max_rows: int, max_cells: int) -> Od
 
 
 def _ods_step(match: re.Match, extent: OdsExtent, state: dict) -> bool:
-    """Account for one tag; False once the first table is over."""
+    """Account for one tag."""
     closing, name, attributes = match.group(1), match.group(2), match.group(3)
     found = _REPEAT.search(attributes)
     repeat = int(found.group(1)) if found else 1
     if name == b"table":
-        state["tables"] += 0 if closing or attributes.endswith(b"/") else 1
-        return not closing and state["tables"] <= 1
+        if not closing and not attributes.endswith(b"/"):  # a new sheet: the one before is counted
+            state["tables"] += 1
+            extent.before += extent.rows * extent.width
+            extent.rows = extent.width = 0
+            state.update(empty_rows=0)
+        return True
     if name == b"table-row" and not closing:
         state.update(repeat=repeat, length=0, empty_cells=0)
         if attributes.endswith(b"/"):
