@@ -195,3 +195,91 @@ def test_else_in_the_networks_territory_else_the_candidates_are_named():
                                       "Castres (Aisne, 02), Castres (Tarn, 81) — ajoutez le code postal ou le "
                                       "code INSEE : acteur absent de la carte")
     assert "Massy (Seine-Maritime, 76)" in massy and "Massy (Essonne, 91)" in massy
+
+
+# --- overseas collectivities --------------------------------------------------------------------
+# Truth independent of the build: the areas EPSG gives each island (PROJ's database, shipped with
+# pyproj: « Guadeloupe - St Barthelemy - onshore »…), and the position FINESS gives the hospital of
+# Saint-Pierre (Centre hospitalier François Dunan, boulevard Port en Bessin; eurostat/healthcare-services,
+# FR.csv, FINESS 970500039: 46.773010 N, 56.171526 W).
+
+def _epsg_extent(code: int) -> tuple[float, float, float, float]:
+    """(south, north, west, east) of an EPSG extent, read in proj.db."""
+    import os
+    import sqlite3
+
+    import pyproj
+
+    with sqlite3.connect(os.path.join(pyproj.datadir.get_data_dir(), "proj.db")) as db:
+        return db.execute("SELECT south_lat, north_lat, west_lon, east_lon FROM extent "
+                          "WHERE auth_name = 'EPSG' AND code = ?", (str(code),)).fetchone()
+
+
+def _inside(extent, lon, lat) -> bool:
+    south, north, west, east = extent
+    return south <= lat <= north and west <= lon <= east
+
+
+SAINT_PIERRE_HOSPITAL = (-56.171526, 46.773010)
+
+
+def test_the_overseas_collectivities_are_placed_on_their_island(locator):
+    barth, martin, spm = _epsg_extent(2891), _epsg_extent(2890), _epsg_extent(3299)
+    placed = {}
+    for row in ({"commune": "ST BARTHELEMY", "code_postal": "97133"}, {"commune": "ST MARTIN", "code_postal": "97150"},
+                {"commune": "Saint-Pierre", "code_postal": "97500"}, {"commune": "MIQUELON", "code_postal": "97500"}):
+        code, match = locator.locate(row)
+        placed[code] = (match.longitude, match.latitude)
+    assert list(placed) == ["97701", "97801", "97502", "97501"]
+    assert _inside(barth, *placed["97701"]) and not _inside(martin, *placed["97701"])
+    assert _inside(martin, *placed["97801"]) and not _inside(barth, *placed["97801"])
+    assert _inside(spm, *placed["97502"]) and _inside(spm, *placed["97501"])
+    # Saint-Pierre's island is 8 km across; Miquelon lies 20 km and more to the north-west.
+    to_utm21 = Transformer.from_crs(4326, 4467, always_xy=True).transform
+    hospital = np.array(to_utm21(*SAINT_PIERRE_HOSPITAL))
+    assert np.hypot(*(np.array(to_utm21(*placed["97502"])) - hospital)) < 5000
+    assert np.hypot(*(np.array(to_utm21(*placed["97501"])) - hospital)) > 15000
+    # and the commune read back from the hospital's position is Saint-Pierre (its outline is
+    # simplified: the hospital, on the harbour, is within 500 m of it)
+    outlines = france.outlines(codes={"97501", "97502"}).set_index("code_insee").geometry.to_crs(4467)
+    point = shapely.Point(*hospital)
+    assert outlines.distance(point).idxmin() == "97502" and outlines.distance(point).min() < 500
+
+
+@pytest.mark.parametrize(("code", "epsg"), [("97701", 5490), ("97801", 5490), ("97501", 4467), ("97502", 4467),
+                                            ("97105", 5490), ("97209", 5490), ("97302", 2972), ("97411", 2975),
+                                            ("97611", 4471)])
+def test_each_overseas_territory_measures_in_its_official_system(locator, code, epsg):
+    from reseaux import metric
+
+    lat, lon, _ = locator.by_code[code]
+    assert metric.zone_of(lon, lat).epsg == epsg
+
+
+def test_no_offline_point_of_france_is_refused_as_out_of_france(tmp_path, referential):
+    """The validator's boxes hold every commune's point, overseas collectivities included
+    (Saint-Barthélemy and Saint-Martin hospitals were refused as « hors de France »)."""
+    from reseaux.directory import load_directory
+
+    table = france.communes()
+    overseas = table[table["code_insee"].str.startswith("97")]
+    assert {"975", "977", "978", "971", "972", "973", "974", "976"} <= set(overseas["code_dep"])
+    rows = pd.DataFrame({"id": "c" + table["code_insee"], "nom": "Site " + table["code_insee"] + " (fictif)",
+                         "type": "structure", "latitude": table["mairie_lat"], "longitude": table["mairie_lon"]})
+    path = tmp_path / "annuaire.csv"
+    rows.to_csv(path, index=False)
+    directory = load_directory(path, referential)
+    refused = [i.message for i in directory.issues if "hors de France" in i.message or "inversées" in i.message]
+    assert not refused, refused[:5]
+    assert len(directory.actors) == len(table)
+
+
+def test_a_commune_the_offline_data_cannot_place_is_said_so():
+    """Polynésie française and Nouvelle-Calédonie have no outline nor town hall in the sources:
+    the row says so instead of « commune introuvable »."""
+    rows = _rows([("98714", "PAPEETE"), ("98800", "NOUMEA")])
+    summary = _offline(rows)
+    assert [r["latitude"] for r in rows] == ["", ""]
+    assert [line for line, _ in summary.problems] == [2, 3]
+    assert all("référentiel hors ligne n'a pas la position" in m and "saisissez latitude et longitude" in m
+               for _, m in summary.problems)

@@ -100,6 +100,9 @@ _FRANCE_BOXES = (
     (2.1, 5.8, -54.7, -51.5),
     (-21.45, -20.85, 55.2, 55.9),
     (-13.1, -12.6, 44.95, 45.35),
+    (17.8, 18.0, -62.95, -62.7),  # Saint-Barthélemy
+    (18.0, 18.14, -63.17, -62.95),  # Saint-Martin
+    (46.7, 47.2, -56.5, -56.05),  # Saint-Pierre-et-Miquelon
 )
 _POSTCODE = re.compile(r"^\d{5}$")
 _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")

