@@ -189,7 +189,7 @@ def test_search_map_escapes_names_and_speaks_french(tmp_path):
 
 
 def test_links_in_results_are_built_from_valid_addresses_only():
-    from reseaux.proximity import valid_email, valid_website
+    from reseaux.fields import valid_email, valid_website
 
     assert valid_email("accueil@planning76.example.org") and valid_email("o'neil@example.fr")
     for bad in ("a@b.c) [x](javascript:alert(1)", "x@y", "pas une adresse", "a@b.fr <b>", "[a](b)@c.fr"):

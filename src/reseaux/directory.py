@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 from rapidfuzz import process
 
-from reseaux.access import (DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, VISIBILITY_VALUES, WRITTEN,
-                            default_visibility)
+from reseaux import fields
+from reseaux.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
 from reseaux.referential import CATEGORIES, UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import fold, split_cell
 
@@ -43,14 +41,14 @@ COLUMNS: dict[str, str] = {
     "specialites": "spécialités et formations complémentaires, séparées par |",
     "description": "description libre",
     "adresse": "numéro et voie",
-    "code_postal": "code postal (5 chiffres)",
+    "code_postal": "code postal (5 chiffres, ex. 76000 ou 97400)",
     "commune": "commune",
-    "code_insee": "code INSEE de la commune",
+    "code_insee": "code INSEE de la commune (ex. 76540, 2A004)",
     "latitude": "latitude WGS84 (ex. 49.4431)",
     "longitude": "longitude WGS84 (ex. 1.0993)",
-    "telephone": "téléphone",
-    "email": "adresse électronique",
-    "site_web": "site web (https://…)",
+    "telephone": "10 chiffres (02 35 00 00 00, 0262 20 00 00) ou + et l'indicatif du pays (+262 262 20 00 00)",
+    "email": "adresse électronique (ex. contact@structure.fr)",
+    "site_web": "site web : https://… ou le domaine seul (structure.fr)",
     "horaires": "horaires d'ouverture, texte libre (« lundi : 9 h-12 h ; mardi : … »)",
     "zone_intervention": "pour une action d'aller-vers : codes INSEE ou QPV couverts, séparés par |",
     "date_maj": "date de mise à jour (AAAA-MM-JJ)",
@@ -104,13 +102,6 @@ _FRANCE_BOXES = (
     (18.0, 18.14, -63.17, -62.95),  # Saint-Martin
     (46.7, 47.2, -56.5, -56.05),  # Saint-Pierre-et-Miquelon
 )
-_POSTCODE = re.compile(r"^\d{5}$")
-_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_QPV = re.compile(r"^QN\d{5}[A-Z]$")
-_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
-_FLOAT_TAIL = re.compile(r"\.0+\s*$")
-_TRUE = {"oui", "o", "vrai", "true", "1", "x", "yes"}
-_FALSE = {"non", "n", "faux", "false", "0", "no", ""}
 
 
 class DirectoryError(Exception):
@@ -433,13 +424,6 @@ def _in_france(lat: float, lon: float) -> bool:
     return any(a <= lat <= b and c <= lon <= d for a, b, c, d in _FRANCE_BOXES)
 
 
-def _parse_float(text: str) -> float | None:
-    try:
-        return float(text.replace(",", ".").replace(" ", ""))
-    except ValueError:
-        return None
-
-
 class _RowValidator:
     """Validates one raw row; caches referential look-ups, which repeat across rows."""
 
@@ -485,10 +469,10 @@ class _RowValidator:
         issues.extend(found)
         record["date_maj"], found = self._parse_date(record["date_maj"], line)
         issues.extend(found)
-        fictif = fold(record["fictif"])
-        if fictif not in _TRUE | _FALSE:
-            issues.append(Issue(line, "fictif", record["fictif"], "valeur attendue : oui ou non", WARNING))
-        record["fictif"] = fictif in _TRUE
+        fictif = fields.yes_no(record["fictif"])
+        if fictif.problem:
+            issues.append(Issue(line, "fictif", record["fictif"], fictif.problem, WARNING))
+        record["fictif"] = fictif.value == "oui"
         if record["type"] == "professionnel" and not record["profession"]:
             issues.append(Issue(line, "profession", "", "un·e professionnel·le devrait avoir une profession", WARNING))
         if record["type"] == "aller_vers" and not record["zone_intervention"]:
@@ -500,15 +484,13 @@ class _RowValidator:
         """``(visibility, reason, issues)``: the cell as written when it says public or membres;
         else the rule of :mod:`reseaux.access`, with a warning when it keeps an « À classer » fiche
         from visitors."""
-        written = fold(record["visibilite"])
-        if written in ("membre", "prive", "privee", "reserve", "reservee"):
-            written = "membres"
-        if written in VISIBILITY_VALUES:
-            return written, WRITTEN, []
-        if written:
+        written = fields.visibility(record["visibilite"])
+        if written.problem:
             return DEFAULT_VISIBILITY, UNREADABLE, [Issue(line, "visibilite", record["visibilite"],
-                                                          "valeur attendue : public ou membres ; la fiche reste "
-                                                          "réservée aux membres", WARNING)]
+                                                          f"{written.problem} ; la fiche reste réservée aux membres",
+                                                          WARNING)]
+        if written.value:
+            return written.value, WRITTEN, []
         visibility, reason = default_visibility(record, self.referential, written_type)
         if reason == NO_SIGN:
             return visibility, reason, [Issue(line, "visibilite", "", (
@@ -554,26 +536,19 @@ class _RowValidator:
     @staticmethod
     def _check_codes(record: dict, line: int) -> list[Issue]:
         issues = []
-        postcode = record["code_postal"].replace(" ", "")
-        if postcode and not _POSTCODE.match(postcode):
-            hint = (f" ; le tableur a peut-être supprimé le zéro initial : « {postcode.zfill(5)} » ?"
-                    if postcode.isdigit() and len(postcode) == 4 else "")
-            issues.append(Issue(line, "code_postal", record["code_postal"],
-                                f"« {record['code_postal']} » n'est pas un code postal (5 chiffres){hint}", WARNING))
-        record["code_postal"] = postcode
-        insee = record["code_insee"].strip().upper()
-        if insee and not _INSEE.match(insee):
-            issues.append(Issue(line, "code_insee", record["code_insee"],
-                                f"« {record['code_insee']} » n'est pas un code INSEE de commune (5 caractères), "
-                                "ignoré", WARNING))
-            insee = ""
-        record["code_insee"] = insee
-        bad = [z for z in record["zone_intervention"] if not (_INSEE.match(z) or _QPV.match(z.upper()))]
-        for zone in bad:
-            issues.append(Issue(line, "zone_intervention", zone,
-                                f"« {zone} » n'est ni un code INSEE (ex. 76540) ni un code QPV (ex. QN07619M), "
-                                "ignoré", WARNING))
-        record["zone_intervention"] = tuple(z.upper() for z in record["zone_intervention"] if z not in bad)
+        postcode = fields.postcode(record["code_postal"])
+        if postcode.problem:
+            issues.append(Issue(line, "code_postal", record["code_postal"], postcode.problem, WARNING))
+        record["code_postal"] = postcode.value
+        insee = fields.insee(record["code_insee"])
+        if insee.problem:
+            issues.append(Issue(line, "code_insee", record["code_insee"], f"{insee.problem} ; ignoré", WARNING))
+        record["code_insee"] = "" if insee.problem else insee.value
+        zones = [fields.zone(code) for code in record["zone_intervention"]]
+        for code, reading in zip(record["zone_intervention"], zones, strict=True):
+            if reading.problem:
+                issues.append(Issue(line, "zone_intervention", code, f"{reading.problem} ; ignoré", WARNING))
+        record["zone_intervention"] = tuple(r.value for r in zones if not r.problem)
         return issues
 
     @staticmethod
@@ -584,13 +559,13 @@ class _RowValidator:
         if not lat_text and not lon_text:
             return []
         issues = []
-        lat, lon = _parse_float(lat_text), _parse_float(lon_text)
-        for column, text, value in (("latitude", lat_text, lat), ("longitude", lon_text, lon)):
-            if text and value is None:
-                issues.append(Issue(line, column, text,
-                                    f"« {text} » n'est pas un nombre décimal (ex. 49.4431) : position ignorée", WARNING))
+        for column, text in (("latitude", lat_text), ("longitude", lon_text)):
+            reading = fields.coordinate(text)
+            if reading.problem:
+                issues.append(Issue(line, column, text, f"{reading.problem} : position ignorée", WARNING))
         if issues:
             return issues
+        lat, lon = fields.decimal(lat_text) if lat_text else None, fields.decimal(lon_text) if lon_text else None
         if lat is None or lon is None:
             missing = "longitude" if lon is None else "latitude"
             return [Issue(line, missing, "", "latitude et longitude vont ensemble : remplissez les deux ou aucune ; "
@@ -610,31 +585,21 @@ class _RowValidator:
     @staticmethod
     def _check_contacts(record: dict, line: int) -> list[Issue]:
         issues = []
-        email = record["email"]
-        if email and not _EMAIL.match(email):
-            issues.append(Issue(line, "email", email, f"« {email} » n'est pas une adresse électronique valide", WARNING))
-            record["email"] = ""
-        site = record["site_web"]
-        if site:
-            lowered = site.lower()
-            if lowered.startswith("www."):
-                record["site_web"] = "https://" + site
-            elif not lowered.startswith(("http://", "https://")):
-                issues.append(Issue(line, "site_web", site,
-                                    f"« {site} » n'est pas une adresse web (https://…) : lien non affiché", WARNING))
-                record["site_web"] = ""
-        phone = record["telephone"]
-        digits = re.sub(r"\D", "", _FLOAT_TAIL.sub("", phone))
-        if phone and len(digits) == 9 and not digits.startswith("0") and not phone.lstrip().startswith("+"):
-            # A spreadsheet read the number as a number: the leading 0 (and maybe a « .0 ») went.
-            fixed = " ".join(("0" + digits)[i:i + 2] for i in range(0, 10, 2))
-            issues.append(Issue(line, "telephone", phone,
-                                f"« {phone} » : le zéro initial manquait, numéro lu « {fixed} » ; corrigez le fichier",
+        email = fields.email(record["email"])
+        if email.problem:
+            issues.append(Issue(line, "email", record["email"], f"{email.problem} ; adresse ignorée", WARNING))
+        record["email"] = "" if email.problem else email.value
+        site = fields.website(record["site_web"])
+        if site.problem:
+            issues.append(Issue(line, "site_web", record["site_web"], f"{site.problem} ; lien non affiché", WARNING))
+        record["site_web"] = "" if site.problem else site.value
+        phone = fields.phone(record["telephone"])
+        if phone.problem and phone.value != record["telephone"]:  # read again with its lost leading 0
+            issues.append(Issue(line, "telephone", record["telephone"], f"{phone.problem} ; corrigez le fichier",
                                 WARNING))
-            record["telephone"] = fixed
-        elif phone and not (len(digits) == 10 or (digits.startswith("33") and len(digits) == 11)):
-            issues.append(Issue(line, "telephone", phone,
-                                f"« {phone} » n'est pas un numéro à 10 chiffres", WARNING))
+        elif phone.problem:
+            issues.append(Issue(line, "telephone", record["telephone"], phone.problem, WARNING))
+        record["telephone"] = phone.value
         return issues
 
     @staticmethod
@@ -645,7 +610,7 @@ class _RowValidator:
             issues.append(Issue(line, "geocodage_source", source,
                                 f"« {source} » : source inconnue (ban, cache, commune, manuel ou fichier)", WARNING))
         record["geocodage_source"] = source
-        score = _parse_float(record["geocodage_score"]) if record["geocodage_score"] else None
+        score = fields.decimal(record["geocodage_score"]) if record["geocodage_score"] else None
         if record["geocodage_score"] and (score is None or not 0 <= score <= 1):
             issues.append(Issue(line, "geocodage_score", record["geocodage_score"],
                                 "le score doit être un nombre entre 0 et 1", WARNING))
@@ -655,31 +620,10 @@ class _RowValidator:
 
     @staticmethod
     def _parse_date(value: str, line: int) -> tuple[str, list[Issue]]:
-        if not value:
-            return "", []
-        parsed = parse_date(value)
-        if parsed is None:
-            return value, [Issue(line, "date_maj", value, f"« {value} » n'est pas une date (AAAA-MM-JJ)", WARNING)]
-        if parsed > date.today():
-            return value, [Issue(line, "date_maj", value, "date dans le futur", WARNING)]
-        return parsed.isoformat(), []
-
-
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d %H:%M:%S")
-
-
-def parse_date(value: str) -> date | None:
-    """The date a ``date_maj`` cell gives (``AAAA-MM-JJ`` or ``JJ/MM/AAAA``), or None.
-
-    One reading for validation, the stale list and display: a generic parser told « day
-    first » reads « 2023-09-01 » as 9 January.
-    """
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(str(value).strip(), fmt).date()
-        except ValueError:
-            continue
-    return None
+        reading = fields.update_date(value)
+        if reading.problem:
+            return value, [Issue(line, "date_maj", value, reading.problem, WARNING)]
+        return reading.value, []
 
 
 def _to_geodataframe(records: list[dict]) -> gpd.GeoDataFrame:

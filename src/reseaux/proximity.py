@@ -10,40 +10,20 @@ that is a few milliseconds, with filters applied as a boolean mask and no approx
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
+from reseaux.fields import valid_email, valid_website
 from reseaux.filters import FACETS, ActorFilter, apply_filter, search_text
 from reseaux.layers import LayerSpec
 from reseaux.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance
-
-#: An e-mail address a link may be built from: one @, no space, no bracket, no markup.
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-
-
-def valid_email(value: str) -> bool:
-    """Whether ``value`` is a plain e-mail address (links in results are built from these only)."""
-    return bool(_EMAIL.match(value or ""))
-
-
-def valid_website(value: str) -> bool:
-    """Whether ``value`` is an http(s) address with a host and nothing that could end a link."""
-    if not value or any(c in value for c in " \t\n<>[]()\"'`\\"):
-        return False
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 #: Layers named in the « this point is in… » sentence, with their French article.
 #: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence.

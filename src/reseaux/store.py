@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from reseaux import config
-from reseaux.directory import parse_date, read_table, table_from_rows
+from reseaux.directory import read_table, table_from_rows
+from reseaux.fields import parse_date
 from reseaux.exports import (LOCK_TIMEOUT, file_lock, open_private, private_folder, sync_folder, write_aside,
                              write_atomic)
 

@@ -17,12 +17,12 @@ from reseaux.directory import (
     LABELS,
     MULTI_COLUMNS,
     DirectoryError,
-    parse_date,
     validate_record,
     validate_table,
 )
 from reseaux.duplicates import Duplicates, find_duplicates
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
+from reseaux.fields import parse_date
 from reseaux.geocode_file import geocode_records
 from reseaux.importing import (
     PROFILES_DIR,
