@@ -39,9 +39,48 @@ def test_form_refuses_an_invalid_fiche_with_messages_by_the_field(monkeypatch, t
     at, path = page(monkeypatch, tmp_path)
     before = path.read_bytes()
     fill_new_fiche(at, id="t1", nom="Doublon", type="structure")  # and nothing to place it by
-    messages = " ".join(m.value for m in at.markdown)
+    messages = " ".join(m.value for m in at.error)  # error boxes, each under its field
     assert "déjà utilisé" in messages and "rien pour placer l'acteur" in messages
     assert path.read_bytes() == before  # nothing written
+
+
+def test_a_value_of_the_wrong_format_is_refused_under_its_field_and_nothing_is_pending(monkeypatch, tmp_path):
+    """Testers: the form kept phone « 12 », e-mail « pas-un-courriel », postcode « 7600 » as a
+    pending change. Each is now an error under its field, the fiche is not changed, what was typed
+    stays in the form; corrected, the change goes through."""
+    at, path = page(monkeypatch, tmp_path)
+    before = path.read_bytes()
+    at.session_state["ann_edit"] = "t2"
+    at.run()
+    base = at.session_state["ann_work"]
+    typed = {"nom": "Centre Santé Élan (renommé, fictif)", "telephone": "12", "email": "pas-un-courriel",
+             "code_postal": "7600", "site_web": "pas un site"}
+    for column, value in typed.items():
+        at.text_input(key=f"ann_f_{column}").input(value)
+    at.button(key="FormSubmitter:ann_form_t2-Valider la fiche").click().run()
+    assert not at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]  # markdown source, escaped
+    for written in ("12", "pas-un-courriel", "7600", "pas un site"):
+        assert any(e.startswith(f"« {written} » n") for e in errors), (written, errors)
+    assert any(e.startswith("La fiche n'est pas validée : 4 champs à corriger") for e in errors)
+    assert at.session_state["ann_work"] is base  # no pending change
+    assert any("Aucune modification en attente" in c.value for c in at.caption)
+    for column, value in typed.items():  # nothing typed is lost
+        assert at.text_input(key=f"ann_f_{column}").value == value
+    fixed = {"telephone": "0262 20 00 00", "email": "accueil@elan.example.org", "code_postal": "76120",
+             "site_web": "elan.example.org"}
+    for column, value in fixed.items():
+        at.text_input(key=f"ann_f_{column}").input(value)
+    at.button(key="FormSubmitter:ann_form_t2-Valider la fiche").click().run()
+    assert not at.exception and not at.error
+    assert any("1 modification en attente" in m.value for m in at.markdown)
+    assert path.read_bytes() == before  # pending, not written before « Enregistrer »
+    button(at, "Enregistrer").click().run()
+    row = DirectoryStore(path).load().table.set_index("id").loc["t2"]
+    assert row["nom"] == typed["nom"] and row["telephone"] == "0262 20 00 00"
+    assert row["email"] == "accueil@elan.example.org" and row["code_postal"] == "76120"
+    assert row["site_web"] == "https://elan.example.org"  # a bare domain, written as the file's rule writes it
+    assert DirectoryStore(path).read_journal()[-1]["qui"] == "coord"
 
 
 def test_add_a_fiche_then_save_writes_the_file_and_the_journal(monkeypatch, tmp_path):

@@ -7,6 +7,8 @@ overwrite another coordinator's is refused (see :mod:`reseaux.store`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -14,15 +16,17 @@ from streamlit_folium import st_folium
 from reseaux import config
 from reseaux.directory import (
     COLUMNS,
+    ERROR,
     LABELS,
     MULTI_COLUMNS,
     DirectoryError,
+    Issue,
     validate_record,
     validate_table,
 )
 from reseaux.duplicates import Duplicates, find_duplicates
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
-from reseaux.fields import parse_date
+from reseaux.fields import parse_date, read_fields
 from reseaux.geocode_file import geocode_records
 from reseaux.importing import (
     PROFILES_DIR,
@@ -48,6 +52,8 @@ FORM_REFERENTIAL = {"type": "type", "profession": "profession", "thematiques": "
                     "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
 FORM_HIDDEN = ("latitude", "longitude", "geocodage_score", "geocodage_type", "geocodage_label",
                "geocodage_source", "date_maj")
+#: The fields of the fiche form, in file order (the others are written by tools, or placed on the map).
+FORM_COLUMNS = tuple(c for c in COLUMNS if c not in FORM_HIDDEN)
 JOURNAL_COLUMNS = {"quand": "Quand", "qui": "Qui", "action": "Action", "type": "Changement", "id": "Identifiant",
                    "nom": "Nom"}
 # Streamlit 1.67 has no French for its file uploader: its button says « Upload », its hint
@@ -413,10 +419,10 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
         st.session_state["ann_picked"] = picked
         if picked is not None:
             st.session_state["ann_edit"] = picked
-            st.session_state["ann_errors"] = {}
+            st.session_state.pop("ann_findings", None)
     if cols[0].button("Nouvelle fiche", key="ann_new"):  # wins over a row still ticked in the table
         st.session_state["ann_edit"] = None
-        st.session_state["ann_errors"] = {}
+        st.session_state.pop("ann_findings", None)
     if "ann_edit" in st.session_state:
         fiche_form(ref, work, st.session_state["ann_edit"], check)
 
@@ -433,7 +439,10 @@ def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check: TableCheck) -> None:
-    """Add or edit one fiche; the same rules as `python -m reseaux check`, messages by the field."""
+    """Add or edit one fiche, with the rules of the file validation (:mod:`reseaux.fields` and the
+    validator); each finding is drawn under its field. A fiche with an error (a value of the wrong
+    format: a phone, an e-mail, a postcode…) is refused: nothing becomes a pending change, and the
+    fields keep what was typed."""
     is_new = actor_id is None
     if st.session_state.get("ann_form_of", "") != actor_id:
         # Streamlit 1.67 keeps a keyed widget's value when its default changes: the fields of the
@@ -441,23 +450,32 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
         # wrote them onto this fiche. A newly opened fiche starts from its own values.
         for key in [k for k in st.session_state if str(k).startswith("ann_f_")]:
             del st.session_state[key]
+        st.session_state.pop("ann_findings", None)
         st.session_state["ann_form_of"] = actor_id
     rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
     current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(COLUMNS, "")
-    errors: dict[str, str] = st.session_state.get("ann_errors", {})
+    refused: list[Issue] | None = st.session_state.get("ann_findings")  # of the last « Valider », refused
+    findings = refused if refused is not None else (check.issues_of(int(rows[0])) if len(rows) else [])
+    by_field: dict[str, list[Issue]] = {}
+    for issue in findings:
+        by_field.setdefault(issue.column if issue.column in FORM_COLUMNS else "", []).append(issue)
     st.header("Nouvelle fiche" if is_new else f"Fiche « {md_escape(current.get('nom', ''))} »")
-    if not is_new and len(rows):
-        for issue in check.issues_of(int(rows[0])):
-            (st.error if issue.severity == "erreur" else st.warning)(md_escape(issue))
+    for issue in by_field.get("", []):  # the position, the date: not fields of the form
+        where = f"{LABELS.get(issue.column, issue.column)} : " if issue.column else ""
+        _finding(issue, where)
     values: dict[str, str] = {}
     with st.form(f"ann_form_{actor_id}"):
         left, right = st.columns(2)
-        for number, column in enumerate(c for c in COLUMNS if c not in FORM_HIDDEN):
-            target = left if number % 2 == 0 else right
-            with target:
+        for number, column in enumerate(FORM_COLUMNS):
+            with left if number % 2 == 0 else right:
                 values[column] = _field(ref, column, current.get(column, ""), disabled=(column == "id" and not is_new))
-                if column in errors:
-                    st.markdown(f":red[{md_escape(errors[column])}]")
+                for issue in by_field.get(column, []):
+                    _finding(issue)
+        if refused:
+            wrong = list(dict.fromkeys(LABELS.get(i.column, i.column) for i in refused if i.severity == ERROR))
+            st.error(md_escape(f"La fiche n'est pas validée : {plural(len(wrong), 'champ')} à corriger "
+                               f"({', '.join(wrong)}), le message est sous le champ. Rien n'est mis en attente ; "
+                               "ce que vous avez saisi reste dans le formulaire."))
         submitted = st.form_submit_button("Valider la fiche", type="primary")
     if submitted:
         _submit(ref, work, current, values, is_new, rows)
@@ -469,10 +487,16 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
             st.rerun()
 
 
+def _finding(issue: Issue, where: str = "") -> None:
+    """One finding of the fiche, as an error or a warning box (its text may quote what was typed).
+    No icon: Streamlit draws it as a word of text (« error »), read aloud before the message."""
+    (st.error if issue.severity == ERROR else st.warning)(md_escape(where + issue.message))
+
+
 def _field(ref: Referential, column: str, value: str, *, disabled: bool = False) -> str:
     label = LABELS.get(column, column)
     key = f"ann_f_{column}"
-    help_text = COLUMNS.get(column)
+    help_text = md_escape(COLUMNS[column]) if column in COLUMNS else None  # its examples stay text, not links
     if column in FORM_REFERENTIAL:
         category = FORM_REFERENTIAL[column]
         labels = ref.labels(category)
@@ -493,17 +517,37 @@ def _field(ref: Referential, column: str, value: str, *, disabled: bool = False)
     return st.text_input(label, value=value, key=key, disabled=disabled, help=help_text)
 
 
-def _submit(ref, work, current, values, is_new, rows) -> None:
+def _form_findings(ref: Referential, work: pd.DataFrame, current: dict, values: dict[str, str],
+                  is_new: bool) -> tuple[dict, list[Issue]]:
+    """The fiche the form would write, and what is wrong with it.
+
+    A field's value of the wrong format is an error here (the file keeps such a row with a
+    warning: a spreadsheet is corrected later, a form at once); a field the person changed is
+    kept as its rule writes it (« structure.fr » → « https://structure.fr »), one left alone as it
+    was. The validator's own errors (a name, an id, something to place the fiche by) and its
+    warnings follow; an error blocks the fiche."""
     record = {**current, **values}
     if is_new:
         record["id"] = record["id"].strip()
+    found: list[Issue] = []
+    for column, reading in read_fields(record, FORM_COLUMNS).items():
+        if reading.problem:
+            found.append(Issue(None, column, record[column], reading.problem, ERROR))
+        elif record[column] != current.get(column, ""):
+            record[column] = reading.value
+    flagged = {issue.column for issue in found}
     _, issues = validate_record(record, ref)
-    errors = {i.column: i.message for i in issues if i.severity == "erreur" and i.column}
+    found += [replace(i, line=None) for i in issues if i.column not in flagged]  # a form has no line
     if is_new and record["id"] in set(work["id"].astype(str)):
-        errors["id"] = f"l'identifiant « {record['id']} » est déjà utilisé : choisissez-en un autre"
-    st.session_state["ann_errors"] = errors
-    if errors:
-        st.error("La fiche n'est pas enregistrée : corrigez les champs signalés en rouge.")
+        found.append(Issue(None, "id", record["id"], f"l'identifiant « {record['id']} » est déjà utilisé : "
+                                                      "choisissez-en un autre"))
+    return record, found
+
+
+def _submit(ref, work, current, values, is_new, rows) -> None:
+    record, found = _form_findings(ref, work, current, values, is_new)
+    if any(issue.severity == ERROR for issue in found):
+        st.session_state["ann_findings"] = found
         st.rerun()
     if is_new:
         set_work(pd.concat([work, pd.DataFrame([record])], ignore_index=True).fillna(""))
@@ -512,7 +556,7 @@ def _submit(ref, work, current, values, is_new, rows) -> None:
         table.loc[rows[0], list(record)] = list(record.values())
         set_work(table)
     st.session_state["ann_edit"] = record["id"]
-    st.session_state["ann_errors"] = {}
+    st.session_state.pop("ann_findings", None)
     st.rerun()
 
 

@@ -1,0 +1,107 @@
+"""Browser journey: a coordinator types a wrong phone number in a fiche; the message is under the
+field (reached with the keyboard, visible on a phone's screen), nothing is pending; corrected,
+the change is saved through the store and the journal names her."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests import browser as helpers
+from tests.conftest import SCREENSHOTS
+from tests.test_journey_coordinator import open_fiche
+
+pytestmark = pytest.mark.browser
+
+#: A fiche of the demo directory; the test reads its phone from the file first.
+ACTOR = "demo-002"
+WRONG, RIGHT = "12", "0262 20 00 00"
+
+#: The alert drawn right after the element that holds the field labelled ``label`` (its next
+#: sibling in the page's order: what a screen reader reads after the field), or null.
+_ALERT_AFTER = """(label) => {
+  const input = [...document.querySelectorAll('input')].find(i => i.getAttribute('aria-label') === label);
+  const holder = input && input.closest("[data-testid='stElementContainer']");
+  const next = holder && holder.nextElementSibling;
+  const alert = next && next.querySelector("[role='alert']");
+  return alert ? alert.innerText.trim() : null;
+}"""
+
+
+def test_a_wrong_phone_is_said_under_its_field_and_the_right_one_is_saved(browser, tmp_path):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    folder, env = helpers.data_folder(tmp_path)
+    with open(folder / "actors.csv", encoding="utf-8") as handle:
+        before = {row["id"]: row for row in csv.DictReader(handle)}
+    assert before[ACTOR]["telephone"] not in (WRONG, RIGHT)
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        with helpers.LoggedApp(env) as app:
+            page.goto(app.url + "/")
+            helpers.settle(page)
+            helpers.sign_in(page, "coord")
+            helpers.open_nav_page(page, "Annuaire")
+            page.get_by_text("Aucune modification en attente").wait_for()
+            open_fiche(page, ACTOR)
+            page.get_by_role("heading", name=f"Fiche « {before[ACTOR]['nom']} »").wait_for()
+            untouched = helpers.fingerprint(folder)
+
+            phone = page.get_by_label("Téléphone", exact=True)
+            phone.fill(WRONG)
+            page.get_by_role("button", name="Valider la fiche").click()
+            message = page.get_by_role("alert").filter(has_text=f"« {WRONG} » n'est pas un numéro de téléphone")
+            expect(message).to_be_visible()
+            expect(message).to_contain_text("ex. 02 35 00 00 00")
+            expect(page.get_by_role("alert").filter(has_text="La fiche n'est pas validée : 1 champ à corriger "
+                                                             "(Téléphone)")).to_be_visible()
+            # Under the field: the next thing after it in the page, and drawn below it.
+            assert page.evaluate(_ALERT_AFTER, "Téléphone").startswith(f"« {WRONG} » n'est pas un numéro")
+            field_box, message_box = phone.bounding_box(), message.bounding_box()
+            assert 0 <= message_box["y"] - (field_box["y"] + field_box["height"]) < 80
+            assert abs(message_box["x"] - field_box["x"]) < 40
+            # Nothing pending, nothing written; the field keeps what was typed.
+            expect(page.get_by_text("Aucune modification en attente")).to_be_visible()
+            expect(phone).to_have_value(WRONG)
+            assert helpers.fingerprint(folder) == untouched
+            helpers.no_error(page)
+            phone.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "fiche-erreur-1440.png"))
+
+            # The keyboard alone reaches the field: Tab from the search box, field after field.
+            page.get_by_label("Rechercher une fiche").focus()
+            for _ in range(120):
+                page.keyboard.press("Tab")
+                if page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Téléphone":
+                    break
+            expect(phone).to_be_focused()
+
+            # On a phone's screen the message is under the field, within the screen.
+            page.set_viewport_size({"width": 390, "height": 844})
+            phone.scroll_into_view_if_needed()
+            expect(message).to_be_in_viewport()
+            field_box, message_box = phone.bounding_box(), message.bounding_box()
+            assert message_box["y"] > field_box["y"] and message_box["x"] + message_box["width"] <= 390
+            page.screenshot(path=str(SCREENSHOTS / "fiche-erreur-390.png"))
+            page.set_viewport_size({"width": 1440, "height": 900})
+
+            # Corrected: the change goes through, then is saved in her name.
+            phone.fill(RIGHT)
+            page.get_by_role("button", name="Valider la fiche").click()
+            expect(page.get_by_text("1 modification en attente")).to_be_visible()
+            expect(message).to_have_count(0)
+            page.get_by_role("button", name="Enregistrer", exact=True).click()
+            expect(page.get_by_text("notée au journal au nom de coord")).to_be_visible()
+            helpers.no_error(page)
+    finally:
+        context.close()
+    with open(folder / "actors.csv", encoding="utf-8") as handle:
+        after = {row["id"]: row for row in csv.DictReader(handle)}
+    assert after[ACTOR]["telephone"] == RIGHT
+    assert {k: v for k, v in after.items() if k != ACTOR} == {k: v for k, v in before.items() if k != ACTOR}
+    journal = [json.loads(line) for line in (folder / "journal.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(journal) == 1 and journal[0]["qui"] == "coord" and journal[0]["id"] == ACTOR
+    assert journal[0]["champs"]["telephone"] == [before[ACTOR]["telephone"], RIGHT]
