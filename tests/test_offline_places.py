@@ -283,3 +283,84 @@ def test_a_commune_the_offline_data_cannot_place_is_said_so():
     assert [line for line, _ in summary.problems] == [2, 3]
     assert all("référentiel hors ligne n'a pas la position" in m and "saisissez latitude et longitude" in m
                for _, m in summary.problems)
+
+
+# --- a real published listing: FINESS hospitals with CEDEX codes and homonymous towns ----------
+
+FINESS = ROOT / "tests" / "data" / "real" / "finess_hopitaux_cedex_homonymes_2020.csv"
+
+
+def _cog() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """From the COG itself (the npm package's communes.json, not the national table): each current
+    commune's département, and the names it answers to (its own and its former communes')."""
+    communes = json.loads((ROOT / "node_modules" / "@etalab" / "decoupage-administratif" / "data" /
+                           "communes.json").read_text(encoding="utf-8"))
+    department, names = {}, {}
+    for item in communes:
+        if item["type"] == "commune-actuelle":
+            department[item["code"]] = item["departement"]
+            names.setdefault(item["code"], []).append(_fold(item["nom"]))
+        elif item["type"] in ("commune-deleguee", "commune-associee") and item.get("chefLieu"):
+            names.setdefault(item["chefLieu"], []).append(_fold(item["nom"]))
+    return department, names
+
+
+def _fold(text: str) -> str:
+    """Written here, not taken from the app: accents and case off, « ST » read « Saint », CEDEX and
+    its number dropped."""
+    import re
+    import unicodedata
+
+    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")  # no NFKD form
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", " ", plain).split()
+    words = [w for i, w in enumerate(words) if w != "cedex" and not (i and words[i - 1] == "cedex" and w.isdigit())]
+    return " ".join({"st": "saint", "ste": "sainte"}.get(w, w) for w in words)
+
+
+def _departments_of(finess: str) -> set[str]:
+    """The département of a FINESS number, from its first characters (the file's own truth: a
+    CEDEX code's digits are not always a département — La Réunion's begin 977 and 978)."""
+    number = finess.zfill(9)  # the publisher dropped the leading zero (« 10000024 » is in the Ain)
+    if number.startswith("9805"):
+        return {"976"}  # Mayotte's numbers begin 9805 (the file's Mamoudzou hospital, 97600)
+    if number.startswith("97"):
+        overseas = "97" + number[3]  # 9701… Guadeloupe, 9704… La Réunion
+        # Saint-Barthélemy and Saint-Martin left Guadeloupe in 2007, their FINESS numbers did not
+        return {"971", "977", "978"} if overseas == "971" else {overseas}
+    return {number[:2]}
+
+
+def test_a_real_finess_listing_imported_offline_lands_in_the_communes_it_names(tmp_path, monkeypatch, referential):
+    """1,674 hospitals of the national FINESS (2020): every one whose city is a name several
+    communes bear (398), whose postcode is a CEDEX code (1,274) or overseas (168). Imported
+    offline, each placed row is in the département its FINESS number says and in the commune its city
+    names (the commune's name, or one of its former communes', is the city or begins it:
+    « LA TESTE » is La Teste-de-Buch, « EVRY » Évry-Courcouronnes); the rows left aside are
+    said, each with its line."""
+    from reseaux.import_file import import_file
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache.sqlite"))
+    source = pd.read_csv(FINESS, dtype=str, keep_default_na=False)
+    report = import_file(FINESS, tmp_path / "annuaire.csv", referential, offline=True)
+    assert report.rows == len(source) == 1674 and report.saved
+    saved = pd.read_csv(tmp_path / "annuaire.csv", dtype=str, keep_default_na=False)
+    assert saved["nom"].tolist() == source["hospital_name"].str.strip().tolist()
+    department, names = _cog()
+    cedex = pd.read_csv(ROOT / "geo" / "cedex_liste_2017.csv", dtype=str).groupby("cedex")["insee"].agg(set)
+    every_name = {n for known in names.values() for n in known}
+    wrong, unplaced = [], []
+    for row, fiche in zip(source.itertuples(index=False), saved.itertuples(index=False), strict=True):
+        if not fiche.latitude:
+            unplaced.append((row.postcode, row.city))
+            continue
+        city = _fold(row.city)
+        said = department.get(fiche.code_insee) in _departments_of(row.id)
+        named = any(n == city or n.startswith(city + " ") or city.startswith(n + " ")
+                    for n in names.get(fiche.code_insee, []))
+        if not named and city not in every_name:  # a district (« STE CLOTILDE »): its CEDEX's commune
+            named = fiche.code_insee in cedex.get(row.postcode, set())
+        if not (said and named):
+            wrong.append((row.id, row.postcode, row.city, fiche.code_insee))
+    assert not wrong, (len(wrong), wrong[:10])
+    assert unplaced == [], (len(unplaced), unplaced[:10])

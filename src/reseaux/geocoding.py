@@ -336,6 +336,13 @@ class CommuneLocator:
         for row in (cedex if cedex is not None else pd.DataFrame()).itertuples(index=False):
             if row.insee in self.by_code or row.insee in self.former_code:
                 self.cedex.setdefault(row.cedex, set()).add(self.former_code.get(row.insee, row.insee))
+        #: Overseas, the départements each three-digit start of a postcode or CEDEX code serves:
+        #: Saint-Barthélemy and Saint-Martin kept Guadeloupe's 971 codes; La Réunion's CEDEX codes
+        #: begin 977 and 978, Saint-Barthélemy's and Saint-Martin's INSEE codes.
+        self._overseas: dict[str, set[str]] = {}
+        for code, served in [*self.by_postcode.items(), *self.cedex.items()]:
+            if code.startswith("97"):
+                self._overseas.setdefault(code[:3], set()).update(self.department[c][0] for c in served)
 
     def _add_name(self, code: str, name: str, *, listed: bool) -> None:
         folded = fold_place(name)
@@ -402,8 +409,14 @@ class CommuneLocator:
         departments = {self.department[c][0] for c in served}
         if len(departments) == 1:
             return departments.pop()
-        prefixes = _department(postcode) if postcode else ()
+        prefixes = self._prefixes(postcode) if postcode else ()
         return prefixes[0] if len(prefixes) == 1 else ""
+
+    def _prefixes(self, postcode: str) -> tuple[str, ...]:
+        """The INSEE-code prefixes of the département(s) a postcode or CEDEX code says."""
+        if postcode.startswith("97") and postcode[:3] in self._overseas:
+            return tuple(sorted(self._overseas[postcode[:3]]))
+        return _department(postcode)
 
     def _resolve(self, row: dict[str, str], prefer: Sequence[Collection[str]]) -> tuple[str, set[str]]:
         """The row's commune, or "" and the communes its name could be."""
@@ -422,14 +435,14 @@ class CommuneLocator:
             return ""
         postcode = _postcode(row.get("code_postal", "")) or _postcode_in(text)
         # A postcode's département stands: « VIRE » under 14500 is not Viré (Saône-et-Loire).
-        if postcode and not match.citycode.startswith(_department(postcode)):
+        if postcode and not match.citycode.startswith(self._prefixes(postcode)):
             return ""
         return match.citycode
 
     def _misspelt(self, name: str, served: set[str], postcode: str) -> str:
         """A misspelt or variant name (« ST ANDRE DE LA NOCHE », « SAINT MARTIN DE VESUBIE ») among
         the communes of the postcode, else of its département: taken when one is clearly closest."""
-        prefixes = _department(postcode) if postcode else ()
+        prefixes = self._prefixes(postcode) if postcode else ()
         for pool in (served, {c for c in self._names_of if prefixes and c.startswith(prefixes)}):
             scored = sorted(((fuzz.ratio(name, n), c) for c in pool for n in self._names_of.get(c, [])), reverse=True)
             if not scored:
@@ -450,13 +463,13 @@ class CommuneLocator:
             return (max(sorted(served), key=lambda c: self.population.get(c, 0)) if served else ""), set()
         named = self.by_name.get(name, set()) | self.by_name.get(_ARTICLE.sub("", name), set())
         # A code that is no postcode (a CEDEX code, known or not) says the département, and only it.
-        in_department = {c for c in named if c.startswith(_department(postcode))} if postcode else named
+        in_department = {c for c in named if c.startswith(self._prefixes(postcode))} if postcode else named
         # A shortened name among the postcode's communes (« Saint-Remy-en-Bouzemont » for
         # « Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson »), else of its département when the code
         # is a CEDEX (« EVRY » under 91024 is Évry-Courcouronnes).
         shortened = {c for c in served if any(n.startswith(name + " ") for n in self._names_of.get(c, []))}
         if postcode and not shortened and postcode not in self.by_postcode:
-            shortened = {c for c, names in self._names_of.items() if c.startswith(_department(postcode))
+            shortened = {c for c, names in self._names_of.items() if c.startswith(self._prefixes(postcode))
                          and any(n.startswith(name + " ") for n in names)}
         pools = [named & served, in_department, shortened]
         if postcode in self.by_postcode:
@@ -472,7 +485,12 @@ class CommuneLocator:
             return "", in_department
         if named:
             return "", set()
-        return self._misspelt(name, served, postcode), set()
+        # A name no commune bears under a CEDEX code (« 97492 STE CLOTILDE », a district of
+        # Saint-Denis; « 73604 MOUTIERS TARENTAISE », Moûtiers' postal name): the one commune the
+        # code serves. A CEDEX code belongs to one addressee; a postcode does not vouch for a name.
+        misspelt = self._misspelt(name, served, postcode)
+        cedex = self.cedex.get(postcode, set()) if postcode not in self.by_postcode else set()
+        return misspelt or (next(iter(cedex)) if len(cedex) == 1 else ""), set()
 
     def search(self, text: str, limit: int = 5, prefer: frozenset[str] = frozenset()) -> list[Match]:
         """The communes ``text`` names, best first: a postcode, a commune name, or an address
@@ -563,11 +581,9 @@ def _postcode(value: str) -> str:
 
 def _department(postcode: str) -> tuple[str, ...]:
     """The INSEE-code prefixes of a postcode's département (« 20 » is Corse: 2A or 2B; 97x overseas,
-    where Saint-Barthélemy and Saint-Martin keep the Guadeloupe's 971 postcodes)."""
+    see :meth:`CommuneLocator._prefixes`)."""
     if postcode.startswith("20"):
         return ("2A", "2B")
-    if postcode.startswith("971"):
-        return ("971", "977", "978")
     return (postcode[:3],) if postcode.startswith("97") else (postcode[:2],)
 
 
