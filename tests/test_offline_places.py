@@ -364,3 +364,22 @@ def test_a_real_finess_listing_imported_offline_lands_in_the_communes_it_names(t
             wrong.append((row.id, row.postcode, row.city, fiche.code_insee))
     assert not wrong, (len(wrong), wrong[:10])
     assert unplaced == [], (len(unplaced), unplaced[:10])
+
+
+def test_the_import_names_the_line_and_the_candidates_of_an_ambiguous_name(tmp_path, monkeypatch, referential):
+    """The import command's report says which line it left off the map, and why; a name the
+    file's département decides is placed (the demo network is the Métropole de Rouen, 76)."""
+    from reseaux.import_file import import_file
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache.sqlite"))
+    source = tmp_path / "sites.csv"
+    source.write_text("nom,code_postal,commune\nCentre A (fictif),,CASTRES\n\nCentre B (fictif),,MASSY\n"
+                      "Centre C (fictif),76000,ROUEN\n", encoding="utf-8")
+    report = import_file(source, tmp_path / "annuaire.csv", referential, offline=True)
+    sentences = report.sentences()
+    assert ("ligne 2 : hors ligne et commune « CASTRES » ambiguë, 2 communes portent ce nom : Castres (Aisne, 02), "
+            "Castres (Tarn, 81) — ajoutez le code postal ou le code INSEE : acteur absent de la carte") in sentences
+    assert not any(s.startswith(("ligne 4", "ligne 5")) for s in sentences)
+    saved = pd.read_csv(tmp_path / "annuaire.csv", dtype=str, keep_default_na=False).set_index("nom")
+    assert saved.loc["Centre B (fictif)", "code_insee"] == "76415"  # Massy (Seine-Maritime), COG
+    assert saved.loc["Centre A (fictif)", "latitude"] == ""

@@ -35,6 +35,8 @@ class ImportReport:
     report: Directory | None = None
     spec: ImportSpec = field(default_factory=ImportSpec)
     geocoding: str = ""
+    #: (file line, French message) of each row the geocoding could not place precisely.
+    placing: list[tuple[int, str]] = field(default_factory=list)
     saved: bool = False
     table: str = ""  # which sheet and header row were read, and the other sheets
     unused: list[str] = field(default_factory=list)  # the file's columns neither imported nor kept
@@ -42,6 +44,17 @@ class ImportReport:
     def hidden(self) -> str:
         """How many imported fiches a visitor will not see, and how to change it ("" if none)."""
         return hidden_sentence(self.report.actors) if self.report is not None else ""
+
+    #: How many of the rows left unplaced are named one by one (the rest are counted).
+    PLACING_SHOWN = 20
+
+    def _placing_lines(self) -> list[str]:
+        """« ligne 4 : … » for the rows left off the map (an ambiguous or unknown commune)."""
+        unplaced = [(line, message) for line, message in self.placing if "absent de la carte" in message]
+        shown = [f"ligne {line} : {message}" for line, message in unplaced[:self.PLACING_SHOWN]]
+        if len(unplaced) > self.PLACING_SHOWN:
+            shown.append(f"… et {plural(len(unplaced) - self.PLACING_SHOWN, 'autre ligne non placée', 'autres lignes non placées')}.")
+        return shown
 
     def sentences(self) -> list[str]:
         errors = len(self.report.rejected) if self.report is not None else 0
@@ -53,6 +66,7 @@ class ImportReport:
             f"{plural(errors, 'ligne avec erreur', 'lignes avec erreur')} (importées quand même, à corriger), "
             f"{plural(warnings, 'avertissement')}, {plural(self.unplaced, 'fiche sans position', 'fiches sans position')}.",
             *([self.geocoding] if self.geocoding else []),
+            *self._placing_lines(),
             *([unused_sentence(self.unused, self.spec.keep)] if self.unused or self.spec.keep else []),
             *([hidden] if (hidden := self.hidden()) else []),
             *([f"Recherche des doublons bornée : pour {plural(self.unchecked, 'ligne')}, les fiches proches n'ont "
@@ -116,12 +130,13 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     existing = base.table
     mapped = apply_mapping(rows, spec, set(existing["id"].astype(str)))
     records = mapped.to_dict("records")  # blank rows kept: each problem has its file line
-    geocoding = ""
+    geocoding, placing = "", []
     if any(not (r["latitude"] and r["longitude"]) for r in records):
-        geocoding = geocode_records(records, offline=offline).sentence()
+        summary = geocode_records(records, offline=offline)
+        geocoding, placing = summary.sentence(), summary.problems
         mapped = pd.DataFrame(records, columns=mapped.columns)
     new = drop_blank(mapped)
-    result = ImportReport(rows=len(new), spec=spec, geocoding=geocoding, table=found.sentence(),
+    result = ImportReport(rows=len(new), spec=spec, geocoding=geocoding, placing=placing, table=found.sentence(),
                           unused=spec.unused(rows[0]))
     result.report = validate_table(mapped, referential)  # after the geocoding: the positions saved
     # Counted as the map and `check` count: a position the validation ignores (« abc », off France,
