@@ -40,12 +40,14 @@ from reseaux.importing import (
 )
 from reseaux.mapbits import position_picker
 from reseaux.profiles import ProfileError, load_profile, save_profile
-from reseaux.reading import UploadError, read_upload
+from reseaux.import_file import unused_sentence
+from reseaux.reading import Sheet, UploadError, read_sheets
 from reseaux.referential import Referential
 from reseaux.store import Conflict, ConflictError, DirectoryStore, diff, rebase, resolve, stale
 from reseaux.table_check import TableCheck, check_table
 from reseaux.text import fold, fr_date, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
+from reseaux.workbook import NoTable, Table, find_table
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
 FORM_REFERENTIAL = {"type": "type", "profession": "profession", "thematiques": "thematique",
@@ -595,10 +597,14 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
                               "10 Mo au plus)", key="ann_upload")
     if upload is None:
         return
-    rows = _read(upload)
-    if isinstance(rows, str):
-        st.error(rows)
+    sheets = _read(upload)
+    if isinstance(sheets, str):
+        st.error(sheets)
         return
+    table = _table(sheets, _upload_key(upload))
+    if table is None:
+        return
+    rows, sheet_key = table.rows, f"{table.sheet}_{table.header_line}"
     header = rows[0]
     saved = sorted(p.stem for p in profiles_dir().glob("*.toml")) if profiles_dir().is_dir() else []
     profile_name = st.selectbox("Profil d'import (correspondances déjà enregistrées pour cette source)",
@@ -619,7 +625,15 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
             mapping[source] = cols[number % 3].selectbox(
                 f"« {md_escape(source)} »", options, index=options.index(guess) if guess in options else 0,
                 format_func=lambda c: LABELS.get(c, c) if c else "(ne pas importer)",
-                key=f"ann_map_{profile_name}_{number}")
+                key=f"ann_map_{profile_name}_{sheet_key}_{number}")
+        unused = [h for h in header if h.strip() and not mapping.get(h)]
+        keep = st.multiselect("Colonnes non importées à garder sur la fiche (dans sa description, « colonne : "
+                              "valeur »)", unused, default=[h for h in base.keep if h in unused],
+                              format_func=lambda h: f"« {h} »", key=f"ann_keep_{profile_name}_{sheet_key}")
+        if unused:
+            st.caption(md_escape(unused_sentence([h for h in unused if h not in keep], keep)
+                                 .replace(" : --garder COLONNE, ou choisissez-la pour une colonne de l'annuaire dans "
+                                          "un profil.", " : choisissez-la ci-dessus.")))
     constants = dict(base.constants)
     with st.expander("Valeurs pour tout le fichier", expanded=not constants):
         types = ref.labels("type")
@@ -630,7 +644,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
             constants["type"] = chosen
         else:
             constants.pop("type", None)
-    spec = ImportSpec(mapping=mapping, constants=constants, recodings=base.recodings)
+    spec = ImportSpec(mapping=mapping, constants=constants, recodings=base.recodings, keep=keep)
     with st.expander("Enregistrer ces correspondances comme profil (pour le prochain fichier de cette source)"):
         name = st.text_input("Nom du profil (lettres, chiffres, tirets)", value=profile_name, key="ann_profile_name")
         if st.button("Enregistrer le profil", key="ann_profile_save"):
@@ -643,7 +657,8 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     if "nom" not in mapping.values():
         st.warning("Choisissez au moins la colonne qui donne le nom.")
         return
-    key = (_upload_key(upload), tuple(mapping.items()), tuple(constants.items()), str(spec.recodings))
+    key = (_upload_key(upload), sheet_key, tuple(mapping.items()), tuple(constants.items()), str(spec.recodings),
+           tuple(keep))
     if st.session_state.get("ann_import_key") != key:
         st.session_state["ann_import_key"] = key
         with st.spinner(f"Mise en forme de {plural(len(rows) - 1, 'ligne')}…"):
@@ -675,8 +690,33 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         st.rerun()
 
 
-def _read(upload) -> list[list[str]] | str:
-    """The uploaded file's rows, or what the person reads when it cannot be read (in French).
+def _table(sheets: list[Sheet], upload_key: tuple) -> Table | None:
+    """The table to import: the data sheet found, or the one the person chooses in « Feuille à
+    importer » (shown for a workbook of several sheets); None, with the reason shown, when the
+    chosen sheet is empty."""
+    names = [sheet.name for sheet in sheets]
+    try:
+        found: Table | None = find_table(sheets)
+    except NoTable as exc:
+        st.warning(md_escape(str(exc)))
+        found = None
+    choice = None
+    if len(sheets) > 1:
+        default = names.index(found.sheet) if found is not None else 0
+        choice = str(st.selectbox("Feuille à importer", range(1, len(names) + 1), index=default,
+                                  format_func=lambda n: names[n - 1] or f"Feuille {n}", key=f"ann_sheet_{upload_key[0]}"))
+    try:
+        table = find_table(sheets, choice) if choice is not None else found
+    except UploadError as exc:
+        st.error(md_escape(str(exc)))
+        return None
+    if table is not None and table.sentence():
+        st.caption(md_escape(table.sentence()))
+    return table
+
+
+def _read(upload) -> list[Sheet] | str:
+    """The uploaded file's sheets, or what the person reads when it cannot be read (in French).
 
     Read once per file, with a progress bar for a workbook, and kept: every click of the page
     reruns it, and a large workbook takes seconds to read."""
@@ -691,7 +731,7 @@ def _read(upload) -> list[list[str]] | str:
                      text=f"Lecture de « {md_escape(upload.name)} » : ligne {fr_number(done)} sur {fr_number(total)}")
 
     try:
-        result = read_upload(upload.name, upload.getvalue(), progress=advance)
+        result = read_sheets(upload.name, upload.getvalue(), progress=advance)
     except (UploadError, DirectoryError) as exc:
         result = str(exc)
     bar.empty()

@@ -1,0 +1,75 @@
+"""Browser journey (issue 22, item 3): a coordinator drops a published workbook whose first sheet is a
+read-me. The data sheet is found and offered in « Feuille à importer »; another sheet can be
+chosen; the columns not imported are named and one is kept on the fiches."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import choose, no_error, open_nav_page, settle, sign_in
+from tests.test_browser_annuaire import coordination  # noqa: F401 — the fixture
+from tests.test_workbooks import TEMPLATE, WORKBOOK, _finess_rows
+
+pytestmark = pytest.mark.browser
+
+
+def _open_import(page, app) -> None:
+    page.goto(app.url + "/")
+    settle(page)
+    sign_in(page, "coord")
+    open_nav_page(page, "Annuaire")
+    page.get_by_role("tab", name="Importer").click()
+
+
+def _sheet_box(page):
+    return page.get_by_role("combobox", name="Feuille à importer")
+
+
+def test_the_data_sheet_is_offered_another_can_be_chosen_and_a_kept_column_reaches_the_fiche(
+        page, coordination):  # noqa: F811 — the fixture
+    app, actors = coordination
+    _open_import(page, app)
+    page.locator("input[type=file]").set_input_files(str(WORKBOOK))
+    page.get_by_text("3 lignes lues").wait_for(timeout=60_000)
+    settle(page)
+    expect(_sheet_box(page)).to_have_value("Etablissements")
+    expect(page.get_by_text("Feuille « Etablissements » lue, en-tête ligne 2")).to_have_count(1)
+    expect(page.get_by_text("19 colonnes non importées : « nofinessej », « rslongue »")).to_have_count(1)
+
+    choose(page, "Feuille à importer", "Lisez-moi")  # the read-me has no column that gives a name
+    page.get_by_text("Choisissez au moins la colonne qui donne le nom.").wait_for(timeout=60_000)
+    expect(page.get_by_text("lignes lues")).to_have_count(0)
+
+    choose(page, "Feuille à importer", "Etablissements")
+    page.get_by_text("3 lignes lues").wait_for(timeout=60_000)
+    choose(page, "Colonnes non importées à garder", "« libsph »")
+    settle(page)
+    page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)").click()
+    page.get_by_text("3 modifications en attente").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    page.get_by_text("Aucune modification en attente").wait_for(timeout=60_000)
+    no_error(page)
+
+    saved = pd.read_csv(actors, dtype=str, keep_default_na=False).set_index("id")
+    for row in _finess_rows():
+        fiche = saved.loc[f"finess-{row['nofinesset']}"]
+        assert fiche["nom"] == row["rs"].strip()
+        assert fiche["description"] == (f"libsph : {row['libsph']}" if row["libsph"] else "")  # empty: nothing kept
+
+
+def test_a_workbook_without_a_table_of_actors_names_its_sheets_and_imports_nothing(page, coordination):  # noqa: F811
+    app, actors = coordination
+    before = actors.read_bytes()
+    _open_import(page, app)
+    page.locator("input[type=file]").set_input_files(str(TEMPLATE))
+    page.get_by_text("Aucune feuille du classeur ne ressemble à une liste d'acteurs").wait_for(timeout=60_000)
+    settle(page)
+    expect(page.get_by_text("Aucune feuille du classeur ne ressemble")).to_contain_text(
+        "« Lisez-moi » (pas d'en-tête d'annuaire, 16 lignes), « Comparaison » (vide)")
+    expect(_sheet_box(page)).to_have_value("Lisez-moi")
+    expect(page.get_by_text("Choisissez au moins la colonne qui donne le nom.")).to_have_count(1)
+    expect(page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)")).to_have_count(0)
+    no_error(page)
+    assert actors.read_bytes() == before
