@@ -257,3 +257,11 @@ def test_kept_columns_round_trip_through_a_profile(tmp_path):
     spec = ImportSpec(mapping={"rs": "nom"}, keep=["libsph", "catr"])
     save_profile(spec, tmp_path / "p.toml")
     assert load_profile(tmp_path / "p.toml").keep == ["libsph", "catr"]
+
+
+def test_a_data_row_is_not_taken_for_the_header_of_a_file_whose_header_is_unknown():
+    """Only a row that names actors replaces the first one: « structure » or « Rouen » in a data row
+    of a file with unknown headers (mapped by hand) does not make it the header."""
+    rows = [["Col A", "Col B", "Col C"], ["Centre (fictif)", "structure", "commune"], ["Autre (fictif)", "x", "y"]]
+    table = find_table([Sheet("", rows)])
+    assert (table.header_line, table.rows) == (1, rows)

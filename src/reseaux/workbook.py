@@ -100,16 +100,22 @@ def find_table(sheets: list[Sheet], choice: str | None = None) -> Table:
 
 
 def _summary(sheet: Sheet) -> SheetSummary:
-    best, best_score = 0, (0, False)
+    first = next((i for i, row in enumerate(sheet.rows) if any(c.strip() for c in row)), 0)
+    best, best_score = first, _score(sheet.rows[first]) if sheet.rows else (0, False)
     for index, row in enumerate(sheet.rows[:HEADER_SEARCH]):
-        targets = [t for t in guess_mapping([c for c in row if c.strip()], extra=True).values() if t]
-        score = (len(targets), any(t in KEY_TARGETS for t in targets))
-        if score > best_score:  # the earliest of equal rows: a data row seldom repeats the header
+        score = _score(row)
+        # a later row is the header only when it names actors (a data row may hold « structure »),
+        # and the earliest of equal rows wins
+        if score[1] and score[0] >= 2 and (not (best_score[1] and best_score[0] >= 2) or score[0] > best_score[0]):
             best, best_score = index, score
-    if best_score[0] == 0:  # nothing recognised: the first filled row, mapped by hand
-        best = next((i for i, row in enumerate(sheet.rows) if any(c.strip() for c in row)), 0)
     data_rows = sum(1 for row in sheet.rows[best + 1:] if any(c.strip() for c in row))
     return SheetSummary(sheet.name, best + 1 if sheet.rows else 0, best_score[0], best_score[1], data_rows)
+
+
+def _score(row: list[str]) -> tuple[int, bool]:
+    """How many of ``row``'s cells are recognised headers, and whether one names an actor."""
+    targets = [t for t in guess_mapping([c for c in row if c.strip()], extra=True).values() if t]
+    return len(targets), any(t in KEY_TARGETS for t in targets)
 
 
 def _best(summaries: list[SheetSummary]) -> int:
