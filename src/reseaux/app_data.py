@@ -38,6 +38,8 @@ class Territory:
     #: (layer, reason) of each declared layer left out because it cannot be used.
     broken: list[tuple[str, str]] = field(default_factory=list)
     _geojson: dict[str, dict] = field(default_factory=dict, repr=False)
+    _options: dict = field(default_factory=dict, repr=False)
+    _home_areas: gpd.GeoSeries | None = field(default=None, repr=False)
 
     @property
     def geojson(self) -> dict[str, dict]:
@@ -85,10 +87,70 @@ class Territory:
         chosen = frame[frame["code"].astype(str) == code]
         return chosen[["geometry"]].__geo_interface__ if len(chosen) else None
 
-    def perimeter_options(self, layer_ids: list[str]) -> dict[str, str]:
-        """``{"layer:code": "Label — nom"}`` for the perimeters of ``layer_ids``."""
-        return {key: name for key, name in self.place_names.items()
-                if key.partition(":")[0] in layer_ids}
+    def perimeter_options(self, layer_ids: list[str], actors: gpd.GeoDataFrame | None = None) -> dict[str, str]:
+        """``{"layer:code": "Label — nom"}``: the perimeters of ``layer_ids`` that share surface with the
+        territory or contain or touch a placed actor of ``actors``, layer after layer (each choice says
+        its layer), by name within a layer. Kept per (layers, directory version): the sidebar asks at
+        every rerun.
+
+        Read from the layers themselves: read from the place names, a layer « epci » offered the
+        1,255 EPCI of France named for the EPCI filter, without its label, most of them absent from
+        the layer (no outline, no actor)."""
+        memo_key = (tuple(layer_ids), id(actors))
+        kept = self._options.get(memo_key)
+        if kept is not None and kept[0] is actors:
+            return kept[1]
+        from reseaux.perimeters import perimeters_in_play
+
+        points = actors.geometry.dropna() if actors is not None and len(actors) else gpd.GeoSeries([], crs="EPSG:4326")
+        points = pd.concat([points, self.home_points]) if self.home_areas is not None else points
+        options: dict[str, str] = {}
+        for spec in self.specs:
+            frame = self.layers.get(spec.id)
+            if spec.id not in layer_ids or frame is None:
+                continue
+            chosen = frame[perimeters_in_play(frame, self.home_areas, points.to_crs(frame.crs))]
+            for code, name in sorted(zip(chosen["code"], chosen["nom"], strict=True), key=lambda c: c[1].casefold()):
+                options[f"{spec.id}:{code}"] = f"{spec.label} — {name}"
+        if len(self._options) > 4:
+            self._options.clear()
+        self._options[memo_key] = (actors, options)  # the frame kept with its key: its id stays its own
+        return options
+
+    def covering_layer(self, layer_ids: list[str], actors: gpd.GeoDataFrame) -> str:
+        """The layer « Couverture » opens on: the first of ``layer_ids`` (the territory's own, QPV first
+        in the demo) when some placed actor stands in it, else the one whose perimeters hold the most
+        actors (the first of them on a tie), else the first. A PACA directory opened on the QPV of
+        Rouen: an empty map, every perimeter a gap."""
+        from reseaux.perimeters import points_held
+
+        if not layer_ids:
+            raise ValueError("aucune couche de périmètres")
+        points = actors.geometry.dropna() if len(actors) else gpd.GeoSeries([], crs="EPSG:4326")
+        held = {}
+        for layer_id in layer_ids:
+            frame = self.layers[layer_id]
+            held[layer_id] = points_held(frame, points.to_crs(frame.crs))
+            if layer_id == layer_ids[0] and held[layer_id]:
+                return layer_id
+        return max(layer_ids, key=lambda i: held[i])  # max keeps the first of equals
+
+    @property
+    def home_areas(self) -> gpd.GeoSeries | None:
+        """Outlines of the territory's communes (None: no territory, the whole of France), read once."""
+        if not self.home_communes:
+            return None
+        if self._home_areas is None:
+            self._home_areas = france.outlines_of(self.home_communes).geometry.to_crs("EPSG:4326").reset_index(drop=True)
+        return self._home_areas
+
+    @property
+    def home_points(self) -> gpd.GeoSeries:
+        """An inner point of each commune of the territory (the national table's), in WGS84."""
+        table = france.communes()
+        chosen = table[table["code_insee"].isin(self.home_communes)]
+        return gpd.GeoSeries(gpd.points_from_xy(pd.to_numeric(chosen["point_lon"]), pd.to_numeric(chosen["point_lat"])),
+                             crs="EPSG:4326")
 
 
 @dataclass

@@ -81,7 +81,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
             epci = choose_many("EPCI", epcis, key="f_epci",
                                format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous")
             layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
-            options = terr.perimeter_options(layer_ids)
+            options = terr.perimeter_options(layer_ids, frame)
             if st.session_state.get("f_perimeter") not in options:
                 st.session_state["f_perimeter"] = None
             perimeter = st.selectbox("Dans le périmètre", list(options), key="f_perimeter",
