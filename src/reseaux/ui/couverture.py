@@ -60,7 +60,7 @@ def polygon_layers(terr: Territory) -> list[str]:
     return [s.id for s in terr.specs if not (terr.layers[s.id].geom_type == "Point").all()]
 
 
-def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float, str]:
+def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, ActorFilter, float, str]:
     if not polygon_layers(terr):
         st.warning("Aucune couche de périmètres utilisable : la couverture se compte par périmètre (QPV, "
                    "communes, CPTS…). Voyez « Sources et crédits » pour la raison, puis corrigez le registre.",
@@ -71,8 +71,9 @@ def sidebar(ref: Referential, terr: Territory) -> tuple[str, ActorFilter, float,
         flt = ActorFilter.from_query(query, ref)
         for facet in ("themes", "professions", "types"):
             st.session_state[f"cv_{facet}"] = list(getattr(flt, facet))
-        layer = query.get("couche", "qpv")
-        st.session_state["cv_layer"] = layer if layer in polygon_layers(terr) else polygon_layers(terr)[0]
+        layer = query.get("couche", "")
+        st.session_state["cv_layer"] = layer if layer in polygon_layers(terr) else \
+            terr.covering_layer(polygon_layers(terr), acts.directory.actors)
         distance = str(query.get("distance", DEFAULT_DISTANCE))
         known = distance.isdigit() and int(distance) in DISTANCES
         st.session_state["cv_distance"] = int(distance) if known else DEFAULT_DISTANCE
