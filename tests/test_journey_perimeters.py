@@ -93,3 +93,50 @@ def test_couverture_opens_on_the_layer_that_holds_a_paca_directory(page, tmp_pat
         assert "couche=qpv_marseille" in page.url
         page.screenshot(path=str(SCREENSHOTS / "couverture-paca.png"))
         no_error(page)
+
+
+def test_a_coordinator_chooses_the_layer_of_a_geopackage_and_the_key_of_a_canton_list(page, tmp_path):
+    """The form: a GeoPackage of two real layers asks « Couche du fichier » (each with its count) and
+    adds the one chosen; a canton list whose numbers repeat across départements stops with the count
+    each key gives, then « un périmètre par le département et le code » adds 5 (counted by hand)."""
+    from tests.browser import open_nav_page
+    from tests.test_add_layer import CANTONS, REGIONS_TOPOJSON
+
+    package = tmp_path / "deux_couches.gpkg"
+    gpd.read_file(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(package, layer="qpv",
+                                                                                      driver="GPKG")
+    gpd.read_file(REGIONS_TOPOJSON).set_crs("EPSG:4326").to_file(package, layer="regions", driver="GPKG")
+    cantons = tmp_path / "cantons.csv"
+    cantons.write_text(CANTONS, encoding="utf-8")
+    folder, env = data_folder(tmp_path)
+    with LoggedApp(env) as app:
+        page.goto(app.url)
+        settle(page)
+        sign_in(page, ACCOUNT_OF_ROLE["coordinateur"])
+        open_nav_page(page, "Sources et crédits")
+        uploader = page.get_by_test_id("stFileUploader").locator("input[type=file]")
+        uploader.set_input_files(str(package))
+        page.get_by_role("button", name="Ajouter la couche").wait_for(timeout=30_000)
+        choose(page, "Couche du fichier", "regions (18 périmètres)")
+        settle(page)
+        choose(page, "Champ du code de chaque périmètre", "id_reg")
+        choose(page, "Champ du nom", "nom_reg")
+        page.get_by_label("Identifiant (lettres minuscules, chiffres, _)").fill("regions")
+        page.get_by_role("button", name="Ajouter la couche").click()
+        page.get_by_text("ajoutée : 18 périmètres").wait_for(timeout=30_000)
+        uploader.set_input_files(str(cantons))
+        # the new file's form, not the last one's (identifier « regions », label « deux_couches »)
+        page.get_by_label("Libellé affiché").and_(page.locator("[value='cantons']")).wait_for(timeout=30_000)
+        assert page.get_by_label("Identifiant (lettres minuscules, chiffres, _)").input_value() == "cantons"
+        settle(page)
+        choose(page, "Champ du code de chaque périmètre", "canton")
+        choose(page, "Champ du nom", "nom")
+        choose(page, "Colonne du code INSEE de la commune", "insee")
+        page.get_by_role("button", name="Ajouter la couche").click()
+        page.get_by_text("par le code seul, 3 périmètres").wait_for(timeout=30_000)
+        page.get_by_text("par le département et le code, 5 périmètres").first.wait_for(timeout=10_000)
+        page.get_by_test_id("stRadioGroup").get_by_text("un périmètre par le département et le code").click()
+        page.get_by_role("button", name="Ajouter la couche").click()
+        page.get_by_text("Couche « cantons » ajoutée : 5 périmètres").wait_for(timeout=30_000)
+        no_error(page)
+    assert 'id = "cantons"' in (folder / "geo" / "layers.toml").read_text(encoding="utf-8")

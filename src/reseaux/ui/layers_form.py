@@ -38,7 +38,7 @@ def add_layer_form(terr: Territory) -> None:
         return
     # On disk for this run only: the folder goes at the end of the run, whatever happens in it.
     with upload_on_disk(upload.name, upload.getvalue()) as path:
-        _form(registry, upload.name, path)
+        _form(registry, upload.name, path, upload.file_id)
 
 
 #: The choice of a commune list's key: « tell me » first, so that nothing is merged silently.
@@ -46,13 +46,18 @@ KEY_CHOICES = {"": "me signaler les codes répétés d'un département à l'autr
                **{key: f"un périmètre par {label}" for key, label in KEYS.items()}}
 
 
-def _form(registry: Path, name: str, path: Path) -> None:
+def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
+    # The widgets are the file's own: keyed by the form alone, the next file's form (after a layer
+    # was added) kept the last one's identifier, label, fields and layer, in the browser too.
+    def wkey(name: str) -> str:
+        return f"ly_{name}_{file_id}"
+
     try:
         layers = file_layers(path)
         file_layer = ""
         if len(layers) > 1:  # a GeoPackage of several layers: chosen here, not the first one read silently
             counts = dict(layers)
-            file_layer = st.selectbox("Couche du fichier", list(counts), key="ly_file_layer",
+            file_layer = st.selectbox("Couche du fichier", list(counts), key=wkey("file_layer"),
                                       format_func=lambda n: f"{n} ({plural(counts[n], 'périmètre')})",
                                       help=f"Ce fichier contient {len(layers)} couches : choisissez celle à ajouter.")
         fields = fields_of(path, file_layer)
@@ -65,25 +70,25 @@ def _form(registry: Path, name: str, path: Path) -> None:
                  "shapefile zippé ou d'un CSV, puis ajoutez-le de nouveau.")
         return
     is_table = path.suffix.lower() in TABLE_SUFFIXES
-    with st.form("ly_form"):
+    with st.form(wkey("form")):
         left, right = st.columns(2)
-        code_field = left.selectbox("Champ du code de chaque périmètre", fields, key="ly_code")
-        name_field = right.selectbox("Champ du nom", fields, index=min(1, len(fields) - 1), key="ly_name")
-        commune_field = left.selectbox("Colonne du code INSEE de la commune", fields, key="ly_commune") \
+        code_field = left.selectbox("Champ du code de chaque périmètre", fields, key=wkey("code"))
+        name_field = right.selectbox("Champ du nom", fields, index=min(1, len(fields) - 1), key=wkey("name"))
+        commune_field = left.selectbox("Colonne du code INSEE de la commune", fields, key=wkey("commune")) \
             if is_table else ""
-        layer_id = left.text_input("Identifiant (lettres minuscules, chiffres, _)", key="ly_id",
+        layer_id = left.text_input("Identifiant (lettres minuscules, chiffres, _)", key=wkey("id"),
                                    value=Path(name).stem.lower().replace("-", "_").replace(" ", "_")[:40])
-        label = right.text_input("Libellé affiché", key="ly_label", value=Path(name).stem)
-        group = left.text_input("Groupe dans la légende", value=DEFAULT_GROUP, key="ly_group")
-        licence = right.text_input("Licence", key="ly_licence")
-        source = left.text_input("Source (producteur, adresse)", key="ly_source")
-        vintage = right.text_input("Millésime", key="ly_vintage")
+        label = right.text_input("Libellé affiché", key=wkey("label"), value=Path(name).stem)
+        group = left.text_input("Groupe dans la légende", value=DEFAULT_GROUP, key=wkey("group"))
+        licence = right.text_input("Licence", key=wkey("licence"))
+        source = left.text_input("Source (producteur, adresse)", key=wkey("source"))
+        vintage = right.text_input("Millésime", key=wkey("vintage"))
         where_field = left.selectbox("Ne garder que les périmètres dont… (facultatif)", ["—", *fields],
-                                     key="ly_where_field")
-        where_value = right.text_input("… ce champ vaut", key="ly_where_value")
-        key = st.radio("Si un même code de périmètre a des communes dans plusieurs départements (des cantons "
+                                     key=wkey("where_field"))
+        where_value = right.text_input("… ce champ vaut", key=wkey("where_value"))
+        perimeter_key = st.radio("Si un même code de périmètre a des communes dans plusieurs départements (des cantons "
                        "numérotés dans chaque département)", list(KEY_CHOICES), format_func=KEY_CHOICES.get,
-                       key="ly_key") if is_table else ""
+                       key=wkey("key")) if is_table else ""
         submitted = st.form_submit_button("Ajouter la couche", type="primary")
     if not submitted:
         return
@@ -92,7 +97,7 @@ def _form(registry: Path, name: str, path: Path) -> None:
         added = add_layer(path, layer_id=layer_id.strip(), code_field=code_field, name_field=name_field,
                           commune_field=commune_field, registry=registry, geo_dir=config.path("geo_dir"),
                           label=label.strip(), group=group.strip(), where=where, source=source.strip(),
-                          licence=licence.strip(), vintage=vintage.strip(), file_layer=file_layer, key=key)
+                          licence=licence.strip(), vintage=vintage.strip(), file_layer=file_layer, key=perimeter_key)
     except RepeatedCodesError as exc:
         st.warning(f"Couche non ajoutée : {md_escape(exc)}. Choisissez ci-dessus « un périmètre par le département et "
                    "le code » ou « un périmètre par le code seul », puis ajoutez de nouveau.")
