@@ -308,6 +308,8 @@ class CommuneLocator:
         self.by_name: dict[str, set[str]] = {}
         #: a former commune's code → the current commune holding it.
         self.former_code: dict[str, str] = {}
+        #: a current commune's code → its former communes' names, by folded name.
+        self._former_names: dict[str, dict[str, str]] = {}
         #: CEDEX code → INSEE codes of the communes it serves.
         self.cedex: dict[str, set[str]] = {}
         #: (code INSEE, folded name) pairs, with and without the article (« petit quevilly »).
@@ -333,6 +335,7 @@ class CommuneLocator:
             if row.code_insee in self.by_code:
                 self.former_code.setdefault(row.code, row.code_insee)
                 self._add_name(row.code_insee, row.nom, listed=False)
+                self._former_names.setdefault(row.code_insee, {}).setdefault(fold_place(row.nom), row.nom)
         for row in (cedex if cedex is not None else pd.DataFrame()).itertuples(index=False):
             if row.insee in self.by_code or row.insee in self.former_code:
                 self.cedex.setdefault(row.cedex, set()).add(self.former_code.get(row.insee, row.insee))
@@ -393,9 +396,15 @@ class CommuneLocator:
         code, candidates = self._resolve(row, prefer)
         if code:
             return []
-        return [f"{self.by_code[c][2]} ({self.department[c][1]}, {self.department[c][0]})"
-                if self.department[c][1] else f"{self.by_code[c][2]} ({self.department[c][0]})"
-                for c in sorted(candidates, key=lambda c: (self.department[c][0], self.by_code[c][2]))]
+        name = fold_place(_POSTCODE.sub(" ", row.get("commune", "")))
+        said = []
+        for c in sorted(candidates, key=lambda c: (self.department[c][0], self.by_code[c][2])):
+            where = ", ".join(part for part in (self.department[c][1], self.department[c][0]) if part)
+            former = self._former_names.get(c, {})
+            former = former.get(name) or former.get(_ARTICLE.sub("", name))
+            # A name some commune bore before a merger: say which, or « Massy » reads as a mistake.
+            said.append(f"{self.by_code[c][2]} ({where}{f', ancienne commune {former}' if former else ''})")
+        return said
 
     def department_of(self, row: dict[str, str]) -> str:
         """The département a row says it is in, by its code INSEE or its postcode alone ("" when
