@@ -218,3 +218,23 @@ def test_a_file_of_several_layers_asks_which_one_and_reads_the_one_chosen(geo, t
     assert "37 périmètres" in capsys.readouterr().out
     assert main([*args[:4], "autre", *args[5:], "--couche-fichier", "communes"]) == 1
     assert "n'a pas de couche « communes »" in capsys.readouterr().err
+
+
+def test_a_file_of_several_layers_declared_by_hand_names_its_layer(geo, tmp_path):
+    """The same two-layer GeoPackage declared in the registry by hand: without « file_layer » it was
+    read by its first layer (the 37 QPV under the name of the régions); now the layer is left out and
+    said, and « file_layer = "regions" » gives the 18 régions."""
+    package = geo / "deux_couches.gpkg"
+    gpd.read_file(ROOT / "tests" / "data" / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(
+        package, layer="qpv", driver="GPKG")
+    gpd.read_file(REGIONS_TOPOJSON).set_crs("EPSG:4326").to_file(package, layer="regions", driver="GPKG")
+    registry = geo / "layers.toml"
+    entry = ('\n[[layer]]\nid = "regions"\nlabel = "Régions"\nkind = "file"\nfile = "deux_couches.gpkg"\n'
+             'id_field = "id_reg"\nname_field = "nom_reg"\n')
+    registry.write_text(registry.read_text(encoding="utf-8") + entry, encoding="utf-8")
+    territory = load_territory()
+    assert "regions" not in territory.layers
+    assert any(name == "Régions" and "2 couches (qpv, regions)" in why and 'file_layer = "qpv"' in why
+               for name, why in territory.broken)
+    registry.write_text(registry.read_text(encoding="utf-8") + 'file_layer = "regions"\n', encoding="utf-8")
+    assert len(load_territory().layers["regions"]) == 18

@@ -63,6 +63,8 @@ class LayerSpec:
     population_field: str = ""
     where: dict = field(default_factory=dict)
     table_layer: str = ""
+    #: For file layers: the layer to read in a file that holds several (GeoPackage, TopoJSON).
+    file_layer: str = ""
     level: str = ""
     code_field: str = "code"
     #: For table layers: sum the population of member communes (false when the perimeter is
@@ -274,8 +276,26 @@ def _where_text(where: dict) -> str:
     return " et ".join(f"{k} = {v!r}" for k, v in where.items())
 
 
+def _file_layer(spec: LayerSpec, path: Path) -> str | None:
+    """The layer of ``path`` to read for ``spec``: its ``file_layer``, or the file's only layer. A file
+    of several layers declared without one was read by its first layer, silently."""
+    import pyogrio
+
+    names = [str(row[0]) for row in pyogrio.list_layers(readable(path))]
+    if spec.file_layer:
+        if spec.file_layer not in names:
+            raise LayerError(f"{spec.file} n'a pas de couche « {spec.file_layer} » (file_layer) ; ses couches : "
+                             f"{', '.join(names)}")
+        return spec.file_layer
+    if len(names) > 1:
+        raise LayerError(f"{spec.file} contient {len(names)} couches ({', '.join(names)}) : écrivez laquelle lire, "
+                         f"par exemple file_layer = \"{names[0]}\"")
+    return names[0] if names else None
+
+
 def _load_file_layer(spec: LayerSpec, geo_dir: Path) -> gpd.GeoDataFrame:
-    frame = gpd.read_file(readable(geo_dir / spec.file))
+    path = geo_dir / spec.file
+    frame = gpd.read_file(readable(path), layer=_file_layer(spec, path))
     check_fields(frame.columns, {"code": spec.id_field, "nom": spec.name_field,
                                  "population": spec.population_field}, spec.file)
     frame = apply_where(frame, spec.where, spec.file)
