@@ -3,7 +3,9 @@ and the fiche form read the same rule: a cell the file warns about is one the fo
 with the same sentence.
 
 Right and wrong values are written by hand from the numbering plans and formats themselves
-(ARCEP's plan: 10 digits from 01 to 09, overseas 0262/0269/0590/0594/0596/0639…; E.164: at most
+(ARCEP's plan: 10 digits from 01 to 09, overseas 0262/0269/0590/0594/0596/0639…, 07 numbers from
+073 on — 0700 opens the 14-digit machine numbers —, short numbers 15, 115, 3114 (suicide
+prevention), 3919 (Violences Femmes Info: a number this network's fiches carry); E.164: at most
 15 digits after +; La Poste: 5-digit postcodes, 97xxx overseas, 98xxx Monaco and the Pacific).
 """
 
@@ -20,8 +22,8 @@ RIGHT_PHONES = ["02 35 00 00 00", "0235000000", "02.35.00.00.00", "02-35-00-00-0
                 "0262 20 00 00", "0269 61 00 00", "0590 82 00 00", "0594 29 00 00", "0596 55 00 00",
                 "0639 69 00 00", "+33 2 35 00 00 00", "+33 (0)2 35 00 00 00", "0033 2 35 00 00 00",
                 "+262 262 20 00 00", "+590 590 82 00 00", "+687 27 00 00", "+32 2 555 12 12",
-                "+1 212 555 0100", "33235000000"]
-WRONG_PHONES = ["12", "3919", "02 35 00 00", "02 35 00 00 00 0", "00 00 00 00 00", "+33 02 35 00 00 00 0",
+                "+1 212 555 0100", "33235000000", "3919", "115", "15", "3114"]
+WRONG_PHONES = ["12", "999", "1234", "07 00 00 00 00", "02 35 00 00", "02 35 00 00 00 0", "00 00 00 00 00", "+33 02 35 00 00 00 0",
                 "+33 0 35 00 00 00", "+0 123 456 789", "+1234567", "+1234567890123456", "02 35 00 00 OO",
                 "06 12 34 56 78 (portable)", "=1+1", "tél. 02 35 00 00 00"]
 

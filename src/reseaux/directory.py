@@ -46,7 +46,8 @@ COLUMNS: dict[str, str] = {
     "code_insee": "code INSEE de la commune (ex. 76540, 2A004)",
     "latitude": "latitude WGS84 (ex. 49.4431)",
     "longitude": "longitude WGS84 (ex. 1.0993)",
-    "telephone": "10 chiffres (02 35 00 00 00, 0262 20 00 00) ou + et l'indicatif du pays (+262 262 20 00 00)",
+    "telephone": "10 chiffres (02 35 00 00 00, 0262 20 00 00), un numéro court (3919) ou + et l'indicatif du pays "
+                 "(+262 262 20 00 00)",
     "email": "adresse électronique (ex. contact@structure.fr)",
     "site_web": "site web : https://… ou le domaine seul (structure.fr)",
     "horaires": "horaires d'ouverture, texte libre (« lundi : 9 h-12 h ; mardi : … »)",

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
+import phonenumbers
+from phonenumbers import shortnumberinfo
+
 from reseaux.access import VISIBILITY_VALUES
 from reseaux.text import fold, split_cell
 
@@ -79,37 +82,54 @@ def website(text: str) -> Reading:
 
 
 def phone(text: str) -> Reading:
-    """A French number of 10 digits (0 then 1 to 9: mainland and overseas, « 0262… »), or « + »
-    (or « 00 ») and a country code: +33 and 9 digits, another country 8 to 15 digits (E.164).
-    Nine digits without the first 0 (a spreadsheet read the number as a number) are read with it
-    again, and said."""
+    """A number the numbering plans know, by the ``phonenumbers`` library (Google's libphonenumber
+    metadata, updated with each plan change): a French number of 10 digits (mainland, or overseas:
+    « 0262… » is read in Réunion's plan, « 0590… » in Guadeloupe's…), a short number of the French
+    plan (« 3919 », « 115 »), or « + » (or « 00 ») and a country code. Nine digits without the
+    first 0 (a spreadsheet read the number as a number) are read with it again, and said."""
     text = text.strip()
     if not text:
         return Reading("")
     bare = _FLOAT.sub(r"\1", text)
     digits = re.sub(r"\D", "", bare)
-    wrong = Reading(text, f"« {text} » n'est pas un numéro de téléphone : 10 chiffres ou + et l'indicatif du pays, "
-                          f"{PHONE_EXAMPLE}")
     if not _PHONE_CHARS.match(bare):
-        return wrong
-    if bare.startswith("+") or digits.startswith("00"):
-        number = digits if bare.startswith("+") else digits[2:]
-        if number.startswith("33"):
-            national = number[2:]
-            if len(national) == 10 and national.startswith("0"):  # « +33 (0)2 35 … »
-                national = national[1:]
-            right = len(national) == 9 and not national.startswith("0")
-        else:
-            right = 8 <= len(number) <= 15 and not number.startswith("0")
-        return Reading(text) if right else wrong
-    if len(digits) == 10 and digits.startswith("0") and digits[1] != "0":
-        return Reading(text)
-    if len(digits) == 11 and digits.startswith("33") and digits[2] != "0":  # +33 without its +
-        return Reading(text)
-    if len(digits) == 9 and not digits.startswith("0"):
+        return Reading(text, _not_a_phone(text))
+    if len(digits) == 9 and not digits.startswith("0") and not bare.startswith("+") and _known("0" + digits):
         fixed = " ".join(("0" + digits)[i:i + 2] for i in range(0, 10, 2))
         return Reading(fixed, f"« {text} » : le zéro initial manquait, numéro lu « {fixed} »")
-    return wrong
+    if len(digits) == 11 and digits.startswith("33") and not bare.startswith(("+", "00")):
+        bare = "+" + digits  # +33 written without its +
+    if _known(bare) or (digits == bare.replace(" ", "") and len(digits) <= 6 and _short(digits)):
+        return Reading(text)
+    return Reading(text, _not_a_phone(text))
+
+
+#: The numbering plans a number written the French way (« 0… ») may belong to: the mainland's,
+#: then those of the overseas départements and collectivities, which libphonenumber keeps apart.
+_PLANS = ("FR", "RE", "YT", "GP", "BL", "MF", "MQ", "GF", "PM")
+
+
+def _known(number: str) -> bool:
+    for region in _PLANS:
+        try:
+            parsed = phonenumbers.parse(number, region)
+        except phonenumbers.NumberParseException:
+            return False
+        if phonenumbers.is_valid_number(parsed):
+            return True
+        if number.startswith("+"):
+            return False  # a country code names its own plan
+    return False
+
+
+def _short(digits: str) -> bool:
+    """A short number of the French plan (« 15 », « 115 », « 3919 »)."""
+    return shortnumberinfo.is_valid_short_number_for_region(phonenumbers.parse(digits, "FR"), "FR")
+
+
+def _not_a_phone(text: str) -> str:
+    return (f"« {text} » n'est pas un numéro de téléphone : 10 chiffres, un numéro court (3919) ou + et "
+            f"l'indicatif du pays, {PHONE_EXAMPLE}")
 
 
 # --- codes -----------------------------------------------------------------------------------
