@@ -208,3 +208,13 @@ def test_quality_page_geocoding_names_the_spreadsheet_line_of_a_problem(monkeypa
     assert not at.exception
     problems = next(d.value for d in at.dataframe if "Ligne" in d.value.columns and "Problème" in d.value.columns)
     assert problems["Ligne"].tolist() == [4] and "commune introuvable" in problems["Problème"].item()
+
+
+def test_a_shared_link_to_a_perimeter_away_from_the_directory_keeps_it(monkeypatch):
+    """« Dans le périmètre » offers what the territory and the directory touch; a link that names
+    another perimeter of a layer (the CA du Cotentin, far from the Métropole and its actors) keeps
+    it, said in the sentence — it is not dropped silently. 0 actor: none of the demo stands there."""
+    at = app(monkeypatch, perimetre="epci:200067205")
+    assert at.selectbox(key="f_perimeter").value == "epci:200067205"
+    assert count_line(at).startswith("**0 acteur sur")
+    assert "dans le périmètre « EPCI de Normandie — CA du Cotentin »" in count_line(at)

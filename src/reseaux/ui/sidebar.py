@@ -82,6 +82,11 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
                                format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous")
             layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
             options = terr.perimeter_options(layer_ids, frame)
+            current = st.session_state.get("f_perimeter")
+            if current and current not in options and current.partition(":")[0] in layer_ids \
+                    and terr.perimeter_geojson(current) is not None:
+                # a link naming a perimeter the list leaves out (no actor, away from the territory): kept
+                options = {**options, current: terr.place_names.get(current, current)}
             if st.session_state.get("f_perimeter") not in options:
                 st.session_state["f_perimeter"] = None
             perimeter = st.selectbox("Dans le périmètre", list(options), key="f_perimeter",
