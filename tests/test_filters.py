@@ -117,3 +117,24 @@ def test_facet_index_gives_the_same_answers(referential):
         with_index = apply_filter(frame, flt, referential, facets=index)
         without = apply_filter(frame, flt, referential)
         assert ids(with_index) == ids(without)
+
+
+def test_an_actor_on_a_perimeter_edge_is_inside_for_the_filter_as_for_couverture(referential):
+    """A partner whose position is a corner of the perimeter (an address on the border street):
+    Couverture counts an edge as inside (coverage_table, in the layer's metric system); the map's
+    « Dans le périmètre » counted it outside (``within`` excludes the boundary), so the two pages
+    gave two counts for one perimeter, and Trouver's « ce point est dans… » left it out too."""
+    from reseaux.coverage import PreparedLayer, coverage_table
+    from reseaux.proximity import containing_perimeters
+
+    specs = load_registry(GEO / "layers.toml")
+    layers = load_layers(specs, GEO)
+    square = layers["carres"].set_index("code").geometry["S2"]
+    corner = Point(square.exterior.coords[0])  # on the outline, exactly
+    frame = actors().iloc[:1].set_geometry([corner], crs="EPSG:4326")
+    assert not corner.within(square) and corner.intersects(square)  # the case: on the edge, not in the interior
+    assert ids(apply_filter(frame, ActorFilter(perimeter="carres:S2"), referential, perimeters=layers)) == ["a"]
+    table = coverage_table(PreparedLayer.build(layers["carres"]), frame.geometry).set_index("code")
+    assert table.loc["S2", "n_inside"] == 1
+    found = containing_perimeters(corner.y, corner.x, layers, specs)  # « Ce point est dans… » of Trouver
+    assert ("carres", "S2") in {(spec.id, code) for spec, code, _ in found}

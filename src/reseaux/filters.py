@@ -253,5 +253,5 @@ def _perimeter_mask(actors: gpd.GeoDataFrame, perimeter: str, perimeters: Mappin
     shape = shapes.geometry.union_all()
     placed = actors.geometry.notna()
     inside = pd.Series(False, index=actors.index)
-    inside[placed] = actors.geometry[placed].within(shape)
+    inside[placed] = actors.geometry[placed].intersects(shape)  # an edge counts as inside, as in Couverture
     return inside

@@ -152,14 +152,15 @@ def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, refe
 
 def containing_perimeters(lat: float, lon: float, layers: Mapping[str, gpd.GeoDataFrame],
                           specs: list[LayerSpec]) -> list[tuple[LayerSpec, str, str]]:
-    """(layer, code, name) of every perimeter that contains the point, in registry order."""
+    """(layer, code, name) of every perimeter that holds the point, its edge included (as the filter and
+    Couverture count), in registry order."""
     point = Point(lon, lat)
     found = []
     for spec in specs:
         layer = layers.get(spec.id)
         if layer is None or layer.empty or (layer.geom_type == "Point").all():
             continue
-        hits = layer.iloc[layer.sindex.query(point, predicate="within")] if hasattr(layer, "sindex") else layer
+        hits = layer.iloc[layer.sindex.query(point, predicate="intersects")] if hasattr(layer, "sindex") else layer
         for row in hits.itertuples():
             found.append((spec, row.code, row.nom))
     return found
