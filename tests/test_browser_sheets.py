@@ -73,3 +73,28 @@ def test_a_workbook_without_a_table_of_actors_names_its_sheets_and_imports_nothi
     expect(page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)")).to_have_count(0)
     no_error(page)
     assert actors.read_bytes() == before
+
+
+def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(page, coordination, tmp_path):  # noqa: F811
+    """The import page said only « 0 placée à leur commune, 1 introuvable »: a coordinator could
+    not tell which row to mend. « CASTRES » (no postcode) is a commune of the Aisne and one of the
+    Tarn — the COG's answer, read on the list of communes — and the file's other row, in
+    Saint-Lô (Manche), says neither: the row is named on its line 3 with both candidates."""
+    app, _ = coordination
+    source = tmp_path / "deux_lignes.csv"
+    source.write_text("nom,adresse,code_postal,commune\n"
+                      "Centre A (fictif),1 rue Neuve,50000,Saint-Lô\n"
+                      "Centre B (fictif),2 rue Vieille,,CASTRES\n", encoding="utf-8")
+    _open_import(page, app)
+    page.locator("input[type=file]").set_input_files(str(source))
+    page.get_by_text("2 lignes lues").wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_text("Hors ligne : placer à la commune").click()
+    settle(page)
+    page.get_by_role("button", name="Géocoder les 2 adresse(s) sans position").click()
+    page.get_by_text("adresse à revoir").wait_for(timeout=60_000)
+    row = page.get_by_test_id("stTable").get_by_role("row").filter(has_text="Castres (Aisne, 02)")
+    expect(row).to_have_count(1, timeout=60_000)
+    expect(row).to_contain_text("Castres (Tarn, 81)")
+    expect(row.get_by_role("rowheader")).to_have_text("3")  # the file's line: header 1, Saint-Lô 2
+    no_error(page)

@@ -836,6 +836,14 @@ def _geocode_import(new: pd.DataFrame) -> None:
     summary = geocode_records(records, offline=offline, progress=progress_bar(bar))
     st.session_state["ann_import"] = pd.DataFrame(records, columns=new.columns)
     (st.warning if summary.offline else st.success)(summary.sentence())
+    if summary.problems:  # each row placed roughly or not at all, on its file line, with what to do
+        st.caption(f"{plural(len(summary.problems), 'adresse à revoir', 'adresses à revoir')} "
+                   "(ligne du fichier, ce qui s'est passé et que faire) :")
+        st.table(pd.DataFrame([{"Ligne": line, "Message": message} for line, message in summary.problems[:50]])
+                 .set_index("Ligne"))  # a plain table: read by a screen reader, wrapped on a phone
+        if len(summary.problems) > 50:
+            st.caption(f"… et {fr_number(len(summary.problems) - 50)} autres (la commande "
+                       "« python -m reseaux importer » les compte aussi).")
 
 
 # --- backups, journal, exports, stale fiches -------------------------------------------------
