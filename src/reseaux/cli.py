@@ -1,4 +1,5 @@
-"""Command line: ``python -m reseaux check|import|geocode|nearest|coverage|layers|comptes|effacer``
+"""Command line: ``python -m reseaux check|import|geocode|nearest|coverage|layers|comptes|effacer|sauvegarde|
+restauration``
 (``--help`` on each)."""
 
 from __future__ import annotations
@@ -320,6 +321,33 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from reseaux.backup import BackupError, backup
+    from reseaux.exports import LockTimeout
+
+    try:
+        path, entries = backup(Path(args.dest))
+    except (BackupError, LockTimeout) as exc:
+        print(f"Sauvegarde non faite : {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    print(f"Sauvegarde : {len(entries)} fichier(s), {path.stat().st_size // 1024 + 1} Ko, dans {path}.", file=sys.stderr)
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from reseaux.backup import BackupError, restore
+    from reseaux.exports import LockTimeout
+
+    try:
+        restored = restore(Path(args.source), args.by)
+    except (BackupError, LockTimeout, OSError, DirectoryError) as exc:
+        print(f"Restauration non faite : {exc}", file=sys.stderr)
+        return 1
+    print(restored.sentence(), file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reseaux", description="Outils de l'annuaire Réseaux.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -410,6 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--par", dest="by", default="ligne de commande", metavar="NOM",
                        help="qui efface (inscrit au journal)")
     erase.set_defaults(func=_erase)
+    save = sub.add_parser("sauvegarde", help="archiver annuaire, journal, comptes, couches, scènes, référentiel, "
+                          "profils et audit (sous les verrous) dans DEST/reseaux-<date>.tar.gz")
+    save.add_argument("dest", help="dossier où écrire l'archive (créé s'il n'existe pas)")
+    save.set_defaults(func=_backup)
+    back = sub.add_parser("restauration", help="remettre en place une archive de « sauvegarde » (vérifiée d'abord ; "
+                          "les fichiers remplacés sont gardés dans .avant-restauration/)")
+    back.add_argument("source", help="archive reseaux-<date>.tar.gz")
+    back.add_argument("--par", dest="by", default="ligne de commande", metavar="NOM",
+                      help="qui restaure (inscrit au journal)")
+    back.set_defaults(func=_restore)
     return parser
 
 

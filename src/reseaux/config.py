@@ -70,6 +70,11 @@ SETTINGS: dict[str, Setting] = {
         "RESEAUX_BACKUPS", "20", "Nombre de sauvegardes datées de l'annuaire conservées (data/.backups)."
     ),
     "scenes": Setting("RESEAUX_SCENES", "data/scenes.json", "Scènes de présentation (vues enregistrées, dans l'ordre)."),
+    "audit": Setting(
+        "RESEAUX_AUDIT", "data/audit.jsonl",
+        "Journal d'audit (connexions, enregistrements, restaurations, effacements, exports, comptes), une ligne "
+        "JSON par événement, jamais réécrit ; gardé par « python -m reseaux sauvegarde ».",
+    ),
     "accounts": Setting(
         "RESEAUX_ACCOUNTS", "~/.config/reseaux/comptes.json",
         "Comptes intégrés (empreintes Argon2), hors du dépôt ; gérés par « python -m reseaux comptes » et la page Comptes.",

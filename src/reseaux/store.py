@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux import config
-from reseaux.directory import read_table, table_from_rows
+from reseaux.directory import DirectoryError, read_table, table_from_rows
 from reseaux.fields import parse_date
 from reseaux.exports import (LOCK_TIMEOUT, file_lock, open_private, private_folder, sync_folder, write_aside,
                              write_atomic)
@@ -250,6 +250,23 @@ class DirectoryStore:
         """Make ``backup`` the current file (the current one is backed up first)."""
         old = snapshot(Path(backup).read_bytes())
         return self.save(old.table, base, who, action=f"restauration de {Path(backup).name}")
+
+    def replace(self, data: bytes, who: str, action: str) -> Snapshot:
+        """Make ``data`` (a whole directory file, byte for byte) the current file, whatever the file
+        on disk holds now: a restoration from an archive (:mod:`reseaux.backup`). The current file is
+        backed up first; the journal gets one line per fiche changed (one « restauration » line when
+        none is), each naming ``who`` and ``action``. Raises DirectoryError when ``data`` is not a
+        directory file (nothing written)."""
+        new = snapshot(data)
+        with self._locked():
+            on_disk = self.path.read_bytes() if self.path.exists() else None
+            try:
+                before = snapshot(on_disk).table if on_disk is not None else new.table.iloc[0:0]
+            except DirectoryError:  # an unreadable file: kept among the backups, every fiche « ajout »
+                before = new.table.iloc[0:0]
+            changes = diff(before, new.table) or [Change("restauration", "", "", {})]
+            self._commit(data, changes, who, action, backup=on_disk is not None)
+        return new
 
     def rescue(self, backup: Path, who: str) -> Snapshot:
         """Make ``backup`` the current file when the current one cannot be read (no version to

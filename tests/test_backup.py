@@ -1,0 +1,282 @@
+"""« python -m reseaux sauvegarde » and « restauration »: a round trip onto an empty folder,
+taken while another process saves the directory in a loop.
+
+The truth is read apart from the code: the archive opened with tarfile and its manifest's hashes
+computed with hashlib, the journal's lines compared as bytes, the layer's perimeters counted in
+the GeoJSON with json."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+from reseaux.accounts import AccountStore
+from tests.conftest import PASSWORD, ROOT
+
+SAVER = """
+import sys, time
+from pathlib import Path
+from reseaux.store import ConflictError, DirectoryStore
+store = DirectoryStore(Path(sys.argv[1]))
+stop, saved = Path(sys.argv[2]), Path(sys.argv[3])
+turn = 0
+while not stop.exists():
+    base = store.load()
+    table = base.table.copy()
+    row = turn % len(table)
+    table.loc[row, "description"] = f"passage {turn} de la boucle (fictif)"
+    try:
+        after = store.save(table, base, "boucle")
+    except ConflictError:
+        continue
+    with open(saved, "a") as out:
+        out.write(after.version + "\\n")
+    turn += 1
+"""
+
+
+def make_site(root: Path) -> dict[str, str]:
+    """A network's files as the settings place them (demo data, one real layer); its settings."""
+    (root / "data" / "imports").mkdir(parents=True)
+    (root / "geo").mkdir()
+    for name in ("actors.csv", "referentiel.csv", "scenes.json"):
+        shutil.copy(ROOT / "data" / name, root / "data" / name)
+    (root / "data" / "imports" / "finess.toml").write_text('[colonnes]\nnom = "rs"\n', encoding="utf-8")
+    shutil.copy(ROOT / "geo" / "qpv2024_metropole_rouen.geojson", root / "geo")
+    (root / "geo" / "territoire.toml").write_text(
+        'titre = "Réseau de test"\nregistre = "layers.toml"\n\n[territoire]\nnom = "Métropole"\nepci = ["200023414"]\n',
+        encoding="utf-8")
+    (root / "geo" / "layers.toml").write_text(
+        '[[layer]]\nid = "qpv"\nlabel = "QPV 2024"\nkind = "file"\nfile = "qpv2024_metropole_rouen.geojson"\n'
+        'id_field = "code_qp"\nname_field = "lib_qp"\n', encoding="utf-8")
+    return settings(root)
+
+
+def settings(root: Path) -> dict[str, str]:
+    return {"RESEAUX_ACTORS": str(root / "data" / "actors.csv"),
+            "RESEAUX_REFERENTIAL": str(root / "data" / "referentiel.csv"),
+            "RESEAUX_SCENES": str(root / "data" / "scenes.json"),
+            "RESEAUX_TERRITORY": str(root / "geo" / "territoire.toml"),
+            "RESEAUX_GEO_DIR": str(root / "geo"),
+            "RESEAUX_ACCOUNTS": str(root / "comptes" / "comptes.json"),
+            "RESEAUX_AUDIT": str(root / "data" / "audit.jsonl")}
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, **env}
+    full.pop("RESEAUX_LAYERS", None)
+    return subprocess.run([sys.executable, "-m", "reseaux", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=full, timeout=300)
+
+
+def members(archive: Path) -> tuple[dict, dict[str, bytes]]:
+    with tarfile.open(archive, "r:gz") as tar:
+        files = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    return json.loads(files.pop("MANIFEST.json")), files
+
+
+def lines_of(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True)
+
+
+def wait_for(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "attente trop longue"
+        time.sleep(0.05)
+
+
+def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
+    site, empty, dest = tmp_path / "site", tmp_path / "vide", tmp_path / "ailleurs"
+    env = make_site(site)
+    AccountStore(Path(env["RESEAUX_ACCOUNTS"])).add("coord", PASSWORD, "coordinateur", "coord@example.org")
+    stop, saved = tmp_path / "stop", tmp_path / "versions.txt"
+    saver = subprocess.Popen([sys.executable, "-c", SAVER, env["RESEAUX_ACTORS"], str(stop), str(saved)],
+                             cwd=ROOT, env={**os.environ})
+    journal = site / "data" / "journal.jsonl"
+    try:
+        wait_for(lambda: saved.exists() and len(saved.read_text().split()) >= 3)
+        made = run(env, "sauvegarde", str(dest))
+        assert made.returncode == 0, made.stderr
+        n_at_backup = len(saved.read_text().split())
+        wait_for(lambda: len(saved.read_text().split()) >= n_at_backup + 3)  # it kept saving after
+    finally:
+        stop.touch()
+        saver.wait(timeout=120)
+    assert saver.returncode == 0
+    archive = Path(made.stdout.strip())
+    assert archive.parent == dest and archive.name.endswith(".tar.gz")
+    manifest, files = members(archive)
+
+    # Every file listed with its true hash, nothing else in the archive.
+    assert sorted(f"{f['role']}/{f['nom']}" for f in manifest["fichiers"]) == sorted(files)
+    for f in manifest["fichiers"]:
+        assert hashlib.sha256(files[f"{f['role']}/{f['nom']}"]).hexdigest() == f["sha256"]
+    roles = {f["role"] for f in manifest["fichiers"]}
+    assert roles >= {"annuaire", "journal", "sauvegardes", "comptes", "territoire", "registre", "couche", "scenes",
+                     "referentiel", "profil"}
+
+    # Nothing half-written: the archived directory is one of the versions saved, and the one its
+    # archived journal ends with; nothing lost: that journal is the live journal's beginning, every
+    # save after the backup is after it.
+    directory = files["annuaire/actors.csv"]
+    versions = saved.read_text().split()
+    archived_version = hashlib.sha256(directory).hexdigest()
+    assert archived_version in versions
+    archived_journal = files["journal/journal.jsonl"]
+    assert json.loads(lines_of(archived_journal)[-1])["version"] == archived_version
+    live = journal.read_bytes()
+    assert live.startswith(archived_journal)
+    after = [json.loads(line)["version"] for line in lines_of(live[len(archived_journal):])]
+    assert after == versions[versions.index(archived_version) + 1:]
+
+    # The round trip onto an empty folder.
+    target = settings(empty)
+    back = run(target, "restauration", str(archive), "--par", "admin")
+    assert back.returncode == 0, back.stderr
+    assert "Traceback" not in back.stderr and "Restauré" in back.stderr
+    placed = {"annuaire/actors.csv": empty / "data" / "actors.csv",
+              "referentiel/referentiel.csv": empty / "data" / "referentiel.csv",
+              "scenes/scenes.json": empty / "data" / "scenes.json",
+              "profil/finess.toml": empty / "data" / "imports" / "finess.toml",
+              "territoire/territoire.toml": empty / "geo" / "territoire.toml",
+              "registre/layers.toml": empty / "geo" / "layers.toml",
+              "couche/qpv2024_metropole_rouen.geojson": empty / "geo" / "qpv2024_metropole_rouen.geojson",
+              "comptes/comptes.json": empty / "comptes" / "comptes.json"}
+    for member, path in placed.items():
+        assert path.read_bytes() == files[member], member
+    for member in (m for m in files if m.startswith("sauvegardes/")):
+        assert (empty / "data" / ".backups" / member.split("/", 1)[1]).read_bytes() == files[member]
+    restored_journal = (empty / "data" / "journal.jsonl").read_bytes()
+    assert restored_journal.startswith(archived_journal)
+    added = [json.loads(line) for line in lines_of(restored_journal[len(archived_journal):])]
+    assert added and {(a["qui"], a["action"]) for a in added} == {("admin", f"restauration de {archive.name}")}
+
+    # The app reads the restored folder: a fiche, a sign-in, a layer.
+    from reseaux.directory import load_directory
+    from reseaux.layers import load_layers, load_registry
+    from reseaux.referential import load_referential
+    from reseaux.store import snapshot
+
+    row = snapshot(directory).table.set_index("id")
+    fiche = next(i for i in row.index if row.loc[i, "description"].startswith("passage "))
+    actors = load_directory(empty / "data" / "actors.csv",
+                            load_referential(empty / "data" / "referentiel.csv")).actors.set_index("id")
+    assert actors.loc[fiche, "description"] == row.loc[fiche, "description"]
+    assert AccountStore(empty / "comptes" / "comptes.json").authenticate("coord", PASSWORD, delay=False).role \
+        == "coordinateur"
+    features = json.loads((site / "geo" / "qpv2024_metropole_rouen.geojson").read_text(encoding="utf-8"))["features"]
+    layers = load_layers(load_registry(empty / "geo" / "layers.toml"), empty / "geo")
+    assert sorted(layers["qpv"]["code"]) == sorted(f["properties"]["code_qp"] for f in features)
+
+
+def test_a_damaged_archive_is_refused_and_a_restoration_keeps_what_it_replaces(tmp_path):
+    site, other = tmp_path / "site", tmp_path / "autre"
+    env = make_site(site)
+    made = run(env, "sauvegarde", str(tmp_path / "ailleurs"))
+    assert made.returncode == 0, made.stderr
+    archive = Path(made.stdout.strip())
+    target = make_site(other)
+    mine = other / "data" / "actors.csv"
+    mine.write_bytes(mine.read_bytes().replace(b"antenne des Charmes", b"antenne des Lilas"))
+    before = {p: p.read_bytes() for p in other.rglob("*") if p.is_file()}
+
+    # One byte of the directory changed inside the archive, its manifest left as it was.
+    manifest, files = members(archive)
+    files["annuaire/actors.csv"] = files["annuaire/actors.csv"].replace(b"Charmes", b"Charmez", 1)
+    damaged = tmp_path / "abimee.tar.gz"
+    with tarfile.open(damaged, "w:gz") as tar:
+        for name, data in [("MANIFEST.json", json.dumps(manifest).encode()), *files.items()]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    refused = run(target, "restauration", str(damaged))
+    assert refused.returncode == 1
+    assert "annuaire/actors.csv" in refused.stderr and "SHA-256" in refused.stderr
+    assert "Traceback" not in refused.stderr and "rien n'a été restauré" in refused.stderr
+    assert {p: p.read_bytes() for p in other.rglob("*") if p.is_file()} == before
+
+    not_an_archive = tmp_path / "notes.tar.gz"
+    not_an_archive.write_text("pas une archive", encoding="utf-8")
+    refused = run(target, "restauration", str(not_an_archive))
+    assert refused.returncode == 1 and "illisible" in refused.stderr and "Traceback" not in refused.stderr
+
+    back = run(target, "restauration", str(archive), "--par", "admin")
+    assert back.returncode == 0, back.stderr
+    assert mine.read_bytes() == files["annuaire/actors.csv"].replace(b"Charmez", b"Charmes", 1)
+    aside = list((other / "data" / ".avant-restauration").glob("*.tar.gz"))
+    assert len(aside) == 1 and str(aside[0]) in back.stderr
+    _, kept = members(aside[0])
+    assert kept["annuaire/actors.csv"] == before[mine]
+    journal = [json.loads(line) for line in (other / "data" / "journal.jsonl").read_text().splitlines()]
+    assert journal[-1]["qui"] == "admin" and journal[-1]["id"] == "demo-001"
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from reseaux.exports import file_lock
+lock, ready, go, path = (Path(a) for a in sys.argv[1:5])
+first, second = sys.argv[5].encode(), sys.argv[6].encode()
+with file_lock(lock):
+    if first:  # a save halfway: its file written, its journal line not yet
+        path.write_bytes(first)
+    ready.touch()
+    deadline = time.monotonic() + 60
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    second_path = path.with_name(sys.argv[7]) if len(sys.argv) > 7 else path
+    with open(second_path, "ab" if len(sys.argv) > 7 else "wb") as out:
+        out.write(second)
+"""
+
+
+def test_the_backup_waits_for_each_writer_s_lock(tmp_path):
+    """Each writer holds its lock through a change made of several writes: the backup, started in
+    the middle, waits and archives the change whole. Without the locks it archived a directory
+    ahead of its journal, and the accounts and registry as they were before the change."""
+    site = tmp_path / "site"
+    env = make_site(site)
+    accounts = Path(env["RESEAUX_ACCOUNTS"])
+    AccountStore(accounts).add("coord", PASSWORD, "coordinateur")
+    actors = site / "data" / "actors.csv"
+    new_directory = actors.read_text(encoding="utf-8").replace("antenne des Charmes", "antenne des Lilas")
+    journal_line = json.dumps({"qui": "coord", "version": hashlib.sha256(new_directory.encode()).hexdigest()}) + "\n"
+    registry = site / "geo" / "layers.toml"
+    cases = {
+        "annuaire": (actors.with_name("actors.csv.lock"), actors, new_directory, journal_line, "journal.jsonl"),
+        "comptes": (accounts.with_name("comptes.json.lock"), accounts, "",
+                    accounts.read_text(encoding="utf-8").replace('"coordinateur"', '"administrateur"')),
+        "registre": (registry.with_name("layers.toml.lock"), registry, "",
+                     registry.read_text(encoding="utf-8").replace("QPV 2024", "QPV 2024 (Rouen)")),
+    }
+    for n, (case, (lock, path, first, second, *aside)) in enumerate(cases.items()):
+        ready, go = tmp_path / f"pret{n}", tmp_path / f"va{n}"
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock), str(ready), str(go), str(path), first,
+                                   second, *aside], cwd=ROOT, env={**os.environ})
+        wait_for(ready.exists)
+        full = {**os.environ, **env}
+        backup = subprocess.Popen([sys.executable, "-m", "reseaux", "sauvegarde", str(tmp_path / case)], cwd=ROOT,
+                                  env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            backup.wait(timeout=10)  # long enough to start and read everything: it must not
+        except subprocess.TimeoutExpired:
+            pass
+        go.touch()
+        out, err = backup.communicate(timeout=120)
+        holder.wait(timeout=60)
+        assert backup.returncode == 0, err
+        _, files = members(Path(out.strip()))
+        if case == "annuaire":
+            assert files["annuaire/actors.csv"] == new_directory.encode()
+            assert files["journal/journal.jsonl"].endswith(journal_line.encode())
+        else:
+            assert files[f"{case}/{path.name}"] == second.encode(), case
