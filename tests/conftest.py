@@ -158,6 +158,14 @@ def evaluate_in_map(page, script: str, arg=None, *, selector: str = "iframe[titl
     return wait_in_map(page, f"(arg) => ({{value: ({script})(arg)}})", arg, selector=selector).get("value")
 
 
+@pytest.fixture(autouse=True)
+def audit_file(tmp_path_factory, monkeypatch):
+    """Each test's audit trail in a folder of its own: never the user's (beside ~/.config's accounts)."""
+    path = tmp_path_factory.mktemp("audit") / "audit.jsonl"
+    monkeypatch.setenv("RESEAUX_AUDIT", str(path))
+    return path
+
+
 PASSWORD = "mot-de-passe-de-test"
 ROLES_FOR_TESTS = {"membre": "membre", "coord": "coordinateur", "admin": "administrateur"}
 

@@ -1,14 +1,17 @@
-"""Comptes: the administrators manage built-in accounts (roles, passwords, lock-outs)."""
+"""Comptes: the administrators manage built-in accounts (roles, passwords, lock-outs) and read the audit trail."""
 
 import time
 
 import pandas as pd
 import streamlit as st
 
+from reseaux import audit
 from reseaux.access import ROLE_LABELS, ROLES
 from reseaux.accounts import AccountError
 from reseaux.text import fr_date
 from reseaux.ui import auth
+
+SHOWN = 500  # audit lines on the page; the download has them all
 
 me_role, me = auth.current()
 auth.require(me_role, "gerer_comptes")
@@ -74,3 +77,16 @@ if accounts:
                                disabled=yourself)
     if cols[3].button("Supprimer le compte", key="acc_delete", disabled=yourself or not confirm):
         act(store.remove, who, message=f"Compte « {who} » supprimé.")
+
+st.subheader("Journal d'audit")
+st.caption(f"Connexions (réussies et refusées), enregistrements de l'annuaire, sauvegardes, restaurations, "
+           f"effacements, exports et changements de comptes : qui, quand, depuis quelle adresse. Fichier "
+           f"{audit.path()}, où l'on ne fait qu'ajouter ; ni mot de passe, ni contenu de fiche. "
+           f"Les {SHOWN} derniers événements, le plus récent en haut.")
+events = audit.read(limit=SHOWN)
+if events:
+    st.dataframe(pd.DataFrame(audit.rows(events)), hide_index=True, width="stretch")
+else:
+    st.info("Aucun événement enregistré pour l'instant.")
+st.download_button("Télécharger tout le journal d'audit (JSON, une ligne par événement)", audit.raw(),
+                   "audit.jsonl", "application/jsonl", key="acc_audit_dl", on_click="ignore")

@@ -47,7 +47,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from reseaux import config
+from reseaux import audit, config
 from reseaux.access import ROLES
 from reseaux.clients import UNKNOWN, counted_as
 from reseaux.exports import LockTimeout, file_lock, private_folder, write_atomic
@@ -197,6 +197,7 @@ class AccountStore:
                 raise AccountError(f"Le compte « {name} » existe déjà.")
             accounts[name] = Account(name, role, hashed, email.strip().lower())
             self._save(accounts)
+        audit.record("compte", action="création", compte=name, role=role)
         return accounts[name]
 
     def set_password(self, name: str, password: str) -> None:
@@ -207,6 +208,7 @@ class AccountStore:
             account = accounts[name]
             account.hash, account.clients = hashed, {}
             self._save(accounts)
+        audit.record("compte", action="mot de passe changé", compte=name)
         SESSIONS.close_account(name)  # a new password signs the account out everywhere
 
     def set_role(self, name: str, role: str) -> None:
@@ -216,12 +218,14 @@ class AccountStore:
             accounts = self._existing(name)
             accounts[name].role = role
             self._save(accounts)
+        audit.record("compte", action="rôle changé", compte=name, role=role)
 
     def remove(self, name: str) -> None:
         with self._locked():
             accounts = self._existing(name)
             del accounts[name]
             self._save(accounts)
+        audit.record("compte", action="suppression", compte=name)
         with _memory:  # a new account of that name starts afresh
             _account_failures.pop(name, None)
             _signed_in.pop(name, None)
@@ -232,6 +236,7 @@ class AccountStore:
             accounts = self._existing(name)
             accounts[name].clients = {}
             self._save(accounts)
+        audit.record("compte", action="déverrouillage", compte=name)
         with _memory:
             for key in [key for key in _recent_failures if key[0] == name]:
                 del _recent_failures[key]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from reseaux import config
+from reseaux import audit, config
 from reseaux.exports import file_lock, private_folder, sync_folder, write_atomic
 from reseaux.store import DirectoryStore
 
@@ -38,7 +38,7 @@ MANIFEST = "MANIFEST.json"
 FORMAT = 1
 #: Roles of one file each: setting that gives its place.
 SINGLE = {"annuaire": "actors", "comptes": "accounts", "territoire": "territory", "scenes": "scenes",
-          "referentiel": "referential", "audit": "audit"}
+          "referentiel": "referential"}
 #: Roles of several files, each named by its path below the role's folder.
 MANY = ("sauvegardes", "couche", "profil")
 LABELS = {"annuaire": "annuaire", "journal": "journal de l'annuaire", "sauvegardes": "sauvegarde de l'annuaire",
@@ -80,7 +80,7 @@ class Places:
         """The places the settings give; the registry is ``RESEAUX_LAYERS`` when set, else the one
         the territory file names (``territory_text``: that file's text, when it is not on disk yet)."""
         store = DirectoryStore.configured()
-        single = {role: config.path(setting) for role, setting in SINGLE.items()}
+        single = {role: config.path(setting) for role, setting in SINGLE.items()} | {"audit": audit.path()}
         return cls(store, single, _registry(single["territoire"], territory_text), store.path.parent / "imports")
 
     def of(self, role: str, name: str) -> Path:
@@ -194,6 +194,7 @@ def backup(dest: Path, *, places: Places | None = None, now: datetime | None = N
         from reseaux.exports import why_not_written
 
         raise BackupError(f"archive non écrite dans {dest} : {why_not_written(exc)}") from exc
+    audit.record("sauvegarde", archive=str(target), fichiers=len(entries))
     return target, entries
 
 
@@ -211,7 +212,7 @@ def read_archive(source: Path) -> list[Entry]:
             entries = []
             for item in listed:
                 role, name = str(item.get("role", "")), str(item.get("nom", ""))
-                if role not in (*SINGLE, "journal", "registre", *MANY) or not _safe(name):
+                if role not in (*SINGLE, "audit", "journal", "registre", *MANY) or not _safe(name):
                     raise BackupError(f"le manifeste nomme un fichier inattendu « {role}/{name} »")
                 member = members.get(f"{role}/{name}")
                 if member is None or not member.isfile():
@@ -274,4 +275,6 @@ def restore(source: Path, who: str) -> Restored:
             if entry.role == "comptes":
                 path.chmod(0o600)
         sync_folder(places.store.path.parent)
+        # After the audit file of the archive took its place: the restoration is its last line.
+        audit.record("restauration", who=who, archive=Path(source).name, fichiers=len(entries))
     return Restored(entries, aside)

@@ -71,9 +71,10 @@ SETTINGS: dict[str, Setting] = {
     ),
     "scenes": Setting("RESEAUX_SCENES", "data/scenes.json", "Scènes de présentation (vues enregistrées, dans l'ordre)."),
     "audit": Setting(
-        "RESEAUX_AUDIT", "data/audit.jsonl",
+        "RESEAUX_AUDIT", "",
         "Journal d'audit (connexions, enregistrements, restaurations, effacements, exports, comptes), une ligne "
-        "JSON par événement, jamais réécrit ; gardé par « python -m reseaux sauvegarde ».",
+        "JSON par événement, jamais réécrit ; par défaut audit.jsonl à côté du fichier des comptes ; lu et "
+        "téléchargé dans la page Comptes.",
     ),
     "accounts": Setting(
         "RESEAUX_ACCOUNTS", "~/.config/reseaux/comptes.json",

@@ -48,8 +48,12 @@ def erase(actor_id: str, who: str) -> PurgeReport:
     from reseaux import config
     from reseaux.app_data import parse_cache_folder
 
+    from reseaux import audit
+
     store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
-    return purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())
+    report = purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())
+    audit.record("effacement", who=who, fiche=actor_id)  # the id only: her name is what was erased
+    return report
 
 
 def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None,

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reseaux import config
+from reseaux import audit, config
 from reseaux.directory import DirectoryError, read_table, table_from_rows
 from reseaux.fields import parse_date
 from reseaux.exports import (LOCK_TIMEOUT, file_lock, open_private, private_folder, sync_folder, write_aside,
@@ -185,6 +185,7 @@ class DirectoryStore:
             self._cut_journal(journal_size)
             raise
         sync_folder(self.path.parent)
+        audit.record("enregistrement", who=who, action=action, fiches=len(changes), annuaire=self.path.name)
 
     def _orphan_start(self, aside: set[str]) -> int | None:
         """Where the journal's last lines start when they name one of the versions ``aside`` (files
@@ -279,6 +280,8 @@ class DirectoryStore:
             write_atomic(self.path, data)
             self._log([Change("restauration", "", "", {})], who,
                       f"restauration de {Path(backup).name} (fichier illisible)")
+        audit.record("enregistrement", who=who, action=f"restauration de {Path(backup).name} (fichier illisible)",
+                     fiches=len(old.table), annuaire=self.path.name)
         return Snapshot(old.table, version_of(data), old.delimiter, old.encoding)
 
     def read_journal(self) -> list[dict]:

@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from reseaux import config
+from reseaux import audit, config
 from reseaux.access import ROLE_LABELS, can
 from reseaux.accounts import AccountError, AccountStore
 from reseaux.sessions import COOKIE, SESSIONS
@@ -33,11 +33,18 @@ def _oidc_user() -> dict | None:
 
 
 def current() -> tuple[str, str]:
-    """(role, name) of the session: built-in account, OpenID Connect, or visitor.
+    """(role, name) of the session: built-in account, OpenID Connect, or visitor; also who acts
+    in this run, for the audit trail (:func:`reseaux.audit.acting`).
 
     A built-in sign-in lives in the tab's state and, across reloads and tabs, in the server's
     session store found again through the HttpOnly cookie (see :mod:`reseaux.sessions`).
     """
+    role, name = _session()
+    audit.acting(name or "visiteur", _client())
+    return role, name
+
+
+def _session() -> tuple[str, str]:
     now = time.time()
     timeout = float(config.get("session_minutes")) * 60
     if st.session_state.get("auth_user"):
@@ -146,16 +153,30 @@ def _forget() -> None:
 
 def sign_in(name: str, password: str) -> str | None:
     """Try a built-in sign-in; return an error message, or None when signed in."""
+    client = _client()
     try:
-        account = accounts().authenticate(name, password, client=_client())
+        account = accounts().authenticate(name, password, client=client)
     except AccountError as exc:
+        _audit_refusal(name, client)
         return str(exc)
+    audit.record("connexion", who=account.name, client=client)
     stamp = _stamp_of(account.name)
     token, ticket = SESSIONS.open(account.name, stamp=stamp or "")
     st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=time.time(),
                             auth_token=token, auth_ticket=ticket, auth_stamp=stamp)
     st.session_state.pop("auth_signed_out", None)
     return None
+
+
+def _audit_refusal(name: str, client: str) -> None:
+    """A refused sign-in in the audit trail, naming the account only when it exists: what was typed
+    in the name box may be a password typed in the wrong place."""
+    typed = name.strip().lower()
+    try:
+        known = typed in accounts().load()
+    except AccountError:
+        known = False
+    audit.record("connexion refusée", who=typed if known else "(identifiant inconnu)", client=client)
 
 
 def renew_session(name: str) -> None:

@@ -6,7 +6,6 @@ and administration (``access.can(role, "modifier_scenes")``) add, reorder and de
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import replace
 from urllib.parse import urlencode
@@ -46,8 +45,10 @@ from reseaux.ui import apply_query, auth, filtered
 from reseaux.ui import download as _plain_download
 from reseaux.ui.loading import fiche_store
 
-#: Export buttons fill their column.
-_download = functools.partial(_plain_download, width="stretch")
+def _download(where, label: str, data: bytes, *args, **options) -> None:
+    """An export button filling its column; its bytes, made already, given as a callable so that
+    the download is written in the audit trail."""
+    _plain_download(where, label, lambda: data, *args, width="stretch", **options)
 
 #: Full screen: no Streamlit chrome; title, map and scene bar share the window's height — the
 #: page is a column as high as the window and the map's block takes what the others leave.

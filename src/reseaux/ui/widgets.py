@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from reseaux import audit
 from reseaux.filters import FACETS
 from reseaux.referential import Referential
 
@@ -54,8 +55,22 @@ def facet_select(ref: Referential, facet: str, key: str) -> list[str]:
 def download(where, label: str, data, file_name: str, mime: str, key: str, **options) -> None:
     """A download button that does not rerun the page: a rerun renews every file's address, and a
     second download clicked meanwhile would be cancelled by the browser. ``data`` may be a callable,
-    then built only when clicked."""
+    then built only when clicked, and the download is then written in the audit trail (who and
+    from where as this run says: the callable runs outside it)."""
+    if callable(data):
+        data = audited_export(data, file_name)
     where.download_button(label, data, file_name, mime, key=key, on_click="ignore", **options)
+
+
+def audited_export(build, file_name: str):
+    """``build`` (the bytes of a download), recording in the audit trail that it was downloaded."""
+    who, client = audit.actor()
+
+    def built():
+        out = build()
+        audit.record("export", who=who, client=client, fichier=file_name)
+        return out
+    return built
 
 
 def progress_bar(bar):
