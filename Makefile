@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 VENDOR_STAMP := static/vendor/.stamp
 FRANCE_STAMP := build/france/communes.csv
 
-.PHONY: run test setup vendor france system-deps demo check bench clean
+.PHONY: run test setup install-prod lock vendor france system-deps demo check bench clean
 
 run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
 	$(PY) -m streamlit run serve.py --server.port $(PORT)
@@ -21,11 +21,31 @@ setup: $(STAMP) $(VENDOR_STAMP) $(FRANCE_STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt pyproject.toml | $(PY)
+# Installed from the locks only, every file checked against PyPI's hash; the project itself
+# last, without dependencies (pyproject.toml declares them, the lock has already put them in).
+$(STAMP): requirements-test.lock pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-test.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Production: the runtime lock alone (no pytest, Playwright, addok, Flask, falcon, redis, OIDC mock)
+# in a venv of its own, e.g. `make install-prod PROD_VENV=/srv/reseaux/venv`; add the image
+# extra for the map's PNG export: `$(PROD_VENV)/bin/pip install playwright==…` (see README).
+PROD_VENV ?= .venv-prod
+install-prod:
+	$(PYTHON) -m venv $(PROD_VENV)
+	$(PROD_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(PROD_VENV)/bin/python -m pip install --quiet --no-deps .
+
+# Rewrite both locks from pyproject.toml (after changing a pin there), with pip-tools, from PyPI
+# alone: the machine's own pip settings (local wheel folders, mirrors) stay out of the lock.
+PIP_COMPILE = env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet --generate-hashes \
+	--strip-extras --no-emit-index-url --no-emit-find-links
+lock: | $(PY)
+	$(PY) -m pip install --quiet pip-tools==7.6.2
+	$(PIP_COMPILE) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra test -o requirements-test.lock pyproject.toml
 
 # Leaflet and its plugins come from the npm registry (package-lock.json pins them) and are
 # copied where Streamlit serves static files; they are never committed.

@@ -144,7 +144,7 @@ def _measure_archive(data: bytes, kind: str, measure: Callable[[zipfile.ZipFile]
 def _refuse_entities(exc: BaseException, kind: str) -> None:
     """Say so when a spreadsheet was refused for declaring XML entities.
 
-    openpyxl and odfpy parse through defusedxml (a dependency, see requirements.txt), which
+    openpyxl and odfpy parse through defusedxml (a dependency, see pyproject.toml), which
     refuses entity declarations before expanding any: the « billion laughs » (a few kilobytes
     that expand to gigabytes) and external entities (which would read a server file) never run.
     No spreadsheet program writes them."""
