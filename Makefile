@@ -30,13 +30,17 @@ $(STAMP): requirements-test.lock pyproject.toml | $(PY)
 	touch $@
 
 # Production: the runtime lock alone (no pytest, Playwright, addok, Flask, falcon, redis, OIDC mock)
-# in a venv of its own, e.g. `make install-prod PROD_VENV=/srv/reseaux/venv`; add the image
-# extra for the map's PNG export: `$(PROD_VENV)/bin/pip install playwright==…` (see README).
+# in a venv of its own, e.g. `make install-prod PROD_VENV=/srv/reseaux/venv`; the project editable,
+# as config.PROJECT_ROOT is the checkout (geo/, static/). The map's PNG export also needs the
+# image extra: `$(PROD_VENV)/bin/pip install -e ".[image]"` (see README).
+# Leaflet and the national referential are built as for `make setup`, the latter by this venv.
 PROD_VENV ?= .venv-prod
-install-prod:
+install-prod: $(VENDOR_STAMP)
 	$(PYTHON) -m venv $(PROD_VENV)
 	$(PROD_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements.lock
-	$(PROD_VENV)/bin/python -m pip install --quiet --no-deps .
+	$(PROD_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(PROD_VENV)/.installed-stamp
+	$(MAKE) france PY=$(PROD_VENV)/bin/python STAMP=$(PROD_VENV)/.installed-stamp
 
 # Rewrite both locks from pyproject.toml (after changing a pin there), with pip-tools, from PyPI
 # alone: the machine's own pip settings (local wheel folders, mirrors) stay out of the lock.

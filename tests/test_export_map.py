@@ -190,3 +190,24 @@ def test_png_export_has_the_expected_size_and_content(exported):
     assert any(abs(r - 0x7B) < 12 and abs(g - 0x2D) < 12 and abs(b - 0x8E) < 12 for _, (r, g, b) in colours)
     SCREENSHOTS.mkdir(exist_ok=True)
     (SCREENSHOTS / "export.png").write_bytes(data)
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed")
+def test_the_production_install_without_playwright_says_which_extra_draws_the_image(tmp_path, monkeypatch):
+    """`make install-prod` leaves Playwright out: the PNG export says how to add it, in French."""
+    import os
+
+    from reseaux.export_map import ExportError
+    from reseaux.png_turn import render_png_in_turn
+
+    # The image is drawn by a child Python: a package that cannot be imported, first on its
+    # path, stands for the runtime-only venv where Playwright is not installed.
+    (tmp_path / "playwright").mkdir()
+    (tmp_path / "playwright" / "__init__.py").write_text("raise ImportError('not in requirements.lock')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    page = "<html><body><div class='leaflet-container'>carte</div></body></html>"
+    with pytest.raises(ExportError) as said:
+        render_png_in_turn(page, width=320, height=200)
+    message = str(said.value)
+    assert "Playwright" in message and "extra « image »" in message
+    assert 'pip install -e ".[image]"' in message and "exportez la carte en HTML" in message

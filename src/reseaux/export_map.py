@@ -171,7 +171,7 @@ def render_png(page: str, *, width: int = 1600, height: int = 1000) -> bytes:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # the production install leaves Playwright out unless asked (extra « image »)
         raise ChromiumMissing("L'export en image a besoin de Playwright, que l'installation de production "
-                              "n'apporte pas : installez l'extra « image » (pip install \".[image]\" dans le "
+                              "n'apporte pas : installez l'extra « image » (pip install -e \".[image]\" dans le "
                               "dossier de l'application), ou exportez la carte en HTML et faites une capture "
                               "d'écran.") from exc
     # In a thread of its own: Playwright's sync API refuses a thread that runs an event loop.
