@@ -117,6 +117,16 @@ def test_the_administration_reads_and_downloads_the_trail_a_member_does_not(acco
     assert list(shown["Qui"][:2]) == ["admin", "membre"] == [written[-1]["qui"], written[-2]["qui"]]
     assert any("Journal d'audit" in s.value for s in admin.subheader)
 
+    # An account changed on the page is the administrator's doing, and shows at the top.
+    admin.selectbox(key="acc_who").select("membre").run()
+    admin.button(key="acc_unlock").click().run()
+    last = lines(audit_file)[-1]
+    assert (last["evenement"], last["action"], last["compte"], last["qui"]) == ("compte", "déverrouillage", "membre",
+                                                                                "admin")
+    assert admin.dataframe[-1].value.iloc[0].to_dict() | {"Quand (UTC)": ""} == {
+        "Quand (UTC)": "", "Événement": "Compte", "Qui": "admin", "Depuis": "inconnu",
+        "Détail": "action : déverrouillage ; compte : membre"}
+
 
 def test_lines_of_several_processes_never_interleave(tmp_path):
     trail = tmp_path / "audit.jsonl"

@@ -181,10 +181,12 @@ def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
 def test_a_damaged_archive_is_refused_and_a_restoration_keeps_what_it_replaces(tmp_path):
     site, other = tmp_path / "site", tmp_path / "autre"
     env = make_site(site)
+    assert run(env, "sauvegarde", str(tmp_path / "premiere")).returncode == 0  # the archive holds an audit trail
     made = run(env, "sauvegarde", str(tmp_path / "ailleurs"))
     assert made.returncode == 0, made.stderr
     archive = Path(made.stdout.strip())
     target = make_site(other)
+    assert run(target, "sauvegarde", str(tmp_path / "ailleurs2")).returncode == 0  # an audit line of its own
     mine = other / "data" / "actors.csv"
     mine.write_bytes(mine.read_bytes().replace(b"antenne des Charmes", b"antenne des Lilas"))
     before = {p: p.read_bytes() for p in other.rglob("*") if p.is_file()}
@@ -209,9 +211,16 @@ def test_a_damaged_archive_is_refused_and_a_restoration_keeps_what_it_replaces(t
     refused = run(target, "restauration", str(not_an_archive))
     assert refused.returncode == 1 and "illisible" in refused.stderr and "Traceback" not in refused.stderr
 
+    trail = Path(target["RESEAUX_AUDIT"])
+    trail_before = trail.read_bytes()
     back = run(target, "restauration", str(archive), "--par", "admin")
     assert back.returncode == 0, back.stderr
     assert mine.read_bytes() == files["annuaire/actors.csv"].replace(b"Charmez", b"Charmes", 1)
+    # The audit trail here is only appended to: it keeps its lines, the restoration after them.
+    assert trail.read_bytes().startswith(trail_before)
+    added = [json.loads(line) for line in lines_of(trail.read_bytes()[len(trail_before):])]
+    assert [(e["evenement"], e["qui"]) for e in added] == [("enregistrement", "admin"), ("restauration", "admin")]
+    assert added[-1]["archive"] == archive.name
     aside = list((other / "data" / ".avant-restauration").glob("*.tar.gz"))
     assert len(aside) == 1 and str(aside[0]) in back.stderr
     _, kept = members(aside[0])

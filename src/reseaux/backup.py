@@ -12,8 +12,10 @@ journal a save ahead. The archive is written beside its place and renamed (all o
 ``python -m reseaux restauration SOURCE`` checks every file against the manifest before
 writing anything, then, under the same locks, writes the current files aside (an archive in
 ``.avant-restauration/`` beside the directory: the restoration can itself be undone) and puts
-each file of the archive at the place the configuration gives its role. The directory goes
-through :meth:`reseaux.store.DirectoryStore.replace`, so its journal says who restored.
+each file of the archive at the place the configuration gives its role — but the audit trail,
+which is only ever appended to: the archive's is put back only where there is none. The
+directory goes through :meth:`reseaux.store.DirectoryStore.replace`, so its journal says who
+restored.
 """
 
 from __future__ import annotations
@@ -270,11 +272,14 @@ def restore(source: Path, who: str) -> Restored:
             if entry.role == "annuaire":
                 places.store.replace(entry.data, who, f"restauration de {Path(source).name}")
                 continue
+            if entry.role == "audit" and path.is_file() and path.stat().st_size:
+                continue  # append-only: the trail here keeps its lines (the archive's are in the aside copy)
             private_folder(path.parent)
             write_atomic(path, entry.data)
             if entry.role == "comptes":
                 path.chmod(0o600)
         sync_folder(places.store.path.parent)
-        # After the audit file of the archive took its place: the restoration is its last line.
+        # After the audit file of the archive took its place (onto a machine without one): the
+        # restoration is its last line.
         audit.record("restauration", who=who, archive=Path(source).name, fichiers=len(entries))
     return Restored(entries, aside)
