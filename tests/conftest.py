@@ -170,6 +170,13 @@ PASSWORD = "mot-de-passe-de-test"
 ROLES_FOR_TESTS = {"membre": "membre", "coord": "coordinateur", "admin": "administrateur"}
 
 
+@pytest.fixture(autouse=True)
+def _own_shared_state(tmp_path, monkeypatch):
+    """Each test its own accounts path, so its own shared state beside it (sessions, map tokens,
+    sign-in failures: :mod:`reseaux.shared`): no test sees another's, none writes in ~/.config."""
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))
+
+
 @pytest.fixture()
 def accounts_file(tmp_path, monkeypatch):
     """Built-in accounts for each role (fictional people), in a file the app is pointed at."""

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from reseaux import accounts
+from reseaux import accounts, shared
 from reseaux.accounts import MAX_DELAY, MAX_FAILURES, REFUSED, AccountError, AccountStore
 from reseaux.exports import LockTimeout
 from tests.conftest import PASSWORD
@@ -58,10 +58,6 @@ def burst(path, wrong: int, changes: tuple[str, ...] = ()) -> list[str]:
 
 @pytest.fixture()
 def store(tmp_path, monkeypatch):
-    monkeypatch.setattr(accounts, "_recent_failures", {})  # each test starts with no failure in memory
-    monkeypatch.setattr(accounts, "_client_failures", {})
-    monkeypatch.setattr(accounts, "_account_failures", {})
-    monkeypatch.setattr(accounts, "_signed_in", {})
     monkeypatch.setattr(accounts, "_next_sweep", 0.0)
     store = AccountStore(tmp_path / "comptes.json")
     store.add("alice", PASSWORD, "membre")
@@ -320,4 +316,5 @@ def test_ten_thousand_addresses_do_not_wipe_an_attackers_count(store, monkeypatc
     before = len(checked)
     assert refuses(store, "devinette", ATTACKER, now + 60, name="nom9") and len(checked) == before  # still over
     assert refuses(store, "devinette", PERSON, now + 16 * 60, name="personne")
-    assert len(accounts._client_failures) == 1 and len(accounts._recent_failures) == 1  # the old ones forgotten
+    kept = shared.read("SELECT kind, count(*) FROM failures WHERE kind != 'account' GROUP BY kind")
+    assert dict(kept) == {"client": 1, "recent": 1}  # the old ones forgotten

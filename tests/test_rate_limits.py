@@ -32,9 +32,13 @@ def fresh_limits(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def token(referential):
-    actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
-    return SERVICE.register("test_rate_limits", actors, referential, ttl_s=600)
+def demo_actors(referential):
+    return load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
+
+
+@pytest.fixture()
+def token(demo_actors, referential):  # registered in each test's own shared state (conftest)
+    return SERVICE.register("test_rate_limits", demo_actors, referential, ttl_s=600)
 
 
 @pytest.fixture()

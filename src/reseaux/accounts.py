@@ -12,11 +12,13 @@ with more than ``RESEAUX_SIGNIN_FAILURES`` failures in :data:`LOCK_MINUTES`, wha
 is refused outright, before any password is checked (one address cannot try five passwords on
 every name, nor keep the file locked). An account whose password was missed more than
 ``RESEAUX_ACCOUNT_FAILURES`` times in :data:`BUDGET_MINUTES`, from any addresses, accepts only the
-clients it was signed in from since the server started (a thousand addresses cannot try five
+clients it was signed in from lately (a thousand addresses cannot try five
 passwords each), until the window passes or the administration unlocks it. When the address is
 unknown (:data:`reseaux.clients.UNKNOWN`), every sign-in is one client, as before per-client
 counts, and that client has no limit of its own nor an account's budget (it is everyone). Writes
-are atomic.
+are atomic. The failure counts, the limits' windows and the clients an account was signed in from
+live in the file every process of the data shares (:mod:`reseaux.shared`): a budget spent through
+one process is spent in all.
 
 Every read-modify-write of the file (a sign-in that counts a failure, an account added,
 changed, removed, unlocked) holds an exclusive lock (``comptes.json.lock``), across processes
@@ -47,7 +49,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from reseaux import audit, config
+from reseaux import audit, config, shared
 from reseaux.access import ROLES
 from reseaux.clients import UNKNOWN, counted_as
 from reseaux.exports import LockTimeout, file_lock, private_folder, write_atomic
@@ -71,16 +73,11 @@ REFUSED = (f"Identifiant ou mot de passe incorrect. Après {MAX_FAILURES} essais
 #: Seconds added to a refused answer per recent failure of the same name and client, at most MAX_DELAY.
 DELAY_STEP = 0.25
 MAX_DELAY = 2.0
-#: In memory, each forgotten :data:`LOCK_MINUTES` (an account's failures: :data:`BUDGET_MINUTES`)
-#: after its last failure: (name, client) → [recent failures, last one], for the delay; client →
-#: times of its failures, for its limit; account → times of its missed passwords, for its budget;
-#: account → {client it was signed in from: when}.
-_recent_failures: dict[tuple[str, str], list[float]] = {}
-_client_failures: dict[str, list[float]] = {}
-_account_failures: dict[str, list[float]] = {}
-_signed_in: dict[str, dict[str, float]] = {}
-_memory = threading.Lock()
-#: When the memory is next swept of what it no longer needs (at most once a minute).
+#: In the shared file (:mod:`reseaux.shared`), table ``failures``, each forgotten :data:`LOCK_MINUTES`
+#: (an account's missed passwords: :data:`BUDGET_MINUTES`) after it: kind « recent » (name,
+#: client), for the delay; « client », for its limit; « account », for the account's budget. Table
+#: ``signed_in``: account → clients it was signed in from, and when.
+#: When the shared file is next swept of what it no longer needs (at most once a minute per process).
 _next_sweep = 0.0
 #: One password check at a time per client (striped by digest): ten threads of one address
 #: cost one Argon2 hash at a time, not ten, and the others wait without using the processors.
@@ -226,9 +223,9 @@ class AccountStore:
             del accounts[name]
             self._save(accounts)
         audit.record("compte", action="suppression", compte=name)
-        with _memory:  # a new account of that name starts afresh
-            _account_failures.pop(name, None)
-            _signed_in.pop(name, None)
+        with shared.transaction() as db:  # a new account of that name starts afresh
+            db.execute("DELETE FROM failures WHERE kind IN ('account', 'recent') AND key = ?", (name,))
+            db.execute("DELETE FROM signed_in WHERE name = ?", (name,))
         SESSIONS.close_account(name)
 
     def unlock(self, name: str) -> None:
@@ -237,10 +234,8 @@ class AccountStore:
             accounts[name].clients = {}
             self._save(accounts)
         audit.record("compte", action="déverrouillage", compte=name)
-        with _memory:
-            for key in [key for key in _recent_failures if key[0] == name]:
-                del _recent_failures[key]
-            _account_failures.pop(name, None)  # every client may try again
+        with shared.transaction() as db:  # every client may try again
+            db.execute("DELETE FROM failures WHERE kind IN ('account', 'recent') AND key = ?", (name,))
 
     def role_for_email(self, email: str) -> str | None:
         """The role granted to an e-mail (for people signing in through OpenID Connect)."""
@@ -388,9 +383,7 @@ def _over_client_limit(client: str, now: float) -> bool:
     unknown address is everyone at once: it has no limit of its own (it would lock everyone)."""
     if client == _UNKNOWN_DIGEST:
         return False
-    with _memory:
-        recent = [t for t in _client_failures.get(client, ()) if now - LOCK_MINUTES * 60 < t <= now]
-    return len(recent) >= _client_limit()
+    return _failures("client", client, "", now - LOCK_MINUTES * 60, now) >= _client_limit()
 
 
 def _over_budget(name: str, client: str, now: float) -> bool:
@@ -398,59 +391,52 @@ def _over_budget(name: str, client: str, now: float) -> bool:
     :data:`BUDGET_MINUTES` and ``client`` is not one it was signed in from (nor unknown: everyone)."""
     if client == _UNKNOWN_DIGEST:
         return False
-    with _memory:
-        if client in _signed_in.get(name, {}):
-            return False
-        recent = [t for t in _account_failures.get(name, ()) if now - BUDGET_MINUTES * 60 < t <= now]
-    return len(recent) >= _account_budget()
+    if shared.read("SELECT 1 FROM signed_in WHERE name = ? AND client = ?", (name, client)):
+        return False
+    return _failures("account", name, "", now - BUDGET_MINUTES * 60, now) >= _account_budget()
+
+
+def _failures(kind: str, key: str, client: str, since: float, now: float) -> int:
+    return shared.read("SELECT count(*) FROM failures WHERE kind = ? AND key = ? AND client = ? AND at > ? AND at <= ?",
+                       (kind, key, client, since, now))[0][0]
 
 
 def _count_missed(name: str, now: float) -> None:
     """Count a wrong password given for the existing account ``name`` (from any client)."""
-    with _memory:
-        times = _account_failures.setdefault(name, [])
-        times.append(now)
-        del times[:-_account_budget()]  # the most recent are enough to know the budget is spent
+    with shared.transaction() as db:
+        db.execute("INSERT INTO failures VALUES ('account', ?, '', ?)", (name, now))
 
 
 def _count_success(name: str, client: str, now: float) -> None:
     """``name`` signed in from ``client``: its delay ends, and it is let past a spent budget."""
-    with _memory:
-        _recent_failures.pop((name, client), None)
-        known = _signed_in.setdefault(name, {})
-        known[client] = now
-        for old in sorted(known, key=known.get)[:-KNOWN_CLIENTS]:
-            del known[old]
+    with shared.transaction() as db:
+        db.execute("DELETE FROM failures WHERE kind = 'recent' AND key = ? AND client = ?", (name, client))
+        db.execute("INSERT OR REPLACE INTO signed_in VALUES (?, ?, ?)", (name, client, now))
+        db.execute("DELETE FROM signed_in WHERE name = ? AND client NOT IN (SELECT client FROM signed_in "
+                   "WHERE name = ? ORDER BY at DESC LIMIT ?)", (name, name, KNOWN_CLIENTS))
 
 
 def _count_failure(name: str, client: str, now: float) -> int:
     """Count a refused sign-in of ``name`` from ``client``; return its recent failures for the delay."""
-    with _memory:
-        _sweep(now)
-        entry = _recent_failures.setdefault((name, client), [0, now])
-        entry[:] = [entry[0] + 1, now]
+    _sweep(now)
+    with shared.transaction() as db:
+        db.execute("INSERT INTO failures VALUES ('recent', ?, ?, ?)", (name, client, now))
         if client != _UNKNOWN_DIGEST:
-            times = _client_failures.setdefault(client, [])
-            times.append(now)
-            del times[:-_client_limit()]  # the most recent are enough to know the limit is reached
-    return int(entry[0])
+            db.execute("INSERT INTO failures VALUES ('client', ?, '', ?)", (client, now))
+    return _failures("recent", name, client, now - LOCK_MINUTES * 60, now)
 
 
 def _sweep(now: float) -> None:
-    """Under ``_memory``, at most once a minute: forget the failures too old to count (never
-    everyone's at once: that would free an attacker). The memory stays bounded by the failures
-    of a window, each of which cost an Argon2 hash."""
+    """At most once a minute: forget the failures too old to count (never everyone's at once:
+    that would free an attacker). The file stays bounded by the failures of a window, each of
+    which cost an Argon2 hash."""
     global _next_sweep
     if now < _next_sweep:
         return
     _next_sweep = now + 60
-    horizon, budget_horizon = now - LOCK_MINUTES * 60, now - BUDGET_MINUTES * 60
-    for key in [key for key, (_, last) in _recent_failures.items() if last <= horizon]:
-        del _recent_failures[key]
-    for client in [client for client, times in _client_failures.items() if not times or times[-1] <= horizon]:
-        del _client_failures[client]
-    for name in [name for name, times in _account_failures.items() if not times or times[-1] <= budget_horizon]:
-        del _account_failures[name]
+    with shared.transaction() as db:
+        db.execute("DELETE FROM failures WHERE kind != 'account' AND at <= ?", (now - LOCK_MINUTES * 60,))
+        db.execute("DELETE FROM failures WHERE kind = 'account' AND at <= ?", (now - BUDGET_MINUTES * 60,))
 
 
 def _slow_down(count: int) -> None:

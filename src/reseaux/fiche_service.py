@@ -14,10 +14,18 @@ session's view changes (a sign-in or sign-out, a saved directory), expires after
 sessions' inactivity timeout, and — for a member — asks at every request whether the sign-in it
 was given for still holds (``check``): a sign-out, a password or role changed or an account
 removed ends it at once, whichever tab or process did it.
+
+Tokens are shared by every process serving the same data (:mod:`reseaux.shared`): what a token
+was issued for (the role and visitors' rule of its view, the directory file and version, the
+sign-in) is written there, so a map drawn through one process asks its fiches of another behind
+the same proxy. A process that does not know a token rebuilds its view from that record
+(:attr:`FicheService.resolver`, the page's own loader) and asks the shared sign-in
+(:attr:`FicheService.checker`); a token revoked or expired in the file answers nowhere.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -29,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from reseaux import shared
 from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
 from reseaux.referential import Referential
 from reseaux.text import fold
@@ -76,51 +85,95 @@ class FicheService:
         self._by_owner: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
         self.max_entries = max_entries
+        #: What a token was issued for (:meth:`register`'s ``issued_for``) → (frame, referential):
+        #: how a process rebuilds the view of a token another process issued. None: it cannot.
+        self.resolver: Callable[[dict], tuple[pd.DataFrame, Referential]] | None = None
+        #: A session's key → the ``check`` of a token issued for that sign-in, in another process.
+        self.checker: Callable[[str], Callable[[], bool]] | None = None
 
     def register(self, owner: str, frame: pd.DataFrame, referential: Referential, ttl_s: float,
                  *, check: Callable[[], bool] | None = None, source: tuple[str, float] | None = None,
-                 now: float | None = None) -> str:
+                 issued_for: dict | None = None, now: float | None = None) -> str:
         """The token for ``owner`` (one browser session) to ask fiches of ``frame`` (the
         directory as that session may see it, rows numbered 0..n-1): the same token while the
-        frame is the same object, so the page's map does not change from one run to the next."""
+        frame is the same object, so the page's map does not change from one run to the next.
+
+        ``issued_for`` (JSON: role, visitors' rule, ``source``, the sign-in's ``session`` key)
+        is what another process needs to rebuild the view (:attr:`resolver`); it is written to
+        the shared file with the token's expiry, which every process reads at every request."""
         now = time.monotonic() if now is None else now
         with self._lock:
             self._expire(now)
             known = self._by_owner.get(owner)
             if known and known[0] == id(frame) and known[1] in self._entries:
-                entry = self._entries[known[1]]
+                token = known[1]
+                entry = self._entries[token]
                 entry.expires = now + ttl_s
                 entry.check, entry.source = check, source
-                self._entries.move_to_end(known[1])
-                return known[1]
-            if known:  # this session's view changed: its former token answers no more
-                self._entries.pop(known[1], None)
-            token = secrets.token_urlsafe(18)
-            self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check, source)
-            self._by_owner[owner] = (id(frame), token)
-            while len(self._entries) > self.max_entries:
-                _, oldest = self._entries.popitem(last=False)
-                self._by_owner.pop(oldest.owner, None)
-            return token
+                self._entries.move_to_end(token)
+            else:
+                if known:  # this session's view changed: its former token answers no more
+                    self._entries.pop(known[1], None)
+                token = secrets.token_urlsafe(18)
+                self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check, source)
+                self._by_owner[owner] = (id(frame), token)
+                while len(self._entries) > self.max_entries:
+                    _, oldest = self._entries.popitem(last=False)
+                    self._by_owner.pop(oldest.owner, None)
+        wall = time.time()
+        with shared.transaction() as db:
+            db.execute("DELETE FROM map_tokens WHERE (owner = ? AND token != ?) OR expires < ?", (owner, token, wall))
+            db.execute("INSERT OR REPLACE INTO map_tokens VALUES (?, ?, ?, ?)",
+                       (token, owner, json.dumps(issued_for or {"source": source}), wall + ttl_s))
+        return token
 
     def revoke_owner(self, owner: str | None) -> None:
-        """The tokens of browser session ``owner`` answer no more (its person signed out)."""
+        """The tokens of browser session ``owner`` answer no more, in any process (its person signed out)."""
         with self._lock:
             known = self._by_owner.pop(owner or "", None)
             if known:
                 self._entries.pop(known[1], None)
+        with shared.transaction() as db:
+            db.execute("DELETE FROM map_tokens WHERE owner = ?", (owner or "",))
 
     def _entry(self, token: str, now: float | None = None) -> _Entry | None:
         now = time.monotonic() if now is None else now
+        rows = shared.read("SELECT owner, issued_for, expires FROM map_tokens WHERE token = ?", (token,))
+        left = rows[0][2] - time.time() if rows else 0.0
         with self._lock:
             self._expire(now)
-            entry = self._entries.get(token)
+            entry = self._entries.get(token) if left > 0 else None  # revoked or expired in the file: nowhere
+            if left <= 0:
+                self._drop(token)
+        if entry is None and left > 0:
+            entry = self._rebuilt(token, rows[0][0], json.loads(rows[0][1]), now + left)
         if entry is not None and (not _unchanged(entry.source) or (entry.check is not None and not entry.check())):
             with self._lock:
-                self._entries.pop(token, None)
-                if self._by_owner.get(entry.owner, (0, ""))[1] == token:
-                    del self._by_owner[entry.owner]
+                self._drop(token)
             return None
+        return entry
+
+    def _drop(self, token: str) -> None:
+        """Under the lock: forget ``token`` in this process."""
+        entry = self._entries.pop(token, None)
+        if entry is not None and self._by_owner.get(entry.owner, (0, ""))[1] == token:
+            del self._by_owner[entry.owner]
+
+    def _rebuilt(self, token: str, owner: str, issued_for: dict, expires: float) -> _Entry | None:
+        """The entry of a token another process issued, its view rebuilt here; None when this
+        process cannot (no resolver) or the directory is no longer the version it was issued for."""
+        source = tuple(issued_for["source"]) if issued_for.get("source") else None
+        if self.resolver is None or source is None or not _unchanged(source):
+            return None
+        session = issued_for.get("session") or ""
+        if session and self.checker is None:
+            return None  # a member's view, and no way to ask whether the sign-in holds: refused
+        frame, referential = self.resolver(issued_for)
+        entry = _Entry(owner, frame, referential, expires, self.checker(session) if session else None, source)
+        with self._lock:
+            self._entries[token] = entry
+            while len(self._entries) > self.max_entries:
+                self._drop(next(iter(self._entries)))
         return entry
 
     def _expire(self, now: float) -> None:

@@ -107,13 +107,22 @@ def _limited(family: str) -> Callable[[Callable[[Request], Response]], Callable[
     return wrap
 
 
+def _service():
+    """The fiche service, able to rebuild a token another process issued: the pages' loaders
+    (reseaux.ui.loading, which sets :attr:`~reseaux.fiche_service.FicheService.resolver`) are
+    imported at the first request, once Streamlit's runtime exists, not with this module."""
+    from reseaux.ui import loading  # noqa: F401
+
+    return SERVICE
+
+
 @_limited("fiches")
 def fiches(request: Request) -> Response:
     """GET ?lignes=3,17,42: those fiches of the directory the page's token was registered with."""
     text = request.query_params.get("lignes", "")[:MAX_ROWS * 8]
     try:
         rows = [int(part) for part in text.split(",") if part.strip()]
-        answer = SERVICE.fiches(request.path_params["token"], rows)
+        answer = _service().fiches(request.path_params["token"], rows)
     except (ValueError, IndexError) as exc:
         return _refused(f"Demande de fiches invalide : {exc}.", 400)
     if answer is None:
@@ -124,7 +133,7 @@ def fiches(request: Request) -> Response:
 @_limited("recherche")
 def search(request: Request) -> Response:
     """GET ?q=texte: the rows whose name, structure or address hold every word."""
-    answer = SERVICE.search(request.path_params["token"], request.query_params.get("q", ""))
+    answer = _service().search(request.path_params["token"], request.query_params.get("q", ""))
     if answer is None:
         return _refused("Page expirée : rechargez-la.", 404)
     return JSONResponse(answer, headers=PRIVATE)

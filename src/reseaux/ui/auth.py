@@ -135,9 +135,18 @@ def token_check():
     """For a map token registered by this page (:mod:`reseaux.fiche_service`): a function that
     says, at each of its requests, whether this page's sign-in still holds — the session open,
     its account unchanged. None for a visitor (the public view needs no sign-in)."""
-    key = SESSIONS.key(st.session_state.get("auth_token"))
-    if not key:
-        return None
+    key = session_key()
+    return session_check(key) if key else None
+
+
+def session_key() -> str:
+    """The key of this page's built-in sign-in in the shared sessions ("" when none)."""
+    return SESSIONS.key(st.session_state.get("auth_token"))
+
+
+def session_check(key: str):
+    """A function that says whether the sign-in kept under ``key`` still holds (open, not idle
+    too long, its account unchanged) — in whichever process asks it."""
     timeout = float(config.get("session_minutes")) * 60
     return lambda: SESSIONS.alive(key, timeout, stamp_of=_stamp_of)
 

@@ -124,10 +124,24 @@ def actors() -> Actors:
         _LAST_GOOD[str(path)] = mtime
     # The version this run shows: its map's token answers while the file is still that one.
     st.session_state["_directory_source"] = (str(source), mtime)
-    role, _ = auth.current()
+    return _view(str(source), mtime, auth.current()[0], config.get("visitors"))
+
+
+def _view(source: str, mtime: float, role: str, visitors: str) -> Actors:
+    """Version ``mtime`` of the directory file ``source`` as ``role`` may see it."""
     if can(role, "voir_toutes_les_fiches"):
-        return _actors(str(source), mtime)
-    return _visible(str(source), mtime, role, config.get("visitors"))
+        return _actors(source, mtime)
+    return _visible(source, mtime, role, visitors)
+
+
+def _token_view(issued_for: dict) -> tuple:
+    """The view a map token was issued for in another process (see fiche_service): the same
+    rows, in the same order, read from the same version of the file."""
+    source, mtime = issued_for["source"]
+    return _view(source, mtime, issued_for["role"], issued_for["visitors"]).directory.actors, referential()
+
+
+SERVICE.resolver, SERVICE.checker = _token_view, auth.session_check
 
 
 def _last_readable(path: Path) -> tuple[Path | None, float, str]:
@@ -180,7 +194,10 @@ def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
     one run to the next (the map is kept), a new one when the session's view changes; it answers
     only while the file is the version this run read (:func:`actors`) and the sign-in holds."""
     owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))
+    source = st.session_state.get("_directory_source")
+    issued_for = {"role": auth.current()[0], "visitors": config.get("visitors"), "source": source,
+                  "session": auth.session_key()}
     token = SERVICE.register(owner, acts.directory.actors, ref, ttl_s=60 * float(config.get("session_minutes")),
-                             check=auth.token_check(), source=st.session_state.get("_directory_source"))
+                             check=auth.token_check(), source=source, issued_for=issued_for)
     base = st.get_option("server.baseUrlPath").strip("/")
     return FicheStore(url=f"{'/' + base if base else ''}{FICHES_PATH}/{token}")
