@@ -119,6 +119,22 @@ def test_an_accounts_budget_spent_through_one_process_is_spent_in_the_other(acco
                         ).result() == [False, True]
 
 
+def _requests(family: str, client: str, count: int) -> list[bool]:
+    """In this process: ``count`` requests of ``client`` on the routes of ``family``, True when served."""
+    from reseaux.ratelimit import LIMITS
+
+    return [LIMITS.wait_for(family, client) == 0.0 for _ in range(count)]
+
+
+def test_a_clients_requests_through_one_process_count_in_the_other(accounts, monkeypatch):
+    monkeypatch.setenv("RESEAUX_RATE_SESSION", "4")  # 4 a minute: one at once, the next 15 s later
+    with _process() as a, _process() as b:
+        assert a.submit(_requests, "session", "192.0.2.7", 1).result() == [True]
+        # Within the 15 s: B refuses that address its next one, not another address.
+        assert b.submit(_requests, "session", "192.0.2.7", 1).result() == [False]
+        assert b.submit(_requests, "session", "198.51.100.1", 1).result() == [True]
+
+
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:

@@ -1,7 +1,11 @@
 """Per-client rate limits: requests counted, requests at once, and server time spent.
 
-Three limits per client (an address, see :mod:`reseaux.clients`), kept in memory per server
-process:
+Three limits per client (an address, see :mod:`reseaux.clients`). The buckets (requests per
+minute, server time) are kept in the file every process of the same data shares
+(:mod:`reseaux.shared`): behind a proxy with two processes, a client over its count through one
+is over it through the other (each process kept its own, which doubled every limit). The
+requests at once are counted per process: they bound this process's workers, and a count shared
+would outlive a process that died with requests under way.
 
 - **requests per minute**, per family (the fiches a map asks on click, the map's search box,
   the sign-in cookie), set in :mod:`reseaux.config`: a token bucket that holds a quarter of a
@@ -25,71 +29,67 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
 
-from reseaux import config
+from reseaux import config, shared
 
 #: Family → the setting giving its requests per minute.
 FAMILIES = {"fiches": "rate_fiches", "recherche": "rate_search", "session": "rate_session"}
 MESSAGE = "Trop de demandes en peu de temps depuis votre adresse : réessayez dans {seconds} s."
 #: Requests of one client served at the same time, all families together.
 MAX_AT_ONCE = 4
-#: More clients than this in memory: the full buckets (clients idle long enough) are forgotten.
+#: More clients than this in the shared file: the full buckets (clients idle long enough) are forgotten.
 MAX_CLIENTS = 20_000
 _WORK = "travail"
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-    capacity: float
-    rate: float
-
-
 class RateLimiter:
-    """The three limits, keyed by client; safe to share between threads. ``clock`` (seconds,
-    monotonic) and ``work_clock`` (processor seconds of the calling thread) are for tests."""
+    """The three limits, keyed by client; safe to share between threads and processes.
+    ``clock`` (seconds, the wall clock: every process reads the same) and ``work_clock``
+    (processor seconds of the calling thread) are for tests."""
 
-    def __init__(self, clock=time.monotonic, work_clock=time.thread_time) -> None:
+    def __init__(self, clock=time.time, work_clock=time.thread_time) -> None:
         self.clock, self.work_clock = clock, work_clock
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._serving: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._next_sweep = 0.0
 
     def wait_for(self, family: str, client: str, *, now: float | None = None) -> float:
         """Spend one request of ``client`` in ``family``: 0.0 when allowed, else the seconds to
         wait before the next one is. Raises KeyError for an unknown family."""
         now = self.clock() if now is None else now
-        with self._lock:
-            return self._take(family, client, now)
+        per_minute = limit(family)
+        if per_minute <= 0:
+            return 0.0  # 0 turns the limit off: nothing to count
+        with self._lock, shared.transaction() as db:
+            return self._take(db, family, per_minute, client, now)
 
     def admit(self, family: str, client: str) -> float:
         """Start serving a request of ``client`` in ``family``: 0.0 when allowed (then call
         :meth:`done` when it is served), else the seconds to wait."""
-        now, budget = self.clock(), work_seconds()
+        now, budget, per_minute = self.clock(), work_seconds(), limit(family)
         with self._lock:  # one critical section: ten threads at once cannot all see two served
             if self._serving.get(client, 0) >= MAX_AT_ONCE:
                 return 1.0
-            if budget > 0:
-                work = self._refilled((_WORK, client), budget, budget / 60.0, now)
-                if work.tokens <= 0:
-                    return (0.5 - work.tokens) / (budget / 60.0)  # back to half a second of credit
-            seconds = self._take(family, client, now)
+            if budget > 0 or per_minute > 0:
+                with shared.transaction() as db:  # the bucket read and written by one process at a time
+                    if budget > 0:
+                        work = self._refilled(db, _WORK, client, budget, budget / 60.0, now)
+                        if work <= 0:
+                            return (0.5 - work) / (budget / 60.0)  # back to half a second of credit
+                    seconds = self._take(db, family, per_minute, client, now) if per_minute > 0 else 0.0
+            else:
+                seconds = 0.0
             if not seconds:
                 self._serving[client] = self._serving.get(client, 0) + 1
             return seconds
 
-    def _take(self, family: str, client: str, now: float) -> float:
-        """Under the lock: :meth:`wait_for`."""
-        per_minute = limit(family)
-        if per_minute <= 0:
-            return 0.0  # 0 turns the limit off
-        bucket = self._refilled((family, client), max(1.0, per_minute / 4.0), per_minute / 60.0, now)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+    def _take(self, db, family: str, per_minute: float, client: str, now: float) -> float:
+        """In a transaction: :meth:`wait_for`."""
+        tokens = self._refilled(db, family, client, max(1.0, per_minute / 4.0), per_minute / 60.0, now)
+        if tokens >= 1.0:
+            _put(db, family, client, tokens - 1.0)
             return 0.0
-        return (1.0 - bucket.tokens) / (per_minute / 60.0)
+        return (1.0 - tokens) / (per_minute / 60.0)
 
     def done(self, client: str, spent: float) -> None:
         """A request admitted by :meth:`admit` was served in ``spent`` processor seconds."""
@@ -101,31 +101,46 @@ class RateLimiter:
             else:
                 self._serving.pop(client, None)
             if budget > 0:
-                self._refilled((_WORK, client), budget, budget / 60.0, self.clock()).tokens -= max(0.0, spent)
+                with shared.transaction() as db:
+                    work = self._refilled(db, _WORK, client, budget, budget / 60.0, self.clock())
+                    _put(db, _WORK, client, work - max(0.0, spent))
 
     def clear(self) -> None:
+        """Forget every count (this process's requests at once, and the shared buckets)."""
         with self._lock:
-            self._buckets.clear()
             self._serving.clear()
+            with shared.transaction() as db:
+                db.execute("DELETE FROM buckets")
 
-    def _refilled(self, key: tuple[str, str], capacity: float, rate: float, now: float) -> _Bucket:
-        """Under the lock: the bucket of ``key``, full when new, refilled for the time elapsed."""
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= MAX_CLIENTS:
-                self._forget_full(now)
-            bucket = self._buckets[key] = _Bucket(capacity, now, capacity, rate)
-        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.stamp) * rate)
-        bucket.stamp, bucket.capacity, bucket.rate = now, capacity, rate
-        return bucket
+    def _refilled(self, db, family: str, client: str, capacity: float, rate: float, now: float) -> float:
+        """In a transaction: the tokens of ``client``'s bucket in ``family`` — full when new,
+        refilled for the time elapsed — stamped ``now`` (the caller writes what it spends)."""
+        row = db.execute("SELECT tokens, stamp FROM buckets WHERE family = ? AND client = ?", (family, client)).fetchone()
+        if row is None:
+            self._sweep(db, now)
+            tokens = capacity
+        else:  # a clock set back (another process's, or NTP) refills nothing, takes nothing
+            tokens = min(capacity, row[0] + max(0.0, now - row[1]) * rate)
+        db.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?, ?)",
+                   (family, client, tokens, now, capacity, rate))
+        return tokens
 
-    def _forget_full(self, now: float) -> None:
-        """Forget the clients whose buckets are full again (idle long enough): they lose nothing."""
-        for key, bucket in list(self._buckets.items()):
-            if bucket.tokens + (now - bucket.stamp) * bucket.rate >= bucket.capacity:
-                del self._buckets[key]
-        if len(self._buckets) >= MAX_CLIENTS:  # a flood of addresses: start afresh rather than grow
-            self._buckets.clear()
+    def _sweep(self, db, now: float) -> None:
+        """At most once a minute, with more than :data:`MAX_CLIENTS` buckets: forget the clients
+        whose buckets are full again (idle long enough: they lose nothing); a flood of addresses
+        that are not: start afresh rather than grow."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 60
+        if db.execute("SELECT count(*) FROM buckets").fetchone()[0] < MAX_CLIENTS:
+            return
+        db.execute("DELETE FROM buckets WHERE tokens + (? - stamp) * rate >= capacity", (now,))
+        if db.execute("SELECT count(*) FROM buckets").fetchone()[0] >= MAX_CLIENTS:
+            db.execute("DELETE FROM buckets")
+
+
+def _put(db, family: str, client: str, tokens: float) -> None:
+    db.execute("UPDATE buckets SET tokens = ? WHERE family = ? AND client = ?", (tokens, family, client))
 
 
 def limit(family: str) -> float:

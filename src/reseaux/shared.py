@@ -1,7 +1,8 @@
 """State shared by every process serving the same data: one SQLite file beside the accounts.
 
 Sessions and their tickets (:mod:`reseaux.sessions`), the map's fiche tokens
-(:mod:`reseaux.fiche_service`) and the sign-in failure counts (:mod:`reseaux.accounts`) were
+(:mod:`reseaux.fiche_service`), the sign-in failure counts (:mod:`reseaux.accounts`) and the
+routes' per-client buckets (:mod:`reseaux.ratelimit`) were
 kept in each process's memory: behind a proxy with two processes, a sign-out through one left
 the session open in the other, and a map token given by one was unknown to the other. They now
 live in ``etat-partage.sqlite`` beside the accounts file (``RESEAUX_ACCOUNTS``), so a sign-out, a
@@ -41,6 +42,8 @@ CREATE INDEX IF NOT EXISTS map_tokens_owner ON map_tokens (owner);
 CREATE TABLE IF NOT EXISTS failures (
     kind TEXT NOT NULL, key TEXT NOT NULL, client TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS failures_key ON failures (kind, key, client, at);
+CREATE TABLE IF NOT EXISTS buckets (family TEXT NOT NULL, client TEXT NOT NULL, tokens REAL NOT NULL,
+    stamp REAL NOT NULL, capacity REAL NOT NULL, rate REAL NOT NULL, PRIMARY KEY (family, client));
 CREATE TABLE IF NOT EXISTS signed_in (name TEXT NOT NULL, client TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (name, client));
 """
