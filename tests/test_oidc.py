@@ -11,7 +11,7 @@ from tests.conftest import PASSWORD, SCREENSHOTS, ServedApp, free_port
 pytestmark = pytest.mark.browser
 
 
-def test_sign_in_with_the_organisation_account(page, tmp_path):
+def test_sign_in_with_the_organisation_account(page, tmp_path, audit_file):
     from oidc_provider_mock import run_server_in_thread
 
     # An account file gives the coordinator role to this e-mail; other people get « membre ».
@@ -50,3 +50,8 @@ def test_sign_in_with_the_organisation_account(page, tmp_path):
             page.get_by_text("acteurs sur 185").wait_for(timeout=30_000)  # members see every fiche
             SCREENSHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "connexion-oidc.png"))
+    # The sign-in is in the audit trail, once for this tab; from where as clients.client_address
+    # reads it (Streamlit names no loopback peer: « inconnu » on this machine, the address behind a proxy).
+    signed = [e for e in (json.loads(line) for line in audit_file.read_text(encoding="utf-8").splitlines())
+              if e["evenement"] == "connexion"]
+    assert [(e["qui"], e["depuis"], e["par"]) for e in signed] == [("coord@example.org", "inconnu", "OpenID Connect")]

@@ -73,8 +73,11 @@ def _session() -> tuple[str, str]:
             except Exception:  # noqa: BLE001 — no identity provider behind this session (tests)
                 pass
             return "visiteur", ""
-        st.session_state["auth_oidc_seen"] = now
         email = str(user.get("email", "") or "")
+        if "auth_oidc_seen" not in st.session_state:  # this tab's first page since the sign-in
+            audit.record("connexion", who=email or str(user.get("sub", "compte externe")), client=_client(),
+                         par="OpenID Connect")
+        st.session_state["auth_oidc_seen"] = now
         try:  # read at every click: a role taken away is gone at the next one
             role = oidc_role(user, accounts().role_for_email)
         except AccountError:
