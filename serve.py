@@ -17,8 +17,14 @@ import streamlit as st
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
+from reseaux.clients import trusted_proxies
 from reseaux.security_headers import SecurityHeaders
 from reseaux.web import on_script_error, routes
+
+try:  # a wrong setting is said at start-up, in French, rather than at the first sign-in
+    trusted_proxies()
+except ValueError as exc:
+    raise SystemExit(str(exc)) from None
 
 app = st.App(str(Path(__file__).with_name("app.py")), routes=routes(), on_script_error=on_script_error,
              middleware=[Middleware(SecurityHeaders),

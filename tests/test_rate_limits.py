@@ -43,7 +43,8 @@ def token(demo_actors, referential):  # registered in each test's own shared sta
 
 @pytest.fixture()
 def client():
-    return TestClient(Starlette(routes=routes()), base_url="http://reseaux.test")
+    # The peer is the loopback, where a proxy on the same host connects from (« oui »).
+    return TestClient(Starlette(routes=routes()), base_url="http://reseaux.test", client=("127.0.0.1", 50000))
 
 
 def test_a_bucket_allows_a_quarter_minute_at_once_then_the_rate(monkeypatch):
@@ -148,6 +149,30 @@ def test_the_session_cookie_is_secure_behind_a_trusted_https_proxy(client, monke
     assert "; secure" in client.delete(SESSION_PATH, headers=https).headers["set-cookie"].lower()
 
 
+def test_forwarded_headers_count_only_from_the_listed_proxy(monkeypatch):
+    """The app port reached around the proxy (another host, or the proxy's address not listed): a
+    request saying « X-Forwarded-Proto: https » gets no Secure cookie, its X-Forwarded-For is not
+    the client. Before, « oui » trusted these headers from any peer."""
+    monkeypatch.setenv("RESEAUX_TRUSTED_PROXY", "127.0.0.1, ::1")
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    around = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test", client=("192.0.2.50", 50000))
+    answer = around.post(SESSION_PATH, content=_ticket(), headers=forged)
+    assert answer.status_code == 204 and "secure" not in answer.headers["set-cookie"].lower()
+    assert client_address("192.0.2.50", forged) == "192.0.2.50"
+    for proxy in ("127.0.0.1", "::1", "::ffff:127.0.0.1", None):  # None: Streamlit's loopback peer
+        assert client_address(proxy, forged) == "203.0.113.7", proxy
+    behind = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test", client=("127.0.0.1", 50000))
+    assert "; secure" in behind.post(SESSION_PATH, content=_ticket(), headers=forged).headers["set-cookie"].lower()
+    monkeypatch.setenv("RESEAUX_TRUSTED_PROXY", "10.0.0.0/24")  # a proxy on another host of the network
+    assert client_address("10.0.0.3", forged) == "203.0.113.7" and client_address(None, forged) == "inconnu"
+
+
+def test_a_trusted_proxy_that_is_no_address_is_said_in_french(monkeypatch):
+    monkeypatch.setenv("RESEAUX_TRUSTED_PROXY", "127.0.0.1, caddy.local")
+    with pytest.raises(ValueError, match="« caddy.local » n'est pas une adresse IP ni un réseau"):
+        client_address("127.0.0.1", {})
+
+
 def test_another_sites_page_cannot_set_or_remove_the_session_cookie(client):
     for headers in ({"Origin": "https://attaquant.example"}, {"Origin": "null"},
                     {"Origin": "http://reseaux.test.attaquant.example"}, {"Sec-Fetch-Site": "cross-site"}):
@@ -161,10 +186,11 @@ def test_another_sites_page_cannot_set_or_remove_the_session_cookie(client):
 
 def test_same_origin_reads_the_forwarded_host_only_behind_a_trusted_proxy(monkeypatch):
     behind = {"Host": "127.0.0.1:8501", "X-Forwarded-Host": "reseau.example.fr", "Origin": "https://reseau.example.fr"}
-    assert not same_origin(behind)
+    assert not same_origin(behind, "127.0.0.1")
     monkeypatch.setenv("RESEAUX_TRUSTED_PROXY", "oui")
-    assert same_origin(behind)
-    assert same_origin({"Host": "reseau.example.fr"})  # no Origin: no browser page sent it
+    assert same_origin(behind, "127.0.0.1")
+    assert not same_origin(behind, "192.0.2.1")  # not the proxy: its X-Forwarded-Host proves nothing
+    assert same_origin({"Host": "reseau.example.fr"}, "192.0.2.1")  # no Origin: no browser page sent it
 
 
 def test_the_cookie_route_is_limited_too(client):

@@ -96,9 +96,11 @@ SETTINGS: dict[str, Setting] = {
     ),
     "trusted_proxy": Setting(
         "RESEAUX_TRUSTED_PROXY", "non",
-        "« oui » quand un proxy inverse (nginx, Caddy…) est seul à joindre l'application : l'adresse de la personne est "
-        "alors lue dans X-Forwarded-For et le HTTPS dans X-Forwarded-Proto (sinon ces en-têtes sont ignorés, et toutes "
-        "les personnes passant par un proxy partagent les mêmes limites).",
+        "Adresses (ou réseaux) du proxy inverse (Caddy, nginx…) placé devant l'application, séparées par des virgules : "
+        "« 127.0.0.1, ::1 » pour un proxy sur la même machine (« oui » dit la même chose). Une demande venue de ces "
+        "adresses, et d'elles seules, est lue avec l'adresse de la personne dans X-Forwarded-For et le HTTPS dans "
+        "X-Forwarded-Proto (le cookie de connexion est alors « Secure ») ; venus d'ailleurs, ces en-têtes sont ignorés. "
+        "« non » (défaut) : pas de proxy.",
     ),
     "rate_fiches": Setting(
         "RESEAUX_RATE_FICHES", "240",

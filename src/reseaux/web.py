@@ -49,11 +49,12 @@ async def session_cookie(request: Request) -> Response:
 
     Only from a page of this site (another site's page is refused: it could otherwise sign a
     visitor in under its own account, or out), Secure when the person's connection is HTTPS."""
-    if not same_origin(request.headers):
+    peer = _peer(request)
+    if not same_origin(request.headers, peer):
         return _refused("Demande refusée : elle ne vient pas d'une page de ce site.", 403)
     if (limited := _over_limit(request, "session")) is not None:
         return limited
-    secure = is_https(request.url.scheme, request.headers)
+    secure = is_https(request.url.scheme, request.headers, peer)
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
     if request.method == "DELETE":
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=secure)
@@ -73,8 +74,12 @@ def _refused(message: str, status: int, headers: dict[str, str] | None = None) -
                     headers={**PRIVATE, **(headers or {})})
 
 
+def _peer(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _client(request: Request) -> str:
-    return client_address(request.client.host if request.client else None, request.headers)
+    return client_address(_peer(request), request.headers)
 
 
 def _too_many(seconds: float) -> Response:
