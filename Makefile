@@ -8,10 +8,18 @@ STAMP := $(VENV)/.installed-stamp
 VENDOR_STAMP := static/vendor/.stamp
 FRANCE_STAMP := build/france/communes.csv
 
-.PHONY: run test setup install-prod lock vendor france system-deps demo check bench clean
+.PHONY: run test setup install-prod lock vendor france system-deps demo check bench clean online
 
 run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
 	$(PY) -m streamlit run serve.py --server.port $(PORT)
+
+# As in production, on this machine: PROCESSES app processes behind Caddy (Debian's package, tls
+# internal) on https://localhost:8443, kept alive by supervisord; see scripts/online.py.
+PROCESSES ?= 2
+ONLINE_DIR ?= build/online
+online: setup ## Serve as in production: $(PROCESSES) processes behind Caddy on https://localhost:8443
+	@command -v caddy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy; }
+	$(PY) scripts/online.py --processes $(PROCESSES) --run-dir $(ONLINE_DIR)
 
 test: setup system-deps ## Install what the tests need, then run the whole suite
 	$(PY) -m pytest
