@@ -205,8 +205,6 @@ def test_over_https_the_map_draws_the_cookie_is_secure_and_a_save_is_seen_throug
         second.close()
 
 
-@pytest.mark.xfail(strict=True, reason="sessions live in each process (reseaux.sessions.SESSIONS) until the shared "
-                   "session store of issue 23 (branch h-state) lands: the other process does not know the cookie")
 def test_a_sign_out_through_one_process_signs_the_session_out_in_the_other(browser, online):
     first, second = online.context(browser, 0), online.context(browser, 1)
     try:
