@@ -80,8 +80,9 @@ $(FRANCE_STAMP): requirements-data.txt package-lock.json src/reseaux/france.py s
 france: $(FRANCE_STAMP)
 
 # Browser tests drive Debian's Chromium through Playwright (never a browser download); the
-# geocoding integration test runs addok (from PyPI) on Debian's redis-server.
-SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server
+# geocoding integration test runs addok (from PyPI) on Debian's redis-server; the `make online`
+# test runs Debian's Caddy in front of the app.
+SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server caddy:caddy
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
