@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from reseaux.accounts import AccountStore
+from reseaux.shared import FILE_NAME
 from reseaux.web import ERROR_MESSAGE
 from tests.conftest import PASSWORD, ROLES_FOR_TESTS, ROOT, ServedApp
 
@@ -76,9 +77,16 @@ def data_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 def fingerprint(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` (a new, changed or removed file changes it), but
-    the caches of ``.cache/`` (derived from the data, rebuilt at will: not the people's data)."""
+    the caches of ``.cache/`` (derived from the data, rebuilt at will: not the people's data),
+    the processes' shared state (sessions' last click, throttles: every request writes it) and
+    the audit trail (a log of what people did, not their data; tests/test_audit.py reads it)."""
+    def kept(path: Path) -> bool:
+        relative = path.relative_to(folder)
+        return (path.is_file() and ".cache" not in relative.parts
+                and not path.name.startswith(FILE_NAME) and path.name != "audit.jsonl")
+
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".cache" not in p.relative_to(folder).parts}
+            for p in sorted(folder.rglob("*")) if kept(p)}
 
 
 class LoggedApp(ServedApp):
