@@ -31,7 +31,11 @@ _SETTLED = """(quietMs) => {
   const app = document.querySelector("[data-testid='stApp']");
   if (!app) return false;
   const state = app.getAttribute("data-test-script-state");
+  // Still reaching the server (a busy machine takes seconds after goto()): not idle yet. A
+  // connection lost for good (DISCONNECTED_FOREVER) is idle, and no_error() names it.
+  const connection = app.getAttribute("data-test-connection-state");
   const busy = state === "running" || state === "rerunRequested"
+    || ["INITIAL", "CONNECTING", "PINGING_SERVER"].includes(connection)
     || document.querySelector("[data-testid='stSpinner'], [data-testid='stStatusWidgetRunningIcon'], "
                               + "[data-testid='stStatusWidgetRunningManIcon'], [data-testid='stSkeleton']");
   const now = performance.now();
