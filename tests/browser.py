@@ -190,3 +190,12 @@ def open_nav_page(page, title: str) -> None:
         "(t) => { const a = document.querySelector(\"[data-testid='stSidebarNavLink'][aria-current='page'] \""
         " + \"[data-testid='stMarkdownContainer']\"); return a && a.innerText.trim() === t; }", arg=title, timeout=30_000)
     settle(page)
+
+
+def open_import(page, app) -> None:
+    """A coordinator signs in and opens the Annuaire's « Importer » tab."""
+    page.goto(app.url + "/")
+    settle(page)
+    sign_in(page, "coord")
+    open_nav_page(page, "Annuaire")
+    page.get_by_role("tab", name="Importer").click()

@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import no_error, open_nav_page, settle, sign_in
+from tests.browser import no_error, open_import, settle
 from tests.test_browser_annuaire import coordination  # noqa: F401  (the fixture)
 from tests.test_costly_uploads import _styled_empty_rows, _with_rows
 from tests.test_hostile import _xlsx_with
@@ -16,20 +16,12 @@ from tests.test_hostile import _xlsx_with
 pytestmark = pytest.mark.browser
 
 
-def _open_import(page, app) -> None:
-    page.goto(app.url + "/")
-    settle(page)
-    sign_in(page, "coord")
-    open_nav_page(page, "Annuaire")
-    page.get_by_role("tab", name="Importer").click()
-
-
 def test_a_workbook_of_a_million_empty_cells_is_refused_in_seconds(page, coordination, tmp_path):  # noqa: F811
     app, actors = coordination
     before = actors.read_bytes()
     path = tmp_path / "cellules.xlsx"
     path.write_bytes(_xlsx_with(_with_rows(_styled_empty_rows(4_000, 300))))  # 1.2 million cells, 40 KB
-    _open_import(page, app)
+    open_import(page, app)
     start = time.monotonic()
     page.locator("input[type=file]").set_input_files(str(path))
     page.get_by_text("vides mises en forme comprises").wait_for(timeout=30_000)
@@ -50,7 +42,7 @@ def test_a_200000_row_file_reaches_a_paged_review_of_its_duplicates(page, coordi
             lines.append(f"Cabinet {i};{i % 90 + 1} avenue Longue;76{i % 900:03d};Bourg {i % 400}")
     path = tmp_path / "grand.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _open_import(page, app)
+    open_import(page, app)
     start = time.monotonic()
     page.locator("input[type=file]").set_input_files(str(path))
     page.get_by_text("200\u202f000 lignes lues").wait_for(timeout=180_000)

@@ -8,19 +8,11 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import choose, no_error, open_nav_page, settle, sign_in
+from tests.browser import choose, no_error, open_import, settle
 from tests.test_browser_annuaire import coordination  # noqa: F401 — the fixture
 from tests.test_workbooks import TEMPLATE, WORKBOOK, _finess_rows
 
 pytestmark = pytest.mark.browser
-
-
-def _open_import(page, app) -> None:
-    page.goto(app.url + "/")
-    settle(page)
-    sign_in(page, "coord")
-    open_nav_page(page, "Annuaire")
-    page.get_by_role("tab", name="Importer").click()
 
 
 def _sheet_box(page):
@@ -30,7 +22,7 @@ def _sheet_box(page):
 def test_the_data_sheet_is_offered_another_can_be_chosen_and_a_kept_column_reaches_the_fiche(
         page, coordination):  # noqa: F811 — the fixture
     app, actors = coordination
-    _open_import(page, app)
+    open_import(page, app)
     page.locator("input[type=file]").set_input_files(str(WORKBOOK))
     page.get_by_text("3 lignes lues").wait_for(timeout=60_000)
     settle(page)
@@ -62,7 +54,7 @@ def test_the_data_sheet_is_offered_another_can_be_chosen_and_a_kept_column_reach
 def test_a_workbook_without_a_table_of_actors_names_its_sheets_and_imports_nothing(page, coordination):  # noqa: F811
     app, actors = coordination
     before = actors.read_bytes()
-    _open_import(page, app)
+    open_import(page, app)
     page.locator("input[type=file]").set_input_files(str(TEMPLATE))
     page.get_by_text("Aucune feuille du classeur ne ressemble à une liste d'acteurs").wait_for(timeout=60_000)
     settle(page)
@@ -85,7 +77,7 @@ def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(pa
     source.write_text("nom,adresse,code_postal,commune\n"
                       "Centre A (fictif),1 rue Neuve,50000,Saint-Lô\n"
                       "Centre B (fictif),2 rue Vieille,,CASTRES\n", encoding="utf-8")
-    _open_import(page, app)
+    open_import(page, app)
     page.locator("input[type=file]").set_input_files(str(source))
     page.get_by_text("2 lignes lues").wait_for(timeout=60_000)
     settle(page)
