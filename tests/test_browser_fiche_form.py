@@ -105,3 +105,55 @@ def test_a_wrong_phone_is_said_under_its_field_and_the_right_one_is_saved(browse
     journal = [json.loads(line) for line in (folder / "journal.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(journal) == 1 and journal[0]["qui"] == "coord" and journal[0]["id"] == ACTOR
     assert journal[0]["champs"]["telephone"] == [before[ACTOR]["telephone"], RIGHT]
+
+
+#: The label of the field holding the focused element (null outside a field).
+_FOCUSED_FIELD = """() => {
+  const holder = document.activeElement && document.activeElement.closest("[data-testid='stElementContainer']");
+  const label = holder && holder.querySelector("label");
+  return label ? label.innerText.trim() : null;
+}"""
+
+#: Where each field of the form is drawn, by its label (read at once: the page scrolls as Tab moves).
+_FIELD_BOXES = """() => Object.fromEntries([...document.querySelectorAll("[data-testid='stForm'] "
+  + "[data-testid='stElementContainer']")].filter(h => h.querySelector("label")).map(h => {
+    const box = h.getBoundingClientRect();
+    return [h.querySelector("label").innerText.trim(), [Math.round(box.top), Math.round(box.left)]];
+  }))"""
+
+
+def test_the_fiche_form_is_tabbed_through_as_it_is_read(browser, tmp_path):
+    """Tab goes through the form's fields row by row, left then right, as a person reads them
+    (it went down the left column, then up to the right one)."""
+    folder, env = helpers.data_folder(tmp_path)
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        with helpers.LoggedApp(env) as app:
+            page.goto(app.url + "/")
+            helpers.settle(page)
+            helpers.sign_in(page, "coord")
+            helpers.open_nav_page(page, "Annuaire")
+            page.get_by_role("button", name="Nouvelle fiche").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("heading", name="Nouvelle fiche")).to_be_visible()
+            helpers.settle(page)
+            page.get_by_role("button", name="Nouvelle fiche").focus()
+            labels: list[str] = []
+            for _ in range(200):
+                page.keyboard.press("Tab")
+                if page.evaluate("() => document.activeElement.innerText") == "Valider la fiche":
+                    break
+                label = page.evaluate(_FOCUSED_FIELD)
+                if label and (not labels or labels[-1] != label):
+                    labels.append(label)
+            expect(page.get_by_role("button", name="Valider la fiche")).to_be_focused()
+            boxes = page.evaluate(_FIELD_BOXES)
+            helpers.no_error(page)
+    finally:
+        context.close()
+    assert len(labels) == len(set(labels)) == len(boxes) >= 20, (labels, list(boxes))  # every field, once
+    assert labels == sorted(boxes, key=lambda label: boxes[label]), boxes  # top to bottom, left to right
+    # Two fields a row: the second stands right of the first, the third under them.
+    (top0, left0), (top1, left1), (top2, _) = (boxes[label] for label in labels[:3])
+    assert top0 == top1 < top2 and left0 < left1

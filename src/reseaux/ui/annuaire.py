@@ -467,12 +467,16 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
         _finding(issue, where)
     values: dict[str, str] = {}
     with st.form(f"ann_form_{actor_id}"):
-        left, right = st.columns(2)
-        for number, column in enumerate(FORM_COLUMNS):
-            with left if number % 2 == 0 else right:
-                values[column] = _field(ref, column, current.get(column, ""), disabled=(column == "id" and not is_new))
-                for issue in by_field.get(column, []):
-                    _finding(issue)
+        # Two fields a row, each row its own columns: Tab goes as one reads, left to right then
+        # down (two long columns sent it down the left one, then up to the right one); on a
+        # phone the rows stack in the same order.
+        for pair in range(0, len(FORM_COLUMNS), 2):
+            for cell, column in zip(st.columns(2), FORM_COLUMNS[pair:pair + 2]):
+                with cell:
+                    values[column] = _field(ref, column, current.get(column, ""),
+                                            disabled=(column == "id" and not is_new))
+                    for issue in by_field.get(column, []):
+                        _finding(issue)
         if refused:
             wrong = list(dict.fromkeys(LABELS.get(i.column, i.column) for i in refused if i.severity == ERROR))
             st.error(md_escape(f"La fiche n'est pas validée : {plural(len(wrong), 'champ')} à corriger "
