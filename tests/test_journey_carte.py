@@ -104,13 +104,21 @@ def test_the_downloaded_list_has_labels_not_codes(page, served):
     assert not any("sur_rdv" in r["Modalités"] or "_" in r["Type"] for r in rows)
 
 
-def test_on_a_phone_the_map_starts_in_the_first_screen(browser, served):
+def test_on_a_phone_the_map_fills_the_first_screen(browser, served):
+    """At 390×844 the map starts in the upper third and most of the first screen is map; its legend
+    is in that screen too (folded, one tap away); the notices are still there, below the map."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", is_mobile=True)
     page = context.new_page()
     _open(page, served.url)
     frame_box = page.locator("iframe[title='streamlit_folium.st_folium']").bounding_box()
-    assert frame_box["y"] < 844 * 0.6, f"the map starts at {frame_box['y']} px"
-    legend = map_frame(page).locator(".rx-legend").bounding_box()
+    top, bottom = frame_box["y"], frame_box["y"] + frame_box["height"]
+    assert top < 844 / 3, f"the map starts at {top:.0f} px of 844"
+    assert min(bottom, 844) - top >= 0.6 * 844, f"only {min(bottom, 844) - top:.0f} px of map in the first screen"
+    legend = map_frame(page).locator(".rx-legend").bounding_box()  # in the page's coordinates
+    assert legend["y"] + legend["height"] <= 844, "the legend is below the fold"
     assert legend["height"] * legend["width"] < frame_box["height"] * frame_box["width"] / 6
+    notice = page.get_by_text("Données de démonstration")
+    expect(notice).to_be_visible()
+    assert notice.bounding_box()["y"] > bottom, "the demonstration notice should come after the map on a phone"
     page.screenshot(path=str(SCREENSHOTS / "carte-telephone.png"))
     context.close()

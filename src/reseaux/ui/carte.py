@@ -31,12 +31,17 @@ TABLE_COLUMNS = ("nom", "type", "profession", "structure", "thematiques", "commu
 
 
 #: The map fits the first screen under the title and the count (the iframe's height is set by
-#: the component; CSS wins over it); on a phone the page title shrinks.
+#: the component; CSS wins over it). On a phone the title shrinks and the notices (demonstration
+#: data, public view, problems) move below the map, before the list: the main column is a flex
+#: column, so ``order`` moves them (their keyed containers' wrappers) without sending them twice;
+#: the count sentence stays above.
 MAP_CSS = """<style>
 iframe[title="streamlit_folium.st_folium"] { height: max(440px, calc(100vh - 370px)) !important; }
 @media (max-width: 640px) {
-  iframe[title="streamlit_folium.st_folium"] { height: 72vh !important; }
-  h1 { font-size: 1.6rem !important; }
+  iframe[title="streamlit_folium.st_folium"] { height: 68vh !important; }
+  h1 { font-size: 1.3rem !important; }
+  :has(> .st-key-carte_avis) { order: 1; }
+  :has(> .st-key-carte_liste) { order: 2; }
 }
 </style>"""
 
@@ -49,13 +54,27 @@ def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) 
 
 
 def header(acts: Actors, result: FilterResult) -> None:
-    """Title, the count sentence, and short notices (demonstration data, public view, problems).
+    """Title, short notices (demonstration data, public view, problems) and the count sentence.
 
-    Kept short: on a phone the map must start in the first screen.
+    On a phone the map must start in the first screen: the notices move below it (:data:`MAP_CSS`).
     """
+    total = len(acts.directory.actors)
+    st.markdown(MAP_CSS, unsafe_allow_html=True)
+    st.title(territory().title)
+    with st.container(key="carte_avis"):
+        notices(acts)
+    shown = result.actors
+    placed = int(shown.geometry.notna().sum())
+    unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
+    reserved = f" · {reserved_sentence(acts.reserved)}" if acts.reserved else ""
+    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}"
+                f"{reserved}")
+
+
+def notices(acts: Actors) -> None:
+    """Demonstration data, problems of the directory, the public view: above the map, below it on a phone."""
     directory = acts.directory
     total = len(directory.actors)
-    st.title(territory().title)
     n_fictive = int(directory.actors["fictif"].sum()) if total else 0
     if n_fictive:
         every = "Toutes les fiches sont fictives" if n_fictive == total else \
@@ -78,12 +97,6 @@ def header(acts: Actors, result: FilterResult) -> None:
     if not can(auth.current()[0], "voir_toutes_les_fiches"):
         st.caption("Vue publique : établissements, actions et fiches publiques. "
                    "Les membres du réseau se connectent pour voir toutes les fiches.")
-    shown = result.actors
-    placed = int(shown.geometry.notna().sum())
-    unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
-    reserved = f" · {reserved_sentence(acts.reserved)}" if acts.reserved else ""
-    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}"
-                f"{reserved}")
 
 
 def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
@@ -108,7 +121,6 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     except MissingAssetsError as exc:
         st.error(str(exc))
         return
-    st.markdown(MAP_CSS, unsafe_allow_html=True)
     st_folium(
         base,
         feature_group_to_add=actor_group,
@@ -126,6 +138,11 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
     On screen, the first :data:`TABLE_ROWS` only: a list of 100,000 rows was 1.2 s of work and
     20 MB sent to the browser at every filter change, for a table nobody scrolls; the downloads
     hold every row and are built only when clicked."""
+    with st.container(key="carte_liste"):
+        _actor_table(ref, result)
+
+
+def _actor_table(ref: Referential, result: FilterResult) -> None:
     shown = result.actors
     st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
     if len(shown) > TABLE_ROWS:
