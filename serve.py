@@ -4,6 +4,9 @@ the fiches a map asks for on click — and HTTP responses compressed (gzip): Str
 scripts are otherwise sent as they are (about 5 MB for a first visit; 2 MB at gzip level 1, which
 costs 0.05 s of server time where level 9 cost 0.25 s for 10 % less).
 
+Streamlit's page says it is French and loads the script that puts Streamlit's own English in
+French (``reseaux.streamlit_fr``; inside the compression, which must see the page rewritten).
+
 Every answer carries the security headers of ``reseaux.security_headers`` (the map's frame
 sends nothing to any other server).
 
@@ -19,6 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from reseaux.clients import trusted_proxies
 from reseaux.security_headers import SecurityHeaders
+from reseaux.streamlit_fr import FrenchPage
 from reseaux.web import on_script_error, routes
 
 try:  # a wrong setting is said at start-up, in French, rather than at the first sign-in
@@ -28,4 +32,5 @@ except ValueError as exc:
 
 app = st.App(str(Path(__file__).with_name("app.py")), routes=routes(), on_script_error=on_script_error,
              middleware=[Middleware(SecurityHeaders),
-                         Middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)])
+                         Middleware(GZipMiddleware, minimum_size=1024, compresslevel=1),
+                         Middleware(FrenchPage)])

@@ -165,7 +165,7 @@ def sign_in(page, name: str, password: str = PASSWORD) -> None:
     if not sidebar.get_by_label("Identifiant").is_visible():
         sidebar.get_by_text("Se connecter (membres du réseau)").click()
     sidebar.get_by_label("Identifiant").fill(name)
-    sidebar.get_by_label("Mot de passe").fill(password)
+    sidebar.get_by_label("Mot de passe", exact=True).fill(password)
     sidebar.get_by_role("button", name="Se connecter", exact=True).click()
     sidebar.get_by_text(f"Connecté·e : {name}").wait_for(timeout=30_000)
     settle(page)

@@ -163,7 +163,7 @@ def test_a_members_only_map_with_a_broken_accounts_file_says_so_at_sign_in(page,
         page.get_by_text("accès réservé", exact=False).first.wait_for(timeout=30_000)
         expect(page.get_by_label("Identifiant")).to_have_count(1)  # one sign-in form, not two
         page.get_by_label("Identifiant").fill("coord")
-        page.get_by_label("Mot de passe").fill("un mot de passe")
+        page.get_by_label("Mot de passe", exact=True).fill("un mot de passe")
         page.get_by_role("button", name="Se connecter", exact=True).click()
         page.get_by_text("Fichier des comptes comptes.json illisible ou mal formé").wait_for(timeout=30_000)
         settle(page)

@@ -20,6 +20,7 @@ from reseaux.clients import client_address, is_https, same_origin
 from reseaux.fiche_service import MAX_ROWS, SERVICE
 from reseaux.ratelimit import LIMITS, refusal
 from reseaux.sessions import COOKIE, SESSIONS
+from reseaux.streamlit_fr import SCRIPT_PATH, script
 
 LOG = logging.getLogger("reseaux")
 #: Shown instead of a trace; the browser tests look for it (and for Streamlit's own error box).
@@ -148,4 +149,5 @@ def routes() -> list[BaseRoute]:
     """The routes Réseaux adds to Streamlit's own (sync ones run in a worker thread)."""
     return [Route(SESSION_PATH, session_cookie, methods=["POST", "DELETE"]),
             Route(FICHES_PATH + "/{token}/fiches", fiches, methods=["GET"]),
-            Route(FICHES_PATH + "/{token}/recherche", search, methods=["GET"])]
+            Route(FICHES_PATH + "/{token}/recherche", search, methods=["GET"]),
+            Route(SCRIPT_PATH, script, methods=["GET"])]
