@@ -211,3 +211,60 @@ def test_the_production_install_without_playwright_says_which_extra_draws_the_im
     message = str(said.value)
     assert "Playwright" in message and "extra « image »" in message
     assert 'pip install -e ".[image]"' in message and "exportez la carte en HTML" in message
+
+
+#: The centre of the highest pin a person can see and grab (in view, nothing over it), once it
+#: stands still (no zoom nor glide under way).
+_TOP_PIN = """() => {
+  const centres = [...document.querySelectorAll('.rx-pin')].map(e => {
+    const r = e.getBoundingClientRect();
+    return [e, r.left + r.width / 2, r.top + r.height / 2];
+  }).filter(([e, x, y]) => x > 0 && y > 0 && x < innerWidth && y < innerHeight
+                           && document.elementFromPoint(x, y)?.closest('.rx-pin') === e);
+  const top = centres.length ? centres.map(([e, x, y]) => [x, y]).sort((a, b) => a[1] - b[1])[0] : null;
+  const still = top && JSON.stringify(top) === window.__rxTopPin;
+  window.__rxTopPin = JSON.stringify(top);
+  return still ? top : null;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1440, 900), (390, 844)], ids=["ordinateur", "telephone"])
+def test_a_fiche_opened_under_the_title_is_not_hidden_by_it(exported, browser, size):
+    """A person drags a pin just under the title banner and opens it: the fiche (the popup's
+    top, where its name is) comes out below the banner, not under it. Before, the popup opened
+    upwards under the banner and its name could not be read."""
+    path, _ = exported
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="fr-FR")
+    page = context.new_page()
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())
+    page.goto(path.as_uri())
+    x, y = page.wait_for_function(_TOP_PIN, timeout=30_000).json_value()
+    banner = page.locator(".rx-title").bounding_box()
+    under = banner["y"] + banner["height"]
+    target = (banner["x"] + banner["width"] / 2, under + 30)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move((x + target[0]) / 2, (y + target[1]) / 2, steps=5)
+    page.mouse.move(*target, steps=5)
+    page.mouse.up()
+    page.evaluate("() => { window.__rxTopPin = null; }")
+    x, y = page.wait_for_function(_TOP_PIN, timeout=30_000).json_value()  # the map's glide is over
+    assert y - under < 200  # a fiche, taller than that, opened upwards from here would reach the banner
+    page.mouse.click(x, y)
+    expect(page.locator(".rx-fiche")).to_be_visible()
+    page.wait_for_function("""() => {
+        const popup = document.querySelector('.leaflet-popup').getBoundingClientRect();
+        const title = document.querySelector('.rx-title').getBoundingClientRect();
+        return popup.top >= title.bottom;
+    }""", timeout=30_000)
+    name = page.locator(".rx-fiche-title")
+    expect(name).to_be_in_viewport()
+    # What the eye reads at the fiche's name is the name, not the banner.
+    box = name.bounding_box()
+    hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.rx-fiche-title') !== null",
+                        [box["x"] + 8, box["y"] + box["height"] / 2])
+    assert hit
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"export-fiche-{size[0]}.png")
+    context.close()

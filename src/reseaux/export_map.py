@@ -52,16 +52,33 @@ class MapTitle(MacroElement):
             box-shadow:0 1px 6px rgba(0,0,0,.3); font-family:system-ui,sans-serif; max-width:70%; }
           .rx-title h1 { margin:0; font-size:26px; color:#3b1046; }
           .rx-title p { margin:4px 0 0; font-size:16px; color:#333; }
+          @media (max-width: 560px) {  /* between the zoom buttons and the layers' button, smaller */
+            .rx-title { top:10px; max-width:calc(100% - 130px); padding:6px 10px; }
+            .rx-title h1 { font-size:17px; }
+            .rx-title p { font-size:13px; }
+          }
           .rx-alt { position:absolute; z-index:1000; left:10px; bottom:64px; max-width:380px; max-height:40%;
             overflow:auto; background:rgba(255,255,255,.95); border-radius:6px; padding:4px 10px;
             font:12px/1.4 system-ui,sans-serif; box-shadow:0 1px 4px rgba(0,0,0,.3); }
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
-        <div class="rx-title" role="heading" aria-level="1"><h1>{{ this.title }}</h1>
+        <div class="rx-title" id="{{ this.get_name() }}"><h1>{{ this.title }}</h1>
           {% if this.subtitle %}<p>{{ this.subtitle }}</p>{% endif %}</div>
         {% if this.alt_text %}<details class="rx-alt"><summary>Texte alternatif : ce que montre la carte</summary>
           <pre style="white-space:pre-wrap;font:inherit">{{ this.alt_text }}</pre></details>{% endif %}
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function (map, banner) {
+          /* A popup (a fiche) pans the map until its top is below the title, which would hide its
+             name: its top padding is the banner's bottom, measured again when the window changes. */
+          function padding() {
+            var top = banner.getBoundingClientRect().bottom - map.getContainer().getBoundingClientRect().top;
+            L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(5, Math.max(5, Math.ceil(top) + 8));
+          }
+          padding();
+          window.addEventListener("resize", padding);
+        })({{ this._parent.get_name() }}, document.getElementById("{{ this.get_name() }}"));
         {% endmacro %}
         """
     )
@@ -104,6 +121,7 @@ def standalone_html(fmap: folium.Map, *, title: str, subtitle: str = "", alt: st
     page = re.sub(r",\s*maximum-scale=1\.0,\s*user-scalable=no", "", page, count=1)
     head = render('<meta http-equiv="Content-Security-Policy" content="{{ policy }}">\n<title>{{ title }}</title>',
                   policy=export_policy(page), title=title)
+    page = re.sub(r"<html>", '<html lang="fr">', page, count=1)
     return page.replace("<head>", f"<head>\n{head}", 1)
 
 
