@@ -268,3 +268,33 @@ def test_a_fiche_opened_under_the_title_is_not_hidden_by_it(exported, browser, s
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"export-fiche-{size[0]}.png")
     context.close()
+
+
+@pytest.mark.browser
+def test_the_png_shows_no_button_but_keeps_legend_scale_and_sources(exported, monkeypatch):
+    """An image for a slide: at the moment Chromium takes the shot, no zoom button, no layers'
+    button, no « Texte alternatif » toggle (the text is given beside the download); the legend,
+    the scale and the credited sources are still there. Before, the zoom buttons and the toggle
+    were in the image."""
+    from playwright.sync_api._generated import Page
+
+    seen = {}
+    real_screenshot = Page.screenshot
+
+    def looking(self, **options):
+        for name, selector in {"zoom": ".leaflet-control-zoom", "couches": ".leaflet-control-layers",
+                               "texte alternatif": ".rx-alt", "légende": ".rx-legend",
+                               "échelle": ".leaflet-control-scale",
+                               "sources": ".leaflet-control-attribution"}.items():
+            seen[name] = self.locator(selector).first.is_visible()
+        seen["crédits"] = self.locator(".leaflet-control-attribution").inner_text()
+        return real_screenshot(self, **options)
+
+    monkeypatch.setattr(Page, "screenshot", looking)
+    _, page = exported
+    data = render_png(page, width=1200, height=800)
+    assert seen.pop("crédits").count("Périmètres") == 1
+    assert seen == {"zoom": False, "couches": False, "texte alternatif": False, "légende": True,
+                    "échelle": True, "sources": True}
+    SCREENSHOTS.mkdir(exist_ok=True)
+    (SCREENSHOTS / "export-sans-boutons.png").write_bytes(data)

@@ -32,6 +32,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
+#: What an image for a slide leaves out, put in the page just before the shot: every Leaflet control
+#: but the legend, the scale and the attribution (the sources stay credited), and the « Texte
+#: alternatif » toggle, whose text is offered beside the image's download instead.
+SHOT_CSS = """
+.leaflet-control-container .leaflet-control:not(.leaflet-control-scale):not(.leaflet-control-attribution):not(:has(.rx-legend)),
+.rx-alt { display: none !important; }
+"""
+
+
 class ExportError(RuntimeError):
     """An export could not be made; the message says why and what to do, in French."""
 
@@ -214,6 +223,7 @@ def _render(sync_playwright, executable: str, page: str, width: int, height: int
                 view.goto(path.as_uri())
                 view.wait_for_selector(".leaflet-container", timeout=30_000)
                 view.wait_for_timeout(1200)  # markers and clusters settle
+                view.add_style_tag(content=SHOT_CSS)
                 return view.screenshot(type="png")
             finally:
                 browser.close()
