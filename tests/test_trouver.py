@@ -4,6 +4,8 @@ numbered markers and popups. The browser journey is in test_journey_professional
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from reseaux.filters import ActorFilter, apply_filter, search_text
@@ -107,6 +109,112 @@ def test_nothing_matches_says_which_filter_and_offers_the_rest(monkeypatch):
               acces="lsf", rayon="1")
     assert any(w.value.startswith("Aucun partenaire ne correspond à moins de 1 km.") for w in at.warning)
     assert any("vide la liste" in m.value and "les plus proches sont" in m.value for m in at.markdown)
+
+
+# --- no dead end: the way on, computed here by haversine on the demo file, not by the app ------
+
+RADII_KM = (0.5, 1, 2, 3, 5, 10, 15, 20, 30, 50)  # the radius slider's stops, as a person reads them
+
+
+def haversine_m(lat1, lon1, lat2, lon2):
+    """Great-circle metres on the mean Earth sphere (within 0.5 % of the ellipsoid)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+def by_distance(referential, lat, lon, theme):
+    """(metres, name) of the demo's visible actors on ``theme`` (every one for ""), closest first."""
+    actors = visible_demo(referential)
+    actors = actors[actors.geometry.notna()].to_crs(4326)
+    return sorted((haversine_m(lat, lon, row.geometry.y, row.geometry.x), row.nom)
+                  for row in actors.itertuples() if not theme or theme in row.thematiques)
+
+
+def km(value):
+    return f"{value:g} km".replace(".", ",")
+
+
+def test_nothing_within_the_radius_offers_a_wider_one_and_the_nearest_beyond(monkeypatch, referential):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    lat, lon = PETIT_QUEVILLY_HALL
+    ranked = by_distance(referential, lat, lon, "addictions")
+    assert ranked[0][0] > 1000 * 1.01, "the demo should have no addictions partner within 1 km of the town hall"
+    wider = next(r for r in RADII_KM if r * 1000 >= ranked[0][0])
+    within = [d for d, _ in ranked if d <= wider * 1000]
+    assert all(abs(d - wider * 1000) > 0.01 * wider * 1000 for d, _ in ranked[:len(within) + 1])  # no tie at the edge
+    at = page(lat=str(lat), lon=str(lon), theme="addictions", rayon="1")
+    assert not at.exception
+    warning = next(w.value for w in at.warning if w.value.startswith("Aucun partenaire ne correspond à moins de 1 km."))
+    said = float(warning.split("Le plus proche est à ")[1].split(" km")[0].replace(",", "."))
+    assert abs(said * 1000 - ranked[0][0]) <= 51  # « 2,5 km »: rounded to 100 m
+    label = f"Élargir à {km(wider)} ({len(within)} partenaire{'s' if len(within) > 1 else ''})"
+    assert [b.label for b in at.button if b.key == "tp_wider"] == [label]
+    # the nearest beyond the radius are listed, closest first, with their true distance
+    got = headings(at)
+    assert [h.split("**")[1] for h in got] == [f"{n}. {md_escape(name)}"
+                                              for n, (_, name) in enumerate(ranked[:3], start=1)]
+    for line, (metres, _) in zip(got, ranked, strict=False):
+        shown = float(line.rsplit("· **", 1)[1].split(" km")[0].replace(",", "."))
+        assert abs(shown * 1000 - metres) <= 51
+    at.button(key="tp_wider").click().run()
+    assert at.select_slider(key="tp_radius").value == wider and at.query_params["rayon"] == f"{wider:g}"
+    assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
+                                                       for n, (_, name) in enumerate(ranked[:len(within)], start=1)]
+    assert not [w for w in at.warning if w.value.startswith("Aucun partenaire")]
+
+
+def test_taking_off_the_filter_that_empties_the_list(monkeypatch, referential):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), q="zzz introuvable")
+    assert any("C'est le filtre « recherche libre » qui vide la liste" in m.value for m in at.markdown)
+    at.button(key="tp_unblock").click().run()
+    assert at.text_input(key="tp_text").value == "" and "q" not in at.query_params
+    assert len(headings(at)) == 10
+
+
+def test_an_unknown_address_clears_the_previous_points_results(monkeypatch):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]))
+    assert headings(at)
+    at.text_input(key="tp_address").input("zzzz qqqq").run()
+    assert any("aucune commune de Normandie ne correspond à « zzzz qqqq »" in w.value for w in at.warning)
+    assert headings(at) == [] and at.session_state["tp_point"] is None
+    assert "lat" not in at.query_params
+    assert any("Choisissez un point de départ" in i.value for i in at.info)
+
+
+def test_a_link_with_an_address_refills_it_and_searches(monkeypatch, referential):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)  # placed at its commune's town hall
+    at = page(adresse="76140 Le Petit-Quevilly", theme="ivg", k="3")
+    assert not at.exception
+    assert at.text_input(key="tp_address").value == "76140 Le Petit-Quevilly"
+    assert at.session_state["tp_point"][:2] == PETIT_QUEVILLY_HALL
+    ranked = by_distance(referential, *PETIT_QUEVILLY_HALL, "ivg")
+    assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
+                                                       for n, (_, name) in enumerate(ranked[:3], start=1)]
+
+
+def test_every_parameter_a_link_carries_refills_its_widget(monkeypatch):
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    link = {"type": "professionnel", "theme": "ivg,contraception", "profession": "sage_femme",
+            "public": "jeunes", "modalite": "sur_rdv", "acces": "pmr", "langue": "anglais", "q": "IVG",
+            "k": "7", "rayon": "20", "lat": "49.443100", "lon": "1.099300", "lieu": "point choisi sur la carte",
+            "adresse": "Place du Vieux-Marché, Rouen"}
+    at = page(**link)
+    assert not at.exception
+    widgets = {"tp_types": ["professionnel"], "tp_themes": ["ivg", "contraception"],
+               "tp_professions": ["sage_femme"], "tp_publics": ["jeunes"], "tp_modalites": ["sur_rdv"],
+               "tp_accessibilite": ["pmr"], "tp_langues": ["anglais"]}
+    for key, value in widgets.items():
+        assert at.multiselect(key=key).value == value, key
+    assert at.text_input(key="tp_text").value == "IVG"
+    assert at.slider(key="tp_k").value == 7 and at.select_slider(key="tp_radius").value == 20.0
+    assert at.text_input(key="tp_address").value == "Place du Vieux-Marché, Rouen"
+    assert at.session_state["tp_point"] == (49.4431, 1.0993, "point choisi sur la carte")
+    assert any(c.value.startswith("**Départ : point choisi sur la carte.**") for c in at.caption)
+    assert {key: at.query_params[key] for key in link} == link  # written back as it came
 
 
 def test_outside_every_layer_warns(monkeypatch):

@@ -10,7 +10,7 @@ that is a few milliseconds, with filters applied as a boolean mask and no approx
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -73,6 +73,13 @@ class SearchResult:
     #: When nothing matched: the facet whose removal gives results, and those results.
     blocking: list[str] = field(default_factory=list)
     without_blocking: pd.DataFrame | None = None
+    #: When nothing matched within the radius: the partners that match beyond it, closest first
+    #: (with their true ``distance_m``), empty when none matches anywhere.
+    beyond: pd.DataFrame | None = None
+    #: The smallest of the offered radii (metres) that finds someone, and how many it shows (at
+    #: most k); None when even the largest finds no one.
+    wider_m: float | None = None
+    wider_count: int = 0
 
 
 def _distances(index: ProximityIndex, lat: float, lon: float, keep: np.ndarray, k: int,
@@ -131,12 +138,18 @@ def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray |
 
 
 def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, referential: Referential, *,
-           k: int = 10, radius_m: float = 10_000.0, **filter_context) -> SearchResult:
-    """Nearest actors matching ``flt``; when none match, say which filter empties the list."""
+           k: int = 10, radius_m: float = 10_000.0, radii_m: Sequence[float] = (), beyond: int = 3,
+           **filter_context) -> SearchResult:
+    """Nearest actors matching ``flt``; when none match within ``radius_m``, the way on: the
+    ``beyond`` nearest matching partners wherever they are, the smallest of ``radii_m`` (the radii
+    a person can choose) that reaches one, and which filter empties the list."""
     filter_context.setdefault("search", index.text)
     result = apply_filter(index.frame, flt, referential, **filter_context)
-    found = nearest(index, lat, lon, mask=result.mask.to_numpy(), k=k, radius_m=radius_m)
+    mask = result.mask.to_numpy()
+    found = nearest(index, lat, lon, mask=mask, k=k, radius_m=radius_m)
     outcome = SearchResult(found, result.sentence)
+    if found.empty:
+        _wider(outcome, index, lat, lon, mask, k, radius_m, radii_m, beyond)
     if found.empty and not flt.is_empty:
         for facet in [*FACETS, "langues", "communes", "epci", "perimeter", "text"]:
             if not getattr(flt, facet):
@@ -148,6 +161,22 @@ def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, refe
                 if outcome.without_blocking is None:
                     outcome.without_blocking = alternative
     return outcome
+
+
+def _wider(outcome: SearchResult, index: ProximityIndex, lat: float, lon: float, mask: np.ndarray, k: int,
+           radius_m: float, radii_m: Sequence[float], beyond: int) -> None:
+    """Fill ``outcome.beyond`` and the smallest wider radius that finds someone (nothing within
+    ``radius_m`` matched)."""
+    outcome.beyond = nearest(index, lat, lon, mask=mask, k=max(1, beyond), radius_m=None)
+    if outcome.beyond.empty:
+        return
+    closest = float(outcome.beyond["distance_m"].iloc[0])
+    for wider in sorted(r for r in radii_m if r > radius_m):
+        if wider + 0.5 >= closest:  # distance_m is rounded to the metre
+            count = len(nearest(index, lat, lon, mask=mask, k=k, radius_m=wider))
+            if count:
+                outcome.wider_m, outcome.wider_count = wider, count
+                return
 
 
 def containing_perimeters(lat: float, lon: float, layers: Mapping[str, gpd.GeoDataFrame],

@@ -24,6 +24,7 @@ from reseaux.france import commune_at
 from reseaux.geocoding import CommuneLocator, Geocoder, GeocoderUnavailable, Match, clear_choice
 from reseaux.proximity import (
     Partner,
+    SearchResult,
     containing_perimeters,
     outreach_covering,
     partners,
@@ -72,6 +73,12 @@ GEOLOCATION_HTML = '<button type="button" class="rx-geo">Utiliser ma position</b
 GEOLOCATION_CSS = """.rx-geo { font: inherit; padding: .4rem .8rem; border-radius: .5rem; border: 1px solid #ccc;
   background: white; cursor: pointer; } .rx-geo:hover { border-color: #7B2D8E; color: #7B2D8E; }
   .rx-geo-status { display: block; font-size: .85rem; color: #7a2e00; margin-top: .25rem; }"""
+
+
+#: On a phone the title shrinks, so that the first result fits in the first screen.
+TROUVER_CSS = """<style>
+@media (max-width: 640px) { h1 { font-size: 1.6rem !important; } }
+</style>"""
 
 
 @dataclass(frozen=True)
@@ -126,9 +133,13 @@ def _init_from_url(ref: Referential) -> None:
     st.session_state["tp_point"] = _point_from(query)
     st.session_state["tp_k"] = min(50, max(1, int(query["k"]))) if str(query.get("k", "")).isdigit() else DEFAULT_K
     st.session_state["tp_radius"] = _nearest_radius(query.get("rayon"))
-    st.session_state["tp_address"] = query.get("adresse", "") or ""
-    # The point in the link wins over geocoding its address again (it may come from a click).
-    st.session_state["tp_geocoded"] = st.session_state["tp_address"]
+    st.session_state["tp_address"] = str(query.get("adresse", "") or "")[:200]
+    # The point in the link wins over geocoding its address again (it may come from a click); a
+    # link with an address alone is geocoded, as if typed.
+    if st.session_state["tp_point"] is not None:
+        st.session_state["tp_geocoded"] = st.session_state["tp_address"]
+    else:
+        st.session_state.pop("tp_geocoded", None)
 
 
 def _point_from(query) -> tuple[float, float, str] | None:
@@ -207,8 +218,9 @@ def starting_point() -> None:
             st.session_state.pop(key, None)
         with st.spinner("Recherche de l'adresse…"):
             found = st.session_state["tp_lookup"] = lookup(typed, territory().home_communes)
-        if found.chosen:
-            st.session_state["tp_point"] = _point_of(found.chosen, found.offline)
+        # No point for an address not found (or not yet chosen among suggestions): the previous
+        # point's results would be read as this address's.
+        st.session_state["tp_point"] = _point_of(found.chosen, found.offline) if found.chosen else None
     found = st.session_state.get("tp_lookup")
     if not typed or found is None:
         st.caption("Ou cliquez sur la carte pour choisir le point de départ.")
@@ -266,33 +278,20 @@ def results(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, k
         return [], None
     lat, lon, label = point
     outcome = search(proximity_index(acts), lat, lon, flt, ref, k=k, radius_m=radius * 1000,
-                     commune_epci=terr.commune_epci, place_names=terr.place_names)
+                     radii_m=[r * 1000 for r in RADII_KM], commune_epci=terr.commune_epci,
+                     place_names=terr.place_names)
     found = containing_perimeters(lat, lon, terr.layers, terr.specs)
-    # Short and small: on a phone the first results must show without scrolling.
-    st.caption(" ".join(p for p in (f"**Départ : {md_escape(label or f'{lat:.5f}, {lon:.5f}')}.**",
-                                    md_escape(perimeter_sentence(found))) if p))
+    st.markdown(TROUVER_CSS, unsafe_allow_html=True)
+    # Short and small: on a phone the first result must show without scrolling, so what the point is
+    # in (perimeters, outreach) comes after the list.
+    st.caption(f"**Départ : {md_escape(label or f'{lat:.5f}, {lon:.5f}')}.**")
     if not found:
         st.warning("Ce point est en dehors de toutes les couches chargées (hors du territoire couvert) : "
                    "les résultats peuvent manquer.")
-    commune = commune_at(pd.Series([lon]), pd.Series([lat])).iloc[0] or None
-    qpv = {code for spec, code, _ in found if spec.id.startswith("qpv")}
-    outreach = outreach_covering(acts.directory.actors, commune, qpv)
-    if len(outreach):
-        st.success("Une action d'aller-vers passe dans ce quartier : "
-                   + " ; ".join(md_escape(n) for n in outreach["nom"]), icon=":material/directions_walk:")
     shown = outcome.actors
     within = f"à moins de {radius_label(radius)}"
     if shown.empty:
-        st.warning(f"Aucun partenaire ne correspond {within}. {md_escape(outcome.sentence)}")
-        if outcome.blocking:
-            names = [f"« {FACET_NAMES.get(f, f)} »" for f in outcome.blocking]
-            first = names[0]
-            if len(names) == 1:
-                st.markdown(f"C'est le filtre {first} qui vide la liste. Sans lui, les plus proches sont :")
-            else:
-                st.markdown(f"Chacun de ces filtres vide la liste : {', '.join(names)}. "
-                            f"Sans le filtre {first}, les plus proches sont :")
-            shown = outcome.without_blocking
+        shown = _way_on(outcome, flt, radius)
     else:
         nearest = "le plus proche" if len(shown) == 1 else "les plus proches"
         more = (f" — seulement {len(shown)} dans ce rayon : élargissez-le pour en voir plus"
@@ -302,7 +301,74 @@ def results(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, k
     found_partners = partners(shown, ref, (lat, lon))
     for partner in found_partners:
         _card(partner)
+    _around(terr, acts, lat, lon, found)
     return found_partners, (lat, lon)
+
+
+def _around(terr: Territory, acts: Actors, lat: float, lon: float, found: list) -> None:
+    """What the starting point is in: the coordination perimeters, the outreach actions passing there."""
+    if found:
+        st.caption(md_escape(perimeter_sentence(found)))
+    commune = commune_at(pd.Series([lon]), pd.Series([lat])).iloc[0] or None
+    qpv = {code for spec, code, _ in found if spec.id.startswith("qpv")}
+    outreach = outreach_covering(acts.directory.actors, commune, qpv)
+    if len(outreach):
+        st.success("Une action d'aller-vers passe dans ce quartier : "
+                   + " ; ".join(md_escape(n) for n in outreach["nom"]), icon=":material/directions_walk:")
+
+
+def _way_on(outcome: SearchResult, flt: ActorFilter, radius: float) -> pd.DataFrame:
+    """Nothing within the radius: say why, offer the smallest wider radius that finds someone (one
+    click) and the filter to take off, and return what to list instead (the nearest partners beyond
+    the radius, with their true distance; else the nearest without the filter that empties the list)."""
+    within = f"à moins de {radius_label(radius)}"
+    beyond = outcome.beyond if outcome.beyond is not None else pd.DataFrame()
+    names = [f"« {FACET_NAMES.get(f, f)} »" for f in outcome.blocking]
+    why = ""
+    if len(beyond):
+        why = f" Le plus proche est à {fr_distance(beyond['distance_m'].iloc[0])}."
+        if names:
+            why += (f" Sans le filtre {names[0]}, il y en a {within}." if len(names) == 1 else
+                    f" Sans l'un de ces filtres, il y en a {within} : {', '.join(names)}.")
+    st.warning(f"Aucun partenaire ne correspond {within}.{why} {md_escape(outcome.sentence)}")
+    row = st.container(horizontal=True)
+    if outcome.wider_m is not None:
+        wider = outcome.wider_m / 1000
+        row.button(f"Élargir à {radius_label(wider)} ({plural(outcome.wider_count, 'partenaire')})",
+                   key="tp_wider", type="primary", icon=":material/zoom_out_map:",
+                   on_click=st.session_state.__setitem__, args=("tp_radius", wider))
+    elif len(beyond):
+        st.caption(f"Même à {radius_label(RADII_KM[-1])}, aucun : le plus proche est affiché ci-dessous.")
+    if names:
+        row.button(f"Retirer le filtre {names[0]}", key="tp_unblock", icon=":material/filter_alt_off:",
+                   on_click=_clear_facet, args=(outcome.blocking[0],))
+    if names and not len(beyond):
+        st.markdown(f"C'est le filtre {names[0]} qui vide la liste. Sans lui, les plus proches sont :"
+                    if len(names) == 1 else f"Chacun de ces filtres vide la liste : {', '.join(names)}. "
+                    f"Sans le filtre {names[0]}, les plus proches sont :")
+    if len(beyond):
+        st.markdown(f"**{plural(len(beyond), 'partenaire')} {'le plus proche' if len(beyond) == 1 else 'les plus proches'}"
+                    f" au-delà de {radius_label(radius)}** :")
+        return beyond
+    if outcome.without_blocking is not None:
+        return outcome.without_blocking
+    if not flt.is_empty:  # no single filter is to blame: they are, together
+        st.markdown("Aucun partenaire de l'annuaire ne réunit tous ces critères, même loin.")
+        st.button("Effacer les filtres", key="tp_clear", icon=":material/filter_alt_off:", on_click=_clear_filters)
+    else:
+        st.info("L'annuaire n'a aucun partenaire placé sur la carte : la coordination du réseau peut en ajouter "
+                "(page « Annuaire »).")
+    return beyond
+
+
+def _clear_facet(facet: str) -> None:
+    """« Retirer le filtre »: empty the sidebar widget of ``facet``."""
+    st.session_state[f"tp_{facet}"] = "" if facet == "text" else []
+
+
+def _clear_filters() -> None:
+    for facet in (*FACETS, "langues", "text"):
+        _clear_facet(facet)
 
 
 def _card(partner: Partner) -> None:

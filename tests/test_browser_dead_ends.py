@@ -1,0 +1,102 @@
+"""No dead end, in headless Chromium: on a phone (390×844) Trouver's first result is in the first
+screen after a search, when partners are near and when none is within the radius (then the nearest
+beyond it are listed, and « Élargir à … » reaches them in one click). Distances are computed here by
+haversine on the demo file (tests/test_trouver.py's ``by_distance``), not by the app."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.addok_server import AddokServer, documents, finess_addresses
+from tests.browser import no_error, settle
+from tests.conftest import SCREENSHOTS, ServedApp
+from tests.test_journey_professional import ADDRESS_LABEL, point_in_url, type_address
+from tests.test_trouver import RADII_KM, by_distance, km
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+
+
+def in_first_screen(locator) -> None:
+    """The element (a result's name and distance) is wholly within the phone's first screen."""
+    expect(locator).to_be_visible(timeout=90_000)
+    assert locator.evaluate("() => window.scrollY") == 0
+    box = locator.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
+
+
+def result_line(page, number: int, name: str):
+    """The line « 1. Name — role · 2,5 km » of a result card."""
+    return page.locator("[data-testid='stMarkdownContainer'] p").filter(
+        has_text=re.compile(rf"^{number}\. {re.escape(name)} — .+ · [\d,]+ k?m$")).first
+
+
+def test_phone_first_result_after_an_address(browser, referential, tmp_path):
+    """Online: the geocoder's choice box, the outreach notice and the perimeters once stood above it."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with AddokServer(tmp_path / "addok", documents(finess_addresses())) as addok, \
+            ServedApp({"RESEAUX_GEOCODER_URL": addok.url}) as app:
+        context = browser.new_context(viewport=PHONE, locale="fr-FR", is_mobile=True)
+        phone = context.new_page()
+        phone.goto(app.url + "/trouver")
+        type_address(phone, "2 rue Danton Le Petit-Quevilly")
+        lat, lon = point_in_url(phone)
+        settle(phone)
+        ranked = by_distance(referential, lat, lon, "")
+        in_first_screen(result_line(phone, 1, ranked[0][1]))
+        no_error(phone)
+        phone.screenshot(path=str(SCREENSHOTS / "trouver_adresse_390.png"))
+        context.close()
+
+
+def test_phone_first_result_in_rouen_where_outreach_passes(browser, referential):
+    """Offline, placed at Rouen's town hall: the commune's warning, the perimeters it is in and the outreach
+    actions passing there once pushed the first result below the first screen."""
+    with ServedApp({"RESEAUX_GEOCODER_URL": "http://127.0.0.1:9"}) as app:
+        context = browser.new_context(viewport=PHONE, locale="fr-FR", is_mobile=True)
+        phone = context.new_page()
+        phone.goto(app.url + "/trouver")
+        type_address(phone, "76000 Rouen")
+        lat, lon = point_in_url(phone)
+        expect(phone.get_by_text("Une action d'aller-vers passe dans ce quartier")).to_be_attached(timeout=90_000)
+        settle(phone)
+        in_first_screen(result_line(phone, 1, by_distance(referential, lat, lon, "")[0][1]))
+        no_error(phone)
+        phone.screenshot(path=str(SCREENSHOTS / "trouver_rouen_390.png"))
+        context.close()
+
+
+def test_phone_nothing_near_lists_the_nearest_and_widens_in_one_click(browser, referential):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with ServedApp({"RESEAUX_GEOCODER_URL": "http://127.0.0.1:9"}) as app:  # placed at the town hall
+        context = browser.new_context(viewport=PHONE, locale="fr-FR", is_mobile=True)
+        phone = context.new_page()
+        phone.goto(app.url + "/trouver?theme=addictions&rayon=1")
+        type_address(phone, "76140 Le Petit-Quevilly")
+        lat, lon = point_in_url(phone)
+        ranked = by_distance(referential, lat, lon, "addictions")
+        assert ranked[0][0] > 1010, "the demo should have no addictions partner within 1 km of the town hall"
+        expect(phone.get_by_text("Aucun partenaire ne correspond à moins de 1 km.")).to_be_visible(timeout=90_000)
+        settle(phone)
+        in_first_screen(result_line(phone, 1, ranked[0][1]))
+        no_error(phone)
+        phone.screenshot(path=str(SCREENSHOTS / "trouver_rien_a_1_km_390.png"))
+
+        wider = next(r for r in RADII_KM if r * 1000 >= ranked[0][0])
+        within = sum(d <= wider * 1000 for d, _ in ranked)
+        button = phone.get_by_role("button", name=f"Élargir à {km(wider)} ({within} partenaire"
+                                                  f"{'s' if within > 1 else ''})")
+        in_first_screen(button)
+        button.click()
+        phone.wait_for_function(f"() => location.search.includes('rayon={wider:g}')", timeout=60_000)
+        expect(phone.get_by_text("Aucun partenaire ne correspond")).to_have_count(0, timeout=60_000)
+        settle(phone)
+        in_first_screen(result_line(phone, 1, ranked[0][1]))
+        lines = phone.locator("[data-testid='stMarkdownContainer'] p").filter(has_text=re.compile(r"^\d+\. .+ · "))
+        expect(lines).to_have_count(within, timeout=30_000)
+        assert phone.get_by_label(ADDRESS_LABEL).input_value() == "76140 Le Petit-Quevilly"
+        no_error(phone)
+        context.close()
