@@ -92,9 +92,13 @@ def notices(acts: Actors) -> None:
     if approximate:
         problems.append(f"{plural(approximate, 'acteur placé', 'acteurs placés')} au centre de la commune, faute "
                         "de géocodage précis")
+    role = auth.current()[0]
     if problems:
-        st.info(" ; ".join(problems) + " — détails dans la page « Qualité de l'annuaire ».", icon=":material/warning:")
-    if not can(auth.current()[0], "voir_toutes_les_fiches"):
+        # Each role is pointed only where it may go: the quality page is the coordination's.
+        where = ("détails dans la page « Qualité de l'annuaire »" if can(role, "modifier")
+                 else "à corriger par la coordination du réseau")
+        st.info(" ; ".join(problems) + f" — {where}.", icon=":material/warning:")
+    if not can(role, "voir_toutes_les_fiches"):
         st.caption("Vue publique : établissements, actions et fiches publiques. "
                    "Les membres du réseau se connectent pour voir toutes les fiches.")
 
