@@ -298,3 +298,46 @@ def test_the_png_shows_no_button_but_keeps_legend_scale_and_sources(exported, mo
                     "échelle": True, "sources": True}
     SCREENSHOTS.mkdir(exist_ok=True)
     (SCREENSHOTS / "export-sans-boutons.png").write_bytes(data)
+
+
+#: The legend's row for the cluster bubbles, if it is shown; its bubble's colours beside those of
+#: a bubble drawn on the map.
+_CLUSTER_KEY = """() => {
+  const row = [...document.querySelectorAll('.rx-legend .rx-item')]
+    .find(e => e.innerText.includes('Groupe de') && e.offsetParent !== null);
+  const drawn = document.querySelector('.leaflet-marker-pane .rx-cluster');
+  const colours = e => e && [getComputedStyle(e).backgroundColor,
+                             getComputedStyle(e.querySelector('div')).backgroundColor];
+  const bubble = row && row.querySelector('.rx-bubble');
+  return {text: row ? row.innerText.replace(bubble.innerText, '').trim() : null, key: colours(bubble),
+          drawn: colours(drawn)};
+}"""
+
+
+@pytest.mark.browser
+def test_the_legend_explains_the_cluster_bubbles_in_their_own_colour(exported, page):
+    """The purple bubbles are in the legend while the map draws some, in the colour they are drawn
+    with; a map where no actor shares a bubble does not mention them. Before, the legend had no
+    word for them."""
+    path, _ = exported
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())
+    page.goto(path.as_uri())
+    page.locator(".leaflet-marker-pane .rx-cluster").first.wait_for(timeout=30_000)
+    key = page.wait_for_function(f"() => {{ const k = ({_CLUSTER_KEY})(); return k.text && k; }}",
+                                 timeout=30_000).json_value()
+    assert key["text"] == "Groupe de N acteurs — zoomez ou cliquez pour les séparer"
+    assert key["key"] == key["drawn"] and "rgb(123, 45, 142)" in key["drawn"]  # the purple of map.css
+
+
+@pytest.mark.browser
+def test_a_map_without_bubbles_does_not_explain_them(tmp_path, page, referential, territory, demo_actors):
+    one = demo_actors.head(1)
+    fmap = build_map(one, territory.layers, territory.specs, MapView(layers=()), referential,
+                     territory.home_bounds)
+    path = tmp_path / "une.html"
+    path.write_text(standalone_html(fmap, title="Une fiche"), encoding="utf-8")
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())
+    page.goto(path.as_uri())
+    page.locator(".rx-pin").wait_for(timeout=30_000)
+    expect(page.locator(".rx-legend")).to_contain_text("Structure")
+    assert page.evaluate(_CLUSTER_KEY)["text"] is None

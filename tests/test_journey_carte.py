@@ -94,6 +94,17 @@ def test_the_legend_lists_only_what_is_shown(page, served):
     assert "Structure" not in text and "Professionnel" not in text
 
 
+def test_the_legend_explains_the_purple_bubbles_while_they_are_drawn(page, served):
+    """The whole directory opens in bubbles: the legend says what they are, in their colour."""
+    frame = _open(page, served.url + "/")
+    key = frame.locator(".rx-legend .rx-cluster-key")
+    expect(key).to_have_text("NGroupe de N acteurs — zoomez ou cliquez pour les séparer")
+    colours = evaluate_in_map(page, """() => [document.querySelector('.rx-legend .rx-bubble div'),
+        document.querySelector('.leaflet-marker-pane .rx-cluster div')].map(e => getComputedStyle(e).backgroundColor)""")
+    assert colours[0] == colours[1]
+    page.screenshot(path=str(SCREENSHOTS / "carte_legende_groupes.png"))
+
+
 def test_the_downloaded_list_has_labels_not_codes(page, served):
     _open(page, served.url + "/?type=professionnel&profession=sage_femme")
     with page.expect_download() as info:

@@ -45,6 +45,8 @@ _LEGEND = """\
 <details class="rx-legend" open><summary>Légende</summary><div class="rx-sec">Acteurs — {{ title }}</div>
 {%- for color, label in items %}<div class="rx-item"><span class="rx-dot" style="background:{{ color }}"></span>{{ label }}</div>{% endfor %}
 {%- if other %}<div class="rx-item"><span class="rx-dot" style="background:{{ other_color }}"></span>{{ other }}</div>{% endif %}
+{%- if items or other %}<div class="rx-item rx-cluster-key"><span class="rx-bubble" aria-hidden="true"><div><span>N</span></div></span>\
+Groupe de N acteurs — zoomez ou cliquez pour les séparer</div>{% endif %}
 {%- if layers %}<div class="rx-sec">Périmètres</div>{% endif %}
 {%- for color, style, label in layers %}<div class="rx-item"><span class="rx-swatch" style="border-color:{{ color }};\
 border-style:{{ style }};background:{{ color }}22"></span>{{ label }}</div>{% endfor %}</details>"""
@@ -53,8 +55,9 @@ border-style:{{ style }};background:{{ color }}22"></span>{{ label }}</div>{% en
 def legend_html(
     referential: Referential, color_by: str, codes: Sequence[str], layers: Sequence[LayerSpec]
 ) -> Markup:
-    """Return the legend's HTML (every label escaped by the template): actor colours, then each
-    shown perimeter layer."""
+    """Return the legend's HTML (every label escaped by the template): actor colours, the cluster
+    bubbles (``.rx-bubble``, drawn by map.css's rule for ``.rx-cluster``; shown only while the map
+    draws one), then each shown perimeter layer."""
     _, category, title = COLOR_BY[color_by]
     items = [(referential.color(category, code), referential.label(category, code))
              for code in referential.codes(category) if code in codes]
