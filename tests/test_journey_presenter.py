@@ -253,13 +253,19 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(page, browser, 
     assert image.format == "PNG" and image.size == (1600, 1000)
     table = pd.read_csv(download(page, "Acteurs (CSV)", tmp_path, "acteurs.csv"), sep=";", encoding="utf-8-sig",
                         dtype=str)
-    assert len(table) == ivg and all("ivg" in t for t in table["thematiques"])
-    assert len(pd.read_excel(download(page, "Acteurs (Excel)", tmp_path, "acteurs.xlsx"))) == ivg
+    # For people, as the map's list: French headers, labels not codes, dates as people write them.
+    assert len(table) == ivg and all("IVG" in t.split(", ") for t in table["Thématiques"])
+    assert {"Nom", "Code postal", "Mise à jour"} <= set(table.columns) and "thematiques" not in table.columns
+    assert not table["Mise à jour"].dropna().str.match(r"\d{4}-\d\d-\d\d").any()
+    assert table["Mise à jour"].dropna().str.match(r"\d{1,2}(er)? [a-zéû]+ \d{4}$").all()
+    workbook = pd.read_excel(download(page, "Acteurs (Excel)", tmp_path, "acteurs.xlsx"), dtype=str)
+    assert len(workbook) == ivg and list(workbook.columns) == list(table.columns)
     geojson = json.loads(download(page, "Acteurs (GeoJSON)", tmp_path, "acteurs.geojson").read_text(encoding="utf-8"))
     assert len(geojson["features"]) == ivg
     perimeters = pd.read_csv(download(page, "Périmètres (CSV)", tmp_path, "perimetres.csv"), sep=";",
                              encoding="utf-8-sig", dtype=str)
     assert len(perimeters) == 16 + 71  # the scene's QPV and communes
+    assert list(perimeters.columns) == ["Couche", "Code", "Nom", "Population"]
     no_error(page)
 
     # The embed code, copied with the code block's button, opens the scene full screen, no sidebar.

@@ -180,6 +180,19 @@ def shown_perimeters(layers: dict[str, gpd.GeoDataFrame], specs: Sequence[LayerS
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
 
 
+#: French headers of the perimeters' table as people download it, in this order (other columns after).
+PERIMETER_HEADERS = {"couche": "Couche", "code": "Code", "nom": "Nom", "population": "Population"}
+
+
+def perimeters_for_people(perimeters: pd.DataFrame) -> pd.DataFrame:
+    """The table of :func:`shown_perimeters` for a spreadsheet: no geometry, the layer's name first,
+    French headers (« Couche », « Code », « Nom », « Population »)."""
+    table = pd.DataFrame(perimeters.drop(columns="geometry", errors="ignore"))
+    first = [c for c in PERIMETER_HEADERS if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
+    return table.rename(columns=PERIMETER_HEADERS)
+
+
 def chromium_path() -> str | None:
     return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 

@@ -21,18 +21,18 @@ from reseaux.assets import MissingAssetsError
 from reseaux.export_map import (
     ExportError,
     alt_text,
+    perimeters_for_people,
     shown_perimeters,
     standalone_html,
 )
 from reseaux.exports import (
     table_csv_bytes,
     table_xlsx_bytes,
-    to_csv_bytes,
     to_geojson_bytes,
-    to_xlsx_bytes,
 )
 from reseaux.filters import ActorFilter, FilterResult
 from reseaux.legend import legend_codes
+from reseaux.listing import people_table
 from reseaux.mapview import MapView, build_base_map, build_map
 from reseaux.markup import render
 from reseaux.png_turn import render_png_in_turn
@@ -413,7 +413,7 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
         st.image(made["png"], caption="Aperçu de l'image exportée", alt=alt)
         with st.expander("Texte alternatif de l'image (ce que montre la carte)"):
             st.text(alt)
-    _tables(result, terr, shown)
+    _tables(result, terr, shown, ref)
     if scene is not None:
         _embed_code(scene)
 
@@ -432,17 +432,18 @@ def _prepared(signature: str) -> dict:
     return made
 
 
-def _tables(result: FilterResult, terr: Territory, shown: list) -> None:
+def _tables(result: FilterResult, terr: Territory, shown: list, ref: Referential) -> None:
     st.markdown(f"**Les acteurs affichés** ({plural(len(result.actors), 'acteur')})")
     cols = st.columns(3)
-    _download(cols[0], "Acteurs (CSV)", to_csv_bytes(result.actors), "acteurs.csv", "text/csv", "pr_csv")
-    _download(cols[1], "Acteurs (Excel)", to_xlsx_bytes(result.actors), "acteurs.xlsx", XLSX, "pr_xlsx")
+    people = people_table(result.actors, ref)  # as the map's list: labels, French headers and dates
+    _download(cols[0], "Acteurs (CSV)", table_csv_bytes(people), "acteurs.csv", "text/csv", "pr_csv")
+    _download(cols[1], "Acteurs (Excel)", table_xlsx_bytes(people, "Acteurs"), "acteurs.xlsx", XLSX, "pr_xlsx")
     _download(cols[2], "Acteurs (GeoJSON)", to_geojson_bytes(result.actors), "acteurs.geojson",
               "application/geo+json", "pr_geojson")
     if not shown:
         return
     perimeters = shown_perimeters(terr.layers, shown)
-    table = perimeters.drop(columns="geometry")
+    table = perimeters_for_people(perimeters)
     st.markdown(f"**Les périmètres affichés** ({plural(len(table), 'périmètre')})")
     cols = st.columns(3)
     _download(cols[0], "Périmètres (CSV)", table_csv_bytes(table), "perimetres.csv", "text/csv", "pr_p_csv")
