@@ -341,3 +341,45 @@ def test_a_map_without_bubbles_does_not_explain_them(tmp_path, page, referential
     page.locator(".rx-pin").wait_for(timeout=30_000)
     expect(page.locator(".rx-legend")).to_contain_text("Structure")
     assert page.evaluate(_CLUSTER_KEY)["text"] is None
+
+
+#: The boxes of what sits over the map of an export, by name (null when absent or not shown).
+_FURNITURE = """() => {
+  const parts = {titre: '.rx-title', 'texte alternatif': '.rx-alt', 'légende': '.rx-legend',
+                 zoom: '.leaflet-control-zoom', couches: '.leaflet-control-layers',
+                 'échelle': '.leaflet-control-scale', sources: '.leaflet-control-attribution'};
+  const boxes = {};
+  for (const [name, selector] of Object.entries(parts)) {
+    const e = document.querySelector(selector), r = e && e.getBoundingClientRect();
+    boxes[name] = r && r.width ? [r.left, r.top, r.right, r.bottom] : null;
+  }
+  return boxes;
+}"""
+
+
+@pytest.mark.browser
+def test_on_a_phone_nothing_over_the_export_covers_something_else(exported, browser):
+    """At 390×844 the title, the text alternative's toggle, the legend (folded, one tap away), the
+    buttons, the scale and the sources each have their own place. Before, the toggle ran over the
+    open legend and the sources, on two lines, over the scale."""
+    path, _ = exported
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", is_mobile=True)
+    page = context.new_page()
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())
+    page.goto(path.as_uri())
+    page.locator(".rx-cluster").first.wait_for(timeout=30_000)
+    boxes = page.evaluate(_FURNITURE)
+    assert all(boxes.values()), boxes
+    overlaps = [(a, b) for i, (a, p) in enumerate(boxes.items()) for b, q in list(boxes.items())[i + 1:]
+                if p[0] < q[2] and q[0] < p[2] and p[1] < q[3] and q[1] < p[3]]
+    assert overlaps == []
+    legend = page.locator(".rx-legend")
+    expect(legend).not_to_have_attribute("open", "")
+    legend.locator("summary").click()
+    expect(legend.get_by_text("Structure")).to_be_visible()
+    # Opened, the legend is over the toggle: what the eye finds at each of its lines is the legend.
+    assert page.evaluate("""() => [...document.querySelectorAll('.rx-legend .rx-item')].every(item => {
+        const r = item.getBoundingClientRect();
+        return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2).closest('.rx-legend'); })""")
+    page.screenshot(path=SCREENSHOTS / "export-telephone.png")
+    context.close()

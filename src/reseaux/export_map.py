@@ -66,9 +66,10 @@ class MapTitle(MacroElement):
             .rx-title h1 { font-size:17px; }
             .rx-title p { font-size:13px; }
           }
-          .rx-alt { position:absolute; z-index:1000; left:10px; bottom:64px; max-width:380px; max-height:40%;
+          .rx-alt { position:absolute; z-index:999; left:10px; bottom:64px; max-width:380px; max-height:40%;
             overflow:auto; background:rgba(255,255,255,.95); border-radius:6px; padding:4px 10px;
             font:12px/1.4 system-ui,sans-serif; box-shadow:0 1px 4px rgba(0,0,0,.3); }
+          .rx-alt[open] { z-index:1001; }  /* closed, under an opened legend; open, over it */
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}
@@ -85,8 +86,24 @@ class MapTitle(MacroElement):
             var top = banner.getBoundingClientRect().bottom - map.getContainer().getBoundingClientRect().top;
             L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(5, Math.max(5, Math.ceil(top) + 8));
           }
-          padding();
-          window.addEventListener("resize", padding);
+          /* On a narrow map the sources (bottom right) run under the scale (bottom left): the left
+             corner, and the text alternative's toggle, are raised above them. */
+          function clearBottom() {
+            var box = map.getContainer().getBoundingClientRect();
+            var left = map.getContainer().querySelector(".leaflet-bottom.leaflet-left");
+            var sources = map.getContainer().querySelector(".leaflet-control-attribution");
+            var alt = document.querySelector(".rx-alt");
+            if (left && sources) {
+              var shared = sources.getBoundingClientRect().left < box.left + box.width / 2;
+              left.style.bottom = shared ? Math.ceil(box.bottom - sources.getBoundingClientRect().top) + "px" : "";
+            }
+            if (left && alt && left.getBoundingClientRect().height) {
+              alt.style.bottom = Math.ceil(box.bottom - left.getBoundingClientRect().top) + 6 + "px";
+            }
+          }
+          function layout() { padding(); clearBottom(); }
+          layout();
+          window.addEventListener("resize", layout);
         })({{ this._parent.get_name() }}, document.getElementById("{{ this.get_name() }}"));
         {% endmacro %}
         """

@@ -69,15 +69,18 @@ def legend_html(
 
 
 class Legend(MacroElement):
-    """A Leaflet control (bottom right) holding the legend's HTML."""
+    """A Leaflet control (bottom right) holding the legend's HTML; folded (« ▸ Légende ») on a
+    map narrower than ``fold_below`` px."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.control({position: "bottomright"});
-        {{ this.get_name() }}.onAdd = function () {
+        {{ this.get_name() }}.onAdd = function (map) {
             var div = L.DomUtil.create("div");
             div.innerHTML = {{ this.html_json }};
+            var details = div.querySelector("details");
+            if (details && {{ this.fold_below }} && map.getSize().x < {{ this.fold_below }}) details.open = false;
             L.DomEvent.disableScrollPropagation(div);
             return div;
         };
@@ -86,10 +89,11 @@ class Legend(MacroElement):
         """
     )
 
-    def __init__(self, legend: str) -> None:
+    def __init__(self, legend: str, *, fold_below: int = 0) -> None:
         super().__init__()
         self._name = "Legend"
         self.html_json = script_json(legend)
+        self.fold_below = int(fold_below)
 
 
 class LegendLayer(MacroElement):

@@ -108,7 +108,7 @@ def build_base_map(
     shown = [by_id[i] for i in view.layers if i in by_id]
     fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}</style>"), name="rx_css")
     if legend_codes is not None:
-        Legend(legend_html(referential, view.color_by, legend_codes, shown)).add_to(fmap)
+        Legend(legend_html(referential, view.color_by, legend_codes, shown), fold_below=560).add_to(fmap)
     _Attribution(shown).add_to(fmap)
     FrenchControls().add_to(fmap)
     if controls:
