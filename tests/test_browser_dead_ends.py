@@ -100,3 +100,53 @@ def test_phone_nothing_near_lists_the_nearest_and_widens_in_one_click(browser, r
         assert phone.get_by_label(ADDRESS_LABEL).input_value() == "76140 Le Petit-Quevilly"
         no_error(phone)
         context.close()
+
+
+# --- « À mettre à jour »: every column in view, each row opens its fiche ---------------------
+
+
+def oldest_fiches(folder, days: int = 365) -> list[dict]:
+    """The file's fiches not updated for ``days`` days, oldest first (read here, not by the app)."""
+    import csv
+    from datetime import date, timedelta
+
+    with open(folder / "actors.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    limit = (date.today() - timedelta(days=days)).isoformat()
+    return sorted((r for r in rows if r["date_maj"] < limit), key=lambda r: r["date_maj"])
+
+
+def test_fiches_to_update_show_every_column_and_open_their_fiche(browser, tmp_path):
+    from tests.browser import LoggedApp, data_folder, open_nav_page, sign_in
+
+    folder, env = data_folder(tmp_path)
+    old = oldest_fiches(folder)
+    assert len(old) > 2 and old[0]["date_maj"] < old[1]["date_maj"], "the demo should have one oldest fiche"
+    with LoggedApp(env) as app:
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+        page.goto(app.url + "/")
+        settle(page)
+        sign_in(page, "coord")
+        open_nav_page(page, "Annuaire")
+        page.get_by_role("tab", name="À mettre à jour").click()
+        expect(page.get_by_text(f"{len(old)} fiches non mises à jour")).to_be_visible(timeout=60_000)
+        settle(page)
+        table = page.get_by_role("tabpanel", name="À mettre à jour").locator("[data-testid='stDataFrame']").first
+        expect(table).to_be_visible()
+        page.wait_for_function("(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+                               ".some(c => c.innerText.trim() === name)", arg=old[0]["nom"], timeout=30_000)
+        # Every column wholly in view: the table scrolls sideways not at all.
+        scroller = table.locator(".dvn-scroller").first
+        expect(scroller).to_be_visible()
+        overflow = scroller.evaluate("(e) => e.scrollWidth - e.clientWidth")
+        page.screenshot(path=str(SCREENSHOTS / "annuaire_a_mettre_a_jour_1440.png"))
+        assert overflow <= 0, f"the table is {overflow} px wider than its frame: a column is cut off"
+        # The oldest fiche is the first row; ticking it opens its fiche.
+        box = table.locator("canvas").first.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the tick box of the first row
+        expect(page.get_by_role("heading", name=f"Fiche « {old[0]['nom']} »")).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("tab", name="Fiches")).to_have_attribute("aria-selected", "true")
+        assert page.get_by_label("Téléphone", exact=True).input_value() == old[0]["telephone"]
+        no_error(page)
+        page.screenshot(path=str(SCREENSHOTS / "annuaire_fiche_depuis_a_mettre_a_jour_1440.png"))
+        page.close()

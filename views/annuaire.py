@@ -15,8 +15,7 @@ ref, terr, acts = ui.load_or_stop()
 with st.container():  # one place whatever it shows: the open tab stays open (see save_panel)
     directory_store, base, work = annuaire.state()
     annuaire.save_panel(directory_store, base, work, who)
-fiches, imports, backups, exports, old = st.tabs(
-    ["Fiches", "Importer", "Sauvegardes et journal", "Exporter", "À mettre à jour"])
+fiches, imports, backups, exports, old = st.tabs(annuaire.TABS, key=annuaire.TABS_KEY, on_change="rerun")
 with fiches:
     annuaire.fiches_panel(ref, work)
 with imports:

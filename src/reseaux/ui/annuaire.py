@@ -8,6 +8,7 @@ overwrite another coordinator's is refused (see :mod:`reseaux.store`).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -896,6 +897,14 @@ def exports_panel(actors) -> None:
              "ann_x_geojson")
 
 
+#: The page's tabs, the first where a fiche opens; their state (``TABS_KEY``) lets a list elsewhere
+#: bring « Fiches » forward.
+TABS = ["Fiches", "Importer", "Sauvegardes et journal", "Exporter", "À mettre à jour"]
+TABS_KEY = "ann_tab"
+#: Widths (px) of « À mettre à jour »'s columns: together under the 980 px of a 1440 px screen's page.
+STALE_WIDTHS = {"date_maj": 125, "nom": 210, "type": 135, "commune": 150, "telephone": 100, "email": 200}
+
+
 def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
     days = int(config.get("stale_days"))
     old = _kept("stale", lambda: stale(work, days=days), work)
@@ -907,6 +916,21 @@ def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
     if len(old) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} plus anciennes ci-dessous ; les exports (onglet « Exporter ») "
                    "contiennent toutes les fiches, avec leur date de mise à jour.")
-    columns = ["id", "nom", "type", "commune", "telephone", "email", "date_maj"]
-    st.dataframe(_readable(ref, old[columns].iloc[:TABLE_ROWS]).rename(columns=LABELS), hide_index=True,
-                 width="stretch")
+    shown = old.iloc[:TABLE_ROWS]
+    # The date first and the name held to a width: every column fits at 1440 px (the date, last,
+    # was cut off); a row ticked opens its fiche in « Fiches ».
+    columns = list(STALE_WIDTHS)
+    st.caption("Cochez une ligne pour ouvrir sa fiche (onglet « Fiches »).")
+    st.dataframe(_readable(ref, shown[columns]).rename(columns=LABELS), hide_index=True, width="stretch",
+                 column_config={LABELS[c]: st.column_config.TextColumn(width=w) for c, w in STALE_WIDTHS.items()},
+                 key="ann_stale_table", selection_mode="single-row",
+                 on_select=partial(_open_from_list, "ann_stale_table", shown["id"].astype(str).tolist()))
+
+
+def _open_from_list(key: str, ids: list[str]) -> None:
+    """A row ticked in a list of fiches: open that fiche in the « Fiches » tab, which comes forward."""
+    rows = st.session_state[key].selection.rows
+    if rows and rows[0] < len(ids):
+        st.session_state["ann_edit"] = ids[rows[0]]
+        st.session_state.pop("ann_findings", None)
+        st.session_state[TABS_KEY] = TABS[0]
