@@ -27,3 +27,34 @@ def test_the_maps_problem_notice_points_only_where_the_role_may_go(monkeypatch, 
     assert ("Qualité de l'annuaire" in notice) is opened
     if not opened:
         assert "à corriger par la coordination du réseau" in notice
+
+
+def test_a_map_emptied_by_a_filter_names_it_and_takes_it_off_in_one_click(monkeypatch, referential):
+    from tests.conftest import visible_demo
+    from tests.test_app import count_line
+
+    public = visible_demo(referential)  # what a visitor sees; counted here with pandas, not the filter
+    on_ivg = int(public["thematiques"].map(lambda themes: "ivg" in themes).sum())
+    assert 0 < on_ivg < len(public)
+    assert not any("zzqx" in str(v).lower() for v in public[["nom", "structure", "description", "specialites"]].values.ravel())
+    at = app(monkeypatch, theme="ivg", q="zzqx")
+    assert count_line(at).startswith(f"**0 acteur sur {len(public)}**")
+    warning = next(w.value for w in at.warning if "Aucun acteur ne correspond à ces filtres" in w.value)
+    assert "C'est le filtre « recherche libre » qui vide la liste" in warning
+    assert [b.label for b in at.button if str(b.key).startswith("carte_off_")] == [
+        "Retirer le filtre « recherche libre »", "Effacer les filtres"]
+    at.button(key="carte_off_text").click().run()
+    assert count_line(at).startswith(f"**{on_ivg} acteurs sur {len(public)}**")
+    assert at.query_params["theme"] == "ivg" and "q" not in at.query_params
+    assert not [b for b in at.button if str(b.key).startswith("carte_off_")]
+
+
+def test_filters_that_empty_the_map_together_are_cleared_in_one_click(monkeypatch, referential):
+    from tests.conftest import visible_demo
+    from tests.test_app import count_line
+
+    public = visible_demo(referential)
+    at = app(monkeypatch, theme="ivg", q="zzqx", type="structure")
+    at.button(key="carte_off_all").click().run()
+    assert count_line(at).startswith(f"**{len(public)} acteurs sur {len(public)}**")
+    assert at.multiselect(key="f_themes").value == [] and at.text_input(key="f_text").value == ""

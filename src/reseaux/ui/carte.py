@@ -13,7 +13,7 @@ from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
 from reseaux.directory import LABELS
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
-from reseaux.filters import ActorFilter, FilterResult, apply_filter
+from reseaux.filters import FIELD_NAMES, ActorFilter, FilterResult, apply_filter, emptying_fields
 from reseaux.legend import legend_codes, legend_html
 from reseaux.listing import people_table
 from reseaux.mapview import MapView, build_base_map
@@ -21,6 +21,7 @@ from reseaux.referential import Referential
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import auth
 from reseaux.ui.loading import fiche_store, territory
+from reseaux.ui.sidebar import reset_filters, take_off
 from reseaux.ui.widgets import XLSX_MIME, download
 
 #: Columns of the on-screen list (the download has every column of :mod:`reseaux.listing`).
@@ -69,6 +70,26 @@ def header(acts: Actors, result: FilterResult) -> None:
     reserved = f" · {reserved_sentence(acts.reserved)}" if acts.reserved else ""
     st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}"
                 f"{reserved}")
+
+
+def nobody(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, result: FilterResult) -> None:
+    """No actor for these filters: say which filter empties the list, and take it off in one click."""
+    if len(result.actors) or flt.is_empty:
+        return
+    culprits = emptying_fields(acts.directory.actors, flt, ref, perimeters=terr.layers,
+                               commune_epci=terr.commune_epci, search=acts.search, facets=acts.facets)
+    names = [f"« {FIELD_NAMES[c]} »" for c in culprits]
+    if len(names) == 1:
+        why = f"C'est le filtre {names[0]} qui vide la liste : sans lui, des acteurs apparaissent."
+    elif names:
+        why = f"Chacun de ces filtres vide la liste : {', '.join(names)} ; retirez-en un."
+    else:
+        why = "Aucun filtre seul n'en est la cause : c'est leur réunion. Effacez-les pour repartir de tout l'annuaire."
+    st.warning(f"**Aucun acteur ne correspond à ces filtres.** {why}", icon=":material/filter_alt_off:")
+    row = st.container(horizontal=True)
+    for culprit, name in zip(culprits, names, strict=True):
+        row.button(f"Retirer le filtre {name}", key=f"carte_off_{culprit}", on_click=take_off, args=(culprit,))
+    row.button("Effacer les filtres", key="carte_off_all", on_click=reset_filters)
 
 
 def notices(acts: Actors) -> None:

@@ -58,6 +58,14 @@ def _reset_filters() -> None:
     st.session_state.update(f_communes=[], f_epci=[], f_perimeter=None, f_text="")
 
 
+def take_off(field: str) -> None:
+    """Clear the map's filter widget of one :class:`ActorFilter` field (a « Retirer le filtre » button)."""
+    st.session_state[f"f_{field}"] = {"perimeter": None, "text": ""}.get(field, [])
+
+
+reset_filters = _reset_filters
+
+
 def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool = True) -> tuple[ActorFilter, MapView]:
     """Draw the filters and map settings; return them, and mirror them in the URL."""
     _init_from_url(ref, terr)

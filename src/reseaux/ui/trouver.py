@@ -19,7 +19,7 @@ from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.app_data import Actors, Territory
-from reseaux.filters import FACETS, ActorFilter
+from reseaux.filters import FACETS, FIELD_NAMES, ActorFilter
 from reseaux.france import commune_at
 from reseaux.geocoding import CommuneLocator, Geocoder, GeocoderUnavailable, Match, clear_choice
 from reseaux.proximity import (
@@ -37,9 +37,6 @@ from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
 from reseaux.ui.loading import proximity_index
 
-FACET_NAMES = {"types": "type", "themes": "thématique", "professions": "profession", "publics": "public",
-               "modalites": "modalité", "accessibilite": "accessibilité", "langues": "langue",
-               "communes": "commune", "epci": "EPCI", "perimeter": "périmètre", "text": "recherche libre"}
 #: The geocoder's kinds of answer, as people say them.
 MATCH_TYPES = {"housenumber": "adresse", "street": "rue", "locality": "lieu-dit", "municipality": "commune"}
 RADII_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 50.0)
@@ -323,7 +320,7 @@ def _way_on(outcome: SearchResult, flt: ActorFilter, radius: float) -> pd.DataFr
     the radius, with their true distance; else the nearest without the filter that empties the list)."""
     within = f"à moins de {radius_label(radius)}"
     beyond = outcome.beyond if outcome.beyond is not None else pd.DataFrame()
-    names = [f"« {FACET_NAMES.get(f, f)} »" for f in outcome.blocking]
+    names = [f"« {FIELD_NAMES.get(f, f)} »" for f in outcome.blocking]
     why = ""
     if len(beyond):
         why = f" Le plus proche est à {fr_distance(beyond['distance_m'].iloc[0])}."
