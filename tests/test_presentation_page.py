@@ -197,3 +197,17 @@ def test_members_only_fiches_leave_the_app_with_the_coordination_only(scenes, re
     coordination = sign_in(app().run(), "coord")
     assert EXPORT_NOTICE not in [c.value for c in coordination.caption]
     assert not member.exception and not coordination.exception
+
+
+def test_the_scene_picker_writes_the_count_not_its_code(monkeypatch, tmp_path, referential):
+    """Issue 24: « {n} » of a title was shown as it is in the picker and the embedding code."""
+    store = SceneStore(tmp_path / "scenes.json")
+    store.save([Scene("{n} pour l'IVG", "", {"theme": "ivg"}, ["qpv"], id="ivg")])
+    monkeypatch.setenv("RESEAUX_SCENES", str(store.path))
+    ivg = int(visible_demo(referential, "visiteur")["thematiques"].map(lambda themes: "ivg" in themes).sum())
+    at = app().run()
+    assert not at.exception
+    assert at.selectbox(key="pr_scene").options == [f"1. {ivg} partenaires pour l'IVG"]
+    assert not [m.value for m in at.markdown if "{n}" in m.value]
+    assert not [c.value for c in at.code if "{n}" in c.value]
+    assert f'title="{ivg} partenaires pour l&#39;IVG"' in at.code[0].value

@@ -234,24 +234,26 @@ def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, vi
     scenes = load_scenes()
     editable = may_edit_scenes()
     result = filtered(ref, terr, acts, flt)
-    chosen = _scene_picker(scenes, ref, terr)
+    # « {n} » of a title or comment is written with each scene's count for the person looking.
+    counts = {s.id: len(_scene_result(ref, terr, acts, s).actors) for s in scenes}
+    chosen = _scene_picker(scenes, counts, ref, terr)
     state = _editor_map(ref, terr, acts, view, result)
     st.caption(f"{plural(len(result.actors), 'acteur')} · {md_escape(result.sentence)}")
     if editable:
-        scenes = _new_scene_form(scenes, flt, view, state)
+        scenes = _new_scene_form(scenes, flt, view, state, len(result.actors))
     else:
         st.info("Les scènes sont partagées par tout le réseau : seule la coordination les ajoute, les réordonne "
                 "ou les supprime. Vous pouvez les présenter et les exporter, ou composer votre propre vue avec la "
                 "barre latérale et l'exporter ci-dessous.", icon=":material/info:")
-    _scene_list(ref, terr, acts, scenes, editable)
-    exports(ref, terr, result, flt, view, chosen or (scenes[0] if scenes else None))
+    _scene_list(scenes, counts, editable)
+    exports(ref, terr, result, flt, view, chosen or (scenes[0] if scenes else None), counts)
 
 
-def _scene_picker(scenes: list[Scene], ref: Referential, terr: Territory) -> Scene | None:
+def _scene_picker(scenes: list[Scene], counts: dict[str, int], ref: Referential, terr: Territory) -> Scene | None:
     if not scenes:
         st.info("Aucune scène enregistrée pour l'instant.")
         return None
-    labels = {s.id: f"{i + 1}. {s.title}" for i, s in enumerate(scenes)}
+    labels = {s.id: f"{i + 1}. {s.title_for(counts.get(s.id, 0))}" for i, s in enumerate(scenes)}
     if st.session_state.get("pr_scene") not in labels:
         st.session_state["pr_scene"] = None
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -282,7 +284,7 @@ def _editor_map(ref: Referential, terr: Territory, acts: Actors, view: MapView, 
                      returned_objects=returned) or {}
 
 
-def _new_scene_form(scenes: list[Scene], flt: ActorFilter, view: MapView, state: dict) -> list[Scene]:
+def _new_scene_form(scenes: list[Scene], flt: ActorFilter, view: MapView, state: dict, count: int) -> list[Scene]:
     with st.form("pr_new", border=True):
         st.markdown("**Enregistrer la vue actuelle comme scène** (filtres, couches, fond, couleur, centre et zoom)")
         title = st.text_input("Titre (grand, lisible à l'écran)", key="pr_title")
@@ -302,16 +304,16 @@ def _new_scene_form(scenes: list[Scene], flt: ActorFilter, view: MapView, state:
     except (SceneError, OSError) as exc:
         st.error(f"La scène n'a pas été enregistrée : {exc}")
         return scenes
-    st.success(f"Scène « {scene.title} » ajoutée (scène {len(scenes)}).")
+    st.success(f"Scène « {md_escape(scene.title_for(count))} » ajoutée (scène {len(scenes)}).")
     return scenes
 
 
-def _scene_list(ref: Referential, terr: Territory, acts: Actors, scenes: list[Scene], editable: bool) -> None:
+def _scene_list(scenes: list[Scene], counts: dict[str, int], editable: bool) -> None:
     if not scenes:
         return
     st.header("Les scènes, dans l'ordre de la présentation")
     for index, scene in enumerate(scenes):
-        count = len(_scene_result(ref, terr, acts, scene).actors)
+        count = counts.get(scene.id, 0)
         with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"pr_row_{scene.id}"):
             comment = scene.comment_for(count)
             st.markdown(f"{index + 1}. **{md_escape(scene.title_for(count))}**"
@@ -351,9 +353,9 @@ def _write(change) -> None:
 
 
 def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorFilter, view: MapView,
-            scene: Scene | None) -> None:
+            scene: Scene | None, counts: dict[str, int]) -> None:
     """The current view as a standalone HTML file, a PNG with its text alternative, tables; and
-    the code to embed ``scene`` in a partner's site."""
+    the code to embed ``scene`` in a partner's site (its title's « {n} » written with ``counts``)."""
     notice = st.session_state.pop("pr_notice", None)
     if notice:
         st.error(notice)
@@ -415,7 +417,7 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
             st.text(alt)
     _tables(result, terr, shown, ref)
     if scene is not None:
-        _embed_code(scene)
+        _embed_code(scene, scene.title_for(counts.get(scene.id, 0)))
 
 
 def _want(what: str) -> None:
@@ -453,12 +455,12 @@ def _tables(result: FilterResult, terr: Territory, shown: list, ref: Referential
               "perimetres.geojson", "application/geo+json", "pr_p_geojson")
 
 
-def _embed_code(scene: Scene) -> None:
+def _embed_code(scene: Scene, title: str) -> None:
     page_url = str(st.context.url or "").rstrip("/")
     base = page_url.removesuffix("/presentation")
     url = f"{base}/presentation?" + urlencode({"scene": scene.id, "plein_ecran": "1", "embed": "true"})
-    st.markdown(f"**Intégrer la scène « {md_escape(scene.title)} » dans un site partenaire** (plein écran, sans "
+    st.markdown(f"**Intégrer la scène « {md_escape(title)} » dans un site partenaire** (plein écran, sans "
                 "barre latérale ni menus ; les flèches ← → passent d'une scène à l'autre). Copiez ce code "
                 "(bouton à droite du cadre) :")
     st.code(render('<iframe src="{{ url }}" width="100%" height="800" style="border:0" title="{{ title }}" '
-                   'allow="fullscreen"></iframe>', url=url, title=scene.title), language="html", wrap_lines=True)
+                   'allow="fullscreen"></iframe>', url=url, title=title), language="html", wrap_lines=True)
