@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import browser
 from tests.conftest import SCREENSHOTS
@@ -115,7 +117,8 @@ def test_a_coordinator_changes_a_phone_number_and_it_is_saved_and_journaled(chro
 
 
 def test_the_import_tab_speaks_french(chromium, tmp_path):
-    """Streamlit's uploader says « Upload », « 10MB per file » and « 381.0B »: the page hides or rewrites them."""
+    """Streamlit's uploader says « Upload », « 10MB per file » and « 381.0B »: French instead
+    (reseaux.streamlit_fr, for every uploader of the app)."""
     folder, env = browser.data_folder(tmp_path)
     context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
     page = context.new_page()
@@ -128,16 +131,17 @@ def test_the_import_tab_speaks_french(chromium, tmp_path):
             page.get_by_role("tab", name="Importer").click()
             uploader = page.get_by_test_id("stFileUploader")
             uploader.wait_for()
-            shown = uploader.evaluate("""u => {
-                const p = u.querySelector("[data-testid='stFileUploaderDropzone'] button p");
-                return {button: getComputedStyle(p, "::after").content, size: getComputedStyle(p).fontSize,
-                        hint: u.querySelector("[data-testid='stFileUploaderDropzoneInstructions']").offsetParent};
-            }""")
-            assert shown == {"button": '"Choisir un fichier"', "size": "0px", "hint": None}
+            expect(uploader.get_by_test_id("stFileUploaderDropzone").locator("button")).to_have_accessible_name(
+                "Choisir un fichier")
+            expect(uploader.get_by_test_id("stFileUploaderDropzoneInstructions")).to_have_text(
+                re.compile(r"^10\u00a0Mo par fichier"))
             uploader.locator("input[type=file]").set_input_files(str(folder / "actors.csv"))
             page.get_by_text("lignes lues dans « actors.csv »").wait_for()
             chip = page.get_by_test_id("stFileChip")
-            assert chip.inner_text().strip() == "actors.csv"  # no « 101.2KB » beside the name
+            kilobytes = (folder / "actors.csv").stat().st_size / 1000  # Streamlit's « 101.2KB », the French way
+            expect(chip).to_have_text(re.compile(r"^actors\.csv\s*" + f"{kilobytes:.1f}".replace(".", ",").removesuffix(",0")
+                                                 + "\u00a0ko$"))
+            assert "KB" not in uploader.inner_text() and "Upload" not in uploader.inner_text()
             page.screenshot(path=str(SCREENSHOTS / "annuaire-import-fr.png"), full_page=True)
     finally:
         context.close()

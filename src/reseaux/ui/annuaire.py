@@ -59,18 +59,6 @@ FORM_HIDDEN = ("latitude", "longitude", "geocodage_score", "geocodage_type", "ge
 FORM_COLUMNS = tuple(c for c in COLUMNS if c not in FORM_HIDDEN)
 JOURNAL_COLUMNS = {"quand": "Quand", "qui": "Qui", "action": "Action", "type": "Changement", "id": "Identifiant",
                    "nom": "Nom"}
-# Streamlit 1.67 has no French for its file uploader: its button says « Upload », its hint
-# « 10MB per file • CSV, XLSX » and a chosen file shows its size as « 381.0B ». The uploader
-# keeps its upload path (size limit, no copy on disk); these rules, on its data-testid
-# elements only, write the button in French and hide the hint and the size (the label says
-# both). A browser test checks that no English word is left (tests/test_journey_coordinator.py).
-UPLOADER_CSS = """<style>
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
-  content: "Choisir un fichier"; font-size: 1rem; }
-[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
-[data-testid="stFileChipName"] + * { display: none; }
-</style>"""
 
 
 #: Rows of a table drawn on the page (the fiches, the stale ones, the journal): a large directory
@@ -596,7 +584,6 @@ def profiles_dir():
 def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     """Upload, map the columns (or apply a saved profile), set values for the whole file, check,
     geocode, resolve duplicates, add to the working copy."""
-    st.html(UPLOADER_CSS)
     # No ``type=``: the uploader would refuse another file in English; read_upload says it in French.
     upload = st.file_uploader("Tableau ou carte des nouveaux partenaires (.csv, .xlsx, .ods ou .geojson, "
                               "10 Mo au plus)", key="ann_upload")
