@@ -97,3 +97,16 @@ def test_the_review_of_a_duplicate_shows_the_fiche_it_is_merged_into():
     new = pd.DataFrame([fiche | {"id": "n1", "nom": "Cabinet Premier", "telephone": "02 35 00 00 00"}], dtype=object)
     merged = apply_import(work, new, {}, [Duplicate(0, "e1", 100.0, "même nom")])
     assert merged["telephone"].tolist() == ["02 35 00 00 00", ""]  # into the fiche the review showed
+
+
+def test_the_import_report_names_columns_by_their_labels(tmp_path, monkeypatch):
+    """Issue 24: the report's « Colonne » said ``code_postal``, a code neither the file (« CP »)
+    nor the fiche (« Code postal ») uses."""
+    monkeypatch.setenv("RESEAUX_ACTORS", str(tmp_path / "actors.csv"))
+    at = AppTest.from_function(_import_script, default_timeout=60)
+    at.session_state["referential"] = str(ROOT / "data" / "referentiel.csv")
+    at.session_state["upload"] = Upload("1", "partenaires.csv", "nom;CP;commune\nCentre Alpha (fictif);7600;Rouen\n".encode())
+    at.run()
+    assert not at.exception
+    report = next(df.value for df in at.dataframe if "Gravité" in df.value.columns)
+    assert report[report["Valeur"] == "7600"]["Colonne"].tolist() == ["Code postal"]

@@ -41,3 +41,22 @@ def _join(values) -> str:
 
 def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def issues_table(issues) -> pd.DataFrame:
+    """Problems found in a directory or an import, one row each, as people read them: the
+    column by its label (« Code postal », not ``code_postal``), the line of the spreadsheet."""
+    return pd.DataFrame([{"Ligne": i.line, "Colonne": column_label(i.column), "Valeur": i.value,
+                          "Gravité": i.severity, "Message": i.message} for i in issues],
+                        columns=["Ligne", "Colonne", "Valeur", "Gravité", "Message"])
+
+
+def column_label(column: str | None) -> str:
+    """The label of a directory column (« Thématiques »); a column unknown to the directory (a
+    file's own header) as it is written."""
+    return LABELS.get(column, column) if column else ""
+
+
+def with_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (rows as the file holds them) with the directory's columns under their labels."""
+    return table.rename(columns=LABELS)

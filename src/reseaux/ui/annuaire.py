@@ -39,6 +39,7 @@ from reseaux.importing import (
     guess_mapping,
     targets,
 )
+from reseaux.listing import issues_table
 from reseaux.mapbits import position_picker
 from reseaux.profiles import ProfileError, load_profile, save_profile
 from reseaux.import_file import unused_sentence
@@ -667,9 +668,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         if len(report.issues) > TABLE_ROWS:
             st.caption(f"Les {fr_number(TABLE_ROWS)} premiers problèmes sur {fr_number(len(report.issues))} : "
                        "après l'import, « Seulement les fiches en erreur » (onglet « Fiches ») les montre tous.")
-        st.dataframe(pd.DataFrame([{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value,
-                                    "Gravité": i.severity, "Message": i.message} for i in report.issues[:TABLE_ROWS]]),
-                     hide_index=True, width="stretch")
+        st.dataframe(issues_table(report.issues[:TABLE_ROWS]), hide_index=True, width="stretch")
     _geocode_import(new)
     imported = st.session_state["ann_import"]
     new = _kept("import_rows", lambda: drop_blank(imported), imported)

@@ -10,6 +10,7 @@ from reseaux import config
 from reseaux.access import hidden_sentence
 from reseaux.app_data import Actors, Territory
 from reseaux.directory import DirectoryError
+from reseaux.listing import column_label, issues_table, with_labels
 from reseaux.referential import Referential
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui.widgets import progress_bar
@@ -116,15 +117,11 @@ def quality_report(acts: Actors, ref: Referential | None = None) -> None:
         return
     if ref is not None:
         _recode_panel(directory.issues, ref)
-    issues = pd.DataFrame(
-        [{"Ligne": i.line, "Colonne": i.column or "", "Valeur": i.value, "Gravité": i.severity, "Message": i.message}
-         for i in directory.issues]
-    )
     st.header("Problèmes, par ligne du tableur")
-    st.dataframe(issues, hide_index=True, width="stretch")
+    st.dataframe(issues_table(directory.issues), hide_index=True, width="stretch")
     if len(directory.rejected):
         st.header("Lignes écartées (conservées ici, à corriger dans le fichier)")
-        st.dataframe(directory.rejected, hide_index=True, width="stretch")
+        st.dataframe(with_labels(directory.rejected), hide_index=True, width="stretch")
 
 
 def _recode_panel(issues, ref: Referential) -> None:
@@ -138,10 +135,10 @@ def _recode_panel(issues, ref: Referential) -> None:
     st.caption("Gardées telles qu'écrites et montrées sur les fiches, mais aucun filtre ne les retient. "
                "Recodez-en une : le choix est retenu comme synonyme dans le référentiel, pour ce fichier "
                "et tous les suivants.")
-    st.dataframe(pd.DataFrame([{"Colonne": c, "Valeur": v, "Lignes": n} for c, _, v, n in values]),
+    st.dataframe(pd.DataFrame([{"Colonne": column_label(c), "Valeur": v, "Lignes": n} for c, _, v, n in values]),
                  hide_index=True, width="stretch")
     chosen = st.selectbox("Valeur à recoder", range(len(values)), key="recode_value", index=None,
-                          format_func=lambda i: f"{values[i][0]} : « {values[i][2]} » ({values[i][3]})",
+                          format_func=lambda i: f"{column_label(values[i][0])} : « {values[i][2]} » ({values[i][3]})",
                           placeholder="Choisir une valeur")
     if chosen is None:
         return
