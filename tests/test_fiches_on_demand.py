@@ -9,12 +9,14 @@ refused in French.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import urllib.error
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from reseaux.access import visible_actors
 from reseaux.app_data import load_actors, visible_view
@@ -110,3 +112,42 @@ def test_a_visitors_page_can_fetch_no_members_fiche(page, tmp_path, demo):
         assert status == 404 and "rechargez" in body
         status, body, _ = _get(f"{app.url}{path}/recherche?q=" + urllib.request.quote(visitor["nom"].iloc[0]))
         assert status == 200 and 0 in json.loads(body)["rows"]
+
+
+#: Written by hand, not taken from the app: a date as the lists write it.
+_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre"]
+
+
+def _spelt(iso: str) -> str:
+    year, month, day = (int(part) for part in iso.split("-"))
+    return f"{'1er' if day == 1 else day} {_MONTHS[month - 1]} {year}"
+
+
+def test_a_fiche_says_its_update_date_as_the_lists_do(demo, referential):
+    """Issue 24: fiches said « 2023-03-14 » where lists say « 14 mars 2023 »."""
+    service = FicheService()
+    visitor = visible_view(demo, "visiteur", "public").directory.actors
+    token = service.register("s", visitor, referential, ttl_s=60)
+    answer = service.fiches(token, list(range(len(visitor))))
+    at = [label for _kind, label in answer["fields"]].index("Mise à jour")
+    with open(ROOT / "data" / "actors.csv", encoding="utf-8") as file:
+        written = {row["nom"]: row["date_maj"] for row in csv.DictReader(file)}
+    assert {f[0]: f[at] for f in answer["fiches"]} == {name: _spelt(written[name]) for name in visitor["nom"]}
+
+
+def test_the_map_fiche_spells_its_date(page, tmp_path):
+    _, env = data_folder(tmp_path)
+    with ServedApp(env) as app:
+        page.goto(app.url)
+        frame = map_frame(page)
+        pin = frame.locator(".rx-pin").first
+        pin.wait_for(timeout=60_000)
+        pin.dispatch_event("click")  # a click on the marker itself, wherever the map has panned
+        fiche = frame.locator(".rx-fiche").last
+        expect(fiche).to_contain_text("Mise à jour")
+        with open(ROOT / "data" / "actors.csv", encoding="utf-8") as file:
+            written = {row["nom"]: row["date_maj"] for row in csv.DictReader(file)}
+        name = fiche.locator(".rx-fiche-title").inner_text()
+        expect(fiche).to_contain_text(_spelt(written[name]))
+        assert not re.search(r"\d{4}-\d\d-\d\d", fiche.inner_text())

@@ -21,6 +21,7 @@ from reseaux.assets import SUPERCLUSTER_JS, local, use_local_assets
 from reseaux.legend import COLOR_BY, OTHER_COLOR, LegendLayer
 from reseaux.mapbits import asset_text, script_json
 from reseaux.referential import Referential
+from reseaux.text import fr_date
 
 #: What a fiche shows, in order: (column, kind, French label). Kind drives the link.
 FICHE_FIELDS: list[tuple[str, str, str]] = [
@@ -244,6 +245,8 @@ def fiche_rows(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[
         elif column == "fictif":
             columns[column] = ["Fiche fictive (données de démonstration)" if v is True else ""
                                for v in _col(actors, "fictif", default=False)]
+        elif column == "date_maj":  # as the lists write it: « 11 juin 2026 »
+            columns[column] = [fr_date(v) for v in _col(actors, column)]
         elif column in _REFERENTIAL_FIELDS:
             labels = referential.labels(_REFERENTIAL_FIELDS[column])
             joined: dict = {}  # the same combinations come back again and again
