@@ -217,3 +217,27 @@ def test_a_large_directory_draws_a_thousand_rows_and_search_and_errors_reach_the
     assert switch.label == "Seulement les fiches en erreur (1)"
     switch.set_value(True).run()
     assert at.dataframe[0].value["Identifiant"].tolist() == ["b2400"]
+
+
+def test_the_form_shows_languages_and_visibility_as_people_read_them(monkeypatch, tmp_path):
+    """Issue 24: the form showed « français|anglais » and a free « Visibilité » box where one types
+    the code « public »; now the languages are chips and the visibility a choice of labels, and
+    the file keeps its codes when the fiche is validated with a language added."""
+    at, path = page(monkeypatch, tmp_path)
+    at.session_state["ann_edit"] = "t1"
+    at.run()
+    assert not at.exception
+    languages = at.multiselect(key="ann_f_langues")
+    assert languages.value == ["français", "anglais"]
+    visibility = at.selectbox(key="ann_f_visibilite")
+    assert visibility.value == "public"
+    assert visibility.options == ["Selon le type (personne : membres ; établissement : publique)",
+                                  "Publique (visible sans connexion)", "Réservée aux membres"]
+    assert not [t for t in at.text_input if t.key in ("ann_f_langues", "ann_f_visibilite")]
+    languages.set_value(["français", "anglais", "roumain"])
+    visibility.set_value("membres")
+    at.button(key="FormSubmitter:ann_form_t1-Valider la fiche").click().run()
+    button(at, "Enregistrer").click().run()
+    assert not at.exception
+    row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("t1,"))
+    assert ",français|anglais|roumain," in row and ",membres," in row

@@ -26,6 +26,9 @@ ROLES = ("visiteur", "membre", "coordinateur", "administrateur")
 ROLE_LABELS = {"visiteur": "Visiteur·se (non connecté·e)", "membre": "Membre du réseau",
                "coordinateur": "Coordination", "administrateur": "Administration"}
 VISIBILITY_VALUES = ("public", "membres")
+#: What people read for a fiche's « visibilite » cell (the file keeps the code).
+VISIBILITY_LABELS = {"": "Selon le type (personne : membres ; établissement : publique)",
+                     "public": "Publique (visible sans connexion)", "membres": "Réservée aux membres"}
 #: The visibility of a fiche that describes a person, or that nothing shows to be an establishment.
 DEFAULT_VISIBILITY = "membres"
 PERSON_TYPE = "professionnel"

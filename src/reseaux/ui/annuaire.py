@@ -15,9 +15,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
+from reseaux.access import VISIBILITY_LABELS
 from reseaux.directory import (
     COLUMNS,
     ERROR,
+    FREE_MULTI_COLUMNS,
     LABELS,
     MULTI_COLUMNS,
     DirectoryError,
@@ -508,6 +510,14 @@ def _field(ref: Referential, column: str, value: str, *, disabled: bool = False)
         index = options.index(current[0]) if current and current[0] in options else 0
         return st.selectbox(label, options, index=index, format_func=lambda c: labels.get(c, "—"), key=key,
                             help=help_text)
+    if column == "visibilite":  # a choice of labels, not a code to type
+        options = list(VISIBILITY_LABELS) + ([value] if value not in VISIBILITY_LABELS else [])
+        return st.selectbox(label, options, index=options.index(value), key=key, help=help_text,
+                            format_func=lambda v: VISIBILITY_LABELS.get(v, f"« {v} » (illisible : membres)"))
+    if column in FREE_MULTI_COLUMNS:  # « français », « roumain » as chips, not « français|roumain »
+        current = split_cell(value)
+        return "|".join(choose_many(label, current, default=current, key=key, accept_new_options=True,
+                                    placeholder="Aucune : écrivez-en une puis Entrée", help=help_text))
     if column == "description":
         return st.text_area(label, value=value, key=key, help=help_text)
     return st.text_input(label, value=value, key=key, disabled=disabled, help=help_text)
