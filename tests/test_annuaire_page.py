@@ -241,3 +241,23 @@ def test_the_form_shows_languages_and_visibility_as_people_read_them(monkeypatch
     assert not at.exception
     row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("t1,"))
     assert ",français|anglais|roumain," in row and ",membres," in row
+
+
+def test_the_quality_page_counts_the_french_way(monkeypatch, tmp_path):
+    """Issue 24: « Acteurs chargés » said 1200, where every other count says « 1 200 »."""
+    import csv
+    import io
+
+    model = next(r for r in csv.DictReader(io.StringIO((DATA / "actors_small.csv").read_text(encoding="utf-8")))
+                 if r["id"] == "t2")
+    path = tmp_path / "big.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(model))
+        writer.writeheader()
+        for i in range(1200):
+            writer.writerow({**model, "id": f"b{i:04d}", "nom": f"Centre Banc {i} (fictif)"})
+    at, _ = page(monkeypatch, tmp_path)
+    monkeypatch.setenv("RESEAUX_ACTORS", str(path))
+    at.switch_page("views/qualite.py").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Acteurs chargés"] == "1\u202f200"

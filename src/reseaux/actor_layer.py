@@ -21,7 +21,7 @@ from reseaux.assets import SUPERCLUSTER_JS, local, use_local_assets
 from reseaux.legend import COLOR_BY, OTHER_COLOR, LegendLayer
 from reseaux.mapbits import asset_text, script_json
 from reseaux.referential import Referential
-from reseaux.text import fr_date
+from reseaux.text import fr_date, fr_number
 
 #: What a fiche shows, in order: (column, kind, French label). Kind drives the link.
 FICHE_FIELDS: list[tuple[str, str, str]] = [
@@ -74,7 +74,7 @@ def build_actor_layer(
     a perimeter to outline, zoomed to when the key changes.
     """
     placed = actors[actors.geometry.notna()]
-    group = folium.FeatureGroup(name=name or f"Acteurs ({len(placed)})", show=True)
+    group = folium.FeatureGroup(name=name or f"Acteurs ({fr_number(len(placed))})", show=True)
     ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight,
                                rows=placed.index.tolist())).add_to(group)
     if legend is not None:

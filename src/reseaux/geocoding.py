@@ -35,7 +35,7 @@ from rapidfuzz import fuzz, process
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from reseaux.exports import PRIVATE_FILE, private_folder
-from reseaux.text import fold
+from reseaux.text import fold, fr_number
 
 COMMUNE_SCORE = 0.1
 DEFAULT_MIN_SCORE = 0.5
@@ -733,7 +733,7 @@ def _apply(row, line, key, answers, cached, communes, min_score, summary, prefer
         placed = " ; placée à sa commune" if fallback else " ; commune inconnue, acteur absent de la carte"
     if match is not None:
         summary.below_min_score += 1
-        summary.problems.append((line, f"score {match.score:.2f} < {min_score:.2f} pour « {match.label} » : "
+        summary.problems.append((line, f"score {fr_number(match.score, 2)} < {fr_number(min_score, 2)} pour « {match.label} » : "
                                        f"vérifiez l'adresse{placed}"))
     elif known:
         summary.not_found += 1

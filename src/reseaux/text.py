@@ -114,6 +114,11 @@ def fr_distance(metres: float | None, *, empty: str = "") -> str:
     return f"{fr_number(metres / 1000, 1 if metres < 10_000 else 0)} km"
 
 
+def fr_coordinates(lat: float, lon: float) -> str:
+    """A point for people: « 49,44123 ; 1,09876 » (latitude ; longitude, to about a metre)."""
+    return f"{fr_number(lat, 5)} ; {fr_number(lon, 5)}"
+
+
 def fr_date(value, *, empty: str = "") -> str:
     """A date as people read it: « 11 juin 2026 ». Accepts a date, a datetime or an ISO string;
     anything unreadable is returned as it was written."""

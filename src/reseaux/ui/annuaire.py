@@ -49,7 +49,7 @@ from reseaux.reading import Sheet, UploadError, read_sheets
 from reseaux.referential import Referential
 from reseaux.store import Conflict, ConflictError, DirectoryStore, diff, rebase, resolve, stale
 from reseaux.table_check import TableCheck, check_table
-from reseaux.text import fold, fr_date, fr_number, md_escape, plural, split_cell
+from reseaux.text import fold, fr_coordinates, fr_date, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
 from reseaux.workbook import NoTable, Table, find_table
 
@@ -576,7 +576,7 @@ def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
         clicked = st_folium(position_picker(lat, lon, territory().home_bounds), height=320, key=f"ann_pick_{current.get('id')}",
                             returned_objects=["last_clicked"], use_container_width=True)
         point = (clicked or {}).get("last_clicked")
-        if point and st.button(f"Placer ici ({point['lat']:.5f}, {point['lng']:.5f})", key="ann_place"):
+        if point and st.button(f"Placer ici ({fr_coordinates(point['lat'], point['lng'])})", key="ann_place"):
             table = work.copy()
             table.loc[row, ["latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type",
                             "geocodage_label"]] = [f"{point['lat']:.6f}", f"{point['lng']:.6f}", "manuel", "", "", ""]
@@ -671,8 +671,8 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         report = _kept("import_check", lambda: validate_table(new, ref), new, ref)
     n_rows = len(_kept("import_rows", lambda: drop_blank(new), new))
     st.markdown(f"**{plural(n_rows, 'ligne lue', 'lignes lues')}** dans « {md_escape(upload.name)} » : "
-                f"{n_rows - len(report.rejected)} sans erreur, "
-                f"{len(report.rejected)} avec erreur (importées quand même, à corriger dans « Fiches »), "
+                f"{fr_number(n_rows - len(report.rejected))} sans erreur, "
+                f"{fr_number(len(report.rejected))} avec erreur (importées quand même, à corriger dans « Fiches »), "
                 f"{plural(len(report.warnings), 'avertissement')}.")
     if report.issues:
         if len(report.issues) > TABLE_ROWS:

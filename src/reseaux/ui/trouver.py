@@ -33,7 +33,7 @@ from reseaux.proximity import (
 )
 from reseaux.referential import Referential
 from reseaux.search_map import build_search_map
-from reseaux.text import fr_distance, md_escape, plural
+from reseaux.text import fr_coordinates, fr_distance, md_escape, plural
 from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
 from reseaux.ui.loading import proximity_index
 
@@ -281,7 +281,7 @@ def results(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, k
     st.markdown(TROUVER_CSS, unsafe_allow_html=True)
     # Short and small: on a phone the first result must show without scrolling, so what the point is
     # in (perimeters, outreach) comes after the list.
-    st.caption(f"**Départ : {md_escape(label or f'{lat:.5f}, {lon:.5f}')}.**")
+    st.caption(f"**Départ : {md_escape(label or fr_coordinates(lat, lon))}.**")
     if not found:
         st.warning("Ce point est en dehors de toutes les couches chargées (hors du territoire couvert) : "
                    "les résultats peuvent manquer.")

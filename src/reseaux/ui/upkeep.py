@@ -104,10 +104,10 @@ def quality_report(acts: Actors, ref: Referential | None = None) -> None:
     """Counts, every problem by spreadsheet line, the rows kept aside, and the values to recode."""
     directory = acts.directory
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Acteurs chargés", len(directory.actors))
-    c2.metric("Lignes écartées", len(directory.rejected))
-    c3.metric("Sans position", directory.n_unplaced)
-    c4.metric("Avertissements", len(directory.warnings))
+    c1.metric("Acteurs chargés", fr_number(len(directory.actors)))  # « 12 345 », not « 12345 »
+    c2.metric("Lignes écartées", fr_number(len(directory.rejected)))
+    c3.metric("Sans position", fr_number(directory.n_unplaced))
+    c4.metric("Avertissements", fr_number(len(directory.warnings)))
     if hidden := hidden_sentence(directory.actors):
         st.info(hidden, icon=":material/visibility_off:")
     if done := st.session_state.pop("recode_done", None):
