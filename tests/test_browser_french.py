@@ -86,9 +86,11 @@ def test_streamlit_speaks_french_on_every_kind_of_widget(page, app, tmp_path):
     settle(page)
     assert_french(page, "Trouver un partenaire")
 
-    # Couverture: a help tooltip (« Help for Distance au bord du périmètre »), a chart.
+    # Couverture: a help tooltip (« Help for Distance au bord du périmètre »), a chart (its axes
+    # are read aloud: « Y-axis for a discrete scale with 16 values… »).
     open_nav_page(page, "Couverture")
     expect(page.get_by_label("Aide : Distance au bord du périmètre")).to_be_attached()
+    expect(page.get_by_label(re.compile("^Axe vertical, ")).first).to_be_attached()
     assert_french(page, "Couverture")
 
     # Annuaire: the table and its toolbar, shown when the pointer is over it.
