@@ -72,7 +72,7 @@ FIRST_MARKER = """(selector) => { const f = document.querySelector("%s");
 DRAWN = """() => { const f = document.querySelector("%s");
     const d = f && f.contentDocument; if (!d) return -1;
     return d.querySelectorAll('.rx-pin').length
-      + [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0); }""" % MAP
+      + [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0); }""" % MAP
 _SENTINEL = "rx-bench-avant"
 #: The coverage legend's title replaced by the sentinel (the overlay's script writes it again).
 MARK_LEGEND = """() => { const fs = document.querySelectorAll("%s"); const d = fs[fs.length - 1].contentDocument;

@@ -39,7 +39,7 @@ VIEWERS = 200
 WAVE = 10
 TITLE = "## Webinaire : la carte autonome sur un hébergement statique"
 DRAWN = """() => document.querySelectorAll('.rx-pin').length
-  + [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0)"""
+  + [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0)"""
 
 
 def export_scene(folder: Path) -> tuple[Path, int]:

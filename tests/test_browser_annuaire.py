@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 #: Markers on the map, run inside its frame (its own origin): single pins plus the numbers in the clusters.
 COUNT_MARKERS = """() => { const pins = document.querySelectorAll('.rx-pin').length;
-  const grouped = [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0);
+  const grouped = [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0);
   return pins + grouped; }"""
 
 

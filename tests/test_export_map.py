@@ -163,7 +163,7 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
     page.locator(".rx-cluster").first.wait_for(timeout=30_000)
     # Every actor is on the map, alone or in a cluster (waited for: clusters animate at start).
     page.wait_for_function("""() => document.querySelectorAll('.rx-pin').length +
-        [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === 185""",
+        [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === 185""",
                            timeout=15_000)
     assert page.locator(".rx-legend").inner_text().startswith("Légende")
     expect(page.locator('path.leaflet-interactive[stroke="#D55E00"]')).to_have_count(16)

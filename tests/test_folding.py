@@ -18,7 +18,7 @@ from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
 from reseaux.fiche_service import MAX_FOUND, MAX_QUERY, MAX_WORDS, MIN_WORD, FicheService
 from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.geocoding import fold_place
-from reseaux.text import _LETTERS, _FoldTable, fold
+from reseaux.text import _LETTERS, _FoldTable, fold, fr_number
 from tests.conftest import ROOT
 
 CASES = json.loads((ROOT / "tests" / "data" / "folding_cases.json").read_text(encoding="utf-8"))["cases"]
@@ -153,3 +153,18 @@ def test_the_directorys_table_finds_what_people_type(monkeypatch, tmp_path, quer
     at.text_input(key="ann_search").input(query).run()
     assert not at.exception
     assert at.dataframe[0].value["Nom"].tolist() == names
+
+
+def test_the_maps_clusters_count_as_the_server_does():
+    """Issue 24: a cluster of the map said « 12345 » where the pages say « 12 345 » (fr_number);
+    actors_layer.js writes its counts with rxFrNumber, checked here on the server's answers."""
+    node = shutil.which("node")
+    assert node, "node is needed for the browser's tests (it comes with npm, which `make setup` uses)"
+    counts = [0, 7, 999, 1000, 12345, 100000, 1234567]
+    script = ("const fs = require('node:fs'), vm = require('node:vm'); const c = vm.createContext({}); c.window = c;"
+              "vm.runInContext(fs.readFileSync('src/reseaux/actors_layer.js', 'utf-8'), c);"
+              f"process.stdout.write(JSON.stringify({json.dumps(counts)}.map(c.rxFrNumber)));")
+    done = subprocess.run([node, "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [fr_number(n) for n in counts]
+    assert json.loads(done.stdout)[4] == "12\u202f345"

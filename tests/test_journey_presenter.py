@@ -33,7 +33,7 @@ pytestmark = pytest.mark.browser
 MAP = "iframe[title='streamlit_folium.st_folium']"
 #: Markers on the map, run inside its frame: single pins plus the numbers in the clusters.
 COUNT_JS = """() => document.querySelectorAll('.rx-pin').length +
-    [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0)"""
+    [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0)"""
 #: The markers on the map are all new (none left from before the key press) and there are n of them.
 SWAPPED_JS = """(n) => { const all = document.querySelectorAll('.rx-pin, .rx-cluster'); if (!all.length) return false;
   for (const e of all) if (e.dataset.old) return false;
@@ -168,7 +168,7 @@ def open_offline(browser, path, n: int) -> list[str]:
     try:
         offline.goto(path.as_uri())
         offline.wait_for_function("""(n) => document.querySelectorAll('.rx-pin').length +
-            [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n""",
+            [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === n""",
                                   arg=n, timeout=30_000)
         assert offline.locator(".rx-legend").inner_text().startswith("Légende")
         assert offline.locator(".rx-title h1").inner_text() == "IVG : qui, où ?"

@@ -76,7 +76,7 @@ function rxActorCluster(payload, options) {
     var size = count < 10 ? 30 : count < 100 ? 38 : count < 1000 ? 46 : 54;
     var c = feature.geometry.coordinates;
     var marker = L.marker([c[1], c[0]], {
-      icon: L.divIcon({html: "<div><span>" + count + "</span></div>", className: "rx-cluster",
+      icon: L.divIcon({html: "<div><span>" + rxFrNumber(count) + "</span></div>", className: "rx-cluster",
                        iconSize: L.point(size, size)}),
       keyboard: false
     });
@@ -174,4 +174,10 @@ function rxActorCluster(payload, options) {
     show: function (i) { layer.show(i); }
   };
   return layer;
+}
+
+/* A count the French way, as reseaux.text.fr_number writes it: « 12 345 » (narrow no-break
+ * space between thousands; tests/test_folding.py compares the two). */
+function rxFrNumber(count) {
+  return String(Math.round(count)).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f");
 }
