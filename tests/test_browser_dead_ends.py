@@ -150,3 +150,30 @@ def test_fiches_to_update_show_every_column_and_open_their_fiche(browser, tmp_pa
         no_error(page)
         page.screenshot(path=str(SCREENSHOTS / "annuaire_fiche_depuis_a_mettre_a_jour_1440.png"))
         page.close()
+
+
+def test_a_row_of_the_maps_list_opens_its_fiche(browser, referential):
+    from tests.conftest import visible_demo
+
+    public = visible_demo(referential)
+    on_ivg = public[public["thematiques"].map(lambda themes: "ivg" in themes)]  # the list's order: the file's
+    first = on_ivg.iloc[0]
+    with ServedApp() as app:
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+        page.goto(app.url + "/?theme=ivg")
+        header = page.get_by_role("heading", name=f"Liste des acteurs affichés ({len(on_ivg)})")
+        expect(header).to_be_visible(timeout=90_000)
+        settle(page)
+        table = page.locator("[data-testid='stDataFrame']").first
+        table.scroll_into_view_if_needed()
+        page.wait_for_function("(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+                               ".some(c => c.innerText.trim() === name)", arg=first["nom"], timeout=30_000)
+        box = table.locator("canvas").first.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the tick box of the first row
+        fiche = page.locator(".st-key-carte_fiche")
+        expect(fiche.get_by_role("heading", name=f"Fiche « {first['nom']} »")).to_be_visible(timeout=60_000)
+        expect(fiche).to_contain_text(f"Téléphone : {first['telephone']}")
+        no_error(page)
+        fiche.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "carte_fiche_depuis_la_liste_1440.png"))
+        page.close()

@@ -266,5 +266,14 @@ def fiche_rows(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[
     return [list(row) for row in zip(*columns.values(), strict=True)] if len(actors) else []
 
 
+def fiche_lines(actor: gpd.GeoDataFrame, referential: Referential) -> list[tuple[str, str, str]]:
+    """The filled fields of one actor's fiche (a one-row frame), as the map shows them:
+    ``(column, French label, text)`` in :data:`FICHE_FIELDS` order (the badges' label is empty)."""
+    if len(actor) != 1:
+        raise ValueError(f"fiche_lines: une seule fiche attendue, {len(actor)} reçues")
+    row = fiche_rows(actor, referential)[0]
+    return [(column, label, value) for (column, _, label), value in zip(FICHE_FIELDS, row, strict=True) if value]
+
+
 def _col(frame: pd.DataFrame, column: str, default="") -> list:
     return frame[column].tolist() if column in frame else [default] * len(frame)

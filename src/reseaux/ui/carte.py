@@ -3,12 +3,14 @@ the list of the actors shown."""
 
 from __future__ import annotations
 
+import hashlib
+
 import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux.access import EXPORT_NOTICE, can, exportable_actors, reserved_sentence
-from reseaux.actor_layer import build_actor_layer
+from reseaux.actor_layer import build_actor_layer, fiche_lines
 from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
 from reseaux.directory import LABELS
@@ -167,17 +169,39 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
         _actor_table(ref, result)
 
 
+def _fiche(ref: Referential, actor) -> None:
+    """One actor's fiche, as the map's popup says it (the same fields, in the same order, the date in French)."""
+    lines = fiche_lines(actor, ref)
+    with st.container(border=True, key="carte_fiche"):
+        name = next((text for column, _, text in lines if column == "nom"), "")
+        st.subheader(f"Fiche « {md_escape(name)} »")
+        said = []
+        for column, label, text in lines:
+            if column == "nom":
+                continue
+            said.append(f"**{label}** : {md_escape(text)}" if label else f"_{md_escape(text)}_")
+        st.markdown("  \n".join(said))
+
+
 def _actor_table(ref: Referential, result: FilterResult) -> None:
     shown = result.actors
     st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
     if len(shown) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} premiers ci-dessous ; la liste complète se télécharge.")
     table = people_table(shown.iloc[:TABLE_ROWS], ref)
-    st.dataframe(
+    st.caption("Cochez une ligne pour lire la fiche de l'acteur sous la liste.")
+    # The selection is a row number of this list: another filter makes another list (another key),
+    # so that row 1 of one list never opens row 1 of the one before.
+    listed = hashlib.sha256(f"{result.sentence}|{len(shown)}".encode()).hexdigest()[:16]
+    event = st.dataframe(
         table[[LABELS[c] for c in TABLE_COLUMNS]],
         hide_index=True, width="stretch", height=320,
         column_config={"Site web": st.column_config.LinkColumn("Site web")},
+        key=f"carte_table_{listed}", on_select="rerun", selection_mode="single-row",
     )
+    rows = event.selection.rows if event and event.selection else []
+    if rows and rows[0] < min(len(shown), TABLE_ROWS):
+        _fiche(ref, shown.iloc[[rows[0]]])
     exported = exportable_actors(shown, auth.current()[0])
     if len(exported) < len(shown):
         st.caption(EXPORT_NOTICE)
