@@ -58,3 +58,21 @@ def test_filters_that_empty_the_map_together_are_cleared_in_one_click(monkeypatc
     at.button(key="carte_off_all").click().run()
     assert count_line(at).startswith(f"**{len(public)} acteurs sur {len(public)}**")
     assert at.multiselect(key="f_themes").value == [] and at.text_input(key="f_text").value == ""
+
+
+def test_an_annuaire_search_with_no_match_says_so_and_is_cleared_in_one_click(monkeypatch, tmp_path):
+    import csv
+
+    from tests.test_annuaire_page import page
+
+    at, path = page(monkeypatch, tmp_path)
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert not any("zzqx" in " ".join(row.values()).lower() for row in rows)
+    at.text_input(key="ann_search").input("zzqx").run()
+    assert len(at.dataframe[0].value) == 0
+    assert any("Aucune fiche ne contient « zzqx »" in i.value for i in at.info)
+    at.button(key="ann_clear_search").click().run()
+    assert at.text_input(key="ann_search").value == ""
+    assert len(at.dataframe[0].value) == len(rows)
+    assert not any("Aucune fiche ne contient" in i.value for i in at.info)

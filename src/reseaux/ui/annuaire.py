@@ -394,6 +394,8 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
         if only_bad:
             keep &= check.bad
     view = work[keep.to_numpy()]
+    if view.empty and (words or only_bad):
+        _no_fiche(query, only_bad)
     if len(view) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} premières fiches sur {fr_number(len(view))} : précisez la "
                    "recherche pour trouver les autres (les exports les contiennent toutes).")
@@ -419,6 +421,22 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
         st.session_state.pop("ann_findings", None)
     if "ann_edit" in st.session_state:
         fiche_form(ref, work, st.session_state["ann_edit"], check)
+
+
+def _no_fiche(query: str, only_bad: bool) -> None:
+    """The search (or « only the fiches in error ») found nothing: say so, and undo it in one click."""
+    among = " parmi les fiches en erreur" if only_bad else ""
+    said = f"Aucune fiche ne contient « {md_escape(query.strip())} »{among}" if query.strip() else \
+        "Aucune fiche en erreur ne correspond"
+    st.info(f"{said}. Vérifiez l'orthographe ou cherchez un seul mot (nom, commune, profession) ; une "
+            "fiche absente se crée avec « Nouvelle fiche ».", icon=":material/search_off:")
+    row = st.container(horizontal=True)
+    if query.strip():
+        row.button("Effacer la recherche", key="ann_clear_search",
+                   on_click=st.session_state.__setitem__, args=("ann_search", ""))
+    if only_bad:
+        row.button("Voir toutes les fiches", key="ann_all_fiches",
+                   on_click=st.session_state.__setitem__, args=("ann_only_bad", False))
 
 
 def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
