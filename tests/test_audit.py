@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from reseaux.store import DirectoryStore
@@ -115,6 +116,12 @@ def test_the_administration_reads_and_downloads_the_trail_a_member_does_not(acco
     # Newest first: the administrator's own sign-in, after the member's.
     assert list(shown["Événement"][:2]) == ["Connexion", "Connexion"]
     assert list(shown["Qui"][:2]) == ["admin", "membre"] == [written[-1]["qui"], written[-2]["qui"]]
+    # Issue 24: when, as people read it (« 4 décembre 2026 à 18 h 01 min 05 s »), not 2026-12-04 18:01:05
+    when = datetime.fromisoformat(written[-1]["quand"])
+    months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+              "novembre", "décembre"]
+    assert shown["Quand (UTC)"][0] == (f"{'1er' if when.day == 1 else when.day} {months[when.month - 1]} {when.year} "
+                                       f"à {when.hour} h {when.minute:02d} min {when.second:02d} s")
     assert any("Journal d'audit" in s.value for s in admin.subheader)
 
     # An account changed on the page is the administrator's doing, and shows at the top.

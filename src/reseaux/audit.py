@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from reseaux import config
+from reseaux.text import fr_moment
 
 LOG = logging.getLogger("reseaux")
 #: (who, from where) of the run in progress; the command line's when nothing set it.
@@ -115,7 +116,7 @@ def rows(lines: list[dict]) -> list[dict[str, str]]:
     out = []
     for line in lines:
         rest = {k: v for k, v in line.items() if k not in ("quand", "evenement", "qui", "depuis")}
-        out.append({"Quand (UTC)": str(line.get("quand", "")).replace("T", " ").removesuffix("+00:00"),
+        out.append({"Quand (UTC)": fr_moment(str(line.get("quand", "")), seconds=True),
                     "Événement": EVENTS.get(str(line.get("evenement", "")), str(line.get("evenement", ""))),
                     "Qui": str(line.get("qui", "")), "Depuis": str(line.get("depuis", "")),
                     "Détail": " ; ".join(f"{k} : {v}" for k, v in rest.items())})

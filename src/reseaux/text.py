@@ -135,6 +135,20 @@ def fr_date(value, *, empty: str = "") -> str:
     return f"{day} {MONTHS[value.month - 1]} {value.year}"
 
 
+def fr_moment(value, *, seconds: bool = False) -> str:
+    """A moment as people read it: « 11 juin 2026 à 14 h 05 » (« à 14 h 05 min 07 s » with
+    ``seconds``). Accepts a datetime or an ISO string; anything unreadable is returned as written."""
+    import datetime as _dt
+
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    moment = f"{fr_date(value)} à {value.hour} h {value.minute:02d}"
+    return f"{moment} min {value.second:02d} s" if seconds else moment
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """« 1 partenaire », « 10 partenaires », « 0 partenaire » (French: 0 and 1 take the singular)."""
     word = singular if abs(count) < 2 else (plural_form or singular + "s")

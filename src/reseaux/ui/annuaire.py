@@ -49,7 +49,7 @@ from reseaux.reading import Sheet, UploadError, read_sheets
 from reseaux.referential import Referential
 from reseaux.store import Conflict, ConflictError, DirectoryStore, diff, rebase, resolve, stale
 from reseaux.table_check import TableCheck, check_table
-from reseaux.text import fold, fr_coordinates, fr_date, fr_number, md_escape, plural, split_cell
+from reseaux.text import fold, fr_coordinates, fr_date, fr_moment, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
 from reseaux.workbook import NoTable, Table, find_table
 
@@ -199,7 +199,7 @@ def _moment(value) -> str:
             value = pd.Timestamp(value).to_pydatetime()
         except ValueError:
             return value
-    return f"{fr_date(value)} à {value.hour} h {value.minute:02d}"
+    return fr_moment(value)
 
 
 # --- save panel ------------------------------------------------------------------------------
