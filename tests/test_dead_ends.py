@@ -76,3 +76,22 @@ def test_an_annuaire_search_with_no_match_says_so_and_is_cleared_in_one_click(mo
     assert at.text_input(key="ann_search").value == ""
     assert len(at.dataframe[0].value) == len(rows)
     assert not any("Aucune fiche ne contient" in i.value for i in at.info)
+
+
+def test_couverture_with_no_actor_names_the_filters_and_takes_one_off(monkeypatch, referential):
+    from tests.conftest import open_page, visible_demo
+
+    public = visible_demo(referential)
+    ivg = public["thematiques"].map(lambda themes: "ivg" in themes)
+    distribution = public["type"] == "distribution"
+    assert ivg.any() and distribution.any() and not (ivg & distribution).any()  # each alone finds some, not both
+    at = open_page("couverture", theme="ivg", type="distribution")
+    assert not at.exception
+    warning = next(w.value for w in at.warning if "Aucun acteur de l'annuaire ne correspond à ces filtres" in w.value)
+    assert "Chacun de ces filtres la vide : « type », « thématique »." in warning
+    assert [b.label for b in at.button if str(b.key).startswith("cv_off_")] == [
+        "Retirer le filtre « type »", "Retirer le filtre « thématique »", "Effacer les filtres"]
+    at.button(key="cv_off_types").click().run()
+    assert at.multiselect(key="cv_types").value == [] and at.multiselect(key="cv_themes").value == ["ivg"]
+    assert at.query_params["theme"] == "ivg" and "type" not in at.query_params
+    assert not [w for w in at.warning if "Aucun acteur de l'annuaire" in w.value]

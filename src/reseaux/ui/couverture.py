@@ -26,7 +26,7 @@ from reseaux.coverage import (
     zones_of_codes,
 )
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
-from reseaux.filters import ActorFilter, apply_filter
+from reseaux.filters import FIELD_NAMES, ActorFilter, apply_filter, emptying_fields
 from reseaux.referential import Referential
 from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
@@ -112,11 +112,33 @@ def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: 
     what = filter_phrase(ref, flt)
     sentence = summary_sentence(table, md_escape(spec.label.split(" (")[0]), what, distance)
     (st.error if table["gap"].any() else st.success)(sentence)
+    if actors.empty and not flt.is_empty:
+        _nobody(ref, acts, flt)
     if spec.example:
         st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (voir le README).")
     coverage_map(terr, layer_id, table, measure, what, distance)
     coverage_table_panel(table, layer_id, distance)
     matrix_chart(ref, layer, acts, flt, distance, len(table), placed)
+
+
+def _nobody(ref: Referential, acts: Actors, flt: ActorFilter) -> None:
+    """No actor of the directory matches: every perimeter is a gap for that reason alone. Say so, name
+    the filter that empties the list, take it off in one click."""
+    culprits = emptying_fields(acts.directory.actors, flt, ref, facets=acts.facets)
+    names = [f"« {FIELD_NAMES[c]} »" for c in culprits]
+    why = (f"C'est le filtre {names[0]} qui la vide." if len(names) == 1 else
+           f"Chacun de ces filtres la vide : {', '.join(names)}." if names else "C'est la réunion des filtres.")
+    st.warning(f"**Aucun acteur de l'annuaire ne correspond à ces filtres** : tous les périmètres sont en manque "
+               f"pour cette seule raison. {why}", icon=":material/filter_alt_off:")
+    row = st.container(horizontal=True)
+    for culprit, name in zip(culprits, names, strict=True):
+        row.button(f"Retirer le filtre {name}", key=f"cv_off_{culprit}", on_click=_take_off, args=(culprit,))
+    row.button("Effacer les filtres", key="cv_off_all", on_click=_take_off, args=("themes", "professions", "types"))
+
+
+def _take_off(*fields: str) -> None:
+    for name in fields:
+        st.session_state[f"cv_{name}"] = []
 
 
 def coverage_map(terr: Territory, layer_id: str, table: pd.DataFrame, measure: str, what: str,
