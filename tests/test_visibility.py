@@ -73,10 +73,10 @@ def test_the_hidden_sentence_counts_each_cause(directory):
     # hidden: pro, nurse (people), person (à classer), hop_membres (marked)
     assert hidden_sentence(directory.actors) == (
         "4 fiches ne seront pas visibles sans connexion (2 personnes, 1 fiche à classer, 1 fiche marquée "
-        "« membres ») : une personne n'est visible que si « visibilite » dit public, avec son accord (son type "
-        "n'y change rien) ; donnez son type à une fiche à classer (un établissement devient public) ou écrivez "
-        "public dans « visibilite » ; une fiche marquée « membres » le reste tant que « visibilite » ne dit pas "
-        "public.")
+        "« membres ») : une personne n'est visible que si sa « Visibilité » est « Publique » (public dans le "
+        "fichier), avec son accord (son type n'y change rien) ; donnez son type à une fiche à classer (un "
+        "établissement devient public) ou rendez sa « Visibilité » « Publique » (public dans le fichier) ; une fiche "
+        "marquée « membres » le reste tant que sa « Visibilité » n'est pas « Publique ».")
 
 
 def test_the_hidden_sentence_says_the_reason_the_validation_gave(referential):
@@ -96,15 +96,16 @@ def test_the_hidden_sentence_says_the_reason_the_validation_gave(referential):
     sentence = hidden_sentence(directory.actors)
     assert sentence.startswith(
         "6 fiches ne seront pas visibles sans connexion (2 personnes, 1 fiche à classer, 2 fiches marquées "
-        "« membres », 1 fiche à la visibilité illisible) : une personne n'est visible que si « visibilite » dit "
-        "public, avec son accord (son type n'y change rien) ; donnez son type à une fiche à classer"), sentence
+        "« membres », 1 fiche à la visibilité illisible) : une personne n'est visible que si sa « Visibilité » est "
+        "« Publique » (public dans le fichier), avec son accord (son type n'y change rien) ; donnez son type à une "
+        "fiche à classer"), sentence
     assert "donnez-leur un type" not in sentence
     said = {i.line: i.value for i in directory.issues if i.column == "visibilite"}
     assert said == {4: "", 7: "peut-être"}  # « nobody » (no sign) and « odd » (unreadable), not « asked »
     assert hidden_sentence(directory.actors[directory.actors["id"] == "open"]) == ""
     assert hidden_sentence(directory.actors[directory.actors["id"] == "asked"]) == (
         "1 fiche ne sera pas visible sans connexion (1 fiche marquée « membres ») : une fiche marquée « membres » "
-        "le reste tant que « visibilite » ne dit pas public.")
+        "le reste tant que sa « Visibilité » n'est pas « Publique ».")
 
 
 def test_a_visitor_reads_how_many_fiches_are_reserved(referential, tmp_path):
@@ -173,7 +174,8 @@ def test_a_real_unclassified_file_says_what_a_visitor_will_not_see(referential, 
     assert not {"Gymnase du Racinay", "Salle Léon Curral", "Auberge Municipale", "Cabinet médical de Saverdun",
                 "Equipe mixte CH/médecine de ville", "LE FAOUET - Maison de santé"} & public
     assert ("42 fiches ne seront pas visibles sans connexion (42 fiches à classer) : donnez son type à une fiche "
-            "à classer (un établissement devient public) ou écrivez public dans « visibilite ».") in report.sentences()
+            "à classer (un établissement devient public) ou rendez sa « Visibilité » « Publique » (public dans le "
+            "fichier).") in report.sentences()
 
 
 def test_a_type_the_referential_does_not_know_still_tells_an_establishment(referential):

@@ -54,15 +54,15 @@ REASON_COLUMN = "visibilite_motif"
 #: what a coordinator does to show it (a type never makes a person public).
 _HIDDEN = {
     PERSON: ("personne", "personnes",
-             "une personne n'est visible que si « visibilite » dit public, avec son accord "
-             "(son type n'y change rien)"),
+             "une personne n'est visible que si sa « Visibilité » est « Publique » (public dans le fichier), avec "
+             "son accord (son type n'y change rien)"),
     NO_SIGN: ("fiche à classer", "fiches à classer",
-              "donnez son type à une fiche à classer (un établissement devient public) ou écrivez public dans "
-              "« visibilite »"),
+              "donnez son type à une fiche à classer (un établissement devient public) ou rendez sa « Visibilité » "
+              "« Publique » (public dans le fichier)"),
     WRITTEN: ("fiche marquée « membres »", "fiches marquées « membres »",
-              "une fiche marquée « membres » le reste tant que « visibilite » ne dit pas public"),
+              "une fiche marquée « membres » le reste tant que sa « Visibilité » n'est pas « Publique »"),
     UNREADABLE: ("fiche à la visibilité illisible", "fiches à la visibilité illisible",
-                 "écrivez public ou membres là où « visibilite » est illisible"),
+                 "choisissez la « Visibilité » d'une fiche où elle est illisible (public ou membres dans le fichier)"),
 }
 #: action -> the least role allowed to do it
 ACTIONS = {
