@@ -175,3 +175,27 @@ def test_the_page_is_french_and_loads_the_script_of_this_site(app):
     with urllib.request.urlopen(app.url + SCRIPT_PATH, timeout=30) as answer:
         assert answer.headers["Content-Type"].startswith("text/javascript")
         assert "Afficher le mot de passe" in answer.read().decode("utf-8")
+
+
+def test_a_page_kept_by_the_browser_is_never_the_english_one(tmp_path):
+    """Streamlit answers « 304, not modified » to a browser holding its page's ETag: a browser that
+    kept the English page would keep it for ever. The rewritten page carries no ETag of Streamlit's,
+    and a conditional request still gets the French page."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+    from starlette.testclient import TestClient
+
+    from reseaux.streamlit_fr import FrenchPage
+
+    (tmp_path / "index.html").write_text('<!DOCTYPE html><html lang="en"><head><title>x</title></head><body></body></html>')
+
+    def served() -> Starlette:  # Streamlit's page is served as a static file: ETag, « 304 » when unchanged
+        return Starlette(routes=[Mount("/", StaticFiles(directory=tmp_path, html=True))])
+
+    client, plain = TestClient(FrenchPage(served())), TestClient(served())
+    english_tag = plain.get("/").headers["etag"]
+    assert plain.get("/", headers={"If-None-Match": english_tag}).status_code == 304  # what Streamlit does
+    answer = client.get("/", headers={"If-None-Match": english_tag})
+    assert answer.status_code == 200 and '<html lang="fr">' in answer.text and SCRIPT_PATH in answer.text
+    assert "etag" not in answer.headers and int(answer.headers["content-length"]) == len(answer.content)

@@ -35,6 +35,8 @@ SCRIPT_FILE = HERE / "streamlit_fr.js"
 #: Relative, as Streamlit's own assets are in its page, so that it works under a base path.
 SCRIPT_PATH = "/_reseaux/streamlit_fr.js"
 _TAG = f'<script src=".{SCRIPT_PATH}"></script>'.encode()
+_ASKED_AWAY = {b"accept-encoding", b"if-none-match", b"if-modified-since"}
+_REWRITTEN = {b"content-length", b"etag", b"last-modified"}  # they describe Streamlit's page, not this one
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -80,7 +82,10 @@ class FrenchPage:
             return
         # Streamlit sends its page already compressed (br, zstd, gzip) to a browser that takes
         # it: asked here for the plain page, rewritten, then compressed by the gzip middleware.
-        scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if bytes(k).lower() != b"accept-encoding"]}
+        # Nor is it asked « if changed since »: its ETag names its own page, and a browser that kept
+        # the English page of an earlier version would be told « 304, keep it » for ever.
+        scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", [])
+                                      if bytes(k).lower() not in _ASKED_AWAY]}
         start: Message | None = None
         body: list[bytes] = []
 
@@ -98,7 +103,7 @@ class FrenchPage:
                 if message.get("more_body"):
                     return
                 page = frenchify(b"".join(body))
-                start["headers"] = [(k, v) for k, v in start.get("headers", []) if bytes(k).lower() != b"content-length"]
+                start["headers"] = [(k, v) for k, v in start.get("headers", []) if bytes(k).lower() not in _REWRITTEN]
                 start["headers"].append((b"content-length", str(len(page)).encode()))
                 await send(start)
                 await send({"type": "http.response.body", "body": page})
