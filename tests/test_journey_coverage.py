@@ -122,3 +122,61 @@ def test_visitor_and_coordinator_find_the_gaps(browser, referential, accounts_fi
                 journey(page, referential, role)
             finally:
                 context.close()
+
+
+#: Installed before choosing another layer: marks the map and tables shown, then notes whether the
+#: new sentence ever stood above one of them, and whether a busy sign was seen.
+WATCH_SWITCH = """(name) => {
+  document.querySelectorAll("iframe, [data-testid='stDataFrame']").forEach(e => e.dataset.rxOld = "1");
+  window.rxSwitch = {stale: false, busy: false};
+  const look = () => {
+    const text = document.querySelector("[data-testid='stMain']").innerText;
+    if (text.includes("Calcul et dessin de la couverture")) window.rxSwitch.busy = true;
+    if (text.includes(name + " :") && document.querySelector("[data-rx-old]")) window.rxSwitch.stale = true;
+  };
+  new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_another_layer_clears_the_old_result_and_draws_2644_communes_readably(browser, referential):
+    """Choosing « Communes de Normandie » after the QPV: a busy sign, the QPV map and table gone
+    before the new sentence, then 2,644 shapes drawn with thin solid edges (not a black mass of
+    dashed outlines), as many white gaps as communes with no public actor within 1 km — counted
+    here with geopandas distances in Lambert-93."""
+    import geopandas as gpd
+
+    from tests.conftest import ROOT, wait_in_map
+
+    actors = visible_demo(referential)
+    points = gpd.GeoSeries(actors.geometry.dropna().values, crs=4326).to_crs(2154)
+    communes = gpd.read_file(ROOT / "geo" / "communes_normandie.geojson").to_crs(2154)
+    gaps = int(communes.geometry.apply(lambda shape: points.distance(shape).min() > 1000).sum())
+    assert 2000 < gaps < len(communes)
+    with ServedApp() as app:
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+        page = context.new_page()
+        try:
+            page.goto(app.url + "/couverture?distance=1000")
+            map_frame(page).locator("path.leaflet-interactive").first.wait_for(timeout=90_000)
+            settle(page)
+            page.evaluate(WATCH_SWITCH, "Communes de Normandie")
+            page.get_by_role("combobox", name="Périmètres").click()
+            page.get_by_role("option", name="Territoires — Communes de Normandie", exact=True).click()
+            expect(page.get_by_text("Communes de Normandie :", exact=False)).to_be_visible(timeout=120_000)
+            drawn = wait_in_map(page, """() => { const s = window.rxCoverageShapes;
+                const body = document.querySelector('.rx-cov-body');
+                if (!s || !body || !body.innerHTML || s.getLayers().length !== 2644) return null;
+                const styles = s.getLayers().map(l => l.options);
+                return {white: styles.filter(o => o.fillColor === '#ffffff').length,
+                        heaviest: Math.max(...styles.map(o => o.weight)),
+                        dashed: styles.filter(o => o.dashArray).length}; }""", timeout=120_000)
+            settle(page)
+            switch = page.evaluate("() => window.rxSwitch")
+            assert switch["busy"], "no busy sign while the communes were computed and drawn"
+            assert not switch["stale"], "the QPV's map or table stood under the communes' sentence"
+            assert drawn["white"] == gaps
+            assert drawn["heaviest"] <= 1 and drawn["dashed"] == 0, drawn
+            page.screenshot(path=str(SCREENSHOTS / "couverture-communes.png"))
+            no_error(page)
+        finally:
+            context.close()

@@ -2,7 +2,10 @@
 
 Colours are viridis in 5 classes (ordered, readable by colour-blind people and in greyscale);
 a gap — no matching actor within the distance — is white with a thick dashed edge, so it
-stands out by its shape as well as its colour.
+stands out by its shape as well as its colour. A dense layer (more than :data:`DENSE` perimeters,
+the 2,644 communes of Normandie) is drawn lighter: thin solid edges, gaps white with a thin grey
+edge — 2,576 thick dashed outlines made a black mass where nothing could be read, and dashes
+are the slowest strokes a browser paints — on a canvas rather than one SVG element per shape.
 
 The map comes in two parts, as the network map does: a **base** that depends on the layer only
 (tiles, the perimeters' shapes, an empty legend box) and an **overlay** that depends on the
@@ -33,6 +36,10 @@ SEQUENTIAL = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
 GAP_STYLE = {"fillColor": "#ffffff", "fillOpacity": 0.85, "color": "#000000", "weight": 3, "dashArray": "6 4"}
 NO_VALUE_STYLE = {"fillColor": "#bdbdbd", "fillOpacity": 0.75, "color": "#333333", "weight": 1}
 NO_VALUE_TEXT = "sans valeur (population inconnue)"
+#: Beyond this many perimeters, the light drawing (see the module's docstring).
+DENSE = 300
+#: The light drawing's strokes: thin, solid, grey (a gap stands out by its white fill).
+DENSE_EDGE = {"color": "#666666", "weight": 0.5}
 #: Legend box of the base map; the overlay writes into it. On a phone it stays small and folds.
 _LEGEND_BOX = ('<details class="rx-legend rx-cov-legend" open><summary></summary><div class="rx-cov-body"></div>'
                "</details><style>.rx-cov-legend summary{font-weight:700;font-size:13px;cursor:pointer}"
@@ -56,7 +63,7 @@ class CoverageShapes(MacroElement):
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var shapes = L.geoJson({{ this.data }}, {style: {color: "#333333", weight: 1, fillOpacity: 0}});
+            var shapes = L.geoJson({{ this.data }}, {{ this.options }});
             shapes.bindTooltip(function (layer) { return layer.rxTip || layer.feature.properties.nom; },
                                {sticky: true});
             shapes.on("mouseover", function (e) { e.layer.setStyle({weight: 4}); });
@@ -69,10 +76,13 @@ class CoverageShapes(MacroElement):
         """
     )
 
-    def __init__(self, data: str) -> None:
+    def __init__(self, data: str, *, dense: bool = False) -> None:
         super().__init__()
         self._name = "CoverageShapes"
         self.data = data
+        edge = DENSE_EDGE if dense else {"color": "#333333", "weight": 1}
+        options = {"style": {**edge, "fillOpacity": 0}, "smoothFactor": 1.5 if dense else 1}
+        self.options = script_json(options)[:-1] + (", renderer: L.canvas({padding: 0.3})}" if dense else "}")
 
 
 class CoverageStyle(MacroElement):
@@ -113,13 +123,15 @@ class CoverageStyle(MacroElement):
         self.payload = script_json(payload)
 
 
-def coverage_base_map(shapes: str, total_bounds: Sequence[float], *, basemap: str = "positron") -> folium.Map:
+def coverage_base_map(shapes: str, total_bounds: Sequence[float], *, basemap: str = "positron",
+                      dense: bool = False) -> folium.Map:
     """The part of the coverage map that depends on the layer only (see the module's docstring).
 
-    ``shapes`` comes from :func:`shapes_json`; ``total_bounds`` is the layer's extent (WGS84).
+    ``shapes`` comes from :func:`shapes_json`; ``total_bounds`` is the layer's extent (WGS84);
+    ``dense``: the light drawing, for a layer of more than :data:`DENSE` perimeters.
     """
     fmap = simple_map(bounds_center(total_bounds), zoom_for_bounds(total_bounds), basemap=basemap, zoom_snap=0.25)
-    CoverageShapes(shapes).add_to(fmap)
+    CoverageShapes(shapes, dense=dense).add_to(fmap)
     Legend(_LEGEND_BOX).add_to(fmap)
     use_local_assets(fmap)
     return fmap
@@ -137,13 +149,16 @@ def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: S
     decimals = 0 if spec.count or measure == "distance_nearest_m" else 2
     styles = [GAP_STYLE, NO_VALUE_STYLE] + [
         {"fillColor": color, "fillOpacity": 0.75, "color": "#333333", "weight": 1} for color in SEQUENTIAL]
+    dense = len(table) > DENSE
+    if dense:
+        styles = [{**style, **DENSE_EDGE, "dashArray": None} for style in styles]
     rows = []
     for value, gap, within in zip(values, gaps, table["n_within"].to_numpy(), strict=True):
         style = 0 if gap else (1 if value != value else 2 + class_index(value, breaks))
         rows.append([style, "—" if value != value else spec.with_unit(value, decimals), fr_number(int(within))])
     present = {class_index(v, breaks) for v, gap in zip(values, gaps, strict=True) if not gap and v == v}
     legend = coverage_legend_html(spec, breaks, gap_label, present=present, gaps=bool(gaps.any()),
-                                  missing=bool((~gaps & np.isnan(values)).any()))
+                                  missing=bool((~gaps & np.isnan(values)).any()), dense=dense)
     group = folium.FeatureGroup(name=title, control=False)
     CoverageStyle({"rows": rows, "styles": styles, "legend": legend, "title": text(title),
                    "measure": text(spec.label), "within": text(within_label)}).add_to(group)
@@ -154,7 +169,7 @@ def build_coverage_map(shapes: str, total_bounds: Sequence[float], table: pd.Dat
                        spec: Measure, breaks: Sequence[float], *, title: str, within_label: str,
                        gap_label: str, basemap: str = "positron") -> folium.Map:
     """Base and overlay in one map (exports, tests); the page passes them apart to st_folium."""
-    fmap = coverage_base_map(shapes, total_bounds, basemap=basemap)
+    fmap = coverage_base_map(shapes, total_bounds, basemap=basemap, dense=len(table) > DENSE)
     coverage_overlay(table, measure, spec, breaks, title=title, within_label=within_label,
                      gap_label=gap_label).add_to(fmap)
     return fmap
@@ -194,17 +209,19 @@ def class_labels(spec: Measure, breaks: Sequence[float]) -> list[str]:
 _COVERAGE_LEGEND = """\
 {%- for color, label in classes %}<div class="rx-item"><span class="rx-swatch" style="background:{{ color }};\
 border-color:#333"></span>{{ label }}</div>{% endfor %}
-{%- if gap_label %}<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:2px dashed #000">\
+{%- if gap_label %}<div class="rx-item"><span class="rx-swatch" style="background:#fff;border:{{ gap_border }}">\
 </span><b>{{ gap_label }}</b></div>{% endif %}
 {%- if no_value %}<div class="rx-item"><span class="rx-swatch" style="background:#bdbdbd;border-color:#333">\
 </span>{{ no_value }}</div>{% endif %}"""
 
 
 def coverage_legend_html(spec: Measure, breaks: Sequence[float], gap_label: str, *, present: set[int] | None = None,
-                         gaps: bool = True, missing: bool = False) -> Markup:
+                         gaps: bool = True, missing: bool = False, dense: bool = False) -> Markup:
     """The legend's lines: the classes that are on the map (``present``, all when None), the gap
-    line when there is a gap, the « no value » line when a perimeter has none."""
+    line when there is a gap (its swatch as the map draws it: ``dense``, the light drawing), the
+    « no value » line when a perimeter has none."""
     classes = [(SEQUENTIAL[min(index, len(SEQUENTIAL) - 1)], label)
                for index, label in enumerate(class_labels(spec, breaks)) if present is None or index in present]
     return render(_COVERAGE_LEGEND, classes=classes, gap_label=gap_label if gaps else "",
+                  gap_border="1px solid #666" if dense else "2px dashed #000",
                   no_value=NO_VALUE_TEXT if missing else "")

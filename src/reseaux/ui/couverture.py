@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux.app_data import Actors, Territory
-from reseaux.choropleth import coverage_base_map, coverage_overlay, shapes_json
+from reseaux.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.coverage import (
     MEASURES,
     OutreachAreas,
@@ -38,7 +38,7 @@ DEFAULT_DISTANCE = 1000
 MATRIX_MAX = 80  # perimeters: beyond, the matrix is unreadable
 
 
-@st.cache_resource(show_spinner="Préparation de la couche…")
+@st.cache_resource(show_spinner=False)
 def prepared(layer_id: str, _terr: Territory) -> PreparedLayer:
     return PreparedLayer.build(_terr.layers[layer_id])
 
@@ -101,24 +101,42 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
 
 def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: ActorFilter,
            distance: float, measure: str) -> None:
-    spec = terr.spec(layer_id)
-    layer = prepared(layer_id, terr)
-    actors = apply_filter(acts.directory.actors, flt, ref, facets=acts.facets).actors
-    zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
-    # The actors' territories and projected positions, measured once per directory version (the
-    # proximity index Trouver keeps), not at every rerun, nor twice (table and matrix).
-    placed = Positions.of_index(proximity_index(acts))
-    table = coverage_table(layer, placed.of_actors(actors), distance_m=distance, outreach_zones=zones)
-    what = filter_phrase(ref, flt)
-    sentence = summary_sentence(table, md_escape(spec.label.split(" (")[0]), what, distance)
-    (st.error if table["gap"].any() else st.success)(sentence)
-    if actors.empty and not flt.is_empty:
-        _nobody(ref, acts, flt)
-    if spec.example:
-        st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (voir le README).")
-    coverage_map(terr, layer_id, table, measure, what, distance)
-    coverage_table_panel(table, layer_id, distance)
-    matrix_chart(ref, layer, acts, flt, distance, len(table), placed)
+    """The sentence, the map, the table and the matrix, under a busy sign while they are computed.
+
+    Another layer than the one drawn: the old map and table go at once — their container is
+    replaced by an empty placeholder before anything is computed (a new container at the same
+    place would keep the old children until the run ends) — not left under the new sentence.
+    The same layer: the same container, so the map's base stays in the browser and only its
+    overlay changes.
+    """
+    fresh = st.session_state.get("_cv_drawn") != layer_id
+    body = st.empty() if fresh else st
+    n = len(terr.layers[layer_id])
+    with st.spinner(f"Calcul de la couverture : {plural(n, 'périmètre')}…"):
+        if fresh:
+            body.info(f"Calcul et dessin de la couverture : {plural(n, 'périmètre')}…", icon=":material/hourglass_top:")
+        layer = prepared(layer_id, terr)
+        actors = apply_filter(acts.directory.actors, flt, ref, facets=acts.facets).actors
+        zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
+        # The actors' territories and projected positions, measured once per directory version (the
+        # proximity index Trouver keeps), not at every rerun, nor twice (table and matrix).
+        placed = Positions.of_index(proximity_index(acts))
+        table = coverage_table(layer, placed.of_actors(actors), distance_m=distance, outreach_zones=zones)
+        base_shapes(layer_id, terr)  # serialised once per layer, under the busy sign
+    with body.container():
+        spec = terr.spec(layer_id)
+        what = filter_phrase(ref, flt)
+        sentence = summary_sentence(table, md_escape(spec.label.split(" (")[0]), what, distance)
+        (st.error if table["gap"].any() else st.success)(sentence)
+        if actors.empty and not flt.is_empty:
+            _nobody(ref, acts, flt)
+        if spec.example:
+            st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (voir le "
+                       "README).")
+        coverage_map(terr, layer_id, table, measure, what, distance)
+        coverage_table_panel(table, layer_id, distance)
+        matrix_chart(ref, layer, acts, flt, distance, len(table), placed)
+    st.session_state["_cv_drawn"] = layer_id
 
 
 def _nobody(ref: Referential, acts: Actors, flt: ActorFilter) -> None:
@@ -151,7 +169,8 @@ def coverage_map(terr: Territory, layer_id: str, table: pd.DataFrame, measure: s
     overlay = coverage_overlay(table, measure, spec, classes(mapped), title=title, within_label=within,
                                gap_label=f"manque : aucun {'de ces acteurs' if what else 'acteur'} à moins "
                                          f"de {fr_distance(distance)}")
-    base = coverage_base_map(base_shapes(layer_id, terr), terr.layers[layer_id].total_bounds)
+    base = coverage_base_map(base_shapes(layer_id, terr), terr.layers[layer_id].total_bounds,
+                             dense=len(table) > DENSE)
     st_folium(base, feature_group_to_add=overlay, key="cv_map", height=520, use_container_width=True,
               returned_objects=[])
 
