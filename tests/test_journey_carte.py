@@ -115,6 +115,38 @@ def test_the_downloaded_list_has_labels_not_codes(page, served):
     assert not any("sur_rdv" in r["Modalités"] or "_" in r["Type"] for r in rows)
 
 
+#: What the map stands for: its pins and the counts of its clusters (those in view).
+_DRAWN = """(n) => document.querySelectorAll('.rx-pin').length
+    + [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n"""
+
+
+def test_each_filter_change_redraws_exactly_the_filtered_actors(page, served, referential):
+    """The map is drawn before the sidebar's widgets, from the state they hold: after each change
+    it shows the actors of that change, not of the one before. Counted here with pandas on the
+    CSV (the public view's ids from the app's rule; placed = a latitude)."""
+    import pandas as pd
+
+    from tests.conftest import ROOT
+
+    table = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)
+    table = table[table["id"].isin(set(visible_demo(referential)["id"])) & (table["latitude"] != "")]
+    themes = table["thematiques"].str.split("|")
+    ivg = table[themes.map(lambda codes: "ivg" in codes)]
+    ivg_structures = ivg[ivg["type"] == "structure"]
+    assert 0 < len(ivg_structures) < len(ivg) < len(table)
+    _open(page, served.url)
+    wait_in_map(page, _DRAWN, len(table), timeout=30_000)
+    choose(page, "Thématiques", "IVG")
+    wait_in_map(page, _DRAWN, len(ivg), timeout=30_000)
+    expect(page.get_by_text(f"{len(ivg)} acteurs sur")).to_be_visible(timeout=30_000)
+    choose(page, "Types d'acteurs", "Structure")
+    wait_in_map(page, _DRAWN, len(ivg_structures), timeout=30_000)
+    expect(page.get_by_text(f"{len(ivg_structures)} acteurs sur")).to_be_visible(timeout=30_000)
+    settle(page)
+    assert "theme=ivg" in page.url and "type=structure" in page.url
+    no_error(page)
+
+
 def test_on_a_phone_the_map_fills_the_first_screen(browser, served):
     """At 390×844 the map starts in the upper third and most of the first screen is map; its legend
     is in that screen too (folded, one tap away); the notices are still there, below the map."""

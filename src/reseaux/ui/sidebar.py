@@ -52,6 +52,24 @@ def apply_query(query: dict, ref: Referential, terr: Territory) -> None:
     st.session_state["v_color"] = view.color_by
 
 
+def map_state(ref: Referential, terr: Territory) -> tuple[ActorFilter, MapView]:
+    """The filters and map settings as the sidebar's widgets hold them, read before the widgets are
+    drawn (seeded from the URL or the page's last state first): the Carte page draws its map, what
+    a person waits for, before the fifteen widgets of the sidebar. :func:`sidebar` draws them after
+    and returns the same values (the page reruns in the rare case they differ)."""
+    _init_from_url(ref, terr)
+    state = st.session_state
+    flt = ActorFilter(
+        communes=tuple(state.get("f_communes") or ()), epci=tuple(state.get("f_epci") or ()),
+        perimeter=state.get("f_perimeter") or "", text=state.get("f_text") or "",
+        **{facet: tuple(state.get(f"f_{facet}") or ()) for facet in FACETS},
+    )
+    default = MapView.from_query({}, terr.specs)
+    view = MapView(layers=tuple(state.get("v_layers", default.layers)), basemap=state.get("v_basemap", default.basemap),
+                   color_by=state.get("v_color", default.color_by))
+    return flt, view
+
+
 def _reset_filters() -> None:
     for facet in FACETS:
         st.session_state[f"f_{facet}"] = []
