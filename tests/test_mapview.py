@@ -163,3 +163,24 @@ def test_outlines_are_drawn_simplified_a_few_metres_at_most(tmp_path):
     assert len(shapes) == len(frame) and not shapes.is_empty.any() and shapes.is_valid.all()
     apart = shapes.to_crs(2154).hausdorff_distance(frame.geometry.to_crs(2154).reset_index(drop=True))
     assert apart.max() < 10
+
+
+def test_every_map_lets_a_person_zoom_on_a_phone(referential, tmp_path):
+    """folium's page says « maximum-scale=1.0, user-scalable=no » (no pinch-zoom, WCAG 1.4.4): the
+    map as streamlit-folium serves it (the head it takes from the figure) and as exported says neither."""
+    from streamlit_folium import _get_header
+
+    from reseaux.mapbits import position_picker, simple_map
+    from reseaux.stage_map import stage_base_map
+
+    actors, specs, layers = fixture(referential, tmp_path)
+    bounds = (0.9, 49.3, 1.2, 49.5)
+    maps = {"carte": build_map(actors, layers, specs, MapView(layers=("qpv",)), referential, bounds),
+            "présentation": stage_base_map(bounds, None), "simple": simple_map((49.4, 1.0), 11),
+            "position": position_picker(49.4, 1.0, bounds)}
+    for name, fmap in maps.items():
+        fmap.render()  # as st_folium does before reading the head
+        for html in (_get_header(fmap), render(fmap)):
+            viewport = re.search(r'<meta name="viewport" content="([^"]+)"', html).group(1)
+            assert "width=device-width" in viewport, name
+            assert "user-scalable" not in viewport and "maximum-scale" not in viewport, (name, viewport)

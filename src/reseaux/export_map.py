@@ -142,9 +142,6 @@ def standalone_html(fmap: folium.Map, *, title: str, subtitle: str = "", alt: st
     page = fmap.get_root().render()
     page = re.sub(r'<script src="([^"]+)"></script>', _inline_script, page)
     page = re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', _inline_style, page)
-    # folium's page forbids zooming (« maximum-scale=1.0, user-scalable=no »): an export is opened
-    # on phones too, where a person must be able to enlarge it (WCAG 1.4.4).
-    page = re.sub(r",\s*maximum-scale=1\.0,\s*user-scalable=no", "", page, count=1)
     head = render('<meta http-equiv="Content-Security-Policy" content="{{ policy }}">\n<title>{{ title }}</title>',
                   policy=export_policy(page), title=title)
     page = re.sub(r"<html>", '<html lang="fr">', page, count=1)

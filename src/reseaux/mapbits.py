@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -79,10 +80,26 @@ class FrenchControls(MacroElement):
         self._name = "FrenchControls"
 
 
+#: folium's map page forbids zooming (« maximum-scale=1.0, user-scalable=no »): on a phone, a person
+#: could not enlarge the map, its legend or a fiche (WCAG 1.4.4, axe-core's « meta-viewport »).
+_ZOOM_LOCK = re.compile(r",\s*maximum-scale=1\.0,\s*user-scalable=no")
+
+
+class ZoomableMap(folium.Map):
+    """``folium.Map`` whose page lets a person zoom: every map of the app, live or exported, is one."""
+
+    def render(self, **kwargs) -> None:
+        super().render(**kwargs)
+        header = self.get_root().header
+        own = header._children.get(self.get_name())  # the head folium wrote for this map (its meta viewport)
+        if own is not None and own._template_str:
+            header.add_child(Element(_ZOOM_LOCK.sub("", own._template_str)), name=self.get_name())
+
+
 def simple_map(center: Sequence[float], zoom: float, *, basemap: str = "osmfr", **options) -> folium.Map:
     """A map with one base map and the project's styles, for the single-purpose maps
     (position picker, search, coverage). Callers finish with :func:`use_local_assets`."""
-    fmap = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=False, **options)
+    fmap = ZoomableMap(location=list(center), zoom_start=zoom, tiles=None, control_scale=False, **options)
     FrenchControls().add_to(fmap)
     tiles = BASEMAPS.get(basemap)
     if tiles is not None:

@@ -21,7 +21,7 @@ from reseaux.actor_layer import FicheStore, build_actor_layer, fiche_blob
 from reseaux.assets import FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, local, use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.legend import COLOR_BY, Legend, legend_codes, legend_html
-from reseaux.mapbits import BASEMAPS, FrenchControls, asset_text, script_json, zoom_for_bounds
+from reseaux.mapbits import BASEMAPS, FrenchControls, ZoomableMap, asset_text, script_json, zoom_for_bounds
 from reseaux.perimeters import _Attribution, perimeter_groups
 from reseaux.referential import Referential
 
@@ -84,7 +84,7 @@ def build_base_map(
     :func:`display_geojson` already computed.
     """
     minx, miny, maxx, maxy = bounds
-    fmap = folium.Map(
+    fmap = ZoomableMap(
         location=list(center) if center else [(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=zoom if zoom else zoom_for_bounds(bounds),
         tiles=None,

@@ -23,7 +23,7 @@ from reseaux.actor_layer import FicheStore, build_actor_layer
 from reseaux.assets import use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.legend import LegendLayer, legend_html
-from reseaux.mapbits import BASEMAPS, FrenchControls, asset_text, bounds_center, script_json, zoom_for_bounds
+from reseaux.mapbits import BASEMAPS, FrenchControls, ZoomableMap, asset_text, bounds_center, script_json, zoom_for_bounds
 from reseaux.mapview import MapView
 from reseaux.markup import text
 from reseaux.perimeters import attribution_text, perimeter_groups
@@ -141,7 +141,7 @@ def stage_base_map(bounds: tuple[float, float, float, float], fiches: FicheStore
     scene's layers arrive; ``fiches`` is where the popups find the fiches of the actors the viewer may
     see (:class:`reseaux.actor_layer.FicheStore`, the same for every scene).
     """
-    fmap = folium.Map(location=bounds_center(bounds), zoom_start=zoom_for_bounds(bounds), tiles=None,
+    fmap = ZoomableMap(location=bounds_center(bounds), zoom_start=zoom_for_bounds(bounds), tiles=None,
                       zoom_control=False, control_scale=False, keyboard=False, zoom_snap=0.25,
                       zoom_delta=0.5, height="100%")
     fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}{FRAME_CSS}</style>"),
