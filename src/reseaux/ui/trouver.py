@@ -67,8 +67,11 @@ export default function(component) {
 }
 """
 GEOLOCATION_HTML = '<button type="button" class="rx-geo">Utiliser ma position</button> <span class="rx-geo-status" role="status"></span>'
+#: The component draws in a shadow root, out of reach of the page's styles: the focus ring of
+#: widgets.PAGE_CSS is repeated here.
 GEOLOCATION_CSS = """.rx-geo { font: inherit; padding: .4rem .8rem; border-radius: .5rem; border: 1px solid #ccc;
   background: white; cursor: pointer; } .rx-geo:hover { border-color: #7B2D8E; color: #7B2D8E; }
+  .rx-geo:focus-visible { outline: 3px solid #1a4a9c; outline-offset: 2px; }
   .rx-geo-status { display: block; font-size: .85rem; color: #7a2e00; margin-top: .25rem; }"""
 
 
