@@ -4,6 +4,7 @@ import streamlit as st
 
 from reseaux import config
 from reseaux.access import can, can_see_map
+from reseaux.accessibility import STATUS as ACCESSIBILITY_STATUS
 from reseaux.ui import auth, page_style
 
 st.set_page_config(page_title="Réseaux — carte du réseau", page_icon="🗺️", layout="wide")
@@ -20,6 +21,7 @@ def shown(allowed: bool) -> str:
     return "visible" if allowed else "hidden"
 
 
+accessibility = st.Page("views/accessibilite.py", title="Accessibilité", icon=":material/accessibility_new:")
 pages = [] if map_ok else [st.Page("views/connexion.py", title="Connexion", icon=":material/login:", default=True)]
 pages += [
     st.Page("views/carte.py", title="Carte du réseau", icon=":material/map:", default=map_ok, visibility=shown(map_ok)),
@@ -34,6 +36,10 @@ pages += [
             visibility=shown(can(role, "gerer_comptes"))),
     st.Page("views/rgpd.py", title="Données personnelles", icon=":material/shield_person:"),
     st.Page("views/sources.py", title="Sources et crédits", icon=":material/menu_book:"),
+    accessibility,
 ]
 auth.sidebar_box(role, name, form=map_ok)
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+# The RGAA asks every page to say the state of conformity, linked to the statement.
+st.sidebar.page_link(accessibility, label=f"Accessibilité : {ACCESSIBILITY_STATUS}")
+navigation.run()

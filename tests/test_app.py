@@ -218,3 +218,23 @@ def test_a_shared_link_to_a_perimeter_away_from_the_directory_keeps_it(monkeypat
     assert at.selectbox(key="f_perimeter").value == "epci:200067205"
     assert count_line(at).startswith("**0 acteur sur")
     assert "dans le périmètre « EPCI de Normandie — CA du Cotentin »" in count_line(at)
+
+
+@pytest.mark.parametrize("visitors", ["public", "rien"])
+@pytest.mark.parametrize("who", [None, "membre", "coord", "admin"])
+def test_the_accessibility_statement_opens_for_every_one(monkeypatch, accounts_file, visitors, who):
+    """Every page says the state of conformity and links to the statement, which every role opens,
+    a person with no account too, whether visitors see the map or not (RGAA)."""
+    monkeypatch.setenv("RESEAUX_VISITORS", visitors)
+    monkeypatch.setenv("RESEAUX_CONTACT_RGPD", "accessibilite@example.org")
+    at = app(monkeypatch)
+    if who:
+        sign_in(at, who)
+    links = [e for e in at.sidebar.get("page_link") if e.proto.page == "accessibilite"]
+    assert [e.proto.label for e in links] == ["Accessibilité : non conforme"]
+    at.switch_page("views/accessibilite.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Accessibilité"
+    text = re.sub(r"\\(.)", r"\1", "\n".join(m.value for m in at.markdown)).replace("\u2060", "")  # as read
+    assert "Réseaux est **non conforme**" in text and "Défenseur des droits" in text
+    assert "accessibilite@example.org" in text
