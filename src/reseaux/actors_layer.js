@@ -3,7 +3,14 @@
  *
  * The payload is {n, colors, data}: data is gzip in base64 of four little-endian arrays of n
  * values — latitude and longitude × 100,000 (Int32), the fiche rows as differences (Int32),
- * the colour (Uint8) — a few bytes an actor, inflated by the browser itself. */
+ * the colour (Uint8) — a few bytes an actor, inflated by the browser itself.
+ *
+ * The keyboard: each pin and cluster drawn is a Tab stop (Leaflet's role="button"). A pin is
+ * named by its actor's name and profession, asked of the fiche source for the pins drawn once the
+ * map stops (the same request a click makes, for the drawn pins only); Enter opens its fiche and
+ * moves the focus into it, Échap closes it and gives the focus back to the pin. Enter on a
+ * cluster zooms in and puts the focus on the pin or cluster nearest to where it was. Nothing is
+ * added for actors not drawn: at 100,000 actors the page holds only what supercluster draws. */
 function rxActorCluster(payload, options) {
   options = Object.assign({radius: 60, maxZoom: 19}, options || {});
   var n = payload.n, lat = new Float64Array(n), lon = new Float64Array(n), rows = new Int32Array(n);
@@ -32,25 +39,83 @@ function rxActorCluster(payload, options) {
     });
   });
 
-  function openFiche(popup, row) {
+  /* What a pin is called, by fiche row: « Nom, profession » (or its type), once asked. */
+  var names = {};
+
+  function drawnOn() { return layer._map; }
+
+  function seen(marker, map) {
+    /* A pin or cluster reached by Tab outside the view (the layer draws a margin around it):
+     * the map comes to it, so that the person sees where the focus is. */
+    L.DomEvent.on(marker._icon, "focus", function () {
+      if (map && !map.getBounds().pad(-0.05).contains(marker.getLatLng())) map.panTo(marker.getLatLng());
+    });
+  }
+
+  function nameOf(fiche, fields) {
+    var what = ["Profession", "Type"].map(function (label) {
+      return fiche[fields.findIndex(function (f) { return f[1] === label; })];
+    }).filter(Boolean)[0];
+    return fiche[0] + (what ? ", " + what : "");
+  }
+
+  function named(marker) {
+    if (marker._icon) marker._icon.setAttribute("aria-label", names[marker.rxRow] || "Acteur (nom en chargement)");
+  }
+
+  function askNames(layer) {
+    /* One request for the drawn pins not yet named (at most 500 a request, as the server allows). */
+    var source = window.rxFicheSource, pins = layer._pins;
+    var missing = Object.keys(pins).map(function (i) { return pins[i].rxRow; })
+      .filter(function (row) { return !(row in names); }).slice(0, 500);
+    if (!source || !missing.length) return;
+    source.get(missing).then(function (data) {
+      missing.forEach(function (row, k) { if (data.fiches[k]) names[row] = nameOf(data.fiches[k], data.fields); });
+      for (var i in layer._pins) named(layer._pins[i]);
+    }, function () { /* the names come with the next move; a click says what is wrong */ });
+  }
+
+  function openFiche(popup, row, marker) {
+    /* Opened from the keyboard (the focus on its pin, or in the search box): the focus goes into
+     * the fiche, so that it is read and its links are the next Tab stops. */
+    var icon = marker && marker._icon, active = document.activeElement;
+    var fromKeys = active && (active === icon || (active.closest && active.closest(".rx-search")));
+    function show(content) {
+      popup.setContent(content);
+      if (fromKeys && popup.isOpen() && content.nodeType === 1) {
+        content.tabIndex = -1;
+        content.focus({preventScroll: true});
+      }
+    }
     rxFicheSource.get([row]).then(function (data) {
-      popup.setContent(rxFiche(data.fiches[0], data.fields));
+      names[row] = nameOf(data.fiches[0], data.fields);
+      if (marker) named(marker);
+      show(rxFiche(data.fiches[0], data.fields));
     }, function (error) {
       popup.setContent(rxFicheMessage(error));
     });
   }
 
   function pin(i) {
-    var marker = L.marker([lat[i], lon[i]], {icon: icons[colors[i]], keyboard: false});
+    var marker = L.marker([lat[i], lon[i]], {icon: icons[colors[i]], keyboard: true});
     marker.rxRow = rows[i];
     marker.bindPopup("Chargement de la fiche…", {maxWidth: 340});
-    marker.on("popupopen", function (event) { openFiche(event.popup, marker.rxRow); });
+    marker.on("add", function () { named(marker); seen(marker, drawnOn()); });
+    marker.on("popupopen", function (event) { openFiche(event.popup, marker.rxRow, marker); });
+    marker.on("popupclose", function (event) {
+      /* Closed by Échap or its × from the keyboard: the focus goes back to the pin, not lost. */
+      var element = event.popup.getElement(), active = document.activeElement;
+      var lost = !active || active === document.body || (element && element.contains(active));
+      if (lost && marker._icon) marker._icon.focus({preventScroll: true});
+    });
     return marker;
   }
 
   function leavesList(id, latlng, map) {
     /* Actors at the very same place (a town hall, one building): a list to choose from. */
     var leaves = index.getLeaves(id, Infinity).map(function (leaf) { return rows[leaf.properties.i]; });
+    var active = document.activeElement;
+    var fromKeys = active && active.closest && active.closest(".rx-cluster, .rx-search");
     var list = document.createElement("ul");
     list.className = "rx-leaves";
     rxFicheSource.get(leaves).then(function (data) {
@@ -67,6 +132,7 @@ function rxActorCluster(payload, options) {
         item.appendChild(link);
         list.appendChild(item);
       });
+      if (fromKeys && list.firstChild) list.firstChild.firstChild.focus({preventScroll: true});
     }, function (error) { list.textContent = rxFicheMessage(error); });
     L.popup({maxWidth: 340}).setLatLng(latlng).setContent(list).openOn(map);
   }
@@ -78,14 +144,23 @@ function rxActorCluster(payload, options) {
     var marker = L.marker([c[1], c[0]], {
       icon: L.divIcon({html: "<div><span>" + rxFrNumber(count) + "</span></div>", className: "rx-cluster",
                        iconSize: L.point(size, size)}),
-      keyboard: false
+      keyboard: true
     });
-    marker.on("click", function () {
+    marker.on("add", function () {
+      marker._icon.setAttribute("aria-label", count + " acteurs regroupés ici : Entrée pour zoomer");
+      seen(marker, map);
+    });
+    function open(fromKeys) {
       var id = feature.properties.cluster_id;
       var zoom = index.getClusterExpansionZoom(id);
       if (zoom > Math.min(options.maxZoom, map.getMaxZoom())) leavesList(id, marker.getLatLng(), map);
-      else map.setView(marker.getLatLng(), zoom);
-    });
+      else {
+        if (fromKeys) layer._focusNear = marker.getLatLng();
+        map.setView(marker.getLatLng(), zoom);
+      }
+    }
+    marker.on("click", function () { open(false); });
+    marker.on("keypress", function (e) { if (e.originalEvent.keyCode === 13) open(true); });
     return marker;
   }
 
@@ -95,11 +170,20 @@ function rxActorCluster(payload, options) {
       this._pins = {};
       this._clusters = {};
       map.on("moveend", this.redraw, this);
+      /* Échap closes the open fiche wherever the focus is in the map (Leaflet's own keys work
+       * only while the map itself has the focus, not a pin or the fiche). */
+      this._onEscape = function (e) {
+        if (e.key !== "Escape" || !map._popup || !map._popup.isOpen()) return;
+        map.closePopup();
+        L.DomEvent.stop(e);  /* a first Échap closes the fiche, not the presentation's full screen */
+      };
+      L.DomEvent.on(map.getContainer(), "keydown", this._onEscape);
       var layer = this;
       ready.then(function () { layer.redraw(); });
     },
     onRemove: function (map) {
       map.off("moveend", this.redraw, this);
+      L.DomEvent.off(map.getContainer(), "keydown", this._onEscape);
       map.removeLayer(this._group);
       this._pins = {};
       this._clusters = {};
@@ -115,15 +199,19 @@ function rxActorCluster(payload, options) {
       var view = map.getBounds().pad(0.25);
       var zoom = Math.round(map.getZoom());
       var found = index.getClusters([view.getWest(), view.getSouth(), view.getEast(), view.getNorth()], zoom);
-      var pins = {}, clusters = {};
+      /* Added north to south: the Tab order of a first drawing goes down the map, not at random. */
+      found.sort(function (a, b) { return b.geometry.coordinates[1] - a.geometry.coordinates[1]; });
+      var pins = {}, clusters = {}, order = [];
       for (var k = 0; k < found.length; k++) {
         var f = found[k];
         if (f.properties.cluster) {
           var key = f.properties.cluster_id;
           clusters[key] = this._clusters[key] || cluster(f, map);
+          order.push(clusters[key]);
         } else {
           var i = f.properties.i;
           pins[i] = this._pins[i] || pin(i);
+          order.push(pins[i]);
         }
       }
       var group = this._group, old;
@@ -132,10 +220,25 @@ function rxActorCluster(payload, options) {
         else if (!pins[old]) pins[old] = this._pins[old];
       }
       for (old in this._clusters) if (!clusters[old]) group.removeLayer(this._clusters[old]);
-      for (var p in pins) if (!group.hasLayer(pins[p])) group.addLayer(pins[p]);
-      for (var c in clusters) if (!group.hasLayer(clusters[c])) group.addLayer(clusters[c]);
+      for (var m = 0; m < order.length; m++) if (!group.hasLayer(order[m])) group.addLayer(order[m]);
       this._pins = pins;
       this._clusters = clusters;
+      if (this._focusNear) this._focusNearest(this._focusNear);
+      clearTimeout(this._naming);
+      /* Once the map stops (arrow keys move it step by step): one request, not one a step. */
+      this._naming = setTimeout(askNames, 300, this);
+    },
+    _focusNearest: function (latlng) {
+      /* After Enter on a cluster: the focus on what stands nearest to it now, not lost with it. */
+      var map = this._map, best = null, distance = Infinity, drawn = [], k;
+      for (k in this._pins) drawn.push(this._pins[k]);
+      for (k in this._clusters) drawn.push(this._clusters[k]);
+      drawn.forEach(function (marker) {
+        var d = map.latLngToContainerPoint(marker.getLatLng()).distanceTo(map.latLngToContainerPoint(latlng));
+        if (marker._icon && d < distance) { best = marker; distance = d; }
+      });
+      this._focusNear = null;
+      if (best) best._icon.focus({preventScroll: true});
     },
     show: function (i) {
       /* Zoom until actor ``i`` stands alone, then open its fiche (the search box). */

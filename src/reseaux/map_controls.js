@@ -65,7 +65,48 @@ window.rxMapControls = function (map, options) {
       onLocationError: function (err) { rxNotice(map, window.RX_GEO_ERRORS[err.code] || "Position indisponible."); }
     }).addTo(map);
   }
-  if (options.search) rxSearchControl(map).addTo(map);
+  if (options.search) {
+    var search = rxSearchControl(map).addTo(map);
+    /* The search box first in its corner: the first control a Tab reaches in the map. */
+    var corner = search.getContainer().parentNode;
+    corner.insertBefore(search.getContainer(), corner.firstChild);
+    rxPopupsClearOf(map, search.getContainer());
+  }
+  /* The controls before the actors in the page's order: Tab reaches the search box and the zoom
+   * at once, then the pins (drawn above or below as before: the panes keep their z-index). */
+  var container = map.getContainer();
+  container.insertBefore(map._controlContainer, container.firstChild);
+}
+
+window.rxPopupsClearOf = function (map, box) {
+  /* An open fiche is never under ``box`` (the search box): a popup is panned into view below
+   * it, and sized to the map (narrower than a phone's map, scrolled inside when taller than the
+   * room under the box). Leaflet reads these options at each layout and pan (the fiche comes a
+   * moment after the popup opens, and both are done again then). */
+  function fit(popup) {
+    var size = popup._map.getSize();
+    var under = box.getBoundingClientRect().bottom - popup._map.getContainer().getBoundingClientRect().top;
+    under = Math.max(5, Math.round(under) + 8);
+    popup.options.autoPanPaddingTopLeft = [5, under];
+    popup.options.maxWidth = Math.min(340, size.x - 90);  /* the content, without its 44 px of margins */
+    popup.options.maxHeight = Math.max(120, size.y - under - 40);
+  }
+  map.on("popupopen", function (event) {
+    var popup = event.popup, adjust = popup._adjustPan;
+    if (!popup.rxClear) {
+      popup.rxClear = true;
+      popup._adjustPan = function () {
+        if (this._map) fit(this);
+        return adjust.apply(this, arguments);
+      };
+    }
+    /* On a narrow map (a phone) the zoom buttons, the layers' button and the legend would lie
+     * over the fiche's edges: they step aside while it is open; the search box and the credits stay. */
+    map.getContainer().classList.toggle("rx-narrow-fiche", map.getSize().x < 600);
+    fit(popup);
+    popup.update();
+  });
+  map.on("popupclose", function () { map.getContainer().classList.remove("rx-narrow-fiche"); });
 }
 
 window.rxSearchControl = function (map) {
@@ -127,7 +168,11 @@ window.rxSearchControl = function (map) {
               /* After this click has ended: the map closes popups on a click that reaches it. */
               setTimeout(function () { index.show(d[0]); }, 0);
             };
-            item.onkeydown = function (e) { if (e.key === "Enter") this.onclick(); };
+            item.onkeydown = function (e) {
+              if (e.key !== "Enter") return;
+              input.focus();  /* the list goes: the focus stays in the box, then goes to the fiche */
+              this.onclick();
+            };
           });
         }, function (error) {
           if (ticket !== asked) return;

@@ -59,7 +59,8 @@ BASEMAP_LABELS = {key: (b.label if b else "Aucun fond") for key, b in BASEMAPS.i
 
 
 class FrenchControls(MacroElement):
-    """Every map: zoom buttons titled in French, a metric-only scale (Leaflet's are English, in miles)."""
+    """Every map: zoom buttons titled in French, a metric-only scale (Leaflet's are English, in
+    miles), and its shapes out of the Tab order."""
 
     _template = Template(
         """
@@ -70,6 +71,13 @@ class FrenchControls(MacroElement):
               .forEach(function (b) { b[0].title = b[1]; b[0].setAttribute("aria-label", b[1]); });
           }
           L.control.scale({imperial: false}).addTo(map);
+          /* A shape with a tooltip (a perimeter) is no Tab stop. Leaflet listens to its focus to
+           * show the tooltip, and Chromium makes any SVG shape with a focus listener a Tab stop:
+           * 92 nameless stops before the controls. Its name is in the legend and the
+           * « Dans le périmètre » filter; the mouse still shows it. Shapes drawn later too. */
+          function quiet(layer) { if (layer._path) layer._path.setAttribute("tabindex", "-1"); }
+          map.eachLayer(quiet);
+          map.on("layeradd", function (event) { quiet(event.layer); });
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """

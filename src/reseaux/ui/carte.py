@@ -24,7 +24,7 @@ from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import auth
 from reseaux.ui.loading import fiche_store, territory
 from reseaux.ui.sidebar import reset_filters, take_off
-from reseaux.ui.widgets import XLSX_MIME, download
+from reseaux.ui.widgets import XLSX_MIME, download, skip_links, skip_target
 
 #: Columns of the on-screen list (the download has every column of :mod:`reseaux.listing`).
 #: Rows of the on-screen list (the downloads hold them all).
@@ -62,6 +62,7 @@ def header(acts: Actors, result: FilterResult) -> None:
     On a phone the map must start in the first screen: the notices move below it (:data:`MAP_CSS`).
     """
     total = len(acts.directory.actors)
+    skip_links(("carte", "Aller à la carte"), ("resultats", "Aller aux résultats"))
     st.markdown(MAP_CSS, unsafe_allow_html=True)
     st.title(territory().title)
     with st.container(key="carte_avis"):
@@ -148,6 +149,7 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     except MissingAssetsError as exc:
         st.error(str(exc))
         return
+    skip_target("carte", "Carte")
     st_folium(
         base,
         feature_group_to_add=actor_group,
@@ -185,6 +187,7 @@ def _fiche(ref: Referential, actor) -> None:
 
 def _actor_table(ref: Referential, result: FilterResult) -> None:
     shown = result.actors
+    skip_target("resultats", "Liste des acteurs affichés")
     st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
     if len(shown) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} premiers ci-dessous ; la liste complète se télécharge.")

@@ -50,6 +50,36 @@ def page_style() -> None:
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
 
+#: Skip links: out of sight until the keyboard reaches them, then a button at the top of the screen
+#: (under Streamlit's fixed header, which would hide it on a phone);
+#: they and their targets take no room (no gap on a phone): the links are out of the page's flow,
+#: a target's height and the gap after it are nothing. A target stays in the flow, where it leads.
+SKIP_CSS = """<style>
+[data-testid="stElementContainer"]:has(.rx-skip) { position: absolute; z-index: 1000; width: max-content; }
+[data-testid="stElementContainer"]:has(.rx-anchor) { margin-bottom: -1rem; }
+.rx-anchor { height: 0; scroll-margin-top: 4.5rem; }  /* below Streamlit's fixed header */
+.rx-anchor:focus { outline: none; }
+.rx-skip a { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+.rx-skip a:focus { position: fixed; top: 4.25rem; left: 50%; transform: translateX(-50%); z-index: 1000000;
+  width: auto; height: auto; display: inline-block;
+  padding: .45rem .9rem; background: #3b1046; color: #fff; border-radius: .4rem; text-decoration: none;
+  outline: 3px solid #1b1b1b; outline-offset: 2px; box-shadow: 0 0 0 5px #fff; }
+</style>"""
+
+
+def skip_links(*links: tuple[str, str]) -> None:
+    """Links to parts of the page (``(anchor, French text)``), first in the page's Tab order after
+    Streamlit's own: a keyboard goes to the map or the results without crossing what is before."""
+    items = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in links)  # constants, not typed text
+    st.markdown(f'{SKIP_CSS}<nav class="rx-skip" aria-label="Accès rapide">{items}</nav>', unsafe_allow_html=True)
+
+
+def skip_target(anchor: str, label: str) -> None:
+    """Where a skip link leads (:func:`skip_links`): the next Tab goes to what follows it."""
+    st.markdown(f'<div class="rx-anchor" id="{anchor}" tabindex="-1" aria-label="{label}"></div>',
+                unsafe_allow_html=True)
+
+
 def choose_many(label: str, options, **kwargs) -> list:
     """``st.multiselect`` without Streamlit's English « Select all » entry (no French for it)."""
     return st.multiselect(label, options, select_all=False, **kwargs)
