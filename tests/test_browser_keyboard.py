@@ -5,16 +5,20 @@ presses; every pin and cluster drawn is a Tab stop, a pin named by its actor (na
 profession, checked against the demo file and the pin's position), Enter opens its fiche and
 Échap gives the focus back; Enter on a cluster zooms in; the perimeters' shapes are no Tab stops;
 an open fiche is never under the search box (1440×900 and 390×844); on Trouver a skip link leads
-to the results.
+to the results; a presentation's « Suivante » is three presses of Tab away at most, and Page suivante /
+Page précédente (a presenter's remote) change the scene.
 """
 
 from __future__ import annotations
+
+import json
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser import no_error, settle
-from tests.conftest import SCREENSHOTS, ServedApp, evaluate_in_map, map_frame, visible_demo, wait_in_map
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, evaluate_in_map, map_frame, visible_demo, wait_in_map
 
 pytestmark = pytest.mark.browser
 
@@ -177,3 +181,38 @@ def test_trouver_has_a_skip_link_to_its_results(page, served):
     expect(page.locator("#resultats")).to_be_focused()
     no_error(page)
 
+
+def _press_until(page, key: str, url, tries: int = 3) -> None:
+    """Press ``key`` until the address is ``url``, as a presenter presses again a key that did
+    nothing: under load, a key pressed while Streamlit still runs the page can be lost by its
+    shortcut handler (tests/test_journey_presenter.py waits for the same reason)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(tries):
+        page.keyboard.press(key)
+        try:
+            page.wait_for_url(url, timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            settle(page, quiet_ms=600)
+    raise AssertionError(f"{key} pressed {tries} times: still at {page.url}")
+
+
+def test_a_presentation_is_played_with_a_few_keys(page, served):
+    scenes = [s["id"] for s in json.loads((ROOT / "data" / "scenes.json").read_text(encoding="utf-8"))["scenes"]]
+    assert len(scenes) >= 3
+    page.goto(f"{served.url}/presentation?scene={scenes[0]}&plein_ecran=1")
+    map_frame(page).locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
+    settle(page)
+    following = page.get_by_role("button", name="Suivante")
+    for presses in range(1, 5):
+        page.keyboard.press("Tab")
+        if following.evaluate("b => b === document.activeElement"):
+            break
+    expect(following).to_be_focused()
+    assert presses <= 3  # it came after the map and its 92 shapes: 91 presses
+    for key, number in (("Enter", 2), ("PageDown", 3), ("PageUp", 2)):
+        _press_until(page, key, re.compile(f"scene={re.escape(scenes[number - 1])}"))
+        expect(page.locator(".rx-bar")).to_contain_text(f"Scène {number} / {len(scenes)}")
+        settle(page, quiet_ms=600)
+    no_error(page)

@@ -112,7 +112,7 @@ def choose_scene(page, label: str) -> None:
 
 
 def assert_fits(page, width: int, height: int, name: str) -> None:
-    """Title, subtitle, map with legend, attribution and scale, scene bar: all inside the window."""
+    """Title, subtitle, scene bar, map with legend, attribution and scale: all inside the window."""
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_timeout(1200)  # the page relays out, the map follows its frame
     found = stage_boxes(page)
@@ -122,7 +122,7 @@ def assert_fits(page, width: int, height: int, name: str) -> None:
         assert box["top"] >= 0 and box["bottom"] <= height + 0.5, (what, box, height)
         assert box["left"] >= 0 and box["right"] <= width + 0.5, (what, box, width)
     assert found["boxes"]["map"]["height"] > 0.6 * height  # the map is most of the screen
-    assert found["boxes"]["map"]["bottom"] <= found["boxes"]["previous"]["top"]
+    assert found["boxes"]["previous"]["bottom"] <= found["boxes"]["map"]["top"]  # the bar above: Tab reaches it first
     page_height, main_height, main_visible = found["scroll"]
     assert page_height <= height and main_height <= main_visible + 1  # nothing to scroll to
 

@@ -38,7 +38,7 @@ FRAME_CSS = """html, body { margin:0; padding:0; overflow:hidden; } #map_div { h
   .leaflet-control-attribution { font-size: 9px; } }"""
 #: Keys the stage answers to, forwarded from the map's frame to the page (a presenter who
 #: clicked on the map still moves with ← →; Échap leaves full screen).
-STAGE_KEYS = ("ArrowLeft", "ArrowRight", "Escape")
+STAGE_KEYS = ("ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Escape")
 
 
 class _KeyRelay(MacroElement):
@@ -79,6 +79,18 @@ if (!window.rxStageKeys) {
       return f.contentWindow === event.source; });
     if (!ours && data.type === "keydown") return;
     document.dispatchEvent(new KeyboardEvent(data.type, {key: data.key, code: data.code, bubbles: true, cancelable: true}));
+  });
+  // Page down and up (a presenter's remote sends them) are → and ←, the buttons' shortcuts.
+  // Caught first (window, capture) and kept from Streamlit: its shortcuts count the keys held,
+  // and « Page down + → » is no shortcut.
+  ["keydown", "keyup"].forEach(function (type) {
+    window.addEventListener(type, function (event) {
+      var arrow = {PageDown: "ArrowRight", PageUp: "ArrowLeft"}[event.key];
+      if (!arrow) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      document.dispatchEvent(new KeyboardEvent(type, {key: arrow, code: arrow, bubbles: true, cancelable: true}));
+    }, true);
   });
 }
 </script>""" % script_json(list(STAGE_KEYS))

@@ -123,7 +123,7 @@ def scene_index(scenes: list[Scene]) -> int:
 
 
 def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
-    """Full screen: the scene's title, its map with the legend, ← → to move between scenes.
+    """Full screen: the scene's title, ← → to move between scenes, its map with the legend.
 
     One map for every scene (constant key and base): a scene change swaps its layers in the
     same Leaflet map instead of building a new one (see ``reseaux.stage_map``).
@@ -151,9 +151,11 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
     except MissingAssetsError as exc:
         st.error(str(exc))
         return
+    # The bar above the map: Tab reaches « Suivante » in two presses, before the map's pins (it
+    # came after them, 91 presses away).
+    _scene_bar(scenes, index, count)
     st_folium(base, feature_group_to_add=groups, key="stage", height=600, use_container_width=True,
               returned_objects=[])
-    _scene_bar(scenes, index, count)
 
 
 def _scene_bar(scenes: list[Scene], index: int, count: int) -> None:
