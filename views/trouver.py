@@ -12,7 +12,7 @@ flt, k, radius = trouver.sidebar(ref, acts)
 trouver.starting_point()
 left, right = st.columns([2, 3])
 with left:
-    ui.skip_target("resultats", "Résultats")
+    ui.skip_target("resultats")
     found, origin = trouver.results(ref, terr, acts, flt, k, radius)
 with right:
     trouver.show_map(terr, found, origin, radius)

@@ -149,7 +149,7 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     except MissingAssetsError as exc:
         st.error(str(exc))
         return
-    skip_target("carte", "Carte")
+    skip_target("carte")
     st_folium(
         base,
         feature_group_to_add=actor_group,
@@ -187,7 +187,7 @@ def _fiche(ref: Referential, actor) -> None:
 
 def _actor_table(ref: Referential, result: FilterResult) -> None:
     shown = result.actors
-    skip_target("resultats", "Liste des acteurs affichés")
+    skip_target("resultats")
     st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
     if len(shown) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} premiers ci-dessous ; la liste complète se télécharge.")

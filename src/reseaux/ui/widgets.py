@@ -74,10 +74,10 @@ def skip_links(*links: tuple[str, str]) -> None:
     st.markdown(f'{SKIP_CSS}<nav class="rx-skip" aria-label="Accès rapide">{items}</nav>', unsafe_allow_html=True)
 
 
-def skip_target(anchor: str, label: str) -> None:
-    """Where a skip link leads (:func:`skip_links`): the next Tab goes to what follows it."""
-    st.markdown(f'<div class="rx-anchor" id="{anchor}" tabindex="-1" aria-label="{label}"></div>',
-                unsafe_allow_html=True)
+def skip_target(anchor: str) -> None:
+    """Where a skip link leads (:func:`skip_links`): the next Tab goes to what follows it, which
+    says what it is (no name here: ARIA allows none on a plain div, axe-core says so)."""
+    st.markdown(f'<div class="rx-anchor" id="{anchor}" tabindex="-1"></div>', unsafe_allow_html=True)
 
 
 def choose_many(label: str, options, **kwargs) -> list:
