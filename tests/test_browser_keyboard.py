@@ -216,3 +216,47 @@ def test_a_presentation_is_played_with_a_few_keys(page, served):
         expect(page.locator(".rx-bar")).to_contain_text(f"Scène {number} / {len(scenes)}")
         settle(page, quiet_ms=600)
     no_error(page)
+
+
+def test_a_trouver_search_is_run_with_the_keyboard_alone(page, referential):
+    """From the top of Trouver: Tab to the address, type it, Entrée; the nearest partner (by haversine
+    on the demo file, not the app's distance) comes first; the skip link then leads to the results."""
+    from tests.test_browser_dead_ends import result_line
+    from tests.test_journey_professional import point_in_url
+    from tests.test_trouver import by_distance
+
+    with ServedApp({"RESEAUX_GEOCODER_URL": "http://127.0.0.1:9"}) as app:  # offline: the town hall
+        page.goto(app.url + "/trouver")
+        settle(page)
+        address = page.get_by_label("Adresse du patient ou du lieu de départ")
+        expect(address).to_be_visible(timeout=60_000)
+        settle(page, quiet_ms=1000)
+        skip = page.locator("[data-testid='stSkipToContent']")  # « aller au contenu principal »
+        for _ in range(3):
+            page.keyboard.press("Tab")
+            if skip.evaluate("e => e === document.activeElement"):
+                break
+        expect(skip).to_be_focused()
+        page.keyboard.press("Enter")  # past the sidebar
+        seen = []
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            if address.evaluate("e => e === document.activeElement"):
+                break
+            seen.append(page.evaluate("() => document.activeElement.outerHTML.slice(0, 80)"))
+        assert address.evaluate("e => e === document.activeElement"), f"address not reached by Tab: {seen}"
+        page.keyboard.type("76140 Le Petit-Quevilly")
+        page.keyboard.press("Enter")
+        lat, lon = point_in_url(page)
+        settle(page)
+        nearest = by_distance(referential, lat, lon, "")[0][1]
+        expect(result_line(page, 1, nearest)).to_be_visible(timeout=90_000)
+        link = page.get_by_role("link", name="Aller aux résultats")
+        for _ in range(12):
+            page.keyboard.press("Shift+Tab")
+            if link.evaluate("e => e === document.activeElement"):
+                break
+        expect(link).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#resultats")).to_be_focused()
+        no_error(page)

@@ -64,12 +64,17 @@ et le RGAA déclare « non conforme » un service qui n'a pas été audité. Ce 
   des champs et des boutons, langue, structure, zoom…).
 - **Clavier** : chaque élément atteint à la touche Tab (menu, filtres, formulaires, onglets, boutons,
   tableau de l'annuaire) porte une marque de focus visible (cadre bleu foncé de 3 px, contraste au
-  moins 3:1).
+  moins 3:1). Des liens d'évitement mènent à la carte et aux résultats. Sur la carte, la recherche
+  d'un acteur vient en premier ; chaque acteur et chaque groupe dessinés sont atteints à la touche
+  Tab (nommés « nom, profession ») : Entrée ouvre la fiche ou sépare le groupe, Échap referme la
+  fiche. Les parcours suivants sont rejoués au clavier seul par les tests : ouvrir une fiche depuis
+  la carte, chercher un partenaire près d'une adresse, dérouler une présentation.
 
 ## Contenus non accessibles
 
-- **La carte elle-même** (fond de carte, contours des périmètres, épingles et groupes d'acteurs)
-  ne se lit pas au lecteur d'écran et se parcourt mal au clavier. **Alternatives** : la liste des
+- **La carte elle-même** (fond de carte, contours des périmètres) ne se lit pas au lecteur
+  d'écran ; les contours des périmètres ne sont pas atteints au clavier, et les flèches ne déplacent
+  pas la carte quand un acteur a le focus. **Alternatives** : la liste des
   acteurs affichés, sous la carte, qui suit les filtres et se télécharge (CSV, Excel) ; la page
   « Trouver un partenaire », qui donne en texte les partenaires les plus proches d'une adresse avec
   leurs coordonnées ; la page « Couverture », qui donne en tableau, pour chaque périmètre, le nombre
