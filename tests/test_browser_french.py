@@ -188,7 +188,7 @@ def test_a_page_kept_by_the_browser_is_never_the_english_one(tmp_path):
 
     from reseaux.streamlit_fr import FrenchPage
 
-    (tmp_path / "index.html").write_text('<!DOCTYPE html><html lang="en"><head><title>x</title></head><body></body></html>')
+    (tmp_path / "index.html").write_text('<!DOCTYPE html><html lang="en"><head><title>x</title></head><body><div id="root"></div></body></html>')
 
     def served() -> Starlette:  # Streamlit's page is served as a static file: ETag, « 304 » when unchanged
         return Starlette(routes=[Mount("/", StaticFiles(directory=tmp_path, html=True))])

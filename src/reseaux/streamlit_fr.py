@@ -61,8 +61,16 @@ def script(_request: Request) -> Response:
                     headers={"Cache-Control": "no-cache"})
 
 
+#: What only Streamlit's page holds: an HTML file a person downloads (a standalone map, served by
+#: Streamlit's media route) is theirs, and goes out as it was made.
+_STREAMLIT_PAGE = b'<div id="root"></div>'
+
+
 def frenchify(page: bytes) -> bytes:
-    """Streamlit's page with ``lang="fr"`` and the script's tag at the end of its head."""
+    """Streamlit's page with ``lang="fr"`` and the script's tag at the end of its head; any other
+    HTML (a downloaded file) unchanged."""
+    if _STREAMLIT_PAGE not in page:
+        return page
     page = page.replace(b'<html lang="en">', b'<html lang="fr">', 1)
     return page.replace(b"</head>", _TAG + b"\n  </head>", 1) if _TAG not in page else page
 
@@ -77,7 +85,7 @@ class FrenchPage:
     async def __call__(self, scope: Scope, receive, send) -> None:
         path = scope.get("path", "")
         if scope.get("type") != "http" or scope.get("method") != "GET" or "/component/" in path \
-                or "/_stcore/" in path or "/static/" in path or "/_reseaux/" in path:
+                or "/_stcore/" in path or "/static/" in path or "/_reseaux/" in path or "/media/" in path:
             await self.app(scope, receive, send)
             return
         # Streamlit sends its page already compressed (br, zstd, gzip) to a browser that takes
