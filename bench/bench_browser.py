@@ -1,4 +1,4 @@
-"""The map in the browser, as ratios to the floor of its own stack, and the issue's targets.
+"""The map in the browser, as ratios to the floor of its own stack, and the targets.
 
 The floor is Streamlit + streamlit-folium drawing one marker (bench/floor_app.py). In headless
 Chromium (Debian's), tiles refused at once (no network), as in the tests, for the floor, the demo
@@ -614,16 +614,16 @@ def section(rows: list[Row], scenes: list[float], themes: list[float], layers: l
         Target("100 000, premier marqueur chaud", "≤ × 1.6", ratio(med(k100, "warm"), f_warm), 1.6, "×"),
         Target("100 000, premier marqueur froid (cache chaud)", "≤ × 3", ratio(med(k100, "cold"), f_cold), 3, "×"),
         Target("1 000 000, premier marqueur chaud", "≤ × 3", ratio(med(m1, "warm"), f_warm), 3, "×"),
-        Target("Démo, changement de filtre (issue 24)", "≤ 0.5 s", med(demo, "filters"), 0.5, "s"),
+        Target("Démo, changement de filtre", "≤ 0.5 s", med(demo, "filters"), 0.5, "s"),
         Target("100 000, changement de filtre", "≤ 0.5 s", med(k100, "filters"), 0.5, "s"),
-        Target("Couverture, 2 644 communes, carte dessinée (issue 24)", "≤ 3 s",
+        Target("Couverture, 2 644 communes, carte dessinée", "≤ 3 s",
                statistics.median(b for _, b in layers) if layers else None, 3, "s"),
         Target("Changement de scène (démo)", "< 1 s", statistics.median(scenes) if scenes else None, 1, "s",
                strict=True),
         Target("100 000, charge utile", "< 2 Mo", k100.payload_mb if k100 is not None else None, 2, "Mo",
                strict=True),
     ]
-    lines += ["| Objectif (issues 15 et 24) | Visé | Mesuré | |", "|---|---|---|---|"]
+    lines += ["| Objectif | Visé | Mesuré | |", "|---|---|---|---|"]
     lines += [f"| {t.what} | {t.wanted} | {t.measured()} | {t.verdict()} |" for t in targets]
     lines += ["", "Pour mémoire, 100 000 froid sans cache : "
               + (f"× {ratio(k100.first, f_cold):.2f}." if k100 is not None and k100.first else "non mesuré.")]
