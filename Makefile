@@ -40,7 +40,7 @@ $(STAMP): requirements-test.lock pyproject.toml | $(PY)
 # Production: the runtime lock alone (no pytest, Playwright, addok, Flask, falcon, redis, OIDC mock)
 # in a venv of its own, e.g. `make install-prod PROD_VENV=/srv/reseaux/venv`; the project editable,
 # as config.PROJECT_ROOT is the checkout (geo/, static/). The map's PNG export also needs the
-# image extra: `$(PROD_VENV)/bin/pip install -e ".[image]"` (see README).
+# image extra: `$(PROD_VENV)/bin/pip install -e ".[image]"` (see README.md).
 # Leaflet and the national referential are built as for `make setup`, the latter by this venv.
 PROD_VENV ?= .venv-prod
 install-prod: $(VENDOR_STAMP)

@@ -189,7 +189,7 @@ def section(sessions: int, actors: int) -> list[str]:
               "ce qui fait l'essentiel de l'attente des sessions simultanées, pour le plancher comme pour "
               "Réseaux ; la colonne « processeur du serveur » est ce que chaque spectateur·ice coûte au serveur. "
               "Les sessions partagent l'annuaire analysé, les couches et les index (un exemplaire par "
-              "processus). Pour un public nombreux, voir « Un webinaire de centaines de personnes » dans le README."]
+              "processus). Pour un public nombreux, voir « Un webinaire de centaines de personnes » dans docs/guide-utilisateur.md."]
     return lines
 
 

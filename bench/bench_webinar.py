@@ -1,4 +1,4 @@
-"""A webinar of hundreds of viewers, served as the README advises: the standalone export on a
+"""A webinar of hundreds of viewers, served as the user guide advises (docs/guide-utilisateur.md): the standalone export on a
 static host.
 
 The presenter's export is made as a person makes it (headless Chromium, as a visitor: page

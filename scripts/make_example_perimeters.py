@@ -4,7 +4,7 @@ No open file gives the commune composition of the département's UTAS, of the CP
 CMS sectors. The Rouen network's fiche says the Métropole crosses 2 UTAS and 5 CPTS; the lists
 below only draw plausible groupings of the Métropole's 71 communes so the map can show how such
 layers look. Every perimeter is named « (exemple) ». Replace this file with the official lists
-(same columns: couche, perimetre, niveau, code, libelle_source, note) — see the README.
+(same columns: couche, perimetre, niveau, code, libelle_source, note) — see docs/guide-utilisateur.md, « Remplacer les périmètres d'exemple ».
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from reseaux.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABL
 from reseaux.referential import CATEGORIES, UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import fold, split_cell
 
-#: The columns of the directory, in file order, with their French help (README, forms).
+#: The columns of the directory, in file order, with their French help (docs/guide-utilisateur.md, forms).
 COLUMNS: dict[str, str] = {
     "id": "identifiant stable et unique",
     "nom": "nom de la personne, de la structure ou de l'action",

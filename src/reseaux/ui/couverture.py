@@ -131,8 +131,8 @@ def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: 
         if actors.empty and not flt.is_empty:
             _nobody(ref, acts, flt)
         if spec.example:
-            st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (voir le "
-                       "README).")
+            st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (guide "
+                       "d'utilisation, `docs/guide-utilisateur.md` : « Remplacer les périmètres d'exemple »).")
         coverage_map(terr, layer_id, table, measure, what, distance)
         coverage_table_panel(table, layer_id, distance)
         matrix_chart(ref, layer, acts, flt, distance, len(table), placed)
