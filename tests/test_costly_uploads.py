@@ -12,6 +12,7 @@ import pytest
 
 from reseaux import reading
 from reseaux.reading import UploadError, read_upload
+from tests.ods import ods_workbook
 from tests.test_hostile import _xlsx_with
 
 HEADER = [["id", "nom", "type", "commune"], ["x1", "Centre (fictif)", "structure", "Rouen"]]
@@ -251,13 +252,9 @@ def test_merging_thousands_of_duplicates_and_dropping_blank_rows_take_a_second_n
 
 
 def _ods_with(rows_xml: bytes) -> bytes:
-    """A real OpenDocument workbook (pandas, odfpy) with ``rows_xml`` appended to its first table."""
-    import pandas as pd
-
-    buffer = io.BytesIO()
-    pd.DataFrame({"id": ["x1"], "nom": ["Centre (fictif)"], "type": ["structure"]}).to_excel(
-        buffer, engine="odf", index=False)
-    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    """An OpenDocument workbook with ``rows_xml`` appended to its first table."""
+    data = ods_workbook({"Feuille1": [["id", "nom", "type"], ["x1", "Centre (fictif)", "structure"]]})
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             part = source.read(info.filename)
@@ -379,10 +376,6 @@ def test_a_workbook_whose_archive_is_damaged_gets_a_french_message(how):
 
 @pytest.mark.parametrize("how", ["deflate", "method", "encrypted"])
 def test_an_opendocument_whose_archive_is_damaged_gets_a_french_message(how):
-    import pandas as pd
-
-    buffer = io.BytesIO()
-    pd.DataFrame(HEADER[1:], columns=HEADER[0]).to_excel(buffer, engine="odf", index=False)
-    data = _damaged(buffer.getvalue(), "content.xml", how)
+    data = _damaged(ods_workbook({"Feuille1": HEADER}), "content.xml", how)
     with pytest.raises(UploadError, match="Classeur OpenDocument illisible : archive abîmée"):
         read_upload("abime.ods", data)

@@ -242,10 +242,10 @@ def entity_workbooks(reference: bytes) -> tuple[bytes, bytes]:
         return re.sub(rb'<c r="B2"[^>]*>.*?</c>', b'<c r="B2" t="inlineStr"><is><t>' + reference + b"</t></is></c>",
                       xml, count=1, flags=re.S)
 
-    buffer = io.BytesIO()
-    pd.DataFrame({"id": ["x1"], "nom": ["Centre (fictif)"], "type": ["structure"]}).to_excel(
-        buffer, engine="odf", index=False)
-    source, out = zipfile.ZipFile(io.BytesIO(buffer.getvalue())), io.BytesIO()
+    from tests.ods import ods_workbook
+
+    data = ods_workbook({"Feuille1": [["id", "nom", "type"], ["x1", "Centre (fictif)", "structure"]]})
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
             data = source.read(info.filename)

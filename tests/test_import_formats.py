@@ -10,6 +10,7 @@ from reseaux.cli import main
 from reseaux.importing import ImportSpec, apply_mapping, guess_mapping, merge_records
 from reseaux.profiles import dump_profile, load_profile
 from reseaux.reading import read_upload
+from tests.ods import ods_workbook
 
 
 def geojson(features):
@@ -41,12 +42,9 @@ def test_csv_with_a_trailing_separator_has_no_empty_column():
 
 
 def test_ods_is_read():
-    pytest.importorskip("odf")
-    import io
-
-    buffer = io.BytesIO()
-    pd.DataFrame({"Nom": ["Léa"], "CP": ["76000"]}).to_excel(buffer, engine="odf", index=False)
-    assert read_upload("t.ods", buffer.getvalue()) == [["Nom", "CP"], ["Léa", "76000"]]
+    """Text as written, a number cell as the spreadsheet shows it (76000, not 76000.0), a blank cell blank."""
+    data = ods_workbook({"Feuille1": [["Nom", "CP", "Note"], ["Léa", 76000, ""], ["Noé & Cie", "76100", "<b>"]]})
+    assert read_upload("t.ods", data) == [["Nom", "CP", "Note"], ["Léa", "76000", ""], ["Noé & Cie", "76100", "<b>"]]
 
 
 def test_open_data_headers_are_guessed_and_public_is_not_publics():

@@ -20,6 +20,7 @@ from reseaux.cli import main
 from reseaux.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.reading import Sheet, UploadError, read_sheets
 from reseaux.workbook import NoTable, find_table
+from tests.ods import ods_workbook
 from tests.test_costly_uploads import _repeated
 from tests.test_hostile import _xlsx_with
 from tests.conftest import ROOT
@@ -91,11 +92,7 @@ def test_the_sheet_is_chosen_by_name_or_number_and_a_wrong_one_is_named(tmp_path
 
 
 def _ods(sheets: dict[str, list[list[str]]]) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="odf") as writer:
-        for name, rows in sheets.items():
-            pd.DataFrame(rows).to_excel(writer, sheet_name=name, header=False, index=False)
-    return buffer.getvalue()
+    return ods_workbook(sheets)
 
 
 def test_an_ods_header_under_a_group_row_and_a_title_row_is_read_and_lines_stay_those_of_the_sheet(referential):

@@ -23,10 +23,10 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 from shapely.geometry import Point
-from unidecode import unidecode
 
 from reseaux.config import PROJECT_ROOT
 from reseaux.directory import COLUMNS
+from reseaux.text import fold
 
 GEO_DIR = PROJECT_ROOT / "geo"
 METROPOLE_SIREN = "200023414"
@@ -232,7 +232,8 @@ def _phrases(themes: str) -> str:
 
 
 def _slug(text: str) -> str:
-    return unidecode(text).lower().replace(" ", "-").replace("'", "")
+    """« Hélène » → ``helene``, « Le Goff » → ``le-goff``, « N'Diaye » → ``ndiaye``: an e-mail's part."""
+    return "-".join(fold(text.replace("'", "").replace("\u2019", "")).split())
 
 
 def make_demo_actors(seed: int = 76) -> pd.DataFrame:

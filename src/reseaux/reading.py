@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from reseaux.directory import DirectoryError, read_table
-from reseaux.sheet_limits import Deadline, count_elements, ods_extent
+from reseaux.sheet_limits import Deadline, count_elements, declares_entities, ods_extent
 from reseaux.text import fr_number
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -35,7 +35,7 @@ MAX_COLUMNS = 300
 #: (63,000 rows × 30 columns: 23.5 s): a million is a dozen seconds, with a progress bar.
 MAX_CELLS = 1_000_000
 #: Cells of an OpenDocument workbook, all sheets together, as pandas expands them (« repeated » rows
-#: and cells included): odfpy builds the whole document in memory, some 70 µs a cell (15 s for 200,000).
+#: and cells included): pandas builds every sheet whole in memory before the first row is read.
 MAX_ODS_CELLS = 200_000
 #: Seconds a workbook may take to read, all its sheets together, checked between its rows.
 READ_SECONDS = 30.0
@@ -141,21 +141,25 @@ def _measure_archive(data: bytes, kind: str, measure: Callable[[zipfile.ZipFile]
                           "enregistrez-le de nouveau depuis le tableur (sans mot de passe), ou en CSV.") from exc
 
 
+def _entities_refused(kind: str) -> UploadError:
+    return UploadError(f"Classeur {kind} refusé : son XML déclare des entités (une construction qu'aucun "
+                       "tableur n'écrit, utilisée pour saturer un serveur ou lire ses fichiers). "
+                       "Enregistrez les données utiles en CSV.")
+
+
 def _refuse_entities(exc: BaseException, kind: str) -> None:
     """Say so when a spreadsheet was refused for declaring XML entities.
 
-    openpyxl and odfpy parse through defusedxml (a dependency, see pyproject.toml), which
-    refuses entity declarations before expanding any: the « billion laughs » (a few kilobytes
-    that expand to gigabytes) and external entities (which would read a server file) never run.
-    No spreadsheet program writes them."""
+    openpyxl parses through defusedxml (a dependency, see pyproject.toml), which refuses entity
+    declarations before expanding any: the « billion laughs » (a few kilobytes that expand to
+    gigabytes) and external entities (which would read a server file) never run. An OpenDocument
+    workbook is refused before it is read (:func:`_check_ods_extent`)."""
     from defusedxml import DefusedXmlException
 
     seen = exc
     while seen is not None:
         if isinstance(seen, DefusedXmlException):
-            raise UploadError(f"Classeur {kind} refusé : son XML déclare des entités (une construction qu'aucun "
-                              "tableur n'écrit, utilisée pour saturer un serveur ou lire ses fichiers). "
-                              "Enregistrez les données utiles en CSV.") from exc
+            raise _entities_refused(kind) from exc
         seen = seen.__cause__ or seen.__context__
 
 
@@ -248,12 +252,8 @@ def _read_ods(data: bytes) -> list[Sheet]:
 
     _check_ods_extent(data)
     try:
-        frames = pd.read_excel(io.BytesIO(data), engine="odf", header=None, dtype=object, sheet_name=None)
-    except ImportError as exc:
-        raise UploadError("Lecture des classeurs .ods indisponible (paquet odfpy absent) : "
-                           "enregistrez le classeur en .xlsx ou en CSV.") from exc
-    except Exception as exc:  # odfpy raises many kinds for a damaged file
-        _refuse_entities(exc, "OpenDocument")
+        frames = pd.read_excel(io.BytesIO(data), engine="calamine", header=None, dtype=object, sheet_name=None)
+    except Exception as exc:  # calamine raises its own errors (and pandas others) for a damaged file
         raise UploadError(f"Classeur OpenDocument illisible ({type(exc).__name__}) : enregistrez-le de "
                            "nouveau au format .ods, .xlsx ou CSV.") from exc
     return [Sheet(str(name), [[cell_text(v) for v in row] for row in frame.itertuples(index=False)])
@@ -261,11 +261,15 @@ def _read_ods(data: bytes) -> list[Sheet]:
 
 
 def _check_ods_extent(data: bytes) -> None:
-    """Refuse an OpenDocument workbook with a sheet that would expand beyond :data:`MAX_ROWS` rows,
-    or sheets beyond :data:`MAX_ODS_CELLS` cells together: one row « repeated » a billion times is
-    1.6 KB on disk."""
-    extent = _measure_archive(data, "OpenDocument",
-                              lambda archive: ods_extent(archive, max_rows=MAX_ROWS + 1, max_cells=MAX_ODS_CELLS))
+    """Refuse an OpenDocument workbook whose XML declares entities, with a sheet that would expand
+    beyond :data:`MAX_ROWS` rows, or sheets beyond :data:`MAX_ODS_CELLS` cells together: one row
+    « repeated » a billion times is 1.6 KB on disk."""
+    def measure(archive):
+        if declares_entities(archive):
+            raise _entities_refused("OpenDocument")
+        return ods_extent(archive, max_rows=MAX_ROWS + 1, max_cells=MAX_ODS_CELLS)
+
+    extent = _measure_archive(data, "OpenDocument", measure)
     at_least = "" if extent.complete else "au moins "
     if extent.rows > MAX_ROWS + 1:
         raise UploadError(f"Classeur OpenDocument refusé : une de ses feuilles compte {at_least}"

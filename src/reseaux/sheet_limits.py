@@ -58,6 +58,24 @@ def count_elements(archive: zipfile.ZipFile) -> PartCounts:
     return counts
 
 
+#: A document type declaration: the only place XML declares entities (« billion laughs »,
+#: external entities). No spreadsheet program writes one.
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+
+
+def declares_entities(archive: zipfile.ZipFile) -> bool:
+    """Whether an XML part of ``archive`` holds a document type declaration, read in chunks of
+    1 MB (a declaration cut between two chunks is found: the end of one is kept for the next)."""
+    for info in archive.infolist():
+        pending = b""
+        with archive.open(info) as source:
+            while chunk := source.read(_CHUNK):
+                if _DOCTYPE.search(pending + chunk):
+                    return True
+                pending = chunk[-16:]
+    return False
+
+
 class Deadline:
     """Seconds granted to a piece of work, checked between its steps (wall-clock time: what a
     person waits)."""
