@@ -12,7 +12,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
-from reseaux.choropleth import build_coverage_map, class_labels, coverage_legend_html, shapes_json
+from reseaux.choropleth import class_labels, coverage_base_map, coverage_legend_html, coverage_overlay, shapes_json
 from reseaux.coverage import (MEASURES, OutreachAreas, Positions, PreparedLayer, actor_points, classes, coverage_table,
                               filter_phrase, readable_table, summary_sentence, theme_matrix)
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
@@ -197,10 +197,10 @@ def test_map_styles_gaps_apart_and_keeps_classes_for_the_rest():
     actors = points((500, 500), (600, 500))
     table = coverage_table(PreparedLayer.build(shapes), actors)
     geojson = shapes[["code", "nom", "geometry"]].__geo_interface__
-    fmap = build_coverage_map(shapes_json(geojson), shapes.total_bounds, table, "n_within",
-                              MEASURES["n_within"], classes(table["n_within"].where(~table["gap"])),
-                              title="Acteurs à moins de 1 km", within_label="Acteurs à moins de 1 km",
-                              gap_label="manque : aucun acteur à moins de 1 km")
+    fmap = coverage_base_map(shapes_json(geojson), shapes.total_bounds)  # as the page does, in one map
+    coverage_overlay(table, "n_within", MEASURES["n_within"], classes(table["n_within"].where(~table["gap"])),
+                     title="Acteurs à moins de 1 km", within_label="Acteurs à moins de 1 km",
+                     gap_label="manque : aucun acteur à moins de 1 km").add_to(fmap)
     page = fmap.get_root().render()
     assert '"rx_i":1' in page and "Carré 2" in page
     assert "2 acteurs" in page and "manque : aucun acteur à moins de 1 km" in page

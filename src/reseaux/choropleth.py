@@ -165,16 +165,6 @@ def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: S
     return group
 
 
-def build_coverage_map(shapes: str, total_bounds: Sequence[float], table: pd.DataFrame, measure: str,
-                       spec: Measure, breaks: Sequence[float], *, title: str, within_label: str,
-                       gap_label: str, basemap: str = "positron") -> folium.Map:
-    """Base and overlay in one map (exports, tests); the page passes them apart to st_folium."""
-    fmap = coverage_base_map(shapes, total_bounds, basemap=basemap, dense=len(table) > DENSE)
-    coverage_overlay(table, measure, spec, breaks, title=title, within_label=within_label,
-                     gap_label=gap_label).add_to(fmap)
-    return fmap
-
-
 def class_index(value: float, breaks: Sequence[float]) -> int:
     """The class (0..4) of ``value``: class i holds breaks[i] < value ≤ breaks[i + 1], class 0 from breaks[0]."""
     last = max(min(len(breaks) - 2, len(SEQUENTIAL) - 1), 0)

@@ -191,8 +191,6 @@ def _coverage(args: argparse.Namespace) -> int:
         print(f"couche inconnue ou inutilisable « {args.layer} »{why} : choisissez parmi "
               f"{', '.join(territory.layers)}", file=sys.stderr)
         return 2
-        print(f"couche inconnue « {args.layer} » : choisissez parmi {', '.join(territory.layers)}", file=sys.stderr)
-        return 2
     flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession), types=tuple(args.type))
     result = apply_filter(directory.actors, flt, referential)
     table = coverage_table(PreparedLayer.build(territory.layers[args.layer]), actor_points(result.actors),

@@ -18,7 +18,6 @@ from pyproj import CRS, Geod, Transformer
 
 #: The mainland's system; also the answer for an empty extent (the app's home territory).
 LAMBERT_93 = 2154
-METRIC_CRS = f"EPSG:{LAMBERT_93}"
 WGS84 = "EPSG:4326"
 #: The ellipsoid of RGF93 and of the overseas RGAF09, RGFG95, RGR92, RGM04, RGSPM06 frames.
 GEOD = Geod(ellps="GRS80")

@@ -44,7 +44,6 @@ PROGRESS_ROWS = 2_000
 #: What to do with a workbook too heavy to read here.
 AS_CSV = ("Enregistrez la feuille utile seule en CSV (dans le tableur : Fichier › Enregistrer sous › CSV), "
           "puis importez ce fichier.")
-FORMATS = ("csv", "txt", "xlsx", "ods", "geojson", "json")
 #: Columns a GeoJSON Point adds to its feature's properties.
 GEOMETRY_COLUMNS = ("latitude", "longitude")
 

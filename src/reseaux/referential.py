@@ -49,7 +49,6 @@ class Entry:
     code: str
     label: str
     color: str
-    icon: str = ""
     aliases: tuple[str, ...] = ()
 
 
@@ -153,7 +152,6 @@ def load_referential(path: Path) -> Referential:
                     code=code,
                     label=row["libelle"].strip(),
                     color=color,
-                    icon=(row.get("icone") or "").strip(),
                     aliases=aliases,
                 )
             )
