@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe  # noqa: E402
-from reseaux.geocoding import CommuneLocator, GeoCache, Geocoder, geocode_rows  # noqa: E402
+from reseaux.commune_locator import CommuneLocator  # noqa: E402
+from reseaux.geocode_cache import GeoCache  # noqa: E402
+from reseaux.geocoder_client import Geocoder  # noqa: E402
+from reseaux.geocoding import geocode_rows  # noqa: E402
 from tests.addok_server import AddokServer, documents, finess_addresses  # noqa: E402
 
 N_ROWS = 10_000

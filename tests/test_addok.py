@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point
 
 from reseaux.geocode_file import geocode_file
-from reseaux.geocoding import Geocoder
+from reseaux.geocoder_client import Geocoder
 from reseaux.store import DirectoryStore
 from tests.addok_server import AddokServer, documents, finess_addresses
 from tests.conftest import ROOT

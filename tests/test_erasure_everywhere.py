@@ -23,7 +23,8 @@ import pandas as pd
 import pytest
 
 from reseaux.fiche_service import SERVICE
-from reseaux.geocoding import GeoCache, Match, address_key
+from reseaux.geocode_cache import GeoCache, address_key
+from reseaux.geocoder_client import Match
 from reseaux.store import DirectoryStore, encode_table
 from tests.conftest import ROOT, open_page, sign_in
 

@@ -82,7 +82,7 @@ def test_new_folders_are_private_and_existing_ones_keep_their_mode(tmp_path):
 
 
 def test_the_geocoding_cache_is_private(tmp_path):
-    from reseaux.geocoding import GeoCache
+    from reseaux.geocode_cache import GeoCache
 
     cache = GeoCache(tmp_path / "data" / ".cache" / "geocodage.sqlite")
     cache.put_many([("1 rue x|76000|rouen", None)])
@@ -90,7 +90,7 @@ def test_the_geocoding_cache_is_private(tmp_path):
 
 
 def test_an_existing_geocoding_cache_is_opened_as_it_is(tmp_path):
-    from reseaux.geocoding import GeoCache
+    from reseaux.geocode_cache import GeoCache
 
     GeoCache(tmp_path / "geocodage.sqlite").put_many([("1 rue x|76000|rouen", None)])
     (tmp_path / "geocodage.sqlite").chmod(0o444)  # a read-only copy: read, never reopened for writing

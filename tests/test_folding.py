@@ -17,7 +17,7 @@ import pytest
 from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
 from reseaux.fiche_service import MAX_FOUND, MAX_QUERY, MAX_WORDS, MIN_WORD, FicheService
 from reseaux.filters import ActorFilter, apply_filter, search_text
-from reseaux.geocoding import fold_place
+from reseaux.commune_locator import fold_place
 from reseaux.text import _LETTERS, _FoldTable, fold, fr_number
 from tests.conftest import ROOT
 

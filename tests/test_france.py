@@ -9,7 +9,7 @@ import pytest
 
 from reseaux import config, france
 from reseaux.app_data import load_territory
-from reseaux.geocoding import CommuneLocator
+from reseaux.commune_locator import CommuneLocator
 from reseaux.territory import TerritoryError, default_layers, load
 
 

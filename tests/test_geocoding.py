@@ -15,8 +15,10 @@ import pytest
 
 from reseaux.directory import DirectoryError
 from reseaux.geocode_file import geocode_file
-from reseaux.geocoding import (CommuneLocator, GeoCache, Geocoder, Match, address_key, geocode_rows,
-                               parse_csv_answer, parse_feature)
+from reseaux.commune_locator import CommuneLocator
+from reseaux.geocode_cache import GeoCache, address_key
+from reseaux.geocoder_client import Geocoder, Match, parse_csv_answer, parse_feature
+from reseaux.geocoding import geocode_rows
 from tests.conftest import ROOT
 
 COMMUNES = ROOT / "geo" / "communes_normandie_population.csv"

@@ -58,7 +58,8 @@ def test_erasure_removes_a_fiche_from_file_backups_journal_and_cache(tmp_path):
     changed = base.table.copy()
     changed.loc[changed["id"] == "t1", "telephone"] = "02 61 91 00 42"
     store.save(changed, base, who="Alice")  # a backup holding t1, a journal line naming her
-    from reseaux.geocoding import GeoCache, Match, address_key
+    from reseaux.geocode_cache import GeoCache, address_key
+    from reseaux.geocoder_client import Match
 
     cache = GeoCache(tmp_path / "cache.sqlite")
     cache.put_many([(address_key(base.table.iloc[0].to_dict()), Match(49.4, 1.1, 0.9, "housenumber", "x"))])

@@ -21,7 +21,7 @@ import shapely
 from pyproj import Transformer
 
 from reseaux import france
-from reseaux.geocoding import CommuneLocator
+from reseaux.commune_locator import CommuneLocator
 from reseaux.ui.upkeep import france_sources
 from tests.conftest import ROOT
 
@@ -158,7 +158,7 @@ class _NoCache:
     """A cache that never holds an answer (offline placing asks it nothing else)."""
 
     def get(self, key):
-        from reseaux.geocoding import GeoCache
+        from reseaux.geocode_cache import GeoCache
 
         return GeoCache.MISSING
 

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from reseaux.filters import ActorFilter, apply_filter, search_text
-from reseaux.geocoding import CommuneLocator, clear_choice
+from reseaux.commune_locator import CommuneLocator, clear_choice
 from reseaux.proximity import Partner, ProximityIndex, nearest
 from reseaux.search_map import build_search_map, popup_html
 from reseaux.text import fr_distance, md_escape

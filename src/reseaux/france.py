@@ -10,7 +10,7 @@ Built by ``make setup`` (:func:`build`) from two registry packages, never commit
 What :func:`build` writes in the folder of setting ``france_dir`` (``build/france``):
 
 - ``communes.csv`` — one row per current commune, the columns of
-  :class:`reseaux.geocoding.CommuneLocator` (code, names, postcodes, population, EPCI,
+  :class:`reseaux.commune_locator.CommuneLocator` (code, names, postcodes, population, EPCI,
   département, région, town hall and a point inside);
 - ``communes.fgb`` — the outlines (FlatGeobuf, spatially indexed: reading the communes of a
   bounding box costs milliseconds);
@@ -51,7 +51,7 @@ CORRECTED = "mairies_corrigees.csv"
 #: rounding (a hall on a boundary street): moved to the nearest place inside. Farther, the source's
 #: point is wrong (a sign flipped, lat = lon, another commune's hall): the outline's inner point.
 NEAR_OUTLINE_M = 1000.0
-#: The commune table's columns (those of :class:`reseaux.geocoding.CommuneLocator`).
+#: The commune table's columns (those of :class:`reseaux.commune_locator.CommuneLocator`).
 COLUMNS = ["code_insee", "nom", "code_dep", "nom_dep", "code_reg", "nom_reg", "epci_siren", "epci_nom",
            "epci_type", "population", "codes_postaux", "point_lon", "point_lat", "mairie_lon", "mairie_lat"]
 

@@ -16,7 +16,10 @@ import pandas as pd
 
 from reseaux import config
 from reseaux.directory import DirectoryError, map_header, read_table, table_from_rows
-from reseaux.geocoding import DEFAULT_MIN_SCORE, CommuneLocator, GeoCache, Geocoder, Summary, geocode_rows
+from reseaux.commune_locator import CommuneLocator
+from reseaux.geocode_cache import GeoCache
+from reseaux.geocoder_client import Geocoder
+from reseaux.geocoding import DEFAULT_MIN_SCORE, Summary, geocode_rows
 from reseaux.store import DirectoryStore, Snapshot, version_of
 
 def geocode_records(

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reseaux.exports import write_atomic
-from reseaux.geocoding import GeoCache, address_key
+from reseaux.geocode_cache import GeoCache, address_key
 from reseaux.store import DirectoryStore, encode_table, snapshot
 
 ERASED = "[effacé à la demande de la personne]"
-#: The columns an address key is made of (see :func:`reseaux.geocoding.address_key`).
+#: The columns an address key is made of (see :func:`reseaux.geocode_cache.address_key`).
 ADDRESS = ("adresse", "code_postal", "commune")
 
 

@@ -21,7 +21,8 @@ from reseaux import config
 from reseaux.app_data import Actors, Territory
 from reseaux.filters import FACETS, FIELD_NAMES, ActorFilter
 from reseaux.france import commune_at
-from reseaux.geocoding import CommuneLocator, Geocoder, GeocoderUnavailable, Match, clear_choice
+from reseaux.commune_locator import CommuneLocator, clear_choice
+from reseaux.geocoder_client import Geocoder, GeocoderUnavailable, Match
 from reseaux.proximity import (
     Partner,
     SearchResult,
