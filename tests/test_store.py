@@ -7,7 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from reseaux.store import ConflictError, DirectoryStore, diff, rebase, stale, stamp_changes
+from reseaux.changes import diff, stale, stamp_changes
+from reseaux.concurrent_edits import rebase
+from reseaux.store import ConflictError, DirectoryStore
 from tests.conftest import DATA
 
 TODAY = date.today().isoformat()
@@ -371,7 +373,7 @@ def test_a_diff_among_the_changed_fiches_is_the_whole_diff():
     comparing the whole tables — and the whole tables when ids are missing or repeated."""
     import random
 
-    from reseaux.store import diff_among
+    from reseaux.changes import diff_among
 
     rng = random.Random(16)
     base = pd.DataFrame({"id": [f"a{i}" for i in range(60)], "nom": [f"Centre {i} (fictif)" for i in range(60)],

@@ -10,7 +10,9 @@ The canonical file stays ``data/actors.csv`` (people open it in a spreadsheet). 
 5. appends one JSON line per changed fiche to the journal (when, who, what).
 
 Tables are DataFrames of strings, one column per directory column, every row kept — rows
-with errors included, so editing one fiche never loses another.
+with errors included, so editing one fiche never loses another. What changed from one version
+to another is :mod:`reseaux.changes`; replaying one's edits on another's save,
+:mod:`reseaux.concurrent_edits`.
 """
 
 from __future__ import annotations
@@ -23,20 +25,17 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from reseaux import audit, config
+from reseaux.changes import ID, Change, diff, diff_among, stamp_changes, string_cells
 from reseaux.directory import DirectoryError, read_table, table_from_rows
-from reseaux.fields import parse_date
 from reseaux.exports import (LOCK_TIMEOUT, file_lock, open_private, private_folder, sync_folder, write_aside,
                              write_atomic)
-
-ID = "id"
 
 
 @dataclass(frozen=True)
@@ -47,22 +46,6 @@ class Snapshot:
     version: str
     delimiter: str = ","
     encoding: str = "utf-8"
-
-
-@dataclass
-class Change:
-    """One fiche added, removed or modified: ``fields`` maps column -> (before, after)."""
-
-    kind: str  # "ajout", "suppression", "modification"
-    id: str
-    nom: str
-    fields: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        if self.kind == "modification":
-            detail = ", ".join(f"{c} : « {a} » → « {b} »" for c, (a, b) in self.fields.items())
-            return f"{self.nom} ({self.id}) modifiée — {detail}"
-        return f"{self.nom} ({self.id}) : {self.kind}"
 
 
 class ConflictError(Exception):
@@ -348,242 +331,12 @@ def _unchanged(before: pd.DataFrame, after: pd.DataFrame, data: bytes, on_disk: 
     return data == on_disk
 
 
-def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None = None, *,
-                  changes: list[Change] | None = None) -> pd.DataFrame:
-    """Set ``date_maj`` to today on every fiche added or modified from ``before`` to ``after``
-    (``changes``: that diff, when it is known already)."""
-    stamp = (today or date.today()).isoformat()
-    changes = diff(before, after) if changes is None else changes
-    changed = {c.id for c in changes if c.kind != "suppression"}
-    out = after.copy()
-    if "date_maj" not in out:
-        out["date_maj"] = ""
-    mask = out[ID].astype(str).isin(changed)
-    out.loc[mask, "date_maj"] = stamp
-    return out
-
-
-def stale(table: pd.DataFrame, days: int = 365, today: date | None = None) -> pd.DataFrame:
-    """Fiches whose ``date_maj`` is older than ``days`` (or missing), oldest first."""
-    limit = (today or date.today()) - timedelta(days=days)
-    # Compared as timestamps: ``.dt.date`` of a column where no cell is a date (a directory
-    # imported without dates) is no longer a column of dates, and comparing it with one failed.
-    dates = pd.to_datetime(table["date_maj"].map(parse_date), errors="coerce")
-    out = table[(dates < pd.Timestamp(limit)) | dates.isna()].copy()
-    return out.assign(_d=dates[out.index]).sort_values("_d", na_position="first", kind="stable").drop(columns="_d")
-
-
 def encode_table(table: pd.DataFrame, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(list(table.columns))
-    writer.writerows(_cells(table).tolist())  # as fillna("").astype(str), without converting string columns
+    writer.writerows(string_cells(table).tolist())  # as fillna("").astype(str), without converting string columns
     try:
         return buffer.getvalue().encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return buffer.getvalue().encode("utf-8-sig")
-
-
-def _records_by_id(table: pd.DataFrame) -> dict[str, dict[str, str]]:
-    records = table.fillna("").astype(str).to_dict("records")
-    out: dict[str, dict[str, str]] = {}
-    for number, record in enumerate(records):
-        out[record.get(ID) or f"(ligne {number + 2} sans id)"] = record
-    return out
-
-
-def _cells(table: pd.DataFrame) -> np.ndarray:
-    """The table's cells as a 2-D array of strings (a missing cell is ``""``, anything else its
-    ``str``), column by column: tables are strings already, so nothing is converted cell by cell."""
-    out = np.empty(table.shape, dtype=object)
-    for j in range(table.shape[1]):
-        values = table.iloc[:, j].to_numpy(dtype=object)
-        if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # a NaN, a number…
-            values = np.array(["" if v is None or (np.isscalar(v) or v is pd.NA or v is pd.NaT) and pd.isna(v)
-                               else str(v) for v in values], dtype=object)
-        out[:, j] = values
-    return out
-
-
-def _by_id(table: pd.DataFrame) -> tuple[pd.Index, np.ndarray, list[str]]:
-    """The fiches of a table: their keys (the id, or « (ligne N sans id) »), their cells and the
-    column names. A fiche given twice counts once, at its first place, with its last values (as a
-    dict built row by row would)."""
-    cells = _cells(table)
-    columns = [str(c) for c in table.columns]
-    ids = cells[:, columns.index(ID)].copy() if ID in columns else np.full(len(cells), "", dtype=object)
-    blank = np.flatnonzero(ids == "")
-    if len(blank):
-        ids[blank] = [f"(ligne {n + 2} sans id)" for n in blank]
-    keys = pd.Index(ids, dtype=object)
-    if keys.is_unique:
-        return keys, cells, columns
-    last = pd.Series(np.arange(len(keys)), index=keys).groupby(level=0, sort=False).last()
-    return pd.Index(last.index, dtype=object), cells[last.to_numpy()], columns
-
-
-def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
-    """What changed from ``before`` to ``after``, fiche by fiche (matched by id).
-
-    Compared as whole arrays: at 200,000 fiches the Annuaire page asks it after every edit
-    (13 s a call row by row; a fraction of a second so)."""
-    if before is after:
-        return []
-    old_keys, old_cells, old_columns = _by_id(before)
-    new_keys, new_cells, new_columns = _by_id(after)
-    columns = new_columns + [c for c in old_columns if c not in new_columns]
-
-    def widened(cells: np.ndarray, names: list[str], rows: np.ndarray) -> np.ndarray:
-        out = np.full((len(rows), len(columns)), "", dtype=object)
-        for j, name in enumerate(names):
-            out[:, columns.index(name)] = cells[rows, j]
-        return out
-
-    in_old = old_keys.get_indexer(new_keys)
-    kept = np.flatnonzero(in_old >= 0)
-    mine = widened(new_cells, new_columns, kept)
-    theirs = widened(old_cells, old_columns, in_old[kept])
-    differs = mine != theirs
-    changed_rows = np.flatnonzero(differs.any(axis=1))
-    modified = {int(kept[r]): r for r in changed_rows}
-    name_at = new_columns.index("nom") if "nom" in new_columns else None
-    changes: list[Change] = []
-    for position in sorted([*modified, *np.flatnonzero(in_old < 0).tolist()]):
-        key = new_keys[position]
-        nom = new_cells[position, name_at] if name_at is not None else ""
-        if position not in modified:
-            changes.append(Change("ajout", key, nom))
-            continue
-        r = modified[position]
-        fields = {c: (theirs[r, j], mine[r, j]) for j, c in enumerate(columns) if differs[r, j]}
-        changes.append(Change("modification", key, nom, fields))
-    old_name_at = old_columns.index("nom") if "nom" in old_columns else None
-    for position in np.flatnonzero(~old_keys.isin(new_keys)):
-        changes.append(Change("suppression", old_keys[position],
-                              old_cells[position, old_name_at] if old_name_at is not None else ""))
-    return changes
-
-
-def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list[Change]:
-    """``diff(before, after)`` when only the fiches ``ids`` may differ: their rows alone are
-    compared (at 200,000 fiches, a second of a save). When ids are missing or repeated, a row's
-    key depends on its place (« ligne N sans id ») or on the rows around it: the whole tables are
-    compared."""
-    keys = []
-    for table in (before, after):
-        if ID not in table.columns:
-            return diff(before, after)
-        column = table[ID].fillna("").astype(str)
-        if not column.is_unique or (column == "").any():
-            return diff(before, after)
-        keys.append(column.isin(ids).to_numpy())
-    return diff(before[keys[0]], after[keys[1]])
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """A change of mine that met another person's change of the same fiche (see :func:`rebase`).
-
-    For a field, ``column`` names it and ``mine``, ``theirs`` and ``base`` are its three values.
-    For a whole fiche (added on both sides with different contents; deleted on one side and
-    modified on the other), ``column`` is ``""`` and the values are the fiche's records
-    (column -> value), ``None`` where the fiche is deleted or did not exist yet.
-    """
-
-    id: str
-    nom: str
-    column: str
-    mine: str | dict[str, str] | None
-    theirs: str | dict[str, str] | None
-    base: str | dict[str, str] | None
-
-
-def rebase(base: pd.DataFrame, mine: pd.DataFrame, theirs: pd.DataFrame) -> tuple[pd.DataFrame, list[Conflict]]:
-    """Replay my changes (``base`` → ``mine``) on their version; return the result and the conflicts.
-
-    A change of mine is applied where their version still holds the base value, or holds mine
-    already. Otherwise it is a :class:`Conflict`: a field both sides changed to different values,
-    a fiche added on both sides with different contents, a fiche one side deleted and the other
-    modified. Their value stays in the result and the conflict carries both values (and the
-    base), so that the person chooses (:func:`resolve`): neither side is dropped without a word.
-    """
-    result = _records_by_id(theirs)
-    records = {"base": _records_by_id(base), "mine": _records_by_id(mine)}
-    their_changes = {c.id: c for c in diff(base, theirs)}
-    conflicts: list[Conflict] = []
-    for change in diff(base, mine):
-        conflicts += _replay(change, their_changes.get(change.id), result, records)
-    columns = list(dict.fromkeys([*theirs.columns, *mine.columns]))
-    # object, as a loaded table: a column no record holds (removed on their side) is empty, not float NaN
-    table = pd.DataFrame(list(result.values()), columns=columns, dtype=object).fillna("")
-    return table, conflicts
-
-
-def _replay(change: Change, other: Change | None, result: dict[str, dict[str, str]],
-            records: dict[str, dict[str, dict[str, str]]]) -> list[Conflict]:
-    """Apply one change of mine to ``result`` (their fiches by id), or say why it cannot be."""
-    key = change.id
-    mine, base = records["mine"].get(key), records["base"].get(key)
-    if change.kind == "ajout":
-        if key not in result:
-            result[key] = mine
-            return []
-        same = all(result[key].get(c, "") == mine.get(c, "") for c in {*result[key], *mine})
-        return [] if same else [Conflict(key, change.nom, "", mine, result[key], None)]
-    if change.kind == "suppression":
-        if other is not None and other.kind == "modification":
-            return [Conflict(key, change.nom, "", None, result[key], base)]
-        result.pop(key, None)
-        return []
-    if key not in result:  # they deleted the fiche I modified
-        return [Conflict(key, change.nom, "", mine, None, base)]
-    conflicts = []
-    for column, (base_value, value) in change.fields.items():
-        theirs_value = result[key].get(column, "")
-        if theirs_value in (base_value, value):
-            result[key][column] = value
-        else:
-            conflicts.append(Conflict(key, change.nom, column, value, theirs_value, base_value))
-    return conflicts
-
-
-def resolve(table: pd.DataFrame, decisions: list[tuple[Conflict, bool]]) -> pd.DataFrame:
-    """``table`` (the result of :func:`rebase`, maybe edited since) with each conflict settled:
-    my value when its flag is true, theirs otherwise. Returns a new table (``table`` is left as
-    it is). A fiche no longer in ``table`` (deleted since) takes no field value; a whole fiche
-    chosen where it is absent is added at the end."""
-    out = table.copy()
-    ids = out[ID].fillna("").astype(str).tolist() if ID in out.columns else [""] * len(out)
-    rows = {key or f"(ligne {n + 2} sans id)": n for n, key in enumerate(ids)}  # as _records_by_id
-    dropped: set[int] = set()
-    added: list[dict[str, str]] = []
-    for conflict, keep_mine in decisions:
-        value = conflict.mine if keep_mine else conflict.theirs
-        row = rows.get(conflict.id)
-        if conflict.column:
-            if row is not None:
-                _set_cell(out, row, conflict.column, value)
-        elif value is None:
-            if row is not None:
-                dropped.add(row)
-        elif row is not None:
-            dropped.discard(row)
-            for column, cell in value.items():
-                _set_cell(out, row, column, cell)
-        else:
-            added.append(value)
-    out = out.drop(index=out.index[sorted(dropped)])
-    if added:
-        columns = list(dict.fromkeys([*out.columns, *(c for record in added for c in record)]))
-        out = pd.concat([out.reindex(columns=columns, fill_value=""),
-                         pd.DataFrame(added).reindex(columns=columns, fill_value="")])
-    return out.reset_index(drop=True)
-
-
-def _set_cell(table: pd.DataFrame, row: int, column: str, value: str) -> None:
-    if column not in table.columns:
-        table[column] = ""
-    if not (table[column].dtype == object or isinstance(table[column].dtype, pd.StringDtype)):
-        # a number column of a working copy: a text cell must fit
-        table[column] = table[column].astype(object)
-    table.iat[row, table.columns.get_loc(column)] = value

@@ -3,7 +3,7 @@
 :func:`reseaux.directory.validate_table` checks every row (about 40 µs a row: 8 s at 200,000
 fiches). The page asks which rows are wrong at every click and the copy changes one fiche at a
 time, so :func:`check_table` validates again only the fiches an edit touched (the ids
-:func:`reseaux.store.diff` names) and takes the others' findings from the previous check. The
+:func:`reseaux.changes.diff` names) and takes the others' findings from the previous check. The
 answer is the same as ``validate_table``'s — which rows are errors, and each row's issues with
 its spreadsheet line (tested against it).
 """
@@ -17,7 +17,7 @@ import pandas as pd
 
 from reseaux.directory import ERROR, Issue, _RowValidator, _too_long, map_header, taken_id_issue
 from reseaux.referential import Referential
-from reseaux.store import diff
+from reseaux.changes import diff
 
 ID = "id"
 

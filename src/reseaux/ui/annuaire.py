@@ -47,7 +47,9 @@ from reseaux.profiles import ProfileError, load_profile, save_profile
 from reseaux.import_file import unused_sentence
 from reseaux.reading import Sheet, UploadError, read_sheets
 from reseaux.referential import Referential
-from reseaux.store import Conflict, ConflictError, DirectoryStore, diff, rebase, resolve, stale
+from reseaux.changes import diff, stale
+from reseaux.concurrent_edits import Conflict, rebase, resolve
+from reseaux.store import ConflictError, DirectoryStore
 from reseaux.table_check import TableCheck, check_table
 from reseaux.text import fold, fr_coordinates, fr_date, fr_moment, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
