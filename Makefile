@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 VENDOR_STAMP := static/vendor/.stamp
 FRANCE_STAMP := build/france/communes.csv
 
-.PHONY: run test setup install-prod lock vendor france system-deps demo check bench clean online
+.PHONY: run test test-fast setup install-prod lock vendor france system-deps demo check bench clean online
 
 run: setup ## Serve the app on the embedded demo data (http://localhost:8501)
 	$(PY) -m streamlit run serve.py --server.port $(PORT)
@@ -23,6 +23,9 @@ online: setup ## Serve as in production: $(PROCESSES) processes behind Caddy on 
 
 test: setup system-deps ## Install what the tests need, then run the whole suite
 	$(PY) -m pytest
+
+test-fast: setup system-deps ## The suite without a browser nor a served app (under 3 min): while working
+	$(PY) -m pytest -m "not browser"
 
 setup: $(STAMP) $(VENDOR_STAMP) $(FRANCE_STAMP)
 

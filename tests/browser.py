@@ -14,28 +14,43 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import shutil
+from urllib.parse import parse_qs, urlparse
 from pathlib import Path
 
 from reseaux.accounts import AccountStore
 from reseaux.shared import FILE_NAME
-from reseaux.web import ERROR_MESSAGE
-from tests.conftest import PASSWORD, ROLES_FOR_TESTS, ROOT, ServedApp
+from reseaux.sessions import COOKIE
+from reseaux.web import ERROR_MESSAGE, SESSION_PATH
+from tests.conftest import PASSWORD, ROLES_FOR_TESTS, ROOT, ServedApp, visible_demo
 
 #: Built-in account of each role (see ``conftest.ROLES_FOR_TESTS``); visitors have none.
 ACCOUNT_OF_ROLE = {role: name for name, role in ROLES_FOR_TESTS.items()}
 #: What a person reads when a page fails: the bold sentence of the French message.
 ERROR_SENTENCE = ERROR_MESSAGE.split("**")[1]
 
+#: The page is drawn: Streamlit's app has reached the server (or lost it for good, which
+#: no_error() names) and its main block shows something a person can see — text, a frame (the
+#: map), an image or a canvas (a table). A blank page is not drawn.
+_DRAWN = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app) return false;
+  const connection = app.getAttribute("data-test-connection-state");
+  if (connection !== "CONNECTED" && connection !== "DISCONNECTED_FOREVER") return false;
+  return [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stElementContainer']")].some(
+    e => e.innerText.trim() !== "" || e.querySelector("iframe, img, canvas, svg"));
+}"""
+
 _SETTLED = """(quietMs) => {
+  const drawn = (""" + _DRAWN + """)();
   const app = document.querySelector("[data-testid='stApp']");
   if (!app) return false;
   const state = app.getAttribute("data-test-script-state");
-  // Still reaching the server (a busy machine takes seconds after goto()): not idle yet. A
-  // connection lost for good (DISCONNECTED_FOREVER) is idle, and no_error() names it.
-  const connection = app.getAttribute("data-test-connection-state");
-  const busy = state === "running" || state === "rerunRequested"
-    || ["INITIAL", "CONNECTING", "PINGING_SERVER"].includes(connection)
+  // Still reaching the server (a busy machine takes seconds after goto()), or nothing drawn yet:
+  // not idle. A connection lost for good (DISCONNECTED_FOREVER) is idle, and no_error() names it.
+  const busy = state === "running" || state === "rerunRequested" || !drawn
     || document.querySelector("[data-testid='stSpinner'], [data-testid='stStatusWidgetRunningIcon'], "
                               + "[data-testid='stStatusWidgetRunningManIcon'], [data-testid='stSkeleton']");
   const now = performance.now();
@@ -99,19 +114,33 @@ class LoggedApp(ServedApp):
     def mark(self) -> int:
         return len(self.lines)
 
-    def exception_since(self, mark: int) -> str:
-        """The last exception line logged after ``mark`` (« KeyError: 'x' »), or ""."""
-        new = self.lines[mark:]
-        ends = [line for line in new if line and not line.startswith((" ", "Traceback")) and ":" in line
-                and ("Error" in line.split(":")[0] or "Exception" in line.split(":")[0])]
+    def exception_since(self, mark: int, *, wait: float = 0) -> str:
+        """The last exception line logged after ``mark`` (« KeyError: 'x' »), or "". With ``wait``,
+        up to that many seconds for one to be logged (the server logs it just after the page shows it)."""
+        if wait:
+            self.wait_for_line(_is_exception_end, wait, start=mark)
+        ends = [line for line in self.lines[mark:] if _is_exception_end(line)]
         return ends[-1].strip() if ends else ""
+
+
+def _is_exception_end(line: str) -> bool:
+    """« KeyError: 'x' »: the last line of a logged traceback."""
+    head = line.split(":")[0]
+    return bool(line) and not line.startswith((" ", "Traceback")) and ":" in line \
+        and ("Error" in head or "Exception" in head)
 
 
 # --- what a person does --------------------------------------------------------------------
 
 
-def settle(page, *, quiet_ms: int = 300, timeout: float = 90_000) -> None:
-    """Wait until the app is idle (no script run, spinner or skeleton) for ``quiet_ms``."""
+def settle(page, expected=None, *, quiet_ms: int = 300, timeout: float = 90_000) -> None:
+    """Wait until the page is drawn and the app idle (no script run, spinner or skeleton) for
+    ``quiet_ms``. ``expected`` (a locator) is what the action being waited for draws: it is waited
+    visible first, so that an idle page from before the action's run does not pass."""
+    from playwright.sync_api import expect
+
+    if expected is not None:
+        expect(expected.first).to_be_visible(timeout=timeout)
     page.evaluate("() => { window.__rxQuietSince = null; }")
     page.wait_for_function(_SETTLED, arg=quiet_ms, timeout=timeout, polling=50)
 
@@ -121,8 +150,16 @@ def page_errors(page) -> list[str]:
     return page.evaluate(_ERRORS, ERROR_SENTENCE)
 
 
-def no_error(page) -> None:
-    """Fail when the page shows that it failed (exception box, « Traceback », our French message)."""
+def no_error(page, *, timeout: float = 60_000) -> None:
+    """Fail when the page shows that it failed (exception box, « Traceback », our French message,
+    a connection lost), or when it shows nothing: its main content is waited drawn first."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(_DRAWN, timeout=timeout, polling=100)
+    except PlaywrightTimeout:
+        raise AssertionError(f"page blanche : rien de dessiné en {timeout / 1000:.0f} s, "
+                             f"{page_errors(page) or 'sans erreur affichée'}") from None
     errors = page_errors(page)
     assert not errors, errors
 
@@ -171,6 +208,19 @@ def sign_in(page, name: str, password: str = PASSWORD) -> None:
     settle(page)
 
 
+def sign_in_for_cookie(page, name: str, password: str = PASSWORD) -> dict:
+    """:func:`sign_in`, then wait for the session route's answer that sets the cookie (the page
+    posts its ticket right after the sign-in); returns the cookie."""
+    with page.expect_response(lambda r: SESSION_PATH in r.url and r.request.method == "POST",
+                              timeout=60_000) as answer:
+        sign_in(page, name, password)
+    assert answer.value.status == 204, (answer.value.status, answer.value.text())
+    answer.value.finished()
+    cookie = next((c for c in page.context.cookies() if c["name"] == COOKIE), None)
+    assert cookie is not None, "no session cookie after sign-in"
+    return cookie
+
+
 def sign_out(page) -> None:
     page.get_by_test_id("stSidebar").get_by_role("button", name="Se déconnecter").click()
     page.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=30_000)
@@ -192,10 +242,48 @@ def open_nav_page(page, title: str) -> None:
     settle(page)
 
 
-def open_import(page, app) -> None:
-    """A coordinator signs in and opens the Annuaire's « Importer » tab."""
+def open_annuaire(page, app, who: str = "coord") -> None:
+    """``who`` (an account of ``conftest.ROLES_FOR_TESTS``) opens the app, signs in and opens the
+    Annuaire by the menu."""
     page.goto(app.url + "/")
     settle(page)
-    sign_in(page, "coord")
+    sign_in(page, who)
     open_nav_page(page, "Annuaire")
+
+
+def open_import(page, app) -> None:
+    """A coordinator signs in and opens the Annuaire's « Importer » tab."""
+    open_annuaire(page, app, "coord")
     page.get_by_role("tab", name="Importer").click()
+
+
+# --- Trouver: where a person searched from, what they read, the answer known by hand -----------
+
+
+def point_in_url(page) -> tuple[float, float]:
+    """The starting point the page wrote in its URL (written at the end of each run: wait for it)."""
+    page.wait_for_function("() => location.search.includes('lat=')", timeout=30_000)
+    query = parse_qs(urlparse(page.url).query)
+    return float(query["lat"][0]), float(query["lon"][0])
+
+
+def result_line(page, number: int, name: str):
+    """The line « 1. Name — role · 2,5 km » of a result card."""
+    return page.locator("[data-testid='stMarkdownContainer'] p").filter(
+        has_text=re.compile(rf"^{number}\. {re.escape(name)} — .+ · [\d,]+ k?m$")).first
+
+
+def haversine_m(lat1, lon1, lat2, lon2):
+    """Great-circle metres on the mean Earth sphere (within 0.5 % of the ellipsoid)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+def by_distance(referential, lat, lon, theme):
+    """(metres, name) of the demo's visible actors on ``theme`` (every one for ""), closest first."""
+    actors = visible_demo(referential)
+    actors = actors[actors.geometry.notna()].to_crs(4326)
+    return sorted((haversine_m(lat, lon, row.geometry.y, row.geometry.x), row.nom)
+                  for row in actors.itertuples() if not theme or theme in row.thematiques)

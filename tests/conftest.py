@@ -22,6 +22,25 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 SCREENSHOTS = ROOT / "screenshots"
+#: Fixtures that drive Chromium or serve the app: a test using one (directly or through another
+#: fixture) is a browser test, marked so by :func:`pytest_collection_modifyitems` (``make
+#: test-fast`` leaves it out). A test starting a server itself must carry the mark: ServedApp says so.
+BROWSER_FIXTURES = {"browser", "served"}
+#: The test being run (set before its fixtures), for :class:`ServedApp`'s check of its marker.
+_running: pytest.Item | None = None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``browser`` every test whose fixtures reach Chromium: none can forget the mark."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _running
+    _running = item
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +66,14 @@ class ServedApp:
         self.script = script or ROOT / "serve.py"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.args = list(args or [])
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> ServedApp:
+        if _running is not None and _running.get_closest_marker("browser") is None:
+            pytest.fail(f"{_running.nodeid} starts a Streamlit server: mark it @pytest.mark.browser "
+                        "(make test-fast leaves those out)", pytrace=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(self.script),
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
@@ -59,21 +81,39 @@ class ServedApp:
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         self.lines: list[str] = []
+        self.arrived = threading.Condition()
         threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # Streamlit says « You can now view your Streamlit app » once it listens: wait for that
+        # line (or the process's end), then ask its health route.
+        if self.wait_for_line(lambda line: "You can now view" in line, 90):
             try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=30) as resp:
                     if resp.status == 200:
                         return self
             except OSError:
-                time.sleep(0.3)
+                pass
         self.__exit__(None, None, None)
-        raise RuntimeError("Streamlit did not start within 60 s:\n" + "\n".join(self.lines[-30:]))
+        raise RuntimeError("Streamlit did not start within 90 s:\n" + "\n".join(self.lines[-30:]))
 
     def _drain(self) -> None:
         for raw in self.process.stdout:
-            self.lines.append(raw.decode("utf-8", "replace").rstrip())
+            with self.arrived:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip())
+                self.arrived.notify_all()
+        with self.arrived:
+            self.arrived.notify_all()
+
+    def wait_for_line(self, wanted, seconds: float, start: int = 0) -> str | None:
+        """The first output line from ``start`` on for which ``wanted(line)`` is true, waited up to
+        ``seconds`` as the server writes it; None when the time is out or the process has ended."""
+        deadline = time.monotonic() + seconds
+        with self.arrived:
+            while True:
+                found = next((line for line in self.lines[start:] if wanted(line)), None)
+                remaining = deadline - time.monotonic()
+                if found is not None or remaining <= 0 or self.process.poll() is not None:
+                    return found
+                self.arrived.wait(remaining)
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:
@@ -82,6 +122,13 @@ class ServedApp:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def served():
+    """The demo app on a free port, shared by a module's tests (a module may define its own)."""
+    with ServedApp() as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
@@ -151,6 +198,23 @@ def wait_in_map(page, script: str, arg=None, *, timeout: float = 30_000,
             gone = "detached" in str(exc) or "destroyed" in str(exc) or "NoneType" in str(exc)
             if not gone or time.monotonic() > deadline:
                 raise
+
+
+#: The Leaflet map has stopped moving: no zoom, pan or cluster animation running, and its size is
+#: its container's (after a resize, Leaflet has followed). In the app's frame the map is
+#: ``window.map`` (streamlit-folium); in an exported page, folium's global ``map_…``.
+MAP_STILL = """() => {
+  const map = window.map || Object.values(window).find(v => window.L && v instanceof L.Map);
+  if (!map || !map._loaded || map._animatingZoom || (map._panAnim && map._panAnim._inProgress)) return false;
+  if (document.querySelector(".leaflet-zoom-anim, .leaflet-cluster-anim")) return false;
+  const size = map.getSize(), box = map.getContainer();
+  return size.x === box.clientWidth && size.y === box.clientHeight;
+}"""
+
+
+def map_still(page, *, timeout: float = 30_000) -> None:
+    """Wait until the newest map frame's map has stopped moving (:data:`MAP_STILL`)."""
+    wait_in_map(page, MAP_STILL, timeout=timeout)
 
 
 def evaluate_in_map(page, script: str, arg=None, *, selector: str = "iframe[title='streamlit_folium.st_folium']"):

@@ -1,5 +1,6 @@
 """AppTest of the « Annuaire » page: add a fiche through the form, save, conflicts."""
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from reseaux.store import DirectoryStore
@@ -17,6 +18,19 @@ def page(monkeypatch, tmp_path):
     at.switch_page("views/annuaire.py").run()
     assert not at.exception
     return at, path
+
+
+@pytest.fixture()
+def annuaire(monkeypatch, tmp_path):
+    """A coordinator on the Annuaire page of a copy of actors_small.csv: the AppTest and the file."""
+    return page(monkeypatch, tmp_path)
+
+
+def edit(at, actor_id: str) -> None:
+    """Open ``actor_id``'s fiche in the form, as a click on its row does."""
+    at.session_state["ann_edit"] = actor_id
+    at.run()
+    assert not at.exception
 
 
 def button(at, label):
@@ -121,15 +135,14 @@ def test_stale_tab_lists_old_fiches(monkeypatch, tmp_path):
     assert any("2 fiches non mises à jour depuis plus de 365 jours" in m.value for m in at.markdown)
 
 
-def test_editing_a_fiche_keeps_a_value_outside_the_referential(monkeypatch, tmp_path):
+def test_editing_a_fiche_keeps_a_value_outside_the_referential(annuaire):
     """A theme the referential does not know is kept as written when the file is read; opening the
     fiche and validating it unchanged must not drop it (the form offers it as it is)."""
-    at, path = page(monkeypatch, tmp_path)
+    at, path = annuaire
     text = path.read_text(encoding="utf-8").replace("IVG|contraception", "IVG|Ateliers bien-être", 1)
     path.write_text(text, encoding="utf-8")
     at.run()
-    at.session_state["ann_edit"] = "t1"
-    at.run()
+    edit(at, "t1")
     chosen = at.multiselect(key="ann_f_thematiques").value
     assert "Ateliers bien-être" in chosen and "ivg" in chosen
     at.text_input(key="ann_f_telephone").input("02 61 91 00 99")
@@ -219,14 +232,12 @@ def test_a_large_directory_draws_a_thousand_rows_and_search_and_errors_reach_the
     assert at.dataframe[0].value["Identifiant"].tolist() == ["b2400"]
 
 
-def test_the_form_shows_languages_and_visibility_as_people_read_them(monkeypatch, tmp_path):
+def test_the_form_shows_languages_and_visibility_as_people_read_them(annuaire):
     """Issue 24: the form showed « français|anglais » and a free « Visibilité » box where one types
     the code « public »; now the languages are chips and the visibility a choice of labels, and
     the file keeps its codes when the fiche is validated with a language added."""
-    at, path = page(monkeypatch, tmp_path)
-    at.session_state["ann_edit"] = "t1"
-    at.run()
-    assert not at.exception
+    at, path = annuaire
+    edit(at, "t1")
     languages = at.multiselect(key="ann_f_langues")
     assert languages.value == ["français", "anglais"]
     visibility = at.selectbox(key="ann_f_visibilite")

@@ -7,16 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, visible_demo, wait_in_map
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, map_frame, map_still, visible_demo, wait_in_map
 
 pytestmark = pytest.mark.browser
 QPV_STROKE = "#D55E00"
-
-
-@pytest.fixture(scope="module")
-def served():
-    with ServedApp() as app:
-        yield app
 
 
 def open_map(page, url):
@@ -37,10 +31,10 @@ def test_map_shows_actor_clusters_and_the_16_qpv(page, served, referential):
                      [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === n""",
                 public, timeout=15_000)
     expect(frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]')).to_have_count(16)
-    assert frame.locator(".rx-legend").inner_text().startswith("Légende")
+    expect(frame.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
     # Leaflet itself came from the app's own server, not a CDN.
     expect(frame.locator("script[src*='/app/static/vendor/leaflet/leaflet.js']")).to_have_count(1)
-    page.wait_for_timeout(500)
+    map_still(page)
     page.screenshot(path=str(SCREENSHOTS / "carte.png"), full_page=True)
 
 
@@ -58,12 +52,12 @@ def test_a_fiche_opens_on_click_and_shows_html_as_text(page, tmp_path):
         pin.dispatch_event("click")  # a click on the marker itself, wherever the map has panned
         popup = frame.locator(".rx-fiche")
         popup.wait_for(timeout=10_000)
-        assert popup.locator(".rx-fiche-title").inner_text() == "<img src=x onerror=alert(1)>"
-        assert popup.locator("a[href='tel:0261910001']").inner_text() == "02 61 91 00 01"
+        expect(popup.locator(".rx-fiche-title")).to_have_text("<img src=x onerror=alert(1)>")
+        expect(popup.locator("a[href='tel:0261910001']")).to_have_text("02 61 91 00 01")
         expect(popup.locator("a[href='mailto:camille.exemple@example.org']")).to_have_count(1)
         assert popup.locator("a[href='https://example.org/camille']").get_attribute("rel") == "noopener noreferrer"
-        assert "Fiche fictive" in popup.inner_text()
-        assert frame.locator(".rx-fiche img").count() == 0
+        expect(popup).to_contain_text("Fiche fictive")
+        expect(frame.locator(".rx-fiche img")).to_have_count(0)
     assert dialogs == []
 
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reseaux.store import DirectoryStore
-from tests.browser import LoggedApp, data_folder, no_error, open_nav_page, settle, sign_in
+from tests.browser import LoggedApp, data_folder, no_error, open_annuaire, open_nav_page, settle, sign_in
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -83,7 +83,7 @@ def test_a_broken_perimeter_file_then_a_cut_registry_keep_the_pages_serving(page
             _open(page, app.url + path)
         _open(page, app.url + "/?couches=qpv")
         banner = page.get_by_test_id("stAlert").filter(has_text="couche écartée")
-        assert "QPV 2024 (Métropole)" in banner.inner_text()
+        expect(banner).to_contain_text("QPV 2024 (Métropole)")
         _open(page, app.url + "/sources")  # where the banner sends: the reason, layer by layer
         page.get_by_text("Couches écartées").wait_for(timeout=30_000)
 
@@ -127,10 +127,7 @@ def test_a_save_on_a_full_disk_changes_nothing_says_so_then_goes_through(page, t
     faults = {"RESEAUX_TEST_DISK_FULL": str(full),
               "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "faults"), os.environ.get("PYTHONPATH", "")])}
     with LoggedApp({**env, **faults}) as app:
-        page.goto(app.url + "/")
-        settle(page)
-        sign_in(page, "coord")
-        open_nav_page(page, "Annuaire")
+        open_annuaire(page, app, "coord")
         page.get_by_role("tab", name="Importer").click()
         page.locator("input[type=file]").set_input_files(str(upload))
         page.get_by_text("1 ligne lue").wait_for(timeout=60_000)

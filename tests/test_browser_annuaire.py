@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from openpyxl import Workbook
 
 from reseaux.accounts import AccountStore
-from tests.browser import no_error, open_nav_page, settle, sign_in
+from tests.browser import no_error, open_annuaire, open_nav_page, settle, sign_in
 from tests.conftest import DATA, PASSWORD, SCREENSHOTS, ServedApp, map_frame, wait_in_map
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def import_and_save(page, app, upload, n_rows: int, screenshot: str) -> None:
     settle(page)
     sign_in(page, "coord")  # not signed in, the Annuaire is not offered
     open_nav_page(page, "Annuaire")
-    assert "Carte du réseau" in page.get_by_test_id("stSidebarNav").inner_text()
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Carte du réseau")
     page.get_by_role("tab", name="Importer").click()
     page.locator("input[type=file]").set_input_files(str(upload))
     page.get_by_text(f"{n_rows} lignes lues").wait_for(timeout=60_000)
@@ -120,10 +120,7 @@ def test_hostile_uploads_get_a_french_message_and_change_nothing(page, coordinat
         ("cellule.csv", ("id,nom,type,description,commune\nl1,Centre long (fictif),structure,"
                          + "x" * 200_000 + ",Rouen\n").encode(), "0 sans erreur, 1 avec erreur"),
     ]
-    page.goto(app.url + "/")
-    settle(page)
-    sign_in(page, "coord")
-    open_nav_page(page, "Annuaire")
+    open_annuaire(page, app, "coord")
     page.get_by_role("tab", name="Importer").click()
     for name, data, said in cases:
         path = tmp_path / name

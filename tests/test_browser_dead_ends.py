@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.addok_server import AddokServer, documents, finess_addresses
-from tests.browser import no_error, settle
+from tests.browser import by_distance, no_error, point_in_url, result_line, settle
 from tests.conftest import SCREENSHOTS, ServedApp
-from tests.test_journey_professional import ADDRESS_LABEL, point_in_url, type_address
-from tests.test_trouver import RADII_KM, by_distance, km
+from tests.test_journey_professional import ADDRESS_LABEL, type_address
+from tests.test_trouver import RADII_KM, km
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -26,12 +26,6 @@ def in_first_screen(locator) -> None:
     assert locator.evaluate("() => window.scrollY") == 0
     box = locator.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
-
-
-def result_line(page, number: int, name: str):
-    """The line « 1. Name — role · 2,5 km » of a result card."""
-    return page.locator("[data-testid='stMarkdownContainer'] p").filter(
-        has_text=re.compile(rf"^{number}\. {re.escape(name)} — .+ · [\d,]+ k?m$")).first
 
 
 def test_phone_first_result_after_an_address(browser, referential, tmp_path):
@@ -117,17 +111,14 @@ def oldest_fiches(folder, days: int = 365) -> list[dict]:
 
 
 def test_fiches_to_update_show_every_column_and_open_their_fiche(browser, tmp_path):
-    from tests.browser import LoggedApp, data_folder, open_nav_page, sign_in
+    from tests.browser import LoggedApp, data_folder, open_annuaire
 
     folder, env = data_folder(tmp_path)
     old = oldest_fiches(folder)
     assert len(old) > 2 and old[0]["date_maj"] < old[1]["date_maj"], "the demo should have one oldest fiche"
     with LoggedApp(env) as app:
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR")
-        page.goto(app.url + "/")
-        settle(page)
-        sign_in(page, "coord")
-        open_nav_page(page, "Annuaire")
+        open_annuaire(page, app, "coord")
         page.get_by_role("tab", name="À mettre à jour").click()
         expect(page.get_by_text(f"{len(old)} fiches non mises à jour")).to_be_visible(timeout=60_000)
         settle(page)

@@ -41,10 +41,7 @@ def test_a_wrong_phone_is_said_under_its_field_and_the_right_one_is_saved(browse
     page = context.new_page()
     try:
         with helpers.LoggedApp(env) as app:
-            page.goto(app.url + "/")
-            helpers.settle(page)
-            helpers.sign_in(page, "coord")
-            helpers.open_nav_page(page, "Annuaire")
+            helpers.open_annuaire(page, app, "coord")
             page.get_by_text("Aucune modification en attente").wait_for()
             open_fiche(page, ACTOR)
             page.get_by_role("heading", name=f"Fiche « {before[ACTOR]['nom']} »").wait_for()
@@ -130,10 +127,7 @@ def test_the_fiche_form_is_tabbed_through_as_it_is_read(browser, tmp_path):
     page = context.new_page()
     try:
         with helpers.LoggedApp(env) as app:
-            page.goto(app.url + "/")
-            helpers.settle(page)
-            helpers.sign_in(page, "coord")
-            helpers.open_nav_page(page, "Annuaire")
+            helpers.open_annuaire(page, app, "coord")
             page.get_by_role("button", name="Nouvelle fiche").focus()
             page.keyboard.press("Enter")
             expect(page.get_by_role("heading", name="Nouvelle fiche")).to_be_visible()

@@ -17,7 +17,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import no_error, settle
+from tests.browser import by_distance, no_error, point_in_url, result_line, settle
 from tests.conftest import ROOT, SCREENSHOTS, ServedApp, evaluate_in_map, map_frame, visible_demo, wait_in_map
 
 pytestmark = pytest.mark.browser
@@ -46,12 +46,6 @@ _BOXES = """() => {
 _CLEAR = "() => { const b = (" + _BOXES + ")(), p = b.popup, s = b.search; return p" \
     " && !(Math.min(p[2], s[2]) > Math.max(p[0], s[0]) && Math.min(p[3], s[3]) > Math.max(p[1], s[1]))" \
     " && p[0] >= b.map[0] && p[2] <= b.map[2] && p[3] <= b.map[3]; }"
-
-
-@pytest.fixture(scope="module")
-def served():
-    with ServedApp() as app:
-        yield app
 
 
 def _open(page, url):
@@ -221,9 +215,6 @@ def test_a_presentation_is_played_with_a_few_keys(page, served):
 def test_a_trouver_search_is_run_with_the_keyboard_alone(page, referential):
     """From the top of Trouver: Tab to the address, type it, Entrée; the nearest partner (by haversine
     on the demo file, not the app's distance) comes first; the skip link then leads to the results."""
-    from tests.test_browser_dead_ends import result_line
-    from tests.test_journey_professional import point_in_url
-    from tests.test_trouver import by_distance
 
     with ServedApp({"RESEAUX_GEOCODER_URL": "http://127.0.0.1:9"}) as app:  # offline: the town hall
         page.goto(app.url + "/trouver")

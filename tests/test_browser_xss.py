@@ -186,7 +186,7 @@ def test_the_stage_shows_the_label_as_text(page, attack):
         expect(frame.locator(".rx-legend")).to_contain_text(SHOWN)
         expect(frame.locator(".leaflet-control-attribution")).to_contain_text("onerror=\"fetch(")
         hover_a_qpv(page, listener, watch)
-        assert label in frame.locator(".leaflet-tooltip").last.inner_text()
+        expect(frame.locator(".leaflet-tooltip").last).to_contain_text(label)
         no_error(page)
         assert_nothing_ran(frame, in_map(page), listener, watch)
 
@@ -229,7 +229,7 @@ def test_the_standalone_export_opened_from_disk_shows_the_label_as_text(page, br
         assert_nothing_ran(offline, offline.evaluate, listener, watch)
         names = control.locator(".leaflet-control-layers-overlays label").filter(has_text=SHOWN)
         expect(names).to_be_visible()
-        assert label in names.inner_text()
+        expect(names).to_contain_text(label)
         expect(offline.locator(".rx-legend")).to_contain_text(SHOWN)
         offline.locator(QPV_PATH).first.dispatch_event("mouseover")
         expect(offline.locator(".leaflet-tooltip").last).to_contain_text(SHOWN)

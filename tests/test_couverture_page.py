@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from reseaux.app_data import load_territory
 from reseaux.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.filters import ActorFilter, apply_filter
-from tests.conftest import SCREENSHOTS, ServedApp, map_frame, open_page, visible_demo, wait_in_map
+from tests.conftest import SCREENSHOTS, ServedApp, map_frame, map_still, open_page, visible_demo, wait_in_map
 
 
 def gaps(referential, layer_id, flt, distance=1000):
@@ -61,13 +62,13 @@ def test_switching_theme_changes_the_choropleth(page_browser, referential):
         page_browser.goto(app.url + "/couverture?couche=qpv")
         frame = map_frame(page_browser)
         frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
-        assert frame.locator("path.leaflet-interactive").count() == 16
-        assert frame.locator('path.leaflet-interactive[fill="#ffffff"]').count() == all_gaps
+        expect(frame.locator("path.leaflet-interactive")).to_have_count(16)
+        expect(frame.locator('path.leaflet-interactive[fill="#ffffff"]')).to_have_count(all_gaps)
         page_browser.get_by_role("combobox", name="Thématiques").click()
         page_browser.get_by_role("option", name="Transidentité").click()
         page_browser.keyboard.press("Escape")
         wait_in_map(page_browser,
                     """(n) => document.querySelectorAll('path.leaflet-interactive[fill="#ffffff"]').length === n""",
                     trans_gaps, timeout=30_000)
-        page_browser.wait_for_timeout(500)
+        map_still(page_browser)
         page_browser.screenshot(path=str(SCREENSHOTS / "couverture.png"), full_page=True)

@@ -291,8 +291,7 @@ def check(page, app, role: str, title: str, control: str, mark: int, crawl: Craw
     seen = browser.page_errors(page)
     if not seen:
         return
-    time.sleep(0.3)  # the server logs the exception just after the page shows it
-    exception = app.exception_since(mark) or "(rien dans le journal du serveur)"
+    exception = app.exception_since(mark, wait=10) or "(rien dans le journal du serveur)"
     line = f"{role} / {title} / {control} : {' ; '.join(seen)} — exception : {exception}"
     if (title, control) in KNOWN_BROKEN or (title, "*") in KNOWN_BROKEN:
         crawl.known.append(line)

@@ -20,7 +20,7 @@ from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
 from reseaux.stage_map import scene_groups, stage_base_map
 from reseaux.text import NBSP
 from tests.browser import click_pin_in_view
-from tests.conftest import ROOT, SCREENSHOTS
+from tests.conftest import MAP_STILL, ROOT, SCREENSHOTS
 
 
 def test_scenes_round_trip_reorder_and_delete(tmp_path):
@@ -177,12 +177,12 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
     page.wait_for_function("""() => document.querySelectorAll('.rx-pin').length +
         [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === 185""",
                            timeout=15_000)
-    assert page.locator(".rx-legend").inner_text().startswith("Légende")
+    expect(page.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
     expect(page.locator('path.leaflet-interactive[stroke="#D55E00"]')).to_have_count(16)
     expect(page.locator(".leaflet-control-layers")).to_have_count(1)
     assert all("tile" in url or "basemaps" in url or "geopf" in url for url in requests), requests
     page.locator(".rx-cluster").first.click()
-    page.wait_for_timeout(600)
+    page.wait_for_function(MAP_STILL, timeout=30_000)  # the cluster's zoom has ended
     click_pin_in_view(page)
     page.locator(".rx-fiche").wait_for(timeout=5_000)
 

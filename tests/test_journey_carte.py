@@ -16,15 +16,9 @@ from playwright.sync_api import expect
 
 from reseaux.filters import ActorFilter, apply_filter
 from tests.browser import choose, no_error, settle
-from tests.conftest import SCREENSHOTS, ServedApp, evaluate_in_map, map_frame, visible_demo, wait_in_map
+from tests.conftest import SCREENSHOTS, ServedApp, evaluate_in_map, map_frame, map_still, visible_demo, wait_in_map
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def served():
-    with ServedApp() as app:
-        yield app
 
 
 def _open(page, url):
@@ -65,7 +59,7 @@ def test_choosing_a_perimeter_zooms_to_it_and_outlines_it(page, served, referent
     outline.first.wait_for(timeout=30_000)
     wait_in_map(page, "(home) => window.map.getZoom() > home + 1", home, timeout=10_000)
     assert "perimetre=" in page.url
-    page.wait_for_timeout(800)
+    map_still(page)
     page.screenshot(path=str(SCREENSHOTS / "carte-perimetre.png"))
     no_error(page)
 

@@ -52,10 +52,7 @@ def test_a_coordinator_changes_a_phone_number_and_it_is_saved_and_journaled(chro
     page = context.new_page()
     try:
         with browser.LoggedApp(env) as app:
-            page.goto(app.url + "/")
-            browser.settle(page)
-            browser.sign_in(page, "coord")
-            browser.open_nav_page(page, "Annuaire")
+            browser.open_annuaire(page, app, "coord")
             page.get_by_text("Aucune modification en attente").wait_for()
 
             open_fiche(page, ACTOR)
@@ -66,12 +63,12 @@ def test_a_coordinator_changes_a_phone_number_and_it_is_saved_and_journaled(chro
             page.get_by_role("button", name="Valider la fiche").click()
             page.get_by_text("1 modification en attente").wait_for()
             page.get_by_text("Voir les différences").click()
-            assert NEW_PHONE in page.get_by_test_id("stExpanderDetails").first.inner_text()
+            expect(page.get_by_test_id("stExpanderDetails").first).to_contain_text(NEW_PHONE)
             page.screenshot(path=str(SCREENSHOTS / "annuaire-modification.png"), full_page=True)
             page.get_by_role("button", name="Enregistrer", exact=True).click()
             page.get_by_text("Aucune modification en attente").wait_for()
             page.get_by_text("notée au journal au nom de coord").wait_for()
-            assert browser.page_errors(page) == []
+            browser.no_error(page)
             page.screenshot(path=str(SCREENSHOTS / "annuaire-enregistre.png"), full_page=True)
 
             # On disk: the new phone, every other fiche as it was, and a journal line naming the account.
@@ -111,7 +108,7 @@ def test_a_coordinator_changes_a_phone_number_and_it_is_saved_and_journaled(chro
             open_fiche(page, ACTOR)
             assert NEW_PHONE in cells(page)
             assert page.get_by_label("Téléphone", exact=True).input_value() == NEW_PHONE
-            assert browser.page_errors(page) == []
+            browser.no_error(page)
     finally:
         context.close()
 
@@ -124,10 +121,7 @@ def test_the_import_tab_speaks_french(chromium, tmp_path):
     page = context.new_page()
     try:
         with browser.LoggedApp(env) as app:
-            page.goto(app.url + "/")
-            browser.settle(page)
-            browser.sign_in(page, "coord")
-            browser.open_nav_page(page, "Annuaire")
+            browser.open_annuaire(page, app, "coord")
             page.get_by_role("tab", name="Importer").click()
             uploader = page.get_by_test_id("stFileUploader")
             uploader.wait_for()

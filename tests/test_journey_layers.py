@@ -5,6 +5,7 @@ crédits », choosing its fields from the file's own; the layer is then on the m
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import (ACCOUNT_OF_ROLE, LoggedApp, choose, data_folder, fingerprint, no_error, open_nav_page,
                            settle, sign_in)
@@ -22,7 +23,7 @@ def test_a_coordinator_adds_a_layer_and_finds_it_on_the_map(page, tmp_path):
     with LoggedApp(env) as app:
         page.goto(app.url + "/sources")
         settle(page)
-        assert page.get_by_text("Ajouter une couche de périmètres").count() == 0  # not for visitors
+        expect(page.get_by_text("Ajouter une couche de périmètres")).to_have_count(0)  # not for visitors
         sign_in(page, ACCOUNT_OF_ROLE["coordinateur"])
         open_nav_page(page, "Sources et crédits")
         # A first file, the wrong one, its form touched; then the right one: the form is the new

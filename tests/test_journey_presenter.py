@@ -25,8 +25,8 @@ from reseaux.app_data import load_actors, load_territory, visible_view
 from reseaux.filters import ActorFilter
 from reseaux.scenes import SceneStore
 from reseaux.ui import filtered
-from tests.browser import no_error, sign_in
-from tests.conftest import ROOT, SCREENSHOTS, ServedApp, evaluate_in_map, wait_in_map
+from tests.browser import no_error, settle, sign_in
+from tests.conftest import ROOT, SCREENSHOTS, ServedApp, evaluate_in_map, map_still, wait_in_map
 
 pytestmark = pytest.mark.browser
 
@@ -114,7 +114,11 @@ def choose_scene(page, label: str) -> None:
 def assert_fits(page, width: int, height: int, name: str) -> None:
     """Title, subtitle, scene bar, map with legend, attribution and scale: all inside the window."""
     page.set_viewport_size({"width": width, "height": height})
-    page.wait_for_timeout(1200)  # the page relays out, the map follows its frame
+    # The page lays out again and the map follows its frame: wait for the window's new size,
+    # then for a map that has stopped moving at the size of its frame.
+    page.wait_for_function("([w, h]) => innerWidth === w && innerHeight === h", arg=[width, height], timeout=30_000)
+    settle(page)
+    map_still(page)
     found = stage_boxes(page)
     page.screenshot(path=str(SCREENSHOTS / f"presentation_{name}_{width}x{height}.png"))
     for what, box in found["boxes"].items():
@@ -133,7 +137,7 @@ def press(page, key: str, n: int, url_part: str) -> float:
     As a presenter does, once the page has finished drawing (a key pressed while Streamlit is
     still running the page can be lost by its shortcut handler)."""
     page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
-    page.wait_for_timeout(300)
+    settle(page)
     evaluate_in_map(page, MARK_OLD_JS)
     start = time.monotonic()
     page.keyboard.press(key)
@@ -170,8 +174,8 @@ def open_offline(browser, path, n: int) -> list[str]:
         offline.wait_for_function("""(n) => document.querySelectorAll('.rx-pin').length +
             [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === n""",
                                   arg=n, timeout=30_000)
-        assert offline.locator(".rx-legend").inner_text().startswith("Légende")
-        assert offline.locator(".rx-title h1").inner_text() == "IVG : qui, où ?"
+        expect(offline.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
+        expect(offline.locator(".rx-title h1")).to_have_text("IVG : qui, où ?")
         offline.screenshot(path=str(SCREENSHOTS / "presentation_export_offline.png"))
     finally:
         context.close()
@@ -199,8 +203,8 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(page, browser, 
     page.wait_for_url(re.compile(r"plein_ecran=1"), timeout=30_000)
     page.locator(".rx-stage h1").wait_for(timeout=60_000)
     wait_markers(page, ivg)
-    assert page.locator(".rx-stage h1").inner_text() == "IVG : qui, où ?"
-    assert page.locator(".rx-stage p").inner_text() == f"{ivg} partenaires « IVG » et les quartiers prioritaires"
+    expect(page.locator(".rx-stage h1")).to_have_text("IVG : qui, où ?")
+    expect(page.locator(".rx-stage p")).to_have_text(f"{ivg} partenaires « IVG » et les quartiers prioritaires")
     assert page.locator("[data-testid=stSidebar]").is_hidden()
     for width, height in ((1366, 768), (1920, 1080), (1440, 900)):
         assert_fits(page, width, height, "ivg")
@@ -285,7 +289,7 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(page, browser, 
         wait_markers(embedded, expected(referential, territory, data, "ivg", "visiteur"))
         assert embedded.locator("[data-testid=stSidebar]").count() == 0 or embedded.locator(
             "[data-testid=stSidebar]").is_hidden()
-        assert embedded.get_by_role("button", name="Quitter le plein écran").count() == 0  # a partner's site
+        expect(embedded.get_by_role("button", name="Quitter le plein écran")).to_have_count(0)  # a partner's site
         embedded.screenshot(path=str(SCREENSHOTS / "presentation_embedded.png"))
         no_error(embedded)
     finally:
@@ -308,7 +312,7 @@ def test_a_visitor_presents_and_exports_but_changes_no_file(page, served, data, 
     # … and, the list drawn, none can be changed
     for label in ("↑", "↓", "✕", "Ajouter la scène"):
         assert page.get_by_role("button", name=label, exact=True).count() == 0, label
-    assert page.get_by_label("Titre (grand, lisible à l'écran)").count() == 0
+    expect(page.get_by_label("Titre (grand, lisible à l'écran)")).to_have_count(0)
 
     choose_scene(page, "3. Aller-vers et box de protections périodiques")
     wait_markers(page, outreach)
@@ -316,7 +320,7 @@ def test_a_visitor_presents_and_exports_but_changes_no_file(page, served, data, 
     page.locator(".rx-stage h1").wait_for(timeout=60_000)
     wait_markers(page, outreach)
     press(page, "ArrowRight", cpts, "scene=cpts")
-    assert page.locator(".rx-stage p").inner_text() == f"Où sont les {cpts} partenaires dans chaque CPTS ?"
+    expect(page.locator(".rx-stage p")).to_have_text(f"Où sont les {cpts} partenaires dans chaque CPTS ?")
     page.keyboard.press("Escape")
     page.get_by_role("heading", name="Présentation et exports").wait_for(timeout=30_000)
     wait_markers(page, cpts)

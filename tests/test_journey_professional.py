@@ -8,7 +8,6 @@ geocoder (placed at the commune), with a click on the map, and with a free-text 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -17,18 +16,11 @@ from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.proximity import ProximityIndex, nearest
 from reseaux.text import fr_distance
 from tests.addok_server import AddokServer, documents, finess_addresses
-from tests.browser import choose, no_error
+from tests.browser import choose, no_error, point_in_url
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame
 
 pytestmark = pytest.mark.browser
 ADDRESS_LABEL = "Adresse du patient ou du lieu de départ"
-
-
-def point_in_url(page) -> tuple[float, float]:
-    """The starting point the page wrote in its URL (written at the end of each run: wait for it)."""
-    page.wait_for_function("() => location.search.includes('lat=')", timeout=30_000)
-    query = parse_qs(urlparse(page.url).query)
-    return float(query["lat"][0]), float(query["lon"][0])
 
 
 def expected(referential, lat, lon, flt, k=10, radius_m=10_000):
@@ -88,15 +80,15 @@ def test_online_address_filters_nearest_first_and_popup(page, referential, tmp_p
         no_error(page)
         first = want.iloc[0]
         heading = page.get_by_text(f"1. {first['nom']}").first
-        assert fr_distance(first["distance_m"]) in heading.locator("xpath=..").inner_text()
+        expect(heading.locator("xpath=..")).to_contain_text(fr_distance(first["distance_m"]))
         distances = list(want["distance_m"])
         assert distances == sorted(distances)
 
         frame = map_frame(page)
         frame.locator(".rx-num").first.wait_for(timeout=30_000)
         popup = open_popup(frame, 1)
-        assert popup.locator(".rx-popup-title").inner_text() == f"1. {first['nom']}"
-        assert fr_distance(first["distance_m"]) in popup.inner_text()
+        expect(popup.locator(".rx-popup-title")).to_have_text(f"1. {first['nom']}")
+        expect(popup).to_contain_text(fr_distance(first["distance_m"]))
         route = popup.get_by_role("link", name="Itinéraire (Google Maps)").get_attribute("href")
         assert f"origin={lat:.5f},{lon:.5f}" in route
         assert f"destination={first.geometry.y:.5f},{first.geometry.x:.5f}" in route
@@ -139,7 +131,7 @@ def test_offline_commune_map_click_and_free_text(browser, referential):
         container.click(position={"x": 40, "y": size["height"] - 60})  # bottom left, away from the markers
         page.get_by_text("Départ : point choisi sur la carte").wait_for(timeout=30_000)
         page.wait_for_function(f"() => !location.search.includes('lat={lat:.6f}')", timeout=30_000)
-        assert page.get_by_text("Position approximative : centre de la commune").count() == 0  # no longer true
+        expect(page.get_by_text("Position approximative : centre de la commune")).to_have_count(0)  # no longer true
         clicked = point_in_url(page)
         assert clicked != (lat, lon)
         want = expected(referential, *clicked, ActorFilter())

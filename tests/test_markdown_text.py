@@ -13,6 +13,7 @@ import re
 import urllib.parse
 
 import pytest
+from playwright.sync_api import expect
 
 from reseaux.text import WORD_JOINER, md_escape
 from tests.conftest import ServedApp, open_page
@@ -83,5 +84,5 @@ def test_the_map_page_shows_a_hostile_address_as_text_in_chromium(page):
         sentence.first.wait_for(timeout=60_000)
         text = sentence.first.inner_text().replace(WORD_JOINER, "")
         assert "« [clic](https://example.org) ![i](http://example.org/x.png) www.example.org »" in text
-        assert sentence.first.locator("a, img").count() == 0
+        expect(sentence.first.locator("a, img")).to_have_count(0)
     assert not [url for url in requested if urllib.parse.urlparse(url).hostname == "example.org"]  # no image fetched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from reseaux.accounts import AccountStore
 from tests.browser import settle
@@ -44,7 +45,7 @@ def test_sign_in_with_the_organisation_account(page, tmp_path, audit_file):
             page.locator("input[name=sub]").fill("coord@example.org")
             page.get_by_role("button", name="Authorize").click()
             page.get_by_text("Connecté·e : coord@example.org").wait_for(timeout=60_000)
-            assert "Coordination" in page.get_by_test_id("stSidebar").inner_text()
+            expect(page.get_by_test_id("stSidebar")).to_contain_text("Coordination")
             nav = page.get_by_test_id("stSidebarNav").inner_text()
             assert "Annuaire" in nav and "Comptes" not in nav  # coordinator, not administrator
             page.get_by_text("acteurs sur 185").wait_for(timeout=30_000)  # members see every fiche

@@ -18,7 +18,7 @@ from reseaux.app_data import load_actors, load_referential_file, load_territory
 from reseaux.cli import main
 from reseaux.france import commune_at
 from tests.browser import LoggedApp, choose, data_folder, no_error, settle
-from tests.conftest import DATA, ROOT, SCREENSHOTS, evaluate_in_map, map_frame
+from tests.conftest import DATA, ROOT, SCREENSHOTS, evaluate_in_map, map_frame, map_still
 
 REAL = DATA / "real"
 QPV = REAL / "qpv2015_arrondissement_marseille_13.gpkg"
@@ -100,7 +100,7 @@ def test_the_map_opens_on_the_directory_and_draws_the_layer(paca, page, tmp_path
         assert 42.9 < center["lat"] < 45.2 and 4.2 < center["lng"] < 7.8, center  # PACA, not Rouen
         choose(page, "Périmètres affichés", "Périmètres ajoutés — QPV 2015 (Marseille)")
         frame.locator(".rx-legend").get_by_text("QPV 2015 (Marseille)").wait_for(timeout=30_000)
-        page.wait_for_timeout(800)
+        map_still(page)
         page.screenshot(path=str(SCREENSHOTS / "autre-region.png"))
         # Four Marseille sites placed offline at the town hall share one place: no zoom parts them,
         # the search box opens the list of the actors there, and each name opens its fiche.

@@ -6,13 +6,13 @@ session token, a ticket opens one cookie once, and a signed-out or idle session 
 
 from __future__ import annotations
 
-import pytest
+import time
+
+from playwright.sync_api import expect
 
 from reseaux.sessions import COOKIE, SessionStore
-from tests.browser import sign_in
+from tests.browser import settle, sign_in_for_cookie
 from tests.conftest import ServedApp
-
-pytestmark = pytest.mark.browser
 
 
 def test_a_ticket_opens_one_cookie_once_and_idle_sessions_end():
@@ -36,14 +36,7 @@ def test_sign_in_survives_a_reload_and_a_new_tab_until_sign_out(browser, account
     page = context.new_page()
     with ServedApp({"RESEAUX_ACCOUNTS": str(accounts_file)}) as app:
         page.goto(app.url + "/")
-        sign_in(page, "coord")
-        cookie = None
-        for _ in range(50):  # the cookie arrives from the route right after the sign-in
-            cookie = next((c for c in context.cookies() if c["name"] == COOKIE), None)
-            if cookie:
-                break
-            page.wait_for_timeout(200)
-        assert cookie is not None, "no session cookie after sign-in"
+        cookie = sign_in_for_cookie(page, "coord")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert page.evaluate("document.cookie").find(COOKIE) == -1  # no script of the page can read it
 
@@ -61,13 +54,13 @@ def test_sign_in_survives_a_reload_and_a_new_tab_until_sign_out(browser, account
         page.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=30_000)
         page.reload()
         page.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=60_000)
-        assert page.get_by_text("Connecté·e").count() == 0
+        expect(page.get_by_text("Connecté·e")).to_have_count(0)
 
         # A stolen copy of the old cookie opens nothing once signed out.
         context.add_cookies([{"name": COOKIE, "value": cookie["value"], "url": app.url}])
         page.goto(app.url + "/annuaire")
         page.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=60_000)
-        assert page.get_by_text("Connecté·e").count() == 0
+        expect(page.get_by_text("Connecté·e")).to_have_count(0)
     context.close()
 
 
@@ -77,12 +70,14 @@ def test_an_idle_session_does_not_come_back_on_reload(browser, accounts_file):
     # 0.1 minute = 6 s of inactivity
     with ServedApp({"RESEAUX_ACCOUNTS": str(accounts_file), "RESEAUX_SESSION_MINUTES": "0.1"}) as app:
         page.goto(app.url + "/")
-        sign_in(page, "membre")
-        page.wait_for_timeout(1500)
+        sign_in_for_cookie(page, "membre")
         page.reload()
         page.get_by_text("Connecté·e : membre").wait_for(timeout=60_000)
-        page.wait_for_timeout(7000)
+        settle(page)
+        # The condition is the clock itself: 6 s without a request from this person.
+        idle_from = time.time()
+        page.wait_for_function("(t) => Date.now() >= t", arg=(idle_from + 6.5) * 1000, timeout=60_000)
         page.reload()
         page.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=60_000)
-        assert page.get_by_text("Connecté·e").count() == 0
+        expect(page.get_by_text("Connecté·e")).to_have_count(0)
     context.close()

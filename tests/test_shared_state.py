@@ -16,11 +16,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from reseaux.accounts import AccountError, AccountStore
 from reseaux.app_data import load_actors
 from reseaux.sessions import COOKIE
-from tests.browser import LoggedApp, data_folder, settle, sign_in
+from tests.browser import LoggedApp, data_folder, settle, sign_in_for_cookie
 from tests.conftest import PASSWORD, ROOT, evaluate_in_map
 
 SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited but the environment
@@ -151,12 +152,7 @@ def test_two_servers_share_the_sign_in_its_end_and_the_map_tokens(browser, tmp_p
     with LoggedApp(env) as a, LoggedApp(env) as b:
         page = context.new_page()
         page.goto(a.url + "/")
-        sign_in(page, "coord")
-        for _ in range(100):
-            if any(c["name"] == COOKIE for c in context.cookies()):
-                break
-            page.wait_for_timeout(100)
-        cookie = next(c for c in context.cookies() if c["name"] == COOKIE)
+        cookie = sign_in_for_cookie(page, "coord")
 
         # The coordinator's map drawn by A asks its fiches of B.
         source = evaluate_in_map(page, "() => document.documentElement.innerHTML")
@@ -178,10 +174,10 @@ def test_two_servers_share_the_sign_in_its_end_and_the_map_tokens(browser, tmp_p
         # B's next click finds the session closed; the old cookie opens nothing there; the map token is dead.
         other.get_by_test_id("stSidebarNav").get_by_role("link", name="Carte du réseau", exact=True).click()
         other.get_by_text("Session expirée ou fermée : reconnectez-vous.").wait_for(timeout=60_000)
-        assert other.get_by_text("Connecté·e").count() == 0
+        expect(other.get_by_text("Connecté·e")).to_have_count(0)
         context.add_cookies([{"name": COOKIE, "value": cookie["value"], "url": b.url}])
         other.goto(b.url + "/annuaire")
         other.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=60_000)
-        assert other.get_by_text("Connecté·e").count() == 0
+        expect(other.get_by_text("Connecté·e")).to_have_count(0)
         assert _get(f"{b.url}{path}/fiches?lignes=0")[0] == 404
     context.close()

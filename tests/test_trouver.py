@@ -4,7 +4,6 @@ numbered markers and popups. The browser journey is in test_journey_professional
 
 from __future__ import annotations
 
-import math
 
 import pytest
 
@@ -13,6 +12,7 @@ from reseaux.commune_locator import CommuneLocator, clear_choice
 from reseaux.proximity import Partner, ProximityIndex, nearest
 from reseaux.search_map import build_search_map, popup_html
 from reseaux.text import fr_distance, md_escape
+from tests.browser import by_distance
 from tests.conftest import ROOT, open_page, visible_demo
 
 ROUEN = (49.4431, 1.0993)
@@ -114,22 +114,6 @@ def test_nothing_matches_says_which_filter_and_offers_the_rest(monkeypatch):
 # --- no dead end: the way on, computed here by haversine on the demo file, not by the app ------
 
 RADII_KM = (0.5, 1, 2, 3, 5, 10, 15, 20, 30, 50)  # the radius slider's stops, as a person reads them
-
-
-def haversine_m(lat1, lon1, lat2, lon2):
-    """Great-circle metres on the mean Earth sphere (within 0.5 % of the ellipsoid)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
-
-
-def by_distance(referential, lat, lon, theme):
-    """(metres, name) of the demo's visible actors on ``theme`` (every one for ""), closest first."""
-    actors = visible_demo(referential)
-    actors = actors[actors.geometry.notna()].to_crs(4326)
-    return sorted((haversine_m(lat, lon, row.geometry.y, row.geometry.x), row.nom)
-                  for row in actors.itertuples() if not theme or theme in row.thematiques)
 
 
 def km(value):
