@@ -74,6 +74,20 @@ class ServedApp:
         if _running is not None and _running.get_closest_marker("browser") is None:
             pytest.fail(f"{_running.nodeid} starts a Streamlit server: mark it @pytest.mark.browser "
                         "(make test-fast leaves those out)", pytrace=False)
+        # A free port can be taken by another test process (pytest-xdist) between free_port()
+        # and Streamlit's bind: then Streamlit says « Port … is not available » and stops; another port is tried.
+        for _attempt in range(3):
+            if self._start():
+                return self
+            if not any("is not available" in line for line in self.lines):
+                break
+            self.__exit__(None, None, None)
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        self.__exit__(None, None, None)
+        raise RuntimeError("Streamlit did not start within 90 s:\n" + "\n".join(self.lines[-30:]))
+
+    def _start(self) -> bool:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(self.script),
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
@@ -88,12 +102,10 @@ class ServedApp:
         if self.wait_for_line(lambda line: "You can now view" in line, 90):
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=30) as resp:
-                    if resp.status == 200:
-                        return self
+                    return resp.status == 200
             except OSError:
                 pass
-        self.__exit__(None, None, None)
-        raise RuntimeError("Streamlit did not start within 90 s:\n" + "\n".join(self.lines[-30:]))
+        return False
 
     def _drain(self) -> None:
         for raw in self.process.stdout:
