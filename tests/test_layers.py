@@ -68,3 +68,38 @@ def test_shipped_registry():
     assert layers["finess"].geom_type.eq("Point").all() and len(layers["finess"]) == 335
     for spec in specs:
         assert spec.source and spec.licence and spec.vintage
+
+
+def test_a_layer_says_its_own_article_and_fill_opacity_and_one_that_does_not_gets_the_defaults(tmp_path):
+    """The sentence of Trouver and the map's fill come from the registry entry: a layer added with
+    « la maison de santé » and 0.3 is named and filled so; the same file declared bare is named by
+    its label and filled at 0.04; an opacity out of 0..1 is refused with the layer's name."""
+    import shutil
+
+    from reseaux.layers import parse_registry
+    from reseaux.perimeters import perimeter_layer
+    from reseaux.proximity import containing_perimeters, perimeter_sentence
+
+    shutil.copy(DATA / "geo" / "squares.geojson", tmp_path)
+    common = ('kind = "file"\nfile = "squares.geojson"\nid_field = "code"\nname_field = "nom"\n'
+              'group = "Coordination"\n')
+    specs, broken = parse_registry(
+        f'[[layer]]\nid = "msp"\nlabel = "Maisons de santé"\n{common}article = "la maison de santé"\n'
+        f'fill_opacity = 0.3\n\n[[layer]]\nid = "nues"\nlabel = "Carrés nus"\n{common}\n'
+        f'[[layer]]\nid = "faux"\nlabel = "Opacité fausse"\n{common}fill_opacity = 3\n', tmp_path)
+    assert [s.id for s in specs] == ["msp", "nues"]
+    assert broken[0][0] == "Opacité fausse" and "fill_opacity « 3 » invalide" in broken[0][1]
+    layers = load_layers(specs, tmp_path)
+    square = layers["msp"].set_index("code").loc["S1", "geometry"].representative_point()
+    sentence = perimeter_sentence(containing_perimeters(square.y, square.x, layers, specs))
+    assert sentence == "Ce point est dans la maison de santé Carré 1 et Carrés nus : Carré 1."
+    import folium
+
+    fills = {s.id: perimeter_layer(layers[s.id], s).add_to(folium.Map()).get_root().render() for s in specs}
+    assert '"fillOpacity": 0.3' in fills["msp"] and '"fillOpacity": 0.04' in fills["nues"]
+
+
+def test_the_shipped_qpv_are_filled_more_than_the_other_perimeters():
+    specs = {s.id: s for s in load_registry(ROOT / "geo" / "layers.toml")}
+    assert specs["qpv"].fill_opacity == specs["qpv_hors_metropole"].fill_opacity == 0.12
+    assert specs["cpts"].fill_opacity == 0.04 and specs["cpts"].article == "la CPTS"

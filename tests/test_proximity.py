@@ -191,7 +191,7 @@ def test_a_layer_added_by_the_network_is_named_by_its_label():
 
     added = LayerSpec(id="qpv_marseille", label="QPV 2015 (Marseille)", kind="file", file="x.geojson")
     communes = LayerSpec(id="communes", label="Communes", kind="file", file="c.geojson", group="Territoire")
-    qpv = LayerSpec(id="qpv", label="QPV", kind="file", file="q.geojson")
+    qpv = LayerSpec(id="qpv", label="QPV", kind="file", file="q.geojson", article="le QPV")
     sentence = perimeter_sentence([(qpv, "QN1", "Les Hauts"), (added, "QP013058", "La Cabucelle"),
                                    (communes, "13055", "Marseille")])
     assert sentence == "Ce point est dans le QPV Les Hauts et QPV 2015 (Marseille) : La Cabucelle."

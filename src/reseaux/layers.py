@@ -36,6 +36,7 @@ class LayerError(Exception):
 #: Shown for what the person who declared a layer did not say.
 NOT_GIVEN = "non renseigné"
 DEFAULT_GROUP = "Périmètres ajoutés"
+DEFAULT_FILL_OPACITY = 0.04
 #: Colour-blind-safe colours (Okabe–Ito, then Tol's muted) given in turn to layers declared
 #: without one.
 PALETTE = ("#CC79A7", "#56B4E9", "#E69F00", "#009E73", "#0072B2", "#D55E00", "#882255", "#117733",
@@ -70,6 +71,12 @@ class LayerSpec:
     #: For table layers: sum the population of member communes (false when the perimeter is
     #: only a proxy drawn with its commune, e.g. a QPV without an open polygon).
     population_from_communes: bool = True
+    #: How Trouver's « Ce point est dans… » sentence names a perimeter of this layer: its kind with
+    #: the French article (« le QPV », « l'UTAS », « le secteur »). Empty: the layer's label names
+    #: it (« QPV 2015 (Marseille) : La Cabucelle »), and a layer of context (communes, EPCI) is left out.
+    article: str = ""
+    #: Opacity of the shapes' fill on the map, 0 to 1: faint by default, so the pins stay readable.
+    fill_opacity: float = DEFAULT_FILL_OPACITY
 
     @property
     def attribution(self) -> str:
@@ -127,6 +134,11 @@ def parse_registry(text: str, folder: Path, name: str = "layers.toml"
             reasons.append(f"kind « {spec.kind} » inconnu (file ou table)")
         if not is_color(spec.color):  # written into style attributes: a colour, nothing else
             reasons.append(f"couleur « {spec.color} » invalide (écrivez-la #RRGGBB, par exemple #CC79A7)")
+        if isinstance(spec.fill_opacity, bool) or not isinstance(spec.fill_opacity, int | float) \
+                or not 0 <= spec.fill_opacity <= 1:
+            reasons.append(f"fill_opacity « {spec.fill_opacity} » invalide (un nombre de 0 à 1, par exemple 0.12)")
+        if not isinstance(spec.article, str):
+            reasons.append(f"article « {spec.article} » invalide (un texte, par exemple \"la CPTS\")")
         if not (folder / spec.file).exists():
             reasons.append(f"fichier {spec.file} introuvable dans le dossier des couches")
         if spec.id in {s.id for s in specs}:

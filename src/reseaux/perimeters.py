@@ -91,7 +91,7 @@ def perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None 
         "weight": 2 if not spec.dash else 2.5,
         "dashArray": "6 4" if spec.dash else None,
         "fillColor": spec.color,
-        "fillOpacity": 0.12 if spec.id.startswith("qpv") else 0.04,
+        "fillOpacity": spec.fill_opacity,
     }
     folium.GeoJson(
         data,

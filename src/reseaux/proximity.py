@@ -25,11 +25,9 @@ from reseaux.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_
 from reseaux.referential import Referential
 from reseaux.text import fr_distance
 
-#: Layers named in the « this point is in… » sentence, with their French article.
-#: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence.
+#: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence
+#: unless the registry gives the layer an ``article``.
 CONTEXT_GROUPS = {"Territoires", "Territoire", "Référence santé"}
-PERIMETER_ARTICLES = {"qpv": "le QPV", "qpv_hors_metropole": "le QPV", "cpts": "la CPTS", "utas": "l'UTAS",
-                      "cls": "le CLS", "asv": "l'ASV", "cms": "le secteur", "rtps": "le RTPS"}
 
 
 @dataclass(frozen=True)
@@ -196,12 +194,13 @@ def containing_perimeters(lat: float, lon: float, layers: Mapping[str, gpd.GeoDa
 
 
 def perimeter_sentence(found: list[tuple[LayerSpec, str, str]]) -> str:
-    """« Ce point est dans le QPV Les Hauts de Rouen, la CPTS … » for the coordination layers."""
+    """« Ce point est dans le QPV Les Hauts de Rouen, la CPTS … »: each layer's perimeters named with
+    the registry's ``article``, in the order of ``found`` (the registry's), then those of layers
+    without an article by their label; layers of context without an article are left out."""
     parts = []
     seen = set()
-    order = list(PERIMETER_ARTICLES)
-    for spec, _code, name in sorted(found, key=lambda f: order.index(f[0].id) if f[0].id in order else 99):
-        article = PERIMETER_ARTICLES.get(spec.id)
+    for spec, _code, name in sorted(found, key=lambda f: not f[0].article):
+        article = spec.article or None
         if (spec.id, name) in seen or (article is None and spec.group in CONTEXT_GROUPS):
             continue
         if article is None:  # a layer added by the network: named by its label
