@@ -52,7 +52,7 @@ def test_a_visitor_never_receives_a_private_phone_number(demo, referential):
     import re
 
     page = fmap.get_root().render()
-    blob = re.search(r'rxBlobFiches\("([^"]+)"', page).group(1)
+    blob = re.search(r'rx\.blobFiches\("([^"]+)"', page).group(1)
     everything = page + gzip.decompress(base64.b64decode(blob)).decode("utf-8")
     assert phones and not any(phone in everything for phone in phones)
     assert not any(name in everything for name in names)

@@ -151,7 +151,7 @@ def test_standalone_html_has_no_external_script_or_style(exported):
     _, page = exported
     assert not re.findall(r'<script src=', page)
     assert not re.findall(r'<link rel="stylesheet"', page)
-    assert "new Supercluster" in page and "rxActorCluster" in page
+    assert "new Supercluster" in page and "rx.actorCluster(" in page and "export function actorCluster" in page
     assert "Réseau santé sexuelle &lt;Rouen&gt;" in page  # the title is escaped
     assert "Texte alternatif" in page
     # A person may zoom the export on a phone (folium's page said user-scalable=no).

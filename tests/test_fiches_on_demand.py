@@ -95,8 +95,8 @@ def test_a_visitors_page_can_fetch_no_members_fiche(page, tmp_path, demo):
         frame.locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
         settle(page)
         source = evaluate_in_map(page, "() => document.documentElement.innerHTML")
-        path = re.search(r'rxHttpFiches\("([^"]+)"\)', source).group(1)
-        assert not re.search(r"rxBlobFiches\(\"", source)  # the page itself carries no fiche
+        path = re.search(r'rx\.httpFiches\("([^"]+)"\)', source).group(1)
+        assert not re.search(r"rx\.blobFiches\(\"", source)  # the page itself carries no fiche
         visitor = visible_actors(demo.directory.actors, "visiteur", "public")
         rows = ",".join(str(i) for i in range(len(visitor)))
         status, body, headers = _get(f"{app.url}{path}/fiches?lignes={rows}")

@@ -1,4 +1,4 @@
-"""One folding of text (issue 22, item 7): ``reseaux.text.fold`` on the server and ``rxFold`` in
+"""One folding of text: ``reseaux.text.fold`` on the server and ``fold`` (fiches.js) in
 the map's browser code give the same answer on the same table of cases
 (tests/data/folding_cases.json), and the search, the filters, the referential and the place
 names all fold through it."""
@@ -6,7 +6,6 @@ names all fold through it."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import unicodedata
@@ -14,12 +13,13 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
+from reseaux.actor_layer import SEARCH_FIELDS, fiche_blob
 from reseaux.fiche_service import MAX_FOUND, MAX_QUERY, MAX_WORDS, MIN_WORD, FicheService
 from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.commune_locator import fold_place
-from reseaux.text import _LETTERS, _FoldTable, fold, fr_number
+from reseaux.text import _LETTERS, _FoldTable, fold
 from tests.conftest import ROOT
+from tests.test_javascript import run_module
 
 CASES = json.loads((ROOT / "tests" / "data" / "folding_cases.json").read_text(encoding="utf-8"))["cases"]
 
@@ -29,43 +29,16 @@ def test_fold_gives_each_case_of_the_table(text, folded):
     assert fold(text) == folded
 
 
-def test_the_browser_folds_the_same_table():
-    """tests/js/folding.test.mjs loads fiches.js in Node and checks rxFold on the same cases."""
-    node = shutil.which("node")
-    assert node, "node is needed for the browser's tests (it comes with npm, which `make setup` uses)"
-    done = subprocess.run([node, "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-#: Loads fiches.js as the page does (a classic script assigning to window) and prints what the
-#: function ``answer`` gives (once its promise is kept) for the JSON read on stdin.
-_NODE_SCRIPT = """
-const fs = require("node:fs"), vm = require("node:vm");
-const context = vm.createContext({});
-context.window = context;
-vm.runInContext(fs.readFileSync("src/reseaux/fiches.js", "utf-8"), context, {filename: "fiches.js"});
-Object.assign(context, {TextEncoder, TextDecoder});
-const answer = vm.runInContext("(" + process.argv[1] + ")", context);
-Promise.resolve(answer(JSON.parse(fs.readFileSync(0, "utf-8"))))
-  .then((value) => process.stdout.write(JSON.stringify(value)));
-"""
-
-
 def in_browser(function: str, value: object) -> object:
-    """What the JavaScript ``function`` (run where fiches.js was loaded) answers for ``value``."""
-    node = shutil.which("node")
-    assert node, "node is needed for the browser's tests (it comes with npm, which `make setup` uses)"
-    done = subprocess.run([node, "-e", _NODE_SCRIPT, function], cwd=ROOT, input=json.dumps(value),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    """What the JavaScript ``function`` (written with fiches.js's exports in scope) answers for ``value``."""
+    return run_module("fiches.js", function, value)
 
 
 def test_every_letter_the_server_writes_out_the_browser_writes_the_same():
-    """The letters are written twice (text._LETTERS, and rxFold in fiches.js, which cannot import
+    """The letters are written twice (text._LETTERS, and fold in fiches.js, which cannot import
     Python): the same map, and each letter folded the same, in a word and in capitals."""
     texts = [case(f"a{letter}b") for letter in _LETTERS for case in (str, str.upper)]
-    answer = in_browser("(texts) => ({letters: rxFold.letters, folded: texts.map(rxFold)})", texts)
+    answer = in_browser("(texts) => ({letters: fold.letters, folded: texts.map((t) => fold(t))})", texts)
     assert answer["letters"] == _LETTERS
     assert answer["folded"] == [fold(t) for t in texts]
     assert [fold(f"a{letter}b") for letter in _LETTERS] == [" ".join(f"a{v}b".split()) for v in _LETTERS.values()]
@@ -121,10 +94,10 @@ def test_the_sidebar_finds_what_the_map_finds(referential, query):
 
 
 def test_a_standalone_maps_search_takes_words_as_the_server_does(referential):
-    """A standalone export searches its own fiches (rxBlobFiches) where the app asks the server
+    """A standalone export searches its own fiches (blobFiches) where the app asks the server
     (FicheService.search): one-letter words kept, words repeated and more than six of them made
     them answer differently. The same rules, and the same rows for the same queries."""
-    rules = in_browser("() => rxSearchWords.rules", None)
+    rules = in_browser("() => searchWords.rules", None)
     assert rules == {"maxQuery": MAX_QUERY, "minWord": MIN_WORD, "maxWords": MAX_WORDS, "maxFound": MAX_FOUND}
     frame = _frame()
     queries = ["e", "so", "d", "sage femme x", "x sage", "soeurs soeurs", "SAGE-FEMME", "d’IVG", "", "   ",
@@ -132,12 +105,10 @@ def test_a_standalone_maps_search_takes_words_as_the_server_does(referential):
                "ist vih", "é l a n", "elan " + "ab " * 100 + "zzz", "z" * 300, "saint etienne"]
     service = FicheService()
     token = service.register("s", frame, referential, ttl_s=60)
-    data = {"fields": fiche_fields(), "fiches": fiche_rows(frame, referential)}
-    found = in_browser("""({data, fields, queries}) => {
-        rxInflate = () => Promise.resolve(new TextEncoder().encode(JSON.stringify(data)));
-        const source = rxBlobFiches("", fields);
+    found = in_browser("""({blob, fields, queries}) => {
+        const source = blobFiches(blob, fields);
         return Promise.all(queries.map((q) => source.search(q)));
-    }""", {"data": data, "fields": SEARCH_FIELDS, "queries": queries})
+    }""", {"blob": fiche_blob(frame, referential), "fields": SEARCH_FIELDS, "queries": queries})
     assert dict(zip(queries, found, strict=True)) == {q: service.search(token, q) for q in queries}
 
 
@@ -153,18 +124,3 @@ def test_the_directorys_table_finds_what_people_type(monkeypatch, tmp_path, quer
     at.text_input(key="ann_search").input(query).run()
     assert not at.exception
     assert at.dataframe[0].value["Nom"].tolist() == names
-
-
-def test_the_maps_clusters_count_as_the_server_does():
-    """Issue 24: a cluster of the map said « 12345 » where the pages say « 12 345 » (fr_number);
-    actors_layer.js writes its counts with rxFrNumber, checked here on the server's answers."""
-    node = shutil.which("node")
-    assert node, "node is needed for the browser's tests (it comes with npm, which `make setup` uses)"
-    counts = [0, 7, 999, 1000, 12345, 100000, 1234567]
-    script = ("const fs = require('node:fs'), vm = require('node:vm'); const c = vm.createContext({}); c.window = c;"
-              "vm.runInContext(fs.readFileSync('src/reseaux/actors_layer.js', 'utf-8'), c);"
-              f"process.stdout.write(JSON.stringify({json.dumps(counts)}.map(c.rxFrNumber)));")
-    done = subprocess.run([node, "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [fr_number(n) for n in counts]
-    assert json.loads(done.stdout)[4] == "12\u202f345"

@@ -41,7 +41,7 @@ def render(fmap):
 
 def unpack(html):
     """The fiches the page carries (gzip + base64, as the browser inflates them)."""
-    blob = re.search(r'rxBlobFiches\("([A-Za-z0-9+/=]+)"', html).group(1)
+    blob = re.search(r'rx\.blobFiches\("([A-Za-z0-9+/=]+)"', html).group(1)
     return json.loads(gzip.decompress(base64.b64decode(blob)))
 
 
@@ -50,7 +50,7 @@ def test_actors_are_drawn_in_bulk_never_one_marker_each(referential, tmp_path):
     fmap = build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45))
     assert not any(isinstance(e, folium.Marker) for e in walk(fmap))
     html = render(fmap)
-    payload = json.loads(re.search(r"rxActorCluster\((\{.*?\})\);", html).group(1))
+    payload = json.loads(re.search(r"rx\.actorCluster\((\{.*?\})\)\.addTo", html).group(1))
     points = decode_payload(payload)
     assert len(points) == payload["n"] == 3
     assert points[0] == (49.443, 1.099, 1, 0)  # lat, lon, colour (professionnel), fiche row

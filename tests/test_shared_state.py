@@ -156,7 +156,7 @@ def test_two_servers_share_the_sign_in_its_end_and_the_map_tokens(browser, tmp_p
 
         # The coordinator's map drawn by A asks its fiches of B.
         source = evaluate_in_map(page, "() => document.documentElement.innerHTML")
-        path = re.search(r'rxHttpFiches\("([^"]+)"\)', source).group(1)
+        path = re.search(r'rx\.httpFiches\("([^"]+)"\)', source).group(1)
         status, body = _get(f"{b.url}{path}/fiches?lignes=" + ",".join(str(i) for i in range(len(demo))))
         assert status == 200, body
         assert [fiche[0] for fiche in json.loads(body)["fiches"]] == list(demo["nom"])

@@ -19,7 +19,7 @@ from jinja2 import Template
 
 from reseaux.assets import SUPERCLUSTER_JS, local, use_local_assets
 from reseaux.legend import COLOR_BY, OTHER_COLOR, LegendLayer
-from reseaux.mapbits import asset_text, script_json
+from reseaux.mapbits import script_json
 from reseaux.referential import Referential
 from reseaux.text import fr_date, fr_number
 
@@ -137,15 +137,16 @@ def decode_payload(payload: dict) -> list[tuple[float, float, int, int]]:
 
 
 class ActorCluster(JSCSSMixin, MacroElement):
-    """All actors, drawn by ``rxActorCluster`` from a JSON payload through a spatial index
-    (supercluster): only the clusters and pins in view become markers."""
+    """All actors, drawn by ``actorCluster`` (actors_layer.js, in the map's module: see
+    :class:`reseaux.mapbits.MapModule`) from a JSON payload through a spatial index (supercluster):
+    only the clusters and pins in view become markers."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        {{ this.js_source }}
-        var {{ this.get_name() }} = rxActorCluster({{ this.payload_json }});
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        (window.reseaux = window.reseaux || []).push(function (rx) {
+          rx.actorCluster({{ this.payload_json }}).addTo({{ this._parent.get_name() }});
+        });
         {% endmacro %}
         """
     )
@@ -157,7 +158,6 @@ class ActorCluster(JSCSSMixin, MacroElement):
         self._name = "ActorCluster"
         self.default_js = local(SUPERCLUSTER_JS)
         self.default_css = []
-        self.js_source = asset_text("actors_layer.js")
         self.payload_json = script_json(payload)
         self.count = payload["n"]
 
@@ -184,16 +184,16 @@ def fiche_blob(actors: gpd.GeoDataFrame, referential: Referential) -> str:
 
 
 class FicheStore(MacroElement):
-    """Where the map's popups and search box find the fiches (``window.rxFicheSource``, see
-    ``fiches.js``): either carried by the page (``blob``: :func:`fiche_blob`, for a standalone
+    """Where the map's popups and search box find the fiches (``useFiches``, see ``fiches.js``): either carried by the page (``blob``: :func:`fiche_blob`, for a standalone
     export) or asked of the server when clicked (``url``: the page's address for them, see
     :mod:`reseaux.fiche_service`)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        {{ this.js_source }}
-        window.rxFicheSource = {{ this.source }};
+        (window.reseaux = window.reseaux || []).push(function (rx) {
+          rx.useFiches({{ this.source }});
+        });
         {% endmacro %}
         """
     )
@@ -203,10 +203,9 @@ class FicheStore(MacroElement):
         if (blob is None) == (url is None):
             raise ValueError("FicheStore: blob or url, one of them")
         self._name = "FicheStore"
-        self.js_source = asset_text("fiches.js")
         # base64 has no quote nor markup; the url goes through script_json
-        self.source = (f'rxBlobFiches("{blob}", {script_json(SEARCH_FIELDS)})' if blob is not None
-                       else f"rxHttpFiches({script_json(url)})")
+        self.source = (f'rx.blobFiches("{blob}", {script_json(SEARCH_FIELDS)})' if blob is not None
+                       else f"rx.httpFiches({script_json(url)})")
         self.kind = "blob" if blob is not None else "url"
 
 
@@ -217,8 +216,10 @@ class PerimeterFocus(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        rxFocus({{ this._parent._parent.get_name() }}, {{ this.focus_key }}, {{ this.focus_json }},
-                {color: "#111", weight: 3.5, dashArray: "8 5", fill: false});
+        (window.reseaux = window.reseaux || []).push(function (rx) {
+          rx.focusPerimeter({{ this._parent._parent.get_name() }}, {{ this.focus_key }}, {{ this.focus_json }},
+                            {color: "#111", weight: 3.5, dashArray: "8 5", fill: false});
+        });
         {% endmacro %}
         """
     )

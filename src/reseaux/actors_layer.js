@@ -1,9 +1,9 @@
-/* Réseaux: draws the actors from a spatial index (supercluster); each fiche is asked of
- * window.rxFicheSource (fiches.js) when it is opened.
+/* Réseaux: draws the actors from a spatial index (supercluster); each fiche is asked of the
+ * map's fiche source (fiches.js) when it is opened.
  *
  * The payload is {n, colors, data}: data is gzip in base64 of four little-endian arrays of n
  * values — latitude and longitude × 100,000 (Int32), the fiche rows as differences (Int32),
- * the colour (Uint8) — a few bytes an actor, inflated by the browser itself.
+ * the colour (Uint8) — a few bytes an actor, inflated by the browser itself (decodePayload).
  *
  * The keyboard: each pin and cluster drawn is a Tab stop (Leaflet's role="button"). A pin is
  * named by its actor's name and profession, asked of the fiche source for the pins drawn once the
@@ -11,19 +11,42 @@
  * moves the focus into it, Échap closes it and gives the focus back to the pin. Enter on a
  * cluster zooms in and puts the focus on the pin or cluster nearest to where it was. Nothing is
  * added for actors not drawn: at 100,000 actors the page holds only what supercluster draws. */
-function rxActorCluster(payload, options) {
-  options = Object.assign({radius: 60, maxZoom: 19}, options || {});
-  var n = payload.n, lat = new Float64Array(n), lon = new Float64Array(n), rows = new Int32Array(n);
-  var colors = new Uint8Array(n), loaded = false;
-  var index = new Supercluster({radius: options.radius, maxZoom: options.maxZoom, minPoints: 2});
-  var ready = (n ? rxInflate(payload.data) : Promise.resolve(new ArrayBuffer(0))).then(function (buffer) {
-    var ints = new Int32Array(buffer, 0, 3 * n), features = new Array(n), row = 0;
-    colors.set(new Uint8Array(buffer, 12 * n, n));
-    for (var i = 0; i < n; i++) {
+import {ficheMessage, ficheSource, inflate, renderFiche} from "./fiches.js";
+
+/* The drawn actors, for the search box (one map a page): see actorCluster. */
+let drawnActors = null;
+
+export function actorIndex() {
+  return drawnActors;
+}
+
+/* The payload's points: {n, lat, lon (degrees, Float64Array), rows (fiche rows, Int32Array),
+ * colors (index in payload.colors, Uint8Array)}, as a promise. */
+export function decodePayload(payload) {
+  const n = payload.n;
+  return (n ? inflate(payload.data) : Promise.resolve(new ArrayBuffer(0))).then((buffer) => {
+    const ints = new Int32Array(buffer, 0, 3 * n);
+    const lat = new Float64Array(n), lon = new Float64Array(n), rows = new Int32Array(n);
+    let row = 0;
+    for (let i = 0; i < n; i++) {
       lat[i] = ints[i] / 1e5;
       lon[i] = ints[n + i] / 1e5;
       row += ints[2 * n + i];
       rows[i] = row;
+    }
+    return {n: n, lat: lat, lon: lon, rows: rows, colors: new Uint8Array(buffer, 12 * n, n).slice()};
+  });
+}
+
+export function actorCluster(payload, options) {
+  options = Object.assign({radius: 60, maxZoom: 19}, options || {});
+  var n = payload.n, lat = new Float64Array(n), lon = new Float64Array(n), rows = new Int32Array(n);
+  var colors = new Uint8Array(n), loaded = false;
+  var index = new Supercluster({radius: options.radius, maxZoom: options.maxZoom, minPoints: 2});
+  var ready = decodePayload(payload).then(function (points) {
+    lat = points.lat; lon = points.lon; rows = points.rows; colors = points.colors;
+    var features = new Array(n);
+    for (var i = 0; i < n; i++) {
       features[i] = {type: "Feature", geometry: {type: "Point", coordinates: [lon[i], lat[i]]}, properties: {i: i}};
     }
     index.load(features);
@@ -65,7 +88,7 @@ function rxActorCluster(payload, options) {
 
   function askNames(layer) {
     /* One request for the drawn pins not yet named (at most 500 a request, as the server allows). */
-    var source = window.rxFicheSource, pins = layer._pins;
+    var source = ficheSource(), pins = layer._pins;
     var missing = Object.keys(pins).map(function (i) { return pins[i].rxRow; })
       .filter(function (row) { return !(row in names); }).slice(0, 500);
     if (!source || !missing.length) return;
@@ -87,12 +110,12 @@ function rxActorCluster(payload, options) {
         content.focus({preventScroll: true});
       }
     }
-    rxFicheSource.get([row]).then(function (data) {
+    ficheSource().get([row]).then(function (data) {
       names[row] = nameOf(data.fiches[0], data.fields);
       if (marker) named(marker);
-      show(rxFiche(data.fiches[0], data.fields));
+      show(renderFiche(data.fiches[0], data.fields));
     }, function (error) {
-      popup.setContent(rxFicheMessage(error));
+      popup.setContent(ficheMessage(error));
     });
   }
 
@@ -118,7 +141,7 @@ function rxActorCluster(payload, options) {
     var fromKeys = active && active.closest && active.closest(".rx-cluster, .rx-search");
     var list = document.createElement("ul");
     list.className = "rx-leaves";
-    rxFicheSource.get(leaves).then(function (data) {
+    ficheSource().get(leaves).then(function (data) {
       leaves.forEach(function (row, k) {
         var item = document.createElement("li");
         var link = document.createElement("a");
@@ -127,13 +150,13 @@ function rxActorCluster(payload, options) {
         link.onclick = function (e) {
           e.preventDefault();
           L.popup({maxWidth: 340}).setLatLng(latlng)
-            .setContent(rxFiche(data.fiches[k], data.fields)).openOn(map);
+            .setContent(renderFiche(data.fiches[k], data.fields)).openOn(map);
         };
         item.appendChild(link);
         list.appendChild(item);
       });
       if (fromKeys && list.firstChild) list.firstChild.firstChild.focus({preventScroll: true});
-    }, function (error) { list.textContent = rxFicheMessage(error); });
+    }, function (error) { list.textContent = ficheMessage(error); });
     L.popup({maxWidth: 340}).setLatLng(latlng).setContent(list).openOn(map);
   }
 
@@ -142,7 +165,7 @@ function rxActorCluster(payload, options) {
     var size = count < 10 ? 30 : count < 100 ? 38 : count < 1000 ? 46 : 54;
     var c = feature.geometry.coordinates;
     var marker = L.marker([c[1], c[0]], {
-      icon: L.divIcon({html: "<div><span>" + rxFrNumber(count) + "</span></div>", className: "rx-cluster",
+      icon: L.divIcon({html: "<div><span>" + frNumber(count) + "</span></div>", className: "rx-cluster",
                        iconSize: L.point(size, size)}),
       keyboard: true
     });
@@ -265,7 +288,7 @@ function rxActorCluster(payload, options) {
   var layer = new Layer();
   /* For the search box: which fiche rows are drawn, and how to show one. */
   var position = null;
-  window.rxActorIndex = {
+  drawnActors = {
     ready: ready,
     find: function (row) {
       if (!position) {
@@ -280,7 +303,7 @@ function rxActorCluster(payload, options) {
 }
 
 /* A count the French way, as reseaux.text.fr_number writes it: « 12 345 » (narrow no-break
- * space between thousands; tests/test_folding.py compares the two). */
-function rxFrNumber(count) {
+ * space between thousands; tests/test_javascript.py compares the two). */
+export function frNumber(count) {
   return String(Math.round(count)).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f");
 }

@@ -23,6 +23,7 @@ from jinja2 import Template
 
 from reseaux.assets import URL_PREFIX, vendor_path
 from reseaux.layers import LayerSpec
+from reseaux.mapbits import MAP_MODULE_ID, map_module
 from reseaux.markup import render, text
 from reseaux.referential import Referential
 from reseaux.text import fr_number, plural
@@ -153,10 +154,14 @@ _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S)
 
 def export_policy(page: str) -> str:
     """The Content-Security-Policy of a standalone export: its own inline scripts only (each
-    named by its SHA-256), no other script, no event-handler attribute, no request but the
+    named by its SHA-256, and the map's module its script adds: :class:`reseaux.mapbits.MapModule`),
+    no other script, no event-handler attribute, no request but the
     tiles' images; a script slipped into the page by some text would not run."""
+    codes = _INLINE_SCRIPT.findall(page)
+    if MAP_MODULE_ID in page:  # the map's module, put in the page by the map's own script
+        codes.append(map_module())
     hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode() + "'"
-                     for code in _INLINE_SCRIPT.findall(page)})
+                     for code in codes})
     return ("default-src 'none'; script-src " + " ".join(hashes) + "; style-src 'unsafe-inline'; "
             "img-src data: blob: https:; font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'")
 

@@ -1,19 +1,52 @@
-/* Réseaux: the map's controls in French — full screen, my position, search an actor —
- * and the focus on a chosen perimeter. Texts go through
- * textContent: a name holding HTML shows as text. */
-(function () {
-  if (window.rxControlsReady) return;
-  window.rxControlsReady = true;
-  /* Leaflet writes « Layers » on the layer control's button: say it in French. */
-  var initLayout = L.Control.Layers.prototype._initLayout;
+/* Réseaux: the map's controls in French — full screen, my position, search an actor — and the
+ * focus on a chosen perimeter. Texts go through textContent: a name holding HTML shows as text. */
+import {ficheMessage, ficheSource, searchWords} from "./fiches.js";
+import {actorIndex} from "./actors_layer.js";
+
+/* Every text the controls write, and those they give the plugins in place of their English. */
+export const LABELS = {
+  layers: "Couches affichées",
+  fullscreen: {title: "Plein écran", titleCancel: "Quitter le plein écran"},
+  locate: {title: "Me localiser", metersUnit: "mètres", feetUnit: "pieds",
+           popup: "Vous êtes à moins de {distance} {unit} de ce point",
+           outsideMapBoundsMsg: "Vous semblez être hors de la carte"},
+  search: {placeholder: "Chercher un acteur…", label: "Chercher un acteur sur la carte", list: "Acteurs trouvés",
+           tooMany: "Trop d'acteurs correspondent : précisez la recherche.",
+           none: "Aucun acteur affiché ne correspond."}
+};
+
+/* Why the browser gave no position (its GeolocationPositionError code), for a person. */
+const GEO_ERRORS = {
+  1: "Position refusée : autorisez la localisation dans votre navigateur pour l'utiliser.",
+  2: "Position indisponible : le navigateur ne parvient pas à vous situer.",
+  3: "Position introuvable à temps : réessayez."
+};
+
+export function geoErrorMessage(code) {
+  return GEO_ERRORS[code] || "Position indisponible.";
+}
+
+/* Leaflet writes « Layers » on the layer control's button: say it in French, on the buttons
+ * already drawn in ``doc`` and on those drawn later (the prototype is changed once a page). */
+let layersInFrench = false;
+
+export function frenchLayersButton(doc = document) {
+  function french(toggle) {
+    toggle.title = LABELS.layers;
+    toggle.setAttribute("aria-label", LABELS.layers);
+  }
+  doc.querySelectorAll(".leaflet-control-layers-toggle").forEach(french);
+  if (layersInFrench) return;
+  layersInFrench = true;
+  const initLayout = L.Control.Layers.prototype._initLayout;
   L.Control.Layers.prototype._initLayout = function () {
     initLayout.call(this);
-    var toggle = this._container.querySelector(".leaflet-control-layers-toggle");
-    if (toggle) { toggle.title = "Couches affichées"; toggle.setAttribute("aria-label", "Couches affichées"); }
+    const toggle = this._container.querySelector(".leaflet-control-layers-toggle");
+    if (toggle) french(toggle);
   };
-})();
+}
 
-window.rxNotice = function (map, text) {
+export function notice(map, text) {
   /* A short message on the map (e.g. « position refusée »), gone after a few seconds. */
   var box = L.DomUtil.create("div", "rx-notice", map.getContainer());
   box.setAttribute("role", "status");
@@ -21,13 +54,7 @@ window.rxNotice = function (map, text) {
   setTimeout(function () { box.remove(); }, 6000);
 }
 
-window.RX_GEO_ERRORS = {
-  1: "Position refusée : autorisez la localisation dans votre navigateur pour l'utiliser.",
-  2: "Position indisponible : le navigateur ne parvient pas à vous situer.",
-  3: "Position introuvable à temps : réessayez."
-};
-
-window.rxMapControls = function (map, options) {
+export function mapControls(map, options) {
   if (options.fillFrame && document.getElementById("map_div")) {
     /* The page sizes the map's frame to the screen (CSS on the iframe): the map fills its frame. */
     map.getContainer().style.setProperty("height", "100vh", "important");
@@ -50,7 +77,7 @@ window.rxMapControls = function (map, options) {
   }
   if (options.fullscreen && L.Control.FullScreen) {
     map.addControl(new L.Control.FullScreen({
-      position: "topleft", title: "Plein écran", titleCancel: "Quitter le plein écran"
+      position: "topleft", title: LABELS.fullscreen.title, titleCancel: LABELS.fullscreen.titleCancel
     }));
   }
   if (options.locate && L.control.locate) {
@@ -59,18 +86,16 @@ window.rxMapControls = function (map, options) {
       flyTo: false,
       showPopup: false,
       locateOptions: {maxZoom: 15, enableHighAccuracy: true},
-      strings: {title: "Me localiser", metersUnit: "mètres", feetUnit: "pieds",
-                popup: "Vous êtes à moins de {distance} {unit} de ce point",
-                outsideMapBoundsMsg: "Vous semblez être hors de la carte"},
-      onLocationError: function (err) { rxNotice(map, window.RX_GEO_ERRORS[err.code] || "Position indisponible."); }
+      strings: LABELS.locate,
+      onLocationError: function (err) { notice(map, geoErrorMessage(err.code)); }
     }).addTo(map);
   }
   if (options.search) {
-    var search = rxSearchControl(map).addTo(map);
+    var search = searchControl().addTo(map);
     /* The search box first in its corner: the first control a Tab reaches in the map. */
     var corner = search.getContainer().parentNode;
     corner.insertBefore(search.getContainer(), corner.firstChild);
-    rxPopupsClearOf(map, search.getContainer());
+    popupsClearOf(map, search.getContainer());
   }
   /* The controls before the actors in the page's order: Tab reaches the search box and the zoom
    * at once, then the pins (drawn above or below as before: the panes keep their z-index). */
@@ -78,7 +103,7 @@ window.rxMapControls = function (map, options) {
   container.insertBefore(map._controlContainer, container.firstChild);
 }
 
-window.rxPopupsClearOf = function (map, box) {
+export function popupsClearOf(map, box) {
   /* An open fiche is never under ``box`` (the search box): a popup is panned into view below
    * it, and sized to the map (narrower than a phone's map, scrolled inside when taller than the
    * room under the box). Leaflet reads these options at each layout and pan (the fiche comes a
@@ -109,20 +134,20 @@ window.rxPopupsClearOf = function (map, box) {
   map.on("popupclose", function () { map.getContainer().classList.remove("rx-narrow-fiche"); });
 }
 
-window.rxSearchControl = function (map) {
+export function searchControl() {
   /* Search the actors drawn on the map by name, structure or address: the fiche source
-   * (fiches.js) finds the rows, the actors' layer (window.rxActorIndex) keeps those it draws. */
+   * (fiches.js) finds the rows, the actors' layer (actorIndex) keeps those it draws. */
   var Control = L.Control.extend({
     options: {position: "topleft"},
     onAdd: function () {
       var box = L.DomUtil.create("div", "rx-search leaflet-bar");
       var input = L.DomUtil.create("input", "", box);
       input.type = "search";
-      input.placeholder = "Chercher un acteur…";
-      input.setAttribute("aria-label", "Chercher un acteur sur la carte");
+      input.placeholder = LABELS.search.placeholder;
+      input.setAttribute("aria-label", LABELS.search.label);
       var list = L.DomUtil.create("ul", "", box);
       list.setAttribute("role", "listbox");
-      list.setAttribute("aria-label", "Acteurs trouvés");
+      list.setAttribute("aria-label", LABELS.search.list);
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       var asked = 0;
@@ -133,8 +158,8 @@ window.rxSearchControl = function (map) {
       var run = function () {
         list.textContent = "";
         var query = input.value.trim(), ticket = ++asked;
-        var index = window.rxActorIndex, source = window.rxFicheSource;
-        if (!rxSearchWords(query).length || !index || !source) return;
+        var index = actorIndex(), source = ficheSource();
+        if (!searchWords(query).length || !index || !source) return;
         index.ready.then(function () { return source.search(query); }).then(function (found) {
           var drawn = [];
           for (var k = 0; k < found.rows.length && drawn.length < 8; k++) {
@@ -149,8 +174,7 @@ window.rxSearchControl = function (map) {
           if (ticket !== asked) return;  /* the person has typed on */
           list.textContent = "";
           if (!answer.drawn.length) {
-            say(answer.more ? "Trop d'acteurs correspondent : précisez la recherche."
-                            : "Aucun acteur affiché ne correspond.");
+            say(answer.more ? LABELS.search.tooMany : LABELS.search.none);
             return;
           }
           answer.drawn.forEach(function (d, k) {
@@ -177,7 +201,7 @@ window.rxSearchControl = function (map) {
         }, function (error) {
           if (ticket !== asked) return;
           list.textContent = "";
-          say(rxFicheMessage(error));
+          say(ficheMessage(error));
         });
       };
       input.addEventListener("input", run);
@@ -191,7 +215,7 @@ window.rxSearchControl = function (map) {
   return new Control();
 }
 
-window.rxFocus = function (map, key, geojson, style) {
+export function focusPerimeter(map, key, geojson, style) {
   /* Outline the perimeter chosen in the filters; zoom to it when the choice changes. */
   if (map.rxFocusLayer) { map.removeLayer(map.rxFocusLayer); map.rxFocusLayer = null; }
   if (!geojson) { map.rxFocusKey = null; return; }

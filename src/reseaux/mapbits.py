@@ -1,5 +1,5 @@
 """What every map of the app is made of: base maps (tiles), French controls, the project's styles,
-a map's opening view, and JSON safe inside a script.
+the map's JavaScript module, a map's opening view, and JSON safe inside a script.
 
 The single-purpose maps (position picker, search, coverage) and the main map all start here.
 """
@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import folium
@@ -159,3 +160,72 @@ def script_json(value) -> str:
 
 def asset_text(name: str) -> str:
     return resources.files("reseaux").joinpath(name).read_text(encoding="utf-8")
+
+
+#: How the map's modules import each other: ``import {a, b} from "./name.js";``, alone on its lines.
+_IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./([a-z_]+\.js)";[ \t]*\n', re.MULTILINE)
+#: The map's JavaScript: map.js and the modules it imports (see map.js).
+MAP_MODULE = "map.js"
+#: The id of the module's script element in a map's page.
+MAP_MODULE_ID = "rx-map-module"
+
+
+@lru_cache(maxsize=1)
+def map_module() -> str:
+    """The map's ES modules as one module's text: each file once, after those it imports, without
+    its ``import`` lines (the names they bring are then those of the same module).
+
+    A map's frame runs folium's code from one inline script, and a standalone export is read from
+    a file, where a module cannot import another file: the page gets the modules joined. Their
+    top-level names are distinct (a clash would be a syntax error, which the map's browser tests
+    see). Raises ``ValueError`` for an import of another form (it would be left in the text).
+    """
+    joined: list[str] = []
+    done: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in done:
+            return
+        done.add(name)
+        source = asset_text(name)
+        for imported in _IMPORT.findall(source):
+            add(imported)
+        own = _IMPORT.sub("", source)
+        if re.search(r"^\s*import\b", own, re.MULTILINE):
+            raise ValueError(f"{name} : seul « import {{…}} from \"./fichier.js\"; » est joint au module de la carte")
+        joined.append(f"/* {name} */\n{own}")
+
+    add(MAP_MODULE)
+    return "\n".join(joined)
+
+
+class MapModule(MacroElement):
+    """The map's module (:func:`map_module`) put in the page once, as ``<script type="module">``:
+    folium's code reaches it through ``window.reseaux`` (see map.js). Added by the maps whose
+    elements use it (:func:`add_map_module`)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (code) {
+          if (document.getElementById("{{ this.element_id }}")) return;
+          var module = document.createElement("script");
+          module.type = "module";
+          module.id = "{{ this.element_id }}";
+          module.textContent = code;
+          document.head.appendChild(module);
+        })({{ this.code_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MapModule"
+        self.element_id = MAP_MODULE_ID
+        self.code_json = script_json(map_module())
+
+
+def add_map_module(fmap: folium.Map) -> None:
+    """Give ``fmap`` the map's module (once, whatever the number of calls)."""
+    fmap.add_child(MapModule(), name="rx_map_module")

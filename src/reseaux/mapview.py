@@ -21,7 +21,7 @@ from reseaux.actor_layer import FicheStore, build_actor_layer, fiche_blob
 from reseaux.assets import FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, local, use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.legend import COLOR_BY, Legend, legend_codes, legend_html
-from reseaux.mapbits import BASEMAPS, FrenchControls, ZoomableMap, asset_text, script_json, zoom_for_bounds
+from reseaux.mapbits import BASEMAPS, FrenchControls, ZoomableMap, add_map_module, asset_text, script_json, zoom_for_bounds
 from reseaux.perimeters import _Attribution, perimeter_groups
 from reseaux.referential import Referential
 
@@ -111,6 +111,7 @@ def build_base_map(
         Legend(legend_html(referential, view.color_by, legend_codes, shown), fold_below=560).add_to(fmap)
     _Attribution(shown).add_to(fmap)
     FrenchControls().add_to(fmap)
+    add_map_module(fmap)  # the controls, the fiches and the actors' layer (on it or added later)
     if controls:
         MapControls(search=fiches is not None,
                     home=None if center else [[miny, minx], [maxy, maxx]]).add_to(fmap)
@@ -150,8 +151,9 @@ class MapControls(JSCSSMixin, MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        {{ this.js_source }}
-        rxMapControls({{ this._parent.get_name() }}, {{ this.options_json }});
+        (window.reseaux = window.reseaux || []).push(function (rx) {
+          rx.mapControls({{ this._parent.get_name() }}, {{ this.options_json }});
+        });
         {% endmacro %}
         """
     )
@@ -161,6 +163,5 @@ class MapControls(JSCSSMixin, MacroElement):
         self._name = "MapControls"
         self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS)
         self.default_css = local(FULLSCREEN_CSS) + local(LOCATE_CSS)
-        self.js_source = asset_text("map_controls.js")
         self.options_json = script_json({"fullscreen": True, "locate": True, "search": search,
                                           "fillFrame": True, "homeBounds": home})

@@ -23,7 +23,8 @@ from reseaux.actor_layer import FicheStore, build_actor_layer
 from reseaux.assets import use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.legend import LegendLayer, legend_html
-from reseaux.mapbits import BASEMAPS, FrenchControls, ZoomableMap, asset_text, bounds_center, script_json, zoom_for_bounds
+from reseaux.mapbits import (BASEMAPS, FrenchControls, ZoomableMap, add_map_module, asset_text, bounds_center,
+                             script_json, zoom_for_bounds)
 from reseaux.mapview import MapView
 from reseaux.markup import text
 from reseaux.perimeters import attribution_text, perimeter_groups
@@ -160,6 +161,7 @@ def stage_base_map(bounds: tuple[float, float, float, float], fiches: FicheStore
                                      name="rx_css")
     FrenchControls().add_to(fmap)  # no zoom buttons on a presenter's screen: only the metric scale
     _KeyRelay().add_to(fmap)
+    add_map_module(fmap)  # the fiches and each scene's actors' layer
     if fiches is not None:
         fiches.add_to(fmap)
     use_local_assets(fmap)
