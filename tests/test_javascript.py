@@ -1,6 +1,7 @@
-"""The map's JavaScript: its unit tests (``node --test tests/js``), the one module the pages get
-from its files (:func:`reseaux.mapbits.map_module`), and the payload the server writes as the
-browser reads it. Each runs Debian's node, as ``make test`` has it."""
+"""The map's JavaScript: its unit tests (``node --test tests/js``), its lint (ESLint, zero
+findings), the one module the pages get from its files (:func:`reseaux.mapbits.map_module`), and
+the payload the server writes as the browser reads it. Each runs Node as ``make test`` has it
+(Debian's node; ESLint from package-lock.json, installed by ``make setup``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.conftest import ROOT
 
 #: Where the map's modules are.
 JS_DIR = ROOT / "src" / "reseaux"
+ESLINT = ROOT / "node_modules" / ".bin" / "eslint"
 
 
 def node() -> str:
@@ -46,6 +48,22 @@ def test_the_javascript_unit_tests_pass():
     """tests/js/*.test.mjs: the fiche's rendering and escaping, the folding on the server's cases,
     the payload decoder, the module's namespace and the controls' French."""
     done = subprocess.run([node(), "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_eslint_finds_nothing():
+    assert ESLINT.exists(), "ESLint is missing: run `make setup` (npm ci installs it from package-lock.json)"
+    done = subprocess.run([str(ESLINT), "--max-warnings=0", "."], cwd=ROOT, capture_output=True, text=True, check=False,
+                          timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_joined_module_declares_every_name_it_uses_once():
+    """The page gets the modules joined without their imports: ESLint on the joined text sees a
+    name that only an import brought, or one declared in two files."""
+    assert ESLINT.exists(), "ESLint is missing: run `make setup` (npm ci installs it from package-lock.json)"
+    done = subprocess.run([str(ESLINT), "--max-warnings=0", "--stdin", "--stdin-filename", "src/reseaux/joined.js"],
+                          cwd=ROOT, input=map_module(), capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
