@@ -32,9 +32,9 @@ from reseaux.layers import (
     check_fields,
     load_layer,
     parse_registry,
-    polygonal,
     readable,
 )
+from reseaux.shapes import polygonal
 
 LOG = logging.getLogger("reseaux")
 

@@ -42,6 +42,8 @@ from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
 from reseaux.referential import Referential
 from reseaux.text import fold
 
+#: Fiches on demand, served by reseaux.web: /_reseaux/carte/<token>/fiches?lignes=… and /recherche?q=…
+FICHES_PATH = "/_reseaux/carte"
 #: At most this many fiches in one answer (a list of actors sharing a place is rarely longer).
 MAX_ROWS = 500
 #: At most this many rows found by one search (the map keeps those it draws).

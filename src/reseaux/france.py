@@ -41,6 +41,7 @@ import shapely.ops
 
 from reseaux import config, metric
 from reseaux.exports import write_atomic
+from reseaux.shapes import polygonal
 
 COMMUNES = "communes.csv"
 OUTLINES = "communes.fgb"
@@ -152,8 +153,6 @@ QPV_FILE = "qpv2024_france_anct_4dec.geojson.gz"
 @lru_cache(maxsize=1)
 def qpv() -> gpd.GeoDataFrame:
     """The 1,584 QPV 2024 of France (``code``, ``nom``, ``insee_com``, geometry), polygonal parts only."""
-    from reseaux.layers import polygonal
-
     frame = gpd.read_file(f"/vsigzip/{config.path('geo_dir') / QPV_FILE}")
     frame = frame.rename(columns={"code_qp": "code", "lib_qp": "nom"})
     frame["geometry"] = polygonal(frame.geometry)

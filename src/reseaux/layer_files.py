@@ -15,6 +15,11 @@ from pathlib import Path
 
 LOG = logging.getLogger("reseaux")
 
+
+class LayerError(Exception):
+    """One layer cannot be used; the message says why and what to write instead, in French."""
+
+
 #: A zipped layer may unpack to this much at most (a regional layer of IRIS is tens of MB).
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 #: Members of a zipped layer at most (a shapefile is 4 to 8 files; a few layers side by side).
@@ -43,8 +48,7 @@ def check_archive(path: Path) -> None:
     beyond :data:`MAX_UNPACKED_BYTES` (as its table of contents declares) or holds a shapefile
     without its .shx or .dbf (GDAL then says the format is unknown). Other files pass.
 
-    Raises :class:`reseaux.layers.LayerError` (French), naming the file and what to do."""
-    from reseaux.layers import LayerError
+    Raises :class:`LayerError` (French), naming the file and what to do."""
 
     if path.suffix.lower() != ".zip":
         return
@@ -75,7 +79,6 @@ def check_archive(path: Path) -> None:
 def check_size(path: Path, features: int) -> None:
     """Refuse a layer of more than :data:`MAX_FEATURES` perimeters (``features`` as GDAL counts them;
     negative when it does not know)."""
-    from reseaux.layers import LayerError
 
     if features > MAX_FEATURES:
         raise LayerError(f"{path.name} contient {features} périmètres (au plus {MAX_FEATURES}) : "
@@ -83,10 +86,9 @@ def check_size(path: Path, features: int) -> None:
 
 
 def unreadable(name: str, exc: BaseException):
-    """The :class:`reseaux.layers.LayerError` to raise when GDAL (pyogrio) cannot read the file
+    """The :class:`LayerError` to raise when GDAL (pyogrio) cannot read the file
     ``name``: what it means in French and what to do, then GDAL's own words without any server path
     (the whole of them go to the server log)."""
-    from reseaux.layers import LayerError
 
     said = str(exc)
     LOG.warning("couche : %s illisible : %s", name, said)

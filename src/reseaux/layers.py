@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
+from reseaux.layer_files import LayerError, unreadable
 from reseaux.markup import is_color
+from reseaux.shapes import polygonal
 
 STANDARD_COLUMNS = ["code", "nom", "population", "geometry"]
 COMMUNES_FILE = "communes_normandie.geojson"
@@ -27,10 +27,6 @@ LOG = logging.getLogger("reseaux")
 
 class RegistryError(Exception):
     """The layer registry is wrong; the message lists every problem at once, in French."""
-
-
-class LayerError(Exception):
-    """One layer cannot be used; the message says why and what to write instead, in French."""
 
 
 #: Shown for what the person who declared a layer did not say.
@@ -182,8 +178,6 @@ def load_layers_safely(specs: list[LayerSpec], geo_dir: Path
         except LayerError as exc:
             broken.append((spec.label, str(exc)))
         except Exception as exc:  # noqa: BLE001 — an unreadable file, whatever the library says
-            from reseaux.layer_files import unreadable
-
             broken.append((spec.label, str(unreadable(spec.file, exc))))
     return layers, broken
 
@@ -210,21 +204,6 @@ def check_fields(columns, wanted: dict[str, str], file_name: str) -> None:
     if missing:
         available = ", ".join(str(c) for c in columns if c != "geometry")
         raise LayerError(f"{' ; '.join(missing)} de {file_name} ; champs disponibles : {available}")
-
-
-def polygonal(shapes: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Repair ``shapes`` keeping only their polygonal parts: an invalid polygon made valid may
-    become a collection holding lines or points, which no map or area can use. A shape left
-    with nothing polygonal becomes empty."""
-    fixed = shapely.make_valid(np.asarray(shapes.values))
-    out = []
-    for shape in fixed:
-        if shape is None or shape.geom_type in ("Polygon", "MultiPolygon"):
-            out.append(shape)
-            continue
-        parts = [p for p in shapely.get_parts(shape) if p.geom_type in ("Polygon", "MultiPolygon")]
-        out.append(shapely.union_all(parts) if parts else shapely.Polygon())
-    return gpd.GeoSeries(out, index=shapes.index, crs=shapes.crs)
 
 
 # --- private helpers -------------------------------------------------------------------------

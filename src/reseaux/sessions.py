@@ -29,6 +29,8 @@ from collections.abc import Callable
 from reseaux import config, shared
 
 COOKIE = "reseaux_session"
+#: Where the page posts a sign-in's ticket (and sends DELETE at sign-out) for the cookie (reseaux.web).
+SESSION_PATH = "/_reseaux/session"
 TICKET_SECONDS = 60.0
 
 

@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from reseaux.clients import client_address, is_https, same_origin
-from reseaux.fiche_service import MAX_ROWS, SERVICE
+from reseaux.fiche_service import FICHES_PATH, MAX_ROWS, SERVICE
 from reseaux.ratelimit import LIMITS, refusal
-from reseaux.sessions import COOKIE, SESSIONS
+from reseaux.sessions import COOKIE, SESSION_PATH, SESSIONS
 from reseaux.streamlit_fr import SCRIPT_PATH, script
 
 LOG = logging.getLogger("reseaux")
@@ -27,9 +27,6 @@ LOG = logging.getLogger("reseaux")
 ERROR_MESSAGE = ("**Une erreur inattendue a interrompu cette page.** Rien n'a été enregistré par cette action. "
                  "Rechargez la page ; si l'erreur revient, signalez-la à la coordination du réseau "
                  "(le détail technique est dans le journal du serveur).")
-SESSION_PATH = "/_reseaux/session"
-#: Fiches on demand (see reseaux.fiche_service): /_reseaux/carte/<token>/fiches?lignes=… and /recherche?q=…
-FICHES_PATH = "/_reseaux/carte"
 PRIVATE = {"Cache-Control": "no-store"}
 
 

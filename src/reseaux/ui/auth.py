@@ -10,7 +10,7 @@ import streamlit as st
 from reseaux import audit, config
 from reseaux.access import ROLE_LABELS, can
 from reseaux.accounts import AccountError, AccountStore
-from reseaux.sessions import COOKIE, SESSIONS
+from reseaux.sessions import COOKIE, SESSION_PATH, SESSIONS
 
 
 def accounts() -> AccountStore:
@@ -226,8 +226,6 @@ def _cookie_script() -> None:
 
     The page only ever sees a one-time ticket; the route answers with the HttpOnly cookie.
     """
-    from reseaux.web import SESSION_PATH
-
     ticket = st.session_state.pop("auth_ticket", None)
     clear = st.session_state.pop("auth_clear_cookie", None)
     if not (ticket or clear):

@@ -13,7 +13,7 @@ from reseaux.access import can
 from reseaux.actor_layer import FicheStore
 from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
 from reseaux.directory import DirectoryError
-from reseaux.fiche_service import SERVICE
+from reseaux.fiche_service import FICHES_PATH, SERVICE
 from reseaux.france import FranceDataMissing
 from reseaux.proximity import ProximityIndex
 from reseaux.layers import RegistryError
@@ -21,7 +21,6 @@ from reseaux.referential import Referential
 from reseaux.territory import TerritoryError
 from reseaux.text import plural
 from reseaux.ui import auth
-from reseaux.web import FICHES_PATH
 
 
 @st.cache_resource(show_spinner="Chargement des périmètres…", max_entries=2)
