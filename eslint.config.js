@@ -18,11 +18,6 @@ export default [
     rules: { "no-implicit-globals": "error", "no-undef": "error" },
   },
   {
-    // Streamlit's page loads it as a classic script (reseaux.streamlit_fr), not a module.
-    files: ["src/**/streamlit_fr.js"],
-    languageOptions: { sourceType: "script" },
-  },
-  {
     files: ["tests/js/**/*.mjs", "eslint.config.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node } },
     rules: { "no-implicit-globals": "error", "no-undef": "error" },

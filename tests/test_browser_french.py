@@ -13,14 +13,13 @@ an English word of the table.
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.streamlit_fr import SCRIPT_FILE, SCRIPT_PATH, table
+from reseaux.streamlit_fr import SCRIPT_PATH, script_text, table
 from tests.browser import LoggedApp, data_folder, no_error, open_nav_page, settle, sign_in
 from tests.conftest import SCREENSHOTS
 
@@ -138,8 +137,7 @@ _PAGE = """<!DOCTYPE html><html lang="en"><head></head><body>
 
 def test_the_script_translates_streamlit_words_and_leaves_peoples_words(page):
     page.set_content(_PAGE)
-    page.add_script_tag(content=f"window.RX_FR = {json.dumps(table())};"
-                        + SCRIPT_FILE.read_text(encoding="utf-8"))
+    page.add_script_tag(content=script_text(), type="module")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("button", name="Choisir un fichier")).to_be_visible()
     expect(page.get_by_text("10\u00a0Mo par fichier")).to_be_visible()
@@ -171,7 +169,7 @@ def test_the_page_is_french_and_loads_the_script_of_this_site(app):
         body = answer.read()
         page = gzip.decompress(body) if answer.headers.get("Content-Encoding") == "gzip" else body
     assert b'<html lang="fr">' in page
-    assert f'<script src=".{SCRIPT_PATH}"></script>'.encode() in page
+    assert f'<script type="module" src=".{SCRIPT_PATH}"></script>'.encode() in page
     with urllib.request.urlopen(app.url + SCRIPT_PATH, timeout=30) as answer:
         assert answer.headers["Content-Type"].startswith("text/javascript")
         assert "Afficher le mot de passe" in answer.read().decode("utf-8")

@@ -1,35 +1,35 @@
 // Streamlit's own English in French (see reseaux.streamlit_fr): the texts and the aria-label,
 // title and placeholder values Streamlit writes in its widgets are replaced, as they appear, by
-// the French of a fixed table (streamlit_fr.json, put in front of this script by the server as
-// RX_FR). Only a whole value found in the table changes; what people typed or the app wrote
-// (Markdown, options, tables, fields) is never looked at.
-// A classic script, run once in Streamlit's page; rxFrTranslate is exported for the unit tests.
-(function (root) {
-  "use strict";
-  const table = root.RX_FR || { exact: {}, patterns: [] };
+// the French of a fixed table (streamlit_fr.json). Only a whole value found in the table changes;
+// what people typed or the app wrote (Markdown, options, tables, fields) is never looked at.
+// A module: the server sends it with one more line, which starts it on Streamlit's page with the
+// table (`startTranslating(document, table)`, see reseaux.streamlit_fr.script_text).
+
+const ATTRIBUTES = ["aria-label", "title", "placeholder"];
+// Where the words are people's or the app's own, not Streamlit's: never translated. The
+// attributes of a chip of a multiselect are Streamlit's (« Remove X »), its text is a choice.
+const APP = "[data-testid='stMarkdownContainer'], [data-testid='stCode'], [data-testid='stJson'], "
+  + "[data-testid='stTable'], [data-testid='stText'], [role='option'], [role='grid'], [contenteditable='true']";
+const APP_TEXT = APP + ", [data-baseweb='tag'], textarea, script, style";
+// Streamlit's own controls that sit in such a container: the uploader's button (its label is
+// Markdown), a heading's anchor (people's words reach Markdown escaped: never a link), a code
+// block's copy button.
+const OWN = "[data-testid='stFileUploaderDropzone'] button, :is(h1, h2, h3, h4, h5, h6) a[href^='#'], "
+  + "[data-testid='stCode'] button";
+const UNITS = { B: "o", KB: "ko", MB: "Mo", GB: "Go" };
+const SIZE = /(\d+(?:\.\d+)?)\s?(B|KB|MB|GB)\b/g;
+
+// « 6.0B » → « 6 o », « 1.5KB » → « 1,5 ko » (no useless « ,0 »).
+function frenchSize(_all, number, unit) {
+  return number.replace(/\.0+$/, "").replace(".", ",") + "\u00a0" + UNITS[unit];
+}
+
+// The function that gives the French of a whole value by ``table`` ({exact, patterns}), or null
+// when the table does not know it.
+export function translator(table) {
   const exact = new Map(Object.entries(table.exact));
   const patterns = table.patterns.map(([source, replacement]) => [new RegExp(source), replacement]);
-  const ATTRIBUTES = ["aria-label", "title", "placeholder"];
-  // Where the words are people's or the app's own, not Streamlit's: never translated. The
-  // attributes of a chip of a multiselect are Streamlit's (« Remove X »), its text is a choice.
-  const APP = "[data-testid='stMarkdownContainer'], [data-testid='stCode'], [data-testid='stJson'], "
-    + "[data-testid='stTable'], [data-testid='stText'], [role='option'], [role='grid'], [contenteditable='true']";
-  const APP_TEXT = APP + ", [data-baseweb='tag'], textarea, script, style";
-  // Streamlit's own controls that sit in such a container: the uploader's button (its label is
-  // Markdown), a heading's anchor (people's words reach Markdown escaped: never a link), a code
-  // block's copy button.
-  const OWN = "[data-testid='stFileUploaderDropzone'] button, :is(h1, h2, h3, h4, h5, h6) a[href^='#'], "
-    + "[data-testid='stCode'] button";
-  const UNITS = { B: "o", KB: "ko", MB: "Mo", GB: "Go" };
-  const SIZE = /(\d+(?:\.\d+)?)\s?(B|KB|MB|GB)\b/g;
-
-  // « 6.0B » → « 6 o », « 1.5KB » → « 1,5 ko » (no useless « ,0 »).
-  function frenchSize(_all, number, unit) {
-    return number.replace(/\.0+$/, "").replace(".", ",") + "\u00a0" + UNITS[unit];
-  }
-
-  // The French of a whole value, or null when the table does not know it.
-  function translate(value) {
+  return function translate(value) {
     const text = value.trim();
     if (!text) return null;
     let french = exact.get(text);
@@ -39,7 +39,12 @@
       french = text.replace(found[0], found[1]).replace(SIZE, frenchSize);
     }
     return french === text ? null : value.replace(text, french);
-  }
+  };
+}
+
+// Translates ``document`` now and what is added to it or changed later.
+export function startTranslating(document, table) {
+  const translate = translator(table);
 
   function translateText(node) {
     const parent = node.parentElement;
@@ -67,10 +72,10 @@
     while (walker.nextNode()) translateText(walker.currentNode);
   }
 
-  function start(document) {
+  function start() {
     document.documentElement.lang = "fr";
     translateTree(document.body);
-    new root.MutationObserver((mutations) => {
+    new MutationObserver((mutations) => {
       for (const m of mutations) {
         if (m.type === "childList") m.addedNodes.forEach(translateTree);
         else if (m.type === "characterData") translateText(m.target);
@@ -80,9 +85,6 @@
                                  attributes: true, attributeFilter: ATTRIBUTES });
   }
 
-  root.rxFrTranslate = translate;
-  if (root.document) {
-    if (root.document.body) start(root.document);
-    else root.document.addEventListener("DOMContentLoaded", () => start(root.document));
-  }
-})(typeof window !== "undefined" ? window : globalThis);
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+}

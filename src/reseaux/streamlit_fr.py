@@ -6,12 +6,13 @@ Streamlit has no language setting: its widgets write English texts and screen-re
 French of the app with an English voice. Two pieces, served by serve.py's app:
 
 - :class:`FrenchPage`, an ASGI middleware, rewrites Streamlit's page (the one HTML document it
-  sends for every page's address): ``lang="fr"``, and a ``<script>`` tag for :data:`SCRIPT_PATH`
-  (a file of this site: no inline script, whatever a content policy allows);
-- :func:`script` answers that address: the table ``streamlit_fr.json`` followed by
-  ``streamlit_fr.js``, which replaces, as they appear (a MutationObserver), the texts and the
-  ``aria-label``, ``title`` and ``placeholder`` values that the table knows — whole values only,
-  never inside Markdown, options, chips, tables or fields, where the words are people's.
+  sends for every page's address): ``lang="fr"``, and a ``<script type="module">`` tag for
+  :data:`SCRIPT_PATH` (a file of this site: no inline script, whatever a content policy allows);
+- :func:`script` answers that address: the module ``streamlit_fr.js`` and a last line that starts
+  it with the table ``streamlit_fr.json`` (:func:`script_text`); it replaces, as they appear (a
+  MutationObserver), the texts and the ``aria-label``, ``title`` and ``placeholder`` values that
+  the table knows — whole values only, never inside Markdown, options, chips, tables or fields,
+  where the words are people's.
 
 The table is the one place to add a string Streamlit shows in English (a new version of Streamlit
 may add or reword some: tests/test_browser_french.py visits the pages and fails on any English
@@ -34,7 +35,7 @@ TABLE_FILE = HERE / "streamlit_fr.json"
 SCRIPT_FILE = HERE / "streamlit_fr.js"
 #: Relative, as Streamlit's own assets are in its page, so that it works under a base path.
 SCRIPT_PATH = "/_reseaux/streamlit_fr.js"
-_TAG = f'<script src=".{SCRIPT_PATH}"></script>'.encode()
+_TAG = f'<script type="module" src=".{SCRIPT_PATH}"></script>'.encode()
 _ASKED_AWAY = {b"accept-encoding", b"if-none-match", b"if-modified-since"}
 _REWRITTEN = {b"content-length", b"etag", b"last-modified"}  # they describe Streamlit's page, not this one
 
@@ -51,13 +52,15 @@ def table() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _script_text() -> str:
-    return f"window.RX_FR = {json.dumps(table(), ensure_ascii=False)};\n" + SCRIPT_FILE.read_text(encoding="utf-8")
+def script_text() -> str:
+    """What the page runs: the module, then the line that starts it on the page with the table."""
+    return (SCRIPT_FILE.read_text(encoding="utf-8")
+            + f"\nstartTranslating(document, {json.dumps(table(), ensure_ascii=False)});\n")
 
 
 def script(_request: Request) -> Response:
-    """GET :data:`SCRIPT_PATH`: the table and the script that applies it."""
-    return Response(_script_text(), media_type="text/javascript; charset=utf-8",
+    """GET :data:`SCRIPT_PATH`: the module and the table it applies (:func:`script_text`)."""
+    return Response(script_text(), media_type="text/javascript; charset=utf-8",
                     headers={"Cache-Control": "no-cache"})
 
 
