@@ -1,0 +1,119 @@
+"""Command line, the administration's commands: ``comptes`` (built-in accounts), ``effacer`` (a
+fiche erased everywhere), ``sauvegarde`` and ``restauration`` (an archive of the data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reseaux import config
+from reseaux.directory import DirectoryError
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    import getpass
+
+    from reseaux.accounts import AccountError, AccountStore
+
+    store = AccountStore(config.path("accounts"))
+
+    def password() -> str:
+        if args.password_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        first = getpass.getpass("Mot de passe : ")
+        if getpass.getpass("Encore : ") != first:
+            raise AccountError("Les deux saisies diffèrent.")
+        return first
+
+    try:
+        if args.action == "liste":
+            for account in store.load().values():
+                locked = " (verrouillé)" if store.is_locked(account.name) else ""
+                print(f"{account.name}\t{account.role}\t{account.email}{locked}")
+        elif args.action == "ajouter":
+            store.add(args.name, password(), args.role, args.email)
+        elif args.action == "motdepasse":
+            store.set_password(args.name, password())
+        elif args.action == "role":
+            store.set_role(args.name, args.role)
+        elif args.action == "deverrouiller":
+            store.unlock(args.name)
+        elif args.action == "supprimer":
+            store.remove(args.name)
+    except AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if args.action != "liste":
+        print(f"{args.action} : fait ({store.path}).", file=sys.stderr)
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from reseaux.privacy import erase
+
+    try:
+        report = erase(args.id, args.by)
+    except KeyError:
+        print(f"Aucune fiche « {args.id} » dans {config.path('actors')} : rien n'a été fait.", file=sys.stderr)
+        return 1
+    except (DirectoryError, OSError) as exc:
+        print(f"Effacement impossible ou inachevé : {exc}", file=sys.stderr)
+        return 1
+    print(report.sentence(args.id))
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from reseaux.backup import BackupError, backup
+    from reseaux.exports import LockTimeout
+
+    try:
+        path, entries = backup(Path(args.dest))
+    except (BackupError, LockTimeout) as exc:
+        print(f"Sauvegarde non faite : {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    print(f"Sauvegarde : {len(entries)} fichier(s), {path.stat().st_size // 1024 + 1} Ko, dans {path}.", file=sys.stderr)
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from reseaux.backup import BackupError, restore
+    from reseaux.exports import LockTimeout
+
+    try:
+        restored = restore(Path(args.source), args.by)
+    except (BackupError, LockTimeout, OSError, DirectoryError) as exc:
+        print(f"Restauration non faite : {exc}", file=sys.stderr)
+        return 1
+    print(restored.sentence(), file=sys.stderr)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """The parsers of ``comptes``, ``effacer``, ``sauvegarde`` and ``restauration``."""
+    comptes = sub.add_parser("comptes", help="gérer les comptes intégrés (fichier RESEAUX_ACCOUNTS)")
+    comptes.add_argument("action", choices=["liste", "ajouter", "motdepasse", "role", "deverrouiller", "supprimer"])
+    comptes.add_argument("name", nargs="?", default="", help="identifiant")
+    comptes.add_argument("--role", default="membre", help="membre, coordinateur ou administrateur")
+    comptes.add_argument("--email", default="", help="courriel (connexion par l'organisation)")
+    comptes.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
+    comptes.set_defaults(func=_accounts)
+    erase = sub.add_parser("effacer", help="supprimer définitivement une fiche (RGPD) : fichier, sauvegardes, "
+                           "journal, caches, cartes ouvertes (annuaire RESEAUX_ACTORS)")
+    erase.add_argument("id", help="identifiant de la fiche (colonne « id »)")
+    erase.add_argument("--par", dest="by", default="ligne de commande", metavar="NOM",
+                       help="qui efface (inscrit au journal)")
+    erase.set_defaults(func=_erase)
+    save = sub.add_parser("sauvegarde", help="archiver annuaire, journal, comptes, couches, scènes, référentiel, "
+                          "profils et audit (sous les verrous) dans DEST/reseaux-<date>.tar.gz")
+    save.add_argument("dest", help="dossier où écrire l'archive (créé s'il n'existe pas)")
+    save.set_defaults(func=_backup)
+    back = sub.add_parser("restauration", help="remettre en place une archive de « sauvegarde » (vérifiée d'abord ; "
+                          "les fichiers remplacés sont gardés dans .avant-restauration/)")
+    back.add_argument("source", help="archive reseaux-<date>.tar.gz")
+    back.add_argument("--par", dest="by", default="ligne de commande", metavar="NOM",
+                      help="qui restaure (inscrit au journal)")
+    back.set_defaults(func=_restore)

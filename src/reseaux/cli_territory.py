@@ -1,0 +1,179 @@
+"""Command line, the territory's commands: ``nearest`` (the actors nearest a point), ``coverage``
+(a layer's perimeters and their gaps, as CSV) and ``layers`` (list the layers, add one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reseaux import config
+from reseaux.cli_directory import load_or_say, name_value_pairs
+
+
+def _nearest(args: argparse.Namespace) -> int:
+    import csv
+
+    from reseaux.filters import ActorFilter
+    from reseaux.proximity import ProximityIndex, nearest
+
+    loaded = load_or_say(args.actors, args.referential)
+    if loaded is None:
+        return 1
+    referential, directory = loaded
+    unknown = [t for t in args.theme if t not in referential.codes("thematique")]
+    unknown += [p for p in args.profession if p not in referential.codes("profession")]
+    if unknown:
+        print("code(s) inconnu(s) : " + ", ".join(unknown) + " (voir data/referentiel.csv)", file=sys.stderr)
+        return 2
+    from reseaux.filters import apply_filter
+
+    index = ProximityIndex.build(directory.actors)
+    flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession))
+    mask = apply_filter(index.frame, flt, referential).mask
+    found = nearest(index, args.lat, args.lon, mask=mask.to_numpy(), k=args.k,
+                    radius_m=args.radius_km * 1000 if args.radius_km is not None else None)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["id", "nom", "distance_m"])
+    writer.writerows(found[["id", "nom", "distance_m"]].itertuples(index=False))
+    return 0
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from reseaux.coverage import PreparedLayer, actor_points, coverage_table, filter_phrase, summary_sentence
+    from reseaux.filters import ActorFilter, apply_filter
+
+    loaded = load_or_say(args.actors, args.referential)
+    if loaded is None:
+        return 1
+    referential, directory = loaded
+    territory = _territory()
+    if territory is None:
+        return 1
+    broken = dict(territory.broken)
+    if args.layer not in territory.layers:
+        why = next((f" (couche écartée : {r})" for name, r in broken.items()
+                    if name == args.layer or args.layer in r), "")
+        print(f"couche inconnue ou inutilisable « {args.layer} »{why} : choisissez parmi "
+              f"{', '.join(territory.layers)}", file=sys.stderr)
+        return 2
+    flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession), types=tuple(args.type))
+    result = apply_filter(directory.actors, flt, referential)
+    table = coverage_table(PreparedLayer.build(territory.layers[args.layer]), actor_points(result.actors),
+                           distance_m=args.distance_m)
+    columns = ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
+    from reseaux.exports import write_atomic
+
+    write_atomic(Path(args.out), table[columns].to_csv(index=False).encode("utf-8"))
+    print(summary_sentence(table, territory.spec(args.layer).label, filter_phrase(referential, flt), args.distance_m),
+          file=sys.stderr)
+    return 0
+
+
+def _territory():
+    """The territory and its layers, or None after saying why in French."""
+    from reseaux.app_data import load_territory
+    from reseaux.france import FranceDataMissing
+    from reseaux.layers import RegistryError
+    from reseaux.territory import TerritoryError
+
+    try:
+        return load_territory()
+    except (RegistryError, TerritoryError, FranceDataMissing) as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+def _layers(args: argparse.Namespace) -> int:
+    from reseaux.add_layer import RepeatedCodesError, add_layer
+    from reseaux.app_data import registry_path
+    from reseaux.layers import LayerError
+    from reseaux.territory import TerritoryError, load
+
+    if args.action == "list":
+        territory = _territory()
+        if territory is None:
+            return 1
+        for spec in territory.specs:
+            print(f"{spec.id}\t{spec.label}\t{len(territory.layers[spec.id])} périmètre(s)\tok")
+        for name, reason in territory.broken:
+            print(f"—\t{name}\t—\técartée : {reason}")
+        return 1 if territory.broken else 0
+    if not (args.file and args.id and args.code_field and args.name_field):
+        print("layers add FICHIER --id ID --code-field CHAMP --name-field CHAMP : tous obligatoires", file=sys.stderr)
+        return 2
+    try:
+        registry = Path(args.registry) if args.registry else registry_path(load())
+    except TerritoryError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if registry is None:
+        print("Le fichier du territoire ne nomme pas de registre de couches : ajoutez-y "
+              "registre = \"layers.toml\", ou passez --registry.", file=sys.stderr)
+        return 1
+    where = name_value_pairs(args.where, "--where", "CHAMP=VALEUR")
+    if where is None:
+        return 2
+    # 9 also matches « 09 »; « 09 » is kept as written (see layers.apply_where).
+    where = {k: int(v) if v.isdigit() and not v.startswith("0") else v for k, v in where.items()}
+    try:
+        added = add_layer(Path(args.file), layer_id=args.id, code_field=args.code_field, name_field=args.name_field,
+                          registry=registry, geo_dir=config.path("geo_dir"), label=args.label, group=args.group,
+                          where=where, color=args.color, source=args.source, licence=args.licence,
+                          vintage=args.vintage, commune_field=args.commune_field, file_layer=args.couche_fichier,
+                          key=args.cle)
+    except RepeatedCodesError as exc:
+        print(f"Couche non ajoutée : {exc} (--cle departement ou --cle code).", file=sys.stderr)
+        return 1
+    except LayerError as exc:
+        print(f"Couche non ajoutée : {exc}.", file=sys.stderr)
+        return 1
+    print(added.sentence())
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """The parsers of ``nearest``, ``coverage`` and ``layers``."""
+    near = sub.add_parser("nearest", help="les acteurs les plus proches d'un point (CSV : id, nom, distance_m)")
+    near.add_argument("--lat", type=float, required=True, help="latitude WGS84")
+    near.add_argument("--lon", type=float, required=True, help="longitude WGS84")
+    near.add_argument("--theme", nargs="*", default=[], help="codes de thématiques (une au moins)")
+    near.add_argument("--profession", nargs="*", default=[], help="codes de professions (une au moins)")
+    near.add_argument("-k", type=int, default=10, help="nombre d'acteurs (défaut : %(default)s)")
+    near.add_argument("--radius-km", type=float, default=10.0, help="rayon en km (défaut : %(default)s)")
+    near.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
+    near.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
+    near.set_defaults(func=_nearest)
+    cover = sub.add_parser("coverage", help="couverture d'une couche de périmètres (un périmètre par ligne)")
+    cover.add_argument("--layer", required=True, help="identifiant de couche (geo/layers.toml), ex. qpv")
+    cover.add_argument("--theme", nargs="*", default=[], help="codes de thématiques")
+    cover.add_argument("--profession", nargs="*", default=[], help="codes de professions")
+    cover.add_argument("--type", nargs="*", default=[], help="codes de types d'acteurs")
+    cover.add_argument("--distance-m", type=float, default=1000.0, help="distance au bord (défaut : %(default)s)")
+    cover.add_argument("--out", required=True, help="fichier CSV écrit")
+    cover.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
+    cover.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
+    cover.set_defaults(func=_coverage)
+    layers = sub.add_parser("layers", help="couches de périmètres : list (état de chaque couche), add (ajouter un fichier)")
+    layers.add_argument("action", choices=["list", "add"])
+    layers.add_argument("file", nargs="?", default="", help="GeoJSON, GeoPackage, shapefile zippé ou CSV de communes")
+    layers.add_argument("--id", default="", help="identifiant de la couche (lettres minuscules, chiffres, _)")
+    layers.add_argument("--code-field", default="", help="champ du code de chaque périmètre")
+    layers.add_argument("--name-field", default="", help="champ du nom de chaque périmètre")
+    layers.add_argument("--commune-field", default="", help="CSV : colonne du code INSEE des communes")
+    layers.add_argument("--label", default="", help="libellé affiché (défaut : l'identifiant)")
+    layers.add_argument("--group", default="", help="groupe dans la légende (défaut : Périmètres ajoutés)")
+    layers.add_argument("--where", action="append", default=[], metavar="CHAMP=VALEUR",
+                        help="ne garder que ces périmètres (répétable) ; 9 vaut aussi pour « 09 »")
+    layers.add_argument("--color", default="", help="couleur #RRGGBB (défaut : une couleur libre)")
+    layers.add_argument("--source", default="", help="producteur et adresse de la donnée")
+    layers.add_argument("--licence", default="", help="licence de la donnée")
+    layers.add_argument("--vintage", default="", help="millésime")
+    layers.add_argument("--couche-fichier", default="", metavar="NOM",
+                        help="la couche à lire dans un fichier qui en a plusieurs (GeoPackage, TopoJSON)")
+    layers.add_argument("--cle", default="", choices=["code", "departement"],
+                        help="CSV de communes dont les codes se répètent d'un département à l'autre : un périmètre "
+                             "par département et code (departement) ou par code seul (code)")
+    layers.add_argument("--registry", default="", help="registre (défaut : celui du territoire ou RESEAUX_LAYERS)")
+    layers.set_defaults(func=_layers)
