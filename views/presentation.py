@@ -3,11 +3,11 @@
 import streamlit as st
 
 from reseaux import ui
-from reseaux.ui import presentation
+from reseaux.ui import presentation, presentation_stage
 
 ref, terr, acts = ui.load_or_stop()
-if presentation.full_screen():
-    presentation.stage(ref, terr, acts)
+if presentation_stage.full_screen():
+    presentation_stage.stage(ref, terr, acts)
 else:
     st.title("Présentation et exports")
     presentation.open_scene_from_url(ref, terr)  # before the sidebar: the scene's filters fill its widgets
