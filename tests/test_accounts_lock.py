@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from reseaux import accounts, shared
-from reseaux.accounts import MAX_DELAY, MAX_FAILURES, REFUSED, AccountError, AccountStore
+from reseaux import accounts, shared, signin_limits
+from reseaux.accounts import MAX_FAILURES, REFUSED, AccountError, AccountStore
 from reseaux.exports import LockTimeout
 from tests.conftest import PASSWORD
 
@@ -58,7 +58,7 @@ def burst(path, wrong: int, changes: tuple[str, ...] = ()) -> list[str]:
 
 @pytest.fixture()
 def store(tmp_path, monkeypatch):
-    monkeypatch.setattr(accounts, "_next_sweep", 0.0)
+    monkeypatch.setattr(signin_limits, "_next_sweep", 0.0)
     store = AccountStore(tmp_path / "comptes.json")
     store.add("alice", PASSWORD, "membre")
     return store
@@ -144,13 +144,13 @@ def test_an_attackers_failures_do_not_slow_the_real_persons_answers(store, monke
         with pytest.raises(AccountError):
             store.authenticate("alice", "devinette", client=ATTACKER, delay=False)
     slept = []
-    monkeypatch.setattr(accounts.time, "sleep", slept.append)  # the delays asked, without waiting them
+    monkeypatch.setattr(signin_limits.time, "sleep", slept.append)  # the delays asked, without waiting them
     with pytest.raises(AccountError):
         store.authenticate("alice", "une faute de frappe", client=PERSON)
     with pytest.raises(AccountError):
         store.authenticate("alice", "devinette", client=ATTACKER)
     # Her first mistake waits 0.25 s (the name's 8 failures from elsewhere made it 2 s); the attacker waits 2 s.
-    assert slept == [0.25, MAX_DELAY]
+    assert slept == [0.25, signin_limits.MAX_DELAY]
 
 
 class CountingHasher:
@@ -218,13 +218,13 @@ def test_attempts_at_once_from_one_address_stop_at_its_limit(store, monkeypatch)
     monkeypatch.setenv("RESEAUX_SIGNIN_FAILURES", "3")
     checked = []
     monkeypatch.setattr(accounts, "_hasher", type("Fast", (), {"hash": staticmethod(checked.append)})())
-    counted = accounts._count_failure
+    counted = signin_limits.count_failure
 
     def paused_then_counted(*args):  # as a scheduler may pause a thread right after its refusal
         time.sleep(0.05)
         return counted(*args)
 
-    monkeypatch.setattr(accounts, "_count_failure", paused_then_counted)
+    monkeypatch.setattr(signin_limits, "count_failure", paused_then_counted)
 
     def attempt(number):
         with pytest.raises(AccountError):

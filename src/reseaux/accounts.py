@@ -11,14 +11,14 @@ by a digest, kept only until its count clears; a lock still running is never for
 with more than ``RESEAUX_SIGNIN_FAILURES`` failures in :data:`LOCK_MINUTES`, whatever the names,
 is refused outright, before any password is checked (one address cannot try five passwords on
 every name, nor keep the file locked). An account whose password was missed more than
-``RESEAUX_ACCOUNT_FAILURES`` times in :data:`BUDGET_MINUTES`, from any addresses, accepts only the
-clients it was signed in from lately (a thousand addresses cannot try five
-passwords each), until the window passes or the administration unlocks it. When the address is
+``RESEAUX_ACCOUNT_FAILURES`` times in :data:`~reseaux.signin_limits.BUDGET_MINUTES`, from any
+addresses, accepts only the clients it was signed in from lately (a thousand addresses cannot try
+five passwords each), until the window passes or the administration unlocks it. When the address is
 unknown (:data:`reseaux.clients.UNKNOWN`), every sign-in is one client, as before per-client
 counts, and that client has no limit of its own nor an account's budget (it is everyone). Writes
 are atomic. The failure counts, the limits' windows and the clients an account was signed in from
-live in the file every process of the data shares (:mod:`reseaux.shared`): a budget spent through
-one process is spent in all.
+live in the file every process of the data shares (:mod:`reseaux.signin_limits`): a budget spent
+through one process is spent in all.
 
 Every read-modify-write of the file (a sign-in that counts a failure, an account added,
 changed, removed, unlocked) holds an exclusive lock (``comptes.json.lock``), across processes
@@ -30,7 +30,8 @@ so attempts on the file are counted one after the other, whatever the concurrenc
 Every refused sign-in gets the same answer, whether the name exists, the password is wrong or
 the account is locked (:data:`REFUSED`: no way to learn which names exist), and each failure
 for a name from a client makes the next answer for that name and client a little slower
-(:func:`_slow_down`) — never the answer to someone else signing in from elsewhere.
+(:func:`reseaux.signin_limits.slow_down`) — never the answer to someone else signing in from
+elsewhere.
 """
 
 from __future__ import annotations
@@ -49,39 +50,23 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from reseaux import audit, config, shared
+from reseaux import audit, signin_limits
 from reseaux.access import ROLES
-from reseaux.clients import UNKNOWN, counted_as
+from reseaux.clients import UNKNOWN
 from reseaux.exports import LockTimeout, file_lock, private_folder, write_atomic
 from reseaux.sessions import SESSIONS
+from reseaux.signin_limits import LOCK_MINUTES
 
 MAX_FAILURES = 5
-LOCK_MINUTES = 15
 MIN_PASSWORD = 10
 #: A client's failures on an account are forgotten after this many hours without another one.
 FORGET_HOURS = 24
 #: Counts kept per account (the most recent) besides the locks still running: room for every real
 #: person, not for a botnet.
 MAX_CLIENTS = 1_000
-#: The window of an account's budget of missed passwords (``RESEAUX_ACCOUNT_FAILURES``).
-BUDGET_MINUTES = 60
-#: Clients an account was last signed in from, remembered to let them past its spent budget.
-KNOWN_CLIENTS = 20
 #: The one answer to a refused sign-in.
 REFUSED = (f"Identifiant ou mot de passe incorrect. Après {MAX_FAILURES} essais manqués, le compte est verrouillé "
            f"{LOCK_MINUTES} min (l'administration peut le déverrouiller).")
-#: Seconds added to a refused answer per recent failure of the same name and client, at most MAX_DELAY.
-DELAY_STEP = 0.25
-MAX_DELAY = 2.0
-#: In the shared file (:mod:`reseaux.shared`), table ``failures``, each forgotten :data:`LOCK_MINUTES`
-#: (an account's missed passwords: :data:`BUDGET_MINUTES`) after it: kind « recent » (name,
-#: client), for the delay; « client », for its limit; « account », for the account's budget. Table
-#: ``signed_in``: account → clients it was signed in from, and when.
-#: When the shared file is next swept of what it no longer needs (at most once a minute per process).
-_next_sweep = 0.0
-#: One password check at a time per client (striped by digest): ten threads of one address
-#: cost one Argon2 hash at a time, not ten, and the others wait without using the processors.
-_TURNS = [threading.Lock() for _ in range(64)]
 LOG = logging.getLogger("reseaux")
 _NAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
 _hasher = PasswordHasher()
@@ -223,9 +208,7 @@ class AccountStore:
             del accounts[name]
             self._save(accounts)
         audit.record("compte", action="suppression", compte=name)
-        with shared.transaction() as db:  # a new account of that name starts afresh
-            db.execute("DELETE FROM failures WHERE kind IN ('account', 'recent') AND key = ?", (name,))
-            db.execute("DELETE FROM signed_in WHERE name = ?", (name,))
+        signin_limits.forget_account(name)  # a new account of that name starts afresh
         SESSIONS.close_account(name)
 
     def unlock(self, name: str) -> None:
@@ -234,8 +217,7 @@ class AccountStore:
             accounts[name].clients = {}
             self._save(accounts)
         audit.record("compte", action="déverrouillage", compte=name)
-        with shared.transaction() as db:  # every client may try again
-            db.execute("DELETE FROM failures WHERE kind IN ('account', 'recent') AND key = ?", (name,))
+        signin_limits.forget_failures(name)  # every client may try again
 
     def role_for_email(self, email: str) -> str | None:
         """The role granted to an e-mail (for people signing in through OpenID Connect)."""
@@ -251,23 +233,23 @@ class AccountStore:
         file's lock held too long) is logged on the server; a file unreadable is said as it is
         (it says nothing of the name: every name is refused alike)."""
         name = name.strip().lower()
-        key = _digest(client)
-        with _turn(key):
+        key = signin_limits.client_digest(client)
+        with signin_limits.turn(key):
             now = time.time() if now is None else now  # read in the turn: after the failures counted before it
             try:
-                if _over_client_limit(key, now):
+                if signin_limits.over_client_limit(key, now):
                     raise AccountError(REFUSED)  # before the lock and the hash: costs nobody anything
                 account = self._check(name, password, key, now)
             except AccountError as exc:
                 # Counted before the turn passes: the client's next attempt, waiting for it, sees it.
-                refusal, count = exc, _count_failure(name, key, now)
+                refusal, count = exc, signin_limits.count_failure(name, key, now)
             else:
                 refusal, count = None, 0
-                _count_success(name, key, now)
+                signin_limits.count_success(name, key, now)
         if refusal is None:
             return account
         if delay:
-            _slow_down(count)  # outside the turn: a sleeping refusal holds nobody up
+            signin_limits.slow_down(count)  # outside the turn: a sleeping refusal holds nobody up
         if isinstance(refusal, _Busy):
             LOG.warning("Connexion refusée : %s", refusal.__cause__ or refusal)
             raise AccountError(REFUSED) from refusal
@@ -278,7 +260,7 @@ class AccountStore:
         lock (the file is written atomically: a read sees a whole version), so that attempts
         bound to fail do not make everyone else's sign-in wait; check the rest under the lock."""
         account = self.load().get(name)
-        if account is None or _locked_for(account, client, now) or _over_budget(name, client, now):
+        if account is None or _locked_for(account, client, now) or signin_limits.over_budget(name, client, now):
             _hasher.hash(password)  # same cost as a real check: timing says nothing
             raise AccountError(REFUSED)
         with self._locked():
@@ -290,13 +272,14 @@ class AccountStore:
         accounts = self.load()
         account = accounts.get(name)
         # Changed since the first look: removed, locked for this client, its budget spent.
-        if account is None or _locked_for(account, client, now) or _over_budget(name, client, now):
+        if account is None or _locked_for(account, client, now) or signin_limits.over_budget(name, client, now):
             _hasher.hash(password)
             raise AccountError(REFUSED)
         try:
             _hasher.verify(account.hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            _count_missed(name, now)  # under the lock: attempts at once from many clients cannot overshoot
+            # Under the lock: attempts at once from many clients cannot overshoot.
+            signin_limits.count_missed(name, now)
             entry = account.clients.setdefault(client, [0, 0.0, now])
             entry[:] = [entry[0] + 1, entry[1], now]
             if entry[0] >= MAX_FAILURES:
@@ -342,106 +325,6 @@ def _pruned(clients: dict[str, list[float]], now: float) -> dict[str, list[float
 def _locked_for(account: Account, client: str, now: float) -> bool:
     entry = account.clients.get(client)
     return bool(entry and entry[1] > now)
-
-
-def _digest(client: str) -> str:
-    """The name of ``client`` (its IPv6 network, see :func:`reseaux.clients.counted_as`) in the
-    accounts file and in memory: no address in clear."""
-    return hashlib.sha256(counted_as(client or UNKNOWN).encode("utf-8")).hexdigest()[:16]
-
-
-_UNKNOWN_DIGEST = _digest(UNKNOWN)
-
-
-def _client_limit() -> int:
-    return _setting("signin_failures")
-
-
-def _account_budget() -> int:
-    return _setting("account_failures")
-
-
-def _setting(name: str) -> int:
-    try:
-        return max(1, int(config.get(name)))
-    except ValueError:
-        return int(config.SETTINGS[name].default)
-
-
-@contextmanager
-def _turn(client: str) -> Iterator[None]:
-    """Hold ``client``'s turn for a sign-in; an unknown address is everyone: it waits for nobody."""
-    if client == _UNKNOWN_DIGEST:
-        yield
-        return
-    with _TURNS[int(client, 16) % len(_TURNS)]:
-        yield
-
-
-def _over_client_limit(client: str, now: float) -> bool:
-    """True when ``client`` failed more than its limit in the last :data:`LOCK_MINUTES`. An
-    unknown address is everyone at once: it has no limit of its own (it would lock everyone)."""
-    if client == _UNKNOWN_DIGEST:
-        return False
-    return _failures("client", client, "", now - LOCK_MINUTES * 60, now) >= _client_limit()
-
-
-def _over_budget(name: str, client: str, now: float) -> bool:
-    """True when ``name``'s passwords were missed :func:`_account_budget` times in the last
-    :data:`BUDGET_MINUTES` and ``client`` is not one it was signed in from (nor unknown: everyone)."""
-    if client == _UNKNOWN_DIGEST:
-        return False
-    if shared.read("SELECT 1 FROM signed_in WHERE name = ? AND client = ?", (name, client)):
-        return False
-    return _failures("account", name, "", now - BUDGET_MINUTES * 60, now) >= _account_budget()
-
-
-def _failures(kind: str, key: str, client: str, since: float, now: float) -> int:
-    return shared.read("SELECT count(*) FROM failures WHERE kind = ? AND key = ? AND client = ? AND at > ? AND at <= ?",
-                       (kind, key, client, since, now))[0][0]
-
-
-def _count_missed(name: str, now: float) -> None:
-    """Count a wrong password given for the existing account ``name`` (from any client)."""
-    with shared.transaction() as db:
-        db.execute("INSERT INTO failures VALUES ('account', ?, '', ?)", (name, now))
-
-
-def _count_success(name: str, client: str, now: float) -> None:
-    """``name`` signed in from ``client``: its delay ends, and it is let past a spent budget."""
-    with shared.transaction() as db:
-        db.execute("DELETE FROM failures WHERE kind = 'recent' AND key = ? AND client = ?", (name, client))
-        db.execute("INSERT OR REPLACE INTO signed_in VALUES (?, ?, ?)", (name, client, now))
-        db.execute("DELETE FROM signed_in WHERE name = ? AND client NOT IN (SELECT client FROM signed_in "
-                   "WHERE name = ? ORDER BY at DESC LIMIT ?)", (name, name, KNOWN_CLIENTS))
-
-
-def _count_failure(name: str, client: str, now: float) -> int:
-    """Count a refused sign-in of ``name`` from ``client``; return its recent failures for the delay."""
-    _sweep(now)
-    with shared.transaction() as db:
-        db.execute("INSERT INTO failures VALUES ('recent', ?, ?, ?)", (name, client, now))
-        if client != _UNKNOWN_DIGEST:
-            db.execute("INSERT INTO failures VALUES ('client', ?, '', ?)", (client, now))
-    return _failures("recent", name, client, now - LOCK_MINUTES * 60, now)
-
-
-def _sweep(now: float) -> None:
-    """At most once a minute: forget the failures too old to count (never everyone's at once:
-    that would free an attacker). The file stays bounded by the failures of a window, each of
-    which cost an Argon2 hash."""
-    global _next_sweep
-    if now < _next_sweep:
-        return
-    _next_sweep = now + 60
-    with shared.transaction() as db:
-        db.execute("DELETE FROM failures WHERE kind != 'account' AND at <= ?", (now - LOCK_MINUTES * 60,))
-        db.execute("DELETE FROM failures WHERE kind = 'account' AND at <= ?", (now - BUDGET_MINUTES * 60,))
-
-
-def _slow_down(count: int) -> None:
-    """Sleep a little more for each recent failure of the same name and client (outside every lock)."""
-    time.sleep(min(MAX_DELAY, DELAY_STEP * count))
 
 
 def _check_password(password: str) -> None:
