@@ -85,7 +85,7 @@ def test_the_review_of_a_duplicate_shows_the_fiche_it_is_merged_into():
 
     from reseaux.directory import COLUMNS
     from reseaux.duplicates import Duplicate
-    from reseaux.importing import apply_import
+    from reseaux.import_merge import apply_import
 
     at = AppTest.from_function(_review_of_a_repeated_id, default_timeout=60).run()
     assert not at.exception

@@ -229,7 +229,8 @@ def test_merging_thousands_of_duplicates_and_dropping_blank_rows_take_a_second_n
     """4,000 merges were 4,000 row assignments (1 ms each, 8 ms in columns of pandas strings: 83 s for
     20,000) and blank rows were found row by row (5.5 s for 20,000 rows, 55 s for 200,000)."""
     from reseaux.duplicates import find_duplicates
-    from reseaux.importing import apply_import, drop_blank
+    from reseaux.import_merge import apply_import
+    from reseaux.importing import drop_blank
 
     fiches = [(f"Cabinet {i:04d}", f"{i} rue Longue", f"Bourg {chr(97 + i % 26)}", "") for i in range(4000)]
     existing, new = _fiches(fiches, "e"), _fiches([(n.upper(), a, c, p) for n, a, c, p in fiches], "n")
@@ -323,7 +324,7 @@ def test_a_sheet_part_named_otherwise_is_counted_all_the_same(monkeypatch):
 
 def test_a_merge_into_a_repeated_id_goes_to_its_first_fiche():
     from reseaux.duplicates import find_duplicates
-    from reseaux.importing import apply_import
+    from reseaux.import_merge import apply_import
 
     existing = _fiches([("Centre Élan", "3 place Verte", "Elbeuf", ""), ("Autre", "", "Rouen", "")], "e")
     existing["id"] = ["dup", "dup"]

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from reseaux.cli import main
-from reseaux.importing import ImportSpec, apply_mapping, guess_mapping, merge_records
+from reseaux.import_merge import merge_records
+from reseaux.importing import ImportSpec, apply_mapping, guess_mapping
 from reseaux.profiles import dump_profile, load_profile
 from reseaux.reading import read_upload
 from tests.ods import ods_workbook

@@ -8,7 +8,8 @@ from openpyxl import Workbook
 
 from reseaux.directory import COLUMNS
 from reseaux.duplicates import find_duplicates
-from reseaux.importing import apply_import, apply_mapping, drop_blank, guess_mapping, merge_records
+from reseaux.import_merge import apply_import, merge_records
+from reseaux.importing import apply_mapping, drop_blank, guess_mapping
 from reseaux.reading import UploadError, read_upload
 
 

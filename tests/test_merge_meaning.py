@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reseaux.importing import apply_import, merge_records
+from reseaux.import_merge import apply_import, merge_records
 from reseaux.changes import diff, stamp_changes
 from reseaux.duplicates import Duplicate
 

@@ -17,7 +17,8 @@ from reseaux.access import hidden_sentence
 from reseaux.directory import COLUMNS, Directory, DirectoryError, validate_table
 from reseaux.geocode_file import geocode_records
 from reseaux.duplicates import find_duplicates
-from reseaux.importing import ImportSpec, apply_import, apply_mapping, drop_blank, guess_mapping
+from reseaux.import_merge import apply_import
+from reseaux.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.reading import read_sheets
 from reseaux.referential import Referential
 from reseaux.store import DirectoryStore, Snapshot

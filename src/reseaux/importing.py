@@ -1,7 +1,8 @@
-"""Importing a partner's file: guess the columns, map, recode, find duplicates, merge.
+"""Importing a partner's file: guess the columns, map them, recode, and make directory rows.
 
 Files are read by :mod:`reseaux.reading` (CSV, XLSX, ODS, GeoJSON); profiles (a source's saved
-:class:`ImportSpec`) by :mod:`reseaux.profiles`.
+:class:`ImportSpec`) by :mod:`reseaux.profiles`; duplicates found by :mod:`reseaux.duplicates`
+and the rows merged into the directory by :mod:`reseaux.import_merge`.
 
 Nothing here writes: the page shows what an import would change, the user decides, and
 :mod:`reseaux.store` saves.
@@ -10,17 +11,13 @@ Nothing here writes: the page shows what an import would change, the user decide
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from reseaux.directory import COLUMNS, MULTI_COLUMNS, REFERENTIAL_COLUMNS
-from reseaux.duplicates import Duplicate
-from reseaux.france import fill_communes
-from reseaux.referential import Referential
+from reseaux.directory import COLUMNS, MULTI_COLUMNS
 from reseaux.text import fold, split_cell
 
 #: Targets that are not directory columns: a house number and a street type (« R », « AV ») put
@@ -122,9 +119,6 @@ JOINED = {**{c: "|" for c in MULTI_COLUMNS}, "description": " ; ", "horaires": "
 #: Columns that keep their first value when two sources give one (a position, a code).
 FIRST_ONLY = ("id", "type", "latitude", "longitude", "code_postal", "code_insee", "date_maj", "fictif",
               "visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
-#: A position's precision, by its source: an import never replaces one by a coarser one.
-PRECISION = {"manuel": 4, "fichier": 3, "": 3, "ban": 2, "cache": 2, "commune": 1}
-POSITION = ("latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type", "geocodage_label")
 FILE_SOURCE = "fichier"
 _ONE_CELL_ADDRESS = re.compile(r"^(?P<street>.*?)[\s,]+(?P<cp>\d{5})\s+(?P<commune>\D.*)$")
 #: A postal line « 01012 BOURG EN BRESSE CEDEX » (FINESS « ligneacheminement ») in the commune cell.
@@ -239,10 +233,10 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
                                               f"{header[i]} : {str(cells[i]).strip()}")
         _finish(record, extra, recodings, spec.constants)
         if not record["id"]:
-            record["id"] = _new_id(record["nom"], taken)
+            record["id"] = new_id(record["nom"], taken)
         elif record["id"] in in_file and any(record["id"].startswith(f"{n}-") for n in IDENTIFIERS):
             # several sites of one FINESS entity: each keeps a stable id, in file order
-            record["id"] = _new_id(record["id"], in_file)
+            record["id"] = new_id(record["id"], in_file)
         taken.add(record["id"])
         in_file.add(record["id"])
         records.append(record)
@@ -321,108 +315,10 @@ def drop_blank(table: pd.DataFrame) -> pd.DataFrame:
     return table[filled].reset_index(drop=True)
 
 
-def _new_id(name: str, taken: set[str]) -> str:
+def new_id(name: str, taken: set[str]) -> str:
+    """An id made of ``name`` (folded, 24 characters at most) that ``taken`` does not hold yet."""
     base = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:24] or "acteur"
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
     return candidate
-
-
-def merge_records(existing: dict[str, str], new: dict[str, str], referential: Referential | None = None) -> dict[str, str]:
-    """Merge an imported fiche into an existing one.
-
-    The id stays; a blank never replaces a value; a position gives way only to one at least as
-    precise (manuel > fichier > géocodeur > commune); multi-valued cells are united; other
-    filled cells of the import replace the old ones. Values are compared as they mean, not as
-    they are written (the code a referential value resolves to, else the text with its case and
-    spacing ignored): « IVG » merged into « contraception|ivg » adds nothing, « ROUEN » does not
-    replace « Rouen » — a merge that brings nothing new changes nothing (and the fiche's date of
-    update stays). Punctuation counts: « marie.dupont@x.fr » replaces « marie_dupont@x.fr ».
-    """
-    merged = dict(existing)
-    keep_position = _precision(existing) > _precision(new)
-    for column, value in new.items():
-        value = "" if value is None else str(value).strip()
-        if not value or column == "id" or (keep_position and column in POSITION):
-            continue
-        old = str(merged.get(column) or "")
-        if column in MULTI_COLUMNS and old:
-            known = {_meaning(referential, column, part) for part in split_cell(old)}
-            added = []
-            for part in split_cell(value):
-                meaning = _meaning(referential, column, part)
-                if meaning not in known:
-                    known.add(meaning)
-                    added.append(part)
-            if added:
-                merged[column] = "|".join([*split_cell(old), *added])
-        elif _meaning(referential, column, value) != _meaning(referential, column, old):
-            merged[column] = value
-    return merged
-
-
-def _meaning(referential: Referential | None, column: str, value: str) -> str:
-    """What a cell says: its referential code when it names one, else its text without case and
-    with its spaces made single. Not :func:`~reseaux.text.fold`, which makes punctuation a space:
-    an e-mail or a web address corrected by one dot or hyphen would look unchanged and be dropped."""
-    category = REFERENTIAL_COLUMNS.get(column, (None, False))[0]
-    code = referential.resolve(category, value) if referential is not None and category else None
-    return code or " ".join(value.casefold().split())
-
-
-def _precision(record: dict[str, str]) -> int:
-    if not str(record.get("latitude") or "").strip() or not str(record.get("longitude") or "").strip():
-        return 0
-    return PRECISION.get(str(record.get("geocodage_source") or "").strip(), 2)
-
-
-def first_positions(ids: Iterable[str]) -> dict[str, int]:
-    """Each id's position among ``ids``; a repeated id, its first: the fiche an imported duplicate
-    is merged into (:func:`apply_import`), and so the one the page shows for it."""
-    positions: dict[str, int] = {}
-    for position, identifier in enumerate(ids):
-        positions.setdefault(identifier, position)
-    return positions
-
-
-def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int, str],
-                 duplicates: list[Duplicate], referential: Referential | None = None) -> pd.DataFrame:
-    """Return ``existing`` with the import applied (``referential``: values compared by code when merging).
-
-    ``decisions`` maps the index of a new row that has a duplicate to « fusionner », « garder
-    les deux » or « ignorer »; rows without a duplicate are added.
-    """
-    new = new.copy()
-    fill_communes(new)  # a file with coordinates seldom gives the commune: filters need it
-    table = existing.copy().reset_index(drop=True)
-    for column in new.columns:
-        if column not in table:
-            table[column] = ""
-    by_new = {d.new_index: d for d in duplicates}
-    taken = set(table["id"].astype(str))
-    positions = first_positions(table["id"].astype(str))
-    merging = sorted({positions[d.existing_id] for d in duplicates
-                      if decisions.get(d.new_index, "fusionner") == "fusionner"})
-    merged = dict(zip(merging, table.iloc[merging].to_dict("records"), strict=True))  # fiche → merged so far
-    additions = []
-    for index, record in enumerate(new.to_dict("records")):
-        duplicate = by_new.get(index)
-        decision = decisions.get(index, "fusionner") if duplicate else "ajouter"
-        if decision == "ignorer":
-            continue
-        if decision == "fusionner":
-            position = positions[duplicate.existing_id]  # ids do not change while merging
-            merged[position] = merge_records(merged[position], record, referential)
-            continue
-        if record["id"] in taken:
-            record = {**record, "id": _new_id(record["nom"], taken)}
-        taken.add(record["id"])
-        additions.append(record)
-    if merged:  # written once, column by column: a row at a time took 8 ms a fiche (83 s for 20,000)
-        values = pd.DataFrame(list(merged.values()), columns=table.columns)
-        for number, column in enumerate(table.columns):
-            table.iloc[list(merged), number] = values[column].to_numpy()
-    if additions:
-        table = pd.concat([table, pd.DataFrame(additions, dtype=object)], ignore_index=True).fillna("")
-    return table

@@ -31,13 +31,12 @@ from reseaux.duplicates import Duplicates, find_duplicates
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
 from reseaux.fields import parse_date, read_fields
 from reseaux.geocode_file import geocode_records
+from reseaux.import_merge import apply_import, first_positions
 from reseaux.importing import (
     PROFILES_DIR,
     ImportSpec,
-    apply_import,
     apply_mapping,
     drop_blank,
-    first_positions,
     guess_mapping,
     targets,
 )
