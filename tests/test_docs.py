@@ -73,6 +73,32 @@ def flat(text: str) -> str:
     return " ".join(re.sub(r"[*`]", "", text).split())
 
 
+def test_every_module_is_named_in_the_architecture_and_every_name_exists():
+    architecture = section(GUIDE.read_text(encoding="utf-8"), "Architecture")
+    named = named_in(architecture)
+    missing = sorted(modules() - named)
+    unknown = sorted(n for n in named if not (PACKAGE / n).exists() and not (ROOT / n).exists())
+    assert not missing, ("modules not named in docs/developpement.md, « Architecture » (give each its "
+                         "path under src/reseaux and one line on its concern): " + ", ".join(missing))
+    assert not unknown, ("docs/developpement.md, « Architecture », names modules that do not exist: "
+                         + ", ".join(unknown))
+
+
+def test_every_file_path_the_docs_name_exists():
+    """A path the docs give (``ui/loading.py``, ``tests/test_backup.py``, ``src/reseaux/…``) is
+    found from the repository, from src/ or from src/reseaux: a module moved or renamed cannot
+    leave its old path behind in a guide."""
+    stale = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for name in sorted({n for n in MODULE.findall(doc.read_text(encoding="utf-8")) if "/" in n}):
+            bare = name.removeprefix("reseaux/")
+            if bare.split("/")[0] in NOT_OURS | {"."}:  # installed or built; « ./fichier.js » in an example
+                continue
+            if not any((base / bare).exists() for base in (ROOT, ROOT / "src", PACKAGE)):
+                stale.append(f"{doc.relative_to(ROOT)}: {name}")
+    assert not stale, "paths named in the docs that do not exist:\n" + "\n".join(stale)
+
+
 def test_every_relative_link_of_the_readme_and_docs_reaches_a_file_and_its_heading():
     broken = []
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
