@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from reseaux.directory import COLUMNS
+from reseaux.annuaire.columns import names
 from reseaux.referential import load_referential
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def synthetic_table(n: int, seed: int = 28) -> pd.DataFrame:
             return ["|".join(rng.choice(codes, size=rng.integers(low, high + 1), replace=False)) for _ in range(n)]
         return draw_all(rng, codes, low, high, n)
 
-    table = pd.DataFrame({c: "" for c in COLUMNS}, index=range(n))
+    table = pd.DataFrame({c: "" for c in names()}, index=range(n))
     table["id"] = [f"syn-{i:06d}" for i in range(n)]
     table["nom"] = [f"Acteur synthétique {i}" for i in range(n)]
     table["type"] = types

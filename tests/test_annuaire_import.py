@@ -30,7 +30,9 @@ def _import_script():
     import pandas as pd
     import streamlit as st
 
-    from reseaux.directory import COLUMNS
+    from reseaux.annuaire.columns import names
+
+    COLUMNS = names()
     from reseaux.referential import load_referential
     from reseaux.ui import annuaire
 
@@ -67,7 +69,9 @@ def _review_of_a_repeated_id():
     import pandas as pd
     import streamlit as st
 
-    from reseaux.directory import COLUMNS
+    from reseaux.annuaire.columns import names
+
+    COLUMNS = names()
     from reseaux.duplicates import Duplicate, Duplicates
     from reseaux.ui.annuaire import duplicates_review
 
@@ -83,7 +87,9 @@ def test_the_review_of_a_duplicate_shows_the_fiche_it_is_merged_into():
     """Where an id is repeated, the import merges into its first fiche; the review showed the last."""
     import pandas as pd
 
-    from reseaux.directory import COLUMNS
+    from reseaux.annuaire.columns import names
+
+    COLUMNS = names()
     from reseaux.duplicates import Duplicate
     from reseaux.import_merge import apply_import
 

@@ -125,7 +125,9 @@ def _fiches(rows: list[tuple[str, str, str, str]], prefix: str):
     """A directory table from (name, address, commune, postcode) tuples, ids ``prefix1``, ``prefix2``…"""
     import pandas as pd
 
-    from reseaux.directory import COLUMNS
+    from reseaux.annuaire.columns import names
+
+    COLUMNS = names()
 
     return pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"{prefix}{i}", "nom": n, "adresse": a, "commune": c,
                                                        "code_postal": p}
@@ -183,7 +185,9 @@ def _review_script():
     import pandas as pd
     import streamlit as st
 
-    from reseaux.directory import COLUMNS
+    from reseaux.annuaire.columns import names
+
+    COLUMNS = names()
     from reseaux.duplicates import find_duplicates
     from reseaux.ui.annuaire import duplicates_review
 

@@ -6,9 +6,11 @@ import sys
 import pandas as pd
 import pytest
 
-from reseaux.directory import COLUMNS, DirectoryError, load_directory
+from reseaux.annuaire.columns import names
+from reseaux.directory import DirectoryError, load_directory
 from tests.conftest import DATA, ROOT
 
+COLUMNS = names()
 HEADER = ",".join(COLUMNS)
 
 

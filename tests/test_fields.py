@@ -125,7 +125,7 @@ def test_the_file_validation_warns_with_the_rule_s_own_sentence(referential, col
               column: written}
     _, issues = validate_record(record, referential)
     about = [i for i in issues if i.column == column and i.severity == WARNING]
-    problem = fields.RULES[column](written).problem
+    problem = fields.rules()[column](written).problem
     if problem:
         assert len(about) == 1 and about[0].message.startswith(problem), about
     else:

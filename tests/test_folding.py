@@ -13,7 +13,7 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from reseaux.actor_layer import SEARCH_FIELDS, fiche_blob
+from reseaux.actor_layer import fiche_blob, search_fields
 from reseaux.fiche_service import MAX_FOUND, MAX_QUERY, MAX_WORDS, MIN_WORD, FicheService
 from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.commune_locator import fold_place
@@ -108,7 +108,7 @@ def test_a_standalone_maps_search_takes_words_as_the_server_does(referential):
     found = in_browser("""({blob, fields, queries}) => {
         const source = blobFiches(blob, fields);
         return Promise.all(queries.map((q) => source.search(q)));
-    }""", {"blob": fiche_blob(frame, referential), "fields": SEARCH_FIELDS, "queries": queries})
+    }""", {"blob": fiche_blob(frame, referential), "fields": search_fields(), "queries": queries})
     assert dict(zip(queries, found, strict=True)) == {q: service.search(token, q) for q in queries}
 
 

@@ -8,7 +8,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from reseaux.directory import COLUMNS, load_directory
+from reseaux.annuaire.columns import names as column_names
+from reseaux.directory import load_directory
 from reseaux.exports import to_csv_bytes, to_xlsx_bytes
 from reseaux.privacy import ERASED, purge_actor
 from reseaux.store import DirectoryStore
@@ -23,10 +24,10 @@ def hostile_directory(path):
     import csv
 
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+        writer = csv.DictWriter(handle, fieldnames=list(column_names()))
         writer.writeheader()
         for i, payload in enumerate(PAYLOADS):
-            row = dict.fromkeys(COLUMNS, "")
+            row = dict.fromkeys(column_names(), "")
             row.update({f: payload for f in TEXT_FIELDS})
             row.update(id=f"x{i}", type="structure", thematiques="ivg", code_postal="76000",
                        # a grid 5 to 6 km apart: every fiche stands alone on the map, no cluster
@@ -146,7 +147,7 @@ def test_an_export_reimports_unchanged_numbers_and_phones_included(tmp_path, ref
 
 def test_a_cell_longer_than_the_csv_limit_is_kept_aside_and_the_rest_loads(tmp_path, referential):
     """A 200,000-character cell once made every page fail with « field larger than field limit »."""
-    from reseaux.directory import MAX_CELL, validate_record
+    from reseaux.annuaire.validation import MAX_CELL, validate_record
 
     path = tmp_path / "actors.csv"
     path.write_text("id,nom,type,description,commune\n"

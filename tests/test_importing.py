@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from reseaux.directory import COLUMNS
+from reseaux.annuaire.columns import names
+
+COLUMNS = names()
 from reseaux.duplicates import find_duplicates
 from reseaux.import_merge import apply_import, merge_records
 from reseaux.importing import apply_mapping, drop_blank, guess_mapping

@@ -176,7 +176,7 @@ def test_a_result_reads_as_labels_with_every_link(referential):
                              (lat, lon))
     assert (first.number, first.name, first.role, first.distance) == (1, "Acteur a", "Sage-femme", "100 m")
     assert dict(first.details()) == {
-        "Thématiques": "IVG", "Spécialités": "IVG médicamenteuse, Pose de DIU", "Modalités": "Sur rendez-vous",
+        "Thématiques": "IVG", "Spécialités et formations": "IVG médicamenteuse, Pose de DIU", "Modalités": "Sur rendez-vous",
         "Publics": "Jeunes (moins de 26 ans)", "Accessibilité": "Accessible PMR, Langue des signes (LSF)",
         "Langues": "français, anglais"}
     assert first.phone_uri == "tel:0261910001" and first.website == "https://example.org/a"

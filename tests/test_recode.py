@@ -4,7 +4,8 @@ import shutil
 
 from streamlit.testing.v1 import AppTest
 
-from reseaux.directory import LABELS, load_directory
+from reseaux.annuaire.columns import labels
+from reseaux.directory import load_directory
 from reseaux.referential import add_synonym, load_referential, unrecognised_values
 from tests.conftest import ROOT, sign_in
 
@@ -67,7 +68,7 @@ def test_the_quality_page_recodes_a_value(monkeypatch, tmp_path, accounts_file):
     # Issue 24: the column by its label, as the fiche and the lists say it, not its code
     assert table.to_dict("records")[0] == {"Colonne": "Thématiques", "Valeur": "Planning", "Lignes": 2}
     problems = next(df.value for df in at.dataframe if "Gravité" in df.value.columns)
-    assert set(problems["Colonne"]) >= {"Thématiques", "Type"} and not set(problems["Colonne"]) & set(LABELS)
+    assert set(problems["Colonne"]) >= {"Thématiques", "Type"} and not set(problems["Colonne"]) & set(labels())
     assert at.selectbox(key="recode_value").options[0] == "Thématiques : « Planning » (2)"
     at.selectbox(key="recode_value").set_value(0).run()
     at.selectbox(key="recode_code_0").set_value("contraception").run()

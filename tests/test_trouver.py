@@ -59,7 +59,7 @@ def test_free_text_search_from_the_link(monkeypatch, referential):
     assert 0 < len(want) and all("IVG médicamenteuse" in row.specialites for row in want.itertuples())
     assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
                                                        for n, name in enumerate(want["nom"], start=1)]
-    details = [m.value for m in at.markdown if "**Spécialités** : " in m.value]
+    details = [m.value for m in at.markdown if "**Spécialités et formations** : " in m.value]
     assert len(details) == len(want) and all("IVG médicamenteuse" in d for d in details)
     at.text_input(key="tp_text").set_value("zzz introuvable").run()
     assert at.query_params["q"] == "zzz introuvable"
@@ -290,3 +290,24 @@ def test_links_in_results_are_built_from_valid_addresses_only():
     for bad in ("javascript:alert(1)", "https://x.org) [pwn](https://evil.example", "https://", "ftp://x.org",
                 "https://x.org/<script>", "www.example.org"):
         assert not valid_website(bad), bad
+
+
+def test_a_result_says_its_opening_hours(monkeypatch, tmp_path, referential):
+    """The map's fiche said « Horaires », Trouver's result did not: the nearest public actor to
+    Rouen, given opening hours in a copy of the demo file, shows them in its result."""
+    import pandas as pd
+
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    nearest_id = expected(referential, *ROUEN, ActorFilter(), k=1)["id"].iloc[0]  # read the app's own way
+    table = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)
+    hours = "lundi : 9 h-12 h ; jeudi : 14 h-17 h"
+    table.loc[table["id"] == nearest_id, "horaires"] = hours
+    path = tmp_path / "actors.csv"
+    table.to_csv(path, index=False)
+    monkeypatch.setenv("RESEAUX_ACTORS", str(path))
+    at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), k="1")
+    assert not at.exception
+    name = table.loc[table["id"] == nearest_id, "nom"].iloc[0]
+    assert headings(at)[0].startswith(f"**1. {md_escape(name)}**")
+    card = next(m.value for m in at.markdown if "**Horaires** : " in m.value)
+    assert f"**Horaires** : {md_escape(hours)}" in card

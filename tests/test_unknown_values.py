@@ -9,11 +9,13 @@ import json
 
 import pytest
 
-from reseaux.directory import COLUMNS, load_directory
+from reseaux.annuaire.columns import names
+from reseaux.directory import load_directory
 from reseaux.filters import ActorFilter, apply_filter
 from reseaux.actor_layer import fiche_blob
 from reseaux.referential import load_referential
 
+COLUMNS = names()
 HEADER = ",".join(COLUMNS)
 
 #: The referential as it was before the field vocabulary (PrEP, DIU, interprète… unknown),

@@ -17,41 +17,23 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from reseaux.annuaire import columns
 from reseaux.assets import SUPERCLUSTER_JS, local, use_local_assets
 from reseaux.legend import COLOR_BY, OTHER_COLOR, LegendLayer
+from reseaux.listing import cell_text
 from reseaux.mapbits import script_json
 from reseaux.referential import Referential
-from reseaux.text import fr_date, fr_number
+from reseaux.text import fr_number
 
-#: What a fiche shows, in order: (column, kind, French label). Kind drives the link.
-FICHE_FIELDS: list[tuple[str, str, str]] = [
-    ("nom", "text", "Nom"),
-    ("type", "text", "Type"),
-    ("profession", "text", "Profession"),
-    ("structure", "text", "Structure"),
-    ("specialites", "text", "Spécialités et formations"),
-    ("thematiques", "text", "Thématiques"),
-    ("publics", "text", "Publics"),
-    ("modalites", "text", "Modalités"),
-    ("accessibilite", "text", "Accessibilité"),
-    ("langues", "text", "Langues"),
-    ("description", "text", "Description"),
-    ("adresse_complete", "text", "Adresse"),
-    ("telephone", "tel", "Téléphone"),
-    ("email", "mail", "Courriel"),
-    ("site_web", "url", "Site web"),
-    ("horaires", "text", "Horaires"),
-    ("zone_intervention", "text", "Zone d'intervention"),
-    ("date_maj", "text", "Mise à jour"),
-    ("position", "badge", ""),
-    ("fictif", "badge", ""),
-]
+#: How the browser links a fiche's value, by the column's kind (``text`` otherwise; ``badge``
+#: for a column with a badge: a sentence without a label).
+_FICHE_KINDS = {columns.PHONE: "tel", columns.EMAIL: "mail", columns.URL: "url"}
+#: The columns the map's search box looks in: name, structure, address.
+_SEARCHED = ("nom", "structure", "adresse")
 
 
 #: Colours are sent as one byte an actor.
 MAX_COLORS = 256
-_REFERENTIAL_FIELDS = {"type": "type", "profession": "profession", "thematiques": "thematique",
-                       "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
 
 
 def build_actor_layer(
@@ -163,12 +145,15 @@ class ActorCluster(JSCSSMixin, MacroElement):
 
 
 def fiche_fields() -> list[list[str]]:
-    """How the browser shows a fiche's values: ``[kind, French label]`` for each, in order."""
-    return [[kind, label] for _, kind, label in FICHE_FIELDS]
+    """How the browser shows a fiche's values: ``[kind, French label]`` for each column of the
+    fiche (:func:`reseaux.annuaire.columns.shown_in`), in order."""
+    return [["badge", ""] if c.badge else [_FICHE_KINDS.get(c.kind, "text"), c.label]
+            for c in columns.shown_in(columns.FICHE)]
 
 
-#: The fiche values the map's search box looks in: name, structure, address.
-SEARCH_FIELDS = [i for i, (column, _, _) in enumerate(FICHE_FIELDS) if column in ("nom", "structure", "adresse_complete")]
+def search_fields() -> list[int]:
+    """The places, in a fiche's values, of those the map's search box looks in."""
+    return [i for i, c in enumerate(columns.shown_in(columns.FICHE)) if c.name in _SEARCHED]
 
 
 def fiche_blob(actors: gpd.GeoDataFrame, referential: Referential) -> str:
@@ -204,7 +189,7 @@ class FicheStore(MacroElement):
             raise ValueError("FicheStore: blob or url, one of them")
         self._name = "FicheStore"
         # base64 has no quote nor markup; the url goes through script_json
-        self.source = (f'rx.blobFiches("{blob}", {script_json(SEARCH_FIELDS)})' if blob is not None
+        self.source = (f'rx.blobFiches("{blob}", {script_json(search_fields())})' if blob is not None
                        else f"rx.httpFiches({script_json(url)})")
         self.kind = "blob" if blob is not None else "url"
 
@@ -232,48 +217,41 @@ class PerimeterFocus(MacroElement):
 
 
 def fiche_rows(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[str]]:
-    """The fiche of each actor, as the browser shows it: one text per :data:`FICHE_FIELDS`."""
-    columns: dict[str, list[str]] = {}
-    for column, _, _ in FICHE_FIELDS:
-        if column == "adresse_complete":
-            columns[column] = [
+    """The fiche of each actor, as the browser shows it: one text per column of the fiche
+    (:func:`fiche_fields`): the address with its postcode and commune, a badge's sentence when it
+    applies, the rest as the lists write it (:func:`reseaux.listing.cell_text`)."""
+    texts: list[list[str]] = []
+    for column in columns.shown_in(columns.FICHE):
+        if column.name == "adresse":
+            texts.append([
                 ", ".join(p for p in (a, " ".join(x for x in (cp, c) if x)) if p)
                 for a, cp, c in zip(_col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune"), strict=True)
-            ]
-        elif column == "position":
-            columns[column] = ["Position approximative : centre de la commune" if v == "commune" else ""
-                               for v in _col(actors, "geocodage_source")]
-        elif column == "fictif":
-            columns[column] = ["Fiche fictive (données de démonstration)" if v is True else ""
-                               for v in _col(actors, "fictif", default=False)]
-        elif column == "date_maj":  # as the lists write it: « 11 juin 2026 »
-            columns[column] = [fr_date(v) for v in _col(actors, column)]
-        elif column in _REFERENTIAL_FIELDS:
-            labels = referential.labels(_REFERENTIAL_FIELDS[column])
-            joined: dict = {}  # the same combinations come back again and again
-
-            def label_of(value, labels=labels, joined=joined) -> str:
-                if value not in joined:
-                    codes = value if isinstance(value, tuple | list) else [value]
-                    joined[value] = ", ".join(labels.get(c, c) for c in codes if c)
-                return joined[value]
-
-            columns[column] = [label_of(v) for v in _col(actors, column)]
+            ])
+        elif column.kind == columns.GEOCODING_SOURCE:
+            texts.append([column.badge if v == "commune" else "" for v in _col(actors, column.name)])
+        elif column.badge:
+            texts.append([column.badge if v is True else "" for v in _col(actors, column.name, default=False)])
         else:
-            columns[column] = [
-                ", ".join(v) if isinstance(v, tuple | list) else ("" if v is None or v != v else str(v))
-                for v in _col(actors, column)
-            ]
-    return [list(row) for row in zip(*columns.values(), strict=True)] if len(actors) else []
+            known: dict = {}  # the same combinations come back again and again
+
+            def text(value, column=column, known=known) -> str:
+                key = value if isinstance(value, str | tuple) else repr(value)
+                if key not in known:
+                    known[key] = cell_text(column, value, referential)
+                return known[key]
+
+            texts.append([text(v) for v in _col(actors, column.name)])
+    return [list(row) for row in zip(*texts, strict=True)] if len(actors) else []
 
 
 def fiche_lines(actor: gpd.GeoDataFrame, referential: Referential) -> list[tuple[str, str, str]]:
     """The filled fields of one actor's fiche (a one-row frame), as the map shows them:
-    ``(column, French label, text)`` in :data:`FICHE_FIELDS` order (the badges' label is empty)."""
+    ``(column, French label, text)`` in the fiche's order (the badges' label is empty)."""
     if len(actor) != 1:
         raise ValueError(f"fiche_lines: une seule fiche attendue, {len(actor)} reçues")
     row = fiche_rows(actor, referential)[0]
-    return [(column, label, value) for (column, _, label), value in zip(FICHE_FIELDS, row, strict=True) if value]
+    return [(column.name, "" if column.badge else column.label, value)
+            for column, value in zip(columns.shown_in(columns.FICHE), row, strict=True) if value]
 
 
 def _col(frame: pd.DataFrame, column: str, default="") -> list:

@@ -25,7 +25,7 @@ from pyproj import Transformer
 from shapely.geometry import Point
 
 from reseaux.config import PROJECT_ROOT
-from reseaux.directory import COLUMNS
+from reseaux.annuaire.columns import names
 from reseaux.text import fold
 
 GEO_DIR = PROJECT_ROOT / "geo"
@@ -237,7 +237,7 @@ def _slug(text: str) -> str:
 
 
 def make_demo_actors(seed: int = 76) -> pd.DataFrame:
-    """Return the demo directory: 185 rows of strings, columns in the order of ``COLUMNS``."""
+    """Return the demo directory: 185 rows of strings, columns in the order of the directory's columns."""
     rng = random.Random(seed)
     consent = random.Random(seed + 1)  # own stream: the other fields stay as they were
     communes, qpv = load_geography()
@@ -260,7 +260,7 @@ def make_demo_actors(seed: int = 76) -> pd.DataFrame:
         kind, n, actor_id, commune = kinds[i], seen[kinds[i]], f"demo-{i + 1:03d}", communes.loc[insee]
         seen[kind] += 1
         first_day, days = (date(2023, 1, 1), 1033) if i in old else (date(2025, 11, 1), 364)
-        row = dict.fromkeys(COLUMNS, "") | {
+        row = dict.fromkeys(names(), "") | {
             "id": actor_id, "type": kind, "adresse": f"{rng.randint(1, 120)} {rng.choice(STREETS)}",
             "code_postal": commune["codes_postaux"].split(";")[0], "commune": commune["nom"], "code_insee": insee,
             "latitude": f"{lat:.6f}", "longitude": f"{lon:.6f}", "fictif": "oui",
@@ -312,7 +312,7 @@ def make_demo_actors(seed: int = 76) -> pd.DataFrame:
                     "modalites": "sans_rdv|gratuit|anonyme", "accessibilite": "pmr",
                     "description": "Protections périodiques gratuites, en libre accès (fiche fictive)"}
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS), dtype=str)
+    return pd.DataFrame(rows, columns=list(names()), dtype=str)
 
 
 def write_demo_actors(path: str | Path, seed: int = 76) -> pd.DataFrame:

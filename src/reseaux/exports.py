@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from reseaux.directory import to_table
+from reseaux.annuaire.serialise import to_table
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

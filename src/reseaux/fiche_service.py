@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux import shared
-from reseaux.actor_layer import SEARCH_FIELDS, fiche_fields, fiche_rows
+from reseaux.actor_layer import fiche_fields, fiche_rows, search_fields
 from reseaux.referential import Referential
 from reseaux.text import fold
 
@@ -74,7 +74,8 @@ class _Entry:
     def haystack(self) -> pd.Series:
         """Name, structure and address of every row, folded (built on the first search)."""
         if self._haystack is None:
-            texts = [" ".join(fiche[i] for i in SEARCH_FIELDS) for fiche in fiche_rows(self.frame, self.referential)]
+            searched = search_fields()
+            texts = [" ".join(fiche[i] for i in searched) for fiche in fiche_rows(self.frame, self.referential)]
             self._haystack = pd.Series([fold(t) for t in texts], dtype=object)
         return self._haystack
 

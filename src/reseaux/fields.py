@@ -1,5 +1,5 @@
 """The format of each directory field that has one: one rule per field, read by the file
-validation (:mod:`reseaux.directory`), by the Annuaire's fiche form (:mod:`reseaux.ui.annuaire`)
+validation (:mod:`reseaux.annuaire.validation`), by the Annuaire's fiche form (:mod:`reseaux.ui.annuaire`)
 and by the links of the search results (:mod:`reseaux.proximity`).
 
 A rule takes a cell as written and returns a :class:`Reading`: the value to keep, normalised
@@ -22,6 +22,7 @@ import phonenumbers
 from phonenumbers import shortnumberinfo
 
 from reseaux.access import VISIBILITY_VALUES
+from reseaux.annuaire import columns
 from reseaux.text import fold, split_cell
 
 
@@ -254,14 +255,20 @@ def visibility(text: str) -> Reading:
                                  "une personne ou une fiche à classer, public pour un établissement)")
 
 
-#: The rule of each directory column that has a format.
-RULES: dict[str, Callable[[str], Reading]] = {
-    "code_postal": postcode, "code_insee": insee, "zone_intervention": zones, "latitude": coordinate,
-    "longitude": coordinate, "telephone": phone, "email": email, "site_web": website, "date_maj": update_date,
-    "fictif": yes_no, "visibilite": visibility,
+#: The rule of each kind of column that has a format (:mod:`reseaux.annuaire.columns`).
+KIND_RULES: dict[str, Callable[[str], Reading]] = {
+    columns.POSTCODE: postcode, columns.INSEE: insee, columns.ZONES: zones, columns.COORDINATE: coordinate,
+    columns.PHONE: phone, columns.EMAIL: email, columns.URL: website, columns.DATE: update_date,
+    columns.YES_NO: yes_no, columns.VISIBILITY: visibility,
 }
 
 
-def read_fields(record: Mapping[str, object], columns: Iterable[str]) -> dict[str, Reading]:
-    """The reading of each of ``columns`` that has a rule, from ``record``'s text (a missing cell is empty)."""
-    return {column: RULES[column](str(record.get(column, "") or "")) for column in columns if column in RULES}
+def rules() -> dict[str, Callable[[str], Reading]]:
+    """``{column: rule}`` of every directory column whose kind has a format."""
+    return {c.name: KIND_RULES[c.kind] for c in columns.columns() if c.kind in KIND_RULES}
+
+
+def read_fields(record: Mapping[str, object], names: Iterable[str]) -> dict[str, Reading]:
+    """The reading of each of ``names`` that has a rule, from ``record``'s text (a missing cell is empty)."""
+    known = rules()
+    return {name: known[name](str(record.get(name, "") or "")) for name in names if name in known}

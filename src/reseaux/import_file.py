@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from reseaux.access import hidden_sentence
-from reseaux.directory import COLUMNS, Directory, DirectoryError, validate_table
+from reseaux.annuaire import columns
+from reseaux.directory import Directory, DirectoryError, validate_table
 from reseaux.geocode_file import geocode_records
 from reseaux.duplicates import find_duplicates
 from reseaux.import_merge import apply_import
@@ -127,7 +128,7 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     if into.exists():
         base = store.load()
     else:
-        base = Snapshot(pd.DataFrame(columns=list(COLUMNS), dtype=object), "", ",", "utf-8")
+        base = Snapshot(pd.DataFrame(columns=list(columns.names()), dtype=object), "", ",", "utf-8")
     existing = base.table
     mapped = apply_mapping(rows, spec, set(existing["id"].astype(str)))
     records = mapped.to_dict("records")  # blank rows kept: each problem has its file line

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from reseaux.directory import MULTI_COLUMNS, REFERENTIAL_COLUMNS
+from reseaux.annuaire import columns
 from reseaux.duplicates import Duplicate
 from reseaux.france import fill_communes
 from reseaux.importing import new_id
@@ -34,12 +34,13 @@ def merge_records(existing: dict[str, str], new: dict[str, str], referential: Re
     """
     merged = dict(existing)
     keep_position = _precision(existing) > _precision(new)
+    multi = columns.multi_names()
     for column, value in new.items():
         value = "" if value is None else str(value).strip()
         if not value or column == "id" or (keep_position and column in POSITION):
             continue
         old = str(merged.get(column) or "")
-        if column in MULTI_COLUMNS and old:
+        if column in multi and old:
             known = {_meaning(referential, column, part) for part in split_cell(old)}
             added = []
             for part in split_cell(value):
@@ -58,7 +59,8 @@ def _meaning(referential: Referential | None, column: str, value: str) -> str:
     """What a cell says: its referential code when it names one, else its text without case and
     with its spaces made single. Not :func:`~reseaux.text.fold`, which makes punctuation a space:
     an e-mail or a web address corrected by one dot or hyphen would look unchanged and be dropped."""
-    category = REFERENTIAL_COLUMNS.get(column, (None, False))[0]
+    declared = columns.column(column)
+    category = declared.category if declared is not None else ""
     code = referential.resolve(category, value) if referential is not None and category else None
     return code or " ".join(value.casefold().split())
 

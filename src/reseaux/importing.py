@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from reseaux.directory import COLUMNS, MULTI_COLUMNS
+from reseaux.annuaire import columns
 from reseaux.text import fold, split_cell
 
 #: Targets that are not directory columns: a house number and a street type (« R », « AV ») put
@@ -43,61 +43,39 @@ STREET_TYPES = {
 }
 #: Day columns of opening hours (« h_lundi », « rdv_mardi »…): joined into ``horaires``, each with its day.
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-#: Headers seen in partners' spreadsheets and in open data, folded, and the column they mean.
-HEADER_GUESSES: dict[str, str] = {
-    "horaires": "horaires", "horaire": "horaires", "heures d ouverture": "horaires", "opening hours": "horaires",
-    "horaires d ouverture": "horaires", "hours": "horaires",
+#: Headers seen in partners' spreadsheets and in open data, folded, that name no directory column
+#: (the columns' own are in :mod:`reseaux.annuaire.columns`): day columns of opening hours, and
+#: the targets that are not columns.
+IMPORT_HEADERS: dict[str, str] = {
     **{f"h {day}": "horaires" for day in DAYS}, **{f"horaires {day}": "horaires" for day in DAYS},
     **{f"rdv {day}": "horaires" for day in DAYS},
-    "nom": "nom", "nom prenom": "nom", "nom et prenom": "nom", "prenom nom": "nom", "raison sociale": "nom",
-    "title": "nom", "name": "nom", "rs": "nom", "hospital name": "nom", "libelle": "nom", "denomination": "nom",
-    "nom structure": "nom", "nom du lieu": "nom", "lieu": "nom", "hopital": "nom", "nom etablissement": "nom",
-    "nom de l etablissement": "nom",
-    "identifiant": "id", "id": "id", "ref": "id", "reference": "id",
     "finess": "finess", "n finess": "finess", "numero finess": "finess", "finess et": "finess", "fi": "finess",
     "nofinesset": "finess", "no finess et": "finess", "finessg": "finess", "finess g": "finess",
     "finess geographique": "finess", "n finess geographique": "finess", "finess etablissement": "finess",
     "siret": "siret", "n siret": "siret", "numero siret": "siret", "no siret": "siret", "rpps": "rpps",
-    "adresse": "adresse", "adresse postale": "adresse", "rue": "adresse", "voie": "adresse", "street": "adresse",
-    "address": "adresse", "adr voie": "adresse", "nom voie": "adresse", "libvoie": "adresse",
-    "lib voie": "adresse", "libelle voie": "adresse", "libelle de la voie": "adresse",
     "numero": NUMBER, "house number": NUMBER, "housenumber": NUMBER, "adr num": NUMBER, "num voie": NUMBER,
     "numero voie": NUMBER, "n voie": NUMBER, "numvoie": NUMBER, "no voie": NUMBER,
     "typvoie": STREET_TYPE, "typvoi": STREET_TYPE, "typevoie": STREET_TYPE, "type voie": STREET_TYPE,
     "type de voie": STREET_TYPE,
-    "cp": "code_postal", "code postal": "code_postal", "codepostal": "code_postal", "postcode": "code_postal",
-    "com cp": "code_postal", "zip": "code_postal", "postal code": "code_postal", "cpo": "code_postal",
-    "ville": "commune", "commune": "commune", "localite": "commune", "city": "commune", "town": "commune",
-    "libelle commune": "commune", "lib com": "commune", "com nom": "commune", "nom commune": "commune",
-    "ligneacheminement": "commune", "ligne acheminement": "commune", "libelle routage": "commune", "cog": "code_insee",
-    "insee": "code_insee", "code insee": "code_insee", "code commune": "code_insee", "com insee": "code_insee",
-    "insee com": "code_insee", "citycode": "code_insee",
-    "specialite": "specialites", "specialites": "specialites", "formations": "specialites",
-    "formation": "specialites", "competences": "specialites",
-    "tel": "telephone", "telephone": "telephone", "tel fixe": "telephone", "portable": "telephone",
-    "phone": "telephone", "tel rdv": "telephone", "lieu tel": "telephone", "rdv tel": "telephone",
-    "mail": "email", "e mail": "email", "email": "email", "courriel": "email", "adresse mail": "email",
-    "contact mail": "email",
-    "site": "site_web", "site web": "site_web", "site internet": "site_web", "url": "site_web", "web": "site_web",
-    "website": "site_web", "web rdv": "site_web", "rdv site web": "site_web",
-    "profession": "profession", "metier": "profession", "fonction": "profession",
-    "structure": "structure", "lieu d exercice": "structure", "etablissement": "structure",
-    "structure rais": "structure",
-    "theme": "thematiques", "themes": "thematiques", "thematique": "thematiques", "thematiques": "thematiques",
-    # « public » alone is free text in open data (« Tout public ») : not guessed onto publics.
-    "publics": "publics", "public accueilli": "publics", "publics accueillis": "publics",
-    "modalites": "modalites", "modalite": "modalites", "rendez vous": "modalites",
-    "check rdv": "modalites",
-    "accessibilite": "accessibilite", "lieu accessibilite": "accessibilite", "langues": "langues", "langue": "langues",
-    "description": "description", "commentaire": "description", "presentation": "description",
-    "info": "description", "infos": "description", "informations": "description", "rdv modalites": "description",
-    "type": "type", "categorie": "type", "facility type": "type", "latitude": "latitude", "lat": "latitude",
-    "libcategetab": "type", "categorie d etablissement": "type", "cat": "type", "catr": "type", "categetab": "type",
-    "lat coor1": "latitude", "longitude": "longitude", "lon": "longitude", "lng": "longitude",
-    "long": "longitude", "long coor1": "longitude",
-    "zone": "zone_intervention", "zone d intervention": "zone_intervention",
-    "mise a jour": "date_maj", "date de mise a jour": "date_maj", "maj": "date_maj", "date modif": "date_maj",
 }
+
+
+def header_guesses() -> dict[str, str]:
+    """Folded header → what it holds: the directory columns' names and headers, then :data:`IMPORT_HEADERS`."""
+    return {**columns.header_names(), **IMPORT_HEADERS}
+
+
+def close_spellings() -> dict[str, str]:
+    """The headers a close spelling is compared with: each column's ``headers`` and, when it is
+    ``spelled``, its name; then :data:`IMPORT_HEADERS`. Never one of :data:`NOT_GUESSED`."""
+    spellings: dict[str, str] = {}
+    for column in columns.columns():
+        for header in ((column.name,) if column.spelled else ()) + column.headers:
+            if fold(header) not in NOT_GUESSED:
+                spellings.setdefault(fold(header), column.name)
+    return {**spellings, **IMPORT_HEADERS}
+
+
 #: Headers never guessed, not even by a close spelling: « public » is free text (« Tout public »),
 #: « rdv » a yes/no flag, the others describe the publisher's legal entity, not the place.
 NOT_GUESSED = ("public", "rdv", "structure type", "structure siren", "structure num", "structure voie",
@@ -114,11 +92,6 @@ NOT_GUESSED = ("public", "rdv", "structure type", "structure siren", "structure 
 SEVERAL_SOURCES = (*IDENTIFIERS, "type", "commune")
 #: Shortest header compared by close spelling: « ZONEP » is not « zone » mistyped.
 FUZZY_MIN_LENGTH = 6
-#: Columns that several source columns may fill together, and how their values are joined.
-JOINED = {**{c: "|" for c in MULTI_COLUMNS}, "description": " ; ", "horaires": " ; "}
-#: Columns that keep their first value when two sources give one (a position, a code).
-FIRST_ONLY = ("id", "type", "latitude", "longitude", "code_postal", "code_insee", "date_maj", "fictif",
-              "visibilite", "geocodage_score", "geocodage_type", "geocodage_label", "geocodage_source")
 FILE_SOURCE = "fichier"
 _ONE_CELL_ADDRESS = re.compile(r"^(?P<street>.*?)[\s,]+(?P<cp>\d{5})\s+(?P<commune>\D.*)$")
 #: A postal line « 01012 BOURG EN BRESSE CEDEX » (FINESS « ligneacheminement ») in the commune cell.
@@ -149,7 +122,7 @@ class ImportSpec:
 
 def targets() -> list[str]:
     """Everything a source column can be mapped to, ``""`` (not imported) first."""
-    return ["", *COLUMNS, *EXTRA_TARGETS]
+    return ["", *columns.names(), *EXTRA_TARGETS]
 
 
 def guess_mapping(headers: list[str], *, extra: bool = False) -> dict[str, str]:
@@ -161,11 +134,12 @@ def guess_mapping(headers: list[str], *, extra: bool = False) -> dict[str, str]:
     """
     mapping: dict[str, str] = {}
     used: set[str] = set()
+    joined = {c.name for c in columns.columns() if c.joined}
     for header in headers:
         target = _guess(fold(header))
         if target in EXTRA_TARGETS and not extra:
             target = ""
-        if target in used and target not in JOINED and target not in SEVERAL_SOURCES:
+        if target in used and target not in joined and target not in SEVERAL_SOURCES:
             target = ""
         mapping[header] = target
         if target:
@@ -177,16 +151,16 @@ def _guess(key: str) -> str:
     allowed = set(targets())
     if key in NOT_GUESSED:
         return ""
-    target = HEADER_GUESSES.get(key, "")
-    if not target and key.replace(" ", "_") in COLUMNS:
-        target = key.replace(" ", "_")
+    guesses = header_guesses()
+    target = guesses.get(key, "")
     if not target and re.match(r"^lib(elle)? ", key):  # « lib_com », « libellé commune », « lib_france_services »
         target = "commune" if re.search(r"\bcom(mune)?\b", key) else "nom"
     if not target and len(key) < FUZZY_MIN_LENGTH and key.endswith("s"):  # « mails », « sites »: a plural
-        target = HEADER_GUESSES.get(key[:-1], "")
+        target = guesses.get(key[:-1], "")
     if not target and len(key) >= FUZZY_MIN_LENGTH:
-        best = process.extractOne(key, list(HEADER_GUESSES), scorer=fuzz.ratio, score_cutoff=85)
-        target = HEADER_GUESSES[best[0]] if best else ""
+        spellings = close_spellings()
+        best = process.extractOne(key, list(spellings), scorer=fuzz.ratio, score_cutoff=85)
+        target = spellings[best[0]] if best else ""
     return target if target in allowed else ""  # « horaires » only once the schema has it
 
 
@@ -212,8 +186,9 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
     sources = [(i, spec.mapping[source], next((d for d in DAYS if fold(source).endswith(d)), None))
                for i, source in enumerate(header) if spec.mapping.get(source, "")]
     kept = [i for i, source in enumerate(header) if source in spec.keep and not spec.mapping.get(source, "")]
+    names = columns.names()
     for cells in rows[1:]:
-        record = dict.fromkeys(COLUMNS, "")
+        record = dict.fromkeys(names, "")
         if not any(str(c).strip() for c in cells):
             records.append(record)  # kept blank so row n stays spreadsheet line n + 2
             continue
@@ -223,7 +198,7 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
                 value = str(cells[i]).strip()
                 if target == "horaires" and day:
                     value = f"{day} : {value}"
-                if target in COLUMNS:
+                if target in names:
                     record[target] = _join(target, record[target], value)
                 elif not _well_formed(target, extra.get(target, "")):
                     extra[target] = value
@@ -240,7 +215,7 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
         taken.add(record["id"])
         in_file.add(record["id"])
         records.append(record)
-    return pd.DataFrame(records, columns=list(COLUMNS), dtype=object)
+    return pd.DataFrame(records, columns=list(names), dtype=object)
 
 
 def _join(column: str, old: str, value: str) -> str:
@@ -248,9 +223,10 @@ def _join(column: str, old: str, value: str) -> str:
         return value
     if column in SEVERAL_SOURCES:
         return value if old.isdigit() and not value.isdigit() else old  # a code gives way to its label
-    if column in FIRST_ONLY:
+    declared = columns.column(column)
+    if declared is not None and declared.first_wins:
         return old
-    separator = JOINED.get(column, " ; ")
+    separator = (declared.joined if declared is not None else "") or " ; "
     parts = split_cell(old) if separator == "|" else old.split(separator)
     new = split_cell(value) if separator == "|" else [value]
     return separator.join(parts + [p for p in new if p not in parts])
@@ -274,9 +250,10 @@ def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, 
     if postal:
         record["commune"] = postal["commune"].strip()
         record["code_postal"] = record["code_postal"] or postal["cp"]
+    multi = columns.multi_names()
     for column, table in recodings.items():
         if column in record and record[column]:
-            values = split_cell(record[column]) if column in MULTI_COLUMNS else [record[column]]
+            values = split_cell(record[column]) if column in multi else [record[column]]
             recoded = [table.get(fold(v), v) for v in values]
             record[column] = "|".join(dict.fromkeys(r for r in recoded if r))
     for column, value in constants.items():

@@ -9,29 +9,38 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reseaux.directory import LABELS, REFERENTIAL_COLUMNS
+from reseaux.annuaire import columns
+from reseaux.annuaire.columns import Column
 from reseaux.referential import Referential
 from reseaux.text import fr_date
 
-#: Columns of the people's list, in order.
-COLUMNS = ("nom", "type", "profession", "structure", "specialites", "thematiques", "publics", "modalites",
-           "accessibilite", "langues", "adresse", "code_postal", "commune", "telephone", "email", "site_web",
-           "horaires", "date_maj")
+
+def cell_text(column: Column, value, referential: Referential) -> str:
+    """One cell as people read it, the same on the fiche, in the lists and in Trouver's results:
+    referential codes as their labels, several values joined by « , », a date spelt out."""
+    if column.kind == columns.REFERENTIAL:
+        codes = value if isinstance(value, tuple | list) else [value]
+        return _join(referential.label(column.category, c) for c in codes if c)
+    if column.kind == columns.DATE:
+        return fr_date(value)
+    return _join(value) if isinstance(value, tuple | list) else _text(value)
 
 
-def people_table(actors: pd.DataFrame, referential: Referential, columns=COLUMNS) -> pd.DataFrame:
-    """``actors`` with French headers, referential labels for codes, values joined by « , »."""
+def people_table(actors: pd.DataFrame, referential: Referential, place: str = columns.LIST_) -> pd.DataFrame:
+    """``actors``' columns shown in ``place`` (the people's list by default), in order, with French
+    headers: referential labels for codes, values joined by « , », dates spelt out."""
     out = pd.DataFrame(index=actors.index)
-    for column in columns:
-        values = actors[column] if column in actors else pd.Series("", index=actors.index)
-        if column in REFERENTIAL_COLUMNS:
-            labels = referential.labels(REFERENTIAL_COLUMNS[column][0])
-            out[LABELS[column]] = values.map(lambda v, labels=labels: _join(
-                [labels.get(c, c) for c in (v if isinstance(v, tuple | list) else [v]) if c]))
-        elif column == "date_maj":
-            out[LABELS[column]] = values.map(fr_date)
-        else:
-            out[LABELS[column]] = values.map(lambda v: _join(v) if isinstance(v, tuple | list) else _text(v))
+    for column in columns.shown_in(place):
+        values = actors[column.name] if column.name in actors else pd.Series("", index=actors.index)
+        known: dict = {}  # the same combinations come back again and again
+
+        def text(value, column=column, known=known) -> str:
+            key = value if isinstance(value, str | tuple) else repr(value)
+            if key not in known:
+                known[key] = cell_text(column, value, referential)
+            return known[key]
+
+        out[column.label] = values.map(text)
     return out.reset_index(drop=True)
 
 
@@ -54,9 +63,9 @@ def issues_table(issues) -> pd.DataFrame:
 def column_label(column: str | None) -> str:
     """The label of a directory column (« Thématiques »); a column unknown to the directory (a
     file's own header) as it is written."""
-    return LABELS.get(column, column) if column else ""
+    return columns.label(column)
 
 
 def with_labels(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` (rows as the file holds them) with the directory's columns under their labels."""
-    return table.rename(columns=LABELS)
+    return table.rename(columns=columns.labels())

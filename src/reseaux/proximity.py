@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
+from reseaux.annuaire import columns
 from reseaux.fields import valid_email, valid_website
 from reseaux.filters import FACETS, ActorFilter, apply_filter, search_text
 from reseaux.layers import LayerSpec
+from reseaux.listing import cell_text
 from reseaux.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
 from reseaux.referential import Referential
 from reseaux.text import fr_distance
@@ -236,14 +238,6 @@ def directions_links(from_lat: float, from_lon: float, to_lat: float, to_lon: fl
     }
 
 
-#: The fields of a result, in reading order: (attribute of :class:`Partner`, French label).
-PARTNER_DETAILS = [("themes", "Thématiques"), ("specialties", "Spécialités"), ("modalities", "Modalités"),
-                   ("publics", "Publics"), ("accessibility", "Accessibilité"), ("languages", "Langues")]
-#: (directory column, referential category) of the coded fields, shown by their labels.
-_CODED = {"themes": ("thematiques", "thematique"), "modalities": ("modalites", "modalite"),
-          "publics": ("publics", "public"), "accessibility": ("accessibilite", "accessibilite")}
-
-
 @dataclass(frozen=True)
 class Partner:
     """One result as a professional reads it: plain text (labels, not codes), links ready.
@@ -259,12 +253,8 @@ class Partner:
     longitude: float
     structure: str = ""
     address: str = ""
-    themes: str = ""
-    specialties: str = ""
-    modalities: str = ""
-    publics: str = ""
-    accessibility: str = ""
-    languages: str = ""
+    #: ``(French label, text)`` of the filled columns shown in Trouver, in their order.
+    facts: tuple[tuple[str, str], ...] = ()
     phone: str = ""
     #: ``tel:`` link (digits and « + » only), empty without a phone number.
     phone_uri: str = ""
@@ -276,8 +266,9 @@ class Partner:
     directions: dict[str, str] = field(default_factory=dict)
 
     def details(self) -> list[tuple[str, str]]:
-        """(French label, text) of the filled detail fields, in :data:`PARTNER_DETAILS` order."""
-        return [(label, getattr(self, name)) for name, label in PARTNER_DETAILS if getattr(self, name)]
+        """(French label, text) of the filled columns shown in Trouver's results
+        (:func:`reseaux.annuaire.columns.shown_in`), in their order."""
+        return list(self.facts)
 
 
 def partners(shown: pd.DataFrame, referential: Referential, origin: tuple[float, float]) -> list[Partner]:
@@ -293,8 +284,8 @@ def _partner(number: int, row: dict, referential: Referential, origin: tuple[flo
             return ", ".join(str(v) for v in value if v)
         return "" if value is None or value != value else str(value).strip()
 
-    coded = {name: ", ".join(referential.label(category, code) for code in row.get(column) or () if code)
-             for name, (column, category) in _CODED.items()}
+    shown = [(column.label, cell_text(column, row.get(column.name, ""), referential).strip())
+             for column in columns.shown_in(columns.TROUVER)]
     role = (referential.label("profession", row["profession"]) if row.get("profession")
             else referential.label("type", row.get("type", "")))
     phone = text("telephone")
@@ -305,9 +296,9 @@ def _partner(number: int, row: dict, referential: Referential, origin: tuple[flo
         number=number, name=text("nom"), role=role, distance=fr_distance(row.get("distance_m")),
         latitude=point.y, longitude=point.x, structure=text("structure"),
         address=" ".join(p for p in (text("adresse"), text("code_postal"), text("commune")) if p),
-        specialties=text("specialites"), languages=text("langues"), phone=phone,
+        facts=tuple((label, said) for label, said in shown if said), phone=phone,
         phone_uri=f"tel:{digits}" if digits else "", email=text("email") if valid_email(text("email")) else "",
         website=website if valid_website(website) else "",
         approximate=row.get("geocodage_source") == "commune",
-        directions=directions_links(origin[0], origin[1], point.y, point.x), **coded,
+        directions=directions_links(origin[0], origin[1], point.y, point.x),
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from reseaux.exports import write_atomic
 from reseaux.markup import is_color
 from reseaux.text import fold
 
@@ -167,8 +168,6 @@ def add_synonym(path: Path, category: str, code: str, value: str) -> None:
     rewritten atomically, other lines unchanged. Raises ``KeyError`` for an unknown entry and
     ``ValueError`` (in French) when ``value`` already names another entry of the category.
     """
-    from reseaux.exports import write_atomic  # exports imports the directory, which imports us
-
     value = " ".join(str(value).split())
     current = load_referential(path)
     current.entry(category, code)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from reseaux.directory import ERROR, Issue, _RowValidator, _too_long, map_header, taken_id_issue
+from reseaux.annuaire.decoding import map_header
+from reseaux.annuaire.model import ERROR, Issue
+from reseaux.annuaire.validation import _RowValidator, _too_long, taken_id_issue
 from reseaux.referential import Referential
 from reseaux.changes import diff
 

@@ -16,12 +16,9 @@ from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.access import VISIBILITY_LABELS
+from reseaux.annuaire import columns
 from reseaux.directory import (
-    COLUMNS,
     ERROR,
-    FREE_MULTI_COLUMNS,
-    LABELS,
-    MULTI_COLUMNS,
     DirectoryError,
     Issue,
     validate_record,
@@ -55,12 +52,6 @@ from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
 from reseaux.workbook import NoTable, Table, find_table
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
-FORM_REFERENTIAL = {"type": "type", "profession": "profession", "thematiques": "thematique",
-                    "publics": "public", "modalites": "modalite", "accessibilite": "accessibilite"}
-FORM_HIDDEN = ("latitude", "longitude", "geocodage_score", "geocodage_type", "geocodage_label",
-               "geocodage_source", "date_maj")
-#: The fields of the fiche form, in file order (the others are written by tools, or placed on the map).
-FORM_COLUMNS = tuple(c for c in COLUMNS if c not in FORM_HIDDEN)
 JOURNAL_COLUMNS = {"quand": "Quand", "qui": "Qui", "action": "Action", "type": "Changement", "id": "Identifiant",
                    "nom": "Nom"}
 
@@ -329,7 +320,7 @@ def describe_conflict(conflict: Conflict) -> str:
     """A conflict in French markdown: the fiche by its name, the column by its label, both values."""
     fiche = f"« {md_escape(conflict.nom)} » ({md_escape(conflict.id)})"
     if conflict.column:
-        label = md_escape(LABELS.get(conflict.column, conflict.column))
+        label = md_escape(columns.label(conflict.column))
         return (f"- **{label}** de la fiche {fiche} — votre valeur : {_quoted(conflict.mine)} ; valeur de l'autre "
                 f"personne : {_quoted(conflict.theirs)} (avant : {_quoted(conflict.base)}).")
     return (f"- La fiche {fiche} — votre valeur : {_fiche_state(conflict.mine, conflict)} ; valeur de l'autre "
@@ -347,7 +338,7 @@ def _fiche_state(record: dict | None, conflict: Conflict) -> str:
         return "fiche supprimée" if conflict.base is not None else "pas de fiche"
     other = conflict.base if conflict.base is not None else (
         conflict.theirs if record is conflict.mine else conflict.mine) or {}
-    fields = [f"{md_escape(LABELS.get(c, c))} {_quoted(v)}" for c, v in record.items() if v != other.get(c, "")]
+    fields = [f"{md_escape(columns.label(c))} {_quoted(v)}" for c, v in record.items() if v != other.get(c, "")]
     verb = "fiche ajoutée" if conflict.base is None else "fiche modifiée"
     return f"{verb} ({', '.join(fields)})" if fields else verb
 
@@ -402,9 +393,9 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
                    "recherche pour trouver les autres (les exports les contiennent toutes).")
     view = view.iloc[:TABLE_ROWS]
     status = pd.Series(check.bad[view.index.to_numpy()], index=view.index).map({True: "erreur", False: "ok"})
-    shown = ["id", "nom", "type", "profession", "structure", "commune", "telephone", "date_maj"]
-    readable = _readable(ref, view[shown]).assign(statut=status)[["statut", *shown]]
-    readable = readable.rename(columns={**LABELS, "statut": "Statut"})
+    shown = [c.name for c in columns.shown_in(columns.ANNUAIRE)]
+    readable = _readable(ref, view.reindex(columns=shown, fill_value="")).assign(statut=status)[["statut", *shown]]
+    readable = readable.rename(columns={**columns.labels(), "statut": "Statut"})
     # The selection is a row number of this table: a new search makes a new table (new key),
     # so that row 1 of « Rouen » never opens row 1 of the previous list.
     event = st.dataframe(readable, hide_index=True, width="stretch", height=300,
@@ -443,11 +434,15 @@ def _no_fiche(query: str, only_bad: bool) -> None:
 def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
     """Codes as their labels, dates as « 11 juin 2026 »: the table as a coordinator reads it."""
     out = table.copy()
-    for column in ("type", "profession"):
-        if column in out:
-            out[column] = out[column].map(lambda v, c=column: ref.label(c, ref.resolve(c, v) or v) if v else "")
-    if "date_maj" in out:
-        out["date_maj"] = out["date_maj"].map(_day)
+    for column in columns.columns():
+        if column.name not in out:
+            continue
+        if column.kind == columns.REFERENTIAL:
+            out[column.name] = out[column.name].map(lambda v, c=column: ", ".join(
+                ref.label(c.category, ref.resolve(c.category, part) or part)
+                for part in (split_cell(v) if c.multi else [v] if v else [])))
+        elif column.kind == columns.DATE:
+            out[column.name] = out[column.name].map(_day)
     return out
 
 
@@ -466,30 +461,31 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
         st.session_state.pop("ann_findings", None)
         st.session_state["ann_form_of"] = actor_id
     rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
-    current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(COLUMNS, "")
+    current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(columns.names(), "")
     refused: list[Issue] | None = st.session_state.get("ann_findings")  # of the last « Valider », refused
     findings = refused if refused is not None else (check.issues_of(int(rows[0])) if len(rows) else [])
+    form = [c.name for c in columns.shown_in(columns.FORM)]
     by_field: dict[str, list[Issue]] = {}
     for issue in findings:
-        by_field.setdefault(issue.column if issue.column in FORM_COLUMNS else "", []).append(issue)
+        by_field.setdefault(issue.column if issue.column in form else "", []).append(issue)
     st.header("Nouvelle fiche" if is_new else f"Fiche « {md_escape(current.get('nom', ''))} »")
     for issue in by_field.get("", []):  # the position, the date: not fields of the form
-        where = f"{LABELS.get(issue.column, issue.column)} : " if issue.column else ""
+        where = f"{columns.label(issue.column)} : " if issue.column else ""
         _finding(issue, where)
     values: dict[str, str] = {}
     with st.form(f"ann_form_{actor_id}"):
         # Two fields a row, each row its own columns: Tab goes as one reads, left to right then
         # down (two long columns sent it down the left one, then up to the right one); on a
         # phone the rows stack in the same order.
-        for pair in range(0, len(FORM_COLUMNS), 2):
-            for cell, column in zip(st.columns(2), FORM_COLUMNS[pair:pair + 2]):
+        for pair in range(0, len(form), 2):
+            for cell, column in zip(st.columns(2), form[pair:pair + 2]):
                 with cell:
                     values[column] = _field(ref, column, current.get(column, ""),
                                             disabled=(column == "id" and not is_new))
                     for issue in by_field.get(column, []):
                         _finding(issue)
         if refused:
-            wrong = list(dict.fromkeys(LABELS.get(i.column, i.column) for i in refused if i.severity == ERROR))
+            wrong = list(dict.fromkeys(columns.label(i.column) for i in refused if i.severity == ERROR))
             st.error(md_escape(f"La fiche n'est pas validée : {plural(len(wrong), 'champ')} à corriger "
                                f"({', '.join(wrong)}), le message est sous le champ. Rien n'est mis en attente ; "
                                "ce que vous avez saisi reste dans le formulaire."))
@@ -510,15 +506,17 @@ def _finding(issue: Issue, where: str = "") -> None:
     (st.error if issue.severity == ERROR else st.warning)(md_escape(where + issue.message))
 
 
-def _field(ref: Referential, column: str, value: str, *, disabled: bool = False) -> str:
-    label = LABELS.get(column, column)
-    key = f"ann_f_{column}"
-    help_text = md_escape(COLUMNS[column]) if column in COLUMNS else None  # its examples stay text, not links
-    if column in FORM_REFERENTIAL:
-        category = FORM_REFERENTIAL[column]
+def _field(ref: Referential, name: str, value: str, *, disabled: bool = False) -> str:
+    """The widget of one column of the form, by its kind; returns the text the file would hold."""
+    column = columns.column(name)
+    label = column.label
+    key = f"ann_f_{name}"
+    help_text = md_escape(column.help)  # its examples stay text, not links
+    if column.kind == columns.REFERENTIAL:
+        category = column.category
         labels = ref.labels(category)
         current = [ref.resolve(category, v) or v for v in split_cell(value)]
-        if column in MULTI_COLUMNS:
+        if column.multi:
             # A value outside the referential (kept as written since it was read) stays an option:
             # saving the fiche must not drop it.
             options = list(labels) + [c for c in current if c not in labels]
@@ -529,15 +527,15 @@ def _field(ref: Referential, column: str, value: str, *, disabled: bool = False)
         index = options.index(current[0]) if current and current[0] in options else 0
         return st.selectbox(label, options, index=index, format_func=lambda c: labels.get(c, "—"), key=key,
                             help=help_text)
-    if column == "visibilite":  # a choice of labels, not a code to type
+    if column.kind == columns.VISIBILITY:  # a choice of labels, not a code to type
         options = list(VISIBILITY_LABELS) + ([value] if value not in VISIBILITY_LABELS else [])
         return st.selectbox(label, options, index=options.index(value), key=key, help=help_text,
                             format_func=lambda v: VISIBILITY_LABELS.get(v, f"« {v} » (illisible : membres)"))
-    if column in FREE_MULTI_COLUMNS:  # « français », « roumain » as chips, not « français|roumain »
+    if column.kind in (columns.LIST, columns.ZONES):  # « français », « roumain » as chips, not « français|roumain »
         current = split_cell(value)
         return "|".join(choose_many(label, current, default=current, key=key, accept_new_options=True,
                                     placeholder="Aucune : écrivez-en une puis Entrée", help=help_text))
-    if column == "description":
+    if column.kind == columns.LONG_TEXT:
         return st.text_area(label, value=value, key=key, help=help_text)
     return st.text_input(label, value=value, key=key, disabled=disabled, help=help_text)
 
@@ -555,7 +553,7 @@ def _form_findings(ref: Referential, work: pd.DataFrame, current: dict, values: 
     if is_new:
         record["id"] = record["id"].strip()
     found: list[Issue] = []
-    for column, reading in read_fields(record, FORM_COLUMNS).items():
+    for column, reading in read_fields(record, [c.name for c in columns.shown_in(columns.FORM)]).items():
         if reading.problem:
             found.append(Issue(None, column, record[column], reading.problem, ERROR))
         elif record[column] != current.get(column, ""):
@@ -646,7 +644,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
             guess = base.mapping.get(source, "")
             mapping[source] = cols[number % 3].selectbox(
                 f"« {md_escape(source)} »", options, index=options.index(guess) if guess in options else 0,
-                format_func=lambda c: LABELS.get(c, c) if c else "(ne pas importer)",
+                format_func=lambda c: columns.label(c) if c else "(ne pas importer)",
                 key=f"ann_map_{profile_name}_{sheet_key}_{number}")
         unused = [h for h in header if h.strip() and not mapping.get(h)]
         keep = st.multiselect("Colonnes non importées à garder sur la fiche (dans sa description, « colonne : "
@@ -934,10 +932,10 @@ def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
     shown = old.iloc[:TABLE_ROWS]
     # The date first and the name held to a width: every column fits at 1440 px (the date, last,
     # was cut off); a row ticked opens its fiche in « Fiches ».
-    columns = list(STALE_WIDTHS)
     st.caption("Cochez une ligne pour ouvrir sa fiche (onglet « Fiches »).")
-    st.dataframe(_readable(ref, shown[columns]).rename(columns=LABELS), hide_index=True, width="stretch",
-                 column_config={LABELS[c]: st.column_config.TextColumn(width=w) for c, w in STALE_WIDTHS.items()},
+    st.dataframe(_readable(ref, shown[list(STALE_WIDTHS)]).rename(columns=columns.labels()), hide_index=True,
+                 width="stretch",
+                 column_config={columns.label(c): st.column_config.TextColumn(width=w) for c, w in STALE_WIDTHS.items()},
                  key="ann_stale_table", selection_mode="single-row",
                  on_select=partial(_open_from_list, "ann_stale_table", shown["id"].astype(str).tolist()))
 

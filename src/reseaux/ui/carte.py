@@ -13,7 +13,7 @@ from reseaux.access import EXPORT_NOTICE, can, exportable_actors, reserved_sente
 from reseaux.actor_layer import build_actor_layer, fiche_lines
 from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
-from reseaux.directory import LABELS
+from reseaux.annuaire import columns
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import FIELD_NAMES, ActorFilter, FilterResult, apply_filter, emptying_fields
 from reseaux.legend import legend_codes, legend_html
@@ -26,11 +26,8 @@ from reseaux.ui.loading import fiche_store, territory
 from reseaux.ui.sidebar import reset_filters, take_off
 from reseaux.ui.widgets import XLSX_MIME, download, skip_links, skip_target
 
-#: Columns of the on-screen list (the download has every column of :mod:`reseaux.listing`).
-#: Rows of the on-screen list (the downloads hold them all).
+#: Rows of the on-screen list (the downloads hold them all, with every column of the people's list).
 TABLE_ROWS = 1000
-TABLE_COLUMNS = ("nom", "type", "profession", "structure", "thematiques", "commune", "telephone", "email",
-                 "site_web", "date_maj")
 
 
 #: The map fits the first screen under the title and the count (the iframe's height is set by
@@ -191,13 +188,13 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
     if len(shown) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} premiers ci-dessous ; la liste complète se télécharge.")
-    table = people_table(shown.iloc[:TABLE_ROWS], ref)
+    table = people_table(shown.iloc[:TABLE_ROWS], ref, columns.MAP_TABLE)
     st.caption("Cochez une ligne pour lire la fiche de l'acteur sous la liste.")
     # The selection is a row number of this list: another filter makes another list (another key),
     # so that row 1 of one list never opens row 1 of the one before.
     listed = hashlib.sha256(f"{result.sentence}|{len(shown)}".encode()).hexdigest()[:16]
     event = st.dataframe(
-        table[[LABELS[c] for c in TABLE_COLUMNS]],
+        table,
         hide_index=True, width="stretch", height=320,
         column_config={"Site web": st.column_config.LinkColumn("Site web")},
         key=f"carte_table_{listed}", on_select="rerun", selection_mode="single-row",

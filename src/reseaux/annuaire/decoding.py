@@ -1,0 +1,160 @@
+"""Reading a directory file's text: its encoding, its delimiter, its header named by the columns.
+
+A spreadsheet's CSV export comes in UTF-8 with or without BOM, UTF-16, Windows-1252, with ``,``,
+``;`` or tabs, and headers in any case or spelling (« CP », « Code postal »): this makes rows of
+cells of it, and names each header cell by its column of :mod:`reseaux.annuaire.columns`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+from rapidfuzz import process
+
+from reseaux.annuaire import columns
+from reseaux.annuaire.model import WARNING, DirectoryError, Issue
+from reseaux.text import fold
+
+
+def read_table(data: bytes) -> tuple[list[list[str]], str, str]:
+    """Decode and split a CSV export of a spreadsheet.
+
+    Returns ``(rows, encoding, delimiter)``; ``rows[0]`` is the header. The encoding is UTF-8
+    (with or without BOM), else Windows-1252, else charset-normalizer's best guess. The
+    delimiter is the one of ``;``, ``,`` and tab that makes the most known column headers.
+    """
+    text, encoding = _decode(data)
+    names_of = columns.header_names()
+    first_line = text.split("\n", 1)[0]
+    best = (",", -1)
+    for delimiter in (";", ",", "\t"):
+        header = next(csv.reader([first_line], delimiter=delimiter), [])
+        known = sum(1 for h in header if fold(h) in names_of)
+        score = known * 1000 + len(header)
+        if score > best[1]:
+            best = (delimiter, score)
+    delimiter = best[0]
+    # Python's csv stops at 131,072 characters a cell, and the whole file then failed to load
+    # (on every page, for everyone): read longer cells, the validation keeps them aside.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise DirectoryError(f"Fichier CSV illisible ({exc}) : ouvrez-le dans un tableur et "
+                             "enregistrez-le de nouveau au format CSV.") from exc
+    return rows, encoding, delimiter
+
+
+def table_from_rows(rows: list[list[str]]) -> pd.DataFrame:
+    """Every non-blank row as strings, columns named as the directory names them.
+
+    Unknown columns keep their header; a duplicated column is dropped (only its first copy is
+    read, as when loading). Raises DirectoryError when a required column is missing.
+    """
+    header, _ = map_header(rows[0])
+    names = [h if h else "" for h in header]
+    keep = [i for i, h in enumerate(names) if h]
+    body = [[(cells[i] if i < len(cells) else "") for i in keep] for cells in rows[1:] if any(c.strip() for c in cells)]
+    table = pd.DataFrame(body, columns=[names[i] for i in keep], dtype=object)
+    known = columns.names()
+    for column in known:
+        if column not in table:
+            table[column] = ""
+    ordered = [*known, *(c for c in table.columns if c not in known)]
+    return table[ordered].reset_index(drop=True)
+
+
+
+
+#: Byte-order marks of the UTF-16 and UTF-32 texts spreadsheets write (Excel's « Texte Unicode »
+#: is UTF-16 LE with its mark, tab-separated); UTF-32's first, it begins like UTF-16 LE's.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file and its encoding.
+
+    UTF-8 (with or without mark), UTF-16/32 with a mark, UTF-16 without one (told by its zero
+    bytes), Windows-1252, else charset-normalizer's guess. A few stray NUL characters (a file cut
+    short and padded by the disk) are removed; a file made of them (binary, or a spreadsheet
+    renamed .csv) is refused."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                raise DirectoryError(f"Fichier {encoding.upper()} abîmé : enregistrez-le de nouveau en "
+                                     "« CSV UTF-8 » depuis le tableur.") from None
+    if b"\x00" in data:
+        data = _without_nul(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        guess = from_bytes(data).best()
+        if guess is None:
+            raise DirectoryError(
+                "Encodage du fichier non reconnu : enregistrez-le en « CSV UTF-8 » depuis le tableur."
+            ) from None
+        return str(guess), guess.encoding
+
+
+def _without_nul(data: bytes) -> bytes:
+    """The bytes of a text with NUL bytes: UTF-16 without a mark re-encoded in UTF-8, a few
+    stray NULs removed; else :class:`DirectoryError` (a binary file)."""
+    head = data[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    for encoding, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros > len(head) // 4 and others < zeros // 20:  # one zero byte a character: ASCII in UTF-16
+            try:
+                return data.decode(encoding).encode("utf-8")
+            except UnicodeDecodeError:
+                break
+    nul = data.count(0)
+    if nul > max(8, len(data) // 1000):
+        raise DirectoryError(f"Ce fichier n'est pas un texte CSV : il contient {nul:_} octets nuls (un fichier "
+                             "binaire, ou un classeur renommé en .csv ?). Ouvrez-le dans un tableur et "
+                             "enregistrez-le en « CSV UTF-8 ».".replace("_", "\u202f"))
+    return data.replace(b"\x00", b"")
+
+
+def map_header(cells: list[str]) -> tuple[list[str], list[Issue]]:
+    """Name each header cell by its column (``""`` for a duplicate); raise when one is required.
+
+    A cell is the column that names it (:func:`reseaux.annuaire.columns.header_names`: « CP »,
+    « Code postal »); any other header is kept, folded with underscores, with a warning."""
+    issues: list[Issue] = []
+    header: list[str] = []
+    names_of = columns.header_names()
+    names = columns.names()
+    for cell in cells:
+        key = names_of.get(fold(cell)) or fold(cell).replace(" ", "_")
+        if key in header:
+            issues.append(Issue(1, cell, cell, "colonne en double : seule la première est lue", WARNING))
+            key = ""
+        elif key and key not in names:
+            close = process.extractOne(key, list(names), score_cutoff=80)
+            hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+            issues.append(Issue(1, cell, cell, f"colonne inconnue, conservée telle quelle{hint}", WARNING))
+        header.append(key)
+    missing = [c.name for c in columns.columns() if c.required and c.name not in header]
+    if missing:
+        listed = ", ".join(f"« {c} »" for c in missing)
+        raise DirectoryError(
+            f"ligne 1 : colonne(s) obligatoire(s) absente(s) : {listed}. La première ligne doit "
+            f"nommer les colonnes ; colonnes attendues : {', '.join(names)}."
+        )
+    absent = [c.name for c in columns.columns() if c.expected and c.name not in header]
+    if absent:
+        issues.append(Issue(1, None, "", "colonnes absentes, considérées vides : " + ", ".join(absent), WARNING))
+    return header, issues

@@ -1,0 +1,354 @@
+"""Validating the directory's rows: each cell by its column's kind, each row as an actor.
+
+Strict about content: every problem is an :class:`~reseaux.annuaire.model.Issue` with the
+spreadsheet line (header = line 1), the column, the value and what to do. Only a row that cannot
+be an actor at all (no name, no identifier, nothing to place it by) is an error, kept aside in
+``Directory.rejected``; anything else is a warning and the actor stays usable (an unrecognised
+referential value is kept as written, an unknown type becomes « À classer »). Nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from reseaux import fields
+from reseaux.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
+from reseaux.annuaire import columns
+from reseaux.annuaire.decoding import map_header
+from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
+from reseaux.referential import UNCLASSIFIED, UNKNOWN, Referential
+from reseaux.text import split_cell
+
+GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel", "fichier")
+#: Columns of which one at least must be filled for the actor to be placed (or geocoded).
+PLACE_COLUMNS = ("latitude", "adresse", "code_postal", "commune", "code_insee", "zone_intervention")
+
+# Bounding boxes (lat_min, lat_max, lon_min, lon_max) of metropolitan France and the DROM.
+_FRANCE_BOXES = (
+    (41.3, 51.2, -5.3, 9.7),
+    (15.8, 16.6, -61.9, -60.9),
+    (14.3, 14.95, -61.3, -60.75),
+    (2.1, 5.8, -54.7, -51.5),
+    (-21.45, -20.85, 55.2, 55.9),
+    (-13.1, -12.6, 44.95, 45.35),
+    (17.8, 18.0, -62.95, -62.7),  # Saint-Barthélemy
+    (18.0, 18.14, -63.17, -62.95),  # Saint-Martin
+    (46.7, 47.2, -56.5, -56.05),  # Saint-Pierre-et-Miquelon
+)
+
+#: Longest cell of a directory row (a description is a few hundred characters; a longer cell is
+#: a mistake or an attack, kept aside with the row).
+MAX_CELL = 10_000
+
+
+def taken_id_issue(line: int, actor_id: str, first_line: int) -> Issue:
+    """The error of a row whose id an earlier row (``first_line``) already holds."""
+    return Issue(line, "id", actor_id, f"l'identifiant « {actor_id} » est déjà utilisé ligne {first_line} ; "
+                                       "donnez-lui un identifiant unique")
+
+
+def validate_table(table: pd.DataFrame, referential: Referential) -> Directory:
+    """Validate a table of strings (one column per directory column), as if it were a file."""
+    rows = [list(table.columns)] + table.fillna("").astype(str).values.tolist()
+    return validate_rows(rows, referential)
+
+
+def validate_record(raw: dict[str, str], referential: Referential, line: int = 2) -> tuple[dict, list[Issue]]:
+    """Validate one actor given as ``{column: text}`` (a form, an imported row)."""
+    cells = {c: str(raw.get(c, "") or "").strip() for c in raw}
+    long = _too_long(cells, line)
+    record, issues = _RowValidator(referential).validate(cells, line)
+    return record, long + issues
+
+
+def _too_long(cells: dict[str, str], line: int) -> list[Issue]:
+    """An error for each cell longer than :data:`MAX_CELL` (cut to it in ``cells``)."""
+    found = []
+    for name, value in cells.items():
+        if len(value) > MAX_CELL:
+            found.append(Issue(line, name, value[:60] + "…", (
+                f"cellule de {len(value):_} caractères (au plus {MAX_CELL:_}) : raccourcissez-la "
+                "ou mettez le texte long sur le site de la structure").replace("_", "\u202f")))
+            cells[name] = value[:MAX_CELL]
+    return found
+
+
+def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
+    """Validate rows of cells; ``rows[0]`` is the header (spreadsheet line 1)."""
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise DirectoryError("L'annuaire est vide : la première ligne doit donner les noms de colonnes.")
+    header, issues = map_header(rows[0])
+    validator = _RowValidator(referential)
+    records: list[dict] = []
+    rejected: list[dict] = []
+    first_line_of_id: dict[str, int] = {}
+    for index, cells in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
+        row_issues = []
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            row_issues.append(Issue(index, None, "", (
+                f"la ligne a {len(cells)} cellules pour {len(header)} colonnes : une cellule "
+                "contient sans doute le séparateur sans guillemets ; corrigez-la dans le tableur"
+            )))
+        row_issues.extend(_too_long(raw, index))
+        record, found = validator.validate(raw, index)
+        row_issues.extend(found)
+        actor_id = record.get("id", "")
+        if actor_id and actor_id in first_line_of_id:
+            row_issues.append(taken_id_issue(index, actor_id, first_line_of_id[actor_id]))
+        issues.extend(row_issues)
+        if any(i.severity == ERROR for i in row_issues):
+            rejected.append({"ligne": index, **{k: v for k, v in raw.items() if k},
+                             "erreurs": " ; ".join(str(i) for i in row_issues if i.severity == ERROR)})
+        else:
+            first_line_of_id.setdefault(actor_id, index)
+            record["ligne"] = index
+            records.append(record)
+    return Directory(
+        actors=_to_geodataframe(records),
+        rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
+        issues=issues,
+    )
+
+
+
+def _in_france(lat: float, lon: float) -> bool:
+    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in _FRANCE_BOXES)
+
+
+class _RowValidator:
+    """Validates one raw row; caches referential look-ups, which repeat across rows."""
+
+    def __init__(self, referential: Referential) -> None:
+        self.referential = referential
+        self._cache: dict[tuple[str, str], str | None] = {}
+        self.columns = columns.columns()
+        self.names = frozenset(c.name for c in self.columns)
+
+    def _resolve(self, category: str, value: str) -> str | None:
+        key = (category, value)
+        if key not in self._cache:
+            self._cache[key] = self.referential.resolve(category, value)
+        return self._cache[key]
+
+    def validate(self, raw: dict[str, str], line: int) -> tuple[dict, list[Issue]]:
+        issues: list[Issue] = []
+        record: dict = {c.name: raw.get(c.name, "") for c in self.columns}
+        for extra, value in raw.items():
+            if extra and extra not in self.names:
+                record[extra] = value
+
+        for column in self.columns:
+            if column.required and not record[column.name]:
+                issues.append(Issue(line, column.name, "",
+                                    f"la colonne « {column.name} » est obligatoire ; remplissez-la"))
+
+        for column in self.columns:
+            if column.kind == columns.REFERENTIAL:
+                record[column.name], found = self._referential_cell(column.category, column.name,
+                                                                    record[column.name], column.multi, line)
+                issues.extend(found)
+            elif column.kind in (columns.LIST, columns.ZONES):
+                record[column.name] = tuple(split_cell(record[column.name]))
+        if not record["type"]:
+            issues.append(Issue(line, "type", "", "type d'acteur absent : la fiche est « À classer »", WARNING))
+            record["type"] = UNCLASSIFIED
+
+        issues.extend(self._check_codes(record, line))
+        issues.extend(self._check_position(record, line))
+        issues.extend(self._check_contacts(record, line))
+        issues.extend(self._check_geocoding(record, line))
+        if not any(record[c] for c in PLACE_COLUMNS) and record["nom"]:
+            issues.append(Issue(line, "adresse", "", (
+                "rien pour placer l'acteur : remplissez l'adresse, le code postal, la commune "
+                "ou la latitude et la longitude")))
+        record["visibilite"], record[REASON_COLUMN], found = self._visibility(record, raw.get("type", ""), line)
+        issues.extend(found)
+        for column in columns.of_kind(columns.DATE):
+            record[column.name], found = self._parse_date(column.name, record[column.name], line)
+            issues.extend(found)
+        for column in columns.of_kind(columns.YES_NO):
+            answer = fields.yes_no(record[column.name])
+            if answer.problem:
+                issues.append(Issue(line, column.name, record[column.name], answer.problem, WARNING))
+            record[column.name] = answer.value == "oui"
+        if record["type"] == "professionnel" and not record["profession"]:
+            issues.append(Issue(line, "profession", "", "un·e professionnel·le devrait avoir une profession", WARNING))
+        if record["type"] == "aller_vers" and not record["zone_intervention"]:
+            issues.append(Issue(line, "zone_intervention", "", (
+                "une action d'aller-vers devrait indiquer les codes INSEE ou QPV qu'elle couvre"), WARNING))
+        return record, issues
+
+    def _visibility(self, record: dict, written_type: str, line: int) -> tuple[str, str, list[Issue]]:
+        """``(visibility, reason, issues)``: the cell as written when it says public or membres;
+        else the rule of :mod:`reseaux.access`, with a warning when it keeps an « À classer » fiche
+        from visitors."""
+        written = fields.visibility(record["visibilite"])
+        if written.problem:
+            return DEFAULT_VISIBILITY, UNREADABLE, [Issue(line, "visibilite", record["visibilite"],
+                                                          f"{written.problem} ; la fiche reste réservée aux membres",
+                                                          WARNING)]
+        if written.value:
+            return written.value, WRITTEN, []
+        visibility, reason = default_visibility(record, self.referential, written_type)
+        if reason == NO_SIGN:
+            return visibility, reason, [Issue(line, "visibilite", "", (
+                "fiche à classer, rien n'y dit un établissement : elle ne sera pas visible sans connexion ; "
+                "donnez-lui un type ou écrivez public dans « visibilite »"), WARNING)]
+        return visibility, reason, []
+
+    def _referential_cell(self, category: str, column: str, value: str, multi: bool, line: int):
+        issues: list[Issue] = []
+        if not value:
+            return (() if multi else ""), issues
+        if multi:
+            parts = split_cell(value)
+            if len(parts) == 1 and not self._resolve(category, value):
+                # A comma or a slash (« Tout public/Enfants 0-3 ans » in Santé.fr files) splits
+                # only when every piece is a known entry: labels may hold both (« IST/VIH »).
+                for separator in (",", "/"):
+                    pieces = [p.strip() for p in value.split(separator) if p.strip()]
+                    if len(pieces) > 1 and all(self._resolve(category, p) for p in pieces):
+                        parts = pieces
+                        break
+        else:
+            parts = [value]
+        codes: list[str] = []
+        for part in parts:
+            code = self._resolve(category, part)
+            if code is None:
+                issues.append(self._unknown(category, column, part, line))
+                # Kept as written: the fiche shows it, and no filter code ever equals it. A
+                # type must be a referential entry (colour, legend): it becomes « À classer ».
+                code = UNCLASSIFIED if category == "type" else part
+            if code not in codes:
+                codes.append(code)
+        return (tuple(codes) if multi else (codes[0] if codes else "")), issues
+
+    def _unknown(self, category: str, column: str, value: str, line: int) -> Issue:
+        suggestion = self.referential.suggest(category, value)
+        hint = (f" ; vouliez-vous dire « {suggestion} » ?" if suggestion
+                else " ; ajoutez-la au référentiel ou recodez-la (page « Qualité de l'annuaire »)")
+        kept = "fiche « À classer »" if category == "type" else "valeur gardée telle quelle"
+        return Issue(line, column, value, f"« {value} » : {UNKNOWN[category]}, {kept}{hint}", WARNING)
+
+    @staticmethod
+    def _check_codes(record: dict, line: int) -> list[Issue]:
+        issues = []
+        for column in columns.of_kind(columns.POSTCODE):
+            name = column.name
+            postcode = fields.postcode(record[name])
+            if postcode.problem:
+                issues.append(Issue(line, name, record[name], postcode.problem, WARNING))
+            record[name] = postcode.value
+        for column in columns.of_kind(columns.INSEE):
+            name = column.name
+            insee = fields.insee(record[name])
+            if insee.problem:
+                issues.append(Issue(line, name, record[name], f"{insee.problem} ; ignoré", WARNING))
+            record[name] = "" if insee.problem else insee.value
+        for column in columns.of_kind(columns.ZONES):
+            name = column.name
+            zones = [fields.zone(code) for code in record[name]]
+            for code, reading in zip(record[name], zones, strict=True):
+                if reading.problem:
+                    issues.append(Issue(line, name, code, f"{reading.problem} ; ignoré", WARNING))
+            record[name] = tuple(r.value for r in zones if not r.problem)
+        return issues
+
+    @staticmethod
+    def _check_position(record: dict, line: int) -> list[Issue]:
+        """Keep a valid position; a bad one is ignored with a warning (the address can place it)."""
+        lat_text, lon_text = record["latitude"], record["longitude"]
+        record["latitude"] = record["longitude"] = None
+        if not lat_text and not lon_text:
+            return []
+        issues = []
+        for column, text in (("latitude", lat_text), ("longitude", lon_text)):
+            reading = fields.coordinate(text)
+            if reading.problem:
+                issues.append(Issue(line, column, text, f"{reading.problem} : position ignorée", WARNING))
+        if issues:
+            return issues
+        lat, lon = fields.decimal(lat_text) if lat_text else None, fields.decimal(lon_text) if lon_text else None
+        if lat is None or lon is None:
+            missing = "longitude" if lon is None else "latitude"
+            return [Issue(line, missing, "", "latitude et longitude vont ensemble : remplissez les deux ou aucune ; "
+                          "position ignorée", WARNING)]
+        if not _in_france(lat, lon):
+            if _in_france(lon, lat):
+                record["latitude"], record["longitude"] = lon, lat
+                return [Issue(line, "latitude", lat_text,
+                              f"latitude {lat_text} et longitude {lon_text} semblent inversées : échangées ; "
+                              "corrigez le fichier", WARNING)]
+            return [Issue(line, "latitude", lat_text,
+                          f"la position ({lat_text}, {lon_text}) est hors de France : position ignorée ; vérifiez-la "
+                          "ou videz latitude et longitude pour géocoder l'adresse", WARNING)]
+        record["latitude"], record["longitude"] = lat, lon
+        return []
+
+    @staticmethod
+    def _check_contacts(record: dict, line: int) -> list[Issue]:
+        """A bad address or link is dropped (it would make a broken link); a bad phone is kept, said."""
+        issues = []
+        for kind, rule, dropped in ((columns.EMAIL, fields.email, "adresse ignorée"),
+                                    (columns.URL, fields.website, "lien non affiché")):
+            for column in columns.of_kind(kind):
+                name = column.name
+                reading = rule(record[name])
+                if reading.problem:
+                    issues.append(Issue(line, name, record[name], f"{reading.problem} ; {dropped}", WARNING))
+                record[name] = "" if reading.problem else reading.value
+        for column in columns.of_kind(columns.PHONE):
+            name = column.name
+            phone = fields.phone(record[name])
+            if phone.problem and phone.value != record[name]:  # read again with its lost leading 0
+                issues.append(Issue(line, name, record[name], f"{phone.problem} ; corrigez le fichier", WARNING))
+            elif phone.problem:
+                issues.append(Issue(line, name, record[name], phone.problem, WARNING))
+            record[name] = phone.value
+        return issues
+
+    @staticmethod
+    def _check_geocoding(record: dict, line: int) -> list[Issue]:
+        issues = []
+        for column in columns.of_kind(columns.GEOCODING_SOURCE):
+            name = column.name
+            source = record[name].strip().lower()
+            if source and source not in GEOCODING_SOURCES:
+                issues.append(Issue(line, name, source,
+                                    f"« {source} » : source inconnue (ban, cache, commune, manuel ou fichier)",
+                                    WARNING))
+            record[name] = source
+        for column in columns.of_kind(columns.SCORE):
+            name = column.name
+            score = fields.decimal(record[name]) if record[name] else None
+            if record[name] and (score is None or not 0 <= score <= 1):
+                issues.append(Issue(line, name, record[name], "le score doit être un nombre entre 0 et 1", WARNING))
+                score = None
+            record[name] = score
+        return issues
+
+    @staticmethod
+    def _parse_date(name: str, value: str, line: int) -> tuple[str, list[Issue]]:
+        reading = fields.update_date(value)
+        if reading.problem:
+            return value, [Issue(line, name, value, reading.problem, WARNING)]
+        return reading.value, []
+
+
+def _to_geodataframe(records: list[dict]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(records)
+    if frame.empty:
+        frame = pd.DataFrame(columns=[*columns.names(), "ligne"])
+    lat = pd.to_numeric(frame["latitude"], errors="coerce")
+    lon = pd.to_numeric(frame["longitude"], errors="coerce")
+    frame["latitude"], frame["longitude"] = lat, lon
+    placed = lat.notna() & lon.notna()
+    geometry = gpd.GeoSeries([None] * len(frame), index=frame.index, crs="EPSG:4326")
+    geometry[placed] = gpd.points_from_xy(lon[placed], lat[placed], crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")

@@ -1,0 +1,164 @@
+"""One column registry: a column added by one entry is seen everywhere a person reads one.
+
+The registry (:mod:`reseaux.annuaire.columns`) gets an extra column « stationnement »; a copy of
+the small test directory gets that column, filled for one fiche with a sentence written here.
+The fiche of the map, the people's list and the map's table, Trouver's result, the Annuaire's table
+and form, the three exports and an import's guess must all carry it — and the form writes what
+is typed back to the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+from openpyxl import load_workbook
+from streamlit.testing.v1 import AppTest
+
+from reseaux.accounts import AccountStore
+from reseaux.annuaire import columns
+from reseaux.annuaire.columns import Column
+from tests.conftest import DATA, PASSWORD, ROOT, sign_in
+
+PARKING = "Parking gratuit rue Fictive, 20 places"
+ID = "t1"  # Camille Exemple, placed in Rouen, public
+
+
+@pytest.fixture()
+def parking(monkeypatch):
+    """The registry with one more column, shown everywhere, after « Horaires »."""
+    extra = Column("stationnement", "Stationnement", "stationnement près du lieu, texte libre", shown=frozenset(columns.PLACES),
+                   rank=16.5, headers=("parking",))
+    monkeypatch.setattr(columns, "REGISTRY", (*columns.REGISTRY, extra))
+    return extra
+
+
+@pytest.fixture()
+def directory_file(tmp_path):
+    """actors_small.csv with a « stationnement » column, filled for :data:`ID` only."""
+    rows = list(csv.reader(io.StringIO((DATA / "actors_small.csv").read_text(encoding="utf-8"))))
+    rows[0].append("stationnement")
+    for row in rows[1:]:
+        row.append(PARKING if row[0] == ID else "")
+    path = tmp_path / "actors.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+@pytest.fixture()
+def actors(parking, directory_file, referential):
+    from reseaux.directory import load_directory
+
+    directory = load_directory(directory_file, referential)
+    assert not [i for i in directory.issues if i.column == "stationnement"]  # known: no « unknown column »
+    return directory.actors
+
+
+def test_the_map_fiche_shows_it(actors, referential):
+    from reseaux.actor_layer import fiche_fields, fiche_lines, fiche_rows
+
+    fields = fiche_fields()
+    assert ["text", "Stationnement"] in fields
+    at = fields.index(["text", "Stationnement"])
+    assert fields[at - 1] == ["text", "Horaires"]  # its rank: after the opening hours
+    rows = fiche_rows(actors, referential)
+    assert [row[at] for row in rows] == [PARKING if i == ID else "" for i in actors["id"]]
+    one = actors[actors["id"] == ID]
+    assert ("stationnement", "Stationnement", PARKING) in fiche_lines(one, referential)
+
+
+def test_the_fiche_served_to_the_map_shows_it(actors, referential):
+    """The payload the map's popup reads (fiche_service), asked as the browser asks it."""
+    from reseaux.fiche_service import FicheService
+
+    service = FicheService()
+    token = service.register("visiteur", actors, referential, ttl_s=60)
+    found = service.fiches(token, [int((actors["id"] == ID).to_numpy().nonzero()[0][0])])
+    fields = found["fields"]
+    assert dict(zip([label for _, label in fields], found["fiches"][0], strict=True))["Stationnement"] == PARKING
+
+
+def test_the_lists_show_it(actors, referential):
+    from reseaux.listing import people_table
+
+    listed = people_table(actors, referential)
+    assert list(listed.columns).index("Stationnement") == list(listed.columns).index("Horaires") + 1
+    assert listed.loc[(actors["id"] == ID).to_numpy(), "Stationnement"].tolist() == [PARKING]
+    assert "Stationnement" in people_table(actors, referential, columns.MAP_TABLE).columns
+
+
+def test_trouver_shows_it(actors, referential):
+    from reseaux.proximity import ProximityIndex, nearest, partners
+
+    placed = actors[actors.geometry.notna()]
+    index = ProximityIndex.build(placed)
+    camille = placed[placed["id"] == ID].geometry.iloc[0]
+    found = nearest(index, camille.y, camille.x, k=1)
+    (first,) = partners(found, referential, (camille.y, camille.x))
+    assert first.name == "Camille Exemple"
+    assert ("Stationnement", PARKING) in first.details()
+
+
+def test_the_exports_carry_it(actors):
+    from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
+
+    table = list(csv.DictReader(io.StringIO(to_csv_bytes(actors).decode("utf-8-sig")), delimiter=";"))
+    assert {row["id"]: row["stationnement"] for row in table}[ID] == PARKING
+    sheet = load_workbook(io.BytesIO(to_xlsx_bytes(actors))).active
+    header = [c.value for c in sheet[1]]
+    column = header.index("stationnement")
+    assert [r[column] for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == ID] == [PARKING]
+    features = json.loads(to_geojson_bytes(actors))["features"]
+    assert next(f for f in features if f["properties"]["id"] == ID)["properties"]["stationnement"] == PARKING
+
+
+def test_an_import_guesses_it(parking):
+    from reseaux.importing import guess_mapping
+
+    assert guess_mapping(["Nom", "Parking", "Stationnement"]) == {"Nom": "nom", "Parking": "stationnement",
+                                                                 "Stationnement": ""}
+
+
+def test_the_annuaire_table_and_form_show_it_and_the_form_writes_it(parking, directory_file, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setenv("RESEAUX_ACTORS", str(directory_file))
+    AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run(), "coord")
+    at.switch_page("views/annuaire.py").run()
+    assert not at.exception
+    assert "Stationnement" in at.dataframe[0].value.columns
+    at.session_state["ann_edit"] = ID
+    at.run()
+    field = at.text_input(key="ann_f_stationnement")
+    assert field.label == "Stationnement" and field.value == PARKING
+    field.input("Parking souterrain, 5 places")
+    at.button(key=f"FormSubmitter:ann_form_{ID}-Valider la fiche").click().run()
+    assert not at.exception and not at.error
+    next(b for b in at.button if b.label == "Enregistrer").click().run()
+    assert not at.exception
+    written = {row["id"]: row for row in csv.DictReader(io.StringIO(directory_file.read_text(encoding="utf-8-sig")))}
+    assert written[ID]["stationnement"] == "Parking souterrain, 5 places"
+
+
+def test_an_entry_says_a_known_place_and_a_kind_with_its_category():
+    with pytest.raises(ValueError, match="lieux inconnus"):
+        Column("x", "X", "x", shown=frozenset({"partout"}))
+    with pytest.raises(ValueError, match="référentiel"):
+        Column("x", "X", "x", kind=columns.REFERENTIAL)
+    assert replace(columns.column("nom"), rank=1).rank == 1
+
+
+@pytest.mark.parametrize("module", ["reseaux.directory", "reseaux.annuaire.columns", "reseaux.annuaire.validation",
+                                    "reseaux.annuaire.decoding", "reseaux.annuaire.serialise", "reseaux.referential",
+                                    "reseaux.exports", "reseaux.fields", "reseaux.listing"])
+def test_each_directory_module_imports_alone(module):
+    """No import circle among the directory's modules: each imports first in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
