@@ -13,8 +13,8 @@ from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
 from reseaux.choropleth import class_labels, coverage_base_map, coverage_legend_html, coverage_overlay, shapes_json
-from reseaux.coverage import (MEASURES, OutreachAreas, Positions, PreparedLayer, actor_points, classes, coverage_table,
-                              filter_phrase, readable_table, summary_sentence, theme_matrix)
+from reseaux.coverage import OutreachAreas, Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
+from reseaux.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import ActorFilter
 from tests.conftest import ROOT

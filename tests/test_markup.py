@@ -17,7 +17,7 @@ from html import unescape
 import pandas as pd
 
 from reseaux.choropleth import coverage_overlay, coverage_legend_html
-from reseaux.coverage import MEASURES
+from reseaux.coverage_report import MEASURES
 from reseaux.directory import load_directory
 from reseaux.export_map import export_policy, standalone_html
 from reseaux.layers import load_layers, load_registry, read_registry

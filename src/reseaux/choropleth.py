@@ -25,7 +25,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from reseaux.assets import use_local_assets
-from reseaux.coverage import Measure
+from reseaux.coverage_report import Measure
 from reseaux.legend import Legend
 from reseaux.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
 from reseaux.markup import Markup, render, text
@@ -142,7 +142,7 @@ def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: S
     """The part that depends on the result: one style and tooltip per perimeter, the legend.
 
     ``table`` is aligned with the layer (coverage.coverage_table); ``breaks`` the class limits
-    (see coverage.classes). A gap (``table["gap"]``) is drawn as a gap whatever its value.
+    (see coverage_report.classes). A gap (``table["gap"]``) is drawn as a gap whatever its value.
     """
     values = table[measure].to_numpy(dtype=float)
     gaps = table["gap"].to_numpy(dtype=bool)

@@ -11,20 +11,15 @@ from streamlit_folium import st_folium
 from reseaux.app_data import Actors, Territory
 from reseaux.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.coverage import (
-    MEASURES,
     OutreachAreas,
     Positions,
     PreparedLayer,
-    classes,
     coverage_table,
-    filter_phrase,
     outreach_codes,
-    readable_table,
-    summary_sentence,
-    table_labels,
     theme_matrix,
     zones_of_codes,
 )
+from reseaux.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence, table_labels
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import FIELD_NAMES, ActorFilter, apply_filter, emptying_fields
 from reseaux.referential import Referential
