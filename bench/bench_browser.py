@@ -55,9 +55,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.machine import describe  # noqa: E402
-from bench.synthetic import synthetic_table  # noqa: E402
-from reseaux.store import encode_table  # noqa: E402
+from bench.machine import describe
+from bench.synthetic import synthetic_table
+from reseaux.store import encode_table
 
 RUNS = 3
 SIZES = (10_000, 100_000, 1_000_000)

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.machine import describe  # noqa: E402
-from bench.report import replace_section  # noqa: E402
+from bench.machine import describe
+from bench.report import replace_section
 
 ACTORS = 2_000
 WORKERS = 3

@@ -10,11 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe  # noqa: E402
-from bench.synthetic import synthetic_actors  # noqa: E402
-from reseaux.app_data import load_territory  # noqa: E402
-from reseaux.coverage import PreparedLayer, actor_points, coverage_table, theme_matrix  # noqa: E402
-from reseaux.referential import load_referential  # noqa: E402
+from bench.machine import describe
+from bench.synthetic import synthetic_actors
+from reseaux.app_data import load_territory
+from reseaux.coverage import PreparedLayer, actor_points, coverage_table, theme_matrix
+from reseaux.referential import load_referential
 
 RUNS = 5
 

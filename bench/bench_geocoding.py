@@ -15,12 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe  # noqa: E402
-from reseaux.commune_locator import CommuneLocator  # noqa: E402
-from reseaux.geocode_cache import GeoCache  # noqa: E402
-from reseaux.geocoder_client import Geocoder  # noqa: E402
-from reseaux.geocoding import geocode_rows  # noqa: E402
-from tests.addok_server import AddokServer, documents, finess_addresses  # noqa: E402
+from bench.machine import describe
+from reseaux.commune_locator import CommuneLocator
+from reseaux.geocode_cache import GeoCache
+from reseaux.geocoder_client import Geocoder
+from reseaux.geocoding import geocode_rows
+from tests.addok_server import AddokServer, documents, finess_addresses
 
 N_ROWS = 10_000
 RUNS = 3

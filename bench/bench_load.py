@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.machine import describe  # noqa: E402
-from bench.report import replace_section  # noqa: E402
+from bench.machine import describe
+from bench.report import replace_section
 
 SESSIONS = 25
 ACTORS = 10_000
@@ -81,7 +81,7 @@ async def open_map(browser, url: str, errors: list[str], label: str, selector: s
         await page.goto(url + "/", timeout=TIMEOUT_MS)
         await page.wait_for_function(FIRST_MARKER, arg=selector, timeout=TIMEOUT_MS, polling=50)
         elapsed = time.perf_counter() - start
-    except Exception as exc:  # a session that never gets its map is an error, counted
+    except Exception as exc:  # noqa: BLE001 — a session that never gets its map is an error, counted
         errors.append(f"{label} : carte jamais dessinée ({type(exc).__name__})")
         return None, page
     await page.wait_for_timeout(500)

@@ -18,8 +18,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import describe  # noqa: E402
-from reseaux.proximity import ProximityIndex, nearest  # noqa: E402
+from bench.machine import describe
+from reseaux.proximity import ProximityIndex, nearest
 
 THEMES = ["ivg", "contraception", "ist_vih", "vif", "sante_mentale"]
 

@@ -29,19 +29,19 @@ from folium.plugins import MarkerCluster
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_browser import browser_section  # noqa: E402
-from bench.machine import describe  # noqa: E402
-from bench.synthetic import synthetic_table  # noqa: E402
-from reseaux.app_data import load_territory  # noqa: E402
-from reseaux.coverage import PreparedLayer, actor_points, coverage_table  # noqa: E402
-from reseaux.directory import load_directory  # noqa: E402
-from reseaux.filters import ActorFilter, FacetIndex, apply_filter, search_text  # noqa: E402
-from reseaux.actor_layer import FicheStore, build_actor_layer, fiche_blob  # noqa: E402
-from reseaux.legend import legend_codes, legend_html  # noqa: E402
-from reseaux.mapview import MapView, build_base_map  # noqa: E402
-from reseaux.proximity import ProximityIndex, nearest  # noqa: E402
-from reseaux.referential import load_referential  # noqa: E402
-from reseaux.store import encode_table  # noqa: E402
+from bench.bench_browser import browser_section
+from bench.machine import describe
+from bench.synthetic import synthetic_table
+from reseaux.actor_layer import FicheStore, build_actor_layer, fiche_blob
+from reseaux.app_data import load_territory
+from reseaux.coverage import PreparedLayer, actor_points, coverage_table
+from reseaux.directory import load_directory
+from reseaux.filters import ActorFilter, FacetIndex, apply_filter, search_text
+from reseaux.legend import legend_codes, legend_html
+from reseaux.mapview import MapView, build_base_map
+from reseaux.proximity import ProximityIndex, nearest
+from reseaux.referential import load_referential
+from reseaux.store import encode_table
 
 SIZES = (1_000, 10_000, 100_000)
 RUNS = {1_000: 5, 10_000: 5, 100_000: 3}

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.machine import describe  # noqa: E402
-from bench.report import replace_section  # noqa: E402
+from bench.machine import describe
+from bench.report import replace_section
 
 VIEWERS = 200
 WAVE = 10
@@ -97,7 +97,7 @@ async def viewers(url: str, expected: int, total: int, wave: int) -> tuple[list[
                     errors.append(f"spectateur {n} : réponse {response and response.status}")
                 await page.wait_for_function(f"(n) => ({DRAWN})() === n", arg=expected, timeout=120_000, polling=50)
                 times.append(time.perf_counter() - start)
-            except Exception as exc:  # a viewer who never sees the map is counted, not fatal
+            except Exception as exc:  # noqa: BLE001 — a viewer who never sees the map is counted, not fatal
                 errors.append(f"spectateur {n} : {type(exc).__name__} {str(exc)[:120]}")
             finally:
                 await context.close()

@@ -17,12 +17,12 @@ import hashlib
 import math
 import re
 import shutil
-from urllib.parse import parse_qs, urlparse
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from reseaux.accounts import AccountStore
-from reseaux.shared import FILE_NAME
 from reseaux.sessions import COOKIE
+from reseaux.shared import FILE_NAME
 from reseaux.web import ERROR_MESSAGE, SESSION_PATH
 from tests.conftest import PASSWORD, ROLES_FOR_TESTS, ROOT, ServedApp, visible_demo
 

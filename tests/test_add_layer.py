@@ -199,7 +199,7 @@ def test_a_real_topojson_of_the_cget_is_added(geo, tmp_path, capsys):
 def test_a_file_of_several_layers_asks_which_one_and_reads_the_one_chosen(geo, tmp_path, capsys):
     """A GeoPackage of two layers, made here from two real files: the QPV 2015 of Marseille (37) and
     the CGET régions (18). Read without a choice it gave its first layer, silently."""
-    from reseaux.add_layer import file_layers, fields_of
+    from reseaux.add_layer import fields_of, file_layers
 
     package = tmp_path / "deux_couches.gpkg"
     gpd.read_file(ROOT / "tests" / "data" / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(

@@ -50,8 +50,8 @@ def test_a_corrected_file_of_the_same_name_and_size_is_the_one_imported(tmp_path
     """The rows were mapped again only when the name, the size or the mapping changed: a file
     corrected with as many characters (« Alpha » → « Alphb ») imported the old rows."""
     monkeypatch.setenv("RESEAUX_ACTORS", str(tmp_path / "actors.csv"))
-    first = Upload("1", "partenaires.csv", "nom,commune\nCentre Alpha (fictif),Rouen\n".encode())
-    second = Upload("2", "partenaires.csv", "nom,commune\nCentre Alphb (fictif),Rouen\n".encode())
+    first = Upload("1", "partenaires.csv", b"nom,commune\nCentre Alpha (fictif),Rouen\n")
+    second = Upload("2", "partenaires.csv", b"nom,commune\nCentre Alphb (fictif),Rouen\n")
     assert first.size == second.size
     at = AppTest.from_function(_import_script, default_timeout=60)
     at.session_state["referential"] = str(ROOT / "data" / "referentiel.csv")
@@ -111,7 +111,7 @@ def test_the_import_report_names_columns_by_their_labels(tmp_path, monkeypatch):
     monkeypatch.setenv("RESEAUX_ACTORS", str(tmp_path / "actors.csv"))
     at = AppTest.from_function(_import_script, default_timeout=60)
     at.session_state["referential"] = str(ROOT / "data" / "referentiel.csv")
-    at.session_state["upload"] = Upload("1", "partenaires.csv", "nom;CP;commune\nCentre Alpha (fictif);7600;Rouen\n".encode())
+    at.session_state["upload"] = Upload("1", "partenaires.csv", b"nom;CP;commune\nCentre Alpha (fictif);7600;Rouen\n")
     at.run()
     assert not at.exception
     report = next(df.value for df in at.dataframe if "Gravité" in df.value.columns)

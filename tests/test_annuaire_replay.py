@@ -93,7 +93,7 @@ def test_keeping_theirs_when_nothing_else_was_changed_says_so(monkeypatch, tmp_p
 
 @pytest.mark.parametrize("keep", ["garder la mienne", "garder la sienne"])
 def test_a_choice_survives_a_rerun_and_can_be_changed(monkeypatch, tmp_path, keep):
-    at, path = replayed_after_a_conflict(monkeypatch, tmp_path, telephone=MINE)
+    at, _path = replayed_after_a_conflict(monkeypatch, tmp_path, telephone=MINE)
     choices(at)[0].set_value(keep).run()
     at.run()
     assert choices(at)[0].value == keep

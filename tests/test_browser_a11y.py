@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import LoggedApp, click_pin_in_view, data_folder, no_error, open_nav_page, settle, sign_in
-from tests.conftest import DATA, ROOT, ROLES_FOR_TESTS
+from tests.conftest import DATA, ROLES_FOR_TESTS, ROOT
 
 pytestmark = pytest.mark.browser
 

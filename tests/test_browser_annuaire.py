@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from playwright.sync_api import expect
 from openpyxl import Workbook
+from playwright.sync_api import expect
 
 from reseaux.accounts import AccountStore
 from tests.browser import no_error, open_annuaire, open_nav_page, settle, sign_in

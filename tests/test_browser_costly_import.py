@@ -9,14 +9,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import no_error, open_import, settle
-from tests.test_browser_annuaire import coordination  # noqa: F401  (the fixture)
+from tests.test_browser_annuaire import coordination  # noqa: F401 — the fixture
 from tests.test_costly_uploads import _styled_empty_rows, _with_rows
 from tests.test_hostile import _xlsx_with
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_workbook_of_a_million_empty_cells_is_refused_in_seconds(page, coordination, tmp_path):  # noqa: F811
+def test_a_workbook_of_a_million_empty_cells_is_refused_in_seconds(page, coordination, tmp_path):  # noqa: F811 — the fixture
     app, actors = coordination
     before = actors.read_bytes()
     path = tmp_path / "cellules.xlsx"
@@ -31,8 +31,8 @@ def test_a_workbook_of_a_million_empty_cells_is_refused_in_seconds(page, coordin
     assert actors.read_bytes() == before
 
 
-def test_a_200000_row_file_reaches_a_paged_review_of_its_duplicates(page, coordination, tmp_path):  # noqa: F811
-    app, actors = coordination
+def test_a_200000_row_file_reaches_a_paged_review_of_its_duplicates(page, coordination, tmp_path):  # noqa: F811 — the fixture
+    app, _actors = coordination
     lines = ["nom;adresse;code postal;commune"]
     for i in range(200_000):
         if i % 10 == 0:  # a near copy of a fiche of the directory

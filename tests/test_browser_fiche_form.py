@@ -122,7 +122,7 @@ _FIELD_BOXES = """() => Object.fromEntries([...document.querySelectorAll("[data-
 def test_the_fiche_form_is_tabbed_through_as_it_is_read(browser, tmp_path):
     """Tab goes through the form's fields row by row, left then right, as a person reads them
     (it went down the left column, then up to the right one)."""
-    folder, env = helpers.data_folder(tmp_path)
+    _folder, env = helpers.data_folder(tmp_path)
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
     page = context.new_page()
     try:

@@ -93,7 +93,7 @@ def test_a_pin_is_reached_opened_and_left_with_the_keyboard(page, served, refere
     _to_search_box(page)  # six presses from the top of the page
 
     # After the few controls (zoom, full screen, position, layers, legend, credits): the pins.
-    presses, pin = _tab_until(page, _is_pin, most=15)
+    _presses, pin = _tab_until(page, _is_pin, most=15)
     name, _, what = pin["label"].partition(", ")
     actor = demo[demo["nom"] == name]
     assert len(actor) == 1, pin
@@ -199,7 +199,7 @@ def test_a_presentation_is_played_with_a_few_keys(page, served):
     map_frame(page).locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
     settle(page)
     following = page.get_by_role("button", name="Suivante")
-    for presses in range(1, 5):
+    for presses in range(1, 5):  # noqa: B007 — read after the loop: the presses it took
         page.keyboard.press("Tab")
         if following.evaluate("b => b === document.activeElement"):
             break

@@ -32,7 +32,7 @@ from tests.conftest import ROOT, map_frame
 from tests.test_journey_coordinator import open_fiche
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from online import ROUTING_COOKIE  # noqa: E402
+from online import ROUTING_COOKIE
 
 pytestmark = pytest.mark.browser
 

@@ -51,7 +51,7 @@ def test_the_data_sheet_is_offered_another_can_be_chosen_and_a_kept_column_reach
         assert fiche["description"] == (f"libsph : {row['libsph']}" if row["libsph"] else "")  # empty: nothing kept
 
 
-def test_a_workbook_without_a_table_of_actors_names_its_sheets_and_imports_nothing(page, coordination):  # noqa: F811
+def test_a_workbook_without_a_table_of_actors_names_its_sheets_and_imports_nothing(page, coordination):  # noqa: F811 — the fixture
     app, actors = coordination
     before = actors.read_bytes()
     open_import(page, app)
@@ -67,7 +67,7 @@ def test_a_workbook_without_a_table_of_actors_names_its_sheets_and_imports_nothi
     assert actors.read_bytes() == before
 
 
-def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(page, coordination, tmp_path):  # noqa: F811
+def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(page, coordination, tmp_path):  # noqa: F811 — the fixture
     """The import page said only « 0 placée à leur commune, 1 introuvable »: a coordinator could
     not tell which row to mend. « CASTRES » (no postcode) is a commune of the Aisne and one of the
     Tarn — the COG's answer, read on the list of communes — and the file's other row, in

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 import tomlkit
 from playwright.sync_api import expect
 
 from tests.browser import LoggedApp, data_folder, no_error, settle, sign_in
-from tests.conftest import evaluate_in_map, map_frame, wait_in_map
+from tests.conftest import evaluate_in_map, map_frame
 
 pytestmark = pytest.mark.browser
 

@@ -179,7 +179,7 @@ def act(page, kind: str, label: str, element) -> str:
             return f"{kind} « {label} » : la liste ne s'ouvre pas, ou est vide"
         names = options.all_inner_texts()
         selected = options.evaluate_all("els => els.map(e => e.getAttribute('aria-selected') === 'true')")
-        choice = next((i for i, (n, s) in enumerate(zip(names, selected)) if not s and not _BULK.match(n)), None)
+        choice = next((i for i, (n, s) in enumerate(zip(names, selected, strict=False)) if not s and not _BULK.match(n)), None)
         if choice is None:
             page.keyboard.press("Escape")
             _close_list(page, options)
@@ -219,7 +219,7 @@ def _close_list(page, options) -> None:
     """Wait for the list to close (an open list swallows the next click); Escape if it lingers."""
     try:
         options.first.wait_for(state="hidden", timeout=3_000)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 — still open (a late rerun): Escape, then wait again
         page.keyboard.press("Escape")
         options.first.wait_for(state="hidden", timeout=3_000)
 

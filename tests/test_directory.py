@@ -142,7 +142,7 @@ def test_position_missing_is_not_an_error_but_counted(tmp_path, referential):
 
 
 def test_headers_in_any_case_and_common_aliases(tmp_path, referential):
-    path = write(tmp_path, "ID;Nom;Type;Thématiques;CP;Ville;Lat;Lon\n1;A;Structure;IVG;76000;Rouen;49.44;1.09".split("\n")[1],
+    path = write(tmp_path, ["ID;Nom;Type;Thématiques;CP;Ville;Lat;Lon", "1;A;Structure;IVG;76000;Rouen;49.44;1.09"][1],
                  header="ID;Nom;Type;Thématiques;CP;Ville;Lat;Lon", sep=";")
     directory = load_directory(path, referential)
     assert directory.errors == []

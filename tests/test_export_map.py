@@ -7,13 +7,12 @@ import io
 import re
 
 import pytest
+import streamlit_folium
 from playwright.sync_api import expect
 
-import streamlit_folium
-
+from reseaux.actor_layer import FicheStore
 from reseaux.app_data import load_actors, load_territory
 from reseaux.export_map import alt_text, chromium_path, render_png, shown_perimeters, standalone_html
-from reseaux.actor_layer import FicheStore
 from reseaux.legend import legend_codes
 from reseaux.mapview import MapView, build_map
 from reseaux.scenes import Scene, SceneError, SceneStore, fill_count

@@ -237,7 +237,6 @@ def entity_workbooks(reference: bytes) -> tuple[bytes, bytes]:
     import re
     import zipfile
 
-    import pandas as pd
 
     def inline(xml):  # openpyxl writes shared strings: the sheet gets an inline-string cell
         xml = _with_entities(xml, b"")

@@ -4,7 +4,6 @@ profiles and the command line (``python -m reseaux import`` / ``check --json``).
 import json
 
 import pandas as pd
-import pytest
 
 from reseaux.cli import main
 from reseaux.import_merge import merge_records
@@ -38,7 +37,7 @@ def test_umap_export_reads_the_features_of_every_layer():
 
 
 def test_csv_with_a_trailing_separator_has_no_empty_column():
-    rows = read_upload("c.csv", "nom;com_nom;\nCentre A;Rouen;\n".encode())
+    rows = read_upload("c.csv", b"nom;com_nom;\nCentre A;Rouen;\n")
     assert rows == [["nom", "com_nom"], ["Centre A", "Rouen"]]
 
 

@@ -7,12 +7,12 @@ import pytest
 from openpyxl import Workbook
 
 from reseaux.annuaire.columns import names
-
-COLUMNS = names()
 from reseaux.duplicates import find_duplicates
 from reseaux.import_merge import apply_import, merge_records
 from reseaux.importing import apply_mapping, drop_blank, guess_mapping
 from reseaux.reading import UploadError, read_upload
+
+COLUMNS = names()
 
 
 def existing():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -86,7 +87,7 @@ def journey(page, referential, role: str) -> None:
 
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Télécharger (CSV pour Excel)").click()
-    raw = open(download.value.path(), "rb").read()
+    raw = Path(download.value.path()).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     csv = pd.read_csv(io.StringIO(text), sep=";", dtype=str, keep_default_na=False)

@@ -7,8 +7,17 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import (ACCOUNT_OF_ROLE, LoggedApp, choose, data_folder, fingerprint, no_error, open_nav_page,
-                           settle, sign_in)
+from tests.browser import (
+    ACCOUNT_OF_ROLE,
+    LoggedApp,
+    choose,
+    data_folder,
+    fingerprint,
+    no_error,
+    open_nav_page,
+    settle,
+    sign_in,
+)
 from tests.conftest import ROOT, SCREENSHOTS, map_frame
 from tests.test_add_layer import perimeters
 

@@ -37,7 +37,7 @@ def _demo_count_in(qpv_name: str) -> tuple[int, int]:
 def test_a_member_picks_a_qpv_of_the_territory_and_sees_its_actors_and_outline(page, tmp_path):
     inside, total = _demo_count_in("Les Hauts de Rouen")
     assert inside > 5  # the pick shows a real count, not a near-empty one
-    folder, env = data_folder(tmp_path)
+    _folder, env = data_folder(tmp_path)
     with LoggedApp(env) as app:
         page.goto(app.url)
         settle(page)

@@ -42,10 +42,10 @@ def type_address(page, text: str) -> None:
 def wait_for_results(page, count_text: str) -> None:
     try:
         page.get_by_text(count_text).first.wait_for(timeout=60_000)
-    except Exception:
+    except Exception as exc:
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "trouver_echec.png"))
-        raise AssertionError(f"« {count_text} » absent de la page :\n{page.locator('body').inner_text()[:3000]}")
+        raise AssertionError(f"« {count_text} » absent de la page :\n{page.locator('body').inner_text()[:3000]}") from exc
 
 
 def open_popup(frame, number: int):

@@ -4,14 +4,13 @@ import base64
 import gzip
 import json
 import re
-
 from html import unescape
 
 import folium
 
+from reseaux.actor_layer import actor_payload, decode_payload, fiche_blob
 from reseaux.directory import load_directory
 from reseaux.layers import load_layers, load_registry
-from reseaux.actor_layer import actor_payload, decode_payload, fiche_blob
 from reseaux.legend import legend_codes
 from reseaux.mapview import MapView, build_map
 from tests.conftest import DATA
@@ -134,7 +133,7 @@ def test_precomputed_layers_draw_the_same_map(referential, tmp_path):
     from reseaux.mapview import build_base_map
     from reseaux.perimeters import display_geojson
 
-    actors, specs, layers = fixture(referential, tmp_path)
+    _actors, specs, layers = fixture(referential, tmp_path)
     view = MapView(layers=("carres", "table"))
     bounds = (1.09, 49.43, 1.13, 49.45)
     cached = {layer_id: display_geojson(frame) for layer_id, frame in layers.items()}

@@ -8,12 +8,19 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from reseaux.filters import ActorFilter
+from reseaux.filters import ActorFilter, search_text
 from reseaux.layers import load_layers, load_registry
-from reseaux.filters import search_text
 from reseaux.metric import GeographicCRSError, check_metric_crs
-from reseaux.proximity import (ProximityIndex, containing_perimeters, directions_links, nearest, outreach_covering,
-                               partners, perimeter_sentence, search)
+from reseaux.proximity import (
+    ProximityIndex,
+    containing_perimeters,
+    directions_links,
+    nearest,
+    outreach_covering,
+    partners,
+    perimeter_sentence,
+    search,
+)
 from tests.conftest import DATA, ROOT
 
 X0, Y0 = 562500.0, 6928500.0  # centre of square commune A (Lambert-93)
@@ -143,7 +150,7 @@ def test_index_ignores_actors_without_position():
 
 def described_actors():
     frame = actors()
-    frame["structure"] = ["Cabinet A (fictif)", "", "", "", ""] + [""]
+    frame["structure"] = ["Cabinet A (fictif)", "", "", "", "", ""]
     frame["specialites"] = [("IVG médicamenteuse", "Pose de DIU"), (), ("IVG instrumentale",), (), (), ()]
     frame["description"] = ["", "Centre de planification", "", "", "", ""]
     frame["publics"] = [("jeunes",), (), (), (), (), ()]

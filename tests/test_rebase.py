@@ -43,7 +43,7 @@ def test_the_same_value_on_both_sides_is_no_conflict():
 
 
 def test_emptying_a_cell_they_changed_is_a_conflict_not_a_silent_keep():
-    merged, conflicts = rebase(BASE, edit(BASE, "a", email=""), edit(BASE, "a", email="a@theirs.org"))
+    _merged, conflicts = rebase(BASE, edit(BASE, "a", email=""), edit(BASE, "a", email="a@theirs.org"))
     assert conflicts == [Conflict("a", "Alpha", "email", mine="", theirs="a@theirs.org", base="a@x.org")]
 
 
@@ -68,7 +68,7 @@ def test_a_column_only_one_side_has_is_kept_and_filled_where_mine_sets_it():
 
 
 def test_a_changed_cell_of_a_column_they_removed_is_a_conflict():
-    merged, conflicts = rebase(BASE, edit(BASE, "a", email="a@mine.org"), BASE.drop(columns="email"))
+    _merged, conflicts = rebase(BASE, edit(BASE, "a", email="a@mine.org"), BASE.drop(columns="email"))
     assert conflicts == [Conflict("a", "Alpha", "email", mine="a@mine.org", theirs="", base="a@x.org")]
 
 
@@ -119,7 +119,7 @@ def test_resolve_whole_fiches():
 
 
 def test_resolve_puts_text_in_a_number_column():
-    merged, conflicts = rebase(BASE, edit(BASE, "a", telephone="mine"), edit(BASE, "a", telephone="theirs"))
+    merged, _conflicts = rebase(BASE, edit(BASE, "a", telephone="mine"), edit(BASE, "a", telephone="theirs"))
     numbers = merged.assign(latitude=[49.4, 49.5])
     out = resolve(numbers, [(Conflict("b", "Bêta", "latitude", "49.6", "49.5", "49.5"), True)])
     assert out["latitude"].tolist() == [49.4, "49.6"]

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from reseaux.fiche_service import SERVICE, FicheService
 from reseaux.sessions import SessionStore
-from tests.conftest import PASSWORD, ROOT, sign_in
+from tests.conftest import ROOT, sign_in
 
 
 def cli(accounts_file, *args, password: str | None = None) -> None:
@@ -96,7 +96,7 @@ def test_a_session_closed_while_its_account_is_read_is_not_resumed():
         assert store.resume(token, 600, stamp_of=stamp_of, now=1010.0) is None
         assert not store.alive(store.key(token), 600, now=1010.0)
         reopened, _ = store.open("coord", stamp="s", now=1000.0)
-        assert not store.alive(store.key(reopened), 600, stamp_of=lambda name: store.close(reopened) or "s",
+        assert not store.alive(store.key(reopened), 600, stamp_of=lambda name, reopened=reopened: store.close(reopened) or "s",
                                now=1010.0)
 
 

@@ -4,11 +4,10 @@ numbered markers and popups. The browser journey is in test_journey_professional
 
 from __future__ import annotations
 
-
 import pytest
 
-from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.commune_locator import CommuneLocator, clear_choice
+from reseaux.filters import ActorFilter, apply_filter, search_text
 from reseaux.proximity import Partner, ProximityIndex, nearest
 from reseaux.search_map import build_search_map, popup_html
 from reseaux.text import fr_distance, md_escape
@@ -56,7 +55,7 @@ def test_free_text_search_from_the_link(monkeypatch, referential):
     assert not at.exception
     assert at.text_input(key="tp_text").value == "IVG médicamenteuse"
     want = expected(referential, *ROUEN, ActorFilter(text="IVG médicamenteuse"), radius_m=50_000)
-    assert 0 < len(want) and all("IVG médicamenteuse" in row.specialites for row in want.itertuples())
+    assert len(want) > 0 and all("IVG médicamenteuse" in row.specialites for row in want.itertuples())
     assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
                                                        for n, name in enumerate(want["nom"], start=1)]
     details = [m.value for m in at.markdown if "**Spécialités et formations** : " in m.value]

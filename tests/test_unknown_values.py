@@ -9,10 +9,10 @@ import json
 
 import pytest
 
+from reseaux.actor_layer import fiche_blob
 from reseaux.annuaire.columns import names
 from reseaux.directory import load_directory
 from reseaux.filters import ActorFilter, apply_filter
-from reseaux.actor_layer import fiche_blob
 from reseaux.referential import load_referential
 
 COLUMNS = names()

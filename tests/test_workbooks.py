@@ -20,10 +20,10 @@ from reseaux.cli import main
 from reseaux.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.reading import Sheet, UploadError, read_sheets
 from reseaux.workbook import NoTable, find_table
+from tests.conftest import ROOT
 from tests.ods import ods_workbook
 from tests.test_costly_uploads import _repeated
 from tests.test_hostile import _xlsx_with
-from tests.conftest import ROOT
 
 REAL = ROOT / "tests" / "data" / "real"
 #: Read-me first (copied from the Helios template), then « Etablissements »: a title row, the

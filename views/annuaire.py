@@ -3,8 +3,7 @@
 import streamlit as st
 
 from reseaux import ui
-from reseaux.ui import auth
-from reseaux.ui import annuaire
+from reseaux.ui import annuaire, auth
 
 role, who = auth.current()
 auth.require(role, "modifier")

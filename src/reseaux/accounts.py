@@ -98,7 +98,7 @@ class Account:
 
 def account_stamp(account: Account) -> str:
     """A digest of what grants an account its powers (password hash and role)."""
-    return hashlib.sha256(f"{account.role}\n{account.hash}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{account.role}\n{account.hash}".encode()).hexdigest()[:32]
 
 
 #: Per accounts file: ((path, mtime, size), {name: stamp}), so a click does not parse the file.

@@ -8,6 +8,7 @@ import base64
 import gzip
 import json
 from collections.abc import Sequence
+from typing import ClassVar
 
 import folium
 import geopandas as gpd
@@ -133,7 +134,7 @@ class ActorCluster(JSCSSMixin, MacroElement):
         """
     )
     default_js = SUPERCLUSTER_JS
-    default_css: list = []
+    default_css: ClassVar[list] = []
 
     def __init__(self, payload: dict) -> None:
         super().__init__()

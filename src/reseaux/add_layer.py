@@ -129,7 +129,7 @@ def file_layers(path: Path) -> list[tuple[str, int]]:
     try:
         names = [str(row[0]) for row in pyogrio.list_layers(readable(path))]
         return [(name, int(pyogrio.read_info(readable(path), layer=name).get("features", -1))) for name in names]
-    except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
+    except Exception as exc:  # whatever the GDAL driver says, said in French
         raise unreadable(path.name, exc) from exc
 
 
@@ -151,7 +151,7 @@ def fields_of(path: Path, file_layer: str = "") -> list[str]:
     layer = _chosen_layer(path, file_layer)
     try:
         info = pyogrio.read_info(readable(path), layer=layer)
-    except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
+    except Exception as exc:  # whatever the GDAL driver says, said in French
         raise unreadable(path.name, exc) from exc
     check_size(path, int(info.get("features", -1)))
     return [str(f) for f in info["fields"]]
@@ -255,7 +255,7 @@ def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict, comm
         fields_of(path, layer or "")  # bounded (archive, number of perimeters) before the whole file is read
         try:
             frame = gpd.read_file(readable(path), layer=layer)
-        except Exception as exc:  # noqa: BLE001 — whatever the GDAL driver says, said in French
+        except Exception as exc:  # whatever the GDAL driver says, said in French
             raise unreadable(path.name, exc) from exc
         check_fields(frame.columns, {"code": code_field, "nom": name_field}, path.name)
         frame = apply_where(frame, where, path.name)

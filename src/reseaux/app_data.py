@@ -268,7 +268,7 @@ def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
     import pickle
 
     try:
-        return pickle.loads((parse_cache_folder() / f"{key}.pickle").read_bytes())  # noqa: S301 — our own file
+        return pickle.loads((parse_cache_folder() / f"{key}.pickle").read_bytes())  # our own file
     except Exception:  # noqa: BLE001 — absent, truncated or from another version: read the file again
         return None
 

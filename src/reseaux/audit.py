@@ -23,7 +23,7 @@ import json
 import logging
 import os
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reseaux import config
@@ -63,7 +63,7 @@ def record(event: str, *, who: str | None = None, client: str | None = None, **d
     chosen by the caller: never a password nor a fiche's content). A line that cannot be written
     is said in the server's log; the action it describes is not undone for it."""
     acting_who, acting_client = actor()
-    line = {"quand": datetime.now(timezone.utc).isoformat(timespec="seconds"), "evenement": event,
+    line = {"quand": datetime.now(UTC).isoformat(timespec="seconds"), "evenement": event,
             "qui": who if who is not None else acting_who, "depuis": client if client is not None else acting_client,
             **details}
     data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode("utf-8")

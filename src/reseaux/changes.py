@@ -123,7 +123,7 @@ def string_cells(table: pd.DataFrame) -> np.ndarray:
     for j in range(table.shape[1]):
         values = table.iloc[:, j].to_numpy(dtype=object)
         if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # a NaN, a number…
-            values = np.array(["" if v is None or (np.isscalar(v) or v is pd.NA or v is pd.NaT) and pd.isna(v)
+            values = np.array(["" if v is None or ((np.isscalar(v) or v is pd.NA or v is pd.NaT) and pd.isna(v))
                                else str(v) for v in values], dtype=object)
         out[:, j] = values
     return out

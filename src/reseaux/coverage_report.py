@@ -74,7 +74,7 @@ def filter_phrase(referential: Referential, flt: ActorFilter) -> str:
     nothing is chosen (every actor counts).
     """
     parts = []
-    for facet, category, name, names in (("themes", "thematique", "thématique", "thématiques"),
+    for facet, category, name, _names in (("themes", "thematique", "thématique", "thématiques"),
                                          ("professions", "profession", "profession", "professions"),
                                          ("types", "type", "type", "types")):
         values = getattr(flt, facet)

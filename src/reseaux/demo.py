@@ -24,8 +24,8 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import Point
 
-from reseaux.config import PROJECT_ROOT
 from reseaux.annuaire.columns import names
+from reseaux.config import PROJECT_ROOT
 from reseaux.text import fold
 
 GEO_DIR = PROJECT_ROOT / "geo"
@@ -204,8 +204,7 @@ def _places(rng: random.Random) -> list[tuple[str, str | None, float, float]]:
         for i in range(count):
             if i < in_qpv.get(insee, 0):
                 code, part, _ = rng.choices(areas[insee], weights=[a[2] for a in areas[insee]])[0]
-                west, south, east, north = part.bounds
-                lon, lat = _draw_point(part, lambda: (rng.uniform(west, east), rng.uniform(south, north)))
+                lon, lat = _draw_point(part, lambda b=part.bounds: (rng.uniform(b[0], b[2]), rng.uniform(b[1], b[3])))
             else:
                 code, (lon, lat) = None, _town_hall_point(rng, communes.loc[insee])
             places.append((insee, code, lon, lat))
@@ -246,7 +245,7 @@ def make_demo_actors(seed: int = 76) -> pd.DataFrame:
     outreach = sorted(rng.sample([i for i, place in enumerate(places) if place[1]], TYPE_COUNTS["aller_vers"]))
     others = [t for t, n in TYPE_COUNTS.items() if t != "aller_vers" for _ in range(n)]
     kinds = dict.fromkeys(outreach, "aller_vers") | dict(
-        zip([i for i in range(N_ACTORS) if i not in outreach], rng.sample(others, len(others))))
+        zip([i for i in range(N_ACTORS) if i not in outreach], rng.sample(others, len(others)), strict=True))
     professions = list(PROFESSIONS) + rng.choices(list(PROFESSIONS), [p[0] for p in PROFESSIONS.values()],
                                                  k=TYPE_COUNTS["professionnel"] - len(PROFESSIONS))
     rng.shuffle(professions)

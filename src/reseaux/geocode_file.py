@@ -15,12 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from reseaux import config
-from reseaux.directory import DirectoryError, map_header, read_table, table_from_rows
 from reseaux.commune_locator import CommuneLocator
+from reseaux.directory import DirectoryError, map_header, read_table, table_from_rows
 from reseaux.geocode_cache import GeoCache
 from reseaux.geocoder_client import Geocoder
 from reseaux.geocoding import DEFAULT_MIN_SCORE, Summary, geocode_rows
 from reseaux.store import DirectoryStore, Snapshot, version_of
+
 
 def geocode_records(
     records: list[dict[str, str]],

@@ -16,8 +16,8 @@ import pandas as pd
 from reseaux.access import hidden_sentence
 from reseaux.annuaire import columns
 from reseaux.directory import Directory, DirectoryError, validate_table
-from reseaux.geocode_file import geocode_records
 from reseaux.duplicates import find_duplicates
+from reseaux.geocode_file import geocode_records
 from reseaux.import_merge import apply_import
 from reseaux.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.reading import read_sheets

@@ -252,7 +252,7 @@ def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, 
         record["code_postal"] = record["code_postal"] or postal["cp"]
     multi = columns.multi_names()
     for column, table in recodings.items():
-        if column in record and record[column]:
+        if record.get(column):
             values = split_cell(record[column]) if column in multi else [record[column]]
             recoded = [table.get(fold(v), v) for v in values]
             record[column] = "|".join(dict.fromkeys(r for r in recoded if r))

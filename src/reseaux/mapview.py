@@ -21,10 +21,17 @@ from reseaux.actor_layer import FicheStore, build_actor_layer, fiche_blob
 from reseaux.assets import FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, local, use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.legend import COLOR_BY, Legend, legend_codes, legend_html
-from reseaux.mapbits import BASEMAPS, FrenchControls, ZoomableMap, add_map_module, asset_text, script_json, zoom_for_bounds
+from reseaux.mapbits import (
+    BASEMAPS,
+    FrenchControls,
+    ZoomableMap,
+    add_map_module,
+    asset_text,
+    script_json,
+    zoom_for_bounds,
+)
 from reseaux.perimeters import _Attribution, perimeter_groups
 from reseaux.referential import Referential
-
 
 #: Longest query-string value read (a link longer than this is cut, not obeyed).
 MAX_QUERY_TEXT = 4000

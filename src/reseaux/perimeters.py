@@ -16,7 +16,6 @@ from reseaux.layers import LayerSpec
 from reseaux.mapbits import script_json
 from reseaux.markup import text
 
-
 #: Outlines are drawn simplified to this many degrees (about 5 m: below what a screen shows at
 #: street level) with coordinates to 1e-5° (about 1 m). A layer added as published (the QPV of
 #: Marseille cut from the official file) weighs four times less; the shipped layers, already

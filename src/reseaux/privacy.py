@@ -45,10 +45,8 @@ def erase(actor_id: str, who: str) -> PurgeReport:
     from is unchanged (:mod:`reseaux.fiche_service`). A page open before the erasure draws its map
     again, without her. Raises KeyError when there is no such fiche, DirectoryError or OSError
     when the file cannot be read or written."""
-    from reseaux import config
+    from reseaux import audit, config
     from reseaux.app_data import parse_cache_folder
-
-    from reseaux import audit
 
     store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
     report = purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())

@@ -103,7 +103,7 @@ class SceneStore:
         write_atomic(self.path, data.encode("utf-8"))
 
     def add(self, scene: Scene) -> list[Scene]:
-        scenes = self.load() + [scene]
+        scenes = [*self.load(), scene]
         self.save(scenes)
         return scenes
 

@@ -23,8 +23,16 @@ from reseaux.actor_layer import FicheStore, build_actor_layer
 from reseaux.assets import use_local_assets
 from reseaux.layers import LayerSpec
 from reseaux.legend import LegendLayer, legend_html
-from reseaux.mapbits import (BASEMAPS, FrenchControls, ZoomableMap, add_map_module, asset_text, bounds_center,
-                             script_json, zoom_for_bounds)
+from reseaux.mapbits import (
+    BASEMAPS,
+    FrenchControls,
+    ZoomableMap,
+    add_map_module,
+    asset_text,
+    bounds_center,
+    script_json,
+    zoom_for_bounds,
+)
 from reseaux.mapview import MapView
 from reseaux.markup import text
 from reseaux.perimeters import attribution_text, perimeter_groups

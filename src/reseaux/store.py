@@ -34,8 +34,15 @@ import pandas as pd
 from reseaux import audit, config
 from reseaux.changes import ID, Change, diff, diff_among, stamp_changes, string_cells
 from reseaux.directory import DirectoryError, read_table, table_from_rows
-from reseaux.exports import (LOCK_TIMEOUT, file_lock, open_private, private_folder, sync_folder, write_aside,
-                             write_atomic)
+from reseaux.exports import (
+    LOCK_TIMEOUT,
+    file_lock,
+    open_private,
+    private_folder,
+    sync_folder,
+    write_aside,
+    write_atomic,
+)
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,7 @@ class DirectoryStore:
             elif self.journal.exists() and self.journal.stat().st_size != size:
                 with open(self.journal, "r+b") as handle:
                     handle.truncate(size)
-        except OSError:  # noqa: S110 — the save already failed and says so; never fail twice
+        except OSError:  # the save already failed and says so; never fail twice
             pass
 
     def list_backups(self) -> list[Path]:

@@ -18,8 +18,8 @@ import pandas as pd
 from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, Issue
 from reseaux.annuaire.validation import _RowValidator, _too_long, taken_id_issue
-from reseaux.referential import Referential
 from reseaux.changes import diff
+from reseaux.referential import Referential
 
 ID = "id"
 

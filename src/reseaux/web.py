@@ -114,7 +114,7 @@ def _service():
     """The fiche service, able to rebuild a token another process issued: the pages' loaders
     (reseaux.ui.loading, which sets :attr:`~reseaux.fiche_service.FicheService.resolver`) are
     imported at the first request, once Streamlit's runtime exists, not with this module."""
-    from reseaux.ui import loading  # noqa: F401
+    from reseaux.ui import loading  # noqa: F401 — imported for its effect: it sets the service's resolver
 
     return SERVICE
 

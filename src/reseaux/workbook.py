@@ -85,10 +85,8 @@ def find_table(sheets: list[Sheet], choice: str | None = None) -> Table:
     sheet or an empty one.
     """
     summaries = [_summary(sheet) for sheet in sheets]
-    if choice is not None and str(choice).strip():
-        index = _chosen(sheets, str(choice).strip())
-    else:
-        index = _best(summaries)
+    chosen = "" if choice is None else str(choice).strip()
+    index = _chosen(sheets, chosen) if chosen else _best(summaries)
     sheet, summary = sheets[index], summaries[index]
     if not sheet.rows:
         raise UploadError(f"La feuille « {sheet.name} » est vide ; feuilles du classeur : "

@@ -51,7 +51,7 @@ def taken_id_issue(line: int, actor_id: str, first_line: int) -> Issue:
 
 def validate_table(table: pd.DataFrame, referential: Referential) -> Directory:
     """Validate a table of strings (one column per directory column), as if it were a file."""
-    rows = [list(table.columns)] + table.fillna("").astype(str).values.tolist()
+    rows = [list(table.columns), *table.fillna("").astype(str).values.tolist()]
     return validate_rows(rows, referential)
 
 

@@ -11,8 +11,17 @@ from reseaux.ui.carte import actor_table, filtered, header, nobody, show_map
 from reseaux.ui.loading import actors, load_or_stop, referential, territory
 from reseaux.ui.sidebar import apply_query, map_state, remember_query, seeding_query, sidebar
 from reseaux.ui.upkeep import france_sources, geocoding_panel, privacy_panel, quality_report, sources
-from reseaux.ui.widgets import (FACET_LABELS, XLSX_MIME, choose_many, download, facet_select, page_style, progress_bar,
-                                 skip_links, skip_target)
+from reseaux.ui.widgets import (
+                                 FACET_LABELS,
+                                 XLSX_MIME,
+                                 choose_many,
+                                 download,
+                                 facet_select,
+                                 page_style,
+                                 progress_bar,
+                                 skip_links,
+                                 skip_target,
+)
 
 __all__ = ["FACET_LABELS", "XLSX_MIME", "actor_table", "actors", "apply_query", "auth", "choose_many", "download",
            "facet_select", "filtered", "france_sources", "geocoding_panel", "header", "load_or_stop", "map_state",

@@ -17,6 +17,8 @@ from streamlit_folium import st_folium
 from reseaux import config
 from reseaux.access import VISIBILITY_LABELS
 from reseaux.annuaire import columns
+from reseaux.changes import diff, stale
+from reseaux.concurrent_edits import Conflict, rebase, resolve
 from reseaux.directory import (
     ERROR,
     DirectoryError,
@@ -28,6 +30,7 @@ from reseaux.duplicates import Duplicates, find_duplicates
 from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
 from reseaux.fields import parse_date, read_fields
 from reseaux.geocode_file import geocode_records
+from reseaux.import_file import unused_sentence
 from reseaux.import_merge import apply_import, first_positions
 from reseaux.importing import (
     PROFILES_DIR,
@@ -40,11 +43,8 @@ from reseaux.importing import (
 from reseaux.listing import issues_table
 from reseaux.mapbits import position_picker
 from reseaux.profiles import ProfileError, load_profile, save_profile
-from reseaux.import_file import unused_sentence
 from reseaux.reading import Sheet, UploadError, read_sheets
 from reseaux.referential import Referential
-from reseaux.changes import diff, stale
-from reseaux.concurrent_edits import Conflict, rebase, resolve
 from reseaux.store import ConflictError, DirectoryStore
 from reseaux.table_check import TableCheck, check_table
 from reseaux.text import fold, fr_coordinates, fr_date, fr_moment, fr_number, md_escape, plural, split_cell
@@ -148,7 +148,7 @@ def _kept(name: str, compute, *sources):
     computed from it — pending changes, validation, search text, stale fiches — is computed
     once per version of it, not at every click (at 200,000 fiches each is seconds of work)."""
     held = st.session_state.get(f"ann_kept_{name}")
-    if held is not None and len(held[0]) == len(sources) and all(a is b for a, b in zip(held[0], sources)):
+    if held is not None and len(held[0]) == len(sources) and all(a is b for a, b in zip(held[0], sources, strict=True)):
         return held[1]
     value = compute()
     st.session_state[f"ann_kept_{name}"] = (sources, value)
@@ -478,7 +478,7 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
         # down (two long columns sent it down the left one, then up to the right one); on a
         # phone the rows stack in the same order.
         for pair in range(0, len(form), 2):
-            for cell, column in zip(st.columns(2), form[pair:pair + 2]):
+            for cell, column in zip(st.columns(2), form[pair:pair + 2], strict=False):  # the last pair may be one
                 with cell:
                     values[column] = _field(ref, column, current.get(column, ""),
                                             disabled=(column == "id" and not is_new))

@@ -20,7 +20,7 @@ def accounts() -> AccountStore:
 def oidc_configured() -> bool:
     try:
         return "auth" in st.secrets
-    except Exception:  # no secrets file at all
+    except Exception:  # noqa: BLE001 — no secrets file at all (Streamlit raises its own kinds)
         return False
 
 
@@ -28,7 +28,7 @@ def _oidc_user() -> dict | None:
     try:
         user = st.user
         return dict(user) if user.is_logged_in else None
-    except Exception:  # st.user needs auth configured
+    except Exception:  # noqa: BLE001 — st.user needs auth configured
         return None
 
 
@@ -101,7 +101,7 @@ def oidc_role(user: dict, role_for_email) -> str:
 def _cookie() -> str | None:
     try:
         value = st.context.cookies.get(COOKIE)
-    except Exception:  # no browser behind this session (AppTest, bare mode)
+    except Exception:  # noqa: BLE001 — no browser behind this session (AppTest, bare mode)
         return None
     return value if isinstance(value, str) else None
 
@@ -263,9 +263,8 @@ def sign_in_form() -> None:
                 st.error(error)
             else:
                 st.rerun()
-    if oidc_configured():
-        if st.button("Se connecter avec le compte de mon organisation", key="auth_oidc"):
-            st.login()
+    if oidc_configured() and st.button("Se connecter avec le compte de mon organisation", key="auth_oidc"):
+        st.login()
 
 
 def require(role: str, action: str) -> None:

@@ -11,9 +11,9 @@ from streamlit_folium import st_folium
 
 from reseaux.access import EXPORT_NOTICE, can, exportable_actors, reserved_sentence
 from reseaux.actor_layer import build_actor_layer, fiche_lines
+from reseaux.annuaire import columns
 from reseaux.app_data import Actors, Territory
 from reseaux.assets import MissingAssetsError
-from reseaux.annuaire import columns
 from reseaux.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.filters import FIELD_NAMES, ActorFilter, FilterResult, apply_filter, emptying_fields
 from reseaux.legend import legend_codes, legend_html

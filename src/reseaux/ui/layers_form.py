@@ -9,8 +9,16 @@ from pathlib import Path
 import streamlit as st
 
 from reseaux import config
-from reseaux.add_layer import (GEO_SUFFIXES, KEYS, TABLE_SUFFIXES, RepeatedCodesError, add_layer, fields_of,
-                                file_layers, upload_on_disk)
+from reseaux.add_layer import (
+    GEO_SUFFIXES,
+    KEYS,
+    TABLE_SUFFIXES,
+    RepeatedCodesError,
+    add_layer,
+    fields_of,
+    file_layers,
+    upload_on_disk,
+)
 from reseaux.app_data import Territory, registry_path
 from reseaux.directory import DirectoryError
 from reseaux.layers import DEFAULT_GROUP, LayerError
@@ -64,7 +72,7 @@ def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
     except (LayerError, DirectoryError) as exc:
         st.error(f"Fichier non utilisable : {md_escape(str(exc).rstrip('.'))}.")
         return
-    except Exception:  # noqa: BLE001 — any reader's failure, said in French; the detail goes to the log
+    except Exception:  # any reader's failure, said in French; the detail goes to the log
         LOG.exception("Couche : %s illisible", name)
         st.error(f"{md_escape(Path(name).name)} illisible : vérifiez qu'il s'agit d'un GeoJSON, d'un GeoPackage, d'un "
                  "shapefile zippé ou d'un CSV, puis ajoutez-le de nouveau.")

@@ -15,8 +15,8 @@ from reseaux.app_data import Actors, Territory, load_actors, load_referential_fi
 from reseaux.directory import DirectoryError
 from reseaux.fiche_service import FICHES_PATH, SERVICE
 from reseaux.france import FranceDataMissing
-from reseaux.proximity import ProximityIndex
 from reseaux.layers import RegistryError
+from reseaux.proximity import ProximityIndex
 from reseaux.referential import Referential
 from reseaux.territory import TerritoryError
 from reseaux.text import plural

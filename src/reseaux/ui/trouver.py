@@ -8,7 +8,6 @@ geocoder does not answer), a click on the map, or the browser's position; the wh
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -19,9 +18,9 @@ from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.app_data import Actors, Territory
+from reseaux.commune_locator import CommuneLocator, clear_choice
 from reseaux.filters import FACETS, FIELD_NAMES, ActorFilter
 from reseaux.france import commune_at
-from reseaux.commune_locator import CommuneLocator, clear_choice
 from reseaux.geocoder_client import Geocoder, GeocoderUnavailable, Match
 from reseaux.proximity import (
     Partner,

@@ -142,7 +142,7 @@ def _recode_panel(issues, ref: Referential) -> None:
                           placeholder="Choisir une valeur")
     if chosen is None:
         return
-    column, category, value, count = values[chosen]
+    _column, category, value, count = values[chosen]
     labels = ref.labels(category)
     suggestion = ref.suggest(category, value)
     codes = list(labels)
