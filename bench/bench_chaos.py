@@ -2,7 +2,7 @@
 
 A directory of :data:`ACTORS` synthetic fiches in a temporary folder; :data:`WORKERS` processes
 each loop: read the file, add one fiche with an id of their own (``chaos-<worker>-<n>``), save
-through :class:`reseaux.store.DirectoryStore` (a conflict — another worker saved in between — is
+through :class:`reseaux.annuaire.store.DirectoryStore` (a conflict — another worker saved in between — is
 normal: read again, try again); once ``save`` has returned, the id is written to the worker's
 acknowledgement file (flushed and synced): a save the worker was told succeeded. For
 :data:`SECONDS`, the parent sends ``SIGKILL`` every 0.05–0.4 s to a random worker among those in
@@ -44,7 +44,7 @@ TITLE = "## Chaos : kill -9 pendant des enregistrements concurrents"
 
 def worker(folder: Path, number: int) -> None:
     """Save new fiches forever, acknowledging each one once ``save`` has returned."""
-    from reseaux.store import ConflictError, DirectoryStore
+    from reseaux.annuaire.store import ConflictError, DirectoryStore
 
     store = DirectoryStore(folder / "actors.csv")
     (folder / f"pret-{number}").touch()  # imports done: from now on a kill lands in the saving loop
@@ -83,8 +83,8 @@ def start(folder: Path, number: int) -> subprocess.Popen:
 
 
 def readable(path: Path) -> bool:
-    from reseaux.directory import DirectoryError
-    from reseaux.store import snapshot
+    from reseaux.annuaire.directory import DirectoryError
+    from reseaux.annuaire.store import snapshot
 
     try:
         snapshot(path.read_bytes())
@@ -95,7 +95,7 @@ def readable(path: Path) -> bool:
 
 def section(seconds: float) -> list[str]:
     from bench.synthetic import synthetic_table
-    from reseaux.store import DirectoryStore, encode_table
+    from reseaux.annuaire.store import DirectoryStore, encode_table
 
     began = time.monotonic()
     load = os.getloadavg()[0]

@@ -13,8 +13,8 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import describe
 from bench.synthetic import synthetic_actors
 from reseaux.app_data import load_territory
-from reseaux.coverage import PreparedLayer, actor_points, coverage_table, theme_matrix
-from reseaux.referential import load_referential
+from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table, theme_matrix
+from reseaux.annuaire.referential import load_referential
 
 RUNS = 5
 

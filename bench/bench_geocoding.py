@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe
-from reseaux.commune_locator import CommuneLocator
-from reseaux.geocode_cache import GeoCache
-from reseaux.geocoder_client import Geocoder
-from reseaux.geocoding import geocode_rows
+from reseaux.territoire.commune_locator import CommuneLocator
+from reseaux.territoire.geocode_cache import GeoCache
+from reseaux.territoire.geocoder_client import Geocoder
+from reseaux.territoire.geocoding import geocode_rows
 from tests.addok_server import AddokServer, documents, finess_addresses
 
 N_ROWS = 10_000

@@ -146,7 +146,7 @@ def row(label: str, found: dict, sessions: int, floor: dict | None) -> str:
 
 def section(sessions: int, actors: int) -> list[str]:
     from bench.synthetic import synthetic_table
-    from reseaux.store import encode_table
+    from reseaux.annuaire.store import encode_table
     from tests.browser import data_folder
 
     began = time.monotonic()

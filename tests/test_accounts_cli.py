@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from reseaux.accounts import MAX_FAILURES, AccountError, AccountStore
+from reseaux.acces.accounts import MAX_FAILURES, AccountError, AccountStore
 from tests.conftest import PASSWORD, ROOT
 
 

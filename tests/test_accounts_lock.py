@@ -16,9 +16,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from reseaux import accounts, shared, signin_limits
-from reseaux.accounts import MAX_FAILURES, REFUSED, AccountError, AccountStore
-from reseaux.exports import LockTimeout
+from reseaux.acces import accounts, shared, signin_limits
+from reseaux.acces.accounts import MAX_FAILURES, REFUSED, AccountError, AccountStore
+from reseaux.annuaire.exports import LockTimeout
 from tests.conftest import PASSWORD
 
 CONTEXT = multiprocessing.get_context("fork")

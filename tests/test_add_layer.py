@@ -10,10 +10,10 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from reseaux.add_layer import add_layer
+from reseaux.territoire.add_layer import add_layer
 from reseaux.app_data import load_territory
 from reseaux.cli import main
-from reseaux.layers import LayerError, read_registry
+from reseaux.territoire.layers import LayerError, read_registry
 from tests.conftest import ROOT
 
 # Three perimeters near Rouen: a bow-tie (made valid: two triangles), a square with a spike
@@ -134,7 +134,7 @@ CANTONS = ("canton;nom;insee\n01;Canton 1;76540\n01;Canton 1;76451\n01;Canton 1;
 
 
 def test_a_commune_list_whose_codes_repeat_across_departements_says_so_and_offers_both_keys(geo, tmp_path, capsys):
-    from reseaux.add_layer import RepeatedCodesError
+    from reseaux.territoire.add_layer import RepeatedCodesError
 
     source = tmp_path / "cantons.csv"
     source.write_text(CANTONS, encoding="utf-8")
@@ -199,7 +199,7 @@ def test_a_real_topojson_of_the_cget_is_added(geo, tmp_path, capsys):
 def test_a_file_of_several_layers_asks_which_one_and_reads_the_one_chosen(geo, tmp_path, capsys):
     """A GeoPackage of two layers, made here from two real files: the QPV 2015 of Marseille (37) and
     the CGET régions (18). Read without a choice it gave its first layer, silently."""
-    from reseaux.add_layer import fields_of, file_layers
+    from reseaux.territoire.add_layer import fields_of, file_layers
 
     package = tmp_path / "deux_couches.gpkg"
     gpd.read_file(ROOT / "tests" / "data" / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(

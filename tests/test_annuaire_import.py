@@ -33,7 +33,7 @@ def _import_script():
     from reseaux.annuaire.columns import names
 
     COLUMNS = names()
-    from reseaux.referential import load_referential
+    from reseaux.annuaire.referential import load_referential
     from reseaux.ui import annuaire
 
     work = st.session_state.setdefault("work", pd.DataFrame([dict.fromkeys(COLUMNS, "") | {
@@ -72,7 +72,7 @@ def _review_of_a_repeated_id():
     from reseaux.annuaire.columns import names
 
     COLUMNS = names()
-    from reseaux.duplicates import Duplicate, Duplicates
+    from reseaux.importation.duplicates import Duplicate, Duplicates
     from reseaux.ui.annuaire import duplicates_review
 
     fiche = dict.fromkeys(COLUMNS, "")
@@ -90,8 +90,8 @@ def test_the_review_of_a_duplicate_shows_the_fiche_it_is_merged_into():
     from reseaux.annuaire.columns import names
 
     COLUMNS = names()
-    from reseaux.duplicates import Duplicate
-    from reseaux.import_merge import apply_import
+    from reseaux.importation.duplicates import Duplicate
+    from reseaux.importation.import_merge import apply_import
 
     at = AppTest.from_function(_review_of_a_repeated_id, default_timeout=60).run()
     assert not at.exception

@@ -3,8 +3,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.accounts import AccountStore
-from reseaux.store import DirectoryStore
+from reseaux.acces.accounts import AccountStore
+from reseaux.annuaire.store import DirectoryStore
 from tests.conftest import DATA, PASSWORD, ROOT, sign_in
 
 

@@ -3,7 +3,7 @@ both values are shown, the coordinator chooses, the file ends with the chosen on
 
 import pytest
 
-from reseaux.store import DirectoryStore
+from reseaux.annuaire.store import DirectoryStore
 from tests.test_annuaire_page import button, page
 
 MINE = "02 61 91 00 77"  # typed by the coordinator

@@ -5,7 +5,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.filters import ActorFilter, apply_filter
+from reseaux.analyse.filters import ActorFilter, apply_filter
 from tests.conftest import ROOT, sign_in, visible_demo
 
 TIMEOUT = 90
@@ -95,7 +95,7 @@ def test_other_pages_render(monkeypatch, page, accounts_file):
 
 
 def test_a_file_geocoded_offline_opens_with_actors_at_their_communes_and_a_notice(monkeypatch, tmp_path):
-    from reseaux.geocode_file import geocode_file
+    from reseaux.territoire.geocode_file import geocode_file
 
     path = tmp_path / "actors.csv"
     path.write_text("id;nom;type;adresse;code_postal;commune\n"
@@ -114,7 +114,7 @@ def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tm
                     encoding="utf-8")
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
     accounts = tmp_path / "comptes.json"
-    from reseaux.accounts import AccountStore
+    from reseaux.acces.accounts import AccountStore
 
     AccountStore(accounts).add("coord", "mot-de-passe-de-test", "coordinateur")
     monkeypatch.setenv("RESEAUX_ACCOUNTS", str(accounts))
@@ -125,7 +125,7 @@ def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tm
     assert not at.exception
     assert any("1 placée à leur commune" in w.value for w in at.warning)
     assert ";commune" in path.read_text(encoding="utf-8")
-    from reseaux.store import DirectoryStore
+    from reseaux.annuaire.store import DirectoryStore
 
     entry = DirectoryStore(path).read_journal()[-1]  # saved like any change: journal, backup
     assert (entry["qui"], entry["action"]) == ("coord", "géocodage")
@@ -150,7 +150,7 @@ def test_a_large_directory_lists_its_first_thousand_rows_on_screen(monkeypatch, 
     the count hold all 1,500 (a list of 100,000 rows sent to the browser at every filter change
     was the page's largest cost)."""
     from bench.synthetic import synthetic_table
-    from reseaux.store import encode_table
+    from reseaux.annuaire.store import encode_table
     from reseaux.ui.carte import TABLE_ROWS
 
     path = tmp_path / "actors.csv"
@@ -197,7 +197,7 @@ def test_quality_page_geocoding_names_the_spreadsheet_line_of_a_problem(monkeypa
                     "b;B (fictif);structure;2 rue Y;99999;Nulle-Part\n", encoding="utf-8")
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
     accounts = tmp_path / "comptes.json"
-    from reseaux.accounts import AccountStore
+    from reseaux.acces.accounts import AccountStore
 
     AccountStore(accounts).add("coord", "mot-de-passe-de-test", "coordinateur")
     monkeypatch.setenv("RESEAUX_ACCOUNTS", str(accounts))

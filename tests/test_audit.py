@@ -12,7 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from reseaux.store import DirectoryStore
+from reseaux.annuaire.store import DirectoryStore
 from tests.conftest import PASSWORD, ROOT, open_page, sign_in
 
 WRONG = "pas-le-bon-mot-de-passe"
@@ -47,7 +47,7 @@ def test_each_action_is_in_the_audit_trail_without_a_password_or_a_fiche(tmp_pat
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(ROOT / "data" / "actors.csv", data / "actors.csv")
-    from reseaux import audit
+    from reseaux.acces import audit
 
     audit.acting("coord", "192.0.2.5")  # as the page run of a person at that address says
     store = DirectoryStore(data / "actors.csv")
@@ -137,7 +137,7 @@ def test_the_administration_reads_and_downloads_the_trail_a_member_does_not(acco
 
 def test_lines_of_several_processes_never_interleave(tmp_path):
     trail = tmp_path / "audit.jsonl"
-    writer = ("from reseaux import audit\n"
+    writer = ("from reseaux.acces import audit\n"
               "for n in range(200): audit.record('export', fichier='f' * (n * 37 % 3000))\n")
     procs = [subprocess.Popen([sys.executable, "-c", writer], cwd=ROOT, env={**os.environ, "RESEAUX_AUDIT": str(trail)})
              for _ in range(4)]

@@ -18,13 +18,13 @@ import tarfile
 import time
 from pathlib import Path
 
-from reseaux.accounts import AccountStore
+from reseaux.acces.accounts import AccountStore
 from tests.conftest import PASSWORD, ROOT
 
 SAVER = """
 import sys, time
 from pathlib import Path
-from reseaux.store import ConflictError, DirectoryStore
+from reseaux.annuaire.store import ConflictError, DirectoryStore
 store = DirectoryStore(Path(sys.argv[1]))
 stop, saved = Path(sys.argv[2]), Path(sys.argv[3])
 turn = 0
@@ -161,10 +161,10 @@ def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
     assert added and {(a["qui"], a["action"]) for a in added} == {("admin", f"restauration de {archive.name}")}
 
     # The app reads the restored folder: a fiche, a sign-in, a layer.
-    from reseaux.directory import load_directory
-    from reseaux.layers import load_layers, load_registry
-    from reseaux.referential import load_referential
-    from reseaux.store import snapshot
+    from reseaux.annuaire.directory import load_directory
+    from reseaux.territoire.layers import load_layers, load_registry
+    from reseaux.annuaire.referential import load_referential
+    from reseaux.annuaire.store import snapshot
 
     row = snapshot(directory).table.set_index("id")
     fiche = next(i for i in row.index if row.loc[i, "description"].startswith("passage "))
@@ -232,7 +232,7 @@ def test_a_damaged_archive_is_refused_and_a_restoration_keeps_what_it_replaces(t
 HOLDER = """
 import sys, time
 from pathlib import Path
-from reseaux.exports import file_lock
+from reseaux.annuaire.exports import file_lock
 lock, ready, go, path = (Path(a) for a in sys.argv[1:5])
 first, second = sys.argv[5].encode(), sys.argv[6].encode()
 with file_lock(lock):

@@ -15,7 +15,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.store import DirectoryStore
+from reseaux.annuaire.store import DirectoryStore
 from tests.browser import LoggedApp, data_folder, no_error, open_annuaire, open_nav_page, settle, sign_in
 from tests.conftest import ROOT
 

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 from playwright.sync_api import expect
 
-from reseaux.accounts import AccountStore
+from reseaux.acces.accounts import AccountStore
 from tests.browser import no_error, open_annuaire, open_nav_page, settle, sign_in
 from tests.conftest import DATA, PASSWORD, SCREENSHOTS, ServedApp, map_frame, wait_in_map
 
@@ -99,7 +99,7 @@ def test_hostile_uploads_get_a_french_message_and_change_nothing(page, coordinat
     cell puts its row aside; the directory file never changes."""
     import re
 
-    from reseaux.reading import MAX_UNPACKED_BYTES
+    from reseaux.importation.reading import MAX_UNPACKED_BYTES
     from tests.test_hostile import _xlsx_with, entity_workbooks
 
     app, actors = coordination

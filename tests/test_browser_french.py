@@ -1,4 +1,4 @@
-"""Issue 24: Streamlit's own English in French, seen and heard (reseaux.streamlit_fr).
+"""Issue 24: Streamlit's own English in French, seen and heard (reseaux.serveur.streamlit_fr).
 
 Streamlit writes English in its widgets (« Upload », « 10MB per file », « 6.0B »), in what a
 screen reader says (« Show password », « Help for … », « Download as CSV », « Skip to main
@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.streamlit_fr import SCRIPT_PATH, script_text, table
+from reseaux.serveur.streamlit_fr import SCRIPT_PATH, script_text, table
 from tests.browser import LoggedApp, data_folder, no_error, open_nav_page, settle, sign_in
 from tests.conftest import SCREENSHOTS
 
@@ -184,7 +184,7 @@ def test_a_page_kept_by_the_browser_is_never_the_english_one(tmp_path):
     from starlette.staticfiles import StaticFiles
     from starlette.testclient import TestClient
 
-    from reseaux.streamlit_fr import FrenchPage
+    from reseaux.serveur.streamlit_fr import FrenchPage
 
     (tmp_path / "index.html").write_text('<!DOCTYPE html><html lang="en"><head><title>x</title></head><body><div id="root"></div></body></html>')
 

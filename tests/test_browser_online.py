@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.sessions import COOKIE
+from reseaux.acces.sessions import COOKIE
 from tests import browser as helpers
 from tests.conftest import ROOT, map_frame
 from tests.test_journey_coordinator import open_fiche

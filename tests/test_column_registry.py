@@ -20,7 +20,7 @@ import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from reseaux.accounts import AccountStore
+from reseaux.acces.accounts import AccountStore
 from reseaux.annuaire import columns
 from reseaux.annuaire.columns import Column
 from tests.conftest import DATA, PASSWORD, ROOT, sign_in
@@ -53,7 +53,7 @@ def directory_file(tmp_path):
 
 @pytest.fixture()
 def actors(parking, directory_file, referential):
-    from reseaux.directory import load_directory
+    from reseaux.annuaire.directory import load_directory
 
     directory = load_directory(directory_file, referential)
     assert not [i for i in directory.issues if i.column == "stationnement"]  # known: no « unknown column »
@@ -61,7 +61,7 @@ def actors(parking, directory_file, referential):
 
 
 def test_the_map_fiche_shows_it(actors, referential):
-    from reseaux.actor_layer import fiche_fields, fiche_lines, fiche_rows
+    from reseaux.carte.actor_layer import fiche_fields, fiche_lines, fiche_rows
 
     fields = fiche_fields()
     assert ["text", "Stationnement"] in fields
@@ -75,7 +75,7 @@ def test_the_map_fiche_shows_it(actors, referential):
 
 def test_the_fiche_served_to_the_map_shows_it(actors, referential):
     """The payload the map's popup reads (fiche_service), asked as the browser asks it."""
-    from reseaux.fiche_service import FicheService
+    from reseaux.annuaire.fiche_service import FicheService
 
     service = FicheService()
     token = service.register("visiteur", actors, referential, ttl_s=60)
@@ -85,7 +85,7 @@ def test_the_fiche_served_to_the_map_shows_it(actors, referential):
 
 
 def test_the_lists_show_it(actors, referential):
-    from reseaux.listing import people_table
+    from reseaux.annuaire.listing import people_table
 
     listed = people_table(actors, referential)
     assert list(listed.columns).index("Stationnement") == list(listed.columns).index("Horaires") + 1
@@ -94,7 +94,7 @@ def test_the_lists_show_it(actors, referential):
 
 
 def test_trouver_shows_it(actors, referential):
-    from reseaux.proximity import ProximityIndex, nearest, partners
+    from reseaux.analyse.proximity import ProximityIndex, nearest, partners
 
     placed = actors[actors.geometry.notna()]
     index = ProximityIndex.build(placed)
@@ -106,7 +106,7 @@ def test_trouver_shows_it(actors, referential):
 
 
 def test_the_exports_carry_it(actors):
-    from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
+    from reseaux.annuaire.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 
     table = list(csv.DictReader(io.StringIO(to_csv_bytes(actors).decode("utf-8-sig")), delimiter=";"))
     assert {row["id"]: row["stationnement"] for row in table}[ID] == PARKING
@@ -119,7 +119,7 @@ def test_the_exports_carry_it(actors):
 
 
 def test_an_import_guesses_it(parking):
-    from reseaux.importing import guess_mapping
+    from reseaux.importation.importing import guess_mapping
 
     assert guess_mapping(["Nom", "Parking", "Stationnement"]) == {"Nom": "nom", "Parking": "stationnement",
                                                                  "Stationnement": ""}
@@ -155,9 +155,9 @@ def test_an_entry_says_a_known_place_and_a_kind_with_its_category():
     assert replace(columns.column("nom"), rank=1).rank == 1
 
 
-@pytest.mark.parametrize("module", ["reseaux.directory", "reseaux.annuaire.columns", "reseaux.annuaire.validation",
-                                    "reseaux.annuaire.decoding", "reseaux.annuaire.serialise", "reseaux.referential",
-                                    "reseaux.exports", "reseaux.fields", "reseaux.listing"])
+@pytest.mark.parametrize("module", ["reseaux.annuaire.directory", "reseaux.annuaire.columns", "reseaux.annuaire.validation",
+                                    "reseaux.annuaire.decoding", "reseaux.annuaire.serialise", "reseaux.annuaire.referential",
+                                    "reseaux.annuaire.exports", "reseaux.annuaire.fields", "reseaux.annuaire.listing"])
 def test_each_directory_module_imports_alone(module):
     """No import circle among the directory's modules: each imports first in a fresh interpreter."""
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reseaux.accounts import AccountStore
+from reseaux.acces.accounts import AccountStore
 from tests.conftest import open_page, sign_in
 
 

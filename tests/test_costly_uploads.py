@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
-from reseaux import reading
-from reseaux.reading import UploadError, read_upload
+from reseaux.importation import reading
+from reseaux.importation.reading import UploadError, read_upload
 from tests.ods import ods_workbook
 from tests.test_hostile import _xlsx_with
 
@@ -107,7 +107,7 @@ def test_a_sheet_naming_a_shared_string_that_does_not_exist_gets_a_french_messag
 
 
 def test_counting_the_elements_of_a_part_sees_prefixes_and_tags_cut_between_chunks(monkeypatch):
-    from reseaux import sheet_limits
+    from reseaux.importation import sheet_limits
 
     monkeypatch.setattr(sheet_limits, "_CHUNK", 7)
     buffer = io.BytesIO()
@@ -135,7 +135,7 @@ def _fiches(rows: list[tuple[str, str, str, str]], prefix: str):
 
 
 def test_duplicates_are_looked_for_in_the_same_commune_written_another_way():
-    from reseaux.duplicates import find_duplicates
+    from reseaux.importation.duplicates import find_duplicates
 
     existing = _fiches([("Marie Dupont", "12 rue des Tilleuls", "Rouen", "76000"),
                         ("Centre Élan", "3 place Verte", "Saint-Étienne-du-Rouvray", ""),
@@ -153,7 +153,7 @@ def test_duplicates_are_looked_for_in_the_same_commune_written_another_way():
 def test_the_duplicate_search_compares_within_blocks_not_every_pair():
     """2,000 rows against 2,000 fiches in 40 communes: 4 million pairs before, a tenth at most now
     (the names share two words: all the fiches of a commune are compared with its rows)."""
-    from reseaux.duplicates import find_duplicates
+    from reseaux.importation.duplicates import find_duplicates
 
     communes = [f"Bourg {chr(97 + i)}{chr(97 + i % 7)}" for i in range(40)]
     fiches = [(f"Personne {i:04d} Nom{i % 97}", f"{i} rue Longue", communes[i % 40], "") for i in range(2000)]
@@ -166,7 +166,7 @@ def test_the_duplicate_search_compares_within_blocks_not_every_pair():
 
 
 def test_the_duplicate_search_stops_at_its_budget_and_counts_the_rows_left(monkeypatch):
-    from reseaux import duplicates
+    from reseaux.importation import duplicates
 
     rouen = [(f"Cabinet {i}", f"{i} rue Longue", "Rouen", "") for i in range(50)]
     elbeuf = [("Centre Élan", "3 place Verte", "Elbeuf", "")]
@@ -188,7 +188,7 @@ def _review_script():
     from reseaux.annuaire.columns import names
 
     COLUMNS = names()
-    from reseaux.duplicates import find_duplicates
+    from reseaux.importation.duplicates import find_duplicates
     from reseaux.ui.annuaire import duplicates_review
 
     work = pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"e{i}", "nom": f"Cabinet {i}",
@@ -232,9 +232,9 @@ def test_duplicates_are_reviewed_twenty_a_page_and_decisions_survive_the_pages()
 def test_merging_thousands_of_duplicates_and_dropping_blank_rows_take_a_second_not_minutes():
     """4,000 merges were 4,000 row assignments (1 ms each, 8 ms in columns of pandas strings: 83 s for
     20,000) and blank rows were found row by row (5.5 s for 20,000 rows, 55 s for 200,000)."""
-    from reseaux.duplicates import find_duplicates
-    from reseaux.import_merge import apply_import
-    from reseaux.importing import drop_blank
+    from reseaux.importation.duplicates import find_duplicates
+    from reseaux.importation.import_merge import apply_import
+    from reseaux.importation.importing import drop_blank
 
     fiches = [(f"Cabinet {i:04d}", f"{i} rue Longue", f"Bourg {chr(97 + i % 26)}", "") for i in range(4000)]
     existing, new = _fiches(fiches, "e"), _fiches([(n.upper(), a, c, p) for n, a, c, p in fiches], "n")
@@ -295,8 +295,8 @@ def test_an_ods_beyond_its_cell_budget_is_refused_and_a_trailing_blank_area_is_n
 
 
 def test_the_command_line_import_reports_its_steps_and_a_bounded_duplicate_search(tmp_path, monkeypatch, referential):
-    from reseaux import duplicates
-    from reseaux.import_file import import_file
+    from reseaux.importation import duplicates
+    from reseaux.importation.import_file import import_file
 
     into = tmp_path / "actors.csv"
     _fiches([(f"Cabinet {i}", f"{i} rue Longue", "Rouen", "") for i in range(30)], "e").to_csv(into, index=False)
@@ -327,8 +327,8 @@ def test_a_sheet_part_named_otherwise_is_counted_all_the_same(monkeypatch):
 
 
 def test_a_merge_into_a_repeated_id_goes_to_its_first_fiche():
-    from reseaux.duplicates import find_duplicates
-    from reseaux.import_merge import apply_import
+    from reseaux.importation.duplicates import find_duplicates
+    from reseaux.importation.import_merge import apply_import
 
     existing = _fiches([("Centre Élan", "3 place Verte", "Elbeuf", ""), ("Autre", "", "Rouen", "")], "e")
     existing["id"] = ["dup", "dup"]

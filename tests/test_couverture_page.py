@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from reseaux.app_data import load_territory
-from reseaux.coverage import PreparedLayer, actor_points, coverage_table
-from reseaux.filters import ActorFilter, apply_filter
+from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
+from reseaux.analyse.filters import ActorFilter, apply_filter
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, map_still, open_page, visible_demo, wait_in_map
 
 

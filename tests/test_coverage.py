@@ -12,11 +12,11 @@ import pytest
 from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
-from reseaux.choropleth import class_labels, coverage_base_map, coverage_legend_html, coverage_overlay, shapes_json
-from reseaux.coverage import OutreachAreas, Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
+from reseaux.carte.choropleth import class_labels, coverage_base_map, coverage_legend_html, coverage_overlay, shapes_json
+from reseaux.analyse.coverage import OutreachAreas, Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
 from reseaux.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence
-from reseaux.exports import table_csv_bytes, table_xlsx_bytes
-from reseaux.filters import ActorFilter
+from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.analyse.filters import ActorFilter
 from tests.conftest import ROOT
 
 X0, Y0 = 562000.0, 6928000.0
@@ -103,7 +103,7 @@ def test_positions_measured_once_serve_table_and_matrix_without_projecting(monke
     def projected(*args, **kwargs):
         raise AssertionError("actors projected again at a rerun")
     monkeypatch.setattr(gpd.GeoSeries, "to_crs", projected)
-    monkeypatch.setattr("reseaux.coverage.to_zone", projected)
+    monkeypatch.setattr("reseaux.analyse.coverage.to_zone", projected)
     table = coverage_table(layer, placed.of_actors(actors.loc[[10, 11]]), distance_m=1000)
     assert table["n_within"].tolist() == [1, 1] and table["distance_nearest_m"].tolist() == [0, 0]
     matrix = theme_matrix(layer, actors, ["ivg", "vif"], {}, positions=placed)

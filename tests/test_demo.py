@@ -1,4 +1,4 @@
-"""The demo directory generator (src/reseaux/demo.py) and the committed data/actors.csv."""
+"""The demo directory generator (src/reseaux/annuaire/demo.py) and the committed data/actors.csv."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from reseaux.config import PROJECT_ROOT
-from reseaux.demo import make_demo_actors, qpv_share, write_demo_actors
-from reseaux.directory import load_directory
-from reseaux.referential import load_referential
+from reseaux.annuaire.demo import make_demo_actors, qpv_share, write_demo_actors
+from reseaux.annuaire.directory import load_directory
+from reseaux.annuaire.referential import load_referential
 
 ACTORS = PROJECT_ROOT / "data" / "actors.csv"
 REFERENTIAL = load_referential(PROJECT_ROOT / "data" / "referentiel.csv")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from reseaux.annuaire.columns import names
-from reseaux.directory import DirectoryError, load_directory
+from reseaux.annuaire.directory import DirectoryError, load_directory
 from tests.conftest import DATA, ROOT
 
 COLUMNS = names()

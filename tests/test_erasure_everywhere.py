@@ -22,10 +22,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reseaux.fiche_service import SERVICE
-from reseaux.geocode_cache import GeoCache, address_key
-from reseaux.geocoder_client import Match
-from reseaux.store import DirectoryStore, encode_table
+from reseaux.annuaire.fiche_service import SERVICE
+from reseaux.territoire.geocode_cache import GeoCache, address_key
+from reseaux.territoire.geocoder_client import Match
+from reseaux.annuaire.store import DirectoryStore, encode_table
 from tests.conftest import ROOT, open_page, sign_in
 
 PERSON = {
@@ -138,7 +138,7 @@ def test_an_erasure_by_the_command_line_ends_the_tokens_of_a_running_server(tmp_
     from starlette.testclient import TestClient
 
     from reseaux.app_data import load_actors
-    from reseaux.web import FICHES_PATH, routes
+    from reseaux.serveur.web import FICHES_PATH, routes
 
     data = tmp_path / "data"
     store = _demo_with_her(data)
@@ -167,7 +167,7 @@ def test_an_erasure_by_the_command_line_ends_the_tokens_of_a_running_server(tmp_
 
 
 def test_her_addresses_leave_the_geocoding_cache_unless_another_fiche_has_one(tmp_path):
-    from reseaux.privacy import purge_actor
+    from reseaux.annuaire.privacy import purge_actor
 
     store = DirectoryStore(tmp_path / "actors.csv")
     store.path.write_bytes((ROOT / "tests" / "data" / "actors_small.csv").read_bytes())
@@ -218,8 +218,8 @@ def test_an_erasure_cut_short_is_said_and_finished_by_erasing_again(tmp_path, mo
     page's « rien n'a été modifié » is then true); a backup that cannot be rewritten once the file
     was saved without her is said « Effacement inachevé », and erasing the same fiche again —
     though she is no longer in the file — finishes it."""
-    from reseaux import privacy
-    from reseaux.privacy import ErasureIncomplete, purge_actor
+    from reseaux.annuaire import privacy
+    from reseaux.annuaire.privacy import ErasureIncomplete, purge_actor
 
     data = tmp_path / "data"
     store = _demo_with_her(data)

@@ -10,13 +10,13 @@ import pytest
 import streamlit_folium
 from playwright.sync_api import expect
 
-from reseaux.actor_layer import FicheStore
+from reseaux.carte.actor_layer import FicheStore
 from reseaux.app_data import load_actors, load_territory
-from reseaux.export_map import alt_text, chromium_path, render_png, shown_perimeters, standalone_html
-from reseaux.legend import legend_codes
-from reseaux.mapview import MapView, build_map
-from reseaux.scenes import Scene, SceneError, SceneStore, fill_count
-from reseaux.stage_map import scene_groups, stage_base_map
+from reseaux.carte.export_map import alt_text, chromium_path, render_png, shown_perimeters, standalone_html
+from reseaux.carte.legend import legend_codes
+from reseaux.carte.mapview import MapView, build_map
+from reseaux.carte.scenes import Scene, SceneError, SceneStore, fill_count
+from reseaux.carte.stage_map import scene_groups, stage_base_map
 from reseaux.text import NBSP
 from tests.browser import click_pin_in_view
 from tests.conftest import MAP_STILL, ROOT, SCREENSHOTS
@@ -138,7 +138,7 @@ def test_a_downloaded_export_is_not_rewritten_as_streamlit_s_page(exported):
     """serve.py's FrenchPage rewrites Streamlit's page (lang, its script's tag); an export a person
     downloads goes through the same server (Streamlit's media route) and must come out as made —
     a script tag of the site would be refused by the file's own content policy once on disk."""
-    from reseaux.streamlit_fr import frenchify
+    from reseaux.serveur.streamlit_fr import frenchify
 
     _, page = exported
     assert frenchify(page.encode()) == page.encode()
@@ -208,8 +208,8 @@ def test_the_production_install_without_playwright_says_which_extra_draws_the_im
     """`make install-prod` leaves Playwright out: the PNG export says how to add it, in French."""
     import os
 
-    from reseaux.export_map import ExportError
-    from reseaux.png_turn import render_png_in_turn
+    from reseaux.carte.export_map import ExportError
+    from reseaux.carte.png_turn import render_png_in_turn
 
     # The image is drawn by a child Python: a package that cannot be imported, first on its
     # path, stands for the runtime-only venv where Playwright is not installed.

@@ -1,5 +1,5 @@
 """Fiches on demand: the map page carries positions only; a click asks the server for the fiche,
-under the page's own visibility rule (reseaux.fiche_service, routes in reseaux.web).
+under the page's own visibility rule (reseaux.annuaire.fiche_service, routes in reseaux.serveur.web).
 
 First the service alone (tokens, expiry, search), then through a real server: a visitor's page
 is opened in Chromium, its token read from the map, and every row that token can reach is
@@ -18,9 +18,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.access import visible_actors
+from reseaux.acces.access import visible_actors
 from reseaux.app_data import load_actors, visible_view
-from reseaux.fiche_service import MAX_ROWS, FicheService, fold
+from reseaux.annuaire.fiche_service import MAX_ROWS, FicheService, fold
 from tests.browser import data_folder, settle
 from tests.conftest import ROOT, ServedApp, evaluate_in_map, map_frame
 

@@ -1,4 +1,4 @@
-"""The rule of each directory field with a format (reseaux.fields), and that the file validation
+"""The rule of each directory field with a format (reseaux.annuaire.fields), and that the file validation
 and the fiche form read the same rule: a cell the file warns about is one the form refuses,
 with the same sentence.
 
@@ -15,8 +15,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from reseaux import fields
-from reseaux.directory import WARNING, validate_record
+from reseaux.annuaire import fields
+from reseaux.annuaire.directory import WARNING, validate_record
 
 RIGHT_PHONES = ["02 35 00 00 00", "0235000000", "02.35.00.00.00", "02-35-00-00-00", "06 12 34 56 78",
                 "0262 20 00 00", "0269 61 00 00", "0590 82 00 00", "0594 29 00 00", "0596 55 00 00",

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from reseaux.exports import private_folder, write_atomic
-from reseaux.store import DirectoryStore
+from reseaux.annuaire.exports import private_folder, write_atomic
+from reseaux.annuaire.store import DirectoryStore
 from tests.conftest import DATA
 
 
@@ -82,7 +82,7 @@ def test_new_folders_are_private_and_existing_ones_keep_their_mode(tmp_path):
 
 
 def test_the_geocoding_cache_is_private(tmp_path):
-    from reseaux.geocode_cache import GeoCache
+    from reseaux.territoire.geocode_cache import GeoCache
 
     cache = GeoCache(tmp_path / "data" / ".cache" / "geocodage.sqlite")
     cache.put_many([("1 rue x|76000|rouen", None)])
@@ -90,7 +90,7 @@ def test_the_geocoding_cache_is_private(tmp_path):
 
 
 def test_an_existing_geocoding_cache_is_opened_as_it_is(tmp_path):
-    from reseaux.geocode_cache import GeoCache
+    from reseaux.territoire.geocode_cache import GeoCache
 
     GeoCache(tmp_path / "geocodage.sqlite").put_many([("1 rue x|76000|rouen", None)])
     (tmp_path / "geocodage.sqlite").chmod(0o444)  # a read-only copy: read, never reopened for writing
@@ -121,7 +121,7 @@ def test_the_parsed_directory_cache_is_private(tmp_path, monkeypatch):
 
 
 def test_a_new_accounts_folder_is_private(tmp_path):
-    from reseaux.accounts import AccountStore
+    from reseaux.acces.accounts import AccountStore
 
     accounts = AccountStore(tmp_path / "config" / "reseaux" / "comptes.json")
     accounts.add("alice", "un mot de passe long", "coordinateur")
@@ -132,7 +132,7 @@ def test_a_new_accounts_folder_is_private(tmp_path):
 def test_an_import_into_a_new_folder_makes_it_private_and_keeps_the_backups_setting(tmp_path, monkeypatch, referential):
     """The import made the data folder with mkdir (0755 through the umask) before the store could
     make it 0700, and kept 20 backups whatever the setting said."""
-    from reseaux.import_file import import_file
+    from reseaux.importation.import_file import import_file
 
     monkeypatch.setenv("RESEAUX_BACKUPS", "1")
     into = tmp_path / "nouveau" / "actors.csv"
@@ -154,7 +154,7 @@ def test_the_configured_store_is_the_directory_of_the_settings(tmp_path, monkeyp
 
 
 def test_a_file_written_aside_has_the_mode_of_the_file_it_will_replace(tmp_path):
-    from reseaux.exports import write_aside
+    from reseaux.annuaire.exports import write_aside
 
     old = tmp_path / "actors.csv"
     old.write_bytes(b"id\n")

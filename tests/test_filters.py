@@ -3,8 +3,8 @@
 import geopandas as gpd
 from shapely.geometry import Point
 
-from reseaux.filters import ActorFilter, apply_filter, search_text
-from reseaux.layers import load_layers, load_registry
+from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
+from reseaux.territoire.layers import load_layers, load_registry
 from tests.conftest import DATA
 
 GEO = DATA / "geo"
@@ -108,7 +108,7 @@ def test_without_says_which_facet_to_drop(referential):
 
 
 def test_facet_index_gives_the_same_answers(referential):
-    from reseaux.filters import FacetIndex
+    from reseaux.analyse.filters import FacetIndex
 
     frame = actors()
     index = FacetIndex.build(frame)
@@ -124,8 +124,8 @@ def test_an_actor_on_a_perimeter_edge_is_inside_for_the_filter_as_for_couverture
     Couverture counts an edge as inside (coverage_table, in the layer's metric system); the map's
     « Dans le périmètre » counted it outside (``within`` excludes the boundary), so the two pages
     gave two counts for one perimeter, and Trouver's « ce point est dans… » left it out too."""
-    from reseaux.coverage import PreparedLayer, coverage_table
-    from reseaux.proximity import containing_perimeters
+    from reseaux.analyse.coverage import PreparedLayer, coverage_table
+    from reseaux.analyse.proximity import containing_perimeters
 
     specs = load_registry(GEO / "layers.toml")
     layers = load_layers(specs, GEO)

@@ -7,10 +7,11 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from reseaux import config, france
+from reseaux import config
+from reseaux.territoire import france
 from reseaux.app_data import load_territory
-from reseaux.commune_locator import CommuneLocator
-from reseaux.territory import TerritoryError, default_layers, load
+from reseaux.territoire.commune_locator import CommuneLocator
+from reseaux.territoire.territory import TerritoryError, default_layers, load
 
 
 @pytest.fixture(scope="module")

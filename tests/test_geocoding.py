@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reseaux.commune_locator import CommuneLocator
-from reseaux.directory import DirectoryError
-from reseaux.geocode_cache import GeoCache, address_key
-from reseaux.geocode_file import geocode_file
-from reseaux.geocoder_client import Geocoder, Match, parse_csv_answer, parse_feature
-from reseaux.geocoding import geocode_rows
+from reseaux.territoire.commune_locator import CommuneLocator
+from reseaux.annuaire.directory import DirectoryError
+from reseaux.territoire.geocode_cache import GeoCache, address_key
+from reseaux.territoire.geocode_file import geocode_file
+from reseaux.territoire.geocoder_client import Geocoder, Match, parse_csv_answer, parse_feature
+from reseaux.territoire.geocoding import geocode_rows
 from tests.conftest import ROOT
 
 COMMUNES = ROOT / "geo" / "communes_normandie_population.csv"

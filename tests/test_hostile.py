@@ -9,10 +9,10 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from reseaux.annuaire.columns import names as column_names
-from reseaux.directory import load_directory
-from reseaux.exports import to_csv_bytes, to_xlsx_bytes
-from reseaux.privacy import ERASED, purge_actor
-from reseaux.store import DirectoryStore
+from reseaux.annuaire.directory import load_directory
+from reseaux.annuaire.exports import to_csv_bytes, to_xlsx_bytes
+from reseaux.annuaire.privacy import ERASED, purge_actor
+from reseaux.annuaire.store import DirectoryStore
 from tests.conftest import DATA, SCREENSHOTS, ServedApp, map_frame
 
 PAYLOADS = [line for line in (DATA / "xss.txt").read_text(encoding="utf-8").splitlines() if line]
@@ -60,8 +60,8 @@ def test_erasure_removes_a_fiche_from_file_backups_journal_and_cache(tmp_path):
     changed = base.table.copy()
     changed.loc[changed["id"] == "t1", "telephone"] = "02 61 91 00 42"
     store.save(changed, base, who="Alice")  # a backup holding t1, a journal line naming her
-    from reseaux.geocode_cache import GeoCache, address_key
-    from reseaux.geocoder_client import Match
+    from reseaux.territoire.geocode_cache import GeoCache, address_key
+    from reseaux.territoire.geocoder_client import Match
 
     cache = GeoCache(tmp_path / "cache.sqlite")
     cache.put_many([(address_key(base.table.iloc[0].to_dict()), Match(49.4, 1.1, 0.9, "housenumber", "x"))])
@@ -120,7 +120,7 @@ def test_script_strings_show_as_text_everywhere(page, tmp_path):
 def test_any_exported_table_neutralises_formulas():
     import pandas as pd
 
-    from reseaux.exports import table_csv_bytes, table_xlsx_bytes
+    from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 
     table = pd.DataFrame({"nom": ["=CMD()", "Quartier Saint-Julien"], "code": ["+1", "QN07627N"]})
     assert "'=CMD()" in table_csv_bytes(table).decode("utf-8-sig")
@@ -188,7 +188,7 @@ def test_a_sheet_declaring_a_million_rows_reads_the_two_it_holds():
     """A 5 KB workbook declaring A1:XFD1048576 once exhausted memory on import."""
     import re
 
-    from reseaux.reading import read_upload
+    from reseaux.importation.reading import read_upload
 
     data = _xlsx_with(lambda xml: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml))
     assert len(data) < 10_000
@@ -197,7 +197,7 @@ def test_a_sheet_declaring_a_million_rows_reads_the_two_it_holds():
 
 
 def test_a_spreadsheet_that_unpacks_to_gigabytes_is_refused_before_unpacking():
-    from reseaux.reading import MAX_UNPACKED_BYTES, UploadError, read_upload
+    from reseaux.importation.reading import MAX_UNPACKED_BYTES, UploadError, read_upload
 
     padding = b" " * (MAX_UNPACKED_BYTES + 1024)
     data = _xlsx_with(lambda xml: xml.replace(b"<sheetData>", padding + b"<sheetData>", 1))
@@ -207,7 +207,7 @@ def test_a_spreadsheet_that_unpacks_to_gigabytes_is_refused_before_unpacking():
 
 
 def test_an_import_of_more_rows_than_the_limit_is_refused_with_the_count(monkeypatch):
-    from reseaux import reading
+    from reseaux.importation import reading
 
     monkeypatch.setattr(reading, "MAX_ROWS", 1000)
     text = "id,nom,type,commune\n" + "".join(f"x{i},Centre {i},structure,Rouen\n" for i in range(1500))
@@ -260,7 +260,7 @@ def test_a_spreadsheet_declaring_xml_entities_is_refused_before_expanding_them(r
     with a French message, for Excel and OpenDocument alike."""
     import resource
 
-    from reseaux.reading import UploadError, read_upload
+    from reseaux.importation.reading import UploadError, read_upload
 
     xlsx, ods = entity_workbooks(reference)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -274,7 +274,7 @@ def test_a_spreadsheet_declaring_xml_entities_is_refused_before_expanding_them(r
 def test_an_excel_unicode_text_export_reads_like_utf8():
     """Excel's « Texte Unicode » is UTF-16 LE with a byte-order mark, tab-separated: it was read
     as one column of NUL-riddled names. Without the mark (some exporters), too."""
-    from reseaux.reading import read_upload
+    from reseaux.importation.reading import read_upload
 
     text = "id\tnom\ttype\tcommune\r\nx1\tCentre Émile (fictif)\tstructure\tÉvreux\r\n"
     expected = [["id", "nom", "type", "commune"], ["x1", "Centre Émile (fictif)", "structure", "Évreux"]]
@@ -285,8 +285,8 @@ def test_an_excel_unicode_text_export_reads_like_utf8():
 
 
 def test_stray_nul_bytes_are_removed_and_a_binary_file_is_refused(tmp_path, referential):
-    from reseaux.directory import DirectoryError
-    from reseaux.reading import read_upload
+    from reseaux.annuaire.directory import DirectoryError
+    from reseaux.importation.reading import read_upload
 
     # A file cut short on a crash may end in NUL bytes, as may a cell pasted from another program.
     damaged = b"id,nom,type,commune\nx1,Cen\x00tre (fictif),structure,Rouen\n" + b"\x00" * 6
@@ -300,8 +300,8 @@ def test_stray_nul_bytes_are_removed_and_a_binary_file_is_refused(tmp_path, refe
 
 
 def test_a_one_megabyte_cell_in_an_import_is_kept_aside_with_its_line(referential):
-    from reseaux.directory import validate_rows
-    from reseaux.reading import read_upload
+    from reseaux.annuaire.directory import validate_rows
+    from reseaux.importation.reading import read_upload
 
     data = ("id,nom,type,description,commune\n"
             f"x1,Centre long (fictif),structure,{'y' * 1_000_000},Rouen\n"
@@ -315,7 +315,7 @@ def test_a_one_megabyte_cell_in_an_import_is_kept_aside_with_its_line(referentia
 @pytest.mark.parametrize("document", [b"[" * 200_000, b'{"type": "FeatureCollection", "features": [' * 50_000],
                          ids=["listes", "objets"])
 def test_a_geojson_nested_beyond_reason_is_refused(document):
-    from reseaux.reading import UploadError, read_upload
+    from reseaux.importation.reading import UploadError, read_upload
 
     with pytest.raises(UploadError, match="imbriquées sur des milliers de niveaux"):
         read_upload("carte.geojson", document)
@@ -324,7 +324,7 @@ def test_a_geojson_nested_beyond_reason_is_refused(document):
 def test_deep_geojson_properties_stay_one_cell():
     import json
 
-    from reseaux.reading import read_upload
+    from reseaux.importation.reading import read_upload
 
     deep: dict = {"v": 1}
     for _ in range(500):

@@ -35,8 +35,8 @@ def test_a_hostile_address_shows_no_traceback(view, query):
 
 
 def test_repeated_and_huge_values_are_read_once_and_cut(referential, territory):
-    from reseaux.filters import ActorFilter
-    from reseaux.mapview import MapView
+    from reseaux.analyse.filters import ActorFilter
+    from reseaux.carte.mapview import MapView
 
     view = MapView.from_query({"couches": ",".join(["qpv", "cpts"] * 2000)}, territory.specs)
     assert view.layers == ("qpv", "cpts")  # 4,000 layers asked, two drawn

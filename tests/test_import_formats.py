@@ -6,10 +6,10 @@ import json
 import pandas as pd
 
 from reseaux.cli import main
-from reseaux.import_merge import merge_records
-from reseaux.importing import ImportSpec, apply_mapping, guess_mapping
-from reseaux.profiles import dump_profile, load_profile
-from reseaux.reading import read_upload
+from reseaux.importation.import_merge import merge_records
+from reseaux.importation.importing import ImportSpec, apply_mapping, guess_mapping
+from reseaux.importation.profiles import dump_profile, load_profile
+from reseaux.importation.reading import read_upload
 from tests.ods import ods_workbook
 
 
@@ -170,7 +170,7 @@ def test_the_import_counts_the_fiches_without_position_as_check_and_the_map_do(t
     position. The import looked at empty cells only after the geocoding and said 0: a position the
     validation ignores is no position on the map."""
     from reseaux.app_data import load_actors
-    from reseaux.import_file import import_file
+    from reseaux.importation.import_file import import_file
 
     source = tmp_path / "positions.csv"
     source.write_text("id,nom,type,commune,latitude,longitude\n"

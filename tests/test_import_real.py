@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from reseaux import config
-from reseaux.directory import validate_table
-from reseaux.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
-from reseaux.reading import read_upload
-from reseaux.referential import load_referential
+from reseaux.annuaire.directory import validate_table
+from reseaux.importation.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
+from reseaux.importation.reading import read_upload
+from reseaux.annuaire.referential import load_referential
 
 REAL = Path(__file__).parent / "data" / "real"
 #: file, rows, minimum usable with type=structure (today's count)
@@ -69,8 +69,8 @@ def test_without_coordinates_rows_are_placed_offline_in_the_right_commune(name, 
     """The same files with their positions and commune codes removed, placed offline from the
     postcode and the commune as written (« ST », « CEDEX », capitals, old names…). The right
     answer is the commune holding the publisher's own position."""
-    from reseaux.france import commune_at
-    from reseaux.geocode_file import geocode_records
+    from reseaux.territoire.france import commune_at
+    from reseaux.territoire.geocode_file import geocode_records
 
     table = imported(name)
     truth = commune_at(table["longitude"], table["latitude"])

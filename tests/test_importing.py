@@ -7,10 +7,10 @@ import pytest
 from openpyxl import Workbook
 
 from reseaux.annuaire.columns import names
-from reseaux.duplicates import find_duplicates
-from reseaux.import_merge import apply_import, merge_records
-from reseaux.importing import apply_mapping, drop_blank, guess_mapping
-from reseaux.reading import UploadError, read_upload
+from reseaux.importation.duplicates import find_duplicates
+from reseaux.importation.import_merge import apply_import, merge_records
+from reseaux.importation.importing import apply_mapping, drop_blank, guess_mapping
+from reseaux.importation.reading import UploadError, read_upload
 
 COLUMNS = names()
 

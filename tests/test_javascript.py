@@ -1,5 +1,5 @@
 """The map's JavaScript: its unit tests (``node --test tests/js``), its lint (ESLint, zero
-findings), the one module the pages get from its files (:func:`reseaux.mapbits.map_module`), and
+findings), the one module the pages get from its files (:func:`reseaux.carte.mapbits.map_module`), and
 the payload the server writes as the browser reads it. Each runs Node as ``make test`` has it
 (Debian's node; ESLint from package-lock.json, installed by ``make setup``)."""
 
@@ -13,12 +13,12 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from reseaux.actor_layer import actor_payload
-from reseaux.mapbits import map_module
+from reseaux.carte.actor_layer import actor_payload
+from reseaux.carte.mapbits import map_module
 from tests.conftest import ROOT
 
 #: Where the map's modules are.
-JS_DIR = ROOT / "src" / "reseaux"
+JS_DIR = ROOT / "src" / "reseaux" / "carte"
 ESLINT = ROOT / "node_modules" / ".bin" / "eslint"
 
 
@@ -62,7 +62,7 @@ def test_the_joined_module_declares_every_name_it_uses_once():
     """The page gets the modules joined without their imports: ESLint on the joined text sees a
     name that only an import brought, or one declared in two files."""
     assert ESLINT.exists(), "ESLint is missing: run `make setup` (npm ci installs it from package-lock.json)"
-    done = subprocess.run([str(ESLINT), "--max-warnings=0", "--stdin", "--stdin-filename", "src/reseaux/joined.js"],
+    done = subprocess.run([str(ESLINT), "--max-warnings=0", "--stdin", "--stdin-filename", "src/reseaux/carte/joined.js"],
                           cwd=ROOT, input=map_module(), capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 

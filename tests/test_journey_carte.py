@@ -14,7 +14,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.filters import ActorFilter, apply_filter
+from reseaux.analyse.filters import ActorFilter, apply_filter
 from tests.browser import choose, no_error, settle
 from tests.conftest import SCREENSHOTS, evaluate_in_map, map_frame, map_still, visible_demo, wait_in_map
 

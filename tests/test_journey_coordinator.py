@@ -115,7 +115,7 @@ def test_a_coordinator_changes_a_phone_number_and_it_is_saved_and_journaled(chro
 
 def test_the_import_tab_speaks_french(chromium, tmp_path):
     """Streamlit's uploader says « Upload », « 10MB per file » and « 381.0B »: French instead
-    (reseaux.streamlit_fr, for every uploader of the app)."""
+    (reseaux.serveur.streamlit_fr, for every uploader of the app)."""
     folder, env = browser.data_folder(tmp_path)
     context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
     page = context.new_page()

@@ -1,7 +1,7 @@
 """Browser journey: the coordinator shows where the network has gaps (« Couverture »).
 
 As a visitor, then as a signed-in coordinator: choose the layer, a theme and a profession, set the
-distance, read the sentence (its numbers are computed here with reseaux.coverage on the actors
+distance, read the sentence (its numbers are computed here with reseaux.analyse.coverage on the actors
 that role sees), download the CSV and read it back, find every heat-map row label.
 """
 
@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import expect
 
 from reseaux.app_data import load_territory
-from reseaux.coverage import PreparedLayer, actor_points, coverage_table
+from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.coverage_report import filter_phrase, summary_sentence
-from reseaux.filters import ActorFilter, apply_filter
+from reseaux.analyse.filters import ActorFilter, apply_filter
 from tests.browser import no_error, settle, sign_in
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
 

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.access import can
+from reseaux.acces.access import can
 from reseaux.app_data import load_actors, load_territory, visible_view
-from reseaux.filters import ActorFilter
-from reseaux.scenes import SceneStore
+from reseaux.analyse.filters import ActorFilter
+from reseaux.carte.scenes import SceneStore
 from reseaux.ui import filtered
 from tests.browser import no_error, settle, sign_in
 from tests.conftest import ROOT, SCREENSHOTS, ServedApp, evaluate_in_map, map_still, wait_in_map

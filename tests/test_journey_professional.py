@@ -12,8 +12,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.filters import ActorFilter, apply_filter, search_text
-from reseaux.proximity import ProximityIndex, nearest
+from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
+from reseaux.analyse.proximity import ProximityIndex, nearest
 from reseaux.text import fr_distance
 from tests.addok_server import AddokServer, documents, finess_addresses
 from tests.browser import choose, no_error, point_in_url

@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
-from reseaux.add_layer import add_layer, fields_of, upload_on_disk
-from reseaux.layers import LayerError, RegistryError, read_registry
+from reseaux.territoire.add_layer import add_layer, fields_of, upload_on_disk
+from reseaux.territoire.layers import LayerError, RegistryError, read_registry
 
 SQUARE = [[1.0, 49.40], [1.02, 49.40], [1.02, 49.42], [1.0, 49.42], [1.0, 49.40]]
 OTHER = [[1.1, 49.40], [1.12, 49.40], [1.12, 49.42], [1.1, 49.42], [1.1, 49.40]]
@@ -59,7 +59,7 @@ def test_a_selection_on_any_field_name_leaves_a_registry_that_reads_back(geo, tm
 
 
 def test_a_registry_that_would_not_read_back_is_not_written(geo, tmp_path, monkeypatch):
-    import reseaux.add_layer as module
+    import reseaux.territoire.add_layer as module
 
     before = (geo / "layers.toml").read_bytes()
     monkeypatch.setattr(module, "registry_text", lambda old, spec: old + "\n[[layer]]\nid = région\n")
@@ -69,7 +69,7 @@ def test_a_registry_that_would_not_read_back_is_not_written(geo, tmp_path, monke
 
 
 def test_a_registry_giving_back_another_layer_is_not_written(geo, tmp_path, monkeypatch):
-    import reseaux.add_layer as module
+    import reseaux.territoire.add_layer as module
 
     before = (geo / "layers.toml").read_bytes()
     written = module.registry_text
@@ -93,7 +93,7 @@ def test_an_unreadable_registry_is_said_by_its_name_alone(geo, tmp_path):
 def test_a_layer_that_cannot_be_written_is_said_in_french_and_changes_nothing(geo, tmp_path, monkeypatch):
     import errno
 
-    import reseaux.add_layer as module
+    import reseaux.territoire.add_layer as module
 
     def refused(path, data):  # a geo folder the server may not write into (tests run as root)
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
@@ -116,7 +116,7 @@ def test_a_missing_layer_file_is_said_by_its_name_alone(geo, tmp_path):
 
 @pytest.mark.parametrize("text", [None, 'titre = "x\n'])
 def test_a_wrong_territory_file_is_said_by_its_name_alone(tmp_path, text):
-    from reseaux.territory import TerritoryError, load
+    from reseaux.territoire.territory import TerritoryError, load
 
     path = tmp_path / "territoire.toml"
     if text is not None:
@@ -207,7 +207,7 @@ def test_a_shapefile_zipped_without_its_companions_is_said_in_french(tmp_path):
 
 
 def test_a_layer_of_too_many_perimeters_is_refused_before_reading(tmp_path, monkeypatch):
-    import reseaux.layer_files as layer_files
+    import reseaux.territoire.layer_files as layer_files
 
     monkeypatch.setattr(layer_files, "MAX_FEATURES", 1)
     with pytest.raises(LayerError, match=r"^secteurs.geojson contient 2 périmètres \(au plus 1\) : gardez"):
@@ -219,7 +219,7 @@ def test_two_layers_added_at_once_are_both_declared(geo, tmp_path, monkeypatch):
     layer to what it had read and wrote it back — the second write lost the first layer."""
     import threading
 
-    import reseaux.add_layer as module
+    import reseaux.territoire.add_layer as module
 
     written = module.registry_text
     threads: list[threading.Thread] = []

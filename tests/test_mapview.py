@@ -8,11 +8,11 @@ from html import unescape
 
 import folium
 
-from reseaux.actor_layer import actor_payload, decode_payload, fiche_blob
-from reseaux.directory import load_directory
-from reseaux.layers import load_layers, load_registry
-from reseaux.legend import legend_codes
-from reseaux.mapview import MapView, build_map
+from reseaux.carte.actor_layer import actor_payload, decode_payload, fiche_blob
+from reseaux.annuaire.directory import load_directory
+from reseaux.territoire.layers import load_layers, load_registry
+from reseaux.carte.legend import legend_codes
+from reseaux.carte.mapview import MapView, build_map
 from tests.conftest import DATA
 
 GEO = DATA / "geo"
@@ -130,8 +130,8 @@ def test_view_round_trips_through_the_query_string():
 
 
 def test_precomputed_layers_draw_the_same_map(referential, tmp_path):
-    from reseaux.mapview import build_base_map
-    from reseaux.perimeters import display_geojson
+    from reseaux.carte.mapview import build_base_map
+    from reseaux.carte.perimeters import display_geojson
 
     _actors, specs, layers = fixture(referential, tmp_path)
     view = MapView(layers=("carres", "table"))
@@ -151,7 +151,7 @@ def test_outlines_are_drawn_simplified_a_few_metres_at_most(tmp_path):
     import geopandas as gpd
     import shapely
 
-    from reseaux.perimeters import display_geojson
+    from reseaux.carte.perimeters import display_geojson
 
     frame = gpd.read_file(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_crs(4326)
     frame = frame.assign(code=frame["CODE_QP"], nom=frame["NOM_QP"], geometry=frame.geometry.make_valid())
@@ -169,8 +169,8 @@ def test_every_map_lets_a_person_zoom_on_a_phone(referential, tmp_path):
     map as streamlit-folium serves it (the head it takes from the figure) and as exported says neither."""
     from streamlit_folium import _get_header
 
-    from reseaux.mapbits import position_picker, simple_map
-    from reseaux.stage_map import stage_base_map
+    from reseaux.carte.mapbits import position_picker, simple_map
+    from reseaux.carte.stage_map import stage_base_map
 
     actors, specs, layers = fixture(referential, tmp_path)
     bounds = (0.9, 49.3, 1.2, 49.5)

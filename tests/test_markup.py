@@ -16,16 +16,16 @@ from html import unescape
 
 import pandas as pd
 
-from reseaux.choropleth import coverage_legend_html, coverage_overlay
+from reseaux.carte.choropleth import coverage_legend_html, coverage_overlay
 from reseaux.coverage_report import MEASURES
-from reseaux.directory import load_directory
-from reseaux.export_map import export_policy, standalone_html
-from reseaux.layers import load_layers, load_registry, read_registry
-from reseaux.legend import legend_html
-from reseaux.mapview import MapView, build_map
+from reseaux.annuaire.directory import load_directory
+from reseaux.carte.export_map import export_policy, standalone_html
+from reseaux.territoire.layers import load_layers, load_registry, read_registry
+from reseaux.carte.legend import legend_html
+from reseaux.carte.mapview import MapView, build_map
 from reseaux.markup import is_color, render, text
-from reseaux.search_map import build_search_map
-from reseaux.stage_map import scene_groups
+from reseaux.carte.search_map import build_search_map
+from reseaux.carte.stage_map import scene_groups
 from tests.conftest import DATA, ROOT
 
 GEO = DATA / "geo"

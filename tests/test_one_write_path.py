@@ -15,10 +15,10 @@ from contextlib import contextmanager
 import pytest
 
 from reseaux import cli
-from reseaux import geocode_file as geocode_module
-from reseaux.exports import LockTimeout, file_lock
-from reseaux.geocode_file import geocode_file
-from reseaux.store import ConflictError, DirectoryStore
+from reseaux.territoire import geocode_file as geocode_module
+from reseaux.annuaire.exports import LockTimeout, file_lock
+from reseaux.territoire.geocode_file import geocode_file
+from reseaux.annuaire.store import ConflictError, DirectoryStore
 from tests.test_geocoding import COMMUNES, write_directory
 
 
@@ -130,7 +130,7 @@ def test_a_stuck_holder_makes_a_save_fail_in_time_in_french(tmp_path):
 
 
 def test_a_stuck_holder_of_the_accounts_lock_refuses_a_sign_in_in_french_in_time(tmp_path):
-    from reseaux.accounts import REFUSED, AccountError, AccountStore
+    from reseaux.acces.accounts import REFUSED, AccountError, AccountStore
     from tests.conftest import PASSWORD
 
     store = AccountStore(tmp_path / "accounts.json", lock_timeout=0.5)

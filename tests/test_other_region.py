@@ -16,7 +16,7 @@ import pytest
 
 from reseaux.app_data import load_actors, load_referential_file, load_territory
 from reseaux.cli import main
-from reseaux.france import commune_at
+from reseaux.territoire.france import commune_at
 from tests.browser import LoggedApp, choose, data_folder, no_error, settle
 from tests.conftest import DATA, ROOT, SCREENSHOTS, evaluate_in_map, map_frame, map_still
 

@@ -13,9 +13,9 @@ import pytest
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, box
 
-from reseaux.coverage import Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
-from reseaux.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of
-from reseaux.proximity import ProximityIndex, nearest
+from reseaux.analyse.coverage import Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
+from reseaux.territoire.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of
+from reseaux.analyse.proximity import ProximityIndex, nearest
 
 #: GRS80: semi-major axis (m), flattening, first eccentricity squared.
 A, F = 6_378_137.0, 1 / 298.257222101
@@ -99,7 +99,7 @@ def test_each_system_is_the_official_one_with_its_area_of_use():
         crs = CRS.from_epsg(zone.epsg)
         assert crs.name == expected[zone.epsg] and crs.is_projected
         area = crs.area_of_use.bounds
-        if zone.epsg == 2972:  # the whole of Guiana, west of 54°W too (see reseaux.metric)
+        if zone.epsg == 2972:  # the whole of Guiana, west of 54°W too (see reseaux.territoire.metric)
             assert zone.bounds[0] < area[0] and zone.bounds[1:] == pytest.approx(area[1:], abs=0.1)
         else:
             assert zone.bounds == pytest.approx(area)

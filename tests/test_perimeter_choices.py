@@ -8,9 +8,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from reseaux import france
+from reseaux.territoire import france
 from reseaux.app_data import load_territory
-from reseaux.territory import load as load_network
+from reseaux.territoire.territory import load as load_network
 from tests.conftest import DATA, ROOT
 
 PACA_SITES = DATA / "real" / "france_services_paca_2020.csv"
@@ -113,7 +113,7 @@ def test_couverture_opens_on_a_layer_that_holds_the_directory(territory, tmp_pat
                  for x, y in zip(sites.geometry.x, sites.geometry.y, strict=True))
     assert inside == 1
     assert with_marseille.covering_layer(polygons, sites) == "qpv_marseille"
-    from reseaux.perimeters import points_held
+    from reseaux.carte.perimeters import points_held
 
     assert points_held(with_marseille.layers["qpv_marseille"], sites.geometry) == inside
     demo = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from reseaux import png_turn
-from reseaux.export_map import ExportError
-from reseaux.png_turn import BUSY, WAITING, ExportBusy, render_png_in_turn
+from reseaux.carte import png_turn
+from reseaux.carte.export_map import ExportError
+from reseaux.carte.png_turn import BUSY, WAITING, ExportBusy, render_png_in_turn
 
 STAND_IN = """
 import sys, time
@@ -142,8 +142,8 @@ def test_a_process_left_behind_by_the_drawing_does_not_hold_the_turn(monkeypatch
 
 
 def test_a_missing_chromium_is_said_at_once_not_after_the_turn(monkeypatch):
-    from reseaux import export_map
-    from reseaux.export_map import ChromiumMissing
+    from reseaux.carte import export_map
+    from reseaux.carte.export_map import ChromiumMissing
 
     monkeypatch.setattr(export_map, "chromium_path", lambda: None)
     monkeypatch.setattr(png_turn, "chromium_path", lambda: None)
@@ -166,7 +166,7 @@ def test_a_real_drawing_goes_through_the_turn():
 
 
 def test_the_presentation_page_says_when_another_image_holds_the_turn(monkeypatch, tmp_path):
-    from reseaux.scenes import Scene, SceneStore
+    from reseaux.carte.scenes import Scene, SceneStore
     from tests.test_presentation_page import app
 
     store = SceneStore(tmp_path / "scenes.json")

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.scenes import Scene, SceneStore
+from reseaux.carte.scenes import Scene, SceneStore
 from tests.conftest import ROOT, sign_in, visible_demo
 
 SCENES = [Scene("Premier <titre>", "{n} dans le réseau", id="un"),
@@ -186,7 +186,7 @@ def test_a_member_cannot_change_the_scenes_either(scenes, accounts_file):
 def test_members_only_fiches_leave_the_app_with_the_coordination_only(scenes, referential, accounts_file):
     """A member sees members-only phones on screen but exports public fiches only; the
     coordination exports every fiche (docs/guide-utilisateur.md, « Qui voit quoi »)."""
-    from reseaux.access import EXPORT_NOTICE, exportable_actors
+    from reseaux.acces.access import EXPORT_NOTICE, exportable_actors
 
     everyone = visible_demo(referential, "coordinateur")
     public = visible_demo(referential, "visiteur")

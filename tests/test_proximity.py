@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from reseaux.filters import ActorFilter, search_text
-from reseaux.layers import load_layers, load_registry
-from reseaux.metric import GeographicCRSError, check_metric_crs
-from reseaux.proximity import (
+from reseaux.analyse.filters import ActorFilter, search_text
+from reseaux.territoire.layers import load_layers, load_registry
+from reseaux.territoire.metric import GeographicCRSError, check_metric_crs
+from reseaux.analyse.proximity import (
     ProximityIndex,
     containing_perimeters,
     directions_links,
@@ -194,7 +194,7 @@ def test_a_result_reads_as_labels_with_every_link(referential):
 
 
 def test_a_layer_added_by_the_network_is_named_by_its_label():
-    from reseaux.layers import LayerSpec
+    from reseaux.territoire.layers import LayerSpec
 
     added = LayerSpec(id="qpv_marseille", label="QPV 2015 (Marseille)", kind="file", file="x.geojson")
     communes = LayerSpec(id="communes", label="Communes", kind="file", file="c.geojson", group="Territoire")

@@ -15,11 +15,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from reseaux.app_data import load_actors
-from reseaux.clients import client_address, same_origin
-from reseaux.fiche_service import SERVICE
-from reseaux.ratelimit import LIMITS, RateLimiter
-from reseaux.sessions import COOKIE, SESSIONS
-from reseaux.web import FICHES_PATH, SESSION_PATH, routes
+from reseaux.serveur.clients import client_address, same_origin
+from reseaux.annuaire.fiche_service import SERVICE
+from reseaux.serveur.ratelimit import LIMITS, RateLimiter
+from reseaux.acces.sessions import COOKIE, SESSIONS
+from reseaux.serveur.web import FICHES_PATH, SESSION_PATH, routes
 from tests.conftest import ROOT
 
 

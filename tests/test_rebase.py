@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from pandas.testing import assert_frame_equal
 
-from reseaux.concurrent_edits import Conflict, rebase, resolve
+from reseaux.annuaire.concurrent_edits import Conflict, rebase, resolve
 
 BASE = pd.DataFrame({"id": ["a", "b"], "nom": ["Alpha", "Bêta"], "telephone": ["01", "02"],
                      "email": ["a@x.org", ""]}, dtype=object)

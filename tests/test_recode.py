@@ -5,8 +5,8 @@ import shutil
 from streamlit.testing.v1 import AppTest
 
 from reseaux.annuaire.columns import labels
-from reseaux.directory import load_directory
-from reseaux.referential import add_synonym, load_referential, unrecognised_values
+from reseaux.annuaire.directory import load_directory
+from reseaux.annuaire.referential import add_synonym, load_referential, unrecognised_values
 from tests.conftest import ROOT, sign_in
 
 DIRECTORY = ("id,nom,type,thematiques,commune\n"

@@ -1,6 +1,6 @@
 import pytest
 
-from reseaux.referential import load_referential
+from reseaux.annuaire.referential import load_referential
 
 ROUEN_THEMES = ["IVG", "Contraception", "IST/VIH/hépatites et dépistage", "Violences sexuelles",
                 "Violences intrafamiliales", "Vie affective et sexuelle", "Transidentité",

@@ -16,8 +16,8 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.fiche_service import SERVICE, FicheService
-from reseaux.sessions import SessionStore
+from reseaux.annuaire.fiche_service import SERVICE, FicheService
+from reseaux.acces.sessions import SessionStore
 from tests.conftest import ROOT, sign_in
 
 
@@ -72,7 +72,7 @@ def test_a_removed_account_is_signed_out_at_the_next_click(coordinator, accounts
 
 def test_the_cookie_of_a_session_whose_password_changed_opens_nothing(accounts_file, monkeypatch):
     """A new tab finds the session through its cookie: not once the password changed elsewhere."""
-    from reseaux.accounts import AccountStore
+    from reseaux.acces.accounts import AccountStore
 
     store, accounts = SessionStore(), AccountStore(accounts_file)
     token, _ = store.open("coord", stamp=accounts.stamp("coord"))
@@ -101,7 +101,7 @@ def test_a_session_closed_while_its_account_is_read_is_not_resumed():
 
 
 def test_a_map_token_answers_only_while_its_sign_in_holds(referential, accounts_file):
-    from reseaux.accounts import AccountStore
+    from reseaux.acces.accounts import AccountStore
     from reseaux.app_data import load_actors
 
     actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
@@ -127,7 +127,7 @@ def test_a_sign_out_on_a_page_without_a_map_ends_the_map_token(monkeypatch, acco
 
 def test_a_search_uses_a_few_words_of_two_letters_or_more(referential):
     from reseaux.app_data import load_actors
-    from reseaux.fiche_service import MAX_WORDS
+    from reseaux.annuaire.fiche_service import MAX_WORDS
 
     actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
     service = FicheService()
@@ -142,7 +142,7 @@ def test_a_map_token_answers_no_more_once_its_file_changed(referential, tmp_path
     """A fiche made members-only (or erased) by a save — in this process or another — must not be
     served by a token of before: the token holds the file's version it was read from."""
     from reseaux.app_data import load_actors
-    from reseaux.store import DirectoryStore
+    from reseaux.annuaire.store import DirectoryStore
 
     path = tmp_path / "actors.csv"
     path.write_bytes((ROOT / "data" / "actors.csv").read_bytes())

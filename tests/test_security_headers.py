@@ -1,10 +1,10 @@
-"""The security headers of serve.py's answers (reseaux.security_headers), path by path."""
+"""The security headers of serve.py's answers (reseaux.serveur.security_headers), path by path."""
 
 from __future__ import annotations
 
 import pytest
 
-from reseaux.security_headers import COMPONENT_POLICY, headers_for
+from reseaux.serveur.security_headers import COMPONENT_POLICY, headers_for
 
 MAP_FRAME = "component/streamlit_folium.st_folium/index.html"
 

@@ -10,7 +10,7 @@ import time
 
 from playwright.sync_api import expect
 
-from reseaux.sessions import COOKIE, SessionStore
+from reseaux.acces.sessions import COOKIE, SessionStore
 from tests.browser import settle, sign_in_for_cookie
 from tests.conftest import ServedApp
 

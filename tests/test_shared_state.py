@@ -1,4 +1,4 @@
-"""State shared by every process of the same data (reseaux.shared): sessions, map tokens, sign-in counts.
+"""State shared by every process of the same data (reseaux.acces.shared): sessions, map tokens, sign-in counts.
 
 Each test runs real processes on one data folder — two Python interpreters started apart (their
 memories share nothing), or the app served twice on two ports behind no proxy — and checks that
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.accounts import AccountError, AccountStore
+from reseaux.acces.accounts import AccountError, AccountStore
 from reseaux.app_data import load_actors
-from reseaux.sessions import COOKIE
+from reseaux.acces.sessions import COOKIE
 from tests.browser import LoggedApp, data_folder, settle, sign_in_for_cookie
 from tests.conftest import PASSWORD, ROOT, evaluate_in_map
 
@@ -46,7 +46,7 @@ def _sign_ins(path: str, attempts: list[tuple[str, str, str]]) -> list[bool]:
 def _sessions(path: str, action: str, value: str = "") -> str | None:
     """In this process: open a session for ``value`` (→ "token ticket"), redeem a ticket, resume
     or close a token — the calls serve.py's routes and the pages make."""
-    from reseaux.sessions import SESSIONS
+    from reseaux.acces.sessions import SESSIONS
 
     stamp_of = AccountStore(Path(path)).stamp
     if action == "open":
@@ -88,8 +88,8 @@ def test_a_session_opened_in_one_process_is_open_and_closed_in_the_other(account
 
 
 def test_the_shared_file_holds_no_token_nor_ticket_in_clear(accounts):
-    from reseaux import shared
-    from reseaux.sessions import SESSIONS
+    from reseaux.acces import shared
+    from reseaux.acces.sessions import SESSIONS
 
     token, ticket = SESSIONS.open("coord")
     content = shared.path().read_bytes() + Path(str(shared.path()) + "-wal").read_bytes()
@@ -122,7 +122,7 @@ def test_an_accounts_budget_spent_through_one_process_is_spent_in_the_other(acco
 
 def _requests(family: str, client: str, count: int) -> list[bool]:
     """In this process: ``count`` requests of ``client`` on the routes of ``family``, True when served."""
-    from reseaux.ratelimit import LIMITS
+    from reseaux.serveur.ratelimit import LIMITS
 
     return [LIMITS.wait_for(family, client) == 0.0 for _ in range(count)]
 

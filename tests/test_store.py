@@ -7,9 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from reseaux.changes import diff, stale, stamp_changes
-from reseaux.concurrent_edits import rebase
-from reseaux.store import ConflictError, DirectoryStore
+from reseaux.annuaire.changes import diff, stale, stamp_changes
+from reseaux.annuaire.concurrent_edits import rebase
+from reseaux.annuaire.store import ConflictError, DirectoryStore
 from tests.conftest import DATA
 
 TODAY = date.today().isoformat()
@@ -204,8 +204,8 @@ def test_erasure_holds_the_store_lock_while_another_process_saves(tmp_path):
     import multiprocessing
     import time
 
-    from reseaux.privacy import purge_actor
-    from reseaux.store import ConflictError, DirectoryStore
+    from reseaux.annuaire.privacy import purge_actor
+    from reseaux.annuaire.store import ConflictError, DirectoryStore
 
     path = tmp_path / "actors.csv"
     rows = ["id,nom,type,description,commune"] + [f"p{i},Personne Effacable {i},structure,x,Rouen" for i in range(5)]
@@ -256,8 +256,8 @@ def test_a_save_that_cannot_be_written_changes_nothing(tmp_path, monkeypatch, fa
     import errno
     import os
 
-    from reseaux import store as store_module
-    from reseaux.store import DirectoryStore
+    from reseaux.annuaire import store as store_module
+    from reseaux.annuaire.store import DirectoryStore
 
     path = tmp_path / "actors.csv"
     path.write_text("id,nom,type,commune\na,Centre A (fictif),structure,Rouen\n", encoding="utf-8")
@@ -300,7 +300,7 @@ def test_the_page_says_a_failed_save_in_french():
 def test_a_layer_and_a_save_say_a_failed_write_the_same_way():
     import errno
 
-    from reseaux.exports import why_not_written
+    from reseaux.annuaire.exports import why_not_written
     from reseaux.ui.annuaire import write_failure
 
     for number in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO):
@@ -310,7 +310,7 @@ def test_a_layer_and_a_save_say_a_failed_write_the_same_way():
 
 def test_a_save_clears_the_temporary_files_a_killed_save_left(tmp_path):
     """kill -9 during a save once left temporary files, one still holding an erased fiche."""
-    from reseaux.store import DirectoryStore
+    from reseaux.annuaire.store import DirectoryStore
 
     path = tmp_path / "actors.csv"
     path.write_text("id,nom,type,commune\na,Centre A (fictif),structure,Rouen\n", encoding="utf-8")
@@ -330,7 +330,7 @@ def test_a_save_clears_the_temporary_files_a_killed_save_left(tmp_path):
 KILLED_SAVE = """
 import os, sys
 import pandas as pd
-from reseaux import store as module
+from reseaux.annuaire import store as module
 
 real = os.replace
 # The process dies between its journal line and the directory's swap (backups are swapped too).
@@ -373,7 +373,7 @@ def test_a_diff_among_the_changed_fiches_is_the_whole_diff():
     comparing the whole tables — and the whole tables when ids are missing or repeated."""
     import random
 
-    from reseaux.changes import diff_among
+    from reseaux.annuaire.changes import diff_among
 
     rng = random.Random(16)
     base = pd.DataFrame({"id": [f"a{i}" for i in range(60)], "nom": [f"Centre {i} (fictif)" for i in range(60)],

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from reseaux.directory import validate_table
-from reseaux.store import DirectoryStore
-from reseaux.table_check import check_table
+from reseaux.annuaire.directory import validate_table
+from reseaux.annuaire.store import DirectoryStore
+from reseaux.annuaire.table_check import check_table
 from tests.conftest import ROOT
 
 
@@ -45,7 +45,7 @@ def test_after_edits_only_changed_fiches_are_checked_and_the_answer_is_the_same(
     edited.loc[20, "id"] = edited.loc[0, "id"]  # a new duplicate
     edited = pd.concat([edited.drop(index=[1]), edited.iloc[[11]].assign(id="nouvelle")], ignore_index=True)
 
-    from reseaux import table_check
+    from reseaux.annuaire import table_check
 
     validated = []
     real = table_check._row_issues

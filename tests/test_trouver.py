@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from reseaux.commune_locator import CommuneLocator, clear_choice
-from reseaux.filters import ActorFilter, apply_filter, search_text
-from reseaux.proximity import Partner, ProximityIndex, nearest
-from reseaux.search_map import build_search_map, popup_html
+from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
+from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
+from reseaux.analyse.proximity import Partner, ProximityIndex, nearest
+from reseaux.carte.search_map import build_search_map, popup_html
 from reseaux.text import fr_distance, md_escape
 from tests.browser import by_distance
 from tests.conftest import ROOT, open_page, visible_demo
@@ -280,7 +280,7 @@ def test_search_map_escapes_names_and_speaks_french(tmp_path):
 
 
 def test_links_in_results_are_built_from_valid_addresses_only():
-    from reseaux.fields import valid_email, valid_website
+    from reseaux.annuaire.fields import valid_email, valid_website
 
     assert valid_email("accueil@planning76.example.org") and valid_email("o'neil@example.fr")
     for bad in ("a@b.c) [x](javascript:alert(1)", "x@y", "pas une adresse", "a@b.fr <b>", "[a](b)@c.fr"):

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from reseaux.actor_layer import fiche_blob
+from reseaux.carte.actor_layer import fiche_blob
 from reseaux.annuaire.columns import names
-from reseaux.directory import load_directory
-from reseaux.filters import ActorFilter, apply_filter
-from reseaux.referential import load_referential
+from reseaux.annuaire.directory import load_directory
+from reseaux.analyse.filters import ActorFilter, apply_filter
+from reseaux.annuaire.referential import load_referential
 
 COLUMNS = names()
 HEADER = ",".join(COLUMNS)

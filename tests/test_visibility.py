@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from reseaux.access import hidden_sentence, reserved_sentence, visible_actors
+from reseaux.acces.access import hidden_sentence, reserved_sentence, visible_actors
 from reseaux.app_data import load_actors, visible_view
-from reseaux.directory import load_directory
-from reseaux.import_file import import_file
+from reseaux.annuaire.directory import load_directory
+from reseaux.importation.import_file import import_file
 from tests.conftest import ROOT
 
 REAL = Path(__file__).parent / "data" / "real"

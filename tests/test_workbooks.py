@@ -15,11 +15,11 @@ import zipfile
 import pandas as pd
 import pytest
 
-from reseaux import reading
+from reseaux.importation import reading
 from reseaux.cli import main
-from reseaux.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
-from reseaux.reading import Sheet, UploadError, read_sheets
-from reseaux.workbook import NoTable, find_table
+from reseaux.importation.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
+from reseaux.importation.reading import Sheet, UploadError, read_sheets
+from reseaux.importation.workbook import NoTable, find_table
 from tests.conftest import ROOT
 from tests.ods import ods_workbook
 from tests.test_costly_uploads import _repeated
@@ -106,7 +106,7 @@ def test_an_ods_header_under_a_group_row_and_a_title_row_is_read_and_lines_stay_
     })
     table = find_table(read_sheets("r.ods", data))
     assert (table.sheet, table.header_line, table.rows[0]) == ("Partenaires", 3, ["Nom", "CP", "Ville"])
-    from reseaux.directory import validate_table
+    from reseaux.annuaire.directory import validate_table
 
     mapped = apply_mapping(table.rows, guess_mapping(table.rows[0]), set())
     assert drop_blank(mapped)["nom"].tolist() == ["Centre A (fictif)", "Centre B (fictif)"]
@@ -249,7 +249,7 @@ def test_a_kept_column_the_file_lacks_is_refused(tmp_path, capsys):
 
 
 def test_kept_columns_round_trip_through_a_profile(tmp_path):
-    from reseaux.profiles import load_profile, save_profile
+    from reseaux.importation.profiles import load_profile, save_profile
 
     spec = ImportSpec(mapping={"rs": "nom"}, keep=["libsph", "catr"])
     save_profile(spec, tmp_path / "p.toml")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from reseaux import config
-from reseaux.accessibility import statement_markdown
+from reseaux.ui.accessibility import statement_markdown
 
 st.title("Accessibilité")
 st.markdown(statement_markdown(config.get("privacy_contact")))

@@ -5,9 +5,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from reseaux import audit
-from reseaux.access import ROLE_LABELS, ROLES
-from reseaux.accounts import AccountError
+from reseaux.acces import audit
+from reseaux.acces.access import ROLE_LABELS, ROLES
+from reseaux.acces.accounts import AccountError
 from reseaux.text import fr_date
 from reseaux.ui import auth
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from reseaux import config
-from reseaux.access import can
+from reseaux.acces.access import can
 from reseaux.ui import auth, privacy_panel
 
 role, name = auth.current()

@@ -4,7 +4,7 @@ perimeter layers here."""
 import streamlit as st
 
 from reseaux import ui
-from reseaux.access import can
+from reseaux.acces.access import can
 from reseaux.ui import auth
 from reseaux.ui.layers_form import add_layer_form
 

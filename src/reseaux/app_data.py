@@ -13,13 +13,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from reseaux import config, france
-from reseaux.directory import Directory, load_directory
-from reseaux.filters import FacetIndex, search_text
-from reseaux.layers import LayerSpec, load_layers_safely, read_registry
-from reseaux.referential import Referential, load_referential
-from reseaux.territory import NetworkTerritory, default_layers
-from reseaux.territory import load as load_network
+from reseaux import config
+from reseaux.territoire import france
+from reseaux.annuaire.directory import Directory, load_directory
+from reseaux.analyse.filters import FacetIndex, search_text
+from reseaux.territoire.layers import LayerSpec, load_layers_safely, read_registry
+from reseaux.annuaire.referential import Referential, load_referential
+from reseaux.territoire.territory import NetworkTerritory, default_layers
+from reseaux.territoire.territory import load as load_network
 
 #: Metropolitan France (min lon, min lat, max lon, max lat): the view when nothing else is known.
 FRANCE_BOUNDS = (-5.2, 41.3, 9.6, 51.1)
@@ -45,7 +46,7 @@ class Territory:
     def geojson(self) -> dict[str, dict]:
         """Layers as the map draws them, converted on first use and kept (read-only)."""
         if len(self._geojson) < len(self.layers):
-            from reseaux.perimeters import display_geojson
+            from reseaux.carte.perimeters import display_geojson
 
             for layer_id, frame in self.layers.items():
                 if layer_id not in self._geojson:
@@ -100,7 +101,7 @@ class Territory:
         kept = self._options.get(memo_key)
         if kept is not None and kept[0] is actors:
             return kept[1]
-        from reseaux.perimeters import perimeters_in_play
+        from reseaux.carte.perimeters import perimeters_in_play
 
         points = actors.geometry.dropna() if actors is not None and len(actors) else gpd.GeoSeries([], crs="EPSG:4326")
         points = pd.concat([points, self.home_points]) if self.home_areas is not None else points
@@ -122,7 +123,7 @@ class Territory:
         in the demo) when some placed actor stands in it, else the one whose perimeters hold the most
         actors (the first of them on a tie), else the first. A PACA directory opened on the QPV of
         Rouen: an empty map, every perimeter a gap."""
-        from reseaux.perimeters import points_held
+        from reseaux.carte.perimeters import points_held
 
         if not layer_ids:
             raise ValueError("aucune couche de périmètres")
@@ -173,7 +174,7 @@ def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
                    network: NetworkTerritory | None = None) -> Territory:
     """Load the registry and every layer; raise RegistryError with every problem at once.
 
-    The territory file (:mod:`reseaux.territory`) names the registry and the home view;
+    The territory file (:mod:`reseaux.territoire.territory`) names the registry and the home view;
     ``RESEAUX_LAYERS`` overrides its registry. Communes and EPCI are named from the national
     reference data, wherever the actors are."""
     network = network or load_network()
@@ -243,7 +244,7 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
 
 
 #: What the parsed directory depends on besides the file: the code that reads and completes it.
-_READERS = ("directory.py", "access.py", "france.py", "referential.py", "text.py")  # access: empty visibilite
+_READERS = ("annuaire/directory.py", "acces/access.py", "territoire/france.py", "annuaire/referential.py", "text.py")  # access: empty visibilite
 
 
 def _directory_key(data: bytes, referential: Referential) -> str:
@@ -276,13 +277,13 @@ def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
 def _keep_directory(key: str, directory: tuple[Directory, pd.Series], source: Path, data: bytes) -> None:
     """Keep ``directory``, parsed from ``data`` (the bytes of ``source``), for :func:`_cached_directory`.
 
-    An erasure empties the folder once the file is saved (:func:`reseaux.privacy.purge_actor`);
+    An erasure empties the folder once the file is saved (:func:`reseaux.annuaire.privacy.purge_actor`);
     a load that read the file before the erasure and writes here after it would bring the erased
     fiche back: once written, what the file holds now is compared with ``data``, and the copy is
     removed when the file changed meanwhile."""
     import pickle
 
-    from reseaux.exports import private_folder, write_atomic
+    from reseaux.annuaire.exports import private_folder, write_atomic
 
     folder = parse_cache_folder()
     try:
@@ -300,7 +301,7 @@ def _keep_directory(key: str, directory: tuple[Directory, pd.Series], source: Pa
 def visible_view(full: Actors, role: str, visitors: str) -> Actors:
     """The part of ``full`` that ``role`` may see, as its own :class:`Actors` (rows renumbered
     0..n-1, so fiches, facets and map rows all refer to the same positions)."""
-    from reseaux.access import visible_actors
+    from reseaux.acces.access import visible_actors
 
     shown = visible_actors(full.directory.actors, role, visitors)
     # Rows kept aside and problems hold raw rows of people: not for those who cannot see them all.

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 from reseaux import config
-from reseaux.directory import DirectoryError
+from reseaux.annuaire.directory import DirectoryError
 
 
 def _accounts(args: argparse.Namespace) -> int:
     import getpass
 
-    from reseaux.accounts import AccountError, AccountStore
+    from reseaux.acces.accounts import AccountError, AccountStore
 
     store = AccountStore(config.path("accounts"))
 
@@ -51,7 +51,7 @@ def _accounts(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    from reseaux.privacy import erase
+    from reseaux.annuaire.privacy import erase
 
     try:
         report = erase(args.id, args.by)
@@ -66,8 +66,8 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from reseaux.backup import BackupError, backup
-    from reseaux.exports import LockTimeout
+    from reseaux.annuaire.backup import BackupError, backup
+    from reseaux.annuaire.exports import LockTimeout
 
     try:
         path, entries = backup(Path(args.dest))
@@ -80,8 +80,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from reseaux.backup import BackupError, restore
-    from reseaux.exports import LockTimeout
+    from reseaux.annuaire.backup import BackupError, restore
+    from reseaux.annuaire.exports import LockTimeout
 
     try:
         restored = restore(Path(args.source), args.by)

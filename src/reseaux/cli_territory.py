@@ -15,8 +15,8 @@ from reseaux.cli_directory import load_or_say, name_value_pairs
 def _nearest(args: argparse.Namespace) -> int:
     import csv
 
-    from reseaux.filters import ActorFilter
-    from reseaux.proximity import ProximityIndex, nearest
+    from reseaux.analyse.filters import ActorFilter
+    from reseaux.analyse.proximity import ProximityIndex, nearest
 
     loaded = load_or_say(args.actors, args.referential)
     if loaded is None:
@@ -27,7 +27,7 @@ def _nearest(args: argparse.Namespace) -> int:
     if unknown:
         print("code(s) inconnu(s) : " + ", ".join(unknown) + " (voir data/referentiel.csv)", file=sys.stderr)
         return 2
-    from reseaux.filters import apply_filter
+    from reseaux.analyse.filters import apply_filter
 
     index = ProximityIndex.build(directory.actors)
     flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession))
@@ -41,9 +41,9 @@ def _nearest(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from reseaux.coverage import PreparedLayer, actor_points, coverage_table
+    from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
     from reseaux.coverage_report import filter_phrase, summary_sentence
-    from reseaux.filters import ActorFilter, apply_filter
+    from reseaux.analyse.filters import ActorFilter, apply_filter
 
     loaded = load_or_say(args.actors, args.referential)
     if loaded is None:
@@ -64,7 +64,7 @@ def _coverage(args: argparse.Namespace) -> int:
     table = coverage_table(PreparedLayer.build(territory.layers[args.layer]), actor_points(result.actors),
                            distance_m=args.distance_m)
     columns = ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
-    from reseaux.exports import write_atomic
+    from reseaux.annuaire.exports import write_atomic
 
     write_atomic(Path(args.out), table[columns].to_csv(index=False).encode("utf-8"))
     print(summary_sentence(table, territory.spec(args.layer).label, filter_phrase(referential, flt), args.distance_m),
@@ -75,9 +75,9 @@ def _coverage(args: argparse.Namespace) -> int:
 def _territory():
     """The territory and its layers, or None after saying why in French."""
     from reseaux.app_data import load_territory
-    from reseaux.france import FranceDataMissing
-    from reseaux.layers import RegistryError
-    from reseaux.territory import TerritoryError
+    from reseaux.territoire.france import FranceDataMissing
+    from reseaux.territoire.layers import RegistryError
+    from reseaux.territoire.territory import TerritoryError
 
     try:
         return load_territory()
@@ -87,10 +87,10 @@ def _territory():
 
 
 def _layers(args: argparse.Namespace) -> int:
-    from reseaux.add_layer import RepeatedCodesError, add_layer
+    from reseaux.territoire.add_layer import RepeatedCodesError, add_layer
     from reseaux.app_data import registry_path
-    from reseaux.layers import LayerError
-    from reseaux.territory import TerritoryError, load
+    from reseaux.territoire.layers import LayerError
+    from reseaux.territoire.territory import TerritoryError, load
 
     if args.action == "list":
         territory = _territory()

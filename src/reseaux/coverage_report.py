@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reseaux.filters import ActorFilter
-from reseaux.referential import Referential
+from reseaux.analyse.filters import ActorFilter
+from reseaux.annuaire.referential import Referential
 from reseaux.text import fr_distance, fr_number
 
 
@@ -68,7 +68,7 @@ def _whole(values: pd.Series) -> bool:
 
 def filter_phrase(referential: Referential, flt: ActorFilter) -> str:
     """What the coverage counts, in French, after « aucun acteur »: the values of one facet are
-    alternatives (« ou »), the facets all apply (« et »), as :mod:`reseaux.filters` does.
+    alternatives (« ou »), the facets all apply (« et »), as :mod:`reseaux.analyse.filters` does.
 
     « de thématique « IVG » ou « Contraception » et de profession « Sage-femme » »; ``""`` when
     nothing is chosen (every actor counts).

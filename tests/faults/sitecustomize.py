@@ -4,7 +4,7 @@ Tests only: ``tests/test_browser_accidents.py`` puts this folder first on the se
 ``PYTHONPATH``, so Python runs this file at start-up (``sitecustomize``); the app itself has no
 such switch. While the file named by ``RESEAUX_TEST_DISK_FULL`` exists, replacing a file of the
 folder it sits in fails as on a full disk (``ENOSPC``) — the last step of every save
-(:meth:`reseaux.store.DirectoryStore._commit`); remove it and the disk « has room » again.
+(:meth:`reseaux.annuaire.store.DirectoryStore._commit`); remove it and the disk « has room » again.
 """
 
 import errno

@@ -3,10 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { linkFor, renderFiche } from "../../src/reseaux/fiches.js";
+import { linkFor, renderFiche } from "../../src/reseaux/carte/fiches.js";
 import { textOnlyDocument } from "./fake_dom.mjs";
 
-// The fields as the server describes them (reseaux.actor_layer.fiche_fields): [kind, label].
+// The fields as the server describes them (reseaux.carte.actor_layer.fiche_fields): [kind, label].
 const FIELDS = [["text", "Nom"], ["text", "Profession"], ["text", "Adresse"], ["tel", "Téléphone"],
                 ["mail", "Courriel"], ["url", "Site web"], ["text", "Horaires"], ["badge", ""]];
 const HOSTILE = '<img src=x onerror="alert(1)">';

@@ -1,4 +1,4 @@
-// The map's folding (fold in src/reseaux/fiches.js) on the cases the server's folding
+// The map's folding (fold in src/reseaux/carte/fiches.js) on the cases the server's folding
 // (reseaux.text.fold) is tested on: tests/data/folding_cases.json; and the standalone map's own
 // search, which takes words as the server does. Run with `node --test tests/js/` (as
 // tests/test_javascript.py does, so `make test` does).
@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
-import { blobFiches, fold, memoryFiches, searchWords } from "../../src/reseaux/fiches.js";
+import { blobFiches, fold, memoryFiches, searchWords } from "../../src/reseaux/carte/fiches.js";
 
 const root = new URL("../../", import.meta.url);
 const { cases } = JSON.parse(readFileSync(new URL("tests/data/folding_cases.json", root), "utf-8"));

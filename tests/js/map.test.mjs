@@ -4,8 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import { install, reseaux } from "../../src/reseaux/map.js";
-import { geoErrorMessage, LABELS } from "../../src/reseaux/map_controls.js";
+import { install, reseaux } from "../../src/reseaux/carte/map.js";
+import { geoErrorMessage, LABELS } from "../../src/reseaux/carte/map_controls.js";
 
 // A window with no layer control drawn yet.
 const emptyWindow = (queued) => ({ reseaux: queued, document: { querySelectorAll: () => [] } });

@@ -1,12 +1,12 @@
 // The actors' payload (decodePayload in actors_layer.js), made here by hand as the server
-// describes it (reseaux.actor_layer.actor_payload): gzip, in base64, of four little-endian arrays
+// describes it (reseaux.carte.actor_layer.actor_payload): gzip, in base64, of four little-endian arrays
 // of n values — latitude and longitude × 100,000 (Int32), the fiche rows as differences (Int32),
 // the colour index (Uint8).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 
-import { decodePayload, frNumber } from "../../src/reseaux/actors_layer.js";
+import { decodePayload, frNumber } from "../../src/reseaux/carte/actors_layer.js";
 
 function payloadOf(points) {
   const n = points.length;

@@ -1,12 +1,12 @@
 // Streamlit's English in French (translator in streamlit_fr.js) with the table the server sends
-// (src/reseaux/streamlit_fr.json): whole values only, sizes the French way.
+// (src/reseaux/serveur/streamlit_fr.json): whole values only, sizes the French way.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import { translator } from "../../src/reseaux/streamlit_fr.js";
+import { translator } from "../../src/reseaux/serveur/streamlit_fr.js";
 
-const table = JSON.parse(readFileSync(new URL("../../src/reseaux/streamlit_fr.json", import.meta.url), "utf-8"));
+const table = JSON.parse(readFileSync(new URL("../../src/reseaux/serveur/streamlit_fr.json", import.meta.url), "utf-8"));
 const translate = translator(table);
 
 test("a whole value the table knows is said in French, its spaces kept", () => {

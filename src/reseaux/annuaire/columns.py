@@ -3,10 +3,10 @@
 Each :class:`Column` says its name in the file, its French label and help, its kind (which rule
 reads it, how a form asks it, how a fiche links it), whether it is required, where it is shown
 and in which order, and the header spellings an import recognises. The validator
-(:mod:`reseaux.fields`, :mod:`reseaux.directory`), the map's fiche (:mod:`reseaux.actor_layer`),
-the lists (:mod:`reseaux.listing`), Trouver's results (:mod:`reseaux.proximity`), the Annuaire's
-table and form (:mod:`reseaux.ui.annuaire`), the exports (:mod:`reseaux.exports`) and the import
-guesses (:mod:`reseaux.importing`) are all made from :data:`REGISTRY`, read when they run: a new
+(:mod:`reseaux.annuaire.fields`, :mod:`reseaux.annuaire.directory`), the map's fiche (:mod:`reseaux.carte.actor_layer`),
+the lists (:mod:`reseaux.annuaire.listing`), Trouver's results (:mod:`reseaux.analyse.proximity`), the Annuaire's
+table and form (:mod:`reseaux.ui.annuaire`), the exports (:mod:`reseaux.annuaire.exports`) and the import
+guesses (:mod:`reseaux.importation.importing`) are all made from :data:`REGISTRY`, read when they run: a new
 column is one entry here (and its test).
 
 The file and every export of it hold every column, in registry order.

@@ -13,12 +13,12 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from reseaux import fields
-from reseaux.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
+from reseaux.annuaire import fields
+from reseaux.acces.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
 from reseaux.annuaire import columns
 from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
-from reseaux.referential import UNCLASSIFIED, UNKNOWN, Referential
+from reseaux.annuaire.referential import UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import split_cell
 
 GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel", "fichier")
@@ -185,7 +185,7 @@ class _RowValidator:
 
     def _visibility(self, record: dict, written_type: str, line: int) -> tuple[str, str, list[Issue]]:
         """``(visibility, reason, issues)``: the cell as written when it says public or membres;
-        else the rule of :mod:`reseaux.access`, with a warning when it keeps an « À classer » fiche
+        else the rule of :mod:`reseaux.acces.access`, with a warning when it keeps an « À classer » fiche
         from visitors."""
         written = fields.visibility(record["visibilite"])
         if written.problem:

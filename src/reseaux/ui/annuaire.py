@@ -2,7 +2,7 @@
 
 The session holds the version loaded from disk (``ann_base``) and a working copy
 (``ann_work``); nothing reaches the file before « Enregistrer », and a save that would
-overwrite another coordinator's is refused (see :mod:`reseaux.store`).
+overwrite another coordinator's is refused (see :mod:`reseaux.annuaire.store`).
 """
 
 from __future__ import annotations
@@ -15,24 +15,24 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
-from reseaux.access import VISIBILITY_LABELS
+from reseaux.acces.access import VISIBILITY_LABELS
 from reseaux.annuaire import columns
-from reseaux.changes import diff, stale
-from reseaux.concurrent_edits import Conflict, rebase, resolve
-from reseaux.directory import (
+from reseaux.annuaire.changes import diff, stale
+from reseaux.annuaire.concurrent_edits import Conflict, rebase, resolve
+from reseaux.annuaire.directory import (
     ERROR,
     DirectoryError,
     Issue,
     validate_record,
     validate_table,
 )
-from reseaux.duplicates import Duplicates, find_duplicates
-from reseaux.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
-from reseaux.fields import parse_date, read_fields
-from reseaux.geocode_file import geocode_records
-from reseaux.import_file import unused_sentence
-from reseaux.import_merge import apply_import, first_positions
-from reseaux.importing import (
+from reseaux.importation.duplicates import Duplicates, find_duplicates
+from reseaux.annuaire.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
+from reseaux.annuaire.fields import parse_date, read_fields
+from reseaux.territoire.geocode_file import geocode_records
+from reseaux.importation.import_file import unused_sentence
+from reseaux.importation.import_merge import apply_import, first_positions
+from reseaux.importation.importing import (
     PROFILES_DIR,
     ImportSpec,
     apply_mapping,
@@ -40,16 +40,16 @@ from reseaux.importing import (
     guess_mapping,
     targets,
 )
-from reseaux.listing import issues_table
-from reseaux.mapbits import position_picker
-from reseaux.profiles import ProfileError, load_profile, save_profile
-from reseaux.reading import Sheet, UploadError, read_sheets
-from reseaux.referential import Referential
-from reseaux.store import ConflictError, DirectoryStore
-from reseaux.table_check import TableCheck, check_table
+from reseaux.annuaire.listing import issues_table
+from reseaux.carte.mapbits import position_picker
+from reseaux.importation.profiles import ProfileError, load_profile, save_profile
+from reseaux.importation.reading import Sheet, UploadError, read_sheets
+from reseaux.annuaire.referential import Referential
+from reseaux.annuaire.store import ConflictError, DirectoryStore
+from reseaux.annuaire.table_check import TableCheck, check_table
 from reseaux.text import fold, fr_coordinates, fr_date, fr_moment, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
-from reseaux.workbook import NoTable, Table, find_table
+from reseaux.importation.workbook import NoTable, Table, find_table
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
 JOURNAL_COLUMNS = {"quand": "Quand", "qui": "Qui", "action": "Action", "type": "Changement", "id": "Identifiant",
@@ -447,7 +447,7 @@ def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check: TableCheck) -> None:
-    """Add or edit one fiche, with the rules of the file validation (:mod:`reseaux.fields` and the
+    """Add or edit one fiche, with the rules of the file validation (:mod:`reseaux.annuaire.fields` and the
     validator); each finding is drawn under its field. A fiche with an error (a value of the wrong
     format: a phone, an e-mail, a postcode…) is refused: nothing becomes a pending change, and the
     fields keep what was typed."""

@@ -7,10 +7,11 @@ import time
 
 import streamlit as st
 
-from reseaux import audit, config
-from reseaux.access import ROLE_LABELS, can
-from reseaux.accounts import AccountError, AccountStore
-from reseaux.sessions import COOKIE, SESSION_PATH, SESSIONS
+from reseaux.acces import audit
+from reseaux import config
+from reseaux.acces.access import ROLE_LABELS, can
+from reseaux.acces.accounts import AccountError, AccountStore
+from reseaux.acces.sessions import COOKIE, SESSION_PATH, SESSIONS
 
 
 def accounts() -> AccountStore:
@@ -34,10 +35,10 @@ def _oidc_user() -> dict | None:
 
 def current() -> tuple[str, str]:
     """(role, name) of the session: built-in account, OpenID Connect, or visitor; also who acts
-    in this run, for the audit trail (:func:`reseaux.audit.acting`).
+    in this run, for the audit trail (:func:`reseaux.acces.audit.acting`).
 
     A built-in sign-in lives in the tab's state and, across reloads and tabs, in the server's
-    session store found again through the HttpOnly cookie (see :mod:`reseaux.sessions`).
+    session store found again through the HttpOnly cookie (see :mod:`reseaux.acces.sessions`).
     """
     role, name = _session()
     audit.acting(name or "visiteur", _client())
@@ -135,7 +136,7 @@ def _stamp_of(name: str) -> str | None:
 
 
 def token_check():
-    """For a map token registered by this page (:mod:`reseaux.fiche_service`): a function that
+    """For a map token registered by this page (:mod:`reseaux.annuaire.fiche_service`): a function that
     says, at each of its requests, whether this page's sign-in still holds — the session open,
     its account unchanged. None for a visitor (the public view needs no sign-in)."""
     key = session_key()
@@ -155,7 +156,7 @@ def session_check(key: str):
 
 
 def _forget() -> None:
-    from reseaux.fiche_service import SERVICE
+    from reseaux.annuaire.fiche_service import SERVICE
 
     SESSIONS.close(st.session_state.get("auth_token"))
     SERVICE.revoke_owner(st.session_state.get("_fiche_owner"))  # this tab's map tokens answer no more
@@ -201,10 +202,10 @@ def renew_session(name: str) -> None:
 
 
 def _client() -> str:
-    """Who is signing in, as far as the lock-out is concerned (see reseaux.clients). Behind a
+    """Who is signing in, as far as the lock-out is concerned (see reseaux.serveur.clients). Behind a
     proxy on the same host Streamlit says no address (None: a loopback peer); the headers go
-    whole to :func:`~reseaux.clients.client_address`, which reads a repeated one to its last value."""
-    from reseaux.clients import UNKNOWN, client_address
+    whole to :func:`~reseaux.serveur.clients.client_address`, which reads a repeated one to its last value."""
+    from reseaux.serveur.clients import UNKNOWN, client_address
 
     try:
         peer, headers = st.context.ip_address, st.context.headers

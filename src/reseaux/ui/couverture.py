@@ -9,8 +9,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux.app_data import Actors, Territory
-from reseaux.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
-from reseaux.coverage import (
+from reseaux.carte.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
+from reseaux.analyse.coverage import (
     OutreachAreas,
     Positions,
     PreparedLayer,
@@ -20,9 +20,9 @@ from reseaux.coverage import (
     zones_of_codes,
 )
 from reseaux.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence, table_labels
-from reseaux.exports import table_csv_bytes, table_xlsx_bytes
-from reseaux.filters import FIELD_NAMES, ActorFilter, apply_filter, emptying_fields
-from reseaux.referential import Referential
+from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, apply_filter, emptying_fields
+from reseaux.annuaire.referential import Referential
 from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
 from reseaux.ui.loading import proximity_index

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from reseaux import config
-from reseaux.add_layer import (
+from reseaux.territoire.add_layer import (
     GEO_SUFFIXES,
     KEYS,
     TABLE_SUFFIXES,
@@ -20,9 +20,9 @@ from reseaux.add_layer import (
     upload_on_disk,
 )
 from reseaux.app_data import Territory, registry_path
-from reseaux.directory import DirectoryError
-from reseaux.layers import DEFAULT_GROUP, LayerError
-from reseaux.reading import MAX_UPLOAD_BYTES
+from reseaux.annuaire.directory import DirectoryError
+from reseaux.territoire.layers import DEFAULT_GROUP, LayerError
+from reseaux.importation.reading import MAX_UPLOAD_BYTES
 from reseaux.text import md_escape, plural
 
 LOG = logging.getLogger("reseaux")

@@ -9,16 +9,16 @@ from pathlib import Path
 import streamlit as st
 
 from reseaux import config
-from reseaux.access import can
-from reseaux.actor_layer import FicheStore
+from reseaux.acces.access import can
+from reseaux.carte.actor_layer import FicheStore
 from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
-from reseaux.directory import DirectoryError
-from reseaux.fiche_service import FICHES_PATH, SERVICE
-from reseaux.france import FranceDataMissing
-from reseaux.layers import RegistryError
-from reseaux.proximity import ProximityIndex
-from reseaux.referential import Referential
-from reseaux.territory import TerritoryError
+from reseaux.annuaire.directory import DirectoryError
+from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE
+from reseaux.territoire.france import FranceDataMissing
+from reseaux.territoire.layers import RegistryError
+from reseaux.analyse.proximity import ProximityIndex
+from reseaux.annuaire.referential import Referential
+from reseaux.territoire.territory import TerritoryError
 from reseaux.text import plural
 from reseaux.ui import auth
 
@@ -146,7 +146,7 @@ SERVICE.resolver, SERVICE.checker = _token_view, auth.session_check
 def _last_readable(path: Path) -> tuple[Path | None, float, str]:
     """What to show while ``path`` cannot be read: the version this server read last, else the
     newest backup that reads; ``(None, 0, "")`` when there is none."""
-    from reseaux.store import DirectoryStore
+    from reseaux.annuaire.store import DirectoryStore
 
     good = _LAST_GOOD.get(str(path))
     if good is not None:
@@ -169,7 +169,7 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
 
     A map page opened by link when visitors see nothing (``RESEAUX_VISITORS=rien``) says so.
     """
-    from reseaux.access import can_see_map
+    from reseaux.acces.access import can_see_map
 
     if not can_see_map(auth.current()[0], config.get("visitors")):
         st.warning("Cette carte est réservée aux membres du réseau : connectez-vous (barre latérale).")
@@ -189,7 +189,7 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
 
 def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
     """Where this page's map asks for its fiches: the server, with a token for the directory as
-    this session may see it (``acts``; see :mod:`reseaux.fiche_service`). The same token from
+    this session may see it (``acts``; see :mod:`reseaux.annuaire.fiche_service`). The same token from
     one run to the next (the map is kept), a new one when the session's view changes; it answers
     only while the file is the version this run read (:func:`actors`) and the sign-in holds."""
     owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))

@@ -12,15 +12,15 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
-from reseaux.access import can
-from reseaux.actor_layer import build_actor_layer
+from reseaux.acces.access import can
+from reseaux.carte.actor_layer import build_actor_layer
 from reseaux.app_data import Actors, Territory
-from reseaux.assets import MissingAssetsError
-from reseaux.filters import ActorFilter, FilterResult
-from reseaux.legend import legend_codes
-from reseaux.mapview import MapView, build_base_map
-from reseaux.referential import Referential
-from reseaux.scenes import Scene, SceneError, SceneStore
+from reseaux.carte.assets import MissingAssetsError
+from reseaux.analyse.filters import ActorFilter, FilterResult
+from reseaux.carte.legend import legend_codes
+from reseaux.carte.mapview import MapView, build_base_map
+from reseaux.annuaire.referential import Referential
+from reseaux.carte.scenes import Scene, SceneError, SceneStore
 from reseaux.text import md_escape, plural
 from reseaux.ui import apply_query, auth, filtered
 from reseaux.ui.loading import fiche_store

@@ -11,27 +11,27 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from reseaux.access import EXPORT_NOTICE, exportable_actors
+from reseaux.acces.access import EXPORT_NOTICE, exportable_actors
 from reseaux.app_data import Territory
-from reseaux.export_map import (
+from reseaux.carte.export_map import (
     ExportError,
     alt_text,
     perimeters_for_people,
     shown_perimeters,
     standalone_html,
 )
-from reseaux.exports import (
+from reseaux.annuaire.exports import (
     table_csv_bytes,
     table_xlsx_bytes,
     to_geojson_bytes,
 )
-from reseaux.filters import ActorFilter, FilterResult
-from reseaux.listing import people_table
-from reseaux.mapview import MapView, build_map
+from reseaux.analyse.filters import ActorFilter, FilterResult
+from reseaux.annuaire.listing import people_table
+from reseaux.carte.mapview import MapView, build_map
 from reseaux.markup import render
-from reseaux.png_turn import render_png_in_turn
-from reseaux.referential import Referential
-from reseaux.scenes import Scene, fill_count
+from reseaux.carte.png_turn import render_png_in_turn
+from reseaux.annuaire.referential import Referential
+from reseaux.carte.scenes import Scene, fill_count
 from reseaux.text import md_escape, plural
 from reseaux.ui import XLSX_MIME as XLSX
 from reseaux.ui import auth

@@ -9,13 +9,13 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux.app_data import Actors, Territory
-from reseaux.assets import MissingAssetsError
-from reseaux.legend import legend_codes
-from reseaux.mapview import MapView
+from reseaux.carte.assets import MissingAssetsError
+from reseaux.carte.legend import legend_codes
+from reseaux.carte.mapview import MapView
 from reseaux.markup import render
-from reseaux.referential import Referential
-from reseaux.scenes import Scene
-from reseaux.stage_map import KEY_LISTENER, scene_groups, stage_base_map
+from reseaux.annuaire.referential import Referential
+from reseaux.carte.scenes import Scene
+from reseaux.carte.stage_map import KEY_LISTENER, scene_groups, stage_base_map
 from reseaux.text import md_escape, plural
 from reseaux.ui.loading import fiche_store
 from reseaux.ui.presentation import load_scenes, scene_result
@@ -66,7 +66,7 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
     """Full screen: the scene's title, ← → to move between scenes, its map with the legend.
 
     One map for every scene (constant key and base): a scene change swaps its layers in the
-    same Leaflet map instead of building a new one (see ``reseaux.stage_map``).
+    same Leaflet map instead of building a new one (see ``reseaux.carte.stage_map``).
     """
     st.markdown(STAGE_CSS, unsafe_allow_html=True)
     scenes = load_scenes()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from reseaux.app_data import Actors, Territory
-from reseaux.filters import FACETS, ActorFilter
-from reseaux.legend import COLOR_BY
-from reseaux.mapbits import BASEMAP_LABELS
-from reseaux.mapview import MapView
-from reseaux.referential import Referential
+from reseaux.analyse.filters import FACETS, ActorFilter
+from reseaux.carte.legend import COLOR_BY
+from reseaux.carte.mapbits import BASEMAP_LABELS
+from reseaux.carte.mapview import MapView
+from reseaux.annuaire.referential import Referential
 from reseaux.ui.widgets import choose_many, facet_select
 
 

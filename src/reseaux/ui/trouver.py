@@ -18,11 +18,11 @@ from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.app_data import Actors, Territory
-from reseaux.commune_locator import CommuneLocator, clear_choice
-from reseaux.filters import FACETS, FIELD_NAMES, ActorFilter
-from reseaux.france import commune_at
-from reseaux.geocoder_client import Geocoder, GeocoderUnavailable, Match
-from reseaux.proximity import (
+from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
+from reseaux.analyse.filters import FACETS, FIELD_NAMES, ActorFilter
+from reseaux.territoire.france import commune_at
+from reseaux.territoire.geocoder_client import Geocoder, GeocoderUnavailable, Match
+from reseaux.analyse.proximity import (
     Partner,
     SearchResult,
     containing_perimeters,
@@ -31,8 +31,8 @@ from reseaux.proximity import (
     perimeter_sentence,
     search,
 )
-from reseaux.referential import Referential
-from reseaux.search_map import build_search_map
+from reseaux.annuaire.referential import Referential
+from reseaux.carte.search_map import build_search_map
 from reseaux.text import fr_coordinates, fr_distance, md_escape, plural
 from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
 from reseaux.ui.loading import proximity_index

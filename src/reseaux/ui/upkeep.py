@@ -7,11 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from reseaux import config
-from reseaux.access import hidden_sentence
+from reseaux.acces.access import hidden_sentence
 from reseaux.app_data import Actors, Territory
-from reseaux.directory import DirectoryError
-from reseaux.listing import column_label, issues_table, with_labels
-from reseaux.referential import Referential
+from reseaux.annuaire.directory import DirectoryError
+from reseaux.annuaire.listing import column_label, issues_table, with_labels
+from reseaux.annuaire.referential import Referential
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui.widgets import progress_bar
 
@@ -38,7 +38,7 @@ def france_sources() -> list[dict[str, str]]:
     """The national reference data and where it comes from (the packages actually built)."""
     import json
 
-    from reseaux import france
+    from reseaux.territoire import france
 
     built = france.folder() / france.SOURCES
     info = json.loads(built.read_text(encoding="utf-8")) if built.exists() else {}
@@ -72,12 +72,12 @@ def _corrected_halls(counts: dict[str, int] | None) -> str:
 def geocoding_panel(acts: Actors, who: str) -> None:
     """Geocode the actors without a precise position, with a progress bar and the summary.
 
-    Geocoded and saved as the command line does (:func:`~reseaux.geocode_file.geocode_file`):
+    Geocoded and saved as the command line does (:func:`~reseaux.territoire.geocode_file.geocode_file`):
     under the lock, refused if the file changed, backed up and written to the journal in the
     name of ``who``; a problem is given its spreadsheet line.
     """
-    from reseaux.geocode_file import geocode_file
-    from reseaux.store import ConflictError
+    from reseaux.territoire.geocode_file import geocode_file
+    from reseaux.annuaire.store import ConflictError
 
     directory = acts.directory
     todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
@@ -126,7 +126,7 @@ def quality_report(acts: Actors, ref: Referential | None = None) -> None:
 
 def _recode_panel(issues, ref: Referential) -> None:
     """Values the referential does not know, with their counts; recode one as a synonym of a code."""
-    from reseaux.referential import add_synonym, unrecognised_values
+    from reseaux.annuaire.referential import add_synonym, unrecognised_values
 
     values = unrecognised_values(issues, ref)
     if not values:
@@ -165,7 +165,7 @@ def _recode_panel(issues, ref: Referential) -> None:
 def privacy_panel(who: str) -> None:
     """Erase a fiche for good (file, backups, journal content, caches, map tokens), after
     confirmation; an erasure cut short is offered to be finished."""
-    from reseaux.privacy import ErasureIncomplete, erase
+    from reseaux.annuaire.privacy import ErasureIncomplete, erase
     from reseaux.ui.loading import actors, forget_directories
 
     st.header("Supprimer définitivement une fiche")

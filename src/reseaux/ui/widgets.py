@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from reseaux import audit
-from reseaux.filters import FACETS
-from reseaux.referential import Referential
+from reseaux.acces import audit
+from reseaux.analyse.filters import FACETS
+from reseaux.annuaire.referential import Referential
 
 FACET_LABELS = {
     "themes": "Thématiques",

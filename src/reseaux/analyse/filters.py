@@ -1,0 +1,270 @@
+"""Filters are data: a filter description, its application, its French sentence, its URL.
+
+Within one facet the chosen values are alternatives (« IVG ou contraception »); between
+facets they all apply. Modalities and accessibility are requirements: an actor must offer
+every one chosen (« sans rendez-vous et gratuit »), which is what a professional means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from reseaux.annuaire.referential import Referential
+from reseaux.text import fold
+
+SEARCH_COLUMNS = ("nom", "structure", "description", "specialites")
+
+#: facet -> (directory column, referential category, query-string key, all values required)
+FACETS: dict[str, tuple[str, str, str, bool]] = {
+    "types": ("type", "type", "type", False),
+    "themes": ("thematiques", "thematique", "theme", False),
+    "professions": ("profession", "profession", "profession", False),
+    "publics": ("publics", "public", "public", False),
+    "modalites": ("modalites", "modalite", "modalite", True),
+    "accessibilite": ("accessibilite", "accessibilite", "acces", True),
+}
+_PLACE_KEYS = {"communes": "commune", "epci": "epci"}
+
+
+#: Longest query-string value read (a link longer than this is cut, not obeyed).
+MAX_QUERY_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class ActorFilter:
+    """What the user asked for. Empty fields filter nothing."""
+
+    types: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    professions: tuple[str, ...] = ()
+    publics: tuple[str, ...] = ()
+    modalites: tuple[str, ...] = ()
+    accessibilite: tuple[str, ...] = ()
+    communes: tuple[str, ...] = ()
+    epci: tuple[str, ...] = ()
+    #: ``"layer_id:code"`` of a perimeter the actors must stand in.
+    perimeter: str = ""
+    text: str = ""
+    #: Languages spoken (free values of the directory, compared folded); any one suffices.
+    langues: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    def to_query(self) -> dict[str, str]:
+        """Return the filter as query-string parameters (codes joined by commas)."""
+        query: dict[str, str] = {}
+        for facet, (_, _, key, _) in FACETS.items():
+            if getattr(self, facet):
+                query[key] = ",".join(getattr(self, facet))
+        for name, key in _PLACE_KEYS.items():
+            if getattr(self, name):
+                query[key] = ",".join(getattr(self, name))
+        if self.perimeter:
+            query["perimetre"] = self.perimeter
+        if self.text:
+            query["q"] = self.text
+        if self.langues:
+            query["langue"] = ",".join(self.langues)
+        return query
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | list[str]], referential: Referential) -> ActorFilter:
+        """Read a filter back from query-string parameters; unknown codes are ignored."""
+
+        def values(key: str) -> tuple[str, ...]:
+            raw = query.get(key, "")
+            items = raw if isinstance(raw, list) else [raw]
+            found = (v.strip() for item in items for v in str(item)[:MAX_QUERY_TEXT].split(",") if v.strip())
+            return tuple(dict.fromkeys(found))  # each value once (a link may repeat one thousands of times)
+
+        kwargs: dict = {}
+        for facet, (_, category, key, _) in FACETS.items():
+            known = set(referential.codes(category))
+            kwargs[facet] = tuple(v for v in values(key) if v in known)
+        for name, key in _PLACE_KEYS.items():
+            kwargs[name] = values(key)
+        kwargs["perimeter"] = ",".join(values("perimetre")[:1])
+        kwargs["text"] = str(query.get("q", "") or "")[:200]
+        kwargs["langues"] = values("langue")
+        return cls(**kwargs)
+
+    def without(self, facet: str) -> ActorFilter:
+        """Return a copy with ``facet`` cleared (to say which filter empties a list)."""
+        empty = "" if facet in ("perimeter", "text") else ()  # every other field is a tuple
+        return replace(self, **{facet: empty})
+
+
+@dataclass
+class FacetIndex:
+    """For each (column, code), the boolean mask of the actors that have it.
+
+    Built once per directory version (the app caches it): a filter change is then a few
+    NumPy ``|`` and ``&`` instead of a pass over 100,000 tuples.
+    """
+
+    size: int
+    masks: dict[tuple[str, str], np.ndarray]
+
+    @classmethod
+    def build(cls, actors: pd.DataFrame) -> FacetIndex:
+        masks: dict[tuple[str, str], np.ndarray] = {}
+        for column, _, _, _ in FACETS.values():
+            if column not in actors:
+                continue
+            for position, value in enumerate(actors[column].tolist()):
+                for code in value if isinstance(value, tuple | list) else ([value] if value else []):
+                    mask = masks.get((column, code))
+                    if mask is None:
+                        mask = masks[(column, code)] = np.zeros(len(actors), dtype=bool)
+                    mask[position] = True
+        return cls(len(actors), masks)
+
+    def mask(self, column: str, chosen: set[str], require_all: bool) -> np.ndarray:
+        empty = np.zeros(self.size, dtype=bool)
+        parts = [self.masks.get((column, code), empty) for code in chosen]
+        return np.logical_and.reduce(parts) if require_all else np.logical_or.reduce(parts)
+
+
+@dataclass
+class FilterResult:
+    actors: gpd.GeoDataFrame
+    sentence: str
+    mask: pd.Series = field(repr=False, default=None)
+
+
+def search_text(actors: pd.DataFrame) -> pd.Series:
+    """Return the folded text searched by the free-text filter, one string per actor.
+
+    Computed once per directory (the app caches it) because folding accents is the slow part.
+    """
+    parts = []
+    for column in SEARCH_COLUMNS:
+        if column in actors:
+            parts.append(actors[column].map(lambda v: " ".join(v) if isinstance(v, tuple | list) else str(v or "")))
+    if not parts:
+        return pd.Series("", index=actors.index)
+    joined = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
+    return joined.map(fold)
+
+
+def apply_filter(
+    actors: gpd.GeoDataFrame,
+    flt: ActorFilter,
+    referential: Referential,
+    *,
+    perimeters: Mapping[str, gpd.GeoDataFrame] | None = None,
+    commune_epci: Mapping[str, str] | None = None,
+    place_names: Mapping[str, str] | None = None,
+    search: pd.Series | None = None,
+    facets: FacetIndex | None = None,
+) -> FilterResult:
+    """Filter ``actors`` by ``flt``.
+
+    ``perimeters`` maps layer ids to loaded layers (for ``flt.perimeter``), ``commune_epci``
+    maps INSEE codes to EPCI SIREN (for ``flt.epci``), ``place_names`` names codes in the
+    sentence, ``search`` is :func:`search_text` of ``actors`` when already computed.
+    Returns the filtered frame and the French sentence that describes the filter.
+    """
+    mask = pd.Series(True, index=actors.index)
+    for facet, (column, _, _, require_all) in FACETS.items():
+        chosen = set(getattr(flt, facet))
+        if chosen and column in actors:
+            if facets is not None and facets.size == len(actors):
+                mask &= facets.mask(column, chosen, require_all)
+            else:
+                mask &= _facet_mask(actors[column], chosen, require_all)
+    if flt.communes:
+        mask &= actors["code_insee"].isin(flt.communes)
+    if flt.epci:
+        lookup = commune_epci or {}
+        mask &= actors["code_insee"].map(lambda c: lookup.get(c, "")).isin(flt.epci)
+    if flt.perimeter:
+        mask &= _perimeter_mask(actors, flt.perimeter, perimeters or {})
+    if flt.langues and "langues" in actors:
+        wanted = {fold(lang) for lang in flt.langues}
+        mask &= actors["langues"].map(lambda spoken: not wanted.isdisjoint(fold(s) for s in spoken))
+    if flt.text.strip():
+        folded = search if search is not None else search_text(actors)
+        for word in fold(flt.text).split():
+            mask &= folded.str.contains(word, regex=False)
+    return FilterResult(actors[mask], describe(flt, referential, place_names or {}), mask)
+
+
+#: Each field of :class:`ActorFilter` as a person names it (« C'est le filtre « thématique » qui… »).
+FIELD_NAMES = {"types": "type", "themes": "thématique", "professions": "profession", "publics": "public",
+               "modalites": "modalité", "accessibilite": "accessibilité", "langues": "langue",
+               "communes": "commune", "epci": "EPCI", "perimeter": "périmètre", "text": "recherche libre"}
+
+
+def emptying_fields(actors: pd.DataFrame, flt: ActorFilter, referential: Referential, **context) -> list[str]:
+    """The fields of ``flt`` each of which, taken off alone, gives actors back (in
+    :data:`FIELD_NAMES` order); for a filter that leaves no actor. ``context``: as :func:`apply_filter`."""
+    return [name for name in FIELD_NAMES if getattr(flt, name)
+            and len(apply_filter(actors, flt.without(name), referential, **context).actors)]
+
+
+def describe(flt: ActorFilter, referential: Referential, place_names: Mapping[str, str]) -> str:
+    """Say in French what ``flt`` keeps, e.g. « Acteurs sur la thématique « IVG », à Rouen. »"""
+    if flt.is_empty:
+        return "Tous les acteurs de l'annuaire, sans filtre."
+    clauses: list[str] = []
+    intro = {
+        "types": "de type",
+        "themes": "sur la thématique",
+        "professions": "exerçant comme",
+        "publics": "accueillant le public",
+        "modalites": "avec la modalité",
+        "accessibilite": "avec l'accessibilité",
+    }
+    for facet, (_, category, _, require_all) in FACETS.items():
+        codes = getattr(flt, facet)
+        if codes:
+            labels = [f"« {referential.label(category, c)} »" for c in codes]
+            clauses.append(f"{intro[facet]} {_join(labels, 'et' if require_all else 'ou')}")
+    if flt.communes:
+        names = [place_names.get(f"commune:{c}", c) for c in flt.communes]
+        clauses.append(f"dans la commune de {_join(names, 'ou')}")
+    if flt.epci:
+        names = [place_names.get(f"epci:{c}", c) for c in flt.epci]
+        clauses.append(f"dans l'EPCI {_join(names, 'ou')}")
+    if flt.perimeter:
+        clauses.append(f"dans le périmètre « {place_names.get(flt.perimeter, flt.perimeter)} »")
+    if flt.langues:
+        clauses.append(f"parlant {_join([f'« {lang} »' for lang in flt.langues], 'ou')}")
+    if flt.text.strip():
+        clauses.append(f"dont le nom, la structure ou la description contient « {flt.text.strip()} »")
+    return "Acteurs " + ", ".join(clauses) + "."
+
+
+def _join(items: list[str], word: str) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def _facet_mask(values: pd.Series, chosen: set[str], require_all: bool) -> pd.Series:
+    if values.map(lambda v: isinstance(v, tuple | list)).any():
+        if require_all:
+            return values.map(lambda v: chosen.issubset(v))
+        return values.map(lambda v: not chosen.isdisjoint(v))
+    return values.isin(chosen)
+
+
+def _perimeter_mask(actors: gpd.GeoDataFrame, perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
+    layer_id, _, code = perimeter.partition(":")
+    layer = perimeters.get(layer_id)
+    if layer is None:
+        return pd.Series(False, index=actors.index)
+    shapes = layer[layer["code"] == code]
+    if shapes.empty:
+        return pd.Series(False, index=actors.index)
+    shape = shapes.geometry.union_all()
+    placed = actors.geometry.notna()
+    inside = pd.Series(False, index=actors.index)
+    inside[placed] = actors.geometry[placed].intersects(shape)  # an edge counts as inside, as in Couverture
+    return inside

@@ -1,0 +1,304 @@
+"""« Trouver un partenaire »: the nearest actors to a point, in metres.
+
+The index is the actors' coordinates in the metric system of each one's territory
+(:mod:`reseaux.territoire.metric`: Lambert-93 on the mainland, the official UTM systems overseas) in two
+NumPy arrays, built once per directory version (the app caches it). A query computes the exact
+distance to every candidate of the origin's territory in one vectorised pass (the others, in
+another territory, on the ellipsoid) and keeps the k closest within the radius: at 100,000 actors
+that is a few milliseconds, with filters applied as a boolean mask and no approximation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
+
+from reseaux.annuaire import columns
+from reseaux.annuaire.fields import valid_email, valid_website
+from reseaux.analyse.filters import FACETS, ActorFilter, apply_filter, search_text
+from reseaux.territoire.layers import LayerSpec
+from reseaux.annuaire.listing import cell_text
+from reseaux.territoire.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
+from reseaux.annuaire.referential import Referential
+from reseaux.text import fr_distance
+
+#: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence
+#: unless the registry gives the layer an ``article``.
+CONTEXT_GROUPS = {"Territoires", "Territoire", "Référence santé"}
+
+
+@dataclass(frozen=True)
+class ProximityIndex:
+    """Projected coordinates of the actors that have a position, aligned with ``frame``: each
+    actor in the metric system of its own territory (``epsg``), with its WGS84 position."""
+
+    frame: gpd.GeoDataFrame
+    x: np.ndarray
+    y: np.ndarray
+    #: The folded text of the free-text filter (:func:`reseaux.analyse.filters.search_text`), aligned with ``frame``.
+    text: pd.Series
+    #: The EPSG code of the system ``x`` and ``y`` are in, per actor (:func:`reseaux.territoire.metric.zones_of`).
+    epsg: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+
+    @classmethod
+    def build(cls, actors: gpd.GeoDataFrame, text: pd.Series | None = None) -> ProximityIndex:
+        """Index the actors that have a position; ``text`` is their searched text when already
+        folded (``Actors.search``, aligned with ``actors``), else it is folded here."""
+        placed = actors[actors.geometry.notna()]
+        wgs84 = placed.geometry.to_crs(WGS84)
+        lon, lat = wgs84.x.to_numpy(dtype=float), wgs84.y.to_numpy(dtype=float)
+        epsg = zones_of(lon, lat)
+        x, y = np.full(len(placed), np.nan), np.full(len(placed), np.nan)
+        for code in np.unique(epsg):
+            rows = epsg == code
+            metric = placed.geometry[rows].to_crs(code)  # the zone of their own position: true there
+            x[rows], y[rows] = metric.x.to_numpy(dtype=float), metric.y.to_numpy(dtype=float)
+        folded = text.loc[placed.index] if text is not None else search_text(placed)
+        return cls(placed, x, y, folded, epsg, lon, lat)
+
+
+@dataclass
+class SearchResult:
+    """The k nearest actors (``actors`` with ``distance_m``, closest first) and what explains them."""
+
+    actors: pd.DataFrame
+    sentence: str
+    #: When nothing matched: the facet whose removal gives results, and those results.
+    blocking: list[str] = field(default_factory=list)
+    without_blocking: pd.DataFrame | None = None
+    #: When nothing matched within the radius: the partners that match beyond it, closest first
+    #: (with their true ``distance_m``), empty when none matches anywhere.
+    beyond: pd.DataFrame | None = None
+    #: The smallest of the offered radii (metres) that finds someone, and how many it shows (at
+    #: most k); None when even the largest finds no one.
+    wider_m: float | None = None
+    wider_count: int = 0
+
+
+def _distances(index: ProximityIndex, lat: float, lon: float, keep: np.ndarray, k: int,
+               radius_m: float | None) -> np.ndarray:
+    """Metres from (lat, lon) to each kept actor (``inf`` for the others).
+
+    Actors in the origin's territory: in its system. Actors elsewhere (another continent, the
+    other side of an ocean): on the ellipsoid, after a spherical pre-filter that only drops those
+    certainly beyond the radius or beyond ``k`` closer ones (the sphere is within 0.6 % of the
+    ellipsoid: 2 % of slack is safe).
+    """
+    zone = zone_of(lon, lat)
+    x0, y0 = to_zone(lon, lat, zone.epsg)
+    distances = np.full(len(index.x), np.inf)
+    same = keep & (index.epsg == zone.epsg)
+    distances[same] = np.hypot(index.x[same] - x0, index.y[same] - y0)
+    away = np.flatnonzero(keep & ~same)
+    if len(away):
+        rough = sphere_m(lon, lat, index.lon[away], index.lat[away])
+        limit = np.inf if radius_m is None else radius_m * 1.02 + 1
+        if len(away) > k:
+            limit = min(limit, np.partition(rough, k - 1)[k - 1] * 1.02 + 1)
+        away = away[rough <= limit]
+        distances[away] = geodesic_m(lon, lat, index.lon[away], index.lat[away])
+    return distances
+
+
+def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray | pd.Series | None = None,
+            k: int = 10, radius_m: float | None = 10_000.0) -> pd.DataFrame:
+    """Return the ``k`` actors closest to (lat, lon) within ``radius_m`` (None: no limit).
+
+    Distances are true in every territory: measured in the origin's territory system
+    (:func:`reseaux.territoire.metric.zone_of`), on the ellipsoid for actors in another territory.
+
+    ``mask`` (aligned with ``index.frame``) keeps only the matching actors. The result is a
+    copy of the rows with a ``distance_m`` column (rounded to the metre), closest first; ties
+    are broken by the order of the directory so answers are stable.
+    """
+    if k <= 0:
+        raise ValueError("k doit être positif")
+    keep = np.ones(len(index.x), dtype=bool) if mask is None else np.array(mask, dtype=bool)
+    distances = _distances(index, lat, lon, keep, k, radius_m)
+    keep &= np.isfinite(distances)
+    if radius_m is not None:
+        # 1 cm of slack: a partner exactly on the circle stays in despite the float round trip
+        # through WGS84.
+        keep &= distances <= radius_m + 0.01
+    candidates = np.flatnonzero(keep)
+    if len(candidates) > k:
+        part = np.argpartition(distances[candidates], k - 1)[:k]
+        candidates = candidates[part]
+    order = candidates[np.lexsort((candidates, distances[candidates]))]
+    out = index.frame.iloc[order].copy()
+    out["distance_m"] = np.rint(distances[order]).astype(int)
+    return out
+
+
+def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, referential: Referential, *,
+           k: int = 10, radius_m: float = 10_000.0, radii_m: Sequence[float] = (), beyond: int = 3,
+           **filter_context) -> SearchResult:
+    """Nearest actors matching ``flt``; when none match within ``radius_m``, the way on: the
+    ``beyond`` nearest matching partners wherever they are, the smallest of ``radii_m`` (the radii
+    a person can choose) that reaches one, and which filter empties the list."""
+    filter_context.setdefault("search", index.text)
+    result = apply_filter(index.frame, flt, referential, **filter_context)
+    mask = result.mask.to_numpy()
+    found = nearest(index, lat, lon, mask=mask, k=k, radius_m=radius_m)
+    outcome = SearchResult(found, result.sentence)
+    if found.empty:
+        _wider(outcome, index, lat, lon, mask, k, radius_m, radii_m, beyond)
+    if found.empty and not flt.is_empty:
+        for facet in [*FACETS, "langues", "communes", "epci", "perimeter", "text"]:
+            if not getattr(flt, facet):
+                continue
+            relaxed = apply_filter(index.frame, flt.without(facet), referential, **filter_context)
+            alternative = nearest(index, lat, lon, mask=relaxed.mask.to_numpy(), k=k, radius_m=radius_m)
+            if not alternative.empty:
+                outcome.blocking.append(facet)
+                if outcome.without_blocking is None:
+                    outcome.without_blocking = alternative
+    return outcome
+
+
+def _wider(outcome: SearchResult, index: ProximityIndex, lat: float, lon: float, mask: np.ndarray, k: int,
+           radius_m: float, radii_m: Sequence[float], beyond: int) -> None:
+    """Fill ``outcome.beyond`` and the smallest wider radius that finds someone (nothing within
+    ``radius_m`` matched)."""
+    outcome.beyond = nearest(index, lat, lon, mask=mask, k=max(1, beyond), radius_m=None)
+    if outcome.beyond.empty:
+        return
+    closest = float(outcome.beyond["distance_m"].iloc[0])
+    for wider in sorted(r for r in radii_m if r > radius_m):
+        if wider + 0.5 >= closest:  # distance_m is rounded to the metre
+            count = len(nearest(index, lat, lon, mask=mask, k=k, radius_m=wider))
+            if count:
+                outcome.wider_m, outcome.wider_count = wider, count
+                return
+
+
+def containing_perimeters(lat: float, lon: float, layers: Mapping[str, gpd.GeoDataFrame],
+                          specs: list[LayerSpec]) -> list[tuple[LayerSpec, str, str]]:
+    """(layer, code, name) of every perimeter that holds the point, its edge included (as the filter and
+    Couverture count), in registry order."""
+    point = Point(lon, lat)
+    found = []
+    for spec in specs:
+        layer = layers.get(spec.id)
+        if layer is None or layer.empty or (layer.geom_type == "Point").all():
+            continue
+        hits = layer.iloc[layer.sindex.query(point, predicate="intersects")] if hasattr(layer, "sindex") else layer
+        for row in hits.itertuples():
+            found.append((spec, row.code, row.nom))
+    return found
+
+
+def perimeter_sentence(found: list[tuple[LayerSpec, str, str]]) -> str:
+    """« Ce point est dans le QPV Les Hauts de Rouen, la CPTS … »: each layer's perimeters named with
+    the registry's ``article``, in the order of ``found`` (the registry's), then those of layers
+    without an article by their label; layers of context without an article are left out."""
+    parts = []
+    seen = set()
+    for spec, _code, name in sorted(found, key=lambda f: not f[0].article):
+        article = spec.article or None
+        if (spec.id, name) in seen or (article is None and spec.group in CONTEXT_GROUPS):
+            continue
+        if article is None:  # a layer added by the network: named by its label
+            seen.add((spec.id, name))
+            parts.append(f"{spec.label} : {name}")
+            continue
+        seen.add((spec.id, name))
+        determiner, _, acronym = article.partition(" ") if not article.startswith("l'") else ("l'", "", article[2:])
+        if acronym and name.split(" ")[0] == acronym:  # « CLS Métropole… » is already named
+            article = determiner
+        parts.append(f"{article}{name}" if article.endswith("'") else f"{article} {name}")
+    if not parts:
+        return ""
+    return "Ce point est dans " + ", ".join(parts[:-1]) + (" et " if len(parts) > 1 else "") + parts[-1] + "."
+
+
+def outreach_covering(actors: pd.DataFrame, commune_code: str | None, qpv_codes: set[str]) -> pd.DataFrame:
+    """Outreach actions (aller-vers) whose ``zone_intervention`` names the commune or a QPV."""
+    codes = set(qpv_codes) | ({commune_code} if commune_code else set())
+    if not codes:
+        return actors.iloc[0:0]
+    outreach = actors[actors["type"] == "aller_vers"]
+    return outreach[outreach["zone_intervention"].map(lambda zone: not codes.isdisjoint(zone))]
+
+
+def directions_links(from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> dict[str, str]:
+    """Itinerary links (walking on OpenStreetMap, any mode on Google Maps)."""
+    return {
+        "OpenStreetMap": ("https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
+                          f"&route={from_lat:.5f}%2C{from_lon:.5f}%3B{to_lat:.5f}%2C{to_lon:.5f}"),
+        "Google Maps": ("https://www.google.com/maps/dir/?api=1"
+                        f"&origin={from_lat:.5f},{from_lon:.5f}&destination={to_lat:.5f},{to_lon:.5f}"),
+    }
+
+
+@dataclass(frozen=True)
+class Partner:
+    """One result as a professional reads it: plain text (labels, not codes), links ready.
+
+    The list and the map's popups are both drawn from this, so they say the same thing.
+    """
+
+    number: int
+    name: str
+    role: str
+    distance: str
+    latitude: float
+    longitude: float
+    structure: str = ""
+    address: str = ""
+    #: ``(French label, text)`` of the filled columns shown in Trouver, in their order.
+    facts: tuple[tuple[str, str], ...] = ()
+    phone: str = ""
+    #: ``tel:`` link (digits and « + » only), empty without a phone number.
+    phone_uri: str = ""
+    email: str = ""
+    #: Only an http(s) address; anything else is not a link.
+    website: str = ""
+    #: Placed at the centre of its commune (no precise geocoding).
+    approximate: bool = False
+    directions: dict[str, str] = field(default_factory=dict)
+
+    def details(self) -> list[tuple[str, str]]:
+        """(French label, text) of the filled columns shown in Trouver's results
+        (:func:`reseaux.annuaire.columns.shown_in`), in their order."""
+        return list(self.facts)
+
+
+def partners(shown: pd.DataFrame, referential: Referential, origin: tuple[float, float]) -> list[Partner]:
+    """The rows of a search result (closest first, with ``distance_m``) as numbered :class:`Partner`."""
+    return [_partner(number, row._asdict(), referential, origin)
+            for number, row in enumerate(shown.itertuples(index=False), start=1)]
+
+
+def _partner(number: int, row: dict, referential: Referential, origin: tuple[float, float]) -> Partner:
+    def text(column: str) -> str:
+        value = row.get(column, "")
+        if isinstance(value, tuple | list):
+            return ", ".join(str(v) for v in value if v)
+        return "" if value is None or value != value else str(value).strip()
+
+    shown = [(column.label, cell_text(column, row.get(column.name, ""), referential).strip())
+             for column in columns.shown_in(columns.TROUVER)]
+    role = (referential.label("profession", row["profession"]) if row.get("profession")
+            else referential.label("type", row.get("type", "")))
+    phone = text("telephone")
+    digits = "".join(c for c in phone if c.isdigit() or c == "+")
+    website = text("site_web")
+    point = row["geometry"]
+    return Partner(
+        number=number, name=text("nom"), role=role, distance=fr_distance(row.get("distance_m")),
+        latitude=point.y, longitude=point.x, structure=text("structure"),
+        address=" ".join(p for p in (text("adresse"), text("code_postal"), text("commune")) if p),
+        facts=tuple((label, said) for label, said in shown if said), phone=phone,
+        phone_uri=f"tel:{digits}" if digits else "", email=text("email") if valid_email(text("email")) else "",
+        website=website if valid_website(website) else "",
+        approximate=row.get("geocodage_source") == "commune",
+        directions=directions_links(origin[0], origin[1], point.y, point.x),
+    )

@@ -1,0 +1,225 @@
+"""Fiches on demand: a map page carries positions and colours only; what a click needs (one
+fiche, the actors sharing a place, the search box's matches) is asked of the server then.
+
+Why routes beside the app rather than a round trip through streamlit-folium: a round trip reruns
+the whole page script for one popup (and redraws the map's layers, closing the popup it was
+for), where a route answers in milliseconds without touching the page.
+
+The visibility rule is the page's own: when a page draws its map, it registers the directory
+*as its viewer may see it* (``ui.actors()``: one rule, ``access.visible_actors``) and gets an
+unguessable token for it; the routes answer only from what a token was registered with. A
+visitor's page gets a token of the public view: no row number, guessed or not, reaches a
+member's fiche. A token belongs to one browser session (``owner``), is replaced when that
+session's view changes (a sign-in or sign-out, a saved directory), expires after the
+sessions' inactivity timeout, and — for a member — asks at every request whether the sign-in it
+was given for still holds (``check``): a sign-out, a password or role changed or an account
+removed ends it at once, whichever tab or process did it.
+
+Tokens are shared by every process serving the same data (:mod:`reseaux.acces.shared`): what a token
+was issued for (the role and visitors' rule of its view, the directory file and version, the
+sign-in) is written there, so a map drawn through one process asks its fiches of another behind
+the same proxy. A process that does not know a token rebuilds its view from that record
+(:attr:`FicheService.resolver`, the page's own loader) and asks the shared sign-in
+(:attr:`FicheService.checker`); a token revoked or expired in the file answers nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reseaux.acces import shared
+from reseaux.carte.actor_layer import fiche_fields, fiche_rows, search_fields
+from reseaux.annuaire.referential import Referential
+from reseaux.text import fold
+
+#: Fiches on demand, served by reseaux.serveur.web: /_reseaux/carte/<token>/fiches?lignes=… and /recherche?q=…
+FICHES_PATH = "/_reseaux/carte"
+#: At most this many fiches in one answer (a list of actors sharing a place is rarely longer).
+MAX_ROWS = 500
+#: At most this many rows found by one search (the map keeps those it draws).
+MAX_FOUND = 20_000
+MAX_QUERY = 200
+#: A search uses at most this many distinct words of at least MIN_WORD letters: 100 one-letter
+#: words cost 2.2 s of server time on 200,000 fiches, and find nothing a person looks for.
+MAX_WORDS = 6
+MIN_WORD = 2
+
+
+@dataclass
+class _Entry:
+    owner: str
+    frame: pd.DataFrame
+    referential: Referential
+    expires: float
+    #: Asked at every request: does the sign-in this token was given for still hold? (None: a
+    #: visitor's public view.) A sign-out in another tab, a password or role changed, an account
+    #: removed: the token answers no more.
+    check: Callable[[], bool] | None = None
+    #: The file ``frame`` was read from and its modification time then: once the file changed
+    #: (a save, an import, an erasure, by this process or another), the token answers no more —
+    #: its rows may hold a fiche erased or made members-only since. None: not from a file.
+    source: tuple[str, float] | None = None
+    _haystack: pd.Series | None = field(default=None, repr=False)
+
+    def haystack(self) -> pd.Series:
+        """Name, structure and address of every row, folded (built on the first search)."""
+        if self._haystack is None:
+            searched = search_fields()
+            texts = [" ".join(fiche[i] for i in searched) for fiche in fiche_rows(self.frame, self.referential)]
+            self._haystack = pd.Series([fold(t) for t in texts], dtype=object)
+        return self._haystack
+
+
+class FicheService:
+    """The tokens of the pages drawn, and the fiches each may receive."""
+
+    def __init__(self, *, max_entries: int = 1000) -> None:
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._by_owner: dict[str, tuple[int, str]] = {}
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+        #: What a token was issued for (:meth:`register`'s ``issued_for``) → (frame, referential):
+        #: how a process rebuilds the view of a token another process issued. None: it cannot.
+        self.resolver: Callable[[dict], tuple[pd.DataFrame, Referential]] | None = None
+        #: A session's key → the ``check`` of a token issued for that sign-in, in another process.
+        self.checker: Callable[[str], Callable[[], bool]] | None = None
+
+    def register(self, owner: str, frame: pd.DataFrame, referential: Referential, ttl_s: float,
+                 *, check: Callable[[], bool] | None = None, source: tuple[str, float] | None = None,
+                 issued_for: dict | None = None, now: float | None = None) -> str:
+        """The token for ``owner`` (one browser session) to ask fiches of ``frame`` (the
+        directory as that session may see it, rows numbered 0..n-1): the same token while the
+        frame is the same object, so the page's map does not change from one run to the next.
+
+        ``issued_for`` (JSON: role, visitors' rule, ``source``, the sign-in's ``session`` key)
+        is what another process needs to rebuild the view (:attr:`resolver`); it is written to
+        the shared file with the token's expiry, which every process reads at every request."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._expire(now)
+            known = self._by_owner.get(owner)
+            if known and known[0] == id(frame) and known[1] in self._entries:
+                token = known[1]
+                entry = self._entries[token]
+                entry.expires = now + ttl_s
+                entry.check, entry.source = check, source
+                self._entries.move_to_end(token)
+            else:
+                if known:  # this session's view changed: its former token answers no more
+                    self._entries.pop(known[1], None)
+                token = secrets.token_urlsafe(18)
+                self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check, source)
+                self._by_owner[owner] = (id(frame), token)
+                while len(self._entries) > self.max_entries:
+                    _, oldest = self._entries.popitem(last=False)
+                    self._by_owner.pop(oldest.owner, None)
+        wall = time.time()
+        with shared.transaction() as db:
+            db.execute("DELETE FROM map_tokens WHERE (owner = ? AND token != ?) OR expires < ?", (owner, token, wall))
+            db.execute("INSERT OR REPLACE INTO map_tokens VALUES (?, ?, ?, ?)",
+                       (token, owner, json.dumps(issued_for or {"source": source}), wall + ttl_s))
+        return token
+
+    def revoke_owner(self, owner: str | None) -> None:
+        """The tokens of browser session ``owner`` answer no more, in any process (its person signed out)."""
+        with self._lock:
+            known = self._by_owner.pop(owner or "", None)
+            if known:
+                self._entries.pop(known[1], None)
+        with shared.transaction() as db:
+            db.execute("DELETE FROM map_tokens WHERE owner = ?", (owner or "",))
+
+    def _entry(self, token: str, now: float | None = None) -> _Entry | None:
+        now = time.monotonic() if now is None else now
+        rows = shared.read("SELECT owner, issued_for, expires FROM map_tokens WHERE token = ?", (token,))
+        left = rows[0][2] - time.time() if rows else 0.0
+        with self._lock:
+            self._expire(now)
+            entry = self._entries.get(token) if left > 0 else None  # revoked or expired in the file: nowhere
+            if left <= 0:
+                self._drop(token)
+        if entry is None and left > 0:
+            entry = self._rebuilt(token, rows[0][0], json.loads(rows[0][1]), now + left)
+        if entry is not None and (not _unchanged(entry.source) or (entry.check is not None and not entry.check())):
+            with self._lock:
+                self._drop(token)
+            return None
+        return entry
+
+    def _drop(self, token: str) -> None:
+        """Under the lock: forget ``token`` in this process."""
+        entry = self._entries.pop(token, None)
+        if entry is not None and self._by_owner.get(entry.owner, (0, ""))[1] == token:
+            del self._by_owner[entry.owner]
+
+    def _rebuilt(self, token: str, owner: str, issued_for: dict, expires: float) -> _Entry | None:
+        """The entry of a token another process issued, its view rebuilt here; None when this
+        process cannot (no resolver) or the directory is no longer the version it was issued for."""
+        source = tuple(issued_for["source"]) if issued_for.get("source") else None
+        if self.resolver is None or source is None or not _unchanged(source):
+            return None
+        session = issued_for.get("session") or ""
+        if session and self.checker is None:
+            return None  # a member's view, and no way to ask whether the sign-in holds: refused
+        frame, referential = self.resolver(issued_for)
+        entry = _Entry(owner, frame, referential, expires, self.checker(session) if session else None, source)
+        with self._lock:
+            self._entries[token] = entry
+            while len(self._entries) > self.max_entries:
+                self._drop(next(iter(self._entries)))
+        return entry
+
+    def _expire(self, now: float) -> None:
+        for token in [t for t, e in self._entries.items() if e.expires < now]:
+            entry = self._entries.pop(token)
+            if self._by_owner.get(entry.owner, (0, ""))[1] == token:
+                del self._by_owner[entry.owner]
+
+    def fiches(self, token: str, rows: list[int], *, now: float | None = None) -> dict | None:
+        """``{"fields", "fiches"}`` for ``rows`` (in that order), or None for an unknown or
+        expired token. Rows outside the view raise IndexError."""
+        entry = self._entry(token, now)
+        if entry is None:
+            return None
+        if len(rows) > MAX_ROWS or any(r < 0 or r >= len(entry.frame) for r in rows):
+            raise IndexError(f"lignes hors de l'annuaire affiché (0 à {len(entry.frame) - 1}, au plus {MAX_ROWS})")
+        return {"fields": fiche_fields(), "fiches": fiche_rows(entry.frame.iloc[rows], entry.referential)}
+
+    def search(self, token: str, text: str, *, now: float | None = None) -> dict | None:
+        """``{"rows", "more"}``: the rows whose name, structure or address hold every word of
+        ``text`` (folded), at most :data:`MAX_FOUND`; None for an unknown or expired token."""
+        entry = self._entry(token, now)
+        if entry is None:
+            return None
+        words = [w for w in dict.fromkeys(fold(text[:MAX_QUERY]).split()) if len(w) >= MIN_WORD][:MAX_WORDS]
+        if not words:
+            return {"rows": [], "more": False}
+        hay = entry.haystack()
+        mask = np.ones(len(hay), dtype=bool)
+        for word in words:
+            mask &= hay.str.contains(word, regex=False).to_numpy(dtype=bool)
+        rows = np.flatnonzero(mask)
+        return {"rows": rows[:MAX_FOUND].tolist(), "more": bool(len(rows) > MAX_FOUND)}
+
+
+def _unchanged(source: tuple[str, float] | None) -> bool:
+    """Whether the file a token's rows were read from is as it was then (one ``stat``)."""
+    if source is None:
+        return True
+    try:
+        return os.stat(source[0]).st_mtime == source[1]
+    except OSError:
+        return False
+
+
+SERVICE = FicheService()

@@ -1,0 +1,350 @@
+"""Saving the directory safely: versions, conflicts, dated backups and an append-only journal.
+
+The canonical file stays ``data/actors.csv`` (people open it in a spreadsheet). A save:
+
+1. takes an exclusive lock (``actors.csv.lock``), so two saves never interleave;
+2. refuses when the file on disk is no longer the version the editor loaded — another
+   coordinator saved first — and returns what they changed (:class:`ConflictError`);
+3. copies the current file to ``.backups/actors-<date>.csv`` and keeps the last N;
+4. writes the new file to a temporary file and renames it (a crash leaves the old one whole);
+5. appends one JSON line per changed fiche to the journal (when, who, what).
+
+Tables are DataFrames of strings, one column per directory column, every row kept — rows
+with errors included, so editing one fiche never loses another. What changed from one version
+to another is :mod:`reseaux.annuaire.changes`; replaying one's edits on another's save,
+:mod:`reseaux.annuaire.concurrent_edits`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from reseaux.acces import audit
+from reseaux import config
+from reseaux.annuaire.changes import ID, Change, diff, diff_among, stamp_changes, string_cells
+from reseaux.annuaire.directory import DirectoryError, read_table, table_from_rows
+from reseaux.annuaire.exports import (
+    LOCK_TIMEOUT,
+    file_lock,
+    open_private,
+    private_folder,
+    sync_folder,
+    write_aside,
+    write_atomic,
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A version of the file: its table, its hash (the version) and how to write it back."""
+
+    table: pd.DataFrame
+    version: str
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+
+class ConflictError(Exception):
+    """The file changed on disk since it was loaded; ``theirs`` lists what the other save did."""
+
+    def __init__(self, theirs: list[Change], current: Snapshot) -> None:
+        self.theirs = theirs
+        self.current = current
+        super().__init__(
+            f"L'annuaire a été enregistré par quelqu'un d'autre depuis votre chargement "
+            f"({len(theirs)} fiche(s) changée(s)) : vos modifications ne sont pas perdues, "
+            "rechargez-les sur la nouvelle version avant d'enregistrer."
+        )
+
+
+def snapshot(data: bytes) -> Snapshot:
+    """The table, version and format of a directory file's bytes (the file, or a backup)."""
+    rows, encoding, delimiter = read_table(data)
+    return Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
+
+
+def version_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class DirectoryStore:
+    """The directory file, its backups folder and its journal."""
+
+    def __init__(self, path: Path, *, backups: Path | None = None, journal: Path | None = None,
+                 keep: int = 20, lock_timeout: float = LOCK_TIMEOUT) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.backups = backups or self.path.parent / ".backups"
+        self.journal = journal or self.path.parent / "journal.jsonl"
+        self.keep = keep
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._held = threading.local()
+
+    @classmethod
+    def configured(cls, path: Path | None = None) -> DirectoryStore:
+        """The store as the settings make it: the directory at ``path`` (the ``actors`` setting
+        when None), keeping as many backups as the ``backups`` setting says."""
+        return cls(Path(path) if path is not None else config.path("actors"), keep=int(config.get("backups")))
+
+    # -- reading --
+
+    def load(self) -> Snapshot:
+        """Read the file as it is now. Raises DirectoryError when it cannot be read."""
+        return snapshot(self.path.read_bytes())
+
+    def current_version(self) -> str:
+        """The version (hash) of the file on disk now, ``""`` when it is missing."""
+        return version_of(self.path.read_bytes()) if self.path.exists() else ""
+
+
+    # -- writing --
+
+    def save(self, table: pd.DataFrame, base: Snapshot, who: str, *, action: str = "modification") -> Snapshot:
+        """Write ``table`` if the file is still at ``base.version``; return the new snapshot.
+
+        A save that changes no fiche (a geocoding that placed nobody) writes nothing and returns
+        ``base`` itself: no backup pushing a real one out of ``keep``, no journal line. A
+        restoration is always written (a person asked for it), and so is the first save of a file
+        that does not exist yet.
+
+        Raises :class:`ConflictError` (nothing written) when the file changed meanwhile, and
+        :class:`~reseaux.annuaire.exports.LockTimeout` when another save holds the lock too long.
+        """
+        restoring = action.startswith("restauration")
+        changes = diff(base.table, table)
+        if not restoring:
+            table = stamp_changes(base.table, table, changes=changes)
+            # Stamping changed only those fiches: compare them again, not the whole directory.
+            changes = diff_among(base.table, table, {c.id for c in changes})
+        with self._locked():
+            on_disk = self.path.read_bytes() if self.path.exists() else None
+            # Parsed only when it changed: at 200,000 fiches parsing is seconds, hashing a fraction.
+            if on_disk is not None and version_of(on_disk) != base.version:
+                current = snapshot(on_disk)
+                raise ConflictError(diff(base.table, current.table), current)
+            data = encode_table(table, base.delimiter, base.encoding)
+            if on_disk is not None and not restoring and not changes and _unchanged(base.table, table, data, on_disk):
+                return base
+            self._commit(data, changes, who, action, backup=on_disk is not None)
+        return Snapshot(table.reset_index(drop=True), version_of(data), base.delimiter, base.encoding)
+
+    def _commit(self, data: bytes, changes: list[Change], who: str, action: str, *, backup: bool) -> None:
+        """Write ``data`` and its journal lines together or not at all (a full disk, a folder
+        turned read-only): the new file is written aside first, then the journal line, then the
+        file takes its place; on any failure the journal is cut back and the old file stays.
+
+        A save killed midway (kill -9, power cut) cannot cut anything back: it may leave its file
+        written aside and, if it died after its journal lines, lines for a change that never
+        happened. Each journal line names the version its save wrote; the next save (under the
+        lock: no other save is running) cuts the journal's last lines when their version is that
+        of a file left aside, then removes those files (one may hold a fiche since erased)."""
+        leftovers = list(self.path.parent.glob(f".{self.path.name}.*.tmp"))
+        if leftovers:
+            aside = set()
+            for leftover in leftovers:
+                try:
+                    aside.add(version_of(leftover.read_bytes()))
+                except OSError:
+                    pass
+            orphan = self._orphan_start(aside)
+            if orphan is not None:
+                self._cut_journal(orphan)
+            for leftover in leftovers:
+                leftover.unlink(missing_ok=True)
+        journal_size = self.journal.stat().st_size if self.journal.exists() else None
+        # The mode is the file's own: a directory readable by a group stays so (issue 22: it became 0600).
+        aside = write_aside(self.path, data)
+        try:
+            if backup:
+                self._backup()
+            self._log(changes, who, action, version_of(data))
+            os.replace(aside, self.path)
+        except BaseException:
+            aside.unlink(missing_ok=True)
+            self._cut_journal(journal_size)
+            raise
+        sync_folder(self.path.parent)
+        audit.record("enregistrement", who=who, action=action, fiches=len(changes), annuaire=self.path.name)
+
+    def _orphan_start(self, aside: set[str]) -> int | None:
+        """Where the journal's last lines start when they name one of the versions ``aside`` (files
+        written by a save killed before they took their place, see :meth:`_commit`); ``None``
+        when the journal ends otherwise."""
+        try:
+            size = self.journal.stat().st_size
+        except OSError:
+            return None
+
+        def version_at_end(tail: bytes) -> str:
+            last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            try:
+                return str(json.loads(last).get("version", ""))
+            except (ValueError, AttributeError):
+                return ""
+
+        with open(self.journal, "rb") as handle:
+            handle.seek(max(0, size - 65_536))
+            orphan = version_at_end(handle.read())
+            if orphan not in aside:
+                return None
+            # The lines of that save, from the end back to the first line of another save.
+            handle.seek(0)
+            offset, start = 0, None
+            for line in handle:
+                try:
+                    named = json.loads(line).get("version", "") if line.strip() else ""
+                except (ValueError, AttributeError):
+                    named = ""
+                if named != orphan:
+                    start = None
+                elif start is None:
+                    start = offset
+                offset += len(line)
+        return start
+
+    def _cut_journal(self, size: int | None) -> None:
+        """Put the journal back as it was (``size`` bytes; None: it did not exist)."""
+        try:
+            if size is None:
+                self.journal.unlink(missing_ok=True)
+            elif self.journal.exists() and self.journal.stat().st_size != size:
+                with open(self.journal, "r+b") as handle:
+                    handle.truncate(size)
+        except OSError:  # the save already failed and says so; never fail twice
+            pass
+
+    def list_backups(self) -> list[Path]:
+        """Backups, newest first."""
+        if not self.backups.exists():
+            return []
+        return sorted(self.backups.glob(f"{self.path.stem}-*.csv"), reverse=True)
+
+    def backup_time(self, backup: Path) -> datetime | None:
+        """When ``backup`` was made (its name carries the moment), or None for a foreign name."""
+        try:
+            return datetime.strptime(Path(backup).stem.removeprefix(f"{self.path.stem}-"), "%Y%m%dT%H%M%S%f")
+        except ValueError:
+            return None
+
+    def restore(self, backup: Path, base: Snapshot, who: str) -> Snapshot:
+        """Make ``backup`` the current file (the current one is backed up first)."""
+        old = snapshot(Path(backup).read_bytes())
+        return self.save(old.table, base, who, action=f"restauration de {Path(backup).name}")
+
+    def replace(self, data: bytes, who: str, action: str) -> Snapshot:
+        """Make ``data`` (a whole directory file, byte for byte) the current file, whatever the file
+        on disk holds now: a restoration from an archive (:mod:`reseaux.annuaire.backup`). The current file is
+        backed up first; the journal gets one line per fiche changed (one « restauration » line when
+        none is), each naming ``who`` and ``action``. Raises DirectoryError when ``data`` is not a
+        directory file (nothing written)."""
+        new = snapshot(data)
+        with self._locked():
+            on_disk = self.path.read_bytes() if self.path.exists() else None
+            try:
+                before = snapshot(on_disk).table if on_disk is not None else new.table.iloc[0:0]
+            except DirectoryError:  # an unreadable file: kept among the backups, every fiche « ajout »
+                before = new.table.iloc[0:0]
+            changes = diff(before, new.table) or [Change("restauration", "", "", {})]
+            self._commit(data, changes, who, action, backup=on_disk is not None)
+        return new
+
+    def rescue(self, backup: Path, who: str) -> Snapshot:
+        """Make ``backup`` the current file when the current one cannot be read (no version to
+        compare): the unreadable file is kept among the backups, the journal says it."""
+        old = snapshot(Path(backup).read_bytes())
+        with self._locked():
+            if self.path.exists():
+                self._backup()
+            data = Path(backup).read_bytes()
+            write_atomic(self.path, data)
+            self._log([Change("restauration", "", "", {})], who,
+                      f"restauration de {Path(backup).name} (fichier illisible)")
+        audit.record("enregistrement", who=who, action=f"restauration de {Path(backup).name} (fichier illisible)",
+                     fiches=len(old.table), annuaire=self.path.name)
+        return Snapshot(old.table, version_of(data), old.delimiter, old.encoding)
+
+    def read_journal(self) -> list[dict]:
+        if not self.journal.exists():
+            return []
+        with open(self.journal, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    # -- private --
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The store's lock, for a change made of several writes (erasure: file, backups,
+        journal); re-entrant for this store object, so :meth:`save` may be called inside.
+
+        Raises :class:`~reseaux.annuaire.exports.LockTimeout` (an OSError, message in French) when another
+        save holds it longer than ``lock_timeout`` seconds: nothing is written."""
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
+        with file_lock(self.lock_path, self.lock_timeout):
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
+
+    _locked = locked
+
+    def _backup(self) -> None:
+        private_folder(self.backups)
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+        write_atomic(self.backups / f"{self.path.stem}-{stamp}.csv", self.path.read_bytes())
+        for old in self.list_backups()[self.keep:]:
+            old.unlink(missing_ok=True)
+
+    def _log(self, changes: list[Change], who: str, action: str, version: str = "") -> None:
+        now = datetime.now().isoformat(timespec="seconds")
+        extra = {"version": version} if version else {}
+        lines = [json.dumps({"quand": now, "qui": who, "action": action, "type": c.kind, "id": c.id,
+                             "nom": c.nom, "champs": {k: list(v) for k, v in c.fields.items()}, **extra},
+                            ensure_ascii=False) for c in changes]
+        if not lines:
+            return
+        private_folder(self.journal.parent)
+        new = not self.journal.exists()
+        with open_private(self.journal, "a") as handle:
+            handle.write("\n".join(lines) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if new:
+            sync_folder(self.journal.parent)
+
+
+def _unchanged(before: pd.DataFrame, after: pd.DataFrame, data: bytes, on_disk: bytes) -> bool:
+    """Whether a save whose diff is empty changes nothing: :func:`diff` sees one fiche per id
+    (its last copy), so where ids repeat, only the file's bytes can tell."""
+    if all(ID in t.columns and t[ID].fillna("").astype(str).is_unique for t in (before, after)):
+        return True
+    return data == on_disk
+
+
+def encode_table(table: pd.DataFrame, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(list(table.columns))
+    writer.writerows(string_cells(table).tolist())  # as fillna("").astype(str), without converting string columns
+    try:
+        return buffer.getvalue().encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return buffer.getvalue().encode("utf-8-sig")

@@ -1,0 +1,394 @@
+"""Adding a perimeter layer from a file anyone may have: one function for the command line
+(``python -m reseaux layers add``) and the coordinators' form (« Sources et crédits »).
+
+The file is checked (fields, selection), repaired (invalid polygons keep their polygonal parts),
+copied into the geo folder under the layer's id, and declared at the end of the registry — both
+writes atomic, the registry last, so a failure leaves the registry as it was; all of it under the
+registry's lock (``layers.toml.lock``), so that two additions at once both end up declared.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from reseaux.annuaire.exports import LockTimeout, file_lock, why_not_written, write_atomic
+from reseaux.territoire.layer_files import check_archive, check_size, unreadable
+from reseaux.territoire.layers import (
+    DEFAULT_GROUP,
+    NOT_GIVEN,
+    LayerError,
+    LayerSpec,
+    RegistryError,
+    apply_where,
+    check_fields,
+    load_layer,
+    parse_registry,
+    readable,
+)
+from reseaux.territoire.shapes import polygonal
+
+LOG = logging.getLogger("reseaux")
+
+#: What the form and the command accept (TopoJSON, as ANCT publishes its maps, through GDAL's driver).
+GEO_SUFFIXES = (".geojson", ".json", ".topojson", ".gpkg", ".zip", ".shp")
+TABLE_SUFFIXES = (".csv",)
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+#: How a commune-list layer keys its perimeters: the file's code alone, or the département of each
+#: commune and the code (the cantons of two départements share numbers).
+KEYS = {"code": "le code seul", "departement": "le département et le code"}
+#: Columns written into a layer keyed by département and code.
+DEP_CODE, DEP_NAME = "perimetre_departement_code", "perimetre_departement_nom"
+
+
+@dataclass
+class AddedLayer:
+    spec: LayerSpec
+    perimeters: int
+    repaired: int
+    dropped: int
+
+    def sentence(self) -> str:
+        from reseaux.text import plural
+
+        text = f"Couche « {self.spec.label} » ajoutée : {plural(self.perimeters, 'périmètre')}"
+        if self.repaired:
+            text += f", {plural(self.repaired, 'polygone réparé', 'polygones réparés')}"
+        if self.dropped:
+            text += f", {plural(self.dropped, 'écarté', 'écartés')} (aucune surface une fois réparé)"
+        return text + "."
+
+
+@dataclass(frozen=True)
+class RepeatedCodes:
+    """Perimeter codes of a commune list whose communes lie in several départements."""
+
+    codes: list[str]
+    #: Perimeters the file gives keyed by its code alone, and by département and code.
+    by_code: int
+    by_departement: int
+
+    def sentence(self) -> str:
+        from reseaux.text import plural
+
+        shown = ", ".join(f"« {c} »" for c in self.codes[:5]) + (", …" if len(self.codes) > 5 else "")
+        return (f"{plural(len(self.codes), 'code de périmètre regroupe', 'codes de périmètre regroupent')} des "
+                f"communes de plusieurs départements ({shown}) : par le code seul, "
+                f"{plural(self.by_code, 'périmètre')} (les communes de même code fusionnées) ; par le département "
+                f"et le code, {plural(self.by_departement, 'périmètre')}. Choisissez la clé des périmètres : "
+                "le département et le code (des cantons, des secteurs numérotés dans chaque département), ou le "
+                "code seul (un périmètre qui déborde vraiment d'un département)")
+
+
+class RepeatedCodesError(LayerError):
+    """A commune list whose codes repeat across départements, added without choosing its key."""
+
+    def __init__(self, repeated: RepeatedCodes) -> None:
+        super().__init__(repeated.sentence())
+        self.repeated = repeated
+
+
+def departement_of(insee: str) -> str:
+    """The département of an INSEE commune code: three characters overseas (971…976), else two
+    (« 2A » for Corse-du-Sud)."""
+    insee = str(insee).strip()
+    return insee[:3] if insee.startswith("97") else insee[:2]
+
+
+def repeated_codes(table: pd.DataFrame, code_field: str, name_field: str, commune_field: str) -> RepeatedCodes | None:
+    """The codes of ``table`` (one row per perimeter and commune) whose communes lie in several
+    départements, with the perimeters each key gives (grouped as the loader groups them: by code and
+    name); None when no code repeats."""
+    deps = table[commune_field].map(departement_of)
+    per_code = deps.groupby([table[code_field], table[name_field]]).nunique()
+    repeated = per_code[per_code > 1]
+    if repeated.empty:
+        return None
+    codes = list(dict.fromkeys(str(code) for code, _ in repeated.index))
+    by_departement = len(pd.DataFrame({"d": deps, "c": table[code_field], "n": table[name_field]}).drop_duplicates())
+    return RepeatedCodes(codes, len(per_code), by_departement)
+
+
+def file_layers(path: Path) -> list[tuple[str, int]]:
+    """The layers of a vector file (a GeoPackage may hold several, a TopoJSON one per object), each
+    with its number of features; ``[]`` for a table. Raises :class:`LayerError` (French) for a file
+    GDAL cannot read."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return []
+    import pyogrio
+
+    check_archive(path)
+    try:
+        names = [str(row[0]) for row in pyogrio.list_layers(readable(path))]
+        return [(name, int(pyogrio.read_info(readable(path), layer=name).get("features", -1))) for name in names]
+    except Exception as exc:  # whatever the GDAL driver says, said in French
+        raise unreadable(path.name, exc) from exc
+
+
+def layers_text(layers: list[tuple[str, int]]) -> str:
+    """« « qpv » (37 périmètres), « communes » (12 périmètres) »."""
+    from reseaux.text import plural
+
+    return ", ".join(f"« {name} » ({plural(count, 'périmètre')})" for name, count in layers)
+
+
+def fields_of(path: Path, file_layer: str = "") -> list[str]:
+    """The fields of a perimeter file (to offer them in the form), of its layer ``file_layer`` when it
+    holds several. Raises :class:`LayerError` (French) for a file too big to read, that GDAL cannot
+    read, or holding several layers when none (or an unknown one) is chosen."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return list(_read_table(path).columns)
+    import pyogrio
+
+    layer = _chosen_layer(path, file_layer)
+    try:
+        info = pyogrio.read_info(readable(path), layer=layer)
+    except Exception as exc:  # whatever the GDAL driver says, said in French
+        raise unreadable(path.name, exc) from exc
+    check_size(path, int(info.get("features", -1)))
+    return [str(f) for f in info["fields"]]
+
+
+def _chosen_layer(path: Path, file_layer: str) -> str | None:
+    """The layer of ``path`` to read: ``file_layer``, or the only one. A file of several layers
+    read without a choice gave its first layer, silently."""
+    layers = file_layers(path)
+    names = [name for name, _ in layers]
+    if file_layer:
+        if file_layer not in names:
+            raise LayerError(f"{path.name} n'a pas de couche « {file_layer} » ; ses couches : {layers_text(layers)}")
+        return file_layer
+    if len(layers) > 1:
+        raise LayerError(f"{path.name} contient {len(layers)} couches : {layers_text(layers)} ; choisissez celle "
+                         "à ajouter (formulaire : « Couche du fichier » ; commande : --couche-fichier NOM)")
+    return names[0] if names else None
+
+
+@contextmanager
+def upload_on_disk(name: str, data: bytes) -> Iterator[Path]:
+    """``data`` as a file named ``name`` (its folder part dropped) in a private temporary folder,
+    for the ``with`` block only: the readers want a path, and a copy kept for the session stayed
+    on the server after it (one folder per upload, never removed)."""
+    with tempfile.TemporaryDirectory(prefix="reseaux-couche-") as folder:
+        path = Path(folder) / (Path(name).name or "couche")
+        path.write_bytes(data)
+        yield path
+
+
+def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, registry: Path, geo_dir: Path,
+              label: str = "", group: str = "", where: dict | None = None, color: str = "",
+              source: str = "", licence: str = "", vintage: str = "", commune_field: str = "",
+              file_layer: str = "", key: str = "") -> AddedLayer:
+    """Add the perimeters of ``path`` as layer ``layer_id``; raise :class:`LayerError` (French).
+
+    ``file_layer`` names the layer to read in a file that holds several (GeoPackage, TopoJSON).
+    ``key`` (a commune list only) is how its perimeters are keyed (:data:`KEYS`): left empty, a list
+    whose codes repeat across départements raises :class:`RepeatedCodesError`, which says how many
+    perimeters each key gives."""
+    where = where or {}
+    suffix = path.suffix.lower()
+    if suffix not in GEO_SUFFIXES + TABLE_SUFFIXES:
+        raise LayerError(f"format {suffix or 'sans extension'} non pris en charge : GeoJSON, TopoJSON, GeoPackage, "
+                         "shapefile zippé (.zip) ou CSV de codes de communes")
+    if key and key not in KEYS:
+        raise LayerError(f"clé « {key} » inconnue : {' ou '.join(KEYS)}")
+    if not _ID.match(layer_id):
+        raise LayerError(f"identifiant « {layer_id} » invalide : lettres minuscules, chiffres et _ "
+                         "(ex. qpv_occitanie), en commençant par une lettre")
+    common = {"id": layer_id, "label": label or layer_id, "group": group or DEFAULT_GROUP,
+              "color": color, "source": source or NOT_GIVEN, "licence": licence or NOT_GIVEN,
+              "vintage": vintage or NOT_GIVEN, "id_field": code_field, "name_field": name_field}
+    # Under the registry's lock from the id check to the declaration: two additions at once each
+    # wrote back the registry they had read, and the second lost the first one's layer.
+    with _registry_locked(registry):
+        old, entries = _read_registry(registry)
+        if layer_id in {str(e.get("id")) for e in entries}:
+            raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
+        spec, target, repaired, dropped = _write_layer_file(path, common, geo_dir, where, commune_field,
+                                                            file_layer, key)
+        try:
+            loaded = load_layer(spec, geo_dir)
+            if loaded.empty:
+                raise LayerError("aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
+                                 "colonne des codes INSEE (5 caractères, zéro initial compris)")
+            _declare(registry, old, entries, spec)
+        except LayerError:
+            target.unlink(missing_ok=True)
+            raise
+    return AddedLayer(spec, len(loaded), repaired, dropped)
+
+
+def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict, commune_field: str,
+                      file_layer: str = "", key: str = "") -> tuple[LayerSpec, Path, int, int]:
+    """Check ``path``, keep its selected perimeters and write them into ``geo_dir`` under the
+    layer's id; return the layer's spec, the file written, and the polygons repaired and dropped."""
+    code_field, name_field = common["id_field"], common["name_field"]
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        if not commune_field:
+            raise LayerError("un CSV de périmètres donne une ligne par (périmètre, commune) : "
+                             "indiquez la colonne du code INSEE de la commune")
+        table = _read_table(path)
+        check_fields(table.columns, {"code": code_field, "nom": name_field, "commune": commune_field}, path.name)
+        table = apply_where(table, where, path.name)
+        repeated = repeated_codes(table, code_field, name_field, commune_field)
+        if repeated and not key:
+            raise RepeatedCodesError(repeated)
+        if repeated and key == "departement":
+            deps = table[commune_field].map(departement_of)
+            table = table.assign(**{DEP_CODE: deps + "-" + table[code_field],
+                                    DEP_NAME: table[name_field] + " (" + deps + ")"})
+            common = {**common, "id_field": DEP_CODE, "name_field": DEP_NAME}
+        target = geo_dir / f"{common['id']}.csv"
+        spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
+        _write(target, table.to_csv(index=False).encode("utf-8"))
+        repaired = dropped = 0
+    else:
+        layer = _chosen_layer(path, file_layer)
+        fields_of(path, layer or "")  # bounded (archive, number of perimeters) before the whole file is read
+        try:
+            frame = gpd.read_file(readable(path), layer=layer)
+        except Exception as exc:  # whatever the GDAL driver says, said in French
+            raise unreadable(path.name, exc) from exc
+        check_fields(frame.columns, {"code": code_field, "nom": name_field}, path.name)
+        frame = apply_where(frame, where, path.name)
+        frame = frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
+        invalid = ~frame.geometry.is_valid
+        frame["geometry"] = polygonal(frame.geometry)
+        empty = frame.geometry.is_empty | frame.geometry.isna()
+        repaired, dropped = int((invalid & ~empty).sum()), int(empty.sum())
+        frame = frame[~empty]
+        if frame.empty:
+            raise LayerError(f"{path.name} ne contient aucun polygone utilisable")
+        keep = list(dict.fromkeys([code_field, name_field, *where]))
+        out = gpd.GeoDataFrame({c: frame[c].astype(str).str.removesuffix(".0") for c in keep},
+                               geometry=frame.geometry, crs="EPSG:4326")
+        target = geo_dir / f"{common['id']}.geojson"
+        _write(target, out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"))
+        spec = LayerSpec(kind="file", file=target.name, **common)
+    if where:
+        spec = LayerSpec(**{**spec.__dict__, "where": where})
+    return spec, target, repaired, dropped
+
+
+def toml_entry(spec: LayerSpec) -> dict:
+    """The registry entry of ``spec``: what differs from the defaults, plus the attribution."""
+    defaults = LayerSpec(id="", label="", kind="", file="")
+    return {key: value for key, value in spec.__dict__.items()
+            if key in ("id", "label", "kind", "file", "source", "licence", "vintage", "group")
+            or value != getattr(defaults, key)}
+
+
+def registry_text(old: str, spec: LayerSpec) -> str:
+    """The registry text ``old`` with ``spec`` declared at the end of its ``[[layer]]`` array, written
+    by tomlkit: any key or value is quoted and escaped as TOML wants (a field « région », a label
+    holding quotes or a newline), and the comments and layout of ``old`` are kept."""
+    import tomlkit
+    from tomlkit.items import AoT
+
+    document = tomlkit.parse(old)
+    table = tomlkit.table()
+    for key, value in toml_entry(spec).items():
+        table.add(key, _inline(value) if isinstance(value, dict) else value)
+    if old.strip():
+        table.trivia.indent = "\n"  # a blank line between two layers
+    if "layer" not in document:
+        document.append("layer", tomlkit.aot())
+    if not isinstance(document["layer"], AoT):
+        raise LayerError("« layer » n'y est pas une suite de blocs [[layer]]")
+    document["layer"].append(table)
+    return tomlkit.dumps(document)
+
+
+def _declare(registry: Path, old: str, before: list[dict], spec: LayerSpec) -> None:
+    """Append ``spec`` to ``registry`` (whose text is ``old``, its entries ``before``) if, read
+    back, the new text gives every layer it gave before plus exactly ``spec``; otherwise raise
+    :class:`LayerError` and leave the file as it was: a registry that cannot be read takes every
+    page down, for visitors too."""
+    import tomllib
+
+    try:
+        new = registry_text(old, spec)
+        after = tomllib.loads(new).get("layer", [])
+        specs, broken = parse_registry(new, registry.parent, registry.name)
+    except (LayerError, RegistryError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+        LOG.error("Registre %s : la couche %s ne s'y écrit pas : %r", registry, spec.id, exc)
+        raise LayerError(f"{registry.name} n'a pas pu être complété sans risque ({exc}) : il est inchangé ; "
+                         "corrigez-le ou déclarez la couche à la main") from exc
+    declared = next((s for s in specs if s.id == spec.id), None)
+    if declared is None and broken and broken[-1][0] == spec.label:
+        raise LayerError(f"{broken[-1][1]} : {registry.name} est inchangé")
+    if after != [*before, toml_entry(spec)] or declared is None or \
+            replace(declared, color=spec.color) != spec:
+        LOG.error("Registre %s : relu, la couche %s n'est pas celle écrite", registry, spec.id)
+        raise LayerError(f"{registry.name}, relu, ne redonne pas la couche « {spec.label} » : il est inchangé ; "
+                         "déclarez la couche à la main")
+    _write(registry, new.encode("utf-8"))
+
+
+def _write(path: Path, data: bytes) -> None:
+    """:func:`write_atomic`, a failure said in French by the file's name (the path goes to the log)."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        LOG.error("Couche : écriture de %s impossible : %s", path, exc)
+        raise LayerError(f"{path.name} ne peut pas être écrit dans le dossier des couches "
+                         f"({why_not_written(exc)}) : l'administration du serveur doit le permettre") from exc
+
+
+def _inline(values: dict):
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    table.update(values)
+    return table
+
+
+@contextmanager
+def _registry_locked(registry: Path) -> Iterator[None]:
+    """Hold the registry's lock (``layers.toml.lock`` beside it) for the block; a lock that cannot
+    be taken is said in French (:class:`LayerError`), nothing written."""
+    lock = file_lock(registry.with_name(registry.name + ".lock"))
+    try:
+        lock.__enter__()
+    except LockTimeout as exc:
+        raise LayerError("une autre couche est en cours d'ajout : réessayez dans un instant") from exc
+    except OSError as exc:
+        LOG.error("Couche : verrou du registre %s impossible : %s", registry, exc)
+        raise LayerError(f"{registry.name} ne peut pas être verrouillé dans le dossier des couches "
+                         f"({why_not_written(exc)}) : l'administration du serveur doit le permettre") from exc
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _read_registry(registry: Path) -> tuple[str, list[dict]]:
+    """The registry's text (``""`` when it does not exist yet) and its ``[[layer]]`` entries, read
+    once. Raises :class:`LayerError` (French, the file named by its name) when it cannot be read."""
+    import tomllib
+
+    try:
+        old = registry.read_text(encoding="utf-8") if registry.exists() else ""
+        parse_registry(old, registry.parent, registry.name)  # its entries each a [[layer]] block
+    except (OSError, UnicodeDecodeError) as exc:
+        LOG.error("Registre des couches illisible : %s : %s", registry, exc)
+        raise LayerError(f"Registre des couches {registry.name} illisible : corrigez-le avant d'ajouter une "
+                         "couche") from exc
+    except RegistryError as exc:
+        raise LayerError(f"{exc} : corrigez-le avant d'ajouter une couche") from exc
+    return old, tomllib.loads(old).get("layer", [])
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    from reseaux.importation.reading import read_upload
+
+    rows = read_upload(path.name, path.read_bytes())
+    return pd.DataFrame(rows[1:], columns=rows[0]).astype(str)
