@@ -14,7 +14,7 @@ from shapely.geometry import Point, box
 
 from reseaux.carte.choropleth import class_labels, coverage_base_map, coverage_legend_html, coverage_overlay, shapes_json
 from reseaux.analyse.coverage import OutreachAreas, Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
-from reseaux.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence
+from reseaux.analyse.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence
 from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.analyse.filters import ActorFilter
 from tests.conftest import ROOT

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from reseaux.app_data import load_territory
 from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
-from reseaux.coverage_report import filter_phrase, summary_sentence
+from reseaux.analyse.coverage_report import filter_phrase, summary_sentence
 from reseaux.analyse.filters import ActorFilter, apply_filter
 from tests.browser import no_error, settle, sign_in
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo

@@ -17,7 +17,7 @@ from html import unescape
 import pandas as pd
 
 from reseaux.carte.choropleth import coverage_legend_html, coverage_overlay
-from reseaux.coverage_report import MEASURES
+from reseaux.analyse.coverage_report import MEASURES
 from reseaux.annuaire.directory import load_directory
 from reseaux.carte.export_map import export_policy, standalone_html
 from reseaux.territoire.layers import load_layers, load_registry, read_registry

@@ -42,7 +42,7 @@ def _nearest(args: argparse.Namespace) -> int:
 
 def _coverage(args: argparse.Namespace) -> int:
     from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
-    from reseaux.coverage_report import filter_phrase, summary_sentence
+    from reseaux.analyse.coverage_report import filter_phrase, summary_sentence
     from reseaux.analyse.filters import ActorFilter, apply_filter
 
     loaded = load_or_say(args.actors, args.referential)

@@ -8,7 +8,7 @@ perimeter's territory (:mod:`reseaux.territoire.metric`: Lambert-93 on the mainl
 systems overseas) with shapely's STRtree (one bulk query per measure and territory), so a layer
 of 2,644 communes answers in milliseconds. An actor in another territory is only ever « the
 nearest », measured on the ellipsoid. The words and classes people read are
-:mod:`reseaux.coverage_report`.
+:mod:`reseaux.analyse.coverage_report`.
 """
 
 from __future__ import annotations

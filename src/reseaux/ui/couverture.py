@@ -19,7 +19,7 @@ from reseaux.analyse.coverage import (
     theme_matrix,
     zones_of_codes,
 )
-from reseaux.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence, table_labels
+from reseaux.analyse.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence, table_labels
 from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, apply_filter, emptying_fields
 from reseaux.annuaire.referential import Referential
