@@ -78,10 +78,13 @@ def test_every_module_is_named_in_the_architecture_and_every_name_exists():
     named = named_in(architecture)
     missing = sorted(modules() - named)
     unknown = sorted(n for n in named if not (PACKAGE / n).exists() and not (ROOT / n).exists())
-    assert not missing, ("modules not named in docs/developpement.md, « Architecture » (give each its "
-                         "path under src/reseaux and one line on its concern): " + ", ".join(missing))
-    assert not unknown, ("docs/developpement.md, « Architecture », names modules that do not exist: "
-                         + ", ".join(unknown))
+    assert not missing, (
+        "modules not named in docs/developpement.md, « Architecture » (give each its "
+        "path under src/reseaux and one line on its concern): " + ", ".join(missing)
+    )
+    assert not unknown, "docs/developpement.md, « Architecture », names modules that do not exist: " + ", ".join(
+        unknown
+    )
 
 
 def test_every_file_path_the_docs_name_exists():
@@ -118,23 +121,27 @@ def test_the_readme_stays_a_front_page():
     readme = (ROOT / "README.md").read_bytes()
     assert len(readme) <= README_MAX_BYTES, f"README.md is {len(readme)} bytes: move the detail to docs/"
     assert readme.count(b"\n") <= README_MAX_LINES
-    for guide in ("docs/guide-utilisateur.md", "docs/mettre-en-ligne.md", "docs/developpement.md",
-                  "docs/mesures.md"):
+    for guide in ("docs/guide-utilisateur.md", "docs/mettre-en-ligne.md", "docs/developpement.md", "docs/mesures.md"):
         assert f"]({guide})" in readme.decode(), f"the README does not lead to {guide}"
 
 
 def test_no_markdown_file_tells_issue_numbers():
-    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-             for path in markdown_files()
-             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-             if ISSUE_NUMBER.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in markdown_files()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if ISSUE_NUMBER.search(line)
+    ]
     assert not found, "issue numbers in the docs (the commit log is the history):\n" + "\n".join(found)
 
 
 def test_pointers_from_the_code_and_the_app_reach_a_doc_and_its_section():
-    sources = [p for folder in ("src", "views", "scripts", "bench", "geo", "tests")
-               for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".toml", ".js"}
-               and "__pycache__" not in p.parts and p != Path(__file__).resolve()]
+    sources = [
+        p
+        for folder in ("src", "views", "scripts", "bench", "geo", "tests")
+        for p in (ROOT / folder).rglob("*")
+        if p.suffix in {".py", ".toml", ".js"} and "__pycache__" not in p.parts and p != Path(__file__).resolve()
+    ]
     sources += [ROOT / "app.py", ROOT / "serve.py", ROOT / "pyproject.toml", ROOT / "Makefile"]
     wrong = []
     for path in sources:
