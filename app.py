@@ -4,8 +4,8 @@ import streamlit as st
 
 from reseaux import config
 from reseaux.acces.access import can, can_see_map
-from reseaux.ui.accessibility import STATUS as ACCESSIBILITY_STATUS
 from reseaux.ui import auth, page_style
+from reseaux.ui.accessibility import STATUS as ACCESSIBILITY_STATUS
 
 st.set_page_config(page_title="Réseaux — carte du réseau", page_icon="🗺️", layout="wide")
 page_style()

@@ -435,8 +435,8 @@ def demo_data(folder: Path) -> tuple[Path, dict[str, str]]:
 def scene_counts(data: Path, folder: Path) -> dict[str, int]:
     """How many actors a visitor sees in the scenes « ivg » and « aller-vers », by the app's own functions
     (parse cache of this process apart from the server's, so its first start stays without cache)."""
-    from reseaux.app_data import load_territory
     from reseaux.annuaire.referential import load_referential
+    from reseaux.app_data import load_territory
     from tests.test_journey_presenter import expected
 
     saved = os.environ.get("RESEAUX_GEOCACHE")

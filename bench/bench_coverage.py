@@ -12,9 +12,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import describe
 from bench.synthetic import synthetic_actors
-from reseaux.app_data import load_territory
 from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table, theme_matrix
 from reseaux.annuaire.referential import load_referential
+from reseaux.app_data import load_territory
 
 RUNS = 5
 

@@ -32,16 +32,16 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_browser import browser_section
 from bench.machine import describe
 from bench.synthetic import synthetic_table
-from reseaux.carte.actor_layer import FicheStore, build_actor_layer, fiche_blob
-from reseaux.app_data import load_territory
 from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
-from reseaux.annuaire.directory import load_directory
 from reseaux.analyse.filters import ActorFilter, FacetIndex, apply_filter, search_text
-from reseaux.carte.legend import legend_codes, legend_html
-from reseaux.carte.mapview import MapView, build_base_map
 from reseaux.analyse.proximity import ProximityIndex, nearest
+from reseaux.annuaire.directory import load_directory
 from reseaux.annuaire.referential import load_referential
 from reseaux.annuaire.store import encode_table
+from reseaux.app_data import load_territory
+from reseaux.carte.actor_layer import FicheStore, build_actor_layer, fiche_blob
+from reseaux.carte.legend import legend_codes, legend_html
+from reseaux.carte.mapview import MapView, build_base_map
 
 SIZES = (1_000, 10_000, 100_000)
 RUNS = {1_000: 5, 10_000: 5, 100_000: 3}

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from reseaux.acces.access import can, visible_actors
 from reseaux.acces.accounts import MAX_FAILURES, REFUSED, AccountError, AccountStore
-from reseaux.app_data import load_actors, load_territory
 from reseaux.annuaire.exports import to_csv_bytes, to_xlsx_bytes
+from reseaux.app_data import load_actors, load_territory
 from reseaux.carte.mapview import MapView, build_map
 from tests.conftest import PASSWORD, ROOT, sign_in
 
@@ -151,9 +151,9 @@ def test_wrong_password_is_said_in_french(monkeypatch, accounts_file):
 
 
 def test_a_visitor_view_keeps_fiches_and_map_rows_aligned(referential):
-    from reseaux.carte.actor_layer import actor_payload, decode_payload
-    from reseaux.app_data import visible_view
     from reseaux.annuaire.fiche_service import FicheService
+    from reseaux.app_data import visible_view
+    from reseaux.carte.actor_layer import actor_payload, decode_payload
 
     full = load_actors(ROOT / "data" / "actors.csv", referential)
     view = visible_view(full, "visiteur", "public")

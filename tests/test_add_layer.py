@@ -10,9 +10,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from reseaux.territoire.add_layer import add_layer
 from reseaux.app_data import load_territory
 from reseaux.cli import main
+from reseaux.territoire.add_layer import add_layer
 from reseaux.territoire.layers import LayerError, read_registry
 from tests.conftest import ROOT
 

@@ -7,9 +7,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
+from reseaux.annuaire.store import DirectoryStore
 from reseaux.territoire.geocode_file import geocode_file
 from reseaux.territoire.geocoder_client import Geocoder
-from reseaux.annuaire.store import DirectoryStore
 from tests.addok_server import AddokServer, documents, finess_addresses
 from tests.conftest import ROOT
 

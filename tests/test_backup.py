@@ -162,9 +162,9 @@ def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
 
     # The app reads the restored folder: a fiche, a sign-in, a layer.
     from reseaux.annuaire.directory import load_directory
-    from reseaux.territoire.layers import load_layers, load_registry
     from reseaux.annuaire.referential import load_referential
     from reseaux.annuaire.store import snapshot
+    from reseaux.territoire.layers import load_layers, load_registry
 
     row = snapshot(directory).table.set_index("id")
     fiche = next(i for i in row.index if row.loc[i, "description"].startswith("passage "))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.app_data import load_territory
 from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.analyse.filters import ActorFilter, apply_filter
+from reseaux.app_data import load_territory
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, map_still, open_page, visible_demo, wait_in_map
 
 

@@ -12,11 +12,17 @@ import pytest
 from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
-from reseaux.carte.choropleth import class_labels, coverage_base_map, coverage_legend_html, coverage_overlay, shapes_json
 from reseaux.analyse.coverage import OutreachAreas, Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
 from reseaux.analyse.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence
-from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.analyse.filters import ActorFilter
+from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.carte.choropleth import (
+    class_labels,
+    coverage_base_map,
+    coverage_legend_html,
+    coverage_overlay,
+    shapes_json,
+)
 from tests.conftest import ROOT
 
 X0, Y0 = 562000.0, 6928000.0

@@ -6,10 +6,10 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from reseaux.config import PROJECT_ROOT
 from reseaux.annuaire.demo import make_demo_actors, qpv_share, write_demo_actors
 from reseaux.annuaire.directory import load_directory
 from reseaux.annuaire.referential import load_referential
+from reseaux.config import PROJECT_ROOT
 
 ACTORS = PROJECT_ROOT / "data" / "actors.csv"
 REFERENTIAL = load_referential(PROJECT_ROOT / "data" / "referentiel.csv")

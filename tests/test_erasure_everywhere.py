@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 
 from reseaux.annuaire.fiche_service import SERVICE
+from reseaux.annuaire.store import DirectoryStore, encode_table
 from reseaux.territoire.geocode_cache import GeoCache, address_key
 from reseaux.territoire.geocoder_client import Match
-from reseaux.annuaire.store import DirectoryStore, encode_table
 from tests.conftest import ROOT, open_page, sign_in
 
 PERSON = {

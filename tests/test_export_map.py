@@ -10,8 +10,8 @@ import pytest
 import streamlit_folium
 from playwright.sync_api import expect
 
-from reseaux.carte.actor_layer import FicheStore
 from reseaux.app_data import load_actors, load_territory
+from reseaux.carte.actor_layer import FicheStore
 from reseaux.carte.export_map import alt_text, chromium_path, render_png, shown_perimeters, standalone_html
 from reseaux.carte.legend import legend_codes
 from reseaux.carte.mapview import MapView, build_map

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import expect
 
 from reseaux.acces.access import visible_actors
-from reseaux.app_data import load_actors, visible_view
 from reseaux.annuaire.fiche_service import MAX_ROWS, FicheService, fold
+from reseaux.app_data import load_actors, visible_view
 from tests.browser import data_folder, settle
 from tests.conftest import ROOT, ServedApp, evaluate_in_map, map_frame
 

@@ -13,10 +13,10 @@ import unicodedata
 import pandas as pd
 import pytest
 
+from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
+from reseaux.annuaire.fiche_service import MAX_FOUND, MAX_QUERY, MAX_WORDS, MIN_WORD, FicheService
 from reseaux.carte.actor_layer import fiche_blob, search_fields
 from reseaux.territoire.commune_locator import fold_place
-from reseaux.annuaire.fiche_service import MAX_FOUND, MAX_QUERY, MAX_WORDS, MIN_WORD, FicheService
-from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
 from reseaux.text import _LETTERS, _FoldTable, fold
 from tests.conftest import ROOT
 from tests.test_javascript import run_module

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from reseaux import config
-from reseaux.territoire import france
 from reseaux.app_data import load_territory
+from reseaux.territoire import france
 from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.territoire.territory import TerritoryError, default_layers, load
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.annuaire.directory import DirectoryError
+from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.territoire.geocode_cache import GeoCache, address_key
 from reseaux.territoire.geocode_file import geocode_file
 from reseaux.territoire.geocoder_client import Geocoder, Match, parse_csv_answer, parse_feature

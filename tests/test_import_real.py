@@ -13,9 +13,9 @@ import pytest
 
 from reseaux import config
 from reseaux.annuaire.directory import validate_table
+from reseaux.annuaire.referential import load_referential
 from reseaux.importation.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.importation.reading import read_upload
-from reseaux.annuaire.referential import load_referential
 
 REAL = Path(__file__).parent / "data" / "real"
 #: file, rows, minimum usable with type=structure (today's count)

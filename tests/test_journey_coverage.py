@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from reseaux.app_data import load_territory
 from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.analyse.coverage_report import filter_phrase, summary_sentence
 from reseaux.analyse.filters import ActorFilter, apply_filter
+from reseaux.app_data import load_territory
 from tests.browser import no_error, settle, sign_in
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
 

@@ -21,8 +21,8 @@ import pytest
 from playwright.sync_api import expect
 
 from reseaux.acces.access import can
-from reseaux.app_data import load_actors, load_territory, visible_view
 from reseaux.analyse.filters import ActorFilter
+from reseaux.app_data import load_actors, load_territory, visible_view
 from reseaux.carte.scenes import SceneStore
 from reseaux.ui import filtered
 from tests.browser import no_error, settle, sign_in

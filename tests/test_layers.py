@@ -76,9 +76,9 @@ def test_a_layer_says_its_own_article_and_fill_opacity_and_one_that_does_not_get
     its label and filled at 0.04; an opacity out of 0..1 is refused with the layer's name."""
     import shutil
 
-    from reseaux.territoire.layers import parse_registry
-    from reseaux.carte.perimeters import perimeter_layer
     from reseaux.analyse.proximity import containing_perimeters, perimeter_sentence
+    from reseaux.carte.perimeters import perimeter_layer
+    from reseaux.territoire.layers import parse_registry
 
     shutil.copy(DATA / "geo" / "squares.geojson", tmp_path)
     common = ('kind = "file"\nfile = "squares.geojson"\nid_field = "code"\nname_field = "nom"\n'

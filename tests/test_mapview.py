@@ -8,11 +8,11 @@ from html import unescape
 
 import folium
 
-from reseaux.carte.actor_layer import actor_payload, decode_payload, fiche_blob
 from reseaux.annuaire.directory import load_directory
-from reseaux.territoire.layers import load_layers, load_registry
+from reseaux.carte.actor_layer import actor_payload, decode_payload, fiche_blob
 from reseaux.carte.legend import legend_codes
 from reseaux.carte.mapview import MapView, build_map
+from reseaux.territoire.layers import load_layers, load_registry
 from tests.conftest import DATA
 
 GEO = DATA / "geo"

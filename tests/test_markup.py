@@ -16,16 +16,16 @@ from html import unescape
 
 import pandas as pd
 
-from reseaux.carte.choropleth import coverage_legend_html, coverage_overlay
 from reseaux.analyse.coverage_report import MEASURES
 from reseaux.annuaire.directory import load_directory
+from reseaux.carte.choropleth import coverage_legend_html, coverage_overlay
 from reseaux.carte.export_map import export_policy, standalone_html
-from reseaux.territoire.layers import load_layers, load_registry, read_registry
 from reseaux.carte.legend import legend_html
 from reseaux.carte.mapview import MapView, build_map
-from reseaux.markup import is_color, render, text
 from reseaux.carte.search_map import build_search_map
 from reseaux.carte.stage_map import scene_groups
+from reseaux.markup import is_color, render, text
+from reseaux.territoire.layers import load_layers, load_registry, read_registry
 from tests.conftest import DATA, ROOT
 
 GEO = DATA / "geo"

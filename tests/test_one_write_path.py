@@ -15,10 +15,10 @@ from contextlib import contextmanager
 import pytest
 
 from reseaux import cli
-from reseaux.territoire import geocode_file as geocode_module
 from reseaux.annuaire.exports import LockTimeout, file_lock
-from reseaux.territoire.geocode_file import geocode_file
 from reseaux.annuaire.store import ConflictError, DirectoryStore
+from reseaux.territoire import geocode_file as geocode_module
+from reseaux.territoire.geocode_file import geocode_file
 from tests.test_geocoding import COMMUNES, write_directory
 
 

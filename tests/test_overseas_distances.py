@@ -14,8 +14,8 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Point, box
 
 from reseaux.analyse.coverage import Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
-from reseaux.territoire.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of
 from reseaux.analyse.proximity import ProximityIndex, nearest
+from reseaux.territoire.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of
 
 #: GRS80: semi-major axis (m), flattening, first eccentricity squared.
 A, F = 6_378_137.0, 1 / 298.257222101

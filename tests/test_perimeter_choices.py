@@ -8,8 +8,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from reseaux.territoire import france
 from reseaux.app_data import load_territory
+from reseaux.territoire import france
 from reseaux.territoire.territory import load as load_network
 from tests.conftest import DATA, ROOT
 

@@ -9,8 +9,6 @@ import pytest
 from shapely.geometry import Point
 
 from reseaux.analyse.filters import ActorFilter, search_text
-from reseaux.territoire.layers import load_layers, load_registry
-from reseaux.territoire.metric import GeographicCRSError, check_metric_crs
 from reseaux.analyse.proximity import (
     ProximityIndex,
     containing_perimeters,
@@ -21,6 +19,8 @@ from reseaux.analyse.proximity import (
     perimeter_sentence,
     search,
 )
+from reseaux.territoire.layers import load_layers, load_registry
+from reseaux.territoire.metric import GeographicCRSError, check_metric_crs
 from tests.conftest import DATA, ROOT
 
 X0, Y0 = 562500.0, 6928500.0  # centre of square commune A (Lambert-93)

@@ -14,11 +14,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from reseaux.acces.sessions import COOKIE, SESSIONS
+from reseaux.annuaire.fiche_service import SERVICE
 from reseaux.app_data import load_actors
 from reseaux.serveur.clients import client_address, same_origin
-from reseaux.annuaire.fiche_service import SERVICE
 from reseaux.serveur.ratelimit import LIMITS, RateLimiter
-from reseaux.acces.sessions import COOKIE, SESSIONS
 from reseaux.serveur.web import FICHES_PATH, SESSION_PATH, routes
 from tests.conftest import ROOT
 

@@ -16,8 +16,8 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reseaux.annuaire.fiche_service import SERVICE, FicheService
 from reseaux.acces.sessions import SessionStore
+from reseaux.annuaire.fiche_service import SERVICE, FicheService
 from tests.conftest import ROOT, sign_in
 
 
@@ -126,8 +126,8 @@ def test_a_sign_out_on_a_page_without_a_map_ends_the_map_token(monkeypatch, acco
 
 
 def test_a_search_uses_a_few_words_of_two_letters_or_more(referential):
-    from reseaux.app_data import load_actors
     from reseaux.annuaire.fiche_service import MAX_WORDS
+    from reseaux.app_data import load_actors
 
     actors = load_actors(ROOT / "data" / "actors.csv", referential).directory.actors
     service = FicheService()
@@ -141,8 +141,8 @@ def test_a_search_uses_a_few_words_of_two_letters_or_more(referential):
 def test_a_map_token_answers_no_more_once_its_file_changed(referential, tmp_path):
     """A fiche made members-only (or erased) by a save — in this process or another — must not be
     served by a token of before: the token holds the file's version it was read from."""
-    from reseaux.app_data import load_actors
     from reseaux.annuaire.store import DirectoryStore
+    from reseaux.app_data import load_actors
 
     path = tmp_path / "actors.csv"
     path.write_bytes((ROOT / "data" / "actors.csv").read_bytes())

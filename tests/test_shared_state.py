@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import expect
 
 from reseaux.acces.accounts import AccountError, AccountStore
-from reseaux.app_data import load_actors
 from reseaux.acces.sessions import COOKIE
+from reseaux.app_data import load_actors
 from tests.browser import LoggedApp, data_folder, settle, sign_in_for_cookie
 from tests.conftest import PASSWORD, ROOT, evaluate_in_map
 

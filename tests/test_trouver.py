@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
 from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
 from reseaux.analyse.proximity import Partner, ProximityIndex, nearest
 from reseaux.carte.search_map import build_search_map, popup_html
+from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
 from reseaux.text import fr_distance, md_escape
 from tests.browser import by_distance
 from tests.conftest import ROOT, open_page, visible_demo

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from reseaux.carte.actor_layer import fiche_blob
+from reseaux.analyse.filters import ActorFilter, apply_filter
 from reseaux.annuaire.columns import names
 from reseaux.annuaire.directory import load_directory
-from reseaux.analyse.filters import ActorFilter, apply_filter
 from reseaux.annuaire.referential import load_referential
+from reseaux.carte.actor_layer import fiche_blob
 
 COLUMNS = names()
 HEADER = ",".join(COLUMNS)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from reseaux.acces.access import hidden_sentence, reserved_sentence, visible_actors
-from reseaux.app_data import load_actors, visible_view
 from reseaux.annuaire.directory import load_directory
+from reseaux.app_data import load_actors, visible_view
 from reseaux.importation.import_file import import_file
 from tests.conftest import ROOT
 

@@ -15,8 +15,8 @@ import zipfile
 import pandas as pd
 import pytest
 
-from reseaux.importation import reading
 from reseaux.cli import main
+from reseaux.importation import reading
 from reseaux.importation.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.importation.reading import Sheet, UploadError, read_sheets
 from reseaux.importation.workbook import NoTable, find_table

@@ -14,11 +14,11 @@ import geopandas as gpd
 import pandas as pd
 
 from reseaux import config
-from reseaux.territoire import france
-from reseaux.annuaire.directory import Directory, load_directory
 from reseaux.analyse.filters import FacetIndex, search_text
-from reseaux.territoire.layers import LayerSpec, load_layers_safely, read_registry
+from reseaux.annuaire.directory import Directory, load_directory
 from reseaux.annuaire.referential import Referential, load_referential
+from reseaux.territoire import france
+from reseaux.territoire.layers import LayerSpec, load_layers_safely, read_registry
 from reseaux.territoire.territory import NetworkTerritory, default_layers
 from reseaux.territoire.territory import load as load_network
 

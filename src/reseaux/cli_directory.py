@@ -81,10 +81,10 @@ def name_value_pairs(items: list[str], option: str, form: str, allowed: set[str]
 
 
 def _import(args: argparse.Namespace) -> int:
+    from reseaux.annuaire.store import ConflictError
     from reseaux.importation.import_file import import_file
     from reseaux.importation.importing import targets
     from reseaux.importation.profiles import ProfileError, load_profile, save_profile
-    from reseaux.annuaire.store import ConflictError
 
     constants = name_value_pairs(args.set, "--set", "COLONNE=VALEUR avec une colonne de l'annuaire (ex. type=structure)",
                        allowed=set(targets()))
@@ -116,8 +116,8 @@ def _import(args: argparse.Namespace) -> int:
 def _geocode(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from reseaux.territoire.geocode_file import geocode_file
     from reseaux.annuaire.store import ConflictError
+    from reseaux.territoire.geocode_file import geocode_file
 
     bar = tqdm(total=0, unit="adresse", desc="Géocodage", file=sys.stderr, disable=args.quiet)
 

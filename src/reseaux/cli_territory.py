@@ -87,8 +87,8 @@ def _territory():
 
 
 def _layers(args: argparse.Namespace) -> int:
-    from reseaux.territoire.add_layer import RepeatedCodesError, add_layer
     from reseaux.app_data import registry_path
+    from reseaux.territoire.add_layer import RepeatedCodesError, add_layer
     from reseaux.territoire.layers import LayerError
     from reseaux.territoire.territory import TerritoryError, load
 

@@ -52,10 +52,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from reseaux.acces import audit, signin_limits
 from reseaux.acces.access import ROLES
-from reseaux.serveur.clients import UNKNOWN
-from reseaux.annuaire.exports import LockTimeout, file_lock, private_folder, write_atomic
 from reseaux.acces.sessions import SESSIONS
 from reseaux.acces.signin_limits import LOCK_MINUTES
+from reseaux.annuaire.exports import LockTimeout, file_lock, private_folder, write_atomic
+from reseaux.serveur.clients import UNKNOWN
 
 MAX_FAILURES = 5
 MIN_PASSWORD = 10

@@ -23,7 +23,16 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from reseaux.territoire.metric import WGS84, GeographicCRSError, Zone, geodesic_m, to_zone, zone_by_epsg, zone_of, zones_of
+from reseaux.territoire.metric import (
+    WGS84,
+    GeographicCRSError,
+    Zone,
+    geodesic_m,
+    to_zone,
+    zone_by_epsg,
+    zone_of,
+    zones_of,
+)
 
 if TYPE_CHECKING:
     from reseaux.analyse.proximity import ProximityIndex

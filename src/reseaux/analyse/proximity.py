@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
+from reseaux.analyse.filters import FACETS, ActorFilter, apply_filter, search_text
 from reseaux.annuaire import columns
 from reseaux.annuaire.fields import valid_email, valid_website
-from reseaux.analyse.filters import FACETS, ActorFilter, apply_filter, search_text
-from reseaux.territoire.layers import LayerSpec
 from reseaux.annuaire.listing import cell_text
-from reseaux.territoire.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
 from reseaux.annuaire.referential import Referential
+from reseaux.territoire.layers import LayerSpec
+from reseaux.territoire.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
 from reseaux.text import fr_distance
 
 #: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence

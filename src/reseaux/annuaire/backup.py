@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from reseaux.acces import audit
 from reseaux import config
+from reseaux.acces import audit
 from reseaux.annuaire.exports import file_lock, private_folder, sync_folder, write_atomic
 from reseaux.annuaire.store import DirectoryStore
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from reseaux.annuaire.decoding import map_header, read_table, table_from_rows
 from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
-from reseaux.annuaire.validation import validate_record, validate_rows, validate_table
 from reseaux.annuaire.referential import Referential
+from reseaux.annuaire.validation import validate_record, validate_rows, validate_table
 
 __all__ = ["ERROR", "WARNING", "Directory", "DirectoryError", "Issue", "load_directory", "map_header", "read_table",
            "table_from_rows", "validate_record", "validate_rows", "validate_table"]

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from reseaux.acces import shared
-from reseaux.carte.actor_layer import fiche_fields, fiche_rows, search_fields
 from reseaux.annuaire.referential import Referential
+from reseaux.carte.actor_layer import fiche_fields, fiche_rows, search_fields
 from reseaux.text import fold
 
 #: Fiches on demand, served by reseaux.serveur.web: /_reseaux/carte/<token>/fiches?lignes=… and /recherche?q=…

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reseaux.annuaire.exports import write_atomic
-from reseaux.territoire.geocode_cache import GeoCache, address_key
 from reseaux.annuaire.store import DirectoryStore, encode_table, snapshot
+from reseaux.territoire.geocode_cache import GeoCache, address_key
 
 ERASED = "[effacé à la demande de la personne]"
 #: The columns an address key is made of (see :func:`reseaux.territoire.geocode_cache.address_key`).
@@ -45,8 +45,8 @@ def erase(actor_id: str, who: str) -> PurgeReport:
     from is unchanged (:mod:`reseaux.annuaire.fiche_service`). A page open before the erasure draws its map
     again, without her. Raises KeyError when there is no such fiche, DirectoryError or OSError
     when the file cannot be read or written."""
-    from reseaux.acces import audit
     from reseaux import config
+    from reseaux.acces import audit
     from reseaux.app_data import parse_cache_folder
 
     store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reseaux.acces import audit
 from reseaux import config
+from reseaux.acces import audit
 from reseaux.annuaire.changes import ID, Change, diff, diff_among, stamp_changes, string_cells
 from reseaux.annuaire.directory import DirectoryError, read_table, table_from_rows
 from reseaux.annuaire.exports import (

@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from reseaux.annuaire.changes import diff
 from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, Issue
-from reseaux.annuaire.validation import _RowValidator, _too_long, taken_id_issue
-from reseaux.annuaire.changes import diff
 from reseaux.annuaire.referential import Referential
+from reseaux.annuaire.validation import _RowValidator, _too_long, taken_id_issue
 
 ID = "id"
 

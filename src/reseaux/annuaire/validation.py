@@ -13,9 +13,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from reseaux.annuaire import fields
 from reseaux.acces.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
-from reseaux.annuaire import columns
+from reseaux.annuaire import columns, fields
 from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
 from reseaux.annuaire.referential import UNCLASSIFIED, UNKNOWN, Referential

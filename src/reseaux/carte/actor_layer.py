@@ -19,11 +19,11 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from reseaux.annuaire import columns
+from reseaux.annuaire.listing import cell_text
+from reseaux.annuaire.referential import Referential
 from reseaux.carte.assets import SUPERCLUSTER_JS, local, use_local_assets
 from reseaux.carte.legend import COLOR_BY, OTHER_COLOR, LegendLayer
-from reseaux.annuaire.listing import cell_text
 from reseaux.carte.mapbits import script_json
-from reseaux.annuaire.referential import Referential
 from reseaux.text import fr_number
 
 #: How the browser links a fiche's value, by the column's kind (``text`` otherwise; ``badge``

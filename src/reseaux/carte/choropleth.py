@@ -24,8 +24,8 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from reseaux.carte.assets import use_local_assets
 from reseaux.analyse.coverage_report import Measure
+from reseaux.carte.assets import use_local_assets
 from reseaux.carte.legend import Legend
 from reseaux.carte.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
 from reseaux.markup import Markup, render, text

@@ -21,11 +21,11 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
+from reseaux.annuaire.referential import Referential
 from reseaux.carte.assets import URL_PREFIX, vendor_path
-from reseaux.territoire.layers import LayerSpec
 from reseaux.carte.mapbits import MAP_MODULE_ID, map_module
 from reseaux.markup import render, text
-from reseaux.annuaire.referential import Referential
+from reseaux.territoire.layers import LayerSpec
 from reseaux.text import fr_number, plural
 
 CHROMIUM = "/usr/bin/chromium"

@@ -12,10 +12,10 @@ import pandas as pd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from reseaux.territoire.layers import LayerSpec
+from reseaux.annuaire.referential import Referential
 from reseaux.carte.mapbits import script_json
 from reseaux.markup import Markup, render
-from reseaux.annuaire.referential import Referential
+from reseaux.territoire.layers import LayerSpec
 
 #: colour-by choice -> (directory column, referential category, French label)
 COLOR_BY: dict[str, tuple[str, str, str]] = {

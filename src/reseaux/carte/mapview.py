@@ -17,9 +17,9 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from reseaux.annuaire.referential import Referential
 from reseaux.carte.actor_layer import FicheStore, build_actor_layer, fiche_blob
 from reseaux.carte.assets import FULLSCREEN_CSS, FULLSCREEN_JS, LOCATE_CSS, LOCATE_JS, local, use_local_assets
-from reseaux.territoire.layers import LayerSpec
 from reseaux.carte.legend import COLOR_BY, Legend, legend_codes, legend_html
 from reseaux.carte.mapbits import (
     BASEMAPS,
@@ -31,7 +31,7 @@ from reseaux.carte.mapbits import (
     zoom_for_bounds,
 )
 from reseaux.carte.perimeters import _Attribution, perimeter_groups
-from reseaux.annuaire.referential import Referential
+from reseaux.territoire.layers import LayerSpec
 
 #: Longest query-string value read (a link longer than this is cut, not obeyed).
 MAX_QUERY_TEXT = 4000

@@ -12,9 +12,9 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from reseaux.territoire.layers import LayerSpec
 from reseaux.carte.mapbits import script_json
 from reseaux.markup import text
+from reseaux.territoire.layers import LayerSpec
 
 #: Outlines are drawn simplified to this many degrees (about 5 m: below what a screen shows at
 #: street level) with coordinates to 1e-5° (about 1 m). A layer added as published (the QPV of

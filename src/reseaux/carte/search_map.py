@@ -17,12 +17,12 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from reseaux.carte.assets import CLUSTER_CSS, CLUSTER_JS, local, use_local_assets
-from reseaux.territoire.layers import LayerSpec
-from reseaux.carte.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
-from reseaux.markup import Markup, render, text
-from reseaux.carte.perimeters import perimeter_layer
 from reseaux.analyse.proximity import Partner
+from reseaux.carte.assets import CLUSTER_CSS, CLUSTER_JS, local, use_local_assets
+from reseaux.carte.mapbits import bounds_center, script_json, simple_map, zoom_for_bounds
+from reseaux.carte.perimeters import perimeter_layer
+from reseaux.markup import Markup, render, text
+from reseaux.territoire.layers import LayerSpec
 
 ORIGIN_COLOR = "#D55E00"
 RADIUS_COLOR = "#7B2D8E"

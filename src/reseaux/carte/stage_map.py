@@ -19,9 +19,9 @@ import geopandas as gpd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from reseaux.annuaire.referential import Referential
 from reseaux.carte.actor_layer import FicheStore, build_actor_layer
 from reseaux.carte.assets import use_local_assets
-from reseaux.territoire.layers import LayerSpec
 from reseaux.carte.legend import LegendLayer, legend_html
 from reseaux.carte.mapbits import (
     BASEMAPS,
@@ -34,9 +34,9 @@ from reseaux.carte.mapbits import (
     zoom_for_bounds,
 )
 from reseaux.carte.mapview import MapView
-from reseaux.markup import text
 from reseaux.carte.perimeters import attribution_text, perimeter_groups
-from reseaux.annuaire.referential import Referential
+from reseaux.markup import text
+from reseaux.territoire.layers import LayerSpec
 
 #: Inside the map's frame: the map fills the frame, whatever height the page gives it.
 #: The legend reads from the back of a room and is shown whole on a laptop (smaller on a phone).

@@ -16,15 +16,15 @@ import pandas as pd
 from reseaux.acces.access import hidden_sentence
 from reseaux.annuaire import columns
 from reseaux.annuaire.directory import Directory, DirectoryError, validate_table
+from reseaux.annuaire.referential import Referential
+from reseaux.annuaire.store import DirectoryStore, Snapshot
 from reseaux.importation.duplicates import find_duplicates
-from reseaux.territoire.geocode_file import geocode_records
 from reseaux.importation.import_merge import apply_import
 from reseaux.importation.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.importation.reading import read_sheets
-from reseaux.annuaire.referential import Referential
-from reseaux.annuaire.store import DirectoryStore, Snapshot
-from reseaux.text import plural
 from reseaux.importation.workbook import find_table
+from reseaux.territoire.geocode_file import geocode_records
+from reseaux.text import plural
 
 
 @dataclass

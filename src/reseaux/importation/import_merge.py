@@ -10,10 +10,10 @@ from collections.abc import Iterable
 import pandas as pd
 
 from reseaux.annuaire import columns
-from reseaux.importation.duplicates import Duplicate
-from reseaux.territoire.france import fill_communes
-from reseaux.importation.importing import new_id
 from reseaux.annuaire.referential import Referential
+from reseaux.importation.duplicates import Duplicate
+from reseaux.importation.importing import new_id
+from reseaux.territoire.france import fill_communes
 from reseaux.text import split_cell
 
 #: A position's precision, by its source: an import never replaces one by a coarser one.

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from reseaux.serveur.clients import client_address, is_https, same_origin
-from reseaux.annuaire.fiche_service import FICHES_PATH, MAX_ROWS, SERVICE
-from reseaux.serveur.ratelimit import LIMITS, refusal
 from reseaux.acces.sessions import COOKIE, SESSION_PATH, SESSIONS
+from reseaux.annuaire.fiche_service import FICHES_PATH, MAX_ROWS, SERVICE
+from reseaux.serveur.clients import client_address, is_https, same_origin
+from reseaux.serveur.ratelimit import LIMITS, refusal
 from reseaux.serveur.streamlit_fr import SCRIPT_PATH, script
 
 LOG = logging.getLogger("reseaux")

@@ -40,8 +40,8 @@ import shapely
 import shapely.ops
 
 from reseaux import config
-from reseaux.territoire import metric
 from reseaux.annuaire.exports import write_atomic
+from reseaux.territoire import metric
 from reseaux.territoire.shapes import polygonal
 
 COMMUNES = "communes.csv"

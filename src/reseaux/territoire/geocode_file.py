@@ -15,12 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from reseaux import config
-from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.annuaire.directory import DirectoryError, map_header, read_table, table_from_rows
+from reseaux.annuaire.store import DirectoryStore, Snapshot, version_of
+from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.territoire.geocode_cache import GeoCache
 from reseaux.territoire.geocoder_client import Geocoder
 from reseaux.territoire.geocoding import DEFAULT_MIN_SCORE, Summary, geocode_rows
-from reseaux.annuaire.store import DirectoryStore, Snapshot, version_of
 
 
 def geocode_records(

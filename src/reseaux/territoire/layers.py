@@ -15,8 +15,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from reseaux.territoire.layer_files import LayerError, unreadable
 from reseaux.markup import is_color
+from reseaux.territoire.layer_files import LayerError, unreadable
 from reseaux.territoire.shapes import polygonal
 
 STANDARD_COLUMNS = ["code", "nom", "population", "geometry"]

@@ -26,10 +26,14 @@ from reseaux.annuaire.directory import (
     validate_record,
     validate_table,
 )
-from reseaux.importation.duplicates import Duplicates, find_duplicates
 from reseaux.annuaire.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes, why_not_written
 from reseaux.annuaire.fields import parse_date, read_fields
-from reseaux.territoire.geocode_file import geocode_records
+from reseaux.annuaire.listing import issues_table
+from reseaux.annuaire.referential import Referential
+from reseaux.annuaire.store import ConflictError, DirectoryStore
+from reseaux.annuaire.table_check import TableCheck, check_table
+from reseaux.carte.mapbits import position_picker
+from reseaux.importation.duplicates import Duplicates, find_duplicates
 from reseaux.importation.import_file import unused_sentence
 from reseaux.importation.import_merge import apply_import, first_positions
 from reseaux.importation.importing import (
@@ -40,16 +44,12 @@ from reseaux.importation.importing import (
     guess_mapping,
     targets,
 )
-from reseaux.annuaire.listing import issues_table
-from reseaux.carte.mapbits import position_picker
 from reseaux.importation.profiles import ProfileError, load_profile, save_profile
 from reseaux.importation.reading import Sheet, UploadError, read_sheets
-from reseaux.annuaire.referential import Referential
-from reseaux.annuaire.store import ConflictError, DirectoryStore
-from reseaux.annuaire.table_check import TableCheck, check_table
+from reseaux.importation.workbook import NoTable, Table, find_table
+from reseaux.territoire.geocode_file import geocode_records
 from reseaux.text import fold, fr_coordinates, fr_date, fr_moment, fr_number, md_escape, plural, split_cell
 from reseaux.ui import XLSX_MIME, choose_many, download, progress_bar
-from reseaux.importation.workbook import NoTable, Table, find_table
 
 DECISIONS = ["fusionner", "garder les deux", "ignorer"]
 JOURNAL_COLUMNS = {"quand": "Quand", "qui": "Qui", "action": "Action", "type": "Changement", "id": "Identifiant",

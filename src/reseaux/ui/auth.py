@@ -7,8 +7,8 @@ import time
 
 import streamlit as st
 
-from reseaux.acces import audit
 from reseaux import config
+from reseaux.acces import audit
 from reseaux.acces.access import ROLE_LABELS, can
 from reseaux.acces.accounts import AccountError, AccountStore
 from reseaux.acces.sessions import COOKIE, SESSION_PATH, SESSIONS

@@ -10,16 +10,16 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux.acces.access import EXPORT_NOTICE, can, exportable_actors, reserved_sentence
-from reseaux.carte.actor_layer import build_actor_layer, fiche_lines
-from reseaux.annuaire import columns
-from reseaux.app_data import Actors, Territory
-from reseaux.carte.assets import MissingAssetsError
-from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, FilterResult, apply_filter, emptying_fields
-from reseaux.carte.legend import legend_codes, legend_html
+from reseaux.annuaire import columns
+from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.annuaire.listing import people_table
-from reseaux.carte.mapview import MapView, build_base_map
 from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory
+from reseaux.carte.actor_layer import build_actor_layer, fiche_lines
+from reseaux.carte.assets import MissingAssetsError
+from reseaux.carte.legend import legend_codes, legend_html
+from reseaux.carte.mapview import MapView, build_base_map
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import auth
 from reseaux.ui.loading import fiche_store, territory

@@ -8,8 +8,6 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from reseaux.app_data import Actors, Territory
-from reseaux.carte.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.analyse.coverage import (
     OutreachAreas,
     Positions,
@@ -19,10 +17,19 @@ from reseaux.analyse.coverage import (
     theme_matrix,
     zones_of_codes,
 )
-from reseaux.analyse.coverage_report import MEASURES, classes, filter_phrase, readable_table, summary_sentence, table_labels
-from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.analyse.coverage_report import (
+    MEASURES,
+    classes,
+    filter_phrase,
+    readable_table,
+    summary_sentence,
+    table_labels,
+)
 from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, apply_filter, emptying_fields
+from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory
+from reseaux.carte.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
 from reseaux.ui.loading import proximity_index

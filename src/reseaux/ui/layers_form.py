@@ -9,6 +9,9 @@ from pathlib import Path
 import streamlit as st
 
 from reseaux import config
+from reseaux.annuaire.directory import DirectoryError
+from reseaux.app_data import Territory, registry_path
+from reseaux.importation.reading import MAX_UPLOAD_BYTES
 from reseaux.territoire.add_layer import (
     GEO_SUFFIXES,
     KEYS,
@@ -19,10 +22,7 @@ from reseaux.territoire.add_layer import (
     file_layers,
     upload_on_disk,
 )
-from reseaux.app_data import Territory, registry_path
-from reseaux.annuaire.directory import DirectoryError
 from reseaux.territoire.layers import DEFAULT_GROUP, LayerError
-from reseaux.importation.reading import MAX_UPLOAD_BYTES
 from reseaux.text import md_escape, plural
 
 LOG = logging.getLogger("reseaux")

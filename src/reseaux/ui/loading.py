@@ -10,14 +10,14 @@ import streamlit as st
 
 from reseaux import config
 from reseaux.acces.access import can
-from reseaux.carte.actor_layer import FicheStore
-from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
+from reseaux.analyse.proximity import ProximityIndex
 from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE
+from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
+from reseaux.carte.actor_layer import FicheStore
 from reseaux.territoire.france import FranceDataMissing
 from reseaux.territoire.layers import RegistryError
-from reseaux.analyse.proximity import ProximityIndex
-from reseaux.annuaire.referential import Referential
 from reseaux.territoire.territory import TerritoryError
 from reseaux.text import plural
 from reseaux.ui import auth

@@ -13,13 +13,13 @@ from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.acces.access import can
-from reseaux.carte.actor_layer import build_actor_layer
-from reseaux.app_data import Actors, Territory
-from reseaux.carte.assets import MissingAssetsError
 from reseaux.analyse.filters import ActorFilter, FilterResult
+from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory
+from reseaux.carte.actor_layer import build_actor_layer
+from reseaux.carte.assets import MissingAssetsError
 from reseaux.carte.legend import legend_codes
 from reseaux.carte.mapview import MapView, build_base_map
-from reseaux.annuaire.referential import Referential
 from reseaux.carte.scenes import Scene, SceneError, SceneStore
 from reseaux.text import md_escape, plural
 from reseaux.ui import apply_query, auth, filtered

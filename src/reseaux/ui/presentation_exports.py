@@ -12,6 +12,14 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from reseaux.acces.access import EXPORT_NOTICE, exportable_actors
+from reseaux.analyse.filters import ActorFilter, FilterResult
+from reseaux.annuaire.exports import (
+    table_csv_bytes,
+    table_xlsx_bytes,
+    to_geojson_bytes,
+)
+from reseaux.annuaire.listing import people_table
+from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Territory
 from reseaux.carte.export_map import (
     ExportError,
@@ -20,18 +28,10 @@ from reseaux.carte.export_map import (
     shown_perimeters,
     standalone_html,
 )
-from reseaux.annuaire.exports import (
-    table_csv_bytes,
-    table_xlsx_bytes,
-    to_geojson_bytes,
-)
-from reseaux.analyse.filters import ActorFilter, FilterResult
-from reseaux.annuaire.listing import people_table
 from reseaux.carte.mapview import MapView, build_map
-from reseaux.markup import render
 from reseaux.carte.png_turn import render_png_in_turn
-from reseaux.annuaire.referential import Referential
 from reseaux.carte.scenes import Scene, fill_count
+from reseaux.markup import render
 from reseaux.text import md_escape, plural
 from reseaux.ui import XLSX_MIME as XLSX
 from reseaux.ui import auth

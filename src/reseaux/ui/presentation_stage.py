@@ -8,14 +8,14 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
+from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.assets import MissingAssetsError
 from reseaux.carte.legend import legend_codes
 from reseaux.carte.mapview import MapView
-from reseaux.markup import render
-from reseaux.annuaire.referential import Referential
 from reseaux.carte.scenes import Scene
 from reseaux.carte.stage_map import KEY_LISTENER, scene_groups, stage_base_map
+from reseaux.markup import render
 from reseaux.text import md_escape, plural
 from reseaux.ui.loading import fiche_store
 from reseaux.ui.presentation import load_scenes, scene_result

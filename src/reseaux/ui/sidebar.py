@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from reseaux.app_data import Actors, Territory
 from reseaux.analyse.filters import FACETS, ActorFilter
+from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory
 from reseaux.carte.legend import COLOR_BY
 from reseaux.carte.mapbits import BASEMAP_LABELS
 from reseaux.carte.mapview import MapView
-from reseaux.annuaire.referential import Referential
 from reseaux.ui.widgets import choose_many, facet_select
 
 

@@ -17,11 +17,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
-from reseaux.app_data import Actors, Territory
-from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
 from reseaux.analyse.filters import FACETS, FIELD_NAMES, ActorFilter
-from reseaux.territoire.france import commune_at
-from reseaux.territoire.geocoder_client import Geocoder, GeocoderUnavailable, Match
 from reseaux.analyse.proximity import (
     Partner,
     SearchResult,
@@ -32,7 +28,11 @@ from reseaux.analyse.proximity import (
     search,
 )
 from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory
 from reseaux.carte.search_map import build_search_map
+from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
+from reseaux.territoire.france import commune_at
+from reseaux.territoire.geocoder_client import Geocoder, GeocoderUnavailable, Match
 from reseaux.text import fr_coordinates, fr_distance, md_escape, plural
 from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
 from reseaux.ui.loading import proximity_index

@@ -8,10 +8,10 @@ import streamlit as st
 
 from reseaux import config
 from reseaux.acces.access import hidden_sentence
-from reseaux.app_data import Actors, Territory
 from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.listing import column_label, issues_table, with_labels
 from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui.widgets import progress_bar
 
@@ -76,8 +76,8 @@ def geocoding_panel(acts: Actors, who: str) -> None:
     under the lock, refused if the file changed, backed up and written to the journal in the
     name of ``who``; a problem is given its spreadsheet line.
     """
-    from reseaux.territoire.geocode_file import geocode_file
     from reseaux.annuaire.store import ConflictError
+    from reseaux.territoire.geocode_file import geocode_file
 
     directory = acts.directory
     todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
