@@ -79,6 +79,18 @@ class CommuneLocator:
         for code, served in [*self.by_postcode.items(), *self.cedex.items()]:
             if code.startswith("97"):
                 self._overseas.setdefault(code[:3], set()).update(self.department[c][0] for c in served)
+        #: The codes of the communes with names, by their first two and first three characters
+        #: (a département's prefix): a row's département is searched without a scan of France.
+        self._codes_by_start: dict[str, list[str]] = {}
+        for code in self._names_of:
+            for length in (2, 3):
+                self._codes_by_start.setdefault(code[:length], []).append(code)
+
+    def _codes_starting(self, prefixes: tuple[str, ...]) -> list[str]:
+        """The communes (with names) whose INSEE code starts with one of ``prefixes``."""
+        if all(len(p) in (2, 3) for p in prefixes):
+            return [c for p in dict.fromkeys(prefixes) for c in self._codes_by_start.get(p, [])]
+        return [c for c in self._names_of if c.startswith(prefixes)]
 
     def _add_name(self, code: str, name: str, *, listed: bool) -> None:
         folded = fold_place(name)
@@ -185,7 +197,7 @@ class CommuneLocator:
         """A misspelt or variant name (« ST ANDRE DE LA NOCHE », « SAINT MARTIN DE VESUBIE ») among
         the communes of the postcode, else of its département: taken when one is clearly closest."""
         prefixes = self._prefixes(postcode) if postcode else ()
-        for pool in (served, {c for c in self._names_of if prefixes and c.startswith(prefixes)}):
+        for pool in (served, set(self._codes_starting(prefixes)) if prefixes else set()):
             scored = sorted(((fuzz.ratio(name, n), c) for c in pool for n in self._names_of.get(c, [])), reverse=True)
             if not scored:
                 continue
@@ -204,15 +216,16 @@ class CommuneLocator:
             # A postcode alone: the commune it serves, or the most populous of those it serves.
             return (max(sorted(served), key=lambda c: self.population.get(c, 0)) if served else ""), set()
         named = self.by_name.get(name, set()) | self.by_name.get(_ARTICLE.sub("", name), set())
+        prefixes = self._prefixes(postcode) if postcode else ()
         # A code that is no postcode (a CEDEX code, known or not) says the département, and only it.
-        in_department = {c for c in named if c.startswith(self._prefixes(postcode))} if postcode else named
+        in_department = {c for c in named if c.startswith(prefixes)} if postcode else named
         # A shortened name among the postcode's communes (« Saint-Remy-en-Bouzemont » for
         # « Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson »), else of its département when the code
         # is a CEDEX (« EVRY » under 91024 is Évry-Courcouronnes).
         shortened = {c for c in served if any(n.startswith(name + " ") for n in self._names_of.get(c, []))}
         if postcode and not shortened and postcode not in self.by_postcode:
-            shortened = {c for c, names in self._names_of.items() if c.startswith(self._prefixes(postcode))
-                         and any(n.startswith(name + " ") for n in names)}
+            shortened = {c for c in self._codes_starting(prefixes)
+                         if any(n.startswith(name + " ") for n in self._names_of[c])}
         pools = [named & served, in_department, shortened]
         if postcode in self.by_postcode:
             pools.append(named)  # a name unique in France, under a wrong postcode (« 4200 VALDOULE », in 05)
