@@ -94,6 +94,14 @@ def wait_for(condition, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
+def waits_at(pid: int, lock: Path) -> bool:
+    """Process ``pid`` has ``lock`` open: reseaux.exports.file_lock keeps it open while it waits."""
+    try:
+        return any(os.path.realpath(fd) == os.path.realpath(lock) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process ended, or one of its files closed while being read
+        return False
+
+
 def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
     site, empty, dest = tmp_path / "site", tmp_path / "vide", tmp_path / "ailleurs"
     env = make_site(site)
@@ -275,10 +283,10 @@ def test_the_backup_waits_for_each_writer_s_lock(tmp_path):
         full = {**os.environ, **env}
         backup = subprocess.Popen([sys.executable, "-m", "reseaux", "sauvegarde", str(tmp_path / case)], cwd=ROOT,
                                   env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            backup.wait(timeout=10)  # long enough to start and read everything: it must not
-        except subprocess.TimeoutExpired:
-            pass
+        # The backup reaches the writer's lock and waits there (it holds the lock file open while
+        # it waits): only then does the writer finish its change.
+        wait_for(lambda: waits_at(backup.pid, lock) or backup.poll() is not None)
+        assert backup.poll() is None, "la sauvegarde n'a pas attendu le verrou de l'écrivain"
         go.touch()
         out, err = backup.communicate(timeout=120)
         holder.wait(timeout=60)
