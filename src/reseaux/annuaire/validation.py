@@ -127,6 +127,13 @@ class _RowValidator:
         self._cache: dict[tuple[str, str], str | None] = {}
         self.columns = columns.columns()
         self.names = frozenset(c.name for c in self.columns)
+        self._kinds: dict[str, tuple[columns.Column, ...]] = {}
+
+    def _of_kind(self, kind: str) -> tuple[columns.Column, ...]:
+        """The columns of ``kind`` (looked up once: every row asks)."""
+        if kind not in self._kinds:
+            self._kinds[kind] = tuple(c for c in self.columns if c.kind == kind)
+        return self._kinds[kind]
 
     def _resolve(self, category: str, value: str) -> str | None:
         key = (category, value)
@@ -167,10 +174,10 @@ class _RowValidator:
                 "ou la latitude et la longitude")))
         record["visibilite"], record[REASON_COLUMN], found = self._visibility(record, raw.get("type", ""), line)
         issues.extend(found)
-        for column in columns.of_kind(columns.DATE):
+        for column in self._of_kind(columns.DATE):
             record[column.name], found = self._parse_date(column.name, record[column.name], line)
             issues.extend(found)
-        for column in columns.of_kind(columns.YES_NO):
+        for column in self._of_kind(columns.YES_NO):
             answer = fields.yes_no(record[column.name])
             if answer.problem:
                 issues.append(Issue(line, column.name, record[column.name], answer.problem, WARNING))
@@ -235,22 +242,21 @@ class _RowValidator:
         kept = "fiche « À classer »" if category == "type" else "valeur gardée telle quelle"
         return Issue(line, column, value, f"« {value} » : {UNKNOWN[category]}, {kept}{hint}", WARNING)
 
-    @staticmethod
-    def _check_codes(record: dict, line: int) -> list[Issue]:
+    def _check_codes(self, record: dict, line: int) -> list[Issue]:
         issues = []
-        for column in columns.of_kind(columns.POSTCODE):
+        for column in self._of_kind(columns.POSTCODE):
             name = column.name
             postcode = fields.postcode(record[name])
             if postcode.problem:
                 issues.append(Issue(line, name, record[name], postcode.problem, WARNING))
             record[name] = postcode.value
-        for column in columns.of_kind(columns.INSEE):
+        for column in self._of_kind(columns.INSEE):
             name = column.name
             insee = fields.insee(record[name])
             if insee.problem:
                 issues.append(Issue(line, name, record[name], f"{insee.problem} ; ignoré", WARNING))
             record[name] = "" if insee.problem else insee.value
-        for column in columns.of_kind(columns.ZONES):
+        for column in self._of_kind(columns.ZONES):
             name = column.name
             zones = [fields.zone(code) for code in record[name]]
             for code, reading in zip(record[name], zones, strict=True):
@@ -290,19 +296,18 @@ class _RowValidator:
         record["latitude"], record["longitude"] = lat, lon
         return []
 
-    @staticmethod
-    def _check_contacts(record: dict, line: int) -> list[Issue]:
+    def _check_contacts(self, record: dict, line: int) -> list[Issue]:
         """A bad address or link is dropped (it would make a broken link); a bad phone is kept, said."""
         issues = []
         for kind, rule, dropped in ((columns.EMAIL, fields.email, "adresse ignorée"),
                                     (columns.URL, fields.website, "lien non affiché")):
-            for column in columns.of_kind(kind):
+            for column in self._of_kind(kind):
                 name = column.name
                 reading = rule(record[name])
                 if reading.problem:
                     issues.append(Issue(line, name, record[name], f"{reading.problem} ; {dropped}", WARNING))
                 record[name] = "" if reading.problem else reading.value
-        for column in columns.of_kind(columns.PHONE):
+        for column in self._of_kind(columns.PHONE):
             name = column.name
             phone = fields.phone(record[name])
             if phone.problem and phone.value != record[name]:  # read again with its lost leading 0
@@ -312,10 +317,9 @@ class _RowValidator:
             record[name] = phone.value
         return issues
 
-    @staticmethod
-    def _check_geocoding(record: dict, line: int) -> list[Issue]:
+    def _check_geocoding(self, record: dict, line: int) -> list[Issue]:
         issues = []
-        for column in columns.of_kind(columns.GEOCODING_SOURCE):
+        for column in self._of_kind(columns.GEOCODING_SOURCE):
             name = column.name
             source = record[name].strip().lower()
             if source and source not in GEOCODING_SOURCES:
@@ -323,7 +327,7 @@ class _RowValidator:
                                     f"« {source} » : source inconnue (ban, cache, commune, manuel ou fichier)",
                                     WARNING))
             record[name] = source
-        for column in columns.of_kind(columns.SCORE):
+        for column in self._of_kind(columns.SCORE):
             name = column.name
             score = fields.decimal(record[name]) if record[name] else None
             if record[name] and (score is None or not 0 <= score <= 1):
