@@ -34,14 +34,14 @@ def _import_script():
 
     COLUMNS = names()
     from reseaux.annuaire.referential import load_referential
-    from reseaux.ui import annuaire
+    from reseaux.ui.annuaire import importer
 
     work = st.session_state.setdefault("work", pd.DataFrame([dict.fromkeys(COLUMNS, "") | {
         "id": "e1", "nom": "Centre Existant (fictif)", "commune": "Rouen"}], dtype=object))
     uploader = st.file_uploader
     st.file_uploader = lambda *args, **kwargs: st.session_state["upload"]
     try:
-        annuaire.import_panel(load_referential(st.session_state["referential"]), work)
+        importer.import_panel(load_referential(st.session_state["referential"]), work)
     finally:
         st.file_uploader = uploader
 
@@ -73,7 +73,7 @@ def _review_of_a_repeated_id():
 
     COLUMNS = names()
     from reseaux.importation.duplicates import Duplicate, Duplicates
-    from reseaux.ui.annuaire import duplicates_review
+    from reseaux.ui.annuaire.importer import duplicates_review
 
     fiche = dict.fromkeys(COLUMNS, "")
     work = pd.DataFrame([fiche | {"id": "e1", "nom": "Cabinet Premier"}, fiche | {"id": "e1", "nom": "Cabinet Second"}],

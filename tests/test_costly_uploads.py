@@ -189,7 +189,7 @@ def _review_script():
 
     COLUMNS = names()
     from reseaux.importation.duplicates import find_duplicates
-    from reseaux.ui.annuaire import duplicates_review
+    from reseaux.ui.annuaire.importer import duplicates_review
 
     work = pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"e{i}", "nom": f"Cabinet {i}",
                                                        "adresse": f"{i} rue Longue", "commune": "Rouen"}

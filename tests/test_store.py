@@ -289,7 +289,7 @@ def test_a_save_that_cannot_be_written_changes_nothing(tmp_path, monkeypatch, fa
 def test_the_page_says_a_failed_save_in_french():
     import errno
 
-    from reseaux.ui.annuaire import write_failure
+    from reseaux.ui.annuaire.session import write_failure
 
     assert "le disque est plein" in write_failure(OSError(errno.ENOSPC, "No space left on device"))
     assert "lecture seule" in write_failure(OSError(errno.EROFS, "Read-only file system"))
@@ -301,7 +301,7 @@ def test_a_layer_and_a_save_say_a_failed_write_the_same_way():
     import errno
 
     from reseaux.annuaire.exports import why_not_written
-    from reseaux.ui.annuaire import write_failure
+    from reseaux.ui.annuaire.session import write_failure
 
     for number in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO):
         assert why_not_written(OSError(number, "x")) in write_failure(OSError(number, "x"))

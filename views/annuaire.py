@@ -3,25 +3,26 @@
 import streamlit as st
 
 from reseaux import ui
-from reseaux.ui import annuaire, auth
+from reseaux.ui import auth
+from reseaux.ui.annuaire import fiches, importer, saving, session
 
 role, who = auth.current()
 auth.require(role, "modifier")
 st.title("Annuaire du réseau")
-if not annuaire.readable_or_rescue(who):
+if not session.readable_or_rescue(who):
     st.stop()
 ref, terr, acts = ui.load_or_stop()
 with st.container():  # one place whatever it shows: the open tab stays open (see save_panel)
-    directory_store, base, work = annuaire.state()
-    annuaire.save_panel(directory_store, base, work, who)
-fiches, imports, backups, exports, old = st.tabs(annuaire.TABS, key=annuaire.TABS_KEY, on_change="rerun")
-with fiches:
-    annuaire.fiches_panel(ref, work)
+    directory_store, base, work = session.state()
+    saving.save_panel(directory_store, base, work, who)
+fiches_tab, imports, backups, exports, old = st.tabs(session.TABS, key=session.TABS_KEY, on_change="rerun")
+with fiches_tab:
+    fiches.fiches_panel(ref, work)
 with imports:
-    annuaire.import_panel(ref, work)
+    importer.import_panel(ref, work)
 with backups:
-    annuaire.backups_panel(directory_store, base, who)
+    saving.backups_panel(directory_store, base, who)
 with exports:
-    annuaire.exports_panel(acts.directory.actors)
+    saving.exports_panel(acts.directory.actors)
 with old:
-    annuaire.stale_panel(ref, work)
+    fiches.stale_panel(ref, work)

@@ -5,7 +5,7 @@ reads it, how a form asks it, how a fiche links it), whether it is required, whe
 and in which order, and the header spellings an import recognises. The validator
 (:mod:`reseaux.annuaire.fields`, :mod:`reseaux.annuaire.directory`), the map's fiche (:mod:`reseaux.carte.actor_layer`),
 the lists (:mod:`reseaux.annuaire.listing`), Trouver's results (:mod:`reseaux.analyse.proximity`), the Annuaire's
-table and form (:mod:`reseaux.ui.annuaire`), the exports (:mod:`reseaux.annuaire.exports`) and the import
+table and form (:mod:`reseaux.ui.annuaire.fiches`), the exports (:mod:`reseaux.annuaire.exports`) and the import
 guesses (:mod:`reseaux.importation.importing`) are all made from :data:`REGISTRY`, read when they run: a new
 column is one entry here (and its test).
 

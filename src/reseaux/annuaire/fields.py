@@ -1,5 +1,5 @@
 """The format of each directory field that has one: one rule per field, read by the file
-validation (:mod:`reseaux.annuaire.validation`), by the Annuaire's fiche form (:mod:`reseaux.ui.annuaire`)
+validation (:mod:`reseaux.annuaire.validation`), by the Annuaire's fiche form (:mod:`reseaux.ui.annuaire.fiches`)
 and by the links of the search results (:mod:`reseaux.analyse.proximity`).
 
 A rule takes a cell as written and returns a :class:`Reading`: the value to keep, normalised

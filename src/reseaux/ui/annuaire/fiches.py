@@ -1,0 +1,310 @@
+"""The fiches of the « Annuaire » page: the table and its search, the form of one fiche (its fields
+made from the column registry, :mod:`reseaux.annuaire.columns`), its position, the stale ones."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from reseaux import config
+from reseaux.acces.access import VISIBILITY_LABELS
+from reseaux.annuaire import columns
+from reseaux.annuaire.changes import stale
+from reseaux.annuaire.directory import ERROR, Issue, validate_record
+from reseaux.annuaire.fields import read_fields
+from reseaux.annuaire.referential import Referential
+from reseaux.annuaire.table_check import TableCheck
+from reseaux.carte.mapbits import position_picker
+from reseaux.text import fold, fr_coordinates, fr_number, md_escape, plural, split_cell
+from reseaux.ui import choose_many
+from reseaux.ui.annuaire.session import (
+    TABLE_ROWS,
+    TABS,
+    TABS_KEY,
+    checked,
+    day_text,
+    kept,
+    set_work,
+)
+
+
+def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
+    """The directory as a sortable table (its first :data:`TABLE_ROWS` rows, searched or not);
+    select a row to edit its fiche."""
+    check = checked(ref, work)
+    query = st.text_input("Rechercher une fiche", key="ann_search", placeholder="nom, commune, profession…")
+    keep = pd.Series(True, index=work.index)
+    words = fold(query).split()
+    if words:  # every word, anywhere in the fiche: « sage-femme », « Sœurs » as people type them
+        text = kept("search", lambda: _search_text(work), work)
+        for word in words:
+            keep &= text.str.contains(word, regex=False).to_numpy()
+    only_bad = False
+    if check.n_bad:
+        only_bad = st.toggle(f"Seulement les fiches en erreur ({fr_number(check.n_bad)})", key="ann_only_bad")
+        if only_bad:
+            keep &= check.bad
+    view = work[keep.to_numpy()]
+    if view.empty and (words or only_bad):
+        _no_fiche(query, only_bad)
+    if len(view) > TABLE_ROWS:
+        st.caption(f"Les {fr_number(TABLE_ROWS)} premières fiches sur {fr_number(len(view))} : précisez la "
+                   "recherche pour trouver les autres (les exports les contiennent toutes).")
+    view = view.iloc[:TABLE_ROWS]
+    status = pd.Series(check.bad[view.index.to_numpy()], index=view.index).map({True: "erreur", False: "ok"})
+    shown = [c.name for c in columns.shown_in(columns.ANNUAIRE)]
+    readable = _readable(ref, view.reindex(columns=shown, fill_value="")).assign(statut=status)[["statut", *shown]]
+    readable = readable.rename(columns={**columns.labels(), "statut": "Statut"})
+    # The selection is a row number of this table: a new search makes a new table (new key),
+    # so that row 1 of « Rouen » never opens row 1 of the previous list.
+    event = st.dataframe(readable, hide_index=True, width="stretch", height=300,
+                         key=f"ann_table_{query.strip()}_{only_bad}", on_select="rerun", selection_mode="single-row")
+    cols = st.columns(3)
+    selected = event.selection.rows if event and event.selection else []
+    picked = str(view.iloc[selected[0]]["id"]) if selected and selected[0] < len(view) else None
+    if picked != st.session_state.get("ann_picked"):  # a row newly chosen opens its fiche
+        st.session_state["ann_picked"] = picked
+        if picked is not None:
+            st.session_state["ann_edit"] = picked
+            st.session_state.pop("ann_findings", None)
+    if cols[0].button("Nouvelle fiche", key="ann_new"):  # wins over a row still ticked in the table
+        st.session_state["ann_edit"] = None
+        st.session_state.pop("ann_findings", None)
+    if "ann_edit" in st.session_state:
+        fiche_form(ref, work, st.session_state["ann_edit"], check)
+
+
+def _search_text(work: pd.DataFrame) -> pd.Series:
+    """Each fiche's cells folded (``text.fold``, as the sidebar and the map's search box fold),
+    joined: what the search box looks into. A column's repeated values are folded once."""
+    text = work.fillna("").astype(str)
+    folded = [text[column].map({value: fold(value) for value in text[column].unique()}) for column in text.columns]
+    joined = folded[0]
+    for column in folded[1:]:
+        joined = joined + " " + column
+    return joined
+
+
+def _no_fiche(query: str, only_bad: bool) -> None:
+    """The search (or « only the fiches in error ») found nothing: say so, and undo it in one click."""
+    among = " parmi les fiches en erreur" if only_bad else ""
+    said = f"Aucune fiche ne contient « {md_escape(query.strip())} »{among}" if query.strip() else \
+        "Aucune fiche en erreur ne correspond"
+    st.info(f"{said}. Vérifiez l'orthographe ou cherchez un seul mot (nom, commune, profession) ; une "
+            "fiche absente se crée avec « Nouvelle fiche ».", icon=":material/search_off:")
+    row = st.container(horizontal=True)
+    if query.strip():
+        row.button("Effacer la recherche", key="ann_clear_search",
+                   on_click=st.session_state.__setitem__, args=("ann_search", ""))
+    if only_bad:
+        row.button("Voir toutes les fiches", key="ann_all_fiches",
+                   on_click=st.session_state.__setitem__, args=("ann_only_bad", False))
+
+
+def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
+    """Codes as their labels, dates as « 11 juin 2026 »: the table as a coordinator reads it."""
+    out = table.copy()
+    for column in columns.columns():
+        if column.name not in out:
+            continue
+        if column.kind == columns.REFERENTIAL:
+            out[column.name] = out[column.name].map(lambda v, c=column: ", ".join(
+                ref.label(c.category, ref.resolve(c.category, part) or part)
+                for part in (split_cell(v) if c.multi else [v] if v else [])))
+        elif column.kind == columns.DATE:
+            out[column.name] = out[column.name].map(day_text)
+    return out
+
+
+def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check: TableCheck) -> None:
+    """Add or edit one fiche, with the rules of the file validation (:mod:`reseaux.annuaire.fields` and the
+    validator); each finding is drawn under its field. A fiche with an error (a value of the wrong
+    format: a phone, an e-mail, a postcode…) is refused: nothing becomes a pending change, and the
+    fields keep what was typed."""
+    is_new = actor_id is None
+    if st.session_state.get("ann_form_of", "") != actor_id:
+        # Streamlit 1.67 keeps a keyed widget's value when its default changes: the fields of the
+        # fiche opened before (or of « Nouvelle fiche ») stayed in the form, and validating it
+        # wrote them onto this fiche. A newly opened fiche starts from its own values.
+        for key in [k for k in st.session_state if str(k).startswith("ann_f_")]:
+            del st.session_state[key]
+        st.session_state.pop("ann_findings", None)
+        st.session_state["ann_form_of"] = actor_id
+    rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
+    current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(columns.names(), "")
+    refused: list[Issue] | None = st.session_state.get("ann_findings")  # of the last « Valider », refused
+    findings = refused if refused is not None else (check.issues_of(int(rows[0])) if len(rows) else [])
+    form = [c.name for c in columns.shown_in(columns.FORM)]
+    by_field: dict[str, list[Issue]] = {}
+    for issue in findings:
+        by_field.setdefault(issue.column if issue.column in form else "", []).append(issue)
+    st.header("Nouvelle fiche" if is_new else f"Fiche « {md_escape(current.get('nom', ''))} »")
+    for issue in by_field.get("", []):  # the position, the date: not fields of the form
+        where = f"{columns.label(issue.column)} : " if issue.column else ""
+        _finding(issue, where)
+    values: dict[str, str] = {}
+    with st.form(f"ann_form_{actor_id}"):
+        # Two fields a row, each row its own columns: Tab goes as one reads, left to right then
+        # down (two long columns sent it down the left one, then up to the right one); on a
+        # phone the rows stack in the same order.
+        for pair in range(0, len(form), 2):
+            for cell, column in zip(st.columns(2), form[pair:pair + 2], strict=False):  # the last pair may be one
+                with cell:
+                    values[column] = _field(ref, column, current.get(column, ""),
+                                            disabled=(column == "id" and not is_new))
+                    for issue in by_field.get(column, []):
+                        _finding(issue)
+        if refused:
+            wrong = list(dict.fromkeys(columns.label(i.column) for i in refused if i.severity == ERROR))
+            st.error(md_escape(f"La fiche n'est pas validée : {plural(len(wrong), 'champ')} à corriger "
+                               f"({', '.join(wrong)}), le message est sous le champ. Rien n'est mis en attente ; "
+                               "ce que vous avez saisi reste dans le formulaire."))
+        submitted = st.form_submit_button("Valider la fiche", type="primary")
+    if submitted:
+        _submit(ref, work, current, values, is_new, rows)
+    if not is_new and len(rows):
+        position_editor(work, rows[0], current)
+        if st.button("Supprimer cette fiche", key=f"ann_del_{actor_id}"):
+            set_work(work.drop(index=rows[0]))
+            st.session_state.pop("ann_edit", None)
+            st.rerun()
+
+
+def _finding(issue: Issue, where: str = "") -> None:
+    """One finding of the fiche, as an error or a warning box (its text may quote what was typed).
+    No icon: Streamlit draws it as a word of text (« error »), read aloud before the message."""
+    (st.error if issue.severity == ERROR else st.warning)(md_escape(where + issue.message))
+
+
+def _field(ref: Referential, name: str, value: str, *, disabled: bool = False) -> str:
+    """The widget of one column of the form, by its kind; returns the text the file would hold."""
+    column = columns.column(name)
+    label = column.label
+    key = f"ann_f_{name}"
+    help_text = md_escape(column.help)  # its examples stay text, not links
+    if column.kind == columns.REFERENTIAL:
+        category = column.category
+        labels = ref.labels(category)
+        current = [ref.resolve(category, v) or v for v in split_cell(value)]
+        if column.multi:
+            # A value outside the referential (kept as written since it was read) stays an option:
+            # saving the fiche must not drop it.
+            options = list(labels) + [c for c in current if c not in labels]
+            chosen = choose_many(label, options, default=current, format_func=lambda c: labels.get(c, c), key=key,
+                                 placeholder="Aucune", help=help_text)
+            return "|".join(chosen)
+        options = ["", *labels]
+        index = options.index(current[0]) if current and current[0] in options else 0
+        return st.selectbox(label, options, index=index, format_func=lambda c: labels.get(c, "—"), key=key,
+                            help=help_text)
+    if column.kind == columns.VISIBILITY:  # a choice of labels, not a code to type
+        options = list(VISIBILITY_LABELS) + ([value] if value not in VISIBILITY_LABELS else [])
+        return st.selectbox(label, options, index=options.index(value), key=key, help=help_text,
+                            format_func=lambda v: VISIBILITY_LABELS.get(v, f"« {v} » (illisible : membres)"))
+    if column.kind in (columns.LIST, columns.ZONES):  # « français », « roumain » as chips, not « français|roumain »
+        current = split_cell(value)
+        return "|".join(choose_many(label, current, default=current, key=key, accept_new_options=True,
+                                    placeholder="Aucune : écrivez-en une puis Entrée", help=help_text))
+    if column.kind == columns.LONG_TEXT:
+        return st.text_area(label, value=value, key=key, help=help_text)
+    return st.text_input(label, value=value, key=key, disabled=disabled, help=help_text)
+
+
+def _form_findings(ref: Referential, work: pd.DataFrame, current: dict, values: dict[str, str],
+                  is_new: bool) -> tuple[dict, list[Issue]]:
+    """The fiche the form would write, and what is wrong with it.
+
+    A field's value of the wrong format is an error here (the file keeps such a row with a
+    warning: a spreadsheet is corrected later, a form at once); a field the person changed is
+    kept as its rule writes it (« structure.fr » → « https://structure.fr »), one left alone as it
+    was. The validator's own errors (a name, an id, something to place the fiche by) and its
+    warnings follow; an error blocks the fiche."""
+    record = {**current, **values}
+    if is_new:
+        record["id"] = record["id"].strip()
+    found: list[Issue] = []
+    for column, reading in read_fields(record, [c.name for c in columns.shown_in(columns.FORM)]).items():
+        if reading.problem:
+            found.append(Issue(None, column, record[column], reading.problem, ERROR))
+        elif record[column] != current.get(column, ""):
+            record[column] = reading.value
+    flagged = {issue.column for issue in found}
+    _, issues = validate_record(record, ref)
+    found += [replace(i, line=None) for i in issues if i.column not in flagged]  # a form has no line
+    if is_new and record["id"] in set(work["id"].astype(str)):
+        found.append(Issue(None, "id", record["id"], f"l'identifiant « {record['id']} » est déjà utilisé : "
+                                                      "choisissez-en un autre"))
+    return record, found
+
+
+def _submit(ref, work, current, values, is_new, rows) -> None:
+    record, found = _form_findings(ref, work, current, values, is_new)
+    if any(issue.severity == ERROR for issue in found):
+        st.session_state["ann_findings"] = found
+        st.rerun()
+    if is_new:
+        set_work(pd.concat([work, pd.DataFrame([record])], ignore_index=True).fillna(""))
+    else:
+        table = work.copy()
+        table.loc[rows[0], list(record)] = list(record.values())
+        set_work(table)
+    st.session_state["ann_edit"] = record["id"]
+    st.session_state.pop("ann_findings", None)
+    st.rerun()
+
+
+def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
+    """Click on the small map to move the fiche: its position becomes « manuel »."""
+    with st.expander("Déplacer sur la carte (la position devient « manuel »)"):
+        lat = pd.to_numeric(current.get("latitude"), errors="coerce")
+        lon = pd.to_numeric(current.get("longitude"), errors="coerce")
+        from reseaux.ui import territory
+
+        clicked = st_folium(position_picker(lat, lon, territory().home_bounds), height=320, key=f"ann_pick_{current.get('id')}",
+                            returned_objects=["last_clicked"], use_container_width=True)
+        point = (clicked or {}).get("last_clicked")
+        if point and st.button(f"Placer ici ({fr_coordinates(point['lat'], point['lng'])})", key="ann_place"):
+            table = work.copy()
+            table.loc[row, ["latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type",
+                            "geocodage_label"]] = [f"{point['lat']:.6f}", f"{point['lng']:.6f}", "manuel", "", "", ""]
+            set_work(table)
+            st.rerun()
+
+
+#: Widths (px) of « À mettre à jour »'s columns: together under the 980 px of a 1440 px screen's page.
+STALE_WIDTHS = {"date_maj": 125, "nom": 210, "type": 135, "commune": 150, "telephone": 100, "email": 200}
+
+
+def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
+    days = int(config.get("stale_days"))
+    old = kept("stale", lambda: stale(work, days=days), work)
+    if old.empty:
+        st.success(f"Toutes les fiches ont été mises à jour depuis moins de {days} jours.")
+        return
+    st.markdown(f"**{plural(len(old), 'fiche non mise', 'fiches non mises')} à jour depuis plus de "
+                f"{plural(days, 'jour')}** (ou sans date), la plus ancienne d'abord")
+    if len(old) > TABLE_ROWS:
+        st.caption(f"Les {fr_number(TABLE_ROWS)} plus anciennes ci-dessous ; les exports (onglet « Exporter ») "
+                   "contiennent toutes les fiches, avec leur date de mise à jour.")
+    shown = old.iloc[:TABLE_ROWS]
+    # The date first and the name held to a width: every column fits at 1440 px (the date, last,
+    # was cut off); a row ticked opens its fiche in « Fiches ».
+    st.caption("Cochez une ligne pour ouvrir sa fiche (onglet « Fiches »).")
+    st.dataframe(_readable(ref, shown[list(STALE_WIDTHS)]).rename(columns=columns.labels()), hide_index=True,
+                 width="stretch",
+                 column_config={columns.label(c): st.column_config.TextColumn(width=w) for c, w in STALE_WIDTHS.items()},
+                 key="ann_stale_table", selection_mode="single-row",
+                 on_select=partial(_open_from_list, "ann_stale_table", shown["id"].astype(str).tolist()))
+
+
+def _open_from_list(key: str, ids: list[str]) -> None:
+    """A row ticked in a list of fiches: open that fiche in the « Fiches » tab, which comes forward."""
+    rows = st.session_state[key].selection.rows
+    if rows and rows[0] < len(ids):
+        st.session_state["ann_edit"] = ids[rows[0]]
+        st.session_state.pop("ann_findings", None)
+        st.session_state[TABS_KEY] = TABS[0]

@@ -1,0 +1,170 @@
+"""The « Annuaire » page's session: the version loaded from disk (``ann_base``) and the working copy
+(``ann_work``), what is pending, the checks kept while the copy is the same, the tabs.
+
+Nothing reaches the file before « Enregistrer », and a save that would overwrite another
+coordinator's is refused (see :mod:`reseaux.annuaire.store`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from reseaux.annuaire.changes import diff
+from reseaux.annuaire.directory import DirectoryError
+from reseaux.annuaire.exports import why_not_written
+from reseaux.annuaire.fields import parse_date
+from reseaux.annuaire.referential import Referential
+from reseaux.annuaire.store import DirectoryStore
+from reseaux.annuaire.table_check import TableCheck, check_table
+from reseaux.text import fr_date, fr_moment
+
+#: Rows of a table drawn on the page (the fiches, the stale ones, the journal): a large directory
+#: stays quick to use; the search narrows the list, the exports hold everything.
+TABLE_ROWS = 1000
+
+
+#: The page's tabs, the first where a fiche opens; their state (``TABS_KEY``) lets a list elsewhere
+#: bring « Fiches » forward.
+TABS = ["Fiches", "Importer", "Sauvegardes et journal", "Exporter", "À mettre à jour"]
+TABS_KEY = "ann_tab"
+
+
+def store() -> DirectoryStore:
+    return DirectoryStore.configured()
+
+
+def write_failure(exc: OSError) -> str:
+    """What a person reads when a save cannot be written (nothing has changed: see DirectoryStore)."""
+    return (f"**Enregistrement impossible : {why_not_written(exc)}.** Rien n'a changé : l'annuaire et son "
+            "journal sont tels qu'avant, vos modifications restent en attente ici. Prévenez l'administration du serveur, puis "
+            "réessayez.")
+
+
+def readable_or_rescue(who: str) -> bool:
+    """True when the directory file can be read; else say why and offer its backups (the way
+    back from a file broken by hand or cut short), and return False."""
+    directory_store = store()
+    base = st.session_state.get("ann_base")
+    try:
+        if base is not None and directory_store.current_version() == base.version:
+            return True  # read already, unchanged since (reading 200,000 fiches again is seconds)
+        loaded = directory_store.load()
+    except (DirectoryError, OSError) as exc:
+        problem = exc
+    else:
+        if base is None:  # what state() would read next
+            st.session_state["ann_base"], st.session_state["ann_work"] = loaded, loaded.table
+        return True
+    st.error(f"**L'annuaire ne peut pas être lu** : {problem}", icon=":material/error:")
+    backups = directory_store.list_backups()
+    if not backups:
+        st.info("Aucune sauvegarde : corrigez le fichier dans un tableur (ou importez-en un bon) et rechargez.")
+        return False
+    st.markdown("Restaurez une sauvegarde : le fichier illisible est gardé parmi les sauvegardes.")
+
+    def label(path):
+        moment = directory_store.backup_time(path)
+        return f"Version remplacée le {moment_text(moment)}" if moment else path.name
+
+    choice = st.selectbox("Sauvegardes (la plus récente d'abord)", backups, format_func=label, key="ann_rescue")
+    if st.button("Restaurer cette sauvegarde", key="ann_rescue_go", type="primary"):
+        try:
+            directory_store.rescue(choice, who)
+        except (DirectoryError, OSError) as exc:
+            st.error(f"Restauration impossible, rien n'a changé : {exc}")
+            return False
+        st.cache_resource.clear()
+        st.session_state.pop("ann_base", None)
+        st.session_state["ann_saved"] = f"{label(choice)} : restaurée à la place du fichier illisible."
+        st.rerun()
+    return False
+
+
+def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
+    """The store, the loaded version and the working copy (loaded on first use)."""
+    directory_store = store()
+    if "ann_base" not in st.session_state:
+        try:
+            base = directory_store.load()
+        except (DirectoryError, OSError) as exc:
+            st.error(f"Impossible de lire l'annuaire : {exc}")
+            st.stop()
+        st.session_state["ann_base"] = base
+        st.session_state["ann_work"] = base.table  # never changed in place: see set_work
+    base, work = st.session_state["ann_base"], st.session_state["ann_work"]
+    on_disk = directory_store.current_version()
+    if on_disk != base.version:
+        if pending(base, work) or replay_waiting():
+            st.warning("Le fichier a été modifié par ailleurs depuis votre chargement : à l'enregistrement, "
+                       "vos modifications seront rejouées sur la nouvelle version.")
+        else:  # nothing pending: simply follow the file
+            st.session_state.pop("ann_base")
+            return state()
+    return directory_store, base, work
+
+
+def set_work(table: pd.DataFrame) -> None:
+    """Replace the working copy (it is never changed in place: what is computed from it is kept
+    as long as it is the same object, see :func:`kept`)."""
+    st.session_state["ann_work"] = table.reset_index(drop=True)
+
+
+def kept(name: str, compute, *sources):
+    """``compute()``, kept in the session as long as ``sources`` are the same objects.
+
+    The working copy is replaced, never changed in place (:func:`set_work`), so what is
+    computed from it — pending changes, validation, search text, stale fiches — is computed
+    once per version of it, not at every click (at 200,000 fiches each is seconds of work)."""
+    held = st.session_state.get(f"ann_kept_{name}")
+    if held is not None and len(held[0]) == len(sources) and all(a is b for a, b in zip(held[0], sources, strict=True)):
+        return held[1]
+    value = compute()
+    st.session_state[f"ann_kept_{name}"] = (sources, value)
+    return value
+
+
+def pending(base, work: pd.DataFrame) -> list:
+    """The changes of the working copy not saved yet."""
+    return kept("diff", lambda: diff(base.table, work), base, work)
+
+
+def checked(ref: Referential, work: pd.DataFrame) -> TableCheck:
+    """The working copy validated; after an edit only the fiches it changed are checked again."""
+    held = st.session_state.get("ann_kept_check")  # (sources, check): reused only under the same referential
+    previous = held[1] if held and held[0][-1] is ref else None
+    return kept("check", lambda: check_table(work, ref, previous=previous), work, ref)
+
+
+def day_text(value: str) -> str:
+    """A ``date_maj`` cell as people read it (« 11 juin 2026 »); an unreadable one as it is."""
+    parsed = parse_date(value)
+    return fr_date(parsed) if parsed else str(value or "")
+
+
+def moment_text(value) -> str:
+    """A moment as people read it: « 11 juin 2026 à 14 h 05 »."""
+    if isinstance(value, str):
+        try:
+            value = pd.Timestamp(value).to_pydatetime()
+        except ValueError:
+            return value
+    return fr_moment(value)
+
+
+def replay_of(base) -> dict | None:
+    """The last replay on ``base`` that has conflicts: ``{"version", "conflicts", "choices"}``,
+    ``choices`` mapping a conflict's number to True (keep mine) or False (keep theirs). None
+    when there is none, or when it was made on another version (saved since)."""
+    replay = st.session_state.get("ann_replay")
+    if replay is None or replay["version"] != base.version:
+        st.session_state.pop("ann_replay", None)
+        return None
+    return replay
+
+
+def replay_waiting() -> bool:
+    """True while a conflict of the last replay waits for a choice (the working copy then still
+    differs from the file even when nothing else is pending: see :func:`state`)."""
+    replay = st.session_state.get("ann_replay")
+    return bool(replay) and len(replay["choices"]) < len(replay["conflicts"])
