@@ -12,18 +12,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from reseaux.acces.accounts import AccountStore
 from reseaux.annuaire import columns
 from reseaux.annuaire.columns import Column
-from tests.conftest import DATA, PASSWORD, ROOT, sign_in
+from tests.conftest import DATA, PASSWORD, ROOT, ServedApp, map_frame, sign_in
+from tests.extra_column import PARKING as PARKING_COLUMN
 
 PARKING = "Parking gratuit rue Fictive, 20 places"
 ID = "t1"  # Camille Exemple, placed in Rouen, public
@@ -31,11 +34,9 @@ ID = "t1"  # Camille Exemple, placed in Rouen, public
 
 @pytest.fixture()
 def parking(monkeypatch):
-    """The registry with one more column, shown everywhere, after « Horaires »."""
-    extra = Column("stationnement", "Stationnement", "stationnement près du lieu, texte libre", shown=frozenset(columns.PLACES),
-                   rank=16.5, headers=("parking",))
-    monkeypatch.setattr(columns, "REGISTRY", (*columns.REGISTRY, extra))
-    return extra
+    """The registry with one more column (tests/extra_column.py)."""
+    monkeypatch.setattr(columns, "REGISTRY", (*columns.REGISTRY, PARKING_COLUMN))
+    return PARKING_COLUMN
 
 
 @pytest.fixture()
@@ -82,6 +83,27 @@ def test_the_fiche_served_to_the_map_shows_it(actors, referential):
     found = service.fiches(token, [int((actors["id"] == ID).to_numpy().nonzero()[0][0])])
     fields = found["fields"]
     assert dict(zip([label for _, label in fields], found["fiches"][0], strict=True))["Stationnement"] == PARKING
+
+
+@pytest.mark.browser
+def test_the_fiche_a_visitor_opens_in_chromium_shows_it(page, directory_file, tmp_path):
+    """The app served as in production, its registry given the entry at start-up (a
+    sitecustomize module on its path calls tests.extra_column.add): a click on Camille's pin
+    opens a fiche with the column."""
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    (boot / "sitecustomize.py").write_text("from tests.extra_column import add\n\nadd()\n")
+    path = os.pathsep.join(p for p in (str(boot), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    with ServedApp({"RESEAUX_ACTORS": str(directory_file), "PYTHONPATH": path}) as app:
+        page.goto(app.url + "/?type=professionnel")  # Camille is the small directory's one professional
+        frame = map_frame(page)
+        pin = frame.locator(".rx-pin").first
+        pin.wait_for(timeout=60_000)
+        pin.dispatch_event("click")
+        fiche = frame.locator(".rx-fiche")
+        expect(fiche.locator(".rx-fiche-title")).to_have_text("Camille Exemple", timeout=30_000)
+        expect(fiche).to_contain_text("Stationnement")
+        expect(fiche).to_contain_text(PARKING)
 
 
 def test_the_lists_show_it(actors, referential):
