@@ -13,19 +13,14 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from reseaux.annuaire import columns
 from reseaux.annuaire.exports import write_atomic
 from reseaux.markup import is_color
 from reseaux.text import fold
 
-#: Categories, the directory column each one validates, and its French name.
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "type": ("type", "type d'acteur"),
-    "thematique": ("thematiques", "thématique"),
-    "profession": ("profession", "profession"),
-    "public": ("publics", "public"),
-    "modalite": ("modalites", "modalité"),
-    "accessibilite": ("accessibilite", "accessibilité"),
-}
+#: The categories of the referential. The directory column each one validates is said by the
+#: column registry (:mod:`reseaux.annuaire.columns`, a column's ``category``).
+CATEGORIES = ("type", "thematique", "profession", "public", "modalite", "accessibilite")
 #: « … inconnu(e) » with the right agreement, for error messages.
 UNKNOWN: dict[str, str] = {
     "type": "type d'acteur inconnu",
@@ -195,10 +190,10 @@ def unrecognised_values(issues, referential: Referential) -> list[tuple[str, str
 
     ``issues`` are a directory's :class:`~reseaux.annuaire.directory.Issue`; the most frequent first.
     """
-    columns = {column: category for category, (column, _) in CATEGORIES.items()}
+    categories = {c.name: c.category for c in columns.of_kind(columns.REFERENTIAL)}
     counts: dict[tuple[str, str, str], int] = {}
     for issue in issues:
-        category = columns.get(issue.column or "")
+        category = categories.get(issue.column or "")
         if category and issue.value and referential.resolve(category, issue.value) is None:
             key = (issue.column, category, issue.value)
             counts[key] = counts.get(key, 0) + 1
