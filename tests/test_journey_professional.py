@@ -146,7 +146,7 @@ def test_offline_commune_map_click_and_free_text(browser, referential):
         want = expected(referential, *clicked, ActorFilter(text="IVG médicamenteuse"))
         assert len(want) and all("IVG médicamenteuse" in s for s in want["specialites"])
         page.get_by_text(f"1. {want.iloc[0]['nom']}").first.wait_for(timeout=30_000)
-        page.wait_for_function(f"() => document.body.innerText.split('Spécialités : ').length > {len(want)}")
+        page.wait_for_function(f"() => document.body.innerText.split('Spécialités et formations : ').length > {len(want)}")
         expect(page.get_by_text("IVG médicamenteuse").nth(len(want) - 1)).to_be_attached()
         no_error(page)
         page.screenshot(path=str(SCREENSHOTS / "trouver_recherche_1440.png"))
