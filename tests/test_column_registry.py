@@ -169,6 +169,12 @@ def test_the_annuaire_table_and_form_show_it_and_the_form_writes_it(parking, dir
     assert written[ID]["stationnement"] == "Parking souterrain, 5 places"
 
 
+def test_the_fiche_begins_with_the_name():
+    """The browser makes the fiche's first value its title (fiches.js, map_controls.js): a rank
+    below the name's would put another value there."""
+    assert columns.shown_in(columns.FICHE)[0].name == "nom"
+
+
 def test_an_entry_says_a_known_place_and_a_kind_with_its_category():
     with pytest.raises(ValueError, match="lieux inconnus"):
         Column("x", "X", "x", shown=frozenset({"partout"}))
