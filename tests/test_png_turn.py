@@ -48,7 +48,7 @@ time.sleep(120)
 @pytest.fixture()
 def stand_in(monkeypatch, tmp_path):
     """The drawing child replaced by a script that marks its run and sleeps ``seconds``."""
-    running = {"now": 0, "most": 0}
+    running = {"now": 0, "most": 0, "drawing": threading.Event()}
     lock = threading.Lock()
     real_draw = png_turn._draw
 
@@ -56,6 +56,7 @@ def stand_in(monkeypatch, tmp_path):
         with lock:
             running["now"] += 1
             running["most"] = max(running["most"], running["now"])
+            running["drawing"].set()
         try:
             return real_draw(page, width, height, timeout)
         finally:
@@ -90,7 +91,7 @@ def test_a_request_that_waited_too_long_is_refused_politely(stand_in, monkeypatc
     monkeypatch.setenv("RESEAUX_PNG_WAIT", "0.1")
     first = threading.Thread(target=render_png_in_turn, args=("<html></html>",))
     first.start()
-    time.sleep(0.05)
+    assert stand_in["drawing"].wait(30)  # the first request holds the turn: it is drawing
     with pytest.raises(ExportBusy) as refused:
         render_png_in_turn("<html></html>")
     first.join(30)
