@@ -25,15 +25,19 @@ accessibility = st.Page("views/accessibilite.py", title="Accessibilité", icon="
 pages = [] if map_ok else [st.Page("views/connexion.py", title="Connexion", icon=":material/login:", default=True)]
 pages += [
     st.Page("views/carte.py", title="Carte du réseau", icon=":material/map:", default=map_ok, visibility=shown(map_ok)),
-    st.Page("views/trouver.py", title="Trouver un partenaire", icon=":material/person_search:",
-            visibility=shown(map_ok)),
+    st.Page(
+        "views/trouver.py", title="Trouver un partenaire", icon=":material/person_search:", visibility=shown(map_ok)
+    ),
     st.Page("views/couverture.py", title="Couverture", icon=":material/grid_view:", visibility=shown(map_ok)),
     st.Page("views/presentation.py", title="Présentation", icon=":material/slideshow:", visibility=shown(map_ok)),
     st.Page("views/annuaire.py", title="Annuaire", icon=":material/contacts:", visibility=shown(edit_ok)),
-    st.Page("views/qualite.py", title="Qualité de l'annuaire", icon=":material/fact_check:",
-            visibility=shown(edit_ok)),
-    st.Page("views/comptes.py", title="Comptes", icon=":material/manage_accounts:",
-            visibility=shown(can(role, "gerer_comptes"))),
+    st.Page("views/qualite.py", title="Qualité de l'annuaire", icon=":material/fact_check:", visibility=shown(edit_ok)),
+    st.Page(
+        "views/comptes.py",
+        title="Comptes",
+        icon=":material/manage_accounts:",
+        visibility=shown(can(role, "gerer_comptes")),
+    ),
     st.Page("views/rgpd.py", title="Données personnelles", icon=":material/shield_person:"),
     st.Page("views/sources.py", title="Sources et crédits", icon=":material/menu_book:"),
     accessibility,

@@ -30,7 +30,13 @@ try:  # a wrong setting is said at start-up, in French, rather than at the first
 except ValueError as exc:
     raise SystemExit(str(exc)) from None
 
-app = st.App(str(Path(__file__).with_name("app.py")), routes=routes(), on_script_error=on_script_error,
-             middleware=[Middleware(SecurityHeaders),
-                         Middleware(GZipMiddleware, minimum_size=1024, compresslevel=1),
-                         Middleware(FrenchPage)])
+app = st.App(
+    str(Path(__file__).with_name("app.py")),
+    routes=routes(),
+    on_script_error=on_script_error,
+    middleware=[
+        Middleware(SecurityHeaders),
+        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=1),
+        Middleware(FrenchPage),
+    ],
+)

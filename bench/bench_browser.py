@@ -69,13 +69,19 @@ THEMES = ("IVG", "Contraception", "PrEP")
 TIMEOUT_MS = 1_200_000
 MAP = "iframe[title='streamlit_folium.st_folium']"
 ACTORS = ".rx-pin, .rx-cluster"
-FIRST_MARKER = """(selector) => { const f = document.querySelector("%s");
-    const d = f && f.contentDocument; return !!(d && d.querySelector(selector)); }""" % MAP
+FIRST_MARKER = (
+    """(selector) => { const f = document.querySelector("%s");
+    const d = f && f.contentDocument; return !!(d && d.querySelector(selector)); }"""
+    % MAP
+)
 #: The sum of what the markers in the map stand for (pins and cluster counts).
-DRAWN = """() => { const f = document.querySelector("%s");
+DRAWN = (
+    """() => { const f = document.querySelector("%s");
     const d = f && f.contentDocument; if (!d) return -1;
     return d.querySelectorAll('.rx-pin').length
-      + [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0); }""" % MAP
+      + [...d.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0); }"""
+    % MAP
+)
 _SENTINEL = "rx-bench-avant"
 #: The coverage legend's title replaced by the sentinel (the overlay's script writes it again).
 MARK_LEGEND = """() => { const fs = document.querySelectorAll("%s"); const d = fs[fs.length - 1].contentDocument;
@@ -91,8 +97,10 @@ LEGEND_REWRITTEN = """() => { const fs = document.querySelectorAll("%s"); const 
 def local_page(browser):
     """A page in a fresh context (empty browser cache) that refuses every request but the app's."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("http://127.0.0.1")
-               else route.continue_())
+    page.route(
+        "**/*",
+        lambda route: route.abort() if not route.request.url.startswith("http://127.0.0.1") else route.continue_(),
+    )
     return page
 
 
@@ -184,14 +192,17 @@ def message_kind(head: bytes) -> str:
 
     types = {f.number: f.name for f in ForwardMsg.DESCRIPTOR.oneofs_by_name["type"].fields}
     elements = {f.number: f.name for f in Element.DESCRIPTOR.oneofs_by_name["type"].fields}
-    delta, new_element = ForwardMsg.DESCRIPTOR.fields_by_name["delta"].number, Delta.DESCRIPTOR.fields_by_name[
-        "new_element"].number
+    delta, new_element = (
+        ForwardMsg.DESCRIPTOR.fields_by_name["delta"].number,
+        Delta.DESCRIPTOR.fields_by_name["new_element"].number,
+    )
     for number, start, end in _fields(head):
         if number == delta:
             for inner, start2, end2 in _fields(head[start:end]):
                 if inner == new_element:
-                    return next((elements[n] for n, _, _ in _fields(head[start:end][start2:end2]) if n in elements),
-                                "element")
+                    return next(
+                        (elements[n] for n, _, _ in _fields(head[start:end][start2:end2]) if n in elements), "element"
+                    )
                 return "delta"
             return "delta"
         if number in types:
@@ -239,8 +250,9 @@ def filter_change(browser, url: str) -> float:
     option.wait_for()
     start = time.perf_counter()
     option.click()
-    page.wait_for_function(f"() => {{ const n = ({DRAWN})(); return n > 0 && n !== {before}; }}",
-                           timeout=TIMEOUT_MS, polling=20)
+    page.wait_for_function(
+        f"() => {{ const n = ({DRAWN})(); return n > 0 && n !== {before}; }}", timeout=TIMEOUT_MS, polling=20
+    )
     elapsed = time.perf_counter() - start
     page.close()
     return elapsed
@@ -256,8 +268,9 @@ def scene_changes(browser, url: str, counts: dict[str, int], presses: int = PRES
         page.locator(".rx-stage h1").wait_for(timeout=120_000)
         wait_markers(page, counts["ivg"], timeout=120_000)
         moves = [("ArrowRight", "aller-vers"), ("ArrowLeft", "ivg")]
-        return [press(page, key, counts[scene], f"scene={scene}")
-                for key, scene in (moves[i % 2] for i in range(presses))]
+        return [
+            press(page, key, counts[scene], f"scene={scene}") for key, scene in (moves[i % 2] for i in range(presses))
+        ]
     finally:
         page.close()
 
@@ -293,10 +306,13 @@ def theme_changes(browser, url: str, themes: tuple[str, ...]) -> list[float]:
 
 
 #: The coverage map drawn for the communes: every shape styled and the legend written.
-COMMUNES_DRAWN = """() => { const fs = document.querySelectorAll("%s"); const f = fs[fs.length - 1];
+COMMUNES_DRAWN = (
+    """() => { const fs = document.querySelectorAll("%s"); const f = fs[fs.length - 1];
     const w = f && f.contentWindow; const s = w && w.rxCoverageShapes;
     const body = w && w.document.querySelector('.rx-cov-body');
-    return !!s && !!body && body.innerHTML !== '' && s.getLayers().length === 2644; }""" % MAP
+    return !!s && !!body && body.innerHTML !== '' && s.getLayers().length === 2644; }"""
+    % MAP
+)
 #: The QPV's map marked, then gone.
 MARK_OLD = """() => document.querySelectorAll("%s").forEach(f => f.dataset.rxOld = "1")""" % MAP
 OLD_GONE = """() => !document.querySelector("%s[data-rx-old]")""" % MAP
@@ -376,12 +392,24 @@ class Row:
         for name, size in named:
             parts[name] = parts.get(name, 0) + size
         detail = ", ".join(f"{name} {size / 1e6:.2f}" for name, size in parts.items() if size >= 5_000)
-        return (f"{cell((http + frames) / 1e6, 'Mo', floor=floor)} : HTTP {http / 1e6:.2f}, websocket "
-                f"{frames / 1e6:.2f}" + (f" ({detail})" if detail else ""))
+        return (
+            f"{cell((http + frames) / 1e6, 'Mo', floor=floor)} : HTTP {http / 1e6:.2f}, websocket "
+            f"{frames / 1e6:.2f}" + (f" ({detail})" if detail else "")
+        )
 
 
-def measure(browser, label: str, env: dict, script: Path | None, selector: str, *, runs: int,
-            with_filter: bool, cache: Path | None, extra=None) -> Row:
+def measure(
+    browser,
+    label: str,
+    env: dict,
+    script: Path | None,
+    selector: str,
+    *,
+    runs: int,
+    with_filter: bool,
+    cache: Path | None,
+    extra=None,
+) -> Row:
     """``runs`` server starts: cold then warm visit (and a filter change) each. With ``cache`` (the
     folder ``RESEAUX_GEOCACHE`` points into), first one start with that folder empty: its cold visit
     is the very first one, directory parsed. ``extra(app_url)`` runs at the end of each start."""
@@ -412,9 +440,12 @@ def measure(browser, label: str, env: dict, script: Path | None, selector: str, 
                 memory = peak_memory_gb(app.process)
                 if memory is not None:
                     row.memory = max(row.memory or 0.0, memory)
-            print(f"  {label} : froid {row.cold[-1]:.2f} s, chaud {row.warm[-1]:.2f} s, "
-                  f"{sum(row.payload[:2]) / 1e6:.2f} Mo {row.payload[2]}"
-                  + (f", filtre {row.filters[-1]:.2f} s" if with_filter else ""), flush=True)
+            print(
+                f"  {label} : froid {row.cold[-1]:.2f} s, chaud {row.warm[-1]:.2f} s, "
+                f"{sum(row.payload[:2]) / 1e6:.2f} Mo {row.payload[2]}"
+                + (f", filtre {row.filters[-1]:.2f} s" if with_filter else ""),
+                flush=True,
+            )
     except Exception as exc:  # noqa: BLE001 — one map that cannot be measured does not lose the others
         row.error = failure(exc)
         traceback.print_exc()
@@ -428,8 +459,11 @@ def demo_data(folder: Path) -> tuple[Path, dict[str, str]]:
     data.mkdir()
     for name in ("actors.csv", "scenes.json"):
         shutil.copy2(ROOT / "data" / name, data / name)
-    return data, {"RESEAUX_ACTORS": str(data / "actors.csv"), "RESEAUX_SCENES": str(data / "scenes.json"),
-                  "RESEAUX_GEOCACHE": str(data / ".cache" / "geocodage.sqlite")}
+    return data, {
+        "RESEAUX_ACTORS": str(data / "actors.csv"),
+        "RESEAUX_SCENES": str(data / "scenes.json"),
+        "RESEAUX_GEOCACHE": str(data / ".cache" / "geocodage.sqlite"),
+    }
 
 
 def scene_counts(data: Path, folder: Path) -> dict[str, int]:
@@ -511,27 +545,53 @@ def browser_section(sizes=SIZES, runs: int = RUNS) -> list[str]:
         folder = Path(tmp)
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            rows.append(measure(browser, "Plancher : Streamlit + streamlit-folium, 1 marqueur", {}, floor_script,
-                                ".leaflet-marker-icon", runs=runs, with_filter=False, cache=None))
+            rows.append(
+                measure(
+                    browser,
+                    "Plancher : Streamlit + streamlit-folium, 1 marqueur",
+                    {},
+                    floor_script,
+                    ".leaflet-marker-icon",
+                    runs=runs,
+                    with_filter=False,
+                    cache=None,
+                )
+            )
         finally:
             floor_script.unlink(missing_ok=True)
         data, env = demo_data(folder)
         counts = scene_counts(data, folder)
 
         def demo_extra(url: str) -> None:
-            for what, times, play in (("changement de scène", scenes, lambda: scene_changes(browser, url, counts)),
-                                      ("Couverture", themes, lambda: theme_changes(browser, url, THEMES)),
-                                      ("Couverture, communes", layers, lambda: [layer_changes(browser, url)])):
+            for what, times, play in (
+                ("changement de scène", scenes, lambda: scene_changes(browser, url, counts)),
+                ("Couverture", themes, lambda: theme_changes(browser, url, THEMES)),
+                ("Couverture, communes", layers, lambda: [layer_changes(browser, url)]),
+            ):
                 try:
                     times.extend(play())
                 except Exception as exc:  # noqa: BLE001 — the first marker's figures are kept
                     notes.append(f"{what} : une mesure a échoué ({failure(exc)})")
                     traceback.print_exc()
-            print(f"  scènes {[round(t, 2) for t in scenes]}, thèmes {[round(t, 2) for t in themes]}, "
-                  f"communes {[(round(a, 2), round(b, 2)) for a, b in layers]}", flush=True)
+            print(
+                f"  scènes {[round(t, 2) for t in scenes]}, thèmes {[round(t, 2) for t in themes]}, "
+                f"communes {[(round(a, 2), round(b, 2)) for a, b in layers]}",
+                flush=True,
+            )
 
-        rows.append(measure(browser, "Réseaux, annuaire de démonstration (185)", env, None, ACTORS, runs=runs,
-                            with_filter=True, cache=data / ".cache", extra=demo_extra))
+        rows.append(
+            measure(
+                browser,
+                "Réseaux, annuaire de démonstration (185)",
+                env,
+                None,
+                ACTORS,
+                runs=runs,
+                with_filter=True,
+                cache=data / ".cache",
+                extra=demo_extra,
+            )
+        )
         for n in sizes:
             label = f"Réseaux, {n:_} acteurs synthétiques".replace("_", " ")
             started = time.perf_counter()
@@ -546,17 +606,38 @@ def browser_section(sizes=SIZES, runs: int = RUNS) -> list[str]:
             env = {"RESEAUX_ACTORS": str(path), "RESEAUX_GEOCACHE": str(cache / "geocodage.sqlite")}
             row = measure(browser, label, env, None, ACTORS, runs=runs, with_filter=True, cache=cache)
             rows.append(row)
-            notes.append(f"{n:_} acteurs synthétiques : fichier de {path.stat().st_size / 1e6:.0f} Mo écrit en "
-                         f"{made:.0f} s, mesures en {row.seconds:.0f} s".replace("_", " "))
+            notes.append(
+                f"{n:_} acteurs synthétiques : fichier de {path.stat().st_size / 1e6:.0f} Mo écrit en "
+                f"{made:.0f} s, mesures en {row.seconds:.0f} s".replace("_", " ")
+            )
             path.unlink(missing_ok=True)
             shutil.rmtree(cache, ignore_errors=True)
         browser.close()
-    return section(rows, scenes, themes, layers, runs=runs, when=when, load=load, notes=notes,
-                   minutes=(time.perf_counter() - began) / 60)
+    return section(
+        rows,
+        scenes,
+        themes,
+        layers,
+        runs=runs,
+        when=when,
+        load=load,
+        notes=notes,
+        minutes=(time.perf_counter() - began) / 60,
+    )
 
 
-def section(rows: list[Row], scenes: list[float], themes: list[float], layers: list[tuple[float, float]], *,
-            runs: int, when: str, load: float, notes: list[str], minutes: float) -> list[str]:
+def section(
+    rows: list[Row],
+    scenes: list[float],
+    themes: list[float],
+    layers: list[tuple[float, float]],
+    *,
+    runs: int,
+    when: str,
+    load: float,
+    notes: list[str],
+    minutes: float,
+) -> list[str]:
     floor = rows[0]
     f_warm, f_cold, f_payload = floor.median("warm"), floor.median("cold"), floor.payload_mb
     f_whole = (floor.whole[0] + floor.whole[1]) / 1e6 if floor.whole else None
@@ -565,26 +646,31 @@ def section(rows: list[Row], scenes: list[float], themes: list[float], layers: l
     def find(text: str) -> Row | None:
         return next((row for label, row in by_n.items() if text in label), None)
 
-    lines = ["## Dans le navigateur, rapporté au plancher de la pile", "",
-             f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f}. Chromium headless "
-             f"(`/usr/bin/chromium`), tuiles refusées ; médianes de {runs} démarrages du serveur ; durée de cette "
-             f"partie : {minutes:.0f} min.", "",
-             "« Chaud » : la deuxième visite après le démarrage du serveur (nouveau contexte de navigateur, cache du "
-             "navigateur vide). « Froid, cache chaud » : la première visite après le démarrage, l'annuaire analysé "
-             "relu depuis le cache de l'application (`annuaire/`, à côté du cache de géocodage) ; « froid, sans "
-             "cache » : la toute première visite du tout premier démarrage, fichier lu et validé (1 mesure). "
-             "Charge utile (en Mo) : octets reçus par le navigateur de la navigation au premier marqueur, lors "
-             "d'une troisième visite, chaude elle aussi, du premier démarrage « cache chaud » (1 mesure ; les "
-             "visites chronométrées ne les comptent pas) : réponses HTTP, en-têtes compris, et trames websocket "
-             "(les messages de Streamlit ; entre parenthèses, ce qu'elles portaient) ; « page entière » : la même "
-             "visite, une fois la page au repos (ce qui arrive après le premier marqueur compris : un message envoyé "
-             "avant la carte, la liste des acteurs par exemple, entre ou non dans la première selon l'ordre "
-             "d'arrivée ; pas dans la seconde). "
-             "Filtre : du choix « Thématiques : IVG » aux "
-             "marqueurs redessinés. Entre parenthèses : × plancher.", "",
-             "| Carte | Premier marqueur, chaud | Froid, cache chaud | Froid, sans cache | Charge utile au premier "
-             "marqueur | Charge utile, page entière | Changement de filtre | Mémoire du serveur (pic) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Dans le navigateur, rapporté au plancher de la pile",
+        "",
+        f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f}. Chromium headless "
+        f"(`/usr/bin/chromium`), tuiles refusées ; médianes de {runs} démarrages du serveur ; durée de cette "
+        f"partie : {minutes:.0f} min.",
+        "",
+        "« Chaud » : la deuxième visite après le démarrage du serveur (nouveau contexte de navigateur, cache du "
+        "navigateur vide). « Froid, cache chaud » : la première visite après le démarrage, l'annuaire analysé "
+        "relu depuis le cache de l'application (`annuaire/`, à côté du cache de géocodage) ; « froid, sans "
+        "cache » : la toute première visite du tout premier démarrage, fichier lu et validé (1 mesure). "
+        "Charge utile (en Mo) : octets reçus par le navigateur de la navigation au premier marqueur, lors "
+        "d'une troisième visite, chaude elle aussi, du premier démarrage « cache chaud » (1 mesure ; les "
+        "visites chronométrées ne les comptent pas) : réponses HTTP, en-têtes compris, et trames websocket "
+        "(les messages de Streamlit ; entre parenthèses, ce qu'elles portaient) ; « page entière » : la même "
+        "visite, une fois la page au repos (ce qui arrive après le premier marqueur compris : un message envoyé "
+        "avant la carte, la liste des acteurs par exemple, entre ou non dans la première selon l'ordre "
+        "d'arrivée ; pas dans la seconde). "
+        "Filtre : du choix « Thématiques : IVG » aux "
+        "marqueurs redessinés. Entre parenthèses : × plancher.",
+        "",
+        "| Carte | Premier marqueur, chaud | Froid, cache chaud | Froid, sans cache | Charge utile au premier "
+        "marqueur | Charge utile, page entière | Changement de filtre | Mémoire du serveur (pic) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         if row.error and not row.warm:
             lines.append(f"| {row.label} | non mesuré : {row.error} | | | | | | |")
@@ -592,18 +678,25 @@ def section(rows: list[Row], scenes: list[float], themes: list[float], layers: l
         lines.append(
             f"| {row.label} | {cell(row.median('warm'), floor=f_warm)} | {cell(row.median('cold'), floor=f_cold)} | "
             f"{cell(row.first, floor=f_cold)} | {row.payload_cell(f_payload)} | {row.payload_cell(f_whole, whole=True)} | "
-            f"{cell(row.median('filters'))} | {cell(row.memory, 'Go')} |")
-    lines += ["", f"Changement de scène (démo, page Présentation en plein écran, visiteur, → et ← entre « IVG » et "
-              f"« Aller-vers ») : médiane {cell(statistics.median(scenes) if scenes else None)} sur {len(scenes)} "
-              f"appuis ({', '.join(f'{s:.2f}' for s in scenes)}).",
-              "", f"Couverture, changement de thématique (démo, couche QPV ; du choix au choroplèthe redessiné, "
-              f"légende réécrite) : médiane {cell(statistics.median(themes) if themes else None)} sur {len(themes)} "
-              f"choix ({', '.join(f'{s:.2f}' for s in themes)}).", "",
-              f"Couverture, changement de couche (démo, des QPV aux 2 644 communes de Normandie ; du choix à "
-              f"l'ancienne carte effacée, signe d'attente affiché, puis à la nouvelle dessinée, chaque forme colorée "
-              f"et la légende écrite) : médianes {cell(statistics.median(a for a, _ in layers) if layers else None)} "
-              f"et {cell(statistics.median(b for _, b in layers) if layers else None)} sur {len(layers)} choix "
-              f"({', '.join(f'{a:.2f} → {b:.2f}' for a, b in layers)}).", ""]
+            f"{cell(row.median('filters'))} | {cell(row.memory, 'Go')} |"
+        )
+    lines += [
+        "",
+        f"Changement de scène (démo, page Présentation en plein écran, visiteur, → et ← entre « IVG » et "
+        f"« Aller-vers ») : médiane {cell(statistics.median(scenes) if scenes else None)} sur {len(scenes)} "
+        f"appuis ({', '.join(f'{s:.2f}' for s in scenes)}).",
+        "",
+        f"Couverture, changement de thématique (démo, couche QPV ; du choix au choroplèthe redessiné, "
+        f"légende réécrite) : médiane {cell(statistics.median(themes) if themes else None)} sur {len(themes)} "
+        f"choix ({', '.join(f'{s:.2f}' for s in themes)}).",
+        "",
+        f"Couverture, changement de couche (démo, des QPV aux 2 644 communes de Normandie ; du choix à "
+        f"l'ancienne carte effacée, signe d'attente affiché, puis à la nouvelle dessinée, chaque forme colorée "
+        f"et la légende écrite) : médianes {cell(statistics.median(a for a, _ in layers) if layers else None)} "
+        f"et {cell(statistics.median(b for _, b in layers) if layers else None)} sur {len(layers)} choix "
+        f"({', '.join(f'{a:.2f} → {b:.2f}' for a, b in layers)}).",
+        "",
+    ]
     demo, k100, m1 = find("démonstration"), find("100 000"), find("1 000 000")
 
     def med(row: Row | None, name: str) -> float | None:
@@ -616,23 +709,33 @@ def section(rows: list[Row], scenes: list[float], themes: list[float], layers: l
         Target("1 000 000, premier marqueur chaud", "≤ × 3", ratio(med(m1, "warm"), f_warm), 3, "×"),
         Target("Démo, changement de filtre", "≤ 0.5 s", med(demo, "filters"), 0.5, "s"),
         Target("100 000, changement de filtre", "≤ 0.5 s", med(k100, "filters"), 0.5, "s"),
-        Target("Couverture, 2 644 communes, carte dessinée", "≤ 3 s",
-               statistics.median(b for _, b in layers) if layers else None, 3, "s"),
-        Target("Changement de scène (démo)", "< 1 s", statistics.median(scenes) if scenes else None, 1, "s",
-               strict=True),
-        Target("100 000, charge utile", "< 2 Mo", k100.payload_mb if k100 is not None else None, 2, "Mo",
-               strict=True),
+        Target(
+            "Couverture, 2 644 communes, carte dessinée",
+            "≤ 3 s",
+            statistics.median(b for _, b in layers) if layers else None,
+            3,
+            "s",
+        ),
+        Target(
+            "Changement de scène (démo)", "< 1 s", statistics.median(scenes) if scenes else None, 1, "s", strict=True
+        ),
+        Target("100 000, charge utile", "< 2 Mo", k100.payload_mb if k100 is not None else None, 2, "Mo", strict=True),
     ]
     lines += ["| Objectif | Visé | Mesuré | |", "|---|---|---|---|"]
     lines += [f"| {t.what} | {t.wanted} | {t.measured()} | {t.verdict()} |" for t in targets]
-    lines += ["", "Pour mémoire, 100 000 froid sans cache : "
-              + (f"× {ratio(k100.first, f_cold):.2f}." if k100 is not None and k100.first else "non mesuré.")]
+    lines += [
+        "",
+        "Pour mémoire, 100 000 froid sans cache : "
+        + (f"× {ratio(k100.first, f_cold):.2f}." if k100 is not None and k100.first else "non mesuré."),
+    ]
     if f_payload and k100 is not None and k100.payload:
         http, frames, kinds = k100.payload
-        lines.append(f"Charge utile : le plancher seul reçoit déjà {f_payload:.2f} Mo, presque tout en HTTP (les "
-                     f"scripts de Streamlit) ; à 100 000, Réseaux reçoit {k100.payload_mb:.2f} Mo : "
-                     f"{http / 1e6:.2f} Mo en HTTP (plancher : {floor.payload[0] / 1e6:.2f}) et {frames / 1e6:.2f} Mo "
-                     f"de trames websocket, dont {kinds.get('component_instance', 0) / 1e6:.2f} Mo pour la carte.")
+        lines.append(
+            f"Charge utile : le plancher seul reçoit déjà {f_payload:.2f} Mo, presque tout en HTTP (les "
+            f"scripts de Streamlit) ; à 100 000, Réseaux reçoit {k100.payload_mb:.2f} Mo : "
+            f"{http / 1e6:.2f} Mo en HTTP (plancher : {floor.payload[0] / 1e6:.2f}) et {frames / 1e6:.2f} Mo "
+            f"de trames websocket, dont {kinds.get('component_instance', 0) / 1e6:.2f} Mo pour la carte."
+        )
     failed = [row for row in rows if row.error]
     if failed:
         lines += ["", *[f"Incident — {row.label} : {row.error}." for row in failed]]
@@ -643,8 +746,11 @@ def section(rows: list[Row], scenes: list[float], themes: list[float], layers: l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tailles", default=",".join(str(n) for n in SIZES),
-                        help="tailles d'annuaires synthétiques, séparées par des virgules (vide : aucune)")
+    parser.add_argument(
+        "--tailles",
+        default=",".join(str(n) for n in SIZES),
+        help="tailles d'annuaires synthétiques, séparées par des virgules (vide : aucune)",
+    )
     parser.add_argument("--passages", type=int, default=RUNS, help="démarrages du serveur par carte")
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.tailles.split(",") if n.strip())

@@ -78,8 +78,11 @@ def worker(folder: Path, number: int) -> None:
 
 
 def start(folder: Path, number: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, "--travailleur", str(number), "--dossier", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, __file__, "--travailleur", str(number), "--dossier", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def readable(path: Path) -> bool:
@@ -131,8 +134,12 @@ def section(seconds: float) -> list[str]:
         last = store.load()
         store.save(last.table, last, "fin du chaos")  # a clean save clears what killed saves left
         on_file = set(store.load().table["id"].astype(str))
-        acknowledged = [i for n in range(WORKERS) if (folder / f"acquittes-{n}.txt").exists()
-                        for i in (folder / f"acquittes-{n}.txt").read_text().split()]
+        acknowledged = [
+            i
+            for n in range(WORKERS)
+            if (folder / f"acquittes-{n}.txt").exists()
+            for i in (folder / f"acquittes-{n}.txt").read_text().split()
+        ]
         lost = [i for i in acknowledged if i not in on_file]
         journal_lines = [line for line in store.journal.read_text(encoding="utf-8").splitlines() if line.strip()]
         bad_lines = phantom = 0
@@ -144,31 +151,44 @@ def section(seconds: float) -> list[str]:
                 continue
             phantom += str(entry.get("id", "")).startswith("chaos-") and entry["id"] not in on_file
         temporaries = len(list(folder.glob(".actors.csv.*.tmp")))
-        conflicts = sum(len((folder / f"conflits-{n}.txt").read_text().split())
-                        for n in range(WORKERS) if (folder / f"conflits-{n}.txt").exists())
-        durations = [float(x) for n in range(WORKERS) if (folder / f"durees-{n}.txt").exists()
-                     for x in (folder / f"durees-{n}.txt").read_text().split()]
+        conflicts = sum(
+            len((folder / f"conflits-{n}.txt").read_text().split())
+            for n in range(WORKERS)
+            if (folder / f"conflits-{n}.txt").exists()
+        )
+        durations = [
+            float(x)
+            for n in range(WORKERS)
+            if (folder / f"durees-{n}.txt").exists()
+            for x in (folder / f"durees-{n}.txt").read_text().split()
+        ]
         extra = len([i for i in on_file if i.startswith("chaos-")]) - len(acknowledged)
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
     median = f"{1000 * statistics.median(durations):.0f} ms" if durations else "—"
-    return [TITLE, "",
-            f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : "
-            f"{(time.monotonic() - began) / 60:.1f} min.", "",
-            f"Un annuaire de {ACTORS:_} fiches synthétiques ; {WORKERS} processus enregistrent chacun une fiche "
-            f"nouvelle après l'autre par `DirectoryStore.save` (un conflit : relire, recommencer) et notent "
-            f"chaque enregistrement acquitté (le `save` a rendu la main) ; pendant {seconds:.0f} s, un `kill -9` "
-            "toutes les 0,05 à 0,4 s sur l'un d'eux, aussitôt relancé, et le fichier relu entre deux. "
-            "Seul un processus prêt (ses modules chargés, dans sa boucle d'enregistrement) est tué : chaque "
-            "`kill -9` tombe pendant des enregistrements. À la fin, un enregistrement propre, puis le "
-            "compte.".replace("_", "\u202f"), "",
-            "| `kill -9` | Enregistrements acquittés | Perdus | Lectures du fichier | Illisibles | "
-            "Lignes de journal | Illisibles | D'un enregistrement qui n'a pas eu lieu | Fichiers temporaires restés | Conflits rejoués | "
-            "Enregistrés sans acquittement | Durée médiane d'un enregistrement |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
-            f"| {kills} | {len(acknowledged)} | **{len(lost)}** | {reads} | **{bad_reads}** | {len(journal_lines)} | "
-            f"**{bad_lines}** | **{phantom}** | **{temporaries}** | {conflicts} | {extra} | {median} |", "",
-            "« Enregistrés sans acquittement » : tués entre l'écriture et l'acquittement (le fichier les a, "
-            "le processus n'a pas pu le noter) — attendu, ce n'est pas une perte."]
+    return [
+        TITLE,
+        "",
+        f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : "
+        f"{(time.monotonic() - began) / 60:.1f} min.",
+        "",
+        f"Un annuaire de {ACTORS:_} fiches synthétiques ; {WORKERS} processus enregistrent chacun une fiche "
+        f"nouvelle après l'autre par `DirectoryStore.save` (un conflit : relire, recommencer) et notent "
+        f"chaque enregistrement acquitté (le `save` a rendu la main) ; pendant {seconds:.0f} s, un `kill -9` "
+        "toutes les 0,05 à 0,4 s sur l'un d'eux, aussitôt relancé, et le fichier relu entre deux. "
+        "Seul un processus prêt (ses modules chargés, dans sa boucle d'enregistrement) est tué : chaque "
+        "`kill -9` tombe pendant des enregistrements. À la fin, un enregistrement propre, puis le "
+        "compte.".replace("_", "\u202f"),
+        "",
+        "| `kill -9` | Enregistrements acquittés | Perdus | Lectures du fichier | Illisibles | "
+        "Lignes de journal | Illisibles | D'un enregistrement qui n'a pas eu lieu | Fichiers temporaires restés | Conflits rejoués | "
+        "Enregistrés sans acquittement | Durée médiane d'un enregistrement |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {kills} | {len(acknowledged)} | **{len(lost)}** | {reads} | **{bad_reads}** | {len(journal_lines)} | "
+        f"**{bad_lines}** | **{phantom}** | **{temporaries}** | {conflicts} | {extra} | {median} |",
+        "",
+        "« Enregistrés sans acquittement » : tués entre l'écriture et l'acquittement (le fichier les a, "
+        "le processus n'a pas pu le noter) — attendu, ce n'est pas une perte.",
+    ]
 
 
 def main() -> None:

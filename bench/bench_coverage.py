@@ -35,16 +35,20 @@ def main() -> None:
                 start = time.perf_counter()
                 theme_matrix(layer, actors, list(labels), labels, distance_m=1000)
                 times.append(time.perf_counter() - start)
-            print(f"| {n:,} | {layer_id} | {len(layer.frame):,} | matrice × {len(labels)} thématiques | "
-                  f"{statistics.median(times):.2f} s |".replace(",", " "))
+            print(
+                f"| {n:,} | {layer_id} | {len(layer.frame):,} | matrice × {len(labels)} thématiques | "
+                f"{statistics.median(times):.2f} s |".replace(",", " ")
+            )
             points = actor_points(actors)
             times = []
             for _ in range(RUNS):
                 start = time.perf_counter()
                 coverage_table(layer, points, distance_m=1000)
                 times.append(time.perf_counter() - start)
-            print(f"| {n:,} | {layer_id} | {len(layer.frame):,} | tableau complet (toutes mesures) | "
-                  f"{statistics.median(times):.2f} s |".replace(",", " "))
+            print(
+                f"| {n:,} | {layer_id} | {len(layer.frame):,} | tableau complet (toutes mesures) | "
+                f"{statistics.median(times):.2f} s |".replace(",", " ")
+            )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,16 @@ def rows(addresses) -> list[dict[str, str]]:
     while len(out) < N_ROWS:
         number += 1
         for row in addresses.itertuples():
-            out.append({"adresse": f"{number} {row.street}", "code_postal": row.postcode, "commune": row.city,
-                        "latitude": "", "longitude": "", "geocodage_source": ""})
+            out.append(
+                {
+                    "adresse": f"{number} {row.street}",
+                    "code_postal": row.postcode,
+                    "commune": row.city,
+                    "latitude": "",
+                    "longitude": "",
+                    "geocodage_source": "",
+                }
+            )
             if len(out) == N_ROWS:
                 break
     return out

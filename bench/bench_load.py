@@ -38,8 +38,11 @@ ACTORS = 10_000
 TIMEOUT_MS = 300_000
 TITLE = "## Charge : sessions simultanées sur la carte"
 MAP = "iframe[title='streamlit_folium.st_folium']"
-FIRST_MARKER = """(selector) => { const f = document.querySelector("%s");
-    const d = f && f.contentDocument; return !!(d && d.querySelector(selector)); }""" % MAP
+FIRST_MARKER = (
+    """(selector) => { const f = document.querySelector("%s");
+    const d = f && f.contentDocument; return !!(d && d.querySelector(selector)); }"""
+    % MAP
+)
 ACTORS_SELECTOR = ".rx-pin, .rx-cluster"
 FLOOR_SELECTOR = ".leaflet-marker-icon"
 
@@ -72,8 +75,7 @@ async def open_map(browser, url: str, errors: list[str], label: str, selector: s
     from tests.browser import _ERRORS, ERROR_SENTENCE
 
     context = await browser.new_context(viewport={"width": 1400, "height": 900}, locale="fr-FR")
-    await context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
-                        else route.abort())
+    await context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"{label} : erreur de script {str(exc)[:120]}"))
     start = time.perf_counter()
@@ -97,7 +99,9 @@ async def run(url: str, pid: int, sessions: int, selector: str = ACTORS_SELECTOR
     errors: list[str] = []
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        warm, page = await open_map(browser, url, errors, "visite de mise en route", selector)  # the server's first visit
+        warm, page = await open_map(
+            browser, url, errors, "visite de mise en route", selector
+        )  # the server's first visit
         await page.context.close()
         await asyncio.sleep(2)
         idle = rss_mb(pid)
@@ -105,13 +109,24 @@ async def run(url: str, pid: int, sessions: int, selector: str = ACTORS_SELECTOR
         await asyncio.sleep(2)
         one = rss_mb(pid)
         cpu_before = cpu_seconds(pid)
-        results = await asyncio.gather(*(open_map(browser, url, errors, f"session {n + 2}", selector) for n in range(sessions)))
+        results = await asyncio.gather(
+            *(open_map(browser, url, errors, f"session {n + 2}", selector) for n in range(sessions))
+        )
         await asyncio.sleep(2)
         many = rss_mb(pid)
         cpu = cpu_seconds(pid) - cpu_before
         await browser.close()
     times = [t for t, _ in results if t is not None]
-    return {"warm": warm, "idle": idle, "one": one, "many": many, "cpu": cpu, "first": first, "times": times, "errors": errors}
+    return {
+        "warm": warm,
+        "idle": idle,
+        "one": one,
+        "many": many,
+        "cpu": cpu,
+        "first": first,
+        "times": times,
+        "errors": errors,
+    }
 
 
 def measure(env: dict, script: Path | None, sessions: int, selector: str) -> dict:
@@ -138,10 +153,12 @@ def row(label: str, found: dict, sessions: int, floor: dict | None) -> str:
     floor_first = floor["first"] if floor else None
     floor_cpu = floor["cpu"] / sessions if floor else None
     cpu = found["cpu"] / sessions
-    return (f"| {label} | {first}{x(found['first'], floor_first)} | {median} | "
-            f"{f'{last:.2f} s' if last else '—'}{x(last, floor_last)} | {cpu:.2f} s{x(cpu, floor_cpu)} | "
-            f"{found['idle']:.0f} → {found['one']:.0f} → {found['many']:.0f} Mo | "
-            f"{(found['many'] - found['one']) / sessions:.1f} Mo | **{len(found['errors'])}** |")
+    return (
+        f"| {label} | {first}{x(found['first'], floor_first)} | {median} | "
+        f"{f'{last:.2f} s' if last else '—'}{x(last, floor_last)} | {cpu:.2f} s{x(cpu, floor_cpu)} | "
+        f"{found['idle']:.0f} → {found['one']:.0f} → {found['many']:.0f} Mo | "
+        f"{(found['many'] - found['one']) / sessions:.1f} Mo | **{len(found['errors'])}** |"
+    )
 
 
 def section(sessions: int, actors: int) -> list[str]:
@@ -164,32 +181,39 @@ def section(sessions: int, actors: int) -> list[str]:
         found = measure(env, None, sessions, ACTORS_SELECTOR)
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
     count = f"{actors:,}".replace(",", "\u202f")
-    lines = [TITLE, "",
-             f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : "
-             f"{(time.monotonic() - began) / 60:.1f} min.", "",
-             f"`serve.py` sur un annuaire synthétique de {count} acteurs, visiteur·se (vue publique), et le "
-             "plancher de la pile (Streamlit + streamlit-folium, un marqueur, `bench/floor_app.py`) dans les "
-             "mêmes conditions. Une première visite met le serveur en route (pour Réseaux, lecture de "
-             f"l'annuaire : {found['warm'] or 0:.1f} s) et repart ; une session ouvre alors la carte et reste "
-             f"ouverte ; puis {sessions} autres l'ouvrent au même instant et restent ouvertes (Chromium "
-             "headless, un contexte neuf chacune, tuiles refusées). Temps : de la navigation au premier "
-             "marqueur. Processeur : temps du serveur pendant l'arrivée des sessions simultanées, par session. "
-             "Mémoire : mémoire résidente du serveur. Entre parenthèses : × plancher.",
-             "",
-             "| Serveur | Seule, carte en | Médiane des simultanées | La dernière servie | Processeur du serveur "
-             "par session | Mémoire : au repos → 1 session → toutes | Par session | Erreurs |",
-             "|---|---|---|---|---|---|---|---|",
-             row("Plancher : Streamlit + streamlit-folium, 1 marqueur", floor, sessions, None),
-             row(f"Réseaux, {count} acteurs", found, sessions, floor)]
+    lines = [
+        TITLE,
+        "",
+        f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : "
+        f"{(time.monotonic() - began) / 60:.1f} min.",
+        "",
+        f"`serve.py` sur un annuaire synthétique de {count} acteurs, visiteur·se (vue publique), et le "
+        "plancher de la pile (Streamlit + streamlit-folium, un marqueur, `bench/floor_app.py`) dans les "
+        "mêmes conditions. Une première visite met le serveur en route (pour Réseaux, lecture de "
+        f"l'annuaire : {found['warm'] or 0:.1f} s) et repart ; une session ouvre alors la carte et reste "
+        f"ouverte ; puis {sessions} autres l'ouvrent au même instant et restent ouvertes (Chromium "
+        "headless, un contexte neuf chacune, tuiles refusées). Temps : de la navigation au premier "
+        "marqueur. Processeur : temps du serveur pendant l'arrivée des sessions simultanées, par session. "
+        "Mémoire : mémoire résidente du serveur. Entre parenthèses : × plancher.",
+        "",
+        "| Serveur | Seule, carte en | Médiane des simultanées | La dernière servie | Processeur du serveur "
+        "par session | Mémoire : au repos → 1 session → toutes | Par session | Erreurs |",
+        "|---|---|---|---|---|---|---|---|",
+        row("Plancher : Streamlit + streamlit-folium, 1 marqueur", floor, sessions, None),
+        row(f"Réseaux, {count} acteurs", found, sessions, floor),
+    ]
     errors = [f"plancher — {e}" for e in floor["errors"]] + [f"Réseaux — {e}" for e in found["errors"]]
     if errors:
         lines += ["", "Erreurs :", *[f"- {e}" for e in errors[:20]]]
-    lines += ["", f"Les {sessions} navigateurs tournent sur la même machine que le serveur (2 cœurs) : chaque "
-              "page de Streamlit demande quelques secondes de processeur au navigateur pour démarrer, et c'est "
-              "ce qui fait l'essentiel de l'attente des sessions simultanées, pour le plancher comme pour "
-              "Réseaux ; la colonne « processeur du serveur » est ce que chaque spectateur·ice coûte au serveur. "
-              "Les sessions partagent l'annuaire analysé, les couches et les index (un exemplaire par "
-              "processus). Pour un public nombreux, voir « Un webinaire de centaines de personnes » dans docs/guide-utilisateur.md."]
+    lines += [
+        "",
+        f"Les {sessions} navigateurs tournent sur la même machine que le serveur (2 cœurs) : chaque "
+        "page de Streamlit demande quelques secondes de processeur au navigateur pour démarrer, et c'est "
+        "ce qui fait l'essentiel de l'attente des sessions simultanées, pour le plancher comme pour "
+        "Réseaux ; la colonne « processeur du serveur » est ce que chaque spectateur·ice coûte au serveur. "
+        "Les sessions partagent l'annuaire analysé, les couches et les index (un exemplaire par "
+        "processus). Pour un public nombreux, voir « Un webinaire de centaines de personnes » dans docs/guide-utilisateur.md.",
+    ]
     return lines
 
 

@@ -32,8 +32,11 @@ def synthetic(n: int, seed: int = 28) -> gpd.GeoDataFrame:
     lon = communes["point_lon"].to_numpy()[picks] + rng.normal(0, 0.01, n)
     lat = communes["point_lat"].to_numpy()[picks] + rng.normal(0, 0.007, n)
     themes = [tuple(rng.choice(THEMES, size=2, replace=False)) for _ in range(n)]
-    return gpd.GeoDataFrame({"id": [f"s{i}" for i in range(n)], "nom": "", "thematiques": themes},
-                            geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    return gpd.GeoDataFrame(
+        {"id": [f"s{i}" for i in range(n)], "nom": "", "thematiques": themes},
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=4326,
+    )
 
 
 def main() -> None:
@@ -56,8 +59,10 @@ def main() -> None:
             start = time.perf_counter()
             nearest(index, lat, lon, mask=mask, k=10, radius_m=10_000)
             filtered.append(time.perf_counter() - start)
-        print(f"| {n:,} | {build * 1000:.0f} ms | {statistics.median(plain) * 1000:.2f} ms | "
-              f"{statistics.median(filtered) * 1000:.2f} ms |".replace(",", " "))
+        print(
+            f"| {n:,} | {build * 1000:.0f} ms | {statistics.median(plain) * 1000:.2f} ms | "
+            f"{statistics.median(filtered) * 1000:.2f} ms |".replace(",", " ")
+        )
 
 
 if __name__ == "__main__":

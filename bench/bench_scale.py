@@ -71,9 +71,17 @@ def naive_map(actors, bounds) -> str:
 def our_map(actors, ref, territory, view) -> str:
     """The map as the page builds it (reseaux.ui.carte.show_map): the base, whose fiches are asked of
     the server when clicked, and the actors' layer with its legend."""
-    base = build_base_map(territory.layers, territory.specs, view, ref, territory.opening_bounds(actors),
-                          legend_codes=None, fiches=FicheStore(url="/_reseaux/carte/bench/fiches"),
-                          geojson=territory.geojson, controls=True)
+    base = build_base_map(
+        territory.layers,
+        territory.specs,
+        view,
+        ref,
+        territory.opening_bounds(actors),
+        legend_codes=None,
+        fiches=FicheStore(url="/_reseaux/carte/bench/fiches"),
+        geojson=territory.geojson,
+        controls=True,
+    )
     shown = [territory.spec(i) for i in view.layers if any(s.id == i for s in territory.specs)]
     legend = legend_html(ref, view.color_by, legend_codes(actors, view.color_by), shown)
     build_actor_layer(actors, ref, view.color_by, name="Acteurs", legend=legend).add_to(base)
@@ -130,14 +138,16 @@ def main() -> None:
     began = time.perf_counter()
     ref = load_referential(ROOT / "data" / "referentiel.csv")
     territory = load_territory()
-    lines = [f"# Mesures — Réseaux à l'échelle\n\n{datetime.now():%Y-%m-%d %H:%M} — machine : {describe()}.\n",
-             "Annuaires synthétiques (`bench/synthetic.py`, graine fixe) répartis sur les 2 644 communes de "
-             "Normandie selon leur population. Médianes de 5 passages (3 à 100 000 ; carte naïve : 3, et 1 "
-             "à 100 000).\n",
-             "| Acteurs | Fichier | Charger + valider | Filtre | Couche acteurs (changement de filtre, taille) | "
-             "Carte de la page | Fiches compressées (export autonome) | Taille HTML | Plus proches | Couverture 2 644 communes | Couverture 16 QPV | "
-             "Carte naïve | Taille naïve | Naïve / nous |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Mesures — Réseaux à l'échelle\n\n{datetime.now():%Y-%m-%d %H:%M} — machine : {describe()}.\n",
+        "Annuaires synthétiques (`bench/synthetic.py`, graine fixe) répartis sur les 2 644 communes de "
+        "Normandie selon leur population. Médianes de 5 passages (3 à 100 000 ; carte naïve : 3, et 1 "
+        "à 100 000).\n",
+        "| Acteurs | Fichier | Charger + valider | Filtre | Couche acteurs (changement de filtre, taille) | "
+        "Carte de la page | Fiches compressées (export autonome) | Taille HTML | Plus proches | Couverture 2 644 communes | Couverture 16 QPV | "
+        "Carte naïve | Taille naïve | Naïve / nous |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for n in SIZES:
@@ -148,7 +158,8 @@ def main() -> None:
                 f"{row['layer'] * 1000:.0f} ms, {row['layer_mb'] * 1000:.0f} ko | {row['map']:.2f} s | {row['fiches']:.2f} s | "
                 f"{row['map_mb']:.1f} Mo | "
                 f"{row['nearest_ms']:.1f} ms | {row['cov_communes']:.2f} s | {row['cov_qpv'] * 1000:.0f} ms | "
-                f"{row['naive']:.1f} s | {row['naive_mb']:.1f} Mo | × {row['ratio']:.0f} |".replace("_", " "))
+                f"{row['naive']:.1f} s | {row['naive_mb']:.1f} Mo | × {row['ratio']:.0f} |".replace("_", " ")
+            )
             print(lines[-1], flush=True)
     lines += ["", *browser_section()]
     lines += ["", f"(`make bench`, `bench/bench_scale.py` : {(time.perf_counter() - began) / 60:.0f} min en tout.)"]

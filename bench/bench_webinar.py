@@ -86,8 +86,12 @@ async def viewers(url: str, expected: int, total: int, wave: int) -> tuple[list[
 
         async def one(n: int) -> None:
             context = await browser.new_context(viewport={"width": 1366, "height": 768})
-            await context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url.rsplit("/", 1)[0])
-                                else route.abort())
+            await context.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith(url.rsplit("/", 1)[0]) else route.abort()
+                ),
+            )
             page = await context.new_page()
             page.on("pageerror", lambda exc: errors.append(f"spectateur {n} : {exc}"))
             start = time.perf_counter()
@@ -119,9 +123,11 @@ def section(total: int, wave: int) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="reseaux-webinaire-") as tmp:
         path, expected = export_scene(Path(tmp))
         port = _free_port()
-        server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                                   "--directory", str(path.parent)], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(path.parent)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait_for(f"http://127.0.0.1:{port}/carte.html")
             before = cpu_seconds(server.pid)
@@ -133,27 +139,37 @@ def section(total: int, wave: int) -> list[str]:
         size = path.stat().st_size
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
     times.sort()
-    lines = [TITLE, "",
-             f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : "
-             f"{(time.monotonic() - started) / 60:.1f} min.", "",
-             "La scène « IVG » exportée en carte autonome comme le fait un·e visiteur·se (page Présentation, "
-             "« Préparer », « Télécharger »), déposée sur un serveur statique (`python -m http.server`, "
-             f"boucle locale) ; {total} spectateur·ices l'ouvrent par vagues de {wave} simultanées (Chromium "
-             "headless, un contexte neuf chacun, tuiles refusées). Temps : de la navigation à tous les "
-             f"acteurs de la scène dessinés ({expected}).", "",
-             "| Fichier | Spectateur·ices | Vus en entier | Erreurs | Temps processeur du serveur | "
-             "Par spectateur·ice | Temps médian | 9ᵉ décile | Pire |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        TITLE,
+        "",
+        f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : "
+        f"{(time.monotonic() - started) / 60:.1f} min.",
+        "",
+        "La scène « IVG » exportée en carte autonome comme le fait un·e visiteur·se (page Présentation, "
+        "« Préparer », « Télécharger »), déposée sur un serveur statique (`python -m http.server`, "
+        f"boucle locale) ; {total} spectateur·ices l'ouvrent par vagues de {wave} simultanées (Chromium "
+        "headless, un contexte neuf chacun, tuiles refusées). Temps : de la navigation à tous les "
+        f"acteurs de la scène dessinés ({expected}).",
+        "",
+        "| Fichier | Spectateur·ices | Vus en entier | Erreurs | Temps processeur du serveur | "
+        "Par spectateur·ice | Temps médian | 9ᵉ décile | Pire |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     if times:
         decile = times[min(len(times) - 1, int(len(times) * 0.9))]
-        lines.append(f"| {size / 1e6:.2f} Mo | {total} | {len(times)} | {len(errors)} | {cpu:.2f} s | "
-                     f"{1000 * cpu / total:.1f} ms | {statistics.median(times):.2f} s | {decile:.2f} s | "
-                     f"{times[-1]:.2f} s |")
+        lines.append(
+            f"| {size / 1e6:.2f} Mo | {total} | {len(times)} | {len(errors)} | {cpu:.2f} s | "
+            f"{1000 * cpu / total:.1f} ms | {statistics.median(times):.2f} s | {decile:.2f} s | "
+            f"{times[-1]:.2f} s |"
+        )
     else:
         lines.append(f"| {size / 1e6:.2f} Mo | {total} | 0 | {len(errors)} | {cpu:.2f} s | — | — | — | — |")
-    lines += ["", "Le serveur ne fait qu'envoyer un fichier : quelques millisecondes de processeur par "
-              "spectateur·ice, quel que soit leur nombre ; chaque navigateur dessine la carte lui-même. Les "
-              f"temps ci-dessus sont ceux de cette machine faisant tourner {wave} pages à la fois."]
+    lines += [
+        "",
+        "Le serveur ne fait qu'envoyer un fichier : quelques millisecondes de processeur par "
+        "spectateur·ice, quel que soit leur nombre ; chaque navigateur dessine la carte lui-même. Les "
+        f"temps ci-dessus sont ceux de cette machine faisant tourner {wave} pages à la fois.",
+    ]
     if errors:
         lines += ["", "Erreurs :", *[f"- {e}" for e in errors[:20]]]
     return lines

@@ -31,8 +31,9 @@ def synthetic_table(n: int, seed: int = 28) -> pd.DataFrame:
     """The directory as the file holds it (strings), ``n`` rows."""
     rng = np.random.default_rng(seed)
     ref = load_referential(ROOT / "data" / "referentiel.csv")
-    communes = pd.read_csv(ROOT / "geo" / "communes_normandie_population.csv", dtype={"code_insee": str,
-                                                                                      "codes_postaux": str})
+    communes = pd.read_csv(
+        ROOT / "geo" / "communes_normandie_population.csv", dtype={"code_insee": str, "codes_postaux": str}
+    )
     weights = communes["population"] / communes["population"].sum()
     picks = rng.choice(len(communes), size=n, p=weights)
     chosen = communes.iloc[picks]
@@ -85,6 +86,8 @@ def synthetic_actors(n: int, seed: int = 28) -> gpd.GeoDataFrame:
     from reseaux.annuaire.directory import load_directory
     from reseaux.annuaire.store import encode_table
 
-    directory = load_directory(encode_table(synthetic_table(n, seed)), load_referential(ROOT / "data" / "referentiel.csv"))
+    directory = load_directory(
+        encode_table(synthetic_table(n, seed)), load_referential(ROOT / "data" / "referentiel.csv")
+    )
     assert not directory.errors, directory.errors[:3]
     return directory.actors

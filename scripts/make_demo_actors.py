@@ -14,8 +14,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from reseaux.annuaire.demo import qpv_share, write_demo_actors
 
-LABELS = {"professionnel": "professionnel·les", "structure": "structures", "aller_vers": "actions d'aller-vers",
-          "distribution": "points de distribution"}
+LABELS = {
+    "professionnel": "professionnel·les",
+    "structure": "structures",
+    "aller_vers": "actions d'aller-vers",
+    "distribution": "points de distribution",
+}
 
 
 def main() -> None:
@@ -23,8 +27,10 @@ def main() -> None:
     actors = write_demo_actors(target)
     counts = actors["type"].value_counts()
     detail = ", ".join(f"{counts.get(code, 0)} {label}" for code, label in LABELS.items())
-    print(f"{len(actors)} fiches fictives écrites dans {target.relative_to(ROOT)} ({detail}) ; "
-          f"{100 * qpv_share(actors):.0f} % dans un QPV ou à moins de 300 m.")
+    print(
+        f"{len(actors)} fiches fictives écrites dans {target.relative_to(ROOT)} ({detail}) ; "
+        f"{100 * qpv_share(actors):.0f} % dans un QPV ou à moins de 300 m."
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ ELBEUF = "76231 76165 76640 76561 76178 76282 76486 76391 76705 76682 76457 7613
 ROUEN_NORTH = "76540 76095 76108 76451 76367 76377 76617 76273"
 LEFT_BANK = "76322 76498 76681 76575 76497 76319 76484 76005 76039 76717 76350 76550 76634"
 EAST = "76212 76103 76429 76475 76116 76448 76464 76514 76558 76560 76591 76599 76536 76069 76313 76753"
-CAILLY = ("76157 76216 76410 76474 76366 76402 76222 76709 76750 76378 76436 76237 76608 76631 "
-          "76636 76614 76354 76513 76088 76020 76056 76759")
+CAILLY = (
+    "76157 76216 76410 76474 76366 76402 76222 76709 76750 76378 76436 76237 76608 76631 "
+    "76636 76614 76354 76513 76088 76020 76056 76759"
+)
 
 PERIMETERS = {
     "UTAS": {
@@ -56,8 +58,9 @@ def main() -> None:
         for layer, perimeters in PERIMETERS.items():
             for name, codes in perimeters.items():
                 for code in codes.split():
-                    writer.writerow([layer, name, "commune", code, names[code],
-                                     "exemple : composition non officielle, à remplacer"])
+                    writer.writerow(
+                        [layer, name, "commune", code, names[code], "exemple : composition non officielle, à remplacer"]
+                    )
     print(f"{out.relative_to(ROOT)} écrit.")
 
 

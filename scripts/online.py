@@ -79,7 +79,8 @@ https://localhost:{https_port} {{
 
 def supervisord_conf(run_dir: Path, app_ports: list[int], python: str, caddy: str) -> str:
     """supervisord's configuration: one program per app process, plus Caddy."""
-    parts = [f"""[supervisord]
+    parts = [
+        f"""[supervisord]
 nodaemon=true
 logfile={run_dir}/supervisord.log
 pidfile={run_dir}/supervisord.pid
@@ -94,7 +95,8 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
 serverurl=unix://{run_dir}/supervisor.sock
-"""]
+"""
+    ]
     for index, port in enumerate(app_ports):
         parts.append(f"""
 [program:reseaux-{index}]
@@ -121,20 +123,34 @@ stdout_logfile={run_dir}/caddy.log
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--processes", type=int, default=int(os.environ.get("PROCESSES", "2")),
-                        help="nombre de processus de l'application (défaut 2)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("PROCESSES", "2")),
+        help="nombre de processus de l'application (défaut 2)",
+    )
     parser.add_argument("--https-port", type=int, default=8443, help="port HTTPS de Caddy (défaut 8443)")
-    parser.add_argument("--first-port", type=int, default=8601,
-                        help="port du premier processus sur 127.0.0.1, les suivants à la suite (défaut 8601)")
-    parser.add_argument("--run-dir", type=Path, default=ROOT / "build" / "online",
-                        help="dossier des configurations, journaux et certificats (défaut build/online)")
+    parser.add_argument(
+        "--first-port",
+        type=int,
+        default=8601,
+        help="port du premier processus sur 127.0.0.1, les suivants à la suite (défaut 8601)",
+    )
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=ROOT / "build" / "online",
+        help="dossier des configurations, journaux et certificats (défaut build/online)",
+    )
     args = parser.parse_args(argv)
     if args.processes < 1:
         parser.error(f"--processes {args.processes} : il faut au moins 1 processus.")
     caddy = shutil.which("caddy")
     if caddy is None:
-        parser.error("Caddy est absent : installez le paquet Debian « caddy » (apt-get install caddy), "
-                     "ou lancez `make online`, qui l'installe.")
+        parser.error(
+            "Caddy est absent : installez le paquet Debian « caddy » (apt-get install caddy), "
+            "ou lancez `make online`, qui l'installe."
+        )
     supervisord = Path(sys.executable).with_name("supervisord")
     if not supervisord.exists():
         parser.error(f"supervisord est absent de {supervisord.parent} : `make setup` l'installe (requirements.txt).")
@@ -144,10 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     app_ports = [args.first_port + i for i in range(args.processes)]
     (run_dir / "Caddyfile").write_text(caddyfile(args.https_port, app_ports, run_dir / "caddy"), encoding="utf-8")
     (run_dir / "supervisord.conf").write_text(
-        supervisord_conf(run_dir, app_ports, sys.executable, caddy), encoding="utf-8")
-    print(f"Réseaux en ligne sur https://localhost:{args.https_port} ({args.processes} processus, "
-          f"ports {', '.join(map(str, app_ports))} sur 127.0.0.1) ; journaux dans {run_dir}. Ctrl-C arrête tout.",
-          flush=True)
+        supervisord_conf(run_dir, app_ports, sys.executable, caddy), encoding="utf-8"
+    )
+    print(
+        f"Réseaux en ligne sur https://localhost:{args.https_port} ({args.processes} processus, "
+        f"ports {', '.join(map(str, app_ports))} sur 127.0.0.1) ; journaux dans {run_dir}. Ctrl-C arrête tout.",
+        flush=True,
+    )
     # supervisord in the foreground, in place of this process: its pid is the one to stop.
     os.execv(str(supervisord), [str(supervisord), "--configuration", str(run_dir / "supervisord.conf")])
     return 0  # not reached

@@ -69,17 +69,33 @@ def documents(frame: gpd.GeoDataFrame) -> list[dict]:
     cities: dict[tuple, dict] = {}
     for row in frame.itertuples():
         key = (row.street, row.postcode, row.city)
-        doc = streets.setdefault(key, {
-            "id": f"s{len(streets)}", "type": "street", "name": row.street.title(),
-            "postcode": row.postcode, "city": row.city.title(),
-            "lat": row.geometry.y, "lon": row.geometry.x, "importance": 0.5, "housenumbers": {},
-        })
+        doc = streets.setdefault(
+            key,
+            {
+                "id": f"s{len(streets)}",
+                "type": "street",
+                "name": row.street.title(),
+                "postcode": row.postcode,
+                "city": row.city.title(),
+                "lat": row.geometry.y,
+                "lon": row.geometry.x,
+                "importance": 0.5,
+                "housenumbers": {},
+            },
+        )
         doc["housenumbers"][str(row.house_number).lower()] = {"lat": row.geometry.y, "lon": row.geometry.x}
-        cities.setdefault((row.postcode, row.city), {
-            "id": f"m{len(cities)}", "type": "municipality", "name": row.city.title(),
-            "postcode": row.postcode, "lat": row.geometry.y, "lon": row.geometry.x,
-            "importance": 0.8,
-        })
+        cities.setdefault(
+            (row.postcode, row.city),
+            {
+                "id": f"m{len(cities)}",
+                "type": "municipality",
+                "name": row.city.title(),
+                "postcode": row.postcode,
+                "lat": row.geometry.y,
+                "lon": row.geometry.x,
+                "importance": 0.8,
+            },
+        )
     return list(streets.values()) + list(cities.values())
 
 
@@ -94,9 +110,25 @@ class AddokServer:
 
     def __enter__(self) -> AddokServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.processes.append(subprocess.Popen(
-            [REDIS, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.processes.append(
+            subprocess.Popen(
+                [
+                    REDIS,
+                    "--port",
+                    str(self.redis_port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.workdir),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         config = self.workdir / "addok.conf"
         config.write_text(CONFIG.format(redis_port=self.redis_port, log_dir=str(self.workdir)), encoding="utf-8")
         env = {**os.environ, "ADDOK_CONFIG_MODULE": str(config)}
@@ -105,9 +137,14 @@ class AddokServer:
         data.write_text("\n".join(json.dumps(d) for d in self.docs) + "\n", encoding="utf-8")
         for command in (["batch", str(data)], ["ngrams"]):
             subprocess.run([ADDOK, *command], env=env, check=True, capture_output=True, timeout=120)
-        self.processes.append(subprocess.Popen(
-            [ADDOK, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.processes.append(
+            subprocess.Popen(
+                [ADDOK, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -43,8 +43,11 @@ _DRAWN = """() => {
     e => e.innerText.trim() !== "" || e.querySelector("iframe, img, canvas, svg"));
 }"""
 
-_SETTLED = """(quietMs) => {
-  const drawn = (""" + _DRAWN + """)();
+_SETTLED = (
+    """(quietMs) => {
+  const drawn = ("""
+    + _DRAWN
+    + """)();
   const app = document.querySelector("[data-testid='stApp']");
   if (!app) return false;
   const state = app.getAttribute("data-test-script-state");
@@ -60,6 +63,7 @@ _SETTLED = """(quietMs) => {
   }
   return now - window.__rxQuietSince >= quietMs;
 }"""
+)
 
 _ERRORS = """(sentence) => {
   const found = [];
@@ -87,10 +91,14 @@ def data_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         accounts.add(name, PASSWORD, role, f"{name}@example.org")
     # The perimeter layers too: a coordinator's click on « Ajouter la couche » writes there.
     shutil.copytree(ROOT / "geo", folder / "geo")
-    env = {"RESEAUX_ACTORS": str(folder / "actors.csv"), "RESEAUX_SCENES": str(folder / "scenes.json"),
-           "RESEAUX_GEO_DIR": str(folder / "geo"), "RESEAUX_LAYERS": str(folder / "geo" / "layers.toml"),
-           "RESEAUX_ACCOUNTS": str(folder / "comptes.json"),
-           "RESEAUX_GEOCACHE": str(folder / ".cache" / "geocodage.sqlite")}
+    env = {
+        "RESEAUX_ACTORS": str(folder / "actors.csv"),
+        "RESEAUX_SCENES": str(folder / "scenes.json"),
+        "RESEAUX_GEO_DIR": str(folder / "geo"),
+        "RESEAUX_LAYERS": str(folder / "geo" / "layers.toml"),
+        "RESEAUX_ACCOUNTS": str(folder / "comptes.json"),
+        "RESEAUX_GEOCACHE": str(folder / ".cache" / "geocodage.sqlite"),
+    }
     return folder, env
 
 
@@ -99,13 +107,21 @@ def fingerprint(folder: Path) -> dict[str, str]:
     the caches of ``.cache/`` (derived from the data, rebuilt at will: not the people's data),
     the processes' shared state (sessions' last click, throttles: every request writes it) and
     the audit trail (a log of what people did, not their data; tests/test_audit.py reads it)."""
+
     def kept(path: Path) -> bool:
         relative = path.relative_to(folder)
-        return (path.is_file() and ".cache" not in relative.parts
-                and not path.name.startswith(FILE_NAME) and path.name != "audit.jsonl")
+        return (
+            path.is_file()
+            and ".cache" not in relative.parts
+            and not path.name.startswith(FILE_NAME)
+            and path.name != "audit.jsonl"
+        )
 
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if kept(p)}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if kept(p)
+    }
 
 
 class LoggedApp(ServedApp):
@@ -126,8 +142,12 @@ class LoggedApp(ServedApp):
 def _is_exception_end(line: str) -> bool:
     """« KeyError: 'x' »: the last line of a logged traceback."""
     head = line.split(":")[0]
-    return bool(line) and not line.startswith((" ", "Traceback")) and ":" in line \
+    return (
+        bool(line)
+        and not line.startswith((" ", "Traceback"))
+        and ":" in line
         and ("Error" in head or "Exception" in head)
+    )
 
 
 # --- what a person does --------------------------------------------------------------------
@@ -158,8 +178,9 @@ def no_error(page, *, timeout: float = 60_000) -> None:
     try:
         page.wait_for_function(_DRAWN, timeout=timeout, polling=100)
     except PlaywrightTimeout:
-        raise AssertionError(f"page blanche : rien de dessiné en {timeout / 1000:.0f} s, "
-                             f"{page_errors(page) or 'sans erreur affichée'}") from None
+        raise AssertionError(
+            f"page blanche : rien de dessiné en {timeout / 1000:.0f} s, {page_errors(page) or 'sans erreur affichée'}"
+        ) from None
     errors = page_errors(page)
     assert not errors, errors
 
@@ -212,8 +233,7 @@ def sign_in(page, name: str, password: str = PASSWORD) -> None:
 def sign_in_for_cookie(page, name: str, password: str = PASSWORD) -> dict:
     """:func:`sign_in`, then wait for the session route's answer that sets the cookie (the page
     posts its ticket right after the sign-in); returns the cookie."""
-    with page.expect_response(lambda r: SESSION_PATH in r.url and r.request.method == "POST",
-                              timeout=60_000) as answer:
+    with page.expect_response(lambda r: SESSION_PATH in r.url and r.request.method == "POST", timeout=60_000) as answer:
         sign_in(page, name, password)
     assert answer.value.status == 204, (answer.value.status, answer.value.text())
     answer.value.finished()
@@ -230,7 +250,9 @@ def sign_out(page) -> None:
 
 def nav_titles(page) -> list[str]:
     """The titles of the pages offered in the sidebar navigation, in order."""
-    links = page.get_by_test_id("stSidebarNav").locator("[data-testid='stSidebarNavLink'] [data-testid='stMarkdownContainer']")
+    links = page.get_by_test_id("stSidebarNav").locator(
+        "[data-testid='stSidebarNavLink'] [data-testid='stMarkdownContainer']"
+    )
     return [t.strip() for t in links.all_inner_texts()]
 
 
@@ -239,7 +261,10 @@ def open_nav_page(page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     page.wait_for_function(
         "(t) => { const a = document.querySelector(\"[data-testid='stSidebarNavLink'][aria-current='page'] \""
-        " + \"[data-testid='stMarkdownContainer']\"); return a && a.innerText.trim() === t; }", arg=title, timeout=30_000)
+        " + \"[data-testid='stMarkdownContainer']\"); return a && a.innerText.trim() === t; }",
+        arg=title,
+        timeout=30_000,
+    )
     settle(page)
 
 
@@ -270,15 +295,17 @@ def point_in_url(page) -> tuple[float, float]:
 
 def result_line(page, number: int, name: str):
     """The line « 1. Name — role · 2,5 km » of a result card."""
-    return page.locator("[data-testid='stMarkdownContainer'] p").filter(
-        has_text=re.compile(rf"^{number}\. {re.escape(name)} — .+ · [\d,]+ k?m$")).first
+    return (
+        page.locator("[data-testid='stMarkdownContainer'] p")
+        .filter(has_text=re.compile(rf"^{number}\. {re.escape(name)} — .+ · [\d,]+ k?m$"))
+        .first
+    )
 
 
 def haversine_m(lat1, lon1, lat2, lon2):
     """Great-circle metres on the mean Earth sphere (within 0.5 % of the ellipsoid)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
@@ -286,5 +313,8 @@ def by_distance(referential, lat, lon, theme):
     """(metres, name) of the demo's visible actors on ``theme`` (every one for ""), closest first."""
     actors = visible_demo(referential)
     actors = actors[actors.geometry.notna()].to_crs(4326)
-    return sorted((haversine_m(lat, lon, row.geometry.y, row.geometry.x), row.nom)
-                  for row in actors.itertuples() if not theme or theme in row.thematiques)
+    return sorted(
+        (haversine_m(lat, lon, row.geometry.y, row.geometry.x), row.nom)
+        for row in actors.itertuples()
+        if not theme or theme in row.thematiques
+    )

@@ -19,8 +19,14 @@ from reseaux.annuaire.referential import load_referential
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 SCREENSHOTS = ROOT / "screenshots"
 #: Fixtures that drive Chromium or serve the app: a test using one (directly or through another
 #: fixture) is a browser test, marked so by :func:`pytest_collection_modifyitems` (``make
@@ -61,8 +67,9 @@ class ServedApp:
     blocks a server that logs a lot.
     """
 
-    def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None,
-                 script: Path | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, args: list[str] | None = None, script: Path | None = None
+    ) -> None:
         self.script = script or ROOT / "serve.py"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -72,8 +79,11 @@ class ServedApp:
 
     def __enter__(self) -> ServedApp:
         if _running is not None and _running.get_closest_marker("browser") is None:
-            pytest.fail(f"{_running.nodeid} starts a Streamlit server: mark it @pytest.mark.browser "
-                        "(make test-fast leaves those out)", pytrace=False)
+            pytest.fail(
+                f"{_running.nodeid} starts a Streamlit server: mark it @pytest.mark.browser "
+                "(make test-fast leaves those out)",
+                pytrace=False,
+            )
         # A free port can be taken by another test process (pytest-xdist) between free_port()
         # and Streamlit's bind: then Streamlit says « Port … is not available » and stops; another port is tried.
         for _attempt in range(3):
@@ -89,10 +99,26 @@ class ServedApp:
 
     def _start(self) -> bool:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(self.script),
-             "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false", *self.args],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(self.script),
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                *self.args,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         self.lines: list[str] = []
         self.arrived = threading.Condition()
@@ -184,8 +210,14 @@ def _map_document(page, selector: str):
     return page.locator(selector).last.element_handle().content_frame()
 
 
-def wait_in_map(page, script: str, arg=None, *, timeout: float = 30_000,
-                selector: str = "iframe[title='streamlit_folium.st_folium']"):
+def wait_in_map(
+    page,
+    script: str,
+    arg=None,
+    *,
+    timeout: float = 30_000,
+    selector: str = "iframe[title='streamlit_folium.st_folium']",
+):
     """Wait until ``script`` (a JavaScript function of ``arg``, run *inside* the newest map frame,
     where ``document`` is the map's) returns a truthy value; returns it.
 

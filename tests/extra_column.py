@@ -5,8 +5,14 @@ adds it at start-up by importing :func:`add` (a ``sitecustomize`` module on its 
 from reseaux.annuaire import columns
 from reseaux.annuaire.columns import PLACES, Column
 
-PARKING = Column("stationnement", "Stationnement", "stationnement près du lieu, texte libre", shown=frozenset(PLACES),
-                 rank=16.5, headers=("parking",))
+PARKING = Column(
+    "stationnement",
+    "Stationnement",
+    "stationnement près du lieu, texte libre",
+    shown=frozenset(PLACES),
+    rank=16.5,
+    headers=("parking",),
+)
 
 
 def add() -> None:

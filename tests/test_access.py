@@ -45,8 +45,9 @@ def test_a_visitor_never_receives_a_private_phone_number(demo, referential):
     visitor = visible_actors(demo, "visiteur", "public")
     phones = set(private_people(demo)["telephone"]) - set(visitor["telephone"])
     names = set(private_people(demo)["nom"]) - set(visitor["nom"])
-    fmap = build_map(visitor, territory.layers, territory.specs, MapView(layers=("qpv",)), referential,
-                     territory.home_bounds)
+    fmap = build_map(
+        visitor, territory.layers, territory.specs, MapView(layers=("qpv",)), referential, territory.home_bounds
+    )
     import base64
     import gzip
     import re
@@ -101,14 +102,26 @@ def test_lock_out_after_repeated_failures_then_time_unlocks(tmp_path):
 
 def test_cli_manages_accounts(tmp_path):
     env = {"RESEAUX_ACCOUNTS": str(tmp_path / "comptes.json"), "PATH": "/usr/bin:/bin"}
-    add = subprocess.run([sys.executable, "-m", "reseaux", "comptes", "ajouter", "coord", "--role", "coordinateur",
-                          "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=env)
+    add = subprocess.run(
+        [sys.executable, "-m", "reseaux", "comptes", "ajouter", "coord", "--role", "coordinateur", "--password-stdin"],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert add.returncode == 0, add.stderr
-    listed = subprocess.run([sys.executable, "-m", "reseaux", "comptes", "liste"], capture_output=True, text=True,
-                            cwd=ROOT, env=env)
+    listed = subprocess.run(
+        [sys.executable, "-m", "reseaux", "comptes", "liste"], capture_output=True, text=True, cwd=ROOT, env=env
+    )
     assert listed.stdout.startswith("coord\tcoordinateur")
-    bad = subprocess.run([sys.executable, "-m", "reseaux", "comptes", "role", "coord", "--role", "roi"],
-                         capture_output=True, text=True, cwd=ROOT, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "reseaux", "comptes", "role", "coord", "--role", "roi"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert bad.returncode == 1 and "Rôle inconnu" in bad.stderr and "Traceback" not in bad.stderr
 
 

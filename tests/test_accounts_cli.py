@@ -25,7 +25,13 @@ def test_the_list_of_accounts_shows_only_the_locks_still_running(tmp_path):
     lock(store, "alice", 1_000_000.0)  # long over
     lock(store, "bob", time.time())
     env = {"RESEAUX_ACCOUNTS": str(store.path), "PATH": "/usr/bin:/bin"}
-    listed = subprocess.run([sys.executable, "-m", "reseaux", "comptes", "liste"], capture_output=True, text=True,
-                            cwd=ROOT, env=env, timeout=120)
+    listed = subprocess.run(
+        [sys.executable, "-m", "reseaux", "comptes", "liste"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == ["alice\tmembre\t", "bob\tmembre\t (verrouillé)"]

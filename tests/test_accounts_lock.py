@@ -183,6 +183,7 @@ def test_ten_threads_from_one_address_cost_one_password_check_at_a_time(store, m
 
     def attempts(clients):
         """One sign-in per client, all at once, each on a name of its own (no file lock taken)."""
+
         def attempt(number, client):
             with pytest.raises(AccountError):
                 store.authenticate(f"nom{number}", "devinette", client=client, delay=False)
@@ -201,9 +202,18 @@ def test_ten_threads_from_one_address_cost_one_password_check_at_a_time(store, m
 
 def test_failures_from_a_thousand_addresses_do_not_grow_the_file_without_end(store, monkeypatch):
     monkeypatch.setattr(accounts, "MAX_CLIENTS", 3)
-    monkeypatch.setattr(accounts, "_hasher", type("Fast", (), {  # no Argon2 cost for this count
-        "hash": staticmethod(lambda p: "x"),
-        "verify": staticmethod(lambda h, p: (_ for _ in ()).throw(accounts.VerifyMismatchError()))})())
+    monkeypatch.setattr(
+        accounts,
+        "_hasher",
+        type(
+            "Fast",
+            (),
+            {  # no Argon2 cost for this count
+                "hash": staticmethod(lambda p: "x"),
+                "verify": staticmethod(lambda h, p: (_ for _ in ()).throw(accounts.VerifyMismatchError())),
+            },
+        )(),
+    )
     for number in range(6):
         with pytest.raises(AccountError):
             store.authenticate("alice", "devinette", client=f"192.0.2.{number}", now=1000.0 + number, delay=False)
@@ -240,6 +250,7 @@ def test_attempts_at_once_from_one_address_stop_at_its_limit(store, monkeypatch)
 
 def test_a_busy_accounts_file_gets_the_one_answer_at_sign_in(store, monkeypatch, caplog):
     """Only an existing name reaches the file's lock: its own message would say the name exists."""
+
     @contextmanager
     def stuck(lock_path, timeout):
         raise LockTimeout(lock_path, timeout)
@@ -251,7 +262,8 @@ def test_a_busy_accounts_file_gets_the_one_answer_at_sign_in(store, monkeypatch,
             store.authenticate(name, PASSWORD, delay=False)
         assert str(refused.value) == REFUSED
     assert [record.getMessage() for record in caplog.records] == [
-        f"Connexion refusée : {LockTimeout(store.lock_path, store.lock_timeout)}"]  # the cause, on the server
+        f"Connexion refusée : {LockTimeout(store.lock_path, store.lock_timeout)}"
+    ]  # the cause, on the server
     with pytest.raises(AccountError, match="n autre enregistrement est en cours"):  # an administrator is told
         store.set_role("alice", "coordinateur")
 
@@ -311,8 +323,9 @@ def test_ten_thousand_addresses_do_not_wipe_an_attackers_count(store, monkeypatc
     for number in range(3):
         assert refuses(store, "devinette", ATTACKER, now, name=f"nom{number}")
     for number in range(10_001):  # memory must stay bounded, not be cleared for everyone at once
-        assert refuses(store, "devinette", f"10.{number // 65536}.{number // 256 % 256}.{number % 256}", now,
-                       name="personne")
+        assert refuses(
+            store, "devinette", f"10.{number // 65536}.{number // 256 % 256}.{number % 256}", now, name="personne"
+        )
     before = len(checked)
     assert refuses(store, "devinette", ATTACKER, now + 60, name="nom9") and len(checked) == before  # still over
     assert refuses(store, "devinette", PERSON, now + 16 * 60, name="personne")

@@ -24,11 +24,25 @@ SPIKE = [[1.0, 49.40], [1.02, 49.40], [1.02, 49.42], [1.0, 49.42], [1.0, 49.40],
 FLAT = [[1.0, 49.0], [1.1, 49.0], [1.2, 49.0], [1.0, 49.0]]
 
 
-def perimeters(path, features=((BOW_TIE, "01", "Nœud", "76"), (SPIKE, "02", "Pointe", "76"), (FLAT, "03", "Plat", "09"))):
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"CODE_P": code, "NOM_P": name, "DEP": dep},
-         "geometry": {"type": "Polygon", "coordinates": [ring]}} for ring, code, name, dep in features]}),
-        encoding="utf-8")
+def perimeters(
+    path, features=((BOW_TIE, "01", "Nœud", "76"), (SPIKE, "02", "Pointe", "76"), (FLAT, "03", "Plat", "09"))
+):
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"CODE_P": code, "NOM_P": name, "DEP": dep},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                    for ring, code, name, dep in features
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -45,8 +59,21 @@ def geo(tmp_path, monkeypatch):
 def test_a_file_with_invalid_polygons_is_repaired_and_declared(geo, tmp_path, capsys):
     source = perimeters(tmp_path / "secteurs.geojson")
     before = (geo / "layers.toml").read_text(encoding="utf-8")
-    code = main(["layers", "add", str(source), "--id", "secteurs", "--code-field", "CODE_P", "--name-field", "NOM_P",
-                 "--label", "Secteurs test"])
+    code = main(
+        [
+            "layers",
+            "add",
+            str(source),
+            "--id",
+            "secteurs",
+            "--code-field",
+            "CODE_P",
+            "--name-field",
+            "NOM_P",
+            "--label",
+            "Secteurs test",
+        ]
+    )
     said = capsys.readouterr().out
     assert code == 0 and "2 périmètres" in said and "2 polygones réparés" in said and "1 écarté" in said
     registry = (geo / "layers.toml").read_text(encoding="utf-8")
@@ -63,21 +90,29 @@ def test_a_file_with_invalid_polygons_is_repaired_and_declared(geo, tmp_path, ca
 
 def test_coverage_works_on_the_added_layer(geo, tmp_path, capsys):
     source = perimeters(tmp_path / "secteurs.geojson")
-    assert main(["layers", "add", str(source), "--id", "secteurs", "--code-field", "CODE_P",
-                 "--name-field", "NOM_P"]) == 0
+    assert (
+        main(["layers", "add", str(source), "--id", "secteurs", "--code-field", "CODE_P", "--name-field", "NOM_P"]) == 0
+    )
     out = tmp_path / "couverture.csv"
     assert main(["coverage", "--layer", "secteurs", "--out", str(out)]) == 0
     table = pd.read_csv(out, dtype={"code": str})
     assert list(table["code"]) == ["01", "02"] and "secteurs" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--code-field", "CODE_QP", "--name-field", "NOM_P"],
-     "champ « CODE_QP » (code) absent de secteurs.geojson ; champs disponibles : CODE_P, NOM_P, DEP"),
-    (["--code-field", "CODE_P", "--name-field", "NOM_P", "--where", "DEP=44"],
-     "la sélection DEP = 44 ne garde aucun périmètre ; valeurs présentes : « 76 », « 09 »"),
-    (["--code-field", "CODE_P", "--name-field", "NOM_P", "--id", "qpv"], "identifiant « qpv » déjà utilisé"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--code-field", "CODE_QP", "--name-field", "NOM_P"],
+            "champ « CODE_QP » (code) absent de secteurs.geojson ; champs disponibles : CODE_P, NOM_P, DEP",
+        ),
+        (
+            ["--code-field", "CODE_P", "--name-field", "NOM_P", "--where", "DEP=44"],
+            "la sélection DEP = 44 ne garde aucun périmètre ; valeurs présentes : « 76 », « 09 »",
+        ),
+        (["--code-field", "CODE_P", "--name-field", "NOM_P", "--id", "qpv"], "identifiant « qpv » déjà utilisé"),
+    ],
+)
 def test_a_wrong_add_says_what_to_fix_and_changes_nothing(geo, tmp_path, capsys, args, message):
     source = perimeters(tmp_path / "secteurs.geojson")
     before = (geo / "layers.toml").read_bytes()
@@ -88,35 +123,62 @@ def test_a_wrong_add_says_what_to_fix_and_changes_nothing(geo, tmp_path, capsys,
 
 
 def test_a_number_in_where_matches_a_code_with_its_leading_zero(geo, tmp_path):
-    source = perimeters(tmp_path / "secteurs.geojson", features=((BOW_TIE, "01", "Ariège", "09"),
-                                                                 (SPIKE, "02", "Rouen", "76")))
-    added = add_layer(source, layer_id="ariege", code_field="CODE_P", name_field="NOM_P", where={"DEP": 9},
-                      registry=geo / "layers.toml", geo_dir=geo)
+    source = perimeters(
+        tmp_path / "secteurs.geojson", features=((BOW_TIE, "01", "Ariège", "09"), (SPIKE, "02", "Rouen", "76"))
+    )
+    added = add_layer(
+        source,
+        layer_id="ariege",
+        code_field="CODE_P",
+        name_field="NOM_P",
+        where={"DEP": 9},
+        registry=geo / "layers.toml",
+        geo_dir=geo,
+    )
     assert added.perimeters == 1 and list(load_territory().layers["ariege"]["nom"]) == ["Ariège"]
 
 
 def test_a_csv_of_communes_per_perimeter_anywhere_in_france(geo, tmp_path):
     source = tmp_path / "cls_vienne.csv"
-    source.write_text("contrat;nom_contrat;insee\nCLS1;CLS Grand Poitiers;86194\nCLS1;CLS Grand Poitiers;86062\n"
-                      "CLS2;CLS Châtellerault;86066\n", encoding="utf-8")
-    added = add_layer(source, layer_id="cls_vienne", code_field="contrat", name_field="nom_contrat",
-                      commune_field="insee", registry=geo / "layers.toml", geo_dir=geo)
+    source.write_text(
+        "contrat;nom_contrat;insee\nCLS1;CLS Grand Poitiers;86194\nCLS1;CLS Grand Poitiers;86062\n"
+        "CLS2;CLS Châtellerault;86066\n",
+        encoding="utf-8",
+    )
+    added = add_layer(
+        source,
+        layer_id="cls_vienne",
+        code_field="contrat",
+        name_field="nom_contrat",
+        commune_field="insee",
+        registry=geo / "layers.toml",
+        geo_dir=geo,
+    )
     assert added.perimeters == 2
     layer = load_territory().layers["cls_vienne"].set_index("code")
     assert layer.loc["CLS1", "population"] > 90_000  # Poitiers and Chasseneuil-du-Poitou, COG 2026
     with pytest.raises(LayerError, match="colonne des codes INSEE"):
         source.write_text("contrat;nom_contrat;insee\nX;X;99999\n", encoding="utf-8")
-        add_layer(source, layer_id="rien", code_field="contrat", name_field="nom_contrat", commune_field="insee",
-                  registry=geo / "layers.toml", geo_dir=geo)
+        add_layer(
+            source,
+            layer_id="rien",
+            code_field="contrat",
+            name_field="nom_contrat",
+            commune_field="insee",
+            registry=geo / "layers.toml",
+            geo_dir=geo,
+        )
 
 
 def test_a_broken_layer_is_left_out_and_said(geo, capsys):
     with (geo / "layers.toml").open("a", encoding="utf-8") as registry:
-        registry.write('\n[[layer]]\nid = "faute"\nlabel = "QPV mal déclarés"\nkind = "file"\n'
-                       'file = "qpv2024_metropole_rouen.geojson"\nid_field = "CODE_QP"\nname_field = "lib_qp"\n'
-                       '\n[[layer]]\nid = "vide"\nlabel = "Sélection vide"\nkind = "file"\n'
-                       'file = "qpv2024_metropole_rouen.geojson"\nid_field = "code_qp"\nname_field = "lib_qp"\n'
-                       'where = { code_qp = "QN09999X" }\n')
+        registry.write(
+            '\n[[layer]]\nid = "faute"\nlabel = "QPV mal déclarés"\nkind = "file"\n'
+            'file = "qpv2024_metropole_rouen.geojson"\nid_field = "CODE_QP"\nname_field = "lib_qp"\n'
+            '\n[[layer]]\nid = "vide"\nlabel = "Sélection vide"\nkind = "file"\n'
+            'file = "qpv2024_metropole_rouen.geojson"\nid_field = "code_qp"\nname_field = "lib_qp"\n'
+            'where = { code_qp = "QN09999X" }\n'
+        )
     territory = load_territory()
     assert "faute" not in territory.layers and "vide" not in territory.layers and len(territory.layers["qpv"]) == 16
     reasons = dict(territory.broken)
@@ -129,8 +191,10 @@ def test_a_broken_layer_is_left_out_and_said(geo, capsys):
 # Cantons numbered within each département, as a canton list is written: « 01 » and « 02 » exist in
 # both the Seine-Maritime (76) and the Eure (27), « 03 » in the Seine-Maritime only. Read by hand:
 # 3 perimeters by the code alone (the communes of both départements merged), 5 by département and code.
-CANTONS = ("canton;nom;insee\n01;Canton 1;76540\n01;Canton 1;76451\n01;Canton 1;27229\n"
-           "02;Canton 2;76216\n02;Canton 2;27284\n02;Canton 2;27681\n03;Canton 3;76322\n")
+CANTONS = (
+    "canton;nom;insee\n01;Canton 1;76540\n01;Canton 1;76451\n01;Canton 1;27229\n"
+    "02;Canton 2;76216\n02;Canton 2;27284\n02;Canton 2;27681\n03;Canton 3;76322\n"
+)
 
 
 def test_a_commune_list_whose_codes_repeat_across_departements_says_so_and_offers_both_keys(geo, tmp_path, capsys):
@@ -138,8 +202,19 @@ def test_a_commune_list_whose_codes_repeat_across_departements_says_so_and_offer
 
     source = tmp_path / "cantons.csv"
     source.write_text(CANTONS, encoding="utf-8")
-    args = ["layers", "add", str(source), "--id", "cantons", "--code-field", "canton", "--name-field", "nom",
-            "--commune-field", "insee"]
+    args = [
+        "layers",
+        "add",
+        str(source),
+        "--id",
+        "cantons",
+        "--code-field",
+        "canton",
+        "--name-field",
+        "nom",
+        "--commune-field",
+        "insee",
+    ]
     before = (geo / "layers.toml").read_text(encoding="utf-8")
     assert main(args) == 1
     said = capsys.readouterr().err
@@ -147,8 +222,15 @@ def test_a_commune_list_whose_codes_repeat_across_departements_says_so_and_offer
     assert "par le code seul, 3 périmètres" in said and "par le département et le code, 5 périmètres" in said
     assert "--cle departement" in said and (geo / "layers.toml").read_text(encoding="utf-8") == before
     with pytest.raises(RepeatedCodesError) as caught:
-        add_layer(source, layer_id="cantons", code_field="canton", name_field="nom", commune_field="insee",
-                  registry=geo / "layers.toml", geo_dir=geo)
+        add_layer(
+            source,
+            layer_id="cantons",
+            code_field="canton",
+            name_field="nom",
+            commune_field="insee",
+            registry=geo / "layers.toml",
+            geo_dir=geo,
+        )
     assert (caught.value.repeated.by_code, caught.value.repeated.by_departement) == (3, 5)
 
     assert main([*args, "--cle", "departement"]) == 0
@@ -161,16 +243,27 @@ def test_a_commune_list_whose_codes_repeat_across_departements_says_so_and_offer
     assert by_dep.loc["27-01", "nom"] == "Canton 1 (27)"
     communes = gpd.read_file(geo / "communes_normandie.geojson").set_index("code_insee")
     inside = {c: communes.loc[c].geometry.representative_point() for c in ("76540", "27229", "76216", "27284")}
-    assert by_dep.loc["76-01"].geometry.contains(inside["76540"]) and not by_dep.loc["76-01"].geometry.contains(inside["27229"])
-    assert by_dep.loc["27-02"].geometry.contains(inside["27284"]) and not by_dep.loc["27-02"].geometry.contains(inside["76216"])
+    assert by_dep.loc["76-01"].geometry.contains(inside["76540"]) and not by_dep.loc["76-01"].geometry.contains(
+        inside["27229"]
+    )
+    assert by_dep.loc["27-02"].geometry.contains(inside["27284"]) and not by_dep.loc["27-02"].geometry.contains(
+        inside["76216"]
+    )
     assert by_code.loc["01"].geometry.contains(inside["76540"]) and by_code.loc["01"].geometry.contains(inside["27229"])
 
 
 def test_a_list_whose_codes_stay_in_one_departement_needs_no_key(geo, tmp_path):
     source = tmp_path / "secteurs.csv"
     source.write_text("secteur;nom;insee\nS1;Nord;76540\nS1;Nord;76451\nS2;Sud;76322\n", encoding="utf-8")
-    added = add_layer(source, layer_id="secteurs_76", code_field="secteur", name_field="nom", commune_field="insee",
-                      registry=geo / "layers.toml", geo_dir=geo)
+    added = add_layer(
+        source,
+        layer_id="secteurs_76",
+        code_field="secteur",
+        name_field="nom",
+        commune_field="insee",
+        registry=geo / "layers.toml",
+        geo_dir=geo,
+    )
     assert added.perimeters == 2 and list(load_territory().layers["secteurs_76"]["code"]) == ["S1", "S2"]
 
 
@@ -187,8 +280,21 @@ def test_a_real_topojson_of_the_cget_is_added(geo, tmp_path, capsys):
     objects = json.loads(REGIONS_TOPOJSON.read_text(encoding="utf-8"))["objects"]
     expected = {g["properties"]["id_reg"] for o in objects.values() for g in o["geometries"]}
     assert len(expected) == 18
-    code = main(["layers", "add", str(REGIONS_TOPOJSON), "--id", "regions", "--code-field", "id_reg",
-                 "--name-field", "nom_reg", "--label", "Régions 2016"])
+    code = main(
+        [
+            "layers",
+            "add",
+            str(REGIONS_TOPOJSON),
+            "--id",
+            "regions",
+            "--code-field",
+            "id_reg",
+            "--name-field",
+            "nom_reg",
+            "--label",
+            "Régions 2016",
+        ]
+    )
     assert code == 0 and "18 périmètres" in capsys.readouterr().out
     layer = load_territory().layers["regions"].set_index("code")
     assert set(layer.index) == expected
@@ -203,7 +309,8 @@ def test_a_file_of_several_layers_asks_which_one_and_reads_the_one_chosen(geo, t
 
     package = tmp_path / "deux_couches.gpkg"
     gpd.read_file(ROOT / "tests" / "data" / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(
-        package, layer="qpv", driver="GPKG")
+        package, layer="qpv", driver="GPKG"
+    )
     gpd.read_file(REGIONS_TOPOJSON).set_crs("EPSG:4326").to_file(package, layer="regions", driver="GPKG")
     assert file_layers(package) == [("qpv", 37), ("regions", 18)]
     assert "id_reg" in fields_of(package, "regions") and "CODE_QP" in fields_of(package, "qpv")
@@ -213,8 +320,12 @@ def test_a_file_of_several_layers_asks_which_one_and_reads_the_one_chosen(geo, t
     assert "2 couches : « qpv » (37 périmètres), « regions » (18 périmètres)" in said and "--couche-fichier" in said
     assert main([*args, "--couche-fichier", "regions"]) == 0
     assert "18 périmètres" in capsys.readouterr().out
-    assert main([*args[:4], "qpv_marseille", "--code-field", "CODE_QP", "--name-field", "NOM_QP",
-                 "--couche-fichier", "qpv"]) == 0
+    assert (
+        main(
+            [*args[:4], "qpv_marseille", "--code-field", "CODE_QP", "--name-field", "NOM_QP", "--couche-fichier", "qpv"]
+        )
+        == 0
+    )
     assert "37 périmètres" in capsys.readouterr().out
     assert main([*args[:4], "autre", *args[5:], "--couche-fichier", "communes"]) == 1
     assert "n'a pas de couche « communes »" in capsys.readouterr().err
@@ -226,15 +337,20 @@ def test_a_file_of_several_layers_declared_by_hand_names_its_layer(geo, tmp_path
     said, and « file_layer = "regions" » gives the 18 régions."""
     package = geo / "deux_couches.gpkg"
     gpd.read_file(ROOT / "tests" / "data" / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(
-        package, layer="qpv", driver="GPKG")
+        package, layer="qpv", driver="GPKG"
+    )
     gpd.read_file(REGIONS_TOPOJSON).set_crs("EPSG:4326").to_file(package, layer="regions", driver="GPKG")
     registry = geo / "layers.toml"
-    entry = ('\n[[layer]]\nid = "regions"\nlabel = "Régions"\nkind = "file"\nfile = "deux_couches.gpkg"\n'
-             'id_field = "id_reg"\nname_field = "nom_reg"\n')
+    entry = (
+        '\n[[layer]]\nid = "regions"\nlabel = "Régions"\nkind = "file"\nfile = "deux_couches.gpkg"\n'
+        'id_field = "id_reg"\nname_field = "nom_reg"\n'
+    )
     registry.write_text(registry.read_text(encoding="utf-8") + entry, encoding="utf-8")
     territory = load_territory()
     assert "regions" not in territory.layers
-    assert any(name == "Régions" and "2 couches (qpv, regions)" in why and 'file_layer = "qpv"' in why
-               for name, why in territory.broken)
+    assert any(
+        name == "Régions" and "2 couches (qpv, regions)" in why and 'file_layer = "qpv"' in why
+        for name, why in territory.broken
+    )
     registry.write_text(registry.read_text(encoding="utf-8") + 'file_layer = "regions"\n', encoding="utf-8")
     assert len(load_territory().layers["regions"]) == 18

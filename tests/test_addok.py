@@ -64,8 +64,10 @@ def test_unknown_address_is_not_a_match(addok):
 
 def test_batch_through_search_csv(addok, addresses):
     sample = addresses.iloc[:40]
-    rows = [{"adresse": f"{r.house_number} {r.street}", "code_postal": r.postcode, "commune": r.city}
-            for r in sample.itertuples()]
+    rows = [
+        {"adresse": f"{r.house_number} {r.street}", "code_postal": r.postcode, "commune": r.city}
+        for r in sample.itertuples()
+    ]
     rows.append({"adresse": "12 rue des Licornes Imaginaires", "code_postal": "76000", "commune": "Rouen"})
     geocoder = Geocoder(addok.url)
     matches = geocoder.search_csv(rows)
@@ -78,8 +80,9 @@ def test_batch_through_search_csv(addok, addresses):
 def directory(path, addresses, n=25):
     lines = ["id;nom;type;adresse;code_postal;commune;latitude;longitude;geocodage_source"]
     for i, row in enumerate(addresses.iloc[:n].itertuples()):
-        lines.append(f"f{i};Établissement {i} (fictif);structure;{row.house_number} {row.street};"
-                     f"{row.postcode};{row.city};;;")
+        lines.append(
+            f"f{i};Établissement {i} (fictif);structure;{row.house_number} {row.street};{row.postcode};{row.city};;;"
+        )
     lines.append("x;Inconnu (fictif);structure;12 rue des Licornes Imaginaires;76000;Rouen;;;")
     lines.append("m;Déplacé à la main (fictif);structure;1 RUE DE GERMONT;76038;ROUEN;49.5;1.2;manuel")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -96,7 +99,11 @@ def test_geocoding_a_file_twice_makes_no_request_the_second_time(addok, addresse
     # Saved through the store (columns in the directory's order): the manual position is untouched.
     moved = DirectoryStore(first).load().table.set_index("id").loc["m"]
     assert (moved["adresse"], moved["latitude"], moved["longitude"], moved["geocodage_source"]) == (
-        "1 RUE DE GERMONT", "49.5", "1.2", "manuel")
+        "1 RUE DE GERMONT",
+        "49.5",
+        "1.2",
+        "manuel",
+    )
 
     second = tmp_path / "second.csv"
     directory(second, addresses)

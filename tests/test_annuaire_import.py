@@ -36,8 +36,13 @@ def _import_script():
     from reseaux.annuaire.referential import load_referential
     from reseaux.ui.annuaire import importer
 
-    work = st.session_state.setdefault("work", pd.DataFrame([dict.fromkeys(COLUMNS, "") | {
-        "id": "e1", "nom": "Centre Existant (fictif)", "commune": "Rouen"}], dtype=object))
+    work = st.session_state.setdefault(
+        "work",
+        pd.DataFrame(
+            [dict.fromkeys(COLUMNS, "") | {"id": "e1", "nom": "Centre Existant (fictif)", "commune": "Rouen"}],
+            dtype=object,
+        ),
+    )
     uploader = st.file_uploader
     st.file_uploader = lambda *args, **kwargs: st.session_state["upload"]
     try:
@@ -76,8 +81,9 @@ def _review_of_a_repeated_id():
     from reseaux.ui.annuaire.importer import duplicates_review
 
     fiche = dict.fromkeys(COLUMNS, "")
-    work = pd.DataFrame([fiche | {"id": "e1", "nom": "Cabinet Premier"}, fiche | {"id": "e1", "nom": "Cabinet Second"}],
-                        dtype=object)
+    work = pd.DataFrame(
+        [fiche | {"id": "e1", "nom": "Cabinet Premier"}, fiche | {"id": "e1", "nom": "Cabinet Second"}], dtype=object
+    )
     new = pd.DataFrame([fiche | {"id": "n1", "nom": "Cabinet Premier"}], dtype=object)
     found = st.session_state.setdefault("found", Duplicates([Duplicate(0, "e1", 100.0, "même nom")]))
     duplicates_review(new, work, found)
@@ -98,8 +104,9 @@ def test_the_review_of_a_duplicate_shows_the_fiche_it_is_merged_into():
     shown = next(m.value for m in at.markdown if "↔" in m.value)
     assert "existante « Cabinet Premier »" in shown
     fiche = dict.fromkeys(COLUMNS, "")
-    work = pd.DataFrame([fiche | {"id": "e1", "nom": "Cabinet Premier"}, fiche | {"id": "e1", "nom": "Cabinet Second"}],
-                        dtype=object)
+    work = pd.DataFrame(
+        [fiche | {"id": "e1", "nom": "Cabinet Premier"}, fiche | {"id": "e1", "nom": "Cabinet Second"}], dtype=object
+    )
     new = pd.DataFrame([fiche | {"id": "n1", "nom": "Cabinet Premier", "telephone": "02 35 00 00 00"}], dtype=object)
     merged = apply_import(work, new, {}, [Duplicate(0, "e1", 100.0, "même nom")])
     assert merged["telephone"].tolist() == ["02 35 00 00 00", ""]  # into the fiche the review showed

@@ -67,8 +67,13 @@ def test_a_value_of_the_wrong_format_is_refused_under_its_field_and_nothing_is_p
     at.session_state["ann_edit"] = "t2"
     at.run()
     base = at.session_state["ann_work"]
-    typed = {"nom": "Centre Santé Élan (renommé, fictif)", "telephone": "12", "email": "pas-un-courriel",
-             "code_postal": "7600", "site_web": "pas un site"}
+    typed = {
+        "nom": "Centre Santé Élan (renommé, fictif)",
+        "telephone": "12",
+        "email": "pas-un-courriel",
+        "code_postal": "7600",
+        "site_web": "pas un site",
+    }
     for column, value in typed.items():
         at.text_input(key=f"ann_f_{column}").input(value)
     at.button(key="FormSubmitter:ann_form_t2-Valider la fiche").click().run()
@@ -81,8 +86,12 @@ def test_a_value_of_the_wrong_format_is_refused_under_its_field_and_nothing_is_p
     assert any("Aucune modification en attente" in c.value for c in at.caption)
     for column, value in typed.items():  # nothing typed is lost
         assert at.text_input(key=f"ann_f_{column}").value == value
-    fixed = {"telephone": "0262 20 00 00", "email": "accueil@elan.example.org", "code_postal": "76120",
-             "site_web": "elan.example.org"}
+    fixed = {
+        "telephone": "0262 20 00 00",
+        "email": "accueil@elan.example.org",
+        "code_postal": "76120",
+        "site_web": "elan.example.org",
+    }
     for column, value in fixed.items():
         at.text_input(key=f"ann_f_{column}").input(value)
     at.button(key="FormSubmitter:ann_form_t2-Valider la fiche").click().run()
@@ -99,8 +108,15 @@ def test_a_value_of_the_wrong_format_is_refused_under_its_field_and_nothing_is_p
 
 def test_add_a_fiche_then_save_writes_the_file_and_the_journal(monkeypatch, tmp_path):
     at, path = page(monkeypatch, tmp_path)
-    fill_new_fiche(at, id="t4", nom="Nouvelle Sage-Femme (fictive)", type="professionnel",
-                   thematiques=["ivg"], code_postal="76000", commune="Rouen")
+    fill_new_fiche(
+        at,
+        id="t4",
+        nom="Nouvelle Sage-Femme (fictive)",
+        type="professionnel",
+        thematiques=["ivg"],
+        code_postal="76000",
+        commune="Rouen",
+    )
     assert any("1 modification en attente" in m.value for m in at.markdown)
     button(at, "Enregistrer").click().run()
     assert not at.exception
@@ -158,8 +174,9 @@ def test_an_unreadable_directory_keeps_the_map_up_and_the_backups_within_reach(m
     last version it could read, with a banner; the Annuaire page says why and restores a backup,
     keeping the unreadable file among the backups."""
     at, path = page(monkeypatch, tmp_path)
-    fill_new_fiche(at, id="t4", nom="Nouvelle Structure (fictive)", type="structure", code_postal="76000",
-                   commune="Rouen")
+    fill_new_fiche(
+        at, id="t4", nom="Nouvelle Structure (fictive)", type="structure", code_postal="76000", commune="Rouen"
+    )
     button(at, "Enregistrer").click().run()  # a good save: a backup exists
     at.switch_page("views/carte.py").run()
     assert not at.exception
@@ -242,8 +259,11 @@ def test_the_form_shows_languages_and_visibility_as_people_read_them(annuaire):
     assert languages.value == ["français", "anglais"]
     visibility = at.selectbox(key="ann_f_visibilite")
     assert visibility.value == "public"
-    assert visibility.options == ["Selon le type (personne : membres ; établissement : publique)",
-                                  "Publique (visible sans connexion)", "Réservée aux membres"]
+    assert visibility.options == [
+        "Selon le type (personne : membres ; établissement : publique)",
+        "Publique (visible sans connexion)",
+        "Réservée aux membres",
+    ]
     assert not [t for t in at.text_input if t.key in ("ann_f_langues", "ann_f_visibilite")]
     languages.set_value(["français", "anglais", "roumain"])
     visibility.set_value("membres")
@@ -259,8 +279,11 @@ def test_the_quality_page_counts_the_french_way(monkeypatch, tmp_path):
     import csv
     import io
 
-    model = next(r for r in csv.DictReader(io.StringIO((DATA / "actors_small.csv").read_text(encoding="utf-8")))
-                 if r["id"] == "t2")
+    model = next(
+        r
+        for r in csv.DictReader(io.StringIO((DATA / "actors_small.csv").read_text(encoding="utf-8")))
+        if r["id"] == "t2"
+    )
     path = tmp_path / "big.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(model))

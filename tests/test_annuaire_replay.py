@@ -12,8 +12,9 @@ MY_EMAIL = "accueil@elan.example.org"
 
 
 def everything_said(at) -> str:
-    return " ".join(e.value for kind in (at.markdown, at.caption, at.warning, at.error, at.info, at.success)
-                    for e in kind)
+    return " ".join(
+        e.value for kind in (at.markdown, at.caption, at.warning, at.error, at.info, at.success) for e in kind
+    )
 
 
 def choices(at):
@@ -108,8 +109,11 @@ def test_a_conflict_waiting_for_a_choice_survives_another_save_on_disk(monkeypat
     at, path = replayed_after_a_conflict(monkeypatch, tmp_path, telephone=MINE)
     store = DirectoryStore(path)
     alice = store.load()
-    store.save(alice.table.assign(commune=alice.table["commune"].where(alice.table["id"] != "t3", "Darnétal")),
-               alice, who="Alice")
+    store.save(
+        alice.table.assign(commune=alice.table["commune"].where(alice.table["id"] != "t3", "Darnétal")),
+        alice,
+        who="Alice",
+    )
     at.run()
     said = everything_said(at)
     assert MINE in said and THEIRS in said and "Aucune modification en attente" not in said

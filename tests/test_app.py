@@ -67,8 +67,9 @@ def test_perimeter_filter_from_the_sidebar(monkeypatch):
 
 def test_quality_page_lists_problems_by_line(monkeypatch, tmp_path, accounts_file):
     bad = tmp_path / "actors.csv"
-    bad.write_text("id,nom,type,thematiques,commune\na,A,structure,IVG,Rouen\nb,B,structure,foot,\n",
-                   encoding="utf-8")  # b has nothing to place it by: kept aside
+    bad.write_text(
+        "id,nom,type,thematiques,commune\na,A,structure,IVG,Rouen\nb,B,structure,foot,\n", encoding="utf-8"
+    )  # b has nothing to place it by: kept aside
     at = sign_in(app(monkeypatch, actors=bad), "coord")
     at.switch_page("views/qualite.py").run()
     assert not at.exception
@@ -85,8 +86,18 @@ def test_unreadable_directory_shows_a_french_error_not_a_trace(monkeypatch, tmp_
     assert any("colonne(s) obligatoire(s) absente(s)" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("page", ["views/qualite.py", "views/sources.py", "views/rgpd.py", "views/comptes.py",
-                                  "views/couverture.py", "views/trouver.py", "views/presentation.py"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "views/qualite.py",
+        "views/sources.py",
+        "views/rgpd.py",
+        "views/comptes.py",
+        "views/couverture.py",
+        "views/trouver.py",
+        "views/presentation.py",
+    ],
+)
 def test_other_pages_render(monkeypatch, page, accounts_file):
     at = sign_in(app(monkeypatch), "admin")
     at.switch_page(page).run()
@@ -98,9 +109,12 @@ def test_a_file_geocoded_offline_opens_with_actors_at_their_communes_and_a_notic
     from reseaux.territoire.geocode_file import geocode_file
 
     path = tmp_path / "actors.csv"
-    path.write_text("id;nom;type;adresse;code_postal;commune\n"
-                    "a;A (fictif);structure;1 rue X;76000;Rouen\n"
-                    "b;B (fictif);structure;2 rue Y;76120;Le Grand-Quevilly\n", encoding="utf-8")
+    path.write_text(
+        "id;nom;type;adresse;code_postal;commune\n"
+        "a;A (fictif);structure;1 rue X;76000;Rouen\n"
+        "b;B (fictif);structure;2 rue Y;76120;Le Grand-Quevilly\n",
+        encoding="utf-8",
+    )
     geocode_file(path, offline=True, cache_path=tmp_path / "c.sqlite")
     at = app(monkeypatch, actors=path)
     assert not at.exception
@@ -110,8 +124,9 @@ def test_a_file_geocoded_offline_opens_with_actors_at_their_communes_and_a_notic
 
 def test_quality_page_geocodes_with_a_progress_bar_and_a_summary(monkeypatch, tmp_path):
     path = tmp_path / "actors.csv"
-    path.write_text("id;nom;type;adresse;code_postal;commune\na;A (fictif);structure;1 rue X;76000;Rouen\n",
-                    encoding="utf-8")
+    path.write_text(
+        "id;nom;type;adresse;code_postal;commune\na;A (fictif);structure;1 rue X;76000;Rouen\n", encoding="utf-8"
+    )
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
     accounts = tmp_path / "comptes.json"
     from reseaux.acces.accounts import AccountStore
@@ -193,8 +208,11 @@ def test_quality_page_geocoding_names_the_spreadsheet_line_of_a_problem(monkeypa
     """The page geocoded the loaded table, whose blank rows are gone: a problem on line 4 of a file
     with a blank line 3 was said to be on line 3."""
     path = tmp_path / "actors.csv"
-    path.write_text("id;nom;type;adresse;code_postal;commune\na;A (fictif);structure;1 rue X;76000;Rouen\n;;;;;\n"
-                    "b;B (fictif);structure;2 rue Y;99999;Nulle-Part\n", encoding="utf-8")
+    path.write_text(
+        "id;nom;type;adresse;code_postal;commune\na;A (fictif);structure;1 rue X;76000;Rouen\n;;;;;\n"
+        "b;B (fictif);structure;2 rue Y;99999;Nulle-Part\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
     accounts = tmp_path / "comptes.json"
     from reseaux.acces.accounts import AccountStore

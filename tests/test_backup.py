@@ -53,28 +53,34 @@ def make_site(root: Path) -> dict[str, str]:
     shutil.copy(ROOT / "geo" / "qpv2024_metropole_rouen.geojson", root / "geo")
     (root / "geo" / "territoire.toml").write_text(
         'titre = "Réseau de test"\nregistre = "layers.toml"\n\n[territoire]\nnom = "Métropole"\nepci = ["200023414"]\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (root / "geo" / "layers.toml").write_text(
         '[[layer]]\nid = "qpv"\nlabel = "QPV 2024"\nkind = "file"\nfile = "qpv2024_metropole_rouen.geojson"\n'
-        'id_field = "code_qp"\nname_field = "lib_qp"\n', encoding="utf-8")
+        'id_field = "code_qp"\nname_field = "lib_qp"\n',
+        encoding="utf-8",
+    )
     return settings(root)
 
 
 def settings(root: Path) -> dict[str, str]:
-    return {"RESEAUX_ACTORS": str(root / "data" / "actors.csv"),
-            "RESEAUX_REFERENTIAL": str(root / "data" / "referentiel.csv"),
-            "RESEAUX_SCENES": str(root / "data" / "scenes.json"),
-            "RESEAUX_TERRITORY": str(root / "geo" / "territoire.toml"),
-            "RESEAUX_GEO_DIR": str(root / "geo"),
-            "RESEAUX_ACCOUNTS": str(root / "comptes" / "comptes.json"),
-            "RESEAUX_AUDIT": str(root / "data" / "audit.jsonl")}
+    return {
+        "RESEAUX_ACTORS": str(root / "data" / "actors.csv"),
+        "RESEAUX_REFERENTIAL": str(root / "data" / "referentiel.csv"),
+        "RESEAUX_SCENES": str(root / "data" / "scenes.json"),
+        "RESEAUX_TERRITORY": str(root / "geo" / "territoire.toml"),
+        "RESEAUX_GEO_DIR": str(root / "geo"),
+        "RESEAUX_ACCOUNTS": str(root / "comptes" / "comptes.json"),
+        "RESEAUX_AUDIT": str(root / "data" / "audit.jsonl"),
+    }
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     full = {**os.environ, **env}
     full.pop("RESEAUX_LAYERS", None)
-    return subprocess.run([sys.executable, "-m", "reseaux", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=full, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "reseaux", *args], capture_output=True, text=True, cwd=ROOT, env=full, timeout=300
+    )
 
 
 def members(archive: Path) -> tuple[dict, dict[str, bytes]]:
@@ -107,8 +113,9 @@ def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
     env = make_site(site)
     AccountStore(Path(env["RESEAUX_ACCOUNTS"])).add("coord", PASSWORD, "coordinateur", "coord@example.org")
     stop, saved = tmp_path / "stop", tmp_path / "versions.txt"
-    saver = subprocess.Popen([sys.executable, "-c", SAVER, env["RESEAUX_ACTORS"], str(stop), str(saved)],
-                             cwd=ROOT, env={**os.environ})
+    saver = subprocess.Popen(
+        [sys.executable, "-c", SAVER, env["RESEAUX_ACTORS"], str(stop), str(saved)], cwd=ROOT, env={**os.environ}
+    )
     journal = site / "data" / "journal.jsonl"
     try:
         wait_for(lambda: saved.exists() and len(saved.read_text().split()) >= 3)
@@ -129,8 +136,18 @@ def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
     for f in manifest["fichiers"]:
         assert hashlib.sha256(files[f"{f['role']}/{f['nom']}"]).hexdigest() == f["sha256"]
     roles = {f["role"] for f in manifest["fichiers"]}
-    assert roles >= {"annuaire", "journal", "sauvegardes", "comptes", "territoire", "registre", "couche", "scenes",
-                     "referentiel", "profil"}
+    assert roles >= {
+        "annuaire",
+        "journal",
+        "sauvegardes",
+        "comptes",
+        "territoire",
+        "registre",
+        "couche",
+        "scenes",
+        "referentiel",
+        "profil",
+    }
 
     # Nothing half-written: the archived directory is one of the versions saved, and the one its
     # archived journal ends with; nothing lost: that journal is the live journal's beginning, every
@@ -143,29 +160,31 @@ def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
     assert json.loads(lines_of(archived_journal)[-1])["version"] == archived_version
     live = journal.read_bytes()
     assert live.startswith(archived_journal)
-    after = [json.loads(line)["version"] for line in lines_of(live[len(archived_journal):])]
-    assert after == versions[versions.index(archived_version) + 1:]
+    after = [json.loads(line)["version"] for line in lines_of(live[len(archived_journal) :])]
+    assert after == versions[versions.index(archived_version) + 1 :]
 
     # The round trip onto an empty folder.
     target = settings(empty)
     back = run(target, "restauration", str(archive), "--par", "admin")
     assert back.returncode == 0, back.stderr
     assert "Traceback" not in back.stderr and "Restauré" in back.stderr
-    placed = {"annuaire/actors.csv": empty / "data" / "actors.csv",
-              "referentiel/referentiel.csv": empty / "data" / "referentiel.csv",
-              "scenes/scenes.json": empty / "data" / "scenes.json",
-              "profil/finess.toml": empty / "data" / "imports" / "finess.toml",
-              "territoire/territoire.toml": empty / "geo" / "territoire.toml",
-              "registre/layers.toml": empty / "geo" / "layers.toml",
-              "couche/qpv2024_metropole_rouen.geojson": empty / "geo" / "qpv2024_metropole_rouen.geojson",
-              "comptes/comptes.json": empty / "comptes" / "comptes.json"}
+    placed = {
+        "annuaire/actors.csv": empty / "data" / "actors.csv",
+        "referentiel/referentiel.csv": empty / "data" / "referentiel.csv",
+        "scenes/scenes.json": empty / "data" / "scenes.json",
+        "profil/finess.toml": empty / "data" / "imports" / "finess.toml",
+        "territoire/territoire.toml": empty / "geo" / "territoire.toml",
+        "registre/layers.toml": empty / "geo" / "layers.toml",
+        "couche/qpv2024_metropole_rouen.geojson": empty / "geo" / "qpv2024_metropole_rouen.geojson",
+        "comptes/comptes.json": empty / "comptes" / "comptes.json",
+    }
     for member, path in placed.items():
         assert path.read_bytes() == files[member], member
     for member in (m for m in files if m.startswith("sauvegardes/")):
         assert (empty / "data" / ".backups" / member.split("/", 1)[1]).read_bytes() == files[member]
     restored_journal = (empty / "data" / "journal.jsonl").read_bytes()
     assert restored_journal.startswith(archived_journal)
-    added = [json.loads(line) for line in lines_of(restored_journal[len(archived_journal):])]
+    added = [json.loads(line) for line in lines_of(restored_journal[len(archived_journal) :])]
     assert added and {(a["qui"], a["action"]) for a in added} == {("admin", f"restauration de {archive.name}")}
 
     # The app reads the restored folder: a fiche, a sign-in, a layer.
@@ -176,11 +195,14 @@ def test_round_trip_onto_an_empty_folder_while_another_process_saves(tmp_path):
 
     row = snapshot(directory).table.set_index("id")
     fiche = next(i for i in row.index if row.loc[i, "description"].startswith("passage "))
-    actors = load_directory(empty / "data" / "actors.csv",
-                            load_referential(empty / "data" / "referentiel.csv")).actors.set_index("id")
+    actors = load_directory(
+        empty / "data" / "actors.csv", load_referential(empty / "data" / "referentiel.csv")
+    ).actors.set_index("id")
     assert actors.loc[fiche, "description"] == row.loc[fiche, "description"]
-    assert AccountStore(empty / "comptes" / "comptes.json").authenticate("coord", PASSWORD, delay=False).role \
+    assert (
+        AccountStore(empty / "comptes" / "comptes.json").authenticate("coord", PASSWORD, delay=False).role
         == "coordinateur"
+    )
     features = json.loads((site / "geo" / "qpv2024_metropole_rouen.geojson").read_text(encoding="utf-8"))["features"]
     layers = load_layers(load_registry(empty / "geo" / "layers.toml"), empty / "geo")
     assert sorted(layers["qpv"]["code"]) == sorted(f["properties"]["code_qp"] for f in features)
@@ -226,7 +248,7 @@ def test_a_damaged_archive_is_refused_and_a_restoration_keeps_what_it_replaces(t
     assert mine.read_bytes() == files["annuaire/actors.csv"].replace(b"Charmez", b"Charmes", 1)
     # The audit trail here is only appended to: it keeps its lines, the restoration after them.
     assert trail.read_bytes().startswith(trail_before)
-    added = [json.loads(line) for line in lines_of(trail.read_bytes()[len(trail_before):])]
+    added = [json.loads(line) for line in lines_of(trail.read_bytes()[len(trail_before) :])]
     assert [(e["evenement"], e["qui"]) for e in added] == [("enregistrement", "admin"), ("restauration", "admin")]
     assert added[-1]["archive"] == archive.name
     aside = list((other / "data" / ".avant-restauration").glob("*.tar.gz"))
@@ -270,22 +292,39 @@ def test_the_backup_waits_for_each_writer_s_lock(tmp_path):
     registry = site / "geo" / "layers.toml"
     cases = {
         "annuaire": (actors.with_name("actors.csv.lock"), actors, new_directory, journal_line, "journal.jsonl"),
-        "comptes": (accounts.with_name("comptes.json.lock"), accounts, "",
-                    accounts.read_text(encoding="utf-8").replace('"coordinateur"', '"administrateur"')),
-        "registre": (registry.with_name("layers.toml.lock"), registry, "",
-                     registry.read_text(encoding="utf-8").replace("QPV 2024", "QPV 2024 (Rouen)")),
+        "comptes": (
+            accounts.with_name("comptes.json.lock"),
+            accounts,
+            "",
+            accounts.read_text(encoding="utf-8").replace('"coordinateur"', '"administrateur"'),
+        ),
+        "registre": (
+            registry.with_name("layers.toml.lock"),
+            registry,
+            "",
+            registry.read_text(encoding="utf-8").replace("QPV 2024", "QPV 2024 (Rouen)"),
+        ),
     }
     for n, (case, (lock, path, first, second, *aside)) in enumerate(cases.items()):
         ready, go = tmp_path / f"pret{n}", tmp_path / f"va{n}"
-        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock), str(ready), str(go), str(path), first,
-                                   second, *aside], cwd=ROOT, env={**os.environ})
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(lock), str(ready), str(go), str(path), first, second, *aside],
+            cwd=ROOT,
+            env={**os.environ},
+        )
         wait_for(ready.exists)
         full = {**os.environ, **env}
-        backup = subprocess.Popen([sys.executable, "-m", "reseaux", "sauvegarde", str(tmp_path / case)], cwd=ROOT,
-                                  env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        backup = subprocess.Popen(
+            [sys.executable, "-m", "reseaux", "sauvegarde", str(tmp_path / case)],
+            cwd=ROOT,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         # The backup reaches the writer's lock and waits there (it holds the lock file open while
         # it waits): only then does the writer finish its change.
-        wait_for(lambda: waits_at(backup.pid, lock) or backup.poll() is not None)
+        wait_for(lambda backup=backup, lock=lock: waits_at(backup.pid, lock) or backup.poll() is not None)
         assert backup.poll() is None, "la sauvegarde n'a pas attendu le verrou de l'écrivain"
         go.touch()
         out, err = backup.communicate(timeout=120)

@@ -27,9 +27,13 @@ def test_map_shows_actor_clusters_and_the_16_qpv(page, served, referential):
     frame = open_map(page, served.url)
     expect(frame.locator(".rx-cluster").nth(4)).to_be_attached()  # at least five clusters
     # Every visible actor is on the map, clustered or alone (waited for: clusters animate at start).
-    wait_in_map(page, """(n) => document.querySelectorAll('.rx-pin').length +
+    wait_in_map(
+        page,
+        """(n) => document.querySelectorAll('.rx-pin').length +
                      [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === n""",
-                public, timeout=15_000)
+        public,
+        timeout=15_000,
+    )
     expect(frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]')).to_have_count(16)
     expect(frame.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
     # Leaflet itself came from the app's own server, not a CDN.
@@ -67,9 +71,13 @@ def test_a_filter_change_keeps_the_map_and_swaps_the_actors(page, served):
     page.get_by_label("Types d'acteurs").click()
     page.get_by_role("option", name="Action d'aller-vers").click()
     page.keyboard.press("Escape")
-    wait_in_map(page, """() => { const n = document.querySelectorAll('.rx-pin').length;
+    wait_in_map(
+        page,
+        """() => { const n = document.querySelectorAll('.rx-pin').length;
                    const c = [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0);
-                   return n + c === 7; }""", timeout=30_000)
+                   return n + c === 7; }""",
+        timeout=30_000,
+    )
     # Same Leaflet container: the base map was not rebuilt, only the actors' layer.
     expect(frame.locator(".leaflet-container[data-rx-marker='same-map']")).to_have_count(1)
     # The address is written at the end of the run, after the map (drawn first since 755846c).

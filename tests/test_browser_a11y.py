@@ -34,8 +34,15 @@ _RUN = """async () => {
 }"""
 
 #: Every page a role may open, by its title in the menu; those with a map wait for it.
-PUBLIC_PAGES = ("Carte du réseau", "Trouver un partenaire", "Couverture", "Présentation", "Données personnelles",
-                "Sources et crédits", "Accessibilité")
+PUBLIC_PAGES = (
+    "Carte du réseau",
+    "Trouver un partenaire",
+    "Couverture",
+    "Présentation",
+    "Données personnelles",
+    "Sources et crédits",
+    "Accessibilité",
+)
 EDIT_PAGES = ("Annuaire", "Qualité de l'annuaire")
 WITH_MAP = {"Carte du réseau", "Trouver un partenaire", "Couverture", "Présentation"}
 
@@ -100,9 +107,12 @@ def maps_ready(page) -> None:
     frames = page.locator(MAP)
     for i in range(frames.count()):
         frame = frames.nth(i).element_handle().content_frame()
-        frame.wait_for_function("() => document.readyState === 'complete' && document.querySelector('.leaflet-container')"
-                                " && document.querySelector('.leaflet-tile-container, path.leaflet-interactive, .rx-pin,"
-                                " .rx-cluster')", timeout=60_000)
+        frame.wait_for_function(
+            "() => document.readyState === 'complete' && document.querySelector('.leaflet-container')"
+            " && document.querySelector('.leaflet-tile-container, path.leaflet-interactive, .rx-pin,"
+            " .rx-cluster')",
+            timeout=60_000,
+        )
 
 
 def check(page, source: str, where: str, found: list[str]) -> None:
@@ -114,11 +124,11 @@ def check(page, source: str, where: str, found: list[str]) -> None:
         no_error(page)
         scopes = [("page", page.main_frame)] + [
             (f"carte {i + 1}", page.locator(MAP).nth(i).element_handle().content_frame())
-            for i in range(page.locator(MAP).count())]
+            for i in range(page.locator(MAP).count())
+        ]
         for name, scope in scopes:
             for v in violations_in(scope, source):
-                nodes = "\n".join(f"      - {n['target']} : {n['html']}\n        {n['summary']}"
-                                  for n in v["nodes"])
+                nodes = "\n".join(f"      - {n['target']} : {n['html']}\n        {n['summary']}" for n in v["nodes"])
                 found.append(f"{where} ({width}×{height}, {name}) : {v['id']} — {v['help']}\n{nodes}")
     page.set_viewport_size({"width": 1440, "height": 900})
 

@@ -26,7 +26,7 @@ MAP_PAGES = ("/", "/trouver", "/couverture", "/presentation")
 
 def _no_server_path(page) -> None:
     text = page.locator("body").inner_text()
-    assert str(ROOT) not in text and "site-packages" not in text and ".py\", line" not in text
+    assert str(ROOT) not in text and "site-packages" not in text and '.py", line' not in text
 
 
 def _open(page, url: str) -> None:
@@ -52,7 +52,9 @@ def test_a_directory_cut_short_says_so_everywhere_and_a_coordinator_restores_it(
             _open(page, app.url + path)
             banner = page.get_by_test_id("stAlert").filter(has_text="L'annuaire sur le disque est illisible")
             expect(banner, path).to_have_count(1)  # waits for the banner to be drawn
-            assert "n'est pas un texte CSV" in banner.inner_text() and "dernière sauvegarde lisible" in banner.inner_text()
+            assert (
+                "n'est pas un texte CSV" in banner.inner_text() and "dernière sauvegarde lisible" in banner.inner_text()
+            )
         page.goto(app.url + "/")
         page.frame_locator("iframe").first.locator(".leaflet-container").wait_for(timeout=60_000)
 
@@ -96,10 +98,15 @@ def test_a_broken_perimeter_file_then_a_cut_registry_keep_the_pages_serving(page
 
 
 HOSTILE = [
-    "/trouver?k=0&rayon=-5", "/trouver?rayon=1e400&lat=nan&lon=1.09", "/trouver?lat=95&lon=400&k=99999999999999999999",
-    "/couverture?distance=999999&couche=%3Cscript%3E", "/?couches=" + ",".join(["qpv"] * 2000),
-    "/?theme=" + "x" * 5000 + "&fond=%00&couleur=%3F", "/presentation?scene=inconnue&plein_ecran=1",
-    "/annuaire?onglet=%27%3B--", "/page-qui-n-existe-pas",
+    "/trouver?k=0&rayon=-5",
+    "/trouver?rayon=1e400&lat=nan&lon=1.09",
+    "/trouver?lat=95&lon=400&k=99999999999999999999",
+    "/couverture?distance=999999&couche=%3Cscript%3E",
+    "/?couches=" + ",".join(["qpv"] * 2000),
+    "/?theme=" + "x" * 5000 + "&fond=%00&couleur=%3F",
+    "/presentation?scene=inconnue&plein_ecran=1",
+    "/annuaire?onglet=%27%3B--",
+    "/page-qui-n-existe-pas",
 ]
 
 
@@ -122,10 +129,14 @@ def test_a_save_on_a_full_disk_changes_nothing_says_so_then_goes_through(page, t
     actors, journal = folder / "actors.csv", folder / "journal.jsonl"
     before = actors.read_bytes(), journal.read_bytes() if journal.exists() else b""
     upload = tmp_path / "nouveaux.csv"
-    upload.write_text("nom,type,commune,latitude,longitude\nCentre Disque Plein (fictif),structure,Rouen,49.44,1.09\n",
-                      encoding="utf-8")
-    faults = {"RESEAUX_TEST_DISK_FULL": str(full),
-              "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "faults"), os.environ.get("PYTHONPATH", "")])}
+    upload.write_text(
+        "nom,type,commune,latitude,longitude\nCentre Disque Plein (fictif),structure,Rouen,49.44,1.09\n",
+        encoding="utf-8",
+    )
+    faults = {
+        "RESEAUX_TEST_DISK_FULL": str(full),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "faults"), os.environ.get("PYTHONPATH", "")]),
+    }
     with LoggedApp({**env, **faults}) as app:
         open_annuaire(page, app, "coord")
         page.get_by_role("tab", name="Importer").click()

@@ -25,8 +25,9 @@ def xlsx(path):
     sheet = book.active
     sheet.append(["Nom", "Type", "Thèmes", "Adresse", "CP", "Ville", "Latitude", "Longitude"])
     sheet.append(["Cabinet Import Un (fictif)", "structure", "IVG", "5 rue Fictive", 76000, "Rouen", 49.4452, 1.0901])
-    sheet.append(["Cabinet Import Deux (fictif)", "structure", "Contraception", "6 rue Fictive", 76100, "Rouen",
-                  49.4301, 1.0795])
+    sheet.append(
+        ["Cabinet Import Deux (fictif)", "structure", "Contraception", "6 rue Fictive", 76100, "Rouen", 49.4301, 1.0795]
+    )
     book.save(path)
 
 
@@ -81,8 +82,9 @@ def test_a_real_open_data_file_imports_as_published(page, coordination):
     SCREENSHOTS.mkdir(exist_ok=True)
     app, actors = coordination
     before = len(pd.read_csv(actors, dtype=str))
-    import_and_save(page, app, DATA / "real" / "gisco_healthcare_services_FR_extrait.csv", 150,
-                    "annuaire-import-reel.png")
+    import_and_save(
+        page, app, DATA / "real" / "gisco_healthcare_services_FR_extrait.csv", 150, "annuaire-import-reel.png"
+    )
     saved = pd.read_csv(actors, dtype=str, keep_default_na=False)
     assert len(saved) == before + 150
     new = saved.iloc[before:]
@@ -105,20 +107,32 @@ def test_hostile_uploads_get_a_french_message_and_change_nothing(page, coordinat
     app, actors = coordination
     before = actors.read_bytes()
     laughs, _ = entity_workbooks(b"&j;")
-    unicode_text = ("id\tnom\ttype\tcommune\tlatitude\tlongitude\r\n"
-                    "u1\tCentre Émile (fictif)\tstructure\tRouen\t49.44\t1.09\r\n").encode("utf-16")
+    unicode_text = (
+        "id\tnom\ttype\tcommune\tlatitude\tlongitude\r\nu1\tCentre Émile (fictif)\tstructure\tRouen\t49.44\t1.09\r\n"
+    ).encode("utf-16")
     cases = [
-        ("dimensions.xlsx", _xlsx_with(lambda x: re.sub(rb'<dimension ref="[^"]*"/>',
-                                                        b'<dimension ref="A1:XFD1048576"/>', x)), "1 ligne lue"),
-        ("zip.xlsx", _xlsx_with(lambda x: x.replace(b"<sheetData>", b" " * (MAX_UNPACKED_BYTES + 1024) + b"<sheetData>", 1)),
-         "se décompresse en"),
+        (
+            "dimensions.xlsx",
+            _xlsx_with(lambda x: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', x)),
+            "1 ligne lue",
+        ),
+        (
+            "zip.xlsx",
+            _xlsx_with(lambda x: x.replace(b"<sheetData>", b" " * (MAX_UNPACKED_BYTES + 1024) + b"<sheetData>", 1)),
+            "se décompresse en",
+        ),
         ("rires.xlsx", laughs, "son XML déclare des entités"),
         ("binaire.csv", bytes(range(256)) * 100, "n'est pas un texte CSV"),
         ("profond.geojson", b"[" * 200_000, "imbriquées sur des milliers de niveaux"),
         ("texte-unicode.txt", unicode_text, "1 ligne lue"),
         # a 200,000-character cell (beyond the csv module's limit, which once took every page down)
-        ("cellule.csv", ("id,nom,type,description,commune\nl1,Centre long (fictif),structure,"
-                         + "x" * 200_000 + ",Rouen\n").encode(), "0 sans erreur, 1 avec erreur"),
+        (
+            "cellule.csv",
+            (
+                "id,nom,type,description,commune\nl1,Centre long (fictif),structure," + "x" * 200_000 + ",Rouen\n"
+            ).encode(),
+            "0 sans erreur, 1 avec erreur",
+        ),
     ]
     open_annuaire(page, app, "coord")
     page.get_by_role("tab", name="Importer").click()

@@ -36,8 +36,11 @@ def test_a_200000_row_file_reaches_a_paged_review_of_its_duplicates(page, coordi
     lines = ["nom;adresse;code postal;commune"]
     for i in range(200_000):
         if i % 10 == 0:  # a near copy of a fiche of the directory
-            lines.append("EXEMPLE Camille;1 rue Fictive;76000;ROUEN" if i % 20 else "Centre Sante Elan;2 rue Fictive;"
-                         "76120;Le Grand-Quevilly")
+            lines.append(
+                "EXEMPLE Camille;1 rue Fictive;76000;ROUEN"
+                if i % 20
+                else "Centre Sante Elan;2 rue Fictive;76120;Le Grand-Quevilly"
+            )
         else:
             lines.append(f"Cabinet {i};{i % 90 + 1} avenue Longue;76{i % 900:03d};Bourg {i % 400}")
     path = tmp_path / "grand.csv"

@@ -31,8 +31,10 @@ def in_first_screen(locator) -> None:
 def test_phone_first_result_after_an_address(browser, referential, tmp_path):
     """Online: the geocoder's choice box, the outreach notice and the perimeters once stood above it."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    with AddokServer(tmp_path / "addok", documents(finess_addresses())) as addok, \
-            ServedApp({"RESEAUX_GEOCODER_URL": addok.url}) as app:
+    with (
+        AddokServer(tmp_path / "addok", documents(finess_addresses())) as addok,
+        ServedApp({"RESEAUX_GEOCODER_URL": addok.url}) as app,
+    ):
         context = browser.new_context(viewport=PHONE, locale="fr-FR", is_mobile=True)
         phone = context.new_page()
         phone.goto(app.url + "/trouver")
@@ -81,8 +83,9 @@ def test_phone_nothing_near_lists_the_nearest_and_widens_in_one_click(browser, r
 
         wider = next(r for r in RADII_KM if r * 1000 >= ranked[0][0])
         within = sum(d <= wider * 1000 for d, _ in ranked)
-        button = phone.get_by_role("button", name=f"Élargir à {km(wider)} ({within} partenaire"
-                                                  f"{'s' if within > 1 else ''})")
+        button = phone.get_by_role(
+            "button", name=f"Élargir à {km(wider)} ({within} partenaire{'s' if within > 1 else ''})"
+        )
         in_first_screen(button)
         button.click()
         phone.wait_for_function(f"() => location.search.includes('rayon={wider:g}')", timeout=60_000)
@@ -124,8 +127,12 @@ def test_fiches_to_update_show_every_column_and_open_their_fiche(browser, tmp_pa
         settle(page)
         table = page.get_by_role("tabpanel", name="À mettre à jour").locator("[data-testid='stDataFrame']").first
         expect(table).to_be_visible()
-        page.wait_for_function("(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
-                               ".some(c => c.innerText.trim() === name)", arg=old[0]["nom"], timeout=30_000)
+        page.wait_for_function(
+            "(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+            ".some(c => c.innerText.trim() === name)",
+            arg=old[0]["nom"],
+            timeout=30_000,
+        )
         # Every column wholly in view: the table scrolls sideways not at all.
         scroller = table.locator(".dvn-scroller").first
         expect(scroller).to_be_visible()
@@ -157,8 +164,12 @@ def test_a_row_of_the_maps_list_opens_its_fiche(browser, referential):
         settle(page)
         table = page.locator("[data-testid='stDataFrame']").first
         table.scroll_into_view_if_needed()
-        page.wait_for_function("(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
-                               ".some(c => c.innerText.trim() === name)", arg=first["nom"], timeout=30_000)
+        page.wait_for_function(
+            "(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+            ".some(c => c.innerText.trim() === name)",
+            arg=first["nom"],
+            timeout=30_000,
+        )
         box = table.locator("canvas").first.bounding_box()
         page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the tick box of the first row
         fiche = page.locator(".st-key-carte_fiche")

@@ -53,8 +53,9 @@ def test_a_wrong_phone_is_said_under_its_field_and_the_right_one_is_saved(browse
             message = page.get_by_role("alert").filter(has_text=f"« {WRONG} » n'est pas un numéro de téléphone")
             expect(message).to_be_visible()
             expect(message).to_contain_text("ex. 02 35 00 00 00")
-            expect(page.get_by_role("alert").filter(has_text="La fiche n'est pas validée : 1 champ à corriger "
-                                                             "(Téléphone)")).to_be_visible()
+            expect(
+                page.get_by_role("alert").filter(has_text="La fiche n'est pas validée : 1 champ à corriger (Téléphone)")
+            ).to_be_visible()
             # Under the field: the next thing after it in the page, and drawn below it.
             assert page.evaluate(_ALERT_AFTER, "Téléphone").startswith(f"« {WRONG} » n'est pas un numéro")
             field_box, message_box = phone.bounding_box(), message.bounding_box()

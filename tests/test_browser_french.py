@@ -45,8 +45,13 @@ def english_left(page) -> list[str]:
     """The values of the page that the table would translate: Streamlit's English left over."""
     known = table()
     patterns = [re.compile(source) for source, _ in known["patterns"]]
-    return sorted({f"{where} « {value} »" for where, value in page.evaluate(_VALUES)
-                   if value and (value in known["exact"] or any(p.search(value) for p in patterns))})
+    return sorted(
+        {
+            f"{where} « {value} »"
+            for where, value in page.evaluate(_VALUES)
+            if value and (value in known["exact"] or any(p.search(value) for p in patterns))
+        }
+    )
 
 
 def assert_french(page, where: str) -> None:
@@ -186,7 +191,9 @@ def test_a_page_kept_by_the_browser_is_never_the_english_one(tmp_path):
 
     from reseaux.serveur.streamlit_fr import FrenchPage
 
-    (tmp_path / "index.html").write_text('<!DOCTYPE html><html lang="en"><head><title>x</title></head><body><div id="root"></div></body></html>')
+    (tmp_path / "index.html").write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>x</title></head><body><div id="root"></div></body></html>'
+    )
 
     def served() -> Starlette:  # Streamlit's page is served as a static file: ETag, « 304 » when unchanged
         return Starlette(routes=[Mount("/", StaticFiles(directory=tmp_path, html=True))])

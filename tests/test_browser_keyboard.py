@@ -43,9 +43,11 @@ _BOXES = """() => {
 
 
 #: The open fiche is clear of the search box and within the map.
-_CLEAR = "() => { const b = (" + _BOXES + ")(), p = b.popup, s = b.search; return p" \
-    " && !(Math.min(p[2], s[2]) > Math.max(p[0], s[0]) && Math.min(p[3], s[3]) > Math.max(p[1], s[1]))" \
+_CLEAR = (
+    "() => { const b = (" + _BOXES + ")(), p = b.popup, s = b.search; return p"
+    " && !(Math.min(p[2], s[2]) > Math.max(p[0], s[0]) && Math.min(p[3], s[3]) > Math.max(p[1], s[1]))"
     " && p[0] >= b.map[0] && p[2] <= b.map[2] && p[3] <= b.map[3]; }"
+)
 
 
 def _open(page, url):

@@ -88,12 +88,31 @@ class Online:
         self.url = f"https://localhost:{self.https_port}"
         self.log = (tmp / "online.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "online.py"), "--processes", "2",
-             "--https-port", str(self.https_port), "--first-port", str(self.first_port),
-             "--run-dir", str(self.run_dir)],
-            cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
-        self._until(lambda: all(_answers(f"http://127.0.0.1:{p}/_stcore/health") for p in self.ports)
-                    and _answers(self.url + "/_stcore/health"), 120, "the processes and Caddy to answer")
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "online.py"),
+                "--processes",
+                "2",
+                "--https-port",
+                str(self.https_port),
+                "--first-port",
+                str(self.first_port),
+                "--run-dir",
+                str(self.run_dir),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self._until(
+            lambda: (
+                all(_answers(f"http://127.0.0.1:{p}/_stcore/health") for p in self.ports)
+                and _answers(self.url + "/_stcore/health")
+            ),
+            120,
+            "the processes and Caddy to answer",
+        )
 
     def routing(self, index: int) -> str:
         """The routing cookie's value that sends a browser to process ``index``."""
@@ -101,8 +120,9 @@ class Online:
 
     def context(self, browser, index: int):
         """A browser context (its own cookies) that Caddy sends to process ``index``."""
-        context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000},
-                                      locale="fr-FR")
+        context = browser.new_context(
+            ignore_https_errors=True, viewport={"width": 1400, "height": 1000}, locale="fr-FR"
+        )
         context.add_cookies([{"name": ROUTING_COOKIE, "value": self.routing(index), "url": self.url}])
         return context
 
@@ -112,8 +132,12 @@ class Online:
         return [self.routing(i) for i in range(len(self.ports))].index(value)
 
     def pid(self, index: int) -> int:
-        answer = subprocess.run([SUPERVISORCTL, "-c", str(self.run_dir / "supervisord.conf"), "pid",
-                                 f"reseaux-{index}"], capture_output=True, text=True, timeout=30)
+        answer = subprocess.run(
+            [SUPERVISORCTL, "-c", str(self.run_dir / "supervisord.conf"), "pid", f"reseaux-{index}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         return int(answer.stdout.strip()) if answer.stdout.strip().isdigit() else 0
 
     def _until(self, condition, seconds: float, what: str) -> None:
@@ -214,8 +238,9 @@ def test_a_sign_out_through_one_process_signs_the_session_out_in_the_other(brows
         helpers.sign_in(page, "coord")
         session = next(c for c in first.cookies(online.url) if c["name"] == COOKIE)
         # The same browser session, sent to the other process (as Caddy does when one stops).
-        second.add_cookies([{k: session[k] for k in ("name", "value", "domain", "path", "secure", "httpOnly",
-                                                     "sameSite")}])
+        second.add_cookies(
+            [{k: session[k] for k in ("name", "value", "domain", "path", "secure", "httpOnly", "sameSite")}]
+        )
         other = second.new_page()
         other.goto(online.url + "/")
         other.get_by_test_id("stSidebar").get_by_text("Connecté·e : coord").wait_for(timeout=60_000)
@@ -245,13 +270,17 @@ def test_a_process_killed_the_page_keeps_working_and_supervisord_brings_it_back(
         answer = page.reload(timeout=5_000)  # Caddy tries the other process at once
         assert answer.ok
         expect(page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']")).to_be_visible(
-            timeout=max(1, 5_000 - 1000 * (time.monotonic() - started)))
+            timeout=max(1, 5_000 - 1000 * (time.monotonic() - started))
+        )
         assert time.monotonic() - started < 5
         assert online.served_by(context) == 1
         expect(map_frame(page).locator(".leaflet-container")).to_be_visible(timeout=90_000)
         helpers.no_error(page)
         # supervisord starts process 0 again, and it answers.
-        online._until(lambda: online.pid(0) not in (0, killed)
-                      and _answers(f"http://127.0.0.1:{online.ports[0]}/_stcore/health"), 60, "process 0 to be back")
+        online._until(
+            lambda: online.pid(0) not in (0, killed) and _answers(f"http://127.0.0.1:{online.ports[0]}/_stcore/health"),
+            60,
+            "process 0 to be back",
+        )
     finally:
         context.close()

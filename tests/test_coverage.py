@@ -30,9 +30,11 @@ X0, Y0 = 562000.0, 6928000.0
 
 def square_frame():
     # S1: 1 km square with population 5,000; S2: 1 km square 5 km east, population unknown.
-    return gpd.GeoDataFrame({"code": ["S1", "S2"], "nom": ["Carré 1", "Carré 2"], "population": [5000.0, np.nan]},
-                            geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)],
-                            crs=2154)
+    return gpd.GeoDataFrame(
+        {"code": ["S1", "S2"], "nom": ["Carré 1", "Carré 2"], "population": [5000.0, np.nan]},
+        geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)],
+        crs=2154,
+    )
 
 
 def squares():
@@ -44,10 +46,12 @@ def points(*xy):
 
 
 def test_inside_on_the_edge_within_and_just_beyond():
-    actors = points((500, 500),      # inside S1
-                    (1000, 500),     # on S1's edge: counts as inside
-                    (1900, 500),     # 900 m from S1: within 1 km
-                    (2100, 500))     # 1,100 m from S1, 2,900 m from S2: beyond
+    actors = points(
+        (500, 500),  # inside S1
+        (1000, 500),  # on S1's edge: counts as inside
+        (1900, 500),  # 900 m from S1: within 1 km
+        (2100, 500),
+    )  # 1,100 m from S1, 2,900 m from S2: beyond
     table = coverage_table(squares(), actors, distance_m=1000).set_index("code")
     assert table.loc["S1", "n_inside"] == 2 and table.loc["S1", "n_within"] == 3
     assert table.loc["S1", "distance_nearest_m"] == 0
@@ -61,8 +65,9 @@ def test_inside_on_the_edge_within_and_just_beyond():
 
 def test_a_prepared_layer_keeps_the_table_apart_from_the_geometries():
     layer = squares()
-    assert_frame_equal(layer.frame, pd.DataFrame({"code": ["S1", "S2"], "nom": ["Carré 1", "Carré 2"],
-                                                  "population": [5000.0, np.nan]}))
+    assert_frame_equal(
+        layer.frame, pd.DataFrame({"code": ["S1", "S2"], "nom": ["Carré 1", "Carré 2"], "population": [5000.0, np.nan]})
+    )
     assert [(p.zone.epsg, p.rows.tolist(), p.frame.crs) for p in layer.parts] == [(2154, [0, 1], "EPSG:2154")]
     empty = PreparedLayer.build(square_frame().iloc[0:0])
     assert empty.parts == () and coverage_table(empty, points((0, 0))).empty
@@ -72,8 +77,10 @@ def test_no_actor_at_all():
     table = coverage_table(squares(), points(), distance_m=1000)
     assert table["gap"].all() and table["n_within"].eq(0).all()
     assert table["distance_nearest_m"].isna().all()
-    assert summary_sentence(table, "Carrés", "de thématique « IVG »", 1000) == \
-        "Carrés : 2 sur 2 n'ont aucun acteur de thématique « IVG » à moins de 1 km."
+    assert (
+        summary_sentence(table, "Carrés", "de thématique « IVG »", 1000)
+        == "Carrés : 2 sur 2 n'ont aucun acteur de thématique « IVG » à moins de 1 km."
+    )
 
 
 def test_distance_is_adjustable():
@@ -95,19 +102,25 @@ def test_outreach_areas_are_projected_once_per_territory(monkeypatch):
 
     def reprojected(*args, **kwargs):
         raise AssertionError("areas projected again at a rerun")
+
     monkeypatch.setattr(gpd.GeoSeries, "to_crs", reprojected)
     assert coverage_table(layer, points(), outreach_zones=areas)["outreach"].tolist() == [False, True]
 
 
 def test_positions_measured_once_serve_table_and_matrix_without_projecting(monkeypatch):
     pts = points((500, 500), (5500, 500), (1900, 500))
-    actors = gpd.GeoDataFrame({"thematiques": [("ivg",), ("ist_vih", "ivg"), ("vif",)]}, geometry=pts.to_crs(4326).values,
-                              crs=4326, index=[10, 11, 12])
+    actors = gpd.GeoDataFrame(
+        {"thematiques": [("ivg",), ("ist_vih", "ivg"), ("vif",)]},
+        geometry=pts.to_crs(4326).values,
+        crs=4326,
+        index=[10, 11, 12],
+    )
     placed = Positions.of(actor_points(actors))
     layer = squares()
 
     def projected(*args, **kwargs):
         raise AssertionError("actors projected again at a rerun")
+
     monkeypatch.setattr(gpd.GeoSeries, "to_crs", projected)
     monkeypatch.setattr("reseaux.analyse.coverage.to_zone", projected)
     table = coverage_table(layer, placed.of_actors(actors.loc[[10, 11]]), distance_m=1000)
@@ -125,8 +138,10 @@ def test_theme_matrix_and_summary():
     assert matrix.loc["Carré 1"].tolist() == [1, 0, 0] and matrix.loc["Carré 2"].tolist() == [1, 1, 0]
     table = coverage_table(squares(), pts)
     assert summary_sentence(table, "Carrés", "", 1000) == "Carrés : les 2 ont au moins un acteur à moins de 1 km."
-    assert summary_sentence(table.assign(gap=[True, False]), "QPV", "de thématique « IVG »", 500) == \
-        "QPV : 1 sur 2 n'a aucun acteur de thématique « IVG » à moins de 500 m."
+    assert (
+        summary_sentence(table.assign(gap=[True, False]), "QPV", "de thématique « IVG »", 500)
+        == "QPV : 1 sur 2 n'a aucun acteur de thématique « IVG » à moins de 500 m."
+    )
 
 
 def test_classes():
@@ -137,15 +152,36 @@ def test_classes():
 
 def test_cli_coverage_writes_the_table(tmp_path):
     out = tmp_path / "qpv.csv"
-    result = subprocess.run([sys.executable, "-m", "reseaux", "coverage", "--layer", "qpv", "--theme", "ivg",
-                             "--distance-m", "500", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reseaux",
+            "coverage",
+            "--layer",
+            "qpv",
+            "--theme",
+            "ivg",
+            "--distance-m",
+            "500",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out, dtype={"code": str})
     assert list(table.columns) == ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
     assert len(table) == 16 and table["code"].str.startswith("QN076").all()
     assert "QPV" in result.stderr and "« IVG »" in result.stderr
-    bad = subprocess.run([sys.executable, "-m", "reseaux", "coverage", "--layer", "lune", "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run(
+        [sys.executable, "-m", "reseaux", "coverage", "--layer", "lune", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2 and "couche inconnue" in bad.stderr
 
 
@@ -161,21 +197,33 @@ def test_counts_get_whole_number_classes():
 
 def test_the_sentence_says_and_between_facets_or_within_one(referential):
     assert filter_phrase(referential, ActorFilter()) == ""
-    assert filter_phrase(referential, ActorFilter(themes=("ivg",), professions=("sage_femme",))) == \
-        "de thématique « IVG » et de profession « Sage-femme »"
-    assert filter_phrase(referential, ActorFilter(themes=("ivg", "contraception"))) == \
-        "de thématique « IVG » ou « Contraception »"
-    assert filter_phrase(referential, ActorFilter(themes=("ivg",), professions=("sage_femme", "gynecologue"),
-                                                  types=("professionnel",))) == \
-        "de thématique « IVG », de profession « Sage-femme » ou « Gynécologue » et de type « Professionnel·le »"
+    assert (
+        filter_phrase(referential, ActorFilter(themes=("ivg",), professions=("sage_femme",)))
+        == "de thématique « IVG » et de profession « Sage-femme »"
+    )
+    assert (
+        filter_phrase(referential, ActorFilter(themes=("ivg", "contraception")))
+        == "de thématique « IVG » ou « Contraception »"
+    )
+    assert (
+        filter_phrase(
+            referential,
+            ActorFilter(themes=("ivg",), professions=("sage_femme", "gynecologue"), types=("professionnel",)),
+        )
+        == "de thématique « IVG », de profession « Sage-femme » ou « Gynécologue » et de type « Professionnel·le »"
+    )
 
 
 def test_sentence_numbers_and_distances_in_french():
     table = pd.DataFrame({"gap": [True] * 2_600 + [False] * 44})
-    assert summary_sentence(table, "Communes de Normandie", "", 1500) == \
-        "Communes de Normandie : 2\u202f600 sur 2\u202f644 n'ont aucun acteur à moins de 1,5 km."
-    assert summary_sentence(table.head(1).assign(gap=False), "CLS", "", 0) == \
-        "CLS : le seul périmètre a au moins un acteur à moins de 0 m."
+    assert (
+        summary_sentence(table, "Communes de Normandie", "", 1500)
+        == "Communes de Normandie : 2\u202f600 sur 2\u202f644 n'ont aucun acteur à moins de 1,5 km."
+    )
+    assert (
+        summary_sentence(table.head(1).assign(gap=False), "CLS", "", 0)
+        == "CLS : le seul périmètre a au moins un acteur à moins de 0 m."
+    )
     assert summary_sentence(table.head(0), "CLS", "", 100) == "CLS : aucun périmètre dans cette couche."
 
 
@@ -187,8 +235,10 @@ def test_legend_labels_french_numbers_with_units():
     assert class_labels(MEASURES["n_within"], [0, 1, 2]) == ["0 à 1 acteur", "2 acteurs"]
     assert class_labels(MEASURES["n_within"], [1, 1]) == ["1 acteur"]
     assert class_labels(MEASURES["distance_nearest_m"], [0, 350, 24877]) == ["≤ 350 m", "> 350 à 24\u202f877 m"]
-    assert class_labels(MEASURES["per_10k"], [0.01, 0.05, 1.25]) == \
-        ["≤ 0,05 acteur pour 10\u202f000 hab.", "> 0,05 à 1,25 acteur pour 10\u202f000 hab."]
+    assert class_labels(MEASURES["per_10k"], [0.01, 0.05, 1.25]) == [
+        "≤ 0,05 acteur pour 10\u202f000 hab.",
+        "> 0,05 à 1,25 acteur pour 10\u202f000 hab.",
+    ]
 
 
 def test_legend_shows_only_what_is_on_the_map():
@@ -204,9 +254,15 @@ def test_map_styles_gaps_apart_and_keeps_classes_for_the_rest():
     table = coverage_table(PreparedLayer.build(shapes), actors)
     geojson = shapes[["code", "nom", "geometry"]].__geo_interface__
     fmap = coverage_base_map(shapes_json(geojson), shapes.total_bounds)  # as the page does, in one map
-    coverage_overlay(table, "n_within", MEASURES["n_within"], classes(table["n_within"].where(~table["gap"])),
-                     title="Acteurs à moins de 1 km", within_label="Acteurs à moins de 1 km",
-                     gap_label="manque : aucun acteur à moins de 1 km").add_to(fmap)
+    coverage_overlay(
+        table,
+        "n_within",
+        MEASURES["n_within"],
+        classes(table["n_within"].where(~table["gap"])),
+        title="Acteurs à moins de 1 km",
+        within_label="Acteurs à moins de 1 km",
+        gap_label="manque : aucun acteur à moins de 1 km",
+    ).add_to(fmap)
     page = fmap.get_root().render()
     assert '"rx_i":1' in page and "Carré 2" in page
     assert "2 acteurs" in page and "manque : aucun acteur à moins de 1 km" in page
@@ -225,9 +281,14 @@ def demo_table():
 def test_csv_for_french_excel_writes_numbers_right():
     text = table_csv_bytes(demo_table()).decode("utf-8-sig")
     header, first, second = text.splitlines()
-    assert header.split(";")[:6] == ["Code", "Nom", "Acteurs dans le périmètre",
-                                     "Acteurs à moins de 1 km (dedans compris)", "Population (habitants)",
-                                     "Acteurs pour 10 000 habitants"]
+    assert header.split(";")[:6] == [
+        "Code",
+        "Nom",
+        "Acteurs dans le périmètre",
+        "Acteurs à moins de 1 km (dedans compris)",
+        "Population (habitants)",
+        "Acteurs pour 10 000 habitants",
+    ]
     assert first.split(";") == ["S1", "Carré 1", "1", "2", "2159", "9,26", "0", "non", "non"]
     assert second.split(";") == ["S2", "Carré 2", "0", "0", "", "", "3100", "non", "oui"]
     assert "None" not in text and "nan" not in text and ".0" not in text
@@ -236,8 +297,15 @@ def test_csv_for_french_excel_writes_numbers_right():
 
 
 def test_csv_writer_on_any_numbers():
-    table = pd.DataFrame({"entier": [2159.0, np.nan], "décimal": [0.05, -1.5], "texte": [None, "=1+1"],
-                          "vrai": [True, False], "mêlé": [3.0, 0.25]}).astype({"mêlé": object})
+    table = pd.DataFrame(
+        {
+            "entier": [2159.0, np.nan],
+            "décimal": [0.05, -1.5],
+            "texte": [None, "=1+1"],
+            "vrai": [True, False],
+            "mêlé": [3.0, 0.25],
+        }
+    ).astype({"mêlé": object})
     rows = [line.split(";") for line in table_csv_bytes(table).decode("utf-8-sig").splitlines()]
     assert rows[1] == ["2159", "0,05", "", "oui", "3"] and rows[2] == ["", "-1,5", "'=1+1", "non", "0,25"]
 

@@ -133,8 +133,10 @@ _CONTROLS = r"""([markKind, markLabel]) => {
   }
   return found.map(({kind, label, id, disabled, open}) => ({kind, label, id, disabled, open}));
 }"""
-_OPTIONS = ("[data-testid='stSelectboxVirtualDropdown'] [role='option'], "
-            "[data-testid='stMultiSelectDropdown'] [role='option'], [role='listbox'] [role='option']")
+_OPTIONS = (
+    "[data-testid='stSelectboxVirtualDropdown'] [role='option'], "
+    "[data-testid='stMultiSelectDropdown'] [role='option'], [role='listbox'] [role='option']"
+)
 _BULK = re.compile(r"^(Select all|Select \d+ matches|Add: )")
 
 
@@ -179,7 +181,9 @@ def act(page, kind: str, label: str, element) -> str:
             return f"{kind} « {label} » : la liste ne s'ouvre pas, ou est vide"
         names = options.all_inner_texts()
         selected = options.evaluate_all("els => els.map(e => e.getAttribute('aria-selected') === 'true')")
-        choice = next((i for i, (n, s) in enumerate(zip(names, selected, strict=False)) if not s and not _BULK.match(n)), None)
+        choice = next(
+            (i for i, (n, s) in enumerate(zip(names, selected, strict=False)) if not s and not _BULK.match(n)), None
+        )
         if choice is None:
             page.keyboard.press("Escape")
             _close_list(page, options)
@@ -249,9 +253,14 @@ def crawl_page(page, app, role: str, title: str, crawl: Crawl, again: set[tuple[
     check(page, app, role, title, "(ouverture de la page)", app.mark(), crawl)
     while len(clicked) < MAX_CLICKS:
         present = controls(page)
-        todo = [c for c in present if c["id"] not in done and not c["disabled"]
-                and (c["kind"], c["label"]) not in SKIPPED | again
-                and (FULL or (title, c["id"]) not in crawl.clicked)]
+        todo = [
+            c
+            for c in present
+            if c["id"] not in done
+            and not c["disabled"]
+            and (c["kind"], c["label"]) not in SKIPPED | again
+            and (FULL or (title, c["id"]) not in crawl.clicked)
+        ]
         if not todo:
             break
         # What the latest clicks revealed first (a fiche's form before « Nouvelle fiche »); tabs
@@ -334,8 +343,9 @@ def test_every_role_clicks_every_control_of_every_page(chromium, tmp_path):
     with browser.LoggedApp(env) as app:
         before = browser.fingerprint(folder)
         for role in ROLES:
-            context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR",
-                                                   accept_downloads=True)
+            context = chromium.new_context(
+                viewport={"width": 1440, "height": 900}, locale="fr-FR", accept_downloads=True
+            )
             try:
                 offered[role] = crawl_role(context, app, role, crawl)
             finally:

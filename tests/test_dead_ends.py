@@ -11,8 +11,9 @@ PROBLEMS = "id,nom,type,thematiques,commune\na,A,structure,IVG,Rouen\nb,B,struct
 
 
 @pytest.mark.parametrize("name, may_open_quality", [(None, False), ("membre", False), ("coord", True)])
-def test_the_maps_problem_notice_points_only_where_the_role_may_go(monkeypatch, tmp_path, accounts_file,
-                                                                   name, may_open_quality):
+def test_the_maps_problem_notice_points_only_where_the_role_may_go(
+    monkeypatch, tmp_path, accounts_file, name, may_open_quality
+):
     monkeypatch.setenv("RESEAUX_VISITORS", "public")
     actors = tmp_path / "actors.csv"
     actors.write_text(PROBLEMS, encoding="utf-8")
@@ -36,13 +37,17 @@ def test_a_map_emptied_by_a_filter_names_it_and_takes_it_off_in_one_click(monkey
     public = visible_demo(referential)  # what a visitor sees; counted here with pandas, not the filter
     on_ivg = int(public["thematiques"].map(lambda themes: "ivg" in themes).sum())
     assert 0 < on_ivg < len(public)
-    assert not any("zzqx" in str(v).lower() for v in public[["nom", "structure", "description", "specialites"]].values.ravel())
+    assert not any(
+        "zzqx" in str(v).lower() for v in public[["nom", "structure", "description", "specialites"]].values.ravel()
+    )
     at = app(monkeypatch, theme="ivg", q="zzqx")
     assert count_line(at).startswith(f"**0 acteur sur {len(public)}**")
     warning = next(w.value for w in at.warning if "Aucun acteur ne correspond à ces filtres" in w.value)
     assert "C'est le filtre « recherche libre » qui vide la liste" in warning
     assert [b.label for b in at.button if str(b.key).startswith("carte_off_")] == [
-        "Retirer le filtre « recherche libre »", "Effacer les filtres"]
+        "Retirer le filtre « recherche libre »",
+        "Effacer les filtres",
+    ]
     at.button(key="carte_off_text").click().run()
     assert count_line(at).startswith(f"**{on_ivg} acteurs sur {len(public)}**")
     assert at.query_params["theme"] == "ivg" and "q" not in at.query_params
@@ -90,7 +95,10 @@ def test_couverture_with_no_actor_names_the_filters_and_takes_one_off(monkeypatc
     warning = next(w.value for w in at.warning if "Aucun acteur de l'annuaire ne correspond à ces filtres" in w.value)
     assert "Chacun de ces filtres la vide : « type », « thématique »." in warning
     assert [b.label for b in at.button if str(b.key).startswith("cv_off_")] == [
-        "Retirer le filtre « type »", "Retirer le filtre « thématique »", "Effacer les filtres"]
+        "Retirer le filtre « type »",
+        "Retirer le filtre « thématique »",
+        "Effacer les filtres",
+    ]
     at.button(key="cv_off_types").click().run()
     assert at.multiselect(key="cv_types").value == [] and at.multiselect(key="cv_themes").value == ["ivg"]
     assert at.query_params["theme"] == "ivg" and "type" not in at.query_params

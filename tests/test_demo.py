@@ -28,7 +28,8 @@ def test_deterministic_and_committed_file_is_the_generator_output(actors, tmp_pa
     pd.testing.assert_frame_equal(actors, make_demo_actors())
     write_demo_actors(tmp_path / "actors.csv")
     assert ACTORS.read_bytes() == (tmp_path / "actors.csv").read_bytes(), (
-        "data/actors.csv differs from the generator: run `make demo` instead of editing it by hand")
+        "data/actors.csv differs from the generator: run `make demo` instead of editing it by hand"
+    )
 
 
 def test_content(actors):
@@ -59,8 +60,9 @@ def test_every_point_is_inside_its_commune(actors):
 
 def test_share_near_a_qpv(actors):
     qpv = gpd.read_file(PROJECT_ROOT / "geo" / "qpv2024_metropole_rouen.geojson").to_crs(2154).union_all()
-    points = gpd.GeoSeries(gpd.points_from_xy(actors["longitude"].astype(float), actors["latitude"].astype(float),
-                                              crs=4326)).to_crs(2154)
+    points = gpd.GeoSeries(
+        gpd.points_from_xy(actors["longitude"].astype(float), actors["latitude"].astype(float), crs=4326)
+    ).to_crs(2154)
     share = (points.distance(qpv) <= 300).mean()
     assert 0.30 <= share <= 0.50
     assert qpv_share(actors) == pytest.approx(share)

@@ -35,15 +35,21 @@ def test_the_rule_tells_gpl_from_the_rest():
     assert _copyleft(["GPL", "License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)"])
     assert _copyleft(["GPL-3.0-or-later"])
     assert not _copyleft(["License :: OSI Approved :: GNU Library or Lesser General Public License (LGPL)"])
-    assert not _copyleft(["License :: OSI Approved :: Apache Software License",
-                          "License :: OSI Approved :: GNU General Public License (GPL)"])
+    assert not _copyleft(
+        [
+            "License :: OSI Approved :: Apache Software License",
+            "License :: OSI Approved :: GNU General Public License (GPL)",
+        ]
+    )
     assert not _copyleft(["MIT", "BSD-3-Clause", "MPL-2.0 AND MIT", "Apache-2.0"])
 
 
 def test_no_runtime_dependency_is_under_the_gpl():
     locked = _locked(ROOT / "requirements.lock")
-    declared = {re.split(r"[=<>\[ ]", d)[0].lower()
-                for d in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]}
+    declared = {
+        re.split(r"[=<>\[ ]", d)[0].lower()
+        for d in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    }
     assert declared <= {name.lower() for name in locked}  # the lock holds what pyproject declares
     gpl = {name: _licences(name) for name in locked if _copyleft(_licences(name))}
     assert not gpl, f"paquets sous GPL dans requirements.lock : {gpl}"
@@ -52,6 +58,9 @@ def test_no_runtime_dependency_is_under_the_gpl():
 def test_no_module_of_the_app_imports_unidecode_or_odfpy():
     """Folding is text.fold (standard library), .ods is read by python-calamine."""
     sources = [*(ROOT / "src").rglob("*.py"), *(ROOT / "views").glob("*.py"), ROOT / "app.py", ROOT / "serve.py"]
-    found = [str(p.relative_to(ROOT)) for p in sources
-             if re.search(r"^\s*(from|import)\s+(unidecode|odf)\b", p.read_text(encoding="utf-8"), flags=re.M)]
+    found = [
+        str(p.relative_to(ROOT))
+        for p in sources
+        if re.search(r"^\s*(from|import)\s+(unidecode|odf)\b", p.read_text(encoding="utf-8"), flags=re.M)
+    ]
     assert not found

@@ -50,9 +50,19 @@ def test_small_file_loads_without_problem(referential):
 
 @pytest.mark.parametrize("encoding, sep", [("utf-8", ","), ("utf-8-sig", ";"), ("cp1252", ";"), ("cp1252", ",")])
 def test_encodings_and_separators_of_french_excel(tmp_path, referential, encoding, sep):
-    path = write(tmp_path, row(id="a", nom="Clinique Sainte-Élodie", thematiques="Précarité menstruelle",
-                               commune="Saint-Étienne-du-Rouvray", latitude="49.38", longitude="1.09"),
-                 encoding=encoding, sep=sep)
+    path = write(
+        tmp_path,
+        row(
+            id="a",
+            nom="Clinique Sainte-Élodie",
+            thematiques="Précarité menstruelle",
+            commune="Saint-Étienne-du-Rouvray",
+            latitude="49.38",
+            longitude="1.09",
+        ),
+        encoding=encoding,
+        sep=sep,
+    )
     directory = load_directory(path, referential)
     assert directory.errors == []
     actor = directory.actors.iloc[0]
@@ -71,28 +81,36 @@ def test_french_decimal_comma_in_positions(tmp_path, referential):
 def test_only_a_row_that_cannot_be_an_actor_is_kept_aside(tmp_path, referential):
     path = write(
         tmp_path,
-        row(id="ok", latitude="49.44", longitude="1.09"),                 # line 2
-        row(id="theme", thematiques="IVG|contracepton"),                  # line 3
-        row(id="swap", latitude="1.09", longitude="49.44"),               # line 4
-        row(id="far", latitude="40.71", longitude="-74.0"),               # line 5
-        row(id="cp", code_postal="7600"),                                 # line 6
-        row(id="ok", nom="Doublon"),                                      # line 7
-        row(id="", nom=""),                                               # line 8
-        row(id="type", type="structre"),                                  # line 9
-        row(id="half", latitude="49.44"),                                 # line 10
-        row(id="nowhere", commune=""),                                    # line 11
+        row(id="ok", latitude="49.44", longitude="1.09"),  # line 2
+        row(id="theme", thematiques="IVG|contracepton"),  # line 3
+        row(id="swap", latitude="1.09", longitude="49.44"),  # line 4
+        row(id="far", latitude="40.71", longitude="-74.0"),  # line 5
+        row(id="cp", code_postal="7600"),  # line 6
+        row(id="ok", nom="Doublon"),  # line 7
+        row(id="", nom=""),  # line 8
+        row(id="type", type="structre"),  # line 9
+        row(id="half", latitude="49.44"),  # line 10
+        row(id="nowhere", commune=""),  # line 11
     )
     directory = load_directory(path, referential)
     found = messages(directory)
-    assert ("ligne 3, colonne « thematiques » : « contracepton » : thématique inconnue, valeur gardée telle quelle ; "
-            "vouliez-vous dire « Contraception » ?") in found
+    assert (
+        "ligne 3, colonne « thematiques » : « contracepton » : thématique inconnue, valeur gardée telle quelle ; "
+        "vouliez-vous dire « Contraception » ?"
+    ) in found
     assert any(m.startswith("ligne 4, colonne « latitude »") and "inversées : échangées" in m for m in found)
-    assert any(m.startswith("ligne 5, colonne « latitude »") and "hors de France : position ignorée" in m for m in found)
-    assert any(m.startswith("ligne 6, colonne « code_postal » : « 7600 » n'est pas un code postal (5 chiffres)") for m in found)
+    assert any(
+        m.startswith("ligne 5, colonne « latitude »") and "hors de France : position ignorée" in m for m in found
+    )
+    assert any(
+        m.startswith("ligne 6, colonne « code_postal » : « 7600 » n'est pas un code postal (5 chiffres)") for m in found
+    )
     assert any(m.startswith("ligne 7, colonne « id »") and "déjà utilisé ligne 2" in m for m in found)
     assert any(m.startswith("ligne 8, colonne « id »") and "obligatoire" in m for m in found)
     assert any(m.startswith("ligne 8, colonne « nom »") for m in found)
-    assert any(m.startswith("ligne 9, colonne « type »") and "« À classer »" in m and "« Structure »" in m for m in found)
+    assert any(
+        m.startswith("ligne 9, colonne « type »") and "« À classer »" in m and "« Structure »" in m for m in found
+    )
     assert any(m.startswith("ligne 10, colonne « longitude »") for m in found)
     assert "ligne 11, colonne « adresse » : rien pour placer l'acteur" in " ".join(found)
     assert list(directory.actors["id"]) == ["ok", "theme", "swap", "far", "cp", "type", "half"]
@@ -108,8 +126,10 @@ def test_only_a_row_that_cannot_be_an_actor_is_kept_aside(tmp_path, referential)
 
 
 def test_warnings_keep_the_row(tmp_path, referential):
-    path = write(tmp_path, row(email="pas-une-adresse", site_web="www.example.org", telephone="12",
-                               date_maj="hier", fictif="peut-être"))
+    path = write(
+        tmp_path,
+        row(email="pas-une-adresse", site_web="www.example.org", telephone="12", date_maj="hier", fictif="peut-être"),
+    )
     directory = load_directory(path, referential)
     assert directory.errors == []
     assert len(directory.actors) == 1
@@ -118,10 +138,12 @@ def test_warnings_keep_the_row(tmp_path, referential):
 
 
 def test_multi_values_accept_semicolons_and_unambiguous_commas(tmp_path, referential):
-    path = write(tmp_path,
-                 row(id="a", thematiques="IVG; Contraception"),
-                 row(id="b", thematiques="IVG, Addictions"),
-                 row(id="c", thematiques="IVG, football"))
+    path = write(
+        tmp_path,
+        row(id="a", thematiques="IVG; Contraception"),
+        row(id="b", thematiques="IVG, Addictions"),
+        row(id="c", thematiques="IVG, football"),
+    )
     directory = load_directory(path, referential)
     themes = dict(zip(directory.actors["id"], directory.actors["thematiques"], strict=True))
     assert themes == {"a": ("ivg", "contraception"), "b": ("ivg", "addictions"), "c": ("IVG, football",)}
@@ -142,8 +164,12 @@ def test_position_missing_is_not_an_error_but_counted(tmp_path, referential):
 
 
 def test_headers_in_any_case_and_common_aliases(tmp_path, referential):
-    path = write(tmp_path, ["ID;Nom;Type;Thématiques;CP;Ville;Lat;Lon", "1;A;Structure;IVG;76000;Rouen;49.44;1.09"][1],
-                 header="ID;Nom;Type;Thématiques;CP;Ville;Lat;Lon", sep=";")
+    path = write(
+        tmp_path,
+        ["ID;Nom;Type;Thématiques;CP;Ville;Lat;Lon", "1;A;Structure;IVG;76000;Rouen;49.44;1.09"][1],
+        header="ID;Nom;Type;Thématiques;CP;Ville;Lat;Lon",
+        sep=";",
+    )
     directory = load_directory(path, referential)
     assert directory.errors == []
     actor = directory.actors.iloc[0]
@@ -171,8 +197,9 @@ def test_html_in_a_name_is_kept_verbatim(tmp_path, referential):
 
 
 def run_check(path):
-    return subprocess.run([sys.executable, "-m", "reseaux", "check", str(path)],
-                          capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "reseaux", "check", str(path)], capture_output=True, text=True, cwd=ROOT
+    )
 
 
 def test_cli_check_exits_0_on_the_demo_and_1_on_errors(tmp_path):

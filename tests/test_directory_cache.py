@@ -21,7 +21,8 @@ def test_an_unchanged_file_is_read_back_and_a_changed_one_is_not(tmp_path, monke
     path.write_text(path.read_text(encoding="utf-8").replace("Camille Exemple", "Camille Autre"), encoding="utf-8")
     changed = load_actors(path, referential)
     assert "Camille Autre" in set(changed.directory.actors["nom"]) and "Camille Exemple" not in set(
-        changed.directory.actors["nom"])
+        changed.directory.actors["nom"]
+    )
     kept[0].write_bytes(b"not a pickle")  # a damaged cache file is ignored, the file is read again
     path.write_text(path.read_text(encoding="utf-8").replace("Camille Autre", "Camille Exemple"), encoding="utf-8")
     assert load_actors(path, referential).directory.actors.equals(first.directory.actors)

@@ -29,16 +29,35 @@ from reseaux.territoire.geocoder_client import Match
 from tests.conftest import ROOT, open_page, sign_in
 
 PERSON = {
-    "id": "zeph1", "nom": "Zéphyrine Effacementtest", "type": "professionnel", "profession": "sage-femme",
-    "adresse": "3 allée des Effacetests", "code_postal": "76000", "commune": "Rouen", "code_insee": "76540",
-    "latitude": "49.4431", "longitude": "1.0991", "telephone": "02 61 91 77 35",
-    "email": "zephyrine.effacementtest@example.org", "date_maj": "2026-11-02", "fictif": "oui",
+    "id": "zeph1",
+    "nom": "Zéphyrine Effacementtest",
+    "type": "professionnel",
+    "profession": "sage-femme",
+    "adresse": "3 allée des Effacetests",
+    "code_postal": "76000",
+    "commune": "Rouen",
+    "code_insee": "76540",
+    "latitude": "49.4431",
+    "longitude": "1.0991",
+    "telephone": "02 61 91 77 35",
+    "email": "zephyrine.effacementtest@example.org",
+    "date_maj": "2026-11-02",
+    "fictif": "oui",
     "visibilite": "membres",
 }
 NEW_PHONE = "02 61 91 77 36"
 #: What must be found nowhere once she is erased (bytes compared case-insensitively).
-TRACES = ["Zéphyrine", "zephyrine", "Effacementtest", "0261917735", "0261917736", "02 61 91 77 35",
-          "02 61 91 77 36", "effacetests", "zephyrine.effacementtest@example.org"]
+TRACES = [
+    "Zéphyrine",
+    "zephyrine",
+    "Effacementtest",
+    "0261917735",
+    "0261917736",
+    "02 61 91 77 35",
+    "02 61 91 77 36",
+    "effacetests",
+    "zephyrine.effacementtest@example.org",
+]
 
 
 def _texts(path: Path) -> list[bytes]:
@@ -147,22 +166,39 @@ def test_an_erasure_by_the_command_line_ends_the_tokens_of_a_running_server(tmp_
         monkeypatch.setenv(name, value)
     # This process plays the server: a member's page registered the directory it read, with her,
     # and the version of the file it read (as ui.loading.fiche_store does).
-    token = SERVICE.register("member's page", load_actors(store.path, referential).directory.actors, referential,
-                             ttl_s=600, source=(str(store.path), store.path.stat().st_mtime))
+    token = SERVICE.register(
+        "member's page",
+        load_actors(store.path, referential).directory.actors,
+        referential,
+        ttl_s=600,
+        source=(str(store.path), store.path.stat().st_mtime),
+    )
     client = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test")
     url = f"{FICHES_PATH}/{token}/recherche"
     assert client.get(url, params={"q": "Zéphyrine"}).json()["rows"]
 
-    erased = subprocess.run([sys.executable, "-m", "reseaux", "effacer", "zeph1", "--par", "Coordination"],
-                            cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    erased = subprocess.run(
+        [sys.executable, "-m", "reseaux", "effacer", "zeph1", "--par", "Coordination"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert erased.returncode == 0, erased.stderr
     assert "supprimée définitivement" in erased.stdout
 
     assert sorted(_traces_in(data)) == []
     answer = client.get(url, params={"q": "Zéphyrine"})
     assert answer.status_code == 404 and "Page expirée" in answer.text
-    again = subprocess.run([sys.executable, "-m", "reseaux", "effacer", "zeph1"], cwd=ROOT, env={**os.environ, **env},
-                           capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [sys.executable, "-m", "reseaux", "effacer", "zeph1"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 1 and "Aucune fiche « zeph1 »" in again.stderr
 
 
@@ -181,8 +217,12 @@ def test_her_addresses_leave_the_geocoding_cache_unless_another_fiche_has_one(tm
         backup.unlink()  # the journal alone remembers the former address
     cache = GeoCache(tmp_path / "geocodage.sqlite")
     shared = address_key(table.loc[her].to_dict())
-    cache.put_many([(address_key(former), Match(49.443, 1.099, 0.9, "housenumber", "1 Rue Fictive")),
-                    (shared, Match(49.41, 1.03, 0.9, "housenumber", "2 Rue Fictive"))])
+    cache.put_many(
+        [
+            (address_key(former), Match(49.443, 1.099, 0.9, "housenumber", "1 Rue Fictive")),
+            (shared, Match(49.41, 1.03, 0.9, "housenumber", "2 Rue Fictive")),
+        ]
+    )
     cache.close()
     report = purge_actor(store, "t1", "coord", geocache=tmp_path / "geocodage.sqlite")
     assert (report.cache_entries, report.shared_addresses) == (1, 1)
@@ -201,8 +241,7 @@ def test_a_load_that_read_the_file_before_an_erasure_keeps_no_copy_of_it(tmp_pat
     parse = app_data.search_text
 
     def erased_meanwhile(actors):  # the erasure saves the file while this load parses it
-        path.write_text(path.read_text(encoding="utf-8").replace("Camille Exemple", "Camille Autre"),
-                        encoding="utf-8")
+        path.write_text(path.read_text(encoding="utf-8").replace("Camille Exemple", "Camille Autre"), encoding="utf-8")
         return parse(actors)
 
     monkeypatch.setattr(app_data, "search_text", erased_meanwhile)
@@ -235,10 +274,12 @@ def test_an_erasure_cut_short_is_said_and_finished_by_erasing_again(tmp_path, mo
     broken.unlink()
 
     real = privacy.write_atomic
+
     def full_disk(path, data):
         if path.parent == store.backups:
             raise OSError(28, "No space left on device")
         return real(path, data)
+
     monkeypatch.setattr(privacy, "write_atomic", full_disk)
     with pytest.raises(ErasureIncomplete, match="Effacement inachevé"):
         purge_actor(store, "zeph1", "coord")

@@ -88,14 +88,27 @@ def test_the_stage_base_map_is_the_same_for_every_scene(territory, demo_actors, 
 def test_a_scene_brings_its_tiles_perimeters_legend_view_and_actors(territory, demo_actors, referential):
     view = MapView(layers=("qpv", "asv"), basemap="positron", color_by="type")
     actors = demo_actors[demo_actors["type"].isin(["aller_vers", "distribution"])]
-    groups = scene_groups(actors, view, referential, territory.layers, territory.specs, territory.home_bounds,
-                          legend_codes=legend_codes(actors, "type"), geojson=territory.geojson)
+    groups = scene_groups(
+        actors,
+        view,
+        referential,
+        territory.layers,
+        territory.specs,
+        territory.home_bounds,
+        legend_codes=legend_codes(actors, "type"),
+        geojson=territory.geojson,
+    )
     fmap = stage_base_map(territory.home_bounds, None)
     for group in groups:
         group.add_to(fmap)
     page = fmap.get_root().render()
-    assert [g.layer_name for g in groups] == ["Fond de carte", "Ateliers santé ville (ASV)", "QPV 2024 (Métropole)",
-                                              "Légende", "Acteurs"]
+    assert [g.layer_name for g in groups] == [
+        "Fond de carte",
+        "Ateliers santé ville (ASV)",
+        "QPV 2024 (Métropole)",
+        "Légende",
+        "Acteurs",
+    ]
     assert "basemaps.cartocdn.com/light_all" in page
     assert "Ateliers santé ville (ASV)" in page and "RDV Santé en QPV #1" in page  # legend, attribution
     legend = next(c for c in groups[3]._children.values() if type(c).__name__ == "LegendLayer")
@@ -103,8 +116,16 @@ def test_a_scene_brings_its_tiles_perimeters_legend_view_and_actors(territory, d
     payload = next(c for g in groups for c in g._children.values() if type(c).__name__ == "ActorCluster")
     assert payload.count == len(actors) == 16
     assert '"bounds":' in page and '"center"' not in page  # no saved view: the map fits the territory
-    saved = scene_groups(actors, view, referential, territory.layers, territory.specs, territory.home_bounds,
-                         center=[49.44, 1.09], zoom=13.5)
+    saved = scene_groups(
+        actors,
+        view,
+        referential,
+        territory.layers,
+        territory.specs,
+        territory.home_bounds,
+        center=[49.44, 1.09],
+        zoom=13.5,
+    )
     decor = next(c for c in saved[-2]._children.values() if type(c).__name__ == "SceneDecor")
     assert '"center":[49.44,1.09]' in decor.view_json and '"zoom":13.5' in decor.view_json
 
@@ -148,7 +169,7 @@ def test_a_downloaded_export_is_not_rewritten_as_streamlit_s_page(exported):
 
 def test_standalone_html_has_no_external_script_or_style(exported):
     _, page = exported
-    assert not re.findall(r'<script src=', page)
+    assert not re.findall(r"<script src=", page)
     assert not re.findall(r'<link rel="stylesheet"', page)
     assert "new Supercluster" in page and "rx.actorCluster(" in page and "export function actorCluster" in page
     assert "Réseau santé sexuelle &lt;Rouen&gt;" in page  # the title is escaped
@@ -173,9 +194,11 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
     page.goto(path.as_uri())
     page.locator(".rx-cluster").first.wait_for(timeout=30_000)
     # Every actor is on the map, alone or in a cluster (waited for: clusters animate at start).
-    page.wait_for_function("""() => document.querySelectorAll('.rx-pin').length +
+    page.wait_for_function(
+        """() => document.querySelectorAll('.rx-pin').length +
         [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === 185""",
-                           timeout=15_000)
+        timeout=15_000,
+    )
     expect(page.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
     expect(page.locator('path.leaflet-interactive[stroke="#D55E00"]')).to_have_count(16)
     expect(page.locator(".leaflet-control-layers")).to_have_count(1)
@@ -267,17 +290,22 @@ def test_a_fiche_opened_under_the_title_is_not_hidden_by_it(exported, browser, s
     assert y - under < 200  # a fiche, taller than that, opened upwards from here would reach the banner
     page.mouse.click(x, y)
     expect(page.locator(".rx-fiche")).to_be_visible()
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const popup = document.querySelector('.leaflet-popup').getBoundingClientRect();
         const title = document.querySelector('.rx-title').getBoundingClientRect();
         return popup.top >= title.bottom;
-    }""", timeout=30_000)
+    }""",
+        timeout=30_000,
+    )
     name = page.locator(".rx-fiche-title")
     expect(name).to_be_in_viewport()
     # What the eye reads at the fiche's name is the name, not the banner.
     box = name.bounding_box()
-    hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.rx-fiche-title') !== null",
-                        [box["x"] + 8, box["y"] + box["height"] / 2])
+    hit = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).closest('.rx-fiche-title') !== null",
+        [box["x"] + 8, box["y"] + box["height"] / 2],
+    )
     assert hit
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"export-fiche-{size[0]}.png")
@@ -296,10 +324,14 @@ def test_the_png_shows_no_button_but_keeps_legend_scale_and_sources(exported, mo
     real_screenshot = Page.screenshot
 
     def looking(self, **options):
-        for name, selector in {"zoom": ".leaflet-control-zoom", "couches": ".leaflet-control-layers",
-                               "texte alternatif": ".rx-alt", "légende": ".rx-legend",
-                               "échelle": ".leaflet-control-scale",
-                               "sources": ".leaflet-control-attribution"}.items():
+        for name, selector in {
+            "zoom": ".leaflet-control-zoom",
+            "couches": ".leaflet-control-layers",
+            "texte alternatif": ".rx-alt",
+            "légende": ".rx-legend",
+            "échelle": ".leaflet-control-scale",
+            "sources": ".leaflet-control-attribution",
+        }.items():
             seen[name] = self.locator(selector).first.is_visible()
         seen["crédits"] = self.locator(".leaflet-control-attribution").inner_text()
         return real_screenshot(self, **options)
@@ -308,8 +340,14 @@ def test_the_png_shows_no_button_but_keeps_legend_scale_and_sources(exported, mo
     _, page = exported
     data = render_png(page, width=1200, height=800)
     assert seen.pop("crédits").count("Périmètres") == 1
-    assert seen == {"zoom": False, "couches": False, "texte alternatif": False, "légende": True,
-                    "échelle": True, "sources": True}
+    assert seen == {
+        "zoom": False,
+        "couches": False,
+        "texte alternatif": False,
+        "légende": True,
+        "échelle": True,
+        "sources": True,
+    }
     SCREENSHOTS.mkdir(exist_ok=True)
     (SCREENSHOTS / "export-sans-boutons.png").write_bytes(data)
 
@@ -337,8 +375,9 @@ def test_the_legend_explains_the_cluster_bubbles_in_their_own_colour(exported, p
     page.route(re.compile(r"^https?://"), lambda route: route.abort())
     page.goto(path.as_uri())
     page.locator(".leaflet-marker-pane .rx-cluster").first.wait_for(timeout=30_000)
-    key = page.wait_for_function(f"() => {{ const k = ({_CLUSTER_KEY})(); return k.text && k; }}",
-                                 timeout=30_000).json_value()
+    key = page.wait_for_function(
+        f"() => {{ const k = ({_CLUSTER_KEY})(); return k.text && k; }}", timeout=30_000
+    ).json_value()
     assert key["text"] == "Groupe de N acteurs — zoomez ou cliquez pour les séparer"
     assert key["key"] == key["drawn"] and "rgb(123, 45, 142)" in key["drawn"]  # the purple of map.css
 
@@ -346,8 +385,7 @@ def test_the_legend_explains_the_cluster_bubbles_in_their_own_colour(exported, p
 @pytest.mark.browser
 def test_a_map_without_bubbles_does_not_explain_them(tmp_path, page, referential, territory, demo_actors):
     one = demo_actors.head(1)
-    fmap = build_map(one, territory.layers, territory.specs, MapView(layers=()), referential,
-                     territory.home_bounds)
+    fmap = build_map(one, territory.layers, territory.specs, MapView(layers=()), referential, territory.home_bounds)
     path = tmp_path / "une.html"
     path.write_text(standalone_html(fmap, title="Une fiche"), encoding="utf-8")
     page.route(re.compile(r"^https?://"), lambda route: route.abort())
@@ -384,8 +422,12 @@ def test_on_a_phone_nothing_over_the_export_covers_something_else(exported, brow
     page.locator(".rx-cluster").first.wait_for(timeout=30_000)
     boxes = page.evaluate(_FURNITURE)
     assert all(boxes.values()), boxes
-    overlaps = [(a, b) for i, (a, p) in enumerate(boxes.items()) for b, q in list(boxes.items())[i + 1:]
-                if p[0] < q[2] and q[0] < p[2] and p[1] < q[3] and q[1] < p[3]]
+    overlaps = [
+        (a, b)
+        for i, (a, p) in enumerate(boxes.items())
+        for b, q in list(boxes.items())[i + 1 :]
+        if p[0] < q[2] and q[0] < p[2] and p[1] < q[3] and q[1] < p[3]
+    ]
     assert overlaps == []
     legend = page.locator(".rx-legend")
     expect(legend).not_to_have_attribute("open", "")

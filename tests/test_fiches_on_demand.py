@@ -71,9 +71,24 @@ def test_search_folds_accents_and_needs_every_word(demo, referential):
     words = fold(target["nom"]).split()
     found = service.search(token, " ".join(reversed(words)).upper())
     assert frame.index.get_loc(target.name) in found["rows"] and not found["more"]
-    assert all(all(w in fold(frame["nom"].iloc[r] + " " + frame["structure"].iloc[r] + " " + frame["adresse"].iloc[r]
-                                + " " + frame["code_postal"].iloc[r] + " " + frame["commune"].iloc[r])
-                   for w in words) for r in found["rows"])
+    assert all(
+        all(
+            w
+            in fold(
+                frame["nom"].iloc[r]
+                + " "
+                + frame["structure"].iloc[r]
+                + " "
+                + frame["adresse"].iloc[r]
+                + " "
+                + frame["code_postal"].iloc[r]
+                + " "
+                + frame["commune"].iloc[r]
+            )
+            for w in words
+        )
+        for r in found["rows"]
+    )
     assert service.search(token, "zzzz introuvable") == {"rows": [], "more": False}
     assert service.search(token, "   ") == {"rows": [], "more": False}
 
@@ -115,8 +130,20 @@ def test_a_visitors_page_can_fetch_no_members_fiche(page, tmp_path, demo):
 
 
 #: Written by hand, not taken from the app: a date as the lists write it.
-_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"]
+_MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 
 def _spelt(iso: str) -> str:

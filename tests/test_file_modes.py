@@ -138,8 +138,10 @@ def test_an_import_into_a_new_folder_makes_it_private_and_keeps_the_backups_sett
     into = tmp_path / "nouveau" / "actors.csv"
     for n in range(3):
         source = tmp_path / f"partenaire{n}.csv"
-        source.write_text(f"id,nom,type,commune,latitude,longitude\np{n},Centre {n} (fictif),structure,Rouen,"
-                          "49.44,1.09\n", encoding="utf-8")
+        source.write_text(
+            f"id,nom,type,commune,latitude,longitude\np{n},Centre {n} (fictif),structure,Rouen,49.44,1.09\n",
+            encoding="utf-8",
+        )
         assert import_file(source, into, referential, offline=True).saved
     assert mode(into.parent) == 0o700
     assert len(DirectoryStore.configured(into).list_backups()) == 1

@@ -78,8 +78,9 @@ def test_commune_epci_and_perimeter(referential):
     frame = actors()
     result = apply_filter(frame, ActorFilter(communes=("00001",)), referential, place_names=names)
     assert ids(result) == ["a"] and "dans la commune de Commune A" in result.sentence
-    result = apply_filter(frame, ActorFilter(epci=("222",)), referential,
-                          commune_epci={"00001": "111", "00002": "222"}, place_names=names)
+    result = apply_filter(
+        frame, ActorFilter(epci=("222",)), referential, commune_epci={"00001": "111", "00002": "222"}, place_names=names
+    )
     assert ids(result) == ["b"] and "dans l'EPCI EPCI B" in result.sentence
     result = apply_filter(frame, ActorFilter(perimeter="carres:S2"), referential, perimeters=layers, place_names=names)
     assert ids(result) == ["b"] and "dans le périmètre « Carrés — Carré 2 »" in result.sentence
@@ -89,8 +90,14 @@ def test_commune_epci_and_perimeter(referential):
 
 
 def test_filter_round_trips_through_the_query_string(referential):
-    flt = ActorFilter(themes=("ivg", "vif"), professions=("sage_femme",), modalites=("gratuit",),
-                      communes=("76540",), perimeter="qpv:QN07620M", text="planning familial")
+    flt = ActorFilter(
+        themes=("ivg", "vif"),
+        professions=("sage_femme",),
+        modalites=("gratuit",),
+        communes=("76540",),
+        perimeter="qpv:QN07620M",
+        text="planning familial",
+    )
     query = flt.to_query()
     assert query["theme"] == "ivg,vif" and query["perimetre"] == "qpv:QN07620M"
     assert ActorFilter.from_query(query, referential) == flt
@@ -112,8 +119,12 @@ def test_facet_index_gives_the_same_answers(referential):
 
     frame = actors()
     index = FacetIndex.build(frame)
-    for flt in (ActorFilter(themes=("ivg", "contraception")), ActorFilter(modalites=("sans_rdv", "gratuit")),
-                ActorFilter(types=("structure",), publics=("jeunes", "femmes")), ActorFilter(themes=("vif",))):
+    for flt in (
+        ActorFilter(themes=("ivg", "contraception")),
+        ActorFilter(modalites=("sans_rdv", "gratuit")),
+        ActorFilter(types=("structure",), publics=("jeunes", "femmes")),
+        ActorFilter(themes=("vif",)),
+    ):
         with_index = apply_filter(frame, flt, referential, facets=index)
         without = apply_filter(frame, flt, referential)
         assert ids(with_index) == ids(without)

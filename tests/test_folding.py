@@ -66,16 +66,32 @@ def test_the_folding_table_folds_every_code_point_as_the_full_scan_did():
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({"nom": ["Centre des Sœurs", "Cabinet Martin", "Laboratoire Élan"],
-                         "structure": ["Consultation d’IVG", "Sage femme", "Dépistage IST/VIH"],
-                         "adresse": ["", "", ""],
-                         "code_postal": ["76000", "76100", "76000"],
-                         "commune": ["Rouen", "Rouen", "Saint-Étienne-du-Rouvray"]})
+    return pd.DataFrame(
+        {
+            "nom": ["Centre des Sœurs", "Cabinet Martin", "Laboratoire Élan"],
+            "structure": ["Consultation d’IVG", "Sage femme", "Dépistage IST/VIH"],
+            "adresse": ["", "", ""],
+            "code_postal": ["76000", "76100", "76000"],
+            "commune": ["Rouen", "Rouen", "Saint-Étienne-du-Rouvray"],
+        }
+    )
 
 
-@pytest.mark.parametrize(("query", "row"), [("soeurs", 0), ("SŒURS", 0), ("d'IVG", 0), ("sage-femme", 1),
-                                             ("Sage‑Femme", 1), ("elan", 2), ("ist vih", 2), ("IST/VIH", 2),
-                                             ("saint-etienne", 2), ("sœurs sage", None)])
+@pytest.mark.parametrize(
+    ("query", "row"),
+    [
+        ("soeurs", 0),
+        ("SŒURS", 0),
+        ("d'IVG", 0),
+        ("sage-femme", 1),
+        ("Sage‑Femme", 1),
+        ("elan", 2),
+        ("ist vih", 2),
+        ("IST/VIH", 2),
+        ("saint-etienne", 2),
+        ("sœurs sage", None),
+    ],
+)
 def test_the_maps_search_finds_what_people_type(referential, query, row):
     """The map's search box asks fiche_service.search: « soeurs » missed « Sœurs » before, and
     « d'IVG » missed « d’IVG », « sage-femme » missed « Sage femme »."""
@@ -100,21 +116,45 @@ def test_a_standalone_maps_search_takes_words_as_the_server_does(referential):
     rules = in_browser("() => searchWords.rules", None)
     assert rules == {"maxQuery": MAX_QUERY, "minWord": MIN_WORD, "maxWords": MAX_WORDS, "maxFound": MAX_FOUND}
     frame = _frame()
-    queries = ["e", "so", "d", "sage femme x", "x sage", "soeurs soeurs", "SAGE-FEMME", "d’IVG", "", "   ",
-               "centre des soeurs consultation ivg rouen zzz", "zzz centre des soeurs consultation ivg",
-               "ist vih", "é l a n", "elan " + "ab " * 100 + "zzz", "z" * 300, "saint etienne"]
+    queries = [
+        "e",
+        "so",
+        "d",
+        "sage femme x",
+        "x sage",
+        "soeurs soeurs",
+        "SAGE-FEMME",
+        "d’IVG",
+        "",
+        "   ",
+        "centre des soeurs consultation ivg rouen zzz",
+        "zzz centre des soeurs consultation ivg",
+        "ist vih",
+        "é l a n",
+        "elan " + "ab " * 100 + "zzz",
+        "z" * 300,
+        "saint etienne",
+    ]
     service = FicheService()
     token = service.register("s", frame, referential, ttl_s=60)
-    found = in_browser("""({blob, fields, queries}) => {
+    found = in_browser(
+        """({blob, fields, queries}) => {
         const source = blobFiches(blob, fields);
         return Promise.all(queries.map((q) => source.search(q)));
-    }""", {"blob": fiche_blob(frame, referential), "fields": search_fields(), "queries": queries})
+    }""",
+        {"blob": fiche_blob(frame, referential), "fields": search_fields(), "queries": queries},
+    )
     assert dict(zip(queries, found, strict=True)) == {q: service.search(token, q) for q in queries}
 
 
-@pytest.mark.parametrize(("query", "names"), [("centre sante elan", ["Centre Santé Élan"]),
-                                              ("Sage femme", ["Camille Exemple"]),
-                                              ("ELAN  grand-quevilly", ["Centre Santé Élan"])])
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("centre sante elan", ["Centre Santé Élan"]),
+        ("Sage femme", ["Camille Exemple"]),
+        ("ELAN  grand-quevilly", ["Centre Santé Élan"]),
+    ],
+)
 def test_the_directorys_table_finds_what_people_type(monkeypatch, tmp_path, query, names):
     """The Annuaire page's search box: lower case only before, so « centre sante elan » missed
     « Centre Santé Élan » and « Sage femme » missed a sage-femme."""

@@ -28,18 +28,21 @@ def test_the_national_table_covers_france():
     assert table["code_insee"].str.len().eq(5).all() and table["code_insee"].is_unique
 
 
-@pytest.mark.parametrize(("row", "expected"), [
-    ({"code_postal": "14033", "commune": "CAEN CEDEX"}, "14118"),  # a CEDEX code, not a postcode
-    ({"code_postal": "76000", "commune": "Rouen Cedex 1"}, "76540"),
-    ({"code_postal": "76800", "commune": "ST ETIENNE DU ROUVRAY"}, "76575"),
-    ({"code_postal": "76310", "commune": "STE ADRESSE"}, "76552"),
-    ({"code_postal": "1400", "commune": "L'Abergement-Clémenciat"}, "01001"),  # a spreadsheet ate the zero
-    ({"code_postal": "50100", "commune": "CHERBOURG OCTEVILLE"}, "50129"),  # merged into Cherbourg-en-Cotentin
-    ({"code_insee": "50173"}, "50129"),  # Équeurdreville-Hainneville's former code
-    ({"code_postal": "", "commune": "Châtellerault"}, "86066"),  # a name alone, unique in France
-    ({"adresse": "12 rue de la Gare 86000 Poitiers"}, "86194"),  # everything in one cell
-    ({"code_postal": "86360", "commune": ""}, "86062"),  # a postcode alone: its most populous commune
-])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"code_postal": "14033", "commune": "CAEN CEDEX"}, "14118"),  # a CEDEX code, not a postcode
+        ({"code_postal": "76000", "commune": "Rouen Cedex 1"}, "76540"),
+        ({"code_postal": "76800", "commune": "ST ETIENNE DU ROUVRAY"}, "76575"),
+        ({"code_postal": "76310", "commune": "STE ADRESSE"}, "76552"),
+        ({"code_postal": "1400", "commune": "L'Abergement-Clémenciat"}, "01001"),  # a spreadsheet ate the zero
+        ({"code_postal": "50100", "commune": "CHERBOURG OCTEVILLE"}, "50129"),  # merged into Cherbourg-en-Cotentin
+        ({"code_insee": "50173"}, "50129"),  # Équeurdreville-Hainneville's former code
+        ({"code_postal": "", "commune": "Châtellerault"}, "86066"),  # a name alone, unique in France
+        ({"adresse": "12 rue de la Gare 86000 Poitiers"}, "86194"),  # everything in one cell
+        ({"code_postal": "86360", "commune": ""}, "86062"),  # a postcode alone: its most populous commune
+    ],
+)
 def test_an_address_is_placed_at_its_commune_anywhere(locator, row, expected):
     code, match = locator.locate(row)
     assert code == expected and match.type == "municipality" and match.score < 0.5  # approximate
@@ -57,8 +60,9 @@ def test_the_commune_of_a_position():
 
 
 def test_a_file_with_coordinates_gets_its_communes():
-    frame = pd.DataFrame({"latitude": ["46.5802", "", "49.4431"], "longitude": ["0.3404", "", "1.0993"],
-                          "code_insee": ["", "", "76540"]})
+    frame = pd.DataFrame(
+        {"latitude": ["46.5802", "", "49.4431"], "longitude": ["0.3404", "", "1.0993"], "code_insee": ["", "", "76540"]}
+    )
     assert france.fill_communes(frame) == 1
     assert frame["code_insee"].tolist() == ["86194", "", "76540"]
 
@@ -79,11 +83,14 @@ def test_a_territory_by_department_code_written_as_a_number(tmp_path):
     assert network.registry is None
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('[territoire]\nepci = ["123"]\n', "epci inconnu(s) du référentiel national : 123"),
-    ('[territoire]\ndepartement = ["86"]\n', "clé(s) inconnue(s) dans [territoire] : departement"),
-    ('titre = "x\n', "illisible"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[territoire]\nepci = ["123"]\n', "epci inconnu(s) du référentiel national : 123"),
+        ('[territoire]\ndepartement = ["86"]\n', "clé(s) inconnue(s) dans [territoire] : departement"),
+        ('titre = "x\n', "illisible"),
+    ],
+)
 def test_a_wrong_territory_file_says_what_to_fix(tmp_path, text, message):
     path = tmp_path / "territoire.toml"
     path.write_text(text, encoding="utf-8")
@@ -110,7 +117,6 @@ def test_a_territory_without_registry_draws_its_communes_epci_and_qpv(tmp_path):
 def test_the_map_opens_on_a_directory_that_lies_elsewhere(territory):
     here = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.09, 1.10], [49.44, 49.45]), crs="EPSG:4326")
     assert territory.opening_bounds(here) == territory.home_bounds
-    poitiers = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.34, 0.35, 1.09], [46.58, 46.59, 49.44]),
-                                crs="EPSG:4326")
+    poitiers = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.34, 0.35, 1.09], [46.58, 46.59, 49.44]), crs="EPSG:4326")
     minx, miny, maxx, _maxy = territory.opening_bounds(poitiers)
     assert minx < 0.34 and maxx > 1.09 and miny < 46.58  # two of three in the Vienne: all shown

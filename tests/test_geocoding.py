@@ -22,9 +22,16 @@ from reseaux.territoire.geocoding import geocode_rows
 from tests.conftest import ROOT
 
 COMMUNES = ROOT / "geo" / "communes_normandie_population.csv"
-FEATURE = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.099821, 49.443269]},
-           "properties": {"label": "1 Place du Général de Gaulle 76000 Rouen", "score": 0.97,
-                          "type": "housenumber", "citycode": "76540"}}
+FEATURE = {
+    "type": "Feature",
+    "geometry": {"type": "Point", "coordinates": [1.099821, 49.443269]},
+    "properties": {
+        "label": "1 Place du Général de Gaulle 76000 Rouen",
+        "score": 0.97,
+        "type": "housenumber",
+        "citycode": "76540",
+    },
+}
 
 
 class FakeBan:
@@ -47,14 +54,30 @@ class FakeBan:
         part = next(p for p in body.split("--" + boundary) if 'name="data"' in p)
         rows = list(csv.DictReader(io.StringIO(part.split("\r\n\r\n", 1)[1].removesuffix("\r\n"))))
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=[*rows[0].keys(), "latitude", "longitude", "result_label",
-                                                 "result_score", "result_type", "result_citycode"])
+        writer = csv.DictWriter(
+            out,
+            fieldnames=[
+                *rows[0].keys(),
+                "latitude",
+                "longitude",
+                "result_label",
+                "result_score",
+                "result_type",
+                "result_citycode",
+            ],
+        )
         writer.writeheader()
         for row in rows:
             hit = self.known.get(row["adresse"])
             if hit:
-                row.update(latitude=hit[0], longitude=hit[1], result_label=row["adresse"].title(),
-                           result_score=hit[2], result_type="housenumber", result_citycode="76540")
+                row.update(
+                    latitude=hit[0],
+                    longitude=hit[1],
+                    result_label=row["adresse"].title(),
+                    result_score=hit[2],
+                    result_type="housenumber",
+                    result_citycode="76540",
+                )
             writer.writerow(row)
         return httpx.Response(200, text=out.getvalue())
 
@@ -77,14 +100,42 @@ def cache(tmp_path):
 
 def rows():
     return [
-        {"adresse": "1 place du Général de Gaulle", "code_postal": "76000", "commune": "Rouen",
-         "latitude": "", "longitude": "", "code_insee": "", "geocodage_source": ""},
-        {"adresse": "3 rue Inconnue", "code_postal": "76120", "commune": "Le Grand-Quevilly",
-         "latitude": "", "longitude": "", "code_insee": "", "geocodage_source": ""},
-        {"adresse": "2 rue Déplacée", "code_postal": "76000", "commune": "Rouen",
-         "latitude": "49.4", "longitude": "1.1", "code_insee": "", "geocodage_source": "manuel"},
-        {"adresse": "4 rue Douteuse", "code_postal": "76000", "commune": "Rouen",
-         "latitude": "", "longitude": "", "code_insee": "", "geocodage_source": ""},
+        {
+            "adresse": "1 place du Général de Gaulle",
+            "code_postal": "76000",
+            "commune": "Rouen",
+            "latitude": "",
+            "longitude": "",
+            "code_insee": "",
+            "geocodage_source": "",
+        },
+        {
+            "adresse": "3 rue Inconnue",
+            "code_postal": "76120",
+            "commune": "Le Grand-Quevilly",
+            "latitude": "",
+            "longitude": "",
+            "code_insee": "",
+            "geocodage_source": "",
+        },
+        {
+            "adresse": "2 rue Déplacée",
+            "code_postal": "76000",
+            "commune": "Rouen",
+            "latitude": "49.4",
+            "longitude": "1.1",
+            "code_insee": "",
+            "geocodage_source": "manuel",
+        },
+        {
+            "adresse": "4 rue Douteuse",
+            "code_postal": "76000",
+            "commune": "Rouen",
+            "latitude": "",
+            "longitude": "",
+            "code_insee": "",
+            "geocodage_source": "",
+        },
     ]
 
 
@@ -92,10 +143,13 @@ KNOWN = {"1 place du Général de Gaulle": (49.443269, 1.099821, 0.97), "4 rue D
 
 
 def test_parse_a_search_answer_and_a_csv_answer():
-    assert parse_feature(FEATURE) == Match(49.443269, 1.099821, 0.97, "housenumber",
-                                           "1 Place du Général de Gaulle 76000 Rouen", "76540")
-    text = ("rx_id,adresse,latitude,longitude,result_label,result_score,result_type,result_citycode\n"
-            "1,b,49.1,1.2,B,0.8,street,76540\n0,a,,,,,,\n")
+    assert parse_feature(FEATURE) == Match(
+        49.443269, 1.099821, 0.97, "housenumber", "1 Place du Général de Gaulle 76000 Rouen", "76540"
+    )
+    text = (
+        "rx_id,adresse,latitude,longitude,result_label,result_score,result_type,result_citycode\n"
+        "1,b,49.1,1.2,B,0.8,street,76540\n0,a,,,,,,\n"
+    )
     assert parse_csv_answer(text, 2) == [None, Match(49.1, 1.2, 0.8, "street", "B", "76540")]
 
 
@@ -155,8 +209,16 @@ def test_force_never_overwrites_a_manual_position(cache, communes):
 
 
 def test_a_position_typed_without_source_is_kept(cache, communes):
-    data = [{"adresse": "1 place du Général de Gaulle", "code_postal": "76000", "commune": "Rouen",
-             "latitude": "49.5", "longitude": "1.2", "geocodage_source": ""}]
+    data = [
+        {
+            "adresse": "1 place du Général de Gaulle",
+            "code_postal": "76000",
+            "commune": "Rouen",
+            "latitude": "49.5",
+            "longitude": "1.2",
+            "geocodage_source": "",
+        }
+    ]
     summary = geocode_rows(data, geocoder=geocoder(FakeBan(KNOWN)), cache=cache, communes=communes, force=True)
     assert data[0]["latitude"] == "49.5" and summary.skipped_manual == 1
 
@@ -199,17 +261,26 @@ def test_geocode_file_offline_keeps_every_row_and_column(tmp_path):
     # Saved through the store, in the directory's column order: the unknown column is kept, the
     # geocoding columns are added.
     header = lines[0].split(";")
-    assert {"colonne_perso", "code_insee", "geocodage_score", "geocodage_type", "geocodage_label",
-            "geocodage_source"} <= set(header)
+    assert {
+        "colonne_perso",
+        "code_insee",
+        "geocodage_score",
+        "geocodage_type",
+        "geocodage_label",
+        "geocodage_source",
+    } <= set(header)
     assert "football" in lines[2] and "moi aussi" in lines[2]  # a row with an error is not lost
     assert ";commune" in lines[1] and "76540" in lines[1]
 
 
-@pytest.mark.parametrize("header, row, named", [
-    ("id;nom;type;commune;", "a;A;structure;Rouen;mot de passe", "colonne E (5e), sans nom"),
-    ("id;nom;type;commune;nom", "a;A;structure;Rouen;Autre nom", "seconde colonne « nom » (colonne E)"),
-    ("id;nom;type;commune", "a;A;structure;Rouen;au-delà", "cellules au-delà de la dernière colonne (colonne E)"),
-])
+@pytest.mark.parametrize(
+    "header, row, named",
+    [
+        ("id;nom;type;commune;", "a;A;structure;Rouen;mot de passe", "colonne E (5e), sans nom"),
+        ("id;nom;type;commune;nom", "a;A;structure;Rouen;Autre nom", "seconde colonne « nom » (colonne E)"),
+        ("id;nom;type;commune", "a;A;structure;Rouen;au-delà", "cellules au-delà de la dernière colonne (colonne E)"),
+    ],
+)
 def test_geocode_file_refuses_a_column_it_could_not_keep_and_writes_nothing(tmp_path, header, row, named):
     """A column without a name, the second copy of a repeated name, cells beyond the header: the
     table the store saves has no place for them, and the command deleted them without a word."""
@@ -236,8 +307,13 @@ def test_the_command_names_the_column_it_would_lose(tmp_path):
     path = tmp_path / "actors.csv"
     path.write_text("id;nom;type;commune;\na;A;structure;Rouen;secret\n", encoding="utf-8")
     env = {**os.environ, "RESEAUX_GEOCACHE": str(tmp_path / "c.sqlite")}
-    result = subprocess.run([sys.executable, "-m", "reseaux", "geocode", str(path), "--offline", "--quiet"],
-                            capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "reseaux", "geocode", str(path), "--offline", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "colonne E (5e), sans nom" in result.stderr and "secret" in path.read_text(encoding="utf-8")
 
@@ -261,8 +337,13 @@ def test_cli_geocode_offline(tmp_path):
     path = tmp_path / "actors.csv"
     write_directory(path)
     env = {**os.environ, "RESEAUX_GEOCACHE": str(tmp_path / "c.sqlite")}
-    result = subprocess.run([sys.executable, "-m", "reseaux", "geocode", str(path), "--offline", "--quiet"],
-                            capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "reseaux", "geocode", str(path), "--offline", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert "2 placées à leur commune" in result.stderr and "Traceback" not in result.stderr
 
@@ -282,13 +363,29 @@ def test_a_cache_written_with_the_former_keys_is_emptied_when_opened(tmp_path):
     her address and position in the file. The addresses are not stored, only their keys: the
     rows go, and are asked again."""
     old = "ndeg 12 rue de la paix|76000|rouen"
-    _old_cache(tmp_path / "c.sqlite", [(old, json.dumps({"latitude": 49.4, "longitude": 1.1, "score": 0.9,
-                                                          "type": "housenumber", "label": "12 Rue de la Paix"})),
-                                         ("5 eur rue|76000|rouen", None)])
+    _old_cache(
+        tmp_path / "c.sqlite",
+        [
+            (
+                old,
+                json.dumps(
+                    {
+                        "latitude": 49.4,
+                        "longitude": 1.1,
+                        "score": 0.9,
+                        "type": "housenumber",
+                        "label": "12 Rue de la Paix",
+                    }
+                ),
+            ),
+            ("5 eur rue|76000|rouen", None),
+        ],
+    )
     store = GeoCache(tmp_path / "c.sqlite")
     assert len(store) == 0 and store.get(old) is GeoCache.MISSING
-    store.put_many([(address_key({"adresse": "N° 12 rue de la Paix", "code_postal": "76000", "commune": "Rouen"}),
-                     None)])
+    store.put_many(
+        [(address_key({"adresse": "N° 12 rue de la Paix", "code_postal": "76000", "commune": "Rouen"}), None)]
+    )
     store.close()
     assert len(GeoCache(tmp_path / "c.sqlite")) == 1  # marked current: kept at the next opening
     db = sqlite3.connect(tmp_path / "c.sqlite")
@@ -301,5 +398,7 @@ def test_a_read_only_cache_of_the_former_keys_is_opened_as_it_is(tmp_path, monke
     file's mode does not stop) is read as it is, not refused."""
     _old_cache(tmp_path / "c.sqlite", [("1 rue x|76000|rouen", None)])
     connect = sqlite3.connect
-    monkeypatch.setattr(sqlite3, "connect", lambda path, **kw: connect(f"{Path(path).as_uri()}?mode=ro", uri=True, **kw))
+    monkeypatch.setattr(
+        sqlite3, "connect", lambda path, **kw: connect(f"{Path(path).as_uri()}?mode=ro", uri=True, **kw)
+    )
     assert GeoCache(tmp_path / "c.sqlite").get("1 rue x|76000|rouen") is None

@@ -52,7 +52,7 @@ def test_a_point_off_the_earth_is_dropped():
         assert _point_from({"lat": lat, "lon": lon}) is None
 
 
-@pytest.mark.parametrize("text", ['[[couche]\nid = "qpv"\nfichier = ', "\x00\x01binaire", '[[couche]]\nid = 3\n'])
+@pytest.mark.parametrize("text", ['[[couche]\nid = "qpv"\nfichier = ', "\x00\x01binaire", "[[couche]]\nid = 3\n"])
 def test_a_malformed_layer_registry_shows_a_french_message_not_a_traceback(monkeypatch, tmp_path, text):
     registry = tmp_path / "layers.toml"
     registry.write_text(text, encoding="latin-1")

@@ -18,21 +18,46 @@ def geojson(features):
 
 
 def test_geojson_properties_flattened_and_point_kept_with_its_source():
-    data = geojson([{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.0993, 49.4431]},
-                     "properties": {"title": "Boîte à dons", "contact": {"tel": "02 35 00 00 00"}, "tags": ["a", "b"]}}])
+    data = geojson(
+        [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [1.0993, 49.4431]},
+                "properties": {"title": "Boîte à dons", "contact": {"tel": "02 35 00 00 00"}, "tags": ["a", "b"]},
+            }
+        ]
+    )
     rows = read_upload("carte.geojson", data)
-    assert rows == [["title", "contact.tel", "tags", "latitude", "longitude"],
-                    ["Boîte à dons", "02 35 00 00 00", "a|b", "49.443100", "1.099300"]]
+    assert rows == [
+        ["title", "contact.tel", "tags", "latitude", "longitude"],
+        ["Boîte à dons", "02 35 00 00 00", "a|b", "49.443100", "1.099300"],
+    ]
     table = apply_mapping(rows, guess_mapping(rows[0], extra=True), set())
     assert table.loc[0, ["nom", "latitude", "geocodage_source"]].tolist() == ["Boîte à dons", "49.443100", "fichier"]
 
 
 def test_umap_export_reads_the_features_of_every_layer():
-    data = json.dumps({"type": "umap", "layers": [
-        {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A"},
-                                                    "geometry": {"type": "Point", "coordinates": [1, 49]}}]},
-        {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "B"}, "geometry": None}]},
-    ]}).encode()
+    data = json.dumps(
+        {
+            "type": "umap",
+            "layers": [
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"name": "A"},
+                            "geometry": {"type": "Point", "coordinates": [1, 49]},
+                        }
+                    ],
+                },
+                {
+                    "type": "FeatureCollection",
+                    "features": [{"type": "Feature", "properties": {"name": "B"}, "geometry": None}],
+                },
+            ],
+        }
+    ).encode()
     assert [r[0] for r in read_upload("x.umap.json", data)] == ["name", "A", "B"]
 
 
@@ -48,71 +73,154 @@ def test_ods_is_read():
 
 
 def test_open_data_headers_are_guessed_and_public_is_not_publics():
-    mapping = guess_mapping(["hospital_name", "street", "house_number", "postcode", "city", "tel", "url",
-                             "rs", "public", "tel_rdv", "web_rdv", "com_nom", "com_cp", "finess", "lib_com"], extra=True)
-    assert mapping == {"hospital_name": "nom", "street": "adresse", "house_number": "numero",
-                       "postcode": "code_postal", "city": "commune", "tel": "telephone", "url": "site_web",
-                       "rs": "", "public": "", "tel_rdv": "", "web_rdv": "", "com_nom": "commune", "com_cp": "",
-                       "finess": "finess", "lib_com": "commune"}  # a commune may come from several: the first name
+    mapping = guess_mapping(
+        [
+            "hospital_name",
+            "street",
+            "house_number",
+            "postcode",
+            "city",
+            "tel",
+            "url",
+            "rs",
+            "public",
+            "tel_rdv",
+            "web_rdv",
+            "com_nom",
+            "com_cp",
+            "finess",
+            "lib_com",
+        ],
+        extra=True,
+    )
+    assert mapping == {
+        "hospital_name": "nom",
+        "street": "adresse",
+        "house_number": "numero",
+        "postcode": "code_postal",
+        "city": "commune",
+        "tel": "telephone",
+        "url": "site_web",
+        "rs": "",
+        "public": "",
+        "tel_rdv": "",
+        "web_rdv": "",
+        "com_nom": "commune",
+        "com_cp": "",
+        "finess": "finess",
+        "lib_com": "commune",
+    }  # a commune may come from several: the first name
 
 
 def test_sources_are_joined_number_assembled_address_split_and_ids_from_finess():
-    rows = [["name", "description", "info", "street", "house_number", "adresse", "finess"],
-            ["CH Belley", "Hôpital", "Urgences 24 h", "RUE GEORGES GIRERD", "52", "", "010001733"],
-            ["LBM", "", "", "", "", "51 AV AMEDEE MERCIER 01000 BOURG EN BRESSE", ""]]
-    spec = ImportSpec(mapping={"name": "nom", "description": "description", "info": "description",
-                               "street": "adresse", "house_number": "numero", "adresse": "adresse",
-                               "finess": "finess"})
+    rows = [
+        ["name", "description", "info", "street", "house_number", "adresse", "finess"],
+        ["CH Belley", "Hôpital", "Urgences 24 h", "RUE GEORGES GIRERD", "52", "", "010001733"],
+        ["LBM", "", "", "", "", "51 AV AMEDEE MERCIER 01000 BOURG EN BRESSE", ""],
+    ]
+    spec = ImportSpec(
+        mapping={
+            "name": "nom",
+            "description": "description",
+            "info": "description",
+            "street": "adresse",
+            "house_number": "numero",
+            "adresse": "adresse",
+            "finess": "finess",
+        }
+    )
     table = apply_mapping(rows, spec, set())
     assert table.loc[0, ["description", "adresse", "id"]].tolist() == [
-        "Hôpital ; Urgences 24 h", "52 RUE GEORGES GIRERD", "finess-010001733"]
+        "Hôpital ; Urgences 24 h",
+        "52 RUE GEORGES GIRERD",
+        "finess-010001733",
+    ]
     assert table.loc[1, ["adresse", "code_postal", "commune"]].tolist() == [
-        "51 AV AMEDEE MERCIER", "01000", "BOURG EN BRESSE"]
+        "51 AV AMEDEE MERCIER",
+        "01000",
+        "BOURG EN BRESSE",
+    ]
 
 
 def test_constants_and_recodings():
     rows = [["nom", "type", "profession"], ["A", "Centre Hospitalier (C.H.)", "doctor"], ["B", "", ""]]
-    spec = ImportSpec(mapping={"nom": "nom", "type": "type", "profession": "profession"},
-                      constants={"type": "structure"},
-                      recodings={"type": {"centre hospitalier (c.h.)": "structure"},
-                                 "profession": {"Doctor": "medecin_generaliste"}})
+    spec = ImportSpec(
+        mapping={"nom": "nom", "type": "type", "profession": "profession"},
+        constants={"type": "structure"},
+        recodings={"type": {"centre hospitalier (c.h.)": "structure"}, "profession": {"Doctor": "medecin_generaliste"}},
+    )
     table = apply_mapping(rows, spec, set())
     assert table["type"].tolist() == ["structure", "structure"]
     assert table["profession"].tolist() == ["medecin_generaliste", ""]
 
 
 def test_a_precise_position_never_gives_way_to_a_coarser_one():
-    old = {"id": "a", "nom": "A", "latitude": "49.1", "longitude": "1.1", "geocodage_source": "fichier", "telephone": "x"}
-    new = {"id": "b", "nom": "A", "latitude": "49.0", "longitude": "1.0", "geocodage_source": "commune", "telephone": ""}
+    old = {
+        "id": "a",
+        "nom": "A",
+        "latitude": "49.1",
+        "longitude": "1.1",
+        "geocodage_source": "fichier",
+        "telephone": "x",
+    }
+    new = {
+        "id": "b",
+        "nom": "A",
+        "latitude": "49.0",
+        "longitude": "1.0",
+        "geocodage_source": "commune",
+        "telephone": "",
+    }
     assert merge_records(old, new)["latitude"] == "49.1"
     assert merge_records(old, new)["telephone"] == "x"
     assert merge_records(new, old)["latitude"] == "49.1"
 
 
 def test_profile_round_trip(tmp_path):
-    spec = ImportSpec(mapping={"hospital_name": "nom", "x": ""}, constants={"type": "structure"},
-                      recodings={"type": {"Centre \"Hospitalier\" (C.H.)": "structure"}})
+    spec = ImportSpec(
+        mapping={"hospital_name": "nom", "x": ""},
+        constants={"type": "structure"},
+        recodings={"type": {'Centre "Hospitalier" (C.H.)': "structure"}},
+    )
     path = tmp_path / "p.toml"
     path.write_text(dump_profile(spec), encoding="utf-8")
-    assert load_profile(path) == ImportSpec(mapping={"hospital_name": "nom"}, constants=spec.constants,
-                                            recodings=spec.recodings)
+    assert load_profile(path) == ImportSpec(
+        mapping={"hospital_name": "nom"}, constants=spec.constants, recodings=spec.recodings
+    )
 
 
-SOURCE = ("hospital_name,street,house_number,postcode,city,lat,lon,facility_type\n"
-          "CH DE BELLEY,RUE GEORGES GIRERD,52,01300,BELLEY,45.76121,5.68498,Centre Hospitalier (C.H.)\n"
-          "CH DE ROUEN,RUE DE GERMONT,1,76000,ROUEN,49.44,1.10,Centre Hospitalier (C.H.)\n")
+SOURCE = (
+    "hospital_name,street,house_number,postcode,city,lat,lon,facility_type\n"
+    "CH DE BELLEY,RUE GEORGES GIRERD,52,01300,BELLEY,45.76121,5.68498,Centre Hospitalier (C.H.)\n"
+    "CH DE ROUEN,RUE DE GERMONT,1,76000,ROUEN,49.44,1.10,Centre Hospitalier (C.H.)\n"
+)
 
 
 def test_cli_import_creates_then_reimport_with_profile_changes_nothing(tmp_path, capsys):
     source = tmp_path / "hopitaux.csv"
     source.write_text(SOURCE, encoding="utf-8")
     into, profile = tmp_path / "annuaire.csv", tmp_path / "imports" / "hopitaux.toml"
-    assert main(["import", str(source), "--into", str(into), "--set", "type=structure", "--offline",
-                 "--save-profile", str(profile)]) == 0
+    assert (
+        main(
+            [
+                "import",
+                str(source),
+                "--into",
+                str(into),
+                "--set",
+                "type=structure",
+                "--offline",
+                "--save-profile",
+                str(profile),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(into, dtype=str).fillna("")
     assert table[["nom", "adresse", "type", "geocodage_source"]].values.tolist() == [
         ["CH DE BELLEY", "52 RUE GEORGES GIRERD", "structure", "fichier"],
-        ["CH DE ROUEN", "1 RUE DE GERMONT", "structure", "fichier"]]
+        ["CH DE ROUEN", "1 RUE DE GERMONT", "structure", "fichier"],
+    ]
     assert "2 lignes lues" in capsys.readouterr().err
     before = into.read_bytes()
     assert main(["import", str(source), "--into", str(into), "--profile", str(profile), "--offline"]) == 0
@@ -132,12 +240,20 @@ def test_cli_dry_run_writes_nothing_and_bad_set_is_refused(tmp_path, capsys):
 def test_check_json_and_grouped_messages(tmp_path, capsys):
     path = tmp_path / "a.csv"
     # seven rows without a name (errors), one with only its commune (usable, not yet placed)
-    rows = ["id,nom,type,latitude,longitude,commune"] + [f"a{i},,structure,49.4,1.1," for i in range(7)] + \
-        ["b,B,structure,,,Rouen"]
+    rows = (
+        ["id,nom,type,latitude,longitude,commune"]
+        + [f"a{i},,structure,49.4,1.1," for i in range(7)]
+        + ["b,B,structure,,,Rouen"]
+    )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert main(["check", str(path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert {k: report[k] for k in ("rows", "actors", "placed", "errors")} == {"rows": 8, "actors": 1, "placed": 0, "errors": 7}
+    assert {k: report[k] for k in ("rows", "actors", "placed", "errors")} == {
+        "rows": 8,
+        "actors": 1,
+        "placed": 0,
+        "errors": 7,
+    }
     main(["check", str(path)])
     out = capsys.readouterr().out.splitlines()
     grouped = [line for line in out if "colonne « nom »" in line]
@@ -145,8 +261,11 @@ def test_check_json_and_grouped_messages(tmp_path, capsys):
 
 
 def test_targets_that_are_not_columns_are_guessed_only_for_a_caller_that_offers_them():
-    assert guess_mapping(["street", "house_number", "finess"]) == {"street": "adresse", "house_number": "",
-                                                                   "finess": ""}
+    assert guess_mapping(["street", "house_number", "finess"]) == {
+        "street": "adresse",
+        "house_number": "",
+        "finess": "",
+    }
 
 
 def test_identifiers_must_look_like_one_and_sites_of_one_finess_get_their_own_id():
@@ -173,13 +292,16 @@ def test_the_import_counts_the_fiches_without_position_as_check_and_the_map_do(t
     from reseaux.importation.import_file import import_file
 
     source = tmp_path / "positions.csv"
-    source.write_text("id,nom,type,commune,latitude,longitude\n"
-                      "p1,Centre A,structure,Rouen,49.4431,1.0993\n"
-                      "p2,Centre B,structure,Rouen,abc,1.0993\n"
-                      "p3,Centre C,structure,Rouen,0,0\n"
-                      "p4,Centre D,structure,Rouen,,\n"
-                      "p5,Centre E,structure,Rouen,1.0993,49.4431\n"
-                      "p6,Centre F,structure,Rouen,49.4431,\n", encoding="utf-8")
+    source.write_text(
+        "id,nom,type,commune,latitude,longitude\n"
+        "p1,Centre A,structure,Rouen,49.4431,1.0993\n"
+        "p2,Centre B,structure,Rouen,abc,1.0993\n"
+        "p3,Centre C,structure,Rouen,0,0\n"
+        "p4,Centre D,structure,Rouen,,\n"
+        "p5,Centre E,structure,Rouen,1.0993,49.4431\n"
+        "p6,Centre F,structure,Rouen,49.4431,\n",
+        encoding="utf-8",
+    )
     into = tmp_path / "actors.csv"
     report = import_file(source, into, referential, offline=True)
     assert report.saved and report.imported == 6 and len(report.report.rejected) == 0

@@ -19,9 +19,11 @@ from reseaux.importation.reading import read_upload
 
 REAL = Path(__file__).parent / "data" / "real"
 #: file, rows, minimum usable with type=structure (today's count)
-FILES = [("anct_france_services_extrait.geojson", 152, 149),
-         ("datagouv_centres_vaccination_extrait.csv", 143, 118),
-         ("gisco_healthcare_services_FR_extrait.csv", 150, 150)]
+FILES = [
+    ("anct_france_services_extrait.geojson", 152, 149),
+    ("datagouv_centres_vaccination_extrait.csv", 143, 118),
+    ("gisco_healthcare_services_FR_extrait.csv", 150, 150),
+]
 
 
 def imported(name: str, **spec) -> pd.DataFrame:
@@ -40,7 +42,9 @@ def test_rows_have_a_name_and_the_publishers_position(name, n_rows, _):
 
 @pytest.mark.parametrize(("name", "n_rows", "usable"), FILES)
 def test_rows_are_usable_once_the_type_is_set(name, n_rows, usable):
-    report = validate_table(imported(name, constants={"type": "structure"}), load_referential(config.path("referential")))
+    report = validate_table(
+        imported(name, constants={"type": "structure"}), load_referential(config.path("referential"))
+    )
     assert len(report.actors) >= usable
     assert len(report.placed) >= usable - 2
 
@@ -48,8 +52,12 @@ def test_rows_are_usable_once_the_type_is_set(name, n_rows, usable):
 def test_street_and_number_assembled_and_no_empty_column():
     gisco = imported("gisco_healthcare_services_FR_extrait.csv")
     row = gisco[gisco["nom"] == "CENTRE DE PLANIFICATION OU D'EDUCATION FAMILIALE DE BELLEY"].iloc[0]
-    assert row[["adresse", "code_postal", "commune", "id"]].tolist() == ["52 RUE GEORGES GIRERD", "01300", "BELLEY",
-                                                                         "10786879"]
+    assert row[["adresse", "code_postal", "commune", "id"]].tolist() == [
+        "52 RUE GEORGES GIRERD",
+        "01300",
+        "BELLEY",
+        "10786879",
+    ]
     header = read_upload("v.csv", (REAL / "datagouv_centres_vaccination_extrait.csv").read_bytes())[0]
     assert "" not in header and header[-1] == "rdv_consultation_prevaccination"
 

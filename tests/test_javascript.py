@@ -38,8 +38,15 @@ def run_module(module: str, function: str, value: object) -> object:
       process.stdout.write(JSON.stringify(await answer(JSON.parse(fs.readFileSync(0, "utf-8")))));
     });
     """
-    done = subprocess.run([node(), "-e", script, str(JS_DIR / module), function], cwd=ROOT, input=json.dumps(value),
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [node(), "-e", script, str(JS_DIR / module), function],
+        cwd=ROOT,
+        input=json.dumps(value),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -47,14 +54,17 @@ def run_module(module: str, function: str, value: object) -> object:
 def test_the_javascript_unit_tests_pass():
     """tests/js/*.test.mjs: the fiche's rendering and escaping, the folding on the server's cases,
     the payload decoder, the module's namespace and the controls' French."""
-    done = subprocess.run([node(), "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        [node(), "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_eslint_finds_nothing():
     assert ESLINT.exists(), "ESLint is missing: run `make setup` (npm ci installs it from package-lock.json)"
-    done = subprocess.run([str(ESLINT), "--max-warnings=0", "."], cwd=ROOT, capture_output=True, text=True, check=False,
-                          timeout=180)
+    done = subprocess.run(
+        [str(ESLINT), "--max-warnings=0", "."], cwd=ROOT, capture_output=True, text=True, check=False, timeout=180
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -62,8 +72,15 @@ def test_the_joined_module_declares_every_name_it_uses_once():
     """The page gets the modules joined without their imports: ESLint on the joined text sees a
     name that only an import brought, or one declared in two files."""
     assert ESLINT.exists(), "ESLint is missing: run `make setup` (npm ci installs it from package-lock.json)"
-    done = subprocess.run([str(ESLINT), "--max-warnings=0", "--stdin", "--stdin-filename", "src/reseaux/carte/joined.js"],
-                          cwd=ROOT, input=map_module(), capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        [str(ESLINT), "--max-warnings=0", "--stdin", "--stdin-filename", "src/reseaux/carte/joined.js"],
+        cwd=ROOT,
+        input=map_module(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -81,8 +98,9 @@ def test_the_joined_module_installs_the_namespace_and_runs_what_waited_for_it(tm
     """
     done = subprocess.run([node(), "-e", script, str(joined)], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert {"actorCluster", "blobFiches", "httpFiches", "useFiches", "mapControls", "focusPerimeter",
-            "push"} <= set(json.loads(done.stdout))
+    assert {"actorCluster", "blobFiches", "httpFiches", "useFiches", "mapControls", "focusPerimeter", "push"} <= set(
+        json.loads(done.stdout)
+    )
 
 
 def test_the_browser_reads_the_payload_the_server_writes(referential):
@@ -90,15 +108,24 @@ def test_the_browser_reads_the_payload_the_server_writes(referential):
     their fiche rows out of order as a filtered directory's are, drawn by their type's colour."""
     places = [(49.44301, 1.09902), (49.49437, 0.10788), (-20.87889, 55.44806)]
     types = referential.codes("type")
-    actors = gpd.GeoDataFrame({"type": [types[1], types[0], "inconnu"]},
-                              geometry=[Point(lon, lat) for lat, lon in places], crs="EPSG:4326")
+    actors = gpd.GeoDataFrame(
+        {"type": [types[1], types[0], "inconnu"]}, geometry=[Point(lon, lat) for lat, lon in places], crs="EPSG:4326"
+    )
     payload = actor_payload(actors, referential, "type", rows=[12, 3, 40000])
-    decoded = run_module("actors_layer.js", """(payload) => decodePayload(payload).then((p) => ({
+    decoded = run_module(
+        "actors_layer.js",
+        """(payload) => decodePayload(payload).then((p) => ({
         n: p.n, lat: Array.from(p.lat), lon: Array.from(p.lon), rows: Array.from(p.rows),
-        colors: Array.from(p.colors, (c) => payload.colors[c])}))""", payload)
-    assert decoded == {"n": 3, "lat": [p[0] for p in places], "lon": [p[1] for p in places], "rows": [12, 3, 40000],
-                       "colors": [referential.color("type", types[1]), referential.color("type", types[0]),
-                                  payload["colors"][-1]]}
+        colors: Array.from(p.colors, (c) => payload.colors[c])}))""",
+        payload,
+    )
+    assert decoded == {
+        "n": 3,
+        "lat": [p[0] for p in places],
+        "lon": [p[1] for p in places],
+        "rows": [12, 3, 40000],
+        "colors": [referential.color("type", types[1]), referential.color("type", types[0]), payload["colors"][-1]],
+    }
 
 
 @pytest.mark.parametrize("count", [0, 7, 999, 1000, 12345, 100000, 1234567])

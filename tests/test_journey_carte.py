@@ -52,8 +52,9 @@ def test_choosing_a_perimeter_zooms_to_it_and_outlines_it(page, served, referent
     page.get_by_text("Lieu", exact=True).click()
     choose(page, "Dans le périmètre", "Arts et Fleurs", exact=False)
     key = next(k for k, v in territory.place_names.items() if k.startswith("qpv:") and "Arts et Fleurs" in v)
-    expected = apply_filter(visible_demo(referential), ActorFilter(perimeter=key), referential,
-                            perimeters=territory.layers).actors
+    expected = apply_filter(
+        visible_demo(referential), ActorFilter(perimeter=key), referential, perimeters=territory.layers
+    ).actors
     page.get_by_text(f"{len(expected)} acteur").first.wait_for(timeout=30_000)
     outline = frame.locator('path[stroke="#111"][stroke-dasharray]')
     outline.first.wait_for(timeout=30_000)
@@ -81,8 +82,11 @@ def test_the_search_box_finds_an_actor_and_opens_its_fiche(page, served, referen
 def test_the_legend_lists_only_what_is_shown(page, served):
     frame = _open(page, served.url + "/?type=distribution&couleur=type")
     legend = frame.locator(".rx-legend")
-    wait_in_map(page, "() => { const l = document.querySelector('.rx-legend'); return l && l.innerText.includes('Point'); }",
-                timeout=30_000)
+    wait_in_map(
+        page,
+        "() => { const l = document.querySelector('.rx-legend'); return l && l.innerText.includes('Point'); }",
+        timeout=30_000,
+    )
     text = legend.inner_text()
     assert "Point de distribution" in text
     assert "Structure" not in text and "Professionnel" not in text
@@ -93,8 +97,11 @@ def test_the_legend_explains_the_purple_bubbles_while_they_are_drawn(page, serve
     frame = _open(page, served.url + "/")
     key = frame.locator(".rx-legend .rx-cluster-key")
     expect(key).to_have_text("NGroupe de N acteurs — zoomez ou cliquez pour les séparer")
-    colours = evaluate_in_map(page, """() => [document.querySelector('.rx-legend .rx-bubble div'),
-        document.querySelector('.leaflet-marker-pane .rx-cluster div')].map(e => getComputedStyle(e).backgroundColor)""")
+    colours = evaluate_in_map(
+        page,
+        """() => [document.querySelector('.rx-legend .rx-bubble div'),
+        document.querySelector('.leaflet-marker-pane .rx-cluster div')].map(e => getComputedStyle(e).backgroundColor)""",
+    )
     assert colours[0] == colours[1]
     page.screenshot(path=str(SCREENSHOTS / "carte_legende_groupes.png"))
 

@@ -35,8 +35,10 @@ def open_fiche(page, actor_id: str) -> None:
     search.fill(actor_id)
     search.press("Enter")
     browser.settle(page)
-    page.wait_for_function("(id) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
-                           ".some(c => c.innerText.trim() === id)", arg=actor_id)
+    page.wait_for_function(
+        "(id) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")].some(c => c.innerText.trim() === id)",
+        arg=actor_id,
+    )
     box = page.locator("[data-testid='stDataFrame'] canvas").first.bounding_box()
     page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the tick box of the first row
     browser.settle(page)
@@ -86,8 +88,11 @@ def test_a_coordinator_changes_a_phone_number_and_it_is_saved_and_journaled(chro
             page.get_by_role("tab", name="Sauvegardes et journal").click()
             browser.settle(page)
             # A tab is shown by the browser alone (no rerun): its table is drawn a moment later.
-            page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
-                                   ".some(c => c.innerText.trim() === 'coord')", timeout=30_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+                ".some(c => c.innerText.trim() === 'coord')",
+                timeout=30_000,
+            )
             journal_cells = cells(page)
             assert "coord" in journal_cells and any(" à " in c and " h " in c for c in journal_cells)
             assert not any(c[:4].isdigit() and c[4:5] == "-" for c in journal_cells), journal_cells
@@ -126,15 +131,18 @@ def test_the_import_tab_speaks_french(chromium, tmp_path):
             uploader = page.get_by_test_id("stFileUploader")
             uploader.wait_for()
             expect(uploader.get_by_test_id("stFileUploaderDropzone").locator("button")).to_have_accessible_name(
-                "Choisir un fichier")
+                "Choisir un fichier"
+            )
             expect(uploader.get_by_test_id("stFileUploaderDropzoneInstructions")).to_have_text(
-                re.compile(r"^10\u00a0Mo par fichier"))
+                re.compile(r"^10\u00a0Mo par fichier")
+            )
             uploader.locator("input[type=file]").set_input_files(str(folder / "actors.csv"))
             page.get_by_text("lignes lues dans « actors.csv »").wait_for()
             chip = page.get_by_test_id("stFileChip")
             kilobytes = (folder / "actors.csv").stat().st_size / 1000  # Streamlit's « 101.2KB », the French way
-            expect(chip).to_have_text(re.compile(r"^actors\.csv\s*" + f"{kilobytes:.1f}".replace(".", ",").removesuffix(",0")
-                                                 + "\u00a0ko$"))
+            expect(chip).to_have_text(
+                re.compile(r"^actors\.csv\s*" + f"{kilobytes:.1f}".replace(".", ",").removesuffix(",0") + "\u00a0ko$")
+            )
             assert "KB" not in uploader.inner_text() and "Upload" not in uploader.inner_text()
             page.screenshot(path=str(SCREENSHOTS / "annuaire-import-fr.png"), full_page=True)
     finally:

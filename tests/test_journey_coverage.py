@@ -33,8 +33,9 @@ def expected(referential, role: str, layer_id: str = "qpv") -> tuple[str, pd.Dat
     actors = visible_demo(referential, role)
     assert len(actors) == (118 if role == "visiteur" else 185)
     chosen = apply_filter(actors, CHOSEN, referential).actors
-    table = coverage_table(PreparedLayer.build(load_territory().layers[layer_id]), actor_points(chosen),
-                           distance_m=DISTANCE)
+    table = coverage_table(
+        PreparedLayer.build(load_territory().layers[layer_id]), actor_points(chosen), distance_m=DISTANCE
+    )
     return summary_sentence(table, "QPV 2024", filter_phrase(referential, CHOSEN), DISTANCE), table
 
 
@@ -113,8 +114,9 @@ def test_visitor_and_coordinator_find_the_gaps(browser, referential, accounts_fi
     SCREENSHOTS.mkdir(exist_ok=True)
     with ServedApp() as app:
         for role in ("visiteur", "coordinateur"):
-            context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR",
-                                          accept_downloads=True)
+            context = browser.new_context(
+                viewport={"width": 1440, "height": 900}, locale="fr-FR", accept_downloads=True
+            )
             page = context.new_page()
             try:
                 page.goto(app.url + "/")
@@ -165,13 +167,17 @@ def test_another_layer_clears_the_old_result_and_draws_2644_communes_readably(br
             page.get_by_role("combobox", name="Périmètres").click()
             page.get_by_role("option", name="Territoires — Communes de Normandie", exact=True).click()
             expect(page.get_by_text("Communes de Normandie :", exact=False)).to_be_visible(timeout=120_000)
-            drawn = wait_in_map(page, """() => { const s = window.rxCoverageShapes;
+            drawn = wait_in_map(
+                page,
+                """() => { const s = window.rxCoverageShapes;
                 const body = document.querySelector('.rx-cov-body');
                 if (!s || !body || !body.innerHTML || s.getLayers().length !== 2644) return null;
                 const styles = s.getLayers().map(l => l.options);
                 return {white: styles.filter(o => o.fillColor === '#ffffff').length,
                         heaviest: Math.max(...styles.map(o => o.weight)),
-                        dashed: styles.filter(o => o.dashArray).length}; }""", timeout=120_000)
+                        dashed: styles.filter(o => o.dashArray).length}; }""",
+                timeout=120_000,
+            )
             settle(page)
             switch = page.evaluate("() => window.rxSwitch")
             assert switch["busy"], "no busy sign while the communes were computed and drawn"

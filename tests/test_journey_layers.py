@@ -55,7 +55,8 @@ def test_a_coordinator_adds_a_layer_and_finds_it_on_the_map(page, tmp_path):
         page.get_by_label("Licence").fill("Licence Ouverte 2.0")
         page.get_by_role("button", name="Ajouter la couche").click()
         page.get_by_text("Couche « Secteurs test » ajoutée : 2 périmètres, 2 polygones réparés, 1 écarté").wait_for(
-            timeout=30_000)
+            timeout=30_000
+        )
         no_error(page)
         page.screenshot(path=str(SCREENSHOTS / "couche-ajoutee.png"), full_page=True)
         assert 'id = "secteurs_test"' in (geo / "layers.toml").read_text(encoding="utf-8")

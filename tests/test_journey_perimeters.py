@@ -29,8 +29,9 @@ def _demo_count_in(qpv_name: str) -> tuple[int, int]:
     shape = gpd.read_file(QPV_FILE).set_index("lib_qp").loc[qpv_name].geometry
     rows = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)
     placed = rows[(rows["latitude"] != "") & (rows["longitude"] != "")]
-    inside = sum(shape.contains(Point(float(x), float(y))) for x, y in zip(placed["longitude"], placed["latitude"],
-                                                                              strict=True))
+    inside = sum(
+        shape.contains(Point(float(x), float(y))) for x, y in zip(placed["longitude"], placed["latitude"], strict=True)
+    )
     return inside, len(rows)
 
 
@@ -67,9 +68,11 @@ def test_couverture_opens_on_the_layer_that_holds_a_paca_directory(page, tmp_pat
     the page opens on the QPV of Marseille, where a site stands, not on those of Rouen."""
     sites = pd.read_csv(DATA / "real" / "france_services_paca_2020.csv", dtype=str, keep_default_na=False)
     qpv = gpd.read_file(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_crs(4326).geometry
-    standing = [name for name, x, y in zip(sites["lib_france_services"], sites["LONGITUDE"], sites["LATITUDE"],
-                                           strict=True)
-                if any(shape.buffer(0).contains(Point(float(x), float(y))) for shape in qpv)]
+    standing = [
+        name
+        for name, x, y in zip(sites["lib_france_services"], sites["LONGITUDE"], sites["LATITUDE"], strict=True)
+        if any(shape.buffer(0).contains(Point(float(x), float(y))) for shape in qpv)
+    ]
     assert standing  # the layer holds some of the directory
     folder, env = data_folder(tmp_path)
     geo = folder / "geo"
@@ -77,18 +80,46 @@ def test_couverture_opens_on_the_layer_that_holds_a_paca_directory(page, tmp_pat
         patch.setenv("RESEAUX_GEO_DIR", str(geo))
         patch.setenv("RESEAUX_LAYERS", str(geo / "layers.toml"))
         patch.setenv("RESEAUX_GEOCACHE", env["RESEAUX_GEOCACHE"])
-        assert main(["layers", "add", str(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg"), "--id",
-                     "qpv_marseille", "--code-field", "CODE_QP", "--name-field", "NOM_QP",
-                     "--label", "QPV 2015 (Marseille)"]) == 0
+        assert (
+            main(
+                [
+                    "layers",
+                    "add",
+                    str(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg"),
+                    "--id",
+                    "qpv_marseille",
+                    "--code-field",
+                    "CODE_QP",
+                    "--name-field",
+                    "NOM_QP",
+                    "--label",
+                    "QPV 2015 (Marseille)",
+                ]
+            )
+            == 0
+        )
         (folder / "actors.csv").unlink()
-        assert main(["import", str(DATA / "real" / "france_services_paca_2020.csv"), "--into",
-                     str(folder / "actors.csv"), "--offline", "--set", "type=structure"]) == 0
+        assert (
+            main(
+                [
+                    "import",
+                    str(DATA / "real" / "france_services_paca_2020.csv"),
+                    "--into",
+                    str(folder / "actors.csv"),
+                    "--offline",
+                    "--set",
+                    "type=structure",
+                ]
+            )
+            == 0
+        )
     shutil.rmtree(folder / ".cache", ignore_errors=True)
     with LoggedApp(env) as app:
         page.goto(app.url + "/couverture")
         settle(page)
         expect(page.get_by_role("combobox", name="Périmètres", exact=True)).to_have_value(
-            "Périmètres ajoutés — QPV 2015 (Marseille)", timeout=60_000)
+            "Périmètres ajoutés — QPV 2015 (Marseille)", timeout=60_000
+        )
         page.get_by_text("QPV 2015 : ").first.wait_for(timeout=60_000)
         assert "couche=qpv_marseille" in page.url
         page.screenshot(path=str(SCREENSHOTS / "couverture-paca.png"))
@@ -103,8 +134,9 @@ def test_a_coordinator_chooses_the_layer_of_a_geopackage_and_the_key_of_a_canton
     from tests.test_add_layer import CANTONS, REGIONS_TOPOJSON
 
     package = tmp_path / "deux_couches.gpkg"
-    gpd.read_file(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(package, layer="qpv",
-                                                                                      driver="GPKG")
+    gpd.read_file(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_file(
+        package, layer="qpv", driver="GPKG"
+    )
     gpd.read_file(REGIONS_TOPOJSON).set_crs("EPSG:4326").to_file(package, layer="regions", driver="GPKG")
     cantons = tmp_path / "cantons.csv"
     cantons.write_text(CANTONS, encoding="utf-8")

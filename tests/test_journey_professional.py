@@ -45,7 +45,9 @@ def wait_for_results(page, count_text: str) -> None:
     except Exception as exc:
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "trouver_echec.png"))
-        raise AssertionError(f"« {count_text} » absent de la page :\n{page.locator('body').inner_text()[:3000]}") from exc
+        raise AssertionError(
+            f"« {count_text} » absent de la page :\n{page.locator('body').inner_text()[:3000]}"
+        ) from exc
 
 
 def open_popup(frame, number: int):
@@ -63,8 +65,10 @@ def open_popup(frame, number: int):
 def test_online_address_filters_nearest_first_and_popup(page, referential, tmp_path):
     SCREENSHOTS.mkdir(exist_ok=True)
     addresses = finess_addresses()
-    with AddokServer(tmp_path / "addok", documents(addresses)) as addok, \
-            ServedApp({"RESEAUX_GEOCODER_URL": addok.url}) as app:
+    with (
+        AddokServer(tmp_path / "addok", documents(addresses)) as addok,
+        ServedApp({"RESEAUX_GEOCODER_URL": addok.url}) as app,
+    ):
         page.goto(app.url + "/trouver")
         type_address(page, "2 rue Danton Le Petit-Quevilly")
         page.get_by_text("Départ : 2 Rue Danton").wait_for(timeout=60_000)
@@ -146,7 +150,9 @@ def test_offline_commune_map_click_and_free_text(browser, referential):
         want = expected(referential, *clicked, ActorFilter(text="IVG médicamenteuse"))
         assert len(want) and all("IVG médicamenteuse" in s for s in want["specialites"])
         page.get_by_text(f"1. {want.iloc[0]['nom']}").first.wait_for(timeout=30_000)
-        page.wait_for_function(f"() => document.body.innerText.split('Spécialités et formations : ').length > {len(want)}")
+        page.wait_for_function(
+            f"() => document.body.innerText.split('Spécialités et formations : ').length > {len(want)}"
+        )
         expect(page.get_by_text("IVG médicamenteuse").nth(len(want) - 1)).to_be_attached()
         no_error(page)
         page.screenshot(path=str(SCREENSHOTS / "trouver_recherche_1440.png"))

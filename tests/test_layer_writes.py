@@ -15,15 +15,27 @@ from reseaux.territoire.layers import LayerError, RegistryError, read_registry
 
 SQUARE = [[1.0, 49.40], [1.02, 49.40], [1.02, 49.42], [1.0, 49.42], [1.0, 49.40]]
 OTHER = [[1.1, 49.40], [1.12, 49.40], [1.12, 49.42], [1.1, 49.42], [1.1, 49.40]]
-REGISTRY = "# Les couches du réseau (commentaire gardé)\n\n[[layer]]\nid = \"a\"\nlabel = \"A\"\nkind = \"file\"\nfile = \"a.geojson\"\n"
+REGISTRY = '# Les couches du réseau (commentaire gardé)\n\n[[layer]]\nid = "a"\nlabel = "A"\nkind = "file"\nfile = "a.geojson"\n'
 
 
 def two_squares(path, field="région"):
     """Two perimeters: code 01 in « N », code 02 in « S » (``field`` holds N or S)."""
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"CODE": code, "NOM": name, field: part},
-         "geometry": {"type": "Polygon", "coordinates": [ring]}}
-        for ring, code, name, part in ((SQUARE, "01", "Nord", "N"), (OTHER, "02", "Sud", "S"))]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"CODE": code, "NOM": name, field: part},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                    for ring, code, name, part in ((SQUARE, "01", "Nord", "N"), (OTHER, "02", "Sud", "S"))
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -37,8 +49,15 @@ def geo(tmp_path):
 
 
 def add(path, geo, **options):
-    return add_layer(path, layer_id=options.pop("layer_id", "secteurs"), code_field="CODE", name_field="NOM",
-                     registry=geo / "layers.toml", geo_dir=geo, **options)
+    return add_layer(
+        path,
+        layer_id=options.pop("layer_id", "secteurs"),
+        code_field="CODE",
+        name_field="NOM",
+        registry=geo / "layers.toml",
+        geo_dir=geo,
+        **options,
+    )
 
 
 @pytest.mark.parametrize("field", ["région", 'a "cité"', "deux mots", "[x]", "a.b", "c=d"])
@@ -102,9 +121,11 @@ def test_a_layer_that_cannot_be_written_is_said_in_french_and_changes_nothing(ge
     monkeypatch.setattr(module, "write_atomic", refused)
     with pytest.raises(LayerError) as caught:
         add(two_squares(tmp_path / "secteurs.geojson"), geo)
-    assert str(caught.value) == ("secteurs.geojson ne peut pas être écrit dans le dossier des couches (le serveur "
-                                 "n'a pas le droit d'écrire dans ce dossier) : l'administration du serveur doit le "
-                                 "permettre")
+    assert str(caught.value) == (
+        "secteurs.geojson ne peut pas être écrit dans le dossier des couches (le serveur "
+        "n'a pas le droit d'écrire dans ce dossier) : l'administration du serveur doit le "
+        "permettre"
+    )
     assert (geo / "layers.toml").read_bytes() == before
 
 
@@ -160,13 +181,31 @@ def test_a_zip_of_too_many_members_is_refused(tmp_path):
         fields_of(crowd)
 
 
-@pytest.mark.parametrize(("members", "meaning"), [
-    ({"lisez-moi.txt": "bonjour"}, "format non reconnu"),
-    ({"secteurs.geojson": '{"type": "FeatureCollection", "features": ['}, "contenu mal formé"),
-    ({"secteurs.geojson": json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"n": n}, "geometry": {"type": "Point", "coordinates": [n, n]}}
-        for n in range(2000)]})}, "archive zip endommagée"),
-])
+@pytest.mark.parametrize(
+    ("members", "meaning"),
+    [
+        ({"lisez-moi.txt": "bonjour"}, "format non reconnu"),
+        ({"secteurs.geojson": '{"type": "FeatureCollection", "features": ['}, "contenu mal formé"),
+        (
+            {
+                "secteurs.geojson": json.dumps(
+                    {
+                        "type": "FeatureCollection",
+                        "features": [
+                            {
+                                "type": "Feature",
+                                "properties": {"n": n},
+                                "geometry": {"type": "Point", "coordinates": [n, n]},
+                            }
+                            for n in range(2000)
+                        ],
+                    }
+                )
+            },
+            "archive zip endommagée",
+        ),
+    ],
+)
 def test_what_gdal_cannot_read_is_said_in_french_without_a_path(tmp_path, members, meaning):
     path = tmp_path / "secteurs.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -201,9 +240,11 @@ def test_a_shapefile_zipped_without_its_companions_is_said_in_french(tmp_path):
         archive.write(tmp_path / "s.shp", "s.shp")  # no .shx, .dbf, .prj
     with pytest.raises(LayerError) as caught:
         fields_of(path)
-    assert str(caught.value) == ("secteurs.zip : le shapefile s.shp est incomplet, il manque s.shx et s.dbf : "
-                                 "zippez ensemble les fichiers .shp, .shx, .dbf et .prj de la couche, puis "
-                                 "ajoutez-la de nouveau")
+    assert str(caught.value) == (
+        "secteurs.zip : le shapefile s.shp est incomplet, il manque s.shx et s.dbf : "
+        "zippez ensemble les fichiers .shp, .shx, .dbf et .prj de la couche, puis "
+        "ajoutez-la de nouveau"
+    )
 
 
 def test_a_layer_of_too_many_perimeters_is_refused_before_reading(tmp_path, monkeypatch):
@@ -226,8 +267,9 @@ def test_two_layers_added_at_once_are_both_declared(geo, tmp_path, monkeypatch):
 
     def meanwhile_another_addition(old, spec):
         if spec.id == "secteurs":  # between reading the registry and writing it, another adds « autres »
-            thread = threading.Thread(target=add, args=(two_squares(tmp_path / "autres.geojson"), geo),
-                                      kwargs={"layer_id": "autres"})
+            thread = threading.Thread(
+                target=add, args=(two_squares(tmp_path / "autres.geojson"), geo), kwargs={"layer_id": "autres"}
+            )
             thread.start()
             thread.join(timeout=1)  # it runs to its end unless it waits for this addition
             threads.append(thread)

@@ -81,12 +81,13 @@ def test_a_layer_says_its_own_article_and_fill_opacity_and_one_that_does_not_get
     from reseaux.territoire.layers import parse_registry
 
     shutil.copy(DATA / "geo" / "squares.geojson", tmp_path)
-    common = ('kind = "file"\nfile = "squares.geojson"\nid_field = "code"\nname_field = "nom"\n'
-              'group = "Coordination"\n')
+    common = 'kind = "file"\nfile = "squares.geojson"\nid_field = "code"\nname_field = "nom"\ngroup = "Coordination"\n'
     specs, broken = parse_registry(
         f'[[layer]]\nid = "msp"\nlabel = "Maisons de santé"\n{common}article = "la maison de santé"\n'
         f'fill_opacity = 0.3\n\n[[layer]]\nid = "nues"\nlabel = "Carrés nus"\n{common}\n'
-        f'[[layer]]\nid = "faux"\nlabel = "Opacité fausse"\n{common}fill_opacity = 3\n', tmp_path)
+        f'[[layer]]\nid = "faux"\nlabel = "Opacité fausse"\n{common}fill_opacity = 3\n',
+        tmp_path,
+    )
     assert [s.id for s in specs] == ["msp", "nues"]
     assert broken[0][0] == "Opacité fausse" and "fill_opacity « 3 » invalide" in broken[0][1]
     layers = load_layers(specs, tmp_path)

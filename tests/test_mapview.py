@@ -60,7 +60,9 @@ def test_actors_are_drawn_in_bulk_never_one_marker_each(referential, tmp_path):
 
 def test_map_loads_leaflet_locally_not_from_a_cdn(referential, tmp_path):
     actors, specs, layers = fixture(referential, tmp_path)
-    html = render(build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45)))
+    html = render(
+        build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45))
+    )
     scripts = re.findall(r'<script src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
     assert "/app/static/vendor/leaflet/leaflet.js" in scripts
     assert "/app/static/vendor/supercluster/supercluster.min.js" in scripts
@@ -69,7 +71,9 @@ def test_map_loads_leaflet_locally_not_from_a_cdn(referential, tmp_path):
 
 def test_html_in_a_field_never_reaches_the_page_as_markup(referential, tmp_path):
     actors, specs, layers = fixture(referential, tmp_path, name=XSS + "</script><script>alert(2)</script>")
-    html = render(build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45)))
+    html = render(
+        build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45))
+    )
     assert "<img src=x" not in html
     assert "</script><script>alert(2)" not in html
     # Carried as data (compressed), shown with textContent by the page's script.
@@ -115,7 +119,11 @@ def test_legend_and_layers_and_base_maps(referential, tmp_path):
     assert "Point de distribution" not in legend  # absent from the directory, absent from the legend
     tiles = [e for e in walk(fmap) if isinstance(e, folium.TileLayer)]
     assert [t.layer_name for t in tiles] == [
-        "OpenStreetMap France", "OpenStreetMap", "CartoDB Positron (clair, pour projeter)", "IGN Plan"]
+        "OpenStreetMap France",
+        "OpenStreetMap",
+        "CartoDB Positron (clair, pour projeter)",
+        "IGN Plan",
+    ]
     assert [t.show for t in tiles] == [False, False, True, False]
     assert legend_codes(actors, "thematique") == ["contraception", "ist_vih", "ivg", "precarite_menstruelle"]
 
@@ -141,8 +149,9 @@ def test_precomputed_layers_draw_the_same_map(referential, tmp_path):
     def perimeters(fmap):
         return [e.data for e in walk(fmap) if isinstance(e, folium.GeoJson)]
 
-    assert perimeters(build_base_map(layers, specs, view, referential, bounds, geojson=cached)) == \
-        perimeters(build_base_map(layers, specs, view, referential, bounds))
+    assert perimeters(build_base_map(layers, specs, view, referential, bounds, geojson=cached)) == perimeters(
+        build_base_map(layers, specs, view, referential, bounds)
+    )
 
 
 def test_outlines_are_drawn_simplified_a_few_metres_at_most(tmp_path):
@@ -174,9 +183,12 @@ def test_every_map_lets_a_person_zoom_on_a_phone(referential, tmp_path):
 
     actors, specs, layers = fixture(referential, tmp_path)
     bounds = (0.9, 49.3, 1.2, 49.5)
-    maps = {"carte": build_map(actors, layers, specs, MapView(layers=("qpv",)), referential, bounds),
-            "présentation": stage_base_map(bounds, None), "simple": simple_map((49.4, 1.0), 11),
-            "position": position_picker(49.4, 1.0, bounds)}
+    maps = {
+        "carte": build_map(actors, layers, specs, MapView(layers=("qpv",)), referential, bounds),
+        "présentation": stage_base_map(bounds, None),
+        "simple": simple_map((49.4, 1.0), 11),
+        "position": position_picker(49.4, 1.0, bounds),
+    }
     for name, fmap in maps.items():
         fmap.render()  # as st_folium does before reading the head
         for html in (_get_header(fmap), render(fmap)):

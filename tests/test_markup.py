@@ -51,8 +51,14 @@ def actors(referential, tmp_path):
 
 def test_the_label_is_text_on_the_main_map_its_control_tooltips_legend_and_attribution(referential, tmp_path):
     specs, layers = hostile_layers()
-    fmap = build_map(actors(referential, tmp_path), layers, specs, MapView(layers=("carres",)), referential,
-                     (1.09, 49.43, 1.13, 49.45))
+    fmap = build_map(
+        actors(referential, tmp_path),
+        layers,
+        specs,
+        MapView(layers=("carres",)),
+        referential,
+        (1.09, 49.43, 1.13, 49.45),
+    )
     page = as_read(fmap.get_root().render())
     assert not TAG.search(page)
     assert "&lt;img src=x onerror=&#34;window.top.pwned=1&#34;&gt;" in page  # there, as text
@@ -69,15 +75,17 @@ def test_the_label_is_text_on_the_stage_and_in_the_search_map(referential, tmp_p
     for group in groups:
         group.add_to(fmap)
     assert not TAG.search(as_read(fmap.get_root().render()))
-    search = build_search_map((1.09, 49.43, 1.13, 49.45), (49.44, 1.1), 5, [],
-                              context=[(specs[0], layers[specs[0].id], None)])
+    search = build_search_map(
+        (1.09, 49.43, 1.13, 49.45), (49.44, 1.1), 5, [], context=[(specs[0], layers[specs[0].id], None)]
+    )
     assert not TAG.search(as_read(search.get_root().render()))
 
 
 def test_the_coverage_overlay_and_legend_keep_titles_as_text():
     table = pd.DataFrame({"n_inside": [0.0, 2.0], "gap": [True, False], "n_within": [0, 2]})
-    group = coverage_overlay(table, "n_inside", MEASURES["n_inside"], [1.0, 2.0], title=HOSTILE,
-                             within_label=HOSTILE, gap_label=HOSTILE)
+    group = coverage_overlay(
+        table, "n_inside", MEASURES["n_inside"], [1.0, 2.0], title=HOSTILE, within_label=HOSTILE, gap_label=HOSTILE
+    )
     import folium
 
     fmap = folium.Map()
@@ -88,15 +96,22 @@ def test_the_coverage_overlay_and_legend_keep_titles_as_text():
 
 def test_the_standalone_export_runs_its_own_scripts_only(referential, tmp_path):
     specs, layers = hostile_layers()
-    fmap = build_map(actors(referential, tmp_path), layers, specs, MapView(layers=("carres",)), referential,
-                     (1.09, 49.43, 1.13, 49.45))
+    fmap = build_map(
+        actors(referential, tmp_path),
+        layers,
+        specs,
+        MapView(layers=("carres",)),
+        referential,
+        (1.09, 49.43, 1.13, 49.45),
+    )
     page = standalone_html(fmap, title=HOSTILE, subtitle=HOSTILE, alt=HOSTILE)
     assert not TAG.search(as_read(page))
     policy = unescape(re.search(r"<meta http-equiv=\"Content-Security-Policy\" content=\"([^\"]+)\">", page).group(1))
     assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]  # no injected script runs
     scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", page, re.S)
-    assert scripts and all(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" in policy
-                           for s in scripts)  # every script the export needs may run
+    assert scripts and all(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" in policy for s in scripts
+    )  # every script the export needs may run
     assert "<script src=" not in page  # and nothing comes from elsewhere
     assert export_policy("<p>no script</p>").startswith("default-src 'none'; script-src ;")
 
@@ -113,7 +128,9 @@ def test_a_colour_is_a_colour_or_the_layer_is_set_aside(tmp_path):
     (folder / "squares.geojson").write_bytes((GEO / "squares.geojson").read_bytes())
     (folder / "layers.toml").write_text(
         '[[layer]]\nid = "a"\nlabel = "A"\nkind = "file"\nfile = "squares.geojson"\n'
-        'color = "red;background:url(https://example.org/x)"\n', encoding="utf-8")
+        'color = "red;background:url(https://example.org/x)"\n',
+        encoding="utf-8",
+    )
     specs, broken = read_registry(folder / "layers.toml")
     assert specs == [] and "couleur" in broken[0][1] and "#RRGGBB" in broken[0][1]
     assert is_color("#CC79A7") and is_color("#abc") and not is_color("red") and not is_color("#12345")
@@ -121,7 +138,10 @@ def test_a_colour_is_a_colour_or_the_layer_is_set_aside(tmp_path):
 
 def test_one_escaping_mechanism_in_the_code():
     """No HTML written by hand with html.escape: every fragment comes from reseaux.markup."""
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "src" / "reseaux").rglob("*.py")
-                 if p.name != "markup.py" and re.search(r"\bhtml\.escape\(|^import html$", p.read_text(encoding="utf-8"), re.M)]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "src" / "reseaux").rglob("*.py")
+        if p.name != "markup.py" and re.search(r"\bhtml\.escape\(|^import html$", p.read_text(encoding="utf-8"), re.M)
+    ]
     assert offenders == []
     assert render("<b>{{ v }}</b>", v="<i>") == "<b>&lt;i&gt;</b>" and text("a&b") == "a&amp;b"

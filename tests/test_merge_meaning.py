@@ -10,8 +10,16 @@ from reseaux.annuaire.changes import diff, stamp_changes
 from reseaux.importation.duplicates import Duplicate
 from reseaux.importation.import_merge import apply_import, merge_records
 
-EXISTING = {"id": "a1", "nom": "Centre Exemple (fictif)", "type": "structure", "thematiques": "contraception|ivg|vas",
-            "publics": "jeunes", "commune": "Rouen", "telephone": "02 35 00 00 00", "date_maj": "2024-01-15"}
+EXISTING = {
+    "id": "a1",
+    "nom": "Centre Exemple (fictif)",
+    "type": "structure",
+    "thematiques": "contraception|ivg|vas",
+    "publics": "jeunes",
+    "commune": "Rouen",
+    "telephone": "02 35 00 00 00",
+    "date_maj": "2024-01-15",
+}
 
 
 def test_an_identical_duplicate_changes_nothing(referential):

@@ -26,8 +26,7 @@ from reseaux.ui.upkeep import france_sources
 from tests.conftest import ROOT
 
 #: The official projected system of each overseas département or collectivity (IGN, EPSG).
-OVERSEAS_EPSG = {"971": 5490, "972": 5490, "977": 5490, "978": 5490, "973": 2972, "974": 2975, "976": 4471,
-                 "975": 4467}
+OVERSEAS_EPSG = {"971": 5490, "972": 5490, "977": 5490, "978": 5490, "973": 2972, "974": 2975, "976": 4471, "975": 4467}
 
 
 def _epsg(code_dep: str) -> int:
@@ -64,13 +63,19 @@ def test_the_app_places_every_commune_inside_it_by_code_and_by_name(placed):
     locator = CommuneLocator.from_csv(france.folder() / france.COMMUNES)
     wrong = []
     for row in placed.itertuples(index=False):
-        for asked in ({"code_insee": row.code_insee},
-                      {"commune": row.nom, "code_postal": row.codes_postaux.split()[0] if row.codes_postaux else ""}):
+        for asked in (
+            {"code_insee": row.code_insee},
+            {"commune": row.nom, "code_postal": row.codes_postaux.split()[0] if row.codes_postaux else ""},
+        ):
             found = locator.locate(asked)
             # The point the locator gives is the one measured above, and it lies in the outline.
-            if found is None or found[0] != row.code_insee or row.distance > 0 or (
-                    found[1].longitude, found[1].latitude) != (pytest.approx(row.lon, abs=1e-6),
-                                                               pytest.approx(row.lat, abs=1e-6)):
+            if (
+                found is None
+                or found[0] != row.code_insee
+                or row.distance > 0
+                or (found[1].longitude, found[1].latitude)
+                != (pytest.approx(row.lon, abs=1e-6), pytest.approx(row.lat, abs=1e-6))
+            ):
                 wrong.append((row.code_insee, row.nom, asked, found and found[0]))
     assert not wrong, f"{len(wrong)} communes mal placées, par exemple {wrong[:5]}"
 
@@ -79,8 +84,11 @@ def test_what_the_build_corrected_is_counted_and_shown():
     sources = json.loads((france.folder() / france.SOURCES).read_text(encoding="utf-8"))
     corrected = pd.read_csv(france.folder() / france.CORRECTED, dtype=str, keep_default_na=False)
     counts = corrected["correction"].value_counts()
-    assert sources["mairies"] == {"rapprochee": counts["rapprochee"], "point_interieur": counts["point_interieur"],
-                                  "absente": counts["absente"]}
+    assert sources["mairies"] == {
+        "rapprochee": counts["rapprochee"],
+        "point_interieur": counts["point_interieur"],
+        "absente": counts["absente"],
+    }
     moved = corrected[corrected["correction"] != "absente"]
     assert moved["distance_m"].astype(float).gt(0).all()
     near = corrected["correction"] == "rapprochee"
@@ -88,8 +96,9 @@ def test_what_the_build_corrected_is_counted_and_shown():
     assert corrected.loc[corrected["correction"] == "point_interieur", "distance_m"].astype(float).gt(1000).all()
     shown = france_sources()[1]["Données"]
     total = counts["rapprochee"] + counts["point_interieur"]
-    assert f"{total:,}".replace(",", "\u202f") in shown or f"{total:,}".replace(",", " ") in shown \
-        or str(total) in shown, shown
+    assert (
+        f"{total:,}".replace(",", "\u202f") in shown or f"{total:,}".replace(",", " ") in shown or str(total) in shown
+    ), shown
 
 
 def _square(x0: float, y0: float, side: float = 0.1) -> shapely.Polygon:
@@ -99,10 +108,12 @@ def _square(x0: float, y0: float, side: float = 0.1) -> shapely.Polygon:
 def test_a_town_hall_outside_its_commune_is_brought_inside():
     """Four square communes 0.1° wide near Rouen (49.4°N: 0.001° of longitude is 72.5 m)."""
     shapes = [_square(1.0, 49.4), _square(1.2, 49.4), _square(1.4, 49.4), _square(1.6, 49.4)]
-    halls = [shapely.Point(1.05, 49.45),  # inside: kept
-             shapely.Point(1.19, 49.45),  # 0.01° west of its square: about 725 m, brought to its edge
-             shapely.Point(1.3, 49.45),  # 0.1° east: about 7 km, replaced by the inner point
-             None]  # no town hall in the source
+    halls = [
+        shapely.Point(1.05, 49.45),  # inside: kept
+        shapely.Point(1.19, 49.45),  # 0.01° west of its square: about 725 m, brought to its edge
+        shapely.Point(1.3, 49.45),  # 0.1° east: about 7 km, replaced by the inner point
+        None,
+    ]  # no town hall in the source
     points, corrections = france.offline_points(shapes, halls)
     assert points[0].equals(halls[0])
     assert all(shape.covers(point) for shape, point in zip(shapes, points, strict=True))
@@ -120,26 +131,30 @@ def test_a_town_hall_outside_its_commune_is_brought_inside():
 # The right communes are their INSEE codes, read in the Code officiel géographique 2026
 # (node_modules/@etalab/decoupage-administratif/data/communes.json).
 
+
 @pytest.fixture(scope="module")
 def locator() -> CommuneLocator:
     return CommuneLocator.from_csv(france.folder() / france.COMMUNES)
 
 
-@pytest.mark.parametrize(("row", "expected"), [
-    ({"code_postal": "14500", "commune": "VIRE CEDEX"}, "14762"),  # Vire Normandie, not Viré (71), 504 km away
-    ({"code_postal": "", "commune": "14504 VIRE CEDEX"}, "14762"),  # a CEDEX code the table does not know
-    ({"code_postal": "14504", "commune": "VIRE"}, "14762"),
-    ({"code_postal": "91024", "commune": "EVRY CEDEX"}, "91228"),  # Évry-Courcouronnes, not Évry (89)
-    ({"code_postal": "06001", "commune": "NICE CEDEX 1"}, "06088"),
-    ({"code_postal": "", "commune": "06000 NICE CEDEX 1"}, "06088"),
-    ({"code_postal": "", "commune": "NICE CEDEX 1"}, "06088"),  # one Nice in France
-    ({"code_postal": "81108", "commune": "CASTRES CEDEX"}, "81065"),  # Castres (Tarn), not Castres (Aisne)
-    # CEDEX codes the table (geo/cedex_liste_2017.csv) does not know: their first two digits rule
-    ({"code_postal": "91098", "commune": "EVRY CEDEX"}, "91228"),
-    ({"code_postal": "14598", "commune": "VIRE CEDEX"}, "14762"),
-    ({"code_postal": "81199", "commune": "CASTRES CEDEX"}, "81065"),
-    ({"code_postal": "06298", "commune": "NICE CEDEX 3"}, "06088"),
-])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"code_postal": "14500", "commune": "VIRE CEDEX"}, "14762"),  # Vire Normandie, not Viré (71), 504 km away
+        ({"code_postal": "", "commune": "14504 VIRE CEDEX"}, "14762"),  # a CEDEX code the table does not know
+        ({"code_postal": "14504", "commune": "VIRE"}, "14762"),
+        ({"code_postal": "91024", "commune": "EVRY CEDEX"}, "91228"),  # Évry-Courcouronnes, not Évry (89)
+        ({"code_postal": "06001", "commune": "NICE CEDEX 1"}, "06088"),
+        ({"code_postal": "", "commune": "06000 NICE CEDEX 1"}, "06088"),
+        ({"code_postal": "", "commune": "NICE CEDEX 1"}, "06088"),  # one Nice in France
+        ({"code_postal": "81108", "commune": "CASTRES CEDEX"}, "81065"),  # Castres (Tarn), not Castres (Aisne)
+        # CEDEX codes the table (geo/cedex_liste_2017.csv) does not know: their first two digits rule
+        ({"code_postal": "91098", "commune": "EVRY CEDEX"}, "91228"),
+        ({"code_postal": "14598", "commune": "VIRE CEDEX"}, "14762"),
+        ({"code_postal": "81199", "commune": "CASTRES CEDEX"}, "81065"),
+        ({"code_postal": "06298", "commune": "NICE CEDEX 3"}, "06088"),
+    ],
+)
 def test_cedex_words_and_numbers_never_change_the_departement(locator, row, expected):
     unknown = pd.read_csv(ROOT / "geo" / "cedex_liste_2017.csv", dtype=str)["cedex"]
     assert not unknown.isin(["91098", "14598", "81199", "06298"]).any()
@@ -150,8 +165,13 @@ def test_cedex_words_and_numbers_never_change_the_departement(locator, row, expe
 def _offline(rows, **territory):
     from reseaux.territoire.geocoding import geocode_rows
 
-    return geocode_rows(rows, geocoder=None, cache=_NoCache(), communes=CommuneLocator.from_csv(
-        france.folder() / france.COMMUNES), **territory)
+    return geocode_rows(
+        rows,
+        geocoder=None,
+        cache=_NoCache(),
+        communes=CommuneLocator.from_csv(france.folder() / france.COMMUNES),
+        **territory,
+    )
 
 
 class _NoCache:
@@ -164,18 +184,31 @@ class _NoCache:
 
 
 def _rows(pairs):
-    return [{"nom": f"Site {i} (fictif)", "adresse": "", "code_postal": cp, "commune": name, "code_insee": "",
-             "latitude": "", "longitude": ""} for i, (cp, name) in enumerate(pairs)]
+    return [
+        {
+            "nom": f"Site {i} (fictif)",
+            "adresse": "",
+            "code_postal": cp,
+            "commune": name,
+            "code_insee": "",
+            "latitude": "",
+            "longitude": "",
+        }
+        for i, (cp, name) in enumerate(pairs)
+    ]
 
 
-@pytest.mark.parametrize(("name", "neighbours", "expected"), [
-    ("CASTRES", [("81000", "ALBI"), ("81100", "CASTRES"), ("81200", "MAZAMET")], "81065"),  # Tarn
-    ("CASTRES", [("02000", "LAON"), ("02100", "SAINT-QUENTIN")], "02142"),  # Aisne
-    ("MASSY", [("91000", "EVRY-COURCOURONNES"), ("91300", "MASSY"), ("91120", "PALAISEAU")], "91377"),  # Essonne
-    ("MASSY", [("76000", "ROUEN"), ("76270", "NEUFCHATEL-EN-BRAY")], "76415"),  # Seine-Maritime
-    ("PERTUIS", [("84000", "AVIGNON"), ("84120", "PERTUIS"), ("84300", "CAVAILLON")], "84089"),  # Vaucluse
-    ("VIRE CEDEX", [("14000", "CAEN"), ("14100", "LISIEUX")], "14762"),  # a Calvados file
-])
+@pytest.mark.parametrize(
+    ("name", "neighbours", "expected"),
+    [
+        ("CASTRES", [("81000", "ALBI"), ("81100", "CASTRES"), ("81200", "MAZAMET")], "81065"),  # Tarn
+        ("CASTRES", [("02000", "LAON"), ("02100", "SAINT-QUENTIN")], "02142"),  # Aisne
+        ("MASSY", [("91000", "EVRY-COURCOURONNES"), ("91300", "MASSY"), ("91120", "PALAISEAU")], "91377"),  # Essonne
+        ("MASSY", [("76000", "ROUEN"), ("76270", "NEUFCHATEL-EN-BRAY")], "76415"),  # Seine-Maritime
+        ("PERTUIS", [("84000", "AVIGNON"), ("84120", "PERTUIS"), ("84300", "CAVAILLON")], "84089"),  # Vaucluse
+        ("VIRE CEDEX", [("14000", "CAEN"), ("14100", "LISIEUX")], "14762"),  # a Calvados file
+    ],
+)
 def test_a_name_several_communes_bear_is_taken_in_the_files_departement(name, neighbours, expected):
     rows = _rows([("", name), *neighbours])
     summary = _offline(rows)
@@ -191,12 +224,16 @@ def test_else_in_the_networks_territory_else_the_candidates_are_named():
     summary = _offline(rows)
     assert [r["latitude"] for r in rows] == ["", ""] and summary.not_found == 2
     (line, castres), (_, massy) = summary.problems
-    assert line == 2 and castres == ("hors ligne et commune « CASTRES » ambiguë, 2 communes portent ce nom : "
-                                      "Castres (Aisne, 02), Castres (Tarn, 81) — ajoutez le code postal ou le "
-                                      "code INSEE : acteur absent de la carte")
-    assert massy.endswith("3 communes portent ce nom : La Vineuse sur Fregande (Saône-et-Loire, 71, ancienne "
-                          "commune Massy), Massy (Seine-Maritime, 76), Massy (Essonne, 91) — ajoutez le code postal "
-                          "ou le code INSEE : acteur absent de la carte")
+    assert line == 2 and castres == (
+        "hors ligne et commune « CASTRES » ambiguë, 2 communes portent ce nom : "
+        "Castres (Aisne, 02), Castres (Tarn, 81) — ajoutez le code postal ou le "
+        "code INSEE : acteur absent de la carte"
+    )
+    assert massy.endswith(
+        "3 communes portent ce nom : La Vineuse sur Fregande (Saône-et-Loire, 71, ancienne "
+        "commune Massy), Massy (Seine-Maritime, 76), Massy (Essonne, 91) — ajoutez le code postal "
+        "ou le code INSEE : acteur absent de la carte"
+    )
 
 
 # --- overseas collectivities --------------------------------------------------------------------
@@ -204,6 +241,7 @@ def test_else_in_the_networks_territory_else_the_candidates_are_named():
 # pyproj: « Guadeloupe - St Barthelemy - onshore »…), and the position FINESS gives the hospital of
 # Saint-Pierre (Centre hospitalier François Dunan, boulevard Port en Bessin; eurostat/healthcare-services,
 # FR.csv, FINESS 970500039: 46.773010 N, 56.171526 W).
+
 
 def _epsg_extent(code: int) -> tuple[float, float, float, float]:
     """(south, north, west, east) of an EPSG extent, read in proj.db."""
@@ -213,8 +251,10 @@ def _epsg_extent(code: int) -> tuple[float, float, float, float]:
     import pyproj
 
     with sqlite3.connect(os.path.join(pyproj.datadir.get_data_dir(), "proj.db")) as db:
-        return db.execute("SELECT south_lat, north_lat, west_lon, east_lon FROM extent "
-                          "WHERE auth_name = 'EPSG' AND code = ?", (str(code),)).fetchone()
+        return db.execute(
+            "SELECT south_lat, north_lat, west_lon, east_lon FROM extent WHERE auth_name = 'EPSG' AND code = ?",
+            (str(code),),
+        ).fetchone()
 
 
 def _inside(extent, lon, lat) -> bool:
@@ -228,8 +268,12 @@ SAINT_PIERRE_HOSPITAL = (-56.171526, 46.773010)
 def test_the_overseas_collectivities_are_placed_on_their_island(locator):
     barth, martin, spm = _epsg_extent(2891), _epsg_extent(2890), _epsg_extent(3299)
     placed = {}
-    for row in ({"commune": "ST BARTHELEMY", "code_postal": "97133"}, {"commune": "ST MARTIN", "code_postal": "97150"},
-                {"commune": "Saint-Pierre", "code_postal": "97500"}, {"commune": "MIQUELON", "code_postal": "97500"}):
+    for row in (
+        {"commune": "ST BARTHELEMY", "code_postal": "97133"},
+        {"commune": "ST MARTIN", "code_postal": "97150"},
+        {"commune": "Saint-Pierre", "code_postal": "97500"},
+        {"commune": "MIQUELON", "code_postal": "97500"},
+    ):
         code, match = locator.locate(row)
         placed[code] = (match.longitude, match.latitude)
     assert list(placed) == ["97701", "97801", "97502", "97501"]
@@ -248,9 +292,20 @@ def test_the_overseas_collectivities_are_placed_on_their_island(locator):
     assert outlines.distance(point).idxmin() == "97502" and outlines.distance(point).min() < 500
 
 
-@pytest.mark.parametrize(("code", "epsg"), [("97701", 5490), ("97801", 5490), ("97501", 4467), ("97502", 4467),
-                                            ("97105", 5490), ("97209", 5490), ("97302", 2972), ("97411", 2975),
-                                            ("97611", 4471)])
+@pytest.mark.parametrize(
+    ("code", "epsg"),
+    [
+        ("97701", 5490),
+        ("97801", 5490),
+        ("97501", 4467),
+        ("97502", 4467),
+        ("97105", 5490),
+        ("97209", 5490),
+        ("97302", 2972),
+        ("97411", 2975),
+        ("97611", 4471),
+    ],
+)
 def test_each_overseas_territory_measures_in_its_official_system(locator, code, epsg):
     from reseaux.territoire import metric
 
@@ -266,8 +321,15 @@ def test_no_offline_point_of_france_is_refused_as_out_of_france(tmp_path, refere
     table = france.communes()
     overseas = table[table["code_insee"].str.startswith("97")]
     assert {"975", "977", "978", "971", "972", "973", "974", "976"} <= set(overseas["code_dep"])
-    rows = pd.DataFrame({"id": "c" + table["code_insee"], "nom": "Site " + table["code_insee"] + " (fictif)",
-                         "type": "structure", "latitude": table["mairie_lat"], "longitude": table["mairie_lon"]})
+    rows = pd.DataFrame(
+        {
+            "id": "c" + table["code_insee"],
+            "nom": "Site " + table["code_insee"] + " (fictif)",
+            "type": "structure",
+            "latitude": table["mairie_lat"],
+            "longitude": table["mairie_lon"],
+        }
+    )
     path = tmp_path / "annuaire.csv"
     rows.to_csv(path, index=False)
     directory = load_directory(path, referential)
@@ -283,8 +345,10 @@ def test_a_commune_the_offline_data_cannot_place_is_said_so():
     summary = _offline(rows)
     assert [r["latitude"] for r in rows] == ["", ""]
     assert [line for line, _ in summary.problems] == [2, 3]
-    assert all("référentiel hors ligne n'a pas la position" in m and "saisissez latitude et longitude" in m
-               for _, m in summary.problems)
+    assert all(
+        "référentiel hors ligne n'a pas la position" in m and "saisissez latitude et longitude" in m
+        for _, m in summary.problems
+    )
 
 
 # --- a real published listing: FINESS hospitals with CEDEX codes and homonymous towns ----------
@@ -295,8 +359,11 @@ FINESS = ROOT / "tests" / "data" / "real" / "finess_hopitaux_cedex_homonymes_202
 def _cog() -> tuple[dict[str, str], dict[str, list[str]]]:
     """From the COG itself (the npm package's communes.json, not the national table): each current
     commune's département, and the names it answers to (its own and its former communes')."""
-    communes = json.loads((ROOT / "node_modules" / "@etalab" / "decoupage-administratif" / "data" /
-                           "communes.json").read_text(encoding="utf-8"))
+    communes = json.loads(
+        (ROOT / "node_modules" / "@etalab" / "decoupage-administratif" / "data" / "communes.json").read_text(
+            encoding="utf-8"
+        )
+    )
     department, names = {}, {}
     for item in communes:
         if item["type"] == "commune-actuelle":
@@ -358,8 +425,9 @@ def test_a_real_finess_listing_imported_offline_lands_in_the_communes_it_names(t
             continue
         city = _fold(row.city)
         said = department.get(fiche.code_insee) in _departments_of(row.id)
-        named = any(n == city or n.startswith(city + " ") or city.startswith(n + " ")
-                    for n in names.get(fiche.code_insee, []))
+        named = any(
+            n == city or n.startswith(city + " ") or city.startswith(n + " ") for n in names.get(fiche.code_insee, [])
+        )
         if not named and city not in every_name:  # a district (« STE CLOTILDE »): its CEDEX's commune
             named = fiche.code_insee in cedex.get(row.postcode, set())
         if not (said and named):
@@ -375,12 +443,17 @@ def test_the_import_names_the_line_and_the_candidates_of_an_ambiguous_name(tmp_p
 
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache.sqlite"))
     source = tmp_path / "sites.csv"
-    source.write_text("nom,code_postal,commune\nCentre A (fictif),,CASTRES\n\nCentre B (fictif),,MASSY\n"
-                      "Centre C (fictif),76000,ROUEN\n", encoding="utf-8")
+    source.write_text(
+        "nom,code_postal,commune\nCentre A (fictif),,CASTRES\n\nCentre B (fictif),,MASSY\n"
+        "Centre C (fictif),76000,ROUEN\n",
+        encoding="utf-8",
+    )
     report = import_file(source, tmp_path / "annuaire.csv", referential, offline=True)
     sentences = report.sentences()
-    assert ("ligne 2 : hors ligne et commune « CASTRES » ambiguë, 2 communes portent ce nom : Castres (Aisne, 02), "
-            "Castres (Tarn, 81) — ajoutez le code postal ou le code INSEE : acteur absent de la carte") in sentences
+    assert (
+        "ligne 2 : hors ligne et commune « CASTRES » ambiguë, 2 communes portent ce nom : Castres (Aisne, 02), "
+        "Castres (Tarn, 81) — ajoutez le code postal ou le code INSEE : acteur absent de la carte"
+    ) in sentences
     assert not any(s.startswith(("ligne 4", "ligne 5")) for s in sentences)
     saved = pd.read_csv(tmp_path / "annuaire.csv", dtype=str, keep_default_na=False).set_index("nom")
     assert saved.loc["Centre B (fictif)", "code_insee"] == "76415"  # Massy (Seine-Maritime), COG

@@ -24,17 +24,28 @@ def test_sign_in_with_the_organisation_account(page, tmp_path, audit_file):
         import urllib.request
 
         claims = json.dumps({"email": "coord@example.org", "email_verified": True}).encode()
-        urllib.request.urlopen(urllib.request.Request(f"{issuer}/users/coord@example.org", data=claims, method="PUT",
-                                                      headers={"Content-Type": "application/json"}), timeout=10)
-        app = ServedApp({"RESEAUX_ACCOUNTS": str(tmp_path / "comptes.json")},
-                        args=["--secrets.files", str(tmp_path / "secrets.toml")])
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{issuer}/users/coord@example.org",
+                data=claims,
+                method="PUT",
+                headers={"Content-Type": "application/json"},
+            ),
+            timeout=10,
+        )
+        app = ServedApp(
+            {"RESEAUX_ACCOUNTS": str(tmp_path / "comptes.json")},
+            args=["--secrets.files", str(tmp_path / "secrets.toml")],
+        )
         (tmp_path / "secrets.toml").write_text(
             "[auth]\n"
             f'redirect_uri = "{app.url}/oauth2callback"\n'
             'cookie_secret = "un-secret-de-test-assez-long-pour-signer"\n'
             'client_id = "reseaux-test"\n'
             'client_secret = "secret-client-de-test"\n'
-            f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n', encoding="utf-8")
+            f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n',
+            encoding="utf-8",
+        )
         with app:
             page.goto(app.url)
             settle(page)  # a click while the page is still being drawn can be lost in the rerun
@@ -53,6 +64,9 @@ def test_sign_in_with_the_organisation_account(page, tmp_path, audit_file):
             page.screenshot(path=str(SCREENSHOTS / "connexion-oidc.png"))
     # The sign-in is in the audit trail, once for this tab; from where as clients.client_address
     # reads it (Streamlit names no loopback peer: « inconnu » on this machine, the address behind a proxy).
-    signed = [e for e in (json.loads(line) for line in audit_file.read_text(encoding="utf-8").splitlines())
-              if e["evenement"] == "connexion"]
+    signed = [
+        e
+        for e in (json.loads(line) for line in audit_file.read_text(encoding="utf-8").splitlines())
+        if e["evenement"] == "connexion"
+    ]
     assert [(e["qui"], e["depuis"], e["par"]) for e in signed] == [("coord@example.org", "inconnu", "OpenID Connect")]

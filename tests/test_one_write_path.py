@@ -49,8 +49,9 @@ def test_a_save_made_in_the_app_while_geocoding_is_not_lost(directory):
         calls.append(done)
 
     with pytest.raises(ConflictError):
-        geocode_file(directory, offline=True, cache_path=directory.parent / "c.sqlite", communes_path=COMMUNES,
-                     progress=progress)
+        geocode_file(
+            directory, offline=True, cache_path=directory.parent / "c.sqlite", communes_path=COMMUNES, progress=progress
+        )
     after = DirectoryStore(directory).load().table
     assert after.loc[after["id"] == "b", "telephone"].item() == "02 35 00 00 00"
     assert after["latitude"].tolist() == ["", ""]  # the command wrote nothing

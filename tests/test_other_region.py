@@ -39,11 +39,34 @@ def paca(tmp_path_factory):
         patch.setenv("RESEAUX_GEO_DIR", str(geo))
         patch.setenv("RESEAUX_LAYERS", str(geo / "layers.toml"))
         patch.setenv("RESEAUX_GEOCACHE", str(folder / "cache.sqlite"))
-        assert main(["layers", "add", str(QPV), "--id", "qpv_marseille", "--code-field", "CODE_QP",
-                     "--name-field", "NOM_QP", "--label", "QPV 2015 (Marseille)", "--source", "ANCT (SIG Ville)",
-                     "--licence", "Licence Ouverte", "--vintage", "2015"]) == 0
-        assert main(["import", str(blind), "--into", str(folder / "actors.csv"), "--offline",
-                     "--set", "type=structure"]) == 0
+        assert (
+            main(
+                [
+                    "layers",
+                    "add",
+                    str(QPV),
+                    "--id",
+                    "qpv_marseille",
+                    "--code-field",
+                    "CODE_QP",
+                    "--name-field",
+                    "NOM_QP",
+                    "--label",
+                    "QPV 2015 (Marseille)",
+                    "--source",
+                    "ANCT (SIG Ville)",
+                    "--licence",
+                    "Licence Ouverte",
+                    "--vintage",
+                    "2015",
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(["import", str(blind), "--into", str(folder / "actors.csv"), "--offline", "--set", "type=structure"])
+            == 0
+        )
     return geo, folder / "actors.csv", published
 
 
@@ -73,8 +96,12 @@ def test_coverage_of_the_added_layer_counts_what_is_near(paca, monkeypatch, tmp_
     monkeypatch.setenv("RESEAUX_GEO_DIR", str(geo))
     monkeypatch.setenv("RESEAUX_LAYERS", str(geo / "layers.toml"))
     out = tmp_path / "couverture.csv"
-    assert main(["coverage", "--layer", "qpv_marseille", "--actors", str(actors), "--distance-m", "3000",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            ["coverage", "--layer", "qpv_marseille", "--actors", str(actors), "--distance-m", "3000", "--out", str(out)]
+        )
+        == 0
+    )
     table = pd.read_csv(out).set_index("code")
     # Brute force: every (QPV, site) pair measured in Lambert-93.
     qpv = load_territory().layers["qpv_marseille"].set_index("code").to_crs(2154)

@@ -23,20 +23,26 @@ E2 = F * (2 - F)
 
 #: Real places, (longitude, latitude) in WGS84.
 PLACES = {
-    "barachois": (55.4466, -20.8765),      # Saint-Denis (La Réunion), the Barachois
-    "jardin_etat": (55.4528, -20.8829),    # Saint-Denis, Jardin de l'État: 958 m from the Barachois
+    "barachois": (55.4466, -20.8765),  # Saint-Denis (La Réunion), the Barachois
+    "jardin_etat": (55.4528, -20.8829),  # Saint-Denis, Jardin de l'État: 958 m from the Barachois
     "sainte_clotilde": (55.4840, -20.8930),  # Sainte-Clotilde: 4.3 km from the Barachois
-    "palmistes": (-52.3330, 4.9390),       # Cayenne, place des Palmistes
-    "chu_cayenne": (-52.3230, 4.9260),     # Cayenne, hospital: 1.8 km
-    "savane": (-61.0690, 14.6010),         # Fort-de-France, la Savane
+    "palmistes": (-52.3330, 4.9390),  # Cayenne, place des Palmistes
+    "chu_cayenne": (-52.3230, 4.9260),  # Cayenne, hospital: 1.8 km
+    "savane": (-61.0690, 14.6010),  # Fort-de-France, la Savane
     "chu_martinique": (-61.0440, 14.6230),  # Fort-de-France, CHU: 3.6 km
     "mairie_mamoudzou": (45.2275, -12.7806),  # Mamoudzou (Mayotte), town hall
-    "kaweni": (45.2210, -12.7580),         # Kawéni: 2.6 km
+    "kaweni": (45.2210, -12.7580),  # Kawéni: 2.6 km
     "cathedrale_rouen": (1.0950, 49.4403),  # Rouen, cathedral
-    "chu_rouen": (1.1070, 49.4540),        # Rouen, CHU Charles-Nicolle: 1.75 km
+    "chu_rouen": (1.1070, 49.4540),  # Rouen, CHU Charles-Nicolle: 1.75 km
 }
-PAIRS = [("barachois", "jardin_etat"), ("barachois", "sainte_clotilde"), ("palmistes", "chu_cayenne"),
-         ("savane", "chu_martinique"), ("mairie_mamoudzou", "kaweni"), ("cathedrale_rouen", "chu_rouen")]
+PAIRS = [
+    ("barachois", "jardin_etat"),
+    ("barachois", "sainte_clotilde"),
+    ("palmistes", "chu_cayenne"),
+    ("savane", "chu_martinique"),
+    ("mairie_mamoudzou", "kaweni"),
+    ("cathedrale_rouen", "chu_rouen"),
+]
 
 
 def local_m(a, b) -> float:
@@ -45,7 +51,7 @@ def local_m(a, b) -> float:
     below a millimetre at 5 km)."""
     (lon1, lat1), (lon2, lat2) = (map(math.radians, p) for p in (a, b))
     w = math.sqrt(1 - E2 * math.sin((lat1 + lat2) / 2) ** 2)
-    return math.hypot(A * (1 - E2) / w ** 3 * (lat2 - lat1), A / w * math.cos((lat1 + lat2) / 2) * (lon2 - lon1))
+    return math.hypot(A * (1 - E2) / w**3 * (lat2 - lat1), A / w * math.cos((lat1 + lat2) / 2) * (lon2 - lon1))
 
 
 def truth(a, b) -> float:
@@ -84,16 +90,25 @@ def haversine_m(a, b) -> float:
 
 def directory() -> gpd.GeoDataFrame:
     names = list(PLACES)
-    return gpd.GeoDataFrame({"id": names, "nom": names, "thematiques": [("ivg",)] * len(names)},
-                            geometry=[Point(*PLACES[n]) for n in names], crs=4326)
+    return gpd.GeoDataFrame(
+        {"id": names, "nom": names, "thematiques": [("ivg",)] * len(names)},
+        geometry=[Point(*PLACES[n]) for n in names],
+        crs=4326,
+    )
 
 
 # --- the systems ----------------------------------------------------------------------------
 
 
 def test_each_system_is_the_official_one_with_its_area_of_use():
-    expected = {2154: "RGF93 v1 / Lambert-93", 5490: "RGAF09 / UTM zone 20N", 2972: "RGFG95 / UTM zone 22N",
-                2975: "RGR92 / UTM zone 40S", 4471: "RGM04 / UTM zone 38S", 4467: "RGSPM06 / UTM zone 21N"}
+    expected = {
+        2154: "RGF93 v1 / Lambert-93",
+        5490: "RGAF09 / UTM zone 20N",
+        2972: "RGFG95 / UTM zone 22N",
+        2975: "RGR92 / UTM zone 40S",
+        4471: "RGM04 / UTM zone 38S",
+        4467: "RGSPM06 / UTM zone 21N",
+    }
     assert {z.epsg for z in ZONES} == set(expected)
     for zone in ZONES:
         crs = CRS.from_epsg(zone.epsg)
@@ -105,20 +120,23 @@ def test_each_system_is_the_official_one_with_its_area_of_use():
             assert zone.bounds == pytest.approx(area)
 
 
-@pytest.mark.parametrize(("lon", "lat", "epsg"), [
-    (1.0950, 49.4403, 2154),     # Rouen
-    (8.7369, 41.9192, 2154),     # Ajaccio
-    (-61.5331, 16.2411, 5490),   # Pointe-à-Pitre
-    (-61.0690, 14.6010, 5490),   # Fort-de-France
-    (-63.0830, 18.0670, 5490),   # Marigot (Saint-Martin)
-    (-62.8500, 17.8960, 5490),   # Gustavia (Saint-Barthélemy)
-    (-52.3330, 4.9390, 2972),    # Cayenne
-    (-54.0320, 5.4980, 2972),    # Saint-Laurent-du-Maroni, west of 54°W
-    (55.4466, -20.8765, 2975),   # Saint-Denis (La Réunion)
-    (45.2275, -12.7806, 4471),   # Mamoudzou
-    (-56.1760, 46.7790, 4467),   # Saint-Pierre
-    (166.4400, -22.2700, 32758),  # Nouméa: no French system listed, its UTM zone (58S), never Lambert-93
-])
+@pytest.mark.parametrize(
+    ("lon", "lat", "epsg"),
+    [
+        (1.0950, 49.4403, 2154),  # Rouen
+        (8.7369, 41.9192, 2154),  # Ajaccio
+        (-61.5331, 16.2411, 5490),  # Pointe-à-Pitre
+        (-61.0690, 14.6010, 5490),  # Fort-de-France
+        (-63.0830, 18.0670, 5490),  # Marigot (Saint-Martin)
+        (-62.8500, 17.8960, 5490),  # Gustavia (Saint-Barthélemy)
+        (-52.3330, 4.9390, 2972),  # Cayenne
+        (-54.0320, 5.4980, 2972),  # Saint-Laurent-du-Maroni, west of 54°W
+        (55.4466, -20.8765, 2975),  # Saint-Denis (La Réunion)
+        (45.2275, -12.7806, 4471),  # Mamoudzou
+        (-56.1760, 46.7790, 4467),  # Saint-Pierre
+        (166.4400, -22.2700, 32758),  # Nouméa: no French system listed, its UTM zone (58S), never Lambert-93
+    ],
+)
 def test_the_system_follows_the_position(lon, lat, epsg):
     assert zone_of(lon, lat).epsg == epsg
 
@@ -175,8 +193,7 @@ def test_a_partner_4_km_away_in_reunion_is_found_within_5_km():
 def test_an_origin_in_reunion_sees_far_partners_only_without_radius():
     index = ProximityIndex.build(directory())
     lon, lat = PLACES["barachois"]
-    assert set(nearest(index, lat, lon, k=20, radius_m=50_000)["id"]) == {"barachois", "jardin_etat",
-                                                                         "sainte_clotilde"}
+    assert set(nearest(index, lat, lon, k=20, radius_m=50_000)["id"]) == {"barachois", "jardin_etat", "sainte_clotilde"}
     rouen = nearest(index, lat, lon, k=20, radius_m=None).set_index("id").loc["chu_rouen", "distance_m"]
     assert rouen == pytest.approx(truth(PLACES["barachois"], PLACES["chu_rouen"]), rel=0.005)
 
@@ -216,14 +233,20 @@ def east_of(place: str, metres: float) -> Point:
 
 
 def two_territories_layer() -> PreparedLayer:
-    frame = gpd.GeoDataFrame({"code": ["RUN", "ROU"], "nom": ["Saint-Denis", "Rouen"], "population": [1000.0, 1000.0]},
-                             geometry=[square_around("barachois"), square_around("cathedrale_rouen")], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"code": ["RUN", "ROU"], "nom": ["Saint-Denis", "Rouen"], "population": [1000.0, 1000.0]},
+        geometry=[square_around("barachois"), square_around("cathedrale_rouen")],
+        crs=4326,
+    )
     return PreparedLayer.build(frame)
 
 
 def test_a_perimeter_astride_two_territories_is_refused_by_name():
-    frame = gpd.GeoDataFrame({"code": ["RUN", "MER"], "nom": ["Saint-Denis", "Large"], "population": [1.0, 1.0]},
-                             geometry=[square_around("barachois"), box(55.3, -21.0, 59.0, -20.5)], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"code": ["RUN", "MER"], "nom": ["Saint-Denis", "Large"], "population": [1.0, 1.0]},
+        geometry=[square_around("barachois"), box(55.3, -21.0, 59.0, -20.5)],
+        crs=4326,
+    )
     with pytest.raises(GeographicCRSError, match=r"« Large » \(MER\) hors de La Réunion") as refused:
         PreparedLayer.build(frame)  # its inner point is in La Réunion, its east end 4° beyond RGR92's zone
     assert "Saint-Denis" not in str(refused.value)
@@ -244,9 +267,11 @@ def test_coverage_counts_true_metres_in_reunion():
 
 def test_coverage_and_theme_matrix_take_actors_as_the_app_gives_them():
     layer = two_territories_layer()
-    frame = gpd.GeoDataFrame({"thematiques": [("ivg",), ("ivg",), ("vif",)]},
-                             geometry=[east_of("barachois", 950), east_of("barachois", 1050),
-                                       east_of("cathedrale_rouen", 500)], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"thematiques": [("ivg",), ("ivg",), ("vif",)]},
+        geometry=[east_of("barachois", 950), east_of("barachois", 1050), east_of("cathedrale_rouen", 500)],
+        crs=4326,
+    )
     table = coverage_table(layer, actor_points(frame), distance_m=1000).set_index("code")
     assert table["n_within"].tolist() == [1, 1]
     matrix = theme_matrix(layer, frame, ["ivg", "vif"], {}, distance_m=1000)
@@ -265,9 +290,13 @@ def test_a_far_nearest_actor_costs_no_projection_per_perimeter(monkeypatch):
     """The page froze (89 s for the 2,644 Normandy communes) when the filter kept only overseas
     actors: two projections were built for each perimeter at every rerun."""
     corners = [(1.0 + 0.01 * i, 49.4 + 0.01 * j) for i in range(10) for j in range(10)]
-    layer = PreparedLayer.build(gpd.GeoDataFrame(
-        {"code": [f"C{k}" for k in range(100)], "nom": "carré", "population": 100.0},
-        geometry=[box(lon, lat, lon + 0.01, lat + 0.01) for lon, lat in corners], crs=4326))
+    layer = PreparedLayer.build(
+        gpd.GeoDataFrame(
+            {"code": [f"C{k}" for k in range(100)], "nom": "carré", "population": 100.0},
+            geometry=[box(lon, lat, lon + 0.01, lat + 0.01) for lon, lat in corners],
+            crs=4326,
+        )
+    )
     actors = gpd.GeoSeries([Point(*PLACES["barachois"])], crs=4326)
     coverage_table(layer, actors)  # a first rerun may build a territory's transformer, once
     made = []

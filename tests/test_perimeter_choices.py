@@ -19,8 +19,11 @@ PACA_SITES = DATA / "real" / "france_services_paca_2020.csv"
 def _paca_actors() -> gpd.GeoDataFrame:
     """The 62 real France services sites of PACA at their published positions."""
     table = pd.read_csv(PACA_SITES, dtype=str, keep_default_na=False)
-    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["LONGITUDE"].astype(float),
-                                                                table["LATITUDE"].astype(float)), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        table,
+        geometry=gpd.points_from_xy(table["LONGITUDE"].astype(float), table["LATITUDE"].astype(float)),
+        crs="EPSG:4326",
+    )
 
 
 def _sharing_surface(path, where: dict, territory: gpd.GeoSeries, code: str) -> set[str]:
@@ -45,8 +48,10 @@ def test_the_demo_offers_its_territory_and_not_the_far_perimeters_of_a_directory
     assert all(name.startswith(f"{labels[key.partition(':')[0]]} — ") for key, name in options.items())
     communes = gpd.read_file(ROOT / "geo" / "communes_normandie.geojson")
     metropole = communes[communes["epci_siren"] == "200023414"].geometry
-    expected = {"epci": _sharing_surface(ROOT / "geo" / "epci_normandie.geojson", {}, metropole, "epci_siren"),
-                "qpv": _sharing_surface(ROOT / "geo" / "qpv2024_metropole_rouen.geojson", {}, metropole, "code_qp")}
+    expected = {
+        "epci": _sharing_surface(ROOT / "geo" / "epci_normandie.geojson", {}, metropole, "epci_siren"),
+        "qpv": _sharing_surface(ROOT / "geo" / "qpv2024_metropole_rouen.geojson", {}, metropole, "code_qp"),
+    }
     assert expected["epci"] == {"200023414"}
     for layer_id, codes in expected.items():
         assert {k.partition(":")[2] for k in options if k.startswith(f"{layer_id}:")} == codes
@@ -58,9 +63,13 @@ def test_a_layer_far_from_the_territory_offers_the_perimeters_its_actors_stand_i
     by hand — Le Havre (76351, EPCI Le Havre Seine Métropole) and Évreux (27229): their EPCI are
     offered too, and only them beyond the Métropole."""
     table = france.communes().set_index("code_insee")
-    sites = gpd.GeoSeries(gpd.points_from_xy(pd.to_numeric(table.loc[["76351", "27229"], "point_lon"]),
-                                             pd.to_numeric(table.loc[["76351", "27229"], "point_lat"])),
-                          crs="EPSG:4326")
+    sites = gpd.GeoSeries(
+        gpd.points_from_xy(
+            pd.to_numeric(table.loc[["76351", "27229"], "point_lon"]),
+            pd.to_numeric(table.loc[["76351", "27229"], "point_lat"]),
+        ),
+        crs="EPSG:4326",
+    )
     actors = pd.concat([_paca_actors(), gpd.GeoDataFrame(geometry=sites)], ignore_index=True)
     options = territory.perimeter_options(["epci"], actors)
     assert {k.partition(":")[2] for k in options} == {"200023414", *table.loc[["76351", "27229"], "epci_siren"]}
@@ -71,8 +80,9 @@ def bouches_du_rhone(tmp_path_factory):
     """A network of the Bouches-du-Rhône without a registry: the map draws its communes, EPCI and
     QPV 2024 from the national data (the setting of the testers' 1,331 choices)."""
     folder = tmp_path_factory.mktemp("bdr")
-    (folder / "territoire.toml").write_text('titre = "Réseau 13"\n[territoire]\nnom = "Bouches-du-Rhône"\n'
-                                            'departements = ["13"]\n', encoding="utf-8")
+    (folder / "territoire.toml").write_text(
+        'titre = "Réseau 13"\n[territoire]\nnom = "Bouches-du-Rhône"\ndepartements = ["13"]\n', encoding="utf-8"
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("RESEAUX_LAYERS", raising=False)
         return load_territory(network=load_network(folder / "territoire.toml"))
@@ -103,20 +113,37 @@ def test_couverture_opens_on_a_layer_that_holds_the_directory(territory, tmp_pat
     shutil.copytree(ROOT / "geo", geo)
     monkeypatch.setenv("RESEAUX_GEO_DIR", str(geo))
     monkeypatch.setenv("RESEAUX_LAYERS", str(geo / "layers.toml"))
-    assert main(["layers", "add", str(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg"), "--id",
-                 "qpv_marseille", "--code-field", "CODE_QP", "--name-field", "NOM_QP"]) == 0
+    assert (
+        main(
+            [
+                "layers",
+                "add",
+                str(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg"),
+                "--id",
+                "qpv_marseille",
+                "--code-field",
+                "CODE_QP",
+                "--name-field",
+                "NOM_QP",
+            ]
+        )
+        == 0
+    )
     with_marseille = load_territory()
     polygons = [s.id for s in with_marseille.specs if not (with_marseille.layers[s.id].geom_type == "Point").all()]
     sites = _paca_actors()
     qpv = gpd.read_file(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_crs(4326).geometry
-    inside = sum(any(shape.buffer(0).intersects(Point(x, y)) for shape in qpv)
-                 for x, y in zip(sites.geometry.x, sites.geometry.y, strict=True))
+    inside = sum(
+        any(shape.buffer(0).intersects(Point(x, y)) for shape in qpv)
+        for x, y in zip(sites.geometry.x, sites.geometry.y, strict=True)
+    )
     assert inside == 1
     assert with_marseille.covering_layer(polygons, sites) == "qpv_marseille"
     from reseaux.carte.perimeters import points_held
 
     assert points_held(with_marseille.layers["qpv_marseille"], sites.geometry) == inside
     demo = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)
-    demo = gpd.GeoDataFrame(geometry=gpd.points_from_xy(demo["longitude"].astype(float), demo["latitude"].astype(float)),
-                            crs="EPSG:4326")
+    demo = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(demo["longitude"].astype(float), demo["latitude"].astype(float)), crs="EPSG:4326"
+    )
     assert with_marseille.covering_layer(polygons, demo) == "qpv"

@@ -109,8 +109,11 @@ def _alive(pid: int) -> bool:
 def test_a_stuck_drawing_is_killed_with_what_it_started(monkeypatch, tmp_path):
     monkeypatch.setenv("RESEAUX_PNG_TIMEOUT", "2")
     record = tmp_path / "grandchild.pid"
-    monkeypatch.setattr(png_turn, "_command", lambda source, target, width, height:
-                        [sys.executable, "-c", HANG, str(source), str(target), "x", str(record)])
+    monkeypatch.setattr(
+        png_turn,
+        "_command",
+        lambda source, target, width, height: [sys.executable, "-c", HANG, str(source), str(target), "x", str(record)],
+    )
     start = time.monotonic()
     with pytest.raises(ExportError, match="n'a pas fini l'image en 2 s : il a été arrêté"):
         render_png_in_turn("<html></html>")
@@ -126,8 +129,19 @@ def test_a_stuck_drawing_is_killed_with_what_it_started(monkeypatch, tmp_path):
 def test_a_process_left_behind_by_the_drawing_does_not_hold_the_turn(monkeypatch, tmp_path):
     monkeypatch.setenv("RESEAUX_PNG_TIMEOUT", "2")
     record = tmp_path / "lingering.pid"
-    monkeypatch.setattr(png_turn, "_command", lambda source, target, width, height:
-                        [sys.executable, "-c", LATE_FORK, str(source), str(target), "x", str(record)])
+    monkeypatch.setattr(
+        png_turn,
+        "_command",
+        lambda source, target, width, height: [
+            sys.executable,
+            "-c",
+            LATE_FORK,
+            str(source),
+            str(target),
+            "x",
+            str(record),
+        ],
+    )
     try:
         start = time.monotonic()
         assert render_png_in_turn("<html></html>") == b"PNG"  # the child is done: so is the image

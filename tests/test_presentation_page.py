@@ -11,9 +11,11 @@ from streamlit.testing.v1 import AppTest
 from reseaux.carte.scenes import Scene, SceneStore
 from tests.conftest import ROOT, sign_in, visible_demo
 
-SCENES = [Scene("Premier <titre>", "{n} dans le réseau", id="un"),
-          Scene("Deuxième", "IVG", {"theme": "ivg"}, ["qpv"], "positron", "profession", id="deux"),
-          Scene("Troisième", "Maraudes", {"type": "aller_vers"}, ["qpv"], id="trois")]
+SCENES = [
+    Scene("Premier <titre>", "{n} dans le réseau", id="un"),
+    Scene("Deuxième", "IVG", {"theme": "ivg"}, ["qpv"], "positron", "profession", id="deux"),
+    Scene("Troisième", "Maraudes", {"type": "aller_vers"}, ["qpv"], id="trois"),
+]
 
 
 @pytest.fixture()
@@ -37,7 +39,7 @@ def stage(**query) -> AppTest:
 
 
 def title(at) -> str:
-    return next(m.value for m in at.markdown if "class=\"rx-stage\"" in m.value)
+    return next(m.value for m in at.markdown if 'class="rx-stage"' in m.value)
 
 
 def bar(at) -> str:

@@ -29,22 +29,43 @@ X0, Y0 = 562500.0, 6928500.0  # centre of square commune A (Lambert-93)
 def actors():
     offsets = {"a": (100, 0), "b": (0, 300), "c": (3000, 4000), "d": (-300, 0), "e": (0, 0)}
     points = gpd.GeoSeries([Point(X0 + dx, Y0 + dy) for dx, dy in offsets.values()], crs=2154).to_crs(4326)
-    frame = gpd.GeoDataFrame({
-        "id": list(offsets), "nom": [f"Acteur {k}" for k in offsets],
-        "type": ["professionnel", "structure", "professionnel", "professionnel", "aller_vers"],
-        "profession": ["sage_femme", "", "sage_femme", "medecin_generaliste", ""],
-        "thematiques": [("ivg",), ("ivg", "ist_vih"), ("ivg",), ("contraception",), ("ist_vih",)],
-        "modalites": [("sur_rdv",), ("sans_rdv",), ("sans_rdv",), (), ()],
-        "zone_intervention": [(), (), (), (), ("S1", "00002")],
-        "code_insee": ["00001"] * 5,
-    }, geometry=points, crs=4326)
+    frame = gpd.GeoDataFrame(
+        {
+            "id": list(offsets),
+            "nom": [f"Acteur {k}" for k in offsets],
+            "type": ["professionnel", "structure", "professionnel", "professionnel", "aller_vers"],
+            "profession": ["sage_femme", "", "sage_femme", "medecin_generaliste", ""],
+            "thematiques": [("ivg",), ("ivg", "ist_vih"), ("ivg",), ("contraception",), ("ist_vih",)],
+            "modalites": [("sur_rdv",), ("sans_rdv",), ("sans_rdv",), (), ()],
+            "zone_intervention": [(), (), (), (), ("S1", "00002")],
+            "code_insee": ["00001"] * 5,
+        },
+        geometry=points,
+        crs=4326,
+    )
     # One actor without a position: never in a result.
     return gpd.GeoDataFrame(
-        gpd.pd.concat([frame, gpd.GeoDataFrame({"id": ["z"], "nom": ["Sans position"], "type": ["structure"],
-                                                 "profession": [""], "thematiques": [("ivg",)],
-                                                 "modalites": [()], "zone_intervention": [()],
-                                                 "code_insee": [""]}, geometry=[None], crs=4326)]),
-        crs=4326).reset_index(drop=True)
+        gpd.pd.concat(
+            [
+                frame,
+                gpd.GeoDataFrame(
+                    {
+                        "id": ["z"],
+                        "nom": ["Sans position"],
+                        "type": ["structure"],
+                        "profession": [""],
+                        "thematiques": [("ivg",)],
+                        "modalites": [()],
+                        "zone_intervention": [()],
+                        "code_insee": [""],
+                    },
+                    geometry=[None],
+                    crs=4326,
+                ),
+            ]
+        ),
+        crs=4326,
+    ).reset_index(drop=True)
 
 
 def origin():
@@ -80,8 +101,9 @@ def test_filters_and_what_empties_the_list(referential):
     result = search(index, lat, lon, ActorFilter(themes=("ivg",), modalites=("sans_rdv",)), referential, radius_m=1000)
     assert list(result.actors["id"]) == ["b"]
     # No sage-femme « sans rendez-vous » within 1 km: the modality is what empties the list.
-    result = search(index, lat, lon, ActorFilter(professions=("sage_femme",), modalites=("sans_rdv",)),
-                    referential, radius_m=1000)
+    result = search(
+        index, lat, lon, ActorFilter(professions=("sage_femme",), modalites=("sans_rdv",)), referential, radius_m=1000
+    )
     assert result.actors.empty
     assert result.blocking == ["professions", "modalites"]
     assert list(result.without_blocking["id"]) == ["b"]  # without « sage-femme »
@@ -126,16 +148,38 @@ def test_directions_links():
 
 
 def test_cli_nearest_prints_csv_in_increasing_distance():
-    result = subprocess.run([sys.executable, "-m", "reseaux", "nearest", "--lat", "49.4431", "--lon", "1.0993",
-                             "--theme", "ivg", "-k", "5", "--radius-km", "3"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reseaux",
+            "nearest",
+            "--lat",
+            "49.4431",
+            "--lon",
+            "1.0993",
+            "--theme",
+            "ivg",
+            "-k",
+            "5",
+            "--radius-km",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "id,nom,distance_m" and len(lines) == 6
     distances = [int(line.rsplit(",", 1)[1]) for line in lines[1:]]
     assert distances == sorted(distances) and distances[-1] <= 3000
-    bad = subprocess.run([sys.executable, "-m", "reseaux", "nearest", "--lat", "49.4", "--lon", "1.1",
-                          "--theme", "astronomie"], capture_output=True, text=True, cwd=ROOT)
+    bad = subprocess.run(
+        [sys.executable, "-m", "reseaux", "nearest", "--lat", "49.4", "--lon", "1.1", "--theme", "astronomie"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode == 2 and "inconnu" in bad.stderr
 
 
@@ -172,20 +216,26 @@ def test_free_text_search_goes_through_the_index(referential):
     assert list(found.actors["id"]) == ["a"]  # « IVG instrumentale » (c) lacks the second word
     assert list(search(index, lat, lon, ActorFilter(text="PLANIFICATION"), referential).actors["id"]) == ["b"]
     # Without the folded text given, the index folds it itself, to the same answer.
-    assert list(search(ProximityIndex.build(frame), lat, lon, ActorFilter(text="Médicamenteuse"),
-                       referential, radius_m=None).actors["id"]) == ["a"]
+    assert list(
+        search(
+            ProximityIndex.build(frame), lat, lon, ActorFilter(text="Médicamenteuse"), referential, radius_m=None
+        ).actors["id"]
+    ) == ["a"]
 
 
 def test_a_result_reads_as_labels_with_every_link(referential):
     index = ProximityIndex.build(described_actors())
     lat, lon = origin()
-    first, second = partners(nearest(index, lat, lon, k=3)[lambda f: f["id"].isin(["a", "b"])], referential,
-                             (lat, lon))
+    first, second = partners(nearest(index, lat, lon, k=3)[lambda f: f["id"].isin(["a", "b"])], referential, (lat, lon))
     assert (first.number, first.name, first.role, first.distance) == (1, "Acteur a", "Sage-femme", "100 m")
     assert dict(first.details()) == {
-        "Thématiques": "IVG", "Spécialités et formations": "IVG médicamenteuse, Pose de DIU", "Modalités": "Sur rendez-vous",
-        "Publics": "Jeunes (moins de 26 ans)", "Accessibilité": "Accessible PMR, Langue des signes (LSF)",
-        "Langues": "français, anglais"}
+        "Thématiques": "IVG",
+        "Spécialités et formations": "IVG médicamenteuse, Pose de DIU",
+        "Modalités": "Sur rendez-vous",
+        "Publics": "Jeunes (moins de 26 ans)",
+        "Accessibilité": "Accessible PMR, Langue des signes (LSF)",
+        "Langues": "français, anglais",
+    }
     assert first.phone_uri == "tel:0261910001" and first.website == "https://example.org/a"
     assert first.address == "1 rue Fictive 76000 Rouen" and not first.approximate
     assert f"destination={first.latitude:.5f},{first.longitude:.5f}" in first.directions["Google Maps"]
@@ -199,6 +249,7 @@ def test_a_layer_added_by_the_network_is_named_by_its_label():
     added = LayerSpec(id="qpv_marseille", label="QPV 2015 (Marseille)", kind="file", file="x.geojson")
     communes = LayerSpec(id="communes", label="Communes", kind="file", file="c.geojson", group="Territoire")
     qpv = LayerSpec(id="qpv", label="QPV", kind="file", file="q.geojson", article="le QPV")
-    sentence = perimeter_sentence([(qpv, "QN1", "Les Hauts"), (added, "QP013058", "La Cabucelle"),
-                                   (communes, "13055", "Marseille")])
+    sentence = perimeter_sentence(
+        [(qpv, "QN1", "Les Hauts"), (added, "QP013058", "La Cabucelle"), (communes, "13055", "Marseille")]
+    )
     assert sentence == "Ce point est dans le QPV Les Hauts et QPV 2015 (Marseille) : La Cabucelle."

@@ -91,13 +91,16 @@ def test_forged_forwarded_addresses_do_not_escape_the_limit_unless_the_proxy_is_
     assert codes.count(429) == 10  # 240 a minute: 60 at once, whatever the header says
     LIMITS.clear()
     monkeypatch.setenv("RESEAUX_TRUSTED_PROXY", "oui")
-    codes = [client.get(url, headers={"X-Forwarded-For": f"6.6.6.6, 10.0.0.{i % 2}"}).status_code
-             for i in range(130)]
+    codes = [client.get(url, headers={"X-Forwarded-For": f"6.6.6.6, 10.0.0.{i % 2}"}).status_code for i in range(130)]
     assert codes.count(429) == 10  # two clients behind the proxy, 60 each; the forged first entry is ignored
     LIMITS.clear()
     twice = [("X-Forwarded-For", "10.0.0.9"), ("X-Forwarded-For", "203.0.113.5")]  # the proxy's line comes last
-    codes = [client.get(url, headers=[(k, v if k != "X-Forwarded-For" or n else f"{v}{i}") for n, (k, v)
-                                      in enumerate(twice)]).status_code for i in range(70)]
+    codes = [
+        client.get(
+            url, headers=[(k, v if k != "X-Forwarded-For" or n else f"{v}{i}") for n, (k, v) in enumerate(twice)]
+        ).status_code
+        for i in range(70)
+    ]
     assert codes.count(429) == 10
 
 
@@ -174,8 +177,12 @@ def test_a_trusted_proxy_that_is_no_address_is_said_in_french(monkeypatch):
 
 
 def test_another_sites_page_cannot_set_or_remove_the_session_cookie(client):
-    for headers in ({"Origin": "https://attaquant.example"}, {"Origin": "null"},
-                    {"Origin": "http://reseaux.test.attaquant.example"}, {"Sec-Fetch-Site": "cross-site"}):
+    for headers in (
+        {"Origin": "https://attaquant.example"},
+        {"Origin": "null"},
+        {"Origin": "http://reseaux.test.attaquant.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ):
         answer = client.post(SESSION_PATH, content=_ticket(), headers=headers)
         assert answer.status_code == 403 and "set-cookie" not in answer.headers, headers
         assert "ne vient pas d'une page de ce site" in answer.text
@@ -212,8 +219,10 @@ def test_a_client_gets_four_requests_served_at_once_not_ten(client, token, monke
 
     monkeypatch.setattr(SERVICE, "search", slow_search)
     codes = []
-    threads = [threading.Thread(target=lambda: codes.append(client.get(f"{FICHES_PATH}/{token}/recherche?q=a")
-                                                            .status_code)) for _ in range(10)]
+    threads = [
+        threading.Thread(target=lambda: codes.append(client.get(f"{FICHES_PATH}/{token}/recherche?q=a").status_code))
+        for _ in range(10)
+    ]
     for thread in threads:
         thread.start()
     for _ in range(300):  # until the six beyond the four at once have been answered

@@ -7,8 +7,9 @@ from pandas.testing import assert_frame_equal
 
 from reseaux.annuaire.concurrent_edits import Conflict, rebase, resolve
 
-BASE = pd.DataFrame({"id": ["a", "b"], "nom": ["Alpha", "Bêta"], "telephone": ["01", "02"],
-                     "email": ["a@x.org", ""]}, dtype=object)
+BASE = pd.DataFrame(
+    {"id": ["a", "b"], "nom": ["Alpha", "Bêta"], "telephone": ["01", "02"], "email": ["a@x.org", ""]}, dtype=object
+)
 
 
 def edit(table, actor_id, **values):
@@ -78,8 +79,9 @@ ADDED = {"id": "c", "nom": "Gamma", "telephone": "03", "email": ""}
 
 def whole_fiche_replay():
     mine = pd.concat([edit(BASE, "a", telephone="mine")[lambda t: t["id"] != "b"], pd.DataFrame([ADDED])])
-    theirs = pd.concat([edit(BASE, "b", telephone="theirs")[lambda t: t["id"] != "a"],
-                        pd.DataFrame([{**ADDED, "telephone": "33"}])])
+    theirs = pd.concat(
+        [edit(BASE, "b", telephone="theirs")[lambda t: t["id"] != "a"], pd.DataFrame([{**ADDED, "telephone": "33"}])]
+    )
     return rebase(BASE, mine, theirs)
 
 
@@ -90,8 +92,14 @@ def test_whole_fiche_conflicts_carry_the_records():
     assert conflicts == [
         Conflict("a", "Alpha", "", mine={**record, "telephone": "mine"}, theirs=None, base=record),
         Conflict("c", "Gamma", "", mine=added, theirs={**added, "telephone": "33"}, base=None),
-        Conflict("b", "Bêta", "", mine=None, theirs={"id": "b", "nom": "Bêta", "telephone": "theirs", "email": ""},
-                 base={"id": "b", "nom": "Bêta", "telephone": "02", "email": ""}),
+        Conflict(
+            "b",
+            "Bêta",
+            "",
+            mine=None,
+            theirs={"id": "b", "nom": "Bêta", "telephone": "theirs", "email": ""},
+            base={"id": "b", "nom": "Bêta", "telephone": "02", "email": ""},
+        ),
     ]
     assert list(merged["id"]) == ["b", "c"] and cell(merged, "c", "telephone") == "33"  # theirs, until chosen
 

@@ -9,10 +9,12 @@ from reseaux.annuaire.directory import load_directory
 from reseaux.annuaire.referential import add_synonym, load_referential, unrecognised_values
 from tests.conftest import ROOT, sign_in
 
-DIRECTORY = ("id,nom,type,thematiques,commune\n"
-             "a,A,structure,IVG|Planning,Rouen\n"
-             "b,B,structure,Planning,Rouen\n"
-             "c,C,Boutique solidaire,IVG,Rouen\n")
+DIRECTORY = (
+    "id,nom,type,thematiques,commune\n"
+    "a,A,structure,IVG|Planning,Rouen\n"
+    "b,B,structure,Planning,Rouen\n"
+    "c,C,Boutique solidaire,IVG,Rouen\n"
+)
 
 
 def files(tmp_path):
@@ -29,7 +31,9 @@ def test_unrecognised_values_are_counted_by_column(tmp_path):
     directory = load_directory(actors, referential)
     assert len(directory.actors) == 3
     assert unrecognised_values(directory.issues, referential) == [
-        ("thematiques", "thematique", "Planning", 2), ("type", "type", "Boutique solidaire", 1)]
+        ("thematiques", "thematique", "Planning", 2),
+        ("type", "type", "Boutique solidaire", 1),
+    ]
 
 
 def test_a_synonym_is_remembered_for_every_later_file(tmp_path):
@@ -74,8 +78,10 @@ def test_the_quality_page_recodes_a_value(monkeypatch, tmp_path, accounts_file):
     at.selectbox(key="recode_code_0").set_value("contraception").run()
     next(b for b in at.button if b.label == "Retenir comme synonyme").click().run()
     assert not at.exception
-    assert any("« Planning » est maintenant un synonyme de « Contraception » (2 lignes reconnues)" in s.value
-               for s in at.success)
+    assert any(
+        "« Planning » est maintenant un synonyme de « Contraception » (2 lignes reconnues)" in s.value
+        for s in at.success
+    )
     assert "|Planning" in referential_path.read_text(encoding="utf-8")
     table = next(df.value for df in at.dataframe if "Lignes" in df.value.columns)
     assert list(table["Valeur"]) == ["Boutique solidaire"]

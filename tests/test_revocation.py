@@ -24,8 +24,15 @@ from tests.conftest import ROOT, sign_in
 def cli(accounts_file, *args, password: str | None = None) -> None:
     """``python -m reseaux comptes …`` in another process, as an administrator does."""
     env = {**os.environ, "RESEAUX_ACCOUNTS": str(accounts_file)}
-    done = subprocess.run([sys.executable, "-m", "reseaux", "comptes", *args], input=password, capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "reseaux", "comptes", *args],
+        input=password,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -96,8 +103,9 @@ def test_a_session_closed_while_its_account_is_read_is_not_resumed():
         assert store.resume(token, 600, stamp_of=stamp_of, now=1010.0) is None
         assert not store.alive(store.key(token), 600, now=1010.0)
         reopened, _ = store.open("coord", stamp="s", now=1000.0)
-        assert not store.alive(store.key(reopened), 600, stamp_of=lambda name, reopened=reopened: store.close(reopened) or "s",
-                               now=1010.0)
+        assert not store.alive(
+            store.key(reopened), 600, stamp_of=lambda name, reopened=reopened: store.close(reopened) or "s", now=1010.0
+        )
 
 
 def test_a_map_token_answers_only_while_its_sign_in_holds(referential, accounts_file):
@@ -108,8 +116,9 @@ def test_a_map_token_answers_only_while_its_sign_in_holds(referential, accounts_
     store, accounts, service = SessionStore(), AccountStore(accounts_file), FicheService()
     session, _ = store.open("membre", stamp=accounts.stamp("membre"))
     key = store.key(session)
-    token = service.register("tab", actors, referential, 600,
-                             check=lambda: store.alive(key, 600, stamp_of=accounts.stamp))
+    token = service.register(
+        "tab", actors, referential, 600, check=lambda: store.alive(key, 600, stamp_of=accounts.stamp)
+    )
     assert service.fiches(token, [0]) is not None and service.search(token, "rouen")["rows"]
     store.close(session)  # signed out in another tab
     assert service.fiches(token, [0]) is None and service.search(token, "rouen") is None
@@ -147,8 +156,13 @@ def test_a_map_token_answers_no_more_once_its_file_changed(referential, tmp_path
     path = tmp_path / "actors.csv"
     path.write_bytes((ROOT / "data" / "actors.csv").read_bytes())
     service = FicheService()
-    token = service.register("tab", load_actors(path, referential).directory.actors, referential, 600,
-                             source=(str(path), path.stat().st_mtime))
+    token = service.register(
+        "tab",
+        load_actors(path, referential).directory.actors,
+        referential,
+        600,
+        source=(str(path), path.stat().st_mtime),
+    )
     assert service.fiches(token, [0]) is not None
     store = DirectoryStore(path)
     base = store.load()

@@ -101,11 +101,14 @@ def test_a_clients_failures_in_one_process_count_in_the_other(accounts, monkeypa
     monkeypatch.setenv("RESEAUX_SIGNIN_FAILURES", "3")
     with _process() as a, _process() as b:
         # Three wrong passwords from one address through A (on three names: the client's own limit)…
-        assert a.submit(_sign_ins, accounts, [(n, "devinette", "192.0.2.7") for n in ("coord", "alice", "bob")]
-                        ).result() == [False] * 3
+        assert (
+            a.submit(_sign_ins, accounts, [(n, "devinette", "192.0.2.7") for n in ("coord", "alice", "bob")]).result()
+            == [False] * 3
+        )
         # …and through B, that address is refused even the right password; another address is not.
-        assert b.submit(_sign_ins, accounts, [("coord", PASSWORD, "192.0.2.7"), ("coord", PASSWORD, "198.51.100.1")]
-                        ).result() == [False, True]
+        assert b.submit(
+            _sign_ins, accounts, [("coord", PASSWORD, "192.0.2.7"), ("coord", PASSWORD, "198.51.100.1")]
+        ).result() == [False, True]
 
 
 def test_an_accounts_budget_spent_through_one_process_is_spent_in_the_other(accounts, monkeypatch):
@@ -113,11 +116,14 @@ def test_an_accounts_budget_spent_through_one_process_is_spent_in_the_other(acco
     with _process() as a, _process() as b:
         assert a.submit(_sign_ins, accounts, [("alice", PASSWORD, "203.0.113.1")]).result() == [True]
         # Three addresses miss alice's password through A: her budget is spent…
-        assert a.submit(_sign_ins, accounts, [("alice", "devinette", f"192.0.2.{n}") for n in (1, 2, 3)]
-                        ).result() == [False] * 3
+        assert (
+            a.submit(_sign_ins, accounts, [("alice", "devinette", f"192.0.2.{n}") for n in (1, 2, 3)]).result()
+            == [False] * 3
+        )
         # …so B lets in only the address she signed in from through A, not a new one.
-        assert b.submit(_sign_ins, accounts, [("alice", PASSWORD, "192.0.2.99"), ("alice", PASSWORD, "203.0.113.1")]
-                        ).result() == [False, True]
+        assert b.submit(
+            _sign_ins, accounts, [("alice", PASSWORD, "192.0.2.99"), ("alice", PASSWORD, "203.0.113.1")]
+        ).result() == [False, True]
 
 
 def _requests(family: str, client: str, count: int) -> list[bool]:

@@ -175,8 +175,12 @@ def test_stamp_and_stale():
 
 def test_stale_reads_iso_dates_year_first_and_lists_the_oldest_first():
     # « 2025-12-01 » is 1 December 2025 (not 12 January): eleven months old, not stale.
-    table = pd.DataFrame({"id": ["dec", "sep", "jan", "fr", "none"],
-                          "date_maj": ["2025-12-01", "2024-09-01", "2024-01-28", "15/02/2024", ""]})
+    table = pd.DataFrame(
+        {
+            "id": ["dec", "sep", "jan", "fr", "none"],
+            "date_maj": ["2025-12-01", "2024-09-01", "2024-01-28", "15/02/2024", ""],
+        }
+    )
     old = stale(table, days=365, today=date(2026, 11, 1))
     assert list(old["id"]) == ["none", "jan", "fr", "sep"]
 
@@ -376,8 +380,13 @@ def test_a_diff_among_the_changed_fiches_is_the_whole_diff():
     from reseaux.annuaire.changes import diff_among
 
     rng = random.Random(16)
-    base = pd.DataFrame({"id": [f"a{i}" for i in range(60)], "nom": [f"Centre {i} (fictif)" for i in range(60)],
-                         "telephone": ["" if i % 3 else f"02 35 00 00 {i:02d}" for i in range(60)]})
+    base = pd.DataFrame(
+        {
+            "id": [f"a{i}" for i in range(60)],
+            "nom": [f"Centre {i} (fictif)" for i in range(60)],
+            "telephone": ["" if i % 3 else f"02 35 00 00 {i:02d}" for i in range(60)],
+        }
+    )
     for trial in range(30):
         after = base.copy()
         for row in rng.sample(range(60), 5):

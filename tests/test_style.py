@@ -7,8 +7,6 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from tests.conftest import ROOT
 
 #: What ruff looks at: the app, its pages, the tests, the scripts and the benches.
@@ -18,8 +16,13 @@ REASONED = re.compile(r"#[ ]noqa: [A-Z]+[0-9]+(?:, ?[A-Z]+[0-9]+)* — \S")
 
 
 def ruff(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ruff", *args, "--no-cache", *PATHS], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--no-cache", *PATHS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_ruff_check_finds_nothing():
@@ -29,7 +32,6 @@ def test_ruff_check_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skip(reason="formatage appliqué en dernier")
 def test_ruff_format_would_change_nothing():
     result = ruff("format", "--check")
     assert result.returncode == 0, result.stdout + result.stderr

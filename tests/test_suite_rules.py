@@ -11,7 +11,7 @@ import pytest
 from tests.browser import no_error, settle
 from tests.conftest import ROOT
 
-SAMPLE = '''
+SAMPLE = """
 import pytest
 
 from tests.conftest import ServedApp
@@ -32,13 +32,32 @@ def test_plain():
 def test_a_server_without_the_mark():
     with ServedApp():
         pass
-'''
+"""
 
 
 def _pytest(folder, *args: str) -> str:
-    answer = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider",
-                             "-p", "no:addok", "--rootdir", str(folder), "-q", *args, str(folder / "test_sample.py")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:addok",
+            "--rootdir",
+            str(folder),
+            "-q",
+            *args,
+            str(folder / "test_sample.py"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return answer.stdout + answer.stderr
 
 
@@ -60,10 +79,14 @@ BLANK = """<div data-testid="stApp" data-test-script-state="notRunning" data-tes
   <section data-testid="stMain"><div data-testid="stMainBlockContainer">{content}</div></section></div>"""
 
 
-@pytest.mark.parametrize("state, content", [
-    ("CONNECTED", ""),  # connected, nothing drawn
-    ("CONNECTING", "<div data-testid='stElementContainer'><p>Carte</p></div>"),  # drawn, not connected yet
-], ids=["rien-dessine", "pas-encore-connecte"])
+@pytest.mark.parametrize(
+    "state, content",
+    [
+        ("CONNECTED", ""),  # connected, nothing drawn
+        ("CONNECTING", "<div data-testid='stElementContainer'><p>Carte</p></div>"),  # drawn, not connected yet
+    ],
+    ids=["rien-dessine", "pas-encore-connecte"],
+)
 def test_no_error_fails_on_a_page_not_drawn(page, state, content):
     page.set_content(BLANK.format(state=state, content=content))
     with pytest.raises(AssertionError, match="page blanche"):

@@ -54,4 +54,3 @@ def test_after_edits_only_changed_fiches_are_checked_and_the_answer_is_the_same(
     same_answer(second, edited, referential)
     # The fiches the edit touched, the rows sharing an id and the rows without id: not the 50 others.
     assert 3 <= len(validated) <= 10, validated
-

@@ -56,8 +56,9 @@ def test_free_text_search_from_the_link(monkeypatch, referential):
     assert at.text_input(key="tp_text").value == "IVG médicamenteuse"
     want = expected(referential, *ROUEN, ActorFilter(text="IVG médicamenteuse"), radius_m=50_000)
     assert len(want) > 0 and all("IVG médicamenteuse" in row.specialites for row in want.itertuples())
-    assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
-                                                       for n, name in enumerate(want["nom"], start=1)]
+    assert [h.split("**")[1] for h in headings(at)] == [
+        f"{n}. {md_escape(name)}" for n, name in enumerate(want["nom"], start=1)
+    ]
     details = [m.value for m in at.markdown if "**Spécialités et formations** : " in m.value]
     assert len(details) == len(want) and all("IVG médicamenteuse" in d for d in details)
     at.text_input(key="tp_text").set_value("zzz introuvable").run()
@@ -81,8 +82,11 @@ def test_geocoder_down_places_the_address_at_its_commune(monkeypatch, referentia
     at = page(theme="ivg")
     at.text_input(key="tp_address").input("76140 Le Petit-Quevilly").run()
     assert not at.exception
-    assert any(w.value.startswith("**Position approximative : centre de la commune** (Le Petit\\-Quevilly \\(76140\\))")
-               and "géocodeur national ne répond pas" in w.value for w in at.warning)
+    assert any(
+        w.value.startswith("**Position approximative : centre de la commune** (Le Petit\\-Quevilly \\(76140\\))")
+        and "géocodeur national ne répond pas" in w.value
+        for w in at.warning
+    )
     lat, lon, label = at.session_state["tp_point"]
     assert (lat, lon) == PETIT_QUEVILLY_HALL and "position approximative" in label
     want = expected(referential, *PETIT_QUEVILLY_HALL, ActorFilter(themes=("ivg",)))
@@ -104,8 +108,9 @@ def test_geocoder_down_and_several_communes_asks_which(monkeypatch):
 def test_nothing_matches_says_which_filter_and_offers_the_rest(monkeypatch):
     monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
     # The demo has no transidentité partner offering téléconsultation and LSF within 1 km of Rouen.
-    at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), theme="transidentite", modalite="teleconsultation",
-              acces="lsf", rayon="1")
+    at = page(
+        lat=str(ROUEN[0]), lon=str(ROUEN[1]), theme="transidentite", modalite="teleconsultation", acces="lsf", rayon="1"
+    )
     assert any(w.value.startswith("Aucun partenaire ne correspond à moins de 1 km.") for w in at.warning)
     assert any("vide la liste" in m.value and "les plus proches sont" in m.value for m in at.markdown)
 
@@ -126,7 +131,7 @@ def test_nothing_within_the_radius_offers_a_wider_one_and_the_nearest_beyond(mon
     assert ranked[0][0] > 1000 * 1.01, "the demo should have no addictions partner within 1 km of the town hall"
     wider = next(r for r in RADII_KM if r * 1000 >= ranked[0][0])
     within = [d for d, _ in ranked if d <= wider * 1000]
-    assert all(abs(d - wider * 1000) > 0.01 * wider * 1000 for d, _ in ranked[:len(within) + 1])  # no tie at the edge
+    assert all(abs(d - wider * 1000) > 0.01 * wider * 1000 for d, _ in ranked[: len(within) + 1])  # no tie at the edge
     at = page(lat=str(lat), lon=str(lon), theme="addictions", rayon="1")
     assert not at.exception
     warning = next(w.value for w in at.warning if w.value.startswith("Aucun partenaire ne correspond à moins de 1 km."))
@@ -136,15 +141,17 @@ def test_nothing_within_the_radius_offers_a_wider_one_and_the_nearest_beyond(mon
     assert [b.label for b in at.button if b.key == "tp_wider"] == [label]
     # the nearest beyond the radius are listed, closest first, with their true distance
     got = headings(at)
-    assert [h.split("**")[1] for h in got] == [f"{n}. {md_escape(name)}"
-                                              for n, (_, name) in enumerate(ranked[:3], start=1)]
+    assert [h.split("**")[1] for h in got] == [
+        f"{n}. {md_escape(name)}" for n, (_, name) in enumerate(ranked[:3], start=1)
+    ]
     for line, (metres, _) in zip(got, ranked, strict=False):
         shown = float(line.rsplit("· **", 1)[1].split(" km")[0].replace(",", "."))
         assert abs(shown * 1000 - metres) <= 51
     at.button(key="tp_wider").click().run()
     assert at.select_slider(key="tp_radius").value == wider and at.query_params["rayon"] == f"{wider:g}"
-    assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
-                                                       for n, (_, name) in enumerate(ranked[:len(within)], start=1)]
+    assert [h.split("**")[1] for h in headings(at)] == [
+        f"{n}. {md_escape(name)}" for n, (_, name) in enumerate(ranked[: len(within)], start=1)
+    ]
     assert not [w for w in at.warning if w.value.startswith("Aucun partenaire")]
 
 
@@ -175,21 +182,40 @@ def test_a_link_with_an_address_refills_it_and_searches(monkeypatch, referential
     assert at.text_input(key="tp_address").value == "76140 Le Petit-Quevilly"
     assert at.session_state["tp_point"][:2] == PETIT_QUEVILLY_HALL
     ranked = by_distance(referential, *PETIT_QUEVILLY_HALL, "ivg")
-    assert [h.split("**")[1] for h in headings(at)] == [f"{n}. {md_escape(name)}"
-                                                       for n, (_, name) in enumerate(ranked[:3], start=1)]
+    assert [h.split("**")[1] for h in headings(at)] == [
+        f"{n}. {md_escape(name)}" for n, (_, name) in enumerate(ranked[:3], start=1)
+    ]
 
 
 def test_every_parameter_a_link_carries_refills_its_widget(monkeypatch):
     monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
-    link = {"type": "professionnel", "theme": "ivg,contraception", "profession": "sage_femme",
-            "public": "jeunes", "modalite": "sur_rdv", "acces": "pmr", "langue": "anglais", "q": "IVG",
-            "k": "7", "rayon": "20", "lat": "49.443100", "lon": "1.099300", "lieu": "point choisi sur la carte",
-            "adresse": "Place du Vieux-Marché, Rouen"}
+    link = {
+        "type": "professionnel",
+        "theme": "ivg,contraception",
+        "profession": "sage_femme",
+        "public": "jeunes",
+        "modalite": "sur_rdv",
+        "acces": "pmr",
+        "langue": "anglais",
+        "q": "IVG",
+        "k": "7",
+        "rayon": "20",
+        "lat": "49.443100",
+        "lon": "1.099300",
+        "lieu": "point choisi sur la carte",
+        "adresse": "Place du Vieux-Marché, Rouen",
+    }
     at = page(**link)
     assert not at.exception
-    widgets = {"tp_types": ["professionnel"], "tp_themes": ["ivg", "contraception"],
-               "tp_professions": ["sage_femme"], "tp_publics": ["jeunes"], "tp_modalites": ["sur_rdv"],
-               "tp_accessibilite": ["pmr"], "tp_langues": ["anglais"]}
+    widgets = {
+        "tp_types": ["professionnel"],
+        "tp_themes": ["ivg", "contraception"],
+        "tp_professions": ["sage_femme"],
+        "tp_publics": ["jeunes"],
+        "tp_modalites": ["sur_rdv"],
+        "tp_accessibilite": ["pmr"],
+        "tp_langues": ["anglais"],
+    }
     for key, value in widgets.items():
         assert at.multiselect(key=key).value == value, key
     assert at.text_input(key="tp_text").value == "IVG"
@@ -214,25 +240,41 @@ def communes():
     return CommuneLocator.from_csv(ROOT / "geo" / "communes_normandie_population.csv")
 
 
-@pytest.mark.parametrize("typed", [
-    "76140 Le Petit-Quevilly", "petit quevilly", "PETIT-QUEVILLY", "Le Petit Quevilly", "76140",
-    "12 rue Saint-Julien, 76140 Le Petit-Quevilly", "1 rue de Rouen, Le Petit-Quevilly",
-    "Place Henri-Barbusse, 76141 Le Petit-Quevilly Cedex",  # the town hall's CEDEX code names no commune
-    "petit quevily",  # a typo
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "76140 Le Petit-Quevilly",
+        "petit quevilly",
+        "PETIT-QUEVILLY",
+        "Le Petit Quevilly",
+        "76140",
+        "12 rue Saint-Julien, 76140 Le Petit-Quevilly",
+        "1 rue de Rouen, Le Petit-Quevilly",
+        "Place Henri-Barbusse, 76141 Le Petit-Quevilly Cedex",  # the town hall's CEDEX code names no commune
+        "petit quevily",  # a typo
+    ],
+)
 def test_le_petit_quevilly_however_it_is_typed(communes, typed):
     best = clear_choice(communes.search(typed))
     assert best is not None and best.citycode == "76498" and best.label == "Le Petit-Quevilly (76140)"
     assert (best.latitude, best.longitude) == PETIT_QUEVILLY_HALL
 
 
-@pytest.mark.parametrize("typed, code", [
-    ("st etienne du rouvray", "76575"),  # not Rouvray (27), whose name it contains
-    ("Saint-Étienne-du-Rouvray", "76575"), ("ST-ETIENNE-DU-ROUVRAY 76800", "76575"),
-    ("mont st aignan", "76451"), ("ste marguerite sur duclair", "76608"),
-    ("Evreux", "27229"), ("76100 rouen", "76540"), ("12 rue Jeanne d'Arc 76000", "76540"),
-    ("sotteville les rouen", "76681"), ("Eu", "76255"),
-])
+@pytest.mark.parametrize(
+    "typed, code",
+    [
+        ("st etienne du rouvray", "76575"),  # not Rouvray (27), whose name it contains
+        ("Saint-Étienne-du-Rouvray", "76575"),
+        ("ST-ETIENNE-DU-ROUVRAY 76800", "76575"),
+        ("mont st aignan", "76451"),
+        ("ste marguerite sur duclair", "76608"),
+        ("Evreux", "27229"),
+        ("76100 rouen", "76540"),
+        ("12 rue Jeanne d'Arc 76000", "76540"),
+        ("sotteville les rouen", "76681"),
+        ("Eu", "76255"),
+    ],
+)
 def test_accents_case_saint_and_postcodes(communes, typed, code):
     best = clear_choice(communes.search(typed))
     assert best is not None and best.citycode == code
@@ -251,9 +293,18 @@ def test_ambiguous_or_unknown_text_is_not_guessed(communes):
 
 
 def partner(number, name="Camille Exemple (fictif)", lat=49.43, lon=1.05):
-    return Partner(number=number, name=name, role="Sage-femme", distance="1,2 km", latitude=lat, longitude=lon,
-                   phone="02 61 91 00 01", phone_uri="tel:0261910001", website="https://example.org/c",
-                   directions={"OpenStreetMap": "https://www.openstreetmap.org/directions?x=1&y=2"})
+    return Partner(
+        number=number,
+        name=name,
+        role="Sage-femme",
+        distance="1,2 km",
+        latitude=lat,
+        longitude=lon,
+        phone="02 61 91 00 01",
+        phone_uri="tel:0261910001",
+        website="https://example.org/c",
+        directions={"OpenStreetMap": "https://www.openstreetmap.org/directions?x=1&y=2"},
+    )
 
 
 def test_popup_says_number_name_role_distance_and_links():
@@ -286,8 +337,14 @@ def test_links_in_results_are_built_from_valid_addresses_only():
     for bad in ("a@b.c) [x](javascript:alert(1)", "x@y", "pas une adresse", "a@b.fr <b>", "[a](b)@c.fr"):
         assert not valid_email(bad), bad
     assert valid_website("https://example.org/ivg?x=1") and valid_website("http://exemple.fr")
-    for bad in ("javascript:alert(1)", "https://x.org) [pwn](https://evil.example", "https://", "ftp://x.org",
-                "https://x.org/<script>", "www.example.org"):
+    for bad in (
+        "javascript:alert(1)",
+        "https://x.org) [pwn](https://evil.example",
+        "https://",
+        "ftp://x.org",
+        "https://x.org/<script>",
+        "www.example.org",
+    ):
         assert not valid_website(bad), bad
 
 

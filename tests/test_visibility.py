@@ -76,7 +76,8 @@ def test_the_hidden_sentence_counts_each_cause(directory):
         "« membres ») : une personne n'est visible que si sa « Visibilité » est « Publique » (public dans le "
         "fichier), avec son accord (son type n'y change rien) ; donnez son type à une fiche à classer (un "
         "établissement devient public) ou rendez sa « Visibilité » « Publique » (public dans le fichier) ; une fiche "
-        "marquée « membres » le reste tant que sa « Visibilité » n'est pas « Publique ».")
+        "marquée « membres » le reste tant que sa « Visibilité » n'est pas « Publique »."
+    )
 
 
 def test_the_hidden_sentence_says_the_reason_the_validation_gave(referential):
@@ -84,13 +85,15 @@ def test_the_hidden_sentence_says_the_reason_the_validation_gave(referential):
     no sign, 2 rows marked « membres » (one « À classer », one hospital), 1 unreadable cell; the
     hospital without a cell is public. An « À classer » fiche written « membres » is marked, not
     « à classer », and gets no warning; no advice tells to give a person a type."""
-    rows = ["pro,Camille Exemple,professionnel,,1 rue X,76000,Rouen,49.44,1.1,,",
-            "nurse,Sacha Exemple,,infirmier,2 rue X,76000,Rouen,49.44,1.1,,",
-            "nobody,Dominique Martin,,,3 rue X,76000,Rouen,49.44,1.1,,",
-            "asked,Les Voisins (fictif),,,4 rue X,76000,Rouen,49.44,1.1,membres,",
-            "closed,Clinique Fermée (fictive),hopital,,5 rue X,76000,Rouen,49.44,1.1,membres,",
-            "odd,Clinique Douteuse (fictive),hopital,,6 rue X,76000,Rouen,49.44,1.1,peut-être,",
-            "open,Clinique Ouverte (fictive),hopital,,7 rue X,76000,Rouen,49.44,1.1,,"]
+    rows = [
+        "pro,Camille Exemple,professionnel,,1 rue X,76000,Rouen,49.44,1.1,,",
+        "nurse,Sacha Exemple,,infirmier,2 rue X,76000,Rouen,49.44,1.1,,",
+        "nobody,Dominique Martin,,,3 rue X,76000,Rouen,49.44,1.1,,",
+        "asked,Les Voisins (fictif),,,4 rue X,76000,Rouen,49.44,1.1,membres,",
+        "closed,Clinique Fermée (fictive),hopital,,5 rue X,76000,Rouen,49.44,1.1,membres,",
+        "odd,Clinique Douteuse (fictive),hopital,,6 rue X,76000,Rouen,49.44,1.1,peut-être,",
+        "open,Clinique Ouverte (fictive),hopital,,7 rue X,76000,Rouen,49.44,1.1,,",
+    ]
     directory = load_directory((HEADER + "\n".join(rows) + "\n").encode("utf-8"), referential)
     assert seen(directory) == {"open"}
     sentence = hidden_sentence(directory.actors)
@@ -98,14 +101,16 @@ def test_the_hidden_sentence_says_the_reason_the_validation_gave(referential):
         "6 fiches ne seront pas visibles sans connexion (2 personnes, 1 fiche à classer, 2 fiches marquées "
         "« membres », 1 fiche à la visibilité illisible) : une personne n'est visible que si sa « Visibilité » est "
         "« Publique » (public dans le fichier), avec son accord (son type n'y change rien) ; donnez son type à une "
-        "fiche à classer"), sentence
+        "fiche à classer"
+    ), sentence
     assert "donnez-leur un type" not in sentence
     said = {i.line: i.value for i in directory.issues if i.column == "visibilite"}
     assert said == {4: "", 7: "peut-être"}  # « nobody » (no sign) and « odd » (unreadable), not « asked »
     assert hidden_sentence(directory.actors[directory.actors["id"] == "open"]) == ""
     assert hidden_sentence(directory.actors[directory.actors["id"] == "asked"]) == (
         "1 fiche ne sera pas visible sans connexion (1 fiche marquée « membres ») : une fiche marquée « membres » "
-        "le reste tant que sa « Visibilité » n'est pas « Publique ».")
+        "le reste tant que sa « Visibilité » n'est pas « Publique »."
+    )
 
 
 def test_a_visitor_reads_how_many_fiches_are_reserved(referential, tmp_path):
@@ -113,8 +118,9 @@ def test_a_visitor_reads_how_many_fiches_are_reserved(referential, tmp_path):
     path.write_text(HEADER + "\n".join(ROWS.values()) + "\n", encoding="utf-8")
     view = visible_view(load_actors(path, referential), "visiteur", "public")
     assert len(view.directory.actors) == 5 and view.reserved == 4
-    assert reserved_sentence(view.reserved) == ("4 fiches sont réservées aux membres du réseau "
-                                                "(connectez-vous pour les voir).")
+    assert reserved_sentence(view.reserved) == (
+        "4 fiches sont réservées aux membres du réseau (connectez-vous pour les voir)."
+    )
     assert reserved_sentence(1).startswith("1 fiche est réservée") and reserved_sentence(0) == ""
     assert visible_view(load_actors(path, referential), "membre", "public").reserved == 0
 
@@ -146,7 +152,9 @@ def test_a_real_hospital_file_imported_as_published_is_seen_by_a_visitor(referen
     whose name and facility type the file gives is an establishment a visitor sees."""
     source = REAL / "gisco_healthcare_services_FR_extrait.csv"
     with source.open(encoding="utf-8") as handle:
-        expected = {r["id"] for r in csv.DictReader(handle) if r["hospital_name"].strip() and r["facility_type"].strip()}
+        expected = {
+            r["id"] for r in csv.DictReader(handle) if r["hospital_name"].strip() and r["facility_type"].strip()
+        }
     report = import_file(source, tmp_path / "actors.csv", referential, offline=True)
     assert report.saved and report.hidden() == ""
     view = visible_view(load_actors(tmp_path / "actors.csv", referential), "visiteur", "public")
@@ -168,14 +176,33 @@ def test_a_real_unclassified_file_says_what_a_visitor_will_not_see(referential, 
     public = set(visible_actors(actors, "visiteur", "public")["nom"])
     assert len(public) == 101
     assert set(actors.loc[actors["nom"].str.startswith("Centre de vaccination"), "nom"]) <= public
-    assert {"CH Antibes", "CHU Nîmes", "Clinique Saint Luc", "Hôpital de Martigues", "MSP des Halles",
-            "CHI Digne les Bains", "CPTS des Collines de Valbonne - site MSP Valbonne Sophia antipolis",
-            "Maison Medicale de garde de Carcassonne", "GH HAUT VAL DE SEVRE ET DU MELLOIS - SITE DE MELLE"} <= public
-    assert not {"Gymnase du Racinay", "Salle Léon Curral", "Auberge Municipale", "Cabinet médical de Saverdun",
-                "Equipe mixte CH/médecine de ville", "LE FAOUET - Maison de santé"} & public
-    assert ("42 fiches ne seront pas visibles sans connexion (42 fiches à classer) : donnez son type à une fiche "
-            "à classer (un établissement devient public) ou rendez sa « Visibilité » « Publique » (public dans le "
-            "fichier).") in report.sentences()
+    assert {
+        "CH Antibes",
+        "CHU Nîmes",
+        "Clinique Saint Luc",
+        "Hôpital de Martigues",
+        "MSP des Halles",
+        "CHI Digne les Bains",
+        "CPTS des Collines de Valbonne - site MSP Valbonne Sophia antipolis",
+        "Maison Medicale de garde de Carcassonne",
+        "GH HAUT VAL DE SEVRE ET DU MELLOIS - SITE DE MELLE",
+    } <= public
+    assert (
+        not {
+            "Gymnase du Racinay",
+            "Salle Léon Curral",
+            "Auberge Municipale",
+            "Cabinet médical de Saverdun",
+            "Equipe mixte CH/médecine de ville",
+            "LE FAOUET - Maison de santé",
+        }
+        & public
+    )
+    assert (
+        "42 fiches ne seront pas visibles sans connexion (42 fiches à classer) : donnez son type à une fiche "
+        "à classer (un établissement devient public) ou rendez sa « Visibilité » « Publique » (public dans le "
+        "fichier)."
+    ) in report.sentences()
 
 
 def test_a_type_the_referential_does_not_know_still_tells_an_establishment(referential):
@@ -224,14 +251,16 @@ SIGN_HEADER = "id,nom,type,profession,adresse,code_postal,commune,latitude,longi
 def test_a_person_like_name_is_no_establishment_sign(referential):
     """A word of the referential's types inside a person's name (« salle », « centre », « Ch. »), a
     SIRET (self-employed health workers have one) or an id made from it say no establishment."""
-    rows = ["jean,Jean Salle,,,1 rue X,76000,Rouen,49.44,1.1,,",
-            "martin,Dr Ch. Martin,,,2 rue X,76000,Rouen,49.44,1.1,,",
-            "charles,Ch. Martin,,,2 rue X,76000,Rouen,49.44,1.1,,",
-            "anne,Anne Espace,,,3 rue X,76000,Rouen,49.44,1.1,,",
-            "paul,Paul Centre,,,4 rue X,76000,Rouen,49.44,1.1,,",
-            "nadia,Nadia Laboratoire,,,4 rue X,76000,Rouen,49.44,1.1,,",
-            "liberal,Sacha Durand,,,5 rue X,76000,Rouen,49.44,1.1,,12345678901234",
-            "siret-12345678901234,Alex Durand,,,6 rue X,76000,Rouen,49.44,1.1,,"]
+    rows = [
+        "jean,Jean Salle,,,1 rue X,76000,Rouen,49.44,1.1,,",
+        "martin,Dr Ch. Martin,,,2 rue X,76000,Rouen,49.44,1.1,,",
+        "charles,Ch. Martin,,,2 rue X,76000,Rouen,49.44,1.1,,",
+        "anne,Anne Espace,,,3 rue X,76000,Rouen,49.44,1.1,,",
+        "paul,Paul Centre,,,4 rue X,76000,Rouen,49.44,1.1,,",
+        "nadia,Nadia Laboratoire,,,4 rue X,76000,Rouen,49.44,1.1,,",
+        "liberal,Sacha Durand,,,5 rue X,76000,Rouen,49.44,1.1,,12345678901234",
+        "siret-12345678901234,Alex Durand,,,6 rue X,76000,Rouen,49.44,1.1,,",
+    ]
     directory = load_directory((SIGN_HEADER + "\n".join(rows) + "\n").encode("utf-8"), referential)
     assert set(directory.actors["type"]) == {"a_classer"} and len(directory.actors) == len(rows)
     assert seen(directory) == set()
@@ -241,9 +270,17 @@ def test_a_person_like_name_is_no_establishment_sign(referential):
 def test_a_name_that_begins_with_an_establishment_type_is_a_sign(referential):
     """The referential's types other than a person (their labels and aliases) at the start of the
     name, as whole words: « Centre Hospitalier », « CHU », « Pharmacie », « LBM »."""
-    names = {"ch": "Centre Hospitalier de Dieppe", "chu": "CHU Rouen", "pha": "Pharmacie du Centre",
-             "lbm": "LBM Biolab", "asso": "Association Aides", "chx": "CH Antibes", "cabinet": "Cabinet médical Durand",
-             "chocolat": "Chocolaterie Centrale", "lab": "Labo Martin"}
+    names = {
+        "ch": "Centre Hospitalier de Dieppe",
+        "chu": "CHU Rouen",
+        "pha": "Pharmacie du Centre",
+        "lbm": "LBM Biolab",
+        "asso": "Association Aides",
+        "chx": "CH Antibes",
+        "cabinet": "Cabinet médical Durand",
+        "chocolat": "Chocolaterie Centrale",
+        "lab": "Labo Martin",
+    }
     rows = [f"{i},{name},,,1 rue X,76000,Rouen,49.44,1.1,," for i, name in names.items()]
     directory = load_directory((SIGN_HEADER + "\n".join(rows) + "\n").encode("utf-8"), referential)
     # a cabinet is a person's type in the referential; « Chocolaterie » only begins with the letters « ch »

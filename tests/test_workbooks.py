@@ -84,8 +84,10 @@ def test_the_sheet_is_chosen_by_name_or_number_and_a_wrong_one_is_named(tmp_path
     assert _import(tmp_path, WORKBOOK, "--sheet", "etablissements", "--dry-run") == 0
     assert "3 lignes lues" in capsys.readouterr().err
     assert _import(tmp_path, WORKBOOK, "--feuille", "3") == 1
-    assert "Feuille « 3 » introuvable : le fichier a 2 feuilles (1 « Lisez-moi », 2 « Etablissements »)" \
+    assert (
+        "Feuille « 3 » introuvable : le fichier a 2 feuilles (1 « Lisez-moi », 2 « Etablissements »)"
         in capsys.readouterr().err
+    )
     assert _import(tmp_path, WORKBOOK, "--feuille", "Lisez-moi") == 1  # chosen, but it names no actor
     assert "Aucune colonne du fichier n'a été reconnue comme le nom" in capsys.readouterr().err
     assert not (tmp_path / "annuaire.csv").exists()
@@ -96,14 +98,18 @@ def _ods(sheets: dict[str, list[list[str]]]) -> bytes:
 
 
 def test_an_ods_header_under_a_group_row_and_a_title_row_is_read_and_lines_stay_those_of_the_sheet(referential):
-    data = _ods({
-        "Notes": [["Source : relevé des partenaires (fictif)"], ["Mis à jour en mars"]],
-        "Partenaires": [["Partenaires du réseau (fictif)", "", ""],
-                        ["Identité", "Adresse", ""],
-                        ["Nom", "CP", "Ville"],
-                        ["Centre A (fictif)", "76000", "Rouen"],
-                        ["Centre B (fictif)", "7600", "Rouen"]],
-    })
+    data = _ods(
+        {
+            "Notes": [["Source : relevé des partenaires (fictif)"], ["Mis à jour en mars"]],
+            "Partenaires": [
+                ["Partenaires du réseau (fictif)", "", ""],
+                ["Identité", "Adresse", ""],
+                ["Nom", "CP", "Ville"],
+                ["Centre A (fictif)", "76000", "Rouen"],
+                ["Centre B (fictif)", "7600", "Rouen"],
+            ],
+        }
+    )
     table = find_table(read_sheets("r.ods", data))
     assert (table.sheet, table.header_line, table.rows[0]) == ("Partenaires", 3, ["Nom", "CP", "Ville"])
     from reseaux.annuaire.directory import validate_table
@@ -167,22 +173,54 @@ def test_the_first_sheet_budget_still_holds_for_read_upload():
 
 
 def test_the_testers_headers_are_guessed_and_zonep_is_not_a_zone():
-    headers = ["HOPITAL", "fi", "FINESSG", "FINESSJ", "CPO", "NUMVOIE", "TYPVOI", "VOIE", "cat", "catr", "ZONEP",
-               "rs", "raison sociale", "nofinesset", "libcategetab", "SIRET"]
+    headers = [
+        "HOPITAL",
+        "fi",
+        "FINESSG",
+        "FINESSJ",
+        "CPO",
+        "NUMVOIE",
+        "TYPVOI",
+        "VOIE",
+        "cat",
+        "catr",
+        "ZONEP",
+        "rs",
+        "raison sociale",
+        "nofinesset",
+        "libcategetab",
+        "SIRET",
+    ]
     mapping = guess_mapping(headers, extra=True)
-    assert mapping == {"HOPITAL": "nom", "fi": "finess", "FINESSG": "finess", "FINESSJ": "", "CPO": "code_postal",
-                       "NUMVOIE": "numero", "TYPVOI": "type_voie", "VOIE": "adresse", "cat": "type", "catr": "type",
-                       "ZONEP": "", "rs": "", "raison sociale": "", "nofinesset": "finess", "libcategetab": "type",
-                       "SIRET": "siret"}
+    assert mapping == {
+        "HOPITAL": "nom",
+        "fi": "finess",
+        "FINESSG": "finess",
+        "FINESSJ": "",
+        "CPO": "code_postal",
+        "NUMVOIE": "numero",
+        "TYPVOI": "type_voie",
+        "VOIE": "adresse",
+        "cat": "type",
+        "catr": "type",
+        "ZONEP": "",
+        "rs": "",
+        "raison sociale": "",
+        "nofinesset": "finess",
+        "libcategetab": "type",
+        "SIRET": "siret",
+    }
     assert guess_mapping(["rs"])["rs"] == guess_mapping(["raison sociale"])["raison sociale"] == "nom"
 
 
 def test_number_street_type_and_street_make_the_address_and_finessg_is_the_key():
     header = ["HOPITAL", "fi", "FINESSG", "FINESSJ", "NUMVOIE", "TYPVOI", "VOIE", "CPO", "cat", "ZONEP"]
-    rows = [header,
-            ["Hôpital A (fictif)", "", "760000001", "760000099", "8", "R", "MAURIN", "76000", "355", "Z1"],
-            ["Hôpital B (fictif)", "", "", "760000099", "12", "av", "des Tilleuls", "76100", "355", ""],
-            ["Hôpital C (fictif)", "", "", "", "3", "XYZ", "Grande Rue", "76000", "", ""]]
+    rows = [
+        header,
+        ["Hôpital A (fictif)", "", "760000001", "760000099", "8", "R", "MAURIN", "76000", "355", "Z1"],
+        ["Hôpital B (fictif)", "", "", "760000099", "12", "av", "des Tilleuls", "76100", "355", ""],
+        ["Hôpital C (fictif)", "", "", "", "3", "XYZ", "Grande Rue", "76000", "", ""],
+    ]
     table = drop_blank(apply_mapping(rows, guess_mapping(header, extra=True), set()))
     assert table["adresse"].tolist() == ["8 RUE MAURIN", "12 avenue des Tilleuls", "3 XYZ Grande Rue"]
     # the FINESS géographique is the key; the juridique, shared by the entity's sites, never is
@@ -219,8 +257,12 @@ def test_next_months_finess_file_updates_the_same_fiches(tmp_path, capsys):
     assert "3 doublons fusionnés" in capsys.readouterr().err
     after = _directory(tmp_path)
     assert after["id"].tolist() == before["id"].tolist()  # no fiche added, none lost
-    changed = [(row, column) for row in range(len(after)) for column in after.columns
-               if after.iloc[row][column] != before.iloc[row][column]]
+    changed = [
+        (row, column)
+        for row in range(len(after))
+        for column in after.columns
+        if after.iloc[row][column] != before.iloc[row][column]
+    ]
     assert changed == [(0, "telephone")]
     assert after.loc[0, "telephone"].replace(" ", "").endswith("474454600")
 
@@ -232,15 +274,28 @@ def test_every_column_not_imported_is_named_and_a_chosen_one_is_kept_in_the_desc
     assert _import(tmp_path, FINESS_CSV, "--garder", "libsph", "--garder", "nofinessej") == 0
     err = capsys.readouterr().err
     header = FINESS_CSV.read_text(encoding="utf-8").splitlines()[0].rstrip(";").split(";")
-    used = {"finess", "nofinesset", "rs", "numvoie", "typvoie", "voie", "commune", "ligneacheminement", "telephone",
-            "categetab", "libcategetab", "siret"}  # read in the summary by hand
+    used = {
+        "finess",
+        "nofinesset",
+        "rs",
+        "numvoie",
+        "typvoie",
+        "voie",
+        "commune",
+        "ligneacheminement",
+        "telephone",
+        "categetab",
+        "libcategetab",
+        "siret",
+    }  # read in the summary by hand
     kept = ["libsph", "nofinessej"]
     unused = [h for h in header if h not in used and h not in kept]
     assert f"{len(unused)} colonnes non importées : {', '.join(f'« {h} »' for h in unused)} ;" in err
     assert "Gardées dans la description : « libsph », « nofinessej »." in err
     first = _finess_rows()[0]
-    assert _directory(tmp_path).loc[0, "description"] == \
-        f"nofinessej : {first['nofinessej']} ; libsph : {first['libsph']}"
+    assert (
+        _directory(tmp_path).loc[0, "description"] == f"nofinessej : {first['nofinessej']} ; libsph : {first['libsph']}"
+    )
 
 
 def test_a_kept_column_the_file_lacks_is_refused(tmp_path, capsys):

@@ -13,10 +13,13 @@ st.title("Sources et crédits")
 examples = [s.label for s in terr.specs if s.example]
 st.markdown(
     "Les périmètres viennent de données ouvertes ; chaque couche dit sa source, sa licence et son millésime. "
-    + (f"Les couches marquées **« exemple »** ({', '.join(examples)}) ne sont pas officielles : aucun fichier "
-       "ouvert ne donne leur composition ; remplacez-les par les listes officielles (guide d'utilisation, "
-       "`docs/guide-utilisateur.md` : « Remplacer les périmètres d'exemple »). "
-       if examples else "")
+    + (
+        f"Les couches marquées **« exemple »** ({', '.join(examples)}) ne sont pas officielles : aucun fichier "
+        "ouvert ne donne leur composition ; remplacez-les par les listes officielles (guide d'utilisation, "
+        "`docs/guide-utilisateur.md` : « Remplacer les périmètres d'exemple »). "
+        if examples
+        else ""
+    )
     + "Fonds de carte : © les contributeurs d'OpenStreetMap, OpenStreetMap France, CARTO, IGN Géoplateforme."
 )
 ui.sources(terr)

@@ -142,7 +142,9 @@ class Territory:
         if not self.home_communes:
             return None
         if self._home_areas is None:
-            self._home_areas = france.outlines_of(self.home_communes).geometry.to_crs("EPSG:4326").reset_index(drop=True)
+            self._home_areas = (
+                france.outlines_of(self.home_communes).geometry.to_crs("EPSG:4326").reset_index(drop=True)
+            )
         return self._home_areas
 
     @property
@@ -150,8 +152,9 @@ class Territory:
         """An inner point of each commune of the territory (the national table's), in WGS84."""
         table = france.communes()
         chosen = table[table["code_insee"].isin(self.home_communes)]
-        return gpd.GeoSeries(gpd.points_from_xy(pd.to_numeric(chosen["point_lon"]), pd.to_numeric(chosen["point_lat"])),
-                             crs="EPSG:4326")
+        return gpd.GeoSeries(
+            gpd.points_from_xy(pd.to_numeric(chosen["point_lon"]), pd.to_numeric(chosen["point_lat"])), crs="EPSG:4326"
+        )
 
 
 @dataclass
@@ -170,8 +173,9 @@ class Actors:
         return self._facets
 
 
-def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
-                   network: NetworkTerritory | None = None) -> Territory:
+def load_territory(
+    layers_path: Path | None = None, geo_dir: Path | None = None, network: NetworkTerritory | None = None
+) -> Territory:
     """Load the registry and every layer; raise RegistryError with every problem at once.
 
     The territory file (:mod:`reseaux.territoire.territory`) names the registry and the home view;
@@ -194,7 +198,9 @@ def load_territory(layers_path: Path | None = None, geo_dir: Path | None = None,
     names.update({f"epci:{c}": n for c, n in france.names("epci").items()})
     for spec in specs:
         frame = layers[spec.id]
-        names.update({f"{spec.id}:{c}": f"{spec.label} — {n}" for c, n in zip(frame["code"], frame["nom"], strict=True)})
+        names.update(
+            {f"{spec.id}:{c}": f"{spec.label} — {n}" for c, n in zip(frame["code"], frame["nom"], strict=True)}
+        )
     bounds = network.bounds()
     if bounds is None:
         drawn = [layers[s.id] for s in specs if len(layers[s.id])]
@@ -244,7 +250,13 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
 
 
 #: What the parsed directory depends on besides the file: the code that reads and completes it.
-_READERS = ("annuaire/directory.py", "acces/access.py", "territoire/france.py", "annuaire/referential.py", "text.py")  # access: empty visibilite
+_READERS = (
+    "annuaire/directory.py",
+    "acces/access.py",
+    "territoire/france.py",
+    "annuaire/referential.py",
+    "text.py",
+)  # access: empty visibilite
 
 
 def _directory_key(data: bytes, referential: Referential) -> str:
@@ -306,5 +318,8 @@ def visible_view(full: Actors, role: str, visitors: str) -> Actors:
     shown = visible_actors(full.directory.actors, role, visitors)
     # Rows kept aside and problems hold raw rows of people: not for those who cannot see them all.
     directory = Directory(actors=shown.reset_index(drop=True), rejected=full.directory.rejected.iloc[0:0], issues=[])
-    return Actors(directory=directory, search=full.search[shown.index].reset_index(drop=True),
-                  reserved=len(full.directory.actors) - len(shown))
+    return Actors(
+        directory=directory,
+        search=full.search[shown.index].reset_index(drop=True),
+        reserved=len(full.directory.actors) - len(shown),
+    )

@@ -75,7 +75,9 @@ def _backup(args: argparse.Namespace) -> int:
         print(f"Sauvegarde non faite : {exc}", file=sys.stderr)
         return 1
     print(path)
-    print(f"Sauvegarde : {len(entries)} fichier(s), {path.stat().st_size // 1024 + 1} Ko, dans {path}.", file=sys.stderr)
+    print(
+        f"Sauvegarde : {len(entries)} fichier(s), {path.stat().st_size // 1024 + 1} Ko, dans {path}.", file=sys.stderr
+    )
     return 0
 
 
@@ -101,19 +103,30 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     comptes.add_argument("--email", default="", help="courriel (connexion par l'organisation)")
     comptes.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
     comptes.set_defaults(func=_accounts)
-    erase = sub.add_parser("effacer", help="supprimer définitivement une fiche (RGPD) : fichier, sauvegardes, "
-                           "journal, caches, cartes ouvertes (annuaire RESEAUX_ACTORS)")
+    erase = sub.add_parser(
+        "effacer",
+        help="supprimer définitivement une fiche (RGPD) : fichier, sauvegardes, "
+        "journal, caches, cartes ouvertes (annuaire RESEAUX_ACTORS)",
+    )
     erase.add_argument("id", help="identifiant de la fiche (colonne « id »)")
-    erase.add_argument("--par", dest="by", default="ligne de commande", metavar="NOM",
-                       help="qui efface (inscrit au journal)")
+    erase.add_argument(
+        "--par", dest="by", default="ligne de commande", metavar="NOM", help="qui efface (inscrit au journal)"
+    )
     erase.set_defaults(func=_erase)
-    save = sub.add_parser("sauvegarde", help="archiver annuaire, journal, comptes, couches, scènes, référentiel, "
-                          "profils et audit (sous les verrous) dans DEST/reseaux-<date>.tar.gz")
+    save = sub.add_parser(
+        "sauvegarde",
+        help="archiver annuaire, journal, comptes, couches, scènes, référentiel, "
+        "profils et audit (sous les verrous) dans DEST/reseaux-<date>.tar.gz",
+    )
     save.add_argument("dest", help="dossier où écrire l'archive (créé s'il n'existe pas)")
     save.set_defaults(func=_backup)
-    back = sub.add_parser("restauration", help="remettre en place une archive de « sauvegarde » (vérifiée d'abord ; "
-                          "les fichiers remplacés sont gardés dans .avant-restauration/)")
+    back = sub.add_parser(
+        "restauration",
+        help="remettre en place une archive de « sauvegarde » (vérifiée d'abord ; "
+        "les fichiers remplacés sont gardés dans .avant-restauration/)",
+    )
     back.add_argument("source", help="archive reseaux-<date>.tar.gz")
-    back.add_argument("--par", dest="by", default="ligne de commande", metavar="NOM",
-                      help="qui restaure (inscrit au journal)")
+    back.add_argument(
+        "--par", dest="by", default="ligne de commande", metavar="NOM", help="qui restaure (inscrit au journal)"
+    )
     back.set_defaults(func=_restore)

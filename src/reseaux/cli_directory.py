@@ -33,11 +33,29 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        print(json.dumps({"rows": n_rows, "actors": len(directory.actors), "placed": len(directory.placed),
-                          "errors": len(directory.errors), "warnings": len(directory.warnings),
-                          "messages": [{"line": i.line, "column": i.column, "value": i.value,
-                                        "severity": i.severity, "message": i.message} for i in directory.issues]},
-                         ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                {
+                    "rows": n_rows,
+                    "actors": len(directory.actors),
+                    "placed": len(directory.placed),
+                    "errors": len(directory.errors),
+                    "warnings": len(directory.warnings),
+                    "messages": [
+                        {
+                            "line": i.line,
+                            "column": i.column,
+                            "value": i.value,
+                            "severity": i.severity,
+                            "message": i.message,
+                        }
+                        for i in directory.issues
+                    ],
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return 1 if directory.errors else 0
     for line in grouped_messages(directory.issues):
         print(f"{args.file}:{line}")
@@ -68,7 +86,9 @@ def grouped_messages(issues, shown: int = 5) -> list[str]:
     return lines
 
 
-def name_value_pairs(items: list[str], option: str, form: str, allowed: set[str] | None = None) -> dict[str, str] | None:
+def name_value_pairs(
+    items: list[str], option: str, form: str, allowed: set[str] | None = None
+) -> dict[str, str] | None:
     """``NAME=VALUE`` options as a dict; None after saying in French which one is wrong."""
     pairs = {}
     for item in items:
@@ -86,19 +106,32 @@ def _import(args: argparse.Namespace) -> int:
     from reseaux.importation.importing import targets
     from reseaux.importation.profiles import ProfileError, load_profile, save_profile
 
-    constants = name_value_pairs(args.set, "--set", "COLONNE=VALEUR avec une colonne de l'annuaire (ex. type=structure)",
-                       allowed=set(targets()))
+    constants = name_value_pairs(
+        args.set, "--set", "COLONNE=VALEUR avec une colonne de l'annuaire (ex. type=structure)", allowed=set(targets())
+    )
     if constants is None:
         return 2
     try:
         referential = load_referential(Path(args.referential))
         spec = load_profile(Path(args.profile)) if args.profile else None
-        result = import_file(Path(args.source), Path(args.into), referential, spec=spec, constants=constants,
-                             offline=args.offline, dry_run=args.dry_run, sheet=args.sheet, keep=args.keep)
+        result = import_file(
+            Path(args.source),
+            Path(args.into),
+            referential,
+            spec=spec,
+            constants=constants,
+            offline=args.offline,
+            dry_run=args.dry_run,
+            sheet=args.sheet,
+            keep=args.keep,
+        )
     except ConflictError as exc:
-        print(f"{args.into} : l'annuaire a été enregistré par quelqu'un d'autre pendant l'import "
-              f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été importé, ses modifications sont gardées. "
-              "Relancez la commande.", file=sys.stderr)
+        print(
+            f"{args.into} : l'annuaire a été enregistré par quelqu'un d'autre pendant l'import "
+            f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été importé, ses modifications sont gardées. "
+            "Relancez la commande.",
+            file=sys.stderr,
+        )
         return 1
     except (DirectoryError, ProfileError, OSError, ValueError) as exc:
         print(f"{args.source} : {exc}", file=sys.stderr)
@@ -127,13 +160,17 @@ def _geocode(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        summary = geocode_file(Path(args.file), offline=args.offline, min_score=args.min_score,
-                               force=args.force, progress=progress)
+        summary = geocode_file(
+            Path(args.file), offline=args.offline, min_score=args.min_score, force=args.force, progress=progress
+        )
     except ConflictError as exc:
         bar.close()
-        print(f"{args.file} : l'annuaire a été enregistré par quelqu'un d'autre pendant le géocodage "
-              f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été écrit, ses modifications sont gardées. "
-              "Relancez la commande : les adresses déjà trouvées sont en cache, ce sera rapide.", file=sys.stderr)
+        print(
+            f"{args.file} : l'annuaire a été enregistré par quelqu'un d'autre pendant le géocodage "
+            f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été écrit, ses modifications sont gardées. "
+            "Relancez la commande : les adresses déjà trouvées sont en cache, ce sera rapide.",
+            file=sys.stderr,
+        )
         return 1
     except (DirectoryError, OSError) as exc:
         bar.close()
@@ -150,21 +187,45 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """The parsers of ``check``, ``import`` and ``geocode``."""
     check = sub.add_parser("check", help="valider un annuaire : un problème par ligne, code 1 si erreur")
     check.add_argument("file", help="fichier CSV de l'annuaire")
-    check.add_argument("--referential", default=str(config.path("referential")),
-                       help="référentiel des thématiques, professions… (défaut : %(default)s)")
-    check.add_argument("--json", action="store_true",
-                       help='résumé JSON : {"rows", "actors", "placed", "errors", "warnings", "messages"}')
+    check.add_argument(
+        "--referential",
+        default=str(config.path("referential")),
+        help="référentiel des thématiques, professions… (défaut : %(default)s)",
+    )
+    check.add_argument(
+        "--json",
+        action="store_true",
+        help='résumé JSON : {"rows", "actors", "placed", "errors", "warnings", "messages"}',
+    )
     check.set_defaults(func=_check)
     imp = sub.add_parser("import", help="importer un fichier (CSV, XLSX, ODS, GeoJSON) dans un annuaire")
     imp.add_argument("source", help="fichier à importer")
     imp.add_argument("--into", required=True, help="annuaire CSV (créé s'il n'existe pas, sinon fusionné)")
     imp.add_argument("--profile", default="", help="profil d'import (data/imports/NOM.toml)")
-    imp.add_argument("--set", action="append", default=[], metavar="COLONNE=VALEUR",
-                     help="valeur donnée à chaque ligne du fichier (répétable), ex. type=structure")
-    imp.add_argument("--feuille", "--sheet", dest="sheet", default=None, metavar="NOM|NUMÉRO",
-                     help="feuille du classeur à importer (par défaut : celle dont l'en-tête est le mieux reconnu)")
-    imp.add_argument("--garder", "--keep", dest="keep", action="append", default=[], metavar="COLONNE",
-                     help="colonne du fichier non importée à garder dans la description de chaque fiche (répétable)")
+    imp.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="COLONNE=VALEUR",
+        help="valeur donnée à chaque ligne du fichier (répétable), ex. type=structure",
+    )
+    imp.add_argument(
+        "--feuille",
+        "--sheet",
+        dest="sheet",
+        default=None,
+        metavar="NOM|NUMÉRO",
+        help="feuille du classeur à importer (par défaut : celle dont l'en-tête est le mieux reconnu)",
+    )
+    imp.add_argument(
+        "--garder",
+        "--keep",
+        dest="keep",
+        action="append",
+        default=[],
+        metavar="COLONNE",
+        help="colonne du fichier non importée à garder dans la description de chaque fiche (répétable)",
+    )
     imp.add_argument("--save-profile", default="", help="enregistrer la correspondance utilisée dans ce profil")
     imp.add_argument("--offline", action="store_true", help="sans réseau : cache, puis position de la commune")
     imp.add_argument("--dry-run", action="store_true", help="tout faire sauf écrire l'annuaire")
@@ -172,11 +233,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     imp.set_defaults(func=_import)
     geocode = sub.add_parser("geocode", help="géocoder les acteurs sans position et réécrire le fichier")
     geocode.add_argument("file", help="fichier CSV de l'annuaire (réécrit de façon atomique)")
-    geocode.add_argument("--offline", action="store_true",
-                         help="sans réseau : cache, puis position de la commune")
-    geocode.add_argument("--min-score", type=float, default=0.5,
-                         help="score minimal d'une réponse du géocodeur (défaut : %(default)s)")
-    geocode.add_argument("--force", action="store_true",
-                         help="regéocoder toutes les lignes (les positions « manuel » restent)")
+    geocode.add_argument("--offline", action="store_true", help="sans réseau : cache, puis position de la commune")
+    geocode.add_argument(
+        "--min-score", type=float, default=0.5, help="score minimal d'une réponse du géocodeur (défaut : %(default)s)"
+    )
+    geocode.add_argument(
+        "--force", action="store_true", help="regéocoder toutes les lignes (les positions « manuel » restent)"
+    )
     geocode.add_argument("--quiet", action="store_true", help="sans barre de progression")
     geocode.set_defaults(func=_geocode)

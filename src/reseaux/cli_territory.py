@@ -32,8 +32,14 @@ def _nearest(args: argparse.Namespace) -> int:
     index = ProximityIndex.build(directory.actors)
     flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession))
     mask = apply_filter(index.frame, flt, referential).mask
-    found = nearest(index, args.lat, args.lon, mask=mask.to_numpy(), k=args.k,
-                    radius_m=args.radius_km * 1000 if args.radius_km is not None else None)
+    found = nearest(
+        index,
+        args.lat,
+        args.lon,
+        mask=mask.to_numpy(),
+        k=args.k,
+        radius_m=args.radius_km * 1000 if args.radius_km is not None else None,
+    )
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["id", "nom", "distance_m"])
     writer.writerows(found[["id", "nom", "distance_m"]].itertuples(index=False))
@@ -54,21 +60,27 @@ def _coverage(args: argparse.Namespace) -> int:
         return 1
     broken = dict(territory.broken)
     if args.layer not in territory.layers:
-        why = next((f" (couche écartée : {r})" for name, r in broken.items()
-                    if name == args.layer or args.layer in r), "")
-        print(f"couche inconnue ou inutilisable « {args.layer} »{why} : choisissez parmi "
-              f"{', '.join(territory.layers)}", file=sys.stderr)
+        why = next(
+            (f" (couche écartée : {r})" for name, r in broken.items() if name == args.layer or args.layer in r), ""
+        )
+        print(
+            f"couche inconnue ou inutilisable « {args.layer} »{why} : choisissez parmi {', '.join(territory.layers)}",
+            file=sys.stderr,
+        )
         return 2
     flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession), types=tuple(args.type))
     result = apply_filter(directory.actors, flt, referential)
-    table = coverage_table(PreparedLayer.build(territory.layers[args.layer]), actor_points(result.actors),
-                           distance_m=args.distance_m)
+    table = coverage_table(
+        PreparedLayer.build(territory.layers[args.layer]), actor_points(result.actors), distance_m=args.distance_m
+    )
     columns = ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
     from reseaux.annuaire.exports import write_atomic
 
     write_atomic(Path(args.out), table[columns].to_csv(index=False).encode("utf-8"))
-    print(summary_sentence(table, territory.spec(args.layer).label, filter_phrase(referential, flt), args.distance_m),
-          file=sys.stderr)
+    print(
+        summary_sentence(table, territory.spec(args.layer).label, filter_phrase(referential, flt), args.distance_m),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -110,8 +122,11 @@ def _layers(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     if registry is None:
-        print("Le fichier du territoire ne nomme pas de registre de couches : ajoutez-y "
-              "registre = \"layers.toml\", ou passez --registry.", file=sys.stderr)
+        print(
+            "Le fichier du territoire ne nomme pas de registre de couches : ajoutez-y "
+            'registre = "layers.toml", ou passez --registry.',
+            file=sys.stderr,
+        )
         return 1
     where = name_value_pairs(args.where, "--where", "CHAMP=VALEUR")
     if where is None:
@@ -119,11 +134,24 @@ def _layers(args: argparse.Namespace) -> int:
     # 9 also matches « 09 »; « 09 » is kept as written (see layers.apply_where).
     where = {k: int(v) if v.isdigit() and not v.startswith("0") else v for k, v in where.items()}
     try:
-        added = add_layer(Path(args.file), layer_id=args.id, code_field=args.code_field, name_field=args.name_field,
-                          registry=registry, geo_dir=config.path("geo_dir"), label=args.label, group=args.group,
-                          where=where, color=args.color, source=args.source, licence=args.licence,
-                          vintage=args.vintage, commune_field=args.commune_field, file_layer=args.couche_fichier,
-                          key=args.cle)
+        added = add_layer(
+            Path(args.file),
+            layer_id=args.id,
+            code_field=args.code_field,
+            name_field=args.name_field,
+            registry=registry,
+            geo_dir=config.path("geo_dir"),
+            label=args.label,
+            group=args.group,
+            where=where,
+            color=args.color,
+            source=args.source,
+            licence=args.licence,
+            vintage=args.vintage,
+            commune_field=args.commune_field,
+            file_layer=args.couche_fichier,
+            key=args.cle,
+        )
     except RepeatedCodesError as exc:
         print(f"Couche non ajoutée : {exc} (--cle departement ou --cle code).", file=sys.stderr)
         return 1
@@ -156,7 +184,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     cover.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
     cover.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     cover.set_defaults(func=_coverage)
-    layers = sub.add_parser("layers", help="couches de périmètres : list (état de chaque couche), add (ajouter un fichier)")
+    layers = sub.add_parser(
+        "layers", help="couches de périmètres : list (état de chaque couche), add (ajouter un fichier)"
+    )
     layers.add_argument("action", choices=["list", "add"])
     layers.add_argument("file", nargs="?", default="", help="GeoJSON, GeoPackage, shapefile zippé ou CSV de communes")
     layers.add_argument("--id", default="", help="identifiant de la couche (lettres minuscules, chiffres, _)")
@@ -165,16 +195,29 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     layers.add_argument("--commune-field", default="", help="CSV : colonne du code INSEE des communes")
     layers.add_argument("--label", default="", help="libellé affiché (défaut : l'identifiant)")
     layers.add_argument("--group", default="", help="groupe dans la légende (défaut : Périmètres ajoutés)")
-    layers.add_argument("--where", action="append", default=[], metavar="CHAMP=VALEUR",
-                        help="ne garder que ces périmètres (répétable) ; 9 vaut aussi pour « 09 »")
+    layers.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="CHAMP=VALEUR",
+        help="ne garder que ces périmètres (répétable) ; 9 vaut aussi pour « 09 »",
+    )
     layers.add_argument("--color", default="", help="couleur #RRGGBB (défaut : une couleur libre)")
     layers.add_argument("--source", default="", help="producteur et adresse de la donnée")
     layers.add_argument("--licence", default="", help="licence de la donnée")
     layers.add_argument("--vintage", default="", help="millésime")
-    layers.add_argument("--couche-fichier", default="", metavar="NOM",
-                        help="la couche à lire dans un fichier qui en a plusieurs (GeoPackage, TopoJSON)")
-    layers.add_argument("--cle", default="", choices=["code", "departement"],
-                        help="CSV de communes dont les codes se répètent d'un département à l'autre : un périmètre "
-                             "par département et code (departement) ou par code seul (code)")
+    layers.add_argument(
+        "--couche-fichier",
+        default="",
+        metavar="NOM",
+        help="la couche à lire dans un fichier qui en a plusieurs (GeoPackage, TopoJSON)",
+    )
+    layers.add_argument(
+        "--cle",
+        default="",
+        choices=["code", "departement"],
+        help="CSV de communes dont les codes se répètent d'un département à l'autre : un périmètre "
+        "par département et code (departement) ou par code seul (code)",
+    )
     layers.add_argument("--registry", default="", help="registre (défaut : celui du territoire ou RESEAUX_LAYERS)")
     layers.set_defaults(func=_layers)

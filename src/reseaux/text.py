@@ -8,8 +8,19 @@ import unicodedata
 #: What the folding writes for a letter that no decomposition takes apart, and for the
 #: apostrophes Unicode counts as letters (ʼ ʻ): « Sœurs » is found as « soeurs », « d’IVG » as
 #: « d'IVG ». The same map as ``rxFold``'s in ``fiches.js`` (tests/test_folding.py compares them).
-_LETTERS = {"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
-            "ı": "i", "ʼ": " ", "ʻ": " "}
+_LETTERS = {
+    "œ": "oe",
+    "æ": "ae",
+    "ß": "ss",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ı": "i",
+    "ʼ": " ",
+    "ʻ": " ",
+}
 
 
 class _FoldTable(dict):
@@ -88,8 +99,20 @@ def md_escape(value: str) -> str:
 # --- French formatting: one place for numbers, distances, dates and plurals -------------------
 
 NBSP = "\u202f"  # narrow no-break space: the French thousands separator (« 24 877 »)
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def fr_number(value: float | int | None, decimals: int = 0, *, empty: str = "") -> str:

@@ -23,12 +23,19 @@ from reseaux.annuaire.referential import UNCLASSIFIED, Referential
 from reseaux.text import fold, plural
 
 ROLES = ("visiteur", "membre", "coordinateur", "administrateur")
-ROLE_LABELS = {"visiteur": "Visiteur·se (non connecté·e)", "membre": "Membre du réseau",
-               "coordinateur": "Coordination", "administrateur": "Administration"}
+ROLE_LABELS = {
+    "visiteur": "Visiteur·se (non connecté·e)",
+    "membre": "Membre du réseau",
+    "coordinateur": "Coordination",
+    "administrateur": "Administration",
+}
 VISIBILITY_VALUES = ("public", "membres")
 #: What people read for a fiche's « visibilite » cell (the file keeps the code).
-VISIBILITY_LABELS = {"": "Selon le type (personne : membres ; établissement : publique)",
-                     "public": "Publique (visible sans connexion)", "membres": "Réservée aux membres"}
+VISIBILITY_LABELS = {
+    "": "Selon le type (personne : membres ; établissement : publique)",
+    "public": "Publique (visible sans connexion)",
+    "membres": "Réservée aux membres",
+}
 #: The visibility of a fiche that describes a person, or that nothing shows to be an establishment.
 DEFAULT_VISIBILITY = "membres"
 PERSON_TYPE = "professionnel"
@@ -53,20 +60,32 @@ REASON_COLUMN = "visibilite_motif"
 #: For each reason a fiche is members-only: what it is called, in the singular and the plural, and
 #: what a coordinator does to show it (a type never makes a person public).
 _HIDDEN = {
-    PERSON: ("personne", "personnes",
-             "une personne n'est visible que si sa « Visibilité » est « Publique » (public dans le fichier), avec "
-             "son accord (son type n'y change rien)"),
-    NO_SIGN: ("fiche à classer", "fiches à classer",
-              "donnez son type à une fiche à classer (un établissement devient public) ou rendez sa « Visibilité » "
-              "« Publique » (public dans le fichier)"),
-    WRITTEN: ("fiche marquée « membres »", "fiches marquées « membres »",
-              "une fiche marquée « membres » le reste tant que sa « Visibilité » n'est pas « Publique »"),
-    UNREADABLE: ("fiche à la visibilité illisible", "fiches à la visibilité illisible",
-                 "choisissez la « Visibilité » d'une fiche où elle est illisible (public ou membres dans le fichier)"),
+    PERSON: (
+        "personne",
+        "personnes",
+        "une personne n'est visible que si sa « Visibilité » est « Publique » (public dans le fichier), avec "
+        "son accord (son type n'y change rien)",
+    ),
+    NO_SIGN: (
+        "fiche à classer",
+        "fiches à classer",
+        "donnez son type à une fiche à classer (un établissement devient public) ou rendez sa « Visibilité » "
+        "« Publique » (public dans le fichier)",
+    ),
+    WRITTEN: (
+        "fiche marquée « membres »",
+        "fiches marquées « membres »",
+        "une fiche marquée « membres » le reste tant que sa « Visibilité » n'est pas « Publique »",
+    ),
+    UNREADABLE: (
+        "fiche à la visibilité illisible",
+        "fiches à la visibilité illisible",
+        "choisissez la « Visibilité » d'une fiche où elle est illisible (public ou membres dans le fichier)",
+    ),
 }
 #: action -> the least role allowed to do it
 ACTIONS = {
-    "voir_carte": "visiteur",        # subject to the visitors setting, see can_see_map
+    "voir_carte": "visiteur",  # subject to the visitors setting, see can_see_map
     "voir_toutes_les_fiches": "membre",
     "exporter_fiches_reservees": "coordinateur",  # a file leaves the app: members-only fiches by the coordination
     "modifier": "coordinateur",
@@ -184,8 +203,10 @@ def visibility(actors: pd.DataFrame) -> pd.Series:
     given = actors["visibilite"]
     undecided = ~given.isin(VISIBILITY_VALUES)
     if undecided.any():
-        raise ValueError(f"not a validated directory: {int(undecided.sum())} « visibilite » cell(s) neither "
-                         f"public nor membres (first: {given[undecided].iloc[0]!r})")
+        raise ValueError(
+            f"not a validated directory: {int(undecided.sum())} « visibilite » cell(s) neither "
+            f"public nor membres (first: {given[undecided].iloc[0]!r})"
+        )
     return given
 
 
@@ -229,8 +250,10 @@ def hidden_sentence(actors: pd.DataFrame) -> str:
 
 
 #: Said under an export to those who export public fiches only.
-EXPORT_NOTICE = ("Les exports ne contiennent que les fiches publiques (établissements, actions, fiches « public ») : "
-                 "les fiches réservées aux membres s'exportent par la coordination.")
+EXPORT_NOTICE = (
+    "Les exports ne contiennent que les fiches publiques (établissements, actions, fiches « public ») : "
+    "les fiches réservées aux membres s'exportent par la coordination."
+)
 
 
 def exportable_actors(actors: pd.DataFrame, role: str) -> pd.DataFrame:

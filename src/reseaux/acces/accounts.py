@@ -65,8 +65,10 @@ FORGET_HOURS = 24
 #: person, not for a botnet.
 MAX_CLIENTS = 1_000
 #: The one answer to a refused sign-in.
-REFUSED = (f"Identifiant ou mot de passe incorrect. Après {MAX_FAILURES} essais manqués, le compte est verrouillé "
-           f"{LOCK_MINUTES} min (l'administration peut le déverrouiller).")
+REFUSED = (
+    f"Identifiant ou mot de passe incorrect. Après {MAX_FAILURES} essais manqués, le compte est verrouillé "
+    f"{LOCK_MINUTES} min (l'administration peut le déverrouiller)."
+)
 LOG = logging.getLogger("reseaux")
 _NAME = re.compile(r"^[a-z0-9._@-]{2,64}$")
 _hasher = PasswordHasher()
@@ -134,8 +136,10 @@ class AccountStore:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             accounts = {name: Account(name=name, **_current(data)) for name, data in raw.get("comptes", {}).items()}
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
-            raise AccountError(f"Fichier des comptes {self.path.name} illisible ou mal formé : "
-                               "l'administration doit le corriger ou le restaurer.") from exc
+            raise AccountError(
+                f"Fichier des comptes {self.path.name} illisible ou mal formé : "
+                "l'administration doit le corriger ou le restaurer."
+            ) from exc
         if not all(isinstance(a.hash, str) and isinstance(a.role, str) for a in accounts.values()):
             raise AccountError(f"Fichier des comptes {self.path.name} mal formé : l'administration doit le corriger.")
         return accounts
@@ -224,8 +228,9 @@ class AccountStore:
         email = (email or "").strip().lower()
         return next((a.role for a in self.load().values() if email and a.email == email), None)
 
-    def authenticate(self, name: str, password: str, *, client: str = UNKNOWN, now: float | None = None,
-                     delay: bool = True) -> Account:
+    def authenticate(
+        self, name: str, password: str, *, client: str = UNKNOWN, now: float | None = None, delay: bool = True
+    ) -> Account:
         """Return the account, or raise AccountError(:data:`REFUSED`) — the same answer for an
         unknown name, a wrong password, an account locked for ``client``, a client over its limit
         and an account over its budget for a client it does not know. ``client`` is the address
@@ -316,8 +321,7 @@ def _pruned(clients: dict[str, list[float]], now: float) -> dict[str, list[float
     :data:`FORGET_HOURS` (addresses by the thousand must not fill the file; the account's budget
     bounds the locks)."""
     locks = {c: e for c, e in clients.items() if e[1] > now}
-    counts = [(c, e) for c, e in clients.items()
-              if c not in locks and e[0] and now - e[-1] < FORGET_HOURS * 3600]
+    counts = [(c, e) for c, e in clients.items() if c not in locks and e[0] and now - e[-1] < FORGET_HOURS * 3600]
     counts.sort(key=lambda pair: pair[1][-1], reverse=True)
     return {**locks, **dict(counts[:MAX_CLIENTS])}
 

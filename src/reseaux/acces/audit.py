@@ -63,9 +63,13 @@ def record(event: str, *, who: str | None = None, client: str | None = None, **d
     chosen by the caller: never a password nor a fiche's content). A line that cannot be written
     is said in the server's log; the action it describes is not undone for it."""
     acting_who, acting_client = actor()
-    line = {"quand": datetime.now(UTC).isoformat(timespec="seconds"), "evenement": event,
-            "qui": who if who is not None else acting_who, "depuis": client if client is not None else acting_client,
-            **details}
+    line = {
+        "quand": datetime.now(UTC).isoformat(timespec="seconds"),
+        "evenement": event,
+        "qui": who if who is not None else acting_who,
+        "depuis": client if client is not None else acting_client,
+        **details,
+    }
     data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode("utf-8")
     target = path()
     try:
@@ -106,9 +110,16 @@ def raw() -> bytes:
     return target.read_bytes() if target.exists() else b""
 
 
-EVENTS = {"connexion": "Connexion", "connexion refusée": "Connexion refusée", "enregistrement": "Enregistrement",
-          "sauvegarde": "Sauvegarde", "restauration": "Restauration", "effacement": "Effacement (RGPD)",
-          "export": "Export", "compte": "Compte"}
+EVENTS = {
+    "connexion": "Connexion",
+    "connexion refusée": "Connexion refusée",
+    "enregistrement": "Enregistrement",
+    "sauvegarde": "Sauvegarde",
+    "restauration": "Restauration",
+    "effacement": "Effacement (RGPD)",
+    "export": "Export",
+    "compte": "Compte",
+}
 
 
 def rows(lines: list[dict]) -> list[dict[str, str]]:
@@ -116,8 +127,13 @@ def rows(lines: list[dict]) -> list[dict[str, str]]:
     out = []
     for line in lines:
         rest = {k: v for k, v in line.items() if k not in ("quand", "evenement", "qui", "depuis")}
-        out.append({"Quand (UTC)": fr_moment(str(line.get("quand", "")), seconds=True),
-                    "Événement": EVENTS.get(str(line.get("evenement", "")), str(line.get("evenement", ""))),
-                    "Qui": str(line.get("qui", "")), "Depuis": str(line.get("depuis", "")),
-                    "Détail": " ; ".join(f"{k} : {v}" for k, v in rest.items())})
+        out.append(
+            {
+                "Quand (UTC)": fr_moment(str(line.get("quand", "")), seconds=True),
+                "Événement": EVENTS.get(str(line.get("evenement", "")), str(line.get("evenement", ""))),
+                "Qui": str(line.get("qui", "")),
+                "Depuis": str(line.get("depuis", "")),
+                "Détail": " ; ".join(f"{k} : {v}" for k, v in rest.items()),
+            }
+        )
     return out

@@ -62,7 +62,9 @@ class SessionStore:
         idle = _timeout()
         with shared.transaction() as db:
             db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (_digest(token), name, stamp, now, now))
-            db.execute("INSERT INTO tickets VALUES (?, ?, ?)", (_digest(ticket), _seal(raw, ticket), now + TICKET_SECONDS))
+            db.execute(
+                "INSERT INTO tickets VALUES (?, ?, ?)", (_digest(ticket), _seal(raw, ticket), now + TICKET_SECONDS)
+            )
             db.execute("DELETE FROM tickets WHERE expires <= ?", (now,))
             db.execute("DELETE FROM sessions WHERE last_seen < ?", (now - idle,))  # idle too long: gone for good
         return token, ticket
@@ -72,11 +74,19 @@ class SessionStore:
         now = time.time() if now is None else now
         ticket = ticket or ""
         with shared.transaction() as db:
-            row = db.execute("DELETE FROM tickets WHERE key = ? RETURNING sealed, expires", (_digest(ticket),)).fetchone()
+            row = db.execute(
+                "DELETE FROM tickets WHERE key = ? RETURNING sealed, expires", (_digest(ticket),)
+            ).fetchone()
         return _unseal(row[0], ticket) if row and row[1] > now else None
 
-    def resume(self, token: str | None, timeout_s: float, *, stamp_of: Callable[[str], str | None] | None = None,
-               now: float | None = None) -> str | None:
+    def resume(
+        self,
+        token: str | None,
+        timeout_s: float,
+        *,
+        stamp_of: Callable[[str], str | None] | None = None,
+        now: float | None = None,
+    ) -> str | None:
         """The account name of a live session (and mark it seen); None if unknown, idle too long,
         or — with ``stamp_of`` (``AccountStore.stamp``) — if its account changed or is gone."""
         if not isinstance(token, str) or not token:
@@ -87,8 +97,14 @@ class SessionStore:
         """The digest a session is kept under: what a fiche token holds to ask :meth:`alive`."""
         return _digest(token) if isinstance(token, str) and token else ""
 
-    def alive(self, key: str, timeout_s: float, *, stamp_of: Callable[[str], str | None] | None = None,
-              now: float | None = None) -> bool:
+    def alive(
+        self,
+        key: str,
+        timeout_s: float,
+        *,
+        stamp_of: Callable[[str], str | None] | None = None,
+        now: float | None = None,
+    ) -> bool:
         """Whether the session kept under ``key`` is still open, for the same account (not marked seen)."""
         return self._alive(key, timeout_s, stamp_of, time.time() if now is None else now, touch=False) is not None
 

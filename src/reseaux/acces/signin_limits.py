@@ -93,8 +93,10 @@ def over_budget(name: str, client: str, now: float) -> bool:
 
 
 def _failures(kind: str, key: str, client: str, since: float, now: float) -> int:
-    return shared.read("SELECT count(*) FROM failures WHERE kind = ? AND key = ? AND client = ? AND at > ? AND at <= ?",
-                       (kind, key, client, since, now))[0][0]
+    return shared.read(
+        "SELECT count(*) FROM failures WHERE kind = ? AND key = ? AND client = ? AND at > ? AND at <= ?",
+        (kind, key, client, since, now),
+    )[0][0]
 
 
 def count_missed(name: str, now: float) -> None:
@@ -108,8 +110,11 @@ def count_success(name: str, client: str, now: float) -> None:
     with shared.transaction() as db:
         db.execute("DELETE FROM failures WHERE kind = 'recent' AND key = ? AND client = ?", (name, client))
         db.execute("INSERT OR REPLACE INTO signed_in VALUES (?, ?, ?)", (name, client, now))
-        db.execute("DELETE FROM signed_in WHERE name = ? AND client NOT IN (SELECT client FROM signed_in "
-                   "WHERE name = ? ORDER BY at DESC LIMIT ?)", (name, name, KNOWN_CLIENTS))
+        db.execute(
+            "DELETE FROM signed_in WHERE name = ? AND client NOT IN (SELECT client FROM signed_in "
+            "WHERE name = ? ORDER BY at DESC LIMIT ?)",
+            (name, name, KNOWN_CLIENTS),
+        )
 
 
 def count_failure(name: str, client: str, now: float) -> int:

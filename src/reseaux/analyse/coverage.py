@@ -37,8 +37,7 @@ from reseaux.territoire.metric import (
 if TYPE_CHECKING:
     from reseaux.analyse.proximity import ProximityIndex
 
-COLUMNS = ["code", "nom", "n_inside", "n_within", "population", "per_10k", "distance_nearest_m",
-           "outreach", "gap"]
+COLUMNS = ["code", "nom", "n_inside", "n_within", "population", "per_10k", "distance_nearest_m", "outreach", "gap"]
 
 
 @dataclass(frozen=True)
@@ -87,14 +86,16 @@ def _parts(frame: gpd.GeoDataFrame) -> tuple[Part, ...]:
         rows = np.flatnonzero(epsg == code)
         zone = zone_by_epsg(code) or zone_of(lon[rows[0]], lat[rows[0]])
         inside = zone.contains(west[rows], south[rows]) & zone.contains(east[rows], north[rows])
-        astride += [f"« {frame['nom'].iloc[i]} » ({frame['code'].iloc[i]}) hors de {zone.name}"
-                    for i in rows[~inside]]
+        astride += [f"« {frame['nom'].iloc[i]} » ({frame['code'].iloc[i]}) hors de {zone.name}" for i in rows[~inside]]
         chosen = frame.iloc[rows]
         projected = chosen if _same_crs(frame.crs, zone.crs) else chosen.to_crs(zone.crs)
         parts.append(Part(zone, rows, projected.reset_index(drop=True), lon[rows], lat[rows]))
     if astride:
-        raise GeographicCRSError("périmètres à cheval sur deux territoires, qu'aucun système ne mesure juste : "
-                                 + " ; ".join(astride) + ". Découpez-les par territoire dans la couche.")
+        raise GeographicCRSError(
+            "périmètres à cheval sur deux territoires, qu'aucun système ne mesure juste : "
+            + " ; ".join(astride)
+            + ". Découpez-les par territoire dans la couche."
+        )
     return tuple(parts)
 
 
@@ -153,8 +154,10 @@ class Positions:
         wanted = actors.index[actors.geometry.notna()]
         rows = self.labels.get_indexer(wanted)
         if (rows < 0).any():
-            raise ValueError(f"{int((rows < 0).sum())} acteurs placés sans position mesurée : "
-                             "positions d'une autre version de l'annuaire")
+            raise ValueError(
+                f"{int((rows < 0).sum())} acteurs placés sans position mesurée : "
+                "positions d'une autre version de l'annuaire"
+            )
         return Positions(wanted, self.lon[rows], self.lat[rows], self.epsg[rows], self.x[rows], self.y[rows])
 
     def local(self, part: Part) -> np.ndarray:
@@ -163,8 +166,13 @@ class Positions:
         return shapely.points(self.x[mine], self.y[mine])
 
 
-def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries | Positions, *, distance_m: float = 1000.0,
-                   outreach_zones: gpd.GeoSeries | OutreachAreas | None = None) -> pd.DataFrame:
+def coverage_table(
+    layer: PreparedLayer,
+    points: gpd.GeoSeries | Positions,
+    *,
+    distance_m: float = 1000.0,
+    outreach_zones: gpd.GeoSeries | OutreachAreas | None = None,
+) -> pd.DataFrame:
     """One row per perimeter with :data:`COLUMNS`.
 
     ``points`` are the matching actors, in any CRS (see :func:`actor_points`) or already measured
@@ -189,8 +197,9 @@ def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries | Positions, *, d
             inside[part.rows] = np.bincount(hits[1], minlength=m)
             close = tree.query(coords, predicate="dwithin", distance=distance_m)
             within[part.rows] = np.bincount(close[1], minlength=m)
-            pairs, distances = STRtree(coords).query_nearest(np.asarray(part.frame.geometry.values),
-                                                             return_distance=True, all_matches=False)
+            pairs, distances = STRtree(coords).query_nearest(
+                np.asarray(part.frame.geometry.values), return_distance=True, all_matches=False
+            )
             nearest[part.rows[pairs[0]]] = distances
         away = given.epsg != part.zone.epsg
         if away.any():
@@ -202,12 +211,19 @@ def coverage_table(layer: PreparedLayer, points: gpd.GeoSeries | Positions, *, d
     population = frame["population"].astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         per_10k = np.where(population > 0, within / population * 10_000, np.nan)
-    table = pd.DataFrame({
-        "code": frame["code"].to_numpy(), "nom": frame["nom"].to_numpy(),
-        "n_inside": inside, "n_within": within, "population": population,
-        "per_10k": np.round(per_10k, 2), "distance_nearest_m": np.rint(nearest),
-        "outreach": covered, "gap": within == 0,
-    })
+    table = pd.DataFrame(
+        {
+            "code": frame["code"].to_numpy(),
+            "nom": frame["nom"].to_numpy(),
+            "n_inside": inside,
+            "n_within": within,
+            "population": population,
+            "per_10k": np.round(per_10k, 2),
+            "distance_nearest_m": np.rint(nearest),
+            "outreach": covered,
+            "gap": within == 0,
+        }
+    )
     return table[COLUMNS]
 
 
@@ -252,16 +268,16 @@ def _far_nearest(part: Part, lon: np.ndarray, lat: np.ndarray, local: np.ndarray
     then to the actors of the cells that can hold the nearest (within twice a cell's radius of the
     best cell, by the triangle inequality).
     """
-    keys, cell_of = np.unique(np.column_stack([np.round(lon / _CELL), np.round(lat / _CELL)]), axis=0,
-                              return_inverse=True)
+    keys, cell_of = np.unique(
+        np.column_stack([np.round(lon / _CELL), np.round(lat / _CELL)]), axis=0, return_inverse=True
+    )
     cell_of = cell_of.ravel()
     n, c = len(part.rows), len(keys)
     to_cells = np.empty((n, c))
     step = max(1, _BATCH // c)
     for start in range(0, n, step):
         rows = slice(start, start + step)
-        to_cells[rows] = geodesic_m(part.lon[rows, None], part.lat[rows, None], keys[:, 0] * _CELL,
-                                    keys[:, 1] * _CELL)
+        to_cells[rows] = geodesic_m(part.lon[rows, None], part.lat[rows, None], keys[:, 0] * _CELL, keys[:, 1] * _CELL)
     best = to_cells.min(axis=1)
     open_ = ~(best - _CELL_RADIUS >= local)  # NaN local (no actor of its own territory): open
     perimeter, cell = np.nonzero((to_cells <= best[:, None] + 2 * _CELL_RADIUS + 1) & open_[:, None])
@@ -291,9 +307,15 @@ def zones_of_codes(codes: frozenset[str]) -> gpd.GeoSeries:
     return zones(codes).to_crs(WGS84)
 
 
-def theme_matrix(layer: PreparedLayer, actors: gpd.GeoDataFrame, themes: Sequence[str],
-                 labels: Mapping[str, str], *, distance_m: float = 1000.0,
-                 positions: Positions | None = None) -> pd.DataFrame:
+def theme_matrix(
+    layer: PreparedLayer,
+    actors: gpd.GeoDataFrame,
+    themes: Sequence[str],
+    labels: Mapping[str, str],
+    *,
+    distance_m: float = 1000.0,
+    positions: Positions | None = None,
+) -> pd.DataFrame:
     """Perimeters × themes: the number of actors of each theme within the distance.
 
     ``positions``: the actors' positions already measured (a superset, see :class:`Positions`),

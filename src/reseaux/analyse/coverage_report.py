@@ -33,8 +33,11 @@ class Measure:
 MEASURES = {
     "n_within": Measure("Acteurs à moins de la distance", "acteur", "acteurs", count=True),
     "n_inside": Measure("Acteurs dans le périmètre", "acteur", "acteurs", count=True),
-    "per_10k": Measure("Acteurs pour 10 000 habitants", f"acteur pour {fr_number(10_000)} hab.",
-                       f"acteurs pour {fr_number(10_000)} hab."),
+    "per_10k": Measure(
+        "Acteurs pour 10 000 habitants",
+        f"acteur pour {fr_number(10_000)} hab.",
+        f"acteurs pour {fr_number(10_000)} hab.",
+    ),
     "distance_nearest_m": Measure("Distance à l'acteur le plus proche", "m", "m"),
 }
 
@@ -43,11 +46,15 @@ def table_labels(distance_m: float) -> dict[str, str]:
     """French headers of the table (page, CSV and XLSX exports), units included: a downloaded file
     is read away from the page that explains it."""
     return {
-        "code": "Code", "nom": "Nom", "n_inside": "Acteurs dans le périmètre",
+        "code": "Code",
+        "nom": "Nom",
+        "n_inside": "Acteurs dans le périmètre",
         "n_within": f"Acteurs à moins de {fr_distance(distance_m)} (dedans compris)",
-        "population": "Population (habitants)", "per_10k": "Acteurs pour 10 000 habitants",
+        "population": "Population (habitants)",
+        "per_10k": "Acteurs pour 10 000 habitants",
         "distance_nearest_m": "Distance à l'acteur le plus proche (m)",
-        "outreach": "Couvert par une action d'aller-vers", "gap": "Manque",
+        "outreach": "Couvert par une action d'aller-vers",
+        "gap": "Manque",
     }
 
 
@@ -55,10 +62,12 @@ def readable_table(table: pd.DataFrame, distance_m: float) -> pd.DataFrame:
     """The table as people read it: French headers, « oui »/« non », numbers left as numbers
     (the page formats them, the exports write them as numbers)."""
     yes_no = {True: "oui", False: "non"}
-    return table.assign(outreach=table["outreach"].map(yes_no), gap=table["gap"].map(yes_no),
-                        population=table["population"].astype("Int64" if _whole(table["population"]) else float),
-                        distance_nearest_m=table["distance_nearest_m"].astype("Int64")
-                        ).rename(columns=table_labels(distance_m))
+    return table.assign(
+        outreach=table["outreach"].map(yes_no),
+        gap=table["gap"].map(yes_no),
+        population=table["population"].astype("Int64" if _whole(table["population"]) else float),
+        distance_nearest_m=table["distance_nearest_m"].astype("Int64"),
+    ).rename(columns=table_labels(distance_m))
 
 
 def _whole(values: pd.Series) -> bool:
@@ -74,9 +83,11 @@ def filter_phrase(referential: Referential, flt: ActorFilter) -> str:
     nothing is chosen (every actor counts).
     """
     parts = []
-    for facet, category, name, _names in (("themes", "thematique", "thématique", "thématiques"),
-                                         ("professions", "profession", "profession", "professions"),
-                                         ("types", "type", "type", "types")):
+    for facet, category, name, _names in (
+        ("themes", "thematique", "thématique", "thématiques"),
+        ("professions", "profession", "profession", "professions"),
+        ("types", "type", "type", "types"),
+    ):
         values = getattr(flt, facet)
         if values:
             quoted = " ou ".join(f"« {referential.label(category, v)} »" for v in values)

@@ -198,16 +198,29 @@ def apply_filter(
 
 
 #: Each field of :class:`ActorFilter` as a person names it (« C'est le filtre « thématique » qui… »).
-FIELD_NAMES = {"types": "type", "themes": "thématique", "professions": "profession", "publics": "public",
-               "modalites": "modalité", "accessibilite": "accessibilité", "langues": "langue",
-               "communes": "commune", "epci": "EPCI", "perimeter": "périmètre", "text": "recherche libre"}
+FIELD_NAMES = {
+    "types": "type",
+    "themes": "thématique",
+    "professions": "profession",
+    "publics": "public",
+    "modalites": "modalité",
+    "accessibilite": "accessibilité",
+    "langues": "langue",
+    "communes": "commune",
+    "epci": "EPCI",
+    "perimeter": "périmètre",
+    "text": "recherche libre",
+}
 
 
 def emptying_fields(actors: pd.DataFrame, flt: ActorFilter, referential: Referential, **context) -> list[str]:
     """The fields of ``flt`` each of which, taken off alone, gives actors back (in
     :data:`FIELD_NAMES` order); for a filter that leaves no actor. ``context``: as :func:`apply_filter`."""
-    return [name for name in FIELD_NAMES if getattr(flt, name)
-            and len(apply_filter(actors, flt.without(name), referential, **context).actors)]
+    return [
+        name
+        for name in FIELD_NAMES
+        if getattr(flt, name) and len(apply_filter(actors, flt.without(name), referential, **context).actors)
+    ]
 
 
 def describe(flt: ActorFilter, referential: Referential, place_names: Mapping[str, str]) -> str:

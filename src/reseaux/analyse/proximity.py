@@ -82,8 +82,9 @@ class SearchResult:
     wider_count: int = 0
 
 
-def _distances(index: ProximityIndex, lat: float, lon: float, keep: np.ndarray, k: int,
-               radius_m: float | None) -> np.ndarray:
+def _distances(
+    index: ProximityIndex, lat: float, lon: float, keep: np.ndarray, k: int, radius_m: float | None
+) -> np.ndarray:
     """Metres from (lat, lon) to each kept actor (``inf`` for the others).
 
     Actors in the origin's territory: in its system. Actors elsewhere (another continent, the
@@ -107,8 +108,15 @@ def _distances(index: ProximityIndex, lat: float, lon: float, keep: np.ndarray, 
     return distances
 
 
-def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray | pd.Series | None = None,
-            k: int = 10, radius_m: float | None = 10_000.0) -> pd.DataFrame:
+def nearest(
+    index: ProximityIndex,
+    lat: float,
+    lon: float,
+    *,
+    mask: np.ndarray | pd.Series | None = None,
+    k: int = 10,
+    radius_m: float | None = 10_000.0,
+) -> pd.DataFrame:
     """Return the ``k`` actors closest to (lat, lon) within ``radius_m`` (None: no limit).
 
     Distances are true in every territory: measured in the origin's territory system
@@ -137,9 +145,19 @@ def nearest(index: ProximityIndex, lat: float, lon: float, *, mask: np.ndarray |
     return out
 
 
-def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, referential: Referential, *,
-           k: int = 10, radius_m: float = 10_000.0, radii_m: Sequence[float] = (), beyond: int = 3,
-           **filter_context) -> SearchResult:
+def search(
+    index: ProximityIndex,
+    lat: float,
+    lon: float,
+    flt: ActorFilter,
+    referential: Referential,
+    *,
+    k: int = 10,
+    radius_m: float = 10_000.0,
+    radii_m: Sequence[float] = (),
+    beyond: int = 3,
+    **filter_context,
+) -> SearchResult:
     """Nearest actors matching ``flt``; when none match within ``radius_m``, the way on: the
     ``beyond`` nearest matching partners wherever they are, the smallest of ``radii_m`` (the radii
     a person can choose) that reaches one, and which filter empties the list."""
@@ -163,8 +181,17 @@ def search(index: ProximityIndex, lat: float, lon: float, flt: ActorFilter, refe
     return outcome
 
 
-def _wider(outcome: SearchResult, index: ProximityIndex, lat: float, lon: float, mask: np.ndarray, k: int,
-           radius_m: float, radii_m: Sequence[float], beyond: int) -> None:
+def _wider(
+    outcome: SearchResult,
+    index: ProximityIndex,
+    lat: float,
+    lon: float,
+    mask: np.ndarray,
+    k: int,
+    radius_m: float,
+    radii_m: Sequence[float],
+    beyond: int,
+) -> None:
     """Fill ``outcome.beyond`` and the smallest wider radius that finds someone (nothing within
     ``radius_m`` matched)."""
     outcome.beyond = nearest(index, lat, lon, mask=mask, k=max(1, beyond), radius_m=None)
@@ -179,8 +206,9 @@ def _wider(outcome: SearchResult, index: ProximityIndex, lat: float, lon: float,
                 return
 
 
-def containing_perimeters(lat: float, lon: float, layers: Mapping[str, gpd.GeoDataFrame],
-                          specs: list[LayerSpec]) -> list[tuple[LayerSpec, str, str]]:
+def containing_perimeters(
+    lat: float, lon: float, layers: Mapping[str, gpd.GeoDataFrame], specs: list[LayerSpec]
+) -> list[tuple[LayerSpec, str, str]]:
     """(layer, code, name) of every perimeter that holds the point, its edge included (as the filter and
     Couverture count), in registry order."""
     point = Point(lon, lat)
@@ -231,10 +259,14 @@ def outreach_covering(actors: pd.DataFrame, commune_code: str | None, qpv_codes:
 def directions_links(from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> dict[str, str]:
     """Itinerary links (walking on OpenStreetMap, any mode on Google Maps)."""
     return {
-        "OpenStreetMap": ("https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
-                          f"&route={from_lat:.5f}%2C{from_lon:.5f}%3B{to_lat:.5f}%2C{to_lon:.5f}"),
-        "Google Maps": ("https://www.google.com/maps/dir/?api=1"
-                        f"&origin={from_lat:.5f},{from_lon:.5f}&destination={to_lat:.5f},{to_lon:.5f}"),
+        "OpenStreetMap": (
+            "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
+            f"&route={from_lat:.5f}%2C{from_lon:.5f}%3B{to_lat:.5f}%2C{to_lon:.5f}"
+        ),
+        "Google Maps": (
+            "https://www.google.com/maps/dir/?api=1"
+            f"&origin={from_lat:.5f},{from_lon:.5f}&destination={to_lat:.5f},{to_lon:.5f}"
+        ),
     }
 
 
@@ -273,8 +305,10 @@ class Partner:
 
 def partners(shown: pd.DataFrame, referential: Referential, origin: tuple[float, float]) -> list[Partner]:
     """The rows of a search result (closest first, with ``distance_m``) as numbered :class:`Partner`."""
-    return [_partner(number, row._asdict(), referential, origin)
-            for number, row in enumerate(shown.itertuples(index=False), start=1)]
+    return [
+        _partner(number, row._asdict(), referential, origin)
+        for number, row in enumerate(shown.itertuples(index=False), start=1)
+    ]
 
 
 def _partner(number: int, row: dict, referential: Referential, origin: tuple[float, float]) -> Partner:
@@ -284,20 +318,32 @@ def _partner(number: int, row: dict, referential: Referential, origin: tuple[flo
             return ", ".join(str(v) for v in value if v)
         return "" if value is None or value != value else str(value).strip()
 
-    shown = [(column.label, cell_text(column, row.get(column.name, ""), referential).strip())
-             for column in columns.shown_in(columns.TROUVER)]
-    role = (referential.label("profession", row["profession"]) if row.get("profession")
-            else referential.label("type", row.get("type", "")))
+    shown = [
+        (column.label, cell_text(column, row.get(column.name, ""), referential).strip())
+        for column in columns.shown_in(columns.TROUVER)
+    ]
+    role = (
+        referential.label("profession", row["profession"])
+        if row.get("profession")
+        else referential.label("type", row.get("type", ""))
+    )
     phone = text("telephone")
     digits = "".join(c for c in phone if c.isdigit() or c == "+")
     website = text("site_web")
     point = row["geometry"]
     return Partner(
-        number=number, name=text("nom"), role=role, distance=fr_distance(row.get("distance_m")),
-        latitude=point.y, longitude=point.x, structure=text("structure"),
+        number=number,
+        name=text("nom"),
+        role=role,
+        distance=fr_distance(row.get("distance_m")),
+        latitude=point.y,
+        longitude=point.x,
+        structure=text("structure"),
         address=" ".join(p for p in (text("adresse"), text("code_postal"), text("commune")) if p),
-        facts=tuple((label, said) for label, said in shown if said), phone=phone,
-        phone_uri=f"tel:{digits}" if digits else "", email=text("email") if valid_email(text("email")) else "",
+        facts=tuple((label, said) for label, said in shown if said),
+        phone=phone,
+        phone_uri=f"tel:{digits}" if digits else "",
+        email=text("email") if valid_email(text("email")) else "",
         website=website if valid_website(website) else "",
         approximate=row.get("geocodage_source") == "commune",
         directions=directions_links(origin[0], origin[1], point.y, point.x),

@@ -40,14 +40,28 @@ from reseaux.annuaire.store import DirectoryStore
 MANIFEST = "MANIFEST.json"
 FORMAT = 1
 #: Roles of one file each: setting that gives its place.
-SINGLE = {"annuaire": "actors", "comptes": "accounts", "territoire": "territory", "scenes": "scenes",
-          "referentiel": "referential"}
+SINGLE = {
+    "annuaire": "actors",
+    "comptes": "accounts",
+    "territoire": "territory",
+    "scenes": "scenes",
+    "referentiel": "referential",
+}
 #: Roles of several files, each named by its path below the role's folder.
 MANY = ("sauvegardes", "couche", "profil")
-LABELS = {"annuaire": "annuaire", "journal": "journal de l'annuaire", "sauvegardes": "sauvegarde de l'annuaire",
-          "comptes": "comptes", "territoire": "territoire", "registre": "registre des couches",
-          "couche": "couche", "scenes": "scènes", "referentiel": "référentiel", "profil": "profil d'import",
-          "audit": "journal d'audit"}
+LABELS = {
+    "annuaire": "annuaire",
+    "journal": "journal de l'annuaire",
+    "sauvegardes": "sauvegarde de l'annuaire",
+    "comptes": "comptes",
+    "territoire": "territoire",
+    "registre": "registre des couches",
+    "couche": "couche",
+    "scenes": "scènes",
+    "referentiel": "référentiel",
+    "profil": "profil d'import",
+    "audit": "journal d'audit",
+}
 
 
 class BackupError(Exception):
@@ -65,8 +79,12 @@ class Entry:
         return f"{self.role}/{self.name}"
 
     def listed(self) -> dict:
-        return {"role": self.role, "nom": self.name, "taille": len(self.data),
-                "sha256": hashlib.sha256(self.data).hexdigest()}
+        return {
+            "role": self.role,
+            "nom": self.name,
+            "taille": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+        }
 
 
 @dataclass(frozen=True)
@@ -93,11 +111,16 @@ class Places:
             return self.store.journal
         if role == "registre":
             if self.registry is None:
-                raise BackupError("le fichier du territoire ne nomme pas de registre de couches (registre = …) "
-                                  "et RESEAUX_LAYERS n'est pas réglé : le registre de l'archive n'a pas de place")
+                raise BackupError(
+                    "le fichier du territoire ne nomme pas de registre de couches (registre = …) "
+                    "et RESEAUX_LAYERS n'est pas réglé : le registre de l'archive n'a pas de place"
+                )
             return self.registry
-        folder = {"sauvegardes": self.store.backups, "profil": self.profiles,
-                  "couche": self.registry.parent if self.registry else None}[role]
+        folder = {
+            "sauvegardes": self.store.backups,
+            "profil": self.profiles,
+            "couche": self.registry.parent if self.registry else None,
+        }[role]
         if folder is None:
             raise BackupError("aucun registre de couches configuré : les couches de l'archive n'ont pas de place")
         return folder / name
@@ -170,8 +193,10 @@ def _archive(entries: list[Entry], created: str) -> bytes:
     manifest = {"format": FORMAT, "cree": created, "fichiers": [e.listed() for e in entries]}
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in [(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")),
-                           *((e.member, e.data) for e in entries)]:
+        for name, data in [
+            (MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")),
+            *((e.member, e.data) for e in entries),
+        ]:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o600, int(datetime.now().timestamp())
             tar.addfile(info, io.BytesIO(data))
@@ -187,8 +212,10 @@ def backup(dest: Path, *, places: Places | None = None, now: datetime | None = N
     with _all_locked(places):
         entries = _gather(places)
     if not any(e.role == "annuaire" for e in entries):
-        raise BackupError(f"aucun annuaire à sauvegarder ({places.single['annuaire']} introuvable) : "
-                          "vérifiez le réglage RESEAUX_ACTORS")
+        raise BackupError(
+            f"aucun annuaire à sauvegarder ({places.single['annuaire']} introuvable) : "
+            "vérifiez le réglage RESEAUX_ACTORS"
+        )
     target = Path(dest) / f"reseaux-{now.strftime('%Y%m%dT%H%M%S%f')}.tar.gz"
     try:
         private_folder(Path(dest))
@@ -208,8 +235,10 @@ def read_archive(source: Path) -> list[Entry]:
         with tarfile.open(source, mode="r:gz") as tar:
             members = {m.name: m for m in tar.getmembers()}
             if MANIFEST not in members:
-                raise BackupError(f"{Path(source).name} n'a pas de {MANIFEST} : ce n'est pas une archive de "
-                                  "« python -m reseaux sauvegarde »")
+                raise BackupError(
+                    f"{Path(source).name} n'a pas de {MANIFEST} : ce n'est pas une archive de "
+                    "« python -m reseaux sauvegarde »"
+                )
             manifest = json.loads(tar.extractfile(members[MANIFEST]).read().decode("utf-8"))
             listed = manifest.get("fichiers", []) if isinstance(manifest, dict) else []
             entries = []
@@ -222,8 +251,10 @@ def read_archive(source: Path) -> list[Entry]:
                     raise BackupError(f"le fichier {role}/{name} du manifeste manque à l'archive")
                 data = tar.extractfile(member).read()
                 if len(data) != item.get("taille") or hashlib.sha256(data).hexdigest() != item.get("sha256"):
-                    raise BackupError(f"le fichier {role}/{name} ne correspond pas à son empreinte SHA-256 "
-                                      "dans le manifeste : archive abîmée ou modifiée")
+                    raise BackupError(
+                        f"le fichier {role}/{name} ne correspond pas à son empreinte SHA-256 "
+                        "dans le manifeste : archive abîmée ou modifiée"
+                    )
                 entries.append(Entry(role, name, data))
             extra = sorted(set(members) - {MANIFEST} - {e.member for e in entries})
             if extra:
@@ -231,8 +262,10 @@ def read_archive(source: Path) -> list[Entry]:
     except BackupError as exc:
         raise BackupError(f"Archive refusée, rien n'a été restauré : {exc}.") from None
     except (OSError, EOFError, tarfile.TarError, ValueError, AttributeError) as exc:
-        raise BackupError(f"Archive {Path(source).name} illisible ({type(exc).__name__}) : rien n'a été restauré. "
-                          "Vérifiez le chemin, ou prenez une autre sauvegarde.") from exc
+        raise BackupError(
+            f"Archive {Path(source).name} illisible ({type(exc).__name__}) : rien n'a été restauré. "
+            "Vérifiez le chemin, ou prenez une autre sauvegarde."
+        ) from exc
     if not any(e.role == "annuaire" for e in entries):
         raise BackupError("Archive refusée, rien n'a été restauré : elle ne contient pas d'annuaire.")
     return entries

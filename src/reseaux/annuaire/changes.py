@@ -70,8 +70,11 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
         changes.append(Change("modification", key, nom, fields))
     old_name_at = old_columns.index("nom") if "nom" in old_columns else None
     for position in np.flatnonzero(~old_keys.isin(new_keys)):
-        changes.append(Change("suppression", old_keys[position],
-                              old_cells[position, old_name_at] if old_name_at is not None else ""))
+        changes.append(
+            Change(
+                "suppression", old_keys[position], old_cells[position, old_name_at] if old_name_at is not None else ""
+            )
+        )
     return changes
 
 
@@ -91,8 +94,9 @@ def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list
     return diff(before[keys[0]], after[keys[1]])
 
 
-def stamp_changes(before: pd.DataFrame, after: pd.DataFrame, today: date | None = None, *,
-                  changes: list[Change] | None = None) -> pd.DataFrame:
+def stamp_changes(
+    before: pd.DataFrame, after: pd.DataFrame, today: date | None = None, *, changes: list[Change] | None = None
+) -> pd.DataFrame:
     """Set ``date_maj`` to today on every fiche added or modified from ``before`` to ``after``
     (``changes``: that diff, when it is known already)."""
     stamp = (today or date.today()).isoformat()
@@ -123,8 +127,13 @@ def string_cells(table: pd.DataFrame) -> np.ndarray:
     for j in range(table.shape[1]):
         values = table.iloc[:, j].to_numpy(dtype=object)
         if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):  # a NaN, a number…
-            values = np.array(["" if v is None or ((np.isscalar(v) or v is pd.NA or v is pd.NaT) and pd.isna(v))
-                               else str(v) for v in values], dtype=object)
+            values = np.array(
+                [
+                    "" if v is None or ((np.isscalar(v) or v is pd.NA or v is pd.NaT) and pd.isna(v)) else str(v)
+                    for v in values
+                ],
+                dtype=object,
+            )
         out[:, j] = values
     return out
 

@@ -51,8 +51,12 @@ def rebase(base: pd.DataFrame, mine: pd.DataFrame, theirs: pd.DataFrame) -> tupl
     return table, conflicts
 
 
-def _replay(change: Change, other: Change | None, result: dict[str, dict[str, str]],
-            records: dict[str, dict[str, dict[str, str]]]) -> list[Conflict]:
+def _replay(
+    change: Change,
+    other: Change | None,
+    result: dict[str, dict[str, str]],
+    records: dict[str, dict[str, dict[str, str]]],
+) -> list[Conflict]:
     """Apply one change of mine to ``result`` (their fiches by id), or say why it cannot be."""
     key = change.id
     mine, base = records["mine"].get(key), records["base"].get(key)
@@ -107,8 +111,9 @@ def resolve(table: pd.DataFrame, decisions: list[tuple[Conflict, bool]]) -> pd.D
     out = out.drop(index=out.index[sorted(dropped)])
     if added:
         columns = list(dict.fromkeys([*out.columns, *(c for record in added for c in record)]))
-        out = pd.concat([out.reindex(columns=columns, fill_value=""),
-                         pd.DataFrame(added).reindex(columns=columns, fill_value="")])
+        out = pd.concat(
+            [out.reindex(columns=columns, fill_value=""), pd.DataFrame(added).reindex(columns=columns, fill_value="")]
+        )
     return out.reset_index(drop=True)
 
 

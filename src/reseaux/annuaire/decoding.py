@@ -42,8 +42,9 @@ def read_table(data: bytes) -> tuple[list[list[str]], str, str]:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise DirectoryError(f"Fichier CSV illisible ({exc}) : ouvrez-le dans un tableur et "
-                             "enregistrez-le de nouveau au format CSV.") from exc
+        raise DirectoryError(
+            f"Fichier CSV illisible ({exc}) : ouvrez-le dans un tableur et enregistrez-le de nouveau au format CSV."
+        ) from exc
     return rows, encoding, delimiter
 
 
@@ -66,12 +67,14 @@ def table_from_rows(rows: list[list[str]]) -> pd.DataFrame:
     return table[ordered].reset_index(drop=True)
 
 
-
-
 #: Byte-order marks of the UTF-16 and UTF-32 texts spreadsheets write (Excel's « Texte Unicode »
 #: is UTF-16 LE with its mark, tab-separated); UTF-32's first, it begins like UTF-16 LE's.
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
-         (b"\xfe\xff", "utf-16"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -86,8 +89,9 @@ def _decode(data: bytes) -> tuple[str, str]:
             try:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError:
-                raise DirectoryError(f"Fichier {encoding.upper()} abîmé : enregistrez-le de nouveau en "
-                                     "« CSV UTF-8 » depuis le tableur.") from None
+                raise DirectoryError(
+                    f"Fichier {encoding.upper()} abîmé : enregistrez-le de nouveau en « CSV UTF-8 » depuis le tableur."
+                ) from None
     if b"\x00" in data:
         data = _without_nul(data)
     if data.startswith(b"\xef\xbb\xbf"):
@@ -122,9 +126,11 @@ def _without_nul(data: bytes) -> bytes:
                 break
     nul = data.count(0)
     if nul > max(8, len(data) // 1000):
-        raise DirectoryError(f"Ce fichier n'est pas un texte CSV : il contient {nul:_} octets nuls (un fichier "
-                             "binaire, ou un classeur renommé en .csv ?). Ouvrez-le dans un tableur et "
-                             "enregistrez-le en « CSV UTF-8 ».".replace("_", "\u202f"))
+        raise DirectoryError(
+            f"Ce fichier n'est pas un texte CSV : il contient {nul:_} octets nuls (un fichier "
+            "binaire, ou un classeur renommé en .csv ?). Ouvrez-le dans un tableur et "
+            "enregistrez-le en « CSV UTF-8 ».".replace("_", "\u202f")
+        )
     return data.replace(b"\x00", b"")
 
 

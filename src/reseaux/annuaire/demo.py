@@ -37,75 +37,237 @@ INNER_MARGIN_M = 150.0
 TOWN_HALL_RADIUS_M = 395.0  # stays under 400 m after rounding to 6 decimals
 N_OLD = 19  # fiches last updated before 2025-11 (about 10 %)
 
-FIRST_NAMES = ("Camille", "Claire", "Julie", "Sophie", "Nathalie", "Isabelle", "Céline", "Émilie", "Laura", "Manon",
-               "Léa", "Chloé", "Inès", "Sarah", "Amélie", "Hélène", "Yasmine", "Fatou", "Thomas", "Nicolas",
-               "Julien", "Antoine", "Maxime", "Hugo", "Karim", "Mehdi", "Olivier", "Pierre", "Jérôme", "Samuel")
-LAST_NAMES = ("Martin", "Bernard", "Dubois", "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel",
-              "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier",
-              "Dupont", "Lambert", "Bonnet", "Fontaine", "Rousseau", "Blanc", "Guérin", "Muller", "Henry", "Perrin")
-PLACES = ("des Tilleuls", "des Glycines", "des Érables", "des Lilas", "des Hortensias", "des Peupliers",
-          "des Châtaigniers", "des Coquelicots", "des Mimosas", "des Bleuets", "des Acacias", "des Charmes",
-          "du Vieux-Moulin", "de la Fontaine")
-STREETS = ("rue des Tilleuls", "avenue des Acacias", "rue du Moulin", "place de la Fontaine", "rue des Écoles",
-           "allée des Cerisiers", "rue du Stade", "boulevard des Marronniers", "impasse des Violettes",
-           "rue des Jardins", "chemin des Prés", "rue des Coquelicots")
+FIRST_NAMES = (
+    "Camille",
+    "Claire",
+    "Julie",
+    "Sophie",
+    "Nathalie",
+    "Isabelle",
+    "Céline",
+    "Émilie",
+    "Laura",
+    "Manon",
+    "Léa",
+    "Chloé",
+    "Inès",
+    "Sarah",
+    "Amélie",
+    "Hélène",
+    "Yasmine",
+    "Fatou",
+    "Thomas",
+    "Nicolas",
+    "Julien",
+    "Antoine",
+    "Maxime",
+    "Hugo",
+    "Karim",
+    "Mehdi",
+    "Olivier",
+    "Pierre",
+    "Jérôme",
+    "Samuel",
+)
+LAST_NAMES = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "Fontaine",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Perrin",
+)
+PLACES = (
+    "des Tilleuls",
+    "des Glycines",
+    "des Érables",
+    "des Lilas",
+    "des Hortensias",
+    "des Peupliers",
+    "des Châtaigniers",
+    "des Coquelicots",
+    "des Mimosas",
+    "des Bleuets",
+    "des Acacias",
+    "des Charmes",
+    "du Vieux-Moulin",
+    "de la Fontaine",
+)
+STREETS = (
+    "rue des Tilleuls",
+    "avenue des Acacias",
+    "rue du Moulin",
+    "place de la Fontaine",
+    "rue des Écoles",
+    "allée des Cerisiers",
+    "rue du Stade",
+    "boulevard des Marronniers",
+    "impasse des Violettes",
+    "rue des Jardins",
+    "chemin des Prés",
+    "rue des Coquelicots",
+)
 LANGUAGES = ("arabe", "espagnol", "portugais", "roumain", "russe", "dari", "wolof")
 THEME_PHRASES = {
-    "ivg": "l'IVG", "contraception": "la contraception", "ist_vih": "le dépistage des IST et du VIH",
-    "violences_sexuelles": "les violences sexuelles", "vif": "les violences intrafamiliales",
-    "vas": "la vie affective et sexuelle", "transidentite": "les transidentités", "perinatalite": "la grossesse",
-    "precarite_menstruelle": "la précarité menstruelle", "sante_mentale": "la santé mentale",
-    "addictions": "les addictions", "acces_droits": "l'accès aux droits",
+    "ivg": "l'IVG",
+    "contraception": "la contraception",
+    "ist_vih": "le dépistage des IST et du VIH",
+    "violences_sexuelles": "les violences sexuelles",
+    "vif": "les violences intrafamiliales",
+    "vas": "la vie affective et sexuelle",
+    "transidentite": "les transidentités",
+    "perinatalite": "la grossesse",
+    "precarite_menstruelle": "la précarité menstruelle",
+    "sante_mentale": "la santé mentale",
+    "addictions": "les addictions",
+    "acces_droits": "l'accès aux droits",
 }
 _CARE = ("Cabinet {p} (fictif)", "Maison de santé {p} (fictive)", "Centre de santé sexuelle {p} (fictif)")
 #: profession code: (weight, label, themes (likelier first), specialities, workplaces)
 PROFESSIONS: dict[str, tuple[int, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "medecin_generaliste": (30, "Médecin généraliste", ("contraception", "ivg", "ist_vih", "vas", "vif", "addictions"),
-                            ("DU de gynécologie médicale", "IVG médicamenteuse", "Pose de DIU et d'implant",
-                             "DIU sexologie"), _CARE),
-    "sage_femme": (26, "Sage-femme", ("contraception", "ivg", "perinatalite", "ist_vih", "vas", "violences_sexuelles"),
-                   ("IVG médicamenteuse", "Rééducation périnéale", "DIU sexologie", "Suivi gynécologique"), _CARE),
-    "gynecologue": (8, "Gynécologue", ("ivg", "contraception", "ist_vih", "perinatalite", "transidentite"),
-                    ("IVG instrumentale", "IVG médicamenteuse", "Colposcopie"), _CARE),
-    "masseur_kinesitherapeute": (4, "Masseur-kinésithérapeute", ("perinatalite", "vas", "violences_sexuelles"),
-                                 ("Rééducation pelvi-périnéale",), ("Cabinet de kinésithérapie {p} (fictif)",)),
-    "psychologue": (7, "Psychologue", ("sante_mentale", "violences_sexuelles", "vif", "transidentite"),
-                    ("Psychotraumatologie", "EMDR", "Thérapie de couple"), ("Cabinet {p} (fictif)",)),
-    "sexologue": (4, "Sexologue", ("vas", "transidentite", "violences_sexuelles"),
-                  ("DIU sexologie", "Accompagnement des transidentités"), ("Cabinet {p} (fictif)",)),
-    "infirmier": (7, "Infirmier·ère", ("ist_vih", "contraception", "addictions", "vas"),
-                  ("TROD VIH et hépatites", "Vaccination HPV"), _CARE),
-    "pharmacien": (7, "Pharmacien·ne", ("contraception", "ist_vih", "addictions", "precarite_menstruelle"),
-                   ("TROD VIH et hépatites", "Contraception d'urgence"), ("Pharmacie {p} (fictive)",)),
-    "travailleur_social": (4, "Travailleur·euse social·e", ("acces_droits", "vif", "violences_sexuelles"),
-                           ("Accompagnement des victimes de violences",), ("Centre social {p} (fictif)",)),
-    "conseiller_conjugal": (4, "Conseiller·ère conjugal·e et familial·e", ("vas", "vif", "contraception", "ivg"),
-                            ("Entretien pré-IVG", "Éducation à la vie affective et sexuelle"),
-                            ("Espace santé {p} (fictif)",)),
-    "mediateur_sante": (3, "Médiateur·rice santé", ("acces_droits", "ist_vih", "addictions"),
-                        ("Interprétariat en santé",), ("Association de médiation {p} (fictive)",)),
+    "medecin_generaliste": (
+        30,
+        "Médecin généraliste",
+        ("contraception", "ivg", "ist_vih", "vas", "vif", "addictions"),
+        ("DU de gynécologie médicale", "IVG médicamenteuse", "Pose de DIU et d'implant", "DIU sexologie"),
+        _CARE,
+    ),
+    "sage_femme": (
+        26,
+        "Sage-femme",
+        ("contraception", "ivg", "perinatalite", "ist_vih", "vas", "violences_sexuelles"),
+        ("IVG médicamenteuse", "Rééducation périnéale", "DIU sexologie", "Suivi gynécologique"),
+        _CARE,
+    ),
+    "gynecologue": (
+        8,
+        "Gynécologue",
+        ("ivg", "contraception", "ist_vih", "perinatalite", "transidentite"),
+        ("IVG instrumentale", "IVG médicamenteuse", "Colposcopie"),
+        _CARE,
+    ),
+    "masseur_kinesitherapeute": (
+        4,
+        "Masseur-kinésithérapeute",
+        ("perinatalite", "vas", "violences_sexuelles"),
+        ("Rééducation pelvi-périnéale",),
+        ("Cabinet de kinésithérapie {p} (fictif)",),
+    ),
+    "psychologue": (
+        7,
+        "Psychologue",
+        ("sante_mentale", "violences_sexuelles", "vif", "transidentite"),
+        ("Psychotraumatologie", "EMDR", "Thérapie de couple"),
+        ("Cabinet {p} (fictif)",),
+    ),
+    "sexologue": (
+        4,
+        "Sexologue",
+        ("vas", "transidentite", "violences_sexuelles"),
+        ("DIU sexologie", "Accompagnement des transidentités"),
+        ("Cabinet {p} (fictif)",),
+    ),
+    "infirmier": (
+        7,
+        "Infirmier·ère",
+        ("ist_vih", "contraception", "addictions", "vas"),
+        ("TROD VIH et hépatites", "Vaccination HPV"),
+        _CARE,
+    ),
+    "pharmacien": (
+        7,
+        "Pharmacien·ne",
+        ("contraception", "ist_vih", "addictions", "precarite_menstruelle"),
+        ("TROD VIH et hépatites", "Contraception d'urgence"),
+        ("Pharmacie {p} (fictive)",),
+    ),
+    "travailleur_social": (
+        4,
+        "Travailleur·euse social·e",
+        ("acces_droits", "vif", "violences_sexuelles"),
+        ("Accompagnement des victimes de violences",),
+        ("Centre social {p} (fictif)",),
+    ),
+    "conseiller_conjugal": (
+        4,
+        "Conseiller·ère conjugal·e et familial·e",
+        ("vas", "vif", "contraception", "ivg"),
+        ("Entretien pré-IVG", "Éducation à la vie affective et sexuelle"),
+        ("Espace santé {p} (fictif)",),
+    ),
+    "mediateur_sante": (
+        3,
+        "Médiateur·rice santé",
+        ("acces_droits", "ist_vih", "addictions"),
+        ("Interprétariat en santé",),
+        ("Association de médiation {p} (fictive)",),
+    ),
 }
 #: structure name ({p}: a fictional place), themes, publics, modalities
 STRUCTURES = (
-    ("Centre de santé sexuelle {p} (fictif)", "contraception|ivg|ist_vih|vas", "tout_public|jeunes|mineurs",
-     "sans_rdv|sur_rdv|gratuit|anonyme"),
+    (
+        "Centre de santé sexuelle {p} (fictif)",
+        "contraception|ivg|ist_vih|vas",
+        "tout_public|jeunes|mineurs",
+        "sans_rdv|sur_rdv|gratuit|anonyme",
+    ),
     ("CeGIDD {p} (fictif)", "ist_vih|contraception", "tout_public|lgbtqia|hommes", "sans_rdv|gratuit|anonyme"),
     ("Centre d'orthogénie {p} (fictif)", "ivg|contraception", "femmes|mineurs", "sur_rdv|gratuit|anonyme|interprete"),
     ("Maison des adolescents {p} (fictive)", "vas|sante_mentale|contraception", "jeunes|mineurs", "sans_rdv|gratuit"),
     ("Maison des femmes {p} (fictive)", "violences_sexuelles|vif|ivg", "femmes|migrants", "sur_rdv|gratuit|interprete"),
-    ("Association d'aide aux victimes {p} (fictive)", "violences_sexuelles|vif|acces_droits", "tout_public",
-     "sur_rdv|gratuit"),
+    (
+        "Association d'aide aux victimes {p} (fictive)",
+        "violences_sexuelles|vif|acces_droits",
+        "tout_public",
+        "sur_rdv|gratuit",
+    ),
     ("Centre LGBTQIA+ {p} (fictif)", "transidentite|vas|ist_vih", "lgbtqia|jeunes", "sans_rdv|gratuit"),
     ("CSAPA {p} (fictif)", "addictions|ist_vih|sante_mentale", "usagers_drogues", "sur_rdv|gratuit|anonyme"),
     ("CAARUD {p} (fictif)", "addictions|ist_vih", "usagers_drogues|precarite|tds", "sans_rdv|gratuit|anonyme"),
     ("Centre périnatal de proximité {p} (fictif)", "perinatalite|contraception", "femmes", "sur_rdv|gratuit|domicile"),
-    ("Point d'accès aux droits {p} (fictif)", "acces_droits|precarite_menstruelle", "precarite|migrants",
-     "sans_rdv|gratuit|interprete"),
-    ("Centre médico-psychologique {p} (fictif)", "sante_mentale|violences_sexuelles", "tout_public",
-     "sur_rdv|gratuit|teleconsultation"),
+    (
+        "Point d'accès aux droits {p} (fictif)",
+        "acces_droits|precarite_menstruelle",
+        "precarite|migrants",
+        "sans_rdv|gratuit|interprete",
+    ),
+    (
+        "Centre médico-psychologique {p} (fictif)",
+        "sante_mentale|violences_sexuelles",
+        "tout_public",
+        "sur_rdv|gratuit|teleconsultation",
+    ),
     ("Service de santé étudiante {p} (fictif)", "contraception|ist_vih|vas", "jeunes", "sur_rdv|gratuit"),
-    ("Planning familial – antenne {p} (fictive)", "contraception|ivg|vas", "tout_public|jeunes|handicap",
-     "sans_rdv|gratuit|anonyme"),
+    (
+        "Planning familial – antenne {p} (fictive)",
+        "contraception|ivg|vas",
+        "tout_public|jeunes|handicap",
+        "sans_rdv|gratuit|anonyme",
+    ),
 )
 OUTREACH = (  # name, themes, publics
     ("Maraude santé sexuelle (fictive)", "ist_vih|contraception|vas", "precarite|jeunes"),
@@ -116,8 +278,17 @@ OUTREACH = (  # name, themes, publics
     ("Camion prévention jeunesse (fictif)", "vas|contraception|ist_vih", "jeunes|mineurs"),
     ("Permanence santé itinérante (fictive)", "acces_droits|perinatalite|contraception", "precarite|femmes"),
 )
-BOX_VENUES = ("Médiathèque", "Centre social", "CCAS", "Maison de quartier", "Mission locale", "Épicerie solidaire",
-              "Espace jeunesse", "Bibliothèque", "Mairie annexe")
+BOX_VENUES = (
+    "Médiathèque",
+    "Centre social",
+    "CCAS",
+    "Maison de quartier",
+    "Mission locale",
+    "Épicerie solidaire",
+    "Espace jeunesse",
+    "Bibliothèque",
+    "Mairie annexe",
+)
 
 _TO_LAMBERT = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
 _TO_WGS84 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
@@ -130,8 +301,10 @@ def load_geography() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     communes = communes.loc[communes["epci_siren"] == METROPOLE_SIREN, ["code_insee", "geometry"]]
     table = pd.read_csv(GEO_DIR / "communes_normandie_population.csv", dtype={"code_insee": str, "codes_postaux": str})
     qpv = gpd.read_file(GEO_DIR / "qpv2024_metropole_rouen.geojson")
-    return (communes.merge(table, on="code_insee").sort_values("code_insee").set_index("code_insee"),
-            qpv.sort_values("code_qp").set_index("code_qp"))
+    return (
+        communes.merge(table, on="code_insee").sort_values("code_insee").set_index("code_insee"),
+        qpv.sort_values("code_qp").set_index("code_qp"),
+    )
 
 
 def qpv_share(actors: pd.DataFrame, distance_m: float = 300.0) -> float:
@@ -245,9 +418,11 @@ def make_demo_actors(seed: int = 76) -> pd.DataFrame:
     outreach = sorted(rng.sample([i for i, place in enumerate(places) if place[1]], TYPE_COUNTS["aller_vers"]))
     others = [t for t, n in TYPE_COUNTS.items() if t != "aller_vers" for _ in range(n)]
     kinds = dict.fromkeys(outreach, "aller_vers") | dict(
-        zip([i for i in range(N_ACTORS) if i not in outreach], rng.sample(others, len(others)), strict=True))
-    professions = list(PROFESSIONS) + rng.choices(list(PROFESSIONS), [p[0] for p in PROFESSIONS.values()],
-                                                 k=TYPE_COUNTS["professionnel"] - len(PROFESSIONS))
+        zip([i for i in range(N_ACTORS) if i not in outreach], rng.sample(others, len(others)), strict=True)
+    )
+    professions = list(PROFESSIONS) + rng.choices(
+        list(PROFESSIONS), [p[0] for p in PROFESSIONS.values()], k=TYPE_COUNTS["professionnel"] - len(PROFESSIONS)
+    )
     rng.shuffle(professions)
     people = rng.sample([(f, n) for f in FIRST_NAMES for n in LAST_NAMES], TYPE_COUNTS["professionnel"])
     phones = rng.sample(range(10_000), N_ACTORS)
@@ -260,13 +435,21 @@ def make_demo_actors(seed: int = 76) -> pd.DataFrame:
         seen[kind] += 1
         first_day, days = (date(2023, 1, 1), 1033) if i in old else (date(2025, 11, 1), 364)
         row = dict.fromkeys(names(), "") | {
-            "id": actor_id, "type": kind, "adresse": f"{rng.randint(1, 120)} {rng.choice(STREETS)}",
-            "code_postal": commune["codes_postaux"].split(";")[0], "commune": commune["nom"], "code_insee": insee,
-            "latitude": f"{lat:.6f}", "longitude": f"{lon:.6f}", "fictif": "oui",
+            "id": actor_id,
+            "type": kind,
+            "adresse": f"{rng.randint(1, 120)} {rng.choice(STREETS)}",
+            "code_postal": commune["codes_postaux"].split(";")[0],
+            "commune": commune["nom"],
+            "code_insee": insee,
+            "latitude": f"{lat:.6f}",
+            "longitude": f"{lon:.6f}",
+            "fictif": "oui",
             "telephone": f"02 61 91 {phones[i] // 100:02d} {phones[i] % 100:02d}",
-            "langues": "|".join(["français", *_flags(rng, {"anglais": 0.35}),
-                                 *([rng.choice(LANGUAGES)] if rng.random() < 0.15 else [])]),
-            "email": f"contact.{actor_id}@example.org", "site_web": f"https://example.org/{actor_id}",
+            "langues": "|".join(
+                ["français", *_flags(rng, {"anglais": 0.35}), *([rng.choice(LANGUAGES)] if rng.random() < 0.15 else [])]
+            ),
+            "email": f"contact.{actor_id}@example.org",
+            "site_web": f"https://example.org/{actor_id}",
             "date_maj": (first_day + timedelta(days=rng.randint(0, days))).isoformat(),
         }
         # Places and actions are public; 40 % of the people agreed to be shown to visitors.
@@ -276,40 +459,70 @@ def make_demo_actors(seed: int = 76) -> pd.DataFrame:
             _, label, themes, specialities, workplaces = PROFESSIONS[profession]
             chosen = _pick(rng, themes, rng.randint(2, 3))
             home = profession in ("sage_femme", "infirmier", "masseur_kinesitherapeute")
-            row |= {"nom": f"{first} {last}", "profession": profession, "thematiques": chosen,
-                    "structure": rng.choice(workplaces).format(p=rng.choice(PLACES)),
-                    "publics": "tout_public" if rng.random() < 0.5 else _pick(rng, (
-                        "femmes", "jeunes", "mineurs", "lgbtqia", "precarite", "migrants", "hommes", "handicap"), 2),
-                    "modalites": "|".join(["sur_rdv", *_flags(rng, {"sans_rdv": 0.1, "teleconsultation": 0.2,
-                                                                   "domicile": 0.4 * home, "interprete": 0.1})]),
-                    "accessibilite": "|".join(_flags(rng, {"pmr": 0.6, "lsf": 0.04, "falc": 0.03,
-                                                           "boucle_magnetique": 0.05})),
-                    "specialites": "|".join(rng.sample(specialities, rng.randint(0, min(2, len(specialities))))),
-                    "email": f"{_slug(first)}.{_slug(last)}@example.org",
-                    "site_web": f"https://example.org/{_slug(first)}-{_slug(last)}" if rng.random() < 0.25 else "",
-                    "description": f"{label} accueillant pour {_phrases(chosen)} (fiche fictive)"}
+            row |= {
+                "nom": f"{first} {last}",
+                "profession": profession,
+                "thematiques": chosen,
+                "structure": rng.choice(workplaces).format(p=rng.choice(PLACES)),
+                "publics": "tout_public"
+                if rng.random() < 0.5
+                else _pick(
+                    rng, ("femmes", "jeunes", "mineurs", "lgbtqia", "precarite", "migrants", "hommes", "handicap"), 2
+                ),
+                "modalites": "|".join(
+                    [
+                        "sur_rdv",
+                        *_flags(
+                            rng, {"sans_rdv": 0.1, "teleconsultation": 0.2, "domicile": 0.4 * home, "interprete": 0.1}
+                        ),
+                    ]
+                ),
+                "accessibilite": "|".join(
+                    _flags(rng, {"pmr": 0.6, "lsf": 0.04, "falc": 0.03, "boucle_magnetique": 0.05})
+                ),
+                "specialites": "|".join(rng.sample(specialities, rng.randint(0, min(2, len(specialities))))),
+                "email": f"{_slug(first)}.{_slug(last)}@example.org",
+                "site_web": f"https://example.org/{_slug(first)}-{_slug(last)}" if rng.random() < 0.25 else "",
+                "description": f"{label} accueillant pour {_phrases(chosen)} (fiche fictive)",
+            }
         elif kind == "structure":
             k = structure_order[n % len(STRUCTURES)]  # every kind once before any twice
             name, themes, publics, modalities = STRUCTURES[k]
-            row |= {"nom": name.format(p=PLACES[(3 * k + n // len(STRUCTURES)) % len(PLACES)]),
-                    "thematiques": themes, "publics": publics, "modalites": modalities,
-                    "accessibilite": "|".join(_flags(rng, {"pmr": 0.9, "lsf": 0.2, "falc": 0.25,
-                                                           "boucle_magnetique": 0.2})),
-                    "description": f"Lieu d'accueil et d'orientation pour {_phrases(themes)} (fiche fictive)"}
+            row |= {
+                "nom": name.format(p=PLACES[(3 * k + n // len(STRUCTURES)) % len(PLACES)]),
+                "thematiques": themes,
+                "publics": publics,
+                "modalites": modalities,
+                "accessibilite": "|".join(
+                    _flags(rng, {"pmr": 0.9, "lsf": 0.2, "falc": 0.25, "boucle_magnetique": 0.2})
+                ),
+                "description": f"Lieu d'accueil et d'orientation pour {_phrases(themes)} (fiche fictive)",
+            }
         elif kind == "aller_vers":
             name, themes, publics = OUTREACH[n]
             base = Point(_TO_LAMBERT.transform(lon, lat))
             nearby = [code for code, shape in qpv_l93.items() if shape.distance(base) < 3000 and code != qpv_code]
             zones = [qpv_code, *rng.sample(nearby, min(len(nearby), rng.randint(1, 3))), insee]
-            row |= {"nom": name, "thematiques": themes, "publics": publics, "modalites": "sans_rdv|gratuit|anonyme",
-                    "structure": f"Association {rng.choice(PLACES)} (fictive)", "zone_intervention": "|".join(zones),
-                    "description": f"Action d'aller-vers dans les quartiers pour {_phrases(themes)} (fiche fictive)"}
+            row |= {
+                "nom": name,
+                "thematiques": themes,
+                "publics": publics,
+                "modalites": "sans_rdv|gratuit|anonyme",
+                "structure": f"Association {rng.choice(PLACES)} (fictive)",
+                "zone_intervention": "|".join(zones),
+                "description": f"Action d'aller-vers dans les quartiers pour {_phrases(themes)} (fiche fictive)",
+            }
         else:
             venue = f"{BOX_VENUES[n]} {rng.choice(PLACES)}"
-            row |= {"nom": f"Box protections périodiques – {venue} (fictive)", "structure": f"{venue} (lieu fictif)",
-                    "thematiques": "precarite_menstruelle", "publics": "tout_public|precarite|jeunes",
-                    "modalites": "sans_rdv|gratuit|anonyme", "accessibilite": "pmr",
-                    "description": "Protections périodiques gratuites, en libre accès (fiche fictive)"}
+            row |= {
+                "nom": f"Box protections périodiques – {venue} (fictive)",
+                "structure": f"{venue} (lieu fictif)",
+                "thematiques": "precarite_menstruelle",
+                "publics": "tout_public|precarite|jeunes",
+                "modalites": "sans_rdv|gratuit|anonyme",
+                "accessibilite": "pmr",
+                "description": "Protections périodiques gratuites, en libre accès (fiche fictive)",
+            }
         rows.append(row)
     return pd.DataFrame(rows, columns=list(names()), dtype=str)
 

@@ -23,8 +23,20 @@ from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Is
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.validation import validate_record, validate_rows, validate_table
 
-__all__ = ["ERROR", "WARNING", "Directory", "DirectoryError", "Issue", "load_directory", "map_header", "read_table",
-           "table_from_rows", "validate_record", "validate_rows", "validate_table"]
+__all__ = [
+    "ERROR",
+    "WARNING",
+    "Directory",
+    "DirectoryError",
+    "Issue",
+    "load_directory",
+    "map_header",
+    "read_table",
+    "table_from_rows",
+    "validate_record",
+    "validate_rows",
+    "validate_table",
+]
 
 
 def load_directory(source: Path | bytes, referential: Referential) -> Directory:

@@ -30,6 +30,7 @@ _NUMBER_LIKE = re.compile(r"^[+-]?[\d\s.,()/-]*\d[\d\s.,()/-]*$")
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix with ``'`` every cell a spreadsheet would run as a formula (=, +, -, @, tab,
     return at its start), except numbers and phone numbers, which run nothing."""
+
     def safe(value):
         if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER_LIKE.match(value):
             return "'" + value
@@ -45,8 +46,11 @@ def table_csv_bytes(table: pd.DataFrame) -> bytes:
     « 2159.0 »), decimals with a comma (« 0,05 »), no thousands separator; a missing value is an
     empty cell (never « None » or « nan »); true/false are « oui »/« non ».
     """
-    return _plain_cells(neutralize_formulas(table)).to_csv(
-        index=False, sep=";", decimal=",", na_rep="", float_format="%.15g").encode("utf-8-sig")
+    return (
+        _plain_cells(neutralize_formulas(table))
+        .to_csv(index=False, sep=";", decimal=",", na_rep="", float_format="%.15g")
+        .encode("utf-8-sig")
+    )
 
 
 def _plain_cells(table: pd.DataFrame) -> pd.DataFrame:
@@ -190,11 +194,13 @@ def why_not_written(exc: OSError) -> str:
     to anyone): « le disque est plein », « le dossier est en lecture seule »…"""
     import errno
 
-    return {errno.ENOSPC: "le disque est plein", errno.EDQUOT: "le quota du disque est atteint",
-            errno.EROFS: "le dossier est en lecture seule",
-            errno.EACCES: "le serveur n'a pas le droit d'écrire dans ce dossier",
-            errno.EPERM: "le serveur n'a pas le droit d'écrire dans ce dossier"}.get(
-        exc.errno, f"erreur du disque ({exc.strerror})" if exc.strerror else "erreur du disque")
+    return {
+        errno.ENOSPC: "le disque est plein",
+        errno.EDQUOT: "le quota du disque est atteint",
+        errno.EROFS: "le dossier est en lecture seule",
+        errno.EACCES: "le serveur n'a pas le droit d'écrire dans ce dossier",
+        errno.EPERM: "le serveur n'a pas le droit d'écrire dans ce dossier",
+    }.get(exc.errno, f"erreur du disque ({exc.strerror})" if exc.strerror else "erreur du disque")
 
 
 def kept_mode(path: Path) -> int:

@@ -94,9 +94,18 @@ class FicheService:
         #: A session's key → the ``check`` of a token issued for that sign-in, in another process.
         self.checker: Callable[[str], Callable[[], bool]] | None = None
 
-    def register(self, owner: str, frame: pd.DataFrame, referential: Referential, ttl_s: float,
-                 *, check: Callable[[], bool] | None = None, source: tuple[str, float] | None = None,
-                 issued_for: dict | None = None, now: float | None = None) -> str:
+    def register(
+        self,
+        owner: str,
+        frame: pd.DataFrame,
+        referential: Referential,
+        ttl_s: float,
+        *,
+        check: Callable[[], bool] | None = None,
+        source: tuple[str, float] | None = None,
+        issued_for: dict | None = None,
+        now: float | None = None,
+    ) -> str:
         """The token for ``owner`` (one browser session) to ask fiches of ``frame`` (the
         directory as that session may see it, rows numbered 0..n-1): the same token while the
         frame is the same object, so the page's map does not change from one run to the next.
@@ -126,8 +135,10 @@ class FicheService:
         wall = time.time()
         with shared.transaction() as db:
             db.execute("DELETE FROM map_tokens WHERE (owner = ? AND token != ?) OR expires < ?", (owner, token, wall))
-            db.execute("INSERT OR REPLACE INTO map_tokens VALUES (?, ?, ?, ?)",
-                       (token, owner, json.dumps(issued_for or {"source": source}), wall + ttl_s))
+            db.execute(
+                "INSERT OR REPLACE INTO map_tokens VALUES (?, ?, ?, ?)",
+                (token, owner, json.dumps(issued_for or {"source": source}), wall + ttl_s),
+            )
         return token
 
     def revoke_owner(self, owner: str | None) -> None:

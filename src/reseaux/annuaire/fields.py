@@ -75,8 +75,9 @@ def website(text: str) -> Reading:
     text = text.strip()
     if not text:
         return Reading("")
-    address = text if text.lower().startswith(("http://", "https://")) else (
-        "https://" + text if _DOMAIN.match(text) else "")
+    address = (
+        text if text.lower().startswith(("http://", "https://")) else ("https://" + text if _DOMAIN.match(text) else "")
+    )
     if valid_website(address):
         return Reading(address)
     return Reading(text, f"« {text} » n'est pas une adresse web : ex. https://www.structure.fr ou structure.fr")
@@ -96,7 +97,7 @@ def phone(text: str) -> Reading:
     if not _PHONE_CHARS.match(bare):
         return Reading(text, _not_a_phone(text))
     if len(digits) == 9 and not digits.startswith("0") and not bare.startswith("+") and _known("0" + digits):
-        fixed = " ".join(("0" + digits)[i:i + 2] for i in range(0, 10, 2))
+        fixed = " ".join(("0" + digits)[i : i + 2] for i in range(0, 10, 2))
         return Reading(fixed, f"« {text} » : le zéro initial manquait, numéro lu « {fixed} »")
     if len(digits) == 11 and digits.startswith("33") and not bare.startswith(("+", "00")):
         bare = "+" + digits  # +33 written without its +
@@ -129,8 +130,10 @@ def _short(digits: str) -> bool:
 
 
 def _not_a_phone(text: str) -> str:
-    return (f"« {text} » n'est pas un numéro de téléphone : 10 chiffres, un numéro court (3919) ou + et "
-            f"l'indicatif du pays, {PHONE_EXAMPLE}")
+    return (
+        f"« {text} » n'est pas un numéro de téléphone : 10 chiffres, un numéro court (3919) ou + et "
+        f"l'indicatif du pays, {PHONE_EXAMPLE}"
+    )
 
 
 # --- codes -----------------------------------------------------------------------------------
@@ -222,8 +225,9 @@ def update_date(text: str) -> Reading:
     if parsed is None:
         return Reading(text, f"« {text} » n'est pas une date : AAAA-MM-JJ ou JJ/MM/AAAA, ex. 2026-06-11 ou 11/06/2026")
     if parsed > date.today():
-        return Reading(text, f"« {text} » : date dans le futur ; écrivez le jour de la mise à jour, au plus "
-                             "aujourd'hui")
+        return Reading(
+            text, f"« {text} » : date dans le futur ; écrivez le jour de la mise à jour, au plus aujourd'hui"
+        )
     return Reading(parsed.isoformat())
 
 
@@ -241,8 +245,13 @@ def yes_no(text: str) -> Reading:
     return Reading(text.strip(), f"« {text.strip()} » : valeur attendue oui ou non")
 
 
-_VISIBILITY_WORDS = {"membre": "membres", "prive": "membres", "privee": "membres", "reserve": "membres",
-                     "reservee": "membres"}
+_VISIBILITY_WORDS = {
+    "membre": "membres",
+    "prive": "membres",
+    "privee": "membres",
+    "reserve": "membres",
+    "reservee": "membres",
+}
 
 
 def visibility(text: str) -> Reading:
@@ -251,15 +260,25 @@ def visibility(text: str) -> Reading:
     folded = _VISIBILITY_WORDS.get(folded, folded)
     if not folded or folded in VISIBILITY_VALUES:
         return Reading(folded)
-    return Reading(text.strip(), f"« {text.strip()} » : valeur attendue public ou membres (ou vide : membres pour "
-                                 "une personne ou une fiche à classer, public pour un établissement)")
+    return Reading(
+        text.strip(),
+        f"« {text.strip()} » : valeur attendue public ou membres (ou vide : membres pour "
+        "une personne ou une fiche à classer, public pour un établissement)",
+    )
 
 
 #: The rule of each kind of column that has a format (:mod:`reseaux.annuaire.columns`).
 KIND_RULES: dict[str, Callable[[str], Reading]] = {
-    columns.POSTCODE: postcode, columns.INSEE: insee, columns.ZONES: zones, columns.COORDINATE: coordinate,
-    columns.PHONE: phone, columns.EMAIL: email, columns.URL: website, columns.DATE: update_date,
-    columns.YES_NO: yes_no, columns.VISIBILITY: visibility,
+    columns.POSTCODE: postcode,
+    columns.INSEE: insee,
+    columns.ZONES: zones,
+    columns.COORDINATE: coordinate,
+    columns.PHONE: phone,
+    columns.EMAIL: email,
+    columns.URL: website,
+    columns.DATE: update_date,
+    columns.YES_NO: yes_no,
+    columns.VISIBILITY: visibility,
 }
 
 

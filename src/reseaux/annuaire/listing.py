@@ -55,9 +55,19 @@ def _text(value) -> str:
 def issues_table(issues) -> pd.DataFrame:
     """Problems found in a directory or an import, one row each, as people read them: the
     column by its label (« Code postal », not ``code_postal``), the line of the spreadsheet."""
-    return pd.DataFrame([{"Ligne": i.line, "Colonne": column_label(i.column), "Valeur": i.value,
-                          "Gravité": i.severity, "Message": i.message} for i in issues],
-                        columns=["Ligne", "Colonne", "Valeur", "Gravité", "Message"])
+    return pd.DataFrame(
+        [
+            {
+                "Ligne": i.line,
+                "Colonne": column_label(i.column),
+                "Valeur": i.value,
+                "Gravité": i.severity,
+                "Message": i.message,
+            }
+            for i in issues
+        ],
+        columns=["Ligne", "Colonne", "Valeur", "Gravité", "Message"],
+    )
 
 
 def column_label(column: str | None) -> str:

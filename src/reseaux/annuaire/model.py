@@ -61,4 +61,3 @@ class Directory:
     @property
     def n_unplaced(self) -> int:
         return len(self.actors) - len(self.placed)
-

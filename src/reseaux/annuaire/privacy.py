@@ -29,12 +29,17 @@ class PurgeReport:
     def sentence(self, actor_id: str) -> str:
         from reseaux.text import plural
 
-        shared = (f" ({plural(self.shared_addresses, 'adresse gardée', 'adresses gardées')} : "
-                  "une autre fiche y est)") if self.shared_addresses else ""
-        return (f"Fiche « {actor_id} » supprimée définitivement : fichier, {plural(self.backups, 'sauvegarde')}, "
-                f"{plural(self.journal_entries, 'ligne du journal anonymisée', 'lignes du journal anonymisées')}, "
-                f"{plural(self.cache_entries, 'entrée', 'entrées')} du cache de géocodage{shared}, "
-                "cache de l'annuaire et liens des cartes ouvertes.")
+        shared = (
+            (f" ({plural(self.shared_addresses, 'adresse gardée', 'adresses gardées')} : une autre fiche y est)")
+            if self.shared_addresses
+            else ""
+        )
+        return (
+            f"Fiche « {actor_id} » supprimée définitivement : fichier, {plural(self.backups, 'sauvegarde')}, "
+            f"{plural(self.journal_entries, 'ligne du journal anonymisée', 'lignes du journal anonymisées')}, "
+            f"{plural(self.cache_entries, 'entrée', 'entrées')} du cache de géocodage{shared}, "
+            "cache de l'annuaire et liens des cartes ouvertes."
+        )
 
 
 def erase(actor_id: str, who: str) -> PurgeReport:
@@ -55,8 +60,9 @@ def erase(actor_id: str, who: str) -> PurgeReport:
     return report
 
 
-def purge_actor(store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None,
-                parse_cache: Path | None = None) -> PurgeReport:
+def purge_actor(
+    store: DirectoryStore, actor_id: str, who: str, *, geocache: Path | None = None, parse_cache: Path | None = None
+) -> PurgeReport:
     """Remove ``actor_id`` everywhere it is kept. Raises KeyError when there is no such fiche.
 
     The journal keeps that a fiche was erased, when and by whom, but no longer its content.
@@ -100,8 +106,10 @@ class ErasureIncomplete(OSError):
     erasing the same fiche again finishes the work (French message for the person)."""
 
     def __init__(self, actor_id: str, where: str, cause: Exception) -> None:
-        super().__init__(f"Effacement inachevé : la fiche « {actor_id} » est retirée de l'annuaire, mais {where} "
-                         f"n'ont pas pu être nettoyés ({cause}). Effacez de nouveau la même fiche pour terminer.")
+        super().__init__(
+            f"Effacement inachevé : la fiche « {actor_id} » est retirée de l'annuaire, mais {where} "
+            f"n'ont pas pu être nettoyés ({cause}). Effacez de nouveau la même fiche pour terminer."
+        )
         self.actor_id = actor_id
 
 
@@ -140,8 +148,17 @@ def _forget_addresses(geocache: Path, versions: list[dict], kept_table) -> tuple
     cache = GeoCache(geocache)
     try:
         known = [k for k in keys if cache.get(k) is not GeoCache.MISSING]
-        others = {address_key(r) for r in kept_table.reindex(columns=list(ADDRESS), fill_value="")
-                  .fillna("").astype(str).to_dict("records")} if known else set()
+        others = (
+            {
+                address_key(r)
+                for r in kept_table.reindex(columns=list(ADDRESS), fill_value="")
+                .fillna("")
+                .astype(str)
+                .to_dict("records")
+            }
+            if known
+            else set()
+        )
         shared = sum(k in others for k in known)
         cache.forget([k for k in known if k not in others])
         return len(known) - shared, shared

@@ -126,10 +126,7 @@ def load_referential(path: Path) -> Referential:
             category = (row.get("categorie") or "").strip()
             code = (row.get("code") or "").strip()
             if category not in CATEGORIES:
-                problems.append(
-                    f"ligne {line} : catégorie « {category} » inconnue "
-                    f"(attendu : {', '.join(CATEGORIES)})"
-                )
+                problems.append(f"ligne {line} : catégorie « {category} » inconnue (attendu : {', '.join(CATEGORIES)})")
                 continue
             if not code or not (row.get("libelle") or "").strip():
                 problems.append(f"ligne {line} : code et libellé sont obligatoires")

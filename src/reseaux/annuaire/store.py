@@ -82,8 +82,15 @@ def version_of(data: bytes) -> str:
 class DirectoryStore:
     """The directory file, its backups folder and its journal."""
 
-    def __init__(self, path: Path, *, backups: Path | None = None, journal: Path | None = None,
-                 keep: int = 20, lock_timeout: float = LOCK_TIMEOUT) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        backups: Path | None = None,
+        journal: Path | None = None,
+        keep: int = 20,
+        lock_timeout: float = LOCK_TIMEOUT,
+    ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.backups = backups or self.path.parent / ".backups"
@@ -107,7 +114,6 @@ class DirectoryStore:
     def current_version(self) -> str:
         """The version (hash) of the file on disk now, ``""`` when it is missing."""
         return version_of(self.path.read_bytes()) if self.path.exists() else ""
-
 
     # -- writing --
 
@@ -269,10 +275,16 @@ class DirectoryStore:
                 self._backup()
             data = Path(backup).read_bytes()
             write_atomic(self.path, data)
-            self._log([Change("restauration", "", "", {})], who,
-                      f"restauration de {Path(backup).name} (fichier illisible)")
-        audit.record("enregistrement", who=who, action=f"restauration de {Path(backup).name} (fichier illisible)",
-                     fiches=len(old.table), annuaire=self.path.name)
+            self._log(
+                [Change("restauration", "", "", {})], who, f"restauration de {Path(backup).name} (fichier illisible)"
+            )
+        audit.record(
+            "enregistrement",
+            who=who,
+            action=f"restauration de {Path(backup).name} (fichier illisible)",
+            fiches=len(old.table),
+            annuaire=self.path.name,
+        )
         return Snapshot(old.table, version_of(data), old.delimiter, old.encoding)
 
     def read_journal(self) -> list[dict]:
@@ -310,15 +322,28 @@ class DirectoryStore:
         private_folder(self.backups)
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
         write_atomic(self.backups / f"{self.path.stem}-{stamp}.csv", self.path.read_bytes())
-        for old in self.list_backups()[self.keep:]:
+        for old in self.list_backups()[self.keep :]:
             old.unlink(missing_ok=True)
 
     def _log(self, changes: list[Change], who: str, action: str, version: str = "") -> None:
         now = datetime.now().isoformat(timespec="seconds")
         extra = {"version": version} if version else {}
-        lines = [json.dumps({"quand": now, "qui": who, "action": action, "type": c.kind, "id": c.id,
-                             "nom": c.nom, "champs": {k: list(v) for k, v in c.fields.items()}, **extra},
-                            ensure_ascii=False) for c in changes]
+        lines = [
+            json.dumps(
+                {
+                    "quand": now,
+                    "qui": who,
+                    "action": action,
+                    "type": c.kind,
+                    "id": c.id,
+                    "nom": c.nom,
+                    "champs": {k: list(v) for k, v in c.fields.items()},
+                    **extra,
+                },
+                ensure_ascii=False,
+            )
+            for c in changes
+        ]
         if not lines:
             return
         private_folder(self.journal.parent)

@@ -44,8 +44,12 @@ MAX_CELL = 10_000
 
 def taken_id_issue(line: int, actor_id: str, first_line: int) -> Issue:
     """The error of a row whose id an earlier row (``first_line``) already holds."""
-    return Issue(line, "id", actor_id, f"l'identifiant « {actor_id} » est déjà utilisé ligne {first_line} ; "
-                                       "donnez-lui un identifiant unique")
+    return Issue(
+        line,
+        "id",
+        actor_id,
+        f"l'identifiant « {actor_id} » est déjà utilisé ligne {first_line} ; donnez-lui un identifiant unique",
+    )
 
 
 def validate_table(table: pd.DataFrame, referential: Referential) -> Directory:
@@ -67,9 +71,17 @@ def _too_long(cells: dict[str, str], line: int) -> list[Issue]:
     found = []
     for name, value in cells.items():
         if len(value) > MAX_CELL:
-            found.append(Issue(line, name, value[:60] + "…", (
-                f"cellule de {len(value):_} caractères (au plus {MAX_CELL:_}) : raccourcissez-la "
-                "ou mettez le texte long sur le site de la structure").replace("_", "\u202f")))
+            found.append(
+                Issue(
+                    line,
+                    name,
+                    value[:60] + "…",
+                    (
+                        f"cellule de {len(value):_} caractères (au plus {MAX_CELL:_}) : raccourcissez-la "
+                        "ou mettez le texte long sur le site de la structure"
+                    ).replace("_", "\u202f"),
+                )
+            )
             cells[name] = value[:MAX_CELL]
     return found
 
@@ -88,11 +100,18 @@ def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
             continue
         raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
         row_issues = []
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            row_issues.append(Issue(index, None, "", (
-                f"la ligne a {len(cells)} cellules pour {len(header)} colonnes : une cellule "
-                "contient sans doute le séparateur sans guillemets ; corrigez-la dans le tableur"
-            )))
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            row_issues.append(
+                Issue(
+                    index,
+                    None,
+                    "",
+                    (
+                        f"la ligne a {len(cells)} cellules pour {len(header)} colonnes : une cellule "
+                        "contient sans doute le séparateur sans guillemets ; corrigez-la dans le tableur"
+                    ),
+                )
+            )
         row_issues.extend(_too_long(raw, index))
         record, found = validator.validate(raw, index)
         row_issues.extend(found)
@@ -101,8 +120,13 @@ def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
             row_issues.append(taken_id_issue(index, actor_id, first_line_of_id[actor_id]))
         issues.extend(row_issues)
         if any(i.severity == ERROR for i in row_issues):
-            rejected.append({"ligne": index, **{k: v for k, v in raw.items() if k},
-                             "erreurs": " ; ".join(str(i) for i in row_issues if i.severity == ERROR)})
+            rejected.append(
+                {
+                    "ligne": index,
+                    **{k: v for k, v in raw.items() if k},
+                    "erreurs": " ; ".join(str(i) for i in row_issues if i.severity == ERROR),
+                }
+            )
         else:
             first_line_of_id.setdefault(actor_id, index)
             record["ligne"] = index
@@ -112,7 +136,6 @@ def validate_rows(rows: list[list[str]], referential: Referential) -> Directory:
         rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
         issues=issues,
     )
-
 
 
 def _in_france(lat: float, lon: float) -> bool:
@@ -150,13 +173,15 @@ class _RowValidator:
 
         for column in self.columns:
             if column.required and not record[column.name]:
-                issues.append(Issue(line, column.name, "",
-                                    f"la colonne « {column.name} » est obligatoire ; remplissez-la"))
+                issues.append(
+                    Issue(line, column.name, "", f"la colonne « {column.name} » est obligatoire ; remplissez-la")
+                )
 
         for column in self.columns:
             if column.kind == columns.REFERENTIAL:
-                record[column.name], found = self._referential_cell(column.category, column.name,
-                                                                    record[column.name], column.multi, line)
+                record[column.name], found = self._referential_cell(
+                    column.category, column.name, record[column.name], column.multi, line
+                )
                 issues.extend(found)
             elif column.kind in (columns.LIST, columns.ZONES):
                 record[column.name] = tuple(split_cell(record[column.name]))
@@ -169,9 +194,17 @@ class _RowValidator:
         issues.extend(self._check_contacts(record, line))
         issues.extend(self._check_geocoding(record, line))
         if not any(record[c] for c in PLACE_COLUMNS) and record["nom"]:
-            issues.append(Issue(line, "adresse", "", (
-                "rien pour placer l'acteur : remplissez l'adresse, le code postal, la commune "
-                "ou la latitude et la longitude")))
+            issues.append(
+                Issue(
+                    line,
+                    "adresse",
+                    "",
+                    (
+                        "rien pour placer l'acteur : remplissez l'adresse, le code postal, la commune "
+                        "ou la latitude et la longitude"
+                    ),
+                )
+            )
         record["visibilite"], record[REASON_COLUMN], found = self._visibility(record, raw.get("type", ""), line)
         issues.extend(found)
         for column in self._of_kind(columns.DATE):
@@ -185,8 +218,15 @@ class _RowValidator:
         if record["type"] == "professionnel" and not record["profession"]:
             issues.append(Issue(line, "profession", "", "un·e professionnel·le devrait avoir une profession", WARNING))
         if record["type"] == "aller_vers" and not record["zone_intervention"]:
-            issues.append(Issue(line, "zone_intervention", "", (
-                "une action d'aller-vers devrait indiquer les codes INSEE ou QPV qu'elle couvre"), WARNING))
+            issues.append(
+                Issue(
+                    line,
+                    "zone_intervention",
+                    "",
+                    ("une action d'aller-vers devrait indiquer les codes INSEE ou QPV qu'elle couvre"),
+                    WARNING,
+                )
+            )
         return record, issues
 
     def _visibility(self, record: dict, written_type: str, line: int) -> tuple[str, str, list[Issue]]:
@@ -195,16 +235,39 @@ class _RowValidator:
         from visitors."""
         written = fields.visibility(record["visibilite"])
         if written.problem:
-            return DEFAULT_VISIBILITY, UNREADABLE, [Issue(line, "visibilite", record["visibilite"],
-                                                          f"{written.problem} ; la fiche reste réservée aux membres",
-                                                          WARNING)]
+            return (
+                DEFAULT_VISIBILITY,
+                UNREADABLE,
+                [
+                    Issue(
+                        line,
+                        "visibilite",
+                        record["visibilite"],
+                        f"{written.problem} ; la fiche reste réservée aux membres",
+                        WARNING,
+                    )
+                ],
+            )
         if written.value:
             return written.value, WRITTEN, []
         visibility, reason = default_visibility(record, self.referential, written_type)
         if reason == NO_SIGN:
-            return visibility, reason, [Issue(line, "visibilite", "", (
-                "fiche à classer, rien n'y dit un établissement : elle ne sera pas visible sans connexion ; "
-                "donnez-lui un type ou écrivez public dans « visibilite »"), WARNING)]
+            return (
+                visibility,
+                reason,
+                [
+                    Issue(
+                        line,
+                        "visibilite",
+                        "",
+                        (
+                            "fiche à classer, rien n'y dit un établissement : elle ne sera pas visible sans connexion ; "
+                            "donnez-lui un type ou écrivez public dans « visibilite »"
+                        ),
+                        WARNING,
+                    )
+                ],
+            )
         return visibility, reason, []
 
     def _referential_cell(self, category: str, column: str, value: str, multi: bool, line: int):
@@ -237,8 +300,11 @@ class _RowValidator:
 
     def _unknown(self, category: str, column: str, value: str, line: int) -> Issue:
         suggestion = self.referential.suggest(category, value)
-        hint = (f" ; vouliez-vous dire « {suggestion} » ?" if suggestion
-                else " ; ajoutez-la au référentiel ou recodez-la (page « Qualité de l'annuaire »)")
+        hint = (
+            f" ; vouliez-vous dire « {suggestion} » ?"
+            if suggestion
+            else " ; ajoutez-la au référentiel ou recodez-la (page « Qualité de l'annuaire »)"
+        )
         kept = "fiche « À classer »" if category == "type" else "valeur gardée telle quelle"
         return Issue(line, column, value, f"« {value} » : {UNKNOWN[category]}, {kept}{hint}", WARNING)
 
@@ -282,25 +348,48 @@ class _RowValidator:
         lat, lon = fields.decimal(lat_text) if lat_text else None, fields.decimal(lon_text) if lon_text else None
         if lat is None or lon is None:
             missing = "longitude" if lon is None else "latitude"
-            return [Issue(line, missing, "", "latitude et longitude vont ensemble : remplissez les deux ou aucune ; "
-                          "position ignorée", WARNING)]
+            return [
+                Issue(
+                    line,
+                    missing,
+                    "",
+                    "latitude et longitude vont ensemble : remplissez les deux ou aucune ; position ignorée",
+                    WARNING,
+                )
+            ]
         if not _in_france(lat, lon):
             if _in_france(lon, lat):
                 record["latitude"], record["longitude"] = lon, lat
-                return [Issue(line, "latitude", lat_text,
-                              f"latitude {lat_text} et longitude {lon_text} semblent inversées : échangées ; "
-                              "corrigez le fichier", WARNING)]
-            return [Issue(line, "latitude", lat_text,
-                          f"la position ({lat_text}, {lon_text}) est hors de France : position ignorée ; vérifiez-la "
-                          "ou videz latitude et longitude pour géocoder l'adresse", WARNING)]
+                return [
+                    Issue(
+                        line,
+                        "latitude",
+                        lat_text,
+                        f"latitude {lat_text} et longitude {lon_text} semblent inversées : échangées ; "
+                        "corrigez le fichier",
+                        WARNING,
+                    )
+                ]
+            return [
+                Issue(
+                    line,
+                    "latitude",
+                    lat_text,
+                    f"la position ({lat_text}, {lon_text}) est hors de France : position ignorée ; vérifiez-la "
+                    "ou videz latitude et longitude pour géocoder l'adresse",
+                    WARNING,
+                )
+            ]
         record["latitude"], record["longitude"] = lat, lon
         return []
 
     def _check_contacts(self, record: dict, line: int) -> list[Issue]:
         """A bad address or link is dropped (it would make a broken link); a bad phone is kept, said."""
         issues = []
-        for kind, rule, dropped in ((columns.EMAIL, fields.email, "adresse ignorée"),
-                                    (columns.URL, fields.website, "lien non affiché")):
+        for kind, rule, dropped in (
+            (columns.EMAIL, fields.email, "adresse ignorée"),
+            (columns.URL, fields.website, "lien non affiché"),
+        ):
             for column in self._of_kind(kind):
                 name = column.name
                 reading = rule(record[name])
@@ -323,9 +412,15 @@ class _RowValidator:
             name = column.name
             source = record[name].strip().lower()
             if source and source not in GEOCODING_SOURCES:
-                issues.append(Issue(line, name, source,
-                                    f"« {source} » : source inconnue (ban, cache, commune, manuel ou fichier)",
-                                    WARNING))
+                issues.append(
+                    Issue(
+                        line,
+                        name,
+                        source,
+                        f"« {source} » : source inconnue (ban, cache, commune, manuel ou fichier)",
+                        WARNING,
+                    )
+                )
             record[name] = source
         for column in self._of_kind(columns.SCORE):
             name = column.name

@@ -58,8 +58,9 @@ def build_actor_layer(
     """
     placed = actors[actors.geometry.notna()]
     group = folium.FeatureGroup(name=name or f"Acteurs ({fr_number(len(placed))})", show=True)
-    ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight,
-                               rows=placed.index.tolist())).add_to(group)
+    ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight, rows=placed.index.tolist())).add_to(
+        group
+    )
     if legend is not None:
         LegendLayer(legend, fold_below=560).add_to(group)
     if legend is not None or focus is not None:
@@ -69,7 +70,11 @@ def build_actor_layer(
 
 
 def actor_payload(
-    actors: gpd.GeoDataFrame, referential: Referential, color_by: str, *, highlight: Sequence[str] = (),
+    actors: gpd.GeoDataFrame,
+    referential: Referential,
+    color_by: str,
+    *,
+    highlight: Sequence[str] = (),
     rows: Sequence[int] | None = None,
 ) -> dict:
     """Return what the browser needs to draw ``actors``: ``{"n", "colors", "data"}``.
@@ -80,7 +85,7 @@ def actor_payload(
     8 bytes an actor once compressed, where JSON took 30; :func:`decode_payload` reads it back.
     """
     column, category, _ = COLOR_BY[color_by]
-    codes_in_order = referential.codes(category)[:MAX_COLORS - 1]
+    codes_in_order = referential.codes(category)[: MAX_COLORS - 1]
     palette = [referential.color(category, c) for c in codes_in_order] + [OTHER_COLOR]
     position = {c: i for i, c in enumerate(codes_in_order)}
     other = len(palette) - 1
@@ -115,7 +120,7 @@ def decode_payload(payload: dict) -> list[tuple[float, float, int, int]]:
     raw = gzip.decompress(base64.b64decode(payload["data"])) if n else b""
     ints = np.frombuffer(raw, dtype="<i4", count=3 * n)
     colors = np.frombuffer(raw, dtype="u1", count=n, offset=12 * n)
-    rows = np.cumsum(ints[2 * n:])
+    rows = np.cumsum(ints[2 * n :])
     return [(float(ints[i]) / 1e5, float(ints[n + i]) / 1e5, int(colors[i]), int(rows[i])) for i in range(n)]
 
 
@@ -148,8 +153,10 @@ class ActorCluster(JSCSSMixin, MacroElement):
 def fiche_fields() -> list[list[str]]:
     """How the browser shows a fiche's values: ``[kind, French label]`` for each column of the
     fiche (:func:`reseaux.annuaire.columns.shown_in`), in order."""
-    return [["badge", ""] if c.badge else [_FICHE_KINDS.get(c.kind, "text"), c.label]
-            for c in columns.shown_in(columns.FICHE)]
+    return [
+        ["badge", ""] if c.badge else [_FICHE_KINDS.get(c.kind, "text"), c.label]
+        for c in columns.shown_in(columns.FICHE)
+    ]
 
 
 def search_fields() -> list[int]:
@@ -164,8 +171,9 @@ def fiche_blob(actors: gpd.GeoDataFrame, referential: Referential) -> str:
     Fiches are text-heavy and repetitive: compressed, 100,000 of them weigh a few megabytes.
     The browser inflates them (DecompressionStream) the first time a fiche is opened.
     """
-    data = json.dumps({"fields": fiche_fields(), "fiches": fiche_rows(actors, referential)},
-                      ensure_ascii=False, separators=(",", ":"))
+    data = json.dumps(
+        {"fields": fiche_fields(), "fiches": fiche_rows(actors, referential)}, ensure_ascii=False, separators=(",", ":")
+    )
     return base64.b64encode(gzip.compress(data.encode("utf-8"), compresslevel=3, mtime=0)).decode("ascii")
 
 
@@ -190,8 +198,11 @@ class FicheStore(MacroElement):
             raise ValueError("FicheStore: blob or url, one of them")
         self._name = "FicheStore"
         # base64 has no quote nor markup; the url goes through script_json
-        self.source = (f'rx.blobFiches("{blob}", {script_json(search_fields())})' if blob is not None
-                       else f"rx.httpFiches({script_json(url)})")
+        self.source = (
+            f'rx.blobFiches("{blob}", {script_json(search_fields())})'
+            if blob is not None
+            else f"rx.httpFiches({script_json(url)})"
+        )
         self.kind = "blob" if blob is not None else "url"
 
 
@@ -224,10 +235,14 @@ def fiche_rows(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[
     texts: list[list[str]] = []
     for column in columns.shown_in(columns.FICHE):
         if column.name == "adresse":
-            texts.append([
-                ", ".join(p for p in (a, " ".join(x for x in (cp, c) if x)) if p)
-                for a, cp, c in zip(_col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune"), strict=True)
-            ])
+            texts.append(
+                [
+                    ", ".join(p for p in (a, " ".join(x for x in (cp, c) if x)) if p)
+                    for a, cp, c in zip(
+                        _col(actors, "adresse"), _col(actors, "code_postal"), _col(actors, "commune"), strict=True
+                    )
+                ]
+            )
         elif column.kind == columns.GEOCODING_SOURCE:
             texts.append([column.badge if v == "commune" else "" for v in _col(actors, column.name)])
         elif column.badge:
@@ -251,8 +266,11 @@ def fiche_lines(actor: gpd.GeoDataFrame, referential: Referential) -> list[tuple
     if len(actor) != 1:
         raise ValueError(f"fiche_lines: une seule fiche attendue, {len(actor)} reçues")
     row = fiche_rows(actor, referential)[0]
-    return [(column.name, "" if column.badge else column.label, value)
-            for column, value in zip(columns.shown_in(columns.FICHE), row, strict=True) if value]
+    return [
+        (column.name, "" if column.badge else column.label, value)
+        for column, value in zip(columns.shown_in(columns.FICHE), row, strict=True)
+        if value
+    ]
 
 
 def _col(frame: pd.DataFrame, column: str, default="") -> list:

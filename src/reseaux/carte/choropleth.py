@@ -41,18 +41,22 @@ DENSE = 300
 #: The light drawing's strokes: thin, solid, grey (a gap stands out by its white fill).
 DENSE_EDGE = {"color": "#666666", "weight": 0.5}
 #: Legend box of the base map; the overlay writes into it. On a phone it stays small and folds.
-_LEGEND_BOX = ('<details class="rx-legend rx-cov-legend" open><summary></summary><div class="rx-cov-body"></div>'
-               "</details><style>.rx-cov-legend summary{font-weight:700;font-size:13px;cursor:pointer}"
-               ".rx-cov-legend .rx-cov-body{margin-top:4px}"
-               "@media (max-width:520px){.rx-cov-legend{font-size:11px;min-width:0;max-width:170px;"
-               "max-height:30vh;padding:4px 6px}.rx-cov-legend summary{font-size:12px}}</style>")
+_LEGEND_BOX = (
+    '<details class="rx-legend rx-cov-legend" open><summary></summary><div class="rx-cov-body"></div>'
+    "</details><style>.rx-cov-legend summary{font-weight:700;font-size:13px;cursor:pointer}"
+    ".rx-cov-legend .rx-cov-body{margin-top:4px}"
+    "@media (max-width:520px){.rx-cov-legend{font-size:11px;min-width:0;max-width:170px;"
+    "max-height:30vh;padding:4px 6px}.rx-cov-legend summary{font-size:12px}}</style>"
+)
 
 
 def shapes_json(geojson: dict) -> str:
     """The layer's GeoJSON (``Territory.geojson``) as the base map embeds it: each feature numbered
     (``rx_i``) so the overlay can style it. Computed once per layer by the app."""
-    features = [{**feature, "properties": {**feature.get("properties", {}), "rx_i": i}}
-                for i, feature in enumerate(geojson.get("features", []))]
+    features = [
+        {**feature, "properties": {**feature.get("properties", {}), "rx_i": i}}
+        for i, feature in enumerate(geojson.get("features", []))
+    ]
     return script_json({"type": "FeatureCollection", "features": features})
 
 
@@ -123,8 +127,9 @@ class CoverageStyle(MacroElement):
         self.payload = script_json(payload)
 
 
-def coverage_base_map(shapes: str, total_bounds: Sequence[float], *, basemap: str = "positron",
-                      dense: bool = False) -> folium.Map:
+def coverage_base_map(
+    shapes: str, total_bounds: Sequence[float], *, basemap: str = "positron", dense: bool = False
+) -> folium.Map:
     """The part of the coverage map that depends on the layer only (see the module's docstring).
 
     ``shapes`` comes from :func:`shapes_json`; ``total_bounds`` is the layer's extent (WGS84);
@@ -137,8 +142,16 @@ def coverage_base_map(shapes: str, total_bounds: Sequence[float], *, basemap: st
     return fmap
 
 
-def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: Sequence[float], *,
-                     title: str, within_label: str, gap_label: str) -> folium.FeatureGroup:
+def coverage_overlay(
+    table: pd.DataFrame,
+    measure: str,
+    spec: Measure,
+    breaks: Sequence[float],
+    *,
+    title: str,
+    within_label: str,
+    gap_label: str,
+) -> folium.FeatureGroup:
     """The part that depends on the result: one style and tooltip per perimeter, the legend.
 
     ``table`` is aligned with the layer (coverage.coverage_table); ``breaks`` the class limits
@@ -148,7 +161,8 @@ def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: S
     gaps = table["gap"].to_numpy(dtype=bool)
     decimals = 0 if spec.count or measure == "distance_nearest_m" else 2
     styles = [GAP_STYLE, NO_VALUE_STYLE] + [
-        {"fillColor": color, "fillOpacity": 0.75, "color": "#333333", "weight": 1} for color in SEQUENTIAL]
+        {"fillColor": color, "fillOpacity": 0.75, "color": "#333333", "weight": 1} for color in SEQUENTIAL
+    ]
     dense = len(table) > DENSE
     if dense:
         styles = [{**style, **DENSE_EDGE, "dashArray": None} for style in styles]
@@ -157,11 +171,26 @@ def coverage_overlay(table: pd.DataFrame, measure: str, spec: Measure, breaks: S
         style = 0 if gap else (1 if value != value else 2 + class_index(value, breaks))
         rows.append([style, "—" if value != value else spec.with_unit(value, decimals), fr_number(int(within))])
     present = {class_index(v, breaks) for v, gap in zip(values, gaps, strict=True) if not gap and v == v}
-    legend = coverage_legend_html(spec, breaks, gap_label, present=present, gaps=bool(gaps.any()),
-                                  missing=bool((~gaps & np.isnan(values)).any()), dense=dense)
+    legend = coverage_legend_html(
+        spec,
+        breaks,
+        gap_label,
+        present=present,
+        gaps=bool(gaps.any()),
+        missing=bool((~gaps & np.isnan(values)).any()),
+        dense=dense,
+    )
     group = folium.FeatureGroup(name=title, control=False)
-    CoverageStyle({"rows": rows, "styles": styles, "legend": legend, "title": text(title),
-                   "measure": text(spec.label), "within": text(within_label)}).add_to(group)
+    CoverageStyle(
+        {
+            "rows": rows,
+            "styles": styles,
+            "legend": legend,
+            "title": text(title),
+            "measure": text(spec.label),
+            "within": text(within_label),
+        }
+    ).add_to(group)
     return group
 
 
@@ -191,8 +220,11 @@ def class_labels(spec: Measure, breaks: Sequence[float]) -> list[str]:
             labels.append(spec.with_unit(last) if first >= last else f"{fr_number(first)} à {spec.with_unit(last)}")
         else:
             decimals = 0 if float(high).is_integer() and float(low).is_integer() else 2
-            labels.append(f"≤ {spec.with_unit(high, decimals)}" if index == 1
-                          else f"> {fr_number(low, decimals)} à {spec.with_unit(high, decimals)}")
+            labels.append(
+                f"≤ {spec.with_unit(high, decimals)}"
+                if index == 1
+                else f"> {fr_number(low, decimals)} à {spec.with_unit(high, decimals)}"
+            )
     return labels
 
 
@@ -205,13 +237,28 @@ border-color:#333"></span>{{ label }}</div>{% endfor %}
 </span>{{ no_value }}</div>{% endif %}"""
 
 
-def coverage_legend_html(spec: Measure, breaks: Sequence[float], gap_label: str, *, present: set[int] | None = None,
-                         gaps: bool = True, missing: bool = False, dense: bool = False) -> Markup:
+def coverage_legend_html(
+    spec: Measure,
+    breaks: Sequence[float],
+    gap_label: str,
+    *,
+    present: set[int] | None = None,
+    gaps: bool = True,
+    missing: bool = False,
+    dense: bool = False,
+) -> Markup:
     """The legend's lines: the classes that are on the map (``present``, all when None), the gap
     line when there is a gap (its swatch as the map draws it: ``dense``, the light drawing), the
     « no value » line when a perimeter has none."""
-    classes = [(SEQUENTIAL[min(index, len(SEQUENTIAL) - 1)], label)
-               for index, label in enumerate(class_labels(spec, breaks)) if present is None or index in present]
-    return render(_COVERAGE_LEGEND, classes=classes, gap_label=gap_label if gaps else "",
-                  gap_border="1px solid #666" if dense else "2px dashed #000",
-                  no_value=NO_VALUE_TEXT if missing else "")
+    classes = [
+        (SEQUENTIAL[min(index, len(SEQUENTIAL) - 1)], label)
+        for index, label in enumerate(class_labels(spec, breaks))
+        if present is None or index in present
+    ]
+    return render(
+        _COVERAGE_LEGEND,
+        classes=classes,
+        gap_label=gap_label if gaps else "",
+        gap_border="1px solid #666" if dense else "2px dashed #000",
+        no_value=NO_VALUE_TEXT if missing else "",
+    )

@@ -29,8 +29,14 @@ from reseaux.territoire.layers import LayerSpec
 from reseaux.text import fr_number, plural
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 #: What an image for a slide leaves out, put in the page just before the shot: every Leaflet control
@@ -119,8 +125,15 @@ class MapTitle(MacroElement):
         self.alt_text = text(alt_text)
 
 
-def alt_text(title: str, sentence: str, actors: pd.DataFrame, layers: Sequence[LayerSpec],
-             referential: Referential, *, limit: int = 200) -> str:
+def alt_text(
+    title: str,
+    sentence: str,
+    actors: pd.DataFrame,
+    layers: Sequence[LayerSpec],
+    referential: Referential,
+    *,
+    limit: int = 200,
+) -> str:
     """What the map shows, as plain text: the text alternative under every exported image."""
     lines = [title, sentence, f"{plural(len(actors), 'acteur affiché', 'acteurs affichés')}."]
     counts = actors["type"].value_counts() if len(actors) else pd.Series(dtype=int)
@@ -130,7 +143,9 @@ def alt_text(title: str, sentence: str, actors: pd.DataFrame, layers: Sequence[L
         lines.append("Périmètres : " + ", ".join(s.label for s in layers) + ".")
     lines.append("Acteurs :")
     for row in actors.head(limit).itertuples():
-        role = referential.label("profession", row.profession) if row.profession else referential.label("type", row.type)
+        role = (
+            referential.label("profession", row.profession) if row.profession else referential.label("type", row.type)
+        )
         lines.append(f"- {row.nom} — {role}{', ' + row.commune if row.commune else ''}")
     if len(actors) > limit:
         lines.append(f"… et {plural(len(actors) - limit, 'autre')} (voir l'export CSV).")
@@ -143,8 +158,11 @@ def standalone_html(fmap: folium.Map, *, title: str, subtitle: str = "", alt: st
     page = fmap.get_root().render()
     page = re.sub(r'<script src="([^"]+)"></script>', _inline_script, page)
     page = re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', _inline_style, page)
-    head = render('<meta http-equiv="Content-Security-Policy" content="{{ policy }}">\n<title>{{ title }}</title>',
-                  policy=export_policy(page), title=title)
+    head = render(
+        '<meta http-equiv="Content-Security-Policy" content="{{ policy }}">\n<title>{{ title }}</title>',
+        policy=export_policy(page),
+        title=title,
+    )
     page = re.sub(r"<html>", '<html lang="fr">', page, count=1)
     return page.replace("<head>", f"<head>\n{head}", 1)
 
@@ -160,10 +178,13 @@ def export_policy(page: str) -> str:
     codes = _INLINE_SCRIPT.findall(page)
     if MAP_MODULE_ID in page:  # the map's module, put in the page by the map's own script
         codes.append(map_module())
-    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode() + "'"
-                     for code in codes})
-    return ("default-src 'none'; script-src " + " ".join(hashes) + "; style-src 'unsafe-inline'; "
-            "img-src data: blob: https:; font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'")
+    hashes = sorted(
+        {"'sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode() + "'" for code in codes}
+    )
+    return (
+        "default-src 'none'; script-src " + " ".join(hashes) + "; style-src 'unsafe-inline'; "
+        "img-src data: blob: https:; font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
+    )
 
 
 def _inline_script(match: re.Match) -> str:
@@ -224,15 +245,19 @@ def render_png(page: str, *, width: int = 1600, height: int = 1000) -> bytes:
     """
     executable = chromium_path()
     if executable is None:
-        raise ChromiumMissing("L'export en image a besoin de Chromium (paquet Debian « chromium ») : "
-                              "installez-le, ou exportez la carte en HTML et faites une capture d'écran.")
+        raise ChromiumMissing(
+            "L'export en image a besoin de Chromium (paquet Debian « chromium ») : "
+            "installez-le, ou exportez la carte en HTML et faites une capture d'écran."
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # the production install leaves Playwright out unless asked (extra « image »)
-        raise ChromiumMissing("L'export en image a besoin de Playwright, que l'installation de production "
-                              "n'apporte pas : installez l'extra « image » (pip install -e \".[image]\" dans le "
-                              "dossier de l'application), ou exportez la carte en HTML et faites une capture "
-                              "d'écran.") from exc
+        raise ChromiumMissing(
+            "L'export en image a besoin de Playwright, que l'installation de production "
+            "n'apporte pas : installez l'extra « image » (pip install -e \".[image]\" dans le "
+            "dossier de l'application), ou exportez la carte en HTML et faites une capture "
+            "d'écran."
+        ) from exc
     # In a thread of its own: Playwright's sync API refuses a thread that runs an event loop.
     from concurrent.futures import ThreadPoolExecutor
 
@@ -240,8 +265,10 @@ def render_png(page: str, *, width: int = 1600, height: int = 1000) -> bytes:
         try:
             return pool.submit(_render, sync_playwright, executable, page, width, height).result()
         except Exception as exc:  # Playwright's errors (launch, timeout) carry English traces: say it in French
-            raise ExportError("Chromium n'a pas pu dessiner l'image (" + type(exc).__name__ + ") : réessayez ; "
-                              "si cela recommence, exportez la carte en HTML et faites une capture d'écran.") from exc
+            raise ExportError(
+                "Chromium n'a pas pu dessiner l'image (" + type(exc).__name__ + ") : réessayez ; "
+                "si cela recommence, exportez la carte en HTML et faites une capture d'écran."
+            ) from exc
 
 
 def _render(sync_playwright, executable: str, page: str, width: int, height: int) -> bytes:

@@ -52,15 +52,16 @@ Groupe de N acteurs — zoomez ou cliquez pour les séparer</div>{% endif %}
 border-style:{{ style }};background:{{ color }}22"></span>{{ label }}</div>{% endfor %}</details>"""
 
 
-def legend_html(
-    referential: Referential, color_by: str, codes: Sequence[str], layers: Sequence[LayerSpec]
-) -> Markup:
+def legend_html(referential: Referential, color_by: str, codes: Sequence[str], layers: Sequence[LayerSpec]) -> Markup:
     """Return the legend's HTML (every label escaped by the template): actor colours, the cluster
     bubbles (``.rx-bubble``, drawn by map.css's rule for ``.rx-cluster``; shown only while the map
     draws one), then each shown perimeter layer."""
     _, category, title = COLOR_BY[color_by]
-    items = [(referential.color(category, code), referential.label(category, code))
-             for code in referential.codes(category) if code in codes]
+    items = [
+        (referential.color(category, code), referential.label(category, code))
+        for code in referential.codes(category)
+        if code in codes
+    ]
     other = ""
     if color_by != "type" and "" in codes:
         other = "sans profession (structure, action…)" if color_by == "profession" else "sans thématique"

@@ -120,11 +120,13 @@ def simple_map(center: Sequence[float], zoom: float, *, basemap: str = "osmfr", 
 def position_picker(lat: float, lon: float, bounds: tuple[float, float, float, float]) -> folium.Map:
     """A small map to move one fiche: centred on its position (a marker) or on the home territory."""
     placed = lat == lat and lon == lon and lat is not None and lon is not None
-    fmap = simple_map([lat, lon] if placed else bounds_center(bounds),
-                      16 if placed else zoom_for_bounds(bounds, 600, 320))
+    fmap = simple_map(
+        [lat, lon] if placed else bounds_center(bounds), 16 if placed else zoom_for_bounds(bounds, 600, 320)
+    )
     if placed:
-        folium.CircleMarker([lat, lon], radius=8, color="#7B2D8E", fill=True, fill_opacity=0.8,
-                            tooltip="Position actuelle").add_to(fmap)
+        folium.CircleMarker(
+            [lat, lon], radius=8, color="#7B2D8E", fill=True, fill_opacity=0.8, tooltip="Position actuelle"
+        ).add_to(fmap)
     use_local_assets(fmap)
     return fmap
 
@@ -192,7 +194,7 @@ def map_module() -> str:
             add(imported)
         own = _IMPORT.sub("", source)
         if re.search(r"^\s*import\b", own, re.MULTILINE):
-            raise ValueError(f"{name} : seul « import {{…}} from \"./fichier.js\"; » est joint au module de la carte")
+            raise ValueError(f'{name} : seul « import {{…}} from "./fichier.js"; » est joint au module de la carte')
         joined.append(f"/* {name} */\n{own}")
 
     add(MAP_MODULE)

@@ -104,8 +104,11 @@ def build_base_map(
         if basemap is None:
             continue
         folium.TileLayer(
-            basemap.url, attr=basemap.attribution, name=basemap.label,
-            show=(key == view.basemap), max_zoom=19,
+            basemap.url,
+            attr=basemap.attribution,
+            name=basemap.label,
+            show=(key == view.basemap),
+            max_zoom=19,
         ).add_to(fmap)
     for group in perimeter_groups(layers, specs, view.layers, geojson):
         group.add_to(fmap)
@@ -120,8 +123,7 @@ def build_base_map(
     FrenchControls().add_to(fmap)
     add_map_module(fmap)  # the controls, the fiches and the actors' layer (on it or added later)
     if controls:
-        MapControls(search=fiches is not None,
-                    home=None if center else [[miny, minx], [maxy, maxx]]).add_to(fmap)
+        MapControls(search=fiches is not None, home=None if center else [[miny, minx], [maxy, maxx]]).add_to(fmap)
     if fiches is not None:
         fiches.add_to(fmap)
     use_local_assets(fmap)
@@ -145,8 +147,17 @@ def build_map(
     Only the fiches of ``actors`` travel with it (an export holds what it shows, nothing more).
     """
     actors = actors.reset_index(drop=True)
-    fmap = build_base_map(layers, specs, view, referential, bounds, legend_codes=legend_codes(actors, view.color_by),
-                          center=center, zoom=zoom, fiches=FicheStore(blob=fiche_blob(actors, referential)))
+    fmap = build_base_map(
+        layers,
+        specs,
+        view,
+        referential,
+        bounds,
+        legend_codes=legend_codes(actors, view.color_by),
+        center=center,
+        zoom=zoom,
+        fiches=FicheStore(blob=fiche_blob(actors, referential)),
+    )
     build_actor_layer(actors, referential, view.color_by, highlight=highlight).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
@@ -170,5 +181,6 @@ class MapControls(JSCSSMixin, MacroElement):
         self._name = "MapControls"
         self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS)
         self.default_css = local(FULLSCREEN_CSS) + local(LOCATE_CSS)
-        self.options_json = script_json({"fullscreen": True, "locate": True, "search": search,
-                                          "fillFrame": True, "homeBounds": home})
+        self.options_json = script_json(
+            {"fullscreen": True, "locate": True, "search": search, "fillFrame": True, "homeBounds": home}
+        )

@@ -57,8 +57,7 @@ def perimeters_in_play(frame: gpd.GeoDataFrame, areas: gpd.GeoSeries | None, poi
         _, hits = frame.sindex.query(np.asarray(points.values), predicate="intersects")
         keep[hits] = True
     if len(areas):
-        inner, _ = areas.sindex.query(np.asarray(frame.geometry.representative_point().values),
-                                      predicate="intersects")
+        inner, _ = areas.sindex.query(np.asarray(frame.geometry.representative_point().values), predicate="intersects")
         keep[inner] = True
     return keep
 
@@ -103,8 +102,12 @@ def perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None 
     return group
 
 
-def perimeter_groups(layers: Mapping[str, gpd.GeoDataFrame], specs: Sequence[LayerSpec], shown: Sequence[str],
-                     geojson: Mapping[str, dict] | None = None) -> list[folium.FeatureGroup]:
+def perimeter_groups(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    specs: Sequence[LayerSpec],
+    shown: Sequence[str],
+    geojson: Mapping[str, dict] | None = None,
+) -> list[folium.FeatureGroup]:
     """The perimeter layers whose ids are ``shown``, in drawing order, one feature group each."""
     by_id = {s.id: s for s in specs}
     chosen = [by_id[i] for i in shown if i in by_id and i in layers]
@@ -113,6 +116,7 @@ def perimeter_groups(layers: Mapping[str, gpd.GeoDataFrame], specs: Sequence[Lay
 
 def _drawing_order(specs: list[LayerSpec], layers: Mapping[str, gpd.GeoDataFrame]) -> list[LayerSpec]:
     """Large territories first, the most specific perimeters (QPV) on top, points last."""
+
     def is_points(spec: LayerSpec) -> bool:
         return bool(len(layers[spec.id])) and (layers[spec.id].geom_type == "Point").all()
 

@@ -27,10 +27,14 @@ from reseaux.carte.export_map import ExportError, chromium_path, render_png
 from reseaux.text import fr_number
 
 WAITING = "En attente : une autre image est en cours ; la vôtre suit (une seule à la fois)."
-BUSY = ("Une autre image est en cours depuis plus de {wait} s : réessayez dans un moment, ou exportez la carte "
-        "en HTML et faites une capture d'écran.")
-STUCK = ("Chromium n'a pas fini l'image en {timeout} s : il a été arrêté. Réessayez ; si cela recommence, "
-         "exportez la carte en HTML et faites une capture d'écran.")
+BUSY = (
+    "Une autre image est en cours depuis plus de {wait} s : réessayez dans un moment, ou exportez la carte "
+    "en HTML et faites une capture d'écran."
+)
+STUCK = (
+    "Chromium n'a pas fini l'image en {timeout} s : il a été arrêté. Réessayez ; si cela recommence, "
+    "exportez la carte en HTML et faites une capture d'écran."
+)
 _TURN = threading.Lock()
 
 
@@ -38,8 +42,9 @@ class ExportBusy(ExportError):
     """Another image was still being drawn after the longest wait; the message says so in French."""
 
 
-def render_png_in_turn(page: str, *, width: int = 1600, height: int = 1000,
-                       on_wait: Callable[[str], None] | None = None) -> bytes:
+def render_png_in_turn(
+    page: str, *, width: int = 1600, height: int = 1000, on_wait: Callable[[str], None] | None = None
+) -> bytes:
     """Render ``page`` (a standalone map) to PNG when no other image is being drawn.
 
     ``on_wait`` is called with :data:`WAITING` if the turn is taken, before waiting for it.
@@ -72,8 +77,12 @@ def _draw(page: str, width: int, height: int, timeout: float) -> bytes:
         source, target = Path(folder) / "carte.html", Path(folder) / "carte.png"
         source.write_text(page, encoding="utf-8")
         with open(Path(folder) / "erreurs.txt", "w+b") as errors:
-            child = subprocess.Popen(_command(source, target, width, height), stdout=subprocess.DEVNULL,
-                                     stderr=errors, start_new_session=True)
+            child = subprocess.Popen(
+                _command(source, target, width, height),
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+            )
             try:
                 child.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -84,9 +93,12 @@ def _draw(page: str, width: int, height: int, timeout: float) -> bytes:
             said = errors.read()
         if child.returncode != 0 or not target.exists():
             message = said.decode("utf-8", "replace").strip().splitlines()
-            raise ExportError(message[-1] if message and child.returncode == 3 else
-                              "Chromium n'a pas pu dessiner l'image : réessayez ; si cela recommence, exportez "
-                              "la carte en HTML et faites une capture d'écran.")
+            raise ExportError(
+                message[-1]
+                if message and child.returncode == 3
+                else "Chromium n'a pas pu dessiner l'image : réessayez ; si cela recommence, exportez "
+                "la carte en HTML et faites une capture d'écran."
+            )
         return target.read_bytes()
 
 

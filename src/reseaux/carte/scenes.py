@@ -49,8 +49,7 @@ class Scene:
 
     def query(self) -> dict[str, str]:
         """The map page's query string for this scene (filters, layers, base map, colour)."""
-        return {**self.filters, "couches": ",".join(self.layers) or "-", "fond": self.basemap,
-                "couleur": self.color_by}
+        return {**self.filters, "couches": ",".join(self.layers) or "-", "fond": self.basemap, "couleur": self.color_by}
 
 
 def fill_count(text: str, count: int) -> str:
@@ -66,8 +65,11 @@ def _problem(scene: Scene) -> str:
         return "« filters » associe des noms de filtres à du texte (« theme »: « ivg »)"
     if not isinstance(scene.layers, list) or not all(isinstance(v, str) for v in scene.layers):
         return "« layers » est une liste d'identifiants de couches"
-    if scene.center is not None and not (isinstance(scene.center, list) and len(scene.center) == 2
-                                         and all(isinstance(v, int | float) for v in scene.center)):
+    if scene.center is not None and not (
+        isinstance(scene.center, list)
+        and len(scene.center) == 2
+        and all(isinstance(v, int | float) for v in scene.center)
+    ):
         return "« center » est [latitude, longitude] ou null"
     if scene.zoom is not None and not isinstance(scene.zoom, int | float):
         return "« zoom » est un nombre ou null"
@@ -93,8 +95,10 @@ class SceneStore:
         for number, scene in enumerate(scenes, start=1):
             problem = _problem(scene)
             if problem:
-                raise SceneError(f"Fichier de scènes {self.path}, scène {number} (« {scene.title} ») : {problem} ; "
-                                 "corrigez le fichier.")
+                raise SceneError(
+                    f"Fichier de scènes {self.path}, scène {number} (« {scene.title} ») : {problem} ; "
+                    "corrigez le fichier."
+                )
         return scenes
 
     def save(self, scenes: list[Scene]) -> None:

@@ -85,15 +85,27 @@ class NumberedMarkers(JSCSSMixin, MacroElement):
         self.default_js = local(CLUSTER_JS)
         self.default_css = local(CLUSTER_CSS)
         self.merge_px = MERGE_PX
-        self.partners_json = script_json([
-            {"n": p.number, "lat": p.latitude, "lon": p.longitude,
-             "tooltip": text(f"{p.number}. {p.name}"), "popup": popup_html(p)} for p in results
-        ])
+        self.partners_json = script_json(
+            [
+                {
+                    "n": p.number,
+                    "lat": p.latitude,
+                    "lon": p.longitude,
+                    "tooltip": text(f"{p.number}. {p.name}"),
+                    "popup": popup_html(p),
+                }
+                for p in results
+            ]
+        )
 
 
-def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[float, float] | None,
-                     radius_km: float, results: Sequence[Partner] = (),
-                     context: Sequence[tuple[LayerSpec, gpd.GeoDataFrame, dict | None]] = ()) -> folium.Map:
+def build_search_map(
+    bounds: tuple[float, float, float, float],
+    origin: tuple[float, float] | None,
+    radius_km: float,
+    results: Sequence[Partner] = (),
+    context: Sequence[tuple[LayerSpec, gpd.GeoDataFrame, dict | None]] = (),
+) -> folium.Map:
     """The starting point, the radius and the numbered ``results`` over the ``context`` layers.
 
     ``bounds`` (lon/lat) frame the map when there is no point yet; ``context`` are perimeter
@@ -113,10 +125,25 @@ def build_search_map(bounds: tuple[float, float, float, float], origin: tuple[fl
     for spec, frame, data in context:
         perimeter_layer(frame, spec, data).add_to(fmap)
     if origin:
-        folium.Circle(origin, radius=radius_km * 1000, color=RADIUS_COLOR, weight=2, fill=True,
-                      fill_opacity=0.05, interactive=False).add_to(fmap)
-        folium.CircleMarker(origin, radius=9, color="#fff", weight=3, fill=True, fill_color=ORIGIN_COLOR,
-                            fill_opacity=1, tooltip="Point de départ").add_to(fmap)
+        folium.Circle(
+            origin,
+            radius=radius_km * 1000,
+            color=RADIUS_COLOR,
+            weight=2,
+            fill=True,
+            fill_opacity=0.05,
+            interactive=False,
+        ).add_to(fmap)
+        folium.CircleMarker(
+            origin,
+            radius=9,
+            color="#fff",
+            weight=3,
+            fill=True,
+            fill_color=ORIGIN_COLOR,
+            fill_opacity=1,
+            tooltip="Point de départ",
+        ).add_to(fmap)
     if results:
         fmap.add_child(NumberedMarkers(results))
     if len(points) > 1:

@@ -143,8 +143,14 @@ class SceneDecor(MacroElement):
         """
     )
 
-    def __init__(self, attribution: str, *, bounds: Sequence[float],
-                 center: Sequence[float] | None = None, zoom: float | None = None) -> None:
+    def __init__(
+        self,
+        attribution: str,
+        *,
+        bounds: Sequence[float],
+        center: Sequence[float] | None = None,
+        zoom: float | None = None,
+    ) -> None:
         super().__init__()
         self._name = "SceneDecor"
         minx, miny, maxx, maxy = bounds
@@ -162,11 +168,18 @@ def stage_base_map(bounds: tuple[float, float, float, float], fiches: FicheStore
     scene's layers arrive; ``fiches`` is where the popups find the fiches of the actors the viewer may
     see (:class:`reseaux.carte.actor_layer.FicheStore`, the same for every scene).
     """
-    fmap = ZoomableMap(location=bounds_center(bounds), zoom_start=zoom_for_bounds(bounds), tiles=None,
-                      zoom_control=False, control_scale=False, keyboard=False, zoom_snap=0.25,
-                      zoom_delta=0.5, height="100%")
-    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}{FRAME_CSS}</style>"),
-                                     name="rx_css")
+    fmap = ZoomableMap(
+        location=bounds_center(bounds),
+        zoom_start=zoom_for_bounds(bounds),
+        tiles=None,
+        zoom_control=False,
+        control_scale=False,
+        keyboard=False,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+        height="100%",
+    )
+    fmap.get_root().header.add_child(Element(f"<style>{asset_text('map.css')}{FRAME_CSS}</style>"), name="rx_css")
     FrenchControls().add_to(fmap)  # no zoom buttons on a presenter's screen: only the metric scale
     _KeyRelay().add_to(fmap)
     add_map_module(fmap)  # the fiches and each scene's actors' layer

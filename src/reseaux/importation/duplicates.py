@@ -65,15 +65,20 @@ class _Rows:
 
         addresses, communes = column("adresse"), column("commune")
         folded = {c: fold(c) for c in set(communes)}  # a few hundred communes for 200,000 rows
-        return cls(ids=column("id"), names=[fold(n) for n in column("nom")],
-                   places=[f"{fold(a)} {folded[c]}".strip() for a, c in zip(addresses, communes, strict=True)],
-                   addresses=addresses, communes=[folded[c] for c in communes],
-                   postcodes=[re.sub(r"\s+", "", p) for p in column("code_postal")])
+        return cls(
+            ids=column("id"),
+            names=[fold(n) for n in column("nom")],
+            places=[f"{fold(a)} {folded[c]}".strip() for a, c in zip(addresses, communes, strict=True)],
+            addresses=addresses,
+            communes=[folded[c] for c in communes],
+            postcodes=[re.sub(r"\s+", "", p) for p in column("code_postal")],
+        )
 
     def place_keys(self, i: int) -> list[str]:
         keys = []
-        commune = " ".join(w for w in (_COMMUNE_WORDS.get(w, w) for w in self.communes[i].split())
-                           if w and not _POSTCODE.match(w))  # « Rouen 76000 », « ROUEN CEDEX » are Rouen
+        commune = " ".join(
+            w for w in (_COMMUNE_WORDS.get(w, w) for w in self.communes[i].split()) if w and not _POSTCODE.match(w)
+        )  # « Rouen 76000 », « ROUEN CEDEX » are Rouen
         if commune:
             keys.append(commune)
         if self.postcodes[i]:
@@ -86,8 +91,13 @@ class _Rows:
         return {w[:3] for w in useful}
 
 
-def find_duplicates(new: pd.DataFrame, existing: pd.DataFrame, *, threshold: float = 88.0,
-                    progress: Callable[[int, int], None] | None = None) -> Duplicates:
+def find_duplicates(
+    new: pd.DataFrame,
+    existing: pd.DataFrame,
+    *,
+    threshold: float = 88.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Duplicates:
     """Likely duplicates of existing fiches: the same id, or a close name at a close address.
 
     Names and addresses are compared folded (accents, case), with rapidfuzz's token-set ratio
@@ -146,8 +156,9 @@ def _blocks(incoming: _Rows, old: _Rows, rows: list[int]) -> list[tuple[list[int
     return sorted(pairs, key=lambda pair: len(pair[0]) * len(pair[1]))
 
 
-def _compare_blocks(incoming: _Rows, old: _Rows, rows: list[int], threshold: float,
-                    scores: dict[int, dict[int, float]], progress) -> set[int]:
+def _compare_blocks(
+    incoming: _Rows, old: _Rows, rows: list[int], threshold: float, scores: dict[int, dict[int, float]], progress
+) -> set[int]:
     """Name scores of each block, within :data:`MAX_COMPARISONS`; the rows of the blocks left."""
     blocks = _blocks(incoming, old, rows)
     planned = sum(len(n) * len(o) for n, o in blocks)
@@ -159,9 +170,10 @@ def _compare_blocks(incoming: _Rows, old: _Rows, rows: list[int], threshold: flo
         choices = [old.names[p] for p in positions]
         step = max(1, _SLICE_CELLS // len(positions))
         for start in range(0, len(indexes), step):
-            part = indexes[start:start + step]
-            matrix = process.cdist([incoming.names[i] for i in part], choices, scorer=fuzz.token_set_ratio,
-                                   score_cutoff=threshold)
+            part = indexes[start : start + step]
+            matrix = process.cdist(
+                [incoming.names[i] for i in part], choices, scorer=fuzz.token_set_ratio, score_cutoff=threshold
+            )
             for row, column in zip(*np.nonzero(matrix), strict=True):
                 scores[part[row]][positions[column]] = float(matrix[row, column])
         done += len(indexes) * len(positions)
@@ -177,6 +189,10 @@ def _at_close_place(incoming: _Rows, old: _Rows, index: int, position: int, name
     place, other = incoming.places[index], old.places[position]
     place_score = fuzz.token_set_ratio(place, other) if place.strip() and other.strip() else 0
     if place_score >= PLACE_SCORE or (not incoming.addresses[index].strip() and incoming.communes[index] in other):
-        return Duplicate(index, old.ids[position], round((name_score + place_score) / 2, 1),
-                         f"nom proche ({name_score:.0f} %) et adresse proche ({place_score:.0f} %)")
+        return Duplicate(
+            index,
+            old.ids[position],
+            round((name_score + place_score) / 2, 1),
+            f"nom proche ({name_score:.0f} %) et adresse proche ({place_score:.0f} %)",
+        )
     return None

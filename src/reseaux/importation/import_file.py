@@ -53,9 +53,11 @@ class ImportReport:
     def _placing_lines(self) -> list[str]:
         """« ligne 4 : … » for the rows left off the map (an ambiguous or unknown commune)."""
         unplaced = [(line, message) for line, message in self.placing if "absent de la carte" in message]
-        shown = [f"ligne {line} : {message}" for line, message in unplaced[:self.PLACING_SHOWN]]
+        shown = [f"ligne {line} : {message}" for line, message in unplaced[: self.PLACING_SHOWN]]
         if len(unplaced) > self.PLACING_SHOWN:
-            shown.append(f"… et {plural(len(unplaced) - self.PLACING_SHOWN, 'autre ligne non placée', 'autres lignes non placées')}.")
+            shown.append(
+                f"… et {plural(len(unplaced) - self.PLACING_SHOWN, 'autre ligne non placée', 'autres lignes non placées')}."
+            )
         return shown
 
     def sentences(self) -> list[str]:
@@ -71,9 +73,14 @@ class ImportReport:
             *self._placing_lines(),
             *([unused_sentence(self.unused, self.spec.keep)] if self.unused or self.spec.keep else []),
             *([hidden] if (hidden := self.hidden()) else []),
-            *([f"Recherche des doublons bornée : pour {plural(self.unchecked, 'ligne')}, les fiches proches n'ont "
-               "pas toutes été comparées ; importez le fichier en plusieurs parties pour les comparer toutes."]
-              if self.unchecked else []),
+            *(
+                [
+                    f"Recherche des doublons bornée : pour {plural(self.unchecked, 'ligne')}, les fiches proches n'ont "
+                    "pas toutes été comparées ; importez le fichier en plusieurs parties pour les comparer toutes."
+                ]
+                if self.unchecked
+                else []
+            ),
             "Simulation : rien n'a été écrit." if not self.saved else "Annuaire enregistré (sauvegarde et journal).",
         ]
 
@@ -82,19 +89,31 @@ def unused_sentence(unused: list[str], kept: list[str]) -> str:
     """The columns of the file that no fiche will show, and those kept in the description (French)."""
     parts = []
     if unused:
-        parts.append(f"{plural(len(unused), 'colonne non importée', 'colonnes non importées')} : "
-                     f"{', '.join(f'« {h} »' for h in unused)} ; pour en garder une sur la fiche (dans sa "
-                     "description) : --garder COLONNE, ou choisissez-la pour une colonne de l'annuaire dans "
-                     "un profil.")
+        parts.append(
+            f"{plural(len(unused), 'colonne non importée', 'colonnes non importées')} : "
+            f"{', '.join(f'« {h} »' for h in unused)} ; pour en garder une sur la fiche (dans sa "
+            "description) : --garder COLONNE, ou choisissez-la pour une colonne de l'annuaire dans "
+            "un profil."
+        )
     if kept:
         parts.append(f"Gardées dans la description : {', '.join(f'« {h} »' for h in kept)}.")
     return " ".join(parts)
 
 
-def import_file(source: Path, into: Path, referential: Referential, *, spec: ImportSpec | None = None,
-                constants: dict[str, str] | None = None, offline: bool = False, dry_run: bool = False,
-                who: str = "ligne de commande", sheet: str | None = None, keep: list[str] | None = None,
-                progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+def import_file(
+    source: Path,
+    into: Path,
+    referential: Referential,
+    *,
+    spec: ImportSpec | None = None,
+    constants: dict[str, str] | None = None,
+    offline: bool = False,
+    dry_run: bool = False,
+    who: str = "ligne de commande",
+    sheet: str | None = None,
+    keep: list[str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
     """Import ``source`` into the directory file ``into`` (created when missing, with its folder,
     private, by the store).
 
@@ -117,13 +136,17 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
     spec.keep = list(dict.fromkeys([*spec.keep, *(keep or [])]))
     missing = [h for h in spec.keep if h not in rows[0]]
     if missing:
-        raise DirectoryError(f"Colonne(s) à garder absente(s) du fichier : {', '.join(f'« {h} »' for h in missing)} ; "
-                             f"colonnes du fichier : {', '.join(f'« {h} »' for h in rows[0] if h)}.")
+        raise DirectoryError(
+            f"Colonne(s) à garder absente(s) du fichier : {', '.join(f'« {h} »' for h in missing)} ; "
+            f"colonnes du fichier : {', '.join(f'« {h} »' for h in rows[0] if h)}."
+        )
     if "nom" not in spec.mapping.values() and "nom" not in spec.constants:
-        raise DirectoryError("Aucune colonne du fichier n'a été reconnue comme le nom des acteurs (colonnes : "
-                             f"{', '.join(f'« {h} »' for h in rows[0] if h)}) : rien n'a été importé. Dites laquelle "
-                             "le donne dans un profil (--profile, section [colonnes] : \"NOM DE LA COLONNE\" = "
-                             "\"nom\"), ou renommez-la « nom ».")
+        raise DirectoryError(
+            "Aucune colonne du fichier n'a été reconnue comme le nom des acteurs (colonnes : "
+            f"{', '.join(f'« {h} »' for h in rows[0] if h)}) : rien n'a été importé. Dites laquelle "
+            'le donne dans un profil (--profile, section [colonnes] : "NOM DE LA COLONNE" = '
+            '"nom"), ou renommez-la « nom ».'
+        )
     store = DirectoryStore.configured(into)
     if into.exists():
         base = store.load()
@@ -138,8 +161,14 @@ def import_file(source: Path, into: Path, referential: Referential, *, spec: Imp
         geocoding, placing = summary.sentence(), summary.problems
         mapped = pd.DataFrame(records, columns=mapped.columns)
     new = drop_blank(mapped)
-    result = ImportReport(rows=len(new), spec=spec, geocoding=geocoding, placing=placing, table=found.sentence(),
-                          unused=spec.unused(rows[0]))
+    result = ImportReport(
+        rows=len(new),
+        spec=spec,
+        geocoding=geocoding,
+        placing=placing,
+        table=found.sentence(),
+        unused=spec.unused(rows[0]),
+    )
     result.report = validate_table(mapped, referential)  # after the geocoding: the positions saved
     # Counted as the map and `check` count: a position the validation ignores (« abc », off France,
     # a latitude alone) is no position, though its cells are not empty.

@@ -21,7 +21,9 @@ PRECISION = {"manuel": 4, "fichier": 3, "": 3, "ban": 2, "cache": 2, "commune": 
 POSITION = ("latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type", "geocodage_label")
 
 
-def merge_records(existing: dict[str, str], new: dict[str, str], referential: Referential | None = None) -> dict[str, str]:
+def merge_records(
+    existing: dict[str, str], new: dict[str, str], referential: Referential | None = None
+) -> dict[str, str]:
     """Merge an imported fiche into an existing one.
 
     The id stays; a blank never replaces a value; a position gives way only to one at least as
@@ -80,8 +82,13 @@ def first_positions(ids: Iterable[str]) -> dict[str, int]:
     return positions
 
 
-def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int, str],
-                 duplicates: list[Duplicate], referential: Referential | None = None) -> pd.DataFrame:
+def apply_import(
+    existing: pd.DataFrame,
+    new: pd.DataFrame,
+    decisions: dict[int, str],
+    duplicates: list[Duplicate],
+    referential: Referential | None = None,
+) -> pd.DataFrame:
     """Return ``existing`` with the import applied (``referential``: values compared by code when merging).
 
     ``decisions`` maps the index of a new row that has a duplicate to « fusionner », « garder
@@ -96,8 +103,9 @@ def apply_import(existing: pd.DataFrame, new: pd.DataFrame, decisions: dict[int,
     by_new = {d.new_index: d for d in duplicates}
     taken = set(table["id"].astype(str))
     positions = first_positions(table["id"].astype(str))
-    merging = sorted({positions[d.existing_id] for d in duplicates
-                      if decisions.get(d.new_index, "fusionner") == "fusionner"})
+    merging = sorted(
+        {positions[d.existing_id] for d in duplicates if decisions.get(d.new_index, "fusionner") == "fusionner"}
+    )
     merged = dict(zip(merging, table.iloc[merging].to_dict("records"), strict=True))  # fiche → merged so far
     additions = []
     for index, record in enumerate(new.to_dict("records")):

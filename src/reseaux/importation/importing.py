@@ -28,18 +28,48 @@ NUMBER = "numero"
 STREET_TYPE = "type_voie"
 IDENTIFIERS = ("finess", "siret", "rpps")
 #: What each identifier looks like once spaces are removed; a placeholder (« AUTRE ») gives no id.
-_IDENTIFIER_SHAPES = {"finess": re.compile(r"^(\d{9}|2[AB]\d{7})$"), "siret": re.compile(r"^\d{14}$"),
-                      "rpps": re.compile(r"^\d{11}$")}
+_IDENTIFIER_SHAPES = {
+    "finess": re.compile(r"^(\d{9}|2[AB]\d{7})$"),
+    "siret": re.compile(r"^\d{14}$"),
+    "rpps": re.compile(r"^\d{11}$"),
+}
 EXTRA_TARGETS = (NUMBER, STREET_TYPE, *IDENTIFIERS)
 #: Street types as the FINESS and the INSEE abbreviate them (« typvoie »), written out; an
 #: abbreviation not listed is kept as written.
 STREET_TYPES = {
-    "all": "allée", "av": "avenue", "bd": "boulevard", "car": "carrefour", "che": "chemin", "chem": "chemin",
-    "chs": "chaussée", "cite": "cité", "cor": "corniche", "crs": "cours", "dom": "domaine", "esp": "esplanade",
-    "fg": "faubourg", "gr": "grande rue", "ham": "hameau", "imp": "impasse", "ld": "lieu-dit", "lot": "lotissement",
-    "mte": "montée", "pass": "passage", "pl": "place", "prom": "promenade", "qua": "quartier", "quai": "quai",
-    "r": "rue", "res": "résidence", "rpt": "rond-point", "rte": "route", "sen": "sentier", "sq": "square",
-    "tra": "traverse", "vla": "villa", "vlge": "village",
+    "all": "allée",
+    "av": "avenue",
+    "bd": "boulevard",
+    "car": "carrefour",
+    "che": "chemin",
+    "chem": "chemin",
+    "chs": "chaussée",
+    "cite": "cité",
+    "cor": "corniche",
+    "crs": "cours",
+    "dom": "domaine",
+    "esp": "esplanade",
+    "fg": "faubourg",
+    "gr": "grande rue",
+    "ham": "hameau",
+    "imp": "impasse",
+    "ld": "lieu-dit",
+    "lot": "lotissement",
+    "mte": "montée",
+    "pass": "passage",
+    "pl": "place",
+    "prom": "promenade",
+    "qua": "quartier",
+    "quai": "quai",
+    "r": "rue",
+    "res": "résidence",
+    "rpt": "rond-point",
+    "rte": "route",
+    "sen": "sentier",
+    "sq": "square",
+    "tra": "traverse",
+    "vla": "villa",
+    "vlge": "village",
 }
 #: Day columns of opening hours (« h_lundi », « rdv_mardi »…): joined into ``horaires``, each with its day.
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -47,15 +77,39 @@ DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 #: (the columns' own are in :mod:`reseaux.annuaire.columns`): day columns of opening hours, and
 #: the targets that are not columns.
 IMPORT_HEADERS: dict[str, str] = {
-    **{f"h {day}": "horaires" for day in DAYS}, **{f"horaires {day}": "horaires" for day in DAYS},
+    **{f"h {day}": "horaires" for day in DAYS},
+    **{f"horaires {day}": "horaires" for day in DAYS},
     **{f"rdv {day}": "horaires" for day in DAYS},
-    "finess": "finess", "n finess": "finess", "numero finess": "finess", "finess et": "finess", "fi": "finess",
-    "nofinesset": "finess", "no finess et": "finess", "finessg": "finess", "finess g": "finess",
-    "finess geographique": "finess", "n finess geographique": "finess", "finess etablissement": "finess",
-    "siret": "siret", "n siret": "siret", "numero siret": "siret", "no siret": "siret", "rpps": "rpps",
-    "numero": NUMBER, "house number": NUMBER, "housenumber": NUMBER, "adr num": NUMBER, "num voie": NUMBER,
-    "numero voie": NUMBER, "n voie": NUMBER, "numvoie": NUMBER, "no voie": NUMBER,
-    "typvoie": STREET_TYPE, "typvoi": STREET_TYPE, "typevoie": STREET_TYPE, "type voie": STREET_TYPE,
+    "finess": "finess",
+    "n finess": "finess",
+    "numero finess": "finess",
+    "finess et": "finess",
+    "fi": "finess",
+    "nofinesset": "finess",
+    "no finess et": "finess",
+    "finessg": "finess",
+    "finess g": "finess",
+    "finess geographique": "finess",
+    "n finess geographique": "finess",
+    "finess etablissement": "finess",
+    "siret": "siret",
+    "n siret": "siret",
+    "numero siret": "siret",
+    "no siret": "siret",
+    "rpps": "rpps",
+    "numero": NUMBER,
+    "house number": NUMBER,
+    "housenumber": NUMBER,
+    "adr num": NUMBER,
+    "num voie": NUMBER,
+    "numero voie": NUMBER,
+    "n voie": NUMBER,
+    "numvoie": NUMBER,
+    "no voie": NUMBER,
+    "typvoie": STREET_TYPE,
+    "typvoi": STREET_TYPE,
+    "typevoie": STREET_TYPE,
+    "type voie": STREET_TYPE,
     "type de voie": STREET_TYPE,
 }
 
@@ -78,13 +132,30 @@ def close_spellings() -> dict[str, str]:
 
 #: Headers never guessed, not even by a close spelling: « public » is free text (« Tout public »),
 #: « rdv » a yes/no flag, the others describe the publisher's legal entity, not the place.
-NOT_GUESSED = ("public", "rdv", "structure type", "structure siren", "structure num", "structure voie",
-               "structure cp", "structure insee", "structure com", "id ej",
-               # the FINESS juridique numbers the legal entity, shared by its sites: never the place's id
-               "nofinessej", "no finess ej", "finessj", "finess j", "finess ej", "finess juridique",
-               "n finess juridique", "siren",
-               # the FINESS aggregate category (« Centres Hospitaliers »): the fiche's type is its own category
-               "categagretab", "libcategagretab")
+NOT_GUESSED = (
+    "public",
+    "rdv",
+    "structure type",
+    "structure siren",
+    "structure num",
+    "structure voie",
+    "structure cp",
+    "structure insee",
+    "structure com",
+    "id ej",
+    # the FINESS juridique numbers the legal entity, shared by its sites: never the place's id
+    "nofinessej",
+    "no finess ej",
+    "finessj",
+    "finess j",
+    "finess ej",
+    "finess juridique",
+    "n finess juridique",
+    "siren",
+    # the FINESS aggregate category (« Centres Hospitaliers »): the fiche's type is its own category
+    "categagretab",
+    "libcategagretab",
+)
 #: Columns that may be guessed from several headers, the first well-formed value counting: an
 #: identifier (FINESS « finess » holds the record type, « nofinesset » the number), and the columns
 #: where a file may give a code before its label (FINESS « categetab » 355 before « libcategetab »
@@ -183,8 +254,11 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
     taken = set(existing_ids)
     in_file: set[str] = set()
     # each mapped source once: (position, target, day of opening hours or None)
-    sources = [(i, spec.mapping[source], next((d for d in DAYS if fold(source).endswith(d)), None))
-               for i, source in enumerate(header) if spec.mapping.get(source, "")]
+    sources = [
+        (i, spec.mapping[source], next((d for d in DAYS if fold(source).endswith(d)), None))
+        for i, source in enumerate(header)
+        if spec.mapping.get(source, "")
+    ]
     kept = [i for i, source in enumerate(header) if source in spec.keep and not spec.mapping.get(source, "")]
     names = columns.names()
     for cells in rows[1:]:
@@ -204,8 +278,9 @@ def apply_mapping(rows: list[list[str]], spec: ImportSpec | dict[str, str], exis
                     extra[target] = value
         for i in kept:
             if i < len(cells) and str(cells[i]).strip():
-                record["description"] = _join("description", record["description"],
-                                              f"{header[i]} : {str(cells[i]).strip()}")
+                record["description"] = _join(
+                    "description", record["description"], f"{header[i]} : {str(cells[i]).strip()}"
+                )
         _finish(record, extra, recodings, spec.constants)
         if not record["id"]:
             record["id"] = new_id(record["nom"], taken)
@@ -232,8 +307,9 @@ def _join(column: str, old: str, value: str) -> str:
     return separator.join(parts + [p for p in new if p not in parts])
 
 
-def _finish(record: dict[str, str], extra: dict[str, str], recodings: dict[str, dict[str, str]],
-            constants: dict[str, str]) -> None:
+def _finish(
+    record: dict[str, str], extra: dict[str, str], recodings: dict[str, dict[str, str]], constants: dict[str, str]
+) -> None:
     number = extra.get(NUMBER, "")
     street_type = extra.get(STREET_TYPE, "")
     if street_type and record["adresse"] and not fold(record["adresse"]).startswith(fold(street_type) + " "):

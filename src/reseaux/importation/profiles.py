@@ -38,22 +38,29 @@ def load_profile(path: Path) -> ImportSpec:
     mapping = {str(k): str(v) for k, v in document.get("colonnes", {}).items()}
     unknown = sorted({v for v in mapping.values() if v not in targets()})
     if unknown:
-        raise ProfileError(f"Profil « {path} » : colonne(s) inconnue(s) {', '.join(unknown)} ; "
-                           f"choisissez parmi {', '.join(t for t in targets() if t)}.")
+        raise ProfileError(
+            f"Profil « {path} » : colonne(s) inconnue(s) {', '.join(unknown)} ; "
+            f"choisissez parmi {', '.join(t for t in targets() if t)}."
+        )
     return ImportSpec(
         mapping=mapping,
         constants={str(k): str(v) for k, v in document.get("constantes", {}).items()},
-        recodings={str(c): {str(k): str(v) for k, v in table.items()}
-                   for c, table in document.get("recodages", {}).items()},
+        recodings={
+            str(c): {str(k): str(v) for k, v in table.items()} for c, table in document.get("recodages", {}).items()
+        },
         keep=[str(h) for h in document.get("garder", [])],
     )
 
 
 def dump_profile(spec: ImportSpec) -> str:
     """The TOML text of ``spec`` (only the columns that are imported)."""
-    lines = ["# Colonnes du fichier non importées mais gardées dans la description de la fiche",
-             f"garder = [{', '.join(_q(h) for h in spec.keep)}]", "",
-             "# Profil d'import Réseaux : colonne du fichier = colonne de l'annuaire", "[colonnes]"]
+    lines = [
+        "# Colonnes du fichier non importées mais gardées dans la description de la fiche",
+        f"garder = [{', '.join(_q(h) for h in spec.keep)}]",
+        "",
+        "# Profil d'import Réseaux : colonne du fichier = colonne de l'annuaire",
+        "[colonnes]",
+    ]
     lines += [f"{_q(k)} = {_q(v)}" for k, v in spec.mapping.items() if v]
     lines += ["", "# Valeur donnée à chaque ligne du fichier", "[constantes]"]
     lines += [f"{_q(k)} = {_q(v)}" for k, v in spec.constants.items()]

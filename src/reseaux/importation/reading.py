@@ -42,8 +42,10 @@ READ_SECONDS = 30.0
 #: Rows read between two calls of a reader's ``progress``.
 PROGRESS_ROWS = 2_000
 #: What to do with a workbook too heavy to read here.
-AS_CSV = ("Enregistrez la feuille utile seule en CSV (dans le tableur : Fichier › Enregistrer sous › CSV), "
-          "puis importez ce fichier.")
+AS_CSV = (
+    "Enregistrez la feuille utile seule en CSV (dans le tableur : Fichier › Enregistrer sous › CSV), "
+    "puis importez ce fichier."
+)
 #: Columns a GeoJSON Point adds to its feature's properties.
 GEOMETRY_COLUMNS = ("latitude", "longitude")
 
@@ -56,8 +58,17 @@ T = TypeVar("T")
 #: What reading a damaged zip raises: not a zip, a bad CRC (BadZipFile); a garbled stream (zlib,
 #: lzma, bz2's OSError); a stream cut short (EOFError); an unknown compression
 #: (NotImplementedError); an encrypted part (RuntimeError); a part missing (KeyError).
-_DAMAGED_ARCHIVE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, NotImplementedError,
-                    RuntimeError, KeyError, ValueError)
+_DAMAGED_ARCHIVE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    KeyError,
+    ValueError,
+)
 
 
 @dataclass
@@ -69,8 +80,7 @@ class Sheet:
     rows: list[list[str]]
 
 
-def read_upload(name: str, data: bytes, *,
-                progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
+def read_upload(name: str, data: bytes, *, progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
     """Rows of cells (``rows[0]`` is the header) of a CSV, GeoJSON, or a workbook's first sheet.
 
     For a directory import, :func:`reseaux.importation.workbook.find_table` chooses among all the sheets.
@@ -82,8 +92,7 @@ def read_upload(name: str, data: bytes, *,
     return first.rows
 
 
-def read_sheets(name: str, data: bytes, *,
-                progress: Callable[[int, int], None] | None = None) -> list[Sheet]:
+def read_sheets(name: str, data: bytes, *, progress: Callable[[int, int], None] | None = None) -> list[Sheet]:
     """Every sheet of a CSV, XLSX, ODS or GeoJSON upload, in the workbook's order.
 
     ``progress(rows read, rows in the sheet)`` is called while a workbook is read.
@@ -92,8 +101,9 @@ def read_sheets(name: str, data: bytes, *,
     :data:`READ_SECONDS` seconds of reading.
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"Fichier trop gros ({len(data) // 1024} Ko) : la limite est "
-                           f"{MAX_UPLOAD_BYTES // 1024 // 1024} Mo.")
+        raise UploadError(
+            f"Fichier trop gros ({len(data) // 1024} Ko) : la limite est {MAX_UPLOAD_BYTES // 1024 // 1024} Mo."
+        )
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix == "xlsx":
         sheets = _read_xlsx(data, progress)
@@ -104,17 +114,21 @@ def read_sheets(name: str, data: bytes, *,
     elif suffix in ("csv", "txt"):
         sheets = [Sheet("", read_table(data)[0])]
     else:
-        raise UploadError(f"Format « .{suffix} » non pris en charge : importez un fichier "
-                           ".csv, .xlsx, .ods ou .geojson.")
+        raise UploadError(
+            f"Format « .{suffix} » non pris en charge : importez un fichier .csv, .xlsx, .ods ou .geojson."
+        )
     for sheet in sheets:
         sheet.rows = _drop_empty_columns(_drop_trailing_blank(sheet.rows))
         if len(sheet.rows) > MAX_ROWS + 1:
             where = f"La feuille « {sheet.name} » compte " if sheet.name else ""
-            raise UploadError(f"{where}{len(sheet.rows) - 1:_} lignes : la limite d'un import est {MAX_ROWS:_} "
-                              "lignes ; coupez le fichier en plusieurs parties.".replace("_", "\u202f"))
+            raise UploadError(
+                f"{where}{len(sheet.rows) - 1:_} lignes : la limite d'un import est {MAX_ROWS:_} "
+                "lignes ; coupez le fichier en plusieurs parties.".replace("_", "\u202f")
+            )
     if not any(sheet.rows for sheet in sheets):
-        raise UploadError("Le fichier est vide." if len(sheets) < 2 else
-                          f"Les {len(sheets)} feuilles du classeur sont vides.")
+        raise UploadError(
+            "Le fichier est vide." if len(sheets) < 2 else f"Les {len(sheets)} feuilles du classeur sont vides."
+        )
     return sheets
 
 
@@ -131,19 +145,25 @@ def _measure_archive(data: bytes, kind: str, measure: Callable[[zipfile.ZipFile]
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
             if unpacked > MAX_UNPACKED_BYTES:
-                raise UploadError(f"Classeur {kind} refusé : il se décompresse en {unpacked // 1024 // 1024} Mo "
-                                  f"(au plus {MAX_UNPACKED_BYTES // 1024 // 1024} Mo). Enregistrez les données "
-                                  "utiles en CSV.")
+                raise UploadError(
+                    f"Classeur {kind} refusé : il se décompresse en {unpacked // 1024 // 1024} Mo "
+                    f"(au plus {MAX_UNPACKED_BYTES // 1024 // 1024} Mo). Enregistrez les données "
+                    "utiles en CSV."
+                )
             return measure(archive)
     except _DAMAGED_ARCHIVE as exc:
-        raise UploadError(f"Classeur {kind} illisible : archive abîmée ou protégée par un mot de passe ; "
-                          "enregistrez-le de nouveau depuis le tableur (sans mot de passe), ou en CSV.") from exc
+        raise UploadError(
+            f"Classeur {kind} illisible : archive abîmée ou protégée par un mot de passe ; "
+            "enregistrez-le de nouveau depuis le tableur (sans mot de passe), ou en CSV."
+        ) from exc
 
 
 def _entities_refused(kind: str) -> UploadError:
-    return UploadError(f"Classeur {kind} refusé : son XML déclare des entités (une construction qu'aucun "
-                       "tableur n'écrit, utilisée pour saturer un serveur ou lire ses fichiers). "
-                       "Enregistrez les données utiles en CSV.")
+    return UploadError(
+        f"Classeur {kind} refusé : son XML déclare des entités (une construction qu'aucun "
+        "tableur n'écrit, utilisée pour saturer un serveur ou lire ses fichiers). "
+        "Enregistrez les données utiles en CSV."
+    )
 
 
 def _refuse_entities(exc: BaseException, kind: str) -> None:
@@ -173,8 +193,7 @@ def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
     if not rows:
         return rows
     width = max(len(r) for r in rows)
-    keep = [i for i in range(width)
-            if any(i < len(r) and str(r[i]).strip() for r in rows)]
+    keep = [i for i in range(width) if any(i < len(r) and str(r[i]).strip() for r in rows)]
     if len(keep) == width:
         return rows
     return [[r[i] if i < len(r) else "" for i in keep] for r in rows]
@@ -188,14 +207,17 @@ def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) 
 
     counts = _measure_archive(data, "Excel", count_elements)
     if counts.total("si") > MAX_CELLS:  # openpyxl reads them all before the first row
-        raise UploadError(f"Classeur Excel refusé : il contient {fr_number(counts.total('si'))} textes (au plus "
-                          f"{fr_number(MAX_CELLS)}). {AS_CSV}")
+        raise UploadError(
+            f"Classeur Excel refusé : il contient {fr_number(counts.total('si'))} textes (au plus "
+            f"{fr_number(MAX_CELLS)}). {AS_CSV}"
+        )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         _refuse_entities(exc, "Excel")
-        raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
-                           "au format .xlsx ou en CSV.") from exc
+        raise UploadError(
+            f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau au format .xlsx ou en CSV."
+        ) from exc
     deadline = Deadline(READ_SECONDS)  # one for the workbook: 27 sheets do not get 27 times the time
     sheets: list[Sheet] = []
     try:
@@ -203,17 +225,20 @@ def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) 
             part = getattr(sheet, "_worksheet_path", None)  # unknown: the largest sheet counts
             cells, lines = counts.of(part, "c"), counts.of(part, "row")
             if cells + lines > MAX_CELLS:  # each is an XML element to parse: a million empty rows is 22 s
-                raise UploadError(f"Classeur Excel refusé : sa feuille « {sheet.title} » compte {fr_number(cells)} "
-                                  f"cellules sur {fr_number(lines)} lignes, vides mises en forme comprises (au plus "
-                                  f"{fr_number(MAX_CELLS)} cellules et lignes en tout). {AS_CSV}")
+                raise UploadError(
+                    f"Classeur Excel refusé : sa feuille « {sheet.title} » compte {fr_number(cells)} "
+                    f"cellules sur {fr_number(lines)} lignes, vides mises en forme comprises (au plus "
+                    f"{fr_number(MAX_CELLS)} cellules et lignes en tout). {AS_CSV}"
+                )
             sheet.reset_dimensions()  # the size the sheet declares may be a lie (A1:XFD1048576): read what is there
             sheets.append(Sheet(str(sheet.title), _sheet_rows(sheet, lines, progress, deadline)))
     except UploadError:
         raise
     except Exception as exc:  # a damaged sheet (a shared string that does not exist…) fails while read
         _refuse_entities(exc, "Excel")
-        raise UploadError(f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau "
-                          "au format .xlsx ou en CSV.") from exc
+        raise UploadError(
+            f"Classeur Excel illisible ({type(exc).__name__}) : enregistrez-le de nouveau au format .xlsx ou en CSV."
+        ) from exc
     finally:
         book.close()
     if not sheets:
@@ -221,16 +246,19 @@ def _read_xlsx(data: bytes, progress: Callable[[int, int], None] | None = None) 
     return sheets
 
 
-def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | None,
-                deadline: Deadline) -> list[list[str]]:
+def _sheet_rows(
+    sheet, expected: int, progress: Callable[[int, int], None] | None, deadline: Deadline
+) -> list[list[str]]:
     """Rows of a read-only sheet as text, trailing blank rows left out, within :data:`MAX_ROWS`
     rows and the workbook's ``deadline``."""
     rows: list[list[str]] = []
     blanks: list[list[str]] = []  # blank rows kept only when a filled one follows (lines stay aligned)
     for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
         if deadline.passed():
-            raise UploadError(f"Lecture du classeur arrêtée au bout de {fr_number(READ_SECONDS)} s (feuille "
-                              f"« {sheet.title} », ligne {fr_number(number)}) : il est trop lourd pour être lu ici. {AS_CSV}")
+            raise UploadError(
+                f"Lecture du classeur arrêtée au bout de {fr_number(READ_SECONDS)} s (feuille "
+                f"« {sheet.title} », ligne {fr_number(number)}) : il est trop lourd pour être lu ici. {AS_CSV}"
+            )
         if progress and number % PROGRESS_ROWS == 0:
             progress(number, max(expected, number))
         cells = [cell_text(v) for v in row]
@@ -238,8 +266,10 @@ def _sheet_rows(sheet, expected: int, progress: Callable[[int, int], None] | Non
             blanks.append(cells if len(blanks) < 1 else blanks[0])  # one list shared by a run of blanks
             continue
         if len(rows) + len(blanks) >= MAX_ROWS + 1:
-            raise UploadError(f"Feuille « {sheet.title} » : plus de {fr_number(MAX_ROWS)} lignes : la limite d'un import est "
-                              f"{fr_number(MAX_ROWS)} lignes ; coupez le fichier en plusieurs parties.")
+            raise UploadError(
+                f"Feuille « {sheet.title} » : plus de {fr_number(MAX_ROWS)} lignes : la limite d'un import est "
+                f"{fr_number(MAX_ROWS)} lignes ; coupez le fichier en plusieurs parties."
+            )
         rows.extend(blanks)
         blanks = []
         rows.append(cells)
@@ -253,16 +283,21 @@ def _read_ods(data: bytes) -> list[Sheet]:
     try:
         frames = pd.read_excel(io.BytesIO(data), engine="calamine", header=None, dtype=object, sheet_name=None)
     except Exception as exc:  # calamine raises its own errors (and pandas others) for a damaged file
-        raise UploadError(f"Classeur OpenDocument illisible ({type(exc).__name__}) : enregistrez-le de "
-                           "nouveau au format .ods, .xlsx ou CSV.") from exc
-    return [Sheet(str(name), [[cell_text(v) for v in row] for row in frame.itertuples(index=False)])
-            for name, frame in frames.items()]
+        raise UploadError(
+            f"Classeur OpenDocument illisible ({type(exc).__name__}) : enregistrez-le de "
+            "nouveau au format .ods, .xlsx ou CSV."
+        ) from exc
+    return [
+        Sheet(str(name), [[cell_text(v) for v in row] for row in frame.itertuples(index=False)])
+        for name, frame in frames.items()
+    ]
 
 
 def _check_ods_extent(data: bytes) -> None:
     """Refuse an OpenDocument workbook whose XML declares entities, with a sheet that would expand
     beyond :data:`MAX_ROWS` rows, or sheets beyond :data:`MAX_ODS_CELLS` cells together: one row
     « repeated » a billion times is 1.6 KB on disk."""
+
     def measure(archive):
         if declares_entities(archive):
             raise _entities_refused("OpenDocument")
@@ -271,12 +306,16 @@ def _check_ods_extent(data: bytes) -> None:
     extent = _measure_archive(data, "OpenDocument", measure)
     at_least = "" if extent.complete else "au moins "
     if extent.rows > MAX_ROWS + 1:
-        raise UploadError(f"Classeur OpenDocument refusé : une de ses feuilles compte {at_least}"
-                          f"{fr_number(extent.rows - 1)} lignes (au plus {fr_number(MAX_ROWS)}). {AS_CSV}")
+        raise UploadError(
+            f"Classeur OpenDocument refusé : une de ses feuilles compte {at_least}"
+            f"{fr_number(extent.rows - 1)} lignes (au plus {fr_number(MAX_ROWS)}). {AS_CSV}"
+        )
     if not extent.complete or extent.cells > MAX_ODS_CELLS:
         cells = max(extent.cells, extent.elements)
-        raise UploadError(f"Classeur OpenDocument refusé : ses feuilles comptent {at_least}{fr_number(cells)} "
-                          f"cellules (au plus {fr_number(MAX_ODS_CELLS)} dans un classeur .ods). {AS_CSV}")
+        raise UploadError(
+            f"Classeur OpenDocument refusé : ses feuilles comptent {at_least}{fr_number(cells)} "
+            f"cellules (au plus {fr_number(MAX_ODS_CELLS)} dans un classeur .ods). {AS_CSV}"
+        )
 
 
 def _read_geojson(data: bytes) -> list[list[str]]:
@@ -285,8 +324,9 @@ def _read_geojson(data: bytes) -> list[list[str]]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise UploadError(f"GeoJSON illisible ({exc}) : le fichier doit être du JSON en UTF-8.") from exc
     except RecursionError as exc:  # « [[[[… » nested beyond Python's stack: no map export does that
-        raise UploadError("GeoJSON refusé : ses valeurs sont imbriquées sur des milliers de niveaux, ce "
-                          "qu'aucune carte n'exporte.") from exc
+        raise UploadError(
+            "GeoJSON refusé : ses valeurs sont imbriquées sur des milliers de niveaux, ce qu'aucune carte n'exporte."
+        ) from exc
     features = _features(document)
     records: list[dict[str, str]] = []
     for feature in features:
@@ -299,8 +339,10 @@ def _read_geojson(data: bytes) -> list[list[str]]:
         raise UploadError("Le GeoJSON ne contient aucun objet (« features » vide).")
     header = list(dict.fromkeys(k for r in records for k in r if k not in GEOMETRY_COLUMNS))
     if len(header) > MAX_COLUMNS:
-        raise UploadError(f"GeoJSON refusé : ses objets ont {len(header):_} propriétés différentes (au plus "
-                          f"{MAX_COLUMNS}). Exportez seulement les champs utiles.".replace("_", "\u202f"))
+        raise UploadError(
+            f"GeoJSON refusé : ses objets ont {len(header):_} propriétés différentes (au plus "
+            f"{MAX_COLUMNS}). Exportez seulement les champs utiles.".replace("_", "\u202f")
+        )
     header += [c for c in GEOMETRY_COLUMNS if any(c in r for r in records)]
     return [header, *[[r.get(h, "") for h in header] for r in records]]
 
@@ -318,8 +360,15 @@ def _features(document) -> list:
     if isinstance(document.get("layers"), list):  # uMap's « umap » export: one collection per layer
         return [f for layer in document["layers"] if isinstance(layer, dict) for f in layer.get("features") or []]
     if isinstance(document.get("data"), list):  # GoGoCarto's API answer
-        return [{"properties": e, "geometry": e.get("geo") and {"type": "Point", "coordinates": [
-            e["geo"].get("longitude"), e["geo"].get("latitude")]}} for e in document["data"] if isinstance(e, dict)]
+        return [
+            {
+                "properties": e,
+                "geometry": e.get("geo")
+                and {"type": "Point", "coordinates": [e["geo"].get("longitude"), e["geo"].get("latitude")]},
+            }
+            for e in document["data"]
+            if isinstance(e, dict)
+        ]
     raise UploadError("Le GeoJSON doit être une FeatureCollection (aucune liste « features » trouvée).")
 
 

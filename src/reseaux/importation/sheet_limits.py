@@ -128,10 +128,15 @@ def ods_extent(archive: zipfile.ZipFile, *, max_rows: int, max_cells: int) -> Od
                 extent.complete = False
                 return extent
             for match in _ODS_TAG.finditer(text, 0, cut):
-                if not _ods_step(match, extent, state) or extent.rows > max_rows or extent.cells > max_cells \
-                        or extent.elements > max_cells:
-                    extent.complete = extent.rows <= max_rows and extent.cells <= max_cells \
-                        and extent.elements <= max_cells
+                if (
+                    not _ods_step(match, extent, state)
+                    or extent.rows > max_rows
+                    or extent.cells > max_cells
+                    or extent.elements > max_cells
+                ):
+                    extent.complete = (
+                        extent.rows <= max_rows and extent.cells <= max_cells and extent.elements <= max_cells
+                    )
                     return extent
             pending = text[cut:]
     return extent

@@ -40,8 +40,11 @@ class SheetSummary:
         """« « Lisez-moi » (pas de tableau d'acteurs, 12 lignes) », in French."""
         if not self.header_line:
             return f"« {self.name} » (vide)"
-        kind = (f"{plural(self.recognised, 'colonne reconnue', 'colonnes reconnues')}" if self.is_table
-                else "pas d'en-tête d'annuaire")
+        kind = (
+            f"{plural(self.recognised, 'colonne reconnue', 'colonnes reconnues')}"
+            if self.is_table
+            else "pas d'en-tête d'annuaire"
+        )
         return f"« {self.name} » ({kind}, {plural(self.data_rows, 'ligne')})"
 
 
@@ -89,11 +92,13 @@ def find_table(sheets: list[Sheet], choice: str | None = None) -> Table:
     index = _chosen(sheets, chosen) if chosen else _best(summaries)
     sheet, summary = sheets[index], summaries[index]
     if not sheet.rows:
-        raise UploadError(f"La feuille « {sheet.name} » est vide ; feuilles du classeur : "
-                          f"{', '.join(s.describe() for s in summaries)}.")
+        raise UploadError(
+            f"La feuille « {sheet.name} » est vide ; feuilles du classeur : "
+            f"{', '.join(s.describe() for s in summaries)}."
+        )
     header_index = summary.header_line - 1
     width = len(sheet.rows[header_index])
-    rows = [sheet.rows[header_index], *[[""] * width for _ in range(header_index)], *sheet.rows[header_index + 1:]]
+    rows = [sheet.rows[header_index], *[[""] * width for _ in range(header_index)], *sheet.rows[header_index + 1 :]]
     return Table(sheet.name, summary.header_line, rows, summaries)
 
 
@@ -106,7 +111,7 @@ def _summary(sheet: Sheet) -> SheetSummary:
         # and the earliest of equal rows wins
         if score[1] and score[0] >= 2 and (not (best_score[1] and best_score[0] >= 2) or score[0] > best_score[0]):
             best, best_score = index, score
-    data_rows = sum(1 for row in sheet.rows[best + 1:] if any(c.strip() for c in row))
+    data_rows = sum(1 for row in sheet.rows[best + 1 :] if any(c.strip() for c in row))
     return SheetSummary(sheet.name, best + 1 if sheet.rows else 0, best_score[0], best_score[1], data_rows)
 
 
@@ -122,11 +127,14 @@ def _best(summaries: list[SheetSummary]) -> int:
         return max(tables, key=lambda i: (summaries[i].recognised, summaries[i].data_rows, -i))
     if len(summaries) == 1:  # a CSV, a one-sheet workbook: its columns are mapped by hand
         return 0
-    raise NoTable("Aucune feuille du classeur ne ressemble à une liste d'acteurs (une ligne d'en-tête qui donne "
-                  "au moins le nom, l'adresse ou le numéro FINESS ou SIRET, et une autre colonne connue) : "
-                  f"{', '.join(s.describe() for s in summaries)}. Choisissez la feuille à importer (liste « Feuille "
-                  "à importer » de la page, ou --feuille NOM dans la commande), ou renommez les colonnes de "
-                  "l'en-tête (« nom », « adresse », « commune »…).", summaries)
+    raise NoTable(
+        "Aucune feuille du classeur ne ressemble à une liste d'acteurs (une ligne d'en-tête qui donne "
+        "au moins le nom, l'adresse ou le numéro FINESS ou SIRET, et une autre colonne connue) : "
+        f"{', '.join(s.describe() for s in summaries)}. Choisissez la feuille à importer (liste « Feuille "
+        "à importer » de la page, ou --feuille NOM dans la commande), ou renommez les colonnes de "
+        "l'en-tête (« nom », « adresse », « commune »…).",
+        summaries,
+    )
 
 
 def _chosen(sheets: list[Sheet], choice: str) -> int:
@@ -139,5 +147,7 @@ def _chosen(sheets: list[Sheet], choice: str) -> int:
     if choice.isdigit() and 1 <= int(choice) <= len(sheets):
         return int(choice) - 1
     listed = ", ".join(f"{n} « {name} »" for n, name in enumerate(names, start=1))
-    raise UploadError(f"Feuille « {choice} » introuvable : le fichier a {plural(len(sheets), 'feuille')} "
-                      f"({listed}). Donnez son nom ou son numéro.")
+    raise UploadError(
+        f"Feuille « {choice} » introuvable : le fichier a {plural(len(sheets), 'feuille')} "
+        f"({listed}). Donnez son nom ou son numéro."
+    )

@@ -38,8 +38,10 @@ def trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         try:
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise ValueError(f"RESEAUX_TRUSTED_PROXY : « {part} » n'est pas une adresse IP ni un réseau "
-                             "(ex. « 127.0.0.1, ::1 » pour un proxy sur la même machine, « non » sans proxy).") from None
+            raise ValueError(
+                f"RESEAUX_TRUSTED_PROXY : « {part} » n'est pas une adresse IP ni un réseau "
+                "(ex. « 127.0.0.1, ::1 » pour un proxy sur la même machine, « non » sans proxy)."
+            ) from None
     return networks
 
 

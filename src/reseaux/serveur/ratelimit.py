@@ -116,14 +116,17 @@ class RateLimiter:
     def _refilled(self, db, family: str, client: str, capacity: float, rate: float, now: float) -> float:
         """In a transaction: the tokens of ``client``'s bucket in ``family`` — full when new,
         refilled for the time elapsed — stamped ``now`` (the caller writes what it spends)."""
-        row = db.execute("SELECT tokens, stamp FROM buckets WHERE family = ? AND client = ?", (family, client)).fetchone()
+        row = db.execute(
+            "SELECT tokens, stamp FROM buckets WHERE family = ? AND client = ?", (family, client)
+        ).fetchone()
         if row is None:
             self._sweep(db, now)
             tokens = capacity
         else:  # a clock set back (another process's, or NTP) refills nothing, takes nothing
             tokens = min(capacity, row[0] + max(0.0, now - row[1]) * rate)
-        db.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?, ?)",
-                   (family, client, tokens, now, capacity, rate))
+        db.execute(
+            "INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?, ?, ?)", (family, client, tokens, now, capacity, rate)
+        )
         return tokens
 
     def _sweep(self, db, now: float) -> None:

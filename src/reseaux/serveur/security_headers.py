@@ -30,15 +30,19 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message],
 #: The component iframes (streamlit-folium's map): ``/component/…``, or ``/<base>/component/…``
 #: when Streamlit serves under a base path (``server.baseUrlPath``, one segment or more).
 COMPONENT_SEGMENT = "/component/"
-COMPONENT_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",  # streamlit-folium evaluates the map's code
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob: https:",  # the tiles
-    "connect-src 'self'",  # fiches on demand, nothing else: no request carries data away
-    "font-src 'self' data:",
-    "object-src 'none'", "base-uri 'none'", "form-action 'none'",
-])
+COMPONENT_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",  # streamlit-folium evaluates the map's code
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob: https:",  # the tiles
+        "connect-src 'self'",  # fiches on demand, nothing else: no request carries data away
+        "font-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ]
+)
 _COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
 
 

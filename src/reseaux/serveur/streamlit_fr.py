@@ -54,14 +54,15 @@ def table() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def script_text() -> str:
     """What the page runs: the module, then the line that starts it on the page with the table."""
-    return (SCRIPT_FILE.read_text(encoding="utf-8")
-            + f"\nstartTranslating(document, {json.dumps(table(), ensure_ascii=False)});\n")
+    return (
+        SCRIPT_FILE.read_text(encoding="utf-8")
+        + f"\nstartTranslating(document, {json.dumps(table(), ensure_ascii=False)});\n"
+    )
 
 
 def script(_request: Request) -> Response:
     """GET :data:`SCRIPT_PATH`: the module and the table it applies (:func:`script_text`)."""
-    return Response(script_text(), media_type="text/javascript; charset=utf-8",
-                    headers={"Cache-Control": "no-cache"})
+    return Response(script_text(), media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
 #: What only Streamlit's page holds: an HTML file a person downloads (a standalone map, served by
@@ -87,16 +88,25 @@ class FrenchPage:
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         path = scope.get("path", "")
-        if scope.get("type") != "http" or scope.get("method") != "GET" or "/component/" in path \
-                or "/_stcore/" in path or "/static/" in path or "/_reseaux/" in path or "/media/" in path:
+        if (
+            scope.get("type") != "http"
+            or scope.get("method") != "GET"
+            or "/component/" in path
+            or "/_stcore/" in path
+            or "/static/" in path
+            or "/_reseaux/" in path
+            or "/media/" in path
+        ):
             await self.app(scope, receive, send)
             return
         # Streamlit sends its page already compressed (br, zstd, gzip) to a browser that takes
         # it: asked here for the plain page, rewritten, then compressed by the gzip middleware.
         # Nor is it asked « if changed since »: its ETag names its own page, and a browser that kept
         # the English page of an earlier version would be told « 304, keep it » for ever.
-        scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", [])
-                                      if bytes(k).lower() not in _ASKED_AWAY]}
+        scope = {
+            **scope,
+            "headers": [(k, v) for k, v in scope.get("headers", []) if bytes(k).lower() not in _ASKED_AWAY],
+        }
         start: Message | None = None
         body: list[bytes] = []
 
@@ -104,8 +114,7 @@ class FrenchPage:
             nonlocal start
             if message["type"] == "http.response.start":
                 headers = {bytes(k).lower(): bytes(v) for k, v in message.get("headers", [])}
-                if (headers.get(b"content-type", b"").startswith(b"text/html")
-                        and b"content-encoding" not in headers):
+                if headers.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in headers:
                     start = message  # held until the whole page is read
                     return
                 await send(message)

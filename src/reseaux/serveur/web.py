@@ -24,9 +24,11 @@ from reseaux.serveur.streamlit_fr import SCRIPT_PATH, script
 
 LOG = logging.getLogger("reseaux")
 #: Shown instead of a trace; the browser tests look for it (and for Streamlit's own error box).
-ERROR_MESSAGE = ("**Une erreur inattendue a interrompu cette page.** Rien n'a été enregistré par cette action. "
-                 "Rechargez la page ; si l'erreur revient, signalez-la à la coordination du réseau "
-                 "(le détail technique est dans le journal du serveur).")
+ERROR_MESSAGE = (
+    "**Une erreur inattendue a interrompu cette page.** Rien n'a été enregistré par cette action. "
+    "Rechargez la page ; si l'erreur revient, signalez-la à la coordination du réseau "
+    "(le détail technique est dans le journal du serveur)."
+)
 PRIVATE = {"Cache-Control": "no-store"}
 
 
@@ -60,16 +62,18 @@ async def session_cookie(request: Request) -> Response:
     body = await request.body()
     token = SESSIONS.redeem(body[:200].decode("ascii", "replace"))
     if token is None:
-        return Response("Ticket de connexion inconnu ou expiré.", status_code=403,
-                        media_type="text/plain; charset=utf-8")
+        return Response(
+            "Ticket de connexion inconnu ou expiré.", status_code=403, media_type="text/plain; charset=utf-8"
+        )
     # No Max-Age: a browser-session cookie; the inactivity timeout is enforced on the server.
     response.set_cookie(COOKIE, token, path="/", httponly=True, samesite="strict", secure=secure)
     return response
 
 
 def _refused(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(message, status_code=status, media_type="text/plain; charset=utf-8",
-                    headers={**PRIVATE, **(headers or {})})
+    return Response(
+        message, status_code=status, media_type="text/plain; charset=utf-8", headers={**PRIVATE, **(headers or {})}
+    )
 
 
 def _peer(request: Request) -> str | None:
@@ -94,6 +98,7 @@ def _over_limit(request: Request, family: str) -> Response | None:
 def _limited(family: str) -> Callable[[Callable[[Request], Response]], Callable[[Request], Response]]:
     """Serve a (sync) route within its client's limits (see reseaux.serveur.ratelimit): count, requests
     at once, processor time — charged with what the route took."""
+
     def wrap(route: Callable[[Request], Response]) -> Callable[[Request], Response]:
         @functools.wraps(route)
         def guarded(request: Request) -> Response:
@@ -106,7 +111,9 @@ def _limited(family: str) -> Callable[[Callable[[Request], Response]], Callable[
                 return route(request)
             finally:
                 LIMITS.done(client, LIMITS.work_clock() - start)
+
         return guarded
+
     return wrap
 
 
@@ -122,7 +129,7 @@ def _service():
 @_limited("fiches")
 def fiches(request: Request) -> Response:
     """GET ?lignes=3,17,42: those fiches of the directory the page's token was registered with."""
-    text = request.query_params.get("lignes", "")[:MAX_ROWS * 8]
+    text = request.query_params.get("lignes", "")[: MAX_ROWS * 8]
     try:
         rows = [int(part) for part in text.split(",") if part.strip()]
         answer = _service().fiches(request.path_params["token"], rows)
@@ -144,7 +151,9 @@ def search(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     """The routes Réseaux adds to Streamlit's own (sync ones run in a worker thread)."""
-    return [Route(SESSION_PATH, session_cookie, methods=["POST", "DELETE"]),
-            Route(FICHES_PATH + "/{token}/fiches", fiches, methods=["GET"]),
-            Route(FICHES_PATH + "/{token}/recherche", search, methods=["GET"]),
-            Route(SCRIPT_PATH, script, methods=["GET"])]
+    return [
+        Route(SESSION_PATH, session_cookie, methods=["POST", "DELETE"]),
+        Route(FICHES_PATH + "/{token}/fiches", fiches, methods=["GET"]),
+        Route(FICHES_PATH + "/{token}/recherche", search, methods=["GET"]),
+        Route(SCRIPT_PATH, script, methods=["GET"]),
+    ]

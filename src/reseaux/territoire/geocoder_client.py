@@ -57,14 +57,24 @@ def _retryable(exc: BaseException) -> bool:
 class Geocoder:
     """A client of the BAN / addok API at ``base_url`` (e.g. ``https://data.geopf.fr/geocodage``)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, attempts: int = 3, rate: float = 50.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        rate: float = 50.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
         self.limiter = RateLimiter(rate)
         self.requests = 0
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout, read=max(timeout, 60.0)), transport=transport,
-                                   headers={"User-Agent": "reseaux-carte/0.1"})
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, read=max(timeout, 60.0)),
+            transport=transport,
+            headers={"User-Agent": "reseaux-carte/0.1"},
+        )
 
     def search(self, query: str, *, postcode: str = "", citycode: str = "", limit: int = 1) -> list[Match]:
         """Return up to ``limit`` matches for one address, best first (empty when none)."""
@@ -90,8 +100,12 @@ class Geocoder:
         return parse_csv_answer(response.content.decode("utf-8-sig"), len(rows))
 
     def _call(self, method: str, path: str, **kwargs) -> httpx.Response:
-        @retry(retry=retry_if_exception(_retryable), stop=stop_after_attempt(self.attempts),
-               wait=wait_exponential(multiplier=0.5, max=4), reraise=True)
+        @retry(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=0.5, max=4),
+            reraise=True,
+        )
         def attempt() -> httpx.Response:
             self.limiter.wait()
             self.requests += 1
@@ -106,7 +120,8 @@ class Geocoder:
         except httpx.HTTPStatusError as exc:
             detail = exc.response.text[:200]
             raise GeocoderUnavailable(
-                f"le géocodeur {self.base_url} a répondu {exc.response.status_code} ({detail})") from exc
+                f"le géocodeur {self.base_url} a répondu {exc.response.status_code} ({detail})"
+            ) from exc
 
     def close(self) -> None:
         self.client.close()
@@ -116,9 +131,14 @@ def parse_feature(feature: dict) -> Match:
     """Read one GeoJSON feature of a ``/search`` answer."""
     lon, lat = feature["geometry"]["coordinates"][:2]
     props = feature.get("properties", {})
-    return Match(latitude=float(lat), longitude=float(lon), score=float(props.get("score", 0.0)),
-                 type=str(props.get("type", "")), label=str(props.get("label", "")),
-                 citycode=str(props.get("citycode", "") or ""))
+    return Match(
+        latitude=float(lat),
+        longitude=float(lon),
+        score=float(props.get("score", 0.0)),
+        type=str(props.get("type", "")),
+        label=str(props.get("label", "")),
+        citycode=str(props.get("citycode", "") or ""),
+    )
 
 
 def parse_csv_answer(text: str, expected: int) -> list[Match | None]:
@@ -129,8 +149,11 @@ def parse_csv_answer(text: str, expected: int) -> list[Match | None]:
         if not row.get("latitude") or not row.get("longitude"):
             continue
         results[index] = Match(
-            latitude=float(row["latitude"]), longitude=float(row["longitude"]),
-            score=float(row.get("result_score") or 0.0), type=row.get("result_type", ""),
-            label=row.get("result_label", ""), citycode=row.get("result_citycode", "") or "",
+            latitude=float(row["latitude"]),
+            longitude=float(row["longitude"]),
+            score=float(row.get("result_score") or 0.0),
+            type=row.get("result_type", ""),
+            label=row.get("result_label", ""),
+            citycode=row.get("result_citycode", "") or "",
         )
     return results

@@ -56,8 +56,9 @@ class Summary:
             f"{self.below_min_score} sous le score minimal, {plural(self.not_found, 'introuvable')}"
         )
         if self.skipped_manual:
-            kept = plural(self.skipped_manual, "position saisie à la main conservée",
-                          "positions saisies à la main conservées")
+            kept = plural(
+                self.skipped_manual, "position saisie à la main conservée", "positions saisies à la main conservées"
+            )
             text += f" ; {kept}"
         if self.offline and self.error:
             text += f" — géocodeur injoignable ({self.error}) : positions approximatives à la commune"
@@ -73,7 +74,11 @@ def needs_geocoding(row: dict[str, str], force: bool) -> bool:
     has_position = bool(row.get("latitude", "").strip() and row.get("longitude", "").strip())
     if source in ("manuel", "fichier") or (has_position and not source):
         return False
-    if not row.get("adresse", "").strip() and not row.get("commune", "").strip() and not row.get("code_insee", "").strip():
+    if (
+        not row.get("adresse", "").strip()
+        and not row.get("commune", "").strip()
+        and not row.get("code_insee", "").strip()
+    ):
         return False
     return force or not has_position or source == "commune"
 
@@ -100,8 +105,12 @@ def geocode_rows(
     summary = Summary(offline=geocoder is None)
     prefer = [departments for departments in (file_departments(rows, communes), set(territory)) if departments]
     todo = [i for i, row in enumerate(rows) if needs_geocoding(row, force)]
-    summary.skipped_manual = sum(1 for r in rows if r.get("geocodage_source") == "manuel"
-                                 or (r.get("latitude") and r.get("longitude") and not r.get("geocodage_source")))
+    summary.skipped_manual = sum(
+        1
+        for r in rows
+        if r.get("geocodage_source") == "manuel"
+        or (r.get("latitude") and r.get("longitude") and not r.get("geocodage_source"))
+    )
     answers: dict[str, Match | None] = {}
     cached: set[str] = set()
     for i in todo:
@@ -118,7 +127,7 @@ def geocode_rows(
     for start in range(0, len(pending), BATCH_SIZE):
         if geocoder is None:
             break
-        chunk = pending[start:start + BATCH_SIZE]
+        chunk = pending[start : start + BATCH_SIZE]
         try:
             matches = geocoder.search_csv([sample[k] for k in chunk])
         except GeocoderUnavailable as exc:
@@ -167,14 +176,21 @@ def _apply(row, line, key, answers, cached, communes, min_score, summary, prefer
         row["code_insee"] = row.get("code_insee") or fallback[0]
     candidates = [] if fallback else communes.candidates(row, prefer)
     if candidates:
-        placed = (f" ; commune « {row.get('commune', '').strip()} » ambiguë, {len(candidates)} communes portent ce nom : "
-                  f"{', '.join(candidates)} — ajoutez le code postal ou le code INSEE : acteur absent de la carte")
+        placed = (
+            f" ; commune « {row.get('commune', '').strip()} » ambiguë, {len(candidates)} communes portent ce nom : "
+            f"{', '.join(candidates)} — ajoutez le code postal ou le code INSEE : acteur absent de la carte"
+        )
     else:
         placed = " ; placée à sa commune" if fallback else " ; commune inconnue, acteur absent de la carte"
     if match is not None:
         summary.below_min_score += 1
-        summary.problems.append((line, f"score {fr_number(match.score, 2)} < {fr_number(min_score, 2)} pour « {match.label} » : "
-                                       f"vérifiez l'adresse{placed}"))
+        summary.problems.append(
+            (
+                line,
+                f"score {fr_number(match.score, 2)} < {fr_number(min_score, 2)} pour « {match.label} » : "
+                f"vérifiez l'adresse{placed}",
+            )
+        )
     elif known:
         summary.not_found += 1
         summary.problems.append((line, f"adresse introuvable{placed}"))
@@ -186,13 +202,23 @@ def _apply(row, line, key, answers, cached, communes, min_score, summary, prefer
             if candidates:
                 summary.problems.append((line, f"{why}{placed.replace(' ; ', ' et ', 1)}"))
             elif unmapped_overseas(row):
-                summary.problems.append((line, f"{why} : commune du Pacifique ou des Terres australes, dont le "
-                                               "référentiel hors ligne n'a pas la position (ni contour ni mairie dans "
-                                               "ses sources) ; géocodez en ligne ou saisissez latitude et longitude : "
-                                               "acteur absent de la carte"))
+                summary.problems.append(
+                    (
+                        line,
+                        f"{why} : commune du Pacifique ou des Terres australes, dont le "
+                        "référentiel hors ligne n'a pas la position (ni contour ni mairie dans "
+                        "ses sources) ; géocodez en ligne ou saisissez latitude et longitude : "
+                        "acteur absent de la carte",
+                    )
+                )
             else:
-                summary.problems.append((line, f"{why} et commune introuvable (vérifiez le code postal et la commune, "
-                                               "ou ajoutez le code INSEE) : acteur absent de la carte"))
+                summary.problems.append(
+                    (
+                        line,
+                        f"{why} et commune introuvable (vérifiez le code postal et la commune, "
+                        "ou ajoutez le code INSEE) : acteur absent de la carte",
+                    )
+                )
 
 
 def _set(row: dict[str, str], match: Match, source: str) -> None:

@@ -27,12 +27,16 @@ MAX_MEMBERS = 200
 #: Perimeters in one layer at most (the communes of France are 35,000, its IRIS 50,000).
 MAX_FEATURES = 100_000
 
-_HOW_TO = ("ouvrez-le dans QGIS et exportez-le en GeoJSON ou en GeoPackage, ou zippez ensemble "
-           "les fichiers .shp, .shx, .dbf et .prj du shapefile, puis ajoutez-le de nouveau")
+_HOW_TO = (
+    "ouvrez-le dans QGIS et exportez-le en GeoJSON ou en GeoPackage, ou zippez ensemble "
+    "les fichiers .shp, .shx, .dbf et .prj du shapefile, puis ajoutez-le de nouveau"
+)
 #: What GDAL says (in English) → what it means for the person, in French.
 _KNOWN = (
-    (re.compile(r"not recognized as (being in )?a supported file format", re.I),
-     "format non reconnu (ce n'est ni un GeoJSON, ni un GeoPackage, ni un shapefile)"),
+    (
+        re.compile(r"not recognized as (being in )?a supported file format", re.I),
+        "format non reconnu (ce n'est ni un GeoJSON, ni un GeoPackage, ni un shapefile)",
+    ),
     (re.compile(r"\.shx|\.dbf", re.I), "shapefile incomplet (il manque le .shx ou le .dbf)"),
     # pyogrio's words when GDAL opened the file and found no layer in it (a .shp without its .shx)
     (re.compile(r"out of bounds|no layers", re.I), "aucune couche de contours trouvée dedans"),
@@ -57,23 +61,31 @@ def check_archive(path: Path) -> None:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         LOG.warning("couche : archive %s illisible : %s", path, exc)
-        raise LayerError(f"{path.name} n'est pas une archive zip lisible : zippez de nouveau les fichiers "
-                         "du shapefile (.shp, .shx, .dbf, .prj) et ajoutez-la") from exc
+        raise LayerError(
+            f"{path.name} n'est pas une archive zip lisible : zippez de nouveau les fichiers "
+            "du shapefile (.shp, .shx, .dbf, .prj) et ajoutez-la"
+        ) from exc
     if len(members) > MAX_MEMBERS:
-        raise LayerError(f"{path.name} contient {len(members)} fichiers (au plus {MAX_MEMBERS}) : "
-                         "zippez seulement les fichiers de la couche (.shp, .shx, .dbf, .prj)")
+        raise LayerError(
+            f"{path.name} contient {len(members)} fichiers (au plus {MAX_MEMBERS}) : "
+            "zippez seulement les fichiers de la couche (.shp, .shx, .dbf, .prj)"
+        )
     unpacked = sum(m.file_size for m in members)
     if unpacked > MAX_UNPACKED_BYTES:
-        raise LayerError(f"{path.name} se décompresse en {unpacked // 1024 // 1024} Mo (au plus "
-                         f"{MAX_UNPACKED_BYTES // 1024 // 1024} Mo) : simplifiez les contours ou gardez seulement "
-                         "les périmètres utiles (QGIS : Vecteur › Géométrie › Simplifier), puis ajoutez-le de nouveau")
+        raise LayerError(
+            f"{path.name} se décompresse en {unpacked // 1024 // 1024} Mo (au plus "
+            f"{MAX_UNPACKED_BYTES // 1024 // 1024} Mo) : simplifiez les contours ou gardez seulement "
+            "les périmètres utiles (QGIS : Vecteur › Géométrie › Simplifier), puis ajoutez-le de nouveau"
+        )
     names = {m.filename.lower() for m in members}
     for shp in sorted(n for n in names if n.endswith(".shp")):
         lacking = [shp[:-4] + s for s in (".shx", ".dbf") if shp[:-4] + s not in names]
         if lacking:
-            raise LayerError(f"{path.name} : le shapefile {Path(shp).name} est incomplet, il manque "
-                             f"{' et '.join(Path(n).name for n in lacking)} : zippez ensemble les fichiers .shp, "
-                             ".shx, .dbf et .prj de la couche, puis ajoutez-la de nouveau")
+            raise LayerError(
+                f"{path.name} : le shapefile {Path(shp).name} est incomplet, il manque "
+                f"{' et '.join(Path(n).name for n in lacking)} : zippez ensemble les fichiers .shp, "
+                ".shx, .dbf et .prj de la couche, puis ajoutez-la de nouveau"
+            )
 
 
 def check_size(path: Path, features: int) -> None:
@@ -81,8 +93,10 @@ def check_size(path: Path, features: int) -> None:
     negative when it does not know)."""
 
     if features > MAX_FEATURES:
-        raise LayerError(f"{path.name} contient {features} périmètres (au plus {MAX_FEATURES}) : "
-                         "gardez seulement ceux du territoire, puis ajoutez-le de nouveau")
+        raise LayerError(
+            f"{path.name} contient {features} périmètres (au plus {MAX_FEATURES}) : "
+            "gardez seulement ceux du territoire, puis ajoutez-le de nouveau"
+        )
 
 
 def unreadable(name: str, exc: BaseException):

@@ -35,8 +35,20 @@ DEFAULT_GROUP = "Périmètres ajoutés"
 DEFAULT_FILL_OPACITY = 0.04
 #: Colour-blind-safe colours (Okabe–Ito, then Tol's muted) given in turn to layers declared
 #: without one.
-PALETTE = ("#CC79A7", "#56B4E9", "#E69F00", "#009E73", "#0072B2", "#D55E00", "#882255", "#117733",
-           "#332288", "#AA4499", "#44AA99", "#999933")
+PALETTE = (
+    "#CC79A7",
+    "#56B4E9",
+    "#E69F00",
+    "#009E73",
+    "#0072B2",
+    "#D55E00",
+    "#882255",
+    "#117733",
+    "#332288",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+)
 
 
 @dataclass(frozen=True)
@@ -89,14 +101,18 @@ def read_registry(path: Path) -> tuple[list[LayerSpec], list[tuple[str, str]]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         LOG.error("Registre des couches illisible : %s : %s", path, exc)
-        why = ("fichier introuvable" if isinstance(exc, FileNotFoundError) else "encodage autre que UTF-8"
-               if isinstance(exc, UnicodeDecodeError) else "droits de lecture manquants ou erreur du disque")
+        why = (
+            "fichier introuvable"
+            if isinstance(exc, FileNotFoundError)
+            else "encodage autre que UTF-8"
+            if isinstance(exc, UnicodeDecodeError)
+            else "droits de lecture manquants ou erreur du disque"
+        )
         raise RegistryError(f"Registre des couches {path.name} illisible : {why}") from exc
     return parse_registry(text, path.parent, path.name)
 
 
-def parse_registry(text: str, folder: Path, name: str = "layers.toml"
-                   ) -> tuple[list[LayerSpec], list[tuple[str, str]]]:
+def parse_registry(text: str, folder: Path, name: str = "layers.toml") -> tuple[list[LayerSpec], list[tuple[str, str]]]:
     """:func:`read_registry` of the registry text ``text``, whose layer files are in ``folder``."""
     try:
         raw = tomllib.loads(text)
@@ -116,8 +132,9 @@ def parse_registry(text: str, folder: Path, name: str = "layers.toml"
         unknown = set(entry) - known
         missing = [k for k in ("id", "label", "kind", "file") if not entry.get(k)]
         if unknown:
-            broken.append((name, f"clé(s) inconnue(s) {', '.join(sorted(unknown))} "
-                                 f"(clés possibles : {', '.join(sorted(known))})"))
+            broken.append(
+                (name, f"clé(s) inconnue(s) {', '.join(sorted(unknown))} (clés possibles : {', '.join(sorted(known))})")
+            )
             continue
         if missing:
             broken.append((name, f"clé(s) obligatoire(s) manquante(s) : {', '.join(missing)}"))
@@ -130,11 +147,14 @@ def parse_registry(text: str, folder: Path, name: str = "layers.toml"
             reasons.append(f"kind « {spec.kind} » inconnu (file ou table)")
         if not is_color(spec.color):  # written into style attributes: a colour, nothing else
             reasons.append(f"couleur « {spec.color} » invalide (écrivez-la #RRGGBB, par exemple #CC79A7)")
-        if isinstance(spec.fill_opacity, bool) or not isinstance(spec.fill_opacity, int | float) \
-                or not 0 <= spec.fill_opacity <= 1:
+        if (
+            isinstance(spec.fill_opacity, bool)
+            or not isinstance(spec.fill_opacity, int | float)
+            or not 0 <= spec.fill_opacity <= 1
+        ):
             reasons.append(f"fill_opacity « {spec.fill_opacity} » invalide (un nombre de 0 à 1, par exemple 0.12)")
         if not isinstance(spec.article, str):
-            reasons.append(f"article « {spec.article} » invalide (un texte, par exemple \"la CPTS\")")
+            reasons.append(f'article « {spec.article} » invalide (un texte, par exemple "la CPTS")')
         if not (folder / spec.file).exists():
             reasons.append(f"fichier {spec.file} introuvable dans le dossier des couches")
         if spec.id in {s.id for s in specs}:
@@ -154,8 +174,9 @@ def load_registry(path: Path) -> list[LayerSpec]:
     """
     specs, broken = read_registry(path)
     if broken:
-        raise RegistryError("Registre des couches invalide :\n- "
-                            + "\n- ".join(f"couche « {name} » : {why}" for name, why in broken))
+        raise RegistryError(
+            "Registre des couches invalide :\n- " + "\n- ".join(f"couche « {name} » : {why}" for name, why in broken)
+        )
     return specs
 
 
@@ -166,8 +187,9 @@ def load_layers(specs: list[LayerSpec], geo_dir: Path) -> dict[str, gpd.GeoDataF
     return {spec.id: load_layer(spec, geo_dir, communes) for spec in specs}
 
 
-def load_layers_safely(specs: list[LayerSpec], geo_dir: Path
-                       ) -> tuple[dict[str, gpd.GeoDataFrame], list[tuple[str, str]]]:
+def load_layers_safely(
+    specs: list[LayerSpec], geo_dir: Path
+) -> tuple[dict[str, gpd.GeoDataFrame], list[tuple[str, str]]]:
     """Load what can be loaded: ``({layer id: GeoDataFrame}, [(layer label, reason)])``. A broken
     layer never takes a page down: it is left out and said."""
     communes = _read_communes(geo_dir)
@@ -190,8 +212,11 @@ def load_layer(spec: LayerSpec, geo_dir: Path, communes: gpd.GeoDataFrame | None
     else:
         frame = _load_table_layer(spec, geo_dir, communes if communes is not None else _read_communes(geo_dir))
     # A 1e-6° grid (about 10 cm) keeps every shape and halves the size of the map's payload.
-    frame["geometry"] = polygonal(frame.geometry.set_precision(1e-6)) if len(frame) and not \
-        frame.geom_type.isin(["Point", "MultiPoint"]).all() else frame.geometry.set_precision(1e-6)
+    frame["geometry"] = (
+        polygonal(frame.geometry.set_precision(1e-6))
+        if len(frame) and not frame.geom_type.isin(["Point", "MultiPoint"]).all()
+        else frame.geometry.set_precision(1e-6)
+    )
     if spec.where and frame.empty:
         raise LayerError(f"la sélection {_where_text(spec.where)} ne garde aucun périmètre")
     return frame[~frame.geometry.is_empty].reset_index(drop=True)
@@ -199,8 +224,11 @@ def load_layer(spec: LayerSpec, geo_dir: Path, communes: gpd.GeoDataFrame | None
 
 def check_fields(columns, wanted: dict[str, str], file_name: str) -> None:
     """Raise :class:`LayerError` naming each missing field and listing the available ones."""
-    missing = [f"champ « {field_name} » ({role}) absent" for role, field_name in wanted.items()
-               if field_name and field_name not in columns]
+    missing = [
+        f"champ « {field_name} » ({role}) absent"
+        for role, field_name in wanted.items()
+        if field_name and field_name not in columns
+    ]
     if missing:
         available = ", ".join(str(c) for c in columns if c != "geometry")
         raise LayerError(f"{' ; '.join(missing)} de {file_name} ; champs disponibles : {available}")
@@ -224,8 +252,9 @@ def _with_national(communes: gpd.GeoDataFrame, insee: set[str], siren: set[str])
     if not (lacking_insee or lacking_siren) or not france.available():
         return communes
     table = france.communes()
-    codes = set(table.loc[table["code_insee"].isin(lacking_insee) | table["epci_siren"].isin(lacking_siren),
-                          "code_insee"])
+    codes = set(
+        table.loc[table["code_insee"].isin(lacking_insee) | table["epci_siren"].isin(lacking_siren), "code_insee"]
+    )
     if not codes:
         return communes
     extra = france.outlines_of(codes)
@@ -238,8 +267,7 @@ def _read_communes(geo_dir: Path) -> gpd.GeoDataFrame:
     in the communes they lack)."""
     path = geo_dir / COMMUNES_FILE
     if not path.exists():
-        return gpd.GeoDataFrame({"code_insee": [], "epci_siren": [], "population": []}, geometry=[],
-                                crs="EPSG:4326")
+        return gpd.GeoDataFrame({"code_insee": [], "epci_siren": [], "population": []}, geometry=[], crs="EPSG:4326")
     return gpd.read_file(path).to_crs("EPSG:4326")
 
 
@@ -252,13 +280,16 @@ def apply_where(frame: pd.DataFrame, where: dict, file_name: str = "") -> pd.Dat
         if isinstance(value, bool):
             keep = cells.str.lower() == str(value).lower()
         elif isinstance(value, int):
-            keep = (cells == str(value)) | (cells.str.fullmatch(r"\d+") & (cells.str.lstrip("0") == str(value).lstrip("0")))
+            keep = (cells == str(value)) | (
+                cells.str.fullmatch(r"\d+") & (cells.str.lstrip("0") == str(value).lstrip("0"))
+            )
         else:
             keep = cells == str(value).strip()
         if not keep.any():
             seen = ", ".join(f"« {v} »" for v in cells.drop_duplicates().head(8))
-            raise LayerError(f"la sélection {_where_text({column: value})} ne garde aucun périmètre ; "
-                             f"valeurs présentes : {seen}")
+            raise LayerError(
+                f"la sélection {_where_text({column: value})} ne garde aucun périmètre ; valeurs présentes : {seen}"
+            )
         frame = frame[keep]
     return frame
 
@@ -275,20 +306,24 @@ def _file_layer(spec: LayerSpec, path: Path) -> str | None:
     names = [str(row[0]) for row in pyogrio.list_layers(readable(path))]
     if spec.file_layer:
         if spec.file_layer not in names:
-            raise LayerError(f"{spec.file} n'a pas de couche « {spec.file_layer} » (file_layer) ; ses couches : "
-                             f"{', '.join(names)}")
+            raise LayerError(
+                f"{spec.file} n'a pas de couche « {spec.file_layer} » (file_layer) ; ses couches : {', '.join(names)}"
+            )
         return spec.file_layer
     if len(names) > 1:
-        raise LayerError(f"{spec.file} contient {len(names)} couches ({', '.join(names)}) : écrivez laquelle lire, "
-                         f"par exemple file_layer = \"{names[0]}\"")
+        raise LayerError(
+            f"{spec.file} contient {len(names)} couches ({', '.join(names)}) : écrivez laquelle lire, "
+            f'par exemple file_layer = "{names[0]}"'
+        )
     return names[0] if names else None
 
 
 def _load_file_layer(spec: LayerSpec, geo_dir: Path) -> gpd.GeoDataFrame:
     path = geo_dir / spec.file
     frame = gpd.read_file(readable(path), layer=_file_layer(spec, path))
-    check_fields(frame.columns, {"code": spec.id_field, "nom": spec.name_field,
-                                 "population": spec.population_field}, spec.file)
+    check_fields(
+        frame.columns, {"code": spec.id_field, "nom": spec.name_field, "population": spec.population_field}, spec.file
+    )
     frame = apply_where(frame, spec.where, spec.file)
     frame = frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
     population = (
@@ -310,15 +345,24 @@ def _load_file_layer(spec: LayerSpec, geo_dir: Path) -> gpd.GeoDataFrame:
 
 def _load_table_layer(spec: LayerSpec, geo_dir: Path, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     table = pd.read_csv(geo_dir / spec.file, dtype=str, keep_default_na=False, sep=None, engine="python")
-    check_fields(table.columns, {"code": spec.id_field, "nom": spec.name_field, "commune": spec.code_field,
-                                 "couche": "couche" if spec.table_layer else "",
-                                 "niveau": "niveau" if not spec.level else ""}, spec.file)
+    check_fields(
+        table.columns,
+        {
+            "code": spec.id_field,
+            "nom": spec.name_field,
+            "commune": spec.code_field,
+            "couche": "couche" if spec.table_layer else "",
+            "niveau": "niveau" if not spec.level else "",
+        },
+        spec.file,
+    )
     if spec.table_layer:
         table = table[table["couche"] == spec.table_layer]
     table = apply_where(table, spec.where, spec.file)
     level = table["niveau"] if not spec.level else pd.Series(spec.level, index=table.index)
-    communes = _with_national(communes, set(table.loc[level == "commune", spec.code_field]),
-                              set(table.loc[level == "epci", spec.code_field]))
+    communes = _with_national(
+        communes, set(table.loc[level == "commune", spec.code_field]), set(table.loc[level == "epci", spec.code_field])
+    )
     rows = []
     for (code, name), group in table.groupby([spec.id_field, spec.name_field], sort=False):
         insee = set(group.loc[level[group.index] == "commune", spec.code_field])

@@ -65,8 +65,11 @@ def utm_zone(lon: float, lat: float) -> Zone:
     number = int((lon + 180) // 6) % 60 + 1
     west = -180 + (number - 1) * 6
     north = lat >= 0
-    return Zone(f"UTM {number}{'N' if north else 'S'}", (32600 if north else 32700) + number,
-                (west, 0.0 if north else -80.0, west + 6, 84.0 if north else 0.0))
+    return Zone(
+        f"UTM {number}{'N' if north else 'S'}",
+        (32600 if north else 32700) + number,
+        (west, 0.0 if north else -80.0, west + 6, 84.0 if north else 0.0),
+    )
 
 
 def zone_of(lon: float, lat: float) -> Zone:
@@ -132,8 +135,10 @@ def check_metric_crs(crs, bounds: Sequence[float] | None = None) -> None:
     """Raise :class:`GeographicCRSError` if ``crs`` is geographic (distances would be in degrees)
     or, when ``bounds`` (lon/lat) are given, if they lie outside the zone where ``crs`` is true."""
     if crs is None or CRS.from_user_input(crs).is_geographic:
-        raise GeographicCRSError(f"distance demandée dans un système géographique ({crs}) : projetez dans le "
-                                 "système du territoire (Lambert-93 en métropole, UTM outre-mer)")
+        raise GeographicCRSError(
+            f"distance demandée dans un système géographique ({crs}) : projetez dans le "
+            "système du territoire (Lambert-93 en métropole, UTM outre-mer)"
+        )
     if bounds is None:
         return
     epsg = CRS.from_user_input(crs).to_epsg()

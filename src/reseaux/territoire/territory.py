@@ -31,8 +31,12 @@ from reseaux.territoire import france
 LOG = logging.getLogger("reseaux")
 
 #: Keys of [territoire] and the column of the national commune table each one selects on.
-LEVELS = {"communes": ("code_insee", 5), "epci": ("epci_siren", 9), "departements": ("code_dep", 2),
-          "regions": ("code_reg", 2)}
+LEVELS = {
+    "communes": ("code_insee", 5),
+    "epci": ("epci_siren", 9),
+    "departements": ("code_dep", 2),
+    "regions": ("code_reg", 2),
+}
 
 
 class TerritoryError(Exception):
@@ -66,16 +70,19 @@ def load(path: Path | None = None) -> NetworkTerritory:
     except OSError as exc:
         LOG.error("Fichier du territoire introuvable ou illisible : %s : %s", path, exc)
         why = "introuvable" if isinstance(exc, FileNotFoundError) else "illisible (droits d'accès ?)"
-        raise TerritoryError(f"Fichier du territoire {path.name} {why} : vérifiez le réglage "
-                             "RESEAUX_TERRITORY.") from exc
+        raise TerritoryError(
+            f"Fichier du territoire {path.name} {why} : vérifiez le réglage RESEAUX_TERRITORY."
+        ) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         LOG.error("Fichier du territoire illisible : %s : %s", path, exc)
         raise TerritoryError(f"Fichier du territoire {path.name} illisible : {exc}.") from exc
     area = raw.get("territoire", {})
     unknown = set(area) - set(LEVELS) - {"nom"}
     if unknown:
-        raise TerritoryError(f"{path.name} : clé(s) inconnue(s) dans [territoire] : {', '.join(sorted(unknown))} "
-                             f"(attendu : nom, {', '.join(LEVELS)}).")
+        raise TerritoryError(
+            f"{path.name} : clé(s) inconnue(s) dans [territoire] : {', '.join(sorted(unknown))} "
+            f"(attendu : nom, {', '.join(LEVELS)})."
+        )
     communes = _resolve(area, path)
     registry = raw.get("registre")
     title = os.environ.get(config.SETTINGS["title"].env) or str(raw.get("titre") or "Réseau")
@@ -100,35 +107,74 @@ def default_layers(network: NetworkTerritory) -> tuple[list, dict]:
     table = france.communes()
     members = table[table["code_insee"].isin(network.communes)]
     shapes = france.outlines_of(network.communes).merge(
-        members[["code_insee", "epci_nom"]], on="code_insee", how="left")
-    communes = gpd.GeoDataFrame({"code": shapes["code_insee"], "nom": shapes["nom"],
-                                 "population": pd.to_numeric(shapes["population"], errors="coerce")},
-                                geometry=shapes.geometry, crs="EPSG:4326")
-    epci = shapes.assign(population=pd.to_numeric(shapes["population"], errors="coerce")).dissolve(
-        by=["epci_siren", "epci_nom"], aggfunc={"population": "sum"}).reset_index()
-    epci = gpd.GeoDataFrame({"code": epci["epci_siren"], "nom": epci["epci_nom"], "population": epci["population"]},
-                            geometry=epci.geometry, crs="EPSG:4326")
+        members[["code_insee", "epci_nom"]], on="code_insee", how="left"
+    )
+    communes = gpd.GeoDataFrame(
+        {
+            "code": shapes["code_insee"],
+            "nom": shapes["nom"],
+            "population": pd.to_numeric(shapes["population"], errors="coerce"),
+        },
+        geometry=shapes.geometry,
+        crs="EPSG:4326",
+    )
+    epci = (
+        shapes.assign(population=pd.to_numeric(shapes["population"], errors="coerce"))
+        .dissolve(by=["epci_siren", "epci_nom"], aggfunc={"population": "sum"})
+        .reset_index()
+    )
+    epci = gpd.GeoDataFrame(
+        {"code": epci["epci_siren"], "nom": epci["epci_nom"], "population": epci["population"]},
+        geometry=epci.geometry,
+        crs="EPSG:4326",
+    )
     epci = epci[epci["code"] != ""]
     quartiers = france.qpv()
     touches = quartiers["insee_com"].fillna("").str.split(";").map(lambda codes: bool(set(codes) & network.communes))
     qpv = quartiers[touches].assign(population=float("nan"))[STANDARD_COLUMNS]
     common = {"kind": "reference", "file": "", "licence": "Licence Ouverte / Etalab 2.0"}
     specs = [
-        LayerSpec(id="qpv", label="QPV 2024", group="Politique de la ville", color="#D55E00", visible=True,
-                  source="ANCT, contours des QPV 2024", vintage="2024", **common),
-        LayerSpec(id="communes", label="Communes", group="Territoire", color="#555555", visible=True,
-                  source="IGN ADMIN EXPRESS, INSEE COG (référentiel national)", vintage="COG 2026", **common),
-        LayerSpec(id="epci", label="Intercommunalités (EPCI)", group="Territoire", color="#0072B2", dash=True,
-                  source="INSEE COG, DGCL (référentiel national)", vintage="COG 2026", **common),
+        LayerSpec(
+            id="qpv",
+            label="QPV 2024",
+            group="Politique de la ville",
+            color="#D55E00",
+            visible=True,
+            source="ANCT, contours des QPV 2024",
+            vintage="2024",
+            **common,
+        ),
+        LayerSpec(
+            id="communes",
+            label="Communes",
+            group="Territoire",
+            color="#555555",
+            visible=True,
+            source="IGN ADMIN EXPRESS, INSEE COG (référentiel national)",
+            vintage="COG 2026",
+            **common,
+        ),
+        LayerSpec(
+            id="epci",
+            label="Intercommunalités (EPCI)",
+            group="Territoire",
+            color="#0072B2",
+            dash=True,
+            source="INSEE COG, DGCL (référentiel national)",
+            vintage="COG 2026",
+            **common,
+        ),
     ]
-    frames = {"qpv": qpv.reset_index(drop=True), "communes": communes.reset_index(drop=True),
-              "epci": epci.reset_index(drop=True)}
+    frames = {
+        "qpv": qpv.reset_index(drop=True),
+        "communes": communes.reset_index(drop=True),
+        "epci": epci.reset_index(drop=True),
+    }
     return specs, frames
 
 
 def _resolve(area: dict, path: Path) -> frozenset[str]:
-    wanted = {level: [_code(v, width) for v in _as_list(area.get(level, []))]
-              for level, (_, width) in LEVELS.items()}
+    wanted = {level: [_code(v, width) for v in _as_list(area.get(level, []))] for level, (_, width) in LEVELS.items()}
     if not any(wanted.values()):
         return frozenset()
     table = france.communes()
@@ -140,8 +186,10 @@ def _resolve(area: dict, path: Path) -> frozenset[str]:
         hits = table[column].isin(codes)
         missing = sorted(set(codes) - set(table.loc[hits, column]))
         if missing:
-            raise TerritoryError(f"{path.name} : {level} inconnu(s) du référentiel national : {', '.join(missing)} "
-                                 "(codes officiels : INSEE pour une commune, SIREN pour un EPCI).")
+            raise TerritoryError(
+                f"{path.name} : {level} inconnu(s) du référentiel national : {', '.join(missing)} "
+                "(codes officiels : INSEE pour une commune, SIREN pour un EPCI)."
+            )
         mask |= hits
     return frozenset(table.loc[mask, "code_insee"])
 

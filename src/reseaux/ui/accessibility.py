@@ -36,11 +36,13 @@ MEASURED = Measurement(
     rules="wcag2a et wcag2aa (critères WCAG 2 de niveaux A et AA)",
     browser="Chromium 156 (Debian 12), sans extension",
     sizes="1 440 × 900 (ordinateur) et 390 × 844 (téléphone)",
-    scope=("chaque page, pour chaque rôle : personne sans compte (carte publique, et page de connexion quand "
-           "l'annuaire est fermé), membre, coordination, administration ; dans la page et dans chaque carte "
-           "(cadre de la carte) ; ainsi qu'une fiche ouverte sur la carte, la recherche de la carte, les "
-           "résultats de « Trouver un partenaire », un fichier chargé dans l'import de l'annuaire et une "
-           "présentation en plein écran"),
+    scope=(
+        "chaque page, pour chaque rôle : personne sans compte (carte publique, et page de connexion quand "
+        "l'annuaire est fermé), membre, coordination, administration ; dans la page et dans chaque carte "
+        "(cadre de la carte) ; ainsi qu'une fiche ouverte sur la carte, la recherche de la carte, les "
+        "résultats de « Trouver un partenaire », un fichier chargé dans l'import de l'annuaire et une "
+        "présentation en plein écran"
+    ),
 )
 
 

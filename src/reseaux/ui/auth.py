@@ -52,12 +52,16 @@ def _session() -> tuple[str, str]:
         # Every click asks again: the account as it is now (another tab, an administrator or the
         # command line may have changed its password or role, or removed it) and the session.
         changed = _stamp_of(st.session_state["auth_user"]) != st.session_state.get("auth_stamp")
-        alive = not changed and SESSIONS.resume(st.session_state.get("auth_token"), timeout, stamp_of=_stamp_of, now=now)
+        alive = not changed and SESSIONS.resume(
+            st.session_state.get("auth_token"), timeout, stamp_of=_stamp_of, now=now
+        )
         if changed or not alive or now - st.session_state.get("auth_seen", now) > timeout:
             _forget()
             st.session_state["auth_notice"] = (
-                "Votre compte a changé (mot de passe, rôle ou suppression) : reconnectez-vous." if changed
-                else "Session expirée ou fermée : reconnectez-vous.")
+                "Votre compte a changé (mot de passe, rôle ou suppression) : reconnectez-vous."
+                if changed
+                else "Session expirée ou fermée : reconnectez-vous."
+            )
         else:
             st.session_state["auth_seen"] = now
             return st.session_state["auth_role"], st.session_state["auth_user"]
@@ -76,8 +80,9 @@ def _session() -> tuple[str, str]:
             return "visiteur", ""
         email = str(user.get("email", "") or "")
         if "auth_oidc_seen" not in st.session_state:  # this tab's first page since the sign-in
-            audit.record("connexion", who=email or str(user.get("sub", "compte externe")), client=_client(),
-                         par="OpenID Connect")
+            audit.record(
+                "connexion", who=email or str(user.get("sub", "compte externe")), client=_client(), par="OpenID Connect"
+            )
         st.session_state["auth_oidc_seen"] = now
         try:  # read at every click: a role taken away is gone at the next one
             role = oidc_role(user, accounts().role_for_email)
@@ -122,8 +127,13 @@ def _resume_from_cookie(timeout: float, now: float) -> bool:
     if account is None:
         SESSIONS.close(token)
         return False
-    st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=now, auth_token=token,
-                            auth_stamp=_stamp_of(account.name))
+    st.session_state.update(
+        auth_user=account.name,
+        auth_role=account.role,
+        auth_seen=now,
+        auth_token=token,
+        auth_stamp=_stamp_of(account.name),
+    )
     return True
 
 
@@ -175,8 +185,14 @@ def sign_in(name: str, password: str) -> str | None:
     audit.record("connexion", who=account.name, client=client)
     stamp = _stamp_of(account.name)
     token, ticket = SESSIONS.open(account.name, stamp=stamp or "")
-    st.session_state.update(auth_user=account.name, auth_role=account.role, auth_seen=time.time(),
-                            auth_token=token, auth_ticket=ticket, auth_stamp=stamp)
+    st.session_state.update(
+        auth_user=account.name,
+        auth_role=account.role,
+        auth_seen=time.time(),
+        auth_token=token,
+        auth_ticket=ticket,
+        auth_stamp=stamp,
+    )
     st.session_state.pop("auth_signed_out", None)
     return None
 
@@ -231,10 +247,14 @@ def _cookie_script() -> None:
     clear = st.session_state.pop("auth_clear_cookie", None)
     if not (ticket or clear):
         return
-    request = ('{method: "POST", body: %s, credentials: "same-origin"}' % json.dumps(ticket) if ticket
-               else '{method: "DELETE", credentials: "same-origin"}')
-    st.html(f"<script>fetch({json.dumps(SESSION_PATH)}, {request});</script>", unsafe_allow_javascript=True,
-            width="content")
+    request = (
+        '{method: "POST", body: %s, credentials: "same-origin"}' % json.dumps(ticket)
+        if ticket
+        else '{method: "DELETE", credentials: "same-origin"}'
+    )
+    st.html(
+        f"<script>fetch({json.dumps(SESSION_PATH)}, {request});</script>", unsafe_allow_javascript=True, width="content"
+    )
 
 
 def sidebar_box(role: str, name: str, *, form: bool = True) -> None:
@@ -272,6 +292,8 @@ def require(role: str, action: str) -> None:
     """Stop the page, in French, when ``role`` may not do ``action``."""
     if not can(role, action):
         who = "l'administration" if action == "gerer_comptes" else "la coordination"
-        st.warning(f"Cette page est réservée à {who} du réseau : connectez-vous avec un compte habilité "
-                   "(barre latérale, « Se connecter »).")
+        st.warning(
+            f"Cette page est réservée à {who} du réseau : connectez-vous avec un compte habilité "
+            "(barre latérale, « Se connecter »)."
+        )
         st.stop()

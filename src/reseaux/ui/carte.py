@@ -48,8 +48,14 @@ iframe[title="streamlit_folium.st_folium"] { height: max(440px, calc(100vh - 370
 
 def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) -> FilterResult:
     return apply_filter(
-        acts.directory.actors, flt, ref, perimeters=terr.layers, commune_epci=terr.commune_epci,
-        place_names=terr.place_names, search=acts.search, facets=acts.facets,
+        acts.directory.actors,
+        flt,
+        ref,
+        perimeters=terr.layers,
+        commune_epci=terr.commune_epci,
+        place_names=terr.place_names,
+        search=acts.search,
+        facets=acts.facets,
     )
 
 
@@ -68,16 +74,24 @@ def header(acts: Actors, result: FilterResult) -> None:
     placed = int(shown.geometry.notna().sum())
     unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
     reserved = f" · {reserved_sentence(acts.reserved)}" if acts.reserved else ""
-    st.markdown(f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}"
-                f"{reserved}")
+    st.markdown(
+        f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}{reserved}"
+    )
 
 
 def nobody(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, result: FilterResult) -> None:
     """No actor for these filters: say which filter empties the list, and take it off in one click."""
     if len(result.actors) or flt.is_empty:
         return
-    culprits = emptying_fields(acts.directory.actors, flt, ref, perimeters=terr.layers,
-                               commune_epci=terr.commune_epci, search=acts.search, facets=acts.facets)
+    culprits = emptying_fields(
+        acts.directory.actors,
+        flt,
+        ref,
+        perimeters=terr.layers,
+        commune_epci=terr.commune_epci,
+        search=acts.search,
+        facets=acts.facets,
+    )
     names = [f"« {FIELD_NAMES[c]} »" for c in culprits]
     if len(names) == 1:
         why = f"C'est le filtre {names[0]} qui vide la liste : sans lui, des acteurs apparaissent."
@@ -98,34 +112,49 @@ def notices(acts: Actors) -> None:
     total = len(directory.actors)
     n_fictive = int(directory.actors["fictif"].sum()) if total else 0
     if n_fictive:
-        every = "Toutes les fiches sont fictives" if n_fictive == total else \
-            f"{plural(n_fictive, 'fiche fictive', 'fiches fictives')} sur {fr_number(total)}"
-        st.warning(f"**Données de démonstration** — {every} (personnes, adresses, téléphones et courriels "
-                   "inventés).", icon=":material/science:")
+        every = (
+            "Toutes les fiches sont fictives"
+            if n_fictive == total
+            else f"{plural(n_fictive, 'fiche fictive', 'fiches fictives')} sur {fr_number(total)}"
+        )
+        st.warning(
+            f"**Données de démonstration** — {every} (personnes, adresses, téléphones et courriels inventés).",
+            icon=":material/science:",
+        )
     problems = []
     if len(directory.rejected):
         problems.append(f"{plural(len(directory.rejected), 'ligne écartée', 'lignes écartées')} pour erreur")
     if directory.n_unplaced:
         n = directory.n_unplaced
-        problems.append(f"{plural(n, 'acteur sans position', 'acteurs sans position')}, "
-                        f"{'absent' if n < 2 else 'absents'} de la carte")
+        problems.append(
+            f"{plural(n, 'acteur sans position', 'acteurs sans position')}, "
+            f"{'absent' if n < 2 else 'absents'} de la carte"
+        )
     approximate = int((directory.actors["geocodage_source"] == "commune").sum()) if total else 0
     if approximate:
-        problems.append(f"{plural(approximate, 'acteur placé', 'acteurs placés')} au centre de la commune, faute "
-                        "de géocodage précis")
+        problems.append(
+            f"{plural(approximate, 'acteur placé', 'acteurs placés')} au centre de la commune, faute "
+            "de géocodage précis"
+        )
     role = auth.current()[0]
     if problems:
         # Each role is pointed only where it may go: the quality page is the coordination's.
-        where = ("détails dans la page « Qualité de l'annuaire »" if can(role, "modifier")
-                 else "à corriger par la coordination du réseau")
+        where = (
+            "détails dans la page « Qualité de l'annuaire »"
+            if can(role, "modifier")
+            else "à corriger par la coordination du réseau"
+        )
         st.info(" ; ".join(problems) + f" — {where}.", icon=":material/warning:")
     if not can(role, "voir_toutes_les_fiches"):
-        st.caption("Vue publique : établissements, actions et fiches publiques. "
-                   "Les membres du réseau se connectent pour voir toutes les fiches.")
+        st.caption(
+            "Vue publique : établissements, actions et fiches publiques. "
+            "Les membres du réseau se connectent pour voir toutes les fiches."
+        )
 
 
-def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
-             result: FilterResult, flt: ActorFilter) -> None:
+def show_map(
+    ref: Referential, terr: Territory, acts: Actors, view: MapView, result: FilterResult, flt: ActorFilter
+) -> None:
     """The map: a constant base (tiles, perimeters, legend) and the actors' layer on top.
 
     The base map's script does not depend on the filters, so streamlit-folium keeps the same
@@ -133,16 +162,29 @@ def show_map(ref: Referential, terr: Territory, acts: Actors, view: MapView,
     """
     try:
         base = build_base_map(
-            terr.layers, terr.specs, view, ref, terr.opening_bounds(acts.directory.actors), legend_codes=None,
+            terr.layers,
+            terr.specs,
+            view,
+            ref,
+            terr.opening_bounds(acts.directory.actors),
+            legend_codes=None,
             fiches=fiche_store(acts, ref),
-            geojson=terr.geojson, controls=True,
+            geojson=terr.geojson,
+            controls=True,
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions
         shown = [terr.spec(i) for i in view.layers if any(s.id == i for s in terr.specs)]
         legend = legend_html(ref, view.color_by, legend_codes(result.actors, view.color_by), shown)
         focus = terr.perimeter_geojson(flt.perimeter) if flt.perimeter else None
-        actor_group = build_actor_layer(result.actors, ref, view.color_by, highlight=highlight, name="Acteurs",
-                                        legend=legend, focus=(flt.perimeter, focus) if focus else None)
+        actor_group = build_actor_layer(
+            result.actors,
+            ref,
+            view.color_by,
+            highlight=highlight,
+            name="Acteurs",
+            legend=legend,
+            focus=(flt.perimeter, focus) if focus else None,
+        )
     except MissingAssetsError as exc:
         st.error(str(exc))
         return
@@ -195,9 +237,13 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     listed = hashlib.sha256(f"{result.sentence}|{len(shown)}".encode()).hexdigest()[:16]
     event = st.dataframe(
         table,
-        hide_index=True, width="stretch", height=320,
+        hide_index=True,
+        width="stretch",
+        height=320,
         column_config={"Site web": st.column_config.LinkColumn("Site web")},
-        key=f"carte_table_{listed}", on_select="rerun", selection_mode="single-row",
+        key=f"carte_table_{listed}",
+        on_select="rerun",
+        selection_mode="single-row",
     )
     rows = event.selection.rows if event and event.selection else []
     if rows and rows[0] < min(len(shown), TABLE_ROWS):
@@ -206,7 +252,19 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     if len(exported) < len(shown):
         st.caption(EXPORT_NOTICE)
     left, right = st.columns(2)
-    download(left, "Télécharger la liste (CSV pour Excel)", lambda: table_csv_bytes(people_table(exported, ref)),
-             "acteurs_filtres.csv", "text/csv", "carte_csv")
-    download(right, "Télécharger la liste (Excel)", lambda: table_xlsx_bytes(people_table(exported, ref), "Acteurs"),
-             "acteurs_filtres.xlsx", XLSX_MIME, "carte_xlsx")
+    download(
+        left,
+        "Télécharger la liste (CSV pour Excel)",
+        lambda: table_csv_bytes(people_table(exported, ref)),
+        "acteurs_filtres.csv",
+        "text/csv",
+        "carte_csv",
+    )
+    download(
+        right,
+        "Télécharger la liste (Excel)",
+        lambda: table_xlsx_bytes(people_table(exported, ref), "Acteurs"),
+        "acteurs_filtres.xlsx",
+        XLSX_MIME,
+        "carte_xlsx",
+    )

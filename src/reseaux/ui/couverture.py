@@ -64,9 +64,11 @@ def polygon_layers(terr: Territory) -> list[str]:
 
 def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, ActorFilter, float, str]:
     if not polygon_layers(terr):
-        st.warning("Aucune couche de périmètres utilisable : la couverture se compte par périmètre (QPV, "
-                   "communes, CPTS…). Voyez « Sources et crédits » pour la raison, puis corrigez le registre.",
-                   icon=":material/layers_clear:")
+        st.warning(
+            "Aucune couche de périmètres utilisable : la couverture se compte par périmètre (QPV, "
+            "communes, CPTS…). Voyez « Sources et crédits » pour la raison, puis corrigez le registre.",
+            icon=":material/layers_clear:",
+        )
         st.stop()
     query = seeding_query("couverture", "cv_layer")
     if query is not None:
@@ -74,8 +76,9 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
         for facet in ("themes", "professions", "types"):
             st.session_state[f"cv_{facet}"] = list(getattr(flt, facet))
         layer = query.get("couche", "")
-        st.session_state["cv_layer"] = layer if layer in polygon_layers(terr) else \
-            terr.covering_layer(polygon_layers(terr), acts.directory.actors)
+        st.session_state["cv_layer"] = (
+            layer if layer in polygon_layers(terr) else terr.covering_layer(polygon_layers(terr), acts.directory.actors)
+        )
         distance = str(query.get("distance", DEFAULT_DISTANCE))
         known = distance.isdigit() and int(distance) in DISTANCES
         st.session_state["cv_distance"] = int(distance) if known else DEFAULT_DISTANCE
@@ -83,17 +86,26 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
         st.session_state["cv_measure"] = measure if measure in MEASURES else "n_within"
     with st.sidebar:
         st.header("Couverture")
-        layer = st.selectbox("Périmètres", polygon_layers(terr), key="cv_layer",
-                             format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}")
+        layer = st.selectbox(
+            "Périmètres",
+            polygon_layers(terr),
+            key="cv_layer",
+            format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}",
+        )
         chosen = {}
         for facet in ("themes", "professions", "types"):
             chosen[facet] = facet_select(ref, facet, f"cv_{facet}")
-        distance = st.select_slider("Distance au bord du périmètre", DISTANCES, value=DEFAULT_DISTANCE,
-                                    key="cv_distance",
-                                    format_func=fr_distance,
-                                    help="Un QPV est petit : il est servi par ce qui est à côté de lui.")
-        measure = st.radio("Mesure cartographiée", list(MEASURES), key="cv_measure",
-                           format_func=lambda m: MEASURES[m].label)
+        distance = st.select_slider(
+            "Distance au bord du périmètre",
+            DISTANCES,
+            value=DEFAULT_DISTANCE,
+            key="cv_distance",
+            format_func=fr_distance,
+            help="Un QPV est petit : il est servi par ce qui est à côté de lui.",
+        )
+        measure = st.radio(
+            "Mesure cartographiée", list(MEASURES), key="cv_measure", format_func=lambda m: MEASURES[m].label
+        )
     flt = ActorFilter(**{facet: tuple(values) for facet, values in chosen.items()})
     query = {**flt.to_query(), "couche": layer, "distance": str(distance), "mesure": measure}
     remember_query("couverture", query)
@@ -101,8 +113,9 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
     return layer, flt, float(distance), measure
 
 
-def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: ActorFilter,
-           distance: float, measure: str) -> None:
+def report(
+    ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: ActorFilter, distance: float, measure: str
+) -> None:
     """The sentence, the map, the table and the matrix, under a busy sign while they are computed.
 
     Another layer than the one drawn: the old map and table go at once — their container is
@@ -133,8 +146,10 @@ def report(ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: 
         if actors.empty and not flt.is_empty:
             _nobody(ref, acts, flt)
         if spec.example:
-            st.caption("Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (guide "
-                       "d'utilisation, `docs/guide-utilisateur.md` : « Remplacer les périmètres d'exemple »).")
+            st.caption(
+                "Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (guide "
+                "d'utilisation, `docs/guide-utilisateur.md` : « Remplacer les périmètres d'exemple »)."
+            )
         coverage_map(terr, layer_id, table, measure, what, distance)
         coverage_table_panel(table, layer_id, distance)
         matrix_chart(ref, layer, acts, flt, distance, len(table), placed)
@@ -146,10 +161,18 @@ def _nobody(ref: Referential, acts: Actors, flt: ActorFilter) -> None:
     the filter that empties the list, take it off in one click."""
     culprits = emptying_fields(acts.directory.actors, flt, ref, facets=acts.facets)
     names = [f"« {FIELD_NAMES[c]} »" for c in culprits]
-    why = (f"C'est le filtre {names[0]} qui la vide." if len(names) == 1 else
-           f"Chacun de ces filtres la vide : {', '.join(names)}." if names else "C'est la réunion des filtres.")
-    st.warning(f"**Aucun acteur de l'annuaire ne correspond à ces filtres** : tous les périmètres sont en manque "
-               f"pour cette seule raison. {why}", icon=":material/filter_alt_off:")
+    why = (
+        f"C'est le filtre {names[0]} qui la vide."
+        if len(names) == 1
+        else f"Chacun de ces filtres la vide : {', '.join(names)}."
+        if names
+        else "C'est la réunion des filtres."
+    )
+    st.warning(
+        f"**Aucun acteur de l'annuaire ne correspond à ces filtres** : tous les périmètres sont en manque "
+        f"pour cette seule raison. {why}",
+        icon=":material/filter_alt_off:",
+    )
     row = st.container(horizontal=True)
     for culprit, name in zip(culprits, names, strict=True):
         row.button(f"Retirer le filtre {name}", key=f"cv_off_{culprit}", on_click=_take_off, args=(culprit,))
@@ -161,77 +184,132 @@ def _take_off(*fields: str) -> None:
         st.session_state[f"cv_{name}"] = []
 
 
-def coverage_map(terr: Territory, layer_id: str, table: pd.DataFrame, measure: str, what: str,
-                 distance: float) -> None:
+def coverage_map(terr: Territory, layer_id: str, table: pd.DataFrame, measure: str, what: str, distance: float) -> None:
     """The choropleth: the base (shapes) stays in the browser, only the overlay changes."""
     spec = MEASURES[measure]
     within = f"Acteurs à moins de {fr_distance(distance)}"
     title = within if measure == "n_within" else spec.label
     mapped = table[measure].where(~table["gap"])  # gaps are drawn apart: they do not shape the classes
-    overlay = coverage_overlay(table, measure, spec, classes(mapped), title=title, within_label=within,
-                               gap_label=f"manque : aucun {'de ces acteurs' if what else 'acteur'} à moins "
-                                         f"de {fr_distance(distance)}")
-    base = coverage_base_map(base_shapes(layer_id, terr), terr.layers[layer_id].total_bounds,
-                             dense=len(table) > DENSE)
-    st_folium(base, feature_group_to_add=overlay, key="cv_map", height=520, use_container_width=True,
-              returned_objects=[])
+    overlay = coverage_overlay(
+        table,
+        measure,
+        spec,
+        classes(mapped),
+        title=title,
+        within_label=within,
+        gap_label=f"manque : aucun {'de ces acteurs' if what else 'acteur'} à moins de {fr_distance(distance)}",
+    )
+    base = coverage_base_map(base_shapes(layer_id, terr), terr.layers[layer_id].total_bounds, dense=len(table) > DENSE)
+    st_folium(
+        base, feature_group_to_add=overlay, key="cv_map", height=520, use_container_width=True, returned_objects=[]
+    )
 
 
 def coverage_table_panel(table: pd.DataFrame, layer_id: str, distance: float) -> None:
     st.header("Tableau par périmètre")
     readable = readable_table(table, distance)
     labels = table_labels(distance)
-    number = {labels[c]: st.column_config.NumberColumn(labels[c], format="localized")
-              for c in ("n_inside", "n_within", "population", "per_10k", "distance_nearest_m")}
+    number = {
+        labels[c]: st.column_config.NumberColumn(labels[c], format="localized")
+        for c in ("n_inside", "n_within", "population", "per_10k", "distance_nearest_m")
+    }
     st.dataframe(readable, hide_index=True, width="stretch", height=360, column_config=number, placeholder="—")
-    st.caption("« — » : sans objet — population inconnue (c'est le cas des QPV), ou aucun acteur correspondant "
-               "dans l'annuaire. Les nombres suivent la langue de votre navigateur.")
+    st.caption(
+        "« — » : sans objet — population inconnue (c'est le cas des QPV), ou aucun acteur correspondant "
+        "dans l'annuaire. Les nombres suivent la langue de votre navigateur."
+    )
     cols = st.columns(2)
     # Built when clicked, not on every rerun (the Excel file of 2,644 communes takes 0.5 s).
-    download(cols[0], "Télécharger (CSV pour Excel)", lambda: table_csv_bytes(readable),
-             f"couverture_{layer_id}.csv", "text/csv", "cv_csv")
-    download(cols[1], "Télécharger (Excel)", lambda: table_xlsx_bytes(readable, "Couverture"),
-             f"couverture_{layer_id}.xlsx", XLSX_MIME, "cv_xlsx")
+    download(
+        cols[0],
+        "Télécharger (CSV pour Excel)",
+        lambda: table_csv_bytes(readable),
+        f"couverture_{layer_id}.csv",
+        "text/csv",
+        "cv_csv",
+    )
+    download(
+        cols[1],
+        "Télécharger (Excel)",
+        lambda: table_xlsx_bytes(readable, "Couverture"),
+        f"couverture_{layer_id}.xlsx",
+        XLSX_MIME,
+        "cv_xlsx",
+    )
 
 
-def matrix_chart(ref: Referential, layer: PreparedLayer, acts: Actors, flt: ActorFilter, distance: float,
-                 n: int, placed: Positions) -> None:
+def matrix_chart(
+    ref: Referential, layer: PreparedLayer, acts: Actors, flt: ActorFilter, distance: float, n: int, placed: Positions
+) -> None:
     """Themes × perimeters, counting the actors that pass the profession and type filters."""
     st.header("Thématiques × périmètres")
     if n > MATRIX_MAX:
-        st.caption(f"{plural(n, 'périmètre')} : la matrice n'est tracée que pour {MATRIX_MAX} périmètres au plus ; "
-                   "choisissez une couche plus petite (QPV, CPTS, CLS…).")
+        st.caption(
+            f"{plural(n, 'périmètre')} : la matrice n'est tracée que pour {MATRIX_MAX} périmètres au plus ; "
+            "choisissez une couche plus petite (QPV, CPTS, CLS…)."
+        )
         return
     others = ActorFilter(professions=flt.professions, types=flt.types)
     actors = apply_filter(acts.directory.actors, others, ref, facets=acts.facets).actors
     labels = ref.labels("thematique")
     matrix = theme_matrix(layer, actors, list(labels), labels, distance_m=distance, positions=placed)
-    long = matrix.reset_index(names="Périmètre").melt(id_vars="Périmètre", var_name="Thématique",
-                                                      value_name="Acteurs")
+    long = matrix.reset_index(names="Périmètre").melt(id_vars="Périmètre", var_name="Thématique", value_name="Acteurs")
     order = list(labels.values())
-    x = alt.X("Thématique:N", sort=order, title=None,
-              axis=alt.Axis(labelAngle=-40, labelOverlap=False, labelLimit=220, orient="top",
-                            labelFontSize=12, labelColor="#222222"))
-    y = alt.Y("Périmètre:N", sort=list(dict.fromkeys(matrix.index)), title=None,
-              axis=alt.Axis(labelOverlap=False, labelLimit=320, labelFontSize=12, labelColor="#222222"))
+    x = alt.X(
+        "Thématique:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(
+            labelAngle=-40, labelOverlap=False, labelLimit=220, orient="top", labelFontSize=12, labelColor="#222222"
+        ),
+    )
+    y = alt.Y(
+        "Périmètre:N",
+        sort=list(dict.fromkeys(matrix.index)),
+        title=None,
+        axis=alt.Axis(labelOverlap=False, labelLimit=320, labelFontSize=12, labelColor="#222222"),
+    )
     scale = alt.Scale(scheme="viridis", reverse=True, domainMin=1)
-    cells = alt.Chart(long).mark_rect(stroke="white").encode(
-        x=x, y=y, tooltip=["Périmètre", "Thématique", "Acteurs"],
-        # 0 is a gap: light grey, apart from the colour scale, as the map draws gaps apart
-        color=alt.condition(alt.datum.Acteurs == 0, alt.value("#eeeeee"),
-                            alt.Color("Acteurs:Q", scale=scale,
-                                      legend=alt.Legend(title="Acteurs", format="d", tickMinStep=1))))
-    numbers = alt.Chart(long).mark_text(fontSize=11).encode(
-        x=x, y=y, text="Acteurs:Q",
-        color=alt.condition(alt.datum.Acteurs > max(int(matrix.values.max()), 1) / 2,
-                            alt.value("white"), alt.value("#222222")))
+    cells = (
+        alt.Chart(long)
+        .mark_rect(stroke="white")
+        .encode(
+            x=x,
+            y=y,
+            tooltip=["Périmètre", "Thématique", "Acteurs"],
+            # 0 is a gap: light grey, apart from the colour scale, as the map draws gaps apart
+            color=alt.condition(
+                alt.datum.Acteurs == 0,
+                alt.value("#eeeeee"),
+                alt.Color("Acteurs:Q", scale=scale, legend=alt.Legend(title="Acteurs", format="d", tickMinStep=1)),
+            ),
+        )
+    )
+    numbers = (
+        alt.Chart(long)
+        .mark_text(fontSize=11)
+        .encode(
+            x=x,
+            y=y,
+            text="Acteurs:Q",
+            color=alt.condition(
+                alt.datum.Acteurs > max(int(matrix.values.max()), 1) / 2, alt.value("white"), alt.value("#222222")
+            ),
+        )
+    )
     chart = alt.layer(cells, numbers).properties(height=alt.Step(26), width=alt.Step(44))
     with st.container(key="cv_matrix"):
         # A phone is narrower than 12 readable columns: the matrix scrolls sideways, not the page.
         st.html("<style>.st-key-cv_matrix [data-testid='stFullScreenFrame']{overflow-x:auto}</style>")
         st.altair_chart(chart, width="content")
     scope = filter_phrase(ref, others)
-    st.caption(f"Pour chaque thématique et chaque périmètre : nombre d'acteurs {scope + ' ' if scope else ''}"
-               f"à moins de {fr_distance(distance)} (dedans compris) ; case grise = aucun. "
-               + ("Les filtres de profession et de type s'appliquent ; celui des thématiques, non : chaque colonne "
-                  "est une thématique." if scope else "Toutes professions et tous types d'acteurs."))
+    st.caption(
+        f"Pour chaque thématique et chaque périmètre : nombre d'acteurs {scope + ' ' if scope else ''}"
+        f"à moins de {fr_distance(distance)} (dedans compris) ; case grise = aucun. "
+        + (
+            "Les filtres de profession et de type s'appliquent ; celui des thématiques, non : chaque colonne "
+            "est une thématique."
+            if scope
+            else "Toutes professions et tous types d'acteurs."
+        )
+    )

@@ -32,13 +32,20 @@ def add_layer_form(terr: Territory) -> None:
     st.header("Ajouter une couche de périmètres")
     registry = registry_path(terr.network) if terr.network else None
     if registry is None:
-        st.info("Ce territoire n'a pas de registre de couches : ajoutez `registre = \"layers.toml\"` à son fichier "
-                f"({terr.network.source.name if terr.network else 'RESEAUX_TERRITORY'}) pour en ajouter.")
+        st.info(
+            'Ce territoire n\'a pas de registre de couches : ajoutez `registre = "layers.toml"` à son fichier '
+            f"({terr.network.source.name if terr.network else 'RESEAUX_TERRITORY'}) pour en ajouter."
+        )
         return
-    st.caption("GeoJSON, TopoJSON, GeoPackage, shapefile zippé (.zip), ou CSV d'une ligne par (périmètre, commune). "
-               "Les polygones invalides sont réparés ; les codes gardent leurs zéros.")
-    upload = st.file_uploader("Fichier des périmètres", type=[s.lstrip(".") for s in GEO_SUFFIXES + TABLE_SUFFIXES
-                                                             if s != ".shp"], key="ly_file")
+    st.caption(
+        "GeoJSON, TopoJSON, GeoPackage, shapefile zippé (.zip), ou CSV d'une ligne par (périmètre, commune). "
+        "Les polygones invalides sont réparés ; les codes gardent leurs zéros."
+    )
+    upload = st.file_uploader(
+        "Fichier des périmètres",
+        type=[s.lstrip(".") for s in GEO_SUFFIXES + TABLE_SUFFIXES if s != ".shp"],
+        key="ly_file",
+    )
     if upload is None:
         return
     if upload.size > MAX_UPLOAD_BYTES:
@@ -50,8 +57,10 @@ def add_layer_form(terr: Territory) -> None:
 
 
 #: The choice of a commune list's key: « tell me » first, so that nothing is merged silently.
-KEY_CHOICES = {"": "me signaler les codes répétés d'un département à l'autre",
-               **{key: f"un périmètre par {label}" for key, label in KEYS.items()}}
+KEY_CHOICES = {
+    "": "me signaler les codes répétés d'un département à l'autre",
+    **{key: f"un périmètre par {label}" for key, label in KEYS.items()},
+}
 
 
 def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
@@ -65,50 +74,84 @@ def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
         file_layer = ""
         if len(layers) > 1:  # a GeoPackage of several layers: chosen here, not the first one read silently
             counts = dict(layers)
-            file_layer = st.selectbox("Couche du fichier", list(counts), key=wkey("file_layer"),
-                                      format_func=lambda n: f"{n} ({plural(counts[n], 'périmètre')})",
-                                      help=f"Ce fichier contient {len(layers)} couches : choisissez celle à ajouter.")
+            file_layer = st.selectbox(
+                "Couche du fichier",
+                list(counts),
+                key=wkey("file_layer"),
+                format_func=lambda n: f"{n} ({plural(counts[n], 'périmètre')})",
+                help=f"Ce fichier contient {len(layers)} couches : choisissez celle à ajouter.",
+            )
         fields = fields_of(path, file_layer)
     except (LayerError, DirectoryError) as exc:
         st.error(f"Fichier non utilisable : {md_escape(str(exc).rstrip('.'))}.")
         return
     except Exception:  # any reader's failure, said in French; the detail goes to the log
         LOG.exception("Couche : %s illisible", name)
-        st.error(f"{md_escape(Path(name).name)} illisible : vérifiez qu'il s'agit d'un GeoJSON, d'un GeoPackage, d'un "
-                 "shapefile zippé ou d'un CSV, puis ajoutez-le de nouveau.")
+        st.error(
+            f"{md_escape(Path(name).name)} illisible : vérifiez qu'il s'agit d'un GeoJSON, d'un GeoPackage, d'un "
+            "shapefile zippé ou d'un CSV, puis ajoutez-le de nouveau."
+        )
         return
     is_table = path.suffix.lower() in TABLE_SUFFIXES
     with st.form(wkey("form")):
         left, right = st.columns(2)
         code_field = left.selectbox("Champ du code de chaque périmètre", fields, key=wkey("code"))
         name_field = right.selectbox("Champ du nom", fields, index=min(1, len(fields) - 1), key=wkey("name"))
-        commune_field = left.selectbox("Colonne du code INSEE de la commune", fields, key=wkey("commune")) \
-            if is_table else ""
-        layer_id = left.text_input("Identifiant (lettres minuscules, chiffres, _)", key=wkey("id"),
-                                   value=Path(name).stem.lower().replace("-", "_").replace(" ", "_")[:40])
+        commune_field = (
+            left.selectbox("Colonne du code INSEE de la commune", fields, key=wkey("commune")) if is_table else ""
+        )
+        layer_id = left.text_input(
+            "Identifiant (lettres minuscules, chiffres, _)",
+            key=wkey("id"),
+            value=Path(name).stem.lower().replace("-", "_").replace(" ", "_")[:40],
+        )
         label = right.text_input("Libellé affiché", key=wkey("label"), value=Path(name).stem)
         group = left.text_input("Groupe dans la légende", value=DEFAULT_GROUP, key=wkey("group"))
         licence = right.text_input("Licence", key=wkey("licence"))
         source = left.text_input("Source (producteur, adresse)", key=wkey("source"))
         vintage = right.text_input("Millésime", key=wkey("vintage"))
-        where_field = left.selectbox("Ne garder que les périmètres dont… (facultatif)", ["—", *fields],
-                                     key=wkey("where_field"))
+        where_field = left.selectbox(
+            "Ne garder que les périmètres dont… (facultatif)", ["—", *fields], key=wkey("where_field")
+        )
         where_value = right.text_input("… ce champ vaut", key=wkey("where_value"))
-        perimeter_key = st.radio("Si un même code de périmètre a des communes dans plusieurs départements (des cantons "
-                       "numérotés dans chaque département)", list(KEY_CHOICES), format_func=KEY_CHOICES.get,
-                       key=wkey("key")) if is_table else ""
+        perimeter_key = (
+            st.radio(
+                "Si un même code de périmètre a des communes dans plusieurs départements (des cantons "
+                "numérotés dans chaque département)",
+                list(KEY_CHOICES),
+                format_func=KEY_CHOICES.get,
+                key=wkey("key"),
+            )
+            if is_table
+            else ""
+        )
         submitted = st.form_submit_button("Ajouter la couche", type="primary")
     if not submitted:
         return
     where = {where_field: where_value.strip()} if where_field != "—" and where_value.strip() else {}
     try:
-        added = add_layer(path, layer_id=layer_id.strip(), code_field=code_field, name_field=name_field,
-                          commune_field=commune_field, registry=registry, geo_dir=config.path("geo_dir"),
-                          label=label.strip(), group=group.strip(), where=where, source=source.strip(),
-                          licence=licence.strip(), vintage=vintage.strip(), file_layer=file_layer, key=perimeter_key)
+        added = add_layer(
+            path,
+            layer_id=layer_id.strip(),
+            code_field=code_field,
+            name_field=name_field,
+            commune_field=commune_field,
+            registry=registry,
+            geo_dir=config.path("geo_dir"),
+            label=label.strip(),
+            group=group.strip(),
+            where=where,
+            source=source.strip(),
+            licence=licence.strip(),
+            vintage=vintage.strip(),
+            file_layer=file_layer,
+            key=perimeter_key,
+        )
     except RepeatedCodesError as exc:
-        st.warning(f"Couche non ajoutée : {md_escape(exc)}. Choisissez ci-dessus « un périmètre par le département et "
-                   "le code » ou « un périmètre par le code seul », puis ajoutez de nouveau.")
+        st.warning(
+            f"Couche non ajoutée : {md_escape(exc)}. Choisissez ci-dessus « un périmètre par le département et "
+            "le code » ou « un périmètre par le code seul », puis ajoutez de nouveau."
+        )
         return
     except LayerError as exc:
         st.error(f"Couche non ajoutée : {md_escape(exc)}.")
@@ -116,6 +159,7 @@ def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
     from reseaux.ui import territory
 
     territory.clear()
-    st.success(md_escape(added.sentence()) + " Sur la carte, choisissez-la dans « Périmètres affichés » ; elle est aussi dans "
-               "« Couverture » et dans « Dans le périmètre ».")
-
+    st.success(
+        md_escape(added.sentence()) + " Sur la carte, choisissez-la dans « Périmètres affichés » ; elle est aussi dans "
+        "« Couverture » et dans « Dans le périmètre »."
+    )

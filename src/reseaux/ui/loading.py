@@ -114,11 +114,16 @@ def actors() -> Actors:
     except (DirectoryError, OSError) as exc:
         source, mtime, shown = _last_readable(path)
         if source is None:
-            raise DirectoryError(f"L'annuaire (fichier « {path.name} ») ne peut pas être lu : {exc} La coordination "
-                                 "peut restaurer une sauvegarde ou importer un bon fichier depuis la page "
-                                 "« Annuaire ».") from exc
-        st.warning(f"**L'annuaire sur le disque est illisible** ({exc}) : la carte montre {shown}. La "
-                   "coordination peut restaurer une sauvegarde (page « Annuaire »).", icon=":material/warning:")
+            raise DirectoryError(
+                f"L'annuaire (fichier « {path.name} ») ne peut pas être lu : {exc} La coordination "
+                "peut restaurer une sauvegarde ou importer un bon fichier depuis la page "
+                "« Annuaire »."
+            ) from exc
+        st.warning(
+            f"**L'annuaire sur le disque est illisible** ({exc}) : la carte montre {shown}. La "
+            "coordination peut restaurer une sauvegarde (page « Annuaire »).",
+            icon=":material/warning:",
+        )
     else:
         _LAST_GOOD[str(path)] = mtime
     # The version this run shows: its map's token answers while the file is still that one.
@@ -182,8 +187,11 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
         raise
     if loaded[1].broken:
         names = ", ".join(f"« {name} »" for name, _ in loaded[1].broken)
-        st.warning(f"{plural(len(loaded[1].broken), 'couche écartée', 'couches écartées')} car inutilisable(s) : "
-                   f"{names} — la raison est dans « Sources et crédits ».", icon=":material/layers_clear:")
+        st.warning(
+            f"{plural(len(loaded[1].broken), 'couche écartée', 'couches écartées')} car inutilisable(s) : "
+            f"{names} — la raison est dans « Sources et crédits ».",
+            icon=":material/layers_clear:",
+        )
     return loaded
 
 
@@ -194,9 +202,20 @@ def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
     only while the file is the version this run read (:func:`actors`) and the sign-in holds."""
     owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))
     source = st.session_state.get("_directory_source")
-    issued_for = {"role": auth.current()[0], "visitors": config.get("visitors"), "source": source,
-                  "session": auth.session_key()}
-    token = SERVICE.register(owner, acts.directory.actors, ref, ttl_s=60 * float(config.get("session_minutes")),
-                             check=auth.token_check(), source=source, issued_for=issued_for)
+    issued_for = {
+        "role": auth.current()[0],
+        "visitors": config.get("visitors"),
+        "source": source,
+        "session": auth.session_key(),
+    }
+    token = SERVICE.register(
+        owner,
+        acts.directory.actors,
+        ref,
+        ttl_s=60 * float(config.get("session_minutes")),
+        check=auth.token_check(),
+        source=source,
+        issued_for=issued_for,
+    )
     base = st.get_option("server.baseUrlPath").strip("/")
     return FicheStore(url=f"{'/' + base if base else ''}{FICHES_PATH}/{token}")

@@ -76,8 +76,12 @@ def open_scene_from_url(ref: Referential, terr: Territory) -> None:
 
 def _apply(scene: Scene, ref: Referential, terr: Territory) -> None:
     apply_query(scene.query(), ref, terr)
-    st.session_state.update(pr_applied=scene.id, pr_scene=scene.id, pr_export_title=scene.title,
-                            pr_view={"center": scene.center, "zoom": scene.zoom})
+    st.session_state.update(
+        pr_applied=scene.id,
+        pr_scene=scene.id,
+        pr_export_title=scene.title,
+        pr_view={"center": scene.center, "zoom": scene.zoom},
+    )
 
 
 def _on_choose(ref: Referential, terr: Territory) -> None:
@@ -108,9 +112,12 @@ def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, vi
     if editable:
         scenes = _new_scene_form(scenes, flt, view, state, len(result.actors))
     else:
-        st.info("Les scènes sont partagées par tout le réseau : seule la coordination les ajoute, les réordonne "
-                "ou les supprime. Vous pouvez les présenter et les exporter, ou composer votre propre vue avec la "
-                "barre latérale et l'exporter ci-dessous.", icon=":material/info:")
+        st.info(
+            "Les scènes sont partagées par tout le réseau : seule la coordination les ajoute, les réordonne "
+            "ou les supprime. Vous pouvez les présenter et les exporter, ou composer votre propre vue avec la "
+            "barre latérale et l'exporter ci-dessous.",
+            icon=":material/info:",
+        )
     _scene_list(scenes, counts, editable)
     exports(ref, terr, result, flt, view, chosen or (scenes[0] if scenes else None), counts)
 
@@ -123,48 +130,88 @@ def _scene_picker(scenes: list[Scene], counts: dict[str, int], ref: Referential,
     if st.session_state.get("pr_scene") not in labels:
         st.session_state["pr_scene"] = None
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    chosen_id = left.selectbox("Scènes enregistrées", list(labels), format_func=labels.get, key="pr_scene",
-                               index=None, placeholder="Choisir une scène pour l'afficher",
-                               on_change=_on_choose, args=(ref, terr))
+    chosen_id = left.selectbox(
+        "Scènes enregistrées",
+        list(labels),
+        format_func=labels.get,
+        key="pr_scene",
+        index=None,
+        placeholder="Choisir une scène pour l'afficher",
+        on_change=_on_choose,
+        args=(ref, terr),
+    )
     chosen = _find(scenes, chosen_id)
     start = chosen or scenes[0]
-    right.page_link("views/presentation.py", label="Présenter en plein écran", icon=":material/slideshow:",
-                    query_params={"scene": start.id, "plein_ecran": "1"}, width="stretch")
+    right.page_link(
+        "views/presentation.py",
+        label="Présenter en plein écran",
+        icon=":material/slideshow:",
+        query_params={"scene": start.id, "plein_ecran": "1"},
+        width="stretch",
+    )
     return chosen
 
 
 def _editor_map(ref: Referential, terr: Territory, acts: Actors, view: MapView, result: FilterResult) -> dict:
     saved_view = st.session_state.get("pr_view", {})
     try:
-        fmap = build_base_map(terr.layers, terr.specs, view, ref, terr.opening_bounds(acts.directory.actors),
-                              legend_codes=legend_codes(acts.directory.actors, view.color_by),
-                              center=saved_view.get("center"), zoom=saved_view.get("zoom"), fiches=fiche_store(acts, ref),
-                              geojson=terr.geojson)
+        fmap = build_base_map(
+            terr.layers,
+            terr.specs,
+            view,
+            ref,
+            terr.opening_bounds(acts.directory.actors),
+            legend_codes=legend_codes(acts.directory.actors, view.color_by),
+            center=saved_view.get("center"),
+            zoom=saved_view.get("zoom"),
+            fiches=fiche_store(acts, ref),
+            geojson=terr.geojson,
+        )
         group = build_actor_layer(result.actors, ref, view.color_by, name="Acteurs")
     except MissingAssetsError as exc:
         st.error(str(exc))
         return {}
     # The view (centre, zoom) is sent back only to those who save scenes: each move reruns the page.
     returned = ["center", "zoom"] if may_edit_scenes() else []
-    return st_folium(fmap, feature_group_to_add=group, key="pr_map", height=560, use_container_width=True,
-                     returned_objects=returned) or {}
+    return (
+        st_folium(
+            fmap,
+            feature_group_to_add=group,
+            key="pr_map",
+            height=560,
+            use_container_width=True,
+            returned_objects=returned,
+        )
+        or {}
+    )
 
 
 def _new_scene_form(scenes: list[Scene], flt: ActorFilter, view: MapView, state: dict, count: int) -> list[Scene]:
     with st.form("pr_new", border=True):
         st.markdown("**Enregistrer la vue actuelle comme scène** (filtres, couches, fond, couleur, centre et zoom)")
         title = st.text_input("Titre (grand, lisible à l'écran)", key="pr_title")
-        comment = st.text_input("Sous-titre ou commentaire", key="pr_comment",
-                                help="« {n} » s'écrit « 118 partenaires » : le nombre d'acteurs de la scène, "
-                                     "compté pour la personne qui regarde.")
+        comment = st.text_input(
+            "Sous-titre ou commentaire",
+            key="pr_comment",
+            help="« {n} » s'écrit « 118 partenaires » : le nombre d'acteurs de la scène, "
+            "compté pour la personne qui regarde.",
+        )
         if not st.form_submit_button("Ajouter la scène", type="primary"):
             return scenes
     if not title.strip():
         st.error("Donnez un titre à la scène, puis cliquez de nouveau sur « Ajouter la scène ».")
         return scenes
     center = state.get("center") or {}
-    scene = Scene(title.strip(), comment.strip(), flt.to_query(), list(view.layers), view.basemap, view.color_by,
-                  [center["lat"], center["lng"]] if center else None, state.get("zoom"))
+    scene = Scene(
+        title.strip(),
+        comment.strip(),
+        flt.to_query(),
+        list(view.layers),
+        view.basemap,
+        view.color_by,
+        [center["lat"], center["lng"]] if center else None,
+        state.get("zoom"),
+    )
     try:
         scenes = store().add(scene)
     except (SceneError, OSError) as exc:
@@ -182,17 +229,37 @@ def _scene_list(scenes: list[Scene], counts: dict[str, int], editable: bool) -> 
         count = counts.get(scene.id, 0)
         with st.container(horizontal=True, vertical_alignment="center", wrap=False, key=f"pr_row_{scene.id}"):
             comment = scene.comment_for(count)
-            st.markdown(f"{index + 1}. **{md_escape(scene.title_for(count))}**"
-                        + (f" — {md_escape(comment)}" if comment else ""), width="stretch")
+            st.markdown(
+                f"{index + 1}. **{md_escape(scene.title_for(count))}**"
+                + (f" — {md_escape(comment)}" if comment else ""),
+                width="stretch",
+            )
             if editable:
-                st.button("↑", key=f"pr_up_{scene.id}", disabled=index == 0, help="Monter d'un rang",
-                          on_click=_move, args=(scene.id, -1))
-                st.button("↓", key=f"pr_down_{scene.id}", disabled=index == len(scenes) - 1,
-                          help="Descendre d'un rang", on_click=_move, args=(scene.id, +1))
-                st.button("✕", key=f"pr_del_{scene.id}", help="Supprimer cette scène", on_click=_delete,
-                          args=(scene.id,))
-            st.page_link("views/presentation.py", label="Présenter", icon=":material/slideshow:",
-                         query_params={"scene": scene.id, "plein_ecran": "1"})
+                st.button(
+                    "↑",
+                    key=f"pr_up_{scene.id}",
+                    disabled=index == 0,
+                    help="Monter d'un rang",
+                    on_click=_move,
+                    args=(scene.id, -1),
+                )
+                st.button(
+                    "↓",
+                    key=f"pr_down_{scene.id}",
+                    disabled=index == len(scenes) - 1,
+                    help="Descendre d'un rang",
+                    on_click=_move,
+                    args=(scene.id, +1),
+                )
+                st.button(
+                    "✕", key=f"pr_del_{scene.id}", help="Supprimer cette scène", on_click=_delete, args=(scene.id,)
+                )
+            st.page_link(
+                "views/presentation.py",
+                label="Présenter",
+                icon=":material/slideshow:",
+                query_params={"scene": scene.id, "plein_ecran": "1"},
+            )
 
 
 def _move(scene_id: str, offset: int) -> None:

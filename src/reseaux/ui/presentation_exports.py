@@ -44,8 +44,15 @@ def _download(where, label: str, data: bytes, *args, **options) -> None:
     _plain_download(where, label, lambda: data, *args, width="stretch", **options)
 
 
-def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorFilter, view: MapView,
-            scene: Scene | None, counts: dict[str, int]) -> None:
+def exports(
+    ref: Referential,
+    terr: Territory,
+    result: FilterResult,
+    flt: ActorFilter,
+    view: MapView,
+    scene: Scene | None,
+    counts: dict[str, int],
+) -> None:
     """The current view as a standalone HTML file, a PNG with its text alternative, tables; and
     the code to embed ``scene`` in a partner's site (its title's « {n} » written with ``counts``)."""
     notice = st.session_state.pop("pr_notice", None)
@@ -59,13 +66,27 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
     result = replace(result, actors=kept)
     if "pr_export_title" not in st.session_state:
         st.session_state["pr_export_title"] = terr.title
-    raw_title = st.text_input("Titre de l'export", key="pr_export_title",
-                              help="« {n} » s'écrit « 118 partenaires » (le nombre d'acteurs exportés).")
+    raw_title = st.text_input(
+        "Titre de l'export",
+        key="pr_export_title",
+        help="« {n} » s'écrit « 118 partenaires » (le nombre d'acteurs exportés).",
+    )
     title = fill_count(raw_title, len(result.actors)) or terr.title
     shown = [terr.spec(i) for i in view.layers]
     alt = alt_text(title, result.sentence, result.actors, shown, ref)
-    made = _prepared(json.dumps([title, flt.to_query(), view.to_query(), auth.current()[0],
-                                 list(result.actors.index[:5]), len(result.actors)], default=str))
+    made = _prepared(
+        json.dumps(
+            [
+                title,
+                flt.to_query(),
+                view.to_query(),
+                auth.current()[0],
+                list(result.actors.index[:5]),
+                len(result.actors),
+            ],
+            default=str,
+        )
+    )
 
     def page() -> str:
         if "html" not in made:
@@ -78,18 +99,35 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
     # Built on request only (inlining Leaflet and the data is not work for every rerun). The
     # request is remembered by the button's callback, not read from its value: a rerun that
     # interrupts the work (the map reporting its view) does it again instead of losing it.
-    cols[0].button("Préparer la carte autonome (.html)", key="pr_html_make", width="stretch",
-                   help="Un seul fichier : s'ouvre sans serveur ni internet (sauf le fond de carte).",
-                   on_click=_want, args=("html",))
-    cols[1].button("Préparer l'image (.png)", key="pr_png_make", width="stretch",
-                   help="La même carte, avec son titre et sa légende, en image de 1 600 × 1 000 pixels.",
-                   on_click=_want, args=("png",))
+    cols[0].button(
+        "Préparer la carte autonome (.html)",
+        key="pr_html_make",
+        width="stretch",
+        help="Un seul fichier : s'ouvre sans serveur ni internet (sauf le fond de carte).",
+        on_click=_want,
+        args=("html",),
+    )
+    cols[1].button(
+        "Préparer l'image (.png)",
+        key="pr_png_make",
+        width="stretch",
+        help="La même carte, avec son titre et sa légende, en image de 1 600 × 1 000 pixels.",
+        on_click=_want,
+        args=("png",),
+    )
     if made.get("want_html") or made.get("want_png"):
         with st.spinner("Préparation de la carte autonome…"):
             page()
     if "html" in made:
-        _download(cols[0], "Télécharger la carte (.html)", made["html"].encode("utf-8"), "carte_reseau.html",
-                  "text/html", "pr_html_dl", icon=":material/download:")
+        _download(
+            cols[0],
+            "Télécharger la carte (.html)",
+            made["html"].encode("utf-8"),
+            "carte_reseau.html",
+            "text/html",
+            "pr_html_dl",
+            icon=":material/download:",
+        )
     if made.get("want_png") and "png" not in made:
         with st.spinner("Chromium dessine l'image (quelques secondes)…"):
             waiting = st.empty()  # « en attente » while another session's image is drawn (one at a time)
@@ -100,10 +138,23 @@ def exports(ref: Referential, terr: Territory, result: FilterResult, flt: ActorF
                 st.error(str(exc))
             waiting.empty()
     if "png" in made:
-        _download(cols[1], "Télécharger l'image (.png)", made["png"], "carte_reseau.png", "image/png", "pr_png_dl",
-                  icon=":material/download:")
-        _download(cols[1], "Texte alternatif de l'image (.txt)", alt.encode("utf-8"), "carte_reseau.txt",
-                  "text/plain", "pr_alt_txt")
+        _download(
+            cols[1],
+            "Télécharger l'image (.png)",
+            made["png"],
+            "carte_reseau.png",
+            "image/png",
+            "pr_png_dl",
+            icon=":material/download:",
+        )
+        _download(
+            cols[1],
+            "Texte alternatif de l'image (.txt)",
+            alt.encode("utf-8"),
+            "carte_reseau.txt",
+            "text/plain",
+            "pr_alt_txt",
+        )
         st.image(made["png"], caption="Aperçu de l'image exportée", alt=alt)
         with st.expander("Texte alternatif de l'image (ce que montre la carte)"):
             st.text(alt)
@@ -132,8 +183,14 @@ def _tables(result: FilterResult, terr: Territory, shown: list, ref: Referential
     people = people_table(result.actors, ref)  # as the map's list: labels, French headers and dates
     _download(cols[0], "Acteurs (CSV)", table_csv_bytes(people), "acteurs.csv", "text/csv", "pr_csv")
     _download(cols[1], "Acteurs (Excel)", table_xlsx_bytes(people, "Acteurs"), "acteurs.xlsx", XLSX, "pr_xlsx")
-    _download(cols[2], "Acteurs (GeoJSON)", to_geojson_bytes(result.actors), "acteurs.geojson",
-              "application/geo+json", "pr_geojson")
+    _download(
+        cols[2],
+        "Acteurs (GeoJSON)",
+        to_geojson_bytes(result.actors),
+        "acteurs.geojson",
+        "application/geo+json",
+        "pr_geojson",
+    )
     if not shown:
         return
     perimeters = shown_perimeters(terr.layers, shown)
@@ -141,18 +198,35 @@ def _tables(result: FilterResult, terr: Territory, shown: list, ref: Referential
     st.markdown(f"**Les périmètres affichés** ({plural(len(table), 'périmètre')})")
     cols = st.columns(3)
     _download(cols[0], "Périmètres (CSV)", table_csv_bytes(table), "perimetres.csv", "text/csv", "pr_p_csv")
-    _download(cols[1], "Périmètres (Excel)", table_xlsx_bytes(table, "Périmètres"), "perimetres.xlsx", XLSX,
-              "pr_p_xlsx")
-    _download(cols[2], "Périmètres (GeoJSON)", perimeters.to_json(drop_id=True).encode("utf-8"),
-              "perimetres.geojson", "application/geo+json", "pr_p_geojson")
+    _download(
+        cols[1], "Périmètres (Excel)", table_xlsx_bytes(table, "Périmètres"), "perimetres.xlsx", XLSX, "pr_p_xlsx"
+    )
+    _download(
+        cols[2],
+        "Périmètres (GeoJSON)",
+        perimeters.to_json(drop_id=True).encode("utf-8"),
+        "perimetres.geojson",
+        "application/geo+json",
+        "pr_p_geojson",
+    )
 
 
 def _embed_code(scene: Scene, title: str) -> None:
     page_url = str(st.context.url or "").rstrip("/")
     base = page_url.removesuffix("/presentation")
     url = f"{base}/presentation?" + urlencode({"scene": scene.id, "plein_ecran": "1", "embed": "true"})
-    st.markdown(f"**Intégrer la scène « {md_escape(title)} » dans un site partenaire** (plein écran, sans "
-                "barre latérale ni menus ; les flèches ← → passent d'une scène à l'autre). Copiez ce code "
-                "(bouton à droite du cadre) :")
-    st.code(render('<iframe src="{{ url }}" width="100%" height="800" style="border:0" title="{{ title }}" '
-                   'allow="fullscreen"></iframe>', url=url, title=title), language="html", wrap_lines=True)
+    st.markdown(
+        f"**Intégrer la scène « {md_escape(title)} » dans un site partenaire** (plein écran, sans "
+        "barre latérale ni menus ; les flèches ← → passent d'une scène à l'autre). Copiez ce code "
+        "(bouton à droite du cadre) :"
+    )
+    st.code(
+        render(
+            '<iframe src="{{ url }}" width="100%" height="800" style="border:0" title="{{ title }}" '
+            'allow="fullscreen"></iframe>',
+            url=url,
+            title=title,
+        ),
+        language="html",
+        wrap_lines=True,
+    )

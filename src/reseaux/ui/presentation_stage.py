@@ -79,23 +79,37 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
     result = scene_result(ref, terr, acts, scene)
     count = len(result.actors)
     comment = scene.comment_for(count)
-    st.markdown(render('<div class="rx-stage"><h1>{{ title }}</h1>{% if comment %}<p>{{ comment }}</p>{% endif %}</div>',
-                       title=scene.title_for(count), comment=comment), unsafe_allow_html=True)
+    st.markdown(
+        render(
+            '<div class="rx-stage"><h1>{{ title }}</h1>{% if comment %}<p>{{ comment }}</p>{% endif %}</div>',
+            title=scene.title_for(count),
+            comment=comment,
+        ),
+        unsafe_allow_html=True,
+    )
     view = MapView.from_query(scene.query(), terr.specs)
     try:
         home = terr.opening_bounds(acts.directory.actors)
         base = stage_base_map(home, fiche_store(acts, ref))
-        groups = scene_groups(result.actors, view, ref, terr.layers, terr.specs, home,
-                              legend_codes=legend_codes(result.actors, view.color_by),  # what is on screen
-                              center=scene.center, zoom=scene.zoom, geojson=terr.geojson)
+        groups = scene_groups(
+            result.actors,
+            view,
+            ref,
+            terr.layers,
+            terr.specs,
+            home,
+            legend_codes=legend_codes(result.actors, view.color_by),  # what is on screen
+            center=scene.center,
+            zoom=scene.zoom,
+            geojson=terr.geojson,
+        )
     except MissingAssetsError as exc:
         st.error(str(exc))
         return
     # The bar above the map: Tab reaches « Suivante » in two presses, before the map's pins (it
     # came after them, 91 presses away).
     _scene_bar(scenes, index, count)
-    st_folium(base, feature_group_to_add=groups, key="stage", height=600, use_container_width=True,
-              returned_objects=[])
+    st_folium(base, feature_group_to_add=groups, key="stage", height=600, use_container_width=True, returned_objects=[])
 
 
 def _scene_bar(scenes: list[Scene], index: int, count: int) -> None:
@@ -103,16 +117,38 @@ def _scene_bar(scenes: list[Scene], index: int, count: int) -> None:
     current = scenes[index].id if scenes else None
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="stage_bar"):
         if scenes:
-            st.button("Précédente", shortcut="Left", disabled=index == 0, key="stage_prev",
-                      on_click=_go, args=(scenes[max(index - 1, 0)].id,))
-            st.markdown(f"<div class='rx-bar'>Scène {index + 1} / {len(scenes)} · {plural(count, 'acteur')}</div>",
-                        unsafe_allow_html=True, width="stretch")
-            st.button("Suivante", shortcut="Right", disabled=index == len(scenes) - 1, key="stage_next",
-                      on_click=_go, args=(scenes[min(index + 1, len(scenes) - 1)].id,))
+            st.button(
+                "Précédente",
+                shortcut="Left",
+                disabled=index == 0,
+                key="stage_prev",
+                on_click=_go,
+                args=(scenes[max(index - 1, 0)].id,),
+            )
+            st.markdown(
+                f"<div class='rx-bar'>Scène {index + 1} / {len(scenes)} · {plural(count, 'acteur')}</div>",
+                unsafe_allow_html=True,
+                width="stretch",
+            )
+            st.button(
+                "Suivante",
+                shortcut="Right",
+                disabled=index == len(scenes) - 1,
+                key="stage_next",
+                on_click=_go,
+                args=(scenes[min(index + 1, len(scenes) - 1)].id,),
+            )
         if not st.context.is_embedded:  # a partner's site shows the scenes, not the editor
             # Échap is its shortcut; the key's English label (« Esc ») is hidden, the French one is in the label.
-            st.button("Quitter le plein écran (Échap)", shortcut="Escape", key="stage_quit", icon=":material/close_fullscreen:",
-                      on_click=_quit, args=(current,), help="Revenir à la page Présentation sur cette scène (Échap)")
+            st.button(
+                "Quitter le plein écran (Échap)",
+                shortcut="Escape",
+                key="stage_quit",
+                icon=":material/close_fullscreen:",
+                on_click=_quit,
+                args=(current,),
+                help="Revenir à la page Présentation sur cette scène (Échap)",
+            )
         # The map's frame posts ← → Échap pressed inside it; this presses them here (stage_map._KeyRelay).
         st.html(KEY_LISTENER, unsafe_allow_javascript=True, width="content")
 
@@ -127,4 +163,3 @@ def _quit(scene_id: str | None) -> None:
     if scene_id:
         st.query_params["scene"] = scene_id
         st.session_state.pop("pr_applied", None)
-

@@ -60,13 +60,18 @@ def map_state(ref: Referential, terr: Territory) -> tuple[ActorFilter, MapView]:
     _init_from_url(ref, terr)
     state = st.session_state
     flt = ActorFilter(
-        communes=tuple(state.get("f_communes") or ()), epci=tuple(state.get("f_epci") or ()),
-        perimeter=state.get("f_perimeter") or "", text=state.get("f_text") or "",
+        communes=tuple(state.get("f_communes") or ()),
+        epci=tuple(state.get("f_epci") or ()),
+        perimeter=state.get("f_perimeter") or "",
+        text=state.get("f_text") or "",
         **{facet: tuple(state.get(f"f_{facet}") or ()) for facet in FACETS},
     )
     default = MapView.from_query({}, terr.specs)
-    view = MapView(layers=tuple(state.get("v_layers", default.layers)), basemap=state.get("v_basemap", default.basemap),
-                   color_by=state.get("v_color", default.color_by))
+    view = MapView(
+        layers=tuple(state.get("v_layers", default.layers)),
+        basemap=state.get("v_basemap", default.basemap),
+        color_by=state.get("v_color", default.color_by),
+    )
     return flt, view
 
 
@@ -90,8 +95,9 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
     frame = acts.directory.actors
     with st.sidebar:
         st.header("Filtres")
-        text = st.text_input("Recherche (nom, structure, description)", key="f_text",
-                             placeholder="ex. planning, IVG médicamenteuse…")
+        text = st.text_input(
+            "Recherche (nom, structure, description)", key="f_text", placeholder="ex. planning, IVG médicamenteuse…"
+        )
         chosen = {}
         for facet in ("themes", "professions", "types"):
             chosen[facet] = facet_select(ref, facet, f"f_{facet}")
@@ -99,38 +105,62 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
             for facet in ("publics", "modalites", "accessibilite"):
                 chosen[facet] = facet_select(ref, facet, f"f_{facet}")
         with st.expander("Lieu"):
-            present = sorted(set(frame["code_insee"]) - {""},
-                             key=lambda c: terr.place_names.get(f"commune:{c}", c))
-            communes = choose_many("Communes", present, key="f_communes",
-                                   format_func=lambda c: terr.place_names.get(f"commune:{c}", c), placeholder="Toutes")
+            present = sorted(set(frame["code_insee"]) - {""}, key=lambda c: terr.place_names.get(f"commune:{c}", c))
+            communes = choose_many(
+                "Communes",
+                present,
+                key="f_communes",
+                format_func=lambda c: terr.place_names.get(f"commune:{c}", c),
+                placeholder="Toutes",
+            )
             epcis = sorted({terr.commune_epci.get(c, "") for c in present} - {""})
-            epci = choose_many("EPCI", epcis, key="f_epci",
-                               format_func=lambda c: terr.place_names.get(f"epci:{c}", c), placeholder="Tous")
+            epci = choose_many(
+                "EPCI",
+                epcis,
+                key="f_epci",
+                format_func=lambda c: terr.place_names.get(f"epci:{c}", c),
+                placeholder="Tous",
+            )
             layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
             options = terr.perimeter_options(layer_ids, frame)
             current = st.session_state.get("f_perimeter")
-            if current and current not in options and current.partition(":")[0] in layer_ids \
-                    and terr.perimeter_geojson(current) is not None:
+            if (
+                current
+                and current not in options
+                and current.partition(":")[0] in layer_ids
+                and terr.perimeter_geojson(current) is not None
+            ):
                 # a link naming a perimeter the list leaves out (no actor, away from the territory): kept
                 options = {**options, current: terr.place_names.get(current, current)}
             if st.session_state.get("f_perimeter") not in options:
                 st.session_state["f_perimeter"] = None
-            perimeter = st.selectbox("Dans le périmètre", list(options), key="f_perimeter",
-                                     format_func=options.get, index=None,
-                                     placeholder="Choisir un QPV, une CPTS, un CLS…")
+            perimeter = st.selectbox(
+                "Dans le périmètre",
+                list(options),
+                key="f_perimeter",
+                format_func=options.get,
+                index=None,
+                placeholder="Choisir un QPV, une CPTS, un CLS…",
+            )
         st.button("Réinitialiser les filtres", on_click=_reset_filters, width="stretch")
 
         st.header("Carte")
-        color_by = st.radio("Couleur des acteurs", list(COLOR_BY), key="v_color", horizontal=True,
-                            format_func=lambda k: COLOR_BY[k][2])
-        layers = choose_many(
-            "Périmètres affichés", [s.id for s in terr.specs], key="v_layers",
-            format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}", placeholder="Aucun",
+        color_by = st.radio(
+            "Couleur des acteurs", list(COLOR_BY), key="v_color", horizontal=True, format_func=lambda k: COLOR_BY[k][2]
         )
-        basemap = st.selectbox("Fond de carte", list(BASEMAP_LABELS), key="v_basemap",
-                               format_func=BASEMAP_LABELS.get)
+        layers = choose_many(
+            "Périmètres affichés",
+            [s.id for s in terr.specs],
+            key="v_layers",
+            format_func=lambda i: f"{terr.spec(i).group} — {terr.spec(i).label}",
+            placeholder="Aucun",
+        )
+        basemap = st.selectbox("Fond de carte", list(BASEMAP_LABELS), key="v_basemap", format_func=BASEMAP_LABELS.get)
     flt = ActorFilter(
-        communes=tuple(communes), epci=tuple(epci), perimeter=perimeter or "", text=text or "",
+        communes=tuple(communes),
+        epci=tuple(epci),
+        perimeter=perimeter or "",
+        text=text or "",
         **{facet: tuple(values) for facet, values in chosen.items()},
     )
     view = MapView(layers=tuple(layers), basemap=basemap, color_by=color_by)

@@ -171,8 +171,11 @@ def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
     _init_from_url(ref)
     with st.sidebar:
         st.header("Ce que vous cherchez")
-        text = st.text_input("Recherche libre (nom, structure, spécialités, description)", key="tp_text",
-                             placeholder="ex. IVG médicamenteuse")
+        text = st.text_input(
+            "Recherche libre (nom, structure, spécialités, description)",
+            key="tp_text",
+            placeholder="ex. IVG médicamenteuse",
+        )
         chosen = {}
         for facet in ("themes", "professions", "types", "modalites", "publics", "accessibilite"):
             chosen[facet] = facet_select(ref, facet, f"tp_{facet}")
@@ -182,8 +185,7 @@ def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
         # Seeded from the URL, with a default besides: a browser that lost the seeded value (a first
         # run cut short by the person's first click) falls back to 10, not to 1 partner and 500 m.
         k = st.slider("Nombre de partenaires", 1, 50, value=DEFAULT_K, key="tp_k")
-        radius = st.select_slider("Rayon", RADII_KM, value=DEFAULT_RADIUS_KM, key="tp_radius",
-                                  format_func=radius_label)
+        radius = st.select_slider("Rayon", RADII_KM, value=DEFAULT_RADIUS_KM, key="tp_radius", format_func=radius_label)
     flt = ActorFilter(text=(text or "").strip(), **{facet: tuple(values) for facet, values in chosen.items()})
     return flt, k, radius
 
@@ -202,11 +204,17 @@ def write_url(flt: ActorFilter, k: int, radius: float) -> None:
 def starting_point() -> None:
     """Address (with suggestions), or the browser's position; a map click is read in show_map."""
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    address = left.text_input("Adresse du patient ou du lieu de départ", key="tp_address",
-                              placeholder="ex. 12 rue Saint-Julien, Le Petit-Quevilly — puis Entrée")
+    address = left.text_input(
+        "Adresse du patient ou du lieu de départ",
+        key="tp_address",
+        placeholder="ex. 12 rue Saint-Julien, Le Petit-Quevilly — puis Entrée",
+    )
     with right:
         located = st.components.v2.component(
-            "reseaux.geolocation", html=GEOLOCATION_HTML, css=GEOLOCATION_CSS, js=GEOLOCATION_JS,
+            "reseaux.geolocation",
+            html=GEOLOCATION_HTML,
+            css=GEOLOCATION_CSS,
+            js=GEOLOCATION_JS,
         )(key="tp_geo", on_position_change=lambda: None)
     if located is not None and getattr(located, "position", None):
         position = located.position
@@ -235,16 +243,22 @@ def _say_what_was_found(typed: str, found: Lookup) -> None:
     shown = md_escape(typed)
     if found.offline:
         if found.chosen:
-            st.warning(f"**Position approximative : centre de la commune** ({md_escape(found.chosen.label)}), "
-                       "le géocodeur national ne répond pas. Pour un point précis, cliquez sur la carte.")
+            st.warning(
+                f"**Position approximative : centre de la commune** ({md_escape(found.chosen.label)}), "
+                "le géocodeur national ne répond pas. Pour un point précis, cliquez sur la carte."
+            )
         elif found.matches:
-            st.warning(f"Le géocodeur national ne répond pas, et plusieurs communes correspondent à « {shown} ». "
-                       "Choisissez la vôtre (position approximative : centre de la commune).")
+            st.warning(
+                f"Le géocodeur national ne répond pas, et plusieurs communes correspondent à « {shown} ». "
+                "Choisissez la vôtre (position approximative : centre de la commune)."
+            )
             _choose(found, "tp_suggest", "Commune")
         else:
-            st.warning(f"Le géocodeur national ne répond pas, et aucune commune de Normandie ne correspond à "
-                       f"« {shown} ». Tapez un code postal ou un nom de commune (ex. « 76140 » ou "
-                       "« Le Petit-Quevilly »), ou cliquez sur la carte.")
+            st.warning(
+                f"Le géocodeur national ne répond pas, et aucune commune de Normandie ne correspond à "
+                f"« {shown} ». Tapez un code postal ou un nom de commune (ex. « 76140 » ou "
+                "« Le Petit-Quevilly »), ou cliquez sur la carte."
+            )
     elif not found.matches:
         st.warning(f"Adresse « {shown} » introuvable : vérifiez-la, ou cliquez sur la carte.")
     elif not found.chosen:
@@ -265,39 +279,56 @@ def _choose(found: Lookup, key: str, label: str, *, first: bool = False) -> None
         if index is not None and index < len(matches):
             st.session_state["tp_point"] = _point_of(matches[index], found.offline)
 
-    st.selectbox(label, range(len(matches)), format_func=names.__getitem__, key=key, index=0 if first else None,
-                 placeholder="Choisir…", on_change=chosen)
+    st.selectbox(
+        label,
+        range(len(matches)),
+        format_func=names.__getitem__,
+        key=key,
+        index=0 if first else None,
+        placeholder="Choisir…",
+        on_change=chosen,
+    )
 
 
-def results(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, k: int,
-            radius: float) -> tuple[list[Partner], tuple[float, float] | None]:
+def results(
+    ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, k: int, radius: float
+) -> tuple[list[Partner], tuple[float, float] | None]:
     """Run the search for the current point; render the sentence, warnings and the list."""
     point = st.session_state.get("tp_point")
     if not point:
         st.info("Choisissez un point de départ : une adresse, un clic sur la carte, ou votre position.")
         return [], None
     lat, lon, label = point
-    outcome = search(proximity_index(acts), lat, lon, flt, ref, k=k, radius_m=radius * 1000,
-                     radii_m=[r * 1000 for r in RADII_KM], commune_epci=terr.commune_epci,
-                     place_names=terr.place_names)
+    outcome = search(
+        proximity_index(acts),
+        lat,
+        lon,
+        flt,
+        ref,
+        k=k,
+        radius_m=radius * 1000,
+        radii_m=[r * 1000 for r in RADII_KM],
+        commune_epci=terr.commune_epci,
+        place_names=terr.place_names,
+    )
     found = containing_perimeters(lat, lon, terr.layers, terr.specs)
     st.markdown(TROUVER_CSS, unsafe_allow_html=True)
     # Short and small: on a phone the first result must show without scrolling, so what the point is
     # in (perimeters, outreach) comes after the list.
     st.caption(f"**Départ : {md_escape(label or fr_coordinates(lat, lon))}.**")
     if not found:
-        st.warning("Ce point est en dehors de toutes les couches chargées (hors du territoire couvert) : "
-                   "les résultats peuvent manquer.")
+        st.warning(
+            "Ce point est en dehors de toutes les couches chargées (hors du territoire couvert) : "
+            "les résultats peuvent manquer."
+        )
     shown = outcome.actors
     within = f"à moins de {radius_label(radius)}"
     if shown.empty:
         shown = _way_on(outcome, flt, radius)
     else:
         nearest = "le plus proche" if len(shown) == 1 else "les plus proches"
-        more = (f" — seulement {len(shown)} dans ce rayon : élargissez-le pour en voir plus"
-                if len(shown) < k else "")
-        st.markdown(f"**{plural(len(shown), 'partenaire')} {nearest}** {within}{more} · "
-                    f"{md_escape(outcome.sentence)}")
+        more = f" — seulement {len(shown)} dans ce rayon : élargissez-le pour en voir plus" if len(shown) < k else ""
+        st.markdown(f"**{plural(len(shown), 'partenaire')} {nearest}** {within}{more} · {md_escape(outcome.sentence)}")
     found_partners = partners(shown, ref, (lat, lon))
     for partner in found_partners:
         _card(partner)
@@ -313,8 +344,10 @@ def _around(terr: Territory, acts: Actors, lat: float, lon: float, found: list) 
     qpv = {code for spec, code, _ in found if spec.id.startswith("qpv")}
     outreach = outreach_covering(acts.directory.actors, commune, qpv)
     if len(outreach):
-        st.success("Une action d'aller-vers passe dans ce quartier : "
-                   + " ; ".join(md_escape(n) for n in outreach["nom"]), icon=":material/directions_walk:")
+        st.success(
+            "Une action d'aller-vers passe dans ce quartier : " + " ; ".join(md_escape(n) for n in outreach["nom"]),
+            icon=":material/directions_walk:",
+        )
 
 
 def _way_on(outcome: SearchResult, flt: ActorFilter, radius: float) -> pd.DataFrame:
@@ -328,27 +361,45 @@ def _way_on(outcome: SearchResult, flt: ActorFilter, radius: float) -> pd.DataFr
     if len(beyond):
         why = f" Le plus proche est à {fr_distance(beyond['distance_m'].iloc[0])}."
         if names:
-            why += (f" Sans le filtre {names[0]}, il y en a {within}." if len(names) == 1 else
-                    f" Sans l'un de ces filtres, il y en a {within} : {', '.join(names)}.")
+            why += (
+                f" Sans le filtre {names[0]}, il y en a {within}."
+                if len(names) == 1
+                else f" Sans l'un de ces filtres, il y en a {within} : {', '.join(names)}."
+            )
     st.warning(f"Aucun partenaire ne correspond {within}.{why} {md_escape(outcome.sentence)}")
     row = st.container(horizontal=True)
     if outcome.wider_m is not None:
         wider = outcome.wider_m / 1000
-        row.button(f"Élargir à {radius_label(wider)} ({plural(outcome.wider_count, 'partenaire')})",
-                   key="tp_wider", type="primary", icon=":material/zoom_out_map:",
-                   on_click=st.session_state.__setitem__, args=("tp_radius", wider))
+        row.button(
+            f"Élargir à {radius_label(wider)} ({plural(outcome.wider_count, 'partenaire')})",
+            key="tp_wider",
+            type="primary",
+            icon=":material/zoom_out_map:",
+            on_click=st.session_state.__setitem__,
+            args=("tp_radius", wider),
+        )
     elif len(beyond):
         st.caption(f"Même à {radius_label(RADII_KM[-1])}, aucun : le plus proche est affiché ci-dessous.")
     if names:
-        row.button(f"Retirer le filtre {names[0]}", key="tp_unblock", icon=":material/filter_alt_off:",
-                   on_click=_clear_facet, args=(outcome.blocking[0],))
+        row.button(
+            f"Retirer le filtre {names[0]}",
+            key="tp_unblock",
+            icon=":material/filter_alt_off:",
+            on_click=_clear_facet,
+            args=(outcome.blocking[0],),
+        )
     if names and not len(beyond):
-        st.markdown(f"C'est le filtre {names[0]} qui vide la liste. Sans lui, les plus proches sont :"
-                    if len(names) == 1 else f"Chacun de ces filtres vide la liste : {', '.join(names)}. "
-                    f"Sans le filtre {names[0]}, les plus proches sont :")
+        st.markdown(
+            f"C'est le filtre {names[0]} qui vide la liste. Sans lui, les plus proches sont :"
+            if len(names) == 1
+            else f"Chacun de ces filtres vide la liste : {', '.join(names)}. "
+            f"Sans le filtre {names[0]}, les plus proches sont :"
+        )
     if len(beyond):
-        st.markdown(f"**{plural(len(beyond), 'partenaire')} {'le plus proche' if len(beyond) == 1 else 'les plus proches'}"
-                    f" au-delà de {radius_label(radius)}** :")
+        st.markdown(
+            f"**{plural(len(beyond), 'partenaire')} {'le plus proche' if len(beyond) == 1 else 'les plus proches'}"
+            f" au-delà de {radius_label(radius)}** :"
+        )
         return beyond
     if outcome.without_blocking is not None:
         return outcome.without_blocking
@@ -356,8 +407,10 @@ def _way_on(outcome: SearchResult, flt: ActorFilter, radius: float) -> pd.DataFr
         st.markdown("Aucun partenaire de l'annuaire ne réunit tous ces critères, même loin.")
         st.button("Effacer les filtres", key="tp_clear", icon=":material/filter_alt_off:", on_click=_clear_filters)
     else:
-        st.info("L'annuaire n'a aucun partenaire placé sur la carte : la coordination du réseau peut en ajouter "
-                "(page « Annuaire »).")
+        st.info(
+            "L'annuaire n'a aucun partenaire placé sur la carte : la coordination du réseau peut en ajouter "
+            "(page « Annuaire »)."
+        )
     return beyond
 
 
@@ -373,8 +426,9 @@ def _clear_filters() -> None:
 
 def _card(partner: Partner) -> None:
     with st.container(border=True):
-        st.markdown(f"**{partner.number}. {md_escape(partner.name)}** — {md_escape(partner.role)} · "
-                    f"**{partner.distance}**")
+        st.markdown(
+            f"**{partner.number}. {md_escape(partner.name)}** — {md_escape(partner.role)} · **{partner.distance}**"
+        )
         lines = [" · ".join(md_escape(v) for v in (partner.structure, partner.address) if v)]
         if partner.approximate:
             lines.append("_Position approximative : centre de la commune._")
@@ -406,5 +460,7 @@ def show_map(terr: Territory, found: list[Partner], origin: tuple[float, float] 
         st.session_state["tp_last_click"] = point
         st.session_state["tp_point"] = (point["lat"], point["lng"], "point choisi sur la carte")
         st.rerun()
-    st.caption("Cliquez sur la carte pour déplacer le point de départ ; sur un numéro pour sa fiche. "
-               "Des numéros réunis (« 2 · 5 ») s'écartent d'un clic.")
+    st.caption(
+        "Cliquez sur la carte pour déplacer le point de départ ; sur un numéro pour sa fiche. "
+        "Des numéros réunis (« 2 · 5 ») s'écartent d'un clic."
+    )

@@ -25,12 +25,16 @@ def sources(terr: Territory) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if terr.broken:
         st.header("Couches écartées")
-        st.caption("Déclarées dans le registre mais inutilisables : corrigez le registre (ou le fichier), "
-                   "la couche revient au prochain démarrage.")
+        st.caption(
+            "Déclarées dans le registre mais inutilisables : corrigez le registre (ou le fichier), "
+            "la couche revient au prochain démarrage."
+        )
         st.dataframe(pd.DataFrame(terr.broken, columns=["Couche", "Raison"]), hide_index=True, width="stretch")
     st.header("Référentiel national")
-    st.caption("Sert à placer une adresse à sa commune hors ligne, à retrouver la commune d'un acteur "
-               "d'après sa position, et à dessiner le territoire du réseau, partout en France.")
+    st.caption(
+        "Sert à placer une adresse à sa commune hors ligne, à retrouver la commune d'un acteur "
+        "d'après sa position, et à dessiner le territoire du réseau, partout en France."
+    )
     st.dataframe(pd.DataFrame(france_sources()), hide_index=True, width="stretch")
 
 
@@ -44,18 +48,30 @@ def france_sources() -> list[dict[str, str]]:
     info = json.loads(built.read_text(encoding="utf-8")) if built.exists() else {}
     absent = "non construit (lancez « make setup »)"
     return [
-        {"Données": f"{fr_number(info.get('communes', 0))} communes : codes postaux, EPCI, anciennes communes",
-         "Source": f"INSEE, COG, via {info.get('cog', absent)}",
-         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "COG 2026"},
-        {"Données": "Contours des communes, mairies" + _corrected_halls(info.get("mairies")),
-         "Source": f"IGN ADMIN EXPRESS, annuaire de l'administration, via {info.get('outlines', absent)}",
-         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024–2025"},
-        {"Données": "QPV 2024 de toute la France",
-         "Source": "ANCT (via bpineau/gazetteer), arrondis à 11 m",
-         "Licence": "Licence Ouverte / Etalab 2.0", "Millésime": "2024"},
-        {"Données": "Codes CEDEX (non exhaustif)",
-         "Source": "INSEE SIRENE (via cquest/geocodage-spd)",
-         "Licence": "Licence Ouverte", "Millésime": "2017"},
+        {
+            "Données": f"{fr_number(info.get('communes', 0))} communes : codes postaux, EPCI, anciennes communes",
+            "Source": f"INSEE, COG, via {info.get('cog', absent)}",
+            "Licence": "Licence Ouverte / Etalab 2.0",
+            "Millésime": "COG 2026",
+        },
+        {
+            "Données": "Contours des communes, mairies" + _corrected_halls(info.get("mairies")),
+            "Source": f"IGN ADMIN EXPRESS, annuaire de l'administration, via {info.get('outlines', absent)}",
+            "Licence": "Licence Ouverte / Etalab 2.0",
+            "Millésime": "2024–2025",
+        },
+        {
+            "Données": "QPV 2024 de toute la France",
+            "Source": "ANCT (via bpineau/gazetteer), arrondis à 11 m",
+            "Licence": "Licence Ouverte / Etalab 2.0",
+            "Millésime": "2024",
+        },
+        {
+            "Données": "Codes CEDEX (non exhaustif)",
+            "Source": "INSEE SIRENE (via cquest/geocodage-spd)",
+            "Licence": "Licence Ouverte",
+            "Millésime": "2017",
+        },
     ]
 
 
@@ -64,9 +80,11 @@ def _corrected_halls(counts: dict[str, int] | None) -> str:
     if not counts:
         return ""
     moved, inner, missing = counts.get("rapprochee", 0), counts.get("point_interieur", 0), counts.get("absente", 0)
-    return (f" — {fr_number(moved + inner)} mairies hors de leur commune dans la source, corrigées "
-            f"({fr_number(moved)} à moins de 1 km rapprochées du contour, {fr_number(inner)} plus loin remplacées "
-            f"par un point intérieur) ; {fr_number(missing)} communes sans mairie placées à un point intérieur")
+    return (
+        f" — {fr_number(moved + inner)} mairies hors de leur commune dans la source, corrigées "
+        f"({fr_number(moved)} à moins de 1 km rapprochées du contour, {fr_number(inner)} plus loin remplacées "
+        f"par un point intérieur) ; {fr_number(missing)} communes sans mairie placées à un point intérieur"
+    )
 
 
 def geocoding_panel(acts: Actors, who: str) -> None:
@@ -84,7 +102,10 @@ def geocoding_panel(acts: Actors, who: str) -> None:
     st.header("Géocodage")
     st.caption(f"Géocodeur : {config.get('geocoder_url')} — les positions « manuel » ne sont jamais modifiées.")
     offline = st.checkbox("Hors ligne : placer les adresses à leur commune", key="geo_offline")
-    if not st.button(f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}", disabled=todo == 0 and not len(directory.rejected)):
+    if not st.button(
+        f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}",
+        disabled=todo == 0 and not len(directory.rejected),
+    ):
         return
     bar = st.progress(0.0, text="Géocodage…")
     try:
@@ -132,14 +153,24 @@ def _recode_panel(issues, ref: Referential) -> None:
     if not values:
         return
     st.header("Valeurs non reconnues")
-    st.caption("Gardées telles qu'écrites et montrées sur les fiches, mais aucun filtre ne les retient. "
-               "Recodez-en une : le choix est retenu comme synonyme dans le référentiel, pour ce fichier "
-               "et tous les suivants.")
-    st.dataframe(pd.DataFrame([{"Colonne": column_label(c), "Valeur": v, "Lignes": n} for c, _, v, n in values]),
-                 hide_index=True, width="stretch")
-    chosen = st.selectbox("Valeur à recoder", range(len(values)), key="recode_value", index=None,
-                          format_func=lambda i: f"{column_label(values[i][0])} : « {values[i][2]} » ({values[i][3]})",
-                          placeholder="Choisir une valeur")
+    st.caption(
+        "Gardées telles qu'écrites et montrées sur les fiches, mais aucun filtre ne les retient. "
+        "Recodez-en une : le choix est retenu comme synonyme dans le référentiel, pour ce fichier "
+        "et tous les suivants."
+    )
+    st.dataframe(
+        pd.DataFrame([{"Colonne": column_label(c), "Valeur": v, "Lignes": n} for c, _, v, n in values]),
+        hide_index=True,
+        width="stretch",
+    )
+    chosen = st.selectbox(
+        "Valeur à recoder",
+        range(len(values)),
+        key="recode_value",
+        index=None,
+        format_func=lambda i: f"{column_label(values[i][0])} : « {values[i][2]} » ({values[i][3]})",
+        placeholder="Choisir une valeur",
+    )
     if chosen is None:
         return
     _column, category, value, count = values[chosen]
@@ -147,8 +178,14 @@ def _recode_panel(issues, ref: Referential) -> None:
     suggestion = ref.suggest(category, value)
     codes = list(labels)
     default = next((i for i, c in enumerate(codes) if labels[c] == suggestion), None)
-    code = st.selectbox("Code du référentiel", codes, index=default, key=f"recode_code_{chosen}",
-                        format_func=labels.get, placeholder="Choisir un code")
+    code = st.selectbox(
+        "Code du référentiel",
+        codes,
+        index=default,
+        key=f"recode_code_{chosen}",
+        format_func=labels.get,
+        placeholder="Choisir un code",
+    )
     if st.button("Retenir comme synonyme", type="primary", disabled=code is None, key="recode_go"):
         try:
             add_synonym(config.path("referential"), category, code, value)
@@ -158,7 +195,8 @@ def _recode_panel(issues, ref: Referential) -> None:
         st.cache_resource.clear()
         st.session_state["recode_done"] = (
             f"« {value} » est maintenant un synonyme de « {labels[code]} » "
-            f"({plural(count, 'ligne reconnue', 'lignes reconnues')}).")
+            f"({plural(count, 'ligne reconnue', 'lignes reconnues')})."
+        )
         st.rerun()
 
 
@@ -174,15 +212,23 @@ def privacy_panel(who: str) -> None:
     unfinished = st.session_state.get("gdpr_unfinished")
     if unfinished and unfinished not in labels:
         labels[unfinished] = "effacement inachevé"
-    chosen = st.selectbox("Fiche", list(labels), format_func=lambda i: f"{labels[i]} ({i})", index=None,
-                          key="gdpr_id", placeholder="Choisir la fiche à effacer")
+    chosen = st.selectbox(
+        "Fiche",
+        list(labels),
+        format_func=lambda i: f"{labels[i]} ({i})",
+        index=None,
+        key="gdpr_id",
+        placeholder="Choisir la fiche à effacer",
+    )
     confirm = st.checkbox("Je confirme : la fiche sera effacée partout, sans retour possible.", key="gdpr_ok")
     if st.button("Effacer définitivement", type="primary", disabled=not (chosen and confirm), key="gdpr_go"):
         try:
             report = erase(chosen, who)
         except KeyError:
-            st.error(f"La fiche « {md_escape(chosen)} » n'est plus dans l'annuaire (effacée ou modifiée entre-temps) : rien "
-                     "n'a été fait ; rechargez la page.")
+            st.error(
+                f"La fiche « {md_escape(chosen)} » n'est plus dans l'annuaire (effacée ou modifiée entre-temps) : rien "
+                "n'a été fait ; rechargez la page."
+            )
             return
         except ErasureIncomplete as exc:  # she left the file: offer to finish (she is no longer in the list)
             st.session_state["gdpr_unfinished"] = chosen

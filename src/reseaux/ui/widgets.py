@@ -88,8 +88,13 @@ def choose_many(label: str, options, **kwargs) -> list:
 def facet_select(ref: Referential, facet: str, key: str) -> list[str]:
     """The multiselect of one filter facet (themes, professions, types…), labels from the referential."""
     labels = ref.labels(FACETS[facet][1])
-    return choose_many(FACET_LABELS[facet], list(labels), key=key, format_func=labels.get,
-                       placeholder="Tous" if facet == "types" else "Toutes")
+    return choose_many(
+        FACET_LABELS[facet],
+        list(labels),
+        key=key,
+        format_func=labels.get,
+        placeholder="Tous" if facet == "types" else "Toutes",
+    )
 
 
 def download(where, label: str, data, file_name: str, mime: str, key: str, **options) -> None:
@@ -110,11 +115,14 @@ def audited_export(build, file_name: str):
         out = build()
         audit.record("export", who=who, client=client, fichier=file_name)
         return out
+
     return built
 
 
 def progress_bar(bar):
     """A geocoding progress callback drawing on ``bar`` (an ``st.progress``)."""
+
     def update(done: int, total: int) -> None:
         bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}")
+
     return update

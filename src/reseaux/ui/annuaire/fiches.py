@@ -52,8 +52,10 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
     if view.empty and (words or only_bad):
         _no_fiche(query, only_bad)
     if len(view) > TABLE_ROWS:
-        st.caption(f"Les {fr_number(TABLE_ROWS)} premières fiches sur {fr_number(len(view))} : précisez la "
-                   "recherche pour trouver les autres (les exports les contiennent toutes).")
+        st.caption(
+            f"Les {fr_number(TABLE_ROWS)} premières fiches sur {fr_number(len(view))} : précisez la "
+            "recherche pour trouver les autres (les exports les contiennent toutes)."
+        )
     view = view.iloc[:TABLE_ROWS]
     status = pd.Series(check.bad[view.index.to_numpy()], index=view.index).map({True: "erreur", False: "ok"})
     shown = [c.name for c in columns.shown_in(columns.ANNUAIRE)]
@@ -61,8 +63,15 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
     readable = readable.rename(columns={**columns.labels(), "statut": "Statut"})
     # The selection is a row number of this table: a new search makes a new table (new key),
     # so that row 1 of « Rouen » never opens row 1 of the previous list.
-    event = st.dataframe(readable, hide_index=True, width="stretch", height=300,
-                         key=f"ann_table_{query.strip()}_{only_bad}", on_select="rerun", selection_mode="single-row")
+    event = st.dataframe(
+        readable,
+        hide_index=True,
+        width="stretch",
+        height=300,
+        key=f"ann_table_{query.strip()}_{only_bad}",
+        on_select="rerun",
+        selection_mode="single-row",
+    )
     cols = st.columns(3)
     selected = event.selection.rows if event and event.selection else []
     picked = str(view.iloc[selected[0]]["id"]) if selected and selected[0] < len(view) else None
@@ -92,17 +101,31 @@ def _search_text(work: pd.DataFrame) -> pd.Series:
 def _no_fiche(query: str, only_bad: bool) -> None:
     """The search (or « only the fiches in error ») found nothing: say so, and undo it in one click."""
     among = " parmi les fiches en erreur" if only_bad else ""
-    said = f"Aucune fiche ne contient « {md_escape(query.strip())} »{among}" if query.strip() else \
-        "Aucune fiche en erreur ne correspond"
-    st.info(f"{said}. Vérifiez l'orthographe ou cherchez un seul mot (nom, commune, profession) ; une "
-            "fiche absente se crée avec « Nouvelle fiche ».", icon=":material/search_off:")
+    said = (
+        f"Aucune fiche ne contient « {md_escape(query.strip())} »{among}"
+        if query.strip()
+        else "Aucune fiche en erreur ne correspond"
+    )
+    st.info(
+        f"{said}. Vérifiez l'orthographe ou cherchez un seul mot (nom, commune, profession) ; une "
+        "fiche absente se crée avec « Nouvelle fiche ».",
+        icon=":material/search_off:",
+    )
     row = st.container(horizontal=True)
     if query.strip():
-        row.button("Effacer la recherche", key="ann_clear_search",
-                   on_click=st.session_state.__setitem__, args=("ann_search", ""))
+        row.button(
+            "Effacer la recherche",
+            key="ann_clear_search",
+            on_click=st.session_state.__setitem__,
+            args=("ann_search", ""),
+        )
     if only_bad:
-        row.button("Voir toutes les fiches", key="ann_all_fiches",
-                   on_click=st.session_state.__setitem__, args=("ann_only_bad", False))
+        row.button(
+            "Voir toutes les fiches",
+            key="ann_all_fiches",
+            on_click=st.session_state.__setitem__,
+            args=("ann_only_bad", False),
+        )
 
 
 def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
@@ -112,9 +135,12 @@ def _readable(ref: Referential, table: pd.DataFrame) -> pd.DataFrame:
         if column.name not in out:
             continue
         if column.kind == columns.REFERENTIAL:
-            out[column.name] = out[column.name].map(lambda v, c=column: ", ".join(
-                ref.label(c.category, ref.resolve(c.category, part) or part)
-                for part in (split_cell(v) if c.multi else [v] if v else [])))
+            out[column.name] = out[column.name].map(
+                lambda v, c=column: ", ".join(
+                    ref.label(c.category, ref.resolve(c.category, part) or part)
+                    for part in (split_cell(v) if c.multi else [v] if v else [])
+                )
+            )
         elif column.kind == columns.DATE:
             out[column.name] = out[column.name].map(day_text)
     return out
@@ -152,17 +178,22 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
         # down (two long columns sent it down the left one, then up to the right one); on a
         # phone the rows stack in the same order.
         for pair in range(0, len(form), 2):
-            for cell, column in zip(st.columns(2), form[pair:pair + 2], strict=False):  # the last pair may be one
+            for cell, column in zip(st.columns(2), form[pair : pair + 2], strict=False):  # the last pair may be one
                 with cell:
-                    values[column] = _field(ref, column, current.get(column, ""),
-                                            disabled=(column == "id" and not is_new))
+                    values[column] = _field(
+                        ref, column, current.get(column, ""), disabled=(column == "id" and not is_new)
+                    )
                     for issue in by_field.get(column, []):
                         _finding(issue)
         if refused:
             wrong = list(dict.fromkeys(columns.label(i.column) for i in refused if i.severity == ERROR))
-            st.error(md_escape(f"La fiche n'est pas validée : {plural(len(wrong), 'champ')} à corriger "
-                               f"({', '.join(wrong)}), le message est sous le champ. Rien n'est mis en attente ; "
-                               "ce que vous avez saisi reste dans le formulaire."))
+            st.error(
+                md_escape(
+                    f"La fiche n'est pas validée : {plural(len(wrong), 'champ')} à corriger "
+                    f"({', '.join(wrong)}), le message est sous le champ. Rien n'est mis en attente ; "
+                    "ce que vous avez saisi reste dans le formulaire."
+                )
+            )
         submitted = st.form_submit_button("Valider la fiche", type="primary")
     if submitted:
         _submit(ref, work, current, values, is_new, rows)
@@ -194,28 +225,52 @@ def _field(ref: Referential, name: str, value: str, *, disabled: bool = False) -
             # A value outside the referential (kept as written since it was read) stays an option:
             # saving the fiche must not drop it.
             options = list(labels) + [c for c in current if c not in labels]
-            chosen = choose_many(label, options, default=current, format_func=lambda c: labels.get(c, c), key=key,
-                                 placeholder="Aucune", help=help_text)
+            chosen = choose_many(
+                label,
+                options,
+                default=current,
+                format_func=lambda c: labels.get(c, c),
+                key=key,
+                placeholder="Aucune",
+                help=help_text,
+            )
             return "|".join(chosen)
         options = ["", *labels]
         index = options.index(current[0]) if current and current[0] in options else 0
-        return st.selectbox(label, options, index=index, format_func=lambda c: labels.get(c, "—"), key=key,
-                            help=help_text)
+        return st.selectbox(
+            label, options, index=index, format_func=lambda c: labels.get(c, "—"), key=key, help=help_text
+        )
     if column.kind == columns.VISIBILITY:  # a choice of labels, not a code to type
         options = list(VISIBILITY_LABELS) + ([value] if value not in VISIBILITY_LABELS else [])
-        return st.selectbox(label, options, index=options.index(value), key=key, help=help_text,
-                            format_func=lambda v: VISIBILITY_LABELS.get(v, f"« {v} » (illisible : membres)"))
+        return st.selectbox(
+            label,
+            options,
+            index=options.index(value),
+            key=key,
+            help=help_text,
+            format_func=lambda v: VISIBILITY_LABELS.get(v, f"« {v} » (illisible : membres)"),
+        )
     if column.kind in (columns.LIST, columns.ZONES):  # « français », « roumain » as chips, not « français|roumain »
         current = split_cell(value)
-        return "|".join(choose_many(label, current, default=current, key=key, accept_new_options=True,
-                                    placeholder="Aucune : écrivez-en une puis Entrée", help=help_text))
+        return "|".join(
+            choose_many(
+                label,
+                current,
+                default=current,
+                key=key,
+                accept_new_options=True,
+                placeholder="Aucune : écrivez-en une puis Entrée",
+                help=help_text,
+            )
+        )
     if column.kind == columns.LONG_TEXT:
         return st.text_area(label, value=value, key=key, help=help_text)
     return st.text_input(label, value=value, key=key, disabled=disabled, help=help_text)
 
 
-def _form_findings(ref: Referential, work: pd.DataFrame, current: dict, values: dict[str, str],
-                  is_new: bool) -> tuple[dict, list[Issue]]:
+def _form_findings(
+    ref: Referential, work: pd.DataFrame, current: dict, values: dict[str, str], is_new: bool
+) -> tuple[dict, list[Issue]]:
     """The fiche the form would write, and what is wrong with it.
 
     A field's value of the wrong format is an error here (the file keeps such a row with a
@@ -236,8 +291,11 @@ def _form_findings(ref: Referential, work: pd.DataFrame, current: dict, values: 
     _, issues = validate_record(record, ref)
     found += [replace(i, line=None) for i in issues if i.column not in flagged]  # a form has no line
     if is_new and record["id"] in set(work["id"].astype(str)):
-        found.append(Issue(None, "id", record["id"], f"l'identifiant « {record['id']} » est déjà utilisé : "
-                                                      "choisissez-en un autre"))
+        found.append(
+            Issue(
+                None, "id", record["id"], f"l'identifiant « {record['id']} » est déjà utilisé : choisissez-en un autre"
+            )
+        )
     return record, found
 
 
@@ -264,13 +322,20 @@ def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
         lon = pd.to_numeric(current.get("longitude"), errors="coerce")
         from reseaux.ui import territory
 
-        clicked = st_folium(position_picker(lat, lon, territory().home_bounds), height=320, key=f"ann_pick_{current.get('id')}",
-                            returned_objects=["last_clicked"], use_container_width=True)
+        clicked = st_folium(
+            position_picker(lat, lon, territory().home_bounds),
+            height=320,
+            key=f"ann_pick_{current.get('id')}",
+            returned_objects=["last_clicked"],
+            use_container_width=True,
+        )
         point = (clicked or {}).get("last_clicked")
         if point and st.button(f"Placer ici ({fr_coordinates(point['lat'], point['lng'])})", key="ann_place"):
             table = work.copy()
-            table.loc[row, ["latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type",
-                            "geocodage_label"]] = [f"{point['lat']:.6f}", f"{point['lng']:.6f}", "manuel", "", "", ""]
+            table.loc[
+                row,
+                ["latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type", "geocodage_label"],
+            ] = [f"{point['lat']:.6f}", f"{point['lng']:.6f}", "manuel", "", "", ""]
             set_work(table)
             st.rerun()
 
@@ -285,20 +350,28 @@ def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
     if old.empty:
         st.success(f"Toutes les fiches ont été mises à jour depuis moins de {days} jours.")
         return
-    st.markdown(f"**{plural(len(old), 'fiche non mise', 'fiches non mises')} à jour depuis plus de "
-                f"{plural(days, 'jour')}** (ou sans date), la plus ancienne d'abord")
+    st.markdown(
+        f"**{plural(len(old), 'fiche non mise', 'fiches non mises')} à jour depuis plus de "
+        f"{plural(days, 'jour')}** (ou sans date), la plus ancienne d'abord"
+    )
     if len(old) > TABLE_ROWS:
-        st.caption(f"Les {fr_number(TABLE_ROWS)} plus anciennes ci-dessous ; les exports (onglet « Exporter ») "
-                   "contiennent toutes les fiches, avec leur date de mise à jour.")
+        st.caption(
+            f"Les {fr_number(TABLE_ROWS)} plus anciennes ci-dessous ; les exports (onglet « Exporter ») "
+            "contiennent toutes les fiches, avec leur date de mise à jour."
+        )
     shown = old.iloc[:TABLE_ROWS]
     # The date first and the name held to a width: every column fits at 1440 px (the date, last,
     # was cut off); a row ticked opens its fiche in « Fiches ».
     st.caption("Cochez une ligne pour ouvrir sa fiche (onglet « Fiches »).")
-    st.dataframe(_readable(ref, shown[list(STALE_WIDTHS)]).rename(columns=columns.labels()), hide_index=True,
-                 width="stretch",
-                 column_config={columns.label(c): st.column_config.TextColumn(width=w) for c, w in STALE_WIDTHS.items()},
-                 key="ann_stale_table", selection_mode="single-row",
-                 on_select=partial(_open_from_list, "ann_stale_table", shown["id"].astype(str).tolist()))
+    st.dataframe(
+        _readable(ref, shown[list(STALE_WIDTHS)]).rename(columns=columns.labels()),
+        hide_index=True,
+        width="stretch",
+        column_config={columns.label(c): st.column_config.TextColumn(width=w) for c, w in STALE_WIDTHS.items()},
+        key="ann_stale_table",
+        selection_mode="single-row",
+        on_select=partial(_open_from_list, "ann_stale_table", shown["id"].astype(str).tolist()),
+    )
 
 
 def _open_from_list(key: str, ids: list[str]) -> None:

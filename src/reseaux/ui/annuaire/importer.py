@@ -42,8 +42,9 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     """Upload, map the columns (or apply a saved profile), set values for the whole file, check,
     geocode, resolve duplicates, add to the working copy."""
     # No ``type=``: the uploader would refuse another file in English; read_upload says it in French.
-    upload = st.file_uploader("Tableau ou carte des nouveaux partenaires (.csv, .xlsx, .ods ou .geojson, "
-                              "10 Mo au plus)", key="ann_upload")
+    upload = st.file_uploader(
+        "Tableau ou carte des nouveaux partenaires (.csv, .xlsx, .ods ou .geojson, 10 Mo au plus)", key="ann_upload"
+    )
     if upload is None:
         return
     sheets = _read(upload)
@@ -56,9 +57,16 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     rows, sheet_key = table.rows, f"{table.sheet}_{table.header_line}"
     header = rows[0]
     saved = sorted(p.stem for p in profiles_dir().glob("*.toml")) if profiles_dir().is_dir() else []
-    profile_name = st.selectbox("Profil d'import (correspondances déjà enregistrées pour cette source)",
-                                ["", *saved], format_func=lambda n: n or "(aucun : colonnes devinées)",
-                                key="ann_profile") if saved else ""
+    profile_name = (
+        st.selectbox(
+            "Profil d'import (correspondances déjà enregistrées pour cette source)",
+            ["", *saved],
+            format_func=lambda n: n or "(aucun : colonnes devinées)",
+            key="ann_profile",
+        )
+        if saved
+        else ""
+    )
     base = ImportSpec(mapping=guess_mapping(header, extra=True))
     if profile_name:
         try:
@@ -72,23 +80,39 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         for number, source in enumerate(header):
             guess = base.mapping.get(source, "")
             mapping[source] = cols[number % 3].selectbox(
-                f"« {md_escape(source)} »", options, index=options.index(guess) if guess in options else 0,
+                f"« {md_escape(source)} »",
+                options,
+                index=options.index(guess) if guess in options else 0,
                 format_func=lambda c: columns.label(c) if c else "(ne pas importer)",
-                key=f"ann_map_{profile_name}_{sheet_key}_{number}")
+                key=f"ann_map_{profile_name}_{sheet_key}_{number}",
+            )
         unused = [h for h in header if h.strip() and not mapping.get(h)]
-        keep = st.multiselect("Colonnes non importées à garder sur la fiche (dans sa description, « colonne : "
-                              "valeur »)", unused, default=[h for h in base.keep if h in unused],
-                              format_func=lambda h: f"« {h} »", key=f"ann_keep_{profile_name}_{sheet_key}")
+        keep = st.multiselect(
+            "Colonnes non importées à garder sur la fiche (dans sa description, « colonne : valeur »)",
+            unused,
+            default=[h for h in base.keep if h in unused],
+            format_func=lambda h: f"« {h} »",
+            key=f"ann_keep_{profile_name}_{sheet_key}",
+        )
         if unused:
-            st.caption(md_escape(unused_sentence([h for h in unused if h not in keep], keep)
-                                 .replace(" : --garder COLONNE, ou choisissez-la pour une colonne de l'annuaire dans "
-                                          "un profil.", " : choisissez-la ci-dessus.")))
+            st.caption(
+                md_escape(
+                    unused_sentence([h for h in unused if h not in keep], keep).replace(
+                        " : --garder COLONNE, ou choisissez-la pour une colonne de l'annuaire dans un profil.",
+                        " : choisissez-la ci-dessus.",
+                    )
+                )
+            )
     constants = dict(base.constants)
     with st.expander("Valeurs pour tout le fichier", expanded=not constants):
         types = ref.labels("type")
-        chosen = st.selectbox("Type de tous ces acteurs", ["", *types], format_func=lambda c: types.get(c, "(selon le "
-                              "fichier, sinon « À classer »)"), key=f"ann_const_type_{profile_name}",
-                              index=(["", *types].index(constants["type"]) if constants.get("type") in types else 0))
+        chosen = st.selectbox(
+            "Type de tous ces acteurs",
+            ["", *types],
+            format_func=lambda c: types.get(c, "(selon le fichier, sinon « À classer »)"),
+            key=f"ann_const_type_{profile_name}",
+            index=(["", *types].index(constants["type"]) if constants.get("type") in types else 0),
+        )
         if chosen:
             constants["type"] = chosen
         else:
@@ -106,8 +130,14 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     if "nom" not in mapping.values():
         st.warning("Choisissez au moins la colonne qui donne le nom.")
         return
-    key = (_upload_key(upload), sheet_key, tuple(mapping.items()), tuple(constants.items()), str(spec.recodings),
-           tuple(keep))
+    key = (
+        _upload_key(upload),
+        sheet_key,
+        tuple(mapping.items()),
+        tuple(constants.items()),
+        str(spec.recodings),
+        tuple(keep),
+    )
     if st.session_state.get("ann_import_key") != key:
         st.session_state["ann_import_key"] = key
         with st.spinner(f"Mise en forme de {plural(len(rows) - 1, 'ligne')}…"):
@@ -116,14 +146,18 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     with st.spinner("Vérification des lignes…"):  # seconds at 200,000 rows, once per import
         report = kept("import_check", lambda: validate_table(new, ref), new, ref)
     n_rows = len(kept("import_rows", lambda: drop_blank(new), new))
-    st.markdown(f"**{plural(n_rows, 'ligne lue', 'lignes lues')}** dans « {md_escape(upload.name)} » : "
-                f"{fr_number(n_rows - len(report.rejected))} sans erreur, "
-                f"{fr_number(len(report.rejected))} avec erreur (importées quand même, à corriger dans « Fiches »), "
-                f"{plural(len(report.warnings), 'avertissement')}.")
+    st.markdown(
+        f"**{plural(n_rows, 'ligne lue', 'lignes lues')}** dans « {md_escape(upload.name)} » : "
+        f"{fr_number(n_rows - len(report.rejected))} sans erreur, "
+        f"{fr_number(len(report.rejected))} avec erreur (importées quand même, à corriger dans « Fiches »), "
+        f"{plural(len(report.warnings), 'avertissement')}."
+    )
     if report.issues:
         if len(report.issues) > TABLE_ROWS:
-            st.caption(f"Les {fr_number(TABLE_ROWS)} premiers problèmes sur {fr_number(len(report.issues))} : "
-                       "après l'import, « Seulement les fiches en erreur » (onglet « Fiches ») les montre tous.")
+            st.caption(
+                f"Les {fr_number(TABLE_ROWS)} premiers problèmes sur {fr_number(len(report.issues))} : "
+                "après l'import, « Seulement les fiches en erreur » (onglet « Fiches ») les montre tous."
+            )
         st.dataframe(issues_table(report.issues[:TABLE_ROWS]), hide_index=True, width="stretch")
     _geocode_import(new)
     imported = st.session_state["ann_import"]
@@ -150,8 +184,15 @@ def _table(sheets: list[Sheet], upload_key: tuple) -> Table | None:
     choice = None
     if len(sheets) > 1:
         default = names.index(found.sheet) if found is not None else 0
-        choice = str(st.selectbox("Feuille à importer", range(1, len(names) + 1), index=default,
-                                  format_func=lambda n: names[n - 1] or f"Feuille {n}", key=f"ann_sheet_{upload_key[0]}"))
+        choice = str(
+            st.selectbox(
+                "Feuille à importer",
+                range(1, len(names) + 1),
+                index=default,
+                format_func=lambda n: names[n - 1] or f"Feuille {n}",
+                key=f"ann_sheet_{upload_key[0]}",
+            )
+        )
     try:
         table = find_table(sheets, choice) if choice is not None else found
     except UploadError as exc:
@@ -174,8 +215,10 @@ def _read(upload) -> list[Sheet] | str:
     bar = st.progress(0.0, text=f"Lecture de « {md_escape(upload.name)} »…")
 
     def advance(done: int, total: int) -> None:
-        bar.progress(min(done / total, 1.0) if total else 1.0,
-                     text=f"Lecture de « {md_escape(upload.name)} » : ligne {fr_number(done)} sur {fr_number(total)}")
+        bar.progress(
+            min(done / total, 1.0) if total else 1.0,
+            text=f"Lecture de « {md_escape(upload.name)} » : ligne {fr_number(done)} sur {fr_number(total)}",
+        )
 
     try:
         result = read_sheets(upload.name, upload.getvalue(), progress=advance)
@@ -196,8 +239,10 @@ def _search_duplicates(new: pd.DataFrame, work: pd.DataFrame) -> Duplicates:
     bar = st.progress(0.0, text="Recherche des doublons…")
 
     def advance(done: int, planned: int) -> None:
-        bar.progress(min(done / planned, 1.0) if planned else 1.0,
-                     text=f"Recherche des doublons : {fr_number(done)} comparaisons sur {fr_number(planned)}")
+        bar.progress(
+            min(done / planned, 1.0) if planned else 1.0,
+            text=f"Recherche des doublons : {fr_number(done)} comparaisons sur {fr_number(planned)}",
+        )
 
     found = find_duplicates(new, work, progress=advance)
     bar.empty()
@@ -214,10 +259,12 @@ def duplicates_review(new: pd.DataFrame, work: pd.DataFrame, duplicates: Duplica
     them all; « fusionner » unless changed. Decisions are kept across pages, for this list of
     duplicates (a new file or a new mapping starts again)."""
     if duplicates.unchecked:
-        st.info(f"Recherche des doublons bornée : pour {plural(duplicates.unchecked, 'ligne')} du fichier, "
-                "les fiches proches n'ont pas toutes été comparées (l'annuaire et le fichier en ont trop dans les "
-                "mêmes communes). Ces lignes seront ajoutées comme nouvelles fiches : importez le fichier en "
-                "plusieurs parties pour les comparer toutes.")
+        st.info(
+            f"Recherche des doublons bornée : pour {plural(duplicates.unchecked, 'ligne')} du fichier, "
+            "les fiches proches n'ont pas toutes été comparées (l'annuaire et le fichier en ont trop dans les "
+            "mêmes communes). Ces lignes seront ajoutées comme nouvelles fiches : importez le fichier en "
+            "plusieurs parties pour les comparer toutes."
+        )
     if not duplicates:
         return {}
     held = st.session_state.get("ann_dup_decisions")
@@ -226,8 +273,10 @@ def duplicates_review(new: pd.DataFrame, work: pd.DataFrame, duplicates: Duplica
         st.session_state["ann_dup_decisions"] = held
         st.session_state["ann_dup_page"] = 0
     decisions: dict[int, str] = held[1]
-    st.markdown(f"**{plural(len(duplicates), 'doublon probable', 'doublons probables')}** : chaque ligne est "
-                "fusionnée avec la fiche existante, sauf choix contraire ci-dessous.")
+    st.markdown(
+        f"**{plural(len(duplicates), 'doublon probable', 'doublons probables')}** : chaque ligne est "
+        "fusionnée avec la fiche existante, sauf choix contraire ci-dessous."
+    )
     cols = st.columns([2, 1])
     cols[0].selectbox("Pour tous les doublons", DECISIONS, key="ann_dup_all")
     cols[1].button("Appliquer à tous", key="ann_dup_all_go", on_click=_decide_all, args=(duplicates,))
@@ -238,20 +287,32 @@ def duplicates_review(new: pd.DataFrame, work: pd.DataFrame, duplicates: Duplica
     page = min(max(int(st.session_state.get("ann_dup_page", 0)), 0), pages - 1)
     positions = kept("id_positions", lambda: first_positions(work["id"].astype(str)), work)
     first = page * REVIEW_PAGE
-    for dup in duplicates[first:first + REVIEW_PAGE]:
+    for dup in duplicates[first : first + REVIEW_PAGE]:
         old = work.iloc[positions[dup.existing_id]]
         incoming = new.iloc[dup.new_index]
-        st.markdown(md_escape(f"« {incoming['nom']} » ({incoming['adresse']} {incoming['commune']}) ↔ fiche "
-                              f"existante « {old['nom']} » ({old['adresse']} {old['commune']}) — {dup.reason}"))
-        decisions[dup.new_index] = st.radio("Que faire ?", DECISIONS, horizontal=True, key=f"ann_dup_{dup.new_index}",
-                                            index=DECISIONS.index(decisions.get(dup.new_index, "fusionner")))
+        st.markdown(
+            md_escape(
+                f"« {incoming['nom']} » ({incoming['adresse']} {incoming['commune']}) ↔ fiche "
+                f"existante « {old['nom']} » ({old['adresse']} {old['commune']}) — {dup.reason}"
+            )
+        )
+        decisions[dup.new_index] = st.radio(
+            "Que faire ?",
+            DECISIONS,
+            horizontal=True,
+            key=f"ann_dup_{dup.new_index}",
+            index=DECISIONS.index(decisions.get(dup.new_index, "fusionner")),
+        )
     if pages > 1:
         cols = st.columns([1, 2, 1])
         cols[0].button("Page précédente", key="ann_dup_prev", disabled=page == 0, on_click=_turn, args=(page - 1,))
-        cols[1].caption(f"Doublons {fr_number(first + 1)} à {fr_number(min(first + REVIEW_PAGE, len(duplicates)))} "
-                        f"sur {fr_number(len(duplicates))} (page {fr_number(page + 1)} sur {fr_number(pages)})")
-        cols[2].button("Page suivante", key="ann_dup_next", disabled=page == pages - 1, on_click=_turn,
-                       args=(page + 1,))
+        cols[1].caption(
+            f"Doublons {fr_number(first + 1)} à {fr_number(min(first + REVIEW_PAGE, len(duplicates)))} "
+            f"sur {fr_number(len(duplicates))} (page {fr_number(page + 1)} sur {fr_number(pages)})"
+        )
+        cols[2].button(
+            "Page suivante", key="ann_dup_next", disabled=page == pages - 1, on_click=_turn, args=(page + 1,)
+        )
     return dict(decisions)
 
 
@@ -284,10 +345,17 @@ def _geocode_import(new: pd.DataFrame) -> None:
     st.session_state["ann_import"] = pd.DataFrame(records, columns=new.columns)
     (st.warning if summary.offline else st.success)(summary.sentence())
     if summary.problems:  # each row placed roughly or not at all, on its file line, with what to do
-        st.caption(f"{plural(len(summary.problems), 'adresse à revoir', 'adresses à revoir')} "
-                   "(ligne du fichier, ce qui s'est passé et que faire) :")
-        st.table(pd.DataFrame([{"Ligne": line, "Message": message} for line, message in summary.problems[:50]])
-                 .set_index("Ligne"))  # a plain table: read by a screen reader, wrapped on a phone
+        st.caption(
+            f"{plural(len(summary.problems), 'adresse à revoir', 'adresses à revoir')} "
+            "(ligne du fichier, ce qui s'est passé et que faire) :"
+        )
+        st.table(
+            pd.DataFrame([{"Ligne": line, "Message": message} for line, message in summary.problems[:50]]).set_index(
+                "Ligne"
+            )
+        )  # a plain table: read by a screen reader, wrapped on a phone
         if len(summary.problems) > 50:
-            st.caption(f"… et {fr_number(len(summary.problems) - 50)} autres (la commande "
-                       "« python -m reseaux importer » les compte aussi).")
+            st.caption(
+                f"… et {fr_number(len(summary.problems) - 50)} autres (la commande "
+                "« python -m reseaux importer » les compte aussi)."
+            )

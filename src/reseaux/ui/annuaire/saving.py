@@ -41,16 +41,22 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
     undecided = len(replay["conflicts"]) - len(replay["choices"]) if replay else 0
     with st.container(border=True):
         if changes:
-            st.markdown(f"**{plural(len(changes), 'modification')} en attente** — rien n'est écrit avant "
-                        "« Enregistrer ».")
+            st.markdown(
+                f"**{plural(len(changes), 'modification')} en attente** — rien n'est écrit avant « Enregistrer »."
+            )
             with st.expander("Voir les différences"):
                 for change in changes:
                     st.markdown(f"- {md_escape(change.describe())}")
         if replay:
             conflicts_block(replay)
         cols = st.columns([1, 1, 3])
-        if changes and cols[0].button("Enregistrer", type="primary", key="ann_save", disabled=undecided > 0,
-                                      help="Choisissez d'abord pour chaque conflit." if undecided else None):
+        if changes and cols[0].button(
+            "Enregistrer",
+            type="primary",
+            key="ann_save",
+            disabled=undecided > 0,
+            help="Choisissez d'abord pour chaque conflit." if undecided else None,
+        ):
             try:
                 saved = directory_store.save(work, base, who)
             except ConflictError as exc:
@@ -62,8 +68,10 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
                 set_work(saved.table)
                 st.session_state.pop("ann_conflict", None)
                 st.session_state.pop("ann_replay", None)
-                st.session_state["ann_saved"] = (f"Enregistré : {plural(len(changes), 'modification')}, notée au "
-                                                 f"journal au nom de {who} ; l'ancienne version est sauvegardée.")
+                st.session_state["ann_saved"] = (
+                    f"Enregistré : {plural(len(changes), 'modification')}, notée au "
+                    f"journal au nom de {who} ; l'ancienne version est sauvegardée."
+                )
                 st.rerun()
         if not changes and not undecided and cols[0].button("Terminer", type="primary", key="ann_replay_done"):
             st.session_state.pop("ann_replay", None)  # every conflict settled for their value: nothing to write
@@ -84,12 +92,16 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
             set_work(merged)
             st.session_state.pop("ann_conflict")
             if conflicts:
-                st.session_state["ann_replay"] = {"version": conflict.current.version, "conflicts": conflicts,
-                                                  "choices": {}}
+                st.session_state["ann_replay"] = {
+                    "version": conflict.current.version,
+                    "conflicts": conflicts,
+                    "choices": {},
+                }
             else:
                 st.session_state.pop("ann_replay", None)
-                st.session_state["ann_saved"] = ("Vos modifications sont rejouées sur la nouvelle version, sans "
-                                                 "conflit : enregistrez-les.")
+                st.session_state["ann_saved"] = (
+                    "Vos modifications sont rejouées sur la nouvelle version, sans conflit : enregistrez-les."
+                )
             st.rerun()
 
 
@@ -104,19 +116,31 @@ def conflicts_block(replay: dict) -> None:
     working copy (« la mienne » becomes a pending change, « la sienne » leaves theirs)."""
     conflicts, choices = replay["conflicts"], replay["choices"]
     undecided = len(conflicts) - len(choices)
-    st.markdown(f"**{plural(len(conflicts), 'conflit')}** — l'autre personne a changé les mêmes valeurs que "
-                "vous ; choisissez pour chacun ce qui est gardé"
-                + (f" ({plural(undecided, 'choix', 'choix')} à faire)." if undecided else " : tout est choisi."))
+    st.markdown(
+        f"**{plural(len(conflicts), 'conflit')}** — l'autre personne a changé les mêmes valeurs que "
+        "vous ; choisissez pour chacun ce qui est gardé"
+        + (f" ({plural(undecided, 'choix', 'choix')} à faire)." if undecided else " : tout est choisi.")
+    )
     for number, conflict in enumerate(conflicts[:CONFLICTS_SHOWN]):
         key = _choice_key(replay, number)
         if key not in st.session_state and number in choices:  # the radio forgotten on another page
             st.session_state[key] = KEEP_MINE if choices[number] else KEEP_THEIRS
         st.markdown(describe_conflict(conflict))
-        st.radio(f"Conflit {number + 1} : que garder ?", [KEEP_MINE, KEEP_THEIRS], index=None, horizontal=True,
-                 key=key, on_change=_choose, args=(number,), label_visibility="collapsed")
+        st.radio(
+            f"Conflit {number + 1} : que garder ?",
+            [KEEP_MINE, KEEP_THEIRS],
+            index=None,
+            horizontal=True,
+            key=key,
+            on_change=_choose,
+            args=(number,),
+            label_visibility="collapsed",
+        )
     if len(conflicts) > CONFLICTS_SHOWN:
-        st.caption(f"… et {plural(len(conflicts) - CONFLICTS_SHOWN, 'autre conflit', 'autres conflits')} : "
-                   "les boutons ci-dessous les règlent tous.")
+        st.caption(
+            f"… et {plural(len(conflicts) - CONFLICTS_SHOWN, 'autre conflit', 'autres conflits')} : "
+            "les boutons ci-dessous les règlent tous."
+        )
     if len(conflicts) > 1:
         cols = st.columns(2)
         cols[0].button("Garder partout la mienne", key="ann_replay_all_mine", on_click=_choose_all, args=(True,))
@@ -128,10 +152,14 @@ def describe_conflict(conflict: Conflict) -> str:
     fiche = f"« {md_escape(conflict.nom)} » ({md_escape(conflict.id)})"
     if conflict.column:
         label = md_escape(columns.label(conflict.column))
-        return (f"- **{label}** de la fiche {fiche} — votre valeur : {_quoted(conflict.mine)} ; valeur de l'autre "
-                f"personne : {_quoted(conflict.theirs)} (avant : {_quoted(conflict.base)}).")
-    return (f"- La fiche {fiche} — votre valeur : {_fiche_state(conflict.mine, conflict)} ; valeur de l'autre "
-            f"personne : {_fiche_state(conflict.theirs, conflict)}.")
+        return (
+            f"- **{label}** de la fiche {fiche} — votre valeur : {_quoted(conflict.mine)} ; valeur de l'autre "
+            f"personne : {_quoted(conflict.theirs)} (avant : {_quoted(conflict.base)})."
+        )
+    return (
+        f"- La fiche {fiche} — votre valeur : {_fiche_state(conflict.mine, conflict)} ; valeur de l'autre "
+        f"personne : {_fiche_state(conflict.theirs, conflict)}."
+    )
 
 
 def _quoted(value) -> str:
@@ -143,8 +171,11 @@ def _fiche_state(record: dict | None, conflict: Conflict) -> str:
     from the other side (or from the base)."""
     if record is None:
         return "fiche supprimée" if conflict.base is not None else "pas de fiche"
-    other = conflict.base if conflict.base is not None else (
-        conflict.theirs if record is conflict.mine else conflict.mine) or {}
+    other = (
+        conflict.base
+        if conflict.base is not None
+        else (conflict.theirs if record is conflict.mine else conflict.mine) or {}
+    )
     fields = [f"{md_escape(columns.label(c))} {_quoted(v)}" for c, v in record.items() if v != other.get(c, "")]
     verb = "fiche ajoutée" if conflict.base is None else "fiche modifiée"
     return f"{verb} ({', '.join(fields)})" if fields else verb
@@ -173,8 +204,14 @@ def _choose_all(keep_mine: bool) -> None:
     set_work(resolve(st.session_state["ann_work"], [(c, keep_mine) for c in replay["conflicts"]]))
 
 
-JOURNAL_COLUMNS = {"quand": "Quand", "qui": "Qui", "action": "Action", "type": "Changement", "id": "Identifiant",
-                   "nom": "Nom"}
+JOURNAL_COLUMNS = {
+    "quand": "Quand",
+    "qui": "Qui",
+    "action": "Action",
+    "type": "Changement",
+    "id": "Identifiant",
+    "nom": "Nom",
+}
 
 
 def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
@@ -182,6 +219,7 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
     if not backups:
         st.caption("Aucune sauvegarde pour l'instant : chaque enregistrement garde la version précédente.")
     else:
+
         def label(path):
             moment = directory_store.backup_time(path)
             return f"Version remplacée le {moment_text(moment)}" if moment else path.name
@@ -197,16 +235,19 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
             else:
                 st.session_state["ann_base"] = saved
                 set_work(saved.table)
-                st.session_state["ann_saved"] = (f"{label(choice)} : restaurée ; la version qu'elle remplace est "
-                                                 "sauvegardée à son tour.")
+                st.session_state["ann_saved"] = (
+                    f"{label(choice)} : restaurée ; la version qu'elle remplace est sauvegardée à son tour."
+                )
                 st.rerun()
     journal = directory_store.read_journal()
     if journal:
         st.markdown("**Journal des modifications** (le plus récent d'abord)")
         if len(journal) > TABLE_ROWS:
-            st.caption(f"Les {fr_number(TABLE_ROWS)} dernières lignes sur {fr_number(len(journal))} ; le journal "
-                       f"complet est le fichier « {directory_store.journal.name} » du dossier des données.")
-        entries = pd.DataFrame(journal[:-TABLE_ROWS - 1:-1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
+            st.caption(
+                f"Les {fr_number(TABLE_ROWS)} dernières lignes sur {fr_number(len(journal))} ; le journal "
+                f"complet est le fichier « {directory_store.journal.name} » du dossier des données."
+            )
+        entries = pd.DataFrame(journal[: -TABLE_ROWS - 1 : -1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
         entries["quand"] = entries["quand"].map(moment_text)
         st.dataframe(entries.rename(columns=JOURNAL_COLUMNS), hide_index=True, width="stretch", height=240)
 
@@ -216,5 +257,11 @@ def exports_panel(actors) -> None:
     cols = st.columns(3)
     download(cols[0], "CSV (Excel, ;)", lambda: to_csv_bytes(actors), "annuaire.csv", "text/csv", "ann_x_csv")
     download(cols[1], "Excel (.xlsx)", lambda: to_xlsx_bytes(actors), "annuaire.xlsx", XLSX_MIME, "ann_x_xlsx")
-    download(cols[2], "GeoJSON", lambda: to_geojson_bytes(actors), "annuaire.geojson", "application/geo+json",
-             "ann_x_geojson")
+    download(
+        cols[2],
+        "GeoJSON",
+        lambda: to_geojson_bytes(actors),
+        "annuaire.geojson",
+        "application/geo+json",
+        "ann_x_geojson",
+    )

@@ -36,9 +36,11 @@ def store() -> DirectoryStore:
 
 def write_failure(exc: OSError) -> str:
     """What a person reads when a save cannot be written (nothing has changed: see DirectoryStore)."""
-    return (f"**Enregistrement impossible : {why_not_written(exc)}.** Rien n'a changé : l'annuaire et son "
-            "journal sont tels qu'avant, vos modifications restent en attente ici. Prévenez l'administration du serveur, puis "
-            "réessayez.")
+    return (
+        f"**Enregistrement impossible : {why_not_written(exc)}.** Rien n'a changé : l'annuaire et son "
+        "journal sont tels qu'avant, vos modifications restent en attente ici. Prévenez l'administration du serveur, puis "
+        "réessayez."
+    )
 
 
 def readable_or_rescue(who: str) -> bool:
@@ -96,8 +98,10 @@ def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
     on_disk = directory_store.current_version()
     if on_disk != base.version:
         if pending(base, work) or replay_waiting():
-            st.warning("Le fichier a été modifié par ailleurs depuis votre chargement : à l'enregistrement, "
-                       "vos modifications seront rejouées sur la nouvelle version.")
+            st.warning(
+                "Le fichier a été modifié par ailleurs depuis votre chargement : à l'enregistrement, "
+                "vos modifications seront rejouées sur la nouvelle version."
+            )
         else:  # nothing pending: simply follow the file
             st.session_state.pop("ann_base")
             return state()
