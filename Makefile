@@ -84,10 +84,12 @@ france: $(FRANCE_STAMP)
 
 # Browser tests drive Debian's Chromium through Playwright (never a browser download); the
 # geocoding integration test runs addok (from PyPI) on Debian's redis-server; the `make online`
-# test runs Debian's Caddy in front of the app.
+# test runs Debian's Caddy in front of the app; the storage contract suite runs each backend, the
+# PostgreSQL one on a server with PostGIS (Debian's packages) that the tests start and stop.
 SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server caddy:caddy
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql postgresql-postgis"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 demo: setup ## Rewrite data/actors.csv from the deterministic demo generator

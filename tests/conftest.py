@@ -329,3 +329,18 @@ def territory():
     from reseaux.app_data import load_territory
 
     return load_territory()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server with PostGIS for the whole run (see tests/postgres_server.py)."""
+    from tests.postgres_server import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture()
+def database_url(postgres_server):
+    """A fresh database of its own for this test."""
+    return postgres_server.new_database()

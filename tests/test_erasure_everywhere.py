@@ -257,7 +257,7 @@ def test_an_erasure_cut_short_is_said_and_finished_by_erasing_again(tmp_path, mo
     page's « rien n'a été modifié » is then true); a backup that cannot be rewritten once the file
     was saved without her is said « Effacement inachevé », and erasing the same fiche again —
     though she is no longer in the file — finishes it."""
-    from reseaux.annuaire import privacy
+    from reseaux.annuaire import store as store_module
     from reseaux.annuaire.privacy import ErasureIncomplete, purge_actor
 
     data = tmp_path / "data"
@@ -273,18 +273,18 @@ def test_an_erasure_cut_short_is_said_and_finished_by_erasing_again(tmp_path, mo
     assert not isinstance(caught.value, ErasureIncomplete) and store.path.read_bytes() == before
     broken.unlink()
 
-    real = privacy.write_atomic
+    real = store_module.write_atomic  # the files' store rewrites a backup without her
 
     def full_disk(path, data):
-        if path.parent == store.backups:
+        if path.parent == store.backups and path.exists():  # a rewrite; the save's new backup goes in
             raise OSError(28, "No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(privacy, "write_atomic", full_disk)
+    monkeypatch.setattr(store_module, "write_atomic", full_disk)
     with pytest.raises(ErasureIncomplete, match="Effacement inachevé"):
         purge_actor(store, "zeph1", "coord")
     assert not (store.load().table["id"] == "zeph1").any() and _traces_in(data)  # out of the file, not of the backups
-    monkeypatch.setattr(privacy, "write_atomic", real)
+    monkeypatch.setattr(store_module, "write_atomic", real)
     purge_actor(store, "zeph1", "coord")  # finished: nothing of her left
     assert sorted(_traces_in(data)) == []
     with pytest.raises(KeyError):  # and then she is nowhere: a third erasure says so

@@ -21,6 +21,13 @@ class Setting:
 
 SETTINGS: dict[str, Setting] = {
     "actors": Setting("RESEAUX_ACTORS", "data/actors.csv", "Annuaire des acteurs (CSV) affiché par l'application."),
+    "database_url": Setting(
+        "RESEAUX_DATABASE_URL",
+        "",
+        "Base PostgreSQL (avec PostGIS) qui garde l'annuaire, ses versions et son journal, par exemple "
+        "« postgresql://reseaux@localhost/reseaux » ; vide (défaut) : les fichiers (RESEAUX_ACTORS). Voir "
+        "« python -m reseaux migrer » pour passer de l'un à l'autre.",
+    ),
     "referential": Setting(
         "RESEAUX_REFERENTIAL",
         "data/referentiel.csv",

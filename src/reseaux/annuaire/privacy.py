@@ -4,13 +4,11 @@ the map tokens handed out before."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from reseaux.annuaire.exports import write_atomic
-from reseaux.annuaire.store import DirectoryStore, encode_table, snapshot
+from reseaux.annuaire.store import DirectoryStore
 from reseaux.territoire.geocode_cache import GeoCache, address_key
 
 ERASED = "[effacé à la demande de la personne]"
@@ -75,7 +73,7 @@ def purge_actor(
         base = store.load()
         hers = base.table["id"].astype(str) == actor_id
         kept_table = base.table[~hers]
-        versions = base.table[hers].to_dict("records") + _backup_versions(store, actor_id)
+        versions = base.table[hers].to_dict("records") + store.former_copies(actor_id)
         if not versions and not any(_unscrubbed(e, actor_id) for e in store.read_journal()):
             raise KeyError(actor_id)
         if versions:
@@ -91,9 +89,7 @@ def purge_actor(
             store.save(kept_table, base, who, action="suppression définitive (RGPD)")
         # Not in the file but still in a backup or the journal: an erasure cut short, finished now.
         try:
-            backups = _scrub_backups(store, actor_id)
-            entries = _scrub_journal(store.journal, actor_id)
-            _remove_leftovers(store)
+            backups, entries = store.scrub(actor_id, ERASED)
             if parse_cache is not None:
                 forget_parsed(Path(parse_cache))
         except OSError as exc:
@@ -116,29 +112,6 @@ class ErasureIncomplete(OSError):
 def _unscrubbed(entry: dict, actor_id: str) -> bool:
     """A journal line about ``actor_id`` that still tells something of her."""
     return entry.get("id") == actor_id and (entry.get("nom") != ERASED or bool(entry.get("champs")))
-
-
-def _backup_versions(store: DirectoryStore, actor_id: str) -> list[dict]:
-    """Her fiche as every backup holds it."""
-    versions = []
-    for backup in store.list_backups():
-        data = backup.read_bytes()
-        if actor_id.encode("utf-8") in data:
-            table = snapshot(data).table
-            versions += table[table["id"].astype(str) == actor_id].to_dict("records")
-    return versions
-
-
-def _scrub_backups(store: DirectoryStore, actor_id: str) -> int:
-    """Remove ``actor_id`` from every backup; return how many held her."""
-    count = 0
-    for backup in store.list_backups():
-        old = snapshot(backup.read_bytes())
-        hers = old.table["id"].astype(str) == actor_id
-        if hers.any():
-            write_atomic(backup, encode_table(old.table[~hers], old.delimiter, old.encoding))
-            count += 1
-    return count
 
 
 def _forget_addresses(geocache: Path, versions: list[dict], kept_table) -> tuple[int, int]:
@@ -173,15 +146,6 @@ def forget_parsed(folder: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _remove_leftovers(store: DirectoryStore) -> None:
-    """Temporary files of a backup or a journal rewrite killed midway (under the store's lock,
-    no write of them is under way): copies of fiches."""
-    for folder, name in ((store.backups, f"{store.path.stem}-"), (store.journal.parent, store.journal.name)):
-        if folder.exists():
-            for path in folder.glob(f".{name}*.tmp"):
-                path.unlink(missing_ok=True)
-
-
 def _journal_versions(store: DirectoryStore, actor_id: str, current: dict) -> list[dict]:
     """Her fiche's former addresses the journal tells of (older than any backup): from the
     current fiche back, each modification of an address column undone in turn."""
@@ -196,20 +160,3 @@ def _journal_versions(store: DirectoryStore, actor_id: str, current: dict) -> li
                 record[column] = str(fields[column][0])
         out.append(dict(record))
     return out
-
-
-def _scrub_journal(journal: Path, actor_id: str) -> int:
-    if not journal.exists():
-        return 0
-    lines = journal.read_text(encoding="utf-8").splitlines()
-    out, count = [], 0
-    for line in lines:
-        if not line.strip():
-            continue
-        entry = json.loads(line)
-        if _unscrubbed(entry, actor_id):
-            entry["nom"], entry["champs"] = ERASED, {}
-            count += 1
-        out.append(json.dumps(entry, ensure_ascii=False))
-    write_atomic(journal, ("\n".join(out) + "\n").encode("utf-8"))
-    return count

@@ -25,7 +25,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -54,6 +54,19 @@ class Snapshot:
     version: str
     delimiter: str = ","
     encoding: str = "utf-8"
+    #: PostgreSQL only: the stored row each row of ``table`` is, and its place (see stockage.postgres).
+    row_keys: object = field(default=None, compare=False, repr=False)
+    row_positions: object = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """A former version of the directory one may read back and restore: a dated backup file, or a
+    version of the database. ``key`` names it to its store."""
+
+    key: str
+    when: datetime | None
+    label: str = ""
 
 
 class ConflictError(Exception):
@@ -79,8 +92,21 @@ def version_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def prepare_save(base: Snapshot, table: pd.DataFrame, *, restoring: bool) -> tuple[pd.DataFrame, list[Change]]:
+    """What a save writes, whatever the store: ``table`` with ``date_maj`` stamped on the fiches
+    it changes (a restoration is written as it was), and those changes."""
+    changes = diff(base.table, table)
+    if not restoring:
+        table = stamp_changes(base.table, table, changes=changes)
+        # Stamping changed only those fiches: compare them again, not the whole directory.
+        changes = diff_among(base.table, table, {c.id for c in changes})
+    return table, changes
+
+
 class DirectoryStore:
     """The directory file, its backups folder and its journal."""
+
+    kind = "fichiers"
 
     def __init__(
         self,
@@ -129,11 +155,7 @@ class DirectoryStore:
         :class:`~reseaux.annuaire.exports.LockTimeout` when another save holds the lock too long.
         """
         restoring = action.startswith("restauration")
-        changes = diff(base.table, table)
-        if not restoring:
-            table = stamp_changes(base.table, table, changes=changes)
-            # Stamping changed only those fiches: compare them again, not the whole directory.
-            changes = diff_among(base.table, table, {c.id for c in changes})
+        table, changes = prepare_save(base, table, restoring=restoring)
         with self._locked():
             on_disk = self.path.read_bytes() if self.path.exists() else None
             # Parsed only when it changed: at 200,000 fiches parsing is seconds, hashing a fraction.
@@ -231,6 +253,19 @@ class DirectoryStore:
         except OSError:  # the save already failed and says so; never fail twice
             pass
 
+    def describe(self) -> str:
+        return f"le fichier « {self.path.name} »"
+
+    def versions(self) -> list[StoredVersion]:
+        """Former versions (the dated backups), newest first."""
+        return [StoredVersion(str(path), self.backup_time(path), path.name) for path in self.list_backups()]
+
+    def load_version(self, key: str) -> Snapshot:
+        return snapshot(Path(key).read_bytes())
+
+    def restore_version(self, key: str, base: Snapshot, who: str) -> Snapshot:
+        return self.restore(Path(key), base, who)
+
     def list_backups(self) -> list[Path]:
         """Backups, newest first."""
         if not self.backups.exists():
@@ -286,6 +321,45 @@ class DirectoryStore:
             annuaire=self.path.name,
         )
         return Snapshot(old.table, version_of(data), old.delimiter, old.encoding)
+
+    # -- erasure (reseaux.annuaire.privacy) --
+
+    def former_copies(self, actor_id: str) -> list[dict]:
+        """Her fiche as every backup holds it."""
+        copies = []
+        for backup in self.list_backups():
+            data = backup.read_bytes()
+            if actor_id.encode("utf-8") in data:
+                table = snapshot(data).table
+                copies += table[table["id"].astype(str) == actor_id].to_dict("records")
+        return copies
+
+    def scrub(self, actor_id: str, erased: str) -> tuple[int, int]:
+        """Remove ``actor_id`` from every backup and empty her journal lines (``nom`` becomes
+        ``erased``; who and when stay); then remove the temporary files of a backup or a journal
+        rewrite killed midway (copies of fiches). Return (backups that held her, lines emptied).
+        Called under :meth:`locked`."""
+        backups = 0
+        for backup in self.list_backups():
+            old = snapshot(backup.read_bytes())
+            hers = old.table["id"].astype(str) == actor_id
+            if hers.any():
+                write_atomic(backup, encode_table(old.table[~hers], old.delimiter, old.encoding))
+                backups += 1
+        lines = 0
+        if self.journal.exists():
+            out = []
+            for entry in self.read_journal():
+                if entry.get("id") == actor_id and (entry.get("nom") != erased or bool(entry.get("champs"))):
+                    entry["nom"], entry["champs"] = erased, {}
+                    lines += 1
+                out.append(json.dumps(entry, ensure_ascii=False))
+            write_atomic(self.journal, ("\n".join(out) + "\n").encode("utf-8"))
+        for folder, name in ((self.backups, f"{self.path.stem}-"), (self.journal.parent, self.journal.name)):
+            if folder.exists():
+                for path in folder.glob(f".{name}*.tmp"):
+                    path.unlink(missing_ok=True)
+        return backups, lines
 
     def read_journal(self) -> list[dict]:
         if not self.journal.exists():

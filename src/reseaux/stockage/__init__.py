@@ -1,0 +1,42 @@
+"""Where the directory is kept: files (the embedded default) or PostgreSQL with PostGIS.
+
+Every read and write of the directory goes through the store this module gives
+(:func:`directory_store`); both backends keep one contract (``tests/test_storage_contract.py``):
+
+- ``load()`` → :class:`~reseaux.annuaire.store.Snapshot` (table, version); ``current_version()``;
+- ``save(table, base, who, action=…)``: refused with :class:`~reseaux.annuaire.store.ConflictError`
+  when the directory is no longer at ``base.version``; stamps ``date_maj``; journals each fiche;
+- ``replace(data, who, action)``: a whole directory file made current (archive, migration);
+- ``versions()``, ``load_version(key)``, ``restore_version(key, base, who)``: former versions;
+- ``read_journal()``; ``locked()``; ``former_copies(id)`` and ``scrub(id, erased)`` for an erasure.
+
+The files (:class:`~reseaux.annuaire.store.DirectoryStore`) keep the canonical CSV that people
+open in a spreadsheet, with dated full copies; PostgreSQL
+(:class:`~reseaux.stockage.postgres.PostgresDirectoryStore`) keeps every version as its changes,
+for several servers on one database. ``RESEAUX_DATABASE_URL`` chooses; ``python -m reseaux
+migrer`` moves a directory from one to the other (:mod:`reseaux.stockage.migrate`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reseaux import config
+
+
+def database_url() -> str:
+    """The PostgreSQL URL the settings name, ``""`` for the files."""
+    return config.get("database_url").strip()
+
+
+def directory_store(path: Path | None = None):
+    """The directory's store as the settings make it: PostgreSQL when ``RESEAUX_DATABASE_URL`` is
+    set (and no file ``path`` is asked for), else the file at ``path`` (the ``actors`` setting)."""
+    url = database_url()
+    if url and path is None:
+        from reseaux.stockage.postgres import PostgresDirectoryStore
+
+        return PostgresDirectoryStore(url)
+    from reseaux.annuaire.store import DirectoryStore
+
+    return DirectoryStore.configured(path)

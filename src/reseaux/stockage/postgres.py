@@ -1,0 +1,526 @@
+"""The directory in PostgreSQL with PostGIS: the same promises as the files, kept by the database.
+
+Chosen by ``RESEAUX_DATABASE_URL`` (see :func:`reseaux.stockage.directory_store`). Three tables in
+the schema ``reseaux``:
+
+- ``directory_versions``: one row per save (number, moment, who, action, columns in order);
+- ``directory_rows``: every row of every version, valid from the save that wrote it to the save
+  that replaced or removed it (``valid_to`` NULL: the current directory). A save writes only the
+  rows it changes, so a version costs its changes, not a full copy; any former version is read
+  back as it was (point-in-time), none is dropped by a count;
+- ``directory_journal``: the journal, one row per changed fiche, as the files' ``journal.jsonl``.
+
+A save is one transaction: it locks the head row, refuses (:class:`ConflictError`, with what the
+other save changed) when the directory is no longer at the version the editor loaded — the
+Annuaire page then replays the person's edits on the new version field by field, as with files —
+then writes its rows, its version and its journal lines together or not at all. An erasure deletes
+every row of the fiche from every version and empties her journal lines (who and when stay).
+
+Rows keep the file's order (``position``); a row is matched from one version to the next by its
+identifier when it is unique, else by its content, so rows with errors or duplicate identifiers
+are kept like any other (every row kept, as in the file). The position of each actor placed by
+its coordinates is kept as a PostGIS point (``geom``, WGS 84, GiST index), for the searches in the
+database this backend is meant to carry.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reseaux.acces import audit
+from reseaux.annuaire.changes import ID, Change, diff, string_cells
+from reseaux.annuaire.exports import LockTimeout
+from reseaux.annuaire.store import ConflictError, Snapshot, StoredVersion, prepare_save, snapshot
+
+SCHEMA = "reseaux"
+#: The advisory lock of the directory (an erasure holds it across its writes).
+LOCK_KEY = 7_311_532_001
+
+DDL = f"""
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_head (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version bigint NOT NULL,
+    next_row bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_versions (
+    version bigint PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    who text NOT NULL,
+    action text NOT NULL,
+    columns text[] NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_rows (
+    row_key bigint NOT NULL,
+    valid_from bigint NOT NULL,
+    valid_to bigint,
+    position double precision NOT NULL,
+    actor_id text NOT NULL,
+    cells jsonb NOT NULL,
+    geom geometry(Point, 4326),
+    PRIMARY KEY (row_key, valid_from)
+);
+CREATE INDEX IF NOT EXISTS directory_rows_current ON {SCHEMA}.directory_rows (position) WHERE valid_to IS NULL;
+CREATE INDEX IF NOT EXISTS directory_rows_actor ON {SCHEMA}.directory_rows (actor_id);
+CREATE INDEX IF NOT EXISTS directory_rows_geom ON {SCHEMA}.directory_rows USING gist (geom) WHERE valid_to IS NULL;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_journal (
+    line bigserial PRIMARY KEY,
+    version bigint NOT NULL,
+    actor_id text NOT NULL,
+    entry jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS directory_journal_actor ON {SCHEMA}.directory_journal (actor_id);
+INSERT INTO {SCHEMA}.directory_head (version, next_row) VALUES (0, 1) ON CONFLICT DO NOTHING;
+"""
+
+_POOLS: dict[str, Any] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pool(url: str):
+    """One connection pool per database and process (psycopg_pool): a connection killed under it
+    (a restarted server, a backend ended by an administrator) is replaced at the next request."""
+    from psycopg_pool import ConnectionPool
+
+    with _POOLS_LOCK:
+        found = _POOLS.get(url)
+        if found is None:
+            found = ConnectionPool(
+                url, min_size=1, max_size=8, open=True, check=ConnectionPool.check_connection, timeout=30
+            )
+            _POOLS[url] = found
+        return found
+
+
+def close_pools() -> None:
+    with _POOLS_LOCK:
+        for found in _POOLS.values():
+            found.close()
+        _POOLS.clear()
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for a message or a log."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 — an unreadable URL is said as such
+        return "(adresse illisible)"
+    return f"PostgreSQL « {parts.get('dbname', '?')} » sur {parts.get('host', 'localhost')}"
+
+
+class PostgresDirectoryStore:
+    """The directory, its versions and its journal in one PostgreSQL database."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str, *, lock_timeout: float = 30.0) -> None:
+        self.url = url
+        self.lock_timeout = lock_timeout
+        self._held = threading.local()
+        self._ready = False
+
+    def describe(self) -> str:
+        return f"la base {redacted(self.url)}"
+
+    # -- connections --
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        held = getattr(self._held, "connection", None)
+        if held is not None:  # inside locked(): the same session, so the same lock
+            yield held
+            return
+        with pool(self.url).connection() as connection:
+            if not self._ready:
+                self._create(connection)
+            yield connection
+
+    def _create(self, connection) -> None:
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+            connection.execute(DDL)
+        self._ready = True
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The directory's lock (an erasure: read, save, scrub with no save in between);
+        re-entrant. Raises LockTimeout when another holds it longer than ``lock_timeout``."""
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
+        import psycopg
+
+        with self._connection() as connection:
+            try:
+                connection.execute(f"SET lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
+                connection.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+                connection.commit()
+            except psycopg.errors.LockNotAvailable as exc:
+                connection.rollback()
+                raise LockTimeout(self.describe(), self.lock_timeout) from exc
+            self._held.connection, self._held.depth = connection, 1
+            try:
+                yield
+            finally:
+                self._held.connection, self._held.depth = None, 0
+                connection.rollback()
+                connection.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+                connection.execute("RESET lock_timeout")
+                connection.commit()
+
+    # -- reading --
+
+    def current_version(self) -> str:
+        with self._connection() as connection:
+            version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+            connection.commit()
+        return str(version) if version else ""
+
+    def load(self) -> Snapshot:
+        with self._connection() as connection, connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return self._load(connection)
+
+    def _load(self, connection, at: int | None = None) -> Snapshot:
+        head = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+        version = head if at is None else at
+        if not version:
+            raise _missing()
+        found = connection.execute(
+            f"SELECT columns FROM {SCHEMA}.directory_versions WHERE version = %s", (version,)
+        ).fetchone()
+        if found is None:
+            raise KeyError(str(version))
+        if at is None:
+            rows = connection.execute(
+                f"SELECT row_key, position, cells::text FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL ORDER BY position"
+            ).fetchall()
+        else:
+            rows = connection.execute(
+                f"SELECT row_key, position, cells::text FROM {SCHEMA}.directory_rows WHERE valid_from <= %s "
+                "AND (valid_to IS NULL OR valid_to > %s) ORDER BY position",
+                (version, version),
+            ).fetchall()
+        columns = list(found[0])
+        records = [json.loads(cells) for _, _, cells in rows]
+        table = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
+        table = table.reindex(columns=columns).fillna("").astype(str).reset_index(drop=True)
+        keys = np.array([key for key, _, _ in rows], dtype=np.int64)
+        positions = np.array([position for _, position, _ in rows], dtype=float)
+        if at is not None:  # a former version: saving it back matches it against the current rows
+            return Snapshot(table, str(version))
+        return Snapshot(table, str(version), row_keys=keys, row_positions=positions)
+
+    def read_journal(self) -> list[dict]:
+        with self._connection() as connection:
+            rows = connection.execute(f"SELECT entry::text FROM {SCHEMA}.directory_journal ORDER BY line").fetchall()
+            connection.commit()
+        return [json.loads(entry) for (entry,) in rows]
+
+    # -- versions --
+
+    def versions(self, limit: int = 200) -> list[StoredVersion]:
+        """Former versions, newest first (the current one excluded)."""
+        with self._connection() as connection:
+            rows = connection.execute(
+                f"SELECT v.version, v.at, v.who, v.action FROM {SCHEMA}.directory_versions v, "
+                f"{SCHEMA}.directory_head h WHERE v.version < h.version ORDER BY v.version DESC LIMIT %s",
+                (limit,),
+            ).fetchall()
+            connection.commit()
+        return [
+            StoredVersion(str(version), at.astimezone().replace(tzinfo=None), f"{action} ({who})")
+            for version, at, who, action in rows
+        ]
+
+    def load_version(self, key: str) -> Snapshot:
+        with self._connection() as connection, connection.transaction():
+            return self._load(connection, at=int(key))
+
+    def restore_version(self, key: str, base: Snapshot, who: str) -> Snapshot:
+        old = self.load_version(key)
+        moment = next((v.when for v in self.versions(limit=100_000) if v.key == key), None)
+        label = f"la version {key}" + (f" du {moment:%d/%m/%Y %H:%M}" if moment else "")
+        return self.save(old.table, base, who, action=f"restauration de {label}")
+
+    # -- writing --
+
+    def save(self, table: pd.DataFrame, base: Snapshot, who: str, *, action: str = "modification") -> Snapshot:
+        """Write ``table`` if the directory is still at ``base.version``; see the files'
+        :meth:`reseaux.annuaire.store.DirectoryStore.save` for the contract, kept the same."""
+        return self._save(table, base, who, action, restoring=action.startswith("restauration"))
+
+    def _save(self, table: pd.DataFrame, base: Snapshot, who: str, action: str, *, restoring: bool) -> Snapshot:
+        table, changes = prepare_save(base, table, restoring=restoring)
+        with self._connection() as connection, connection.transaction():
+            head, next_row = connection.execute(
+                f"SELECT version, next_row FROM {SCHEMA}.directory_head FOR UPDATE"
+            ).fetchone()
+            if str(head or "") != base.version:
+                current = self._load(connection) if head else _empty(base)
+                raise ConflictError(diff(base.table, current.table), current)
+            if head and not restoring and not changes and _same_rows(base.table, table):
+                return base
+            if not head:
+                keys = positions = None
+            elif base.row_keys is None:  # a snapshot read elsewhere (an archive): match on the base
+                current = self._load(connection)
+                base, keys, positions = current, current.row_keys, current.row_positions
+            else:
+                keys, positions = base.row_keys, base.row_positions
+            table = table.reset_index(drop=True)
+            new_keys, new_positions = self._write(
+                connection, int(head or 0), int(next_row), base.table, keys, positions, table, who, action
+            )
+            self._journal(connection, int(head or 0) + 1, changes, who, action)
+        audit.record("enregistrement", who=who, action=action, fiches=len(changes), annuaire="postgresql")
+        return Snapshot(table, str(int(head or 0) + 1), row_keys=new_keys, row_positions=new_positions)
+
+    def replace(self, data: bytes, who: str, action: str) -> Snapshot:
+        """Make the directory file ``data`` the current directory, whatever it is now (a restoration
+        from an archive, a migration); one journal line per fiche changed."""
+        new = snapshot(data)
+        with self.locked():
+            try:
+                base = self.load()
+            except Exception:  # noqa: BLE001 — nothing yet, or unreadable: everything is « ajout »
+                base = _empty(new)
+            return self._save(new.table, base, who, action, restoring=True)  # written as it is, never stamped
+
+    def _write(self, connection, head, next_row, before, keys, positions_before, table, who, action):
+        """Close the rows that changed or left, insert the new ones; return the row keys and the
+        positions of ``table``'s rows, in order."""
+        version = head + 1
+        columns = [str(c) for c in table.columns]
+        connection.execute(
+            f"INSERT INTO {SCHEMA}.directory_versions (version, who, action, columns) VALUES (%s, %s, %s, %s)",
+            (version, who, action, columns),
+        )
+        cells = string_cells(table[columns]) if len(table) else np.empty((0, len(columns)), dtype=object)
+        matched = _match(before, keys, table) if keys is not None else np.full(len(table), -1)
+        old_positions = positions_before if keys is not None else None
+        # Rows of ``before`` no longer there, and rows whose content changed: closed at this version.
+        old_cells = string_cells(before) if keys is not None and len(before) else None
+        changed = np.zeros(len(table), dtype=bool)
+        kept_rows = np.flatnonzero(matched >= 0)
+        if keys is not None and len(kept_rows):
+            if [str(c) for c in before.columns] == columns:
+                changed[kept_rows] = (old_cells[matched[kept_rows]] != cells[kept_rows]).any(axis=1)
+            else:
+                changed[kept_rows] = True
+        gone = np.ones(len(keys) if keys is not None else 0, dtype=bool)
+        gone[matched[kept_rows]] = False
+        closing = [int(k) for k in keys[gone]] if keys is not None else []
+        closing += [int(keys[matched[row]]) for row in np.flatnonzero(changed)]
+        if closing:
+            connection.execute(
+                f"UPDATE {SCHEMA}.directory_rows SET valid_to = %s WHERE valid_to IS NULL AND row_key = ANY(%s)",
+                (version, closing),
+            )
+        row_keys = np.zeros(len(table), dtype=np.int64)
+        for row, old in enumerate(matched):
+            if old >= 0:
+                row_keys[row] = keys[old]
+            else:
+                row_keys[row], next_row = next_row, next_row + 1
+        positions, renumber = _new_positions(matched, old_positions)
+        if renumber:  # rows reordered: current rows take their new place (the order is not versioned)
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {SCHEMA}.directory_rows SET position = %s WHERE valid_to IS NULL AND row_key = %s",
+                    [(float(positions[r]), int(row_keys[r])) for r in range(len(table)) if matched[r] >= 0],
+                )
+        writing = [r for r in range(len(table)) if matched[r] < 0 or changed[r]]
+        if writing:
+            self._insert(connection, version, table, columns, cells, writing, row_keys, positions)
+        connection.execute(f"UPDATE {SCHEMA}.directory_head SET version = %s, next_row = %s", (version, next_row))
+        return row_keys, positions
+
+    def _insert(self, connection, version, table, columns, cells, rows, row_keys, positions) -> None:
+        lat = columns.index("latitude") if "latitude" in columns else None
+        lon = columns.index("longitude") if "longitude" in columns else None
+        id_at = columns.index(ID) if ID in columns else None
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                f"COPY {SCHEMA}.directory_rows (row_key, valid_from, position, actor_id, cells, geom) FROM STDIN"
+            ) as copy,
+        ):
+            for r in rows:
+                values = cells[r]
+                point = _point(values[lat] if lat is not None else "", values[lon] if lon is not None else "")
+                copy.write_row(
+                    (
+                        int(row_keys[r]),
+                        version,
+                        float(positions[r]),
+                        str(values[id_at]) if id_at is not None else "",
+                        json.dumps(dict(zip(columns, (str(v) for v in values), strict=True)), ensure_ascii=False),
+                        point,
+                    )
+                )
+
+    def _journal(self, connection, version: int, changes: list[Change], who: str, action: str) -> None:
+        now = datetime.now().isoformat(timespec="seconds")
+        if not changes:
+            return
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {SCHEMA}.directory_journal (version, actor_id, entry) VALUES (%s, %s, %s)",
+                [
+                    (
+                        version,
+                        c.id,
+                        json.dumps(
+                            {
+                                "quand": now,
+                                "qui": who,
+                                "action": action,
+                                "type": c.kind,
+                                "id": c.id,
+                                "nom": c.nom,
+                                "champs": {k: list(v) for k, v in c.fields.items()},
+                                "version": str(version),
+                            },
+                            ensure_ascii=False,
+                        ),
+                    )
+                    for c in changes
+                ],
+            )
+
+    # -- erasure --
+
+    def former_copies(self, actor_id: str) -> list[dict]:
+        """Her fiche as every former version holds it (the current one excluded)."""
+        with self._connection() as connection:
+            rows = connection.execute(
+                f"SELECT cells::text FROM {SCHEMA}.directory_rows WHERE actor_id = %s AND valid_to IS NOT NULL",
+                (actor_id,),
+            ).fetchall()
+            connection.commit()
+        return [json.loads(cells) for (cells,) in rows]
+
+    def scrub(self, actor_id: str, erased: str) -> tuple[int, int]:
+        """Delete her rows from every version and empty her journal lines (who and when stay);
+        return (former versions that held her, journal lines emptied)."""
+        with self._connection() as connection, connection.transaction():
+            versions = connection.execute(
+                f"SELECT count(DISTINCT valid_from) FROM {SCHEMA}.directory_rows WHERE actor_id = %s "
+                "AND valid_to IS NOT NULL",
+                (actor_id,),
+            ).fetchone()[0]
+            connection.execute(f"DELETE FROM {SCHEMA}.directory_rows WHERE actor_id = %s", (actor_id,))
+            lines = connection.execute(
+                f"UPDATE {SCHEMA}.directory_journal SET entry = entry || jsonb_build_object('nom', %s::text, "
+                "'champs', '{}'::jsonb) WHERE actor_id = %s AND (entry->>'nom' IS DISTINCT FROM %s "
+                "OR entry->'champs' <> '{}'::jsonb)",
+                (erased, actor_id, erased),
+            ).rowcount
+        return int(versions), int(lines)
+
+
+def _missing() -> Exception:
+    from reseaux.annuaire.directory import DirectoryError
+
+    return DirectoryError("L'annuaire de la base PostgreSQL est vide : importez un fichier ou migrez l'annuaire.")
+
+
+def _empty(like: Snapshot) -> Snapshot:
+    return Snapshot(like.table.iloc[0:0], "", row_keys=np.zeros(0, dtype=np.int64), row_positions=np.zeros(0))
+
+
+def _same_rows(before: pd.DataFrame, after: pd.DataFrame) -> bool:
+    """Whether two tables hold the same rows in the same order (a save with an empty diff: the
+    diff sees one fiche per id, so duplicate ids need the rows themselves)."""
+    if list(before.columns) != list(after.columns) or len(before) != len(after):
+        return False
+    return bool((string_cells(before) == string_cells(after)).all())
+
+
+def _match(before: pd.DataFrame, keys: np.ndarray, after: pd.DataFrame) -> np.ndarray:
+    """For each row of ``after``, the row of ``before`` it continues (-1: a new row): by
+    identifier when it names one row on each side, else by identical content."""
+    out = np.full(len(after), -1, dtype=np.int64)
+    if not len(before) or not len(after):
+        return out
+    ids_before = before[ID].fillna("").astype(str) if ID in before else pd.Series([""] * len(before))
+    ids_after = after[ID].fillna("").astype(str) if ID in after else pd.Series([""] * len(after))
+    unique_before = ids_before[(ids_before != "") & ~ids_before.duplicated(keep=False)]
+    unique_after = ids_after[(ids_after != "") & ~ids_after.duplicated(keep=False)]
+    found = pd.Index(unique_before.values).get_indexer(unique_after.values)
+    hit = found >= 0
+    out[unique_after.index.to_numpy()[hit]] = unique_before.index.to_numpy()[found[hit]]
+    used = set(out[out >= 0].tolist())
+    # The rest by content: rows with errors, duplicate identifiers.
+    common = [c for c in after.columns if c in before.columns]
+    if len(common) == len(after.columns) == len(before.columns):
+        free: dict[tuple, list[int]] = {}
+        cells_before = string_cells(before[common])
+        for row in range(len(before)):
+            if row not in used:
+                free.setdefault(tuple(cells_before[row]), []).append(row)
+        cells_after = string_cells(after[common])
+        for row in np.flatnonzero(out < 0):
+            waiting = free.get(tuple(cells_after[row]))
+            if waiting:
+                out[row] = waiting.pop(0)
+    return out
+
+
+def _new_positions(matched: np.ndarray, old_positions: np.ndarray | None) -> tuple[np.ndarray, bool]:
+    """Positions for the rows of the new table: kept rows keep theirs when their order is kept
+    (then only new rows get one, between their neighbours); else all are numbered again."""
+    count = len(matched)
+    kept_rows = np.flatnonzero(matched >= 0)
+    if old_positions is None or not len(kept_rows):
+        return np.arange(1, count + 1, dtype=float) * 1024.0, False
+    known = old_positions[matched[kept_rows]]
+    if (np.diff(known) <= 0).any():
+        return np.arange(1, count + 1, dtype=float) * 1024.0, True
+    positions = np.zeros(count, dtype=float)
+    positions[kept_rows] = known
+    # New rows between the kept row before them and the kept row after them.
+    r = 0
+    while r < count:
+        if matched[r] >= 0:
+            r += 1
+            continue
+        end = r
+        while end < count and matched[end] < 0:
+            end += 1
+        low = positions[r - 1] if r > 0 else (positions[end] - 1024.0 * (end - r + 1) if end < count else 0.0)
+        high = positions[end] if end < count else low + 1024.0 * (end - r + 1)
+        step = (high - low) / (end - r + 1)
+        if step <= 1e-9:
+            return np.arange(1, count + 1, dtype=float) * 1024.0, True
+        for i, row in enumerate(range(r, end)):
+            positions[row] = low + step * (i + 1)
+        r = end
+    return positions, False
+
+
+def _point(latitude: str, longitude: str):
+    """A PostGIS point (EWKT) for the coordinates, None when they do not make one."""
+    try:
+        lat, lon = float(str(latitude).replace(",", ".")), float(str(longitude).replace(",", "."))
+    except ValueError:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return f"SRID=4326;POINT({lon!r} {lat!r})"

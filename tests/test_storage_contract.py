@@ -1,0 +1,209 @@
+"""The storage contract: every promise the app relies on, kept by both backends.
+
+Each test runs twice: on the files (the embedded default) and on PostgreSQL with PostGIS (a
+server the tests start, see tests/postgres_server.py), from the same three fictional fiches.
+The right answers are written from the fixture file, not computed by the store under test.
+"""
+
+import threading
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from reseaux.annuaire.concurrent_edits import rebase
+from reseaux.annuaire.privacy import ERASED, purge_actor
+from reseaux.annuaire.store import ConflictError, DirectoryStore
+from reseaux.stockage.postgres import PostgresDirectoryStore
+from tests.conftest import DATA
+
+SMALL = (DATA / "actors_small.csv").read_bytes()
+
+
+@pytest.fixture(params=["fichiers", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "fichiers":
+        path = tmp_path / "actors.csv"
+        path.write_bytes(SMALL)
+        return DirectoryStore(path, keep=50)
+    url = request.getfixturevalue("database_url")
+    store = PostgresDirectoryStore(url)
+    store.replace(SMALL, "essai", "migration")
+    return store
+
+
+def edit(table, actor_id, **values):
+    out = table.copy()
+    for column, value in values.items():
+        out.loc[out["id"] == actor_id, column] = value
+    return out
+
+
+def cell(table, actor_id, column):
+    return table.set_index("id").loc[actor_id, column]
+
+
+def test_a_save_is_read_back_with_its_date_and_journal(store):
+    base = store.load()
+    assert list(base.table["id"]) == ["t1", "t2", "t3"]
+    before = date.today().isoformat()
+    saved = store.save(edit(base.table, "t1", telephone="02 61 91 00 09"), base, who="Alice")
+    today = {before, date.today().isoformat()}
+    again = store.load()
+    assert again.version == saved.version == store.current_version() != base.version
+    assert cell(again.table, "t1", "telephone") == "02 61 91 00 09"
+    assert cell(again.table, "t1", "date_maj") in today
+    assert cell(again.table, "t2", "date_maj") == "2024-06-01"
+    entry = store.read_journal()[-1]
+    assert (entry["qui"], entry["type"], entry["id"]) == ("Alice", "modification", "t1")
+    assert entry["champs"]["telephone"] == ["02 61 91 00 01", "02 61 91 00 09"]
+
+
+def test_a_save_on_an_old_version_is_refused_and_merged_field_by_field(store):
+    alice, bob = store.load(), store.load()
+    store.save(edit(alice.table, "t1", telephone="02 61 91 00 09"), alice, who="Alice")
+    bob_table = edit(bob.table, "t2", commune="Rouen")
+    with pytest.raises(ConflictError) as refused:
+        store.save(bob_table, bob, who="Bob")
+    assert [c.id for c in refused.value.theirs] == ["t1"]
+    assert cell(store.load().table, "t2", "commune") == "Le Grand-Quevilly"  # nothing of Bob written
+    merged, conflicts = rebase(bob.table, bob_table, refused.value.current.table)
+    assert conflicts == []
+    store.save(merged, refused.value.current, who="Bob")
+    now = store.load().table
+    assert cell(now, "t1", "telephone") == "02 61 91 00 09"
+    assert cell(now, "t2", "commune") == "Rouen"
+
+
+def test_a_save_that_changes_nothing_writes_nothing(store):
+    base = store.load()
+    journal = store.read_journal()
+    assert store.save(base.table.copy(), base, who="Alice") is base
+    assert store.current_version() == base.version
+    assert store.read_journal() == journal
+
+
+def test_former_versions_read_back_and_restore(store):
+    first = store.load()
+    second = store.save(edit(first.table, "t1", nom="Camille Deux"), first, who="Alice")
+    store.save(edit(second.table, "t1", nom="Camille Trois"), second, who="Alice")
+    versions = store.versions()
+    assert len(versions) >= 2
+    assert cell(store.load_version(versions[0].key).table, "t1", "nom") == "Camille Deux"
+    assert cell(store.load_version(versions[1].key).table, "t1", "nom") == "Camille Exemple"
+    assert all(v.when is not None for v in versions[:2])
+    store.restore_version(versions[1].key, store.load(), who="Bob")
+    restored = store.load().table
+    pd.testing.assert_frame_equal(restored.astype(str), first.table.astype(str))  # date_maj too: not stamped
+    assert store.read_journal()[-1]["action"].startswith("restauration")
+
+
+def test_every_row_is_kept_in_order_duplicates_and_rows_without_id_included(store):
+    base = store.load()
+    extra = pd.DataFrame(
+        [
+            {**base.table.iloc[0].to_dict(), "nom": "Doublon A"},
+            {**base.table.iloc[0].to_dict(), "nom": "Doublon A"},
+            {**base.table.iloc[1].to_dict(), "id": "", "nom": "Sans identifiant"},
+        ]
+    )
+    table = pd.concat([base.table.iloc[:1], extra, base.table.iloc[1:]], ignore_index=True)
+    saved = store.save(table, base, who="Alice")
+    # then an edit elsewhere, and a fiche added in the middle
+    middle = {**base.table.iloc[2].to_dict(), "id": "t9", "nom": "Nouvelle au milieu"}
+    table2 = edit(saved.table, "t3", telephone="02 00 00 00 00")
+    table2 = pd.concat([table2.iloc[:2], pd.DataFrame([middle]), table2.iloc[2:]], ignore_index=True)
+    store.save(table2, saved, who="Alice")
+    now = store.load().table
+    assert list(now["nom"]) == [
+        "Camille Exemple",
+        "Doublon A",
+        "Nouvelle au milieu",
+        "Doublon A",
+        "Sans identifiant",
+        "Centre Santé Élan",
+        "Maraude Exemple",
+    ]
+    assert cell(now.iloc[[0, 5, 6]], "t3", "telephone") == "02 00 00 00 00"
+
+
+def test_a_column_added_by_a_save_is_kept(store):
+    base = store.load()
+    table = base.table.assign(stationnement="")
+    table.loc[table["id"] == "t2", "stationnement"] = "Parking gratuit"
+    store.save(table, base, who="Alice")
+    now = store.load().table
+    assert list(now.columns)[-1] == "stationnement"
+    assert cell(now, "t2", "stationnement") == "Parking gratuit"
+
+
+def test_replace_makes_a_file_current_whatever_the_version(store):
+    base = store.load()
+    store.save(edit(base.table, "t1", nom="Autre"), base, who="Alice")
+    store.replace(SMALL, "Admin", "restauration de archive.tar.gz")
+    now = store.load().table
+    assert cell(now, "t1", "nom") == "Camille Exemple"
+    assert store.read_journal()[-1]["qui"] == "Admin"
+
+
+def test_an_erasure_reaches_every_version_and_the_journal(store):
+    base = store.load()
+    second = store.save(edit(base.table, "t1", adresse="9 rue Secrète"), base, who="Alice")
+    store.save(edit(second.table, "t2", telephone="02 00 00 00 01"), second, who="Alice")
+    report = purge_actor(store, "t1", "Admin")
+    assert "t1" not in set(store.load().table["id"])
+    for version in store.versions():
+        assert "t1" not in set(store.load_version(version.key).table["id"]), version
+    for entry in store.read_journal():
+        if entry["id"] == "t1":
+            assert entry["nom"] == ERASED and entry["champs"] == {}
+    assert "9 rue Secrète" not in str(store.read_journal())
+    assert report.journal_entries >= 1
+    assert cell(store.load().table, "t2", "telephone") == "02 00 00 00 01"
+    with pytest.raises(KeyError):
+        purge_actor(store, "t1", "Admin")
+
+
+def test_the_lock_is_reentrant_and_a_save_goes_through_it(store):
+    with store.locked(), store.locked():
+        base = store.load()
+        store.save(edit(base.table, "t3", nom="Maraude verrouillée"), base, who="Alice")
+    assert cell(store.load().table, "t3", "nom") == "Maraude verrouillée"
+
+
+def test_concurrent_savers_never_lose_an_acknowledged_change(store):
+    """Four people save at once, each retrying on a refusal with the app's merge: every save the
+    store acknowledged is in the final directory."""
+    acknowledged: list[tuple[str, str]] = []
+    errors: list[BaseException] = []
+
+    def person(n: int) -> None:
+        try:
+            for k in range(5):
+                value = f"0{n} {k:02d} 00 00 00"
+                while True:
+                    base = store.load()
+                    mine = edit(base.table, f"t{1 + n % 3}", **{"telephone": value} if n < 3 else {"email": value})
+                    try:
+                        store.save(mine, base, who=f"p{n}")
+                    except ConflictError:
+                        continue
+                    acknowledged.append((f"t{1 + n % 3}", value))
+                    break
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=person, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(acknowledged) == 20
+    final = store.load().table
+    journal = store.read_journal()
+    for actor, value in acknowledged:
+        assert any(value in str(e["champs"]) for e in journal if e["id"] == actor), (actor, value)
+    # The last value each person wrote is there (each writes its own field of its own fiche).
+    assert cell(final, "t2", "telephone") == "01 04 00 00 00"
+    assert cell(final, "t1", "email") == "03 04 00 00 00"
