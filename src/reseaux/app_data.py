@@ -225,17 +225,33 @@ def load_referential_file(path: Path | None = None) -> Referential:
     return load_referential(path or config.path("referential"))
 
 
-def load_actors(path: Path | None, referential: Referential) -> Actors:
+def load_actors(path: Path | None, referential: Referential, *, stored: tuple[bytes, str] | None = None) -> Actors:
     """Load and validate the directory; raises DirectoryError when it cannot be read at all.
 
-    The parsed directory is kept beside the geocoding cache, keyed by the hash of the file, of
-    the referential and of the code that reads them: a cold start on an unchanged file reads it
-    back instead of validating every row again (100,000 rows: 0.3 s instead of 5 s)."""
-    path = path or config.path("actors")
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        data = None  # load_directory says why, in French
+    ``stored`` is the directory as a database keeps it (its bytes as a file, its version) when it
+    is not read from ``path`` (see :func:`reseaux.stockage.directory_source`). The parsed
+    directory is kept beside the geocoding cache, keyed by the hash of the file, of the
+    referential and of the code that reads them: a cold start on an unchanged file reads it back
+    instead of validating every row again (100,000 rows: 0.3 s instead of 5 s)."""
+    if stored is not None:
+        from reseaux.stockage import directory_store
+
+        data, version = stored
+        path = None
+
+        def still_current() -> bool:
+            return directory_store().current_version() == version
+
+    else:
+        path = path or config.path("actors")
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            data = None  # load_directory says why, in French
+
+        def still_current() -> bool:
+            return Path(path).read_bytes() == data
+
     key = _directory_key(data, referential) if data is not None else ""
     cached = _cached_directory(key) if key else None
     if cached is not None:
@@ -245,7 +261,7 @@ def load_actors(path: Path | None, referential: Referential) -> Actors:
         france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
         search = search_text(directory.actors)
         if key:
-            _keep_directory(key, (directory, search), Path(path), data)
+            _keep_directory(key, (directory, search), still_current)
     return Actors(directory=directory, search=search)
 
 
@@ -286,13 +302,13 @@ def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
         return None
 
 
-def _keep_directory(key: str, directory: tuple[Directory, pd.Series], source: Path, data: bytes) -> None:
-    """Keep ``directory``, parsed from ``data`` (the bytes of ``source``), for :func:`_cached_directory`.
+def _keep_directory(key: str, directory: tuple[Directory, pd.Series], still_current) -> None:
+    """Keep ``directory`` for :func:`_cached_directory`.
 
     An erasure empties the folder once the file is saved (:func:`reseaux.annuaire.privacy.purge_actor`);
     a load that read the file before the erasure and writes here after it would bring the erased
-    fiche back: once written, what the file holds now is compared with ``data``, and the copy is
-    removed when the file changed meanwhile."""
+    fiche back: once written, ``still_current()`` tells whether the directory is still the one
+    parsed (the file's bytes, the database's version), and the copy is removed when it changed."""
     import pickle
 
     from reseaux.annuaire.exports import private_folder, write_atomic
@@ -304,7 +320,7 @@ def _keep_directory(key: str, directory: tuple[Directory, pd.Series], source: Pa
             old.unlink(missing_ok=True)  # the last few versions only
         kept = folder / f"{key}.pickle"
         write_atomic(kept, pickle.dumps(directory, protocol=pickle.HIGHEST_PROTOCOL))
-        if source.read_bytes() != data:  # saved meanwhile (maybe erased): this one is stale
+        if not still_current():  # saved meanwhile (maybe erased): this one is stale
             kept.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only data folder: no cache, nothing lost

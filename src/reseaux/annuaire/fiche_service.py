@@ -26,7 +26,6 @@ the same proxy. A process that does not know a token rebuilds its view from that
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 import time
@@ -224,13 +223,13 @@ class FicheService:
 
 
 def _unchanged(source: tuple[str, float] | None) -> bool:
-    """Whether the file a token's rows were read from is as it was then (one ``stat``)."""
+    """Whether the directory a token's rows were read from is as it was then (one ``stat``, or
+    one query of the database's version: see :func:`reseaux.stockage.unchanged`)."""
     if source is None:
         return True
-    try:
-        return os.stat(source[0]).st_mtime == source[1]
-    except OSError:
-        return False
+    from reseaux.stockage import unchanged
+
+    return unchanged(source[0], source[1])
 
 
 SERVICE = FicheService()

@@ -51,8 +51,9 @@ def erase(actor_id: str, who: str) -> PurgeReport:
     from reseaux import config
     from reseaux.acces import audit
     from reseaux.app_data import parse_cache_folder
+    from reseaux.stockage import directory_store
 
-    store = DirectoryStore(config.path("actors"), keep=int(config.get("backups")))
+    store = directory_store()
     report = purge_actor(store, actor_id, who, geocache=config.path("geocache"), parse_cache=parse_cache_folder())
     audit.record("effacement", who=who, fiche=actor_id)  # the id only: her name is what was erased
     return report

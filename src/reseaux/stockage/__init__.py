@@ -40,3 +40,39 @@ def directory_store(path: Path | None = None):
     from reseaux.annuaire.store import DirectoryStore
 
     return DirectoryStore.configured(path)
+
+
+#: The app's name for a directory read from the database (a file's is its path).
+DATABASE = "postgresql"
+
+
+def directory_source() -> tuple[str, float]:
+    """Where the app reads the directory now, and the stamp of its version: the file's path and
+    modification time, or (``DATABASE``, the database's version number). A stamp that changes
+    is a directory to read again; a map token answers only while it is unchanged."""
+    if database_url():
+        version = directory_store().current_version()
+        return DATABASE, float(version or 0)
+    path = config.path("actors")
+    return str(path), path.stat().st_mtime if path.exists() else 0.0
+
+
+def unchanged(source: str, stamp: float) -> bool:
+    """Whether the directory read from ``source`` is still at ``stamp`` (one ``stat``, or one query)."""
+    import os
+
+    try:
+        if source == DATABASE:
+            return database_url() != "" and float(directory_store().current_version() or 0) == stamp
+        return os.stat(source).st_mtime == stamp
+    except Exception:  # noqa: BLE001 — a file gone, a database down: the token answers no more
+        return False
+
+
+def stored_directory() -> tuple[bytes, str]:
+    """The database's current directory as the bytes of a CSV file, and its version: what the
+    app parses and validates exactly as it parses a file."""
+    from reseaux.annuaire.store import encode_table
+
+    snapshot = directory_store().load()
+    return encode_table(snapshot.table), snapshot.version

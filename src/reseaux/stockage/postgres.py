@@ -25,6 +25,7 @@ database this backend is meant to carry.
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 from collections.abc import Iterator
@@ -95,7 +96,7 @@ def pool(url: str):
         found = _POOLS.get(url)
         if found is None:
             found = ConnectionPool(
-                url, min_size=1, max_size=8, open=True, check=ConnectionPool.check_connection, timeout=30
+                url, min_size=1, max_size=8, open=True, check=ConnectionPool.check_connection, timeout=10
             )
             _POOLS[url] = found
         return found
@@ -119,6 +120,19 @@ def redacted(url: str) -> str:
     return f"PostgreSQL « {parts.get('dbname', '?')} » sur {parts.get('host', 'localhost')}"
 
 
+class StorageUnavailable(OSError):
+    """The database cannot be reached or cut the connection (a transaction cut short is not
+    committed: nothing was written). ``reason`` is what a person reads (French)."""
+
+    def __init__(self, where: str, cause: Exception) -> None:
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        self.reason = f"{where} ne répond pas ({first})"
+        super().__init__(errno.EIO, self.reason)
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 class PostgresDirectoryStore:
     """The directory, its versions and its journal in one PostgreSQL database."""
 
@@ -137,14 +151,22 @@ class PostgresDirectoryStore:
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
+        """A connection of the pool (the one :meth:`locked` holds, inside it). A server that does not
+        answer, or a connection cut midway, is :class:`StorageUnavailable` (an OSError, in French):
+        the transaction was not committed, nothing was written."""
+        import psycopg
+
         held = getattr(self._held, "connection", None)
         if held is not None:  # inside locked(): the same session, so the same lock
             yield held
             return
-        with pool(self.url).connection() as connection:
-            if not self._ready:
-                self._create(connection)
-            yield connection
+        try:
+            with pool(self.url).connection() as connection:
+                if not self._ready:
+                    self._create(connection)
+                yield connection
+        except psycopg.OperationalError as exc:
+            raise StorageUnavailable(self.describe(), exc) from exc
 
     def _create(self, connection) -> None:
         with connection.transaction():

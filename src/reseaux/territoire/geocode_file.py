@@ -16,7 +16,8 @@ import pandas as pd
 
 from reseaux import config
 from reseaux.annuaire.directory import DirectoryError, map_header, read_table, table_from_rows
-from reseaux.annuaire.store import DirectoryStore, Snapshot, version_of
+from reseaux.annuaire.store import Snapshot, version_of
+from reseaux.stockage import directory_store
 from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.territoire.geocode_cache import GeoCache
 from reseaux.territoire.geocoder_client import Geocoder
@@ -96,13 +97,17 @@ def geocode_file(
     cannot keep (:func:`_refuse_unkept_columns`, before geocoding: nothing is written),
     LockTimeout when another save holds the lock too long.
     """
-    store = DirectoryStore.configured(Path(path))
-    data = store.path.read_bytes()
-    rows, encoding, delimiter = read_table(data)
-    _refuse_unkept_columns(rows)
-    base = Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
-    # The table drops blank rows: problems are given their spreadsheet line.
-    lines = [number + 2 for number, cells in enumerate(rows[1:]) if any(c.strip() for c in cells)]
+    store = directory_store(Path(path) if path is not None else None)
+    if store.kind == "fichiers":
+        data = store.path.read_bytes()
+        rows, encoding, delimiter = read_table(data)
+        _refuse_unkept_columns(rows)
+        base = Snapshot(table_from_rows(rows), version_of(data), delimiter, encoding)
+        # The table drops blank rows: problems are given their spreadsheet line.
+        lines = [number + 2 for number, cells in enumerate(rows[1:]) if any(c.strip() for c in cells)]
+    else:  # a database keeps the table itself: a row's line is its place in the table, as exported
+        base = store.load()
+        lines = list(range(2, len(base.table) + 2))
 
     records = base.table.to_dict("records")
     summary = geocode_records(

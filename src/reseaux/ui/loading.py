@@ -16,6 +16,7 @@ from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
 from reseaux.carte.actor_layer import FicheStore
+from reseaux.stockage import DATABASE, database_url, directory_source, stored_directory
 from reseaux.territoire.france import FranceDataMissing
 from reseaux.territoire.layers import RegistryError
 from reseaux.territoire.territory import TerritoryError
@@ -65,6 +66,8 @@ def referential() -> Referential:
 
 @st.cache_resource(show_spinner="Chargement de l'annuaire…")
 def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a saved file reloads
+    if path == DATABASE:  # mtime is then the database's version
+        return load_actors(None, referential(), stored=stored_directory())
     return load_actors(Path(path), referential())
 
 
@@ -108,10 +111,16 @@ def actors() -> Actors:
     shows the last version this server could read, else the newest backup that can be read,
     with a banner saying so and the way back; with neither, a French error."""
     path = config.path("actors")
-    source, mtime = path, path.stat().st_mtime if path.exists() else 0.0
+    source, mtime = (DATABASE, 0.0) if database_url() else (str(path), 0.0)
     try:
-        _actors(str(source), mtime)
+        source, mtime = directory_source()
+        _actors(source, mtime)
     except (DirectoryError, OSError) as exc:
+        if source == DATABASE:
+            raise DirectoryError(
+                f"L'annuaire ne peut pas être lu : {exc}. Vérifiez que le serveur PostgreSQL répond et "
+                "l'adresse que donne le réglage RESEAUX_DATABASE_URL."
+            ) from exc
         source, mtime, shown = _last_readable(path)
         if source is None:
             raise DirectoryError(
@@ -125,7 +134,8 @@ def actors() -> Actors:
             icon=":material/warning:",
         )
     else:
-        _LAST_GOOD[str(path)] = mtime
+        if source != DATABASE:
+            _LAST_GOOD[str(path)] = mtime
     # The version this run shows: its map's token answers while the file is still that one.
     st.session_state["_directory_source"] = (str(source), mtime)
     return _view(str(source), mtime, auth.current()[0], config.get("visitors"))

@@ -109,7 +109,7 @@ def geocoding_panel(acts: Actors, who: str) -> None:
         return
     bar = st.progress(0.0, text="Géocodage…")
     try:
-        summary = geocode_file(config.path("actors"), offline=offline, progress=progress_bar(bar), who=who)
+        summary = geocode_file(None, offline=offline, progress=progress_bar(bar), who=who)
     except ConflictError as exc:
         st.error(str(exc))
         return

@@ -215,19 +215,24 @@ JOURNAL_COLUMNS = {
 
 
 def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
-    backups = directory_store.list_backups()
-    if not backups:
+    """Former versions to restore (the dated backups of the file, or the database's versions) and
+    the journal."""
+    versions = directory_store.versions()
+    if not versions:
         st.caption("Aucune sauvegarde pour l'instant : chaque enregistrement garde la version précédente.")
     else:
 
-        def label(path):
-            moment = directory_store.backup_time(path)
-            return f"Version remplacée le {moment_text(moment)}" if moment else path.name
+        def label(version):
+            if version.when is None:
+                return version.label
+            if directory_store.kind == "fichiers":
+                return f"Version remplacée le {moment_text(version.when)}"
+            return f"Version du {moment_text(version.when)} — {version.label}"
 
-        choice = st.selectbox("Sauvegardes (la plus récente d'abord)", backups, format_func=label, key="ann_backup")
+        choice = st.selectbox("Sauvegardes (la plus récente d'abord)", versions, format_func=label, key="ann_backup")
         if st.button("Restaurer cette sauvegarde", key="ann_restore"):
             try:
-                saved = directory_store.restore(choice, base, who)
+                saved = directory_store.restore_version(choice.key, base, who)
             except ConflictError as exc:
                 st.error(str(exc))
             except OSError as exc:
@@ -243,9 +248,14 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
     if journal:
         st.markdown("**Journal des modifications** (le plus récent d'abord)")
         if len(journal) > TABLE_ROWS:
+            where = (
+                f"le fichier « {directory_store.journal.name} » du dossier des données"
+                if directory_store.kind == "fichiers"
+                else "dans la base PostgreSQL (table reseaux.directory_journal)"
+            )
             st.caption(
                 f"Les {fr_number(TABLE_ROWS)} dernières lignes sur {fr_number(len(journal))} ; le journal "
-                f"complet est le fichier « {directory_store.journal.name} » du dossier des données."
+                f"complet est {where}."
             )
         entries = pd.DataFrame(journal[: -TABLE_ROWS - 1 : -1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
         entries["quand"] = entries["quand"].map(moment_text)

@@ -17,6 +17,7 @@ from reseaux.annuaire.fields import parse_date
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.store import DirectoryStore
 from reseaux.annuaire.table_check import TableCheck, check_table
+from reseaux.stockage import directory_store
 from reseaux.text import fr_date, fr_moment
 
 #: Rows of a table drawn on the page (the fiches, the stale ones, the journal): a large directory
@@ -31,7 +32,8 @@ TABS_KEY = "ann_tab"
 
 
 def store() -> DirectoryStore:
-    return DirectoryStore.configured()
+    """The directory's store as the settings make it: the file, or PostgreSQL (see reseaux.stockage)."""
+    return directory_store()
 
 
 def write_failure(exc: OSError) -> str:
@@ -59,6 +61,12 @@ def readable_or_rescue(who: str) -> bool:
             st.session_state["ann_base"], st.session_state["ann_work"] = loaded, loaded.table
         return True
     st.error(f"**L'annuaire ne peut pas être lu** : {problem}", icon=":material/error:")
+    if directory_store.kind != "fichiers":  # a database is not « broken by hand »: its versions stay readable
+        st.info(
+            "Vérifiez que le serveur PostgreSQL répond, puis rechargez la page ; l'administration du serveur "
+            "peut restaurer une version depuis la page « Annuaire » une fois la base joignable."
+        )
+        return False
     backups = directory_store.list_backups()
     if not backups:
         st.info("Aucune sauvegarde : corrigez le fichier dans un tableur (ou importez-en un bon) et rechargez.")

@@ -1,0 +1,140 @@
+"""Browser journeys on PostgreSQL: two app servers on one database (RESEAUX_DATABASE_URL), as a
+network outgrowing one machine runs them.
+
+The database is filled from the demo file; the right answers are read from that file with the
+csv module and from the database with SQL, never through the app's own reading code.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import psycopg
+import pytest
+from playwright.sync_api import expect
+
+from reseaux.stockage.postgres import PostgresDirectoryStore
+from tests import browser as ui
+from tests.conftest import SCREENSHOTS, visible_demo, wait_in_map
+from tests.test_journey_coordinator import open_fiche
+
+pytestmark = pytest.mark.browser
+
+NEW_PHONE = "02 61 91 77 77"
+ACTOR = "demo-002"
+#: The pins and the cluster counts the map draws (see test_journey_carte).
+DRAWN = """(n) => document.querySelectorAll('.rx-pin').length
+    + [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n"""
+
+
+def stored_phone(url: str, actor_id: str) -> list[str]:
+    """The phone of ``actor_id`` in the database's current rows, read with SQL."""
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT cells->>'telephone' FROM reseaux.directory_rows WHERE actor_id = %s AND valid_to IS NULL",
+            (actor_id,),
+        ).fetchall()
+    return [phone for (phone,) in rows]
+
+
+def test_two_servers_share_one_database_map_edit_and_versions(browser, tmp_path, database_url, referential):
+    folder, env = browser_folder(tmp_path, database_url)
+    with open(folder / "actors.csv", encoding="utf-8") as handle:
+        before = {row["id"]: row for row in csv.DictReader(handle)}
+    placed_public = [r for r in visible_demo(referential).to_dict("records") if r.get("latitude")]
+    (folder / "actors.csv").unlink()  # the file is gone: everything comes from the database
+    assert stored_phone(database_url, ACTOR) == [before[ACTOR]["telephone"]] != [NEW_PHONE]
+
+    one = browser_context(browser)
+    two = browser_context(browser)
+    try:
+        with browser_app(env) as first, browser_app(env) as second:
+            # A visitor of the second server sees the public directory drawn on the map.
+            visitor = two.new_page()
+            visitor.goto(second.url)
+            ui.settle(visitor)
+            wait_in_map(visitor, DRAWN, len(placed_public), timeout=60_000)
+            ui.no_error(visitor)
+
+            # A coordinator of the first server changes a phone number and saves.
+            page = one.new_page()
+            ui.open_annuaire(page, first, "coord")
+            page.get_by_text("Aucune modification en attente").wait_for()
+            open_fiche(page, ACTOR)
+            phone = page.get_by_label("Téléphone", exact=True)
+            assert phone.input_value() == before[ACTOR]["telephone"]
+            phone.fill(NEW_PHONE)
+            page.get_by_role("button", name="Valider la fiche").click()
+            page.get_by_text("1 modification en attente").wait_for()
+            page.get_by_role("button", name="Enregistrer", exact=True).click()
+            page.get_by_text("notée au journal au nom de coord").wait_for()
+            assert stored_phone(database_url, ACTOR) == [NEW_PHONE]
+            journal = PostgresDirectoryStore(database_url).read_journal()
+            assert [(e["qui"], e["id"]) for e in journal if e["action"] == "modification"] == [("coord", ACTOR)]
+            page.screenshot(path=str(SCREENSHOTS / "postgresql-enregistre.png"), full_page=True)
+
+            # The second server shows it at the next visit of another coordinator.
+            other = two.new_page()
+            ui.open_annuaire(other, second, "admin")
+            other.get_by_text("Aucune modification en attente").wait_for()
+            open_fiche(other, ACTOR)
+            expect(other.get_by_label("Téléphone", exact=True)).to_have_value(NEW_PHONE)
+
+            # Its « Sauvegardes et journal » tab lists the database's former version; restoring it
+            # brings the old phone back, on both servers.
+            other.get_by_role("tab", name="Sauvegardes et journal").click()
+            other.get_by_role("button", name="Restaurer cette sauvegarde").click()
+            other.get_by_text("restaurée").first.wait_for(timeout=60_000)
+            assert stored_phone(database_url, ACTOR) == [before[ACTOR]["telephone"]]
+            ui.no_error(other)
+            page.reload()
+            ui.settle(page)
+            if not page.get_by_text("Connecté·e : coord").is_visible():
+                if page.get_by_role("dialog").is_visible():
+                    page.keyboard.press("Escape")
+                ui.sign_in(page, "coord")
+                ui.open_nav_page(page, "Annuaire")
+            page.get_by_text("Aucune modification en attente").wait_for()
+            open_fiche(page, ACTOR)
+            expect(page.get_by_label("Téléphone", exact=True)).to_have_value(before[ACTOR]["telephone"])
+            ui.no_error(page)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_database_that_does_not_answer_is_said_in_french(browser, tmp_path):
+    """A server whose database is down: a French sentence naming the setting, no stack trace."""
+    _folder, env = browser_folder(tmp_path, "postgresql://reseaux@127.0.0.1:9/reseaux")
+    context = browser_context(browser)
+    try:
+        with browser_app(env) as app:
+            page = context.new_page()
+            page.goto(app.url)
+            expect(page.get_by_text("Impossible de charger les données")).to_be_visible(timeout=90_000)
+            expect(page.get_by_text("RESEAUX_DATABASE_URL")).to_be_visible()
+            expect(page.get_by_text("Traceback")).to_have_count(0)
+            page.screenshot(path=str(SCREENSHOTS / "postgresql-injoignable.png"), full_page=True)
+    finally:
+        context.close()
+
+
+# -- helpers --
+
+
+def browser_folder(tmp_path, url: str):
+    """The test's data folder (accounts, layers, scenes) with the directory in the database ``url``
+    (filled from the demo file when the database answers)."""
+    folder, env = ui.data_folder(tmp_path)
+    env["RESEAUX_DATABASE_URL"] = url
+    if not url.endswith(":9/reseaux"):
+        PostgresDirectoryStore(url).replace((folder / "actors.csv").read_bytes(), "essai", "migration")
+    return folder, env
+
+
+def browser_context(chromium):
+    return chromium.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+
+
+def browser_app(env):
+    return ui.LoggedApp(env)
