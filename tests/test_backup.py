@@ -336,3 +336,38 @@ def test_the_backup_waits_for_each_writer_s_lock(tmp_path):
             assert files["journal/journal.jsonl"].endswith(journal_line.encode())
         else:
             assert files[f"{case}/{path.name}"] == second.encode(), case
+
+
+def test_on_postgresql_the_archive_holds_the_database_s_directory_and_puts_it_back(tmp_path, database_url):
+    """With RESEAUX_DATABASE_URL, « sauvegarde » archives the database's current directory (as a
+    CSV file) and its journal; « restauration » puts that directory back into the database, the
+    journal then saying who restored. The truth: the demo file read with csv, the database read with SQL."""
+    import csv
+
+    import psycopg
+
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+
+    env = {**make_site(tmp_path / "site"), "RESEAUX_DATABASE_URL": database_url}
+    demo = (tmp_path / "site" / "data" / "actors.csv").read_bytes()
+    store = PostgresDirectoryStore(database_url)
+    store.replace(demo, "essai", "migration")
+    (tmp_path / "site" / "data" / "actors.csv").unlink()  # the database alone holds the directory
+    made = run(env, "sauvegarde", str(tmp_path / "archives"))
+    assert made.returncode == 0, made.stderr
+    (archive,) = (tmp_path / "archives").glob("reseaux-*.tar.gz")
+    _manifest, files = members(archive)
+    expected = {row["id"]: row for row in csv.DictReader(io.StringIO(demo.decode("utf-8")))}
+    archived = {row["id"]: row for row in csv.DictReader(io.StringIO(files["annuaire/actors.csv"].decode("utf-8")))}
+    assert archived == expected
+    assert "journal/journal.jsonl" in files and not any(name.startswith("sauvegardes/") for name in files)
+
+    base = store.load()
+    store.save(base.table[base.table["id"] != "demo-001"], base, "quelqu'un")  # a fiche lost after the backup
+    back = run(env, "restauration", str(archive))
+    assert back.returncode == 0, back.stderr
+    with psycopg.connect(database_url) as connection:
+        ids = {i for (i,) in connection.execute("SELECT actor_id FROM reseaux.directory_rows WHERE valid_to IS NULL")}
+    assert ids == set(expected)
+    assert store.read_journal()[-1]["action"] == f"restauration de {archive.name}"
+    assert not (tmp_path / "site" / "data" / "actors.csv").exists()  # nothing restored beside the database

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 
 from reseaux import config
 from reseaux.acces import audit
+from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.exports import file_lock, private_folder, sync_folder, write_atomic
 from reseaux.annuaire.store import DirectoryStore
 
@@ -100,9 +101,19 @@ class Places:
     def configured(cls, territory_text: str | None = None) -> Places:
         """The places the settings give; the registry is ``RESEAUX_LAYERS`` when set, else the one
         the territory file names (``territory_text``: that file's text, when it is not on disk yet)."""
-        store = DirectoryStore.configured()
+        from reseaux.stockage import directory_store
+
+        store = directory_store()
         single = {role: config.path(setting) for role, setting in SINGLE.items()} | {"audit": audit.path()}
-        return cls(store, single, _registry(single["territoire"], territory_text), store.path.parent / "imports")
+        if store.kind != "fichiers":  # the directory and its journal are read from the database (_gather)
+            del single["annuaire"]
+        return cls(
+            store, single, _registry(single["territoire"], territory_text), config.path("actors").parent / "imports"
+        )
+
+    @property
+    def data_folder(self) -> Path:
+        return config.path("actors").parent if self.store.kind != "fichiers" else self.store.path.parent
 
     def of(self, role: str, name: str) -> Path:
         if role in self.single:
@@ -117,12 +128,14 @@ class Places:
                 )
             return self.registry
         folder = {
-            "sauvegardes": self.store.backups,
+            "sauvegardes": getattr(self.store, "backups", None),  # the files' dated copies (a database has versions)
             "profil": self.profiles,
             "couche": self.registry.parent if self.registry else None,
         }[role]
-        if folder is None:
+        if folder is None and role == "couche":
             raise BackupError("aucun registre de couches configuré : les couches de l'archive n'ont pas de place")
+        if folder is None:
+            raise BackupError(f"les fichiers « {LABELS[role]} » de l'archive n'ont pas de place ici")
         return folder / name
 
 
@@ -169,9 +182,22 @@ def _gather(places: Places) -> list[Entry]:
 
     for role, path in places.single.items():
         add(role, path, path.name)
-    add("journal", places.store.journal, places.store.journal.name)
-    for backup in places.store.list_backups():
-        add("sauvegardes", backup, backup.name)
+    if places.store.kind == "fichiers":
+        add("journal", places.store.journal, places.store.journal.name)
+        for backup in places.store.list_backups():
+            add("sauvegardes", backup, backup.name)
+    else:  # the database's current directory as a file, and its journal; its versions stay in it (pg_dump)
+        from reseaux.annuaire.store import encode_table
+
+        try:
+            table = places.store.load().table
+        except DirectoryError:  # an empty database: nothing to archive, said by backup()
+            table = None
+        if table is not None:
+            entries.append(Entry("annuaire", config.path("actors").name, encode_table(table)))
+            lines = [json.dumps(e, ensure_ascii=False) for e in places.store.read_journal()]
+            if lines:
+                entries.append(Entry("journal", "journal.jsonl", ("\n".join(lines) + "\n").encode("utf-8")))
     if places.registry is not None and places.registry.is_file():
         add("registre", places.registry, places.registry.name)
         for name in _layer_files(places.registry.read_text(encoding="utf-8", errors="replace")):
@@ -212,9 +238,10 @@ def backup(dest: Path, *, places: Places | None = None, now: datetime | None = N
     with _all_locked(places):
         entries = _gather(places)
     if not any(e.role == "annuaire" for e in entries):
+        where = places.single["annuaire"] if "annuaire" in places.single else places.store.describe()
         raise BackupError(
-            f"aucun annuaire à sauvegarder ({places.single['annuaire']} introuvable) : "
-            "vérifiez le réglage RESEAUX_ACTORS"
+            f"aucun annuaire à sauvegarder ({where} : introuvable ou vide) : vérifiez le réglage "
+            + ("RESEAUX_ACTORS" if "annuaire" in places.single else "RESEAUX_DATABASE_URL")
         )
     target = Path(dest) / f"reseaux-{now.strftime('%Y%m%dT%H%M%S%f')}.tar.gz"
     try:
@@ -292,12 +319,20 @@ def restore(source: Path, who: str) -> Restored:
     entries = read_archive(source)
     territory = next((e for e in entries if e.role == "territoire"), None)
     places = Places.configured(territory.data.decode("utf-8", errors="replace") if territory else None)
-    targets = [(e, places.of(e.role, e.name)) for e in entries]  # every place known before writing
+    targets = [  # every place known before writing
+        (
+            e,
+            None
+            if e.role == "annuaire" or (places.store.kind != "fichiers" and e.role in ("journal", "sauvegardes"))
+            else places.of(e.role, e.name),
+        )
+        for e in entries
+    ]
     aside = None
     with _all_locked(places):
         current = _gather(places)
         if current:
-            aside_dir = places.store.path.parent / ".avant-restauration"
+            aside_dir = places.data_folder / ".avant-restauration"
             aside = aside_dir / f"reseaux-{datetime.now().strftime('%Y%m%dT%H%M%S%f')}.tar.gz"
             private_folder(aside_dir)
             write_atomic(aside, _archive(current, datetime.now().isoformat(timespec="seconds")))
@@ -306,13 +341,15 @@ def restore(source: Path, who: str) -> Restored:
             if entry.role == "annuaire":
                 places.store.replace(entry.data, who, f"restauration de {Path(source).name}")
                 continue
+            if places.store.kind != "fichiers" and entry.role in ("journal", "sauvegardes"):
+                continue  # the database keeps its own journal and versions (the archive's are in the aside copy)
             if entry.role == "audit" and path.is_file() and path.stat().st_size:
                 continue  # append-only: the trail here keeps its lines (the archive's are in the aside copy)
             private_folder(path.parent)
             write_atomic(path, entry.data)
             if entry.role == "comptes":
                 path.chmod(0o600)
-        sync_folder(places.store.path.parent)
+        sync_folder(places.data_folder)
         # After the audit file of the archive took its place (onto a machine without one): the
         # restoration is its last line.
         audit.record("restauration", who=who, archive=Path(source).name, fichiers=len(entries))
