@@ -85,6 +85,8 @@ INSERT INTO {SCHEMA}.directory_head (version, next_row) VALUES (0, 1) ON CONFLIC
 
 _POOLS: dict[str, Any] = {}
 _POOLS_LOCK = threading.Lock()
+#: The databases whose tables this process has made sure of (once per process, not per store object).
+_READY: set[str] = set()
 
 
 def pool(url: str):
@@ -142,7 +144,6 @@ class PostgresDirectoryStore:
         self.url = url
         self.lock_timeout = lock_timeout
         self._held = threading.local()
-        self._ready = False
 
     def describe(self) -> str:
         return f"la base {redacted(self.url)}"
@@ -162,7 +163,7 @@ class PostgresDirectoryStore:
             return
         try:
             with pool(self.url).connection() as connection:
-                if not self._ready:
+                if self.url not in _READY:
                     self._create(connection)
                 yield connection
         except psycopg.OperationalError as exc:
@@ -172,7 +173,7 @@ class PostgresDirectoryStore:
         with connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
             connection.execute(DDL)
-        self._ready = True
+        _READY.add(self.url)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
