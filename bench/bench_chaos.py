@@ -1,4 +1,4 @@
-"""Chaos: ``kill -9`` during concurrent saves of the directory (issue 16).
+"""Chaos: ``kill -9`` during concurrent saves of the directory.
 
 A directory of :data:`ACTORS` synthetic fiches in a temporary folder; :data:`WORKERS` processes
 each loop: read the file, add one fiche with an id of their own (``chaos-<worker>-<n>``), save

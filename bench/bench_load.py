@@ -1,4 +1,4 @@
-"""Load: :data:`SESSIONS` sessions at once on the main map, with a 10,000-actor directory (issue 16).
+"""Load: :data:`SESSIONS` sessions at once on the main map, with a 10,000-actor directory.
 
 The app is served as ``make run`` serves it (``serve.py``), on a synthetic directory of
 :data:`ACTORS` actors (``bench/synthetic.py``). One Chromium (Debian's), one fresh context per

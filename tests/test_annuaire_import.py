@@ -113,7 +113,7 @@ def test_the_review_of_a_duplicate_shows_the_fiche_it_is_merged_into():
 
 
 def test_the_import_report_names_columns_by_their_labels(tmp_path, monkeypatch):
-    """Issue 24: the report's « Colonne » said ``code_postal``, a code neither the file (« CP »)
+    """The report's « Colonne » said ``code_postal``, a code neither the file (« CP »)
     nor the fiche (« Code postal ») uses."""
     monkeypatch.setenv("RESEAUX_ACTORS", str(tmp_path / "actors.csv"))
     at = AppTest.from_function(_import_script, default_timeout=60)

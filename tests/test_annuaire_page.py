@@ -219,7 +219,7 @@ def test_opening_another_fiche_shows_its_own_values_and_validating_it_changes_on
 
 
 def test_a_large_directory_draws_a_thousand_rows_and_search_and_errors_reach_the_others(monkeypatch, tmp_path):
-    """Issue 16: 200,000 fiches made every click take minutes. The table draws its first 1,000
+    """200,000 fiches made every click take minutes. The table draws its first 1,000
     rows and says so; the search and the « en erreur » switch look through every fiche."""
     import csv
     import io
@@ -250,7 +250,7 @@ def test_a_large_directory_draws_a_thousand_rows_and_search_and_errors_reach_the
 
 
 def test_the_form_shows_languages_and_visibility_as_people_read_them(annuaire):
-    """Issue 24: the form showed « français|anglais » and a free « Visibilité » box where one types
+    """The form showed « français|anglais » and a free « Visibilité » box where one types
     the code « public »; now the languages are chips and the visibility a choice of labels, and
     the file keeps its codes when the fiche is validated with a language added."""
     at, path = annuaire
@@ -275,7 +275,7 @@ def test_the_form_shows_languages_and_visibility_as_people_read_them(annuaire):
 
 
 def test_the_quality_page_counts_the_french_way(monkeypatch, tmp_path):
-    """Issue 24: « Acteurs chargés » said 1200, where every other count says « 1 200 »."""
+    """« Acteurs chargés » said 1200, where every other count says « 1 200 »."""
     import csv
     import io
 

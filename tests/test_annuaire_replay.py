@@ -1,4 +1,4 @@
-"""AppTest of « Rejouer mes modifications » when the replay meets a newer value (issue 21, finding 7):
+"""AppTest of « Rejouer mes modifications » when the replay meets a newer value:
 both values are shown, the coordinator chooses, the file ends with the chosen one."""
 
 import pytest

@@ -128,7 +128,7 @@ def test_the_administration_reads_and_downloads_the_trail_a_member_does_not(acco
     # Newest first: the administrator's own sign-in, after the member's.
     assert list(shown["Événement"][:2]) == ["Connexion", "Connexion"]
     assert list(shown["Qui"][:2]) == ["admin", "membre"] == [written[-1]["qui"], written[-2]["qui"]]
-    # Issue 24: when, as people read it (« 4 décembre 2026 à 18 h 01 min 05 s »), not 2026-12-04 18:01:05
+    # When, as people read it (« 4 décembre 2026 à 18 h 01 min 05 s »), not 2026-12-04 18:01:05
     when = datetime.fromisoformat(written[-1]["quand"])
     months = [
         "janvier",

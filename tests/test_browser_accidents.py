@@ -1,4 +1,4 @@
-"""Accidents and hostile addresses, played in Chromium (issue 16): the page says what is wrong in
+"""Accidents and hostile addresses, played in Chromium: the page says what is wrong in
 French and offers the way forward; never a traceback, never a server path.
 
 - the directory file cut short on a crash (NUL bytes where its end was): every map page serves

@@ -95,7 +95,7 @@ def test_a_real_open_data_file_imports_as_published(page, coordination):
 
 
 def test_hostile_uploads_get_a_french_message_and_change_nothing(page, coordination, tmp_path):
-    """Issue 16, in the browser: a workbook that would expand to gigabytes (declared dimensions,
+    """In the browser: a workbook that would expand to gigabytes (declared dimensions,
     zip bomb, billion laughs), a binary file renamed .csv and a GeoJSON nested beyond reason are
     refused with a French message; Excel's « Texte Unicode » (UTF-16) is read; a 200,000-character
     cell puts its row aside; the directory file never changes."""

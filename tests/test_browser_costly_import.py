@@ -1,4 +1,4 @@
-"""Issue 21, finding 8, in the browser: a workbook of millions of empty cells is refused at once,
+"""In the browser: a workbook of millions of empty cells is refused at once,
 and a 200,000-row file with thousands of duplicates reaches a review of twenty a page."""
 
 from __future__ import annotations

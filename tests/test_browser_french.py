@@ -1,4 +1,4 @@
-"""Issue 24: Streamlit's own English in French, seen and heard (reseaux.serveur.streamlit_fr).
+"""Streamlit's own English in French, seen and heard (reseaux.serveur.streamlit_fr).
 
 Streamlit writes English in its widgets (« Upload », « 10MB per file », « 6.0B »), in what a
 screen reader says (« Show password », « Help for … », « Download as CSV », « Skip to main

@@ -1,4 +1,4 @@
-"""Browser journey (issue 22, item 3): a coordinator drops a published workbook whose first sheet is a
+"""Browser journey: a coordinator drops a published workbook whose first sheet is a
 read-me. The data sheet is found and offered in « Feuille à importer »; another sheet can be
 chosen; the columns not imported are named and one is kept on the fiches."""
 

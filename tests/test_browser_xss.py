@@ -1,4 +1,4 @@
-"""Issue 21, finding 1, played in Chromium: a perimeter layer whose label (and source) is HTML
+"""Played in Chromium: a perimeter layer whose label (and source) is HTML
 that would send the page's text to a listener. A member opens a link to the layer's map, the
 presentation stage shows it, a coordinator exports the standalone map and opens the file: the
 label is shown as text everywhere, no image of the label exists, no script of it runs, and the

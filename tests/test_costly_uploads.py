@@ -1,4 +1,4 @@
-"""Issue 21, finding 8: uploads that cost minutes. A workbook of a few hundred kilobytes whose XML
+"""Uploads that cost minutes. A workbook of a few hundred kilobytes whose XML
 holds millions of cells, a sheet that reads forever, an import's duplicate search over 200,000
 rows, and the review of thousands of duplicates."""
 
@@ -282,7 +282,7 @@ def test_merging_thousands_of_duplicates_and_dropping_blank_rows_take_a_second_n
     start = time.process_time()
     table = apply_import(existing, drop_blank(new), {0: "garder les deux", 1: "ignorer"}, found)
     assert time.process_time() - start < 1.5
-    # « CABINET 0002 » merged into « Cabinet 0002 » says the same name: the fiche keeps its own (issue 22)
+    # « CABINET 0002 » merged into « Cabinet 0002 » says the same name: the fiche keeps its own
     assert len(table) == 4001 and table["nom"].iloc[2] == "Cabinet 0002" and table["id"].iloc[-1] == "n1"
     assert table["nom"].iloc[1] == "Cabinet 0001"  # ignored: the fiche as it was
     big = _fiches(fiches * 5, "b")

@@ -1,4 +1,4 @@
-"""GDPR erasure reaches everything the app keeps (issue 21, finding 4): the file, its backups, the
+"""GDPR erasure reaches everything the app keeps: the file, its backups, the
 journal, the parsed-directory cache, the geocoding cache, the temporary files of a killed save,
 the pages' memory and the map tokens handed out before the erasure.
 

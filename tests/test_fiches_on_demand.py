@@ -152,7 +152,7 @@ def _spelt(iso: str) -> str:
 
 
 def test_a_fiche_says_its_update_date_as_the_lists_do(demo, referential):
-    """Issue 24: fiches said « 2023-03-14 » where lists say « 14 mars 2023 »."""
+    """Fiches said « 2023-03-14 » where lists say « 14 mars 2023 »."""
     service = FicheService()
     visitor = visible_view(demo, "visiteur", "public").directory.actors
     token = service.register("s", visitor, referential, ttl_s=60)

@@ -1,5 +1,5 @@
 """Files of people's data are private when the app creates them (0600, folders 0700), and a file
-it rewrites keeps its mode: a directory readable by a group stays so after a save (issue 22)."""
+it rewrites keeps its mode: a directory readable by a group stays so after a save."""
 
 from __future__ import annotations
 

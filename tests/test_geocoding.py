@@ -190,7 +190,7 @@ def test_geocode_rows_then_a_second_run_makes_no_request(cache, communes):
     assert first[1]["geocodage_source"] == "commune" and first[1]["code_insee"] == "76322"
     assert first[3]["geocodage_source"] == "commune"
     assert [line for line, _ in summary.problems] == [3, 5]
-    assert "score 0,31 < 0,5" in summary.problems[1][1]  # French numbers (issue 24)
+    assert "score 0,31 < 0,5" in summary.problems[1][1]  # French numbers
     # The hand-placed position is untouched.
     assert (first[2]["latitude"], first[2]["geocodage_source"]) == ("49.4", "manuel")
 

@@ -1,4 +1,4 @@
-"""Hostile or mistaken addresses (issue 16): every page opened with out-of-range, malformed or
+"""Hostile or mistaken addresses: every page opened with out-of-range, malformed or
 huge query parameters answers without a traceback, and the values are clamped or dropped."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 21: Markdown from an address or a file shows as text — no link, no remote image.
+"""Markdown from an address or a file shows as text — no link, no remote image.
 
 ``md_escape`` is checked against what Streamlit's Markdown does: CommonMark escapes, then
 remark-gfm's search for bare addresses in the text already unescaped (its two regular

@@ -1,4 +1,4 @@
-"""Nothing a coordinator types becomes markup (issue 21, finding 1): a layer's label written as
+"""Nothing a coordinator types becomes markup: a layer's label written as
 ``<img src=x onerror=…>`` was HTML in the layer control of every map, the stage and the export.
 
 Each surface is rendered with a hostile label and read as the browser would read its scripts'

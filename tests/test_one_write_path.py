@@ -1,4 +1,4 @@
-"""Issue 22, item 5: the geocode command writes the directory through the store, and the store's
+"""The geocode command writes the directory through the store, and the store's
 lock gives up after a timeout with a French message.
 
 Geocoding here is offline (town-hall placement from the Normandy commune table): no network.

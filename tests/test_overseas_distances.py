@@ -1,4 +1,4 @@
-"""True distances in every territory (issue 22, item 4): each measure is checked against distances
+"""True distances in every territory: each measure is checked against distances
 between real places computed by hand, never by the library calls the code makes — on the GRS80
 ellipsoid's radii of curvature within a territory (a few kilometres: within a millimetre of the
 geodesic), on the Earth's mean sphere between territories (within 0.5 %). Lambert-93 read a true

@@ -1,4 +1,4 @@
-"""Issue 21: PNG exports take turns, server-wide, and a stuck Chromium is killed.
+"""PNG exports take turns, server-wide, and a stuck Chromium is killed.
 
 Eight visitors asking at once used to start eight Chromiums (81 processes, 32–43 s each). The
 drawing child is replaced by a stand-in that records how many run at once, or that hangs with a

@@ -202,7 +202,7 @@ def test_members_only_fiches_leave_the_app_with_the_coordination_only(scenes, re
 
 
 def test_the_scene_picker_writes_the_count_not_its_code(monkeypatch, tmp_path, referential):
-    """Issue 24: « {n} » of a title was shown as it is in the picker and the embedding code."""
+    """« {n} » of a title was shown as it is in the picker and the embedding code."""
     store = SceneStore(tmp_path / "scenes.json")
     store.save([Scene("{n} pour l'IVG", "", {"theme": "ivg"}, ["qpv"], id="ivg")])
     monkeypatch.setenv("RESEAUX_SCENES", str(store.path))

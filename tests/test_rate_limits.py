@@ -1,4 +1,4 @@
-"""Issue 21 (« No way in »): a client flooding the routes gets a French 429, a person never does;
+"""A client flooding the routes gets a French 429, a person never does;
 the session cookie is Secure behind a trusted HTTPS proxy and set only from a page of the site.
 
 The routes are served by Starlette's test client (no browser, no Streamlit); the token buckets

@@ -1,5 +1,5 @@
 """rebase and resolve on tables of two or three fiches: every conflict comes back with its three
-values, nothing of either side is dropped without a word (issue 21, finding 7)."""
+values, nothing of either side is dropped without a word."""
 
 import numpy as np
 import pandas as pd

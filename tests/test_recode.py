@@ -1,4 +1,4 @@
-"""Issue 13: the quality page lists unrecognised values and recodes them for every later file."""
+"""The quality page lists unrecognised values and recodes them for every later file."""
 
 import shutil
 
@@ -69,7 +69,7 @@ def test_the_quality_page_recodes_a_value(monkeypatch, tmp_path, accounts_file):
     at.switch_page("views/qualite.py").run()
     assert not at.exception
     table = next(df.value for df in at.dataframe if "Lignes" in df.value.columns)
-    # Issue 24: the column by its label, as the fiche and the lists say it, not its code
+    # The column by its label, as the fiche and the lists say it, not its code
     assert table.to_dict("records")[0] == {"Colonne": "Thématiques", "Valeur": "Planning", "Lignes": 2}
     problems = next(df.value for df in at.dataframe if "Gravité" in df.value.columns)
     assert set(problems["Colonne"]) >= {"Thématiques", "Type"} and not set(problems["Colonne"]) & set(labels())

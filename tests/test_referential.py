@@ -78,7 +78,7 @@ def test_a_broken_referential_lists_every_problem(tmp_path):
     assert "ligne 5" in message
 
 
-# Issue 13: suggestions close in meaning only, and the vocabulary of the field.
+# Suggestions close in meaning only, and the vocabulary of the field.
 MISLEADING = [
     ("thematique", "PrEP"),
     ("thematique", "stérilet"),

@@ -1,4 +1,4 @@
-"""Every click re-checks who is asking (issue 21, findings 2 and 5).
+"""Every click re-checks who is asking.
 
 Measured when filed: a coordinator demoted by the command line kept « Coordination » in an open
 tab and saved a fiche; after `comptes supprimer` the open tab stayed signed in; after

@@ -1,4 +1,4 @@
-"""Issue 13: nothing rejects an actor for a value the referential does not know (yet).
+"""Nothing rejects an actor for a value the referential does not know (yet).
 
 Tiny hand-made files; each answer can be checked by reading the file.
 """
@@ -19,7 +19,7 @@ COLUMNS = names()
 HEADER = ",".join(COLUMNS)
 
 #: The referential as it was before the field vocabulary (PrEP, DIU, interprète… unknown),
-#: trimmed to the entries the misleading suggestions of issue 13 landed on.
+#: trimmed to the entries misleading suggestions once landed on.
 OLD_REFERENTIAL = """categorie,code,libelle,couleur,icone,alias
 type,structure,Structure,#0072B2,,structures|établissement|association|centre
 type,a_classer,À classer,#999999,,

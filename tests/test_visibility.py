@@ -1,4 +1,4 @@
-"""Visibility follows the person, not a list of types (issue 22, item 1).
+"""Visibility follows the person, not a list of types.
 
 A person (type professionnel, or a profession given) is members-only unless the fiche says
 « public »; an establishment (any other known type) is public unless it says « membres »; an

@@ -1,4 +1,4 @@
-"""Issue 22, item 3: workbooks and headers as published.
+"""Workbooks and headers as published.
 
 A read-me sheet first, a title row above the header, open-data header names (FINESS extraction
 « etalab cs1100507 »), FINESS as the stable key of a fiche, and no column dropped without a word.

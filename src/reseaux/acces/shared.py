@@ -12,7 +12,7 @@ Why SQLite: no server to install or run, transactions atomic across the processe
 (a file lock), and it survives a restart. WAL mode lets readers go on while one writes; each
 transaction is a few statements (``BEGIN IMMEDIATE``, so two writers queue instead of failing
 half-way) and waits up to :data:`BUSY_MS` for another's. It does not serve several hosts (a
-shared network disk breaks SQLite's locks): that needs a database server (issue 26).
+shared network disk breaks SQLite's locks): that needs a database server.
 """
 
 from __future__ import annotations

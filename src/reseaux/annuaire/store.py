@@ -192,7 +192,7 @@ class DirectoryStore:
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
         journal_size = self.journal.stat().st_size if self.journal.exists() else None
-        # The mode is the file's own: a directory readable by a group stays so (issue 22: it became 0600).
+        # The mode is the file's own: a directory readable by a group stays so (it became 0600).
         aside = write_aside(self.path, data)
         try:
             if backup:

@@ -1,4 +1,4 @@
-"""HTTP headers that keep a page's script where it belongs (issue 21), added to every answer of
+"""HTTP headers that keep a page's script where it belongs, added to every answer of
 serve.py's app by one ASGI middleware.
 
 - **The map frame sends nothing away.** Streamlit draws each component (the streamlit-folium

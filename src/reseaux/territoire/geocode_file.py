@@ -90,7 +90,7 @@ def geocode_file(
     """Geocode the rows of the directory at ``path`` that need it and save it through the store:
     the command line and the Qualité page both come through here.
 
-    Saved as the app saves (issue 22, one write path): under the store's lock, refused when the
+    Saved as the app saves (one write path): under the store's lock, refused when the
     file changed while geocoding ran (:class:`~reseaux.annuaire.store.ConflictError`, nothing written: run
     it again, the cache makes the second run quick), backed up, journalled in the name of ``who``.
     Raises DirectoryError when the file cannot be read or holds values in a column the store
