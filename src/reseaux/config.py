@@ -132,6 +132,19 @@ SETTINGS: dict[str, Setting] = {
         "Secondes de calcul du serveur par minute et par adresse pour les fiches et la recherche de la carte "
         "(une recherche ordinaire en coûte quelques centièmes) ; 0 : sans limite.",
     ),
+    "rate_groups": Setting(
+        "RESEAUX_RATE_GROUPS",
+        "240",
+        "Demandes de regroupements de la carte (une par déplacement ou zoom, au-delà de RESEAUX_MAP_SERVER_ABOVE "
+        "acteurs) par minute et par adresse ; le quart d'un coup ; 0 : sans limite.",
+    ),
+    "map_server_above": Setting(
+        "RESEAUX_MAP_SERVER_ABOVE",
+        "200000",
+        "Au-delà de ce nombre d'acteurs placés sur la carte, la page n'emporte plus leurs positions : la carte "
+        "demande au serveur, à chaque déplacement, les regroupements et les épingles de la vue. En deçà, le "
+        "navigateur regroupe lui-même (plus rapide à l'échelle d'un réseau).",
+    ),
     "rate_session": Setting(
         "RESEAUX_RATE_SESSION",
         "30",

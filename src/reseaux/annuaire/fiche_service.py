@@ -25,6 +25,7 @@ the same proxy. A process that does not know a token rebuilds its view from that
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import threading
@@ -39,6 +40,7 @@ import pandas as pd
 from reseaux.acces import shared
 from reseaux.annuaire.referential import Referential
 from reseaux.carte.actor_layer import fiche_fields, fiche_rows, search_fields
+from reseaux.carte.viewport_index import ViewportIndex
 from reseaux.text import fold
 
 #: Fiches on demand, served by reseaux.serveur.web: /_reseaux/carte/<token>/fiches?lignes=… and /recherche?q=…
@@ -52,6 +54,10 @@ MAX_QUERY = 200
 #: words cost 2.2 s of server time on 200,000 fiches, and find nothing a person looks for.
 MAX_WORDS = 6
 MIN_WORD = 2
+#: The map views whose clusters this process answers (:meth:`FicheService.register_view`), all
+#: tokens together: at 1,000,000 actors one weighs about 100 MB, and a view is kept for the page
+#: that drew it last (a person changing filters makes a new one; the oldest goes).
+MAX_VIEWS = 6
 
 
 @dataclass
@@ -86,6 +92,7 @@ class FicheService:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._by_owner: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
+        self._views: OrderedDict[tuple[str, str], ViewportIndex] = OrderedDict()
         self.max_entries = max_entries
         #: What a token was issued for (:meth:`register`'s ``issued_for``) → (frame, referential):
         #: how a process rebuilds the view of a token another process issued. None: it cannot.
@@ -125,12 +132,14 @@ class FicheService:
             else:
                 if known:  # this session's view changed: its former token answers no more
                     self._entries.pop(known[1], None)
+                    self._forget_views(known[1])
                 token = secrets.token_urlsafe(18)
                 self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check, source)
                 self._by_owner[owner] = (id(frame), token)
                 while len(self._entries) > self.max_entries:
-                    _, oldest = self._entries.popitem(last=False)
+                    gone, oldest = self._entries.popitem(last=False)
                     self._by_owner.pop(oldest.owner, None)
+                    self._forget_views(gone)
         wall = time.time()
         with shared.transaction() as db:
             db.execute("DELETE FROM map_tokens WHERE (owner = ? AND token != ?) OR expires < ?", (owner, token, wall))
@@ -146,6 +155,7 @@ class FicheService:
             known = self._by_owner.pop(owner or "", None)
             if known:
                 self._entries.pop(known[1], None)
+                self._forget_views(known[1])
         with shared.transaction() as db:
             db.execute("DELETE FROM map_tokens WHERE owner = ?", (owner or "",))
 
@@ -168,6 +178,7 @@ class FicheService:
 
     def _drop(self, token: str) -> None:
         """Under the lock: forget ``token`` in this process."""
+        self._forget_views(token)
         entry = self._entries.pop(token, None)
         if entry is not None and self._by_owner.get(entry.owner, (0, ""))[1] == token:
             del self._by_owner[entry.owner]
@@ -189,11 +200,67 @@ class FicheService:
                 self._drop(next(iter(self._entries)))
         return entry
 
+    def _forget_views(self, token: str) -> None:
+        """Under the lock: the map views of ``token`` answer no more (their memory goes with them)."""
+        for known in [k for k in self._views if k[0] == token]:
+            del self._views[known]
+
     def _expire(self, now: float) -> None:
         for token in [t for t, e in self._entries.items() if e.expires < now]:
+            self._forget_views(token)
             entry = self._entries.pop(token)
             if self._by_owner.get(entry.owner, (0, ""))[1] == token:
                 del self._by_owner[entry.owner]
+
+    def register_view(self, token: str, lat, lon, rows, colors, *, now: float | None = None) -> str | None:
+        """The key under which the map view of ``token`` drawing these actors (positions in degrees,
+        fiche rows, colour indexes: see :class:`~reseaux.carte.viewport_index.ViewportIndex`) answers
+        :meth:`groups`; the same key for the same rows and colours, its index built only the first
+        time. None for an unknown or expired token. Raises IndexError for a row outside the token's
+        directory: a view shows only what its token may."""
+        rows = np.asarray(rows, dtype="i8")
+        colors = np.asarray(colors, dtype="u1")
+        key = hashlib.sha256(rows.tobytes() + b"|" + colors.tobytes()).hexdigest()[:24]
+        entry = self._entry(token, now)
+        if entry is None:
+            return None
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(entry.frame)):
+            raise IndexError("lignes hors de l'annuaire affiché")
+        with self._lock:
+            if (token, key) in self._views:
+                self._views.move_to_end((token, key))
+                return key
+        index = ViewportIndex(lat, lon, rows, colors)  # outside the lock: a second or two at 1,000,000
+        with self._lock:
+            self._views[(token, key)] = index
+            while len(self._views) > MAX_VIEWS:
+                self._views.popitem(last=False)
+        return key
+
+    def groups(self, token: str, key: str, bbox, zoom: int, *, now: float | None = None) -> dict | None:
+        """The clusters and pins of view ``key`` of ``token`` in ``bbox`` at ``zoom``
+        (:meth:`ViewportIndex.groups`), under the token's checks (an expired token, a sign-in
+        ended, a directory changed answer None, as an unknown view does). Raises ValueError for a
+        bbox the index refuses."""
+        entry = self._entry(token, now)
+        if entry is None:
+            return None
+        with self._lock:
+            index = self._views.get((token, key))
+        return None if index is None else index.groups(bbox, zoom)
+
+    def view_position(self, token: str, key: str, row: int, *, now: float | None = None) -> dict | None:
+        """``{"lat", "lon"}`` of fiche row ``row`` in view ``key`` of ``token`` (``{}``: not in that
+        view, a row the filters left out); None for an unknown token or view."""
+        entry = self._entry(token, now)
+        if entry is None:
+            return None
+        with self._lock:
+            index = self._views.get((token, key))
+        if index is None:
+            return None
+        place = index.position(row)
+        return {} if place is None else {"lat": place[0], "lon": place[1]}
 
     def fiches(self, token: str, rows: list[int], *, now: float | None = None) -> dict | None:
         """``{"fields", "fiches"}`` for ``rows`` (in that order), or None for an unknown or
@@ -233,3 +300,17 @@ def _unchanged(source: tuple[str, float] | None) -> bool:
 
 
 SERVICE = FicheService()
+
+
+def served_views(fiches_url: str, service: FicheService | None = None):
+    """How a page's map registers its actors with ``service`` (:data:`SERVICE`), for the map to ask
+    its clusters of: a :data:`reseaux.carte.actor_layer.ServedView` for the token that ends
+    ``fiches_url`` (the page's :class:`~reseaux.carte.actor_layer.FicheStore` address), answering
+    ``<fiches_url>/groupes?vue=<key>`` (None: the token is no longer known)."""
+    token = fiches_url.rstrip("/").rsplit("/", 1)[-1]
+
+    def register(lat, lon, rows, colors) -> str | None:
+        key = (service or SERVICE).register_view(token, lat, lon, rows, colors)
+        return None if key is None else f"{fiches_url}/groupes?vue={key}"
+
+    return register

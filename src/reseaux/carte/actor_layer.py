@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import folium
@@ -18,6 +18,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from reseaux import config
 from reseaux.annuaire import columns
 from reseaux.annuaire.listing import cell_text
 from reseaux.annuaire.referential import Referential
@@ -46,6 +47,7 @@ def build_actor_layer(
     name: str | None = None,
     legend: str | None = None,
     focus: tuple[str, dict] | None = None,
+    served: ServedView | None = None,
 ) -> folium.FeatureGroup:
     """Return a feature group drawing ``actors`` (those with a position) in one cluster.
 
@@ -55,18 +57,40 @@ def build_actor_layer(
     (the themes the user filtered on, say). ``legend`` is :func:`legend_html` for what is
     shown (it replaces the map's legend when the layer changes); ``focus`` is (key, GeoJSON) of
     a perimeter to outline, zoomed to when the key changes.
+
+    ``served`` (the app's pages; None for an export) registers the actors with the server and
+    gives the address the map asks its clusters of: beyond :func:`server_above` placed actors
+    the page carries no position (:func:`served_payload`), below it the browser's own index draws
+    them from the positions the page carries (:func:`actor_payload`).
     """
     placed = actors[actors.geometry.notna()]
     group = folium.FeatureGroup(name=name or f"Acteurs ({fr_number(len(placed))})", show=True)
-    ActorCluster(actor_payload(placed, referential, color_by, highlight=highlight, rows=placed.index.tolist())).add_to(
-        group
-    )
+    payload = None
+    if served is not None and len(placed) > server_above():
+        payload = served_payload(placed, referential, color_by, served, highlight=highlight)
+    if payload is None:
+        payload = actor_payload(placed, referential, color_by, highlight=highlight, rows=placed.index.tolist())
+    ActorCluster(payload).add_to(group)
     if legend is not None:
         LegendLayer(legend, fold_below=560).add_to(group)
     if legend is not None or focus is not None:
         PerimeterFocus(focus).add_to(group)  # also run without a focus: it clears the last one
     use_local_assets(group)
     return group
+
+
+#: Registers a map view's placed actors with the server — (latitudes, longitudes, fiche rows,
+#: colour indexes) — and answers the address of its clusters (None: the server cannot, the page
+#: then carries the positions). See :meth:`reseaux.annuaire.fiche_service.FicheService.register_view`.
+ServedView = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], "str | None"]
+
+
+def server_above() -> int:
+    """Placed actors beyond which the map asks the server what is in view (``RESEAUX_MAP_SERVER_ABOVE``)."""
+    try:
+        return max(0, int(config.get("map_server_above")))
+    except ValueError:
+        return int(config.SETTINGS["map_server_above"].default)
 
 
 def actor_payload(
@@ -84,6 +108,44 @@ def actor_payload(
     small numbers that compress well), the index of the colour in ``colors`` (Uint8). About
     8 bytes an actor once compressed, where JSON took 30; :func:`decode_payload` reads it back.
     """
+    palette, color_codes = _colors(actors, referential, color_by, highlight)
+    n = len(actors)
+    row_numbers = np.arange(n, dtype="<i4") if rows is None else np.asarray(rows, dtype="<i4")
+    parts = [
+        np.round(actors.geometry.y.to_numpy() * 1e5).astype("<i4").tobytes(),
+        np.round(actors.geometry.x.to_numpy() * 1e5).astype("<i4").tobytes(),
+        np.diff(row_numbers, prepend=np.int32(0)).astype("<i4").tobytes(),
+        color_codes.tobytes(),
+    ]
+    data = base64.b64encode(gzip.compress(b"".join(parts), compresslevel=1, mtime=0)).decode("ascii")
+    return {"n": n, "colors": palette, "data": data}
+
+
+def served_payload(
+    actors: gpd.GeoDataFrame,
+    referential: Referential,
+    color_by: str,
+    served: ServedView,
+    *,
+    highlight: Sequence[str] = (),
+) -> dict | None:
+    """What the browser needs to draw ``actors`` (placed, labelled by fiche row) from the server:
+    ``{"n", "colors", "url", "bounds"}`` — no position but the box around them all
+    (``[[south, west], [north, east]]``); ``url`` asks the clusters of a viewport
+    (:mod:`reseaux.carte.viewport_index`). None when ``served`` cannot register them."""
+    palette, color_codes = _colors(actors, referential, color_by, highlight)
+    lat, lon = actors.geometry.y.to_numpy(), actors.geometry.x.to_numpy()
+    url = served(lat, lon, actors.index.to_numpy(dtype="i8"), color_codes)
+    if url is None:
+        return None
+    bounds = [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]] if len(lat) else None
+    return {"n": len(actors), "colors": palette, "url": url, "bounds": bounds}
+
+
+def _colors(
+    actors: gpd.GeoDataFrame, referential: Referential, color_by: str, highlight: Sequence[str]
+) -> tuple[list[str], np.ndarray]:
+    """The palette of the colour-by category and each actor's place in it (Uint8; the last: other)."""
     column, category, _ = COLOR_BY[color_by]
     codes_in_order = referential.codes(category)[: MAX_COLORS - 1]
     palette = [referential.color(category, c) for c in codes_in_order] + [OTHER_COLOR]
@@ -102,16 +164,8 @@ def actor_payload(
                 known[value] = position.get(value, other)
         return known[value]
 
-    n = len(actors)
-    row_numbers = np.arange(n, dtype="<i4") if rows is None else np.asarray(rows, dtype="<i4")
-    parts = [
-        np.round(actors.geometry.y.to_numpy() * 1e5).astype("<i4").tobytes(),
-        np.round(actors.geometry.x.to_numpy() * 1e5).astype("<i4").tobytes(),
-        np.diff(row_numbers, prepend=np.int32(0)).astype("<i4").tobytes(),
-        np.fromiter((color_index(v) for v in actors[column].tolist()), dtype="u1", count=n).tobytes(),
-    ]
-    data = base64.b64encode(gzip.compress(b"".join(parts), compresslevel=1, mtime=0)).decode("ascii")
-    return {"n": n, "colors": palette, "data": data}
+    codes = np.fromiter((color_index(v) for v in actors[column].tolist()), dtype="u1", count=len(actors))
+    return palette, codes
 
 
 def decode_payload(payload: dict) -> list[tuple[float, float, int, int]]:
@@ -204,6 +258,7 @@ class FicheStore(MacroElement):
             else f"rx.httpFiches({script_json(url)})"
         )
         self.kind = "blob" if blob is not None else "url"
+        self.url = url
 
 
 class PerimeterFocus(MacroElement):

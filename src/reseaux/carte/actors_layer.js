@@ -38,6 +38,147 @@ export function decodePayload(payload) {
   });
 }
 
+/* The pins' icons, one a colour of the payload's palette. */
+export function pinIcons(colors) {
+  return colors.map(function (color) {
+    return L.divIcon({
+      className: "rx-pin",
+      html: '<span style="background:' + color + '"></span>',
+      iconSize: [16, 16],
+      iconAnchor: [8, 8],
+      popupAnchor: [0, -8]
+    });
+  });
+}
+
+function seen(marker, map) {
+  /* A pin or cluster reached by Tab outside the view (the layer draws a margin around it):
+   * the map comes to it, so that the person sees where the focus is. */
+  L.DomEvent.on(marker._icon, "focus", function () {
+    if (map && !map.getBounds().pad(-0.05).contains(marker.getLatLng())) map.panTo(marker.getLatLng());
+  });
+}
+
+function nameOf(fiche, fields) {
+  var what = ["Profession", "Type"].map(function (label) {
+    return fiche[fields.findIndex(function (f) { return f[1] === label; })];
+  }).filter(Boolean)[0];
+  return fiche[0] + (what ? ", " + what : "");
+}
+
+/* What a pin is called, by fiche row: « Nom, profession » (or its type), once asked. */
+function named(marker, names) {
+  if (marker._icon) marker._icon.setAttribute("aria-label", names[marker.rxRow] || "Acteur (nom en chargement)");
+}
+
+/* One request for the drawn pins not yet named (at most 500 a request, as the server allows). */
+function askNames(pins, names) {
+  var source = ficheSource();
+  var missing = Object.keys(pins).map(function (i) { return pins[i].rxRow; })
+    .filter(function (row) { return !(row in names); }).slice(0, 500);
+  if (!source || !missing.length) return;
+  source.get(missing).then(function (data) {
+    missing.forEach(function (row, k) { if (data.fiches[k]) names[row] = nameOf(data.fiches[k], data.fields); });
+    for (var i in pins) named(pins[i], names);
+  }, function () { /* the names come with the next move; a click says what is wrong */ });
+}
+
+function openFiche(popup, row, marker, names) {
+  /* Opened from the keyboard (the focus on its pin, or in the search box): the focus goes into
+   * the fiche, so that it is read and its links are the next Tab stops. */
+  var icon = marker && marker._icon, active = document.activeElement;
+  var fromKeys = active && (active === icon || (active.closest && active.closest(".rx-search")));
+  function show(content) {
+    popup.setContent(content);
+    if (fromKeys && popup.isOpen() && content.nodeType === 1) {
+      content.tabIndex = -1;
+      content.focus({preventScroll: true});
+    }
+  }
+  ficheSource().get([row]).then(function (data) {
+    names[row] = nameOf(data.fiches[0], data.fields);
+    if (marker) named(marker, names);
+    show(renderFiche(data.fiches[0], data.fields));
+  }, function (error) {
+    popup.setContent(ficheMessage(error));
+  });
+}
+
+/* The pin of fiche row ``row`` at ``latlng``: named for the keyboard, its fiche asked when opened. */
+export function fichePin(latlng, row, icon, names, mapOf) {
+  var marker = L.marker(latlng, {icon: icon, keyboard: true});
+  marker.rxRow = row;
+  marker.bindPopup("Chargement de la fiche…", {maxWidth: 340});
+  marker.on("add", function () { named(marker, names); seen(marker, mapOf()); });
+  marker.on("popupopen", function (event) { openFiche(event.popup, marker.rxRow, marker, names); });
+  marker.on("popupclose", function (event) {
+    /* Closed by Échap or its × from the keyboard: the focus goes back to the pin, not lost. */
+    var element = event.popup.getElement(), active = document.activeElement;
+    var lost = !active || active === document.body || (element && element.contains(active));
+    if (lost && marker._icon) marker._icon.focus({preventScroll: true});
+  });
+  return marker;
+}
+
+/* Actors at the very same place (a town hall, one building): a list of fiche rows to choose from. */
+export function leavesPopup(leaves, latlng, map) {
+  var active = document.activeElement;
+  var fromKeys = active && active.closest && active.closest(".rx-cluster, .rx-search");
+  var list = document.createElement("ul");
+  list.className = "rx-leaves";
+  ficheSource().get(leaves).then(function (data) {
+    leaves.forEach(function (row, k) {
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = "#";
+      link.textContent = data.fiches[k][0];
+      link.onclick = function (e) {
+        e.preventDefault();
+        L.popup({maxWidth: 340}).setLatLng(latlng)
+          .setContent(renderFiche(data.fiches[k], data.fields)).openOn(map);
+      };
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    if (fromKeys && list.firstChild) list.firstChild.firstChild.focus({preventScroll: true});
+  }, function (error) { list.textContent = ficheMessage(error); });
+  L.popup({maxWidth: 340}).setLatLng(latlng).setContent(list).openOn(map);
+}
+
+/* A cluster of ``count`` actors at ``latlng``; ``open(fromKeys)`` on a click or Enter. */
+export function clusterMarker(latlng, count, map, open) {
+  var size = count < 10 ? 30 : count < 100 ? 38 : count < 1000 ? 46 : 54;
+  var marker = L.marker(latlng, {
+    icon: L.divIcon({html: "<div><span>" + frNumber(count) + "</span></div>", className: "rx-cluster",
+                     iconSize: L.point(size, size)}),
+    keyboard: true
+  });
+  marker.on("add", function () {
+    marker._icon.setAttribute("aria-label", count + " acteurs regroupés ici : Entrée pour zoomer");
+    seen(marker, map);
+  });
+  marker.on("click", function () { open(false); });
+  marker.on("keypress", function (e) { if (e.originalEvent.keyCode === 13) open(true); });
+  return marker;
+}
+
+/* Échap closes the open fiche wherever the focus is in the map (Leaflet's own keys work only
+ * while the map itself has the focus, not a pin or the fiche). Returns the handler, to remove. */
+export function escapeCloses(map) {
+  var handler = function (e) {
+    if (e.key !== "Escape" || !map._popup || !map._popup.isOpen()) return;
+    map.closePopup();
+    L.DomEvent.stop(e);  /* a first Échap closes the fiche, not the presentation's full screen */
+  };
+  L.DomEvent.on(map.getContainer(), "keydown", handler);
+  return handler;
+}
+
+/* The drawn actors, for the search box: {ready, find(row) -> i or -1, show(i)}. */
+export function useActorIndex(index) {
+  drawnActors = index;
+}
+
 export function actorCluster(payload, options) {
   options = Object.assign({radius: 60, maxZoom: 19}, options || {});
   var n = payload.n, lat = new Float64Array(n), lon = new Float64Array(n), rows = new Int32Array(n);
@@ -52,128 +193,22 @@ export function actorCluster(payload, options) {
     index.load(features);
     loaded = true;
   });
-  var icons = payload.colors.map(function (color) {
-    return L.divIcon({
-      className: "rx-pin",
-      html: '<span style="background:' + color + '"></span>',
-      iconSize: [16, 16],
-      iconAnchor: [8, 8],
-      popupAnchor: [0, -8]
-    });
-  });
-
-  /* What a pin is called, by fiche row: « Nom, profession » (or its type), once asked. */
+  var icons = pinIcons(payload.colors);
   var names = {};
 
   function drawnOn() { return layer._map; }
 
-  function seen(marker, map) {
-    /* A pin or cluster reached by Tab outside the view (the layer draws a margin around it):
-     * the map comes to it, so that the person sees where the focus is. */
-    L.DomEvent.on(marker._icon, "focus", function () {
-      if (map && !map.getBounds().pad(-0.05).contains(marker.getLatLng())) map.panTo(marker.getLatLng());
-    });
-  }
-
-  function nameOf(fiche, fields) {
-    var what = ["Profession", "Type"].map(function (label) {
-      return fiche[fields.findIndex(function (f) { return f[1] === label; })];
-    }).filter(Boolean)[0];
-    return fiche[0] + (what ? ", " + what : "");
-  }
-
-  function named(marker) {
-    if (marker._icon) marker._icon.setAttribute("aria-label", names[marker.rxRow] || "Acteur (nom en chargement)");
-  }
-
-  function askNames(layer) {
-    /* One request for the drawn pins not yet named (at most 500 a request, as the server allows). */
-    var source = ficheSource(), pins = layer._pins;
-    var missing = Object.keys(pins).map(function (i) { return pins[i].rxRow; })
-      .filter(function (row) { return !(row in names); }).slice(0, 500);
-    if (!source || !missing.length) return;
-    source.get(missing).then(function (data) {
-      missing.forEach(function (row, k) { if (data.fiches[k]) names[row] = nameOf(data.fiches[k], data.fields); });
-      for (var i in layer._pins) named(layer._pins[i]);
-    }, function () { /* the names come with the next move; a click says what is wrong */ });
-  }
-
-  function openFiche(popup, row, marker) {
-    /* Opened from the keyboard (the focus on its pin, or in the search box): the focus goes into
-     * the fiche, so that it is read and its links are the next Tab stops. */
-    var icon = marker && marker._icon, active = document.activeElement;
-    var fromKeys = active && (active === icon || (active.closest && active.closest(".rx-search")));
-    function show(content) {
-      popup.setContent(content);
-      if (fromKeys && popup.isOpen() && content.nodeType === 1) {
-        content.tabIndex = -1;
-        content.focus({preventScroll: true});
-      }
-    }
-    ficheSource().get([row]).then(function (data) {
-      names[row] = nameOf(data.fiches[0], data.fields);
-      if (marker) named(marker);
-      show(renderFiche(data.fiches[0], data.fields));
-    }, function (error) {
-      popup.setContent(ficheMessage(error));
-    });
-  }
-
   function pin(i) {
-    var marker = L.marker([lat[i], lon[i]], {icon: icons[colors[i]], keyboard: true});
-    marker.rxRow = rows[i];
-    marker.bindPopup("Chargement de la fiche…", {maxWidth: 340});
-    marker.on("add", function () { named(marker); seen(marker, drawnOn()); });
-    marker.on("popupopen", function (event) { openFiche(event.popup, marker.rxRow, marker); });
-    marker.on("popupclose", function (event) {
-      /* Closed by Échap or its × from the keyboard: the focus goes back to the pin, not lost. */
-      var element = event.popup.getElement(), active = document.activeElement;
-      var lost = !active || active === document.body || (element && element.contains(active));
-      if (lost && marker._icon) marker._icon.focus({preventScroll: true});
-    });
-    return marker;
+    return fichePin([lat[i], lon[i]], rows[i], icons[colors[i]], names, drawnOn);
   }
 
   function leavesList(id, latlng, map) {
-    /* Actors at the very same place (a town hall, one building): a list to choose from. */
-    var leaves = index.getLeaves(id, Infinity).map(function (leaf) { return rows[leaf.properties.i]; });
-    var active = document.activeElement;
-    var fromKeys = active && active.closest && active.closest(".rx-cluster, .rx-search");
-    var list = document.createElement("ul");
-    list.className = "rx-leaves";
-    ficheSource().get(leaves).then(function (data) {
-      leaves.forEach(function (row, k) {
-        var item = document.createElement("li");
-        var link = document.createElement("a");
-        link.href = "#";
-        link.textContent = data.fiches[k][0];
-        link.onclick = function (e) {
-          e.preventDefault();
-          L.popup({maxWidth: 340}).setLatLng(latlng)
-            .setContent(renderFiche(data.fiches[k], data.fields)).openOn(map);
-        };
-        item.appendChild(link);
-        list.appendChild(item);
-      });
-      if (fromKeys && list.firstChild) list.firstChild.firstChild.focus({preventScroll: true});
-    }, function (error) { list.textContent = ficheMessage(error); });
-    L.popup({maxWidth: 340}).setLatLng(latlng).setContent(list).openOn(map);
+    leavesPopup(index.getLeaves(id, Infinity).map(function (leaf) { return rows[leaf.properties.i]; }), latlng, map);
   }
 
   function cluster(feature, map) {
-    var count = feature.properties.point_count;
-    var size = count < 10 ? 30 : count < 100 ? 38 : count < 1000 ? 46 : 54;
     var c = feature.geometry.coordinates;
-    var marker = L.marker([c[1], c[0]], {
-      icon: L.divIcon({html: "<div><span>" + frNumber(count) + "</span></div>", className: "rx-cluster",
-                       iconSize: L.point(size, size)}),
-      keyboard: true
-    });
-    marker.on("add", function () {
-      marker._icon.setAttribute("aria-label", count + " acteurs regroupés ici : Entrée pour zoomer");
-      seen(marker, map);
-    });
-    function open(fromKeys) {
+    var marker = clusterMarker([c[1], c[0]], feature.properties.point_count, map, function (fromKeys) {
       var id = feature.properties.cluster_id;
       var zoom = index.getClusterExpansionZoom(id);
       if (zoom > Math.min(options.maxZoom, map.getMaxZoom())) leavesList(id, marker.getLatLng(), map);
@@ -181,9 +216,7 @@ export function actorCluster(payload, options) {
         if (fromKeys) layer._focusNear = marker.getLatLng();
         map.setView(marker.getLatLng(), zoom);
       }
-    }
-    marker.on("click", function () { open(false); });
-    marker.on("keypress", function (e) { if (e.originalEvent.keyCode === 13) open(true); });
+    });
     return marker;
   }
 
@@ -193,14 +226,7 @@ export function actorCluster(payload, options) {
       this._pins = {};
       this._clusters = {};
       map.on("moveend", this.redraw, this);
-      /* Échap closes the open fiche wherever the focus is in the map (Leaflet's own keys work
-       * only while the map itself has the focus, not a pin or the fiche). */
-      this._onEscape = function (e) {
-        if (e.key !== "Escape" || !map._popup || !map._popup.isOpen()) return;
-        map.closePopup();
-        L.DomEvent.stop(e);  /* a first Échap closes the fiche, not the presentation's full screen */
-      };
-      L.DomEvent.on(map.getContainer(), "keydown", this._onEscape);
+      this._onEscape = escapeCloses(map);
       var layer = this;
       ready.then(function () { layer.redraw(); });
     },
@@ -249,7 +275,7 @@ export function actorCluster(payload, options) {
       if (this._focusNear) this._focusNearest(this._focusNear);
       clearTimeout(this._naming);
       /* Once the map stops (arrow keys move it step by step): one request, not one a step. */
-      this._naming = setTimeout(askNames, 300, this);
+      this._naming = setTimeout(askNames, 300, this._pins, names);
     },
     _focusNearest: function (latlng) {
       /* After Enter on a cluster: the focus on what stands nearest to it now, not lost with it. */
@@ -288,7 +314,7 @@ export function actorCluster(payload, options) {
   var layer = new Layer();
   /* For the search box: which fiche rows are drawn, and how to show one. */
   var position = null;
-  drawnActors = {
+  useActorIndex({
     ready: ready,
     find: function (row) {
       if (!position) {
@@ -298,7 +324,7 @@ export function actorCluster(payload, options) {
       return position.has(row) ? position.get(row) : -1;
     },
     show: function (i) { layer.show(i); }
-  };
+  });
   return layer;
 }
 

@@ -6,12 +6,15 @@
  *     (window.reseaux = window.reseaux || []).push(function (rx) { rx.mapControls(map, …); });
  * so what it asks before the module has run waits in that array, and is run, in order, when the
  * module installs itself; once it has, ``reseaux.push`` runs what it is given at once. */
-import {actorCluster, decodePayload, frNumber} from "./actors_layer.js";
+import {decodePayload, frNumber} from "./actors_layer.js";
 import {blobFiches, fold, httpFiches, renderFiche, searchWords, useFiches} from "./fiches.js";
 import {focusPerimeter, frenchLayersButton, mapControls, notice} from "./map_controls.js";
+import {mapActors} from "./served_layer.js";
 
+/* ``actorCluster``: the actors' layer, drawn from the positions the payload carries or, for a
+ * directory too large to carry, from what the server says is in view (served_layer.js). */
 export const reseaux = Object.freeze({
-  actorCluster, decodePayload, frNumber,
+  actorCluster: mapActors, decodePayload, frNumber,
   blobFiches, fold, httpFiches, renderFiche, searchWords, useFiches,
   focusPerimeter, mapControls, notice,
   push(callback) {

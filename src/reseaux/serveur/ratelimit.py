@@ -8,7 +8,7 @@ requests at once are counted per process: they bound this process's workers, and
 would outlive a process that died with requests under way.
 
 - **requests per minute**, per family (the fiches a map asks on click, the map's search box,
-  the sign-in cookie), set in :mod:`reseaux.config`: a token bucket that holds a quarter of a
+  the clusters of a large map's view, the sign-in cookie), set in :mod:`reseaux.config`: a token bucket that holds a quarter of a
   minute's worth (the burst: a search-as-you-type sends one request per key) and refills at the
   rate;
 - **requests at once**: at most :data:`MAX_AT_ONCE` of one client served at the same time
@@ -34,7 +34,7 @@ from reseaux import config
 from reseaux.acces import shared
 
 #: Family → the setting giving its requests per minute.
-FAMILIES = {"fiches": "rate_fiches", "recherche": "rate_search", "session": "rate_session"}
+FAMILIES = {"fiches": "rate_fiches", "recherche": "rate_search", "groupes": "rate_groups", "session": "rate_session"}
 MESSAGE = "Trop de demandes en peu de temps depuis votre adresse : réessayez dans {seconds} s."
 #: Requests of one client served at the same time, all families together.
 MAX_AT_ONCE = 4

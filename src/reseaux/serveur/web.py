@@ -149,11 +149,34 @@ def search(request: Request) -> Response:
     return JSONResponse(answer, headers=PRIVATE)
 
 
+@_limited("groupes")
+def groups(request: Request) -> Response:
+    """GET ?vue=…&bbox=ouest,sud,est,nord&zoom=z: the clusters and pins of that view of the page's
+    map in that box (beyond RESEAUX_MAP_SERVER_ABOVE actors); or ?vue=…&ligne=r: where row r stands
+    in it (``{}``: the filters leave it out)."""
+    params = request.query_params
+    token, view = request.path_params["token"], params.get("vue", "")[:64]
+    try:
+        if "ligne" in params:
+            answer = _service().view_position(token, view, int(params["ligne"][:12]))
+        else:
+            bbox = [float(part) for part in params.get("bbox", "")[:200].split(",")]
+            if len(bbox) != 4:
+                raise ValueError("bbox : quatre nombres attendus (ouest, sud, est, nord)")
+            answer = _service().groups(token, view, bbox, int(params.get("zoom", "")[:3]))
+    except ValueError as exc:
+        return _refused(f"Demande de regroupements invalide : {exc}.", 400)
+    if answer is None:
+        return _refused("Page expirée : rechargez-la.", 404)
+    return JSONResponse(answer, headers=PRIVATE)
+
+
 def routes() -> list[BaseRoute]:
     """The routes Réseaux adds to Streamlit's own (sync ones run in a worker thread)."""
     return [
         Route(SESSION_PATH, session_cookie, methods=["POST", "DELETE"]),
         Route(FICHES_PATH + "/{token}/fiches", fiches, methods=["GET"]),
         Route(FICHES_PATH + "/{token}/recherche", search, methods=["GET"]),
+        Route(FICHES_PATH + "/{token}/groupes", groups, methods=["GET"]),
         Route(SCRIPT_PATH, script, methods=["GET"]),
     ]

@@ -13,6 +13,7 @@ from reseaux.acces.access import EXPORT_NOTICE, can, exportable_actors, reserved
 from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, FilterResult, apply_filter, emptying_fields
 from reseaux.annuaire import columns
 from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.annuaire.fiche_service import served_views
 from reseaux.annuaire.listing import people_table
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
@@ -161,6 +162,7 @@ def show_map(
     map across a filter change and only swaps the actors' layer.
     """
     try:
+        fiches = fiche_store(acts, ref)
         base = build_base_map(
             terr.layers,
             terr.specs,
@@ -168,7 +170,7 @@ def show_map(
             ref,
             terr.opening_bounds(acts.directory.actors),
             legend_codes=None,
-            fiches=fiche_store(acts, ref),
+            fiches=fiches,
             geojson=terr.geojson,
             controls=True,
         )
@@ -184,6 +186,7 @@ def show_map(
             name="Acteurs",
             legend=legend,
             focus=(flt.perimeter, focus) if focus else None,
+            served=served_views(fiches.url),
         )
     except MissingAssetsError as exc:
         st.error(str(exc))

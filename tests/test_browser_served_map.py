@@ -1,0 +1,57 @@
+"""The map of a directory too large to carry, in Chromium: with RESEAUX_MAP_SERVER_ABOVE set below
+the demo's count, the page carries no position (tests/test_viewport_index.py reads the payload); the clusters come from the server's route as the
+map opens and at each zoom, and a pin drawn from them opens its fiche as on any map."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from reseaux.acces.access import visible_actors
+from reseaux.app_data import load_actors
+from tests.browser import data_folder
+from tests.conftest import ROOT, ServedApp, map_frame
+
+#: Whether the markers drawn in the map stand for ``n`` actors (each pin one, each cluster its count).
+DRAWN = """(n) => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
+  const d = f && f.contentDocument; if (!d) return false;
+  return d.querySelectorAll('.rx-pin').length + [...d.querySelectorAll('.rx-cluster span')]
+    .reduce((s, e) => s + (+e.textContent.replace(/\\u202f/g, "")), 0) === n; }"""
+
+
+def _groups(response) -> bool:
+    return "/groupes?" in response.url
+
+
+@pytest.mark.browser
+def test_the_map_asks_the_server_for_what_is_in_view_and_opens_a_fiche(page, tmp_path, referential):
+    _, env = data_folder(tmp_path)
+    demo = load_actors(ROOT / "data" / "actors.csv", referential)
+    public = visible_actors(demo.directory.actors, "visiteur", "public")
+    placed = int(public.geometry.notna().sum())
+    assert placed > 50
+    with ServedApp({**env, "RESEAUX_MAP_SERVER_ABOVE": "50"}) as app:
+        with page.expect_response(_groups, timeout=90_000) as opening:
+            page.goto(app.url)
+        assert opening.value.ok
+        frame = map_frame(page)
+        expect(frame.locator(".rx-cluster").first).to_be_visible(timeout=60_000)
+        assert re.search(r"/_reseaux/carte/[^/]+/groupes\?vue=\w+&bbox=[-0-9.,]+&zoom=\d+$", opening.value.url)
+        # Every public actor placed is counted once in the opening view (the demo fits in it).
+        page.wait_for_function(DRAWN, arg=placed, timeout=60_000)
+        # Zoom in on a cluster until a pin stands alone, each zoom answered by the route.
+        for _ in range(12):
+            if frame.locator(".rx-pin").count():
+                break
+            with page.expect_response(_groups, timeout=60_000) as zoomed:
+                frame.locator(".rx-cluster").first.dispatch_event("click")
+            assert zoomed.value.ok
+            page.wait_for_load_state()
+        pin = frame.locator(".rx-pin").first
+        expect(pin).to_be_attached(timeout=30_000)
+        pin.dispatch_event("click")
+        fiche = frame.locator(".rx-fiche").last
+        expect(fiche).to_be_visible()
+        assert fiche.locator(".rx-fiche-title").inner_text() in set(public["nom"])

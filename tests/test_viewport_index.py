@@ -1,0 +1,281 @@
+"""What is in view, answered by the server (reseaux.carte.viewport_index, reseaux.annuaire.fiche_service's
+views, the ``groupes`` route): counts checked against a brute force written another way (each
+actor's tile pixel by the slippy-map formula, squares counted in a dict), every actor in view
+counted once, a visitor's view never counting a members-only fiche, and the page carrying no
+position beyond the threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections import Counter
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Point
+
+from reseaux.acces.access import visible_actors
+from reseaux.annuaire.fiche_service import FicheService, served_views
+from reseaux.app_data import load_actors, visible_view
+from reseaux.carte.actor_layer import build_actor_layer
+from reseaux.carte.viewport_index import CELL_PX, MAX_CELLS, PRE_ZOOM, TOP_ZOOM, ViewportIndex
+from tests.conftest import ROOT
+
+
+def square(lat: float, lon: float, zoom: int) -> tuple[int, int]:
+    """The square of CELL_PX pixels holding (lat, lon) at ``zoom``, by the slippy-map tile formula
+    (https://wiki.openstreetmap.org/wiki/Slippy_map_tilenames), one actor at a time."""
+    world = 256 * 2**zoom
+    x = (lon + 180) / 360 * world
+    rad = math.radians(lat)
+    y = (1 - math.log(math.tan(rad) + 1 / math.cos(rad)) / math.pi) / 2 * world
+    return int(x // CELL_PX), int(y // CELL_PX)
+
+
+def brute_force(points, bbox, zoom) -> Counter:
+    """Actors per square, for the squares the view touches (its corners' squares and all between)."""
+    west, south, east, north = bbox
+    (c0, r0), (c1, r1) = square(north, west, zoom), square(south, east, zoom)
+    counts: Counter = Counter()
+    for lat, lon in points:
+        c, r = square(lat, lon, zoom)
+        if c0 <= c <= c1 and r0 <= r <= r1:
+            counts[(c, r)] += 1
+    return counts
+
+
+def answered(index: ViewportIndex, bbox, zoom) -> Counter:
+    """The answer's counts per square (a cluster's mean place and a pin's place lie in their square)."""
+    found = index.groups(bbox, zoom)
+    counts: Counter = Counter()
+    for lat, lon, n, _rows in found["clusters"]:
+        counts[square(lat, lon, zoom)] += n
+    for lat, lon, _row, _color in found["pins"]:
+        counts[square(lat, lon, zoom)] += 1
+    return counts
+
+
+@pytest.fixture(scope="module")
+def scattered():
+    """3,000 actors over metropolitan France, half of them around six towns (as a directory is)."""
+    rng = random.Random(26)
+    towns = [(49.443, 1.099), (48.857, 2.352), (45.764, 4.836), (43.297, 5.370), (47.218, -1.554), (50.629, 3.057)]
+    points = [(rng.uniform(42.5, 51), rng.uniform(-4.5, 8)) for _ in range(1500)]
+    for _ in range(1500):
+        lat, lon = rng.choice(towns)
+        points.append((lat + rng.gauss(0, 0.05), lon + rng.gauss(0, 0.05)))
+    rows = list(range(0, 2 * len(points), 2))  # fiche rows of a filtered directory: not 0..n-1
+    index = ViewportIndex([p[0] for p in points], [p[1] for p in points], rows, [r % 7 for r in rows])
+    return points, index
+
+
+@pytest.mark.parametrize(
+    ("bbox", "zoom"),
+    [
+        ((-20.0, 35.0, 20.0, 60.0), 3),  # France in a corner of the view, far zoom
+        ((-6.0, 41.0, 10.0, 52.0), 6),  # the country
+        ((0.0, 48.0, 3.0, 50.0), 8),  # Normandy to Paris
+        ((1.0, 49.3, 1.2, 49.5), PRE_ZOOM),  # Rouen, the last zoom summed when built
+        ((1.05, 49.4, 1.15, 49.48), PRE_ZOOM + 1),  # the first grouped on request
+        ((2.30, 48.83, 2.40, 48.88), 14),  # Paris
+    ],
+)
+def test_each_square_counts_the_actors_in_it_as_a_brute_force_does(scattered, bbox, zoom):
+    points, index = scattered
+    truth = brute_force(points, bbox, zoom)
+    assert sum(truth.values()) > 0
+    assert answered(index, bbox, zoom) == truth
+
+
+def test_every_actor_is_counted_once_at_every_zoom_the_whole_world_in_view(scattered):
+    points, index = scattered
+    for zoom in range(0, 2):  # the world fits within MAX_CELLS squares a side up to zoom 1
+        found = index.groups((-180, -85, 180, 85), zoom)
+        assert sum(c[2] for c in found["clusters"]) + len(found["pins"]) == len(points)
+
+
+def test_a_pin_is_its_actor_and_a_cluster_stands_at_its_actors_mean(scattered):
+    """Three actors placed by hand: two 300 m apart in Rouen, one alone in Le Havre."""
+    index = ViewportIndex([49.4431, 49.4458, 49.4944], [1.0993, 1.0993, 0.1079], [12, 3, 40], [1, 0, 2])
+    found = index.groups((0.0, 49.3, 1.3, 49.6), 9)
+    assert found["pins"] == [[49.4944, 0.1079, 40, 2]]
+    [[lat, lon, count, rows]] = found["clusters"]
+    assert (count, rows) == (2, [])
+    assert lon == pytest.approx(1.0993) and 49.4431 < lat < 49.4458 and lat == pytest.approx(49.44445, abs=1e-3)
+    near = index.groups((1.09, 49.44, 1.11, 49.45), 17)  # 300 m is 5 squares apart at zoom 17
+    assert sorted(p[2] for p in near["pins"]) == [3, 12] and near["clusters"] == []
+
+
+def test_at_the_deepest_zoom_a_cluster_lists_its_fiche_rows(scattered):
+    """Four actors in one town hall: no zoom parts them, so the cluster says who they are."""
+    index = ViewportIndex([49.4431] * 4 + [49.45], [1.0993] * 4 + [1.1], [7, 70, 700, 7000, 5], [0] * 5)
+    found = index.groups((1.0990, 49.4429, 1.0996, 49.4433), TOP_ZOOM)
+    assert [(c[2], sorted(c[3])) for c in found["clusters"]] == [(4, [7, 70, 700, 7000])]
+    assert index.position(700) == (49.4431, 1.0993) and index.position(6) is None
+
+
+def test_a_view_too_large_for_its_zoom_or_not_a_box_is_refused(scattered):
+    _, index = scattered
+    with pytest.raises(ValueError, match="trop grande"):
+        index.groups((-180, -85, 180, 85), 12)  # the whole world in squares of zoom 12: the whole directory
+    with pytest.raises(ValueError, match="invalide"):
+        index.groups((3, 49, 1, 50), 8)  # west east of east
+    with pytest.raises(ValueError, match="invalide"):
+        index.groups((float("nan"), 49, 1, 50), 8)
+    span = (MAX_CELLS - 2) * CELL_PX / (256 * 2**8) * 360  # just within, in degrees of longitude
+    index.groups((0, 48, span, 48.1), 8)
+
+
+def test_an_answer_costs_milliseconds_at_a_million_actors():
+    """Not a benchmark: the bound is 20 times what it takes on a busy 2-core machine (measured
+    0.2–5 ms), there to catch an answer that walks the whole directory (about 100 ms)."""
+    import time
+
+    rng = np.random.default_rng(1)
+    n = 1_000_000
+    index = ViewportIndex(rng.uniform(42.5, 51, n), rng.uniform(-4.5, 8, n), np.arange(n), np.zeros(n))
+    slowest = 0.0
+    for bbox, zoom in [((-6, 41, 10, 52), 6), ((1, 48, 3, 49.5), 9), ((2.2, 48.7, 2.5, 48.9), 12)]:
+        start = time.perf_counter()
+        index.groups(bbox, zoom)
+        slowest = max(slowest, time.perf_counter() - start)
+    assert slowest < 0.1
+
+
+# The service: a view belongs to a page's token, under its checks.
+
+
+@pytest.fixture(scope="module")
+def demo(referential):
+    return load_actors(ROOT / "data" / "actors.csv", referential)
+
+
+def _total(answer: dict) -> int:
+    return sum(c[2] for c in answer["clusters"]) + len(answer["pins"])
+
+
+def test_a_visitors_map_counts_no_members_fiche(demo, referential, monkeypatch):
+    """The page's layer, built as ui/carte.py builds it for a visitor beyond the threshold: the
+    page carries no position; the server's view counts the public actors placed, and the rows it
+    names are all public ones."""
+    monkeypatch.setenv("RESEAUX_MAP_SERVER_ABOVE", "10")
+    service = FicheService()
+    visitor = visible_view(demo, "visiteur", "public").directory.actors
+    token = service.register("visitor's session", visitor, referential, ttl_s=60)
+    url = f"/_reseaux/carte/{token}"
+    layer = build_actor_layer(visitor, referential, "type", served=served_views(url, service))
+    html = layer.add_to(folium.Map()).get_root().render()
+    payload = next(c for c in layer._children.values() if c._name == "ActorCluster").payload_json
+    sent = json.loads(payload.replace("\\u003c", "<"))
+    assert "data" not in sent and sent["url"].startswith(f"{url}/groupes?vue=") and sent["n"] > 10
+    assert str(round(visitor.geometry.y.dropna().iloc[0], 5)) not in html  # no position in the page
+    key = sent["url"].split("vue=")[1]
+    everyone = demo.directory.actors
+    public = visible_actors(everyone, "visiteur", "public")  # the rule, applied to the whole directory
+    world = service.groups(token, key, (-180, -85, 180, 85), 1)
+    assert _total(world) == int(public.geometry.notna().sum()) == sent["n"]
+    assert sent["n"] < int(everyone.geometry.notna().sum())  # some were members-only
+    placed = visitor[visitor.geometry.notna()]
+    # Deep enough that every actor stands alone or in a building: the rows named are the visitor's.
+    named = set()
+    for lat, lon in zip(placed.geometry.y, placed.geometry.x, strict=True):
+        box = (lon - 1e-4, lat - 1e-4, lon + 1e-4, lat + 1e-4)
+        found = service.groups(token, key, box, TOP_ZOOM)
+        named |= {p[2] for p in found["pins"]} | {r for c in found["clusters"] for r in c[3]}
+    assert named == set(placed.index)
+    names = set(visitor.iloc[sorted(named)]["nom"])
+    assert names <= set(public["nom"]) and not names & (set(everyone["nom"]) - set(public["nom"]))
+    with pytest.raises(IndexError):  # a view cannot name a row its token may not reach
+        service.register_view(token, [49.0], [1.0], [len(visitor)], [0])
+
+
+def test_below_the_threshold_the_page_carries_the_positions_as_before(demo, referential, monkeypatch):
+    monkeypatch.setenv("RESEAUX_MAP_SERVER_ABOVE", str(len(demo.directory.actors)))
+    service = FicheService()
+    token = service.register("s", demo.directory.actors, referential, ttl_s=60)
+    layer = build_actor_layer(
+        demo.directory.actors, referential, "type", served=served_views(f"/_reseaux/carte/{token}", service)
+    )
+    cluster = next(c for c in layer._children.values() if c._name == "ActorCluster")
+    assert '"data"' in cluster.payload_json and '"url"' not in cluster.payload_json
+    assert not service._views  # nothing built on the server
+
+
+def test_a_view_answers_nothing_once_its_token_expired_or_its_directory_changed(demo, referential, tmp_path):
+    service = FicheService()
+    frame = demo.directory.actors
+    placed = frame[frame.geometry.notna()]
+    source = tmp_path / "actors.csv"
+    source.write_text("x", encoding="utf-8")
+    token = service.register("s", frame, referential, ttl_s=60, source=(str(source), source.stat().st_mtime), now=0)
+    args = (placed.geometry.y, placed.geometry.x, placed.index, np.zeros(len(placed)))
+    key = service.register_view(token, *args, now=0)
+    assert service.register_view(token, *args, now=0) == key  # the same view: the same key, not rebuilt
+    assert _total(service.groups(token, key, (-180, -85, 180, 85), 0, now=30)) == len(placed)
+    assert service.groups(token, "another view", (-180, -85, 180, 85), 0, now=30) is None
+    assert service.groups("forged", key, (-180, -85, 180, 85), 0, now=30) is None
+    assert service.groups(token, key, (-180, -85, 180, 85), 0, now=61) is None  # expired
+    token = service.register("t", frame, referential, ttl_s=60, source=(str(source), source.stat().st_mtime))
+    key = service.register_view(token, *args)
+    source.write_text("saved since", encoding="utf-8")
+    os.utime(source, (1, 1))
+    assert service.groups(token, key, (-180, -85, 180, 85), 0) is None  # the directory changed
+
+
+def test_many_views_keep_the_newest_only(referential):
+    from reseaux.annuaire.fiche_service import MAX_VIEWS
+
+    service = FicheService()
+    frame = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[Point(1, 49), Point(2, 48)], crs="EPSG:4326")
+    token = service.register("s", frame, referential, ttl_s=60)
+    keys = [service.register_view(token, [49, 48], [1, 2], [0, 1], [i, 0]) for i in range(MAX_VIEWS + 2)]
+    assert service.groups(token, keys[0], (-180, -85, 180, 85), 0) is None
+    assert _total(service.groups(token, keys[-1], (-180, -85, 180, 85), 0)) == 2
+
+
+# The route: the same token, checks and limits as the fiches'.
+
+
+def test_the_groups_route_answers_a_view_refuses_in_french_and_limits_a_flood(demo, referential, monkeypatch):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from reseaux.annuaire.fiche_service import SERVICE
+    from reseaux.serveur.ratelimit import LIMITS
+    from reseaux.serveur.web import FICHES_PATH, routes
+
+    LIMITS.clear()
+    monkeypatch.setattr(LIMITS, "clock", lambda: 1000.0)  # time stands still: the counts are exact
+    monkeypatch.setenv("RESEAUX_RATE_GROUPS", "120")  # 30 at once
+    frame = demo.directory.actors
+    placed = frame[frame.geometry.notna()]
+    token = SERVICE.register("test_viewport_index", frame, referential, ttl_s=600)
+    url = served_views(f"{FICHES_PATH}/{token}")(
+        placed.geometry.y.to_numpy(), placed.geometry.x.to_numpy(), placed.index.to_numpy(), np.zeros(len(placed))
+    )
+    client = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test", client=("127.0.0.1", 50000))
+    try:
+        answer = client.get(url + "&bbox=-180,-85,180,85&zoom=1")
+        assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+        assert _total(answer.json()) == len(placed)
+        row = int(placed.index[0])
+        assert client.get(url + f"&ligne={row}").json() == {
+            "lat": pytest.approx(placed.geometry.y.iloc[0]),
+            "lon": pytest.approx(placed.geometry.x.iloc[0]),
+        }
+        refused = client.get(url + "&bbox=1,2,3&zoom=5")
+        assert refused.status_code == 400 and "quatre nombres" in refused.text
+        assert client.get(url + "&bbox=-180,-85,180,85&zoom=12").status_code == 400  # the whole directory: no
+        expired = client.get(url.replace(token, "x" * 24) + "&bbox=0,48,2,50&zoom=8")
+        assert expired.status_code == 404 and "rechargez" in expired.text
+        codes = [client.get(url + "&bbox=0,48,2,50&zoom=8").status_code for _ in range(40)]
+        assert 200 in codes and codes[-1] == 429
+        assert "Trop de demandes" in client.get(url + "&bbox=0,48,2,50&zoom=8").text
+    finally:
+        LIMITS.clear()
+        SERVICE.revoke_owner("test_viewport_index")
