@@ -1,5 +1,5 @@
 """Command line: ``python -m reseaux check|import|geocode|nearest|coverage|layers|comptes|effacer|sauvegarde|
-restauration`` (``--help`` on each). The parser is made of the groups' own: the directory's
+restauration|migrer`` (``--help`` on each). The parser is made of the groups' own: the directory's
 commands (:mod:`reseaux.cli_directory`), the territory's (:mod:`reseaux.cli_territory`) and the
 administration's (:mod:`reseaux.cli_admin`)."""
 

@@ -1,5 +1,6 @@
 """Command line, the administration's commands: ``comptes`` (built-in accounts), ``effacer`` (a
-fiche erased everywhere), ``sauvegarde`` and ``restauration`` (an archive of the data).
+fiche erased everywhere), ``sauvegarde`` and ``restauration`` (an archive of the data), ``migrer``
+(the directory between files and PostgreSQL, :mod:`reseaux.stockage.migrate`).
 """
 
 from __future__ import annotations
@@ -94,8 +95,20 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from reseaux.stockage.migrate import MigrationError, migrate
+
+    try:
+        moved = migrate(args.to, source=args.source, file=args.file, replace=args.replace, keep=args.keep)
+    except MigrationError as exc:
+        print(f"Migration non faite : {exc}", file=sys.stderr)
+        return 1
+    print(moved.sentence())
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """The parsers of ``comptes``, ``effacer``, ``sauvegarde`` and ``restauration``."""
+    """The parsers of ``comptes``, ``effacer``, ``sauvegarde``, ``restauration`` and ``migrer``."""
     comptes = sub.add_parser("comptes", help="gérer les comptes intégrés (fichier RESEAUX_ACCOUNTS)")
     comptes.add_argument("action", choices=["liste", "ajouter", "motdepasse", "role", "deverrouiller", "supprimer"])
     comptes.add_argument("name", nargs="?", default="", help="identifiant")
@@ -130,3 +143,41 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--par", dest="by", default="ligne de commande", metavar="NOM", help="qui restaure (inscrit au journal)"
     )
     back.set_defaults(func=_restore)
+    move = sub.add_parser(
+        "migrer",
+        help="déplacer l'annuaire, ses versions et son journal des fichiers vers PostgreSQL "
+        "(--vers postgresql://…) ou de PostgreSQL vers les fichiers (--vers fichiers)",
+    )
+    move.add_argument(
+        "--vers", dest="to", required=True, metavar="CIBLE", help="postgresql://rôle@serveur/base, ou « fichiers »"
+    )
+    move.add_argument(
+        "--depuis",
+        dest="source",
+        default="",
+        metavar="SOURCE",
+        help="vers PostgreSQL : le fichier d'annuaire (défaut : RESEAUX_ACTORS) ; vers les fichiers : "
+        "la base postgresql://… (défaut : RESEAUX_DATABASE_URL)",
+    )
+    move.add_argument(
+        "--fichier",
+        dest="file",
+        default="",
+        metavar="CSV",
+        help="vers les fichiers : où écrire (défaut : RESEAUX_ACTORS)",
+    )
+    move.add_argument(
+        "--garder",
+        dest="keep",
+        type=int,
+        default=None,
+        metavar="N",
+        help="vers les fichiers : combien de versions antérieures écrire en copies datées (défaut : RESEAUX_BACKUPS)",
+    )
+    move.add_argument(
+        "--remplacer",
+        dest="replace",
+        action="store_true",
+        help="effacer l'annuaire que la cible contient déjà (versions et journal compris) et le remplacer",
+    )
+    move.set_defaults(func=_migrate)

@@ -427,6 +427,83 @@ class PostgresDirectoryStore:
                 ],
             )
 
+    # -- migration (reseaux.stockage.migrate) --
+
+    def holds_directory(self) -> bool:
+        """Whether the database holds a directory already: a version or a journal line."""
+        with self._connection() as connection, connection.transaction():
+            return self._holds(connection)
+
+    @staticmethod
+    def _holds(connection) -> bool:
+        return bool(
+            connection.execute(
+                f"SELECT (SELECT version FROM {SCHEMA}.directory_head) > 0 "
+                f"OR EXISTS (SELECT 1 FROM {SCHEMA}.directory_journal)"
+            ).fetchone()[0]
+        )
+
+    @contextmanager
+    def importing(self, *, replace: bool = False) -> Iterator[None]:
+        """One transaction for a whole migration, under the directory's lock: the versions and the
+        journal written inside are all kept or none is. With ``replace``, what the database held
+        (directory, versions, journal) is deleted first; without, a database that holds a directory
+        is refused (ValueError)."""
+        with self.locked(), self._connection() as connection, connection.transaction():
+            if replace:
+                connection.execute(f"TRUNCATE {SCHEMA}.directory_rows, {SCHEMA}.directory_versions")
+                connection.execute(f"TRUNCATE {SCHEMA}.directory_journal RESTART IDENTITY")
+                connection.execute(f"UPDATE {SCHEMA}.directory_head SET version = 0, next_row = 1")
+            elif self._holds(connection):
+                raise ValueError(self.describe())
+            yield
+
+    def import_version(self, table: pd.DataFrame, when: datetime | None, who: str, action: str) -> str:
+        """Write ``table`` as it is (never stamped) as the next version, dated ``when`` (a naive
+        moment is local time; None: now), with no journal line (:meth:`import_journal` brings the
+        journal as it was). Every version is kept, one identical to the last as well. Returns its
+        number."""
+        with self._connection() as connection, connection.transaction():
+            head, next_row = connection.execute(
+                f"SELECT version, next_row FROM {SCHEMA}.directory_head FOR UPDATE"
+            ).fetchone()
+            if head:
+                current = self._load(connection)
+                before, keys, positions = current.table, current.row_keys, current.row_positions
+            else:
+                before, keys, positions = table.iloc[0:0], None, None
+            table = table.fillna("").astype(str).reset_index(drop=True)
+            self._write(connection, int(head), int(next_row), before, keys, positions, table, who, action)
+            if when is not None:
+                connection.execute(
+                    f"UPDATE {SCHEMA}.directory_versions SET at = %s WHERE version = %s",
+                    (when.astimezone(), int(head) + 1),
+                )
+        return str(int(head) + 1)
+
+    def import_journal(self, entries: list[dict]) -> int:
+        """Append journal lines as they are (their fields kept; a jsonb object keeps no key order),
+        each under the current version; returns how many."""
+        with self._connection() as connection, connection.transaction():
+            head = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {SCHEMA}.directory_journal (version, actor_id, entry) VALUES (%s, %s, %s)",
+                    [(int(head), str(e.get("id", "")), json.dumps(e, ensure_ascii=False)) for e in entries],
+                )
+        return len(entries)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(versions, fiches of the current version, journal lines) as the database holds them."""
+        with self._connection() as connection:
+            found = connection.execute(
+                f"SELECT (SELECT count(*) FROM {SCHEMA}.directory_versions), "
+                f"(SELECT count(*) FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL), "
+                f"(SELECT count(*) FROM {SCHEMA}.directory_journal)"
+            ).fetchone()
+            connection.commit()
+        return int(found[0]), int(found[1]), int(found[2])
+
     # -- erasure --
 
     def former_copies(self, actor_id: str) -> list[dict]:
