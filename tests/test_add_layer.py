@@ -354,3 +354,33 @@ def test_a_file_of_several_layers_declared_by_hand_names_its_layer(geo, tmp_path
     )
     registry.write_text(registry.read_text(encoding="utf-8") + 'file_layer = "regions"\n', encoding="utf-8")
     assert len(load_territory().layers["regions"]) == 18
+
+
+def test_a_layer_whose_codes_outreach_actions_name_says_so_in_the_registry(geo, tmp_path):
+    """The form's « zone d'intervention » box: the registry gets ``zone_intervention = true`` for
+    that layer alone, and reads it back (Trouver then matches actions' zones against its codes)."""
+    source = perimeters(tmp_path / "quartiers.geojson", features=((BOW_TIE, "Q01", "Nœud", "76"),))
+    add_layer(
+        source,
+        layer_id="quartiers",
+        code_field="CODE_P",
+        name_field="NOM_P",
+        registry=geo / "layers.toml",
+        geo_dir=geo,
+        zone_intervention=True,
+    )
+    add_layer(
+        perimeters(tmp_path / "autres.geojson", features=((BOW_TIE, "A01", "Nœud", "76"),)),
+        layer_id="autres",
+        code_field="CODE_P",
+        name_field="NOM_P",
+        registry=geo / "layers.toml",
+        geo_dir=geo,
+    )
+    import tomllib
+
+    declared = {e["id"]: e for e in tomllib.loads((geo / "layers.toml").read_text(encoding="utf-8"))["layer"]}
+    assert declared["quartiers"]["zone_intervention"] is True
+    assert "zone_intervention" not in declared["autres"]
+    specs = {spec.id: spec for spec in read_registry(geo / "layers.toml")[0]}
+    assert specs["quartiers"].zone_intervention and not specs["autres"].zone_intervention

@@ -4,6 +4,8 @@ numbered markers and popups. The browser journey is in test_journey_professional
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
@@ -367,3 +369,36 @@ def test_a_result_says_its_opening_hours(monkeypatch, tmp_path, referential):
     assert headings(at)[0].startswith(f"**1. {md_escape(name)}**")
     card = next(m.value for m in at.markdown if "**Horaires** : " in m.value)
     assert f"**Horaires** : {md_escape(hours)}" in card
+
+
+#: Inside the QPV « Quartier Rosa Parks » (QN07616M, a point of its polygon computed with shapely),
+#: in a commune no outreach action names: only the QPV's code can bring the maraude that lists it.
+ROSA_PARKS = (49.49009, 1.05237)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_outreach_action_is_announced_where_its_zone_s_codes_are_declared(monkeypatch, tmp_path, declared):
+    """The maraude « demo-018 » lists QN07616M in its zone. Announced in Trouver when the layer
+    holding that code says ``zone_intervention = true`` — whatever the layer is called (here
+    « quartiers », not « qpv ») — and not when it does not."""
+    import pandas as pd
+
+    geo = tmp_path / "geo"
+    shutil.copytree(ROOT / "geo", geo)
+    text = (geo / "layers.toml").read_text(encoding="utf-8").replace('id = "qpv"\n', 'id = "quartiers"\n', 1)
+    if not declared:
+        text = text.replace("zone_intervention = true\n", "")
+    (geo / "layers.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RESEAUX_GEO_DIR", str(geo))
+    monkeypatch.setenv("RESEAUX_LAYERS", str(geo / "layers.toml"))
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    demo = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False).set_index("id")
+    assert "QN07616M" in demo.loc["demo-018", "zone_intervention"].split("|")
+    at = page(lat=str(ROSA_PARKS[0]), lon=str(ROSA_PARKS[1]))
+    assert not at.exception
+    assert any("Quartier Rosa Parks" in c.value for c in at.caption)  # the point is in that QPV
+    announced = [s.value for s in at.success if "action d'aller-vers passe" in s.value]
+    if declared:
+        assert len(announced) == 1 and demo.loc["demo-018", "nom"] in announced[0].replace("\\", "")
+    else:
+        assert announced == []

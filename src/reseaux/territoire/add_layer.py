@@ -205,13 +205,15 @@ def add_layer(
     commune_field: str = "",
     file_layer: str = "",
     key: str = "",
+    zone_intervention: bool = False,
 ) -> AddedLayer:
     """Add the perimeters of ``path`` as layer ``layer_id``; raise :class:`LayerError` (French).
 
     ``file_layer`` names the layer to read in a file that holds several (GeoPackage, TopoJSON).
     ``key`` (a commune list only) is how its perimeters are keyed (:data:`KEYS`): left empty, a list
     whose codes repeat across départements raises :class:`RepeatedCodesError`, which says how many
-    perimeters each key gives."""
+    perimeters each key gives. ``zone_intervention``: its codes may be named in an outreach
+    action's zone (see :class:`~reseaux.territoire.layers.LayerSpec`)."""
     where = where or {}
     suffix = path.suffix.lower()
     if suffix not in GEO_SUFFIXES + TABLE_SUFFIXES:
@@ -236,6 +238,7 @@ def add_layer(
         "vintage": vintage or NOT_GIVEN,
         "id_field": code_field,
         "name_field": name_field,
+        "zone_intervention": bool(zone_intervention),
     }
     # Under the registry's lock from the id check to the declaration: two additions at once each
     # wrote back the registry they had read, and the second lost the first one's layer.

@@ -85,6 +85,9 @@ class LayerSpec:
     article: str = ""
     #: Opacity of the shapes' fill on the map, 0 to 1: faint by default, so the pins stay readable.
     fill_opacity: float = DEFAULT_FILL_OPACITY
+    #: Its codes may be named in an outreach action's ``zone_intervention`` (a QPV's « QN07620M »):
+    #: Trouver then says which actions pass where the point lies.
+    zone_intervention: bool = False
 
     @property
     def attribution(self) -> str:

@@ -125,6 +125,11 @@ def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
             if is_table
             else ""
         )
+        zone = st.checkbox(
+            "Ses codes peuvent être cités dans la zone d'intervention d'une action d'aller-vers (des QPV, "
+            "par exemple) : « Trouver » annoncera les actions qui passent dans ces périmètres",
+            key=wkey("zone"),
+        )
         submitted = st.form_submit_button("Ajouter la couche", type="primary")
     if not submitted:
         return
@@ -146,6 +151,7 @@ def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
             vintage=vintage.strip(),
             file_layer=file_layer,
             key=perimeter_key,
+            zone_intervention=zone,
         )
     except RepeatedCodesError as exc:
         st.warning(

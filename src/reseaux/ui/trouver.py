@@ -341,8 +341,8 @@ def _around(terr: Territory, acts: Actors, lat: float, lon: float, found: list) 
     if found:
         st.caption(md_escape(perimeter_sentence(found)))
     commune = commune_at(pd.Series([lon]), pd.Series([lat])).iloc[0] or None
-    qpv = {code for spec, code, _ in found if spec.id.startswith("qpv")}
-    outreach = outreach_covering(acts.directory.actors, commune, qpv)
+    zones = {code for spec, code, _ in found if spec.zone_intervention}
+    outreach = outreach_covering(acts.directory.actors, commune, zones)
     if len(outreach):
         st.success(
             "Une action d'aller-vers passe dans ce quartier : " + " ; ".join(md_escape(n) for n in outreach["nom"]),
