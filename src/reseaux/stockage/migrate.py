@@ -108,15 +108,17 @@ def files_to_database(source: DirectoryStore, url: str, *, replace: bool = False
             backups = list(reversed(source.list_backups()))
             try:
                 with target.importing(replace=replace):
+                    last = None  # the version just written, not read back for the next one
                     for backup in backups:
                         data = backup.read_bytes()
                         who, action = _author(by_version, data, f"copie datée {backup.name}")
-                        target.import_version(_table(data, backup.name), source.backup_time(backup), who, action)
+                        table = _table(data, backup.name)
+                        last = target.import_version(table, source.backup_time(backup), who, action, after=last)
                     data = source.path.read_bytes()
                     current = _table(data, source.path.name)
                     who, action = _author(by_version, data, f"fichier {source.path.name}")
                     moment = datetime.fromtimestamp(source.path.stat().st_mtime)
-                    target.import_version(current, moment, who, action)
+                    target.import_version(current, moment, who, action, after=last)
                     target.import_journal(journal)
             except ValueError as exc:  # importing(): the database holds a directory
                 raise MigrationError(

@@ -458,28 +458,35 @@ class PostgresDirectoryStore:
                 raise ValueError(self.describe())
             yield
 
-    def import_version(self, table: pd.DataFrame, when: datetime | None, who: str, action: str) -> str:
+    def import_version(
+        self, table: pd.DataFrame, when: datetime | None, who: str, action: str, *, after: Snapshot | None = None
+    ) -> Snapshot:
         """Write ``table`` as it is (never stamped) as the next version, dated ``when`` (a naive
         moment is local time; None: now), with no journal line (:meth:`import_journal` brings the
-        journal as it was). Every version is kept, one identical to the last as well. Returns its
-        number."""
+        journal as it was). Every version is kept, one identical to the last as well. ``after``: the
+        snapshot the previous call returned, so the version it wrote is not read back (taken only
+        while it is still the current one). Returns the new version's snapshot."""
         with self._connection() as connection, connection.transaction():
             head, next_row = connection.execute(
                 f"SELECT version, next_row FROM {SCHEMA}.directory_head FOR UPDATE"
             ).fetchone()
-            if head:
+            current = after if after is not None and after.version == str(head) else None
+            if current is None and head:
                 current = self._load(connection)
+            if current is not None:
                 before, keys, positions = current.table, current.row_keys, current.row_positions
             else:
                 before, keys, positions = table.iloc[0:0], None, None
             table = table.fillna("").astype(str).reset_index(drop=True)
-            self._write(connection, int(head), int(next_row), before, keys, positions, table, who, action)
+            new_keys, new_positions = self._write(
+                connection, int(head), int(next_row), before, keys, positions, table, who, action
+            )
             if when is not None:
                 connection.execute(
                     f"UPDATE {SCHEMA}.directory_versions SET at = %s WHERE version = %s",
                     (when.astimezone(), int(head) + 1),
                 )
-        return str(int(head) + 1)
+        return Snapshot(table, str(int(head) + 1), row_keys=new_keys, row_positions=new_positions)
 
     def import_journal(self, entries: list[dict]) -> int:
         """Append journal lines as they are (their fields kept; a jsonb object keeps no key order),
