@@ -207,3 +207,23 @@ def test_concurrent_savers_never_lose_an_acknowledged_change(store):
     # The last value each person wrote is there (each writes its own field of its own fiche).
     assert cell(final, "t2", "telephone") == "01 04 00 00 00"
     assert cell(final, "t1", "email") == "03 04 00 00 00"
+
+
+def test_any_text_a_person_types_is_read_back_as_typed(store):
+    """Commas, quotes, line breaks, spaces around, accents, words a reader could take for « no
+    value » or a number: each cell read back exactly, by a fresh read of the store."""
+    typed = {
+        "nom": 'Dr "Camille", sage-femme',
+        "description": "Première ligne\nseconde ligne, « guillemets »\r\nfin",
+        "adresse": "  2 rue des Espaces  ",
+        "telephone": "NA",
+        "email": "null",
+        "code_postal": "07600",
+        "zone_intervention": "=1+1",
+    }
+    base = store.load()
+    store.save(edit(base.table, "t1", **typed), base, who="Alice")
+    again = store.load().table
+    for column, value in typed.items():
+        assert cell(again, "t1", column) == value, column
+    assert cell(again, "t2", "profession") == ""
