@@ -191,7 +191,7 @@ _PIN_IN_VIEW = """() => 1 + [...document.querySelectorAll('.rx-pin')].findIndex(
   return r.width > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight; })"""
 
 
-def click_pin_in_view(scope, *, timeout: float = 15_000) -> None:
+def click_pin_in_view(scope, *, timeout: float = 60_000) -> None:
     """Click, as a person would, a pin that is on screen (the cluster layer keeps pins a little
     outside the view in the page, and `.first` may be one of them)."""
     index = scope.wait_for_function(_PIN_IN_VIEW, timeout=timeout).json_value() - 1

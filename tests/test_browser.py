@@ -32,7 +32,7 @@ def test_map_shows_actor_clusters_and_the_16_qpv(page, served, referential):
         """(n) => document.querySelectorAll('.rx-pin').length +
                      [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === n""",
         public,
-        timeout=15_000,
+        timeout=60_000,
     )
     expect(frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]')).to_have_count(16)
     expect(frame.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
@@ -55,7 +55,7 @@ def test_a_fiche_opens_on_click_and_shows_html_as_text(page, tmp_path):
         pin.wait_for(timeout=60_000)
         pin.dispatch_event("click")  # a click on the marker itself, wherever the map has panned
         popup = frame.locator(".rx-fiche")
-        popup.wait_for(timeout=10_000)
+        popup.wait_for(timeout=60_000)
         expect(popup.locator(".rx-fiche-title")).to_have_text("<img src=x onerror=alert(1)>")
         expect(popup.locator("a[href='tel:0261910001']")).to_have_text("02 61 91 00 01")
         expect(popup.locator("a[href='mailto:camille.exemple@example.org']")).to_have_count(1)

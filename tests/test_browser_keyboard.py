@@ -158,7 +158,7 @@ def test_the_search_box_never_covers_the_open_fiche(browser, served, referential
         page.keyboard.press("Enter")
         expect(frame.locator(".rx-fiche-title")).to_have_text(name)
         # Once the map has panned (an animation): the fiche clear of the box, and inside the map.
-        wait_in_map(page, _CLEAR, timeout=15_000)
+        wait_in_map(page, _CLEAR, timeout=60_000)
         page.screenshot(path=str(SCREENSHOTS / f"clavier-recherche-{width}.png"))
         no_error(page)
     finally:

@@ -115,7 +115,7 @@ def open_layer_control(page, scope):
             settle(page)
         control.hover()
         try:
-            expect(control).to_have_class(re.compile("leaflet-control-layers-expanded"), timeout=10_000)
+            expect(control).to_have_class(re.compile("leaflet-control-layers-expanded"), timeout=60_000)
             break
         except AssertionError:  # the map was drawn anew: point at the new one
             continue

@@ -197,7 +197,7 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
     page.wait_for_function(
         """() => document.querySelectorAll('.rx-pin').length +
         [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent.replace(/\u202f/g, "")), 0) === 185""",
-        timeout=15_000,
+        timeout=60_000,
     )
     expect(page.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
     expect(page.locator('path.leaflet-interactive[stroke="#D55E00"]')).to_have_count(16)
@@ -206,7 +206,7 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
     page.locator(".rx-cluster").first.click()
     page.wait_for_function(MAP_STILL, timeout=30_000)  # the cluster's zoom has ended
     click_pin_in_view(page)
-    page.locator(".rx-fiche").wait_for(timeout=5_000)
+    page.locator(".rx-fiche").wait_for(timeout=60_000)
 
 
 @pytest.mark.browser

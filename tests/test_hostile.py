@@ -104,14 +104,14 @@ def test_script_strings_show_as_text_everywhere(page, tmp_path):
         for index in range(frame.locator(".rx-pin").count()):
             frame.locator(".rx-pin").nth(index).dispatch_event("click")
             fiche = frame.locator(".rx-fiche").last
-            fiche.wait_for(timeout=10_000)
+            fiche.wait_for(timeout=60_000)
             title = fiche.locator(".rx-fiche-title").inner_text()
             assert title in PAYLOADS
             expect(fiche.locator("img, svg, iframe, script, details, b")).to_have_count(0)
             expect(fiche.locator("a[href^='javascript']")).to_have_count(0)
             opened += 1
             frame.locator(".leaflet-popup-close-button").last.click()
-            frame.locator(".rx-fiche").first.wait_for(state="detached", timeout=5_000)
+            frame.locator(".rx-fiche").first.wait_for(state="detached", timeout=60_000)
         assert opened == len(PAYLOADS)
         # « Trouver un partenaire »: the list is Markdown; the strings stay text there too.
         page.goto(app.url + "/trouver?lat=49.42&lon=1.05&rayon=20&k=20")

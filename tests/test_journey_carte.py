@@ -58,7 +58,7 @@ def test_choosing_a_perimeter_zooms_to_it_and_outlines_it(page, served, referent
     page.get_by_text(f"{len(expected)} acteur").first.wait_for(timeout=30_000)
     outline = frame.locator('path[stroke="#111"][stroke-dasharray]')
     outline.first.wait_for(timeout=30_000)
-    wait_in_map(page, "(home) => window.map.getZoom() > home + 1", home, timeout=10_000)
+    wait_in_map(page, "(home) => window.map.getZoom() > home + 1", home, timeout=60_000)
     assert "perimetre=" in page.url
     map_still(page)
     page.screenshot(path=str(SCREENSHOTS / "carte-perimetre.png"))
@@ -70,13 +70,13 @@ def test_the_search_box_finds_an_actor_and_opens_its_fiche(page, served, referen
     name = sorted(visible_demo(referential)["nom"])[0]
     frame.get_by_placeholder("Chercher un acteur…").fill(name.split(" (")[0][:18])
     item = frame.locator(".rx-search li").filter(has_text=name).first
-    item.wait_for(timeout=10_000)
+    item.wait_for(timeout=60_000)
     item.click()
     title = frame.locator(".rx-fiche-title")
-    title.first.wait_for(timeout=15_000)
+    title.first.wait_for(timeout=60_000)
     assert title.first.inner_text() == name
     frame.get_by_placeholder("Chercher un acteur…").fill("zzzz introuvable")
-    frame.get_by_text("Aucun acteur affiché ne correspond.").wait_for(timeout=5_000)
+    frame.get_by_text("Aucun acteur affiché ne correspond.").wait_for(timeout=60_000)
 
 
 def test_the_legend_lists_only_what_is_shown(page, served):

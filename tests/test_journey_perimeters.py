@@ -166,7 +166,7 @@ def test_a_coordinator_chooses_the_layer_of_a_geopackage_and_the_key_of_a_canton
         choose(page, "Colonne du code INSEE de la commune", "insee")
         page.get_by_role("button", name="Ajouter la couche").click()
         page.get_by_text("par le code seul, 3 périmètres").wait_for(timeout=30_000)
-        page.get_by_text("par le département et le code, 5 périmètres").first.wait_for(timeout=10_000)
+        page.get_by_text("par le département et le code, 5 périmètres").first.wait_for(timeout=60_000)
         page.get_by_test_id("stRadioGroup").get_by_text("un périmètre par le département et le code").click()
         page.get_by_role("button", name="Ajouter la couche").click()
         page.get_by_text("Couche « cantons » ajoutée : 5 périmètres").wait_for(timeout=30_000)

@@ -153,7 +153,7 @@ def press(page, key: str, n: int, url_part: str) -> float:
     page.keyboard.press(key)
     wait_in_map(page, SWAPPED_JS, n, timeout=30_000)
     elapsed = time.monotonic() - start
-    page.wait_for_url(re.compile(re.escape(url_part)), timeout=10_000)
+    page.wait_for_url(re.compile(re.escape(url_part)), timeout=60_000)
     return elapsed
 
 
@@ -235,7 +235,7 @@ def test_a_presenter_chooses_presents_exports_and_embeds_a_scene(
     ]
     # The title, then the scene bar, are redrawn in that order: wait for both to show the scene.
     expect(page.locator(".rx-stage h1")).to_have_text("Aller-vers et box de protections périodiques")
-    expect(page.locator(".rx-bar")).to_have_text(f"Scène 3 / 4 · {outreach} acteurs", timeout=10_000)
+    expect(page.locator(".rx-bar")).to_have_text(f"Scène 3 / 4 · {outreach} acteurs", timeout=60_000)
     assert evaluate_in_map(page, "() => document.body.dataset.rxSame") == "oui"  # not rebuilt
     TIMINGS.write_text(
         json.dumps({"seconds": [round(t, 3) for t in timings], "median": round(statistics.median(timings), 3)}),

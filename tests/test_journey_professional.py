@@ -55,10 +55,10 @@ def open_popup(frame, number: int):
     single = frame.locator(".rx-num:not(.rx-num-group)").filter(has_text=re.compile(rf"^{number}$"))
     if not single.first.is_visible():
         frame.locator(".rx-num-group").filter(has_text=re.compile(rf"(^|\D){number}(\D|$)")).first.click()
-        single.first.wait_for(state="visible", timeout=10_000)
+        single.first.wait_for(state="visible", timeout=60_000)
     single.first.click()
     popup = frame.locator(".leaflet-popup .rx-popup")
-    popup.wait_for(timeout=10_000)
+    popup.wait_for(timeout=60_000)
     return popup
 
 

@@ -134,10 +134,10 @@ def test_the_map_opens_on_the_directory_and_draws_the_layer(paca, page, tmp_path
         frame.get_by_placeholder("Chercher un acteur…").fill("Malpassé")
         frame.locator(".rx-search li").filter(has_text="Malpassé").first.click()
         shared = frame.locator(".rx-leaves li")
-        shared.first.wait_for(timeout=15_000)
+        shared.first.wait_for(timeout=60_000)
         assert sorted(shared.all_inner_texts()) == ["Bon Secours St Gabriel", "Huveaune", "Malpassé", "Panier"]
         shared.filter(has_text="Malpassé").locator("a").click()
-        frame.locator(".rx-fiche-title").filter(has_text="Malpassé").wait_for(timeout=10_000)
+        frame.locator(".rx-fiche-title").filter(has_text="Malpassé").wait_for(timeout=60_000)
         no_error(page)
 
 
