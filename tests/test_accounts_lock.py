@@ -19,6 +19,7 @@ import pytest
 from reseaux.acces import accounts, shared, signin_limits
 from reseaux.acces.accounts import MAX_FAILURES, REFUSED, AccountError, AccountStore
 from reseaux.annuaire.exports import LockTimeout
+from reseaux.stockage import documents
 from tests.conftest import PASSWORD
 
 CONTEXT = multiprocessing.get_context("fork")
@@ -256,7 +257,7 @@ def test_a_busy_accounts_file_gets_the_one_answer_at_sign_in(store, monkeypatch,
         raise LockTimeout(lock_path, timeout)
         yield
 
-    monkeypatch.setattr(accounts, "file_lock", stuck)
+    monkeypatch.setattr(documents, "file_lock", stuck)
     for name in ("alice", "personne"):
         with pytest.raises(AccountError) as refused, caplog.at_level(logging.WARNING, logger="reseaux"):
             store.authenticate(name, PASSWORD, delay=False)

@@ -27,6 +27,10 @@ attempt wrote back the count it had read), and a removal or a password change ma
 failed sign-in on another account was undone. The password is checked under the same lock,
 so attempts on the file are counted one after the other, whatever the concurrency.
 
+With ``RESEAUX_DATABASE_URL`` set, the same document is a row of the database
+(:mod:`reseaux.stockage.documents`) and the lock a database lock: servers of one database share the
+accounts, and their sign-ins and changes are counted one after the other as the processes' are.
+
 Every refused sign-in gets the same answer, whether the name exists, the password is wrong or
 the account is locked (:data:`REFUSED`: no way to learn which names exist), and each failure
 for a name from a client makes the next answer for that name and client a little slower
@@ -54,8 +58,9 @@ from reseaux.acces import audit, signin_limits
 from reseaux.acces.access import ROLES
 from reseaux.acces.sessions import SESSIONS
 from reseaux.acces.signin_limits import LOCK_MINUTES
-from reseaux.annuaire.exports import LockTimeout, file_lock, private_folder, write_atomic
+from reseaux.annuaire.exports import LockTimeout
 from reseaux.serveur.clients import UNKNOWN
+from reseaux.stockage import documents
 
 MAX_FAILURES = 5
 MIN_PASSWORD = 10
@@ -103,12 +108,16 @@ def account_stamp(account: Account) -> str:
     return hashlib.sha256(f"{account.role}\n{account.hash}".encode()).hexdigest()[:32]
 
 
-#: Per accounts file: ((path, mtime, size), {name: stamp}), so a click does not parse the file.
+#: Per accounts document: (its stamp, {name: stamp}), so a click does not parse the accounts.
 _STAMPS: dict[str, tuple[tuple, dict[str, str]]] = {}
 _STAMPS_LOCK = threading.Lock()
 
 
 class AccountStore:
+    """The accounts: the file at ``path`` (``RESEAUX_ACCOUNTS``), or the document « comptes » of the
+    database when ``RESEAUX_DATABASE_URL`` is set (:mod:`reseaux.stockage.documents`), shared then by
+    every server of that database."""
+
     #: How long a sign-in or an account change waits for another one to finish (seconds).
     LOCK_TIMEOUT = 10.0
 
@@ -116,6 +125,13 @@ class AccountStore:
         self.path = Path(path).expanduser()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lock_timeout = lock_timeout
+        self.document = documents.document("comptes", self.path, private=True, lock_timeout=lock_timeout)
+
+    def _where(self) -> str:
+        """How the accounts are named in a message: « Fichier des comptes comptes.json »."""
+        if isinstance(self.document, documents.FileDocument):
+            return f"Fichier des comptes {self.path.name}"
+        return f"Comptes ({self.document.describe()})"
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -123,51 +139,54 @@ class AccountStore:
         :class:`AccountError` in French (nothing read or written), not a wait for ever."""
         with ExitStack() as held:
             try:
-                held.enter_context(file_lock(self.lock_path, self.lock_timeout))
+                held.enter_context(self.document.locked())
             except LockTimeout as exc:
                 message = str(exc)
                 raise _Busy(message[:1].upper() + message[1:] + ".") from exc
             yield
 
     def load(self) -> dict[str, Account]:
-        if not self.path.exists():
+        try:
+            data = self.document.read()
+        except documents.DocumentUnavailable as exc:
+            raise AccountError(str(exc)[:1].upper() + str(exc)[1:] + ".") from exc
+        if data is None:
             return {}
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = json.loads(data.decode("utf-8"))
             accounts = {name: Account(name=name, **_current(data)) for name, data in raw.get("comptes", {}).items()}
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
             raise AccountError(
-                f"Fichier des comptes {self.path.name} illisible ou mal formé : "
-                "l'administration doit le corriger ou le restaurer."
+                f"{self._where()} illisible ou mal formé : l'administration doit le corriger ou le restaurer."
             ) from exc
         if not all(isinstance(a.hash, str) and isinstance(a.role, str) for a in accounts.values()):
-            raise AccountError(f"Fichier des comptes {self.path.name} mal formé : l'administration doit le corriger.")
+            raise AccountError(f"{self._where()} mal formé : l'administration doit le corriger.")
         return accounts
 
     def stamp(self, name: str) -> str | None:
         """What a session of ``name`` was opened for: a digest of its password hash and role, or
         None when the account no longer exists. A session whose stamp is no longer the account's
-        (password or role changed, here or by the command line in another process) is over at
-        the next click; the file is read again only when it changed."""
+        (password or role changed, here or by the command line in another process or server) is
+        over at the next click; the accounts are read again only when they changed."""
         try:
-            stat = self.path.stat()
+            key = self.document.stamp()
         except OSError:
             return None
-        key = (str(self.path), stat.st_mtime_ns, stat.st_size)
+        if key is None:
+            return None
+        where = self.document.identity()
         with _STAMPS_LOCK:
-            known = _STAMPS.get(str(self.path))
+            known = _STAMPS.get(where)
         if known is None or known[0] != key:
             stamps = {a.name: account_stamp(a) for a in self.load().values()}
             with _STAMPS_LOCK:
-                _STAMPS[str(self.path)] = (key, stamps)
+                _STAMPS[where] = (key, stamps)
             known = (key, stamps)
         return known[1].get(name)
 
     def _save(self, accounts: dict[str, Account]) -> None:
-        private_folder(self.path.parent)
         data = {"comptes": {a.name: {k: v for k, v in asdict(a).items() if k != "name"} for a in accounts.values()}}
-        write_atomic(self.path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
-        self.path.chmod(0o600)
+        self.document.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
 
     def add(self, name: str, password: str, role: str, email: str = "") -> Account:
         name = name.strip().lower()

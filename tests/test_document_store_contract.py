@@ -1,0 +1,179 @@
+"""The small documents' contract — accounts first — kept by both backends.
+
+Each test runs twice: on the files (``RESEAUX_DATABASE_URL`` empty, the embedded default) and on
+PostgreSQL (a server the tests start, see tests/postgres_server.py, a database per test). The
+right answers are counted by the test itself (so many increments, so many accounts), never read
+from the store under test. « Another server » is another Python process, started with the same
+settings, that knows nothing of this one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from reseaux.acces.accounts import REFUSED, AccountError, AccountStore
+from reseaux.annuaire.exports import LockTimeout
+from reseaux.stockage import documents
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=["fichiers", "postgresql"])
+def backend(request, monkeypatch):
+    """The backend's name; the settings point the app at it as ``RESEAUX_DATABASE_URL`` would."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("RESEAUX_DATABASE_URL", request.getfixturevalue("database_url"))
+    else:
+        monkeypatch.delenv("RESEAUX_DATABASE_URL", raising=False)
+    return request.param
+
+
+def run_elsewhere(script: str) -> str:
+    """Run ``script`` in a new Python process with this test's settings (another server); its output."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def together(count: int, work) -> list[BaseException]:
+    """Run ``work(number)`` in ``count`` threads started at once; the exceptions they raised."""
+    barrier, failures = threading.Barrier(count), []
+
+    def run(number: int) -> None:
+        barrier.wait()
+        try:
+            work(number)
+        except BaseException as exc:  # noqa: BLE001 — reported to the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return failures
+
+
+# -- one document --
+
+
+def test_a_document_reads_what_was_written(backend, tmp_path):
+    document = documents.document("essai", tmp_path / "essai.json")
+    assert document.kind == backend
+    assert document.read() is None and document.stamp() is None
+    document.write("première version, « accentuée »".encode())
+    first = document.stamp()
+    assert document.read() == "première version, « accentuée »".encode()
+    document.write(b"seconde")
+    assert document.read() == b"seconde"
+    assert document.stamp() not in (None, first)
+    document.delete()
+    assert document.read() is None
+
+
+def test_concurrent_read_modify_writes_lose_nothing(backend, tmp_path):
+    """Eight threads, each with its own store object, add one to a count twenty times under the lock."""
+    path = tmp_path / "compte.json"
+
+    def add_twenty(number: int) -> None:
+        mine = documents.document("essai", path)
+        for _ in range(20):
+            with mine.locked():
+                count = int(mine.read() or b"0")
+                mine.write(str(count + 1).encode())
+
+    assert together(8, add_twenty) == []
+    assert documents.document("essai", path).read() == b"160"
+
+
+def test_a_write_under_the_lock_stays_when_the_block_fails(backend, tmp_path):
+    """As a file's: a sign-in refused after its failure was written keeps the failure counted."""
+    document = documents.document("essai", tmp_path / "essai.json")
+    with pytest.raises(ValueError), document.locked():
+        document.write(b"compte")
+        raise ValueError("refusé")
+    assert document.read() == b"compte"
+    with document.locked():  # and the lock was given back
+        assert document.read() == b"compte"
+
+
+def test_a_lock_held_too_long_is_a_timeout_and_writes_nothing(backend, tmp_path):
+    path = tmp_path / "essai.json"
+    holder = documents.document("essai", path)
+    holder.write(b"avant")
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.locked():
+            taken.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert taken.wait(60)
+        impatient = documents.document("essai", path, lock_timeout=0.3)
+        with pytest.raises(LockTimeout), impatient.locked():
+            impatient.write(b"pendant")
+    finally:
+        release.set()
+        thread.join(60)
+    assert holder.read() == b"avant"
+
+
+# -- accounts --
+
+
+def test_an_account_created_by_one_server_is_seen_by_another(backend, tmp_path):
+    path = tmp_path / "comptes.json"
+    mine = AccountStore(path)
+    mine.add("alice", PASSWORD, "membre", "alice@example.org")
+    stamp = mine.stamp("alice")
+    assert stamp is not None
+    out = run_elsewhere(
+        "from reseaux.acces.accounts import AccountStore\n"
+        f"store = AccountStore({str(path)!r})\n"
+        f"print(store.authenticate('alice', {PASSWORD!r}, delay=False).role)\n"
+        "store.add('bob', 'un autre mot de passe', 'coordinateur')\n"
+        "store.set_role('alice', 'administrateur')\n"
+    )
+    assert out.strip() == "membre"
+    seen = mine.load()
+    assert {name: account.role for name, account in seen.items()} == {"alice": "administrateur", "bob": "coordinateur"}
+    assert mine.stamp("alice") not in (None, stamp)  # her sessions end at their next click
+    assert mine.authenticate("bob", "un autre mot de passe", delay=False).role == "coordinateur"
+    assert mine.role_for_email("alice@example.org") == "administrateur"
+
+
+def test_accounts_added_at_once_are_all_kept(backend, tmp_path):
+    path = tmp_path / "comptes.json"
+    names = [f"personne{n}" for n in range(6)]
+    failures = together(6, lambda n: AccountStore(path).add(names[n], PASSWORD, "membre"))
+    assert failures == []
+    assert sorted(AccountStore(path).load()) == names
+
+
+def test_wrong_passwords_at_once_are_all_counted(backend, tmp_path):
+    """Five wrong passwords sent at once from one address lock the account for it: none lost."""
+    path = tmp_path / "comptes.json"
+    AccountStore(path).add("alice", PASSWORD, "membre")
+
+    def wrong(number: int) -> None:
+        with pytest.raises(AccountError, match="incorrect"):
+            AccountStore(path).authenticate("alice", f"mauvais {number}", client="192.0.2.7", delay=False)
+
+    assert together(5, wrong) == []
+    with pytest.raises(AccountError) as refused:
+        AccountStore(path).authenticate("alice", PASSWORD, client="192.0.2.7", delay=False)
+    assert str(refused.value) == REFUSED
+    assert AccountStore(path).authenticate("alice", PASSWORD, client="198.51.100.4", delay=False).name == "alice"
