@@ -1,10 +1,10 @@
-"""The small documents' contract — accounts first — kept by both backends.
+"""The small documents' contract — accounts and scenes — kept by both backends.
 
 Each test runs twice: on the files (``RESEAUX_DATABASE_URL`` empty, the embedded default) and on
 PostgreSQL (a server the tests start, see tests/postgres_server.py, a database per test). The
-right answers are counted by the test itself (so many increments, so many accounts), never read
-from the store under test. « Another server » is another Python process, started with the same
-settings, that knows nothing of this one.
+right answers are counted by the test itself (so many increments, so many accounts, the scenes in
+the order they were added), never read from the store under test. « Another server » is another
+Python process, started with the same settings, that knows nothing of this one.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 
 from reseaux.acces.accounts import REFUSED, AccountError, AccountStore
 from reseaux.annuaire.exports import LockTimeout
+from reseaux.carte.scenes import Scene, SceneStore
 from reseaux.stockage import documents
 from tests.conftest import PASSWORD
 
@@ -177,3 +178,28 @@ def test_wrong_passwords_at_once_are_all_counted(backend, tmp_path):
         AccountStore(path).authenticate("alice", PASSWORD, client="192.0.2.7", delay=False)
     assert str(refused.value) == REFUSED
     assert AccountStore(path).authenticate("alice", PASSWORD, client="198.51.100.4", delay=False).name == "alice"
+
+
+# -- scenes --
+
+
+def test_scenes_are_read_back_in_order(backend, tmp_path):
+    store = SceneStore(tmp_path / "scenes.json")
+    assert store.load() == []
+    first = Scene("Les CPTS du département", comment="{n} au total", filters={"type": "cpts"}, center=[48.1, -1.7])
+    second = Scene("Santé des femmes", layers=["qpv", "cls"], zoom=9)
+    third = Scene("Les structures")
+    for scene in (first, second, third):
+        store.add(scene)
+    other = SceneStore(tmp_path / "scenes.json")  # another page, another process: the same scenes
+    assert [s.id for s in other.load()] == [first.id, second.id, third.id]
+    assert other.load()[0] == first
+    assert [s.id for s in other.move(third.id, -1)] == [first.id, third.id, second.id]
+    assert [s.id for s in store.delete(first.id)] == [third.id, second.id]
+    assert [s.id for s in other.load()] == [third.id, second.id]
+
+
+def test_scenes_added_at_once_are_all_kept(backend, tmp_path):
+    titles = [f"Scène {n}" for n in range(8)]
+    assert together(8, lambda n: SceneStore(tmp_path / "scenes.json").add(Scene(titles[n]))) == []
+    assert sorted(s.title for s in SceneStore(tmp_path / "scenes.json").load()) == titles

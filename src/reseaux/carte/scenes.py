@@ -2,7 +2,10 @@
 
 A scene is everything needed to redraw a view: title and comment, the filters (as their
 query string), the layers, base map and colouring, the centre and zoom. The file is written
-atomically; its order is the order of the presentation.
+atomically; its order is the order of the presentation. An addition, a removal or a move reads and
+writes the file under its lock (``scenes.json.lock``): two presenters editing at once lose neither
+change. With ``RESEAUX_DATABASE_URL`` set, the same document is kept in the database
+(:mod:`reseaux.stockage.documents`), shared by every server of it.
 
 A title or comment may hold ``{n}``: the number of partners the scene shows, counted for the
 person looking (a visitor sees fewer fiches than a member), written « 118 partenaires ».
@@ -16,7 +19,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from reseaux.annuaire.exports import write_atomic
+from reseaux.stockage import documents
 from reseaux.text import plural
 
 COUNT = "{n}"
@@ -81,48 +84,64 @@ class SceneError(ValueError):
 
 
 class SceneStore:
-    def __init__(self, path: Path) -> None:
+    """The scenes: the file at ``path`` (``RESEAUX_SCENES``), or the document « scenes » of the
+    database when ``RESEAUX_DATABASE_URL`` is set. :meth:`add`, :meth:`delete` and :meth:`move`
+    raise :class:`~reseaux.annuaire.exports.LockTimeout` (an ``OSError``) when another change held
+    the lock longer than ``lock_timeout`` seconds: nothing was written."""
+
+    def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
         self.path = Path(path)
+        self.document = documents.document("scenes", self.path, lock_timeout=lock_timeout)
+
+    def _where(self) -> str:
+        if isinstance(self.document, documents.FileDocument):
+            return f"Fichier de scènes {self.path}"
+        return f"Scènes ({self.document.describe()})"
 
     def load(self) -> list[Scene]:
-        if not self.path.exists():
+        try:
+            data = self.document.read()
+        except documents.DocumentUnavailable as exc:
+            raise SceneError(f"{self._where()} : {exc}.") from exc
+        if data is None:
             return []
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            raw = json.loads(data.decode("utf-8"))
             scenes = [Scene(**item) for item in raw.get("scenes", [])]
-        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
-            raise SceneError(f"Fichier de scènes {self.path} illisible ({exc}) : corrigez-le ou supprimez-le.") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as exc:
+            raise SceneError(f"{self._where()} illisible ({exc}) : corrigez-le ou supprimez-le.") from exc
         for number, scene in enumerate(scenes, start=1):
             problem = _problem(scene)
             if problem:
                 raise SceneError(
-                    f"Fichier de scènes {self.path}, scène {number} (« {scene.title} ») : {problem} ; "
-                    "corrigez le fichier."
+                    f"{self._where()}, scène {number} (« {scene.title} ») : {problem} ; corrigez le fichier."
                 )
         return scenes
 
     def save(self, scenes: list[Scene]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"scenes": [asdict(s) for s in scenes]}, ensure_ascii=False, indent=2)
-        write_atomic(self.path, data.encode("utf-8"))
+        self.document.write(data.encode("utf-8"))
 
     def add(self, scene: Scene) -> list[Scene]:
-        scenes = [*self.load(), scene]
-        self.save(scenes)
+        with self.document.locked():
+            scenes = [*self.load(), scene]
+            self.save(scenes)
         return scenes
 
     def delete(self, scene_id: str) -> list[Scene]:
-        scenes = [s for s in self.load() if s.id != scene_id]
-        self.save(scenes)
+        with self.document.locked():
+            scenes = [s for s in self.load() if s.id != scene_id]
+            self.save(scenes)
         return scenes
 
     def move(self, scene_id: str, offset: int) -> list[Scene]:
         """Move a scene ``offset`` places (-1: earlier, +1: later), within bounds."""
-        scenes = self.load()
-        index = next((i for i, s in enumerate(scenes) if s.id == scene_id), None)
-        if index is None:  # deleted meanwhile (another presenter): nothing to move
-            return scenes
-        target = max(0, min(len(scenes) - 1, index + offset))
-        scenes.insert(target, scenes.pop(index))
-        self.save(scenes)
+        with self.document.locked():
+            scenes = self.load()
+            index = next((i for i, s in enumerate(scenes) if s.id == scene_id), None)
+            if index is None:  # deleted meanwhile (another presenter): nothing to move
+                return scenes
+            target = max(0, min(len(scenes) - 1, index + offset))
+            scenes.insert(target, scenes.pop(index))
+            self.save(scenes)
         return scenes
