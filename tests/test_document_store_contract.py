@@ -1,4 +1,4 @@
-"""The small documents' contract — accounts and scenes — kept by both backends.
+"""The small documents' contract — accounts, scenes, import profiles — kept by both backends.
 
 Each test runs twice: on the files (``RESEAUX_DATABASE_URL`` empty, the embedded default) and on
 PostgreSQL (a server the tests start, see tests/postgres_server.py, a database per test). The
@@ -9,6 +9,7 @@ Python process, started with the same settings, that knows nothing of this one.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ import pytest
 from reseaux.acces.accounts import REFUSED, AccountError, AccountStore
 from reseaux.annuaire.exports import LockTimeout
 from reseaux.carte.scenes import Scene, SceneStore
+from reseaux.importation.importing import ImportSpec
+from reseaux.importation.profiles import ProfileError, ProfileStore
 from reseaux.stockage import documents
 from tests.conftest import PASSWORD
 
@@ -203,3 +206,28 @@ def test_scenes_added_at_once_are_all_kept(backend, tmp_path):
     titles = [f"Scène {n}" for n in range(8)]
     assert together(8, lambda n: SceneStore(tmp_path / "scenes.json").add(Scene(titles[n]))) == []
     assert sorted(s.title for s in SceneStore(tmp_path / "scenes.json").load()) == titles
+
+
+# -- import profiles --
+
+
+def test_a_saved_profile_is_listed_and_read_back(backend, tmp_path):
+    spec = ImportSpec(
+        mapping={"hospital_name": "nom", "Téléphone": "telephone"},
+        constants={"type": "structure"},
+        recodings={"type": {"Centre Hospitalier (C.H.)": "structure"}},
+        keep=["catr"],
+    )
+    store = ProfileStore(tmp_path / "imports")
+    assert store.names() == []
+    store.save("finess", spec)
+    store.save("équipe-mobile", ImportSpec(mapping={"Nom": "nom"}))
+    other = ProfileStore(tmp_path / "imports")
+    assert other.names() == ["finess", "équipe-mobile"]
+    assert other.load("finess") == spec
+    with pytest.raises(ProfileError, match="introuvable"):
+        other.load("absent")
+    with pytest.raises(ProfileError, match="refusé"):
+        store.save("../ailleurs", spec)
+    if backend == "fichiers":  # the file of today, read by the command line's --profile
+        assert json.dumps("nom") in (tmp_path / "imports" / "finess.toml").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from reseaux.importation.importing import (
     guess_mapping,
     targets,
 )
-from reseaux.importation.profiles import ProfileError, load_profile, save_profile
+from reseaux.importation.profiles import ProfileError, ProfileStore
 from reseaux.importation.reading import Sheet, UploadError, read_sheets
 from reseaux.importation.workbook import NoTable, Table, find_table
 from reseaux.territoire.geocode_file import geocode_records
@@ -56,7 +56,12 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         return
     rows, sheet_key = table.rows, f"{table.sheet}_{table.header_line}"
     header = rows[0]
-    saved = sorted(p.stem for p in profiles_dir().glob("*.toml")) if profiles_dir().is_dir() else []
+    profiles = ProfileStore(profiles_dir())
+    try:
+        saved = profiles.names()
+    except ProfileError as exc:
+        st.error(str(exc))
+        saved = []
     profile_name = (
         st.selectbox(
             "Profil d'import (correspondances déjà enregistrées pour cette source)",
@@ -70,7 +75,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     base = ImportSpec(mapping=guess_mapping(header, extra=True))
     if profile_name:
         try:
-            base = load_profile(profiles_dir() / f"{profile_name}.toml")
+            base = profiles.load(profile_name)
         except ProfileError as exc:
             st.error(str(exc))
     with st.expander("Correspondance des colonnes", expanded=True):
@@ -125,8 +130,14 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
             if not clean:
                 st.error("Donnez un nom au profil.")
             else:
-                save_profile(spec, profiles_dir() / f"{clean}.toml")
-                st.success(f"Profil « {clean} » enregistré : il sera proposé au prochain import.")
+                try:
+                    profiles.save(clean, spec)
+                except ProfileError as exc:
+                    st.error(str(exc))
+                except OSError as exc:
+                    st.error(f"Profil « {clean} » non enregistré : {exc.strerror or exc}.")
+                else:
+                    st.success(f"Profil « {clean} » enregistré : il sera proposé au prochain import.")
     if "nom" not in mapping.values():
         st.warning("Choisissez au moins la colonne qui donne le nom.")
         return
