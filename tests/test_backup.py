@@ -371,3 +371,44 @@ def test_on_postgresql_the_archive_holds_the_database_s_directory_and_puts_it_ba
     assert ids == set(expected)
     assert store.read_journal()[-1]["action"] == f"restauration de {archive.name}"
     assert not (tmp_path / "site" / "data" / "actors.csv").exists()  # nothing restored beside the database
+
+
+def test_on_postgresql_the_accounts_scenes_and_profiles_are_archived_and_put_back_from_the_database(
+    tmp_path, database_url, monkeypatch
+):
+    """The site's scenes and profile moved into the database by « migrer », an account made there:
+    the archive holds them as the database does, and « restauration » puts them back there — no
+    file written beside it. The truth: the demo's own scenes file and the profile written here."""
+    from reseaux.acces.accounts import AccountStore
+    from reseaux.stockage.documents import PostgresDocument
+    from tests.conftest import PASSWORD
+
+    site = tmp_path / "site"
+    env = make_site(site)
+    scenes, profile = (site / "data" / "scenes.json").read_bytes(), b'[colonnes]\nnom = "rs"\n'
+    moved = run(env, "migrer", "--vers", database_url)
+    assert moved.returncode == 0, moved.stderr
+    (site / "data" / "scenes.json").unlink()
+    (site / "data" / "imports" / "finess.toml").unlink()  # the database alone holds them now
+    env["RESEAUX_DATABASE_URL"] = database_url
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    AccountStore(Path(env["RESEAUX_ACCOUNTS"])).add("alice", PASSWORD, "administrateur")
+
+    made = run(env, "sauvegarde", str(tmp_path / "archives"))
+    assert made.returncode == 0, made.stderr
+    (archive,) = (tmp_path / "archives").glob("reseaux-*.tar.gz")
+    _manifest, files = members(archive)
+    assert files["scenes/scenes.json"] == scenes and files["profil/finess.toml"] == profile
+    assert list(json.loads(files["comptes/comptes.json"])["comptes"]) == ["alice"]
+
+    AccountStore(Path(env["RESEAUX_ACCOUNTS"])).remove("alice")
+    PostgresDocument(database_url, "scenes").write(b'{"scenes": []}')
+    PostgresDocument(database_url, "profils", "finess").delete()
+    back = run(env, "restauration", str(archive))
+    assert back.returncode == 0, back.stderr
+    assert PostgresDocument(database_url, "scenes").read() == scenes
+    assert PostgresDocument(database_url, "profils", "finess").read() == profile
+    assert AccountStore(Path(env["RESEAUX_ACCOUNTS"])).authenticate("alice", PASSWORD, delay=False).name == "alice"
+    assert not (site / "data" / "scenes.json").exists() and not (site / "data" / "imports" / "finess.toml").exists()
+    assert not Path(env["RESEAUX_ACCOUNTS"]).exists()

@@ -220,3 +220,46 @@ def test_a_missing_file_and_a_wrong_target_are_refused(tmp_path, monkeypatch, ca
     assert code == 1 and "« --vers » attend" in err and "secret" not in err
     code, _, err = run("migrer", "--vers", "fichiers", capsys=capsys)
     assert code == 1 and "RESEAUX_DATABASE_URL" in err
+
+
+def test_accounts_scenes_and_profiles_move_with_the_directory(directory, database_url, tmp_path, monkeypatch, capsys):
+    """Alice's account, two scenes and a profile, made on the files, are the database's after the
+    move; an account added there comes back to the files, which are replaced only when asked."""
+    from reseaux.acces.accounts import AccountStore
+    from reseaux.carte.scenes import Scene, SceneStore
+    from reseaux.importation.importing import ImportSpec
+    from reseaux.importation.profiles import ProfileStore
+    from tests.conftest import PASSWORD
+
+    accounts, scenes = tmp_path / "comptes.json", tmp_path / "scenes.json"
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(accounts))
+    monkeypatch.setenv("RESEAUX_SCENES", str(scenes))
+    AccountStore(accounts).add("alice", PASSWORD, "administrateur")
+    first, second = SceneStore(scenes).add(Scene("Les CPTS")), SceneStore(scenes).add(Scene("Les QPV"))
+    ProfileStore(directory.path.parent / "imports").save("finess", ImportSpec(mapping={"Raison sociale": "nom"}))
+
+    code, out, err = run("migrer", "--vers", database_url, "--depuis", str(directory.path), capsys=capsys)
+    assert code == 0, err
+    assert "3 documents" in out
+    monkeypatch.setenv("RESEAUX_DATABASE_URL", database_url)
+    elsewhere = tmp_path / "nulle-part.json"  # the database, not a file, answers now
+    assert AccountStore(elsewhere).authenticate("alice", PASSWORD, delay=False).role == "administrateur"
+    assert [s.title for s in SceneStore(elsewhere).load()] == ["Les CPTS", "Les QPV"]
+    assert ProfileStore(tmp_path / "aucun").load("finess") == ImportSpec(mapping={"Raison sociale": "nom"})
+    AccountStore(elsewhere).add("bruno", PASSWORD, "membre")
+
+    before, back = accounts.read_bytes(), tmp_path / "retour" / "actors.csv"
+    code, out, err = run("migrer", "--vers", "fichiers", "--fichier", str(back), capsys=capsys)
+    assert code == 1 and "comptes.json" in err and "--remplacer" in err
+    assert accounts.read_bytes() == before and not back.exists()  # nothing written
+    code, out, err = run("migrer", "--vers", "fichiers", "--fichier", str(back), "--remplacer", capsys=capsys)
+    assert code == 0, err
+    assert "3 documents" in out
+    monkeypatch.delenv("RESEAUX_DATABASE_URL")
+    assert sorted(json.loads(accounts.read_text(encoding="utf-8"))["comptes"]) == ["alice", "bruno"]
+    assert accounts.stat().st_mode & 0o777 == 0o600
+    assert [s["title"] for s in json.loads(scenes.read_text(encoding="utf-8"))["scenes"]] == ["Les CPTS", "Les QPV"]
+    assert (back.parent / "imports" / "finess.toml").read_bytes() == (
+        directory.path.parent / "imports" / "finess.toml"
+    ).read_bytes()
+    assert len(first) == 1 and len(second) == 2

@@ -15,7 +15,9 @@ writing anything, then, under the same locks, writes the current files aside (an
 each file of the archive at the place the configuration gives its role — but the audit trail,
 which is only ever appended to: the archive's is put back only where there is none. The
 directory goes through :meth:`reseaux.annuaire.store.DirectoryStore.replace`, so its journal says who
-restored.
+restored. With ``RESEAUX_DATABASE_URL`` set, the accounts, the scenes and the import profiles are
+read from and put back into the database's documents (:mod:`reseaux.stockage.documents`), under the
+accounts' lock there.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from reseaux import config
+from reseaux import config, stockage
 from reseaux.acces import audit
 from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.exports import file_lock, private_folder, sync_folder, write_atomic
 from reseaux.annuaire.store import DirectoryStore
+from reseaux.stockage import documents
 
 MANIFEST = "MANIFEST.json"
 FORMAT = 1
@@ -50,6 +53,8 @@ SINGLE = {
 }
 #: Roles of several files, each named by its path below the role's folder.
 MANY = ("sauvegardes", "couche", "profil")
+#: Roles kept through the documents' store (:mod:`reseaux.stockage.documents`): its collection.
+DOCUMENTS = {"comptes": "comptes", "scenes": "scenes"}
 LABELS = {
     "annuaire": "annuaire",
     "journal": "journal de l'annuaire",
@@ -157,8 +162,7 @@ def _all_locked(places: Places) -> Iterator[None]:
     with ExitStack() as held:
         if places.registry is not None:
             held.enter_context(file_lock(places.registry.with_name(places.registry.name + ".lock")))
-        accounts = places.single["comptes"]
-        held.enter_context(file_lock(accounts.with_name(accounts.name + ".lock")))
+        held.enter_context(documents.document("comptes", places.single["comptes"], private=True).locked())
         held.enter_context(places.store.locked())
         yield
 
@@ -180,8 +184,14 @@ def _gather(places: Places) -> list[Entry]:
         if path.is_file():
             entries.append(Entry(role, name, path.read_bytes()))
 
+    in_database = bool(stockage.database_url())
     for role, path in places.single.items():
-        add(role, path, path.name)
+        if in_database and role in DOCUMENTS:
+            data = documents.document(DOCUMENTS[role], path).read()
+            if data is not None:
+                entries.append(Entry(role, path.name, data))
+        else:
+            add(role, path, path.name)
     if places.store.kind == "fichiers":
         add("journal", places.store.journal, places.store.journal.name)
         for backup in places.store.list_backups():
@@ -203,7 +213,13 @@ def _gather(places: Places) -> list[Entry]:
         for name in _layer_files(places.registry.read_text(encoding="utf-8", errors="replace")):
             if _safe(name):
                 add("couche", places.registry.parent / name, name)
-    if places.profiles.is_dir():
+    if in_database:
+        profiles = documents.folder("profils", places.profiles, ".toml")
+        for name in profiles.names():
+            data = profiles.document(name).read()
+            if data is not None:
+                entries.append(Entry("profil", f"{name}.toml", data))
+    elif places.profiles.is_dir():
         for profile in sorted(places.profiles.glob("*.toml")):
             add("profil", profile, profile.name)
     return entries
@@ -345,6 +361,13 @@ def restore(source: Path, who: str) -> Restored:
                 continue  # the database keeps its own journal and versions (the archive's are in the aside copy)
             if entry.role == "audit" and path.is_file() and path.stat().st_size:
                 continue  # append-only: the trail here keeps its lines (the archive's are in the aside copy)
+            if stockage.database_url() and entry.role in (*DOCUMENTS, "profil"):
+                if entry.role == "profil":
+                    folder = documents.folder("profils", places.profiles, ".toml")
+                    folder.document(entry.name.removesuffix(".toml")).write(entry.data)
+                else:
+                    documents.document(DOCUMENTS[entry.role], path).write(entry.data)
+                continue
             private_folder(path.parent)
             write_atomic(path, entry.data)
             if entry.role == "comptes":

@@ -47,7 +47,12 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.documents (
 
 
 class DocumentUnavailable(OSError):
-    """The database could not be reached or refused the request; the message is in French."""
+    """The database could not be reached; ``reason`` (and the message) say it in French, as
+    :class:`reseaux.stockage.postgres.StorageUnavailable` does for the directory."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class FileDocument:
@@ -62,7 +67,7 @@ class FileDocument:
         self.lock_timeout = lock_timeout
 
     def describe(self) -> str:
-        return f"le fichier {self.path.name}"
+        return f"le fichier {self.path}"
 
     def identity(self) -> str:
         return str(self.path)
@@ -280,3 +285,55 @@ def folder(
     if url:
         return PostgresFolder(url, collection, lock_timeout=lock_timeout)
     return FileFolder(path, suffix, lock_timeout=lock_timeout)
+
+
+class Carry:
+    """The documents ``python -m reseaux migrer`` moves with the directory: each single document
+    (collection, file, private) and each folder (collection, folder, suffix) of ``places``, from
+    the files to the database at ``url`` (``to_database``) or back. A target holding the same
+    bytes is left as it is."""
+
+    def __init__(
+        self,
+        url: str,
+        singles: list[tuple[str, Path, bool]],
+        folders: list[tuple[str, Path, str]],
+        *,
+        to_database: bool,
+    ) -> None:
+        self.url, self.singles, self.folders, self.to_database = url, singles, folders, to_database
+
+    def _pairs(self) -> list[tuple[Any, Any]]:
+        """(source, target) of every document (read when asked: the server is checked first)."""
+        pairs: list[tuple[Any, Any]] = [
+            (FileDocument(path, private=private), PostgresDocument(self.url, collection))
+            for collection, path, private in self.singles
+        ]
+        for collection, path, suffix in self.folders:
+            files, base = FileFolder(path, suffix), PostgresFolder(self.url, collection)
+            names = files.names() if self.to_database else base.names()
+            pairs += [(files.document(name), base.document(name)) for name in names]
+        return [(file, row) if self.to_database else (row, file) for file, row in pairs]
+
+    def _moves(self) -> list[tuple[Any, Any, bytes, bytes | None]]:
+        moves = []
+        for source, target in self._pairs():
+            data = source.read()
+            if data is not None:
+                moves.append((source, target, data, target.read()))
+        return moves
+
+    def refused(self, replace: bool) -> list[str]:
+        """What the target already holds, different from the source (nothing when ``replace``)."""
+        if replace:
+            return []
+        return [target.describe() for _, target, data, there in self._moves() if there not in (None, data)]
+
+    def write(self) -> int:
+        """Write every document the target lacks or holds otherwise; return how many the target
+        holds as the source, read back. Raises OSError (DocumentUnavailable) on a failed write."""
+        moves = self._moves()
+        for _, target, data, there in moves:
+            if there != data:
+                target.write(data)
+        return sum(target.read() == data for _, target, data, _ in moves)

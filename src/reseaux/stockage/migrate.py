@@ -8,14 +8,18 @@
   journal ``journal.jsonl``, the last ``keep`` former versions dated backups; each written
   atomically, the current file last.
 
-A target that already holds a directory is refused unless ``replace`` is given (then what it held
-is deleted). After the move, what the target holds is counted again and compared with what was
+The accounts, the scenes and the import profiles (:mod:`reseaux.stockage.documents`) move with the
+directory, after it: their files (``RESEAUX_ACCOUNTS``, ``RESEAUX_SCENES``, ``imports/`` beside
+the directory) become the database's documents, or the other way. A target that already holds a
+directory, or one of these documents otherwise, is refused unless ``replace`` is given (then what
+it held is deleted or overwritten). After the move, what the target holds is counted again and compared with what was
 written (:class:`Moved`). Every refusal is a :class:`MigrationError` with a French message that
 never holds the database's password.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +32,7 @@ import pandas as pd
 from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.exports import LockTimeout, private_folder, why_not_written, write_atomic
 from reseaux.annuaire.store import DirectoryStore, encode_table, snapshot, version_of
+from reseaux.stockage import documents
 from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore, StorageUnavailable, redacted
 from reseaux.text import plural
 
@@ -52,6 +57,8 @@ class Moved:
     fiches: int
     journal_lines: int
     left_behind: int = 0
+    #: Accounts, scenes and import profiles moved with the directory (documents), read back.
+    documents: int = 0
 
     def sentence(self) -> str:
         behind = (
@@ -62,7 +69,12 @@ class Moved:
         return (
             f"Migration faite vers {self.target} : {plural(self.versions, 'version')} (la version courante "
             f"comprise), {plural(self.fiches, 'fiche')}, {plural(self.journal_lines, 'ligne')} de journal, "
-            f"recomptées dans la cible{behind}."
+            f"recomptées dans la cible{behind}"
+            + (
+                f" ; comptes, scènes et profils d'import : {plural(self.documents, 'document')}."
+                if self.documents
+                else "."
+            )
         )
 
 
@@ -80,24 +92,72 @@ def migrate(to: str, *, source: str = "", file: str = "", replace: bool = False,
                 "Aucune base à lire : donnez « --depuis postgresql://… » ou réglez RESEAUX_DATABASE_URL."
             )
         kept = int(config.get("backups")) if keep is None else keep
-        return database_to_files(
-            url, DirectoryStore(Path(file) if file else config.path("actors")), keep=kept, replace=replace
-        )
+        path = Path(file) if file else config.path("actors")
+        carry = _documents(url, path, to_database=False)
+        return database_to_files(url, DirectoryStore(path), keep=kept, replace=replace, carry=carry)
     if not to.startswith(("postgresql://", "postgres://")):
         raise MigrationError(f"« --vers » attend « fichiers » ou une adresse postgresql://…, pas « {_plain(to)} ».")
     path = Path(source) if source else config.path("actors")
-    return files_to_database(DirectoryStore(path), to, replace=replace)
+    carry = _documents(to, path, to_database=True)
+    return files_to_database(DirectoryStore(path), to, replace=replace, carry=carry)
+
+
+def _documents(url: str, directory: Path, *, to_database: bool) -> documents.Carry:
+    """The accounts, the scenes and the profiles beside ``directory``, to move with it."""
+    from reseaux import config
+    from reseaux.importation.importing import PROFILES_DIR
+
+    return documents.Carry(
+        url,
+        [("comptes", config.path("accounts"), True), ("scenes", config.path("scenes"), False)],
+        [("profils", directory.parent / PROFILES_DIR, ".toml")],
+        to_database=to_database,
+    )
+
+
+def _refuse_held(carry: documents.Carry | None, replace: bool) -> None:
+    """Before anything is written: refuse a target holding one of the documents otherwise."""
+    if carry is None:
+        return
+    try:
+        held = carry.refused(replace)
+    except OSError as exc:
+        raise MigrationError(
+            f"Comptes, scènes ou profils illisibles ({why_not_written(exc)}) : rien n'a été migré."
+        ) from None
+    if held:
+        raise MigrationError(
+            f"La cible a déjà, autrement, {', '.join(held)} : rien n'a été migré. Ajoutez « --remplacer » pour "
+            "les remplacer."
+        )
+
+
+def _carried(moved: Moved, carry: documents.Carry | None) -> Moved:
+    """``moved`` with the documents moved after the directory."""
+    if carry is None:
+        return moved
+    try:
+        return dataclasses.replace(moved, documents=carry.write())
+    except OSError as exc:
+        raise MigrationError(
+            f"L'annuaire a été migré vers {moved.target}, mais pas les comptes, les scènes ou les profils "
+            f"({why_not_written(exc)}) : relancez la migration avec « --remplacer »."
+        ) from None
 
 
 # -- files → PostgreSQL --
 
 
-def files_to_database(source: DirectoryStore, url: str, *, replace: bool = False) -> Moved:
+def files_to_database(
+    source: DirectoryStore, url: str, *, replace: bool = False, carry: documents.Carry | None = None
+) -> Moved:
     """Every version of the files (backups oldest first, then the current file) and the journal
-    into the database at ``url``, in one transaction. Raises MigrationError."""
+    into the database at ``url``, in one transaction; then the documents of ``carry``. Raises
+    MigrationError."""
     if not source.path.exists():
         raise MigrationError(f"Le fichier {source.path} n'existe pas : rien à migrer.")
     _check_server(url, target=True)
+    _refuse_held(carry, replace)
     target = PostgresDirectoryStore(url)
     with _speaking(url, source):
         with source.locked():  # no save on the files while they are read
@@ -129,7 +189,7 @@ def files_to_database(source: DirectoryStore, url: str, *, replace: bool = False
         written = (len(backups) + 1, len(current), len(journal))
         if (moved.versions, moved.fiches, moved.journal_lines) != written or not _same(target.load().table, current):
             raise MigrationError(_recount(written, moved))
-    return moved
+    return _carried(moved, carry)
 
 
 def _author(by_version: dict[str, dict], data: bytes, otherwise: str) -> tuple[str, str]:
@@ -142,9 +202,11 @@ def _author(by_version: dict[str, dict], data: bytes, otherwise: str) -> tuple[s
 # -- PostgreSQL → files --
 
 
-def database_to_files(url: str, target: DirectoryStore, *, keep: int = 20, replace: bool = False) -> Moved:
+def database_to_files(
+    url: str, target: DirectoryStore, *, keep: int = 20, replace: bool = False, carry: documents.Carry | None = None
+) -> Moved:
     """The database's current version, journal and last ``keep`` former versions into the files of
-    ``target``. Raises MigrationError."""
+    ``target``; then the documents of ``carry``. Raises MigrationError."""
     _check_server(url, target=False)
     source = PostgresDirectoryStore(url)
     there = [p for p in (target.path, target.journal) if p.exists()] + target.list_backups()
@@ -153,10 +215,12 @@ def database_to_files(url: str, target: DirectoryStore, *, keep: int = 20, repla
             f"{target.path} a déjà un annuaire ({plural(len(there), 'fichier')} : le fichier, son journal ou "
             "ses copies datées) : rien n'a été écrit. Ajoutez « --remplacer » pour les remplacer."
         )
+    _refuse_held(carry, replace)
     with _speaking(url, target):
         private_folder(target.path.parent)
         with target.locked():
-            return _write_files(source, target, keep)
+            moved = _write_files(source, target, keep)
+    return _carried(moved, carry)
 
 
 def _write_files(source: PostgresDirectoryStore, target: DirectoryStore, keep: int) -> Moved:
