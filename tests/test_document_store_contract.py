@@ -231,3 +231,60 @@ def test_a_saved_profile_is_listed_and_read_back(backend, tmp_path):
         store.save("../ailleurs", spec)
     if backend == "fichiers":  # the file of today, read by the command line's --profile
         assert json.dumps("nom") in (tmp_path / "imports" / "finess.toml").read_text(encoding="utf-8")
+
+
+# -- sessions and limits shared by the servers --
+
+
+def _spend(client: str, threads: int, each: int) -> int:
+    """In this process (a server): ``threads`` threads at once each ask ``each`` requests of
+    ``client``, the clock stopped (no token comes back meanwhile); how many were served."""
+    from reseaux.serveur.ratelimit import RateLimiter
+
+    limiter, served = RateLimiter(clock=lambda: 1_000_000.0), []
+    barrier = threading.Barrier(threads)
+
+    def ask() -> None:
+        barrier.wait()
+        served.extend(limiter.wait_for("fiches", client) == 0.0 for _ in range(each))
+
+    workers = [threading.Thread(target=ask) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    return sum(served)
+
+
+def test_two_servers_asking_at_once_spend_one_bucket_exactly(backend, monkeypatch):
+    """40 requests a minute: a bucket of 10. Two servers, four threads each, 80 requests at once,
+    the clock stopped: 10 served in all, whatever the interleaving (a lost update serves more)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from reseaux.acces import shared
+
+    monkeypatch.setenv("RESEAUX_RATE_FICHES", "40")
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters: nothing shared but the settings
+    with (
+        ProcessPoolExecutor(max_workers=1, mp_context=spawn) as a,
+        ProcessPoolExecutor(max_workers=1, mp_context=spawn) as b,
+    ):
+        both = [a.submit(_spend, "192.0.2.7", 4, 10), b.submit(_spend, "192.0.2.7", 4, 10)]
+        assert sum(f.result(timeout=300) for f in both) == 10
+    assert shared.path().exists() == (backend == "fichiers")  # on PostgreSQL, no SQLite file at all
+
+
+def test_a_map_token_revoked_through_one_server_answers_no_more_in_the_other(backend, referential):
+    """A sign-out through server B ends the map's fiche token server A gave (as two FicheServices,
+    each with its own memory, sharing only the settings)."""
+    from reseaux.annuaire.fiche_service import FicheService
+    from reseaux.app_data import load_actors
+    from tests.conftest import DATA
+
+    actors = load_actors(DATA / "actors_small.csv", referential).directory.actors
+    a, b = FicheService(), FicheService()
+    token = a.register("la session de Camille", actors, referential, ttl_s=600)
+    assert a.fiches(token, [0])["fiches"][0][0] == actors["nom"].iloc[0]
+    b.revoke_owner("la session de Camille")
+    assert a.fiches(token, [0]) is None

@@ -2,7 +2,9 @@
 
 Each test runs real processes on one data folder — two Python interpreters started apart (their
 memories share nothing), or the app served twice on two ports behind no proxy — and checks that
-what one did is what the other sees: before the shared file, each process kept its own.
+what one did is what the other sees: before the shared file, each process kept its own. The
+processes' tests run on the SQLite file and on PostgreSQL (``RESEAUX_DATABASE_URL``, a server the
+tests start): there, the two processes are as two servers of one database.
 """
 
 from __future__ import annotations
@@ -62,8 +64,12 @@ def _sessions(path: str, action: str, value: str = "") -> str | None:
     raise ValueError(action)
 
 
-@pytest.fixture()
-def accounts(tmp_path, monkeypatch):
+@pytest.fixture(params=["fichiers", "postgresql"])
+def accounts(request, tmp_path, monkeypatch):
+    if request.param == "postgresql":  # in the environment the processes inherit, as the accounts' path
+        monkeypatch.setenv("RESEAUX_DATABASE_URL", request.getfixturevalue("database_url"))
+    else:
+        monkeypatch.delenv("RESEAUX_DATABASE_URL", raising=False)
     path = tmp_path / "comptes.json"
     monkeypatch.setenv("RESEAUX_ACCOUNTS", str(path))  # in the environment the processes inherit
     store = AccountStore(path)
@@ -87,12 +93,17 @@ def test_a_session_opened_in_one_process_is_open_and_closed_in_the_other(account
         assert b.submit(_sessions, accounts, "resume", token).result() is None
 
 
-def test_the_shared_file_holds_no_token_nor_ticket_in_clear(accounts):
+def test_the_shared_file_holds_no_token_nor_ticket_in_clear(accounts, request):
     from reseaux.acces import shared
     from reseaux.acces.sessions import SESSIONS
 
     token, ticket = SESSIONS.open("coord")
-    content = shared.path().read_bytes() + Path(str(shared.path()) + "-wal").read_bytes()
+    if request.node.callspec.params["accounts"] == "postgresql":
+        assert not shared.path().exists()  # the database alone holds them
+        rows = shared.read("SELECT key, name, stamp FROM sessions") + shared.read("SELECT key, sealed FROM tickets")
+        content = repr(rows).encode()
+    else:
+        content = shared.path().read_bytes() + Path(str(shared.path()) + "-wal").read_bytes()
     assert token.encode() not in content and ticket.encode() not in content
     assert SESSIONS.redeem(ticket) == token
 

@@ -126,7 +126,10 @@ class SessionStore:
                 db.execute("DELETE FROM sessions WHERE key = ?", (key,))
                 return None
             if touch:
-                db.execute("UPDATE sessions SET last_seen = max(last_seen, ?) WHERE key = ?", (now, key))
+                db.execute(  # never back in time (another process's clock); max(a, b) is SQLite's alone
+                    "UPDATE sessions SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END WHERE key = ?",
+                    (now, now, key),
+                )
         return name
 
     def close(self, token: str | None) -> None:

@@ -13,17 +13,28 @@ Why SQLite: no server to install or run, transactions atomic across the processe
 transaction is a few statements (``BEGIN IMMEDIATE``, so two writers queue instead of failing
 half-way) and waits up to :data:`BUSY_MS` for another's. It does not serve several hosts (a
 shared network disk breaks SQLite's locks): that needs a database server.
+
+With ``RESEAUX_DATABASE_URL`` set, the same tables are kept in the database's schema ``reseaux``
+(prefixed ``shared_``), so every server of that database shares the sign-ins, the limits and the
+map tokens. A write transaction first takes one advisory lock of the database, as ``BEGIN
+IMMEDIATE`` takes SQLite's one writer lock: the writers of every server queue, and a read-then-write
+(a bucket's tokens) cannot interleave with another's. The callers' SQL is SQLite's; the database
+connection turns its ``?`` into ``%s``, names each table in the schema and turns ``INSERT OR
+REPLACE`` into an ``ON CONFLICT`` on the table's key (:func:`_sql`), so each caller keeps one text
+of each statement.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from reseaux import config
+from reseaux import config, stockage
 from reseaux.annuaire.exports import private_folder
 
 FILE_NAME = "etat-partage.sqlite"
@@ -47,6 +58,40 @@ CREATE TABLE IF NOT EXISTS buckets (family TEXT NOT NULL, client TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS signed_in (name TEXT NOT NULL, client TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (name, client));
 """
+
+
+#: Each table's key and other columns, in order (the PostgreSQL tables and upserts are made from them).
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sessions": (("key",), ("name", "stamp", "created", "last_seen")),
+    "tickets": (("key",), ("sealed", "expires")),
+    "map_tokens": (("token",), ("owner", "issued_for", "expires")),
+    "failures": ((), ("kind", "key", "client", "at")),
+    "buckets": (("family", "client"), ("tokens", "stamp", "capacity", "rate")),
+    "signed_in": (("name", "client"), ("at",)),
+}
+#: The columns that hold numbers (seconds, tokens); the others hold text.
+_NUMBERS = {"created", "last_seen", "expires", "at", "tokens", "capacity", "rate"}
+#: The advisory lock every write transaction takes on PostgreSQL (its one writer at a time).
+WRITE_KEY = 7_311_532_201
+PREFIX = "shared_"
+
+
+def _postgres_schema() -> str:
+    statements = ["CREATE SCHEMA IF NOT EXISTS reseaux;"]
+    for table, (key, others) in TABLES.items():
+        columns = [
+            f"{c} {'double precision' if c in _NUMBERS or (table, c) == ('buckets', 'stamp') else 'text'} NOT NULL"
+            for c in (*key, *others)
+        ]
+        if key:
+            columns.append(f"PRIMARY KEY ({', '.join(key)})")
+        statements.append(f"CREATE TABLE IF NOT EXISTS reseaux.{PREFIX}{table} ({', '.join(columns)});")
+    statements += [
+        f"CREATE INDEX IF NOT EXISTS {PREFIX}sessions_name ON reseaux.{PREFIX}sessions (name);",
+        f"CREATE INDEX IF NOT EXISTS {PREFIX}map_tokens_owner ON reseaux.{PREFIX}map_tokens (owner);",
+        f"CREATE INDEX IF NOT EXISTS {PREFIX}failures_key ON reseaux.{PREFIX}failures (kind, key, client, at);",
+    ]
+    return "\n".join(statements)
 
 
 def path() -> Path:
@@ -77,9 +122,15 @@ def _connection() -> sqlite3.Connection:
 
 
 @contextmanager
-def transaction() -> Iterator[sqlite3.Connection]:
-    """One short write transaction, taken at once (``BEGIN IMMEDIATE``): two processes writing
-    queue one after the other instead of one failing on a read turned write."""
+def transaction() -> Iterator[Any]:
+    """One short write transaction, taken at once (``BEGIN IMMEDIATE``; on PostgreSQL the writers'
+    advisory lock): two processes — or servers — writing queue one after the other instead of one
+    failing on a read turned write. Yields what ``execute(sql, parameters)`` is called on."""
+    url = stockage.database_url()
+    if url:
+        with _postgres_transaction(url) as db:
+            yield db
+        return
     connection = _connection()
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -91,5 +142,75 @@ def transaction() -> Iterator[sqlite3.Connection]:
 
 
 def read(sql: str, parameters: tuple = ()) -> list[tuple]:
-    """The rows of one query, outside any write transaction (WAL: never blocked by a writer)."""
+    """The rows of one query, outside any write transaction (WAL, or PostgreSQL: never blocked by a writer)."""
+    url = stockage.database_url()
+    if url:
+        with _pool(url).connection() as connection:
+            rows = _Postgres(connection).execute(sql, parameters).fetchall()
+            connection.commit()
+        return rows
     return _connection().execute(sql, parameters).fetchall()
+
+
+# -- PostgreSQL --
+
+_TABLE_NAME = re.compile(r"\b(" + "|".join(TABLES) + r")\b")
+_REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+)", re.IGNORECASE)
+_POOLS: dict[str, Any] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _sql(statement: str) -> str:
+    """SQLite's text of ``statement`` as PostgreSQL reads it: ``?`` → ``%s``, each shared table
+    named in the schema ``reseaux`` with its prefix, ``INSERT OR REPLACE`` → an upsert on the key."""
+    replace = _REPLACE.match(statement)
+    if replace:
+        table = replace.group(1)
+        key, others = TABLES[table]
+        statement = _REPLACE.sub(f"INSERT INTO {table}", statement, count=1)
+        statement += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
+            f"{c} = EXCLUDED.{c}" for c in others
+        )
+    statement = _TABLE_NAME.sub(lambda m: f"reseaux.{PREFIX}{m.group(1)}", statement)
+    return statement.replace("?", "%s")
+
+
+class _Postgres:
+    """A database connection used as the callers use SQLite's: ``execute`` → a cursor."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def execute(self, statement: str, parameters: tuple = ()):
+        return self.connection.execute(_sql(statement), parameters)
+
+
+def _pool(url: str):
+    """One small pool per database and process for the shared state (psycopg_pool), its tables
+    created on first use (one server at a time)."""
+    from psycopg_pool import ConnectionPool
+
+    with _POOLS_LOCK:
+        found = _POOLS.get(url)
+        if found is None:
+            found = ConnectionPool(
+                url,
+                kwargs={"options": f"-c lock_timeout={BUSY_MS}"},  # a wait for the writers' lock is bounded
+                min_size=1,
+                max_size=4,
+                open=True,
+                check=ConnectionPool.check_connection,
+                timeout=BUSY_MS / 1000,
+            )
+            with found.connection() as connection, connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_KEY + 1,))
+                connection.execute(_postgres_schema())
+            _POOLS[url] = found
+        return found
+
+
+@contextmanager
+def _postgres_transaction(url: str) -> Iterator[_Postgres]:
+    with _pool(url).connection() as connection, connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_KEY,))
+        yield _Postgres(connection)
