@@ -17,7 +17,13 @@ beside it). :class:`PostgresDocument` is one row of ``reseaux.documents`` (colle
 lock a session advisory lock of the database, released by the database if the process dies.
 :class:`FileFolder` and :class:`PostgresFolder` hold named documents of one kind (the import
 profiles). :func:`document` and :func:`folder` choose by ``RESEAUX_DATABASE_URL``
-(:func:`reseaux.stockage.database_url`).
+(:func:`reseaux.stockage.database_url`). :class:`Carry` lists them for ``python -m reseaux migrer``,
+which moves them with the directory.
+
+The state the servers share (sessions, sign-in limits, route buckets, map tokens) is not kept
+here but by :mod:`reseaux.acces.shared`, in the same database when there is one. The layers
+registry and its layer files stay files (``geo/``): GIS files read by path, deployed with the
+territory.
 """
 
 from __future__ import annotations
