@@ -8,6 +8,7 @@ csv module and from the database with SQL, never through the app's own reading c
 from __future__ import annotations
 
 import csv
+import os
 
 import psycopg
 import pytest
@@ -123,12 +124,27 @@ def test_a_database_that_does_not_answer_is_said_in_french(browser, tmp_path):
 
 
 def browser_folder(tmp_path, url: str):
-    """The test's data folder (accounts, layers, scenes) with the directory in the database ``url``
-    (filled from the demo file when the database answers)."""
+    """The test's data folder (layers, scenes) with the directory and the test accounts in the
+    database ``url`` (filled from the demo file when the database answers): with
+    RESEAUX_DATABASE_URL set, the app reads both from there."""
+    from reseaux.acces.accounts import AccountStore
+    from tests.conftest import PASSWORD, ROLES_FOR_TESTS
+
     folder, env = ui.data_folder(tmp_path)
     env["RESEAUX_DATABASE_URL"] = url
     if not url.endswith(":9/reseaux"):
         PostgresDirectoryStore(url).replace((folder / "actors.csv").read_bytes(), "essai", "migration")
+        before = os.environ.get("RESEAUX_DATABASE_URL")
+        os.environ["RESEAUX_DATABASE_URL"] = url
+        try:
+            accounts = AccountStore(folder / "comptes.json")
+            for name, role in ROLES_FOR_TESTS.items():
+                accounts.add(name, PASSWORD, role, f"{name}@example.org")
+        finally:
+            if before is None:
+                os.environ.pop("RESEAUX_DATABASE_URL")
+            else:
+                os.environ["RESEAUX_DATABASE_URL"] = before
     return folder, env
 
 
