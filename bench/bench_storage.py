@@ -1,0 +1,238 @@
+"""The directory's storage at scale: files and PostgreSQL side by side, 100,000 and 1,000,000 actors.
+
+For each size, a synthetic directory (``bench/synthetic.py``, fixed seed) is written as a file;
+then, for each backend, a fresh process (so that its memory is its own) opens the store the way
+an app process does and measures: the time to load the directory; the median time of
+:data:`SAVES` saves, each changing one field of one fiche (the store's ``save`` alone: the page's
+working copy is made before the clock starts); its peak resident memory (``ru_maxrss``); and the
+space one more version costs — a dated full copy for the files (plus its journal line); for
+PostgreSQL the rows, version and journal lines a save adds (``pg_column_size``, indexes not
+counted; the database's own size, which grows by whole pages, is in the raw figures). PostgreSQL is the
+Debian server the tests use (``tests/postgres_server.py``: PostgreSQL 15 + PostGIS, default
+settings, on loopback), filled by ``python -m reseaux migrer``'s function (its time and memory
+are given too).
+
+Run by ``make bench``, or alone: ``python bench/bench_storage.py [--tailles 100000 1000000]``
+(13 min for both sizes on 2 cores at load average 9). The figures as measured are also kept in
+``bench/out-storage.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from bench.machine import describe
+from bench.report import replace_section
+
+SIZES = (100_000, 1_000_000)
+SAVES = 5
+TITLE = "## Stockage : fichiers et PostgreSQL à 100 000 et 1 000 000 acteurs"
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux gives kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(kind: str, where: str) -> dict:
+    """In a fresh process: load the directory, save :data:`SAVES` one-field changes, and say
+    how long, how much memory, how much space."""
+    if kind == "fichiers":
+        from reseaux.annuaire.store import DirectoryStore
+
+        store = DirectoryStore(Path(where))
+    else:
+        from reseaux.stockage.postgres import PostgresDirectoryStore
+
+        store = PostgresDirectoryStore(where)
+        store.current_version()  # connected, tables checked: not part of the load
+    start = time.perf_counter()
+    base = store.load()
+    loaded = time.perf_counter() - start
+    after_load = peak_mb()
+    space_before = _space(kind, where, store)
+    database_before = database_bytes(where) if kind != "fichiers" else None
+    column = base.table.columns.get_loc("telephone")
+    times = []
+    for n in range(SAVES):
+        table = base.table.copy()
+        table.iat[(n * 7919) % len(table), column] = f"02 61 99 {n:02d} 00"
+        start = time.perf_counter()
+        base = store.save(table, base, "banc")
+        times.append(time.perf_counter() - start)
+    space_after = _space(kind, where, store)
+    grown = database_bytes(where) - database_before if kind != "fichiers" else None
+    return {
+        "database_growth": grown,
+        "load": loaded,
+        "save": statistics.median(times),
+        "saves": times,
+        "memory_after_load": after_load,
+        "memory": peak_mb(),
+        "version_bytes": (space_after - space_before) / SAVES,
+    }
+
+
+def _space(kind: str, where: str, store) -> int:
+    """Bytes the store keeps: the folder of the file (file, backups, journal), or the rows,
+    versions and journal lines of the database (``pg_column_size``; indexes and free space not
+    counted: the database's own size grows by whole pages, see ``database_bytes``)."""
+    if kind == "fichiers":
+        folder = Path(where).parent
+        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    import psycopg
+
+    with psycopg.connect(where) as connection:
+        return sum(
+            connection.execute(f"SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM reseaux.{table} t").fetchone()[0]
+            for table in ("directory_rows", "directory_versions", "directory_journal")
+        )
+
+
+def database_bytes(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def migrate(url: str, path: str) -> dict:
+    """In a fresh process: the directory file moved into the database (``python -m reseaux migrer``,
+    its check that the database reads back what was written included)."""
+    from reseaux.stockage.migrate import migrate as move
+
+    start = time.perf_counter()
+    move(url, source=path)
+    return {"seconds": time.perf_counter() - start, "memory": peak_mb()}
+
+
+def child(*args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, __file__, *args], env=env, check=True, capture_output=True, text=True, timeout=7200
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(sizes: list[int]) -> list[dict]:
+    from bench.synthetic import synthetic_table
+    from reseaux.annuaire.store import encode_table
+    from tests.postgres_server import PostgresServer
+
+    rows = []
+    with PostgresServer() as server, tempfile.TemporaryDirectory(prefix="reseaux-stockage-") as tmp:
+        for size in sizes:
+            folder = Path(tmp) / str(size)
+            folder.mkdir()
+            path = folder / "actors.csv"
+            path.write_bytes(encode_table(synthetic_table(size)))
+            file_bytes = path.stat().st_size
+            url = server.new_database(f"banc_{size}")
+            migration = child("--migrer", url, str(path))  # before the files' saves add their copies
+            print(f"{size} migration : {migration}", flush=True)
+            files = child("--mesure", "fichiers", str(path))
+            print(f"{size} fichiers : {files}", flush=True)
+            database = child("--mesure", "postgresql", url)
+            print(f"{size} postgresql : {database}", flush=True)
+            rows.append(
+                {"size": size, "file_bytes": file_bytes, "files": files, "pg": database, "migration": migration}
+            )
+            for p in folder.rglob("*"):
+                if p.is_file():
+                    p.unlink()
+            server.sql("postgres", f"DROP DATABASE banc_{size}")
+    return rows
+
+
+def french(value: float, digits: int = 1) -> str:
+    return f"{value:_.{digits}f}".replace("_", "\u202f").replace(".", ",")
+
+
+def size_text(count: float) -> str:
+    return f"{french(count / 1e6)} Mo" if count >= 1e6 else f"{french(count / 1e3)} Ko"
+
+
+def section(rows: list[dict], when: str, minutes: float, load: float) -> list[str]:
+    lines = [
+        TITLE,
+        "",
+        f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : {minutes:.1f} min.",
+        "",
+        "Annuaires synthétiques (`bench/synthetic.py`, graine fixe, communes de Normandie). Chaque "
+        "mesure dans un processus neuf : lecture de l'annuaire, puis "
+        f"{SAVES} enregistrements changeant chacun un champ d'une fiche (`save` seul : médiane, plus court "
+        "et plus long), mémoire résidente maximale du processus (`ru_maxrss`), place prise par une "
+        "version de plus (fichiers : croissance du dossier de l'annuaire, copie datée et journal ; "
+        "PostgreSQL : lignes, version et lignes de journal ajoutées, `pg_column_size`, index non "
+        "comptés), divisée par le nombre d'enregistrements. PostgreSQL 15 + PostGIS de Debian, "
+        "réglages par défaut, sur la même machine, rempli par la migration (`python -m reseaux "
+        "migrer`). Objectifs : un enregistrement ≤ 1 s, ≤ 1 Go par processus.",
+        "",
+        "| Acteurs | Stockage | Lecture | Enregistrement : médiane (min.–max.) | Mémoire max. du processus "
+        "| Une version de plus | Mise en place |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        size = f"{row['size']:_}".replace("_", "\u202f")
+        migration = row["migration"]
+        for label, got, setup in (
+            ("fichiers", row["files"], f"fichier de {size_text(row['file_bytes'])}"),
+            (
+                "PostgreSQL",
+                row["pg"],
+                f"migration {french(migration['seconds'])} s, {french(migration['memory'] / 1024, 2)} Go",
+            ),
+        ):
+            lines.append(
+                f"| {size} | {label} | {french(got['load'])} s | {french(got['save'], 1)} s "
+                f"({french(min(got['saves']), 1)}–{french(max(got['saves']), 1)}) | "
+                f"{french(got['memory'] / 1024, 2)} Go | {size_text(got['version_bytes'])} | {setup} |"
+            )
+    for row in rows:
+        for label, got in (("PostgreSQL", row["pg"]), ("fichiers", row["files"])):
+            save = "tenu" if got["save"] <= 1 else "**manqué**"
+            memory = "tenu" if got["memory"] <= 1024 else "**manqué**"
+            lines.append(
+                f"\nÀ {row['size']:_} acteurs, {label} : enregistrement ≤ 1 s {save} ({french(got['save'], 1)} s), "
+                f"≤ 1 Go par processus {memory} ({french(got['memory'] / 1024, 2)} Go).".replace("_", "\u202f")
+            )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tailles", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--mesure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--migrer", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mesure:
+        print(json.dumps(measure(*args.mesure)))
+        return
+    if args.migrer:
+        print(json.dumps(migrate(*args.migrer)))
+        return
+    began, load = time.monotonic(), os.getloadavg()[0]
+    rows = run(args.tailles)
+    (ROOT / "bench" / "out-storage.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    when = datetime.now().strftime("%Y-%m-%d %H:%M")
+    lines = section(rows, when, (time.monotonic() - began) / 60, load)
+    print("\n".join(lines))
+    replace_section(lines, TITLE)
+
+
+if __name__ == "__main__":
+    main()
