@@ -597,8 +597,10 @@ def _match(before: pd.DataFrame, keys: np.ndarray, after: pd.DataFrame) -> np.nd
     hit = found >= 0
     out[unique_after.index.to_numpy()[hit]] = unique_before.index.to_numpy()[found[hit]]
     pending = np.flatnonzero(out < 0)
+    if not len(pending):  # every row found by its id (the usual save): no content to compare
+        return out
     free_rows = np.setdiff1d(np.arange(len(before)), out[out >= 0])
-    if not len(pending) or not len(free_rows):  # nothing left on one side: no content to compare
+    if not len(free_rows):
         return out
     # The rest by content: rows with errors, duplicate identifiers (only those rows are read).
     common = [c for c in after.columns if c in before.columns]
