@@ -9,7 +9,7 @@ Two ways to run it (``python tests/storage_driver.py …``, the checkout's ``src
   click (``version``, ``value``, ``seconds``) and keeps it as the session's base;
   ``{"op": "save", "id": …, "column": …, "value": …}`` saves that one change on the base it
   read last (``version``, or ``conflict``: the other server saved in between).
-- ``save URL FOLDER NUMBER``: a person saving fiche after fiche for ever, taking up to 0.2 s to
+- ``save URL FOLDER NUMBER``: a person saving fiche after fiche for ever, taking up to 0.5 s to
   edit what she read (others save meanwhile). Each save changes one or two fields (``telephone``, ``email``, ``adresse``) of random fiches to values no one else
   writes; a refusal is replayed with the app's merge (:func:`~reseaux.annuaire.concurrent_edits.rebase`
   on ``ConflictError.current``, the person keeping their own value where both changed the same
@@ -90,7 +90,7 @@ def save_forever(url: str, folder: Path, number: int) -> None:
             changes = [(i, rng.choice(FIELDS), f"{number}-{os.getpid()}-{n}-{k}") for k, i in enumerate(picked)]
             base = _load(store, counts)
             mine = edit(base.table, changes)
-            time.sleep(rng.uniform(0, 0.2))  # the person edits the fiche: others save meanwhile
+            time.sleep(rng.uniform(0, 0.5))  # the person edits the fiche: others save meanwhile
             while True:
                 try:
                     saved = store.save(mine, base, f"chaos-{number}")
