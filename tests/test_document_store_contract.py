@@ -288,3 +288,29 @@ def test_a_map_token_revoked_through_one_server_answers_no_more_in_the_other(bac
     assert a.fiches(token, [0])["fiches"][0][0] == actors["nom"].iloc[0]
     b.revoke_owner("la session de Camille")
     assert a.fiches(token, [0]) is None
+
+
+def test_the_first_start_on_an_empty_database_creates_its_tables_once(postgres_server, monkeypatch):
+    """The directory, the documents and the shared state each create their tables in the schema
+    « reseaux » on first use; started at once on an empty database (two servers' first start),
+    none fails on another's CREATE SCHEMA. Five empty databases, three starters each."""
+    from reseaux.acces import shared
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+
+    for _ in range(5):
+        url = postgres_server.new_database()
+        with psycopg_connection(url) as connection:
+            connection.execute("DROP SCHEMA IF EXISTS reseaux CASCADE")
+        monkeypatch.setenv("RESEAUX_DATABASE_URL", url)
+        starters = [  # called at once, in this round (the values bound now)
+            lambda url=url: PostgresDirectoryStore(url).current_version(),
+            lambda url=url: documents.PostgresDocument(url, "essai").read(),
+            lambda: shared.read("SELECT count(*) FROM sessions"),
+        ]
+        assert together(3, lambda n, starters=starters: starters[n]()) == []
+
+
+def psycopg_connection(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)

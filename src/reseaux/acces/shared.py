@@ -36,6 +36,7 @@ from typing import Any
 
 from reseaux import config, stockage
 from reseaux.annuaire.exports import private_folder
+from reseaux.stockage.documents import CREATE_KEY
 
 FILE_NAME = "etat-partage.sqlite"
 #: How long a transaction waits for another process's to end before it fails (milliseconds).
@@ -203,7 +204,7 @@ def _pool(url: str):
                 timeout=BUSY_MS / 1000,
             )
             with found.connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_KEY + 1,))
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (CREATE_KEY,))  # one creator at a time
                 connection.execute(_postgres_schema())
             _POOLS[url] = found
         return found

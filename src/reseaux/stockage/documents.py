@@ -37,8 +37,9 @@ from typing import Any
 from reseaux.annuaire.exports import LOCK_TIMEOUT, LockTimeout, file_lock, private_folder, write_atomic
 
 SCHEMA = "reseaux"
-#: The advisory lock under which the table is created (one server at a time creates it).
-CREATE_KEY = 7_311_532_101
+#: The advisory lock under which the tables of the schema are created: the directory store's
+#: (``reseaux.stockage.postgres.LOCK_KEY + 1``), so that two first starts never both create the schema.
+CREATE_KEY = 7_311_532_002
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {SCHEMA}.documents (
