@@ -114,8 +114,7 @@ def test_the_parsed_directory_cache_is_private(tmp_path, monkeypatch):
     from reseaux import app_data
 
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "data" / ".cache" / "geocodage.sqlite"))
-    (tmp_path / "actors.csv").write_bytes(b"id,nom\n")
-    app_data._keep_directory("cle", ("annuaire", "recherche"), tmp_path / "actors.csv", b"id,nom\n")
+    app_data._keep_directory("cle", ("annuaire", "recherche"), still_current=lambda: True)
     folder = tmp_path / "data" / ".cache" / "annuaire"
     assert mode(folder) == mode(folder.parent) == 0o700 and mode(folder / "cle.pickle") == 0o600
 
