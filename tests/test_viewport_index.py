@@ -227,6 +227,21 @@ def test_a_view_answers_nothing_once_its_token_expired_or_its_directory_changed(
     assert service.groups(token, key, (-180, -85, 180, 85), 0) is None  # the directory changed
 
 
+def test_two_sessions_drawing_the_same_actors_share_one_index_and_only_they_may_ask_it(demo, referential):
+    service = FicheService()
+    frame = demo.directory.actors
+    placed = frame[frame.geometry.notna()]
+    args = (placed.geometry.y, placed.geometry.x, placed.index, np.zeros(len(placed)))
+    first, second, third = (service.register(s, frame, referential, ttl_s=60) for s in ("a", "b", "c"))
+    key = service.register_view(first, *args)
+    built = service._indexes[key]
+    assert service.register_view(second, *args) == key and service._indexes[key] is built  # not rebuilt
+    assert _total(service.groups(second, key, (-180, -85, 180, 85), 0)) == len(placed)
+    assert service.groups(third, key, (-180, -85, 180, 85), 0) is None  # its page drew no such view
+    moved = (placed.geometry.y + 0.01, placed.geometry.x, placed.index, np.zeros(len(placed)))
+    assert service.register_view(first, *moved) != key  # other positions: another view
+
+
 def test_many_views_keep_the_newest_only(referential):
     from reseaux.annuaire.fiche_service import MAX_VIEWS
 

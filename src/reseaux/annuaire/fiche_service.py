@@ -55,9 +55,12 @@ MAX_QUERY = 200
 MAX_WORDS = 6
 MIN_WORD = 2
 #: The map views whose clusters this process answers (:meth:`FicheService.register_view`), all
-#: tokens together: at 1,000,000 actors one weighs about 100 MB, and a view is kept for the page
-#: that drew it last (a person changing filters makes a new one; the oldest goes).
+#: tokens together: at 1,000,000 actors one weighs about 60 MB. The pages showing the same actors
+#: (every visitor's opening map, say) share one; a person changing filters makes a new one, and the
+#: one least recently drawn goes.
 MAX_VIEWS = 6
+#: Which token may ask which view: at most this many pairs remembered.
+MAX_GRANTS = 10_000
 
 
 @dataclass
@@ -92,7 +95,11 @@ class FicheService:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._by_owner: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
-        self._views: OrderedDict[tuple[str, str], ViewportIndex] = OrderedDict()
+        #: (token, view key) → None: which token may ask which view (its own rows, registered by its page).
+        self._views: OrderedDict[tuple[str, str], None] = OrderedDict()
+        #: View key → its index: the key is a digest of the positions, rows and colours, so two tokens
+        #: drawing the same actors the same way share one index, built once.
+        self._indexes: OrderedDict[str, ViewportIndex] = OrderedDict()
         self.max_entries = max_entries
         #: What a token was issued for (:meth:`register`'s ``issued_for``) → (frame, referential):
         #: how a process rebuilds the view of a token another process issued. None: it cannot.
@@ -215,48 +222,63 @@ class FicheService:
     def register_view(self, token: str, lat, lon, rows, colors, *, now: float | None = None) -> str | None:
         """The key under which the map view of ``token`` drawing these actors (positions in degrees,
         fiche rows, colour indexes: see :class:`~reseaux.carte.viewport_index.ViewportIndex`) answers
-        :meth:`groups`; the same key for the same rows and colours, its index built only the first
-        time. None for an unknown or expired token. Raises IndexError for a row outside the token's
+        :meth:`groups`: a digest of them all, so that the same actors drawn the same way — by this
+        page at its next run, or by another session's — share one index, built the first time.
+        None for an unknown or expired token. Raises IndexError for a row outside the token's
         directory: a view shows only what its token may."""
-        rows = np.asarray(rows, dtype="i8")
-        colors = np.asarray(colors, dtype="u1")
-        key = hashlib.sha256(rows.tobytes() + b"|" + colors.tobytes()).hexdigest()[:24]
+        lat, lon = np.asarray(lat, dtype="f8"), np.asarray(lon, dtype="f8")
+        rows, colors = np.asarray(rows, dtype="i8"), np.asarray(colors, dtype="u1")
+        digest = hashlib.sha256()
+        for part in (lat, lon, rows, colors):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        key = digest.hexdigest()[:24]
         entry = self._entry(token, now)
         if entry is None:
             return None
         if len(rows) and (rows.min() < 0 or rows.max() >= len(entry.frame)):
             raise IndexError("lignes hors de l'annuaire affiché")
         with self._lock:
-            if (token, key) in self._views:
-                self._views.move_to_end((token, key))
+            known = self._indexes.get(key)
+            if known is not None:
+                self._indexes.move_to_end(key)
+                self._grant(token, key)
                 return key
         index = ViewportIndex(lat, lon, rows, colors)  # outside the lock: a second or two at 1,000,000
         with self._lock:
-            self._views[(token, key)] = index
-            while len(self._views) > MAX_VIEWS:
-                self._views.popitem(last=False)
+            self._indexes[key] = index
+            while len(self._indexes) > MAX_VIEWS:
+                self._indexes.popitem(last=False)
+            self._grant(token, key)
         return key
+
+    def _grant(self, token: str, key: str) -> None:
+        """Under the lock: ``token`` may ask view ``key``."""
+        self._views[(token, key)] = None
+        self._views.move_to_end((token, key))
+        while len(self._views) > MAX_GRANTS:
+            self._views.popitem(last=False)
+
+    def _index(self, token: str, key: str) -> ViewportIndex | None:
+        """View ``key``'s index, if ``token`` registered it and it is still kept."""
+        with self._lock:
+            return self._indexes.get(key) if (token, key) in self._views else None
 
     def groups(self, token: str, key: str, bbox, zoom: int, *, now: float | None = None) -> dict | None:
         """The clusters and pins of view ``key`` of ``token`` in ``bbox`` at ``zoom``
         (:meth:`ViewportIndex.groups`), under the token's checks (an expired token, a sign-in
         ended, a directory changed answer None, as an unknown view does). Raises ValueError for a
         bbox the index refuses."""
-        entry = self._entry(token, now)
-        if entry is None:
+        if self._entry(token, now) is None:
             return None
-        with self._lock:
-            index = self._views.get((token, key))
+        index = self._index(token, key)
         return None if index is None else index.groups(bbox, zoom)
 
     def view_position(self, token: str, key: str, row: int, *, now: float | None = None) -> dict | None:
         """``{"lat", "lon"}`` of fiche row ``row`` in view ``key`` of ``token`` (``{}``: not in that
         view, a row the filters left out); None for an unknown token or view."""
-        entry = self._entry(token, now)
-        if entry is None:
+        if self._entry(token, now) is None:
             return None
-        with self._lock:
-            index = self._views.get((token, key))
+        index = self._index(token, key)
         if index is None:
             return None
         place = index.position(row)

@@ -84,7 +84,7 @@ class ViewportIndex:
         self.x, self.y = x[order], y[order]
         self.lat, self.lon = lat[order], lon[order]
         self.rows, self.colors = rows[order], colors[order]
-        self._where = dict(zip(self.rows.tolist(), range(self.n), strict=True))
+        self._by_row = np.argsort(self.rows, kind="stable")  # where each row is, for position()
         self._levels: dict[int, _Level] = {}
         level = self._group(np.arange(self.n), PRE_ZOOM)
         self._levels[PRE_ZOOM] = level
@@ -94,8 +94,11 @@ class ViewportIndex:
 
     def position(self, row: int) -> tuple[float, float] | None:
         """(latitude, longitude) of fiche row ``row``, or None when it is not in this view."""
-        i = self._where.get(int(row))
-        return None if i is None else (float(self.lat[i]), float(self.lon[i]))
+        k = int(np.searchsorted(self.rows, int(row), sorter=self._by_row))
+        if k >= self.n or self.rows[self._by_row[k]] != int(row):
+            return None
+        i = self._by_row[k]
+        return float(self.lat[i]), float(self.lon[i])
 
     def groups(self, bbox: tuple[float, float, float, float], zoom: int) -> dict:
         """What stands in ``bbox`` (west, south, east, north in degrees) at ``zoom``, as the browser

@@ -1,0 +1,123 @@
+"""The map beyond what a browser should index: one large synthetic directory drawn both ways, in the
+same run as the floor of the stack (bench/bench_browser.py's measures: first marker cold and warm,
+bytes received, filter change, server memory).
+
+- **served**: the default, RESEAUX_MAP_SERVER_ABOVE (200,000) below the directory's size: the page
+  carries no position, the map asks the server for what is in view;
+- **browser index**: RESEAUX_MAP_SERVER_ABOVE above it: the page carries every position, indexed in
+  the browser (supercluster), as every map did before.
+
+Run alone (not part of ``make bench``: about 20 min at 1,000,000 actors on 2 cores):
+``python bench/bench_served_map.py [--taille 1000000] [--passages 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from bench.bench_browser import ACTORS, RUNS, Target, measure, ratio, section
+from bench.synthetic import synthetic_table
+from reseaux.annuaire.store import encode_table
+
+
+def served_section(n: int, runs: int = RUNS) -> list[str]:
+    """The floor, then ``n`` synthetic actors served, then the same drawn from the browser's index."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    began, when = time.perf_counter(), datetime.now().strftime("%Y-%m-%d %H:%M")
+    load = os.getloadavg()[0]
+    rows, notes = [], []
+    floor_script = ROOT / ".floor_app.py"
+    floor_script.write_text((ROOT / "bench" / "floor_app.py").read_text(encoding="utf-8"), encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        folder = Path(tmp)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            rows.append(
+                measure(
+                    browser,
+                    "Plancher : Streamlit + streamlit-folium, 1 marqueur",
+                    {},
+                    floor_script,
+                    ".leaflet-marker-icon",
+                    runs=runs,
+                    with_filter=False,
+                    cache=None,
+                )
+            )
+        finally:
+            floor_script.unlink(missing_ok=True)
+        started = time.perf_counter()
+        path = folder / f"actors_{n}.csv"
+        path.write_bytes(encode_table(synthetic_table(n)))
+        notes.append(
+            f"{n:_} acteurs synthétiques : fichier de {path.stat().st_size / 1e6:.0f} Mo écrit en "
+            f"{time.perf_counter() - started:.0f} s".replace("_", " ")
+        )
+        count = f"{n:_}".replace("_", " ")
+        for label, above in (
+            (f"Réseaux, {count} acteurs, demandés au serveur (seuil 200 000)", "200000"),
+            (f"Réseaux, {count} acteurs, index du navigateur (seuil {n + 1:_})".replace("_", " "), str(n + 1)),
+        ):
+            cache = folder / f"cache_{above}"
+            env = {
+                "RESEAUX_ACTORS": str(path),
+                "RESEAUX_GEOCACHE": str(cache / "geocodage.sqlite"),
+                "RESEAUX_MAP_SERVER_ABOVE": above,
+            }
+            row = measure(browser, label, env, None, ACTORS, runs=runs, with_filter=True, cache=cache)
+            rows.append(row)
+            notes.append(f"{label} : mesures en {row.seconds:.0f} s")
+            shutil.rmtree(cache, ignore_errors=True)
+        browser.close()
+    lines = section(
+        rows, [], [], [], runs=runs, when=when, load=load, notes=[], minutes=(time.perf_counter() - began) / 60
+    )
+    lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("Changement de scène"))]
+    lines[0] = f"## La carte à {n:_} acteurs : demandée au serveur ou indexée par le navigateur".replace("_", " ")
+    floor, served, indexed = rows
+    targets = [
+        Target(
+            f"{label}, premier marqueur chaud",
+            "≤ × 2",
+            ratio(row.median("warm"), floor.median("warm")),
+            2,
+            "×",
+        )
+        for label, row in (("Serveur", served), ("Navigateur", indexed))
+    ] + [
+        Target(f"{label}, changement de filtre", "≤ 1 s", row.median("filters"), 1, "s")
+        for label, row in (("Serveur", served), ("Navigateur", indexed))
+    ]
+    lines += ["| Objectif | Visé | Mesuré | |", "|---|---|---|---|"]
+    lines += [f"| {t.what} | {t.wanted} | {t.measured()} | {t.verdict()} |" for t in targets]
+    failed = [row for row in rows if row.error]
+    if failed:
+        lines += ["", *[f"Incident — {row.label} : {row.error}." for row in failed]]
+    return [*lines, "", "Notes : " + " ; ".join(notes) + "."]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--taille", type=int, default=1_000_000, help="acteurs synthétiques")
+    parser.add_argument("--passages", type=int, default=RUNS, help="démarrages du serveur par carte")
+    args = parser.parse_args()
+    print("\n".join(served_section(args.taille, args.passages)), flush=True)
+    print(f"charge moyenne à la fin : {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
