@@ -31,8 +31,9 @@ from bench.synthetic import synthetic_table
 from reseaux.annuaire.store import encode_table
 
 
-def served_section(n: int, runs: int = RUNS) -> list[str]:
-    """The floor, then ``n`` synthetic actors served, then the same drawn from the browser's index."""
+def served_section(n: int, runs: int = RUNS, *, compare: bool = True) -> list[str]:
+    """The floor, then ``n`` synthetic actors served, then (``compare``) the same drawn from the
+    browser's index."""
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -68,10 +69,11 @@ def served_section(n: int, runs: int = RUNS) -> list[str]:
             f"{time.perf_counter() - started:.0f} s".replace("_", " ")
         )
         count = f"{n:_}".replace("_", " ")
-        for label, above in (
+        ways = [
             (f"Réseaux, {count} acteurs, demandés au serveur (seuil 200 000)", "200000"),
             (f"Réseaux, {count} acteurs, index du navigateur (seuil {n + 1:_})".replace("_", " "), str(n + 1)),
-        ):
+        ]
+        for label, above in ways if compare else ways[:1]:
             cache = folder / f"cache_{above}"
             env = {
                 "RESEAUX_ACTORS": str(path),
@@ -88,20 +90,11 @@ def served_section(n: int, runs: int = RUNS) -> list[str]:
     )
     lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("Changement de scène"))]
     lines[0] = f"## La carte à {n:_} acteurs : demandée au serveur ou indexée par le navigateur".replace("_", " ")
-    floor, served, indexed = rows
+    drawn = list(zip(("Serveur", "Navigateur"), rows[1:], strict=False))
     targets = [
-        Target(
-            f"{label}, premier marqueur chaud",
-            "≤ × 2",
-            ratio(row.median("warm"), floor.median("warm")),
-            2,
-            "×",
-        )
-        for label, row in (("Serveur", served), ("Navigateur", indexed))
-    ] + [
-        Target(f"{label}, changement de filtre", "≤ 1 s", row.median("filters"), 1, "s")
-        for label, row in (("Serveur", served), ("Navigateur", indexed))
-    ]
+        Target(f"{label}, premier marqueur chaud", "≤ × 2", ratio(row.median("warm"), rows[0].median("warm")), 2, "×")
+        for label, row in drawn
+    ] + [Target(f"{label}, changement de filtre", "≤ 1 s", row.median("filters"), 1, "s") for label, row in drawn]
     lines += ["| Objectif | Visé | Mesuré | |", "|---|---|---|---|"]
     lines += [f"| {t.what} | {t.wanted} | {t.measured()} | {t.verdict()} |" for t in targets]
     failed = [row for row in rows if row.error]
@@ -114,8 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--taille", type=int, default=1_000_000, help="acteurs synthétiques")
     parser.add_argument("--passages", type=int, default=RUNS, help="démarrages du serveur par carte")
+    parser.add_argument("--sans-navigateur", action="store_true", help="sans la carte indexée par le navigateur")
     args = parser.parse_args()
-    print("\n".join(served_section(args.taille, args.passages)), flush=True)
+    print("\n".join(served_section(args.taille, args.passages, compare=not args.sans_navigateur)), flush=True)
     print(f"charge moyenne à la fin : {os.getloadavg()[0]:.2f}")
 
 

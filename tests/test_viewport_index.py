@@ -92,6 +92,20 @@ def test_each_square_counts_the_actors_in_it_as_a_brute_force_does(scattered, bb
     assert answered(index, bbox, zoom) == truth
 
 
+@pytest.mark.parametrize(("bbox", "zoom"), [((-6.0, 41.0, 10.0, 52.0), 6), ((1.0, 49.3, 1.2, 49.5), 13)])
+def test_a_filters_view_counts_its_own_actors_as_a_brute_force_does(scattered, bbox, zoom):
+    """A subset (one actor in three, in other colours) of the index, made without sorting again."""
+    points, index = scattered
+    kept = list(range(0, len(points), 3))
+    part = index.subset([2 * i for i in kept], [5] * len(kept))
+    assert answered(part, bbox, zoom) == brute_force([points[i] for i in kept], bbox, zoom)
+    found = part.groups(bbox, zoom)
+    assert {p[3] for p in found["pins"]} <= {5} and all(p[2] // 2 in set(kept) for p in found["pins"])
+    assert part.position(2 * kept[1]) == index.position(2 * kept[1]) and part.position(2) is None
+    with pytest.raises(ValueError, match="pas dans l'index"):
+        part.subset([2], [0])
+
+
 def test_every_actor_is_counted_once_at_every_zoom_the_whole_world_in_view(scattered):
     points, index = scattered
     for zoom in range(0, 2):  # the world fits within MAX_CELLS squares a side up to zoom 1
@@ -191,7 +205,11 @@ def test_a_visitors_map_counts_no_members_fiche(demo, referential, monkeypatch):
     names = set(visitor.iloc[sorted(named)]["nom"])
     assert names <= set(public["nom"]) and not names & (set(everyone["nom"]) - set(public["nom"]))
     with pytest.raises(IndexError):  # a view cannot name a row its token may not reach
-        service.register_view(token, [49.0], [1.0], [len(visitor)], [0])
+        service.register_view(token, [len(visitor)], [0])
+    unplaced = visitor.index[visitor.geometry.isna()]
+    if len(unplaced):  # nor a row without a position
+        with pytest.raises(IndexError):
+            service.register_view(token, [unplaced[0]], [0])
 
 
 def test_below_the_threshold_the_page_carries_the_positions_as_before(demo, referential, monkeypatch):
@@ -213,7 +231,7 @@ def test_a_view_answers_nothing_once_its_token_expired_or_its_directory_changed(
     source = tmp_path / "actors.csv"
     source.write_text("x", encoding="utf-8")
     token = service.register("s", frame, referential, ttl_s=60, source=(str(source), source.stat().st_mtime), now=0)
-    args = (placed.geometry.y, placed.geometry.x, placed.index, np.zeros(len(placed)))
+    args = (placed.index, np.zeros(len(placed)))
     key = service.register_view(token, *args, now=0)
     assert service.register_view(token, *args, now=0) == key  # the same view: the same key, not rebuilt
     assert _total(service.groups(token, key, (-180, -85, 180, 85), 0, now=30)) == len(placed)
@@ -231,15 +249,15 @@ def test_two_sessions_drawing_the_same_actors_share_one_index_and_only_they_may_
     service = FicheService()
     frame = demo.directory.actors
     placed = frame[frame.geometry.notna()]
-    args = (placed.geometry.y, placed.geometry.x, placed.index, np.zeros(len(placed)))
+    args = (placed.index, np.zeros(len(placed)))
     first, second, third = (service.register(s, frame, referential, ttl_s=60) for s in ("a", "b", "c"))
     key = service.register_view(first, *args)
     built = service._indexes[key]
     assert service.register_view(second, *args) == key and service._indexes[key] is built  # not rebuilt
     assert _total(service.groups(second, key, (-180, -85, 180, 85), 0)) == len(placed)
     assert service.groups(third, key, (-180, -85, 180, 85), 0) is None  # its page drew no such view
-    moved = (placed.geometry.y + 0.01, placed.geometry.x, placed.index, np.zeros(len(placed)))
-    assert service.register_view(first, *moved) != key  # other positions: another view
+    assert service.register_view(first, placed.index, np.ones(len(placed))) != key  # other colours: another view
+    assert service.register_view(first, placed.index[1:], np.zeros(len(placed) - 1)) != key  # other rows too
 
 
 def test_many_views_keep_the_newest_only(referential):
@@ -248,7 +266,7 @@ def test_many_views_keep_the_newest_only(referential):
     service = FicheService()
     frame = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[Point(1, 49), Point(2, 48)], crs="EPSG:4326")
     token = service.register("s", frame, referential, ttl_s=60)
-    keys = [service.register_view(token, [49, 48], [1, 2], [0, 1], [i, 0]) for i in range(MAX_VIEWS + 2)]
+    keys = [service.register_view(token, [0, 1], [i, 0]) for i in range(MAX_VIEWS + 2)]
     assert service.groups(token, keys[0], (-180, -85, 180, 85), 0) is None
     assert _total(service.groups(token, keys[-1], (-180, -85, 180, 85), 0)) == 2
 
@@ -270,9 +288,7 @@ def test_the_groups_route_answers_a_view_refuses_in_french_and_limits_a_flood(de
     frame = demo.directory.actors
     placed = frame[frame.geometry.notna()]
     token = SERVICE.register("test_viewport_index", frame, referential, ttl_s=600)
-    url = served_views(f"{FICHES_PATH}/{token}")(
-        placed.geometry.y.to_numpy(), placed.geometry.x.to_numpy(), placed.index.to_numpy(), np.zeros(len(placed))
-    )
+    url = served_views(f"{FICHES_PATH}/{token}")(placed.index.to_numpy(), np.zeros(len(placed)))
     client = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test", client=("127.0.0.1", 50000))
     try:
         answer = client.get(url + "&bbox=-180,-85,180,85&zoom=1")
@@ -294,3 +310,23 @@ def test_the_groups_route_answers_a_view_refuses_in_french_and_limits_a_flood(de
     finally:
         LIMITS.clear()
         SERVICE.revoke_owner("test_viewport_index")
+
+
+@pytest.mark.parametrize("color_by", ["type", "thematique", "profession"])
+def test_each_actors_colour_is_the_same_reckoned_once_per_distinct_value_or_one_by_one(demo, referential, color_by):
+    """The page's colours are reckoned once per distinct value (pd.factorize); a column of lists
+    (unhashable) goes one actor at a time: both give every actor the same colour, highlight too."""
+    from reseaux.carte.actor_layer import _colors
+    from reseaux.carte.legend import COLOR_BY
+
+    frame = demo.directory.actors
+    column = COLOR_BY[color_by][0]
+    as_lists = frame.assign(**{column: [list(v) if isinstance(v, tuple) else v for v in frame[column]]})
+    highlight = referential.codes(COLOR_BY[color_by][1])[-2:]
+    for chosen in ((), highlight):
+        palette, codes = _colors(frame, referential, color_by, chosen)
+        assert _colors(as_lists, referential, color_by, chosen)[1].tolist() == codes.tolist()
+        firsts = [v[0] if isinstance(v, tuple) and v else v for v in frame[column]]
+        if not chosen:  # with no highlight, an actor takes its first value's colour
+            expected = [referential.color(COLOR_BY[color_by][1], v) if v else None for v in firsts]
+            assert [palette[c] for c, e in zip(codes, expected, strict=True) if e] == [e for e in expected if e]

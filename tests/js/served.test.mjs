@@ -136,3 +136,29 @@ test("a map whose page expired says so in French on the map", async () => {
     delete globalThis.fetch;
   }
 });
+
+test("a fiche the search finds but the filters leave out is said so on the map, not opened", async () => {
+  const {L} = fakeLeaflet();
+  const said = [];
+  L.DomUtil.create = () => { const box = {setAttribute() {}, remove() {}, textContent: ""}; said.push(box); return box; };
+  globalThis.L = L;
+  const asked = fakeFetch();
+  try {
+    const layer = mapActors({n: 3, colors: ["#111"], url: "/x?vue=K", bounds: null});
+    const map = fakeMap(5);
+    layer._map = map;
+    layer.onAdd(map);
+    asked[0].answer({clusters: [], pins: []});
+    layer.show(7);
+    assert.equal(asked[1].url, "/x?vue=K&ligne=7");
+    asked[1].answer({});  // not in this view
+    await tick();
+    await tick();
+    assert.deepEqual(said.map((box) => box.textContent),
+                     ["Cet acteur n'est pas sur la carte : les filtres choisis l'écartent."]);
+    assert.deepEqual(map.views, []);  // the map did not move
+  } finally {
+    delete globalThis.L;
+    delete globalThis.fetch;
+  }
+});

@@ -30,6 +30,7 @@ import json
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,12 +56,14 @@ MAX_QUERY = 200
 MAX_WORDS = 6
 MIN_WORD = 2
 #: The map views whose clusters this process answers (:meth:`FicheService.register_view`), all
-#: tokens together: at 1,000,000 actors one weighs about 60 MB. The pages showing the same actors
+#: tokens together: at 1,000,000 actors one weighs about 60 MB (its directory's index as much). The pages showing the same actors
 #: (every visitor's opening map, say) share one; a person changing filters makes a new one, and the
 #: one least recently drawn goes.
 MAX_VIEWS = 6
 #: Which token may ask which view: at most this many pairs remembered.
 MAX_GRANTS = 10_000
+#: Directories (a version, as one role sees it) whose placed actors are indexed, for their views.
+MAX_BASES = 3
 
 
 @dataclass
@@ -100,6 +103,9 @@ class FicheService:
         #: View key → its index: the key is a digest of the positions, rows and colours, so two tokens
         #: drawing the same actors the same way share one index, built once.
         self._indexes: OrderedDict[str, ViewportIndex] = OrderedDict()
+        #: id(frame) → (a weak reference to it, serial, the index of its placed actors).
+        self._bases: OrderedDict[int, tuple[weakref.ref, int, ViewportIndex]] = OrderedDict()
+        self._serial = 0
         self.max_entries = max_entries
         #: What a token was issued for (:meth:`register`'s ``issued_for``) → (frame, referential):
         #: how a process rebuilds the view of a token another process issued. None: it cannot.
@@ -219,37 +225,60 @@ class FicheService:
             if self._by_owner.get(entry.owner, (0, ""))[1] == token:
                 del self._by_owner[entry.owner]
 
-    def register_view(self, token: str, lat, lon, rows, colors, *, now: float | None = None) -> str | None:
-        """The key under which the map view of ``token`` drawing these actors (positions in degrees,
-        fiche rows, colour indexes: see :class:`~reseaux.carte.viewport_index.ViewportIndex`) answers
-        :meth:`groups`: a digest of them all, so that the same actors drawn the same way — by this
-        page at its next run, or by another session's — share one index, built the first time.
-        None for an unknown or expired token. Raises IndexError for a row outside the token's
-        directory: a view shows only what its token may."""
-        lat, lon = np.asarray(lat, dtype="f8"), np.asarray(lon, dtype="f8")
+    def register_view(self, token: str, rows, colors, *, now: float | None = None) -> str | None:
+        """The key under which the map view of ``token`` drawing the actors of fiche rows ``rows``
+        (placed ones) in ``colors`` (colour indexes: see
+        :class:`~reseaux.carte.viewport_index.ViewportIndex`) answers :meth:`groups`.
+
+        The positions are the token's directory's own: its placed actors are indexed once (a second
+        or two at 1,000,000), each view — a filter's rows, its colours — is a subset of that index (a
+        tenth of a second), and the same rows in the same colours from any session of the same
+        directory share one. None for an unknown or expired token. Raises IndexError for a row
+        outside the token's directory or without a position: a view shows only what its token may."""
         rows, colors = np.asarray(rows, dtype="i8"), np.asarray(colors, dtype="u1")
-        digest = hashlib.sha256()
-        for part in (lat, lon, rows, colors):
-            digest.update(np.ascontiguousarray(part).tobytes())
-        key = digest.hexdigest()[:24]
         entry = self._entry(token, now)
         if entry is None:
             return None
         if len(rows) and (rows.min() < 0 or rows.max() >= len(entry.frame)):
             raise IndexError("lignes hors de l'annuaire affiché")
+        serial, base = self._base(entry.frame)
+        digest = hashlib.sha256(str(serial).encode())
+        for part in (rows, colors):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        key = digest.hexdigest()[:24]
         with self._lock:
-            known = self._indexes.get(key)
-            if known is not None:
+            if key in self._indexes:
                 self._indexes.move_to_end(key)
                 self._grant(token, key)
                 return key
-        index = ViewportIndex(lat, lon, rows, colors)  # outside the lock: a second or two at 1,000,000
+        try:
+            index = base.subset(rows, colors)
+        except ValueError as exc:
+            raise IndexError("lignes sans position sur la carte") from exc
         with self._lock:
             self._indexes[key] = index
             while len(self._indexes) > MAX_VIEWS:
                 self._indexes.popitem(last=False)
             self._grant(token, key)
         return key
+
+    def _base(self, frame: pd.DataFrame) -> tuple[int, ViewportIndex]:
+        """The index of every placed actor of ``frame`` (a token's directory, shared by the tokens of
+        the same view of it) and its serial number, built on the first request for it."""
+        with self._lock:
+            known = self._bases.get(id(frame))
+            if known is not None and known[0]() is frame:
+                self._bases.move_to_end(id(frame))
+                return known[1], known[2]
+        placed = frame.geometry.notna().to_numpy() if len(frame) else np.zeros(0, dtype=bool)
+        points = frame.geometry[placed]
+        base = ViewportIndex(points.y.to_numpy(), points.x.to_numpy(), np.flatnonzero(placed), np.zeros(len(points)))
+        with self._lock:
+            self._serial += 1
+            self._bases[id(frame)] = (weakref.ref(frame), self._serial, base)
+            while len(self._bases) > MAX_BASES:
+                self._bases.popitem(last=False)
+            return self._serial, base
 
     def _grant(self, token: str, key: str) -> None:
         """Under the lock: ``token`` may ask view ``key``."""
@@ -331,8 +360,8 @@ def served_views(fiches_url: str, service: FicheService | None = None):
     ``<fiches_url>/groupes?vue=<key>`` (None: the token is no longer known)."""
     token = fiches_url.rstrip("/").rsplit("/", 1)[-1]
 
-    def register(lat, lon, rows, colors) -> str | None:
-        key = (service or SERVICE).register_view(token, lat, lon, rows, colors)
+    def register(rows, colors) -> str | None:
+        key = (service or SERVICE).register_view(token, rows, colors)
         return None if key is None else f"{fiches_url}/groupes?vue={key}"
 
     return register

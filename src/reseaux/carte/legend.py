@@ -33,7 +33,11 @@ def legend_codes(actors: pd.DataFrame, color_by: str) -> list[str]:
     some actor has none (the legend then explains the grey dot)."""
     column = COLOR_BY[color_by][0]
     seen: set[str] = set()
-    for value in actors[column]:
+    try:  # each distinct value once: at 1,000,000 actors a few distinct values stand for them all
+        values = pd.unique(actors[column])
+    except TypeError:  # lists in the column (a frame not read by the loader)
+        values = actors[column]
+    for value in values:
         if isinstance(value, tuple | list):
             seen.update(value or [""])
         else:

@@ -11,6 +11,7 @@
 import {
   actorCluster, clusterMarker, escapeCloses, fichePin, leavesPopup, pinIcons, useActorIndex
 } from "./actors_layer.js";
+import {notice} from "./map_controls.js";
 
 /* The query of a view: ``bounds`` {west, south, east, north} in degrees (longitudes kept within
  * the world: Leaflet's run past ±180 after a pan round it), ``zoom`` rounded. */
@@ -144,7 +145,10 @@ export function servedCluster(payload, options) {
       fetch(payload.url + "&ligne=" + Number(row), {credentials: "same-origin", cache: "no-store"})
         .then(function (response) { return response.ok ? response.json() : {}; })
         .then(function (place) {
-          if (place.lat === undefined) return;
+          if (place.lat === undefined) {
+            notice(map, "Cet acteur n'est pas sur la carte : les filtres choisis l'écartent.");
+            return;
+          }
           var top = Math.min(options.maxZoom, map.getMaxZoom());
           self._then = function () {
             var marker = self._pins[row];

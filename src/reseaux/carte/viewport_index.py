@@ -70,7 +70,7 @@ class ViewportIndex:
 
     ``lat``, ``lon`` in degrees; ``rows`` their fiche rows (what the fiche route is asked); ``colors``
     the index of each one's colour in the layer's palette. Raises ValueError when the arrays differ
-    in length.
+    in length. :meth:`subset` makes the index of some of them (a filter's) without sorting again.
     """
 
     def __init__(self, lat, lon, rows, colors) -> None:
@@ -79,26 +79,75 @@ class ViewportIndex:
         if not (len(lat) == len(lon) == len(rows) == len(colors)):
             raise ValueError("ViewportIndex: latitudes, longitudes, lignes et couleurs de longueurs différentes")
         x, y = world_xy(lat, lon)
-        order = np.argsort(x, kind="stable")
+        order = np.argsort(x)
         self.n = len(order)
         self.x, self.y = x[order], y[order]
         self.lat, self.lon = lat[order], lon[order]
         self.rows, self.colors = rows[order], colors[order]
-        self._by_row = np.argsort(self.rows, kind="stable")  # where each row is, for position()
-        self._levels: dict[int, _Level] = {}
-        level = self._group(np.arange(self.n), PRE_ZOOM)
-        self._levels[PRE_ZOOM] = level
+        scale = cells_per_world(PRE_ZOOM)
+        self._pre_key = _key(np.floor(self.x * scale).astype("i8"), np.floor(self.y * scale).astype("i8"))
+        self._pre_order = np.argsort(self._pre_key)
+        self._slots: np.ndarray | None = None
+        self._levels = self._summed()
+
+    def subset(self, rows, colors) -> ViewportIndex:
+        """The index of the actors of fiche rows ``rows`` (each in this index) drawn in ``colors``:
+        this one's order and squares kept (no sort: a few hundredths of a second at 1,000,000).
+        Raises ValueError for a row not in this index."""
+        rows, colors = np.asarray(rows, dtype="i8"), np.asarray(colors, dtype="u1")
+        if len(rows) != len(colors):
+            raise ValueError("ViewportIndex.subset: lignes et couleurs de longueurs différentes")
+        where = self._places(rows)
+        if (where < 0).any():
+            raise ValueError("ViewportIndex.subset: des lignes ne sont pas dans l'index")
+        chosen = np.zeros(self.n, dtype=bool)
+        chosen[where] = True
+        painted = np.zeros(self.n, dtype="u1")
+        painted[where] = colors
+        keep = np.flatnonzero(chosen)
+        renumber = np.cumsum(chosen) - 1
+        part = object.__new__(ViewportIndex)
+        part.n = len(keep)
+        part.x, part.y, part.lat, part.lon = self.x[keep], self.y[keep], self.lat[keep], self.lon[keep]
+        part.rows, part.colors = self.rows[keep], painted[keep]
+        part._pre_key = self._pre_key[keep]
+        part._pre_order = renumber[self._pre_order[chosen[self._pre_order]]]
+        part._slots = None
+        part._levels = part._summed()
+        return part
+
+    def _summed(self) -> dict[int, _Level]:
+        """The squares of zooms 0 to :data:`PRE_ZOOM`, each from the one above."""
+        key = self._pre_key[self._pre_order]
+        starts = _starts(key)
+        points = self._pre_order
+        level = _Level(
+            cx=(key[starts] & _LOW).astype("i8") if len(starts) else np.zeros(0, dtype="i8"),
+            cy=(key[starts] >> 32) if len(starts) else np.zeros(0, dtype="i8"),
+            count=np.diff(np.r_[starts, len(key)]).astype("i8"),
+            sx=np.add.reduceat(self.x[points], starts) if len(starts) else np.zeros(0),
+            sy=np.add.reduceat(self.y[points], starts) if len(starts) else np.zeros(0),
+            first=points[starts],
+        )
+        levels = {PRE_ZOOM: level}
         for zoom in range(PRE_ZOOM - 1, -1, -1):
             level = _coarser(level)
-            self._levels[zoom] = level
+            levels[zoom] = level
+        return levels
+
+    def _places(self, rows: np.ndarray) -> np.ndarray:
+        """Where each fiche row of ``rows`` stands in this index (-1: not in it), through a table
+        by row number built on the first look-up (rows are a directory's: 0 to its length)."""
+        if self._slots is None:
+            self._slots = np.full(int(self.rows.max()) + 1 if self.n else 0, -1, dtype="i8")
+            self._slots[self.rows] = np.arange(self.n)
+        inside = (rows >= 0) & (rows < len(self._slots))
+        return np.where(inside, self._slots[np.where(inside, rows, 0)] if len(self._slots) else -1, -1)
 
     def position(self, row: int) -> tuple[float, float] | None:
         """(latitude, longitude) of fiche row ``row``, or None when it is not in this view."""
-        k = int(np.searchsorted(self.rows, int(row), sorter=self._by_row))
-        if k >= self.n or self.rows[self._by_row[k]] != int(row):
-            return None
-        i = self._by_row[k]
-        return float(self.lat[i]), float(self.lon[i])
+        i = int(self._places(np.array([int(row)], dtype="i8"))[0])
+        return None if i < 0 else (float(self.lat[i]), float(self.lon[i]))
 
     def groups(self, bbox: tuple[float, float, float, float], zoom: int) -> dict:
         """What stands in ``bbox`` (west, south, east, north in degrees) at ``zoom``, as the browser
@@ -134,10 +183,10 @@ class ViewportIndex:
         scale = cells_per_world(zoom)
         cx = np.floor(self.x[points] * scale).astype("i8")
         cy = np.floor(self.y[points] * scale).astype("i8")
-        key = cy * (1 << 32) + cx
-        order = np.argsort(key, kind="stable")
+        key = _key(cx, cy)
+        order = np.argsort(key)
         key = key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype="i8")
+        starts = _starts(key)
         sorted_points = points[order]
         level = _Level(
             cx=cx[order][starts],
@@ -178,13 +227,26 @@ class ViewportIndex:
         return {"clusters": clusters, "pins": pins}
 
 
+_LOW = (1 << 32) - 1
+
+
+def _key(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """One integer a square (row, then column): sorting on it groups each square's actors."""
+    return cy * (1 << 32) + cx
+
+
+def _starts(key: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of sorted ``key`` starts."""
+    return np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype="i8")
+
+
 def _coarser(level: _Level) -> _Level:
     """The squares one zoom below ``level``'s: each made of (up to) four of its own."""
     cx, cy = level.cx >> 1, level.cy >> 1
-    key = cy * (1 << 32) + cx
+    key = _key(cx, cy)
     order = np.argsort(key, kind="stable")
     key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype="i8")
+    starts = _starts(key)
     return _Level(
         cx=cx[order][starts],
         cy=cy[order][starts],
