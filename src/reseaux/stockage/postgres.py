@@ -260,7 +260,7 @@ class PostgresDirectoryStore:
             ).fetchall()
             connection.commit()
         return [
-            StoredVersion(str(version), at.astimezone().replace(tzinfo=None), f"{action} ({who})")
+            StoredVersion(str(version), at.astimezone().replace(tzinfo=None), f"par {who} ({action})")
             for version, at, who, action in rows
         ]
 

@@ -227,7 +227,7 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
                 return version.label
             if directory_store.kind == "fichiers":
                 return f"Version remplacée le {moment_text(version.when)}"
-            return f"Version du {moment_text(version.when)} — {version.label}"
+            return f"Version enregistrée le {moment_text(version.when)} {version.label}"
 
         choice = st.selectbox("Sauvegardes (la plus récente d'abord)", versions, format_func=label, key="ann_backup")
         if st.button("Restaurer cette sauvegarde", key="ann_restore"):
