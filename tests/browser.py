@@ -17,6 +17,7 @@ import hashlib
 import math
 import re
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -193,9 +194,23 @@ _PIN_IN_VIEW = """() => 1 + [...document.querySelectorAll('.rx-pin')].findIndex(
 
 def click_pin_in_view(scope, *, timeout: float = 60_000) -> None:
     """Click, as a person would, a pin that is on screen (the cluster layer keeps pins a little
-    outside the view in the page, and `.first` may be one of them)."""
-    index = scope.wait_for_function(_PIN_IN_VIEW, timeout=timeout).json_value() - 1
-    scope.locator(".rx-pin").nth(index).click()
+    outside the view in the page, and `.first` may be one of them).
+
+    The cluster layer may redraw its pins between finding one and clicking it (an animation
+    ending on a busy machine): the n-th pin is then another one, maybe off screen. The pin is
+    found again and clicked again until the time is out."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        remaining = max(1_000.0, (deadline - time.monotonic()) * 1000)
+        index = scope.wait_for_function(_PIN_IN_VIEW, timeout=remaining).json_value() - 1
+        try:
+            scope.locator(".rx-pin").nth(index).click(timeout=min(remaining, 5_000))
+            return
+        except Error:
+            if time.monotonic() > deadline:
+                raise
 
 
 def choose(page, label: str, option: str, *, exact: bool = True) -> None:
