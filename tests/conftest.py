@@ -342,5 +342,16 @@ def postgres_server():
 
 @pytest.fixture()
 def database_url(postgres_server):
-    """A fresh database of its own for this test."""
-    return postgres_server.new_database()
+    """A fresh database of its own for this test; the connection pools this process opened on it
+    are closed after (one pool per database and process: a run of a hundred such tests would
+    otherwise hold hundreds of connections, past the server's max_connections)."""
+    url = postgres_server.new_database()
+    yield url
+    from reseaux.acces import shared
+    from reseaux.stockage import postgres
+
+    for pools, lock in ((postgres._POOLS, postgres._POOLS_LOCK), (shared._POOLS, shared._POOLS_LOCK)):
+        with lock:
+            found = pools.pop(url, None)
+        if found is not None:
+            found.close()
