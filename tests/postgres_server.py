@@ -50,7 +50,14 @@ class PostgresServer:
         command = list(args)
         if self.as_root:
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
+        done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+        if done.returncode:
+            log = self.root / "log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(
+                f"{' '.join(command)} : code {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}\n{tail}"
+            )
+        return done
 
     def __enter__(self) -> PostgresServer:
         if self.as_root:
