@@ -16,6 +16,7 @@ from reseaux.annuaire.privacy import ERASED, purge_actor
 from reseaux.annuaire.store import ConflictError, DirectoryStore
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from tests.conftest import DATA
+from tests.test_rebase import cell, edit
 
 SMALL = (DATA / "actors_small.csv").read_bytes()
 
@@ -30,17 +31,6 @@ def store(request, tmp_path):
     store = PostgresDirectoryStore(url)
     store.replace(SMALL, "essai", "migration")
     return store
-
-
-def edit(table, actor_id, **values):
-    out = table.copy()
-    for column, value in values.items():
-        out.loc[out["id"] == actor_id, column] = value
-    return out
-
-
-def cell(table, actor_id, column):
-    return table.set_index("id").loc[actor_id, column]
 
 
 def test_a_save_is_read_back_with_its_date_and_journal(store):

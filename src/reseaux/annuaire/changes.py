@@ -33,6 +33,21 @@ class Change:
         return f"{self.nom} ({self.id}) : {self.kind}"
 
 
+def journal_entry(change: Change, who: str, action: str, when: str, version: str = "") -> dict:
+    """The journal's line for ``change`` (the files' journal.jsonl and the database's journal
+    keep the same lines): when, who, what, and the version its save wrote when known."""
+    entry = {
+        "quand": when,
+        "qui": who,
+        "action": action,
+        "type": change.kind,
+        "id": change.id,
+        "nom": change.nom,
+        "champs": {k: list(v) for k, v in change.fields.items()},
+    }
+    return {**entry, "version": version} if version else entry
+
+
 def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
     """What changed from ``before`` to ``after``, fiche by fiche (matched by id).
 

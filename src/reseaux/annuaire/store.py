@@ -33,7 +33,7 @@ import pandas as pd
 
 from reseaux import config
 from reseaux.acces import audit
-from reseaux.annuaire.changes import ID, Change, diff, diff_among, stamp_changes, string_cells
+from reseaux.annuaire.changes import ID, Change, diff, diff_among, journal_entry, stamp_changes, string_cells
 from reseaux.annuaire.directory import DirectoryError, read_table, table_from_rows
 from reseaux.annuaire.exports import (
     LOCK_TIMEOUT,
@@ -401,23 +401,7 @@ class DirectoryStore:
 
     def _log(self, changes: list[Change], who: str, action: str, version: str = "") -> None:
         now = datetime.now().isoformat(timespec="seconds")
-        extra = {"version": version} if version else {}
-        lines = [
-            json.dumps(
-                {
-                    "quand": now,
-                    "qui": who,
-                    "action": action,
-                    "type": c.kind,
-                    "id": c.id,
-                    "nom": c.nom,
-                    "champs": {k: list(v) for k, v in c.fields.items()},
-                    **extra,
-                },
-                ensure_ascii=False,
-            )
-            for c in changes
-        ]
+        lines = [json.dumps(journal_entry(c, who, action, now, version), ensure_ascii=False) for c in changes]
         if not lines:
             return
         private_folder(self.journal.parent)

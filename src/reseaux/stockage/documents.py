@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reseaux.annuaire.exports import LOCK_TIMEOUT, LockTimeout, file_lock, private_folder, write_atomic
+from reseaux.annuaire.exports import LOCK_TIMEOUT, file_lock, private_folder, write_atomic
 
 SCHEMA = "reseaux"
 #: The advisory lock under which the tables of the schema are created: the directory store's
@@ -223,7 +223,7 @@ class PostgresDocument:
     def locked(self) -> Iterator[None]:
         """The document's advisory lock, held by one connection of this thread for the block (its
         reads and writes go through that connection, each write committed at once)."""
-        import psycopg
+        from reseaux.stockage.postgres import advisory_lock
 
         held = getattr(_HELD, "connections", None)
         if held is None:
@@ -232,13 +232,7 @@ class PostgresDocument:
             raise RuntimeError(f"verrou de {self.describe()} déjà tenu par ce fil")
         lock = f"{SCHEMA}.documents\n{self.collection}\n{self.name}"
         with _database(self.url) as connection:
-            try:
-                connection.execute(f"SET lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
-                connection.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (lock,))
-                connection.commit()
-            except psycopg.errors.LockNotAvailable as exc:
-                connection.rollback()
-                raise LockTimeout(Path(self.collection), self.lock_timeout) from exc
+            advisory_lock(connection, "hashtextextended(%s, 0)", lock, self.lock_timeout, Path(self.collection))
             held[self._key] = connection
             try:
                 yield

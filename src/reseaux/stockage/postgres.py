@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux.acces import audit
-from reseaux.annuaire.changes import ID, Change, diff, string_cells
+from reseaux.annuaire.changes import ID, Change, diff, journal_entry, string_cells
 from reseaux.annuaire.exports import LockTimeout
 from reseaux.annuaire.store import ConflictError, Snapshot, StoredVersion, prepare_save, snapshot
 
@@ -110,6 +110,21 @@ def close_pools() -> None:
         for found in _POOLS.values():
             found.close()
         _POOLS.clear()
+
+
+def advisory_lock(connection, key_sql: str, key: object, timeout_s: float, where) -> None:
+    """Take the session advisory lock ``key_sql`` (a SQL expression of ``key``) on ``connection``,
+    waiting at most ``timeout_s``; committed, so the lock outlives the statement. Raises
+    :class:`~reseaux.annuaire.exports.LockTimeout` naming ``where`` when another holds it longer."""
+    import psycopg
+
+    try:
+        connection.execute(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'")
+        connection.execute(f"SELECT pg_advisory_lock({key_sql})", (key,))
+        connection.commit()
+    except psycopg.errors.LockNotAvailable as exc:
+        connection.rollback()
+        raise LockTimeout(where, timeout_s) from exc
 
 
 def redacted(url: str) -> str:
@@ -187,16 +202,8 @@ class PostgresDirectoryStore:
             finally:
                 self._held.depth -= 1
             return
-        import psycopg
-
         with self._connection() as connection:
-            try:
-                connection.execute(f"SET lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
-                connection.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-                connection.commit()
-            except psycopg.errors.LockNotAvailable as exc:
-                connection.rollback()
-                raise LockTimeout(self.describe(), self.lock_timeout) from exc
+            advisory_lock(connection, "%s", LOCK_KEY, self.lock_timeout, self.describe())
             self._held.connection, self._held.depth = connection, 1
             try:
                 yield
@@ -399,23 +406,7 @@ class PostgresDirectoryStore:
             cursor.executemany(
                 f"INSERT INTO {SCHEMA}.directory_journal (version, actor_id, entry) VALUES (%s, %s, %s)",
                 [
-                    (
-                        version,
-                        c.id,
-                        json.dumps(
-                            {
-                                "quand": now,
-                                "qui": who,
-                                "action": action,
-                                "type": c.kind,
-                                "id": c.id,
-                                "nom": c.nom,
-                                "champs": {k: list(v) for k, v in c.fields.items()},
-                                "version": str(version),
-                            },
-                            ensure_ascii=False,
-                        ),
-                    )
+                    (version, c.id, json.dumps(journal_entry(c, who, action, now, str(version)), ensure_ascii=False))
                     for c in changes
                 ],
             )
