@@ -4,6 +4,7 @@ map opens and at each zoom, and a pin drawn from them opens its fiche as on any 
 
 from __future__ import annotations
 
+import csv
 import re
 
 import pytest
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 
 from reseaux.acces.access import visible_actors
 from reseaux.app_data import load_actors
-from tests.browser import data_folder
+from tests.browser import choose, data_folder
 from tests.conftest import ROOT, ServedApp, map_frame
 
 #: Whether the markers drawn in the map stand for ``n`` actors (each pin one, each cluster its count).
@@ -55,3 +56,25 @@ def test_the_map_asks_the_server_for_what_is_in_view_and_opens_a_fiche(page, tmp
         fiche = frame.locator(".rx-fiche").last
         expect(fiche).to_be_visible()
         assert fiche.locator(".rx-fiche-title").inner_text() in set(public["nom"])
+
+
+@pytest.mark.browser
+def test_a_filter_that_keeps_fewer_than_the_threshold_still_draws_from_the_server(page, tmp_path):
+    """The choice is the directory's, not the filter's: a served directory stays served whatever a
+    filter keeps (else a filter keeping 86,921 of a million sent their positions in the page)."""
+    _, env = data_folder(tmp_path)
+    with open(ROOT / "data" / "actors.csv", encoding="utf-8", newline="") as f:
+        public = [r for r in csv.DictReader(f) if r["visibilite"] == "public" and r["latitude"]]
+    ivg = [r for r in public if "ivg" in r["thematiques"].split("|")]
+    threshold = 50
+    assert len(ivg) < threshold < len(public)  # the filter leaves fewer than the threshold
+    with ServedApp({**env, "RESEAUX_MAP_SERVER_ABOVE": str(threshold)}) as app:
+        with page.expect_response(_groups, timeout=90_000) as opening:
+            page.goto(app.url)
+        page.wait_for_function(DRAWN, arg=len(public), timeout=60_000)
+        first_view = opening.value.url.split("vue=")[1].split("&")[0]
+        with page.expect_response(lambda r: _groups(r) and f"vue={first_view}&" not in r.url, timeout=90_000) as asked:
+            choose(page, "Thématiques", "IVG")
+        assert asked.value.ok
+        # Asked of the server (the page's own index never asks): each IVG actor counted once.
+        page.wait_for_function(DRAWN, arg=len(ivg), timeout=60_000)

@@ -59,5 +59,10 @@ class Directory:
         return self.actors[self.actors.geometry.notna()]
 
     @property
+    def n_placed(self) -> int:
+        """How many actors have a position (counted, not copied: :attr:`placed` copies the frame)."""
+        return int(self.actors.geometry.notna().sum())
+
+    @property
     def n_unplaced(self) -> int:
-        return len(self.actors) - len(self.placed)
+        return len(self.actors) - self.n_placed

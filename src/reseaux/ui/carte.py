@@ -187,6 +187,7 @@ def show_map(
             legend=legend,
             focus=(flt.perimeter, focus) if focus else None,
             served=served_views(fiches.url),
+            directory_placed=acts.directory.n_placed,
         )
     except MissingAssetsError as exc:
         st.error(str(exc))
