@@ -71,8 +71,7 @@ def unchanged(source: str, stamp: float) -> bool:
 
 def stored_directory() -> tuple[bytes, str]:
     """The database's current directory as the bytes of a CSV file, and its version: what the
-    app parses and validates exactly as it parses a file."""
-    from reseaux.annuaire.store import encode_table
-
-    snapshot = directory_store().load()
-    return encode_table(snapshot.table), snapshot.version
+    app parses and validates exactly as it parses a file. The database writes the CSV
+    (:meth:`~reseaux.stockage.postgres.PostgresDirectoryStore.load_csv`): the table is never held
+    as Python objects here."""
+    return directory_store().load_csv()
