@@ -3,8 +3,10 @@
 For each size, a synthetic directory (``bench/synthetic.py``, fixed seed) is written as a file;
 then, for each backend, a fresh process (so that its memory is its own) opens the store the way
 an app process does and measures: the time to load the directory; the median time of
-:data:`SAVES` saves, each changing one field of one fiche (the store's ``save`` alone: the page's
-working copy is made before the clock starts); its peak resident memory (``ru_maxrss``); and the
+:data:`SAVES` saves, each changing one field of one fiche (the store's ``save`` of the whole table
+alone: the working copy is made before the clock starts), then as many of the changed fiche alone
+(``save_rows``, what the Annuaire page does), and apart, writing nothing, its two parts that read the
+directory in memory (``plan_rows``, ``apply_rows``); its peak resident memory (``ru_maxrss``); and the
 space one more version costs — a dated full copy for the files (plus its journal line); for
 PostgreSQL the rows, version and journal lines a save adds (``pg_column_size``, indexes not
 counted; the database's own size, which grows by whole pages, is in the raw figures). PostgreSQL is the
@@ -76,11 +78,34 @@ def measure(kind: str, where: str) -> dict:
         times.append(time.perf_counter() - start)
     space_after = _space(kind, where, store)
     grown = database_bytes(where) - database_before if kind != "fichiers" else None
+    # The same change by the changed fiche alone (save_rows): the page's rows made before the clock.
+    from reseaux.annuaire.store import apply_rows, plan_rows
+
+    rows_times, plan_times, apply_times = [], [], []
+    for n in range(SAVES):
+        rows = base.table.iloc[[(n * 104_729 + 13) % len(base.table)]].copy()
+        rows.iat[0, column] = f"02 61 98 {n:02d} 00"
+        start = time.perf_counter()
+        base = store.save_rows(base, rows, "banc")
+        rows_times.append(time.perf_counter() - start)
+    for n in range(SAVES):  # its parts that read the directory in memory, alone (nothing written)
+        rows = base.table.iloc[[(n * 7_919 + 29) % len(base.table)]].copy()
+        rows.iat[0, column] = f"02 61 97 {n:02d} 00"
+        start = time.perf_counter()
+        edit = plan_rows(base.table, rows)
+        plan_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        apply_rows(base.table, edit)
+        apply_times.append(time.perf_counter() - start)
     return {
         "database_growth": grown,
         "load": loaded,
         "save": statistics.median(times),
         "saves": times,
+        "save_rows": statistics.median(rows_times),
+        "saves_rows": rows_times,
+        "plan_rows": statistics.median(plan_times),
+        "apply_rows": statistics.median(apply_times),
         "memory_after_load": after_load,
         "memory": peak_mb(),
         "version_bytes": (space_after - space_before) / SAVES,
@@ -174,17 +199,21 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         "",
         "Annuaires synthétiques (`bench/synthetic.py`, graine fixe, communes de Normandie). Chaque "
         "mesure dans un processus neuf : lecture de l'annuaire, puis "
-        f"{SAVES} enregistrements changeant chacun un champ d'une fiche (`save` seul : médiane, plus court "
-        "et plus long), mémoire résidente maximale du processus (`ru_maxrss`), place prise par une "
+        f"{SAVES} enregistrements changeant chacun un champ d'une fiche, de toute la table (`save` seul : "
+        "médiane, plus court et plus long), puis autant de la seule fiche changée (`save_rows`, ce que fait "
+        "la page Annuaire ; dont, mesurés à part sans rien écrire : retrouver la fiche parmi les "
+        "identifiants, `plan_rows`, et bâtir la nouvelle table en mémoire, `apply_rows`), mémoire "
+        "résidente maximale du processus (`ru_maxrss`), place prise par une "
         "version de plus (fichiers : croissance du dossier de l'annuaire, copie datée et journal ; "
         "PostgreSQL : lignes, version et lignes de journal ajoutées, `pg_column_size`, index non "
         "comptés), divisée par le nombre d'enregistrements. PostgreSQL 15 + PostGIS de Debian, "
         "réglages par défaut, sur la même machine, rempli par la migration (`python -m reseaux "
         "migrer`). Objectifs : un enregistrement ≤ 1 s, ≤ 1 Go par processus.",
         "",
-        "| Acteurs | Stockage | Lecture | Enregistrement : médiane (min.–max.) | Mémoire max. du processus "
-        "| Une version de plus | Mise en place |",
-        "|---|---|---|---|---|---|---|",
+        "| Acteurs | Stockage | Lecture | Enregistrement de la table : médiane (min.–max.) "
+        "| Enregistrement de la fiche changée : médiane (min.–max.) | dont `plan_rows` ; `apply_rows` "
+        "| Mémoire max. du processus | Une version de plus | Mise en place |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         size = f"{row['size']:_}".replace("_", "\u202f")
@@ -200,14 +229,18 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
             lines.append(
                 f"| {size} | {label} | {french(got['load'])} s | {french(got['save'], 1)} s "
                 f"({french(min(got['saves']), 1)}–{french(max(got['saves']), 1)}) | "
+                f"{french(got['save_rows'], 2)} s ({french(min(got['saves_rows']), 2)}–"
+                f"{french(max(got['saves_rows']), 2)}) | {french(got['plan_rows'], 3)} s ; "
+                f"{french(got['apply_rows'], 3)} s | "
                 f"{french(got['memory'] / 1024, 2)} Go | {size_text(got['version_bytes'])} | {setup} |"
             )
     for row in rows:
         for label, got in (("PostgreSQL", row["pg"]), ("fichiers", row["files"])):
-            save = "tenu" if got["save"] <= 1 else "**manqué**"
+            save = "tenu" if got["save_rows"] <= 1 else "**manqué**"
             memory = "tenu" if got["memory"] <= 1024 else "**manqué**"
             lines.append(
-                f"\nÀ {row['size']:_} acteurs, {label} : enregistrement ≤ 1 s {save} ({french(got['save'], 1)} s), "
+                f"\nÀ {row['size']:_} acteurs, {label} : enregistrement d'une fiche ≤ 1 s {save} "
+                f"({french(got['save_rows'], 2)} s ; toute la table : {french(got['save'], 1)} s), "
                 f"≤ 1 Go par processus {memory} ({french(got['memory'] / 1024, 2)} Go).".replace("_", "\u202f")
             )
     return lines

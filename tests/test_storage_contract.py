@@ -11,9 +11,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from reseaux.annuaire.changes import diff
 from reseaux.annuaire.concurrent_edits import rebase
 from reseaux.annuaire.privacy import ERASED, purge_actor
-from reseaux.annuaire.store import ConflictError, DirectoryStore
+from reseaux.annuaire.store import ConflictError, DirectoryStore, UnaddressableRows, save_changes
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from tests.conftest import DATA
 from tests.test_rebase import cell, edit
@@ -217,3 +218,132 @@ def test_any_text_a_person_types_is_read_back_as_typed(store):
     for column, value in typed.items():
         assert cell(again, "t1", column) == value, column
     assert cell(again, "t2", "profession") == ""
+
+
+# -- a save of the changed fiches alone (save_rows) --
+
+
+@pytest.fixture()
+def twin(store, tmp_path, request):
+    """A second store of the same kind from the same three fiches: ``save`` there, ``save_rows``
+    on ``store``, and both must hold the same directory and journal."""
+    if isinstance(store, DirectoryStore):
+        path = tmp_path / "twin" / "actors.csv"
+        path.parent.mkdir()
+        path.write_bytes(SMALL)
+        yield DirectoryStore(path, keep=50)
+        return
+    from reseaux.stockage import postgres
+
+    url = request.getfixturevalue("postgres_server").new_database()
+    other = PostgresDirectoryStore(url)
+    other.replace(SMALL, "essai", "migration")
+    yield other
+    with postgres._POOLS_LOCK:
+        found = postgres._POOLS.pop(url, None)
+    if found is not None:
+        found.close()
+
+
+def fiches(table, *ids):
+    return table[table["id"].isin(ids)]
+
+
+def same(table, other):
+    """The same cells in the same rows and columns (a table read back holds strings, whatever
+    pandas dtype carries them)."""
+    pd.testing.assert_frame_equal(table.astype(str), other.astype(str))
+
+
+def journal_fields(store):
+    return [{k: v for k, v in e.items() if k not in ("quand", "version")} for e in store.read_journal()]
+
+
+def test_a_save_of_rows_gives_what_a_save_of_the_whole_table_gives(store, twin):
+    base, other = store.load(), twin.load()
+    new = {**base.table.iloc[2].to_dict(), "id": "t9", "nom": "Nouvelle fiche", "date_maj": ""}
+    table = edit(base.table, "t1", telephone="02 61 91 00 09")
+    table = pd.concat([table[table["id"] != "t2"], pd.DataFrame([new])], ignore_index=True)
+    before = date.today().isoformat()
+    saved = store.save_rows(base, fiches(table, "t1", "t9"), "Alice", removed=["t2"])
+    expected = twin.save(table, other, "Alice")
+    today = {before, date.today().isoformat()}
+    assert list(saved.table["id"]) == ["t1", "t3", "t9"]
+    assert cell(saved.table, "t1", "telephone") == "02 61 91 00 09"
+    assert cell(saved.table, "t1", "date_maj") in today and cell(saved.table, "t9", "date_maj") in today
+    assert cell(saved.table, "t3", "date_maj") == cell(base.table, "t3", "date_maj")  # not changed, not stamped
+    assert saved.version == store.current_version() != base.version
+    same(store.load().table, saved.table)
+    same(store.load().table, twin.load().table)
+    assert [(e["type"], e["id"]) for e in store.read_journal()[-3:]] == [
+        ("modification", "t1"),
+        ("ajout", "t9"),
+        ("suppression", "t2"),
+    ]
+    assert journal_fields(store) == journal_fields(twin)
+    # The snapshot returned is the next base: a second save of rows on it, and the same on the twin.
+    again = store.save_rows(saved, fiches(edit(saved.table, "t9", commune="Dieppe"), "t9"), "Bob")
+    twin.save(edit(expected.table, "t9", commune="Dieppe"), expected, "Bob")
+    same(store.load().table, again.table)
+    same(store.load().table, twin.load().table)
+    assert journal_fields(store) == journal_fields(twin)
+
+
+def test_a_save_of_rows_on_an_old_version_is_refused_and_the_replay_saved(store):
+    alice, bob = store.load(), store.load()
+    store.save_rows(alice, fiches(edit(alice.table, "t1", telephone="02 61 91 00 09"), "t1"), "Alice")
+    bob_table = edit(bob.table, "t2", commune="Rouen")
+    with pytest.raises(ConflictError) as refused:
+        store.save_rows(bob, fiches(bob_table, "t2"), "Bob")
+    assert [c.id for c in refused.value.theirs] == ["t1"]
+    assert cell(store.load().table, "t2", "commune") == "Le Grand-Quevilly"  # nothing of Bob written
+    current = refused.value.current
+    merged, conflicts = rebase(bob.table, bob_table, current.table)
+    assert conflicts == []
+    save_changes(store, current, merged, diff(current.table, merged), "Bob")
+    now = store.load().table
+    assert cell(now, "t1", "telephone") == "02 61 91 00 09"
+    assert cell(now, "t2", "commune") == "Rouen"
+    assert [(e["qui"], e["id"]) for e in store.read_journal()[-2:]] == [("Alice", "t1"), ("Bob", "t2")]
+
+
+def test_a_save_of_unchanged_rows_writes_nothing(store):
+    base = store.load()
+    journal = store.read_journal()
+    assert store.save_rows(base, fiches(base.table.copy(), "t1", "t3"), "Alice", removed=["t8"]) is base
+    assert store.current_version() == base.version
+    assert store.read_journal() == journal
+
+
+def test_rows_an_id_cannot_address_are_refused_and_the_whole_table_saved_instead(store):
+    base = store.load()
+    t1 = fiches(edit(base.table, "t1", nom="Autre"), "t1")
+    for rows, removed in (
+        (t1.assign(id=""), ()),  # no id
+        (pd.concat([t1, t1]), ()),  # twice the same fiche
+        (t1, ["t1"]),  # changed and removed
+    ):
+        with pytest.raises(UnaddressableRows):
+            store.save_rows(base, rows, "Alice", removed=removed)
+    assert store.current_version() == base.version
+    # A directory where t1 is twice: t1 names no one fiche, so save_changes saves the whole table.
+    doubled = store.save(pd.concat([base.table, base.table.iloc[:1]], ignore_index=True), base, "Alice")
+    with pytest.raises(UnaddressableRows):
+        store.save_rows(doubled, fiches(edit(doubled.table, "t1", nom="Autre"), "t1"), "Alice")
+    table = edit(doubled.table, "t3", nom="Maraude renommée")
+    save_changes(store, doubled, table, diff(doubled.table, table), "Alice")
+    assert list(store.load().table["nom"])[2:] == ["Maraude renommée", "Camille Exemple"]
+
+
+def test_the_versions_saved_by_rows_read_back(store):
+    first = store.load()
+    second = store.save_rows(first, fiches(edit(first.table, "t1", nom="Camille Deux"), "t1"), "Alice")
+    new = {**first.table.iloc[0].to_dict(), "id": "t9", "nom": "Neuve"}
+    third = store.save_rows(
+        second, pd.DataFrame([{**fiches(second.table, "t1").iloc[0], "nom": "Camille Trois"}, new]), "Alice"
+    )
+    versions = store.versions()
+    assert cell(store.load_version(versions[0].key).table, "t1", "nom") == "Camille Deux"
+    assert list(store.load_version(versions[1].key).table["nom"]) == list(first.table["nom"])
+    assert list(store.load().table["nom"]) == ["Camille Trois", "Centre Santé Élan", "Maraude Exemple", "Neuve"]
+    same(store.load().table, third.table)

@@ -23,12 +23,13 @@ import io
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reseaux import config
@@ -95,12 +96,102 @@ def version_of(data: bytes) -> str:
 def prepare_save(base: Snapshot, table: pd.DataFrame, *, restoring: bool) -> tuple[pd.DataFrame, list[Change]]:
     """What a save writes, whatever the store: ``table`` with ``date_maj`` stamped on the fiches
     it changes (a restoration is written as it was), and those changes."""
-    changes = diff(base.table, table)
+    return _stamped(base.table, table, restoring=restoring)
+
+
+def _stamped(before: pd.DataFrame, after: pd.DataFrame, *, restoring: bool) -> tuple[pd.DataFrame, list[Change]]:
+    changes = diff(before, after)
     if not restoring:
-        table = stamp_changes(base.table, table, changes=changes)
+        after = stamp_changes(before, after, changes=changes)
         # Stamping changed only those fiches: compare them again, not the whole directory.
-        changes = diff_among(base.table, table, {c.id for c in changes})
-    return table, changes
+        changes = diff_among(before, after, {c.id for c in changes})
+    return after, changes
+
+
+class UnaddressableRows(ValueError):
+    """Fiches a save of rows cannot address by their identifier: an empty or repeated id (in the
+    rows, or among the base's fiches they name), columns other than the base's. Raised before
+    anything is written; the caller saves the whole table instead (:func:`save_changes`)."""
+
+
+@dataclass(frozen=True)
+class RowEdit:
+    """What a save of rows writes, reckoned from its base without reading the whole directory.
+
+    ``written``: the fiches that really change, stamped (replaced ones, then added ones);
+    ``at``: for each of them, its row in the base's table (-1: added, written after the last);
+    ``gone``: the rows of the base's table removed; ``changes``: the journal's changes."""
+
+    written: pd.DataFrame
+    at: np.ndarray
+    gone: np.ndarray
+    changes: list[Change]
+
+
+def plan_rows(base: pd.DataFrame, rows: pd.DataFrame, removed: Iterable[str] = ()) -> RowEdit:
+    """The fiches ``rows`` (whole fiches, the base's columns) each replacing the fiche of the same
+    id in ``base`` or added when the id is new, and the ids ``removed`` deleted: what changes,
+    compared on those fiches alone (:func:`~reseaux.annuaire.changes.diff` and
+    :func:`~reseaux.annuaire.changes.stamp_changes` on a few rows; finding them is one ``isin``
+    over the base's ids). Raises :class:`UnaddressableRows` when they cannot be addressed."""
+    columns = [str(c) for c in base.columns]
+    if ID not in columns or "date_maj" not in columns or sorted(map(str, rows.columns)) != sorted(columns):
+        raise UnaddressableRows("colonnes différentes de celles de l'annuaire")
+    rows = rows.reset_index(drop=True)[list(base.columns)]
+    ids = rows[ID].fillna("").astype(str)
+    removed = [str(r) for r in removed]
+    named = [*ids, *removed]
+    if "" in named or len(set(named)) != len(named):
+        raise UnaddressableRows("identifiant vide ou répété")
+    hits = np.flatnonzero(base[ID].isin(named).to_numpy())
+    found = base[ID].iloc[hits].fillna("").astype(str)
+    if not found.is_unique:
+        raise UnaddressableRows("identifiant répété dans l'annuaire")
+    written, changes = _stamped(base.iloc[hits], rows, restoring=False)
+    kinds = {c.id: c.kind for c in changes}
+    written = written[written[ID].astype(str).map(kinds).isin(["ajout", "modification"])].reset_index(drop=True)
+    where = pd.Index(found.to_numpy(), dtype=object)
+    at = np.asarray(where.get_indexer(written[ID].astype(str)), dtype=np.int64)
+    at[at >= 0] = hits[at[at >= 0]]
+    order = np.argsort(at < 0, kind="stable")  # replaced fiches first, then the added ones in their order
+    gone = np.sort(hits[found.map(kinds).eq("suppression").to_numpy()])
+    return RowEdit(written.iloc[order].reset_index(drop=True), at[order], gone, changes)
+
+
+def apply_rows(table: pd.DataFrame, edit: RowEdit) -> pd.DataFrame:
+    """``table`` with ``edit`` applied: replaced fiches in their place, removed ones gone, added
+    ones after the last. The table is not changed; without removals or additions, only the
+    columns whose cells change are copied (pandas copies on write)."""
+    out = table.copy(deep=False)
+    replaced = edit.at >= 0
+    if replaced.any():
+        rows = edit.at[replaced]
+        new = edit.written[replaced]
+        for name in out.columns:
+            values = new[name].to_numpy(dtype=object)
+            if (out[name].iloc[rows].to_numpy(dtype=object) != values).any():
+                out.iloc[rows, out.columns.get_loc(name)] = values
+    if len(edit.gone):
+        out = out.drop(index=out.index[edit.gone])
+    if not replaced.all():
+        out = pd.concat([out, edit.written[~replaced].astype(out.dtypes.to_dict())], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+def save_changes(store, base: Snapshot, table: pd.DataFrame, changes: list[Change], who: str, **kw) -> Snapshot:
+    """Save ``table``, whose ``changes`` from ``base.table`` are known (``diff``), by its changed
+    fiches alone (``store.save_rows``: a save that costs its changes) when their ids address them,
+    else whole (``store.save``). Added fiches go after the last, as the Annuaire page adds them."""
+    kept = [c.id for c in changes if c.kind != "suppression"]
+    if ID in table.columns:
+        rows = table[table[ID].isin(kept)]
+        if len(rows) == len(kept):
+            removed = [c.id for c in changes if c.kind == "suppression"]
+            try:
+                return store.save_rows(base, rows, who, removed=removed, **kw)
+            except UnaddressableRows:
+                pass
+    return store.save(table, base, who, **kw)
 
 
 class DirectoryStore:
@@ -167,6 +258,37 @@ class DirectoryStore:
                 return base
             self._commit(data, changes, who, action, backup=on_disk is not None)
         return Snapshot(table.reset_index(drop=True), version_of(data), base.delimiter, base.encoding)
+
+    def save_rows(
+        self,
+        base: Snapshot,
+        rows: pd.DataFrame,
+        who: str,
+        *,
+        removed: Iterable[str] = (),
+        action: str = "modification",
+    ) -> Snapshot:
+        """Save the fiches ``rows`` (each replacing the fiche of its id, or added after the last)
+        and remove the fiches ``removed``, if the file is still at ``base.version``: ``save``'s
+        promises (refusal, ``date_maj``, journal, nothing written when nothing changes), compared
+        on those fiches alone (:func:`plan_rows`). The file is still written whole.
+
+        Raises :class:`UnaddressableRows` (nothing written) when an id is empty or repeated, and
+        what ``save`` raises."""
+        edit = plan_rows(base.table, rows, removed)
+        with self._locked():
+            on_disk = self.path.read_bytes() if self.path.exists() else None
+            if on_disk is None:
+                raise UnaddressableRows("pas encore de fichier")
+            if version_of(on_disk) != base.version:
+                current = snapshot(on_disk)
+                raise ConflictError(diff(base.table, current.table), current)
+            if not edit.changes:
+                return base
+            table = apply_rows(base.table, edit)
+            data = encode_table(table, base.delimiter, base.encoding)
+            self._commit(data, edit.changes, who, action, backup=True)
+        return Snapshot(table, version_of(data), base.delimiter, base.encoding)
 
     def _commit(self, data: bytes, changes: list[Change], who: str, action: str, *, backup: bool) -> None:
         """Write ``data`` and its journal lines together or not at all (a full disk, a folder

@@ -6,6 +6,11 @@ Every read and write of the directory goes through the store this module gives
 - ``load()`` → :class:`~reseaux.annuaire.store.Snapshot` (table, version); ``current_version()``;
 - ``save(table, base, who, action=…)``: refused with :class:`~reseaux.annuaire.store.ConflictError`
   when the directory is no longer at ``base.version``; stamps ``date_maj``; journals each fiche;
+- ``save_rows(base, rows, who, removed=…, action=…)``: the same promises for the fiches ``rows``
+  (each replacing the fiche of its id, or added after the last) and the ids ``removed``, compared
+  on those fiches alone — a save that costs its changes (the files still write the whole file);
+  :class:`~reseaux.annuaire.store.UnaddressableRows` when an id is empty or repeated, and
+  :func:`~reseaux.annuaire.store.save_changes` then saves the whole table;
 - ``replace(data, who, action)``: a whole directory file made current (archive, migration);
 - ``versions()``, ``load_version(key)``, ``restore_version(key, base, who)``: former versions;
 - ``read_journal()``; ``locked()``; ``former_copies(id)`` and ``scrub(id, erased)`` for an erasure.

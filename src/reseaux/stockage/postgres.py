@@ -29,7 +29,7 @@ import errno
 import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -40,7 +40,16 @@ import pandas as pd
 from reseaux.acces import audit
 from reseaux.annuaire.changes import ID, Change, diff, journal_entry, string_cells
 from reseaux.annuaire.exports import LockTimeout
-from reseaux.annuaire.store import ConflictError, Snapshot, StoredVersion, prepare_save, snapshot
+from reseaux.annuaire.store import (
+    ConflictError,
+    Snapshot,
+    StoredVersion,
+    UnaddressableRows,
+    apply_rows,
+    plan_rows,
+    prepare_save,
+    snapshot,
+)
 
 SCHEMA = "reseaux"
 #: The advisory lock of the directory (an erasure holds it across its writes).
@@ -339,6 +348,90 @@ class PostgresDirectoryStore:
             self._journal(connection, int(head or 0) + 1, changes, who, action)
         audit.record("enregistrement", who=who, action=action, fiches=len(changes), annuaire="postgresql")
         return Snapshot(table, str(int(head or 0) + 1), row_keys=new_keys, row_positions=new_positions)
+
+    def save_rows(
+        self,
+        base: Snapshot,
+        rows: pd.DataFrame,
+        who: str,
+        *,
+        removed: Iterable[str] = (),
+        action: str = "modification",
+    ) -> Snapshot:
+        """Save the fiches ``rows`` and remove the fiches ``removed`` if the directory is still at
+        ``base.version``; see the files' :meth:`reseaux.annuaire.store.DirectoryStore.save_rows`
+        for the contract, kept the same. One transaction that reads and writes those fiches' rows
+        alone: their current rows are closed, the new ones take their row keys and places (an added
+        fiche a new key, after the last); nothing in it grows with the directory but the refusal.
+
+        Raises :class:`~reseaux.annuaire.store.UnaddressableRows` (nothing written) when an id is
+        empty or repeated, or ``base`` was not read from this store; and what ``save`` raises."""
+        if base.row_keys is None or not base.version:
+            raise UnaddressableRows("version lue ailleurs")
+        edit = plan_rows(base.table, rows, removed)
+        ids = sorted({c.id for c in edit.changes})
+        with self._connection() as connection, connection.transaction():
+            head, next_row = connection.execute(
+                f"SELECT version, next_row FROM {SCHEMA}.directory_head FOR UPDATE"
+            ).fetchone()
+            if str(head or "") != base.version:
+                current = self._load(connection) if head else _empty(base)
+                raise ConflictError(diff(base.table, current.table), current)
+            if not edit.changes:
+                return base
+            found = connection.execute(
+                f"SELECT actor_id, row_key, position FROM {SCHEMA}.directory_rows "
+                "WHERE actor_id = ANY(%s) AND valid_to IS NULL",
+                (ids,),
+            ).fetchall()
+            stored = {actor: (int(key), float(place)) for actor, key, place in found}
+            known = {c.id for c in edit.changes if c.kind != "ajout"}
+            if len(stored) != len(found) or set(stored) != known:  # not the rows its version says
+                raise UnaddressableRows("lignes de la base différentes de la version lue")
+            version, next_row = int(head) + 1, int(next_row)
+            columns = [str(c) for c in base.table.columns]
+            connection.execute(
+                f"INSERT INTO {SCHEMA}.directory_versions (version, who, action, columns) VALUES (%s, %s, %s, %s)",
+                (version, who, action, columns),
+            )
+            if stored:
+                connection.execute(
+                    f"UPDATE {SCHEMA}.directory_rows SET valid_to = %s WHERE valid_to IS NULL AND row_key = ANY(%s)",
+                    (version, [key for key, _ in stored.values()]),
+                )
+            added = int((edit.at < 0).sum())
+            if added:
+                last = connection.execute(
+                    f"SELECT max(position) FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL"
+                ).fetchone()[0]
+                start = float(last or 0.0)
+            ids_written = edit.written[ID].astype(str).tolist()
+            keys = np.zeros(len(edit.written), dtype=np.int64)
+            places = np.zeros(len(edit.written), dtype=float)
+            for r, actor in enumerate(ids_written):
+                if edit.at[r] >= 0:
+                    keys[r], places[r] = stored[actor]
+                else:
+                    keys[r], places[r], next_row = (
+                        next_row,
+                        start + 1024.0 * (r - len(ids_written) + added + 1),
+                        next_row + 1,
+                    )
+            if len(edit.written):
+                cells = string_cells(edit.written[list(base.table.columns)])
+                self._insert(connection, version, edit.written, columns, cells, range(len(keys)), keys, places)
+            connection.execute(f"UPDATE {SCHEMA}.directory_head SET version = %s, next_row = %s", (version, next_row))
+            self._journal(connection, version, edit.changes, who, action)
+        audit.record("enregistrement", who=who, action=action, fiches=len(edit.changes), annuaire="postgresql")
+        # The next base: the rows, keys and places in the order the database reads them back.
+        row_keys, row_positions = np.delete(base.row_keys, edit.gone), np.delete(base.row_positions, edit.gone)
+        added_rows = edit.at < 0
+        return Snapshot(
+            apply_rows(base.table, edit),
+            str(version),
+            row_keys=np.concatenate([row_keys, keys[added_rows]]),
+            row_positions=np.concatenate([row_positions, places[added_rows]]),
+        )
 
     def replace(self, data: bytes, who: str, action: str) -> Snapshot:
         """Make the directory file ``data`` the current directory, whatever it is now (a restoration

@@ -9,7 +9,7 @@ import streamlit as st
 from reseaux.annuaire import columns
 from reseaux.annuaire.concurrent_edits import Conflict, rebase, resolve
 from reseaux.annuaire.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
-from reseaux.annuaire.store import ConflictError, DirectoryStore
+from reseaux.annuaire.store import ConflictError, DirectoryStore, save_changes
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import XLSX_MIME, download
 from reseaux.ui.annuaire.session import (
@@ -58,7 +58,7 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
             help="Choisissez d'abord pour chaque conflit." if undecided else None,
         ):
             try:
-                saved = directory_store.save(work, base, who)
+                saved = save_changes(directory_store, base, work, changes, who)
             except ConflictError as exc:
                 st.session_state["ann_conflict"] = exc
             except OSError as exc:
