@@ -88,6 +88,18 @@ def test_the_command_saves_through_the_store(directory):
     assert stat.S_IMODE(directory.stat().st_mode) == 0o644  # an existing file keeps its mode
 
 
+def test_geocoding_a_file_with_a_repeated_id_and_a_row_without_one_saves_every_row(directory):
+    """The fiches placed are saved alone when their ids name them; here « a » is twice and a row
+    has no id, so the whole table is saved, every row placed and kept in its place."""
+    with open(directory, "a", encoding="cp1252") as handle:
+        handle.write("a;A bis;structure;ivg;2 place du Général de Gaulle;76000;Rouen;;;bis\n")
+        handle.write(";Sans id;structure;ivg;4 rue Inconnue;76120;Le Grand-Quevilly;;;sans\n")
+    geocode_file(directory, offline=True, cache_path=directory.parent / "c.sqlite", communes_path=COMMUNES)
+    table = DirectoryStore(directory).load().table
+    assert table["colonne_perso"].tolist() == ["garder", "moi aussi", "bis", "sans"]
+    assert table["geocodage_source"].tolist() == ["commune"] * 4
+
+
 def hold(lock_path, held, release):
     with file_lock(lock_path):
         held.set()

@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from reseaux import config
+from reseaux.annuaire.changes import diff
 from reseaux.annuaire.directory import DirectoryError, map_header, read_table, table_from_rows
-from reseaux.annuaire.store import Snapshot, version_of
+from reseaux.annuaire.store import Snapshot, save_changes, version_of
 from reseaux.stockage import directory_store
 from reseaux.territoire.commune_locator import CommuneLocator
 from reseaux.territoire.geocode_cache import GeoCache
@@ -121,7 +122,9 @@ def geocode_file(
         progress=progress,
     )
     summary.problems = [(lines[line - 2], message) for line, message in summary.problems]
-    store.save(pd.DataFrame(records, columns=base.table.columns), base, who, action="géocodage")
+    # The fiches placed are those whose cells changed: saved alone (save_rows) when their ids allow.
+    table = pd.DataFrame(records, columns=base.table.columns)
+    save_changes(store, base, table, diff(base.table, table), who, action="géocodage")
     return summary
 
 
