@@ -297,7 +297,8 @@ def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
     import pickle
 
     try:
-        return pickle.loads((parse_cache_folder() / f"{key}.pickle").read_bytes())  # our own file
+        with open(parse_cache_folder() / f"{key}.pickle", "rb") as kept:  # our own file
+            return pickle.load(kept)  # from the file, not its bytes read whole first
     except Exception:  # noqa: BLE001 — absent, truncated or from another version: read the file again
         return None
 
@@ -319,7 +320,7 @@ def _keep_directory(key: str, directory: tuple[Directory, pd.Series], still_curr
         for old in sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-3]:
             old.unlink(missing_ok=True)  # the last few versions only
         kept = folder / f"{key}.pickle"
-        write_atomic(kept, pickle.dumps(directory, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(kept, lambda file: pickle.dump(directory, file, protocol=pickle.HIGHEST_PROTOCOL))
         if not still_current():  # saved meanwhile (maybe erased): this one is stale
             kept.unlink(missing_ok=True)
     except OSError:

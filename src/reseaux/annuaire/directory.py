@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reseaux.annuaire.decoding import map_header, read_table, table_from_rows
+from reseaux.annuaire.decoding import iter_table, map_header, read_table, table_from_rows
 from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.validation import validate_record, validate_rows, validate_table
@@ -52,7 +52,7 @@ def load_directory(source: Path | bytes, referential: Referential) -> Directory:
             raise DirectoryError(f"Impossible de lire l'annuaire « {source} » : {exc.strerror}.") from exc
     else:
         data = source
-    rows, encoding, delimiter = read_table(data)
+    rows, encoding, delimiter = iter_table(data)
     directory = validate_rows(rows, referential)
     directory.encoding, directory.delimiter = encoding, delimiter
     return directory

@@ -9,9 +9,10 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import geopandas as gpd
 import pandas as pd
@@ -155,9 +156,10 @@ PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing, the
-    rename itself made durable (the folder is synced). A new file is private
+    rename itself made durable (the folder is synced). ``data`` may be a function that writes
+    to the open file (a pickle of a large object, never held whole as bytes). A new file is private
     (:data:`PRIVATE_FILE`); a file replaced keeps its mode (a directory readable by a group stays so)."""
     path = Path(path)
     aside = write_aside(path, data)
@@ -169,7 +171,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     sync_folder(path.parent)
 
 
-def write_aside(path: Path, data: bytes) -> Path:
+def write_aside(path: Path, data: bytes | Callable[[BinaryIO], object]) -> Path:
     """Write ``data`` to a new temporary file beside ``path`` (``.<name>.<random>.tmp``), with the
     mode ``path`` must keep (:func:`kept_mode`), flushed to disk; return it, for the caller to
     rename over ``path`` (and to remove should anything fail first). Nothing is left behind when
@@ -180,7 +182,10 @@ def write_aside(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
-            handle.write(data)
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
