@@ -5,10 +5,13 @@ bytes received, filter change, server memory).
 - **served**: the default, RESEAUX_MAP_SERVER_ABOVE (200,000) below the directory's size: the page
   carries no position, the map asks the server for what is in view;
 - **browser index**: RESEAUX_MAP_SERVER_ABOVE above it: the page carries every position, indexed in
-  the browser (supercluster), as every map did before.
+  the browser (supercluster), as every map did before;
+- **served, on PostgreSQL** (``--postgresql``): served as the first, the directory read from a local
+  PostgreSQL with PostGIS that the bench starts (``tests/postgres_server.py``), filled by
+  ``python -m reseaux migrer``'s function, ``RESEAUX_DATABASE_URL`` in the app's environment.
 
 Run alone (not part of ``make bench``: about 20 min at 1,000,000 actors on 2 cores):
-``python bench/bench_served_map.py [--taille 1000000] [--passages 3]``.
+``python bench/bench_served_map.py [--taille 1000000] [--passages 3] [--sans-navigateur] [--postgresql]``.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ from bench.synthetic import synthetic_table
 from reseaux.annuaire.store import encode_table
 
 
-def served_section(n: int, runs: int = RUNS, *, compare: bool = True) -> list[str]:
+def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql: bool = False) -> list[str]:
     """The floor, then ``n`` synthetic actors served, then (``compare``) the same drawn from the
-    browser's index."""
+    browser's index, then (``postgresql``) the same served, read from PostgreSQL."""
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -84,17 +87,25 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True) -> list[st
             rows.append(row)
             notes.append(f"{label} : mesures en {row.seconds:.0f} s")
             shutil.rmtree(cache, ignore_errors=True)
+        if postgresql:
+            rows.append(_on_postgresql(browser, path, count, folder, runs, notes))
         browser.close()
     lines = section(
         rows, [], [], [], runs=runs, when=when, load=load, notes=[], minutes=(time.perf_counter() - began) / 60
     )
     lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("Changement de scène"))]
     lines[0] = f"## La carte à {n:_} acteurs : demandée au serveur ou indexée par le navigateur".replace("_", " ")
-    drawn = list(zip(("Serveur", "Navigateur"), rows[1:], strict=False))
+    names = ["Serveur, fichiers" if postgresql else "Serveur", *(["Navigateur"] if compare else [])]
+    drawn = list(zip([*names, "Serveur, PostgreSQL"], rows[1:], strict=False))
     targets = [
         Target(f"{label}, premier marqueur chaud", "≤ × 2", ratio(row.median("warm"), rows[0].median("warm")), 2, "×")
         for label, row in drawn
     ] + [Target(f"{label}, changement de filtre", "≤ 1 s", row.median("filters"), 1, "s") for label, row in drawn]
+    targets += [
+        Target(f"{label}, mémoire du serveur (pic)", "≤ 1 Go", row.memory, 1, "Go")
+        for label, row in drawn
+        if row.memory is not None
+    ]
     lines += ["| Objectif | Visé | Mesuré | |", "|---|---|---|---|"]
     lines += [f"| {t.what} | {t.wanted} | {t.measured()} | {t.verdict()} |" for t in targets]
     failed = [row for row in rows if row.error]
@@ -103,13 +114,39 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True) -> list[st
     return [*lines, "", "Notes : " + " ; ".join(notes) + "."]
 
 
+def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, notes: list[str]):
+    """The directory at ``path`` moved into a PostgreSQL the bench starts, then drawn served (the
+    default threshold) by an app that reads it there."""
+    from reseaux.stockage.migrate import migrate
+    from tests.postgres_server import PostgresServer
+
+    label = f"Réseaux, {count} acteurs, demandés au serveur (seuil 200 000), annuaire dans PostgreSQL"
+    with PostgresServer() as server:
+        url = server.new_database("carte")
+        started = time.perf_counter()
+        migrate(url, source=str(path))
+        notes.append(f"PostgreSQL 15 + PostGIS local rempli par la migration en {time.perf_counter() - started:.0f} s")
+        cache = folder / "cache_postgresql"
+        env = {
+            "RESEAUX_DATABASE_URL": url,
+            "RESEAUX_GEOCACHE": str(cache / "geocodage.sqlite"),
+            "RESEAUX_MAP_SERVER_ABOVE": "200000",
+        }
+        row = measure(browser, label, env, None, ACTORS, runs=runs, with_filter=True, cache=cache)
+        notes.append(f"{label} : mesures en {row.seconds:.0f} s")
+        shutil.rmtree(cache, ignore_errors=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--taille", type=int, default=1_000_000, help="acteurs synthétiques")
     parser.add_argument("--passages", type=int, default=RUNS, help="démarrages du serveur par carte")
     parser.add_argument("--sans-navigateur", action="store_true", help="sans la carte indexée par le navigateur")
+    parser.add_argument("--postgresql", action="store_true", help="la carte servie aussi, l'annuaire dans PostgreSQL")
     args = parser.parse_args()
-    print("\n".join(served_section(args.taille, args.passages, compare=not args.sans_navigateur)), flush=True)
+    section = served_section(args.taille, args.passages, compare=not args.sans_navigateur, postgresql=args.postgresql)
+    print("\n".join(section), flush=True)
     print(f"charge moyenne à la fin : {os.getloadavg()[0]:.2f}")
 
 
