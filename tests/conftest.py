@@ -347,6 +347,11 @@ def database_url(postgres_server):
     otherwise hold hundreds of connections, past the server's max_connections)."""
     url = postgres_server.new_database()
     yield url
+    close_pools_of(url)
+
+
+def close_pools_of(url: str) -> None:
+    """Close the connection pools this process opened on the database ``url``."""
     from reseaux.acces import shared
     from reseaux.stockage import postgres
 

@@ -74,7 +74,8 @@ def save_forever(url: str, folder: Path, number: int) -> None:
 
     from reseaux.annuaire.concurrent_edits import rebase, resolve
     from reseaux.annuaire.store import ConflictError
-    from reseaux.stockage.postgres import PostgresDirectoryStore, StorageUnavailable
+    from reseaux.stockage import StorageUnavailable
+    from reseaux.stockage.postgres import PostgresDirectoryStore
 
     store = PostgresDirectoryStore(url)
     rng = random.Random()
@@ -114,7 +115,7 @@ def save_forever(url: str, folder: Path, number: int) -> None:
 def _load(store, counts):
     import psycopg
 
-    from reseaux.stockage.postgres import StorageUnavailable
+    from reseaux.stockage import StorageUnavailable
 
     while True:
         try:

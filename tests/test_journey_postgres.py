@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -16,7 +17,7 @@ from playwright.sync_api import expect
 
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from tests import browser as ui
-from tests.conftest import SCREENSHOTS, visible_demo, wait_in_map
+from tests.conftest import SCREENSHOTS, close_pools_of, visible_demo, wait_in_map
 from tests.test_journey_coordinator import open_fiche
 
 pytestmark = pytest.mark.browser
@@ -154,3 +155,43 @@ def browser_context(chromium):
 
 def browser_app(env):
     return ui.LoggedApp(env)
+
+
+def test_a_database_cut_midway_keeps_the_session_and_the_pending_edit(browser, tmp_path, database_url):
+    """The network to the database is cut while a coordinator works: her next click is refused
+    with a French sentence (nothing shown that could not be checked), her sign-in and her pending
+    edit are kept; when the database answers again she goes on and saves."""
+    from tests.tcp_relay import TcpRelay
+
+    server = urlsplit(database_url)
+    relay = TcpRelay((server.hostname, server.port))
+    _folder, env = browser_folder(tmp_path, relay.url(database_url))
+    context = browser_context(browser)
+    try:
+        with browser_app(env) as app:
+            page = context.new_page()
+            ui.open_annuaire(page, app, "coord")
+            page.get_by_text("Aucune modification en attente").wait_for()
+            open_fiche(page, ACTOR)
+            page.get_by_label("Téléphone", exact=True).fill(NEW_PHONE)
+            page.get_by_role("button", name="Valider la fiche").click()
+            page.get_by_text("1 modification en attente").wait_for()
+
+            relay.cut()
+            page.get_by_role("tab", name="Sauvegardes et journal").click()
+            expect(page.get_by_text("ne répond pas").first).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Traceback")).to_have_count(0)
+            page.screenshot(path=str(SCREENSHOTS / "postgresql-coupee.png"), full_page=True)
+
+            relay.mend()  # she clicks the page again, as the message says
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Annuaire", exact=True).click()
+            expect(page.get_by_text("Connecté·e : coord")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("1 modification en attente")).to_be_visible(timeout=60_000)
+            page.get_by_role("button", name="Enregistrer", exact=True).click()
+            page.get_by_text("notée au journal au nom de coord").wait_for(timeout=60_000)
+            assert stored_phone(database_url, ACTOR) == [NEW_PHONE]
+            ui.no_error(page)
+    finally:
+        context.close()
+        close_pools_of(relay.url(database_url))
+        relay.close()

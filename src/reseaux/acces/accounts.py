@@ -60,7 +60,7 @@ from reseaux.acces.sessions import SESSIONS
 from reseaux.acces.signin_limits import LOCK_MINUTES
 from reseaux.annuaire.exports import LockTimeout
 from reseaux.serveur.clients import UNKNOWN
-from reseaux.stockage import documents
+from reseaux.stockage import StorageUnavailable, documents
 
 MAX_FAILURES = 5
 MIN_PASSWORD = 10
@@ -170,6 +170,8 @@ class AccountStore:
         over at the next click; the accounts are read again only when they changed."""
         try:
             key = self.document.stamp()
+        except StorageUnavailable:
+            raise  # not known now: the caller says so, the session is not closed for it
         except OSError:
             return None
         if key is None:

@@ -146,7 +146,7 @@ def read(sql: str, parameters: tuple = ()) -> list[tuple]:
     """The rows of one query, outside any write transaction (WAL, or PostgreSQL: never blocked by a writer)."""
     url = stockage.database_url()
     if url:
-        with _pool(url).connection() as connection:
+        with _reaching(url), _pool(url).connection() as connection:
             rows = _Postgres(connection).execute(sql, parameters).fetchall()
             connection.commit()
         return rows
@@ -186,6 +186,13 @@ class _Postgres:
         return self.connection.execute(_sql(statement), parameters)
 
 
+def _reaching(url: str):
+    """A server that does not answer is :class:`~reseaux.stockage.StorageUnavailable`, in French."""
+    from reseaux.stockage.postgres import redacted
+
+    return stockage.reaching(f"L'état partagé des sessions dans {redacted(url)}", (_POOLS, _POOLS_LOCK, url))
+
+
 def _pool(url: str):
     """One small pool per database and process for the shared state (psycopg_pool), its tables
     created on first use (one server at a time)."""
@@ -203,15 +210,19 @@ def _pool(url: str):
                 check=ConnectionPool.check_connection,
                 timeout=BUSY_MS / 1000,
             )
-            with found.connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (CREATE_KEY,))  # one creator at a time
-                connection.execute(_postgres_schema())
+            try:
+                with found.connection() as connection, connection.transaction():
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (CREATE_KEY,))  # one creator at a time
+                    connection.execute(_postgres_schema())
+            except BaseException:
+                found.close(timeout=1.0)  # not kept: its threads would retry forever
+                raise
             _POOLS[url] = found
         return found
 
 
 @contextmanager
 def _postgres_transaction(url: str) -> Iterator[_Postgres]:
-    with _pool(url).connection() as connection, connection.transaction():
+    with _reaching(url), _pool(url).connection() as connection, connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_KEY,))
         yield _Postgres(connection)

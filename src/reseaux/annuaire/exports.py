@@ -199,8 +199,10 @@ def why_not_written(exc: OSError) -> str:
     to anyone): « le disque est plein », « le dossier est en lecture seule »…"""
     import errno
 
-    if getattr(exc, "reason", None):  # a store that says it itself (a database that does not answer)
-        return str(exc.reason)
+    from reseaux.stockage import StorageUnavailable
+
+    if isinstance(exc, StorageUnavailable):  # a database that does not answer: it says which
+        return exc.reason
     return {
         errno.ENOSPC: "le disque est plein",
         errno.EDQUOT: "le quota du disque est atteint",

@@ -21,6 +21,8 @@ from reseaux.annuaire.fiche_service import FICHES_PATH, MAX_ROWS, SERVICE
 from reseaux.serveur.clients import client_address, is_https, same_origin
 from reseaux.serveur.ratelimit import LIMITS, refusal
 from reseaux.serveur.streamlit_fr import SCRIPT_PATH, script
+from reseaux.stockage import unavailable
+from reseaux.text import md_escape
 
 LOG = logging.getLogger("reseaux")
 #: Shown instead of a trace; the browser tests look for it (and for Streamlit's own error box).
@@ -32,13 +34,25 @@ ERROR_MESSAGE = (
 PRIVATE = {"Cache-Control": "no-store"}
 
 
+def unavailable_message(reason: str) -> str:
+    """What a page says when its database does not answer (``reason``: which one, and why)."""
+    return (
+        f"**{md_escape(reason[:1].upper() + reason[1:])}.** Rien n'a été enregistré par cette action ; "
+        "votre connexion et vos modifications en attente sont gardées. Réessayez dans un instant ; si "
+        "cela dure, prévenez l'administration du serveur."
+    )
+
+
 def on_script_error(exc: Exception) -> bool:
-    """Log ``exc`` with its traceback on the server, show :data:`ERROR_MESSAGE`; True hides the trace."""
+    """Log ``exc`` with its traceback on the server, show :data:`ERROR_MESSAGE` — or, for a
+    database that does not answer, what does not answer and that nothing is lost; True hides the
+    trace."""
     import streamlit as st
 
     LOG.error("Erreur dans une page", exc_info=exc)
+    down = unavailable(exc)
     try:
-        st.error(ERROR_MESSAGE, icon=":material/error:")
+        st.error(unavailable_message(down) if down else ERROR_MESSAGE, icon=":material/error:")
     except Exception:  # noqa: BLE001 — the page is already failing: never fail twice
         pass
     return True
@@ -102,6 +116,16 @@ def _limited(family: str) -> Callable[[Callable[[Request], Response]], Callable[
     def wrap(route: Callable[[Request], Response]) -> Callable[[Request], Response]:
         @functools.wraps(route)
         def guarded(request: Request) -> Response:
+            try:
+                return counted(request)
+            except Exception as exc:  # a database that does not answer: said, not a bare 500
+                down = unavailable(exc)
+                if down is None:
+                    raise
+                LOG.warning("Route %s : %s", family, down)
+                return _refused(f"{down[:1].upper() + down[1:]} : réessayez dans un instant.", 503)
+
+        def counted(request: Request) -> Response:
             client = _client(request)
             seconds = LIMITS.admit(family, client)
             if seconds:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from reseaux.annuaire.exports import LOCK_TIMEOUT, file_lock, private_folder, write_atomic
+from reseaux.stockage import StorageUnavailable, forget_pool
 
 SCHEMA = "reseaux"
 #: The advisory lock under which the tables of the schema are created: the directory store's
@@ -53,13 +54,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.documents (
 """
 
 
-class DocumentUnavailable(OSError):
-    """The database could not be reached; ``reason`` (and the message) say it in French, as
-    :class:`reseaux.stockage.postgres.StorageUnavailable` does for the directory."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class DocumentUnavailable(StorageUnavailable):
+    """The database of the documents could not be reached (:class:`StorageUnavailable`)."""
 
 
 class FileDocument:
@@ -137,7 +133,7 @@ def _database(url: str) -> Iterator[Any]:
     cannot be reached is a :class:`DocumentUnavailable` in French, not a driver's message."""
     import psycopg
 
-    from reseaux.stockage.postgres import pool, redacted
+    from reseaux.stockage.postgres import _POOLS, _POOLS_LOCK, pool, redacted
 
     try:
         with pool(url).connection() as connection:
@@ -149,9 +145,8 @@ def _database(url: str) -> Iterator[Any]:
                     _READY.add(url)
             yield connection
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:  # PoolTimeout among them
-        raise DocumentUnavailable(
-            f"{redacted(url)} ne répond pas ({type(exc).__name__}) : rien n'a été lu ni écrit, réessayez dans un instant"
-        ) from exc
+        forget_pool(_POOLS, _POOLS_LOCK, url)
+        raise DocumentUnavailable(redacted(url), type(exc).__name__) from exc
 
 
 class PostgresDocument:

@@ -25,7 +25,6 @@ database this backend is meant to carry.
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import threading
@@ -50,6 +49,7 @@ from reseaux.annuaire.store import (
     prepare_save,
     snapshot,
 )
+from reseaux.stockage import reaching
 
 SCHEMA = "reseaux"
 #: The advisory lock of the directory (an erasure holds it across its writes).
@@ -147,19 +147,6 @@ def redacted(url: str) -> str:
     return f"PostgreSQL « {parts.get('dbname', '?')} » sur {parts.get('host', 'localhost')}"
 
 
-class StorageUnavailable(OSError):
-    """The database cannot be reached or cut the connection (a transaction cut short is not
-    committed: nothing was written). ``reason`` is what a person reads (French)."""
-
-    def __init__(self, where: str, cause: Exception) -> None:
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        self.reason = f"{where} ne répond pas ({first})"
-        super().__init__(errno.EIO, self.reason)
-
-    def __str__(self) -> str:
-        return self.reason
-
-
 class PostgresDirectoryStore:
     """The directory, its versions and its journal in one PostgreSQL database."""
 
@@ -180,19 +167,15 @@ class PostgresDirectoryStore:
         """A connection of the pool (the one :meth:`locked` holds, inside it). A server that does not
         answer, or a connection cut midway, is :class:`StorageUnavailable` (an OSError, in French):
         the transaction was not committed, nothing was written."""
-        import psycopg
 
         held = getattr(self._held, "connection", None)
         if held is not None:  # inside locked(): the same session, so the same lock
             yield held
             return
-        try:
-            with pool(self.url).connection() as connection:
-                if self.url not in _READY:
-                    self._create(connection)
-                yield connection
-        except psycopg.OperationalError as exc:
-            raise StorageUnavailable(self.describe(), exc) from exc
+        with reaching(self.describe(), (_POOLS, _POOLS_LOCK, self.url)), pool(self.url).connection() as connection:
+            if self.url not in _READY:
+                self._create(connection)
+            yield connection
 
     def _create(self, connection) -> None:
         with connection.transaction():

@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from reseaux import config
+from reseaux import config, stockage
 from reseaux.acces import audit
 from reseaux.acces.access import ROLE_LABELS, can
 from reseaux.acces.accounts import AccountError, AccountStore
@@ -138,10 +138,14 @@ def _resume_from_cookie(timeout: float, now: float) -> bool:
 
 
 def _stamp_of(name: str) -> str | None:
-    """The account's stamp now (None: removed, or the accounts file unreadable — signed out)."""
+    """The account's stamp now (None: removed, or the accounts file unreadable — signed out). A
+    database that does not answer is raised, not None: the click is refused with a French
+    sentence (:func:`reseaux.serveur.web.on_script_error`), the session is not closed for it."""
     try:
         return accounts().stamp(name)
-    except AccountError:
+    except AccountError as exc:
+        if stockage.unavailable(exc):
+            raise
         return None
 
 
