@@ -59,6 +59,16 @@ def test_a_shared_link_reproduces_the_filters(monkeypatch, referential):
     assert at.selectbox(key="v_basemap").value == "positron"
 
 
+def test_the_communes_offered_are_those_of_the_visible_directory(monkeypatch):
+    import csv
+
+    with open(ROOT / "data" / "actors.csv", encoding="utf-8", newline="") as f:
+        public = {r["code_insee"] for r in csv.DictReader(f) if r["visibilite"] == "public"} - {""}
+    at = app(monkeypatch)
+    offered = at.multiselect(key="f_communes").options
+    assert len(offered) == len(set(offered)) == len(public) > 10
+
+
 def test_perimeter_filter_from_the_sidebar(monkeypatch):
     at = app(monkeypatch)
     at.selectbox(key="f_perimeter").set_value("qpv:QN07620M").run()

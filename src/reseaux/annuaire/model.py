@@ -60,8 +60,10 @@ class Directory:
 
     @property
     def n_placed(self) -> int:
-        """How many actors have a position (counted, not copied: :attr:`placed` copies the frame)."""
-        return int(self.actors.geometry.notna().sum())
+        """How many actors have a position (counted, not copied: :attr:`placed` copies the frame; on
+        the geometries' array: the GeoSeries' ``notna`` also looks for empty ones, 57 ms against 5 at
+        1,000,000)."""
+        return int((~self.actors.geometry.values.isna()).sum())
 
     @property
     def n_unplaced(self) -> int:

@@ -105,7 +105,10 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
             for facet in ("publics", "modalites", "accessibilite"):
                 chosen[facet] = facet_select(ref, facet, f"f_{facet}")
         with st.expander("Lieu"):
-            present = sorted(set(frame["code_insee"]) - {""}, key=lambda c: terr.place_names.get(f"commune:{c}", c))
+            # The distinct codes, not a Python set of a million cells (0.57 s at every rerun at 1,000,000).
+            present = sorted(
+                set(frame["code_insee"].unique()) - {""}, key=lambda c: terr.place_names.get(f"commune:{c}", c)
+            )
             communes = choose_many(
                 "Communes",
                 present,
