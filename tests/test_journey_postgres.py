@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from tests import browser as ui
+from tests import test_browser_a11y as a11y
 from tests.conftest import SCREENSHOTS, close_pools_of, visible_demo, wait_in_map
 from tests.test_journey_coordinator import open_fiche
 
@@ -85,6 +86,10 @@ def test_two_servers_share_one_database_map_edit_and_versions(browser, tmp_path,
             # Its « Sauvegardes et journal » tab lists the database's former version; restoring it
             # brings the old phone back, on both servers.
             other.get_by_role("tab", name="Sauvegardes et journal").click()
+            other.get_by_role("button", name="Restaurer cette sauvegarde").wait_for()
+            found: list[str] = []  # axe-core on the database's versions, at 1440 and 390 wide
+            a11y.check(other, a11y.AXE.read_text(encoding="utf-8"), "Annuaire, versions de la base", found)
+            assert not found, a11y.report(found)
             other.get_by_role("button", name="Restaurer cette sauvegarde").click()
             other.get_by_text("restaurée").first.wait_for(timeout=60_000)
             assert stored_phone(database_url, ACTOR) == [before[ACTOR]["telephone"]]
@@ -182,6 +187,9 @@ def test_a_database_cut_midway_keeps_the_session_and_the_pending_edit(browser, t
             expect(page.get_by_text("ne répond pas").first).to_be_visible(timeout=60_000)
             expect(page.get_by_text("Traceback")).to_have_count(0)
             page.screenshot(path=str(SCREENSHOTS / "postgresql-coupee.png"), full_page=True)
+            found: list[str] = []
+            a11y.check(page, a11y.AXE.read_text(encoding="utf-8"), "base coupée", found)
+            assert not found, a11y.report(found)
 
             relay.mend()  # she clicks the page again, as the message says
             page.get_by_test_id("stSidebarNav").get_by_role("link", name="Annuaire", exact=True).click()
