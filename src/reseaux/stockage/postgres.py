@@ -309,12 +309,7 @@ class PostgresDirectoryStore:
     def _save(self, table: pd.DataFrame, base: Snapshot, who: str, action: str, *, restoring: bool) -> Snapshot:
         table, changes = prepare_save(base, table, restoring=restoring)
         with self._connection() as connection, connection.transaction():
-            head, next_row = connection.execute(
-                f"SELECT version, next_row FROM {SCHEMA}.directory_head FOR UPDATE"
-            ).fetchone()
-            if str(head or "") != base.version:
-                current = self._load(connection) if head else _empty(base)
-                raise ConflictError(diff(base.table, current.table), current)
+            head, next_row = self._head_at(connection, base)
             if head and not restoring and not changes and _same_rows(base.table, table):
                 return base
             if not head:
@@ -331,6 +326,17 @@ class PostgresDirectoryStore:
             self._journal(connection, int(head or 0) + 1, changes, who, action)
         audit.record("enregistrement", who=who, action=action, fiches=len(changes), annuaire="postgresql")
         return Snapshot(table, str(int(head or 0) + 1), row_keys=new_keys, row_positions=new_positions)
+
+    def _head_at(self, connection, base: Snapshot) -> tuple[int, int]:
+        """Lock the head (a save at a time) and return its version and next row key, if the
+        directory is still at ``base.version``; else :class:`ConflictError` with what changed."""
+        head, next_row = connection.execute(
+            f"SELECT version, next_row FROM {SCHEMA}.directory_head FOR UPDATE"
+        ).fetchone()
+        if str(head or "") != base.version:
+            current = self._load(connection) if head else _empty(base)
+            raise ConflictError(diff(base.table, current.table), current)
+        return head, next_row
 
     def save_rows(
         self,
@@ -354,12 +360,7 @@ class PostgresDirectoryStore:
         edit = plan_rows(base.table, rows, removed)
         ids = sorted({c.id for c in edit.changes})
         with self._connection() as connection, connection.transaction():
-            head, next_row = connection.execute(
-                f"SELECT version, next_row FROM {SCHEMA}.directory_head FOR UPDATE"
-            ).fetchone()
-            if str(head or "") != base.version:
-                current = self._load(connection) if head else _empty(base)
-                raise ConflictError(diff(base.table, current.table), current)
+            head, next_row = self._head_at(connection, base)
             if not edit.changes:
                 return base
             found = connection.execute(
