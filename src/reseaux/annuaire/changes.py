@@ -98,6 +98,8 @@ def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list
     compared (at 200,000 fiches, a second of a save). When ids are missing or repeated, a row's
     key depends on its place (« ligne N sans id ») or on the rows around it: the whole tables are
     compared."""
+    if before is after or not ids:
+        return []
     keys = []
     for table in (before, after):
         if ID not in table.columns:
@@ -107,6 +109,35 @@ def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list
             return diff(before, after)
         keys.append(column.isin(ids).to_numpy())
     return diff(before[keys[0]], after[keys[1]])
+
+
+@dataclass
+class EditLog:
+    """Which fiches each edit of a working copy touched, so that what is computed from the copy
+    (the pending changes, its validation) compares those fiches alone, not the whole directory.
+
+    Each edit is numbered (:meth:`record`); ``since(n)`` is the ids touched after edit ``n``, or
+    None when an edit after it could not name its fiches (an import, a version restored): then the
+    whole tables are compared. A superset is always right: touched fiches are compared, not trusted."""
+
+    count: int = 0
+    last: dict[str, int] = field(default_factory=dict)  # id -> the last edit that touched it
+    unknown: int = 0  # the last edit whose fiches are not known (0: none yet)
+
+    def record(self, ids: set[str] | None) -> int:
+        """Note one edit of the copy, touching the fiches ``ids`` (None: not known); its number."""
+        self.count += 1
+        if ids is None:
+            self.unknown = self.count
+        else:
+            self.last.update(dict.fromkeys(map(str, ids), self.count))
+        return self.count
+
+    def since(self, number: int) -> set[str] | None:
+        """The ids touched by the edits after ``number``; None when one of them named none."""
+        if self.unknown > number:
+            return None
+        return {key for key, at in self.last.items() if at > number}
 
 
 def stamp_changes(
@@ -130,7 +161,9 @@ def stale(table: pd.DataFrame, days: int = 365, today: date | None = None) -> pd
     limit = (today or date.today()) - timedelta(days=days)
     # Compared as timestamps: ``.dt.date`` of a column where no cell is a date (a directory
     # imported without dates) is no longer a column of dates, and comparing it with one failed.
-    dates = pd.to_datetime(table["date_maj"].map(parse_date), errors="coerce")
+    # Each distinct cell read once: a directory holds a few thousand dates for a million fiches.
+    column = table["date_maj"]
+    dates = pd.to_datetime(column.map({v: parse_date(v) for v in column.unique()}), errors="coerce")
     out = table[(dates < pd.Timestamp(limit)) | dates.isna()].copy()
     return out.assign(_d=dates[out.index]).sort_values("_d", na_position="first", kind="stable").drop(columns="_d")
 

@@ -2,10 +2,10 @@
 
 :func:`reseaux.annuaire.directory.validate_table` checks every row (about 40 µs a row: 8 s at 200,000
 fiches). The page asks which rows are wrong at every click and the copy changes one fiche at a
-time, so :func:`check_table` validates again only the fiches an edit touched (the ids
-:func:`reseaux.annuaire.changes.diff` names) and takes the others' findings from the previous check. The
-answer is the same as ``validate_table``'s — which rows are errors, and each row's issues with
-its spreadsheet line (tested against it).
+time, so :func:`check_table` validates again only the fiches an edit touched (the ids the page
+noted, or those :func:`reseaux.annuaire.changes.diff` names) and takes the others' findings from
+the previous check by their ids. The answer is the same as ``validate_table``'s — which rows are
+errors, and each row's issues with its spreadsheet line (tested against it).
 """
 
 from __future__ import annotations
@@ -31,10 +31,14 @@ class TableCheck:
     already taken by an earlier valid row)."""
 
     table: pd.DataFrame
-    own: list[list[Issue]]
+    #: By row position, the row's own issues (an array of lists).
+    own: np.ndarray
     bad: np.ndarray
     #: Row position → line of the earlier row holding its id.
     taken: dict[int, int]
+    #: By row position, its id (trimmed), and whether its own issues hold an error.
+    ids: np.ndarray
+    own_error: np.ndarray
 
     def issues_of(self, row: int) -> list[Issue]:
         """Row ``row``'s issues, as ``validate_table`` words them (line = row + 2)."""
@@ -58,37 +62,70 @@ def _row_issues(validator: _RowValidator, header: list[str], cells: list[str], l
     return issues
 
 
-def check_table(table: pd.DataFrame, referential: Referential, previous: TableCheck | None = None) -> TableCheck:
+def check_table(
+    table: pd.DataFrame,
+    referential: Referential,
+    previous: TableCheck | None = None,
+    changed: set[str] | None = None,
+) -> TableCheck:
     """Validate ``table``; with ``previous`` (a check of an earlier version of it), only the
-    fiches changed since are validated again."""
-    text = table.fillna("").astype(str)
-    header, _ = map_header([str(c) for c in text.columns])
-    rows = text.to_numpy(dtype=object)
-    ids = text[ID].str.strip().to_numpy(dtype=object) if ID in text else np.full(len(text), "", dtype=object)
-    reuse: dict[str, list[Issue]] = {}
+    fiches changed since are validated again. ``changed``, when the caller knows them, are the ids
+    of the fiches that may differ from ``previous.table`` (a superset is right); without it they
+    are found by comparing the two tables, a whole-directory pass."""
+    ids = _ids(table)
+    own = np.empty(len(table), dtype=object)
+    own_error = np.zeros(len(table), dtype=bool)
+    again = np.ones(len(table), dtype=bool)
     if previous is not None and list(previous.table.columns) == list(table.columns):
-        changed = {c.id for c in diff(previous.table, table)}
-        before = previous.table[ID].astype(str).str.strip() if ID in previous.table else pd.Series(dtype=object)
-        once = ~before.duplicated(keep=False).to_numpy()
-        for position in np.flatnonzero(once):
-            key = before.iat[position]
-            if key and key not in changed:
-                reuse[key] = previous.own[position]
-    validator = _RowValidator(referential)
-    counts = pd.Series(ids).value_counts()
-    own: list[list[Issue]] = []
-    for position, cells in enumerate(rows):
-        key = ids[position]
-        if key in reuse and counts.get(key, 0) == 1:
-            own.append(reuse[key])
-        else:
-            own.append(_row_issues(validator, header, list(cells), position + 2))
-    own_error = np.array([any(i.severity == ERROR for i in found) for found in own], dtype=bool)
-    # An id belongs to the first row holding it that has no error of its own; a later row with it
-    # is an error (as validate_rows finds it reading the file from the top).
+        if changed is None:
+            changed = {c.id for c in diff(previous.table, table)}
+        where = _previous_positions(previous.ids, ids)
+        held = pd.Index(ids)
+        once = np.ones(len(ids), dtype=bool) if held.is_unique else ~held.duplicated(keep=False)
+        reuse = (where >= 0) & (ids != "") & once & ~held.isin(list(changed))
+        own[reuse] = previous.own[where[reuse]]
+        own_error[reuse] = previous.own_error[where[reuse]]
+        again = ~reuse
+    positions = np.flatnonzero(again)
+    if len(positions):
+        header, _ = map_header([str(c) for c in table.columns])
+        rows = table.iloc[positions].fillna("").astype(str).to_numpy(dtype=object)
+        validator = _RowValidator(referential)
+        for position, cells in zip(positions.tolist(), rows, strict=True):
+            found = _row_issues(validator, header, list(cells), position + 2)
+            own[position] = found
+            own_error[position] = any(i.severity == ERROR for i in found)
+    later, taken = _taken(ids, own_error)
+    return TableCheck(table=table, own=own, bad=own_error | later, taken=taken, ids=ids, own_error=own_error)
+
+
+def _ids(table: pd.DataFrame) -> np.ndarray:
+    """Each row's id as the file holds it (trimmed; ``""`` when it has none)."""
+    if ID not in table:
+        return np.full(len(table), "", dtype=object)
+    return table[ID].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _previous_positions(before: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """For each row of ``ids``, the place of its fiche in ``before`` (-1: none, or its id is held
+    by several rows there, whose findings are not taken over)."""
+    index = pd.Index(before)
+    if index.is_unique:
+        return index.get_indexer(ids)
+    single = np.flatnonzero(~index.duplicated(keep=False))
+    found = pd.Index(before[single]).get_indexer(ids)
+    return np.where(found >= 0, single[found], -1)
+
+
+def _taken(ids: np.ndarray, own_error: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+    """The rows whose id an earlier row without error of its own holds, and that row's line.
+
+    An id belongs to the first row holding it that has no error of its own; a later row with it
+    is an error (as validate_rows finds it reading the file from the top)."""
+    if pd.Index(ids).is_unique:
+        return np.zeros(len(ids), dtype=bool), {}
     claimers = pd.Series(np.arange(len(ids)))[(~own_error) & (ids != "")]
     first = pd.Series(claimers.to_numpy(), index=ids[claimers.to_numpy()]).groupby(level=0).min()
     first_of = pd.Series(ids).map(first).to_numpy(dtype=float)
     later = (ids != "") & ~np.isnan(first_of) & (first_of < np.arange(len(ids)))
-    taken = {int(p): int(first_of[p]) + 2 for p in np.flatnonzero(later)}
-    return TableCheck(table=table, own=own, bad=own_error | later, taken=taken)
+    return later, {int(p): int(first_of[p]) + 2 for p in np.flatnonzero(later)}

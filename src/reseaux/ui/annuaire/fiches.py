@@ -200,7 +200,7 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
     if not is_new and len(rows):
         position_editor(work, rows[0], current)
         if st.button("Supprimer cette fiche", key=f"ann_del_{actor_id}"):
-            set_work(work.drop(index=rows[0]))
+            set_work(work.drop(index=rows[0]), {str(actor_id)})
             st.session_state.pop("ann_edit", None)
             st.rerun()
 
@@ -304,15 +304,20 @@ def _submit(ref, work, current, values, is_new, rows) -> None:
     if any(issue.severity == ERROR for issue in found):
         st.session_state["ann_findings"] = found
         st.rerun()
-    if is_new:
-        set_work(pd.concat([work, pd.DataFrame([record])], ignore_index=True).fillna(""))
-    else:
-        table = work.copy()
-        table.loc[rows[0], list(record)] = list(record.values())
-        set_work(table)
+    set_work(edited(work, rows, record, is_new), {str(current.get("id", "")), str(record["id"])})
     st.session_state["ann_edit"] = record["id"]
     st.session_state.pop("ann_findings", None)
     st.rerun()
+
+
+def edited(work: pd.DataFrame, rows, record: dict, is_new: bool) -> pd.DataFrame:
+    """The working copy with the fiche ``record`` validated: added after the last, or written over
+    its row ``rows[0]`` (the copy itself is not changed: see ``set_work``)."""
+    if is_new:
+        return pd.concat([work, pd.DataFrame([record])], ignore_index=True).fillna("")
+    table = work.copy()
+    table.loc[rows[0], list(record)] = list(record.values())
+    return table
 
 
 def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
@@ -336,7 +341,7 @@ def position_editor(work: pd.DataFrame, row: int, current: dict) -> None:
                 row,
                 ["latitude", "longitude", "geocodage_source", "geocodage_score", "geocodage_type", "geocodage_label"],
             ] = [f"{point['lat']:.6f}", f"{point['lng']:.6f}", "manuel", "", "", ""]
-            set_work(table)
+            set_work(table, {str(current.get("id", ""))})
             st.rerun()
 
 

@@ -176,7 +176,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
     duplicates = kept("duplicates", lambda: _search_duplicates(new, work), new, work)
     decisions = duplicates_review(new, work, duplicates)
     if st.button("Ajouter à l'annuaire (à enregistrer ensuite)", type="primary", key="ann_apply_import"):
-        set_work(apply_import(work, new, decisions, duplicates, ref))
+        set_work(apply_import(work, new, decisions, duplicates, ref), None)  # the whole copy compared once
         st.session_state.pop("ann_import_key", None)
         st.success("Import ajouté à votre copie de travail : vérifiez les différences puis enregistrez.")
         st.rerun()

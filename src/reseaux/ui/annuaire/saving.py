@@ -17,7 +17,9 @@ from reseaux.ui.annuaire.session import (
     moment_text,
     pending,
     replay_of,
+    set_base,
     set_work,
+    touched_since_base,
     write_failure,
 )
 
@@ -64,8 +66,7 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
             except OSError as exc:
                 st.error(write_failure(exc))
             else:
-                st.session_state["ann_base"] = saved
-                set_work(saved.table)
+                set_base(saved, {c.id for c in changes})  # their rows now carry the day's date
                 st.session_state.pop("ann_conflict", None)
                 st.session_state.pop("ann_replay", None)
                 st.session_state["ann_saved"] = (
@@ -77,7 +78,7 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
             st.session_state.pop("ann_replay", None)  # every conflict settled for their value: nothing to write
             st.rerun()
         if cols[1].button("Annuler mes modifications", key="ann_discard"):
-            set_work(base.table)
+            set_base(base, touched_since_base())
             st.session_state.pop("ann_replay", None)
             st.rerun()
         cols[2].caption(f"Inscrit au journal au nom de {who}.")
@@ -88,8 +89,9 @@ def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: s
             st.markdown(f"- {md_escape(change.describe())}")
         if st.button("Rejouer mes modifications sur la nouvelle version", key="ann_rebase"):
             merged, conflicts = rebase(base.table, work, conflict.current.table)
-            st.session_state["ann_base"] = conflict.current
-            set_work(merged)
+            mine = touched_since_base()
+            st.session_state["ann_base"] = conflict.current  # the copy differs from it in my fiches alone
+            set_work(merged, None if mine is None else mine | {c.id for c in conflict.theirs})
             st.session_state.pop("ann_conflict")
             if conflicts:
                 st.session_state["ann_replay"] = {
@@ -193,7 +195,8 @@ def _choose(number: int) -> None:
         return
     keep_mine = answer == KEEP_MINE
     replay["choices"][number] = keep_mine
-    set_work(resolve(st.session_state["ann_work"], [(replay["conflicts"][number], keep_mine)]))
+    conflict = replay["conflicts"][number]
+    set_work(resolve(st.session_state["ann_work"], [(conflict, keep_mine)]), {conflict.id})
 
 
 def _choose_all(keep_mine: bool) -> None:
@@ -201,7 +204,8 @@ def _choose_all(keep_mine: bool) -> None:
     for number in range(len(replay["conflicts"])):
         replay["choices"][number] = keep_mine
         st.session_state[_choice_key(replay, number)] = KEEP_MINE if keep_mine else KEEP_THEIRS
-    set_work(resolve(st.session_state["ann_work"], [(c, keep_mine) for c in replay["conflicts"]]))
+    conflicts = replay["conflicts"]
+    set_work(resolve(st.session_state["ann_work"], [(c, keep_mine) for c in conflicts]), {c.id for c in conflicts})
 
 
 JOURNAL_COLUMNS = {
@@ -238,8 +242,7 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
             except OSError as exc:
                 st.error(write_failure(exc))
             else:
-                st.session_state["ann_base"] = saved
-                set_work(saved.table)
+                set_base(saved)
                 st.session_state["ann_saved"] = (
                     f"{label(choice)} : restaurée ; la version qu'elle remplace est sauvegardée à son tour."
                 )

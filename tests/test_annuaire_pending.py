@@ -1,0 +1,128 @@
+"""AppTest: the Annuaire page counts its pending changes and checks its working copy from the
+fiches each edit touched, not from the whole directory — and the count is the one the whole
+comparison gives, edit after edit, on the demo directory.
+
+The right answers come another way: the count from ``diff`` of the whole base and working copy
+(the page compares the touched fiches alone, ``diff_among``), the findings from a check of the
+whole copy with no previous check; the demo's ids and telephones are read with the csv module."""
+
+import csv
+import re
+
+from streamlit.testing.v1 import AppTest
+
+from reseaux import config
+from reseaux.acces.accounts import AccountStore
+from reseaux.annuaire.changes import diff
+from reseaux.annuaire.referential import load_referential
+from reseaux.annuaire.store import DirectoryStore
+from reseaux.annuaire.table_check import check_table
+from tests.conftest import PASSWORD, ROOT, sign_in
+from tests.test_annuaire_page import button
+
+DEMO = ROOT / "data" / "actors.csv"
+
+
+def demo_page(monkeypatch, tmp_path, rows: list[dict]):
+    """A coordinator on the Annuaire page of a directory of ``rows`` (the demo's, changed)."""
+    path = tmp_path / "actors.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    monkeypatch.setenv("RESEAUX_ACTORS", str(path))
+    AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
+    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run(), "coord")
+    at.switch_page("views/annuaire.py").run()
+    assert not at.exception
+    return at, path
+
+
+def shown_count(at) -> int:
+    """The pending changes the page announces (0 when it says there are none)."""
+    if any("Aucune modification en attente" in c.value for c in at.caption):
+        return 0
+    said = [re.match(r"\*\*(\d+) modifications? en attente", m.value) for m in at.markdown]
+    return int(next(m for m in said if m).group(1))
+
+
+def assert_right(at, expected: int) -> None:
+    """The count shown is the whole diff's (and ``expected``); the kept check is a whole check's."""
+    assert not at.exception
+    base, work = at.session_state["ann_base"], at.session_state["ann_work"]
+    whole = diff(base.table, work)
+    assert shown_count(at) == len(whole) == expected, [c.describe() for c in whole]
+    held = at.session_state["ann_kept_check"][3]
+    fresh = check_table(work, load_referential(config.path("referential")))
+    assert held.table is work
+    assert held.bad.tolist() == fresh.bad.tolist()
+    assert [held.issues_of(r) for r in range(len(work))] == [fresh.issues_of(r) for r in range(len(work))]
+
+
+def validate(at, actor_id: str, **values) -> None:
+    at.session_state["ann_edit"] = actor_id
+    at.run()
+    for column, value in values.items():
+        at.text_input(key=f"ann_f_{column}").input(value)
+    at.button(key=f"FormSubmitter:ann_form_{actor_id}-Valider la fiche").click().run()
+
+
+def test_the_pending_count_follows_each_edit_as_the_whole_diff_counts_it(monkeypatch, tmp_path):
+    with DEMO.open(encoding="utf-8", newline="") as handle:
+        demo = {row["id"]: row for row in csv.DictReader(handle)}
+    first, second, third, fourth = list(demo)[:4]
+    demo[second]["date_maj"] = "bientôt"  # a warning the save's date of update takes away
+    at, path = demo_page(monkeypatch, tmp_path, list(demo.values()))
+    assert any(i.column == "date_maj" for i in at.session_state["ann_kept_check"][3].issues_of(1))
+    assert_right(at, 0)
+
+    validate(at, first, telephone="02 61 99 00 01")  # a change
+    assert_right(at, 1)
+    validate(at, first, telephone=demo[first]["telephone"])  # changed back: no longer pending
+    assert_right(at, 0)
+    validate(at, first, telephone="02 61 99 00 02")
+    validate(at, second, telephone="02 61 99 00 03")
+    assert_right(at, 2)
+
+    button(at, "Nouvelle fiche").click().run()  # an addition
+    at.text_input(key="ann_f_id").input("ajout-1")
+    at.text_input(key="ann_f_nom").input("Centre ajouté (fictif)")
+    at.selectbox(key="ann_f_type").set_value("structure")
+    at.text_input(key="ann_f_commune").input("Rouen")
+    at.text_input(key="ann_f_code_postal").input("76000")
+    at.button(key="FormSubmitter:ann_form_None-Valider la fiche").click().run()
+    assert_right(at, 3)
+
+    at.session_state["ann_edit"] = third  # a deletion
+    at.run()
+    button(at, "Supprimer cette fiche").click().run()
+    assert_right(at, 4)
+
+    button(at, "Enregistrer").click().run()  # saved: nothing pending, the copy checked again
+    assert_right(at, 0)
+    assert not any(i.column == "date_maj" for i in at.session_state["ann_kept_check"][3].issues_of(1))
+    saved = DirectoryStore(path).load().table.set_index("id")
+    assert "ajout-1" in saved.index and third not in saved.index
+    validate(at, second, telephone="02 61 99 00 04")  # an edit after the save
+    assert_right(at, 1)
+
+    store = DirectoryStore(path)  # someone else saves meanwhile, on the same fiche and another
+    theirs = store.load()
+    table = theirs.table.copy()
+    table.loc[table["id"] == second, "telephone"] = "02 61 99 00 05"
+    table.loc[table["id"] == fourth, "telephone"] = "12"  # a warning the replay brings in
+    store.save(table, theirs, who="Alice")
+    validate(at, first, telephone="02 61 99 00 06")
+    assert_right(at, 2)
+    button(at, "Enregistrer").click().run()
+    button(at, "Rejouer mes modifications sur la nouvelle version").click().run()
+    assert_right(at, 1)  # the first fiche replayed; the second is a conflict, theirs kept meanwhile
+    at.radio(key=next(r.key for r in at.radio if str(r.key).startswith("ann_replay_"))).set_value(
+        "garder la mienne"
+    ).run()
+    assert_right(at, 2)
+    validate(at, fourth, telephone="02 61 99 00 07")  # their « 12 » corrected: its warning gone
+    assert_right(at, 3)
+    button(at, "Annuler mes modifications").click().run()  # back to their version, « 12 » and its warning
+    assert_right(at, 0)
