@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from reseaux.acces.access import visible_actors
 from reseaux.app_data import load_actors
 from tests.browser import choose, data_folder
-from tests.conftest import ROOT, ServedApp, map_frame
+from tests.conftest import ROOT, ServedApp, evaluate_in_map, map_frame, wait_in_map
 
 #: Whether the markers drawn in the map stand for ``n`` actors (each pin one, each cluster its count).
 DRAWN = """(n) => { const f = document.querySelector("iframe[title='streamlit_folium.st_folium']");
@@ -78,3 +78,50 @@ def test_a_filter_that_keeps_fewer_than_the_threshold_still_draws_from_the_serve
         assert asked.value.ok
         # Asked of the server (the page's own index never asks): each IVG actor counted once.
         page.wait_for_function(DRAWN, arg=len(ivg), timeout=60_000)
+
+
+@pytest.mark.browser
+def test_enter_on_a_served_cluster_zooms_in_and_keeps_the_focus_on_the_map(page, tmp_path):
+    """With the keyboard alone, on a map served by views: Tab to a cluster, Entrée — the map zooms
+    in, the server is asked the new view, and the focus goes to the marker nearest the cluster
+    instead of being lost with it (the page's own index did so already)."""
+    from tests.test_browser_keyboard import _active, _open, _tab_until, _to_search_box
+
+    def _active_label(page) -> str:
+        return (_active(page) or {}).get("label", "")
+
+    _, env = data_folder(tmp_path)
+    with ServedApp({**env, "RESEAUX_MAP_SERVER_ABOVE": "50"}) as app:
+        with page.expect_response(_groups, timeout=90_000):
+            _open(page, app.url)
+        # The largest cluster: zooming in splits it, so the element that had the focus is gone.
+        largest = evaluate_in_map(
+            page,
+            "() => Math.max(...[...document.querySelectorAll('.rx-cluster')].map("
+            "(e) => +e.getAttribute('aria-label').split(' ')[0]))",
+        )
+        _to_search_box(page)
+        _, group = _tab_until(page, lambda a: a["label"].startswith(f"{largest} acteurs regroupés"), most=60)
+        assert group["label"].endswith("acteurs regroupés ici : Entrée pour zoomer")
+        zoom = evaluate_in_map(page, "() => window.map.getZoom()")
+        with page.expect_response(_groups, timeout=60_000) as zoomed:
+            page.keyboard.press("Enter")
+        assert zoomed.value.ok
+        wait_in_map(page, "(z) => window.map.getZoom() > z", zoom)
+        wait_in_map(page, "() => document.activeElement.matches('.rx-pin, .rx-cluster')")
+        assert _active_label(page) != group["label"]  # another marker: the cluster was split
+        near = evaluate_in_map(
+            page,
+            """(at) => { const m = window.map, p = m.latLngToContainerPoint(at);
+              const r = document.activeElement.getBoundingClientRect(), c = m.getContainer().getBoundingClientRect();
+              return Math.hypot(r.x + r.width / 2 - c.x - p.x, r.y + r.height / 2 - c.y - p.y); }""",
+            group["at"],
+        )
+        others = evaluate_in_map(
+            page,
+            """(at) => { const m = window.map, p = m.latLngToContainerPoint(at), c = m.getContainer().getBoundingClientRect();
+              return [...document.querySelectorAll('.rx-pin, .rx-cluster')].map((e) => { const r = e.getBoundingClientRect();
+                return Math.hypot(r.x + r.width / 2 - c.x - p.x, r.y + r.height / 2 - c.y - p.y); }); }""",
+            group["at"],
+        )
+        assert near <= min(others) + 1  # the nearest drawn marker, measured on the screen

@@ -162,6 +162,19 @@ export function clusterMarker(latlng, count, map, open) {
   return marker;
 }
 
+/* After Enter on a cluster: the focus on the drawn marker (``pins`` and ``clusters``, objects of
+ * markers) standing nearest to ``latlng`` now, not lost with the cluster the zoom took away. */
+export function focusNearest(map, pins, clusters, latlng) {
+  var best = null, distance = Infinity, target = map.latLngToContainerPoint(latlng);
+  [pins, clusters].forEach(function (drawn) {
+    Object.keys(drawn).forEach(function (k) {
+      var marker = drawn[k], d = map.latLngToContainerPoint(marker.getLatLng()).distanceTo(target);
+      if (marker._icon && d < distance) { best = marker; distance = d; }
+    });
+  });
+  if (best) best._icon.focus({preventScroll: true});
+}
+
 /* Échap closes the open fiche wherever the focus is in the map (Leaflet's own keys work only
  * while the map itself has the focus, not a pin or the fiche). Returns the handler, to remove. */
 export function escapeCloses(map) {
@@ -272,22 +285,13 @@ export function actorCluster(payload, options) {
       for (var m = 0; m < order.length; m++) if (!group.hasLayer(order[m])) group.addLayer(order[m]);
       this._pins = pins;
       this._clusters = clusters;
-      if (this._focusNear) this._focusNearest(this._focusNear);
+      if (this._focusNear) {
+        focusNearest(map, this._pins, this._clusters, this._focusNear);
+        this._focusNear = null;
+      }
       clearTimeout(this._naming);
       /* Once the map stops (arrow keys move it step by step): one request, not one a step. */
       this._naming = setTimeout(askNames, 300, this._pins, names);
-    },
-    _focusNearest: function (latlng) {
-      /* After Enter on a cluster: the focus on what stands nearest to it now, not lost with it. */
-      var map = this._map, best = null, distance = Infinity, drawn = [], k;
-      for (k in this._pins) drawn.push(this._pins[k]);
-      for (k in this._clusters) drawn.push(this._clusters[k]);
-      drawn.forEach(function (marker) {
-        var d = map.latLngToContainerPoint(marker.getLatLng()).distanceTo(map.latLngToContainerPoint(latlng));
-        if (marker._icon && d < distance) { best = marker; distance = d; }
-      });
-      this._focusNear = null;
-      if (best) best._icon.focus({preventScroll: true});
     },
     show: function (i) {
       /* Zoom until actor ``i`` stands alone, then open its fiche (the search box). */

@@ -9,7 +9,7 @@
  * newer request was sent is dropped. The pins are those of actors_layer.js: named for the
  * keyboard, their fiche asked of the fiche source when opened. */
 import {
-  actorCluster, clusterMarker, escapeCloses, fichePin, leavesPopup, pinIcons, useActorIndex
+  actorCluster, clusterMarker, escapeCloses, fichePin, focusNearest, leavesPopup, pinIcons, useActorIndex
 } from "./actors_layer.js";
 import {notice} from "./map_controls.js";
 
@@ -123,6 +123,10 @@ export function servedCluster(payload, options) {
           self._clusters[item.key] = self._cluster(item.cluster, map).addTo(group);
         }
       });
+      if (this._focusNear) {  /* Enter on a cluster: the focus on what stands nearest to it now */
+        focusNearest(map, this._pins, this._clusters, this._focusNear);
+        this._focusNear = null;
+      }
       if (this._then) {
         var then = this._then;
         this._then = null;
@@ -130,11 +134,12 @@ export function servedCluster(payload, options) {
       }
     },
     _cluster: function (c, map) {
-      var marker = clusterMarker([c[0], c[1]], c[2], map, function () {
+      var self = this;
+      var marker = clusterMarker([c[0], c[1]], c[2], map, function (fromKeys) {
         /* At the deepest zoom the server lists the cluster's fiche rows (a building's actors). */
-        if (c[3].length) leavesPopup(c[3], marker.getLatLng(), map);
-        else map.setView(marker.getLatLng(), Math.min(Math.round(map.getZoom()) + 2, options.maxZoom,
-                                                      map.getMaxZoom()));
+        if (c[3].length) return leavesPopup(c[3], marker.getLatLng(), map);
+        if (fromKeys) self._focusNear = marker.getLatLng();
+        map.setView(marker.getLatLng(), Math.min(Math.round(map.getZoom()) + 2, options.maxZoom, map.getMaxZoom()));
       });
       marker.rxRows = c[3];
       return marker;
