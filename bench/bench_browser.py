@@ -523,6 +523,27 @@ def cell(value: float | None, unit: str = "s", floor: float | None = None) -> st
     return text + (f" (× {value / floor:.1f})" if floor else "")
 
 
+def measure_floor(browser, runs: int) -> Row:
+    """The stack's floor: Streamlit + streamlit-folium drawing one marker (bench/floor_app.py),
+    measured as the app is. Streamlit serves static files from beside the script: the floor runs
+    from the project root, like serve.py, so both load the same local Leaflet."""
+    floor_script = ROOT / ".floor_app.py"
+    floor_script.write_text((ROOT / "bench" / "floor_app.py").read_text(encoding="utf-8"), encoding="utf-8")
+    try:
+        return measure(
+            browser,
+            "Plancher : Streamlit + streamlit-folium, 1 marqueur",
+            {},
+            floor_script,
+            ".leaflet-marker-icon",
+            runs=runs,
+            with_filter=False,
+            cache=None,
+        )
+    finally:
+        floor_script.unlink(missing_ok=True)
+
+
 def browser_section(sizes=SIZES, runs: int = RUNS) -> list[str]:
     """Measure everything (in this order: floor, demo with scenes and Couverture, synthetic sizes)
     and return the Markdown section."""
@@ -537,28 +558,10 @@ def browser_section(sizes=SIZES, runs: int = RUNS) -> list[str]:
     themes: list[float] = []
     layers: list[tuple[float, float]] = []
     notes: list[str] = []
-    # Streamlit serves static files from beside the script: the floor runs from the project root,
-    # like serve.py, so both load the same local Leaflet.
-    floor_script = ROOT / ".floor_app.py"
-    floor_script.write_text((ROOT / "bench" / "floor_app.py").read_text(encoding="utf-8"), encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         folder = Path(tmp)
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            rows.append(
-                measure(
-                    browser,
-                    "Plancher : Streamlit + streamlit-folium, 1 marqueur",
-                    {},
-                    floor_script,
-                    ".leaflet-marker-icon",
-                    runs=runs,
-                    with_filter=False,
-                    cache=None,
-                )
-            )
-        finally:
-            floor_script.unlink(missing_ok=True)
+        rows.append(measure_floor(browser, runs))
         data, env = demo_data(folder)
         counts = scene_counts(data, folder)
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.bench_browser import ACTORS, RUNS, Target, measure, ratio, section
+from bench.bench_browser import ACTORS, RUNS, Target, measure, measure_floor, ratio, section
 from bench.synthetic import synthetic_table
 from reseaux.annuaire.store import encode_table
 
@@ -44,26 +44,10 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql
     began, when = time.perf_counter(), datetime.now().strftime("%Y-%m-%d %H:%M")
     load = os.getloadavg()[0]
     rows, notes = [], []
-    floor_script = ROOT / ".floor_app.py"
-    floor_script.write_text((ROOT / "bench" / "floor_app.py").read_text(encoding="utf-8"), encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         folder = Path(tmp)
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            rows.append(
-                measure(
-                    browser,
-                    "Plancher : Streamlit + streamlit-folium, 1 marqueur",
-                    {},
-                    floor_script,
-                    ".leaflet-marker-icon",
-                    runs=runs,
-                    with_filter=False,
-                    cache=None,
-                )
-            )
-        finally:
-            floor_script.unlink(missing_ok=True)
+        rows.append(measure_floor(browser, runs))
         started = time.perf_counter()
         path = folder / f"actors_{n}.csv"
         path.write_bytes(encode_table(synthetic_table(n)))
