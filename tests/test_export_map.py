@@ -12,7 +12,14 @@ from playwright.sync_api import expect
 
 from reseaux.app_data import load_actors, load_territory
 from reseaux.carte.actor_layer import FicheStore
-from reseaux.carte.export_map import alt_text, chromium_path, render_png, shown_perimeters, standalone_html
+from reseaux.carte.export_map import (
+    alt_text,
+    chromium_path,
+    export_policy,
+    render_png,
+    shown_perimeters,
+    standalone_html,
+)
 from reseaux.carte.legend import legend_codes
 from reseaux.carte.mapview import MapView, build_map
 from reseaux.carte.scenes import Scene, SceneError, SceneStore, fill_count
@@ -207,6 +214,37 @@ def test_exported_html_opens_from_disk_with_the_network_cut(exported, page):
     page.wait_for_function(MAP_STILL, timeout=30_000)  # the cluster's zoom has ended
     click_pin_in_view(page)
     page.locator(".rx-fiche").wait_for(timeout=60_000)
+
+
+@pytest.mark.browser
+def test_png_export_waits_for_actors_drawn_late(exported):
+    """The actors' layer drawn 15 s late (a very busy machine): the picture waits for it, as it waits
+    on a quiet one — with the fixed wait of 1.2 s it had none of the clusters' purple but the
+    legend's. Purple pixels counted in three pictures: as exported, without actors, late."""
+    _, page = exported
+
+    def purple(variant: str | None) -> int:
+        shown = page
+        if variant is not None:
+            shown, count = re.subn(r"rx\.actorCluster\((.*)\)\.addTo\((\w+)\);", variant, page)
+            assert count == 1
+            # The file's own policy names each inline script by its hash: the changed one anew.
+            before, after = (export_policy(p).replace("'", "&#39;") for p in (page, shown))
+            assert before in shown
+            shown = shown.replace(before, after)
+        image = Image.open(io.BytesIO(render_png(shown, width=1200, height=800))).convert("RGB")
+        return sum(
+            n
+            for n, (r, g, b) in image.getcolors(maxcolors=1_000_000)
+            if abs(r - 0x7B) < 12 and abs(g - 0x2D) < 12 and abs(b - 0x8E) < 12
+        )
+
+    from PIL import Image
+
+    exported_now, without = purple(None), purple("")
+    assert exported_now > without + 2000  # the clusters' purple, beyond the legend's
+    late = purple(r"setTimeout(function () { rx.actorCluster(\1).addTo(\2); }, 15000);")
+    assert late == exported_now
 
 
 @pytest.mark.browser

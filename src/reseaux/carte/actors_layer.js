@@ -285,6 +285,8 @@ export function actorCluster(payload, options) {
       for (var m = 0; m < order.length; m++) if (!group.hasLayer(order[m])) group.addLayer(order[m]);
       this._pins = pins;
       this._clusters = clusters;
+      /* Drawn at least once: what the PNG export waits for before its picture (export_map.py). */
+      map.getContainer().setAttribute("data-rx-acteurs", "dessinés");
       if (this._focusNear) {
         focusNearest(map, this._pins, this._clusters, this._focusNear);
         this._focusNear = null;

@@ -271,6 +271,14 @@ def render_png(page: str, *, width: int = 1600, height: int = 1000) -> bytes:
             ) from exc
 
 
+#: How the page draws its actors (:class:`reseaux.carte.actor_layer.ActorCluster`): the picture
+#: waits for that layer's first drawing, a condition, not a guess of time (1.2 s were waited
+#: before: on a busy machine the clusters could be missing from the PNG).
+ACTORS_CALL = "rx.actorCluster("
+#: No CSS animation or transition under way (a zoom, a fade): the picture is not taken mid-move.
+SETTLED = "() => document.getAnimations().every((a) => a.playState !== 'running')"
+
+
 def _render(sync_playwright, executable: str, page: str, width: int, height: int) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "carte.html"
@@ -281,7 +289,9 @@ def _render(sync_playwright, executable: str, page: str, width: int, height: int
                 view = browser.new_page(viewport={"width": width, "height": height})
                 view.goto(path.as_uri())
                 view.wait_for_selector(".leaflet-container", timeout=30_000)
-                view.wait_for_timeout(1200)  # markers and clusters settle
+                if ACTORS_CALL in page:  # the actors' layer (an ES module, loaded after): drawn once
+                    view.wait_for_selector(".leaflet-container[data-rx-acteurs]", state="attached", timeout=30_000)
+                view.wait_for_function(SETTLED, timeout=30_000)
                 view.add_style_tag(content=SHOT_CSS)
                 return view.screenshot(type="png")
             finally:
