@@ -97,9 +97,14 @@ def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list
     """``diff(before, after)`` when only the fiches ``ids`` may differ: their rows alone are
     compared (at 200,000 fiches, a second of a save). When ids are missing or repeated, a row's
     key depends on its place (« ligne N sans id ») or on the rows around it: the whole tables are
-    compared."""
+    compared — unless both tables hold the very same ids, row for row (one column shared, as an
+    edit in place leaves it): then a fiche's rows are at the same places on both sides, all of
+    them among the rows compared or none."""
     if before is after or not ids:
         return []
+    if ID in before.columns and ID in after.columns and "" not in ids and same_column(before[ID], after[ID]):
+        keep = id_text(after[ID]).isin(ids).to_numpy()
+        return diff(before[keep], after[keep])
     keys = []
     for table in (before, after):
         if ID not in table.columns:
@@ -109,6 +114,24 @@ def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list
             return diff(before, after)
         keys.append(column.isin(ids).to_numpy())
     return diff(before[keys[0]], after[keys[1]])
+
+
+def same_column(one: pd.Series, other: pd.Series) -> bool:
+    """True when two columns are one array (a table and its copy edited in other columns share
+    it; pandas copies a column before writing in it): equal cell for cell, without reading a cell."""
+    if len(one) != len(other):
+        return False
+    a, b = one.to_numpy(), other.to_numpy()
+    return (
+        a.dtype == b.dtype and a.strides == b.strides and a.__array_interface__["data"] == b.__array_interface__["data"]
+    )
+
+
+def id_text(column: pd.Series) -> pd.Series:
+    """A column of ids as text (a missing one ``""``): as it is when it holds strings alone."""
+    if pd.api.types.infer_dtype(column.to_numpy(), skipna=False) == "string":
+        return column
+    return column.fillna("").astype(str)
 
 
 @dataclass
@@ -158,14 +181,22 @@ def stamp_changes(
 
 def stale(table: pd.DataFrame, days: int = 365, today: date | None = None) -> pd.DataFrame:
     """Fiches whose ``date_maj`` is older than ``days`` (or missing), oldest first."""
-    limit = (today or date.today()) - timedelta(days=days)
-    # Compared as timestamps: ``.dt.date`` of a column where no cell is a date (a directory
-    # imported without dates) is no longer a column of dates, and comparing it with one failed.
+    return table.iloc[stale_positions(table, days, today)]
+
+
+def stale_positions(table: pd.DataFrame, days: int = 365, today: date | None = None) -> np.ndarray:
+    """The places of :func:`stale`'s fiches in ``table``, oldest first (no date first, then in
+    the table's order)."""
+    limit = np.datetime64((today or date.today()) - timedelta(days=days), "D")
     # Each distinct cell read once: a directory holds a few thousand dates for a million fiches.
-    column = table["date_maj"]
-    dates = pd.to_datetime(column.map({v: parse_date(v) for v in column.unique()}), errors="coerce")
-    out = table[(dates < pd.Timestamp(limit)) | dates.isna()].copy()
-    return out.assign(_d=dates[out.index]).sort_values("_d", na_position="first", kind="stable").drop(columns="_d")
+    codes, values = pd.factorize(table["date_maj"], use_na_sentinel=True)
+    parsed = [parse_date(v) for v in values]
+    days_of = np.array([np.datetime64(d, "D") if d else np.datetime64("NaT") for d in parsed], dtype="datetime64[D]")
+    dates = np.append(days_of, np.datetime64("NaT"))[codes]  # a missing cell (code -1): no date
+    missing = np.isnat(dates)
+    keep = np.flatnonzero(missing | (dates < limit))
+    order = np.lexsort((keep, dates[keep].astype("int64"), ~missing[keep]))
+    return keep[order]
 
 
 def string_cells(table: pd.DataFrame) -> np.ndarray:

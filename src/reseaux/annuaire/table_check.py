@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from reseaux.annuaire.changes import diff
+from reseaux.annuaire.changes import diff, same_column
 from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, Issue
 from reseaux.annuaire.referential import Referential
@@ -39,6 +39,8 @@ class TableCheck:
     #: By row position, its id (trimmed), and whether its own issues hold an error.
     ids: np.ndarray
     own_error: np.ndarray
+    #: The ids as an index (its hash table built once, kept for the next check's look-ups).
+    held: pd.Index
 
     def issues_of(self, row: int) -> list[Issue]:
         """Row ``row``'s issues, as ``validate_table`` words them (line = row + 2)."""
@@ -72,15 +74,21 @@ def check_table(
     fiches changed since are validated again. ``changed``, when the caller knows them, are the ids
     of the fiches that may differ from ``previous.table`` (a superset is right); without it they
     are found by comparing the two tables, a whole-directory pass."""
-    ids = _ids(table)
     own = np.empty(len(table), dtype=object)
     own_error = np.zeros(len(table), dtype=bool)
     again = np.ones(len(table), dtype=bool)
-    if previous is not None and list(previous.table.columns) == list(table.columns):
+    comparable = previous is not None and list(previous.table.columns) == list(table.columns)
+    if comparable and ID in table and same_column(previous.table[ID], table[ID]):
+        # The same ids row for row (an edit in place): each fiche where it was, nothing to look up.
+        ids, held = previous.ids, previous.held
+        where = np.arange(len(ids))
+    else:
+        ids = _ids(table)
+        held = pd.Index(ids)
+        where = _previous_positions(previous.held, ids) if comparable else None
+    if comparable:
         if changed is None:
             changed = {c.id for c in diff(previous.table, table)}
-        where = _previous_positions(previous.ids, ids)
-        held = pd.Index(ids)
         once = np.ones(len(ids), dtype=bool) if held.is_unique else ~held.duplicated(keep=False)
         reuse = (where >= 0) & (ids != "") & once & ~held.isin(list(changed))
         own[reuse] = previous.own[where[reuse]]
@@ -95,8 +103,8 @@ def check_table(
             found = _row_issues(validator, header, list(cells), position + 2)
             own[position] = found
             own_error[position] = any(i.severity == ERROR for i in found)
-    later, taken = _taken(ids, own_error)
-    return TableCheck(table=table, own=own, bad=own_error | later, taken=taken, ids=ids, own_error=own_error)
+    later, taken = _taken(ids, held, own_error)
+    return TableCheck(table=table, own=own, bad=own_error | later, taken=taken, ids=ids, own_error=own_error, held=held)
 
 
 def _ids(table: pd.DataFrame) -> np.ndarray:
@@ -106,23 +114,22 @@ def _ids(table: pd.DataFrame) -> np.ndarray:
     return table[ID].fillna("").astype(str).str.strip().to_numpy(dtype=object)
 
 
-def _previous_positions(before: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """For each row of ``ids``, the place of its fiche in ``before`` (-1: none, or its id is held
-    by several rows there, whose findings are not taken over)."""
-    index = pd.Index(before)
+def _previous_positions(index: pd.Index, ids: np.ndarray) -> np.ndarray:
+    """For each row of ``ids``, the place of its fiche in ``index`` (the previous check's ids; -1:
+    none, or its id is held by several rows there, whose findings are not taken over)."""
     if index.is_unique:
         return index.get_indexer(ids)
     single = np.flatnonzero(~index.duplicated(keep=False))
-    found = pd.Index(before[single]).get_indexer(ids)
+    found = pd.Index(index[single]).get_indexer(ids)
     return np.where(found >= 0, single[found], -1)
 
 
-def _taken(ids: np.ndarray, own_error: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+def _taken(ids: np.ndarray, held: pd.Index, own_error: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
     """The rows whose id an earlier row without error of its own holds, and that row's line.
 
     An id belongs to the first row holding it that has no error of its own; a later row with it
     is an error (as validate_rows finds it reading the file from the top)."""
-    if pd.Index(ids).is_unique:
+    if held.is_unique:
         return np.zeros(len(ids), dtype=bool), {}
     claimers = pd.Series(np.arange(len(ids)))[(~own_error) & (ids != "")]
     first = pd.Series(claimers.to_numpy(), index=ids[claimers.to_numpy()]).groupby(level=0).min()

@@ -13,7 +13,7 @@ from streamlit_folium import st_folium
 from reseaux import config
 from reseaux.acces.access import VISIBILITY_LABELS
 from reseaux.annuaire import columns
-from reseaux.annuaire.changes import stale
+from reseaux.annuaire.changes import id_text, stale_positions
 from reseaux.annuaire.directory import ERROR, Issue, validate_record
 from reseaux.annuaire.fields import read_fields
 from reseaux.annuaire.referential import Referential
@@ -160,7 +160,7 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
             del st.session_state[key]
         st.session_state.pop("ann_findings", None)
         st.session_state["ann_form_of"] = actor_id
-    rows = work.index[work["id"].astype(str) == str(actor_id)] if not is_new else []
+    rows = work.index[(id_text(work["id"]) == str(actor_id)).to_numpy()] if not is_new else []
     current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(columns.names(), "")
     refused: list[Issue] | None = st.session_state.get("ann_findings")  # of the last « Valider », refused
     findings = refused if refused is not None else (check.issues_of(int(rows[0])) if len(rows) else [])
@@ -315,8 +315,12 @@ def edited(work: pd.DataFrame, rows, record: dict, is_new: bool) -> pd.DataFrame
     its row ``rows[0]`` (the copy itself is not changed: see ``set_work``)."""
     if is_new:
         return pd.concat([work, pd.DataFrame([record])], ignore_index=True).fillna("")
-    table = work.copy()
-    table.loc[rows[0], list(record)] = list(record.values())
+    table = work.copy(deep=False)  # the columns the fiche changes are copied, the others shared
+    for column, value in record.items():
+        if column not in table or table.at[rows[0], column] != value:
+            cells = table[column].copy() if column in table else pd.Series("", index=table.index, dtype=object)
+            cells.at[rows[0]] = value
+            table[column] = cells
     return table
 
 
@@ -351,20 +355,20 @@ STALE_WIDTHS = {"date_maj": 125, "nom": 210, "type": 135, "commune": 150, "telep
 
 def stale_panel(ref: Referential, work: pd.DataFrame) -> None:
     days = int(config.get("stale_days"))
-    old = kept("stale", lambda: stale(work, days=days), work)
-    if old.empty:
+    positions = kept("stale", lambda: stale_positions(work, days=days), work)
+    if not len(positions):
         st.success(f"Toutes les fiches ont été mises à jour depuis moins de {days} jours.")
         return
     st.markdown(
-        f"**{plural(len(old), 'fiche non mise', 'fiches non mises')} à jour depuis plus de "
+        f"**{plural(len(positions), 'fiche non mise', 'fiches non mises')} à jour depuis plus de "
         f"{plural(days, 'jour')}** (ou sans date), la plus ancienne d'abord"
     )
-    if len(old) > TABLE_ROWS:
+    if len(positions) > TABLE_ROWS:
         st.caption(
             f"Les {fr_number(TABLE_ROWS)} plus anciennes ci-dessous ; les exports (onglet « Exporter ») "
             "contiennent toutes les fiches, avec leur date de mise à jour."
         )
-    shown = old.iloc[:TABLE_ROWS]
+    shown = work.iloc[positions[:TABLE_ROWS]]  # the oldest, not a copy of every stale fiche
     # The date first and the name held to a width: every column fits at 1440 px (the date, last,
     # was cut off); a row ticked opens its fiche in « Fiches ».
     st.caption("Cochez une ligne pour ouvrir sa fiche (onglet « Fiches »).")
