@@ -9,6 +9,7 @@ whole copy with no previous check; the demo's ids and telephones are read with t
 import csv
 import re
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from reseaux import config
@@ -126,3 +127,24 @@ def test_the_pending_count_follows_each_edit_as_the_whole_diff_counts_it(monkeyp
     assert_right(at, 3)
     button(at, "Annuler mes modifications").click().run()  # back to their version, « 12 » and its warning
     assert_right(at, 0)
+
+
+def test_an_id_column_shared_by_an_edit_is_recognised_for_numpy_and_arrow_strings():
+    """The fast comparison needs the copy's ids to be the base's very array: true after an edit
+    of another column, false after an edit of an id, with object strings (files) as with Arrow
+    strings (the database's tables); the changes found are the whole diff's either way."""
+    from reseaux.annuaire.changes import diff_among, same_column
+    from reseaux.ui.annuaire.fiches import edited, fiche_rows
+
+    with DEMO.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for dtype in (object, "str"):
+        base = pd.DataFrame(rows, dtype=dtype)
+        key = rows[5]["id"]
+        where = base.index[fiche_rows(base, key)]
+        phone = edited(base, where, {**base.loc[where[0]].to_dict(), "telephone": "02 61 99 00 09"}, False)
+        assert same_column(base["id"], phone["id"]) and same_column(base["id"], phone.reset_index(drop=True)["id"])
+        assert [c.describe() for c in diff_among(base, phone, {key})] == [c.describe() for c in diff(base, phone)]
+        renamed = edited(base, where, {**base.loc[where[0]].to_dict(), "id": "autre"}, False)
+        assert not same_column(base["id"], renamed["id"])
+        assert len(diff_among(base, renamed, {key, "autre"})) == len(diff(base, renamed)) == 2

@@ -118,9 +118,14 @@ def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list
 
 def same_column(one: pd.Series, other: pd.Series) -> bool:
     """True when two columns are one array (a table and its copy edited in other columns share
-    it; pandas copies a column before writing in it): equal cell for cell, without reading a cell."""
+    it; pandas copies a column before writing in it): equal cell for cell, without reading a cell.
+    A column of Arrow strings (the database's tables) is one when it is the same Arrow array, which
+    never changes; a NumPy column when it starts at the same address with the same steps."""
     if len(one) != len(other):
         return False
+    arrow = [getattr(c.array, "__arrow_array__", None) for c in (one, other)]
+    if arrow[0] is not None and arrow[1] is not None:
+        return arrow[0]() is arrow[1]()
     a, b = one.to_numpy(), other.to_numpy()
     return (
         a.dtype == b.dtype and a.strides == b.strides and a.__array_interface__["data"] == b.__array_interface__["data"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -160,7 +161,7 @@ def fiche_form(ref: Referential, work: pd.DataFrame, actor_id: str | None, check
             del st.session_state[key]
         st.session_state.pop("ann_findings", None)
         st.session_state["ann_form_of"] = actor_id
-    rows = work.index[(id_text(work["id"]) == str(actor_id)).to_numpy()] if not is_new else []
+    rows = work.index[fiche_rows(work, str(actor_id))] if not is_new else []
     current = work.loc[rows[0]].to_dict() if len(rows) else dict.fromkeys(columns.names(), "")
     refused: list[Issue] | None = st.session_state.get("ann_findings")  # of the last « Valider », refused
     findings = refused if refused is not None else (check.issues_of(int(rows[0])) if len(rows) else [])
@@ -308,6 +309,14 @@ def _submit(ref, work, current, values, is_new, rows) -> None:
     st.session_state["ann_edit"] = record["id"]
     st.session_state.pop("ann_findings", None)
     st.rerun()
+
+
+def fiche_rows(work: pd.DataFrame, actor_id: str) -> np.ndarray:
+    """Where the rows of the fiche ``actor_id`` are in ``work`` (a mask)."""
+    ids = id_text(work["id"])
+    if ids.dtype == object:  # NumPy compares a million strings faster than pandas does
+        return ids.to_numpy() == actor_id
+    return (ids == actor_id).to_numpy()
 
 
 def edited(work: pd.DataFrame, rows, record: dict, is_new: bool) -> pd.DataFrame:
