@@ -106,6 +106,7 @@ bench: setup system-deps ## Benchmarks (not part of `make test`): medians, machi
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_chaos.py
 	$(PY) bench/bench_storage.py
+	$(PY) bench/bench_annuaire_edit.py
 	$(PY) bench/bench_webinar.py
 
 clean:
