@@ -60,7 +60,8 @@ from reseaux.acces.sessions import SESSIONS
 from reseaux.acces.signin_limits import LOCK_MINUTES
 from reseaux.annuaire.exports import LockTimeout
 from reseaux.serveur.clients import UNKNOWN
-from reseaux.stockage import StorageUnavailable, documents
+from reseaux.stockage import documents
+from reseaux.stockage.errors import StorageUnavailable
 
 MAX_FAILURES = 5
 MIN_PASSWORD = 10

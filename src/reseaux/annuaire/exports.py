@@ -199,7 +199,7 @@ def why_not_written(exc: OSError) -> str:
     to anyone): « le disque est plein », « le dossier est en lecture seule »…"""
     import errno
 
-    from reseaux.stockage import StorageUnavailable
+    from reseaux.stockage.errors import StorageUnavailable
 
     if isinstance(exc, StorageUnavailable):  # a database that does not answer: it says which
         return exc.reason

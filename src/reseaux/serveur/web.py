@@ -21,7 +21,7 @@ from reseaux.annuaire.fiche_service import FICHES_PATH, MAX_ROWS, SERVICE
 from reseaux.serveur.clients import client_address, is_https, same_origin
 from reseaux.serveur.ratelimit import LIMITS, refusal
 from reseaux.serveur.streamlit_fr import SCRIPT_PATH, script
-from reseaux.stockage import unavailable
+from reseaux.stockage.errors import unavailable
 from reseaux.text import md_escape
 
 LOG = logging.getLogger("reseaux")

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from reseaux.annuaire.exports import LOCK_TIMEOUT, file_lock, private_folder, write_atomic
-from reseaux.stockage import StorageUnavailable, forget_pool
+from reseaux.stockage.errors import StorageUnavailable, forget_pool
 
 SCHEMA = "reseaux"
 #: The advisory lock under which the tables of the schema are created: the directory store's

@@ -32,7 +32,8 @@ import pandas as pd
 from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.exports import LockTimeout, private_folder, why_not_written, write_atomic
 from reseaux.annuaire.store import DirectoryStore, encode_table, snapshot, version_of
-from reseaux.stockage import StorageUnavailable, documents
+from reseaux.stockage import documents
+from reseaux.stockage.errors import StorageUnavailable
 from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore, redacted
 from reseaux.text import plural
 

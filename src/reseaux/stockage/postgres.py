@@ -49,7 +49,7 @@ from reseaux.annuaire.store import (
     prepare_save,
     snapshot,
 )
-from reseaux.stockage import reaching
+from reseaux.stockage.errors import reaching
 
 SCHEMA = "reseaux"
 #: The advisory lock of the directory (an erasure holds it across its writes).
