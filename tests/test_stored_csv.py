@@ -5,6 +5,7 @@ The database is a real PostgreSQL with PostGIS the tests start (tests/postgres_s
 
 import csv
 import io
+import os
 
 import pytest
 
@@ -42,7 +43,11 @@ def test_the_demo_directory_comes_out_as_the_app_would_write_it(store, database_
     assert version == loaded.version
     assert data == encode_table(loaded.table)
     monkeypatch.setenv("RESEAUX_DATABASE_URL", database_url)
-    assert stored_directory() == (data, version)  # what the app parses
+    file, stored_version = stored_directory()  # what the app parses: a file, read a block at a time
+    with file:
+        assert os.fstat(file.fileno()).st_nlink == 0  # no name on the disk: nothing stays of it once closed
+        assert (file.read(), stored_version) == (data, version)
+    assert file.closed
 
 
 def test_awkward_cells_and_a_cell_older_than_its_column_come_out_unchanged(store):

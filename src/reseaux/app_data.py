@@ -6,10 +6,14 @@ Plain Python (no Streamlit): the UI module caches :func:`load_territory` and
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import geopandas as gpd
 import pandas as pd
@@ -241,19 +245,21 @@ def load_referential_file(path: Path | None = None) -> Referential:
     return load_referential(path or config.path("referential"))
 
 
-def load_actors(path: Path | None, referential: Referential, *, stored: tuple[bytes, str] | None = None) -> Actors:
+def load_actors(
+    path: Path | None, referential: Referential, *, stored: Callable[[], tuple[BinaryIO, str]] | None = None
+) -> Actors:
     """Load and validate the directory; raises DirectoryError when it cannot be read at all.
 
-    ``stored`` is the directory as a database keeps it (its bytes as a file, its version) when it
-    is not read from ``path`` (see :func:`reseaux.stockage.directory_source`). The parsed
+    ``stored`` gives the directory as a database keeps it (a CSV file, open, and its version)
+    when it is not read from ``path`` (see :func:`reseaux.stockage.stored_directory`). The file
+    is read a block at a time, never held whole (0.2 GB at a million fiches). The parsed
     directory is kept beside the geocoding cache, keyed by the hash of the file, of the
     referential and of the code that reads them: a cold start on an unchanged file reads it back
     instead of validating every row again (100,000 rows: 0.3 s instead of 5 s)."""
     if stored is not None:
         from reseaux.stockage import directory_store
 
-        data, version = stored
-        path = None
+        file, version = stored()
 
         def still_current() -> bool:
             return directory_store().current_version() == version
@@ -261,19 +267,26 @@ def load_actors(path: Path | None, referential: Referential, *, stored: tuple[by
     else:
         path = path or config.path("actors")
         try:
-            data = Path(path).read_bytes()
+            file = open(path, "rb")  # noqa: SIM115 — closed below, once parsed
         except OSError:
-            data = None  # load_directory says why, in French
+            file = None  # load_directory says why, in French
 
         def still_current() -> bool:
-            return Path(path).read_bytes() == data
+            try:
+                with open(path, "rb") as now:
+                    return _digest(now) == digest
+            except OSError:
+                return False
 
-    key = _directory_key(data, referential) if data is not None else ""
-    cached = _cached_directory(key) if key else None
-    if cached is not None:
-        directory, search = cached
-    else:
-        directory = load_directory(data if data is not None else path, referential)
+    with file or contextlib.nullcontext():
+        digest = _digest(file) if file else ""
+        key = _directory_key(digest, referential) if file else ""
+        cached = _cached_directory(key) if key else None
+        if cached is not None:
+            directory, search = cached
+        else:
+            directory = load_directory(file or path, referential)
+    if cached is None:
         france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
         search = search_text(directory.actors)
         if key:
@@ -281,9 +294,22 @@ def load_actors(path: Path | None, referential: Referential, *, stored: tuple[by
     return Actors(directory=directory, search=search)
 
 
-#: What the parsed directory depends on besides the file: the code that reads and completes it.
+def _digest(file: BinaryIO) -> str:
+    """The SHA-256 of a file, read a block at a time from its start (not held whole)."""
+    file.seek(0)
+    return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+#: What the parsed directory depends on besides the file: the code that reads and completes it
+#: (decoding, validation, columns, fields and model were parts of directory.py before it was split:
+#: an upgrade that changes one of them parses the file again).
 _READERS = (
     "annuaire/directory.py",
+    "annuaire/decoding.py",
+    "annuaire/validation.py",
+    "annuaire/columns.py",
+    "annuaire/fields.py",
+    "annuaire/model.py",
     "acces/access.py",
     "territoire/france.py",
     "annuaire/referential.py",
@@ -291,15 +317,14 @@ _READERS = (
 )  # access: empty visibilite
 
 
-def _directory_key(data: bytes, referential: Referential) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(data)
+def _directory_key(digest: str, referential: Referential) -> str:
+    """The cache key of the file of SHA-256 ``digest`` read by this code with ``referential``."""
+    key = hashlib.sha256(digest.encode("ascii"))
     here = Path(__file__).parent
     for name in _READERS:
-        digest.update((here / name).read_bytes())
-    digest.update(repr(referential).encode("utf-8"))
-    return digest.hexdigest()[:32]
+        key.update((here / name).read_bytes())
+    key.update(repr(referential).encode("utf-8"))
+    return key.hexdigest()[:32]
 
 
 def parse_cache_folder() -> Path:

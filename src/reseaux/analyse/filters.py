@@ -142,8 +142,14 @@ class FilterResult:
 def search_text(actors: pd.DataFrame) -> pd.Series:
     """Return the folded text searched by the free-text filter, one string per actor.
 
-    Computed once per directory (the app caches it) because folding accents is the slow part.
+    Computed once per directory (the app caches it) because folding accents is the slow part;
+    ``SEARCH_CHUNK`` rows at a time, so that the Python strings of the pieces are never those of
+    the whole directory (at a million fiches they made 0.3 GB more at the top of the load).
     """
+    if len(actors) > SEARCH_CHUNK:
+        return pd.concat(
+            [search_text(actors.iloc[start : start + SEARCH_CHUNK]) for start in range(0, len(actors), SEARCH_CHUNK)]
+        )
     parts = []
     for column in SEARCH_COLUMNS:
         if column in actors:
@@ -152,6 +158,10 @@ def search_text(actors: pd.DataFrame) -> pd.Series:
         return pd.Series("", index=actors.index)
     joined = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
     return joined.map(fold)
+
+
+#: Rows folded at a time by :func:`search_text`.
+SEARCH_CHUNK = 20_000
 
 
 def apply_filter(

@@ -7,9 +7,12 @@ cells of it, and names each header cell by its column of :mod:`reseaux.annuaire.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import pandas as pd
 from rapidfuzz import process
@@ -30,13 +33,15 @@ def read_table(data: bytes) -> tuple[list[list[str]], str, str]:
     return list(rows), encoding, delimiter
 
 
-def iter_table(data: bytes) -> tuple[Iterator[list[str]], str, str]:
+def iter_table(data: bytes | BinaryIO) -> tuple[Iterator[list[str]], str, str]:
     """As :func:`read_table`, the rows read as they are asked for, so that a reader that keeps
     something else of them never holds them all (a million rows of thirty cells as lists of
-    strings: about 1.5 GB). Raises DirectoryError as the rows are read when the CSV is unreadable."""
-    text, encoding = _decode(data)
+    strings: about 1.5 GB). ``data`` is the file's bytes or the file itself, open in binary and
+    read from its start (a UTF-8 or Windows-1252 file is then never held whole: 0.2 GB at a
+    million fiches). Raises DirectoryError as the rows are read when the CSV is unreadable."""
+    lines, encoding, size = _text_lines(data)
     names_of = columns.header_names()
-    first_line = next(_lines(text), "")  # a lone \r ends it too (old Mac files were one long header)
+    first_line = next(lines(), "")  # a lone \r ends it too (old Mac files were one long header)
     best = (",", -1)
     for delimiter in (";", ",", "\t"):
         header = next(csv.reader([first_line], delimiter=delimiter), [])
@@ -47,8 +52,8 @@ def iter_table(data: bytes) -> tuple[Iterator[list[str]], str, str]:
     delimiter = best[0]
     # Python's csv stops at 131,072 characters a cell, and the whole file then failed to load
     # (on every page, for everyone): read longer cells, the validation keeps them aside.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    return _rows(csv.reader(_lines(text), delimiter=delimiter)), encoding, delimiter
+    csv.field_size_limit(max(csv.field_size_limit(), size + 1))
+    return _rows(csv.reader(lines(), delimiter=delimiter)), encoding, delimiter
 
 
 #: A line as ``io.StringIO(text, newline="")`` gives it: up to ``\n``, ``\r\n`` or a lone ``\r``, kept.
@@ -98,6 +103,87 @@ _BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
+
+
+def _text_lines(data: bytes | BinaryIO) -> tuple[Callable[[], Iterator[str]], str, int]:
+    """What makes the lines of the file's text (each call from the start), its encoding and its
+    size in bytes — :func:`_decode`'s, without holding the whole text when it is UTF-8 or
+    Windows-1252 (the usual files, and what the database writes): those are checked a megabyte at
+    a time, then decoded a line at a time. The CSV of a million fiches is 0.2 GB, its text 0.4 GB
+    (two bytes a character as soon as one is accented), held while every row was validated."""
+    head, size, has_nul = _scan(data)
+    if not any(head.startswith(bom) for bom, _ in _BOMS) and not has_nul:
+        if head.startswith(b"\xef\xbb\xbf"):
+            return _streamed(data, "utf-8-sig", "replace"), "utf-8-sig", size
+        for encoding in ("utf-8", "cp1252"):
+            if _decodes(data, encoding):
+                return _streamed(data, encoding, "strict"), encoding, size
+    if not isinstance(data, bytes | bytearray):  # a rare file (UTF-16, NUL, unknown encoding): read whole
+        data.seek(0)
+        data = data.read()
+    text, encoding = _decode(data)
+    return (lambda: _lines(text)), encoding, size
+
+
+_STEP = 1 << 20
+
+
+def _blocks(data: bytes | BinaryIO) -> Iterator[bytes | memoryview]:
+    """``data`` a megabyte at a time, from its start."""
+    if isinstance(data, bytes | bytearray):
+        view = memoryview(data)
+        for start in range(0, len(data), _STEP):
+            yield view[start : start + _STEP]
+        return
+    data.seek(0)
+    while block := data.read(_STEP):
+        yield block
+
+
+def _scan(data: bytes | BinaryIO) -> tuple[bytes, int, bool]:
+    """The first bytes of ``data`` (for its marks), its size, and whether it holds a NUL byte."""
+    if isinstance(data, bytes | bytearray):
+        return bytes(data[:4]), len(data), b"\x00" in data
+    head, size, has_nul = b"", 0, False
+    for block in _blocks(data):
+        if not size:
+            head = bytes(block[:4])
+        size += len(block)
+        has_nul = has_nul or b"\x00" in block
+    return head, size, has_nul
+
+
+def _decodes(data: bytes | BinaryIO, encoding: str) -> bool:
+    """Whether ``data`` is text in ``encoding``, read a megabyte at a time (nothing kept)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for block in _blocks(data):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _streamed(data: bytes | BinaryIO, encoding: str, errors: str) -> Callable[[], Iterator[str]]:
+    """The lines of ``data`` decoded as they are read, as ``io.StringIO(text, newline="")`` gives
+    them (``\n``, ``\r\n`` or a lone ``\r`` ends one, kept); ``io.BytesIO`` shares the bytes,
+    and a file is read from its start and left open for its owner."""
+
+    def lines() -> Iterator[str]:
+        if isinstance(data, bytes | bytearray):
+            yield from io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors=errors, newline="")
+            return
+        data.seek(0)
+        text = io.TextIOWrapper(data, encoding=encoding, errors=errors, newline="")
+        try:
+            for line in text:  # noqa: UP028 — ``yield from`` would close the file, through the wrapper, on an early exit
+                yield line
+        finally:
+            if not data.closed:  # else its owner closed it already (a file refused at its header)
+                text.detach()  # the file is its owner's to close
+
+    return lines
 
 
 def _decode(data: bytes) -> tuple[str, str]:

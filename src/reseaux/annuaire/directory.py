@@ -17,6 +17,7 @@ return is in :mod:`reseaux.annuaire.model`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 from reseaux.annuaire.decoding import iter_table, map_header, read_table, table_from_rows
 from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
@@ -39,20 +40,21 @@ __all__ = [
 ]
 
 
-def load_directory(source: Path | bytes, referential: Referential) -> Directory:
-    """Load and validate a directory file (a path or the raw bytes of an upload).
+def load_directory(source: Path | bytes | BinaryIO, referential: Referential) -> Directory:
+    """Load and validate a directory file (a path, the raw bytes of an upload, or a file open in
+    binary, read from its start and left open).
 
     Returns a :class:`Directory`. Raises :class:`DirectoryError` when the file cannot be used
-    at all (unreadable, empty, a required column missing).
+    at all (unreadable, empty, a required column missing). A file is read as its rows are
+    validated, never held whole.
     """
     if isinstance(source, Path | str):
         try:
-            data = Path(source).read_bytes()
+            with open(source, "rb") as file:
+                return load_directory(file, referential)
         except OSError as exc:
             raise DirectoryError(f"Impossible de lire l'annuaire « {source} » : {exc.strerror}.") from exc
-    else:
-        data = source
-    rows, encoding, delimiter = iter_table(data)
+    rows, encoding, delimiter = iter_table(source)
     directory = validate_rows(rows, referential)
     directory.encoding, directory.delimiter = encoding, delimiter
     return directory

@@ -25,6 +25,7 @@ migrer`` moves a directory from one to the other (:mod:`reseaux.stockage.migrate
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 from reseaux import config
 from reseaux.stockage.errors import StorageUnavailable, forget_pool, reaching, unavailable
@@ -77,9 +78,9 @@ def unchanged(source: str, stamp: float) -> bool:
         return False
 
 
-def stored_directory() -> tuple[bytes, str]:
-    """The database's current directory as the bytes of a CSV file, and its version: what the
-    app parses and validates exactly as it parses a file. The database writes the CSV
-    (:meth:`~reseaux.stockage.postgres.PostgresDirectoryStore.load_csv`): the table is never held
-    as Python objects here."""
-    return directory_store().load_csv()
+def stored_directory() -> tuple[BinaryIO, str]:
+    """The database's current directory as a CSV file (open, at its start, the caller's to
+    close), and its version: what the app parses and validates exactly as it parses a file. The
+    database writes the CSV (:meth:`~reseaux.stockage.postgres.PostgresDirectoryStore.csv_file`):
+    the table is never held as Python objects here, nor its text whole."""
+    return directory_store().csv_file()

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -246,26 +247,40 @@ class PostgresDirectoryStore:
         ``encode_table(self.load().table)`` (UTF-8), written by the database (``COPY``), so that the
         process never holds the table as Python strings (about 2 GB of them at 1,000,000 fiches)
         only to write them out again. Raises as :meth:`load` when there is no directory."""
+        file, version = self.csv_file()
+        with file:
+            return file.read(), version
+
+    def csv_file(self) -> tuple[BinaryIO, str]:
+        """As :meth:`load_csv`, the CSV in a temporary file, open and at its start, for the caller
+        to read and close: the app parses it a block at a time, never holding its 0.2 GB (at a
+        million fiches) as bytes. The file has no name (unlinked at its creation, readable by
+        this process only): nothing of it stays on the disk once closed, or after a crash."""
         from psycopg import sql
 
-        with self._connection() as connection, connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            connection.execute("SET LOCAL client_encoding TO 'UTF8'")
-            version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
-            if not version:
-                raise _missing()
-            (columns,) = connection.execute(
-                f"SELECT columns FROM {SCHEMA}.directory_versions WHERE version = %s", (version,)
-            ).fetchone()
-            query = sql.SQL(
-                "COPY (SELECT {} FROM {}.directory_rows WHERE valid_to IS NULL ORDER BY position) "
-                "TO STDOUT (FORMAT csv, HEADER)"
-            ).format(_csv_cells(list(columns)), sql.Identifier(SCHEMA))
-            data = bytearray()
-            with connection.cursor() as cursor, cursor.copy(query) as copy:
-                for block in copy:
-                    data += block
-        return bytes(data), str(version)
+        file = tempfile.TemporaryFile()  # noqa: SIM115 — the caller's to close
+        try:
+            with self._connection() as connection, connection.transaction():
+                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                connection.execute("SET LOCAL client_encoding TO 'UTF8'")
+                version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+                if not version:
+                    raise _missing()
+                (columns,) = connection.execute(
+                    f"SELECT columns FROM {SCHEMA}.directory_versions WHERE version = %s", (version,)
+                ).fetchone()
+                query = sql.SQL(
+                    "COPY (SELECT {} FROM {}.directory_rows WHERE valid_to IS NULL ORDER BY position) "
+                    "TO STDOUT (FORMAT csv, HEADER)"
+                ).format(_csv_cells(list(columns)), sql.Identifier(SCHEMA))
+                with connection.cursor() as cursor, cursor.copy(query) as copy:
+                    for block in copy:
+                        file.write(block)
+            file.seek(0)
+        except BaseException:
+            file.close()
+            raise
+        return file, str(version)
 
     def read_journal(self) -> list[dict]:
         with self._connection() as connection:

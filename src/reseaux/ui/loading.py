@@ -67,7 +67,7 @@ def referential() -> Referential:
 @st.cache_resource(show_spinner="Chargement de l'annuaire…")
 def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a saved file reloads
     if path == DATABASE:  # mtime is then the database's version
-        return load_actors(None, referential(), stored=stored_directory())
+        return load_actors(None, referential(), stored=stored_directory)
     return load_actors(Path(path), referential())
 
 
