@@ -30,11 +30,8 @@ import argparse
 import json
 import logging
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe
+from bench.per_size import migrate, peak_mb, per_size
 from bench.report import replace_section
 
 SIZES = (100_000, 1_000_000)
@@ -51,11 +49,6 @@ CLICKS = 3
 TITLE = "## Annuaire : valider une fiche et enregistrer, à 100 000 et 1 000 000 acteurs"
 #: The rerun's pieces, in the page's order.
 RERUN = ("version", "pending", "checked", "stale")
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux gives kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed(times: dict, name: str, work):
@@ -131,49 +124,6 @@ def measure(kind: str, where: str) -> dict:
         "save": statistics.median(sum(t.values()) for t in saves),
         "memory": peak_mb(),
     }
-
-
-def migrate(url: str, path: str) -> dict:
-    from reseaux.stockage.migrate import migrate as move
-
-    start = time.perf_counter()
-    move(url, source=path)
-    return {"seconds": time.perf_counter() - start}
-
-
-def child(*args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    done = subprocess.run(
-        [sys.executable, __file__, *args], env=env, check=True, capture_output=True, text=True, timeout=7200
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def run(sizes: list[int]) -> list[dict]:
-    from bench.synthetic import synthetic_table
-    from reseaux.annuaire.store import encode_table
-    from tests.postgres_server import PostgresServer
-
-    rows = []
-    with PostgresServer() as server, tempfile.TemporaryDirectory(prefix="reseaux-annuaire-") as tmp:
-        for size in sizes:
-            folder = Path(tmp) / str(size)
-            folder.mkdir()
-            path = folder / "actors.csv"
-            path.write_bytes(encode_table(synthetic_table(size)))
-            url = server.new_database(f"banc_annuaire_{size}")
-            migration = child("--migrer", url, str(path))
-            print(f"{size} migration : {migration}", flush=True)
-            files = child("--mesure", "fichiers", str(path))
-            print(f"{size} fichiers : {files}", flush=True)
-            database = child("--mesure", "postgresql", url)
-            print(f"{size} postgresql : {database}", flush=True)
-            rows.append({"size": size, "files": files, "pg": database, "migration": migration})
-            for p in folder.rglob("*"):
-                if p.is_file():
-                    p.unlink()
-            server.sql("postgres", f"DROP DATABASE banc_annuaire_{size}")
-    return rows
 
 
 def french(value: float, digits: int = 2) -> str:
@@ -253,7 +203,7 @@ def main() -> None:
         print(json.dumps(migrate(*args.migrer)))
         return
     began, load = time.monotonic(), os.getloadavg()[0]
-    rows = run(args.tailles)
+    rows = per_size(__file__, args.tailles, "annuaire")
     (ROOT / "bench" / "out-annuaire-edit.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = section(rows, when, (time.monotonic() - began) / 60, load)

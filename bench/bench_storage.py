@@ -24,11 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -38,16 +35,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe
+from bench.per_size import migrate, peak_mb, per_size
 from bench.report import replace_section
 
 SIZES = (100_000, 1_000_000)
 SAVES = 5
 TITLE = "## Stockage : fichiers et PostgreSQL à 100 000 et 1 000 000 acteurs"
-
-
-def peak_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux gives kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(kind: str, where: str) -> dict:
@@ -135,54 +128,6 @@ def database_bytes(url: str) -> int:
         return connection.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
-def migrate(url: str, path: str) -> dict:
-    """In a fresh process: the directory file moved into the database (``python -m reseaux migrer``,
-    its check that the database reads back what was written included)."""
-    from reseaux.stockage.migrate import migrate as move
-
-    start = time.perf_counter()
-    move(url, source=path)
-    return {"seconds": time.perf_counter() - start, "memory": peak_mb()}
-
-
-def child(*args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    done = subprocess.run(
-        [sys.executable, __file__, *args], env=env, check=True, capture_output=True, text=True, timeout=7200
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def run(sizes: list[int]) -> list[dict]:
-    from bench.synthetic import synthetic_table
-    from reseaux.annuaire.store import encode_table
-    from tests.postgres_server import PostgresServer
-
-    rows = []
-    with PostgresServer() as server, tempfile.TemporaryDirectory(prefix="reseaux-stockage-") as tmp:
-        for size in sizes:
-            folder = Path(tmp) / str(size)
-            folder.mkdir()
-            path = folder / "actors.csv"
-            path.write_bytes(encode_table(synthetic_table(size)))
-            file_bytes = path.stat().st_size
-            url = server.new_database(f"banc_{size}")
-            migration = child("--migrer", url, str(path))  # before the files' saves add their copies
-            print(f"{size} migration : {migration}", flush=True)
-            files = child("--mesure", "fichiers", str(path))
-            print(f"{size} fichiers : {files}", flush=True)
-            database = child("--mesure", "postgresql", url)
-            print(f"{size} postgresql : {database}", flush=True)
-            rows.append(
-                {"size": size, "file_bytes": file_bytes, "files": files, "pg": database, "migration": migration}
-            )
-            for p in folder.rglob("*"):
-                if p.is_file():
-                    p.unlink()
-            server.sql("postgres", f"DROP DATABASE banc_{size}")
-    return rows
-
-
 def french(value: float, digits: int = 1) -> str:
     return f"{value:_.{digits}f}".replace("_", "\u202f").replace(".", ",")
 
@@ -259,7 +204,7 @@ def main() -> None:
         print(json.dumps(migrate(*args.migrer)))
         return
     began, load = time.monotonic(), os.getloadavg()[0]
-    rows = run(args.tailles)
+    rows = per_size(__file__, args.tailles, "stockage")
     (ROOT / "bench" / "out-storage.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     when = datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = section(rows, when, (time.monotonic() - began) / 60, load)

@@ -1,0 +1,72 @@
+"""What bench_storage.py and bench_annuaire_edit.py share: for each size, a synthetic directory
+written as a file and moved into a PostgreSQL the bench starts (``tests/postgres_server.py``), then
+each backend measured in a fresh process of the calling script, so that its memory is its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux gives kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def migrate(url: str, path: str) -> dict:
+    """In a fresh process: the directory file moved into the database (``python -m reseaux migrer``,
+    its check that the database reads back what was written included)."""
+    from reseaux.stockage.migrate import migrate as move
+
+    start = time.perf_counter()
+    move(url, source=path)
+    return {"seconds": time.perf_counter() - start, "memory": peak_mb()}
+
+
+def child(script: str, *args: str) -> dict:
+    """``script`` run with ``args`` in a fresh process: the JSON of its last line."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, script, *args], env=env, check=True, capture_output=True, text=True, timeout=7200
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def per_size(script: str, sizes: list[int], name: str) -> list[dict]:
+    """For each size: ``script --migrer url path`` (before the files' saves add their copies), then
+    ``script --mesure fichiers path`` and ``script --mesure postgresql url``, each in a fresh process.
+    Rows of ``size``, ``file_bytes``, ``migration``, ``files`` and ``pg``."""
+    from bench.synthetic import synthetic_table
+    from reseaux.annuaire.store import encode_table
+    from tests.postgres_server import PostgresServer
+
+    rows = []
+    with PostgresServer() as server, tempfile.TemporaryDirectory(prefix=f"reseaux-{name}-") as tmp:
+        for size in sizes:
+            folder = Path(tmp) / str(size)
+            folder.mkdir()
+            path = folder / "actors.csv"
+            path.write_bytes(encode_table(synthetic_table(size)))
+            file_bytes = path.stat().st_size
+            database = f"banc_{name}_{size}"
+            url = server.new_database(database)
+            row = {"size": size, "file_bytes": file_bytes, "migration": child(script, "--migrer", url, str(path))}
+            print(f"{size} migration : {row['migration']}", flush=True)
+            row["files"] = child(script, "--mesure", "fichiers", str(path))
+            print(f"{size} fichiers : {row['files']}", flush=True)
+            row["pg"] = child(script, "--mesure", "postgresql", url)
+            print(f"{size} postgresql : {row['pg']}", flush=True)
+            rows.append(row)
+            for p in folder.rglob("*"):
+                if p.is_file():
+                    p.unlink()
+            server.sql("postgres", f"DROP DATABASE {database}")
+    return rows
