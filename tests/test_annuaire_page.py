@@ -8,9 +8,11 @@ from reseaux.annuaire.store import DirectoryStore
 from tests.conftest import DATA, PASSWORD, ROOT, sign_in
 
 
-def page(monkeypatch, tmp_path):
+def page(monkeypatch, tmp_path, data: bytes | None = None):
+    """A coordinator signed in on the Annuaire page of a directory file of ``data`` (a copy of
+    actors_small.csv by default): the AppTest and the file."""
     path = tmp_path / "actors.csv"
-    path.write_bytes((DATA / "actors_small.csv").read_bytes())
+    path.write_bytes(data if data is not None else (DATA / "actors_small.csv").read_bytes())
     monkeypatch.setenv("RESEAUX_ACTORS", str(path))
     AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
     monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))

@@ -7,37 +7,29 @@ The right answers come another way: the count from ``diff`` of the whole base an
 whole copy with no previous check; the demo's ids and telephones are read with the csv module."""
 
 import csv
+import io
 import re
 
 import pandas as pd
-from streamlit.testing.v1 import AppTest
 
 from reseaux import config
-from reseaux.acces.accounts import AccountStore
 from reseaux.annuaire.changes import diff
 from reseaux.annuaire.referential import load_referential
 from reseaux.annuaire.store import DirectoryStore
 from reseaux.annuaire.table_check import check_table
-from tests.conftest import PASSWORD, ROOT, sign_in
-from tests.test_annuaire_page import button
+from tests.conftest import ROOT
+from tests.test_annuaire_page import button, page
 
 DEMO = ROOT / "data" / "actors.csv"
 
 
 def demo_page(monkeypatch, tmp_path, rows: list[dict]):
     """A coordinator on the Annuaire page of a directory of ``rows`` (the demo's, changed)."""
-    path = tmp_path / "actors.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    monkeypatch.setenv("RESEAUX_ACTORS", str(path))
-    AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
-    monkeypatch.setenv("RESEAUX_ACCOUNTS", str(tmp_path / "comptes.json"))
-    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run(), "coord")
-    at.switch_page("views/annuaire.py").run()
-    assert not at.exception
-    return at, path
+    written = io.StringIO(newline="")
+    writer = csv.DictWriter(written, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return page(monkeypatch, tmp_path, written.getvalue().encode("utf-8"))
 
 
 def shown_count(at) -> int:
