@@ -51,6 +51,22 @@ def test_a_link_reproduces_the_search(monkeypatch, referential):
     assert at.select_slider(key="tp_radius").value == 5.0
 
 
+def test_every_run_sends_the_chosen_filters_to_the_browser(monkeypatch):
+    """A link's choices reach the browser on every run, not only on the run that read the link: a
+    browser that missed that run (cut short by the person's first click) would otherwise show the
+    widget's default and send it back, and « Élargir » dropped the link's theme on a phone."""
+    monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
+    at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), theme="addictions", k="4", rayon="2")
+    at.run()  # a later run: the link is no longer read, the values are the session's
+    assert not at.exception
+    themes = at.multiselect(key="tp_themes")
+    assert themes.proto.set_value and list(themes.proto.raw_values) == ["Addictions"]  # as shown
+    assert themes.value == ["addictions"]
+    assert at.slider(key="tp_k").proto.set_value and at.slider(key="tp_k").value == 4
+    assert at.select_slider(key="tp_radius").proto.set_value and at.select_slider(key="tp_radius").value == 2.0
+    assert at.query_params["theme"] == "addictions"
+
+
 def test_free_text_search_from_the_link(monkeypatch, referential):
     monkeypatch.setenv("RESEAUX_GEOCODER_URL", OFFLINE)
     at = page(lat=str(ROUEN[0]), lon=str(ROUEN[1]), q="IVG médicamenteuse", rayon="50")

@@ -31,7 +31,7 @@ from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.text import fr_distance, md_escape, plural
-from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
+from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, resend, seeding_query
 from reseaux.ui.loading import proximity_index
 
 DISTANCES = list(range(0, 5001, 100))
@@ -84,6 +84,10 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
         st.session_state["cv_distance"] = int(distance) if known else DEFAULT_DISTANCE
         measure = query.get("mesure", "n_within")
         st.session_state["cv_measure"] = measure if measure in MEASURES else "n_within"
+    else:
+        resend(
+            [f"cv_{facet}" for facet in ("themes", "professions", "types")] + ["cv_layer", "cv_distance", "cv_measure"]
+        )
     with st.sidebar:
         st.header("Couverture")
         layer = st.selectbox(

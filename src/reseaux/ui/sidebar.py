@@ -26,6 +26,21 @@ def seeding_query(page: str, sentinel: str) -> dict | None:
     return {k: st.query_params.get(k) for k in st.query_params} or st.session_state.get(f"_{page}_query", {})
 
 
+def resend(keys) -> None:
+    """Send these choice widgets' values to the browser again on this run.
+
+    Streamlit sends a value set through ``st.session_state`` on the run that set it only. When that
+    run is cut short (a person types an address while the page is still opening a link), the browser
+    mounts the widget with its default and sends that back at the next click: a link's theme was
+    dropped by « Élargir à 3 km » on a phone. Assigned again, the value goes with every run, so after
+    any complete run the browser holds what the server holds. Choice widgets only (lists, sliders,
+    radios, select boxes): a text field would be reset under a person's typing.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def remember_query(page: str, query: dict) -> None:
     """Keep the page's state as a query (outside widget state, which Streamlit clears)."""
     st.session_state[f"_{page}_query"] = dict(query)
@@ -35,6 +50,9 @@ def _init_from_url(ref: Referential, terr: Territory) -> None:
     query = seeding_query("carte", "v_layers")
     if query is not None:
         apply_query(query, ref, terr)
+    resend(
+        [f"f_{facet}" for facet in FACETS] + ["f_communes", "f_epci", "f_perimeter", "v_layers", "v_basemap", "v_color"]
+    )
 
 
 def apply_query(query: dict, ref: Referential, terr: Territory) -> None:
