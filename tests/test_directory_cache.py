@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from reseaux.app_data import load_actors, load_referential_file
-from tests.conftest import DATA
+from tests.conftest import DATA, ROOT
 
 
 def test_an_unchanged_file_is_read_back_and_a_changed_one_is_not(tmp_path, monkeypatch):
@@ -26,3 +26,29 @@ def test_an_unchanged_file_is_read_back_and_a_changed_one_is_not(tmp_path, monke
     kept[0].write_bytes(b"not a pickle")  # a damaged cache file is ignored, the file is read again
     path.write_text(path.read_text(encoding="utf-8").replace("Camille Autre", "Camille Exemple"), encoding="utf-8")
     assert load_actors(path, referential).directory.actors.equals(first.directory.actors)
+
+
+def test_the_kept_directory_is_the_parsed_one_column_for_column(tmp_path, monkeypatch):
+    """Read back from the cache, every column has its dtype and values, and Arrow text keeps its
+    chunks: pandas' own pickling joins them into a copy first, held to the end of the write (the
+    peak of a cold start at a million fiches)."""
+    import pandas as pd
+
+    from reseaux.annuaire import validation
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache" / "geocodage.sqlite"))
+    monkeypatch.setattr(validation._Records, "CHUNK", 7)  # the demo directory in many chunks
+    path = tmp_path / "actors.csv"
+    shutil.copy(ROOT / "data" / "actors.csv", path)
+    referential = load_referential_file()
+    parsed = load_actors(path, referential)
+    kept = load_actors(path, referential)  # from the cache
+    assert kept.directory.actors is not parsed.directory.actors
+    pd.testing.assert_frame_equal(kept.directory.actors, parsed.directory.actors, check_exact=True)
+    pd.testing.assert_series_equal(kept.search, parsed.search, check_exact=True)
+    assert kept.directory.issues == parsed.directory.issues
+    text = [name for name, dtype in parsed.directory.actors.dtypes.items() if str(dtype) == "str"]
+    assert "nom" in text
+    for name in text:
+        column, again = parsed.directory.actors[name].array, kept.directory.actors[name].array
+        assert again._pa_array.num_chunks == column._pa_array.num_chunks > 1, name
