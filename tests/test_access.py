@@ -190,3 +190,21 @@ def test_an_oidc_email_maps_to_a_role_only_when_verified(monkeypatch):
     assert oidc_role({"email": "coord@example.org", "email_verified": False}, roles) == "membre"
     assert oidc_role({"email": "coord@example.org"}, roles) == "membre"  # not said verified: not trusted
     assert oidc_role({"email": "autre@example.org", "email_verified": True}, roles) == "membre"
+
+
+def test_a_view_of_every_fiche_shares_the_rows_and_cannot_change_them(referential):
+    """Nothing reserved: the visitor's view holds the directory's own columns (no copy of a million
+    rows per server process), and a change made to the view stays in the view."""
+    import numpy as np
+
+    from reseaux.app_data import load_actors, visible_view
+
+    full = load_actors(None, referential)
+    full.directory.actors["visibilite"] = "public"  # every fiche public
+    view = visible_view(full, "visiteur", "public")
+    assert view.reserved == 0 and len(view.directory.actors) == len(full.directory.actors)
+    assert np.shares_memory(view.directory.actors["latitude"].to_numpy(), full.directory.actors["latitude"].to_numpy())
+    before = full.directory.actors["nom"].tolist()
+    view.directory.actors.loc[0, "nom"] = "Changé dans la vue"
+    view.search.iloc[0] = "change"
+    assert full.directory.actors["nom"].tolist() == before and full.search.iloc[0] != "change"
