@@ -12,6 +12,7 @@ import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -258,27 +259,13 @@ def load_actors(
     instead of validating every row again (100,000 rows: 0.3 s instead of 5 s)."""
     memory.return_freed_memory()
     if stored is not None:
-        from reseaux.stockage import directory_store
-
         file, version = stored()
-
-        def still_current() -> bool:
-            return directory_store().current_version() == version
-
     else:
         path = path or config.path("actors")
         try:
             file = open(path, "rb")  # noqa: SIM115 — closed below, once parsed
         except OSError:
             file = None  # load_directory says why, in French
-
-        def still_current() -> bool:
-            try:
-                with open(path, "rb") as now:
-                    return _digest(now) == digest
-            except OSError:
-                return False
-
     with file or contextlib.nullcontext():
         digest = _digest(file) if file else ""
         key = _directory_key(digest, referential) if file else ""
@@ -291,8 +278,25 @@ def load_actors(
         france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
         search = search_text(directory.actors)
         if key:
+            still_current = partial(_version_is, version) if stored is not None else partial(_file_is, path, digest)
             _keep_directory(key, (directory, search), still_current)
     return Actors(directory=directory, search=search)
+
+
+def _version_is(version: str) -> bool:
+    """Whether the database's directory is still at ``version``."""
+    from reseaux.stockage import directory_store
+
+    return directory_store().current_version() == version
+
+
+def _file_is(path: Path, digest: str) -> bool:
+    """Whether the file at ``path`` still has the SHA-256 ``digest``."""
+    try:
+        with open(path, "rb") as now:
+            return _digest(now) == digest
+    except OSError:
+        return False
 
 
 def _digest(file: BinaryIO) -> str:
