@@ -1,6 +1,7 @@
 """Filters on three hand-placed actors and two square perimeters."""
 
 import geopandas as gpd
+import pytest
 from shapely.geometry import Point
 
 from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
@@ -149,3 +150,20 @@ def test_an_actor_on_a_perimeter_edge_is_inside_for_the_filter_as_for_couverture
     assert table.loc["S2", "n_inside"] == 1
     found = containing_perimeters(corner.y, corner.x, layers, specs)  # « Ce point est dans… » of Trouver
     assert ("carres", "S2") in {(spec.id, code) for spec, code, _ in found}
+
+
+@pytest.mark.parametrize("which", ["three", "demo"])
+def test_facet_masks_are_kept_packed_and_give_each_code_s_actors(which, referential):
+    from reseaux.analyse.filters import FACETS, FacetIndex
+    from reseaux.app_data import load_actors
+
+    frame = actors() if which == "three" else load_actors(None, referential).directory.actors
+    index = FacetIndex.build(frame)
+    assert index.packed, "the demo has codes"
+    for (column, code), bits in index.packed.items():
+        assert bits.nbytes == (len(frame) + 7) // 8  # eight actors a byte
+        have = [code in (v if isinstance(v, tuple | list) else (v,)) for v in frame[column]]
+        assert index.code_mask(column, code).tolist() == have, (column, code)
+    columns = {column for column, *_ in FACETS.values()}
+    assert {column for column, _ in index.packed} == columns & set(frame.columns)
+    assert not index.code_mask("thematiques", "aucun_code").any()

@@ -103,32 +103,42 @@ class ActorFilter:
 
 @dataclass
 class FacetIndex:
-    """For each (column, code), the boolean mask of the actors that have it.
+    """For each (column, code), which actors have it: a mask, kept packed eight actors a byte.
 
     Built once per directory version (the app caches it): a filter change is then a few
-    NumPy ``|`` and ``&`` instead of a pass over 100,000 tuples.
+    NumPy ``|`` and ``&`` instead of a pass over 100,000 tuples. Packed, the 86 codes of the
+    referential take 11 MB at a million actors instead of 86 MB; unpacking the chosen ones costs
+    about a millisecond each.
     """
 
     size: int
-    masks: dict[tuple[str, str], np.ndarray]
+    packed: dict[tuple[str, str], np.ndarray]
 
     @classmethod
     def build(cls, actors: pd.DataFrame) -> FacetIndex:
-        masks: dict[tuple[str, str], np.ndarray] = {}
+        packed: dict[tuple[str, str], np.ndarray] = {}
         for column, _, _, _ in FACETS.values():
             if column not in actors:
                 continue
+            masks: dict[str, np.ndarray] = {}  # one column's at a time, then packed
             for position, value in enumerate(actors[column].tolist()):
                 for code in value if isinstance(value, tuple | list) else ([value] if value else []):
-                    mask = masks.get((column, code))
+                    mask = masks.get(code)
                     if mask is None:
-                        mask = masks[(column, code)] = np.zeros(len(actors), dtype=bool)
+                        mask = masks[code] = np.zeros(len(actors), dtype=bool)
                     mask[position] = True
-        return cls(len(actors), masks)
+            packed.update({(column, code): np.packbits(mask) for code, mask in masks.items()})
+        return cls(len(actors), packed)
+
+    def code_mask(self, column: str, code: str) -> np.ndarray:
+        """The actors that have ``code`` in ``column`` (none when no actor has it)."""
+        bits = self.packed.get((column, code))
+        if bits is None:
+            return np.zeros(self.size, dtype=bool)
+        return np.unpackbits(bits, count=self.size).view(bool)
 
     def mask(self, column: str, chosen: set[str], require_all: bool) -> np.ndarray:
-        empty = np.zeros(self.size, dtype=bool)
-        parts = [self.masks.get((column, code), empty) for code in chosen]
+        parts = [self.code_mask(column, code) for code in chosen] or [np.zeros(self.size, dtype=bool)]
         return np.logical_and.reduce(parts) if require_all else np.logical_or.reduce(parts)
 
 
