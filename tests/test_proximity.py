@@ -253,3 +253,27 @@ def test_a_layer_added_by_the_network_is_named_by_its_label():
         [(qpv, "QN1", "Les Hauts"), (added, "QP013058", "La Cabucelle"), (communes, "13055", "Marseille")]
     )
     assert sentence == "Ce point est dans le QPV Les Hauts et QPV 2015 (Marseille) : La Cabucelle."
+
+
+def test_an_index_of_placed_actors_shares_their_rows_and_projects_as_geopandas_does():
+    """Every actor placed: the index holds the directory's own rows (no copy of a million), and
+    its metres are those of geopandas' own projection, in each actor's zone, mainland and overseas."""
+    places = {  # lon, lat (town halls, rounded)
+        "rouen": (1.0993, 49.4431),
+        "saint_denis_reunion": (55.4481, -20.8789),
+        "cayenne": (-52.3260, 4.9372),
+        "fort_de_france": (-61.0733, 14.6036),
+        "mamoudzou": (45.2279, -12.7806),
+    }
+    lon, lat = (np.array(values) for values in zip(*places.values(), strict=True))
+    frame = gpd.GeoDataFrame(
+        {"id": list(places), "nom": list(places), "latitude": lat, "longitude": lon},
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+    )
+    index = ProximityIndex.build(frame)
+    assert np.shares_memory(index.frame["latitude"].to_numpy(), frame["latitude"].to_numpy())
+    assert len(set(index.epsg)) == 5  # five zones
+    for row, code in enumerate(index.epsg):
+        truth = frame.geometry.iloc[[row]].to_crs(int(code)).iloc[0]
+        assert (index.x[row], index.y[row]) == pytest.approx((truth.x, truth.y), abs=1e-6)
