@@ -106,6 +106,20 @@ def test_a_filters_view_counts_its_own_actors_as_a_brute_force_does(scattered, b
         part.subset([2], [0])
 
 
+def test_the_view_of_every_actor_shares_the_index_and_keeps_its_own_colours(scattered):
+    """The map without a filter: every actor, in the view's colours (here by row, reversed), its
+    squares those of the index (not copied), the index's colours untouched."""
+    points, index = scattered
+    rows = list(range(0, 2 * len(points), 2))
+    whole = index.subset(rows[::-1], [(r // 2) % 3 for r in rows[::-1]])
+    assert np.shares_memory(whole.x, index.x) and whole._levels is index._levels
+    bbox, zoom = (1.05, 49.4, 1.15, 49.48), 14
+    assert answered(whole, bbox, zoom) == brute_force(points, bbox, zoom)
+    pins = whole.groups(bbox, zoom)["pins"]
+    assert pins and all(p[3] == (p[2] // 2) % 3 for p in pins)  # the view's colour of each
+    assert all(p[3] == p[2] % 7 for p in index.groups(bbox, zoom)["pins"])  # the index's, unchanged
+
+
 def test_every_actor_is_counted_once_at_every_zoom_the_whole_world_in_view(scattered):
     points, index = scattered
     for zoom in range(0, 2):  # the world fits within MAX_CELLS squares a side up to zoom 1
