@@ -21,6 +21,7 @@ import pandas as pd
 
 from reseaux import config, memory
 from reseaux.analyse.filters import FacetIndex, search_text
+from reseaux.annuaire import cache_format
 from reseaux.annuaire.directory import Directory, load_directory
 from reseaux.annuaire.referential import Referential, load_referential
 from reseaux.territoire import france
@@ -311,6 +312,7 @@ def _digest(file: BinaryIO) -> str:
 _READERS = (
     "annuaire/directory.py",
     "annuaire/decoding.py",
+    "annuaire/cache_format.py",
     "annuaire/validation.py",
     "annuaire/columns.py",
     "annuaire/fields.py",
@@ -365,36 +367,11 @@ def _keep_directory(key: str, directory: tuple[Directory, pd.Series], still_curr
         for old in sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-3]:
             old.unlink(missing_ok=True)  # the last few versions only
         kept = folder / f"{key}.pickle"
-        write_atomic(kept, lambda file: _pickler(file).dump(directory))
+        write_atomic(kept, partial(cache_format.dump, directory))
         if not still_current():  # saved meanwhile (maybe erased): this one is stale
             kept.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only data folder: no cache, nothing lost
-
-
-def _pickler(file: BinaryIO):
-    """A pickler that writes Arrow text columns chunk by chunk, as they are held.
-
-    pandas pickles an Arrow column by joining its chunks into one copy first, and the pickler keeps
-    every copy until the end: the whole directory's text held twice, 0.3 GB more at a million
-    fiches, at the very peak of a cold start. Here the chunks are written as they are (protocol 5
-    writes Arrow's buffers without copying them); read back, the column is the same."""
-    import copyreg
-    import pickle
-
-    from pandas.arrays import ArrowStringArray
-
-    pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = copyreg.dispatch_table.copy()
-    pickler.dispatch_table[ArrowStringArray] = lambda column: (_arrow_text, (column._pa_array, column.dtype))
-    return pickler
-
-
-def _arrow_text(chunks, dtype):
-    """An Arrow text column of pandas from its chunks (as :func:`_pickler` writes it)."""
-    from pandas.arrays import ArrowStringArray
-
-    return ArrowStringArray(chunks, dtype=dtype)
 
 
 def visible_view(full: Actors, role: str, visitors: str) -> Actors:

@@ -1,0 +1,101 @@
+"""How a parsed directory is written to the parse cache (``app_data``): as it is held, without
+the copies the usual pickling makes of a million rows.
+
+``pickle`` keeps every object it writes until the end of the write (its memo), and pandas and
+geopandas pickle their columns through copies: each Arrow text column joined into one piece, each
+column of code tuples made a Python list, the positions made WKB. At 1,000,000 fiches those copies
+were 0.4 GB on top of the directory, at the very top of a cold start. Here:
+
+- Arrow text goes as its chunks (protocol 5 writes Arrow's buffers without copying them);
+- a column of tuples (thématiques, publics…) goes as one number per row and its distinct tuples
+  (read back, equal tuples are one object, as the parse shares them);
+- points go as two arrays of numbers.
+
+Read back by ``pickle.load``, every column has its dtype and values (tests/test_directory_cache.py).
+"""
+
+from __future__ import annotations
+
+import copyreg
+import pickle
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+import shapely
+from geopandas.array import GeometryArray
+from pandas.arrays import ArrowStringArray
+
+
+def dump(kept, file: BinaryIO) -> None:
+    """Write ``kept`` (a directory and its search text) to ``file``, for ``pickle.load``."""
+    pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    pickler.dispatch_table[ArrowStringArray] = _reduce_text
+    pickler.dispatch_table[np.ndarray] = _reduce_array
+    pickler.dispatch_table[GeometryArray] = _reduce_geometry
+    pickler.dump(kept)
+
+
+def _reduce_text(column: ArrowStringArray):
+    return _text, (column._pa_array, column.dtype)
+
+
+def _text(chunks, dtype) -> ArrowStringArray:
+    return ArrowStringArray(chunks, dtype=dtype)
+
+
+def _reduce_array(values: np.ndarray):
+    """An array of objects whose columns (its rows: pandas keeps its object columns together, one
+    per row of a block) are tuples written as codes and distinct tuples; any other as NumPy does."""
+    if values.dtype != object or not values.size or values.ndim > 2:
+        return values.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    rows = values.reshape(-1, values.shape[-1])
+    parts = [_as_codes(row) for row in rows]
+    if all(part is None for part in parts):
+        return values.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    return _object_rows, ([row if part is None else part for row, part in zip(rows, parts, strict=True)], values.shape)
+
+
+def _as_codes(row: np.ndarray) -> tuple[np.ndarray, list[tuple]] | None:
+    """``row`` as a code per value and its distinct tuples; None unless every value is a tuple."""
+    try:
+        codes, distinct = pd.factorize(row, use_na_sentinel=True)
+    except TypeError:  # something unhashable (a list)
+        return None
+    if (codes < 0).any() or not all(type(value) is tuple for value in distinct):
+        return None
+    return codes.astype(np.int32), list(distinct)
+
+
+def _object_rows(parts: list, shape: tuple[int, ...]) -> np.ndarray:
+    values = np.empty(shape, dtype=object)
+    rows = values.reshape(-1, shape[-1])  # a view: filling it fills ``values``
+    for position, part in enumerate(parts):
+        if isinstance(part, np.ndarray):
+            rows[position] = part
+        else:
+            codes, distinct = part
+            table = np.empty(len(distinct), dtype=object)
+            for number, value in enumerate(distinct):  # one by one: NumPy would spread a tuple's items
+                table[number] = value
+            rows[position] = table[codes]
+    return values
+
+
+def _reduce_geometry(geometry: GeometryArray):
+    """Points (or none) as their coordinates; other geometries as geopandas writes them."""
+    data = geometry._data
+    missing = shapely.is_missing(data)
+    placed = data[~missing]
+    if placed.size and (
+        (shapely.get_type_id(placed) != 0).any() or shapely.has_z(placed).any() or shapely.is_empty(placed).any()
+    ):
+        return geometry.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    return _points, (shapely.get_x(data), shapely.get_y(data), missing, geometry.crs)
+
+
+def _points(x: np.ndarray, y: np.ndarray, missing: np.ndarray, crs) -> GeometryArray:
+    data = shapely.points(x, y)
+    data[missing] = None
+    return GeometryArray(data, crs=crs)
