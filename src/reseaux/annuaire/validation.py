@@ -515,4 +515,6 @@ def _to_geodataframe(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     placed = lat.notna() & lon.notna()
     geometry = gpd.GeoSeries([None] * len(frame), index=frame.index, crs="EPSG:4326")
     geometry[placed] = gpd.points_from_xy(lon[placed], lat[placed], crs="EPSG:4326")
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+    # The frame is this function's own: not copied (geopandas copies a DataFrame it is given,
+    # 0.07 GB at a million rows at the top of a cold start).
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326", copy=False)
