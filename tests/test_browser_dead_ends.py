@@ -144,7 +144,8 @@ def test_fiches_to_update_show_every_column_and_open_their_fiche(browser, tmp_pa
         page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the tick box of the first row
         expect(page.get_by_role("heading", name=f"Fiche « {old[0]['nom']} »")).to_be_visible(timeout=60_000)
         expect(page.get_by_role("tab", name="Fiches")).to_have_attribute("aria-selected", "true")
-        assert page.get_by_label("Téléphone", exact=True).input_value() == old[0]["telephone"]
+        # The heading comes before the form's fields are filled: wait for the value, not read it once.
+        expect(page.get_by_label("Téléphone", exact=True)).to_have_value(old[0]["telephone"], timeout=60_000)
         no_error(page)
         page.screenshot(path=str(SCREENSHOTS / "annuaire_fiche_depuis_a_mettre_a_jour_1440.png"))
         page.close()
