@@ -59,6 +59,19 @@ def test_a_shared_link_reproduces_the_filters(monkeypatch, referential):
     assert at.selectbox(key="v_basemap").value == "positron"
 
 
+def test_every_run_sends_the_link_s_choices_to_the_browser(monkeypatch):
+    """A later run (the link no longer read) still carries the map's choices to the browser: one that
+    missed the run that read the link would otherwise mount its defaults and send them back."""
+    at = app(monkeypatch, theme="ist_vih", couches="qpv,cls", fond="positron")
+    at.run()
+    assert not at.exception
+    themes, layers = at.multiselect(key="f_themes"), at.multiselect(key="v_layers")
+    assert themes.proto.set_value and themes.value == ["ist_vih"]
+    assert layers.proto.set_value and layers.value == ["qpv", "cls"]
+    assert at.selectbox(key="v_basemap").proto.set_value and at.selectbox(key="v_basemap").value == "positron"
+    assert not at.text_input(key="f_text").proto.set_value  # a text field is never reset under typing
+
+
 def test_the_communes_offered_are_those_of_the_visible_directory(monkeypatch):
     import csv
 

@@ -54,6 +54,16 @@ def test_switching_layer(referential):
     assert "Périmètres d'exemple" in " ".join(c.value for c in at.caption)
 
 
+def test_every_run_sends_the_link_s_choices_to_the_browser():
+    at = page(couche="cpts", theme="ivg", distance="500")
+    at.run()  # a later run: the link is no longer read, the values are the session's
+    assert not at.exception
+    layer, themes = at.selectbox(key="cv_layer"), at.multiselect(key="cv_themes")
+    assert layer.proto.set_value and layer.value == "cpts"
+    assert themes.proto.set_value and themes.value == ["ivg"]
+    assert at.select_slider(key="cv_distance").proto.set_value and at.select_slider(key="cv_distance").value == 500
+
+
 @pytest.mark.browser
 def test_switching_theme_changes_the_choropleth(page_browser, referential):
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import sys
 import threading
@@ -57,9 +58,10 @@ def reading() -> Iterator[None]:
                 _pool_before = None
 
 
+@functools.cache
 def _fixed_mmap_threshold() -> None:
     """glibc: blocks of :data:`MMAP_THRESHOLD` and more mapped on their own, for good (numpy's
-    large arrays too: as fast, measured on the filters)."""
+    large arrays too: as fast, measured on the filters). Once a process: it stays set."""
     if sys.platform.startswith("linux") and not os.environ.get("MALLOC_MMAP_THRESHOLD_"):
         mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the process's own C library
         if mallopt is not None:

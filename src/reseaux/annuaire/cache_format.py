@@ -58,7 +58,10 @@ def _reduce_array(values: np.ndarray):
 
 
 def _as_codes(row: np.ndarray) -> tuple[np.ndarray, list[tuple]] | None:
-    """``row`` as a code per value and its distinct tuples; None unless every value is a tuple."""
+    """``row`` as a code per value and its distinct tuples; None unless every value is a tuple
+    (a row of text is told at its first value, without hashing the million)."""
+    if type(row[0]) is not tuple:
+        return None
     try:
         codes, distinct = pd.factorize(row, use_na_sentinel=True)
     except TypeError:  # something unhashable (a list)

@@ -31,13 +31,16 @@ from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.text import fr_distance, md_escape, plural
-from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, resend, seeding_query
+from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
 from reseaux.ui.loading import proximity_index
 
 DISTANCES = list(range(0, 5001, 100))
 #: Also the widget's default: a browser that lost the value seeded from the URL falls back here, not to 0 m.
 DEFAULT_DISTANCE = 1000
 MATRIX_MAX = 80  # perimeters: beyond, the matrix is unreadable
+
+#: The page's choice widgets (the first tells whether they are seeded).
+_KEYS = ("cv_layer", "cv_distance", "cv_measure", *(f"cv_{facet}" for facet in ("themes", "professions", "types")))
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,7 +73,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
             icon=":material/layers_clear:",
         )
         st.stop()
-    query = seeding_query("couverture", "cv_layer")
+    query = seeding_query("couverture", _KEYS)
     if query is not None:
         flt = ActorFilter.from_query(query, ref)
         for facet in ("themes", "professions", "types"):
@@ -84,10 +87,6 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
         st.session_state["cv_distance"] = int(distance) if known else DEFAULT_DISTANCE
         measure = query.get("mesure", "n_within")
         st.session_state["cv_measure"] = measure if measure in MEASURES else "n_within"
-    else:
-        resend(
-            [f"cv_{facet}" for facet in ("themes", "professions", "types")] + ["cv_layer", "cv_distance", "cv_measure"]
-        )
     with st.sidebar:
         st.header("Couverture")
         layer = st.selectbox(

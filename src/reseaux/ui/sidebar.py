@@ -3,6 +3,8 @@ shared link reproduces the view, and in the session, so leaving a page and comin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from reseaux.analyse.filters import FACETS, ActorFilter
@@ -14,19 +16,22 @@ from reseaux.carte.mapview import MapView
 from reseaux.ui.widgets import choose_many, facet_select
 
 
-def seeding_query(page: str, sentinel: str) -> dict | None:
+def seeding_query(page: str, keys: Sequence[str]) -> dict | None:
     """The query to seed a page's widgets from, or None when they are already in the session.
 
-    Widgets are seeded from the URL (a shared link reproduces the view), else from the page's
-    last state: Streamlit forgets a widget's value once a run goes by without it, so leaving
-    for another page and coming back would otherwise lose the filters and layers.
+    ``keys`` are the page's choice widgets, named once; the first tells whether the page's
+    widgets are in the session. Widgets are seeded from the URL (a shared link reproduces the
+    view), else from the page's last state: Streamlit forgets a widget's value once a run goes by
+    without it, so leaving for another page and coming back would otherwise lose the filters and
+    layers. When they are in the session, their values are sent to the browser again (:func:`resend`).
     """
-    if sentinel in st.session_state:
+    if keys[0] in st.session_state:
+        resend(keys)
         return None
     return {k: st.query_params.get(k) for k in st.query_params} or st.session_state.get(f"_{page}_query", {})
 
 
-def resend(keys) -> None:
+def resend(keys: Sequence[str]) -> None:
     """Send these choice widgets' values to the browser again on this run.
 
     Streamlit sends a value set through ``st.session_state`` on the run that set it only. When that
@@ -46,13 +51,22 @@ def remember_query(page: str, query: dict) -> None:
     st.session_state[f"_{page}_query"] = dict(query)
 
 
+#: The Carte page's choice widgets (the first tells whether they are seeded).
+MAP_KEYS = (
+    "v_layers",
+    "v_basemap",
+    "v_color",
+    *(f"f_{facet}" for facet in FACETS),
+    "f_communes",
+    "f_epci",
+    "f_perimeter",
+)
+
+
 def _init_from_url(ref: Referential, terr: Territory) -> None:
-    query = seeding_query("carte", "v_layers")
+    query = seeding_query("carte", MAP_KEYS)
     if query is not None:
         apply_query(query, ref, terr)
-    resend(
-        [f"f_{facet}" for facet in FACETS] + ["f_communes", "f_epci", "f_perimeter", "v_layers", "v_basemap", "v_color"]
-    )
 
 
 def apply_query(query: dict, ref: Referential, terr: Territory) -> None:

@@ -34,7 +34,7 @@ from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
 from reseaux.territoire.france import commune_at
 from reseaux.territoire.geocoder_client import Geocoder, GeocoderUnavailable, Match
 from reseaux.text import fr_coordinates, fr_distance, md_escape, plural
-from reseaux.ui import choose_many, facet_select, remember_query, resend, seeding_query, territory
+from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
 from reseaux.ui.loading import proximity_index
 
 #: The geocoder's kinds of answer, as people say them.
@@ -43,6 +43,8 @@ RADII_KM = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 20.0, 30.0, 50.0)
 DEFAULT_RADIUS_KM = 10.0
 DEFAULT_K = 10
 MIN_SCORE = 0.5
+#: The page's choice widgets (the first tells whether they are seeded).
+_KEYS = ("tp_k", "tp_radius", *(f"tp_{facet}" for facet in (*FACETS, "langues")))
 GEOLOCATION_JS = """
 export default function(component) {
   const { parentElement, setTriggerValue } = component;
@@ -123,9 +125,8 @@ def _point_of(match: Match, offline: bool) -> tuple[float, float, str]:
 
 
 def _init_from_url(ref: Referential) -> None:
-    query = seeding_query("trouver", "tp_k")
+    query = seeding_query("trouver", _KEYS)
     if query is None:
-        resend([f"tp_{facet}" for facet in (*FACETS, "langues")] + ["tp_k", "tp_radius"])
         return
     flt = ActorFilter.from_query(query, ref)
     for facet in (*FACETS, "langues"):
