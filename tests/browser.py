@@ -327,9 +327,9 @@ def haversine_m(lat1, lon1, lat2, lon2):
 def by_distance(referential, lat, lon, theme):
     """(metres, name) of the demo's visible actors on ``theme`` (every one for ""), closest first."""
     actors = visible_demo(referential)
-    actors = actors[actors.geometry.notna()].to_crs(4326)
+    actors = actors[actors["latitude"].notna() & actors["longitude"].notna()]
     return sorted(
-        (haversine_m(lat, lon, row.geometry.y, row.geometry.x), row.nom)
+        (haversine_m(lat, lon, row.latitude, row.longitude), row.nom)
         for row in actors.itertuples()
         if not theme or theme in row.thematiques
     )

@@ -313,6 +313,27 @@ def visible_demo(referential, role: str = "visiteur"):
     return visible_actors(actors, role, "public")
 
 
+def positioned(frame):
+    """Actors drawn as points (any CRS; a missing point is an actor without a position) as the
+    directory holds them: ``latitude`` and ``longitude`` in WGS84, no geometry."""
+    import pandas as pd
+
+    wgs84 = frame.geometry.to_crs(4326) if frame.crs is not None else frame.geometry
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    placed = wgs84.notna()
+    out["latitude"] = wgs84.y.where(placed).astype(float)
+    out["longitude"] = wgs84.x.where(placed).astype(float)
+    return out
+
+
+def placed_points(actors):
+    """The positions of ``actors`` (a frame as the directory holds it) as a GeoSeries, for a truth
+    computed by geopandas."""
+    from reseaux.annuaire.model import points
+
+    return points(actors)
+
+
 def open_page(view: str, **query):
     """An AppTest of app.py opened on ``views/<view>.py`` with ``query`` in the URL."""
     from streamlit.testing.v1 import AppTest

@@ -101,7 +101,7 @@ def test_a_pin_is_reached_opened_and_left_with_the_keyboard(page, served, refere
     assert len(actor) == 1, pin
     actor = actor.iloc[0]
     assert what == (professions.get(actor["profession"]) or types[actor["type"]])
-    assert pin["at"] == pytest.approx([actor.geometry.y, actor.geometry.x], abs=1e-4)  # this pin is that actor
+    assert pin["at"] == pytest.approx([actor["latitude"], actor["longitude"]], abs=1e-4)  # this pin is that actor
 
     page.keyboard.press("Enter")
     frame = map_frame(page)

@@ -118,11 +118,11 @@ def test_the_lists_show_it(actors, referential):
 def test_trouver_shows_it(actors, referential):
     from reseaux.analyse.proximity import ProximityIndex, nearest, partners
 
-    placed = actors[actors.geometry.notna()]
+    placed = actors[actors["latitude"].notna()]
     index = ProximityIndex.build(placed)
-    camille = placed[placed["id"] == ID].geometry.iloc[0]
-    found = nearest(index, camille.y, camille.x, k=1)
-    (first,) = partners(found, referential, (camille.y, camille.x))
+    camille = placed[placed["id"] == ID].iloc[0]
+    found = nearest(index, camille["latitude"], camille["longitude"], k=1)
+    (first,) = partners(found, referential, (camille["latitude"], camille["longitude"]))
     assert first.name == "Camille Exemple"
     assert ("Stationnement", PARKING) in first.details()
 

@@ -23,7 +23,7 @@ from reseaux.carte.choropleth import (
     coverage_overlay,
     shapes_json,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, positioned
 
 X0, Y0 = 562000.0, 6928000.0
 
@@ -109,11 +109,13 @@ def test_outreach_areas_are_projected_once_per_territory(monkeypatch):
 
 def test_positions_measured_once_serve_table_and_matrix_without_projecting(monkeypatch):
     pts = points((500, 500), (5500, 500), (1900, 500))
-    actors = gpd.GeoDataFrame(
-        {"thematiques": [("ivg",), ("ist_vih", "ivg"), ("vif",)]},
-        geometry=pts.to_crs(4326).values,
-        crs=4326,
-        index=[10, 11, 12],
+    actors = positioned(
+        gpd.GeoDataFrame(
+            {"thematiques": [("ivg",), ("ist_vih", "ivg"), ("vif",)]},
+            geometry=pts.to_crs(4326).values,
+            crs=4326,
+            index=[10, 11, 12],
+        )
     )
     placed = Positions.of(actor_points(actors))
     layer = squares()
@@ -133,7 +135,9 @@ def test_positions_measured_once_serve_table_and_matrix_without_projecting(monke
 
 def test_theme_matrix_and_summary():
     pts = points((500, 500), (5500, 500))
-    actors = gpd.GeoDataFrame({"thematiques": [("ivg",), ("ist_vih", "ivg")]}, geometry=pts.to_crs(4326), crs=4326)
+    actors = positioned(
+        gpd.GeoDataFrame({"thematiques": [("ivg",), ("ist_vih", "ivg")]}, geometry=pts.to_crs(4326), crs=4326)
+    )
     matrix = theme_matrix(squares(), actors, ["ivg", "ist_vih", "vif"], {"ivg": "IVG", "ist_vih": "IST", "vif": "VIF"})
     assert matrix.loc["Carré 1"].tolist() == [1, 0, 0] and matrix.loc["Carré 2"].tolist() == [1, 1, 0]
     table = coverage_table(squares(), pts)

@@ -43,7 +43,7 @@ def test_small_file_loads_without_problem(referential):
     assert t1["profession"] == "sage_femme"
     assert t1["modalites"] == ("sur_rdv", "gratuit")
     assert t1["langues"] == ("français", "anglais")
-    assert (t1.geometry.x, t1.geometry.y) == (1.099, 49.443)
+    assert (t1["longitude"], t1["latitude"]) == (1.099, 49.443)
     assert directory.actors.iloc[2]["zone_intervention"] == ("QN07620M", "76540")
     assert bool(t1["fictif"]) is True
 
@@ -75,7 +75,7 @@ def test_french_decimal_comma_in_positions(tmp_path, referential):
     path = tmp_path / "actors.csv"
     path.write_text("id;nom;type;latitude;longitude\na;A;structure;49,44;1,09\n", encoding="utf-8")
     actor = load_directory(path, referential).actors.iloc[0]
-    assert (actor.geometry.y, actor.geometry.x) == (49.44, 1.09)
+    assert (actor["latitude"], actor["longitude"]) == (49.44, 1.09)
 
 
 def test_only_a_row_that_cannot_be_an_actor_is_kept_aside(tmp_path, referential):

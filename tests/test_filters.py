@@ -6,7 +6,7 @@ from shapely.geometry import Point
 
 from reseaux.analyse.filters import ActorFilter, apply_filter, search_text
 from reseaux.territoire.layers import load_layers, load_registry
-from tests.conftest import DATA
+from tests.conftest import DATA, positioned
 
 GEO = DATA / "geo"
 
@@ -14,7 +14,7 @@ GEO = DATA / "geo"
 def actors():
     squares = gpd.read_file(GEO / "squares.geojson")
     c1, c2 = (squares.geometry[i].centroid for i in range(2))
-    return gpd.GeoDataFrame(
+    frame = gpd.GeoDataFrame(
         {
             "id": ["a", "b", "c"],
             "nom": ["Cabinet Éloïse", "Centre Planning", "Maraude du soir"],
@@ -32,6 +32,7 @@ def actors():
         geometry=[c1, c2, Point(1.3, 49.6)],
         crs="EPSG:4326",
     )
+    return positioned(frame)
 
 
 def ids(result):
@@ -136,17 +137,17 @@ def test_an_actor_on_a_perimeter_edge_is_inside_for_the_filter_as_for_couverture
     Couverture counts an edge as inside (coverage_table, in the layer's metric system); the map's
     « Dans le périmètre » counted it outside (``within`` excludes the boundary), so the two pages
     gave two counts for one perimeter, and Trouver's « ce point est dans… » left it out too."""
-    from reseaux.analyse.coverage import PreparedLayer, coverage_table
+    from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
     from reseaux.analyse.proximity import containing_perimeters
 
     specs = load_registry(GEO / "layers.toml")
     layers = load_layers(specs, GEO)
     square = layers["carres"].set_index("code").geometry["S2"]
     corner = Point(square.exterior.coords[0])  # on the outline, exactly
-    frame = actors().iloc[:1].set_geometry([corner], crs="EPSG:4326")
+    frame = actors().iloc[:1].assign(latitude=[corner.y], longitude=[corner.x])
     assert not corner.within(square) and corner.intersects(square)  # the case: on the edge, not in the interior
     assert ids(apply_filter(frame, ActorFilter(perimeter="carres:S2"), referential, perimeters=layers)) == ["a"]
-    table = coverage_table(PreparedLayer.build(layers["carres"]), frame.geometry).set_index("code")
+    table = coverage_table(PreparedLayer.build(layers["carres"]), actor_points(frame)).set_index("code")
     assert table.loc["S2", "n_inside"] == 1
     found = containing_perimeters(corner.y, corner.x, layers, specs)  # « Ce point est dans… » of Trouver
     assert ("carres", "S2") in {(spec.id, code) for spec, code, _ in found}

@@ -3,7 +3,6 @@ anywhere in France. Right answers are those of the Code officiel géographique 2
 
 from __future__ import annotations
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -115,9 +114,9 @@ def test_a_territory_without_registry_draws_its_communes_epci_and_qpv(tmp_path):
 
 
 def test_the_map_opens_on_a_directory_that_lies_elsewhere(territory):
-    here = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.09, 1.10], [49.44, 49.45]), crs="EPSG:4326")
+    here = pd.DataFrame({"longitude": [1.09, 1.10], "latitude": [49.44, 49.45]})
     assert territory.opening_bounds(here) == territory.home_bounds
-    poitiers = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.34, 0.35, 1.09], [46.58, 46.59, 49.44]), crs="EPSG:4326")
+    poitiers = pd.DataFrame({"longitude": [0.34, 0.35, 1.09], "latitude": [46.58, 46.59, 49.44]})
     minx, miny, maxx, _maxy = territory.opening_bounds(poitiers)
     assert minx < 0.34 and maxx > 1.09 and miny < 46.58  # two of three in the Vienne: all shown
 
@@ -131,8 +130,8 @@ def test_the_opening_bounds_are_kept_for_their_frame_without_keeping_it_alive(te
     reckoned = []
     reckon = territory._opening_bounds
     monkeypatch.setattr(territory, "_opening_bounds", lambda actors: reckoned.append(1) or reckon(actors))
-    poitiers = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.34, 0.35], [46.58, 46.59]), crs="EPSG:4326")
-    here = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.09, 1.10], [49.44, 49.45]), crs="EPSG:4326")
+    poitiers = pd.DataFrame({"longitude": [0.34, 0.35], "latitude": [46.58, 46.59]})
+    here = pd.DataFrame({"longitude": [1.09, 1.10], "latitude": [49.44, 49.45]})
     first = territory.opening_bounds(poitiers)
     assert first[0] < 0.34 < first[2] and territory.opening_bounds(poitiers) == first and len(reckoned) == 1
     assert territory.opening_bounds(here) == territory.home_bounds and len(reckoned) == 2  # another frame

@@ -9,9 +9,8 @@ import json
 import shutil
 import subprocess
 
-import geopandas as gpd
+import pandas as pd
 import pytest
-from shapely.geometry import Point
 
 from reseaux.carte.actor_layer import actor_payload
 from reseaux.carte.mapbits import map_module
@@ -108,8 +107,12 @@ def test_the_browser_reads_the_payload_the_server_writes(referential):
     their fiche rows out of order as a filtered directory's are, drawn by their type's colour."""
     places = [(49.44301, 1.09902), (49.49437, 0.10788), (-20.87889, 55.44806)]
     types = referential.codes("type")
-    actors = gpd.GeoDataFrame(
-        {"type": [types[1], types[0], "inconnu"]}, geometry=[Point(lon, lat) for lat, lon in places], crs="EPSG:4326"
+    actors = pd.DataFrame(
+        {
+            "type": [types[1], types[0], "inconnu"],
+            "latitude": [p[0] for p in places],
+            "longitude": [p[1] for p in places],
+        }
     )
     payload = actor_payload(actors, referential, "type", rows=[12, 3, 40000])
     decoded = run_module(

@@ -152,7 +152,8 @@ def test_another_layer_clears_the_old_result_and_draws_2644_communes_readably(br
     from tests.conftest import ROOT, wait_in_map
 
     actors = visible_demo(referential)
-    points = gpd.GeoSeries(actors.geometry.dropna().values, crs=4326).to_crs(2154)
+    placed = actors.dropna(subset=["latitude", "longitude"])
+    points = gpd.GeoSeries(gpd.points_from_xy(placed["longitude"], placed["latitude"]), crs=4326).to_crs(2154)
     communes = gpd.read_file(ROOT / "geo" / "communes_normandie.geojson").to_crs(2154)
     gaps = int(communes.geometry.apply(lambda shape: points.distance(shape).min() > 1000).sum())
     assert 2000 < gaps < len(communes)

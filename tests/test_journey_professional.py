@@ -95,7 +95,7 @@ def test_online_address_filters_nearest_first_and_popup(page, referential, tmp_p
         expect(popup).to_contain_text(fr_distance(first["distance_m"]))
         route = popup.get_by_role("link", name="Itinéraire (Google Maps)").get_attribute("href")
         assert f"origin={lat:.5f},{lon:.5f}" in route
-        assert f"destination={first.geometry.y:.5f},{first.geometry.x:.5f}" in route
+        assert f"destination={first['latitude']:.5f},{first['longitude']:.5f}" in route
         no_error(page)
         page.screenshot(path=str(SCREENSHOTS / "trouver_en_ligne_1440.png"))
 

@@ -9,6 +9,7 @@ import time
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, box
@@ -16,6 +17,7 @@ from shapely.geometry import Point, box
 from reseaux.analyse.coverage import Positions, PreparedLayer, actor_points, coverage_table, theme_matrix
 from reseaux.analyse.proximity import ProximityIndex, nearest
 from reseaux.territoire.metric import ZONES, GeographicCRSError, check_metric_crs, zone_of
+from tests.conftest import positioned
 
 #: GRS80: semi-major axis (m), flattening, first eccentricity squared.
 A, F = 6_378_137.0, 1 / 298.257222101
@@ -88,12 +90,16 @@ def haversine_m(a, b) -> float:
     return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
 
 
-def directory() -> gpd.GeoDataFrame:
+def directory() -> pd.DataFrame:
     names = list(PLACES)
-    return gpd.GeoDataFrame(
-        {"id": names, "nom": names, "thematiques": [("ivg",)] * len(names)},
-        geometry=[Point(*PLACES[n]) for n in names],
-        crs=4326,
+    return pd.DataFrame(
+        {
+            "id": names,
+            "nom": names,
+            "thematiques": [("ivg",)] * len(names),
+            "latitude": [PLACES[n][1] for n in names],
+            "longitude": [PLACES[n][0] for n in names],
+        }
     )
 
 
@@ -177,7 +183,10 @@ def test_radius_keeps_what_is_truly_within(origin, partner):
 
 def test_coverage_reuses_the_positions_the_proximity_index_measured():
     index = ProximityIndex.build(directory())
-    reused, measured = Positions.of_index(index), Positions.of(directory().geometry)
+    reused, measured = (
+        Positions.of_index(index),
+        Positions.of(gpd.GeoSeries([Point(*PLACES[n]) for n in PLACES], crs=4326)),
+    )
     assert reused.labels.equals(measured.labels) and (reused.epsg == measured.epsg).all()
     assert np.allclose(reused.x, measured.x, atol=1e-6) and np.allclose(reused.y, measured.y, atol=1e-6)
 
@@ -267,10 +276,12 @@ def test_coverage_counts_true_metres_in_reunion():
 
 def test_coverage_and_theme_matrix_take_actors_as_the_app_gives_them():
     layer = two_territories_layer()
-    frame = gpd.GeoDataFrame(
-        {"thematiques": [("ivg",), ("ivg",), ("vif",)]},
-        geometry=[east_of("barachois", 950), east_of("barachois", 1050), east_of("cathedrale_rouen", 500)],
-        crs=4326,
+    frame = positioned(
+        gpd.GeoDataFrame(
+            {"thematiques": [("ivg",), ("ivg",), ("vif",)]},
+            geometry=[east_of("barachois", 950), east_of("barachois", 1050), east_of("cathedrale_rouen", 500)],
+            crs=4326,
+        )
     )
     table = coverage_table(layer, actor_points(frame), distance_m=1000).set_index("code")
     assert table["n_within"].tolist() == [1, 1]

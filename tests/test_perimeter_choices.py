@@ -16,14 +16,10 @@ from tests.conftest import DATA, ROOT
 PACA_SITES = DATA / "real" / "france_services_paca_2020.csv"
 
 
-def _paca_actors() -> gpd.GeoDataFrame:
-    """The 62 real France services sites of PACA at their published positions."""
+def _paca_actors() -> pd.DataFrame:
+    """The 62 real France services sites of PACA at their published positions (as the directory holds them)."""
     table = pd.read_csv(PACA_SITES, dtype=str, keep_default_na=False)
-    return gpd.GeoDataFrame(
-        table,
-        geometry=gpd.points_from_xy(table["LONGITUDE"].astype(float), table["LATITUDE"].astype(float)),
-        crs="EPSG:4326",
-    )
+    return table.assign(latitude=table["LATITUDE"].astype(float), longitude=table["LONGITUDE"].astype(float))
 
 
 def _sharing_surface(path, where: dict, territory: gpd.GeoSeries, code: str) -> set[str]:
@@ -63,14 +59,13 @@ def test_a_layer_far_from_the_territory_offers_the_perimeters_its_actors_stand_i
     by hand — Le Havre (76351, EPCI Le Havre Seine Métropole) and Évreux (27229): their EPCI are
     offered too, and only them beyond the Métropole."""
     table = france.communes().set_index("code_insee")
-    sites = gpd.GeoSeries(
-        gpd.points_from_xy(
-            pd.to_numeric(table.loc[["76351", "27229"], "point_lon"]),
-            pd.to_numeric(table.loc[["76351", "27229"], "point_lat"]),
-        ),
-        crs="EPSG:4326",
+    sites = pd.DataFrame(
+        {
+            "longitude": pd.to_numeric(table.loc[["76351", "27229"], "point_lon"]).to_numpy(),
+            "latitude": pd.to_numeric(table.loc[["76351", "27229"], "point_lat"]).to_numpy(),
+        }
     )
-    actors = pd.concat([_paca_actors(), gpd.GeoDataFrame(geometry=sites)], ignore_index=True)
+    actors = pd.concat([_paca_actors(), sites], ignore_index=True)
     options = territory.perimeter_options(["epci"], actors)
     assert {k.partition(":")[2] for k in options} == {"200023414", *table.loc[["76351", "27229"], "epci_siren"]}
 
@@ -135,15 +130,14 @@ def test_couverture_opens_on_a_layer_that_holds_the_directory(territory, tmp_pat
     qpv = gpd.read_file(DATA / "real" / "qpv2015_arrondissement_marseille_13.gpkg").to_crs(4326).geometry
     inside = sum(
         any(shape.buffer(0).intersects(Point(x, y)) for shape in qpv)
-        for x, y in zip(sites.geometry.x, sites.geometry.y, strict=True)
+        for x, y in zip(sites["longitude"], sites["latitude"], strict=True)
     )
     assert inside == 1
     assert with_marseille.covering_layer(polygons, sites) == "qpv_marseille"
+    from reseaux.annuaire.model import point_chunks
     from reseaux.carte.perimeters import points_held
 
-    assert points_held(with_marseille.layers["qpv_marseille"], sites.geometry) == inside
+    assert points_held(with_marseille.layers["qpv_marseille"], point_chunks(sites, 4326)) == inside
     demo = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)
-    demo = gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy(demo["longitude"].astype(float), demo["latitude"].astype(float)), crs="EPSG:4326"
-    )
+    demo = demo.assign(latitude=demo["latitude"].astype(float), longitude=demo["longitude"].astype(float))
     assert with_marseille.covering_layer(polygons, demo) == "qpv"

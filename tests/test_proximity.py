@@ -21,7 +21,7 @@ from reseaux.analyse.proximity import (
 )
 from reseaux.territoire.layers import load_layers, load_registry
 from reseaux.territoire.metric import GeographicCRSError, check_metric_crs
-from tests.conftest import DATA, ROOT
+from tests.conftest import DATA, ROOT, positioned
 
 X0, Y0 = 562500.0, 6928500.0  # centre of square commune A (Lambert-93)
 
@@ -44,28 +44,30 @@ def actors():
         crs=4326,
     )
     # One actor without a position: never in a result.
-    return gpd.GeoDataFrame(
-        gpd.pd.concat(
-            [
-                frame,
-                gpd.GeoDataFrame(
-                    {
-                        "id": ["z"],
-                        "nom": ["Sans position"],
-                        "type": ["structure"],
-                        "profession": [""],
-                        "thematiques": [("ivg",)],
-                        "modalites": [()],
-                        "zone_intervention": [()],
-                        "code_insee": [""],
-                    },
-                    geometry=[None],
-                    crs=4326,
-                ),
-            ]
-        ),
-        crs=4326,
-    ).reset_index(drop=True)
+    return positioned(
+        gpd.GeoDataFrame(
+            gpd.pd.concat(
+                [
+                    frame,
+                    gpd.GeoDataFrame(
+                        {
+                            "id": ["z"],
+                            "nom": ["Sans position"],
+                            "type": ["structure"],
+                            "profession": [""],
+                            "thematiques": [("ivg",)],
+                            "modalites": [()],
+                            "zone_intervention": [()],
+                            "code_insee": [""],
+                        },
+                        geometry=[None],
+                        crs=4326,
+                    ),
+                ]
+            ),
+            crs=4326,
+        ).reset_index(drop=True)
+    )
 
 
 def origin():

@@ -14,10 +14,9 @@ import random
 from collections import Counter
 
 import folium
-import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
-from shapely.geometry import Point
 
 from reseaux.acces.access import visible_actors
 from reseaux.annuaire.fiche_service import FicheService, served_views
@@ -201,17 +200,17 @@ def test_a_visitors_map_counts_no_members_fiche(demo, referential, monkeypatch):
     payload = next(c for c in layer._children.values() if c._name == "ActorCluster").payload_json
     sent = json.loads(payload.replace("\\u003c", "<"))
     assert "data" not in sent and sent["url"].startswith(f"{url}/groupes?vue=") and sent["n"] > 10
-    assert str(round(visitor.geometry.y.dropna().iloc[0], 5)) not in html  # no position in the page
+    assert str(round(visitor["latitude"].dropna().iloc[0], 5)) not in html  # no position in the page
     key = sent["url"].split("vue=")[1]
     everyone = demo.directory.actors
     public = visible_actors(everyone, "visiteur", "public")  # the rule, applied to the whole directory
     world = service.groups(token, key, (-180, -85, 180, 85), 1)
-    assert _total(world) == int(public.geometry.notna().sum()) == sent["n"]
-    assert sent["n"] < int(everyone.geometry.notna().sum())  # some were members-only
-    placed = visitor[visitor.geometry.notna()]
+    assert _total(world) == int(public["latitude"].notna().sum()) == sent["n"]
+    assert sent["n"] < int(everyone["latitude"].notna().sum())  # some were members-only
+    placed = visitor[visitor["latitude"].notna()]
     # Deep enough that every actor stands alone or in a building: the rows named are the visitor's.
     named = set()
-    for lat, lon in zip(placed.geometry.y, placed.geometry.x, strict=True):
+    for lat, lon in zip(placed["latitude"], placed["longitude"], strict=True):
         box = (lon - 1e-4, lat - 1e-4, lon + 1e-4, lat + 1e-4)
         found = service.groups(token, key, box, TOP_ZOOM)
         named |= {p[2] for p in found["pins"]} | {r for c in found["clusters"] for r in c[3]}
@@ -220,7 +219,7 @@ def test_a_visitors_map_counts_no_members_fiche(demo, referential, monkeypatch):
     assert names <= set(public["nom"]) and not names & (set(everyone["nom"]) - set(public["nom"]))
     with pytest.raises(IndexError):  # a view cannot name a row its token may not reach
         service.register_view(token, [len(visitor)], [0])
-    unplaced = visitor.index[visitor.geometry.isna()]
+    unplaced = visitor.index[visitor["latitude"].isna()]
     if len(unplaced):  # nor a row without a position
         with pytest.raises(IndexError):
             service.register_view(token, [unplaced[0]], [0])
@@ -241,7 +240,7 @@ def test_below_the_threshold_the_page_carries_the_positions_as_before(demo, refe
 def test_a_view_answers_nothing_once_its_token_expired_or_its_directory_changed(demo, referential, tmp_path):
     service = FicheService()
     frame = demo.directory.actors
-    placed = frame[frame.geometry.notna()]
+    placed = frame[frame["latitude"].notna()]
     source = tmp_path / "actors.csv"
     source.write_text("x", encoding="utf-8")
     token = service.register("s", frame, referential, ttl_s=60, source=(str(source), source.stat().st_mtime), now=0)
@@ -262,7 +261,7 @@ def test_a_view_answers_nothing_once_its_token_expired_or_its_directory_changed(
 def test_two_sessions_drawing_the_same_actors_share_one_index_and_only_they_may_ask_it(demo, referential):
     service = FicheService()
     frame = demo.directory.actors
-    placed = frame[frame.geometry.notna()]
+    placed = frame[frame["latitude"].notna()]
     args = (placed.index, np.zeros(len(placed)))
     first, second, third = (service.register(s, frame, referential, ttl_s=60) for s in ("a", "b", "c"))
     key = service.register_view(first, *args)
@@ -278,7 +277,7 @@ def test_many_views_keep_the_newest_only(referential):
     from reseaux.annuaire.fiche_service import MAX_VIEWS
 
     service = FicheService()
-    frame = gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[Point(1, 49), Point(2, 48)], crs="EPSG:4326")
+    frame = pd.DataFrame({"nom": ["a", "b"], "latitude": [49.0, 48.0], "longitude": [1.0, 2.0]})
     token = service.register("s", frame, referential, ttl_s=60)
     keys = [service.register_view(token, [0, 1], [i, 0]) for i in range(MAX_VIEWS + 2)]
     assert service.groups(token, keys[0], (-180, -85, 180, 85), 0) is None
@@ -300,7 +299,7 @@ def test_the_groups_route_answers_a_view_refuses_in_french_and_limits_a_flood(de
     monkeypatch.setattr(LIMITS, "clock", lambda: 1000.0)  # time stands still: the counts are exact
     monkeypatch.setenv("RESEAUX_RATE_GROUPS", "120")  # 30 at once
     frame = demo.directory.actors
-    placed = frame[frame.geometry.notna()]
+    placed = frame[frame["latitude"].notna()]
     token = SERVICE.register("test_viewport_index", frame, referential, ttl_s=600)
     url = served_views(f"{FICHES_PATH}/{token}")(placed.index.to_numpy(), np.zeros(len(placed)))
     client = TestClient(Starlette(routes=routes()), base_url="http://reseaux.test", client=("127.0.0.1", 50000))
@@ -310,8 +309,8 @@ def test_the_groups_route_answers_a_view_refuses_in_french_and_limits_a_flood(de
         assert _total(answer.json()) == len(placed)
         row = int(placed.index[0])
         assert client.get(url + f"&ligne={row}").json() == {
-            "lat": pytest.approx(placed.geometry.y.iloc[0]),
-            "lon": pytest.approx(placed.geometry.x.iloc[0]),
+            "lat": pytest.approx(placed["latitude"].iloc[0]),
+            "lon": pytest.approx(placed["longitude"].iloc[0]),
         }
         refused = client.get(url + "&bbox=1,2,3&zoom=5")
         assert refused.status_code == 400 and "quatre nombres" in refused.text

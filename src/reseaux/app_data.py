@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import weakref
 from collections.abc import Callable
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from reseaux import config, memory
 from reseaux.analyse.filters import FacetIndex, search_text
 from reseaux.annuaire import cache_format
 from reseaux.annuaire.directory import Directory, load_directory
+from reseaux.annuaire.model import placed_mask, point_chunks
 from reseaux.annuaire.referential import Referential, load_referential
 from reseaux.territoire import france
 from reseaux.territoire.layers import LayerSpec, load_layers_safely, read_registry
@@ -87,14 +90,15 @@ class Territory:
         return bounds
 
     def _opening_bounds(self, actors: pd.DataFrame) -> tuple[float, float, float, float]:
-        placed = actors.geometry.dropna() if "geometry" in actors and len(actors) else None
-        if placed is None or placed.empty:
+        placed = placed_mask(actors)
+        if not placed.any():
             return self.home_bounds
+        x, y = actors["longitude"].to_numpy(dtype=float)[placed], actors["latitude"].to_numpy(dtype=float)[placed]
         minx, miny, maxx, maxy = self.home_bounds
-        inside = ((placed.x >= minx) & (placed.x <= maxx) & (placed.y >= miny) & (placed.y <= maxy)).mean()
+        inside = ((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)).mean()
         if inside >= 0.5:
             return self.home_bounds
-        x0, y0, x1, y1 = (float(v) for v in placed.total_bounds)
+        x0, y0, x1, y1 = float(x.min()), float(y.min()), float(x.max()), float(y.max())
         pad = max(0.01, 0.05 * max(x1 - x0, y1 - y0))
         return (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
 
@@ -110,7 +114,7 @@ class Territory:
         chosen = frame[frame["code"].astype(str) == code]
         return chosen[["geometry"]].__geo_interface__ if len(chosen) else None
 
-    def perimeter_options(self, layer_ids: list[str], actors: gpd.GeoDataFrame | None = None) -> dict[str, str]:
+    def perimeter_options(self, layer_ids: list[str], actors: pd.DataFrame | None = None) -> dict[str, str]:
         """``{"layer:code": "Label — nom"}``: the perimeters of ``layer_ids`` that share surface with the
         territory or contain or touch a placed actor of ``actors``, layer after layer (each choice says
         its layer), by name within a layer. Kept per (layers, directory version): the sidebar asks at
@@ -125,14 +129,17 @@ class Territory:
             return kept[1]
         from reseaux.carte.perimeters import perimeters_in_play
 
-        points = actors.geometry.dropna() if actors is not None and len(actors) else gpd.GeoSeries([], crs="EPSG:4326")
-        points = pd.concat([points, self.home_points]) if self.home_areas is not None else points
+        home = self.home_points if self.home_areas is not None else None
         options: dict[str, str] = {}
         for spec in self.specs:
             frame = self.layers.get(spec.id)
             if spec.id not in layer_ids or frame is None:
                 continue
-            chosen = frame[perimeters_in_play(frame, self.home_areas, points.to_crs(frame.crs))]
+            points = itertools.chain(
+                point_chunks(actors, frame.crs) if actors is not None else (),
+                [np.asarray(home.to_crs(frame.crs).values)] if home is not None else (),
+            )
+            chosen = frame[perimeters_in_play(frame, self.home_areas, points)]
             for code, name in sorted(zip(chosen["code"], chosen["nom"], strict=True), key=lambda c: c[1].casefold()):
                 options[f"{spec.id}:{code}"] = f"{spec.label} — {name}"
         if len(self._options) > 4:
@@ -140,7 +147,7 @@ class Territory:
         self._options[memo_key] = (actors, options)  # the frame kept with its key: its id stays its own
         return options
 
-    def covering_layer(self, layer_ids: list[str], actors: gpd.GeoDataFrame) -> str:
+    def covering_layer(self, layer_ids: list[str], actors: pd.DataFrame) -> str:
         """The layer « Couverture » opens on: the first of ``layer_ids`` (the territory's own, QPV first
         in the demo) when some placed actor stands in it, else the one whose perimeters hold the most
         actors (the first of them on a tie), else the first. A PACA directory opened on the QPV of
@@ -149,11 +156,10 @@ class Territory:
 
         if not layer_ids:
             raise ValueError("aucune couche de périmètres")
-        points = actors.geometry.dropna() if len(actors) else gpd.GeoSeries([], crs="EPSG:4326")
         held = {}
         for layer_id in layer_ids:
             frame = self.layers[layer_id]
-            held[layer_id] = points_held(frame, points.to_crs(frame.crs))
+            held[layer_id] = points_held(frame, point_chunks(actors, frame.crs))
             if layer_id == layer_ids[0] and held[layer_id]:
                 return layer_id
         return max(layer_ids, key=lambda i: held[i])  # max keeps the first of equals

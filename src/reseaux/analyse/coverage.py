@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from reseaux.annuaire.model import placed_mask, points
 from reseaux.territoire.metric import (
     WGS84,
     GeographicCRSError,
@@ -103,10 +104,10 @@ def _same_crs(crs, other: str) -> bool:
     return crs is not None and crs == other
 
 
-def actor_points(actors: gpd.GeoDataFrame) -> gpd.GeoSeries:
+def actor_points(actors: pd.DataFrame) -> gpd.GeoSeries:
     """The actors' positions in WGS84 (those without a position are left out); :func:`coverage_table`
     projects each into the system of the territory it is measured in."""
-    return actors.geometry[actors.geometry.notna()].to_crs(WGS84)
+    return points(actors)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class Positions:
 
         Raises ``ValueError`` if an actor with a position is not among these positions (another
         version of the directory)."""
-        wanted = actors.index[actors.geometry.notna()]
+        wanted = actors.index[placed_mask(actors)]
         rows = self.labels.get_indexer(wanted)
         if (rows < 0).any():
             raise ValueError(
@@ -309,7 +310,7 @@ def zones_of_codes(codes: frozenset[str]) -> gpd.GeoSeries:
 
 def theme_matrix(
     layer: PreparedLayer,
-    actors: gpd.GeoDataFrame,
+    actors: pd.DataFrame,
     themes: Sequence[str],
     labels: Mapping[str, str],
     *,
@@ -324,8 +325,8 @@ def theme_matrix(
     One spatial query for all actors gives the (actor, perimeter) pairs within the distance;
     each theme then only counts its own pairs.
     """
-    placed = actors[actors.geometry.notna()]
-    given = positions.of_actors(actors) if positions is not None else Positions.of(placed.geometry)
+    placed = actors[placed_mask(actors)]
+    given = positions.of_actors(actors) if positions is not None else Positions.of(points(placed))
     n = len(layer.frame)
     pairs = [np.empty(0, dtype=int), np.empty(0, dtype=int)]  # (actor, perimeter) within the distance
     for part in layer.parts:

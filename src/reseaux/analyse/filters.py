@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from reseaux.annuaire.model import points
 from reseaux.annuaire.referential import Referential
 from reseaux.text import fold
 
@@ -144,7 +145,7 @@ class FacetIndex:
 
 @dataclass
 class FilterResult:
-    actors: gpd.GeoDataFrame
+    actors: pd.DataFrame
     sentence: str
     mask: pd.Series = field(repr=False, default=None)
 
@@ -175,7 +176,7 @@ SEARCH_CHUNK = 20_000
 
 
 def apply_filter(
-    actors: gpd.GeoDataFrame,
+    actors: pd.DataFrame,
     flt: ActorFilter,
     referential: Referential,
     *,
@@ -288,7 +289,7 @@ def _facet_mask(values: pd.Series, chosen: set[str], require_all: bool) -> pd.Se
     return values.isin(chosen)
 
 
-def _perimeter_mask(actors: gpd.GeoDataFrame, perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
+def _perimeter_mask(actors: pd.DataFrame, perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
     layer_id, _, code = perimeter.partition(":")
     layer = perimeters.get(layer_id)
     if layer is None:
@@ -297,7 +298,7 @@ def _perimeter_mask(actors: gpd.GeoDataFrame, perimeter: str, perimeters: Mappin
     if shapes.empty:
         return pd.Series(False, index=actors.index)
     shape = shapes.geometry.union_all()
-    placed = actors.geometry.notna()
+    where = points(actors)
     inside = pd.Series(False, index=actors.index)
-    inside[placed] = actors.geometry[placed].intersects(shape)  # an edge counts as inside, as in Couverture
+    inside[where.index] = where.intersects(shape).to_numpy()  # an edge counts as inside, as in Couverture
     return inside

@@ -22,9 +22,10 @@ from reseaux.analyse.filters import FACETS, ActorFilter, apply_filter, search_te
 from reseaux.annuaire import columns
 from reseaux.annuaire.fields import valid_email, valid_website
 from reseaux.annuaire.listing import cell_text
+from reseaux.annuaire.model import placed_mask
 from reseaux.annuaire.referential import Referential
 from reseaux.territoire.layers import LayerSpec
-from reseaux.territoire.metric import WGS84, geodesic_m, sphere_m, to_zone, zone_of, zones_of
+from reseaux.territoire.metric import geodesic_m, sphere_m, to_zone, zone_of, zones_of
 from reseaux.text import fr_distance
 
 #: Groups of layers that only give context (communes, EPCI, hospitals): not named in the sentence
@@ -37,7 +38,7 @@ class ProximityIndex:
     """Projected coordinates of the actors that have a position, aligned with ``frame``: each
     actor in the metric system of its own territory (``epsg``), with its WGS84 position."""
 
-    frame: gpd.GeoDataFrame
+    frame: pd.DataFrame
     x: np.ndarray
     y: np.ndarray
     #: The folded text of the free-text filter (:func:`reseaux.analyse.filters.search_text`), aligned with ``frame``.
@@ -48,19 +49,18 @@ class ProximityIndex:
     lat: np.ndarray
 
     @classmethod
-    def build(cls, actors: gpd.GeoDataFrame, text: pd.Series | None = None) -> ProximityIndex:
-        """Index the actors that have a position; ``text`` is their searched text when already
-        folded (``Actors.search``, aligned with ``actors``), else it is folded here."""
-        has_position = actors.geometry.notna().to_numpy()
+    def build(cls, actors: pd.DataFrame, text: pd.Series | None = None) -> ProximityIndex:
+        """Index the actors that have a position (``latitude``, ``longitude`` in WGS84); ``text`` is
+        their searched text when already folded (``Actors.search``, aligned with ``actors``), else it
+        is folded here."""
+        has_position = placed_mask(actors)
         every = bool(has_position.all())
         # Every actor placed (the usual directory): its rows as they are, not a copy of them.
         placed = actors.copy(deep=False) if every else actors[has_position]
-        geometry = placed.geometry
-        if geometry.crs is None or geometry.crs.to_epsg() != 4326:
-            geometry = geometry.to_crs(WGS84)
-        # Numbers projected zone by zone, not new geometries: a million actors made two million
+        # Numbers projected zone by zone, not geometries: a million actors made two million
         # shapely points (about 0.4 GB) at the first search of a server.
-        lon, lat = geometry.x.to_numpy(dtype=float), geometry.y.to_numpy(dtype=float)
+        lon = pd.to_numeric(placed["longitude"]).to_numpy(dtype=float) if len(placed) else np.zeros(0)
+        lat = pd.to_numeric(placed["latitude"]).to_numpy(dtype=float) if len(placed) else np.zeros(0)
         epsg = zones_of(lon, lat)
         x, y = np.full(len(placed), np.nan), np.full(len(placed), np.nan)
         for code in np.unique(epsg):
@@ -337,14 +337,13 @@ def _partner(number: int, row: dict, referential: Referential, origin: tuple[flo
     phone = text("telephone")
     digits = "".join(c for c in phone if c.isdigit() or c == "+")
     website = text("site_web")
-    point = row["geometry"]
     return Partner(
         number=number,
         name=text("nom"),
         role=role,
         distance=fr_distance(row.get("distance_m")),
-        latitude=point.y,
-        longitude=point.x,
+        latitude=float(row["latitude"]),
+        longitude=float(row["longitude"]),
         structure=text("structure"),
         address=" ".join(p for p in (text("adresse"), text("code_postal"), text("commune")) if p),
         facts=tuple((label, said) for label, said in shown if said),
@@ -353,5 +352,5 @@ def _partner(number: int, row: dict, referential: Referential, origin: tuple[flo
         email=text("email") if valid_email(text("email")) else "",
         website=website if valid_website(website) else "",
         approximate=row.get("geocodage_source") == "commune",
-        directions=directions_links(origin[0], origin[1], point.y, point.x),
+        directions=directions_links(origin[0], origin[1], float(row["latitude"]), float(row["longitude"])),
     )

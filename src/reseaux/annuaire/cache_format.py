@@ -2,14 +2,13 @@
 the copies the usual pickling makes of a million rows.
 
 ``pickle`` keeps every object it writes until the end of the write (its memo), and pandas and
-geopandas pickle their columns through copies: each Arrow text column joined into one piece, each
-column of code tuples made a Python list, the positions made WKB. At 1,000,000 fiches those copies
+pandas pickles its columns through copies: each Arrow text column joined into one piece, each
+column of code tuples made a Python list. At 1,000,000 fiches those copies
 were 0.4 GB on top of the directory, at the very top of a cold start. Here:
 
 - Arrow text goes as its chunks (protocol 5 writes Arrow's buffers without copying them);
 - a column of tuples (thématiques, publics…) goes as one number per row and its distinct tuples
-  (read back, equal tuples are one object, as the parse shares them);
-- points go as two arrays of numbers.
+  (read back, equal tuples are one object, as the parse shares them).
 
 Read back by ``pickle.load``, every column has its dtype and values (tests/test_directory_cache.py).
 """
@@ -22,8 +21,6 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-import shapely
-from geopandas.array import GeometryArray
 from pandas.arrays import ArrowStringArray
 
 
@@ -33,7 +30,6 @@ def dump(kept, file: BinaryIO) -> None:
     pickler.dispatch_table = copyreg.dispatch_table.copy()
     pickler.dispatch_table[ArrowStringArray] = _reduce_text
     pickler.dispatch_table[np.ndarray] = _reduce_array
-    pickler.dispatch_table[GeometryArray] = _reduce_geometry
     pickler.dump(kept)
 
 
@@ -84,21 +80,3 @@ def _object_rows(parts: list, shape: tuple[int, ...]) -> np.ndarray:
                 table[number] = value
             rows[position] = table[codes]
     return values
-
-
-def _reduce_geometry(geometry: GeometryArray):
-    """Points (or none) as their coordinates; other geometries as geopandas writes them."""
-    data = geometry._data
-    missing = shapely.is_missing(data)
-    placed = data[~missing]
-    if placed.size and (
-        (shapely.get_type_id(placed) != 0).any() or shapely.has_z(placed).any() or shapely.is_empty(placed).any()
-    ):
-        return geometry.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
-    return _points, (shapely.get_x(data), shapely.get_y(data), missing, geometry.crs)
-
-
-def _points(x: np.ndarray, y: np.ndarray, missing: np.ndarray, crs) -> GeometryArray:
-    data = shapely.points(x, y)
-    data[missing] = None
-    return GeometryArray(data, crs=crs)

@@ -18,6 +18,7 @@ import geopandas as gpd
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from reseaux.annuaire.model import placed_mask, points
 from reseaux.annuaire.serialise import to_table
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -259,9 +260,9 @@ def open_private(path: Path, mode: str = "a"):
     return os.fdopen(os.open(path, flags, PRIVATE_FILE), mode, encoding="utf-8")
 
 
-def to_geojson_bytes(actors: gpd.GeoDataFrame) -> bytes:
+def to_geojson_bytes(actors: pd.DataFrame) -> bytes:
     """Return the actors that have a position as GeoJSON (WGS84), multi-values joined by |."""
-    placed = actors[actors.geometry.notna()]
+    placed = actors[placed_mask(actors)]
     table = to_table(placed)
-    frame = gpd.GeoDataFrame(table, geometry=placed.geometry.values, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(table, geometry=points(placed).values, crs="EPSG:4326")
     return frame.to_json(ensure_ascii=False, drop_id=True).encode("utf-8")

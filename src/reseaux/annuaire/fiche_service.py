@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux.acces import shared
+from reseaux.annuaire.model import placed_mask
 from reseaux.annuaire.referential import Referential
 from reseaux.carte.actor_layer import fiche_fields, fiche_rows, search_fields
 from reseaux.carte.viewport_index import ViewportIndex
@@ -270,9 +271,13 @@ class FicheService:
             if known is not None and known[0]() is frame:
                 self._bases.move_to_end(id(frame))
                 return known[1], known[2]
-        placed = frame.geometry.notna().to_numpy() if len(frame) else np.zeros(0, dtype=bool)
-        points = frame.geometry[placed]
-        base = ViewportIndex(points.y.to_numpy(), points.x.to_numpy(), np.flatnonzero(placed), np.zeros(len(points)))
+        placed = placed_mask(frame)
+        base = ViewportIndex(
+            frame["latitude"].to_numpy(dtype=float)[placed] if len(frame) else np.zeros(0),
+            frame["longitude"].to_numpy(dtype=float)[placed] if len(frame) else np.zeros(0),
+            np.flatnonzero(placed),
+            np.zeros(int(placed.sum())),
+        )
         with self._lock:
             self._serial += 1
             self._bases[id(frame)] = (weakref.ref(frame), self._serial, base)

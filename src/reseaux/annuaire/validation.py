@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -138,7 +137,7 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential) -> Direct
             record["ligne"] = index
             records.append(record)
     return Directory(
-        actors=_to_geodataframe(records.frame()),
+        actors=_to_frame(records.frame()),
         rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
         issues=issues,
     )
@@ -506,15 +505,11 @@ class _Records:
         return pd.DataFrame(made)
 
 
-def _to_geodataframe(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+def _to_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The actors, their positions as two columns of numbers (see :mod:`reseaux.annuaire.model`)."""
     if frame.empty:
         frame = pd.DataFrame(columns=[*columns.names(), "ligne"])
     lat = pd.to_numeric(frame["latitude"], errors="coerce")
     lon = pd.to_numeric(frame["longitude"], errors="coerce")
-    frame["latitude"], frame["longitude"] = lat, lon
-    placed = lat.notna() & lon.notna()
-    geometry = gpd.GeoSeries([None] * len(frame), index=frame.index, crs="EPSG:4326")
-    geometry[placed] = gpd.points_from_xy(lon[placed], lat[placed], crs="EPSG:4326")
-    # The frame is this function's own: not copied (geopandas copies a DataFrame it is given,
-    # 0.07 GB at a million rows at the top of a cold start).
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326", copy=False)
+    frame["latitude"], frame["longitude"] = lat, lon  # placed when both are there (model.placed_mask)
+    return frame

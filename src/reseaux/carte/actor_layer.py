@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import folium
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from branca.element import MacroElement
@@ -21,6 +20,7 @@ from jinja2 import Template
 from reseaux import config
 from reseaux.annuaire import columns
 from reseaux.annuaire.listing import cell_text
+from reseaux.annuaire.model import placed_mask
 from reseaux.annuaire.referential import Referential
 from reseaux.carte.assets import SUPERCLUSTER_JS, local, use_local_assets
 from reseaux.carte.legend import COLOR_BY, OTHER_COLOR, LegendLayer
@@ -39,7 +39,7 @@ MAX_COLORS = 256
 
 
 def build_actor_layer(
-    actors: gpd.GeoDataFrame,
+    actors: pd.DataFrame,
     referential: Referential,
     color_by: str = "type",
     *,
@@ -68,7 +68,7 @@ def build_actor_layer(
     whatever the filters keep, rather than sending in the page the positions of a filter that keeps
     fewer (86,921 positions, 2.84 s, for one filter of a served million).
     """
-    placed = actors[actors.geometry.notna()]
+    placed = actors[placed_mask(actors)]
     group = folium.FeatureGroup(name=name or f"Acteurs ({fr_number(len(placed))})", show=True)
     payload = None
     seen = len(placed) if directory_placed is None else directory_placed
@@ -100,7 +100,7 @@ def server_above() -> int:
 
 
 def actor_payload(
-    actors: gpd.GeoDataFrame,
+    actors: pd.DataFrame,
     referential: Referential,
     color_by: str,
     *,
@@ -118,8 +118,8 @@ def actor_payload(
     n = len(actors)
     row_numbers = np.arange(n, dtype="<i4") if rows is None else np.asarray(rows, dtype="<i4")
     parts = [
-        np.round(actors.geometry.y.to_numpy() * 1e5).astype("<i4").tobytes(),
-        np.round(actors.geometry.x.to_numpy() * 1e5).astype("<i4").tobytes(),
+        np.round(actors["latitude"].to_numpy(dtype=float) * 1e5).astype("<i4").tobytes(),
+        np.round(actors["longitude"].to_numpy(dtype=float) * 1e5).astype("<i4").tobytes(),
         np.diff(row_numbers, prepend=np.int32(0)).astype("<i4").tobytes(),
         color_codes.tobytes(),
     ]
@@ -128,7 +128,7 @@ def actor_payload(
 
 
 def served_payload(
-    actors: gpd.GeoDataFrame,
+    actors: pd.DataFrame,
     referential: Referential,
     color_by: str,
     served: ServedView,
@@ -143,13 +143,15 @@ def served_payload(
     url = served(actors.index.to_numpy(dtype="i8"), color_codes)
     if url is None:
         return None
-    west, south, east, north = actors.total_bounds
-    bounds = [[float(south), float(west)], [float(north), float(east)]] if len(actors) else None
+    bounds = None
+    if len(actors):
+        lat, lon = actors["latitude"].to_numpy(dtype=float), actors["longitude"].to_numpy(dtype=float)
+        bounds = [[float(lat.min()), float(lon.min())], [float(lat.max()), float(lon.max())]]
     return {"n": len(actors), "colors": palette, "url": url, "bounds": bounds}
 
 
 def _colors(
-    actors: gpd.GeoDataFrame, referential: Referential, color_by: str, highlight: Sequence[str]
+    actors: pd.DataFrame, referential: Referential, color_by: str, highlight: Sequence[str]
 ) -> tuple[list[str], np.ndarray]:
     """The palette of the colour-by category and each actor's place in it (Uint8; the last: other)."""
     column, category, _ = COLOR_BY[color_by]
@@ -229,7 +231,7 @@ def search_fields() -> list[int]:
     return [i for i, c in enumerate(columns.shown_in(columns.FICHE)) if c.name in _SEARCHED]
 
 
-def fiche_blob(actors: gpd.GeoDataFrame, referential: Referential) -> str:
+def fiche_blob(actors: pd.DataFrame, referential: Referential) -> str:
     """Every fiche of ``actors`` (in row order), as gzip-compressed JSON in base64: what a
     standalone export carries, since no server answers it.
 
@@ -294,7 +296,7 @@ class PerimeterFocus(MacroElement):
         self.focus_json = script_json(focus[1] if focus else None)
 
 
-def fiche_rows(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[str]]:
+def fiche_rows(actors: pd.DataFrame, referential: Referential) -> list[list[str]]:
     """The fiche of each actor, as the browser shows it: one text per column of the fiche
     (:func:`fiche_fields`): the address with its postcode and commune, a badge's sentence when it
     applies, the rest as the lists write it (:func:`reseaux.annuaire.listing.cell_text`)."""
@@ -326,7 +328,7 @@ def fiche_rows(actors: gpd.GeoDataFrame, referential: Referential) -> list[list[
     return [list(row) for row in zip(*texts, strict=True)] if len(actors) else []
 
 
-def fiche_lines(actor: gpd.GeoDataFrame, referential: Referential) -> list[tuple[str, str, str]]:
+def fiche_lines(actor: pd.DataFrame, referential: Referential) -> list[tuple[str, str, str]]:
     """The filled fields of one actor's fiche (a one-row frame), as the map shows them:
     ``(column, French label, text)`` in the fiche's order (the badges' label is empty)."""
     if len(actor) != 1:

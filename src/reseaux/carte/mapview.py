@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
+import pandas as pd
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
@@ -131,7 +132,7 @@ def build_base_map(
 
 
 def build_map(
-    actors: gpd.GeoDataFrame,
+    actors: pd.DataFrame,
     layers: Mapping[str, gpd.GeoDataFrame],
     specs: Sequence[LayerSpec],
     view: MapView,

@@ -3,7 +3,7 @@ attribution of their sources."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import folium
 import geopandas as gpd
@@ -41,33 +41,37 @@ def display_geojson(frame: gpd.GeoDataFrame) -> dict:
     return data.__geo_interface__
 
 
-def perimeters_in_play(frame: gpd.GeoDataFrame, areas: gpd.GeoSeries | None, points: gpd.GeoSeries) -> np.ndarray:
+def perimeters_in_play(
+    frame: gpd.GeoDataFrame, areas: gpd.GeoSeries | None, points: Iterable[np.ndarray]
+) -> np.ndarray:
     """Which perimeters of ``frame`` matter to a network: those that contain or touch one of ``points``
     (its actors, and an inner point of each commune of its territory), or whose own inner point lies in
     one of ``areas`` (the territory's communes: a QPV inside a commune). A perimeter that only borders
     the territory is left out — and so is one that overlaps it by a sliver where two sources draw the
     same border apart. ``areas=None``: no territory (the whole of France), every perimeter. All in one
-    CRS. Returns a boolean array, one per row of ``frame``."""
+    CRS; ``points`` as arrays of shapely points, a chunk at a time (``model.point_chunks``). Returns a
+    boolean array, one per row of ``frame``."""
     keep = np.zeros(len(frame), dtype=bool)
     if not len(frame):
         return keep
     if areas is None:
         return ~keep
-    if len(points):
-        _, hits = frame.sindex.query(np.asarray(points.values), predicate="intersects")
-        keep[hits] = True
+    for chunk in points:
+        if len(chunk):
+            _, hits = frame.sindex.query(chunk, predicate="intersects")
+            keep[hits] = True
     if len(areas):
         inner, _ = areas.sindex.query(np.asarray(frame.geometry.representative_point().values), predicate="intersects")
         keep[inner] = True
     return keep
 
 
-def points_held(frame: gpd.GeoDataFrame, points: gpd.GeoSeries) -> int:
-    """How many of ``points`` stand in (or on the edge of) some perimeter of ``frame`` (one CRS)."""
-    if not len(frame) or not len(points):
+def points_held(frame: gpd.GeoDataFrame, points: Iterable[np.ndarray]) -> int:
+    """How many of ``points`` (arrays of shapely points, a chunk at a time) stand in (or on the edge
+    of) some perimeter of ``frame`` (one CRS)."""
+    if not len(frame):
         return 0
-    held, _ = frame.sindex.query(np.asarray(points.values), predicate="intersects")
-    return len(np.unique(held))
+    return sum(len(np.unique(frame.sindex.query(chunk, predicate="intersects")[0])) for chunk in points if len(chunk))
 
 
 def perimeter_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, data: dict | None = None) -> folium.FeatureGroup:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import folium
 import geopandas as gpd
+import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
@@ -190,7 +191,7 @@ def stage_base_map(bounds: tuple[float, float, float, float], fiches: FicheStore
 
 
 def scene_groups(
-    actors: gpd.GeoDataFrame,
+    actors: pd.DataFrame,
     view: MapView,
     referential: Referential,
     layers: Mapping[str, gpd.GeoDataFrame],

@@ -15,6 +15,7 @@ from reseaux.annuaire import columns
 from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.annuaire.fiche_service import served_views
 from reseaux.annuaire.listing import people_table
+from reseaux.annuaire.model import placed_mask
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.actor_layer import build_actor_layer, fiche_lines
@@ -72,7 +73,7 @@ def header(acts: Actors, result: FilterResult) -> None:
     with st.container(key="carte_avis"):
         notices(acts)
     shown = result.actors
-    placed = int(shown.geometry.notna().sum())
+    placed = int(placed_mask(shown).sum())
     unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
     reserved = f" · {reserved_sentence(acts.reserved)}" if acts.reserved else ""
     st.markdown(
