@@ -134,10 +134,9 @@ def test_couverture_opens_on_a_layer_that_holds_the_directory(territory, tmp_pat
     )
     assert inside == 1
     assert with_marseille.covering_layer(polygons, sites) == "qpv_marseille"
-    from reseaux.annuaire.model import point_chunks
-    from reseaux.carte.perimeters import points_held
+    from reseaux.carte.perimeters import PlacedPoints, points_held
 
-    assert points_held(with_marseille.layers["qpv_marseille"], point_chunks(sites, 4326)) == inside
+    assert points_held(with_marseille.layers["qpv_marseille"], PlacedPoints.of(sites)) == inside
     demo = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)
     demo = demo.assign(latitude=demo["latitude"].astype(float), longitude=demo["longitude"].astype(float))
     assert with_marseille.covering_layer(polygons, demo) == "qpv"

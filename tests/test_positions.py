@@ -1,17 +1,16 @@
-"""An actor's position is two numbers (annuaire/model.py): which actors are placed, and the points
-the spatial work builds from them, checked against geopandas' own projection."""
+"""An actor's position is two numbers (annuaire/model.py): which actors are placed, the points the
+spatial work builds from them, and the perimeters they stand in, checked against geopandas."""
 
 from __future__ import annotations
 
 import math
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pytest
+from shapely.geometry import Polygon, box
 
-from reseaux.annuaire import model
-from reseaux.annuaire.model import placed_mask, point_chunks, points
+from reseaux.annuaire.model import placed_mask, points
+from reseaux.carte.perimeters import PlacedPoints, perimeters_in_play, points_held
 
 #: Rouen, Saint-Denis de La Réunion, Cayenne, one without a position, half a position, Mamoudzou.
 FRAME = pd.DataFrame(
@@ -38,16 +37,32 @@ def test_points_are_the_placed_rows_in_wgs84():
     assert len(points(FRAME.iloc[:0])) == 0
 
 
-@pytest.mark.parametrize("crs", [2154, 2975, "EPSG:4326"])
-def test_point_chunks_match_geopandas_projection_across_chunks(monkeypatch, crs):
-    """Three points a chunk: the four placed actors come in two chunks, each projected as
-    geopandas projects the same points (the truth, computed another way)."""
-    monkeypatch.setattr(model, "POINT_CHUNK", 3)
-    chunks = list(point_chunks(FRAME, crs))
-    assert [len(c) for c in chunks] == [3, 1]
-    truth = gpd.GeoSeries(gpd.points_from_xy(FRAME["longitude"], FRAME["latitude"]), crs=4326)[
-        placed_mask(FRAME)
-    ].to_crs(crs)
-    got = np.concatenate(chunks)
-    assert np.allclose([p.x for p in got], truth.x, atol=1e-6)
-    assert np.allclose([p.y for p in got], truth.y, atol=1e-6)
+def test_placed_points_find_the_perimeters_geopandas_finds():
+    """Which perimeters hold an actor, and how many actors stand in one, against geopandas' spatial
+    join of the same points (the truth, computed another way): squares side by side, an actor on a
+    shared edge (in both), one on a corner, one outside every box, one inside a box but outside
+    its triangle, one without a position."""
+    shapes = gpd.GeoDataFrame(
+        {"code": ["A", "B", "T", "vide"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), Polygon([(3, 0), (4, 0), (3, 1)]), None],
+        crs="EPSG:4326",
+    )
+    actors = pd.DataFrame(
+        {
+            "longitude": [0.5, 1.0, 2.0, 5.0, 3.9, math.nan, 0.25],
+            "latitude": [0.5, 0.5, 1.0, 5.0, 0.9, 0.5, 0.75],
+        }
+    )
+    points = PlacedPoints.of(actors)
+    assert len(points) == 6
+    truth = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=gpd.points_from_xy(actors["longitude"], actors["latitude"]), crs="EPSG:4326")[
+            placed_mask(actors)
+        ],
+        shapes.dropna(),
+        predicate="intersects",
+    )
+    touched = perimeters_in_play(shapes, gpd.GeoSeries([], crs="EPSG:4326"), points)  # the actors alone
+    assert set(shapes["code"][touched]) == set(truth["code"]) == {"A", "B"}
+    assert points_held(shapes, points) == truth.index.nunique() == 4
+    assert points_held(shapes, PlacedPoints.of(actors.iloc[:0])) == 0

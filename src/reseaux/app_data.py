@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import os
 import weakref
 from collections.abc import Callable
@@ -18,14 +17,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from reseaux import config, memory
 from reseaux.analyse.filters import FacetIndex, search_text
 from reseaux.annuaire import cache_format
 from reseaux.annuaire.directory import Directory, load_directory
-from reseaux.annuaire.model import placed_mask, point_chunks
+from reseaux.annuaire.model import placed_mask
 from reseaux.annuaire.referential import Referential, load_referential
 from reseaux.territoire import france
 from reseaux.territoire.layers import LayerSpec, load_layers_safely, read_registry
@@ -127,18 +125,15 @@ class Territory:
         kept = self._options.get(memo_key)
         if kept is not None and kept[0] is actors:
             return kept[1]
-        from reseaux.carte.perimeters import perimeters_in_play
+        from reseaux.carte.perimeters import PlacedPoints, perimeters_in_play
 
-        home = self.home_points if self.home_areas is not None else None
+        points = PlacedPoints.of(actors)
+        points = points.plus(self.home_points) if self.home_areas is not None else points
         options: dict[str, str] = {}
         for spec in self.specs:
             frame = self.layers.get(spec.id)
             if spec.id not in layer_ids or frame is None:
                 continue
-            points = itertools.chain(
-                point_chunks(actors, frame.crs) if actors is not None else (),
-                [np.asarray(home.to_crs(frame.crs).values)] if home is not None else (),
-            )
             chosen = frame[perimeters_in_play(frame, self.home_areas, points)]
             for code, name in sorted(zip(chosen["code"], chosen["nom"], strict=True), key=lambda c: c[1].casefold()):
                 options[f"{spec.id}:{code}"] = f"{spec.label} — {name}"
@@ -152,14 +147,15 @@ class Territory:
         in the demo) when some placed actor stands in it, else the one whose perimeters hold the most
         actors (the first of them on a tie), else the first. A PACA directory opened on the QPV of
         Rouen: an empty map, every perimeter a gap."""
-        from reseaux.carte.perimeters import points_held
+        from reseaux.carte.perimeters import PlacedPoints, points_held
 
         if not layer_ids:
             raise ValueError("aucune couche de périmètres")
+        points = PlacedPoints.of(actors)
         held = {}
         for layer_id in layer_ids:
             frame = self.layers[layer_id]
-            held[layer_id] = points_held(frame, point_chunks(actors, frame.crs))
+            held[layer_id] = points_held(frame, points)
             if layer_id == layer_ids[0] and held[layer_id]:
                 return layer_id
         return max(layer_ids, key=lambda i: held[i])  # max keeps the first of equals

@@ -3,22 +3,19 @@
 An actor's position is its ``latitude`` and ``longitude`` (WGS84), numbers or both missing: the
 directory holds no geometry objects. As shapely points, a million positions took 0.2 GB of a
 server's memory (a GEOS point and a Python object each) for what two columns of numbers say; the
-spatial work asks :func:`points` for the few it needs, built at once by shapely's vectorised
-constructor (docs/mesures.md, « Huitième passage »).
+spatial work asks :func:`points` for those it needs, built at once by shapely's vectorised
+constructor, or works on the numbers themselves (``carte.perimeters.PlacedPoints``; docs/mesures.md,
+« Huitième passage »).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
-import shapely
 
-WGS84 = "EPSG:4326"
 ERROR = "erreur"
 WARNING = "avertissement"
 
@@ -87,25 +84,6 @@ def placed_mask(actors: pd.DataFrame) -> np.ndarray:
     lat = pd.to_numeric(actors["latitude"], errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(actors["longitude"], errors="coerce").to_numpy(dtype=float)
     return ~(np.isnan(lat) | np.isnan(lon))
-
-
-def point_chunks(actors: pd.DataFrame, crs=WGS84) -> Iterator[np.ndarray]:
-    """The placed actors' positions as arrays of shapely points in ``crs``, :data:`POINT_CHUNK` at a
-    time: what a spatial index is asked of a whole directory without a million points at once."""
-    placed = placed_mask(actors)
-    lon = pd.to_numeric(actors["longitude"], errors="coerce").to_numpy(dtype=float)[placed] if placed.any() else ()
-    lat = pd.to_numeric(actors["latitude"], errors="coerce").to_numpy(dtype=float)[placed] if placed.any() else ()
-    same = crs is None or pyproj.CRS(crs).equals(pyproj.CRS(WGS84))
-    transformer = None if same else pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
-    for start in range(0, len(lon), POINT_CHUNK):
-        x, y = lon[start : start + POINT_CHUNK], lat[start : start + POINT_CHUNK]
-        if transformer is not None:
-            x, y = transformer.transform(x, y)
-        yield shapely.points(x, y)
-
-
-#: Points built at a time by :func:`point_chunks` (about 20 MB).
-POINT_CHUNK = 100_000
 
 
 def points(actors: pd.DataFrame) -> gpd.GeoSeries:
