@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -24,7 +23,7 @@ from reseaux.analyse.proximity import ProximityIndex, nearest
 THEMES = ["ivg", "contraception", "ist_vih", "vif", "sante_mentale"]
 
 
-def synthetic(n: int, seed: int = 28) -> gpd.GeoDataFrame:
+def synthetic(n: int, seed: int = 28) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     communes = pd.read_csv(ROOT / "geo" / "communes_normandie_population.csv")
     weights = communes["population"] / communes["population"].sum()
@@ -32,10 +31,8 @@ def synthetic(n: int, seed: int = 28) -> gpd.GeoDataFrame:
     lon = communes["point_lon"].to_numpy()[picks] + rng.normal(0, 0.01, n)
     lat = communes["point_lat"].to_numpy()[picks] + rng.normal(0, 0.007, n)
     themes = [tuple(rng.choice(THEMES, size=2, replace=False)) for _ in range(n)]
-    return gpd.GeoDataFrame(
-        {"id": [f"s{i}" for i in range(n)], "nom": "", "thematiques": themes},
-        geometry=gpd.points_from_xy(lon, lat),
-        crs=4326,
+    return pd.DataFrame(
+        {"id": [f"s{i}" for i in range(n)], "nom": "", "thematiques": themes, "latitude": lat, "longitude": lon}
     )
 
 

@@ -64,7 +64,7 @@ def naive_map(actors, bounds) -> str:
     cluster = MarkerCluster().add_to(fmap)
     for row in actors.itertuples():
         popup = f"<b>{html.escape(row.nom)}</b><br>{html.escape(row.commune)}<br>{html.escape(row.telephone)}"
-        folium.Marker([row.geometry.y, row.geometry.x], popup=folium.Popup(popup, max_width=300)).add_to(cluster)
+        folium.Marker([row.latitude, row.longitude], popup=folium.Popup(popup, max_width=300)).add_to(cluster)
     return fmap.get_root().render()
 
 

@@ -10,7 +10,8 @@ bytes received, filter change, server memory).
   PostgreSQL with PostGIS that the bench starts (``tests/postgres_server.py``), filled by
   ``python -m reseaux migrer``'s function, ``RESEAUX_DATABASE_URL`` in the app's environment.
 
-Run alone (not part of ``make bench``: about 20 min at 1,000,000 actors on 2 cores):
+Run by ``make bench`` (``--sans-navigateur --postgresql``: the 1,000,000-actor figures the storage
+issue asks for, on files and on PostgreSQL; about 20 min on 2 cores), or alone:
 ``python bench/bench_served_map.py [--taille 1000000] [--passages 3] [--sans-navigateur] [--postgresql]``.
 """
 
