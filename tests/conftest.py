@@ -326,14 +326,6 @@ def positioned(frame):
     return out
 
 
-def placed_points(actors):
-    """The positions of ``actors`` (a frame as the directory holds it) as a GeoSeries, for a truth
-    computed by geopandas."""
-    from reseaux.annuaire.model import points
-
-    return points(actors)
-
-
 def open_page(view: str, **query):
     """An AppTest of app.py opened on ``views/<view>.py`` with ``query`` in the URL."""
     from streamlit.testing.v1 import AppTest
