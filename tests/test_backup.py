@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 from pathlib import Path
 
 from reseaux.acces.accounts import AccountStore
@@ -376,12 +377,15 @@ def test_on_postgresql_the_archive_holds_the_database_s_directory_and_puts_it_ba
 def test_on_postgresql_the_accounts_scenes_and_profiles_are_archived_and_put_back_from_the_database(
     tmp_path, database_url, monkeypatch
 ):
-    """The site's scenes and profile moved into the database by « migrer », an account made there:
-    the archive holds them as the database does, and « restauration » puts them back there — no
-    file written beside it. The truth: the demo's own scenes file and the profile written here."""
+    """The site's scenes and profile moved into the database by « migrer », an account made there,
+    a layer added there: the archive holds them as the database does, and « restauration » puts
+    them back there — no file written beside it; « migrer --vers fichiers » then declares the
+    layer in the site's registry. The truth: the demo's own scenes file, the profile and the layer
+    written here."""
     from reseaux.acces.accounts import AccountStore
-    from reseaux.stockage.documents import PostgresDocument
+    from reseaux.stockage.documents import PostgresDocument, PostgresFolder
     from tests.conftest import PASSWORD
+    from tests.test_layer_writes import two_squares
 
     site = tmp_path / "site"
     env = make_site(site)
@@ -394,6 +398,13 @@ def test_on_postgresql_the_accounts_scenes_and_profiles_are_archived_and_put_bac
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     AccountStore(Path(env["RESEAUX_ACCOUNTS"])).add("alice", PASSWORD, "administrateur")
+    env["RESEAUX_GEOCACHE"] = str(site / "data" / ".cache" / "geocodage.sqlite")
+    squares = two_squares(tmp_path / "secteurs.geojson")
+    added = run(env, "layers", "add", str(squares), "--id", "secteurs", "--code-field", "CODE", "--name-field", "NOM")
+    assert added.returncode == 0, added.stderr
+    layer = PostgresFolder(database_url, "couches").document("secteurs.geojson")
+    layer_file, registry = layer.read(), PostgresDocument(database_url, "registre_couches")
+    assert b'"01"' in layer_file and not (site / "geo" / "secteurs.geojson").exists()
 
     made = run(env, "sauvegarde", str(tmp_path / "archives"))
     assert made.returncode == 0, made.stderr
@@ -401,10 +412,15 @@ def test_on_postgresql_the_accounts_scenes_and_profiles_are_archived_and_put_bac
     _manifest, files = members(archive)
     assert files["scenes/scenes.json"] == scenes and files["profil/finess.toml"] == profile
     assert list(json.loads(files["comptes/comptes.json"])["comptes"]) == ["alice"]
+    assert files["couche_base/secteurs.geojson"] == layer_file
+    assert files["couches_base/registre_couches.toml"] == registry.read()
 
     AccountStore(Path(env["RESEAUX_ACCOUNTS"])).remove("alice")
     PostgresDocument(database_url, "scenes").write(b'{"scenes": []}')
     PostgresDocument(database_url, "profils", "finess").delete()
+    added_registry = registry.read()
+    registry.delete()
+    layer.delete()
     back = run(env, "restauration", str(archive))
     assert back.returncode == 0, back.stderr
     assert PostgresDocument(database_url, "scenes").read() == scenes
@@ -412,3 +428,12 @@ def test_on_postgresql_the_accounts_scenes_and_profiles_are_archived_and_put_bac
     assert AccountStore(Path(env["RESEAUX_ACCOUNTS"])).authenticate("alice", PASSWORD, delay=False).name == "alice"
     assert not (site / "data" / "scenes.json").exists() and not (site / "data" / "imports" / "finess.toml").exists()
     assert not Path(env["RESEAUX_ACCOUNTS"]).exists()
+    assert registry.read() == added_registry and layer.read() == layer_file
+    assert not (site / "geo" / "secteurs.geojson").exists()
+
+    home = run(env, "migrer", "--vers", "fichiers", "--remplacer")
+    assert home.returncode == 0, home.stderr
+    assert "couches ajoutées, déclarées dans le registre : 1 couche" in home.stdout
+    declared = tomllib.loads((site / "geo" / "layers.toml").read_text(encoding="utf-8"))
+    assert [e["id"] for e in declared["layer"]] == ["qpv", "secteurs"]
+    assert (site / "geo" / "secteurs.geojson").read_bytes() == layer_file

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from tests import browser as ui
 from tests import test_browser_a11y as a11y
-from tests.conftest import SCREENSHOTS, close_pools_of, visible_demo, wait_in_map
+from tests.conftest import SCREENSHOTS, close_pools_of, map_frame, visible_demo, wait_in_map
 from tests.test_journey_coordinator import open_fiche
 
 pytestmark = pytest.mark.browser
@@ -127,6 +127,60 @@ def test_a_database_that_does_not_answer_is_said_in_french(browser, tmp_path):
 
 
 # -- helpers --
+
+
+def test_a_layer_added_through_one_server_is_drawn_by_the_other(browser, tmp_path, database_url):
+    """Two servers, each with its own copy of the geo folder as two machines have: a coordinator
+    adds a layer through the first; a visitor of the second, whose map was open before, finds it
+    at her next click, on the map. The truth: the file written here (two
+    perimeters once repaired, see tests/test_add_layer.py) and the database read with SQL."""
+    from tests.test_add_layer import perimeters
+
+    folder, env = browser_folder(tmp_path, database_url)
+    (tmp_path / "deux").mkdir()
+    other_folder, other_env = ui.data_folder(tmp_path / "deux")
+    other_env["RESEAUX_DATABASE_URL"] = database_url
+    deployed = ui.fingerprint(folder / "geo"), ui.fingerprint(other_folder / "geo")
+    source = perimeters(tmp_path / "secteurs-test.geojson")
+    one, two = browser_context(browser), browser_context(browser)
+    try:
+        with browser_app(env) as first, browser_app(other_env) as second:
+            visitor = two.new_page()
+            visitor.goto(second.url)
+            ui.settle(visitor)
+            wait_in_map(visitor, "() => document.querySelectorAll('.rx-pin, .rx-cluster').length > 0", timeout=60_000)
+
+            page = one.new_page()
+            page.goto(first.url)
+            ui.settle(page)
+            ui.sign_in(page, "coord")
+            ui.open_nav_page(page, "Sources et crédits")
+            page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(source))
+            page.get_by_role("button", name="Ajouter la couche").wait_for(timeout=30_000)
+            ui.choose(page, "Champ du code de chaque périmètre", "CODE_P")
+            ui.choose(page, "Champ du nom", "NOM_P")
+            page.get_by_label("Libellé affiché").fill("Secteurs test")
+            page.get_by_label("Licence").fill("Licence Ouverte 2.0")
+            page.get_by_role("button", name="Ajouter la couche").click()
+            page.get_by_text("Couche « Secteurs test » ajoutée : 2 périmètres").wait_for(timeout=30_000)
+            ui.no_error(page)
+            with psycopg.connect(database_url) as connection:
+                kept = connection.execute(
+                    "SELECT collection, name FROM reseaux.documents WHERE collection IN ('couches', "
+                    "'registre_couches') ORDER BY collection"
+                ).fetchall()
+            assert kept == [("couches", "secteurs_test.geojson"), ("registre_couches", "")]
+            assert (ui.fingerprint(folder / "geo"), ui.fingerprint(other_folder / "geo")) == deployed
+
+            ui.open_nav_page(visitor, "Sources et crédits")  # her next click, elsewhere
+            ui.open_nav_page(visitor, "Carte du réseau")
+            ui.choose(visitor, "Périmètres affichés", "Périmètres ajoutés — Secteurs test")
+            map_frame(visitor).locator(".rx-legend").get_by_text("Secteurs test").wait_for(timeout=30_000)
+            ui.no_error(visitor)
+            visitor.screenshot(path=str(SCREENSHOTS / "postgresql-couche-ajoutee.png"), full_page=True)
+    finally:
+        one.close()
+        two.close()
 
 
 def browser_folder(tmp_path, url: str):

@@ -112,13 +112,13 @@ def test_an_unreadable_registry_is_said_by_its_name_alone(geo, tmp_path):
 def test_a_layer_that_cannot_be_written_is_said_in_french_and_changes_nothing(geo, tmp_path, monkeypatch):
     import errno
 
-    import reseaux.territoire.add_layer as module
+    from reseaux.stockage import documents
 
     def refused(path, data):  # a geo folder the server may not write into (tests run as root)
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
     before = (geo / "layers.toml").read_bytes()
-    monkeypatch.setattr(module, "write_atomic", refused)
+    monkeypatch.setattr(documents, "write_atomic", refused)  # the layers' store writes the geo folder
     with pytest.raises(LayerError) as caught:
         add(two_squares(tmp_path / "secteurs.geojson"), geo)
     assert str(caught.value) == (

@@ -26,7 +26,8 @@ from reseaux.annuaire.directory import Directory, load_directory
 from reseaux.annuaire.model import placed_mask
 from reseaux.annuaire.referential import Referential, load_referential
 from reseaux.territoire import france
-from reseaux.territoire.layers import LayerSpec, load_layers_safely, read_registry
+from reseaux.territoire.layer_store import layer_store
+from reseaux.territoire.layers import LayerSpec
 from reseaux.territoire.territory import NetworkTerritory, default_layers
 from reseaux.territoire.territory import load as load_network
 
@@ -210,10 +211,7 @@ def load_territory(
     geo_dir = geo_dir or config.path("geo_dir")
     broken: list[tuple[str, str]] = []
     if layers_path:
-        specs, broken = read_registry(layers_path)
-        layers, unusable = load_layers_safely(specs, geo_dir)
-        broken += unusable
-        specs = [s for s in specs if s.id in layers]
+        specs, layers, broken = layer_store(layers_path, geo_dir).load()
     else:  # no registry: the territory's communes, EPCI and QPV from the national data
         specs, layers = default_layers(network)
     communes = france.communes()

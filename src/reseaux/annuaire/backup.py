@@ -17,7 +17,9 @@ which is only ever appended to: the archive's is put back only where there is no
 directory goes through :meth:`reseaux.annuaire.store.DirectoryStore.replace`, so its journal says who
 restored. With ``RESEAUX_DATABASE_URL`` set, the accounts, the scenes and the import profiles are
 read from and put back into the database's documents (:mod:`reseaux.stockage.documents`), under the
-accounts' lock there.
+accounts' lock there, and so are the perimeter layers added through its servers
+(:mod:`reseaux.territoire.layer_store`: their registry, role « couches_base », and their files,
+« couche_base »), under their registry's lock there.
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ SINGLE = {
     "referentiel": "referential",
 }
 #: Roles of several files, each named by its path below the role's folder.
-MANY = ("sauvegardes", "couche", "profil")
+MANY = ("sauvegardes", "couche", "profil", "couche_base")
+#: The registry of the layers added through the servers of a database (kept in it alone).
+ADDED_REGISTRY = "registre_couches.toml"
 #: Roles kept through the documents' store (:mod:`reseaux.stockage.documents`): its collection.
 DOCUMENTS = {"comptes": "comptes", "scenes": "scenes"}
 LABELS = {
@@ -63,6 +67,8 @@ LABELS = {
     "territoire": "territoire",
     "registre": "registre des couches",
     "couche": "couche",
+    "couches_base": "registre des couches ajoutées (base)",
+    "couche_base": "couche ajoutée (base)",
     "scenes": "scènes",
     "referentiel": "référentiel",
     "profil": "profil d'import",
@@ -121,6 +127,13 @@ class Places:
         return config.path("actors").parent if self.store.kind != "fichiers" else self.store.path.parent
 
     def of(self, role: str, name: str) -> Path:
+        if role in ("couches_base", "couche_base"):
+            if not stockage.database_url():
+                raise BackupError(
+                    "l'archive a des couches ajoutées dans une base PostgreSQL, et RESEAUX_DATABASE_URL n'est pas "
+                    "réglé : restaurez-la avec la base, puis « python -m reseaux migrer --vers fichiers »"
+                )
+            return Path(name)  # a document of the database (written by restore)
         if role in self.single:
             return self.single[role]
         if role == "journal":
@@ -162,9 +175,19 @@ def _all_locked(places: Places) -> Iterator[None]:
     with ExitStack() as held:
         if places.registry is not None:
             held.enter_context(file_lock(places.registry.with_name(places.registry.name + ".lock")))
+        if stockage.database_url():
+            held.enter_context(_added_layers()[0].locked())
         held.enter_context(documents.document("comptes", places.single["comptes"], private=True).locked())
         held.enter_context(places.store.locked())
         yield
+
+
+def _added_layers() -> tuple[documents.PostgresDocument, documents.PostgresFolder]:
+    """The registry and the files of the layers added through the servers of the database."""
+    from reseaux.territoire.layer_store import FILES_COLLECTION, REGISTRY_COLLECTION
+
+    url = stockage.database_url()
+    return documents.PostgresDocument(url, REGISTRY_COLLECTION), documents.PostgresFolder(url, FILES_COLLECTION)
 
 
 def _layer_files(registry_text: str) -> list[str]:
@@ -214,6 +237,14 @@ def _gather(places: Places) -> list[Entry]:
             if _safe(name):
                 add("couche", places.registry.parent / name, name)
     if in_database:
+        registry, files = _added_layers()
+        data = registry.read()
+        if data is not None:
+            entries.append(Entry("couches_base", ADDED_REGISTRY, data))
+        for name in files.names():
+            data = files.document(name).read()
+            if data is not None and _safe(name):
+                entries.append(Entry("couche_base", name, data))
         profiles = documents.folder("profils", places.profiles, ".toml")
         for name in profiles.names():
             data = profiles.document(name).read()
@@ -287,7 +318,7 @@ def read_archive(source: Path) -> list[Entry]:
             entries = []
             for item in listed:
                 role, name = str(item.get("role", "")), str(item.get("nom", ""))
-                if role not in (*SINGLE, "audit", "journal", "registre", *MANY) or not _safe(name):
+                if role not in (*SINGLE, "audit", "journal", "registre", "couches_base", *MANY) or not _safe(name):
                     raise BackupError(f"le manifeste nomme un fichier inattendu « {role}/{name} »")
                 member = members.get(f"{role}/{name}")
                 if member is None or not member.isfile():
@@ -361,6 +392,10 @@ def restore(source: Path, who: str) -> Restored:
                 continue  # the database keeps its own journal and versions (the archive's are in the aside copy)
             if entry.role == "audit" and path.is_file() and path.stat().st_size:
                 continue  # append-only: the trail here keeps its lines (the archive's are in the aside copy)
+            if entry.role in ("couches_base", "couche_base"):
+                registry, files = _added_layers()
+                (registry if entry.role == "couches_base" else files.document(entry.name)).write(entry.data)
+                continue
             if stockage.database_url() and entry.role in (*DOCUMENTS, "profil"):
                 if entry.role == "profil":
                     folder = documents.folder("profils", places.profiles, ".toml")

@@ -22,7 +22,8 @@ which moves them with the directory.
 
 The state the servers share (sessions, sign-in limits, route buckets, map tokens) is not kept
 here but by :mod:`reseaux.acces.shared`, in the same database when there is one. The layers
-registry and its layer files stay files (``geo/``): GIS files read by path, deployed with the
+added from a file are documents too (:mod:`reseaux.territoire.layer_store`): on PostgreSQL their
+registry and their files are rows of ``reseaux.documents``, beside the registry deployed with the
 territory.
 """
 
@@ -115,7 +116,8 @@ class FileFolder:
     def names(self) -> list[str]:
         if not self.folder.is_dir():
             return []
-        return sorted(p.name[: -len(self.suffix)] for p in self.folder.glob(f"*{self.suffix}"))
+        cut = len(self.suffix)
+        return sorted(p.name[: len(p.name) - cut] for p in self.folder.glob(f"*{self.suffix}") if p.is_file())
 
     def document(self, name: str) -> FileDocument:
         return FileDocument(self.folder / f"{name}{self.suffix}", lock_timeout=self.lock_timeout)

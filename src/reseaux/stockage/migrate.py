@@ -12,7 +12,10 @@ The accounts, the scenes and the import profiles (:mod:`reseaux.stockage.documen
 directory, after it: their files (``RESEAUX_ACCOUNTS``, ``RESEAUX_SCENES``, ``imports/`` beside
 the directory) become the database's documents, or the other way. A target that already holds a
 directory, or one of these documents otherwise, is refused unless ``replace`` is given (then what
-it held is deleted or overwritten). After the move, what the target holds is counted again and compared with what was
+it held is deleted or overwritten). The perimeter layers added through the servers of a database
+(:mod:`reseaux.territoire.layer_store`) are declared, back to the files, at the end of the
+territory's registry file, their files in the geo folder; the other way nothing moves: the registry
+file and its geo folder are deployed with the territory on every server. After the move, what the target holds is counted again and compared with what was
 written (:class:`Moved`). Every refusal is a :class:`MigrationError` with a French message that
 never holds the database's password.
 """
@@ -60,6 +63,8 @@ class Moved:
     left_behind: int = 0
     #: Accounts, scenes and import profiles moved with the directory (documents), read back.
     documents: int = 0
+    #: Perimeter layers added in the database, declared in the registry file (to the files only).
+    layers: int = 0
 
     def sentence(self) -> str:
         behind = (
@@ -72,10 +77,16 @@ class Moved:
             f"comprise), {plural(self.fiches, 'fiche')}, {plural(self.journal_lines, 'ligne')} de journal, "
             f"recomptées dans la cible{behind}"
             + (
-                f" ; comptes, scènes et profils d'import : {plural(self.documents, 'document')}."
+                f" ; comptes, scènes et profils d'import : {plural(self.documents, 'document')}"
                 if self.documents
-                else "."
+                else ""
             )
+            + (
+                f" ; couches ajoutées, déclarées dans le registre : {plural(self.layers, 'couche')}"
+                if self.layers
+                else ""
+            )
+            + "."
         )
 
 
@@ -95,7 +106,8 @@ def migrate(to: str, *, source: str = "", file: str = "", replace: bool = False,
         kept = int(config.get("backups")) if keep is None else keep
         path = Path(file) if file else config.path("actors")
         carry = _documents(url, path, to_database=False)
-        return database_to_files(url, DirectoryStore(path), keep=kept, replace=replace, carry=carry)
+        moved = database_to_files(url, DirectoryStore(path), keep=kept, replace=replace, carry=carry)
+        return dataclasses.replace(moved, layers=_layers_home(url, moved))
     if not to.startswith(("postgresql://", "postgres://")):
         raise MigrationError(f"« --vers » attend « fichiers » ou une adresse postgresql://…, pas « {_plain(to)} ».")
     path = Path(source) if source else config.path("actors")
@@ -114,6 +126,27 @@ def _documents(url: str, directory: Path, *, to_database: bool) -> documents.Car
         [("profils", directory.parent / PROFILES_DIR, ".toml")],
         to_database=to_database,
     )
+
+
+def _layers_home(url: str, moved: Moved) -> int:
+    """The layers added through the servers of the database, declared in the territory's registry
+    file (the registry deployed with the territory stays where it is, in both directions)."""
+    from reseaux import config
+    from reseaux.app_data import registry_path
+    from reseaux.territoire.add_layer import bring_home
+    from reseaux.territoire.layers import LayerError
+    from reseaux.territoire.territory import TerritoryError, load
+
+    try:
+        registry = registry_path(load())
+        if registry is None:
+            return 0
+        return bring_home(url, registry, config.path("geo_dir"))
+    except (LayerError, TerritoryError, OSError) as exc:
+        raise MigrationError(
+            f"L'annuaire a été migré vers {moved.target}, mais pas les couches ajoutées dans la base ({exc}) : "
+            "relancez la migration avec « --remplacer »."
+        ) from None
 
 
 def _refuse_held(carry: documents.Carry | None, replace: bool) -> None:

@@ -2,9 +2,11 @@
 (``python -m reseaux layers add``) and the coordinators' form (« Sources et crédits »).
 
 The file is checked (fields, selection), repaired (invalid polygons keep their polygonal parts),
-copied into the geo folder under the layer's id, and declared at the end of the registry — both
-writes atomic, the registry last, so a failure leaves the registry as it was; all of it under the
-registry's lock (``layers.toml.lock``), so that two additions at once both end up declared.
+written under the layer's id, and declared at the end of the registry — both writes atomic, the
+registry last, so a failure leaves the registry as it was; all of it under the registry's lock, so
+that two additions at once both end up declared. Both go through the layers' store
+(:mod:`reseaux.territoire.layer_store`): the geo folder and its ``layers.toml`` (lock
+``layers.toml.lock``) on the files, the database on PostgreSQL, for every server to draw them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from reseaux.annuaire.exports import LockTimeout, file_lock, why_not_written, write_atomic
+from reseaux.annuaire.exports import LockTimeout, why_not_written
+from reseaux.stockage import StorageUnavailable
 from reseaux.territoire.layer_files import check_archive, check_size, unreadable
+from reseaux.territoire.layer_store import LayerStore, layer_store
 from reseaux.territoire.layers import (
     DEFAULT_GROUP,
     NOT_GIVEN,
@@ -32,6 +36,7 @@ from reseaux.territoire.layers import (
     check_fields,
     load_layer,
     parse_registry,
+    read_communes,
     readable,
 )
 from reseaux.territoire.shapes import polygonal
@@ -240,34 +245,77 @@ def add_layer(
         "name_field": name_field,
         "zone_intervention": bool(zone_intervention),
     }
+    store = layer_store(registry, geo_dir)
     # Under the registry's lock from the id check to the declaration: two additions at once each
     # wrote back the registry they had read, and the second lost the first one's layer.
-    with _registry_locked(registry):
-        old, entries = _read_registry(registry)
+    with _registry_locked(store):
+        old, entries = _read_registry(store)
         if layer_id in {str(e.get("id")) for e in entries}:
-            raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {registry.name} : choisissez-en un autre")
-        spec, target, repaired, dropped = _write_layer_file(
-            path, common, geo_dir, where, commune_field, file_layer, key
-        )
+            raise LayerError(f"identifiant « {layer_id} » déjà utilisé dans {store.name} : choisissez-en un autre")
+        if layer_id in _deployed_ids(store):
+            raise LayerError(
+                f"identifiant « {layer_id} » déjà utilisé dans {store.deployed.name} : choisissez-en un autre"
+            )
+        spec, name, data, repaired, dropped = _layer_file(path, common, where, commune_field, file_layer, key)
+        target = _write(store, name, data)
         try:
-            loaded = load_layer(spec, geo_dir)
+            loaded = load_layer(spec, target.parent, read_communes(store.geo_dir))
             if loaded.empty:
                 raise LayerError(
                     "aucune commune de ce fichier n'est connue du référentiel national : vérifiez la "
                     "colonne des codes INSEE (5 caractères, zéro initial compris)"
                 )
-            _declare(registry, old, entries, spec)
+            _declare(store, old, entries, spec)
         except LayerError:
-            target.unlink(missing_ok=True)
+            _remove(store, name)
             raise
     return AddedLayer(spec, len(loaded), repaired, dropped)
 
 
-def _write_layer_file(
-    path: Path, common: dict, geo_dir: Path, where: dict, commune_field: str, file_layer: str = "", key: str = ""
-) -> tuple[LayerSpec, Path, int, int]:
-    """Check ``path``, keep its selected perimeters and write them into ``geo_dir`` under the
-    layer's id; return the layer's spec, the file written, and the polygons repaired and dropped."""
+def bring_home(url: str, registry: Path, geo_dir: Path) -> int:
+    """The layers added in the database at ``url`` declared at the end of the registry file
+    ``registry``, their files written into ``geo_dir`` (``python -m reseaux migrer --vers
+    fichiers``): those whose id the file does not declare yet, each checked as an addition is.
+    Returns how many the registry file declares, read back. Raises :class:`LayerError`."""
+    import tomllib
+
+    from reseaux.stockage.documents import FileDocument, FileFolder, PostgresDocument, PostgresFolder
+    from reseaux.territoire.layer_store import FILES_COLLECTION, REGISTRY_COLLECTION
+
+    added = PostgresDocument(url, REGISTRY_COLLECTION).read()
+    if added is None:
+        return 0
+    entries = tomllib.loads(added.decode("utf-8")).get("layer", [])
+    database = PostgresFolder(url, FILES_COLLECTION)
+    store = LayerStore(registry, geo_dir, FileDocument(registry), FileFolder(geo_dir, ""), geo_dir)
+    with _registry_locked(store):
+        old, before = _read_registry(store)
+        for entry in entries:
+            if entry.get("id") in {e.get("id") for e in before}:
+                continue
+            spec = LayerSpec(**entry)
+            data = database.document(spec.file).read()
+            if data is None:
+                raise LayerError(f"le fichier {spec.file} de la couche « {spec.label} » manque dans la base")
+            _write(store, spec.file, data)
+            _declare(store, old, before, spec)
+            old, before = _read_registry(store)
+    declared = {e.get("id") for e in before}
+    return sum(entry.get("id") in declared for entry in entries)
+
+
+def _deployed_ids(store: LayerStore) -> set[str]:
+    try:
+        return store.taken_ids()
+    except RegistryError as exc:
+        raise LayerError(f"{exc} : corrigez-le avant d'ajouter une couche") from exc
+
+
+def _layer_file(
+    path: Path, common: dict, where: dict, commune_field: str, file_layer: str = "", key: str = ""
+) -> tuple[LayerSpec, str, bytes, int, int]:
+    """Check ``path`` and keep its selected perimeters; return the layer's spec, its file's name
+    and content (under the layer's id), and the polygons repaired and dropped."""
     code_field, name_field = common["id_field"], common["name_field"]
     if path.suffix.lower() in TABLE_SUFFIXES:
         if not commune_field:
@@ -287,9 +335,8 @@ def _write_layer_file(
                 **{DEP_CODE: deps + "-" + table[code_field], DEP_NAME: table[name_field] + " (" + deps + ")"}
             )
             common = {**common, "id_field": DEP_CODE, "name_field": DEP_NAME}
-        target = geo_dir / f"{common['id']}.csv"
-        spec = LayerSpec(kind="table", file=target.name, level="commune", code_field=commune_field, **common)
-        _write(target, table.to_csv(index=False).encode("utf-8"))
+        name, data = f"{common['id']}.csv", table.to_csv(index=False).encode("utf-8")
+        spec = LayerSpec(kind="table", file=name, level="commune", code_field=commune_field, **common)
         repaired = dropped = 0
     else:
         layer = _chosen_layer(path, file_layer)
@@ -312,12 +359,11 @@ def _write_layer_file(
         out = gpd.GeoDataFrame(
             {c: frame[c].astype(str).str.removesuffix(".0") for c in keep}, geometry=frame.geometry, crs="EPSG:4326"
         )
-        target = geo_dir / f"{common['id']}.geojson"
-        _write(target, out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8"))
-        spec = LayerSpec(kind="file", file=target.name, **common)
+        name, data = f"{common['id']}.geojson", out.to_json(drop_id=True, ensure_ascii=False).encode("utf-8")
+        spec = LayerSpec(kind="file", file=name, **common)
     if where:
         spec = LayerSpec(**{**spec.__dict__, "where": where})
-    return spec, target, repaired, dropped
+    return spec, name, data, repaired, dropped
 
 
 def toml_entry(spec: LayerSpec) -> dict:
@@ -352,45 +398,68 @@ def registry_text(old: str, spec: LayerSpec) -> str:
     return tomlkit.dumps(document)
 
 
-def _declare(registry: Path, old: str, before: list[dict], spec: LayerSpec) -> None:
-    """Append ``spec`` to ``registry`` (whose text is ``old``, its entries ``before``) if, read
-    back, the new text gives every layer it gave before plus exactly ``spec``; otherwise raise
-    :class:`LayerError` and leave the file as it was: a registry that cannot be read takes every
-    page down, for visitors too."""
+def _declare(store: LayerStore, old: str, before: list[dict], spec: LayerSpec) -> None:
+    """Append ``spec`` to the store's registry (whose text is ``old``, its entries ``before``) if,
+    read back, the new text gives every layer it gave before plus exactly ``spec``; otherwise raise
+    :class:`LayerError` and leave the registry as it was: a registry that cannot be read takes
+    every page down, for visitors too."""
     import tomllib
 
+    name = store.name
     try:
         new = registry_text(old, spec)
         after = tomllib.loads(new).get("layer", [])
-        specs, broken = parse_registry(new, registry.parent, registry.name)
+        specs, broken = parse_registry(new, store.folder, name)
     except (LayerError, RegistryError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
-        LOG.error("Registre %s : la couche %s ne s'y écrit pas : %r", registry, spec.id, exc)
+        LOG.error(
+            "Registre des couches, %s : la couche %s ne s'y écrit pas : %r", store.registry.describe(), spec.id, exc
+        )
         raise LayerError(
-            f"{registry.name} n'a pas pu être complété sans risque ({exc}) : il est inchangé ; "
+            f"{name} n'a pas pu être complété sans risque ({exc}) : il est inchangé ; "
             "corrigez-le ou déclarez la couche à la main"
         ) from exc
     declared = next((s for s in specs if s.id == spec.id), None)
     if declared is None and broken and broken[-1][0] == spec.label:
-        raise LayerError(f"{broken[-1][1]} : {registry.name} est inchangé")
+        raise LayerError(f"{broken[-1][1]} : {name} est inchangé")
     if after != [*before, toml_entry(spec)] or declared is None or replace(declared, color=spec.color) != spec:
-        LOG.error("Registre %s : relu, la couche %s n'est pas celle écrite", registry, spec.id)
-        raise LayerError(
-            f"{registry.name}, relu, ne redonne pas la couche « {spec.label} » : il est inchangé ; "
-            "déclarez la couche à la main"
+        LOG.error(
+            "Registre des couches, %s : relu, la couche %s n'est pas celle écrite", store.registry.describe(), spec.id
         )
-    _write(registry, new.encode("utf-8"))
-
-
-def _write(path: Path, data: bytes) -> None:
-    """:func:`write_atomic`, a failure said in French by the file's name (the path goes to the log)."""
-    try:
-        write_atomic(path, data)
-    except OSError as exc:
-        LOG.error("Couche : écriture de %s impossible : %s", path, exc)
         raise LayerError(
-            f"{path.name} ne peut pas être écrit dans le dossier des couches "
-            f"({why_not_written(exc)}) : l'administration du serveur doit le permettre"
-        ) from exc
+            f"{name}, relu, ne redonne pas la couche « {spec.label} » : il est inchangé ; déclarez la couche à la main"
+        )
+    try:
+        store.registry.write(new.encode("utf-8"))
+    except OSError as exc:  # a full disk, a database gone (StorageUnavailable)
+        raise _not_written(store, name, exc) from exc
+
+
+def _write(store: LayerStore, name: str, data: bytes) -> Path:
+    """Write a layer's file through ``store``; the path it is read from. A failure said in
+    French by the file's name (the path goes to the log)."""
+    try:
+        return store.write_file(name, data)
+    except OSError as exc:
+        raise _not_written(store, name, exc) from exc
+
+
+def _remove(store: LayerStore, name: str) -> None:
+    """Take back the file of a layer that was not declared (a failure there is logged: the layer
+    is not declared, its file is only unused)."""
+    try:
+        store.remove_file(name)
+    except OSError as exc:
+        LOG.error("Couche : fichier %s non déclaré laissé : %s", name, exc)
+
+
+def _not_written(store: LayerStore, name: str, exc: OSError) -> LayerError:
+    if isinstance(exc, StorageUnavailable):
+        return LayerError(f"{name} n'a pas pu être écrit : {exc} ; rien n'a été ajouté")
+    LOG.error("Couche : écriture de %s impossible : %s", name, exc)
+    return LayerError(
+        f"{name} ne peut pas être écrit dans le dossier des couches "
+        f"({why_not_written(exc)}) : l'administration du serveur doit le permettre"
+    )
 
 
 def _inline(values: dict):
@@ -402,18 +471,20 @@ def _inline(values: dict):
 
 
 @contextmanager
-def _registry_locked(registry: Path) -> Iterator[None]:
-    """Hold the registry's lock (``layers.toml.lock`` beside it) for the block; a lock that cannot
-    be taken is said in French (:class:`LayerError`), nothing written."""
-    lock = file_lock(registry.with_name(registry.name + ".lock"))
+def _registry_locked(store: LayerStore) -> Iterator[None]:
+    """Hold the registry's lock (``layers.toml.lock`` beside it, or the database's) for the block;
+    a lock that cannot be taken is said in French (:class:`LayerError`), nothing written."""
+    lock = store.registry.locked()
     try:
         lock.__enter__()
     except LockTimeout as exc:
         raise LayerError("une autre couche est en cours d'ajout : réessayez dans un instant") from exc
+    except StorageUnavailable as exc:
+        raise LayerError(f"{exc} : aucune couche ne peut être ajoutée pour l'instant") from exc
     except OSError as exc:
-        LOG.error("Couche : verrou du registre %s impossible : %s", registry, exc)
+        LOG.error("Couche : verrou du registre %s impossible : %s", store.registry.describe(), exc)
         raise LayerError(
-            f"{registry.name} ne peut pas être verrouillé dans le dossier des couches "
+            f"{store.name} ne peut pas être verrouillé dans le dossier des couches "
             f"({why_not_written(exc)}) : l'administration du serveur doit le permettre"
         ) from exc
     try:
@@ -422,18 +493,21 @@ def _registry_locked(registry: Path) -> Iterator[None]:
         lock.__exit__(None, None, None)
 
 
-def _read_registry(registry: Path) -> tuple[str, list[dict]]:
-    """The registry's text (``""`` when it does not exist yet) and its ``[[layer]]`` entries, read
-    once. Raises :class:`LayerError` (French, the file named by its name) when it cannot be read."""
+def _read_registry(store: LayerStore) -> tuple[str, list[dict]]:
+    """The text of the registry additions go to (``""`` when there is none yet) and its
+    ``[[layer]]`` entries, read once. Raises :class:`LayerError` (French, the registry named by its
+    name) when it cannot be read."""
     import tomllib
 
     try:
-        old = registry.read_text(encoding="utf-8") if registry.exists() else ""
-        parse_registry(old, registry.parent, registry.name)  # its entries each a [[layer]] block
+        old = store.added_text()
+        parse_registry(old, store.folder, store.name)  # its entries each a [[layer]] block
+    except StorageUnavailable as exc:
+        raise LayerError(f"{exc} : aucune couche ne peut être ajoutée pour l'instant") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        LOG.error("Registre des couches illisible : %s : %s", registry, exc)
+        LOG.error("Registre des couches illisible : %s : %s", store.registry.describe(), exc)
         raise LayerError(
-            f"Registre des couches {registry.name} illisible : corrigez-le avant d'ajouter une couche"
+            f"Registre des couches {store.name} illisible : corrigez-le avant d'ajouter une couche"
         ) from exc
     except RegistryError as exc:
         raise LayerError(f"{exc} : corrigez-le avant d'ajouter une couche") from exc

@@ -186,16 +186,17 @@ def load_registry(path: Path) -> list[LayerSpec]:
 def load_layers(specs: list[LayerSpec], geo_dir: Path) -> dict[str, gpd.GeoDataFrame]:
     """Load every layer of ``specs`` from ``geo_dir``; returns ``{layer id: GeoDataFrame}``.
     Raises :class:`LayerError` at the first layer that cannot be used."""
-    communes = _read_communes(geo_dir)
+    communes = read_communes(geo_dir)
     return {spec.id: load_layer(spec, geo_dir, communes) for spec in specs}
 
 
 def load_layers_safely(
-    specs: list[LayerSpec], geo_dir: Path
+    specs: list[LayerSpec], geo_dir: Path, *, communes_dir: Path | None = None
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[tuple[str, str]]]:
     """Load what can be loaded: ``({layer id: GeoDataFrame}, [(layer label, reason)])``. A broken
-    layer never takes a page down: it is left out and said."""
-    communes = _read_communes(geo_dir)
+    layer never takes a page down: it is left out and said. The communes a table layer is drawn
+    from are those of ``communes_dir`` (default: ``geo_dir``)."""
+    communes = read_communes(communes_dir or geo_dir)
     layers, broken = {}, []
     for spec in specs:
         try:
@@ -213,7 +214,7 @@ def load_layer(spec: LayerSpec, geo_dir: Path, communes: gpd.GeoDataFrame | None
     if spec.kind == "file":
         frame = _load_file_layer(spec, geo_dir)
     else:
-        frame = _load_table_layer(spec, geo_dir, communes if communes is not None else _read_communes(geo_dir))
+        frame = _load_table_layer(spec, geo_dir, communes if communes is not None else read_communes(geo_dir))
     # A 1e-6° grid (about 10 cm) keeps every shape and halves the size of the map's payload.
     frame["geometry"] = (
         polygonal(frame.geometry.set_precision(1e-6))
@@ -265,7 +266,7 @@ def _with_national(communes: gpd.GeoDataFrame, insee: set[str], siren: set[str])
     return pd.concat([communes, extra[["code_insee", "epci_siren", "population", "geometry"]]], ignore_index=True)
 
 
-def _read_communes(geo_dir: Path) -> gpd.GeoDataFrame:
+def read_communes(geo_dir: Path) -> gpd.GeoDataFrame:
     """The communes of the geo folder (table layers are drawn from them; the national data fills
     in the communes they lack)."""
     path = geo_dir / COMMUNES_FILE

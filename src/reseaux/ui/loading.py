@@ -16,8 +16,9 @@ from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
 from reseaux.carte.actor_layer import FicheStore
-from reseaux.stockage import DATABASE, database_url, directory_source, stored_directory
+from reseaux.stockage import DATABASE, StorageUnavailable, database_url, directory_source, stored_directory
 from reseaux.territoire.france import FranceDataMissing
+from reseaux.territoire.layer_store import added_stamp
 from reseaux.territoire.layers import RegistryError
 from reseaux.territoire.territory import TerritoryError
 from reseaux.text import plural
@@ -41,8 +42,14 @@ territory.clear = _territory.clear  # the layer form clears it after adding a la
 
 def _geo_stamp() -> tuple:
     """Name, size and modification time of every file the perimeters are read from (a few
-    dozen ``stat``, well under a millisecond)."""
-    stamp = []
+    dozen ``stat``, well under a millisecond); on PostgreSQL, the version of the registry of the
+    layers added through the servers (one query: a layer added through another server is drawn
+    at the next click). A database that does not answer keeps the layers as they were read."""
+    try:
+        added = added_stamp()
+    except StorageUnavailable:
+        added = "base injoignable"
+    stamp: list = [("couches ajoutées", added)]
     folder = config.path("geo_dir")
     files = [config.path("layers"), config.path("territory")]
     try:
