@@ -66,3 +66,33 @@ def test_placed_points_find_the_perimeters_geopandas_finds():
     assert set(shapes["code"][touched]) == set(truth["code"]) == {"A", "B"}
     assert points_held(shapes, points) == truth.index.nunique() == 4
     assert points_held(shapes, PlacedPoints.of(actors.iloc[:0])) == 0
+
+
+def test_the_perimeter_filter_keeps_the_actors_geopandas_finds_inside():
+    """« Dans le périmètre » keeps the actors standing in the chosen perimeter, its edge included
+    (as Couverture counts them): against geopandas' spatial join. A perimeter of two parts (a
+    code drawn as two polygons), an actor on its edge, one in its box but outside, one without a
+    position, one in another perimeter; the layer given in Lambert-93, as a file may be."""
+    from reseaux.analyse.filters import _perimeter_mask
+
+    shapes = gpd.GeoDataFrame(
+        {"code": ["A", "A", "B"]},
+        geometry=[Polygon([(0, 0), (1, 0), (0, 1)]), box(2, 0, 3, 1), box(5, 5, 6, 6)],
+        crs="EPSG:4326",
+    )
+    actors = pd.DataFrame(
+        {
+            "longitude": [0.2, 0.9, 0.5, 2.5, 3.0, math.nan, 5.5, 4.0],
+            "latitude": [0.2, 0.9, 0.5, 0.5, 1.0, 0.5, 5.5, 0.5],
+        },
+        index=[20, 21, 22, 23, 24, 25, 26, 27],
+    )
+    truth = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=points(actors)), shapes[shapes["code"] == "A"], predicate="intersects"
+    ).index.unique()
+    for layer in (shapes, shapes.to_crs("EPSG:2154")):
+        kept = _perimeter_mask(actors, "secteurs:A", {"secteurs": layer})
+        assert kept.index.tolist() == actors.index.tolist()
+        assert sorted(kept[kept].index) == sorted(truth) == [20, 22, 23, 24]
+    assert not _perimeter_mask(actors, "secteurs:Z", {"secteurs": shapes}).any()
+    assert not _perimeter_mask(actors, "autre:A", {"secteurs": shapes}).any()

@@ -23,7 +23,7 @@ from reseaux import config, memory
 from reseaux.analyse.filters import FacetIndex, search_text
 from reseaux.annuaire import cache_format
 from reseaux.annuaire.directory import Directory, load_directory
-from reseaux.annuaire.model import placed_mask
+from reseaux.annuaire.model import coordinates
 from reseaux.annuaire.referential import Referential, load_referential
 from reseaux.territoire import france
 from reseaux.territoire.layer_store import layer_store
@@ -89,10 +89,10 @@ class Territory:
         return bounds
 
     def _opening_bounds(self, actors: pd.DataFrame) -> tuple[float, float, float, float]:
-        placed = placed_mask(actors)
+        lon, lat, placed = coordinates(actors)
         if not placed.any():
             return self.home_bounds
-        x, y = actors["longitude"].to_numpy(dtype=float)[placed], actors["latitude"].to_numpy(dtype=float)[placed]
+        x, y = lon[placed], lat[placed]
         minx, miny, maxx, maxy = self.home_bounds
         inside = ((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)).mean()
         if inside >= 0.5:

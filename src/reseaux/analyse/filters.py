@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from reseaux.annuaire.model import points
+from reseaux.annuaire.model import coordinates
 from reseaux.annuaire.referential import Referential
 from reseaux.text import fold
 
@@ -297,8 +298,14 @@ def _perimeter_mask(actors: pd.DataFrame, perimeter: str, perimeters: Mapping[st
     shapes = layer[layer["code"] == code]
     if shapes.empty:
         return pd.Series(False, index=actors.index)
+    if shapes.crs is not None and shapes.crs != "EPSG:4326":  # the loaded layers are; a frame given may not be
+        shapes = shapes.to_crs("EPSG:4326")
     shape = shapes.geometry.union_all()
-    where = points(actors)
-    inside = pd.Series(False, index=actors.index)
-    inside[where.index] = where.intersects(shape).to_numpy()  # an edge counts as inside, as in Couverture
-    return inside
+    shapely.prepare(shape)
+    # The numbers, not a million shapely points at each rerun: those in the shape's box are asked.
+    lon, lat, _ = coordinates(actors)
+    west, south, east, north = shape.bounds
+    boxed = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))  # NaN: never
+    inside = np.zeros(len(actors), dtype=bool)
+    inside[boxed] = shapely.intersects_xy(shape, lon[boxed], lat[boxed])  # an edge counts, as in Couverture
+    return pd.Series(inside, index=actors.index)

@@ -22,7 +22,7 @@ from reseaux.analyse.filters import FACETS, ActorFilter, apply_filter, search_te
 from reseaux.annuaire import columns
 from reseaux.annuaire.fields import valid_email, valid_website
 from reseaux.annuaire.listing import cell_text
-from reseaux.annuaire.model import placed_mask
+from reseaux.annuaire.model import coordinates
 from reseaux.annuaire.referential import Referential
 from reseaux.territoire.layers import LayerSpec
 from reseaux.territoire.metric import geodesic_m, sphere_m, to_zone, zone_of, zones_of
@@ -53,14 +53,13 @@ class ProximityIndex:
         """Index the actors that have a position (``latitude``, ``longitude`` in WGS84); ``text`` is
         their searched text when already folded (``Actors.search``, aligned with ``actors``), else it
         is folded here."""
-        has_position = placed_mask(actors)
+        lon, lat, has_position = coordinates(actors)
         every = bool(has_position.all())
         # Every actor placed (the usual directory): its rows as they are, not a copy of them.
         placed = actors.copy(deep=False) if every else actors[has_position]
         # Numbers projected zone by zone, not geometries: a million actors made two million
         # shapely points (about 0.4 GB) at the first search of a server.
-        lon = pd.to_numeric(placed["longitude"]).to_numpy(dtype=float) if len(placed) else np.zeros(0)
-        lat = pd.to_numeric(placed["latitude"]).to_numpy(dtype=float) if len(placed) else np.zeros(0)
+        lon, lat = (lon, lat) if every else (lon[has_position], lat[has_position])
         epsg = zones_of(lon, lat)
         x, y = np.full(len(placed), np.nan), np.full(len(placed), np.nan)
         for code in np.unique(epsg):

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from reseaux.acces import shared
-from reseaux.annuaire.model import placed_mask
+from reseaux.annuaire.model import coordinates
 from reseaux.annuaire.referential import Referential
 from reseaux.carte.actor_layer import fiche_fields, fiche_rows, search_fields
 from reseaux.carte.viewport_index import ViewportIndex
@@ -271,10 +271,10 @@ class FicheService:
             if known is not None and known[0]() is frame:
                 self._bases.move_to_end(id(frame))
                 return known[1], known[2]
-        placed = placed_mask(frame)
+        lon, lat, placed = coordinates(frame)
         base = ViewportIndex(
-            frame["latitude"].to_numpy(dtype=float)[placed] if len(frame) else np.zeros(0),
-            frame["longitude"].to_numpy(dtype=float)[placed] if len(frame) else np.zeros(0),
+            lat[placed],
+            lon[placed],
             np.flatnonzero(placed),
             np.zeros(int(placed.sum())),
         )

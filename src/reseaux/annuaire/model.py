@@ -77,18 +77,22 @@ class Directory:
         return len(self.actors) - self.n_placed
 
 
-def placed_mask(actors: pd.DataFrame) -> np.ndarray:
-    """Which actors have a position (a latitude and a longitude), one boolean per row."""
+def coordinates(actors: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The longitude and the latitude of every row (WGS84 floats, NaN where not known), and which
+    rows are placed (both known): the one reading of a position, for every spatial answer."""
     if not len(actors) or "latitude" not in actors:
-        return np.zeros(len(actors), dtype=bool)
+        return np.full(len(actors), np.nan), np.full(len(actors), np.nan), np.zeros(len(actors), dtype=bool)
     lat = pd.to_numeric(actors["latitude"], errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(actors["longitude"], errors="coerce").to_numpy(dtype=float)
-    return ~(np.isnan(lat) | np.isnan(lon))
+    return lon, lat, ~(np.isnan(lat) | np.isnan(lon))
+
+
+def placed_mask(actors: pd.DataFrame) -> np.ndarray:
+    """Which actors have a position (a latitude and a longitude), one boolean per row."""
+    return coordinates(actors)[2]
 
 
 def points(actors: pd.DataFrame) -> gpd.GeoSeries:
     """The positions of the placed actors as points (WGS84), indexed as their rows; built when asked."""
-    placed = placed_mask(actors)
-    lon = pd.to_numeric(actors["longitude"], errors="coerce").to_numpy(dtype=float)[placed] if len(actors) else []
-    lat = pd.to_numeric(actors["latitude"], errors="coerce").to_numpy(dtype=float)[placed] if len(actors) else []
-    return gpd.GeoSeries(gpd.points_from_xy(lon, lat), index=actors.index[placed], crs="EPSG:4326")
+    lon, lat, placed = coordinates(actors)
+    return gpd.GeoSeries(gpd.points_from_xy(lon[placed], lat[placed]), index=actors.index[placed], crs="EPSG:4326")

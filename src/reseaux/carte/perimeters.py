@@ -12,6 +12,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from reseaux.annuaire.model import coordinates
 from reseaux.carte.mapbits import script_json
 from reseaux.markup import text
 from reseaux.territoire.layers import LayerSpec
@@ -57,9 +58,10 @@ class PlacedPoints:
     @classmethod
     def of(cls, actors) -> PlacedPoints:
         """The positions of ``actors`` (``latitude``, ``longitude``; those without one left out)."""
-        if actors is None or not len(actors) or "latitude" not in actors:
+        if actors is None:
             return cls([], [])
-        return cls(actors["longitude"].to_numpy(dtype=float), actors["latitude"].to_numpy(dtype=float))
+        lon, lat, _ = coordinates(actors)
+        return cls(lon, lat)
 
     def __len__(self) -> int:
         return len(self.x)
