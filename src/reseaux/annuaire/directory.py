@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
-from reseaux.annuaire.decoding import iter_table, map_header, read_table, table_from_rows
+from reseaux.annuaire.decoding import iter_table, map_header, read_directory_table, read_table, table_from_rows
 from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.validation import validate_record, validate_rows, validate_table
@@ -32,6 +32,7 @@ __all__ = [
     "Issue",
     "load_directory",
     "map_header",
+    "read_directory_table",
     "read_table",
     "table_from_rows",
     "validate_record",
