@@ -62,9 +62,9 @@ def measure(kind: str, where: str) -> dict:
     space_before = _space(kind, where, store)
     database_before = database_bytes(where) if kind != "fichiers" else None
     column = base.table.columns.get_loc("telephone")
-    # First what the Annuaire page does, the changed fiche alone (save_rows; its rows made before
-    # the clock): the peak memory of a process that opens the page and saves is measured here,
-    # before the saves of the whole table (an import, a restoration) that follow.
+    # First what the Annuaire page asks of the store, the changed fiche alone (save_rows; its rows
+    # made before the clock): the peak memory of reading and saving fiches is measured here, before
+    # the saves of the whole table (an import, a restoration) that follow.
     from reseaux.annuaire.store import apply_rows, plan_rows
 
     rows_times, plan_times, apply_times = [], [], []
@@ -153,8 +153,9 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         "à part sans rien écrire : retrouver la fiche parmi les identifiants, `plan_rows`, et bâtir la "
         "nouvelle table en mémoire, `apply_rows`), puis autant de toute la table (`save` seul, ce que "
         "font un import, une restauration, un effacement) ; mémoire résidente maximale du processus "
-        "(`ru_maxrss`) après la lecture et les enregistrements de fiches (le processus de la page "
-        "Annuaire), puis à la fin (avec ceux de la table entière) ; place prise par une "
+        "(`ru_maxrss`) après la lecture et les enregistrements de fiches (la part du magasin dans un "
+        "processus qui sert la page Annuaire, non la page elle-même : elle valide aussi chaque fiche et "
+        "tient la carte), puis à la fin (avec ceux de la table entière) ; place prise par une "
         "version de plus (fichiers : croissance du dossier de l'annuaire, copie datée et journal ; "
         "PostgreSQL : lignes, version et lignes de journal ajoutées, `pg_column_size`, index non "
         "comptés), divisée par le nombre d'enregistrements. PostgreSQL 15 + PostGIS de Debian, "
@@ -163,7 +164,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         "",
         "| Acteurs | Stockage | Lecture | Enregistrement de la table : médiane (min.–max.) "
         "| Enregistrement de la fiche changée : médiane (min.–max.) | dont `plan_rows` ; `apply_rows` "
-        "| Mémoire max. : page Annuaire ; avec la table entière | Une version de plus | Mise en place |",
+        "| Mémoire max. : lecture et fiches ; avec la table entière | Une version de plus | Mise en place |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -195,7 +196,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
             lines.append(
                 f"\nÀ {row['size']:_} acteurs, {label} : enregistrement d'une fiche ≤ 1 s {save} "
                 f"({french(got['save_rows'], 2)} s ; toute la table : {french(got['save'], 1)} s), "
-                f"≤ 1 Go par processus de la page Annuaire {memory} ({french(page / 1024, 2)} Go ; avec "
+                f"≤ 1 Go pour lire et enregistrer des fiches {memory} ({french(page / 1024, 2)} Go ; avec "
                 f"les enregistrements de la table entière, {whole} : {french(got['memory'] / 1024, 2)} Go).".replace(
                     "_", "\u202f"
                 )

@@ -156,7 +156,8 @@ def search_text(actors: pd.DataFrame) -> pd.Series:
 
     Computed once per directory (the app caches it) because folding accents is the slow part;
     ``SEARCH_CHUNK`` rows at a time, so that the Python strings of the pieces are never those of
-    the whole directory (at a million fiches they made 0.3 GB more at the top of the load).
+    the whole directory (at a million fiches they made 0.3 GB more at the top of the load); kept
+    as Arrow strings (``str``), not a Python string per actor.
     """
     if len(actors) > SEARCH_CHUNK:
         return pd.concat(
@@ -167,9 +168,9 @@ def search_text(actors: pd.DataFrame) -> pd.Series:
         if column in actors:
             parts.append(actors[column].map(lambda v: " ".join(v) if isinstance(v, tuple | list) else str(v or "")))
     if not parts:
-        return pd.Series("", index=actors.index)
+        return pd.Series("", index=actors.index, dtype=str)
     joined = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
-    return joined.map(fold)
+    return joined.map(fold).astype(str)
 
 
 #: Rows folded at a time by :func:`search_text`.
