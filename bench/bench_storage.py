@@ -6,7 +6,7 @@ an app process does and measures: the time to load the directory; the median tim
 :data:`SAVES` saves, each changing one field of one fiche (the store's ``save`` of the whole table
 alone: the working copy is made before the clock starts), then as many of the changed fiche alone
 (``save_rows``, what the Annuaire page does), and apart, writing nothing, its two parts that read the
-directory in memory (``plan_rows``, ``apply_rows``); its peak resident memory (``ru_maxrss``); and the
+directory in memory (``plan_rows``, ``apply_rows``); its peak resident memory (``VmHWM``); and the
 space one more version costs — a dated full copy for the files (plus its journal line); for
 PostgreSQL the rows, version and journal lines a save adds (``pg_column_size``, indexes not
 counted; the database's own size, which grows by whole pages, is in the raw figures). PostgreSQL is the
@@ -153,7 +153,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         "à part sans rien écrire : retrouver la fiche parmi les identifiants, `plan_rows`, et bâtir la "
         "nouvelle table en mémoire, `apply_rows`), puis autant de toute la table (`save` seul, ce que "
         "font un import, une restauration, un effacement) ; mémoire résidente maximale du processus "
-        "(`ru_maxrss`) après la lecture et les enregistrements de fiches (la part du magasin dans un "
+        "(`VmHWM`) après la lecture et les enregistrements de fiches (la part du magasin dans un "
         "processus qui sert la page Annuaire, non la page elle-même : elle valide aussi chaque fiche et "
         "tient la carte), puis à la fin (avec ceux de la table entière) ; place prise par une "
         "version de plus (fichiers : croissance du dossier de l'annuaire, copie datée et journal ; "
