@@ -1,38 +1,49 @@
 """The validation of the Annuaire page's working copy, kept up to date edit by edit.
 
-:func:`reseaux.annuaire.directory.validate_table` checks every row (about 40 µs a row: 8 s at 200,000
-fiches). The page asks which rows are wrong at every click and the copy changes one fiche at a
-time, so :func:`check_table` validates again only the fiches an edit touched (the ids the page
-noted, or those :func:`reseaux.annuaire.changes.diff` names) and takes the others' findings from
-the previous check by their ids. The answer is the same as ``validate_table``'s — which rows are
-errors, and each row's issues with its spreadsheet line (tested against it).
+The page asks at every click which rows are errors (the count, « only the fiches in error », the
+status column) and, for the one fiche opened, its issues. Validating every row with the row
+validator is about 120 µs a row: two minutes at 1,000,000 fiches, before the page could show
+anything. So:
+
+- **which rows are errors** is found column by column (:func:`_errors`): a row is an error only
+  when a cell is too long, a required cell is blank, or nothing can place it — the first two read
+  off whole columns of Arrow text at once; the third can only hold for a row whose plain place
+  cells (address, commune) are blank, and those few rows go through the row validator itself, so
+  the answer is its answer;
+- **a row's issues** (warnings too) are found when they are asked for, row by row
+  (:meth:`TableCheck.issues_of`), with the row validator;
+- after an edit, only the fiches it touched are looked at again (the ids the page noted, or those
+  :func:`reseaux.annuaire.changes.diff` names); the others' findings are taken from the previous
+  check by their ids.
+
+The answer is ``validate_table``'s — which rows are errors, and each row's issues with its
+spreadsheet line (tests/test_table_check.py checks it against it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from reseaux.annuaire import columns
 from reseaux.annuaire.changes import diff, same_column
 from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, Issue
 from reseaux.annuaire.referential import Referential
-from reseaux.annuaire.validation import _RowValidator, _too_long, taken_id_issue
+from reseaux.annuaire.validation import MAX_CELL, PLACE_COLUMNS, _RowValidator, _too_long, taken_id_issue
 
 ID = "id"
 
 
 @dataclass
 class TableCheck:
-    """The findings on one table: by row position, the row's own issues (with the spreadsheet
-    line the row had when it was checked) and whether the row is an error (its own, or an id
-    already taken by an earlier valid row)."""
+    """The findings on one table: by row position, whether the row is an error (its own, or an id
+    already taken by an earlier valid row), and each row's own issues once asked for."""
 
     table: pd.DataFrame
-    #: By row position, the row's own issues (an array of lists).
-    own: np.ndarray
+    referential: Referential
     bad: np.ndarray
     #: Row position → line of the earlier row holding its id.
     taken: dict[int, int]
@@ -41,10 +52,16 @@ class TableCheck:
     own_error: np.ndarray
     #: The ids as an index (its hash table built once, kept for the next check's look-ups).
     held: pd.Index
+    #: Row position → its own issues (with the line it had when checked), as they are asked for.
+    own: dict[int, list[Issue]] = field(default_factory=dict)
 
     def issues_of(self, row: int) -> list[Issue]:
         """Row ``row``'s issues, as ``validate_table`` words them (line = row + 2)."""
         line = row + 2
+        if row not in self.own:
+            header, _ = map_header([str(c) for c in self.table.columns])
+            cells = self.table.iloc[row].fillna("").astype(str).tolist()
+            self.own[row] = _row_issues(_RowValidator(self.referential), header, cells, line)
         found = [replace(i, line=line) for i in self.own[row]]
         if row in self.taken:
             found.append(taken_id_issue(line, str(self.table.iloc[row][ID]).strip(), self.taken[row]))
@@ -74,10 +91,13 @@ def check_table(
     fiches changed since are validated again. ``changed``, when the caller knows them, are the ids
     of the fiches that may differ from ``previous.table`` (a superset is right); without it they
     are found by comparing the two tables, a whole-directory pass."""
-    own = np.empty(len(table), dtype=object)
     own_error = np.zeros(len(table), dtype=bool)
     again = np.ones(len(table), dtype=bool)
-    comparable = previous is not None and list(previous.table.columns) == list(table.columns)
+    comparable = (
+        previous is not None
+        and previous.referential is referential
+        and list(previous.table.columns) == list(table.columns)
+    )
     if comparable and ID in table and same_column(previous.table[ID], table[ID]):
         # The same ids row for row (an edit in place): each fiche where it was, nothing to look up.
         ids, held = previous.ids, previous.held
@@ -91,20 +111,56 @@ def check_table(
             changed = {c.id for c in diff(previous.table, table)}
         once = np.ones(len(ids), dtype=bool) if held.is_unique else ~held.duplicated(keep=False)
         reuse = (where >= 0) & (ids != "") & once & ~held.isin(list(changed))
-        own[reuse] = previous.own[where[reuse]]
         own_error[reuse] = previous.own_error[where[reuse]]
         again = ~reuse
     positions = np.flatnonzero(again)
     if len(positions):
-        header, _ = map_header([str(c) for c in table.columns])
-        rows = table.iloc[positions].fillna("").astype(str).to_numpy(dtype=object)
-        validator = _RowValidator(referential)
-        for position, cells in zip(positions.tolist(), rows, strict=True):
-            found = _row_issues(validator, header, list(cells), position + 2)
-            own[position] = found
-            own_error[position] = any(i.severity == ERROR for i in found)
+        own_error[positions] = _errors(table.iloc[positions] if len(positions) < len(table) else table, referential)
     later, taken = _taken(ids, held, own_error)
-    return TableCheck(table=table, own=own, bad=own_error | later, taken=taken, ids=ids, own_error=own_error, held=held)
+    return TableCheck(
+        table=table,
+        referential=referential,
+        bad=own_error | later,
+        taken=taken,
+        ids=ids,
+        own_error=own_error,
+        held=held,
+    )
+
+
+def _errors(table: pd.DataFrame, referential: Referential) -> np.ndarray:
+    """By row, whether the row validator finds an error of the row's own (too long a cell, a
+    required cell blank, nothing to place the actor), worked out column by column.
+
+    The row validator reads a row as a dict of its stripped cells, the last column of a name
+    winning; so does this. Nothing can place a row only when its place cells read as plain text
+    (the address, the commune) are blank: those rows, a few, are validated row by row."""
+    header, _ = map_header([str(c) for c in table.columns])
+    last = {name: i for i, name in enumerate(header)}  # the column a name reads, as in a dict
+    filled = np.zeros(len(table), dtype=bool)
+    error = np.zeros(len(table), dtype=bool)
+    stripped = {}
+    for i, name in enumerate(header):
+        cells = table.iloc[:, i].fillna("").astype(str).str.strip()
+        nonblank = (cells != "").to_numpy(dtype=bool)
+        filled |= nonblank
+        if last[name] == i:
+            error |= (cells.str.len() > MAX_CELL).to_numpy(dtype=bool)
+            stripped[name] = nonblank
+    blank = np.zeros(len(table), dtype=bool)
+    registry = columns.columns()
+    for column in registry:
+        if column.required:
+            error |= ~stripped.get(column.name, blank)
+    plain = [c.name for c in registry if c.name in PLACE_COLUMNS and c.kind == columns.TEXT]
+    maybe_unplaced = stripped.get("nom", blank).copy()
+    for name in plain:
+        maybe_unplaced &= ~stripped.get(name, blank)
+    for position in np.flatnonzero(maybe_unplaced & ~error):
+        cells = table.iloc[position].fillna("").astype(str).tolist()
+        found = _row_issues(_RowValidator(referential), header, cells, position + 2)
+        error[position] = any(i.severity == ERROR for i in found)
+    return error & filled  # a blank row is skipped, as in a file
 
 
 def _ids(table: pd.DataFrame) -> np.ndarray:
