@@ -69,6 +69,19 @@ def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, coordination, tm
     import_and_save(page, app, upload, 2, "annuaire-import.png")
     assert "Cabinet Import Deux (fictif)" in actors.read_text(encoding="utf-8")
 
+    # The exports are asked for (the page does not load the map's directory to open), and hold the
+    # version just saved: the three fiches of the file and the two imported.
+    page.get_by_role("tab", name="Exporter").click()
+    page.get_by_role("button", name="Préparer les exports").click()
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="CSV (Excel, ;)").click()
+    exported = pd.read_csv(info.value.path(), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    saved = pd.read_csv(actors, dtype=str, keep_default_na=False)
+    assert sorted(exported["id"]) == sorted(saved["id"]) and len(saved) == 5
+    assert {"t1", "t2", "t3"} <= set(exported["id"])
+    assert "Cabinet Import Un (fictif)" in set(exported["nom"])
+    no_error(page)
+
     open_nav_page(page, "Carte du réseau")  # same session: still signed in
     map_frame(page).locator(".rx-pin, .rx-cluster").first.wait_for(timeout=60_000)
     wait_in_map(page, f"() => ({COUNT_MARKERS})() === 5", timeout=30_000)

@@ -11,7 +11,7 @@ auth.require(role, "modifier")
 st.title("Annuaire du réseau")
 if not session.readable_or_rescue(who):
     st.stop()
-ref, terr, acts = ui.load_or_stop()
+ref = ui.referential_or_stop()
 with st.container():  # one place whatever it shows: the open tab stays open (see save_panel)
     directory_store, base, work = session.state()
     saving.save_panel(directory_store, base, work, who)
@@ -23,6 +23,6 @@ with imports:
 with backups:
     saving.backups_panel(directory_store, base, who)
 with exports:
-    saving.exports_panel(acts.directory.actors)
+    saving.exports_panel(base)
 with old:
     fiches.stale_panel(ref, work)

@@ -10,6 +10,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reseaux.annuaire.fields import parse_date
 
@@ -51,46 +53,77 @@ def journal_entry(change: Change, who: str, action: str, when: str, version: str
 def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
     """What changed from ``before`` to ``after``, fiche by fiche (matched by id).
 
-    Compared as whole arrays: at 200,000 fiches the Annuaire page asks it after every edit
-    (13 s a call row by row; a fraction of a second so)."""
+    Compared column by column on Arrow arrays: at 200,000 fiches the Annuaire page asks it after
+    every edit (13 s a call row by row); at 1,000,000, the two tables as arrays of Python strings
+    were 9.9 s and 5.2 GB at the peak. Python strings are made for the changed fiches alone."""
     if before is after:
         return []
-    old_keys, old_cells, old_columns = _by_id(before)
-    new_keys, new_cells, new_columns = _by_id(after)
-    columns = new_columns + [c for c in old_columns if c not in new_columns]
-
-    def widened(cells: np.ndarray, names: list[str], rows: np.ndarray) -> np.ndarray:
-        out = np.full((len(rows), len(columns)), "", dtype=object)
-        for j, name in enumerate(names):
-            out[:, columns.index(name)] = cells[rows, j]
-        return out
+    old_keys, old_rows = _by_id(before)
+    new_keys, new_rows = _by_id(after)
+    old_columns, new_columns = _named(before), _named(after)
+    columns = list(new_columns) + [c for c in old_columns if c not in new_columns]
 
     in_old = old_keys.get_indexer(new_keys)
     kept = np.flatnonzero(in_old >= 0)
-    mine = widened(new_cells, new_columns, kept)
-    theirs = widened(old_cells, old_columns, in_old[kept])
-    differs = mine != theirs
-    changed_rows = np.flatnonzero(differs.any(axis=1))
-    modified = {int(kept[r]): r for r in changed_rows}
-    name_at = new_columns.index("nom") if "nom" in new_columns else None
-    changes: list[Change] = []
-    for position in sorted([*modified, *np.flatnonzero(in_old < 0).tolist()]):
-        key = new_keys[position]
-        nom = new_cells[position, name_at] if name_at is not None else ""
-        if position not in modified:
-            changes.append(Change("ajout", key, nom))
+    mine_rows, theirs_rows = pa.array(new_rows[kept]), pa.array(old_rows[in_old[kept]])
+    differs = {}  # column -> by kept fiche, whether it differs
+    for name in columns:
+        mine = _text_array(after.iloc[:, new_columns[name]]).take(mine_rows) if name in new_columns else ""
+        theirs = _text_array(before.iloc[:, old_columns[name]]).take(theirs_rows) if name in old_columns else ""
+        if isinstance(mine, str) and isinstance(theirs, str):
             continue
-        r = modified[position]
-        fields = {c: (theirs[r, j], mine[r, j]) for j, c in enumerate(columns) if differs[r, j]}
-        changes.append(Change("modification", key, nom, fields))
-    old_name_at = old_columns.index("nom") if "nom" in old_columns else None
-    for position in np.flatnonzero(~old_keys.isin(new_keys)):
-        changes.append(
-            Change(
-                "suppression", old_keys[position], old_cells[position, old_name_at] if old_name_at is not None else ""
-            )
-        )
+        if isinstance(mine, str):
+            mine, theirs = theirs, mine
+        differs[name] = pc.not_equal(mine, theirs).to_numpy(zero_copy_only=False).astype(bool)
+    any_differs = np.zeros(len(kept), dtype=bool)
+    for mask in differs.values():
+        any_differs |= mask
+    changed = np.flatnonzero(any_differs)  # among the kept fiches
+    modified = {int(kept[r]): n for n, r in enumerate(changed)}
+    # Python strings for the changed fiches alone, a column at a time.
+    mine_cells = {c: _cells(after, new_columns, c, new_rows[kept[changed]]) for c in differs}
+    theirs_cells = {c: _cells(before, old_columns, c, old_rows[in_old[kept[changed]]]) for c in differs}
+    named = sorted([*modified, *np.flatnonzero(in_old < 0).tolist()])
+    names = dict(zip(named, _cells(after, new_columns, "nom", new_rows[named]), strict=True))
+    changes: list[Change] = []
+    for position in named:
+        key = new_keys[position]
+        if position not in modified:
+            changes.append(Change("ajout", key, names[position]))
+            continue
+        n = modified[position]
+        r = changed[n]
+        fields = {c: (theirs_cells[c][n], mine_cells[c][n]) for c, mask in differs.items() if mask[r]}
+        changes.append(Change("modification", key, names[position], fields))
+    removed = np.flatnonzero(~old_keys.isin(new_keys))
+    for position, nom in zip(removed, _cells(before, old_columns, "nom", old_rows[removed]), strict=True):
+        changes.append(Change("suppression", old_keys[position], nom))
     return changes
+
+
+def _named(table: pd.DataFrame) -> dict[str, int]:
+    """Each column name and the place of the column read for it: the last of that name (as the
+    comparison of rows as dicts would read it)."""
+    return {str(name): place for place, name in enumerate(table.columns)}
+
+
+def _cells(table: pd.DataFrame, named: dict[str, int], name: str, rows: np.ndarray) -> list[str]:
+    """The cells of column ``name`` at ``rows``, as :func:`string_cells` reads them; ``""`` when
+    the table has no such column."""
+    if name not in named:
+        return [""] * len(rows)
+    return string_cells(table.iloc[np.asarray(rows, dtype=np.intp), [named[name]]])[:, 0].tolist()
+
+
+def _text_array(column: pd.Series) -> pa.ChunkedArray | pa.Array:
+    """A column as Arrow strings read as :func:`string_cells` reads them (a missing cell ``""``):
+    an Arrow string column as it is held, without a Python string per cell; any other converted."""
+    arrow = getattr(column.array, "__arrow_array__", None)
+    if arrow is not None:
+        values = arrow()
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            return pc.fill_null(values.cast(pa.large_string()), "")
+    return pa.array(string_cells(column.to_frame())[:, 0], type=pa.large_string())
 
 
 def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list[Change]:
@@ -222,18 +255,21 @@ def string_cells(table: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _by_id(table: pd.DataFrame) -> tuple[pd.Index, np.ndarray, list[str]]:
-    """The fiches of a table: their keys (the id, or « (ligne N sans id) »), their cells and the
-    column names. A fiche given twice counts once, at its first place, with its last values (as a
-    dict built row by row would)."""
-    cells = string_cells(table)
+def _by_id(table: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """The fiches of a table: their keys (the id, or « (ligne N sans id) ») and, for each, the
+    row its values are read from. A fiche given twice counts once, at its first place, with its
+    last values (as a dict built row by row would)."""
     columns = [str(c) for c in table.columns]
-    ids = cells[:, columns.index(ID)].copy() if ID in columns else np.full(len(cells), "", dtype=object)
+    if ID in columns:
+        ids = string_cells(table.iloc[:, [columns.index(ID)]])[:, 0].copy()
+    else:
+        ids = np.full(len(table), "", dtype=object)
     blank = np.flatnonzero(ids == "")
     if len(blank):
         ids[blank] = [f"(ligne {n + 2} sans id)" for n in blank]
     keys = pd.Index(ids, dtype=object)
+    rows = np.arange(len(keys))
     if keys.is_unique:
-        return keys, cells, columns
-    last = pd.Series(np.arange(len(keys)), index=keys).groupby(level=0, sort=False).last()
-    return pd.Index(last.index, dtype=object), cells[last.to_numpy()], columns
+        return keys, rows
+    last = pd.Series(rows, index=keys).groupby(level=0, sort=False).last()
+    return pd.Index(last.index, dtype=object), last.to_numpy()

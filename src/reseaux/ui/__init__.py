@@ -8,7 +8,7 @@ main map page), upkeep (geocoding, quality, erasure, sources), and the pages' ow
 
 from reseaux.ui import auth
 from reseaux.ui.carte import actor_table, filtered, header, nobody, show_map
-from reseaux.ui.loading import actors, load_or_stop, referential, territory
+from reseaux.ui.loading import actors, load_or_stop, referential, referential_or_stop, territory
 from reseaux.ui.sidebar import apply_query, map_state, remember_query, seeding_query, sidebar
 from reseaux.ui.upkeep import france_sources, geocoding_panel, privacy_panel, quality_report, sources
 from reseaux.ui.widgets import (
@@ -45,6 +45,7 @@ __all__ = [
     "progress_bar",
     "quality_report",
     "referential",
+    "referential_or_stop",
     "remember_query",
     "seeding_query",
     "show_map",

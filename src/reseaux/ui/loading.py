@@ -186,6 +186,17 @@ def _last_readable(path: Path) -> tuple[Path | None, float, str]:
     return None, 0.0, ""
 
 
+def referential_or_stop() -> Referential:
+    """The referential; when it cannot be read, say so in French and stop the page (the Annuaire
+    needs it alone, not the map's directory and layers: see :func:`load_or_stop`)."""
+    try:
+        return referential()
+    except (DirectoryError, ValueError, OSError) as exc:
+        st.error(f"**Impossible de charger le référentiel.** {exc}")
+        st.stop()
+        raise
+
+
 def load_or_stop() -> tuple[Referential, Territory, Actors]:
     """Load everything; on a problem, show it in French and stop the page (no stack trace).
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from reseaux.annuaire import columns
 from reseaux.annuaire.concurrent_edits import Conflict, rebase, resolve
+from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.exports import to_csv_bytes, to_geojson_bytes, to_xlsx_bytes
 from reseaux.annuaire.store import ConflictError, DirectoryStore, save_changes
 from reseaux.text import fr_number, md_escape, plural
@@ -22,6 +23,7 @@ from reseaux.ui.annuaire.session import (
     touched_since_base,
     write_failure,
 )
+from reseaux.ui.loading import actors as map_actors
 
 
 def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: str) -> None:
@@ -265,8 +267,23 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
         st.dataframe(entries.rename(columns=JOURNAL_COLUMNS), hide_index=True, width="stretch", height=240)
 
 
-def exports_panel(actors) -> None:
-    """The whole directory in three formats, each written only when its button is clicked."""
+def exports_panel(base) -> None:
+    """The whole directory in three formats, each written only when its button is clicked.
+
+    They are made from the directory as the map reads it (every fiche validated, its codes read),
+    which this page does not need otherwise: it is loaded when asked for, once per saved version.
+    At 1,000,000 fiches loading it is minutes and a gigabyte when the map has not loaded that
+    version already; the page opened and saved in that time for nothing."""
+    if st.session_state.get("ann_exports") != base.version:
+        st.markdown("Les exports contiennent toutes les fiches enregistrées (pas les modifications en attente).")
+        if not st.button("Préparer les exports", key="ann_x_ready", icon=":material/download:"):
+            return
+        st.session_state["ann_exports"] = base.version
+    try:
+        actors = map_actors().directory.actors
+    except (DirectoryError, OSError) as exc:
+        st.error(f"**Exports impossibles : l'annuaire ne peut pas être lu.** {exc}")
+        return
     cols = st.columns(3)
     download(cols[0], "CSV (Excel, ;)", lambda: to_csv_bytes(actors), "annuaire.csv", "text/csv", "ann_x_csv")
     download(cols[1], "Excel (.xlsx)", lambda: to_xlsx_bytes(actors), "annuaire.xlsx", XLSX_MIME, "ann_x_xlsx")
