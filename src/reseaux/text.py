@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
+import pandas as pd
+
 #: What the folding writes for a letter that no decomposition takes apart, and for the
 #: apostrophes Unicode counts as letters (ʼ ʻ): « Sœurs » is found as « soeurs », « d’IVG » as
 #: « d'IVG ». The same map as ``rxFold``'s in ``fiches.js`` (tests/test_folding.py compares them).
@@ -43,6 +46,9 @@ _ACCENTS = re.compile("[\u0300-\u036f]+")  # the marks of Latin letters: a quick
 #: Anything but a letter or a digit (of any script) separates words: spaces of every kind,
 #: punctuation, apostrophes, hyphens and dashes, slashes, underscores, the middle dot.
 _NOT_LETTER = re.compile(r"[\W_]+")
+#: Text :func:`fold_column` folds with Arrow: Basic Latin to Latin Extended-B, Latin Extended
+#: Additional, General Punctuation (no-break and thin spaces, ’, dashes, the middle dot is Latin-1).
+_LATIN = "^[\x00-\u024f\u1e00-\u1eff\u2000-\u206f]*$"
 
 
 def fold(value: object) -> str:
@@ -66,6 +72,58 @@ def fold(value: object) -> str:
         if not text.isascii():
             text = text.translate(_FOLD_TABLE)
     return _NOT_LETTER.sub(" ", text).strip()
+
+
+def fold_column(values: pd.Series) -> pd.Series:
+    """:func:`fold` of each value of a column of text (a missing one ``""``), as Arrow strings
+    (``str``), with the same index.
+
+    At a million fiches, :func:`fold` called on every distinct value of a directory (names,
+    addresses, phones: nearly all distinct) was 20 s. Here Arrow does the work for every value
+    that ends in ASCII once lowered, decomposed (NFKD) and stripped of its marks — French text,
+    accents and all — and :func:`fold` itself the few others (« Sœurs », other scripts), each
+    distinct value once. For those that Arrow folds, its steps are fold's: lower case, NFKD, marks
+    (``\\p{Mn}``) out, every run of what is not an ASCII letter or digit one space, no space at
+    the ends (tests/test_folding.py compares the two over every character of the BMP)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = values.fillna("").astype(str)
+    arrow = text.array.__arrow_array__() if hasattr(text.array, "__arrow_array__") else pa.array(text.tolist())
+    arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+    sample = arrow.slice(0, 10_000)
+    if len(arrow) > 2 * len(sample) and pc.count_distinct(sample).as_py() < len(sample) // 2:
+        # Few distinct values (types, professions, communes…): each folded once, then spread.
+        encoded = arrow.dictionary_encode()
+        folded = _fold_arrow(encoded.dictionary).take(encoded.indices)
+    else:
+        folded = _fold_arrow(arrow)
+    out = pd.Series(pd.arrays.ArrowStringArray(folded.cast(pa.large_string())), index=values.index, dtype="str")
+    return out
+
+
+def _fold_arrow(arrow):
+    """:func:`fold` of each value of an Arrow array of strings, by Arrow where its steps are
+    fold's (see :func:`fold_column`), by :func:`fold` itself for the others."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    bare = pc.replace_substring_regex(
+        pc.utf8_normalize(pc.utf8_lower(arrow), form="NFKD"), pattern=r"\p{Mn}+", replacement=""
+    )
+    # Latin letters and punctuation alone: characters both Unicode databases have had for long.
+    # Python's (Unicode 14 in 3.11) does not know letters Arrow's does (U+209D, ꟱…), which Arrow
+    # decomposes to ASCII and Python reads as separators.
+    plain = pc.and_(pc.string_is_ascii(bare), pc.match_substring_regex(arrow, pattern=_LATIN))
+    folded = pc.utf8_trim(pc.replace_substring_regex(bare, pattern="[^A-Za-z0-9]+", replacement=" "), characters=" ")
+    other = np.flatnonzero(~plain.to_numpy(zero_copy_only=False).astype(bool))
+    if not len(other):
+        return folded
+    values = folded.to_numpy(zero_copy_only=False)  # text of a few values elsewhere: Python strings here
+    originals = arrow.take(pa.array(other)).to_pylist()
+    done = {value: fold(value) for value in set(originals)}
+    values[other] = [done[value] for value in originals]
+    return pa.array(values, type=pa.large_string())
 
 
 def split_cell(value: str, *, separators: str = "|;") -> list[str]:

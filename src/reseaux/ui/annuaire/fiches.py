@@ -8,19 +8,21 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config, memory
 from reseaux.acces.access import VISIBILITY_LABELS
 from reseaux.annuaire import columns
-from reseaux.annuaire.changes import id_text, stale_positions
+from reseaux.annuaire.changes import ID, id_text, same_column, stale_positions
 from reseaux.annuaire.directory import ERROR, Issue, validate_record
 from reseaux.annuaire.fields import read_fields
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.table_check import TableCheck
 from reseaux.carte.mapbits import position_picker
-from reseaux.text import fold, fr_coordinates, fr_number, md_escape, plural, split_cell
+from reseaux.text import fold, fold_column, fr_coordinates, fr_number, md_escape, plural, split_cell
 from reseaux.ui import choose_many
 from reseaux.ui.annuaire.session import (
     TABLE_ROWS,
@@ -28,6 +30,8 @@ from reseaux.ui.annuaire.session import (
     TABS_KEY,
     checked,
     day_text,
+    edit_number,
+    edits_since,
     kept,
     set_work,
 )
@@ -41,7 +45,7 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
     keep = pd.Series(True, index=work.index)
     words = fold(query).split()
     if words:  # every word, anywhere in the fiche: « sage-femme », « Sœurs » as people type them
-        text = kept("search", lambda: _search_text(work), work)
+        text = search_text(work)
         for word in words:
             keep &= text.str.contains(word, regex=False).to_numpy()
     only_bad = False
@@ -88,21 +92,70 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
         fiche_form(ref, work, st.session_state["ann_edit"], check)
 
 
+def search_text(work: pd.DataFrame) -> pd.Series:
+    """:func:`_search_text` of the working copy, kept while the copy is the same; after an edit
+    only the fiches it touched are folded again (5.7 s for the whole text at a million fiches:
+    at every fiche validated while a search is typed, before)."""
+    held = st.session_state.get("ann_kept_search")  # (work, its edit number, its text)
+    if held is not None and held[0] is work:
+        return held[2]
+    at = edit_number(work)
+    changed = edits_since(held[1]) if held is not None and at is not None else None
+    text = _search_text_after(held[0], held[2], work, changed) if changed is not None else None
+    if text is None:
+        text = _search_text(work)
+    st.session_state["ann_kept_search"] = (work, at, text)
+    return text
+
+
+def _search_text_after(before: pd.DataFrame, text: pd.Series, work: pd.DataFrame, changed: set[str]):
+    """The search text of ``work`` from ``text``, that of ``before``, when only the fiches
+    ``changed`` may differ: each other fiche's text is taken by its id, the changed ones (and any
+    without an id of its own) folded again. None when the two tables cannot be matched so."""
+    if ID not in work or ID not in before or list(before.columns) != list(work.columns):
+        return None
+    ids = id_text(work[ID])
+    if same_column(before[ID], work[ID]):  # an edit in place: every fiche where it was
+        where = np.arange(len(work))
+    else:
+        held = pd.Index(id_text(before[ID]))
+        if not held.is_unique:
+            return None
+        where = held.get_indexer(ids)
+    again = (
+        (where < 0)
+        | ids.isin(list(changed)).to_numpy()
+        | (ids == "").to_numpy()
+        | ids.duplicated(keep=False).to_numpy()
+    )
+    previous = _flat(text)
+    taken = previous.take(pa.array(np.where(again, 0, where))) if len(previous) else pa.array([""] * len(work))
+    rows = np.flatnonzero(again)
+    if len(rows):
+        taken = pc.replace_with_mask(taken, pa.array(again), _flat(_search_text(work.iloc[rows])))
+    return pd.Series(pd.arrays.ArrowStringArray(taken.cast(pa.large_string())), index=work.index, dtype="str")
+
+
+def _flat(text: pd.Series) -> pa.Array:
+    """A column of Arrow strings as one Arrow array of large strings."""
+    values = text.array.__arrow_array__()
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return values.cast(pa.large_string())
+
+
 def _search_text(work: pd.DataFrame) -> pd.Series:
     """Each fiche's cells folded (``text.fold``, as the sidebar and the map's search box fold),
-    joined: what the search box looks into. A column's repeated values are folded once. Arrow
-    strings (``str``), joined by Arrow: at a million fiches the joined text as Python strings held
-    1.2 GB more; 0.2 GB now (0.24 GB resident more, with what the work frees given back)."""
-    with memory.reading():  # the folded values' dictionaries go back to the system once joined
-        text = work.fillna("").astype(str)
-        folded = [
-            text[column].map({value: fold(value) for value in text[column].unique()}).astype(str)
-            for column in text.columns
-        ]
-        joined = folded[0]
-        for column in folded[1:]:
-            joined = joined + " " + column
-    return joined
+    joined: what the search box looks into. Folded a column at a time by Arrow
+    (:func:`reseaux.text.fold_column`), joined by Arrow: at a million fiches, 20 s and 1.2 GB
+    more as Python strings; now a few seconds and 0.2 GB (docs/mesures.md)."""
+    with memory.reading():  # what the work makes goes back to the system once joined
+        folded = [fold_column(work[column]).array.__arrow_array__() for column in work.columns]
+        joined = (
+            pc.binary_join_element_wise(*folded, pa.scalar(" ", pa.large_string()))
+            if folded
+            else pa.array([""] * len(work))
+        )
+    return pd.Series(pd.arrays.ArrowStringArray(joined.cast(pa.large_string())), index=work.index, dtype="str")
 
 
 def _no_fiche(query: str, only_bad: bool) -> None:

@@ -147,6 +147,17 @@ def touched_since_base() -> set[str] | None:
     return _log().since(st.session_state["ann_base_at"])
 
 
+def edit_number(work: pd.DataFrame) -> int | None:
+    """The number of the edit that made ``work`` (see :class:`EditLog`); None when ``work`` is not
+    the working copy."""
+    return st.session_state.get("ann_work_at") if work is st.session_state.get("ann_work") else None
+
+
+def edits_since(number: int | None) -> set[str] | None:
+    """The ids of the fiches the edits after edit ``number`` touched; None when not known."""
+    return None if number is None else _log().since(number)
+
+
 def kept(name: str, compute, *sources):
     """``compute()``, kept in the session as long as ``sources`` are the same objects.
 
