@@ -12,6 +12,7 @@ refuses the fiche and shows the sentence under the field.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -111,7 +112,13 @@ def phone(text: str) -> Reading:
 _PLANS = ("FR", "RE", "YT", "GP", "BL", "MF", "MQ", "GF", "PM")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _known(number: str) -> bool:
+    """Whether ``number`` is valid in one of :data:`_PLANS`. Kept for the numbers met last: a
+    number the plans do not know is tried in nine of them (40 µs), and a directory repeats its
+    numbers (a structure's switchboard on each of its members' fiches; the synthetic national
+    directory of the benches, 10,000 numbers of the range reserved for fiction on a million
+    fiches: 51 of the 128 s its validation took)."""
     for region in _PLANS:
         try:
             parsed = phonenumbers.parse(number, region)
@@ -124,6 +131,7 @@ def _known(number: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def _short(digits: str) -> bool:
     """A short number of the French plan (« 15 », « 115 », « 3919 »)."""
     return shortnumberinfo.is_valid_short_number_for_region(phonenumbers.parse(digits, "FR"), "FR")
