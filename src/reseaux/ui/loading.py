@@ -71,19 +71,27 @@ def referential() -> Referential:
     return load_referential_file()
 
 
-@st.cache_resource(show_spinner="Chargement de l'annuaire…")
+#: Versions of the directory a server keeps parsed: the current one, and the one before while the
+#: pages and map tokens that read it move on. Each save makes a new version; kept without a
+#: bound, a server at a million fiches grew by half a gigabyte at every save.
+VERSIONS_KEPT = 2
+#: Views kept per version: one per role that sees a different directory (visitor, member…).
+VIEWS_KEPT = 4 * VERSIONS_KEPT
+
+
+@st.cache_resource(show_spinner="Chargement de l'annuaire…", max_entries=VERSIONS_KEPT)
 def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a saved file reloads
     if path == DATABASE:  # mtime is then the database's version
         return load_actors(None, referential(), stored=stored_directory)
     return load_actors(Path(path), referential())
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=VIEWS_KEPT)
 def _visible(path: str, mtime: float, role: str, visitors: str) -> Actors:  # one cached view per role
     return visible_view(_actors(path, mtime), role, visitors)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=VIEWS_KEPT)
 def _index(source: str, mtime: float, role: str, _actors: Actors) -> ProximityIndex:
     # Keyed by the version this run read AND the role: each role has its own visible actors.
     return ProximityIndex.build(_actors.directory.actors, _actors.search)
