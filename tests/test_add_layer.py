@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -157,8 +158,14 @@ def test_a_csv_of_communes_per_perimeter_anywhere_in_france(geo, tmp_path):
     assert added.perimeters == 2
     layer = load_territory().layers["cls_vienne"].set_index("code")
     assert layer.loc["CLS1", "population"] > 90_000  # Poitiers and Chasseneuil-du-Poitou, COG 2026
+    add_communes_of_nowhere(tmp_path / "rien.csv", geo)
+
+
+def add_communes_of_nowhere(source: Path, geo: Path) -> None:
+    """Add, as a coordinator would, a CSV of perimeters made of a commune that does not exist: a
+    French error naming the column of INSEE codes."""
+    source.write_text("contrat;nom_contrat;insee\nX;X;99999\n", encoding="utf-8")
     with pytest.raises(LayerError, match="colonne des codes INSEE"):
-        source.write_text("contrat;nom_contrat;insee\nX;X;99999\n", encoding="utf-8")
         add_layer(
             source,
             layer_id="rien",

@@ -19,6 +19,7 @@ import pytest
 from reseaux.territoire.add_layer import add_layer, bring_home
 from reseaux.territoire.layer_store import layer_store
 from reseaux.territoire.layers import LayerError
+from tests.test_add_layer import add_communes_of_nowhere
 from tests.test_document_store_contract import run_elsewhere, together
 from tests.test_layer_writes import two_squares
 
@@ -108,20 +109,9 @@ def unlocked(names: list[str]) -> list[str]:
 
 def test_a_layer_that_cannot_be_used_leaves_nothing_behind(servers, tmp_path):
     first, _ = servers
-    source = tmp_path / "rien.csv"
-    source.write_text("contrat;nom;insee\nX;X;99999\n", encoding="utf-8")
     store = layer_store(first / "layers.toml", first)
     files_before, text_before = store.files.names(), store.added_text()
-    with pytest.raises(LayerError, match="colonne des codes INSEE"):
-        add_layer(
-            source,
-            layer_id="rien",
-            code_field="contrat",
-            name_field="nom",
-            commune_field="insee",
-            registry=first / "layers.toml",
-            geo_dir=first,
-        )
+    add_communes_of_nowhere(tmp_path / "rien.csv", first)
     assert unlocked(store.files.names()) == unlocked(files_before)
     assert store.added_text() == text_before
 

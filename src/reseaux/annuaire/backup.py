@@ -184,10 +184,9 @@ def _all_locked(places: Places) -> Iterator[None]:
 
 def _added_layers() -> tuple[documents.PostgresDocument, documents.PostgresFolder]:
     """The registry and the files of the layers added through the servers of the database."""
-    from reseaux.territoire.layer_store import FILES_COLLECTION, REGISTRY_COLLECTION
+    from reseaux.territoire.layer_store import added_in_database
 
-    url = stockage.database_url()
-    return documents.PostgresDocument(url, REGISTRY_COLLECTION), documents.PostgresFolder(url, FILES_COLLECTION)
+    return added_in_database(stockage.database_url())
 
 
 def _layer_files(registry_text: str) -> list[str]:

@@ -279,15 +279,14 @@ def bring_home(url: str, registry: Path, geo_dir: Path) -> int:
     Returns how many the registry file declares, read back. Raises :class:`LayerError`."""
     import tomllib
 
-    from reseaux.stockage.documents import FileDocument, FileFolder, PostgresDocument, PostgresFolder
-    from reseaux.territoire.layer_store import FILES_COLLECTION, REGISTRY_COLLECTION
+    from reseaux.territoire.layer_store import added_in_database, files_store
 
-    added = PostgresDocument(url, REGISTRY_COLLECTION).read()
+    added_registry, database = added_in_database(url)
+    added = added_registry.read()
     if added is None:
         return 0
     entries = tomllib.loads(added.decode("utf-8")).get("layer", [])
-    database = PostgresFolder(url, FILES_COLLECTION)
-    store = LayerStore(registry, geo_dir, FileDocument(registry), FileFolder(geo_dir, ""), geo_dir)
+    store = files_store(registry, geo_dir)
     with _registry_locked(store):
         old, before = _read_registry(store)
         for entry in entries:

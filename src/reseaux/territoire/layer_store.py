@@ -133,20 +133,29 @@ class LayerStore:
                 write_atomic(target, data)
 
 
+def added_in_database(url: str) -> tuple[PostgresDocument, PostgresFolder]:
+    """The registry and the files of the layers added through the servers of the database at
+    ``url``: the one place that names them (the store, the migration home, the backup)."""
+    return PostgresDocument(url, REGISTRY_COLLECTION), PostgresFolder(url, FILES_COLLECTION)
+
+
+def files_store(registry: Path, geo_dir: Path) -> LayerStore:
+    """The layers' store on the files: the registry file and the geo folder."""
+    return LayerStore(registry, geo_dir, FileDocument(registry), FileFolder(geo_dir, ""), geo_dir)
+
+
 def layer_store(registry: Path, geo_dir: Path) -> LayerStore:
     """The layers' store as the settings make it (see the module's doc)."""
     url = database_url()
     if url:
         key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
         folder = config.path("geocache").parent / f"couches-{key}"
-        return LayerStore(
-            registry, geo_dir, PostgresDocument(url, REGISTRY_COLLECTION), PostgresFolder(url, FILES_COLLECTION), folder
-        )
-    return LayerStore(registry, geo_dir, FileDocument(registry), FileFolder(geo_dir, ""), geo_dir)
+        return LayerStore(registry, geo_dir, *added_in_database(url), folder)
+    return files_store(registry, geo_dir)
 
 
 def added_stamp():
     """The version of the database's registry of added layers (None on the files): one query, so
     that a layer added through another server is drawn at the next click."""
     url = database_url()
-    return PostgresDocument(url, REGISTRY_COLLECTION).stamp() if url else None
+    return added_in_database(url)[0].stamp() if url else None

@@ -274,8 +274,8 @@ def exports_panel(base) -> None:
     which this page does not need otherwise: it is loaded when asked for, once per saved version.
     At 1,000,000 fiches loading it is minutes and a gigabyte when the map has not loaded that
     version already; the page opened and saved in that time for nothing."""
+    st.markdown("Les exports contiennent toutes les fiches enregistrées (pas les modifications en attente).")
     if st.session_state.get("ann_exports") != base.version:
-        st.markdown("Les exports contiennent toutes les fiches enregistrées (pas les modifications en attente).")
         if not st.button("Préparer les exports", key="ann_x_ready", icon=":material/download:"):
             return
         st.session_state["ann_exports"] = base.version
