@@ -80,7 +80,8 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
         any_differs |= mask
     changed = np.flatnonzero(any_differs)  # among the kept fiches
     modified = {int(kept[r]): n for n, r in enumerate(changed)}
-    # Python strings for the changed fiches alone, a column at a time.
+    # Python strings for the changed fiches alone, a column at a time, in the columns that changed.
+    differs = {c: mask for c, mask in differs.items() if mask[changed].any()}
     mine_cells = {c: _cells(after, new_columns, c, new_rows[kept[changed]]) for c in differs}
     theirs_cells = {c: _cells(before, old_columns, c, old_rows[in_old[kept[changed]]]) for c in differs}
     named = sorted([*modified, *np.flatnonzero(in_old < 0).tolist()])
