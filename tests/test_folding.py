@@ -190,3 +190,35 @@ def test_a_directory_s_columns_folded_by_arrow(name):
     for frame in (table, many):
         for column in frame.columns:
             assert fold_column(frame[column]).tolist() == [fold(v) for v in frame[column].fillna("")], column
+
+
+def _row_by_row(actors: pd.DataFrame) -> list[str]:
+    """The map's search text as written first: each row's searched cells joined, then folded."""
+    from reseaux.analyse.filters import SEARCH_COLUMNS
+
+    def cell(value) -> str:
+        return " ".join(value) if isinstance(value, tuple | list) else ("" if pd.isna(value) else str(value))
+
+    present = [c for c in SEARCH_COLUMNS if c in actors]
+    return [fold(" ".join(cell(v) for v in row)) for row in actors[present].itertuples(index=False)]
+
+
+@pytest.mark.parametrize("name", ["data/actors.csv", "tests/data/actors_small.csv"])
+def test_the_maps_search_text_folded_by_columns_is_each_row_folded_whole(monkeypatch, referential, name):
+    """``search_text`` folds each column by Arrow and joins them: the text of each row is
+    ``fold`` of its cells joined, blank cells, lists of words and odd letters included, whole
+    and in pieces."""
+    from reseaux.analyse import filters
+    from reseaux.annuaire.directory import load_directory
+
+    actors = load_directory(ROOT / name, referential).actors
+    odd = pd.concat([actors] * 6, ignore_index=True).head(6)
+    odd["nom"] = ["", "  Sœurs  ", "Ωmega x", "a\u0301b", "ℌ_Ⅻ", "d’IVG"]
+    odd["structure"] = ["", "", "Élan", "", "—", "x"]
+    odd["description"] = ["", "IST/VIH", "", "", "", "  "]
+    odd["specialites"] = [(), ("Œdème", "x"), (), ("a", ""), (), ("é",)]
+    for frame in (actors, odd):
+        assert filters.search_text(frame).tolist() == _row_by_row(frame)
+        monkeypatch.setattr(filters, "SEARCH_CHUNK", 4)
+        assert filters.search_text(frame).tolist() == _row_by_row(frame)
+        monkeypatch.setattr(filters, "SEARCH_CHUNK", 50_000)

@@ -84,22 +84,44 @@ def fold_column(values: pd.Series) -> pd.Series:
     accents and all — and :func:`fold` itself the few others (« Sœurs », other scripts), each
     distinct value once. For those that Arrow folds, its steps are fold's: lower case, NFKD, marks
     (``\\p{Mn}``) out, every run of what is not an ASCII letter or digit one space, no space at
-    the ends (tests/test_folding.py compares the two over every character of the BMP)."""
+    the ends (tests/test_folding.py compares the two over every code point of Unicode)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = values.fillna("").astype(str)
-    arrow = text.array.__arrow_array__() if hasattr(text.array, "__arrow_array__") else pa.array(text.tolist())
-    arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+    arrow = arrow_text(values, whole=True)
+    if arrow is None:
+        arrow = pa.array(values.fillna("").astype(str).tolist(), type=pa.large_string())
     sample = arrow.slice(0, 10_000)
     if len(arrow) > 2 * len(sample) and pc.count_distinct(sample).as_py() < len(sample) // 2:
         # Few distinct values (types, professions, communes…): each folded once, then spread.
         encoded = arrow.dictionary_encode()
-        folded = _fold_arrow(encoded.dictionary).take(encoded.indices)
-    else:
-        folded = _fold_arrow(arrow)
-    out = pd.Series(pd.arrays.ArrowStringArray(folded.cast(pa.large_string())), index=values.index, dtype="str")
-    return out
+        return text_series(_fold_arrow(encoded.dictionary).take(encoded.indices), values.index)
+    return text_series(_fold_arrow(arrow), values.index)
+
+
+def arrow_text(values: pd.Series, *, whole: bool = False):
+    """A column of Arrow text (``str``) as Arrow large strings, a missing value ``""``, as it is
+    held (no Python string per cell); one array when ``whole``, else maybe in chunks. None when
+    the column is not Arrow text (the caller says how its values are read as text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = getattr(values.array, "__arrow_array__", None)
+    if arrow is None:
+        return None
+    held = arrow()
+    if not (pa.types.is_string(held.type) or pa.types.is_large_string(held.type)):
+        return None
+    held = pc.fill_null(held.cast(pa.large_string()), "")
+    return held.combine_chunks() if whole and isinstance(held, pa.ChunkedArray) else held
+
+
+def text_series(arrow, index: pd.Index) -> pd.Series:
+    """An Arrow array of strings as a column of text (``str``) on ``index``, without copying it
+    into Python strings: the way back of :func:`arrow_text`."""
+    import pyarrow as pa
+
+    return pd.Series(pd.arrays.ArrowStringArray(arrow.cast(pa.large_string())), index=index, dtype="str")
 
 
 def _fold_arrow(arrow):

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field, fields, replace
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from reseaux.annuaire.model import coordinates
 from reseaux.annuaire.referential import Referential
-from reseaux.text import fold
+from reseaux.text import arrow_text, fold, fold_column, text_series
 
 SEARCH_COLUMNS = ("nom", "structure", "description", "specialites")
 
@@ -152,29 +154,37 @@ class FilterResult:
 
 
 def search_text(actors: pd.DataFrame) -> pd.Series:
-    """Return the folded text searched by the free-text filter, one string per actor.
+    """Return the folded text searched by the free-text filter, one string per actor: the
+    :data:`SEARCH_COLUMNS` of its row joined by spaces, as :func:`reseaux.text.fold` folds it.
 
-    Computed once per directory (the app caches it) because folding accents is the slow part;
-    ``SEARCH_CHUNK`` rows at a time, so that the Python strings of the pieces are never those of
-    the whole directory (at a million fiches they made 0.3 GB more at the top of the load); kept
-    as Arrow strings (``str``), not a Python string per actor.
+    Computed once per directory (the app caches it). Each column is folded by Arrow
+    (:func:`reseaux.text.fold_column`, as the Annuaire's search text) and the columns joined by
+    Arrow, ``SEARCH_CHUNK`` rows at a time: folded row by row in Python, a million fiches took
+    5.5 s of the map's load (docs/mesures.md). Kept as Arrow strings (``str``).
     """
     if len(actors) > SEARCH_CHUNK:
         return pd.concat(
             [search_text(actors.iloc[start : start + SEARCH_CHUNK]) for start in range(0, len(actors), SEARCH_CHUNK)]
         )
-    parts = []
-    for column in SEARCH_COLUMNS:
-        if column in actors:
-            parts.append(actors[column].map(lambda v: " ".join(v) if isinstance(v, tuple | list) else str(v or "")))
-    if not parts:
+    folded = [
+        arrow_text(fold_column(_as_text(actors[column])), whole=True) for column in SEARCH_COLUMNS if column in actors
+    ]
+    if not folded:
         return pd.Series("", index=actors.index, dtype=str)
-    joined = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
-    return joined.map(fold).astype(str)
+    joined = pc.binary_join_element_wise(*folded, pa.scalar(" ", pa.large_string()))
+    # A blank column leaves two spaces: one, as fold() of the whole row leaves.
+    return text_series(pc.utf8_trim(pc.replace_substring_regex(joined, " {2,}", " "), " "), actors.index)
 
 
-#: Rows folded at a time by :func:`search_text`.
-SEARCH_CHUNK = 20_000
+def _as_text(values: pd.Series) -> pd.Series:
+    """A column as the text searched: a list of words (spécialités) joined by spaces."""
+    if values.dtype != object:
+        return values
+    return values.map(lambda v: " ".join(v) if isinstance(v, tuple | list) else ("" if pd.isna(v) else str(v)))
+
+
+#: Rows folded at a time by :func:`search_text` (the Arrow copies of a chunk, not of the whole).
+SEARCH_CHUNK = 50_000
 
 
 def apply_filter(

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reseaux.annuaire.fields import parse_date
+from reseaux.text import arrow_text
 
 #: The column that names a fiche from one version to the next.
 ID = "id"
@@ -119,12 +120,8 @@ def _cells(table: pd.DataFrame, named: dict[str, int], name: str, rows: np.ndarr
 def _text_array(column: pd.Series) -> pa.ChunkedArray | pa.Array:
     """A column as Arrow strings read as :func:`string_cells` reads them (a missing cell ``""``):
     an Arrow string column as it is held, without a Python string per cell; any other converted."""
-    arrow = getattr(column.array, "__arrow_array__", None)
-    if arrow is not None:
-        values = arrow()
-        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-            return pc.fill_null(values.cast(pa.large_string()), "")
-    return pa.array(string_cells(column.to_frame())[:, 0], type=pa.large_string())
+    held = arrow_text(column)
+    return held if held is not None else pa.array(string_cells(column.to_frame())[:, 0], type=pa.large_string())
 
 
 def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list[Change]:

@@ -22,7 +22,17 @@ from reseaux.annuaire.fields import read_fields
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.table_check import TableCheck
 from reseaux.carte.mapbits import position_picker
-from reseaux.text import fold, fold_column, fr_coordinates, fr_number, md_escape, plural, split_cell
+from reseaux.text import (
+    arrow_text,
+    fold,
+    fold_column,
+    fr_coordinates,
+    fr_number,
+    md_escape,
+    plural,
+    split_cell,
+    text_series,
+)
 from reseaux.ui import choose_many
 from reseaux.ui.annuaire.session import (
     TABLE_ROWS,
@@ -128,19 +138,12 @@ def _search_text_after(before: pd.DataFrame, text: pd.Series, work: pd.DataFrame
         | (ids == "").to_numpy()
         | ids.duplicated(keep=False).to_numpy()
     )
-    previous = _flat(text)
+    previous = arrow_text(text, whole=True)
     taken = previous.take(pa.array(np.where(again, 0, where))) if len(previous) else pa.array([""] * len(work))
     rows = np.flatnonzero(again)
     if len(rows):
-        taken = pc.replace_with_mask(taken, pa.array(again), _flat(_search_text(work.iloc[rows])))
-    return pd.Series(pd.arrays.ArrowStringArray(taken.cast(pa.large_string())), index=work.index, dtype="str")
-
-
-def _flat(text: pd.Series) -> pa.Array:
-    """A column of Arrow strings as one Arrow array of large strings."""
-    values = text.array.__arrow_array__()
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    return values.cast(pa.large_string())
+        taken = pc.replace_with_mask(taken, pa.array(again), arrow_text(_search_text(work.iloc[rows]), whole=True))
+    return text_series(taken, work.index)
 
 
 def _search_text(work: pd.DataFrame) -> pd.Series:
@@ -155,7 +158,7 @@ def _search_text(work: pd.DataFrame) -> pd.Series:
             if folded
             else pa.array([""] * len(work))
         )
-    return pd.Series(pd.arrays.ArrowStringArray(joined.cast(pa.large_string())), index=work.index, dtype="str")
+    return text_series(joined, work.index)
 
 
 def _no_fiche(query: str, only_bad: bool) -> None:
