@@ -271,6 +271,8 @@ def _load_actors(path: Path | None, referential: Referential, stored) -> Actors:
             file = open(path, "rb")  # noqa: SIM115 — closed below, once parsed
         except OSError:
             file = None  # load_directory says why, in French
+    source = "base" if stored is not None else str(path)
+    reader = _directory_key("", referential)  # the code and referential that read it
     with file or contextlib.nullcontext():
         digest = _digest(file) if file else ""
         key = _directory_key(digest, referential) if file else ""
@@ -278,14 +280,32 @@ def _load_actors(path: Path | None, referential: Referential, stored) -> Actors:
         if cached is not None:
             directory, search = cached
         else:
-            directory = load_directory(file or path, referential)
+            directory = load_directory(file or path, referential, _last_read(source, reader))
     if cached is None:
         france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
         search = search_text(directory.actors)
         if key:
             still_current = partial(_version_is, version) if stored is not None else partial(_file_is, path, digest)
             _keep_directory(key, (directory, search), still_current)
+    _LAST_READ.clear()  # once complete: another thread may read the next version from it
+    _LAST_READ[(source, reader)] = directory
     return Actors(directory=directory, search=search)
+
+
+#: The directory this process read last, by source and reader: the next version of the same file
+#: takes back its unchanged rows instead of validating them again (see
+#: :func:`reseaux.annuaire.validation.validate_rows`): after a save at a million fiches, the map's
+#: next page read them all again, 88 s. One directory, which the server's cache holds anyway.
+_LAST_READ: dict[tuple[str, str], Directory] = {}
+
+
+def _last_read(source: str, reader: str) -> Directory | None:
+    return _LAST_READ.get((source, reader))
+
+
+def forget_last_read() -> None:
+    """Let go of the directory read last (an erasure: nothing of it is kept in memory)."""
+    _LAST_READ.clear()
 
 
 def _version_is(version: str) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from reseaux.annuaire.decoding import iter_table, map_header, read_directory_table, read_table, table_from_rows
-from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
+from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue, RowPrints
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.validation import validate_record, validate_rows, validate_table
 
@@ -30,6 +30,7 @@ __all__ = [
     "Directory",
     "DirectoryError",
     "Issue",
+    "RowPrints",
     "load_directory",
     "map_header",
     "read_directory_table",
@@ -41,9 +42,12 @@ __all__ = [
 ]
 
 
-def load_directory(source: Path | bytes | BinaryIO, referential: Referential) -> Directory:
+def load_directory(
+    source: Path | bytes | BinaryIO, referential: Referential, previous: Directory | None = None
+) -> Directory:
     """Load and validate a directory file (a path, the raw bytes of an upload, or a file open in
-    binary, read from its start and left open).
+    binary, read from its start and left open). ``previous``: the directory read from the file's
+    last version, whose unchanged rows are taken back (see :func:`validate_rows`).
 
     Returns a :class:`Directory`. Raises :class:`DirectoryError` when the file cannot be used
     at all (unreadable, empty, a required column missing). A file is read as its rows are
@@ -52,10 +56,10 @@ def load_directory(source: Path | bytes | BinaryIO, referential: Referential) ->
     if isinstance(source, Path | str):
         try:
             with open(source, "rb") as file:
-                return load_directory(file, referential)
+                return load_directory(file, referential, previous)
         except OSError as exc:
             raise DirectoryError(f"Impossible de lire l'annuaire « {source} » : {exc.strerror}.") from exc
     rows, encoding, delimiter = iter_table(source)
-    directory = validate_rows(rows, referential)
+    directory = validate_rows(rows, referential, previous)
     directory.encoding, directory.delimiter = encoding, delimiter
     return directory

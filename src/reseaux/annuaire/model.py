@@ -44,6 +44,15 @@ class Issue:
         return f"{prefix} : {self.message}" if prefix else self.message
 
 
+@dataclass(frozen=True)
+class RowPrints:
+    """The header a directory was read with, and a fingerprint of the cells of each of its
+    usable rows, in the order of ``Directory.actors`` (0: a row never taken back)."""
+
+    header: tuple[str, ...]
+    prints: np.ndarray  # uint64, one per actor
+
+
 @dataclass
 class Directory:
     """A loaded directory: usable actors, rows kept aside, and every issue found."""
@@ -53,6 +62,10 @@ class Directory:
     issues: list[Issue] = field(default_factory=list)
     encoding: str = "utf-8"
     delimiter: str = ","
+    #: What a later reading of the next version of the file needs to take rows back instead of
+    #: validating them again (:func:`reseaux.annuaire.validation.validate_rows`); None for a
+    #: directory not read from a file (a view, a table).
+    prints: RowPrints | None = None
 
     @property
     def errors(self) -> list[Issue]:

@@ -10,7 +10,8 @@ silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import pandas as pd
 from reseaux.acces.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
 from reseaux.annuaire import columns, fields
 from reseaux.annuaire.decoding import map_header
-from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue
+from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue, RowPrints
 from reseaux.annuaire.referential import UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import split_cell
 
@@ -88,59 +89,188 @@ def _too_long(cells: dict[str, str], line: int) -> list[Issue]:
     return found
 
 
-def validate_rows(rows: Iterable[list[str]], referential: Referential) -> Directory:
+def validate_rows(rows: Iterable[list[str]], referential: Referential, previous: Directory | None = None) -> Directory:
     """Validate rows of cells; the first is the header (spreadsheet line 1). ``rows`` may be an
-    iterator (:func:`reseaux.annuaire.decoding.iter_table`): each row is let go once validated."""
+    iterator (:func:`reseaux.annuaire.decoding.iter_table`): each row is let go once validated.
+
+    ``previous`` is the directory this code read from the file's last version with the same
+    referential (a save changes a few fiches of a million): each row whose cells are those of one
+    of its usable rows is taken back from it, its warnings moved to its new line, instead of
+    being validated again (at a million fiches, 100 s of validation). The answer is the one a
+    whole validation gives (tests/test_reread.py): a row's record and warnings depend on its
+    cells alone, except the identifiers already taken, worked out again over the whole file here,
+    and a date in the future, which tomorrow is not; a row with a warning on a date is validated
+    again."""
     rows = iter(rows)
     first = next(rows, None)
     if not first or not any(cell.strip() for cell in first):
         raise DirectoryError("L'annuaire est vide : la première ligne doit donner les noms de colonnes.")
     header, issues = map_header(first)
+    taking = _TakenBack.of(previous, first)
     validator = _RowValidator(referential)
     records = _Records()
     rejected: list[dict] = []
     first_line_of_id: dict[str, int] = {}
-    for index, cells in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
-        row_issues = []
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            row_issues.append(
-                Issue(
-                    index,
-                    None,
-                    "",
-                    (
-                        f"la ligne a {len(cells)} cellules pour {len(header)} colonnes : une cellule "
-                        "contient sans doute le séparateur sans guillemets ; corrigez-la dans le tableur"
-                    ),
+    fresh_prints: list[int] = []
+    back: list[tuple[int, int, int]] = []  # (line, position in previous, print) of the rows taken back
+    for block in _blocks(rows):
+        prints = _fingerprints(block)
+        olds = taking.positions(prints) if taking else [-1] * len(block)
+        for (index, cells, _), row_print, old in zip(block, prints.tolist(), olds, strict=True):
+            if old >= 0 and taking.ids[old] not in first_line_of_id:
+                first_line_of_id[taking.ids[old]] = index
+                issues.extend(taking.issues_at(old, index))
+                back.append((index, old, row_print))
+                continue
+            raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
+            row_issues = []
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                row_issues.append(
+                    Issue(
+                        index,
+                        None,
+                        "",
+                        (
+                            f"la ligne a {len(cells)} cellules pour {len(header)} colonnes : une cellule "
+                            "contient sans doute le séparateur sans guillemets ; corrigez-la dans le tableur"
+                        ),
+                    )
                 )
-            )
-        row_issues.extend(_too_long(raw, index))
-        record, found = validator.validate(raw, index)
-        row_issues.extend(found)
-        actor_id = record.get("id", "")
-        if actor_id and actor_id in first_line_of_id:
-            row_issues.append(taken_id_issue(index, actor_id, first_line_of_id[actor_id]))
-        issues.extend(row_issues)
-        if any(i.severity == ERROR for i in row_issues):
-            rejected.append(
-                {
-                    "ligne": index,
-                    **{k: v for k, v in raw.items() if k},
-                    "erreurs": " ; ".join(str(i) for i in row_issues if i.severity == ERROR),
-                }
-            )
-        else:
-            first_line_of_id.setdefault(actor_id, index)
-            record["ligne"] = index
-            records.append(record)
+            row_issues.extend(_too_long(raw, index))
+            record, found = validator.validate(raw, index)
+            row_issues.extend(found)
+            actor_id = record.get("id", "")
+            if actor_id and actor_id in first_line_of_id:
+                row_issues.append(taken_id_issue(index, actor_id, first_line_of_id[actor_id]))
+            issues.extend(row_issues)
+            if any(i.severity == ERROR for i in row_issues):
+                rejected.append(
+                    {
+                        "ligne": index,
+                        **{k: v for k, v in raw.items() if k},
+                        "erreurs": " ; ".join(str(i) for i in row_issues if i.severity == ERROR),
+                    }
+                )
+            else:
+                first_line_of_id.setdefault(actor_id, index)
+                record["ligne"] = index
+                records.append(record)
+                fresh_prints.append(row_print)
+    actors, prints = records.frame(), np.array(fresh_prints, dtype=np.uint64)
+    if back:
+        actors, prints = taking.merged(back, actors, prints)
     return Directory(
-        actors=_to_frame(records.frame()),
+        actors=_to_frame(actors),
         rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
         issues=issues,
+        prints=RowPrints(tuple(first), prints),
     )
+
+
+#: Rows read at a time, to look their fingerprints up together (:func:`validate_rows`); a few
+#: hundred: their cells are held meanwhile (4,096 rows were 8 MB at the top of a load).
+BLOCK = 256
+
+
+def _blocks(rows: Iterator[list[str]]) -> Iterator[list[tuple[int, list[str], str]]]:
+    """The rows after the header that hold something, with their line (header = 1) and their
+    cells joined by ``\\x1f`` (blank, as ``str.strip`` reads it, when every cell is), a block at a time."""
+    block = []
+    for index, cells in enumerate(rows, start=2):
+        joined = "\x1f".join(cells)
+        if joined.strip():
+            block.append((index, cells, joined))
+            if len(block) == BLOCK:
+                yield block
+                block = []
+    if block:
+        yield block
+
+
+def _fingerprints(block: list[tuple[int, list[str], str]]) -> np.ndarray:
+    """64 bits of each row's cells (SipHash with pandas' fixed key: the same in every process);
+    0, never taken back, for a row where a cell holds the joining character (two rows could
+    then join alike)."""
+    joined = np.array([text for _, _, text in block], dtype=object)
+    try:
+        prints = pd.util.hash_array(joined, categorize=False)
+    except UnicodeEncodeError:  # a lone surrogate (not from a file: its text is decoded): validated
+        return np.zeros(len(block), dtype=np.uint64)
+    prints[[text.count("\x1f") != len(cells) - 1 for _, cells, text in block]] = 0
+    return prints
+
+
+class _TakenBack:
+    """The rows of a previous reading that a new one may take back, found by their fingerprint."""
+
+    def __init__(self, previous: Directory) -> None:
+        self.actors = previous.actors
+        prints = previous.prints.prints.copy()
+        lines = previous.actors["ligne"].to_numpy()
+        self.lines = lines.tolist()
+        dated = {c.name for c in columns.columns() if c.kind == columns.DATE}
+        by_line: dict[int, list[Issue]] = {}
+        for issue in previous.issues:
+            by_line.setdefault(issue.line, []).append(issue)
+        self.by_line = by_line
+        moving = {issue.line for issue in previous.issues if issue.column in dated}  # see validate_rows
+        if moving:
+            prints[np.isin(lines, list(moving))] = 0
+        self.order = np.argsort(prints, kind="stable")
+        self.sorted = prints[self.order]
+        self.ids = previous.actors["id"].tolist()
+
+    @classmethod
+    def of(cls, previous: Directory | None, header: list[str]) -> _TakenBack | None:
+        """What can be taken back from ``previous``: nothing unless it was read with the same header."""
+        if previous is None or previous.prints is None or previous.prints.header != tuple(header):
+            return None
+        if len(previous.prints.prints) != len(previous.actors) or "id" not in previous.actors:
+            return None
+        return cls(previous)
+
+    def positions(self, prints: np.ndarray) -> list[int]:
+        """For each fingerprint, the position of a previous row that had it; -1 where none."""
+        if not len(self.sorted):
+            return [-1] * len(prints)
+        wanted = prints
+        at = np.minimum(np.searchsorted(self.sorted, wanted), len(self.sorted) - 1)
+        found = (self.sorted[at] == wanted) & (wanted != 0)
+        return np.where(found, self.order[at], -1).tolist()
+
+    def issues_at(self, old: int, line: int) -> list[Issue]:
+        """The warnings of previous row ``old``, moved to ``line``."""
+        said = self.by_line.get(self.lines[old], ())
+        return [issue if issue.line == line else replace(issue, line=line) for issue in said]
+
+    def merged(self, back: list[tuple[int, int, int]], fresh: pd.DataFrame, fresh_prints: np.ndarray):
+        """The rows taken back and the ``fresh`` ones validated, in the order of their lines, and
+        their fingerprints. A column takes the dtype a whole validation gives it (as
+        :class:`_Records` joins its chunks)."""
+        lines, olds, prints = (
+            np.array(v, dtype=t) for v, t in zip(zip(*back, strict=True), (np.int64, np.intp, np.uint64), strict=True)
+        )
+        taken = self.actors.take(olds).reset_index(drop=True)
+        taken["ligne"] = lines
+        if not len(fresh):
+            return taken, prints
+        joined = {}
+        for name in taken.columns:
+            ours, theirs = taken[name], fresh[name].reset_index(drop=True)
+            if ours.dtype == theirs.dtype:
+                joined[name] = pd.concat([ours, theirs], ignore_index=True)
+            else:  # the values as validated: a number missing was None (NaN once in a column of numbers)
+                joined[name] = pd.Series(_as_validated(ours) + _as_validated(theirs))
+        order = np.argsort(np.concatenate([lines, fresh["ligne"].to_numpy()]), kind="stable")
+        both = pd.DataFrame(joined).take(order).reset_index(drop=True)
+        return both, np.concatenate([prints, fresh_prints])[order]
+
+
+def _as_validated(column: pd.Series) -> list:
+    """The values of a column as the validation gave them (``None`` where a number is missing)."""
+    if column.dtype.kind == "f":
+        return [None if value != value else value for value in column.tolist()]
+    return column.tolist()
 
 
 def _in_france(lat: float, lon: float) -> bool:

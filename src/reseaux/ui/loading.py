@@ -9,12 +9,20 @@ from pathlib import Path
 import streamlit as st
 
 from reseaux import config
-from reseaux.acces.access import can
+from reseaux.acces.access import ROLES, can
 from reseaux.analyse.proximity import ProximityIndex
 from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE
 from reseaux.annuaire.referential import Referential
-from reseaux.app_data import Actors, Territory, load_actors, load_referential_file, load_territory, visible_view
+from reseaux.app_data import (
+    Actors,
+    Territory,
+    forget_last_read,
+    load_actors,
+    load_referential_file,
+    load_territory,
+    visible_view,
+)
 from reseaux.carte.actor_layer import FicheStore
 from reseaux.stockage import DATABASE, StorageUnavailable, database_url, directory_source, stored_directory
 from reseaux.territoire.france import FranceDataMissing
@@ -75,8 +83,8 @@ def referential() -> Referential:
 #: pages and map tokens that read it move on. Each save makes a new version; kept without a
 #: bound, a server at a million fiches grew by half a gigabyte at every save.
 VERSIONS_KEPT = 2
-#: Views kept per version: one per role that sees a different directory (visitor, member…).
-VIEWS_KEPT = 4 * VERSIONS_KEPT
+#: Views kept: one per role (a visitor and a member may see different directories) and version.
+VIEWS_KEPT = len(ROLES) * VERSIONS_KEPT
 
 
 @st.cache_resource(show_spinner="Chargement de l'annuaire…", max_entries=VERSIONS_KEPT)
@@ -111,6 +119,7 @@ def forget_directories() -> None:
     _actors.clear()
     _visible.clear()
     _index.clear()
+    forget_last_read()
 
 
 #: The last version of each directory file that could be read: served, with a banner, while the

@@ -1,0 +1,243 @@
+"""Reading a new version of the directory file by taking back the rows its last reading validated
+(``validate_rows(previous=…)``): after a save, the map reads a million fiches of which a handful
+changed. The truth it is held to is the whole validation of the new file, computed without the
+previous reading: every actor, dtype, row kept aside, issue and line must be the same."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reseaux.annuaire import fields, validation
+from reseaux.annuaire.directory import Directory, load_directory
+from reseaux.territoire import france
+from tests.conftest import ROOT
+
+#: Rows no well-kept directory has, each a way a row's reading depends on more than its cells.
+_ODD = [
+    {"id": "odd-1", "nom": "Sans lieu"},  # nothing to place it: kept aside
+    {"id": "", "nom": "Sans identifiant", "commune": "Rouen"},
+    {"id": "odd-3", "nom": "Date à venir", "commune": "Rouen", "date_maj": "2099-01-01"},
+    {"id": "odd-4", "nom": "Date illisible", "commune": "Rouen", "date_maj": "hier"},
+    {"id": "odd-5", "nom": "Inversée", "latitude": "1.1", "longitude": "49.4"},
+    {"id": "odd-6", "nom": "Téléphone 2619", "commune": "Rouen", "telephone": "261918673"},
+    {"id": "odd-7", "nom": "Joint\x1fmal", "commune": "Rouen"},
+    {"id": "odd-8", "nom": "X" * (validation.MAX_CELL + 1), "commune": "Rouen"},
+    {"id": "demo-001", "nom": "Doublon", "commune": "Rouen"},  # an id an earlier row holds
+    {"id": "odd-10", "nom": "  Espaces  ", "commune": "Rouen", "type": "inconnu", "thematiques": "ivg|xyz"},
+]
+
+
+def _rows() -> list[list[str]]:
+    """The demo directory, a few synthetic fiches and the odd rows, as the file's cells (header first)."""
+    from bench.synthetic import synthetic_table
+
+    with open(ROOT / "data" / "actors.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file))
+    header = rows[0]
+    synthetic = synthetic_table(120, seed=5).reindex(columns=header, fill_value="")
+    rows += synthetic.astype(str).values.tolist()
+    rows += [[odd.get(name, "") for name in header] for odd in _ODD]
+    rows.insert(7, [])  # a blank line: counted in the lines, as a spreadsheet counts it
+    rows.insert(30, [""] * len(header))
+    rows.append([*rows[12], "en trop"])  # a cell more than the header: kept aside
+    return rows
+
+
+def _bytes(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _read(rows: list[list[str]], referential, previous: Directory | None = None) -> Directory:
+    """What the map does: read, then fill the communes of the placed fiches (in place)."""
+    directory = load_directory(_bytes(rows), referential, previous)
+    france.fill_communes(directory.actors)
+    return directory
+
+
+def _same(taken: Directory, whole: Directory) -> None:
+    pd.testing.assert_frame_equal(taken.actors, whole.actors)
+    pd.testing.assert_frame_equal(taken.rejected, whole.rejected)
+    assert taken.issues == whole.issues
+    assert taken.prints.header == whole.prints.header
+    assert np.array_equal(taken.prints.prints, whole.prints.prints)
+
+
+def _edit(rows: list[list[str]], rng: random.Random) -> str:
+    """One change a person or an import makes to the file (the header stays)."""
+    body = range(1, len(rows))
+    kind = rng.choice(["cell", "cell", "cell", "drop", "copy", "move", "blank", "swap", "id", "date"])
+    row = rng.choice(body)
+    if kind == "cell" and rows[row]:
+        column = rng.randrange(len(rows[row]))
+        donor = rows[rng.choice(body)]
+        rows[row][column] = rng.choice(["", "x", donor[column] if column < len(donor) else "", "02 35 00 00 00"])
+    elif kind == "drop":
+        del rows[row]
+    elif kind == "copy":  # the same fiche twice: the later one's id is taken
+        rows.insert(rng.choice(body), list(rows[row]))
+    elif kind == "move":
+        rows.insert(rng.choice(range(1, len(rows))), rows.pop(row))
+    elif kind == "blank":
+        rows.insert(row, [])
+    elif kind == "swap":  # which of two rows of one id comes first
+        other = rng.choice(body)
+        rows[row], rows[other] = rows[other], rows[row]
+    elif kind == "id" and rows[row]:
+        donor = rows[rng.choice(body)]
+        rows[row][0] = rng.choice([donor[0] if donor else "", "", "nouveau"])
+    elif kind == "date" and rows[row]:
+        rows[row][rows[0].index("date_maj")] = rng.choice(["2099-01-01", "2024-02-03", "", "03/02/2024"])
+    return kind
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_new_version_read_by_taking_rows_back_is_its_whole_reading(referential, seed):
+    """Versions made by random edits, each read from the one before (itself read so): the
+    same answer as reading it whole, rows kept aside, issues, lines and dtypes included."""
+    rng = random.Random(seed)
+    rows = _rows()
+    previous = _read(rows, referential)
+    for _ in range(6):
+        done = [_edit(rows, rng) for _ in range(rng.randint(1, 8))]
+        taken = _read(rows, referential, previous)
+        _same(taken, _read(rows, referential))
+        assert len(taken.actors) and len(taken.rejected), done
+        previous = taken
+
+
+def test_only_the_changed_rows_are_validated_again(monkeypatch, referential):
+    rows = _rows()
+    previous = _read(rows, referential)
+    rows[5][rows[0].index("telephone")] = "02 35 11 22 33"
+    del rows[40]
+    rows.insert(60, [*rows[3][:1], "Nouvelle fiche", *rows[3][2:]])
+    rows[60][0] = "nouvelle"
+    validated = []
+    real = validation._RowValidator.validate
+    monkeypatch.setattr(
+        validation._RowValidator, "validate", lambda self, raw, line: validated.append(line) or real(self, raw, line)
+    )
+    taken = _read(rows, referential, previous)
+    # Read again besides the two changed: the rows kept aside, those with a warning on their date
+    # (« Date à venir », « hier »), the one whose cells hold the joining character (lines after
+    # 61 have not moved: a row out before, one in).
+    again = {*previous.rejected["ligne"], *(i.line for i in previous.issues if i.column == "date_maj")}
+    again.add(next(n for n, row in enumerate(rows, start=1) if row and row[0] == "odd-7"))
+    assert sorted(validated) == sorted({6, 61} | again), validated
+    assert len(validated) < 15 < len(previous.actors)
+    validated.clear()
+    _same(taken, _read(rows, referential))
+    assert len(validated) == len(previous.actors) + len(previous.rejected)  # the whole reading: every row
+
+
+def test_nothing_is_taken_back_across_another_header(monkeypatch, referential):
+    rows = _rows()
+    previous = _read(rows, referential)
+    rows[0] = [name.upper() if name == "nom" else name for name in rows[0]]  # read alike, written otherwise
+    validated = []
+    real = validation._RowValidator.validate
+    monkeypatch.setattr(
+        validation._RowValidator, "validate", lambda self, raw, line: validated.append(line) or real(self, raw, line)
+    )
+    _same(_read(rows, referential, previous), _read(rows, referential))
+    assert len(validated) == 2 * (len(previous.actors) + len(previous.rejected))
+
+
+def test_a_date_in_the_future_yesterday_is_read_again_today(monkeypatch, referential):
+    """« Date dans le futur » depends on the day: a row that had it is validated again."""
+    rows = _rows()
+    real_date = fields.date
+
+    class Earlier(real_date):
+        @classmethod
+        def today(cls):
+            return real_date(2024, 2, 2)
+
+    line = next(n for n, row in enumerate(rows, start=1) if row and row[0] == "demo-002")
+    rows[line - 1][rows[0].index("date_maj")] = "2024-02-03"
+    monkeypatch.setattr(fields, "date", Earlier)
+    previous = _read(rows, referential)
+    assert any(i.line == line and i.column == "date_maj" for i in previous.issues)
+    monkeypatch.setattr(fields, "date", real_date)
+    taken = _read(rows, referential, previous)
+    assert not any(i.line == line and i.column == "date_maj" for i in taken.issues)
+    _same(taken, _read(rows, referential))
+
+
+def test_the_fingerprints_go_with_the_parse_cache(tmp_path, referential):
+    """A server started later takes rows back from the directory it read from the parse cache."""
+    import pickle
+
+    from reseaux.annuaire import cache_format
+
+    directory = _read(_rows(), referential)
+    with open(tmp_path / "kept.pickle", "wb") as file:
+        cache_format.dump(directory, file)
+    with open(tmp_path / "kept.pickle", "rb") as file:
+        back = pickle.load(file)
+    assert np.array_equal(back.prints.prints, directory.prints.prints)
+    assert back.prints.prints.dtype == np.uint64 and back.prints.header == directory.prints.header
+
+
+@pytest.mark.parametrize("score", ["0.9", ""])
+def test_a_column_a_change_fills_or_empties_keeps_the_whole_readings_dtype(referential, score):
+    """The only score of the file written or taken out: the column is numbers, or nothing,
+    as a whole reading makes it, not what joining the two parts would make."""
+    rows = _rows()
+    column = rows[0].index("geocodage_score")
+    for row in rows[1:]:
+        if row:
+            row[column] = ""
+    rows[3][column] = "0.5" if not score else ""
+    previous = _read(rows, referential)
+    rows[3][column] = score
+    taken = _read(rows, referential, previous)
+    _same(taken, _read(rows, referential))
+    assert taken.actors["geocodage_score"].dtype == (float if score else object)
+
+
+def test_the_map_reads_a_version_saved_through_the_store_by_taking_rows_back(tmp_path, monkeypatch, referential):
+    """What follows a save: the map's loader reads the new version from the one it read last,
+    validating the changed fiche alone, and shows what a whole reading shows (search text too)."""
+    import shutil
+
+    from reseaux import app_data
+    from reseaux.analyse.filters import search_text
+    from reseaux.annuaire.store import DirectoryStore
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache" / "geocodage.sqlite"))
+    path = tmp_path / "actors.csv"
+    shutil.copy(ROOT / "data" / "actors.csv", path)
+    app_data.load_actors(path, referential)
+    store = DirectoryStore(path)
+    base = store.load()
+    table = base.table.copy()
+    table.loc[3, "telephone"] = "02 35 99 88 77"
+    store.save(table, base, "coord")
+    validated = []
+    real = validation._RowValidator.validate
+    monkeypatch.setattr(
+        validation._RowValidator, "validate", lambda self, raw, line: validated.append(line) or real(self, raw, line)
+    )
+    shown = app_data.load_actors(path, referential)
+    assert validated == [5]  # the fourth fiche, line 5 of the file
+    whole = load_directory(path, referential)
+    france.fill_communes(whole.actors)
+    _same(shown.directory, whole)
+    pd.testing.assert_series_equal(shown.search, search_text(whole.actors))
+    assert shown.directory.actors.loc[3, "telephone"] == "02 35 99 88 77"
+
+    app_data.forget_last_read()  # an erasure: the next version is read whole
+    table.loc[4, "telephone"] = "02 35 99 88 78"
+    store.save(table, store.load(), "coord")
+    validated.clear()
+    app_data.load_actors(path, referential)
+    assert len(validated) == len(whole.actors)
