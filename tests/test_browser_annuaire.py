@@ -73,6 +73,8 @@ def test_import_an_xlsx_and_see_the_new_actors_on_the_map(page, coordination, tm
     # version just saved: the three fiches of the file and the two imported.
     page.get_by_role("tab", name="Exporter").click()
     page.get_by_role("button", name="Préparer les exports").click()
+    expect(page.get_by_role("button", name="CSV (Excel, ;)")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("button", name="Préparer les exports")).to_have_count(0)  # gone at once
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="CSV (Excel, ;)").click()
     exported = pd.read_csv(info.value.path(), sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)

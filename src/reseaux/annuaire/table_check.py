@@ -54,14 +54,18 @@ class TableCheck:
     held: pd.Index
     #: Row position → its own issues (with the line it had when checked), as they are asked for.
     own: dict[int, list[Issue]] = field(default_factory=dict)
+    #: The header as read and the row validator, made at the first fiche asked for.
+    _reader: tuple[list[str], _RowValidator] | None = field(default=None, repr=False)
 
     def issues_of(self, row: int) -> list[Issue]:
         """Row ``row``'s issues, as ``validate_table`` words them (line = row + 2)."""
         line = row + 2
         if row not in self.own:
-            header, _ = map_header([str(c) for c in self.table.columns])
+            if self._reader is None:  # read once: the header's names are matched loosely (fuzzy)
+                self._reader = (map_header([str(c) for c in self.table.columns])[0], _RowValidator(self.referential))
+            header, validator = self._reader
             cells = self.table.iloc[row].fillna("").astype(str).tolist()
-            self.own[row] = _row_issues(_RowValidator(self.referential), header, cells, line)
+            self.own[row] = _row_issues(validator, header, cells, line)
         found = [replace(i, line=line) for i in self.own[row]]
         if row in self.taken:
             found.append(taken_id_issue(line, str(self.table.iloc[row][ID]).strip(), self.taken[row]))
@@ -156,9 +160,10 @@ def _errors(table: pd.DataFrame, referential: Referential) -> np.ndarray:
     maybe_unplaced = stripped.get("nom", blank).copy()
     for name in plain:
         maybe_unplaced &= ~stripped.get(name, blank)
+    validator = _RowValidator(referential)  # one for the rows, as a file's reading has
     for position in np.flatnonzero(maybe_unplaced & ~error):
         cells = table.iloc[position].fillna("").astype(str).tolist()
-        found = _row_issues(_RowValidator(referential), header, cells, position + 2)
+        found = _row_issues(validator, header, cells, position + 2)
         error[position] = any(i.severity == ERROR for i in found)
     return error & filled  # a blank row is skipped, as in a file
 

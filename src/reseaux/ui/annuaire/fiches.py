@@ -66,6 +66,12 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
     view = work[keep.to_numpy()]
     if view.empty and (words or only_bad):
         _no_fiche(query, only_bad)
+    elif view.empty:
+        st.info(
+            "L'annuaire ne contient aucune fiche : créez-en une avec « Nouvelle fiche », ou importez "
+            "un fichier (onglet « Importer »).",
+            icon=":material/info:",
+        )
     if len(view) > TABLE_ROWS:
         st.caption(
             f"Les {fr_number(TABLE_ROWS)} premières fiches sur {fr_number(len(view))} : précisez la "
@@ -78,15 +84,18 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
     readable = readable.rename(columns={**columns.labels(), "statut": "Statut"})
     # The selection is a row number of this table: a new search makes a new table (new key),
     # so that row 1 of « Rouen » never opens row 1 of the previous list.
-    event = st.dataframe(
-        readable,
-        hide_index=True,
-        width="stretch",
-        height=300,
-        key=f"ann_table_{query.strip()}_{only_bad}",
-        on_select="rerun",
-        selection_mode="single-row",
-    )
+    # No table when nothing is found: its empty frame would say « empty », in English.
+    event = None
+    if len(view):
+        event = st.dataframe(
+            readable,
+            hide_index=True,
+            width="stretch",
+            height=300,
+            key=f"ann_table_{query.strip()}_{only_bad}",
+            on_select="rerun",
+            selection_mode="single-row",
+        )
     cols = st.columns(3)
     selected = event.selection.rows if event and event.selection else []
     picked = str(view.iloc[selected[0]]["id"]) if selected and selected[0] < len(view) else None

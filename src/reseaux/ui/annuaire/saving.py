@@ -276,8 +276,10 @@ def exports_panel(base) -> None:
     version already; the page opened and saved in that time for nothing."""
     st.markdown("Les exports contiennent toutes les fiches enregistrées (pas les modifications en attente).")
     if st.session_state.get("ann_exports") != base.version:
-        if not st.button("Préparer les exports", key="ann_x_ready", icon=":material/download:"):
+        slot = st.empty()  # the button goes once clicked: the downloads take its place at once
+        if not slot.button("Préparer les exports", key="ann_x_ready", icon=":material/download:"):
             return
+        slot.empty()
         st.session_state["ann_exports"] = base.version
     try:
         actors = map_actors().directory.actors

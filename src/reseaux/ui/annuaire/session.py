@@ -177,7 +177,7 @@ def pending(base, work: pd.DataFrame) -> list:
     alone when the edits named them (at 1,000,000 fiches the whole comparison is seconds)."""
 
     def compute():
-        ids = touched_since_base() if work is st.session_state.get("ann_work") else None
+        ids = touched_since_base() if edit_number(work) is not None else None
         return diff(base.table, work) if ids is None else diff_among(base.table, work, ids)
 
     return kept("diff", compute, base, work)
@@ -191,8 +191,8 @@ def checked(ref: Referential, work: pd.DataFrame) -> TableCheck:
     if held and held[0] is work and held[1] is ref:
         return held[3]
     previous = held[3] if held and held[1] is ref else None  # reused only under the same referential
-    at = st.session_state.get("ann_work_at") if work is st.session_state.get("ann_work") else None
-    changed = _log().since(held[2]) if previous is not None and at is not None and held[2] is not None else None
+    at = edit_number(work)
+    changed = edits_since(held[2]) if previous is not None and at is not None else None
     check = check_table(work, ref, previous=previous, changed=changed)
     st.session_state["ann_kept_check"] = (work, ref, at, check)
     return check
