@@ -112,15 +112,21 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
     rejected: list[dict] = []
     first_line_of_id: dict[str, int] = {}
     fresh_prints: list[int] = []
-    back: list[tuple[int, int, int]] = []  # (line, position in previous, print) of the rows taken back
+    back_lines: list[int] = []  # the rows taken back: their line, position in previous, print
+    back_olds: list[int] = []
+    back_prints: list[int] = []
     for block in _blocks(rows):
         prints = _fingerprints(block)
         olds = taking.positions(prints) if taking else [-1] * len(block)
         for (index, cells, _), row_print, old in zip(block, prints.tolist(), olds, strict=True):
             if old >= 0 and taking.ids[old] not in first_line_of_id:
                 first_line_of_id[taking.ids[old]] = index
-                issues.extend(taking.issues_at(old, index))
-                back.append((index, old, row_print))
+                said = taking.said.get(old)
+                if said:
+                    issues.extend(taking.moved(said, index))
+                back_lines.append(index)
+                back_olds.append(old)
+                back_prints.append(row_print)
                 continue
             raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
             row_issues = []
@@ -157,8 +163,8 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
                 records.append(record)
                 fresh_prints.append(row_print)
     actors, prints = records.frame(), np.array(fresh_prints, dtype=np.uint64)
-    if back:
-        actors, prints = taking.merged(back, actors, prints)
+    if back_lines:
+        actors, prints = taking.merged(back_lines, back_olds, back_prints, actors, prints)
     return Directory(
         actors=_to_frame(actors),
         rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
@@ -206,16 +212,18 @@ class _TakenBack:
     def __init__(self, previous: Directory) -> None:
         self.actors = previous.actors
         prints = previous.prints.prints.copy()
-        lines = previous.actors["ligne"].to_numpy()
-        self.lines = lines.tolist()
+        lines = previous.actors["ligne"].to_numpy()  # increasing: the rows are in the file's order
         dated = {c.name for c in columns.columns() if c.kind == columns.DATE}
-        by_line: dict[int, list[Issue]] = {}
-        for issue in previous.issues:
-            by_line.setdefault(issue.line, []).append(issue)
-        self.by_line = by_line
-        moving = {issue.line for issue in previous.issues if issue.column in dated}  # see validate_rows
-        if moving:
-            prints[np.isin(lines, list(moving))] = 0
+        #: Position of a previous row → its warnings (most rows have none).
+        self.said: dict[int, list[Issue]] = {}
+        if previous.issues and len(lines):
+            said_lines = np.array([i.line or 0 for i in previous.issues])
+            at = np.minimum(np.searchsorted(lines, said_lines), len(lines) - 1)
+            for issue, position, is_row in zip(previous.issues, at.tolist(), lines[at] == said_lines, strict=True):
+                if is_row:
+                    self.said.setdefault(position, []).append(issue)
+                    if issue.column in dated:  # see validate_rows: read again
+                        prints[position] = 0
         self.order = np.argsort(prints, kind="stable")
         self.sorted = prints[self.order]
         self.ids = previous.actors["id"].tolist()
@@ -233,44 +241,42 @@ class _TakenBack:
         """For each fingerprint, the position of a previous row that had it; -1 where none."""
         if not len(self.sorted):
             return [-1] * len(prints)
-        wanted = prints
-        at = np.minimum(np.searchsorted(self.sorted, wanted), len(self.sorted) - 1)
-        found = (self.sorted[at] == wanted) & (wanted != 0)
+        at = np.minimum(np.searchsorted(self.sorted, prints), len(self.sorted) - 1)
+        found = (self.sorted[at] == prints) & (prints != 0)
         return np.where(found, self.order[at], -1).tolist()
 
-    def issues_at(self, old: int, line: int) -> list[Issue]:
-        """The warnings of previous row ``old``, moved to ``line``."""
-        said = self.by_line.get(self.lines[old], ())
+    @staticmethod
+    def moved(said: list[Issue], line: int) -> list[Issue]:
+        """Warnings of a previous row, moved to ``line``."""
         return [issue if issue.line == line else replace(issue, line=line) for issue in said]
 
-    def merged(self, back: list[tuple[int, int, int]], fresh: pd.DataFrame, fresh_prints: np.ndarray):
-        """The rows taken back and the ``fresh`` ones validated, in the order of their lines, and
-        their fingerprints. A column takes the dtype a whole validation gives it (as
-        :class:`_Records` joins its chunks)."""
-        lines, olds, prints = (
-            np.array(v, dtype=t) for v, t in zip(zip(*back, strict=True), (np.int64, np.intp, np.uint64), strict=True)
-        )
-        taken = self.actors.take(olds).reset_index(drop=True)
-        taken["ligne"] = lines
-        if not len(fresh):
-            return taken, prints
-        joined = {}
-        for name in taken.columns:
-            ours, theirs = taken[name], fresh[name].reset_index(drop=True)
-            if ours.dtype == theirs.dtype:
-                joined[name] = pd.concat([ours, theirs], ignore_index=True)
-            else:  # the values as validated: a number missing was None (NaN once in a column of numbers)
-                joined[name] = pd.Series(_as_validated(ours) + _as_validated(theirs))
-        order = np.argsort(np.concatenate([lines, fresh["ligne"].to_numpy()]), kind="stable")
-        both = pd.DataFrame(joined).take(order).reset_index(drop=True)
-        return both, np.concatenate([prints, fresh_prints])[order]
-
-
-def _as_validated(column: pd.Series) -> list:
-    """The values of a column as the validation gave them (``None`` where a number is missing)."""
-    if column.dtype.kind == "f":
-        return [None if value != value else value for value in column.tolist()]
-    return column.tolist()
+    def merged(self, lines: list[int], olds: list[int], prints: list[int], fresh: pd.DataFrame, fresh_prints):
+        """The rows taken back (at ``lines``, from positions ``olds``) and the ``fresh`` ones
+        validated, in the order of their lines, with their fingerprints; one copy of each column.
+        A column takes the dtype a whole validation gives it (as :class:`_Records` joins chunks)."""
+        n_old = len(self.actors)
+        fresh_lines = fresh["ligne"].to_numpy(dtype=np.int64) if len(fresh) else np.zeros(0, dtype=np.int64)
+        lines_all = np.concatenate([np.array(lines, dtype=np.int64), fresh_lines])
+        order = np.argsort(lines_all, kind="stable")
+        # Row i of the result: previous row olds[k], or fresh row j (after the previous rows).
+        source = np.concatenate([np.array(olds, dtype=np.intp), n_old + np.arange(len(fresh))])[order]
+        made = {}
+        for name in self.actors.columns:
+            ours = self.actors[name]
+            theirs = fresh[name] if len(fresh) else ours.iloc[:0]
+            if ours.dtype.kind == "f" or theirs.dtype.kind == "f":
+                # Numbers or None (a score, a position): numbers when one at least is, else None.
+                both = pd.concat([ours.astype("float64"), theirs.astype("float64")], ignore_index=True).take(source)
+                column = both if both.notna().any() else pd.Series([None] * len(both), dtype=object)
+            elif ours.dtype == theirs.dtype:
+                column = pd.concat([ours, theirs], ignore_index=True).take(source)
+            else:  # two dtypes: the column made of its values, as a whole reading makes it
+                values = ours.tolist() + theirs.tolist()
+                column = pd.Series([values[k] for k in source])
+            made[name] = column.reset_index(drop=True)
+        both = pd.DataFrame(made)
+        both["ligne"] = lines_all[order]
+        return both, np.concatenate([np.array(prints, dtype=np.uint64), fresh_prints])[order]
 
 
 def _in_france(lat: float, lon: float) -> bool:
