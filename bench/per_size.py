@@ -1,6 +1,7 @@
-"""What bench_storage.py and bench_annuaire_edit.py share: for each size, a synthetic directory
-written as a file and moved into a PostgreSQL the bench starts (``tests/postgres_server.py``), then
-each backend measured in a fresh process of the calling script, so that its memory is its own."""
+"""What bench_storage.py, bench_annuaire_edit.py and bench_map_reread.py share: for each size, a
+synthetic directory written as a file and moved into a PostgreSQL the bench starts
+(``tests/postgres_server.py``), then each backend measured in a fresh process of the calling
+script, so that its memory is its own."""
 
 from __future__ import annotations
 
