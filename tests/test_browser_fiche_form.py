@@ -1,6 +1,7 @@
-"""Browser journey: a coordinator types a wrong phone number in a fiche; the message is under the
+"""Browser journeys: a coordinator types a wrong phone number in a fiche; the message is under the
 field (reached with the keyboard, visible on a phone's screen), nothing is pending; corrected,
-the change is saved through the store and the journal names her."""
+the change is saved through the store and the journal names her. And a fiche renamed and saved is
+found on the map at the next page."""
 
 from __future__ import annotations
 
@@ -152,3 +153,37 @@ def test_the_fiche_form_is_tabbed_through_as_it_is_read(browser, tmp_path):
     # Two fields a row: the second stands right of the first, the third under them.
     (top0, left0), (top1, left1), (top2, _) = (boxes[label] for label in labels[:3])
     assert top0 == top1 < top2 and left0 < left1
+
+
+def test_a_fiche_renamed_and_saved_is_found_on_the_map_at_the_next_page(browser, tmp_path):
+    """The map read the directory first; a coordinator renames a fiche and saves it; back on the
+    map, the new name is found by the sidebar's search (the map read the new version, taking its
+    unchanged rows back from the one it held: tests/test_reread.py checks that reading)."""
+    folder, env = helpers.data_folder(tmp_path)
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        with helpers.LoggedApp(env) as app:
+            page.goto(app.url + "/")
+            helpers.settle(page)
+            helpers.sign_in(page, "coord")
+            expect(page.get_by_text("acteurs sur").first).to_be_visible(timeout=60_000)
+            helpers.open_nav_page(page, "Annuaire")
+            page.get_by_text("Aucune modification en attente").wait_for()
+            open_fiche(page, ACTOR)
+            page.get_by_label("Nom", exact=True).fill("Centre Zéphyrin (fictif)")
+            page.get_by_role("button", name="Valider la fiche").click()
+            expect(page.get_by_text("1 modification en attente")).to_be_visible()
+            page.get_by_role("button", name="Enregistrer", exact=True).click()
+            expect(page.get_by_text("notée au journal au nom de coord")).to_be_visible()
+
+            helpers.open_nav_page(page, "Carte du réseau")
+            search = page.get_by_label("Recherche (nom, structure, description)")
+            search.fill("zephyrin")
+            search.press("Enter")
+            expect(page.get_by_text("1 acteur sur", exact=False).first).to_be_visible(timeout=60_000)
+            helpers.no_error(page)
+    finally:
+        context.close()
+    with open(folder / "actors.csv", encoding="utf-8") as handle:
+        assert {row["id"]: row["nom"] for row in csv.DictReader(handle)}[ACTOR] == "Centre Zéphyrin (fictif)"
