@@ -20,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from reseaux import config, memory
-from reseaux.analyse.filters import FacetIndex, search_text
+from reseaux.analyse.filters import FacetIndex, search_text, search_text_after
 from reseaux.annuaire import cache_format
 from reseaux.annuaire.directory import Directory, load_directory
 from reseaux.annuaire.model import coordinates
@@ -273,6 +273,7 @@ def _load_actors(path: Path | None, referential: Referential, stored) -> Actors:
             file = None  # load_directory says why, in French
     source = "base" if stored is not None else str(path)
     reader = _directory_key("", referential)  # the code and referential that read it
+    previous = _LAST_READ.get((source, reader))  # the version this process read last, and its text
     with file or contextlib.nullcontext():
         digest = _digest(file) if file else ""
         key = _directory_key(digest, referential) if file else ""
@@ -280,27 +281,29 @@ def _load_actors(path: Path | None, referential: Referential, stored) -> Actors:
         if cached is not None:
             directory, search = cached
         else:
-            directory = load_directory(file or path, referential, _last_read(source, reader))
+            directory = load_directory(file or path, referential, previous[0] if previous else None)
     if cached is None:
         france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
-        search = search_text(directory.actors)
+        if previous and previous[0].prints is not None and directory.prints is not None:
+            search = search_text_after(
+                directory.actors, directory.prints.prints, previous[0].prints.prints, previous[1]
+            )
+        else:
+            search = search_text(directory.actors)
         if key:
             still_current = partial(_version_is, version) if stored is not None else partial(_file_is, path, digest)
             _keep_directory(key, (directory, search), still_current)
     _LAST_READ.clear()  # once complete: another thread may read the next version from it
-    _LAST_READ[(source, reader)] = directory
+    _LAST_READ[(source, reader)] = (directory, search)
     return Actors(directory=directory, search=search)
 
 
 #: The directory this process read last, by source and reader: the next version of the same file
 #: takes back its unchanged rows instead of validating them again (see
 #: :func:`reseaux.annuaire.validation.validate_rows`): after a save at a million fiches, the map's
-#: next page read them all again, 88 s. One directory, which the server's cache holds anyway.
-_LAST_READ: dict[tuple[str, str], Directory] = {}
-
-
-def _last_read(source: str, reader: str) -> Directory | None:
-    return _LAST_READ.get((source, reader))
+#: next page read them all again, 88 s. One directory and its search text, which the server's
+#: cache holds anyway.
+_LAST_READ: dict[tuple[str, str], tuple[Directory, pd.Series]] = {}
 
 
 def forget_last_read() -> None:

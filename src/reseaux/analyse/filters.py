@@ -176,6 +176,28 @@ def search_text(actors: pd.DataFrame) -> pd.Series:
     return text_series(pc.utf8_trim(pc.replace_substring_regex(joined, " {2,}", " "), " "), actors.index)
 
 
+def search_text_after(actors: pd.DataFrame, prints: np.ndarray, before: np.ndarray, text: pd.Series) -> pd.Series:
+    """:func:`search_text` of ``actors``, whose rows' fingerprints are ``prints``
+    (:class:`~reseaux.annuaire.model.RowPrints`), from ``text``, that of a previous reading whose
+    rows' fingerprints are ``before``: a row's text is of its cells alone, so a row whose cells
+    were there is given their text, and only the others are folded (0: no fingerprint)."""
+    found = np.zeros(len(prints), dtype=bool)
+    where = np.zeros(len(prints), dtype=np.intp)
+    if len(before) and len(before) == len(text):
+        order = np.argsort(before, kind="stable")
+        at = np.minimum(np.searchsorted(before[order], prints), len(before) - 1)
+        found = (before[order][at] == prints) & (prints != 0)
+        where = np.where(found, order[at], 0)
+    if not found.any():
+        return search_text(actors)
+    taken = arrow_text(text, whole=True).take(pa.array(where))
+    again = np.flatnonzero(~found)
+    if len(again):
+        folded = arrow_text(search_text(actors.iloc[again]), whole=True)
+        taken = pc.replace_with_mask(taken, pa.array(~found), folded)
+    return text_series(taken, actors.index)
+
+
 def _as_text(values: pd.Series) -> pd.Series:
     """A column as the text searched: a list of words (spécialités) joined by spaces."""
     if values.dtype != object:
