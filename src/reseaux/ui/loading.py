@@ -79,10 +79,13 @@ def referential() -> Referential:
     return load_referential_file()
 
 
-#: Versions of the directory a server keeps parsed: the current one, and the one before while the
-#: pages and map tokens that read it move on. Each save makes a new version; kept without a
-#: bound, a server at a million fiches grew by half a gigabyte at every save.
-VERSIONS_KEPT = 2
+#: Versions of the directory a server keeps parsed: the current one. Each save makes a new
+#: version; kept without a bound, a server at a million fiches grew by 0.8 GB at every save. The
+#: one before is not served again: every run asks for the current version, a map token issued
+#: for an older one is refused (``fiche_service``: the version it was issued for has changed), and
+#: a run that began with it holds its own reference until it ends. The next version is read from
+#: it (``app_data._LAST_READ``), then it goes: kept as well, it held 0.8 GB more at a million.
+VERSIONS_KEPT = 1
 #: Views kept: one per role (a visitor and a member may see different directories) and version.
 VIEWS_KEPT = len(ROLES) * VERSIONS_KEPT
 
