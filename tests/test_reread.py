@@ -253,3 +253,68 @@ def test_the_map_reads_a_version_saved_through_the_store_by_taking_rows_back(tmp
     validated.clear()
     app_data.load_actors(path, referential)
     assert len(validated) == len(whole.actors)
+
+
+def _day_before(monkeypatch) -> None:
+    """Validation's day made yesterday (``fields.today``, which the caches of readings read too)."""
+    from datetime import date, timedelta
+
+    monkeypatch.setattr(fields, "today", lambda: date.today() - timedelta(days=1))
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_date_that_was_to_come_yesterday_is_not_said_so_today(tmp_path, monkeypatch, referential, restart):
+    """A fiche updated « today » read yesterday had « date dans le futur »; today the map's loader
+    does not serve yesterday's reading, in this process or a new one (from the parse cache):
+    it reads the file again from it, validating the row with the date alone."""
+    import csv as csv_module
+    import shutil
+    from datetime import date
+
+    from reseaux import app_data
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache" / "geocodage.sqlite"))
+    path = tmp_path / "actors.csv"
+    shutil.copy(ROOT / "data" / "actors.csv", path)
+    with open(path, encoding="utf-8", newline="") as file:
+        rows = list(csv_module.reader(file))
+    rows[4][rows[0].index("date_maj")] = date.today().isoformat()  # line 5
+    path.write_bytes(_bytes(rows))
+    app_data.forget_last_read()
+    with monkeypatch.context() as yesterday:
+        _day_before(yesterday)
+        before = app_data.load_actors(path, referential).directory
+    assert [i.line for i in before.issues if i.column == "date_maj"] == [5]
+    if restart:
+        app_data.forget_last_read()  # a new process: only the parse cache is there
+    validated = []
+    real = validation._RowValidator.validate
+    monkeypatch.setattr(
+        validation._RowValidator, "validate", lambda self, raw, line: validated.append(line) or real(self, raw, line)
+    )
+    today = app_data.load_actors(path, referential).directory
+    assert validated == [5]
+    assert not [i for i in today.issues if i.column == "date_maj"]
+    whole = load_directory(path, referential)
+    france.fill_communes(whole.actors)
+    _same(today, whole)
+
+
+def test_a_map_server_reads_again_on_a_new_day(tmp_path, monkeypatch):
+    from reseaux.ui import loading
+
+    path = tmp_path / "actors.csv"
+    path.write_bytes((ROOT / "data" / "actors.csv").read_bytes())
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache" / "geocodage.sqlite"))
+    loading._actors.clear()
+    try:
+        with monkeypatch.context() as yesterday:
+            _day_before(yesterday)
+            loading._read_today()
+            read = loading._actors(str(path), 1.0)
+            loading._read_today()
+            assert loading._actors(str(path), 1.0) is read  # the same day: kept
+        loading._read_today()
+        assert loading._actors(str(path), 1.0) is not read  # the next: read again
+    finally:
+        loading._actors.clear()

@@ -224,6 +224,12 @@ def parse_date(value: str) -> date | None:
     return None
 
 
+def today() -> date:
+    """The day a validation reads dates against (« dans le futur »): what a reading depends on
+    besides a file's cells, so the caches of readings are kept per day (``app_data``, ``loading``)."""
+    return date.today()
+
+
 def update_date(text: str) -> Reading:
     """A day of the past or today, kept as AAAA-MM-JJ."""
     text = text.strip()
@@ -232,7 +238,7 @@ def update_date(text: str) -> Reading:
     parsed = parse_date(text)
     if parsed is None:
         return Reading(text, f"« {text} » n'est pas une date : AAAA-MM-JJ ou JJ/MM/AAAA, ex. 2026-06-11 ou 11/06/2026")
-    if parsed > date.today():
+    if parsed > today():
         return Reading(
             text, f"« {text} » : date dans le futur ; écrivez le jour de la mise à jour, au plus aujourd'hui"
         )

@@ -11,6 +11,7 @@ import streamlit as st
 from reseaux import config
 from reseaux.acces.access import ROLES, can
 from reseaux.analyse.proximity import ProximityIndex
+from reseaux.annuaire import fields
 from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE
 from reseaux.annuaire.referential import Referential
@@ -116,6 +117,22 @@ def proximity_index(acts: Actors) -> ProximityIndex:
     return _index(source, mtime, role, acts)
 
 
+#: The day the parsed directories were read (a reading depends on it: see ``fields.today``).
+_READ_ON: list = [None]
+
+
+def _read_today() -> None:
+    """On a new day, drop the directories parsed the day before: the next run reads the file again
+    from the last reading (only the rows whose dates' warnings may differ are validated), so that
+    « date dans le futur » is said only of a date that still is."""
+    today = fields.today()
+    if _READ_ON[0] != today:
+        _READ_ON[0] = today
+        _actors.clear()
+        _visible.clear()
+        _index.clear()
+
+
 def forget_directories() -> None:
     """Drop the directories parsed in this server's memory (after an erasure: none of them is
     served again, nor kept in memory); the referential and the layers stay."""
@@ -139,6 +156,7 @@ def actors() -> Actors:
     with a banner saying so and the way back; with neither, a French error."""
     path = config.path("actors")
     source, mtime = (DATABASE, 0.0) if database_url() else (str(path), 0.0)
+    _read_today()
     try:
         source, mtime = directory_source()
         _actors(source, mtime)
