@@ -17,15 +17,12 @@ Run by ``make bench``, or alone: ``python bench/bench_map_reread.py [--tailles 1
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe
-from bench.per_size import migrate, peak_mb, per_size
-from bench.report import replace_section
+from bench.per_size import bench_main, peak_mb
 
 SIZES = (100_000, 1_000_000)
 SAVES = 3
@@ -145,23 +141,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tailles", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--mesure", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--migrer", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.mesure:
-        print(json.dumps(measure(*args.mesure)))
-        return
-    if args.migrer:
-        print(json.dumps(migrate(*args.migrer)))
-        return
-    began, load = time.monotonic(), os.getloadavg()[0]
-    rows = per_size(__file__, args.tailles, "relecture")
-    when = datetime.now().strftime("%Y-%m-%d %H:%M")
-    lines = section(rows, when, (time.monotonic() - began) / 60, load)
-    print("\n".join(lines))
-    replace_section(lines, TITLE)
+    bench_main(__file__, __doc__, SIZES, measure, section, TITLE, "relecture")
 
 
 if __name__ == "__main__":

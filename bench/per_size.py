@@ -79,3 +79,34 @@ def per_size(script: str, sizes: list[int], name: str) -> list[dict]:
                     p.unlink()
             server.sql("postgres", f"DROP DATABASE {database}")
     return rows
+
+
+def bench_main(script: str, doc: str, sizes, measure, section, title: str, name: str, out: str | None = None) -> None:
+    """The command line of a bench measured by :func:`per_size`: ``--mesure kind where`` and
+    ``--migrer url path`` are its fresh processes; without them, every size measured, its section
+    (``section(rows, when, minutes, load)``) printed and put in bench/results.md under ``title``,
+    and the rows kept in bench/``out`` when named."""
+    import argparse
+    from datetime import datetime
+
+    from bench.report import replace_section
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--tailles", type=int, nargs="+", default=list(sizes))
+    parser.add_argument("--mesure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--migrer", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mesure:
+        print(json.dumps(measure(*args.mesure)))
+        return
+    if args.migrer:
+        print(json.dumps(migrate(*args.migrer)))
+        return
+    began, load = time.monotonic(), os.getloadavg()[0]
+    rows = per_size(script, args.tailles, name)
+    if out:
+        (ROOT / "bench" / out).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    when = datetime.now().strftime("%Y-%m-%d %H:%M")
+    lines = section(rows, when, (time.monotonic() - began) / 60, load)
+    print("\n".join(lines))
+    replace_section(lines, title)
