@@ -15,6 +15,7 @@ import pytest
 
 from reseaux.annuaire import fields, validation
 from reseaux.annuaire.directory import Directory, load_directory
+from reseaux.annuaire.model import PrintIndex
 from reseaux.territoire import france
 from tests.conftest import ROOT
 
@@ -318,3 +319,17 @@ def test_a_map_server_reads_again_on_a_new_day(tmp_path, monkeypatch):
         assert loading._actors(str(path), 1.0) is not read  # the next: read again
     finally:
         loading._actors.clear()
+
+
+def test_a_fingerprint_is_found_where_a_row_had_it_and_zero_nowhere():
+    """The one look-up both the reading and the map's search text use (:class:`PrintIndex`),
+    checked against a dictionary built row by row: a fingerprint two rows share gives the first."""
+    rng = np.random.default_rng(7)
+    before = rng.integers(0, 50, size=400).astype(np.uint64)  # repeats and zeros
+    asked = rng.integers(0, 80, size=300).astype(np.uint64)
+    first_at: dict[int, int] = {}
+    for position, value in enumerate(before.tolist()):
+        first_at.setdefault(value, position)
+    expected = [-1 if value == 0 else first_at.get(value, -1) for value in asked.tolist()]
+    assert PrintIndex(before).positions(asked).tolist() == expected
+    assert PrintIndex(before[:0]).positions(asked).tolist() == [-1] * len(asked)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from reseaux.annuaire.model import coordinates
+from reseaux.annuaire.model import PrintIndex, coordinates
 from reseaux.annuaire.referential import Referential
 from reseaux.text import arrow_text, fold, fold_column, text_series
 
@@ -181,13 +181,11 @@ def search_text_after(actors: pd.DataFrame, prints: np.ndarray, before: np.ndarr
     (:class:`~reseaux.annuaire.model.RowPrints`), from ``text``, that of a previous reading whose
     rows' fingerprints are ``before``: a row's text is of its cells alone, so a row whose cells
     were there is given their text, and only the others are folded (0: no fingerprint)."""
-    found = np.zeros(len(prints), dtype=bool)
-    where = np.zeros(len(prints), dtype=np.intp)
-    if len(before) and len(before) == len(text):
-        order = np.argsort(before, kind="stable")
-        at = np.minimum(np.searchsorted(before[order], prints), len(before) - 1)
-        found = (before[order][at] == prints) & (prints != 0)
-        where = np.where(found, order[at], 0)
+    if len(before) != len(text):
+        return search_text(actors)
+    at = PrintIndex(before).positions(prints)
+    found = at >= 0
+    where = np.maximum(at, 0)
     if not found.any():
         return search_text(actors)
     taken = arrow_text(text, whole=True).take(pa.array(where))

@@ -53,6 +53,23 @@ class RowPrints:
     prints: np.ndarray  # uint64, one per actor
 
 
+class PrintIndex:
+    """Where each fingerprint of a reading is (:class:`RowPrints`): sorted once, asked by block."""
+
+    def __init__(self, prints: np.ndarray) -> None:
+        self.order = np.argsort(prints, kind="stable")
+        self.sorted = prints[self.order]
+
+    def positions(self, prints: np.ndarray) -> np.ndarray:
+        """For each of ``prints``, the position of a row that had it; -1 where none (and for 0,
+        the fingerprint of a row never taken back)."""
+        if not len(self.sorted):
+            return np.full(len(prints), -1, dtype=np.intp)
+        at = np.minimum(np.searchsorted(self.sorted, prints), len(self.sorted) - 1)
+        found = (self.sorted[at] == prints) & (prints != 0)
+        return np.where(found, self.order[at], -1)
+
+
 @dataclass
 class Directory:
     """A loaded directory: usable actors, rows kept aside, and every issue found."""

@@ -19,7 +19,7 @@ import pandas as pd
 from reseaux.acces.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
 from reseaux.annuaire import columns, fields
 from reseaux.annuaire.decoding import map_header
-from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue, RowPrints
+from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue, PrintIndex, RowPrints
 from reseaux.annuaire.referential import UNCLASSIFIED, UNKNOWN, Referential
 from reseaux.text import split_cell
 
@@ -224,8 +224,7 @@ class _TakenBack:
                     self.said.setdefault(position, []).append(issue)
                     if issue.column in dated:  # see validate_rows: read again
                         prints[position] = 0
-        self.order = np.argsort(prints, kind="stable")
-        self.sorted = prints[self.order]
+        self.index = PrintIndex(prints)
         self.ids = previous.actors["id"].tolist()
 
     @classmethod
@@ -239,11 +238,7 @@ class _TakenBack:
 
     def positions(self, prints: np.ndarray) -> list[int]:
         """For each fingerprint, the position of a previous row that had it; -1 where none."""
-        if not len(self.sorted):
-            return [-1] * len(prints)
-        at = np.minimum(np.searchsorted(self.sorted, prints), len(self.sorted) - 1)
-        found = (self.sorted[at] == prints) & (prints != 0)
-        return np.where(found, self.order[at], -1).tolist()
+        return self.index.positions(prints).tolist()
 
     @staticmethod
     def moved(said: list[Issue], line: int) -> list[Issue]:
