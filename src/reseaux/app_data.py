@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -362,11 +362,20 @@ _READERS = (
 def _directory_key(digest: str, referential: Referential) -> str:
     """The cache key of the file of SHA-256 ``digest`` read by this code with ``referential``."""
     key = hashlib.sha256(digest.encode("ascii"))
-    here = Path(__file__).parent
-    for name in _READERS:
-        key.update((here / name).read_bytes())
+    key.update(_readers_digest())
     key.update(repr(referential).encode("utf-8"))
     return key.hexdigest()[:32]
+
+
+@cache
+def _readers_digest() -> bytes:
+    """The digest of the code that reads a directory (:data:`_READERS`): read once per process,
+    not at each load (the code a process runs does not change under it)."""
+    code = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _READERS:
+        code.update((here / name).read_bytes())
+    return code.digest()
 
 
 def _dated(key: str, day: date) -> str:
