@@ -10,6 +10,12 @@ bytes received, filter change, server memory).
   PostgreSQL with PostGIS that the bench starts (``tests/postgres_server.py``), filled by
   ``python -m reseaux migrer``'s function, ``RESEAUX_DATABASE_URL`` in the app's environment.
 
+Then, on each storage, **the map after a save**: a server that has drawn the map, one fiche saved
+through the store by another process (as the Annuaire page of another server saves), and the next
+visit timed to its first marker (the server reads the new version: ``validate_rows(previous=…)``),
+with the server's memory: its peak during that visit (``VmHWM`` set back before it,
+``/proc/PID/clear_refs``) and what it holds after.
+
 Run by ``make bench`` (``--sans-navigateur --postgresql``: the 1,000,000-actor figures the storage
 issue asks for, on files and on PostgreSQL; about 20 min on 2 cores), or alone:
 ``python bench/bench_served_map.py [--taille 1000000] [--passages 3] [--sans-navigateur] [--postgresql]``.
@@ -20,9 +26,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import traceback
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +39,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.bench_browser import ACTORS, RUNS, Target, measure, measure_floor, ratio, section
+from bench.bench_browser import (
+    ACTORS,
+    RUNS,
+    Target,
+    failure,
+    measure,
+    measure_floor,
+    peak_memory_gb,
+    ratio,
+    section,
+    visit,
+)
 from bench.synthetic import synthetic_table
 from reseaux.annuaire.store import encode_table
 
@@ -44,7 +64,7 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql
 
     began, when = time.perf_counter(), datetime.now().strftime("%Y-%m-%d %H:%M")
     load = os.getloadavg()[0]
-    rows, notes = [], []
+    rows, notes, saved = [], [], []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         folder = Path(tmp)
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -71,9 +91,11 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql
             row = measure(browser, label, env, None, ACTORS, runs=runs, with_filter=True, cache=cache)
             rows.append(row)
             notes.append(f"{label} : mesures en {row.seconds:.0f} s")
+            if above == "200000":
+                saved.append(after_save(browser, "fichiers", env))
             shutil.rmtree(cache, ignore_errors=True)
         if postgresql:
-            rows.append(_on_postgresql(browser, path, count, folder, runs, notes))
+            rows.append(_on_postgresql(browser, path, count, folder, runs, notes, saved))
         browser.close()
     lines = section(
         rows, [], [], [], runs=runs, when=when, load=load, notes=[], minutes=(time.perf_counter() - began) / 60
@@ -96,10 +118,128 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql
     failed = [row for row in rows if row.error]
     if failed:
         lines += ["", *[f"Incident — {row.label} : {row.error}." for row in failed]]
+    lines += ["", *saved_section(saved, rows[0].median("warm"))]
     return [*lines, "", "Notes : " + " ; ".join(notes) + "."]
 
 
-def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, notes: list[str]):
+@dataclass
+class AfterSave:
+    storage: str
+    before: float | None = None  # first marker, warm, the version the server had read
+    after: float | None = None  # first marker of the next visit after the save
+    again: float | None = None  # the visit after that
+    saving: float | None = None  # the save, in its own process (reading the store included)
+    peak: float | None = None  # GB: the server's peak during the visit after the save
+    held: float | None = None  # GB: what the server holds after it
+    error: str = ""
+
+
+def after_save(browser, storage: str, env: dict[str, str]) -> AfterSave:
+    """A served map drawn, one fiche saved by another process, then the next visit timed, with
+    the server's memory during it and after it."""
+    from tests.conftest import ServedApp
+
+    got = AfterSave(storage)
+    kept = Path(env["RESEAUX_GEOCACHE"]).parent / "annuaire"  # app_data.parse_cache_folder()
+    try:
+        with ServedApp(env) as app:
+            visit(browser, app.url, ACTORS)  # the server reads the version (from its parse cache)
+            got.before = visit(browser, app.url, ACTORS)[0]
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", "from bench.bench_served_map import save_one; save_one()"],
+                cwd=ROOT,
+                env={**os.environ, **env, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"},
+                check=True,
+            )
+            got.saving = time.perf_counter() - started
+            _peak_from_now(app.process.pid)
+            readings = set(kept.glob("*.pickle"))
+            got.after = visit(browser, app.url, ACTORS)[0]
+            got.peak = peak_memory_gb(app.process)
+            if not set(kept.glob("*.pickle")) - readings:  # the server keeps each version it reads there
+                raise RuntimeError("le serveur n'a pas lu la nouvelle version (pas de lecture ajoutée au cache)")
+            got.again = visit(browser, app.url, ACTORS)[0]
+            got.held = resident_gb(app.process.pid)
+        print(f"  après un enregistrement ({storage}) : {got}", flush=True)
+    except Exception as exc:  # noqa: BLE001 — reported in the section, the other figures kept
+        got.error = failure(exc)
+        traceback.print_exc()
+    return got
+
+
+def save_one() -> None:
+    """One fiche's telephone changed and saved through the store the environment names (the
+    directory file, or ``RESEAUX_DATABASE_URL``), as the Annuaire page saves it."""
+    from reseaux.annuaire.changes import diff_among
+    from reseaux.annuaire.store import save_changes
+    from reseaux.stockage import directory_store
+
+    store = directory_store()
+    base = store.load()
+    table = base.table.copy()
+    row = 104_729 % len(table)
+    phone = "02 61 97 00 00" if table.at[row, "telephone"] != "02 61 97 00 00" else "02 61 97 00 01"
+    table.loc[row, "telephone"] = phone  # not the one it has (the files' save came first)
+    save_changes(store, base, table, diff_among(base.table, table, {str(table.at[row, "id"])}), "banc")
+    if store.current_version() == base.version:
+        raise RuntimeError("l'enregistrement n'a pas fait de nouvelle version")
+
+
+def _peak_from_now(pid: int) -> None:
+    """Set a process's memory high-water mark back to what it holds now (Linux)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def resident_gb(pid: int) -> float | None:
+    """What a process holds now (``VmRSS``), in GB."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+            kb = next(int(line.split()[1]) for line in handle if line.startswith("VmRSS"))
+        return kb / 1024 / 1024
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def saved_section(saved: list[AfterSave], floor: float | None) -> list[str]:
+    """The table of the map after a save, one line per storage."""
+    if not saved:
+        return []
+
+    def seconds(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f} s".replace(".", ",")
+
+    def gb(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f} Go".replace(".", ",")
+
+    lines = [
+        "### Après un enregistrement",
+        "",
+        "Un serveur qui a dessiné la carte ; une fiche enregistrée par un autre processus (le magasin, "
+        "comme la page Annuaire d'un autre serveur) ; la visite suivante jusqu'à son premier marqueur "
+        "(le serveur lit la nouvelle version en reprenant les lignes inchangées), puis la suivante. "
+        "Mémoire : le plus haut du serveur pendant la visite d'après l'enregistrement (remis à zéro "
+        "juste avant), et ce qu'il tient après.",
+        "",
+        "| Stockage | Premier marqueur avant | Enregistrement (autre processus) | Premier marqueur après "
+        "| Rapport au plancher | Visite suivante | Mémoire max. pendant | Mémoire après |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for got in saved:
+        lines.append(
+            f"| {got.storage} | {seconds(got.before)} | {seconds(got.saving)} | **{seconds(got.after)}** | "
+            + (f"× {got.after / floor:.1f}".replace(".", ",") if got.after and floor else "—")
+            + f" | {seconds(got.again)} | {gb(got.peak)} | {gb(got.held)} |"
+        )
+    lines += [f"Incident — après un enregistrement ({got.storage}) : {got.error}." for got in saved if got.error]
+    return lines
+
+
+def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, notes: list[str], saved: list):
     """The directory at ``path`` moved into a PostgreSQL the bench starts, then drawn served (the
     default threshold) by an app that reads it there."""
     from reseaux.stockage.migrate import migrate
@@ -119,6 +259,7 @@ def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, not
         }
         row = measure(browser, label, env, None, ACTORS, runs=runs, with_filter=True, cache=cache)
         notes.append(f"{label} : mesures en {row.seconds:.0f} s")
+        saved.append(after_save(browser, "PostgreSQL", env))
         shutil.rmtree(cache, ignore_errors=True)
     return row
 
