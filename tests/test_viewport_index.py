@@ -273,6 +273,39 @@ def test_two_sessions_drawing_the_same_actors_share_one_index_and_only_they_may_
     assert service.register_view(first, placed.index[1:], np.zeros(len(placed) - 1)) != key  # other rows too
 
 
+def test_a_new_version_shown_lets_the_version_before_go_with_its_tokens_and_views(demo, referential, tmp_path):
+    """After a save, a server shows the new version (``loading._shown_now``): the tokens of the
+    version before answer no more (their version changed), and their entries, views and index
+    must not hold its rows until the tokens expire (a million fiches: 0.8 GB per version)."""
+    import gc
+    import weakref
+
+    service = FicheService()
+    before, after = demo.directory.actors.copy(), demo.directory.actors.copy()
+    placed = before.index[before["latitude"].notna()]
+    args = (placed, np.zeros(len(placed)))
+    path = tmp_path / "actors.csv"
+    path.write_text("version 1", encoding="utf-8")
+    os.utime(path, (1, 1))
+    old_a = service.register("a", before, referential, ttl_s=3600, source=(str(path), 1.0))
+    old_b = service.register("b", before, referential, ttl_s=3600, source=(str(path), 1.0))
+    old_key = service.register_view(old_a, *args)
+    assert old_key is not None and service.register_view(old_b, *args) == old_key
+    path.write_text("version 2", encoding="utf-8")  # saved
+    os.utime(path, (2, 2))
+    new_c = service.register("c", after, referential, ttl_s=3600, source=(str(path), 2.0))
+    new_key = service.register_view(new_c, placed, np.ones(len(placed)))
+    assert new_key is not None and len(service._entries) == 3 and len(service._bases) == 2
+    gone = weakref.ref(before)
+    del before
+    service.keep_version((str(path), 2.0))
+    gc.collect()
+    assert gone() is None  # nothing of the service holds the version before
+    assert set(service._entries) == {new_c} and set(service._indexes) == {new_key} and len(service._bases) == 1
+    assert service._by_owner.keys() == {"c"}
+    assert _total(service.groups(new_c, new_key, (-180, -85, 180, 85), 0)) == len(placed)
+
+
 def test_many_views_keep_the_newest_only(referential):
     from reseaux.annuaire.fiche_service import MAX_VIEWS
 

@@ -173,6 +173,23 @@ class FicheService:
         with shared.transaction() as db:
             db.execute("DELETE FROM map_tokens WHERE owner = ?", (owner or "",))
 
+    def keep_version(self, source: tuple[str, float]) -> None:
+        """Forget, in this process, the tokens issued for another version of the directory than
+        ``source`` (``(source, stamp)``, as :func:`reseaux.stockage.directory_source` gives it),
+        and the map views and indexes only they could ask. Such a token answers no more (its
+        version changed: :meth:`_entry`), but until it expired (the length of a sign-in) its
+        entry held its frame: the version replaced, 0.8 GB at a million fiches, stayed in memory
+        after every save in each server its map was drawn by."""
+        source = tuple(source)
+        with self._lock:
+            for token in [t for t, e in self._entries.items() if e.source is not None and tuple(e.source) != source]:
+                self._drop(token)
+            granted = {key for _, key in self._views}
+            for key in [k for k in self._indexes if k not in granted]:
+                del self._indexes[key]
+            for known in [k for k, (frame, _, _) in self._bases.items() if frame() is None]:
+                del self._bases[known]
+
     def _entry(self, token: str, now: float | None = None) -> _Entry | None:
         now = time.monotonic() if now is None else now
         rows = shared.read("SELECT owner, issued_for, expires FROM map_tokens WHERE token = ?", (token,))

@@ -133,6 +133,24 @@ def _read_today() -> None:
         _index.clear()
 
 
+#: The version of the directory the last run showed: ``(source, stamp)``.
+_SHOWN: list = [None]
+
+
+def _shown_now(source: str, mtime: float) -> None:
+    """When a run shows another version than the last one did, let the others go: the views and
+    indexes (their cache holds one per role, so a role's view of the version before stayed until
+    other roles filled it, and a view shares its rows with its directory: a visitor's, every fiche
+    public, is the directory itself) and the map tokens issued for them (``SERVICE.keep_version``).
+    Through either, the version replaced stayed in memory after a save (bench_served_map)."""
+    if _SHOWN[0] != (source, mtime):
+        if _SHOWN[0] is not None:
+            _visible.clear()
+            _index.clear()
+            SERVICE.keep_version((source, mtime))
+        _SHOWN[0] = (source, mtime)
+
+
 def forget_directories() -> None:
     """Drop the directories parsed in this server's memory (after an erasure: none of them is
     served again, nor kept in memory); the referential and the layers stay."""
@@ -183,6 +201,7 @@ def actors() -> Actors:
             _LAST_GOOD[str(path)] = mtime
     # The version this run shows: its map's token answers while the file is still that one.
     st.session_state["_directory_source"] = (str(source), mtime)
+    _shown_now(str(source), mtime)
     return _view(str(source), mtime, auth.current()[0], config.get("visitors"))
 
 
