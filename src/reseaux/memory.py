@@ -56,6 +56,20 @@ def reading() -> Iterator[None]:
             if _readers == 0 and _pool_before is not None:
                 pa.set_memory_pool(_pool_before)
                 _pool_before = None
+            if _readers == 0:
+                give_back()
+
+
+def give_back() -> None:
+    """glibc: hand the free pages of the heap back to the system (``malloc_trim``). A reading
+    frees millions of small blocks (the rows' cells, as Python objects, a block at a time) among
+    those it keeps: the freed ones stayed with the process, 92 MB after a cold reading of a
+    million fiches (828 → 736 MB resident), on which the map's first page then built its own.
+    Tens of milliseconds, once a reading."""
+    if sys.platform.startswith("linux"):
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+        if trim is not None:
+            trim(0)
 
 
 @functools.cache
