@@ -140,3 +140,22 @@ def test_couverture_opens_on_a_layer_that_holds_the_directory(territory, tmp_pat
     demo = pd.read_csv(ROOT / "data" / "actors.csv", dtype=str, keep_default_na=False)
     demo = demo.assign(latitude=demo["latitude"].astype(float), longitude=demo["longitude"].astype(float))
     assert with_marseille.covering_layer(polygons, demo) == "qpv"
+
+
+def test_the_choices_are_kept_for_a_directory_without_keeping_the_directory(territory):
+    """The sidebar asks at every run: the answer is kept for the frame it was reckoned of, but the
+    frame is not held for it (a version of the directory a save replaced stayed in each server's
+    memory through it), and a frame made since is not answered from the one gone."""
+    import gc
+    import weakref
+
+    actors = _paca_actors()
+    first = territory.perimeter_options(["epci"], actors)
+    assert territory.perimeter_options(["epci"], actors) is first  # kept
+    gone = weakref.ref(actors)
+    del actors
+    gc.collect()
+    assert gone() is None
+    elsewhere = pd.DataFrame({"latitude": [49.49], "longitude": [0.11]})  # Le Havre
+    assert territory.perimeter_options(["epci"], elsewhere) != first
+    assert territory.perimeter_options(["epci"], None) == territory.perimeter_options(["epci"], None)
