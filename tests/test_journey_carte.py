@@ -166,3 +166,39 @@ def test_on_a_phone_the_map_fills_the_first_screen(browser, served):
     assert notice.bounding_box()["y"] > bottom, "the demonstration notice should come after the map on a phone"
     page.screenshot(path=str(SCREENSHOTS / "carte-telephone.png"))
     context.close()
+
+
+def test_a_list_downloaded_after_a_save_elsewhere_says_the_page_is_out_of_date(page, tmp_path):
+    """A visitor's page drawn, then the directory saved by someone else (another server): the
+    list the page offers is of the version it showed, maybe with a fiche erased since. Clicked
+    then, the download is a file saying so in French, not the old list; reloaded, the page
+    gives the new one."""
+    import os
+    import shutil
+
+    from reseaux.ui.loading import CHANGED_SINCE
+    from tests.conftest import ROOT, ServedApp
+
+    path = tmp_path / "actors.csv"
+    shutil.copy(ROOT / "data" / "actors.csv", path)
+    env = {"RESEAUX_ACTORS": str(path), "RESEAUX_GEOCACHE": str(tmp_path / "cache" / "geocodage.sqlite")}
+    button = "Télécharger la liste (CSV pour Excel)"
+
+    def downloaded() -> list[dict]:
+        with page.expect_download() as info:
+            page.get_by_role("button", name=button).click()
+        text = info.value.path().read_bytes().decode("utf-8-sig")
+        return list(csv.DictReader(io.StringIO(text), delimiter=";"))
+
+    with ServedApp(env) as app:
+        _open(page, app.url + "/?type=professionnel&profession=sage_femme")
+        before = downloaded()
+        assert before and {r["Profession"] for r in before} == {"Sage-femme"}
+        first = before[0]["Nom"]
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(first, "Cabinet renommé ailleurs", 1), encoding="utf-8")
+        os.utime(path, (2_000_000_000, 2_000_000_000))  # saved: another version
+        assert downloaded() == [{"Message": CHANGED_SINCE}]
+        _open(page, app.url + "/?type=professionnel&profession=sage_femme")
+        after = downloaded()
+        assert "Cabinet renommé ailleurs" in {r["Nom"] for r in after} and first not in {r["Nom"] for r in after}

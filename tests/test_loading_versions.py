@@ -2,7 +2,9 @@
 million fiches each is 0.8 GB, and every save makes one)."""
 
 import gc
+import os
 import weakref
+from functools import partial
 
 from reseaux.acces.access import ROLES
 from reseaux.ui import loading
@@ -33,3 +35,47 @@ def test_a_server_keeps_the_current_version_of_the_directory_parsed(tmp_path, mo
     finally:
         loading._actors.clear()
         loading._visible.clear()
+
+
+def _csv(rows) -> bytes:
+    return rows.to_csv().encode("utf-8")
+
+
+def test_a_download_of_a_replaced_version_says_so_and_lets_its_rows_go(tmp_path):
+    """A page's download, built when clicked, of the version its run showed: once the directory
+    changed it gives a file saying so (a fiche erased since is not handed out), and its rows are
+    let go as soon as the server shows another version (Streamlit keeps a page's downloads
+    until its session goes: the version a save replaced stayed in memory through them)."""
+
+    import pandas as pd
+
+    path = tmp_path / "actors.csv"
+    path.write_text("v1", encoding="utf-8")
+    os.utime(path, (1, 1))
+    rows = pd.DataFrame({"nom": ["Centre de santé"]})
+    held = weakref.ref(rows)
+    download = loading.of_this_version(partial(_csv, rows), loading.changed_since("csv"), (str(path), 1.0))
+    del rows
+    assert b"Centre de sant" in download()  # the version shown: its list
+    path.write_text("v2", encoding="utf-8")  # saved by someone else
+    os.utime(path, (2, 2))
+    changed = download()
+    assert loading.CHANGED_SINCE in changed.decode("utf-8-sig") and b"Centre" not in changed
+    assert held() is not None  # until this server shows the new version…
+    loading._shown_now(str(path), 1.0)
+    loading._shown_now(str(path), 2.0)
+    gc.collect()
+    assert held() is None  # …then its rows go
+    assert loading.CHANGED_SINCE in download().decode("utf-8-sig")
+    for kind in ("xlsx", "geojson"):
+        assert loading.changed_since(kind)()  # a file in each format the exports give
+
+
+def test_a_download_of_the_version_shown_is_its_list_and_stays(tmp_path):
+    path = tmp_path / "actors.csv"
+    path.write_text("v1", encoding="utf-8")
+    os.utime(path, (1, 1))
+    download = loading.of_this_version(lambda: b"nom\nCentre", loading.changed_since("csv"), (str(path), 1.0))
+    loading._shown_now(str(path), 1.0)
+    assert download() == b"nom\nCentre"
+    assert loading.of_this_version(bytes, loading.changed_since("csv"), None)() == b""  # no version: as given

@@ -24,7 +24,7 @@ from reseaux.carte.legend import legend_codes, legend_html
 from reseaux.carte.mapview import MapView, build_base_map
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import auth
-from reseaux.ui.loading import fiche_store, territory
+from reseaux.ui.loading import changed_since, fiche_store, of_this_version, territory
 from reseaux.ui.sidebar import reset_filters, take_off
 from reseaux.ui.widgets import XLSX_MIME, download, skip_links, skip_target
 
@@ -257,10 +257,11 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     if len(exported) < len(shown):
         st.caption(EXPORT_NOTICE)
     left, right = st.columns(2)
+    shown_version = st.session_state.get("_directory_source")
     download(
         left,
         "Télécharger la liste (CSV pour Excel)",
-        lambda: table_csv_bytes(people_table(exported, ref)),
+        of_this_version(lambda: table_csv_bytes(people_table(exported, ref)), changed_since("csv"), shown_version),
         "acteurs_filtres.csv",
         "text/csv",
         "carte_csv",
@@ -268,7 +269,9 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     download(
         right,
         "Télécharger la liste (Excel)",
-        lambda: table_xlsx_bytes(people_table(exported, ref), "Acteurs"),
+        of_this_version(
+            lambda: table_xlsx_bytes(people_table(exported, ref), "Acteurs"), changed_since("xlsx"), shown_version
+        ),
         "acteurs_filtres.xlsx",
         XLSX_MIME,
         "carte_xlsx",

@@ -24,6 +24,7 @@ from reseaux.ui.annuaire.session import (
     write_failure,
 )
 from reseaux.ui.loading import actors as map_actors
+from reseaux.ui.loading import changed_since, of_this_version
 
 
 def save_panel(directory_store: DirectoryStore, base, work: pd.DataFrame, who: str) -> None:
@@ -287,12 +288,27 @@ def exports_panel(base) -> None:
         st.error(f"**Exports impossibles : l'annuaire ne peut pas être lu.** {exc}")
         return
     cols = st.columns(3)
-    download(cols[0], "CSV (Excel, ;)", lambda: to_csv_bytes(actors), "annuaire.csv", "text/csv", "ann_x_csv")
-    download(cols[1], "Excel (.xlsx)", lambda: to_xlsx_bytes(actors), "annuaire.xlsx", XLSX_MIME, "ann_x_xlsx")
+    shown = st.session_state.get("_directory_source")  # the version map_actors() read
+    download(
+        cols[0],
+        "CSV (Excel, ;)",
+        of_this_version(lambda: to_csv_bytes(actors), changed_since("csv"), shown),
+        "annuaire.csv",
+        "text/csv",
+        "ann_x_csv",
+    )
+    download(
+        cols[1],
+        "Excel (.xlsx)",
+        of_this_version(lambda: to_xlsx_bytes(actors), changed_since("xlsx"), shown),
+        "annuaire.xlsx",
+        XLSX_MIME,
+        "ann_x_xlsx",
+    )
     download(
         cols[2],
         "GeoJSON",
-        lambda: to_geojson_bytes(actors),
+        of_this_version(lambda: to_geojson_bytes(actors), changed_since("geojson"), shown),
         "annuaire.geojson",
         "application/geo+json",
         "ann_x_geojson",
