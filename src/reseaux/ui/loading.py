@@ -158,9 +158,9 @@ def _shown_now(source: str, mtime: float) -> None:
         if _SHOWN[0] is not None:
             _visible.clear()
             _index.clear()
-            SERVICE.keep_version((source, mtime))
-            _let_go_of_versions_but((source, mtime))
+            _let_go_of_versions_but((source, mtime))  # first: the service's index of a frame goes with it
             gc.collect()  # what of it pandas holds in cycles
+            SERVICE.keep_version((source, mtime))
             memory.give_back()  # freed after the reading gave back its own memory
         _SHOWN[0] = (source, mtime)
 
