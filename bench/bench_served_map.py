@@ -129,6 +129,7 @@ class AfterSave:
     after: float | None = None  # first marker of the next visit after the save
     again: float | None = None  # the visit after that
     saving: float | None = None  # the save, in its own process (reading the store included)
+    held_before: float | None = None  # GB: what the server holds before the save
     peak: float | None = None  # GB: the server's peak during the visit after the save
     held: float | None = None  # GB: what the server holds after it
     error: str = ""
@@ -145,6 +146,7 @@ def after_save(browser, storage: str, env: dict[str, str]) -> AfterSave:
         with ServedApp(env) as app:
             visit(browser, app.url, ACTORS)  # the server reads the version (from its parse cache)
             got.before = visit(browser, app.url, ACTORS)[0]
+            got.held_before = resident_gb(app.process.pid)
             started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-c", "from bench.bench_served_map import save_one; save_one()"],
@@ -222,18 +224,18 @@ def saved_section(saved: list[AfterSave], floor: float | None) -> list[str]:
         "Un serveur qui a dessiné la carte ; une fiche enregistrée par un autre processus (le magasin, "
         "comme la page Annuaire d'un autre serveur) ; la visite suivante jusqu'à son premier marqueur "
         "(le serveur lit la nouvelle version en reprenant les lignes inchangées), puis la suivante. "
-        "Mémoire : le plus haut du serveur pendant la visite d'après l'enregistrement (remis à zéro "
-        "juste avant), et ce qu'il tient après.",
+        "Mémoire : ce que le serveur tient avant l'enregistrement, son plus haut pendant la visite "
+        "d'après (remis à zéro juste avant), et ce qu'il tient après.",
         "",
         "| Stockage | Premier marqueur avant | Enregistrement (autre processus) | Premier marqueur après "
-        "| Rapport au plancher | Visite suivante | Mémoire max. pendant | Mémoire après |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Rapport au plancher | Visite suivante | Mémoire avant | Mémoire max. pendant | Mémoire après |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for got in saved:
         lines.append(
             f"| {got.storage} | {seconds(got.before)} | {seconds(got.saving)} | **{seconds(got.after)}** | "
             + (f"× {got.after / floor:.1f}".replace(".", ",") if got.after and floor else "—")
-            + f" | {seconds(got.again)} | {gb(got.peak)} | {gb(got.held)} |"
+            + f" | {seconds(got.again)} | {gb(got.held_before)} | {gb(got.peak)} | {gb(got.held)} |"
         )
     lines += [f"Incident — après un enregistrement ({got.storage}) : {got.error}." for got in saved if got.error]
     return lines
