@@ -111,22 +111,24 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
     records = _Records()
     rejected: list[dict] = []
     first_line_of_id: dict[str, int] = {}
-    fresh_prints: list[int] = []
-    back_lines: list[int] = []  # the rows taken back: their line, position in previous, print
-    back_olds: list[int] = []
-    back_prints: list[int] = []
+    # Kept a block at a time as arrays: a million Python ints of 64-bit fingerprints, lines and
+    # positions were 40 MB each at the top of a reading.
+    fresh_prints: list[np.ndarray] = []
+    back_lines: list[np.ndarray] = []  # the rows taken back: their line, position in previous, print
+    back_olds: list[np.ndarray] = []
+    back_prints: list[np.ndarray] = []
     for block in _blocks(rows):
         prints = _fingerprints(block)
         olds = taking.positions(prints) if taking else [-1] * len(block)
-        for (index, cells, _), row_print, old in zip(block, prints.tolist(), olds, strict=True):
+        fresh_at: list[int] = []  # positions in the block (small ints, not allocated)
+        back_at: list[int] = []
+        for at, ((index, cells, _), old) in enumerate(zip(block, olds, strict=True)):
             if old >= 0 and taking.ids[old] not in first_line_of_id:
                 first_line_of_id[taking.ids[old]] = index
                 said = taking.said.get(old)
                 if said:
                     issues.extend(taking.moved(said, index))
-                back_lines.append(index)
-                back_olds.append(old)
-                back_prints.append(row_print)
+                back_at.append(at)
                 continue
             raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
             row_issues = []
@@ -161,16 +163,29 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
                 first_line_of_id.setdefault(actor_id, index)
                 record["ligne"] = index
                 records.append(record)
-                fresh_prints.append(row_print)
-    actors, prints = records.frame(), np.array(fresh_prints, dtype=np.uint64)
+                fresh_at.append(at)
+        if fresh_at:
+            fresh_prints.append(prints[fresh_at])
+        if back_at:
+            back_lines.append(np.array([block[at][0] for at in back_at], dtype=np.int64))
+            back_olds.append(np.asarray(olds, dtype=np.intp)[back_at])
+            back_prints.append(prints[back_at])
+    actors, prints = records.frame(), _joined(fresh_prints, np.uint64)
     if back_lines:
-        actors, prints = taking.merged(back_lines, back_olds, back_prints, actors, prints)
+        actors, prints = taking.merged(
+            _joined(back_lines, np.int64), _joined(back_olds, np.intp), _joined(back_prints, np.uint64), actors, prints
+        )
     return Directory(
         actors=_to_frame(actors),
         rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
         issues=issues,
         prints=RowPrints(tuple(first), prints),
     )
+
+
+def _joined(blocks: list[np.ndarray], dtype) -> np.ndarray:
+    """The arrays kept a block at a time, as one."""
+    return np.concatenate(blocks).astype(dtype, copy=False) if blocks else np.zeros(0, dtype=dtype)
 
 
 #: Rows read at a time, to look their fingerprints up together (:func:`validate_rows`); a few
@@ -245,7 +260,7 @@ class _TakenBack:
         """Warnings of a previous row, moved to ``line``."""
         return [issue if issue.line == line else replace(issue, line=line) for issue in said]
 
-    def merged(self, lines: list[int], olds: list[int], prints: list[int], fresh: pd.DataFrame, fresh_prints):
+    def merged(self, lines: np.ndarray, olds: np.ndarray, prints: np.ndarray, fresh: pd.DataFrame, fresh_prints):
         """The rows taken back (at ``lines``, from positions ``olds``) and the ``fresh`` ones
         validated, in the order of their lines, with their fingerprints; one copy of each column.
         A column takes the dtype a whole validation gives it (as :class:`_Records` joins chunks)."""
