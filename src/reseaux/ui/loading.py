@@ -152,8 +152,10 @@ def _shown_now(source: str, mtime: float) -> None:
     """When a run shows another version than the last one did, let the others go: the views and
     indexes (their cache holds one per role, so a role's view of the version before stayed until
     other roles filled it, and a view shares its rows with its directory: a visitor's, every fiche
-    public, is the directory itself) and the map tokens issued for them (``SERVICE.keep_version``).
-    Through either, the version replaced stayed in memory after a save (bench_served_map)."""
+    public, is the directory itself), the rows of the pages' downloads (:func:`of_this_version`)
+    and the map tokens issued for them (``SERVICE.keep_version``, after the downloads: an index of
+    the service goes with its frame), then give the memory back. Through each of them the version
+    replaced stayed in memory after a save (bench_served_map, « Après un enregistrement »)."""
     if _SHOWN[0] != (source, mtime):
         if _SHOWN[0] is not None:
             _visible.clear()
