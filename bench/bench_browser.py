@@ -350,9 +350,14 @@ def failure(exc: Exception) -> str:
 
 def peak_memory_gb(process) -> float | None:
     """The server process's peak resident memory (VmHWM), in GB."""
+    return status_gb(process.pid, "VmHWM")
+
+
+def status_gb(pid: int, field: str) -> float | None:
+    """A memory line of ``/proc/PID/status`` (``VmHWM``: the peak; ``VmRSS``: held now), in GB."""
     try:
-        with open(f"/proc/{process.pid}/status", encoding="utf-8") as handle:
-            kb = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
+        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+            kb = next(int(line.split()[1]) for line in handle if line.startswith(field + ":"))
         return kb / 1024 / 1024
     except (OSError, StopIteration, ValueError):
         return None

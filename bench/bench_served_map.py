@@ -49,6 +49,7 @@ from bench.bench_browser import (
     peak_memory_gb,
     ratio,
     section,
+    status_gb,
     visit,
 )
 from bench.synthetic import synthetic_table
@@ -199,12 +200,7 @@ def _peak_from_now(pid: int) -> None:
 
 def resident_gb(pid: int) -> float | None:
     """What a process holds now (``VmRSS``), in GB."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
-            kb = next(int(line.split()[1]) for line in handle if line.startswith("VmRSS"))
-        return kb / 1024 / 1024
-    except (OSError, StopIteration, ValueError):
-        return None
+    return status_gb(pid, "VmRSS")
 
 
 def saved_section(saved: list[AfterSave], floor: float | None) -> list[str]:
