@@ -26,14 +26,10 @@ The figures as measured are also kept in ``bench/out-annuaire-edit.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import os
 import statistics
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe
-from bench.per_size import migrate, peak_mb, per_size
-from bench.report import replace_section
+from bench.per_size import bench_main, peak_mb
 
 SIZES = (100_000, 1_000_000)
 CLICKS = 3
@@ -184,31 +179,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tailles", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--mesure", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--migrer", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--rapport", nargs=3, help=argparse.SUPPRESS)  # when, minutes, load: the kept JSON again
-    args = parser.parse_args()
-    if args.rapport:
-        rows = json.loads((ROOT / "bench" / "out-annuaire-edit.json").read_text(encoding="utf-8"))
-        lines = section(rows, args.rapport[0], float(args.rapport[1]), float(args.rapport[2]))
-        print("\n".join(lines))
-        replace_section(lines, TITLE)
-        return
-    if args.mesure:
-        print(json.dumps(measure(*args.mesure)))
-        return
-    if args.migrer:
-        print(json.dumps(migrate(*args.migrer)))
-        return
-    began, load = time.monotonic(), os.getloadavg()[0]
-    rows = per_size(__file__, args.tailles, "annuaire")
-    (ROOT / "bench" / "out-annuaire-edit.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    when = datetime.now().strftime("%Y-%m-%d %H:%M")
-    lines = section(rows, when, (time.monotonic() - began) / 60, load)
-    print("\n".join(lines))
-    replace_section(lines, TITLE)
+    bench_main(__file__, __doc__, SIZES, measure, section, TITLE, "annuaire", "out-annuaire-edit.json")
 
 
 if __name__ == "__main__":

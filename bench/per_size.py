@@ -85,7 +85,8 @@ def bench_main(script: str, doc: str, sizes, measure, section, title: str, name:
     """The command line of a bench measured by :func:`per_size`: ``--mesure kind where`` and
     ``--migrer url path`` are its fresh processes; without them, every size measured, its section
     (``section(rows, when, minutes, load)``) printed and put in bench/results.md under ``title``,
-    and the rows kept in bench/``out`` when named."""
+    and the rows kept in bench/``out`` when named (``--rapport when minutes load`` then writes the
+    section again from them, without measuring)."""
     import argparse
     from datetime import datetime
 
@@ -95,7 +96,15 @@ def bench_main(script: str, doc: str, sizes, measure, section, title: str, name:
     parser.add_argument("--tailles", type=int, nargs="+", default=list(sizes))
     parser.add_argument("--mesure", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--migrer", nargs=2, help=argparse.SUPPRESS)
+    if out:
+        parser.add_argument("--rapport", nargs=3, help=argparse.SUPPRESS)  # when, minutes, load
     args = parser.parse_args()
+    if out and args.rapport:
+        rows = json.loads((ROOT / "bench" / out).read_text(encoding="utf-8"))
+        lines = section(rows, args.rapport[0], float(args.rapport[1]), float(args.rapport[2]))
+        print("\n".join(lines))
+        replace_section(lines, title)
+        return
     if args.mesure:
         print(json.dumps(measure(*args.mesure)))
         return
