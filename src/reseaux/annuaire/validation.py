@@ -105,8 +105,99 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
     first = next(rows, None)
     if not first or not any(cell.strip() for cell in first):
         raise DirectoryError("L'annuaire est vide : la première ligne doit donner les noms de colonnes.")
-    header, issues = map_header(first)
     taking = _TakenBack.of(previous, first)
+
+    def found(block: list[tuple[int, list[str], str]]) -> tuple[np.ndarray, list[int]]:
+        prints = _fingerprints(block)
+        return prints, (taking.positions(prints) if taking else [-1] * len(block))
+
+    return _validated(first, referential, taking, ((block, *found(block)) for block in _blocks(rows)))
+
+
+def validate_changes(
+    previous: Directory,
+    keys_before: np.ndarray,
+    keys: np.ndarray,
+    rows: Iterable[list[str]],
+    read_keys: np.ndarray,
+    referential: Referential,
+) -> Directory | None:
+    """The reading of a new version of a directory kept as rows with keys (PostgreSQL): the
+    version's record ``i`` is the stored row ``keys[i]``; ``rows`` are the cells (header first) of
+    the stored rows ``read_keys``, those written since ``previous`` was read, in their order, and
+    those it could not take back (:func:`rows_to_read_again`). Every other record is its row of
+    ``previous`` (which was the record ``keys_before[j]``), taken back by its key without its cells
+    being read at all: at a million fiches, no parsing, no fingerprint, only the changes validated.
+
+    The answer is :func:`validate_rows`' on the whole version, taking back from ``previous``; None
+    when it cannot be given so (another header, a row neither read nor taken back, an identifier a
+    changed row now holds before a row taken back): the caller reads the whole version."""
+    rows = iter(rows)
+    first = next(rows, None)
+    taking = _TakenBack.of(previous, first) if first else None
+    if taking is None:
+        return None
+    read = list(rows)
+    if len(read) != len(read_keys):
+        return None
+    # Each usable row of previous: its stored row; then, for each record, the one it continues.
+    actor_keys = keys_before[previous.actors["ligne"].to_numpy(dtype=np.int64) - 2]
+    can = np.flatnonzero(taking.index_prints != 0)
+    at = pd.Index(actor_keys[can]).get_indexer(keys)
+    olds = np.where(at >= 0, can[np.maximum(at, 0)], -1)
+    reading = pd.Index(read_keys).get_indexer(keys)
+    olds[reading >= 0] = -1  # written since: read, even where the key is an old one
+    if ((olds < 0) & (reading < 0)).any():
+        return None
+    prints_before = previous.prints.prints
+
+    def blocks() -> Iterator[tuple[list[tuple[int, list[str] | None, str]], np.ndarray, list[int]]]:
+        for start in range(0, len(keys), BLOCK):
+            block, block_olds, fresh = [], [], []
+            for i in range(start, min(start + BLOCK, len(keys))):
+                old = int(olds[i])
+                if old >= 0:
+                    block.append((i + 2, None, ""))
+                    block_olds.append(old)
+                    continue
+                cells = read[reading[i]]
+                joined = "\x1f".join(cells)
+                if joined.strip():
+                    fresh.append(len(block))
+                    block.append((i + 2, cells, joined))
+                    block_olds.append(-1)
+            if block:
+                prints = prints_before[np.maximum(np.array(block_olds, dtype=np.intp), 0)].copy()
+                if fresh:
+                    prints[fresh] = _fingerprints([block[f] for f in fresh])
+                yield block, prints, block_olds
+
+    try:
+        return _validated(first, referential, taking, blocks())
+    except _CellsNeeded:
+        return None
+
+
+def rows_to_read_again(previous: Directory, records: int) -> np.ndarray:
+    """The records of ``previous`` (positions from 0, the spreadsheet line less 2, among
+    ``records``) a reading of the next version cannot take back and reads from their cells: rows
+    kept aside, blank, with a warning on a date (:class:`_TakenBack`)."""
+    taking = _TakenBack.of(previous, list(previous.prints.header)) if previous.prints else None
+    if taking is None:
+        return np.arange(records)
+    can = previous.actors["ligne"].to_numpy(dtype=np.int64)[taking.index_prints != 0] - 2
+    return np.setdiff1d(np.arange(records), can)
+
+
+class _CellsNeeded(Exception):
+    """A row taken back by its key must be validated after all (its identifier is taken)."""
+
+
+def _validated(first: list[str], referential: Referential, taking, blocks) -> Directory:
+    """The directory of the ``blocks`` of rows under the header ``first``: each block with its
+    fingerprints and, for each row, the row of ``taking``'s reading it takes back (-1: validated
+    from its cells, which a row taken back by its key does not have)."""
+    header, issues = map_header(first)
     validator = _RowValidator(referential)
     records = _Records()
     rejected: list[dict] = []
@@ -117,9 +208,7 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
     back_lines: list[np.ndarray] = []  # the rows taken back: their line, position in previous, print
     back_olds: list[np.ndarray] = []
     back_prints: list[np.ndarray] = []
-    for block in _blocks(rows):
-        prints = _fingerprints(block)
-        olds = taking.positions(prints) if taking else [-1] * len(block)
+    for block, prints, olds in blocks:
         fresh_at: list[int] = []  # positions in the block (small ints, not allocated)
         back_at: list[int] = []
         for at, ((index, cells, _), old) in enumerate(zip(block, olds, strict=True)):
@@ -130,6 +219,8 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
                     issues.extend(taking.moved(said, index))
                 back_at.append(at)
                 continue
+            if cells is None:
+                raise _CellsNeeded
             raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
             row_issues = []
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
@@ -239,6 +330,8 @@ class _TakenBack:
                     self.said.setdefault(position, []).append(issue)
                     if issue.column in dated:  # see validate_rows: read again
                         prints[position] = 0
+        #: The previous rows' fingerprints, 0 for a row never taken back (read again).
+        self.index_prints = prints
         self.index = PrintIndex(prints)
         self.ids = previous.actors["id"].tolist()
 

@@ -84,3 +84,16 @@ def stored_directory() -> tuple[BinaryIO, str]:
     database writes the CSV (:meth:`~reseaux.stockage.postgres.PostgresDirectoryStore.csv_file`):
     the table is never held as Python objects here, nor its text whole."""
     return directory_store().csv_file()
+
+
+def marked_directory():
+    """As :func:`stored_directory`, with the :class:`~reseaux.stockage.postgres.Mark` of the
+    version read, from which the next version is read as its changes (:func:`directory_changes`)."""
+    return directory_store().marked_csv_file()
+
+
+def directory_changes(mark, again, most):
+    """The database's current version as what changed since the reading ``mark``
+    (:meth:`~reseaux.stockage.postgres.PostgresDirectoryStore.changes_since`), None when it is to be
+    read whole."""
+    return directory_store().changes_since(mark, again, most)

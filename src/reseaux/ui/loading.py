@@ -33,8 +33,9 @@ from reseaux.stockage import (
     DATABASE,
     StorageUnavailable,
     database_url,
+    directory_changes,
     directory_source,
-    stored_directory,
+    marked_directory,
     unchanged,
 )
 from reseaux.territoire.france import FranceDataMissing
@@ -105,7 +106,7 @@ VIEWS_KEPT = len(ROLES) * VERSIONS_KEPT
 @st.cache_resource(show_spinner="Chargement de l'annuaire…", max_entries=VERSIONS_KEPT)
 def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a saved file reloads
     if path == DATABASE:  # mtime is then the database's version
-        return load_actors(None, referential(), stored=stored_directory)
+        return load_actors(None, referential(), stored=marked_directory, changes=directory_changes)
     return load_actors(Path(path), referential())
 
 
