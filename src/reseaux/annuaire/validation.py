@@ -182,11 +182,16 @@ def rows_to_read_again(previous: Directory, records: int) -> np.ndarray:
     """The records of ``previous`` (positions from 0, the spreadsheet line less 2, among
     ``records``) a reading of the next version cannot take back and reads from their cells: rows
     kept aside, blank, with a warning on a date (:class:`_TakenBack`)."""
-    taking = _TakenBack.of(previous, list(previous.prints.header)) if previous.prints else None
-    if taking is None:
+    if not _TakenBack.usable(previous, previous.prints.header if previous.prints else ()):
         return np.arange(records)
-    can = previous.actors["ligne"].to_numpy(dtype=np.int64)[taking.index_prints != 0] - 2
-    return np.setdiff1d(np.arange(records), can)
+    lines = previous.actors["ligne"].to_numpy(dtype=np.int64)
+    again = np.ones(records, dtype=bool)
+    again[lines - 2] = False  # the usable rows, but:
+    again[lines[previous.prints.prints == 0] - 2] = True  # a cell holds the joining character
+    dated = {c.name for c in columns.columns() if c.kind == columns.DATE}
+    said = np.array(sorted({i.line for i in previous.issues if i.column in dated and i.line}), dtype=np.int64)
+    again[said[said - 2 < records] - 2] = True  # a warning on a date (as _TakenBack)
+    return np.flatnonzero(again)
 
 
 class _CellsNeeded(Exception):
@@ -209,6 +214,11 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
     back_olds: list[np.ndarray] = []
     back_prints: list[np.ndarray] = []
     for block, prints, olds in blocks:
+        if taking and _all_taken_back(taking, block, olds, first_line_of_id, issues):
+            back_lines.append(np.array([entry[0] for entry in block], dtype=np.int64))
+            back_olds.append(np.asarray(olds, dtype=np.intp))
+            back_prints.append(prints)
+            continue
         fresh_at: list[int] = []  # positions in the block (small ints, not allocated)
         back_at: list[int] = []
         for at, ((index, cells, _), old) in enumerate(zip(block, olds, strict=True)):
@@ -274,6 +284,23 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
     )
 
 
+def _all_taken_back(taking: _TakenBack, block, olds, first_line_of_id: dict[str, int], issues: list[Issue]) -> bool:
+    """Take back at once a block whose every row is a row of the previous reading (the usual block
+    of a reread), as the row by row loop of :func:`_validated` does: each keeps its identifier (none
+    held by an earlier row, none twice in the block) and its warnings, moved to its line. False,
+    with nothing done, when one row of the block is not so."""
+    if not block or min(olds) < 0:
+        return False
+    ids = [taking.ids[old] for old in olds]
+    if len(set(ids)) != len(ids) or not first_line_of_id.keys().isdisjoint(ids):
+        return False
+    lines = [entry[0] for entry in block]
+    first_line_of_id.update(zip(ids, lines, strict=True))
+    for at in np.flatnonzero(taking.has_said[np.asarray(olds, dtype=np.intp)]).tolist():
+        issues.extend(taking.moved(taking.said[olds[at]], lines[at]))
+    return True
+
+
 def _joined(blocks: list[np.ndarray], dtype) -> np.ndarray:
     """The arrays kept a block at a time, as one."""
     return np.concatenate(blocks).astype(dtype, copy=False) if blocks else np.zeros(0, dtype=dtype)
@@ -332,17 +359,22 @@ class _TakenBack:
                         prints[position] = 0
         #: The previous rows' fingerprints, 0 for a row never taken back (read again).
         self.index_prints = prints
+        self.has_said = np.zeros(len(prints), dtype=bool)
+        self.has_said[list(self.said)] = True
         self.index = PrintIndex(prints)
         self.ids = previous.actors["id"].tolist()
 
     @classmethod
     def of(cls, previous: Directory | None, header: list[str]) -> _TakenBack | None:
         """What can be taken back from ``previous``: nothing unless it was read with the same header."""
+        return cls(previous) if cls.usable(previous, header) else None
+
+    @staticmethod
+    def usable(previous: Directory | None, header) -> bool:
+        """Whether rows of ``previous`` may be taken back by a reading with ``header``."""
         if previous is None or previous.prints is None or previous.prints.header != tuple(header):
-            return None
-        if len(previous.prints.prints) != len(previous.actors) or "id" not in previous.actors:
-            return None
-        return cls(previous)
+            return False
+        return len(previous.prints.prints) == len(previous.actors) and "id" in previous.actors
 
     def positions(self, prints: np.ndarray) -> list[int]:
         """For each fingerprint, the position of a previous row that had it; -1 where none."""

@@ -113,6 +113,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_rows (
 );
 CREATE INDEX IF NOT EXISTS directory_rows_current ON {SCHEMA}.directory_rows (position) WHERE valid_to IS NULL;
 CREATE INDEX IF NOT EXISTS directory_rows_actor ON {SCHEMA}.directory_rows (actor_id);
+CREATE INDEX IF NOT EXISTS directory_rows_since ON {SCHEMA}.directory_rows (valid_from) WHERE valid_to IS NULL;
 CREATE INDEX IF NOT EXISTS directory_rows_geom ON {SCHEMA}.directory_rows USING gist (geom) WHERE valid_to IS NULL;
 CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_journal (
     line bigserial PRIMARY KEY,
@@ -332,14 +333,11 @@ class PostgresDirectoryStore:
                     return None
                 where = "valid_to IS NULL AND (valid_from > %s OR row_key = ANY(%s))"
                 arguments = (mark.version, [int(k) for k in again])
-                (count,) = connection.execute(
-                    f"SELECT count(*) FROM {SCHEMA}.directory_rows WHERE {where}", arguments
-                ).fetchone()
-                if count > most:
+                read = _row_keys(connection, where, arguments)
+                if len(read) > most:
                     file.close()
                     return None
                 _copy_csv(connection, columns, where, arguments, file)
-                read = _row_keys(connection, where, arguments)
                 keys = _row_keys(connection, "valid_to IS NULL", ())
             file.seek(0)
         except BaseException:
@@ -766,32 +764,16 @@ def _copy_csv(connection, columns: list[str], where: str, arguments: tuple, file
             file.write(block)
 
 
-#: One row of ``COPY (SELECT row_key …) TO STDOUT (FORMAT binary)``: its field count, the
-#: field's length and the bigint, big-endian.
-_KEY_ROW = np.dtype([("fields", ">i2"), ("length", ">i4"), ("key", ">i8")])
-
-
 def _row_keys(connection, where: str, arguments: tuple) -> np.ndarray:
-    """The row keys of the rows ``where`` selects, in the file's order, as int64: written by the
-    database in binary (a million keys in a few tens of milliseconds, no Python int each)."""
-    from psycopg import sql
-
-    query = sql.SQL(
-        "COPY (SELECT row_key FROM {}.directory_rows WHERE {} ORDER BY {}) TO STDOUT (FORMAT binary)"
-    ).format(sql.Identifier(SCHEMA), sql.SQL(where), sql.SQL(ROW_ORDER))
-    data = bytearray()
-    with connection.cursor() as cursor, cursor.copy(query, arguments or None) as copy:
-        for block in copy:
-            data += block
-    # Header: the 11-byte signature, 32 bits of flags, the extension's length and the extension.
-    start = 19 + int.from_bytes(data[15:19], "big")
-    body = data[start : len(data) - 2]  # the trailer: a field count of -1
-    rows = np.frombuffer(bytes(body), dtype=_KEY_ROW)
-    if not data.startswith(b"PGCOPY\n\xff\r\n\x00") or len(body) % _KEY_ROW.itemsize:
-        raise ValueError("COPY binaire inattendu")
-    if len(rows) and ((rows["fields"] != 1).any() or (rows["length"] != 8).any()):
-        raise ValueError("COPY binaire inattendu")
-    return rows["key"].astype(np.int64)
+    """The row keys of the rows ``where`` selects, in the file's order, as int64: one value packed
+    by the database (8 bytes a key, big-endian: ``int8send``), 8 MB at a million fiches. Read as
+    rows (a ``COPY``, one message a row), a million keys took 2 s."""
+    (packed,) = connection.execute(
+        f"SELECT string_agg(int8send(row_key), ''::bytea ORDER BY {ROW_ORDER}) "
+        f"FROM {SCHEMA}.directory_rows WHERE {where}",
+        arguments or None,
+    ).fetchone()
+    return np.frombuffer(packed or b"", dtype=">i8").astype(np.int64)
 
 
 def _csv_cells(columns: list[str]):
