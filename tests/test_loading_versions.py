@@ -6,6 +6,8 @@ import os
 import weakref
 from functools import partial
 
+import pytest
+
 from reseaux.acces.access import ROLES
 from reseaux.ui import loading
 from tests.conftest import DATA
@@ -79,3 +81,42 @@ def test_a_download_of_the_version_shown_is_its_list_and_stays(tmp_path):
     loading._shown_now(str(path), 1.0)
     assert download() == b"nom\nCentre"
     assert loading.of_this_version(bytes, loading.changed_since("csv"), None)() == b""  # no version: as given
+
+
+@pytest.mark.parametrize("name", ["acteurs.csv", "acteurs.xlsx", "annuaire.geojson"])
+def test_a_download_whose_file_cannot_be_built_says_so_in_french(name, caplog):
+    """A download built when clicked whose building fails gives a file in its format that says so
+    in French (the error itself goes to the server's log, not to the person), instead of
+    Streamlit's own message in English; nothing is written in the audit trail as downloaded."""
+    import io
+    import json
+
+    import openpyxl
+
+    from reseaux.ui import widgets
+
+    def broken() -> bytes:
+        raise ValueError("colonne introuvable : secret_interne")
+
+    with caplog.at_level("ERROR", logger="reseaux"):
+        got = widgets.audited_export(broken, name)()
+    if name.endswith(".xlsx"):
+        sheet = openpyxl.load_workbook(io.BytesIO(got)).active
+        said = [[cell.value for cell in row] for row in sheet.iter_rows()]
+        assert said == [["Message"], [widgets.NOT_BUILT]]
+    elif name.endswith(".geojson"):
+        assert json.loads(got) == {"type": "FeatureCollection", "features": [], "message": widgets.NOT_BUILT}
+    else:
+        assert got.decode("utf-8-sig").splitlines()[1].strip('"') == widgets.NOT_BUILT
+    assert b"secret_interne" not in got
+    assert "secret_interne" in caplog.text and name in caplog.text
+
+
+def test_a_download_of_another_format_whose_file_cannot_be_built_is_not_given_a_table():
+    from reseaux.ui import widgets
+
+    def broken() -> bytes:
+        raise ValueError("image")
+
+    with pytest.raises(ValueError):
+        widgets.audited_export(broken, "carte.png")()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import PurePath
+
 import streamlit as st
 
 from reseaux.acces import audit
 from reseaux.analyse.filters import FACETS
 from reseaux.annuaire.referential import Referential
+
+LOG = logging.getLogger("reseaux")
 
 FACET_LABELS = {
     "themes": "Thématiques",
@@ -108,15 +113,52 @@ def download(where, label: str, data, file_name: str, mime: str, key: str, **opt
 
 
 def audited_export(build, file_name: str):
-    """``build`` (the bytes of a download), recording in the audit trail that it was downloaded."""
+    """``build`` (the bytes of a download), recording in the audit trail that it was downloaded.
+    A build that fails gives a file saying so in French (the error goes to the server's log),
+    in the download's format: Streamlit would show its own message, in English (« Failed to
+    generate file for download »)."""
     who, client = audit.actor()
+    kind = PurePath(file_name).suffix.lstrip(".").lower()
 
     def built():
-        out = build()
+        try:
+            out = build()
+        except Exception:
+            if kind not in NOTICE_KINDS:
+                raise
+            LOG.exception("téléchargement « %s » : le fichier n'a pas pu être préparé", file_name)
+            return notice_file(kind, NOT_BUILT)
         audit.record("export", who=who, client=client, fichier=file_name)
         return out
 
     return built
+
+
+#: What a download whose file could not be built holds instead.
+NOT_BUILT = (
+    "Le fichier n'a pas pu être préparé : une erreur est survenue sur le serveur. Rechargez la page, "
+    "puis téléchargez de nouveau ; si cela recommence, prévenez l'administrateur du site."
+)
+#: The formats of the directory's downloads, in which a file can say what happened instead.
+NOTICE_KINDS = ("csv", "xlsx", "geojson")
+
+
+def notice_file(kind: str, message: str) -> bytes:
+    """A download's file that holds ``message`` instead of its rows, in its format (``kind``, one
+    of :data:`NOTICE_KINDS`): a table of one column « Message », or an empty GeoJSON collection
+    with a ``message`` member."""
+    import json
+
+    import pandas as pd
+
+    from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
+
+    if kind == "geojson":
+        return json.dumps({"type": "FeatureCollection", "features": [], "message": message}, ensure_ascii=False).encode(
+            "utf-8"
+        )
+    notice = pd.DataFrame({"Message": [message]})
+    return table_xlsx_bytes(notice, "Message") if kind == "xlsx" else table_csv_bytes(notice)
 
 
 def progress_bar(bar):
