@@ -62,13 +62,13 @@ def measure(kind: str, where: str) -> dict:
             return load_actors(Path(where), referential)
     else:
         os.environ["RESEAUX_DATABASE_URL"] = where
-        from reseaux.stockage import stored_directory
+        from reseaux.stockage import DatabaseDirectory
         from reseaux.stockage.postgres import PostgresDirectoryStore
 
         store = PostgresDirectoryStore(where)
 
         def read():
-            return load_actors(None, referential, stored=stored_directory)
+            return load_actors(None, referential, database=DatabaseDirectory())
 
     referential = load_referential_file()
     start = time.perf_counter()

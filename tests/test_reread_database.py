@@ -17,7 +17,7 @@ from reseaux.analyse.filters import search_text
 from reseaux.annuaire import validation
 from reseaux.annuaire.directory import load_directory
 from reseaux.annuaire.store import DirectoryStore
-from reseaux.stockage import directory_changes, marked_directory, stored_directory
+from reseaux.stockage import DatabaseDirectory, stored_directory
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from reseaux.territoire import france
 from tests.test_reread import _bytes, _edit, _rows, _same
@@ -34,7 +34,7 @@ def database(database_url, monkeypatch, tmp_path):
 
 def _shown(referential):
     """What a map server on the database reads (its loader, as ``ui.loading`` calls it)."""
-    return app_data.load_actors(None, referential, stored=marked_directory, changes=directory_changes)
+    return app_data.load_actors(None, referential, database=DatabaseDirectory())
 
 
 def _whole(referential):
@@ -170,7 +170,8 @@ def test_what_cannot_be_read_as_changes_is_read_whole(database, referential, mon
 
 def test_the_reading_of_a_version_read_as_its_changes_is_kept_for_the_next_start(database, referential, monkeypatch):
     """The parse cache keeps each version the server read, by the database's version: a server
-    starting after the save reads it back without validating a row."""
+    starting after the save reads it back without validating a row, nor having the database
+    write the directory out."""
     rows = _rows()
     database.replace(_bytes(rows), "coord", "import")
     _shown(referential)
@@ -179,8 +180,11 @@ def test_the_reading_of_a_version_read_as_its_changes_is_kept_for_the_next_start
     shown = _shown(referential)
     app_data.forget_last_read()  # a new process
     validated = _count_validated(monkeypatch)
+    whole = []
+    real = PostgresDirectoryStore.marked_csv_file
+    monkeypatch.setattr(PostgresDirectoryStore, "marked_csv_file", lambda self: whole.append(1) or real(self))
     again = _shown(referential)
-    assert validated == []
+    assert validated == [] and whole == []
     _same(again.directory, shown.directory)
     assert again.search.str.startswith("centre zephyrin fictif").sum() == 1
 
@@ -194,13 +198,13 @@ def test_a_file_directory_is_not_read_by_keys(tmp_path, referential, monkeypatch
     monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache" / "geocodage.sqlite"))
     path = tmp_path / "actors.csv"
     shutil.copy(ROOT / "data" / "actors.csv", path)
-    asked = []
-    app_data.load_actors(path, referential, changes=lambda *a: asked.append(a))
+    app_data.load_actors(path, referential)
     store = DirectoryStore(path)
     base = store.load()
     table = base.table.copy()
     table.loc[2, "telephone"] = "02 35 99 88 70"
     store.save(table, base, "coord")
-    app_data.load_actors(path, referential, changes=lambda *a: asked.append(a))
-    assert asked == []
+    shown = app_data.load_actors(path, referential)
+    assert shown.directory.actors.at[2, "telephone"] == "02 35 99 88 70"
+    assert all(kept[2] is None for kept in app_data._LAST_READ.values())  # no mark: nothing read by keys
     app_data.forget_last_read()

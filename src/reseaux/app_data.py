@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import os
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, partial
@@ -258,20 +257,12 @@ def load_referential_file(path: Path | None = None) -> Referential:
     return load_referential(path or config.path("referential"))
 
 
-def load_actors(
-    path: Path | None,
-    referential: Referential,
-    *,
-    stored: Callable[[], tuple] | None = None,
-    changes: Callable | None = None,
-) -> Actors:
+def load_actors(path: Path | None, referential: Referential, *, database=None) -> Actors:
     """Load and validate the directory; raises DirectoryError when it cannot be read at all.
 
-    ``stored`` gives the directory as a database keeps it (a CSV file, open, its version, and
-    maybe its :class:`~reseaux.stockage.postgres.Mark`) when it is not read from ``path`` (see
-    :func:`reseaux.stockage.marked_directory`); ``changes`` then gives a newer version as what
-    changed since the reading of a mark (:meth:`~reseaux.stockage.postgres.PostgresDirectoryStore.changes_since`):
-    a server that read the version before reads only the rows a save wrote. The file
+    ``database`` (:class:`reseaux.stockage.DatabaseDirectory`) reads the directory as a database
+    keeps it, instead of the file at ``path``: the whole version as a CSV file parsed as a file,
+    or, for a server that read the version before, only the rows a save wrote since. The file
     is read a block at a time, never held whole (0.2 GB at a million fiches). The parsed
     directory is kept beside the geocoding cache, keyed by the hash of the file (or by the
     database's version), of the referential and of the code that reads them, and by the day: a
@@ -280,54 +271,72 @@ def load_actors(
     file from the day before's reading, validating again the rows with a warning on a date
     (:func:`validate_rows`)."""
     with memory.reading():
-        return _load_actors(path, referential, stored, changes)
+        if database is not None:
+            return _load_stored(database, referential)
+        return _load_actors(path, referential)
 
 
-def _load_actors(path: Path | None, referential: Referential, stored, changes) -> Actors:
-    source = "base" if stored is not None else str(path)
-    reader = _directory_key("", referential)  # the code and referential that read it
-    previous = _LAST_READ.get((source, reader))  # the version this process read last, and its text
+def _load_actors(path: Path | None, referential: Referential) -> Actors:
+    path = path or config.path("actors")
+    last = (str(path), _directory_key("", referential))  # the file, and the code and referential that read it
+    previous = _LAST_READ.get(last)  # the version this process read last, and its text
     day = fields.today()  # a reading depends on it (« date dans le futur »): kept per day
-    if previous is not None and previous[2] is not None and changes is not None:
-        changed = _read_changes(previous, referential, changes)
-        if changed is not None:
-            directory, found = changed
-            return _read(
-                directory, previous, None, (source, reader), found.mark, _version_key(found.mark, referential, day)
-            )
-    mark = None
-    if stored is not None:
-        file, version, *marked = stored()
-        mark = marked[0] if marked else None
-    else:
-        path = path or config.path("actors")
-        try:
-            file = open(path, "rb")  # noqa: SIM115 — closed below, once parsed
-        except OSError:
-            file = None  # load_directory says why, in French
+    try:
+        file = open(path, "rb")  # noqa: SIM115 — closed below, once parsed
+    except OSError:
+        file = None  # load_directory says why, in French
     with file or contextlib.nullcontext():
-        if mark is not None:  # a version of the database: its content is fixed, no need to hash it
-            unchanged = _version_unchanged(mark, referential)
-        else:
-            digest = _digest(file) if file else ""
-            unchanged = _directory_key(digest, referential) if file else ""
-        key = _dated(unchanged, day) if unchanged else ""
+        digest = _digest(file) if file else ""
+        unchanged = _directory_key(digest, referential) if file else ""
+        key = _dated(unchanged, day) if file else ""
         cached = _cached_directory(key) if key else None
         if cached is not None:
-            _LAST_READ.clear()
-            _LAST_READ[(source, reader)] = (*cached, mark)
-            return Actors(directory=cached[0], search=cached[1])
-        if previous is None and unchanged:  # started today: this file's reading of a day before, if kept
-            earlier = (_cached_directory(_dated(unchanged, day - timedelta(days=n))) for n in range(1, 8))
-            previous = next(((*kept, None) for kept in earlier if kept is not None), None)
+            return _remembered(last, cached, None)
+        if previous is None and file:  # started today: this file's reading of a day before, if kept
+            previous = _kept_before(unchanged, day)
         directory = load_directory(file or path, referential, previous[0] if previous else None)
-    if not key:
-        still_current = None
-    elif stored is not None:
-        still_current = partial(_version_is, version)
-    else:
-        still_current = partial(_file_is, path, digest)
-    return _read(directory, previous, still_current, (source, reader), mark, key)
+    return _read(directory, previous, partial(_file_is, path, digest), last, None, key)
+
+
+def _load_stored(database, referential: Referential) -> Actors:
+    """:func:`load_actors` of the database's directory: as its changes since the version this
+    process read last; else from the parse cache, asked by the version before anything is read
+    (a server starting on a version another read, or that it read before a restart); else whole."""
+    last = ("base", _directory_key("", referential))
+    previous = _LAST_READ.get(last)
+    day = fields.today()
+    if previous is not None and previous[2] is not None:
+        changed = _read_changes(previous, referential, database)
+        if changed is not None:
+            directory, mark = changed
+            return _read(directory, previous, None, last, mark, _version_key(mark, referential, day))
+    mark = database.mark()
+    cached = _cached_directory(_version_key(mark, referential, day))
+    if cached is not None:
+        return _remembered(last, cached, mark)
+    file, version, mark = database.whole()  # maybe a newer version than ``mark``'s: saved between
+    with file:
+        unchanged = _version_unchanged(mark, referential)
+        cached = _cached_directory(_dated(unchanged, day))
+        if cached is not None:
+            return _remembered(last, cached, mark)
+        if previous is None:  # started today: this version's reading of a day before, if kept
+            previous = _kept_before(unchanged, day)
+        directory = load_directory(file, referential, previous[0] if previous else None)
+    return _read(directory, previous, partial(_version_is, version), last, mark, _dated(unchanged, day))
+
+
+def _kept_before(unchanged: str, day: date) -> tuple | None:
+    """The reading of the same file or version kept on one of the seven days before ``day``."""
+    earlier = (_cached_directory(_dated(unchanged, day - timedelta(days=n))) for n in range(1, 8))
+    return next(((*kept, None) for kept in earlier if kept is not None), None)
+
+
+def _remembered(last: tuple[str, str], cached: tuple[Directory, pd.Series], mark) -> Actors:
+    """A reading found in the parse cache, remembered as the one this process read last."""
+    _LAST_READ.clear()
+    _LAST_READ[last] = (*cached, mark)
+    return Actors(directory=cached[0], search=cached[1])
 
 
 def _read(directory: Directory, previous, still_current, last: tuple[str, str], mark, key: str) -> Actors:
@@ -352,14 +361,14 @@ def _read(directory: Directory, previous, still_current, last: tuple[str, str], 
 CHANGES_AT_MOST = 5_000
 
 
-def _read_changes(previous, referential: Referential, changes) -> tuple[Directory, object] | None:
-    """The database's new version read as its changes since ``previous`` (see :func:`load_actors`),
-    None when it has to be read whole."""
+def _read_changes(previous, referential: Referential, database) -> tuple[Directory, object] | None:
+    """The database's new version read as its changes since ``previous`` and its mark (see
+    :func:`load_actors`), None when it has to be read whole."""
     before, _, mark = previous
     if before.prints is None:
         return None
     again = mark.keys[rows_to_read_again(before, len(mark.keys))]
-    found = changes(mark, again, max(CHANGES_AT_MOST, len(mark.keys) // 10))
+    found = database.changes(mark, again, max(CHANGES_AT_MOST, len(mark.keys) // 10))
     if found is None:
         return None
     with found.file:
@@ -368,7 +377,7 @@ def _read_changes(previous, referential: Referential, changes) -> tuple[Director
     if directory is None:
         return None
     directory.encoding, directory.delimiter = encoding, delimiter
-    return directory, found
+    return directory, found.mark
 
 
 def _version_unchanged(mark, referential: Referential) -> str:

@@ -86,14 +86,17 @@ def stored_directory() -> tuple[BinaryIO, str]:
     return directory_store().csv_file()
 
 
-def marked_directory():
-    """As :func:`stored_directory`, with the :class:`~reseaux.stockage.postgres.Mark` of the
-    version read, from which the next version is read as its changes (:func:`directory_changes`)."""
-    return directory_store().marked_csv_file()
+class DatabaseDirectory:
+    """How the map reads the database's directory (:func:`reseaux.app_data.load_actors`): the
+    :class:`~reseaux.stockage.postgres.Mark` of the current version alone (its reading may be kept
+    already), the whole version (a CSV file the app parses as a file, with its mark), or what
+    changed since the reading of a mark (None: read it whole)."""
 
+    def mark(self):
+        return directory_store().mark()
 
-def directory_changes(mark, again, most):
-    """The database's current version as what changed since the reading ``mark``
-    (:meth:`~reseaux.stockage.postgres.PostgresDirectoryStore.changes_since`), None when it is to be
-    read whole."""
-    return directory_store().changes_since(mark, again, most)
+    def whole(self):
+        return directory_store().marked_csv_file()
+
+    def changes(self, mark, again, most):
+        return directory_store().changes_since(mark, again, most)

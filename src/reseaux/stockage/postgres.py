@@ -310,6 +310,18 @@ class PostgresDirectoryStore:
             raise
         return file, str(version), Mark(int(version), identity, tuple(columns), keys)
 
+    def mark(self) -> Mark:
+        """The :class:`Mark` of the current version, without its rows (a server that finds its
+        reading kept reads nothing else). Raises as :meth:`load` when there is no directory."""
+        with self._connection() as connection, connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+            if not version:
+                raise _missing()
+            columns, identity = self._version_row(connection, version)
+            keys = _row_keys(connection, "valid_to IS NULL", ())
+        return Mark(int(version), identity, tuple(columns), keys)
+
     def changes_since(self, mark: Mark, again: np.ndarray, most: int) -> Changes | None:
         """The current version as what changed since the reading ``mark``: the rows written since
         (a save writes only the rows it changes, with their version) and the rows ``again`` (row

@@ -8,6 +8,7 @@ import secrets
 import threading
 import weakref
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -31,11 +32,10 @@ from reseaux.app_data import (
 from reseaux.carte.actor_layer import FicheStore
 from reseaux.stockage import (
     DATABASE,
+    DatabaseDirectory,
     StorageUnavailable,
     database_url,
-    directory_changes,
     directory_source,
-    marked_directory,
     unchanged,
 )
 from reseaux.territoire.france import FranceDataMissing
@@ -106,7 +106,7 @@ VIEWS_KEPT = len(ROLES) * VERSIONS_KEPT
 @st.cache_resource(show_spinner="Chargement de l'annuaire…", max_entries=VERSIONS_KEPT)
 def _actors(path: str, mtime: float) -> Actors:  # mtime is part of the key: a saved file reloads
     if path == DATABASE:  # mtime is then the database's version
-        return load_actors(None, referential(), stored=marked_directory, changes=directory_changes)
+        return load_actors(None, referential(), database=DatabaseDirectory())
     return load_actors(Path(path), referential())
 
 
@@ -212,21 +212,9 @@ CHANGED_SINCE = (
 
 def changed_since(kind: str) -> Callable[[], bytes]:
     """The file a download of a replaced version gives instead (``kind``: csv, xlsx or geojson)."""
-    import json
+    from reseaux.ui.widgets import notice_file
 
-    import pandas as pd
-
-    from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
-
-    notice = pd.DataFrame({"Message": [CHANGED_SINCE]})
-    made = {
-        "csv": lambda: table_csv_bytes(notice),
-        "xlsx": lambda: table_xlsx_bytes(notice, "Message"),
-        "geojson": lambda: json.dumps(
-            {"type": "FeatureCollection", "features": [], "message": CHANGED_SINCE}, ensure_ascii=False
-        ).encode("utf-8"),
-    }
-    return made[kind]
+    return partial(notice_file, kind, CHANGED_SINCE)
 
 
 def _let_go_of_versions_but(source: tuple[str, float] | None) -> None:
