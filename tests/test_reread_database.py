@@ -208,3 +208,35 @@ def test_a_file_directory_is_not_read_by_keys(tmp_path, referential, monkeypatch
     assert shown.directory.actors.at[2, "telephone"] == "02 35 99 88 70"
     assert all(kept[2] is None for kept in app_data._LAST_READ.values())  # no mark: nothing read by keys
     app_data.forget_last_read()
+
+
+def test_an_erasure_through_one_server_leaves_no_reading_with_her_on_another(
+    database, referential, monkeypatch, tmp_path
+):
+    """Two servers on one database, each with its own disk: an erasure through the first empties
+    its parse cache; the second, at its next reading (the erasure's version), lets go of the
+    readings of the versions before it, her fiche in them, and shows the directory without her."""
+    from reseaux.annuaire.privacy import erase
+
+    rows = _rows()
+    database.replace(_bytes(rows), "coord", "import")
+    name = rows[4][rows[0].index("nom")]
+    her = rows[4][rows[0].index("id")]
+    other = tmp_path / "serveur_b"
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(other / "geocodage.sqlite"))
+    assert her in set(_shown(referential).directory.actors["id"])  # server B read the version with her
+    rows[8][rows[0].index("telephone")] = "02 35 44 44 44"
+    database.replace(_bytes(rows), "coord", "modification")
+    _shown(referential)  # and the next one, read as its changes
+    kept_b = other / "annuaire"
+    assert len(list(kept_b.glob("*.pickle"))) == 1 and name.encode() in next(kept_b.glob("*.pickle")).read_bytes()
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "serveur_a" / "geocodage.sqlite"))
+    erase(her, "admin")  # through server A
+
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(other / "geocodage.sqlite"))
+    shown = _shown(referential)  # server B's next click
+    assert her not in set(shown.directory.actors["id"])
+    left = list(kept_b.glob("*.pickle"))
+    assert len(left) == 1 and all(name.encode() not in found.read_bytes() for found in left)
+    _same(shown.directory, _whole(referential))

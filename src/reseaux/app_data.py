@@ -350,7 +350,7 @@ def _read(directory: Directory, previous, still_current, last: tuple[str, str], 
     if key:
         if still_current is None:  # a version of the database read as its changes
             still_current = partial(_version_is, str(mark.version))
-        _keep_directory(key, (directory, search), still_current)
+        _keep_directory(key, (directory, search), still_current, alone=mark is not None)
     _LAST_READ.clear()  # once complete: another thread may read the next version from it
     _LAST_READ[last] = (directory, search, mark)
     return Actors(directory=directory, search=search)
@@ -485,27 +485,42 @@ def _cached_directory(key: str) -> tuple[Directory, pd.Series] | None:
         return None
 
 
-def _keep_directory(key: str, directory: tuple[Directory, pd.Series], still_current) -> None:
+def _keep_directory(key: str, directory: tuple[Directory, pd.Series], still_current, *, alone: bool = False) -> None:
     """Keep ``directory`` for :func:`_cached_directory`.
 
     An erasure empties the folder once the file is saved (:func:`reseaux.annuaire.privacy.purge_actor`);
     a load that read the file before the erasure and writes here after it would bring the erased
     fiche back: once written, ``still_current()`` tells whether the directory is still the one
-    parsed (the file's bytes, the database's version), and the copy is removed when it changed."""
+    parsed (the file's bytes, the database's version), and the copy is removed when it changed.
+
+    ``alone`` (a version of the database): the readings of other versions are removed. The
+    erasure empties the folder of the server that erased; another server on the same database
+    kept the versions before it, her fiche in them, on its own disk, until three more versions
+    came. It now lets them go at its first reading of the new version: a version the database
+    replaced is never read again (a restoration makes a new one)."""
 
     from reseaux.annuaire.exports import private_folder, write_atomic
 
     folder = parse_cache_folder()
     try:
         private_folder(folder)  # the fiches of people, parsed: private (and the file, new, is 0600)
-        for old in sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)[:-3]:
-            old.unlink(missing_ok=True)  # the last few versions only
         kept = folder / f"{key}.pickle"
+        others = [found for found in folder.glob("*.pickle") if found != kept]
+        for old in others if alone else sorted(others, key=_modified)[:-3]:
+            old.unlink(missing_ok=True)  # the last few versions only
         write_atomic(kept, partial(cache_format.dump, directory))
         if not still_current():  # saved meanwhile (maybe erased): this one is stale
             kept.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only data folder: no cache, nothing lost
+
+
+def _modified(path: Path) -> float:
+    """When ``path`` was written; 0 when it is gone meanwhile (another server let it go)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def visible_view(full: Actors, role: str, visitors: str) -> Actors:
