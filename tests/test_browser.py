@@ -36,8 +36,9 @@ def test_map_shows_actor_clusters_and_the_16_qpv(page, served, referential):
     )
     expect(frame.locator(f'path.leaflet-interactive[stroke="{QPV_STROKE}"]')).to_have_count(16)
     expect(frame.locator(".rx-legend")).to_have_text(re.compile(r"^Légende"))
-    # Leaflet itself came from the app's own server, not a CDN.
-    expect(frame.locator("script[src*='/app/static/vendor/leaflet/leaflet.js']")).to_have_count(1)
+    # Leaflet itself came from the app's own server, not a CDN, with its plugins in one file.
+    expect(frame.locator("script[src*='/app/static/vendor/reseaux.js']")).to_have_count(1)
+    expect(frame.locator("script[src*='leaflet.js']")).to_have_count(0)
     map_still(page)
     page.screenshot(path=str(SCREENSHOTS / "carte.png"), full_page=True)
 

@@ -63,10 +63,26 @@ def test_map_loads_leaflet_locally_not_from_a_cdn(referential, tmp_path):
     html = render(
         build_map(actors, layers, specs, MapView(layers=("carres",)), referential, (1.09, 49.43, 1.13, 49.45))
     )
-    scripts = re.findall(r'<script src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
-    assert "/app/static/vendor/leaflet/leaflet.js" in scripts
-    assert "/app/static/vendor/supercluster/supercluster.min.js" in scripts
-    assert all(s.startswith("/app/static/vendor/") for s in scripts), scripts
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert scripts == ["/app/static/vendor/reseaux.js"]  # Leaflet and its plugins, one request
+    assert "/app/static/vendor/leaflet/leaflet.css" in sheets
+    assert all(s.startswith("/app/static/vendor/") for s in sheets), sheets
+
+
+def test_the_bundle_is_the_map_s_scripts_in_order_as_the_registry_gave_them():
+    """``make vendor`` writes Leaflet and its plugins as one file: each installed file, in
+    assets.BUNDLED's order (Leaflet first), less its source-map comment."""
+    from reseaux.carte.assets import BUNDLE, BUNDLED, VENDOR_DIR
+
+    made = (VENDOR_DIR / BUNDLE[1]).read_text(encoding="utf-8")
+    expected = ""
+    for _, path in BUNDLED:
+        text = (VENDOR_DIR / path).read_text(encoding="utf-8")
+        kept = [line for line in text.splitlines(keepends=True) if not line.startswith("//# sourceMappingURL=")]
+        expected += "".join(kept) + "\n;\n"
+    assert made == expected
+    assert made.index("Leaflet 1.9") < made.index("leaflet.fullscreen") < made.index("Dominik Moritz")
 
 
 def test_html_in_a_field_never_reaches_the_page_as_markup(referential, tmp_path):

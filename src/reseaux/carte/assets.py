@@ -35,12 +35,25 @@ LOCATE_JS = [("locatecontrol", "leaflet.locatecontrol/L.Control.Locate.umd.js")]
 LOCATE_CSS = [("locatecontrol_css", "leaflet.locatecontrol/L.Control.Locate.min.css")]
 
 
+#: Every script a map may need, in the order they need each other (Leaflet first), which
+#: ``make vendor`` writes as one file (:data:`BUNDLE`, the Makefile's ``BUNDLED_JS``: the same
+#: files in the same order). streamlit-folium loads a map's scripts one after another, each
+#: waiting for the one before (five round trips for the map, one now); the plugins a map does not
+#: use cost it a few milliseconds of parsing.
+BUNDLED = LEAFLET_JS + CLUSTER_JS + SUPERCLUSTER_JS + FULLSCREEN_JS + LOCATE_JS
+BUNDLE = ("reseaux_vendor", "reseaux.js")
+_BUNDLED_PATHS = frozenset(path for _, path in BUNDLED)
+
+
 class MissingAssetsError(RuntimeError):
     """Leaflet was not installed (run ``make setup``)."""
 
 
 def local(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Return ``entries`` as (name, local URL) pairs, checking the files are installed."""
+    """Return ``entries`` as (name, local URL) pairs, checking the files are installed. A script
+    of :data:`BUNDLED` is the bundle: every element that needs one names the same file, which
+    folium writes once in the page."""
+    entries = list(dict.fromkeys(BUNDLE if path in _BUNDLED_PATHS else (name, path) for name, path in entries))
     missing = [p for _, p in entries if not (VENDOR_DIR / p).exists()]
     if missing:
         raise MissingAssetsError(
@@ -57,7 +70,7 @@ def use_local_assets(element: branca.element.Element) -> None:
     """
     for child in _walk(element):
         if isinstance(child, folium.Map):
-            child.default_js = local(LEAFLET_JS)
+            child.default_js = local(LEAFLET_JS)  # the bundle
             child.default_css = local(LEAFLET_CSS)
         elif getattr(child, "default_js", None) and any("markercluster" in n for n, _ in child.default_js):
             child.default_js = local(CLUSTER_JS)
