@@ -16,7 +16,6 @@ from reseaux import app_data
 from reseaux.analyse.filters import search_text
 from reseaux.annuaire import validation
 from reseaux.annuaire.directory import load_directory
-from reseaux.annuaire.store import DirectoryStore
 from reseaux.stockage import DatabaseDirectory, stored_directory
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from reseaux.territoire import france
@@ -187,27 +186,6 @@ def test_the_reading_of_a_version_read_as_its_changes_is_kept_for_the_next_start
     assert validated == [] and whole == []
     _same(again.directory, shown.directory)
     assert again.search.str.startswith("centre zephyrin fictif").sum() == 1
-
-
-def test_a_file_directory_is_not_read_by_keys(tmp_path, referential, monkeypatch):
-    """The files have no keys: the loader of a file never asks a database for changes."""
-    import shutil
-
-    from tests.conftest import ROOT
-
-    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "cache" / "geocodage.sqlite"))
-    path = tmp_path / "actors.csv"
-    shutil.copy(ROOT / "data" / "actors.csv", path)
-    app_data.load_actors(path, referential)
-    store = DirectoryStore(path)
-    base = store.load()
-    table = base.table.copy()
-    table.loc[2, "telephone"] = "02 35 99 88 70"
-    store.save(table, base, "coord")
-    shown = app_data.load_actors(path, referential)
-    assert shown.directory.actors.at[2, "telephone"] == "02 35 99 88 70"
-    assert all(kept[2] is None for kept in app_data._LAST_READ.values())  # no mark: nothing read by keys
-    app_data.forget_last_read()
 
 
 def test_an_erasure_through_one_server_leaves_no_reading_with_her_on_another(

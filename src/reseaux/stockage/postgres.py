@@ -295,10 +295,7 @@ class PostgresDirectoryStore:
         (its row keys: 8 MB at a million fiches, written in binary by the database)."""
         file = tempfile.TemporaryFile()  # noqa: SIM115 — the caller's to close
         try:
-            with self._connection() as connection, connection.transaction():
-                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                connection.execute("SET LOCAL client_encoding TO 'UTF8'")
-                version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+            with self._snapshot() as (connection, version):
                 if not version:
                     raise _missing()
                 columns, identity = self._version_row(connection, version)
@@ -308,19 +305,17 @@ class PostgresDirectoryStore:
         except BaseException:
             file.close()
             raise
-        return file, str(version), Mark(int(version), identity, tuple(columns), keys)
+        return file, str(version), Mark(version, identity, tuple(columns), keys)
 
     def mark(self) -> Mark:
         """The :class:`Mark` of the current version, without its rows (a server that finds its
         reading kept reads nothing else). Raises as :meth:`load` when there is no directory."""
-        with self._connection() as connection, connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+        with self._snapshot() as (connection, version):
             if not version:
                 raise _missing()
             columns, identity = self._version_row(connection, version)
             keys = _row_keys(connection, "valid_to IS NULL", ())
-        return Mark(int(version), identity, tuple(columns), keys)
+        return Mark(version, identity, tuple(columns), keys)
 
     def changes_since(self, mark: Mark, again: np.ndarray, most: int) -> Changes | None:
         """The current version as what changed since the reading ``mark``: the rows written since
@@ -331,31 +326,42 @@ class PostgresDirectoryStore:
         columns, or not the database (or the history) ``mark`` was read from."""
         file = tempfile.TemporaryFile()  # noqa: SIM115 — the caller's to close
         try:
-            with self._connection() as connection, connection.transaction():
-                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                connection.execute("SET LOCAL client_encoding TO 'UTF8'")
-                version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
-                if not version or version <= mark.version:
-                    file.close()
-                    return None
-                before = self._version_row(connection, mark.version, missing_ok=True)
-                columns, identity = self._version_row(connection, version)
-                if before is None or before[1] != mark.identity or tuple(columns) != mark.header:
-                    file.close()
-                    return None
-                where = "valid_to IS NULL AND (valid_from > %s OR row_key = ANY(%s))"
-                arguments = (mark.version, [int(k) for k in again])
-                read = _row_keys(connection, where, arguments)
-                if len(read) > most:
-                    file.close()
-                    return None
-                _copy_csv(connection, columns, where, arguments, file)
-                keys = _row_keys(connection, "valid_to IS NULL", ())
-            file.seek(0)
+            found = self._changes(mark, again, most, file)
         except BaseException:
             file.close()
             raise
-        return Changes(str(version), Mark(int(version), identity, tuple(columns), keys), file, read)
+        if found is None:
+            file.close()
+            return None
+        file.seek(0)
+        return Changes(str(found[0].version), found[0], file, found[1])
+
+    def _changes(self, mark: Mark, again: np.ndarray, most: int, file: BinaryIO) -> tuple[Mark, np.ndarray] | None:
+        """:meth:`changes_since`, the rows' CSV written to ``file``: the new mark and the keys read."""
+        with self._snapshot() as (connection, version):
+            if not version or version <= mark.version:
+                return None
+            before = self._version_row(connection, mark.version, missing_ok=True)
+            columns, identity = self._version_row(connection, version)
+            if before is None or before[1] != mark.identity or tuple(columns) != mark.header:
+                return None
+            where = "valid_to IS NULL AND (valid_from > %s OR row_key = ANY(%s))"
+            arguments = (mark.version, [int(k) for k in again])
+            read = _row_keys(connection, where, arguments)
+            if len(read) > most:
+                return None
+            _copy_csv(connection, columns, where, arguments, file)
+            keys = _row_keys(connection, "valid_to IS NULL", ())
+        return Mark(version, identity, tuple(columns), keys), read
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[tuple[Any, int]]:
+        """One snapshot of the directory (repeatable read, text in UTF-8) and its version (0: none)."""
+        with self._connection() as connection, connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            connection.execute("SET LOCAL client_encoding TO 'UTF8'")
+            version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+            yield connection, int(version or 0)
 
     @staticmethod
     def _version_row(connection, version: int, *, missing_ok: bool = False) -> tuple[list[str], str] | None:
