@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from reseaux.annuaire.model import PrintIndex, coordinates
+from reseaux.annuaire.model import PrintIndex, coordinates, held_by
 from reseaux.annuaire.referential import Referential
 from reseaux.text import arrow_text, fold, fold_column, text_series
 
@@ -333,10 +333,8 @@ def _perimeter_mask(actors: pd.DataFrame, perimeter: str, perimeters: Mapping[st
         shapes = shapes.to_crs("EPSG:4326")
     shape = shapes.geometry.union_all()
     shapely.prepare(shape)
-    # The numbers, not a million shapely points at each rerun: those in the shape's box are asked.
+    # The numbers, not a million shapely points at each rerun; an edge counts, as in Couverture.
     lon, lat, _ = coordinates(actors)
-    west, south, east, north = shape.bounds
-    boxed = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))  # NaN: never
     inside = np.zeros(len(actors), dtype=bool)
-    inside[boxed] = shapely.intersects_xy(shape, lon[boxed], lat[boxed])  # an edge counts, as in Couverture
+    inside[held_by(shape, lon, lat)] = True
     return pd.Series(inside, index=actors.index)

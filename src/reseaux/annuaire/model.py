@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 ERROR = "erreur"
 WARNING = "avertissement"
@@ -115,6 +116,15 @@ def coordinates(actors: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     lat = pd.to_numeric(actors["latitude"], errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(actors["longitude"], errors="coerce").to_numpy(dtype=float)
     return lon, lat, ~(np.isnan(lat) | np.isnan(lon))
+
+
+def held_by(shape, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The positions (in ``lon`` and ``lat``, WGS84 numbers) of the points in ``shape`` or on its
+    edge (a WGS84 shapely geometry): those in its box asked exactly, no shapely point made; NaN
+    never is."""
+    west, south, east, north = shape.bounds
+    boxed = np.flatnonzero((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north))
+    return boxed[shapely.intersects_xy(shape, lon[boxed], lat[boxed])]
 
 
 def placed_mask(actors: pd.DataFrame) -> np.ndarray:

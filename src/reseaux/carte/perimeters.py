@@ -12,7 +12,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from reseaux.annuaire.model import coordinates
+from reseaux.annuaire.model import coordinates, held_by
 from reseaux.carte.mapbits import script_json
 from reseaux.markup import text
 from reseaux.territoire.layers import LayerSpec
@@ -76,16 +76,13 @@ class PlacedPoints:
         row and those points (positions in the sorted arrays)."""
         shapes = frame.geometry if frame.crs is None or frame.crs == "EPSG:4326" else frame.geometry.to_crs("EPSG:4326")
         values = shapes.values
-        for row, (west, south, east, north) in enumerate(shapely.bounds(np.asarray(values))):
+        for row, (west, _, east, _) in enumerate(shapely.bounds(np.asarray(values))):
             if np.isnan(west):  # no shape, or an empty one
                 continue
             first, last = np.searchsorted(self.x, west, "left"), np.searchsorted(self.x, east, "right")
-            band = self.y[first:last]
-            boxed = np.flatnonzero((band >= south) & (band <= north))
-            if len(boxed):
-                held = shapely.intersects_xy(values[row], self.x[first:last][boxed], band[boxed])
-                if held.any():
-                    yield row, first + boxed[held]
+            held = held_by(values[row], self.x[first:last], self.y[first:last])
+            if len(held):
+                yield row, first + held
 
 
 def perimeters_in_play(frame: gpd.GeoDataFrame, areas: gpd.GeoSeries | None, points: PlacedPoints) -> np.ndarray:
