@@ -19,6 +19,7 @@ from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
 from reseaux.analyse.coverage_report import filter_phrase, summary_sentence
 from reseaux.analyse.filters import ActorFilter, apply_filter
 from reseaux.app_data import load_territory
+from reseaux.text import fr_distance
 from tests.browser import no_error, settle, sign_in
 from tests.conftest import SCREENSHOTS, ServedApp, map_frame, visible_demo
 
@@ -71,11 +72,15 @@ def journey(page, referential, role: str) -> None:
     pick(page, "Thématiques", "IVG")
     pick(page, "Professions", "Sage-femme")
     slider = page.get_by_role("slider", name=re.compile("Distance au bord"))
-    slider.focus()
-    for _ in range(5):  # 1 km → 500 m, 100 m a step
+    expect(slider).to_have_attribute("aria-valuetext", fr_distance(1000))
+    for metres in range(900, DISTANCE - 1, -100):  # 1 km → 500 m, 100 m a step
+        # One key, then its run: the address carries the new distance and the page is idle. A key
+        # pressed while a run draws the page can be lost, as a person's is, who then presses again.
+        slider.focus()
         page.keyboard.press("ArrowLeft")
-    page.wait_for_url(re.compile(f"distance={DISTANCE}"), timeout=30_000)
-    settle(page)
+        page.wait_for_url(re.compile(rf"distance={metres}(&|$)"), timeout=60_000)
+        expect(slider).to_have_attribute("aria-valuetext", fr_distance(metres))
+        settle(page)
     no_error(page)
 
     alert = page.get_by_test_id("stMain").get_by_test_id("stAlert").first
