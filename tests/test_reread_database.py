@@ -16,7 +16,7 @@ from reseaux import app_data
 from reseaux.analyse.filters import search_text
 from reseaux.annuaire import validation
 from reseaux.annuaire.directory import load_directory
-from reseaux.stockage import DatabaseDirectory, stored_directory
+from reseaux.stockage import DatabaseDirectory, postgres, stored_directory
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from reseaux.territoire import france
 from tests.test_reread import _bytes, _edit, _rows, _same
@@ -186,6 +186,54 @@ def test_the_reading_of_a_version_read_as_its_changes_is_kept_for_the_next_start
     assert validated == [] and whole == []
     _same(again.directory, shown.directory)
     assert again.search.str.startswith("centre zephyrin fictif").sum() == 1
+
+
+def _count_keys(monkeypatch) -> list[str]:
+    """The readings of row keys the database is asked for (by their condition)."""
+    asked: list[str] = []
+    real = postgres._row_keys
+    monkeypatch.setattr(postgres, "_row_keys", lambda c, where, a: asked.append(where) or real(c, where, a))
+    return asked
+
+
+def test_a_server_starting_on_a_version_read_nowhere_reads_its_keys_once(database, referential, monkeypatch):
+    """No reading of the version is kept: the server asks for the version alone, then has the
+    database write it out with its row keys: the keys are read once (8 MB and 0.3 s at a million
+    fiches), and the next version is still read as its changes."""
+    rows = _rows()
+    database.replace(_bytes(rows), "coord", "import")
+    asked = _count_keys(monkeypatch)
+    _shown(referential)
+    assert asked == ["valid_to IS NULL"]
+    rows[9][rows[0].index("nom")] = "Centre Zéphyrin (fictif)"
+    database.replace(_bytes(rows), "coord", "modification")
+    answers = _count_changes(monkeypatch)
+    _same(_shown(referential).directory, _whole(referential))
+    assert answers[0] is not None
+
+
+def test_a_save_between_finding_the_reading_kept_and_its_keys_reads_the_new_version(database, referential, monkeypatch):
+    """A server starting finds the reading of version 1 kept; before it has the keys, a save makes
+    version 2: it reads version 2, taking back the rows of the kept reading, not version 1 with the
+    keys of version 2."""
+    rows = _rows()
+    database.replace(_bytes(rows), "coord", "import")
+    _shown(referential)  # kept for the next start
+    app_data.forget_last_read()  # a new process
+    rows[9][rows[0].index("nom")] = "Centre Zéphyrin (fictif)"
+    real = PostgresDirectoryStore.mark
+
+    def saved_meanwhile(self, *, with_keys=True):
+        if with_keys:
+            database.replace(_bytes(rows), "coord", "modification")
+        return real(self, with_keys=with_keys)
+
+    monkeypatch.setattr(PostgresDirectoryStore, "mark", saved_meanwhile)
+    validated = _count_validated(monkeypatch)
+    shown = _shown(referential)
+    assert 9 in validated and len(validated) < len(rows) // 2  # the kept rows taken back
+    _same(shown.directory, _whole(referential))
+    assert shown.search.str.startswith("centre zephyrin fictif").sum() == 1
 
 
 def test_an_erasure_through_one_server_leaves_no_reading_with_her_on_another(

@@ -309,11 +309,15 @@ def _load_stored(database, referential: Referential) -> Actors:
         changed = _read_changes(previous, referential, database)
         if changed is not None:
             directory, mark = changed
-            return _read(directory, previous, None, last, mark, _version_key(mark, referential, day))
-    mark = database.mark()
-    cached = _cached_directory(_version_key(mark, referential, day))
+            still = partial(_version_is, str(mark.version))
+            return _read(directory, previous, still, last, mark, _version_key(mark, referential, day))
+    current = database.mark(with_keys=False)  # the version alone: is its reading kept already?
+    cached = _cached_directory(_version_key(current, referential, day))
     if cached is not None:
-        return _remembered(last, cached, mark)
+        mark = database.mark()  # its row keys too, to read the next version as its changes
+        if (mark.version, mark.identity) == (current.version, current.identity):
+            return _remembered(last, cached, mark)
+        previous = previous or (*cached, None)  # saved meanwhile: its rows are taken back
     file, version, mark = database.whole()  # maybe a newer version than ``mark``'s: saved between
     with file:
         unchanged = _version_unchanged(mark, referential)
@@ -348,8 +352,6 @@ def _read(directory: Directory, previous, still_current, last: tuple[str, str], 
     else:
         search = search_text(directory.actors)
     if key:
-        if still_current is None:  # a version of the database read as its changes
-            still_current = partial(_version_is, str(mark.version))
         _keep_directory(key, (directory, search), still_current, alone=mark is not None)
     _LAST_READ.clear()  # once complete: another thread may read the next version from it
     _LAST_READ[last] = (directory, search, mark)
@@ -497,7 +499,9 @@ def _keep_directory(key: str, directory: tuple[Directory, pd.Series], still_curr
     erasure empties the folder of the server that erased; another server on the same database
     kept the versions before it, her fiche in them, on its own disk, until three more versions
     came. It now lets them go at its first reading of the new version: a version the database
-    replaced is never read again (a restoration makes a new one)."""
+    replaced is never read again (a restoration makes a new one). The reading of the same
+    version on a day before goes too (its key holds the day): :func:`_kept_before` finds it
+    only for a server that restarts on a new day before it has kept that day's reading."""
 
     from reseaux.annuaire.exports import private_folder, write_atomic
 

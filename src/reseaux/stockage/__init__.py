@@ -92,8 +92,8 @@ class DatabaseDirectory:
     already), the whole version (a CSV file the app parses as a file, with its mark), or what
     changed since the reading of a mark (None: read it whole)."""
 
-    def mark(self):
-        return directory_store().mark()
+    def mark(self, *, with_keys: bool = True):
+        return directory_store().mark(with_keys=with_keys)
 
     def whole(self):
         return directory_store().marked_csv_file()
