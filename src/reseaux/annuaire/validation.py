@@ -187,11 +187,19 @@ def rows_to_read_again(previous: Directory, records: int) -> np.ndarray:
     lines = previous.actors["ligne"].to_numpy(dtype=np.int64)
     again = np.ones(records, dtype=bool)
     again[lines - 2] = False  # the usable rows, but:
-    again[lines[previous.prints.prints == 0] - 2] = True  # a cell holds the joining character
+    never = _never_taken_back(previous)
+    again[never[never - 2 < records] - 2] = True
+    return np.flatnonzero(again)
+
+
+def _never_taken_back(previous: Directory) -> np.ndarray:
+    """The lines (sorted) of the usable rows of ``previous`` that a next reading validates again from
+    their cells even unchanged: a cell holds the joining character (no fingerprint: 0), or a
+    warning on a date (a date is judged against the day it is read: tomorrow it may be fine)."""
+    lines = previous.actors["ligne"].to_numpy(dtype=np.int64)
     dated = {c.name for c in columns.columns() if c.kind == columns.DATE}
     said = np.array(sorted({i.line for i in previous.issues if i.column in dated and i.line}), dtype=np.int64)
-    again[said[said - 2 < records] - 2] = True  # a warning on a date (as _TakenBack)
-    return np.flatnonzero(again)
+    return np.union1d(lines[previous.prints.prints == 0], said)
 
 
 class _CellsNeeded(Exception):
@@ -346,7 +354,6 @@ class _TakenBack:
         self.actors = previous.actors
         prints = previous.prints.prints.copy()
         lines = previous.actors["ligne"].to_numpy()  # increasing: the rows are in the file's order
-        dated = {c.name for c in columns.columns() if c.kind == columns.DATE}
         #: Position of a previous row → its warnings (most rows have none).
         self.said: dict[int, list[Issue]] = {}
         if previous.issues and len(lines):
@@ -355,8 +362,9 @@ class _TakenBack:
             for issue, position, is_row in zip(previous.issues, at.tolist(), lines[at] == said_lines, strict=True):
                 if is_row:
                     self.said.setdefault(position, []).append(issue)
-                    if issue.column in dated:  # see validate_rows: read again
-                        prints[position] = 0
+            never = _never_taken_back(previous)
+            at = np.minimum(np.searchsorted(lines, never), len(lines) - 1)
+            prints[at[lines[at] == never]] = 0
         #: The previous rows' fingerprints, 0 for a row never taken back (read again).
         self.index_prints = prints
         self.has_said = np.zeros(len(prints), dtype=bool)
