@@ -12,6 +12,7 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from pandas.arrays import ArrowStringArray
 
 from reseaux.annuaire import fields, validation
 from reseaux.annuaire.directory import Directory, load_directory
@@ -69,6 +70,18 @@ def _same(taken: Directory, whole: Directory) -> None:
     assert taken.issues == whole.issues
     assert taken.prints.header == whole.prints.header
     assert np.array_equal(taken.prints.prints, whole.prints.prints)
+
+
+def _text_bytes(frame: pd.DataFrame) -> bytes:
+    """Every byte the Arrow text columns of ``frame`` hold, slices' whole buffers included."""
+    return b"".join(
+        buffer.to_pybytes()
+        for name in frame.columns
+        if isinstance(frame[name].array, ArrowStringArray)
+        for chunk in frame[name].array._pa_array.chunks
+        for buffer in chunk.buffers()
+        if buffer is not None
+    )
 
 
 def _edit(rows: list[list[str]], rng: random.Random) -> str:
@@ -177,6 +190,24 @@ def test_a_date_in_the_future_yesterday_is_read_again_today(monkeypatch, referen
     taken = _read(rows, referential, previous)
     assert not any(i.line == line and i.column == "date_maj" for i in taken.issues)
     _same(taken, _read(rows, referential))
+
+
+@pytest.mark.parametrize("gone", ["removed", "renamed"])
+def test_a_fiche_gone_leaves_no_byte_in_the_next_reading(referential, gone):
+    """The next reading takes back the rows of the others, but holds no byte of a fiche gone
+    (erased, or its identifier changed): its text is copied, not sliced from the previous one's."""
+    rows = _rows()
+    previous = _read(rows, referential)
+    at = next(n for n, row in enumerate(rows) if row and row[0] == "demo-003")
+    name = rows[at][rows[0].index("nom")]
+    assert name.encode() in _text_bytes(previous.actors)
+    if gone == "removed":
+        del rows[at]
+    else:
+        rows[at][0], rows[at][rows[0].index("nom")] = "demo-003-bis", "Cabinet renommé (fictif)"
+    taken = _read(rows, referential, previous)
+    _same(taken, _read(rows, referential))
+    assert name.encode() not in _text_bytes(taken.actors)
 
 
 def test_the_fingerprints_go_with_the_parse_cache(tmp_path, referential):

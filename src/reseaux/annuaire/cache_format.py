@@ -6,7 +6,7 @@ pandas pickles its columns through copies: each Arrow text column joined into on
 column of code tuples made a Python list. At 1,000,000 fiches those copies
 were 0.4 GB on top of the directory, at the very top of a cold start. Here:
 
-- Arrow text goes as its chunks (protocol 5 writes Arrow's buffers without copying them);
+- Arrow text goes as its chunks' buffers, each once (protocol 5 writes them without copying);
 - a column of tuples (thématiques, publics…) goes as one number per row and its distinct tuples
   (read back, equal tuples are one object, as the parse shares them).
 
@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.arrays import ArrowStringArray
 
 
@@ -28,17 +29,35 @@ def dump(kept, file: BinaryIO) -> None:
     """Write ``kept`` (a directory and its search text) to ``file``, for ``pickle.load``."""
     pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = copyreg.dispatch_table.copy()
-    pickler.dispatch_table[ArrowStringArray] = _reduce_text
+    pickler.dispatch_table[ArrowStringArray] = _TextBuffers().reduce
     pickler.dispatch_table[np.ndarray] = _reduce_array
     pickler.dump(kept)
 
 
-def _reduce_text(column: ArrowStringArray):
-    return _text, (column._pa_array, column.dtype)
+class _TextBuffers:
+    """Arrow text written as its chunks' buffers, each buffer once. A column read as the changes
+    of the one before is slices of its chunks (``validation._shared_text``); Arrow writes a slice
+    with its whole buffers, so the three slices of a column with one fiche changed were written
+    as three columns. Here a buffer several chunks share is one object, written once by pickle's
+    memo (it holds the buffers, which the directory holds anyway)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, int], pa.Buffer] = {}
+
+    def reduce(self, column: ArrowStringArray):
+        chunks = column._pa_array
+        parts = [(len(c), c.null_count, c.offset, [self.once(b) for b in c.buffers()]) for c in chunks.chunks]
+        return _text, (parts, chunks.type, column.dtype)
+
+    def once(self, buffer: pa.Buffer | None) -> pa.Buffer | None:
+        if buffer is None:
+            return None
+        return self.seen.setdefault((buffer.address, buffer.size), buffer)
 
 
-def _text(chunks, dtype) -> ArrowStringArray:
-    return ArrowStringArray(chunks, dtype=dtype)
+def _text(parts: list, kind: pa.DataType, dtype) -> ArrowStringArray:
+    chunks = [pa.Array.from_buffers(kind, length, buffers, nulls, offset) for length, nulls, offset, buffers in parts]
+    return ArrowStringArray(pa.chunked_array(chunks, kind), dtype=dtype)
 
 
 def _reduce_array(values: np.ndarray):

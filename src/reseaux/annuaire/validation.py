@@ -15,6 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.arrays import ArrowStringArray
 
 from reseaux.acces.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
 from reseaux.annuaire import columns, fields
@@ -395,31 +397,98 @@ class _TakenBack:
 
     def merged(self, lines: np.ndarray, olds: np.ndarray, prints: np.ndarray, fresh: pd.DataFrame, fresh_prints):
         """The rows taken back (at ``lines``, from positions ``olds``) and the ``fresh`` ones
-        validated, in the order of their lines, with their fingerprints; one copy of each column.
-        A column takes the dtype a whole validation gives it (as :class:`_Records` joins chunks)."""
+        validated, in the order of their lines, with their fingerprints. A column takes the dtype
+        a whole validation gives it (as :class:`_Records` joins chunks).
+
+        A text column is made of slices of the previous one's (:func:`_shared_text`), not copied,
+        when every fiche of the previous reading is still there (see :meth:`all_still_there`):
+        after a save of one fiche among a million, its copy was 0.3 GB, held beside the previous
+        reading, at the top of the server's memory. Otherwise each column is one new copy."""
         n_old = len(self.actors)
         fresh_lines = fresh["ligne"].to_numpy(dtype=np.int64) if len(fresh) else np.zeros(0, dtype=np.int64)
         lines_all = np.concatenate([np.array(lines, dtype=np.int64), fresh_lines])
         order = np.argsort(lines_all, kind="stable")
         # Row i of the result: previous row olds[k], or fresh row j (after the previous rows).
         source = np.concatenate([np.array(olds, dtype=np.intp), n_old + np.arange(len(fresh))])[order]
+        runs = _runs(source) if self.all_still_there(olds, fresh) else None
         made = {}
         for name in self.actors.columns:
             ours = self.actors[name]
             theirs = fresh[name] if len(fresh) else ours.iloc[:0]
-            if ours.dtype.kind == "f" or theirs.dtype.kind == "f":
+            shared = _shared_text(ours, theirs, runs) if runs is not None else None
+            if shared is not None:
+                column = shared
+            elif ours.dtype.kind == "f" or theirs.dtype.kind == "f":
                 # Numbers or None (a score, a position): numbers when one at least is, else None.
-                both = pd.concat([ours.astype("float64"), theirs.astype("float64")], ignore_index=True).take(source)
-                column = both if both.notna().any() else pd.Series([None] * len(both), dtype=object)
+                values = _picked(ours.astype("float64").to_numpy(), theirs.astype("float64").to_numpy(), source)
+                column = pd.Series(values, copy=False)
+                if not (~np.isnan(values)).any():
+                    column = pd.Series([None] * len(values), dtype=object)
+            elif ours.dtype == theirs.dtype and isinstance(ours.dtype, np.dtype):
+                column = pd.Series(_picked(ours.to_numpy(), theirs.to_numpy(), source), copy=False)
             elif ours.dtype == theirs.dtype:
                 column = pd.concat([ours, theirs], ignore_index=True).take(source)
             else:  # two dtypes: the column made of its values, as a whole reading makes it
                 values = ours.tolist() + theirs.tolist()
                 column = pd.Series([values[k] for k in source])
             made[name] = column.reset_index(drop=True)
-        both = pd.DataFrame(made)
+        both = pd.DataFrame(made, copy=False)  # its columns as they are: not joined into blocks (a copy)
         both["ligne"] = lines_all[order]
         return both, np.concatenate([np.array(prints, dtype=np.uint64), fresh_prints])[order]
+
+    def all_still_there(self, olds: np.ndarray, fresh: pd.DataFrame) -> bool:
+        """Whether each fiche of the previous reading is in the new one, taken back (a position
+        of ``olds``) or read again (its identifier among the ``fresh`` rows'). Slices of the
+        previous text keep every byte of it, the fiches gone included: an erased fiche must not
+        stay in the server's memory, nor in the reading it keeps on its disk."""
+        left = np.ones(len(self.actors), dtype=bool)
+        left[np.asarray(olds, dtype=np.intp)] = False
+        gone = {self.ids[at] for at in np.flatnonzero(left).tolist()}
+        return not gone or (len(fresh) > 0 and gone <= set(fresh["id"].tolist()))
+
+
+def _picked(ours: np.ndarray, theirs: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """The values at ``source`` of ``ours`` then ``theirs`` (positions past ``ours`` are
+    ``theirs``'), in one new array: without joining the two first (a copy more)."""
+    picked = np.empty(len(source), dtype=ours.dtype)
+    from_ours = source < len(ours)
+    picked[from_ours] = ours[source[from_ours]]
+    picked[~from_ours] = theirs[source[~from_ours] - len(ours)]
+    return picked
+
+
+#: Beyond so many runs of consecutive rows, or chunks in a column, a column taken back is copied
+#: whole (:func:`_shared_text`): many small slices would slow every reading of the column.
+MOST_RUNS = 64
+MOST_CHUNKS = 512
+
+
+def _runs(source: np.ndarray) -> list[tuple[int, int]] | None:
+    """``source`` (positions) as runs of consecutive positions, (first, length) each; None beyond
+    :data:`MOST_RUNS`."""
+    if not len(source):
+        return []
+    breaks = np.flatnonzero(np.diff(source) != 1) + 1
+    if len(breaks) >= MOST_RUNS:
+        return None
+    starts = np.concatenate([[0], breaks])
+    lengths = np.diff(np.concatenate([starts, [len(source)]]))
+    return list(zip(source[starts].tolist(), lengths.tolist(), strict=True))
+
+
+def _shared_text(ours: pd.Series, theirs: pd.Series, runs: list[tuple[int, int]]) -> pd.Series | None:
+    """The column of text whose rows are ``runs`` of ``ours`` then ``theirs`` (positions past
+    ``ours`` are ``theirs``'), as slices of their Arrow chunks: no text copied. None when the
+    column is not Arrow text in both, or would have more than :data:`MOST_CHUNKS` chunks."""
+    if not (isinstance(ours.array, ArrowStringArray) and isinstance(theirs.array, ArrowStringArray)):
+        return None
+    if ours.dtype != theirs.dtype or ours.array._pa_array.type != theirs.array._pa_array.type:
+        return None
+    both = pa.chunked_array([*ours.array._pa_array.chunks, *theirs.array._pa_array.chunks], ours.array._pa_array.type)
+    chunks = [chunk for first, length in runs for chunk in both.slice(first, length).chunks if len(chunk)]
+    if len(chunks) > MOST_CHUNKS:
+        return None
+    return pd.Series(ArrowStringArray(pa.chunked_array(chunks, both.type), dtype=ours.dtype), copy=False)
 
 
 def _in_france(lat: float, lon: float) -> bool:
