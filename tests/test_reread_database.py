@@ -19,6 +19,8 @@ from reseaux.annuaire.directory import load_directory
 from reseaux.stockage import DatabaseDirectory, postgres, stored_directory
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from reseaux.territoire import france
+from tests.test_import_real import FILES as REAL_FILES
+from tests.test_import_real import imported
 from tests.test_reread import _bytes, _edit, _rows, _same, _text_bytes
 
 
@@ -292,3 +294,38 @@ def test_a_saved_fiche_leaves_the_text_of_the_others_where_it_was(database, refe
     assert size_after < size_before * 1.2, (size_before, size_after)
     app_data.forget_last_read()  # a new process: the kept reading read back
     _same(_shown(referential).directory, after.directory)
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in REAL_FILES])
+def test_a_real_public_file_read_as_its_changes_is_its_whole_reading(database, referential, monkeypatch, name):
+    """Files from publishers (tests/data/real), imported as a person imports them, then in the
+    database: a telephone changed (the text of the other fiches shared with the reading before),
+    then a fiche removed and another renamed (the text copied, without them); each version read
+    as its changes is the whole reading of the same version."""
+    table = imported(name, constants={"type": "structure"})
+    rows = [list(table.columns), *table.astype(str).values.tolist()]
+    database.replace(_bytes(rows), "coord", "import")
+    before = _shown(referential)
+    assert len(before.directory.actors) >= 100
+    phone, nom = rows[0].index("telephone"), rows[0].index("nom")
+    rows[5][phone] = "02 35 00 00 05"
+    database.replace(_bytes(rows), "coord", "modification")
+    after = _shown(referential)
+    _same(after.directory, _whole(referential))
+    assert _buffers(before.directory.actors["nom"]) <= _buffers(after.directory.actors["nom"])
+
+    def alone(at: int) -> bool:  # a name no other cell holds
+        return rows[at][nom] != "" and not any(rows[at][nom] in c for r in rows[1:] if r is not rows[at] for c in r)
+
+    gone_at = next(at for at in range(9, len(rows)) if alone(at))
+    renamed_at = next(at for at in range(gone_at + 1, len(rows)) if alone(at) and rows[at].count(rows[at][nom]) == 1)
+    gone, renamed = rows[gone_at][nom], rows[renamed_at][nom]
+    rows[renamed_at][nom] = "Structure renommée (fictif)"
+    del rows[gone_at]
+    database.replace(_bytes(rows), "coord", "modification")
+    answers = _count_changes(monkeypatch)
+    last = _shown(referential)
+    assert answers[0] is not None  # read as its changes, not whole
+    _same(last.directory, _whole(referential))
+    held = _text_bytes(last.directory.actors)
+    assert gone.encode() not in held and renamed.encode() not in held
