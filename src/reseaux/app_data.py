@@ -26,7 +26,7 @@ from reseaux.annuaire.decoding import iter_table
 from reseaux.annuaire.directory import Directory, load_directory
 from reseaux.annuaire.model import coordinates
 from reseaux.annuaire.referential import Referential, load_referential
-from reseaux.annuaire.validation import rows_to_read_again, validate_changes
+from reseaux.annuaire.validation import TakenBack, validate_changes
 from reseaux.territoire import france
 from reseaux.territoire.layer_store import layer_store
 from reseaux.territoire.layers import LayerSpec
@@ -367,15 +367,16 @@ def _read_changes(previous, referential: Referential, database) -> tuple[Directo
     """The database's new version read as its changes since ``previous`` and its mark (see
     :func:`load_actors`), None when it has to be read whole."""
     before, _, mark = previous
-    if before.prints is None:
+    taking = TakenBack.of(before, before.prints.header) if before.prints is not None else None
+    if taking is None:
         return None
-    again = mark.keys[rows_to_read_again(before, len(mark.keys))]
+    again = mark.keys[taking.to_read_again(len(mark.keys))]
     found = database.changes(mark, again, max(CHANGES_AT_MOST, len(mark.keys) // 10))
     if found is None:
         return None
     with found.file:
         rows, encoding, delimiter = iter_table(found.file)
-        directory = validate_changes(before, mark.keys, found.mark.keys, rows, found.keys, referential)
+        directory = validate_changes(taking, mark.keys, found.mark.keys, rows, found.keys, referential)
     if directory is None:
         return None
     directory.encoding, directory.delimiter = encoding, delimiter

@@ -106,14 +106,23 @@ def arrow_text(values: pd.Series, *, whole: bool = False):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrow = getattr(values.array, "__arrow_array__", None)
-    if arrow is None:
-        return None
-    held = arrow()
-    if not (pa.types.is_string(held.type) or pa.types.is_large_string(held.type)):
+    held = held_text(values.array)
+    if held is None:
         return None
     held = pc.fill_null(held.cast(pa.large_string()), "")
     return held.combine_chunks() if whole and isinstance(held, pa.ChunkedArray) else held
+
+
+def held_text(array):
+    """The Arrow text an array of a column holds (``Series.array``), as it is held: not cast, not
+    copied, its missing values kept. None when it holds no Arrow text."""
+    import pyarrow as pa
+
+    arrow = getattr(array, "__arrow_array__", None)
+    if arrow is None:
+        return None
+    held = arrow()
+    return held if pa.types.is_string(held.type) or pa.types.is_large_string(held.type) else None
 
 
 def text_series(arrow, index: pd.Index) -> pd.Series:

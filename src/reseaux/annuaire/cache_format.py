@@ -24,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 from pandas.arrays import ArrowStringArray
 
+from reseaux.text import held_text
+
 
 def dump(kept, file: BinaryIO) -> None:
     """Write ``kept`` (a directory and its search text) to ``file``, for ``pickle.load``."""
@@ -45,7 +47,7 @@ class _TextBuffers:
         self.seen: dict[tuple[int, int], pa.Buffer] = {}
 
     def reduce(self, column: ArrowStringArray):
-        chunks = column._pa_array
+        chunks = held_text(column)
         parts = [(len(c), c.null_count, c.offset, [self.once(b) for b in c.buffers()]) for c in chunks.chunks]
         return _text, (parts, chunks.type, column.dtype)
 

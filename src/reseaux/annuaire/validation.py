@@ -23,7 +23,7 @@ from reseaux.annuaire import columns, fields
 from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue, PrintIndex, RowPrints
 from reseaux.annuaire.referential import UNCLASSIFIED, UNKNOWN, Referential
-from reseaux.text import split_cell
+from reseaux.text import held_text, split_cell
 
 GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel", "fichier")
 #: Columns of which one at least must be filled for the actor to be placed (or geocoded).
@@ -107,17 +107,21 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
     first = next(rows, None)
     if not first or not any(cell.strip() for cell in first):
         raise DirectoryError("L'annuaire est vide : la première ligne doit donner les noms de colonnes.")
-    taking = _TakenBack.of(previous, first)
+    taking = TakenBack.of(previous, first)
 
-    def found(block: list[tuple[int, list[str], str]]) -> tuple[np.ndarray, list[int]]:
-        prints = _fingerprints(block)
-        return prints, (taking.positions(prints) if taking else [-1] * len(block))
+    def blocks() -> Iterator[tuple[list[tuple[int, list[str], str]], np.ndarray, list[int]]]:
+        # The fingerprint index is the generator's: let go when the last row is read, before the
+        # columns are made (0.1 GB at a million fiches, at the top of the server's memory).
+        index = PrintIndex(taking.index_prints) if taking else None
+        for block in _blocks(rows):
+            prints = _fingerprints(block)
+            yield block, prints, (index.positions(prints).tolist() if index else [-1] * len(block))
 
-    return _validated(first, referential, taking, ((block, *found(block)) for block in _blocks(rows)))
+    return _validated(first, referential, taking, blocks())
 
 
 def validate_changes(
-    previous: Directory,
+    taking: TakenBack,
     keys_before: np.ndarray,
     keys: np.ndarray,
     rows: Iterable[list[str]],
@@ -126,24 +130,24 @@ def validate_changes(
 ) -> Directory | None:
     """The reading of a new version of a directory kept as rows with keys (PostgreSQL): the
     version's record ``i`` is the stored row ``keys[i]``; ``rows`` are the cells (header first) of
-    the stored rows ``read_keys``, those written since ``previous`` was read, in their order, and
-    those it could not take back (:func:`rows_to_read_again`). Every other record is its row of
-    ``previous`` (which was the record ``keys_before[j]``), taken back by its key without its cells
-    being read at all: at a million fiches, no parsing, no fingerprint, only the changes validated.
+    the stored rows ``read_keys``, those written since the previous reading ``taking`` takes back
+    from, in their order, and those it cannot take back (:meth:`TakenBack.to_read_again`). Every
+    other record is its row of that reading (which was the record ``keys_before[j]``), taken back
+    by its key without its cells being read at all: at a million fiches, no parsing, no
+    fingerprint, only the changes validated.
 
-    The answer is :func:`validate_rows`' on the whole version, taking back from ``previous``; None
+    The answer is :func:`validate_rows`' on the whole version, taking back from that reading; None
     when it cannot be given so (another header, a row neither read nor taken back, an identifier a
     changed row now holds before a row taken back): the caller reads the whole version."""
     rows = iter(rows)
     first = next(rows, None)
-    taking = _TakenBack.of(previous, first) if first else None
-    if taking is None:
+    if first is None or tuple(first) != taking.header:
         return None
     read = list(rows)
     if len(read) != len(read_keys):
         return None
     # Each usable row of previous: its stored row; then, for each record, the one it continues.
-    actor_keys = keys_before[previous.actors["ligne"].to_numpy(dtype=np.int64) - 2]
+    actor_keys = keys_before[taking.lines - 2]
     can = np.flatnonzero(taking.index_prints != 0)
     at = pd.Index(actor_keys[can]).get_indexer(keys)
     olds = np.where(at >= 0, can[np.maximum(at, 0)], -1)
@@ -151,7 +155,7 @@ def validate_changes(
     olds[reading >= 0] = -1  # written since: read, even where the key is an old one
     if ((olds < 0) & (reading < 0)).any():
         return None
-    prints_before = previous.prints.prints
+    prints_before = taking.prints
 
     def blocks() -> Iterator[tuple[list[tuple[int, list[str] | None, str]], np.ndarray, list[int]]]:
         for start in range(0, len(keys), BLOCK):
@@ -180,30 +184,6 @@ def validate_changes(
         return None
 
 
-def rows_to_read_again(previous: Directory, records: int) -> np.ndarray:
-    """The records of ``previous`` (positions from 0, the spreadsheet line less 2, among
-    ``records``) a reading of the next version cannot take back and reads from their cells: rows
-    kept aside, blank, with a warning on a date (:class:`_TakenBack`)."""
-    if not _TakenBack.usable(previous, previous.prints.header if previous.prints else ()):
-        return np.arange(records)
-    lines = previous.actors["ligne"].to_numpy(dtype=np.int64)
-    again = np.ones(records, dtype=bool)
-    again[lines - 2] = False  # the usable rows, but:
-    never = _never_taken_back(previous)
-    again[never[never - 2 < records] - 2] = True
-    return np.flatnonzero(again)
-
-
-def _never_taken_back(previous: Directory) -> np.ndarray:
-    """The lines (sorted) of the usable rows of ``previous`` that a next reading validates again from
-    their cells even unchanged: a cell holds the joining character (no fingerprint: 0), or a
-    warning on a date (a date is judged against the day it is read: tomorrow it may be fine)."""
-    lines = previous.actors["ligne"].to_numpy(dtype=np.int64)
-    dated = {c.name for c in columns.columns() if c.kind == columns.DATE}
-    said = np.array(sorted({i.line for i in previous.issues if i.column in dated and i.line}), dtype=np.int64)
-    return np.union1d(lines[previous.prints.prints == 0], said)
-
-
 class _CellsNeeded(Exception):
     """A row taken back by its key must be validated after all (its identifier is taken)."""
 
@@ -217,6 +197,8 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
     records = _Records()
     rejected: list[dict] = []
     first_line_of_id: dict[str, int] = {}
+    # The identifier of each previous row, for this loop only: let go before the columns are made.
+    ids: list[str] = taking.actors["id"].tolist() if taking else []
     # Kept a block at a time as arrays: a million Python ints of 64-bit fingerprints, lines and
     # positions were 40 MB each at the top of a reading.
     fresh_prints: list[np.ndarray] = []
@@ -224,7 +206,7 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
     back_olds: list[np.ndarray] = []
     back_prints: list[np.ndarray] = []
     for block, prints, olds in blocks:
-        if taking and _all_taken_back(taking, block, olds, first_line_of_id, issues):
+        if taking and _all_taken_back(taking, ids, block, olds, first_line_of_id, issues):
             back_lines.append(np.array([entry[0] for entry in block], dtype=np.int64))
             back_olds.append(np.asarray(olds, dtype=np.intp))
             back_prints.append(prints)
@@ -232,8 +214,8 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
         fresh_at: list[int] = []  # positions in the block (small ints, not allocated)
         back_at: list[int] = []
         for at, ((index, cells, _), old) in enumerate(zip(block, olds, strict=True)):
-            if old >= 0 and taking.ids[old] not in first_line_of_id:
-                first_line_of_id[taking.ids[old]] = index
+            if old >= 0 and ids[old] not in first_line_of_id:
+                first_line_of_id[ids[old]] = index
                 said = taking.said.get(old)
                 if said:
                     issues.extend(taking.moved(said, index))
@@ -283,9 +265,7 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
             back_prints.append(prints[back_at])
     # What only the loop needs goes before the columns are made (held meanwhile, at the top of the
     # server's memory after a save): the identifiers, a million Python strings and their dictionary.
-    del first_line_of_id
-    if taking is not None:
-        taking.let_go()
+    del first_line_of_id, ids
     actors, prints = records.frame(), _joined(fresh_prints, np.uint64)
     if back_lines:
         actors, prints = taking.merged(
@@ -299,18 +279,20 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
     )
 
 
-def _all_taken_back(taking: _TakenBack, block, olds, first_line_of_id: dict[str, int], issues: list[Issue]) -> bool:
+def _all_taken_back(
+    taking: TakenBack, ids: list[str], block, olds, first_line_of_id: dict[str, int], issues: list[Issue]
+) -> bool:
     """Take back at once a block whose every row is a row of the previous reading (the usual block
-    of a reread), as the row by row loop of :func:`_validated` does: each keeps its identifier (none
-    held by an earlier row, none twice in the block) and its warnings, moved to its line. False,
-    with nothing done, when one row of the block is not so."""
+    of a reread), as the row by row loop of :func:`_validated` does: each keeps its identifier (of
+    ``ids``, none held by an earlier row, none twice in the block) and its warnings, moved to its
+    line. False, with nothing done, when one row of the block is not so."""
     if not block or min(olds) < 0:
         return False
-    ids = [taking.ids[old] for old in olds]
-    if len(set(ids)) != len(ids) or not first_line_of_id.keys().isdisjoint(ids):
+    kept = [ids[old] for old in olds]
+    if len(set(kept)) != len(kept) or not first_line_of_id.keys().isdisjoint(kept):
         return False
     lines = [entry[0] for entry in block]
-    first_line_of_id.update(zip(ids, lines, strict=True))
+    first_line_of_id.update(zip(kept, lines, strict=True))
     for at in np.flatnonzero(taking.has_said[np.asarray(olds, dtype=np.intp)]).tolist():
         issues.extend(taking.moved(taking.said[olds[at]], lines[at]))
     return True
@@ -354,53 +336,59 @@ def _fingerprints(block: list[tuple[int, list[str], str]]) -> np.ndarray:
     return prints
 
 
-class _TakenBack:
-    """The rows of a previous reading that a new one may take back, found by their fingerprint."""
+class TakenBack:
+    """The rows of a previous reading that a reading of the next version may take back instead of
+    validating them again: found by their fingerprint (a file, :func:`validate_rows`) or by their
+    stored row's key (PostgreSQL, :func:`validate_changes`)."""
 
     def __init__(self, previous: Directory) -> None:
         self.actors = previous.actors
-        prints = previous.prints.prints.copy()
-        lines = previous.actors["ligne"].to_numpy()  # increasing: the rows are in the file's order
+        self.header = previous.prints.header
+        #: The fingerprint of each usable row of the previous reading.
+        self.prints = previous.prints.prints
+        #: The line of each usable row: increasing, the rows are in the file's order.
+        self.lines = previous.actors["ligne"].to_numpy(dtype=np.int64)
         #: Position of a previous row → its warnings (most rows have none).
         self.said: dict[int, list[Issue]] = {}
-        if previous.issues and len(lines):
+        dated_lines: set[int] = set()
+        if previous.issues and len(self.lines):
+            dated = {c.name for c in columns.columns() if c.kind == columns.DATE}
             said_lines = np.array([i.line or 0 for i in previous.issues])
-            at = np.minimum(np.searchsorted(lines, said_lines), len(lines) - 1)
-            for issue, position, is_row in zip(previous.issues, at.tolist(), lines[at] == said_lines, strict=True):
+            at = np.minimum(np.searchsorted(self.lines, said_lines), len(self.lines) - 1)
+            for issue, position, is_row in zip(previous.issues, at.tolist(), self.lines[at] == said_lines, strict=True):
                 if is_row:
                     self.said.setdefault(position, []).append(issue)
-            never = _never_taken_back(previous)
-            at = np.minimum(np.searchsorted(lines, never), len(lines) - 1)
-            prints[at[lines[at] == never]] = 0
-        #: The previous rows' fingerprints, 0 for a row never taken back (read again).
-        self.index_prints = prints
-        self.has_said = np.zeros(len(prints), dtype=bool)
+                if issue.column in dated and issue.line:
+                    dated_lines.add(issue.line)
+        #: The lines (sorted) of the usable rows validated again from their cells even unchanged:
+        #: a cell holds the joining character (no fingerprint: 0), or a warning on a date (a date
+        #: is judged against the day it is read: tomorrow it may be fine).
+        self.never = np.union1d(self.lines[self.prints == 0], np.array(sorted(dated_lines), dtype=np.int64))
+        #: Each usable row's fingerprint, 0 for a row never taken back (read again).
+        self.index_prints = self.prints.copy()
+        at = np.minimum(np.searchsorted(self.lines, self.never), max(len(self.lines) - 1, 0))
+        if len(self.lines):
+            self.index_prints[at[self.lines[at] == self.never]] = 0
+        self.has_said = np.zeros(len(self.prints), dtype=bool)
         self.has_said[list(self.said)] = True
-        self.index = PrintIndex(prints)
-        #: The identifier of each previous row, for the loop of :func:`_validated` (which lets them go).
-        self.ids: list[str] = previous.actors["id"].tolist()
-
-    def let_go(self) -> None:
-        """Drop what only the loop of :func:`_validated` uses (identifiers, fingerprint index):
-        0.1 GB at a million fiches, let go before :meth:`merged` makes the new columns."""
-        self.ids = []
-        self.index = PrintIndex(np.zeros(0, dtype=np.uint64))
 
     @classmethod
-    def of(cls, previous: Directory | None, header: list[str]) -> _TakenBack | None:
+    def of(cls, previous: Directory | None, header) -> TakenBack | None:
         """What can be taken back from ``previous``: nothing unless it was read with the same header."""
-        return cls(previous) if cls.usable(previous, header) else None
-
-    @staticmethod
-    def usable(previous: Directory | None, header) -> bool:
-        """Whether rows of ``previous`` may be taken back by a reading with ``header``."""
         if previous is None or previous.prints is None or previous.prints.header != tuple(header):
-            return False
-        return len(previous.prints.prints) == len(previous.actors) and "id" in previous.actors
+            return None
+        if len(previous.prints.prints) != len(previous.actors) or "id" not in previous.actors:
+            return None
+        return cls(previous)
 
-    def positions(self, prints: np.ndarray) -> list[int]:
-        """For each fingerprint, the position of a previous row that had it; -1 where none."""
-        return self.index.positions(prints).tolist()
+    def to_read_again(self, records: int) -> np.ndarray:
+        """The records of the next version (positions from 0, the spreadsheet line less 2, among
+        ``records``) that its reading by changes reads from their cells: rows kept aside, blank,
+        and those of :attr:`never`."""
+        again = np.ones(records, dtype=bool)
+        again[self.lines[self.lines - 2 < records] - 2] = False  # the usable rows, but:
+        again[self.never[self.never - 2 < records] - 2] = True
+        return np.flatnonzero(again)
 
     @staticmethod
     def moved(said: list[Issue], line: int) -> list[Issue]:
@@ -494,9 +482,10 @@ def _shared_text(ours: pd.Series, theirs: pd.Series, runs: list[tuple[int, int]]
     column is not Arrow text in both, or would have more than :data:`MOST_CHUNKS` chunks."""
     if not (isinstance(ours.array, ArrowStringArray) and isinstance(theirs.array, ArrowStringArray)):
         return None
-    if ours.dtype != theirs.dtype or ours.array._pa_array.type != theirs.array._pa_array.type:
+    held, added = held_text(ours.array), held_text(theirs.array)
+    if ours.dtype != theirs.dtype or held is None or added is None or held.type != added.type:
         return None
-    both = pa.chunked_array([*ours.array._pa_array.chunks, *theirs.array._pa_array.chunks], ours.array._pa_array.type)
+    both = pa.chunked_array([*held.chunks, *added.chunks], held.type)
     chunks = [chunk for first, length in runs for chunk in both.slice(first, length).chunks if len(chunk)]
     if len(chunks) > MOST_CHUNKS:
         return None
