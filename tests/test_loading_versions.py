@@ -120,3 +120,40 @@ def test_a_download_of_another_format_whose_file_cannot_be_built_is_not_given_a_
 
     with pytest.raises(ValueError):
         widgets.audited_export(broken, "carte.png")()
+
+
+def test_a_new_version_is_read_after_the_views_of_the_one_before_are_let_go(tmp_path, monkeypatch):
+    """After a save, the pages' views of the version before (a visitor's: a copy of the public
+    fiches) go before the new version is read, not after: both were held at once, with the new
+    reading's own, at the top of the server's memory. The version before itself stays, to be
+    read from."""
+    path = tmp_path / "actors.csv"
+    path.write_bytes((DATA / "actors_small.csv").read_bytes())
+    monkeypatch.setenv("RESEAUX_ACTORS", str(path))
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / ".cache" / "geocodage.sqlite"))
+    read = loading._actors
+    read.clear()
+    loading._visible.clear()
+    loading._SHOWN[0] = None
+    try:
+        stamp = [1.0]
+        monkeypatch.setattr(loading, "directory_source", lambda: (str(path), stamp[0]))
+        loading.actors()
+        view = weakref.ref(loading._visible(str(path), 1.0, "visiteur", "public"))
+        directory = weakref.ref(loading._actors(str(path), 1.0))
+        assert view() is not None
+        seen = []
+
+        def reading(source, mtime):
+            gc.collect()
+            seen.append((mtime, view() is None, directory() is not None))
+            return read(source, mtime)
+
+        monkeypatch.setattr(loading, "_actors", reading)
+        stamp[0] = 2.0  # saved
+        loading.actors()
+        assert seen[0] == (2.0, True, True)  # the view was gone, the directory there, as 2 was read
+    finally:
+        read.clear()
+        loading._visible.clear()
+        loading._SHOWN[0] = None

@@ -150,7 +150,8 @@ _SHOWN: list = [None]
 
 
 def _shown_now(source: str, mtime: float) -> None:
-    """When a run shows another version than the last one did, let the others go: the views and
+    """When a run shows another version than the last one did (called before the new version is
+    read, and again with the version a run shows at last), let the others go: the views and
     indexes (their cache holds one per role, so a role's view of the version before stayed until
     other roles filled it, and a view shares its rows with its directory: a visitor's, every fiche
     public, is the directory itself), the rows of the pages' downloads (:func:`of_this_version`)
@@ -164,7 +165,7 @@ def _shown_now(source: str, mtime: float) -> None:
             _let_go_of_versions_but((source, mtime))  # first: the service's index of a frame goes with it
             gc.collect()  # what of it pandas holds in cycles
             SERVICE.keep_version((source, mtime))
-            memory.give_back()  # freed after the reading gave back its own memory
+            memory.give_back()  # what they held, back to the system
         _SHOWN[0] = (source, mtime)
 
 
@@ -252,6 +253,10 @@ def actors() -> Actors:
     _read_today()
     try:
         source, mtime = directory_source()
+        # A new version: what the pages of the one before held goes before it is read, not after
+        # (their views, indexes, downloads and map tokens were held beside both readings, at the
+        # top of the server's memory after a save); the directory itself stays, to be read from.
+        _shown_now(str(source), mtime)
         _actors(source, mtime)
     except (DirectoryError, OSError) as exc:
         if source == DATABASE:
