@@ -145,3 +145,52 @@ def test_one_escaping_mechanism_in_the_code():
     ]
     assert offenders == []
     assert render("<b>{{ v }}</b>", v="<i>") == "<b>&lt;i&gt;</b>" and text("a&b") == "a&amp;b"
+
+
+#: What Jinja would run: folium put each element's output in the page as a template, rendered
+#: again with the page. Each part, run, would read « 42 », « ran » and this process's id.
+RUNS = "«{{ 6*7 }}» «{% if true %}ran{% endif %}» «{{ cycler.__init__.__globals__.os.getpid() }}»"
+
+
+def assert_written_not_run(page: str) -> None:
+    import os
+
+    read = as_read(page)
+    assert "«42»" not in read and "«ran»" not in read and f"«{os.getpid()}»" not in read
+    assert "«{{ 6*7 }}»" in read  # there, as written
+
+
+def test_a_value_jinja_would_run_is_written_as_it_is_on_every_map_and_export(referential, tmp_path):
+    """A perimeter file's names, a layer's label, a presentation's title, a fiche's name: folium
+    rendered them twice, the second time as a Jinja template — « {{ 6*7 }} » read « 42 », and
+    Python was within reach (the process's id, or any command)."""
+    import folium
+
+    from reseaux.analyse.proximity import Partner
+
+    specs = [replace(s, label=RUNS, source=RUNS) for s in load_registry(GEO / "layers.toml")]
+    layers = {key: frame.assign(nom=RUNS) for key, frame in load_layers(specs, GEO).items()}
+    bounds = (1.09, 49.43, 1.13, 49.45)
+    fmap = build_map(actors(referential, tmp_path), layers, specs, MapView(layers=("carres",)), referential, bounds)
+    assert_written_not_run(fmap.get_root().render())  # the page the live map's frame is made from
+    exported = build_map(actors(referential, tmp_path), layers, specs, MapView(layers=("carres",)), referential, bounds)
+    assert_written_not_run(standalone_html(exported, title=RUNS, subtitle=RUNS, alt=RUNS))
+    stage = folium.Map()
+    for group in scene_groups(
+        actors(referential, tmp_path), MapView(layers=("carres",)), referential, layers, specs, bounds
+    ):
+        group.add_to(stage)
+    assert_written_not_run(stage.get_root().render())
+    found = Partner(number=1, name=RUNS, role=RUNS, distance="1 km", latitude=49.44, longitude=1.1, structure=RUNS)
+    search = build_search_map(bounds, (49.44, 1.1), 5, [found], context=[(specs[0], layers[specs[0].id], None)])
+    assert_written_not_run(search.get_root().render())
+
+
+def test_branca_s_own_templates_stay_templates():
+    """Only what a template wrote is held as it is: branca's Div still lays out its children."""
+    import folium
+
+    page = folium.Figure()
+    box = folium.Div().add_to(page)
+    box.html.add_child(folium.Element("<p>«{{ 6*7 }}»</p>"))
+    assert "<p>«{{ 6*7 }}»</p>" in page.render()
