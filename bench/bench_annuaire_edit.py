@@ -159,7 +159,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
             lines.append(
                 f"| {size_text(row['size'])} | {label} | {french(got['load'], 1)} s | "
                 f"{french(got['first']['checked'], 1)} s | {french(got['edit'])} s | {french(got['save'])} s | "
-                f"{french(got['memory'] / 1024)} Go |"
+                f"{french(got['memory'] / 1024)} Gio |"
             )
     lines += ["", "Par morceau (médianes, s) :", ""]
     for row in rows:

@@ -686,7 +686,7 @@ def section(
         lines.append(
             f"| {row.label} | {cell(row.median('warm'), floor=f_warm)} | {cell(row.median('cold'), floor=f_cold)} | "
             f"{cell(row.first, floor=f_cold)} | {row.payload_cell(f_payload)} | {row.payload_cell(f_whole, whole=True)} | "
-            f"{cell(row.median('filters'))} | {cell(row.memory, 'Go')} |"
+            f"{cell(row.median('filters'))} | {cell(row.memory, 'Gio')} |"
         )
     lines += [
         "",

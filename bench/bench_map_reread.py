@@ -135,7 +135,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
             lines.append(
                 f"| {size_text(row['size'])} | {label} | {french(got['first'])} s | "
                 f"**{french(got['median'])} s** ({', '.join(french(t) for t in got['after'])}) | "
-                f"÷ {french(got['first'] / got['median'])} | {french(got['memory'] / 1024, 2)} Go |"
+                f"÷ {french(got['first'] / got['median'])} | {french(got['memory'] / 1024, 2)} Gio |"
             )
     return lines
 

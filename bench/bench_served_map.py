@@ -110,7 +110,7 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql
         for label, row in drawn
     ] + [Target(f"{label}, changement de filtre", "≤ 1 s", row.median("filters"), 1, "s") for label, row in drawn]
     targets += [
-        Target(f"{label}, mémoire du serveur (pic)", "≤ 1 Go", row.memory, 1, "Go")
+        Target(f"{label}, mémoire du serveur (pic)", "≤ 1 Gio", row.memory, 1, "Gio")
         for label, row in drawn
         if row.memory is not None
     ]
@@ -212,7 +212,7 @@ def saved_section(saved: list[AfterSave], floor: float | None) -> list[str]:
         return "—" if value is None else f"{value:.2f} s".replace(".", ",")
 
     def gb(value: float | None) -> str:
-        return "—" if value is None else f"{value:.2f} Go".replace(".", ",")
+        return "—" if value is None else f"{value:.2f} Gio".replace(".", ",")
 
     lines = [
         "### Après un enregistrement",

@@ -155,7 +155,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         "PostgreSQL : lignes, version et lignes de journal ajoutées, `pg_column_size`, index non "
         "comptés), divisée par le nombre d'enregistrements. PostgreSQL 15 + PostGIS de Debian, "
         "réglages par défaut, sur la même machine, rempli par la migration (`python -m reseaux "
-        "migrer`). Objectifs : un enregistrement ≤ 1 s, ≤ 1 Go par processus.",
+        "migrer`). Objectifs : un enregistrement ≤ 1 s, ≤ 1 Gio par processus.",
         "",
         "| Acteurs | Stockage | Lecture | Enregistrement de la table : médiane (min.–max.) "
         "| Enregistrement de la fiche changée : médiane (min.–max.) | dont `plan_rows` ; `apply_rows` "
@@ -170,7 +170,7 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
             (
                 "PostgreSQL",
                 row["pg"],
-                f"migration {french(migration['seconds'])} s, {french(migration['memory'] / 1024, 2)} Go",
+                f"migration {french(migration['seconds'])} s, {french(migration['memory'] / 1024, 2)} Gio",
             ),
         ):
             lines.append(
@@ -179,8 +179,8 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
                 f"{french(got['save_rows'], 2)} s ({french(min(got['saves_rows']), 2)}–"
                 f"{french(max(got['saves_rows']), 2)}) | {french(got['plan_rows'], 3)} s ; "
                 f"{french(got['apply_rows'], 3)} s | "
-                f"{french(got.get('memory_page', got['memory']) / 1024, 2)} Go ; "
-                f"{french(got['memory'] / 1024, 2)} Go | {size_text(got['version_bytes'])} | {setup} |"
+                f"{french(got.get('memory_page', got['memory']) / 1024, 2)} Gio ; "
+                f"{french(got['memory'] / 1024, 2)} Gio | {size_text(got['version_bytes'])} | {setup} |"
             )
     for row in rows:
         for label, got in (("PostgreSQL", row["pg"]), ("fichiers", row["files"])):
@@ -191,8 +191,8 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
             lines.append(
                 f"\nÀ {row['size']:_} acteurs, {label} : enregistrement d'une fiche ≤ 1 s {save} "
                 f"({french(got['save_rows'], 2)} s ; toute la table : {french(got['save'], 1)} s), "
-                f"≤ 1 Go pour lire et enregistrer des fiches {memory} ({french(page / 1024, 2)} Go ; avec "
-                f"les enregistrements de la table entière, {whole} : {french(got['memory'] / 1024, 2)} Go).".replace(
+                f"≤ 1 Gio pour lire et enregistrer des fiches {memory} ({french(page / 1024, 2)} Gio ; avec "
+                f"les enregistrements de la table entière, {whole} : {french(got['memory'] / 1024, 2)} Gio).".replace(
                     "_", "\u202f"
                 )
             )
