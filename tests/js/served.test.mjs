@@ -113,6 +113,34 @@ test("the layer asks its view when added and at each move, and draws only the ne
   }
 });
 
+test("the view asked again as the map settles is one request, its answer drawn", async () => {
+  const {L, drawn} = fakeLeaflet();
+  globalThis.L = L;
+  const asked = fakeFetch();
+  try {
+    const layer = mapActors({n: 3, colors: ["#111"], url: "/x?vue=K", bounds: null});
+    const map = fakeMap(6);
+    layer._map = map;
+    layer.onAdd(map);
+    map.handlers.moveend();  // the map's first drawing ends with a move to the same view
+    assert.equal(asked.length, 1);
+    asked[0].answer({clusters: [], pins: [[49.5, 1.5, 42, 0]]});
+    await tick();
+    assert.deepEqual([...drawn].map((m) => m.rxRow), [42]);  // the one answer, drawn
+    map.zoom = 7;
+    map.handlers.moveend();  // another view: asked
+    assert.equal(asked.length, 2);
+    asked[1].fail(500);
+    await tick();
+    await tick();
+    map.handlers.moveend();  // the same view after a failure: asked again
+    assert.equal(asked.length, 3);
+  } finally {
+    delete globalThis.L;
+    delete globalThis.fetch;
+  }
+});
+
 test("a map whose page expired says so in French on the map", async () => {
   const {L} = fakeLeaflet();
   const said = [];
