@@ -161,6 +161,19 @@ def test_on_a_phone_the_map_fills_the_first_screen(browser, served):
     legend = map_frame(page).locator(".rx-legend").bounding_box()  # in the page's coordinates
     assert legend["y"] + legend["height"] <= 844, "the legend is below the fold"
     assert legend["height"] * legend["width"] < frame_box["height"] * frame_box["width"] / 6
+    # The sources wrap across the narrow map: the scale stands above them, not under their lines.
+    frame = map_frame(page)
+    scale, sources = frame.locator(".leaflet-control-scale"), frame.locator(".leaflet-control-attribution")
+    expect(scale).to_be_visible()
+    expect(sources).to_contain_text("OpenStreetMap")
+    assert wait_in_map(
+        page,
+        """() => {
+          const a = document.querySelector('.leaflet-control-scale').getBoundingClientRect();
+          const b = document.querySelector('.leaflet-control-attribution').getBoundingClientRect();
+          return a.bottom <= b.top || b.right <= a.left || a.right <= b.left;
+        }""",
+    )
     notice = page.get_by_text("Données de démonstration")
     expect(notice).to_be_visible()
     assert notice.bounding_box()["y"] > bottom, "the demonstration notice should come after the map on a phone"

@@ -113,9 +113,19 @@ def coordinates(actors: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     rows are placed (both known): the one reading of a position, for every spatial answer."""
     if not len(actors) or "latitude" not in actors:
         return np.full(len(actors), np.nan), np.full(len(actors), np.nan), np.zeros(len(actors), dtype=bool)
-    lat = pd.to_numeric(actors["latitude"], errors="coerce").to_numpy(dtype=float)
-    lon = pd.to_numeric(actors["longitude"], errors="coerce").to_numpy(dtype=float)
+    lat, lon = _numbers(actors["latitude"]), _numbers(actors["longitude"])
     return lon, lat, ~(np.isnan(lat) | np.isnan(lon))
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """A column as floats, NaN where not a number. A column of floats (a directory read holds its
+    positions so) is not copied, asked several times at each run of a page at a million fiches:
+    it is given read-only, a caller that would write in it fails instead of moving fiches."""
+    if values.dtype == np.float64:
+        held = values.to_numpy().view()
+        held.flags.writeable = False
+        return held
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
 
 
 def held_by(shape, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

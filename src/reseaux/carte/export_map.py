@@ -93,24 +93,20 @@ class MapTitle(MacroElement):
             var top = banner.getBoundingClientRect().bottom - map.getContainer().getBoundingClientRect().top;
             L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(5, Math.max(5, Math.ceil(top) + 8));
           }
-          /* On a narrow map the sources (bottom right) run under the scale (bottom left): the left
-             corner, and the text alternative's toggle, are raised above them. */
-          function clearBottom() {
+          /* The text alternative's toggle sits above the left corner (the scale), which every map
+             raises above the sources when they share the bottom (FrenchControls: « rx:bottom »). */
+          function clearAlt() {
             var box = map.getContainer().getBoundingClientRect();
             var left = map.getContainer().querySelector(".leaflet-bottom.leaflet-left");
-            var sources = map.getContainer().querySelector(".leaflet-control-attribution");
             var alt = document.querySelector(".rx-alt");
-            if (left && sources) {
-              var shared = sources.getBoundingClientRect().left < box.left + box.width / 2;
-              left.style.bottom = shared ? Math.ceil(box.bottom - sources.getBoundingClientRect().top) + "px" : "";
-            }
             if (left && alt && left.getBoundingClientRect().height) {
               alt.style.bottom = Math.ceil(box.bottom - left.getBoundingClientRect().top) + 6 + "px";
             }
           }
-          function layout() { padding(); clearBottom(); }
-          layout();
-          window.addEventListener("resize", layout);
+          padding();
+          clearAlt();
+          map.on("rx:bottom", clearAlt);
+          window.addEventListener("resize", padding);
         })({{ this._parent.get_name() }}, document.getElementById("{{ this.get_name() }}"));
         {% endmacro %}
         """

@@ -79,6 +79,26 @@ class FrenchControls(MacroElement):
           function quiet(layer) { if (layer._path) layer._path.setAttribute("tabindex", "-1"); }
           map.eachLayer(quiet);
           map.on("layeradd", function (event) { quiet(event.layer); });
+          /* On a narrow map the sources (bottom right) wrap across its width and ran over the
+           * scale (bottom left): the left corner is raised above them, again each time their box
+           * changes (a layer adds its source, the phone turns). « rx:bottom » tells the export's
+           * text alternative, which sits above that corner. */
+          var corner = map.getContainer().querySelector(".leaflet-bottom.leaflet-left");
+          var sources = map.attributionControl && map.attributionControl.getContainer();
+          function clearBottom() {
+            var box = map.getContainer().getBoundingClientRect(), over = sources.getBoundingClientRect();
+            var shared = over.width > 0 && over.left < box.left + box.width / 2;
+            corner.style.bottom = shared ? Math.ceil(box.bottom - over.top) + "px" : "";
+            map.fire("rx:bottom");
+          }
+          if (corner && sources) {
+            clearBottom();
+            if (window.ResizeObserver) {
+              var watch = new ResizeObserver(clearBottom);
+              watch.observe(sources);
+              watch.observe(map.getContainer());
+            }
+          }
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """
