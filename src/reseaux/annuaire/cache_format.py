@@ -85,7 +85,7 @@ def _as_codes(row: np.ndarray) -> tuple[np.ndarray, list[tuple]] | None:
         return None
     if (codes < 0).any() or not all(type(value) is tuple for value in distinct):
         return None
-    return codes.astype(np.int32), list(distinct)
+    return codes.astype(np.min_scalar_type(max(len(distinct) - 1, 0))), list(distinct)  # 2 bytes a fiche, most often
 
 
 def _object_rows(parts: list, shape: tuple[int, ...]) -> np.ndarray:

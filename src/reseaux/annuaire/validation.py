@@ -112,7 +112,7 @@ def validate_rows(rows: Iterable[list[str]], referential: Referential, previous:
     def blocks() -> Iterator[tuple[list[tuple[int, list[str], str]], np.ndarray, list[int]]]:
         # The fingerprint index is the generator's: let go when the last row is read, before the
         # columns are made (0.1 GB at a million fiches, at the top of the server's memory).
-        index = PrintIndex(taking.index_prints) if taking else None
+        index = PrintIndex(taking.index_prints()) if taking else None
         for block in _blocks(rows):
             prints = _fingerprints(block)
             yield block, prints, (index.positions(prints).tolist() if index else [-1] * len(block))
@@ -146,42 +146,61 @@ def validate_changes(
     read = list(rows)
     if len(read) != len(read_keys):
         return None
+    found = _continued(taking, keys_before, keys, read_keys)
+    if found is None:
+        return None
+    # The arrays a record's source is read from are the generator's alone: let go with its last
+    # block, before the columns are made (at a million fiches, 16 MB at the top of the memory).
+    blocks = _stored_blocks(*found, read, taking.prints)
+    del found, read
+    try:
+        return _validated(first, referential, taking, blocks)
+    except _CellsNeeded:
+        return None
+
+
+def _continued(
+    taking: TakenBack, keys_before: np.ndarray, keys: np.ndarray, read_keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """For each record of the version (the stored row ``keys[i]``): the position of the row of
+    ``taking``'s reading it takes back (-1: read), and its position among the rows read
+    (``read_keys``; -1: taken back). None when a record is neither."""
     # Each usable row of previous: its stored row; then, for each record, the one it continues.
     actor_keys = keys_before[taking.lines - 2]
-    can = np.flatnonzero(taking.index_prints != 0)
+    can = np.flatnonzero(taking.index_prints() != 0)
     at = pd.Index(actor_keys[can]).get_indexer(keys)
     olds = np.where(at >= 0, can[np.maximum(at, 0)], -1)
     reading = pd.Index(read_keys).get_indexer(keys)
     olds[reading >= 0] = -1  # written since: read, even where the key is an old one
     if ((olds < 0) & (reading < 0)).any():
         return None
-    prints_before = taking.prints
+    return olds, reading
 
-    def blocks() -> Iterator[tuple[list[tuple[int, list[str] | None, str]], np.ndarray, list[int]]]:
-        for start in range(0, len(keys), BLOCK):
-            block, block_olds, fresh = [], [], []
-            for i in range(start, min(start + BLOCK, len(keys))):
-                old = int(olds[i])
-                if old >= 0:
-                    block.append((i + 2, None, ""))
-                    block_olds.append(old)
-                    continue
-                cells = read[reading[i]]
-                joined = "\x1f".join(cells)
-                if joined.strip():
-                    fresh.append(len(block))
-                    block.append((i + 2, cells, joined))
-                    block_olds.append(-1)
-            if block:
-                prints = prints_before[np.maximum(np.array(block_olds, dtype=np.intp), 0)].copy()
-                if fresh:
-                    prints[fresh] = _fingerprints([block[f] for f in fresh])
-                yield block, prints, block_olds
 
-    try:
-        return _validated(first, referential, taking, blocks())
-    except _CellsNeeded:
-        return None
+def _stored_blocks(
+    olds: np.ndarray, reading: np.ndarray, read: list[list[str]], prints_before: np.ndarray
+) -> Iterator[tuple[list[tuple[int, list[str] | None, str]], np.ndarray, list[int]]]:
+    """The records of :func:`validate_changes` a block at a time, as :func:`_validated` reads
+    them: a record taken back by its key has no cells; a record read, its cells."""
+    for start in range(0, len(olds), BLOCK):
+        block, block_olds, fresh = [], [], []
+        for i in range(start, min(start + BLOCK, len(olds))):
+            old = int(olds[i])
+            if old >= 0:
+                block.append((i + 2, None, ""))
+                block_olds.append(old)
+                continue
+            cells = read[reading[i]]
+            joined = "\x1f".join(cells)
+            if joined.strip():
+                fresh.append(len(block))
+                block.append((i + 2, cells, joined))
+                block_olds.append(-1)
+        if block:
+            prints = prints_before[np.maximum(np.array(block_olds, dtype=np.intp), 0)].copy()
+            if fresh:
+                prints[fresh] = _fingerprints([block[f] for f in fresh])
+            yield block, prints, block_olds
 
 
 class _CellsNeeded(Exception):
@@ -364,13 +383,17 @@ class TakenBack:
         #: a cell holds the joining character (no fingerprint: 0), or a warning on a date (a date
         #: is judged against the day it is read: tomorrow it may be fine).
         self.never = np.union1d(self.lines[self.prints == 0], np.array(sorted(dated_lines), dtype=np.int64))
-        #: Each usable row's fingerprint, 0 for a row never taken back (read again).
-        self.index_prints = self.prints.copy()
-        at = np.minimum(np.searchsorted(self.lines, self.never), max(len(self.lines) - 1, 0))
-        if len(self.lines):
-            self.index_prints[at[self.lines[at] == self.never]] = 0
         self.has_said = np.zeros(len(self.prints), dtype=bool)
         self.has_said[list(self.said)] = True
+
+    def index_prints(self) -> np.ndarray:
+        """Each usable row's fingerprint, 0 for a row never taken back (read again): made when
+        asked, not held (8 MB at a million fiches, while the new reading makes its columns)."""
+        prints = self.prints.copy()
+        if len(self.lines):
+            at = np.minimum(np.searchsorted(self.lines, self.never), len(self.lines) - 1)
+            prints[at[self.lines[at] == self.never]] = 0
+        return prints
 
     @classmethod
     def of(cls, previous: Directory | None, header) -> TakenBack | None:
