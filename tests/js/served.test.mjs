@@ -83,11 +83,20 @@ function fakeFetch() {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+// ``body(asked)`` with ``L`` and the fake fetch in place of the browser's, both taken away after.
+async function withFakes(L, body) {
+  globalThis.L = L;
+  try {
+    await body(fakeFetch());
+  } finally {
+    delete globalThis.L;
+    delete globalThis.fetch;
+  }
+}
+
 test("the layer asks its view when added and at each move, and draws only the newest answer", async () => {
   const {L, drawn} = fakeLeaflet();
-  globalThis.L = L;
-  const asked = fakeFetch();
-  try {
+  await withFakes(L, async (asked) => {
     const layer = mapActors({n: 3, colors: ["#111", "#222"], url: "/_reseaux/carte/T/groupes?vue=K",
                              bounds: [[48, 0], [50, 2]]});
     const map = fakeMap(6.25);
@@ -107,17 +116,12 @@ test("the layer asks its view when added and at each move, and draws only the ne
     [...drawn].find((m) => m.rxRow === undefined).handlers.click();
     assert.deepEqual(map.views, [[{lat: 49, lng: 1}, 11]]);
     assert.match(asked[2].url, /&zoom=11$/);
-  } finally {
-    delete globalThis.L;
-    delete globalThis.fetch;
-  }
+  });
 });
 
 test("the view asked again as the map settles is one request, its answer drawn", async () => {
   const {L, drawn} = fakeLeaflet();
-  globalThis.L = L;
-  const asked = fakeFetch();
-  try {
+  await withFakes(L, async (asked) => {
     const layer = mapActors({n: 3, colors: ["#111"], url: "/x?vue=K", bounds: null});
     const map = fakeMap(6);
     layer._map = map;
@@ -135,19 +139,14 @@ test("the view asked again as the map settles is one request, its answer drawn",
     await tick();
     map.handlers.moveend();  // the same view after a failure: asked again
     assert.equal(asked.length, 3);
-  } finally {
-    delete globalThis.L;
-    delete globalThis.fetch;
-  }
+  });
 });
 
 test("a map whose page expired says so in French on the map", async () => {
   const {L} = fakeLeaflet();
   const said = [];
   L.DomUtil.create = () => { const box = {setAttribute() {}, remove() {}, textContent: ""}; said.push(box); return box; };
-  globalThis.L = L;
-  const asked = fakeFetch();
-  try {
+  await withFakes(L, async (asked) => {
     const answer = askGroups("/x?vue=K", {west: 0, south: 0, east: 1, north: 1}, 3);
     asked[0].fail(404);
     await assert.rejects(answer, /expirée/);
@@ -159,19 +158,14 @@ test("a map whose page expired says so in French on the map", async () => {
     await tick();
     await tick();
     assert.deepEqual(said.map((box) => box.textContent), ["Carte expirée : rechargez la page pour revoir les acteurs."]);
-  } finally {
-    delete globalThis.L;
-    delete globalThis.fetch;
-  }
+  });
 });
 
 test("a fiche the search finds but the filters leave out is said so on the map, not opened", async () => {
   const {L} = fakeLeaflet();
   const said = [];
   L.DomUtil.create = () => { const box = {setAttribute() {}, remove() {}, textContent: ""}; said.push(box); return box; };
-  globalThis.L = L;
-  const asked = fakeFetch();
-  try {
+  await withFakes(L, async (asked) => {
     const layer = mapActors({n: 3, colors: ["#111"], url: "/x?vue=K", bounds: null});
     const map = fakeMap(5);
     layer._map = map;
@@ -185,8 +179,5 @@ test("a fiche the search finds but the filters leave out is said so on the map, 
     assert.deepEqual(said.map((box) => box.textContent),
                      ["Cet acteur n'est pas sur la carte : les filtres choisis l'écartent."]);
     assert.deepEqual(map.views, []);  // the map did not move
-  } finally {
-    delete globalThis.L;
-    delete globalThis.fetch;
-  }
+  });
 });

@@ -97,20 +97,20 @@ export function servedCluster(payload, options) {
       var query = groupsQuery(bounds, zoom);
       /* The view asked last, asked again (the move that ends a map's first drawing): its answer,
          on its way or drawn, is this one's; the server is not asked twice. */
-      if (query === this._query && this._asked === asked) return this._answer;
+      var last = this._last;
+      if (last && last.query === query && last.ticket === asked) return last.answer;
       var ticket = ++asked;
-      this._query = query;
-      this._asked = ticket;
-      this._answer = askGroups(payload.url, bounds, zoom).then(function (answer) {
-        if (ticket === asked && self._map) self._draw(answer, map);
+      var answer = askGroups(payload.url, bounds, zoom).then(function (groups) {
+        if (ticket === asked && self._map) self._draw(groups, map);
       }, function (error) {
         if (ticket !== asked) return;
-        self._query = null;  /* asked again at the next move, even to the same view */
+        self._last = null;  /* asked again at the next move, even to the same view */
         say(error && error.message === "expirée"
           ? "Carte expirée : rechargez la page pour revoir les acteurs."
           : "Acteurs indisponibles pour l'instant : déplacez la carte pour réessayer.");
       });
-      return this._answer;
+      this._last = {query: query, ticket: ticket, answer: answer};
+      return answer;
     },
     _draw: function (answer, map) {
       var plan = drawPlan(answer, this._pins, this._clusters), group = this._group, self = this;
