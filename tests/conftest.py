@@ -74,6 +74,12 @@ class ServedApp:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # This clone's code before the virtual environment's: it installs ``reseaux`` as a link to
+        # the clone that made it, so a second clone borrowing it served the first one's code. A
+        # test's own path (faults, a boot script) stays first.
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            [*filter(None, [self.env.get("PYTHONPATH")]), str(ROOT / "src"), str(ROOT)]
+        )
         self.args = list(args or [])
         self.process: subprocess.Popen | None = None
 
