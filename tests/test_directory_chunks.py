@@ -57,6 +57,52 @@ def test_equal_tuples_are_one(monkeypatch):
     assert len(pairs) == 11 and all(value is pairs[0] for value in pairs)
 
 
+def test_the_lists_of_a_large_directory_are_shared_too(monkeypatch):
+    """Eleven thousand different lists of themes (a million synthetic fiches): each, seen again in
+    another chunk, is the tuple its first row holds. Shared only up to 4,096, the others were a
+    tuple per row (0.2 million at a million fiches)."""
+    monkeypatch.setattr(_Records, "CHUNK", 1000)
+    records = _Records()
+    lists = [(f"code_{i}", "ivg") for i in range(5000)]
+    for value in lists + lists:
+        records.append({"thematiques": tuple(list(value))})  # a tuple of its own, as each row makes it
+    codes = records.frame()["thematiques"].tolist()
+    assert codes == lists + lists
+    assert all(codes[i] is codes[i + 5000] for i in range(5000))
+
+
+def test_a_reading_s_many_warnings_are_the_same_made_again(monkeypatch):
+    """Past ``COMPACT_ISSUES`` warnings, a reading makes them again at its end, once its temporaries
+    are gone (docs/mesures.md, « Quatorzième passage »): the same warnings, in the same order,
+    as a reading that keeps those it made row by row; an equal field, one object."""
+    from reseaux.annuaire.validation import validate_rows
+    from reseaux.app_data import load_referential_file
+
+    referential = load_referential_file()
+    header = ["id", "nom", "type", "thematiques", "commune", "latitude", "longitude", "date_maj"]
+    rows = [header] + [
+        [
+            f"a{i}",
+            f"Acteur {i} (fictif)",
+            "structure",
+            f"thème inconnu {i % 7}",
+            "Rouen",
+            "49.44",
+            "1.09",
+            "x" * (i % 2),
+        ]
+        for i in range(1500)
+    ]
+    made_again = validate_rows(iter(rows), referential).issues
+    threshold = validation.COMPACT_ISSUES
+    monkeypatch.setattr(validation, "COMPACT_ISSUES", 10**9)
+    kept = validate_rows(iter(rows), referential).issues
+    assert len(kept) > threshold and made_again == kept
+    assert sum(i.column == "thematiques" for i in kept) == 1500
+    messages = [i.message for i in made_again]
+    assert len({id(m) for m in messages}) == len(set(messages))
+
+
 def test_the_demo_directory_is_the_same_in_chunks(monkeypatch):
     from reseaux import config
     from reseaux.annuaire.directory import load_directory

@@ -159,3 +159,26 @@ def test_the_choices_are_kept_for_a_directory_without_keeping_the_directory(terr
     elsewhere = pd.DataFrame({"latitude": [49.49], "longitude": [0.11]})  # Le Havre
     assert territory.perimeter_options(["epci"], elsewhere) != first
     assert territory.perimeter_options(["epci"], None) == territory.perimeter_options(["epci"], None)
+
+
+def test_a_perimeter_reaching_into_the_territory_is_offered_without_an_actor_in_it():
+    """A perimeter holding communes of the territory but drawn mostly outside it (its own inner
+    point far from the Métropole, as a département-wide CPTS): offered because it holds the inner
+    point of a commune of the territory — read from the national commune table here — even when
+    no actor stands in it; one far away is not."""
+    from shapely.geometry import Point, box
+
+    territory = load_territory()
+    reaching, far = box(-3.0, 49.2, 1.15, 49.7), box(5.2, 43.2, 5.5, 43.4)  # west of Rouen; Marseille
+    communes = france.communes()
+    home = communes[communes["code_insee"].isin(territory.home_communes)]
+    inner = [Point(float(x), float(y)) for x, y in zip(home["point_lon"], home["point_lat"], strict=True)]
+    assert any(reaching.contains(p) for p in inner)  # it holds communes of the Métropole
+    assert not territory.home_areas.intersects(reaching.representative_point()).any()  # its own inner point: outside
+    territory.layers["cpts"] = gpd.GeoDataFrame(
+        {"code": ["GRAND", "LOIN"], "nom": ["Grande (fictive)", "Lointaine (fictive)"]},
+        geometry=[reaching, far],
+        crs="EPSG:4326",
+    )
+    options = territory.perimeter_options(["cpts"], None)
+    assert {key.partition(":")[2] for key in options} == {"GRAND"}

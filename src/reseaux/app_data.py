@@ -130,8 +130,7 @@ class Territory:
             return kept[1]
         from reseaux.carte.perimeters import PlacedPoints, perimeters_in_play
 
-        points = PlacedPoints.of(actors)
-        points = points.plus(self.home_points) if self.home_areas is not None else points
+        points = PlacedPoints.of(actors, self.home_points if self.home_areas is not None else None)
         options: dict[str, str] = {}
         for spec in self.specs:
             frame = self.layers.get(spec.id)

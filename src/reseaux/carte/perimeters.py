@@ -51,25 +51,31 @@ class PlacedPoints:
 
     def __init__(self, lon, lat) -> None:
         lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        known = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
-        order = known[np.argsort(lon[known], kind="stable")]
+        placed = ~(np.isnan(lon) | np.isnan(lat))
+        if placed.all():  # the usual directory: sorted as it is, no copy of the placed ones first
+            order = np.argsort(lon, kind="stable")
+        else:
+            known = np.flatnonzero(placed)
+            order = known[np.argsort(lon[known], kind="stable")]
         self.x, self.y = lon[order], lat[order]
 
     @classmethod
-    def of(cls, actors) -> PlacedPoints:
-        """The positions of ``actors`` (``latitude``, ``longitude``; those without one left out)."""
+    def of(cls, actors, extra: gpd.GeoSeries | None = None) -> PlacedPoints:
+        """The positions of ``actors`` (``latitude``, ``longitude``; those without one left out),
+        and ``extra`` points (shapely points, any CRS) when given: sorted once, together (sorted
+        apart then again together, the copies of a million positions were at the top of a first
+        page's memory: docs/mesures.md, « Quatorzième passage »)."""
         if actors is None:
-            return cls([], [])
-        lon, lat, _ = coordinates(actors)
+            lon, lat = np.zeros(0), np.zeros(0)
+        else:
+            lon, lat, _ = coordinates(actors)
+        if extra is not None and len(extra):
+            wgs84 = extra.to_crs("EPSG:4326") if extra.crs is not None else extra
+            lon, lat = np.concatenate([lon, wgs84.x.to_numpy()]), np.concatenate([lat, wgs84.y.to_numpy()])
         return cls(lon, lat)
 
     def __len__(self) -> int:
         return len(self.x)
-
-    def plus(self, points: gpd.GeoSeries) -> PlacedPoints:
-        """These positions and ``points`` (shapely points, any CRS)."""
-        wgs84 = points.to_crs("EPSG:4326") if points.crs is not None else points
-        return PlacedPoints(np.concatenate([self.x, wgs84.x.to_numpy()]), np.concatenate([self.y, wgs84.y.to_numpy()]))
 
     def inside(self, frame: gpd.GeoDataFrame) -> Iterator[tuple[int, np.ndarray]]:
         """For each perimeter of ``frame`` that holds some of these points (in or on its edge): its
