@@ -190,3 +190,13 @@ def test_a_rarer_file_read_from_the_disk_reads_as_its_bytes(tmp_path, encoding):
     from_disk, from_bytes = load_directory(path, referential), load_directory(data, referential)
     pd.testing.assert_frame_equal(from_disk.actors, from_bytes.actors)
     assert from_disk.actors["nom"].tolist() == ["Fiche fictive Émile"]
+
+
+def test_warnings_of_mixed_kinds_are_kept_as_made():
+    """A field Arrow cannot hold as one column (a number among texts) leaves the warnings as they
+    were made: the same list, the reading not stopped."""
+    from reseaux.annuaire.model import Issue
+
+    issues = [Issue(i, "nom", "texte" if i % 2 else 3.5, "message") for i in range(validation.COMPACT_ISSUES)]
+    same = list(issues)
+    assert validation._compacted(issues) is issues and issues == same

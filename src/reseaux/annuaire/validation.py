@@ -312,7 +312,10 @@ def _compacted(issues: list[Issue]) -> list[Issue]:
     of a field one object."""
     if len(issues) < COMPACT_ISSUES:
         return issues
-    held = [pa.array([getattr(i, f.name) for i in issues]) for f in dataclass_fields(Issue)]
+    try:
+        held = [pa.array([getattr(i, f.name) for i in issues]) for f in dataclass_fields(Issue)]
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):  # a field of mixed kinds: kept as made
+        return issues
     issues.clear()
     made = []
     for array in held:
