@@ -15,6 +15,7 @@ from dataclasses import replace
 from html import unescape
 
 import pandas as pd
+import pytest
 
 from reseaux.analyse.coverage_report import MEASURES
 from reseaux.annuaire.directory import load_directory
@@ -194,3 +195,17 @@ def test_branca_s_own_templates_stay_templates():
     box = folium.Div().add_to(page)
     box.html.add_child(folium.Element("<p>«{{ 6*7 }}»</p>"))
     assert "<p>«{{ 6*7 }}»</p>" in page.render()
+
+
+def test_a_branca_that_renders_text_again_stops_the_app_from_starting(monkeypatch):
+    """Should an upgrade of branca make its elements otherwise (the text taken as a template
+    again), the check ``reseaux.carte`` runs at its import says so instead of serving maps that
+    run what a perimeter file says."""
+    import branca.element
+
+    from reseaux.carte import verbatim
+
+    verbatim.check()  # this branca: as expected
+    monkeypatch.setattr(branca.element.Element, "__init__", branca.element.Element.__init__.__wrapped__)
+    with pytest.raises(RuntimeError, match="branca rend de nouveau"):
+        verbatim.check()

@@ -73,3 +73,24 @@ def install() -> None:
     element.__init__ = _holding_text(element.__init__)
     element.__setstate__ = _restoring_text(element.__setstate__)
     branca.element.Div.__init__ = _div_template(branca.element.Div.__init__)
+    check()
+
+
+#: What Jinja would run, and what a page must show of it.
+_PROBE = "«{{ 6*7 }}»"
+
+
+def check() -> None:
+    """Raise RuntimeError when an element given a text would be rendered as a template again, or
+    a ``Div`` no longer lays out its children: a branca whose elements are made otherwise than
+    :func:`install` expects. Then a map would run what a perimeter file says: the app does not
+    start (``reseaux.carte`` is imported before any page) rather than serve such maps."""
+    written = branca.element.Element(_PROBE).render()
+    page = branca.element.Figure()
+    box = branca.element.Div().add_to(page)
+    box.html.add_child(branca.element.Element(_PROBE))
+    if written != _PROBE or _PROBE not in page.render():
+        raise RuntimeError(
+            "branca rend de nouveau comme un gabarit le texte d'un élément de carte (carte/verbatim.py "
+            "ne s'applique plus à cette version) : gardez la version de branca de requirements.txt."
+        )
