@@ -92,5 +92,5 @@ def check() -> None:
     if written != _PROBE or _PROBE not in page.render():
         raise RuntimeError(
             "branca rend de nouveau comme un gabarit le texte d'un élément de carte (carte/verbatim.py "
-            "ne s'applique plus à cette version) : gardez la version de branca de requirements.txt."
+            "ne s'applique plus à cette version) : gardez la version de branca de requirements.lock."
         )
