@@ -89,3 +89,22 @@ def test_without_coordinates_rows_are_placed_offline_in_the_right_commune(name, 
     assert summary.commune >= 0.99 * n_rows and set(placed["geocodage_source"]) <= {"commune", ""}
     right = (placed["code_insee"] == truth) & (truth != "")
     assert right.sum() >= 0.98 * n_rows, placed.loc[~right, ["code_postal", "commune", "code_insee"]]
+
+
+@pytest.mark.parametrize(("name", "_n", "_u"), FILES)
+def test_a_real_file_saved_as_the_directory_reads_back_with_the_same_warnings_made_again(name, _n, _u, monkeypatch):
+    """Each real file, imported then saved as the directory, read back: its warnings made again at
+    the end of the reading (``validation._compacted``, forced here from one warning) are those the
+    reading made row by row — the publisher's own oddities included."""
+    from reseaux.annuaire import validation
+    from reseaux.annuaire.directory import load_directory
+    from reseaux.annuaire.store import encode_table
+
+    data = encode_table(imported(name, constants={"type": "structure"}))
+    referential = load_referential(config.path("referential"))
+    monkeypatch.setattr(validation, "COMPACT_ISSUES", 10**9)
+    as_made = load_directory(data, referential)
+    monkeypatch.setattr(validation, "COMPACT_ISSUES", 1)
+    made_again = load_directory(data, referential)
+    assert as_made.issues and made_again.issues == as_made.issues
+    pd.testing.assert_frame_equal(made_again.rejected, as_made.rejected)
