@@ -213,20 +213,42 @@ def click_pin_in_view(scope, *, timeout: float = 60_000) -> None:
                 raise
 
 
-def choose(page, label: str, option: str, *, exact: bool = True) -> None:
-    """Pick ``option`` in the select box or multiselect labelled ``label``, as a person types it.
+def type_in(page, label: str, text: str, *, timeout: float = 60_000):
+    """Type ``text`` in the select box or multiselect labelled ``label``, as a person does, and
+    return the box once its list is open on that text.
 
-    The list is opened once the page is idle, and again if a late rerun closed it."""
+    The list is opened once the page is idle. A late rerun (the map's first answer, a widget
+    redrawn) may close the list or empty the box while the keys go in: then the box is typed
+    in again, until the text stands whole in it with the list open, or ``timeout`` passes."""
+    from playwright.sync_api import expect
+
     box = page.locator("[data-testid='stSelectbox'], [data-testid='stMultiSelect']").filter(has_text=label).first
-    for _attempt in range(3):
-        settle(page)
-        box.locator("input").click()
+    field = box.locator("input")
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        settle(page, timeout=timeout)
+        chosen = field.input_value()
+        # A select box shows its chosen value as its text. Typed again, that value is taken as the
+        # choice and the keys after it start a new search (Streamlit's box: « id », then « id_reg »
+        # typed, holds « _reg »); a person sees the same list either way.
+        held = [text] + ([text[len(chosen) :]] if chosen and text.startswith(chosen) and text != chosen else [])
+        field.click()
         try:
-            page.get_by_role("listbox").wait_for(timeout=5_000)
-            break
-        except Exception:  # noqa: BLE001 — the list closed under a late rerun: open it again
-            continue
-    box.locator("input").press_sequentially(option, delay=20)
+            expect(page.get_by_role("listbox")).to_be_visible(timeout=5_000)
+            if field.input_value():
+                field.fill("")
+            field.press_sequentially(text, delay=20)
+            expect(field).to_have_value(re.compile("^(?:" + "|".join(map(re.escape, held)) + ")$"), timeout=5_000)
+            expect(page.get_by_role("listbox")).to_be_visible(timeout=5_000)
+            return box
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def choose(page, label: str, option: str, *, exact: bool = True) -> None:
+    """Pick ``option`` in the select box or multiselect labelled ``label``, as a person types it."""
+    type_in(page, label, option)
     page.get_by_role("option", name=option, exact=exact).first.click()
     if page.get_by_role("listbox").is_visible():  # a multiselect stays open: close it
         page.keyboard.press("Escape")

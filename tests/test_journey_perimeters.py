@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from shapely.geometry import Point
 
 from reseaux.cli import main
-from tests.browser import ACCOUNT_OF_ROLE, LoggedApp, choose, data_folder, no_error, settle, sign_in
+from tests.browser import ACCOUNT_OF_ROLE, LoggedApp, choose, data_folder, no_error, settle, sign_in, type_in
 from tests.conftest import DATA, ROOT, SCREENSHOTS, map_frame
 
 pytestmark = pytest.mark.browser
@@ -46,11 +46,9 @@ def test_a_member_picks_a_qpv_of_the_territory_and_sees_its_actors_and_outline(p
         page.get_by_text(f"{total} acteurs sur {total}").wait_for(timeout=60_000)
         frame = map_frame(page)
         page.get_by_text("Lieu", exact=True).click()
-        box = page.locator("[data-testid='stSelectbox']").filter(has_text="Dans le périmètre").first
         # Each choice says its layer: the EPCI of the territory is offered as an EPCI of Normandy; one
         # far from the Métropole, with no actor, is not (before, every EPCI of France was, unnamed).
-        box.locator("input").click()
-        box.locator("input").press_sequentially("Normandie", delay=20)
+        box = type_in(page, "Dans le périmètre", "Normandie")
         expect(page.get_by_role("option", name="EPCI de Normandie — Métropole Rouen Normandie")).to_have_count(1)
         box.locator("input").fill("Cotentin")
         expect(page.get_by_role("listbox")).to_be_visible()
