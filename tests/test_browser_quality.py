@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from reseaux.acces.accounts import AccountStore
 from reseaux.annuaire import validation
-from tests.browser import no_error, open_nav_page, settle, sign_in
+from tests.browser import no_error, open_nav_page, settle, sign_in, type_in
 from tests.conftest import PASSWORD, SCREENSHOTS, ServedApp
 
 pytestmark = pytest.mark.browser
@@ -53,8 +53,7 @@ def test_a_coordinator_reads_the_unknown_values_of_a_large_directory_counted_as_
         # One warning a row of an unknown theme, and the file's missing columns (line 1).
         warnings = f"{sum(counted.values()) + 1:_}".replace("_", " ")
         expect(page.get_by_test_id("stMetric").filter(has_text="Avertissements")).to_contain_text(warnings)
-        box = page.get_by_test_id("stSelectbox").filter(has_text="Valeur à recoder")
-        box.locator("input").click()
+        type_in(page, "Valeur à recoder", "")
         for value, n in counted.items():
             expect(page.get_by_role("option", name=f"Thématiques : « {value} » ({n})")).to_have_count(1)
         page.keyboard.press("Escape")
