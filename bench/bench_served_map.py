@@ -139,7 +139,7 @@ class AfterSave:
 def after_save(browser, storage: str, env: dict[str, str]) -> AfterSave:
     """A served map drawn, one fiche saved by another process, then the next visit timed, with
     the server's memory during it and after it."""
-    from tests.conftest import ServedApp
+    from tests.conftest import ServedApp, clone_path
 
     got = AfterSave(storage)
     kept = Path(env["RESEAUX_GEOCACHE"]).parent / "annuaire"  # app_data.parse_cache_folder()
@@ -152,7 +152,7 @@ def after_save(browser, storage: str, env: dict[str, str]) -> AfterSave:
             subprocess.run(
                 [sys.executable, "-c", "from bench.bench_served_map import save_one; save_one()"],
                 cwd=ROOT,
-                env={**os.environ, **env, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"},
+                env={**os.environ, **env, "PYTHONPATH": clone_path()},
                 check=True,
             )
             got.saving = time.perf_counter() - started

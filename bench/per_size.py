@@ -42,7 +42,9 @@ def migrate(url: str, path: str) -> dict:
 
 def child(script: str, *args: str) -> dict:
     """``script`` run with ``args`` in a fresh process: the JSON of its last line."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    from tests.conftest import clone_path  # here: a measured child imports this module, not pytest
+
+    env = {**os.environ, "PYTHONPATH": clone_path()}
     done = subprocess.run(
         [sys.executable, script, *args], env=env, check=True, capture_output=True, text=True, timeout=7200
     )

@@ -60,6 +60,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def clone_path(*first: str) -> str:
+    """The ``PYTHONPATH`` of a Python process this clone starts (a server, a saver, a migration):
+    ``first`` (a test's own modules: faults, a boot script), then this clone's ``src`` and root.
+    The virtual environment installs ``reseaux`` as a link to the clone that made it: a second
+    clone borrowing it ran the first one's code (a measuring trap, met in the benches)."""
+    return os.pathsep.join([*filter(None, first), str(ROOT / "src"), str(ROOT)])
+
+
 class ServedApp:
     """A Streamlit server on loopback, started for a test and stopped after it.
 
@@ -74,12 +82,7 @@ class ServedApp:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        # This clone's code before the virtual environment's: it installs ``reseaux`` as a link to
-        # the clone that made it, so a second clone borrowing it served the first one's code. A
-        # test's own path (faults, a boot script) stays first.
-        self.env["PYTHONPATH"] = os.pathsep.join(
-            [*filter(None, [self.env.get("PYTHONPATH")]), str(ROOT / "src"), str(ROOT)]
-        )
+        self.env["PYTHONPATH"] = clone_path(self.env.get("PYTHONPATH", ""))  # this clone's code, not another's
         self.args = list(args or [])
         self.process: subprocess.Popen | None = None
 

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -24,9 +23,7 @@ from reseaux.carte.scenes import Scene, SceneStore
 from reseaux.importation.importing import ImportSpec
 from reseaux.importation.profiles import ProfileError, ProfileStore
 from reseaux.stockage import documents
-from tests.conftest import PASSWORD
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import PASSWORD, clone_path
 
 
 @pytest.fixture(params=["fichiers", "postgresql"])
@@ -41,7 +38,7 @@ def backend(request, monkeypatch):
 
 def run_elsewhere(script: str) -> str:
     """Run ``script`` in a new Python process with this test's settings (another server); its output."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    env = {**os.environ, "PYTHONPATH": clone_path()}
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
     )

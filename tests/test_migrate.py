@@ -18,7 +18,7 @@ import pytest
 from reseaux.annuaire.store import DirectoryStore
 from reseaux.cli import main
 from reseaux.stockage.postgres import PostgresDirectoryStore, redacted
-from tests.conftest import DATA, ROOT
+from tests.conftest import DATA, ROOT, clone_path
 
 SMALL = (DATA / "actors_small.csv").read_bytes()
 
@@ -80,7 +80,7 @@ def test_files_to_postgresql_and_back_loses_nothing(directory, database_url, tmp
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + str(ROOT)},
+        env={**os.environ, "PYTHONPATH": clone_path()},
         timeout=300,
     )
     assert done.returncode == 0, done.stderr

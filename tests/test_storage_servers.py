@@ -24,9 +24,8 @@ from pathlib import Path
 import psycopg
 
 from reseaux.stockage.postgres import PostgresDirectoryStore
-from tests.conftest import DATA
+from tests.conftest import DATA, clone_path
 
-ROOT = Path(__file__).resolve().parents[1]
 DRIVER = Path(__file__).with_name("storage_driver.py")
 SMALL = (DATA / "actors_small.csv").read_bytes()
 #: The chaos test's length, its savers and its directory (few fiches: savers meet often).
@@ -36,7 +35,7 @@ FICHES = 12
 
 
 def driver(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    env = {**os.environ, "PYTHONPATH": clone_path()}
     return subprocess.Popen([sys.executable, str(DRIVER), *args], env=env, **kwargs)
 
 
