@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.browser import no_error, settle
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clone_path
 
 SAMPLE = """
 import pytest
@@ -100,3 +102,20 @@ def test_settle_waits_for_what_the_action_draws(page):
     no_error(page)
     with pytest.raises(AssertionError, match="to be visible"):  # idle, but what the action draws is not there
         settle(page, page.get_by_text("Annuaire"), timeout=1_000)
+
+
+def test_a_process_a_clone_starts_runs_that_clones_code(tmp_path):
+    """The virtual environment may install ``reseaux`` as a link to another clone (the one that
+    made it): a server or a saver this clone starts must still run this clone's code."""
+    other = tmp_path / "autre_clone" / "src" / "reseaux"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("", encoding="utf-8")
+    env = {"PYTHONPATH": clone_path() + os.pathsep + str(other.parent), "PATH": os.environ.get("PATH", "")}
+    ran = subprocess.run(
+        [sys.executable, "-c", "import reseaux; print(reseaux.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(ran).is_relative_to(ROOT / "src"), ran
