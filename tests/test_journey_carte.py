@@ -215,3 +215,37 @@ def test_a_list_downloaded_after_a_save_elsewhere_says_the_page_is_out_of_date(p
         _open(page, app.url + "/?type=professionnel&profession=sage_femme")
         after = downloaded()
         assert "Cabinet renommé ailleurs" in {r["Nom"] for r in after} and first not in {r["Nom"] for r in after}
+
+
+def test_a_list_longer_than_the_screen_holds_opens_on_request_and_opens_a_fiche(page, tmp_path):
+    """1,500 public synthetic actors: under the map, the list says it opens on request and offers
+    the whole list to download; asked for, it shows the first 1,000, and a ticked row opens its
+    fiche (the first row of the file: its name read from the file, not from the app)."""
+    from bench.synthetic import synthetic_table
+    from reseaux.annuaire.store import encode_table
+    from tests.conftest import ServedApp
+
+    table = synthetic_table(1500)
+    table["type"] = "structure"  # public: a visitor sees them all
+    path = tmp_path / "actors.csv"
+    path.write_bytes(encode_table(table))
+    first = table["nom"].iloc[0]
+    with ServedApp({"RESEAUX_ACTORS": str(path), "RESEAUX_GEOCACHE": str(tmp_path / "c" / "g.sqlite")}) as app:
+        _open(page, app.url)
+        expect(page.get_by_role("heading", name="Liste des acteurs affichés (1 500)")).to_be_visible()
+        expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+        expect(page.get_by_role("button", name="Télécharger la liste (CSV pour Excel)")).to_be_visible()
+        page.get_by_role("button", name="Afficher les 1 000 premiers").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "carte-liste-fermee.png"))
+        page.get_by_role("button", name="Afficher les 1 000 premiers").click()
+        settle(page, page.get_by_test_id("stDataFrame"))
+        page.wait_for_function(
+            "(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+            ".some(c => c.innerText.trim() === name)",
+            arg=first,
+        )
+        box = page.locator("[data-testid='stDataFrame'] canvas").first.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the tick box of the first row
+        expect(page.get_by_role("heading", name=f"Fiche « {first} »")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(SCREENSHOTS / "carte-liste-a-la-demande.png"), full_page=True)
+        no_error(page)

@@ -30,6 +30,8 @@ from reseaux.ui.widgets import XLSX_MIME, download, skip_links, skip_target
 
 #: Rows of the on-screen list (the downloads hold them all, with every column of the people's list).
 TABLE_ROWS = 1000
+#: Session key: the person asked for the list when it would be partial (see :func:`actor_table`).
+LIST_OPENED = "_carte_liste_demandee"
 
 
 #: The map fits the first screen under the title and the count (the iframe's height is set by
@@ -210,7 +212,10 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
 
     On screen, the first :data:`TABLE_ROWS` only: a list of 100,000 rows was 1.2 s of work and
     20 MB sent to the browser at every filter change, for a table nobody scrolls; the downloads
-    hold every row and are built only when clicked."""
+    hold every row and are built only when clicked. A list that would be partial (more actors
+    shown than it holds) opens on request (:data:`LIST_OPENED`, for the rest of the visit): drawing
+    Streamlit's table beside the map cost its first marker 0.2 to 0.3 s at a million fiches,
+    whatever its rows (docs/mesures.md), for the first thousand of a list read whole by download."""
     with st.container(key="carte_liste"):
         _actor_table(ref, result)
 
@@ -233,6 +238,23 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     shown = result.actors
     skip_target("resultats")
     st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
+    if len(shown) > TABLE_ROWS and not st.session_state.get(LIST_OPENED):
+        st.caption(
+            f"Au-delà de {fr_number(TABLE_ROWS)} acteurs, la liste à l'écran s'ouvre à la demande (la carte "
+            "s'affiche ainsi plus vite) ; la liste complète se télécharge ci-dessous."
+        )
+        st.button(
+            f"Afficher les {fr_number(TABLE_ROWS)} premiers",
+            key="carte_liste_ouvrir",
+            on_click=lambda: st.session_state.update({LIST_OPENED: True}),
+        )
+    else:
+        _on_screen(ref, shown, result)
+    _downloads(ref, shown)
+
+
+def _on_screen(ref: Referential, shown, result: FilterResult) -> None:
+    """The list on screen (its first :data:`TABLE_ROWS`), a row ticked opening its fiche under it."""
     if len(shown) > TABLE_ROWS:
         st.caption(f"Les {fr_number(TABLE_ROWS)} premiers ci-dessous ; la liste complète se télécharge.")
     table = people_table(shown.iloc[:TABLE_ROWS], ref, columns.MAP_TABLE)
@@ -253,6 +275,10 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     rows = event.selection.rows if event and event.selection else []
     if rows and rows[0] < min(len(shown), TABLE_ROWS):
         _fiche(ref, shown.iloc[[rows[0]]])
+
+
+def _downloads(ref: Referential, shown) -> None:
+    """The whole list, as CSV and Excel, of what the person may take away."""
     exported = exportable_actors(shown, auth.current()[0])
     if len(exported) < len(shown):
         st.caption(EXPORT_NOTICE)
