@@ -204,17 +204,17 @@ def test_a_large_directory_lists_its_first_thousand_rows_on_screen(monkeypatch, 
     assert any(t.startswith("**1 500 acteurs sur 1 500**") for t in texts), texts
     assert "Liste des acteurs affichés (1 500)" in texts
     assert not at.dataframe  # no table until asked
-    opening = [b.label.replace("\u202f", " ") for b in at.button if b.key == "carte_liste_ouvrir"]
-    assert opening == ["Afficher les 1 000 premiers"]
+    switch = at.toggle(key="carte_liste_ouvrir")
+    assert switch.label.replace("\u202f", " ") == "Afficher les 1 000 premiers" and switch.value is False
     assert [b.key for b in at.get("download_button")] == ["carte_csv", "carte_xlsx"]  # the whole list, at once
-    at.button(key="carte_liste_ouvrir").click().run()
-    texts = [c.value.replace("\u202f", " ").replace("\xa0", " ") for c in at.caption]
-    assert "Les 1 000 premiers ci-dessous ; la liste complète se télécharge." in texts
+    switch.set_value(True).run()
     assert len(at.dataframe[0].value) == TABLE_ROWS == 1000
     at.multiselect(key="f_themes").set_value(["ivg"]).run()  # 127 (counted in the file): whole
     assert len(at.dataframe[0].value) == table["thematiques"].str.split("|").map(lambda t: "ivg" in t).sum() == 127
     at.multiselect(key="f_themes").set_value([]).run()  # the 1,500 again: still open, as asked
-    assert len(at.dataframe[0].value) == TABLE_ROWS
+    assert len(at.dataframe[0].value) == TABLE_ROWS and at.toggle(key="carte_liste_ouvrir").value is True
+    at.toggle(key="carte_liste_ouvrir").set_value(False).run()  # and closed again by the same switch
+    assert not at.dataframe
 
 
 def test_a_list_of_a_thousand_or_fewer_is_shown_at_once(monkeypatch, tmp_path):
@@ -231,7 +231,7 @@ def test_a_list_of_a_thousand_or_fewer_is_shown_at_once(monkeypatch, tmp_path):
     at = app(monkeypatch, actors=path)
     assert not at.exception
     assert len(at.dataframe[0].value) == 1000
-    assert not [b for b in at.button if b.key == "carte_liste_ouvrir"]
+    assert not [t for t in at.toggle if t.key == "carte_liste_ouvrir"]
 
 
 def test_when_visitors_see_nothing_the_landing_page_has_one_sign_in_form(monkeypatch, accounts_file):

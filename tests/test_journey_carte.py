@@ -219,11 +219,13 @@ def test_a_list_downloaded_after_a_save_elsewhere_says_the_page_is_out_of_date(p
 
 def test_a_list_longer_than_the_screen_holds_opens_on_request_and_opens_a_fiche(page, tmp_path):
     """1,500 public synthetic actors: under the map, the list says it opens on request and offers
-    the whole list to download; asked for, it shows the first 1,000, and a ticked row opens its
-    fiche (the first row of the file: its name read from the file, not from the app)."""
+    the whole list to download; asked for with the keyboard (the switch keeps the focus), it shows
+    the first 1,000, and a ticked row opens its fiche (the first row of the file: its name read
+    from the file, not from the app)."""
     from bench.synthetic import synthetic_table
     from reseaux.annuaire.store import encode_table
     from tests.conftest import ServedApp
+    from tests.test_browser_a11y import AXE, check, report
 
     table = synthetic_table(1500)
     table["type"] = "structure"  # public: a visitor sees them all
@@ -235,10 +237,18 @@ def test_a_list_longer_than_the_screen_holds_opens_on_request_and_opens_a_fiche(
         expect(page.get_by_role("heading", name="Liste des acteurs affichés (1 500)")).to_be_visible()
         expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
         expect(page.get_by_role("button", name="Télécharger la liste (CSV pour Excel)")).to_be_visible()
-        page.get_by_role("button", name="Afficher les 1 000 premiers").scroll_into_view_if_needed()
+        switch = page.get_by_role("switch", name="Afficher les 1 000 premiers")
+        switch.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / "carte-liste-fermee.png"))
-        page.get_by_role("button", name="Afficher les 1 000 premiers").click()
+        found: list[str] = []
+        axe = AXE.read_text(encoding="utf-8")
+        check(page, axe, "carte, liste fermée", found)
+        assert not found, report(found)
+        switch.focus()  # by the keyboard: the switch opens the list and keeps the focus
+        page.keyboard.press("Space")
         settle(page, page.get_by_test_id("stDataFrame"))
+        expect(switch).to_be_checked()
+        expect(switch).to_be_focused()
         page.wait_for_function(
             "(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
             ".some(c => c.innerText.trim() === name)",
@@ -248,4 +258,6 @@ def test_a_list_longer_than_the_screen_holds_opens_on_request_and_opens_a_fiche(
         page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the tick box of the first row
         expect(page.get_by_role("heading", name=f"Fiche « {first} »")).to_be_visible(timeout=60_000)
         page.screenshot(path=str(SCREENSHOTS / "carte-liste-a-la-demande.png"), full_page=True)
+        check(page, axe, "carte, liste ouverte", found)
+        assert not found, report(found)
         no_error(page)

@@ -213,7 +213,7 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
     On screen, the first :data:`TABLE_ROWS` only: a list of 100,000 rows was 1.2 s of work and
     20 MB sent to the browser at every filter change, for a table nobody scrolls; the downloads
     hold every row and are built only when clicked. A list that would be partial (more actors
-    shown than it holds) opens on request (:data:`LIST_OPENED`, for the rest of the visit): drawing
+    shown than it holds) opens on request (a switch; :data:`LIST_OPENED`, for the visit): drawing
     Streamlit's table beside the map cost its first marker 0.2 to 0.3 s at a million fiches,
     whatever its rows (docs/mesures.md), for the first thousand of a list read whole by download."""
     with st.container(key="carte_liste"):
@@ -238,25 +238,26 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
     shown = result.actors
     skip_target("resultats")
     st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
-    if len(shown) > TABLE_ROWS and not st.session_state.get(LIST_OPENED):
+    if len(shown) > TABLE_ROWS:
         st.caption(
-            f"Au-delà de {fr_number(TABLE_ROWS)} acteurs, la liste à l'écran s'ouvre à la demande (la carte "
-            "s'affiche ainsi plus vite) ; la liste complète se télécharge ci-dessous."
+            f"Au-delà de {fr_number(TABLE_ROWS)} acteurs, l'écran montre les {fr_number(TABLE_ROWS)} premiers, "
+            "à la demande (la carte s'affiche ainsi plus vite) ; la liste complète se télécharge ci-dessous."
         )
-        st.button(
+        # A switch, not a button that gives way to the table: it stays where the keyboard left it.
+        # Its state outlives it (LIST_OPENED): a filter down to 1,000 or fewer hides it, not resets it.
+        st.toggle(
             f"Afficher les {fr_number(TABLE_ROWS)} premiers",
+            value=bool(st.session_state.get(LIST_OPENED)),
             key="carte_liste_ouvrir",
-            on_click=lambda: st.session_state.update({LIST_OPENED: True}),
+            on_change=lambda: st.session_state.update({LIST_OPENED: st.session_state["carte_liste_ouvrir"]}),
         )
-    else:
+    if len(shown) <= TABLE_ROWS or st.session_state.get(LIST_OPENED):
         _on_screen(ref, shown, result)
     _downloads(ref, shown)
 
 
 def _on_screen(ref: Referential, shown, result: FilterResult) -> None:
     """The list on screen (its first :data:`TABLE_ROWS`), a row ticked opening its fiche under it."""
-    if len(shown) > TABLE_ROWS:
-        st.caption(f"Les {fr_number(TABLE_ROWS)} premiers ci-dessous ; la liste complète se télécharge.")
     table = people_table(shown.iloc[:TABLE_ROWS], ref, columns.MAP_TABLE)
     st.caption("Cochez une ligne pour lire la fiche de l'acteur sous la liste.")
     # The selection is a row number of this list: another filter makes another list (another key),
