@@ -194,12 +194,13 @@ _PIN_IN_VIEW = """() => 1 + [...document.querySelectorAll('.rx-pin')].findIndex(
 
 def click_pin_in_view(scope, *, timeout: float = 60_000) -> None:
     """Click, as a person would, a pin that is on screen (the cluster layer keeps pins a little
-    outside the view in the page, and `.first` may be one of them).
+    outside the view in the page, and `.first` may be one of them), until its fiche opens.
 
     The cluster layer may redraw its pins between finding one and clicking it (an animation
-    ending on a busy machine): the n-th pin is then another one, maybe off screen. The pin is
-    found again and clicked again until the time is out."""
-    from playwright.sync_api import Error
+    ending on a busy machine): the n-th pin is then another one, maybe off screen, or the click
+    lands as the pin is replaced and opens nothing (CI, once: no fiche in 60 s). The pin is found
+    again and clicked again until a fiche is open or the time is out."""
+    from playwright.sync_api import Error, expect
 
     deadline = time.monotonic() + timeout / 1000
     while True:
@@ -207,8 +208,9 @@ def click_pin_in_view(scope, *, timeout: float = 60_000) -> None:
         index = scope.wait_for_function(_PIN_IN_VIEW, timeout=remaining).json_value() - 1
         try:
             scope.locator(".rx-pin").nth(index).click(timeout=min(remaining, 5_000))
+            expect(scope.locator(".rx-fiche").first).to_be_visible(timeout=min(remaining, 5_000))
             return
-        except Error:
+        except (Error, AssertionError):
             if time.monotonic() > deadline:
                 raise
 
