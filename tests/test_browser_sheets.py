@@ -86,7 +86,7 @@ def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(pa
     settle(page)
     page.get_by_text("Hors ligne : placer à la commune").click()
     settle(page)
-    page.get_by_role("button", name="Géocoder les 2 adresse(s) sans position").click()
+    page.get_by_role("button", name="Géocoder 2 adresses sans position").click()
     page.get_by_text("adresse à revoir").wait_for(timeout=60_000)
     row = page.get_by_test_id("stTable").get_by_role("row").filter(has_text="Castres (Aisne, 02)")
     expect(row).to_have_count(1, timeout=60_000)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
@@ -261,3 +262,69 @@ def test_a_list_longer_than_the_screen_holds_opens_on_request_and_opens_a_fiche(
         check(page, axe, "carte, liste ouverte", found)
         assert not found, report(found)
         no_error(page)
+
+
+def test_a_real_listing_of_1674_hospitals_imported_then_listed_under_the_map(page, tmp_path):
+    """A real published file longer than the list under the map holds: 1,674 hospitals of the
+    national FINESS (2020: CEDEX codes, homonymous towns, overseas). A coordinator imports it in
+    the page, placed offline at their communes, and saves; a visitor, in another browser, counts
+    them on the map with the directory's three (read from the files, not from the app), downloads
+    the whole list (every name of the file, in its order), opens the list on request, and the
+    file's first hospital, fourth of the list, opens its fiche."""
+    from reseaux.acces.accounts import AccountStore
+    from reseaux.text import fr_number
+    from tests.browser import open_import
+    from tests.conftest import DATA, PASSWORD, ROOT, ServedApp
+
+    source = ROOT / "tests" / "data" / "real" / "finess_hopitaux_cedex_homonymes_2020.csv"
+    hospitals = [name.strip() for name in pd.read_csv(source, dtype=str, keep_default_na=False)["hospital_name"]]
+    small = pd.read_csv(DATA / "actors_small.csv", dtype=str, keep_default_na=False)
+    assert (small["latitude"] != "").all()  # the directory's three: placed (and public: fictional)
+    actors = tmp_path / "actors.csv"
+    actors.write_bytes((DATA / "actors_small.csv").read_bytes())
+    AccountStore(tmp_path / "comptes.json").add("coord", PASSWORD, "coordinateur")
+    env = {
+        "RESEAUX_ACTORS": str(actors),
+        "RESEAUX_ACCOUNTS": str(tmp_path / "comptes.json"),
+        "RESEAUX_GEOCACHE": str(tmp_path / "cache" / "geocodage.sqlite"),
+    }
+    rows, total = fr_number(len(hospitals)), fr_number(len(small) + len(hospitals))
+    with ServedApp(env) as app:
+        open_import(page, app)
+        page.locator("input[type=file]").set_input_files(str(source))
+        page.get_by_text(f"{rows} lignes lues").wait_for(timeout=120_000)
+        settle(page)
+        page.get_by_text("Hors ligne : placer à la commune").click()
+        settle(page)
+        page.get_by_role("button", name=f"Géocoder {rows} adresses sans position").click()
+        page.get_by_text(f"{rows} placées à leur commune").wait_for(timeout=120_000)
+        settle(page)
+        page.get_by_role("button", name="Ajouter à l'annuaire (à enregistrer ensuite)").click()
+        page.get_by_text(f"{rows} modifications en attente").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Enregistrer", exact=True).click()
+        page.get_by_text("Aucune modification en attente").wait_for(timeout=120_000)
+        no_error(page)
+
+        visitor = page.context.browser.new_page(viewport={"width": 1440, "height": 900})  # not signed in
+        _open(visitor, app.url)
+        expect(visitor.get_by_text(f"{total} acteurs sur {total}")).to_be_visible()
+        expect(visitor.get_by_role("heading", name=f"Liste des acteurs affichés ({total})")).to_be_visible()
+        with visitor.expect_download() as info:
+            visitor.get_by_role("button", name="Télécharger la liste (CSV pour Excel)").click()
+        text = info.value.path().read_bytes().decode("utf-8-sig")
+        listed = [row["Nom"] for row in csv.DictReader(io.StringIO(text), delimiter=";")]
+        assert listed == small["nom"].tolist() + hospitals
+        visitor.get_by_text("Afficher les 1 000 premiers", exact=True).click()  # its label: the switch's box is drawn over
+        expect(visitor.get_by_role("switch", name="Afficher les 1 000 premiers")).to_be_checked()
+        settle(visitor, visitor.get_by_test_id("stDataFrame"))
+        visitor.wait_for_function(
+            "(name) => [...document.querySelectorAll(\"[data-testid^='glide-cell-']\")]"
+            ".some(c => c.innerText.trim() === name)",
+            arg=hospitals[0],
+        )
+        box = visitor.locator("[data-testid='stDataFrame'] canvas").first.bounding_box()
+        visitor.mouse.click(box["x"] + 18, box["y"] + 35 + 3 * 35 + 17)  # the tick box of the fourth row
+        expect(visitor.get_by_role("heading", name=f"Fiche « {hospitals[0]} »")).to_be_visible(timeout=60_000)
+        visitor.screenshot(path=str(SCREENSHOTS / "carte-liste-finess.png"), full_page=True)
+        no_error(visitor)
+        visitor.close()

@@ -10,6 +10,7 @@ import streamlit as st
 from reseaux.acces import audit
 from reseaux.analyse.filters import FACETS
 from reseaux.annuaire.referential import Referential
+from reseaux.text import fr_number
 
 LOG = logging.getLogger("reseaux")
 
@@ -165,6 +166,6 @@ def progress_bar(bar):
     """A geocoding progress callback drawing on ``bar`` (an ``st.progress``)."""
 
     def update(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"Géocodage : {done} / {total}")
+        bar.progress(done / total if total else 1.0, text=f"Géocodage : {fr_number(done)} / {fr_number(total)}")
 
     return update

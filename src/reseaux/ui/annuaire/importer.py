@@ -348,7 +348,9 @@ def _geocode_import(new: pd.DataFrame) -> None:
     if missing <= 0:
         return
     offline = st.checkbox("Hors ligne : placer à la commune", key="ann_geo_offline")
-    if not st.button(f"Géocoder les {missing} adresse(s) sans position", key="ann_geocode"):
+    if not st.button(
+        f"Géocoder {plural(missing, 'adresse sans position', 'adresses sans position')}", key="ann_geocode"
+    ):
         return
     bar = st.progress(0.0, text="Géocodage…")
     records = new.to_dict("records")
