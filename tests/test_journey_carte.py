@@ -314,7 +314,9 @@ def test_a_real_listing_of_1674_hospitals_imported_then_listed_under_the_map(pag
         text = info.value.path().read_bytes().decode("utf-8-sig")
         listed = [row["Nom"] for row in csv.DictReader(io.StringIO(text), delimiter=";")]
         assert listed == small["nom"].tolist() + hospitals
-        visitor.get_by_text("Afficher les 1 000 premiers", exact=True).click()  # its label: the switch's box is drawn over
+        visitor.get_by_text(
+            "Afficher les 1 000 premiers", exact=True
+        ).click()  # its label: the switch's box is drawn over
         expect(visitor.get_by_role("switch", name="Afficher les 1 000 premiers")).to_be_checked()
         settle(visitor, visitor.get_by_test_id("stDataFrame"))
         visitor.wait_for_function(

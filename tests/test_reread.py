@@ -127,9 +127,11 @@ def test_a_new_version_read_by_taking_rows_back_is_its_whole_reading(referential
         taken = _read(rows, referential, previous)
         _same(taken, _read(rows, referential))
         assert len(taken.actors) and len(taken.rejected), done
-        # The search text, each row's from the previous one where its cells were there.
-        after = search_text_after(taken.actors, taken.prints.prints, previous.prints.prints, text)
-        pd.testing.assert_series_equal(after, search_text(taken.actors))
+        # The search text, each row's from the previous one where its cells were there, copied
+        # or made of slices of it (given the previous identifiers: shared when none is gone).
+        for ids in (None, previous.actors["id"]):
+            after = search_text_after(taken.actors, taken.prints.prints, previous.prints.prints, text, ids)
+            pd.testing.assert_series_equal(after, search_text(taken.actors))
         previous, text = taken, after
 
 
@@ -208,6 +210,33 @@ def test_a_fiche_gone_leaves_no_byte_in_the_next_reading(referential, gone):
     taken = _read(rows, referential, previous)
     _same(taken, _read(rows, referential))
     assert name.encode() not in _text_bytes(taken.actors)
+    # Nor the map's search text, taken back from the previous one (its folded name, accents off).
+    from reseaux.analyse.filters import search_text, search_text_after
+    from reseaux.text import fold
+
+    text = search_text(previous.actors)
+    assert fold(name).encode() in _text_bytes(pd.DataFrame({"texte": text}))
+    after = search_text_after(taken.actors, taken.prints.prints, previous.prints.prints, text, previous.actors["id"])
+    pd.testing.assert_series_equal(after, search_text(taken.actors))
+    assert fold(name).encode() not in _text_bytes(pd.DataFrame({"texte": after}))
+
+
+def test_the_search_text_of_a_reading_taken_back_is_slices_of_the_previous_one(referential):
+    """One fiche changed, none gone: the map's search text of the next reading holds the previous
+    one's buffers (sliced, not copied), the changed row folded again; every value as folded whole."""
+    from reseaux.analyse.filters import search_text, search_text_after
+
+    rows = _rows()
+    previous = _read(rows, referential)
+    text = search_text(previous.actors)
+    at = next(n for n, row in enumerate(rows) if row and row[0] == "demo-003")
+    rows[at][rows[0].index("nom")] = "Cabinet renommé (fictif)"
+    taken = _read(rows, referential, previous)
+    after = search_text_after(taken.actors, taken.prints.prints, previous.prints.prints, text, previous.actors["id"])
+    pd.testing.assert_series_equal(after, search_text(taken.actors))
+    held = {buffer.address for chunk in text.array._pa_array.chunks for buffer in chunk.buffers() if buffer}
+    shared = {buffer.address for chunk in after.array._pa_array.chunks for buffer in chunk.buffers() if buffer}
+    assert held & shared, "the text was copied"
 
 
 def test_the_fingerprints_go_with_the_parse_cache(tmp_path, referential):

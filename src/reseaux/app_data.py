@@ -347,7 +347,10 @@ def _read(directory: Directory, previous, still_current, last: tuple[str, str], 
     (``key``, while ``still_current()``) and for the next version's reading."""
     france.fill_communes(directory.actors)  # shown, not written: the file is left as it is
     if previous and previous[0].prints is not None and directory.prints is not None:
-        search = search_text_after(directory.actors, directory.prints.prints, previous[0].prints.prints, previous[1])
+        before = previous[0]
+        search = search_text_after(
+            directory.actors, directory.prints.prints, before.prints.prints, previous[1], before.actors["id"]
+        )
     else:
         search = search_text(directory.actors)
     if key:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from reseaux.annuaire.model import PrintIndex, coordinates, held_by
+from reseaux.annuaire.model import PrintIndex, coordinates, held_by, runs_of, shared_text
 from reseaux.annuaire.referential import Referential
 from reseaux.text import arrow_text, fold, fold_column, text_series
 
@@ -176,24 +176,48 @@ def search_text(actors: pd.DataFrame) -> pd.Series:
     return text_series(pc.utf8_trim(pc.replace_substring_regex(joined, " {2,}", " "), " "), actors.index)
 
 
-def search_text_after(actors: pd.DataFrame, prints: np.ndarray, before: np.ndarray, text: pd.Series) -> pd.Series:
+def search_text_after(
+    actors: pd.DataFrame, prints: np.ndarray, before: np.ndarray, text: pd.Series, before_ids: pd.Series | None = None
+) -> pd.Series:
     """:func:`search_text` of ``actors``, whose rows' fingerprints are ``prints``
     (:class:`~reseaux.annuaire.model.RowPrints`), from ``text``, that of a previous reading whose
     rows' fingerprints are ``before``: a row's text is of its cells alone, so a row whose cells
-    were there is given their text, and only the others are folded (0: no fingerprint)."""
+    were there is given their text, and only the others are folded (0: no fingerprint).
+
+    Given ``before_ids`` (the previous reading's identifiers), the text is made of slices of
+    ``text`` and of the rows folded again, not copied, when every fiche of the previous reading
+    is still there, as the directory's own columns are (:meth:`TakenBack.merged
+    <reseaux.annuaire.validation.TakenBack.merged>`): after a save of one fiche among a million,
+    its copy was 80 MB at the top of the server's memory during the reread. A slice keeps every
+    byte of its buffer: a fiche gone (erased) must not stay in it, so then the text is copied."""
     if len(before) != len(text):
         return search_text(actors)
     at = PrintIndex(before).positions(prints)
     found = at >= 0
-    where = np.maximum(at, 0)
     if not found.any():
         return search_text(actors)
-    taken = arrow_text(text, whole=True).take(pa.array(where))
     again = np.flatnonzero(~found)
+    folded = search_text(actors.iloc[again]) if len(again) else text.iloc[:0]
+    if before_ids is not None and "id" in actors and _all_still_there(before_ids, at[found], actors["id"].iloc[again]):
+        source = at.copy()
+        source[again] = len(text) + np.arange(len(again))
+        runs = runs_of(source)
+        shared = shared_text(text, folded, runs) if runs is not None else None
+        if shared is not None:
+            return pd.Series(shared.array, index=actors.index, copy=False)
+    taken = arrow_text(text, whole=True).take(pa.array(np.maximum(at, 0)))
     if len(again):
-        folded = arrow_text(search_text(actors.iloc[again]), whole=True)
-        taken = pc.replace_with_mask(taken, pa.array(~found), folded)
+        taken = pc.replace_with_mask(taken, pa.array(~found), arrow_text(folded, whole=True))
     return text_series(taken, actors.index)
+
+
+def _all_still_there(before_ids: pd.Series, taken: np.ndarray, again_ids: pd.Series) -> bool:
+    """Whether each previous row (``before_ids``) is taken (a position of ``taken``) or its fiche
+    is among the rows folded again (``again_ids``): none is gone."""
+    left = np.ones(len(before_ids), dtype=bool)
+    left[taken] = False
+    gone = set(before_ids.iloc[np.flatnonzero(left)].tolist())
+    return not gone or gone <= set(again_ids.tolist())
 
 
 def _as_text(values: pd.Series) -> pd.Series:

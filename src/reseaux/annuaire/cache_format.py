@@ -38,7 +38,7 @@ def dump(kept, file: BinaryIO) -> None:
 
 class _TextBuffers:
     """Arrow text written as its chunks' buffers, each buffer once. A column read as the changes
-    of the one before is slices of its chunks (``validation._shared_text``); Arrow writes a slice
+    of the one before is slices of its chunks (``model.shared_text``); Arrow writes a slice
     with its whole buffers, so the three slices of a column with one fiche changed were written
     as three columns. Here a buffer several chunks share is one object, written once by pickle's
     memo (it holds the buffers, which the directory holds anyway)."""

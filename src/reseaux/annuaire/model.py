@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
+from pandas.arrays import ArrowStringArray
+
+from reseaux.text import held_text
 
 ERROR = "erreur"
 WARNING = "avertissement"
@@ -146,3 +150,38 @@ def points(actors: pd.DataFrame) -> gpd.GeoSeries:
     """The positions of the placed actors as points (WGS84), indexed as their rows; built when asked."""
     lon, lat, placed = coordinates(actors)
     return gpd.GeoSeries(gpd.points_from_xy(lon[placed], lat[placed]), index=actors.index[placed], crs="EPSG:4326")
+
+
+#: Beyond so many runs of consecutive rows, or chunks in a column, a column taken back is copied
+#: whole (:func:`shared_text`): many small slices would slow every reading of the column.
+MOST_RUNS = 64
+MOST_CHUNKS = 512
+
+
+def runs_of(source: np.ndarray) -> list[tuple[int, int]] | None:
+    """``source`` (positions) as runs of consecutive positions, (first, length) each; None beyond
+    :data:`MOST_RUNS`."""
+    if not len(source):
+        return []
+    breaks = np.flatnonzero(np.diff(source) != 1) + 1
+    if len(breaks) >= MOST_RUNS:
+        return None
+    starts = np.concatenate([[0], breaks])
+    lengths = np.diff(np.concatenate([starts, [len(source)]]))
+    return list(zip(source[starts].tolist(), lengths.tolist(), strict=True))
+
+
+def shared_text(ours: pd.Series, theirs: pd.Series, runs: list[tuple[int, int]]) -> pd.Series | None:
+    """The column of text whose rows are ``runs`` of ``ours`` then ``theirs`` (positions past
+    ``ours`` are ``theirs``'), as slices of their Arrow chunks: no text copied. None when the
+    column is not Arrow text in both, or would have more than :data:`MOST_CHUNKS` chunks."""
+    if not (isinstance(ours.array, ArrowStringArray) and isinstance(theirs.array, ArrowStringArray)):
+        return None
+    held, added = held_text(ours.array), held_text(theirs.array)
+    if ours.dtype != theirs.dtype or held is None or added is None or held.type != added.type:
+        return None
+    both = pa.chunked_array([*held.chunks, *added.chunks], held.type)
+    chunks = [chunk for first, length in runs for chunk in both.slice(first, length).chunks if len(chunk)]
+    if len(chunks) > MOST_CHUNKS:
+        return None
+    return pd.Series(ArrowStringArray(pa.chunked_array(chunks, both.type), dtype=ours.dtype), copy=False)

@@ -17,14 +17,23 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pandas.arrays import ArrowStringArray
 
 from reseaux.acces.access import DEFAULT_VISIBILITY, NO_SIGN, REASON_COLUMN, UNREADABLE, WRITTEN, default_visibility
 from reseaux.annuaire import columns, fields
 from reseaux.annuaire.decoding import map_header
-from reseaux.annuaire.model import ERROR, WARNING, Directory, DirectoryError, Issue, PrintIndex, RowPrints
+from reseaux.annuaire.model import (
+    ERROR,
+    WARNING,
+    Directory,
+    DirectoryError,
+    Issue,
+    PrintIndex,
+    RowPrints,
+    runs_of,
+    shared_text,
+)
 from reseaux.annuaire.referential import UNCLASSIFIED, UNKNOWN, Referential
-from reseaux.text import held_text, split_cell
+from reseaux.text import split_cell
 
 GEOCODING_SOURCES = ("ban", "cache", "commune", "manuel", "fichier")
 #: Columns of which one at least must be filled for the actor to be placed (or geocoded).
@@ -288,8 +297,15 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
     del first_line_of_id, ids
     actors, prints = records.frame(), _joined(fresh_prints, np.uint64)
     if back_lines:
+        # Drained: each list of blocks let go as it is joined, and the joins are the merge's alone
+        # (it lets them go before making the columns: 5 × 8 MB at a million fiches, at the top of
+        # the server's memory during the reread after a save).
         actors, prints = taking.merged(
-            _joined(back_lines, np.int64), _joined(back_olds, np.intp), _joined(back_prints, np.uint64), actors, prints
+            _drained(back_lines, np.int64),
+            _drained(back_olds, np.intp),
+            _drained(back_prints, np.uint64),
+            actors,
+            prints,
         )
     return Directory(
         actors=_to_frame(actors),
@@ -350,6 +366,13 @@ def _all_taken_back(
 def _joined(blocks: list[np.ndarray], dtype) -> np.ndarray:
     """The arrays kept a block at a time, as one."""
     return np.concatenate(blocks).astype(dtype, copy=False) if blocks else np.zeros(0, dtype=dtype)
+
+
+def _drained(blocks: list[np.ndarray], dtype) -> np.ndarray:
+    """:func:`_joined`, ``blocks`` emptied: not held beside their join."""
+    joined = _joined(blocks, dtype)
+    blocks.clear()
+    return joined
 
 
 #: Rows read at a time, to look their fingerprints up together (:func:`validate_rows`); a few
@@ -453,41 +476,45 @@ class TakenBack:
         validated, in the order of their lines, with their fingerprints. A column takes the dtype
         a whole validation gives it (as :class:`_Records` joins chunks).
 
-        A text column is made of slices of the previous one's (:func:`_shared_text`), not copied,
+        A text column is made of slices of the previous one's (:func:`~reseaux.annuaire.model.shared_text`), not copied,
         when every fiche of the previous reading is still there (see :meth:`all_still_there`):
         after a save of one fiche among a million, its copy was 0.3 GB, held beside the previous
         reading, at the top of the server's memory. Otherwise each column is one new copy."""
         n_old = len(self.actors)
         fresh_lines = fresh["ligne"].to_numpy(dtype=np.int64) if len(fresh) else np.zeros(0, dtype=np.int64)
-        lines_all = np.concatenate([np.array(lines, dtype=np.int64), fresh_lines])
-        order = np.argsort(lines_all, kind="stable")
+        order = np.argsort(np.concatenate([np.asarray(lines, dtype=np.int64), fresh_lines]), kind="stable")
+        all_lines = np.concatenate([np.asarray(lines, dtype=np.int64), fresh_lines])[order]
+        all_prints = np.concatenate([np.asarray(prints, dtype=np.uint64), fresh_prints])[order]
         # Row i of the result: previous row olds[k], or fresh row j (after the previous rows).
-        source = np.concatenate([np.array(olds, dtype=np.intp), n_old + np.arange(len(fresh))])[order]
-        runs = _runs(source) if self.all_still_there(olds, fresh) else None
+        source = np.concatenate([np.asarray(olds, dtype=np.intp), n_old + np.arange(len(fresh))])[order]
+        runs = runs_of(source) if self.all_still_there(olds, fresh) else None
+        # What the columns are made from, and no more: the arguments (the caller's joins) go now.
+        del lines, olds, prints, order
+        picking = _Picking(source, n_old)
         made = {}
         for name in self.actors.columns:
             ours = self.actors[name]
             theirs = fresh[name] if len(fresh) else ours.iloc[:0]
-            shared = _shared_text(ours, theirs, runs) if runs is not None else None
-            if shared is not None:
+            shared = shared_text(ours, theirs, runs) if runs is not None else None
+            if name == "ligne":
+                column = pd.Series(all_lines, copy=False)
+            elif shared is not None:
                 column = shared
             elif ours.dtype.kind == "f" or theirs.dtype.kind == "f":
                 # Numbers or None (a score, a position): numbers when one at least is, else None.
-                values = _picked(ours.astype("float64").to_numpy(), theirs.astype("float64").to_numpy(), source)
+                values = picking.picked(ours.astype("float64").to_numpy(), theirs.astype("float64").to_numpy())
                 column = pd.Series(values, copy=False)
                 if not (~np.isnan(values)).any():
                     column = pd.Series([None] * len(values), dtype=object)
             elif ours.dtype == theirs.dtype and isinstance(ours.dtype, np.dtype):
-                column = pd.Series(_picked(ours.to_numpy(), theirs.to_numpy(), source), copy=False)
+                column = pd.Series(picking.picked(ours.to_numpy(), theirs.to_numpy()), copy=False)
             elif ours.dtype == theirs.dtype:
-                column = pd.concat([ours, theirs], ignore_index=True).take(source)
+                column = pd.concat([ours, theirs], ignore_index=True).take(picking.source())
             else:  # two dtypes: the column made of its values, as a whole reading makes it
                 values = ours.tolist() + theirs.tolist()
-                column = pd.Series([values[k] for k in source])
+                column = pd.Series([values[k] for k in picking.source()])
             made[name] = column.reset_index(drop=True)
-        both = pd.DataFrame(made, copy=False)  # its columns as they are: not joined into blocks (a copy)
-        both["ligne"] = lines_all[order]
-        return both, np.concatenate([np.array(prints, dtype=np.uint64), fresh_prints])[order]
+        return pd.DataFrame(made, copy=False), all_prints  # its columns as they are: not joined into blocks (a copy)
 
     def all_still_there(self, olds: np.ndarray, fresh: pd.DataFrame) -> bool:
         """Whether each fiche of the previous reading is in the new one, taken back (a position
@@ -500,49 +527,31 @@ class TakenBack:
         return not gone or (len(fresh) > 0 and gone <= set(fresh["id"].tolist()))
 
 
-def _picked(ours: np.ndarray, theirs: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """The values at ``source`` of ``ours`` then ``theirs`` (positions past ``ours`` are
-    ``theirs``'), in one new array: without joining the two first (a copy more)."""
-    picked = np.empty(len(source), dtype=ours.dtype)
-    from_ours = source < len(ours)
-    picked[from_ours] = ours[source[from_ours]]
-    picked[~from_ours] = theirs[source[~from_ours] - len(ours)]
-    return picked
+class _Picking:
+    """Where each row of a merge comes from (:meth:`TakenBack.merged`): positions in the previous
+    reading, or past it in the fresh rows. Held as an index into the previous rows (a fresh row's
+    entry 0) and the few fresh rows apart, so that a column is picked in one new array, with no
+    temporary array of a million positions or values (at a million fiches, 17 MB a column at
+    the top of the reread)."""
 
+    def __init__(self, source: np.ndarray, n_old: int):
+        self.n_old = n_old
+        self.at_fresh = np.flatnonzero(source >= n_old)
+        self.fresh = source[self.at_fresh] - n_old
+        source[self.at_fresh] = 0
+        self.index = source
 
-#: Beyond so many runs of consecutive rows, or chunks in a column, a column taken back is copied
-#: whole (:func:`_shared_text`): many small slices would slow every reading of the column.
-MOST_RUNS = 64
-MOST_CHUNKS = 512
+    def picked(self, ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+        """The values of ``ours`` (the previous rows) then ``theirs`` (the fresh rows), in order."""
+        picked = ours.take(self.index) if len(ours) else np.empty(len(self.index), dtype=ours.dtype)
+        picked[self.at_fresh] = theirs[self.fresh]
+        return picked
 
-
-def _runs(source: np.ndarray) -> list[tuple[int, int]] | None:
-    """``source`` (positions) as runs of consecutive positions, (first, length) each; None beyond
-    :data:`MOST_RUNS`."""
-    if not len(source):
-        return []
-    breaks = np.flatnonzero(np.diff(source) != 1) + 1
-    if len(breaks) >= MOST_RUNS:
-        return None
-    starts = np.concatenate([[0], breaks])
-    lengths = np.diff(np.concatenate([starts, [len(source)]]))
-    return list(zip(source[starts].tolist(), lengths.tolist(), strict=True))
-
-
-def _shared_text(ours: pd.Series, theirs: pd.Series, runs: list[tuple[int, int]]) -> pd.Series | None:
-    """The column of text whose rows are ``runs`` of ``ours`` then ``theirs`` (positions past
-    ``ours`` are ``theirs``'), as slices of their Arrow chunks: no text copied. None when the
-    column is not Arrow text in both, or would have more than :data:`MOST_CHUNKS` chunks."""
-    if not (isinstance(ours.array, ArrowStringArray) and isinstance(theirs.array, ArrowStringArray)):
-        return None
-    held, added = held_text(ours.array), held_text(theirs.array)
-    if ours.dtype != theirs.dtype or held is None or added is None or held.type != added.type:
-        return None
-    both = pa.chunked_array([*held.chunks, *added.chunks], held.type)
-    chunks = [chunk for first, length in runs for chunk in both.slice(first, length).chunks if len(chunk)]
-    if len(chunks) > MOST_CHUNKS:
-        return None
-    return pd.Series(ArrowStringArray(pa.chunked_array(chunks, both.type), dtype=ours.dtype), copy=False)
+    def source(self) -> np.ndarray:
+        """Positions in ``ours`` then ``theirs``, as one array (a copy)."""
+        source = self.index.copy()
+        source[self.at_fresh] = self.fresh + self.n_old
+        return source
 
 
 def _in_france(lat: float, lon: float) -> bool:
@@ -913,7 +922,7 @@ def _to_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The actors, their positions as two columns of numbers (see :mod:`reseaux.annuaire.model`)."""
     if frame.empty:
         frame = pd.DataFrame(columns=[*columns.names(), "ligne"])
-    lat = pd.to_numeric(frame["latitude"], errors="coerce")
-    lon = pd.to_numeric(frame["longitude"], errors="coerce")
-    frame["latitude"], frame["longitude"] = lat, lon  # placed when both are there (model.placed_mask)
+    for name in ("latitude", "longitude"):  # placed when both are there (model.placed_mask)
+        if frame[name].dtype != np.float64:  # numbers already after a merge: not copied at its top
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
     return frame
