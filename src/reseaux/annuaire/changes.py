@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reseaux.annuaire.fields import parse_date
-from reseaux.text import arrow_text
+from reseaux.text import held_text
 
 #: The column that names a fiche from one version to the next.
 ID = "id"
@@ -56,7 +56,8 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
 
     Compared column by column on Arrow arrays: at 200,000 fiches the Annuaire page asks it after
     every edit (13 s a call row by row); at 1,000,000, the two tables as arrays of Python strings
-    were 9.9 s and 5.2 GB at the peak. Python strings are made for the changed fiches alone."""
+    were 9.9 s and 5.2 GB at the peak. Python strings are made for the changed fiches alone, and
+    the columns' text is not copied (nulls filled, rows taken) when every row is in its place."""
     if before is after:
         return []
     old_keys, old_rows = _by_id(before)
@@ -66,16 +67,21 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
 
     in_old = old_keys.get_indexer(new_keys)
     kept = np.flatnonzero(in_old >= 0)
-    mine_rows, theirs_rows = pa.array(new_rows[kept]), pa.array(old_rows[in_old[kept]])
+    mine_at, theirs_at = new_rows[kept], old_rows[in_old[kept]]
+    # Every row in its place on both sides (a whole table saved again): the columns compared as
+    # they are, not copied in the order of the fiches (the text of a column, twice, at a million).
+    in_place = len(kept) == len(after) == len(before) and _in_order(mine_at) and _in_order(theirs_at)
+    mine_rows, theirs_rows = pa.array(mine_at), pa.array(theirs_at)
     differs = {}  # column -> by kept fiche, whether it differs
     for name in columns:
-        mine = _text_array(after.iloc[:, new_columns[name]]).take(mine_rows) if name in new_columns else ""
-        theirs = _text_array(before.iloc[:, old_columns[name]]).take(theirs_rows) if name in old_columns else ""
+        mine = _held_text_array(after.iloc[:, new_columns[name]]) if name in new_columns else ""
+        theirs = _held_text_array(before.iloc[:, old_columns[name]]) if name in old_columns else ""
         if isinstance(mine, str) and isinstance(theirs, str):
             continue
-        if isinstance(mine, str):
-            mine, theirs = theirs, mine
-        differs[name] = pc.not_equal(mine, theirs).to_numpy(zero_copy_only=False).astype(bool)
+        if not in_place:
+            mine = mine if isinstance(mine, str) else mine.take(mine_rows)
+            theirs = theirs if isinstance(theirs, str) else theirs.take(theirs_rows)
+        differs[name] = _differ(mine, theirs)
     any_differs = np.zeros(len(kept), dtype=bool)
     for mask in differs.values():
         any_differs |= mask
@@ -115,13 +121,6 @@ def _cells(table: pd.DataFrame, named: dict[str, int], name: str, rows: np.ndarr
     if name not in named:
         return [""] * len(rows)
     return string_cells(table.iloc[np.asarray(rows, dtype=np.intp), [named[name]]])[:, 0].tolist()
-
-
-def _text_array(column: pd.Series) -> pa.ChunkedArray | pa.Array:
-    """A column as Arrow strings read as :func:`string_cells` reads them (a missing cell ``""``):
-    an Arrow string column as it is held, without a Python string per cell; any other converted."""
-    held = arrow_text(column)
-    return held if held is not None else pa.array(string_cells(column.to_frame())[:, 0], type=pa.large_string())
 
 
 def diff_among(before: pd.DataFrame, after: pd.DataFrame, ids: set[str]) -> list[Change]:
@@ -251,6 +250,58 @@ def string_cells(table: pd.DataFrame) -> np.ndarray:
             )
         out[:, j] = values
     return out
+
+
+def cells_differ(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    before_rows: np.ndarray | None = None,
+    after_rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """For each pair of rows (``before_rows[i]`` of ``before``, ``after_rows[i]`` of ``after``;
+    None: every row, in order), whether one of their cells differs, cells read as
+    :func:`string_cells` reads them; the two tables' columns in the same order. Column by column,
+    without the two arrays of a whole table's strings (at a million fiches, 1.2 GB each)."""
+    count = len(after) if after_rows is None else len(after_rows)
+    differ = np.zeros(count, dtype=bool)
+    for j in range(after.shape[1]):
+        ours, theirs = _held_text_array(before.iloc[:, j]), _held_text_array(after.iloc[:, j])
+        if before_rows is not None:
+            ours, theirs = ours.take(pa.array(before_rows)), theirs.take(pa.array(after_rows))
+        differ |= _differ(ours, theirs)
+    return differ
+
+
+def _held_text_array(column: pd.Series):
+    """A column as Arrow text, its missing cells null: an Arrow column as it is held (not copied
+    to fill them), any other read as :func:`string_cells` reads it."""
+    held = held_text(column.array)
+    return held if held is not None else pa.array(string_cells(column.to_frame())[:, 0], type=pa.large_string())
+
+
+def _in_order(rows: np.ndarray) -> bool:
+    """Whether ``rows`` are 0, 1, 2… (every row of a table, in its order)."""
+    return bool((rows == np.arange(len(rows))).all())
+
+
+def _differ(ours, theirs) -> np.ndarray:
+    """Whether each pair of cells differs, a null read as « » (as :func:`string_cells` reads it),
+    one side maybe « » for a whole column a table does not have: compared on the arrays as they
+    are, without copies of their text with the nulls filled."""
+
+    def flags(array) -> np.ndarray:
+        return array.to_numpy(zero_copy_only=False).astype(bool)
+
+    if isinstance(ours, str):
+        ours, theirs = theirs, ours
+    if isinstance(theirs, str):  # a column on one side alone: a cell differs unless empty
+        return ~flags(pc.fill_null(pc.equal(ours, ""), True))
+    either_null = flags(pc.or_(pc.is_null(ours), pc.is_null(theirs)))
+    different = flags(pc.fill_null(pc.not_equal(ours, theirs), False))
+    if not either_null.any():
+        return different
+    empty = [flags(pc.fill_null(pc.equal(side, ""), True)) for side in (ours, theirs)]
+    return np.where(either_null, empty[0] != empty[1], different)
 
 
 def _by_id(table: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
