@@ -91,14 +91,20 @@ def test_columns_added_and_removed_repeated_and_missing_ids(base):
     assert found(after, before) == by_dict(after, before)
 
 
+def edited(table: pd.DataFrame, rng, round_: int, most: int = 6) -> pd.DataFrame:
+    """``table`` with up to ``most`` cells rewritten at random (emptied, missing, kept, new)."""
+    after = table.copy()
+    for _ in range(rng.integers(0, most)):
+        row, column = int(rng.integers(len(after))), str(rng.choice(after.columns))
+        after.loc[row, column] = rng.choice(["", "a", None, "Rouen", after.loc[row, column], f"v{round_}"])
+    return after
+
+
 def test_random_edits_are_the_dict_reading(base):
     rng = np.random.default_rng(7)
     before = base.head(40).copy()
     for round_ in range(30):
-        after = before.copy()
-        for _ in range(rng.integers(0, 6)):
-            row, column = int(rng.integers(len(after))), str(rng.choice(after.columns))
-            after.loc[row, column] = rng.choice(["", "a", None, "Rouen", after.loc[row, column], f"v{round_}"])
+        after = edited(before, rng, round_)
         keep = rng.random(len(after)) > 0.1
         after = after[keep].iloc[rng.permutation(int(keep.sum()))]
         assert found(before, after) == by_dict(before, after), round_
@@ -119,10 +125,7 @@ def test_cells_differ_is_the_row_by_row_reading(base):
     rng = np.random.default_rng(11)
     before = base.head(40).copy()
     for round_ in range(30):
-        after = before.copy()
-        for _ in range(rng.integers(0, 6)):
-            row, column = int(rng.integers(len(after))), str(rng.choice(after.columns))
-            after.loc[row, column] = rng.choice(["", "a", None, "Rouen", after.loc[row, column], f"v{round_}"])
+        after = edited(before, rng, round_)
         if round_ % 3 == 0:
             after["telephone"] = after["telephone"].astype(object)  # not Arrow text: read cell by cell
         by_hand = [
@@ -144,8 +147,5 @@ def test_a_whole_table_reordered_with_a_few_edits_is_the_dict_reading(base):
     rng = np.random.default_rng(5)
     before = base.head(40).copy()
     for round_ in range(10):
-        after = before.iloc[rng.permutation(len(before))].reset_index(drop=True)
-        for _ in range(rng.integers(0, 4)):
-            row, column = int(rng.integers(len(after))), str(rng.choice(after.columns))
-            after.loc[row, column] = rng.choice(["", None, f"v{round_}"])
+        after = edited(before.iloc[rng.permutation(len(before))].reset_index(drop=True), rng, round_, most=4)
         assert found(before, after) == by_dict(before, after), round_
