@@ -149,3 +149,20 @@ def test_a_whole_table_reordered_with_a_few_edits_is_the_dict_reading(base):
     for round_ in range(10):
         after = edited(before.iloc[rng.permutation(len(before))].reset_index(drop=True), rng, round_, most=4)
         assert found(before, after) == by_dict(before, after), round_
+
+
+def test_edits_in_place_are_the_dict_reading(base):
+    """A copy edited in other columns than the ids (a whole-table save of the page's copy): the
+    ids are one column on both sides, and only the rows whose cells differ are compared as fiches;
+    the answer is still the dict reading's."""
+    from reseaux.annuaire.changes import same_column
+
+    rng = np.random.default_rng(3)
+    before = base.head(40).copy()
+    for round_ in range(20):
+        after = before.copy()
+        for _ in range(rng.integers(0, 6)):
+            row, column = int(rng.integers(len(after))), str(rng.choice([c for c in after.columns if c != "id"]))
+            after.loc[row, column] = rng.choice(["", "a", None, "Rouen", f"v{round_}"])
+        assert same_column(before["id"], after["id"])  # the path asked for
+        assert found(before, after) == by_dict(before, after), round_

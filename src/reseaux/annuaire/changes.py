@@ -60,6 +60,18 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
     the columns' text is not copied (nulls filled, rows taken) when every row is in its place."""
     if before is after:
         return []
+    if same_fiches_in_place(before, after):
+        # One column of ids, unique and filled, on both sides: each fiche is at its place in both,
+        # and only the rows whose cells differ are compared as fiches (at a million fiches, the
+        # ids of both tables as Python strings and their indexes were 0.25 GB at the top of a
+        # whole-table save).
+        rows = np.flatnonzero(cells_differ(before, after))
+        return _diff_by_id(before.iloc[rows], after.iloc[rows]) if len(rows) else []
+    return _diff_by_id(before, after)
+
+
+def _diff_by_id(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
+    """:func:`diff`, each fiche found by its id (or its line) on both sides."""
     old_keys, old_rows = _by_id(before)
     new_keys, new_rows = _by_id(after)
     old_columns, new_columns = _named(before), _named(after)
@@ -107,6 +119,19 @@ def diff(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
     for position, nom in zip(removed, _cells(before, old_columns, "nom", old_rows[removed]), strict=True):
         changes.append(Change("suppression", old_keys[position], nom))
     return changes
+
+
+def same_fiches_in_place(before: pd.DataFrame, after: pd.DataFrame) -> bool:
+    """Whether the two tables have the same columns and one and the same column of ids (a table and
+    its copy edited in other columns, :func:`same_column`), each id filled and given once."""
+    if list(map(str, before.columns)) != list(map(str, after.columns)) or ID not in map(str, after.columns):
+        return False
+    if not same_column(before[ID], after[ID]):
+        return False
+    held = held_text(after[ID].array)
+    if held is None or held.null_count or len(held) == 0:
+        return False
+    return pc.count_distinct(held).as_py() == len(held) and not pc.any(pc.equal(held, "")).as_py()
 
 
 def _named(table: pd.DataFrame) -> dict[str, int]:

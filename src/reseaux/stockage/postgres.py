@@ -39,7 +39,15 @@ import numpy as np
 import pandas as pd
 
 from reseaux.acces import audit
-from reseaux.annuaire.changes import ID, Change, cells_differ, diff, journal_entry, string_cells
+from reseaux.annuaire.changes import (
+    ID,
+    Change,
+    cells_differ,
+    diff,
+    journal_entry,
+    same_fiches_in_place,
+    string_cells,
+)
 from reseaux.annuaire.exports import LockTimeout
 from reseaux.annuaire.store import (
     ConflictError,
@@ -841,6 +849,8 @@ def _match(before: pd.DataFrame, keys: np.ndarray, after: pd.DataFrame) -> np.nd
     out = np.full(len(after), -1, dtype=np.int64)
     if not len(before) or not len(after):
         return out
+    if same_fiches_in_place(before, after):  # one column of ids, unique and filled: each row continues its own
+        return np.arange(len(after), dtype=np.int64)
     ids_before = before[ID].fillna("").astype(str) if ID in before else pd.Series([""] * len(before))
     ids_after = after[ID].fillna("").astype(str) if ID in after else pd.Series([""] * len(after))
     unique_before = ids_before[(ids_before != "") & ~ids_before.duplicated(keep=False)]
