@@ -166,3 +166,15 @@ def test_edits_in_place_are_the_dict_reading(base):
             after.loc[row, column] = rng.choice(["", "a", None, "Rouen", f"v{round_}"])
         assert same_column(before["id"], after["id"])  # the path asked for
         assert found(before, after) == by_dict(before, after), round_
+
+
+def test_a_column_named_twice_in_a_copy_edited_in_place_is_the_dict_reading(base):
+    """Two columns of one name (a hand-made file), the ids' included: the last one is read, as a
+    dict keeps the last value of a key, when the copy shares its columns with the table too."""
+    for name, at in (("telephone", 3), ("id", 2)):
+        before = base.head(12).copy()
+        before.insert(at, name, before["nom"], allow_duplicates=True)
+        after = before.copy()
+        after.iloc[2, at] = "changé dans la première"  # the first of the two: not the one read
+        after.iloc[5, list(after.columns).index("email")] = "autre@example.org"
+        assert found(before, after) == by_dict(before, after), name

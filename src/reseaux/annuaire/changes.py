@@ -123,8 +123,10 @@ def _diff_by_id(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
 
 def same_fiches_in_place(before: pd.DataFrame, after: pd.DataFrame) -> bool:
     """Whether the two tables have the same columns and one and the same column of ids (a table and
-    its copy edited in other columns, :func:`same_column`), each id filled and given once."""
-    if list(map(str, before.columns)) != list(map(str, after.columns)) or ID not in map(str, after.columns):
+    its copy edited in other columns, :func:`same_column`), each id filled and given once, and
+    each column named once (a name given twice is read from its last column, as a dict would)."""
+    names = list(map(str, after.columns))
+    if list(map(str, before.columns)) != names or ID not in names or len(set(names)) != len(names):
         return False
     if not same_column(before[ID], after[ID]):
         return False
