@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from reseaux.annuaire.model import PrintIndex, coordinates, held_by, runs_of, shared_text
+from reseaux.annuaire.model import PrintIndex, coordinates, held_by, none_gone, runs_of, shared_text
 from reseaux.annuaire.referential import Referential
 from reseaux.text import arrow_text, fold, fold_column, text_series
 
@@ -198,7 +198,7 @@ def search_text_after(
         return search_text(actors)
     again = np.flatnonzero(~found)
     folded = search_text(actors.iloc[again]) if len(again) else text.iloc[:0]
-    if before_ids is not None and "id" in actors and _all_still_there(before_ids, at[found], actors["id"].iloc[again]):
+    if before_ids is not None and "id" in actors and none_gone(before_ids, at[found], actors["id"].iloc[again]):
         source = at.copy()
         source[again] = len(text) + np.arange(len(again))
         runs = runs_of(source)
@@ -209,15 +209,6 @@ def search_text_after(
     if len(again):
         taken = pc.replace_with_mask(taken, pa.array(~found), arrow_text(folded, whole=True))
     return text_series(taken, actors.index)
-
-
-def _all_still_there(before_ids: pd.Series, taken: np.ndarray, again_ids: pd.Series) -> bool:
-    """Whether each previous row (``before_ids``) is taken (a position of ``taken``) or its fiche
-    is among the rows folded again (``again_ids``): none is gone."""
-    left = np.ones(len(before_ids), dtype=bool)
-    left[taken] = False
-    gone = set(before_ids.iloc[np.flatnonzero(left)].tolist())
-    return not gone or gone <= set(again_ids.tolist())
 
 
 def _as_text(values: pd.Series) -> pd.Series:

@@ -185,3 +185,15 @@ def shared_text(ours: pd.Series, theirs: pd.Series, runs: list[tuple[int, int]])
     if len(chunks) > MOST_CHUNKS:
         return None
     return pd.Series(ArrowStringArray(pa.chunked_array(chunks, both.type), dtype=ours.dtype), copy=False)
+
+
+def none_gone(before_ids: pd.Series, taken: np.ndarray, again_ids: pd.Series) -> bool:
+    """Whether each fiche of a previous reading (its identifiers ``before_ids``) is in the next
+    one: its row taken back (a position of ``taken``) or read again (its identifier among
+    ``again_ids``). Slices of the previous text keep every byte of it, the fiches gone included:
+    an erased fiche must not stay in the server's memory, nor in the reading it keeps on its disk
+    (:func:`shared_text` is asked only when none is gone)."""
+    left = np.ones(len(before_ids), dtype=bool)
+    left[np.asarray(taken, dtype=np.intp)] = False
+    gone = set(before_ids.iloc[np.flatnonzero(left)].tolist())
+    return not gone or gone <= set(again_ids.tolist())

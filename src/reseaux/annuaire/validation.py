@@ -29,6 +29,7 @@ from reseaux.annuaire.model import (
     Issue,
     PrintIndex,
     RowPrints,
+    none_gone,
     runs_of,
     shared_text,
 )
@@ -518,13 +519,8 @@ class TakenBack:
 
     def all_still_there(self, olds: np.ndarray, fresh: pd.DataFrame) -> bool:
         """Whether each fiche of the previous reading is in the new one, taken back (a position
-        of ``olds``) or read again (its identifier among the ``fresh`` rows'). Slices of the
-        previous text keep every byte of it, the fiches gone included: an erased fiche must not
-        stay in the server's memory, nor in the reading it keeps on its disk."""
-        left = np.ones(len(self.actors), dtype=bool)
-        left[np.asarray(olds, dtype=np.intp)] = False
-        gone = set(self.actors["id"].iloc[np.flatnonzero(left)].tolist())
-        return not gone or (len(fresh) > 0 and gone <= set(fresh["id"].tolist()))
+        of ``olds``) or read again (among the ``fresh`` rows): :func:`none_gone`."""
+        return none_gone(self.actors["id"], olds, fresh["id"] if len(fresh) else pd.Series([], dtype=object))
 
 
 class _Picking:
