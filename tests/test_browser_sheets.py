@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser import choose, no_error, open_import, settle
 from tests.test_browser_annuaire import coordination  # noqa: F401 — the fixture
+from tests.test_browser_french import english_left
 from tests.test_workbooks import TEMPLATE, WORKBOOK, _finess_rows
 
 pytestmark = pytest.mark.browser
@@ -84,6 +85,11 @@ def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(pa
     page.locator("input[type=file]").set_input_files(str(source))
     page.get_by_text("2 lignes lues").wait_for(timeout=60_000)
     settle(page)
+    # Each of its four columns is imported: said in a sentence, with no empty box to choose from
+    # (whose placeholder was Streamlit's « No options to select »), and no English left.
+    expect(page.get_by_text("aucune n'est laissée de côté")).to_have_count(1)
+    expect(page.get_by_label("Colonnes non importées à garder", exact=False)).to_have_count(0)
+    assert english_left(page) == []
     page.get_by_text("Hors ligne : placer à la commune").click()
     settle(page)
     page.get_by_role("button", name="Géocoder 2 adresses sans position").click()

@@ -92,14 +92,14 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
                 key=f"ann_map_{profile_name}_{sheet_key}_{number}",
             )
         unused = [h for h in header if h.strip() and not mapping.get(h)]
-        keep = st.multiselect(
-            "Colonnes non importées à garder sur la fiche (dans sa description, « colonne : valeur »)",
-            unused,
-            default=[h for h in base.keep if h in unused],
-            format_func=lambda h: f"« {h} »",
-            key=f"ann_keep_{profile_name}_{sheet_key}",
-        )
         if unused:
+            keep = st.multiselect(
+                "Colonnes non importées à garder sur la fiche (dans sa description, « colonne : valeur »)",
+                unused,
+                default=[h for h in base.keep if h in unused],
+                format_func=lambda h: f"« {h} »",
+                key=f"ann_keep_{profile_name}_{sheet_key}",
+            )
             st.caption(
                 md_escape(
                     unused_sentence([h for h in unused if h not in keep], keep).replace(
@@ -108,6 +108,9 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
                     )
                 )
             )
+        else:  # a sentence, not an empty box to choose from (its placeholder was Streamlit's English)
+            keep = []
+            st.caption("Chaque colonne du fichier va dans une colonne de l'annuaire : aucune n'est laissée de côté.")
     constants = dict(base.constants)
     with st.expander("Valeurs pour tout le fichier", expanded=not constants):
         types = ref.labels("type")
