@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 
 import pandas as pd
 import pytest
@@ -18,8 +19,13 @@ from playwright.sync_api import expect
 from reseaux.analyse.filters import ActorFilter, apply_filter
 from tests.browser import choose, no_error, settle
 from tests.conftest import SCREENSHOTS, evaluate_in_map, map_frame, map_still, visible_demo, wait_in_map
+from tests.test_map_places import MAINLAND, _territory_of
 
 pytestmark = pytest.mark.browser
+
+
+#: Brest, Paris, Ajaccio, Saint-Denis de La Réunion, Pointe-à-Pitre ([lat, lon]).
+_PLACES = [[48.39, -4.49], [48.86, 2.35], [41.93, 8.74], [-20.88, 55.45], [16.24, -61.53]]
 
 
 def _open(page, url):
@@ -275,6 +281,7 @@ def test_a_real_listing_of_1674_hospitals_imported_then_listed_under_the_map(pag
     from reseaux.text import fr_number
     from tests.browser import open_import
     from tests.conftest import DATA, PASSWORD, ROOT, ServedApp
+    from tests.test_browser_a11y import AXE, check, report
 
     source = ROOT / "tests" / "data" / "real" / "finess_hopitaux_cedex_homonymes_2020.csv"
     hospitals = [name.strip() for name in pd.read_csv(source, dtype=str, keep_default_na=False)["hospital_name"]]
@@ -306,8 +313,32 @@ def test_a_real_listing_of_1674_hospitals_imported_then_listed_under_the_map(pag
         no_error(page)
 
         visitor = page.context.browser.new_page(viewport={"width": 1440, "height": 900})  # not signed in
-        _open(visitor, app.url)
+        frame = _open(visitor, app.url)
         expect(visitor.get_by_text(f"{total} acteurs sur {total}")).to_be_visible()
+
+        # The map opens on mainland France (Brest, Paris, Ajaccio in view; La Réunion, 55° E, and
+        # Guadeloupe, 61° W, not), and « Aller à » lists the territories the hospitals are in, as
+        # their FINESS numbers say (the directory's three are in Rouen), the most held first.
+        in_view = "(points) => points.map(p => window.map.getBounds().contains(p))"
+        wait_in_map(visitor, f"() => window.map && ({in_view})({_PLACES}).join() === 'true,true,true,false,false'")
+        held = Counter(map(_territory_of, pd.read_csv(source, dtype=str, keep_default_na=False)["id"]))
+        held[MAINLAND] += len(small)
+        goto = frame.get_by_role("combobox", name="Aller à un territoire")
+        expect(goto.locator("option")).to_have_text(["Aller à…", *(name for name, _ in held.most_common())])
+        goto.select_option(label="La Réunion")
+        wait_in_map(visitor, f"() => ({in_view})({_PLACES}).join() === 'false,false,false,true,false'")
+        visitor.screenshot(path=str(SCREENSHOTS / "carte-finess-la-reunion.png"))
+        found: list[str] = []
+        check(visitor, AXE.read_text(encoding="utf-8"), "carte nationale, « Aller à » La Réunion", found)
+        assert not found, report(found)
+        phone = page.context.browser.new_page(viewport={"width": 390, "height": 844})
+        on_phone = _open(phone, app.url)
+        on_phone.get_by_role("combobox", name="Aller à un territoire").select_option(label="La Réunion")
+        wait_in_map(phone, f"() => ({in_view})({_PLACES}).join() === 'false,false,false,true,false'")
+        map_frame(phone).locator(".rx-pin, .rx-cluster").first.scroll_into_view_if_needed()
+        phone.screenshot(path=str(SCREENSHOTS / "carte-finess-aller-a-telephone.png"))
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+        phone.close()
         expect(visitor.get_by_role("heading", name=f"Liste des acteurs affichés ({total})")).to_be_visible()
         with visitor.expect_download() as info:
             visitor.get_by_role("button", name="Télécharger la liste (CSV pour Excel)").click()

@@ -12,7 +12,8 @@ export const LABELS = {
            outsideMapBoundsMsg: "Vous semblez être hors de la carte"},
   search: {placeholder: "Chercher un acteur…", label: "Chercher un acteur sur la carte", list: "Acteurs trouvés",
            tooMany: "Trop d'acteurs correspondent : précisez la recherche.",
-           none: "Aucun acteur affiché ne correspond."}
+           none: "Aucun acteur affiché ne correspond."},
+  places: {label: "Aller à un territoire", first: "Aller à…"}
 };
 
 /* Why the browser gave no position (its GeolocationPositionError code), for a person. */
@@ -63,7 +64,7 @@ export function mapControls(map, options) {
       /* The frame reaches its final height a moment later: frame the territory again then,
        * unless the person has already moved the map. */
       var touched = false;
-      ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (type) {
+      ["mousedown", "wheel", "touchstart", "keydown", "change"].forEach(function (type) {
         map.getContainer().addEventListener(type, function () { touched = true; }, {once: true});
       });
       [0, 700, 2000].forEach(function (delay) {
@@ -90,6 +91,7 @@ export function mapControls(map, options) {
       onLocationError: function (err) { notice(map, geoErrorMessage(err.code)); }
     }).addTo(map);
   }
+  if (options.places && options.places.length > 1) placesControl(options.places).addTo(map);
   if (options.search) {
     var search = searchControl().addTo(map);
     /* The search box first in its corner: the first control a Tab reaches in the map. */
@@ -101,6 +103,32 @@ export function mapControls(map, options) {
    * at once, then the pins (drawn above or below as before: the panes keep their z-index). */
   var container = map.getContainer();
   container.insertBefore(map._controlContainer, container.firstChild);
+}
+
+export function placesControl(places) {
+  /* « Aller à… »: a list of the territories that hold actors (mainland France, each overseas
+   * one), the map framing the chosen one's actors. Names go through textContent. */
+  var control = L.control({position: "topright"});
+  control.onAdd = function (map) {
+    var box = L.DomUtil.create("div", "leaflet-bar rx-places");
+    var select = L.DomUtil.create("select", "", box);
+    select.setAttribute("aria-label", LABELS.places.label);
+    select.title = LABELS.places.label;
+    [{name: LABELS.places.first}].concat(places).forEach(function (place, i) {
+      var option = document.createElement("option");
+      option.value = i ? String(i - 1) : "";
+      option.textContent = place.name;
+      select.appendChild(option);
+    });
+    select.addEventListener("change", function () {
+      var place = places[Number(select.value)];
+      if (select.value !== "" && place) map.fitBounds(place.bounds, {padding: [30, 30], maxZoom: 13, animate: false});
+    });
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    return box;
+  };
+  return control;
 }
 
 export function popupsClearOf(map, box) {

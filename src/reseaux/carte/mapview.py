@@ -33,6 +33,7 @@ from reseaux.carte.mapbits import (
 )
 from reseaux.carte.perimeters import _Attribution, perimeter_groups
 from reseaux.territoire.layers import LayerSpec
+from reseaux.territoire.metric import HeldZone
 
 #: Longest query-string value read (a link longer than this is cut, not obeyed).
 MAX_QUERY_TEXT = 4000
@@ -80,6 +81,7 @@ def build_base_map(
     fiches: FicheStore | None = None,
     geojson: Mapping[str, dict] | None = None,
     controls: bool = False,
+    places: Sequence[HeldZone] = (),
 ) -> folium.Map:
     """Build the static part of the map: tiles, chosen perimeter layers, legend, attribution.
 
@@ -89,7 +91,9 @@ def build_base_map(
     :func:`build_actor_layer`); ``controls`` adds full screen, my position and the search box;
     ``fiches`` says where the popups and the search box find the fiches (:class:`FicheStore`:
     asked of the server on click in the app, carried by a standalone export); ``geojson`` maps layer ids to
-    :func:`display_geojson` already computed.
+    :func:`display_geojson` already computed; ``places``, the territories that hold actors
+    (:meth:`reseaux.app_data.Territory.places`), offered in an « Aller à » list when the controls
+    are drawn and there are two or more (mainland France and overseas).
     """
     minx, miny, maxx, maxy = bounds
     fmap = ZoomableMap(
@@ -124,7 +128,9 @@ def build_base_map(
     FrenchControls().add_to(fmap)
     add_map_module(fmap)  # the controls, the fiches and the actors' layer (on it or added later)
     if controls:
-        MapControls(search=fiches is not None, home=None if center else [[miny, minx], [maxy, maxx]]).add_to(fmap)
+        MapControls(
+            search=fiches is not None, home=None if center else [[miny, minx], [maxy, maxx]], places=places
+        ).add_to(fmap)
     if fiches is not None:
         fiches.add_to(fmap)
     use_local_assets(fmap)
@@ -177,11 +183,20 @@ class MapControls(JSCSSMixin, MacroElement):
         """
     )
 
-    def __init__(self, *, search: bool = True, home: list | None = None) -> None:
+    def __init__(self, *, search: bool = True, home: list | None = None, places: Sequence[HeldZone] = ()) -> None:
         super().__init__()
         self._name = "MapControls"
         self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS)
         self.default_css = local(FULLSCREEN_CSS) + local(LOCATE_CSS)
+        # Names only, no count: the base map stays the same across a filter change, a count would not.
+        goto = [{"name": p.name, "bounds": [[p.bounds[1], p.bounds[0]], [p.bounds[3], p.bounds[2]]]} for p in places]
         self.options_json = script_json(
-            {"fullscreen": True, "locate": True, "search": search, "fillFrame": True, "homeBounds": home}
+            {
+                "fullscreen": True,
+                "locate": True,
+                "search": search,
+                "fillFrame": True,
+                "homeBounds": home,
+                "places": goto if len(goto) > 1 else [],
+            }
         )

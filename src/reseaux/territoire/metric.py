@@ -92,9 +92,44 @@ def zones_of(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     out = np.zeros(len(lon), dtype=int)
     for zone in ZONES:
         out[(out == 0) & zone.contains(lon, lat)] = zone.epsg
-    for i in np.flatnonzero(out == 0):
-        out[i] = zone_of(lon[i], lat[i]).epsg
+    rest = np.flatnonzero(out == 0)
+    if len(rest):  # UTM, as utm_zone says, for all at once (a directory abroad: not one call each)
+        x, y = lon[rest], lat[rest]
+        wrong = ~(np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90))
+        if wrong.any():
+            zone_of(x[wrong][0], y[wrong][0])  # raises, saying which
+        number = ((x + 180) // 6).astype(int) % 60 + 1
+        out[rest] = np.where(y >= 0, 32600, 32700) + number
     return out
+
+
+@dataclass(frozen=True)
+class HeldZone:
+    """A zone that holds positions: its name, how many, and their bounds (west, south, east, north)."""
+
+    name: str
+    count: int
+    bounds: tuple[float, float, float, float]
+
+
+def zones_held(lon: np.ndarray, lat: np.ndarray) -> list[HeldZone]:
+    """The zones the positions lie in, the one that holds the most first (the order of :data:`ZONES`
+    between equals): a French territory by its name, another place by its UTM zone."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    epsg = zones_of(lon, lat)
+    codes, counts = np.unique(epsg, return_counts=True)
+    rank = {z.epsg: i for i, z in enumerate(ZONES)}
+    held = []
+    for code, count in sorted(
+        zip(codes.tolist(), counts.tolist(), strict=True), key=lambda c: (-c[1], rank.get(c[0], 99), c[0])
+    ):
+        rows = epsg == code
+        x, y = lon[rows], lat[rows]
+        zone = zone_by_epsg(code) or utm_zone(float(x[0]), float(y[0]))
+        name = zone.name if zone.epsg in rank else f"Ailleurs (fuseau {zone.name})"
+        held.append(HeldZone(name, count, (float(x.min()), float(y.min()), float(x.max()), float(y.max()))))
+    return held
 
 
 def zone_by_epsg(epsg: int) -> Zone | None:

@@ -176,6 +176,7 @@ def show_map(
             fiches=fiches,
             geojson=terr.geojson,
             controls=True,
+            places=terr.places(acts.directory.actors),
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions
         shown = [terr.spec(i) for i in view.layers if any(s.id == i for s in terr.specs)]
