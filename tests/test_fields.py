@@ -155,6 +155,32 @@ def test_wrong_web_addresses(written):
     )
 
 
+@pytest.mark.parametrize(
+    "written",
+    [  # published by the ARS in « Lieux de vaccination contre la Covid-19 » (data.gouv.fr, 2021)
+        "https://partners.doctolib.fr/centre-de-sante/saint-jean-d'aulps/centre-de-vaccination-covid-19-du-haut-chablais"
+        "?speciality_id=5494&enable_cookies_consent=1",
+        "https://partners.doctolib.fr/hopital-public/clermont-l'hérault/centre-de-vaccination-hopital-de-clermont-l-herault"
+        "?pid=practice-164971?speciality_id=5494&enable_cookies_consent=1",
+        "https://www.maiia.com/centre-hospitalier-(ch)/07100-annonay/centre-hospitalier-d-ardeche-nord-",
+    ],
+)
+def test_a_published_address_with_an_apostrophe_or_brackets_is_a_link_to_the_same_page(written):
+    """They were « pas une adresse web » and their fiches had no link. The characters that would end
+    a link (in Markdown, in an attribute) are written as a browser sends them: the same address."""
+    from urllib.parse import unquote
+
+    reading = fields.website(written)
+    assert reading.problem == "" and fields.valid_website(reading.value)
+    assert not any(c in reading.value for c in "'()") and unquote(reading.value) == unquote(written)
+
+
+def test_an_email_address_given_as_a_website_says_where_it_goes():
+    assert fields.website("rdvvaccinationcovid.lmr@aphp.fr").problem == (
+        "« rdvvaccinationcovid.lmr@aphp.fr » est une adresse électronique, pas une adresse web : écrivez-la dans « email »"
+    )
+
+
 def test_dates_in_the_app_formats_are_kept_as_iso():
     assert fields.update_date("2026-06-11") == fields.Reading("2026-06-11")
     assert fields.update_date("11/06/2026") == fields.Reading("2026-06-11")

@@ -13,6 +13,7 @@ import pytest
 
 from reseaux import config
 from reseaux.annuaire.directory import validate_table
+from reseaux.annuaire.fields import parse_date
 from reseaux.annuaire.referential import load_referential
 from reseaux.importation.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.importation.reading import read_upload
@@ -108,3 +109,36 @@ def test_a_real_file_saved_as_the_directory_reads_back_with_the_same_warnings_ma
     made_again = load_directory(data, referential)
     assert as_made.issues and made_again.issues == as_made.issues
     pd.testing.assert_frame_equal(made_again.rejected, as_made.rejected)
+
+
+def test_a_file_that_dates_its_records_keeps_their_days_and_its_links_with_apostrophes(tmp_path):
+    """The ARS dated each place (« _edit_datemaj », January 2021). Imported with that column as the
+    date of update, every fiche keeps its day: none is « mis à jour » on the day of the import, and
+    « À mettre à jour » lists them all. Its addresses with an apostrophe (« …/saint-jean-d'aulps/… »)
+    are links to the same page. Checked against the file read here, cell by cell."""
+    from datetime import date
+    from urllib.parse import unquote
+
+    from reseaux.annuaire.changes import stale
+    from reseaux.importation.import_file import import_file
+
+    name = "datagouv_centres_vaccination_extrait.csv"
+    source = pd.read_csv(REAL / name, sep=";", dtype=str, keep_default_na=False)
+    header = read_upload(name, (REAL / name).read_bytes())[0]
+    mapping = {**guess_mapping(header, extra=True), "_edit_datemaj": "date_maj"}
+    into = tmp_path / "annuaire.csv"
+    report = import_file(REAL / name, into, load_referential(config.path("referential")), spec=ImportSpec(mapping))
+    assert report.saved
+    saved = pd.read_csv(into, dtype=str, keep_default_na=False)
+    assert saved["nom"].tolist() == source["nom"].str.strip().tolist()
+    days = [date.fromisoformat(moment[:10]) for moment in source["_edit_datemaj"]]
+    assert [parse_date(value) for value in saved["date_maj"]] == days
+    assert max(days) < date(2021, 2, 1)
+    assert len(stale(saved)) == len(saved)
+
+    quoted = source["rdv_site_web"].str.contains("'")
+    assert quoted.sum() >= 1
+    read = validate_table(saved, load_referential(config.path("referential")))
+    links = read.actors.set_index("nom")["site_web"]
+    for written, place in zip(source.loc[quoted, "rdv_site_web"], source.loc[quoted, "nom"], strict=True):
+        assert unquote(links[place.strip()]) == unquote(written)

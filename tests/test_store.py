@@ -184,6 +184,30 @@ def test_stamp_and_stale():
     assert list(old["id"]) == ["a"]
 
 
+def test_a_change_that_gives_its_own_day_keeps_it():
+    """A fiche added with its date of update (an imported file's), or whose date the change sets,
+    keeps that day; a fiche added without one, with a day that is no date or is after today, or
+    edited without touching its date, is dated of the day."""
+    before = pd.DataFrame({"id": ["a", "b"], "nom": ["A", "B"], "date_maj": ["2020-01-01", "2020-01-01"]})
+    after = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e", "f"],
+            "nom": ["A2", "B2", "C", "D", "E", "F"],
+            "date_maj": ["2020-01-01", "03/03/2021", "2021-03-03 12:00:01.971072", "", "hier", "2030-01-01"],
+        }
+    )
+    stamped = stamp_changes(before, after, today=date(2026, 11, 23))
+    assert list(stamped["date_maj"]) == [
+        "2026-11-23",  # edited, its date untouched
+        "03/03/2021",  # its date set by the change: kept as written
+        "2021-03-03 12:00:01.971072",  # added with a moment of 2021
+        "2026-11-23",  # added without a date
+        "2026-11-23",  # « hier » is no date
+        "2026-11-23",  # after today
+    ]
+    assert list(stale(stamped, today=date(2026, 11, 23))["id"]) == ["b", "c"]
+
+
 def test_stale_reads_iso_dates_year_first_and_lists_the_oldest_first():
     # « 2025-12-01 » is 1 December 2025 (not 12 January): eleven months old, not stale.
     table = pd.DataFrame(

@@ -229,15 +229,26 @@ def stamp_changes(
     before: pd.DataFrame, after: pd.DataFrame, today: date | None = None, *, changes: list[Change] | None = None
 ) -> pd.DataFrame:
     """Set ``date_maj`` to today on every fiche added or modified from ``before`` to ``after``
-    (``changes``: that diff, when it is known already)."""
-    stamp = (today or date.today()).isoformat()
+    (``changes``: that diff, when it is known already), unless the change dates itself: a fiche
+    added with its date of update, or whose date the change set, keeps that day when it is one
+    (:func:`~reseaux.annuaire.fields.parse_date`) and not after today. An imported file of 2021
+    that gives each record's date is not « mis à jour » on the day it is imported (« À mettre à
+    jour » lists it); a fiche edited, or imported without a date, is dated of the day."""
+    day = today or date.today()
     changes = diff(before, after) if changes is None else changes
     changed = {c.id for c in changes if c.kind != "suppression"}
+    dated = {c.id for c in changes if c.kind == "ajout" or (c.kind == "modification" and "date_maj" in c.fields)}
     out = after.copy()
     if "date_maj" not in out:
         out["date_maj"] = ""
-    mask = out[ID].astype(str).isin(changed)
-    out.loc[mask, "date_maj"] = stamp
+    ids = out[ID].astype(str)
+    mask = ids.isin(changed).to_numpy().copy()  # pandas gives a read-only view
+    own = np.flatnonzero(mask & ids.isin(dated).to_numpy())
+    if len(own):  # each distinct day read once (a file of a million fiches has a few thousand)
+        codes, values = pd.factorize(out["date_maj"].iloc[own], use_na_sentinel=True)
+        days = np.array([(d := parse_date(v)) is not None and d <= day for v in values] + [False], dtype=bool)
+        mask[own[days[codes]]] = False  # a code -1 (no value) reads the last: False
+    out.loc[mask, "date_maj"] = day.isoformat()
     return out
 
 

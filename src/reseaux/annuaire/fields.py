@@ -71,16 +71,26 @@ def email(text: str) -> Reading:
     return Reading(text, f"« {text} » n'est pas une adresse électronique : ex. contact@structure.fr")
 
 
+#: Characters a published address holds (« …/saint-jean-d'aulps/… », « …/centre-hospitalier-(ch)/… »)
+#: that would end a link written in Markdown or an attribute: written as the browser sends them.
+_ENCODED = str.maketrans({"'": "%27", "(": "%28", ")": "%29"})
+
+
 def website(text: str) -> Reading:
-    """An http(s) address, or a bare domain (« www.structure.fr », « structure.fr ») given « https:// »."""
+    """An http(s) address, or a bare domain (« www.structure.fr », « structure.fr ») given « https:// »;
+    its apostrophes and brackets percent-encoded (the same address, see :data:`_ENCODED`)."""
     text = text.strip()
     if not text:
         return Reading("")
     address = (
         text if text.lower().startswith(("http://", "https://")) else ("https://" + text if _DOMAIN.match(text) else "")
-    )
+    ).translate(_ENCODED)
     if valid_website(address):
         return Reading(address)
+    if valid_email(text):
+        return Reading(
+            text, f"« {text} » est une adresse électronique, pas une adresse web : écrivez-la dans « email »"
+        )
     return Reading(text, f"« {text} » n'est pas une adresse web : ex. https://www.structure.fr ou structure.fr")
 
 
@@ -211,16 +221,23 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d %H:%M:%S")
 
 
 def parse_date(value: str) -> date | None:
-    """The date a ``date_maj`` cell gives (``AAAA-MM-JJ`` or ``JJ/MM/AAAA``), or None.
+    """The date a ``date_maj`` cell gives (``AAAA-MM-JJ`` or ``JJ/MM/AAAA``, or an ISO moment of
+    that day: ``2021-03-03 12:00:01.971072``, ``2021-03-03T12:00:01+01:00``), or None.
 
     One reading for validation, the stale list and display: a generic parser told « day
     first » reads « 2023-09-01 » as 9 January.
     """
+    text = str(value).strip()
     for fmt in DATE_FORMATS:
         try:
-            return datetime.strptime(str(value).strip(), fmt).date()
+            return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+    if len(text) > 10 and text[4:5] == "-":  # a moment as databases export it: « 2021-03-03 12:00:01.971072 »
+        try:
+            return datetime.fromisoformat(text).date()
+        except ValueError:
+            return None
     return None
 
 
