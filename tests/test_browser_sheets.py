@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser import choose, no_error, open_import, settle
 from tests.test_browser_annuaire import coordination  # noqa: F401 — the fixture
+from tests.test_browser_a11y import AXE, check, report
 from tests.test_browser_french import english_left
 from tests.test_workbooks import TEMPLATE, WORKBOOK, _finess_rows
 
@@ -90,6 +91,9 @@ def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(pa
     expect(page.get_by_text("aucune n'est laissée de côté")).to_have_count(1)
     expect(page.get_by_label("Colonnes non importées à garder", exact=False)).to_have_count(0)
     assert english_left(page) == []
+    found: list[str] = []  # the import page with a file read: its mapping, its report, its buttons
+    check(page, AXE.read_text(encoding="utf-8"), "Annuaire, import d'un fichier lu", found)
+    assert not found, report(found)
     page.get_by_text("Hors ligne : placer à la commune").click()
     settle(page)
     page.get_by_role("button", name="Géocoder 2 adresses sans position").click()
@@ -98,4 +102,6 @@ def test_the_rows_the_offline_placing_could_not_place_are_named_on_their_line(pa
     expect(row).to_have_count(1, timeout=60_000)
     expect(row).to_contain_text("Castres (Tarn, 81)")
     expect(row.get_by_role("rowheader")).to_have_text("3")  # the file's line: header 1, Saint-Lô 2
+    check(page, AXE.read_text(encoding="utf-8"), "Annuaire, import géocodé, lignes à revoir", found)
+    assert not found, report(found)
     no_error(page)
