@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import choose, no_error, open_import, settle
-from tests.test_browser_annuaire import coordination  # noqa: F401 — the fixture
 from tests.test_browser_a11y import AXE, check, report
+from tests.test_browser_annuaire import coordination  # noqa: F401 — the fixture
 from tests.test_browser_french import english_left
 from tests.test_workbooks import TEMPLATE, WORKBOOK, _finess_rows
 
