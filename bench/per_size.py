@@ -83,6 +83,30 @@ def per_size(script: str, sizes: list[int], name: str) -> list[dict]:
     return rows
 
 
+def french(value: float, digits: int = 2) -> str:
+    """A figure as French writes it: « 0,95 »."""
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def size_text(count: float) -> str:
+    """A count with its thousands apart: « 1 000 000 »."""
+    return f"{count:_.0f}".replace("_", "\u202f")
+
+
+def heading(title: str, when: str, minutes: float, load: float, method: str) -> list[str]:
+    """The first lines of a bench's section: its title, when, on what machine, and how it measures."""
+    from bench.machine import describe
+
+    return [
+        title,
+        "",
+        f"{when} — machine : {describe()} ; charge moyenne au départ : {load:.2f} ; durée : {minutes:.1f} min.",
+        "",
+        method,
+        "",
+    ]
+
+
 def bench_main(script: str, doc: str, sizes, measure, section, title: str, name: str, out: str | None = None) -> None:
     """The command line of a bench measured by :func:`per_size`: ``--mesure kind where`` and
     ``--migrer url path`` are its fresh processes; without them, every size measured, its section

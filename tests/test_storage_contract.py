@@ -347,3 +347,22 @@ def test_the_versions_saved_by_rows_read_back(store):
     assert list(store.load_version(versions[1].key).table["nom"]) == list(first.table["nom"])
     assert list(store.load().table["nom"]) == ["Camille Trois", "Centre Santé Élan", "Maraude Exemple", "Neuve"]
     same(store.load().table, third.table)
+
+
+def test_a_version_read_is_named_by_its_content_key(store, twin):
+    """The key the Annuaire page shares a version by: the same for every reading of a version,
+    another once anyone saves (through another store object, as another server would). Files
+    are named by their content (the same bytes, the same table); a database's version 1 is not
+    another database's version 1."""
+    first = store.load()
+    assert first.content_key and store.current_content_key() == first.content_key == store.load().content_key
+    if isinstance(store, DirectoryStore):
+        other = DirectoryStore(store.path)
+        assert twin.current_content_key() == first.content_key  # the same three fiches, byte for byte
+    else:
+        other = PostgresDirectoryStore(store.url)
+        assert twin.load().version == first.version and twin.current_content_key() != first.content_key
+    base = other.load()
+    other.save(edit(base.table, "t1", telephone="02 61 91 00 09"), base, who="Bob")
+    assert store.current_content_key() not in ("", first.content_key)
+    assert store.load().content_key == store.current_content_key() == other.current_content_key()

@@ -58,6 +58,16 @@ class Snapshot:
     #: PostgreSQL only: the stored row each row of ``table`` is, and its place (see stockage.postgres).
     row_keys: object = field(default=None, compare=False, repr=False)
     row_positions: object = field(default=None, compare=False, repr=False)
+    #: A database's version read whole: the version and the database's own mark of it (a new
+    #: database numbers its versions from 1 again); see :attr:`content_key`.
+    identity: str = field(default="", compare=False, repr=False)
+
+    @property
+    def content_key(self) -> str:
+        """What names the content of this version, as ``current_content_key()`` of its store names
+        the current one: the file's hash, or a database's version with its mark. Two versions with
+        the same key hold the same table (the Annuaire page shares it between sessions)."""
+        return self.identity or self.version
 
 
 @dataclass(frozen=True)
@@ -232,6 +242,10 @@ class DirectoryStore:
     def current_version(self) -> str:
         """The version (hash) of the file on disk now, ``""`` when it is missing."""
         return version_of(self.path.read_bytes()) if self.path.exists() else ""
+
+    def current_content_key(self) -> str:
+        """The :attr:`Snapshot.content_key` of the current version (its hash), ``""`` when there is none."""
+        return self.current_version()
 
     # -- writing --
 

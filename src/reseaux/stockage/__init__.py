@@ -4,6 +4,8 @@ Every read and write of the directory goes through the store this module gives
 (:func:`directory_store`); both backends keep one contract (``tests/test_storage_contract.py``):
 
 - ``load()`` → :class:`~reseaux.annuaire.store.Snapshot` (table, version); ``current_version()``;
+  ``current_content_key()``, the ``content_key`` of the current version (what the Annuaire page
+  shares a version read between sessions by);
 - ``save(table, base, who, action=…)``: refused with :class:`~reseaux.annuaire.store.ConflictError`
   when the directory is no longer at ``base.version``; stamps ``date_maj``; journals each fiche;
 - ``save_rows(base, rows, who, removed=…, action=…)``: the same promises for the fiches ``rows``

@@ -254,6 +254,15 @@ class PostgresDirectoryStore:
             connection.commit()
         return str(version) if version else ""
 
+    def current_content_key(self) -> str:
+        """The :attr:`~reseaux.annuaire.store.Snapshot.content_key` of the current version (one
+        query), ``""`` when there is no directory."""
+        with self._connection() as connection:
+            version = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+            found = self._version_row(connection, version, missing_ok=True) if version else None
+            connection.commit()
+        return _content_key(version, found[1]) if found else ""
+
     def load(self) -> Snapshot:
         with self._connection() as connection, connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -264,14 +273,9 @@ class PostgresDirectoryStore:
         version = head if at is None else at
         if not version:
             raise _missing()
-        found = connection.execute(
-            f"SELECT columns FROM {SCHEMA}.directory_versions WHERE version = %s", (version,)
-        ).fetchone()
-        if found is None:
-            raise KeyError(str(version))
+        columns, identity = self._version_row(connection, version)  # KeyError when it is not there
         from psycopg import sql
 
-        columns = list(found[0])
         if at is None:
             where = sql.SQL("valid_to IS NULL")
         else:
@@ -279,7 +283,9 @@ class PostgresDirectoryStore:
         table, keys, positions = _read_rows(connection, columns, where)
         if at is not None:  # a former version: saving it back matches it against the current rows
             return Snapshot(table, str(version))
-        return Snapshot(table, str(version), row_keys=keys, row_positions=positions)
+        return Snapshot(
+            table, str(version), row_keys=keys, row_positions=positions, identity=_content_key(version, identity)
+        )
 
     def load_csv(self) -> tuple[bytes, str]:
         """The current directory as the bytes of a CSV file and its version: byte for byte
@@ -907,6 +913,11 @@ def _new_positions(matched: np.ndarray, old_positions: np.ndarray | None) -> tup
             positions[row] = low + step * (i + 1)
         r = end
     return positions, False
+
+
+def _content_key(version, identity: str) -> str:
+    """A version's content key: its number and the database's mark of it (see :class:`Mark`)."""
+    return f"{version} {identity}"
 
 
 def _point(latitude: str, longitude: str):

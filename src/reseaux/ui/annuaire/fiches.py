@@ -43,6 +43,7 @@ from reseaux.ui.annuaire.session import (
     edit_number,
     edits_since,
     kept,
+    once_per_version,
     set_work,
 )
 
@@ -122,7 +123,7 @@ def search_text(work: pd.DataFrame) -> pd.Series:
     changed = edits_since(held[1]) if held is not None and at is not None else None
     text = _search_text_after(held[0], held[2], work, changed) if changed is not None else None
     if text is None:
-        text = _search_text(work)
+        text = once_per_version("search", work, lambda: _search_text(work))
     st.session_state["ann_kept_search"] = (work, at, text)
     return text
 

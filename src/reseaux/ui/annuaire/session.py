@@ -8,6 +8,9 @@ coordinator's is refused (see :mod:`reseaux.annuaire.store`).
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +19,7 @@ from reseaux.annuaire.directory import DirectoryError
 from reseaux.annuaire.exports import why_not_written
 from reseaux.annuaire.fields import parse_date
 from reseaux.annuaire.referential import Referential
-from reseaux.annuaire.store import DirectoryStore
+from reseaux.annuaire.store import DirectoryStore, Snapshot
 from reseaux.annuaire.table_check import TableCheck, check_table
 from reseaux.stockage import directory_store
 from reseaux.text import fr_date, fr_moment
@@ -37,6 +40,50 @@ def store() -> DirectoryStore:
     return directory_store()
 
 
+#: The versions the sessions of this process hold, by store and content key, while one holds it.
+_HELD: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_HELD_LOCK = threading.Lock()
+
+
+def load(directory_store) -> Snapshot:
+    """The store's current version, read once for the sessions of this process: a coordinator
+    who opens the page takes the version another holds already (at a million fiches its table is
+    0.4 GB and seconds to read). Shared safely: a session's working copy is never changed in
+    place (:func:`set_work`), and a version is named by its content (:attr:`Snapshot.content_key`)."""
+    where = directory_store.describe()
+    with _HELD_LOCK:
+        held = _HELD.get((where, directory_store.current_content_key()))
+    if held is not None:
+        return held
+    loaded = directory_store.load()
+    with _HELD_LOCK:
+        _HELD[(where, loaded.content_key)] = loaded
+    return loaded
+
+
+#: What the sessions of this process compute of a version read (its check, its search text), by
+#: kind and content key, while a session holds it.
+_COMPUTED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def once_per_version(kind: str, work: pd.DataFrame, compute):
+    """``compute()`` of the working copy ``work``: when ``work`` is the version read, no edit
+    since, computed once for the sessions of this process that hold that version (at a million
+    fiches its check and its search text are 0.3 GB and five seconds)."""
+    base = st.session_state.get("ann_base")
+    at = edit_number(work)
+    if base is None or at is None or at != st.session_state.get("ann_base_at"):
+        return compute()
+    key = (kind, base.content_key)
+    with _HELD_LOCK:
+        held = _COMPUTED.get(key)
+    if held is None:
+        held = compute()
+        with _HELD_LOCK:
+            _COMPUTED[key] = held
+    return held
+
+
 def write_failure(exc: OSError) -> str:
     """What a person reads when a save cannot be written (nothing has changed: see DirectoryStore)."""
     return (
@@ -54,7 +101,7 @@ def readable_or_rescue(who: str) -> bool:
     try:
         if base is not None and directory_store.current_version() == base.version:
             return True  # read already, unchanged since (reading 200,000 fiches again is seconds)
-        loaded = directory_store.load()
+        loaded = load(directory_store)
     except (DirectoryError, OSError) as exc:
         problem = exc
     else:
@@ -97,7 +144,7 @@ def state() -> tuple[DirectoryStore, object, pd.DataFrame]:
     directory_store = store()
     if "ann_base" not in st.session_state:
         try:
-            base = directory_store.load()
+            base = load(directory_store)
         except (DirectoryError, OSError) as exc:
             st.error(f"Impossible de lire l'annuaire : {exc}")
             st.stop()
@@ -193,7 +240,12 @@ def checked(ref: Referential, work: pd.DataFrame) -> TableCheck:
     previous = held[3] if held and held[1] is ref else None  # reused only under the same referential
     at = edit_number(work)
     changed = edits_since(held[2]) if previous is not None and at is not None else None
-    check = check_table(work, ref, previous=previous, changed=changed)
+    if previous is None:  # the session's first: maybe another's, of the same version
+        check = once_per_version(f"check {id(ref)}", work, lambda: check_table(work, ref))
+        if check.referential is not ref:  # another referential at the same address: not this one's
+            check = check_table(work, ref)
+    else:
+        check = check_table(work, ref, previous=previous, changed=changed)
     st.session_state["ann_kept_check"] = (work, ref, at, check)
     return check
 
