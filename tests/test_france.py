@@ -128,8 +128,8 @@ def test_the_opening_bounds_are_kept_for_their_frame_without_keeping_it_alive(te
     import weakref
 
     reckoned = []
-    reckon = territory._opening_bounds
-    monkeypatch.setattr(territory, "_opening_bounds", lambda actors: reckoned.append(1) or reckon(actors))
+    reckon = territory._opening_of
+    monkeypatch.setattr(territory, "_opening_of", lambda actors: reckoned.append(1) or reckon(actors))
     poitiers = pd.DataFrame({"longitude": [0.34, 0.35], "latitude": [46.58, 46.59]})
     here = pd.DataFrame({"longitude": [1.09, 1.10], "latitude": [49.44, 49.45]})
     first = territory.opening_bounds(poitiers)
