@@ -391,3 +391,124 @@ def test_a_layer_whose_codes_outreach_actions_name_says_so_in_the_registry(geo, 
     assert "zone_intervention" not in declared["autres"]
     specs = {spec.id: spec for spec in read_registry(geo / "layers.toml")[0]}
     assert specs["quartiers"].zone_intervention and not specs["autres"].zone_intervention
+
+
+# As Google My Maps exports a map « au format KML » (fictional sectors near Rouen): a document, a
+# folder per layer of the map, placemarks with a name, a description in HTML, coordinates with
+# an altitude; a marker among the outlines of a layer.
+MY_MAPS_KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2">
+  <Document>
+    <name>Secteurs du réseau (exemple fictif)</name>
+    <Folder>
+      <name>Secteurs</name>
+      <Placemark>
+        <name>Rive gauche (exemple)</name>
+        <description><![CDATA[Secteur <b>fictif</b><br><script>alert(1)</script>]]></description>
+        <Polygon><outerBoundaryIs><LinearRing><tessellate>1</tessellate><coordinates>
+          1.03,49.40,0 1.10,49.40,0 1.10,49.43,0 1.03,49.43,0 1.03,49.40,0
+        </coordinates></LinearRing></outerBoundaryIs></Polygon>
+      </Placemark>
+      <Placemark>
+        <name>Rive droite (exemple)</name>
+        <Polygon><outerBoundaryIs><LinearRing><tessellate>1</tessellate><coordinates>
+          1.06,49.44,0 1.13,49.44,0 1.13,49.47,0 1.06,49.47,0 1.06,49.44,0
+        </coordinates></LinearRing></outerBoundaryIs></Polygon>
+      </Placemark>
+      <Placemark>
+        <name>Permanence (repère)</name>
+        <Point><coordinates>1.09,49.44,0</coordinates></Point>
+      </Placemark>
+    </Folder>
+    <Folder>
+      <name>Maraudes</name>
+      <Placemark>
+        <name>Tournée du jeudi (exemple)</name>
+        <LineString><coordinates>1.08,49.43,0 1.09,49.44,0</coordinates></LineString>
+      </Placemark>
+    </Folder>
+  </Document>
+</kml>
+"""
+
+
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_a_map_drawn_in_google_my_maps_is_added_as_kml_or_kmz(geo, tmp_path, capsys, suffix):
+    """The sectors a network draws in Google My Maps, exported as KML or KMZ (a zipped KML): each
+    folder is a layer of the file, the one chosen gives its two outlines (named by « Name », the
+    marker among them set aside and counted), which hold the points drawn inside them here."""
+    import zipfile
+
+    from shapely.geometry import Point
+
+    from reseaux.territoire.add_layer import file_layers
+
+    path = tmp_path / f"secteurs{suffix}"
+    if suffix == ".kml":
+        path.write_text(MY_MAPS_KML, encoding="utf-8")
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("doc.kml", MY_MAPS_KML)
+    assert [name for name, _ in file_layers(path)] == ["Secteurs", "Maraudes"]
+    args = ["layers", "add", str(path), "--id", "secteurs", "--code-field", "Name", "--name-field", "Name"]
+    assert main([*args, "--couche-fichier", "Secteurs", "--label", "Secteurs (exemple)"]) == 0
+    assert "Couche « Secteurs (exemple) » ajoutée : 2 périmètres, 1 écarté" in capsys.readouterr().out
+    layer = load_territory().layers["secteurs"].set_index("code")
+    assert sorted(layer.index) == ["Rive droite (exemple)", "Rive gauche (exemple)"]
+    assert layer.loc["Rive gauche (exemple)"].geometry.contains(Point(1.05, 49.41))
+    assert layer.loc["Rive droite (exemple)"].geometry.contains(Point(1.12, 49.46))
+    assert not layer.loc["Rive gauche (exemple)"].geometry.contains(Point(1.12, 49.46))
+    assert main([*args[:4], "maraudes", *args[5:], "--couche-fichier", "Maraudes"]) == 1  # a line: no surface
+    assert "aucun" in capsys.readouterr().err.lower()
+
+
+def test_a_kmz_that_unpacks_too_big_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import zipfile
+
+    from reseaux.territoire import layer_files
+    from reseaux.territoire.add_layer import file_layers
+
+    path = tmp_path / "enorme.kmz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("doc.kml", MY_MAPS_KML + " " * 200_000)
+    monkeypatch.setattr(layer_files, "MAX_UNPACKED_BYTES", 100_000)
+    with pytest.raises(LayerError, match="enorme.kmz se décompresse en"):
+        file_layers(path)
+
+
+def test_the_form_first_offers_the_field_that_codes_each_perimeter_and_the_one_that_names_it(tmp_path):
+    """The form offered the file's first two fields: a KML of Google My Maps has an « id » left empty
+    first, and its outlines were all coded « ». The code is now the first field that gives each
+    perimeter its own value, the name the first field named like a name; on real files of four
+    publishers, the fields their publishers meant (read in their documentation, not computed)."""
+    from reseaux.territoire.add_layer import fields_of, suggested_fields
+
+    kml = tmp_path / "secteurs.kml"
+    kml.write_text(MY_MAPS_KML, encoding="utf-8")
+    real = ROOT / "tests" / "data" / "real"
+    for path, layer, expected in [
+        (kml, "Secteurs", ("Name", "Name")),
+        (REGIONS_TOPOJSON, "", ("id_reg", "nom_reg")),
+        (real / "qpv2015_arrondissement_marseille_13.gpkg", "", ("CODE_QP", "NOM_QP")),
+        (ROOT / "geo" / "qpv2024_metropole_rouen.geojson", "", ("code_qp", "lib_qp")),
+        (ROOT / "geo" / "epci_normandie.geojson", "", ("epci_siren", "epci_nom")),
+        (perimeters(tmp_path / "p.geojson"), "", ("CODE_P", "NOM_P")),
+    ]:
+        assert suggested_fields(path, fields_of(path, layer), layer) == expected, path.name
+
+
+@pytest.mark.parametrize(
+    "file_name, offered",
+    [
+        ("Secteurs du réseau.kmz", "secteurs_du_reseau"),
+        ("Périmètres CPTS (ARS) — 2026.gpkg", "perimetres_cpts_ars_2026"),
+        ("2024 QPV.geojson", "couche_2024_qpv"),
+        ("Œuvre-sociale.kml", "oeuvre_sociale"),
+        ("___.geojson", "couche"),
+        ("x" * 60 + ".zip", "x" * 40),
+    ],
+)
+def test_the_identifier_offered_for_a_file_is_one_the_form_takes(file_name, offered):
+    from reseaux.territoire.add_layer import _ID, suggested_id
+
+    assert suggested_id(file_name) == offered and _ID.match(offered)

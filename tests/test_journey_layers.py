@@ -71,3 +71,38 @@ def test_a_coordinator_adds_a_layer_and_finds_it_on_the_map(page, tmp_path):
         page.get_by_role("option", name="Périmètres ajoutés — Secteurs test").wait_for(timeout=60_000)
         no_error(page)
     assert fingerprint(ROOT / "geo") == shipped  # the repository's files were not touched
+
+
+def test_a_map_drawn_in_google_my_maps_is_added_from_its_kmz_with_the_fields_offered(page, tmp_path):
+    """The sectors a network draws in Google My Maps, exported as KMZ and dropped in the form: its
+    first folder offered, its outlines coded and named by « Name » without a choice (the file's
+    first field, « id », is empty), the marker among them set aside; the layer is on the map."""
+    import zipfile
+
+    from tests.test_add_layer import MY_MAPS_KML
+
+    folder, env = data_folder(tmp_path)
+    source = tmp_path / "Secteurs du réseau.kmz"
+    with zipfile.ZipFile(source, "w") as archive:
+        archive.writestr("doc.kml", MY_MAPS_KML)
+    with LoggedApp(env) as app:
+        page.goto(app.url + "/sources")
+        settle(page)
+        sign_in(page, ACCOUNT_OF_ROLE["coordinateur"])
+        open_nav_page(page, "Sources et crédits")
+        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(source))
+        page.get_by_role("button", name="Ajouter la couche").wait_for(timeout=30_000)
+        settle(page)
+        expect(page.get_by_role("combobox", name="Couche du fichier")).to_have_value("Secteurs (3 périmètres)")
+        expect(page.get_by_role("combobox", name="Champ du code de chaque périmètre")).to_have_value("Name")
+        expect(page.get_by_role("combobox", name="Champ du nom")).to_have_value("Name")
+        # the name's accent left out of the identifier (it was offered, then refused as invalid)
+        expect(page.get_by_label("Identifiant (lettres minuscules, chiffres, _)")).to_have_value("secteurs_du_reseau")
+        page.get_by_role("button", name="Ajouter la couche").click()
+        page.get_by_text("Couche « Secteurs du réseau » ajoutée : 2 périmètres, 1 écarté").wait_for(timeout=30_000)
+        no_error(page)
+        assert 'file = "secteurs_du_reseau.geojson"' in (folder / "geo" / "layers.toml").read_text(encoding="utf-8")
+        open_nav_page(page, "Carte du réseau")
+        choose(page, "Périmètres affichés", "Périmètres ajoutés — Secteurs du réseau")
+        map_frame(page).locator(".rx-legend").get_by_text("Secteurs du réseau").wait_for(timeout=30_000)
+        no_error(page)

@@ -188,7 +188,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "layers", help="couches de périmètres : list (état de chaque couche), add (ajouter un fichier)"
     )
     layers.add_argument("action", choices=["list", "add"])
-    layers.add_argument("file", nargs="?", default="", help="GeoJSON, GeoPackage, shapefile zippé ou CSV de communes")
+    layers.add_argument(
+        "file", nargs="?", default="", help="GeoJSON, GeoPackage, shapefile zippé, KML, KMZ ou CSV de communes"
+    )
     layers.add_argument("--id", default="", help="identifiant de la couche (lettres minuscules, chiffres, _)")
     layers.add_argument("--code-field", default="", help="champ du code de chaque périmètre")
     layers.add_argument("--name-field", default="", help="champ du nom de chaque périmètre")

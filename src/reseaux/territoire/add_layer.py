@@ -43,8 +43,9 @@ from reseaux.territoire.shapes import polygonal
 
 LOG = logging.getLogger("reseaux")
 
-#: What the form and the command accept (TopoJSON, as ANCT publishes its maps, through GDAL's driver).
-GEO_SUFFIXES = (".geojson", ".json", ".topojson", ".gpkg", ".zip", ".shp")
+#: What the form and the command accept (TopoJSON, as ANCT publishes its maps, and KML or KMZ, as
+#: Google My Maps and Google Earth export the perimeters a network draws, through GDAL's drivers).
+GEO_SUFFIXES = (".geojson", ".json", ".topojson", ".gpkg", ".zip", ".shp", ".kml", ".kmz")
 TABLE_SUFFIXES = (".csv",)
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 #: How a commune-list layer keys its perimeters: the file's code alone, or the département of each
@@ -164,6 +165,45 @@ def fields_of(path: Path, file_layer: str = "") -> list[str]:
     return [str(f) for f in info["fields"]]
 
 
+def suggested_id(file_name: str) -> str:
+    """The identifier the form first offers for a file's layer: its name's letters and digits,
+    accents off, words joined by « _ » (« Secteurs du réseau.kmz » → ``secteurs_du_reseau``; the
+    form offered ``secteurs_du_réseau`` and then refused it), beginning with a letter."""
+    from reseaux.text import fold
+
+    words = re.sub(r"[^a-z0-9]+", "_", fold(Path(file_name).stem)).strip("_")
+    words = words if words[:1].isalpha() else f"couche_{words}".rstrip("_")
+    return words[:40].rstrip("_")
+
+
+#: Words a field's name holds when it names each perimeter (folded, as a file's own headers are).
+_NAME_WORDS = ("nom", "name", "lib", "intitule", "appellation")
+
+
+def suggested_fields(path: Path, fields: list[str], file_layer: str = "") -> tuple[str, str]:
+    """The fields the form first offers for the code and the name of each perimeter: the code, the
+    first field that gives each perimeter a value of its own (a KML of Google My Maps has an empty
+    « id » first: its « Name » is the code); the name, the first field named like a name (« nom »,
+    « Name », « lib_… ») that gives values, else the code's. Guesses only: the person chooses."""
+    from reseaux.text import fold
+
+    if not fields:
+        return "", ""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return fields[0], fields[min(1, len(fields) - 1)]
+    import pyogrio
+
+    try:
+        table = pyogrio.read_dataframe(readable(path), layer=_chosen_layer(path, file_layer), read_geometry=False)
+    except Exception:  # noqa: BLE001 — a guess: the form then offers the file's order
+        return fields[0], fields[min(1, len(fields) - 1)]
+    values = {f: table[f].astype("string").fillna("").str.strip() for f in fields if f in table}
+    filled = [f for f, v in values.items() if len(v) and (v != "").all()]
+    code = next((f for f in filled if values[f].is_unique), filled[0] if filled else fields[0])
+    named = [f for f in fields if any(w in fold(f) for w in _NAME_WORDS) and f in values and (values[f] != "").any()]
+    return code, named[0] if named else code
+
+
 def _chosen_layer(path: Path, file_layer: str) -> str | None:
     """The layer of ``path`` to read: ``file_layer``, or the only one. A file of several layers
     read without a choice gave its first layer, silently."""
@@ -224,7 +264,7 @@ def add_layer(
     if suffix not in GEO_SUFFIXES + TABLE_SUFFIXES:
         raise LayerError(
             f"format {suffix or 'sans extension'} non pris en charge : GeoJSON, TopoJSON, GeoPackage, "
-            "shapefile zippé (.zip) ou CSV de codes de communes"
+            "shapefile zippé (.zip), KML ou KMZ (Google My Maps, Google Earth) ou CSV de codes de communes"
         )
     if key and key not in KEYS:
         raise LayerError(f"clé « {key} » inconnue : {' ou '.join(KEYS)}")

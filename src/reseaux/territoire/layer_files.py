@@ -48,27 +48,35 @@ _PATH = re.compile(r"(?:zip://|/vsizip/)?(?:/[^\s'\":,()]+)+")
 
 
 def check_archive(path: Path) -> None:
-    """Refuse, before GDAL reads it, a zip that is damaged, holds too many members, unpacks
-    beyond :data:`MAX_UNPACKED_BYTES` (as its table of contents declares) or holds a shapefile
-    without its .shx or .dbf (GDAL then says the format is unknown). Other files pass.
+    """Refuse, before GDAL reads it, a zip (a zipped shapefile, or a KMZ: a zipped KML) that is
+    damaged, holds too many members, unpacks beyond :data:`MAX_UNPACKED_BYTES` (as its table of
+    contents declares) or holds a shapefile without its .shx or .dbf (GDAL then says the format is
+    unknown). Other files pass.
 
     Raises :class:`LayerError` (French), naming the file and what to do."""
 
-    if path.suffix.lower() != ".zip":
+    suffix = path.suffix.lower()
+    if suffix not in (".zip", ".kmz"):
         return
+    again = (
+        "exportez-le de nouveau (Google My Maps, Google Earth) en KML ou KMZ"
+        if suffix == ".kmz"
+        else ("zippez de nouveau les fichiers du shapefile (.shp, .shx, .dbf, .prj)")
+    )
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         LOG.warning("couche : archive %s illisible : %s", path, exc)
-        raise LayerError(
-            f"{path.name} n'est pas une archive zip lisible : zippez de nouveau les fichiers "
-            "du shapefile (.shp, .shx, .dbf, .prj) et ajoutez-la"
-        ) from exc
+        raise LayerError(f"{path.name} n'est pas une archive zip lisible : {again} et ajoutez-le") from exc
     if len(members) > MAX_MEMBERS:
         raise LayerError(
             f"{path.name} contient {len(members)} fichiers (au plus {MAX_MEMBERS}) : "
-            "zippez seulement les fichiers de la couche (.shp, .shx, .dbf, .prj)"
+            + (
+                "exportez seulement la carte"
+                if suffix == ".kmz"
+                else "zippez seulement les fichiers de la couche (.shp, .shx, .dbf, .prj)"
+            )
         )
     unpacked = sum(m.file_size for m in members)
     if unpacked > MAX_UNPACKED_BYTES:

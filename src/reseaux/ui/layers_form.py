@@ -20,6 +20,8 @@ from reseaux.territoire.add_layer import (
     add_layer,
     fields_of,
     file_layers,
+    suggested_fields,
+    suggested_id,
     upload_on_disk,
 )
 from reseaux.territoire.layers import DEFAULT_GROUP, LayerError
@@ -38,7 +40,8 @@ def add_layer_form(terr: Territory) -> None:
         )
         return
     st.caption(
-        "GeoJSON, TopoJSON, GeoPackage, shapefile zippé (.zip), ou CSV d'une ligne par (périmètre, commune). "
+        "GeoJSON, TopoJSON, GeoPackage, shapefile zippé (.zip), KML ou KMZ (Google My Maps, Google Earth), "
+        "ou CSV d'une ligne par (périmètre, commune). "
         "Les polygones invalides sont réparés ; les codes gardent leurs zéros."
     )
     upload = st.file_uploader(
@@ -89,21 +92,24 @@ def _form(registry: Path, name: str, path: Path, file_id: str) -> None:
         LOG.exception("Couche : %s illisible", name)
         st.error(
             f"{md_escape(Path(name).name)} illisible : vérifiez qu'il s'agit d'un GeoJSON, d'un GeoPackage, d'un "
-            "shapefile zippé ou d'un CSV, puis ajoutez-le de nouveau."
+            "shapefile zippé, d'un KML ou KMZ ou d'un CSV, puis ajoutez-le de nouveau."
         )
         return
     is_table = path.suffix.lower() in TABLE_SUFFIXES
     with st.form(wkey("form")):
         left, right = st.columns(2)
-        code_field = left.selectbox("Champ du code de chaque périmètre", fields, key=wkey("code"))
-        name_field = right.selectbox("Champ du nom", fields, index=min(1, len(fields) - 1), key=wkey("name"))
+        code_first, name_first = suggested_fields(path, fields, file_layer)
+        code_field = left.selectbox(
+            "Champ du code de chaque périmètre", fields, index=fields.index(code_first), key=wkey("code")
+        )
+        name_field = right.selectbox("Champ du nom", fields, index=fields.index(name_first), key=wkey("name"))
         commune_field = (
             left.selectbox("Colonne du code INSEE de la commune", fields, key=wkey("commune")) if is_table else ""
         )
         layer_id = left.text_input(
             "Identifiant (lettres minuscules, chiffres, _)",
             key=wkey("id"),
-            value=Path(name).stem.lower().replace("-", "_").replace(" ", "_")[:40],
+            value=suggested_id(name),
         )
         label = right.text_input("Libellé affiché", key=wkey("label"), value=Path(name).stem)
         group = left.text_input("Groupe dans la légende", value=DEFAULT_GROUP, key=wkey("group"))
