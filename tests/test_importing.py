@@ -144,3 +144,17 @@ def test_reads_xlsx_and_rejects_bad_uploads():
         read_upload("photo.png", b"\x89PNG")
     with pytest.raises(UploadError, match="trop gros"):
         read_upload("gros.csv", b"x" * (10 * 1024 * 1024 + 1))
+
+
+def test_the_import_page_names_every_target_in_french():
+    """« numero » was offered as « numero » beside « Code postal »: every target a column of a file
+    can go to has a French name, and a column's is its registry label."""
+    from reseaux.annuaire import columns
+    from reseaux.importation.importing import EXTRA_TARGETS, target_label, targets
+
+    assert target_label("") == "(ne pas importer)"
+    assert target_label("code_postal") == columns.label("code_postal") == "Code postal"
+    assert target_label("numero") == "Numéro de voie (devant l'adresse)"
+    named = [target_label(t) for t in targets() if t]
+    assert all(name not in EXTRA_TARGETS and name[0].isupper() for name in named)
+    assert len(set(named)) == len(named)

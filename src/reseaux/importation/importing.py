@@ -34,6 +34,21 @@ _IDENTIFIER_SHAPES = {
     "rpps": re.compile(r"^\d{11}$"),
 }
 EXTRA_TARGETS = (NUMBER, STREET_TYPE, *IDENTIFIERS)
+#: How the import page names the targets that are not columns.
+EXTRA_LABELS = {
+    NUMBER: "Numéro de voie (devant l'adresse)",
+    STREET_TYPE: "Type de voie (devant l'adresse)",
+    "finess": "N° FINESS (identifiant de la fiche)",
+    "siret": "SIRET (identifiant de la fiche)",
+    "rpps": "N° RPPS (identifiant de la fiche)",
+}
+
+
+def target_label(target: str) -> str:
+    """What the import page writes for a target: a column's label, an extra target's, « (ne pas importer) »."""
+    return (EXTRA_LABELS.get(target) or columns.label(target)) if target else "(ne pas importer)"
+
+
 #: Street types as the FINESS and the INSEE abbreviate them (« typvoie »), written out; an
 #: abbreviation not listed is kept as written.
 STREET_TYPES = {

@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from reseaux import config
-from reseaux.annuaire import columns
 from reseaux.annuaire.directory import DirectoryError, validate_table
 from reseaux.annuaire.listing import issues_table
 from reseaux.annuaire.referential import Referential
@@ -20,6 +19,7 @@ from reseaux.importation.importing import (
     apply_mapping,
     drop_blank,
     guess_mapping,
+    target_label,
     targets,
 )
 from reseaux.importation.profiles import ProfileError, ProfileStore
@@ -88,7 +88,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
                 f"« {md_escape(source)} »",
                 options,
                 index=options.index(guess) if guess in options else 0,
-                format_func=lambda c: columns.label(c) if c else "(ne pas importer)",
+                format_func=target_label,
                 key=f"ann_map_{profile_name}_{sheet_key}_{number}",
             )
         unused = [h for h in header if h.strip() and not mapping.get(h)]
