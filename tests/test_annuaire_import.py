@@ -121,5 +121,7 @@ def test_the_import_report_names_columns_by_their_labels(tmp_path, monkeypatch):
     at.session_state["upload"] = Upload("1", "partenaires.csv", b"nom;CP;commune\nCentre Alpha (fictif);7600;Rouen\n")
     at.run()
     assert not at.exception
-    report = next(df.value for df in at.dataframe if "Gravité" in df.value.columns)
+    report = next(df.value for df in at.dataframe if "Valeur" in df.value.columns)  # line by line
     assert report[report["Valeur"] == "7600"]["Colonne"].tolist() == ["Code postal"]
+    summary = next(df.value for df in at.dataframe if "Premières lignes" in df.value.columns)  # by kind
+    assert "Code postal" in summary["Colonne"].tolist()

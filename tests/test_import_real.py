@@ -142,3 +142,29 @@ def test_a_file_that_dates_its_records_keeps_their_days_and_its_links_with_apost
     links = read.actors.set_index("nom")["site_web"]
     for written, place in zip(source.loc[quoted, "rdv_site_web"], source.loc[quoted, "nom"], strict=True):
         assert unquote(links[place.strip()]) == unquote(written)
+
+
+def test_the_problems_of_a_real_file_are_said_by_kind_errors_first_then_the_most_lines():
+    """The ARS's extract has no type column: 143 rows « type absent » one under the other came
+    before its other problems. By kind, each kind once, with its count, checked against the issues
+    counted here one by one."""
+    from collections import Counter
+
+    from reseaux.annuaire.listing import issues_summary
+
+    report = validate_table(
+        imported("datagouv_centres_vaccination_extrait.csv"), load_referential(config.path("referential"))
+    )
+    summary = issues_summary(report.issues)
+    counted = Counter((i.severity, i.message) for i in report.issues)
+    assert sorted(zip(summary["Gravité"], summary["Message"], summary["Lignes"], strict=True)) == sorted(
+        (severity, message, n) for (severity, message), n in counted.items()
+    )
+    assert summary["Lignes"].sum() == len(report.issues)
+    severities = summary["Gravité"].tolist()
+    assert severities == sorted(severities, key=lambda s: s != "erreur")  # errors first
+    for severity in set(severities):
+        counts = summary.loc[summary["Gravité"] == severity, "Lignes"].tolist()
+        assert counts == sorted(counts, reverse=True)
+    top = summary.iloc[0] if "erreur" not in severities else summary[summary["Gravité"] != "erreur"].iloc[0]
+    assert (top["Colonne"], top["Lignes"]) == ("Type", 143) and top["Premières lignes"] == "2, 3, 4, 5, 6…"

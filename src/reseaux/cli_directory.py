@@ -11,6 +11,7 @@ from pathlib import Path
 
 from reseaux import config
 from reseaux.annuaire.directory import DirectoryError, load_directory
+from reseaux.annuaire.listing import issue_groups, lines_text
 from reseaux.annuaire.referential import load_referential
 
 
@@ -71,18 +72,13 @@ def _check(args: argparse.Namespace) -> int:
 def grouped_messages(issues, shown: int = 5) -> list[str]:
     """One line per distinct (severity, column, message): alone as before, or
     « 148 lignes : colonne « type » : … (lignes 2, 3, 5…) »."""
-    groups: dict[tuple, list] = {}
-    for issue in issues:
-        groups.setdefault((issue.severity, issue.column, issue.message), []).append(issue)
     lines = []
-    for (severity, column, message), members in groups.items():
+    for severity, column, message, members in issue_groups(issues):
         if len(members) == 1:
             lines.append(f"{severity}: {members[0]}")
             continue
-        numbers = [str(i.line) for i in members if i.line is not None]
-        where = ", ".join(numbers[:shown]) + ("…" if len(numbers) > shown else "")
         col = f"colonne « {column} » : " if column else ""
-        lines.append(f"{severity}: {len(members)} lignes : {col}{message} (lignes {where})")
+        lines.append(f"{severity}: {len(members)} lignes : {col}{message} (lignes {lines_text(members, shown)})")
     return lines
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from reseaux import config
 from reseaux.annuaire.directory import DirectoryError, validate_table
-from reseaux.annuaire.listing import issues_table
+from reseaux.annuaire.listing import issues_summary, issues_table
 from reseaux.annuaire.referential import Referential
 from reseaux.importation.duplicates import Duplicates, find_duplicates
 from reseaux.importation.import_file import unused_sentence
@@ -167,12 +167,22 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         f"{plural(len(report.warnings), 'avertissement')}."
     )
     if report.issues:
-        if len(report.issues) > TABLE_ROWS:
-            st.caption(
-                f"Les {fr_number(TABLE_ROWS)} premiers problèmes sur {fr_number(len(report.issues))} : "
-                "après l'import, « Seulement les fiches en erreur » (onglet « Fiches ») les montre tous."
-            )
-        st.dataframe(issues_table(report.issues[:TABLE_ROWS]), hide_index=True, width="stretch")
+        # By kind first: 1,433 rows of « type absent » one under the other hid the one position at (0, 0).
+        summary = kept("import_summary", lambda: issues_summary(report.issues), report)
+        st.caption(f"Les problèmes par sorte ({plural(len(summary), 'sorte')}), les erreurs d'abord :")
+        st.dataframe(
+            summary,
+            hide_index=True,
+            width="stretch",
+            column_config={"Lignes": st.column_config.NumberColumn("Lignes", format="localized")},
+        )
+        with st.expander(f"Détail ligne par ligne ({plural(len(report.issues), 'problème')})"):
+            if len(report.issues) > TABLE_ROWS:
+                st.caption(
+                    f"Les {fr_number(TABLE_ROWS)} premiers problèmes sur {fr_number(len(report.issues))} : "
+                    "après l'import, « Seulement les fiches en erreur » (onglet « Fiches ») les montre tous."
+                )
+            st.dataframe(issues_table(report.issues[:TABLE_ROWS]), hide_index=True, width="stretch")
     _geocode_import(new)
     imported = st.session_state["ann_import"]
     new = kept("import_rows", lambda: drop_blank(imported), imported)
