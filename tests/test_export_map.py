@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from reseaux.app_data import load_actors, load_territory
 from reseaux.carte.actor_layer import FicheStore
 from reseaux.carte.export_map import (
+    SHOT_CSS,
     alt_text,
     chromium_path,
     export_policy,
@@ -486,3 +487,36 @@ def test_on_a_phone_nothing_over_the_export_covers_something_else(exported, brow
         return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2).closest('.rx-legend'); })""")
     page.screenshot(path=SCREENSHOTS / "export-telephone.png")
     context.close()
+
+
+@pytest.mark.browser
+def test_an_export_with_partners_overseas_offers_each_territory(tmp_path, page, referential, territory, demo_actors):
+    """An export of a selection with partners in La Réunion and in Guyane (three of the demo's
+    fiches moved there) opens on the network's territory and lists the territories that hold its
+    partners, most first; choosing La Réunion frames Saint-Denis, the network's city out of view.
+    The image for a slide leaves the list out, as every button."""
+    actors = demo_actors.copy()
+    for row, (lat, lon) in zip(actors.index[:3], [(-20.88, 55.45), (-21.34, 55.48), (4.93, -52.33)], strict=True):
+        actors.loc[row, ["latitude", "longitude"]] = [lat, lon]
+    places = territory.places(actors)
+    assert [(p.name, p.count) for p in places] == [
+        ("France métropolitaine et Corse", 182),
+        ("La Réunion", 2),
+        ("Guyane", 1),
+    ]
+    bounds = territory.opening_bounds(actors)
+    fmap = build_map(actors, territory.layers, territory.specs, MapView(layers=()), referential, bounds, places=places)
+    path = tmp_path / "outre-mer.html"
+    path.write_text(standalone_html(fmap, title="Partenaires"), encoding="utf-8")
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())
+    page.goto(path.as_uri())
+    goto = page.get_by_role("combobox", name="Aller à un territoire")
+    expect(goto.locator("option")).to_have_text(["Aller à…", "France métropolitaine et Corse", "La Réunion", "Guyane"])
+    seen = """(points) => { const map = Object.values(window).find(v => window.L && v instanceof L.Map);
+      return points.map(p => map.getBounds().contains(p)).join(); }"""
+    rouen, saint_denis = [49.44, 1.09], [-20.88, 55.45]
+    page.wait_for_function(f"() => ({seen})({[rouen, saint_denis]}) === 'true,false'", timeout=30_000)
+    goto.select_option(label="La Réunion")
+    page.wait_for_function(f"() => ({seen})({[rouen, saint_denis]}) === 'false,true'", timeout=30_000)
+    page.add_style_tag(content=SHOT_CSS)
+    expect(goto).to_be_hidden()

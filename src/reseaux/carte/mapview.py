@@ -148,8 +148,11 @@ def build_map(
     highlight: Sequence[str] = (),
     center: Sequence[float] | None = None,
     zoom: float | None = None,
+    places: Sequence[HeldZone] = (),
 ) -> folium.Map:
-    """Return the whole map (base and actors) as one folium object, with its layer control.
+    """Return the whole map (base and actors) as one folium object, with its layer control, and
+    the « Aller à » list of ``places`` when there are two or more (an export of a national
+    selection opens on mainland France; its partners overseas are one choice away).
 
     Only the fiches of ``actors`` travel with it (an export holds what it shows, nothing more).
     """
@@ -167,6 +170,8 @@ def build_map(
     )
     build_actor_layer(actors, referential, view.color_by, highlight=highlight).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
+    if len(places) > 1:
+        MapControls(search=False, places=places, only_places=True).add_to(fmap)
     return fmap
 
 
@@ -183,19 +188,27 @@ class MapControls(JSCSSMixin, MacroElement):
         """
     )
 
-    def __init__(self, *, search: bool = True, home: list | None = None, places: Sequence[HeldZone] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        search: bool = True,
+        home: list | None = None,
+        places: Sequence[HeldZone] = (),
+        only_places: bool = False,
+    ) -> None:
         super().__init__()
         self._name = "MapControls"
-        self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS)
-        self.default_css = local(FULLSCREEN_CSS) + local(LOCATE_CSS)
+        all_of_them = not only_places  # an export: its own zoom and layers, the « Aller à » list only
+        self.default_js = local(FULLSCREEN_JS) + local(LOCATE_JS) if all_of_them else []
+        self.default_css = local(FULLSCREEN_CSS) + local(LOCATE_CSS) if all_of_them else []
         # Names only, no count: the base map stays the same across a filter change, a count would not.
         goto = [{"name": p.name, "bounds": [[p.bounds[1], p.bounds[0]], [p.bounds[3], p.bounds[2]]]} for p in places]
         self.options_json = script_json(
             {
-                "fullscreen": True,
-                "locate": True,
+                "fullscreen": all_of_them,
+                "locate": all_of_them,
                 "search": search,
-                "fillFrame": True,
+                "fillFrame": all_of_them,
                 "homeBounds": home,
                 "places": goto if len(goto) > 1 else [],
             }

@@ -90,7 +90,15 @@ def exports(
 
     def page() -> str:
         if "html" not in made:
-            fmap = build_map(result.actors, terr.layers, terr.specs, view, ref, terr.opening_bounds(result.actors))
+            fmap = build_map(
+                result.actors,
+                terr.layers,
+                terr.specs,
+                view,
+                ref,
+                terr.opening_bounds(result.actors),
+                places=terr.places(result.actors),
+            )
             made["html"] = standalone_html(fmap, title=title, subtitle=result.sentence, alt=alt)
         return made["html"]
 
