@@ -512,3 +512,22 @@ def test_the_identifier_offered_for_a_file_is_one_the_form_takes(file_name, offe
     from reseaux.territoire.add_layer import _ID, suggested_id
 
     assert suggested_id(file_name) == offered and _ID.match(offered)
+
+
+def test_the_command_takes_the_fields_and_identifier_the_form_would_offer(geo, tmp_path, capsys):
+    """« layers add » asked for the code and name fields and an identifier, all three; a file of My
+    Maps is now added with its file alone, the fields taken said; a CSV of communes still names its
+    columns (a table's first two columns are no guess)."""
+    path = tmp_path / "Secteurs du réseau.kml"
+    path.write_text(MY_MAPS_KML, encoding="utf-8")
+    assert main(["layers", "add", str(path), "--couche-fichier", "Secteurs"]) == 0
+    said = capsys.readouterr().out
+    assert "Champs pris : code « Name », nom « Name »" in said and "2 périmètres, 1 écarté" in said
+    assert sorted(load_territory().layers["secteurs_du_reseau"]["code"]) == [
+        "Rive droite (exemple)",
+        "Rive gauche (exemple)",
+    ]
+    table = tmp_path / "cantons.csv"
+    table.write_text("code,nom,insee\n01,Canton (exemple),76540\n", encoding="utf-8")
+    assert main(["layers", "add", str(table)]) == 2
+    assert "--code-field et --name-field sont obligatoires" in capsys.readouterr().err

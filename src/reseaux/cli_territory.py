@@ -100,7 +100,14 @@ def _territory():
 
 def _layers(args: argparse.Namespace) -> int:
     from reseaux.app_data import registry_path
-    from reseaux.territoire.add_layer import RepeatedCodesError, add_layer
+    from reseaux.territoire.add_layer import (
+        TABLE_SUFFIXES,
+        RepeatedCodesError,
+        add_layer,
+        fields_of,
+        suggested_fields,
+        suggested_id,
+    )
     from reseaux.territoire.layers import LayerError
     from reseaux.territoire.territory import TerritoryError, load
 
@@ -113,9 +120,27 @@ def _layers(args: argparse.Namespace) -> int:
         for name, reason in territory.broken:
             print(f"—\t{name}\t—\técartée : {reason}")
         return 1 if territory.broken else 0
-    if not (args.file and args.id and args.code_field and args.name_field):
-        print("layers add FICHIER --id ID --code-field CHAMP --name-field CHAMP : tous obligatoires", file=sys.stderr)
+    if not args.file:
+        print(
+            "layers add FICHIER [--id ID] [--code-field CHAMP] [--name-field CHAMP] : le fichier est obligatoire",
+            file=sys.stderr,
+        )
         return 2
+    if not (args.code_field and args.name_field):  # the fields the form would offer, said
+        path = Path(args.file)
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            print("un CSV de communes : --code-field et --name-field sont obligatoires", file=sys.stderr)
+            return 2
+        try:
+            code, name = suggested_fields(path, fields_of(path, args.couche_fichier), args.couche_fichier)
+        except LayerError as exc:
+            print(f"Couche non ajoutée : {exc}.", file=sys.stderr)
+            return 1
+        args.code_field, args.name_field = args.code_field or code, args.name_field or name
+        print(
+            f"Champs pris : code « {args.code_field} », nom « {args.name_field} » (--code-field, --name-field pour d'autres)."
+        )
+    args.id = args.id or suggested_id(args.file)
     try:
         registry = Path(args.registry) if args.registry else registry_path(load())
     except TerritoryError as exc:
@@ -191,9 +216,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     layers.add_argument(
         "file", nargs="?", default="", help="GeoJSON, GeoPackage, shapefile zippé, KML, KMZ ou CSV de communes"
     )
-    layers.add_argument("--id", default="", help="identifiant de la couche (lettres minuscules, chiffres, _)")
-    layers.add_argument("--code-field", default="", help="champ du code de chaque périmètre")
-    layers.add_argument("--name-field", default="", help="champ du nom de chaque périmètre")
+    layers.add_argument(
+        "--id",
+        default="",
+        help="identifiant de la couche (lettres minuscules, chiffres, _ ; défaut : d'après le nom du fichier)",
+    )
+    layers.add_argument(
+        "--code-field", default="", help="champ du code de chaque périmètre (défaut : le premier qui les distingue)"
+    )
+    layers.add_argument(
+        "--name-field", default="", help="champ du nom de chaque périmètre (défaut : le premier nommé comme un nom)"
+    )
     layers.add_argument("--commune-field", default="", help="CSV : colonne du code INSEE des communes")
     layers.add_argument("--label", default="", help="libellé affiché (défaut : l'identifiant)")
     layers.add_argument("--group", default="", help="groupe dans la légende (défaut : Périmètres ajoutés)")
