@@ -125,3 +125,28 @@ def test_the_import_report_names_columns_by_their_labels(tmp_path, monkeypatch):
     assert report[report["Valeur"] == "7600"]["Colonne"].tolist() == ["Code postal"]
     summary = next(df.value for df in at.dataframe if "Premières lignes" in df.value.columns)  # by kind
     assert "Code postal" in summary["Colonne"].tolist()
+
+
+def test_before_the_import_the_page_says_which_fiches_visitors_will_not_see_and_where_to_set_the_type(
+    tmp_path, monkeypatch
+):
+    """The ARS's extract has no type column: its places are « à classer », and those the validation
+    cannot call establishments are members-only. The command line said so, the page did not: a
+    coordinator learnt it after the import, from a map visitors saw nearly empty. Set for the whole
+    file, the type (« Structure ») makes every one public, and the page says nothing more."""
+    from tests.test_import_real import REAL
+
+    monkeypatch.setenv("RESEAUX_ACTORS", str(tmp_path / "actors.csv"))
+    data = (REAL / "datagouv_centres_vaccination_extrait.csv").read_bytes()
+    at = AppTest.from_function(_import_script, default_timeout=60)
+    at.session_state["referential"] = str(ROOT / "data" / "referentiel.csv")
+    at.session_state["upload"] = Upload("1", "vaccination.csv", data)
+    at.run()
+    assert not at.exception
+    said = [i.value for i in at.info]
+    assert len(said) == 1 and "ne seront pas visibles sans connexion" in said[0] and "à classer" in said[0]
+    assert any("Aucune colonne ne donne le type" in c.value for c in at.caption)
+    at.selectbox(key="ann_const_type_").set_value("structure").run()
+    assert not at.exception
+    assert not [i.value for i in at.info if "visible" in i.value]
+    assert not any("Aucune colonne ne donne le type" in c.value for c in at.caption)

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from reseaux import config
+from reseaux.acces.access import hidden_sentence
 from reseaux.annuaire.directory import DirectoryError, validate_table
 from reseaux.annuaire.listing import issues_summary, issues_table
 from reseaux.annuaire.referential import Referential
@@ -166,6 +167,13 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         f"{fr_number(len(report.rejected))} avec erreur (importées quand même, à corriger dans « Fiches »), "
         f"{plural(len(report.warnings), 'avertissement')}."
     )
+    # Said before the import, not found after it: a file of « à classer » is a directory visitors do not see.
+    if hidden := hidden_sentence(report.actors):
+        st.info(md_escape(hidden), icon=":material/visibility_off:")
+    if "type" not in mapping.values() and not constants.get("type"):
+        st.caption(
+            "Aucune colonne ne donne le type : choisissez-le pour tout le fichier dans « Valeurs pour tout le fichier »."
+        )
     if report.issues:
         # By kind first: 1,433 rows of « type absent » one under the other hid the one position at (0, 0).
         summary = kept("import_summary", lambda: issues_summary(report.issues), report)
