@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench.machine import describe
-from bench.per_size import bench_main, peak_mb
+from bench.per_size import bench_main, french, peak_mb, size_text
 
 SIZES = (100_000, 1_000_000)
 CLICKS = 3
@@ -119,14 +119,6 @@ def measure(kind: str, where: str) -> dict:
         "save": statistics.median(sum(t.values()) for t in saves),
         "memory": peak_mb(),
     }
-
-
-def french(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}".replace(".", ",")
-
-
-def size_text(count: float) -> str:
-    return f"{count:_.0f}".replace("_", "\u202f")
 
 
 def _pieces(clicks: list[dict]) -> str:

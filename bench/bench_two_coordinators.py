@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench.per_size import bench_main, child, french, heading, peak_mb, size_text
+from bench.per_size import bench_main, by_backend, child, french, heading, peak_mb, size_text
 
 SIZES = (1_000_000,)
 TITLE = "## Annuaire : deux coordinateur·rices sur un même serveur, à 1 000 000 acteurs"
@@ -110,25 +110,23 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         "| Mémoire après la 2e | Maximum |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for row in rows:
-        for label, got in (("fichiers", row["files"]), ("PostgreSQL", row["pg"])):
-            for variant, name in (("shared", "partagée"), ("apart", "chacune la sienne")):
-                first, second = got[variant]["sessions"]
-                lines.append(
-                    f"| {size_text(row['size'])} | {label} | {name} | {french(first['page'], 1)} s, "
-                    f"{french(first['search'], 1)} s | {french(first['resident'])} Gio | "
-                    f"{french(second['page'], 1)} s, {french(second['search'], 1)} s | "
-                    f"{french(second['resident'])} Gio | {french(got[variant]['peak'])} Gio |"
-                )
-    for row in rows:
-        for label, got in (("fichiers", row["files"]), ("PostgreSQL", row["pg"])):
-            cost = {v: got[v]["sessions"][1]["resident"] - got[v]["sessions"][0]["resident"] for v in got}
+    for row, label, got in by_backend(rows):
+        for variant, name in (("shared", "partagée"), ("apart", "chacune la sienne")):
+            first, second = got[variant]["sessions"]
             lines.append(
-                f"\nÀ {size_text(row['size'])} acteurs, {label} : la deuxième coordinatrice coûte "
-                f"{french(cost['shared'])} Gio (partagée) au lieu de {french(cost['apart'])} Gio ; "
-                f"sa page s'ouvre en {french(got['shared']['sessions'][1]['page'], 1)} s au lieu de "
-                f"{french(got['apart']['sessions'][1]['page'], 1)} s."
+                f"| {size_text(row['size'])} | {label} | {name} | {french(first['page'], 1)} s, "
+                f"{french(first['search'], 1)} s | {french(first['resident'])} Gio | "
+                f"{french(second['page'], 1)} s, {french(second['search'], 1)} s | "
+                f"{french(second['resident'])} Gio | {french(got[variant]['peak'])} Gio |"
             )
+    for row, label, got in by_backend(rows):
+        cost = {v: got[v]["sessions"][1]["resident"] - got[v]["sessions"][0]["resident"] for v in got}
+        lines.append(
+            f"\nÀ {size_text(row['size'])} acteurs, {label} : la deuxième coordinatrice coûte "
+            f"{french(cost['shared'])} Gio (partagée) au lieu de {french(cost['apart'])} Gio ; "
+            f"sa page s'ouvre en {french(got['shared']['sessions'][1]['page'], 1)} s au lieu de "
+            f"{french(got['apart']['sessions'][1]['page'], 1)} s."
+        )
     return lines
 
 

@@ -93,6 +93,13 @@ def size_text(count: float) -> str:
     return f"{count:_.0f}".replace("_", "\u202f")
 
 
+def by_backend(rows: list[dict]):
+    """Each measured row and backend, files first: (row, its label, its figures)."""
+    for row in rows:
+        for label, key in (("fichiers", "files"), ("PostgreSQL", "pg")):
+            yield row, label, row[key]
+
+
 def heading(title: str, when: str, minutes: float, load: float, method: str) -> list[str]:
     """The first lines of a bench's section: its title, when, on what machine, and how it measures."""
     from bench.machine import describe

@@ -168,7 +168,7 @@ def import_panel(ref: Referential, work: pd.DataFrame) -> None:
         f"{plural(len(report.warnings), 'avertissement')}."
     )
     # Said before the import, not found after it: a file of « à classer » is a directory visitors do not see.
-    if hidden := hidden_sentence(report.actors):
+    if hidden := kept("import_hidden", lambda: hidden_sentence(report.actors), report):
         st.info(md_escape(hidden), icon=":material/visibility_off:")
     if "type" not in mapping.values() and not constants.get("type"):
         st.caption(

@@ -52,9 +52,13 @@ def load(directory_store) -> Snapshot:
     place (:func:`set_work`), and a version is named by its content (:attr:`Snapshot.content_key`)."""
     where = directory_store.describe()
     with _HELD_LOCK:
-        held = _HELD.get((where, directory_store.current_content_key()))
-    if held is not None:
-        return held
+        any_held = any(key[0] == where for key in list(_HELD.keys()))
+    if any_held:  # else nothing to share: no second read of the file (or query) to name the version
+        key = (where, directory_store.current_content_key())
+        with _HELD_LOCK:
+            held = _HELD.get(key)
+        if held is not None:
+            return held
     loaded = directory_store.load()
     with _HELD_LOCK:
         _HELD[(where, loaded.content_key)] = loaded
