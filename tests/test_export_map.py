@@ -516,6 +516,9 @@ def test_an_export_with_partners_overseas_offers_each_territory(tmp_path, page, 
       return points.map(p => map.getBounds().contains(p)).join(); }"""
     rouen, saint_denis = [49.44, 1.09], [-20.88, 55.45]
     page.wait_for_function(f"() => ({seen})({[rouen, saint_denis]}) === 'true,false'", timeout=30_000)
+    # Chosen once the map is still: a choice made while the clusters of the first view still animate
+    # was lost once in a full run (the view stayed on Rouen).
+    page.wait_for_function(MAP_STILL, timeout=30_000)
     goto.select_option(label="La Réunion")
     page.wait_for_function(f"() => ({seen})({[rouen, saint_denis]}) === 'false,true'", timeout=30_000)
     page.add_style_tag(content=SHOT_CSS)
