@@ -5,6 +5,7 @@ import sys
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point
 
@@ -279,3 +280,22 @@ def test_an_index_of_placed_actors_shares_their_rows_and_projects_as_geopandas_d
     for row, code in enumerate(index.epsg):
         truth = frame.geometry.iloc[[row]].to_crs(int(code)).iloc[0]
         assert (index.x[row], index.y[row]) == pytest.approx((truth.x, truth.y), abs=1e-6)
+
+
+def test_a_tie_at_the_kth_place_keeps_the_directorys_order():
+    # Hospitals placed at their commune's town hall share one point: k cuts through the tie, and
+    # those kept are the first in the directory (a selection's order kept t02 before t00 and t01).
+    tied = [f"t{i:02d}" for i in range(40)]
+    ids = ["proche", "moyen", *tied, "pres1", "pres2", "pres3"]
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "nom": ids,
+            "latitude": [49.4431, 49.44355, *[49.4441] * 40, *[49.4433] * 3],
+            "longitude": [1.0993] * len(ids),
+            **{column: "" for column in ("structure", "description", "specialites")},
+        }
+    )
+    found = nearest(ProximityIndex.build(frame), 49.4431, 1.0993, k=6, radius_m=None)
+    assert found["id"].tolist() == ["proche", "pres1", "pres2", "pres3", "moyen", "t00"]
+    assert found["distance_m"].tolist() == [0, 22, 22, 22, 50, 111]

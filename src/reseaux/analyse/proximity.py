@@ -142,10 +142,10 @@ def nearest(
         # through WGS84.
         keep &= distances <= radius_m + 0.01
     candidates = np.flatnonzero(keep)
-    if len(candidates) > k:
-        part = np.argpartition(distances[candidates], k - 1)[:k]
-        candidates = candidates[part]
-    order = candidates[np.lexsort((candidates, distances[candidates]))]
+    if len(candidates) > k:  # every actor as close as the k-th: a tie there is broken by the order too
+        kth = np.partition(distances[candidates], k - 1)[k - 1]
+        candidates = candidates[distances[candidates] <= kth]
+    order = candidates[np.lexsort((candidates, distances[candidates]))][:k]
     out = index.frame.iloc[order].copy()
     out["distance_m"] = np.rint(distances[order]).astype(int)
     return out
