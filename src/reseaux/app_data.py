@@ -462,6 +462,12 @@ _READERS = (
 )  # access: empty visibilite
 
 
+def reading_key(referential: Referential) -> str:
+    """What the reading of a directory depends on besides its cells: the code that reads it and
+    ``referential`` (the key of the readings a database keeps, :mod:`reseaux.stockage.readings`)."""
+    return _directory_key("", referential)
+
+
 def _directory_key(digest: str, referential: Referential) -> str:
     """The cache key of the file of SHA-256 ``digest`` read by this code with ``referential``."""
     key = hashlib.sha256(digest.encode("ascii"))

@@ -15,35 +15,90 @@ from reseaux.cli_directory import load_or_say, name_value_pairs
 def _nearest(args: argparse.Namespace) -> int:
     import csv
 
-    from reseaux.analyse.filters import ActorFilter
-    from reseaux.analyse.proximity import ProximityIndex, nearest
+    from reseaux.annuaire.referential import load_referential
 
-    loaded = load_or_say(args.actors, args.referential)
-    if loaded is None:
-        return 1
-    referential, directory = loaded
+    referential = load_referential(Path(args.referential))
     unknown = [t for t in args.theme if t not in referential.codes("thematique")]
     unknown += [p for p in args.profession if p not in referential.codes("profession")]
     if unknown:
         print("code(s) inconnu(s) : " + ", ".join(unknown) + " (voir data/referentiel.csv)", file=sys.stderr)
         return 2
-    from reseaux.analyse.filters import apply_filter
-
-    index = ProximityIndex.build(directory.actors)
-    flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession))
-    mask = apply_filter(index.frame, flt, referential).mask
-    found = nearest(
-        index,
-        args.lat,
-        args.lon,
-        mask=mask.to_numpy(),
-        k=args.k,
-        radius_m=args.radius_km * 1000 if args.radius_km is not None else None,
-    )
+    radius_m = args.radius_km * 1000 if args.radius_km is not None else None
+    try:
+        if args.actors is None and _in_database():
+            found = _nearest_in_database(args, referential, radius_m)
+        else:
+            found = _nearest_in_memory(args, referential, radius_m)
+    except ValueError as exc:  # a position that is not one, k not positive
+        print(str(exc), file=sys.stderr)
+        return 2
+    if found is None:
+        return 1
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["id", "nom", "distance_m"])
     writer.writerows(found[["id", "nom", "distance_m"]].itertuples(index=False))
     return 0
+
+
+def _in_database() -> bool:
+    from reseaux.stockage import database_url
+
+    return bool(database_url())
+
+
+def _nearest_in_memory(args: argparse.Namespace, referential, radius_m: float | None):
+    """The nearest from the directory file read and validated here (``--actors``, or the file of
+    the settings)."""
+    from reseaux.analyse.filters import ActorFilter, apply_filter
+    from reseaux.analyse.proximity import ProximityIndex, nearest
+
+    path = args.actors or str(config.path("actors"))
+    loaded = load_or_say(path, args.referential)
+    if loaded is None:
+        return None
+    _, directory = loaded
+    index = ProximityIndex.build(directory.actors)
+    flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession))
+    mask = apply_filter(index.frame, flt, referential).mask
+    return nearest(index, args.lat, args.lon, mask=mask.to_numpy(), k=args.k, radius_m=radius_m)
+
+
+def _nearest_in_database(args: argparse.Namespace, referential, radius_m: float | None):
+    """The nearest answered by PostgreSQL from its readings (:mod:`reseaux.stockage.readings`):
+    the directory is never read whole here; the rows saved since the last question are read
+    first (every row, the first time: said on stderr)."""
+    from reseaux.app_data import reading_key
+    from reseaux.stockage import directory_store, readings
+    from reseaux.text import fr_number, plural
+
+    store = directory_store()
+    read = [0]
+
+    def progress(done: int) -> None:
+        read[0] = done
+        if done % 100_000 == 0:
+            print(f"Fiches lues pour la base : {fr_number(done)}…", file=sys.stderr)
+
+    try:
+        found = readings.nearest(
+            store,
+            referential,
+            reading_key(referential),
+            args.lat,
+            args.lon,
+            facets={"themes": args.theme, "professions": args.profession},
+            k=args.k,
+            radius_m=radius_m,
+            progress=progress,
+        )
+    except (OSError, readings.NotAnswered) as exc:
+        print(f"{store.describe()} : {exc}", file=sys.stderr)
+        return None
+    if read[0]:  # saved since the last question (every fiche, the first time)
+        print(
+            f"{plural(read[0], 'fiche lue', 'fiches lues')} pour la base depuis la dernière question.", file=sys.stderr
+        )
+    return found
 
 
 def _coverage(args: argparse.Namespace) -> int:
@@ -196,7 +251,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     near.add_argument("--profession", nargs="*", default=[], help="codes de professions (une au moins)")
     near.add_argument("-k", type=int, default=10, help="nombre d'acteurs (défaut : %(default)s)")
     near.add_argument("--radius-km", type=float, default=10.0, help="rayon en km (défaut : %(default)s)")
-    near.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
+    near.add_argument(
+        "--actors",
+        default=None,
+        help="fichier d'annuaire (défaut : l'annuaire des réglages, la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+    )
     near.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     near.set_defaults(func=_nearest)
     cover = sub.add_parser("coverage", help="couverture d'une couche de périmètres (un périmètre par ligne)")

@@ -102,6 +102,28 @@ def _too_long(cells: dict[str, str], line: int) -> list[Issue]:
     return found
 
 
+def _own_findings(validator: _RowValidator, raw: dict[str, str], line: int) -> tuple[dict, list[Issue]]:
+    """A row's record and the issues of its own cells (``raw``, stripped, by column), those of a
+    whole validation but one: an identifier an earlier row holds (see :func:`read_alone`)."""
+    found = _too_long(raw, line)
+    record, more = validator.validate(raw, line)
+    return record, found + more
+
+
+def read_alone(header: list[str], rows: Iterable[list[str]], referential: Referential) -> Iterator[dict | None]:
+    """Each row of ``rows`` (cells in the order of ``header``, a directory's first line) as
+    :func:`validate_rows` reads it, taken alone: its record, or None when a cell of its own is an
+    error. The one rule that depends on the other rows is left to the caller: a usable row whose
+    identifier an earlier usable row holds is an error (:func:`taken_id_issue`). The readings a
+    database keeps beside its rows (:mod:`reseaux.stockage.readings`)."""
+    names, _ = map_header(header)
+    validator = _RowValidator(referential)
+    for line, cells in enumerate(rows, start=2):
+        raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(names)}
+        record, found = _own_findings(validator, raw, line)
+        yield None if any(i.severity == ERROR for i in found) else record
+
+
 def validate_rows(rows: Iterable[list[str]], referential: Referential, previous: Directory | None = None) -> Directory:
     """Validate rows of cells; the first is the header (spreadsheet line 1). ``rows`` may be an
     iterator (:func:`reseaux.annuaire.decoding.iter_table`): each row is let go once validated.
@@ -267,8 +289,7 @@ def _validated(first: list[str], referential: Referential, taking, blocks) -> Di
                         ),
                     )
                 )
-            row_issues.extend(_too_long(raw, index))
-            record, found = validator.validate(raw, index)
+            record, found = _own_findings(validator, raw, index)
             row_issues.extend(found)
             actor_id = record.get("id", "")
             if actor_id and actor_id in first_line_of_id:

@@ -1,0 +1,368 @@
+"""The directory as the app reads it, kept by PostgreSQL beside its rows, and the questions the
+database answers from it without a process holding the directory.
+
+Each current row of ``directory_rows`` carries its reading (the columns ``DDL`` adds): whether it
+is usable on its own cells, its identifier, its position (``place``, WGS 84, GiST index), its
+coordinates in the metric system of its own territory (``epsg``, ``x``, ``y``: Lambert-93 on the
+mainland, the official UTM systems overseas, :mod:`reseaux.territoire.metric`), its name and its
+codes facet by facet. A row's reading depends on its cells alone (``validation.read_alone``,
+the validation of a whole file but for one rule): the one rule that depends on the other rows,
+an identifier an earlier usable row holds, is kept by the queries themselves (:data:`KEPT`). So a
+reading is made once per stored row: a save writes its rows unread, and whoever asks next reads
+them (:func:`bring_up_to_date`), a block at a time, never the directory whole.
+
+The readings are those of one referential and one version of this code (:data:`FORMAT`, the
+``key`` the caller gives): when another key asks, every current row is read again.
+
+The questions: :func:`nearest`, the k closest actors in metres, as ``analyse.proximity.nearest``
+answers them from a directory in memory (``tests/test_readings.py`` compares both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reseaux.annuaire.validation import read_alone
+from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore
+from reseaux.territoire.metric import to_zone, zone_of, zones_of
+
+#: The version of what a reading holds: changed with the columns below, so that a database read by
+#: an older version of this code is read again.
+FORMAT = 1
+#: The facets a reading keeps (``analyse.filters.FACETS``: column of the directory, all required).
+FACETS: dict[str, tuple[str, bool]] = {
+    "types": ("type", False),
+    "themes": ("thematiques", False),
+    "professions": ("profession", False),
+    "publics": ("publics", False),
+    "modalites": ("modalites", True),
+    "accessibilite": ("accessibilite", True),
+}
+#: Rows read at once (each a dict of its cells, then its record).
+BLOCK = 10_000
+#: Advisory lock of a change of key (every current row read again).
+KEY_LOCK = 7_311_532_004
+
+DDL = f"""
+ALTER TABLE {SCHEMA}.directory_rows
+    ADD COLUMN IF NOT EXISTS usable boolean,
+    ADD COLUMN IF NOT EXISTS rid text,
+    ADD COLUMN IF NOT EXISTS nom text,
+    ADD COLUMN IF NOT EXISTS place geometry(Point, 4326),
+    ADD COLUMN IF NOT EXISTS epsg integer,
+    ADD COLUMN IF NOT EXISTS x double precision,
+    ADD COLUMN IF NOT EXISTS y double precision,
+    {", ".join(f"ADD COLUMN IF NOT EXISTS codes_{facet} text[]" for facet in FACETS)};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_readings (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    reading_key text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS directory_rows_unread ON {SCHEMA}.directory_rows (row_key)
+    WHERE valid_to IS NULL AND usable IS NULL;
+CREATE INDEX IF NOT EXISTS directory_rows_place ON {SCHEMA}.directory_rows USING gist (place)
+    WHERE valid_to IS NULL AND usable;
+CREATE INDEX IF NOT EXISTS directory_rows_rid ON {SCHEMA}.directory_rows (rid, position, row_key)
+    WHERE valid_to IS NULL AND usable;
+"""
+
+#: A current row the app keeps as an actor: usable on its cells, and the first usable row of its
+#: identifier (a later one is « identifiant déjà utilisé », as ``validation`` says of a file).
+KEPT = f"""r.valid_to IS NULL AND r.usable AND NOT EXISTS (
+    SELECT 1 FROM {SCHEMA}.directory_rows e
+    WHERE r.rid <> '' AND e.valid_to IS NULL AND e.usable AND e.rid = r.rid
+      AND (e.position, e.row_key) < (r.position, r.row_key))"""
+
+
+class NotAnswered(Exception):
+    """A question the database does not answer (a filter it does not keep): ask the directory read
+    in memory instead."""
+
+
+def full_key(key: str) -> str:
+    """The key the readings are stamped with: the caller's (the referential and the code that
+    reads a directory, ``app_data.reading_key``), this module's and the metric systems' code."""
+    return f"{FORMAT}:{_code_digest()}:{key}"
+
+
+@cache
+def _code_digest() -> str:
+    here = Path(__file__).parent
+    code = hashlib.sha256()
+    for path in (here / "readings.py", here.parent / "territoire" / "metric.py"):
+        code.update(path.read_bytes())
+    return code.hexdigest()[:16]
+
+
+def ensure_schema(store: PostgresDirectoryStore) -> None:
+    """Add the readings' columns, table and indexes (once per database; idempotent)."""
+    with store._connection() as connection, connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_LOCK,))
+        connection.execute(DDL)
+
+
+def unread(store: PostgresDirectoryStore, key: str) -> int | None:
+    """How many current rows have no reading under ``key``; None when the readings are another
+    key's (every row will be read again)."""
+    with store._connection() as connection:
+        found = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
+        if found is None or found[0] != full_key(key):
+            connection.commit()
+            return None
+        (count,) = connection.execute(
+            f"SELECT count(*) FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable IS NULL"
+        ).fetchone()
+        connection.commit()
+    return int(count)
+
+
+def bring_up_to_date(store: PostgresDirectoryStore, referential, key: str, progress=None) -> int:
+    """Read every current row that has no reading under ``key`` (all of them when the readings are
+    another key's), a block at a time; return how many were read. ``progress(done)`` is called
+    after each block. Two processes may do it at once: each takes the rows the other has not
+    locked."""
+    ensure_schema(store)
+    stamp = full_key(key)
+    with store._connection() as connection, connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_LOCK,))
+        found = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
+        if found is None or found[0] != stamp:
+            connection.execute(
+                f"UPDATE {SCHEMA}.directory_rows SET usable = NULL WHERE valid_to IS NULL AND usable IS NOT NULL"
+            )
+            connection.execute(
+                f"INSERT INTO {SCHEMA}.directory_readings (reading_key) VALUES (%s) "
+                "ON CONFLICT (singleton) DO UPDATE SET reading_key = EXCLUDED.reading_key",
+                (stamp,),
+            )
+    done = 0
+    while True:
+        read = _read_block(store, referential)
+        if not read:
+            return done
+        done += read
+        if progress is not None:
+            progress(done)
+
+
+def _read_block(store: PostgresDirectoryStore, referential) -> int:
+    """Read up to :data:`BLOCK` unread current rows and write their readings; how many."""
+    from psycopg import sql
+
+    with store._connection() as connection, connection.transaction():
+        head = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+        if not head:
+            return 0
+        (columns,) = connection.execute(
+            f"SELECT columns FROM {SCHEMA}.directory_versions WHERE version = %s", (head,)
+        ).fetchone()
+        columns = list(columns)
+        cells = sql.SQL(", ").join(sql.SQL("coalesce(cells->>{}, '')").format(sql.Literal(c)) for c in columns)
+        rows = connection.execute(
+            sql.SQL(
+                "SELECT row_key, valid_from, {} FROM {}.directory_rows WHERE valid_to IS NULL AND usable IS NULL "
+                "LIMIT {} FOR UPDATE SKIP LOCKED"
+            ).format(cells, sql.Identifier(SCHEMA), sql.Literal(BLOCK))
+        ).fetchall()
+        if not rows:
+            return 0
+        readings = _readings(columns, [list(row[2:]) for row in rows], referential)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE read_rows (row_key bigint, valid_from bigint, usable boolean, rid text, "
+                "nom text, lon double precision, lat double precision, epsg integer, x double precision, "
+                f"y double precision, {', '.join(f'codes_{f} text[]' for f in FACETS)}) ON COMMIT DROP"
+            )
+            with cursor.copy(
+                f"COPY read_rows (row_key, valid_from, usable, rid, nom, lon, lat, epsg, x, y, "
+                f"{', '.join(f'codes_{f}' for f in FACETS)}) FROM STDIN"
+            ) as copy:
+                for (row_key, valid_from, *_), reading in zip(rows, readings, strict=True):
+                    copy.write_row((row_key, valid_from, *reading))
+            cursor.execute(
+                f"UPDATE {SCHEMA}.directory_rows d SET usable = t.usable, rid = t.rid, nom = t.nom, "
+                "place = CASE WHEN t.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END, "
+                "epsg = t.epsg, x = t.x, y = t.y, "
+                f"{', '.join(f'codes_{f} = t.codes_{f}' for f in FACETS)} "
+                "FROM read_rows t WHERE d.row_key = t.row_key AND d.valid_from = t.valid_from"
+            )
+        return len(rows)
+
+
+def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tuple]:
+    """Each row's reading: (usable, id, name, lon, lat, epsg, x, y, then the codes of each facet)."""
+    records = list(read_alone(columns, rows, referential))
+    lon = np.array([_number(r, "longitude") for r in records])
+    lat = np.array([_number(r, "latitude") for r in records])
+    placed = ~(np.isnan(lon) | np.isnan(lat))
+    epsg = np.zeros(len(records), dtype=int)
+    x, y = np.full(len(records), np.nan), np.full(len(records), np.nan)
+    if placed.any():
+        epsg[placed] = zones_of(lon[placed], lat[placed])
+        for code in np.unique(epsg[placed]):
+            at = placed & (epsg == code)
+            x[at], y[at] = to_zone(lon[at], lat[at], int(code))  # as analyse.proximity.ProximityIndex
+    out = []
+    for i, record in enumerate(records):
+        if record is None:
+            out.append((False, None, None, None, None, None, None, None, *([None] * len(FACETS))))
+            continue
+        where = (float(lon[i]), float(lat[i]), int(epsg[i]), float(x[i]), float(y[i])) if placed[i] else (None,) * 5
+        codes = [_codes(record.get(column)) for column, _ in FACETS.values()]
+        out.append((True, str(record.get("id", "")), str(record.get("nom", "")), *where, *codes))
+    return out
+
+
+def _number(record: dict | None, name: str) -> float:
+    value = None if record is None else record.get(name)
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else math.nan
+
+
+def _codes(value) -> list[str]:
+    if isinstance(value, tuple | list):
+        return [str(v) for v in value]
+    return [str(value)] if value else []
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a search starts, in degrees and in the metric system of its territory."""
+
+    lon: float
+    lat: float
+    epsg: int
+    x: float
+    y: float
+
+    @classmethod
+    def of(cls, lat: float, lon: float) -> Origin:
+        zone = zone_of(lon, lat)  # raises ValueError for a position that is not one
+        x, y = to_zone(lon, lat, zone.epsg)
+        return cls(float(lon), float(lat), zone.epsg, float(x), float(y))
+
+
+def _facet_sql(facets: Mapping[str, Sequence[str]]) -> tuple[str, dict]:
+    """The condition of the facets chosen (``{facet: codes}``), and its arguments: within a
+    facet one code suffices, or all of them where the facet requires all (``analyse.filters``)."""
+    parts, arguments = [], {}
+    for facet, codes in facets.items():
+        if not codes:
+            continue
+        if facet not in FACETS:
+            raise NotAnswered(facet)
+        operator = "@>" if FACETS[facet][1] else "&&"
+        parts.append(f"r.codes_{facet} {operator} %(f_{facet})s::text[]")
+        arguments[f"f_{facet}"] = list(codes)
+    return "".join(f" AND {p}" for p in parts), arguments
+
+
+#: The distance in metres from the origin: in its territory's system for the actors of the same
+#: territory, on the ellipsoid for the others (as ``analyse.proximity._distances``).
+DISTANCE = """CASE WHEN r.epsg = %(epsg)s THEN sqrt((r.x - %(x)s) ^ 2 + (r.y - %(y)s) ^ 2)
+    ELSE ST_Distance(r.place::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography) END"""
+
+
+def _box(origin: Origin, radius_m: float) -> tuple[float, float, float, float] | None:
+    """A box in degrees holding every point within ``radius_m`` of the origin, with room to spare
+    (5 %: a territory's system stretches a distance by a few parts in a thousand); None when it
+    would reach a pole or cross the antimeridian (then every actor is measured)."""
+    reach = radius_m * 1.05 + 1.0
+    dlat = reach / 110_000.0
+    south, north = origin.lat - dlat, origin.lat + dlat
+    if south <= -89.0 or north >= 89.0:
+        return None
+    dlon = reach / (111_000.0 * math.cos(math.radians(max(abs(south), abs(north)))))
+    west, east = origin.lon - dlon, origin.lon + dlon
+    if west <= -180.0 or east >= 180.0:
+        return None
+    return west, south, east, north
+
+
+class _Stale(Exception):
+    """A save wrote rows between the readings brought up to date and the question."""
+
+
+#: Times a question brings the readings up to date and asks again, saves landing in between.
+TRIES = 5
+
+
+def nearest(
+    store: PostgresDirectoryStore,
+    referential,
+    key: str,
+    lat: float,
+    lon: float,
+    *,
+    facets: Mapping[str, Sequence[str]] | None = None,
+    k: int = 10,
+    radius_m: float | None = 10_000.0,
+    progress=None,
+) -> pd.DataFrame:
+    """The ``k`` actors closest to (lat, lon) within ``radius_m`` (None: no limit) among those
+    with every code ``facets`` asks: ``id``, ``nom``, ``distance_m`` (rounded to the metre),
+    closest first, ties in the directory's order — the answer of ``analyse.proximity.nearest`` on
+    the directory read in memory, from the readings of the current version (those missing read
+    first, :func:`bring_up_to_date`, ``progress`` told). :class:`NotAnswered` for a facet the
+    readings do not keep."""
+    if k <= 0:
+        raise ValueError("k doit être positif")
+    origin = Origin.of(lat, lon)
+    where, arguments = _facet_sql(facets or {})
+    arguments |= {"epsg": origin.epsg, "x": origin.x, "y": origin.y, "lon": origin.lon, "lat": origin.lat, "k": k}
+    for _ in range(TRIES):
+        bring_up_to_date(store, referential, key, progress)
+        try:
+            return _nearest(store, key, origin, where, arguments, radius_m)
+        except _Stale:
+            continue
+    raise NotAnswered("l'annuaire change plus vite qu'il n'est lu")
+
+
+def _nearest(store, key: str, origin: Origin, where: str, arguments: dict, radius_m: float | None) -> pd.DataFrame:
+    with store._connection() as connection, connection.transaction():
+        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        stamp = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
+        if (
+            stamp is None
+            or stamp[0] != full_key(key)
+            or connection.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable IS NULL)"
+            ).fetchone()[0]
+        ):
+            raise _Stale
+        if radius_m is None:  # the k closest in degrees bound the k closest in metres
+            knn = connection.execute(
+                f"SELECT {DISTANCE} FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where} "
+                "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) LIMIT %(k)s",
+                arguments,
+            ).fetchall()
+            if not knn:
+                return _answer([])
+            bound = max(d for (d,) in knn)
+        else:
+            bound = float(radius_m)
+        box = _box(origin, bound)
+        if box is not None:
+            where += " AND r.place && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+            arguments |= dict(zip(("w", "s", "e", "n"), box, strict=True))
+        arguments["bound"] = bound + 0.01  # as proximity.nearest: one centimetre of slack on the circle
+        rows = connection.execute(
+            f"SELECT rid, nom, d FROM (SELECT r.rid, r.nom, r.position, r.row_key, {DISTANCE} AS d "
+            f"FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where}) found "
+            "WHERE d <= %(bound)s ORDER BY d, position, row_key LIMIT %(k)s",
+            arguments,
+        ).fetchall()
+    return _answer(rows)
+
+
+def _answer(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["id", "nom", "distance"])
+    frame["distance_m"] = np.rint(frame.pop("distance").astype(float)).astype(int)
+    return frame

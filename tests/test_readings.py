@@ -1,0 +1,242 @@
+"""The nearest partners answered by PostgreSQL from its readings, without the directory in memory.
+
+The truth is the answer the app gives from a directory read in memory (``analyse.proximity``:
+every row validated by Python, distances by pyproj), compared with the database's (the rows read
+one by one into columns, distances by SQL and PostGIS), on a national directory: the demo's
+Rouen network and the real FINESS listing of 1,674 hospitals (2020, 168 overseas), placed
+offline at their communes. Added to it, what a database's raw cells would get wrong: a repeated
+identifier, a row with an error, a theme written as its label, a position given with a comma,
+latitude and longitude swapped.
+The distances are checked a third way, on the ellipsoid (pyproj's ``Geod``, not the app's code).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Geod
+
+from reseaux.analyse.filters import ActorFilter, apply_filter
+from reseaux.analyse.proximity import ProximityIndex
+from reseaux.analyse.proximity import nearest as nearest_in_memory
+from reseaux.annuaire.directory import load_directory
+from reseaux.annuaire.referential import load_referential
+from reseaux.annuaire.store import encode_table
+from reseaux.stockage import readings
+from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore
+from tests.conftest import ROOT
+from tests.test_offline_places import FINESS
+
+KEY = "tests"
+#: Where people search from: Rouen, Paris, Ajaccio, and the overseas départements' prefectures.
+ORIGINS = {
+    "Rouen": (49.4431, 1.0993),
+    "Paris": (48.8566, 2.3522),
+    "Ajaccio": (41.9192, 8.7386),
+    "Saint-Denis (La Réunion)": (-20.8823, 55.4504),
+    "Cayenne": (4.9224, -52.3135),
+    "Pointe-à-Pitre": (16.2411, -61.5331),
+    "Mamoudzou": (-12.7806, 45.2278),
+}
+#: (k, radius in metres) asked from each origin: a street, a town, none (the k closest anywhere).
+ASKED = [(10, 2_000.0), (25, 30_000.0), (5, None)]
+FILTERS = [
+    {},
+    {"themes": ["ivg"]},
+    {"types": ["structure"], "modalites": ["sans_rdv", "gratuit"]},
+    {"professions": ["sage_femme", "medecin_generaliste"]},
+]
+
+
+@pytest.fixture(scope="module")
+def referential():
+    return load_referential(ROOT / "data" / "referentiel.csv")
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory, referential) -> bytes:
+    """The demo directory, the FINESS hospitals imported into it (placed offline), and rows a reading of
+    the raw cells would get wrong."""
+    from reseaux.importation.import_file import import_file
+
+    folder = tmp_path_factory.mktemp("national")
+    path = folder / "annuaire.csv"
+    shutil.copyfile(ROOT / "data" / "actors.csv", path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RESEAUX_GEOCACHE", str(folder / "cache.sqlite"))
+        report = import_file(FINESS, path, referential, offline=True)
+    assert report.saved
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    first = table.iloc[0].to_dict()
+    rouen = {"latitude": "49.4431", "longitude": "1.0993"}
+    odd = [
+        # the same identifier as the first fiche, a few metres from Rouen's centre: not an actor
+        {**first, **rouen, "nom": "Doublon de la première fiche (fictif)"},
+        # an error of its own (no name): not an actor
+        {**first, **rouen, "id": "ligne-en-erreur", "nom": ""},
+        # latitude and longitude swapped: an actor, its position a warning (as the app reads it)
+        {
+            **first,
+            "id": "position-inversee",
+            "nom": "Position inversée (fictive)",
+            "thematiques": "contraception",
+            "latitude": "1.0993",
+            "longitude": "49.4431",
+        },
+        # the theme as people write it, the position with commas: an actor, read as « ivg » and placed
+        {
+            **first,
+            **rouen,
+            "id": "theme-en-clair",
+            "nom": "Thème écrit en clair (fictif)",
+            "thematiques": "IVG",
+            "latitude": "49,4432",
+        },
+    ]
+    table = pd.concat([table, pd.DataFrame(odd)], ignore_index=True)
+    return encode_table(table, ",", "utf-8")
+
+
+@pytest.fixture(scope="module")
+def in_memory(national, referential):
+    directory = load_directory(national, referential)
+    rejected = set(directory.rejected["nom"])
+    assert "Doublon de la première fiche (fictif)" in rejected and "ligne-en-erreur" in set(directory.rejected["id"])
+    clear = directory.actors[directory.actors["id"] == "theme-en-clair"].iloc[0]
+    assert "ivg" in clear["thematiques"] and abs(clear["latitude"] - 49.4432) < 1e-9
+    assert len(directory.actors) > 1800 and (directory.actors["latitude"] < 0).sum() > 50  # overseas
+    return ProximityIndex.build(directory.actors), directory
+
+
+@pytest.fixture()
+def store(database_url, national):
+    store = PostgresDirectoryStore(database_url)
+    store.replace(national, "test", "migration")
+    return store
+
+
+def _filter(facets: dict) -> ActorFilter:
+    return ActorFilter(**{facet: tuple(codes) for facet, codes in facets.items()})
+
+
+def test_the_database_answers_the_nearest_as_the_directory_in_memory_does(store, in_memory, referential):
+    index, _ = in_memory
+    compared, near = 0, set()
+    for facets in FILTERS:
+        mask = apply_filter(index.frame, _filter(facets), referential).mask.to_numpy()
+        for name, (lat, lon) in ORIGINS.items():
+            for k, radius in ASKED:
+                expected = nearest_in_memory(index, lat, lon, mask=mask, k=k, radius_m=radius)
+                found = readings.nearest(store, referential, KEY, lat, lon, facets=facets, k=k, radius_m=radius)
+                where = f"{name}, {facets}, k={k}, rayon {radius}"
+                assert found["id"].tolist() == expected["id"].tolist(), where
+                assert found["nom"].tolist() == expected["nom"].tolist(), where
+                assert np.abs(found["distance_m"].to_numpy() - expected["distance_m"].to_numpy()).max(initial=0) <= 1, (
+                    where
+                )
+                compared += len(found)
+                if radius is not None and len(found):
+                    near.add(name)
+    assert compared > 300 and near == set(ORIGINS)  # answers, not empty lists agreeing, in every territory
+
+
+def test_each_distance_is_the_ellipsoids_within_what_a_territorys_system_stretches(store, referential):
+    geod = Geod(ellps="GRS80")
+    for lat, lon in ORIGINS.values():
+        found = readings.nearest(store, referential, KEY, lat, lon, k=20, radius_m=None)
+        assert len(found) == 20
+        with store._connection() as connection:
+            places = dict(
+                connection.execute(
+                    f"SELECT rid, ARRAY[ST_X(place), ST_Y(place)] FROM {SCHEMA}.directory_rows "
+                    "WHERE valid_to IS NULL AND usable AND rid = ANY(%s)",
+                    (found["id"].tolist(),),
+                ).fetchall()
+            )
+            connection.commit()
+        for actor_id, metres in zip(found["id"], found["distance_m"], strict=True):
+            to_lon, to_lat = places[actor_id]
+            _, _, true = geod.inv(lon, lat, to_lon, to_lat)
+            assert abs(metres - true) <= max(2.0, true * 0.003), (actor_id, metres, true)
+
+
+def test_the_repeated_identifier_and_the_row_in_error_are_never_answered(store, referential):
+    found = readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=5, radius_m=None)
+    assert "Doublon de la première fiche (fictif)" not in found["nom"].tolist()
+    # swapped back by the reading, as by the app: on the origin; then the comma read as a decimal point
+    assert found["id"].tolist()[:2] == ["position-inversee", "theme-en-clair"]
+    assert found["distance_m"].tolist()[:2] == [0, 11]  # 0.0001° of latitude
+    ivg = readings.nearest(store, referential, KEY, 49.4431, 1.0993, facets={"themes": ["ivg"]}, k=1)
+    assert ivg["id"].tolist() == ["theme-en-clair"]  # read as its code, not as the cell « IVG »
+
+
+def test_a_save_is_answered_at_the_next_question_and_reads_only_its_rows(store, referential):
+    readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1)
+    assert readings.unread(store, KEY) == 0
+    base = store.load()
+    moved = base.table[base.table["nom"].str.contains("CENTRE HOSPITALIER")].head(1).copy()
+    moved["latitude"], moved["longitude"] = "48.8567", "2.3523"  # next to Paris's origin
+    store.save_rows(base, moved, "test")
+    assert readings.unread(store, KEY) == 1  # the saved fiche alone, not the directory
+    found = readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1)
+    _, _, metres = Geod(ellps="GRS80").inv(2.3522, 48.8566, 2.3523, 48.8567)
+    assert found["id"].tolist() == moved["id"].tolist() and found["distance_m"].iloc[0] == round(metres) == 13
+
+
+def test_another_referential_reads_every_row_again(store, referential):
+    readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=1)
+    assert readings.unread(store, "another") is None
+    counted = []
+    readings.nearest(store, referential, "another", 49.4431, 1.0993, k=1, progress=counted.append)
+    assert counted[-1] == len(store.load().table)
+    assert readings.unread(store, KEY) is None and readings.unread(store, "another") == 0
+
+
+def test_a_facet_the_readings_do_not_keep_is_said(store, referential):
+    with pytest.raises(readings.NotAnswered):
+        readings.nearest(store, referential, KEY, 49.4431, 1.0993, facets={"langues": ["arabe"]})
+
+
+def test_the_command_asks_the_database_and_not_a_file_left_behind(
+    store, in_memory, referential, database_url, tmp_path
+):
+    # After a migration the file of RESEAUX_ACTORS may still be there, older: the command used to
+    # answer from it. Here it holds the demo alone, without the FINESS hospitals.
+    stale = tmp_path / "actors.csv"
+    shutil.copyfile(ROOT / "data" / "actors.csv", stale)
+    env = {
+        **os.environ,
+        "RESEAUX_DATABASE_URL": database_url,
+        "RESEAUX_ACTORS": str(stale),
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    asked = ["--lat", "-20.8823", "--lon", "55.4504", "-k", "3", "--radius-km", "20"]  # Saint-Denis, La Réunion
+    result = subprocess.run(
+        [sys.executable, "-m", "reseaux", "nearest", *asked], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    answered = pd.read_csv(io.StringIO(result.stdout), dtype={"id": str})
+    index, _ = in_memory
+    expected = nearest_in_memory(index, -20.8823, 55.4504, k=3, radius_m=20_000)
+    assert len(expected) == 3 and answered["id"].tolist() == expected["id"].tolist()
+    assert answered["distance_m"].tolist() == expected["distance_m"].tolist()
+    assert "fiches lues pour la base" in result.stderr  # every row read once, said
+    again = subprocess.run(
+        [sys.executable, "-m", "reseaux", "nearest", *asked], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert again.stdout == result.stdout and "lue" not in again.stderr  # nothing saved since: nothing read
+    from_file = subprocess.run(
+        [sys.executable, "-m", "reseaux", "nearest", *asked, "--actors", str(stale)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert from_file.returncode == 0 and from_file.stdout.strip() == "id,nom,distance_m"  # the file asked for
