@@ -240,3 +240,55 @@ def test_the_command_asks_the_database_and_not_a_file_left_behind(
         env=env,
     )
     assert from_file.returncode == 0 and from_file.stdout.strip() == "id,nom,distance_m"  # the file asked for
+
+
+@pytest.fixture(scope="module")
+def qpv_layer():
+    """The 1,584 QPV 2024 of France (ANCT), overseas included, as a coverage layer."""
+    from reseaux.analyse.coverage import PreparedLayer
+    from reseaux.territoire.france import qpv
+
+    frame = qpv()[["code", "nom", "geometry"]].copy()
+    frame["population"] = np.nan
+    assert len(frame) > 1500 and (frame.geometry.representative_point().y < 0).sum() > 40  # La Réunion, Mayotte
+    return PreparedLayer.build(frame)
+
+
+@pytest.mark.parametrize(
+    ("facets", "distance_m"), [({}, 1000.0), ({"themes": ["ivg"]}, 300.0), ({"types": ["structure"]}, 5000.0)]
+)
+def test_the_database_measures_coverage_as_the_directory_in_memory_does(
+    store, in_memory, referential, qpv_layer, facets, distance_m
+):
+    from reseaux.analyse.coverage import actor_points, coverage_table
+
+    _, directory = in_memory
+    chosen = apply_filter(directory.actors, _filter(facets), referential).actors
+    expected = coverage_table(qpv_layer, actor_points(chosen), distance_m=distance_m)
+    found = readings.coverage(store, referential, KEY, qpv_layer, facets=facets, distance_m=distance_m)
+    columns = ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
+    pd.testing.assert_frame_equal(found[columns], expected[columns], check_dtype=False)
+    assert expected["n_within"].sum() > 0 and (~expected["gap"]).sum() > 3  # perimeters covered, not only gaps
+
+
+def test_the_coverage_command_asks_the_database_as_it_reads_a_file(store, national, database_url, tmp_path):
+    # The truth: the same command on the same directory given as a file, read and validated in memory.
+    directory = tmp_path / "national.csv"
+    directory.write_bytes(national)
+    env = {**os.environ, "RESEAUX_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT / "src")}
+    asked = ["coverage", "--layer", "qpv", "--distance-m", "800"]
+
+    def run(*more: str):
+        return subprocess.run(
+            [sys.executable, "-m", "reseaux", *asked, *more], capture_output=True, text=True, cwd=ROOT, env=env
+        )
+
+    from_database, from_file = (
+        run("--out", str(tmp_path / "base.csv")),
+        run("--actors", str(directory), "--out", str(tmp_path / "fichier.csv")),
+    )
+    assert from_database.returncode == 0 and from_file.returncode == 0, from_database.stderr + from_file.stderr
+    assert (tmp_path / "base.csv").read_text() == (tmp_path / "fichier.csv").read_text()
+    table = pd.read_csv(tmp_path / "base.csv")
+    assert len(table) == 16 and table["n_within"].sum() > 0  # the Métropole's QPV, some covered
+    assert from_database.stderr.splitlines()[-1] == from_file.stderr.splitlines()[-1]  # the same sentence

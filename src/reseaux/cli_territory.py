@@ -15,9 +15,9 @@ from reseaux.cli_directory import load_or_say, name_value_pairs
 def _nearest(args: argparse.Namespace) -> int:
     import csv
 
-    from reseaux.annuaire.referential import load_referential
-
-    referential = load_referential(Path(args.referential))
+    referential = _referential(args.referential)
+    if referential is None:
+        return 1
     unknown = [t for t in args.theme if t not in referential.codes("thematique")]
     unknown += [p for p in args.profession if p not in referential.codes("profession")]
     if unknown:
@@ -38,6 +38,18 @@ def _nearest(args: argparse.Namespace) -> int:
     writer.writerow(["id", "nom", "distance_m"])
     writer.writerows(found[["id", "nom", "distance_m"]].itertuples(index=False))
     return 0
+
+
+def _referential(path: str):
+    """The referential, or None after saying why in French on stderr."""
+    from reseaux.annuaire.directory import DirectoryError
+    from reseaux.annuaire.referential import load_referential
+
+    try:
+        return load_referential(Path(path))
+    except (DirectoryError, ValueError, OSError) as exc:
+        print(f"{path} : {exc}", file=sys.stderr)
+        return None
 
 
 def _in_database() -> bool:
@@ -64,9 +76,22 @@ def _nearest_in_memory(args: argparse.Namespace, referential, radius_m: float | 
 
 
 def _nearest_in_database(args: argparse.Namespace, referential, radius_m: float | None):
-    """The nearest answered by PostgreSQL from its readings (:mod:`reseaux.stockage.readings`):
-    the directory is never read whole here; the rows saved since the last question are read
-    first (every row, the first time: said on stderr)."""
+    """The nearest answered by PostgreSQL from its readings (:mod:`reseaux.stockage.readings`)."""
+    from reseaux.stockage import readings
+
+    facets = {"themes": args.theme, "professions": args.profession}
+    return _asking_the_database(
+        lambda store, key, progress: readings.nearest(
+            store, referential, key, args.lat, args.lon, facets=facets, k=args.k, radius_m=radius_m, progress=progress
+        ),
+        referential,
+    )
+
+
+def _asking_the_database(question, referential):
+    """``question(store, key, progress)`` asked of the directory's database: the directory is
+    never read whole here; the rows saved since the last question are read first (every row,
+    the first time: said on stderr). None after saying why, when the database does not answer."""
     from reseaux.app_data import reading_key
     from reseaux.stockage import directory_store, readings
     from reseaux.text import fr_number, plural
@@ -80,17 +105,7 @@ def _nearest_in_database(args: argparse.Namespace, referential, radius_m: float 
             print(f"Fiches lues pour la base : {fr_number(done)}…", file=sys.stderr)
 
     try:
-        found = readings.nearest(
-            store,
-            referential,
-            reading_key(referential),
-            args.lat,
-            args.lon,
-            facets={"themes": args.theme, "professions": args.profession},
-            k=args.k,
-            radius_m=radius_m,
-            progress=progress,
-        )
+        found = question(store, reading_key(referential), progress)
     except (OSError, readings.NotAnswered) as exc:
         print(f"{store.describe()} : {exc}", file=sys.stderr)
         return None
@@ -102,14 +117,13 @@ def _nearest_in_database(args: argparse.Namespace, referential, radius_m: float 
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from reseaux.analyse.coverage import PreparedLayer, actor_points, coverage_table
+    from reseaux.analyse.coverage import PreparedLayer
     from reseaux.analyse.coverage_report import filter_phrase, summary_sentence
-    from reseaux.analyse.filters import ActorFilter, apply_filter
+    from reseaux.analyse.filters import ActorFilter
 
-    loaded = load_or_say(args.actors, args.referential)
-    if loaded is None:
+    referential = _referential(args.referential)
+    if referential is None:
         return 1
-    referential, directory = loaded
     territory = _territory()
     if territory is None:
         return 1
@@ -124,10 +138,13 @@ def _coverage(args: argparse.Namespace) -> int:
         )
         return 2
     flt = ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession), types=tuple(args.type))
-    result = apply_filter(directory.actors, flt, referential)
-    table = coverage_table(
-        PreparedLayer.build(territory.layers[args.layer]), actor_points(result.actors), distance_m=args.distance_m
-    )
+    layer = PreparedLayer.build(territory.layers[args.layer])
+    if args.actors is None and _in_database():
+        table = _coverage_in_database(layer, flt, referential, args.distance_m)
+    else:
+        table = _coverage_in_memory(args, layer, flt, referential)
+    if table is None:
+        return 1
     columns = ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
     from reseaux.annuaire.exports import write_atomic
 
@@ -137,6 +154,32 @@ def _coverage(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _coverage_in_memory(args: argparse.Namespace, layer, flt, referential):
+    """The coverage from the directory file read and validated here (``--actors``, or the file of
+    the settings)."""
+    from reseaux.analyse.coverage import actor_points, coverage_table
+    from reseaux.analyse.filters import apply_filter
+
+    loaded = load_or_say(args.actors or str(config.path("actors")), args.referential)
+    if loaded is None:
+        return None
+    result = apply_filter(loaded[1].actors, flt, referential)
+    return coverage_table(layer, actor_points(result.actors), distance_m=args.distance_m)
+
+
+def _coverage_in_database(layer, flt, referential, distance_m: float):
+    """The coverage measured by PostgreSQL from its readings (:mod:`reseaux.stockage.readings`)."""
+    from reseaux.stockage import readings
+
+    facets = {"themes": flt.themes, "professions": flt.professions, "types": flt.types}
+    return _asking_the_database(
+        lambda store, key, progress: readings.coverage(
+            store, referential, key, layer, facets=facets, distance_m=distance_m, progress=progress
+        ),
+        referential,
+    )
 
 
 def _territory():
@@ -265,7 +308,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     cover.add_argument("--type", nargs="*", default=[], help="codes de types d'acteurs")
     cover.add_argument("--distance-m", type=float, default=1000.0, help="distance au bord (défaut : %(default)s)")
     cover.add_argument("--out", required=True, help="fichier CSV écrit")
-    cover.add_argument("--actors", default=str(config.path("actors")), help="annuaire (défaut : %(default)s)")
+    cover.add_argument(
+        "--actors",
+        default=None,
+        help="fichier d'annuaire (défaut : l'annuaire des réglages, la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+    )
     cover.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     cover.set_defaults(func=_coverage)
     layers = sub.add_parser(

@@ -209,6 +209,15 @@ def coverage_table(
         mine = areas.in_zone(part.zone)
         if len(mine):
             covered[part.rows[np.unique(tree.query(mine, predicate="intersects")[1])]] = True
+    return measured(frame, inside, within, nearest, covered)
+
+
+def measured(
+    frame: pd.DataFrame, inside: np.ndarray, within: np.ndarray, nearest: np.ndarray, covered: np.ndarray | None
+) -> pd.DataFrame:
+    """The table of :data:`COLUMNS` for the perimeters of ``frame`` (code, nom, population) from
+    what was measured of each: actors inside, within the distance, metres to the nearest (NaN:
+    none), covered by an outreach action (None: not measured, the column left out)."""
     population = frame["population"].astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         per_10k = np.where(population > 0, within / population * 10_000, np.nan)
@@ -225,7 +234,7 @@ def coverage_table(
             "gap": within == 0,
         }
     )
-    return table[COLUMNS]
+    return table[[c for c in COLUMNS if covered is not None or c != "outreach"]]
 
 
 class OutreachAreas:

@@ -146,6 +146,10 @@ def bring_up_to_date(store: PostgresDirectoryStore, referential, key: str, progr
     while True:
         read = _read_block(store, referential)
         if not read:
+            if done >= BLOCK:  # the planner's figures of the rows, read or not, were the old ones
+                with store._connection() as connection:
+                    connection.execute(f"ANALYZE {SCHEMA}.directory_rows")
+                    connection.commit()
             return done
         done += read
         if progress is not None:
@@ -270,16 +274,22 @@ DISTANCE = """CASE WHEN r.epsg = %(epsg)s THEN sqrt((r.x - %(x)s) ^ 2 + (r.y - %
 
 
 def _box(origin: Origin, radius_m: float) -> tuple[float, float, float, float] | None:
-    """A box in degrees holding every point within ``radius_m`` of the origin, with room to spare
-    (5 %: a territory's system stretches a distance by a few parts in a thousand); None when it
-    would reach a pole or cross the antimeridian (then every actor is measured)."""
-    reach = radius_m * 1.05 + 1.0
+    """A box in degrees holding every point within ``radius_m`` of the origin (:func:`_grown`)."""
+    return _grown((origin.lon, origin.lat, origin.lon, origin.lat), radius_m)
+
+
+def _grown(bounds: Sequence[float], metres: float) -> tuple[float, float, float, float] | None:
+    """The box ``bounds`` (west, south, east, north, in degrees) grown to hold every point within
+    ``metres`` of it, with room to spare (5 %: a territory's system stretches a distance by a few
+    parts in a thousand); None when it would reach a pole or cross the antimeridian (then every
+    actor is measured)."""
+    reach = metres * 1.05 + 1.0
     dlat = reach / 110_000.0
-    south, north = origin.lat - dlat, origin.lat + dlat
+    south, north = bounds[1] - dlat, bounds[3] + dlat
     if south <= -89.0 or north >= 89.0:
         return None
     dlon = reach / (111_000.0 * math.cos(math.radians(max(abs(south), abs(north)))))
-    west, east = origin.lon - dlon, origin.lon + dlon
+    west, east = bounds[0] - dlon, bounds[2] + dlon
     if west <= -180.0 or east >= 180.0:
         return None
     return west, south, east, north
@@ -328,15 +338,7 @@ def nearest(
 def _nearest(store, key: str, origin: Origin, where: str, arguments: dict, radius_m: float | None) -> pd.DataFrame:
     with store._connection() as connection, connection.transaction():
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        stamp = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
-        if (
-            stamp is None
-            or stamp[0] != full_key(key)
-            or connection.execute(
-                f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable IS NULL)"
-            ).fetchone()[0]
-        ):
-            raise _Stale
+        _check_fresh(connection, key)
         if radius_m is None:  # the k closest in degrees bound the k closest in metres
             knn = connection.execute(
                 f"SELECT {DISTANCE} FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where} "
@@ -366,3 +368,169 @@ def _answer(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["id", "nom", "distance"])
     frame["distance_m"] = np.rint(frame.pop("distance").astype(float)).astype(int)
     return frame
+
+
+def coverage(
+    store: PostgresDirectoryStore,
+    referential,
+    key: str,
+    layer,
+    *,
+    facets: Mapping[str, Sequence[str]] | None = None,
+    distance_m: float = 1000.0,
+    progress=None,
+) -> pd.DataFrame:
+    """The coverage of ``layer`` (an ``analyse.coverage.PreparedLayer``) by the actors with every
+    code ``facets`` asks, one row per perimeter: ``code``, ``nom``, ``n_inside`` (an edge counts),
+    ``n_within`` (at most ``distance_m`` from it), ``population``, ``per_10k``,
+    ``distance_nearest_m``, ``gap`` — the columns of ``analyse.coverage.coverage_table`` but its
+    outreach, measured as it measures them: each perimeter in its territory's system with the
+    actors of that territory, those of another on the ellipsoid from its inner point."""
+    where, arguments = _facet_sql(facets or {})
+    for _ in range(TRIES):
+        bring_up_to_date(store, referential, key, progress)
+        try:
+            return _coverage(store, key, layer, where, arguments, float(distance_m))
+        except _Stale:
+            continue
+    raise NotAnswered("l'annuaire change plus vite qu'il n'est lu")
+
+
+#: The perimeters of a question: in their territory's system, their inner point and box in degrees,
+#: and the box of the actors that may count (a perimeter's box grown by the distance asked).
+PERIMETERS = """CREATE TEMPORARY TABLE perimeters (i integer PRIMARY KEY, epsg integer, geom geometry,
+    lon double precision, lat double precision, west double precision, south double precision,
+    east double precision, north double precision, near geometry) ON COMMIT DROP"""
+#: A position of the readings in the perimeter's system.
+LOCAL = "ST_SetSRID(ST_MakePoint(r.x, r.y), p.epsg)"
+#: Where a perimeter's actors are looked for: in a box (the index), or anywhere (a box too large).
+NEAR = "(p.near IS NULL OR r.place && p.near)"
+
+
+def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: float) -> pd.DataFrame:
+    from reseaux.analyse.coverage import measured
+
+    frame = layer.frame
+    n = len(frame)
+    inside, within = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    nearest = np.full(n, np.nan)
+    arguments = {**arguments, "d": distance_m}
+    with store._connection() as connection, connection.transaction():
+        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        _check_fresh(connection, key)
+        connection.execute(PERIMETERS)
+        bounds = _write_perimeters(connection, layer, distance_m)
+        # The actors of its territory near each perimeter: in its box (the index), then measured.
+        counted = connection.execute(
+            f"SELECT p.i, count(*) FILTER (WHERE ST_Intersects(p.geom, {LOCAL})), count(*) "
+            f"FROM perimeters p JOIN {SCHEMA}.directory_rows r ON {NEAR} AND r.epsg = p.epsg "
+            f"AND ST_DWithin(p.geom, {LOCAL}, %(d)s) WHERE {KEPT}{where} GROUP BY p.i",
+            arguments,
+        ).fetchall()
+        for i, n_inside, n_within in counted:
+            inside[i], within[i] = n_inside, n_within
+        # The nearest of its territory: the one closest to its inner point in degrees bounds it,
+        # then every actor within the bound of its outline is measured.
+        first = connection.execute(
+            f"SELECT p.i, (SELECT ST_Distance(p.geom, {LOCAL}) FROM {SCHEMA}.directory_rows r "
+            f"WHERE {KEPT} AND r.place IS NOT NULL AND r.epsg = p.epsg{where} "
+            "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326) LIMIT 1) FROM perimeters p",
+            arguments,
+        ).fetchall()
+        bounded = [(i, _grown(bounds[i], metres)) for i, metres in first if metres is not None]
+        connection.execute(
+            "UPDATE perimeters p SET near = CASE WHEN b.west IS NULL THEN NULL "
+            "ELSE ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326) END "
+            "FROM unnest(%s::integer[], %s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
+            "AS b(i, west, south, east, north) WHERE b.i = p.i",
+            [[i for i, _ in bounded], *([box[k] if box else None for _, box in bounded] for k in range(4))],
+        )
+        found = connection.execute(
+            f"SELECT p.i, (SELECT min(ST_Distance(p.geom, {LOCAL})) FROM {SCHEMA}.directory_rows r "
+            f"WHERE {KEPT} AND r.place IS NOT NULL AND {NEAR} AND r.epsg = p.epsg{where}) "
+            "FROM perimeters p WHERE p.i = ANY(%(i)s)",
+            {**arguments, "i": [i for i, _ in bounded]},
+        ).fetchall()
+        for i, metres in found:
+            if metres is not None:
+                nearest[i] = metres
+        # Another territory's actors, on the ellipsoid from the inner point: only those nearer
+        # than the nearest of its own (every one, where it has none).
+        for i, metres in _far(connection, where, arguments, nearest):
+            nearest[i] = min(metres, nearest[i]) if np.isfinite(nearest[i]) else metres
+    return measured(frame, inside, within, nearest, None)
+
+
+def _write_perimeters(connection, layer, distance_m: float) -> dict[int, tuple[float, ...]]:
+    """Write the perimeters of ``layer`` (``near``: their box grown by ``distance_m``); return
+    each one's box in degrees."""
+    import shapely
+
+    bounds: dict[int, tuple[float, ...]] = {}
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            "COPY perimeters (i, epsg, geom, lon, lat, west, south, east, north, near) FROM STDIN"
+        ) as copy:
+            for part in layer.parts:
+                wgs = part.frame.geometry.to_crs(4326)
+                for j, row in enumerate(part.rows):
+                    box = tuple(float(v) for v in wgs.iloc[j].bounds)
+                    bounds[int(row)] = box
+                    near = _grown(box, distance_m)
+                    copy.write_row(
+                        (
+                            int(row),
+                            part.zone.epsg,
+                            f"SRID={part.zone.epsg};{shapely.to_wkt(part.frame.geometry.iloc[j], rounding_precision=-1)}",
+                            float(part.lon[j]),
+                            float(part.lat[j]),
+                            *box,
+                            None
+                            if near is None
+                            else "SRID=4326;" + shapely.to_wkt(shapely.box(*near), rounding_precision=-1),
+                        )
+                    )
+        cursor.execute("ANALYZE perimeters")
+    return bounds
+
+
+def _far(connection, where: str, arguments: dict, local: np.ndarray) -> list[tuple[int, float]]:
+    """(perimeter, metres) to the nearest actor of another territory, where it is nearer than
+    ``local`` (NaN: none of its own) — from the perimeter's inner point, on the ellipsoid."""
+    inner = "ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)"
+    distance = f"ST_Distance(r.place::geography, {inner}::geography)"
+    rows = connection.execute("SELECT i, lon, lat FROM perimeters ORDER BY i").fetchall()
+    out = []
+    for i, lon, lat in rows:
+        bound = local[i]
+        if not np.isfinite(bound):  # none of its own: the closest in degrees bounds the closest in metres
+            first = connection.execute(
+                f"SELECT {distance} FROM perimeters p, {SCHEMA}.directory_rows r WHERE p.i = %(p)s AND {KEPT} "
+                f"AND r.place IS NOT NULL AND r.epsg <> p.epsg{where} ORDER BY r.place <-> {inner} LIMIT 1",
+                {**arguments, "p": i},
+            ).fetchone()
+            if first is None:
+                continue
+            bound = first[0]
+        box = _box(Origin(lon, lat, 0, 0.0, 0.0), bound)
+        near = "" if box is None else " AND r.place && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+        (metres,) = connection.execute(
+            f"SELECT min({distance}) FROM perimeters p, {SCHEMA}.directory_rows r WHERE p.i = %(p)s AND {KEPT} "
+            f"AND r.place IS NOT NULL AND r.epsg <> p.epsg{where}{near}",
+            {**arguments, "p": i, **(dict(zip(("w", "s", "e", "n"), box, strict=True)) if box else {})},
+        ).fetchone()
+        if metres is not None and (not np.isfinite(local[i]) or metres < local[i]):
+            out.append((i, float(metres)))
+    return out
+
+
+def _check_fresh(connection, key: str) -> None:
+    """Raise :class:`_Stale` unless every current row has its reading under ``key``, in the
+    question's snapshot."""
+    stamp = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
+    if stamp is None or stamp[0] != full_key(key):
+        raise _Stale
+    if connection.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable IS NULL)"
+    ).fetchone()[0]:
+        raise _Stale
