@@ -338,6 +338,7 @@ def nearest(
 def _nearest(store, key: str, origin: Origin, where: str, arguments: dict, radius_m: float | None) -> pd.DataFrame:
     with store._connection() as connection, connection.transaction():
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions
         _check_fresh(connection, key)
         if radius_m is None:  # the k closest in degrees bound the k closest in metres
             knn = connection.execute(
@@ -403,8 +404,11 @@ PERIMETERS = """CREATE TEMPORARY TABLE perimeters (i integer PRIMARY KEY, epsg i
     east double precision, north double precision, near geometry) ON COMMIT DROP"""
 #: A position of the readings in the perimeter's system.
 LOCAL = "ST_SetSRID(ST_MakePoint(r.x, r.y), p.epsg)"
-#: Where a perimeter's actors are looked for: in a box (the index), or anywhere (a box too large).
-NEAR = "(p.near IS NULL OR r.place && p.near)"
+#: Where a perimeter's actors are looked for: in its box, through the index (a condition with an OR
+#: here made every question a scan of every row for each perimeter).
+NEAR = "r.place && p.near"
+#: The box of a perimeter that would reach a pole or cross the antimeridian: the whole world.
+WORLD = (-180.0, -90.0, 180.0, 90.0)
 
 
 def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: float) -> pd.DataFrame:
@@ -417,6 +421,7 @@ def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: f
     arguments = {**arguments, "d": distance_m}
     with store._connection() as connection, connection.transaction():
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions
         _check_fresh(connection, key)
         connection.execute(PERIMETERS)
         bounds = _write_perimeters(connection, layer, distance_m)
@@ -439,11 +444,10 @@ def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: f
         ).fetchall()
         bounded = [(i, _grown(bounds[i], metres)) for i, metres in first if metres is not None]
         connection.execute(
-            "UPDATE perimeters p SET near = CASE WHEN b.west IS NULL THEN NULL "
-            "ELSE ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326) END "
+            "UPDATE perimeters p SET near = ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326) "
             "FROM unnest(%s::integer[], %s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
             "AS b(i, west, south, east, north) WHERE b.i = p.i",
-            [[i for i, _ in bounded], *([box[k] if box else None for _, box in bounded] for k in range(4))],
+            [[i for i, _ in bounded], *([(box or WORLD)[k] for _, box in bounded] for k in range(4))],
         )
         found = connection.execute(
             f"SELECT p.i, (SELECT min(ST_Distance(p.geom, {LOCAL})) FROM {SCHEMA}.directory_rows r "
@@ -476,7 +480,7 @@ def _write_perimeters(connection, layer, distance_m: float) -> dict[int, tuple[f
                 for j, row in enumerate(part.rows):
                     box = tuple(float(v) for v in wgs.iloc[j].bounds)
                     bounds[int(row)] = box
-                    near = _grown(box, distance_m)
+                    near = _grown(box, distance_m) or WORLD
                     copy.write_row(
                         (
                             int(row),
@@ -485,9 +489,7 @@ def _write_perimeters(connection, layer, distance_m: float) -> dict[int, tuple[f
                             float(part.lon[j]),
                             float(part.lat[j]),
                             *box,
-                            None
-                            if near is None
-                            else "SRID=4326;" + shapely.to_wkt(shapely.box(*near), rounding_precision=-1),
+                            "SRID=4326;" + shapely.to_wkt(shapely.box(*near), rounding_precision=-1),
                         )
                     )
         cursor.execute("ANALYZE perimeters")
@@ -499,9 +501,8 @@ def _far(connection, where: str, arguments: dict, local: np.ndarray) -> list[tup
     ``local`` (NaN: none of its own) — from the perimeter's inner point, on the ellipsoid."""
     inner = "ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)"
     distance = f"ST_Distance(r.place::geography, {inner}::geography)"
-    rows = connection.execute("SELECT i, lon, lat FROM perimeters ORDER BY i").fetchall()
-    out = []
-    for i, lon, lat in rows:
+    bounds = {}
+    for i, lon, lat in connection.execute("SELECT i, lon, lat FROM perimeters").fetchall():
         bound = local[i]
         if not np.isfinite(bound):  # none of its own: the closest in degrees bounds the closest in metres
             first = connection.execute(
@@ -512,16 +513,16 @@ def _far(connection, where: str, arguments: dict, local: np.ndarray) -> list[tup
             if first is None:
                 continue
             bound = first[0]
-        box = _box(Origin(lon, lat, 0, 0.0, 0.0), bound)
-        near = "" if box is None else " AND r.place && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
-        (metres,) = connection.execute(
-            f"SELECT min({distance}) FROM perimeters p, {SCHEMA}.directory_rows r WHERE p.i = %(p)s AND {KEPT} "
-            f"AND r.place IS NOT NULL AND r.epsg <> p.epsg{where}{near}",
-            {**arguments, "p": i, **(dict(zip(("w", "s", "e", "n"), box, strict=True)) if box else {})},
-        ).fetchone()
-        if metres is not None and (not np.isfinite(local[i]) or metres < local[i]):
-            out.append((i, float(metres)))
-    return out
+        bounds[i] = _box(Origin(lon, lat, 0, 0.0, 0.0), bound) or WORLD
+    found = connection.execute(
+        f"SELECT p.i, min({distance}) FROM perimeters p "
+        "JOIN unnest(%(i)s::integer[], %(w)s::float8[], %(s)s::float8[], %(e)s::float8[], %(n)s::float8[]) "
+        "AS b(i, west, south, east, north) ON b.i = p.i "
+        f"JOIN {SCHEMA}.directory_rows r ON r.place && ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326) "
+        f"AND r.epsg <> p.epsg WHERE {KEPT}{where} GROUP BY p.i",
+        {**arguments, "i": list(bounds), **{k: [box[j] for box in bounds.values()] for j, k in enumerate("wsen")}},
+    ).fetchall()
+    return [(i, float(m)) for i, m in found if m is not None and (not np.isfinite(local[i]) or m < local[i])]
 
 
 def _check_fresh(connection, key: str) -> None:
