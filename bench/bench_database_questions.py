@@ -1,0 +1,178 @@
+"""The nearest partners and a layer's coverage, asked of PostgreSQL or of the directory in memory,
+at 100,000 and 1,000,000 actors.
+
+For each size, a synthetic directory (``bench/synthetic.py``, fixed seed) is written as a file and
+moved into a PostgreSQL the bench starts (``tests/postgres_server.py``: PostgreSQL 15 + PostGIS,
+default settings, on loopback). Then, each in a fresh process (so that its memory is its own), what
+``python -m reseaux nearest`` and ``coverage`` do:
+
+- **in memory** (the file, or a database read whole by the map: the same work): the directory read
+  and validated, the proximity index built, then the questions;
+- **PostgreSQL** (``reseaux.stockage.readings``): the first question, which reads every row once
+  for the database (its readings), then the same questions, answered by the database; then one
+  fiche saved and the question after it (the saved row alone read again).
+
+The questions: :data:`QUESTIONS` nearest, from points drawn in Normandie (k = 10 within 10 km,
+then the same with the theme « IVG », then k = 10 without a radius), medians; the coverage of the
+16 QPV of the Métropole and of the 2,644 communes of Normandie (1 km, every actor). Peak resident
+memory (``VmHWM``) of the process.
+
+Run by ``make bench``, or alone: ``python bench/bench_database_questions.py [--tailles 100000]``.
+The figures as measured are also kept in ``bench/out-database-questions.json``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from bench.per_size import bench_main, by_backend, french, heading, peak_mb, size_text
+
+SIZES = (100_000, 1_000_000)
+QUESTIONS = 20
+TITLE = "## Les plus proches et la couverture demandés à PostgreSQL, à 100 000 et 1 000 000 acteurs"
+LAYERS = ("qpv", "communes_normandie")
+
+
+def _origins() -> list[tuple[float, float]]:
+    rng = np.random.default_rng(7)
+    return [(rng.uniform(48.9, 49.7), rng.uniform(-0.5, 1.6)) for _ in range(QUESTIONS)]
+
+
+def _median(ask) -> float:
+    times = []
+    for lat, lon in _origins():
+        start = time.perf_counter()
+        ask(lat, lon)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _timed(work) -> tuple[object, float]:
+    start = time.perf_counter()
+    done = work()
+    return done, time.perf_counter() - start
+
+
+def measure(kind: str, where: str) -> dict:
+    from reseaux.analyse.coverage import PreparedLayer
+    from reseaux.annuaire.referential import load_referential
+    from reseaux.app_data import load_territory, reading_key
+
+    referential = load_referential(ROOT / "data" / "referentiel.csv")
+    territory = load_territory()
+    layers = {name: PreparedLayer.build(territory.layers[name]) for name in LAYERS}
+    out: dict = {}
+    if kind == "fichiers":
+        from reseaux.analyse.coverage import actor_points, coverage_table
+        from reseaux.analyse.proximity import ProximityIndex, nearest
+        from reseaux.annuaire.directory import load_directory
+
+        directory, out["read"] = _timed(lambda: load_directory(Path(where), referential))
+        index, out["index"] = _timed(lambda: ProximityIndex.build(directory.actors))
+        ivg = index.frame["thematiques"].map(lambda t: "ivg" in t).to_numpy()
+        out["nearest"] = _median(lambda lat, lon: nearest(index, lat, lon, k=10, radius_m=10_000))
+        out["nearest_ivg"] = _median(lambda lat, lon: nearest(index, lat, lon, mask=ivg, k=10, radius_m=10_000))
+        out["nearest_anywhere"] = _median(lambda lat, lon: nearest(index, lat, lon, k=10, radius_m=None))
+        points = actor_points(directory.actors)
+        for name, layer in layers.items():
+            _, out[f"coverage_{name}"] = _timed(lambda layer=layer: coverage_table(layer, points, distance_m=1000))
+        out["memory"] = peak_mb()
+        return out
+    from reseaux.stockage import readings
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+
+    store = PostgresDirectoryStore(where)
+    key = reading_key(referential)
+    store.current_version()  # connected, tables checked
+
+    def near(lat, lon, **asked):
+        return readings.nearest(store, referential, key, lat, lon, **asked)
+
+    (lat0, lon0) = _origins()[0]
+    _, out["first"] = _timed(lambda: near(lat0, lon0, k=10))
+    out["memory_first"] = peak_mb()
+    out["nearest"] = _median(lambda lat, lon: near(lat, lon, k=10, radius_m=10_000))
+    out["nearest_ivg"] = _median(lambda lat, lon: near(lat, lon, facets={"themes": ["ivg"]}, k=10, radius_m=10_000))
+    out["nearest_anywhere"] = _median(lambda lat, lon: near(lat, lon, k=10, radius_m=None))
+    for name, layer in layers.items():
+        _, out[f"coverage_{name}"] = _timed(
+            lambda layer=layer: readings.coverage(store, referential, key, layer, distance_m=1000)
+        )
+    # One fiche saved (its row alone, as the Annuaire page saves), then the next question.
+    base = store.load()
+    row = base.table.iloc[[len(base.table) // 2]].copy()
+    row["telephone"] = "02 35 00 00 00"
+    store.save_rows(base, row, "banc")
+    del base
+    _, out["after_save"] = _timed(lambda: near(lat0, lon0, k=10))
+    out["memory"] = peak_mb()
+    return out
+
+
+def section(rows: list[dict], when: str, minutes: float, load: float) -> list[str]:
+    lines = heading(
+        TITLE,
+        when,
+        minutes,
+        load,
+        "Annuaires synthétiques (`bench/synthetic.py`, graine fixe, communes de Normandie), chacun écrit en "
+        "fichier puis porté dans PostgreSQL 15 + PostGIS de Debian (réglages par défaut, même machine, "
+        "`python -m reseaux migrer`). Chaque mesure dans un processus neuf, ce que font `python -m reseaux "
+        "nearest` et `coverage`. **En mémoire** : l'annuaire lu et validé (comme une carte le lit, du fichier "
+        "ou de la base), l'index des positions bâti, puis les questions. **PostgreSQL** "
+        "(`reseaux.stockage.readings`) : la première question, qui fait lire chaque fiche une fois pour la "
+        "base, puis les mêmes questions, répondues par la base ; enfin une fiche enregistrée et la question "
+        f"suivante (sa seule ligne relue). Les plus proches : {QUESTIONS} points tirés en Normandie, k = 10 "
+        "à 10 km, la même avec la thématique « IVG », puis k = 10 sans rayon, médianes ; la couverture des "
+        "16 QPV de la Métropole et des 2 644 communes de Normandie à 1 km, tous acteurs. Mémoire : le plus "
+        "haut du processus (`VmHWM`), en Gio.",
+    )
+    lines += [
+        "| Acteurs | Où | Avant la première question | Plus proches, 10 km | Avec « IVG » | Sans rayon "
+        "| Couverture, 16 QPV | Couverture, 2 644 communes | Question après un enregistrement | Mémoire max. |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    gib = 1024
+    for row, label, m in by_backend(rows):
+        if label == "fichiers":
+            where, before = "en mémoire", f"lecture {french(m['read'], 1)} s, index {french(m['index'], 1)} s"
+            after = "relecture de l'annuaire"
+        else:
+            where, before = "PostgreSQL", f"première question {french(m['first'], 1)} s (chaque fiche lue une fois)"
+            after = f"{french(m['after_save'] * 1000, 0)} ms"
+        lines.append(
+            f"| {size_text(row['size'])} | {where} | {before} | {french(m['nearest'] * 1000, 1)} ms "
+            f"| {french(m['nearest_ivg'] * 1000, 1)} ms | {french(m['nearest_anywhere'] * 1000, 1)} ms "
+            f"| {french(m['coverage_qpv'], 2)} s | {french(m['coverage_communes_normandie'], 2)} s | {after} "
+            f"| {french(m['memory'] / gib)} Gio |"
+        )
+    lines.append("")
+    for row in rows:
+        files, pg = row["files"], row["pg"]
+        lines.append(
+            f"À {size_text(row['size'])} acteurs : le processus qui demande à la base tient "
+            f"{french(pg['memory'] / gib)} Gio au plus haut (dont {french(pg['memory_first'] / gib)} Gio pendant "
+            f"la première question), celui qui lit l'annuaire {french(files['memory'] / gib)} Gio ; "
+            f"avant sa première réponse, {french(files['read'] + files['index'], 1)} s de lecture contre "
+            f"{french(pg['first'], 1)} s la toute première fois pour la base, puis "
+            f"{french(pg['nearest'] * 1000, 1)} ms par question."
+        )
+        lines.append("")
+    return lines
+
+
+def main() -> None:
+    bench_main(__file__, __doc__, SIZES, measure, section, TITLE, "questions_base", "out-database-questions.json")
+
+
+if __name__ == "__main__":
+    main()
