@@ -292,3 +292,26 @@ def test_the_coverage_command_asks_the_database_as_it_reads_a_file(store, nation
     table = pd.read_csv(tmp_path / "base.csv")
     assert len(table) == 16 and table["n_within"].sum() > 0  # the Métropole's QPV, some covered
     assert from_database.stderr.splitlines()[-1] == from_file.stderr.splitlines()[-1]  # the same sentence
+
+
+def test_a_save_between_the_reading_and_the_question_is_read_before_answering(store, referential, monkeypatch):
+    # Another server saves a fiche after this question brought the readings up to date and before
+    # it asks: the question sees an unread row in its own snapshot and reads again.
+    readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1)
+    base = store.load()
+    moved = base.table[base.table["nom"].str.contains("CENTRE HOSPITALIER")].head(1).copy()
+    moved["latitude"], moved["longitude"] = "48.8567", "2.3523"
+    brought = readings.bring_up_to_date
+    calls = []
+
+    def then_another_saves(*args, **kwargs):
+        done = brought(*args, **kwargs)
+        calls.append(done)
+        if len(calls) == 1:
+            store.save_rows(base, moved, "un autre serveur")
+        return done
+
+    monkeypatch.setattr(readings, "bring_up_to_date", then_another_saves)
+    found = readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1)
+    assert calls == [0, 1]  # nothing to read, then the row the other server saved
+    assert found["id"].tolist() == moved["id"].tolist()

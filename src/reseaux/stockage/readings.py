@@ -81,6 +81,10 @@ KEPT = f"""r.valid_to IS NULL AND r.usable AND NOT EXISTS (
       AND (e.position, e.row_key) < (r.position, r.row_key))"""
 
 
+#: :data:`KEPT` when the later rows of a repeated identifier are known (``%(shadowed)s``, their keys).
+SHOWN = "r.valid_to IS NULL AND r.usable AND r.row_key <> ALL(%(shadowed)s::bigint[])"
+
+
 class NotAnswered(Exception):
     """A question the database does not answer (a filter it does not keep): ask the directory read
     in memory instead."""
@@ -101,11 +105,20 @@ def _code_digest() -> str:
     return code.hexdigest()[:16]
 
 
+#: The databases whose readings' columns this process has made sure of.
+_READY: set[str] = set()
+
+
 def ensure_schema(store: PostgresDirectoryStore) -> None:
-    """Add the readings' columns, table and indexes (once per database; idempotent)."""
+    """Add the readings' columns, table and indexes, once per database and process: ``ALTER
+    TABLE`` takes the table's exclusive lock even when its columns are there (at each question,
+    it waited for every reading of the directory, and held up the next)."""
+    if store.url in _READY:
+        return
     with store._connection() as connection, connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_LOCK,))
         connection.execute(DDL)
+    _READY.add(store.url)
 
 
 def unread(store: PostgresDirectoryStore, key: str) -> int | None:
@@ -190,6 +203,7 @@ def _read_block(store: PostgresDirectoryStore, referential) -> int:
             ) as copy:
                 for (row_key, valid_from, *_), reading in zip(rows, readings, strict=True):
                     copy.write_row((row_key, valid_from, *reading))
+            cursor.execute("ANALYZE read_rows")  # else one row read joined every row of every version
             cursor.execute(
                 f"UPDATE {SCHEMA}.directory_rows d SET usable = t.usable, rid = t.rid, nom = t.nom, "
                 "place = CASE WHEN t.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END, "
@@ -425,22 +439,45 @@ def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: f
         _check_fresh(connection, key)
         connection.execute(PERIMETERS)
         bounds = _write_perimeters(connection, layer, distance_m)
-        # The actors of its territory near each perimeter: in its box (the index), then measured.
+        # The actors of its territory near each perimeter: in its box (the index), then measured
+        # against its pieces (an outline of a thousand points, cut in pieces of 64 at most: each
+        # measure skips the pieces whose box is too far; 2,644 communes at a million actors went
+        # from 35 s to a few).
+        connection.execute(
+            "CREATE TEMPORARY TABLE pieces ON COMMIT DROP AS "
+            "SELECT i, ST_Subdivide(geom, 64) AS geom FROM perimeters; "
+            "CREATE INDEX ON pieces (i); ANALYZE pieces"
+        )
+        # A repeated identifier's later rows, found once (« KEPT » for each pair of a perimeter
+        # and an actor was a third of the time).
+        arguments["shadowed"] = [
+            key
+            for (key,) in connection.execute(
+                f"SELECT row_key FROM (SELECT row_key, row_number() OVER (PARTITION BY rid ORDER BY position, row_key) "
+                f"AS n FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid IN ("
+                f"SELECT rid FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid <> '' "
+                "GROUP BY rid HAVING count(*) > 1)) repeated WHERE n > 1"
+            ).fetchall()
+        ]
         counted = connection.execute(
-            f"SELECT p.i, count(*) FILTER (WHERE ST_Intersects(p.geom, {LOCAL})), count(*) "
+            "SELECT i, count(*) FILTER (WHERE inside), count(*) FROM ("
+            f"SELECT p.i, EXISTS (SELECT 1 FROM pieces q WHERE q.i = p.i AND ST_Intersects(q.geom, {LOCAL})) AS inside "
             f"FROM perimeters p JOIN {SCHEMA}.directory_rows r ON {NEAR} AND r.epsg = p.epsg "
-            f"AND ST_DWithin(p.geom, {LOCAL}, %(d)s) WHERE {KEPT}{where} GROUP BY p.i",
+            f"WHERE {SHOWN}{where} AND EXISTS (SELECT 1 FROM pieces q WHERE q.i = p.i "
+            f"AND ST_DWithin(q.geom, {LOCAL}, %(d)s))) pairs GROUP BY i",
             arguments,
         ).fetchall()
         for i, n_inside, n_within in counted:
             inside[i], within[i] = n_inside, n_within
-        # The nearest of its territory: the one closest to its inner point in degrees bounds it,
-        # then every actor within the bound of its outline is measured.
+        nearest[inside > 0] = 0.0  # an actor inside: none nearer
+        # The nearest of its territory, for the others: the one closest to its inner point in
+        # degrees bounds it, then every actor within the bound of its outline is measured.
         first = connection.execute(
             f"SELECT p.i, (SELECT ST_Distance(p.geom, {LOCAL}) FROM {SCHEMA}.directory_rows r "
             f"WHERE {KEPT} AND r.place IS NOT NULL AND r.epsg = p.epsg{where} "
-            "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326) LIMIT 1) FROM perimeters p",
-            arguments,
+            "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326) LIMIT 1) "
+            "FROM perimeters p WHERE p.i = ANY(%(open)s)",
+            {**arguments, "open": np.flatnonzero(inside == 0).tolist()},
         ).fetchall()
         bounded = [(i, _grown(bounds[i], metres)) for i, metres in first if metres is not None]
         connection.execute(
@@ -450,8 +487,8 @@ def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: f
             [[i for i, _ in bounded], *([(box or WORLD)[k] for _, box in bounded] for k in range(4))],
         )
         found = connection.execute(
-            f"SELECT p.i, (SELECT min(ST_Distance(p.geom, {LOCAL})) FROM {SCHEMA}.directory_rows r "
-            f"WHERE {KEPT} AND r.place IS NOT NULL AND {NEAR} AND r.epsg = p.epsg{where}) "
+            f"SELECT p.i, (SELECT min((SELECT min(ST_Distance(q.geom, {LOCAL})) FROM pieces q WHERE q.i = p.i)) "
+            f"FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL AND {NEAR} AND r.epsg = p.epsg{where}) "
             "FROM perimeters p WHERE p.i = ANY(%(i)s)",
             {**arguments, "i": [i for i, _ in bounded]},
         ).fetchall()
