@@ -76,7 +76,8 @@ def test_a_file_with_invalid_polygons_is_repaired_and_declared(geo, tmp_path, ca
         ]
     )
     said = capsys.readouterr().out
-    assert code == 0 and "2 périmètres" in said and "2 polygones réparés" in said and "1 écarté" in said
+    assert code == 0 and "2 périmètres" in said and "2 polygones réparés" in said
+    assert "1 écarté (aucune surface une fois réparé)." in said
     registry = (geo / "layers.toml").read_text(encoding="utf-8")
     assert registry.startswith(before.rstrip("\n")) and 'id = "secteurs"' in registry
     specs, broken = read_registry(geo / "layers.toml")
@@ -452,7 +453,9 @@ def test_a_map_drawn_in_google_my_maps_is_added_as_kml_or_kmz(geo, tmp_path, cap
     assert [name for name, _ in file_layers(path)] == ["Secteurs", "Maraudes"]
     args = ["layers", "add", str(path), "--id", "secteurs", "--code-field", "Name", "--name-field", "Name"]
     assert main([*args, "--couche-fichier", "Secteurs", "--label", "Secteurs (exemple)"]) == 0
-    assert "Couche « Secteurs (exemple) » ajoutée : 2 périmètres, 1 écarté" in capsys.readouterr().out
+    # the placemark of My Maps beside the sectors: a point, never a surface, not a failed repair
+    said = capsys.readouterr().out
+    assert "Couche « Secteurs (exemple) » ajoutée : 2 périmètres, 1 écarté (point ou ligne, pas une surface)." in said
     layer = load_territory().layers["secteurs"].set_index("code")
     assert sorted(layer.index) == ["Rive droite (exemple)", "Rive gauche (exemple)"]
     assert layer.loc["Rive gauche (exemple)"].geometry.contains(Point(1.05, 49.41))
@@ -531,3 +534,19 @@ def test_the_command_takes_the_fields_and_identifier_the_form_would_offer(geo, t
     table.write_text("code,nom,insee\n01,Canton (exemple),76540\n", encoding="utf-8")
     assert main(["layers", "add", str(table)]) == 2
     assert "--code-field et --name-field sont obligatoires" in capsys.readouterr().err
+
+
+def test_the_sentence_says_why_each_shape_was_dropped():
+    from reseaux.territoire.add_layer import AddedLayer
+    from reseaux.territoire.layers import LayerSpec
+
+    spec = LayerSpec(
+        id="secteurs", label="Secteurs", kind="file", file="secteurs.geojson", id_field="c", name_field="n"
+    )
+    assert AddedLayer(spec, 3, 0, 2, 2).sentence() == (
+        "Couche « Secteurs » ajoutée : 3 périmètres, 2 écartés (points ou lignes, pas des surfaces)."
+    )
+    assert AddedLayer(spec, 3, 1, 3, 1).sentence() == (
+        "Couche « Secteurs » ajoutée : 3 périmètres, 1 polygone réparé, 3 écartés "
+        "(1 point ou ligne, pas une surface ; 2 polygones sans surface une fois réparés)."
+    )

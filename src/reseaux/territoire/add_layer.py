@@ -61,6 +61,8 @@ class AddedLayer:
     perimeters: int
     repaired: int
     dropped: int
+    #: Of those dropped, the points and lines (a marker of My Maps beside the sectors): never surfaces.
+    not_surfaces: int = 0
 
     def sentence(self) -> str:
         from reseaux.text import plural
@@ -69,8 +71,22 @@ class AddedLayer:
         if self.repaired:
             text += f", {plural(self.repaired, 'polygone réparé', 'polygones réparés')}"
         if self.dropped:
-            text += f", {plural(self.dropped, 'écarté', 'écartés')} (aucune surface une fois réparé)"
+            text += f", {plural(self.dropped, 'écarté', 'écartés')} ({self._why_dropped()})"
         return text + "."
+
+    def _why_dropped(self) -> str:
+        from reseaux.text import plural
+
+        emptied = self.dropped - self.not_surfaces
+        if not emptied:
+            return "point ou ligne, pas une surface" if self.not_surfaces == 1 else "points ou lignes, pas des surfaces"
+        if not self.not_surfaces:
+            return "aucune surface une fois réparé" if emptied == 1 else "aucune surface une fois réparés"
+        return (
+            f"{plural(self.not_surfaces, 'point ou ligne', 'points ou lignes')}, "
+            f"pas {'une surface' if self.not_surfaces == 1 else 'des surfaces'} ; "
+            f"{plural(emptied, 'polygone', 'polygones')} sans surface une fois réparé{'s' if emptied > 1 else ''}"
+        )
 
 
 @dataclass(frozen=True)
@@ -296,7 +312,9 @@ def add_layer(
             raise LayerError(
                 f"identifiant « {layer_id} » déjà utilisé dans {store.deployed.name} : choisissez-en un autre"
             )
-        spec, name, data, repaired, dropped = _layer_file(path, common, where, commune_field, file_layer, key)
+        spec, name, data, repaired, dropped, not_surfaces = _layer_file(
+            path, common, where, commune_field, file_layer, key
+        )
         target = _write(store, name, data)
         try:
             loaded = load_layer(spec, target.parent, read_communes(store.geo_dir))
@@ -309,7 +327,7 @@ def add_layer(
         except LayerError:
             _remove(store, name)
             raise
-    return AddedLayer(spec, len(loaded), repaired, dropped)
+    return AddedLayer(spec, len(loaded), repaired, dropped, not_surfaces)
 
 
 def bring_home(url: str, registry: Path, geo_dir: Path) -> int:
@@ -354,7 +372,8 @@ def _layer_file(
     path: Path, common: dict, where: dict, commune_field: str, file_layer: str = "", key: str = ""
 ) -> tuple[LayerSpec, str, bytes, int, int]:
     """Check ``path`` and keep its selected perimeters; return the layer's spec, its file's name
-    and content (under the layer's id), and the polygons repaired and dropped."""
+    and content (under the layer's id), the polygons repaired, the shapes dropped and, of those, the
+    points and lines."""
     code_field, name_field = common["id_field"], common["name_field"]
     if path.suffix.lower() in TABLE_SUFFIXES:
         if not commune_field:
@@ -376,7 +395,7 @@ def _layer_file(
             common = {**common, "id_field": DEP_CODE, "name_field": DEP_NAME}
         name, data = f"{common['id']}.csv", table.to_csv(index=False).encode("utf-8")
         spec = LayerSpec(kind="table", file=name, level="commune", code_field=commune_field, **common)
-        repaired = dropped = 0
+        repaired = dropped = not_surfaces = 0
     else:
         layer = _chosen_layer(path, file_layer)
         fields_of(path, layer or "")  # bounded (archive, number of perimeters) before the whole file is read
@@ -388,9 +407,13 @@ def _layer_file(
         frame = apply_where(frame, where, path.name)
         frame = frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
         invalid = ~frame.geometry.is_valid
+        lines_or_points = frame.geometry.isna() | frame.geometry.geom_type.isin(
+            ["Point", "MultiPoint", "LineString", "MultiLineString", "LinearRing"]
+        )
         frame["geometry"] = polygonal(frame.geometry)
         empty = frame.geometry.is_empty | frame.geometry.isna()
         repaired, dropped = int((invalid & ~empty).sum()), int(empty.sum())
+        not_surfaces = int((empty & lines_or_points).sum())
         frame = frame[~empty]
         if frame.empty:
             raise LayerError(f"{path.name} ne contient aucun polygone utilisable")
@@ -402,7 +425,7 @@ def _layer_file(
         spec = LayerSpec(kind="file", file=name, **common)
     if where:
         spec = LayerSpec(**{**spec.__dict__, "where": where})
-    return spec, name, data, repaired, dropped
+    return spec, name, data, repaired, dropped, not_surfaces
 
 
 def toml_entry(spec: LayerSpec) -> dict:
