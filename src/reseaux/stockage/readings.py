@@ -14,8 +14,11 @@ them (:func:`bring_up_to_date`), a block at a time, never the directory whole.
 The readings are those of one referential and one version of this code (:data:`FORMAT`, the
 ``key`` the caller gives): when another key asks, every current row is read again.
 
-The questions: :func:`nearest`, the k closest actors in metres, as ``analyse.proximity.nearest``
-answers them from a directory in memory (``tests/test_readings.py`` compares both).
+The questions, each answered as the app answers it from a directory in memory
+(``tests/test_readings.py`` compares them one by one): :func:`nearest`, the k closest actors in
+metres (``analyse.proximity.nearest``); :func:`coverage`, a layer's perimeters and the actors in,
+near and nearest each (``analyse.coverage.coverage_table``). ``python -m reseaux nearest`` and
+``coverage`` ask them; the pages still read the directory in memory.
 """
 
 from __future__ import annotations
@@ -124,6 +127,7 @@ def ensure_schema(store: PostgresDirectoryStore) -> None:
 def unread(store: PostgresDirectoryStore, key: str) -> int | None:
     """How many current rows have no reading under ``key``; None when the readings are another
     key's (every row will be read again)."""
+    ensure_schema(store)
     with store._connection() as connection:
         found = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
         if found is None or found[0] != full_key(key):
