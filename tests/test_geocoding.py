@@ -348,6 +348,38 @@ def test_cli_geocode_offline(tmp_path):
     assert "2 placées à leur commune" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_the_command_without_a_file_geocodes_the_database_not_a_file_left_behind(tmp_path, database_url):
+    # On PostgreSQL the directory is the database: « geocode data/actors.csv » geocoded the file
+    # left from before the migration. Without a file, the command geocodes the directory of the settings.
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+
+    source = tmp_path / "source.csv"
+    write_directory(source)
+    store = PostgresDirectoryStore(database_url)
+    store.replace(source.read_bytes(), "test", "migration")
+    stale = tmp_path / "actors.csv"
+    write_directory(stale)
+    before = stale.read_bytes()
+    env = {
+        **os.environ,
+        "RESEAUX_GEOCACHE": str(tmp_path / "c.sqlite"),
+        "RESEAUX_DATABASE_URL": database_url,
+        "RESEAUX_ACTORS": str(stale),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "reseaux", "geocode", "--offline", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 placées à leur commune" in result.stderr and "PostgreSQL" in result.stderr
+    saved = store.load().table.set_index("id")
+    assert saved.loc["a", "latitude"] and saved.loc["a", "geocodage_source"] == "commune"  # placed, in the database
+    assert stale.read_bytes() == before  # the file of RESEAUX_ACTORS untouched
+
+
 def _old_cache(path, rows):
     """A cache file as written before the keys were folded by text.fold (its user_version 0)."""
     db = sqlite3.connect(path)

@@ -149,6 +149,13 @@ def _geocode(args: argparse.Namespace) -> int:
     from reseaux.territoire.geocode_file import geocode_file
 
     bar = tqdm(total=0, unit="adresse", desc="Géocodage", file=sys.stderr, disable=args.quiet)
+    if args.file:
+        where = args.file
+    else:  # the directory of the settings: its file, or the database when RESEAUX_DATABASE_URL names one
+        from reseaux.stockage import directory_store
+
+        store = directory_store()
+        where = str(store.path) if store.kind == "fichiers" else store.describe()
 
     def progress(done: int, total: int) -> None:
         bar.total = total
@@ -157,12 +164,16 @@ def _geocode(args: argparse.Namespace) -> int:
 
     try:
         summary = geocode_file(
-            Path(args.file), offline=args.offline, min_score=args.min_score, force=args.force, progress=progress
+            Path(args.file) if args.file else None,
+            offline=args.offline,
+            min_score=args.min_score,
+            force=args.force,
+            progress=progress,
         )
     except ConflictError as exc:
         bar.close()
         print(
-            f"{args.file} : l'annuaire a été enregistré par quelqu'un d'autre pendant le géocodage "
+            f"{where} : l'annuaire a été enregistré par quelqu'un d'autre pendant le géocodage "
             f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été écrit, ses modifications sont gardées. "
             "Relancez la commande : les adresses déjà trouvées sont en cache, ce sera rapide.",
             file=sys.stderr,
@@ -170,12 +181,12 @@ def _geocode(args: argparse.Namespace) -> int:
         return 1
     except (DirectoryError, OSError) as exc:
         bar.close()
-        print(f"{args.file} : {exc}", file=sys.stderr)
+        print(f"{where} : {exc}", file=sys.stderr)
         return 1
     bar.close()
     for line, message in summary.problems:
-        print(f"{args.file}:ligne {line} : {message}")
-    print(f"{args.file} : {summary.sentence()}", file=sys.stderr)
+        print(f"{where}:ligne {line} : {message}")
+    print(f"{where} : {summary.sentence()}", file=sys.stderr)
     return 0
 
 
@@ -227,8 +238,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--dry-run", action="store_true", help="tout faire sauf écrire l'annuaire")
     imp.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     imp.set_defaults(func=_import)
-    geocode = sub.add_parser("geocode", help="géocoder les acteurs sans position et réécrire le fichier")
-    geocode.add_argument("file", help="fichier CSV de l'annuaire (réécrit de façon atomique)")
+    geocode = sub.add_parser("geocode", help="géocoder les acteurs sans position et enregistrer l'annuaire")
+    geocode.add_argument(
+        "file",
+        nargs="?",
+        default="",
+        help="fichier CSV de l'annuaire (réécrit de façon atomique) ; sans lui, l'annuaire des réglages "
+        "(la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+    )
     geocode.add_argument("--offline", action="store_true", help="sans réseau : cache, puis position de la commune")
     geocode.add_argument(
         "--min-score", type=float, default=0.5, help="score minimal d'une réponse du géocodeur (défaut : %(default)s)"
