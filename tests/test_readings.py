@@ -315,3 +315,21 @@ def test_a_save_between_the_reading_and_the_question_is_read_before_answering(st
     found = readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1)
     assert calls == [0, 1]  # nothing to read, then the row the other server saved
     assert found["id"].tolist() == moved["id"].tolist()
+
+
+def test_a_database_that_does_not_answer_is_said_once_in_french(tmp_path):
+    env = {
+        **os.environ,
+        "RESEAUX_DATABASE_URL": "postgresql://reseaux@127.0.0.1:1/reseaux?connect_timeout=1",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "reseaux", "nearest", "--lat", "49.44", "--lon", "1.1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("la base PostgreSQL « reseaux » sur 127.0.0.1 ne répond pas")
+    assert "Traceback" not in result.stderr and "Error connecting" not in result.stderr

@@ -6,6 +6,7 @@ administration's (:mod:`reseaux.cli_admin`)."""
 from __future__ import annotations
 
 import argparse
+import logging
 
 from reseaux import cli_admin, cli_directory, cli_territory
 
@@ -22,4 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A database that does not answer is said once, in French, by the command (StorageUnavailable);
+    # the connection pool's own attempts, in English, are not for the person at the terminal.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     return args.func(args)

@@ -106,7 +106,10 @@ def _asking_the_database(question, referential):
 
     try:
         found = question(store, reading_key(referential), progress)
-    except (OSError, readings.NotAnswered) as exc:
+    except OSError as exc:  # StorageUnavailable names the database already
+        print(str(exc), file=sys.stderr)
+        return None
+    except readings.NotAnswered as exc:
         print(f"{store.describe()} : {exc}", file=sys.stderr)
         return None
     if read[0]:  # saved since the last question (every fiche, the first time)
