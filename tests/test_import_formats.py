@@ -228,6 +228,28 @@ def test_cli_import_creates_then_reimport_with_profile_changes_nothing(tmp_path,
     assert into.read_bytes() == before
 
 
+def test_cli_import_without_into_imports_into_the_database(tmp_path, capsys, monkeypatch, database_url):
+    # On PostgreSQL the directory is the database: « --into » was required, a file, so the command
+    # could not import into the directory the app serves. Without it: the directory of the settings.
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+
+    source = tmp_path / "hopitaux.csv"
+    source.write_text(SOURCE, encoding="utf-8")
+    stale = tmp_path / "actors.csv"
+    monkeypatch.setenv("RESEAUX_DATABASE_URL", database_url)
+    monkeypatch.setenv("RESEAUX_ACTORS", str(stale))
+    monkeypatch.setenv("RESEAUX_GEOCACHE", str(tmp_path / "c.sqlite"))
+    assert main(["import", str(source), "--set", "type=structure", "--offline"]) == 0
+    assert "2 lignes lues" in capsys.readouterr().err
+    store = PostgresDirectoryStore(database_url)
+    assert store.load().table["nom"].tolist() == ["CH DE BELLEY", "CH DE ROUEN"]
+    assert store.read_journal()[-1]["qui"] == "ligne de commande" and not stale.exists()
+    # Again: the same two hospitals, merged into themselves, the database's version unchanged.
+    version = store.current_version()
+    assert main(["import", str(source), "--set", "type=structure", "--offline"]) == 0
+    assert "2 doublons fusionnés" in capsys.readouterr().err and store.current_version() == version
+
+
 def test_cli_dry_run_writes_nothing_and_bad_set_is_refused(tmp_path, capsys):
     source = tmp_path / "h.csv"
     source.write_text(SOURCE, encoding="utf-8")

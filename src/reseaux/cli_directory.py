@@ -112,7 +112,7 @@ def _import(args: argparse.Namespace) -> int:
         spec = load_profile(Path(args.profile)) if args.profile else None
         result = import_file(
             Path(args.source),
-            Path(args.into),
+            Path(args.into) if args.into else None,
             referential,
             spec=spec,
             constants=constants,
@@ -123,7 +123,7 @@ def _import(args: argparse.Namespace) -> int:
         )
     except ConflictError as exc:
         print(
-            f"{args.into} : l'annuaire a été enregistré par quelqu'un d'autre pendant l'import "
+            f"{args.into + ' : ' if args.into else ''}L'annuaire a été enregistré par quelqu'un d'autre pendant l'import "
             f"({len(exc.theirs)} fiche(s) changée(s)) : rien n'a été importé, ses modifications sont gardées. "
             "Relancez la commande.",
             file=sys.stderr,
@@ -207,7 +207,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(func=_check)
     imp = sub.add_parser("import", help="importer un fichier (CSV, XLSX, ODS, GeoJSON) dans un annuaire")
     imp.add_argument("source", help="fichier à importer")
-    imp.add_argument("--into", required=True, help="annuaire CSV (créé s'il n'existe pas, sinon fusionné)")
+    imp.add_argument(
+        "--into",
+        default="",
+        help="annuaire CSV (créé s'il n'existe pas, sinon fusionné) ; sans lui, l'annuaire des réglages "
+        "(la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+    )
     imp.add_argument("--profile", default="", help="profil d'import (data/imports/NOM.toml)")
     imp.add_argument(
         "--set",

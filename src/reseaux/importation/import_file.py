@@ -17,12 +17,13 @@ from reseaux.acces.access import hidden_sentence
 from reseaux.annuaire import columns
 from reseaux.annuaire.directory import Directory, DirectoryError, validate_table
 from reseaux.annuaire.referential import Referential
-from reseaux.annuaire.store import DirectoryStore, Snapshot
+from reseaux.annuaire.store import Snapshot
 from reseaux.importation.duplicates import find_duplicates
 from reseaux.importation.import_merge import apply_import
 from reseaux.importation.importing import ImportSpec, apply_mapping, drop_blank, guess_mapping
 from reseaux.importation.reading import read_sheets
 from reseaux.importation.workbook import find_table
+from reseaux.stockage import directory_store
 from reseaux.territoire.geocode_file import geocode_records
 from reseaux.text import plural
 
@@ -102,7 +103,7 @@ def unused_sentence(unused: list[str], kept: list[str]) -> str:
 
 def import_file(
     source: Path,
-    into: Path,
+    into: Path | None,
     referential: Referential,
     *,
     spec: ImportSpec | None = None,
@@ -115,7 +116,8 @@ def import_file(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ImportReport:
     """Import ``source`` into the directory file ``into`` (created when missing, with its folder,
-    private, by the store).
+    private, by the store); None: into the directory of the settings, through its store (the
+    database when ``RESEAUX_DATABASE_URL`` names one, as the Annuaire page imports).
 
     ``sheet`` names the sheet of a workbook to read (or gives its number); by default the data
     sheet is found (:func:`reseaux.importation.workbook.find_table`). ``keep``: columns of the file not
@@ -147,8 +149,8 @@ def import_file(
             'le donne dans un profil (--profile, section [colonnes] : "NOM DE LA COLONNE" = '
             '"nom"), ou renommez-la « nom ».'
         )
-    store = DirectoryStore.configured(into)
-    if into.exists():
+    store = directory_store(into)
+    if store.path.exists() if store.kind == "fichiers" else store.holds_directory():
         base = store.load()
     else:
         base = Snapshot(pd.DataFrame(columns=list(columns.names()), dtype=object), "", ",", "utf-8")
