@@ -282,6 +282,28 @@ def test_check_json_and_grouped_messages(tmp_path, capsys):
     assert len(grouped) == 1 and "7 lignes : colonne « nom »" in grouped[0] and "(lignes 2, 3, 4, 5, 6…)" in grouped[0]
 
 
+def test_check_without_a_file_checks_the_database(tmp_path, capsys, monkeypatch, database_url):
+    # On PostgreSQL « check data/actors.csv » checked the file left from before the migration.
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+
+    rows = [
+        "id,nom,type,latitude,longitude,commune",
+        *(f"a{i},,structure,49.4,1.1," for i in range(3)),
+        "b,B,structure,,,Rouen",
+    ]
+    PostgresDirectoryStore(database_url).replace(("\n".join(rows) + "\n").encode(), "test", "migration")
+    stale = tmp_path / "actors.csv"
+    stale.write_text("id,nom\nc,C\n", encoding="utf-8")  # no error: what the old command said
+    monkeypatch.setenv("RESEAUX_DATABASE_URL", database_url)
+    monkeypatch.setenv("RESEAUX_ACTORS", str(stale))
+    assert main(["check", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert {k: report[k] for k in ("rows", "actors", "errors")} == {"rows": 4, "actors": 1, "errors": 3}
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "la base PostgreSQL" in out and "3 lignes : colonne « nom »" in out
+
+
 def test_targets_that_are_not_columns_are_guessed_only_for_a_caller_that_offers_them():
     assert guess_mapping(["street", "house_number", "finess"]) == {
         "street": "adresse",

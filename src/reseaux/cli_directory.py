@@ -26,7 +26,18 @@ def load_or_say(file: str, referential_path: str):
 
 
 def _check(args: argparse.Namespace) -> int:
-    loaded = load_or_say(args.file, args.referential)
+    where = args.file
+    if args.file:
+        loaded = load_or_say(args.file, args.referential)
+    else:  # the directory of the settings: its file, or the database when RESEAUX_DATABASE_URL names one
+        from reseaux.stockage import directory_store
+
+        store = directory_store()
+        if store.kind == "fichiers":
+            where = str(store.path)
+            loaded = load_or_say(where, args.referential)
+        else:
+            where, loaded = store.describe(), _stored_or_say(store, args.referential)
     if loaded is None:
         return 1
     _, directory = loaded
@@ -59,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
         )
         return 1 if directory.errors else 0
     for line in grouped_messages(directory.issues):
-        print(f"{args.file}:{line}")
+        print(f"{where}:{line}")
     print(
         f"{n_rows} ligne(s) lue(s) : {len(directory.actors)} acteur(s) utilisable(s), "
         f"{len(directory.rejected)} écartée(s) pour erreur, {len(directory.warnings)} avertissement(s), "
@@ -67,6 +78,19 @@ def _check(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if directory.errors else 0
+
+
+def _stored_or_say(store, referential_path: str):
+    """(referential, directory) of the database's current version, read as the map reads it (the
+    CSV the database writes, validated as a file); None after saying why in French on stderr."""
+    try:
+        referential = load_referential(Path(referential_path))
+        file, _ = store.csv_file()
+        with file:
+            return referential, load_directory(file, referential)
+    except (DirectoryError, ValueError, OSError) as exc:
+        print(str(exc), file=sys.stderr)
+        return None
 
 
 def grouped_messages(issues, shown: int = 5) -> list[str]:
@@ -193,7 +217,13 @@ def _geocode(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """The parsers of ``check``, ``import`` and ``geocode``."""
     check = sub.add_parser("check", help="valider un annuaire : un problème par ligne, code 1 si erreur")
-    check.add_argument("file", help="fichier CSV de l'annuaire")
+    check.add_argument(
+        "file",
+        nargs="?",
+        default="",
+        help="fichier CSV de l'annuaire ; sans lui, l'annuaire des réglages (la base PostgreSQL si "
+        "RESEAUX_DATABASE_URL la nomme)",
+    )
     check.add_argument(
         "--referential",
         default=str(config.path("referential")),
