@@ -25,19 +25,29 @@ def load_or_say(file: str, referential_path: str):
         return None
 
 
+#: What a command reads or writes when no file is named (the help of its argument).
+SETTINGS_DIRECTORY = "l'annuaire des réglages (la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)"
+
+
+def settings_directory():
+    """The store of the directory of the settings (its file, or the database when
+    ``RESEAUX_DATABASE_URL`` names one) and how a message names it."""
+    from reseaux.stockage import directory_store
+
+    store = directory_store()
+    return store, (str(store.path) if store.kind == "fichiers" else store.describe())
+
+
 def _check(args: argparse.Namespace) -> int:
     where = args.file
     if args.file:
         loaded = load_or_say(args.file, args.referential)
-    else:  # the directory of the settings: its file, or the database when RESEAUX_DATABASE_URL names one
-        from reseaux.stockage import directory_store
-
-        store = directory_store()
+    else:
+        store, where = settings_directory()
         if store.kind == "fichiers":
-            where = str(store.path)
             loaded = load_or_say(where, args.referential)
         else:
-            where, loaded = store.describe(), _stored_or_say(store, args.referential)
+            loaded = _stored_or_say(store, args.referential)
     if loaded is None:
         return 1
     _, directory = loaded
@@ -173,13 +183,7 @@ def _geocode(args: argparse.Namespace) -> int:
     from reseaux.territoire.geocode_file import geocode_file
 
     bar = tqdm(total=0, unit="adresse", desc="Géocodage", file=sys.stderr, disable=args.quiet)
-    if args.file:
-        where = args.file
-    else:  # the directory of the settings: its file, or the database when RESEAUX_DATABASE_URL names one
-        from reseaux.stockage import directory_store
-
-        store = directory_store()
-        where = str(store.path) if store.kind == "fichiers" else store.describe()
+    where = args.file or settings_directory()[1]
 
     def progress(done: int, total: int) -> None:
         bar.total = total
@@ -221,8 +225,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "file",
         nargs="?",
         default="",
-        help="fichier CSV de l'annuaire ; sans lui, l'annuaire des réglages (la base PostgreSQL si "
-        "RESEAUX_DATABASE_URL la nomme)",
+        help=f"fichier CSV de l'annuaire ; sans lui, {SETTINGS_DIRECTORY}",
     )
     check.add_argument(
         "--referential",
@@ -240,8 +243,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--into",
         default="",
-        help="annuaire CSV (créé s'il n'existe pas, sinon fusionné) ; sans lui, l'annuaire des réglages "
-        "(la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+        help=f"annuaire CSV (créé s'il n'existe pas, sinon fusionné) ; sans lui, {SETTINGS_DIRECTORY}",
     )
     imp.add_argument("--profile", default="", help="profil d'import (data/imports/NOM.toml)")
     imp.add_argument(
@@ -278,8 +280,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "file",
         nargs="?",
         default="",
-        help="fichier CSV de l'annuaire (réécrit de façon atomique) ; sans lui, l'annuaire des réglages "
-        "(la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+        help=f"fichier CSV de l'annuaire (réécrit de façon atomique) ; sans lui, {SETTINGS_DIRECTORY}",
     )
     geocode.add_argument("--offline", action="store_true", help="sans réseau : cache, puis position de la commune")
     geocode.add_argument(

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from reseaux import config
-from reseaux.cli_directory import load_or_say, name_value_pairs
+from reseaux.cli_directory import SETTINGS_DIRECTORY, load_or_say, name_value_pairs
 
 
 def _nearest(args: argparse.Namespace) -> int:
@@ -300,7 +300,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     near.add_argument(
         "--actors",
         default=None,
-        help="fichier d'annuaire (défaut : l'annuaire des réglages, la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+        help=f"fichier d'annuaire (défaut : {SETTINGS_DIRECTORY})",
     )
     near.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     near.set_defaults(func=_nearest)
@@ -314,7 +314,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     cover.add_argument(
         "--actors",
         default=None,
-        help="fichier d'annuaire (défaut : l'annuaire des réglages, la base PostgreSQL si RESEAUX_DATABASE_URL la nomme)",
+        help=f"fichier d'annuaire (défaut : {SETTINGS_DIRECTORY})",
     )
     cover.add_argument("--referential", default=str(config.path("referential")), help=argparse.SUPPRESS)
     cover.set_defaults(func=_coverage)
