@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reseaux.analyse.filters import FACETS as FILTER_FACETS
 from reseaux.annuaire.validation import read_alone
 from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore
 from reseaux.territoire.metric import to_zone, zone_of, zones_of
@@ -40,15 +41,9 @@ from reseaux.territoire.metric import to_zone, zone_of, zones_of
 #: The version of what a reading holds: changed with the columns below, so that a database read by
 #: an older version of this code is read again.
 FORMAT = 1
-#: The facets a reading keeps (``analyse.filters.FACETS``: column of the directory, all required).
-FACETS: dict[str, tuple[str, bool]] = {
-    "types": ("type", False),
-    "themes": ("thematiques", False),
-    "professions": ("profession", False),
-    "publics": ("publics", False),
-    "modalites": ("modalites", True),
-    "accessibilite": ("accessibilite", True),
-}
+#: The facets a reading keeps: the filters' own (``analyse.filters.FACETS``), by directory column and
+#: whether every code chosen is required.
+FACETS: dict[str, tuple[str, bool]] = {facet: (column, every) for facet, (column, _, _, every) in FILTER_FACETS.items()}
 #: Rows read at once (each a dict of its cells, then its record).
 BLOCK = 10_000
 #: Advisory lock of a change of key (every current row read again).
@@ -313,10 +308,6 @@ def _grown(bounds: Sequence[float], metres: float) -> tuple[float, float, float,
     return west, south, east, north
 
 
-class _Stale(Exception):
-    """A save wrote rows between the readings brought up to date and the question."""
-
-
 #: Times a question brings the readings up to date and asks again, saves landing in between.
 TRIES = 5
 
@@ -344,42 +335,46 @@ def nearest(
     origin = Origin.of(lat, lon)
     where, arguments = _facet_sql(facets or {})
     arguments |= {"epsg": origin.epsg, "x": origin.x, "y": origin.y, "lon": origin.lon, "lat": origin.lat, "k": k}
+    return _asked(store, referential, key, progress, lambda c: _nearest(c, origin, where, arguments, radius_m))
+
+
+def _asked(store: PostgresDirectoryStore, referential, key: str, progress, question):
+    """``question(connection)`` asked in one snapshot of the directory (repeatable read) where
+    every current row has its reading under ``key``: the rows missing are read first, and read
+    again when a save lands between the reading and the question (:data:`TRIES` times)."""
     for _ in range(TRIES):
         bring_up_to_date(store, referential, key, progress)
-        try:
-            return _nearest(store, key, origin, where, arguments, radius_m)
-        except _Stale:
-            continue
+        with store._connection() as connection, connection.transaction():
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions
+            if _fresh(connection, key):
+                return question(connection)
     raise NotAnswered("l'annuaire change plus vite qu'il n'est lu")
 
 
-def _nearest(store, key: str, origin: Origin, where: str, arguments: dict, radius_m: float | None) -> pd.DataFrame:
-    with store._connection() as connection, connection.transaction():
-        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions
-        _check_fresh(connection, key)
-        if radius_m is None:  # the k closest in degrees bound the k closest in metres
-            knn = connection.execute(
-                f"SELECT {DISTANCE} FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where} "
-                "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) LIMIT %(k)s",
-                arguments,
-            ).fetchall()
-            if not knn:
-                return _answer([])
-            bound = max(d for (d,) in knn)
-        else:
-            bound = float(radius_m)
-        box = _box(origin, bound)
-        if box is not None:
-            where += " AND r.place && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
-            arguments |= dict(zip(("w", "s", "e", "n"), box, strict=True))
-        arguments["bound"] = bound + 0.01  # as proximity.nearest: one centimetre of slack on the circle
-        rows = connection.execute(
-            f"SELECT rid, nom, d FROM (SELECT r.rid, r.nom, r.position, r.row_key, {DISTANCE} AS d "
-            f"FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where}) found "
-            "WHERE d <= %(bound)s ORDER BY d, position, row_key LIMIT %(k)s",
+def _nearest(connection, origin: Origin, where: str, arguments: dict, radius_m: float | None) -> pd.DataFrame:
+    if radius_m is None:  # the k closest in degrees bound the k closest in metres
+        knn = connection.execute(
+            f"SELECT {DISTANCE} FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where} "
+            "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) LIMIT %(k)s",
             arguments,
         ).fetchall()
+        if not knn:
+            return _answer([])
+        bound = max(d for (d,) in knn)
+    else:
+        bound = float(radius_m)
+    box = _box(origin, bound)
+    if box is not None:
+        where += " AND r.place && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+        arguments |= dict(zip(("w", "s", "e", "n"), box, strict=True))
+    arguments["bound"] = bound + 0.01  # as proximity.nearest: one centimetre of slack on the circle
+    rows = connection.execute(
+        f"SELECT rid, nom, d FROM (SELECT r.rid, r.nom, r.position, r.row_key, {DISTANCE} AS d "
+        f"FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where}) found "
+        "WHERE d <= %(bound)s ORDER BY d, position, row_key LIMIT %(k)s",
+        arguments,
+    ).fetchall()
     return _answer(rows)
 
 
@@ -406,13 +401,7 @@ def coverage(
     outreach, measured as it measures them: each perimeter in its territory's system with the
     actors of that territory, those of another on the ellipsoid from its inner point."""
     where, arguments = _facet_sql(facets or {})
-    for _ in range(TRIES):
-        bring_up_to_date(store, referential, key, progress)
-        try:
-            return _coverage(store, key, layer, where, arguments, float(distance_m))
-        except _Stale:
-            continue
-    raise NotAnswered("l'annuaire change plus vite qu'il n'est lu")
+    return _asked(store, referential, key, progress, lambda c: _coverage(c, layer, where, arguments, float(distance_m)))
 
 
 #: The perimeters of a question: in their territory's system, their inner point and box in degrees,
@@ -429,7 +418,7 @@ NEAR = "r.place && p.near"
 WORLD = (-180.0, -90.0, 180.0, 90.0)
 
 
-def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: float) -> pd.DataFrame:
+def _coverage(connection, layer, where: str, arguments: dict, distance_m: float) -> pd.DataFrame:
     from reseaux.analyse.coverage import measured
 
     frame = layer.frame
@@ -437,72 +426,68 @@ def _coverage(store, key: str, layer, where: str, arguments: dict, distance_m: f
     inside, within = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
     nearest = np.full(n, np.nan)
     arguments = {**arguments, "d": distance_m}
-    with store._connection() as connection, connection.transaction():
-        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions
-        _check_fresh(connection, key)
-        connection.execute(PERIMETERS)
-        bounds = _write_perimeters(connection, layer, distance_m)
-        # The actors of its territory near each perimeter: in its box (the index), then measured
-        # against its pieces (an outline of a thousand points, cut in pieces of 64 at most: each
-        # measure skips the pieces whose box is too far; 2,644 communes at a million actors went
-        # from 35 s to a few).
-        connection.execute(
-            "CREATE TEMPORARY TABLE pieces ON COMMIT DROP AS "
-            "SELECT i, ST_Subdivide(geom, 64) AS geom FROM perimeters; "
-            "CREATE INDEX ON pieces (i); ANALYZE pieces"
-        )
-        # A repeated identifier's later rows, found once (« KEPT » for each pair of a perimeter
-        # and an actor was a third of the time).
-        arguments["shadowed"] = [
-            key
-            for (key,) in connection.execute(
-                f"SELECT row_key FROM (SELECT row_key, row_number() OVER (PARTITION BY rid ORDER BY position, row_key) "
-                f"AS n FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid IN ("
-                f"SELECT rid FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid <> '' "
-                "GROUP BY rid HAVING count(*) > 1)) repeated WHERE n > 1"
-            ).fetchall()
-        ]
-        counted = connection.execute(
-            "SELECT i, count(*) FILTER (WHERE inside), count(*) FROM ("
-            f"SELECT p.i, EXISTS (SELECT 1 FROM pieces q WHERE q.i = p.i AND ST_Intersects(q.geom, {LOCAL})) AS inside "
-            f"FROM perimeters p JOIN {SCHEMA}.directory_rows r ON {NEAR} AND r.epsg = p.epsg "
-            f"WHERE {SHOWN}{where} AND EXISTS (SELECT 1 FROM pieces q WHERE q.i = p.i "
-            f"AND ST_DWithin(q.geom, {LOCAL}, %(d)s))) pairs GROUP BY i",
-            arguments,
+    connection.execute(PERIMETERS)
+    bounds = _write_perimeters(connection, layer, distance_m)
+    # The actors of its territory near each perimeter: in its box (the index), then measured
+    # against its pieces (an outline of a thousand points, cut in pieces of 64 at most: each
+    # measure skips the pieces whose box is too far; 2,644 communes at a million actors went
+    # from 35 s to a few).
+    connection.execute(
+        "CREATE TEMPORARY TABLE pieces ON COMMIT DROP AS "
+        "SELECT i, ST_Subdivide(geom, 64) AS geom FROM perimeters; "
+        "CREATE INDEX ON pieces (i); ANALYZE pieces"
+    )
+    # A repeated identifier's later rows, found once (« KEPT » for each pair of a perimeter
+    # and an actor was a third of the time).
+    arguments["shadowed"] = [
+        key
+        for (key,) in connection.execute(
+            f"SELECT row_key FROM (SELECT row_key, row_number() OVER (PARTITION BY rid ORDER BY position, row_key) "
+            f"AS n FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid IN ("
+            f"SELECT rid FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid <> '' "
+            "GROUP BY rid HAVING count(*) > 1)) repeated WHERE n > 1"
         ).fetchall()
-        for i, n_inside, n_within in counted:
-            inside[i], within[i] = n_inside, n_within
-        nearest[inside > 0] = 0.0  # an actor inside: none nearer
-        # The nearest of its territory, for the others: the one closest to its inner point in
-        # degrees bounds it, then every actor within the bound of its outline is measured.
-        first = connection.execute(
-            f"SELECT p.i, (SELECT ST_Distance(p.geom, {LOCAL}) FROM {SCHEMA}.directory_rows r "
-            f"WHERE {KEPT} AND r.place IS NOT NULL AND r.epsg = p.epsg{where} "
-            "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326) LIMIT 1) "
-            "FROM perimeters p WHERE p.i = ANY(%(open)s)",
-            {**arguments, "open": np.flatnonzero(inside == 0).tolist()},
-        ).fetchall()
-        bounded = [(i, _grown(bounds[i], metres)) for i, metres in first if metres is not None]
-        connection.execute(
-            "UPDATE perimeters p SET near = ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326) "
-            "FROM unnest(%s::integer[], %s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
-            "AS b(i, west, south, east, north) WHERE b.i = p.i",
-            [[i for i, _ in bounded], *([(box or WORLD)[k] for _, box in bounded] for k in range(4))],
-        )
-        found = connection.execute(
-            f"SELECT p.i, (SELECT min((SELECT min(ST_Distance(q.geom, {LOCAL})) FROM pieces q WHERE q.i = p.i)) "
-            f"FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL AND {NEAR} AND r.epsg = p.epsg{where}) "
-            "FROM perimeters p WHERE p.i = ANY(%(i)s)",
-            {**arguments, "i": [i for i, _ in bounded]},
-        ).fetchall()
-        for i, metres in found:
-            if metres is not None:
-                nearest[i] = metres
-        # Another territory's actors, on the ellipsoid from the inner point: only those nearer
-        # than the nearest of its own (every one, where it has none).
-        for i, metres in _far(connection, where, arguments, nearest):
-            nearest[i] = min(metres, nearest[i]) if np.isfinite(nearest[i]) else metres
+    ]
+    counted = connection.execute(
+        "SELECT i, count(*) FILTER (WHERE inside), count(*) FROM ("
+        f"SELECT p.i, EXISTS (SELECT 1 FROM pieces q WHERE q.i = p.i AND ST_Intersects(q.geom, {LOCAL})) AS inside "
+        f"FROM perimeters p JOIN {SCHEMA}.directory_rows r ON {NEAR} AND r.epsg = p.epsg "
+        f"WHERE {SHOWN}{where} AND EXISTS (SELECT 1 FROM pieces q WHERE q.i = p.i "
+        f"AND ST_DWithin(q.geom, {LOCAL}, %(d)s))) pairs GROUP BY i",
+        arguments,
+    ).fetchall()
+    for i, n_inside, n_within in counted:
+        inside[i], within[i] = n_inside, n_within
+    nearest[inside > 0] = 0.0  # an actor inside: none nearer
+    # The nearest of its territory, for the others: the one closest to its inner point in
+    # degrees bounds it, then every actor within the bound of its outline is measured.
+    first = connection.execute(
+        f"SELECT p.i, (SELECT ST_Distance(p.geom, {LOCAL}) FROM {SCHEMA}.directory_rows r "
+        f"WHERE {KEPT} AND r.place IS NOT NULL AND r.epsg = p.epsg{where} "
+        "ORDER BY r.place <-> ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326) LIMIT 1) "
+        "FROM perimeters p WHERE p.i = ANY(%(open)s)",
+        {**arguments, "open": np.flatnonzero(inside == 0).tolist()},
+    ).fetchall()
+    bounded = [(i, _grown(bounds[i], metres)) for i, metres in first if metres is not None]
+    connection.execute(
+        "UPDATE perimeters p SET near = ST_MakeEnvelope(b.west, b.south, b.east, b.north, 4326) "
+        "FROM unnest(%s::integer[], %s::float8[], %s::float8[], %s::float8[], %s::float8[]) "
+        "AS b(i, west, south, east, north) WHERE b.i = p.i",
+        [[i for i, _ in bounded], *([(box or WORLD)[k] for _, box in bounded] for k in range(4))],
+    )
+    found = connection.execute(
+        f"SELECT p.i, (SELECT min((SELECT min(ST_Distance(q.geom, {LOCAL})) FROM pieces q WHERE q.i = p.i)) "
+        f"FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL AND {NEAR} AND r.epsg = p.epsg{where}) "
+        "FROM perimeters p WHERE p.i = ANY(%(i)s)",
+        {**arguments, "i": [i for i, _ in bounded]},
+    ).fetchall()
+    for i, metres in found:
+        if metres is not None:
+            nearest[i] = metres
+    # Another territory's actors, on the ellipsoid from the inner point: only those nearer
+    # than the nearest of its own (every one, where it has none).
+    for i, metres in _far(connection, where, arguments, nearest):
+        nearest[i] = min(metres, nearest[i]) if np.isfinite(nearest[i]) else metres
     return measured(frame, inside, within, nearest, None)
 
 
@@ -554,7 +539,7 @@ def _far(connection, where: str, arguments: dict, local: np.ndarray) -> list[tup
             if first is None:
                 continue
             bound = first[0]
-        bounds[i] = _box(Origin(lon, lat, 0, 0.0, 0.0), bound) or WORLD
+        bounds[i] = _grown((lon, lat, lon, lat), bound) or WORLD
     found = connection.execute(
         f"SELECT p.i, min({distance}) FROM perimeters p "
         "JOIN unnest(%(i)s::integer[], %(w)s::float8[], %(s)s::float8[], %(e)s::float8[], %(n)s::float8[]) "
@@ -566,13 +551,11 @@ def _far(connection, where: str, arguments: dict, local: np.ndarray) -> list[tup
     return [(i, float(m)) for i, m in found if m is not None and (not np.isfinite(local[i]) or m < local[i])]
 
 
-def _check_fresh(connection, key: str) -> None:
-    """Raise :class:`_Stale` unless every current row has its reading under ``key``, in the
-    question's snapshot."""
+def _fresh(connection, key: str) -> bool:
+    """Whether every current row has its reading under ``key``, in this transaction's snapshot."""
     stamp = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
     if stamp is None or stamp[0] != full_key(key):
-        raise _Stale
-    if connection.execute(
+        return False
+    return not connection.execute(
         f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable IS NULL)"
-    ).fetchone()[0]:
-        raise _Stale
+    ).fetchone()[0]
