@@ -88,6 +88,7 @@ def measure(kind: str, where: str) -> dict:
             _, out[f"coverage_{name}"] = _timed(lambda layer=layer: coverage_table(layer, points, distance_m=1000))
         out["memory"] = peak_mb()
         return out
+    from reseaux.analyse.filters import ActorFilter
     from reseaux.stockage import readings
     from reseaux.stockage.postgres import PostgresDirectoryStore
 
@@ -98,11 +99,12 @@ def measure(kind: str, where: str) -> dict:
     def near(lat, lon, **asked):
         return readings.nearest(store, referential, key, lat, lon, **asked)
 
+    ivg_asked = readings.Asked(ActorFilter(themes=("ivg",)))
     (lat0, lon0) = _origins()[0]
     _, out["first"] = _timed(lambda: near(lat0, lon0, k=10))
     out["memory_first"] = peak_mb()
     out["nearest"] = _median(lambda lat, lon: near(lat, lon, k=10, radius_m=10_000))
-    out["nearest_ivg"] = _median(lambda lat, lon: near(lat, lon, facets={"themes": ["ivg"]}, k=10, radius_m=10_000))
+    out["nearest_ivg"] = _median(lambda lat, lon: near(lat, lon, asked=ivg_asked, k=10, radius_m=10_000))
     out["nearest_anywhere"] = _median(lambda lat, lon: near(lat, lon, k=10, radius_m=None))
     for name, layer in layers.items():
         _, out[f"coverage_{name}"] = _timed(

@@ -134,7 +134,9 @@ def test_the_database_answers_the_nearest_as_the_directory_in_memory_does(store,
         for name, (lat, lon) in ORIGINS.items():
             for k, radius in ASKED:
                 expected = nearest_in_memory(index, lat, lon, mask=mask, k=k, radius_m=radius)
-                found = readings.nearest(store, referential, KEY, lat, lon, facets=facets, k=k, radius_m=radius)
+                found = readings.nearest(
+                    store, referential, KEY, lat, lon, asked=readings.Asked(_filter(facets)), k=k, radius_m=radius
+                )
                 where = f"{name}, {facets}, k={k}, rayon {radius}"
                 assert found["id"].tolist() == expected["id"].tolist(), where
                 assert found["nom"].tolist() == expected["nom"].tolist(), where
@@ -173,7 +175,9 @@ def test_the_repeated_identifier_and_the_row_in_error_are_never_answered(store, 
     # swapped back by the reading, as by the app: on the origin; then the comma read as a decimal point
     assert found["id"].tolist()[:2] == ["position-inversee", "theme-en-clair"]
     assert found["distance_m"].tolist()[:2] == [0, 11]  # 0.0001° of latitude
-    ivg = readings.nearest(store, referential, KEY, 49.4431, 1.0993, facets={"themes": ["ivg"]}, k=1)
+    ivg = readings.nearest(
+        store, referential, KEY, 49.4431, 1.0993, asked=readings.Asked(_filter({"themes": ["ivg"]})), k=1
+    )
     assert ivg["id"].tolist() == ["theme-en-clair"]  # read as its code, not as the cell « IVG »
 
 
@@ -197,11 +201,6 @@ def test_another_referential_reads_every_row_again(store, referential):
     readings.nearest(store, referential, "another", 49.4431, 1.0993, k=1, progress=counted.append)
     assert counted[-1] == len(store.load().table)
     assert readings.unread(store, KEY) is None and readings.unread(store, "another") == 0
-
-
-def test_a_facet_the_readings_do_not_keep_is_said(store, referential):
-    with pytest.raises(readings.NotAnswered):
-        readings.nearest(store, referential, KEY, 49.4431, 1.0993, facets={"langues": ["arabe"]})
 
 
 def test_the_command_asks_the_database_and_not_a_file_left_behind(
@@ -265,7 +264,9 @@ def test_the_database_measures_coverage_as_the_directory_in_memory_does(
     _, directory = in_memory
     chosen = apply_filter(directory.actors, _filter(facets), referential).actors
     expected = coverage_table(qpv_layer, actor_points(chosen), distance_m=distance_m)
-    found = readings.coverage(store, referential, KEY, qpv_layer, facets=facets, distance_m=distance_m)
+    found = readings.coverage(
+        store, referential, KEY, qpv_layer, asked=readings.Asked(_filter(facets)), distance_m=distance_m
+    )
     columns = ["code", "nom", "n_inside", "n_within", "distance_nearest_m", "gap"]
     pd.testing.assert_frame_equal(found[columns], expected[columns], check_dtype=False)
     assert expected["n_within"].sum() > 0 and (~expected["gap"]).sum() > 3  # perimeters covered, not only gaps
@@ -333,3 +334,95 @@ def test_a_database_that_does_not_answer_is_said_once_in_french(tmp_path):
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("la base PostgreSQL « reseaux » sur 127.0.0.1 ne répond pas")
     assert "Traceback" not in result.stderr and "Error connecting" not in result.stderr
+
+
+# The filters of the pages, and who asks: each person's answer, from the database as from memory.
+
+#: Who asks: a visitor where visitors see the public fiches, a visitor where they see nothing, a member.
+WHO = [("visiteur", "public"), ("visiteur", "rien"), ("membre", "public")]
+
+
+@pytest.fixture(scope="module")
+def territory():
+    from reseaux.app_data import load_territory
+
+    return load_territory()
+
+
+def _page_filters(territory) -> list[ActorFilter]:
+    """Filters as people choose them on the pages, each field of ``ActorFilter`` at least once."""
+    qpv = territory.layers["qpv"]
+    inside = qpv[qpv["nom"].str.contains("Hauts de Rouen|Grammont", regex=True)]["code"].iloc[0]
+    return [
+        ActorFilter(),
+        ActorFilter(themes=("ivg", "contraception")),
+        ActorFilter(types=("structure",), modalites=("sans_rdv", "gratuit")),
+        ActorFilter(professions=("sage_femme",), publics=("jeunes",)),
+        ActorFilter(accessibilite=("pmr",)),
+        ActorFilter(communes=("76540",)),  # Rouen
+        ActorFilter(epci=("200023414",)),  # Métropole Rouen Normandie
+        ActorFilter(perimeter=f"qpv:{inside}"),
+        ActorFilter(perimeter="qpv:QN00000000"),  # no such perimeter: nobody
+        ActorFilter(langues=("Anglais", "wolof")),  # written as people write them: folded
+        ActorFilter(text="centre hospitalier"),
+        ActorFilter(text="Sage-Femme ÉRABLES"),  # folded: case, accents, the hyphen
+        ActorFilter(text="planning familial", themes=("ivg",), communes=("76540", "76681")),
+    ]
+
+
+def test_the_database_keeps_what_each_filter_keeps_for_each_person(store, in_memory, referential, territory):
+    from reseaux.acces.access import visible_actors
+
+    _, directory = in_memory
+    kept = set()
+    for role, visitors in WHO:
+        seen = visible_actors(directory.actors, role, visitors).reset_index(drop=True)
+        for flt in _page_filters(territory):
+            expected = apply_filter(
+                seen, flt, referential, perimeters=territory.layers, commune_epci=territory.commune_epci
+            ).actors
+            asked = readings.Asked(
+                flt, role=role, visitors=visitors, perimeters=territory.layers, commune_epci=territory.commune_epci
+            )
+            total, found = readings.matching(store, referential, KEY, asked=asked)
+            where = f"{role}/{visitors}, {flt}"
+            assert total == len(expected) == len(found), where
+            assert found["id"].tolist() == expected["id"].tolist(), where
+            np.testing.assert_allclose(found["latitude"], expected["latitude"], equal_nan=True, err_msg=where)
+            if len(expected):
+                kept.add((role, visitors, flt))
+            _, page = readings.matching(store, referential, KEY, asked=asked, limit=3, offset=2)
+            assert page["id"].tolist() == expected["id"].tolist()[2:5], where
+    filters = _page_filters(territory)
+    # answers, not empty lists agreeing: every filter but the perimeter that is none keeps someone
+    assert {f for r, v, f in kept if r == "membre"} == set(filters) - {filters[8]}
+    assert not any(v == "rien" for _, v, _ in kept)  # visitors who see nothing see nothing
+    public, everyone = (
+        readings.matching(store, referential, KEY, asked=readings.Asked(role=r))[0] for r in ("visiteur", "membre")
+    )
+    assert 0 < public < everyone  # fiches for members only are in this directory, and kept from visitors
+
+
+def test_the_nearest_and_coverage_keep_to_what_a_visitor_sees(store, in_memory, referential, qpv_layer):
+    from reseaux.acces.access import visible_actors
+    from reseaux.analyse.coverage import actor_points, coverage_table
+
+    _, directory = in_memory
+    public = visible_actors(directory.actors, "visiteur", "public").reset_index(drop=True)
+    index = ProximityIndex.build(public)
+    asked = readings.Asked(ActorFilter(themes=("contraception",)), role="visiteur")
+    mask = apply_filter(public, asked.flt, referential).mask.to_numpy()
+    expected = nearest_in_memory(index, 49.4431, 1.0993, mask=mask, k=15, radius_m=5_000)
+    found = readings.nearest(store, referential, KEY, 49.4431, 1.0993, asked=asked, k=15, radius_m=5_000)
+    assert len(expected) == 15 and found["id"].tolist() == expected["id"].tolist()
+    everyone = readings.nearest(
+        store, referential, KEY, 49.4431, 1.0993, asked=readings.Asked(asked.flt), k=15, radius_m=5_000
+    )
+    assert everyone["id"].tolist() != found["id"].tolist()  # a member's answer holds fiches a visitor's does not
+    chosen = apply_filter(public, asked.flt, referential).actors
+    table = coverage_table(qpv_layer, actor_points(chosen), distance_m=1000)
+    measured = readings.coverage(store, referential, KEY, qpv_layer, asked=asked, distance_m=1000)
+    columns = ["code", "n_inside", "n_within", "distance_nearest_m", "gap"]
+    pd.testing.assert_frame_equal(measured[columns], table[columns], check_dtype=False)
+    nothing = readings.Asked(role="visiteur", visitors="rien")
+    assert readings.nearest(store, referential, KEY, 49.4431, 1.0993, asked=nothing, k=3, radius_m=None).empty

@@ -77,12 +77,13 @@ def _nearest_in_memory(args: argparse.Namespace, referential, radius_m: float | 
 
 def _nearest_in_database(args: argparse.Namespace, referential, radius_m: float | None):
     """The nearest answered by PostgreSQL from its readings (:mod:`reseaux.stockage.readings`)."""
+    from reseaux.analyse.filters import ActorFilter
     from reseaux.stockage import readings
 
-    facets = {"themes": args.theme, "professions": args.profession}
+    asked = readings.Asked(ActorFilter(themes=tuple(args.theme), professions=tuple(args.profession)))
     return _asking_the_database(
         lambda store, key, progress: readings.nearest(
-            store, referential, key, args.lat, args.lon, facets=facets, k=args.k, radius_m=radius_m, progress=progress
+            store, referential, key, args.lat, args.lon, asked=asked, k=args.k, radius_m=radius_m, progress=progress
         ),
         referential,
     )
@@ -176,10 +177,9 @@ def _coverage_in_database(layer, flt, referential, distance_m: float):
     """The coverage measured by PostgreSQL from its readings (:mod:`reseaux.stockage.readings`)."""
     from reseaux.stockage import readings
 
-    facets = {"themes": flt.themes, "professions": flt.professions, "types": flt.types}
     return _asking_the_database(
         lambda store, key, progress: readings.coverage(
-            store, referential, key, layer, facets=facets, distance_m=distance_m, progress=progress
+            store, referential, key, layer, asked=readings.Asked(flt), distance_m=distance_m, progress=progress
         ),
         referential,
     )

@@ -336,17 +336,25 @@ def _facet_mask(values: pd.Series, chosen: set[str], require_all: bool) -> pd.Se
     return values.isin(chosen)
 
 
-def _perimeter_mask(actors: pd.DataFrame, perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
+def perimeter_shape(perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]):
+    """The outline (WGS 84, shapely) of the perimeter ``"layer_id:code"`` among the loaded layers
+    ``perimeters``, its pieces united; None when there is no such perimeter."""
     layer_id, _, code = perimeter.partition(":")
     layer = perimeters.get(layer_id)
     if layer is None:
-        return pd.Series(False, index=actors.index)
+        return None
     shapes = layer[layer["code"] == code]
     if shapes.empty:
-        return pd.Series(False, index=actors.index)
+        return None
     if shapes.crs is not None and shapes.crs != "EPSG:4326":  # the loaded layers are; a frame given may not be
         shapes = shapes.to_crs("EPSG:4326")
-    shape = shapes.geometry.union_all()
+    return shapes.geometry.union_all()
+
+
+def _perimeter_mask(actors: pd.DataFrame, perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
+    shape = perimeter_shape(perimeter, perimeters)
+    if shape is None:
+        return pd.Series(False, index=actors.index)
     shapely.prepare(shape)
     # The numbers, not a million shapely points at each rerun; an edge counts, as in Couverture.
     lon, lat, _ = coordinates(actors)

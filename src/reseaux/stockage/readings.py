@@ -4,8 +4,9 @@ database answers from it without a process holding the directory.
 Each current row of ``directory_rows`` carries its reading (the columns ``DDL`` adds): whether it
 is usable on its own cells, its identifier, its position (``place``, WGS 84, GiST index), its
 coordinates in the metric system of its own territory (``epsg``, ``x``, ``y``: Lambert-93 on the
-mainland, the official UTM systems overseas, :mod:`reseaux.territoire.metric`), its name and its
-codes facet by facet. A row's reading depends on its cells alone (``validation.read_alone``,
+mainland, the official UTM systems overseas, :mod:`reseaux.territoire.metric`), its name, its
+codes facet by facet, and what the other filters of the pages and the visibility rule read: whether
+it is public, its commune, its languages folded, its search text. A row's reading depends on its cells alone (``validation.read_alone``,
 the validation of a whole file but for one rule): the one rule that depends on the other rows,
 an identifier an earlier usable row holds, is kept by the queries themselves (:data:`KEPT`). So a
 reading is made once per stored row: a save writes its rows unread, and whoever asks next reads
@@ -15,9 +16,11 @@ The readings are those of one referential and one version of this code (:data:`F
 ``key`` the caller gives): when another key asks, every current row is read again.
 
 The questions, each answered as the app answers it from a directory in memory
-(``tests/test_readings.py`` compares them one by one): :func:`nearest`, the k closest actors in
-metres (``analyse.proximity.nearest``); :func:`coverage`, a layer's perimeters and the actors in,
-near and nearest each (``analyse.coverage.coverage_table``). ``python -m reseaux nearest`` and
+(``tests/test_readings.py`` compares them one by one), each keeping what a page keeps (:class:`Asked`:
+its whole filter, and who asks): :func:`matching`, the actors a filter keeps, counted and listed
+(``analyse.filters.apply_filter``); :func:`nearest`, the k closest actors in metres
+(``analyse.proximity.nearest``); :func:`coverage`, a layer's perimeters and the actors in, near and
+nearest each (``analyse.coverage.coverage_table``). ``python -m reseaux nearest`` and
 ``coverage`` ask them; the pages still read the directory in memory.
 """
 
@@ -26,21 +29,25 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
+from reseaux.acces.access import can
 from reseaux.analyse.filters import FACETS as FILTER_FACETS
+from reseaux.analyse.filters import SEARCH_COLUMNS, ActorFilter, perimeter_shape, search_text
 from reseaux.annuaire.validation import read_alone
 from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore
 from reseaux.territoire.metric import to_zone, zone_of, zones_of
+from reseaux.text import fold
 
 #: The version of what a reading holds: changed with the columns below, so that a database read by
 #: an older version of this code is read again.
-FORMAT = 1
+FORMAT = 2
 #: The facets a reading keeps: the filters' own (``analyse.filters.FACETS``), by directory column and
 #: whether every code chosen is required.
 FACETS: dict[str, tuple[str, bool]] = {facet: (column, every) for facet, (column, _, _, every) in FILTER_FACETS.items()}
@@ -58,6 +65,10 @@ ALTER TABLE {SCHEMA}.directory_rows
     ADD COLUMN IF NOT EXISTS epsg integer,
     ADD COLUMN IF NOT EXISTS x double precision,
     ADD COLUMN IF NOT EXISTS y double precision,
+    ADD COLUMN IF NOT EXISTS public boolean,
+    ADD COLUMN IF NOT EXISTS code_insee text,
+    ADD COLUMN IF NOT EXISTS langues text[],
+    ADD COLUMN IF NOT EXISTS search text,
     {", ".join(f"ADD COLUMN IF NOT EXISTS codes_{facet} text[]" for facet in FACETS)};
 CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_readings (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -84,8 +95,7 @@ SHOWN = "r.valid_to IS NULL AND r.usable AND r.row_key <> ALL(%(shadowed)s::bigi
 
 
 class NotAnswered(Exception):
-    """A question the database does not answer (a filter it does not keep): ask the directory read
-    in memory instead."""
+    """A question the database could not answer: the directory changed faster than it was read."""
 
 
 def full_key(key: str) -> str:
@@ -194,10 +204,12 @@ def _read_block(store: PostgresDirectoryStore, referential) -> int:
             cursor.execute(
                 "CREATE TEMPORARY TABLE read_rows (row_key bigint, valid_from bigint, usable boolean, rid text, "
                 "nom text, lon double precision, lat double precision, epsg integer, x double precision, "
-                f"y double precision, {', '.join(f'codes_{f} text[]' for f in FACETS)}) ON COMMIT DROP"
+                "y double precision, public boolean, code_insee text, langues text[], search text, "
+                f"{', '.join(f'codes_{f} text[]' for f in FACETS)}) ON COMMIT DROP"
             )
             with cursor.copy(
-                f"COPY read_rows (row_key, valid_from, usable, rid, nom, lon, lat, epsg, x, y, "
+                "COPY read_rows (row_key, valid_from, usable, rid, nom, lon, lat, epsg, x, y, public, code_insee, "
+                f"langues, search, "
                 f"{', '.join(f'codes_{f}' for f in FACETS)}) FROM STDIN"
             ) as copy:
                 for (row_key, valid_from, *_), reading in zip(rows, readings, strict=True):
@@ -206,7 +218,8 @@ def _read_block(store: PostgresDirectoryStore, referential) -> int:
             cursor.execute(
                 f"UPDATE {SCHEMA}.directory_rows d SET usable = t.usable, rid = t.rid, nom = t.nom, "
                 "place = CASE WHEN t.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END, "
-                "epsg = t.epsg, x = t.x, y = t.y, "
+                "epsg = t.epsg, x = t.x, y = t.y, public = t.public, code_insee = t.code_insee, langues = t.langues, "
+                "search = t.search, "
                 f"{', '.join(f'codes_{f} = t.codes_{f}' for f in FACETS)} "
                 "FROM read_rows t WHERE d.row_key = t.row_key AND d.valid_from = t.valid_from"
             )
@@ -214,7 +227,8 @@ def _read_block(store: PostgresDirectoryStore, referential) -> int:
 
 
 def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tuple]:
-    """Each row's reading: (usable, id, name, lon, lat, epsg, x, y, then the codes of each facet)."""
+    """Each row's reading: (usable, id, name, lon, lat, epsg, x, y, public, commune, languages
+    folded, search text, then the codes of each facet)."""
     records = list(read_alone(columns, rows, referential))
     lon = np.array([_number(r, "longitude") for r in records])
     lat = np.array([_number(r, "latitude") for r in records])
@@ -226,15 +240,30 @@ def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tu
         for code in np.unique(epsg[placed]):
             at = placed & (epsg == code)
             x[at], y[at] = to_zone(lon[at], lat[at], int(code))  # as analyse.proximity.ProximityIndex
+    usable = [record for record in records if record is not None]
+    searched = iter(_search_texts(usable))
     out = []
     for i, record in enumerate(records):
         if record is None:
-            out.append((False, None, None, None, None, None, None, None, *([None] * len(FACETS))))
+            out.append((False, *([None] * (11 + len(FACETS)))))
             continue
         where = (float(lon[i]), float(lat[i]), int(epsg[i]), float(x[i]), float(y[i])) if placed[i] else (None,) * 5
         codes = [_codes(record.get(column)) for column, _ in FACETS.values()]
-        out.append((True, str(record.get("id", "")), str(record.get("nom", "")), *where, *codes))
+        seen = (
+            record.get("visibilite") == "public",
+            str(record.get("code_insee") or ""),
+            [fold(spoken) for spoken in record.get("langues") or ()],
+            next(searched),
+        )
+        out.append((True, str(record.get("id", "")), str(record.get("nom", "")), *where, *seen, *codes))
     return out
+
+
+def _search_texts(records: list[dict]) -> list[str]:
+    """The text the free search looks in, of each record: ``analyse.filters.search_text`` itself,
+    on the columns it reads."""
+    frame = pd.DataFrame({column: [r.get(column) for r in records] for column in SEARCH_COLUMNS}, dtype=object)
+    return search_text(frame).tolist() if records else []
 
 
 def _number(record: dict | None, name: str) -> float:
@@ -265,19 +294,53 @@ class Origin:
         return cls(float(lon), float(lat), zone.epsg, float(x), float(y))
 
 
-def _facet_sql(facets: Mapping[str, Sequence[str]]) -> tuple[str, dict]:
-    """The condition of the facets chosen (``{facet: codes}``), and its arguments: within a
-    facet one code suffices, or all of them where the facet requires all (``analyse.filters``)."""
-    parts, arguments = [], {}
-    for facet, codes in facets.items():
-        if not codes:
-            continue
-        if facet not in FACETS:
-            raise NotAnswered(facet)
-        operator = "@>" if FACETS[facet][1] else "&&"
-        parts.append(f"r.codes_{facet} {operator} %(f_{facet})s::text[]")
-        arguments[f"f_{facet}"] = list(codes)
-    return "".join(f" AND {p}" for p in parts), arguments
+@dataclass(frozen=True)
+class Asked:
+    """What a question keeps of the directory, as a page keeps it: the filter chosen
+    (``analyse.filters.apply_filter``, every field of it) and who asks (``acces.access.visible_actors``:
+    a visitor sees the public fiches, when visitors see the map at all). ``perimeters`` and
+    ``commune_epci`` are the territory's layers and communes' EPCI (``app_data.Territory``), for a
+    filter on a perimeter or an EPCI. By default, every fiche: the server's administration."""
+
+    flt: ActorFilter = field(default_factory=ActorFilter)
+    role: str = "administrateur"
+    visitors: str = "public"
+    perimeters: Mapping | None = None
+    commune_epci: Mapping[str, str] | None = None
+
+    def sql(self) -> tuple[str, dict]:
+        """The condition on a reading ``r`` (each part after `` AND ``), and its arguments."""
+        flt, parts, arguments = self.flt, [], {}
+        if not can(self.role, "voir_toutes_les_fiches"):
+            parts.append("r.public" if self.visitors == "public" else "false")
+        for facet, (_, every) in FACETS.items():
+            codes = getattr(flt, facet)
+            if codes:
+                parts.append(f"r.codes_{facet} {'@>' if every else '&&'} %(f_{facet})s::text[]")
+                arguments[f"f_{facet}"] = list(codes)
+        if flt.communes:
+            parts.append("r.code_insee = ANY(%(communes)s::text[])")
+            arguments["communes"] = list(flt.communes)
+        if flt.epci:
+            chosen = set(flt.epci)
+            parts.append("r.code_insee = ANY(%(epci)s::text[])")
+            arguments["epci"] = [c for c, e in (self.commune_epci or {}).items() if e in chosen]
+        if flt.perimeter:
+            shape = perimeter_shape(flt.perimeter, self.perimeters or {})
+            if shape is None:
+                parts.append("false")
+            else:
+                parts.append(
+                    "r.place && ST_GeomFromWKB(%(shape)s, 4326) AND ST_Intersects(ST_GeomFromWKB(%(shape)s, 4326), r.place)"
+                )
+                arguments["shape"] = shapely.to_wkb(shape)
+        if flt.langues:
+            parts.append("r.langues && %(langues)s::text[]")
+            arguments["langues"] = [fold(spoken) for spoken in flt.langues]
+        for i, word in enumerate(fold(flt.text).split()):
+            parts.append(f"strpos(r.search, %(w{i})s) > 0")
+            arguments[f"w{i}"] = word
+        return "".join(f" AND {part}" for part in parts), arguments
 
 
 #: The distance in metres from the origin: in its territory's system for the actors of the same
@@ -319,21 +382,20 @@ def nearest(
     lat: float,
     lon: float,
     *,
-    facets: Mapping[str, Sequence[str]] | None = None,
+    asked: Asked = Asked(),
     k: int = 10,
     radius_m: float | None = 10_000.0,
     progress=None,
 ) -> pd.DataFrame:
     """The ``k`` actors closest to (lat, lon) within ``radius_m`` (None: no limit) among those
-    with every code ``facets`` asks: ``id``, ``nom``, ``distance_m`` (rounded to the metre),
-    closest first, ties in the directory's order — the answer of ``analyse.proximity.nearest`` on
-    the directory read in memory, from the readings of the current version (those missing read
-    first, :func:`bring_up_to_date`, ``progress`` told). :class:`NotAnswered` for a facet the
-    readings do not keep."""
+    ``asked`` keeps: ``id``, ``nom``, ``distance_m`` (rounded to the metre), closest first, ties
+    in the directory's order — the answer of ``analyse.proximity.nearest`` on the directory read
+    in memory, from the readings of the current version (those missing read first,
+    :func:`bring_up_to_date`, ``progress`` told)."""
     if k <= 0:
         raise ValueError("k doit être positif")
     origin = Origin.of(lat, lon)
-    where, arguments = _facet_sql(facets or {})
+    where, arguments = asked.sql()
     arguments |= {"epsg": origin.epsg, "x": origin.x, "y": origin.y, "lon": origin.lon, "lat": origin.lat, "k": k}
     return _asked(store, referential, key, progress, lambda c: _nearest(c, origin, where, arguments, radius_m))
 
@@ -378,6 +440,38 @@ def _nearest(connection, origin: Origin, where: str, arguments: dict, radius_m: 
     return _answer(rows)
 
 
+def matching(
+    store: PostgresDirectoryStore,
+    referential,
+    key: str,
+    *,
+    asked: Asked = Asked(),
+    limit: int | None = None,
+    offset: int = 0,
+    progress=None,
+) -> tuple[int, pd.DataFrame]:
+    """How many actors ``asked`` keeps, and ``limit`` of them (None: all) from ``offset``, in the
+    directory's order: ``id``, ``nom``, ``latitude``, ``longitude`` (NaN: not placed) — the
+    actors ``analyse.filters.apply_filter`` keeps of the directory read in memory, counted and
+    listed without it."""
+    where, arguments = asked.sql()
+    arguments |= {"limit": limit, "offset": int(offset)}
+
+    def question(connection) -> tuple[int, pd.DataFrame]:
+        (total,) = connection.execute(
+            f"SELECT count(*) FROM {SCHEMA}.directory_rows r WHERE {KEPT}{where}", arguments
+        ).fetchone()
+        rows = connection.execute(
+            f"SELECT r.rid, r.nom, ST_Y(r.place), ST_X(r.place) FROM {SCHEMA}.directory_rows r WHERE {KEPT}{where} "
+            "ORDER BY r.position, r.row_key LIMIT %(limit)s OFFSET %(offset)s",
+            arguments,
+        ).fetchall()
+        frame = pd.DataFrame(rows, columns=["id", "nom", "latitude", "longitude"])
+        return int(total), frame.astype({"latitude": float, "longitude": float})
+
+    return _asked(store, referential, key, progress, question)
+
+
 def _answer(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["id", "nom", "distance"])
     frame["distance_m"] = np.rint(frame.pop("distance").astype(float)).astype(int)
@@ -390,17 +484,17 @@ def coverage(
     key: str,
     layer,
     *,
-    facets: Mapping[str, Sequence[str]] | None = None,
+    asked: Asked = Asked(),
     distance_m: float = 1000.0,
     progress=None,
 ) -> pd.DataFrame:
-    """The coverage of ``layer`` (an ``analyse.coverage.PreparedLayer``) by the actors with every
-    code ``facets`` asks, one row per perimeter: ``code``, ``nom``, ``n_inside`` (an edge counts),
+    """The coverage of ``layer`` (an ``analyse.coverage.PreparedLayer``) by the actors ``asked``
+    keeps, one row per perimeter: ``code``, ``nom``, ``n_inside`` (an edge counts),
     ``n_within`` (at most ``distance_m`` from it), ``population``, ``per_10k``,
     ``distance_nearest_m``, ``gap`` — the columns of ``analyse.coverage.coverage_table`` but its
     outreach, measured as it measures them: each perimeter in its territory's system with the
     actors of that territory, those of another on the ellipsoid from its inner point."""
-    where, arguments = _facet_sql(facets or {})
+    where, arguments = asked.sql()
     return _asked(store, referential, key, progress, lambda c: _coverage(c, layer, where, arguments, float(distance_m)))
 
 
@@ -494,8 +588,6 @@ def _coverage(connection, layer, where: str, arguments: dict, distance_m: float)
 def _write_perimeters(connection, layer, distance_m: float) -> dict[int, tuple[float, ...]]:
     """Write the perimeters of ``layer`` (``near``: their box grown by ``distance_m``); return
     each one's box in degrees."""
-    import shapely
-
     bounds: dict[int, tuple[float, ...]] = {}
     with connection.cursor() as cursor:
         with cursor.copy(
