@@ -104,7 +104,41 @@ def _migrate(args: argparse.Namespace) -> int:
         print(f"Migration non faite : {exc}", file=sys.stderr)
         return 1
     print(moved.sentence())
+    if args.to.startswith(("postgresql://", "postgres://")):
+        _read_for_the_database(args.to)
     return 0
+
+
+def _read_for_the_database(url: str) -> None:
+    """Each fiche of the directory just moved read once for the database (its readings,
+    :mod:`reseaux.stockage.readings`), now rather than at the first question (106 s at a
+    million fiches). Said on stderr; when it cannot be done, said too: the first question will."""
+    from reseaux import config
+    from reseaux.annuaire.directory import DirectoryError
+    from reseaux.annuaire.referential import load_referential
+    from reseaux.app_data import reading_key
+    from reseaux.stockage import readings
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+    from reseaux.text import fr_number, plural
+
+    def progress(done: int) -> None:
+        if done % 100_000 == 0:
+            print(f"Fiches lues pour la base : {fr_number(done)}…", file=sys.stderr)
+
+    try:
+        referential = load_referential(config.path("referential"))
+        read = readings.bring_up_to_date(PostgresDirectoryStore(url), referential, reading_key(referential), progress)
+    except (DirectoryError, ValueError, OSError) as exc:
+        print(
+            f"Fiches non lues pour la base ({exc}) : la première question (plus proches, couverture) les lira.",
+            file=sys.stderr,
+        )
+        return
+    print(
+        f"{plural(read, 'fiche lue', 'fiches lues')} pour la base : ses questions (plus proches, couverture) "
+        "répondront sans relire l'annuaire.",
+        file=sys.stderr,
+    )
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
