@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from urllib.parse import urlsplit
 
 import psycopg
@@ -108,6 +109,85 @@ def test_two_servers_share_one_database_map_edit_and_versions(browser, tmp_path,
     finally:
         one.close()
         two.close()
+
+
+#: Where the professional searches from, south of Rouen: for a visitor and for a member, the three
+#: nearest IVG partners stand apart by 9 % of their distance or more (so the truth below, on the
+#: ellipsoid, and the app's, in Lambert-93, cannot order them differently), the member's two first
+#: being fiches for members only.
+SEARCHED_FROM = (49.40, 1.08)
+
+
+def nearest_ivg(path, *, members: bool) -> list[tuple[float, str, str]]:
+    """(metres, name, visibility) of the IVG partners within 10 km of :data:`SEARCHED_FROM`, nearest
+    first: the demo file read with the csv module, distances on the ellipsoid (pyproj's Geod)."""
+    from pyproj import Geod
+
+    lat, lon = SEARCHED_FROM
+    found = []
+    with open(path, encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if (
+                "ivg" in row["thematiques"].split("|")
+                and row["latitude"]
+                and (members or row["visibilite"] == "public")
+            ):
+                _, _, metres = Geod(ellps="GRS80").inv(lon, lat, float(row["longitude"]), float(row["latitude"]))
+                if metres <= 10_000:
+                    found.append((metres, row["nom"], row["visibilite"]))
+    return sorted(found)
+
+
+def readings_done(url: str) -> bool:
+    """Whether every current row of the database has its reading (SQL, not the app's code)."""
+    with psycopg.connect(url) as connection:
+        if connection.execute("SELECT to_regclass('reseaux.directory_readings')").fetchone()[0] is None:
+            return False  # never asked: the table is made by the first question
+        stamped = connection.execute("SELECT count(*) FROM reseaux.directory_readings").fetchone()[0]
+        unread = connection.execute(
+            "SELECT count(*) FROM reseaux.directory_rows WHERE valid_to IS NULL AND usable IS NULL"
+        ).fetchone()[0]
+    return stamped == 1 and unread == 0
+
+
+def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tmp_path, database_url):
+    """« Trouver un partenaire » on PostgreSQL: the page has the database read each fiche (in the
+    background, the first time), then asks it the nearest partners — a visitor's among the public
+    fiches, a member's among all — and the cards say the truth computed from the file."""
+    folder, env = browser_folder(tmp_path, database_url)
+    visitor_truth = nearest_ivg(folder / "actors.csv", members=False)
+    member_truth = nearest_ivg(folder / "actors.csv", members=True)
+    for truth in (visitor_truth, member_truth):
+        assert len(truth) >= 10 and all(truth[i + 1][0] > truth[i][0] * 1.09 for i in range(3))
+    assert [v for _, _, v in member_truth[:2]] == ["membres", "membres"]
+    assert not readings_done(database_url)  # nothing read yet: the page starts it
+    lat, lon = SEARCHED_FROM
+    context = browser_context(browser)
+    try:
+        with browser_app(env) as app:
+            page = context.new_page()
+            page.goto(f"{app.url}/trouver?lat={lat}&lon={lon}&theme=ivg&rayon=10")
+            page.get_by_text("10 partenaires les plus proches").wait_for(timeout=90_000)
+            deadline = time.monotonic() + 60
+            while not readings_done(database_url):  # the page's thread reads the 185 fiches
+                assert time.monotonic() < deadline, "la page n'a pas fait lire les fiches par la base"
+                time.sleep(0.2)
+            # The next search is asked of the database: another radius, then back.
+            page.goto(f"{app.url}/trouver?lat={lat}&lon={lon}&theme=ivg&rayon=5")
+            page.goto(f"{app.url}/trouver?lat={lat}&lon={lon}&theme=ivg&rayon=10")
+            for number, (_, name, _) in enumerate(visitor_truth[:3], start=1):
+                page.get_by_text(f"{number}. {name}").first.wait_for(timeout=60_000)
+            for _, name, visibility in member_truth[:10]:
+                if visibility == "membres":
+                    expect(page.get_by_text(name)).to_have_count(0)  # not for a visitor
+            ui.no_error(page)
+            ui.sign_in(page, "membre")
+            for number, (_, name, _) in enumerate(member_truth[:3], start=1):
+                page.get_by_text(f"{number}. {name}").first.wait_for(timeout=60_000)
+            ui.no_error(page)
+            page.screenshot(path=str(SCREENSHOTS / "postgresql-trouver-membre.png"), full_page=True)
+    finally:
+        context.close()
 
 
 def test_a_database_that_does_not_answer_is_said_in_french(browser, tmp_path):

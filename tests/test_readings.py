@@ -426,3 +426,74 @@ def test_the_nearest_and_coverage_keep_to_what_a_visitor_sees(store, in_memory, 
     pd.testing.assert_frame_equal(measured[columns], table[columns], check_dtype=False)
     nothing = readings.Asked(role="visiteur", visitors="rien")
     assert readings.nearest(store, referential, KEY, 49.4431, 1.0993, asked=nothing, k=3, radius_m=None).empty
+
+
+# « Trouver un partenaire » asked of the database: what a professional reads, as from memory.
+
+#: Searches as people make them, some that find nobody near (then the page offers the way on:
+#: the nearest beyond, a wider radius, the filter that empties the list).
+TROUVER = [
+    ("Rouen", ActorFilter(themes=("ivg",)), 10, 10_000.0),
+    ("Rouen", ActorFilter(themes=("ivg",), modalites=("sans_rdv", "gratuit"), text="planning"), 10, 2_000.0),
+    ("Rouen", ActorFilter(langues=("wolof",), professions=("sage_femme",)), 5, 5_000.0),
+    ("Paris", ActorFilter(types=("structure",)), 10, 2_000.0),
+    ("Saint-Denis (La Réunion)", ActorFilter(), 10, 10_000.0),
+    ("Cayenne", ActorFilter(text="centre hospitalier zzz"), 10, 10_000.0),
+]
+
+
+@pytest.mark.parametrize("role", ["visiteur", "membre"])
+def test_trouver_asked_of_the_database_reads_as_from_memory(store, in_memory, referential, territory, role):
+    from reseaux.acces.access import visible_actors
+    from reseaux.analyse.proximity import partners, search, search_with
+
+    _, directory = in_memory
+    seen = visible_actors(directory.actors, role, "public").reset_index(drop=True)
+    index = ProximityIndex.build(seen)
+    context = {"commune_epci": territory.commune_epci, "place_names": territory.place_names}
+    radii = [1_000.0, 2_000.0, 5_000.0, 10_000.0, 20_000.0, 50_000.0]
+    ways_on = 0
+    for name, flt, k, radius in TROUVER:
+        lat, lon = ORIGINS[name]
+        expected = search(index, lat, lon, flt, referential, k=k, radius_m=radius, radii_m=radii, **context)
+
+        def ask(asked_flt, asked_k, asked_radius, lat=lat, lon=lon):
+            asked = readings.Asked(
+                asked_flt, role=role, perimeters=territory.layers, commune_epci=territory.commune_epci
+            )
+            return readings.nearest(
+                store, referential, KEY, lat, lon, asked=asked, k=asked_k, radius_m=asked_radius, fiches=True
+            )
+
+        found = search_with(
+            ask, flt, referential, k=k, radius_m=radius, radii_m=radii, place_names=territory.place_names
+        )
+        where = f"{role}, {name}, {flt}"
+        assert found.sentence == expected.sentence, where
+        for part in ("actors", "beyond", "without_blocking"):
+            mine, truth = getattr(found, part), getattr(expected, part)
+            assert (mine is None) == (truth is None), (where, part)
+            if truth is not None:
+                # what the professional reads: each card, its facts, distance, links and directions
+                assert partners(mine, referential, (lat, lon)) == partners(truth, referential, (lat, lon)), (
+                    where,
+                    part,
+                )
+        assert (found.blocking, found.wider_m, found.wider_count) == (
+            expected.blocking,
+            expected.wider_m,
+            expected.wider_count,
+        ), where
+        ways_on += bool(expected.blocking or expected.beyond is not None)
+    assert ways_on >= 2  # the way on was compared, not only lists found at once
+
+
+def test_an_answer_for_a_version_is_not_given_once_a_save_made_another(store, referential):
+    version = store.current_version()
+    found = readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1, version=version)
+    assert len(found) == 1
+    base = store.load()
+    renamed = base.table[base.table["nom"].str.contains("CENTRE HOSPITALIER")].head(1).assign(nom="Renommé (fictif)")
+    store.save_rows(base, renamed, "test")
+    with pytest.raises(readings.NotAnswered):
+        readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1, version=version)

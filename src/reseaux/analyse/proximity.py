@@ -10,7 +10,7 @@ that is a few milliseconds, with filters applied as a boolean mask and no approx
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
-from reseaux.analyse.filters import FACETS, ActorFilter, apply_filter, search_text
+from reseaux.analyse.filters import FACETS, ActorFilter, apply_filter, describe, search_text
 from reseaux.annuaire import columns
 from reseaux.annuaire.fields import valid_email, valid_website
 from reseaux.annuaire.listing import cell_text
@@ -151,6 +151,26 @@ def nearest(
     return out
 
 
+#: The ``k`` nearest actors ``flt`` keeps within ``radius_m`` metres (None: no limit) of the point
+#: searched from, closest first, with ``distance_m``: asked of the directory in memory
+#: (:func:`in_memory`) or of the database (``stockage.readings``).
+Ask = Callable[[ActorFilter, int, float | None], pd.DataFrame]
+
+
+def in_memory(index: ProximityIndex, lat: float, lon: float, referential: Referential, **filter_context) -> Ask:
+    """The nearest to (lat, lon) asked of ``index``, each filter applied once (``filter_context``:
+    as :func:`reseaux.analyse.filters.apply_filter`)."""
+    filter_context.setdefault("search", index.text)
+    masks: dict[ActorFilter, np.ndarray] = {}
+
+    def ask(flt: ActorFilter, k: int, radius_m: float | None) -> pd.DataFrame:
+        if flt not in masks:
+            masks[flt] = apply_filter(index.frame, flt, referential, **filter_context).mask.to_numpy()
+        return nearest(index, lat, lon, mask=masks[flt], k=k, radius_m=radius_m)
+
+    return ask
+
+
 def search(
     index: ProximityIndex,
     lat: float,
@@ -166,20 +186,34 @@ def search(
 ) -> SearchResult:
     """Nearest actors matching ``flt``; when none match within ``radius_m``, the way on: the
     ``beyond`` nearest matching partners wherever they are, the smallest of ``radii_m`` (the radii
-    a person can choose) that reaches one, and which filter empties the list."""
-    filter_context.setdefault("search", index.text)
-    result = apply_filter(index.frame, flt, referential, **filter_context)
-    mask = result.mask.to_numpy()
-    found = nearest(index, lat, lon, mask=mask, k=k, radius_m=radius_m)
-    outcome = SearchResult(found, result.sentence)
+    a person can choose) that reaches one, and which filter empties the list (:func:`search_with`
+    asked of ``index``)."""
+    names = filter_context.get("place_names")
+    ask = in_memory(index, lat, lon, referential, **filter_context)
+    return search_with(ask, flt, referential, k=k, radius_m=radius_m, radii_m=radii_m, beyond=beyond, place_names=names)
+
+
+def search_with(
+    ask: Ask,
+    flt: ActorFilter,
+    referential: Referential,
+    *,
+    k: int = 10,
+    radius_m: float = 10_000.0,
+    radii_m: Sequence[float] = (),
+    beyond: int = 3,
+    place_names: Mapping[str, str] | None = None,
+) -> SearchResult:
+    """:func:`search`, each nearest asked of ``ask`` (the directory in memory, or the database)."""
+    found = ask(flt, k, radius_m)
+    outcome = SearchResult(found, describe(flt, referential, place_names or {}))
     if found.empty:
-        _wider(outcome, index, lat, lon, mask, k, radius_m, radii_m, beyond)
+        _wider(outcome, ask, flt, k, radius_m, radii_m, beyond)
     if found.empty and not flt.is_empty:
         for facet in [*FACETS, "langues", "communes", "epci", "perimeter", "text"]:
             if not getattr(flt, facet):
                 continue
-            relaxed = apply_filter(index.frame, flt.without(facet), referential, **filter_context)
-            alternative = nearest(index, lat, lon, mask=relaxed.mask.to_numpy(), k=k, radius_m=radius_m)
+            alternative = ask(flt.without(facet), k, radius_m)
             if not alternative.empty:
                 outcome.blocking.append(facet)
                 if outcome.without_blocking is None:
@@ -189,10 +223,8 @@ def search(
 
 def _wider(
     outcome: SearchResult,
-    index: ProximityIndex,
-    lat: float,
-    lon: float,
-    mask: np.ndarray,
+    ask: Ask,
+    flt: ActorFilter,
     k: int,
     radius_m: float,
     radii_m: Sequence[float],
@@ -200,13 +232,13 @@ def _wider(
 ) -> None:
     """Fill ``outcome.beyond`` and the smallest wider radius that finds someone (nothing within
     ``radius_m`` matched)."""
-    outcome.beyond = nearest(index, lat, lon, mask=mask, k=max(1, beyond), radius_m=None)
+    outcome.beyond = ask(flt, max(1, beyond), None)
     if outcome.beyond.empty:
         return
     closest = float(outcome.beyond["distance_m"].iloc[0])
     for wider in sorted(r for r in radii_m if r > radius_m):
         if wider + 0.5 >= closest:  # distance_m is rounded to the metre
-            count = len(nearest(index, lat, lon, mask=mask, k=k, radius_m=wider))
+            count = len(ask(flt, k, wider))
             if count:
                 outcome.wider_m, outcome.wider_count = wider, count
                 return

@@ -183,19 +183,14 @@ def _read_block(store: PostgresDirectoryStore, referential) -> int:
     from psycopg import sql
 
     with store._connection() as connection, connection.transaction():
-        head = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
-        if not head:
+        columns = _head_columns(connection)
+        if columns is None:
             return 0
-        (columns,) = connection.execute(
-            f"SELECT columns FROM {SCHEMA}.directory_versions WHERE version = %s", (head,)
-        ).fetchone()
-        columns = list(columns)
-        cells = sql.SQL(", ").join(sql.SQL("coalesce(cells->>{}, '')").format(sql.Literal(c)) for c in columns)
         rows = connection.execute(
             sql.SQL(
                 "SELECT row_key, valid_from, {} FROM {}.directory_rows WHERE valid_to IS NULL AND usable IS NULL "
                 "LIMIT {} FOR UPDATE SKIP LOCKED"
-            ).format(cells, sql.Identifier(SCHEMA), sql.Literal(BLOCK))
+            ).format(_cells(columns), sql.Identifier(SCHEMA), sql.Literal(BLOCK))
         ).fetchall()
         if not rows:
             return 0
@@ -224,6 +219,40 @@ def _read_block(store: PostgresDirectoryStore, referential) -> int:
                 "FROM read_rows t WHERE d.row_key = t.row_key AND d.valid_from = t.valid_from"
             )
         return len(rows)
+
+
+def _head_columns(connection) -> list[str] | None:
+    """The columns of the current version, in its order; None when there is none."""
+    head = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()[0]
+    if not head:
+        return None
+    (columns,) = connection.execute(
+        f"SELECT columns FROM {SCHEMA}.directory_versions WHERE version = %s", (head,)
+    ).fetchone()
+    return list(columns)
+
+
+def _cells(columns: list[str]):
+    """The cells of a row in the order of ``columns`` (an empty cell ``''``), as SQL."""
+    from psycopg import sql
+
+    return sql.SQL(", ").join(sql.SQL("coalesce(cells->>{}, '')").format(sql.Literal(c)) for c in columns)
+
+
+def _fiches(connection, row_keys: list[int], referential) -> list[dict]:
+    """The fiches of the current rows ``row_keys``, in that order, each as the app reads it (the
+    record of ``validation.read_alone``: what a fiche shows, every column)."""
+    from psycopg import sql
+
+    columns = _head_columns(connection) or []
+    rows = connection.execute(
+        sql.SQL("SELECT row_key, {} FROM {}.directory_rows WHERE valid_to IS NULL AND row_key = ANY(%s)").format(
+            _cells(columns), sql.Identifier(SCHEMA)
+        ),
+        (row_keys,),
+    ).fetchall()
+    cells = {row[0]: list(row[1:]) for row in rows}
+    return list(read_alone(columns, [cells[key] for key in row_keys], referential))
 
 
 def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tuple]:
@@ -385,36 +414,56 @@ def nearest(
     asked: Asked = Asked(),
     k: int = 10,
     radius_m: float | None = 10_000.0,
+    fiches: bool = False,
+    version: str | None = None,
     progress=None,
 ) -> pd.DataFrame:
     """The ``k`` actors closest to (lat, lon) within ``radius_m`` (None: no limit) among those
     ``asked`` keeps: ``id``, ``nom``, ``distance_m`` (rounded to the metre), closest first, ties
     in the directory's order — the answer of ``analyse.proximity.nearest`` on the directory read
     in memory, from the readings of the current version (those missing read first,
-    :func:`bring_up_to_date`, ``progress`` told)."""
+    :func:`bring_up_to_date`, ``progress`` told). With ``fiches``, each actor's whole fiche as
+    the app reads it (every column, as ``analyse.proximity.nearest`` gives the rows of the
+    directory) and ``distance_m``. Given ``version`` (the store's ``current_version()``), answered
+    only while it is the current one (:class:`NotAnswered` once a save has made another)."""
     if k <= 0:
         raise ValueError("k doit être positif")
     origin = Origin.of(lat, lon)
     where, arguments = asked.sql()
     arguments |= {"epsg": origin.epsg, "x": origin.x, "y": origin.y, "lon": origin.lon, "lat": origin.lat, "k": k}
-    return _asked(store, referential, key, progress, lambda c: _nearest(c, origin, where, arguments, radius_m))
+
+    def question(connection) -> pd.DataFrame:
+        found = _nearest(connection, origin, where, arguments, radius_m)
+        if not fiches:
+            return _answer([row[:3] for row in found])
+        whole = pd.DataFrame(_fiches(connection, [row[3] for row in found], referential))
+        whole["distance_m"] = _answer([row[:3] for row in found])["distance_m"]
+        return whole
+
+    return _asked(store, referential, key, progress, question, version)
 
 
-def _asked(store: PostgresDirectoryStore, referential, key: str, progress, question):
+def _asked(store: PostgresDirectoryStore, referential, key: str, progress, question, version: str | None = None):
     """``question(connection)`` asked in one snapshot of the directory (repeatable read) where
     every current row has its reading under ``key``: the rows missing are read first, and read
-    again when a save lands between the reading and the question (:data:`TRIES` times)."""
+    again when a save lands between the reading and the question (:data:`TRIES` times). Given
+    ``version``, :class:`NotAnswered` when the snapshot's is another."""
     for _ in range(TRIES):
         bring_up_to_date(store, referential, key, progress)
         with store._connection() as connection, connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions
+            if version is not None:
+                (head,) = connection.execute(f"SELECT version FROM {SCHEMA}.directory_head").fetchone()
+                if str(head) != str(version):
+                    raise NotAnswered(f"l'annuaire n'est plus à la version {version}")
             if _fresh(connection, key):
                 return question(connection)
     raise NotAnswered("l'annuaire change plus vite qu'il n'est lu")
 
 
-def _nearest(connection, origin: Origin, where: str, arguments: dict, radius_m: float | None) -> pd.DataFrame:
+def _nearest(connection, origin: Origin, where: str, arguments: dict, radius_m: float | None) -> list[tuple]:
+    """(id, name, metres, row key) of the nearest, closest first."""
     if radius_m is None:  # the k closest in degrees bound the k closest in metres
         knn = connection.execute(
             f"SELECT {DISTANCE} FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where} "
@@ -422,7 +471,7 @@ def _nearest(connection, origin: Origin, where: str, arguments: dict, radius_m: 
             arguments,
         ).fetchall()
         if not knn:
-            return _answer([])
+            return []
         bound = max(d for (d,) in knn)
     else:
         bound = float(radius_m)
@@ -431,13 +480,12 @@ def _nearest(connection, origin: Origin, where: str, arguments: dict, radius_m: 
         where += " AND r.place && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
         arguments |= dict(zip(("w", "s", "e", "n"), box, strict=True))
     arguments["bound"] = bound + 0.01  # as proximity.nearest: one centimetre of slack on the circle
-    rows = connection.execute(
-        f"SELECT rid, nom, d FROM (SELECT r.rid, r.nom, r.position, r.row_key, {DISTANCE} AS d "
+    return connection.execute(
+        f"SELECT rid, nom, d, row_key FROM (SELECT r.rid, r.nom, r.position, r.row_key, {DISTANCE} AS d "
         f"FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND r.place IS NOT NULL{where}) found "
         "WHERE d <= %(bound)s ORDER BY d, position, row_key LIMIT %(k)s",
         arguments,
     ).fetchall()
-    return _answer(rows)
 
 
 def matching(

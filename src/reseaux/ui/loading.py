@@ -4,6 +4,7 @@ French when it cannot be loaded."""
 from __future__ import annotations
 
 import gc
+import logging
 import secrets
 import threading
 import weakref
@@ -36,6 +37,7 @@ from reseaux.stockage import (
     StorageUnavailable,
     database_url,
     directory_source,
+    directory_store,
     unchanged,
 )
 from reseaux.territoire.france import FranceDataMissing
@@ -127,6 +129,49 @@ def proximity_index(acts: Actors) -> ProximityIndex:
     role, _ = auth.current()
     source, mtime = st.session_state.get("_directory_source", (str(config.path("actors")), 0.0))
     return _index(source, mtime, role, acts)
+
+
+#: Rows without a reading a question reads itself (a save, an import of a few thousand fiches);
+#: beyond, they are read in the background and the pages ask the directory in memory meanwhile.
+READ_AT_QUESTION = 10_000
+#: The databases this process is reading for, in a thread of its own.
+_READING: set[str] = set()
+_READING_LOCK = threading.Lock()
+
+
+def database_answers(ref: Referential) -> bool:
+    """Whether a page may ask the database (:mod:`reseaux.stockage.readings`) now: its readings
+    are those of this code and ``ref``, and at most :data:`READ_AT_QUESTION` rows saved since lack
+    one. Else (the first question after an update reads every fiche again: 106 s at a million)
+    the rows are read in a thread of this process, and the page answers from the directory it
+    holds meanwhile: no one waits for them."""
+    from reseaux.app_data import reading_key
+    from reseaux.stockage import readings
+
+    store = directory_store()
+    key = reading_key(ref)
+    try:
+        missing = readings.unread(store, key)
+    except StorageUnavailable:
+        return False
+    if missing is not None and missing <= READ_AT_QUESTION:
+        return True
+    with _READING_LOCK:
+        if store.url in _READING:
+            return False
+        _READING.add(store.url)
+
+    def read() -> None:
+        try:
+            readings.bring_up_to_date(store, ref, key)
+        except Exception:
+            logging.getLogger(__name__).exception("lecture des fiches pour la base interrompue")
+        finally:
+            with _READING_LOCK:
+                _READING.discard(store.url)
+
+    threading.Thread(target=read, name="lectures-de-la-base", daemon=True).start()
+    return False
 
 
 #: The day the parsed directories were read (a reading depends on it: see ``fields.today``).

@@ -26,16 +26,18 @@ from reseaux.analyse.proximity import (
     partners,
     perimeter_sentence,
     search,
+    search_with,
 )
 from reseaux.annuaire.referential import Referential
-from reseaux.app_data import Actors, Territory
+from reseaux.app_data import Actors, Territory, reading_key
 from reseaux.carte.search_map import build_search_map
+from reseaux.stockage import DATABASE, StorageUnavailable, directory_store
 from reseaux.territoire.commune_locator import CommuneLocator, clear_choice
 from reseaux.territoire.france import commune_at
 from reseaux.territoire.geocoder_client import Geocoder, GeocoderUnavailable, Match
 from reseaux.text import fr_coordinates, fr_distance, md_escape, plural
-from reseaux.ui import choose_many, facet_select, remember_query, seeding_query, territory
-from reseaux.ui.loading import proximity_index
+from reseaux.ui import auth, choose_many, facet_select, remember_query, seeding_query, territory
+from reseaux.ui.loading import database_answers, proximity_index
 
 #: The geocoder's kinds of answer, as people say them.
 MATCH_TYPES = {"housenumber": "adresse", "street": "rue", "locality": "lieu-dit", "municipality": "commune"}
@@ -301,18 +303,7 @@ def results(
         st.info("Choisissez un point de départ : une adresse, un clic sur la carte, ou votre position.")
         return [], None
     lat, lon, label = point
-    outcome = search(
-        proximity_index(acts),
-        lat,
-        lon,
-        flt,
-        ref,
-        k=k,
-        radius_m=radius * 1000,
-        radii_m=[r * 1000 for r in RADII_KM],
-        commune_epci=terr.commune_epci,
-        place_names=terr.place_names,
-    )
+    outcome = _search(ref, terr, acts, lat, lon, flt, k, radius * 1000)
     found = containing_perimeters(lat, lon, terr.layers, terr.specs)
     st.markdown(TROUVER_CSS, unsafe_allow_html=True)
     # Short and small: on a phone the first result must show without scrolling, so what the point is
@@ -336,6 +327,65 @@ def results(
         _card(partner)
     _around(terr, acts, lat, lon, found)
     return found_partners, (lat, lon)
+
+
+def _search(
+    ref: Referential, terr: Territory, acts: Actors, lat: float, lon: float, flt: ActorFilter, k: int, radius_m: float
+) -> SearchResult:
+    """The nearest partners and the way on. On PostgreSQL, asked of the database
+    (:mod:`reseaux.stockage.readings`: the filter and who asks, for the version this page shows),
+    without the proximity index nor the filters over the directory in memory (each search with a
+    free text at a million fiches: 1 to 2.4 s); else, or when the database cannot answer now
+    (:func:`~reseaux.ui.loading.database_answers`, a save since this page's reading, the database
+    gone), asked of the directory in memory."""
+    radii = [r * 1000 for r in RADII_KM]
+    source, stamp = st.session_state.get("_directory_source", ("", 0.0))
+    if source == DATABASE and database_answers(ref):
+        from reseaux.stockage import readings
+
+        try:
+            return search_with(
+                _database_ask(ref, terr, lat, lon, str(int(stamp))),
+                flt,
+                ref,
+                k=k,
+                radius_m=radius_m,
+                radii_m=radii,
+                place_names=terr.place_names,
+            )
+        except (readings.NotAnswered, StorageUnavailable):
+            pass  # a save since this page's reading, or the database gone: the directory this page shows answers
+    return search(
+        proximity_index(acts),
+        lat,
+        lon,
+        flt,
+        ref,
+        k=k,
+        radius_m=radius_m,
+        radii_m=radii,
+        commune_epci=terr.commune_epci,
+        place_names=terr.place_names,
+    )
+
+
+def _database_ask(ref: Referential, terr: Territory, lat: float, lon: float, version: str):
+    """The nearest asked of the database, as the person signed in (or not) sees the directory."""
+    from reseaux.stockage import readings
+
+    role, _ = auth.current()
+    store = directory_store()
+    key = reading_key(ref)
+
+    def ask(flt: ActorFilter, k: int, radius_m: float | None) -> pd.DataFrame:
+        asked = readings.Asked(
+            flt, role=role, visitors=config.get("visitors"), perimeters=terr.layers, commune_epci=terr.commune_epci
+        )
+        return readings.nearest(
+            store, ref, key, lat, lon, asked=asked, k=k, radius_m=radius_m, fiches=True, version=version
+        )
+
+    return ask
 
 
 def _around(terr: Territory, acts: Actors, lat: float, lon: float, found: list) -> None:
