@@ -497,3 +497,22 @@ def test_an_answer_for_a_version_is_not_given_once_a_save_made_another(store, re
     store.save_rows(base, renamed, "test")
     with pytest.raises(readings.NotAnswered):
         readings.nearest(store, referential, KEY, 48.8566, 2.3522, k=1, version=version)
+
+
+def test_a_page_leaves_the_readings_to_another_version_still_asking(store, referential):
+    # Two versions of the app on one database (a rolling update): the pages of each would have
+    # every row read again, in turn, for as long as both run.
+    readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=1)  # the readings are KEY's, asked now
+    assert not readings.held_by_another(store, KEY) and readings.held_by_another(store, "une autre version")
+    with pytest.raises(readings.NotAnswered):  # a page of the other version: not read again
+        readings.nearest(store, referential, "une autre version", 49.4431, 1.0993, k=1, version=store.current_version())
+    assert readings.unread(store, KEY) == 0  # KEY's readings left as they were
+    with store._connection() as connection:  # KEY not asked for 20 minutes: its servers are gone
+        connection.execute(f"UPDATE {SCHEMA}.directory_readings SET asked_at = now() - interval '20 minutes'")
+        connection.commit()
+    assert not readings.held_by_another(store, "une autre version")
+    readings.unread(store, KEY)  # asked again: noted
+    assert readings.held_by_another(store, "une autre version")
+    # The command line, an administrator's act, takes them over at once.
+    readings.nearest(store, referential, "une autre version", 49.4431, 1.0993, k=1)
+    assert readings.unread(store, "une autre version") == 0 and readings.unread(store, KEY) is None

@@ -5,9 +5,10 @@ Each current row of ``directory_rows`` carries its reading (the columns ``DDL`` 
 is usable on its own cells, its identifier, its position (``place``, WGS 84, GiST index), its
 coordinates in the metric system of its own territory (``epsg``, ``x``, ``y``: Lambert-93 on the
 mainland, the official UTM systems overseas, :mod:`reseaux.territoire.metric`), its name, its
-codes facet by facet, and what the other filters of the pages and the visibility rule read: whether
-it is public, its commune, its languages folded, its search text. A row's reading depends on its cells alone (``validation.read_alone``,
-the validation of a whole file but for one rule): the one rule that depends on the other rows,
+codes facet by facet, and what the other filters of the pages and the visibility rule read:
+whether it is public, its commune, its languages folded, its search text. A row's reading
+depends on its cells alone (``validation.read_alone``, the validation of a whole file but for
+one rule): the one rule that depends on the other rows,
 an identifier an earlier usable row holds, is kept by the queries themselves (:data:`KEPT`). So a
 reading is made once per stored row: a save writes its rows unread, and whoever asks next reads
 them (:func:`bring_up_to_date`), a block at a time, never the directory whole.
@@ -21,7 +22,8 @@ its whole filter, and who asks): :func:`matching`, the actors a filter keeps, co
 (``analyse.filters.apply_filter``); :func:`nearest`, the k closest actors in metres
 (``analyse.proximity.nearest``); :func:`coverage`, a layer's perimeters and the actors in, near and
 nearest each (``analyse.coverage.coverage_table``). ``python -m reseaux nearest`` and
-``coverage`` ask them; the pages still read the directory in memory.
+``coverage`` ask them, and « Trouver un partenaire » its nearest (``ui/trouver.py``); the other
+pages still read the directory in memory.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ FACETS: dict[str, tuple[str, bool]] = {facet: (column, every) for facet, (column
 BLOCK = 10_000
 #: Advisory lock of a change of key (every current row read again).
 KEY_LOCK = 7_311_532_004
+#: How long the readings of another key are left to it after its last question (``asked_at``): two
+#: versions of the app on one database (a rolling update, a server forgotten) would otherwise each
+#: have the pages read every row again, in turn, for as long as both run. Pages answer from the
+#: directory in memory meanwhile; the command line (an administrator's act) takes over at once.
+LEFT_TO_ANOTHER = "15 minutes"
 
 DDL = f"""
 ALTER TABLE {SCHEMA}.directory_rows
@@ -74,6 +81,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_readings (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     reading_key text NOT NULL
 );
+ALTER TABLE {SCHEMA}.directory_readings ADD COLUMN IF NOT EXISTS asked_at timestamptz NOT NULL DEFAULT now();
 CREATE INDEX IF NOT EXISTS directory_rows_unread ON {SCHEMA}.directory_rows (row_key)
     WHERE valid_to IS NULL AND usable IS NULL;
 CREATE INDEX IF NOT EXISTS directory_rows_place ON {SCHEMA}.directory_rows USING gist (place)
@@ -131,13 +139,17 @@ def ensure_schema(store: PostgresDirectoryStore) -> None:
 
 def unread(store: PostgresDirectoryStore, key: str) -> int | None:
     """How many current rows have no reading under ``key``; None when the readings are another
-    key's (every row will be read again)."""
+    key's (every row will be read again). Notes that ``key`` is asked (``asked_at``, at most once
+    a minute)."""
     ensure_schema(store)
     with store._connection() as connection:
         found = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
         if found is None or found[0] != full_key(key):
             connection.commit()
             return None
+        connection.execute(
+            f"UPDATE {SCHEMA}.directory_readings SET asked_at = now() WHERE asked_at < now() - interval '1 minute'"
+        )
         (count,) = connection.execute(
             f"SELECT count(*) FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable IS NULL"
         ).fetchone()
@@ -145,23 +157,40 @@ def unread(store: PostgresDirectoryStore, key: str) -> int | None:
     return int(count)
 
 
-def bring_up_to_date(store: PostgresDirectoryStore, referential, key: str, progress=None) -> int:
+def held_by_another(store: PostgresDirectoryStore, key: str) -> bool:
+    """Whether the readings are another key's, asked within :data:`LEFT_TO_ANOTHER` (another
+    version of the app still running on this database): a page does not take them over."""
+    ensure_schema(store)
+    with store._connection() as connection:
+        found = connection.execute(
+            f"SELECT reading_key, asked_at > now() - interval '{LEFT_TO_ANOTHER}' FROM {SCHEMA}.directory_readings"
+        ).fetchone()
+        connection.commit()
+    return found is not None and found[0] != full_key(key) and bool(found[1])
+
+
+def bring_up_to_date(
+    store: PostgresDirectoryStore, referential, key: str, progress=None, *, take_over: bool = True
+) -> int:
     """Read every current row that has no reading under ``key`` (all of them when the readings are
     another key's), a block at a time; return how many were read. ``progress(done)`` is called
     after each block. Two processes may do it at once: each takes the rows the other has not
-    locked."""
+    locked. Without ``take_over``, :class:`NotAnswered` rather than reading every row again for
+    another key."""
     ensure_schema(store)
     stamp = full_key(key)
     with store._connection() as connection, connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_LOCK,))
         found = connection.execute(f"SELECT reading_key FROM {SCHEMA}.directory_readings").fetchone()
+        if found is not None and found[0] != stamp and not take_over:
+            raise NotAnswered("les fiches sont lues pour une autre version de l'application")
         if found is None or found[0] != stamp:
             connection.execute(
                 f"UPDATE {SCHEMA}.directory_rows SET usable = NULL WHERE valid_to IS NULL AND usable IS NOT NULL"
             )
             connection.execute(
                 f"INSERT INTO {SCHEMA}.directory_readings (reading_key) VALUES (%s) "
-                "ON CONFLICT (singleton) DO UPDATE SET reading_key = EXCLUDED.reading_key",
+                "ON CONFLICT (singleton) DO UPDATE SET reading_key = EXCLUDED.reading_key, asked_at = now()",
                 (stamp,),
             )
     done = 0
@@ -447,9 +476,10 @@ def _asked(store: PostgresDirectoryStore, referential, key: str, progress, quest
     """``question(connection)`` asked in one snapshot of the directory (repeatable read) where
     every current row has its reading under ``key``: the rows missing are read first, and read
     again when a save lands between the reading and the question (:data:`TRIES` times). Given
-    ``version``, :class:`NotAnswered` when the snapshot's is another."""
+    ``version`` (a page asking), :class:`NotAnswered` when the snapshot's is another, or when the
+    readings are another key's (a page does not read every row again)."""
     for _ in range(TRIES):
-        bring_up_to_date(store, referential, key, progress)
+        bring_up_to_date(store, referential, key, progress, take_over=version is None)
         with store._connection() as connection, connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions

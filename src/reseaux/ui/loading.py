@@ -144,7 +144,8 @@ def database_answers(ref: Referential) -> bool:
     are those of this code and ``ref``, and at most :data:`READ_AT_QUESTION` rows saved since lack
     one. Else (the first question after an update reads every fiche again: 106 s at a million)
     the rows are read in a thread of this process, and the page answers from the directory it
-    holds meanwhile: no one waits for them."""
+    holds meanwhile: no one waits for them — unless another version of the app asked the
+    readings lately (``readings.held_by_another``): then the directory in memory answers."""
     from reseaux.app_data import reading_key
     from reseaux.stockage import readings
 
@@ -156,6 +157,8 @@ def database_answers(ref: Referential) -> bool:
         return False
     if missing is not None and missing <= READ_AT_QUESTION:
         return True
+    if missing is None and readings.held_by_another(store, key):
+        return False  # another version of the app still asks them: not read again in turn
     with _READING_LOCK:
         if store.url in _READING:
             return False
