@@ -516,3 +516,24 @@ def test_a_page_leaves_the_readings_to_another_version_still_asking(store, refer
     # The command line, an administrator's act, takes them over at once.
     readings.nearest(store, referential, "une autre version", 49.4431, 1.0993, k=1)
     assert readings.unread(store, "une autre version") == 0 and readings.unread(store, KEY) is None
+
+
+def test_a_new_process_asks_without_locking_the_directory(store, referential, monkeypatch):
+    # A page process's first question used to run ALTER TABLE (its columns there or not): it
+    # waited for every transaction on the directory — here a map reading a new version — and
+    # held up each one after it.
+    import threading
+
+    import psycopg
+
+    readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=1)  # the columns and indexes are there
+    monkeypatch.setattr(readings, "_READY", set())  # a process that has not asked yet
+    with psycopg.connect(store.url) as reader:
+        reader.execute(f"SELECT count(*) FROM {SCHEMA}.directory_rows")  # its transaction stays open
+        asked = threading.Thread(target=readings.unread, args=(store, KEY), daemon=True)
+        asked.start()
+        asked.join(timeout=30)
+        blocked = asked.is_alive()
+        reader.rollback()  # the reading ends: a blocked question goes on
+    asked.join()
+    assert not blocked
