@@ -57,6 +57,34 @@ def _median(ask) -> float:
     return statistics.median(times)
 
 
+#: « Trouver un partenaire »: its searches from the first :data:`TROUVER_ORIGINS` points, as the page
+#: makes them (10 partners within 10 km and, when none, the way on): the theme « IVG »; then one that
+#: finds none near, so that the page also asks the nearest beyond, a wider radius and which filter
+#: empties the list.
+TROUVER_ORIGINS = 5
+TROUVER_RADII = (1_000.0, 2_000.0, 5_000.0, 10_000.0, 20_000.0, 50_000.0)
+
+
+def _trouver_filters():
+    from reseaux.analyse.filters import ActorFilter
+
+    return {
+        "trouver_ivg": ActorFilter(themes=("ivg",)),
+        "trouver_way_on": ActorFilter(themes=("ivg",), modalites=("sans_rdv", "gratuit"), text="planning zzz"),
+    }
+
+
+def _trouver(out: dict, search) -> None:
+    """The medians of ``search(lat, lon, flt)`` for each of :func:`_trouver_filters`."""
+    for name, flt in _trouver_filters().items():
+        times = []
+        for lat, lon in _origins()[:TROUVER_ORIGINS]:
+            start = time.perf_counter()
+            search(lat, lon, flt)
+            times.append(time.perf_counter() - start)
+        out[name] = statistics.median(times)
+
+
 def _timed(work) -> tuple[object, float]:
     start = time.perf_counter()
     done = work()
@@ -74,7 +102,7 @@ def measure(kind: str, where: str) -> dict:
     out: dict = {}
     if kind == "fichiers":
         from reseaux.analyse.coverage import actor_points, coverage_table
-        from reseaux.analyse.proximity import ProximityIndex, nearest
+        from reseaux.analyse.proximity import ProximityIndex, nearest, search
         from reseaux.annuaire.directory import load_directory
 
         directory, out["read"] = _timed(lambda: load_directory(Path(where), referential))
@@ -86,9 +114,16 @@ def measure(kind: str, where: str) -> dict:
         points = actor_points(directory.actors)
         for name, layer in layers.items():
             _, out[f"coverage_{name}"] = _timed(lambda layer=layer: coverage_table(layer, points, distance_m=1000))
+        _trouver(
+            out,
+            lambda lat, lon, flt: search(
+                index, lat, lon, flt, referential, radii_m=TROUVER_RADII, commune_epci=territory.commune_epci
+            ),
+        )
         out["memory"] = peak_mb()
         return out
     from reseaux.analyse.filters import ActorFilter
+    from reseaux.analyse.proximity import search_with
     from reseaux.stockage import readings
     from reseaux.stockage.postgres import PostgresDirectoryStore
 
@@ -110,6 +145,15 @@ def measure(kind: str, where: str) -> dict:
         _, out[f"coverage_{name}"] = _timed(
             lambda layer=layer: readings.coverage(store, referential, key, layer, distance_m=1000)
         )
+
+    def trouver(lat, lon, flt):
+        def ask(asked_flt, k, radius_m):
+            asked = readings.Asked(asked_flt, commune_epci=territory.commune_epci)
+            return readings.nearest(store, referential, key, lat, lon, asked=asked, k=k, radius_m=radius_m, fiches=True)
+
+        return search_with(ask, flt, referential, radii_m=TROUVER_RADII)
+
+    _trouver(out, trouver)
     out["memory"] = peak_mb()  # what asking costs; the save below reads the whole table, as a page would
     # One fiche saved (its row alone, as the Annuaire page saves), then the next question.
     base = store.load()
@@ -136,14 +180,19 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         "base, puis les mêmes questions, répondues par la base ; enfin une fiche enregistrée et la question "
         f"suivante (sa seule ligne relue). Les plus proches : {QUESTIONS} points tirés en Normandie, k = 10 "
         "à 10 km, la même avec la thématique « IVG », puis k = 10 sans rayon, médianes ; la couverture des "
-        "16 QPV de la Métropole et des 2 644 communes de Normandie à 1 km, tous acteurs. Mémoire : le plus "
+        "16 QPV de la Métropole et des 2 644 communes de Normandie à 1 km, tous acteurs ; « Trouver un "
+        f"partenaire » comme la page cherche, depuis {TROUVER_ORIGINS} de ces points, médianes : la thématique "
+        "« IVG », puis une recherche qui ne trouve personne près (IVG, sans rendez-vous et gratuit, un texte "
+        "que nul ne porte), où la page cherche aussi le plus proche au-delà, un rayon plus large et le filtre "
+        "qui vide la liste. Mémoire : le plus "
         "haut du processus (`VmHWM`), en Gio, questions faites (avant l'enregistrement de la fiche, qui "
         "lit la table entière comme une page le ferait).",
     )
     lines += [
         "| Acteurs | Où | Avant la première question | Plus proches, 10 km | Avec « IVG » | Sans rayon "
-        "| Couverture, 16 QPV | Couverture, 2 644 communes | Question après un enregistrement | Mémoire max. |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Couverture, 16 QPV | Couverture, 2 644 communes | Trouver, « IVG » | Trouver, personne près "
+        "| Question après un enregistrement | Mémoire max. |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     gib = 1024
     for row, label, m in by_backend(rows):
@@ -156,7 +205,8 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         lines.append(
             f"| {size_text(row['size'])} | {where} | {before} | {french(m['nearest'] * 1000, 1)} ms "
             f"| {french(m['nearest_ivg'] * 1000, 1)} ms | {french(m['nearest_anywhere'] * 1000, 1)} ms "
-            f"| {french(m['coverage_qpv'], 2)} s | {french(m['coverage_communes_normandie'], 2)} s | {after} "
+            f"| {french(m['coverage_qpv'], 2)} s | {french(m['coverage_communes_normandie'], 2)} s "
+            f"| {_ms(m, 'trouver_ivg')} | {_ms(m, 'trouver_way_on')} | {after} "
             f"| {french(m['memory'] / gib)} Gio |"
         )
     lines.append("")
@@ -172,6 +222,11 @@ def section(rows: list[dict], when: str, minutes: float, load: float) -> list[st
         )
         lines.append("")
     return lines
+
+
+def _ms(measured: dict, name: str) -> str:
+    """A median in milliseconds; « — » for a run made before it was measured."""
+    return f"{french(measured[name] * 1000, 0)} ms" if name in measured else "—"
 
 
 def main() -> None:

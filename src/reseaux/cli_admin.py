@@ -111,7 +111,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _read_for_the_database(url: str) -> None:
     """Each fiche of the directory just moved read once for the database (its readings,
-    :mod:`reseaux.stockage.readings`), now rather than at the first question (106 s at a
+    :mod:`reseaux.stockage.readings`), now rather than at the first question (115 s at a
     million fiches). Said on stderr; when it cannot be done, said too: the first question will."""
     from reseaux import config
     from reseaux.annuaire.directory import DirectoryError

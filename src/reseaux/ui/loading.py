@@ -142,10 +142,12 @@ _READING_LOCK = threading.Lock()
 def database_answers(ref: Referential) -> bool:
     """Whether a page may ask the database (:mod:`reseaux.stockage.readings`) now: its readings
     are those of this code and ``ref``, and at most :data:`READ_AT_QUESTION` rows saved since lack
-    one. Else (the first question after an update reads every fiche again: 106 s at a million)
+    one. Else (the first question after an update reads every fiche again: 115 s at a million)
     the rows are read in a thread of this process, and the page answers from the directory it
     holds meanwhile: no one waits for them — unless another version of the app asked the
     readings lately (``readings.held_by_another``): then the directory in memory answers."""
+    import psycopg
+
     from reseaux.app_data import reading_key
     from reseaux.stockage import readings
 
@@ -153,12 +155,15 @@ def database_answers(ref: Referential) -> bool:
     key = reading_key(ref)
     try:
         missing = readings.unread(store, key)
+        if missing is None and readings.held_by_another(store, key):
+            return False  # another version of the app still asks them: not read again in turn
     except StorageUnavailable:
+        return False
+    except psycopg.Error:  # any other refusal (rights, a lock given up): the server's log, the directory in memory
+        logging.getLogger(__name__).exception("lectures de la base non vérifiées")
         return False
     if missing is not None and missing <= READ_AT_QUESTION:
         return True
-    if missing is None and readings.held_by_another(store, key):
-        return False  # another version of the app still asks them: not read again in turn
     with _READING_LOCK:
         if store.url in _READING:
             return False

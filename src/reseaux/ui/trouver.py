@@ -7,6 +7,7 @@ geocoder does not answer), a click on the map, or the browser's position; the wh
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,6 +342,8 @@ def _search(
     radii = [r * 1000 for r in RADII_KM]
     source, stamp = st.session_state.get("_directory_source", ("", 0.0))
     if source == DATABASE and database_answers(ref):
+        import psycopg
+
         from reseaux.stockage import readings
 
         try:
@@ -355,6 +358,8 @@ def _search(
             )
         except (readings.NotAnswered, StorageUnavailable):
             pass  # a save since this page's reading, or the database gone: the directory this page shows answers
+        except psycopg.Error:  # any other refusal of the database: said to the server's log, not to the person
+            logging.getLogger(__name__).exception("plus proches non répondus par la base")
     return search(
         proximity_index(acts),
         lat,
