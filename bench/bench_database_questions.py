@@ -102,6 +102,7 @@ def measure(kind: str, where: str) -> dict:
     out: dict = {}
     if kind == "fichiers":
         from reseaux.analyse.coverage import actor_points, coverage_table
+        from reseaux.analyse.filters import FacetIndex, search_text
         from reseaux.analyse.proximity import ProximityIndex, nearest, search
         from reseaux.annuaire.directory import load_directory
 
@@ -114,10 +115,14 @@ def measure(kind: str, where: str) -> dict:
         points = actor_points(directory.actors)
         for name, layer in layers.items():
             _, out[f"coverage_{name}"] = _timed(lambda layer=layer: coverage_table(layer, points, distance_m=1000))
+        # As the page: the directory's facet index and search text, kept with it (built once a version).
+        every = len(index.frame) == len(directory.actors)  # every actor placed: the index's text is the directory's
+        text = index.text if every else search_text(directory.actors)
+        whole = {"actors": directory.actors, "facets": FacetIndex.build(directory.actors), "search": text}
         _trouver(
             out,
             lambda lat, lon, flt: search(
-                index, lat, lon, flt, referential, radii_m=TROUVER_RADII, commune_epci=territory.commune_epci
+                index, lat, lon, flt, referential, radii_m=TROUVER_RADII, commune_epci=territory.commune_epci, **whole
             ),
         )
         out["memory"] = peak_mb()

@@ -299,3 +299,40 @@ def test_a_tie_at_the_kth_place_keeps_the_directorys_order():
     found = nearest(ProximityIndex.build(frame), 49.4431, 1.0993, k=6, radius_m=None)
     assert found["id"].tolist() == ["proche", "pres1", "pres2", "pres3", "moyen", "t00"]
     assert found["distance_m"].tolist() == [0, 22, 22, 22, 50, 111]
+
+
+def test_trouver_filters_through_the_directorys_facet_index_with_the_same_answers(referential):
+    # The page gives the directory, its facet index and its search text: the filters are applied
+    # to the directory (its codes looked up) and taken at the index's rows. Actors without a
+    # position lie between the others, so that the index's rows are not the directory's.
+    from reseaux.analyse.filters import FacetIndex
+    from tests.conftest import visible_demo
+
+    demo = visible_demo(referential, "membre").reset_index(drop=True)
+    unplaced = demo.iloc[::9].assign(latitude=np.nan, longitude=np.nan, id=lambda f: f["id"] + "-sans-position")
+    directory = pd.concat([unplaced, demo]).sort_index(kind="stable").reset_index(drop=True)
+    index = ProximityIndex.build(directory)
+    assert len(index.frame) == len(demo) < len(directory)
+    given = {"actors": directory, "facets": FacetIndex.build(directory), "search": search_text(directory)}
+    radii = [1_000.0, 2_000.0, 5_000.0, 10_000.0, 20_000.0]
+    searches = [
+        ActorFilter(themes=("ivg",)),
+        ActorFilter(types=("structure",), modalites=("sans_rdv", "gratuit")),
+        ActorFilter(themes=("ivg",), modalites=("sans_rdv", "gratuit", "anonyme"), text="planning"),
+        ActorFilter(professions=("sage_femme",), langues=("wolof",)),
+        ActorFilter(themes=("ivg",), text="texte que nulle fiche ne porte"),  # the text empties the list
+    ]
+    ways_on = 0
+    for flt in searches:
+        plain = search(index, 49.4431, 1.0993, flt, referential, radius_m=2_000, radii_m=radii)
+        through = search(index, 49.4431, 1.0993, flt, referential, radius_m=2_000, radii_m=radii, **given)
+        for part in ("actors", "beyond", "without_blocking"):
+            mine, truth = getattr(through, part), getattr(plain, part)
+            assert (mine is None) == (truth is None), (flt, part)
+            if truth is not None:
+                assert mine["id"].tolist() == truth["id"].tolist(), (flt, part)
+                assert mine["distance_m"].tolist() == truth["distance_m"].tolist(), (flt, part)
+        assert (through.blocking, through.wider_m, through.sentence) == (plain.blocking, plain.wider_m, plain.sentence)
+        ways_on += bool(plain.blocking)
+        assert not any(through.actors["id"].str.endswith("-sans-position"))
+    assert ways_on >= 1

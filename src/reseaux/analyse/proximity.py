@@ -157,15 +157,32 @@ def nearest(
 Ask = Callable[[ActorFilter, int, float | None], pd.DataFrame]
 
 
-def in_memory(index: ProximityIndex, lat: float, lon: float, referential: Referential, **filter_context) -> Ask:
+def in_memory(
+    index: ProximityIndex,
+    lat: float,
+    lon: float,
+    referential: Referential,
+    *,
+    actors: pd.DataFrame | None = None,
+    **filter_context,
+) -> Ask:
     """The nearest to (lat, lon) asked of ``index``, each filter applied once (``filter_context``:
-    as :func:`reseaux.analyse.filters.apply_filter`)."""
-    filter_context.setdefault("search", index.text)
+    as :func:`reseaux.analyse.filters.apply_filter`). Given ``actors``, the directory ``index``
+    was built of, with its facet index and search text in ``filter_context`` (``Actors.facets``,
+    ``Actors.search``), the filters are applied to it through its facet index (at a million
+    fiches, the codes of the chosen facets looked up instead of a million rows walked: 0.43 s a
+    search) and taken at the index's rows."""
+    if actors is None:
+        filter_context.setdefault("search", index.text)
+        frame, rows = index.frame, None
+    else:
+        frame, rows = actors, actors.index.get_indexer(index.frame.index)
     masks: dict[ActorFilter, np.ndarray] = {}
 
     def ask(flt: ActorFilter, k: int, radius_m: float | None) -> pd.DataFrame:
         if flt not in masks:
-            masks[flt] = apply_filter(index.frame, flt, referential, **filter_context).mask.to_numpy()
+            mask = apply_filter(frame, flt, referential, **filter_context).mask.to_numpy()
+            masks[flt] = mask if rows is None else mask[rows]
         return nearest(index, lat, lon, mask=masks[flt], k=k, radius_m=radius_m)
 
     return ask

@@ -369,6 +369,9 @@ def _search(
         k=k,
         radius_m=radius_m,
         radii_m=radii,
+        actors=acts.directory.actors,
+        search=acts.search,
+        facets=acts.facets,
         commune_epci=terr.commune_epci,
         place_names=terr.place_names,
     )
