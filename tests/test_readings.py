@@ -537,3 +537,24 @@ def test_a_new_process_asks_without_locking_the_directory(store, referential, mo
         reader.rollback()  # the reading ends: a blocked question goes on
     asked.join()
     assert not blocked
+
+
+def test_the_planner_is_given_the_figures_of_a_directory_just_read(store, referential):
+    # A directory of a few thousand fiches just moved in, never analysed: its questions were
+    # planned for a few dozen rows (the coverage of 2,644 communes at 5,000 actors: 9.4 s, each
+    # perimeter's nearest sorting every row; 0.4 s once the planner knows them).
+    rows = len(store.load().table)
+    assert rows < readings.BLOCK  # below the block, where the rows read used to leave the figures as they were
+    readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=1)
+    with store._connection() as connection:
+        # the index of the usable rows, made while none was read, and the statistics of « usable »
+        (indexed,) = connection.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (f"{SCHEMA}.directory_rows_rid",)
+        ).fetchone()
+        (usable,) = connection.execute(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = %s AND tablename = 'directory_rows' "
+            "AND attname = 'usable'",
+            (SCHEMA,),
+        ).fetchone()
+        connection.commit()
+    assert indexed >= rows - 10 and usable == 1

@@ -221,14 +221,26 @@ def bring_up_to_date(
     while True:
         read = _read_block(store, referential)
         if not read:
-            if done >= BLOCK:  # the planner's figures of the rows, read or not, were the old ones
-                with store._connection() as connection:
-                    connection.execute(f"ANALYZE {SCHEMA}.directory_rows")
-                    connection.commit()
+            if done:
+                _analyse_if_stale(store, done)
             return done
         done += read
         if progress is not None:
             progress(done)
+
+
+def _analyse_if_stale(store: PostgresDirectoryStore, done: int) -> None:
+    """Give the planner the figures of the rows just read when they change its picture: a block
+    or more read, or a tenth of the table, or a table never analysed. Without them, the questions
+    on a directory of 5,000 fiches just moved in were planned for a few dozen rows: the coverage
+    of the 2,644 communes took 9.4 s, each perimeter's nearest sorting every row."""
+    with store._connection() as connection:
+        (rows,) = connection.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (f"{SCHEMA}.directory_rows",)
+        ).fetchone()
+        if done >= BLOCK or rows < 0 or done >= rows / 10:
+            connection.execute(f"ANALYZE {SCHEMA}.directory_rows")
+        connection.commit()
 
 
 def _read_block(store: PostgresDirectoryStore, referential) -> int:
