@@ -181,6 +181,10 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                 if visibility == "membres":
                     expect(page.get_by_text(name)).to_have_count(0)  # not for a visitor
             ui.no_error(page)
+            found: list[str] = []  # axe-core on the results the database gave, at 1440 and 390 wide
+            a11y.check(page, a11y.AXE.read_text(encoding="utf-8"), "Trouver, réponses de la base", found)
+            assert not found, a11y.report(found)
+            page.set_viewport_size({"width": 1440, "height": 900})
             ui.sign_in(page, "membre")
             for number, (_, name, _) in enumerate(member_truth[:3], start=1):
                 page.get_by_text(f"{number}. {name}").first.wait_for(timeout=60_000)

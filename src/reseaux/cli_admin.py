@@ -117,17 +117,16 @@ def _read_for_the_database(url: str) -> None:
     from reseaux.annuaire.directory import DirectoryError
     from reseaux.annuaire.referential import load_referential
     from reseaux.app_data import reading_key
+    from reseaux.cli_directory import say_reading
     from reseaux.stockage import readings
     from reseaux.stockage.postgres import PostgresDirectoryStore
-    from reseaux.text import fr_number, plural
-
-    def progress(done: int) -> None:
-        if done % 100_000 == 0:
-            print(f"Fiches lues pour la base : {fr_number(done)}…", file=sys.stderr)
+    from reseaux.text import plural
 
     try:
         referential = load_referential(config.path("referential"))
-        read = readings.bring_up_to_date(PostgresDirectoryStore(url), referential, reading_key(referential), progress)
+        read = readings.bring_up_to_date(
+            PostgresDirectoryStore(url), referential, reading_key(referential), say_reading
+        )
     except (DirectoryError, ValueError, OSError) as exc:
         print(
             f"Fiches non lues pour la base ({exc}) : la première question (plus proches, couverture) les lira.",

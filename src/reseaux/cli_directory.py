@@ -38,6 +38,15 @@ def settings_directory():
     return store, (str(store.path) if store.kind == "fichiers" else store.describe())
 
 
+def say_reading(done: int) -> None:
+    """The progress of the fiches read for the database (``readings.bring_up_to_date``), on
+    stderr every 100,000: the first reading of a million takes two minutes."""
+    from reseaux.text import fr_number
+
+    if done % 100_000 == 0:
+        print(f"Fiches lues pour la base : {fr_number(done)}…", file=sys.stderr)
+
+
 def _check(args: argparse.Namespace) -> int:
     where = args.file
     if args.file:

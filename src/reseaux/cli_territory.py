@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from reseaux import config
-from reseaux.cli_directory import SETTINGS_DIRECTORY, load_or_say, name_value_pairs
+from reseaux.cli_directory import SETTINGS_DIRECTORY, load_or_say, name_value_pairs, say_reading
 
 
 def _nearest(args: argparse.Namespace) -> int:
@@ -95,15 +95,14 @@ def _asking_the_database(question, referential):
     the first time: said on stderr). None after saying why, when the database does not answer."""
     from reseaux.app_data import reading_key
     from reseaux.stockage import directory_store, readings
-    from reseaux.text import fr_number, plural
+    from reseaux.text import plural
 
     store = directory_store()
     read = [0]
 
     def progress(done: int) -> None:
         read[0] = done
-        if done % 100_000 == 0:
-            print(f"Fiches lues pour la base : {fr_number(done)}…", file=sys.stderr)
+        say_reading(done)
 
     try:
         found = question(store, reading_key(referential), progress)
