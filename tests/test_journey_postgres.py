@@ -190,8 +190,61 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                 page.get_by_text(f"{number}. {name}").first.wait_for(timeout=60_000)
             ui.no_error(page)
             page.screenshot(path=str(SCREENSHOTS / "postgresql-trouver-membre.png"), full_page=True)
+
+            # A second server, started now on the read database, serves « Trouver » without ever
+            # reading the directory: the cards, the outreach actions and the languages are the
+            # database's. Its parse cache (where every reading of the directory is kept) stays
+            # empty until its map is opened.
+            (tmp_path / "deux").mkdir()
+            other_folder, other_env = ui.data_folder(tmp_path / "deux")
+            other_env["RESEAUX_DATABASE_URL"] = database_url
+            parsed = other_folder / ".cache" / "annuaire"
+            with browser_app(other_env) as second:
+                visitor = browser_context(browser)
+                try:
+                    page = visitor.new_page()
+                    page.goto(f"{second.url}/trouver?lat={lat}&lon={lon}&theme=ivg&rayon=10")
+                    for number, (_, name, _) in enumerate(visitor_truth[:3], start=1):
+                        page.get_by_text(f"{number}. {name}").first.wait_for(timeout=60_000)
+                    page.goto(f"{second.url}/trouver?lat={ROUEN[0]}&lon={ROUEN[1]}&rayon=2")
+                    outreach = page.get_by_text("Une action d'aller-vers passe dans ce quartier")
+                    expect(outreach).to_be_visible(timeout=60_000)
+                    for name in outreach_in(folder / "actors.csv", "76540"):
+                        expect(outreach).to_contain_text(name)
+                    ui.no_error(page)
+                    assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Trouver »"
+                    ui.open_nav_page(page, "Carte du réseau")
+                    wait_in_map(page, DRAWN, len(visitor_actors(folder / "actors.csv")), timeout=90_000)
+                    assert list(parsed.glob("*.pickle"))  # the map reads it: what the check above looks for
+                finally:
+                    visitor.close()
     finally:
         context.close()
+
+
+#: The centre of Rouen (commune 76540), in no QPV: the outreach actions passing there name Rouen.
+ROUEN = (49.4431, 1.0993)
+
+
+def outreach_in(path, commune: str) -> list[str]:
+    """The public outreach actions whose zone names ``commune``: the demo file read with the csv module."""
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    found = [
+        row["nom"]
+        for row in rows
+        if row["type"] == "aller_vers"
+        and row["visibilite"] == "public"
+        and commune in row["zone_intervention"].split("|")
+    ]
+    assert len(found) >= 2
+    return found
+
+
+def visitor_actors(path) -> list[str]:
+    """The placed public fiches of the demo file (the csv module): what a visitor's map draws."""
+    with open(path, encoding="utf-8") as handle:
+        return [row["id"] for row in csv.DictReader(handle) if row["visibilite"] == "public" and row["latitude"]]
 
 
 def test_a_database_that_does_not_answer_is_said_in_french(browser, tmp_path):

@@ -99,6 +99,18 @@ def national(tmp_path_factory, referential) -> bytes:
             "thematiques": "IVG",
             "latitude": "49,4432",
         },
+        # an outreach action for members only, its zones and languages written with « ; » and spaces
+        {
+            **first,
+            "latitude": "49.4600",
+            "longitude": "1.1200",
+            "id": "aller-vers-membres",
+            "nom": "Maraude réservée aux membres (fictive)",
+            "type": "aller_vers",
+            "visibilite": "membres",
+            "zone_intervention": "QN07620M ; 76540",
+            "langues": "Français ; Tigrigna",
+        },
     ]
     table = pd.concat([table, pd.DataFrame(odd)], ignore_index=True)
     return encode_table(table, ",", "utf-8")
@@ -558,3 +570,47 @@ def test_the_planner_is_given_the_figures_of_a_directory_just_read(store, refere
         ).fetchone()
         connection.commit()
     assert indexed >= rows - 10 and usable == 1
+
+
+def test_the_languages_offered_are_those_each_person_may_see_as_written(store, in_memory, referential):
+    from reseaux.acces.access import visible_actors
+
+    _, directory = in_memory
+    offered = {}
+    for role, visitors in WHO:
+        seen = visible_actors(directory.actors, role, visitors)
+        expected = sorted({spoken for languages in seen["langues"] for spoken in languages})
+        asked = readings.Asked(role=role, visitors=visitors)
+        offered[role, visitors] = readings.spoken(store, referential, KEY, asked=asked)
+        assert offered[role, visitors] == expected, (role, visitors)
+    member, visitor = offered["membre", "public"], offered["visiteur", "public"]
+    assert {"Tigrigna", "Français", "français", "wolof"} <= set(member)  # as written, each way once
+    assert "Tigrigna" not in visitor and {"français", "wolof"} <= set(visitor)
+    assert offered["visiteur", "rien"] == []
+
+
+def test_the_outreach_actions_passing_by_are_those_in_memory_for_each_person(store, in_memory, referential):
+    from reseaux.acces.access import visible_actors
+    from reseaux.analyse.proximity import outreach_covering
+
+    _, directory = in_memory
+    places = [
+        ("76540", {"QN07620M"}),  # Rouen and a QPV of it
+        ("76540", set()),
+        (None, {"QN07621M", "QN07627N"}),
+        ("76410", set()),  # Saint-Étienne-du-Rouvray, named by one action
+        ("75056", {"QN07500M"}),  # named by none
+        (None, set()),
+    ]
+    found_any = set()
+    for role, visitors in WHO:
+        seen = visible_actors(directory.actors, role, visitors)
+        for commune, zones in places:
+            expected = outreach_covering(seen, commune, zones)["id"].tolist()
+            asked = readings.Asked(role=role, visitors=visitors)
+            found = readings.passing_through(store, referential, KEY, commune, zones, asked=asked)
+            assert found["id"].tolist() == expected, (role, visitors, commune, zones)
+            found_any |= {(role, i) for i in expected}
+    assert ("membre", "aller-vers-membres") in found_any  # « ; » and spaces split as the app splits them
+    assert ("visiteur", "aller-vers-membres") not in found_any
+    assert len({i for r, i in found_any if r == "visiteur"}) >= 5

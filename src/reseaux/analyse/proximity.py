@@ -308,7 +308,8 @@ def outreach_covering(actors: pd.DataFrame, commune_code: str | None, qpv_codes:
     if not codes:
         return actors.iloc[0:0]
     outreach = actors[actors["type"] == "aller_vers"]
-    return outreach[outreach["zone_intervention"].map(lambda zone: not codes.isdisjoint(zone))]
+    # a mask of booleans even when there is no outreach action (an empty mask of objects would pick columns)
+    return outreach[outreach["zone_intervention"].map(lambda zone: not codes.isdisjoint(zone)).astype(bool)]
 
 
 def directions_links(from_lat: float, from_lon: float, to_lat: float, to_lon: float) -> dict[str, str]:

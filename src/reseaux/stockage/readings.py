@@ -42,6 +42,7 @@ import shapely
 from reseaux.acces.access import can
 from reseaux.analyse.filters import FACETS as FILTER_FACETS
 from reseaux.analyse.filters import SEARCH_COLUMNS, ActorFilter, perimeter_shape, search_text
+from reseaux.analyse.proximity import outreach_covering
 from reseaux.annuaire.validation import read_alone
 from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore
 from reseaux.territoire.metric import to_zone, zone_of, zones_of
@@ -599,6 +600,69 @@ def matching(
         return int(total), frame.astype({"latitude": float, "longitude": float})
 
     return _asked(store, referential, key, progress, question)
+
+
+def spoken(
+    store: PostgresDirectoryStore, referential, key: str, *, asked: Asked = Asked(), version: str | None = None
+) -> list[str]:
+    """The languages the actors ``asked`` keeps speak, as their fiches write them, each once,
+    sorted: what the page offers to choose among (the languages of the directory read in memory).
+    A reading keeps them folded; the written ones are those of one fiche for each way a cell
+    writes them (a few hundred fiches, read as the app reads them), not of every row. Given
+    ``version``, as :func:`nearest`."""
+    where, arguments = asked.sql()
+
+    def question(connection) -> list[str]:
+        keys = connection.execute(
+            f"SELECT DISTINCT ON (r.cells->>'langues') r.row_key FROM {SCHEMA}.directory_rows r "
+            f"WHERE {KEPT} AND r.langues <> '{{}}'{where}",
+            arguments,
+        ).fetchall()
+        fiches = _fiches(connection, [k for (k,) in keys], referential)
+        return sorted({language for fiche in fiches for language in fiche.get("langues") or ()})
+
+    return _asked(store, referential, key, None, question, version)
+
+
+#: The outreach actions' type (``analyse.proximity.outreach_covering``) and the cell of their zones.
+OUTREACH = "aller_vers"
+ZONES = "ARRAY(SELECT btrim(z) FROM regexp_split_to_table(r.cells->>'zone_intervention', '[|;]') z)"
+
+
+def passing_through(
+    store: PostgresDirectoryStore,
+    referential,
+    key: str,
+    commune: str | None,
+    zones: set[str],
+    *,
+    asked: Asked = Asked(),
+    version: str | None = None,
+) -> pd.DataFrame:
+    """The fiches of the outreach actions ``asked`` keeps whose zone of intervention names
+    ``commune`` or one of ``zones`` (QPV codes): ``analyse.proximity.outreach_covering`` of the
+    directory read in memory, asked of the outreach actions naming one of them alone (the
+    cells split on every separator: a few more, never fewer), then told apart by that rule
+    itself on their fiches. Given ``version``, as :func:`nearest`."""
+    codes = sorted(set(zones) | ({commune} if commune else set()))
+    where, arguments = asked.sql()
+    arguments |= {"outreach": [OUTREACH], "codes": codes}
+
+    def question(connection) -> pd.DataFrame:
+        if not codes:
+            return pd.DataFrame(columns=["id", "nom", "type", "zone_intervention"])
+        keys = connection.execute(
+            f"SELECT r.row_key FROM {SCHEMA}.directory_rows r WHERE {KEPT}{where} "
+            f"AND r.codes_types && %(outreach)s::text[] AND {ZONES} && %(codes)s::text[] "
+            "ORDER BY r.position, r.row_key",
+            arguments,
+        ).fetchall()
+        fiches = pd.DataFrame(_fiches(connection, [k for (k,) in keys], referential))
+        if fiches.empty:
+            return pd.DataFrame(columns=["id", "nom", "type", "zone_intervention"])
+        return outreach_covering(fiches, commune, set(zones))
+
+    return _asked(store, referential, key, None, question, version)
 
 
 def _answer(rows: list[tuple]) -> pd.DataFrame:

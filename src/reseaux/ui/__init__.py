@@ -8,7 +8,15 @@ main map page), upkeep (geocoding, quality, erasure, sources), and the pages' ow
 
 from reseaux.ui import auth
 from reseaux.ui.carte import actor_table, filtered, header, nobody, show_map
-from reseaux.ui.loading import actors, load_or_stop, referential, referential_or_stop, territory
+from reseaux.ui.loading import (
+    actors,
+    directory_on_demand,
+    load_or_stop,
+    referential,
+    referential_or_stop,
+    territory,
+    territory_or_stop,
+)
 from reseaux.ui.sidebar import apply_query, map_state, remember_query, seeding_query, sidebar
 from reseaux.ui.upkeep import france_sources, geocoding_panel, privacy_panel, quality_report, sources
 from reseaux.ui.widgets import (
@@ -31,6 +39,7 @@ __all__ = [
     "apply_query",
     "auth",
     "choose_many",
+    "directory_on_demand",
     "download",
     "facet_select",
     "filtered",
@@ -54,4 +63,5 @@ __all__ = [
     "skip_target",
     "sources",
     "territory",
+    "territory_or_stop",
 ]

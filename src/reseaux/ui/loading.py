@@ -392,17 +392,24 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
 
     A map page opened by link when visitors see nothing (``RESEAUX_VISITORS=rien``) says so.
     """
+    ref, terr = territory_or_stop()
+    return ref, terr, _actors_or_stop()
+
+
+def territory_or_stop() -> tuple[Referential, Territory]:
+    """The referential and the territory's layers, for a map page, as :func:`load_or_stop` gives
+    them (the same check of who may see the map, the same French errors, the layers set aside
+    said), without the directory: a page that asks the database its fiches
+    (:func:`directory_on_demand`)."""
     from reseaux.acces.access import can_see_map
 
     if not can_see_map(auth.current()[0], config.get("visitors")):
         st.warning("Cette carte est réservée aux membres du réseau : connectez-vous (barre latérale).")
         st.stop()
     try:
-        loaded = referential(), territory(), actors()
-    except (DirectoryError, RegistryError, TerritoryError, FranceDataMissing, ValueError, OSError) as exc:
-        st.error(f"**Impossible de charger les données.** {exc}")
-        st.stop()
-        raise
+        loaded = referential(), territory()
+    except _UNREADABLE as exc:
+        _stop_unreadable(exc)
     if loaded[1].broken:
         names = ", ".join(f"« {name} »" for name, _ in loaded[1].broken)
         st.warning(
@@ -411,6 +418,56 @@ def load_or_stop() -> tuple[Referential, Territory, Actors]:
             icon=":material/layers_clear:",
         )
     return loaded
+
+
+#: What keeps a page's data from loading: said in French (:func:`_stop_unreadable`), never as a trace.
+_UNREADABLE = (DirectoryError, RegistryError, TerritoryError, FranceDataMissing, ValueError, OSError)
+
+
+def _stop_unreadable(exc: Exception):
+    st.error(f"**Impossible de charger les données.** {exc}")
+    st.stop()
+    raise exc
+
+
+def _actors_or_stop() -> Actors:
+    try:
+        return actors()
+    except _UNREADABLE as exc:
+        _stop_unreadable(exc)
+
+
+def directory_on_demand() -> Callable[[], Actors]:
+    """The directory as this session may see it (:func:`actors`), for a page that asks the
+    database first (« Trouver un partenaire »): on PostgreSQL it is read the first time the page
+    calls what this returns — when the database cannot answer (its readings not ready, a save
+    since the version the page shows) — and the version the page shows is the database's current
+    one, asked here (one query). A process serving that page alone then does not read the
+    directory at all (at a million fiches: 0.9 GB and, cold, a minute and more). On the files,
+    read now, as every page reads it."""
+    if not database_url():
+        acts = _actors_or_stop()
+        return lambda: acts
+    _read_today()
+    try:
+        source, stamp = directory_source()
+    except (DirectoryError, OSError) as exc:  # the database down: as actors() says it
+        _stop_unreadable(
+            DirectoryError(
+                f"L'annuaire ne peut pas être lu : {exc}. Vérifiez que le serveur PostgreSQL répond et "
+                "l'adresse que donne le réglage RESEAUX_DATABASE_URL."
+            )
+        )
+    _shown_now(str(source), stamp)
+    st.session_state["_directory_source"] = (str(source), stamp)
+    held: list[Actors] = []
+
+    def read() -> Actors:
+        if not held:
+            held.append(_actors_or_stop())
+        return held[0]
+
+    return read
 
 
 def fiche_store(acts: Actors, ref: Referential) -> FicheStore:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +21,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
+from reseaux.acces.access import can
 from reseaux.analyse.filters import FACETS, FIELD_NAMES, ActorFilter
 from reseaux.analyse.proximity import (
     Partner,
@@ -171,8 +175,9 @@ def radius_label(km: float) -> str:
     return fr_distance(km * 1000)
 
 
-def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
+def sidebar(asking: Asking) -> tuple[ActorFilter, int, float]:
     """Filters, number of results and radius; mirrored in the URL with the point."""
+    ref = asking.ref
     _init_from_url(ref)
     with st.sidebar:
         st.header("Ce que vous cherchez")
@@ -184,7 +189,7 @@ def sidebar(ref: Referential, acts: Actors) -> tuple[ActorFilter, int, float]:
         chosen = {}
         for facet in ("themes", "professions", "types", "modalites", "publics", "accessibilite"):
             chosen[facet] = facet_select(ref, facet, f"tp_{facet}")
-        spoken = sorted({lang for langs in acts.directory.actors["langues"] for lang in langs})
+        spoken = asking.languages()
         st.session_state["tp_langues"] = [v for v in st.session_state.get("tp_langues", []) if v in spoken]
         chosen["langues"] = choose_many("Langues parlées", spoken, key="tp_langues", placeholder="Toutes")
         # Seeded from the URL, with a default besides: a browser that lost the seeded value (a first
@@ -296,15 +301,16 @@ def _choose(found: Lookup, key: str, label: str, *, first: bool = False) -> None
 
 
 def results(
-    ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, k: int, radius: float
+    asking: Asking, flt: ActorFilter, k: int, radius: float
 ) -> tuple[list[Partner], tuple[float, float] | None]:
     """Run the search for the current point; render the sentence, warnings and the list."""
+    ref, terr = asking.ref, asking.terr
     point = st.session_state.get("tp_point")
     if not point:
         st.info("Choisissez un point de départ : une adresse, un clic sur la carte, ou votre position.")
         return [], None
     lat, lon, label = point
-    outcome = _search(ref, terr, acts, lat, lon, flt, k, radius * 1000)
+    outcome = asking.search(lat, lon, flt, k, radius * 1000)
     found = containing_perimeters(lat, lon, terr.layers, terr.specs)
     st.markdown(TROUVER_CSS, unsafe_allow_html=True)
     # Short and small: on a phone the first result must show without scrolling, so what the point is
@@ -326,84 +332,164 @@ def results(
     found_partners = partners(shown, ref, (lat, lon))
     for partner in found_partners:
         _card(partner)
-    _around(terr, acts, lat, lon, found)
+    _around(asking, lat, lon, found)
     return found_partners, (lat, lon)
 
 
-def _search(
-    ref: Referential, terr: Territory, acts: Actors, lat: float, lon: float, flt: ActorFilter, k: int, radius_m: float
-) -> SearchResult:
-    """The nearest partners and the way on. On PostgreSQL, asked of the database
-    (:mod:`reseaux.stockage.readings`: the filter and who asks, for the version this page shows),
-    without the proximity index (1.5 s to build at a million fiches, again after every save): 58 ms
-    against 120 ms from memory for ten partners on a theme, at a million; else, or when the
-    database cannot answer now
-    (:func:`~reseaux.ui.loading.database_answers`, a save since this page's reading, the database
-    gone), asked of the directory in memory."""
-    radii = [r * 1000 for r in RADII_KM]
-    source, stamp = st.session_state.get("_directory_source", ("", 0.0))
-    if source == DATABASE and database_answers(ref):
+@dataclass(frozen=True)
+class Asking:
+    """What this run of the page asks its answers of: the database, at the version the page shows
+    (``version``), or the directory in memory (``held()``: on PostgreSQL, read the first time it is
+    needed, :func:`~reseaux.ui.loading.directory_on_demand`). Each answer — the nearest and the way
+    on, the languages offered, the outreach actions passing by — is asked of the database when
+    it may answer, else of the directory in memory: the same answers (tests/test_readings.py), and
+    on PostgreSQL a process serving this page alone does not hold the directory."""
+
+    ref: Referential
+    terr: Territory
+    held: Callable[[], Actors]
+    version: str | None = None
+
+    @classmethod
+    def now(cls, ref: Referential, terr: Territory, held: Callable[[], Actors]) -> Asking:
+        """This run's: the database's readings asked whether they may answer
+        (:func:`~reseaux.ui.loading.database_answers`, once a run), on PostgreSQL only."""
+        source, stamp = st.session_state.get("_directory_source", ("", 0.0))
+        version = str(int(stamp)) if source == DATABASE and database_answers(ref) else None
+        return cls(ref, terr, held, version)
+
+    def _of_database(self, question: Callable):
+        """``question(store, key, asked)`` asked of the database as the person signed in (or not)
+        sees the directory (``asked(flt)``, a question's :class:`~reseaux.stockage.readings.Asked`);
+        None when it cannot answer now (a save since this page's reading, the database gone: the
+        directory this page shows answers)."""
+        if self.version is None:
+            return None
         import psycopg
 
         from reseaux.stockage import readings
 
+        asked = partial(
+            readings.Asked,
+            role=auth.current()[0],
+            visitors=config.get("visitors"),
+            perimeters=self.terr.layers,
+            commune_epci=self.terr.commune_epci,
+        )
         try:
-            return search_with(
-                _database_ask(ref, terr, lat, lon, str(int(stamp))),
-                flt,
-                ref,
-                k=k,
-                radius_m=radius_m,
-                radii_m=radii,
-                place_names=terr.place_names,
-            )
+            return question(directory_store(), reading_key(self.ref), asked)
         except (readings.NotAnswered, StorageUnavailable):
-            pass  # a save since this page's reading, or the database gone: the directory this page shows answers
+            return None
         except psycopg.Error:  # any other refusal of the database: said to the server's log, not to the person
-            logging.getLogger(__name__).exception("plus proches non répondus par la base")
-    return search(
-        proximity_index(acts),
-        lat,
-        lon,
-        flt,
-        ref,
-        k=k,
-        radius_m=radius_m,
-        radii_m=radii,
-        actors=acts.directory.actors,
-        search=acts.search,
-        facets=acts.facets,
-        commune_epci=terr.commune_epci,
-        place_names=terr.place_names,
-    )
+            logging.getLogger(__name__).exception("question non répondue par la base")
+            return None
 
+    def search(self, lat: float, lon: float, flt: ActorFilter, k: int, radius_m: float) -> SearchResult:
+        """The nearest partners and the way on. Asked of the database without the proximity index
+        (1.5 s to build at a million fiches, again after every save): 58 ms against 120 ms from
+        memory for ten partners on a theme, at a million."""
+        from reseaux.stockage import readings
 
-def _database_ask(ref: Referential, terr: Territory, lat: float, lon: float, version: str):
-    """The nearest asked of the database, as the person signed in (or not) sees the directory."""
-    from reseaux.stockage import readings
+        radii = [r * 1000 for r in RADII_KM]
 
-    role, _ = auth.current()
-    store = directory_store()
-    key = reading_key(ref)
+        def on_database(store, key, asked):
+            def ask(flt: ActorFilter, k: int, radius_m: float | None) -> pd.DataFrame:
+                return readings.nearest(
+                    store,
+                    self.ref,
+                    key,
+                    lat,
+                    lon,
+                    asked=asked(flt),
+                    k=k,
+                    radius_m=radius_m,
+                    fiches=True,
+                    version=self.version,
+                )
 
-    def ask(flt: ActorFilter, k: int, radius_m: float | None) -> pd.DataFrame:
-        asked = readings.Asked(
-            flt, role=role, visitors=config.get("visitors"), perimeters=terr.layers, commune_epci=terr.commune_epci
+            return search_with(
+                ask, flt, self.ref, k=k, radius_m=radius_m, radii_m=radii, place_names=self.terr.place_names
+            )
+
+        answered = self._of_database(on_database)
+        if answered is not None:
+            return answered
+        acts = self.held()
+        return search(
+            proximity_index(acts),
+            lat,
+            lon,
+            flt,
+            self.ref,
+            k=k,
+            radius_m=radius_m,
+            radii_m=radii,
+            actors=acts.directory.actors,
+            search=acts.search,
+            facets=acts.facets,
+            commune_epci=self.terr.commune_epci,
+            place_names=self.terr.place_names,
         )
-        return readings.nearest(
-            store, ref, key, lat, lon, asked=asked, k=k, radius_m=radius_m, fiches=True, version=version
+
+    def languages(self) -> list[str]:
+        """The languages spoken by the fiches this person may see, as written, sorted: asked of
+        the database once per version and view (:func:`_spoken`)."""
+        from reseaux.stockage import readings
+
+        def on_database(store, key, asked):
+            role = auth.current()[0]
+            shown = (store.url, key, self.version, can(role, "voir_toutes_les_fiches"), config.get("visitors"))
+            return _spoken(
+                shown, lambda: readings.spoken(store, self.ref, key, asked=asked(ActorFilter()), version=self.version)
+            )
+
+        answered = self._of_database(on_database)
+        if answered is not None:
+            return answered
+        return sorted({lang for langs in self.held().directory.actors["langues"] for lang in langs})
+
+    def outreach(self, commune: str | None, zones: set[str]) -> pd.DataFrame:
+        """The outreach actions whose zone names ``commune`` or one of ``zones`` (QPV codes)."""
+        from reseaux.stockage import readings
+
+        answered = self._of_database(
+            lambda store, key, asked: readings.passing_through(
+                store, self.ref, key, commune, zones, asked=asked(ActorFilter()), version=self.version
+            )
         )
+        if answered is not None:
+            return answered
+        return outreach_covering(self.held().directory.actors, commune, zones)
 
-    return ask
+
+#: The languages offered, per database, readings, version and view (:func:`_spoken`).
+_SPOKEN: dict[tuple, list[str]] = {}
+_SPOKEN_LOCK = threading.Lock()
 
 
-def _around(terr: Territory, acts: Actors, lat: float, lon: float, found: list) -> None:
+def _spoken(shown: tuple, ask: Callable[[], list[str]]) -> list[str]:
+    """The languages of one version (``shown``: the database, readings, version, then the view)
+    as ``ask()`` gives them, asked once — at a million fiches the fiches' distinct cells are
+    sorted, a second or so — and kept until another version comes."""
+    with _SPOKEN_LOCK:
+        known = _SPOKEN.get(shown)
+    if known is not None:
+        return known
+    answer = ask()
+    with _SPOKEN_LOCK:
+        for old in [k for k in _SPOKEN if k[:3] != shown[:3]]:
+            del _SPOKEN[old]
+        _SPOKEN[shown] = answer
+    return answer
+
+
+def _around(asking: Asking, lat: float, lon: float, found: list) -> None:
     """What the starting point is in: the coordination perimeters, the outreach actions passing there."""
     if found:
         st.caption(md_escape(perimeter_sentence(found)))
     commune = commune_at(pd.Series([lon]), pd.Series([lat])).iloc[0] or None
     zones = {code for spec, code, _ in found if spec.zone_intervention}
-    outreach = outreach_covering(acts.directory.actors, commune, zones)
+    outreach = asking.outreach(commune, zones)
     if len(outreach):
         st.success(
             "Une action d'aller-vers passe dans ce quartier : " + " ; ".join(md_escape(n) for n in outreach["nom"]),
