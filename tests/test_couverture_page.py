@@ -87,3 +87,47 @@ def test_switching_theme_changes_the_choropleth(page_browser, referential):
         )
         map_still(page_browser)
         page_browser.screenshot(path=str(SCREENSHOTS / "couverture.png"), full_page=True)
+
+
+def test_a_coverage_is_measured_once_for_all_who_see_the_same_directory(monkeypatch, referential, accounts_file):
+    """The table and matrix of one question are measured once per process and directory as a role
+    sees it: a change of the measure shown, another visitor opening the same link, answer from
+    them; a member's question is measured again, and each reads her own truth."""
+    from reseaux.ui import couverture
+    from tests.conftest import sign_in
+
+    layer = PreparedLayer.build(load_territory().layers["qpv"])
+
+    def gap_count(role: str, theme: str) -> int:
+        actors = apply_filter(visible_demo(referential, role), ActorFilter(themes=(theme,)), referential).actors
+        return int(coverage_table(layer, actor_points(actors), distance_m=1000)["gap"].sum())
+
+    # a theme whose gaps differ between the public fiches and all of them (its members-only fiches count)
+    theme = next(t for t in referential.labels("thematique") if gap_count("visiteur", t) != gap_count("membre", t))
+    measured = []
+    real_table, real_matrix = couverture.coverage_table, couverture.theme_matrix
+    monkeypatch.setattr(couverture, "coverage_table", lambda *a, **k: measured.append("table") or real_table(*a, **k))
+    monkeypatch.setattr(couverture, "theme_matrix", lambda *a, **k: measured.append("matrix") or real_matrix(*a, **k))
+    monkeypatch.setattr(couverture, "_COMPUTED", type(couverture._COMPUTED)())
+
+    def sentence(at) -> str:
+        assert not at.exception
+        return (at.error or at.success)[0].value
+
+    def says(n: int) -> str:
+        return f"QPV 2024 : {n} sur 16 n'{'a' if n < 2 else 'ont'} aucun acteur"
+
+    first = page(couche="qpv", theme=theme)
+    assert sentence(first).startswith(says(gap_count("visiteur", theme)))
+    assert measured == ["table", "matrix"]
+    first.radio(key="cv_measure").set_value("per_10k").run()
+    assert sentence(first).startswith(says(gap_count("visiteur", theme)))
+    second = page(couche="qpv", theme=theme)  # another visitor, the same link
+    assert sentence(second).startswith(says(gap_count("visiteur", theme)))
+    assert measured == ["table", "matrix"]  # neither measured again
+    member = page(couche="qpv", theme=theme)
+    sign_in(member, "membre")
+    assert sentence(member).startswith(says(gap_count("membre", theme)))
+    assert measured == ["table", "matrix", "table", "matrix"]  # her view is measured for her
+    second.run()
+    assert sentence(second).startswith(says(gap_count("visiteur", theme)))  # the visitor's, still

@@ -3,11 +3,18 @@ table and its exports, the themes × perimeters matrix."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from reseaux import config
+from reseaux.acces.access import can
 from reseaux.analyse.coverage import (
     OutreachAreas,
     Positions,
@@ -31,13 +38,14 @@ from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.text import fr_distance, md_escape, plural
-from reseaux.ui import XLSX_MIME, download, facet_select, remember_query, seeding_query
+from reseaux.ui import XLSX_MIME, auth, download, facet_select, remember_query, seeding_query
 from reseaux.ui.loading import proximity_index
 
 DISTANCES = list(range(0, 5001, 100))
 #: Also the widget's default: a browser that lost the value seeded from the URL falls back here, not to 0 m.
 DEFAULT_DISTANCE = 1000
 MATRIX_MAX = 80  # perimeters: beyond, the matrix is unreadable
+T = TypeVar("T")
 
 #: The page's choice widgets (the first tells whether they are seeded).
 _KEYS = ("cv_layer", "cv_distance", "cv_measure", *(f"cv_{facet}" for facet in ("themes", "professions", "types")))
@@ -59,6 +67,37 @@ def outreach_areas(codes: frozenset[str], _terr: Territory) -> OutreachAreas:
     """The outreach actions' areas, computed once per set of zones (so once per directory version),
     and projected once per territory system."""
     return OutreachAreas(zones_of_codes(codes))
+
+
+#: Coverage tables and matrices measured by this process, shared by its sessions (:func:`computed`).
+_COMPUTED: OrderedDict[tuple, tuple] = OrderedDict()
+_COMPUTED_LOCK = threading.Lock()
+#: How many are kept (a table of the 2,644 communes of Normandie weighs a few hundred kilobytes).
+COMPUTED_KEPT = 16
+
+
+def computed(asked: tuple, terr: Territory, measure: Callable[[], T]) -> T:
+    """``measure()``, or what it gave for the same question (``asked``: the layer, the filter, the
+    distance) on the same directory as this person sees it and the same territory: the version
+    this page shows (``_directory_source``), the view of the role (what a visitor sees is not what
+    a member sees), the territory's layers as loaded. A change of the measure shown, a download,
+    the matrix after the table, or the next person of a webinar opening the same link: no coverage
+    measured again (at a million fiches, 6 s for the 2,644 communes). The last
+    :data:`COMPUTED_KEPT` are kept; the territory is held with its answers, so that its identity
+    stands for its layers while they are kept."""
+    role = auth.current()[0]
+    view = (can(role, "voir_toutes_les_fiches"), config.get("visitors"))
+    key = (st.session_state.get("_directory_source"), view, id(terr), *asked)
+    with _COMPUTED_LOCK:
+        if key in _COMPUTED:
+            _COMPUTED.move_to_end(key)
+            return _COMPUTED[key][1]
+    answer = measure()
+    with _COMPUTED_LOCK:
+        _COMPUTED[key] = (terr, answer)
+        while len(_COMPUTED) > COMPUTED_KEPT:
+            _COMPUTED.popitem(last=False)
+    return answer
 
 
 def polygon_layers(terr: Territory) -> list[str]:
@@ -134,19 +173,24 @@ def report(
         if fresh:
             body.info(f"Calcul et dessin de la couverture : {plural(n, 'périmètre')}…", icon=":material/hourglass_top:")
         layer = prepared(layer_id, terr)
-        actors = apply_filter(acts.directory.actors, flt, ref, facets=acts.facets).actors
-        zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
-        # The actors' territories and projected positions, measured once per directory version (the
-        # proximity index Trouver keeps), not at every rerun, nor twice (table and matrix).
-        placed = Positions.of_index(proximity_index(acts))
-        table = coverage_table(layer, placed.of_actors(actors), distance_m=distance, outreach_zones=zones)
+
+        def measured() -> tuple[pd.DataFrame, bool]:
+            actors = apply_filter(acts.directory.actors, flt, ref, facets=acts.facets).actors
+            zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
+            # The actors' territories and projected positions, measured once per directory version
+            # (the proximity index Trouver keeps), not at every rerun, nor twice (table and matrix).
+            placed = Positions.of_index(proximity_index(acts))
+            table = coverage_table(layer, placed.of_actors(actors), distance_m=distance, outreach_zones=zones)
+            return table, actors.empty
+
+        table, nobody = computed(("table", layer_id, flt, distance), terr, measured)
         base_shapes(layer_id, terr)  # serialised once per layer, under the busy sign
     with body.container():
         spec = terr.spec(layer_id)
         what = filter_phrase(ref, flt)
         sentence = summary_sentence(table, md_escape(spec.label.split(" (")[0]), what, distance)
         (st.error if table["gap"].any() else st.success)(sentence)
-        if actors.empty and not flt.is_empty:
+        if nobody and not flt.is_empty:
             _nobody(ref, acts, flt)
         if spec.example:
             st.caption(
@@ -155,7 +199,7 @@ def report(
             )
         coverage_map(terr, layer_id, table, measure, what, distance)
         coverage_table_panel(table, layer_id, distance)
-        matrix_chart(ref, layer, acts, flt, distance, len(table), placed)
+        matrix_chart(ref, terr, layer, layer_id, acts, flt, distance, len(table))
     st.session_state["_cv_drawn"] = layer_id
 
 
@@ -242,7 +286,14 @@ def coverage_table_panel(table: pd.DataFrame, layer_id: str, distance: float) ->
 
 
 def matrix_chart(
-    ref: Referential, layer: PreparedLayer, acts: Actors, flt: ActorFilter, distance: float, n: int, placed: Positions
+    ref: Referential,
+    terr: Territory,
+    layer: PreparedLayer,
+    layer_id: str,
+    acts: Actors,
+    flt: ActorFilter,
+    distance: float,
+    n: int,
 ) -> None:
     """Themes × perimeters, counting the actors that pass the profession and type filters."""
     st.header("Thématiques × périmètres")
@@ -253,9 +304,14 @@ def matrix_chart(
         )
         return
     others = ActorFilter(professions=flt.professions, types=flt.types)
-    actors = apply_filter(acts.directory.actors, others, ref, facets=acts.facets).actors
     labels = ref.labels("thematique")
-    matrix = theme_matrix(layer, actors, list(labels), labels, distance_m=distance, positions=placed)
+
+    def measured() -> pd.DataFrame:
+        actors = apply_filter(acts.directory.actors, others, ref, facets=acts.facets).actors
+        placed = Positions.of_index(proximity_index(acts))
+        return theme_matrix(layer, actors, list(labels), labels, distance_m=distance, positions=placed)
+
+    matrix = computed(("matrix", layer_id, others, distance), terr, measured)
     long = matrix.reset_index(names="Périmètre").melt(id_vars="Périmètre", var_name="Thématique", value_name="Acteurs")
     order = list(labels.values())
     x = alt.X(
