@@ -6,13 +6,15 @@ fresh process, the page is run as the server runs it (Streamlit's ``AppTest``: t
 caches and its session, without a browser), as a visitor:
 
 1. the page opened on the 16 QPV (the directory read and its proximity index built: not counted);
-2. the layer changed to the 2,644 communes of Normandie: the coverage measured (« première
-   question »);
+2. the layer changed to the 2,644 communes of Normandie, every actor: the coverage measured
+   (« première question »);
 3. the measure shown changed (« Acteurs pour 10 000 habitants »): a rerun, the same question;
 4. another session opening the same link (layer, theme): another person, the same question.
 
-Each step's seconds, one run each (the first step takes the directory's reading; then each step
-is seconds of one process). Run alone: ``python bench/bench_couverture_rerun.py [--tailles 100000]``
+Each step's seconds, one run each (the first step takes the directory's reading). Steps 3 and 4
+ask a question already answered: the page answers them from what it measured
+(``ui.couverture.computed``); ``--code`` measures a checkout from before (each rerun measured the
+coverage again: 5.9 s at a million actors). Run alone: ``python bench/bench_couverture_rerun.py [--tailles 100000]``
 (``--code DOSSIER``: the app of another checkout, to measure a version before).
 """
 
@@ -41,7 +43,10 @@ def run_steps(code: Path) -> dict:
     """In this (fresh) process: the four steps, timed."""
     from streamlit.testing.v1 import AppTest
 
+    import reseaux
     from bench.per_size import peak_mb
+
+    assert Path(reseaux.__file__).is_relative_to(code), f"{reseaux.__file__} n'est pas le code de {code}"
 
     def opened(**query):
         at = AppTest.from_file(str(code / "app.py"), default_timeout=1800)
@@ -52,7 +57,7 @@ def run_steps(code: Path) -> dict:
 
     out = {}
     start = time.perf_counter()
-    at = opened(couche="qpv", theme="ivg").run()
+    at = opened(couche="qpv").run()
     out["opened"] = time.perf_counter() - start
     assert not at.exception, at.exception
     start = time.perf_counter()
@@ -63,7 +68,7 @@ def run_steps(code: Path) -> dict:
     out["measure"] = time.perf_counter() - start
     assert not at.exception, at.exception
     start = time.perf_counter()
-    other = opened(couche="communes_normandie", theme="ivg").run()
+    other = opened(couche="communes_normandie").run()
     out["other"] = time.perf_counter() - start
     assert not other.exception, other.exception
     out["memory"] = peak_mb()
@@ -71,11 +76,6 @@ def run_steps(code: Path) -> dict:
 
 
 def main() -> None:
-    from bench.per_size import french, heading, size_text
-    from bench.report import replace_section
-    from bench.synthetic import synthetic_table
-    from reseaux.annuaire.store import encode_table
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tailles", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--code", default=str(ROOT), help=argparse.SUPPRESS)
@@ -83,9 +83,15 @@ def main() -> None:
     args = parser.parse_args()
     code = Path(args.code)
     if args.etapes:
+        sys.path[:0] = [str(code / "src"), str(code)]  # that checkout's app, not this one's
         os.chdir(code)
         print(json.dumps(run_steps(code)))
         return
+    from bench.per_size import french, heading, size_text
+    from bench.report import replace_section
+    from bench.synthetic import synthetic_table
+    from reseaux.annuaire.store import encode_table
+
     began, when, load = time.perf_counter(), datetime.now().strftime("%Y-%m-%d %H:%M"), os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory(prefix="reseaux-couverture-") as tmp:
@@ -118,7 +124,7 @@ def main() -> None:
         "Annuaires synthétiques (`bench/synthetic.py`, graine fixe), lus d'un fichier ; la page lancée comme "
         "le serveur la lance (`AppTest` de Streamlit : le script, ses caches et sa session, sans navigateur), "
         "pour un·e visiteur·se, dans un processus neuf par taille : ouverte sur les 16 QPV (lecture de "
-        "l'annuaire comprise), puis la couche changée pour les 2 644 communes de Normandie (« IVG », 1 km : "
+        "l'annuaire comprise), puis la couche changée pour les 2 644 communes de Normandie (tous les acteurs, 1 km : "
         "la couverture mesurée), puis la mesure montrée changée (une relance, la même question), puis une "
         "autre session ouvrant le même lien. Une mesure par étape.",
     )
