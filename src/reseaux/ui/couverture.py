@@ -35,7 +35,7 @@ from reseaux.analyse.coverage_report import (
 from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, apply_filter, emptying_fields
 from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.annuaire.referential import Referential
-from reseaux.app_data import Actors, Territory
+from reseaux.app_data import Actors, Territory, reading_key
 from reseaux.carte.choropleth import DENSE, coverage_base_map, coverage_overlay, shapes_json
 from reseaux.text import fr_distance, md_escape, plural
 from reseaux.ui import XLSX_MIME, auth, download, facet_select, remember_query, seeding_query
@@ -76,18 +76,19 @@ _COMPUTED_LOCK = threading.Lock()
 COMPUTED_KEPT = 16
 
 
-def computed(asked: tuple, terr: Territory, measure: Callable[[], T]) -> T:
+def computed(asked: tuple, ref: Referential, terr: Territory, measure: Callable[[], T]) -> T:
     """``measure()``, or what it gave for the same question (``asked``: the layer, the filter, the
     distance) on the same directory as this person sees it and the same territory: the version
-    this page shows (``_directory_source``), the view of the role (what a visitor sees is not what
-    a member sees), the territory's layers as loaded. A change of the measure shown, a download,
+    this page shows (``_directory_source``) read with the same referential and code
+    (``app_data.reading_key``), the view of the role (what a visitor sees is not what a member
+    sees), the territory's layers as loaded. A change of the measure shown, a download,
     the matrix after the table, or the next person of a webinar opening the same link: no coverage
     measured again (at a million fiches, 6 s for the 2,644 communes). The last
     :data:`COMPUTED_KEPT` are kept; the territory is held with its answers, so that its identity
     stands for its layers while they are kept."""
     role = auth.current()[0]
     view = (can(role, "voir_toutes_les_fiches"), config.get("visitors"))
-    key = (st.session_state.get("_directory_source"), view, id(terr), *asked)
+    key = (st.session_state.get("_directory_source"), reading_key(ref), view, id(terr), *asked)
     with _COMPUTED_LOCK:
         if key in _COMPUTED:
             _COMPUTED.move_to_end(key)
@@ -183,7 +184,7 @@ def report(
             table = coverage_table(layer, placed.of_actors(actors), distance_m=distance, outreach_zones=zones)
             return table, actors.empty
 
-        table, nobody = computed(("table", layer_id, flt, distance), terr, measured)
+        table, nobody = computed(("table", layer_id, flt, distance), ref, terr, measured)
         base_shapes(layer_id, terr)  # serialised once per layer, under the busy sign
     with body.container():
         spec = terr.spec(layer_id)
@@ -311,7 +312,7 @@ def matrix_chart(
         placed = Positions.of_index(proximity_index(acts))
         return theme_matrix(layer, actors, list(labels), labels, distance_m=distance, positions=placed)
 
-    matrix = computed(("matrix", layer_id, others, distance), terr, measured)
+    matrix = computed(("matrix", layer_id, others, distance), ref, terr, measured)
     long = matrix.reset_index(names="Périmètre").melt(id_vars="Périmètre", var_name="Thématique", value_name="Acteurs")
     order = list(labels.values())
     x = alt.X(
