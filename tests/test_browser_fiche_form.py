@@ -178,7 +178,7 @@ def test_a_fiche_renamed_and_saved_is_found_on_the_map_at_the_next_page(browser,
             expect(page.get_by_text("notée au journal au nom de coord")).to_be_visible()
 
             helpers.open_nav_page(page, "Carte du réseau")
-            search = page.get_by_label("Recherche (nom, structure, description)")
+            search = page.get_by_label("Recherche (nom, structure, spécialités, description)")
             search.fill("zephyrin")
             search.press("Enter")
             expect(page.get_by_text("1 acteur sur", exact=False).first).to_be_visible(timeout=60_000)

@@ -168,3 +168,15 @@ def test_facet_masks_are_kept_packed_and_give_each_code_s_actors(which, referent
     columns = {column for column, *_ in FACETS.values()}
     assert {column for column, _ in index.packed} == columns & set(frame.columns)
     assert not index.code_mask("thematiques", "aucun_code").any()
+
+
+def test_the_free_search_sentence_and_labels_name_every_column_it_searches(referential):
+    """What the person reads of a free search names each column it looks in (a match in the
+    specialities was said to be in the name, the structure or the description)."""
+    from reseaux.analyse.filters import SEARCH_COLUMNS, SEARCH_NAMES, describe
+
+    said = {"nom": "nom", "structure": "structure", "description": "description", "specialites": "spécialités"}
+    assert set(SEARCH_COLUMNS) == set(said)  # a column added to the search is added here, and to what is said
+    sentence = describe(ActorFilter(text="IVG médicamenteuse"), referential, {})
+    for word in said.values():
+        assert word in sentence and word in SEARCH_NAMES.split(", "), word

@@ -17,7 +17,7 @@ from reseaux.analyse.proximity import ProximityIndex, nearest
 from reseaux.text import fr_distance
 from tests.addok_server import AddokServer, documents, finess_addresses
 from tests.browser import choose, no_error, point_in_url
-from tests.conftest import SCREENSHOTS, ServedApp, map_frame
+from tests.conftest import SCREENSHOTS, ServedApp, map_frame, map_still, wait_in_map
 
 pytestmark = pytest.mark.browser
 ADDRESS_LABEL = "Adresse du patient ou du lieu de départ"
@@ -155,5 +155,8 @@ def test_offline_commune_map_click_and_free_text(browser, referential):
         )
         expect(page.get_by_text("IVG médicamenteuse").nth(len(want) - 1)).to_be_attached()
         no_error(page)
+        # The screenshot once the map is drawn again with the results' numbers, not while it redraws.
+        wait_in_map(page, "() => document.querySelectorAll('.rx-num').length > 0")
+        map_still(page)
         page.screenshot(path=str(SCREENSHOTS / "trouver_recherche_1440.png"))
         page.close()

@@ -22,6 +22,8 @@ from reseaux.annuaire.referential import Referential
 from reseaux.text import arrow_text, fold, fold_column, text_series
 
 SEARCH_COLUMNS = ("nom", "structure", "description", "specialites")
+#: Those columns as the labels of the search fields name them (« Recherche (nom, structure, …) »).
+SEARCH_NAMES = "nom, structure, spécialités, description"
 
 #: facet -> (directory column, referential category, query-string key, all values required)
 FACETS: dict[str, tuple[str, str, str, bool]] = {
@@ -320,7 +322,7 @@ def describe(flt: ActorFilter, referential: Referential, place_names: Mapping[st
     if flt.langues:
         clauses.append(f"parlant {_join([f'« {lang} »' for lang in flt.langues], 'ou')}")
     if flt.text.strip():
-        clauses.append(f"dont le nom, la structure ou la description contient « {flt.text.strip()} »")
+        clauses.append(f"dont le nom, la structure, les spécialités ou la description contient « {flt.text.strip()} »")
     return "Acteurs " + ", ".join(clauses) + "."
 
 

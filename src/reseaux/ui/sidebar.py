@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from reseaux.analyse.filters import FACETS, ActorFilter
+from reseaux.analyse.filters import FACETS, SEARCH_NAMES, ActorFilter
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.legend import COLOR_BY
@@ -128,7 +128,9 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
     with st.sidebar:
         st.header("Filtres")
         text = st.text_input(
-            "Recherche (nom, structure, description)", key="f_text", placeholder="ex. planning, IVG médicamenteuse…"
+            f"Recherche ({SEARCH_NAMES})",
+            key="f_text",
+            placeholder="ex. planning, IVG médicamenteuse…",
         )
         chosen = {}
         for facet in ("themes", "professions", "types"):

@@ -22,7 +22,7 @@ from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.acces.access import can
-from reseaux.analyse.filters import FACETS, FIELD_NAMES, ActorFilter
+from reseaux.analyse.filters import FACETS, FIELD_NAMES, SEARCH_NAMES, ActorFilter
 from reseaux.analyse.proximity import (
     Partner,
     SearchResult,
@@ -182,7 +182,7 @@ def sidebar(asking: Asking) -> tuple[ActorFilter, int, float]:
     with st.sidebar:
         st.header("Ce que vous cherchez")
         text = st.text_input(
-            "Recherche libre (nom, structure, spécialités, description)",
+            f"Recherche libre ({SEARCH_NAMES})",
             key="tp_text",
             placeholder="ex. IVG médicamenteuse",
         )
