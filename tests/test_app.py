@@ -308,3 +308,16 @@ def test_the_accessibility_statement_opens_for_every_one(monkeypatch, accounts_f
     text = re.sub(r"\\(.)", r"\1", "\n".join(m.value for m in at.markdown)).replace("\u2060", "")  # as read
     assert "Réseaux est **non conforme**" in text and "Défenseur des droits" in text
     assert "accessibilite@example.org" in text
+
+
+def test_the_sources_and_credits_are_read_without_the_directory(monkeypatch, tmp_path):
+    """The attribution of the layers shows whatever the directory is: a file that cannot be read
+    stops the map, not the page that credits its sources (nor does that page read a million fiches)."""
+    bad = tmp_path / "actors.csv"
+    bad.write_text("nom;ville\nA;Rouen\n", encoding="utf-8")
+    at = app(monkeypatch, actors=bad)
+    assert any("colonne(s) obligatoire(s) absente(s)" in e.value for e in at.error)
+    at.switch_page("views/sources.py").run()
+    assert not at.exception and not at.error
+    credited = at.dataframe[0].value
+    assert {"Couche", "Source", "Licence", "Millésime"} <= set(credited.columns) and len(credited) >= 3

@@ -8,7 +8,7 @@ from reseaux.acces.access import can
 from reseaux.ui import auth
 from reseaux.ui.layers_form import add_layer_form
 
-ref, terr, acts = ui.load_or_stop()
+terr = ui.territory_or_stop()[1]  # not the directory: the sources are the layers
 st.title("Sources et crédits")
 examples = [s.label for s in terr.specs if s.example]
 st.markdown(
