@@ -118,6 +118,7 @@ bench: setup system-deps ## Benchmarks (not part of `make test`): medians, machi
 	$(PY) bench/bench_two_coordinators.py
 	$(PY) bench/bench_database_questions.py
 	$(PY) bench/bench_trouver_page.py
+	$(PY) bench/bench_couverture_rerun.py
 	$(PY) bench/bench_map_reread.py
 	$(PY) bench/bench_served_map.py --sans-navigateur --postgresql | tee bench/out-served-map.md
 	$(PY) bench/bench_webinar.py
