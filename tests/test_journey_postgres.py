@@ -211,6 +211,15 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                     expect(outreach).to_be_visible(timeout=60_000)
                     for name in outreach_in(folder / "actors.csv", "76540"):
                         expect(outreach).to_contain_text(name)
+                    # A language chosen among those the database offers: its speakers, nearest first.
+                    page.goto(f"{second.url}/trouver?lat={lat}&lon={lon}&rayon=10")
+                    page.get_by_text("partenaires les plus proches").first.wait_for(timeout=60_000)
+                    ui.choose(page, "Langues parlées", "wolof")
+                    speakers = nearest_speaking(folder / "actors.csv", "wolof")
+                    assert 1 <= len(speakers) < 10
+                    page.get_by_text(f"{len(speakers)} partenaire").first.wait_for(timeout=60_000)
+                    for number, name in enumerate(speakers, start=1):
+                        page.get_by_text(f"{number}. {name}").first.wait_for(timeout=60_000)
                     ui.no_error(page)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Trouver »"
                     ui.open_nav_page(page, "Carte du réseau")
@@ -239,6 +248,23 @@ def outreach_in(path, commune: str) -> list[str]:
     ]
     assert len(found) >= 2
     return found
+
+
+def nearest_speaking(path, language: str) -> list[str]:
+    """The names of the public fiches speaking ``language`` within 10 km of :data:`SEARCHED_FROM`,
+    nearest first: the demo file read with the csv module, distances on the ellipsoid."""
+    from pyproj import Geod
+
+    lat, lon = SEARCHED_FROM
+    found = []
+    with open(path, encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            spoken = [part.strip() for part in row["langues"].split("|")]
+            if row["visibilite"] == "public" and row["latitude"] and language in spoken:
+                _, _, metres = Geod(ellps="GRS80").inv(lon, lat, float(row["longitude"]), float(row["latitude"]))
+                if metres <= 10_000:
+                    found.append((metres, row["nom"]))
+    return [name for _, name in sorted(found)]
 
 
 def visitor_actors(path) -> list[str]:
