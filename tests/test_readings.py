@@ -614,3 +614,29 @@ def test_the_outreach_actions_passing_by_are_those_in_memory_for_each_person(sto
     assert ("membre", "aller-vers-membres") in found_any  # « ; » and spaces split as the app splits them
     assert ("visiteur", "aller-vers-membres") not in found_any
     assert len({i for r, i in found_any if r == "visiteur"}) >= 5
+
+
+def test_trouver_asks_again_at_the_version_a_save_made_rather_than_reading_the_directory(
+    store, referential, territory, monkeypatch
+):
+    """A save lands between the start of a run of « Trouver » and its question: the page asks the
+    database again at the new version; it does not read the whole directory for one answer."""
+    from reseaux.app_data import reading_key
+    from reseaux.ui import trouver
+
+    monkeypatch.setenv("RESEAUX_DATABASE_URL", store.url)
+    readings.bring_up_to_date(store, referential, reading_key(referential), take_over=True)
+    shown = store.current_version()
+    base = store.load()
+    renamed = base.table[base.table["nom"].str.contains("CENTRE HOSPITALIER")].head(1)
+    store.save_rows(base, renamed.assign(nom="CENTRE HOSPITALIER RENOMMÉ (fictif)"), "test")
+    assert store.current_version() != shown
+
+    def read_whole():
+        raise AssertionError("l'annuaire entier lu pour une réponse")
+
+    asking = trouver.Asking(referential, territory, read_whole, str(shown))
+    lat, lon = ORIGINS["Paris"]
+    found = asking.search(lat, lon, ActorFilter(text="renommé"), 5, 50_000_000.0)
+    assert found.actors["nom"].tolist() == ["CENTRE HOSPITALIER RENOMMÉ (fictif)"]  # the new version's
+    assert asking.version == str(store.current_version())

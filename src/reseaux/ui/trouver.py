@@ -336,7 +336,7 @@ def results(
     return found_partners, (lat, lon)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Asking:
     """What this run of the page asks its answers of: the database, at the version the page shows
     (``version``), or the directory in memory (``held()``: on PostgreSQL, read the first time it is
@@ -377,7 +377,20 @@ class Asking:
             commune_epci=self.terr.commune_epci,
         )
         try:
-            return question(directory_store(), reading_key(self.ref), asked)
+            store, key = directory_store(), reading_key(self.ref)
+            for _ in range(2):
+                try:
+                    return question(store, key, asked)
+                except readings.NotAnswered:
+                    # A save since this run began: asked again at the version it made (the page
+                    # shows nothing else of the directory), rather than the directory read whole
+                    # for one answer (a minute at a million fiches, on a process that never read it).
+                    now = store.current_version()
+                    if now is None or str(now) == self.version:
+                        return None  # the readings are another's, or not up to date: from memory
+                    self.version = str(now)
+                    st.session_state["_directory_source"] = (DATABASE, float(now))
+            return None
         except (readings.NotAnswered, StorageUnavailable):
             return None
         except psycopg.Error:  # any other refusal of the database: said to the server's log, not to the person
