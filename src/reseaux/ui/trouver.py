@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -475,25 +474,12 @@ class Asking:
         return outreach_covering(self.held().directory.actors, commune, zones)
 
 
-#: The languages offered, per database, readings, version and view (:func:`_spoken`).
-_SPOKEN: dict[tuple, list[str]] = {}
-_SPOKEN_LOCK = threading.Lock()
-
-
-def _spoken(shown: tuple, ask: Callable[[], list[str]]) -> list[str]:
-    """The languages of one version (``shown``: the database, readings, version, then the view)
-    as ``ask()`` gives them, asked once — at a million fiches the fiches' distinct cells are
-    sorted, a second or so — and kept until another version comes."""
-    with _SPOKEN_LOCK:
-        known = _SPOKEN.get(shown)
-    if known is not None:
-        return known
-    answer = ask()
-    with _SPOKEN_LOCK:
-        for old in [k for k in _SPOKEN if k[:3] != shown[:3]]:
-            del _SPOKEN[old]
-        _SPOKEN[shown] = answer
-    return answer
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _spoken(shown: tuple, _ask: Callable[[], list[str]]) -> list[str]:
+    """The languages of one version as one view sees them (``shown``: the database, readings,
+    version, then the view), as ``_ask()`` gives them: asked once (at a million fiches the
+    fiches' distinct cells are sorted, half a second), shared by the sessions."""
+    return _ask()
 
 
 def _around(asking: Asking, lat: float, lon: float, found: list) -> None:
