@@ -26,6 +26,8 @@ pytestmark = pytest.mark.browser
 
 NEW_PHONE = "02 61 91 77 77"
 ACTOR = "demo-002"
+#: The map's frame (streamlit-folium's iframe).
+MAP = "iframe[title='streamlit_folium.st_folium']"
 #: The pins and the cluster counts the map draws (see test_journey_carte).
 DRAWN = """(n) => document.querySelectorAll('.rx-pin').length
     + [...document.querySelectorAll('.rx-cluster span')].reduce((s, e) => s + (+e.textContent), 0) === n"""
@@ -222,9 +224,25 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                         page.get_by_text(f"{number}. {name}").first.wait_for(timeout=60_000)
                     ui.no_error(page)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Trouver »"
+
+                    # Its map too: the count, the pins and a fiche opened are the database's answers,
+                    # as the file says them.
                     ui.open_nav_page(page, "Carte du réseau")
-                    wait_in_map(page, DRAWN, len(visitor_actors(folder / "actors.csv")), timeout=90_000)
-                    assert list(parsed.glob("*.pickle"))  # the map reads it: what the check above looks for
+                    public = public_rows(folder / "actors.csv")
+                    placed = [row for row in public.values() if row["latitude"]]
+                    wait_in_map(page, DRAWN, len(placed), timeout=90_000)
+                    page.get_by_text(f"{len(public)} acteurs sur {len(public)}").wait_for(timeout=60_000)
+                    frame = page.locator(MAP).last.element_handle().content_frame()
+                    ui.click_pin_in_view(frame)
+                    fiche = frame.locator(".rx-fiche").first.inner_text()
+                    shown = [row for row in placed if row["nom"] in fiche]
+                    assert len(shown) >= 1 and any(row["telephone"] in fiche for row in shown), fiche
+                    ui.no_error(page)
+                    assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour la carte"
+                    ui.open_nav_page(page, "Couverture")
+                    page.get_by_role("heading", name="Tableau par périmètre").wait_for(timeout=90_000)
+                    ui.no_error(page)
+                    assert list(parsed.glob("*.pickle"))  # this page reads it: what the checks above look for
                 finally:
                     visitor.close()
     finally:
@@ -265,6 +283,12 @@ def nearest_speaking(path, language: str) -> list[str]:
                 if metres <= 10_000:
                     found.append((metres, row["nom"]))
     return [name for _, name in sorted(found)]
+
+
+def public_rows(path) -> dict[str, dict]:
+    """The public fiches of the demo file (the csv module), by id: what a visitor's map counts."""
+    with open(path, encoding="utf-8") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle) if row["visibilite"] == "public"}
 
 
 def visitor_actors(path) -> list[str]:

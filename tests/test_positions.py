@@ -73,7 +73,7 @@ def test_the_perimeter_filter_keeps_the_actors_geopandas_finds_inside():
     (as Couverture counts them): against geopandas' spatial join. A perimeter of two parts (a
     code drawn as two polygons), an actor on its edge, one in its box but outside, one without a
     position, one in another perimeter; the layer given in Lambert-93, as a file may be."""
-    from reseaux.analyse.filters import _perimeter_mask
+    from reseaux.analyse.filters import perimeter_mask
 
     shapes = gpd.GeoDataFrame(
         {"code": ["A", "A", "B"]},
@@ -91,8 +91,8 @@ def test_the_perimeter_filter_keeps_the_actors_geopandas_finds_inside():
         gpd.GeoDataFrame(geometry=points(actors)), shapes[shapes["code"] == "A"], predicate="intersects"
     ).index.unique()
     for layer in (shapes, shapes.to_crs("EPSG:2154")):
-        kept = _perimeter_mask(actors, "secteurs:A", {"secteurs": layer})
+        kept = perimeter_mask(actors, "secteurs:A", {"secteurs": layer})
         assert kept.index.tolist() == actors.index.tolist()
         assert sorted(kept[kept].index) == sorted(truth) == [20, 22, 23, 24]
-    assert not _perimeter_mask(actors, "secteurs:Z", {"secteurs": shapes}).any()
-    assert not _perimeter_mask(actors, "autre:A", {"secteurs": shapes}).any()
+    assert not perimeter_mask(actors, "secteurs:Z", {"secteurs": shapes}).any()
+    assert not perimeter_mask(actors, "autre:A", {"secteurs": shapes}).any()

@@ -11,5 +11,6 @@ if presentation_stage.full_screen():
 else:
     st.title("Présentation et exports")
     presentation.open_scene_from_url(ref, terr)  # before the sidebar: the scene's filters fill its widgets
-    flt, view = ui.sidebar(ref, terr, acts, write_url=False)
+    frame = acts.directory.actors
+    flt, view = ui.sidebar(ref, terr, frame, frame["code_insee"].unique().tolist(), write_url=False)
     presentation.editor(ref, terr, acts, flt, view)

@@ -256,7 +256,7 @@ def apply_filter(
         lookup = commune_epci or {}
         mask &= actors["code_insee"].map(lambda c: lookup.get(c, "")).isin(flt.epci)
     if flt.perimeter:
-        mask &= _perimeter_mask(actors, flt.perimeter, perimeters or {})
+        mask &= perimeter_mask(actors, flt.perimeter, perimeters or {})
     if flt.langues and "langues" in actors:
         wanted = {fold(lang) for lang in flt.langues}
         mask &= actors["langues"].map(lambda spoken: not wanted.isdisjoint(fold(s) for s in spoken))
@@ -353,7 +353,8 @@ def perimeter_shape(perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]):
     return shapes.geometry.union_all()
 
 
-def _perimeter_mask(actors: pd.DataFrame, perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
+def perimeter_mask(actors: pd.DataFrame, perimeter: str, perimeters: Mapping[str, gpd.GeoDataFrame]) -> pd.Series:
+    """Which of ``actors`` stand in the perimeter ``"layer_id:code"`` (an edge counts), as a filter keeps them."""
     shape = perimeter_shape(perimeter, perimeters)
     if shape is None:
         return pd.Series(False, index=actors.index)

@@ -34,6 +34,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -67,10 +68,59 @@ MAX_GRANTS = 10_000
 MAX_BASES = 3
 
 
+class ServedRows(Protocol):
+    """A directory a token's map asks of, as its viewer may see it, by fiche rows: a frame in
+    memory (:class:`FrameRows`: its positions 0..n-1) or the database (``ui.carte_database``: row
+    keys of the directory's current rows)."""
+
+    def placed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(latitudes, longitudes, fiche rows) of its placed actors."""
+
+    def fiches(self, rows: list[int]) -> list[list[str]]:
+        """The fiches of ``rows``, in that order, as the map shows them (``actor_layer.fiche_rows``);
+        IndexError for a row it does not hold."""
+
+    def find(self, words: list[str], limit: int) -> list[int]:
+        """Its rows whose name, structure and address (as the fiche shows them, folded) hold every
+        one of ``words``, in order, at most ``limit``."""
+
+
+class FrameRows:
+    """A directory read in memory (rows numbered 0..n-1), as a token's map asks of it."""
+
+    def __init__(self, frame: pd.DataFrame, referential: Referential) -> None:
+        self.frame, self.referential = frame, referential
+        self._haystack: pd.Series | None = None
+
+    def placed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lon, lat, placed = coordinates(self.frame)
+        return lat[placed], lon[placed], np.flatnonzero(placed)
+
+    def fiches(self, rows: list[int]) -> list[list[str]]:
+        if any(r < 0 or r >= len(self.frame) for r in rows):
+            raise IndexError(f"lignes hors de l'annuaire affiché (0 à {len(self.frame) - 1})")
+        return fiche_rows(self.frame.iloc[rows], self.referential)
+
+    def find(self, words: list[str], limit: int) -> list[int]:
+        if self._haystack is None:  # name, structure and address of every row, folded (on the first search)
+            searched = search_fields()
+            texts = [" ".join(fiche[i] for i in searched) for fiche in fiche_rows(self.frame, self.referential)]
+            self._haystack = pd.Series([fold(t) for t in texts], dtype=object)
+        mask = np.ones(len(self._haystack), dtype=bool)
+        for word in words:
+            mask &= self._haystack.str.contains(word, regex=False).to_numpy(dtype=bool)
+        return np.flatnonzero(mask)[:limit].tolist()
+
+
+def served_rows(frame: pd.DataFrame | ServedRows, referential: Referential) -> ServedRows:
+    return FrameRows(frame, referential) if isinstance(frame, pd.DataFrame) else frame
+
+
 @dataclass
 class _Entry:
     owner: str
-    frame: pd.DataFrame
+    #: The directory the token's map asks of: a frame in memory, or :class:`ServedRows`.
+    frame: pd.DataFrame | ServedRows
     referential: Referential
     expires: float
     #: Asked at every request: does the sign-in this token was given for still hold? (None: a
@@ -81,15 +131,13 @@ class _Entry:
     #: (a save, an import, an erasure, by this process or another), the token answers no more —
     #: its rows may hold a fiche erased or made members-only since. None: not from a file.
     source: tuple[str, float] | None = None
-    _haystack: pd.Series | None = field(default=None, repr=False)
+    _rows: ServedRows | None = field(default=None, repr=False)
 
-    def haystack(self) -> pd.Series:
-        """Name, structure and address of every row, folded (built on the first search)."""
-        if self._haystack is None:
-            searched = search_fields()
-            texts = [" ".join(fiche[i] for i in searched) for fiche in fiche_rows(self.frame, self.referential)]
-            self._haystack = pd.Series([fold(t) for t in texts], dtype=object)
-        return self._haystack
+    @property
+    def rows(self) -> ServedRows:
+        if self._rows is None:
+            self._rows = served_rows(self.frame, self.referential)
+        return self._rows
 
 
 class FicheService:
@@ -108,9 +156,10 @@ class FicheService:
         self._bases: OrderedDict[int, tuple[weakref.ref, int, ViewportIndex]] = OrderedDict()
         self._serial = 0
         self.max_entries = max_entries
-        #: What a token was issued for (:meth:`register`'s ``issued_for``) → (frame, referential):
-        #: how a process rebuilds the view of a token another process issued. None: it cannot.
-        self.resolver: Callable[[dict], tuple[pd.DataFrame, Referential]] | None = None
+        #: What a token was issued for (:meth:`register`'s ``issued_for``) → (frame or
+        #: :class:`ServedRows`, referential), or None when it cannot be rebuilt now: how a process
+        #: rebuilds the view of a token another process issued. None: it cannot.
+        self.resolver: Callable[[dict], tuple[pd.DataFrame | ServedRows, Referential] | None] | None = None
         #: A session's key → the ``check`` of a token issued for that sign-in, in another process.
         self.checker: Callable[[str], Callable[[], bool]] | None = None
 
@@ -223,7 +272,10 @@ class FicheService:
         session = issued_for.get("session") or ""
         if session and self.checker is None:
             return None  # a member's view, and no way to ask whether the sign-in holds: refused
-        frame, referential = self.resolver(issued_for)
+        resolved = self.resolver(issued_for)
+        if resolved is None:  # the view cannot be rebuilt here now (its version gone meanwhile)
+            return None
+        frame, referential = resolved
         entry = _Entry(owner, frame, referential, expires, self.checker(session) if session else None, source)
         with self._lock:
             self._entries[token] = entry
@@ -257,9 +309,7 @@ class FicheService:
         entry = self._entry(token, now)
         if entry is None:
             return None
-        if len(rows) and (rows.min() < 0 or rows.max() >= len(entry.frame)):
-            raise IndexError("lignes hors de l'annuaire affiché")
-        serial, base = self._base(entry.frame)
+        serial, base = self._base(entry)
         digest = hashlib.sha256(str(serial).encode())
         for part in (rows, colors):
             digest.update(np.ascontiguousarray(part).tobytes())
@@ -280,21 +330,17 @@ class FicheService:
             self._grant(token, key)
         return key
 
-    def _base(self, frame: pd.DataFrame) -> tuple[int, ViewportIndex]:
-        """The index of every placed actor of ``frame`` (a token's directory, shared by the tokens of
-        the same view of it) and its serial number, built on the first request for it."""
+    def _base(self, entry: _Entry) -> tuple[int, ViewportIndex]:
+        """The index of every placed actor of a token's directory (shared by the tokens of the same
+        view of it) and its serial number, built on the first request for it."""
+        frame = entry.frame
         with self._lock:
             known = self._bases.get(id(frame))
             if known is not None and known[0]() is frame:
                 self._bases.move_to_end(id(frame))
                 return known[1], known[2]
-        lon, lat, placed = coordinates(frame)
-        base = ViewportIndex(
-            lat[placed],
-            lon[placed],
-            np.flatnonzero(placed),
-            np.zeros(int(placed.sum())),
-        )
+        lat, lon, rows = entry.rows.placed()
+        base = ViewportIndex(lat, lon, rows, np.zeros(len(rows)))
         with self._lock:
             self._serial += 1
             self._bases[id(frame)] = (weakref.ref(frame), self._serial, base)
@@ -341,9 +387,9 @@ class FicheService:
         entry = self._entry(token, now)
         if entry is None:
             return None
-        if len(rows) > MAX_ROWS or any(r < 0 or r >= len(entry.frame) for r in rows):
-            raise IndexError(f"lignes hors de l'annuaire affiché (0 à {len(entry.frame) - 1}, au plus {MAX_ROWS})")
-        return {"fields": fiche_fields(), "fiches": fiche_rows(entry.frame.iloc[rows], entry.referential)}
+        if len(rows) > MAX_ROWS:
+            raise IndexError(f"au plus {MAX_ROWS} fiches à la fois")
+        return {"fields": fiche_fields(), "fiches": entry.rows.fiches(rows)}
 
     def search(self, token: str, text: str, *, now: float | None = None) -> dict | None:
         """``{"rows", "more"}``: the rows whose name, structure or address hold every word of
@@ -354,12 +400,8 @@ class FicheService:
         words = [w for w in dict.fromkeys(fold(text[:MAX_QUERY]).split()) if len(w) >= MIN_WORD][:MAX_WORDS]
         if not words:
             return {"rows": [], "more": False}
-        hay = entry.haystack()
-        mask = np.ones(len(hay), dtype=bool)
-        for word in words:
-            mask &= hay.str.contains(word, regex=False).to_numpy(dtype=bool)
-        rows = np.flatnonzero(mask)
-        return {"rows": rows[:MAX_FOUND].tolist(), "more": bool(len(rows) > MAX_FOUND)}
+        rows = entry.rows.find(words, MAX_FOUND + 1)
+        return {"rows": rows[:MAX_FOUND], "more": len(rows) > MAX_FOUND}
 
 
 def _unchanged(source: tuple[str, float] | None) -> bool:

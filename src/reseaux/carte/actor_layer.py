@@ -49,6 +49,7 @@ def build_actor_layer(
     focus: tuple[str, dict] | None = None,
     served: ServedView | None = None,
     directory_placed: int | None = None,
+    colors: np.ndarray | None = None,
 ) -> folium.FeatureGroup:
     """Return a feature group drawing ``actors`` (those with a position) in one cluster.
 
@@ -66,16 +67,22 @@ def build_actor_layer(
     count that threshold is held against: the placed actors of the directory the session sees,
     before its filters (default: those of ``actors``) — a directory that is served stays served
     whatever the filters keep, rather than sending in the page the positions of a filter that keeps
-    fewer (86,921 positions, 2.84 s, for one filter of a served million).
+    fewer (86,921 positions, 2.84 s, for one filter of a served million). ``colors``: each actor's
+    colour index when already known (a database's answer, ``stockage.readings.drawn``), else read
+    from ``actors``' own column.
     """
-    placed = actors[placed_mask(actors)]
+    mask = placed_mask(actors)
+    placed = actors[mask]
+    painted = None if colors is None else np.asarray(colors, dtype="u1")[mask]
     group = folium.FeatureGroup(name=name or f"Acteurs ({fr_number(len(placed))})", show=True)
     payload = None
     seen = len(placed) if directory_placed is None else directory_placed
     if served is not None and seen > server_above():
-        payload = served_payload(placed, referential, color_by, served, highlight=highlight)
+        payload = served_payload(placed, referential, color_by, served, highlight=highlight, colors=painted)
     if payload is None:
-        payload = actor_payload(placed, referential, color_by, highlight=highlight, rows=placed.index.tolist())
+        payload = actor_payload(
+            placed, referential, color_by, highlight=highlight, rows=placed.index.tolist(), colors=painted
+        )
     ActorCluster(payload).add_to(group)
     if legend is not None:
         LegendLayer(legend, fold_below=560).add_to(group)
@@ -106,6 +113,7 @@ def actor_payload(
     *,
     highlight: Sequence[str] = (),
     rows: Sequence[int] | None = None,
+    colors: np.ndarray | None = None,
 ) -> dict:
     """Return what the browser needs to draw ``actors``: ``{"n", "colors", "data"}``.
 
@@ -114,13 +122,15 @@ def actor_payload(
     small numbers that compress well), the index of the colour in ``colors`` (Uint8). About
     8 bytes an actor once compressed, where JSON took 30; :func:`decode_payload` reads it back.
     """
-    palette, color_codes = _colors(actors, referential, color_by, highlight)
+    palette, color_codes = _painted(actors, referential, color_by, highlight, colors)
     n = len(actors)
-    row_numbers = np.arange(n, dtype="<i4") if rows is None else np.asarray(rows, dtype="<i4")
+    row_numbers = np.arange(n, dtype="<i8") if rows is None else np.asarray(rows, dtype="<i8")
+    if len(row_numbers) and (row_numbers.min() < 0 or row_numbers.max() > np.iinfo("<i4").max):
+        raise ValueError("actor_payload: des lignes de fiche hors de l'intervalle d'un Int32")
     parts = [
         np.round(actors["latitude"].to_numpy(dtype=float) * 1e5).astype("<i4").tobytes(),
         np.round(actors["longitude"].to_numpy(dtype=float) * 1e5).astype("<i4").tobytes(),
-        np.diff(row_numbers, prepend=np.int32(0)).astype("<i4").tobytes(),
+        np.diff(row_numbers, prepend=np.int64(0)).astype("<i4").tobytes(),
         color_codes.tobytes(),
     ]
     data = base64.b64encode(gzip.compress(b"".join(parts), compresslevel=1, mtime=0)).decode("ascii")
@@ -134,12 +144,13 @@ def served_payload(
     served: ServedView,
     *,
     highlight: Sequence[str] = (),
+    colors: np.ndarray | None = None,
 ) -> dict | None:
     """What the browser needs to draw ``actors`` (placed, labelled by fiche row) from the server:
     ``{"n", "colors", "url", "bounds"}`` — no position but the box around them all
     (``[[south, west], [north, east]]``); ``url`` asks the clusters of a viewport
     (:mod:`reseaux.carte.viewport_index`). None when ``served`` cannot register them."""
-    palette, color_codes = _colors(actors, referential, color_by, highlight)
+    palette, color_codes = _painted(actors, referential, color_by, highlight, colors)
     url = served(actors.index.to_numpy(dtype="i8"), color_codes)
     if url is None:
         return None
@@ -150,13 +161,24 @@ def served_payload(
     return {"n": len(actors), "colors": palette, "url": url, "bounds": bounds}
 
 
+def _painted(
+    actors: pd.DataFrame, referential: Referential, color_by: str, highlight: Sequence[str], colors: np.ndarray | None
+) -> tuple[list[str], np.ndarray]:
+    """:func:`_colors`, or the palette and ``colors`` when they are known."""
+    if colors is None:
+        return _colors(actors, referential, color_by, highlight)
+    if len(colors) != len(actors):
+        raise ValueError("des couleurs pour d'autres acteurs")
+    return _palette(referential, color_by), np.asarray(colors, dtype="u1")
+
+
 def _colors(
     actors: pd.DataFrame, referential: Referential, color_by: str, highlight: Sequence[str]
 ) -> tuple[list[str], np.ndarray]:
     """The palette of the colour-by category and each actor's place in it (Uint8; the last: other)."""
-    column, category, _ = COLOR_BY[color_by]
-    codes_in_order = referential.codes(category)[: MAX_COLORS - 1]
-    palette = [referential.color(category, c) for c in codes_in_order] + [OTHER_COLOR]
+    column = COLOR_BY[color_by][0]
+    codes_in_order = palette_of(referential, color_by)
+    palette = _palette(referential, color_by)
     position = {c: i for i, c in enumerate(codes_in_order)}
     other = len(palette) - 1
     preferred = [c for c in highlight if c in position]
@@ -179,6 +201,17 @@ def _colors(
         return palette, np.fromiter((color_index(v) for v in values.tolist()), dtype="u1", count=len(actors))
     table = np.fromiter((color_index(v) for v in distinct), dtype="u1", count=len(distinct))
     return palette, table[found] if len(found) else np.zeros(0, dtype="u1")
+
+
+def palette_of(referential: Referential, color_by: str) -> list[str]:
+    """The codes of the colour-by category that have a colour of their own, in the palette's order
+    (an actor's colour index is its code's place here; :data:`MAX_COLORS` - 1, any other)."""
+    return list(referential.codes(COLOR_BY[color_by][1])[: MAX_COLORS - 1])
+
+
+def _palette(referential: Referential, color_by: str) -> list[str]:
+    category = COLOR_BY[color_by][1]
+    return [referential.color(category, c) for c in palette_of(referential, color_by)] + [OTHER_COLOR]
 
 
 def decode_payload(payload: dict) -> list[tuple[float, float, int, int]]:

@@ -203,11 +203,19 @@ class PostgresDirectoryStore:
     # -- connections --
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def _connection(self, *, alone: bool = False) -> Iterator[Any]:
         """A connection of the pool (the one :meth:`locked` holds, inside it). A server that does not
         answer, or a connection cut midway, is :class:`StorageUnavailable` (an OSError, in French):
-        the transaction was not committed, nothing was written."""
+        the transaction was not committed, nothing was written. ``alone``: a connection of its own,
+        closed after — for a large answer, whose buffer (as large) a pooled connection would keep."""
+        if alone:
+            import psycopg
 
+            with reaching(self.describe()), psycopg.connect(self.url) as connection:
+                if self.url not in _READY:
+                    self._create(connection)
+                yield connection
+            return
         held = getattr(self._held, "connection", None)
         if held is not None:  # inside locked(): the same session, so the same lock
             yield held

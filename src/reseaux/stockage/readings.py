@@ -39,18 +39,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from reseaux.acces.access import can
+from reseaux.acces.access import REASON_COLUMN, can
 from reseaux.analyse.filters import FACETS as FILTER_FACETS
 from reseaux.analyse.filters import SEARCH_COLUMNS, ActorFilter, perimeter_shape, search_text
 from reseaux.analyse.proximity import outreach_covering
+from reseaux.annuaire import columns as registry
 from reseaux.annuaire.validation import read_alone
+from reseaux.carte.actor_layer import fiche_rows, search_fields
 from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore
 from reseaux.territoire.metric import to_zone, zone_of, zones_of
 from reseaux.text import fold
 
 #: The version of what a reading holds: changed with the columns below, so that a database read by
 #: an older version of this code is read again.
-FORMAT = 3
+FORMAT = 4
 #: The facets a reading keeps: the filters' own (``analyse.filters.FACETS``), by directory column and
 #: whether every code chosen is required.
 FACETS: dict[str, tuple[str, bool]] = {facet: (column, every) for facet, (column, _, _, every) in FILTER_FACETS.items()}
@@ -78,8 +80,22 @@ COLUMNS: dict[str, str] = {
     "langues": "text[]",
     "search": "text",
     "zones": "text[]",
+    "fictif": "boolean",
+    "approx": "boolean",
+    "lookup": "text",
+    "odd": "smallint",
     **{f"codes_{facet}": "text[]" for facet in FACETS},
+    **{f"bits_{facet}": "bigint" for facet in FACETS},
+    **{f"first_{facet}": "smallint" for facet in FACETS},
 }
+#: The referential's codes a facet's bits hold (bit ``i``: its ``i``-th code, ``referential.codes``).
+MAX_BITS = 63
+#: What :func:`_readings` gives of each row, in its order (``lon`` and ``lat`` make ``place``).
+READ: tuple[str, ...] = (
+    "usable", "rid", "nom", "lon", "lat", "epsg", "x", "y", "public", "code_insee", "langues", "search", "zones",
+    "fictif", "approx", "lookup", "odd", *(f"codes_{facet}" for facet in FACETS),
+    *(f"bits_{facet}" for facet in FACETS), *(f"first_{facet}" for facet in FACETS),
+)  # fmt: skip
 #: The indexes of the readings.
 INDEXES = ("directory_rows_unread", "directory_rows_place", "directory_rows_rid", "directory_rows_outreach")
 #: The outreach actions' type (``analyse.proximity.outreach_covering``): a condition written as is
@@ -130,7 +146,12 @@ def full_key(key: str) -> str:
 def _code_digest() -> str:
     here = Path(__file__).parent
     code = hashlib.sha256()
-    for path in (here / "readings.py", here.parent / "territoire" / "metric.py"):
+    # The map's search text is the fiche as the map shows it (carte/actor_layer.py).
+    for path in (
+        here / "readings.py",
+        here.parent / "territoire" / "metric.py",
+        here.parent / "carte" / "actor_layer.py",
+    ):
         code.update(path.read_bytes())
     return code.hexdigest()[:16]
 
@@ -268,26 +289,19 @@ def _read_block(store: PostgresDirectoryStore, referential) -> int:
             return 0
         readings = _readings(columns, [list(row[2:]) for row in rows], referential)
         with connection.cursor() as cursor:
+            kinds = {**COLUMNS, "lon": "double precision", "lat": "double precision"}
             cursor.execute(
-                "CREATE TEMPORARY TABLE read_rows (row_key bigint, valid_from bigint, usable boolean, rid text, "
-                "nom text, lon double precision, lat double precision, epsg integer, x double precision, "
-                "y double precision, public boolean, code_insee text, langues text[], search text, zones text[], "
-                f"{', '.join(f'codes_{f} text[]' for f in FACETS)}) ON COMMIT DROP"
+                "CREATE TEMPORARY TABLE read_rows (row_key bigint, valid_from bigint, "
+                f"{', '.join(f'{name} {kinds[name]}' for name in READ)}) ON COMMIT DROP"
             )
-            with cursor.copy(
-                "COPY read_rows (row_key, valid_from, usable, rid, nom, lon, lat, epsg, x, y, public, code_insee, "
-                f"langues, search, zones, "
-                f"{', '.join(f'codes_{f}' for f in FACETS)}) FROM STDIN"
-            ) as copy:
+            with cursor.copy(f"COPY read_rows (row_key, valid_from, {', '.join(READ)}) FROM STDIN") as copy:
                 for (row_key, valid_from, *_), reading in zip(rows, readings, strict=True):
                     copy.write_row((row_key, valid_from, *reading))
             cursor.execute("ANALYZE read_rows")  # else one row read joined every row of every version
             cursor.execute(
                 f"UPDATE {SCHEMA}.directory_rows d SET usable = t.usable, rid = t.rid, nom = t.nom, "
                 "place = CASE WHEN t.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END, "
-                "epsg = t.epsg, x = t.x, y = t.y, public = t.public, code_insee = t.code_insee, langues = t.langues, "
-                "search = t.search, zones = t.zones, "
-                f"{', '.join(f'codes_{f} = t.codes_{f}' for f in FACETS)} "
+                f"{', '.join(f'{name} = t.{name}' for name in READ if name not in ('usable', 'rid', 'nom', 'lon', 'lat'))} "
                 "FROM read_rows t WHERE d.row_key = t.row_key AND d.valid_from = t.valid_from"
             )
         return len(rows)
@@ -328,8 +342,9 @@ def _fiches(connection, row_keys: list[int], referential) -> list[dict]:
 
 
 def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tuple]:
-    """Each row's reading: (usable, id, name, lon, lat, epsg, x, y, public, commune, languages
-    folded, search text, zones of intervention, then the codes of each facet)."""
+    """Each row's reading, as :data:`READ` names its parts: whether it is usable, its id, name,
+    position, commune, languages folded, search text, zones of intervention, whether it is
+    fictional and placed at its commune's centre, the map's search text, then the codes of each facet."""
     records = list(read_alone(columns, rows, referential))
     lon = np.array([_number(r, "longitude") for r in records])
     lat = np.array([_number(r, "latitude") for r in records])
@@ -342,23 +357,56 @@ def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tu
             at = placed & (epsg == code)
             x[at], y[at] = to_zone(lon[at], lat[at], int(code))  # as analyse.proximity.ProximityIndex
     usable = [record for record in records if record is not None]
+    places = _places(referential)
     searched = iter(_search_texts(usable))
+    looked_up = iter(_lookup_texts(usable, referential))
     out = []
     for i, record in enumerate(records):
         if record is None:
-            out.append((False, *([None] * (12 + len(FACETS)))))
+            out.append((False, *([None] * (len(READ) - 1))))
             continue
         where = (float(lon[i]), float(lat[i]), int(epsg[i]), float(x[i]), float(y[i])) if placed[i] else (None,) * 5
         codes = [_codes(record.get(column)) for column, _ in FACETS.values()]
+        bits, first, odd = _bits(codes, places)
         seen = (
             record.get("visibilite") == "public",
             str(record.get("code_insee") or ""),
             [fold(spoken) for spoken in record.get("langues") or ()],
             next(searched),
             [str(zone) for zone in record.get("zone_intervention") or ()],
+            record.get("fictif") is True,
+            record.get("geocodage_source") == "commune",
+            next(looked_up),
+            odd,
         )
-        out.append((True, str(record.get("id", "")), str(record.get("nom", "")), *where, *seen, *codes))
+        out.append((True, str(record.get("id", "")), str(record.get("nom", "")), *where, *seen, *codes, *bits, *first))
     return out
+
+
+def _places(referential) -> list[dict[str, int]]:
+    """For each facet, the place of each of the referential's codes (the bit it has, its colour)."""
+    return [
+        {code: i for i, code in enumerate(referential.codes(category))}
+        for category in (FILTER_FACETS[facet][1] for facet in FACETS)
+    ]
+
+
+def _bits(codes: list[list[str]], places: list[dict[str, int]]) -> tuple[list[int], list[int], int]:
+    """For each facet, the bits of the referential's codes held, the place of the first code held
+    (-1: none, or one the referential does not know); and a bit per facet holding a code it does
+    not know (kept as written: ``annuaire.validation``)."""
+    bits, first, odd = [], [], 0
+    for j, (held, place) in enumerate(zip(codes, places, strict=True)):
+        mask = 0
+        for code in held:
+            i = place.get(code, MAX_BITS)
+            if i < MAX_BITS:
+                mask |= 1 << i
+            else:
+                odd |= 1 << j
+        bits.append(mask)
+        first.append(place.get(held[0], -1) if held else -1)
+    return bits, first, odd
 
 
 def _search_texts(records: list[dict]) -> list[str]:
@@ -366,6 +414,16 @@ def _search_texts(records: list[dict]) -> list[str]:
     on the columns it reads."""
     frame = pd.DataFrame({column: [r.get(column) for r in records] for column in SEARCH_COLUMNS}, dtype=object)
     return search_text(frame).tolist() if records else []
+
+
+def _lookup_texts(records: list[dict], referential) -> list[str]:
+    """The text the map's search box looks in, of each record: the name, structure and address as
+    its fiche shows them, folded (as ``annuaire.fiche_service`` searches a directory in memory)."""
+    if not records:
+        return []
+    frame = pd.DataFrame({column: [r.get(column) for r in records] for column in records[0]}, dtype=object)
+    searched = search_fields()
+    return [fold(" ".join(fiche[i] for i in searched)) for fiche in fiche_rows(frame, referential)]
 
 
 def _number(record: dict | None, name: str) -> float:
@@ -519,15 +577,25 @@ def nearest(
     return _asked(store, referential, key, progress, question, version)
 
 
-def _asked(store: PostgresDirectoryStore, referential, key: str, progress, question, version: str | None = None):
+def _asked(
+    store: PostgresDirectoryStore,
+    referential,
+    key: str,
+    progress,
+    question,
+    version: str | None = None,
+    *,
+    alone: bool = False,
+):
     """``question(connection)`` asked in one snapshot of the directory (repeatable read) where
     every current row has its reading under ``key``: the rows missing are read first, and read
     again when a save lands between the reading and the question (:data:`TRIES` times). Given
     ``version`` (a page asking), :class:`NotAnswered` when the snapshot's is another, or when the
-    readings are another key's (a page does not read every row again)."""
+    readings are another key's (a page does not read every row again). ``alone``: on a connection of
+    its own (``PostgresDirectoryStore._connection``), for an answer of a hundred megabytes."""
     for _ in range(TRIES):
         bring_up_to_date(store, referential, key, progress, take_over=version is None)
-        with store._connection() as connection, connection.transaction():
+        with store._connection(alone=alone) as connection, connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             connection.execute("SET LOCAL jit = off")  # compiling cost more than these short questions
             if version is not None:
@@ -687,6 +755,28 @@ def passing_through(
     return _asked(store, referential, key, None, question, version)
 
 
+#: The later rows of a repeated identifier (:data:`SHOWN`'s ``shadowed``), in the directory's order.
+SHADOWED = f"""SELECT row_key FROM (SELECT row_key, row_number() OVER (PARTITION BY rid ORDER BY position, row_key)
+    AS n FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid IN (
+    SELECT rid FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid <> ''
+    GROUP BY rid HAVING count(*) > 1)) repeated WHERE n > 1"""
+
+
+def _shadowed(connection) -> list[int]:
+    return [key for (key,) in connection.execute(SHADOWED).fetchall()]
+
+
+def _frame(connection, keys: list[int], referential) -> pd.DataFrame:
+    """The fiches of row keys ``keys`` as a frame (index: the keys); none: the columns of a fiche."""
+    if not keys:
+        return pd.DataFrame(
+            columns=[*(c.name for c in registry.REGISTRY), REASON_COLUMN], index=pd.Index([], dtype="i8")
+        )
+    frame = pd.DataFrame(_fiches(connection, keys, referential))
+    frame.index = pd.Index(keys, dtype="i8")
+    return frame
+
+
 def _answer(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["id", "nom", "distance"])
     frame["distance_m"] = np.rint(frame.pop("distance").astype(float)).astype(int)
@@ -748,15 +838,7 @@ def _coverage(connection, layer, where: str, arguments: dict, distance_m: float)
     )
     # A repeated identifier's later rows, found once (« KEPT » for each pair of a perimeter
     # and an actor was a third of the time).
-    arguments["shadowed"] = [
-        key
-        for (key,) in connection.execute(
-            f"SELECT row_key FROM (SELECT row_key, row_number() OVER (PARTITION BY rid ORDER BY position, row_key) "
-            f"AS n FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid IN ("
-            f"SELECT rid FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable AND rid <> '' "
-            "GROUP BY rid HAVING count(*) > 1)) repeated WHERE n > 1"
-        ).fetchall()
-    ]
+    arguments["shadowed"] = _shadowed(connection)
     counted = connection.execute(
         "SELECT i, count(*) FILTER (WHERE inside), count(*) FROM ("
         f"SELECT p.i, EXISTS (SELECT 1 FROM pieces q WHERE q.i = p.i AND ST_Intersects(q.geom, {LOCAL})) AS inside "

@@ -7,7 +7,7 @@ main map page), upkeep (geocoding, quality, erasure, sources), and the pages' ow
 """
 
 from reseaux.ui import auth
-from reseaux.ui.carte import actor_table, filtered, header, nobody, show_map
+from reseaux.ui.carte import actor_table, header, nobody, show_map
 from reseaux.ui.loading import (
     actors,
     directory_on_demand,
@@ -17,6 +17,8 @@ from reseaux.ui.loading import (
     territory,
     territory_or_stop,
 )
+from reseaux.ui.map_answers import answers as map_answers
+from reseaux.ui.map_answers import filtered
 from reseaux.ui.sidebar import apply_query, map_state, remember_query, seeding_query, sidebar
 from reseaux.ui.upkeep import france_sources, geocoding_panel, privacy_panel, quality_report, sources
 from reseaux.ui.widgets import (
@@ -47,6 +49,7 @@ __all__ = [
     "geocoding_panel",
     "header",
     "load_or_stop",
+    "map_answers",
     "map_state",
     "nobody",
     "page_style",

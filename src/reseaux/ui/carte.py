@@ -10,21 +10,21 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux.acces.access import EXPORT_NOTICE, can, exportable_actors, reserved_sentence
-from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, FilterResult, apply_filter, emptying_fields
+from reseaux.analyse.filters import FIELD_NAMES, ActorFilter
 from reseaux.annuaire import columns
 from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
 from reseaux.annuaire.fiche_service import served_views
 from reseaux.annuaire.listing import people_table
-from reseaux.annuaire.model import placed_mask
 from reseaux.annuaire.referential import Referential
-from reseaux.app_data import Actors, Territory
+from reseaux.app_data import Territory
 from reseaux.carte.actor_layer import build_actor_layer, fiche_lines
 from reseaux.carte.assets import MissingAssetsError
-from reseaux.carte.legend import legend_codes, legend_html
+from reseaux.carte.legend import legend_html
 from reseaux.carte.mapview import MapView, build_base_map
 from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import auth
 from reseaux.ui.loading import changed_since, fiche_store, of_this_version, territory
+from reseaux.ui.map_answers import MapAnswers
 from reseaux.ui.sidebar import reset_filters, take_off
 from reseaux.ui.widgets import XLSX_MIME, download, skip_links, skip_target
 
@@ -50,52 +50,28 @@ iframe[title="streamlit_folium.st_folium"] { height: max(440px, calc(100vh - 370
 </style>"""
 
 
-def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) -> FilterResult:
-    return apply_filter(
-        acts.directory.actors,
-        flt,
-        ref,
-        perimeters=terr.layers,
-        commune_epci=terr.commune_epci,
-        place_names=terr.place_names,
-        search=acts.search,
-        facets=acts.facets,
-    )
-
-
-def header(acts: Actors, result: FilterResult) -> None:
+def header(shown: MapAnswers) -> None:
     """Title, short notices (demonstration data, public view, problems) and the count sentence.
 
     On a phone the map must start in the first screen: the notices move below it (:data:`MAP_CSS`).
     """
-    total = len(acts.directory.actors)
     skip_links(("carte", "Aller à la carte"), ("resultats", "Aller aux résultats"))
     st.markdown(MAP_CSS, unsafe_allow_html=True)
     st.title(territory().title)
     with st.container(key="carte_avis"):
-        notices(acts)
-    shown = result.actors
-    placed = int(placed_mask(shown).sum())
-    unplaced = f" ({plural(len(shown) - placed, 'sans position')})" if placed < len(shown) else ""
-    reserved = f" · {reserved_sentence(acts.reserved)}" if acts.reserved else ""
+        notices(shown)
+    unplaced = f" ({plural(shown.count - shown.placed, 'sans position')})" if shown.placed < shown.count else ""
+    reserved = f" · {reserved_sentence(shown.reserved)}" if shown.reserved else ""
     st.markdown(
-        f"**{plural(len(shown), 'acteur')} sur {fr_number(total)}** · {md_escape(result.sentence)}{unplaced}{reserved}"
+        f"**{plural(shown.count, 'acteur')} sur {fr_number(shown.total)}** · {md_escape(shown.sentence)}{unplaced}{reserved}"
     )
 
 
-def nobody(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, result: FilterResult) -> None:
+def nobody(shown: MapAnswers, flt: ActorFilter) -> None:
     """No actor for these filters: say which filter empties the list, and take it off in one click."""
-    if len(result.actors) or flt.is_empty:
+    if shown.count or flt.is_empty:
         return
-    culprits = emptying_fields(
-        acts.directory.actors,
-        flt,
-        ref,
-        perimeters=terr.layers,
-        commune_epci=terr.commune_epci,
-        search=acts.search,
-        facets=acts.facets,
-    )
+    culprits = shown.culprits()
     names = [f"« {FIELD_NAMES[c]} »" for c in culprits]
     if len(names) == 1:
         why = f"C'est le filtre {names[0]} qui vide la liste : sans lui, des acteurs apparaissent."
@@ -110,11 +86,9 @@ def nobody(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, re
     row.button("Effacer les filtres", key="carte_off_all", on_click=reset_filters)
 
 
-def notices(acts: Actors) -> None:
+def notices(shown: MapAnswers) -> None:
     """Demonstration data, problems of the directory, the public view: above the map, below it on a phone."""
-    directory = acts.directory
-    total = len(directory.actors)
-    n_fictive = int(directory.actors["fictif"].sum()) if total else 0
+    total, n_fictive = shown.total, shown.fictive
     if n_fictive:
         every = (
             "Toutes les fiches sont fictives"
@@ -126,15 +100,15 @@ def notices(acts: Actors) -> None:
             icon=":material/science:",
         )
     problems = []
-    if len(directory.rejected):
-        problems.append(f"{plural(len(directory.rejected), 'ligne écartée', 'lignes écartées')} pour erreur")
-    if directory.n_unplaced:
-        n = directory.n_unplaced
+    if shown.rejected:
+        problems.append(f"{plural(shown.rejected, 'ligne écartée', 'lignes écartées')} pour erreur")
+    if shown.unplaced:
+        n = shown.unplaced
         problems.append(
             f"{plural(n, 'acteur sans position', 'acteurs sans position')}, "
             f"{'absent' if n < 2 else 'absents'} de la carte"
         )
-    approximate = int((directory.actors["geocodage_source"] == "commune").sum()) if total else 0
+    approximate = shown.approximate
     if approximate:
         problems.append(
             f"{plural(approximate, 'acteur placé', 'acteurs placés')} au centre de la commune, faute "
@@ -156,34 +130,32 @@ def notices(acts: Actors) -> None:
         )
 
 
-def show_map(
-    ref: Referential, terr: Territory, acts: Actors, view: MapView, result: FilterResult, flt: ActorFilter
-) -> None:
+def show_map(ref: Referential, terr: Territory, view: MapView, shown: MapAnswers, flt: ActorFilter) -> None:
     """The map: a constant base (tiles, perimeters, legend) and the actors' layer on top.
 
     The base map's script does not depend on the filters, so streamlit-folium keeps the same
     map across a filter change and only swaps the actors' layer.
     """
     try:
-        fiches = fiche_store(acts, ref)
+        fiches = fiche_store(shown.rows, ref)
         base = build_base_map(
             terr.layers,
             terr.specs,
             view,
             ref,
-            terr.opening_bounds(acts.directory.actors),
+            terr.opening_bounds(shown.positions),
             legend_codes=None,
             fiches=fiches,
             geojson=terr.geojson,
             controls=True,
-            places=terr.places(acts.directory.actors),
+            places=terr.places(shown.positions),
         )
         highlight = flt.themes if view.color_by == "thematique" else flt.professions
-        shown = [terr.spec(i) for i in view.layers if any(s.id == i for s in terr.specs)]
-        legend = legend_html(ref, view.color_by, legend_codes(result.actors, view.color_by), shown)
+        layers = [terr.spec(i) for i in view.layers if any(s.id == i for s in terr.specs)]
+        legend = legend_html(ref, view.color_by, shown.legend, layers)
         focus = terr.perimeter_geojson(flt.perimeter) if flt.perimeter else None
         actor_group = build_actor_layer(
-            result.actors,
+            shown.drawn,
             ref,
             view.color_by,
             highlight=highlight,
@@ -191,7 +163,8 @@ def show_map(
             legend=legend,
             focus=(flt.perimeter, focus) if focus else None,
             served=served_views(fiches.url),
-            directory_placed=acts.directory.n_placed,
+            directory_placed=shown.placed_total,
+            colors=shown.colors,
         )
     except MissingAssetsError as exc:
         st.error(str(exc))
@@ -208,7 +181,7 @@ def show_map(
     )
 
 
-def actor_table(ref: Referential, result: FilterResult) -> None:
+def actor_table(ref: Referential, shown: MapAnswers) -> None:
     """The filtered list as people read it (labels, French dates), downloadable for Excel.
 
     On screen, the first :data:`TABLE_ROWS` only: a list of 100,000 rows was 1.2 s of work and
@@ -218,7 +191,7 @@ def actor_table(ref: Referential, result: FilterResult) -> None:
     Streamlit's table beside the map cost its first marker 0.2 to 0.3 s at a million fiches,
     whatever its rows (docs/mesures.md), for the first thousand of a list read whole by download."""
     with st.container(key="carte_liste"):
-        _actor_table(ref, result)
+        _actor_table(ref, shown)
 
 
 def _fiche(ref: Referential, actor) -> None:
@@ -235,11 +208,10 @@ def _fiche(ref: Referential, actor) -> None:
         st.markdown("  \n".join(said))
 
 
-def _actor_table(ref: Referential, result: FilterResult) -> None:
-    shown = result.actors
+def _actor_table(ref: Referential, shown: MapAnswers) -> None:
     skip_target("resultats")
-    st.header(f"Liste des acteurs affichés ({fr_number(len(shown))})")
-    if len(shown) > TABLE_ROWS:
+    st.header(f"Liste des acteurs affichés ({fr_number(shown.count)})")
+    if shown.count > TABLE_ROWS:
         st.caption(
             f"Au-delà de {fr_number(TABLE_ROWS)} acteurs, l'écran montre les {fr_number(TABLE_ROWS)} premiers, "
             "à la demande (la carte s'affiche ainsi plus vite) ; la liste complète se télécharge ci-dessous."
@@ -252,18 +224,19 @@ def _actor_table(ref: Referential, result: FilterResult) -> None:
             key="carte_liste_ouvrir",
             on_change=lambda: st.session_state.update({LIST_OPENED: st.session_state["carte_liste_ouvrir"]}),
         )
-    if len(shown) <= TABLE_ROWS or st.session_state.get(LIST_OPENED):
-        _on_screen(ref, shown, result)
+    if shown.count <= TABLE_ROWS or st.session_state.get(LIST_OPENED):
+        _on_screen(ref, shown)
     _downloads(ref, shown)
 
 
-def _on_screen(ref: Referential, shown, result: FilterResult) -> None:
+def _on_screen(ref: Referential, shown: MapAnswers) -> None:
     """The list on screen (its first :data:`TABLE_ROWS`), a row ticked opening its fiche under it."""
-    table = people_table(shown.iloc[:TABLE_ROWS], ref, columns.MAP_TABLE)
+    first = shown.listed(TABLE_ROWS)
+    table = people_table(first, ref, columns.MAP_TABLE)
     st.caption("Cochez une ligne pour lire la fiche de l'acteur sous la liste.")
     # The selection is a row number of this list: another filter makes another list (another key),
     # so that row 1 of one list never opens row 1 of the one before.
-    listed = hashlib.sha256(f"{result.sentence}|{len(shown)}".encode()).hexdigest()[:16]
+    listed = hashlib.sha256(f"{shown.sentence}|{shown.count}".encode()).hexdigest()[:16]
     event = st.dataframe(
         table,
         hide_index=True,
@@ -275,21 +248,27 @@ def _on_screen(ref: Referential, shown, result: FilterResult) -> None:
         selection_mode="single-row",
     )
     rows = event.selection.rows if event and event.selection else []
-    if rows and rows[0] < min(len(shown), TABLE_ROWS):
-        _fiche(ref, shown.iloc[[rows[0]]])
+    if rows and rows[0] < len(first):
+        _fiche(ref, first.iloc[[rows[0]]])
 
 
-def _downloads(ref: Referential, shown) -> None:
-    """The whole list, as CSV and Excel, of what the person may take away."""
-    exported = exportable_actors(shown, auth.current()[0])
-    if len(exported) < len(shown):
+def _downloads(ref: Referential, shown: MapAnswers) -> None:
+    """The whole list, as CSV and Excel, of what the person may take away: read when asked (on
+    PostgreSQL, every fiche the filters keep is then read from the database)."""
+    role = auth.current()[0]
+    # Fiches for members among those shown, which this person sees but may not take away.
+    if can(role, "voir_toutes_les_fiches") and not can(role, "exporter_fiches_reservees") and shown.withheld():
         st.caption(EXPORT_NOTICE)
+
+    def exported():
+        return people_table(exportable_actors(shown.listed(None), role), ref)
+
     left, right = st.columns(2)
     shown_version = st.session_state.get("_directory_source")
     download(
         left,
         "Télécharger la liste (CSV pour Excel)",
-        of_this_version(lambda: table_csv_bytes(people_table(exported, ref)), changed_since("csv"), shown_version),
+        of_this_version(lambda: table_csv_bytes(exported()), changed_since("csv"), shown_version),
         "acteurs_filtres.csv",
         "text/csv",
         "carte_csv",
@@ -297,9 +276,7 @@ def _downloads(ref: Referential, shown) -> None:
     download(
         right,
         "Télécharger la liste (Excel)",
-        of_this_version(
-            lambda: table_xlsx_bytes(people_table(exported, ref), "Acteurs"), changed_since("xlsx"), shown_version
-        ),
+        of_this_version(lambda: table_xlsx_bytes(exported(), "Acteurs"), changed_since("xlsx"), shown_version),
         "acteurs_filtres.xlsx",
         XLSX_MIME,
         "carte_xlsx",

@@ -19,7 +19,7 @@ from reseaux.acces.access import ROLES, can
 from reseaux.analyse.proximity import ProximityIndex
 from reseaux.annuaire import fields
 from reseaux.annuaire.directory import DirectoryError
-from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE
+from reseaux.annuaire.fiche_service import FICHES_PATH, SERVICE, ServedRows
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import (
     Actors,
@@ -345,11 +345,21 @@ def _view(source: str, mtime: float, role: str, visitors: str) -> Actors:
     return _visible(source, mtime, role, visitors)
 
 
-def _token_view(issued_for: dict) -> tuple:
+def _token_view(issued_for: dict) -> tuple | None:
     """The view a map token was issued for in another process (see fiche_service): the same
-    rows, in the same order, read from the same version of the file."""
+    rows, in the same order, read from the same version of the file, or asked of the database at
+    the same version (None once it is at another)."""
     source, mtime = issued_for["source"]
-    return _view(source, mtime, issued_for["role"], issued_for["visitors"]).directory.actors, referential()
+    role, visitors = issued_for["role"], issued_for["visitors"]
+    if issued_for.get("rows") == "base":
+        from reseaux.stockage.readings import NotAnswered
+        from reseaux.ui.database_rows import database_rows
+
+        try:
+            return database_rows(referential(), str(int(mtime)), role, visitors), referential()
+        except NotAnswered:  # the database at another version since: the token's page is out of date
+            return None
+    return _view(source, mtime, role, visitors).directory.actors, referential()
 
 
 SERVICE.resolver, SERVICE.checker = _token_view, auth.session_check
@@ -470,9 +480,10 @@ def directory_on_demand() -> Callable[[], Actors]:
     return read
 
 
-def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
+def fiche_store(seen: Actors | ServedRows, ref: Referential) -> FicheStore:
     """Where this page's map asks for its fiches: the server, with a token for the directory as
-    this session may see it (``acts``; see :mod:`reseaux.annuaire.fiche_service`). The same token from
+    this session may see it (``seen``: read in memory, or asked of the database,
+    ``ui.map_answers.DatabaseRows``; see :mod:`reseaux.annuaire.fiche_service`). The same token from
     one run to the next (the map is kept), a new one when the session's view changes; it answers
     only while the file is the version this run read (:func:`actors`) and the sign-in holds."""
     owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))
@@ -482,10 +493,12 @@ def fiche_store(acts: Actors, ref: Referential) -> FicheStore:
         "visitors": config.get("visitors"),
         "source": source,
         "session": auth.session_key(),
+        # Rows numbered in memory, or row keys of the database: another process rebuilds the same.
+        "rows": "memoire" if isinstance(seen, Actors) else "base",
     }
     token = SERVICE.register(
         owner,
-        acts.directory.actors,
+        seen.directory.actors if isinstance(seen, Actors) else seen,
         ref,
         ttl_s=60 * float(config.get("session_minutes")),
         check=auth.token_check(),

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
 from reseaux.analyse.filters import FACETS, SEARCH_NAMES, ActorFilter
 from reseaux.annuaire.referential import Referential
-from reseaux.app_data import Actors, Territory
+from reseaux.app_data import Territory
 from reseaux.carte.legend import COLOR_BY
 from reseaux.carte.mapbits import BASEMAP_LABELS
 from reseaux.carte.mapview import MapView
@@ -121,10 +122,13 @@ def take_off(field: str) -> None:
 reset_filters = _reset_filters
 
 
-def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool = True) -> tuple[ActorFilter, MapView]:
-    """Draw the filters and map settings; return them, and mirror them in the URL."""
+def sidebar(
+    ref: Referential, terr: Territory, positions: pd.DataFrame, communes: Sequence[str], *, write_url: bool = True
+) -> tuple[ActorFilter, MapView]:
+    """Draw the filters and map settings; return them, and mirror them in the URL. ``positions``
+    (``latitude``, ``longitude``) and ``communes`` (INSEE codes) are the directory's the person sees:
+    the perimeters and communes offered are those of its actors."""
     _init_from_url(ref, terr)
-    frame = acts.directory.actors
     with st.sidebar:
         st.header("Filtres")
         text = st.text_input(
@@ -139,10 +143,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
             for facet in ("publics", "modalites", "accessibilite"):
                 chosen[facet] = facet_select(ref, facet, f"f_{facet}")
         with st.expander("Lieu"):
-            # The distinct codes, not a Python set of a million cells (0.57 s at every rerun at 1,000,000).
-            present = sorted(
-                set(frame["code_insee"].unique()) - {""}, key=lambda c: terr.place_names.get(f"commune:{c}", c)
-            )
+            present = sorted(set(communes) - {""}, key=lambda c: terr.place_names.get(f"commune:{c}", c))
             communes = choose_many(
                 "Communes",
                 present,
@@ -159,7 +160,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors, *, write_url: bool 
                 placeholder="Tous",
             )
             layer_ids = [s.id for s in terr.specs if s.kind == "table" or not s.file.startswith(("communes", "finess"))]
-            options = terr.perimeter_options(layer_ids, frame)
+            options = terr.perimeter_options(layer_ids, positions)
             current = st.session_state.get("f_perimeter")
             if (
                 current

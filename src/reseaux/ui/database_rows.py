@@ -1,0 +1,104 @@
+"""The directory of one version as one person sees it, asked of the database rather than read in
+memory: the index of its rows (:mod:`reseaux.stockage.directory_index`, one per version in a
+process) and the rows that person sees, with what the map page and its token's routes need — its
+counts, its placed actors' positions, its fiches by row key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from reseaux.acces.access import can
+from reseaux.annuaire.referential import Referential
+from reseaux.app_data import reading_key
+from reseaux.carte.actor_layer import fiche_rows
+from reseaux.stockage import directory_store
+
+#: The versions of the directory whose index a process keeps (one, and the one a save replaced
+#: while pages still show it).
+INDEXES_KEPT = 2
+#: The views of them (a version, as one role sees it).
+VIEWS_KEPT = 4
+
+
+class DatabaseRows:
+    """The directory of one version as one person sees it: its index, the rows seen (``seen``),
+    and, for the map's token, its fiches by row key
+    (:class:`~reseaux.annuaire.fiche_service.ServedRows`)."""
+
+    def __init__(self, store, ref: Referential, key: str, role: str, visitors: str, index) -> None:
+        self.store, self.ref, self.key = store, ref, key
+        self.role, self.visitors = role, visitors
+        self.index = index
+        self.seen = index.seen(role, visitors)
+        shown = self.seen & index.placed
+        self._placed = (index.lat[shown], index.lon[shown], index.rows[shown])
+        #: The placed actors seen (the map's opening view, « Aller à », the perimeters offered).
+        self.positions = pd.DataFrame({"latitude": self._placed[0], "longitude": self._placed[1]})
+        held = np.unique(index.commune[self.seen])
+        #: The communes (INSEE codes) of the actors seen.
+        self.communes = [c for c in (index.communes[i] for i in held) if c]
+
+    @property
+    def version(self) -> str:
+        return self.index.version
+
+    def fiche_frame(self, keys) -> pd.DataFrame:
+        """The fiches of row keys ``keys``, in that order, as the app reads them."""
+        from reseaux.stockage import directory_index
+
+        return directory_index.fiches(self.store, self.ref, self.key, self.version, keys)
+
+    # ServedRows
+    def placed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._placed
+
+    def fiches(self, rows: list[int]) -> list[list[str]]:
+        from reseaux.stockage.readings import NotAnswered
+
+        places = self.index.places_of(rows)
+        if (places < 0).any() or not self.seen[places].all():
+            raise IndexError("lignes hors de l'annuaire affiché")
+        try:
+            return fiche_rows(self.fiche_frame(rows), self.ref)
+        except NotAnswered as exc:  # a save since: the token answers no more (its version checked)
+            raise IndexError("l'annuaire a changé depuis que la carte a été dessinée") from exc
+
+    def find(self, words: list[str], limit: int) -> list[int]:
+        from reseaux.stockage import directory_index
+        from reseaux.stockage.readings import NotAnswered
+
+        try:
+            found = directory_index.looked_up(self.store, self.ref, self.key, self.version, words)
+        except NotAnswered:
+            return []
+        places = np.sort(self.index.places_of(found))
+        places = places[places >= 0]
+        places = places[self.seen[places]]  # in the directory's order, those this person sees
+        return self.index.rows[places[:limit]].tolist()
+
+
+def database_rows(ref: Referential, version: str, role: str, visitors: str) -> DatabaseRows:
+    """The directory of ``version`` as ``role`` sees it, asked of the database. Raises
+    ``readings.NotAnswered`` when the database is at another version."""
+    store = directory_store()
+    key = reading_key(ref)
+    every = can(role, "voir_toutes_les_fiches")
+    return _view(store.url, key, version, every, visitors, ref)
+
+
+@st.cache_resource(show_spinner=False, max_entries=VIEWS_KEPT)
+def _view(url: str, key: str, version: str, every: bool, visitors: str, _ref: Referential) -> DatabaseRows:
+    """One per version and view in the process, shared by its sessions and by the map tokens
+    issued for it (the same object: a token stays the same from run to run)."""
+    role = "administrateur" if every else "visiteur"
+    return DatabaseRows(directory_store(), _ref, key, role, visitors, _index(url, key, version, _ref))
+
+
+@st.cache_resource(show_spinner=False, max_entries=INDEXES_KEPT)
+def _index(url: str, key: str, version: str, _ref: Referential):
+    """The index of ``version``, read once in the process for every view of it."""
+    from reseaux.stockage import directory_index
+
+    return directory_index.build(directory_store(), _ref, key, version)

@@ -1,0 +1,259 @@
+"""What the map page shows of the directory — its counts and notices, the actors the filters keep,
+where they stand and in which colour, their fiches — answered by the directory read in memory or,
+on PostgreSQL, by the database (:mod:`reseaux.stockage.readings`) without a process holding the
+directory: its positions alone (24 bytes an actor), its fiches asked by row when shown.
+
+The database answers when its readings are those of this code and may answer now
+(:func:`~reseaux.ui.loading.database_answers`); else, and when a save lands meanwhile, the page
+reads the directory as it always did: the same answers (``tests/test_map_answers.py`` compares them).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from reseaux import config
+from reseaux.acces.access import can, visible_actors
+from reseaux.analyse.filters import FIELD_NAMES, ActorFilter, FilterResult, apply_filter, describe, emptying_fields
+from reseaux.annuaire.fiche_service import ServedRows
+from reseaux.annuaire.model import placed_mask
+from reseaux.annuaire.referential import Referential
+from reseaux.app_data import Actors, Territory
+from reseaux.carte.actor_layer import palette_of
+from reseaux.carte.legend import COLOR_BY, legend_codes
+from reseaux.carte.mapview import MapView
+from reseaux.stockage import DATABASE, StorageUnavailable
+from reseaux.ui import auth
+from reseaux.ui.database_rows import DatabaseRows, database_rows
+
+
+@dataclass
+class MapAnswers:
+    """What the map page shows, from whichever source answered (``source``: « mémoire » or « base »)."""
+
+    source: str
+    #: The directory as the person sees it: its actors, the fiches reserved to members, the rows
+    #: set aside (said to members only), the demonstration fiches, those placed at their
+    #: commune's centre, those without a position.
+    total: int
+    reserved: int
+    rejected: int
+    fictive: int
+    approximate: int
+    unplaced: int
+    placed_total: int
+    #: Its placed actors' ``latitude`` and ``longitude`` (the map's opening view, « Aller à », the
+    #: perimeters offered): one frame per version and view, the same object from run to run.
+    positions: pd.DataFrame
+    #: The communes (INSEE codes) its actors are in, for the sidebar's list.
+    communes: list[str]
+    #: What the map's token serves the fiches of (:mod:`reseaux.annuaire.fiche_service`).
+    rows: pd.DataFrame | ServedRows
+    #: What the filters keep: the sentence that says them, how many, how many placed, the codes of
+    #: the colouring category among them (the legend).
+    sentence: str
+    count: int
+    placed: int
+    legend: list[str]
+    #: The placed actors drawn (``latitude``, ``longitude``, indexed by fiche row) and their colour
+    #: indexes (None: computed by the map from the frame's own column).
+    drawn: pd.DataFrame
+    colors: np.ndarray | None
+    #: The fields of the filter each of which, taken off alone, gives actors back.
+    culprits: Callable[[], list[str]] = field(repr=False, default=list)
+    #: The fiches of the first ``n`` actors kept (None: all of them), in the directory's order, as
+    #: the app reads them.
+    listed: Callable[[int | None], pd.DataFrame] = field(repr=False, default=lambda n: pd.DataFrame())
+    #: How many of the actors kept are members-only fiches (an export leaves them out but for the coordination).
+    withheld: Callable[[], int] = field(repr=False, default=lambda: 0)
+
+
+def answers(
+    ref: Referential, terr: Territory, flt: ActorFilter, view: MapView, held: Callable[[], Actors]
+) -> MapAnswers:
+    """This run's answers: the database's when it may answer, else those of the directory in memory
+    (``held()``: read the first time it is needed, :func:`~reseaux.ui.loading.directory_on_demand`)."""
+    found = _of_database(ref, terr, flt, view)
+    return found if found is not None else of_memory(ref, terr, flt, view, held())
+
+
+def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) -> FilterResult:
+    """The actors of ``acts`` (read in memory) that ``flt`` keeps, and the sentence that says it."""
+    return apply_filter(acts.directory.actors, flt, ref, place_names=terr.place_names, **_context(terr, acts))
+
+
+def _context(terr: Territory, acts: Actors) -> dict:
+    return {"perimeters": terr.layers, "commune_epci": terr.commune_epci, "search": acts.search, "facets": acts.facets}
+
+
+def of_memory(ref: Referential, terr: Territory, flt: ActorFilter, view: MapView, acts: Actors) -> MapAnswers:
+    """The answers of the directory read in memory (``acts``, as the person may see it)."""
+    result = filtered(ref, terr, acts, flt)
+    directory, shown = acts.directory, result.actors
+    frame = directory.actors
+    total = len(frame)
+    placed = placed_mask(shown)
+    return MapAnswers(
+        source="mémoire",
+        total=total,
+        reserved=acts.reserved,
+        rejected=len(directory.rejected),
+        fictive=int(frame["fictif"].sum()) if total else 0,
+        approximate=int((frame["geocodage_source"] == "commune").sum()) if total else 0,
+        unplaced=directory.n_unplaced,
+        placed_total=directory.n_placed,
+        positions=frame,
+        # The distinct codes, not a Python set of a million cells (0.57 s at every rerun at 1,000,000).
+        communes=[c for c in frame["code_insee"].unique().tolist() if c] if total else [],
+        rows=frame,
+        sentence=result.sentence,
+        count=len(shown),
+        placed=int(placed.sum()),
+        legend=legend_codes(shown, view.color_by),
+        drawn=shown[placed],
+        colors=None,
+        culprits=lambda: emptying_fields(frame, flt, ref, **_context(terr, acts)),
+        listed=lambda n: shown if n is None else shown.iloc[:n],
+        withheld=lambda: len(shown) - len(visible_actors(shown, "visiteur", "public")),
+    )
+
+
+def _of_database(ref: Referential, terr: Territory, flt: ActorFilter, view: MapView) -> MapAnswers | None:
+    """The answers of the database, at the version this run shows; None when it cannot give them now
+    (its readings not ready, a save since this run began, the database gone: the directory in memory
+    answers, read as every page reads it)."""
+    import psycopg
+
+    from reseaux.stockage import readings
+    from reseaux.ui.loading import database_answers
+
+    source, stamp = st.session_state.get("_directory_source", ("", 0.0))
+    if source != DATABASE or not database_answers(ref):
+        return None
+    role, visitors = auth.current()[0], config.get("visitors")
+    try:
+        seen = database_rows(ref, str(int(stamp)), role, visitors)
+        return of_database(ref, terr, flt, view, seen, role, visitors)
+    except (readings.NotAnswered, StorageUnavailable):
+        return None
+    except psycopg.Error:  # any other refusal of the database: said to the server's log, not to the person
+        logging.getLogger(__name__).exception("carte non répondue par la base")
+        return None
+
+
+def of_database(
+    ref: Referential, terr: Territory, flt: ActorFilter, view: MapView, seen: DatabaseRows, role: str, visitors: str
+) -> MapAnswers:
+    """The answers of the database for ``role`` (``seen``: the directory as that role sees it, at the
+    version shown, its index held by the process). What the page asks later (the list, the filter
+    that empties it) is asked at that version: a save landing meanwhile runs the page again, on the
+    version it made."""
+    from reseaux.stockage import directory_index
+    from reseaux.stockage.directory_index import APPROXIMATE, FICTIVE, PUBLIC
+    from reseaux.stockage.readings import FACETS
+
+    index = seen.index
+    version = seen.version
+
+    def asked_rows(part: ActorFilter) -> np.ndarray:
+        return directory_index.asked_rows(seen.store, ref, seen.key, version, part)
+
+    def keeps(flt: ActorFilter, within: np.ndarray = seen.seen) -> np.ndarray:
+        return index.keeps(
+            within, flt, ref, asked_rows=asked_rows, perimeters=terr.layers, commune_epci=terr.commune_epci
+        )
+
+    kept = _kept(seen, repr(flt), id(terr), lambda: keeps(flt))
+    shown = kept & index.placed
+    colored = COLOR_BY[view.color_by][0]
+    facet = next(f for f, (column, _) in FACETS.items() if column == colored)
+    palette = palette_of(ref, view.color_by)
+    highlight = flt.themes if view.color_by == "thematique" else flt.professions
+    preferred = [c for c in highlight if c in palette]
+    fictive, approximate = (int((seen.seen & index.flag(bit)).sum()) for bit in (FICTIVE, APPROXIMATE))
+    total = int(seen.seen.sum())
+    every = can(role, "voir_toutes_les_fiches")
+
+    def odd_codes(keys) -> set[str]:
+        return directory_index.odd_codes(seen.store, ref, seen.key, version, facet, keys)
+
+    def culprits() -> list[str]:
+        return [name for name in FIELD_NAMES if getattr(flt, name) and keeps(flt.without(name)).any()]
+
+    def listed(n: int | None) -> pd.DataFrame:
+        keys = index.rows[kept]
+        return seen.fiche_frame(keys if n is None else keys[:n])
+
+    return MapAnswers(
+        source="base",
+        total=total,
+        reserved=0 if every else int(index.kept.sum()) - total,
+        rejected=index.unusable + int((~index.kept).sum()) if every else 0,
+        fictive=fictive,
+        approximate=approximate,
+        unplaced=total - len(seen.positions),
+        placed_total=len(seen.positions),
+        positions=seen.positions,
+        communes=seen.communes,
+        rows=seen,
+        sentence=describe(flt, ref, terr.place_names),
+        count=int(kept.sum()),
+        placed=int(shown.sum()),
+        legend=index.legend(kept, facet, ref, odd_codes),
+        drawn=pd.DataFrame({"latitude": index.lat[shown], "longitude": index.lon[shown]}, index=index.rows[shown]),
+        colors=index.colors(shown, facet, palette, preferred),
+        culprits=_or_again(culprits),
+        listed=_or_again(listed),
+        withheld=lambda: int((kept & ~index.flag(PUBLIC)).sum()),
+    )
+
+
+def _kept(seen: DatabaseRows, flt_key: str, territory_key: int, keeps: Callable[[], np.ndarray]) -> np.ndarray:
+    """The rows a filter keeps of ``seen`` (a boolean per row of its index), once per version,
+    view and filter in the process: a rerun for the list or a fiche asks nothing again."""
+    key = (id(seen), seen.version, flt_key, territory_key)
+    with _KEPT_LOCK:
+        found = _KEPT.get(key)
+        if found is not None and found[0]() is seen:
+            _KEPT.move_to_end(key)
+            return found[1]
+    mask = keeps()
+    with _KEPT_LOCK:
+        _KEPT[key] = (weakref.ref(seen), mask)
+        while len(_KEPT) > KEPT_MASKS:
+            _KEPT.popitem(last=False)
+    return mask
+
+
+#: The filters' answers a process keeps (a boolean per row of the index: 1 MB at a million).
+KEPT_MASKS = 32
+_KEPT: OrderedDict = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+
+
+def _or_again(question: Callable) -> Callable:
+    """``question``, asked of the database later in the run: a save landing since the run began
+    (NotAnswered) runs the page again, on the version it made, rather than a trace."""
+    from reseaux.stockage import readings
+
+    def asked(*args):
+        try:
+            return question(*args)
+        except readings.NotAnswered:
+            st.rerun()
+            raise
+
+    return asked
+
+
+def _places(terr: Territory) -> dict:
+    return {"perimeters": terr.layers, "commune_epci": terr.commune_epci}

@@ -1,0 +1,150 @@
+"""The map page answered by PostgreSQL (``ui.map_answers.of_database``) as by the directory read in
+memory (``of_memory``): each count and notice, the actors each filter keeps and where they stand,
+their colours and legend, the list and its downloads, the fiches a popup asks and the map's search
+box — for a visitor and for a member, on the demo's Rouen network, the real FINESS listing of 1,674
+hospitals (168 overseas) and rows a reading of the raw cells would get wrong (``test_readings``).
+
+The memory side is the app's own reading of the file, as every page read it before: the same
+answers, for the same person, or the database's are wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reseaux.acces.access import exportable_actors
+from reseaux.analyse.filters import ActorFilter
+from reseaux.annuaire.exports import table_csv_bytes
+from reseaux.annuaire.fiche_service import FrameRows
+from reseaux.annuaire.listing import people_table
+from reseaux.app_data import load_actors, visible_view
+from reseaux.carte.actor_layer import _colors
+from reseaux.carte.legend import COLOR_BY
+from reseaux.carte.mapview import MapView
+from reseaux.stockage import directory_index
+from reseaux.ui.database_rows import DatabaseRows
+from reseaux.ui.map_answers import of_database, of_memory
+from tests import test_readings as same
+from tests.test_readings import KEY, _page_filters
+
+# The fixtures of the same directory, in the same database.
+national, referential, store, territory = same.national, same.referential, same.store, same.territory
+
+#: Who opens the map: a visitor where visitors see the public fiches, a member.
+WHO = [("visiteur", "public"), ("membre", "public")]
+
+
+@pytest.fixture(scope="module")
+def read(national, referential, tmp_path_factory):
+    """The directory read in memory by the app's loader, as the pages read it."""
+    path = tmp_path_factory.mktemp("carte") / "annuaire.csv"
+    path.write_bytes(national)
+    return load_actors(path, referential)
+
+
+def _both(read, store, referential, territory, role, visitors, flt, color_by="type"):
+    acts = read if role == "membre" else visible_view(read, role, visitors)
+    view = MapView(layers=(), color_by=color_by)
+    memory = of_memory(referential, territory, flt, view, acts)
+    index = directory_index.build(store, referential, KEY, str(store.current_version()))
+    seen = DatabaseRows(store, referential, KEY, role, visitors, index)
+    return memory, of_database(referential, territory, flt, view, seen, role, visitors), seen, acts
+
+
+@pytest.mark.parametrize("who", WHO, ids=[r for r, _ in WHO])
+def test_the_map_page_reads_from_the_database_what_it_reads_in_memory(read, store, referential, territory, who):
+    role, visitors = who
+    kept = 0
+    for flt in _page_filters(territory):
+        for color_by in COLOR_BY:
+            memory, base, _, _ = _both(read, store, referential, territory, role, visitors, flt, color_by)
+            where = f"{role}, {flt}, {color_by}"
+            for name in (
+                "total",
+                "reserved",
+                "rejected",
+                "fictive",
+                "approximate",
+                "unplaced",
+                "placed_total",
+                "sentence",
+                "count",
+                "placed",
+                "legend",
+            ):
+                assert getattr(base, name) == getattr(memory, name), f"{name} : {where}"
+            assert sorted(base.communes) == sorted(memory.communes), where
+            for column in ("latitude", "longitude"):
+                placed = memory.positions[column].dropna().to_numpy()
+                np.testing.assert_array_equal(base.positions[column].to_numpy(), placed, err_msg=where)
+                np.testing.assert_array_equal(
+                    base.drawn[column].to_numpy(), memory.drawn[column].to_numpy(dtype=float), err_msg=where
+                )
+            highlight = flt.themes if color_by == "thematique" else flt.professions
+            _, colors = _colors(memory.drawn, referential, color_by, highlight)
+            np.testing.assert_array_equal(base.colors, colors, err_msg=where)
+            got = base.listed(7)
+            assert got["id"].tolist() == memory.listed(7)["id"].tolist(), where
+            assert base.withheld() == memory.withheld(), where
+            if not memory.count:
+                assert base.culprits() == memory.culprits(), where
+            kept += memory.count > 0
+    assert kept > 20  # answers, not empty lists agreeing
+    assert memory.rejected == (2 if role == "membre" else 0)  # the repeated identifier, the row in error
+    assert (memory.reserved > 0) == (role == "visiteur") and memory.fictive > 0 and memory.unplaced >= 0
+
+
+def test_the_colours_that_differ_by_the_filter_chosen_are_the_same(read, store, referential, territory):
+    """An actor of several themes takes the colour of the one filtered on: the database picks it too."""
+    flt = ActorFilter(themes=("contraception", "ivg"))
+    memory, base, _, _ = _both(read, store, referential, territory, "membre", "public", flt, "thematique")
+    _, colors = _colors(memory.drawn, referential, "thematique", flt.themes)
+    _, unpreferred = _colors(memory.drawn, referential, "thematique", ())
+    assert (colors != unpreferred).any()  # the filter changes some colours: the test can see it
+    np.testing.assert_array_equal(base.colors, colors)
+
+
+@pytest.mark.parametrize("who", WHO, ids=[r for r, _ in WHO])
+def test_the_list_and_its_downloads_are_the_same_files(read, store, referential, territory, who):
+    role, visitors = who
+    for flt in (ActorFilter(), ActorFilter(themes=("ivg",)), ActorFilter(text="centre hospitalier")):
+        memory, base, _, _ = _both(read, store, referential, territory, role, visitors, flt)
+        files = [
+            table_csv_bytes(people_table(exportable_actors(shown.listed(None), role), referential))
+            for shown in (memory, base)
+        ]
+        assert files[0] == files[1] and files[0].count(b"\n") > 10, flt
+
+
+@pytest.mark.parametrize("who", WHO, ids=[r for r, _ in WHO])
+def test_a_popup_and_the_search_box_read_what_the_person_may_see(read, store, referential, territory, who):
+    role, visitors = who
+    memory, base, seen, acts = _both(read, store, referential, territory, role, visitors, ActorFilter())
+    frame = FrameRows(acts.directory.actors, referential)
+    in_memory = memory.drawn.index.to_numpy()
+    asked = [0, 3, len(in_memory) // 2, len(in_memory) - 1]  # the database's rows are its row keys
+    assert seen.fiches(base.drawn.index[asked].tolist()) == frame.fiches(in_memory[asked].tolist())
+    ids = acts.directory.actors["id"]
+    for words in (["centre", "hospitalier"], ["planning"], ["rouen"], ["zzzz"]):
+        found_here = frame.find(words, 50)
+        found_there = seen.find(words, 50)
+        there = seen.fiches(found_there) if found_there else []
+        named = [fiche[0] for fiche in there]
+        assert named == [frame.fiches([r])[0][0] for r in found_here], words
+        assert len(found_here) == len(found_there) == len(ids.iloc[found_here]), words
+    assert seen.find(["centre", "hospitalier"], 50)  # the searches find someone: the test can see it
+
+
+def test_a_visitor_cannot_ask_a_fiche_for_members(read, store, referential, territory):
+    _, _, visitor, _ = _both(read, store, referential, territory, "visiteur", "public", ActorFilter())
+    _, _, member, _ = _both(read, store, referential, territory, "membre", "public", ActorFilter())
+    reserved = sorted(set(member.index.rows[member.seen].tolist()) - set(visitor.index.rows[visitor.seen].tolist()))
+    assert reserved
+    with pytest.raises(IndexError):
+        visitor.fiches([reserved[0]])
+    with pytest.raises(IndexError):
+        visitor.fiches([int(max(member.index.rows)) + 1000])  # a row key that is no fiche
+    assert member.fiches([reserved[0]])[0][0]
+    assert not pd.Series(visitor.find(["maraude", "reservee"], 10)).isin(reserved).any()
