@@ -22,8 +22,9 @@ its whole filter, and who asks): :func:`matching`, the actors a filter keeps, co
 (``analyse.filters.apply_filter``); :func:`nearest`, the k closest actors in metres
 (``analyse.proximity.nearest``); :func:`coverage`, a layer's perimeters and the actors in, near and
 nearest each (``analyse.coverage.coverage_table``). ``python -m reseaux nearest`` and
-``coverage`` ask them, and « Trouver un partenaire » its nearest (``ui/trouver.py``); the other
-pages still read the directory in memory.
+``coverage`` ask them, and « Trouver un partenaire » its nearest (``ui/trouver.py``). The map page
+holds an index of the readings (:mod:`reseaux.stockage.directory_index`); the other pages still
+read the directory in memory.
 """
 
 from __future__ import annotations
