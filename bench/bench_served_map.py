@@ -56,9 +56,11 @@ from bench.synthetic import synthetic_table
 from reseaux.annuaire.store import encode_table
 
 
-def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql: bool = False) -> list[str]:
-    """The floor, then ``n`` synthetic actors served, then (``compare``) the same drawn from the
-    browser's index, then (``postgresql``) the same served, read from PostgreSQL."""
+def served_section(
+    n: int, runs: int = RUNS, *, compare: bool = True, postgresql: bool = False, files: bool = True
+) -> list[str]:
+    """The floor, then (``files``) ``n`` synthetic actors served, then (``compare``) the same drawn
+    from the browser's index, then (``postgresql``) the same served, read from PostgreSQL."""
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -82,7 +84,7 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql
             (f"Réseaux, {count} acteurs, demandés au serveur (seuil 200 000)", "200000"),
             (f"Réseaux, {count} acteurs, index du navigateur (seuil {n + 1:_})".replace("_", " "), str(n + 1)),
         ]
-        for label, above in ways if compare else ways[:1]:
+        for label, above in (ways if compare else ways[:1]) if files else []:
             cache = folder / f"cache_{above}"
             env = {
                 "RESEAUX_ACTORS": str(path),
@@ -103,7 +105,7 @@ def served_section(n: int, runs: int = RUNS, *, compare: bool = True, postgresql
     )
     lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("Changement de scène"))]
     lines[0] = f"## La carte à {n:_} acteurs : demandée au serveur ou indexée par le navigateur".replace("_", " ")
-    names = ["Serveur, fichiers" if postgresql else "Serveur", *(["Navigateur"] if compare else [])]
+    names = ["Serveur, fichiers" if postgresql else "Serveur", *(["Navigateur"] if compare else [])] if files else []
     drawn = list(zip([*names, "Serveur, PostgreSQL"], rows[1:], strict=False))
     targets = [
         Target(f"{label}, premier marqueur chaud", "≤ × 2", ratio(row.median("warm"), rows[0].median("warm")), 2, "×")
@@ -240,6 +242,7 @@ def saved_section(saved: list[AfterSave], floor: float | None) -> list[str]:
 def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, notes: list[str], saved: list):
     """The directory at ``path`` moved into a PostgreSQL the bench starts, then drawn served (the
     default threshold) by an app that reads it there."""
+    from reseaux.cli_admin import _read_for_the_database
     from reseaux.stockage.migrate import migrate
     from tests.postgres_server import PostgresServer
 
@@ -249,6 +252,11 @@ def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, not
         started = time.perf_counter()
         migrate(url, source=str(path))
         notes.append(f"PostgreSQL 15 + PostGIS local rempli par la migration en {time.perf_counter() - started:.0f} s")
+        # As ``python -m reseaux migrer`` does: each fiche read for the database now, not by the
+        # first visit (which would answer from the directory read in memory meanwhile).
+        started = time.perf_counter()
+        _read_for_the_database(url)
+        notes.append(f"Fiches lues pour la base (comme `migrer`) en {time.perf_counter() - started:.0f} s")
         cache = folder / "cache_postgresql"
         env = {
             "RESEAUX_DATABASE_URL": url,
@@ -268,8 +276,15 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=RUNS, help="démarrages du serveur par carte")
     parser.add_argument("--sans-navigateur", action="store_true", help="sans la carte indexée par le navigateur")
     parser.add_argument("--postgresql", action="store_true", help="la carte servie aussi, l'annuaire dans PostgreSQL")
+    parser.add_argument("--sans-fichiers", action="store_true", help="PostgreSQL seul (avec --postgresql)")
     args = parser.parse_args()
-    section = served_section(args.taille, args.passages, compare=not args.sans_navigateur, postgresql=args.postgresql)
+    section = served_section(
+        args.taille,
+        args.passages,
+        compare=not args.sans_navigateur,
+        postgresql=args.postgresql,
+        files=not args.sans_fichiers,
+    )
     print("\n".join(section), flush=True)
     print(f"charge moyenne à la fin : {os.getloadavg()[0]:.2f}")
 

@@ -238,9 +238,15 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                     shown = [row for row in placed if row["nom"] in fiche]
                     assert len(shown) >= 1 and any(row["telephone"] in fiche for row in shown), fiche
                     ui.no_error(page)
+                    page.screenshot(path=str(SCREENSHOTS / "postgresql-carte-visiteur.png"), full_page=True)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour la carte"
+                    # And « Couverture »: its sentence counts the public fiches of the file.
                     ui.open_nav_page(page, "Couverture")
                     page.get_by_role("heading", name="Tableau par périmètre").wait_for(timeout=90_000)
+                    ui.no_error(page)
+                    assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Couverture »"
+                    ui.open_nav_page(page, "Présentation")
+                    page.get_by_role("heading", name="Présentation et exports").wait_for(timeout=90_000)
                     ui.no_error(page)
                     assert list(parsed.glob("*.pickle"))  # this page reads it: what the checks above look for
                 finally:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from reseaux.acces.access import exportable_actors
-from reseaux.analyse.filters import ActorFilter
+from reseaux.analyse.filters import ActorFilter, apply_filter, emptying_fields
 from reseaux.annuaire.exports import table_csv_bytes
 from reseaux.annuaire.fiche_service import FrameRows
 from reseaux.annuaire.listing import people_table
@@ -31,6 +31,7 @@ from tests.test_readings import KEY, _page_filters
 
 # The fixtures of the same directory, in the same database.
 national, referential, store, territory = same.national, same.referential, same.store, same.territory
+qpv_layer = same.qpv_layer
 
 #: Who opens the map: a visitor where visitors see the public fiches, a member.
 WHO = [("visiteur", "public"), ("membre", "public")]
@@ -148,3 +149,60 @@ def test_a_visitor_cannot_ask_a_fiche_for_members(read, store, referential, terr
         visitor.fiches([int(max(member.index.rows)) + 1000])  # a row key that is no fiche
     assert member.fiches([reserved[0]])[0][0]
     assert not pd.Series(visitor.find(["maraude", "reservee"], 10)).isin(reserved).any()
+
+
+# « Couverture » counted from the database's index, as from the directory in memory.
+
+#: Filters as people choose them on the page (its facets), one that keeps nobody.
+COUNTED = [
+    ActorFilter(),
+    ActorFilter(themes=("ivg",)),
+    ActorFilter(professions=("sage_femme", "medecin_generaliste"), types=("professionnel",)),
+    ActorFilter(themes=("ivg",), types=("aller_vers",)),
+]
+
+
+@pytest.mark.parametrize("who", WHO, ids=[r for r, _ in WHO])
+def test_couverture_counts_from_the_database_what_it_counts_in_memory(
+    read, store, referential, territory, qpv_layer, who
+):
+    from reseaux.analyse.coverage import (
+        OutreachAreas,
+        PreparedLayer,
+        actor_points,
+        coverage_table,
+        outreach_codes,
+        theme_matrix,
+        zones_of_codes,
+    )
+    from reseaux.ui.couverture import Counted, counted_matrix, counted_table
+
+    role, visitors = who
+    _, _, seen, acts = _both(read, store, referential, territory, role, visitors, ActorFilter())
+    base = Counted(referential, seen=seen)
+    frame = acts.directory.actors
+    zones = outreach_codes(frame)
+    assert base.outreach() == zones and len(zones) > 3  # the outreach actions' zones, as read in memory
+    assert "76451" not in zones  # a structure's zone is not an outreach action's
+    areas = OutreachAreas(zones_of_codes(zones))
+    labels = referential.labels("thematique")
+    counted = 0
+    # The Métropole's QPV and CLS, and the 1,584 QPV of France, overseas included (each measured in
+    # its territory's system).
+    for layer_id, layer in [(i, PreparedLayer.build(territory.layers[i])) for i in ("qpv", "cls")] + [
+        ("national", qpv_layer)
+    ]:
+        for flt in COUNTED:
+            chosen = apply_filter(frame, flt, referential).actors
+            expected = coverage_table(layer, actor_points(chosen), distance_m=700.0, outreach_zones=areas)
+            table, nobody = counted_table(base, layer, flt, 700.0, areas)
+            pd.testing.assert_frame_equal(table, expected, obj=f"{role}, {layer_id}, {flt}")
+            assert nobody == chosen.empty
+            matrix = counted_matrix(base, layer, flt, labels, 700.0)
+            truth = theme_matrix(layer, chosen, list(labels), labels, distance_m=700.0)
+            pd.testing.assert_frame_equal(matrix, truth, obj=f"matrice {role}, {layer_id}, {flt}")
+            counted += int(expected["n_within"].sum() > 0)
+        assert base.culprits(ActorFilter(themes=("ivg",), types=("laboratoire",))) == emptying_fields(
+            frame, ActorFilter(themes=("ivg",), types=("laboratoire",)), referential
+        )
+    assert counted >= 4  # actors counted, not empty tables agreeing

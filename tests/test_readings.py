@@ -111,8 +111,16 @@ def national(tmp_path_factory, referential) -> bytes:
             "zone_intervention": "QN07620M ; 76540",
             "langues": "Français ; Tigrigna",
         },
-    ]
-    table = pd.concat([table, pd.DataFrame(odd)], ignore_index=True)
+        # a structure naming a zone of intervention: not an outreach action, its zone not one of theirs
+        {**first, "latitude": "49.5000", "longitude": "1.0000", "id": "zone-hors-aller-vers", "type": "structure",
+         "nom": "Structure avec une zone (fictive)", "zone_intervention": "76451"},
+    ]  # fmt: skip
+    # first in the directory, an actor for members without a position (an address to geocode):
+    # counted, never drawn nor measured, the actors after it in the same order
+    unplaced = {**first, "id": "sans-position", "nom": "Fiche sans position (fictive)", "thematiques": "ivg|contraception",
+                "visibilite": "membres",
+                "latitude": "", "longitude": "", "adresse": "1 rue de la Paix", "commune": "Rouen", "code_postal": "76000"}  # fmt: skip
+    table = pd.concat([pd.DataFrame([unplaced]), table, pd.DataFrame(odd)], ignore_index=True)
     return encode_table(table, ",", "utf-8")
 
 

@@ -5,7 +5,8 @@ import streamlit as st
 from reseaux import ui
 from reseaux.ui import couverture
 
-ref, terr, acts = ui.load_or_stop()
+ref, terr = ui.territory_or_stop()
+counted = couverture.Counted.now(ref, ui.directory_on_demand())  # on PostgreSQL, its index
 st.title("Couverture du réseau")
-layer, flt, distance, measure = couverture.sidebar(ref, terr, acts)
-couverture.report(ref, terr, acts, layer, flt, distance, measure)
+layer, flt, distance, measure = couverture.sidebar(ref, terr, counted)
+couverture.report(ref, terr, counted, layer, flt, distance, measure)

@@ -325,11 +325,13 @@ def theme_matrix(
     *,
     distance_m: float = 1000.0,
     positions: Positions | None = None,
+    holds=None,
 ) -> pd.DataFrame:
     """Perimeters × themes: the number of actors of each theme within the distance.
 
     ``positions``: the actors' positions already measured (a superset, see :class:`Positions`),
-    else measured here.
+    else measured here. ``holds(theme)``: which placed actors (in the order of ``actors``) hold
+    ``theme``, when ``actors`` does not carry their themes (a directory's index, on PostgreSQL).
 
     One spatial query for all actors gives the (actor, perimeter) pairs within the distance;
     each theme then only counts its own pairs.
@@ -344,10 +346,15 @@ def theme_matrix(
             hits = part.frame.sindex.query(coords, predicate="dwithin", distance=distance_m)
             pairs[0] = np.concatenate([pairs[0], np.flatnonzero(given.epsg == part.zone.epsg)[hits[0]]])
             pairs[1] = np.concatenate([pairs[1], part.rows[hits[1]]])
-    themes_of = placed["thematiques"].to_numpy()
+    if holds is None:
+        themes_of = placed["thematiques"].to_numpy()
+
+        def holds(theme: str) -> np.ndarray:
+            return np.fromiter((theme in t for t in themes_of), dtype=bool, count=len(themes_of))
+
     columns = {}
     for theme in themes:
-        has = np.fromiter((theme in t for t in themes_of), dtype=bool, count=len(themes_of))
+        has = holds(theme)
         keep = has[pairs[0]] if len(pairs[0]) else np.zeros(0, dtype=bool)
         columns[labels.get(theme, theme)] = np.bincount(pairs[1][keep], minlength=n)
     return pd.DataFrame(columns, index=layer.frame["nom"].to_numpy())

@@ -150,6 +150,13 @@ class DirectoryIndex:
             mask &= matched
         return mask
 
+    def holding(self, facet: str, code: str, referential) -> np.ndarray:
+        """Which rows hold ``code`` of ``facet`` (a code the referential knows; none otherwise)."""
+        codes = list(referential.codes(FILTER_FACETS[facet][1]))
+        if code not in codes or codes.index(code) >= readings.MAX_BITS:
+            return np.zeros(len(self.rows), dtype=bool)
+        return ((self.bits[facet] >> np.int64(codes.index(code))) & 1).astype(bool)
+
     def colors(self, mask: np.ndarray, facet: str, palette: Sequence[str], preferred: Sequence[str]) -> np.ndarray:
         """Each kept row's colour index (``carte.actor_layer._colors``): the first code of
         ``preferred`` it holds, else its first code; its place in ``palette``, else the last."""
@@ -304,5 +311,21 @@ def odd_codes(store: PostgresDirectoryStore, referential, key: str, version: str
             ([int(k) for k in keys],),
         ).fetchall()
         return {code for (code,) in found if code not in known}
+
+    return readings._asked(store, referential, key, None, question, version)
+
+
+def zones_named(
+    store: PostgresDirectoryStore, referential, key: str, version: str, keys: Sequence[int]
+) -> frozenset[str]:
+    """The codes the zones of intervention of rows ``keys`` name, as the app reads them."""
+
+    def question(connection) -> frozenset[str]:
+        found = connection.execute(
+            f"SELECT DISTINCT unnest(r.zones) FROM {SCHEMA}.directory_rows r "
+            "WHERE r.valid_to IS NULL AND r.row_key = ANY(%s)",
+            ([int(k) for k in keys],),
+        ).fetchall()
+        return frozenset(code for (code,) in found)
 
     return readings._asked(store, referential, key, None, question, version)

@@ -101,11 +101,56 @@ def computed(asked: tuple, ref: Referential, terr: Territory, measure: Callable[
     return answer
 
 
+class Counted:
+    """The actors Couverture counts, as this person sees them: the directory read in memory
+    (``acts``), or on PostgreSQL the index of the database (``seen``,
+    :class:`~reseaux.ui.database_rows.DatabaseRows`): the same answers (``tests/test_map_answers.py``)."""
+
+    def __init__(self, ref: Referential, acts: Actors | None = None, seen=None) -> None:
+        self.ref, self.acts, self.seen = ref, acts, seen
+
+    @classmethod
+    def now(cls, ref: Referential, held: Callable[[], Actors]) -> Counted:
+        """This run's: the database's index when it may answer, else the directory in memory
+        (``held()``: on PostgreSQL, read only then)."""
+        from reseaux.ui.map_answers import on_database
+
+        seen = on_database(ref, lambda seen, role, visitors: seen)
+        return cls(ref, seen=seen) if seen is not None else cls(ref, acts=held())
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """The actors' ``latitude`` and ``longitude`` (the layer the page opens on)."""
+        return self.acts.directory.actors if self.seen is None else self.seen.positions
+
+    def kept(self, flt: ActorFilter) -> pd.DataFrame:
+        """The actors ``flt`` keeps (their positions at least, labelled as :meth:`measured`'s)."""
+        if self.seen is None:
+            return apply_filter(self.acts.directory.actors, flt, self.ref, facets=self.acts.facets).actors
+        return self.seen.frame(self.seen.keeps(flt))
+
+    def measured(self) -> Positions:
+        """The actors' positions in their territories' systems, measured once per version and view."""
+        return Positions.of_index(proximity_index(self.acts)) if self.seen is None else self.seen.measured()
+
+    def outreach(self) -> frozenset[str]:
+        return outreach_codes(self.acts.directory.actors) if self.seen is None else self.seen.outreach_codes()
+
+    def holds(self, flt: ActorFilter):
+        """For the matrix: which placed actors ``flt`` keeps hold a theme (None: their frame says it)."""
+        return None if self.seen is None else self.seen.holding(self.seen.keeps(flt), "themes")
+
+    def culprits(self, flt: ActorFilter) -> list[str]:
+        if self.seen is None:
+            return emptying_fields(self.acts.directory.actors, flt, self.ref, facets=self.acts.facets)
+        return [name for name in FIELD_NAMES if getattr(flt, name) and self.seen.keeps(flt.without(name)).any()]
+
+
 def polygon_layers(terr: Territory) -> list[str]:
     return [s.id for s in terr.specs if not (terr.layers[s.id].geom_type == "Point").all()]
 
 
-def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, ActorFilter, float, str]:
+def sidebar(ref: Referential, terr: Territory, counted: Counted) -> tuple[str, ActorFilter, float, str]:
     if not polygon_layers(terr):
         st.warning(
             "Aucune couche de périmètres utilisable : la couverture se compte par périmètre (QPV, "
@@ -120,7 +165,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
             st.session_state[f"cv_{facet}"] = list(getattr(flt, facet))
         layer = query.get("couche", "")
         st.session_state["cv_layer"] = (
-            layer if layer in polygon_layers(terr) else terr.covering_layer(polygon_layers(terr), acts.directory.actors)
+            layer if layer in polygon_layers(terr) else terr.covering_layer(polygon_layers(terr), counted.positions)
         )
         distance = str(query.get("distance", DEFAULT_DISTANCE))
         known = distance.isdigit() and int(distance) in DISTANCES
@@ -157,7 +202,7 @@ def sidebar(ref: Referential, terr: Territory, acts: Actors) -> tuple[str, Actor
 
 
 def report(
-    ref: Referential, terr: Territory, acts: Actors, layer_id: str, flt: ActorFilter, distance: float, measure: str
+    ref: Referential, terr: Territory, counted: Counted, layer_id: str, flt: ActorFilter, distance: float, measure: str
 ) -> None:
     """The sentence, the map, the table and the matrix, under a busy sign while they are computed.
 
@@ -176,13 +221,7 @@ def report(
         layer = prepared(layer_id, terr)
 
         def measured() -> tuple[pd.DataFrame, bool]:
-            actors = apply_filter(acts.directory.actors, flt, ref, facets=acts.facets).actors
-            zones = outreach_areas(outreach_codes(acts.directory.actors), terr)
-            # The actors' territories and projected positions, measured once per directory version
-            # (the proximity index Trouver keeps), not at every rerun, nor twice (table and matrix).
-            placed = Positions.of_index(proximity_index(acts))
-            table = coverage_table(layer, placed.of_actors(actors), distance_m=distance, outreach_zones=zones)
-            return table, actors.empty
+            return counted_table(counted, layer, flt, distance, outreach_areas(counted.outreach(), terr))
 
         table, nobody = computed(("table", layer_id, flt, distance), ref, terr, measured)
         base_shapes(layer_id, terr)  # serialised once per layer, under the busy sign
@@ -192,7 +231,7 @@ def report(
         sentence = summary_sentence(table, md_escape(spec.label.split(" (")[0]), what, distance)
         (st.error if table["gap"].any() else st.success)(sentence)
         if nobody and not flt.is_empty:
-            _nobody(ref, acts, flt)
+            _nobody(counted, flt)
         if spec.example:
             st.caption(
                 "Périmètres d'exemple, non officiels : remplacez-les par les listes officielles (guide "
@@ -200,14 +239,41 @@ def report(
             )
         coverage_map(terr, layer_id, table, measure, what, distance)
         coverage_table_panel(table, layer_id, distance)
-        matrix_chart(ref, terr, layer, layer_id, acts, flt, distance, len(table))
+        matrix_chart(ref, terr, layer, layer_id, counted, flt, distance, len(table))
     st.session_state["_cv_drawn"] = layer_id
 
 
-def _nobody(ref: Referential, acts: Actors, flt: ActorFilter) -> None:
+def counted_table(
+    counted: Counted, layer: PreparedLayer, flt: ActorFilter, distance: float, zones: OutreachAreas
+) -> tuple[pd.DataFrame, bool]:
+    """The coverage of ``layer`` by the actors ``flt`` keeps, and whether it keeps none. The actors'
+    territories and projected positions are measured once per directory version (the proximity
+    index Trouver keeps, or the database index's), not at every rerun, nor twice (table and matrix)."""
+    actors = counted.kept(flt)
+    table = coverage_table(layer, counted.measured().of_actors(actors), distance_m=distance, outreach_zones=zones)
+    return table, actors.empty
+
+
+def counted_matrix(
+    counted: Counted, layer: PreparedLayer, flt: ActorFilter, labels: dict[str, str], distance: float
+) -> pd.DataFrame:
+    """Themes × perimeters of ``layer``: the actors ``flt`` keeps of each theme within ``distance``."""
+    actors = counted.kept(flt)
+    return theme_matrix(
+        layer,
+        actors,
+        list(labels),
+        labels,
+        distance_m=distance,
+        positions=counted.measured(),
+        holds=counted.holds(flt),
+    )
+
+
+def _nobody(counted: Counted, flt: ActorFilter) -> None:
     """No actor of the directory matches: every perimeter is a gap for that reason alone. Say so, name
     the filter that empties the list, take it off in one click."""
-    culprits = emptying_fields(acts.directory.actors, flt, ref, facets=acts.facets)
+    culprits = counted.culprits(flt)
     names = [f"« {FIELD_NAMES[c]} »" for c in culprits]
     why = (
         f"C'est le filtre {names[0]} qui la vide."
@@ -291,7 +357,7 @@ def matrix_chart(
     terr: Territory,
     layer: PreparedLayer,
     layer_id: str,
-    acts: Actors,
+    counted: Counted,
     flt: ActorFilter,
     distance: float,
     n: int,
@@ -308,9 +374,7 @@ def matrix_chart(
     labels = ref.labels("thematique")
 
     def measured() -> pd.DataFrame:
-        actors = apply_filter(acts.directory.actors, others, ref, facets=acts.facets).actors
-        placed = Positions.of_index(proximity_index(acts))
-        return theme_matrix(layer, actors, list(labels), labels, distance_m=distance, positions=placed)
+        return counted_matrix(counted, layer, others, labels, distance)
 
     matrix = computed(("matrix", layer_id, others, distance), ref, terr, measured)
     long = matrix.reset_index(names="Périmètre").melt(id_vars="Périmètre", var_name="Thématique", value_name="Acteurs")

@@ -5,6 +5,8 @@ counts, its placed actors' positions, its fiches by row key."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -32,6 +34,8 @@ class DatabaseRows:
         self.role, self.visitors = role, visitors
         self.index = index
         self.seen = index.seen(role, visitors)
+        self._lock = threading.Lock()
+        self._measured = None
         shown = self.seen & index.placed
         self._placed = (index.lat[shown], index.lon[shown], index.rows[shown])
         #: The placed actors seen (the map's opening view, « Aller à », the perimeters offered).
@@ -43,6 +47,56 @@ class DatabaseRows:
     @property
     def version(self) -> str:
         return self.index.version
+
+    def keeps(self, flt, terr=None) -> np.ndarray:
+        """The rows of the index ``flt`` keeps among those seen (``analyse.filters.apply_filter``'s rule)."""
+        from reseaux.stockage import directory_index
+
+        def asked_rows(part) -> np.ndarray:
+            return directory_index.asked_rows(self.store, self.ref, self.key, self.version, part)
+
+        return self.index.keeps(
+            self.seen,
+            flt,
+            self.ref,
+            asked_rows=asked_rows,
+            perimeters=terr.layers if terr is not None else None,
+            commune_epci=terr.commune_epci if terr is not None else None,
+        )
+
+    def frame(self, mask: np.ndarray) -> pd.DataFrame:
+        """The rows of ``mask``: their ``latitude`` and ``longitude``, indexed by row key."""
+        index = self.index
+        return pd.DataFrame({"latitude": index.lat[mask], "longitude": index.lon[mask]}, index=index.rows[mask])
+
+    def measured(self):
+        """The placed actors seen, each in its territory's metric system
+        (``analyse.coverage.Positions``), labelled by row key: projected once per view."""
+        with self._lock:
+            if self._measured is None:
+                from reseaux.analyse.coverage import Positions
+                from reseaux.territoire.metric import to_zone, zones_of
+
+                lat, lon, rows = self._placed
+                epsg = zones_of(lon, lat) if len(rows) else np.zeros(0, dtype=int)
+                x, y = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+                for code in np.unique(epsg):
+                    at = epsg == code
+                    x[at], y[at] = to_zone(lon[at], lat[at], int(code))
+                self._measured = Positions(pd.Index(rows), lon, lat, epsg, x, y)
+            return self._measured
+
+    def outreach_codes(self) -> frozenset[str]:
+        """The INSEE or QPV codes the outreach actions seen name (``analyse.coverage.outreach_codes``)."""
+        from reseaux.stockage import directory_index
+
+        mask = self.seen & self.index.holding("types", "aller_vers", self.ref)
+        return directory_index.zones_named(self.store, self.ref, self.key, self.version, self.index.rows[mask])
+
+    def holding(self, mask: np.ndarray, facet: str):
+        """``holds(code)``: which placed rows of ``mask`` (in order) hold ``code`` of ``facet``."""
+        placed = mask & self.index.placed
+        return lambda code: self.index.holding(facet, code, self.ref)[placed]
 
     def fiche_frame(self, keys) -> pd.DataFrame:
         """The fiches of row keys ``keys``, in that order, as the app reads them."""

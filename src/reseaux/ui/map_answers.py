@@ -16,6 +16,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,8 @@ from reseaux.carte.mapview import MapView
 from reseaux.stockage import DATABASE, StorageUnavailable
 from reseaux.ui import auth
 from reseaux.ui.database_rows import DatabaseRows, database_rows
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -131,6 +134,13 @@ def _of_database(ref: Referential, terr: Territory, flt: ActorFilter, view: MapV
     """The answers of the database, at the version this run shows; None when it cannot give them now
     (its readings not ready, a save since this run began, the database gone: the directory in memory
     answers, read as every page reads it)."""
+    return on_database(ref, lambda seen, role, visitors: of_database(ref, terr, flt, view, seen, role, visitors))
+
+
+def on_database(ref: Referential, question: Callable[[DatabaseRows, str, str], T]) -> T | None:
+    """``question(seen, role, visitors)`` asked of the directory as the person signed in (or not)
+    sees it in the database (``seen``: its index's view, :func:`~reseaux.ui.database_rows.database_rows`),
+    at the version this run shows; None when the database cannot answer now."""
     import psycopg
 
     from reseaux.stockage import readings
@@ -141,12 +151,11 @@ def _of_database(ref: Referential, terr: Territory, flt: ActorFilter, view: MapV
         return None
     role, visitors = auth.current()[0], config.get("visitors")
     try:
-        seen = database_rows(ref, str(int(stamp)), role, visitors)
-        return of_database(ref, terr, flt, view, seen, role, visitors)
+        return question(database_rows(ref, str(int(stamp)), role, visitors), role, visitors)
     except (readings.NotAnswered, StorageUnavailable):
         return None
     except psycopg.Error:  # any other refusal of the database: said to the server's log, not to the person
-        logging.getLogger(__name__).exception("carte non répondue par la base")
+        logging.getLogger(__name__).exception("page non répondue par la base")
         return None
 
 
