@@ -215,6 +215,9 @@ def _shown_now(source: str, mtime: float) -> None:
         if _SHOWN[0] is not None:
             _visible.clear()
             _index.clear()
+            from reseaux.ui import database_rows
+
+            database_rows.forget()  # on PostgreSQL, the index of the version before
             _let_go_of_versions_but((source, mtime))  # first: the service's index of a frame goes with it
             gc.collect()  # what of it pandas holds in cycles
             SERVICE.keep_version((source, mtime))
