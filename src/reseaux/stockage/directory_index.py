@@ -262,30 +262,23 @@ def asked_rows(store: PostgresDirectoryStore, referential, key: str, version: st
     """The row keys of the current usable rows ``flt`` keeps (its languages and free search: what
     the index does not hold), at ``version``."""
     where, arguments = readings.Asked(flt).sql()
-
-    def question(connection) -> np.ndarray:
-        (raw,) = connection.execute(
-            f"SELECT string_agg(int8send(r.row_key), ''::bytea) FROM {SCHEMA}.directory_rows r "
-            f"WHERE r.valid_to IS NULL AND r.usable{where}",
-            arguments,
-        ).fetchone()
-        return np.frombuffer(raw or b"", dtype=">i8").astype("i8")
-
-    return readings._asked(store, referential, key, None, question, version)
+    return _row_keys(store, referential, key, version, where, arguments)
 
 
 def looked_up(store: PostgresDirectoryStore, referential, key: str, version: str, words: Sequence[str]) -> np.ndarray:
     """The row keys of the current usable rows whose name, structure or address (as the fiche
     shows them, folded) hold every one of ``words``: the map's search box."""
-    parts, arguments = [], {}
-    for i, word in enumerate(words):
-        parts.append(f" AND strpos(r.lookup, %(l{i})s) > 0")
-        arguments[f"l{i}"] = fold(word)
+    where = "".join(f" AND strpos(r.lookup, %(l{i})s) > 0" for i in range(len(words)))
+    return _row_keys(store, referential, key, version, where, {f"l{i}": fold(w) for i, w in enumerate(words)})
+
+
+def _row_keys(store, referential, key: str, version: str, where: str, arguments: dict) -> np.ndarray:
+    """The row keys of the current usable rows ``where`` keeps (a condition on ``r``), at ``version``."""
 
     def question(connection) -> np.ndarray:
         (raw,) = connection.execute(
             f"SELECT string_agg(int8send(r.row_key), ''::bytea) FROM {SCHEMA}.directory_rows r "
-            f"WHERE r.valid_to IS NULL AND r.usable{''.join(parts)}",
+            f"WHERE r.valid_to IS NULL AND r.usable{where}",
             arguments,
         ).fetchone()
         return np.frombuffer(raw or b"", dtype=">i8").astype("i8")

@@ -1,7 +1,8 @@
 """What the map page shows of the directory — its counts and notices, the actors the filters keep,
 where they stand and in which colour, their fiches — answered by the directory read in memory or,
-on PostgreSQL, by the database (:mod:`reseaux.stockage.readings`) without a process holding the
-directory: its positions alone (24 bytes an actor), its fiches asked by row when shown.
+on PostgreSQL, by the database without a process holding the directory: an index of its rows
+(:mod:`reseaux.stockage.directory_index`, about a hundred bytes an actor), its fiches asked by row
+when shown.
 
 The database answers when its readings are those of this code and may answer now
 (:func:`~reseaux.ui.loading.database_answers`); else, and when a save lands meanwhile, the page
@@ -41,9 +42,8 @@ T = TypeVar("T")
 
 @dataclass
 class MapAnswers:
-    """What the map page shows, from whichever source answered (``source``: « mémoire » or « base »)."""
+    """What the map page shows, from whichever source answered."""
 
-    source: str
     #: The directory as the person sees it: its actors, the fiches reserved to members, the rows
     #: set aside (said to members only), the demonstration fiches, those placed at their
     #: commune's centre, those without a position.
@@ -72,12 +72,12 @@ class MapAnswers:
     drawn: pd.DataFrame
     colors: np.ndarray | None
     #: The fields of the filter each of which, taken off alone, gives actors back.
-    culprits: Callable[[], list[str]] = field(repr=False, default=list)
+    culprits: Callable[[], list[str]] = field(repr=False)
     #: The fiches of the first ``n`` actors kept (None: all of them), in the directory's order, as
     #: the app reads them.
-    listed: Callable[[int | None], pd.DataFrame] = field(repr=False, default=lambda n: pd.DataFrame())
+    listed: Callable[[int | None], pd.DataFrame] = field(repr=False)
     #: How many of the actors kept are members-only fiches (an export leaves them out but for the coordination).
-    withheld: Callable[[], int] = field(repr=False, default=lambda: 0)
+    withheld: Callable[[], int] = field(repr=False)
 
 
 def answers(
@@ -106,7 +106,6 @@ def of_memory(ref: Referential, terr: Territory, flt: ActorFilter, view: MapView
     total = len(frame)
     placed = placed_mask(shown)
     return MapAnswers(
-        source="mémoire",
         total=total,
         reserved=acts.reserved,
         rejected=len(directory.rejected),
@@ -172,16 +171,7 @@ def of_database(
 
     index = seen.index
     version = seen.version
-
-    def asked_rows(part: ActorFilter) -> np.ndarray:
-        return directory_index.asked_rows(seen.store, ref, seen.key, version, part)
-
-    def keeps(flt: ActorFilter, within: np.ndarray = seen.seen) -> np.ndarray:
-        return index.keeps(
-            within, flt, ref, asked_rows=asked_rows, perimeters=terr.layers, commune_epci=terr.commune_epci
-        )
-
-    kept = _kept(seen, repr(flt), id(terr), lambda: keeps(flt))
+    kept = _kept(seen, repr(flt), id(terr), lambda: seen.keeps(flt, terr))
     shown = kept & index.placed
     colored = COLOR_BY[view.color_by][0]
     facet = next(f for f, (column, _) in FACETS.items() if column == colored)
@@ -196,14 +186,13 @@ def of_database(
         return directory_index.odd_codes(seen.store, ref, seen.key, version, facet, keys)
 
     def culprits() -> list[str]:
-        return [name for name in FIELD_NAMES if getattr(flt, name) and keeps(flt.without(name)).any()]
+        return [name for name in FIELD_NAMES if getattr(flt, name) and seen.keeps(flt.without(name), terr).any()]
 
     def listed(n: int | None) -> pd.DataFrame:
         keys = index.rows[kept]
         return seen.fiche_frame(keys if n is None else keys[:n])
 
     return MapAnswers(
-        source="base",
         total=total,
         reserved=0 if every else int(index.kept.sum()) - total,
         rejected=index.unusable + int((~index.kept).sum()) if every else 0,
