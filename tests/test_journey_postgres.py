@@ -240,11 +240,13 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                     ui.no_error(page)
                     page.screenshot(path=str(SCREENSHOTS / "postgresql-carte-visiteur.png"), full_page=True)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour la carte"
-                    # And « Couverture »: its sentence counts the public fiches of the file.
+                    # And « Couverture », counted from the same index (its tables are compared with
+                    # the directory in memory's in tests/test_map_answers.py).
                     ui.open_nav_page(page, "Couverture")
                     page.get_by_role("heading", name="Tableau par périmètre").wait_for(timeout=90_000)
                     ui.no_error(page)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Couverture »"
+                    page.screenshot(path=str(SCREENSHOTS / "postgresql-couverture-visiteur.png"), full_page=True)
                     ui.open_nav_page(page, "Présentation")
                     page.get_by_role("heading", name="Présentation et exports").wait_for(timeout=90_000)
                     ui.no_error(page)

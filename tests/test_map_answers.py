@@ -27,6 +27,7 @@ from reseaux.stockage import directory_index
 from reseaux.ui.database_rows import DatabaseRows
 from reseaux.ui.map_answers import of_database, of_memory
 from tests import test_readings as same
+from tests.conftest import ROOT
 from tests.test_readings import KEY, _page_filters
 
 # The fixtures of the same directory, in the same database.
@@ -206,3 +207,31 @@ def test_couverture_counts_from_the_database_what_it_counts_in_memory(
             frame, ActorFilter(themes=("ivg",), types=("laboratoire",)), referential
         )
     assert counted >= 4  # actors counted, not empty tables agreeing
+
+
+def test_an_empty_directory_is_answered_as_in_memory(database_url, referential, territory, tmp_path):
+    """A database whose directory holds no fiche yet (a network starting): the same page as from
+    an empty file, not an error."""
+    from reseaux.stockage.postgres import PostgresDirectoryStore
+
+    header = (ROOT / "data" / "actors.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+    path = tmp_path / "vide.csv"
+    path.write_text(header, encoding="utf-8")
+    empty = PostgresDirectoryStore(database_url)
+    empty.replace(header.encode("utf-8"), "test", "migration")
+    acts = load_actors(path, referential)
+    for flt in (ActorFilter(), ActorFilter(themes=("ivg",))):
+        memory = of_memory(referential, territory, flt, MapView(layers=()), acts)
+        index = directory_index.build(empty, referential, KEY, str(empty.current_version()))
+        base = of_database(
+            referential,
+            territory,
+            flt,
+            MapView(layers=()),
+            DatabaseRows(empty, referential, KEY, "membre", "public", index),
+            "membre",
+            "public",
+        )
+        for name in ("total", "count", "placed", "legend", "rejected", "fictive", "sentence"):
+            assert getattr(base, name) == getattr(memory, name), name
+        assert base.listed(10).empty and base.culprits() == memory.culprits()
