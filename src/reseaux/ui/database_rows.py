@@ -29,11 +29,21 @@ class DatabaseRows:
     and, for the map's token, its fiches by row key
     (:class:`~reseaux.annuaire.fiche_service.ServedRows`)."""
 
+    kind = "base"
+
     def __init__(self, store, ref: Referential, key: str, role: str, visitors: str, index) -> None:
+        from reseaux.stockage.directory_index import APPROXIMATE, FICTIVE
+
         self.store, self.ref, self.key = store, ref, key
-        self.role, self.visitors = role, visitors
         self.index = index
         self.seen = index.seen(role, visitors)
+        #: What names this view in a process: the database, its readings, the version, whether the
+        #: role sees every fiche, the visitors' rule (the filters' answers are cached under it).
+        self.name = (store.url, key, index.version, can(role, "voir_toutes_les_fiches"), visitors)
+        #: The fiches seen, and among them the demonstration ones and those placed at their
+        #: commune's centre: counted once per view, not at every run of the page.
+        self.total = int(self.seen.sum())
+        self.fictive, self.approximate = (int((self.seen & index.flag(bit)).sum()) for bit in (FICTIVE, APPROXIMATE))
         self._lock = threading.Lock()
         self._measured = None
         shown = self.seen & index.placed
