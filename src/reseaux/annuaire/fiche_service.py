@@ -70,8 +70,12 @@ MAX_BASES = 3
 
 class ServedRows(Protocol):
     """A directory a token's map asks of, as its viewer may see it, by fiche rows: a frame in
-    memory (:class:`FrameRows`: its positions 0..n-1) or the database (``ui.carte_database``: row
+    memory (:class:`FrameRows`: its positions 0..n-1) or the database (``ui.database_rows``: row
     keys of the directory's current rows)."""
+
+    #: What another process rebuilds the same rows from (:attr:`FicheService.resolver`): « memoire »
+    #: (the file of the same version, read) or « base » (the database at the same version).
+    kind: str
 
     def placed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(latitudes, longitudes, fiche rows) of its placed actors."""
@@ -87,6 +91,8 @@ class ServedRows(Protocol):
 
 class FrameRows:
     """A directory read in memory (rows numbered 0..n-1), as a token's map asks of it."""
+
+    kind = "memoire"
 
     def __init__(self, frame: pd.DataFrame, referential: Referential) -> None:
         self.frame, self.referential = frame, referential
@@ -166,7 +172,7 @@ class FicheService:
     def register(
         self,
         owner: str,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | ServedRows,
         referential: Referential,
         ttl_s: float,
         *,
@@ -180,9 +186,12 @@ class FicheService:
         frame is the same object, so the page's map does not change from one run to the next.
 
         ``issued_for`` (JSON: role, visitors' rule, ``source``, the sign-in's ``session`` key)
-        is what another process needs to rebuild the view (:attr:`resolver`); it is written to
-        the shared file with the token's expiry, which every process reads at every request."""
+        is what another process needs to rebuild the view (:attr:`resolver`), with the kind of
+        rows it serves (``rows``: :attr:`ServedRows.kind`, said by the rows, not by the caller);
+        it is written to the shared file with the token's expiry, which every process reads at
+        every request."""
         now = time.monotonic() if now is None else now
+        issued_for = {**(issued_for or {"source": source}), "rows": served_rows(frame, referential).kind}
         with self._lock:
             self._expire(now)
             known = self._by_owner.get(owner)
@@ -208,7 +217,7 @@ class FicheService:
             db.execute("DELETE FROM map_tokens WHERE (owner = ? AND token != ?) OR expires < ?", (owner, token, wall))
             db.execute(
                 "INSERT OR REPLACE INTO map_tokens VALUES (?, ?, ?, ?)",
-                (token, owner, json.dumps(issued_for or {"source": source}), wall + ttl_s),
+                (token, owner, json.dumps(issued_for), wall + ttl_s),
             )
         return token
 

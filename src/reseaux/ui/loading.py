@@ -484,26 +484,24 @@ def directory_on_demand() -> Callable[[], Actors]:
     return read
 
 
-def fiche_store(seen: Actors | pd.DataFrame | ServedRows, ref: Referential) -> FicheStore:
+def fiche_store(seen: pd.DataFrame | ServedRows, ref: Referential) -> FicheStore:
     """Where this page's map asks for its fiches: the server, with a token for the directory as
-    this session may see it (``seen``: read in memory, or asked of the database,
-    ``ui.map_answers.DatabaseRows``; see :mod:`reseaux.annuaire.fiche_service`). The same token from
-    one run to the next (the map is kept), a new one when the session's view changes; it answers
-    only while the file is the version this run read (:func:`actors`) and the sign-in holds."""
+    this session may see it (``seen``: its frame read in memory, or its rows asked of the
+    database, ``ui.database_rows.DatabaseRows``; see :mod:`reseaux.annuaire.fiche_service`). The
+    same token from one run to the next (the map is kept), a new one when the session's view
+    changes; it answers only while the directory is the version this run read (:func:`actors`)
+    and the sign-in holds."""
     owner = st.session_state.setdefault("_fiche_owner", secrets.token_urlsafe(12))
     source = st.session_state.get("_directory_source")
-    frame = seen.directory.actors if isinstance(seen, Actors) else seen
     issued_for = {
         "role": auth.current()[0],
         "visitors": config.get("visitors"),
         "source": source,
         "session": auth.session_key(),
-        # Rows numbered in memory, or row keys of the database: another process rebuilds the same.
-        "rows": "memoire" if isinstance(frame, pd.DataFrame) else "base",
     }
     token = SERVICE.register(
         owner,
-        frame,
+        seen,
         ref,
         ttl_s=60 * float(config.get("session_minutes")),
         check=auth.token_check(),

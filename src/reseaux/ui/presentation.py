@@ -164,7 +164,7 @@ def _editor_map(ref: Referential, terr: Territory, acts: Actors, view: MapView, 
             legend_codes=legend_codes(acts.directory.actors, view.color_by),
             center=saved_view.get("center"),
             zoom=saved_view.get("zoom"),
-            fiches=fiche_store(acts, ref),
+            fiches=fiche_store(acts.directory.actors, ref),
             geojson=terr.geojson,
         )
         group = build_actor_layer(result.actors, ref, view.color_by, name="Acteurs")

@@ -90,7 +90,7 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
     view = MapView.from_query(scene.query(), terr.specs)
     try:
         home = terr.opening_bounds(acts.directory.actors)
-        base = stage_base_map(home, fiche_store(acts, ref))
+        base = stage_base_map(home, fiche_store(acts.directory.actors, ref))
         groups = scene_groups(
             result.actors,
             view,
