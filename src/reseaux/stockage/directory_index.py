@@ -227,7 +227,7 @@ def build(store: PostgresDirectoryStore, referential, key: str, version: str | N
         )
 
     # On a connection of its own: the answer's buffer (its size) goes with it.
-    return readings._asked(store, referential, key, None, question, version, alone=True)
+    return readings.in_snapshot(store, referential, key, None, question, version, alone=True)
 
 
 def _kept(connection, rows: np.ndarray, hashes: np.ndarray, no_id: np.ndarray) -> np.ndarray:
@@ -283,14 +283,16 @@ def _row_keys(store, referential, key: str, version: str, where: str, arguments:
         ).fetchone()
         return np.frombuffer(raw or b"", dtype=">i8").astype("i8")
 
-    return readings._asked(store, referential, key, None, question, version)
+    return readings.in_snapshot(store, referential, key, None, question, version)
 
 
 def fiches(store: PostgresDirectoryStore, referential, key: str, version: str, keys: Sequence[int]) -> pd.DataFrame:
     """The fiches of row keys ``keys``, in that order, each as the app reads it (every column);
     the index holds their row keys."""
     keys = [int(k) for k in keys]
-    return readings._asked(store, referential, key, None, lambda c: readings._frame(c, keys, referential), version)
+    return readings.in_snapshot(
+        store, referential, key, None, lambda c: readings.fiche_frame(c, keys, referential), version
+    )
 
 
 def odd_codes(store: PostgresDirectoryStore, referential, key: str, version: str, facet: str, keys) -> set[str]:
@@ -305,7 +307,7 @@ def odd_codes(store: PostgresDirectoryStore, referential, key: str, version: str
         ).fetchall()
         return {code for (code,) in found if code not in known}
 
-    return readings._asked(store, referential, key, None, question, version)
+    return readings.in_snapshot(store, referential, key, None, question, version)
 
 
 def zones_named(
@@ -321,4 +323,4 @@ def zones_named(
         ).fetchall()
         return frozenset(code for (code,) in found)
 
-    return readings._asked(store, referential, key, None, question, version)
+    return readings.in_snapshot(store, referential, key, None, question, version)

@@ -575,10 +575,10 @@ def nearest(
         whole["distance_m"] = _answer([row[:3] for row in found])["distance_m"]
         return whole
 
-    return _asked(store, referential, key, progress, question, version)
+    return in_snapshot(store, referential, key, progress, question, version)
 
 
-def _asked(
+def in_snapshot(
     store: PostgresDirectoryStore,
     referential,
     key: str,
@@ -695,7 +695,7 @@ def matching(
         frame = pd.DataFrame(rows, columns=["id", "nom", "latitude", "longitude"])
         return int(total), frame.astype({"latitude": float, "longitude": float})
 
-    return _asked(store, referential, key, progress, question)
+    return in_snapshot(store, referential, key, progress, question)
 
 
 def spoken(
@@ -717,7 +717,7 @@ def spoken(
         fiches = _fiches(connection, [k for (k,) in keys], referential)
         return sorted({language for fiche in fiches for language in fiche.get("langues") or ()})
 
-    return _asked(store, referential, key, None, question, version)
+    return in_snapshot(store, referential, key, None, question, version)
 
 
 def passing_through(
@@ -753,7 +753,7 @@ def passing_through(
             return pd.DataFrame(columns=["id", "nom", "type", "zone_intervention"])
         return outreach_covering(fiches, commune, set(zones))
 
-    return _asked(store, referential, key, None, question, version)
+    return in_snapshot(store, referential, key, None, question, version)
 
 
 #: The later rows of a repeated identifier (:data:`SHOWN`'s ``shadowed``), in the directory's order.
@@ -767,7 +767,7 @@ def _shadowed(connection) -> list[int]:
     return [key for (key,) in connection.execute(SHADOWED).fetchall()]
 
 
-def _frame(connection, keys: list[int], referential) -> pd.DataFrame:
+def fiche_frame(connection, keys: list[int], referential) -> pd.DataFrame:
     """The fiches of row keys ``keys`` as a frame (index: the keys); none: the columns of a fiche."""
     if not keys:
         return pd.DataFrame(
@@ -801,7 +801,9 @@ def coverage(
     outreach, measured as it measures them: each perimeter in its territory's system with the
     actors of that territory, those of another on the ellipsoid from its inner point."""
     where, arguments = asked.sql()
-    return _asked(store, referential, key, progress, lambda c: _coverage(c, layer, where, arguments, float(distance_m)))
+    return in_snapshot(
+        store, referential, key, progress, lambda c: _coverage(c, layer, where, arguments, float(distance_m))
+    )
 
 
 #: The perimeters of a question: in their territory's system, their inner point and box in degrees,
