@@ -12,6 +12,7 @@ import os
 import time
 from urllib.parse import urlsplit
 
+import pandas as pd
 import psycopg
 import pytest
 from playwright.sync_api import expect
@@ -21,6 +22,7 @@ from tests import browser as ui
 from tests import test_browser_a11y as a11y
 from tests.conftest import SCREENSHOTS, close_pools_of, map_frame, visible_demo, wait_in_map
 from tests.test_journey_coordinator import open_fiche
+from tests.test_journey_presenter import download
 
 pytestmark = pytest.mark.browser
 
@@ -247,10 +249,58 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                     ui.no_error(page)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Couverture »"
                     page.screenshot(path=str(SCREENSHOTS / "postgresql-couverture-visiteur.png"), full_page=True)
+                    # « Présentation » as well: the current view's count and its export, read at
+                    # the click from the database, are the public fiches of the file.
                     ui.open_nav_page(page, "Présentation")
                     page.get_by_role("heading", name="Présentation et exports").wait_for(timeout=90_000)
+                    page.get_by_text(f"{len(public)} acteurs ·").first.wait_for(timeout=60_000)
+                    exported = pd.read_csv(
+                        download(page, "Acteurs (CSV)", tmp_path, "presentation.csv"),
+                        sep=";",
+                        encoding="utf-8-sig",
+                        dtype=str,
+                    )
+                    assert sorted(exported["Nom"]) == sorted(row["nom"] for row in public.values())
                     ui.no_error(page)
-                    assert list(parsed.glob("*.pickle"))  # this page reads it: what the checks above look for
+                    assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Présentation »"
+                    found: list[str] = []  # axe-core on the pages the database answered, at 1440 and 390 wide
+                    for name, where in (("Présentation", "Présentation"), ("Couverture", "Couverture")):
+                        ui.open_nav_page(page, name)
+                        page.get_by_role("heading", name=where).first.wait_for(timeout=90_000)
+                        a11y.check(page, a11y.AXE.read_text(encoding="utf-8"), f"{where}, réponses de la base", found)
+                    page.set_viewport_size({"width": 1440, "height": 900})
+
+                    # A member: the Carte filtered on IVG counts every fiche of the theme, members'
+                    # ones too, and its list's download holds the public ones only (a member does
+                    # not take members' fiches away) — both as the file says them.
+                    ui.sign_in(page, "membre")
+                    page.goto(f"{second.url}/?theme=ivg")
+                    with open(folder / "actors.csv", encoding="utf-8") as handle:
+                        ivg = [row for row in csv.DictReader(handle) if "ivg" in row["thematiques"].split("|")]
+                    ivg_public = [row["nom"] for row in ivg if row["visibilite"] == "public"]
+                    assert len(ivg) > len(ivg_public) > 10
+                    page.get_by_text(f"{len(ivg)} acteurs sur 185").wait_for(timeout=90_000)
+                    wait_in_map(page, DRAWN, sum(1 for row in ivg if row["latitude"]), timeout=90_000)
+                    listed = pd.read_csv(
+                        download(page, "Télécharger la liste (CSV pour Excel)", tmp_path, "carte.csv"),
+                        sep=";",
+                        encoding="utf-8-sig",
+                        dtype=str,
+                    )
+                    assert sorted(listed["Nom"]) == sorted(ivg_public)
+                    a11y.check(
+                        page, a11y.AXE.read_text(encoding="utf-8"), "Carte d'un membre, réponses de la base", found
+                    )
+                    assert not found, a11y.report(found)
+                    ui.no_error(page)
+                    assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour la carte d'un membre"
+                    # The check can see a reading: « Qualité de l'annuaire » reads the directory.
+                    page.set_viewport_size({"width": 1440, "height": 900})
+                    ui.sign_out(page)
+                    ui.sign_in(page, "coord")
+                    ui.open_nav_page(page, "Qualité de l'annuaire")
+                    page.get_by_role("heading", name="Qualité de l'annuaire").wait_for(timeout=90_000)
+                    assert list(parsed.glob("*.pickle"))
                 finally:
                     visitor.close()
     finally:

@@ -5,12 +5,15 @@ import streamlit as st
 from reseaux import ui
 from reseaux.ui import presentation, presentation_stage
 
-ref, terr, acts = ui.load_or_stop()
+ref, terr = ui.territory_or_stop()
+held = ui.directory_on_demand()  # on PostgreSQL, read only when the database cannot answer
 if presentation_stage.full_screen():
-    presentation_stage.stage(ref, terr, acts)
+    presentation_stage.stage(ref, terr, held)
 else:
     st.title("Présentation et exports")
     presentation.open_scene_from_url(ref, terr)  # before the sidebar: the scene's filters fill its widgets
-    frame = acts.directory.actors
-    flt, view = ui.sidebar(ref, terr, frame, frame["code_insee"].unique().tolist(), write_url=False)
-    presentation.editor(ref, terr, acts, flt, view)
+    flt, view = ui.map_state(ref, terr)
+    shown = ui.map_answers(ref, terr, flt, view, held)
+    if ui.sidebar(ref, terr, shown.positions, shown.communes, write_url=False) != (flt, view):
+        st.rerun()  # a widget corrected a value
+    presentation.editor(ref, terr, shown, flt, view, held)

@@ -202,12 +202,15 @@ def scene_groups(
     center: Sequence[float] | None = None,
     zoom: float | None = None,
     geojson: Mapping[str, dict] | None = None,
+    **drawn,
 ) -> list[folium.FeatureGroup]:
     """Everything one scene adds to :func:`stage_base_map`, as feature groups, bottom to top:
     background tiles, perimeters, decor (legend, attribution, view), actors.
 
     ``actors`` are the scene's actors, indexed by their rows in the frame the base map's
-    fiches were built from; ``legend_codes`` the colour-by codes present in that frame.
+    fiches were built from; ``legend_codes`` the colour-by codes present in that frame; ``drawn``
+    what :func:`~reseaux.carte.actor_layer.build_actor_layer` is told of them beside (``colors``,
+    ``highlight``, ``served``, ``directory_placed``: the app's stage, served as the Carte is).
     """
     groups = []
     basemap = BASEMAPS.get(view.basemap)
@@ -221,5 +224,5 @@ def scene_groups(
     LegendLayer(legend_html(referential, view.color_by, legend_codes, shown)).add_to(decor)
     SceneDecor(attribution_text(shown), bounds=bounds, center=center, zoom=zoom).add_to(decor)
     groups.append(decor)
-    groups.append(build_actor_layer(actors, referential, view.color_by, name="Acteurs"))
+    groups.append(build_actor_layer(actors, referential, view.color_by, name="Acteurs", **drawn))
     return groups

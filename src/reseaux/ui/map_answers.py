@@ -86,6 +86,14 @@ def answers(
     return found if found is not None else of_memory(ref, terr, flt, view, held())
 
 
+def counted(ref: Referential, terr: Territory, flt: ActorFilter, view: MapView, held: Callable[[], Actors]) -> int:
+    """How many actors ``flt`` keeps, as :func:`answers` counts them (a scene's « {n} »): on the
+    database from the answers it keeps for that filter and colouring (the stage asks the same), in
+    memory by the filter alone."""
+    found = on_database(ref, lambda seen, role, visitors: of_database(ref, terr, flt, view, seen, role, visitors).count)
+    return found if found is not None else len(filtered(ref, terr, held(), flt).actors)
+
+
 def filtered(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter) -> FilterResult:
     """The actors of ``acts`` (read in memory) that ``flt`` keeps, and the sentence that says it."""
     return apply_filter(acts.directory.actors, flt, ref, place_names=terr.place_names, **_context(terr, acts))

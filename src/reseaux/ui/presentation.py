@@ -8,22 +8,27 @@ and administration (``access.can(role, "modifier_scenes")``) add, reorder and de
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 from streamlit_folium import st_folium
 
 from reseaux import config
 from reseaux.acces.access import can
-from reseaux.analyse.filters import ActorFilter, FilterResult
+from reseaux.analyse.filters import ActorFilter
+from reseaux.annuaire.fiche_service import served_views
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.actor_layer import build_actor_layer
 from reseaux.carte.assets import MissingAssetsError
-from reseaux.carte.legend import legend_codes
+from reseaux.carte.legend import legend_html
 from reseaux.carte.mapview import MapView, build_base_map
 from reseaux.carte.scenes import Scene, SceneError, SceneStore
 from reseaux.text import md_escape, plural
-from reseaux.ui import apply_query, auth, filtered
+from reseaux.ui import apply_query, auth
 from reseaux.ui.loading import fiche_store
+from reseaux.ui.map_answers import MapAnswers, counted
+from reseaux.ui.map_answers import answers as map_answers
 from reseaux.ui.presentation_exports import exports
 
 
@@ -48,9 +53,18 @@ def _find(scenes: list[Scene], scene_id: str | None) -> Scene | None:
     return next((s for s in scenes if s.id == scene_id), None)
 
 
-def scene_result(ref: Referential, terr: Territory, acts: Actors, scene: Scene) -> FilterResult:
-    """The scene's actors among those the session may see."""
-    return filtered(ref, terr, acts, ActorFilter.from_query(scene.filters, ref))
+def scene_answers(ref: Referential, terr: Territory, scene: Scene, held: Callable[[], Actors]) -> MapAnswers:
+    """The scene's actors among those the session may see, as the map draws them."""
+    return map_answers(ref, terr, ActorFilter.from_query(scene.filters, ref), scene_view(terr, scene), held)
+
+
+def scene_count(ref: Referential, terr: Territory, scene: Scene, held: Callable[[], Actors]) -> int:
+    """How many actors the scene shows the session (its title's « {n} »)."""
+    return counted(ref, terr, ActorFilter.from_query(scene.filters, ref), scene_view(terr, scene), held)
+
+
+def scene_view(terr: Territory, scene: Scene) -> MapView:
+    return MapView.from_query(scene.query(), terr.specs)
 
 
 # --- opening a scene in the editor -----------------------------------------------------------
@@ -98,19 +112,21 @@ def _on_choose(ref: Referential, terr: Territory) -> None:
 # --- the editor ------------------------------------------------------------------------------
 
 
-def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, view: MapView) -> None:
-    """Pick a scene, see the current view, present it, export it; coordination also saves,
-    reorders and deletes scenes."""
+def editor(
+    ref: Referential, terr: Territory, shown: MapAnswers, flt: ActorFilter, view: MapView, held: Callable[[], Actors]
+) -> None:
+    """Pick a scene, see the current view (``shown``: what ``flt`` keeps, :func:`ui.map_answers`),
+    present it, export it; coordination also saves, reorders and deletes scenes. ``held()``: the
+    directory in memory, read only when the database cannot answer."""
     scenes = load_scenes()
     editable = may_edit_scenes()
-    result = filtered(ref, terr, acts, flt)
     # « {n} » of a title or comment is written with each scene's count for the person looking.
-    counts = {s.id: len(scene_result(ref, terr, acts, s).actors) for s in scenes}
+    counts = {s.id: scene_count(ref, terr, s, held) for s in scenes}
     chosen = _scene_picker(scenes, counts, ref, terr)
-    state = _editor_map(ref, terr, acts, view, result)
-    st.caption(f"{plural(len(result.actors), 'acteur')} · {md_escape(result.sentence)}")
+    state = _editor_map(ref, terr, shown, flt, view)
+    st.caption(f"{plural(shown.count, 'acteur')} · {md_escape(shown.sentence)}")
     if editable:
-        scenes = _new_scene_form(scenes, flt, view, state, len(result.actors))
+        scenes = _new_scene_form(scenes, flt, view, state, shown.count)
     else:
         st.info(
             "Les scènes sont partagées par tout le réseau : seule la coordination les ajoute, les réordonne "
@@ -119,7 +135,7 @@ def editor(ref: Referential, terr: Territory, acts: Actors, flt: ActorFilter, vi
             icon=":material/info:",
         )
     _scene_list(scenes, counts, editable)
-    exports(ref, terr, result, flt, view, chosen or (scenes[0] if scenes else None), counts)
+    exports(ref, terr, shown, flt, view, chosen or (scenes[0] if scenes else None), counts)
 
 
 def _scene_picker(scenes: list[Scene], counts: dict[str, int], ref: Referential, terr: Territory) -> Scene | None:
@@ -152,22 +168,36 @@ def _scene_picker(scenes: list[Scene], counts: dict[str, int], ref: Referential,
     return chosen
 
 
-def _editor_map(ref: Referential, terr: Territory, acts: Actors, view: MapView, result: FilterResult) -> dict:
+def _editor_map(ref: Referential, terr: Territory, shown: MapAnswers, flt: ActorFilter, view: MapView) -> dict:
+    """The current view's map, drawn as the Carte draws it (its legend what is shown, its actors
+    served by the server beyond what a page should carry)."""
     saved_view = st.session_state.get("pr_view", {})
     try:
+        fiches = fiche_store(shown.rows, ref)
         fmap = build_base_map(
             terr.layers,
             terr.specs,
             view,
             ref,
-            terr.opening_bounds(acts.directory.actors),
-            legend_codes=legend_codes(acts.directory.actors, view.color_by),
+            terr.opening_bounds(shown.positions),
+            legend_codes=None,
             center=saved_view.get("center"),
             zoom=saved_view.get("zoom"),
-            fiches=fiche_store(acts.directory.actors, ref),
+            fiches=fiches,
             geojson=terr.geojson,
         )
-        group = build_actor_layer(result.actors, ref, view.color_by, name="Acteurs")
+        layers = [terr.spec(i) for i in view.layers if any(s.id == i for s in terr.specs)]
+        group = build_actor_layer(
+            shown.drawn,
+            ref,
+            view.color_by,
+            highlight=flt.themes if view.color_by == "thematique" else flt.professions,
+            name="Acteurs",
+            legend=legend_html(ref, view.color_by, shown.legend, layers),
+            served=served_views(fiches.url),
+            directory_placed=shown.placed_total,
+            colors=shown.colors,
+        )
     except MissingAssetsError as exc:
         st.error(str(exc))
         return {}

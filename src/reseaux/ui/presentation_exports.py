@@ -6,13 +6,14 @@ GeoJSON, and the code that embeds a scene in a partner's site.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Callable
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
-from reseaux.acces.access import EXPORT_NOTICE, exportable_actors
-from reseaux.analyse.filters import ActorFilter, FilterResult
+from reseaux.acces.access import EXPORT_NOTICE, can, exportable_actors
+from reseaux.analyse.filters import ActorFilter
 from reseaux.annuaire.exports import (
     table_csv_bytes,
     table_xlsx_bytes,
@@ -36,6 +37,8 @@ from reseaux.text import md_escape, plural
 from reseaux.ui import XLSX_MIME as XLSX
 from reseaux.ui import auth
 from reseaux.ui import download as _plain_download
+from reseaux.ui.loading import changed_since, of_this_version
+from reseaux.ui.map_answers import MapAnswers
 
 
 def _download(where, label: str, data: bytes, *args, **options) -> None:
@@ -47,23 +50,31 @@ def _download(where, label: str, data: bytes, *args, **options) -> None:
 def exports(
     ref: Referential,
     terr: Territory,
-    result: FilterResult,
+    shown: MapAnswers,
     flt: ActorFilter,
     view: MapView,
     scene: Scene | None,
     counts: dict[str, int],
 ) -> None:
-    """The current view as a standalone HTML file, a PNG with its text alternative, tables; and
-    the code to embed ``scene`` in a partner's site (its title's « {n} » written with ``counts``)."""
+    """The current view (``shown``: what ``flt`` keeps) as a standalone HTML file, a PNG with its
+    text alternative, tables; and the code to embed ``scene`` in a partner's site (its title's
+    « {n} » written with ``counts``). The fiches are read when an export is asked for, not at every
+    run (on PostgreSQL, from the database then)."""
     notice = st.session_state.pop("pr_notice", None)
     if notice:
         st.error(notice)
     st.header("Exporter cette vue")
     role = auth.current()[0]
-    kept = exportable_actors(result.actors, role)
-    if len(kept) < len(result.actors):
+    withheld = 0 if can(role, "exporter_fiches_reservees") else shown.withheld()
+    if withheld:
         st.caption(EXPORT_NOTICE)
-    result = replace(result, actors=kept)
+    count = shown.count - withheld
+    version = st.session_state.get("_directory_source")
+
+    def exported() -> pd.DataFrame:
+        """The fiches this person may take away, as the app reads them."""
+        return exportable_actors(shown.listed(None), role)
+
     if "pr_export_title" not in st.session_state:
         st.session_state["pr_export_title"] = terr.title
     raw_title = st.text_input(
@@ -71,35 +82,25 @@ def exports(
         key="pr_export_title",
         help="« {n} » s'écrit « 118 partenaires » (le nombre d'acteurs exportés).",
     )
-    title = fill_count(raw_title, len(result.actors)) or terr.title
-    shown = [terr.spec(i) for i in view.layers]
-    alt = alt_text(title, result.sentence, result.actors, shown, ref)
-    made = _prepared(
-        json.dumps(
-            [
-                title,
-                flt.to_query(),
-                view.to_query(),
-                auth.current()[0],
-                list(result.actors.index[:5]),
-                len(result.actors),
-            ],
-            default=str,
-        )
-    )
+    title = fill_count(raw_title, count) or terr.title
+    layers = [terr.spec(i) for i in view.layers]
+    # What was prepared is for this view of this version: a save since starts afresh.
+    made = _prepared(json.dumps([title, flt.to_query(), view.to_query(), role, version, count], default=str))
 
     def page() -> str:
         if "html" not in made:
+            actors = exported()
+            made["alt"] = alt_text(title, shown.sentence, actors, layers, ref)
             fmap = build_map(
-                result.actors,
+                actors,
                 terr.layers,
                 terr.specs,
                 view,
                 ref,
-                terr.opening_bounds(result.actors),
-                places=terr.places(result.actors),
+                terr.opening_bounds(actors),
+                places=terr.places(actors),
             )
-            made["html"] = standalone_html(fmap, title=title, subtitle=result.sentence, alt=alt)
+            made["html"] = standalone_html(fmap, title=title, subtitle=shown.sentence, alt=made["alt"])
         return made["html"]
 
     st.markdown("**La carte**")
@@ -155,6 +156,7 @@ def exports(
             "pr_png_dl",
             icon=":material/download:",
         )
+        alt = made["alt"]
         _download(
             cols[1],
             "Texte alternatif de l'image (.txt)",
@@ -166,7 +168,7 @@ def exports(
         st.image(made["png"], caption="Aperçu de l'image exportée", alt=alt)
         with st.expander("Texte alternatif de l'image (ce que montre la carte)"):
             st.text(alt)
-    _tables(result, terr, shown, ref)
+    _tables(ref, terr, count, exported, layers, version)
     if scene is not None:
         _embed_code(scene, scene.title_for(counts.get(scene.id, 0)))
 
@@ -185,20 +187,33 @@ def _prepared(signature: str) -> dict:
     return made
 
 
-def _tables(result: FilterResult, terr: Territory, shown: list, ref: Referential) -> None:
-    st.markdown(f"**Les acteurs affichés** ({plural(len(result.actors), 'acteur')})")
+def _tables(
+    ref: Referential, terr: Territory, count: int, exported: Callable[[], pd.DataFrame], shown: list, version
+) -> None:
+    """The actors shown (``exported()``, read when a table is clicked, of the version this run
+    showed) and the perimeters shown, as CSV, Excel and GeoJSON."""
+    st.markdown(f"**Les acteurs affichés** ({plural(count, 'acteur')})")
     cols = st.columns(3)
-    people = people_table(result.actors, ref)  # as the map's list: labels, French headers and dates
-    _download(cols[0], "Acteurs (CSV)", table_csv_bytes(people), "acteurs.csv", "text/csv", "pr_csv")
-    _download(cols[1], "Acteurs (Excel)", table_xlsx_bytes(people, "Acteurs"), "acteurs.xlsx", XLSX, "pr_xlsx")
-    _download(
-        cols[2],
-        "Acteurs (GeoJSON)",
-        to_geojson_bytes(result.actors),
-        "acteurs.geojson",
-        "application/geo+json",
-        "pr_geojson",
-    )
+
+    def people() -> pd.DataFrame:
+        return people_table(exported(), ref)  # as the map's list: labels, French headers and dates
+
+    for where, label, build, name, mime, key in (
+        (cols[0], "Acteurs (CSV)", lambda: table_csv_bytes(people()), "acteurs.csv", "text/csv", "pr_csv"),
+        (cols[1], "Acteurs (Excel)", lambda: table_xlsx_bytes(people(), "Acteurs"), "acteurs.xlsx", XLSX, "pr_xlsx"),
+        (
+            cols[2],
+            "Acteurs (GeoJSON)",
+            lambda: to_geojson_bytes(exported()),
+            "acteurs.geojson",
+            "application/geo+json",
+            "pr_geojson",
+        ),
+    ):
+        kind = name.rsplit(".", 1)[1]
+        _plain_download(
+            where, label, of_this_version(build, changed_since(kind), version), name, mime, key, width="stretch"
+        )
     if not shown:
         return
     perimeters = shown_perimeters(terr.layers, shown)

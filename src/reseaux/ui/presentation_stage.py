@@ -5,20 +5,22 @@ title and comment, its map, and the bar that moves between scenes (← →, Page
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 from streamlit_folium import st_folium
 
+from reseaux.analyse.filters import ActorFilter
+from reseaux.annuaire.fiche_service import served_views
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.carte.assets import MissingAssetsError
-from reseaux.carte.legend import legend_codes
-from reseaux.carte.mapview import MapView
 from reseaux.carte.scenes import Scene
 from reseaux.carte.stage_map import KEY_LISTENER, scene_groups, stage_base_map
 from reseaux.markup import render
 from reseaux.text import md_escape, plural
 from reseaux.ui.loading import fiche_store
-from reseaux.ui.presentation import load_scenes, scene_result
+from reseaux.ui.presentation import load_scenes, scene_answers, scene_view
 
 #: Full screen: no Streamlit chrome; title, map and scene bar share the window's height — the
 #: page is a column as high as the window and the map's block takes what the others leave.
@@ -62,8 +64,9 @@ def scene_index(scenes: list[Scene]) -> int:
     return index
 
 
-def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
-    """Full screen: the scene's title, ← → to move between scenes, its map with the legend.
+def stage(ref: Referential, terr: Territory, held: Callable[[], Actors]) -> None:
+    """Full screen: the scene's title, ← → to move between scenes, its map with the legend
+    (``held()``: the directory in memory, read only when the database cannot answer).
 
     One map for every scene (constant key and base): a scene change swaps its layers in the
     same Leaflet map instead of building a new one (see ``reseaux.carte.stage_map``).
@@ -76,8 +79,8 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
         return
     index = scene_index(scenes)
     scene = scenes[index]
-    result = scene_result(ref, terr, acts, scene)
-    count = len(result.actors)
+    shown = scene_answers(ref, terr, scene, held)
+    count = shown.count
     comment = scene.comment_for(count)
     st.markdown(
         render(
@@ -87,21 +90,27 @@ def stage(ref: Referential, terr: Territory, acts: Actors) -> None:
         ),
         unsafe_allow_html=True,
     )
-    view = MapView.from_query(scene.query(), terr.specs)
+    view = scene_view(terr, scene)
+    flt = ActorFilter.from_query(scene.filters, ref)
     try:
-        home = terr.opening_bounds(acts.directory.actors)
-        base = stage_base_map(home, fiche_store(acts.directory.actors, ref))
+        home = terr.opening_bounds(shown.positions)
+        fiches = fiche_store(shown.rows, ref)
+        base = stage_base_map(home, fiches)
         groups = scene_groups(
-            result.actors,
+            shown.drawn,
             view,
             ref,
             terr.layers,
             terr.specs,
             home,
-            legend_codes=legend_codes(result.actors, view.color_by),  # what is on screen
+            legend_codes=shown.legend,  # what is on screen
             center=scene.center,
             zoom=scene.zoom,
             geojson=terr.geojson,
+            colors=shown.colors,
+            highlight=flt.themes if view.color_by == "thematique" else flt.professions,
+            served=served_views(fiches.url),
+            directory_placed=shown.placed_total,
         )
     except MissingAssetsError as exc:
         st.error(str(exc))
