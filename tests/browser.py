@@ -18,6 +18,8 @@ import math
 import re
 import shutil
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -101,6 +103,15 @@ def data_folder(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         "RESEAUX_GEOCACHE": str(folder / ".cache" / "geocodage.sqlite"),
     }
     return folder, env
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """The status and text of a GET of ``url`` (an app's route asked as another client would)."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8")
 
 
 def fingerprint(folder: Path) -> dict[str, str]:

@@ -8,7 +8,9 @@ csv module and from the database with SQL, never through the app's own reading c
 from __future__ import annotations
 
 import csv
+import json
 import os
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -20,7 +22,7 @@ from playwright.sync_api import expect
 from reseaux.stockage.postgres import PostgresDirectoryStore
 from tests import browser as ui
 from tests import test_browser_a11y as a11y
-from tests.conftest import SCREENSHOTS, close_pools_of, map_frame, visible_demo, wait_in_map
+from tests.conftest import SCREENSHOTS, close_pools_of, evaluate_in_map, map_frame, visible_demo, wait_in_map
 from tests.test_journey_coordinator import open_fiche
 from tests.test_journey_presenter import download
 
@@ -241,6 +243,30 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                     assert len(shown) >= 1 and any(row["telephone"] in fiche for row in shown), fiche
                     ui.no_error(page)
                     page.screenshot(path=str(SCREENSHOTS / "postgresql-carte-visiteur.png"), full_page=True)
+                    # The map's token, issued by this server for a visitor, is answered by the first
+                    # one as well (it rebuilds the same view from the database): its search box
+                    # finds the file's public fiches, their fiches are served, a members' row is not.
+                    source = evaluate_in_map(page, "() => document.documentElement.innerHTML")
+                    path = re.search(r'rx\.httpFiches\("([^"]+)"\)', source).group(1)
+                    status, body = ui.http_get(f"{app.url}{path}/recherche?q=planning")
+                    assert status == 200, body
+                    keys = json.loads(body)["rows"]
+                    truth = sorted(
+                        row["nom"]
+                        for row in public.values()
+                        if "planning" in f"{row['nom']} {row['structure']} {row['adresse']}".lower()
+                    )
+                    assert len(truth) >= 2
+                    status, body = ui.http_get(f"{app.url}{path}/fiches?lignes=" + ",".join(map(str, keys)))
+                    assert status == 200, body
+                    assert sorted(fiche[0] for fiche in json.loads(body)["fiches"]) == truth
+                    with psycopg.connect(database_url) as connection:
+                        (members,) = connection.execute(
+                            "SELECT row_key FROM reseaux.directory_rows WHERE valid_to IS NULL "
+                            "AND cells->>'visibilite' = 'membres' LIMIT 1"
+                        ).fetchone()
+                    assert ui.http_get(f"{app.url}{path}/fiches?lignes={members}")[0] == 400
+                    assert ui.http_get(f"{app.url}{path}/fiches?lignes={keys[0]}")[0] == 200
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour la carte"
                     # And « Couverture », counted from the same index (its tables are compared with
                     # the directory in memory's in tests/test_map_answers.py).

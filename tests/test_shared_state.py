@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
-import urllib.error
-import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from playwright.sync_api import expect
 from reseaux.acces.accounts import AccountError, AccountStore
 from reseaux.acces.sessions import COOKIE
 from reseaux.app_data import load_actors
-from tests.browser import LoggedApp, data_folder, settle, sign_in_for_cookie
+from tests.browser import LoggedApp, data_folder, http_get, settle, sign_in_for_cookie
 from tests.conftest import PASSWORD, ROOT, evaluate_in_map
 
 SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited but the environment
@@ -153,14 +151,6 @@ def test_a_clients_requests_through_one_process_count_in_the_other(accounts, mon
         assert b.submit(_requests, "session", "198.51.100.1", 1).result() == [True]
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8")
-
-
 @pytest.mark.browser
 def test_two_servers_share_the_sign_in_its_end_and_the_map_tokens(browser, tmp_path, referential):
     _, env = data_folder(tmp_path)
@@ -174,7 +164,7 @@ def test_two_servers_share_the_sign_in_its_end_and_the_map_tokens(browser, tmp_p
         # The coordinator's map drawn by A asks its fiches of B.
         source = evaluate_in_map(page, "() => document.documentElement.innerHTML")
         path = re.search(r'rx\.httpFiches\("([^"]+)"\)', source).group(1)
-        status, body = _get(f"{b.url}{path}/fiches?lignes=" + ",".join(str(i) for i in range(len(demo))))
+        status, body = http_get(f"{b.url}{path}/fiches?lignes=" + ",".join(str(i) for i in range(len(demo))))
         assert status == 200, body
         assert [fiche[0] for fiche in json.loads(body)["fiches"]] == list(demo["nom"])
 
@@ -196,5 +186,5 @@ def test_two_servers_share_the_sign_in_its_end_and_the_map_tokens(browser, tmp_p
         other.goto(b.url + "/annuaire")
         other.get_by_text("Se connecter (membres du réseau)").wait_for(timeout=60_000)
         expect(other.get_by_text("Connecté·e")).to_have_count(0)
-        assert _get(f"{b.url}{path}/fiches?lignes=0")[0] == 404
+        assert http_get(f"{b.url}{path}/fiches?lignes=0")[0] == 404
     context.close()
