@@ -321,3 +321,30 @@ def test_excel_keeps_real_numbers():
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:7] == ("S1", "Carré 1", 1, 2, 2159, 9.26, 0)
     assert rows[2][4] is None and rows[2][5] is None and rows[2][6] == 3100
+
+
+def test_actors_measured_a_few_at_a_time_give_the_same_table_and_matrix(monkeypatch):
+    """A million actors are measured :data:`MEASURED_AT_ONCE` at a time (their points and tree were
+    0.3 GB at once): the counts are added, the nearest is the least of each part's — the answer of
+    all at once, and the distances those shapely gives point by point."""
+    from reseaux.analyse import coverage
+
+    rng = np.random.default_rng(7)
+    xy = rng.uniform([-3000, -2000], [9000, 3000], size=(53, 2))
+    pts = points(*map(tuple, xy))
+    actors = positioned(
+        gpd.GeoDataFrame(
+            {"thematiques": [("ivg",) if i % 3 else ("vif", "ivg") for i in range(len(xy))]},
+            geometry=pts.to_crs(4326).values,
+            crs=4326,
+        )
+    )
+    layer = squares()
+    whole_table = coverage_table(layer, pts, distance_m=800)
+    whole_matrix = theme_matrix(layer, actors, ["ivg", "vif"], {}, distance_m=800)
+    monkeypatch.setattr(coverage, "MEASURED_AT_ONCE", 4)
+    assert_frame_equal(coverage_table(layer, pts, distance_m=800), whole_table)
+    assert_frame_equal(theme_matrix(layer, actors, ["ivg", "vif"], {}, distance_m=800), whole_matrix)
+    truth = [min(square.distance(p) for p in pts) for square in square_frame().geometry]
+    np.testing.assert_allclose(whole_table["distance_nearest_m"], np.round(truth), atol=1)
+    assert whole_table["n_within"].sum() > whole_table["n_inside"].sum() > 0  # actors counted, not empty tables
