@@ -176,11 +176,11 @@ def test_couverture_counts_from_the_database_what_it_counts_in_memory(
         theme_matrix,
         zones_of_codes,
     )
-    from reseaux.ui.couverture import Counted, counted_matrix, counted_table
+    from reseaux.ui.couverture import InDatabase, counted_matrix, counted_table
 
     role, visitors = who
     _, _, seen, acts = _both(read, store, referential, territory, role, visitors, ActorFilter())
-    base = Counted(referential, seen=seen)
+    base = InDatabase(seen)
     frame = acts.directory.actors
     zones = outreach_codes(frame)
     assert base.outreach() == zones and len(zones) > 3  # the outreach actions' zones, as read in memory

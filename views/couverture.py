@@ -6,7 +6,7 @@ from reseaux import ui
 from reseaux.ui import couverture
 
 ref, terr = ui.territory_or_stop()
-counted = couverture.Counted.now(ref, ui.directory_on_demand())  # on PostgreSQL, its index
+counted = couverture.counted_now(ref, ui.directory_on_demand())  # on PostgreSQL, its index
 st.title("Couverture du réseau")
 layer, flt, distance, measure = couverture.sidebar(ref, terr, counted)
 couverture.report(ref, terr, counted, layer, flt, distance, measure)

@@ -3,10 +3,8 @@ table and its exports, the themes × perimeters matrix."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import altair as alt
 import pandas as pd
@@ -69,10 +67,8 @@ def outreach_areas(codes: frozenset[str], _terr: Territory) -> OutreachAreas:
     return OutreachAreas(zones_of_codes(codes))
 
 
-#: Coverage tables and matrices measured by this process, shared by its sessions (:func:`computed`).
-_COMPUTED: OrderedDict[tuple, tuple] = OrderedDict()
-_COMPUTED_LOCK = threading.Lock()
-#: How many are kept (a table of the 2,644 communes of Normandie weighs a few hundred kilobytes).
+#: How many coverage tables and matrices a process keeps (a table of the 2,644 communes of
+#: Normandie weighs a few hundred kilobytes), shared by its sessions (:func:`computed`).
 COMPUTED_KEPT = 16
 
 
@@ -83,66 +79,97 @@ def computed(asked: tuple, ref: Referential, terr: Territory, measure: Callable[
     (``app_data.reading_key``), the view of the role (what a visitor sees is not what a member
     sees), the territory's layers as loaded. A change of the measure shown, a download,
     the matrix after the table, or the next person of a webinar opening the same link: no coverage
-    measured again (at a million fiches, 6 s for the 2,644 communes). The last
-    :data:`COMPUTED_KEPT` are kept; the territory is held with its answers, so that its identity
-    stands for its layers while they are kept."""
+    measured again (at a million fiches, 6 s for the 2,644 communes)."""
     role = auth.current()[0]
     view = (can(role, "voir_toutes_les_fiches"), config.get("visitors"))
-    key = (st.session_state.get("_directory_source"), reading_key(ref), view, id(terr), *asked)
-    with _COMPUTED_LOCK:
-        if key in _COMPUTED:
-            _COMPUTED.move_to_end(key)
-            return _COMPUTED[key][1]
-    answer = measure()
-    with _COMPUTED_LOCK:
-        _COMPUTED[key] = (terr, answer)
-        while len(_COMPUTED) > COMPUTED_KEPT:
-            _COMPUTED.popitem(last=False)
-    return answer
+    key = (st.session_state.get("_directory_source"), reading_key(ref), view, id(terr), repr(asked))
+    return _computed(key, _terr=terr, _measure=measure)[1]
 
 
-class Counted:
-    """The actors Couverture counts, as this person sees them: the directory read in memory
-    (``acts``), or on PostgreSQL the index of the database (``seen``,
-    :class:`~reseaux.ui.database_rows.DatabaseRows`): the same answers (``tests/test_map_answers.py``)."""
+@st.cache_resource(show_spinner=False, max_entries=COMPUTED_KEPT)
+def _computed(key: tuple, *, _terr: Territory, _measure: Callable[[], T]) -> tuple[Territory, T]:
+    """The answer of ``key``'s question, with the territory it was measured on: held with it, so
+    that its identity in the key stands for its layers while the answer is kept."""
+    return _terr, _measure()
 
-    def __init__(self, ref: Referential, acts: Actors | None = None, seen=None) -> None:
-        self.ref, self.acts, self.seen = ref, acts, seen
 
-    @classmethod
-    def now(cls, ref: Referential, held: Callable[[], Actors]) -> Counted:
-        """This run's: the database's index when it may answer, else the directory in memory
-        (``held()``: on PostgreSQL, read only then)."""
-        from reseaux.ui.map_answers import on_database
+class Counted(Protocol):
+    """The actors Couverture counts, as this person sees them (:func:`counted_now`): the directory
+    read in memory (:class:`InMemory`) or, on PostgreSQL, the index of the database
+    (:class:`InDatabase`): the same answers (``tests/test_map_answers.py``)."""
 
-        seen = on_database(ref, lambda seen, role, visitors: seen)
-        return cls(ref, seen=seen) if seen is not None else cls(ref, acts=held())
-
-    @property
-    def positions(self) -> pd.DataFrame:
-        """The actors' ``latitude`` and ``longitude`` (the layer the page opens on)."""
-        return self.acts.directory.actors if self.seen is None else self.seen.positions
+    #: The actors' ``latitude`` and ``longitude`` (the layer the page opens on).
+    positions: pd.DataFrame
 
     def kept(self, flt: ActorFilter) -> pd.DataFrame:
         """The actors ``flt`` keeps (their positions at least, labelled as :meth:`measured`'s)."""
-        if self.seen is None:
-            return apply_filter(self.acts.directory.actors, flt, self.ref, facets=self.acts.facets).actors
-        return self.seen.frame(self.seen.keeps(flt))
 
     def measured(self) -> Positions:
         """The actors' positions in their territories' systems, measured once per version and view."""
-        return Positions.of_index(proximity_index(self.acts)) if self.seen is None else self.seen.measured()
 
     def outreach(self) -> frozenset[str]:
-        return outreach_codes(self.acts.directory.actors) if self.seen is None else self.seen.outreach_codes()
+        """The INSEE or QPV codes the outreach actions name."""
 
     def holds(self, flt: ActorFilter):
         """For the matrix: which placed actors ``flt`` keeps hold a theme (None: their frame says it)."""
-        return None if self.seen is None else self.seen.holding(self.seen.keeps(flt), "themes")
 
     def culprits(self, flt: ActorFilter) -> list[str]:
-        if self.seen is None:
-            return emptying_fields(self.acts.directory.actors, flt, self.ref, facets=self.acts.facets)
+        """The fields of ``flt`` each of which, taken off alone, gives actors back."""
+
+
+def counted_now(ref: Referential, held: Callable[[], Actors]) -> Counted:
+    """This run's: the database's index when it may answer, else the directory in memory
+    (``held()``: on PostgreSQL, read only then)."""
+    from reseaux.ui.map_answers import on_database
+
+    found = on_database(ref, lambda seen, role, visitors: InDatabase(seen))
+    return found if found is not None else InMemory(ref, held())
+
+
+class InMemory:
+    """The directory read in memory, as the person may see it (``acts``)."""
+
+    def __init__(self, ref: Referential, acts: Actors) -> None:
+        self.ref, self.acts = ref, acts
+        self.positions = acts.directory.actors
+
+    def kept(self, flt: ActorFilter) -> pd.DataFrame:
+        return apply_filter(self.acts.directory.actors, flt, self.ref, facets=self.acts.facets).actors
+
+    def measured(self) -> Positions:
+        return Positions.of_index(proximity_index(self.acts))
+
+    def outreach(self) -> frozenset[str]:
+        return outreach_codes(self.acts.directory.actors)
+
+    def holds(self, flt: ActorFilter):
+        return None
+
+    def culprits(self, flt: ActorFilter) -> list[str]:
+        return emptying_fields(self.acts.directory.actors, flt, self.ref, facets=self.acts.facets)
+
+
+class InDatabase:
+    """The directory as the person sees it in the database (``seen``,
+    :class:`~reseaux.ui.database_rows.DatabaseRows`: its index held by the process)."""
+
+    def __init__(self, seen) -> None:
+        self.seen = seen
+        self.positions = seen.positions
+
+    def kept(self, flt: ActorFilter) -> pd.DataFrame:
+        return self.seen.frame(self.seen.keeps(flt))
+
+    def measured(self) -> Positions:
+        return self.seen.measured()
+
+    def outreach(self) -> frozenset[str]:
+        return self.seen.outreach_codes()
+
+    def holds(self, flt: ActorFilter):
+        return self.seen.holding(self.seen.keeps(flt), "themes")
+
+    def culprits(self, flt: ActorFilter) -> list[str]:
         return [name for name in FIELD_NAMES if getattr(flt, name) and self.seen.keeps(flt.without(name)).any()]
 
 
