@@ -136,6 +136,9 @@ def test_offline_commune_map_click_and_free_text(browser, referential):
         page.get_by_text("Départ : point choisi sur la carte").wait_for(timeout=30_000)
         page.wait_for_function(f"() => !location.search.includes('lat={lat:.6f}')", timeout=30_000)
         expect(page.get_by_text("Position approximative : centre de la commune")).to_have_count(0)  # no longer true
+        # The address typed no longer says where the search starts: the field and the URL let it go.
+        expect(page.get_by_label(ADDRESS_LABEL)).to_have_value("")
+        page.wait_for_function("() => !location.search.includes('adresse=')", timeout=30_000)
         clicked = point_in_url(page)
         assert clicked != (lat, lon)
         want = expected(referential, *clicked, ActorFilter())

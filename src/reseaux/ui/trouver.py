@@ -210,8 +210,19 @@ def write_url(flt: ActorFilter, k: int, radius: float) -> None:
     st.query_params.from_dict(query)
 
 
+#: Session key: a map click moved the point; the address field is emptied at the next run.
+FORGET_ADDRESS = "_tp_forget_address"
+
+
 def starting_point() -> None:
     """Address (with suggestions), or the browser's position; a map click is read in show_map."""
+    if st.session_state.pop(FORGET_ADDRESS, False):
+        # The point was moved on the map: the address typed no longer says where the search starts
+        # (it stayed in the field and the URL, above results from elsewhere); typed again, it is
+        # looked up again.
+        st.session_state["tp_address"] = ""
+        for key in ("tp_geocoded", "tp_lookup", "tp_choice", "tp_suggest"):
+            st.session_state.pop(key, None)
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     address = left.text_input(
         "Adresse du patient ou du lieu de départ",
@@ -605,6 +616,7 @@ def show_map(terr: Territory, found: list[Partner], origin: tuple[float, float] 
     if point and st.session_state.get("tp_last_click") != point:
         st.session_state["tp_last_click"] = point
         st.session_state["tp_point"] = (point["lat"], point["lng"], "point choisi sur la carte")
+        st.session_state[FORGET_ADDRESS] = True  # emptied before the field is drawn again
         st.rerun()
     st.caption(
         "Cliquez sur la carte pour déplacer le point de départ ; sur un numéro pour sa fiche. "
