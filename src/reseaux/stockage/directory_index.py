@@ -268,8 +268,9 @@ def asked_rows(store: PostgresDirectoryStore, referential, key: str, version: st
 def looked_up(store: PostgresDirectoryStore, referential, key: str, version: str, words: Sequence[str]) -> np.ndarray:
     """The row keys of the current usable rows whose name, structure or address (as the fiche
     shows them, folded) hold every one of ``words``: the map's search box."""
-    where = "".join(f" AND strpos(r.lookup, %(l{i})s) > 0" for i in range(len(words)))
-    return _row_keys(store, referential, key, version, where, {f"l{i}": fold(w) for i, w in enumerate(words)})
+    where = "".join(f" AND r.lookup LIKE %(l{i})s" for i in range(len(words)))
+    arguments = {f"l{i}": readings.holding(fold(w)) for i, w in enumerate(words)}
+    return _row_keys(store, referential, key, version, where, arguments)
 
 
 def _row_keys(store, referential, key: str, version: str, where: str, arguments: dict) -> np.ndarray:

@@ -98,7 +98,10 @@ READ: tuple[str, ...] = (
     *(f"bits_{facet}" for facet in FACETS), *(f"first_{facet}" for facet in FACETS),
 )  # fmt: skip
 #: The indexes of the readings.
-INDEXES = ("directory_rows_unread", "directory_rows_place", "directory_rows_rid", "directory_rows_outreach")
+INDEXES = (
+    "directory_rows_unread", "directory_rows_place", "directory_rows_rid", "directory_rows_outreach",
+    "directory_rows_search", "directory_rows_lookup", "directory_rows_langues",
+)  # fmt: skip
 #: The outreach actions' type (``analyse.proximity.outreach_covering``): a condition written as is
 #: (not a parameter), so that the planner matches it with the index of their rows.
 OUTREACH = "r.codes_types && '{aller_vers}'::text[]"
@@ -119,6 +122,13 @@ CREATE INDEX IF NOT EXISTS {INDEXES[2]} ON {SCHEMA}.directory_rows (rid, positio
     WHERE valid_to IS NULL AND usable;
 CREATE INDEX IF NOT EXISTS {INDEXES[3]} ON {SCHEMA}.directory_rows USING gin (zones)
     WHERE valid_to IS NULL AND usable AND {OUTREACH.replace("r.", "", 1)};
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX IF NOT EXISTS {INDEXES[4]} ON {SCHEMA}.directory_rows USING gin (search gin_trgm_ops)
+    WHERE valid_to IS NULL AND usable;
+CREATE INDEX IF NOT EXISTS {INDEXES[5]} ON {SCHEMA}.directory_rows USING gin (lookup gin_trgm_ops)
+    WHERE valid_to IS NULL AND usable;
+CREATE INDEX IF NOT EXISTS {INDEXES[6]} ON {SCHEMA}.directory_rows USING gin (langues)
+    WHERE valid_to IS NULL AND usable;
 """
 
 #: A current row the app keeps as an actor: usable on its cells, and the first usable row of its
@@ -499,9 +509,16 @@ class Asked:
             parts.append("r.langues && %(langues)s::text[]")
             arguments["langues"] = [fold(spoken) for spoken in flt.langues]
         for i, word in enumerate(fold(flt.text).split()):
-            parts.append(f"strpos(r.search, %(w{i})s) > 0")
-            arguments[f"w{i}"] = word
+            parts.append(f"r.search LIKE %(w{i})s")
+            arguments[f"w{i}"] = holding(word)
         return "".join(f" AND {part}" for part in parts), arguments
+
+
+def holding(word: str) -> str:
+    """The ``LIKE`` pattern of a text holding ``word`` anywhere (its ``%``, ``_`` and ``\\`` taken as
+    written): the question a trigram index answers (``strpos`` read every row, 0.6 to 0.9 s at a
+    million fiches)."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 #: The distance in metres from the origin: in its territory's system for the actors of the same
