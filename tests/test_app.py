@@ -215,6 +215,14 @@ def test_a_large_directory_lists_its_first_thousand_rows_on_screen(monkeypatch, 
     assert len(at.dataframe[0].value) == TABLE_ROWS and at.toggle(key="carte_liste_ouvrir").value is True
     at.toggle(key="carte_liste_ouvrir").set_value(False).run()  # and closed again by the same switch
     assert not at.dataframe
+    # Beyond what a workbook is built for (here 1,000), the list goes as CSV alone, and says why.
+    monkeypatch.setattr("reseaux.annuaire.exports.WHOLE_FILE_MAX", 1000)
+    at.run()
+    assert [b.key for b in at.get("download_button")] == ["carte_csv"]
+    said = next(c.value for c in at.caption if "CSV seulement" in c.value).replace("\u202f", " ")
+    assert "Au-delà de 1 000 acteurs (1 500 ici)" in said
+    at.multiselect(key="f_themes").set_value(["ivg"]).run()  # 127: the workbook again
+    assert [b.key for b in at.get("download_button")] == ["carte_csv", "carte_xlsx"]
 
 
 def test_a_list_of_a_thousand_or_fewer_is_shown_at_once(monkeypatch, tmp_path):

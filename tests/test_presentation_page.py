@@ -146,6 +146,35 @@ def test_every_export_is_offered_after_the_html_export(scenes):
     assert not at.exception
 
 
+def test_a_view_beyond_what_a_standalone_map_holds_is_not_prepared_and_says_why(scenes, monkeypatch, referential):
+    """A standalone map carries each actor's fiche: beyond its limit the buttons are off and the
+    page says how many the view shows and what to do; a filter under the limit gives them back."""
+    from reseaux.ui import presentation_exports
+
+    shown = len(visible_demo(referential))
+    monkeypatch.setattr(presentation_exports, "MAP_EXPORT_MAX", shown - 1)
+    at = app().run()
+    assert not at.exception
+    assert at.button(key="pr_html_make").disabled and at.button(key="pr_png_make").disabled
+    said = next(c.value for c in at.caption if "tiennent au plus" in c.value)
+    assert f"la vue en montre {shown}" in said and "filtrez-la" in said
+    assert {"pr_csv", "pr_xlsx", "pr_geojson"} <= {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
+    at.multiselect(key="f_themes").select("ivg").run()
+    assert not at.button(key="pr_html_make").disabled
+    at.button(key="pr_html_make").click().run()
+    assert not at.exception and "pr_html_dl" in {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
+
+
+def test_beyond_a_workbook_the_actors_are_exported_as_csv_and_it_says_why(scenes, monkeypatch, referential):
+    shown = len(visible_demo(referential))
+    monkeypatch.setattr("reseaux.annuaire.exports.WHOLE_FILE_MAX", shown - 1)
+    at = app().run()
+    assert not at.exception
+    offered = {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
+    assert "pr_csv" in offered and not offered & {"pr_xlsx", "pr_geojson"}
+    assert any(f"({shown} ici)" in c.value and "CSV seulement" in c.value for c in at.caption)
+
+
 def test_a_visitor_presents_and_exports_but_cannot_change_the_scenes(scenes):
     before = digest(scenes.path)
     at = app().run()

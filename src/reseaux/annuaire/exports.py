@@ -9,7 +9,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -48,11 +48,29 @@ def table_csv_bytes(table: pd.DataFrame) -> bytes:
     « 2159.0 »), decimals with a comma (« 0,05 »), no thousands separator; a missing value is an
     empty cell (never « None » or « nan »); true/false are « oui »/« non ».
     """
-    return (
-        _plain_cells(neutralize_formulas(table))
-        .to_csv(index=False, sep=";", decimal=",", na_rep="", float_format="%.15g")
-        .encode("utf-8-sig")
-    )
+    return tables_csv_bytes([table])
+
+
+def tables_csv_bytes(tables: Iterable[pd.DataFrame]) -> bytes:
+    """Tables of the same columns, one after the other, as one CSV of :func:`table_csv_bytes`
+    (the first one's header; at least one table): a list of a million fiches written a part at a
+    time, each part let go once written (a table of text gives the bytes of the whole written at
+    once; a column of numbers is written as each part's own are)."""
+    written = []
+    for i, table in enumerate(tables):
+        text = _plain_cells(neutralize_formulas(table)).to_csv(
+            index=False, header=i == 0, sep=";", decimal=",", na_rep="", float_format="%.15g"
+        )
+        written.append(text.encode("utf-8-sig" if i == 0 else "utf-8"))
+    if not written:
+        raise ValueError("aucun tableau à écrire (il en faut un, même vide, pour l'en-tête)")
+    return b"".join(written)
+
+
+#: Rows an Excel workbook or a GeoJSON file of a page is built with at most: openpyxl holds every
+#: cell as an object, GeoJSON every feature as a dictionary (a million actors' list was gigabytes
+#: in the server); beyond, the CSV, written a part at a time, holds every row.
+WHOLE_FILE_MAX = 100_000
 
 
 def _plain_cells(table: pd.DataFrame) -> pd.DataFrame:

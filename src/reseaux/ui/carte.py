@@ -12,7 +12,7 @@ from streamlit_folium import st_folium
 from reseaux.acces.access import EXPORT_NOTICE, can, exportable_actors, reserved_sentence
 from reseaux.analyse.filters import FIELD_NAMES, ActorFilter
 from reseaux.annuaire import columns
-from reseaux.annuaire.exports import table_csv_bytes, table_xlsx_bytes
+from reseaux.annuaire.exports import table_xlsx_bytes
 from reseaux.annuaire.fiche_service import served_views
 from reseaux.annuaire.listing import people_table
 from reseaux.annuaire.referential import Referential
@@ -26,7 +26,7 @@ from reseaux.ui import auth
 from reseaux.ui.loading import changed_since, fiche_store, of_this_version, territory
 from reseaux.ui.map_answers import MapAnswers
 from reseaux.ui.sidebar import reset_filters, take_off
-from reseaux.ui.widgets import XLSX_MIME, download, skip_links, skip_target
+from reseaux.ui.widgets import XLSX_MIME, download, skip_links, skip_target, whole_file_refused
 
 #: Rows of the on-screen list (the downloads hold them all, with every column of the people's list).
 TABLE_ROWS = 1000
@@ -260,23 +260,28 @@ def _downloads(ref: Referential, shown: MapAnswers) -> None:
     if can(role, "voir_toutes_les_fiches") and not can(role, "exporter_fiches_reservees") and shown.withheld():
         st.caption(EXPORT_NOTICE)
 
-    def exported():
-        return people_table(exportable_actors(shown.listed(None), role), ref)
-
     left, right = st.columns(2)
     shown_version = st.session_state.get("_directory_source")
     download(
         left,
         "Télécharger la liste (CSV pour Excel)",
-        of_this_version(lambda: table_csv_bytes(exported()), changed_since("csv"), shown_version),
+        of_this_version(lambda: shown.exported_csv(ref, role), changed_since("csv"), shown_version),
         "acteurs_filtres.csv",
         "text/csv",
         "carte_csv",
     )
+    refused = whole_file_refused(shown.count)
+    if refused:
+        right.caption(refused)
+        return
     download(
         right,
         "Télécharger la liste (Excel)",
-        of_this_version(lambda: table_xlsx_bytes(exported(), "Acteurs"), changed_since("xlsx"), shown_version),
+        of_this_version(
+            lambda: table_xlsx_bytes(people_table(exportable_actors(shown.listed(None), role), ref), "Acteurs"),
+            changed_since("xlsx"),
+            shown_version,
+        ),
         "acteurs_filtres.xlsx",
         XLSX_MIME,
         "carte_xlsx",

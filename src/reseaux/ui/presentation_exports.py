@@ -33,12 +33,13 @@ from reseaux.carte.mapview import MapView, build_map
 from reseaux.carte.png_turn import render_png_in_turn
 from reseaux.carte.scenes import Scene, fill_count
 from reseaux.markup import render
-from reseaux.text import md_escape, plural
+from reseaux.text import fr_number, md_escape, plural
 from reseaux.ui import XLSX_MIME as XLSX
 from reseaux.ui import auth
 from reseaux.ui import download as _plain_download
 from reseaux.ui.loading import changed_since, of_this_version
 from reseaux.ui.map_answers import MapAnswers
+from reseaux.ui.widgets import whole_file_refused
 
 
 def _download(where, label: str, data: bytes, *args, **options) -> None:
@@ -104,6 +105,15 @@ def exports(
         return made["html"]
 
     st.markdown("**La carte**")
+    too_many = count > MAP_EXPORT_MAX
+    if too_many:
+        made.pop("want_html", None)
+        made.pop("want_png", None)
+        st.caption(
+            f"La carte autonome et l'image tiennent au plus {fr_number(MAP_EXPORT_MAX)} acteurs "
+            f"(la vue en montre {fr_number(count)}) : filtrez-la (thématique, commune, périmètre…) pour "
+            "les préparer. Les tableaux ci-dessous tiennent tous les acteurs."
+        )
     cols = st.columns(2)
     # Built on request only (inlining Leaflet and the data is not work for every rerun). The
     # request is remembered by the button's callback, not read from its value: a rerun that
@@ -112,6 +122,7 @@ def exports(
         "Préparer la carte autonome (.html)",
         key="pr_html_make",
         width="stretch",
+        disabled=too_many,
         help="Un seul fichier : s'ouvre sans serveur ni internet (sauf le fond de carte).",
         on_click=_want,
         args=("html",),
@@ -120,6 +131,7 @@ def exports(
         "Préparer l'image (.png)",
         key="pr_png_make",
         width="stretch",
+        disabled=too_many,
         help="La même carte, avec son titre et sa légende, en image de 1 600 × 1 000 pixels.",
         on_click=_want,
         args=("png",),
@@ -168,9 +180,15 @@ def exports(
         st.image(made["png"], caption="Aperçu de l'image exportée", alt=alt)
         with st.expander("Texte alternatif de l'image (ce que montre la carte)"):
             st.text(alt)
-    _tables(ref, terr, count, exported, layers, version)
+    _tables(ref, terr, shown, count, exported, layers, version)
     if scene is not None:
         _embed_code(scene, scene.title_for(counts.get(scene.id, 0)))
+
+
+#: Actors a standalone map or its image holds at most: each carries its fiche in the file, and a
+#: national directory's (a million fiches) was read whole in the server and written into one page
+#: of hundreds of megabytes, at any visitor's click.
+MAP_EXPORT_MAX = 50_000
 
 
 def _want(what: str) -> None:
@@ -188,28 +206,44 @@ def _prepared(signature: str) -> dict:
 
 
 def _tables(
-    ref: Referential, terr: Territory, count: int, exported: Callable[[], pd.DataFrame], shown: list, version
+    ref: Referential,
+    terr: Territory,
+    answers: MapAnswers,
+    count: int,
+    exported: Callable[[], pd.DataFrame],
+    shown: list,
+    version,
 ) -> None:
-    """The actors shown (``exported()``, read when a table is clicked, of the version this run
-    showed) and the perimeters shown, as CSV, Excel and GeoJSON."""
+    """The actors shown (read when a table is clicked, of the version this run showed: the CSV a
+    part at a time, Excel and GeoJSON up to ``exports.WHOLE_FILE_MAX`` actors) and the perimeters shown,
+    as CSV, Excel and GeoJSON."""
     st.markdown(f"**Les acteurs affichés** ({plural(count, 'acteur')})")
     cols = st.columns(3)
-
-    def people() -> pd.DataFrame:
-        return people_table(exported(), ref)  # as the map's list: labels, French headers and dates
-
-    for where, label, build, name, mime, key in (
-        (cols[0], "Acteurs (CSV)", lambda: table_csv_bytes(people()), "acteurs.csv", "text/csv", "pr_csv"),
-        (cols[1], "Acteurs (Excel)", lambda: table_xlsx_bytes(people(), "Acteurs"), "acteurs.xlsx", XLSX, "pr_xlsx"),
-        (
-            cols[2],
-            "Acteurs (GeoJSON)",
-            lambda: to_geojson_bytes(exported()),
-            "acteurs.geojson",
-            "application/geo+json",
-            "pr_geojson",
-        ),
-    ):
+    role = auth.current()[0]
+    offered = [(cols[0], "Acteurs (CSV)", lambda: answers.exported_csv(ref, role), "acteurs.csv", "text/csv", "pr_csv")]
+    refused = whole_file_refused(count)
+    if refused:
+        cols[1].caption(refused)
+    else:
+        offered += [
+            (
+                cols[1],
+                "Acteurs (Excel)",
+                lambda: table_xlsx_bytes(people_table(exported(), ref), "Acteurs"),  # as the map's list
+                "acteurs.xlsx",
+                XLSX,
+                "pr_xlsx",
+            ),
+            (
+                cols[2],
+                "Acteurs (GeoJSON)",
+                lambda: to_geojson_bytes(exported()),
+                "acteurs.geojson",
+                "application/geo+json",
+                "pr_geojson",
+            ),
+        ]
+    for where, label, build, name, mime, key in offered:
         kind = name.rsplit(".", 1)[1]
         _plain_download(
             where, label, of_this_version(build, changed_since(kind), version), name, mime, key, width="stretch"

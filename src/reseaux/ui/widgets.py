@@ -169,3 +169,16 @@ def progress_bar(bar):
         bar.progress(done / total if total else 1.0, text=f"Géocodage : {fr_number(done)} / {fr_number(total)}")
 
     return update
+
+
+def whole_file_refused(count: int) -> str | None:
+    """Why a list of ``count`` actors is not offered as an Excel workbook nor GeoJSON (beyond
+    ``annuaire.exports.WHOLE_FILE_MAX``; the CSV holds any number); None: they are offered."""
+    from reseaux.annuaire import exports
+
+    if count <= exports.WHOLE_FILE_MAX:
+        return None
+    return (
+        f"Au-delà de {fr_number(exports.WHOLE_FILE_MAX)} acteurs ({fr_number(count)} ici), la liste se "
+        "télécharge en CSV seulement (Excel l'ouvre aussi) : filtrez-la pour un classeur Excel."
+    )
