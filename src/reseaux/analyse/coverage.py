@@ -348,12 +348,13 @@ def theme_matrix(
     placed = actors[placed_mask(actors)]
     given = positions.of_actors(actors) if positions is not None else Positions.of(points(placed))
     n = len(layer.frame)
-    pairs = [np.empty(0, dtype=int), np.empty(0, dtype=int)]  # (actor, perimeter) within the distance
+    found: list[tuple[np.ndarray, np.ndarray]] = []  # (actors, perimeters) within the distance, by part
     for part in layer.parts:
         for at, coords in given.local(part):
             hits = part.frame.sindex.query(coords, predicate="dwithin", distance=distance_m)
-            pairs[0] = np.concatenate([pairs[0], at[hits[0]]])
-            pairs[1] = np.concatenate([pairs[1], part.rows[hits[1]]])
+            found.append((at[hits[0]], part.rows[hits[1]]))
+    # Joined once: concatenated at each part, everything gathered so far was copied again.
+    pairs = [np.concatenate([f[i] for f in found] or [np.empty(0, dtype=int)]) for i in (0, 1)]
     if holds is None:
         themes_of = placed["thematiques"].to_numpy()
 

@@ -191,7 +191,8 @@ class FicheService:
         it is written to the shared file with the token's expiry, which every process reads at
         every request."""
         now = time.monotonic() if now is None else now
-        issued_for = {**(issued_for or {"source": source}), "rows": served_rows(frame, referential).kind}
+        rows = served_rows(frame, referential)
+        issued_for = {**(issued_for or {"source": source}), "rows": rows.kind}
         with self._lock:
             self._expire(now)
             known = self._by_owner.get(owner)
@@ -206,7 +207,7 @@ class FicheService:
                     self._entries.pop(known[1], None)
                     self._forget_views(known[1])
                 token = secrets.token_urlsafe(18)
-                self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check, source)
+                self._entries[token] = _Entry(owner, frame, referential, now + ttl_s, check, source, rows)
                 self._by_owner[owner] = (id(frame), token)
                 while len(self._entries) > self.max_entries:
                     gone, oldest = self._entries.popitem(last=False)
