@@ -225,6 +225,22 @@ def test_a_large_directory_lists_its_first_thousand_rows_on_screen(monkeypatch, 
     assert [b.key for b in at.get("download_button")] == ["carte_csv", "carte_xlsx"]
 
 
+def test_the_workbook_limit_counts_what_the_file_holds_not_what_a_member_sees(monkeypatch, referential, accounts_file):
+    """A member sees the members-only fiches and may not take them away: her workbook holds the
+    public ones alone, and it is those the limit counts (counted here by the app's own rule on
+    the demo file); the coordination's holds them all, and is refused at the same limit."""
+    public, every = len(visible_demo(referential)), len(visible_demo(referential, "membre"))
+    assert public < every
+    monkeypatch.setattr("reseaux.annuaire.exports.WHOLE_FILE_MAX", public)
+    at = sign_in(app(monkeypatch), "membre")
+    assert count_line(at).startswith(f"**{every} acteurs sur {every}**")
+    assert [b.key for b in at.get("download_button")] == ["carte_csv", "carte_xlsx"]
+    at = sign_in(app(monkeypatch), "coord")
+    assert [b.key for b in at.get("download_button")] == ["carte_csv"]
+    said = next(c.value for c in at.caption if "CSV seulement" in c.value)
+    assert f"({every} ici)" in said
+
+
 def test_a_list_of_a_thousand_or_fewer_is_shown_at_once(monkeypatch, tmp_path):
     """The list shows every actor shown, with no request, when it holds them all: 1,000 synthetic
     public actors, the limit itself."""

@@ -256,8 +256,9 @@ def _downloads(ref: Referential, shown: MapAnswers) -> None:
     """The whole list, as CSV and Excel, of what the person may take away: read when asked (on
     PostgreSQL, every fiche the filters keep is then read from the database)."""
     role = auth.current()[0]
+    exported = shown.exported(role)
     # Fiches for members among those shown, which this person sees but may not take away.
-    if can(role, "voir_toutes_les_fiches") and not can(role, "exporter_fiches_reservees") and shown.withheld():
+    if exported < shown.count:
         st.caption(EXPORT_NOTICE)
 
     left, right = st.columns(2)
@@ -270,7 +271,7 @@ def _downloads(ref: Referential, shown: MapAnswers) -> None:
         "text/csv",
         "carte_csv",
     )
-    refused = whole_file_refused(shown.count)
+    refused = whole_file_refused(exported)
     if refused:
         right.caption(refused)
         return

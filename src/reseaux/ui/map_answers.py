@@ -72,14 +72,23 @@ class MapAnswers:
     colors: np.ndarray | None
     #: The fields of the filter each of which, taken off alone, gives actors back.
     culprits: Callable[[], list[str]] = field(repr=False)
-    #: The fiches of the first ``n`` actors kept (None: all of them), in the directory's order, as
-    #: the app reads them.
-    listed: Callable[[int | None], pd.DataFrame] = field(repr=False)
     #: How many of the actors kept are members-only fiches (an export leaves them out but for the coordination).
     withheld: Callable[[], int] = field(repr=False)
-    #: The fiches of every actor kept, ``size`` at a time, in the directory's order (at least one
-    #: part, empty when none is kept).
+    #: The fiches of every actor kept, as the app reads them, ``size`` at a time, in the directory's
+    #: order (at least one part, empty when none is kept).
     parts: Callable[[int], Iterator[pd.DataFrame]] = field(repr=False)
+
+    def listed(self, n: int | None = None) -> pd.DataFrame:
+        """The fiches of the first ``n`` actors kept (None: all of them), in the directory's order."""
+        if n is not None:
+            return next(self.parts(n))
+        read = list(self.parts(EXPORTED_AT_ONCE))
+        return read[0] if len(read) == 1 else pd.concat(read)
+
+    def exported(self, role: str) -> int:
+        """How many fiches an export of ``role`` holds: those kept, but the members-only fiches for
+        whoever may see them and not take them away."""
+        return self.count - (0 if can(role, "exporter_fiches_reservees") else self.withheld())
 
     def exported_csv(self, ref: Referential, role: str) -> bytes:
         """The list of what ``role`` may take away, as people read it (``people_table``), as CSV
@@ -151,7 +160,6 @@ def of_memory(ref: Referential, terr: Territory, flt: ActorFilter, view: MapView
         drawn=shown[placed],
         colors=None,
         culprits=lambda: emptying_fields(frame, flt, ref, **_context(terr, acts)),
-        listed=lambda n: shown if n is None else shown.iloc[:n],
         withheld=lambda: len(shown) - len(visible_actors(shown, "visiteur", "public")),
         parts=lambda size: _slices(shown, size),
     )
@@ -203,14 +211,10 @@ def of_database(
     def culprits() -> list[str]:
         return [name for name in FIELD_NAMES if getattr(flt, name) and seen.keeps(flt.without(name), terr).any()]
 
-    def listed(n: int | None) -> pd.DataFrame:
-        keys = index.rows[kept]
-        return seen.fiche_frame(keys if n is None else keys[:n])
-
     def parts(size: int) -> Iterator[pd.DataFrame]:
-        keys = index.rows[kept]
+        keys, read = index.rows[kept], _or_again(seen.fiche_frame)
         for i in range(0, max(len(keys), 1), size):
-            yield seen.fiche_frame(keys[i : i + size])
+            yield read(keys[i : i + size])
 
     return MapAnswers(
         total=seen.total,
@@ -230,7 +234,6 @@ def of_database(
         drawn=drawn.frame,
         colors=drawn.colors,
         culprits=_or_again(culprits),
-        listed=_or_again(listed),
         withheld=lambda: int((kept & ~index.flag(PUBLIC)).sum()),
         parts=parts,
     )

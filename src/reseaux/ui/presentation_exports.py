@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from reseaux.acces.access import EXPORT_NOTICE, can, exportable_actors
+from reseaux.acces.access import EXPORT_NOTICE, exportable_actors
 from reseaux.analyse.filters import ActorFilter
 from reseaux.annuaire.exports import (
     table_csv_bytes,
@@ -66,10 +66,9 @@ def exports(
         st.error(notice)
     st.header("Exporter cette vue")
     role = auth.current()[0]
-    withheld = 0 if can(role, "exporter_fiches_reservees") else shown.withheld()
-    if withheld:
+    count = shown.exported(role)
+    if count < shown.count:  # members' fiches shown, which this person may not take away
         st.caption(EXPORT_NOTICE)
-    count = shown.count - withheld
     version = st.session_state.get("_directory_source")
 
     def exported() -> pd.DataFrame:
