@@ -560,6 +560,65 @@ def test_a_new_process_asks_without_locking_the_directory(store, referential, mo
     assert not blocked
 
 
+def test_an_index_added_by_an_update_is_built_while_saves_go_on(store, referential, monkeypatch):
+    # Built in the schema's transaction, the new text indexes held every save for the whole build
+    # (13.5 s at a million fiches): here a write is under way on another fiche, the build waits
+    # for it, a save meanwhile goes through; the index is there and usable once the write ends.
+    import threading
+
+    import psycopg
+
+    readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=1)
+    with store._connection() as connection:
+        connection.execute(f"DROP INDEX {SCHEMA}.directory_rows_search")  # as before an update that adds it
+        connection.commit()
+    monkeypatch.setattr(readings, "_READY", set())
+    saved = []
+    with psycopg.connect(store.url, autocommit=False) as writer:
+        writer.execute(
+            f"UPDATE {SCHEMA}.directory_rows SET position = position WHERE row_key = "
+            f"(SELECT max(row_key) FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL)"
+        )  # its transaction stays open
+        built = threading.Thread(target=readings.ensure_schema, args=(store,), daemon=True)
+        built.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        with psycopg.connect(store.url, autocommit=True) as watcher:
+            while not watcher.execute(waiting).fetchone()[0]:  # the build waits for the write
+                assert built.is_alive()
+        base = store.load()
+        renamed = base.table.head(1).assign(nom="Renommé pendant la construction (fictif)")
+        save = threading.Thread(target=lambda: saved.append(store.save_rows(base, renamed, "test")), daemon=True)
+        save.start()
+        save.join(timeout=30)
+        held = save.is_alive()
+        writer.rollback()  # the write ends: the build, and a held save, go on
+    save.join()
+    built.join()
+    assert not held and saved
+    with store._connection() as connection:
+        assert readings._indexes(connection) == dict.fromkeys(readings.INDEXES, True)
+        connection.commit()
+
+
+def test_an_index_left_unusable_by_a_build_cut_midway_is_built_again(store, referential, monkeypatch):
+    readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=1)
+    with store._connection() as connection:  # what a process killed during CREATE INDEX CONCURRENTLY leaves
+        connection.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass",
+            (f"{SCHEMA}.directory_rows_lookup",),
+        )
+        connection.commit()
+        assert readings._indexes(connection)["directory_rows_lookup"] is False
+        connection.commit()
+    monkeypatch.setattr(readings, "_READY", set())
+    readings.ensure_schema(store)
+    with store._connection() as connection:
+        assert readings._indexes(connection) == dict.fromkeys(readings.INDEXES, True)
+        connection.commit()
+    found = readings.nearest(store, referential, KEY, 49.4431, 1.0993, k=1)
+    assert len(found) == 1
+
+
 def test_the_planner_is_given_the_figures_of_a_directory_just_read(store, referential):
     # A directory of a few thousand fiches just moved in, never analysed: its questions were
     # planned for a few dozen rows (the coverage of 2,644 communes at 5,000 actors: 9.4 s, each

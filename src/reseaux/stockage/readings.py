@@ -114,22 +114,27 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.directory_readings (
     reading_key text NOT NULL
 );
 ALTER TABLE {SCHEMA}.directory_readings ADD COLUMN IF NOT EXISTS asked_at timestamptz NOT NULL DEFAULT now();
-CREATE INDEX IF NOT EXISTS {INDEXES[0]} ON {SCHEMA}.directory_rows (row_key)
-    WHERE valid_to IS NULL AND usable IS NULL;
-CREATE INDEX IF NOT EXISTS {INDEXES[1]} ON {SCHEMA}.directory_rows USING gist (place)
-    WHERE valid_to IS NULL AND usable;
-CREATE INDEX IF NOT EXISTS {INDEXES[2]} ON {SCHEMA}.directory_rows (rid, position, row_key)
-    WHERE valid_to IS NULL AND usable;
-CREATE INDEX IF NOT EXISTS {INDEXES[3]} ON {SCHEMA}.directory_rows USING gin (zones)
-    WHERE valid_to IS NULL AND usable AND {OUTREACH.replace("r.", "", 1)};
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX IF NOT EXISTS {INDEXES[4]} ON {SCHEMA}.directory_rows USING gin (search gin_trgm_ops)
-    WHERE valid_to IS NULL AND usable;
-CREATE INDEX IF NOT EXISTS {INDEXES[5]} ON {SCHEMA}.directory_rows USING gin (lookup gin_trgm_ops)
-    WHERE valid_to IS NULL AND usable;
-CREATE INDEX IF NOT EXISTS {INDEXES[6]} ON {SCHEMA}.directory_rows USING gin (langues)
-    WHERE valid_to IS NULL AND usable;
 """
+_CURRENT = "WHERE valid_to IS NULL AND usable"
+#: Each index of the readings: what follows « ON directory_rows ».
+INDEXED = dict(
+    zip(
+        INDEXES,
+        (
+            "(row_key) WHERE valid_to IS NULL AND usable IS NULL",
+            f"USING gist (place) {_CURRENT}",
+            f"(rid, position, row_key) {_CURRENT}",
+            f"USING gin (zones) {_CURRENT} AND {OUTREACH.replace('r.', '', 1)}",
+            f"USING gin (search gin_trgm_ops) {_CURRENT}",
+            f"USING gin (lookup gin_trgm_ops) {_CURRENT}",
+            f"USING gin (langues) {_CURRENT}",
+        ),
+        strict=True,
+    )
+)
+#: Held while a process builds the indexes (one at a time; another waits, then finds them there).
+INDEX_LOCK = KEY_LOCK + 1
 
 #: A current row the app keeps as an actor: usable on its cells, and the first usable row of its
 #: identifier (a later one is « identifiant déjà utilisé », as ``validation`` says of a file).
@@ -176,28 +181,54 @@ def ensure_schema(store: PostgresDirectoryStore) -> None:
     process: ``ALTER TABLE`` takes the table's exclusive lock even when its columns are there,
     waiting for every transaction on the directory and holding up each one after it (at each
     question, it waited for every reading; at a page process's first question, for the map's
-    reading of a new version)."""
+    reading of a new version). The indexes are built beside the saves (:func:`_build_indexes`)."""
     if store.url in _READY:
         return
     with store._connection() as connection, connection.transaction():
-        if not _schema_there(connection):
+        if not _columns_there(connection):
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_LOCK,))
             connection.execute(DDL)
+        valid = _indexes(connection)
+    if not all(valid.get(name) for name in INDEXES):
+        _build_indexes(store)
     _READY.add(store.url)
 
 
-def _schema_there(connection) -> bool:
-    """Whether every column, table and index of :data:`DDL` is there (the catalogue, no lock)."""
+def _build_indexes(store: PostgresDirectoryStore) -> None:
+    """Build the indexes missing, ``CONCURRENTLY``: saves and readings go on meanwhile (built in
+    the schema's transaction, the three text indexes held every save 13.5 s at a million fiches).
+    Such a build cut midway (a process killed, the server restarted) leaves an index marked
+    invalid, used by no question and written by every save: it is dropped and built again."""
+    with store._connection(alone=True) as connection:
+        connection.autocommit = True  # CONCURRENTLY is refused inside a transaction
+        connection.execute("SELECT pg_advisory_lock(%s)", (INDEX_LOCK,))  # released with the connection
+        valid = _indexes(connection)
+        for name, definition in INDEXED.items():
+            if valid.get(name) is False:
+                connection.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {SCHEMA}.{name}")
+            if not valid.get(name):
+                connection.execute(f"CREATE INDEX CONCURRENTLY {name} ON {SCHEMA}.directory_rows {definition}")
+
+
+def _columns_there(connection) -> bool:
+    """Whether every column and table of :data:`DDL` is there (the catalogue, no lock)."""
     (columns,) = connection.execute(
         "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s AND ("
         "(table_name = 'directory_rows' AND column_name = ANY(%s)) "
         "OR (table_name = 'directory_readings' AND column_name = 'asked_at'))",
         (SCHEMA, list(COLUMNS)),
     ).fetchone()
-    (indexes,) = connection.execute(
-        "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = ANY(%s)", (SCHEMA, list(INDEXES))
-    ).fetchone()
-    return columns == len(COLUMNS) + 1 and indexes == len(INDEXES)
+    return columns == len(COLUMNS) + 1
+
+
+def _indexes(connection) -> dict[str, bool]:
+    """The indexes of :data:`INDEXES` there, and whether each is usable (the catalogue, no lock)."""
+    rows = connection.execute(
+        "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
+        (SCHEMA, list(INDEXES)),
+    ).fetchall()
+    return dict(rows)
 
 
 def unread(store: PostgresDirectoryStore, key: str) -> int | None:
