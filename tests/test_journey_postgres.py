@@ -320,12 +320,28 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                     assert not found, a11y.report(found)
                     ui.no_error(page)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour la carte d'un membre"
-                    # The check can see a reading: « Qualité de l'annuaire » reads the directory.
+                    # « Qualité de l'annuaire » too, for the coordination: its counts are the file's.
                     page.set_viewport_size({"width": 1440, "height": 900})
                     ui.sign_out(page)
                     ui.sign_in(page, "coord")
                     ui.open_nav_page(page, "Qualité de l'annuaire")
                     page.get_by_role("heading", name="Qualité de l'annuaire").wait_for(timeout=90_000)
+                    with open(folder / "actors.csv", encoding="utf-8") as handle:
+                        rows = list(csv.DictReader(handle))
+                    unplaced = sum(1 for row in rows if not row["latitude"])
+                    assert len(rows) < 1000  # written without a thousands' space
+                    for label, count in (
+                        ("Acteurs chargés", len(rows)),
+                        ("Lignes écartées", 0),
+                        ("Sans position", unplaced),
+                    ):
+                        shown = page.get_by_test_id("stMetric").filter(has_text=label)
+                        expect(shown).to_have_text(re.compile(rf"{label}\s*{count}\s*$"))
+                    ui.no_error(page)
+                    assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Qualité »"
+                    # The check can see a reading: the erasure's list of fiches reads the directory.
+                    ui.open_nav_page(page, "Données personnelles")
+                    page.get_by_role("heading", name="Supprimer définitivement une fiche").wait_for(timeout=90_000)
                     assert list(parsed.glob("*.pickle"))
                 finally:
                     visitor.close()

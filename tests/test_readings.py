@@ -724,3 +724,60 @@ def test_a_word_is_looked_for_as_written_not_as_a_pattern(store):
     with store._connection() as connection:
         for text, word, found in cases:
             assert connection.execute("SELECT %s LIKE %s", (text, readings.holding(word))).fetchone()[0] is found, word
+
+
+@pytest.fixture(scope="module")
+def with_problems(national) -> bytes:
+    """The national directory with a column the app does not know, and rows whose problems a
+    coordinator reads on Qualité: a date in the future when read, past today; one in the future
+    still; a theme and an e-mail as people mistype them; a cell far too long; an identifier an
+    earlier fiche holds on a row with an error of its own; a fiche for members by its type."""
+    table = pd.read_csv(io.BytesIO(national), dtype=str, keep_default_na=False)
+    first = table.iloc[0].to_dict()
+    rouen = {"latitude": "49.4431", "longitude": "1.0993"}
+    odd = [
+        {**first, **rouen, "id": "date-passee", "nom": "Date future à la lecture (fictive)", "date_maj": "2025-01-01"},
+        {**first, **rouen, "id": "date-future", "nom": "Date future (fictive)", "date_maj": "2099-01-01"},
+        {**first, **rouen, "id": "theme-inconnu", "nom": "Thème inconnu (fictif)", "thematiques": "ivg|Sexo-pop"},
+        {**first, **rouen, "id": "courriel", "nom": "Courriel mal écrit (fictif)", "email": "contact@@exemple"},
+        {**first, **rouen, "id": "trop-long", "nom": "Trop long (fictif)", "description": "x" * 10_001},
+        {**first, **rouen, "nom": "", "telephone": "12"},  # the first fiche's id, and no name
+        # an identifier first held by a row kept aside: the usable row after it keeps it
+        {**first, **rouen, "id": "apres-une-erreur", "nom": ""},
+        {**first, **rouen, "id": "apres-une-erreur", "nom": "Après une ligne écartée (fictive)"},
+        {**first, **rouen, "id": "pro-membres", "nom": "Professionnelle (fictive)", "type": "professionnel",
+         "visibilite": ""},
+    ]  # fmt: skip
+    table = pd.concat([table, pd.DataFrame(odd)], ignore_index=True).assign(colonne_maison="à garder")
+    return encode_table(table, ",", "utf-8")
+
+
+def test_qualite_from_the_database_is_what_the_directory_read_in_memory_shows(
+    database_url, with_problems, referential, monkeypatch
+):
+    import datetime
+
+    from reseaux.annuaire import fields
+    from reseaux.annuaire.quality import of_directory
+
+    store = PostgresDirectoryStore(database_url)
+    store.replace(with_problems, "test", "migration")
+    with monkeypatch.context() as then:  # read on 2024-12-31: 2025-01-01 is in the future
+        then.setattr(fields, "today", lambda: datetime.date(2024, 12, 31))
+        assert readings.bring_up_to_date(store, referential, KEY) > 1800
+    asked = readings.quality(store, referential, KEY)
+    expected = of_directory(load_directory(with_problems, referential))
+    assert asked.issues == expected.issues
+    pd.testing.assert_frame_equal(asked.rejected, expected.rejected, check_dtype=False)
+    assert (asked.loaded, asked.unplaced, asked.approximate, asked.hidden, asked.warnings) == (
+        expected.loaded, expected.unplaced, expected.approximate, expected.hidden, expected.warnings,
+    )  # fmt: skip
+    # What the test asks of is there: each kind of problem, found the same way.
+    said = {(i.line, i.column, i.severity) for i in asked.issues}
+    assert any(i.line is None or i.line == 1 for i in asked.issues)  # the unknown column
+    dated = [i for i in asked.issues if i.column == "date_maj"]
+    assert [i.value for i in dated] == ["2099-01-01"]  # 2025-01-01, future when read, is past today
+    assert len(asked.rejected) >= 3 and "trop-long" in set(asked.rejected["id"])
+    taken = asked.rejected[asked.rejected["telephone"] == "12"]
+    assert "déjà utilisé ligne" in taken["erreurs"].item() and len(said) > 5
+    assert "Sexo-pop" in {i.value for i in asked.issues} and asked.hidden

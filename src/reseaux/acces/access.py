@@ -239,12 +239,18 @@ def hidden_sentence(actors: pd.DataFrame) -> str:
     if REASON_COLUMN not in actors:
         raise ValueError(f"not a validated directory: no « {REASON_COLUMN} » column")
     counts = actors.loc[visibility(actors) == "membres", REASON_COLUMN].value_counts()
-    if counts.empty:
+    return hidden_sentence_of({str(reason): int(n) for reason, n in counts.items()})
+
+
+def hidden_sentence_of(counts: Mapping[str, int]) -> str:
+    """:func:`hidden_sentence` of the members-only fiches counted by reason (``counts``)."""
+    counts = {reason: n for reason, n in counts.items() if n}
+    if not counts:
         return ""
     found = [(reason, int(counts[reason])) for reason in _HIDDEN if reason in counts]
     why = ", ".join(plural(n, *_HIDDEN[reason][:2]) for reason, n in found)
     advice = " ; ".join(_HIDDEN[reason][2] for reason, _ in found)
-    total = int(counts.sum())
+    total = sum(counts.values())
     verb = "ne sera pas visible" if total == 1 else "ne seront pas visibles"
     return f"{plural(total, 'fiche')} {verb} sans connexion ({why}) : {advice}."
 

@@ -116,12 +116,24 @@ def read_alone(header: list[str], rows: Iterable[list[str]], referential: Refere
     error. The one rule that depends on the other rows is left to the caller: a usable row whose
     identifier an earlier usable row holds is an error (:func:`taken_id_issue`). The readings a
     database keeps beside its rows (:mod:`reseaux.stockage.readings`)."""
+    return (None if unusable(found) else record for record, found in read_each(header, rows, referential))
+
+
+def read_each(
+    header: list[str], rows: Iterable[list[str]], referential: Referential
+) -> Iterator[tuple[dict, list[Issue]]]:
+    """Each row of ``rows`` read alone, as :func:`read_alone`: its record, usable or not, and its
+    own findings (their lines counted from 2 in ``rows``)."""
     names, _ = map_header(header)
     validator = _RowValidator(referential)
     for line, cells in enumerate(rows, start=2):
         raw = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(names)}
-        record, found = _own_findings(validator, raw, line)
-        yield None if any(i.severity == ERROR for i in found) else record
+        yield _own_findings(validator, raw, line)
+
+
+def unusable(found: list[Issue]) -> bool:
+    """Whether a row whose findings are ``found`` is kept aside: one of them is an error."""
+    return any(i.severity == ERROR for i in found)
 
 
 def validate_rows(rows: Iterable[list[str]], referential: Referential, previous: Directory | None = None) -> Directory:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -40,12 +40,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from reseaux.acces.access import REASON_COLUMN, can
+from reseaux.acces.access import REASON_COLUMN, can, hidden_sentence_of
 from reseaux.analyse.filters import FACETS as FILTER_FACETS
 from reseaux.analyse.filters import SEARCH_COLUMNS, ActorFilter, perimeter_shape, search_text
 from reseaux.analyse.proximity import outreach_covering
 from reseaux.annuaire import columns as registry
-from reseaux.annuaire.validation import read_alone
+from reseaux.annuaire.fields import update_date
+from reseaux.annuaire.model import ERROR, Issue
+from reseaux.annuaire.validation import read_alone, read_each, taken_id_issue, unusable
 from reseaux.carte.actor_layer import fiche_rows, search_fields
 from reseaux.stockage.postgres import SCHEMA, PostgresDirectoryStore
 from reseaux.territoire.metric import to_zone, zone_of, zones_of
@@ -53,7 +55,7 @@ from reseaux.text import fold
 
 #: The version of what a reading holds: changed with the columns below, so that a database read by
 #: an older version of this code is read again.
-FORMAT = 4
+FORMAT = 5
 #: The facets a reading keeps: the filters' own (``analyse.filters.FACETS``), by directory column and
 #: whether every code chosen is required.
 FACETS: dict[str, tuple[str, bool]] = {facet: (column, every) for facet, (column, _, _, every) in FILTER_FACETS.items()}
@@ -88,6 +90,8 @@ COLUMNS: dict[str, str] = {
     **{f"codes_{facet}": "text[]" for facet in FACETS},
     **{f"bits_{facet}": "bigint" for facet in FACETS},
     **{f"first_{facet}": "smallint" for facet in FACETS},
+    "findings": "jsonb",
+    "reason": "text",
 }
 #: The referential's codes a facet's bits hold (bit ``i``: its ``i``-th code, ``referential.codes``).
 MAX_BITS = 63
@@ -95,7 +99,7 @@ MAX_BITS = 63
 READ: tuple[str, ...] = (
     "usable", "rid", "nom", "lon", "lat", "epsg", "x", "y", "public", "code_insee", "langues", "search", "zones",
     "fictif", "approx", "lookup", "odd", *(f"codes_{facet}" for facet in FACETS),
-    *(f"bits_{facet}" for facet in FACETS), *(f"first_{facet}" for facet in FACETS),
+    *(f"bits_{facet}" for facet in FACETS), *(f"first_{facet}" for facet in FACETS), "findings", "reason",
 )  # fmt: skip
 #: The indexes of the readings.
 INDEXES = (
@@ -386,8 +390,14 @@ def _fiches(connection, row_keys: list[int], referential) -> list[dict]:
 def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tuple]:
     """Each row's reading, as :data:`READ` names its parts: whether it is usable, its id, name,
     position, commune, languages folded, search text, zones of intervention, whether it is
-    fictional and placed at its commune's centre, the map's search text, then the codes of each facet."""
-    records = list(read_alone(columns, rows, referential))
+    fictional and placed at its commune's centre, the map's search text, then the codes of each
+    facet; and, usable or not, its own findings (:func:`stored_findings`) and why it is members-only."""
+    read = list(read_each(columns, rows, referential))
+    records = [None if unusable(found) else record for record, found in read]
+    # Kept aside or not, a row's identifier: the one an earlier usable row may hold (« déjà utilisé »).
+    ids = [str(record.get("id", "")) for record, _ in read]
+    findings = [stored_findings(found) for _, found in read]
+    del read
     lon = np.array([_number(r, "longitude") for r in records])
     lat = np.array([_number(r, "latitude") for r in records])
     placed = ~(np.isnan(lon) | np.isnan(lat))
@@ -405,7 +415,7 @@ def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tu
     out = []
     for i, record in enumerate(records):
         if record is None:
-            out.append((False, *([None] * (len(READ) - 1))))
+            out.append((False, ids[i], *([None] * (len(READ) - 4)), findings[i], None))
             continue
         where = (float(lon[i]), float(lat[i]), int(epsg[i]), float(x[i]), float(y[i])) if placed[i] else (None,) * 5
         codes = [_codes(record.get(column)) for column, _ in FACETS.values()]
@@ -421,8 +431,21 @@ def _readings(columns: list[str], rows: list[list[str]], referential) -> list[tu
             next(looked_up),
             odd,
         )
-        out.append((True, str(record.get("id", "")), str(record.get("nom", "")), *where, *seen, *codes, *bits, *first))
+        out.append(
+            (
+                True, str(record.get("id", "")), str(record.get("nom", "")), *where, *seen, *codes, *bits, *first,
+                findings[i], str(record.get(REASON_COLUMN) or ""),
+            )
+        )  # fmt: skip
     return out
+
+
+def stored_findings(found: list):
+    """A row's own findings as kept beside it: ``[column, value, message, severity]`` each, without
+    its line (the row's place in the version, counted when asked); None when it has none."""
+    from psycopg.types.json import Jsonb
+
+    return Jsonb([[i.column, i.value, i.message, i.severity] for i in found]) if found else None
 
 
 def _places(referential) -> list[dict[str, int]]:
@@ -999,3 +1022,88 @@ def _fresh(connection, key: str) -> bool:
     return not connection.execute(
         f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL AND usable IS NULL)"
     ).fetchone()[0]
+
+
+#: The current rows a page of Qualité names: numbered by their place in the version (the
+#: spreadsheet line of the directory written as a file: the header is line 1), with the line of
+#: the first usable row holding their identifier. Those with findings, kept aside, or whose
+#: identifier an earlier usable row holds.
+QUALITY = f"""
+WITH numbered AS (
+    SELECT row_number() OVER (ORDER BY position, row_key) + 1 AS line, row_key, usable, rid, findings
+    FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL
+), firsts AS (
+    SELECT *, min(line) FILTER (WHERE usable) OVER (PARTITION BY rid) AS first_line FROM numbered
+)
+SELECT line, row_key, findings, NOT usable OR (rid <> '' AND first_line < line),
+       CASE WHEN rid <> '' AND first_line < line THEN rid END, first_line
+FROM firsts
+WHERE findings IS NOT NULL OR NOT usable OR (rid <> '' AND first_line < line)
+ORDER BY line"""
+
+
+def quality(store: PostgresDirectoryStore, referential, key: str, version: str | None = None, progress=None):
+    """What Qualité shows of the current version (``annuaire.quality.Quality``), as a directory read
+    in memory gives it (:func:`~reseaux.annuaire.quality.of_directory`): each row's own findings
+    kept by its reading, numbered by its place; an identifier an earlier usable row holds, found
+    by the database; the header's problems, read from the version's columns; a warning on a date
+    judged again today (a day in the future when read may be past). The process holds the rows
+    named and the cells of those kept aside, never the directory."""
+    from psycopg import sql
+
+    from reseaux.annuaire.quality import Quality
+    from reseaux.annuaire.validation import MAX_CELL, map_header
+
+    def question(connection):
+        columns = _head_columns(connection) or []
+        named = connection.execute(QUALITY).fetchall()
+        aside = [row_key for _, row_key, _, kept_aside, _, _ in named if kept_aside]
+        cells = {}
+        if aside:
+            asked = sql.SQL(
+                "SELECT row_key, {} FROM {}.directory_rows WHERE valid_to IS NULL AND row_key = ANY(%s)"
+            ).format(_cells(columns), sql.Identifier(SCHEMA))
+            cells = {row[0]: row[1:] for row in connection.execute(asked, (aside,))}
+        counts = connection.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE r.place IS NULL), count(*) FILTER (WHERE r.approx) "
+            f"FROM {SCHEMA}.directory_rows r WHERE {KEPT}"
+        ).fetchone()
+        hidden = connection.execute(
+            f"SELECT r.reason, count(*) FROM {SCHEMA}.directory_rows r WHERE {KEPT} AND NOT r.public GROUP BY r.reason"
+        ).fetchall()
+        return columns, named, cells, counts, dict(hidden)
+
+    columns, named, cells, (loaded, unplaced, approximate), hidden = in_snapshot(
+        store, referential, key, progress, question, version
+    )
+    header, issues = map_header(columns)
+    rejected = []
+    for line, row_key, findings, _, taken, first in named:
+        row = [issue for issue in (_judged_again(Issue(line, *found)) for found in findings or ()) if issue]
+        if taken:
+            row.append(taken_id_issue(line, taken, first))
+        issues.extend(row)
+        if row_key in cells:
+            # As the validation keeps them: stripped, a cell too long cut to its limit.
+            raw = {name: value.strip()[:MAX_CELL] for name, value in zip(header, cells[row_key], strict=True) if name}
+            rejected.append({"ligne": line, **raw, "erreurs": " ; ".join(str(i) for i in row if i.severity == ERROR)})
+    return Quality(
+        loaded=int(loaded),
+        rejected=pd.DataFrame(rejected, columns=["ligne", *[h for h in header if h], "erreurs"]),
+        unplaced=int(unplaced),
+        approximate=int(approximate),
+        issues=issues,
+        hidden=hidden_sentence_of(hidden),
+    )
+
+
+#: The directory's date columns: a warning on one is judged against the day it is read.
+_DATES = frozenset(c.name for c in registry.columns() if c.kind == registry.DATE)
+
+
+def _judged_again(issue: Issue) -> Issue | None:
+    """A warning on a date as it is judged today (None: fine now); any other as found."""
+    if issue.column not in _DATES or issue.severity == ERROR:
+        return issue
+    problem = update_date(issue.value).problem
+    return replace(issue, message=problem) if problem else None

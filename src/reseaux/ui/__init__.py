@@ -20,7 +20,7 @@ from reseaux.ui.loading import (
 from reseaux.ui.map_answers import answers as map_answers
 from reseaux.ui.map_answers import filtered
 from reseaux.ui.sidebar import apply_query, map_state, remember_query, seeding_query, sidebar
-from reseaux.ui.upkeep import france_sources, geocoding_panel, privacy_panel, quality_report, sources
+from reseaux.ui.upkeep import france_sources, geocoding_panel, privacy_panel, quality_now, quality_report, sources
 from reseaux.ui.widgets import (
     FACET_LABELS,
     XLSX_MIME,
@@ -55,6 +55,7 @@ __all__ = [
     "page_style",
     "privacy_panel",
     "progress_bar",
+    "quality_now",
     "quality_report",
     "referential",
     "referential_or_stop",

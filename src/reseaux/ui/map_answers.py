@@ -176,6 +176,14 @@ def on_database(ref: Referential, question: Callable[[DatabaseRows, str, str], T
     """``question(seen, role, visitors)`` asked of the directory as the person signed in (or not)
     sees it in the database (``seen``: its index's view, :func:`~reseaux.ui.database_rows.database_rows`),
     at the version this run shows; None when the database cannot answer now."""
+    role, visitors = auth.current()[0], config.get("visitors")
+    return at_version(ref, lambda version: question(database_rows(ref, version, role, visitors), role, visitors))
+
+
+def at_version(ref: Referential, question: Callable[[str], T]) -> T | None:
+    """``question(version)`` asked of the database at the version this run shows (its readings
+    those of this code and ``ref``, :func:`~reseaux.ui.loading.database_answers`); None when it
+    cannot answer now: the page answers from the directory in memory."""
     import psycopg
 
     from reseaux.stockage import readings
@@ -184,9 +192,8 @@ def on_database(ref: Referential, question: Callable[[DatabaseRows, str, str], T
     source, stamp = st.session_state.get("_directory_source", ("", 0.0))
     if source != DATABASE or not database_answers(ref):
         return None
-    role, visitors = auth.current()[0], config.get("visitors")
     try:
-        return question(database_rows(ref, str(int(stamp)), role, visitors), role, visitors)
+        return question(str(int(stamp)))
     except (readings.NotAnswered, StorageUnavailable):
         return None
     except psycopg.Error:  # any other refusal of the database: said to the server's log, not to the person

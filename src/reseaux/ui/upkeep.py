@@ -3,13 +3,17 @@ the sources and credits of the data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
 from reseaux import config
-from reseaux.acces.access import hidden_sentence
 from reseaux.annuaire.directory import DirectoryError
+from reseaux.annuaire.fields import today
 from reseaux.annuaire.listing import column_label, issues_table, with_labels
+from reseaux.annuaire.quality import Quality, of_directory
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
 from reseaux.text import fr_number, md_escape, plural
@@ -87,7 +91,28 @@ def _corrected_halls(counts: dict[str, int] | None) -> str:
     )
 
 
-def geocoding_panel(acts: Actors, who: str) -> None:
+def quality_now(ref: Referential, held: Callable[[], Actors]) -> Quality:
+    """What Qualité shows: on PostgreSQL, asked of the database at the version shown (the process
+    holds the rows named, never the directory: ``readings.quality``); else, or when it cannot
+    answer now, of the directory in memory (``held()``, read then)."""
+    from reseaux.app_data import reading_key
+    from reseaux.ui.loading import directory_store
+    from reseaux.ui.map_answers import at_version
+
+    found = at_version(ref, lambda version: _asked(directory_store().url, reading_key(ref), version, today(), _ref=ref))
+    return found if found is not None else of_directory(held().directory)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _asked(url: str, key: str, version: str, day: date, *, _ref: Referential) -> Quality:
+    """Qualité of ``version``, once a day per process (a warning on a date is judged on the day)."""
+    from reseaux.stockage import readings
+    from reseaux.ui.loading import directory_store
+
+    return readings.quality(directory_store(), _ref, key, version)
+
+
+def geocoding_panel(quality: Quality, who: str) -> None:
     """Geocode the actors without a precise position, with a progress bar and the summary.
 
     Geocoded and saved as the command line does (:func:`~reseaux.territoire.geocode_file.geocode_file`):
@@ -97,14 +122,13 @@ def geocoding_panel(acts: Actors, who: str) -> None:
     from reseaux.annuaire.store import ConflictError
     from reseaux.territoire.geocode_file import geocode_file
 
-    directory = acts.directory
-    todo = directory.n_unplaced + int((directory.actors["geocodage_source"] == "commune").sum())
+    todo = quality.unplaced + quality.approximate
     st.header("Géocodage")
     st.caption(f"Géocodeur : {config.get('geocoder_url')} — les positions « manuel » ne sont jamais modifiées.")
     offline = st.checkbox("Hors ligne : placer les adresses à leur commune", key="geo_offline")
     if not st.button(
         f"Géocoder {plural(todo, 'acteur sans position précise', 'acteurs sans position précise')}",
-        disabled=todo == 0 and not len(directory.rejected),
+        disabled=todo == 0 and not len(quality.rejected),
     ):
         return
     bar = st.progress(0.0, text="Géocodage…")
@@ -121,28 +145,27 @@ def geocoding_panel(acts: Actors, who: str) -> None:
         st.dataframe(pd.DataFrame(summary.problems, columns=["Ligne", "Problème"]), hide_index=True, width="stretch")
 
 
-def quality_report(acts: Actors, ref: Referential | None = None) -> None:
+def quality_report(quality: Quality, ref: Referential | None = None) -> None:
     """Counts, every problem by spreadsheet line, the rows kept aside, and the values to recode."""
-    directory = acts.directory
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Acteurs chargés", fr_number(len(directory.actors)))  # « 12 345 », not « 12345 »
-    c2.metric("Lignes écartées", fr_number(len(directory.rejected)))
-    c3.metric("Sans position", fr_number(directory.n_unplaced))
-    c4.metric("Avertissements", fr_number(len(directory.warnings)))
-    if hidden := hidden_sentence(directory.actors):
-        st.info(hidden, icon=":material/visibility_off:")
+    c1.metric("Acteurs chargés", fr_number(quality.loaded))  # « 12 345 », not « 12345 »
+    c2.metric("Lignes écartées", fr_number(len(quality.rejected)))
+    c3.metric("Sans position", fr_number(quality.unplaced))
+    c4.metric("Avertissements", fr_number(quality.warnings))
+    if quality.hidden:
+        st.info(quality.hidden, icon=":material/visibility_off:")
     if done := st.session_state.pop("recode_done", None):
         st.success(done)
-    if not directory.issues:
+    if not quality.issues:
         st.success("Aucun problème : toutes les lignes sont utilisables.")
         return
     if ref is not None:
-        _recode_panel(directory.issues, ref)
+        _recode_panel(quality.issues, ref)
     st.header("Problèmes, par ligne du tableur")
-    st.dataframe(issues_table(directory.issues), hide_index=True, width="stretch")
-    if len(directory.rejected):
+    st.dataframe(issues_table(quality.issues), hide_index=True, width="stretch")
+    if len(quality.rejected):
         st.header("Lignes écartées (conservées ici, à corriger dans le fichier)")
-        st.dataframe(with_labels(directory.rejected), hide_index=True, width="stretch")
+        st.dataframe(with_labels(quality.rejected), hide_index=True, width="stretch")
 
 
 def _recode_panel(issues, ref: Referential) -> None:
