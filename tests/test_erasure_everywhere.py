@@ -138,6 +138,12 @@ def test_an_erased_person_is_in_no_file_and_no_token(tmp_path, monkeypatch, acco
 
     # The coordination erases her on the « Données personnelles » page.
     coord = sign_in(open_page("rgpd"), "coord")
+    assert coord.selectbox(key="gdpr_id").options == []  # nothing offered before a search
+    coord.text_input(key="gdpr_q").input("Nulle part (fictive)").run()
+    assert coord.selectbox(key="gdpr_id").options == [] and "Aucune fiche ne répond" in coord.info[0].value
+    coord.text_input(key="gdpr_q").input("zéphyrine EFFACEMENT").run()  # her name, as a person says it
+    assert coord.selectbox(key="gdpr_id").options == [f"{PERSON['nom']} (zeph1)"]
+    coord.text_input(key="gdpr_q").input("zeph1").run()  # or her identifier
     coord.selectbox(key="gdpr_id").select("zeph1").run()
     coord.checkbox(key="gdpr_ok").check().run()
     coord.button(key="gdpr_go").click().run()

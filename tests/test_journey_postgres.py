@@ -339,9 +339,23 @@ def test_trouver_asks_the_database_as_each_person_sees_the_directory(browser, tm
                         expect(shown).to_have_text(re.compile(rf"{label}\s*{count}\s*$"))
                     ui.no_error(page)
                     assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Qualité »"
-                    # The check can see a reading: the erasure's list of fiches reads the directory.
+                    # « Données personnelles »: the fiche an erasure asks for, found by its name
+                    # in the database (a members' fiche of the file).
                     ui.open_nav_page(page, "Données personnelles")
                     page.get_by_role("heading", name="Supprimer définitivement une fiche").wait_for(timeout=90_000)
+                    member = next(row for row in rows if row["visibilite"] == "membres")
+                    page.get_by_label("Chercher la fiche : nom, structure, adresse ou identifiant").fill(member["nom"])
+                    page.keyboard.press("Enter")
+                    ui.type_in(page, "Fiche", "")
+                    expect(page.get_by_role("option", name=f"{member['nom']} ({member['id']})")).to_have_count(1)
+                    page.keyboard.press("Escape")
+                    ui.no_error(page)
+                    assert not list(parsed.glob("*.pickle")), "le serveur a lu l'annuaire pour « Données personnelles »"
+                    # The check can see a reading: the Annuaire's whole-directory exports read it.
+                    ui.open_nav_page(page, "Annuaire")
+                    page.get_by_role("tab", name="Exporter").click()
+                    page.get_by_role("button", name="Préparer les exports").click()
+                    expect(page.get_by_role("button", name="CSV (Excel, ;)")).to_be_visible(timeout=90_000)
                     assert list(parsed.glob("*.pickle"))
                 finally:
                     visitor.close()

@@ -742,6 +742,7 @@ def with_problems(national) -> bytes:
         {**first, **rouen, "id": "courriel", "nom": "Courriel mal écrit (fictif)", "email": "contact@@exemple"},
         {**first, **rouen, "id": "trop-long", "nom": "Trop long (fictif)", "description": "x" * 10_001},
         {**first, **rouen, "nom": "", "telephone": "12"},  # the first fiche's id, and no name
+        {column: "" for column in first},  # a row of empty cells: a blank line, no problem of its own
         # an identifier first held by a row kept aside: the usable row after it keeps it
         {**first, **rouen, "id": "apres-une-erreur", "nom": ""},
         {**first, **rouen, "id": "apres-une-erreur", "nom": "Après une ligne écartée (fictive)"},
@@ -781,3 +782,26 @@ def test_qualite_from_the_database_is_what_the_directory_read_in_memory_shows(
     taken = asked.rejected[asked.rejected["telephone"] == "12"]
     assert "déjà utilisé ligne" in taken["erreurs"].item() and len(said) > 5
     assert "Sexo-pop" in {i.value for i in asked.issues} and asked.hidden
+
+
+def test_the_fiche_an_erasure_asks_for_is_found_as_in_memory(store, in_memory, referential):
+    from reseaux.annuaire.fiche_service import FrameRows
+    from reseaux.stockage import directory_index
+    from reseaux.text import fold
+
+    _, directory = in_memory
+    actors = directory.actors
+    version = store.current_version()
+
+    def named(text: str, limit: int = 50) -> list[tuple[str, str]]:
+        return directory_index.named(store, referential, KEY, version, text, fold(text).split(), limit)
+
+    assert named("theme-en-clair") == [("theme-en-clair", "Thème écrit en clair (fictif)")]  # by identifier
+    assert named("thème ÉCRIT en clair") == [("theme-en-clair", "Thème écrit en clair (fictif)")]  # by name
+    assert named("Maraude réservée") == [("aller-vers-membres", "Maraude réservée aux membres (fictive)")]
+    assert named("Doublon de la première fiche") == []  # its identifier held above: not an actor
+    assert named("ligne-en-erreur") == [] and named("100% planning") == []
+    for text in ("centre hospitalier", "rouen", "fictive"):  # many: the first 50, in the directory's order
+        rows = FrameRows(actors, referential).find(fold(text).split(), 50)
+        expected = list(zip(actors["id"].iloc[rows], actors["nom"].iloc[rows], strict=True))
+        assert named(text) == expected and len(expected) == 50, text

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from reseaux import config
+from reseaux import config, ui
 from reseaux.acces.access import can
 from reseaux.ui import auth, privacy_panel
 
@@ -30,4 +30,6 @@ Un effacement retire la fiche du fichier, de ses sauvegardes, des caches, des ca
 et du contenu du journal.
 """)
 if can(role, "supprimer_definitivement"):
-    privacy_panel(name or "coordination")
+    # On PostgreSQL, the fiche is looked for in the database; the directory read only when it cannot answer.
+    held = ui.directory_on_demand()
+    privacy_panel(name or "coordination", ui.referential_or_stop(), held)

@@ -273,6 +273,33 @@ def looked_up(store: PostgresDirectoryStore, referential, key: str, version: str
     return _row_keys(store, referential, key, version, where, arguments)
 
 
+def named(
+    store: PostgresDirectoryStore,
+    referential,
+    key: str,
+    version: str,
+    identifier: str,
+    words: Sequence[str],
+    limit: int,
+) -> list[tuple[str, str]]:
+    """(identifier, name) of the actors whose identifier is ``identifier`` or whose name, structure
+    and address (folded) hold every one of ``words``, in the directory's order, at most ``limit``:
+    the fiche an erasure is asked for."""
+    held = " AND ".join(f"r.lookup LIKE %(l{i})s" for i in range(len(words)))
+    arguments = {"id": identifier, "limit": limit, **{f"l{i}": readings.holding(fold(w)) for i, w in enumerate(words)}}
+    either = f"(r.rid = %(id)s OR ({held}))" if words else "r.rid = %(id)s"
+
+    def question(connection) -> list[tuple[str, str]]:
+        rows = connection.execute(
+            f"SELECT r.rid, r.nom FROM {SCHEMA}.directory_rows r WHERE {readings.KEPT} AND {either} "
+            "ORDER BY r.position, r.row_key LIMIT %(limit)s",
+            arguments,
+        ).fetchall()
+        return [(str(rid), str(name)) for rid, name in rows]
+
+    return readings.in_snapshot(store, referential, key, None, question, version)
+
+
 def _row_keys(store, referential, key: str, version: str, where: str, arguments: dict) -> np.ndarray:
     """The row keys of the current usable rows ``where`` keeps (a condition on ``r``), at ``version``."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +17,7 @@ from reseaux.annuaire.listing import column_label, issues_table, with_labels
 from reseaux.annuaire.quality import Quality, of_directory
 from reseaux.annuaire.referential import Referential
 from reseaux.app_data import Actors, Territory
-from reseaux.text import fr_number, md_escape, plural
+from reseaux.text import fold, fr_number, md_escape, plural
 from reseaux.ui.widgets import progress_bar
 
 
@@ -223,15 +224,57 @@ def _recode_panel(issues, ref: Referential) -> None:
         st.rerun()
 
 
-def privacy_panel(who: str) -> None:
+#: Fiches an erasure's search offers at once: a person asks by her name, a coordinator narrows it.
+ERASABLE_SHOWN = 50
+
+
+def erasable(ref: Referential, held: Callable[[], Actors], text: str) -> list[tuple[str, str]]:
+    """The fiches (identifier, name) whose identifier is ``text`` or whose name, structure and
+    address (as the fiche shows them, folded) hold each of its words, in the directory's order, at
+    most :data:`ERASABLE_SHOWN`: on PostgreSQL asked of the database at the version shown (its
+    text index; the list of a million fiches was read to offer them all), else of the directory
+    in memory (``held()``)."""
+    from reseaux.annuaire.fiche_service import FrameRows
+    from reseaux.app_data import reading_key
+    from reseaux.stockage import directory_index
+    from reseaux.ui.loading import directory_store
+    from reseaux.ui.map_answers import at_version
+
+    wanted, words = text.strip(), fold(text).split()
+    if not wanted:
+        return []
+    found = at_version(
+        ref,
+        lambda version: directory_index.named(
+            directory_store(), ref, reading_key(ref), version, wanted, words, ERASABLE_SHOWN
+        ),
+    )
+    if found is not None:
+        return found
+    table = held().directory.actors
+    ids = table["id"].astype(str).to_numpy()
+    rows = set(np.flatnonzero(ids == wanted).tolist())
+    if words:
+        rows.update(FrameRows(table, ref).find(words, len(table)))
+    kept = sorted(rows)[:ERASABLE_SHOWN]
+    return list(zip(ids[kept].tolist(), table["nom"].astype(str).to_numpy()[kept].tolist(), strict=True))
+
+
+def privacy_panel(who: str, ref: Referential, held: Callable[[], Actors]) -> None:
     """Erase a fiche for good (file, backups, journal content, caches, map tokens), after
-    confirmation; an erasure cut short is offered to be finished."""
+    confirmation, the fiche found by its name or identifier (:func:`erasable`); an erasure cut
+    short is offered to be finished."""
     from reseaux.annuaire.privacy import ErasureIncomplete, erase
-    from reseaux.ui.loading import actors, forget_directories
+    from reseaux.ui.loading import forget_directories
 
     st.header("Supprimer définitivement une fiche")
-    table = actors().directory.actors  # the page's cached directory: no parse of the file at each click
-    labels = dict(zip(table["id"].astype(str), table["nom"].astype(str), strict=False))
+    text = st.text_input("Chercher la fiche : nom, structure, adresse ou identifiant", key="gdpr_q", max_chars=200)
+    found = erasable(ref, held, text)
+    labels = dict(found)
+    if text.strip() and not found:
+        st.info(f"Aucune fiche ne répond à « {md_escape(text.strip())} ».")
+    elif len(found) == ERASABLE_SHOWN:
+        st.caption(f"Les {ERASABLE_SHOWN} premières fiches qui répondent : précisez la recherche.")
     unfinished = st.session_state.get("gdpr_unfinished")
     if unfinished and unfinished not in labels:
         labels[unfinished] = "effacement inachevé"
@@ -241,7 +284,7 @@ def privacy_panel(who: str) -> None:
         format_func=lambda i: f"{labels[i]} ({i})",
         index=None,
         key="gdpr_id",
-        placeholder="Choisir la fiche à effacer",
+        placeholder="Choisir la fiche à effacer" if labels else "Cherchez d'abord la fiche",
     )
     confirm = st.checkbox("Je confirme : la fiche sera effacée partout, sans retour possible.", key="gdpr_ok")
     if st.button("Effacer définitivement", type="primary", disabled=not (chosen and confirm), key="gdpr_go"):
