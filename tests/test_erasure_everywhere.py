@@ -295,3 +295,34 @@ def test_an_erasure_cut_short_is_said_and_finished_by_erasing_again(tmp_path, mo
     assert sorted(_traces_in(data)) == []
     with pytest.raises(KeyError):  # and then she is nowhere: a third erasure says so
         purge_actor(store, "zeph1", "coord")
+
+
+def test_the_erasure_search_folds_a_directory_once_and_forgets_it_with_the_reading(referential, monkeypatch):
+    import dataclasses
+    import gc
+
+    from reseaux.annuaire import fiche_service
+    from reseaux.app_data import Actors, load_actors
+    from reseaux.ui import upkeep
+
+    read = load_actors(ROOT / "data" / "actors.csv", referential)  # kept by the loader too: a copy of it
+    reading = [dataclasses.replace(read.directory)]  # what the session holds
+    folded: list[int] = []
+    rows_of = fiche_service.fiche_rows
+    monkeypatch.setattr(
+        fiche_service, "fiche_rows", lambda frame, ref: folded.append(len(frame)) or rows_of(frame, ref)
+    )
+
+    # Each search, as the page calls it, is given the reading the session holds, in a new Actors.
+    def held() -> Actors:
+        return Actors(directory=reading[0], search=read.search)
+
+    planning = upkeep.erasable(referential, held, "planning")
+    assert planning and all("Planning" in name for _, name in planning)
+    assert upkeep.erasable(referential, held, "antenne planning") and upkeep.erasable(referential, held, "zzz") == []
+    assert folded == [len(read.directory.actors)], "every fiche folded once, at the first search"
+    key = id(reading[0])
+    assert key in upkeep._SEARCHED
+    reading.clear()  # the session lets that reading go
+    gc.collect()
+    assert key not in upkeep._SEARCHED, "the folded text goes with the reading"

@@ -3,6 +3,7 @@ the sources and credits of the data."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import date
 
@@ -227,6 +228,25 @@ def _recode_panel(issues, ref: Referential) -> None:
 #: Fiches an erasure's search offers at once: a person asks by her name, a coordinator narrows it.
 ERASABLE_SHOWN = 50
 
+#: The erasure's search of a directory read in memory, by the :class:`Directory` it searches
+#: (``id``), while that reading is held: every fiche's name, structure and address folded once, at
+#: the first search (seconds at 100,000 fiches), not again at each search typed.
+_SEARCHED: dict[int, object] = {}
+
+
+def _searched(directory, ref: Referential):
+    """The :class:`~reseaux.annuaire.fiche_service.FrameRows` the erasure searches ``directory``
+    through, kept with it (:data:`_SEARCHED`; gone when the reading is)."""
+    from reseaux.annuaire.fiche_service import FrameRows
+
+    key = id(directory)
+    rows = _SEARCHED.get(key)
+    if rows is None or rows.frame is not directory.actors or rows.referential is not ref:
+        if key not in _SEARCHED:
+            weakref.finalize(directory, _SEARCHED.pop, key, None)
+        rows = _SEARCHED[key] = FrameRows(directory.actors, ref)
+    return rows
+
 
 def erasable(ref: Referential, held: Callable[[], Actors], text: str) -> list[tuple[str, str]]:
     """The fiches (identifier, name) whose identifier is ``text`` or whose name, structure and
@@ -234,7 +254,6 @@ def erasable(ref: Referential, held: Callable[[], Actors], text: str) -> list[tu
     most :data:`ERASABLE_SHOWN`: on PostgreSQL asked of the database at the version shown (its
     text index; the list of a million fiches was read to offer them all), else of the directory
     in memory (``held()``)."""
-    from reseaux.annuaire.fiche_service import FrameRows
     from reseaux.app_data import reading_key
     from reseaux.stockage import directory_index
     from reseaux.ui.loading import directory_store
@@ -251,11 +270,12 @@ def erasable(ref: Referential, held: Callable[[], Actors], text: str) -> list[tu
     )
     if found is not None:
         return found
-    table = held().directory.actors
+    directory = held().directory
+    table = directory.actors
     ids = table["id"].astype(str).to_numpy()
     rows = set(np.flatnonzero(ids == wanted).tolist())
     if words:
-        rows.update(FrameRows(table, ref).find(words, len(table)))
+        rows.update(_searched(directory, ref).find(words, len(table)))
     kept = sorted(rows)[:ERASABLE_SHOWN]
     return list(zip(ids[kept].tolist(), table["nom"].astype(str).to_numpy()[kept].tolist(), strict=True))
 
