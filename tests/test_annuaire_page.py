@@ -330,3 +330,25 @@ def test_two_coordinators_share_the_version_they_read_and_never_each_others_edit
     bob.run()  # nothing pending: Bob's page follows the file
     assert "t4" in list(bob.session_state["ann_work"]["id"])
     assert bob.session_state["ann_base"].content_key == DirectoryStore(path).current_content_key()
+
+
+def test_the_journal_tab_shows_the_last_lines_newest_first_and_counts_them_all(monkeypatch, tmp_path):
+    from reseaux.ui.annuaire import saving
+    from tests.test_rebase import edit as edited
+
+    path = tmp_path / "actors.csv"
+    path.write_bytes((DATA / "actors_small.csv").read_bytes())
+    store = DirectoryStore(path)
+    base = store.load()
+    for who, phone in (("Alice", "02 61 91 00 07"), ("Bob", "02 61 91 00 08"), ("Chloé", "02 61 91 00 09")):
+        base = store.save(edited(base.table, "t1", telephone=phone), base, who=who)
+    monkeypatch.setattr(saving, "TABLE_ROWS", 2)  # the journal longer than what the tab shows
+
+    def whole_journal(self):
+        raise AssertionError("the page parsed the whole journal (a million lines at a million fiches)")
+
+    monkeypatch.setattr(DirectoryStore, "read_journal", whole_journal)
+    at, _ = page(monkeypatch, tmp_path, path.read_bytes())
+    assert any("Les 2 dernières lignes sur 3 ; le journal complet est" in c.value for c in at.caption)
+    shown = next(d.value for d in at.dataframe if "Qui" in d.value.columns)
+    assert shown["Qui"].tolist() == ["Chloé", "Bob"]

@@ -366,3 +366,27 @@ def test_a_version_read_is_named_by_its_content_key(store, twin):
     other.save(edit(base.table, "t1", telephone="02 61 91 00 09"), base, who="Bob")
     assert store.current_content_key() not in ("", first.content_key)
     assert store.load().content_key == store.current_content_key() == other.current_content_key()
+
+
+def test_the_journal_tail_is_its_last_lines_and_its_count(store, monkeypatch):
+    import reseaux.annuaire.store as files
+
+    assert store.journal_tail(5) == (
+        len(store.read_journal()),
+        store.read_journal()[-5:],
+    )  # 0 on files, 3 on PostgreSQL
+    before = len(store.read_journal())
+    base = store.load()
+    for who, phone in (("Alice", "02 61 91 00 07"), ("Bob", "02 61 91 00 08"), ("Chloé", "02 61 91 00 09")):
+        base = store.save(edit(base.table, "t1", telephone=phone), base, who=who)
+        assert store.journal_tail(1)[1][0]["qui"] == who  # counted after each save: a count kept must follow
+    monkeypatch.setattr(files, "JOURNAL_BLOCK", 37)  # a line cut across blocks, read backwards
+    count, last = store.journal_tail(2)
+    assert count == before + 3
+    assert [(e["qui"], e["id"], e["champs"]["telephone"][1]) for e in last] == [
+        ("Bob", "t1", "02 61 91 00 08"),
+        ("Chloé", "t1", "02 61 91 00 09"),
+    ]
+    whole = store.read_journal()
+    assert store.journal_tail(0) == (count, [])
+    assert store.journal_tail(count + 10) == (count, whole) and len(whole) == count

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -205,6 +206,35 @@ def save_changes(store, base: Snapshot, table: pd.DataFrame, changes: list[Chang
     return store.save(table, base, who, **kw)
 
 
+#: Bytes of the journal read at a time when reading its end.
+JOURNAL_BLOCK = 1 << 20
+
+
+def _counted_lines(handle: BinaryIO) -> int:
+    """The lines of the file ``handle`` that hold something (as :meth:`DirectoryStore.read_journal`
+    reads them), counted without parsing them."""
+    handle.seek(0)
+    return sum(1 for line in handle if line.strip())
+
+
+def _last_lines(handle: BinaryIO, n: int) -> list[bytes]:
+    """The last ``n`` lines of ``handle`` that hold something, oldest first, read backwards a block
+    at a time from the end of the file."""
+    end = pos = handle.seek(0, 2)
+    blocks: list[bytes] = []
+    kept: list[bytes] = []
+    while pos > 0 and n > 0:
+        step = min(JOURNAL_BLOCK, pos)
+        pos -= step
+        handle.seek(pos)
+        blocks.insert(0, handle.read(step))
+        lines = b"".join(blocks).split(b"\n")
+        kept = [line for line in (lines if pos == 0 else lines[1:]) if line.strip()]  # the first may be cut
+        if len(kept) >= n:
+            break
+    return kept[-n:] if n and end else []
+
+
 class DirectoryStore:
     """The directory file, its backups folder and its journal."""
 
@@ -226,6 +256,8 @@ class DirectoryStore:
         self.keep = keep
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._held = threading.local()
+        #: The journal's count of lines and the state of the file it was counted in (``journal_tail``).
+        self._journal_lines: tuple[tuple[int, int, int], int] | None = None
 
     @classmethod
     def configured(cls, path: Path | None = None) -> DirectoryStore:
@@ -503,6 +535,22 @@ class DirectoryStore:
             return []
         with open(self.journal, encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
+
+    def journal_tail(self, n: int) -> tuple[int, list[dict]]:
+        """How many lines the journal holds and its last ``n``, oldest first, as
+        :meth:`read_journal` reads them: the end of the file read backwards, its lines counted
+        without being parsed, once per state of the file; the whole journal was parsed at every
+        click of the Annuaire page (a million lines at a million fiches)."""
+        try:
+            with open(self.journal, "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+                known = self._journal_lines
+                if known is None or known[0] != seen:  # appended to or rewritten (an erasure) since
+                    known = self._journal_lines = (seen, _counted_lines(handle))
+                return known[1], [json.loads(line) for line in _last_lines(handle, n)]
+        except FileNotFoundError:
+            return 0, []
 
     # -- private --
 

@@ -15,7 +15,7 @@ Every read and write of the directory goes through the store this module gives
   :func:`~reseaux.annuaire.store.save_changes` then saves the whole table;
 - ``replace(data, who, action)``: a whole directory file made current (archive, migration);
 - ``versions()``, ``load_version(key)``, ``restore_version(key, base, who)``: former versions;
-- ``read_journal()``; ``locked()``; ``former_copies(id)`` and ``scrub(id, erased)`` for an erasure.
+- ``read_journal()``, and ``journal_tail(n)`` (its count and last ``n`` lines: what a page shows); ``locked()``; ``former_copies(id)`` and ``scrub(id, erased)`` for an erasure.
 
 The files (:class:`~reseaux.annuaire.store.DirectoryStore`) keep the canonical CSV that people
 open in a spreadsheet, with dated full copies; PostgreSQL

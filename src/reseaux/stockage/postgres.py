@@ -408,6 +408,17 @@ class PostgresDirectoryStore:
             connection.commit()
         return [json.loads(entry) for (entry,) in rows]
 
+    def journal_tail(self, n: int) -> tuple[int, list[dict]]:
+        """How many lines the journal holds and its last ``n``, oldest first: what a page shows of
+        it (the whole journal read at every click was 7 s and 1.7 GB at a million fiches)."""
+        with self._connection() as connection:
+            count = connection.execute(f"SELECT count(*) FROM {SCHEMA}.directory_journal").fetchone()[0]
+            rows = connection.execute(
+                f"SELECT entry::text FROM {SCHEMA}.directory_journal ORDER BY line DESC LIMIT %s", (n,)
+            ).fetchall()
+            connection.commit()
+        return int(count), [json.loads(entry) for (entry,) in reversed(rows)]
+
     # -- versions --
 
     def versions(self, limit: int = 200) -> list[StoredVersion]:

@@ -250,20 +250,22 @@ def backups_panel(directory_store: DirectoryStore, base, who: str) -> None:
                     f"{label(choice)} : restaurée ; la version qu'elle remplace est sauvegardée à son tour."
                 )
                 st.rerun()
-    journal = directory_store.read_journal()
-    if journal:
+    count, journal = directory_store.journal_tail(
+        TABLE_ROWS
+    )  # the whole journal is a million lines at a million fiches
+    if count:
         st.markdown("**Journal des modifications** (le plus récent d'abord)")
-        if len(journal) > TABLE_ROWS:
+        if count > len(journal):
             where = (
                 f"le fichier « {directory_store.journal.name} » du dossier des données"
                 if directory_store.kind == "fichiers"
                 else "dans la base PostgreSQL (table reseaux.directory_journal)"
             )
             st.caption(
-                f"Les {fr_number(TABLE_ROWS)} dernières lignes sur {fr_number(len(journal))} ; le journal "
+                f"Les {fr_number(len(journal))} dernières lignes sur {fr_number(count)} ; le journal "
                 f"complet est {where}."
             )
-        entries = pd.DataFrame(journal[: -TABLE_ROWS - 1 : -1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
+        entries = pd.DataFrame(journal[::-1]).reindex(columns=list(JOURNAL_COLUMNS), fill_value="")
         entries["quand"] = entries["quand"].map(moment_text)
         st.dataframe(entries.rename(columns=JOURNAL_COLUMNS), hide_index=True, width="stretch", height=240)
 
