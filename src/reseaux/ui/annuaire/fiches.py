@@ -19,6 +19,7 @@ from reseaux.annuaire import columns
 from reseaux.annuaire.changes import ID, id_text, same_column, stale_positions
 from reseaux.annuaire.directory import ERROR, Issue, validate_record
 from reseaux.annuaire.fields import read_fields
+from reseaux.annuaire.model import none_gone, runs_of, shared_text
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.table_check import TableCheck
 from reseaux.carte.mapbits import position_picker
@@ -131,7 +132,12 @@ def search_text(work: pd.DataFrame) -> pd.Series:
 def _search_text_after(before: pd.DataFrame, text: pd.Series, work: pd.DataFrame, changed: set[str]):
     """The search text of ``work`` from ``text``, that of ``before``, when only the fiches
     ``changed`` may differ: each other fiche's text is taken by its id, the changed ones (and any
-    without an id of its own) folded again. None when the two tables cannot be matched so."""
+    without an id of its own) folded again. None when the two tables cannot be matched so.
+
+    When every fiche of ``before`` is still there, the text is made of slices of ``text`` and of
+    the fiches folded again, not copied (:func:`~reseaux.annuaire.model.shared_text`): at a million
+    fiches the copy was 0.55 GB more in the server at each fiche validated. A fiche gone (deleted)
+    makes a copy, so that its text does not stay in memory with the slices."""
     if ID not in work or ID not in before or list(before.columns) != list(work.columns):
         return None
     ids = id_text(work[ID])
@@ -148,11 +154,19 @@ def _search_text_after(before: pd.DataFrame, text: pd.Series, work: pd.DataFrame
         | (ids == "").to_numpy()
         | ids.duplicated(keep=False).to_numpy()
     )
-    previous = arrow_text(text, whole=True)
-    taken = previous.take(pa.array(np.where(again, 0, where))) if len(previous) else pa.array([""] * len(work))
     rows = np.flatnonzero(again)
-    if len(rows):
-        taken = pc.replace_with_mask(taken, pa.array(again), arrow_text(_search_text(work.iloc[rows]), whole=True))
+    folded = _search_text(work.iloc[rows]) if len(rows) else None
+    if len(text) and none_gone(id_text(before[ID]), where[~again], ids.iloc[rows]):
+        source = where.copy()
+        source[rows] = len(text) + np.arange(len(rows))
+        runs = runs_of(source)
+        shared = shared_text(text, text.iloc[:0] if folded is None else folded, runs) if runs is not None else None
+        if shared is not None:  # slices of the text before and of the fiches folded again: no copy
+            return pd.Series(shared.array, index=work.index, copy=False)
+    previous = arrow_text(text, whole=True)  # a fiche gone (its text must not stay), or too many pieces
+    taken = previous.take(pa.array(np.where(again, 0, where))) if len(previous) else pa.array([""] * len(work))
+    if folded is not None:
+        taken = pc.replace_with_mask(taken, pa.array(again), arrow_text(folded, whole=True))
     return text_series(taken, work.index)
 
 
