@@ -183,3 +183,17 @@ def test_the_search_text_after_an_edit_is_the_whole_text_folded_again(monkeypatc
     allocated = pa.total_allocated_bytes()
     kept.append(fiches._search_text_after(base, before, removed, {str(base.loc[2, "id"]), str(base.loc[3, "id"])}))
     assert pa.total_allocated_bytes() - allocated > whole / 2, "a fiche deleted: its text must not stay in slices"
+
+
+def test_the_search_text_folded_a_block_of_fiches_at_a_time_is_each_fiche_folded_by_python(monkeypatch):
+    """The text is made a block of rows at a time (its peak at a million fiches); whatever the
+    blocks, each fiche's text is its cells folded one by one by ``text.fold``, joined by spaces."""
+    from reseaux.text import fold
+    from reseaux.ui.annuaire import fiches
+
+    base = DirectoryStore(ROOT / "data" / "actors.csv").load().table
+    expected = [" ".join(fold("" if pd.isna(v) else str(v)) for v in row) for row in base.itertuples(index=False)]
+    for rows in (7, len(base), 10 * len(base)):
+        monkeypatch.setattr(fiches, "SEARCH_ROWS", rows)
+        text = fiches._search_text(base)
+        assert text.tolist() == expected and text.index.equals(base.index)
