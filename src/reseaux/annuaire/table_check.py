@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reseaux import memory
 from reseaux.annuaire import columns
@@ -34,6 +36,7 @@ from reseaux.annuaire.decoding import map_header
 from reseaux.annuaire.model import ERROR, Issue
 from reseaux.annuaire.referential import Referential
 from reseaux.annuaire.validation import MAX_CELL, PLACE_COLUMNS, _RowValidator, _too_long, taken_id_issue
+from reseaux.text import arrow_text
 
 ID = "id"
 
@@ -48,11 +51,12 @@ class TableCheck:
     bad: np.ndarray
     #: Row position → line of the earlier row holding its id.
     taken: dict[int, int]
-    #: By row position, its id (trimmed), and whether its own issues hold an error.
-    ids: np.ndarray
+    #: By row position, its id (trimmed, Arrow text: a million Python strings and pandas' hash
+    #: table of them were 0.2 GB at a million fiches), and whether its own issues hold an error.
+    ids: pa.Array
     own_error: np.ndarray
-    #: The ids as an index (its hash table built once, kept for the next check's look-ups).
-    held: pd.Index
+    #: The ids that more than one row holds (Arrow text; empty: every id is held once).
+    repeated: pa.Array
     #: Row position → its own issues (with the line it had when checked), as they are asked for.
     own: dict[int, list[Issue]] = field(default_factory=dict)
     #: The header as read and the row validator, made at the first fiche asked for.
@@ -113,23 +117,23 @@ def _check(table, referential, previous, changed) -> TableCheck:
     )
     if comparable and ID in table and same_column(previous.table[ID], table[ID]):
         # The same ids row for row (an edit in place): each fiche where it was, nothing to look up.
-        ids, held = previous.ids, previous.held
+        ids, repeated = previous.ids, previous.repeated
         where = np.arange(len(ids))
     else:
         ids = _ids(table)
-        held = pd.Index(ids)
-        where = _previous_positions(previous.held, ids) if comparable else None
+        repeated = _repeated(ids)
+        where = _previous_positions(previous.ids, previous.repeated, ids) if comparable else None
     if comparable:
         if changed is None:
             changed = {c.id for c in diff(previous.table, table)}
-        once = np.ones(len(ids), dtype=bool) if held.is_unique else ~held.duplicated(keep=False)
-        reuse = (where >= 0) & (ids != "") & once & ~held.isin(list(changed))
+        once = ~_among(ids, repeated)
+        reuse = (where >= 0) & _named(ids) & once & ~_among(ids, pa.array(list(changed), pa.large_string()))
         own_error[reuse] = previous.own_error[where[reuse]]
         again = ~reuse
     positions = np.flatnonzero(again)
     if len(positions):
         own_error[positions] = _errors(table.iloc[positions] if len(positions) < len(table) else table, referential)
-    later, taken = _taken(ids, held, own_error)
+    later, taken = _taken(ids, repeated, own_error)
     return TableCheck(
         table=table,
         referential=referential,
@@ -137,7 +141,7 @@ def _check(table, referential, previous, changed) -> TableCheck:
         taken=taken,
         ids=ids,
         own_error=own_error,
-        held=held,
+        repeated=repeated,
     )
 
 
@@ -177,32 +181,54 @@ def _errors(table: pd.DataFrame, referential: Referential) -> np.ndarray:
     return error & filled  # a blank row is skipped, as in a file
 
 
-def _ids(table: pd.DataFrame) -> np.ndarray:
-    """Each row's id as the file holds it (trimmed; ``""`` when it has none)."""
+def _ids(table: pd.DataFrame) -> pa.Array:
+    """Each row's id as the file holds it (trimmed; ``""`` when it has none), as Arrow text."""
     if ID not in table:
-        return np.full(len(table), "", dtype=object)
-    return table[ID].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+        return pa.array([""] * len(table), pa.large_string())
+    stripped = table[ID].fillna("").astype(str).str.strip()
+    held = arrow_text(stripped, whole=True)
+    return held if held is not None else pa.array(stripped.tolist(), pa.large_string())
 
 
-def _previous_positions(index: pd.Index, ids: np.ndarray) -> np.ndarray:
-    """For each row of ``ids``, the place of its fiche in ``index`` (the previous check's ids; -1:
-    none, or its id is held by several rows there, whose findings are not taken over)."""
-    if index.is_unique:
-        return index.get_indexer(ids)
-    single = np.flatnonzero(~index.duplicated(keep=False))
-    found = pd.Index(index[single]).get_indexer(ids)
-    return np.where(found >= 0, single[found], -1)
+def _repeated(ids: pa.Array) -> pa.Array:
+    """The ids more than one row holds (``""`` among them when several rows have none)."""
+    counts = pc.value_counts(ids)
+    return counts.field("values").filter(pc.greater(counts.field("counts"), 1))
 
 
-def _taken(ids: np.ndarray, held: pd.Index, own_error: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+def _among(ids: pa.Array, values: pa.Array) -> np.ndarray:
+    """By row, whether its id is one of ``values``."""
+    if not len(values):
+        return np.zeros(len(ids), dtype=bool)
+    return pc.is_in(ids, value_set=values.cast(pa.large_string())).to_numpy(zero_copy_only=False)
+
+
+def _named(ids: pa.Array) -> np.ndarray:
+    """By row, whether it has an id."""
+    return pc.not_equal(ids, "").to_numpy(zero_copy_only=False)
+
+
+def _previous_positions(before: pa.Array, repeated: pa.Array, ids: pa.Array) -> np.ndarray:
+    """For each row of ``ids``, the place of its fiche in ``before`` (the previous check's ids,
+    ``repeated`` those several of its rows hold; -1: none, or its id is held by several rows
+    there, whose findings are not taken over)."""
+    found = pc.index_in(ids, value_set=before).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.where(_among(ids, repeated), -1, found)
+
+
+def _taken(ids: pa.Array, repeated: pa.Array, own_error: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
     """The rows whose id an earlier row without error of its own holds, and that row's line.
 
     An id belongs to the first row holding it that has no error of its own; a later row with it
     is an error (as validate_rows finds it reading the file from the top)."""
-    if held.is_unique:
+    shared = _among(ids, repeated) & _named(ids)
+    if not shared.any():
         return np.zeros(len(ids), dtype=bool), {}
-    claimers = pd.Series(np.arange(len(ids)))[(~own_error) & (ids != "")]
-    first = pd.Series(claimers.to_numpy(), index=ids[claimers.to_numpy()]).groupby(level=0).min()
-    first_of = pd.Series(ids).map(first).to_numpy(dtype=float)
-    later = (ids != "") & ~np.isnan(first_of) & (first_of < np.arange(len(ids)))
+    rows = np.flatnonzero(shared)  # the rows of repeated ids only: a few, as Python strings
+    held = np.asarray(ids.take(pa.array(rows)).to_pylist(), dtype=object)
+    claimers = rows[~own_error[rows]]
+    first = pd.Series(claimers, index=held[~own_error[rows]]).groupby(level=0).min()
+    first_of = np.full(len(ids), np.nan)
+    first_of[rows] = pd.Series(held).map(first).to_numpy(dtype=float)
+    later = shared & ~np.isnan(first_of) & (first_of < np.arange(len(ids)))
     return later, {int(p): int(first_of[p]) + 2 for p in np.flatnonzero(later)}
