@@ -126,3 +126,10 @@ def test_errors_read_by_column_with_a_column_named_twice(referential):
 def test_the_repository_s_directories_read_by_column(name, referential):
     table = DirectoryStore(ROOT / name).load().table
     same_answer(check_table(table, referential), table, referential)
+
+
+def test_rows_without_an_id_do_not_take_each_others(table, referential):
+    """Several rows without an id: none is « already used » by the other (validate_table's answer)."""
+    table.loc[[10, 11, 12], "id"] = ["", " ", ""]
+    same_answer(check_table(table, referential), table, referential)
+    assert check_table(table, referential).taken == {4: 4}  # row 4 holds the id of line 4 (row 2), no row without one
