@@ -305,6 +305,10 @@ def test_the_erasure_search_folds_a_directory_once_and_forgets_it_with_the_readi
     from reseaux.app_data import Actors, load_actors
     from reseaux.ui import upkeep
 
+    import streamlit as st
+
+    # The run shows the file (bare mode's session state is one for the whole test session).
+    monkeypatch.setitem(st.session_state, "_directory_source", (str(ROOT / "data" / "actors.csv"), 0.0))
     read = load_actors(ROOT / "data" / "actors.csv", referential)  # kept by the loader too: a copy of it
     reading = [dataclasses.replace(read.directory)]  # what the session holds
     folded: list[int] = []
