@@ -162,14 +162,34 @@ def _view(url: str, key: str, version: str, every: bool, visitors: str, _ref: Re
 
 @st.cache_resource(show_spinner=False, max_entries=INDEXES_KEPT)
 def _index(url: str, key: str, version: str, _ref: Referential):
-    """The index of ``version``, read once in the process for every view of it."""
+    """The index of ``version``, read once in the process for every view of it: brought up from
+    the latest this process held (the rows saved since, ``directory_index.build``'s ``previous``)
+    rather than read whole (3.5 to 4.3 s at a million fiches after each save)."""
     from reseaux.stockage import directory_index
 
-    return directory_index.build(directory_store(), _ref, key, version)
+    with _LATEST_LOCK:
+        previous = _LATEST.get((url, key))
+    index = directory_index.build(directory_store(), _ref, key, version, previous=previous)
+    with _LATEST_LOCK:
+        known = _LATEST.get((url, key))
+        if known is None or int(known.version) <= int(index.version):
+            _LATEST[(url, key)] = index
+    return index
 
 
-def forget() -> None:
+#: The latest index this process read or brought up, by database and reading key: where the
+#: next version's comes from. Held until then (the caches below let it go when another version
+#: is shown), not after an erasure (:func:`forget`).
+_LATEST: dict[tuple[str, str], object] = {}
+_LATEST_LOCK = threading.Lock()
+
+
+def forget(*, erased: bool = False) -> None:
     """Let go of every version's index and views (another version is shown now: the one before
-    stayed in memory beside it, 0.2 GB at a million fiches, until the cache made room)."""
+    stayed in memory beside it, 0.2 GB at a million fiches, until the cache made room). ``erased``:
+    a fiche was erased, the latest index too (it holds her position)."""
     _view.clear()
     _index.clear()
+    if erased:
+        with _LATEST_LOCK:
+            _LATEST.clear()

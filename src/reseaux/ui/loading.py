@@ -286,9 +286,12 @@ def _let_go_of_versions_but(source: tuple[str, float] | None) -> None:
 def forget_directories() -> None:
     """Drop the directories parsed in this server's memory (after an erasure: none of them is
     served again, nor kept in memory); the referential and the layers stay."""
+    from reseaux.ui import database_rows
+
     _actors.clear()
     _visible.clear()
     _index.clear()
+    database_rows.forget(erased=True)
     forget_last_read()
     _let_go_of_versions_but(None)
 
