@@ -839,13 +839,16 @@ def test_an_index_brought_up_after_saves_is_the_index_read_whole(store, referent
     table = base.table.copy()
     first, second = table.iloc[0], table.iloc[40]
     table.loc[10, "telephone"] = "02 35 00 00 01"  # a phone: nothing the index holds
-    table.loc[20, ["latitude", "longitude", "code_insee", "commune", "visibilite"]] = [
+    # The only actor of its commune, moved overseas and hidden: its commune leaves the index's names.
+    alone = np.flatnonzero(np.isin(before.commune, np.flatnonzero(np.bincount(before.commune) == 1)))[0]
+    moved = int(np.flatnonzero(base.row_keys == before.rows[alone])[0])
+    table.loc[moved, ["latitude", "longitude", "code_insee", "commune", "visibilite"]] = [
         "16.2411",
         "-61.5331",
         "97120",
         "Pointe-à-Pitre",
         "membres",
-    ]  # moved overseas, and hidden
+    ]
     table.loc[35, "nom"] = ""  # an error of its own: not usable
     added = [
         {**second.to_dict(), "id": "ajoutee", "nom": "Fiche ajoutée (fictive)", "thematiques": "ivg"},
@@ -915,3 +918,16 @@ def test_a_process_brings_the_index_it_holds_up_after_a_save_but_not_after_an_er
     database_rows._index(store.url, KEY, again.version, referential)
     assert brought == [up], "read whole"
     database_rows.forget(erased=True)
+
+
+def test_rows_come_into_an_index_in_the_directorys_order():
+    """By position, then row key, whatever order the database gives the new rows in; at a place
+    some rows already hold, after the smaller row keys: as the index read whole sorts them."""
+    from reseaux.stockage.directory_index import _insertion
+
+    position, rows = np.array([10, 20, 20, 30]), np.array([5, 2, 9, 1])
+    new_position, new_rows = np.array([30, 25, 20, 5, 25, 20, 40]), np.array([0, 4, 7, 3, 3, 1, 8])
+    order, at = _insertion(position, rows, new_position, new_rows)
+    merged = list(zip(np.insert(position, at, new_position[order]), np.insert(rows, at, new_rows[order]), strict=True))
+    both = list(zip(np.r_[position, new_position], np.r_[rows, new_rows], strict=True))
+    assert merged == sorted(both)

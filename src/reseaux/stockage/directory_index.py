@@ -291,23 +291,69 @@ def _brought_up(connection, previous: DirectoryIndex, head: int) -> DirectoryInd
         "WHERE row_key = ANY(%s) AND valid_from <= %s AND valid_to > %s",
         (keys, since, since),
     ).fetchone()
-    staying = ~np.isin(previous.rows, np.asarray(keys, dtype="i8"))
-    found = np.concatenate([_rows_of(previous, staying), np.frombuffer(raw or b"", dtype=ROW)])
-    return _index_of(connection, str(head), found, previous.unusable - int(was_unusable) + int(unusable))
+    staying = np.ones(len(previous.rows), dtype=bool)
+    gone = previous.places_of(keys)
+    staying[gone[gone >= 0]] = False
+    new = np.frombuffer(raw or b"", dtype=ROW)
+    order, at = _insertion(
+        previous.position[staying], previous.rows[staying], new["position"].astype("i8"), new["row"].astype("i8")
+    )
+    new = new[order]
+
+    def merged(held: np.ndarray, added: np.ndarray) -> np.ndarray:
+        return np.insert(held[staying], at, added.astype(held.dtype))
+
+    # Communes: the names of both, then those still held by a row, in order.
+    codes = [name.decode("utf-8").strip() for name in new["commune"]]
+    names = sorted(set(previous.communes) | set(codes))
+    renamed = np.searchsorted(np.asarray(names, dtype=object), np.asarray(previous.communes, dtype=object))
+    commune = np.insert(
+        renamed[previous.commune[staying]] if len(previous.communes) else previous.commune[staying],
+        at,
+        np.searchsorted(np.asarray(names, dtype=object), np.asarray(codes, dtype=object)).astype("i4"),
+    ).astype("i4")
+    used = np.bincount(commune, minlength=len(names)) > 0
+    commune = (np.cumsum(used) - 1).astype("i4")[commune]
+    rows, flags, hashes = (
+        merged(previous.rows, new["row"]),
+        merged(previous.flags, new["flags"]),
+        merged(previous.rid_hash, new["rid"]),
+    )
+    by_key = np.argsort(rows, kind="stable")
+    return DirectoryIndex(
+        version=str(head),
+        rows=rows,
+        lat=merged(previous.lat, new["lat"]),
+        lon=merged(previous.lon, new["lon"]),
+        commune=commune,
+        communes=[name for name, kept in zip(names, used, strict=True) if kept],
+        flags=flags,
+        odd=merged(previous.odd, new["odd"]),
+        bits={facet: merged(previous.bits[facet], new[f"bits_{facet}"]) for facet in readings.FACETS},
+        first={facet: merged(previous.first[facet], new[f"first_{facet}"]) for facet in readings.FACETS},
+        kept=_kept(connection, rows, hashes, (flags & NO_ID) != 0),
+        unusable=previous.unusable - int(was_unusable) + int(unusable),
+        rid_hash=hashes,
+        position=merged(previous.position, new["position"]),
+        _sorted=rows[by_key],
+        _order=by_key,
+    )
 
 
-def _rows_of(index: DirectoryIndex, which: np.ndarray) -> np.ndarray:
-    """The rows ``which`` of ``index`` as :data:`ROW` records, as the database gave them."""
-    out = np.empty(int(which.sum()), dtype=ROW)
-    out["row"], out["rid"] = index.rows[which], index.rid_hash[which]
-    out["lat"], out["lon"] = index.lat[which], index.lon[which]
-    names = np.array([name.encode("utf-8") for name in index.communes], dtype="S5")
-    out["commune"] = names[index.commune[which]] if len(names) else b""
-    out["flags"], out["odd"] = index.flags[which], index.odd[which]
-    out["position"] = index.position[which]
-    for facet in readings.FACETS:
-        out[f"bits_{facet}"], out[f"first_{facet}"] = index.bits[facet][which], index.first[facet][which]
-    return out
+def _insertion(
+    position: np.ndarray, rows: np.ndarray, new_position: np.ndarray, new_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How rows come into an index in the directory's order (by position, then row key): the
+    order of the new rows (``new_position``, ``new_rows``, in any order), and where each of them,
+    so ordered, goes among the rows there (``position``, ``rows``, in that order already), as
+    ``np.insert`` takes it."""
+    order = np.lexsort((new_rows, new_position))
+    new_position, new_rows = new_position[order], new_rows[order]
+    at = np.searchsorted(position, new_position, side="left")
+    for i, (place, row) in enumerate(zip(new_position, new_rows, strict=True)):
+        while at[i] < len(position) and position[at[i]] == place and rows[at[i]] < row:
+            at[i] += 1  # the same place: after the smaller row keys
+    return order, at
 
 
 def _kept(connection, rows: np.ndarray, hashes: np.ndarray, no_id: np.ndarray) -> np.ndarray:
