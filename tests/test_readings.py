@@ -931,3 +931,19 @@ def test_rows_come_into_an_index_in_the_directorys_order():
     merged = list(zip(np.insert(position, at, new_position[order]), np.insert(rows, at, new_rows[order]), strict=True))
     both = list(zip(np.r_[position, new_position], np.r_[rows, new_rows], strict=True))
     assert merged == sorted(both)
+
+
+def test_a_row_removed_without_its_identifier_leaving_is_not_left_in_the_index(store, referential):
+    """The national fixture repeats the first fiche's identifier on a later row; removing that row
+    leaves the identifier in the directory (no « suppression » of it): the index brought up must
+    not keep the row removed."""
+    from reseaux.stockage import directory_index
+
+    base = store.load()
+    before = directory_index.build(store, referential, KEY, base.version)
+    double = base.table.index[base.table["nom"] == "Doublon de la première fiche (fictif)"]
+    assert len(double) == 1
+    saved = store.save(base.table.drop(index=double), base, "test")
+    assert [e["type"] for e in store.journal_tail(1)[1]] == ["modification"]  # not « suppression »
+    up = directory_index.build(store, referential, KEY, saved.version, previous=before)
+    _same_index(up, whole_of(store, referential))

@@ -267,8 +267,10 @@ def _brought_up(connection, previous: DirectoryIndex, head: int) -> DirectoryInd
     """``previous`` brought up to version ``head``: its rows saved since replaced by their current
     ones, the rows added put in their places. A row saved keeps its row key (``save_rows``), so the
     current rows saved since are those whose ``valid_from`` is later. None when the whole index must
-    be read again: a fiche removed since (said by the journal), too many changes, or an index that
-    cannot be brought up (a later version than the database's, no identifiers' hashes)."""
+    be read again: a fiche removed since (said by the journal), too many changes, a row gone that
+    the journal does not name (the current rows counted are not those brought up: removing a row
+    that repeats an identifier journals a change of the identifier, not a removal), or an index
+    that cannot be brought up (a later version than the database's, no identifiers' hashes)."""
     since = int(previous.version)
     if previous.rid_hash is None or previous.position is None or since > head:
         return None
@@ -295,6 +297,12 @@ def _brought_up(connection, previous: DirectoryIndex, head: int) -> DirectoryInd
     gone = previous.places_of(keys)
     staying[gone[gone >= 0]] = False
     new = np.frombuffer(raw or b"", dtype=ROW)
+    unusable = previous.unusable - int(was_unusable) + int(unusable)
+    (current,) = connection.execute(  # an index-only count (0.04 to 0.2 s at a million)
+        f"SELECT count(*) FROM {SCHEMA}.directory_rows WHERE valid_to IS NULL"
+    ).fetchone()
+    if int(staying.sum()) + len(new) + unusable != current:
+        return None  # a row left with no line saying so (a repeated identifier's row removed): read whole
     order, at = _insertion(
         previous.position[staying], previous.rows[staying], new["position"].astype("i8"), new["row"].astype("i8")
     )
@@ -332,7 +340,7 @@ def _brought_up(connection, previous: DirectoryIndex, head: int) -> DirectoryInd
         bits={facet: merged(previous.bits[facet], new[f"bits_{facet}"]) for facet in readings.FACETS},
         first={facet: merged(previous.first[facet], new[f"first_{facet}"]) for facet in readings.FACETS},
         kept=_kept(connection, rows, hashes, (flags & NO_ID) != 0),
-        unusable=previous.unusable - int(was_unusable) + int(unusable),
+        unusable=unusable,
         rid_hash=hashes,
         position=merged(previous.position, new["position"]),
         _sorted=rows[by_key],
