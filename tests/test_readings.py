@@ -947,3 +947,21 @@ def test_a_row_removed_without_its_identifier_leaving_is_not_left_in_the_index(s
     assert [e["type"] for e in store.journal_tail(1)[1]] == ["modification"]  # not « suppression »
     up = directory_index.build(store, referential, KEY, saved.version, previous=before)
     _same_index(up, whole_of(store, referential))
+
+
+def test_the_index_keeps_the_directorys_order_when_rows_are_put_between_others(store, referential):
+    """Fiches added between two others take places between theirs, fractions when many come at
+    once: the index (the map's list, its order) must keep the directory's order, as the database
+    reads it back, not round the places."""
+    from reseaux.stockage import directory_index
+
+    base = store.load()
+    between = pd.concat([base.table.iloc[[5]]] * 3000, ignore_index=True)
+    between["id"] = [f"entre-{i}" for i in range(len(between))]
+    between["nom"] = [f"Entre deux (fictive) {i}" for i in range(len(between))]
+    table = pd.concat([base.table.iloc[:1], between, base.table.iloc[1:]], ignore_index=True)
+    saved = store.save(table, base, "test")
+    assert (np.diff(saved.row_positions) > 0).all() and (saved.row_positions % 1 != 0).any()  # fractions
+    index = directory_index.build(store, referential, KEY, saved.version)
+    usable = set(index.rows.tolist())
+    assert index.rows.tolist() == [k for k in saved.row_keys.tolist() if k in usable]

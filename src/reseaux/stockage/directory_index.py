@@ -33,7 +33,7 @@ from reseaux.text import fold
 ROW = np.dtype(
     [
         ("row", ">i8"),
-        ("position", ">i8"),
+        ("position", ">f8"),
         ("rid", ">i8"),
         ("lat", ">f8"),
         ("lon", ">f8"),
@@ -47,7 +47,7 @@ ROW = np.dtype(
 #: ``flags``' bits.
 PUBLIC, FICTIVE, APPROXIMATE, NO_ID = 1, 2, 4, 8
 ROWS = f"""SELECT string_agg(
-    int8send(r.row_key) || int8send(r.position::int8) || int8send(hashtextextended(r.rid, 0))
+    int8send(r.row_key) || float8send(r.position) || int8send(hashtextextended(r.rid, 0))
     || float8send(COALESCE(ST_Y(r.place), 'NaN')) || float8send(COALESCE(ST_X(r.place), 'NaN'))
     || convert_to(rpad(COALESCE(r.code_insee, ''), 5), 'UTF8')
     || int2send((COALESCE(r.public, false)::int + 2 * COALESCE(r.fictif, false)::int
@@ -257,7 +257,7 @@ def _index_of(connection, version: str, found: np.ndarray, unusable: int) -> Dir
         kept=kept,
         unusable=unusable,
         rid_hash=hashes,
-        position=field("position", "i8"),
+        position=field("position", "f8"),
         _sorted=rows[by_key],
         _order=by_key,
     )
@@ -304,7 +304,7 @@ def _brought_up(connection, previous: DirectoryIndex, head: int) -> DirectoryInd
     if int(staying.sum()) + len(new) + unusable != current:
         return None  # a row left with no line saying so (a repeated identifier's row removed): read whole
     order, at = _insertion(
-        previous.position[staying], previous.rows[staying], new["position"].astype("i8"), new["row"].astype("i8")
+        previous.position[staying], previous.rows[staying], new["position"].astype("f8"), new["row"].astype("i8")
     )
     new = new[order]
 
