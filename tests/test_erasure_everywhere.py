@@ -301,11 +301,11 @@ def test_the_erasure_search_folds_a_directory_once_and_forgets_it_with_the_readi
     import dataclasses
     import gc
 
+    import streamlit as st
+
     from reseaux.annuaire import fiche_service
     from reseaux.app_data import Actors, load_actors
     from reseaux.ui import upkeep
-
-    import streamlit as st
 
     # The run shows the file (bare mode's session state is one for the whole test session).
     monkeypatch.setitem(st.session_state, "_directory_source", (str(ROOT / "data" / "actors.csv"), 0.0))
