@@ -348,7 +348,15 @@ def test_the_journal_tab_shows_the_last_lines_newest_first_and_counts_them_all(m
         raise AssertionError("the page parsed the whole journal (a million lines at a million fiches)")
 
     monkeypatch.setattr(DirectoryStore, "read_journal", whole_journal)
+    import reseaux.annuaire.store as files
+
+    counted = []
+    monkeypatch.setattr(
+        files, "_counted_lines", lambda handle, real=files._counted_lines: counted.append(1) or real(handle)
+    )
     at, _ = page(monkeypatch, tmp_path, path.read_bytes())
     assert any("Les 2 dernières lignes sur 3 ; le journal complet est" in c.value for c in at.caption)
     shown = next(d.value for d in at.dataframe if "Qui" in d.value.columns)
     assert shown["Qui"].tolist() == ["Chloé", "Bob"]
+    at.run()  # another click: the journal unchanged is not counted again (a store is made at every run)
+    assert len(counted) == 1 and any("sur 3" in c.value for c in at.caption)

@@ -210,6 +210,12 @@ def save_changes(store, base: Snapshot, table: pd.DataFrame, changes: list[Chang
 JOURNAL_BLOCK = 1 << 20
 
 
+#: Each journal's count of lines (``journal_tail``), with the state of the file it was counted
+#: in, by path: kept by the process, since a page makes a new store at every run.
+_JOURNAL_LINES: dict[str, tuple[tuple, int]] = {}
+_JOURNAL_LOCK = threading.Lock()
+
+
 def _counted_lines(handle: BinaryIO) -> int:
     """The lines of the file ``handle`` that hold something (as :meth:`DirectoryStore.read_journal`
     reads them), counted without parsing them."""
@@ -256,8 +262,6 @@ class DirectoryStore:
         self.keep = keep
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._held = threading.local()
-        #: The journal's count of lines and the state of the file it was counted in (``journal_tail``).
-        self._journal_lines: tuple[tuple[int, int, int], int] | None = None
 
     @classmethod
     def configured(cls, path: Path | None = None) -> DirectoryStore:
@@ -539,16 +543,19 @@ class DirectoryStore:
     def journal_tail(self, n: int) -> tuple[int, list[dict]]:
         """How many lines the journal holds and its last ``n``, oldest first, as
         :meth:`read_journal` reads them: the end of the file read backwards, its lines counted
-        without being parsed, once per state of the file; the whole journal was parsed at every
+        without being parsed, once per state of the file in the process; the whole journal was parsed at every
         click of the Annuaire page (a million lines at a million fiches)."""
         try:
             with open(self.journal, "rb") as handle:
                 stat = os.fstat(handle.fileno())
-                seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-                known = self._journal_lines
-                if known is None or known[0] != seen:  # appended to or rewritten (an erasure) since
-                    known = self._journal_lines = (seen, _counted_lines(handle))
-                return known[1], [json.loads(line) for line in _last_lines(handle, n)]
+                seen = (str(self.journal.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+                with _JOURNAL_LOCK:
+                    count = _JOURNAL_LINES.get(seen[0], (None, 0))
+                if count[0] != seen:  # appended to or rewritten (an erasure) since it was counted
+                    count = (seen, _counted_lines(handle))
+                    with _JOURNAL_LOCK:
+                        _JOURNAL_LINES[seen[0]] = count
+                return count[1], [json.loads(line) for line in _last_lines(handle, n)]
         except FileNotFoundError:
             return 0, []
 
