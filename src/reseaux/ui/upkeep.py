@@ -272,12 +272,11 @@ def erasable(ref: Referential, held: Callable[[], Actors], text: str) -> list[tu
         return found
     directory = held().directory
     table = directory.actors
-    ids = table["id"].astype(str).to_numpy()
-    rows = set(np.flatnonzero(ids == wanted).tolist())
+    rows = set(np.flatnonzero((table["id"].astype(str) == wanted).to_numpy(dtype=bool)).tolist())
     if words:
         rows.update(_searched(directory, ref).find(words, len(table)))
-    kept = sorted(rows)[:ERASABLE_SHOWN]
-    return list(zip(ids[kept].tolist(), table["nom"].astype(str).to_numpy()[kept].tolist(), strict=True))
+    chosen = table.iloc[sorted(rows)[:ERASABLE_SHOWN]]  # only these as Python strings, not every id
+    return list(zip(chosen["id"].astype(str).tolist(), chosen["nom"].astype(str).tolist(), strict=True))
 
 
 def privacy_panel(who: str, ref: Referential, held: Callable[[], Actors]) -> None:
