@@ -268,12 +268,22 @@ def choose(page, label: str, option: str, *, exact: bool = True) -> None:
 
 
 def sign_in(page, name: str, password: str = PASSWORD) -> None:
-    """Sign in through the sidebar form « Se connecter (membres du réseau) »."""
+    """Sign in through the sidebar form « Se connecter (membres du réseau) ».
+
+    The form is filled once the app is idle, and its fields are waited holding what was typed
+    before the click: a run of the page still under way (the page before, on a busy machine) draws
+    the form again, empty, and the click then sent nothing (a flake of test_journey_postgres)."""
+    from playwright.sync_api import expect
+
+    settle(page)
     sidebar = page.get_by_test_id("stSidebar")
     if not sidebar.get_by_label("Identifiant").is_visible():
         sidebar.get_by_text("Se connecter (membres du réseau)").click()
-    sidebar.get_by_label("Identifiant").fill(name)
-    sidebar.get_by_label("Mot de passe", exact=True).fill(password)
+    identifier, secret = sidebar.get_by_label("Identifiant"), sidebar.get_by_label("Mot de passe", exact=True)
+    identifier.fill(name)
+    secret.fill(password)
+    expect(identifier).to_have_value(name)
+    expect(secret).to_have_value(password)
     sidebar.get_by_role("button", name="Se connecter", exact=True).click()
     # Argon2 and a rerun on a machine under load: 30 s was not enough under stress-ng.
     sidebar.get_by_text(f"Connecté·e : {name}").wait_for(timeout=90_000)
