@@ -16,6 +16,12 @@ visit timed to its first marker (the server reads the new version: ``validate_ro
 with the server's memory: its peak during that visit (``VmHWM`` set back before it,
 ``/proc/PID/clear_refs``) and what it holds after.
 
+Then, on each storage, **the map and the Annuaire page in one server**: a server that has drawn the
+map twice, then a coordinator in Chromium who signs in, opens the Annuaire, finds a fiche by its
+identifier and opens it, changes its telephone, validates and saves: each step timed, and the
+server's highest memory over the whole (``VmHWM``): what « server memory per process » means for a
+server the whole network uses, the map and its upkeep.
+
 Run by ``make bench`` (``--sans-navigateur --postgresql``: the 1,000,000-actor figures the storage
 issue asks for, on files and on PostgreSQL; about 20 min on 2 cores), or alone:
 ``python bench/bench_served_map.py [--taille 1000000] [--passages 3] [--sans-navigateur] [--postgresql]``.
@@ -67,7 +73,7 @@ def served_section(
 
     began, when = time.perf_counter(), datetime.now().strftime("%Y-%m-%d %H:%M")
     load = os.getloadavg()[0]
-    rows, notes, saved = [], [], []
+    rows, notes, saved, both = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         folder = Path(tmp)
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -96,9 +102,10 @@ def served_section(
             notes.append(f"{label} : mesures en {row.seconds:.0f} s")
             if above == "200000":
                 saved.append(after_save(browser, "fichiers", env))
+                both.append(with_annuaire(browser, "fichiers", env, folder, n))
             shutil.rmtree(cache, ignore_errors=True)
         if postgresql:
-            rows.append(_on_postgresql(browser, path, count, folder, runs, notes, saved))
+            rows.append(_on_postgresql(browser, path, count, folder, runs, notes, saved, both, n))
         browser.close()
     lines = section(
         rows, [], [], [], runs=runs, when=when, load=load, notes=[], minutes=(time.perf_counter() - began) / 60
@@ -122,6 +129,7 @@ def served_section(
     if failed:
         lines += ["", *[f"Incident — {row.label} : {row.error}." for row in failed]]
     lines += ["", *saved_section(saved, rows[0].median("warm"))]
+    lines += ["", *annuaire_section(both)]
     return [*lines, "", "Notes : " + " ; ".join(notes) + "."]
 
 
@@ -175,6 +183,112 @@ def after_save(browser, storage: str, env: dict[str, str]) -> AfterSave:
         got.error = failure(exc)
         traceback.print_exc()
     return got
+
+
+@dataclass
+class WithAnnuaire:
+    storage: str
+    map_held: float | None = None  # GiB: the server after the map drawn twice
+    opened: float | None = None  # s: signed in, from the menu to the Annuaire drawn
+    found: float | None = None  # s: a fiche searched by its identifier and opened
+    validated: float | None = None  # s: « Valider la fiche »
+    saved: float | None = None  # s: « Enregistrer »
+    held: float | None = None  # GiB: the server at the end
+    peak: float | None = None  # GiB: the server's highest over the whole (VmHWM)
+    error: str = ""
+
+
+def with_annuaire(browser, storage: str, env: dict[str, str], folder: Path, n: int) -> WithAnnuaire:
+    """A server that drew the map, then a coordinator's Annuaire journey in Chromium on it: the
+    steps timed, the server's memory at its highest over the whole (the map's and the page's)."""
+    from reseaux.acces.accounts import AccountStore
+    from tests.browser import open_nav_page, settle, sign_in
+    from tests.conftest import PASSWORD, ServedApp
+    from tests.test_journey_coordinator import open_fiche
+
+    got = WithAnnuaire(storage)
+    accounts = folder / f"comptes_{storage}.json"
+    before = os.environ.get("RESEAUX_DATABASE_URL")
+    os.environ.pop("RESEAUX_DATABASE_URL", None)
+    if "RESEAUX_DATABASE_URL" in env:  # the accounts are then a document of the database
+        os.environ["RESEAUX_DATABASE_URL"] = env["RESEAUX_DATABASE_URL"]
+    try:
+        AccountStore(accounts).add("coord", PASSWORD, "coordinateur")
+    finally:
+        os.environ.pop("RESEAUX_DATABASE_URL", None)
+        if before is not None:
+            os.environ["RESEAUX_DATABASE_URL"] = before
+    actor = f"syn-{104_729 % n:06d}"  # bench/synthetic.py's ids
+    try:
+        with ServedApp({**env, "RESEAUX_ACCOUNTS": str(accounts)}) as app:
+            pid = app.process.pid
+            visit(browser, app.url, ACTORS)
+            visit(browser, app.url, ACTORS)
+            got.map_held = resident_gb(pid)
+            page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+            page.set_default_timeout(900_000)
+            page.goto(app.url + "/sources")
+            settle(page, page.get_by_role("heading"), timeout=900_000)
+            sign_in(page, "coord")
+            started = time.perf_counter()
+            open_nav_page(page, "Annuaire")
+            settle(page, page.get_by_label("Rechercher une fiche"), timeout=900_000)
+            got.opened = time.perf_counter() - started
+            started = time.perf_counter()
+            open_fiche(page, actor)
+            settle(page, page.get_by_role("button", name="Valider la fiche"), timeout=900_000)
+            got.found = time.perf_counter() - started
+            field = page.get_by_label("Téléphone", exact=True)
+            field.fill("02 61 97 00 02" if field.input_value() != "02 61 97 00 02" else "02 61 97 00 03")
+            started = time.perf_counter()
+            page.get_by_role("button", name="Valider la fiche").click()
+            settle(page, page.get_by_text("1 modification en attente"), timeout=900_000)
+            got.validated = time.perf_counter() - started
+            started = time.perf_counter()
+            page.get_by_role("button", name="Enregistrer", exact=True).click()
+            settle(page, page.get_by_text("Aucune modification en attente"), timeout=900_000)
+            got.saved = time.perf_counter() - started
+            got.held = resident_gb(pid)
+            got.peak = status_gb(pid, "VmHWM")
+            page.close()
+        print(f"  la carte et la page Annuaire ({storage}) : {got}", flush=True)
+    except Exception as exc:  # noqa: BLE001 — reported in the section, the other figures kept
+        got.error = failure(exc)
+        traceback.print_exc()
+    return got
+
+
+def annuaire_section(both: list[WithAnnuaire]) -> list[str]:
+    """The table of the map and the Annuaire page in one server, one line per storage."""
+    if not both:
+        return []
+
+    def seconds(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f} s".replace(".", ",")
+
+    def gb(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f} Gio".replace(".", ",")
+
+    lines = [
+        "### La carte et la page Annuaire dans un même serveur",
+        "",
+        "Un serveur qui a dessiné la carte deux fois ; puis une coordinatrice, dans Chromium, se connecte, "
+        "ouvre l'Annuaire par le menu, cherche une fiche par son identifiant et l'ouvre, change son "
+        "téléphone, « Valider la fiche », « Enregistrer ». Mémoire : ce que le serveur tient après la "
+        "carte, à la fin, et son plus haut sur le tout (`VmHWM`) ; objectif : ≤ 1 Gio par processus.",
+        "",
+        "| Stockage | Carte : mémoire tenue | Annuaire ouvert | Fiche trouvée et ouverte | Validée | Enregistrée "
+        "| Mémoire à la fin | Mémoire max. du processus | ≤ 1 Gio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for got in both:
+        verdict = "—" if got.peak is None else ("atteint" if got.peak <= 1 else "**manqué**")
+        lines.append(
+            f"| {got.storage} | {gb(got.map_held)} | {seconds(got.opened)} | {seconds(got.found)} | "
+            f"{seconds(got.validated)} | {seconds(got.saved)} | {gb(got.held)} | **{gb(got.peak)}** | {verdict} |"
+        )
+    lines += [f"Incident — la carte et la page Annuaire ({got.storage}) : {got.error}." for got in both if got.error]
+    return lines
 
 
 def save_one() -> None:
@@ -243,7 +357,9 @@ def saved_section(saved: list[AfterSave], floor: float | None) -> list[str]:
     return lines
 
 
-def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, notes: list[str], saved: list):
+def _on_postgresql(
+    browser, path: Path, count: str, folder: Path, runs: int, notes: list[str], saved: list, both: list, n: int
+):
     """The directory at ``path`` moved into a PostgreSQL the bench starts, then drawn served (the
     default threshold) by an app that reads it there."""
     from reseaux.cli_admin import _read_for_the_database
@@ -270,6 +386,7 @@ def _on_postgresql(browser, path: Path, count: str, folder: Path, runs: int, not
         row = measure(browser, label, env, None, ACTORS, runs=runs, with_filter=True, cache=cache)
         notes.append(f"{label} : mesures en {row.seconds:.0f} s")
         saved.append(after_save(browser, "PostgreSQL", env))
+        both.append(with_annuaire(browser, "PostgreSQL", env, folder, n))
         shutil.rmtree(cache, ignore_errors=True)
     return row
 
