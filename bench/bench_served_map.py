@@ -39,6 +39,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,13 +263,8 @@ def annuaire_section(both: list[WithAnnuaire]) -> list[str]:
     """The table of the map and the Annuaire page in one server, one line per storage."""
     if not both:
         return []
-
-    def seconds(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1f} s".replace(".", ",")
-
-    def gb(value: float | None) -> str:
-        return "—" if value is None else f"{value:.2f} Gio".replace(".", ",")
-
+    seconds = partial(_number, unit="s", digits=1)
+    gb = partial(_number, unit="Gio", digits=2)
     lines = [
         "### La carte et la page Annuaire dans un même serveur",
         "",
@@ -318,6 +314,11 @@ def _peak_from_now(pid: int) -> None:
         pass
 
 
+def _number(value: float | None, *, unit: str, digits: int) -> str:
+    """A figure of the results as French writes it (« 0,37 Gio »); « — » when not measured."""
+    return "—" if value is None else f"{value:.{digits}f} {unit}".replace(".", ",")
+
+
 def resident_gb(pid: int) -> float | None:
     """What a process holds now (``VmRSS``), in GB."""
     return status_gb(pid, "VmRSS")
@@ -327,13 +328,8 @@ def saved_section(saved: list[AfterSave], floor: float | None) -> list[str]:
     """The table of the map after a save, one line per storage."""
     if not saved:
         return []
-
-    def seconds(value: float | None) -> str:
-        return "—" if value is None else f"{value:.2f} s".replace(".", ",")
-
-    def gb(value: float | None) -> str:
-        return "—" if value is None else f"{value:.2f} Gio".replace(".", ",")
-
+    seconds = partial(_number, unit="s", digits=2)
+    gb = partial(_number, unit="Gio", digits=2)
     lines = [
         "### Après un enregistrement",
         "",
