@@ -190,7 +190,11 @@ def same_column(one: pd.Series, other: pd.Series) -> bool:
 
 
 def id_text(column: pd.Series) -> pd.Series:
-    """A column of ids as text (a missing one ``""``): as it is when it holds strings alone."""
+    """A column of ids as text (a missing one ``""``): as it is when it holds strings alone. A
+    column of text (``str``) is not made Python strings to be looked at (a million of them, at
+    each fiche validated in the Annuaire at a million fiches)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.fillna("") if column.hasnans else column
     if pd.api.types.infer_dtype(column.to_numpy(), skipna=False) == "string":
         return column
     return column.fillna("").astype(str)

@@ -3,7 +3,7 @@ made from the column registry, :mod:`reseaux.annuaire.columns`), its position, t
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -57,9 +57,7 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
     keep = pd.Series(True, index=work.index)
     words = fold(query).split()
     if words:  # every word, anywhere in the fiche: « sage-femme », « Sœurs » as people type them
-        text = search_text(work)
-        for word in words:
-            keep &= text.str.contains(word, regex=False).to_numpy()
+        keep &= search_text(work).holding(work, words)
     only_bad = False
     if check.n_bad:
         only_bad = st.toggle(f"Seulement les fiches en erreur ({fr_number(check.n_bad)})", key="ann_only_bad")
@@ -113,47 +111,121 @@ def fiches_panel(ref: Referential, work: pd.DataFrame) -> None:
         fiche_form(ref, work, st.session_state["ann_edit"], check)
 
 
-def search_text(work: pd.DataFrame) -> pd.Series:
-    """:func:`_search_text` of the working copy, kept while the copy is the same; after an edit
+@dataclass(frozen=True, eq=False)
+class SearchText:
+    """What the search box looks into, for each fiche of a working copy: a fiche is found when
+    each word typed (folded: letters and digits) is in one of its cells folded (``text.fold``).
+
+    Most columns of a directory are written in lower-case ASCII: codes, telephones, postcodes,
+    INSEE codes, coordinates, dates, identifiers. In such a cell a folded word is found as written
+    exactly where it is found in the cell folded (folding it only makes each run of what is not a
+    letter or a digit one space, and a word has none), so these columns are searched as the
+    working copy holds them, not copied folded: :attr:`raw`. :attr:`text` holds, for each fiche,
+    its other cells folded and joined by spaces; for a fiche with a cell of a ``raw`` column not in
+    lower-case ASCII (or folded again after an edit), every one of its cells. Such a fiche's ``raw``
+    cells may still be searched as written: a word found as written in any cell is found in its
+    fold (folding keeps each run of ASCII letters and digits as it is, in lower case), and found
+    in the cell folded it is in the text. A column empty in every fiche is in neither.
+    At a million synthetic fiches the folded text was 0.2 GB, all cells; now that of the names and
+    communes (docs/mesures.md, « La page Annuaire sur PostgreSQL »)."""
+
+    text: pd.Series
+    raw: tuple[str, ...]
+
+    def holding(self, work: pd.DataFrame, words: list[str]) -> np.ndarray:
+        """For each fiche of ``work`` (the working copy this text is of), whether it holds every
+        one of ``words`` (folded)."""
+        keep = np.ones(len(work), dtype=bool)
+        for word in words:
+            found = self.text.str.contains(word, regex=False).to_numpy(dtype=bool, na_value=False)
+            for column in self.raw:
+                found = found | _contains(work[column], word)
+            keep &= found
+        return keep
+
+
+#: At most this share of a column's cells not in lower-case ASCII for the column to be searched
+#: as written (:class:`SearchText`): each such cell has its fiche's every cell folded.
+RAW_APART = 0.01
+
+
+def _contains(values: pd.Series, word: str) -> np.ndarray:
+    """Whether each cell of a column holds ``word`` as written (a missing cell does not)."""
+    arrow = _arrow(values)
+    return pc.fill_null(pc.match_substring(arrow, word), False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _arrow(values: pd.Series):
+    """A column as Arrow text, a missing cell ``""``, without a copy when it is held so."""
+    arrow = arrow_text(values, whole=True)
+    return arrow if arrow is not None else pa.array(values.fillna("").astype(str).tolist(), pa.large_string())
+
+
+def _lower_ascii(arrow) -> np.ndarray:
+    """Whether each value is written in ASCII without a capital letter (found as written, see
+    :class:`SearchText`)."""
+    plain = pc.and_(pc.string_is_ascii(arrow), pc.invert(pc.match_substring_regex(arrow, "[A-Z]")))
+    return pc.fill_null(plain, True).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def build_search(work: pd.DataFrame) -> SearchText:
+    """:class:`SearchText` of ``work``: the columns in lower-case ASCII searched as written, the
+    others folded (:func:`_search_text`), the fiches with a cell that is neither folded whole."""
+    raw, folded, apart = [], [], np.zeros(len(work), dtype=bool)
+    with memory.reading():
+        for column in work.columns:
+            arrow = _arrow(work[column])
+            longest = pc.max(pc.binary_length(arrow)).as_py() if len(arrow) else None
+            if not longest:  # empty in every fiche: nothing to find there
+                continue
+            plain = _lower_ascii(arrow)
+            if np.count_nonzero(~plain) <= RAW_APART * len(work):
+                raw.append(column)
+                apart |= ~plain
+            else:
+                folded.append(column)
+        text = _search_text(work[folded])
+        if apart.any():  # their every cell folded, in place of their folded columns only
+            whole = arrow_text(_search_text(work.iloc[np.flatnonzero(apart)]), whole=True)
+            mixed = pc.replace_with_mask(arrow_text(text, whole=True), pa.array(apart), whole)
+            text = text_series(mixed, work.index)
+    return SearchText(text, tuple(raw))
+
+
+def search_text(work: pd.DataFrame) -> SearchText:
+    """:func:`build_search` of the working copy, kept while the copy is the same; after an edit
     only the fiches it touched are folded again (5.7 s for the whole text at a million fiches:
     at every fiche validated while a search is typed, before)."""
-    held = st.session_state.get("ann_kept_search")  # (work, its edit number, its text)
+    held = st.session_state.get("ann_kept_search")  # (work, its edit number, its search text)
     if held is not None and held[0] is work:
         return held[2]
     at = edit_number(work)
     changed = edits_since(held[1]) if held is not None and at is not None else None
-    text = _search_text_after(held[0], held[2], work, changed) if changed is not None else None
-    if text is None:
-        text = once_per_version("search", work, lambda: _search_text(work))
-    st.session_state["ann_kept_search"] = (work, at, text)
-    return text
+    searched = _search_text_after(held[0], held[2], work, changed) if changed is not None else None
+    if searched is None:
+        searched = once_per_version("search", work, lambda: build_search(work))
+    st.session_state["ann_kept_search"] = (work, at, searched)
+    return searched
 
 
-def _search_text_after(before: pd.DataFrame, text: pd.Series, work: pd.DataFrame, changed: set[str]):
-    """The search text of ``work`` from ``text``, that of ``before``, when only the fiches
+def _search_text_after(before: pd.DataFrame, held: SearchText, work: pd.DataFrame, changed: set[str]):
+    """The :class:`SearchText` of ``work`` from ``held``, that of ``before``, when only the fiches
     ``changed`` may differ: each other fiche's text is taken by its id, the changed ones (and any
-    without an id of its own) folded again. None when the two tables cannot be matched so.
+    without an id of its own) folded again, every cell. None when the two tables cannot be
+    matched so.
 
-    When every fiche of ``before`` is still there, the text is made of slices of ``text`` and of
+    When every fiche of ``before`` is still there, the text is made of slices of ``held``'s and of
     the fiches folded again, not copied (:func:`~reseaux.annuaire.model.shared_text`): at a million
     fiches the copy was 0.55 GB more in the server at each fiche validated. A fiche gone (deleted)
     makes a copy, so that its text does not stay in memory with the slices."""
     if ID not in work or ID not in before or list(before.columns) != list(work.columns):
         return None
-    ids = id_text(work[ID])
-    if same_column(before[ID], work[ID]):  # an edit in place: every fiche where it was
-        where = np.arange(len(work))
-    else:
-        held = pd.Index(id_text(before[ID]))
-        if not held.is_unique:
-            return None
-        where = held.get_indexer(ids)
-    again = (
-        (where < 0)
-        | ids.isin(list(changed)).to_numpy()
-        | (ids == "").to_numpy()
-        | ids.duplicated(keep=False).to_numpy()
-    )
+    with memory.reading():  # what matching a million ids takes goes back to the system
+        matched = _matched(id_text(before[ID]), id_text(work[ID]), changed)
+    if matched is None:
+        return None
+    where, again, ids = matched
+    text = held.text
     rows = np.flatnonzero(again)
     folded = _search_text(work.iloc[rows]) if len(rows) else None
     if len(text) and none_gone(id_text(before[ID]), where[~again], ids.iloc[rows]):
@@ -162,12 +234,46 @@ def _search_text_after(before: pd.DataFrame, text: pd.Series, work: pd.DataFrame
         runs = runs_of(source)
         shared = shared_text(text, text.iloc[:0] if folded is None else folded, runs) if runs is not None else None
         if shared is not None:  # slices of the text before and of the fiches folded again: no copy
-            return pd.Series(shared.array, index=work.index, copy=False)
+            return SearchText(pd.Series(shared.array, index=work.index, copy=False), held.raw)
     previous = arrow_text(text, whole=True)  # a fiche gone (its text must not stay), or too many pieces
     taken = previous.take(pa.array(np.where(again, 0, where))) if len(previous) else pa.array([""] * len(work))
     if folded is not None:
         taken = pc.replace_with_mask(taken, pa.array(again), arrow_text(folded, whole=True))
-    return text_series(taken, work.index)
+    return SearchText(text_series(taken, work.index), held.raw)
+
+
+def _matched(before: pd.Series, ids: pd.Series, changed: set[str]):
+    """(where, again, ids): for each fiche of ids ``ids``, its place among the ids ``before``
+    (-1: none), and whether it is to be folded again: not found, among ``changed``, without an
+    id, or — when the ids are not those of ``before`` — with an id another fiche holds (both would
+    take the first's text). None when ``before`` repeats an id (its fiches cannot be told apart).
+    By Arrow on text ids: pandas' index of a million ids made each a Python string, and an edit in
+    place (the same ids, every fiche where it was) hashes none (0.1 GB more in the server at each
+    fiche validated, at a million fiches)."""
+    wanted, repeated = _arrow(ids), frozenset()
+    if same_column(before, ids):
+        where = np.arange(len(ids))
+    else:
+        held = _arrow(before)
+        if pc.count_distinct(held).as_py() != len(held):
+            return None
+        where = np.asarray(pc.fill_null(pc.index_in(wanted, value_set=held), -1).to_numpy(zero_copy_only=False))
+        repeated = _repeated(wanted)
+    named = pa.array(sorted(changed | repeated), pa.large_string())
+    again = (
+        (where < 0)
+        | pc.is_in(wanted, value_set=named).to_numpy(zero_copy_only=False)
+        | pc.equal(wanted, "").to_numpy(zero_copy_only=False)
+    )
+    return where.astype(np.int64), again, ids
+
+
+def _repeated(ids) -> frozenset[str]:
+    """The ids (Arrow text) more than one fiche holds."""
+    if pc.count_distinct(ids).as_py() == len(ids):
+        return frozenset()
+    counts = pc.value_counts(ids)
+    return frozenset(pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1)).to_pylist())
 
 
 def _search_text(work: pd.DataFrame) -> pd.Series:
