@@ -60,6 +60,7 @@ from reseaux.annuaire.store import (
     snapshot,
 )
 from reseaux.stockage.errors import reaching
+from reseaux.text import one_empty
 
 SCHEMA = "reseaux"
 #: The advisory lock of the directory (an erasure holds it across its writes).
@@ -807,7 +808,7 @@ def _read_rows(connection, columns: list[str], where) -> tuple[pd.DataFrame, np.
                 na_filter=False,  # a NULL (no such cell) and an empty cell are both ""
                 encoding=connection.info.encoding,
             )
-    table = read.iloc[:, 2:].set_axis(columns, axis=1).reset_index(drop=True)
+    table = one_empty(read.iloc[:, 2:].set_axis(columns, axis=1).reset_index(drop=True))
     return table, read[0].to_numpy(dtype=np.int64), read[1].to_numpy(dtype=float)
 
 
