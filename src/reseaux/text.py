@@ -139,7 +139,7 @@ def one_empty(table: pd.DataFrame) -> pd.DataFrame:
     of offset even when empty, and a directory leaves whole columns empty (15 of the 30 of the
     synthetic million, 0.11 GB of the table's 0.39 in the Annuaire page). Each column keeps its own
     pandas array around the shared Arrow buffers, which never change: a cell written in one copies
-    that column alone (``tests/test_directory.py``). The other columns are the table's own."""
+    that column alone (``tests/test_storage_contract.py``). The other columns are the table's own."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
